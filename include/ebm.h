@@ -1,0 +1,40 @@
+/* ebm.h — libebm, energy-based generative models in C11.
+ *
+ * An energy-based model is a network E(x) (or E(x, y) for a class y) that
+ * defines a density p(x) ∝ exp(−E(x)): low energy means likely. It is
+ * trained by maximum likelihood, pushing energy down on data and up on
+ * samples drawn from the model itself by MCMC (Langevin dynamics, MALA,
+ * HMC), which are kept in a replay buffer between steps (Du & Mordatch,
+ * "Implicit Generation and Generalization with Energy-Based Models", 2019).
+ * A trained model scores data (anomaly / out-of-distribution detection),
+ * generates it, fills in missing parts, and composes with other models by
+ * adding energies.
+ *
+ * Conventions (DESIGN.md §1):
+ *   - tensors are float32, row-major, NCHW for images, N×D for vectors;
+ *   - images are in [0, 1] unless a model says otherwise;
+ *   - every fallible call returns an ebm_status (0 = ok, negative = error)
+ *     and leaves a message in ebm_last_error() naming the file, tensor or
+ *     argument at fault; the library never prints or exits;
+ *   - whoever calls ebm_x_new calls ebm_x_free; _free accepts NULL;
+ *   - randomness comes from an ebm_rng (Philox), so a run is reproducible
+ *     for a given seed and thread count.
+ *
+ * The headers below follow the library's layers, lowest first.
+ *   ebm/core.h    status, tensors, RNG, thread pool, progress bar
+ *   ebm/io.h      safetensors, .npy, idx(.gz), PNG, JSON Lines, atomic writes
+ *   ebm/data.h    data set specs, 2-D toys with exact densities, batching
+ *   ebm/energy.h  the energy interface every sampler and evaluator uses
+ */
+#ifndef EBM_H
+#define EBM_H
+
+#include "ebm/core.h"
+#include "ebm/io.h"
+#include "ebm/data.h"
+#include "ebm/energy.h"
+
+/* The library version, "MAJOR.MINOR.PATCH". */
+const char *ebm_version(void);
+
+#endif

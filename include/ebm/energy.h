@@ -1,0 +1,51 @@
+/* ebm/energy.h — the energy interface (DESIGN §3).
+ *
+ * Samplers and evaluators see an energy only through this struct, so they
+ * work the same on a network, an analytic test energy (Gaussian, toy
+ * density) and a composition of energies. Include <ebm.h>. */
+#ifndef EBM_ENERGY_H
+#define EBM_ENERGY_H
+
+#include "ebm/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Evaluates E(x_i[, y_i]) for i in [0, n) into e[0..n), and, when grad is not
+ * NULL, dE(x_i)/dx_i into grad (same layout as x). x holds n contiguous items
+ * of ebm_energy_item_size() floats each. y is NULL for unconditional use,
+ * otherwise n class labels in [0, num_classes). Must not allocate on the hot
+ * path; may use the thread pool internally. Not required to be reentrant. */
+typedef ebm_status (*ebm_energy_eval_fn)(void *self, const float *x, const int32_t *y,
+                                         int64_t n, float *e, float *grad);
+
+typedef struct ebm_energy {
+  const char *name;             /* for messages: "gaussian:2", "model.safetensors" */
+  int item_ndim;                /* 1 for vectors (D), 3 for images (C,H,W) */
+  int64_t item_shape[3];
+  int64_t max_batch;            /* largest n accepted by eval; 0 = unlimited */
+  int num_classes;              /* 0 = unconditional (y must be NULL) */
+  float range_lo, range_hi;     /* the data range samplers clamp to; lo == hi: none */
+  ebm_energy_eval_fn eval;
+  void (*destroy)(void *self);  /* frees self; may be NULL */
+  void *self;
+} ebm_energy;
+
+/* Floats per item: the product of item_shape. */
+int64_t ebm_energy_item_size(const ebm_energy *en);
+
+/* Calls eval in chunks of at most max_batch items, so callers may pass any n. */
+ebm_status ebm_energy_eval(const ebm_energy *en, const float *x, const int32_t *y, int64_t n,
+                           float *e, float *grad);
+
+/* Calls destroy and frees the struct itself (made with ebm_energy_alloc). Accepts NULL. */
+void ebm_energy_free(ebm_energy *en);
+
+/* Allocates a zeroed ebm_energy for constructors to fill in. */
+ebm_energy *ebm_energy_alloc(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,38 @@
+/* The energy interface's shared helpers: chunked evaluation and freeing. */
+#include <stdlib.h>
+
+#include "ebm/energy.h"
+
+int64_t ebm_energy_item_size(const ebm_energy *en) {
+  int64_t size = 1;
+  for (int d = 0; d < en->item_ndim; d++) size *= en->item_shape[d];
+  return size;
+}
+
+ebm_status ebm_energy_eval(const ebm_energy *en, const float *x, const int32_t *y, int64_t n,
+                           float *e, float *grad) {
+  if (n < 0) return ebm_set_error(EBM_ERR_ARG, "%s: negative batch size %lld", en->name, (long long)n);
+  if (y && en->num_classes == 0)
+    return ebm_set_error(EBM_ERR_ARG, "%s: labels given to an unconditional energy", en->name);
+  int64_t item = ebm_energy_item_size(en);
+  int64_t chunk = en->max_batch > 0 ? en->max_batch : (n > 0 ? n : 1);
+  for (int64_t start = 0; start < n; start += chunk) {
+    int64_t count = n - start < chunk ? n - start : chunk;
+    ebm_status st = en->eval(en->self, x + start * item, y ? y + start : NULL, count, e + start,
+                             grad ? grad + start * item : NULL);
+    if (st != EBM_OK) return st;
+  }
+  return EBM_OK;
+}
+
+ebm_energy *ebm_energy_alloc(void) {
+  ebm_energy *en = calloc(1, sizeof *en);
+  if (!en) ebm_set_error(EBM_ERR_NOMEM, "out of memory allocating an energy");
+  return en;
+}
+
+void ebm_energy_free(ebm_energy *en) {
+  if (!en) return;
+  if (en->destroy) en->destroy(en->self);
+  free(en);
+}

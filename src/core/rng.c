@@ -1,0 +1,165 @@
+/* Philox-4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2,
+ * 3", SC'11). Counter-based: block k of a stream is a pure function of
+ * (seed, k), so fills can be split across threads without changing the
+ * numbers, and the state is just (seed, counter). */
+#include <math.h>
+
+#include "ebm/core.h"
+
+#define PHILOX_M0 0xD2511F53u
+#define PHILOX_M1 0xCD9E8D57u
+#define PHILOX_W0 0x9E3779B9u
+#define PHILOX_W1 0xBB67AE85u
+/* Below this many elements a fill runs on the calling thread. */
+#define RNG_PARALLEL_MIN_BLOCKS 4096
+
+static inline void mulhilo(uint32_t a, uint32_t b, uint32_t *hi, uint32_t *lo) {
+  uint64_t p = (uint64_t)a * b;
+  *hi = (uint32_t)(p >> 32);
+  *lo = (uint32_t)p;
+}
+
+void ebm_philox4x32(uint64_t key, uint64_t counter_hi, uint64_t counter_lo, uint32_t out[4]) {
+  uint32_t c0 = (uint32_t)counter_lo, c1 = (uint32_t)(counter_lo >> 32);
+  uint32_t c2 = (uint32_t)counter_hi, c3 = (uint32_t)(counter_hi >> 32);
+  uint32_t k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32);
+  for (int round = 0; round < 10; round++) {
+    uint32_t hi0, lo0, hi1, lo1;
+    mulhilo(PHILOX_M0, c0, &hi0, &lo0);
+    mulhilo(PHILOX_M1, c2, &hi1, &lo1);
+    uint32_t n0 = hi1 ^ c1 ^ k0, n2 = hi0 ^ c3 ^ k1;
+    c0 = n0;
+    c1 = lo1;
+    c2 = n2;
+    c3 = lo0;
+    k0 += PHILOX_W0;
+    k1 += PHILOX_W1;
+  }
+  out[0] = c0;
+  out[1] = c1;
+  out[2] = c2;
+  out[3] = c3;
+}
+
+/* Streams made by ebm_rng_split use counter_hi = stream + 1, so they never
+ * meet the parent's blocks (counter_hi = 0). */
+static inline void rng_block(const ebm_rng *rng, uint64_t block, uint32_t out[4]) {
+  ebm_philox4x32(rng->seed, 0, block, out);
+}
+
+void ebm_rng_init(ebm_rng *rng, uint64_t seed) {
+  rng->seed = seed;
+  rng->counter = 0;
+}
+
+ebm_rng ebm_rng_split(const ebm_rng *rng, uint64_t stream) {
+  uint32_t r[4];
+  ebm_philox4x32(rng->seed, stream + 1, 0, r);
+  ebm_rng child = {((uint64_t)r[1] << 32) | r[0], 0};
+  return child;
+}
+
+static inline float u32_to_unit(uint32_t u) { return (float)(u >> 8) * (1.0f / 16777216.0f); }
+
+/* (0, 1]: safe for log. */
+static inline float u32_to_unit_open(uint32_t u) {
+  return ((float)(u >> 8) + 1.0f) * (1.0f / 16777216.0f);
+}
+
+typedef struct {
+  const ebm_rng *rng;
+  uint64_t base;
+  float *out;
+  int64_t n;
+  float a, b; /* uniform: lo, hi - lo; normal: mean, std */
+} fill_job;
+
+static void uniform_blocks(void *ctx, int64_t begin, int64_t end, int tid) {
+  (void)tid;
+  const fill_job *job = ctx;
+  for (int64_t blk = begin; blk < end; blk++) {
+    uint32_t r[4];
+    rng_block(job->rng, job->base + (uint64_t)blk, r);
+    for (int lane = 0; lane < 4; lane++) {
+      int64_t i = blk * 4 + lane;
+      if (i < job->n) job->out[i] = job->a + job->b * u32_to_unit(r[lane]);
+    }
+  }
+}
+
+static void normal_blocks(void *ctx, int64_t begin, int64_t end, int tid) {
+  (void)tid;
+  const fill_job *job = ctx;
+  const float two_pi = 6.28318530717958647692f;
+  for (int64_t blk = begin; blk < end; blk++) {
+    uint32_t r[4];
+    rng_block(job->rng, job->base + (uint64_t)blk, r);
+    float z[4];
+    for (int pair = 0; pair < 2; pair++) {
+      /* Box–Muller: two uniforms give two independent normals. */
+      float radius = sqrtf(-2.0f * logf(u32_to_unit_open(r[2 * pair])));
+      float angle = two_pi * u32_to_unit(r[2 * pair + 1]);
+      z[2 * pair] = radius * cosf(angle);
+      z[2 * pair + 1] = radius * sinf(angle);
+    }
+    for (int lane = 0; lane < 4; lane++) {
+      int64_t i = blk * 4 + lane;
+      if (i < job->n) job->out[i] = job->a + job->b * z[lane];
+    }
+  }
+}
+
+static void run_fill(ebm_rng *rng, float *out, int64_t n, float a, float b, ebm_range_fn fn) {
+  if (n <= 0) return;
+  int64_t blocks = (n + 3) / 4;
+  fill_job job = {rng, rng->counter, out, n, a, b};
+  ebm_parallel_for(blocks, RNG_PARALLEL_MIN_BLOCKS, fn, &job);
+  rng->counter += (uint64_t)blocks;
+}
+
+void ebm_rng_uniform(ebm_rng *rng, float *out, int64_t n, float lo, float hi) {
+  run_fill(rng, out, n, lo, hi - lo, uniform_blocks);
+}
+
+void ebm_rng_normal(ebm_rng *rng, float *out, int64_t n, float mean, float std) {
+  run_fill(rng, out, n, mean, std, normal_blocks);
+}
+
+uint32_t ebm_rng_u32(ebm_rng *rng) {
+  uint32_t r[4];
+  rng_block(rng, rng->counter++, r);
+  return r[0];
+}
+
+uint32_t ebm_rng_below(ebm_rng *rng, uint32_t bound) {
+  /* Lemire's multiply-shift with rejection: unbiased. */
+  uint32_t threshold = (uint32_t)(-bound) % bound;
+  for (;;) {
+    uint64_t m = (uint64_t)ebm_rng_u32(rng) * bound;
+    if ((uint32_t)m >= threshold) return (uint32_t)(m >> 32);
+  }
+}
+
+double ebm_rng_double(ebm_rng *rng) {
+  uint32_t r[4];
+  rng_block(rng, rng->counter++, r);
+  uint64_t bits = ((uint64_t)r[0] << 21) ^ (uint64_t)(r[1] >> 11);
+  return (double)(bits & ((1ull << 53) - 1)) * (1.0 / 9007199254740992.0);
+}
+
+double ebm_rng_gauss(ebm_rng *rng) {
+  uint32_t r[4];
+  rng_block(rng, rng->counter++, r);
+  double u1 = ((double)r[0] + 1.0) / 4294967296.0;
+  double u2 = (double)r[1] / 4294967296.0;
+  return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+void ebm_rng_shuffle(ebm_rng *rng, int64_t *idx, int64_t n) {
+  for (int64_t i = n - 1; i > 0; i--) {
+    int64_t j = (int64_t)ebm_rng_below(rng, (uint32_t)(i + 1));
+    int64_t t = idx[i];
+    idx[i] = idx[j];
+    idx[j] = t;
+  }
+}

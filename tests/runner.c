@@ -1,0 +1,160 @@
+/* Test runner: forks one process per registered test, prints one line per
+ * test and the closing "N passed, N failed". Arguments filter tests by
+ * substring; EBM_TEST_KEEP=1 keeps the temp directories. */
+#define _XOPEN_SOURCE 700
+#include <ftw.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "test.h"
+
+#define MAX_TESTS 2048
+#define TEST_TIMEOUT_SECONDS 300
+
+typedef struct {
+  const char *name, *file;
+  test_fn fn;
+} test_case;
+
+static test_case tests[MAX_TESTS];
+static int test_count;
+static int failures_in_this_test;
+static char tmpdir[256];
+
+void test_register(const char *name, const char *file, test_fn fn) {
+  if (test_count < MAX_TESTS) tests[test_count++] = (test_case){name, file, fn};
+}
+
+void test_fail_at(const char *file, int line, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "    %s:%d: ", file, line);
+  vfprintf(stderr, fmt, ap);
+  fprintf(stderr, "\n");
+  va_end(ap);
+  failures_in_this_test++;
+}
+
+void test_abort(void) { exit(1); }
+
+const char *test_tmpdir(void) { return tmpdir; }
+
+const char *test_path(const char *name) {
+  static char bufs[8][512];
+  static int next;
+  char *b = bufs[next++ % 8];
+  snprintf(b, 512, "%s/%s", tmpdir, name);
+  return b;
+}
+
+const char *test_fixture(const char *name) {
+  static char bufs[8][512];
+  static int next;
+  char *b = bufs[next++ % 8];
+  snprintf(b, 512, "%s/tests/fixtures/%s", EBM_SOURCE_DIR, name);
+  return b;
+}
+
+void test_write_file(const char *path, const void *data, size_t size) {
+  FILE *f = fopen(path, "wb");
+  REQUIRE(f != NULL);
+  REQUIRE(fwrite(data, 1, size, f) == size || size == 0);
+  fclose(f);
+}
+
+static char *slurp(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return calloc(1, 1);
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *buf = malloc((size_t)n + 1);
+  size_t got = fread(buf, 1, (size_t)n, f);
+  buf[got] = '\0';
+  fclose(f);
+  return buf;
+}
+
+cli_result run_cli(const char *fmt, ...) {
+  char args[4096], cmd[8192], out_path[512], err_path[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(args, sizeof args, fmt, ap);
+  va_end(ap);
+  snprintf(out_path, sizeof out_path, "%s/.cli_stdout", tmpdir);
+  snprintf(err_path, sizeof err_path, "%s/.cli_stderr", tmpdir);
+  snprintf(cmd, sizeof cmd, "'%s' %s >'%s' 2>'%s' </dev/null", EBM_CLI_PATH, args, out_path,
+           err_path);
+  int raw = system(cmd);
+  cli_result r;
+  r.code = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + (WIFSIGNALED(raw) ? WTERMSIG(raw) : 0);
+  r.out = slurp(out_path);
+  r.err = slurp(err_path);
+  return r;
+}
+
+void cli_result_free(cli_result *r) {
+  free(r->out);
+  free(r->err);
+  r->out = r->err = NULL;
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+  (void)sb;
+  (void)flag;
+  (void)ftw;
+  return remove(path);
+}
+
+static int matches(const char *name, int argc, char **argv) {
+  if (argc <= 1) return 1;
+  for (int i = 1; i < argc; i++)
+    if (strstr(name, argv[i])) return 1;
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  int passed = 0, failed = 0;
+  double suite_start = ebm_now_seconds();
+  for (int i = 0; i < test_count; i++) {
+    test_case *t = &tests[i];
+    if (!matches(t->name, argc, argv)) continue;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/ebm-test-XXXXXX");
+    if (!mkdtemp(tmpdir)) {
+      perror("mkdtemp");
+      return 1;
+    }
+    double start = ebm_now_seconds();
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+      alarm(TEST_TIMEOUT_SECONDS);
+      failures_in_this_test = 0;
+      t->fn();
+      ebm_threads_shutdown();
+      exit(failures_in_this_test ? 1 : 0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    double secs = ebm_now_seconds() - start;
+    int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (ok) {
+      passed++;
+      printf("ok   %-52s %6.2fs\n", t->name, secs);
+    } else {
+      failed++;
+      if (WIFSIGNALED(status))
+        printf("FAIL %-52s killed by signal %d (%s)\n", t->name, WTERMSIG(status), t->file);
+      else
+        printf("FAIL %-52s exit %d (%s)\n", t->name, WEXITSTATUS(status), t->file);
+    }
+    if (ok && !getenv("EBM_TEST_KEEP")) nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+  }
+  printf("suite time %.1fs\n", ebm_now_seconds() - suite_start);
+  printf("%d passed, %d failed\n", passed, failed);
+  return failed ? 1 : 0;
+}
