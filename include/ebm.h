@@ -25,6 +25,8 @@
  *   ebm/io.h      safetensors, .npy, idx(.gz), PNG, JSON Lines, atomic writes
  *   ebm/data.h    data set specs, 2-D toys with exact densities, batching
  *   ebm/energy.h  the energy interface every sampler and evaluator uses
+ *   ebm/nn.h      networks: layers, presets, spectral norm, Adam, checkpoints
+ *   ebm/sample.h  Langevin, MALA, HMC, kinetic Langevin, annealing, replay buffer
  */
 #ifndef EBM_H
 #define EBM_H
@@ -33,6 +35,8 @@
 #include "ebm/io.h"
 #include "ebm/data.h"
 #include "ebm/energy.h"
+#include "ebm/nn.h"
+#include "ebm/sample.h"
 
 /* The library version, "MAJOR.MINOR.PATCH". */
 const char *ebm_version(void);

@@ -1,0 +1,129 @@
+/* ebm/sample.h — MCMC samplers on the energy interface, annealed paths and
+ * the replay buffer. Include <ebm.h>.
+ *
+ * Every sampler moves a batch of chains x (n items) in place under an
+ * ebm_energy, is seeded by an ebm_rng (same seed → same samples at any
+ * thread count), allocates only in ebm_sampler_new, and reports per-step
+ * diagnostics so callers can log them. */
+#ifndef EBM_SAMPLE_H
+#define EBM_SAMPLE_H
+
+#include "ebm/core.h"
+#include "ebm/energy.h"
+#include "ebm/io.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+  /* IGEBM practical Langevin (Du & Mordatch A.11): x ← x + σξ, clamp;
+   * x ← x − λ·clip(∇E, c), clamp. Step size λ and noise σ are separate. */
+  EBM_SAMPLER_LANGEVIN = 0,
+  /* Textbook unadjusted Langevin: x ← x − (ε²/2)∇E/T + ε·ξ. */
+  EBM_SAMPLER_ULA,
+  /* Metropolis-adjusted Langevin: the ULA proposal + MH accept. */
+  EBM_SAMPLER_MALA,
+  /* Hamiltonian Monte Carlo: L leapfrog steps, unit mass, MH accept. */
+  EBM_SAMPLER_HMC,
+  /* Underdamped (kinetic) Langevin, BAOAB splitting, friction γ. */
+  EBM_SAMPLER_KINETIC,
+  EBM_SAMPLER_COUNT
+} ebm_sampler_kind;
+
+const char *ebm_sampler_name(ebm_sampler_kind kind);
+int ebm_sampler_from_name(const char *name); /* -1 if unknown */
+
+typedef struct {
+  ebm_sampler_kind kind;
+  int steps;              /* K */
+  float step_size;        /* λ for LANGEVIN; ε for ULA/MALA/HMC/KINETIC */
+  float noise;            /* σ for LANGEVIN (0.005) */
+  float grad_clip;        /* per-element clip of ∇E for LANGEVIN; 0 = off */
+  float temperature;      /* T: samples exp(−E/T); 1 */
+  int clamp;              /* clamp to the energy's data range (LANGEVIN) */
+  int leapfrog_steps;     /* L for HMC */
+  float friction;         /* γ for KINETIC */
+  int adapt_steps;        /* MALA/HMC: warm-up steps adapting ε toward target_accept; 0 = off */
+  float target_accept;    /* 0.574 MALA, 0.65 HMC */
+} ebm_sampler_config;
+
+/* Defaults for a kind (IGEBM values for LANGEVIN: 60 steps, λ 10, σ 0.005,
+ * clip 0.01). */
+ebm_sampler_config ebm_sampler_defaults(ebm_sampler_kind kind);
+
+/* Per-step diagnostics, averaged over the chains. */
+typedef struct {
+  float mean_energy;
+  float grad_norm;        /* mean over chains of ‖∇E‖₂ */
+  float accept_rate;      /* MALA/HMC; 1 for unadjusted samplers */
+  float step_size;        /* after adaptation */
+} ebm_sample_stats;
+
+typedef struct ebm_sampler ebm_sampler;
+
+/* Allocates buffers for chains of up to max_n items of `en`. */
+ebm_status ebm_sampler_new(const ebm_energy *en, const ebm_sampler_config *cfg, int64_t max_n,
+                           ebm_sampler **out);
+void ebm_sampler_free(ebm_sampler *s);
+
+/* Runs cfg.steps steps on x (n items, in place), labels y or NULL.
+ * stats, if not NULL, receives cfg.steps entries. final_energy, if not
+ * NULL, receives E of the returned x (n values). */
+ebm_status ebm_sampler_run(ebm_sampler *s, float *x, const int32_t *y, int64_t n, ebm_rng *rng,
+                           ebm_sample_stats *stats, float *final_energy);
+
+/* ------------------------------------------------------------ annealing */
+
+/* E_β(x) = (1−β)·E₀(x) + β·E₁(x), an energy whose β can be changed between
+ * steps (the building block of AIS). Borrows e0 and e1. */
+ebm_status ebm_anneal_energy_new(const ebm_energy *e0, const ebm_energy *e1, ebm_energy **out);
+void ebm_anneal_energy_set_beta(ebm_energy *path, double beta);
+/* β_t for t = 0..T on a schedule: "linear" or "sigmoid" (Neal's / the
+ * sigmoidal schedule of Grosse et al.). betas has T+1 entries. */
+ebm_status ebm_beta_schedule(const char *kind, int T, double *betas);
+
+/* --------------------------------------------------------- analytic energies */
+
+/* A Gaussian N(mean, cov) in D dimensions as an energy, E = ½(x−μ)ᵀΣ⁻¹(x−μ)
+ * (unnormalised; log Z = D/2·log 2π + ½ log det Σ). mean/cov may be NULL
+ * for 0 / identity. cov is D×D symmetric positive definite. */
+ebm_status ebm_gaussian_energy_new(int64_t dim, const double *mean, const double *cov,
+                                   ebm_energy **out);
+
+/* -------------------------------------------------------- replay buffer */
+
+/* A fixed-capacity store of past samples (Du & Mordatch): a batch is drawn
+ * with a fraction `reinit` replaced by fresh samples from the initial
+ * distribution (uniform over [lo, hi) by default), run through MCMC, and
+ * written back. With num_classes > 0 there is one buffer per class, so
+ * classes never mix. */
+typedef struct ebm_replay ebm_replay;
+
+ebm_status ebm_replay_new(int64_t capacity, int item_ndim, const int64_t *item_shape,
+                          int num_classes, float lo, float hi, ebm_replay **out);
+void ebm_replay_free(ebm_replay *rb);
+
+/* Draws n items into x (and, with classes, their labels into y, which the
+ * caller chooses: y is input then). Item i is fresh noise with probability
+ * `reinit`; otherwise a uniformly chosen stored item (a buffer that is still
+ * empty gives noise). idx receives the slot of each item (−1 = fresh) for
+ * ebm_replay_put. */
+ebm_status ebm_replay_get(ebm_replay *rb, float *x, const int32_t *y, int64_t n, float reinit,
+                          ebm_rng *rng, int64_t *idx);
+/* Writes the n sampled items back: to their slot, or, for fresh ones, to a
+ * new slot while the buffer fills, then to a random slot. */
+ebm_status ebm_replay_put(ebm_replay *rb, const float *x, const int32_t *y, int64_t n,
+                          const int64_t *idx, ebm_rng *rng);
+/* Items stored (per class: class y; −1 = all). */
+int64_t ebm_replay_size(const ebm_replay *rb, int y);
+/* Save/restore: tensors "replay.<class>" and metadata, byte-exact. */
+ebm_status ebm_replay_save(const ebm_replay *rb, ebm_st_writer *w);
+ebm_status ebm_replay_restore(ebm_replay *rb, const ebm_safetensors *st);
+/* Copies up to n stored items of class y (−1: any) into x; returns count. */
+int64_t ebm_replay_peek(const ebm_replay *rb, int y, int64_t n, float *x);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
