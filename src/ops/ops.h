@@ -1,0 +1,93 @@
+/* ops/ops.h — the numeric kernels every layer uses, behind one table
+ * (ggml-style), so a CUDA table can replace the CPU one without touching
+ * nn/ and above. nn/ never loops over pixels: it calls these.
+ *
+ * Conventions: float32, NCHW, contiguous. `forward` and `backward_input`
+ * overwrite their output; `backward_weight` ACCUMULATES into dw / db
+ * (+=), as autograd does, so several passes can add up. Kernels may use the
+ * thread pool (batch-parallel) and never allocate: callers pass a
+ * workspace sized by the matching *_workspace function. */
+#ifndef EBM_OPS_H
+#define EBM_OPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Geometry of a 2-D convolution (PyTorch Conv2d with dilation 1, groups 1). */
+typedef struct {
+  int64_t n, c_in, h_in, w_in;
+  int64_t c_out, kh, kw, stride, pad;
+  int64_t h_out, w_out; /* (h_in + 2·pad − kh) / stride + 1 */
+} ebm_conv2d_shape;
+
+/* Fills h_out / w_out from the other fields. */
+void ebm_conv2d_shape_finish(ebm_conv2d_shape *s);
+
+typedef struct ebm_ops {
+  const char *name; /* "cpu" */
+
+  /* Floats of workspace any conv2d pass of this shape needs. */
+  size_t (*conv2d_workspace)(const ebm_conv2d_shape *s);
+  /* y[n,c_out,h_out,w_out] = conv(x[n,c_in,h_in,w_in], w[c_out,c_in,kh,kw]) + b[c_out] (b may be NULL). */
+  void (*conv2d_forward)(const ebm_conv2d_shape *s, const float *x, const float *w, const float *b,
+                         float *y, float *ws);
+  /* dx = conv_transpose(dy, w). */
+  void (*conv2d_backward_input)(const ebm_conv2d_shape *s, const float *dy, const float *w,
+                                float *dx, float *ws);
+  /* dw += Σ_n dy ⋆ x ; db += Σ dy (db may be NULL). */
+  void (*conv2d_backward_weight)(const ebm_conv2d_shape *s, const float *x, const float *dy,
+                                 float *dw, float *db, float *ws);
+
+  /* y[n,out] = x[n,in] · w[out,in]ᵀ + b[out] (b may be NULL). */
+  void (*linear_forward)(int64_t n, int64_t in, int64_t out, const float *x, const float *w,
+                         const float *b, float *y);
+  /* dx[n,in] = dy[n,out] · w. */
+  void (*linear_backward_input)(int64_t n, int64_t in, int64_t out, const float *dy,
+                                const float *w, float *dx);
+  /* dw[out,in] += dyᵀ · x ; db += Σ_n dy. */
+  void (*linear_backward_weight)(int64_t n, int64_t in, int64_t out, const float *x,
+                                 const float *dy, float *dw, float *db);
+
+  /* Average pooling, square window k, stride k, no padding:
+   * x[n,c,h,w] → y[n,c,h/k,w/k]. */
+  void (*avgpool2d_forward)(int64_t n, int64_t c, int64_t h, int64_t w, int64_t k, const float *x,
+                            float *y);
+  void (*avgpool2d_backward)(int64_t n, int64_t c, int64_t h, int64_t w, int64_t k,
+                             const float *dy, float *dx);
+  /* Global sum pooling: x[n,c,h,w] → y[n,c]. */
+  void (*global_sum_pool_forward)(int64_t n, int64_t c, int64_t hw, const float *x, float *y);
+  void (*global_sum_pool_backward)(int64_t n, int64_t c, int64_t hw, const float *dy, float *dx);
+
+  /* Activations, element-wise over count values. Backward takes the
+   * forward INPUT x and dy, and writes dx (may alias dy). */
+  void (*swish_forward)(int64_t count, const float *x, float *y);
+  void (*swish_backward)(int64_t count, const float *x, const float *dy, float *dx);
+  void (*leaky_relu_forward)(int64_t count, float slope, const float *x, float *y);
+  void (*leaky_relu_backward)(int64_t count, float slope, const float *x, const float *dy,
+                              float *dx);
+
+  /* Per-channel affine y = x·g[c] + b[c] over x[n,c,hw] (class-conditional
+   * gain and bias: g, b are per item: g[n,c], b[n,c]). Backward: dx = dy·g,
+   * dg[n,c] = Σ_hw dy·x, db[n,c] = Σ_hw dy (overwritten; may be NULL). */
+  void (*channel_affine_forward)(int64_t n, int64_t c, int64_t hw, const float *x, const float *g,
+                                 const float *b, float *y);
+  void (*channel_affine_backward)(int64_t n, int64_t c, int64_t hw, const float *x,
+                                  const float *g, const float *dy, float *dx, float *dg,
+                                  float *db);
+
+  /* Element-wise helpers over count values. */
+  void (*add)(int64_t count, const float *a, const float *b, float *y);         /* y = a + b */
+  void (*axpy)(int64_t count, float alpha, const float *x, float *y);           /* y += αx */
+  void (*scale)(int64_t count, float alpha, const float *x, float *y);          /* y = αx */
+  void (*clamp)(int64_t count, float lo, float hi, float *x);                   /* in place */
+  double (*dot)(int64_t count, const float *a, const float *b);                 /* Σ a·b, in double */
+  double (*sum)(int64_t count, const float *x);
+} ebm_ops;
+
+/* The CPU table: im2col + OpenBLAS sgemm, batch-parallel over the pool. */
+const ebm_ops *ebm_ops_cpu(void);
+
+/* The table in use (the CPU one unless another backend was selected). */
+const ebm_ops *ebm_ops_current(void);
+
+#endif
