@@ -24,15 +24,17 @@ static int64_t row_blocks(int64_t n) { return (n + LINEAR_ROWS - 1) / LINEAR_ROW
 static void linear_forward_blocks(void *ctx, int64_t begin, int64_t end, int tid) {
   (void)tid;
   const linear_job *j = ctx;
-  int64_t r0 = begin * LINEAR_ROWS, r1 = end * LINEAR_ROWS < j->n ? end * LINEAR_ROWS : j->n;
-  float *y = j->y + r0 * j->out;
-  float beta = 0.0f;
-  if (j->b) {
-    for (int64_t r = r0; r < r1; r++) memcpy(j->y + r * j->out, j->b, (size_t)j->out * sizeof(float));
-    beta = 1.0f;
+  for (int64_t blk = begin; blk < end; blk++) {
+    int64_t r0 = blk * LINEAR_ROWS, r1 = r0 + LINEAR_ROWS < j->n ? r0 + LINEAR_ROWS : j->n;
+    float *y = j->y + r0 * j->out;
+    float beta = 0.0f;
+    if (j->b) {
+      for (int64_t r = r0; r < r1; r++) memcpy(j->y + r * j->out, j->b, (size_t)j->out * sizeof(float));
+      beta = 1.0f;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(r1 - r0), (int)j->out, (int)j->in,
+                1.0f, j->x + r0 * j->in, (int)j->in, j->w, (int)j->in, beta, y, (int)j->out);
   }
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(r1 - r0), (int)j->out, (int)j->in, 1.0f,
-              j->x + r0 * j->in, (int)j->in, j->w, (int)j->in, beta, y, (int)j->out);
 }
 
 void ops_cpu_linear_forward(int64_t n, int64_t in, int64_t out, const float *x, const float *w,
@@ -45,10 +47,12 @@ void ops_cpu_linear_forward(int64_t n, int64_t in, int64_t out, const float *x, 
 static void linear_backward_input_blocks(void *ctx, int64_t begin, int64_t end, int tid) {
   (void)tid;
   const linear_job *j = ctx;
-  int64_t r0 = begin * LINEAR_ROWS, r1 = end * LINEAR_ROWS < j->n ? end * LINEAR_ROWS : j->n;
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(r1 - r0), (int)j->in, (int)j->out,
-              1.0f, j->dy + r0 * j->out, (int)j->out, j->w, (int)j->in, 0.0f, j->dx + r0 * j->in,
-              (int)j->in);
+  for (int64_t blk = begin; blk < end; blk++) {
+    int64_t r0 = blk * LINEAR_ROWS, r1 = r0 + LINEAR_ROWS < j->n ? r0 + LINEAR_ROWS : j->n;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(r1 - r0), (int)j->in, (int)j->out,
+                1.0f, j->dy + r0 * j->out, (int)j->out, j->w, (int)j->in, 0.0f, j->dx + r0 * j->in,
+                (int)j->in);
+  }
 }
 
 void ops_cpu_linear_backward_input(int64_t n, int64_t in, int64_t out, const float *dy,
