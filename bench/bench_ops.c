@@ -8,7 +8,9 @@
  * peak measured here (a large square sgemm; for 2 threads two single-
  * threaded sgemms run side by side through the pool).
  *
- *   build/bench_ops [repeats [max_threads]]   (default 30 and 2; the minimum time is shown) */
+ *   build/bench_ops [repeats [max_threads]]   (default 30 and 2; the minimum time is shown)
+ *   build/bench_ops --profile N T             only N fused Langevin steps at T threads
+ *                                             (for perf record) */
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
@@ -205,6 +207,17 @@ static double sgemm_peak(int threads, int repeats) {
 }
 
 int main(int argc, char **argv) {
+  if (argc == 4 && strcmp(argv[1], "--profile") == 0) {
+    if (ebm_threads_init(atoi(argv[3])) != EBM_OK) return 1;
+    net m;
+    net_init(&m);
+    double t0 = ebm_now_seconds();
+    int steps = atoi(argv[2]);
+    for (int r = 0; r < steps; r++) langevin_step(&m, 1);
+    printf("%.3f ms per step\n", (ebm_now_seconds() - t0) / steps * 1e3);
+    net_free(&m);
+    return 0;
+  }
   int repeats = argc > 1 ? atoi(argv[1]) : 30;
   int max_threads = argc > 2 ? atoi(argv[2]) : 2;
   if (repeats < 1) repeats = 1;
