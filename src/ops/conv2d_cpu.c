@@ -1,6 +1,9 @@
-/* conv2d on the CPU: im2col + OpenBLAS sgemm (col2im for the input
- * gradient), PyTorch Conv2d semantics (OIHW weights, cross-correlation,
- * zero padding, dilation 1, groups 1).
+/* conv2d on the CPU, PyTorch Conv2d semantics (OIHW weights,
+ * cross-correlation, zero padding, dilation 1, groups 1): the table entry
+ * points, and the portable path — im2col + OpenBLAS sgemm (col2im for the
+ * input gradient). Forward and input-gradient passes go to the AVX-512
+ * direct path (conv2d_direct.c) when the CPU has it; the weight gradient
+ * always comes from here.
  *
  * Work split. The batch is cut into s->slots contiguous pieces; each slot
  * owns a slice of the workspace and the pool's threads share the slots.
@@ -31,11 +34,11 @@
 #include <string.h>
 
 #include "ebm/core.h"
+#include "ops/conv2d_internal.h"
 #include "ops/cpu_kernels.h"
 #include "ops/transpose.h"
 #include "ops/vmath.h"
 
-#define WS_ALIGN 16 /* floats */
 /* A group aims at GROUP_COLS sgemm columns (enough to amortise OpenBLAS's
  * packing) while its col matrix stays within GROUP_MAX_COL_FLOATS (half of
  * a 1 MiB L2); groups are whole multiples of 16 items when the slot allows.
@@ -44,15 +47,9 @@
 #define GROUP_MAX_COL_FLOATS (128 * 1024)
 #define GROUP_STEP 16
 
-static size_t round_up(size_t v) { return (v + WS_ALIGN - 1) / WS_ALIGN * WS_ALIGN; }
-static int64_t slot_count(const ebm_conv2d_shape *s) { return s->slots > 0 ? s->slots : 1; }
-static int64_t k_of(const ebm_conv2d_shape *s) { return s->c_in * s->kh * s->kw; }
-static int64_t p_of(const ebm_conv2d_shape *s) { return s->h_out * s->w_out; }
-static int64_t f_in(const ebm_conv2d_shape *s) { return s->c_in * s->h_in * s->w_in; }
-static int64_t f_out(const ebm_conv2d_shape *s) { return s->c_out * s->h_out * s->w_out; }
 
 static int64_t group_items(const ebm_conv2d_shape *s) {
-  int64_t p = p_of(s), k = k_of(s), slots = slot_count(s);
+  int64_t p = conv_p(s), k = conv_k(s), slots = conv_slots(s);
   int64_t per_slot = (s->n + slots - 1) / slots;
   int64_t g = GROUP_STEP;
   while (g * p < GROUP_COLS && (g + GROUP_STEP) * p * k <= GROUP_MAX_COL_FLOATS) g += GROUP_STEP;
@@ -65,20 +62,25 @@ typedef struct {
 } slot_layout;
 
 static slot_layout layout_of(const ebm_conv2d_shape *s) {
-  size_t g = (size_t)group_items(s), cols = g * (size_t)p_of(s), co = (size_t)s->c_out;
+  size_t g = (size_t)group_items(s), cols = g * (size_t)conv_p(s), co = (size_t)s->c_out;
   slot_layout l;
   l.xt = 0;
-  l.col = l.xt + round_up((size_t)f_in(s) * g);
-  l.mat = l.col + round_up((size_t)k_of(s) * cols);
-  l.dz = l.mat + round_up(co * cols);
-  l.pdw = l.dz + round_up(co * cols);
-  l.pdb = l.pdw + round_up(co * (size_t)k_of(s));
-  l.total = l.pdb + round_up(co);
+  l.col = l.xt + conv_round_up((size_t)conv_f_in(s) * g);
+  l.mat = l.col + conv_round_up((size_t)conv_k(s) * cols);
+  l.dz = l.mat + conv_round_up(co * cols);
+  l.pdw = l.dz + conv_round_up(co * cols);
+  l.pdb = l.pdw + conv_round_up(co * (size_t)conv_k(s));
+  l.total = l.pdb + conv_round_up(co);
   return l;
 }
 
+size_t ops_conv2d_gemm_workspace(const ebm_conv2d_shape *s) {
+  return (size_t)conv_slots(s) * layout_of(s).total;
+}
+
 size_t ops_cpu_conv2d_workspace(const ebm_conv2d_shape *s) {
-  return (size_t)slot_count(s) * layout_of(s).total;
+  size_t gemm = ops_conv2d_gemm_workspace(s), direct = ops_conv2d_direct_workspace(s);
+  return gemm > direct ? gemm : direct;
 }
 
 /* Output positions o in [*lo, *hi) whose input o·stride − pad + tap falls
@@ -130,7 +132,7 @@ static void col2im_group(const ebm_conv2d_shape *s, const float *restrict col, i
                          float *restrict dxt) {
   const int64_t ho = s->h_out, wo = s->w_out, st = s->stride, pad = s->pad;
   const int64_t ld = ho * wo * g;
-  memset(dxt, 0, (size_t)(f_in(s) * g) * sizeof *dxt);
+  memset(dxt, 0, (size_t)(conv_f_in(s) * g) * sizeof *dxt);
   for (int64_t c = 0; c < s->c_in; c++)
     for (int64_t ki = 0; ki < s->kh; ki++) {
       int64_t oh0, oh1;
@@ -158,44 +160,36 @@ typedef struct {
   float *y, *pre, *dx, *ws;
 } conv_job;
 
-static void slot_items(const ebm_conv2d_shape *s, int64_t slot, int64_t *begin, int64_t *end) {
-  int64_t slots = slot_count(s);
-  *begin = s->n * slot / slots;
-  *end = s->n * (slot + 1) / slots;
-}
-
-/* Adds the bias to each channel of gn NCHW items in out (C_out·P each), and
- * when act is set writes swish of the result there. */
-static void bias_swish(const ebm_conv2d_shape *s, int64_t gn, const float *b, float *out,
-                       float *act) {
-  const int64_t p = p_of(s);
-  for (int64_t t = 0; t < gn; t++)
-    for (int64_t co = 0; co < s->c_out; co++) {
-      const size_t off = (size_t)((t * s->c_out + co) * p);
-      float *restrict z = out + off;
-      const float bias = b ? b[co] : 0.0f;
-      if (b)
-        for (int64_t q = 0; q < p; q++) z[q] += bias;
-      if (act) {
-        float *restrict y = act + off;
-        for (int64_t q = 0; q < p; q++) y[q] = ops_swish(z[q]);
+void ops_conv2d_bias_swish(const ebm_conv2d_shape *s, int64_t gn, const float *b, float *out,
+                           float *act) {
+  const int64_t p = conv_p(s);
+  if (b)
+    for (int64_t t = 0; t < gn; t++)
+      for (int64_t co = 0; co < s->c_out; co++) {
+        float *restrict z = out + (t * s->c_out + co) * p;
+        for (int64_t q = 0; q < p; q++) z[q] += b[co];
       }
-    }
+  /* one long loop (vectorised even when a channel has 4 pixels) */
+  if (act) {
+    const float *restrict z = out;
+    float *restrict y = act;
+    for (int64_t q = 0; q < gn * conv_f_out(s); q++) y[q] = ops_swish(z[q]);
+  }
 }
 
 // x is (N,C_in,H_in,W_in), w is (C_out,C_in,kh,kw), y is (N,C_out,H_out,W_out);
-// with j->pre set, pre gets conv + b and y gets swish(pre).
+// z gets conv + b and, when j->y is set, y gets swish(z).
 static void forward_slots(void *ctx, int64_t begin, int64_t end, int tid) {
   (void)tid;
   const conv_job *j = ctx;
   const ebm_conv2d_shape *s = j->s;
-  const int64_t k = k_of(s), p = p_of(s), g = group_items(s), fi = f_in(s), fo = f_out(s);
+  const int64_t k = conv_k(s), p = conv_p(s), g = group_items(s), fi = conv_f_in(s), fo = conv_f_out(s);
   const slot_layout l = layout_of(s);
   for (int64_t slot = begin; slot < end; slot++) {
     float *base = j->ws + (size_t)slot * l.total;
     float *xt = base + l.xt, *col = base + l.col, *mat = base + l.mat;
     int64_t i0, i1;
-    slot_items(s, slot, &i0, &i1);
+    conv_slot_items(s, slot, &i0, &i1);
     for (int64_t a = i0; a < i1; a += g) {
       const int64_t gn = a + g < i1 ? g : i1 - a, cols = gn * p;
       ops_transpose(gn, fi, j->x + a * fi, fi, xt, gn);
@@ -203,35 +197,48 @@ static void forward_slots(void *ctx, int64_t begin, int64_t end, int tid) {
       /* mat (C_out × P·g) = w (C_out × K) · col (K × P·g) */
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)s->c_out, (int)cols, (int)k, 1.0f,
                   j->w, (int)k, col, (int)cols, 0.0f, mat, (int)cols);
-      float *z = j->pre ? j->pre + a * fo : j->y + a * fo;
+      float *z = j->pre + a * fo;
       ops_transpose(fo, gn, mat, gn, z, fo);
-      bias_swish(s, gn, j->b, z, j->pre ? j->y + a * fo : NULL);
+      ops_conv2d_bias_swish(s, gn, j->b, z, j->y ? j->y + a * fo : NULL);
     }
   }
 }
 
+void ops_conv2d_gemm_forward(const ebm_conv2d_shape *s, const float *x, const float *w,
+                             const float *b, float *z, float *act, float *ws) {
+  conv_job j = {.s = s, .x = x, .w = w, .b = b, .pre = z, .y = act, .ws = ws};
+  ebm_parallel_for(conv_slots(s), 1, forward_slots, &j);
+}
+
 void ops_cpu_conv2d_forward(const ebm_conv2d_shape *s, const float *x, const float *w,
                             const float *b, float *y, float *ws) {
-  conv_job j = {.s = s, .x = x, .w = w, .b = b, .y = y, .ws = ws};
-  ebm_parallel_for(slot_count(s), 1, forward_slots, &j);
+  if (ops_conv2d_direct_usable(s))
+    ops_conv2d_direct_forward(s, x, w, b, y, NULL, ws);
+  else
+    ops_conv2d_gemm_forward(s, x, w, b, y, NULL, ws);
 }
 
 void ops_cpu_conv2d_forward_swish(const ebm_conv2d_shape *s, const float *x, const float *w,
                                   const float *b, float *pre, float *y, float *ws) {
-  conv_job j = {.s = s, .x = x, .w = w, .b = b, .pre = pre, .y = y, .ws = ws};
-  ebm_parallel_for(slot_count(s), 1, forward_slots, &j);
+  if (ops_conv2d_direct_usable(s))
+    ops_conv2d_direct_forward(s, x, w, b, pre, y, ws);
+  else
+    ops_conv2d_gemm_forward(s, x, w, b, pre, y, ws);
+}
+
+void ops_conv2d_swish_grad(int64_t count, const float *restrict pre, const float *restrict dy,
+                           float *restrict dz) {
+  for (int64_t q = 0; q < count; q++) dz[q] = dy[q] * ops_swish_grad(pre[q]);
 }
 
 /* The output gradients of items [a, a+gn) in CHWN (C_out·P × gn) in mat,
  * times swish'(pre) when pre is given (computed in dz first). */
 static void gather_dy(const ebm_conv2d_shape *s, const float *dy, const float *pre, int64_t a,
                       int64_t gn, float *dz, float *mat) {
-  const int64_t fo = f_out(s);
+  const int64_t fo = conv_f_out(s);
   const float *src = dy + a * fo;
   if (pre) {
-    const float *restrict z = pre + a * fo, *restrict d = src;
-    float *restrict out = dz;
-    for (int64_t q = 0; q < gn * fo; q++) out[q] = d[q] * ops_swish_grad(z[q]);
+    ops_conv2d_swish_grad(gn * fo, pre + a * fo, src, dz);
     src = dz;
   }
   ops_transpose(gn, fo, src, fo, mat, gn);
@@ -242,13 +249,13 @@ static void backward_input_slots(void *ctx, int64_t begin, int64_t end, int tid)
   (void)tid;
   const conv_job *j = ctx;
   const ebm_conv2d_shape *s = j->s;
-  const int64_t k = k_of(s), p = p_of(s), g = group_items(s), fi = f_in(s);
+  const int64_t k = conv_k(s), p = conv_p(s), g = group_items(s), fi = conv_f_in(s);
   const slot_layout l = layout_of(s);
   for (int64_t slot = begin; slot < end; slot++) {
     float *base = j->ws + (size_t)slot * l.total;
     float *xt = base + l.xt, *col = base + l.col, *mat = base + l.mat, *dz = base + l.dz;
     int64_t i0, i1;
-    slot_items(s, slot, &i0, &i1);
+    conv_slot_items(s, slot, &i0, &i1);
     for (int64_t a = i0; a < i1; a += g) {
       const int64_t gn = a + g < i1 ? g : i1 - a, cols = gn * p;
       gather_dy(s, j->dy, j->pre_in, a, gn, dz, mat);
@@ -261,16 +268,26 @@ static void backward_input_slots(void *ctx, int64_t begin, int64_t end, int tid)
   }
 }
 
+void ops_conv2d_gemm_backward_input(const ebm_conv2d_shape *s, const float *pre, const float *dy,
+                                    const float *w, float *dx, float *ws) {
+  conv_job j = {.s = s, .pre_in = pre, .dy = dy, .w = w, .dx = dx, .ws = ws};
+  ebm_parallel_for(conv_slots(s), 1, backward_input_slots, &j);
+}
+
 void ops_cpu_conv2d_backward_input(const ebm_conv2d_shape *s, const float *dy, const float *w,
                                    float *dx, float *ws) {
-  conv_job j = {.s = s, .dy = dy, .w = w, .dx = dx, .ws = ws};
-  ebm_parallel_for(slot_count(s), 1, backward_input_slots, &j);
+  if (ops_conv2d_direct_usable(s))
+    ops_conv2d_direct_backward_input(s, NULL, dy, w, dx, ws);
+  else
+    ops_conv2d_gemm_backward_input(s, NULL, dy, w, dx, ws);
 }
 
 void ops_cpu_conv2d_backward_input_swish(const ebm_conv2d_shape *s, const float *pre,
                                          const float *dy, const float *w, float *dx, float *ws) {
-  conv_job j = {.s = s, .pre_in = pre, .dy = dy, .w = w, .dx = dx, .ws = ws};
-  ebm_parallel_for(slot_count(s), 1, backward_input_slots, &j);
+  if (ops_conv2d_direct_usable(s))
+    ops_conv2d_direct_backward_input(s, pre, dy, w, dx, ws);
+  else
+    ops_conv2d_gemm_backward_input(s, pre, dy, w, dx, ws);
 }
 
 // x is (N,C_in,H_in,W_in), dy is (N,C_out,H_out,W_out); each slot leaves its
@@ -279,7 +296,7 @@ static void backward_weight_slots(void *ctx, int64_t begin, int64_t end, int tid
   (void)tid;
   const conv_job *j = ctx;
   const ebm_conv2d_shape *s = j->s;
-  const int64_t k = k_of(s), p = p_of(s), g = group_items(s), fi = f_in(s);
+  const int64_t k = conv_k(s), p = conv_p(s), g = group_items(s), fi = conv_f_in(s);
   const slot_layout l = layout_of(s);
   for (int64_t slot = begin; slot < end; slot++) {
     float *base = j->ws + (size_t)slot * l.total;
@@ -288,7 +305,7 @@ static void backward_weight_slots(void *ctx, int64_t begin, int64_t end, int tid
     memset(pdw, 0, (size_t)(s->c_out * k) * sizeof *pdw);
     memset(pdb, 0, (size_t)s->c_out * sizeof *pdb);
     int64_t i0, i1;
-    slot_items(s, slot, &i0, &i1);
+    conv_slot_items(s, slot, &i0, &i1);
     for (int64_t a = i0; a < i1; a += g) {
       const int64_t gn = a + g < i1 ? g : i1 - a, cols = gn * p;
       ops_transpose(gn, fi, j->x + a * fi, fi, xt, gn);
@@ -310,10 +327,10 @@ static void backward_weight_slots(void *ctx, int64_t begin, int64_t end, int tid
 void ops_cpu_conv2d_backward_weight(const ebm_conv2d_shape *s, const float *x, const float *dy,
                                     float *dw, float *db, float *ws) {
   conv_job j = {.s = s, .x = x, .dy = dy, .ws = ws};
-  ebm_parallel_for(slot_count(s), 1, backward_weight_slots, &j);
-  const int64_t k = k_of(s);
+  ebm_parallel_for(conv_slots(s), 1, backward_weight_slots, &j);
+  const int64_t k = conv_k(s);
   const slot_layout l = layout_of(s);
-  for (int64_t slot = 0; slot < slot_count(s); slot++) {
+  for (int64_t slot = 0; slot < conv_slots(s); slot++) {
     const float *pdw = ws + (size_t)slot * l.total + l.pdw, *pdb = ws + (size_t)slot * l.total + l.pdb;
     for (int64_t q = 0; q < s->c_out * k; q++) dw[q] += pdw[q];
     if (db)

@@ -2,8 +2,30 @@
  * finite differences of that reference; accumulation and thread-count
  * invariance. Buffers are exactly sized (ASan catches overruns), outputs and
  * workspaces start as NaN. */
+#include "ops/conv2d_internal.h"
 #include "ops/ops.h"
 #include "ops_testutil.h"
+
+/* The table's conv (the AVX-512 direct path on CPUs that have it) and the
+ * portable im2col + sgemm path, which must agree with the same references. */
+#define PATHS 2
+static const char *path_name[PATHS] = {"table", "im2col+sgemm"};
+
+static void path_forward(int path, const ebm_conv2d_shape *s, const float *x, const float *w,
+                         const float *b, float *y, float *ws) {
+  if (path == 0)
+    ebm_ops_cpu()->conv2d_forward(s, x, w, b, y, ws);
+  else
+    ops_conv2d_gemm_forward(s, x, w, b, y, NULL, ws);
+}
+
+static void path_backward_input(int path, const ebm_conv2d_shape *s, const float *dy,
+                                const float *w, float *dx, float *ws) {
+  if (path == 0)
+    ebm_ops_cpu()->conv2d_backward_input(s, dy, w, dx, ws);
+  else
+    ops_conv2d_gemm_backward_input(s, NULL, dy, w, dx, ws);
+}
 
 /* n, c_in, h_in, w_in, c_out, kh, kw, stride, pad */
 static const int64_t fixed_shapes[][9] = {
@@ -92,13 +114,14 @@ TEST(conv2d_forward_matches_direct_double_convolution) {
       float *ws = nan_floats((int64_t)ops->conv2d_workspace(&s));
       double *xd = to_double(x_count(&s), x), *wd = to_double(w_count(&s), w);
       double *bd = to_double(s.c_out, b), *yd = malloc((size_t)y_count(&s) * sizeof *yd);
-      for (int with_bias = 0; with_bias < 2; with_bias++) {
-        ops->conv2d_forward(&s, x, w, with_bias ? b : NULL, y, ws);
-        ref_conv2d(&s, xd, wd, with_bias ? bd : NULL, yd);
-        double r = worst_ratio(y_count(&s), y, yd, 1e-5, 1e-5);
-        if (!(r <= 1.0)) describe(&s);
-        CHECK(r <= 1.0);
-      }
+      for (int path = 0; path < PATHS; path++)
+        for (int with_bias = 0; with_bias < 2; with_bias++) {
+          path_forward(path, &s, x, w, with_bias ? b : NULL, y, ws);
+          ref_conv2d(&s, xd, wd, with_bias ? bd : NULL, yd);
+          double r = worst_ratio(y_count(&s), y, yd, 1e-5, 1e-5);
+          if (!(r <= 1.0)) describe(&s), fprintf(stderr, "    path %s\n", path_name[path]);
+          CHECK(r <= 1.0);
+        }
       free(x), free(w), free(b), free(y), free(ws), free(xd), free(wd), free(bd), free(yd);
     }
 }
@@ -110,7 +133,6 @@ TEST(conv2d_backward_input_matches_direct_reference) {
     ebm_conv2d_shape s = shape_at(i, 2);
     float *dy = rand_floats(y_count(&s), 10 + i, -1, 1), *w = rand_floats(w_count(&s), 20 + i, -1, 1);
     float *dx = nan_floats(x_count(&s)), *ws = nan_floats((int64_t)ops->conv2d_workspace(&s));
-    ops->conv2d_backward_input(&s, dy, w, dx, ws);
     /* dx[n,ci,ih,iw] = Σ dy[n,co,oh,ow]·w[co,ci,i,j] over oh·stride − pad + i = ih, … */
     double *ref = calloc((size_t)x_count(&s), sizeof *ref);
     for (int64_t n = 0; n < s.n; n++)
@@ -126,9 +148,12 @@ TEST(conv2d_backward_input_matches_direct_reference) {
                       (double)dy[((n * s.c_out + co) * s.h_out + oh) * s.w_out + ow] *
                       (double)w[((co * s.c_in + ci) * s.kh + a) * s.kw + c];
                 }
-    double r = worst_ratio(x_count(&s), dx, ref, 1e-5, 1e-5);
-    if (!(r <= 1.0)) describe(&s);
-    CHECK(r <= 1.0);
+    for (int path = 0; path < PATHS; path++) {
+      path_backward_input(path, &s, dy, w, dx, ws);
+      double r = worst_ratio(x_count(&s), dx, ref, 1e-5, 1e-5);
+      if (!(r <= 1.0)) describe(&s), fprintf(stderr, "    path %s\n", path_name[path]);
+      CHECK(r <= 1.0);
+    }
     free(dy), free(w), free(dx), free(ws), free(ref);
   }
 }
@@ -142,7 +167,9 @@ TEST(conv2d_backward_input_matches_finite_differences) {
     float *x = rand_floats(nx, 30 + i, -1, 1), *w = rand_floats(w_count(&s), 40 + i, -1, 1);
     float *r = rand_floats(ny, 50 + i, -1, 1), *dx = nan_floats(nx);
     float *ws = nan_floats((int64_t)ops->conv2d_workspace(&s));
+    float *dx_gemm = nan_floats(nx);
     ops->conv2d_backward_input(&s, r, w, dx, ws); /* dL/dx for L = Σ r ⊙ y */
+    path_backward_input(1, &s, r, w, dx_gemm, ws);
     double *xd = to_double(nx, x), *wd = to_double(w_count(&s), w), *rd = to_double(ny, r);
     double *yd = malloc((size_t)ny * sizeof *yd);
     ebm_rng rng;
@@ -159,7 +186,9 @@ TEST(conv2d_backward_input_matches_finite_differences) {
       double fd = (lp - lm) / (2 * h);
       if (!(fabs(dx[q] - fd) <= 1e-4 * (1 + fabs(fd)))) describe(&s);
       CHECK_NEAR(dx[q], fd, 1e-4 * (1 + fabs(fd)));
+      CHECK_NEAR(dx_gemm[q], fd, 1e-4 * (1 + fabs(fd)));
     }
+    free(dx_gemm);
     free(x), free(w), free(r), free(dx), free(ws), free(xd), free(wd), free(rd), free(yd);
   }
 }
@@ -268,6 +297,16 @@ TEST(conv2d_fused_swish_kernels_equal_conv_then_swish_bitwise) {
     CHECK(memcmp(dy, dy_copy, (size_t)ny * sizeof(float)) == 0); /* dy is not modified */
     ops->swish_backward(ny, pre, dy, dz);
     ops->conv2d_backward_input(&s, dz, w, dx2, ws);
+    CHECK(memcmp(dx, dx2, (size_t)nx * sizeof(float)) == 0);
+    /* the portable path's fused variants too */
+    ops_conv2d_gemm_forward(&s, x, w, b, pre, y, ws);
+    ops_conv2d_gemm_forward(&s, x, w, b, pre2, NULL, ws);
+    ops->swish_forward(ny, pre2, y2);
+    CHECK(memcmp(pre, pre2, (size_t)ny * sizeof(float)) == 0);
+    CHECK(memcmp(y, y2, (size_t)ny * sizeof(float)) == 0);
+    ops_conv2d_gemm_backward_input(&s, pre, dy, w, dx, ws);
+    ops->swish_backward(ny, pre, dy, dz);
+    ops_conv2d_gemm_backward_input(&s, NULL, dz, w, dx2, ws);
     CHECK(memcmp(dx, dx2, (size_t)nx * sizeof(float)) == 0);
     free(x), free(w), free(b), free(dy), free(ws), free(pre), free(y), free(pre2), free(y2);
     free(dy_copy), free(dx), free(dx2), free(dz);

@@ -1,0 +1,56 @@
+/* ops/conv2d_internal.h — internal: the two CPU conv2d paths and what they
+ * share. conv2d_cpu.c holds the portable path (im2col + OpenBLAS sgemm) and
+ * the table entry points, which pick conv2d_direct.c's AVX-512 path for the
+ * forward and input-gradient passes when the CPU has it. */
+#ifndef EBM_OPS_CONV2D_INTERNAL_H
+#define EBM_OPS_CONV2D_INTERNAL_H
+
+#include <stddef.h>
+
+#include "ops/ops.h"
+
+#define CONV_WS_ALIGN 16 /* floats: every workspace part is 64-byte aligned */
+
+static inline size_t conv_round_up(size_t v) {
+  return (v + CONV_WS_ALIGN - 1) / CONV_WS_ALIGN * CONV_WS_ALIGN;
+}
+static inline int64_t conv_slots(const ebm_conv2d_shape *s) { return s->slots > 0 ? s->slots : 1; }
+static inline int64_t conv_k(const ebm_conv2d_shape *s) { return s->c_in * s->kh * s->kw; }
+static inline int64_t conv_p(const ebm_conv2d_shape *s) { return s->h_out * s->w_out; }
+static inline int64_t conv_f_in(const ebm_conv2d_shape *s) { return s->c_in * s->h_in * s->w_in; }
+static inline int64_t conv_f_out(const ebm_conv2d_shape *s) { return s->c_out * s->h_out * s->w_out; }
+
+/* Items [*begin, *end) of slot `slot`: contiguous, fixed by n and slots. */
+static inline void conv_slot_items(const ebm_conv2d_shape *s, int64_t slot, int64_t *begin,
+                                   int64_t *end) {
+  *begin = s->n * slot / conv_slots(s);
+  *end = s->n * (slot + 1) / conv_slots(s);
+}
+
+/* z (gn NCHW items of C_out·P) += b per channel (b may be NULL); then, if
+ * act is given, act = swish(z). */
+void ops_conv2d_bias_swish(const ebm_conv2d_shape *s, int64_t gn, const float *b, float *z,
+                           float *act);
+
+/* dz[i] = dy[i]·swish'(pre[i]) for i < count (the swish_backward formula). */
+void ops_conv2d_swish_grad(int64_t count, const float *pre, const float *dy, float *dz);
+
+/* The portable path. forward: z = conv(x, w) + b, and act = swish(z) when
+ * act is not NULL. backward_input: dx = conv_transpose(dy ⊙ swish'(pre), w),
+ * or of dy itself when pre is NULL. */
+size_t ops_conv2d_gemm_workspace(const ebm_conv2d_shape *s);
+void ops_conv2d_gemm_forward(const ebm_conv2d_shape *s, const float *x, const float *w,
+                             const float *b, float *z, float *act, float *ws);
+void ops_conv2d_gemm_backward_input(const ebm_conv2d_shape *s, const float *pre, const float *dy,
+                                    const float *w, float *dx, float *ws);
+
+/* The AVX-512 direct path (same contracts). usable: this CPU has AVX-512F
+ * and the shape fits its limits; workspace is 0 when it is not usable. */
+int ops_conv2d_direct_usable(const ebm_conv2d_shape *s);
+size_t ops_conv2d_direct_workspace(const ebm_conv2d_shape *s);
+void ops_conv2d_direct_forward(const ebm_conv2d_shape *s, const float *x, const float *w,
+                               const float *b, float *z, float *act, float *ws);
+void ops_conv2d_direct_backward_input(const ebm_conv2d_shape *s, const float *pre,
+                                      const float *dy, const float *w, float *dx, float *ws);
+
+#endif
