@@ -41,18 +41,19 @@
 
 /* A group aims at GROUP_COLS sgemm columns (enough to amortise OpenBLAS's
  * packing) while its col matrix stays within GROUP_MAX_COL_FLOATS (half of
- * a 1 MiB L2); groups are whole multiples of 16 items when the slot allows.
- * Tuned with bench/bench_ops.c. */
+ * a 1 MiB L2); groups are whole multiples of GROUP_STEP items (whole 8×8
+ * transpose tiles) unless the slot or the col budget is smaller. Tuned
+ * with bench/bench_ops.c. */
 #define GROUP_COLS 256
 #define GROUP_MAX_COL_FLOATS (128 * 1024)
 #define GROUP_STEP 16
-
 
 static int64_t group_items(const ebm_conv2d_shape *s) {
   int64_t p = conv_p(s), k = conv_k(s), slots = conv_slots(s);
   int64_t per_slot = (s->n + slots - 1) / slots;
   int64_t g = GROUP_STEP;
   while (g * p < GROUP_COLS && (g + GROUP_STEP) * p * k <= GROUP_MAX_COL_FLOATS) g += GROUP_STEP;
+  while (g > 1 && g * p * k > GROUP_MAX_COL_FLOATS) g--; /* large images: fewer items */
   if (g > per_slot) g = per_slot;
   return g > 0 ? g : 1;
 }

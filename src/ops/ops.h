@@ -109,7 +109,11 @@ typedef struct ebm_ops {
                                       const float *dy, const float *w, float *dx, float *ws);
 } ebm_ops;
 
-/* The CPU table: im2col + OpenBLAS sgemm, batch-parallel over the pool. */
+/* The CPU table, batch-parallel over the pool. conv2d forward and input
+ * gradient: an AVX-512 register-tiled direct convolution when the CPU has
+ * AVX-512F, else im2col + OpenBLAS sgemm (col2im); the weight gradient and
+ * linear layers always use sgemm. Results are bitwise identical at any
+ * thread count (every split of the work is fixed by the shape). */
 const ebm_ops *ebm_ops_cpu(void);
 
 /* The table in use (the CPU one unless another backend was selected). */
