@@ -16,6 +16,9 @@
 extern "C" {
 #endif
 
+/* Relative jitter of HMC's step size (see EBM_SAMPLER_HMC). */
+#define EBM_HMC_JITTER 0.2f
+
 typedef enum {
   /* IGEBM practical Langevin (Du & Mordatch A.11): x ← x + σξ, clamp;
    * x ← x − λ·clip(∇E, c), clamp. Step size λ and noise σ are separate. */
@@ -24,7 +27,10 @@ typedef enum {
   EBM_SAMPLER_ULA,
   /* Metropolis-adjusted Langevin: the ULA proposal + MH accept. */
   EBM_SAMPLER_MALA,
-  /* Hamiltonian Monte Carlo: L leapfrog steps, unit mass, MH accept. */
+  /* Hamiltonian Monte Carlo: L leapfrog steps, unit mass, MH accept. Each
+   * chain's leapfrog step is drawn per step uniformly from ε·[0.8, 1.2]
+   * (EBM_HMC_JITTER; Neal 2011 §5.4.2.2), which keeps the acceptance
+   * monotone in ε on Gaussian-like targets; ε is what adaptation tunes. */
   EBM_SAMPLER_HMC,
   /* Underdamped (kinetic) Langevin, BAOAB splitting, friction γ. */
   EBM_SAMPLER_KINETIC,
@@ -73,6 +79,25 @@ void ebm_sampler_free(ebm_sampler *s);
 ebm_status ebm_sampler_run(ebm_sampler *s, float *x, const int32_t *y, int64_t n, ebm_rng *rng,
                            ebm_sample_stats *stats, float *final_energy);
 
+/* Called after every step of ebm_sampler_run_cb with the step index (0..K-1),
+ * the chains x (n items, read-only) and that step's diagnostics; for chain
+ * snapshots and progress bars. */
+typedef void (*ebm_sample_step_fn)(void *ctx, int step, const float *x, int64_t n,
+                                   const ebm_sample_stats *stats);
+/* ebm_sampler_run with a per-step callback (cb may be NULL). */
+ebm_status ebm_sampler_run_cb(ebm_sampler *s, float *x, const int32_t *y, int64_t n,
+                              ebm_rng *rng, ebm_sample_stats *stats, float *final_energy,
+                              ebm_sample_step_fn cb, void *cb_ctx);
+
+/* The current step size: cfg.step_size, or the adapted one once a run with
+ * adapt_steps > 0 has finished its warm-up. The adapted value is kept for
+ * later runs (their warm-up starts from it). */
+float ebm_sampler_step_size(const ebm_sampler *s);
+
+/* Checks a configuration; EBM_ERR_ARG naming the field ("step_size must be
+ * > 0, got nan") when a value is out of range. ebm_sampler_new calls it. */
+ebm_status ebm_sampler_config_check(const ebm_sampler_config *cfg);
+
 /* ------------------------------------------------------------ annealing */
 
 /* E_β(x) = (1−β)·E₀(x) + β·E₁(x), an energy whose β can be changed between
@@ -90,6 +115,9 @@ ebm_status ebm_beta_schedule(const char *kind, int T, double *betas);
  * for 0 / identity. cov is D×D symmetric positive definite. */
 ebm_status ebm_gaussian_energy_new(int64_t dim, const double *mean, const double *cov,
                                    ebm_energy **out);
+/* log Z of an energy made by ebm_gaussian_energy_new (EBM_ERR_ARG for any
+ * other energy): D/2·log 2π + ½ log det Σ, for checking AIS estimates. */
+ebm_status ebm_gaussian_energy_log_z(const ebm_energy *en, double *log_z);
 
 /* -------------------------------------------------------- replay buffer */
 
