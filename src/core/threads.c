@@ -93,9 +93,6 @@ ebm_status ebm_threads_init(int nthreads) {
   openblas_set_num_threads(1);
   pool.nthreads = nthreads;
   pool.shutting_down = 0;
-  /* New workers start with seen = 0: a generation left over from an
-   * earlier pool would make them run its (finished, freed) last job. */
-  pool.generation = 0;
   int created = 1;
   for (int t = 1; t < nthreads; t++) {
     if (pthread_create(&pool.workers[t], NULL, worker_main, (void *)(intptr_t)t) != 0) break;
