@@ -21,7 +21,48 @@ extern "C" {
 
 /* ------------------------------------------------------------------- toys */
 
-/* Every toy lives inside [-4, 4]². */
+/* Every toy lives inside [-4, 4]²: its density is defined on all of R²
+ * (so energies are finite everywhere and pull samplers back), and the scales
+ * below put less than 1e-9 of its mass outside the box; samplers redraw
+ * such points, so samples are in the box (the sampled law is p conditioned
+ * on the box, within 1e-9 in total variation of p). Labels name the
+ * component a point was drawn from. Write R(a) for the rotation by angle a
+ * and N(x; m, s²) for the isotropic 2-D normal density.
+ *
+ *   8gaussians   p(x) = 1/8 Σ_k N(x; 2.5·(cos πk/4, sin πk/4), 0.25²),
+ *                k = 0..7; label k.
+ *   2spirals     c(u) = 3u·(cos 3πu, sin 3πu) (Archimedean, 1.5 turns);
+ *                arm a ∈ {0,1} with prob. 1/2 is (−1)^a·c; u = √s with
+ *                s ~ U(0,1) (about uniform in arc length); x = arm(u) +
+ *                0.15·ε. p(x) = Σ_a 1/2 ∫_0^1 2u N(x; (−1)^a c(u), 0.15²) du,
+ *                evaluated by Gauss–Legendre (8 points per panel of arc
+ *                length ≤ σ/2; converged to ~1e-12 in log p). Label a.
+ *   checkerboard uniform on the 8 "dark" squares (i+j even) of the 4×4 board
+ *                of 2×2 squares [-4+2i, -2+2i) × [-4+2j, -2+2j):
+ *                p = 1/32 there, 0 elsewhere. Label 2j + i/2 (0..7).
+ *                Flat: no energy gradient (ebm_toy_energy_new refuses it).
+ *   rings        4 Gaussian rings r_k = 0.75·(k+1), σ = 0.1, weights
+ *                w_k = r_k / 7.5 (uniform per unit of ring length):
+ *                p(x) = Σ_k w_k exp(−(|x| − r_k)²/(2σ²)) / Z_k,
+ *                Z_k = 2πσ(σ e^{−r_k²/(2σ²)} + r_k √(2π) Φ(r_k/σ)) (exact;
+ *                the radius has density ∝ ρ e^{−(ρ−r_k)²/(2σ²)} on ρ > 0).
+ *                Chosen over "radius ~ N(r_k, σ²), angle uniform", whose
+ *                density N(|x|; r_k, σ²)/(2π|x|) is infinite at the origin
+ *                (an energy sink for samplers). Label k.
+ *   moons        c(t) = 2·(cos πt − 1/2, sin πt − 1/4), t ~ U(0,1) (uniform
+ *                in arc length); moon a ∈ {0,1} with prob. 1/2 is
+ *                (−1)^a·c (the two interleaved half circles of
+ *                sklearn's make_moons, centred); x = moon(t) + 0.15·ε.
+ *                p(x) = Σ_a 1/2 ∫_0^1 N(x; (−1)^a c(t), 0.15²) dt by
+ *                quadrature as for 2spirals. Label a.
+ *   pinwheel     arm k = 0..4 (prob. 1/5): z = R(2πk/5)·(2 + 0.3 ε1, 0.1 ε2),
+ *                then x = R(0.7·|z|)·z. The twist keeps |x| = |z| and only
+ *                shifts the polar angle by a function of the radius, so it
+ *                is a volume-preserving bijection and
+ *                p(x) = q(R(−0.7·|x|)·x), q the 5-arm Gaussian mixture.
+ *                Label k.
+ *
+ * Every toy has an exact density (ebm_toy_has_density is 1 for all six). */
 #define EBM_TOY_EXTENT 4.0
 
 typedef enum {
@@ -33,6 +74,9 @@ typedef enum {
 const char *ebm_toy_name(ebm_toy toy);
 int ebm_toy_from_name(const char *name);
 
+/* Number of distinct labels ebm_toy_sample gives (8, 2, 8, 4, 2, 5). */
+int ebm_toy_num_components(ebm_toy toy);
+
 /* Draws n points (n×2, row-major) and, if labels is not NULL, a component
  * label per point (the mode index for 8gaussians, the ring for rings, ...). */
 void ebm_toy_sample(ebm_toy toy, ebm_rng *rng, int64_t n, float *xy, int32_t *labels);
@@ -43,9 +87,17 @@ int ebm_toy_has_density(ebm_toy toy);
 /* Exact log p(x, y) (normalised over R²) at n points; -INFINITY off support. */
 ebm_status ebm_toy_log_density(ebm_toy toy, const double *xy, int64_t n, double *logp);
 
+/* Same, plus ∇ log p (n×2) into grad when grad is not NULL (0 where p is
+ * flat or zero). Each call builds the toy's tables (about a millisecond for
+ * the quadrature toys): pass many points per call. */
+ebm_status ebm_toy_log_density_grad(ebm_toy toy, const double *xy, int64_t n, double *logp,
+                                    double *grad);
+
 /* The energy −log p of a toy with an exact density, as an ebm_energy (for
- * sampler tests and `ebm sample --energy toy:NAME`). Gradients are exact
- * where the density is smooth; 0 inside flat regions. */
+ * sampler tests and `ebm sample --energy toy:NAME`): item_shape {2}, no
+ * classes, no clamp range; computed in double and rounded. Gradients are
+ * exact where the density is smooth; checkerboard (flat, infinite energy
+ * off its squares) gives EBM_ERR_UNSUPPORTED. */
 ebm_status ebm_toy_energy_new(ebm_toy toy, ebm_energy **out);
 
 /* -------------------------------------------------------------- data sets */
