@@ -20,9 +20,13 @@ extern "C" {
  * directory, fsync, rename over `path`, fsync of the directory. On any
  * failure `path` is untouched and the temp file removed. */
 ebm_status ebm_write_file_atomic(const char *path, const void *data, size_t size);
+/* Same, for the concatenation of `nparts` buffers (no copy into one). */
+ebm_status ebm_write_file_atomic_parts(const char *path, int nparts, const void *const *parts,
+                                       const size_t *sizes);
 
 /* Reads a whole file into a malloc'd buffer (*data, *size); free() it.
- * `max_size` bounds what is accepted (EBM_ERR_FORMAT beyond it). */
+ * The buffer is 64-byte aligned. `max_size` bounds what is accepted
+ * (EBM_ERR_FORMAT beyond it); a missing file or a directory is EBM_ERR_IO. */
 ebm_status ebm_read_file(const char *path, size_t max_size, uint8_t **data, size_t *size);
 
 /* ----------------------------------------------------------- safetensors */
@@ -35,8 +39,11 @@ size_t ebm_dtype_size(ebm_dtype dtype);
 /* "F32", "U8", ... as in the safetensors spec. */
 const char *ebm_dtype_name(ebm_dtype dtype);
 
-/* One tensor of a loaded safetensors file. `data` points into the file's
- * buffer (little-endian, possibly unaligned for non-F32: copy before use). */
+/* One tensor of a loaded safetensors file. `data` (little-endian) lives as
+ * long as the ebm_safetensors and is aligned to the element size: F32 data
+ * can be used as `const float *`, I64/F64 as 8-byte values. (The file is
+ * read into a 64-byte aligned buffer; a tensor that would land misaligned —
+ * header length not a multiple of 8, or an odd offset — is copied.) */
 typedef struct {
   const char *name;
   ebm_dtype dtype;
@@ -51,7 +58,10 @@ typedef struct ebm_safetensors ebm_safetensors;
 /* Loads and validates a safetensors file: header length bound (100 MB),
  * JSON syntax, known dtypes, shape products that do not overflow, offsets in
  * range, not overlapping and covering the data exactly, no duplicate names,
- * __metadata__ values all strings. Free with ebm_safetensors_free. */
+ * __metadata__ values all strings. Dtypes F32 F64 U8 I32 I64 U32 load; other
+ * spec dtypes (F16, BF16, ...) give EBM_ERR_UNSUPPORTED, anything else
+ * EBM_ERR_FORMAT "unknown dtype 'X'". Every message names the file and,
+ * where there is one, the tensor. Free with ebm_safetensors_free. */
 ebm_status ebm_safetensors_load(const char *path, ebm_safetensors **out);
 /* Same, from memory (copied); `origin` names it in messages. */
 ebm_status ebm_safetensors_parse(const uint8_t *buf, size_t size, const char *origin,
@@ -64,9 +74,10 @@ const ebm_st_tensor *ebm_safetensors_at(const ebm_safetensors *st, int index);
 /* NULL if absent. */
 const ebm_st_tensor *ebm_safetensors_find(const ebm_safetensors *st, const char *name);
 
-/* Copies an F32 tensor into `out` (float count `count`), checking the shape
- * equals `shape` (ndim dims): wrong dtype or shape → EBM_ERR_SHAPE naming
- * the tensor and both shapes. Missing → EBM_ERR_FORMAT. */
+/* Copies an F32 tensor into `out` (room for the product of `shape`),
+ * checking the shape equals `shape` (ndim dims): wrong dtype or shape →
+ * EBM_ERR_SHAPE naming the tensor and both shapes. Missing →
+ * EBM_ERR_FORMAT ("m.safetensors: no tensor 'x'"). */
 ebm_status ebm_safetensors_read_f32(const ebm_safetensors *st, const char *name, int ndim,
                                     const int64_t *shape, float *out);
 
@@ -79,8 +90,12 @@ void ebm_safetensors_meta_at(const ebm_safetensors *st, int index, const char **
 const char *ebm_safetensors_origin(const ebm_safetensors *st);
 
 /* Writer: collect tensors (copied) and metadata, then write atomically.
- * Tensors are written in the order added; the header is padded with spaces
- * to a multiple of 8 bytes, as PyTorch's writer does. */
+ * Tensors are written in the order added, "__metadata__" first (omitted
+ * when empty); the header is the compact, ASCII-escaped JSON Python's
+ * json.dumps(separators=(",", ":")) gives, padded with spaces to a multiple
+ * of 8 bytes, as the PyTorch reference writer does. Adding a name twice or
+ * "__metadata__" is EBM_ERR_ARG; setting a metadata key twice keeps the
+ * last value. */
 typedef struct ebm_st_writer ebm_st_writer;
 ebm_st_writer *ebm_st_writer_new(void);
 void ebm_st_writer_free(ebm_st_writer *w);
@@ -95,7 +110,8 @@ ebm_status ebm_st_writer_save(const ebm_st_writer *w, const char *path);
 
 /* ------------------------------------------------------------------- npy */
 
-/* A .npy array: float32 or uint8, C order, up to 4 dimensions. */
+/* A .npy array: float32 or uint8 (int32 / int64 for labels), C order,
+ * 0..4 dimensions (0 = a scalar with one element). */
 typedef struct {
   ebm_dtype dtype;        /* EBM_DTYPE_F32 or EBM_DTYPE_U8 (also I32/I64 for labels) */
   int ndim;
