@@ -22,7 +22,8 @@ extern "C" {
 ebm_status ebm_write_file_atomic(const char *path, const void *data, size_t size);
 
 /* Reads a whole file into a malloc'd buffer (*data, *size); free() it.
- * `max_size` bounds what is accepted (EBM_ERR_FORMAT beyond it). */
+ * The buffer is 64-byte aligned. `max_size` bounds what is accepted
+ * (EBM_ERR_FORMAT beyond it); a missing file or a directory is EBM_ERR_IO. */
 ebm_status ebm_read_file(const char *path, size_t max_size, uint8_t **data, size_t *size);
 
 /* ----------------------------------------------------------- safetensors */
@@ -95,7 +96,8 @@ ebm_status ebm_st_writer_save(const ebm_st_writer *w, const char *path);
 
 /* ------------------------------------------------------------------- npy */
 
-/* A .npy array: float32 or uint8, C order, up to 4 dimensions. */
+/* A .npy array: float32 or uint8 (int32 / int64 for labels), C order,
+ * 0..4 dimensions (0 = a scalar with one element). */
 typedef struct {
   ebm_dtype dtype;        /* EBM_DTYPE_F32 or EBM_DTYPE_U8 (also I32/I64 for labels) */
   int ndim;
