@@ -78,6 +78,11 @@ static int write_all(int fd, const uint8_t *p, size_t n) {
 }
 
 ebm_status ebm_write_file_atomic(const char *path, const void *data, size_t size) {
+  return ebm_write_file_atomic_parts(path, 1, &data, &size);
+}
+
+ebm_status ebm_write_file_atomic_parts(const char *path, int nparts, const void *const *parts,
+                                       const size_t *sizes) {
   ebm_status status = EBM_OK;
   int fd = -1;
   size_t plen = strlen(path);
@@ -93,7 +98,9 @@ ebm_status ebm_write_file_atomic(const char *path, const void *data, size_t size
     tmp[0] = '\0'; /* nothing to unlink */
     goto fail;
   }
-  if (fchmod(fd, mode) != 0 || write_all(fd, data, size) != 0 || fsync(fd) != 0) {
+  int ok = fchmod(fd, mode) == 0;
+  for (int i = 0; ok && i < nparts; i++) ok = write_all(fd, parts[i], sizes[i]) == 0;
+  if (!ok || fsync(fd) != 0) {
     status = ebm_set_error(EBM_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
     goto fail;
   }

@@ -14,6 +14,13 @@ static inline uint8_t *io_test_slurp(const char *path, size_t *size) {
   return buf;
 }
 
+/* The little-endian u64 at p (a safetensors header length). */
+static inline uint64_t io_load_le64_for_test(const uint8_t *p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
+  return v;
+}
+
 /* Number of directory entries other than . and .. */
 int io_test_count_entries(const char *dir);
 
