@@ -173,3 +173,105 @@ TEST(replay_new_rejects_bad_arguments) {
   ebm_replay_free(rb);
   ebm_replay_free(NULL);
 }
+
+/* Save → restore → save gives the same bytes, the restored buffer draws the
+ * same items as the original for the same seed, and empty classes are
+ * simply absent from the file. */
+TEST(replay_save_restore_is_byte_exact) {
+  const int64_t shape[3] = {1, 3, 2};
+  ebm_replay *a = NULL, *b = NULL;
+  REQUIRE_OK(ebm_replay_new(40, 3, shape, 4, -1.0f, 1.0f, &a)); /* 10 slots × 4 classes */
+  float x[25 * 6];
+  int32_t y[25];
+  ebm_rng rng;
+  ebm_rng_init(&rng, 11);
+  ebm_rng_normal(&rng, x, 25 * 6, 0.0f, 1.0f);
+  for (int i = 0; i < 25; i++) y[i] = i % 3; /* class 3 stays empty */
+  REQUIRE_OK(ebm_replay_put(a, x, y, 25, NULL, &rng));
+  ebm_st_writer *w = ebm_st_writer_new();
+  REQUIRE(w);
+  REQUIRE_OK(ebm_replay_save(a, w));
+  REQUIRE_OK(ebm_st_writer_save(w, test_path("replay.safetensors")));
+  uint8_t *bytes1 = NULL, *bytes2 = NULL;
+  size_t size1 = 0, size2 = 0;
+  REQUIRE_OK(ebm_st_writer_serialize(w, &bytes1, &size1));
+  ebm_st_writer_free(w);
+
+  ebm_safetensors *st = NULL;
+  REQUIRE_OK(ebm_safetensors_load(test_path("replay.safetensors"), &st));
+  CHECK(ebm_safetensors_find(st, "replay.3") == NULL);
+  REQUIRE(ebm_safetensors_find(st, "replay.0") != NULL);
+  CHECK(ebm_safetensors_find(st, "replay.0")->shape[0] == 9);
+  REQUIRE_OK(ebm_replay_new(40, 3, shape, 4, -1.0f, 1.0f, &b));
+  REQUIRE_OK(ebm_replay_restore(b, st));
+  ebm_safetensors_free(st);
+  for (int c = -1; c < 4; c++) CHECK_EQ_INT(ebm_replay_size(b, c), ebm_replay_size(a, c));
+  w = ebm_st_writer_new();
+  REQUIRE(w);
+  REQUIRE_OK(ebm_replay_save(b, w));
+  REQUIRE_OK(ebm_st_writer_serialize(w, &bytes2, &size2));
+  ebm_st_writer_free(w);
+  CHECK(size1 == size2 && memcmp(bytes1, bytes2, size1) == 0);
+  free(bytes1);
+  free(bytes2);
+
+  /* the restored buffer continues exactly like the original */
+  float xa[12 * 6], xb[12 * 6];
+  int32_t ly[12];
+  int64_t ia[12], ib[12];
+  for (int i = 0; i < 12; i++) ly[i] = i % 4;
+  ebm_rng ra, rb2;
+  ebm_rng_init(&ra, 5);
+  rb2 = ra;
+  REQUIRE_OK(ebm_replay_get(a, xa, ly, 12, 0.3f, &ra, ia));
+  REQUIRE_OK(ebm_replay_get(b, xb, ly, 12, 0.3f, &rb2, ib));
+  CHECK(memcmp(xa, xb, sizeof xa) == 0 && memcmp(ia, ib, sizeof ia) == 0);
+  ebm_replay_free(a);
+  ebm_replay_free(b);
+}
+
+TEST(replay_restore_rejects_a_different_layout_and_leaves_the_buffer) {
+  const int64_t shape[1] = {4}, other[1] = {5};
+  ebm_replay *a = NULL, *b = NULL;
+  REQUIRE_OK(ebm_replay_new(8, 1, shape, 0, 0.0f, 1.0f, &a));
+  float x[3 * 4] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+  ebm_rng rng;
+  ebm_rng_init(&rng, 1);
+  REQUIRE_OK(ebm_replay_put(a, x, NULL, 3, NULL, &rng));
+  ebm_st_writer *w = ebm_st_writer_new();
+  REQUIRE_OK(ebm_replay_save(a, w));
+  REQUIRE_OK(ebm_st_writer_save(w, test_path("r.safetensors")));
+  ebm_st_writer_free(w);
+  ebm_safetensors *st = NULL;
+  REQUIRE_OK(ebm_safetensors_load(test_path("r.safetensors"), &st));
+  REQUIRE_OK(ebm_replay_new(8, 1, other, 0, 0.0f, 1.0f, &b));
+  CHECK_FAILS_WITH(ebm_replay_restore(b, st), EBM_ERR_FORMAT, "item_shape is [4], expected [5]");
+  CHECK_EQ_INT(ebm_replay_size(b, -1), 0);
+  ebm_replay_free(b);
+  REQUIRE_OK(ebm_replay_new(16, 1, shape, 0, 0.0f, 1.0f, &b));
+  CHECK_FAILS_WITH(ebm_replay_restore(b, st), EBM_ERR_FORMAT, "capacity is 8, expected 16");
+  ebm_replay_free(b);
+  REQUIRE_OK(ebm_replay_new(8, 1, shape, 0, -1.0f, 1.0f, &b));
+  CHECK_FAILS_WITH(ebm_replay_restore(b, st), EBM_ERR_FORMAT, "range");
+  ebm_replay_free(b);
+  ebm_safetensors_free(st);
+  /* a file without a buffer, and one whose store is larger than the slots */
+  w = ebm_st_writer_new();
+  int64_t big[2] = {9, 4};
+  float junk[36] = {0};
+  REQUIRE_OK(ebm_st_writer_add_f32(w, "weights", 2, big, junk));
+  REQUIRE_OK(ebm_st_writer_save(w, test_path("none.safetensors")));
+  REQUIRE_OK(ebm_replay_save(a, w)); /* adds metadata for a's layout */
+  REQUIRE_OK(ebm_st_writer_add_f32(w, "replay.0x", 2, big, junk));
+  REQUIRE_OK(ebm_st_writer_save(w, test_path("bad.safetensors")));
+  ebm_st_writer_free(w);
+  REQUIRE_OK(ebm_safetensors_load(test_path("none.safetensors"), &st));
+  REQUIRE_OK(ebm_replay_new(8, 1, shape, 0, 0.0f, 1.0f, &b));
+  CHECK_FAILS_WITH(ebm_replay_restore(b, st), EBM_ERR_FORMAT, "'replay.format' is missing");
+  ebm_safetensors_free(st);
+  REQUIRE_OK(ebm_safetensors_load(test_path("bad.safetensors"), &st));
+  CHECK_FAILS_WITH(ebm_replay_restore(b, st), EBM_ERR_FORMAT, "tensor 'replay.0x'");
+  ebm_safetensors_free(st);
+  ebm_replay_free(b);
+  ebm_replay_free(a);
+}
