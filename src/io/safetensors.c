@@ -346,6 +346,8 @@ static ebm_status parse_owned(uint8_t *file, size_t size, const char *origin,
   }
   memcpy(text, h, (size_t)n);
   text[n] = '\0';
+  /* The error position comes back through `end`, not cJSON_GetErrorPtr(),
+   * which is a process-wide global. */
   const char *end = NULL;
   root = cJSON_ParseWithLengthOpts(text, (size_t)n, &end, 0);
   if (!root) {
