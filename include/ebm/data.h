@@ -47,7 +47,8 @@ extern "C" {
  *                s ~ U(0,1) (about uniform in arc length); x = arm(u) +
  *                0.15·ε. p(x) = Σ_a 1/2 ∫_0^1 2u N(x; (−1)^a c(u), 0.15²) du,
  *                evaluated by Gauss–Legendre (8 points per panel of arc
- *                length ≤ σ/2; converged to ~1e-12 in log p). Label a.
+ *                length ≤ σ, panels graded towards the curve's ends; a 4×
+ *                finer rule moves log p by ~1e-12 anywhere). Label a.
  *   checkerboard uniform on the 8 "dark" squares (i+j even) of the 4×4 board
  *                of 2×2 squares [-4+2i, -2+2i) × [-4+2j, -2+2j):
  *                p = 1/32 there, 0 elsewhere. Label 2j + i/2 (0..7).

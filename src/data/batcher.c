@@ -52,14 +52,15 @@ ebm_status ebm_batcher_new(const ebm_dataset *ds, int64_t batch, uint64_t seed, 
 /* x is (batch, item), labels (batch); unlabelled data sets give −1. */
 void ebm_batcher_next(ebm_batcher *b, float *x, int32_t *labels) {
   for (int64_t k = 0; k < b->batch; k++) {
+    int64_t idx = b->order[b->pos++];
+    memcpy(x + k * b->item, b->ds->x->data + idx * b->item, (size_t)b->item * sizeof *x);
+    if (labels) labels[k] = b->ds->labels ? b->ds->labels[idx] : -1;
+    /* Advance at once, so the state after e whole epochs reads (e, 0). */
     if (b->pos == b->n) {
       b->epoch++;
       b->pos = 0;
       shuffle_epoch(b);
     }
-    int64_t idx = b->order[b->pos++];
-    memcpy(x + k * b->item, b->ds->x->data + idx * b->item, (size_t)b->item * sizeof *x);
-    if (labels) labels[k] = b->ds->labels ? b->ds->labels[idx] : -1;
   }
 }
 
@@ -70,8 +71,8 @@ void ebm_batcher_state(const ebm_batcher *b, uint64_t state[3]) {
 }
 
 ebm_status ebm_batcher_restore(ebm_batcher *b, const uint64_t state[3]) {
-  if (state[1] > (uint64_t)b->n)
-    return ebm_set_error(EBM_ERR_ARG, "%s: batcher position %llu is beyond its %lld items (state from "
+  if (state[1] >= (uint64_t)b->n)
+    return ebm_set_error(EBM_ERR_ARG, "%s: batcher position %llu is not below its %lld items (state from "
                          "another data set?)", b->ds->spec, (unsigned long long)state[1], (long long)b->n);
   b->epoch = state[0];
   b->pos = (int64_t)state[1];
