@@ -203,7 +203,7 @@ ebm_status ebm_net_layer_info(const ebm_net *net, int index, ebm_layer_info *inf
                ls->spectral_norm ? " sn" : "");
       break;
     case LAYER_LINEAR:
-      snprintf(info->detail, sizeof info->detail, "%lld→%lld%s%s", (long long)l->in_size,
+      snprintf(info->detail, sizeof info->detail, "%lld->%lld%s%s", (long long)l->in_size,
                (long long)ls->out, ls->bias ? "" : " no-bias", ls->spectral_norm ? " sn" : "");
       break;
     case LAYER_AVGPOOL2D: snprintf(info->detail, sizeof info->detail, "k%lld", (long long)ls->kernel); break;
