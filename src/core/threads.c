@@ -22,6 +22,7 @@ typedef struct {
   int started;
   int shutting_down;
   uint64_t generation;    /* bumped per job */
+  uint64_t start_generation; /* generation when the workers were created */
   int pending;            /* chunks not yet finished */
   /* the current job */
   ebm_range_fn fn;
@@ -46,9 +47,11 @@ static void chunk_bounds(int64_t n, int chunks, int c, int64_t *begin, int64_t *
 
 static void *worker_main(void *arg) {
   int tid = (int)(intptr_t)arg;
-  uint64_t seen = 0;
   inside_parallel_region = 1;
   pthread_mutex_lock(&pool.lock);
+  /* Jobs posted before this worker existed (by an earlier pool) are not
+   * ours: start from the generation current at creation. */
+  uint64_t seen = pool.start_generation;
   for (;;) {
     while (!pool.shutting_down && pool.generation == seen) pthread_cond_wait(&pool.work_ready, &pool.lock);
     if (pool.shutting_down) break;
@@ -93,6 +96,9 @@ ebm_status ebm_threads_init(int nthreads) {
   openblas_set_num_threads(1);
   pool.nthreads = nthreads;
   pool.shutting_down = 0;
+  pthread_mutex_lock(&pool.lock);
+  pool.start_generation = pool.generation;
+  pthread_mutex_unlock(&pool.lock);
   int created = 1;
   for (int t = 1; t < nthreads; t++) {
     if (pthread_create(&pool.workers[t], NULL, worker_main, (void *)(intptr_t)t) != 0) break;

@@ -13,20 +13,33 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Geometry of a 2-D convolution (PyTorch Conv2d with dilation 1, groups 1). */
+/* Geometry of a 2-D convolution (PyTorch Conv2d with dilation 1, groups 1).
+ *
+ * `slots` is how many independent pieces of work (each with its own slice
+ * of the workspace) a conv call splits the batch into; the pool's threads
+ * share the slots. ebm_conv2d_shape_finish sets it to ebm_threads_count()
+ * when it is 0, so: build shapes (and query workspaces) AFTER the pool size
+ * is fixed (ebm_threads_init) to use every core. Because the workspace and
+ * the split are both derived from `slots`, a later change of the pool size
+ * can never overflow the workspace, and every conv result (including the
+ * reduction order of backward_weight) depends only on the shape, not on the
+ * thread count that runs it. slots <= 0 means 1. */
 typedef struct {
   int64_t n, c_in, h_in, w_in;
   int64_t c_out, kh, kw, stride, pad;
   int64_t h_out, w_out; /* (h_in + 2·pad − kh) / stride + 1 */
+  int64_t slots;        /* see above; 0 = "set by ebm_conv2d_shape_finish" */
 } ebm_conv2d_shape;
 
-/* Fills h_out / w_out from the other fields. */
+/* Fills h_out / w_out from the other fields, and slots (if 0) from the
+ * current pool size. */
 void ebm_conv2d_shape_finish(ebm_conv2d_shape *s);
 
 typedef struct ebm_ops {
   const char *name; /* "cpu" */
 
-  /* Floats of workspace any conv2d pass of this shape needs. */
+  /* Floats of workspace any conv2d pass of this shape needs (grows with
+   * s->slots; also valid for the same shape with a smaller n). */
   size_t (*conv2d_workspace)(const ebm_conv2d_shape *s);
   /* y[n,c_out,h_out,w_out] = conv(x[n,c_in,h_in,w_in], w[c_out,c_in,kh,kw]) + b[c_out] (b may be NULL). */
   void (*conv2d_forward)(const ebm_conv2d_shape *s, const float *x, const float *w, const float *b,

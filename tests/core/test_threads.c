@@ -70,3 +70,18 @@ TEST(progress_prints_nothing_for_fast_loops_and_plain_lines_otherwise) {
   CHECK_CONTAINS(buf, "loss 0.5");
   fclose(f);
 }
+
+TEST(parallel_for_after_resizing_the_pool_runs_only_the_new_job) {
+  REQUIRE_OK(ebm_threads_init(2));
+  count_ctx first = {calloc(4, sizeof(int64_t)), {0}};
+  ebm_parallel_for(4, 1, mark_range, &first);
+  free(first.hits); /* a worker replaying this stale job would write freed memory */
+  REQUIRE_OK(ebm_threads_init(1));
+  REQUIRE_OK(ebm_threads_init(2));
+  struct timespec ts = {0, 20000000}; /* let the new worker start and look for work */
+  nanosleep(&ts, NULL);
+  count_ctx second = {calloc(4, sizeof(int64_t)), {0}};
+  ebm_parallel_for(4, 1, mark_range, &second);
+  for (int i = 0; i < 4; i++) CHECK_EQ_INT(second.hits[i], 1);
+  free(second.hits);
+}

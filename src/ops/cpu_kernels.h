@@ -1,0 +1,51 @@
+/* ops/cpu_kernels.h — internal: the CPU kernels behind ebm_ops_cpu(), one
+ * file per concern (conv2d_cpu.c, dense_cpu.c, eltwise_cpu.c). Only
+ * ops_table.c and the ops tests include this. */
+#ifndef EBM_OPS_CPU_KERNELS_H
+#define EBM_OPS_CPU_KERNELS_H
+
+#include "ops/ops.h"
+
+/* conv2d_cpu.c */
+size_t ops_cpu_conv2d_workspace(const ebm_conv2d_shape *s);
+void ops_cpu_conv2d_forward(const ebm_conv2d_shape *s, const float *x, const float *w,
+                            const float *b, float *y, float *ws);
+void ops_cpu_conv2d_backward_input(const ebm_conv2d_shape *s, const float *dy, const float *w,
+                                   float *dx, float *ws);
+void ops_cpu_conv2d_backward_weight(const ebm_conv2d_shape *s, const float *x, const float *dy,
+                                    float *dw, float *db, float *ws);
+
+/* dense_cpu.c */
+void ops_cpu_linear_forward(int64_t n, int64_t in, int64_t out, const float *x, const float *w,
+                            const float *b, float *y);
+void ops_cpu_linear_backward_input(int64_t n, int64_t in, int64_t out, const float *dy,
+                                   const float *w, float *dx);
+void ops_cpu_linear_backward_weight(int64_t n, int64_t in, int64_t out, const float *x,
+                                    const float *dy, float *dw, float *db);
+void ops_cpu_avgpool2d_forward(int64_t n, int64_t c, int64_t h, int64_t w, int64_t k,
+                               const float *x, float *y);
+void ops_cpu_avgpool2d_backward(int64_t n, int64_t c, int64_t h, int64_t w, int64_t k,
+                                const float *dy, float *dx);
+void ops_cpu_global_sum_pool_forward(int64_t n, int64_t c, int64_t hw, const float *x, float *y);
+void ops_cpu_global_sum_pool_backward(int64_t n, int64_t c, int64_t hw, const float *dy,
+                                      float *dx);
+
+/* eltwise_cpu.c */
+void ops_cpu_swish_forward(int64_t count, const float *x, float *y);
+void ops_cpu_swish_backward(int64_t count, const float *x, const float *dy, float *dx);
+void ops_cpu_leaky_relu_forward(int64_t count, float slope, const float *x, float *y);
+void ops_cpu_leaky_relu_backward(int64_t count, float slope, const float *x, const float *dy,
+                                 float *dx);
+void ops_cpu_channel_affine_forward(int64_t n, int64_t c, int64_t hw, const float *x,
+                                    const float *g, const float *b, float *y);
+void ops_cpu_channel_affine_backward(int64_t n, int64_t c, int64_t hw, const float *x,
+                                     const float *g, const float *dy, float *dx, float *dg,
+                                     float *db);
+void ops_cpu_add(int64_t count, const float *a, const float *b, float *y);
+void ops_cpu_axpy(int64_t count, float alpha, const float *x, float *y);
+void ops_cpu_scale(int64_t count, float alpha, const float *x, float *y);
+void ops_cpu_clamp(int64_t count, float lo, float hi, float *x);
+double ops_cpu_dot(int64_t count, const float *a, const float *b);
+double ops_cpu_sum(int64_t count, const float *x);
+
+#endif

@@ -1,0 +1,121 @@
+/* Linear layers (OpenBLAS sgemm) and pooling on the CPU.
+ *
+ * The sgemm calls of the forward / input-gradient passes are cut into fixed
+ * blocks of LINEAR_ROWS batch rows that the pool's threads share; the cut
+ * does not depend on the thread count, so results are bitwise identical at
+ * any thread count. */
+#include <cblas.h>
+#include <string.h>
+
+#include "ebm/core.h"
+#include "ops/cpu_kernels.h"
+
+#define LINEAR_ROWS 32
+
+typedef struct {
+  int64_t n, in, out;
+  const float *x, *w, *b, *dy;
+  float *y, *dx;
+} linear_job;
+
+static int64_t row_blocks(int64_t n) { return (n + LINEAR_ROWS - 1) / LINEAR_ROWS; }
+
+// x is (N,in), w is (out,in), y is (N,out).
+static void linear_forward_blocks(void *ctx, int64_t begin, int64_t end, int tid) {
+  (void)tid;
+  const linear_job *j = ctx;
+  for (int64_t blk = begin; blk < end; blk++) {
+    int64_t r0 = blk * LINEAR_ROWS, r1 = r0 + LINEAR_ROWS < j->n ? r0 + LINEAR_ROWS : j->n;
+    float *y = j->y + r0 * j->out;
+    float beta = 0.0f;
+    if (j->b) {
+      for (int64_t r = r0; r < r1; r++) memcpy(j->y + r * j->out, j->b, (size_t)j->out * sizeof(float));
+      beta = 1.0f;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(r1 - r0), (int)j->out, (int)j->in,
+                1.0f, j->x + r0 * j->in, (int)j->in, j->w, (int)j->in, beta, y, (int)j->out);
+  }
+}
+
+void ops_cpu_linear_forward(int64_t n, int64_t in, int64_t out, const float *x, const float *w,
+                            const float *b, float *y) {
+  linear_job j = {.n = n, .in = in, .out = out, .x = x, .w = w, .b = b, .y = y};
+  ebm_parallel_for(row_blocks(n), 1, linear_forward_blocks, &j);
+}
+
+// dy is (N,out), w is (out,in), dx is (N,in).
+static void linear_backward_input_blocks(void *ctx, int64_t begin, int64_t end, int tid) {
+  (void)tid;
+  const linear_job *j = ctx;
+  for (int64_t blk = begin; blk < end; blk++) {
+    int64_t r0 = blk * LINEAR_ROWS, r1 = r0 + LINEAR_ROWS < j->n ? r0 + LINEAR_ROWS : j->n;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(r1 - r0), (int)j->in, (int)j->out,
+                1.0f, j->dy + r0 * j->out, (int)j->out, j->w, (int)j->in, 0.0f, j->dx + r0 * j->in,
+                (int)j->in);
+  }
+}
+
+void ops_cpu_linear_backward_input(int64_t n, int64_t in, int64_t out, const float *dy,
+                                   const float *w, float *dx) {
+  linear_job j = {.n = n, .in = in, .out = out, .dy = dy, .w = w, .dx = dx};
+  ebm_parallel_for(row_blocks(n), 1, linear_backward_input_blocks, &j);
+}
+
+// x is (N,in), dy is (N,out); dw (out,in) += dyᵀ·x, db (out) += Σ_n dy.
+void ops_cpu_linear_backward_weight(int64_t n, int64_t in, int64_t out, const float *x,
+                                    const float *dy, float *dw, float *db) {
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)in, (int)n, 1.0f, dy,
+              (int)out, x, (int)in, 1.0f, dw, (int)in);
+  if (db)
+    for (int64_t i = 0; i < n; i++)
+      for (int64_t o = 0; o < out; o++) db[o] += dy[i * out + o];
+}
+
+// x is (N,C,H,W), y is (N,C,H/k,W/k): mean of each k×k window (PyTorch
+// AvgPool2d(k): rows / columns beyond the last whole window are dropped).
+void ops_cpu_avgpool2d_forward(int64_t n, int64_t c, int64_t h, int64_t w, int64_t k,
+                               const float *x, float *y) {
+  const int64_t ho = h / k, wo = w / k;
+  const float inv = 1.0f / (float)(k * k);
+  for (int64_t p = 0; p < n * c; p++) {
+    const float *restrict in = x + p * h * w;
+    float *restrict out = y + p * ho * wo;
+    for (int64_t i = 0; i < ho; i++)
+      for (int64_t j = 0; j < wo; j++) {
+        float acc = 0.0f;
+        for (int64_t a = 0; a < k; a++)
+          for (int64_t b = 0; b < k; b++) acc += in[(i * k + a) * w + j * k + b];
+        out[i * wo + j] = acc * inv;
+      }
+  }
+}
+
+// dy is (N,C,H/k,W/k), dx is (N,C,H,W), overwritten.
+void ops_cpu_avgpool2d_backward(int64_t n, int64_t c, int64_t h, int64_t w, int64_t k,
+                                const float *dy, float *dx) {
+  const int64_t ho = h / k, wo = w / k;
+  const float inv = 1.0f / (float)(k * k);
+  for (int64_t p = 0; p < n * c; p++) {
+    const float *restrict in = dy + p * ho * wo;
+    float *restrict out = dx + p * h * w;
+    for (int64_t r = 0; r < h; r++) {
+      int64_t i = r / k;
+      for (int64_t q = 0; q < w; q++) {
+        int64_t j = q / k;
+        out[r * w + q] = (i < ho && j < wo) ? in[i * wo + j] * inv : 0.0f;
+      }
+    }
+  }
+}
+
+// x is (N,C,HW), y is (N,C).
+void ops_cpu_global_sum_pool_forward(int64_t n, int64_t c, int64_t hw, const float *x, float *y) {
+  for (int64_t p = 0; p < n * c; p++) y[p] = (float)ops_cpu_sum(hw, x + p * hw);
+}
+
+// dy is (N,C), dx is (N,C,HW).
+void ops_cpu_global_sum_pool_backward(int64_t n, int64_t c, int64_t hw, const float *dy,
+                                      float *dx) {
+  for (int64_t p = 0; p < n * c; p++)
+    for (int64_t q = 0; q < hw; q++) dx[p * hw + q] = dy[p];
+}
