@@ -13,6 +13,7 @@ import io
 import json
 import os
 import struct
+import zlib
 
 import numpy as np
 
@@ -66,6 +67,20 @@ def gz(data):
     return gzip.compress(data, compresslevel=9, mtime=0)
 
 
+def png_chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png_bytes(width, height, bit_depth, color_type, rows, palette=None):
+    """A minimal PNG (filter 0 on every row), as any encoder could write it."""
+    raw = b"".join(b"\0" + r for r in rows)
+    ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, 0)
+    out = b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr)
+    if palette is not None:
+        out += png_chunk(b"PLTE", bytes(palette))
+    return out + png_chunk(b"IDAT", zlib.compress(raw, 9)) + png_chunk(b"IEND", b"")
+
+
 def main():
     # --------------------------------------------------------------- npy
     f32 = np.array([[1.5, -2.0, 3.25], [0.0, 1e-3, -7.0]], dtype="<f4")
@@ -98,6 +113,16 @@ def main():
     write(os.path.join(ROOT, "images-3x4x5-idx3-ubyte"), idx_bytes(imgs))
     write(os.path.join(ROOT, "images-3x4x5-idx3-ubyte.gz"), gz(idx_bytes(imgs)))
     write(os.path.join(ROOT, "labels-3-idx1-ubyte.gz"), gz(idx_bytes(labels)))
+
+    # ------------------------------------------------------------- png
+    # Layouts our reader must convert to 8-bit gray / RGB.
+    g16 = [0, 32896, 65535, 1000, 30000, 65280]
+    write(os.path.join(ROOT, "gray16_3x2.png"), png_bytes(
+        3, 2, 16, 0, [struct.pack(">3H", *g16[:3]), struct.pack(">3H", *g16[3:])]))
+    write(os.path.join(ROOT, "rgba_2x2.png"), png_bytes(
+        2, 2, 8, 6, [bytes([10, 20, 30, 0, 40, 50, 60, 255]), bytes([70, 80, 90, 128, 255, 0, 1, 7])]))
+    write(os.path.join(ROOT, "palette2_4x1.png"), png_bytes(
+        4, 1, 2, 3, [bytes([0b00011011])], palette=[255, 0, 0, 0, 255, 0, 0, 0, 255, 9, 8, 7]))
 
     # --------------------------------------------------------- hostile
     good_st = save_safetensors_bytes(ref, meta)

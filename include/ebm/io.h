@@ -161,17 +161,32 @@ typedef struct {
 /* Default options: range [0,1], square grid, pad 2, scale 1, pad 255. */
 ebm_grid_opts ebm_grid_defaults(void);
 
-/* Writes the N×C×H×W tensor (C = 1 gray, C = 3 RGB) as a grid PNG,
- * atomically. */
+/* Writes the N×C×H×W tensor (C = 1 gray, C = 3 RGB; any strides) as a grid
+ * PNG, atomically. Images fill rows left to right; every image pixel
+ * becomes scale×scale pixels; `pad` pixels (not scaled) of pad_value
+ * surround every cell, borders included, as torchvision's make_grid does:
+ * width = ncols·W·scale + (ncols+1)·pad. ncols is capped at N. Values map
+ * linearly from [lo, hi] to 0..255 (rounded, clamped; NaN → 0). `opts` NULL
+ * means the defaults. Bad shape → EBM_ERR_SHAPE, bad options (hi <= lo,
+ * scale outside 1..64, grid > 65535 px a side) → EBM_ERR_ARG. */
 ebm_status ebm_png_write_grid(const char *path, const ebm_tensor *images, const ebm_grid_opts *opts);
 
 /* Writes raw 8-bit pixels (channels 1 or 3, row-major HWC), atomically. */
 ebm_status ebm_png_write(const char *path, int width, int height, int channels,
                          const uint8_t *pixels);
 
-/* Reads a PNG as 8-bit gray or RGB (for tests and inputs). *pixels is malloc'd. */
+/* Reads a PNG as 8-bit gray or RGB (for tests and inputs). *pixels is
+ * malloc'd (free()), row-major HWC. Palettes and low bit depths expand,
+ * 16-bit scales to 8, alpha is dropped. Sides above 65535 are refused. */
 ebm_status ebm_png_read(const char *path, int *width, int *height, int *channels,
                         uint8_t **pixels);
+
+/* The same two in memory: encode into a malloc'd buffer (free()), decode
+ * from one (`origin` names it in messages). */
+ebm_status ebm_png_encode(int width, int height, int channels, const uint8_t *pixels,
+                          uint8_t **buf, size_t *size);
+ebm_status ebm_png_decode(const uint8_t *buf, size_t size, const char *origin, int *width,
+                          int *height, int *channels, uint8_t **pixels);
 
 /* ----------------------------------------------------------- JSON Lines */
 
@@ -179,12 +194,16 @@ ebm_status ebm_png_read(const char *path, int *width, int *height, int *channels
 typedef struct ebm_jsonl ebm_jsonl;
 /* Opens for appending (truncate = 0) or from scratch (truncate = 1). */
 ebm_status ebm_jsonl_open(const char *path, int truncate, ebm_jsonl **out);
-/* Starts a record; add fields; end writes the line and flushes. */
+/* Starts a record; add fields; end writes the line (one fwrite) and
+ * flushes. Keys and strings are escaped (control characters as \uXXXX,
+ * invalid UTF-8 as U+FFFD); a NULL string is null; numbers use the shortest
+ * text that reads back exactly. Fields added without begin start a record. */
 void ebm_jsonl_begin(ebm_jsonl *j);
 void ebm_jsonl_int(ebm_jsonl *j, const char *key, int64_t value);
 void ebm_jsonl_num(ebm_jsonl *j, const char *key, double value); /* NaN/Inf → null */
 void ebm_jsonl_str(ebm_jsonl *j, const char *key, const char *value);
 ebm_status ebm_jsonl_end(ebm_jsonl *j);
+/* Closes the file and frees; accepts NULL. */
 void ebm_jsonl_close(ebm_jsonl *j);
 
 #ifdef __cplusplus
