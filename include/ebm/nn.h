@@ -107,8 +107,10 @@ void ebm_net_zero_grad(ebm_net *net);
  * iterations = 0 to only recompute W / σ from the stored u, v. */
 void ebm_net_spectral_update(ebm_net *net, int iterations);
 
-/* The network as an energy (borrowed: valid while net lives; freeing the
- * energy does not free the network). */
+/* The network as an energy: a new ebm_energy that borrows `net` (valid
+ * while net lives; free it with ebm_energy_free, which leaves the network
+ * alone). Its range is the architecture's "range" (none for mlp). NULL when
+ * out of memory. */
 ebm_energy *ebm_net_as_energy(ebm_net *net);
 
 /* --------------------------------------------------------- checkpoints */

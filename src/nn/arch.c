@@ -290,9 +290,10 @@ static ebm_status expand_compact(const cJSON *root, char **full) {
   if (!cJSON_IsString(preset)) return ebm_set_error(EBM_ERR_ARG, "architecture: 'preset' must be a string");
   int64_t classes = 0, in_dim = 0, width = 0, depth = -1;
   if ((st = get_int(root, "classes", 0, 1 << 20, &classes, "top level"))) return st;
-  if ((st = get_int(root, "in_dim", 1, 1 << 24, &in_dim, "top level"))) return st;
-  if ((st = get_int(root, "width", 1, 1 << 16, &width, "top level"))) return st;
-  if ((st = get_int(root, "depth", 0, 64, &depth, "top level"))) return st;
+  /* 0 (in_dim, width) and -1 (depth) mean "the preset's default". */
+  if ((st = get_int(root, "in_dim", 0, 1 << 24, &in_dim, "top level"))) return st;
+  if ((st = get_int(root, "width", 0, 1 << 16, &width, "top level"))) return st;
+  if ((st = get_int(root, "depth", -1, 64, &depth, "top level"))) return st;
   return arch_preset_json(preset->valuestring, (int)classes, (int)in_dim, (int)width, (int)depth,
                           full);
 }

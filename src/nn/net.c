@@ -90,7 +90,6 @@ void ebm_net_free(ebm_net *net) {
     free(net->sns[i]);
   }
   free(net->sns);
-  free(net->energy);
   arch_spec_free(&net->spec);
   free(net->arch_json);
   free(net);
@@ -116,22 +115,6 @@ ebm_status ebm_net_new(const char *arch_json, int64_t max_batch, ebm_net **out) 
   memcpy(net->item_shape, net->spec.input, sizeof net->item_shape);
   net->num_classes = net->spec.classes;
   if ((st = net_build_layers(net))) goto fail;
-  net->energy = calloc(1, sizeof *net->energy);
-  if (!net->energy) {
-    st = ebm_set_error(EBM_ERR_NOMEM, "out of memory allocating a network");
-    goto fail;
-  }
-  ebm_energy *en = net->energy;
-  en->name = net->spec.preset[0] ? net->spec.preset : "network";
-  en->item_ndim = net->item_ndim;
-  memcpy(en->item_shape, net->item_shape, sizeof en->item_shape);
-  en->max_batch = max_batch;
-  en->num_classes = net->num_classes;
-  en->range_lo = net->spec.has_range ? (float)net->spec.range_lo : 0.0f;
-  en->range_hi = net->spec.has_range ? (float)net->spec.range_hi : 0.0f;
-  en->eval = net_energy_eval;
-  en->destroy = NULL; /* borrowed: freeing the view never frees the network */
-  en->self = net;
   /* Zero parameters give σ = 0; the update then leaves W = W_orig = 0. */
   ebm_net_spectral_update(net, 0);
   *out = net;
@@ -167,7 +150,21 @@ void ebm_net_zero_grad(ebm_net *net) {
   }
 }
 
-ebm_energy *ebm_net_as_energy(ebm_net *net) { return net->energy; }
+ebm_energy *ebm_net_as_energy(ebm_net *net) {
+  ebm_energy *en = ebm_energy_alloc();
+  if (!en) return NULL;
+  en->name = net->spec.preset[0] ? net->spec.preset : "network";
+  en->item_ndim = net->item_ndim;
+  memcpy(en->item_shape, net->item_shape, sizeof en->item_shape);
+  en->max_batch = net->max_batch;
+  en->num_classes = net->num_classes;
+  en->range_lo = net->spec.has_range ? (float)net->spec.range_lo : 0.0f;
+  en->range_hi = net->spec.has_range ? (float)net->spec.range_hi : 0.0f;
+  en->eval = net_energy_eval;
+  en->destroy = NULL; /* the energy borrows the network: freeing it leaves the network */
+  en->self = net;
+  return en;
+}
 
 int ebm_net_buffer_count(const ebm_net *net) { return net->nbuffers; }
 
@@ -206,7 +203,7 @@ ebm_status ebm_net_layer_info(const ebm_net *net, int index, ebm_layer_info *inf
                ls->spectral_norm ? " sn" : "");
       break;
     case LAYER_LINEAR:
-      snprintf(info->detail, sizeof info->detail, "%lld→%lld%s%s", (long long)l->in_size,
+      snprintf(info->detail, sizeof info->detail, "%lld->%lld%s%s", (long long)l->in_size,
                (long long)ls->out, ls->bias ? "" : " no-bias", ls->spectral_norm ? " sn" : "");
       break;
     case LAYER_AVGPOOL2D: snprintf(info->detail, sizeof info->detail, "k%lld", (long long)ls->kernel); break;

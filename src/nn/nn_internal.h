@@ -164,7 +164,6 @@ struct ebm_net {
   float *cond_g, *cond_b, *cond_dg, *cond_db; /* gathered gains/biases [max_batch · max C] */
   float *de_one;              /* [max_batch] of 1s (grad-input pass) */
   double flops;               /* multiply-adds per item of one forward */
-  ebm_energy *energy;         /* ebm_net_as_energy's borrowed view */
 };
 
 /* net.c: registration used while building. */

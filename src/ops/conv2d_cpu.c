@@ -2,80 +2,160 @@
  * gradient), PyTorch Conv2d semantics (OIHW weights, cross-correlation,
  * zero padding, dilation 1, groups 1).
  *
- * The batch is cut into s->slots contiguous pieces; each slot owns a slice
- * of the workspace (its col buffer and, for backward_weight, a partial
- * dw/db) and the pool's threads share the slots. Partial weight gradients
- * are added into dw in slot order, so every result depends on the shape
- * only, never on which thread ran which slot. */
+ * Work split. The batch is cut into s->slots contiguous pieces; each slot
+ * owns a slice of the workspace and the pool's threads share the slots.
+ * Inside a slot, items go through the GEMMs in groups of g (group_items):
+ * deep layers have few output pixels per item (4 for a 4×4 → 2×2 conv), so
+ * one sgemm per item would be all overhead; the g items of a group share one
+ * sgemm. Every result depends on the shape only (slots, g), never on which
+ * thread ran which slot: bitwise identical at any thread count. Partial
+ * weight gradients are added into dw in slot order.
+ *
+ * Layout. A group is first transposed to "CHWN" (item index innermost:
+ * xt[(c·H + h)·W + w][t]), so that every im2col / col2im move is a run of g
+ * contiguous floats however small the image — the NCHW runs of a 2×2 output
+ * are 2 floats long and loop overhead would dominate. The col matrix is
+ * K × P·g with column (p, t), so the sgemm output C_out × P·g is the output
+ * group in CHWN, transposed back to NCHW by the epilogue (with bias and the
+ * fused swish).
+ *
+ * Workspace slice of one slot (floats, each part 64-byte aligned), with
+ * K = C_in·kh·kw, P = H_out·W_out, F = C_in·H_in·W_in:
+ *   xt   F × g          the input group in CHWN (dx's CHWN in backward)
+ *   col  K × P·g        im2col of the group / its input-gradient columns
+ *   mat  C_out·P × g    output group in CHWN / its output gradients
+ *   dz   g × C_out·P    output gradients times swish' (fused backward)
+ *   pdw  C_out × K      partial weight gradient (backward_weight)
+ *   pdb  C_out          partial bias gradient */
 #include <cblas.h>
 #include <string.h>
 
 #include "ebm/core.h"
 #include "ops/cpu_kernels.h"
+#include "ops/transpose.h"
+#include "ops/vmath.h"
 
-#define WS_ALIGN 16 /* floats: keep every slice 64-byte aligned */
+#define WS_ALIGN 16 /* floats */
+/* A group aims at GROUP_COLS sgemm columns (enough to amortise OpenBLAS's
+ * packing) while its col matrix stays within GROUP_MAX_COL_FLOATS (half of
+ * a 1 MiB L2); groups are whole multiples of 16 items when the slot allows.
+ * Tuned with bench/bench_ops.c. */
+#define GROUP_COLS 256
+#define GROUP_MAX_COL_FLOATS (128 * 1024)
+#define GROUP_STEP 16
 
 static size_t round_up(size_t v) { return (v + WS_ALIGN - 1) / WS_ALIGN * WS_ALIGN; }
 static int64_t slot_count(const ebm_conv2d_shape *s) { return s->slots > 0 ? s->slots : 1; }
+static int64_t k_of(const ebm_conv2d_shape *s) { return s->c_in * s->kh * s->kw; }
+static int64_t p_of(const ebm_conv2d_shape *s) { return s->h_out * s->w_out; }
+static int64_t f_in(const ebm_conv2d_shape *s) { return s->c_in * s->h_in * s->w_in; }
+static int64_t f_out(const ebm_conv2d_shape *s) { return s->c_out * s->h_out * s->w_out; }
 
-/* Floats of one slot's slice: col (K×P) then partial dw (c_out×K) and db. */
-static size_t slot_floats(const ebm_conv2d_shape *s) {
-  size_t k = (size_t)(s->c_in * s->kh * s->kw), p = (size_t)(s->h_out * s->w_out);
-  return round_up(k * p) + round_up((size_t)s->c_out * k) + round_up((size_t)s->c_out);
+static int64_t group_items(const ebm_conv2d_shape *s) {
+  int64_t p = p_of(s), k = k_of(s), slots = slot_count(s);
+  int64_t per_slot = (s->n + slots - 1) / slots;
+  int64_t g = GROUP_STEP;
+  while (g * p < GROUP_COLS && (g + GROUP_STEP) * p * k <= GROUP_MAX_COL_FLOATS) g += GROUP_STEP;
+  if (g > per_slot) g = per_slot;
+  return g > 0 ? g : 1;
+}
+
+typedef struct {
+  size_t xt, col, mat, dz, pdw, pdb, total; /* offsets in a slot's slice, and its size */
+} slot_layout;
+
+static slot_layout layout_of(const ebm_conv2d_shape *s) {
+  size_t g = (size_t)group_items(s), cols = g * (size_t)p_of(s), co = (size_t)s->c_out;
+  slot_layout l;
+  l.xt = 0;
+  l.col = l.xt + round_up((size_t)f_in(s) * g);
+  l.mat = l.col + round_up((size_t)k_of(s) * cols);
+  l.dz = l.mat + round_up(co * cols);
+  l.pdw = l.dz + round_up(co * cols);
+  l.pdb = l.pdw + round_up(co * (size_t)k_of(s));
+  l.total = l.pdb + round_up(co);
+  return l;
 }
 
 size_t ops_cpu_conv2d_workspace(const ebm_conv2d_shape *s) {
-  return (size_t)slot_count(s) * slot_floats(s);
+  return (size_t)slot_count(s) * layout_of(s).total;
 }
 
-// x is (C_in,H_in,W_in) (one item), col is (C_in·kh·kw, H_out·W_out).
-static void im2col(const ebm_conv2d_shape *s, const float *restrict x, float *restrict col) {
+/* Output positions o in [*lo, *hi) whose input o·stride − pad + tap falls
+ * inside [0, size). */
+static void valid_range(int64_t size, int64_t out, int64_t stride, int64_t pad, int64_t tap,
+                        int64_t *lo, int64_t *hi) {
+  int64_t first = pad - tap; /* o·stride ≥ pad − tap */
+  *lo = first <= 0 ? 0 : (first + stride - 1) / stride;
+  int64_t last = size - 1 + pad - tap; /* o·stride ≤ size − 1 + pad − tap */
+  *hi = last < 0 ? 0 : last / stride + 1;
+  if (*hi > out) *hi = out;
+  if (*lo > *hi) *lo = *hi;
+}
+
+// xt is a group of g items in CHWN (F × g); col is (C_in·kh·kw) × (P·g),
+// column (p, t): col[(c,i,j)][(oh·W_out + ow)·g + t] = x_t[c, oh·s − pad + i, ow·s − pad + j].
+static void im2col_group(const ebm_conv2d_shape *s, const float *restrict xt, int64_t g,
+                         float *restrict col) {
   const int64_t ho = s->h_out, wo = s->w_out, st = s->stride, pad = s->pad;
+  const int64_t ld = ho * wo * g;
   for (int64_t c = 0; c < s->c_in; c++)
-    for (int64_t ki = 0; ki < s->kh; ki++)
+    for (int64_t ki = 0; ki < s->kh; ki++) {
+      int64_t oh0, oh1;
+      valid_range(s->h_in, ho, st, pad, ki, &oh0, &oh1);
       for (int64_t kj = 0; kj < s->kw; kj++) {
-        float *restrict row = col + ((c * s->kh + ki) * s->kw + kj) * ho * wo;
-        for (int64_t oh = 0; oh < ho; oh++) {
-          int64_t ih = oh * st - pad + ki;
-          float *restrict out = row + oh * wo;
-          if (ih < 0 || ih >= s->h_in) {
-            memset(out, 0, (size_t)wo * sizeof *out);
-            continue;
+        int64_t ow0, ow1;
+        valid_range(s->w_in, wo, st, pad, kj, &ow0, &ow1);
+        float *restrict row = col + ((c * s->kh + ki) * s->kw + kj) * ld;
+        memset(row, 0, (size_t)(oh0 * wo * g) * sizeof *row);
+        for (int64_t oh = oh0; oh < oh1; oh++) {
+          float *restrict out = row + oh * wo * g;
+          const float *restrict in = xt + ((c * s->h_in + oh * st - pad + ki) * s->w_in + kj - pad) * g;
+          memset(out, 0, (size_t)(ow0 * g) * sizeof *out);
+          for (int64_t ow = ow0; ow < ow1; ow++) {
+            const float *restrict src = in + ow * st * g;
+            float *restrict dst = out + ow * g;
+            for (int64_t t = 0; t < g; t++) dst[t] = src[t];
           }
-          const float *restrict in = x + (c * s->h_in + ih) * s->w_in;
-          for (int64_t ow = 0; ow < wo; ow++) {
-            int64_t iw = ow * st - pad + kj;
-            out[ow] = (iw >= 0 && iw < s->w_in) ? in[iw] : 0.0f;
+          memset(out + ow1 * g, 0, (size_t)((wo - ow1) * g) * sizeof *out);
+        }
+        memset(row + oh1 * wo * g, 0, (size_t)((ho - oh1) * wo * g) * sizeof *row);
+      }
+    }
+}
+
+// col is (C_in·kh·kw) × (P·g) as above; dxt (F × g, CHWN) is overwritten
+// with the sum of every column entry at its input pixel.
+static void col2im_group(const ebm_conv2d_shape *s, const float *restrict col, int64_t g,
+                         float *restrict dxt) {
+  const int64_t ho = s->h_out, wo = s->w_out, st = s->stride, pad = s->pad;
+  const int64_t ld = ho * wo * g;
+  memset(dxt, 0, (size_t)(f_in(s) * g) * sizeof *dxt);
+  for (int64_t c = 0; c < s->c_in; c++)
+    for (int64_t ki = 0; ki < s->kh; ki++) {
+      int64_t oh0, oh1;
+      valid_range(s->h_in, ho, st, pad, ki, &oh0, &oh1);
+      for (int64_t kj = 0; kj < s->kw; kj++) {
+        int64_t ow0, ow1;
+        valid_range(s->w_in, wo, st, pad, kj, &ow0, &ow1);
+        const float *restrict row = col + ((c * s->kh + ki) * s->kw + kj) * ld;
+        for (int64_t oh = oh0; oh < oh1; oh++) {
+          const float *restrict in = row + oh * wo * g;
+          float *restrict out = dxt + ((c * s->h_in + oh * st - pad + ki) * s->w_in + kj - pad) * g;
+          for (int64_t ow = ow0; ow < ow1; ow++) {
+            const float *restrict src = in + ow * g;
+            float *restrict dst = out + ow * st * g;
+            for (int64_t t = 0; t < g; t++) dst[t] += src[t];
           }
         }
       }
-}
-
-// col is (C_in·kh·kw, H_out·W_out); dx is (C_in,H_in,W_in), overwritten.
-static void col2im(const ebm_conv2d_shape *s, const float *restrict col, float *restrict dx) {
-  const int64_t ho = s->h_out, wo = s->w_out, st = s->stride, pad = s->pad;
-  memset(dx, 0, (size_t)(s->c_in * s->h_in * s->w_in) * sizeof *dx);
-  for (int64_t c = 0; c < s->c_in; c++)
-    for (int64_t ki = 0; ki < s->kh; ki++)
-      for (int64_t kj = 0; kj < s->kw; kj++) {
-        const float *restrict row = col + ((c * s->kh + ki) * s->kw + kj) * ho * wo;
-        for (int64_t oh = 0; oh < ho; oh++) {
-          int64_t ih = oh * st - pad + ki;
-          if (ih < 0 || ih >= s->h_in) continue;
-          float *restrict out = dx + (c * s->h_in + ih) * s->w_in;
-          const float *restrict in = row + oh * wo;
-          for (int64_t ow = 0; ow < wo; ow++) {
-            int64_t iw = ow * st - pad + kj;
-            if (iw >= 0 && iw < s->w_in) out[iw] += in[ow];
-          }
-        }
-      }
+    }
 }
 
 typedef struct {
   const ebm_conv2d_shape *s;
-  const float *x, *w, *b, *dy;
-  float *y, *dx, *ws;
+  const float *x, *w, *b, *dy, *pre_in;
+  float *y, *pre, *dx, *ws;
 } conv_job;
 
 static void slot_items(const ebm_conv2d_shape *s, int64_t slot, int64_t *begin, int64_t *end) {
@@ -84,25 +164,48 @@ static void slot_items(const ebm_conv2d_shape *s, int64_t slot, int64_t *begin, 
   *end = s->n * (slot + 1) / slots;
 }
 
-// x is (N,C_in,H_in,W_in), w is (C_out,C_in,kh,kw), y is (N,C_out,H_out,W_out).
+/* Adds the bias to each channel of gn NCHW items in out (C_out·P each), and
+ * when act is set writes swish of the result there. */
+static void bias_swish(const ebm_conv2d_shape *s, int64_t gn, const float *b, float *out,
+                       float *act) {
+  const int64_t p = p_of(s);
+  for (int64_t t = 0; t < gn; t++)
+    for (int64_t co = 0; co < s->c_out; co++) {
+      const size_t off = (size_t)((t * s->c_out + co) * p);
+      float *restrict z = out + off;
+      const float bias = b ? b[co] : 0.0f;
+      if (b)
+        for (int64_t q = 0; q < p; q++) z[q] += bias;
+      if (act) {
+        float *restrict y = act + off;
+        for (int64_t q = 0; q < p; q++) y[q] = ops_swish(z[q]);
+      }
+    }
+}
+
+// x is (N,C_in,H_in,W_in), w is (C_out,C_in,kh,kw), y is (N,C_out,H_out,W_out);
+// with j->pre set, pre gets conv + b and y gets swish(pre).
 static void forward_slots(void *ctx, int64_t begin, int64_t end, int tid) {
   (void)tid;
   const conv_job *j = ctx;
   const ebm_conv2d_shape *s = j->s;
-  const int64_t k = s->c_in * s->kh * s->kw, p = s->h_out * s->w_out;
-  const int64_t in_size = s->c_in * s->h_in * s->w_in, out_size = s->c_out * p;
+  const int64_t k = k_of(s), p = p_of(s), g = group_items(s), fi = f_in(s), fo = f_out(s);
+  const slot_layout l = layout_of(s);
   for (int64_t slot = begin; slot < end; slot++) {
-    float *col = j->ws + (size_t)slot * slot_floats(s);
+    float *base = j->ws + (size_t)slot * l.total;
+    float *xt = base + l.xt, *col = base + l.col, *mat = base + l.mat;
     int64_t i0, i1;
     slot_items(s, slot, &i0, &i1);
-    for (int64_t i = i0; i < i1; i++) {
-      float *y = j->y + i * out_size;
-      im2col(s, j->x + i * in_size, col);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)s->c_out, (int)p, (int)k, 1.0f,
-                  j->w, (int)k, col, (int)p, 0.0f, y, (int)p);
-      if (j->b)
-        for (int64_t co = 0; co < s->c_out; co++)
-          for (int64_t q = 0; q < p; q++) y[co * p + q] += j->b[co];
+    for (int64_t a = i0; a < i1; a += g) {
+      const int64_t gn = a + g < i1 ? g : i1 - a, cols = gn * p;
+      ops_transpose(gn, fi, j->x + a * fi, fi, xt, gn);
+      im2col_group(s, xt, gn, col);
+      /* mat (C_out × P·g) = w (C_out × K) · col (K × P·g) */
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)s->c_out, (int)cols, (int)k, 1.0f,
+                  j->w, (int)k, col, (int)cols, 0.0f, mat, (int)cols);
+      float *z = j->pre ? j->pre + a * fo : j->y + a * fo;
+      ops_transpose(fo, gn, mat, gn, z, fo);
+      bias_swish(s, gn, j->b, z, j->pre ? j->y + a * fo : NULL);
     }
   }
 }
@@ -113,22 +216,47 @@ void ops_cpu_conv2d_forward(const ebm_conv2d_shape *s, const float *x, const flo
   ebm_parallel_for(slot_count(s), 1, forward_slots, &j);
 }
 
+void ops_cpu_conv2d_forward_swish(const ebm_conv2d_shape *s, const float *x, const float *w,
+                                  const float *b, float *pre, float *y, float *ws) {
+  conv_job j = {.s = s, .x = x, .w = w, .b = b, .pre = pre, .y = y, .ws = ws};
+  ebm_parallel_for(slot_count(s), 1, forward_slots, &j);
+}
+
+/* The output gradients of items [a, a+gn) in CHWN (C_out·P × gn) in mat,
+ * times swish'(pre) when pre is given (computed in dz first). */
+static void gather_dy(const ebm_conv2d_shape *s, const float *dy, const float *pre, int64_t a,
+                      int64_t gn, float *dz, float *mat) {
+  const int64_t fo = f_out(s);
+  const float *src = dy + a * fo;
+  if (pre) {
+    const float *restrict z = pre + a * fo, *restrict d = src;
+    float *restrict out = dz;
+    for (int64_t q = 0; q < gn * fo; q++) out[q] = d[q] * ops_swish_grad(z[q]);
+    src = dz;
+  }
+  ops_transpose(gn, fo, src, fo, mat, gn);
+}
+
 // dy is (N,C_out,H_out,W_out), w is (C_out,C_in,kh,kw), dx is (N,C_in,H_in,W_in).
 static void backward_input_slots(void *ctx, int64_t begin, int64_t end, int tid) {
   (void)tid;
   const conv_job *j = ctx;
   const ebm_conv2d_shape *s = j->s;
-  const int64_t k = s->c_in * s->kh * s->kw, p = s->h_out * s->w_out;
-  const int64_t in_size = s->c_in * s->h_in * s->w_in, out_size = s->c_out * p;
+  const int64_t k = k_of(s), p = p_of(s), g = group_items(s), fi = f_in(s);
+  const slot_layout l = layout_of(s);
   for (int64_t slot = begin; slot < end; slot++) {
-    float *col = j->ws + (size_t)slot * slot_floats(s);
+    float *base = j->ws + (size_t)slot * l.total;
+    float *xt = base + l.xt, *col = base + l.col, *mat = base + l.mat, *dz = base + l.dz;
     int64_t i0, i1;
     slot_items(s, slot, &i0, &i1);
-    for (int64_t i = i0; i < i1; i++) {
-      /* dcol (K×P) = wᵀ (K×C_out) · dy_i (C_out×P) */
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)p, (int)s->c_out, 1.0f,
-                  j->w, (int)k, j->dy + i * out_size, (int)p, 0.0f, col, (int)p);
-      col2im(s, col, j->dx + i * in_size);
+    for (int64_t a = i0; a < i1; a += g) {
+      const int64_t gn = a + g < i1 ? g : i1 - a, cols = gn * p;
+      gather_dy(s, j->dy, j->pre_in, a, gn, dz, mat);
+      /* dcol (K × P·g) = wᵀ (K × C_out) · mat (C_out × P·g) */
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)cols, (int)s->c_out, 1.0f,
+                  j->w, (int)k, mat, (int)cols, 0.0f, col, (int)cols);
+      col2im_group(s, col, gn, xt);
+      ops_transpose(fi, gn, xt, gn, j->dx + a * fi, fi);
     }
   }
 }
@@ -139,31 +267,40 @@ void ops_cpu_conv2d_backward_input(const ebm_conv2d_shape *s, const float *dy, c
   ebm_parallel_for(slot_count(s), 1, backward_input_slots, &j);
 }
 
+void ops_cpu_conv2d_backward_input_swish(const ebm_conv2d_shape *s, const float *pre,
+                                         const float *dy, const float *w, float *dx, float *ws) {
+  conv_job j = {.s = s, .pre_in = pre, .dy = dy, .w = w, .dx = dx, .ws = ws};
+  ebm_parallel_for(slot_count(s), 1, backward_input_slots, &j);
+}
+
 // x is (N,C_in,H_in,W_in), dy is (N,C_out,H_out,W_out); each slot leaves its
-// partial dw (C_out, C_in·kh·kw) and db (C_out) in its workspace slice.
+// partial dw (C_out, K) and db (C_out) in its workspace slice.
 static void backward_weight_slots(void *ctx, int64_t begin, int64_t end, int tid) {
   (void)tid;
   const conv_job *j = ctx;
   const ebm_conv2d_shape *s = j->s;
-  const int64_t k = s->c_in * s->kh * s->kw, p = s->h_out * s->w_out;
-  const int64_t in_size = s->c_in * s->h_in * s->w_in, out_size = s->c_out * p;
+  const int64_t k = k_of(s), p = p_of(s), g = group_items(s), fi = f_in(s);
+  const slot_layout l = layout_of(s);
   for (int64_t slot = begin; slot < end; slot++) {
-    float *col = j->ws + (size_t)slot * slot_floats(s);
-    float *pdw = col + round_up((size_t)(k * p));
-    float *pdb = pdw + round_up((size_t)(s->c_out * k));
+    float *base = j->ws + (size_t)slot * l.total;
+    float *xt = base + l.xt, *col = base + l.col, *mat = base + l.mat;
+    float *pdw = base + l.pdw, *pdb = base + l.pdb;
     memset(pdw, 0, (size_t)(s->c_out * k) * sizeof *pdw);
     memset(pdb, 0, (size_t)s->c_out * sizeof *pdb);
     int64_t i0, i1;
     slot_items(s, slot, &i0, &i1);
-    for (int64_t i = i0; i < i1; i++) {
-      const float *dy = j->dy + i * out_size;
-      im2col(s, j->x + i * in_size, col);
-      /* pdw (C_out×K) += dy_i (C_out×P) · colᵀ (P×K) */
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)s->c_out, (int)k, (int)p, 1.0f, dy,
-                  (int)p, col, (int)p, 1.0f, pdw, (int)k);
+    for (int64_t a = i0; a < i1; a += g) {
+      const int64_t gn = a + g < i1 ? g : i1 - a, cols = gn * p;
+      ops_transpose(gn, fi, j->x + a * fi, fi, xt, gn);
+      im2col_group(s, xt, gn, col);
+      gather_dy(s, j->dy, NULL, a, gn, NULL, mat);
+      /* pdw (C_out × K) += mat (C_out × P·g) · colᵀ (P·g × K) */
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)s->c_out, (int)k, (int)cols, 1.0f,
+                  mat, (int)cols, col, (int)cols, 1.0f, pdw, (int)k);
       for (int64_t co = 0; co < s->c_out; co++) {
+        const float *restrict row = mat + co * cols;
         float acc = 0.0f;
-        for (int64_t q = 0; q < p; q++) acc += dy[co * p + q];
+        for (int64_t q = 0; q < cols; q++) acc += row[q];
         pdb[co] += acc;
       }
     }
@@ -174,10 +311,10 @@ void ops_cpu_conv2d_backward_weight(const ebm_conv2d_shape *s, const float *x, c
                                     float *dw, float *db, float *ws) {
   conv_job j = {.s = s, .x = x, .dy = dy, .ws = ws};
   ebm_parallel_for(slot_count(s), 1, backward_weight_slots, &j);
-  const int64_t k = s->c_in * s->kh * s->kw;
+  const int64_t k = k_of(s);
+  const slot_layout l = layout_of(s);
   for (int64_t slot = 0; slot < slot_count(s); slot++) {
-    const float *pdw = ws + (size_t)slot * slot_floats(s) + round_up((size_t)(k * s->h_out * s->w_out));
-    const float *pdb = pdw + round_up((size_t)(s->c_out * k));
+    const float *pdw = ws + (size_t)slot * l.total + l.pdw, *pdb = ws + (size_t)slot * l.total + l.pdb;
     for (int64_t q = 0; q < s->c_out * k; q++) dw[q] += pdw[q];
     if (db)
       for (int64_t co = 0; co < s->c_out; co++) db[co] += pdb[co];

@@ -12,6 +12,10 @@ void ops_cpu_conv2d_forward(const ebm_conv2d_shape *s, const float *x, const flo
                             const float *b, float *y, float *ws);
 void ops_cpu_conv2d_backward_input(const ebm_conv2d_shape *s, const float *dy, const float *w,
                                    float *dx, float *ws);
+void ops_cpu_conv2d_forward_swish(const ebm_conv2d_shape *s, const float *x, const float *w,
+                                  const float *b, float *pre, float *y, float *ws);
+void ops_cpu_conv2d_backward_input_swish(const ebm_conv2d_shape *s, const float *pre,
+                                         const float *dy, const float *w, float *dx, float *ws);
 void ops_cpu_conv2d_backward_weight(const ebm_conv2d_shape *s, const float *x, const float *dy,
                                     float *dw, float *db, float *ws);
 

@@ -3,7 +3,7 @@
  * The sgemm calls of the forward / input-gradient passes are cut into fixed
  * blocks of LINEAR_ROWS batch rows that the pool's threads share; the cut
  * does not depend on the thread count, so results are bitwise identical at
- * any thread count. */
+ * any thread count (and whether or not the pool is used). */
 #include <cblas.h>
 #include <string.h>
 
@@ -11,6 +11,9 @@
 #include "ops/cpu_kernels.h"
 
 #define LINEAR_ROWS 32
+/* Below this many multiply-adds a trip through the pool (~10–20 µs to wake
+ * a worker) costs more than the second core saves. */
+#define LINEAR_PARALLEL_MACS (4 << 20)
 
 typedef struct {
   int64_t n, in, out;
@@ -19,6 +22,13 @@ typedef struct {
 } linear_job;
 
 static int64_t row_blocks(int64_t n) { return (n + LINEAR_ROWS - 1) / LINEAR_ROWS; }
+
+static void run_blocks(const linear_job *j, ebm_range_fn fn) {
+  if (j->n * j->in * j->out < LINEAR_PARALLEL_MACS)
+    fn((void *)j, 0, row_blocks(j->n), 0);
+  else
+    ebm_parallel_for(row_blocks(j->n), 1, fn, (void *)j);
+}
 
 // x is (N,in), w is (out,in), y is (N,out).
 static void linear_forward_blocks(void *ctx, int64_t begin, int64_t end, int tid) {
@@ -40,7 +50,7 @@ static void linear_forward_blocks(void *ctx, int64_t begin, int64_t end, int tid
 void ops_cpu_linear_forward(int64_t n, int64_t in, int64_t out, const float *x, const float *w,
                             const float *b, float *y) {
   linear_job j = {.n = n, .in = in, .out = out, .x = x, .w = w, .b = b, .y = y};
-  ebm_parallel_for(row_blocks(n), 1, linear_forward_blocks, &j);
+  run_blocks(&j, linear_forward_blocks);
 }
 
 // dy is (N,out), w is (out,in), dx is (N,in).
@@ -58,7 +68,7 @@ static void linear_backward_input_blocks(void *ctx, int64_t begin, int64_t end, 
 void ops_cpu_linear_backward_input(int64_t n, int64_t in, int64_t out, const float *dy,
                                    const float *w, float *dx) {
   linear_job j = {.n = n, .in = in, .out = out, .dy = dy, .w = w, .dx = dx};
-  ebm_parallel_for(row_blocks(n), 1, linear_backward_input_blocks, &j);
+  run_blocks(&j, linear_backward_input_blocks);
 }
 
 // x is (N,in), dy is (N,out); dw (out,in) += dyᵀ·x, db (out) += Σ_n dy.

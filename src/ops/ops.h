@@ -95,6 +95,18 @@ typedef struct ebm_ops {
   void (*clamp)(int64_t count, float lo, float hi, float *x);                   /* in place */
   double (*dot)(int64_t count, const float *a, const float *b);                 /* Σ a·b, in double */
   double (*sum)(int64_t count, const float *x);
+
+  /* Fused conv + bias + swish, the hot path of a Langevin step (one pass
+   * over the output while it is in cache, one trip through the pool).
+   * forward_swish: pre = conv2d_forward(x, w, b), y = swish(pre) — the
+   * same bits as conv2d_forward then swish_forward.
+   * backward_input_swish: dx = conv2d_backward_input(dy ⊙ swish'(pre), w),
+   * where dy is the gradient at the swish output — the same bits as
+   * swish_backward then conv2d_backward_input (dy is not modified). */
+  void (*conv2d_forward_swish)(const ebm_conv2d_shape *s, const float *x, const float *w,
+                               const float *b, float *pre, float *y, float *ws);
+  void (*conv2d_backward_input_swish)(const ebm_conv2d_shape *s, const float *pre,
+                                      const float *dy, const float *w, float *dx, float *ws);
 } ebm_ops;
 
 /* The CPU table: im2col + OpenBLAS sgemm, batch-parallel over the pool. */

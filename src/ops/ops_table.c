@@ -33,6 +33,8 @@ static const ebm_ops cpu_ops = {
     .clamp = ops_cpu_clamp,
     .dot = ops_cpu_dot,
     .sum = ops_cpu_sum,
+    .conv2d_forward_swish = ops_cpu_conv2d_forward_swish,
+    .conv2d_backward_input_swish = ops_cpu_conv2d_backward_input_swish,
 };
 
 const ebm_ops *ebm_ops_cpu(void) { return &cpu_ops; }

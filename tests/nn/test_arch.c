@@ -73,6 +73,7 @@ TEST(uva_cnn_has_the_pytorch_parameter_names_and_shapes) {
   CHECK_NEAR(ebm_net_forward_flops(net), 102400.0 + 294912 + 294912 + 147456 + 16384 + 64, 0.5);
   ebm_energy *en = ebm_net_as_energy(net);
   CHECK(en->range_lo == -1.0f && en->range_hi == 1.0f);
+  ebm_energy_free(en);
   ebm_net_free(net);
   free(json);
 }

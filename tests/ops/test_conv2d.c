@@ -12,6 +12,8 @@ static const int64_t fixed_shapes[][9] = {
     {1, 3, 5, 6, 2, 3, 1, 2, 1},  {3, 2, 4, 4, 3, 5, 5, 2, 4},  {1, 1, 3, 3, 2, 5, 5, 1, 1},
     {2, 1, 28, 28, 16, 5, 5, 2, 4}, /* uva-cnn's first layer */
     {2, 16, 4, 4, 8, 3, 3, 2, 1},   /* deep, tiny spatial */
+    {37, 2, 6, 5, 3, 3, 3, 2, 1},   /* several item groups per slot, plus a remainder */
+    {20, 3, 9, 9, 4, 3, 3, 1, 1},
 };
 #define FIXED_COUNT ((int)(sizeof fixed_shapes / sizeof fixed_shapes[0]))
 #define RANDOM_COUNT 6
@@ -244,4 +246,30 @@ TEST(conv2d_results_are_bitwise_identical_at_1_and_2_threads) {
       for (int t = 0; t < 2; t++) free(y[t]), free(dx[t]), free(dw[t]), free(db[t]);
       free(x), free(w), free(b), free(dy);
     }
+}
+
+TEST(conv2d_fused_swish_kernels_equal_conv_then_swish_bitwise) {
+  REQUIRE_OK(ebm_threads_init(2));
+  const ebm_ops *ops = ebm_ops_cpu();
+  for (int i = 0; i < SHAPE_COUNT; i++) {
+    ebm_conv2d_shape s = shape_at(i, 2);
+    int64_t nx = x_count(&s), ny = y_count(&s);
+    float *x = rand_floats(nx, 160 + i, -3, 3), *w = rand_floats(w_count(&s), 170 + i, -1, 1);
+    float *b = rand_floats(s.c_out, 180 + i, -1, 1), *dy = rand_floats(ny, 190 + i, -1, 1);
+    float *ws = nan_floats((int64_t)ops->conv2d_workspace(&s));
+    float *pre = nan_floats(ny), *y = nan_floats(ny), *pre2 = nan_floats(ny), *y2 = nan_floats(ny);
+    ops->conv2d_forward_swish(&s, x, w, b, pre, y, ws);
+    ops->conv2d_forward(&s, x, w, b, pre2, ws);
+    ops->swish_forward(ny, pre2, y2);
+    CHECK(memcmp(pre, pre2, (size_t)ny * sizeof(float)) == 0);
+    CHECK(memcmp(y, y2, (size_t)ny * sizeof(float)) == 0);
+    float *dy_copy = copy_floats(ny, dy), *dx = nan_floats(nx), *dx2 = nan_floats(nx), *dz = nan_floats(ny);
+    ops->conv2d_backward_input_swish(&s, pre, dy, w, dx, ws);
+    CHECK(memcmp(dy, dy_copy, (size_t)ny * sizeof(float)) == 0); /* dy is not modified */
+    ops->swish_backward(ny, pre, dy, dz);
+    ops->conv2d_backward_input(&s, dz, w, dx2, ws);
+    CHECK(memcmp(dx, dx2, (size_t)nx * sizeof(float)) == 0);
+    free(x), free(w), free(b), free(dy), free(ws), free(pre), free(y), free(pre2), free(y2);
+    free(dy_copy), free(dx), free(dx2), free(dz);
+  }
 }
