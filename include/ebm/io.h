@@ -4,7 +4,11 @@
  *
  * Every reader treats its input as hostile: a truncated, corrupted or lying
  * file gives EBM_ERR_FORMAT with a message naming the file and the problem,
- * never a crash or an over-read. */
+ * never a crash or an over-read (each parser has a libFuzzer target in
+ * fuzz/). A valid file this build cannot use (fortran-order .npy, float64
+ * arrays, BF16 tensors, idx of floats) gives EBM_ERR_UNSUPPORTED. Readers
+ * bound their allocations by the bytes actually present, so a small file
+ * cannot claim gigabytes. */
 #ifndef EBM_IO_H
 #define EBM_IO_H
 

@@ -241,8 +241,10 @@ ebm_status ebm_npy_parse(const uint8_t *buf, size_t size, const char *origin, eb
   ebm_dtype dtype = accepted_descrs[found].dtype;
   size_t esize = ebm_dtype_size(dtype);
   uint64_t numel = 1;
-  for (int d = 0; d < h.ndim; d++) {
-    if (h.shape[d] != 0 && numel > (uint64_t)NPY_MAX_FILE / (uint64_t)h.shape[d])
+  for (int d = 0; d < h.ndim; d++)
+    if (h.shape[d] == 0) numel = 0;
+  for (int d = 0; d < h.ndim && numel; d++) {
+    if (numel > (uint64_t)NPY_MAX_FILE / (uint64_t)h.shape[d])
       return ebm_set_error(EBM_ERR_FORMAT, "%s: shape is too large", origin);
     numel *= (uint64_t)h.shape[d];
   }
@@ -294,7 +296,11 @@ ebm_status ebm_npy_serialize(ebm_dtype dtype, int ndim, const int64_t *shape, co
   size_t esize = ebm_dtype_size(dtype);
   uint64_t numel = 1;
   for (int d = 0; d < ndim; d++) {
-    if (shape[d] < 0 || (shape[d] > 0 && numel > (uint64_t)(SIZE_MAX / 2 / esize) / (uint64_t)shape[d]))
+    if (shape[d] < 0) return ebm_set_error(EBM_ERR_ARG, "bad .npy dimension %lld", (long long)shape[d]);
+    if (shape[d] == 0) numel = 0;
+  }
+  for (int d = 0; d < ndim && numel; d++) {
+    if (numel > (uint64_t)(SIZE_MAX / 2 / esize) / (uint64_t)shape[d])
       return ebm_set_error(EBM_ERR_ARG, "bad .npy dimension %lld", (long long)shape[d]);
     numel *= (uint64_t)shape[d];
   }

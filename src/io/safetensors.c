@@ -162,9 +162,7 @@ static ebm_status parse_tensor(st_parse *p, int index, const cJSON *entry) {
   if (ndim > ST_MAX_DIMS)
     return ebm_set_error(EBM_ERR_UNSUPPORTED, "%s: tensor '%s' has %d dimensions (at most %d)",
                          p->origin, name, ndim, ST_MAX_DIMS);
-  size_t esize = ebm_dtype_size(t->dtype);
-  uint64_t nbytes = esize;
-  int d = 0;
+  int d = 0, has_zero = 0;
   for (const cJSON *dim = shape->child; dim; dim = dim->next, d++) {
     uint64_t v;
     if (!json_uint(dim, &v))
@@ -172,9 +170,16 @@ static ebm_status parse_tensor(st_parse *p, int index, const cJSON *entry) {
                            "%s: tensor '%s': shape must be a list of non-negative integers",
                            p->origin, name);
     t->shape[d] = (int64_t)v;
-    if (v && nbytes > UINT64_MAX / v)
+    has_zero |= v == 0;
+  }
+  /* The byte count is the true product: 0 if any dimension is 0, else it
+   * must not overflow. */
+  uint64_t nbytes = has_zero ? 0 : ebm_dtype_size(t->dtype);
+  for (d = 0; d < ndim && nbytes; d++) {
+    uint64_t v = (uint64_t)t->shape[d];
+    if (nbytes > UINT64_MAX / v)
       return ebm_set_error(EBM_ERR_FORMAT, "%s: tensor '%s': shape %s overflows", p->origin, name,
-                           ebm_shape_str(d + 1, t->shape, shape_s, sizeof shape_s));
+                           ebm_shape_str(ndim, t->shape, shape_s, sizeof shape_s));
     nbytes *= v;
   }
   t->ndim = ndim;
@@ -341,6 +346,8 @@ static ebm_status parse_owned(uint8_t *file, size_t size, const char *origin,
   }
   memcpy(text, h, (size_t)n);
   text[n] = '\0';
+  /* The error position comes back through `end`, not cJSON_GetErrorPtr(),
+   * which is a process-wide global. */
   const char *end = NULL;
   root = cJSON_ParseWithLengthOpts(text, (size_t)n, &end, 0);
   if (!root) {

@@ -59,7 +59,7 @@ static int utf8_str(const char *s) { return io_utf8_valid((const uint8_t *)s, st
 
 ebm_status ebm_st_writer_add(ebm_st_writer *w, const char *name, ebm_dtype dtype, int ndim,
                              const int64_t *shape, const void *data) {
-  if (!name || !name[0]) return ebm_set_error(EBM_ERR_ARG, "safetensors: empty tensor name");
+  if (!name) return ebm_set_error(EBM_ERR_ARG, "safetensors: NULL tensor name");
   if (!strcmp(name, "__metadata__") || !utf8_str(name))
     return ebm_set_error(EBM_ERR_ARG, "safetensors: '%s' cannot be a tensor name", name);
   size_t esize = ebm_dtype_size(dtype);
@@ -67,9 +67,16 @@ ebm_status ebm_st_writer_add(ebm_st_writer *w, const char *name, ebm_dtype dtype
   if (ndim < 0 || ndim > ST_MAX_DIMS)
     return ebm_set_error(EBM_ERR_ARG, "safetensors: tensor '%s' has rank %d (0..%d)", name, ndim,
                          ST_MAX_DIMS);
-  size_t nbytes = esize;
+  int has_zero = 0;
   for (int d = 0; d < ndim; d++) {
-    if (shape[d] < 0 || (shape[d] > 0 && nbytes > (SIZE_MAX / 2) / (uint64_t)shape[d]))
+    if (shape[d] < 0)
+      return ebm_set_error(EBM_ERR_ARG, "safetensors: tensor '%s' has a bad dimension %lld", name,
+                           (long long)shape[d]);
+    has_zero |= shape[d] == 0;
+  }
+  size_t nbytes = has_zero ? 0 : esize;
+  for (int d = 0; d < ndim && nbytes; d++) {
+    if (nbytes > (SIZE_MAX / 2) / (uint64_t)shape[d])
       return ebm_set_error(EBM_ERR_ARG, "safetensors: tensor '%s' has a bad dimension %lld", name,
                            (long long)shape[d]);
     nbytes *= (size_t)shape[d];

@@ -149,7 +149,7 @@ TEST(safetensors_writer_rejects_bad_names_shapes_and_strings) {
                    "tensor 'a' added twice");
   CHECK_FAILS_WITH(ebm_st_writer_add_f32(w, "__metadata__", 1, (int64_t[]){1}, &x), EBM_ERR_ARG,
                    "'__metadata__' cannot be a tensor name");
-  CHECK_FAILS_WITH(ebm_st_writer_add_f32(w, "", 1, (int64_t[]){1}, &x), EBM_ERR_ARG, "empty tensor name");
+  CHECK_FAILS_WITH(ebm_st_writer_add_f32(w, NULL, 1, (int64_t[]){1}, &x), EBM_ERR_ARG, "NULL tensor name");
   CHECK_FAILS_WITH(ebm_st_writer_add_f32(w, "b", 1, (int64_t[]){-2}, &x), EBM_ERR_ARG,
                    "tensor 'b' has a bad dimension -2");
   CHECK_FAILS_WITH(ebm_st_writer_add_f32(w, "b", 9, (int64_t[9]){1}, &x), EBM_ERR_ARG, "rank 9");
@@ -241,7 +241,10 @@ TEST(safetensors_hostile_headers_each_get_their_own_message) {
   REJECT("{\"w\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,1],\"data_offsets\":[0,4]}}", 4,
          EBM_ERR_UNSUPPORTED, "tensor 'w' has 9 dimensions (at most 8)");
   REJECT("{\"w\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296,4294967296],\"data_offsets\":[0,4]}}",
-         4, EBM_ERR_FORMAT, "tensor 'w': shape [4294967296,4294967296] overflows");
+         4, EBM_ERR_FORMAT, "tensor 'w': shape [4294967296,4294967296,4294967296] overflows");
+  /* A zero anywhere makes the product 0: no overflow, an empty tensor. */
+  REJECT("{\"w\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296,0],\"data_offsets\":[0,0]},\"\":{" F32_4 "}}",
+         4, EBM_OK, "");
   const char *bad_offsets[] = {"", ",\"data_offsets\":[0]", ",\"data_offsets\":[0,4,8]",
                                ",\"data_offsets\":[\"0\",4]", ",\"data_offsets\":[0,-4]",
                                ",\"data_offsets\":{\"a\":0,\"b\":4}"};
@@ -293,8 +296,8 @@ TEST(safetensors_hostile_headers_each_get_their_own_message) {
 
 TEST(safetensors_accepts_empty_and_metadata_only_files) {
   const char *ok[] = {"{}", "{\"__metadata__\":{}}      ", "{\"__metadata__\":{\"a\":\"b\"}}\n",
-                      "{\"z\":{\"dtype\":\"U8\",\"shape\":[0],\"data_offsets\":[0,0]},"
-                      "\"e\":{\"dtype\":\"F32\",\"shape\":[0,5],\"data_offsets\":[0,0]}}"};
+                      ("{\"z\":{\"dtype\":\"U8\",\"shape\":[0],\"data_offsets\":[0,0]},"
+                       "\"e\":{\"dtype\":\"F32\",\"shape\":[0,5],\"data_offsets\":[0,0]}}")};
   for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
     size_t size;
     uint8_t *b = make_st(ok[i], 0, &size);
