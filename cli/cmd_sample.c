@@ -43,14 +43,14 @@ static int parse_int(const char *flag, const char *text, int *out) {
 /* The energy to sample: a checkpoint's network or an analytic energy. */
 typedef struct {
   ebm_net *net;
-  ebm_energy *owned; /* toy / gaussian */
+  ebm_energy *owned; /* toy / gaussian, or the network's view */
   const ebm_energy *en;
   float lo, hi;      /* the data range, or ±4 (the toys' box) for pictures and noise */
 } target;
 
 static void target_free(target *t) {
+  ebm_energy_free(t->owned); /* before the network it may borrow */
   ebm_net_free(t->net);
-  ebm_energy_free(t->owned);
 }
 
 /* Returns 0, or an exit code after printing the problem. */
@@ -59,7 +59,7 @@ static int target_open(const char *ckpt, const char *spec, int64_t n, target *t)
   if (ckpt) {
     st = ebm_net_load(ckpt, n < MAX_NET_BATCH ? n : MAX_NET_BATCH, &t->net);
     if (st != EBM_OK) return cli_runtime_error(st);
-    t->en = ebm_net_as_energy(t->net);
+    if (!(t->owned = ebm_net_as_energy(t->net))) return cli_runtime_error(EBM_ERR_NOMEM);
   } else if (strncmp(spec, "toy:", 4) == 0) {
     int toy = ebm_toy_from_name(spec + 4);
     if (toy < 0) return cli_usage_error(VERB, "--energy %s: unknown toy (8gaussians 2spirals rings moons pinwheel)", spec);
@@ -75,7 +75,7 @@ static int target_open(const char *ckpt, const char *spec, int64_t n, target *t)
   } else {
     return cli_usage_error(VERB, "--energy expects toy:NAME or gaussian:D, got '%s'", spec);
   }
-  if (t->owned) t->en = t->owned;
+  t->en = t->owned;
   int ranged = t->en->range_lo < t->en->range_hi;
   t->lo = ranged ? t->en->range_lo : -(float)EBM_TOY_EXTENT;
   t->hi = ranged ? t->en->range_hi : (float)EBM_TOY_EXTENT;
@@ -468,5 +468,6 @@ CLI_COMMAND(sample, VERB,
             "steps + MH), kinetic (underdamped Langevin, BAOAB). --png writes an image\n"
             "grid, or for 2-D energies the density exp(-E/T) with the samples on it;\n"
             "--chain writes chains over time (rows = chains, columns every M steps).\n"
-            "Conditional models take --class (default: chain i gets class i mod C).",
+            "Conditional models take --class (default: chain i gets class i mod C, or\n"
+            "the labels of the items drawn by --init data:SPEC).",
             run_sample)

@@ -78,6 +78,33 @@ TEST(cli_sample_init_npy_starts_from_the_file) {
   cli_result_free(&r);
 }
 
+/* --init data:SPEC starts from data items: toy rings points lie within
+ * 0.5 of a ring (σ = 0.1), which uniform noise over [-4, 4]² mostly does
+ * not (radii up to 5.7). */
+TEST(cli_sample_init_data_starts_from_data_items) {
+  const char *out = test_path("d.npy");
+  cli_result r = run_cli("sample --energy toy:rings --init data:toy:rings --n 100 --steps 0 --out %s", out);
+  CHECK_EQ_INT(r.code, 0);
+  cli_result_free(&r);
+  ebm_npy a;
+  load_f32(out, &a);
+  REQUIRE(a.shape[0] == 100 && a.shape[1] == 2);
+  const float *x = a.data;
+  for (int i = 0; i < 100; i++) {
+    double rho = hypot(x[2 * i], x[2 * i + 1]), k = floor(rho / 0.75 + 0.5);
+    CHECK(k >= 1 && k <= 4 && fabs(rho - 0.75 * k) < 0.5);
+  }
+  ebm_npy_free(&a);
+  r = run_cli("sample --energy gaussian:3 --init data:toy:rings --out %s", out);
+  CHECK_EQ_INT(r.code, 1);
+  CHECK_CONTAINS(r.err, "has items [2], gaussian:3 expects [3]");
+  cli_result_free(&r);
+  r = run_cli("sample --energy gaussian:2 --init data:nosuchset --out %s", out);
+  CHECK_EQ_INT(r.code, 2);
+  CHECK_CONTAINS(r.err, "--init data:nosuchset");
+  cli_result_free(&r);
+}
+
 TEST(cli_sample_draws_the_density_and_the_chains_of_a_2d_toy) {
   const char *png = test_path("d.png"), *chain = test_path("c.png");
   cli_result r = run_cli("sample --energy toy:8gaussians --sampler kinetic --step-size 0.1 --n 500 --steps 50 "
