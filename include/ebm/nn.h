@@ -42,7 +42,21 @@ typedef struct {
 ebm_status ebm_arch_preset(const char *name, int num_classes, int in_dim, char **json);
 
 /* Builds a network from an architecture JSON for batches of up to
- * max_batch items. Parameters are zero until ebm_net_init or a load. */
+ * max_batch items. Parameters are zero until ebm_net_init or a load.
+ * The JSON (what checkpoints store as "arch"; src/nn/arch.c has the full
+ * grammar) is either a layer list
+ *   {"input": [C, H, W] or [D], "classes": K, "range": [lo, hi],
+ *    "spectral_norm": false, "layers": [
+ *      {"type": "conv2d", "name": "net.0", "out": 16, "kernel": 5, "stride": 2, "pad": 4},
+ *      {"type": "swish"}, {"type": "leaky_relu", "slope": 0.2},
+ *      {"type": "avgpool2d", "kernel": 2}, {"type": "global_sum_pool"}, {"type": "flatten"},
+ *      {"type": "linear", "name": "fc", "out": 1},
+ *      {"type": "class_affine", "name": "cond"},
+ *      {"type": "resblock", "name": "blocks.0", "out": 64, "down": true, "act": "swish"}]}
+ * (names are the PyTorch parameter prefixes; the last layer gives 1 value),
+ * or the compact {"preset": "mlp", "in_dim": 2, "width": 128, "depth": 2,
+ * "classes": 0}. Unknown keys, bad shapes, duplicate names → EBM_ERR_ARG
+ * naming the layer. */
 ebm_status ebm_net_new(const char *arch_json, int64_t max_batch, ebm_net **out);
 void ebm_net_free(ebm_net *net);
 

@@ -241,6 +241,8 @@ ebm_status net_build_layers(ebm_net *net) {
     ndim = l->out_ndim;
     memcpy(shape, l->out_shape, sizeof shape);
   }
+  for (int i = 0; i + 1 < net->nlayers; i++)
+    net->layers[i].fuse_swish = net->layers[i].kind == LAYER_CONV2D && net->layers[i + 1].kind == LAYER_SWISH;
   const layer *last = &net->layers[net->nlayers - 1];
   if (last->out_size != 1) {
     char buf[64];

@@ -120,6 +120,9 @@ typedef struct {
   float *out;                 /* [max_batch, out_size]; NULL for flatten */
   const float *in;            /* input of the last forward pass */
   const float *y_out;         /* output of the last forward pass */
+  int fuse_swish;             /* conv2d followed by swish: the pair runs as one
+                                 fused ops call in the forward pass and in the
+                                 backward pass to the input (Langevin path) */
   wop op;                     /* conv2d, linear */
   int64_t pool_k;             /* avgpool2d */
   float slope;                /* leaky_relu */
@@ -189,6 +192,11 @@ void wop_forward(ebm_net *net, const wop *op, int64_t n, const float *x, float *
 /* dx may be NULL (skip), want_params = 0 skips all weight-gradient work. */
 void wop_backward(ebm_net *net, const wop *op, int64_t n, const float *x, const float *dy,
                   float *dx, int want_params);
+/* Fused conv + swish (ops conv2d_forward_swish / _backward_input_swish):
+ * pre = conv(x), y = swish(pre); dx = conv_backward_input(dy ⊙ swish'(pre)). */
+void wop_forward_swish(ebm_net *net, const wop *op, int64_t n, const float *x, float *pre, float *y);
+void wop_backward_input_swish(ebm_net *net, const wop *op, int64_t n, const float *pre,
+                              const float *dy, float *dx);
 void cond_forward(ebm_net *net, const cond_op *c, int64_t n, const int32_t *y, const float *x,
                   float *out);
 void cond_backward(ebm_net *net, const cond_op *c, int64_t n, const int32_t *y, const float *x,

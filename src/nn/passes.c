@@ -27,7 +27,17 @@ static ebm_status check_call(const ebm_net *net, const float *x, const int32_t *
 static void forward(ebm_net *net, const float *x, const int32_t *y, int64_t n, float *e) {
   const float *cur = x;
   for (int i = 0; i < net->nlayers; i++) {
-    layer_forward(net, &net->layers[i], n, y, cur);
+    layer *l = &net->layers[i];
+    if (l->fuse_swish) {
+      /* conv + swish in one pass over the output (same bits as the two) */
+      layer *act = &net->layers[++i];
+      l->in = cur;
+      l->y_out = act->in = l->out;
+      act->y_out = act->out;
+      wop_forward_swish(net, &l->op, n, cur, l->out, act->out);
+    } else {
+      layer_forward(net, l, n, y, cur);
+    }
     cur = net->layers[i].y_out;
   }
   if (e) memcpy(e, cur, (size_t)n * sizeof(float)); /* the last layer gives one value per item */
@@ -39,6 +49,17 @@ static void backward(ebm_net *net, const int32_t *y, int64_t n, const float *de,
   const float *g = de;
   for (int i = net->nlayers - 1; i >= 0; i--) {
     float *dst = (i == 0 && dx) ? dx : (g == net->grad_a ? net->grad_b : net->grad_a);
+    if (!want_params && i > 0 && net->layers[i - 1].fuse_swish) {
+      /* Langevin path: swish' and the conv's transpose in one fused call
+       * (with parameter gradients the conv needs dL/d(pre) itself). */
+      layer *conv = &net->layers[--i];
+      dst = (i == 0 && dx) ? dx : dst;
+      if (i > 0 || dx) {
+        wop_backward_input_swish(net, &conv->op, n, conv->out, g, dst);
+        g = dst;
+      }
+      continue;
+    }
     g = layer_backward(net, &net->layers[i], n, y, g, dst, i > 0 || dx != NULL, want_params);
   }
   if (dx && g != dx) memcpy(dx, g, (size_t)(n * net->layers[0].in_size) * sizeof(float));

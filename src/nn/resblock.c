@@ -9,14 +9,21 @@
  * there is one. */
 static float *pre_act(resblock *rb) { return rb->has_cond ? rb->h1a : rb->h1; }
 
+/* conv1 → swish with nothing between runs as one fused ops call. */
+static int fused_conv1(const resblock *rb) { return !rb->has_cond && rb->act == ACT_SWISH; }
+
 // x is (n, c_in, h, w); l->out is (n, c, h', w') with h' = h/2 when down
 void resblock_forward(ebm_net *net, layer *l, int64_t n, const int32_t *y, const float *x) {
   const ebm_ops *ops = ebm_ops_current();
   resblock *rb = l->rb;
   int64_t count = n * rb->c * rb->h * rb->w;
-  wop_forward(net, &rb->conv1, n, x, rb->h1);
-  if (rb->has_cond) cond_forward(net, &rb->cond, n, y, rb->h1, rb->h1a);
-  act_forward(rb->act, rb->slope, count, pre_act(rb), rb->a1);
+  if (fused_conv1(rb)) {
+    wop_forward_swish(net, &rb->conv1, n, x, rb->h1, rb->a1);
+  } else {
+    wop_forward(net, &rb->conv1, n, x, rb->h1);
+    if (rb->has_cond) cond_forward(net, &rb->cond, n, y, rb->h1, rb->h1a);
+    act_forward(rb->act, rb->slope, count, pre_act(rb), rb->a1);
+  }
   wop_forward(net, &rb->conv2, n, rb->a1, rb->r);
   if (rb->has_shortcut) {
     float *s = net->rb_dr; /* backward scratch, free during the forward pass */
@@ -49,13 +56,18 @@ void resblock_backward(ebm_net *net, layer *l, int64_t n, const int32_t *y, cons
   }
   /* Residual branch: dr → conv2 → act → (class affine) → conv1. */
   wop_backward(net, &rb->conv2, n, rb->a1, dr, da, want_params);
-  act_backward(rb->act, rb->slope, count, pre_act(rb), da, da);
-  float *dh = da;
-  if (rb->has_cond) {
-    dh = net->rb_dh;
-    cond_backward(net, &rb->cond, n, y, rb->h1, da, dh, want_params);
+  if (!want_params && fused_conv1(rb)) {
+    /* Langevin path: swish' and conv1's transpose in one fused call. */
+    if (dx) wop_backward_input_swish(net, &rb->conv1, n, rb->h1, da, dx);
+  } else {
+    act_backward(rb->act, rb->slope, count, pre_act(rb), da, da);
+    float *dh = da;
+    if (rb->has_cond) {
+      dh = net->rb_dh;
+      cond_backward(net, &rb->cond, n, y, rb->h1, da, dh, want_params);
+    }
+    wop_backward(net, &rb->conv1, n, x, dh, dx, want_params);
   }
-  wop_backward(net, &rb->conv1, n, x, dh, dx, want_params);
   /* Shortcut: dr → 1×1 conv (or identity), added to dx. */
   int64_t in_count = n * l->in_size;
   if (rb->has_shortcut) {
