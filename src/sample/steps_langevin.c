@@ -125,7 +125,7 @@ static void mala_accept(void *ctx, int64_t begin, int64_t end, int tid) {
   ebm_sampler *s = j->s;
   const int64_t D = s->dim;
   const double eps = j->a, half_eps2 = 0.5 * j->a * j->a, inv_t = j->b;
-  const float c = s->clip;
+  const float c = s->clip, inv_tf = (float)j->b; /* the drift exactly as mala_propose had it */
   for (int64_t i = begin; i < end; i++) {
     float *restrict x = j->x + i * D, *restrict g = s->grad + i * D;
     const float *restrict p = s->prop + i * D, *restrict gp = s->grad_prop + i * D;
@@ -133,8 +133,8 @@ static void mala_accept(void *ctx, int64_t begin, int64_t end, int tid) {
     if (la == 0.0) { /* inside the range */
       double fwd = 0.0, rev = 0.0;
       for (int64_t k = 0; k < D; k++) {
-        double df = (double)p[k] - x[k] + half_eps2 * sampler_clip((float)(g[k] * inv_t), c);
-        double dr = (double)x[k] - p[k] + half_eps2 * sampler_clip((float)(gp[k] * inv_t), c);
+        double df = (double)p[k] - x[k] + half_eps2 * sampler_clip(g[k] * inv_tf, c);
+        double dr = (double)x[k] - p[k] + half_eps2 * sampler_clip(gp[k] * inv_tf, c);
         fwd += df * df;
         rev += dr * dr;
       }
