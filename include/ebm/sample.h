@@ -106,6 +106,9 @@ ebm_status ebm_sampler_run_cb(ebm_sampler *s, float *x, const int32_t *y, int64_
  * adapt_steps > 0 has finished its warm-up. The adapted value is kept for
  * later runs (their warm-up starts from it). */
 float ebm_sampler_step_size(const ebm_sampler *s);
+/* Sets the step size for later runs (ignored unless finite and > 0): for
+ * drivers that adapt ε themselves between runs, e.g. AIS between β steps. */
+void ebm_sampler_set_step_size(ebm_sampler *s, float step_size);
 
 /* Checks a configuration; EBM_ERR_ARG naming the field ("step_size must be
  * > 0, got nan") when a value is out of range. ebm_sampler_new calls it. */

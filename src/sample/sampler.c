@@ -162,6 +162,10 @@ fail:
 
 float ebm_sampler_step_size(const ebm_sampler *s) { return s->eps; }
 
+void ebm_sampler_set_step_size(ebm_sampler *s, float step_size) {
+  if (s && isfinite(step_size) && step_size > 0.0f) s->eps = step_size;
+}
+
 ebm_status sampler_eval_current(ebm_sampler *s, const float *x, const int32_t *y, int64_t n) {
   return ebm_energy_eval(s->en, x, y, n, s->e, s->grad);
 }

@@ -1,0 +1,201 @@
+/* ebm/eval.h — how good is a model (DESIGN §3 eval/): annealed importance
+ * sampling for log Z and the data's log-likelihood, from both sides (AIS and
+ * reverse AIS, Du & Mordatch A.3 after Neal 2001 and Burda et al. 2015);
+ * out-of-distribution scores and metrics (AUROC, AUPR, FPR at 95 % TPR);
+ * Fréchet distance and KID between feature sets; a small classifier whose
+ * penultimate features those are computed in. Include <ebm.h>.
+ *
+ * Density convention. A model defines p(x) = exp(−E(x)) / Z on its data
+ * range: Z = ∫ exp(−E) over the box [lo, hi]^D when the network has a range
+ * (samplers never leave it), over R^D otherwise. Likelihoods are continuous
+ * densities in the model's own coordinates: for images in [0, 1] no
+ * dequantisation and no 1/256 bin width is added. Bits/dim is
+ * −log p / (D·ln 2); a density on [0, 1]^D compares with the usual 8-bit
+ * discrete figures after adding log2(256) = 8 bits/dim (the 256-level scale),
+ * and with uniform dequantisation it would be a lower bound of those. */
+#ifndef EBM_EVAL_H
+#define EBM_EVAL_H
+
+#include "ebm/core.h"
+#include "ebm/energy.h"
+#include "ebm/sample.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ----------------------------------------------------------- AIS bases */
+
+/* A normalised base distribution p₀ ∝ exp(−E₀) for annealing towards a model:
+ * its energy, exact log Z₀ and exact samples. Built for one model (it
+ * borrows nothing from it but copies its item shape and range). */
+typedef struct ebm_ais_base ebm_ais_base;
+
+/* Uniform on the box [lo, hi]^D: E₀ = 0 inside, log Z₀ = D·log(hi − lo).
+ * For a model with a range the box must be that range (lo == hi means "the
+ * model's range"); for a model without one the box is where AIS measures
+ * the mass: the result is log ∫_box exp(−E). EBM_ERR_ARG otherwise. */
+ebm_status ebm_ais_base_uniform(const ebm_energy *model, float lo, float hi, ebm_ais_base **out);
+
+/* A diagonal Gaussian N(mean, diag(std²)) (D values each; mean NULL = 0,
+ * std NULL = 1; std > 0), truncated to the model's range when it has one
+ * (the means are then clamped into it, and log Z₀ includes the truncation
+ * mass, computed with erf). */
+ebm_status ebm_ais_base_gaussian(const ebm_energy *model, const float *mean, const float *std,
+                                 ebm_ais_base **out);
+
+/* The same Gaussian fitted to data: per-element mean and standard deviation
+ * of x (n ≥ 2 items of the model's shape), std floored at min_std (> 0) so
+ * constant pixels (MNIST borders) keep a proper base. */
+ebm_status ebm_ais_base_gaussian_fit(const ebm_energy *model, const float *x, int64_t n,
+                                     float min_std, ebm_ais_base **out);
+
+void ebm_ais_base_free(ebm_ais_base *b);
+/* log Z₀ = log ∫ exp(−E₀) (over the box when truncated). */
+double ebm_ais_base_log_z(const ebm_ais_base *b);
+/* E₀ as an energy (owned by the base; its range is the box, if any). */
+const ebm_energy *ebm_ais_base_energy(const ebm_ais_base *b);
+/* n exact draws from p₀ into x (n items). */
+void ebm_ais_base_sample(const ebm_ais_base *b, ebm_rng *rng, int64_t n, float *x);
+
+/* ------------------------------------------------------------------ AIS */
+
+/* Annealing along E_β = (1 − β)·E₀ + β·E (the geometric path of Neal 2001)
+ * on β_0 = 0 < β_1 < … < β_T = 1, with `transitions` MCMC steps of the
+ * sample layer's MALA or HMC at each intermediate β. */
+typedef struct {
+  int64_t chains;          /* M forward chains (reverse: one per data item) */
+  int steps;               /* T */
+  const char *schedule;    /* "sigmoid" (Grosse et al. 2013; default) or "linear" */
+  ebm_sampler_kind sampler;/* EBM_SAMPLER_MALA or EBM_SAMPLER_HMC */
+  int transitions;         /* MCMC steps per β (1) */
+  float step_size;         /* initial ε; 0 = automatic (base scale · D^−1/6 MALA, D^−1/4 HMC) */
+  int leapfrog_steps;      /* HMC: L (10) */
+  float target_accept;     /* ε ← ε·exp(a − target) after each β from the chains' mean
+                              acceptance a (as Wu et al. 2016 do); 0 = fixed ε.
+                              Default 0.574 MALA / 0.65 HMC */
+} ebm_ais_config;
+
+/* Defaults: 100 chains, 1000 steps, sigmoid, MALA, 1 transition, automatic
+ * ε adapted toward 0.574, L = 10. */
+ebm_ais_config ebm_ais_defaults(void);
+
+/* What one run gives. */
+typedef struct {
+  double log_z;        /* the estimate of log Z */
+  double log_z_se;     /* its standard error over chains (delta method, below) */
+  double ess;          /* effective sample size of the weights, (Σw)² / Σw² */
+  int64_t chains;
+  double log_z_base;   /* log Z₀ */
+  double accept_rate;  /* mean MCMC acceptance over all β */
+  double step_size;    /* final ε */
+} ebm_ais_result;
+
+/* Called after every β step t = 1..T (for progress bars). */
+typedef void (*ebm_ais_step_fn)(void *ctx, int t, int steps, double accept_rate, double step_size);
+
+/* Forward AIS: M chains from exact base draws, log-weights
+ * log w = Σ_t (β_t − β_{t−1})·(E₀(x_{t−1}) − E(x_{t−1})) accumulated in
+ * double; log Ẑ = log Z₀ + log mean w. E[Ẑ] = Z, so E[log Ẑ] ≤ log Z: a
+ * stochastic LOWER bound on log Z (an upper bound on log-likelihoods).
+ * log_w (M values, may be NULL) receives the log-weights. Only
+ * unconditional models (EBM_ERR_UNSUPPORTED otherwise). */
+ebm_status ebm_ais_forward(const ebm_energy *model, const ebm_ais_base *base,
+                           const ebm_ais_config *cfg, ebm_rng *rng, double *log_w,
+                           ebm_ais_result *res, ebm_ais_step_fn cb, void *cb_ctx);
+
+/* Reverse AIS (RAISE-style, Burda et al. 2015): n chains started at x
+ * (n items inside the model's range) annealed from the model back to the
+ * base; log w = Σ_t (β_t − β_{t−1})·(E(x_t) − E₀(x_t)) estimates Z₀/Z, so
+ * log Ẑ = log Z₀ − log mean w. When x are exact model samples
+ * E[log Ẑ] ≥ log Z: a stochastic UPPER bound (a lower bound on
+ * log-likelihoods). Started from data the bound holds to the extent the
+ * model fits the data (the usual practice with RAISE on real data). */
+ebm_status ebm_ais_reverse(const ebm_energy *model, const ebm_ais_base *base,
+                           const ebm_ais_config *cfg, const float *x, int64_t n, ebm_rng *rng,
+                           double *log_w, ebm_ais_result *res, ebm_ais_step_fn cb, void *cb_ctx);
+
+/* log((1/n) Σ exp(v_i)), stable (the max is factored out); −inf for n = 0. */
+double ebm_logmeanexp(const double *v, int64_t n);
+
+/* Statistics of importance weights given as logs: log of their mean, the
+ * delta-method standard error of that log, sd(w) / (√n · mean w), and the
+ * effective sample size (Σw)² / Σw². Any output may be NULL. */
+void ebm_log_weight_stats(const double *log_w, int64_t n, double *log_mean, double *se,
+                          double *ess);
+
+/* Mean energy of n items (and the standard error of that mean, n ≥ 2 else
+ * 0); labels y may be NULL. With log Z, the average log-likelihood is
+ * −mean − log Z nats. */
+ebm_status ebm_mean_energy(const ebm_energy *en, const float *x, const int32_t *y, int64_t n,
+                           double *mean, double *se);
+
+/* ------------------------------------------------------------------ OOD */
+
+/* Detection metrics for scores where higher means "in-distribution", with
+ * the in-distribution set as the positive class. Ties are exact: AUROC is
+ * the Mann–Whitney statistic with average ranks (a tie between an in and an
+ * out item counts ½); precision–recall and ROC points are taken only at
+ * distinct score values (a tied group enters at once). */
+typedef struct {
+  double auroc;        /* P(s_in > s_out) + ½ P(s_in = s_out) */
+  double aupr_in;      /* average precision, in-distribution positive:
+                          Σ_k (R_k − R_{k−1}) P_k over thresholds (sklearn's
+                          average_precision_score) */
+  double aupr_out;     /* the same with out-of-distribution positive (scores negated) */
+  double fpr95;        /* FPR at the largest threshold whose TPR ≥ 0.95 */
+} ebm_ood_metrics;
+
+/* EBM_ERR_ARG on empty sets, EBM_ERR_NUMERIC on a NaN score. */
+ebm_status ebm_ood_metrics_compute(const double *score_in, int64_t n_in, const double *score_out,
+                                   int64_t n_out, ebm_ood_metrics *m);
+
+/* The two scores of Grathwohl et al. (2020) for n items, higher = more
+ * in-distribution: neg_energy[i] = −E(x_i) and neg_grad_norm[i] = −‖∇ₓE(x_i)‖₂
+ * (the "approximate mass" score). For a class-conditional model E is the
+ * marginal −log Σ_y exp(−E(x, y)) (JEM). Either output may be NULL. */
+ebm_status ebm_ood_scores(const ebm_energy *en, const float *x, int64_t n, double *neg_energy,
+                          double *neg_grad_norm);
+
+/* Builds an out-of-distribution set of n items shaped like the model's
+ * items (item_ndim/item_shape) with values in [lo, hi]:
+ *   noise:uniform    U(lo, hi) per element
+ *   noise:gaussian   N((lo+hi)/2, ((hi−lo)/4)²) per element, clamped to [lo, hi]
+ *   constant         every item one constant c ~ U(lo, hi)
+ *   flip:SPEC        the data set SPEC's items flipped vertically (rows reversed)
+ *   invert:SPEC      lo + hi − x of SPEC's items (1 − x on [0, 1])
+ *   SPEC             any data set spec (data.h), loaded in [lo, hi]
+ * A data set gives a random subset of n items (all when it has fewer; *out
+ * then has fewer rows). Wrong item shape → EBM_ERR_SHAPE naming the spec,
+ * unknown form → EBM_ERR_ARG. *out is a new tensor (n × item). */
+ebm_status ebm_ood_set_make(const char *spec, int item_ndim, const int64_t *item_shape, float lo,
+                            float hi, int64_t n, ebm_rng *rng, ebm_tensor **out);
+
+/* ---------------------------------------------- Fréchet distance and KID */
+
+/* Mean (d) and covariance (d × d, divisor n − 1) of n ≥ 2 feature rows. */
+ebm_status ebm_feature_moments(const float *f, int64_t n, int64_t d, double *mean, double *cov);
+
+/* Fréchet distance between N(μ₁, Σ₁) and N(μ₂, Σ₂):
+ * ‖μ₁ − μ₂‖² + tr Σ₁ + tr Σ₂ − 2 tr (Σ₁^½ Σ₂ Σ₁^½)^½, the square roots by
+ * LAPACK's symmetric eigensolver (dsyevd, from OpenBLAS); eigenvalues below
+ * zero from rounding are taken as 0. */
+ebm_status ebm_frechet_distance(const double *mu1, const double *cov1, const double *mu2,
+                                const double *cov2, int64_t d, double *fd);
+
+/* FD between two feature sets (n1, n2 ≥ 2 rows of d features). */
+ebm_status ebm_frechet_distance_features(const float *f1, int64_t n1, const float *f2, int64_t n2,
+                                         int64_t d, double *fd);
+
+/* Kernel inception distance (Bińkowski et al. 2018): the unbiased MMD² with
+ * the kernel k(a, b) = (aᵀb / d + 1)³, on `subsets` pairs of random subsets
+ * of `subset_size` rows of each set (drawn without replacement within a
+ * subset); *mean and *std over the subsets. subset_size is capped at
+ * min(n1, n2) and must be ≥ 2. */
+ebm_status ebm_kid(const float *f1, int64_t n1, const float *f2, int64_t n2, int64_t d,
+                   int64_t subset_size, int subsets, ebm_rng *rng, double *mean, double *std);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
