@@ -195,6 +195,30 @@ ebm_status ebm_frechet_distance_features(const float *f1, int64_t n1, const floa
 ebm_status ebm_kid(const float *f1, int64_t n1, const float *f2, int64_t n2, int64_t d,
                    int64_t subset_size, int subsets, ebm_rng *rng, double *mean, double *std);
 
+/* ------------------------------------------------------------- pictures */
+
+#define EBM_HIST_MAX_SERIES 4
+
+/* One set of values in a histogram panel (non-finite values are skipped). */
+typedef struct {
+  const double *values;
+  int64_t n;
+  const char *label;     /* legend text (digits, letters, . - + : ( ) / , = _ %) */
+  uint8_t rgb[3];
+} ebm_hist_series;
+
+typedef struct {
+  const char *title;
+  int nseries;           /* 1..EBM_HIST_MAX_SERIES */
+  const ebm_hist_series *series;
+  double marker;         /* a dotted vertical line there (e.g. the true log Z); NaN: none */
+} ebm_hist_panel;
+
+/* Writes panels stacked vertically (560 × 230 px each) as a PNG: each panel
+ * overlays the histograms of its series as densities over their common
+ * range (`bins` bins, 1..512), with x ticks, a legend and the title. */
+ebm_status ebm_hist_png(const char *path, int npanels, const ebm_hist_panel *panels, int bins);
+
 #ifdef __cplusplus
 }
 #endif
