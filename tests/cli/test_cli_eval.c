@@ -134,3 +134,90 @@ TEST(cli_eval_ais_checks_its_flags) {
   expect(run_cli("eval ais --energy gaussian:3 --data toy:rings"), 1, "items are [2], but gaussian:3 takes [3]");
   expect(run_cli("eval ais --ckpt %s", test_path("missing.safetensors")), 1, "missing.safetensors");
 }
+
+/* ------------------------------------------------------------- eval ood */
+
+/* A small image model: 1×4×4 inputs in [0, 1], conv + swish + linear. */
+static const char *small_image_model(void) {
+  const char *arch = test_path("arch.json"), *m = test_path("img.safetensors");
+  const char *json = "{\"input\": [1, 4, 4], \"range\": [0, 1], \"layers\": ["
+                     "{\"type\": \"conv2d\", \"name\": \"c\", \"out\": 4, \"kernel\": 3, \"stride\": 1, \"pad\": 1},"
+                     "{\"type\": \"swish\"}, {\"type\": \"flatten\"},"
+                     "{\"type\": \"linear\", \"name\": \"fc\", \"out\": 1}]}";
+  test_write_file(arch, json, strlen(json));
+  expect(run_cli("init --arch-json %s --seed 3 --out %s", arch, m), 0, NULL);
+  return m;
+}
+
+/* 40 random 1×4×4 images in [0, 1] as npy. */
+static const char *small_images(void) {
+  static float px[40 * 16];
+  ebm_rng rng;
+  ebm_rng_init(&rng, 9);
+  ebm_rng_uniform(&rng, px, 40 * 16, 0.0f, 1.0f);
+  const char *path = test_path("imgs.npy");
+  const int64_t shape[4] = {40, 1, 4, 4};
+  REQUIRE_OK(ebm_npy_save(path, EBM_DTYPE_F32, 4, shape, px));
+  return path;
+}
+
+static const cJSON *result_at(const cJSON *j, int index) {
+  const cJSON *arr = cJSON_GetObjectItemCaseSensitive(j, "results");
+  REQUIRE(cJSON_IsArray(arr));
+  const cJSON *o = cJSON_GetArrayItem(arr, index);
+  REQUIRE(o);
+  return o;
+}
+
+/* The same set as in- and out-of-distribution gives AUROC exactly ½; the
+ * inverted set's metrics equal the library's on the same items. */
+TEST(cli_eval_ood_gives_half_for_the_same_set_and_matches_the_library) {
+  const char *m = small_image_model(), *npy = small_images(), *json = test_path("ood.json"), *png = test_path("ood.png");
+  cli_result r = run_cli("eval ood --ckpt %s --in npy:%s --ood npy:%s,invert:npy:%s,noise:uniform --n 100 --json %s --png %s",
+                         m, npy, npy, npy, json, png);
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.out, "AUROC");
+  CHECK_CONTAINS(r.out, "noise:uniform");
+  cli_result_free(&r);
+  cJSON *j = load_json(json);
+  CHECK_NEAR(json_num(j, "n_in"), 40, 0);
+  for (int k = 0; k < 2; k++) CHECK_NEAR(json_num(result_at(j, k), "auroc"), 0.5, 1e-12);
+  CHECK_NEAR(json_num(result_at(j, 4), "n"), 100, 0); /* noise: --n items */
+  /* the library on the inverted images */
+  ebm_net *net = NULL;
+  REQUIRE_OK(ebm_net_load(m, 64, &net));
+  ebm_energy *en = ebm_net_as_energy(net);
+  REQUIRE(en);
+  ebm_npy a;
+  REQUIRE_OK(ebm_npy_load(npy, &a));
+  float inv[40 * 16];
+  for (int k = 0; k < 40 * 16; k++) inv[k] = 1.0f - ((const float *)a.data)[k];
+  double se_in[40], sg_in[40], se_out[40], sg_out[40];
+  REQUIRE_OK(ebm_ood_scores(en, a.data, 40, se_in, sg_in));
+  REQUIRE_OK(ebm_ood_scores(en, inv, 40, se_out, sg_out));
+  ebm_ood_metrics me, mg;
+  REQUIRE_OK(ebm_ood_metrics_compute(se_in, 40, se_out, 40, &me));
+  REQUIRE_OK(ebm_ood_metrics_compute(sg_in, 40, sg_out, 40, &mg));
+  CHECK_NEAR(json_num(result_at(j, 2), "auroc"), me.auroc, 1e-12);
+  CHECK_NEAR(json_num(result_at(j, 2), "fpr95"), me.fpr95, 1e-12);
+  CHECK_NEAR(json_num(result_at(j, 3), "auroc"), mg.auroc, 1e-12);
+  CHECK_NEAR(json_num(result_at(j, 3), "aupr_out"), mg.aupr_out, 1e-12);
+  ebm_npy_free(&a);
+  ebm_energy_free(en);
+  ebm_net_free(net);
+  cJSON_Delete(j);
+  int w, h;
+  png_size(png, &w, &h);
+  CHECK(w == 560 && h == 6 * 230);
+}
+
+TEST(cli_eval_ood_checks_its_flags) {
+  const char *m = small_image_model();
+  expect(run_cli("eval ood --in toy:rings"), 2, "--ckpt CKPT is required");
+  expect(run_cli("eval ood --ckpt %s", m), 2, "--in SPEC is required");
+  expect(run_cli("eval ood --ckpt %s --in noise:uniform --score mass", m), 2, "--score must be energy, grad-norm or both");
+  expect(run_cli("eval ood --ckpt %s --in noise:uniform --n 0", m), 2, "--n must be in 1..");
+  expect(run_cli("eval ood --ckpt %s --in noise:uniform --ood noise:pink", m), 2, "unknown OOD set 'noise:pink'");
+  expect(run_cli("eval ood --ckpt %s --in toy:rings", m), 1, "items are [2], the model takes [1,4,4]");
+  expect(run_cli("eval ood --ckpt %s --in noise:uniform", test_path("none.safetensors")), 1, "none.safetensors");
+}
