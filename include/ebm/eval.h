@@ -3,7 +3,8 @@
  * reverse AIS, Du & Mordatch A.3 after Neal 2001 and Burda et al. 2015);
  * out-of-distribution scores and metrics (AUROC, AUPR, FPR at 95 % TPR);
  * Fréchet distance and KID between feature sets; a small classifier whose
- * penultimate features those are computed in. Include <ebm.h>.
+ * penultimate features those are computed in, and conditional EBMs scored
+ * as classifiers (accuracy, calibration). Include <ebm.h>.
  *
  * Density convention. A model defines p(x) = exp(−E(x)) / Z on its data
  * range: Z = ∫ exp(−E) over the box [lo, hi]^D when the network has a range
@@ -17,6 +18,7 @@
 #define EBM_EVAL_H
 
 #include "ebm/core.h"
+#include "ebm/data.h"
 #include "ebm/energy.h"
 #include "ebm/sample.h"
 
@@ -194,6 +196,89 @@ ebm_status ebm_frechet_distance_features(const float *f1, int64_t n1, const floa
  * min(n1, n2) and must be ≥ 2. */
 ebm_status ebm_kid(const float *f1, int64_t n1, const float *f2, int64_t n2, int64_t d,
                    int64_t subset_size, int subsets, ebm_rng *rng, double *mean, double *std);
+
+/* ----------------------------------------------------------- classifier */
+
+/* The feature network of `ebm eval fid` and the accuracy reference: a small
+ * CNN with K outputs,
+ *   conv 3×3 C→w, swish, avgpool 2; conv 3×3 w→2w, swish, avgpool 2;
+ *   flatten, linear → F, swish (the FEATURES, penultimate); linear F → K.
+ * Saved as safetensors with PyTorch names (conv1.weight, conv1.bias,
+ * conv2.*, fc1.*, fc2.*) and metadata "format" = EBM_CLASSIFIER_FORMAT,
+ * "arch" = {"input": [C, H, W], "classes": K, "conv_width": w,
+ * "features": F, "range": [lo, hi]}. Built for batches of up to max_batch;
+ * passes never allocate. Not thread-safe (one pass at a time). */
+#define EBM_CLASSIFIER_FORMAT "ebm-classifier-1"
+
+typedef struct {
+  int channels, height, width; /* H and W multiples of 4 */
+  int classes;                 /* K ≥ 2 */
+  int conv_width;              /* w (32) */
+  int features;                /* F (128) */
+  float range_lo, range_hi;    /* the input range it is trained on */
+} ebm_classifier_arch;
+
+typedef struct ebm_classifier ebm_classifier;
+
+/* The default architecture for C×H×W inputs and K classes (w 32, F 128). */
+ebm_classifier_arch ebm_classifier_arch_for(int channels, int height, int width, int classes, float lo, float hi);
+ebm_status ebm_classifier_new(const ebm_classifier_arch *arch, int64_t max_batch, ebm_classifier **out);
+void ebm_classifier_free(ebm_classifier *c);
+/* PyTorch's default initialisation (U(±1/√fan_in) weights and biases). */
+ebm_status ebm_classifier_init(ebm_classifier *c, ebm_rng *rng);
+const ebm_classifier_arch *ebm_classifier_get_arch(const ebm_classifier *c);
+int64_t ebm_classifier_max_batch(const ebm_classifier *c);
+
+/* n ≤ max_batch items (C×H×W each, in the classifier's range): logits
+ * (n × K) and/or features (n × F); either may be NULL. */
+ebm_status ebm_classifier_forward(ebm_classifier *c, const float *x, int64_t n, float *logits, float *features);
+/* The same for any n (in chunks of max_batch). */
+ebm_status ebm_classifier_run(ebm_classifier *c, const float *x, int64_t n, float *logits, float *features);
+
+/* Mean over n items of −log softmax(z_i)[y_i] (logits n × k, stable);
+ * dlogits (may be NULL) receives d(mean loss)/dz = (softmax − onehot)/n. */
+double ebm_softmax_cross_entropy(const float *logits, const int32_t *y, int64_t n, int k, float *dlogits);
+
+typedef struct {
+  int epochs;        /* 5 */
+  int64_t batch;     /* 64 (≤ max_batch) */
+  float lr;          /* Adam's initial learning rate, 5e-3, cosine-decayed to 0 */
+  uint64_t seed;     /* the batcher's shuffling */
+} ebm_classifier_train_config;
+ebm_classifier_train_config ebm_classifier_train_defaults(void);
+
+/* Called after every training step with the batch's loss and accuracy. */
+typedef void (*ebm_classifier_step_fn)(void *ctx, int64_t step, int64_t steps, double loss, double accuracy);
+
+/* Trains with softmax cross-entropy and Adam (β 0.9, 0.999) on a labelled
+ * image data set loaded in the classifier's range. Unlabelled data, labels
+ * outside 0..K−1 → EBM_ERR_ARG; other item shapes → EBM_ERR_SHAPE. */
+ebm_status ebm_classifier_train(ebm_classifier *c, const ebm_dataset *ds, const ebm_classifier_train_config *cfg,
+                                ebm_classifier_step_fn cb, void *cb_ctx);
+
+/* Accuracy and mean cross-entropy on N labelled items x (N×C×H×W);
+ * confusion (K × K counts, row = true class; may be NULL). */
+ebm_status ebm_classifier_evaluate(ebm_classifier *c, const ebm_tensor *x, const int32_t *y, double *accuracy,
+                                   double *loss, int64_t *confusion);
+
+/* Checkpoints (atomic write; extra metadata key/values may be given). The
+ * loader checks the format tag, every tensor's shape and finiteness. */
+ebm_status ebm_classifier_save(const ebm_classifier *c, const char *path, int n_meta, const char *const *keys,
+                               const char *const *values);
+ebm_status ebm_classifier_load(const char *path, int64_t max_batch, ebm_classifier **out);
+
+/* -------------------------------------------- conditional EBMs as classifiers */
+
+/* logits[i·K + y] = −E(x_i, y) for every class y of a class-conditional
+ * energy (K = num_classes; EBM_ERR_ARG for an unconditional one), so that
+ * softmax(logits) is p(y | x) and argmax is argmin_y E(x, y). */
+ebm_status ebm_energy_class_logits(const ebm_energy *en, const float *x, int64_t n, float *logits);
+
+/* Accuracy of argmax and the expected calibration error of the top-class
+ * probability of softmax(logits) (n × k) with `bins` equal-width confidence
+ * bins (Guo et al. 2017): ECE = Σ_b |B_b|/n · |acc(B_b) − conf(B_b)|. */
+ebm_status ebm_calibration(const float *logits, const int32_t *y, int64_t n, int k, int bins, double *accuracy,
+                           double *ece);
 
 /* ------------------------------------------------------------- pictures */
 

@@ -221,3 +221,163 @@ TEST(cli_eval_ood_checks_its_flags) {
   expect(run_cli("eval ood --ckpt %s --in toy:rings", m), 1, "items are [2], the model takes [1,4,4]");
   expect(run_cli("eval ood --ckpt %s --in noise:uniform", test_path("none.safetensors")), 1, "none.safetensors");
 }
+
+/* ------------------------------------------------ classifier, eval fid */
+
+/* n Fashion-MNIST test images (from the front) as an npy in [lo, hi]. */
+static const char *fashion_npy(const char *name, int64_t n, float lo, float hi) {
+  ebm_dataset *ds = NULL;
+  REQUIRE_OK(ebm_dataset_load("fashion-mnist:test", lo, hi, &ds));
+  const int64_t shape[4] = {n, 1, 28, 28};
+  const char *path = test_path(name);
+  REQUIRE_OK(ebm_npy_save(path, EBM_DTYPE_F32, 4, shape, ds->x->data));
+  ebm_dataset_free(ds);
+  return path;
+}
+
+/* The last 1000 Fashion-MNIST test images and their labels as an npy
+ * spec "npy:X.npy,Y.npy" (a held-out set cheap enough for ASan). */
+static const char *held_out_spec(void) {
+  static char spec[1200];
+  ebm_dataset *ds = NULL;
+  REQUIRE_OK(ebm_dataset_load("fashion-mnist:test", 0.0f, 1.0f, &ds));
+  const int64_t shape[4] = {1000, 1, 28, 28}, lshape[1] = {1000};
+  const char *x = test_path("held_x.npy"), *y = test_path("held_y.npy");
+  REQUIRE_OK(ebm_npy_save(x, EBM_DTYPE_F32, 4, shape, ds->x->data + 9000 * 784));
+  REQUIRE_OK(ebm_npy_save(y, EBM_DTYPE_I32, 1, lshape, ds->labels + 9000));
+  snprintf(spec, sizeof spec, "npy:%s,%s", x, y);
+  ebm_dataset_free(ds);
+  return spec;
+}
+
+/* A narrow classifier trained briefly on 500 images (enough for features). */
+static const char *tiny_classifier(const char *test) {
+  const char *clf = test_path("clf.safetensors");
+  cli_result r = run_cli("classifier train --data fashion-mnist:train --n 500 --epochs 3 --width 4 --features 16 "
+                         "--batch 25 --lr 5e-3 --test %s --out %s", test, clf);
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.out, "classifier train: 500 items of fashion-mnist:train, 3 epochs");
+  CHECK_CONTAINS(r.out, ": accuracy");
+  cli_result_free(&r);
+  return clf;
+}
+
+TEST(cli_classifier_train_and_eval_agree_on_the_accuracy) {
+  const char *test = held_out_spec(), *clf = tiny_classifier(test);
+  cli_result r = run_cli("classifier eval --classifier %s --data %s --confusion", clf, test);
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.out, "on 1000 items of npy:");
+  CHECK_CONTAINS(r.out, "per class: 0:");
+  const char *at = r.out ? strstr(r.out, "accuracy ") : NULL;
+  REQUIRE(at);
+  double printed = atof(at + 9);
+  cli_result_free(&r);
+  /* train wrote the same held-out accuracy into the metadata */
+  ebm_safetensors *st = NULL;
+  REQUIRE_OK(ebm_safetensors_load(clf, &st));
+  const char *acc = ebm_safetensors_meta(st, "test_accuracy");
+  REQUIRE(acc);
+  CHECK_NEAR(atof(acc), printed, 1e-4);
+  CHECK(atof(acc) > 0.4); /* 500 images, three passes: far from the 0.1 ± 0.01 of chance */
+  ebm_safetensors_free(st);
+}
+
+/* The reference against itself: FD 0 (to rounding) and KID ≈ 0; samples
+ * given in [-1, 1] with --range -1,1 measure the same as in [0, 1]; noise
+ * is far away. */
+TEST(cli_eval_fid_is_zero_for_the_reference_itself_and_large_for_noise) {
+  const char *clf = tiny_classifier(held_out_spec()), *json = test_path("fid.json");
+  const char *same = fashion_npy("same.npy", 500, 0.0f, 1.0f), *wide = fashion_npy("wide.npy", 500, -1.0f, 1.0f);
+  cli_result r = run_cli("eval fid --samples %s --ref npy:%s --classifier %s --kid-subset-size 200 --kid-subsets 10 --json %s",
+                         same, same, clf, json);
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.out, "FD ");
+  CHECK_CONTAINS(r.out, "KID ");
+  cli_result_free(&r);
+  cJSON *j = load_json(json);
+  CHECK_NEAR(json_num(j, "fd"), 0.0, 1e-6);
+  double kid_std = json_num(j, "kid_std");
+  CHECK_NEAR(json_num(j, "kid"), 0.0, 3.0 * kid_std + 1e-12);
+  cJSON_Delete(j);
+  r = run_cli("eval fid --samples %s --range -1,1 --ref npy:%s --classifier %s --kid-subsets 3 --json %s", wide, same,
+              clf, json);
+  CHECK_EQ_INT(r.code, 0);
+  cli_result_free(&r);
+  j = load_json(json);
+  CHECK_NEAR(json_num(j, "fd"), 0.0, 1e-4);
+  cJSON_Delete(j);
+  r = run_cli("eval fid --samples %s --ref noise:uniform --n 500 --classifier %s --kid-subsets 3 --json %s", same, clf, json);
+  CHECK_EQ_INT(r.code, 0);
+  cli_result_free(&r);
+  j = load_json(json);
+  CHECK(json_num(j, "fd") > 0.01);
+  CHECK(json_num(j, "kid") > 0.0);
+  CHECK_NEAR(json_num(j, "n_ref"), 500, 0);
+  cJSON_Delete(j);
+}
+
+TEST(cli_classifier_and_eval_fid_check_their_flags) {
+  const char *clf = test_path("clf.safetensors"), *npy = fashion_npy("s.npy", 10, 0.0f, 1.0f);
+  expect(run_cli("classifier train --data fashion-mnist:train"), 2, "--out CLF.safetensors is required");
+  expect(run_cli("classifier train --out %s --epochs 0", clf), 2, "--epochs must be >= 1");
+  expect(run_cli("classifier train --out %s --batch 0", clf), 2, "--batch must be in 1..");
+  expect(run_cli("classifier train --out %s --lr -1", clf), 2, "--lr must be > 0");
+  expect(run_cli("classifier train --out %s --range 1,0", clf), 2, "--range expects LO,HI");
+  expect(run_cli("classifier train --out %s --data toy:rings", clf), 2, "need labelled images");
+  expect(run_cli("classifier eval"), 2, "--classifier CLF.safetensors is required");
+  expect(run_cli("classifier eval --classifier %s", test_path("none.safetensors")), 1, "none.safetensors");
+  expect(run_cli("eval fid --classifier %s", clf), 2, "--samples S.npy is required");
+  expect(run_cli("eval fid --samples %s", npy), 2, "--classifier CLF.safetensors is required");
+  expect(run_cli("eval fid --samples %s --classifier %s --kid-subsets 0", npy, clf), 2, "--kid-subsets must be >= 1");
+  expect(run_cli("eval fid --samples %s --classifier %s --range 2", npy, clf), 2, "--range expects LO,HI");
+  /* a checkpoint that is not a classifier */
+  const char *m = test_path("m.safetensors");
+  expect(run_cli("init --arch mlp --out %s", m), 0, NULL);
+  expect(run_cli("eval fid --samples %s --classifier %s", npy, m), 1, "not an ebm classifier");
+}
+
+/* ------------------------------------------------------- eval classify */
+
+/* An untrained conditional mlp on the 8gaussians labels: the CLI's accuracy
+ * and ECE equal the library's on the same (all) items. */
+TEST(cli_eval_classify_matches_the_library_on_a_conditional_model) {
+  const char *m = test_path("cond.safetensors"), *json = test_path("cls.json");
+  expect(run_cli("init --arch mlp --in-dim 2 --classes 8 --width 16 --depth 1 --seed 5 --out %s", m), 0, NULL);
+  cli_result r = run_cli("eval classify --ckpt %s --data toy:8gaussians:test --bins 10 --json %s", m, json);
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.out, "accuracy of argmin_y E(x, y)");
+  CHECK_CONTAINS(r.out, "expected calibration error");
+  cli_result_free(&r);
+  cJSON *j = load_json(json);
+  ebm_net *net = NULL;
+  REQUIRE_OK(ebm_net_load(m, 256, &net));
+  ebm_energy *en = ebm_net_as_energy(net);
+  ebm_dataset *ds = NULL;
+  REQUIRE_OK(ebm_dataset_load("toy:8gaussians:test", 0.0f, 1.0f, &ds));
+  const int64_t n = ds->x->shape[0];
+  float *logits = malloc((size_t)n * 8 * sizeof *logits);
+  REQUIRE(logits);
+  REQUIRE_OK(ebm_energy_class_logits(en, ds->x->data, n, logits));
+  double acc, ece;
+  REQUIRE_OK(ebm_calibration(logits, ds->labels, n, 8, 10, &acc, &ece));
+  CHECK_NEAR(json_num(j, "n"), (double)n, 0);
+  CHECK_NEAR(json_num(j, "accuracy"), acc, 1e-12);
+  CHECK_NEAR(json_num(j, "ece"), ece, 1e-12);
+  free(logits);
+  ebm_dataset_free(ds);
+  ebm_energy_free(en);
+  ebm_net_free(net);
+  cJSON_Delete(j);
+}
+
+TEST(cli_eval_classify_checks_its_flags) {
+  const char *m = test_path("m.safetensors"), *c = test_path("c.safetensors");
+  expect(run_cli("init --arch mlp --out %s", m), 0, NULL);
+  expect(run_cli("init --arch mlp --classes 3 --out %s", c), 0, NULL);
+  expect(run_cli("eval classify --data toy:rings"), 2, "--ckpt CKPT is required");
+  expect(run_cli("eval classify --ckpt %s", c), 2, "--data SPEC is required");
+  expect(run_cli("eval classify --ckpt %s --data toy:rings --bins 0", c), 2, "--bins must be in 1..1000");
+  expect(run_cli("eval classify --ckpt %s --data toy:rings", m), 1, "is unconditional");
+  expect(run_cli("eval classify --ckpt %s --data toy:rings:test", c), 1, "label 3 of item");
+  expect(run_cli("eval classify --ckpt %s --data bogus", c), 2, "--data");
+}
