@@ -21,7 +21,7 @@
 #define LN2 0.69314718055994530942
 
 typedef struct {
-  const char *ckpt, *energy, *data, *base, *sampler, *schedule, *png, *json;
+  const char *ckpt, *energy, *data, *base, *sampler, *schedule, *png, *json, *coords;
   int64_t chains, reverse, n, seed;
   int steps, leapfrog, transitions;
   float step_size, target_accept;
@@ -83,6 +83,8 @@ static int check_flags(const ais_flags *f, ebm_ais_config *cfg) {
   int kind = ebm_sampler_from_name(f->sampler);
   if (kind != EBM_SAMPLER_MALA && kind != EBM_SAMPLER_HMC)
     return cli_usage_error(VERB, "--sampler must be mala or hmc, got '%s'", f->sampler);
+  if (strcmp(f->coords, "logit") != 0 && strcmp(f->coords, "x") != 0)
+    return cli_usage_error(VERB, "--coords must be logit or x, got '%s'", f->coords);
   if (strcmp(f->schedule, "sigmoid") != 0 && strcmp(f->schedule, "linear") != 0)
     return cli_usage_error(VERB, "--schedule must be sigmoid or linear, got '%s'", f->schedule);
   if (!(f->step_size >= 0.0f) || !isfinite(f->step_size))
@@ -106,6 +108,7 @@ static int check_flags(const ais_flags *f, ebm_ais_config *cfg) {
   cfg->step_size = f->step_size;
   cfg->leapfrog_steps = f->leapfrog;
   cfg->target_accept = f->target_accept;
+  cfg->logit = strcmp(f->coords, "logit") == 0;
   return 0;
 }
 
@@ -213,7 +216,7 @@ static void write_json(const char *path, const ais_flags *f, const ais_target *t
 }
 
 static int run_eval_ais(int argc, char **argv) {
-  ais_flags f = {.base = "gaussian", .sampler = "mala", .schedule = "sigmoid", .chains = 100, .reverse = -1,
+  ais_flags f = {.base = "gaussian", .sampler = "mala", .schedule = "sigmoid", .coords = "logit", .chains = 100, .reverse = -1,
                  .seed = 0, .steps = 1000, .leapfrog = 10, .transitions = 1, .target_accept = -1.0f};
   cli_opt opts[] = {
       {"ckpt", OPT_STRING, &f.ckpt, "CKPT", "the model (safetensors checkpoint)"},
@@ -228,6 +231,7 @@ static int run_eval_ais(int argc, char **argv) {
       {"step-size", OPT_FLOAT, &f.step_size, "EPS", "initial step size (0: from the base's spread)"},
       {"target-accept", OPT_FLOAT, &f.target_accept, "A", "adapt the step size toward this acceptance (0: fixed; default 0.574 mala, 0.65 hmc)"},
       {"leapfrog", OPT_INT, &f.leapfrog, "L", "hmc: leapfrog steps"},
+      {"coords", OPT_STRING, &f.coords, "C", "logit: MCMC on logit((x-lo)/(hi-lo)) inside the box (no walls); x: in x, leaving proposals rejected"},
       {"reverse", OPT_INT64, &f.reverse, "R", "reverse AIS chains from data items (-1: as many as --chains, 0: none)"},
       {"n", OPT_INT64, &f.n, "N", "data items for the mean energy (0: all)"},
       {"seed", OPT_INT64, &f.seed, "S", "random seed"},
@@ -278,7 +282,8 @@ static int run_eval_ais(int argc, char **argv) {
     const int64_t N = ds->x->shape[0];
     n_data = f.n > 0 && f.n < N ? f.n : N;
     n_rev = f.reverse < 0 ? (f.chains < N ? f.chains : N) : (f.reverse < N ? f.reverse : N);
-    xd = malloc((size_t)((n_data > FIT_MAX_ITEMS ? n_data : FIT_MAX_ITEMS) * dim) * sizeof *xd);
+    const int64_t n_fit = strcmp(f.base, "gaussian") == 0 ? (N < FIT_MAX_ITEMS ? N : FIT_MAX_ITEMS) : 0;
+    xd = malloc((size_t)((n_data > n_fit ? n_data : n_fit) * dim) * sizeof *xd);
     xr = n_rev > 0 ? malloc((size_t)(n_rev * dim) * sizeof *xr) : NULL;
     if (!xd || (n_rev > 0 && !xr)) {
       st = ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld data items", (long long)n_data);

@@ -76,10 +76,16 @@ typedef struct {
   float target_accept;     /* ε ← ε·exp(a − target) after each β from the chains' mean
                               acceptance a (as Wu et al. 2016 do); 0 = fixed ε.
                               Default 0.574 MALA / 0.65 HMC */
+  int logit;               /* 1 (default): when the path has a box (the model's range or a
+                              uniform base's), the MCMC runs on u = logit((x−lo)/(hi−lo))
+                              with the Jacobian in the energy — the same law of x, no
+                              walls for proposals to hit (image models keep many pixels
+                              at lo). Data on a wall start 1e-6 of the range inside.
+                              0: in x, proposals outside the box are rejected */
 } ebm_ais_config;
 
 /* Defaults: 100 chains, 1000 steps, sigmoid, MALA, 1 transition, automatic
- * ε adapted toward 0.574, L = 10. */
+ * ε adapted toward 0.574, L = 10, logit coordinates. */
 ebm_ais_config ebm_ais_defaults(void);
 
 /* What one run gives. */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ebm/eval.h"
+#include "eval/eval_internal.h"
 
 /* Chains are annealed in blocks of at most this many floats (bounded
  * memory: the sampler keeps five copies of the chains, 16 MB each at most);
@@ -26,6 +27,7 @@ ebm_ais_config ebm_ais_defaults(void) {
   c.step_size = 0.0f;
   c.leapfrog_steps = 10;
   c.target_accept = 0.574f;
+  c.logit = 1;
   return c;
 }
 
@@ -41,6 +43,8 @@ typedef struct {
   float *x, *e0, *e1;      /* block × dim, block, block */
   ebm_sample_stats *stats; /* transitions */
   ebm_energy *path;
+  ebm_energy *walk;        /* what the sampler moves on: path, or path in logit coordinates */
+  float *u;                /* logit coordinates of x (block × dim), or NULL */
   ebm_sampler *sampler;
   double accept_sum;
   int64_t accept_count;
@@ -48,7 +52,9 @@ typedef struct {
 
 static void ais_state_free(ais_state *s) {
   ebm_sampler_free(s->sampler);
+  if (s->walk != s->path) ebm_energy_free(s->walk); /* before the path it borrows */
   ebm_energy_free(s->path);
+  ebm_free(s->u);
   free(s->betas);
   free(s->eps_sched);
   ebm_free(s->x);
@@ -103,22 +109,37 @@ static ebm_status ais_state_init(ais_state *s, const ebm_energy *model, const eb
   }
   if ((st = ebm_beta_schedule(cfg->schedule ? cfg->schedule : "sigmoid", T, s->betas)) != EBM_OK) goto fail;
   if ((st = ebm_anneal_energy_new(e0, model, &s->path)) != EBM_OK) goto fail;
+  s->walk = s->path;
+  if (cfg->logit && s->path->range_lo < s->path->range_hi) {
+    if ((st = eval_logit_energy_new(s->path, s->path->range_lo, s->path->range_hi, s->block, &s->walk)) != EBM_OK)
+      goto fail;
+    if (!(s->u = ebm_alloc((size_t)(s->block * s->dim), sizeof(float)))) {
+      st = ebm_set_error(EBM_ERR_NOMEM, "out of memory for AIS chains");
+      goto fail;
+    }
+  }
 
   float eps = cfg->step_size;
   if (eps == 0.0f) {
     /* Optimal scalings on product targets: MALA ε ∝ D^{-1/6} (Roberts &
      * Rosenthal 1998), HMC ε ∝ D^{-1/4} (Beskos et al. 2013), in units of the
-     * base's spread (sampled here: the mean per-element std of 256 draws). */
+     * base's spread in the sampler's coordinates (sampled here: the mean
+     * per-element std of 256 draws). */
     ebm_rng probe;
     ebm_rng_init(&probe, 0x5eed);
     int64_t m = s->block < 256 ? s->block : 256;
     ebm_ais_base_sample(base, &probe, m, s->x);
+    const float *v = s->x;
+    if (s->u) {
+      eval_x_to_logit(s->walk, s->x, m, s->u);
+      v = s->u;
+    }
     double spread = 0.0;
     for (int64_t k = 0; k < s->dim && m > 1; k++) {
       double a = 0, b = 0;
-      for (int64_t i = 0; i < m; i++) a += s->x[i * s->dim + k];
+      for (int64_t i = 0; i < m; i++) a += v[i * s->dim + k];
       a /= (double)m;
-      for (int64_t i = 0; i < m; i++) b += (s->x[i * s->dim + k] - a) * (s->x[i * s->dim + k] - a);
+      for (int64_t i = 0; i < m; i++) b += (v[i * s->dim + k] - a) * (v[i * s->dim + k] - a);
       spread += sqrt(b / (double)(m - 1));
     }
     spread = m > 1 && spread > 0.0 ? spread / (double)s->dim : 1.0;
@@ -133,7 +154,7 @@ static ebm_status ais_state_init(ais_state *s, const ebm_energy *model, const eb
   sc.leapfrog_steps = cfg->leapfrog_steps;
   sc.adapt_steps = 0;
   sc.clamp = 1;
-  if ((st = ebm_sampler_new(s->path, &sc, s->block, &s->sampler)) != EBM_OK) goto fail;
+  if ((st = ebm_sampler_new(s->walk, &sc, s->block, &s->sampler)) != EBM_OK) goto fail;
   return EBM_OK;
 fail:
   ais_state_free(s);
@@ -161,7 +182,12 @@ static ebm_status ais_transition(ais_state *s, int64_t n, int t, int next, ebm_r
   ebm_status st;
   ebm_anneal_energy_set_beta(s->path, s->betas[t]);
   ebm_sampler_set_step_size(s->sampler, s->eps_sched[t]);
-  if ((st = ebm_sampler_run(s->sampler, s->x, NULL, n, rng, s->stats, NULL)) != EBM_OK) return st;
+  if (s->u) {
+    if ((st = ebm_sampler_run(s->sampler, s->u, NULL, n, rng, s->stats, NULL)) != EBM_OK) return st;
+    eval_logit_to_x(s->walk, s->u, n, s->x);
+  } else if ((st = ebm_sampler_run(s->sampler, s->x, NULL, n, rng, s->stats, NULL)) != EBM_OK) {
+    return st;
+  }
   double a = 0.0;
   for (int k = 0; k < s->cfg.transitions; k++) a += s->stats[k].accept_rate;
   a /= s->cfg.transitions;
@@ -237,6 +263,10 @@ static ebm_status ais_run(const ebm_energy *model, const ebm_ais_base *base,
     int64_t start = b * s.block, count = n - start < s.block ? n - start : s.block;
     if (reverse) memcpy(s.x, data + start * s.dim, (size_t)(count * s.dim) * sizeof(float));
     else ebm_ais_base_sample(base, rng, count, s.x);
+    if (s.u) { /* the chain state is u; x = x(u) (equal to x but on the walls) */
+      eval_x_to_logit(s.walk, s.x, count, s.u);
+      eval_logit_to_x(s.walk, s.u, count, s.x);
+    }
     if ((st = ais_block(&s, reverse, b == 0, count, rng, w + start, b * cfg->steps, nblocks * cfg->steps, cb,
                         ctx)) != EBM_OK)
       goto done;

@@ -124,6 +124,7 @@ TEST(cli_eval_ais_checks_its_flags) {
   expect(run_cli("eval ais --energy gaussian:2 --sampler langevin"), 2, "--sampler must be mala or hmc");
   expect(run_cli("eval ais --energy gaussian:2 --base flat"), 2, "--base must be uniform or gaussian");
   expect(run_cli("eval ais --energy gaussian:2 --schedule cosine"), 2, "--schedule must be sigmoid or linear");
+  expect(run_cli("eval ais --energy gaussian:2 --coords polar"), 2, "--coords must be logit or x");
   expect(run_cli("eval ais --energy gaussian:2 --step-size -1"), 2, "--step-size must be >= 0");
   expect(run_cli("eval ais --energy gaussian:2 --target-accept 1.5"), 2, "--target-accept must be in [0, 1)");
   expect(run_cli("eval ais --energy gaussian:2 --reverse 10"), 2, "--reverse needs --data");

@@ -151,7 +151,7 @@ TEST(ais_forward_and_reverse_bracket_log_z_of_a_784d_gaussian) {
  * falls with the number of chains more than with steps: many chains, short
  * schedules. max_se makes sure the 0.05-nat check is not vacuous. */
 static void check_toy(ebm_toy toy, ebm_sampler_kind kind, int steps, int64_t chains, uint64_t seed,
-                      double max_se) {
+                      double max_se, int logit) {
   ebm_energy *target = NULL;
   REQUIRE_OK(ebm_toy_energy_new(toy, &target));
   ebm_ais_base *base = NULL;
@@ -163,6 +163,7 @@ static void check_toy(ebm_toy toy, ebm_sampler_kind kind, int steps, int64_t cha
   cfg.sampler = kind;
   cfg.leapfrog_steps = 5;
   cfg.target_accept = kind == EBM_SAMPLER_HMC ? 0.65f : 0.574f;
+  cfg.logit = logit;
   ebm_rng rng;
   ebm_rng_init(&rng, seed);
   ebm_ais_result r;
@@ -175,21 +176,23 @@ static void check_toy(ebm_toy toy, ebm_sampler_kind kind, int steps, int64_t cha
   ebm_energy_free(target);
 }
 
-/* 3 se < 0.05 nats for these three. */
+/* 3 se < 0.05 nats for these three; the chains move in logit coordinates
+ * of the box (the default). */
 TEST(ais_log_z_of_toy_8gaussians_is_0_within_0_05_nats) {
-  check_toy(EBM_TOY_8GAUSSIANS, EBM_SAMPLER_MALA, 200, 2000, 101, 0.0167);
+  check_toy(EBM_TOY_8GAUSSIANS, EBM_SAMPLER_MALA, 200, 2000, 101, 0.0167, 1);
 }
 TEST(ais_log_z_of_toy_rings_is_0_within_0_05_nats) {
-  check_toy(EBM_TOY_RINGS, EBM_SAMPLER_MALA, 200, 2000, 102, 0.0167);
+  check_toy(EBM_TOY_RINGS, EBM_SAMPLER_MALA, 200, 2000, 102, 0.0167, 1);
 }
 TEST(ais_log_z_of_toy_pinwheel_is_0_within_0_05_nats) {
-  check_toy(EBM_TOY_PINWHEEL, EBM_SAMPLER_HMC, 200, 4000, 103, 0.0167);
+  check_toy(EBM_TOY_PINWHEEL, EBM_SAMPLER_HMC, 200, 4000, 103, 0.0167, 1);
 }
 /* The quadrature toys cost ~2 µs per point (~10× that under ASan): 1000
- * chains × 50 steps, se ≈ 0.025–0.035, so 0.05 nats is 1.5–2 se here. */
+ * chains × 50 steps, se ≈ 0.025–0.035, so 0.05 nats is 1.5–2 se here.
+ * These chains move in x (proposals leaving the box rejected). */
 TEST(ais_log_z_of_toys_2spirals_and_moons_is_0_within_0_05_nats) {
-  check_toy(EBM_TOY_2SPIRALS, EBM_SAMPLER_MALA, 50, 1000, 104, 0.04);
-  check_toy(EBM_TOY_MOONS, EBM_SAMPLER_MALA, 50, 1000, 105, 0.04);
+  check_toy(EBM_TOY_2SPIRALS, EBM_SAMPLER_MALA, 50, 1000, 104, 0.04, 0);
+  check_toy(EBM_TOY_MOONS, EBM_SAMPLER_MALA, 50, 1000, 105, 0.04, 0);
 }
 
 /* ------------------------------------------- a model with a data range */
@@ -246,6 +249,12 @@ TEST(ais_log_z_of_a_model_on_a_box_is_right_from_a_uniform_and_a_truncated_gauss
   report("boxed, uniform base", &r, truth);
   CHECK(r.log_z_se < 0.02);
   CHECK_NEAR(r.log_z, truth, 3.0 * r.log_z_se);
+  cfg.logit = 0; /* the same in x, proposals outside the box rejected */
+  REQUIRE_OK(ebm_ais_forward(model, base, &cfg, &rng, NULL, &r, NULL, NULL));
+  report("boxed, uniform base, x coordinates", &r, truth);
+  CHECK(r.log_z_se < 0.02);
+  CHECK_NEAR(r.log_z, truth, 3.0 * r.log_z_se);
+  cfg.logit = 1;
   ebm_ais_base_free(base);
   /* a Gaussian base wider than the model, centred off it: truncated to [0,1] */
   const float mean[3] = {0.6f, 0.5f, -0.2f}, std[3] = {0.5f, 0.5f, 0.5f};
@@ -354,5 +363,51 @@ TEST(ais_rejects_bad_arguments_with_messages) {
   CHECK_FAILS_WITH(ebm_ais_forward(model, base, &cfg, &rng, NULL, &r, NULL, NULL), EBM_ERR_UNSUPPORTED,
                    "class-conditional");
   ebm_ais_base_free(base);
+  ebm_energy_free(model);
+}
+
+/* The logit-space energy: E_u(u) = E(x(u)) − Σ log(dx/du), its gradient
+ * against central differences (in double of the float energy). */
+TEST(ais_logit_energy_has_the_jacobian_and_a_matching_gradient) {
+  ebm_energy *model = boxed_energy();
+  ebm_energy *w = NULL;
+  REQUIRE_OK(eval_logit_energy_new(model, 0.0f, 1.0f, 4, &w));
+  CHECK(!(w->range_lo < w->range_hi)); /* unbounded */
+  const float u[6] = {-2.0f, 0.3f, 1.5f, 4.0f, -0.7f, 0.0f};
+  float e[2], g[6], x[6], back[6];
+  REQUIRE_OK(ebm_energy_eval(w, u, NULL, 2, e, g));
+  eval_logit_to_x(w, u, 2, x);
+  eval_x_to_logit(w, x, 2, back);
+  for (int i = 0; i < 2; i++) {
+    double ex = 0.0, jac = 0.0;
+    for (int k = 0; k < 3; k++) {
+      double s = 1.0 / (1.0 + exp(-(double)u[i * 3 + k]));
+      CHECK_NEAR(x[i * 3 + k], s, 1e-6);
+      CHECK_NEAR(back[i * 3 + k], u[i * 3 + k], 1e-4);
+      ex += (s - 0.3) * (s - 0.3) / 0.08;
+      jac += log(s * (1.0 - s));
+    }
+    CHECK_NEAR(e[i], ex - jac, 1e-4);
+  }
+  for (int k = 0; k < 6; k++) {
+    float up[6], dn[6], eu[2], ed[2];
+    memcpy(up, u, sizeof up);
+    memcpy(dn, u, sizeof dn);
+    up[k] += 1e-2f;
+    dn[k] -= 1e-2f;
+    REQUIRE_OK(ebm_energy_eval(w, up, NULL, 2, eu, NULL));
+    REQUIRE_OK(ebm_energy_eval(w, dn, NULL, 2, ed, NULL));
+    double fd = ((double)eu[k / 3] - ed[k / 3]) / 2e-2;
+    CHECK_NEAR(g[k], fd, 2e-3 * (1.0 + fabs(fd)));
+  }
+  /* a point on a wall moves 1e-6 of the range inside */
+  const float wall[3] = {0.0f, 1.0f, 0.5f};
+  float uw[3], xw[3];
+  eval_x_to_logit(w, wall, 1, uw);
+  eval_logit_to_x(w, uw, 1, xw);
+  CHECK(isfinite(uw[0]) && isfinite(uw[1]));
+  CHECK_NEAR(xw[0], 0.0, 2e-6);
+  CHECK_NEAR(xw[1], 1.0, 2e-6);
+  ebm_energy_free(w);
   ebm_energy_free(model);
 }
