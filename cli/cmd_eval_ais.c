@@ -25,6 +25,7 @@ typedef struct {
   int64_t chains, reverse, n, seed;
   int steps, leapfrog, transitions;
   float step_size, target_accept;
+  double temperature;
 } ais_flags;
 
 /* The energy evaluated: a checkpoint's network or an analytic energy. */
@@ -93,6 +94,8 @@ static int check_flags(const ais_flags *f, ebm_ais_config *cfg) {
     return cli_usage_error(VERB, "--target-accept must be in [0, 1) (0: fixed step size), got %g",
                            (double)f->target_accept);
   if (f->leapfrog < 1) return cli_usage_error(VERB, "--leapfrog must be >= 1, got %d", f->leapfrog);
+  if (!(f->temperature > 0.0) || !isfinite(f->temperature))
+    return cli_usage_error(VERB, "--temperature must be > 0, got %g", f->temperature);
   if (f->transitions < 1) return cli_usage_error(VERB, "--transitions must be >= 1, got %d", f->transitions);
   if (f->reverse < -1 || f->reverse > MAX_CHAINS)
     return cli_usage_error(VERB, "--reverse must be in 0..%d (-1: as many as --chains), got %lld", MAX_CHAINS,
@@ -109,6 +112,7 @@ static int check_flags(const ais_flags *f, ebm_ais_config *cfg) {
   cfg->leapfrog_steps = f->leapfrog;
   cfg->target_accept = f->target_accept;
   cfg->logit = strcmp(f->coords, "logit") == 0;
+  cfg->temperature = f->temperature;
   return 0;
 }
 
@@ -188,6 +192,7 @@ static void write_json(const char *path, const ais_flags *f, const ais_target *t
   ebm_jsonl_str(j, "schedule", f->schedule);
   ebm_jsonl_int(j, "chains", fwd->chains);
   ebm_jsonl_int(j, "steps", f->steps);
+  ebm_jsonl_num(j, "temperature", f->temperature);
   ebm_jsonl_num(j, "log_z_base", fwd->log_z_base);
   ebm_jsonl_num(j, "log_z_ais", fwd->log_z);
   ebm_jsonl_num(j, "log_z_ais_se", fwd->log_z_se);
@@ -202,8 +207,8 @@ static void write_json(const char *path, const ais_flags *f, const ais_target *t
   if (t->has_exact) ebm_jsonl_num(j, "log_z_exact", t->exact_log_z);
   if (has_data) {
     ebm_jsonl_str(j, "data", f->data);
-    ebm_jsonl_num(j, "mean_energy", mean_e);
-    ebm_jsonl_num(j, "mean_energy_se", mean_se);
+    ebm_jsonl_num(j, "mean_energy_over_t", mean_e);
+    ebm_jsonl_num(j, "mean_energy_over_t_se", mean_se);
     ebm_jsonl_num(j, "ll_upper_nats", -mean_e - fwd->log_z);
     ebm_jsonl_num(j, "bpd_lower", (mean_e + fwd->log_z) / bpd_scale);
     if (has_rev) {
@@ -217,7 +222,8 @@ static void write_json(const char *path, const ais_flags *f, const ais_target *t
 
 static int run_eval_ais(int argc, char **argv) {
   ais_flags f = {.base = "gaussian", .sampler = "mala", .schedule = "sigmoid", .coords = "logit", .chains = 100, .reverse = -1,
-                 .seed = 0, .steps = 1000, .leapfrog = 10, .transitions = 1, .target_accept = -1.0f};
+                 .seed = 0, .steps = 1000, .leapfrog = 10, .transitions = 1, .target_accept = -1.0f,
+                 .temperature = 1.0};
   cli_opt opts[] = {
       {"ckpt", OPT_STRING, &f.ckpt, "CKPT", "the model (safetensors checkpoint)"},
       {"energy", OPT_STRING, &f.energy, "SPEC", "an analytic energy with a known log Z instead: toy:NAME or gaussian:D"},
@@ -229,9 +235,10 @@ static int run_eval_ais(int argc, char **argv) {
       {"schedule", OPT_STRING, &f.schedule, "K", "sigmoid | linear beta schedule"},
       {"transitions", OPT_INT, &f.transitions, "K", "MCMC steps per annealing step"},
       {"step-size", OPT_FLOAT, &f.step_size, "EPS", "initial step size (0: from the base's spread)"},
-      {"target-accept", OPT_FLOAT, &f.target_accept, "A", "adapt the step size toward this acceptance (0: fixed; default 0.574 mala, 0.65 hmc)"},
+      {"target-accept", OPT_FLOAT, &f.target_accept, "A", "adapt the step size toward this acceptance (0: fixed; -1: 0.574 for mala, 0.65 for hmc)"},
       {"leapfrog", OPT_INT, &f.leapfrog, "L", "hmc: leapfrog steps"},
       {"coords", OPT_STRING, &f.coords, "C", "logit: MCMC on logit((x-lo)/(hi-lo)) inside the box (no walls); x: in x, leaving proposals rejected"},
+      {"temperature", OPT_DOUBLE, &f.temperature, "T", "evaluate the density exp(-E/T)"},
       {"reverse", OPT_INT64, &f.reverse, "R", "reverse AIS chains from data items (-1: as many as --chains, 0: none)"},
       {"n", OPT_INT64, &f.n, "N", "data items for the mean energy (0: all)"},
       {"seed", OPT_INT64, &f.seed, "S", "random seed"},
@@ -318,8 +325,16 @@ static int run_eval_ais(int argc, char **argv) {
              ranged ? " truncated to the range" : "");
   }
   if (st != EBM_OK) goto done;
-  printf("%s: %s (%s, D = %lld), %s, %lld chains x %d steps (%s), %s\n", VERB, f.ckpt ? f.ckpt : f.energy, shape,
-         (long long)dim, base_desc, (long long)f.chains, f.steps, f.schedule, f.sampler);
+  printf("%s: %s (%s, D = %lld)%s, %s, %lld chains x %d steps (%s), %s\n", VERB, f.ckpt ? f.ckpt : f.energy, shape,
+         (long long)dim, f.temperature != 1.0 ? " at temperature T" : "", base_desc, (long long)f.chains, f.steps,
+         f.schedule, f.sampler);
+  if (f.temperature != 1.0) {
+    printf("T = %g: the density is exp(-E/T) / Z_T; log Z below is log Z_T\n", f.temperature);
+    if (t.has_exact && t.gaussian_dim && strcmp(f.base, "gaussian") == 0)
+      t.exact_log_z += 0.5 * (double)dim * log(f.temperature); /* N(0, T·I) */
+    else
+      t.has_exact = 0;
+  }
 
   lw_f = malloc((size_t)f.chains * sizeof *lw_f);
   lw_r = n_rev > 0 ? malloc((size_t)n_rev * sizeof *lw_r) : NULL;
@@ -345,6 +360,8 @@ static int run_eval_ais(int argc, char **argv) {
     pick_items(ds, n_data, &pick_rng, xd);
     if ((st = ebm_mean_energy(en, xd, NULL, n_data, &mean_e, &mean_se)) != EBM_OK) goto done;
     printf("data %s: %lld items, mean energy %.4f ± %.4f\n", f.data, (long long)n_data, mean_e, mean_se);
+    mean_e /= f.temperature; /* the density is exp(-E/T) / Z_T */
+    mean_se /= f.temperature;
     double up = -mean_e - fwd.log_z;
     printf("log-likelihood (nats)   %12.4f (AIS: upper bound)", up);
     if (n_rev > 0) printf("   %12.4f (reverse AIS: lower bound)", -mean_e - rev.log_z);
@@ -386,5 +403,6 @@ CLI_COMMAND(eval_ais, VERB, "(--ckpt CKPT | --energy toy:NAME | --energy gaussia
             "average log-likelihood -mean E(x) - log Z is printed between the two, in nats and\n"
             "bits/dim (-ll / (D ln 2), a continuous density in the model's coordinates: no\n"
             "dequantisation). The density lives on the model's range (on [-4, 4]^D for energies\n"
-            "without one and a uniform base). --png: histogram of the per-chain estimates.",
+            "without one and a uniform base); inside a box the chains move in logit coordinates\n"
+            "(--coords). --png: histogram of the per-chain estimates.",
             run_eval_ais)

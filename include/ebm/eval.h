@@ -82,10 +82,12 @@ typedef struct {
                               walls for proposals to hit (image models keep many pixels
                               at lo). Data on a wall start 1e-6 of the range inside.
                               0: in x, proposals outside the box are rejected */
+  double temperature;      /* the density is exp(−E/T) (1); Du & Mordatch A.3 report the
+                              likelihood at the T that maximises it */
 } ebm_ais_config;
 
 /* Defaults: 100 chains, 1000 steps, sigmoid, MALA, 1 transition, automatic
- * ε adapted toward 0.574, L = 10, logit coordinates. */
+ * ε adapted toward 0.574, L = 10, logit coordinates, T = 1. */
 ebm_ais_config ebm_ais_defaults(void);
 
 /* What one run gives. */

@@ -28,6 +28,7 @@ ebm_ais_config ebm_ais_defaults(void) {
   c.leapfrog_steps = 10;
   c.target_accept = 0.574f;
   c.logit = 1;
+  c.temperature = 1.0;
   return c;
 }
 
@@ -42,6 +43,7 @@ typedef struct {
   float *eps_sched;        /* ε used at each β (carried from block to block) */
   float *x, *e0, *e1;      /* block × dim, block, block */
   ebm_sample_stats *stats; /* transitions */
+  ebm_energy *tempered;    /* E/T when T ≠ 1, else NULL */
   ebm_energy *path;
   ebm_energy *walk;        /* what the sampler moves on: path, or path in logit coordinates */
   float *u;                /* logit coordinates of x (block × dim), or NULL */
@@ -54,6 +56,7 @@ static void ais_state_free(ais_state *s) {
   ebm_sampler_free(s->sampler);
   if (s->walk != s->path) ebm_energy_free(s->walk); /* before the path it borrows */
   ebm_energy_free(s->path);
+  ebm_energy_free(s->tempered);
   ebm_free(s->u);
   free(s->betas);
   free(s->eps_sched);
@@ -89,6 +92,8 @@ static ebm_status ais_state_init(ais_state *s, const ebm_energy *model, const eb
   if (!(cfg->target_accept >= 0.0f && cfg->target_accept < 1.0f))
     return ebm_set_error(EBM_ERR_ARG, "AIS: target_accept must be in [0, 1) (0 = fixed step), got %g",
                          (double)cfg->target_accept);
+  if (!(cfg->temperature > 0.0) || !isfinite(cfg->temperature))
+    return ebm_set_error(EBM_ERR_ARG, "AIS: temperature must be > 0, got %g", cfg->temperature);
   s->model = model;
   s->base = base;
   s->cfg = *cfg;
@@ -108,7 +113,11 @@ static ebm_status ais_state_init(ais_state *s, const ebm_energy *model, const eb
     goto fail;
   }
   if ((st = ebm_beta_schedule(cfg->schedule ? cfg->schedule : "sigmoid", T, s->betas)) != EBM_OK) goto fail;
-  if ((st = ebm_anneal_energy_new(e0, model, &s->path)) != EBM_OK) goto fail;
+  if (cfg->temperature != 1.0) {
+    if ((st = eval_scaled_energy_new(model, cfg->temperature, &s->tempered)) != EBM_OK) goto fail;
+    s->model = s->tempered; /* weights and transitions both see E/T */
+  }
+  if ((st = ebm_anneal_energy_new(e0, s->model, &s->path)) != EBM_OK) goto fail;
   s->walk = s->path;
   if (cfg->logit && s->path->range_lo < s->path->range_hi) {
     if ((st = eval_logit_energy_new(s->path, s->path->range_lo, s->path->range_hi, s->block, &s->walk)) != EBM_OK)

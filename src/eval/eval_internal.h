@@ -22,4 +22,7 @@ ebm_status eval_logit_energy_new(const ebm_energy *inner, float lo, float hi, in
 void eval_x_to_logit(const ebm_energy *w, const float *x, int64_t n, float *u);
 void eval_logit_to_x(const ebm_energy *w, const float *u, int64_t n, float *x);
 
+/* scaled_energy.c: E/T (and its gradient) of `inner` (borrowed). */
+ebm_status eval_scaled_energy_new(const ebm_energy *inner, double temperature, ebm_energy **out);
+
 #endif

@@ -61,6 +61,21 @@ TEST(cli_eval_ais_gaussian_log_z_is_within_3_se_of_the_exact_value) {
   CHECK(w == 560 && h == 230);
 }
 
+/* At temperature T = 0.25, exp(−E/T) of N(0, I₂) is N(0, T·I₂): log Z_T = log 2πT. */
+TEST(cli_eval_ais_at_a_temperature_estimates_log_z_of_exp_minus_e_over_t) {
+  const char *json = test_path("ais.json");
+  cli_result r = run_cli("eval ais --energy gaussian:2 --temperature 0.25 --chains 300 --steps 100 --seed 5 --json %s", json);
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.out, "T = 0.25");
+  cli_result_free(&r);
+  cJSON *j = load_json(json);
+  double exact = log(2.0 * 3.14159265358979323846 * 0.25);
+  CHECK_NEAR(json_num(j, "log_z_exact"), exact, 1e-9);
+  CHECK_NEAR(json_num(j, "log_z_ais"), exact, 3.0 * json_num(j, "log_z_ais_se"));
+  CHECK(json_num(j, "log_z_ais_se") < 0.05);
+  cJSON_Delete(j);
+}
+
 /* A toy with its own test data: both directions, and the log-likelihood
  * sandwich equals −mean E − log Z for each (log Z ≈ 0: ll ≈ −mean E). */
 TEST(cli_eval_ais_toy_with_data_prints_the_likelihood_sandwich) {
@@ -73,7 +88,7 @@ TEST(cli_eval_ais_toy_with_data_prints_the_likelihood_sandwich) {
   CHECK_CONTAINS(r.out, "bits/dim");
   cli_result_free(&r);
   cJSON *j = load_json(json);
-  double mean_e = json_num(j, "mean_energy");
+  double mean_e = json_num(j, "mean_energy_over_t");
   double fwd = json_num(j, "log_z_ais"), rev = json_num(j, "log_z_reverse");
   CHECK_NEAR(fwd, 0.0, 0.1);
   CHECK_NEAR(rev, 0.0, 0.1);
@@ -125,6 +140,7 @@ TEST(cli_eval_ais_checks_its_flags) {
   expect(run_cli("eval ais --energy gaussian:2 --base flat"), 2, "--base must be uniform or gaussian");
   expect(run_cli("eval ais --energy gaussian:2 --schedule cosine"), 2, "--schedule must be sigmoid or linear");
   expect(run_cli("eval ais --energy gaussian:2 --coords polar"), 2, "--coords must be logit or x");
+  expect(run_cli("eval ais --energy gaussian:2 --temperature 0"), 2, "--temperature must be > 0");
   expect(run_cli("eval ais --energy gaussian:2 --step-size -1"), 2, "--step-size must be >= 0");
   expect(run_cli("eval ais --energy gaussian:2 --target-accept 1.5"), 2, "--target-accept must be in [0, 1)");
   expect(run_cli("eval ais --energy gaussian:2 --reverse 10"), 2, "--reverse needs --data");
