@@ -4,7 +4,11 @@
  *
  * Every reader treats its input as hostile: a truncated, corrupted or lying
  * file gives EBM_ERR_FORMAT with a message naming the file and the problem,
- * never a crash or an over-read. */
+ * never a crash or an over-read (each parser has a libFuzzer target in
+ * fuzz/). A valid file this build cannot use (fortran-order .npy, float64
+ * arrays, BF16 tensors, idx of floats) gives EBM_ERR_UNSUPPORTED. Readers
+ * bound their allocations by the bytes actually present, so a small file
+ * cannot claim gigabytes. */
 #ifndef EBM_IO_H
 #define EBM_IO_H
 
@@ -20,9 +24,13 @@ extern "C" {
  * directory, fsync, rename over `path`, fsync of the directory. On any
  * failure `path` is untouched and the temp file removed. */
 ebm_status ebm_write_file_atomic(const char *path, const void *data, size_t size);
+/* Same, for the concatenation of `nparts` buffers (no copy into one). */
+ebm_status ebm_write_file_atomic_parts(const char *path, int nparts, const void *const *parts,
+                                       const size_t *sizes);
 
 /* Reads a whole file into a malloc'd buffer (*data, *size); free() it.
- * `max_size` bounds what is accepted (EBM_ERR_FORMAT beyond it). */
+ * The buffer is 64-byte aligned. `max_size` bounds what is accepted
+ * (EBM_ERR_FORMAT beyond it); a missing file or a directory is EBM_ERR_IO. */
 ebm_status ebm_read_file(const char *path, size_t max_size, uint8_t **data, size_t *size);
 
 /* ----------------------------------------------------------- safetensors */
@@ -35,8 +43,11 @@ size_t ebm_dtype_size(ebm_dtype dtype);
 /* "F32", "U8", ... as in the safetensors spec. */
 const char *ebm_dtype_name(ebm_dtype dtype);
 
-/* One tensor of a loaded safetensors file. `data` points into the file's
- * buffer (little-endian, possibly unaligned for non-F32: copy before use). */
+/* One tensor of a loaded safetensors file. `data` (little-endian) lives as
+ * long as the ebm_safetensors and is aligned to the element size: F32 data
+ * can be used as `const float *`, I64/F64 as 8-byte values. (The file is
+ * read into a 64-byte aligned buffer; a tensor that would land misaligned —
+ * header length not a multiple of 8, or an odd offset — is copied.) */
 typedef struct {
   const char *name;
   ebm_dtype dtype;
@@ -51,7 +62,10 @@ typedef struct ebm_safetensors ebm_safetensors;
 /* Loads and validates a safetensors file: header length bound (100 MB),
  * JSON syntax, known dtypes, shape products that do not overflow, offsets in
  * range, not overlapping and covering the data exactly, no duplicate names,
- * __metadata__ values all strings. Free with ebm_safetensors_free. */
+ * __metadata__ values all strings. Dtypes F32 F64 U8 I32 I64 U32 load; other
+ * spec dtypes (F16, BF16, ...) give EBM_ERR_UNSUPPORTED, anything else
+ * EBM_ERR_FORMAT "unknown dtype 'X'". Every message names the file and,
+ * where there is one, the tensor. Free with ebm_safetensors_free. */
 ebm_status ebm_safetensors_load(const char *path, ebm_safetensors **out);
 /* Same, from memory (copied); `origin` names it in messages. */
 ebm_status ebm_safetensors_parse(const uint8_t *buf, size_t size, const char *origin,
@@ -64,9 +78,10 @@ const ebm_st_tensor *ebm_safetensors_at(const ebm_safetensors *st, int index);
 /* NULL if absent. */
 const ebm_st_tensor *ebm_safetensors_find(const ebm_safetensors *st, const char *name);
 
-/* Copies an F32 tensor into `out` (float count `count`), checking the shape
- * equals `shape` (ndim dims): wrong dtype or shape → EBM_ERR_SHAPE naming
- * the tensor and both shapes. Missing → EBM_ERR_FORMAT. */
+/* Copies an F32 tensor into `out` (room for the product of `shape`),
+ * checking the shape equals `shape` (ndim dims): wrong dtype or shape →
+ * EBM_ERR_SHAPE naming the tensor and both shapes. Missing →
+ * EBM_ERR_FORMAT ("m.safetensors: no tensor 'x'"). */
 ebm_status ebm_safetensors_read_f32(const ebm_safetensors *st, const char *name, int ndim,
                                     const int64_t *shape, float *out);
 
@@ -79,8 +94,12 @@ void ebm_safetensors_meta_at(const ebm_safetensors *st, int index, const char **
 const char *ebm_safetensors_origin(const ebm_safetensors *st);
 
 /* Writer: collect tensors (copied) and metadata, then write atomically.
- * Tensors are written in the order added; the header is padded with spaces
- * to a multiple of 8 bytes, as PyTorch's writer does. */
+ * Tensors are written in the order added, "__metadata__" first (omitted
+ * when empty); the header is the compact, ASCII-escaped JSON Python's
+ * json.dumps(separators=(",", ":")) gives, padded with spaces to a multiple
+ * of 8 bytes, as the PyTorch reference writer does. Adding a name twice or
+ * "__metadata__" is EBM_ERR_ARG; setting a metadata key twice keeps the
+ * last value. */
 typedef struct ebm_st_writer ebm_st_writer;
 ebm_st_writer *ebm_st_writer_new(void);
 void ebm_st_writer_free(ebm_st_writer *w);
@@ -95,7 +114,8 @@ ebm_status ebm_st_writer_save(const ebm_st_writer *w, const char *path);
 
 /* ------------------------------------------------------------------- npy */
 
-/* A .npy array: float32 or uint8, C order, up to 4 dimensions. */
+/* A .npy array: float32 or uint8 (int32 / int64 for labels), C order,
+ * 0..4 dimensions (0 = a scalar with one element). */
 typedef struct {
   ebm_dtype dtype;        /* EBM_DTYPE_F32 or EBM_DTYPE_U8 (also I32/I64 for labels) */
   int ndim;
@@ -145,17 +165,32 @@ typedef struct {
 /* Default options: range [0,1], square grid, pad 2, scale 1, pad 255. */
 ebm_grid_opts ebm_grid_defaults(void);
 
-/* Writes the N×C×H×W tensor (C = 1 gray, C = 3 RGB) as a grid PNG,
- * atomically. */
+/* Writes the N×C×H×W tensor (C = 1 gray, C = 3 RGB; any strides) as a grid
+ * PNG, atomically. Images fill rows left to right; every image pixel
+ * becomes scale×scale pixels; `pad` pixels (not scaled) of pad_value
+ * surround every cell, borders included, as torchvision's make_grid does:
+ * width = ncols·W·scale + (ncols+1)·pad. ncols is capped at N. Values map
+ * linearly from [lo, hi] to 0..255 (rounded, clamped; NaN → 0). `opts` NULL
+ * means the defaults. Bad shape → EBM_ERR_SHAPE, bad options (hi <= lo,
+ * scale outside 1..64, grid > 65535 px a side) → EBM_ERR_ARG. */
 ebm_status ebm_png_write_grid(const char *path, const ebm_tensor *images, const ebm_grid_opts *opts);
 
 /* Writes raw 8-bit pixels (channels 1 or 3, row-major HWC), atomically. */
 ebm_status ebm_png_write(const char *path, int width, int height, int channels,
                          const uint8_t *pixels);
 
-/* Reads a PNG as 8-bit gray or RGB (for tests and inputs). *pixels is malloc'd. */
+/* Reads a PNG as 8-bit gray or RGB (for tests and inputs). *pixels is
+ * malloc'd (free()), row-major HWC. Palettes and low bit depths expand,
+ * 16-bit scales to 8, alpha is dropped. Sides above 65535 are refused. */
 ebm_status ebm_png_read(const char *path, int *width, int *height, int *channels,
                         uint8_t **pixels);
+
+/* The same two in memory: encode into a malloc'd buffer (free()), decode
+ * from one (`origin` names it in messages). */
+ebm_status ebm_png_encode(int width, int height, int channels, const uint8_t *pixels,
+                          uint8_t **buf, size_t *size);
+ebm_status ebm_png_decode(const uint8_t *buf, size_t size, const char *origin, int *width,
+                          int *height, int *channels, uint8_t **pixels);
 
 /* ----------------------------------------------------------- JSON Lines */
 
@@ -163,12 +198,16 @@ ebm_status ebm_png_read(const char *path, int *width, int *height, int *channels
 typedef struct ebm_jsonl ebm_jsonl;
 /* Opens for appending (truncate = 0) or from scratch (truncate = 1). */
 ebm_status ebm_jsonl_open(const char *path, int truncate, ebm_jsonl **out);
-/* Starts a record; add fields; end writes the line and flushes. */
+/* Starts a record; add fields; end writes the line (one fwrite) and
+ * flushes. Keys and strings are escaped (control characters as \uXXXX,
+ * invalid UTF-8 as U+FFFD); a NULL string is null; numbers use the shortest
+ * text that reads back exactly. Fields added without begin start a record. */
 void ebm_jsonl_begin(ebm_jsonl *j);
 void ebm_jsonl_int(ebm_jsonl *j, const char *key, int64_t value);
 void ebm_jsonl_num(ebm_jsonl *j, const char *key, double value); /* NaN/Inf → null */
 void ebm_jsonl_str(ebm_jsonl *j, const char *key, const char *value);
 ebm_status ebm_jsonl_end(ebm_jsonl *j);
+/* Closes the file and frees; accepts NULL. */
 void ebm_jsonl_close(ebm_jsonl *j);
 
 #ifdef __cplusplus

@@ -16,17 +16,26 @@
 extern "C" {
 #endif
 
+/* Relative jitter of HMC's step size (see EBM_SAMPLER_HMC). */
+#define EBM_HMC_JITTER 0.2f
+
 typedef enum {
-  /* IGEBM practical Langevin (Du & Mordatch A.11): x ← x + σξ, clamp;
-   * x ← x − λ·clip(∇E, c), clamp. Step size λ and noise σ are separate. */
+  /* IGEBM practical Langevin (Du & Mordatch A.11), in the order of the
+   * PyTorch reference: x ← clamp(x + σξ); x ← clamp(x − λ·clip(∇E/T, c)).
+   * Step size λ and noise σ are separate; T scales the gradient. */
   EBM_SAMPLER_LANGEVIN = 0,
   /* Textbook unadjusted Langevin: x ← x − (ε²/2)∇E/T + ε·ξ. */
   EBM_SAMPLER_ULA,
   /* Metropolis-adjusted Langevin: the ULA proposal + MH accept. */
   EBM_SAMPLER_MALA,
-  /* Hamiltonian Monte Carlo: L leapfrog steps, unit mass, MH accept. */
+  /* Hamiltonian Monte Carlo: L leapfrog steps, unit mass, MH accept. Each
+   * chain's leapfrog step is drawn per step uniformly from ε·[0.8, 1.2]
+   * (EBM_HMC_JITTER; Neal 2011 §5.4.2.2), which keeps the acceptance
+   * monotone in ε on Gaussian-like targets; ε is what adaptation tunes. */
   EBM_SAMPLER_HMC,
-  /* Underdamped (kinetic) Langevin, BAOAB splitting, friction γ. */
+  /* Underdamped (kinetic) Langevin, BAOAB splitting, friction γ; the
+   * velocity is drawn fresh at the start of each run and carried across
+   * its steps. Exact in x for Gaussian targets at any stable ε. */
   EBM_SAMPLER_KINETIC,
   EBM_SAMPLER_COUNT
 } ebm_sampler_kind;
@@ -39,9 +48,14 @@ typedef struct {
   int steps;              /* K */
   float step_size;        /* λ for LANGEVIN; ε for ULA/MALA/HMC/KINETIC */
   float noise;            /* σ for LANGEVIN (0.005) */
-  float grad_clip;        /* per-element clip of ∇E for LANGEVIN; 0 = off */
+  float grad_clip;        /* per-element clip of ∇E/T (0.01 LANGEVIN); 0 = off.
+                             MALA/HMC stay exact: the clipped drift is used
+                             in both proposal directions */
   float temperature;      /* T: samples exp(−E/T); 1 */
-  int clamp;              /* clamp to the energy's data range (LANGEVIN) */
+  int clamp;              /* respect the energy's data range (when it has
+                             one): LANGEVIN/ULA clamp, KINETIC reflects
+                             (velocity reversed), MALA/HMC reject proposals
+                             outside it (exact for the truncated target) */
   int leapfrog_steps;     /* L for HMC */
   float friction;         /* γ for KINETIC */
   int adapt_steps;        /* MALA/HMC: warm-up steps adapting ε toward target_accept; 0 = off */
@@ -54,7 +68,8 @@ ebm_sampler_config ebm_sampler_defaults(ebm_sampler_kind kind);
 
 /* Per-step diagnostics, averaged over the chains. */
 typedef struct {
-  float mean_energy;
+  float mean_energy;      /* E at the state the step's gradient was taken
+                             (LANGEVIN/ULA), or at the state after it */
   float grad_norm;        /* mean over chains of ‖∇E‖₂ */
   float accept_rate;      /* MALA/HMC; 1 for unadjusted samplers */
   float step_size;        /* after adaptation */
@@ -62,16 +77,39 @@ typedef struct {
 
 typedef struct ebm_sampler ebm_sampler;
 
-/* Allocates buffers for chains of up to max_n items of `en`. */
+/* Allocates every buffer for chains of up to max_n items of `en` (runs
+ * never allocate). Borrows en. Bad config → EBM_ERR_ARG naming the field. */
 ebm_status ebm_sampler_new(const ebm_energy *en, const ebm_sampler_config *cfg, int64_t max_n,
                            ebm_sampler **out);
 void ebm_sampler_free(ebm_sampler *s);
 
 /* Runs cfg.steps steps on x (n items, in place), labels y or NULL.
  * stats, if not NULL, receives cfg.steps entries. final_energy, if not
- * NULL, receives E of the returned x (n values). */
+ * NULL, receives E of the returned x (n values). MALA/HMC adapt ε by dual
+ * averaging (Hoffman & Gelman 2014) in the first adapt_steps steps, one ε
+ * for all chains, then keep it fixed. A non-finite mean energy stops the
+ * run with EBM_ERR_NUMERIC ("diverged"). */
 ebm_status ebm_sampler_run(ebm_sampler *s, float *x, const int32_t *y, int64_t n, ebm_rng *rng,
                            ebm_sample_stats *stats, float *final_energy);
+
+/* Called after every step of ebm_sampler_run_cb with the step index (0..K-1),
+ * the chains x (n items, read-only) and that step's diagnostics; for chain
+ * snapshots and progress bars. */
+typedef void (*ebm_sample_step_fn)(void *ctx, int step, const float *x, int64_t n,
+                                   const ebm_sample_stats *stats);
+/* ebm_sampler_run with a per-step callback (cb may be NULL). */
+ebm_status ebm_sampler_run_cb(ebm_sampler *s, float *x, const int32_t *y, int64_t n,
+                              ebm_rng *rng, ebm_sample_stats *stats, float *final_energy,
+                              ebm_sample_step_fn cb, void *cb_ctx);
+
+/* The current step size: cfg.step_size, or the adapted one once a run with
+ * adapt_steps > 0 has finished its warm-up. The adapted value is kept for
+ * later runs (their warm-up starts from it). */
+float ebm_sampler_step_size(const ebm_sampler *s);
+
+/* Checks a configuration; EBM_ERR_ARG naming the field ("step_size must be
+ * > 0, got nan") when a value is out of range. ebm_sampler_new calls it. */
+ebm_status ebm_sampler_config_check(const ebm_sampler_config *cfg);
 
 /* ------------------------------------------------------------ annealing */
 
@@ -90,6 +128,9 @@ ebm_status ebm_beta_schedule(const char *kind, int T, double *betas);
  * for 0 / identity. cov is D×D symmetric positive definite. */
 ebm_status ebm_gaussian_energy_new(int64_t dim, const double *mean, const double *cov,
                                    ebm_energy **out);
+/* log Z of an energy made by ebm_gaussian_energy_new (EBM_ERR_ARG for any
+ * other energy): D/2·log 2π + ½ log det Σ, for checking AIS estimates. */
+ebm_status ebm_gaussian_energy_log_z(const ebm_energy *en, double *log_z);
 
 /* -------------------------------------------------------- replay buffer */
 
@@ -97,7 +138,8 @@ ebm_status ebm_gaussian_energy_new(int64_t dim, const double *mean, const double
  * with a fraction `reinit` replaced by fresh samples from the initial
  * distribution (uniform over [lo, hi) by default), run through MCMC, and
  * written back. With num_classes > 0 there is one buffer per class, so
- * classes never mix. */
+ * classes never mix; `capacity` is the total, each class gets
+ * capacity / num_classes slots. */
 typedef struct ebm_replay ebm_replay;
 
 ebm_status ebm_replay_new(int64_t capacity, int item_ndim, const int64_t *item_shape,

@@ -1,0 +1,123 @@
+/* `ebm bench langevin`: the time of one Langevin step on a batch — the unit
+ * of work of EBM training (DESIGN §5) — for a preset or a checkpoint.
+ *
+ * One step is what ../shared/reference/ebm_ref.py times as
+ * langevin_step_ms: x ← clamp(x + N(0, σ²)); g = dE/dx (forward + backward
+ * to the input); x ← clamp(x − λ·clip(g, ±0.03)). GFLOP/s counts the
+ * convolution and linear multiply-adds (2 FLOP each): the forward pass
+ * (ebm_net_forward_flops per item) plus the backward pass to the input,
+ * which costs the same multiply-adds again (every conv/linear runs once
+ * transposed), i.e. 4 · forward multiply-adds · batch per step. Element-wise
+ * work (activations, noise, clamps) is timed but not counted. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "ops/ops.h"
+
+static int run_bench_langevin(int argc, char **argv) {
+  const char *arch = "uva-cnn", *ckpt = NULL;
+  int64_t batch = 128;
+  int iters = 20, warmup = 3, classes = 0, json = 0;
+  cli_opt opts[] = {
+      {"arch", OPT_STRING, &arch, "PRESET", "network preset (ignored with --ckpt)"},
+      {"ckpt", OPT_STRING, &ckpt, "CKPT", "benchmark this checkpoint's network instead"},
+      {"classes", OPT_INT, &classes, "K", "class-conditional preset with K classes"},
+      {"batch", OPT_INT64, &batch, "B", "items per Langevin step"},
+      {"iters", OPT_INT, &iters, "N", "timed steps"},
+      {"warmup", OPT_INT, &warmup, "W", "untimed steps first"},
+      {"json", OPT_FLAG, &json, NULL, "print one JSON line instead of text"},
+  };
+  int rc = cli_parse("bench langevin", opts, CLI_NOPTS(opts), argc, argv, NULL, 0, NULL);
+  if (rc) return rc;
+  if (batch < 1 || batch > 65536) return cli_usage_error("bench langevin", "--batch must be in [1, 65536], got %lld", (long long)batch);
+  if (iters < 1) return cli_usage_error("bench langevin", "--iters must be at least 1, got %d", iters);
+  if (warmup < 0) return cli_usage_error("bench langevin", "--warmup must be >= 0, got %d", warmup);
+  if (classes < 0) return cli_usage_error("bench langevin", "--classes must be >= 0, got %d", classes);
+
+  ebm_net *net = NULL;
+  ebm_energy *en = NULL;
+  float *x = NULL, *g = NULL, *noise = NULL, *e = NULL;
+  int32_t *y = NULL;
+  ebm_status st;
+  if (ckpt) {
+    st = ebm_net_load(ckpt, batch, &net);
+  } else {
+    char json[256];
+    if (strchr(arch, '"') || strchr(arch, '\\') || strlen(arch) > 64)
+      return cli_usage_error("bench langevin", "--arch '%s' is not a preset name", arch);
+    snprintf(json, sizeof json, "{\"preset\":\"%s\",\"classes\":%d}", arch, classes);
+    st = ebm_net_new(json, batch, &net);
+    if (st == EBM_ERR_ARG) return cli_usage_error("bench langevin", "--arch %s: %s", arch, ebm_last_error());
+    ebm_rng init;
+    ebm_rng_init(&init, 0);
+    if (!st) st = ebm_net_init(net, &init);
+  }
+  if (st) goto fail;
+  if (!(en = ebm_net_as_energy(net))) {
+    st = EBM_ERR_NOMEM;
+    goto fail;
+  }
+  int64_t item = ebm_energy_item_size(en), count = batch * item;
+  float lo = en->range_lo < en->range_hi ? en->range_lo : -1.0f;
+  float hi = en->range_lo < en->range_hi ? en->range_hi : 1.0f;
+  x = ebm_alloc((size_t)count, sizeof *x);
+  g = ebm_alloc((size_t)count, sizeof *g);
+  noise = ebm_alloc((size_t)count, sizeof *noise);
+  e = ebm_alloc((size_t)batch, sizeof *e);
+  y = calloc((size_t)batch, sizeof *y);
+  if (!x || !g || !noise || !e || !y) {
+    st = ebm_set_error(EBM_ERR_NOMEM, "out of memory for a batch of %lld", (long long)batch);
+    goto fail;
+  }
+  ebm_rng rng;
+  ebm_rng_init(&rng, 1);
+  ebm_rng_uniform(&rng, x, count, lo, hi);
+  int k = ebm_net_num_classes(net);
+  for (int64_t i = 0; i < batch; i++) y[i] = k ? (int32_t)ebm_rng_below(&rng, (uint32_t)k) : 0;
+  const ebm_ops *ops = ebm_ops_current();
+  double start = 0;
+  for (int it = 0; it < warmup + iters; it++) {
+    if (it == warmup) start = ebm_now_seconds();
+    /* Du & Mordatch A.11 / the reference: noise 0.005, step 10, clip 0.03. */
+    ebm_rng_normal(&rng, noise, count, 0.0f, 0.005f);
+    ops->add(count, x, noise, x);
+    ops->clamp(count, lo, hi, x);
+    if ((st = ebm_net_grad_input(net, x, k ? y : NULL, batch, e, g))) goto fail;
+    ops->clamp(count, -0.03f, 0.03f, g);
+    ops->axpy(count, -10.0f, g, x);
+    ops->clamp(count, lo, hi, x);
+  }
+  double ms = 1000.0 * (ebm_now_seconds() - start) / iters;
+  double gflops = 4.0 * ebm_net_forward_flops(net) * (double)batch / (ms * 1e6);
+  const char *name = ckpt ? ckpt : arch;
+  if (json)
+    printf("{\"bench\":\"langevin\",\"arch\":\"%s\",\"batch\":%lld,\"threads\":%d,\"iters\":%d,"
+           "\"langevin_step_ms\":%.4f,\"gflops\":%.3f,\"forward_madds_per_item\":%.0f}\n",
+           name, (long long)batch, ebm_threads_count(), iters, ms, gflops, ebm_net_forward_flops(net));
+  else
+    printf("langevin %s: batch %lld, %d threads: %.3f ms/step, %.2f GFLOP/s (forward + backward to the input)\n",
+           name, (long long)batch, ebm_threads_count(), ms, gflops);
+  rc = CLI_EXIT_OK;
+  goto done;
+fail:
+  rc = cli_runtime_error(st);
+done:
+  ebm_energy_free(en);
+  ebm_net_free(net);
+  ebm_free(x);
+  ebm_free(g);
+  ebm_free(noise);
+  ebm_free(e);
+  free(y);
+  return rc;
+}
+
+CLI_COMMAND(bench_langevin, "bench langevin", "[--arch PRESET | --ckpt CKPT] [--batch B] [--iters N]",
+            "time one Langevin step (forward + backward to the input)",
+            "Times Langevin steps on a batch as ../shared/reference/ebm_ref.py does (noise,\n"
+            "clamp, dE/dx, clipped step, clamp) and reports ms per step and GFLOP/s, counting\n"
+            "the conv/linear multiply-adds of the forward pass and of the backward pass to the\n"
+            "input (4 FLOP per forward multiply-add). bench/compare.sh puts it next to PyTorch.",
+            run_bench_langevin)

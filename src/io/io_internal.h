@@ -1,0 +1,61 @@
+/* Internal helpers shared by the io/ readers and writers: a growable byte
+ * buffer, JSON string escaping, UTF-8 validation, and byte-order reads.
+ * Not part of the public API. */
+#ifndef EBM_IO_INTERNAL_H
+#define EBM_IO_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ebm/io.h"
+
+/* The formats we read are little-endian (safetensors, .npy '<'); the code
+ * copies them straight into memory, so the host must be little-endian too. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "libebm's io/ assumes a little-endian host"
+#endif
+
+/* A growable byte buffer. `failed` is sticky: once an allocation fails every
+ * later append is a no-op, so callers check once at the end. */
+typedef struct {
+  char *data;
+  size_t len, cap;
+  int failed;
+} io_buf;
+
+void io_buf_free(io_buf *b);
+void io_buf_append(io_buf *b, const void *data, size_t n);
+void io_buf_puts(io_buf *b, const char *s);
+void io_buf_printf(io_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Makes sure `extra` more bytes fit (sets `failed` when they cannot). */
+int io_buf_reserve(io_buf *b, size_t extra);
+
+/* Appends `s` as a quoted JSON string. ascii_only = 1 escapes every byte
+ * outside ' '..'~' as \uXXXX the way Python's json.dumps does by default
+ * (so our safetensors headers match the PyTorch reference byte for byte);
+ * ascii_only = 0 keeps UTF-8 as is. Invalid UTF-8 becomes U+FFFD. */
+void io_json_string(io_buf *b, const char *s, int ascii_only);
+
+/* Appends a double as the shortest JSON number that reads back exactly;
+ * NaN and ±Inf become null (JSON has no spelling for them). */
+void io_json_number(io_buf *b, double v);
+
+/* 1 if s[0..n) is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
+int io_utf8_valid(const uint8_t *s, size_t n);
+
+static inline uint64_t io_load_le64(const uint8_t *p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
+  return v;
+}
+static inline uint32_t io_load_le32(const uint8_t *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline uint32_t io_load_be32(const uint8_t *p) {
+  return (uint32_t)p[3] | (uint32_t)p[2] << 8 | (uint32_t)p[1] << 16 | (uint32_t)p[0] << 24;
+}
+static inline void io_store_le64(uint8_t *p, uint64_t v) {
+  for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+#endif

@@ -1,0 +1,346 @@
+/* Architecture descriptions: JSON ⇄ arch_spec. The JSON is what a
+ * checkpoint stores under __metadata__ "arch", so a checkpoint describes its
+ * own network:
+ *
+ *   {"input": [1, 28, 28], "classes": 0, "range": [-1, 1],
+ *    "spectral_norm": false,            default for every weighted layer
+ *    "layers": [
+ *      {"type": "conv2d", "name": "net.0", "out": 16, "kernel": 5, "stride": 2, "pad": 4},
+ *      {"type": "swish"}, {"type": "leaky_relu", "slope": 0.2},
+ *      {"type": "avgpool2d", "kernel": 2}, {"type": "global_sum_pool"}, {"type": "flatten"},
+ *      {"type": "linear", "name": "net.9", "out": 64, "bias": true, "spectral_norm": false},
+ *      {"type": "class_affine", "name": "cond0"},
+ *      {"type": "resblock", "name": "blocks.0", "out": 64, "down": true, "act": "swish"}]}
+ *
+ * or the compact form {"preset": "mlp", "in_dim": 2, "width": 128, "depth": 2,
+ * "classes": 0}, which is expanded (presets.c). The canonical JSON written
+ * back is always the expanded one. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/nn_internal.h"
+
+#define MAX_LAYERS 256
+
+static const char *const kind_names[] = {"conv2d", "linear", "avgpool2d", "global_sum_pool",
+                                         "swish", "leaky_relu", "flatten", "class_affine",
+                                         "resblock"};
+
+const char *layer_kind_name(layer_kind kind) { return kind_names[kind]; }
+
+void arch_spec_free(arch_spec *spec) {
+  if (!spec) return;
+  free(spec->layers);
+  memset(spec, 0, sizeof *spec);
+}
+
+/* Reads an optional integer field in [lo, hi]; absent → *out unchanged. */
+static ebm_status get_int(const cJSON *obj, const char *key, int64_t lo, int64_t hi, int64_t *out,
+                          const char *where) {
+  const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+  if (!it) return EBM_OK;
+  double v = cJSON_IsNumber(it) ? it->valuedouble : NAN;
+  if (!(v == floor(v)) || v < (double)lo || v > (double)hi)
+    return ebm_set_error(EBM_ERR_ARG, "architecture: %s: '%s' must be an integer in [%lld, %lld]",
+                         where, key, (long long)lo, (long long)hi);
+  *out = (int64_t)v;
+  return EBM_OK;
+}
+
+static ebm_status get_bool(const cJSON *obj, const char *key, int *out, const char *where) {
+  const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+  if (!it) return EBM_OK;
+  if (!cJSON_IsBool(it))
+    return ebm_set_error(EBM_ERR_ARG, "architecture: %s: '%s' must be true or false", where, key);
+  *out = cJSON_IsTrue(it);
+  return EBM_OK;
+}
+
+static ebm_status get_float(const cJSON *obj, const char *key, double lo, double hi, double *out,
+                            const char *where) {
+  const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+  if (!it) return EBM_OK;
+  if (!cJSON_IsNumber(it) || !(it->valuedouble >= lo && it->valuedouble <= hi))
+    return ebm_set_error(EBM_ERR_ARG, "architecture: %s: '%s' must be a number in [%g, %g]", where,
+                         key, lo, hi);
+  *out = it->valuedouble;
+  return EBM_OK;
+}
+
+/* Only known keys are accepted, so a typo ("kernal") is an error, not a
+ * silently ignored default. */
+static ebm_status check_keys(const cJSON *obj, const char *const *allowed, const char *where) {
+  for (const cJSON *it = obj->child; it; it = it->next) {
+    int ok = 0;
+    for (int i = 0; allowed[i] && !ok; i++) ok = strcmp(it->string, allowed[i]) == 0;
+    if (!ok) return ebm_set_error(EBM_ERR_ARG, "architecture: %s: unknown key '%s'", where, it->string);
+  }
+  return EBM_OK;
+}
+
+static ebm_status parse_layer(const cJSON *obj, int index, int default_sn, layer_spec *ls) {
+  static const char *const allowed[] = {"type", "name", "out", "kernel", "stride", "pad", "bias",
+                                        "spectral_norm", "down", "act", "slope",
+                                        "conv2_init_std", NULL};
+  char where[96];
+  snprintf(where, sizeof where, "layer %d", index);
+  if (!cJSON_IsObject(obj)) return ebm_set_error(EBM_ERR_ARG, "architecture: %s is not an object", where);
+  const cJSON *type = cJSON_GetObjectItemCaseSensitive(obj, "type");
+  if (!cJSON_IsString(type))
+    return ebm_set_error(EBM_ERR_ARG, "architecture: %s has no string 'type'", where);
+  int kind = -1;
+  for (int k = 0; k <= LAYER_RESBLOCK; k++)
+    if (strcmp(type->valuestring, kind_names[k]) == 0) kind = k;
+  if (kind < 0)
+    return ebm_set_error(EBM_ERR_ARG,
+                         "architecture: %s: unknown type '%s' (conv2d, linear, avgpool2d, "
+                         "global_sum_pool, swish, leaky_relu, flatten, class_affine, resblock)",
+                         where, type->valuestring);
+  snprintf(where, sizeof where, "layer %d (%s)", index, kind_names[kind]);
+  ebm_status st = check_keys(obj, allowed, where);
+  if (st) return st;
+  memset(ls, 0, sizeof *ls);
+  ls->kind = (layer_kind)kind;
+  ls->kernel = kind == LAYER_AVGPOOL2D ? 2 : 3;
+  ls->stride = 1;
+  ls->bias = 1;
+  ls->spectral_norm = default_sn;
+  ls->act = ACT_SWISH;
+  ls->slope = 0.2; /* Du & Mordatch use leaky ReLU 0.2 */
+  ls->conv2_init_std = 1e-10;
+  int weighted = kind == LAYER_CONV2D || kind == LAYER_LINEAR || kind == LAYER_RESBLOCK ||
+                 kind == LAYER_CLASS_AFFINE;
+  const cJSON *name = cJSON_GetObjectItemCaseSensitive(obj, "name");
+  if (weighted) {
+    if (!cJSON_IsString(name) || !name->valuestring[0] ||
+        strlen(name->valuestring) >= NN_NAME_MAX - 24)
+      return ebm_set_error(EBM_ERR_ARG, "architecture: %s needs a 'name' (1..%d characters)", where,
+                           NN_NAME_MAX - 25);
+    snprintf(ls->name, sizeof ls->name, "%s", name->valuestring);
+  } else if (name) {
+    if (!cJSON_IsString(name) || strlen(name->valuestring) >= NN_NAME_MAX)
+      return ebm_set_error(EBM_ERR_ARG, "architecture: %s: bad 'name'", where);
+    snprintf(ls->name, sizeof ls->name, "%s", name->valuestring);
+  }
+  if (kind == LAYER_CONV2D || kind == LAYER_LINEAR || kind == LAYER_RESBLOCK) {
+    ls->out = -1;
+    if ((st = get_int(obj, "out", 1, 1 << 20, &ls->out, where))) return st;
+    if (ls->out < 0) return ebm_set_error(EBM_ERR_ARG, "architecture: %s needs 'out'", where);
+    if ((st = get_bool(obj, "spectral_norm", &ls->spectral_norm, where))) return st;
+  }
+  if (kind == LAYER_CONV2D || kind == LAYER_LINEAR)
+    if ((st = get_bool(obj, "bias", &ls->bias, where))) return st;
+  if (kind == LAYER_CONV2D) {
+    if ((st = get_int(obj, "kernel", 1, 64, &ls->kernel, where))) return st;
+    if ((st = get_int(obj, "stride", 1, 64, &ls->stride, where))) return st;
+    if ((st = get_int(obj, "pad", 0, 64, &ls->pad, where))) return st;
+  }
+  if (kind == LAYER_AVGPOOL2D)
+    if ((st = get_int(obj, "kernel", 1, 64, &ls->kernel, where))) return st;
+  if (kind == LAYER_LEAKY_RELU || kind == LAYER_RESBLOCK)
+    if ((st = get_float(obj, "slope", 0.0, 1.0, &ls->slope, where))) return st;
+  if (kind == LAYER_RESBLOCK) {
+    if ((st = get_bool(obj, "down", &ls->down, where))) return st;
+    if ((st = get_float(obj, "conv2_init_std", 0.0, 10.0, &ls->conv2_init_std, where))) return st;
+    const cJSON *act = cJSON_GetObjectItemCaseSensitive(obj, "act");
+    if (act) {
+      if (cJSON_IsString(act) && strcmp(act->valuestring, "swish") == 0) ls->act = ACT_SWISH;
+      else if (cJSON_IsString(act) && strcmp(act->valuestring, "leaky_relu") == 0)
+        ls->act = ACT_LEAKY_RELU;
+      else
+        return ebm_set_error(EBM_ERR_ARG, "architecture: %s: 'act' must be \"swish\" or \"leaky_relu\"",
+                             where);
+    }
+  }
+  /* Keys that mean nothing for this type are errors too. */
+  static const struct { const char *key; unsigned kinds; } owners[] = {
+      {"out", 1u << LAYER_CONV2D | 1u << LAYER_LINEAR | 1u << LAYER_RESBLOCK},
+      {"kernel", 1u << LAYER_CONV2D | 1u << LAYER_AVGPOOL2D},
+      {"stride", 1u << LAYER_CONV2D},
+      {"pad", 1u << LAYER_CONV2D},
+      {"bias", 1u << LAYER_CONV2D | 1u << LAYER_LINEAR},
+      {"spectral_norm", 1u << LAYER_CONV2D | 1u << LAYER_LINEAR | 1u << LAYER_RESBLOCK},
+      {"down", 1u << LAYER_RESBLOCK},
+      {"act", 1u << LAYER_RESBLOCK},
+      {"slope", 1u << LAYER_RESBLOCK | 1u << LAYER_LEAKY_RELU},
+      {"conv2_init_std", 1u << LAYER_RESBLOCK}};
+  for (size_t i = 0; i < sizeof owners / sizeof owners[0]; i++)
+    if (cJSON_GetObjectItemCaseSensitive(obj, owners[i].key) && !(owners[i].kinds & (1u << kind)))
+      return ebm_set_error(EBM_ERR_ARG, "architecture: %s does not take '%s'", where, owners[i].key);
+  return EBM_OK;
+}
+
+static ebm_status parse_full(const cJSON *root, arch_spec *spec) {
+  static const char *const allowed[] = {"input", "classes", "range", "spectral_norm", "layers",
+                                        "name", NULL};
+  ebm_status st = check_keys(root, allowed, "top level");
+  if (st) return st;
+  const cJSON *name = cJSON_GetObjectItemCaseSensitive(root, "name");
+  if (name && (!cJSON_IsString(name) || strlen(name->valuestring) >= sizeof spec->preset))
+    return ebm_set_error(EBM_ERR_ARG, "architecture: 'name' must be a short string");
+  if (name) snprintf(spec->preset, sizeof spec->preset, "%s", name->valuestring);
+  const cJSON *input = cJSON_GetObjectItemCaseSensitive(root, "input");
+  int nin = cJSON_IsArray(input) ? cJSON_GetArraySize(input) : 0;
+  if (nin != 1 && nin != 3)
+    return ebm_set_error(EBM_ERR_ARG, "architecture: 'input' must be [D] or [C, H, W]");
+  spec->input_ndim = nin;
+  for (int d = 0; d < nin; d++) {
+    const cJSON *it = cJSON_GetArrayItem(input, d);
+    double v = cJSON_IsNumber(it) ? it->valuedouble : -1;
+    if (!(v >= 1 && v <= (1 << 24) && v == floor(v)))
+      return ebm_set_error(EBM_ERR_ARG, "architecture: 'input' entries must be positive integers");
+    spec->input[d] = (int64_t)v;
+  }
+  int64_t classes = 0;
+  if ((st = get_int(root, "classes", 0, 1 << 20, &classes, "top level"))) return st;
+  spec->classes = (int)classes;
+  const cJSON *range = cJSON_GetObjectItemCaseSensitive(root, "range");
+  if (range) {
+    const cJSON *lo = cJSON_GetArrayItem(range, 0), *hi = cJSON_GetArrayItem(range, 1);
+    if (!cJSON_IsArray(range) || cJSON_GetArraySize(range) != 2 || !cJSON_IsNumber(lo) ||
+        !cJSON_IsNumber(hi) || !(lo->valuedouble < hi->valuedouble))
+      return ebm_set_error(EBM_ERR_ARG, "architecture: 'range' must be [lo, hi] with lo < hi");
+    spec->has_range = 1;
+    spec->range_lo = lo->valuedouble;
+    spec->range_hi = hi->valuedouble;
+  }
+  int default_sn = 0;
+  if ((st = get_bool(root, "spectral_norm", &default_sn, "top level"))) return st;
+  const cJSON *layers = cJSON_GetObjectItemCaseSensitive(root, "layers");
+  int nl = cJSON_IsArray(layers) ? cJSON_GetArraySize(layers) : 0;
+  if (nl < 1 || nl > MAX_LAYERS)
+    return ebm_set_error(EBM_ERR_ARG, "architecture: 'layers' must be a list of 1..%d layers",
+                         MAX_LAYERS);
+  spec->layers = calloc((size_t)nl, sizeof *spec->layers);
+  if (!spec->layers) return ebm_set_error(EBM_ERR_NOMEM, "out of memory parsing an architecture");
+  spec->nlayers = nl;
+  int i = 0;
+  for (const cJSON *it = layers->child; it; it = it->next, i++)
+    if ((st = parse_layer(it, i, default_sn, &spec->layers[i]))) return st;
+  /* Parameter names must be unique, or checkpoints would be ambiguous. */
+  for (int a = 0; a < nl; a++)
+    for (int b = 0; b < a; b++)
+      if (spec->layers[a].name[0] && strcmp(spec->layers[a].name, spec->layers[b].name) == 0)
+        return ebm_set_error(EBM_ERR_ARG, "architecture: layers %d and %d share the name '%s'", b, a,
+                             spec->layers[a].name);
+  return EBM_OK;
+}
+
+static cJSON *spec_to_json(const arch_spec *spec) {
+  cJSON *root = cJSON_CreateObject();
+  if (!root) return NULL;
+  if (spec->preset[0]) cJSON_AddStringToObject(root, "name", spec->preset);
+  cJSON *input = cJSON_AddArrayToObject(root, "input");
+  for (int d = 0; input && d < spec->input_ndim; d++)
+    cJSON_AddItemToArray(input, cJSON_CreateNumber((double)spec->input[d]));
+  cJSON_AddNumberToObject(root, "classes", spec->classes);
+  if (spec->has_range) {
+    cJSON *range = cJSON_AddArrayToObject(root, "range");
+    if (range) {
+      cJSON_AddItemToArray(range, cJSON_CreateNumber(spec->range_lo));
+      cJSON_AddItemToArray(range, cJSON_CreateNumber(spec->range_hi));
+    }
+  }
+  cJSON *layers = cJSON_AddArrayToObject(root, "layers");
+  for (int i = 0; layers && i < spec->nlayers; i++) {
+    const layer_spec *ls = &spec->layers[i];
+    cJSON *o = cJSON_CreateObject();
+    if (!o) break;
+    cJSON_AddItemToArray(layers, o);
+    cJSON_AddStringToObject(o, "type", kind_names[ls->kind]);
+    if (ls->name[0]) cJSON_AddStringToObject(o, "name", ls->name);
+    switch (ls->kind) {
+      case LAYER_CONV2D:
+        cJSON_AddNumberToObject(o, "out", (double)ls->out);
+        cJSON_AddNumberToObject(o, "kernel", (double)ls->kernel);
+        cJSON_AddNumberToObject(o, "stride", (double)ls->stride);
+        cJSON_AddNumberToObject(o, "pad", (double)ls->pad);
+        cJSON_AddBoolToObject(o, "bias", ls->bias);
+        cJSON_AddBoolToObject(o, "spectral_norm", ls->spectral_norm);
+        break;
+      case LAYER_LINEAR:
+        cJSON_AddNumberToObject(o, "out", (double)ls->out);
+        cJSON_AddBoolToObject(o, "bias", ls->bias);
+        cJSON_AddBoolToObject(o, "spectral_norm", ls->spectral_norm);
+        break;
+      case LAYER_AVGPOOL2D: cJSON_AddNumberToObject(o, "kernel", (double)ls->kernel); break;
+      case LAYER_LEAKY_RELU: cJSON_AddNumberToObject(o, "slope", ls->slope); break;
+      case LAYER_RESBLOCK:
+        cJSON_AddNumberToObject(o, "out", (double)ls->out);
+        cJSON_AddBoolToObject(o, "down", ls->down);
+        cJSON_AddStringToObject(o, "act", ls->act == ACT_SWISH ? "swish" : "leaky_relu");
+        if (ls->act == ACT_LEAKY_RELU) cJSON_AddNumberToObject(o, "slope", ls->slope);
+        cJSON_AddBoolToObject(o, "spectral_norm", ls->spectral_norm);
+        cJSON_AddNumberToObject(o, "conv2_init_std", ls->conv2_init_std);
+        break;
+      default: break;
+    }
+  }
+  return root;
+}
+
+/* The compact {"preset": ...} form → full JSON text. */
+static ebm_status expand_compact(const cJSON *root, char **full) {
+  static const char *const allowed[] = {"preset", "classes", "in_dim", "width", "depth", NULL};
+  ebm_status st = check_keys(root, allowed, "top level");
+  if (st) return st;
+  const cJSON *preset = cJSON_GetObjectItemCaseSensitive(root, "preset");
+  if (!cJSON_IsString(preset)) return ebm_set_error(EBM_ERR_ARG, "architecture: 'preset' must be a string");
+  int64_t classes = 0, in_dim = 0, width = 0, depth = -1;
+  if ((st = get_int(root, "classes", 0, 1 << 20, &classes, "top level"))) return st;
+  /* 0 (in_dim, width) and -1 (depth) mean "the preset's default". */
+  if ((st = get_int(root, "in_dim", 0, 1 << 24, &in_dim, "top level"))) return st;
+  if ((st = get_int(root, "width", 0, 1 << 16, &width, "top level"))) return st;
+  if ((st = get_int(root, "depth", -1, 64, &depth, "top level"))) return st;
+  return arch_preset_json(preset->valuestring, (int)classes, (int)in_dim, (int)width, (int)depth,
+                          full);
+}
+
+ebm_status arch_parse(const char *json, arch_spec *spec, char **canonical) {
+  memset(spec, 0, sizeof *spec);
+  if (canonical) *canonical = NULL;
+  char *expanded = NULL;
+  cJSON *root = NULL;
+  ebm_status st = EBM_OK;
+  if (!json) return ebm_set_error(EBM_ERR_ARG, "architecture: no JSON given");
+  root = cJSON_Parse(json);
+  if (!cJSON_IsObject(root)) {
+    st = ebm_set_error(EBM_ERR_ARG, "architecture: not a JSON object (or a preset name: mlp, "
+                                    "uva-cnn, igebm-mnist, igebm-cifar)");
+    goto fail;
+  }
+  if (cJSON_GetObjectItemCaseSensitive(root, "preset")) {
+    if ((st = expand_compact(root, &expanded))) goto fail;
+    cJSON_Delete(root);
+    root = cJSON_Parse(expanded);
+    if (!root) {
+      st = ebm_set_error(EBM_ERR_INTERNAL, "architecture: expanded preset does not parse");
+      goto fail;
+    }
+  }
+  if ((st = parse_full(root, spec))) goto fail;
+  if (canonical) {
+    *canonical = arch_spec_to_json(spec);
+    if (!*canonical) {
+      st = ebm_set_error(EBM_ERR_NOMEM, "out of memory writing an architecture");
+      goto fail;
+    }
+  }
+  cJSON_Delete(root);
+  free(expanded);
+  return EBM_OK;
+fail:
+  cJSON_Delete(root);
+  free(expanded);
+  arch_spec_free(spec);
+  return st;
+}
+
+char *arch_spec_to_json(const arch_spec *spec) {
+  cJSON *root = spec_to_json(spec);
+  char *text = root ? cJSON_PrintUnformatted(root) : NULL;
+  cJSON_Delete(root);
+  return text;
+}

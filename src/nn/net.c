@@ -1,0 +1,223 @@
+/* The network object: construction from an architecture JSON, the
+ * parameter / buffer registry (PyTorch names, checkpoint order), accessors,
+ * and the network seen as an ebm_energy. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/nn_internal.h"
+
+static char *dup_str(const char *s) {
+  size_t n = strlen(s) + 1;
+  char *d = malloc(n);
+  if (d) memcpy(d, s, n);
+  return d;
+}
+
+/* Both registries grow by doubling while a network is built (never during
+ * the passes). Return the new index, or −1 with the error set. */
+int net_add_param(ebm_net *net, const char *name, int ndim, const int64_t *shape) {
+  if (net->nparams == net->cap_params) {
+    int cap = net->cap_params ? 2 * net->cap_params : 16;
+    ebm_param *p = realloc(net->params, (size_t)cap * sizeof *p);
+    if (!p) {
+      ebm_set_error(EBM_ERR_NOMEM, "out of memory registering parameter '%s'", name);
+      return -1;
+    }
+    net->params = p;
+    net->cap_params = cap;
+  }
+  ebm_param *p = &net->params[net->nparams];
+  p->name = dup_str(name);
+  p->value = ebm_tensor_new(ndim, shape);
+  p->grad = ebm_tensor_new(ndim, shape);
+  if (!p->name || !p->value || !p->grad) {
+    free((char *)p->name);
+    ebm_tensor_free(p->value);
+    ebm_tensor_free(p->grad);
+    ebm_set_error(EBM_ERR_NOMEM, "out of memory allocating parameter '%s'", name);
+    return -1;
+  }
+  return net->nparams++;
+}
+
+int net_add_buffer(ebm_net *net, const char *name, int ndim, const int64_t *shape) {
+  if (net->nbuffers == net->cap_buffers) {
+    int cap = net->cap_buffers ? 2 * net->cap_buffers : 16;
+    nn_buffer *b = realloc(net->buffers, (size_t)cap * sizeof *b);
+    if (!b) {
+      ebm_set_error(EBM_ERR_NOMEM, "out of memory registering buffer '%s'", name);
+      return -1;
+    }
+    net->buffers = b;
+    net->cap_buffers = cap;
+  }
+  nn_buffer *b = &net->buffers[net->nbuffers];
+  memset(b, 0, sizeof *b);
+  int64_t numel = 1;
+  for (int d = 0; d < ndim; d++) numel *= shape[d];
+  b->name = dup_str(name);
+  b->data = ebm_alloc((size_t)numel, sizeof(float));
+  if (!b->name || !b->data) {
+    free(b->name);
+    ebm_free(b->data);
+    ebm_set_error(EBM_ERR_NOMEM, "out of memory allocating buffer '%s'", name);
+    return -1;
+  }
+  b->ndim = ndim;
+  memcpy(b->shape, shape, (size_t)ndim * sizeof *shape);
+  return net->nbuffers++;
+}
+
+float *net_param_data(ebm_net *net, int index) { return net->params[index].value->data; }
+float *net_param_grad(ebm_net *net, int index) { return net->params[index].grad->data; }
+
+void ebm_net_free(ebm_net *net) {
+  if (!net) return;
+  net_free_layers(net);
+  for (int i = 0; i < net->nparams; i++) {
+    free((char *)net->params[i].name);
+    ebm_tensor_free(net->params[i].value);
+    ebm_tensor_free(net->params[i].grad);
+  }
+  free(net->params);
+  for (int i = 0; i < net->nbuffers; i++) {
+    free(net->buffers[i].name);
+    ebm_free(net->buffers[i].data);
+  }
+  free(net->buffers);
+  for (int i = 0; i < net->nsn; i++) {
+    ebm_free(net->sns[i]->w);
+    free(net->sns[i]);
+  }
+  free(net->sns);
+  arch_spec_free(&net->spec);
+  free(net->arch_json);
+  free(net);
+}
+
+static ebm_status net_energy_eval(void *self, const float *x, const int32_t *y, int64_t n, float *e,
+                                  float *grad) {
+  ebm_net *net = self;
+  return grad ? ebm_net_grad_input(net, x, y, n, e, grad) : ebm_net_energy(net, x, y, n, e);
+}
+
+ebm_status ebm_net_new(const char *arch_json, int64_t max_batch, ebm_net **out) {
+  *out = NULL;
+  if (max_batch < 1 || max_batch > (1 << 24))
+    return ebm_set_error(EBM_ERR_ARG, "network batch size %lld is not in [1, %d]",
+                         (long long)max_batch, 1 << 24);
+  ebm_net *net = calloc(1, sizeof *net);
+  if (!net) return ebm_set_error(EBM_ERR_NOMEM, "out of memory allocating a network");
+  ebm_status st = arch_parse(arch_json, &net->spec, &net->arch_json);
+  if (st) goto fail;
+  net->max_batch = max_batch;
+  net->item_ndim = net->spec.input_ndim;
+  memcpy(net->item_shape, net->spec.input, sizeof net->item_shape);
+  net->num_classes = net->spec.classes;
+  if ((st = net_build_layers(net))) goto fail;
+  /* Zero parameters give σ = 0; the update then leaves W = W_orig = 0. */
+  ebm_net_spectral_update(net, 0);
+  *out = net;
+  return EBM_OK;
+fail:
+  ebm_net_free(net);
+  return st;
+}
+
+const char *ebm_net_arch_json(const ebm_net *net) { return net->arch_json; }
+int ebm_net_item_ndim(const ebm_net *net) { return net->item_ndim; }
+const int64_t *ebm_net_item_shape(const ebm_net *net) { return net->item_shape; }
+int ebm_net_num_classes(const ebm_net *net) { return net->num_classes; }
+int64_t ebm_net_max_batch(const ebm_net *net) { return net->max_batch; }
+int ebm_net_param_count(const ebm_net *net) { return net->nparams; }
+
+ebm_param *ebm_net_param(ebm_net *net, int index) {
+  return index >= 0 && index < net->nparams ? &net->params[index] : NULL;
+}
+
+int64_t ebm_net_num_scalars(const ebm_net *net) {
+  int64_t total = 0;
+  for (int i = 0; i < net->nparams; i++) total += ebm_tensor_numel(net->params[i].value);
+  return total;
+}
+
+double ebm_net_forward_flops(const ebm_net *net) { return net->flops; }
+
+void ebm_net_zero_grad(ebm_net *net) {
+  for (int i = 0; i < net->nparams; i++) {
+    ebm_tensor *g = net->params[i].grad;
+    memset(g->data, 0, (size_t)ebm_tensor_numel(g) * sizeof(float));
+  }
+}
+
+ebm_energy *ebm_net_as_energy(ebm_net *net) {
+  ebm_energy *en = ebm_energy_alloc();
+  if (!en) return NULL;
+  en->name = net->spec.preset[0] ? net->spec.preset : "network";
+  en->item_ndim = net->item_ndim;
+  memcpy(en->item_shape, net->item_shape, sizeof en->item_shape);
+  en->max_batch = net->max_batch;
+  en->num_classes = net->num_classes;
+  en->range_lo = net->spec.has_range ? (float)net->spec.range_lo : 0.0f;
+  en->range_hi = net->spec.has_range ? (float)net->spec.range_hi : 0.0f;
+  en->eval = net_energy_eval;
+  en->destroy = NULL; /* the energy borrows the network: freeing it leaves the network */
+  en->self = net;
+  return en;
+}
+
+int ebm_net_buffer_count(const ebm_net *net) { return net->nbuffers; }
+
+ebm_status ebm_net_buffer(ebm_net *net, int index, const char **name, ebm_tensor *view) {
+  if (index < 0 || index >= net->nbuffers)
+    return ebm_set_error(EBM_ERR_ARG, "buffer index %d out of range", index);
+  nn_buffer *b = &net->buffers[index];
+  if (name) *name = b->name;
+  if (view) *view = ebm_tensor_wrap(b->data, b->ndim, b->shape);
+  return EBM_OK;
+}
+
+int ebm_net_layer_count(const ebm_net *net) { return net->nlayers; }
+
+ebm_status ebm_net_layer_info(const ebm_net *net, int index, ebm_layer_info *info) {
+  if (index < 0 || index >= net->nlayers)
+    return ebm_set_error(EBM_ERR_ARG, "layer index %d out of range", index);
+  const layer *l = &net->layers[index];
+  const layer_spec *ls = &net->spec.layers[index];
+  memset(info, 0, sizeof *info);
+  info->type = layer_kind_name(l->kind);
+  info->name = l->name;
+  info->out_ndim = l->out_ndim;
+  memcpy(info->out_shape, l->out_shape, sizeof info->out_shape);
+  int64_t count = 0;
+  int prefix_len = (int)strlen(l->name);
+  for (int i = 0; prefix_len && i < net->nparams; i++)
+    if (strncmp(net->params[i].name, l->name, (size_t)prefix_len) == 0 &&
+        net->params[i].name[prefix_len] == '.')
+      count += ebm_tensor_numel(net->params[i].value);
+  info->num_params = count;
+  switch (l->kind) {
+    case LAYER_CONV2D:
+      snprintf(info->detail, sizeof info->detail, "k%lld s%lld p%lld%s%s", (long long)ls->kernel,
+               (long long)ls->stride, (long long)ls->pad, ls->bias ? "" : " no-bias",
+               ls->spectral_norm ? " sn" : "");
+      break;
+    case LAYER_LINEAR:
+      snprintf(info->detail, sizeof info->detail, "%lld->%lld%s%s", (long long)l->in_size,
+               (long long)ls->out, ls->bias ? "" : " no-bias", ls->spectral_norm ? " sn" : "");
+      break;
+    case LAYER_AVGPOOL2D: snprintf(info->detail, sizeof info->detail, "k%lld", (long long)ls->kernel); break;
+    case LAYER_LEAKY_RELU: snprintf(info->detail, sizeof info->detail, "slope %g", ls->slope); break;
+    case LAYER_CLASS_AFFINE:
+      snprintf(info->detail, sizeof info->detail, "%d classes", net->num_classes);
+      break;
+    case LAYER_RESBLOCK:
+      snprintf(info->detail, sizeof info->detail, "%s%s%s%s%s", ls->down ? "down " : "",
+               ls->act == ACT_SWISH ? "swish" : "leaky_relu",
+               l->rb->has_shortcut ? " 1x1-shortcut" : "", l->rb->has_cond ? " cond" : "",
+               ls->spectral_norm ? " sn" : "");
+      break;
+    default: break;
+  }
+  return EBM_OK;
+}

@@ -1,0 +1,190 @@
+/* Architecture presets, by name. Each expands to a full architecture JSON
+ * (arch.c), which is what checkpoints store.
+ *
+ * mlp          vectors (2-D toys): linear D→W, swish, (W→W, swish)×(depth−1),
+ *              W→1; W = 128, depth = 2 by default; with classes a
+ *              class_affine (gain, bias per class) after every hidden linear.
+ *              Names follow nn.Sequential: net.0, net.2, net.4.
+ * uva-cnn      exactly CNNModel of ../shared/reference/ebm_ref.py (the PyTorch
+ *              MNIST EBM tutorial), same parameter names: Conv(0) Swish(1)
+ *              Conv(2) Swish(3) Conv(4) Swish(5) Conv(6) Swish(7) Flatten(8)
+ *              Linear(9) Swish(10) Linear(11); input 1×28×28 in [-1, 1].
+ * igebm-mnist  Du & Mordatch A.10 (Figure 12) at MNIST size, spectral norm on
+ *              every weight, swish (A.12: "a noticeable boost to training
+ *              stability"), input 1×28×28 in [0, 1]:
+ *                conv_in   3×3 conv 1→32, pad 1           32×28×28
+ *                blocks.0  ResBlock down 32                32×14×14
+ *                blocks.1  ResBlock down 64 (1×1 shortcut) 64×7×7
+ *                blocks.2  ResBlock 64                     64×7×7
+ *                global sum pooling                        64
+ *                dense     linear 64→1
+ *              Half the width the brief suggested (64/128): ≈ 30 M multiply-
+ *              adds per image instead of ≈ 120 M, so a 60-step Langevin
+ *              chain on 128 images stays trainable on 2 CPU cores. "width"
+ *              (the compact form) sets the base width.
+ * igebm-cifar  Figure 12a (conditional CIFAR-10): conv 3→128, ResBlock down
+ *              128, ResBlock 128, ResBlock down 256, ResBlock 256, ResBlock
+ *              down 256, ResBlock 256, global sum pooling, dense → 1; input
+ *              3×32×32 in [0, 1].
+ * Residual blocks are described in nn_internal.h; their second conv starts
+ * at N(0, 1e-10) (A.10). The igebm presets take class conditioning. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/nn_internal.h"
+
+#define PRESET_MAX_LAYERS 64
+
+typedef struct {
+  arch_spec spec;
+  layer_spec layers[PRESET_MAX_LAYERS];
+} preset_builder;
+
+static layer_spec *push(preset_builder *b, layer_kind kind, const char *name) {
+  layer_spec *ls = &b->layers[b->spec.nlayers++];
+  memset(ls, 0, sizeof *ls);
+  ls->kind = kind;
+  if (name) snprintf(ls->name, sizeof ls->name, "%s", name);
+  ls->kernel = kind == LAYER_AVGPOOL2D ? 2 : 3;
+  ls->stride = 1;
+  ls->bias = 1;
+  ls->slope = 0.2;
+  ls->conv2_init_std = 1e-10;
+  ls->act = ACT_SWISH;
+  return ls;
+}
+
+/* A Sequential child: "net.<index>", the index counting every module. */
+static layer_spec *push_seq(preset_builder *b, layer_kind kind) {
+  char name[32];
+  snprintf(name, sizeof name, "net.%d", b->spec.nlayers);
+  return push(b, kind, kind == LAYER_SWISH || kind == LAYER_FLATTEN ? NULL : name);
+}
+
+static void build_mlp(preset_builder *b, int classes, int in_dim, int width, int depth) {
+  b->spec.input_ndim = 1;
+  b->spec.input[0] = in_dim > 0 ? in_dim : 2;
+  for (int i = 0; i < depth; i++) {
+    push_seq(b, LAYER_LINEAR)->out = width;
+    if (classes > 0) push_seq(b, LAYER_CLASS_AFFINE);
+    push_seq(b, LAYER_SWISH);
+  }
+  push_seq(b, LAYER_LINEAR)->out = 1;
+}
+
+static void conv(layer_spec *ls, int64_t out, int64_t k, int64_t stride, int64_t pad) {
+  ls->out = out;
+  ls->kernel = k;
+  ls->stride = stride;
+  ls->pad = pad;
+}
+
+static void build_uva_cnn(preset_builder *b, int hidden) {
+  int64_t h1 = hidden / 2, h2 = hidden, h3 = hidden * 2;
+  b->spec.input_ndim = 3;
+  b->spec.input[0] = 1;
+  b->spec.input[1] = b->spec.input[2] = 28;
+  b->spec.has_range = 1;
+  b->spec.range_lo = -1.0;
+  b->spec.range_hi = 1.0;
+  conv(push_seq(b, LAYER_CONV2D), h1, 5, 2, 4);
+  push_seq(b, LAYER_SWISH);
+  conv(push_seq(b, LAYER_CONV2D), h2, 3, 2, 1);
+  push_seq(b, LAYER_SWISH);
+  conv(push_seq(b, LAYER_CONV2D), h3, 3, 2, 1);
+  push_seq(b, LAYER_SWISH);
+  conv(push_seq(b, LAYER_CONV2D), h3, 3, 2, 1);
+  push_seq(b, LAYER_SWISH);
+  push_seq(b, LAYER_FLATTEN);
+  push_seq(b, LAYER_LINEAR)->out = h3;
+  push_seq(b, LAYER_SWISH);
+  push_seq(b, LAYER_LINEAR)->out = 1;
+}
+
+/* Du & Mordatch A.10: residual network, spectral norm on all weights. */
+static void build_igebm(preset_builder *b, int64_t c, int64_t h, const int64_t *widths,
+                        const int *down, int nblocks, int64_t base) {
+  b->spec.input_ndim = 3;
+  b->spec.input[0] = c;
+  b->spec.input[1] = b->spec.input[2] = h;
+  b->spec.has_range = 1;
+  b->spec.range_lo = 0.0;
+  b->spec.range_hi = 1.0;
+  layer_spec *ls = push(b, LAYER_CONV2D, "conv_in");
+  conv(ls, base, 3, 1, 1);
+  ls->spectral_norm = 1;
+  for (int i = 0; i < nblocks; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "blocks.%d", i);
+    ls = push(b, LAYER_RESBLOCK, name);
+    ls->out = widths[i];
+    ls->down = down[i];
+    ls->spectral_norm = 1;
+  }
+  push(b, LAYER_GLOBAL_SUM_POOL, NULL);
+  ls = push(b, LAYER_LINEAR, "dense");
+  ls->out = 1;
+  ls->spectral_norm = 1;
+}
+
+static const char *const preset_names = "mlp, uva-cnn, igebm-mnist, igebm-cifar";
+
+ebm_status arch_preset_json(const char *name, int classes, int in_dim, int width, int depth,
+                            char **json) {
+  *json = NULL;
+  if (!name) return ebm_set_error(EBM_ERR_ARG, "no preset name given (%s)", preset_names);
+  if (classes < 0) return ebm_set_error(EBM_ERR_ARG, "preset '%s': classes must be >= 0", name);
+  preset_builder *b = calloc(1, sizeof *b);
+  if (!b) return ebm_set_error(EBM_ERR_NOMEM, "out of memory building preset '%s'", name);
+  ebm_status st = EBM_OK;
+  int is_mlp = strcmp(name, "mlp") == 0;
+  b->spec.layers = b->layers;
+  snprintf(b->spec.preset, sizeof b->spec.preset, "%s", name);
+  if (!is_mlp && in_dim > 0) {
+    st = ebm_set_error(EBM_ERR_ARG, "preset '%s' takes images; in_dim is only for 'mlp'", name);
+    goto done;
+  }
+  if (!is_mlp && depth >= 0) {
+    st = ebm_set_error(EBM_ERR_ARG, "preset '%s' has a fixed depth; depth is only for 'mlp'", name);
+    goto done;
+  }
+  if (is_mlp) {
+    if (depth > PRESET_MAX_LAYERS / 3 - 1) {
+      st = ebm_set_error(EBM_ERR_ARG, "preset 'mlp': depth %d is more than %d", depth,
+                         PRESET_MAX_LAYERS / 3 - 1);
+      goto done;
+    }
+    build_mlp(b, classes, in_dim, width > 0 ? width : 128, depth >= 0 ? depth : 2);
+  } else if (strcmp(name, "uva-cnn") == 0) {
+    if (classes > 0) {
+      st = ebm_set_error(EBM_ERR_ARG, "preset 'uva-cnn' is the unconditional CNNModel of the "
+                                      "PyTorch reference; it takes no classes");
+      goto done;
+    }
+    build_uva_cnn(b, width > 0 ? width : 32);
+  } else if (strcmp(name, "igebm-mnist") == 0) {
+    int64_t w = width > 0 ? width : 32;
+    const int64_t widths[] = {w, 2 * w, 2 * w};
+    const int down[] = {1, 1, 0};
+    build_igebm(b, 1, 28, widths, down, 3, w);
+  } else if (strcmp(name, "igebm-cifar") == 0) {
+    int64_t w = width > 0 ? width : 128;
+    const int64_t widths[] = {w, w, 2 * w, 2 * w, 2 * w, 2 * w};
+    const int down[] = {1, 0, 1, 0, 1, 0};
+    build_igebm(b, 3, 32, widths, down, 6, w);
+  } else {
+    st = ebm_set_error(EBM_ERR_ARG, "unknown architecture preset '%s' (presets: %s)", name,
+                       preset_names);
+    goto done;
+  }
+  b->spec.classes = classes;
+  *json = arch_spec_to_json(&b->spec);
+  if (!*json) st = ebm_set_error(EBM_ERR_NOMEM, "out of memory writing preset '%s'", name);
+done:
+  free(b);
+  return st;
+}
+
+ebm_status ebm_arch_preset(const char *name, int num_classes, int in_dim, char **json) {
+  return arch_preset_json(name, num_classes, in_dim, 0, -1, json);
+}

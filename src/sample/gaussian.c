@@ -1,0 +1,202 @@
+/* An analytic Gaussian energy E(x) = ½(x−μ)ᵀΣ⁻¹(x−μ): the known answer the
+ * sampler tests check against, and a base distribution for annealing.
+ * Σ is factored once (Cholesky, in double); eval applies the precision
+ * matrix P = Σ⁻¹ = L⁻ᵀL⁻¹ per item, in double, with no scratch memory. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ebm/sample.h"
+
+#define LOG_2PI 1.8378770664093454836
+
+typedef struct {
+  int64_t dim;
+  int diagonal;     /* P is diagonal: O(D) per item instead of O(D²) */
+  double *mean;     /* D */
+  double *prec;     /* D×D, row-major */
+  double log_z;     /* D/2·log 2π + ½ log det Σ */
+  char name[48];
+} gaussian_energy;
+
+typedef struct {
+  const gaussian_energy *g;
+  const float *x;
+  float *e, *grad;
+} gaussian_job;
+
+/* x is (n, D); e is (n); grad, if not NULL, is (n, D). */
+static void gaussian_items(void *ctx, int64_t begin, int64_t end, int tid) {
+  (void)tid;
+  const gaussian_job *j = ctx;
+  const gaussian_energy *g = j->g;
+  const int64_t D = g->dim;
+  for (int64_t i = begin; i < end; i++) {
+    const float *x = j->x + i * D;
+    double quad = 0.0;
+    for (int64_t r = 0; r < D; r++) {
+      double pr;
+      if (g->diagonal) {
+        pr = g->prec[r * D + r] * ((double)x[r] - g->mean[r]);
+      } else {
+        const double *row = g->prec + r * D;
+        pr = 0.0;
+        for (int64_t c = 0; c < D; c++) pr += row[c] * ((double)x[c] - g->mean[c]);
+      }
+      quad += ((double)x[r] - g->mean[r]) * pr;
+      if (j->grad) j->grad[i * D + r] = (float)pr;
+    }
+    j->e[i] = (float)(0.5 * quad);
+  }
+}
+
+static ebm_status gaussian_eval(void *self, const float *x, const int32_t *y, int64_t n, float *e,
+                                float *grad) {
+  (void)y;
+  const gaussian_energy *g = self;
+  gaussian_job job = {g, x, e, grad};
+  int64_t cost = g->diagonal ? g->dim : g->dim * g->dim;
+  int64_t min_chunk = cost < 65536 ? 65536 / cost : 1;
+  ebm_parallel_for(n, min_chunk, gaussian_items, &job);
+  return EBM_OK;
+}
+
+static void gaussian_destroy(void *self) {
+  gaussian_energy *g = self;
+  if (!g) return;
+  free(g->mean);
+  free(g->prec);
+  free(g);
+}
+
+/* In-place Cholesky Σ = LLᵀ (lower triangle of a). Returns the failing
+ * pivot (≥ 0) if Σ is not positive definite, −1 on success. */
+static int64_t cholesky(double *a, int64_t D) {
+  for (int64_t j = 0; j < D; j++) {
+    double d = a[j * D + j];
+    for (int64_t k = 0; k < j; k++) d -= a[j * D + k] * a[j * D + k];
+    if (!(d > 0.0)) return j;
+    double ljj = sqrt(d);
+    a[j * D + j] = ljj;
+    for (int64_t i = j + 1; i < D; i++) {
+      double s = a[i * D + j];
+      for (int64_t k = 0; k < j; k++) s -= a[i * D + k] * a[j * D + k];
+      a[i * D + j] = s / ljj;
+    }
+  }
+  return -1;
+}
+
+/* P = L⁻ᵀL⁻¹ from the Cholesky factor in the lower triangle of l.
+ * linv (D×D) is scratch for L⁻¹. */
+static void precision_from_cholesky(const double *l, int64_t D, double *linv, double *prec) {
+  memset(linv, 0, (size_t)(D * D) * sizeof *linv);
+  for (int64_t c = 0; c < D; c++) { /* column c of L⁻¹ by forward substitution */
+    for (int64_t r = c; r < D; r++) {
+      double s = r == c ? 1.0 : 0.0;
+      for (int64_t k = c; k < r; k++) s -= l[r * D + k] * linv[k * D + c];
+      linv[r * D + c] = s / l[r * D + r];
+    }
+  }
+  for (int64_t r = 0; r < D; r++)
+    for (int64_t c = 0; c < D; c++) {
+      double s = 0.0;
+      for (int64_t k = r > c ? r : c; k < D; k++) s += linv[k * D + r] * linv[k * D + c];
+      prec[r * D + c] = s;
+    }
+}
+
+ebm_status ebm_gaussian_energy_new(int64_t dim, const double *mean, const double *cov,
+                                   ebm_energy **out) {
+  ebm_status st = EBM_OK;
+  gaussian_energy *g = NULL;
+  double *l = NULL, *linv = NULL;
+  ebm_energy *en = NULL;
+  *out = NULL;
+  if (dim < 1 || dim > 46340) /* D² must fit comfortably */
+    return ebm_set_error(EBM_ERR_ARG, "gaussian energy: dimension must be in 1..46340, got %lld",
+                         (long long)dim);
+  size_t D = (size_t)dim;
+  g = calloc(1, sizeof *g);
+  if (!g) {
+    st = ebm_set_error(EBM_ERR_NOMEM, "out of memory allocating a gaussian energy");
+    goto fail;
+  }
+  g->dim = dim;
+  g->mean = calloc(D, sizeof *g->mean);
+  g->prec = calloc(D * D, sizeof *g->prec);
+  if (!g->mean || !g->prec) {
+    st = ebm_set_error(EBM_ERR_NOMEM, "out of memory for a %zu-dimensional gaussian", D);
+    goto fail;
+  }
+  for (size_t i = 0; i < D; i++) {
+    if (mean && !isfinite(mean[i])) {
+      st = ebm_set_error(EBM_ERR_ARG, "gaussian energy: mean[%zu] is not finite", i);
+      goto fail;
+    }
+    g->mean[i] = mean ? mean[i] : 0.0;
+  }
+  g->diagonal = 1;
+  if (!cov) {
+    for (size_t i = 0; i < D; i++) g->prec[i * D + i] = 1.0;
+    g->log_z = 0.5 * (double)D * LOG_2PI;
+  } else {
+    for (size_t r = 0; r < D; r++)
+      for (size_t c = 0; c < D; c++) {
+        double a = cov[r * D + c], b = cov[c * D + r];
+        if (!isfinite(a) || fabs(a - b) > 1e-9 * (fabs(a) + fabs(b))) {
+          st = ebm_set_error(EBM_ERR_ARG, "gaussian energy: cov[%zu][%zu] = %g is %s", r, c, a,
+                             isfinite(a) ? "not symmetric" : "not finite");
+          goto fail;
+        }
+        if (r != c && a != 0.0) g->diagonal = 0;
+      }
+    l = malloc(D * D * sizeof *l);
+    linv = malloc(D * D * sizeof *linv);
+    if (!l || !linv) {
+      st = ebm_set_error(EBM_ERR_NOMEM, "out of memory factoring a %zux%zu covariance", D, D);
+      goto fail;
+    }
+    memcpy(l, cov, D * D * sizeof *l);
+    int64_t bad = cholesky(l, dim);
+    if (bad >= 0) {
+      st = ebm_set_error(EBM_ERR_ARG,
+                         "gaussian energy: cov is not positive definite (Cholesky pivot %lld)",
+                         (long long)bad);
+      goto fail;
+    }
+    double log_det = 0.0;
+    for (size_t i = 0; i < D; i++) log_det += 2.0 * log(l[i * D + i]);
+    g->log_z = 0.5 * (double)D * LOG_2PI + 0.5 * log_det;
+    precision_from_cholesky(l, dim, linv, g->prec);
+  }
+  snprintf(g->name, sizeof g->name, "gaussian:%lld", (long long)dim);
+  en = ebm_energy_alloc();
+  if (!en) {
+    st = EBM_ERR_NOMEM;
+    goto fail;
+  }
+  en->name = g->name;
+  en->item_ndim = 1;
+  en->item_shape[0] = dim;
+  en->eval = gaussian_eval;
+  en->destroy = gaussian_destroy;
+  en->self = g;
+  *out = en;
+  free(l);
+  free(linv);
+  return EBM_OK;
+fail:
+  free(l);
+  free(linv);
+  gaussian_destroy(g);
+  return st;
+}
+
+ebm_status ebm_gaussian_energy_log_z(const ebm_energy *en, double *log_z) {
+  if (!en || en->destroy != gaussian_destroy)
+    return ebm_set_error(EBM_ERR_ARG, "%s is not a gaussian energy", en ? en->name : "(null)");
+  *log_z = ((const gaussian_energy *)en->self)->log_z;
+  return EBM_OK;
+}

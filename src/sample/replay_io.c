@@ -1,0 +1,111 @@
+/* Replay buffer save/restore through safetensors, for exact resume
+ * (DESIGN §2: the buffer lives next to the optimizer state). Tensor
+ * "replay.<class>" holds that store's items in slot order (absent when the
+ * store is empty); metadata "replay.*" records the layout, which restore
+ * checks against the buffer it fills. Save → restore → save is byte-exact. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sample/replay_internal.h"
+
+#define REPLAY_FORMAT "ebm-replay-1"
+
+/* The layout strings written to and checked in the metadata. */
+typedef struct {
+  char capacity[32], classes[16], item_shape[64], range[64];
+} replay_layout;
+
+static void layout_of(const ebm_replay *rb, replay_layout *l) {
+  snprintf(l->capacity, sizeof l->capacity, "%lld", (long long)rb->capacity);
+  snprintf(l->classes, sizeof l->classes, "%d", rb->num_classes);
+  ebm_shape_str(rb->item_ndim, rb->item_shape, l->item_shape, sizeof l->item_shape);
+  snprintf(l->range, sizeof l->range, "[%.9g,%.9g]", (double)rb->lo, (double)rb->hi);
+}
+
+ebm_status ebm_replay_save(const ebm_replay *rb, ebm_st_writer *w) {
+  ebm_status st;
+  replay_layout l;
+  layout_of(rb, &l);
+  if ((st = ebm_st_writer_meta(w, "replay.format", REPLAY_FORMAT)) != EBM_OK ||
+      (st = ebm_st_writer_meta(w, "replay.capacity", l.capacity)) != EBM_OK ||
+      (st = ebm_st_writer_meta(w, "replay.classes", l.classes)) != EBM_OK ||
+      (st = ebm_st_writer_meta(w, "replay.item_shape", l.item_shape)) != EBM_OK ||
+      (st = ebm_st_writer_meta(w, "replay.range", l.range)) != EBM_OK)
+    return st;
+  for (int b = 0; b < rb->nbuf; b++) {
+    if (rb->size[b] == 0) continue;
+    char name[32];
+    int64_t shape[4] = {rb->size[b]};
+    memcpy(shape + 1, rb->item_shape, (size_t)rb->item_ndim * sizeof *shape);
+    snprintf(name, sizeof name, "replay.%d", b);
+    if ((st = ebm_st_writer_add_f32(w, name, 1 + rb->item_ndim, shape, replay_slot(rb, b, 0))) != EBM_OK)
+      return st;
+  }
+  return EBM_OK;
+}
+
+static ebm_status check_meta(const ebm_safetensors *st, const char *key, const char *expect) {
+  const char *got = ebm_safetensors_meta(st, key);
+  if (!got)
+    return ebm_set_error(EBM_ERR_FORMAT, "%s: no replay buffer (metadata '%s' is missing)",
+                         ebm_safetensors_origin(st), key);
+  if (strcmp(got, expect) != 0)
+    return ebm_set_error(EBM_ERR_FORMAT, "%s: replay buffer %s is %s, expected %s",
+                         ebm_safetensors_origin(st), key + 7, got, expect);
+  return EBM_OK;
+}
+
+/* The store index of a "replay.<b>" tensor name; -1 if it is not one. */
+static int store_of_name(const char *name) {
+  if (strncmp(name, "replay.", 7) != 0) return -1;
+  const char *p = name + 7;
+  if (*p < '0' || *p > '9') return -2;
+  long v = 0;
+  for (; *p >= '0' && *p <= '9' && v < 1000000; p++) v = v * 10 + (*p - '0');
+  return *p ? -2 : (int)v;
+}
+
+ebm_status ebm_replay_restore(ebm_replay *rb, const ebm_safetensors *st) {
+  ebm_status s;
+  replay_layout l;
+  layout_of(rb, &l);
+  const char *origin = ebm_safetensors_origin(st);
+  if ((s = check_meta(st, "replay.format", REPLAY_FORMAT)) != EBM_OK ||
+      (s = check_meta(st, "replay.capacity", l.capacity)) != EBM_OK ||
+      (s = check_meta(st, "replay.classes", l.classes)) != EBM_OK ||
+      (s = check_meta(st, "replay.item_shape", l.item_shape)) != EBM_OK ||
+      (s = check_meta(st, "replay.range", l.range)) != EBM_OK)
+    return s;
+  /* Validate every tensor before touching the buffer, so a bad file leaves
+   * it as it was. */
+  for (int t = 0; t < ebm_safetensors_count(st); t++) {
+    const ebm_st_tensor *ten = ebm_safetensors_at(st, t);
+    int b = store_of_name(ten->name);
+    if (b == -1) continue;
+    if (b < 0 || b >= rb->nbuf)
+      return ebm_set_error(EBM_ERR_FORMAT, "%s: tensor '%s' is not a store of a buffer with %d",
+                           origin, ten->name, rb->nbuf);
+    int ok = ten->dtype == EBM_DTYPE_F32 && ten->ndim == 1 + rb->item_ndim &&
+             ten->shape[0] >= 1 && ten->shape[0] <= rb->slots;
+    for (int d = 0; ok && d < rb->item_ndim; d++) ok = ten->shape[1 + d] == rb->item_shape[d];
+    if (!ok) {
+      char got[96];
+      ebm_shape_str(ten->ndim < 4 ? ten->ndim : 4, ten->shape, got, sizeof got);
+      return ebm_set_error(EBM_ERR_SHAPE, "%s: tensor '%s' is %s %s, expected F32 [1..%lld]+%s",
+                           origin, ten->name, ebm_dtype_name(ten->dtype), got,
+                           (long long)rb->slots, l.item_shape);
+    }
+  }
+  for (int b = 0; b < rb->nbuf; b++) {
+    char name[32];
+    snprintf(name, sizeof name, "replay.%d", b);
+    const ebm_st_tensor *ten = ebm_safetensors_find(st, name);
+    rb->size[b] = 0;
+    if (!ten) continue;
+    if ((s = ebm_safetensors_read_f32(st, name, ten->ndim, ten->shape, replay_slot(rb, b, 0))) != EBM_OK)
+      return s;
+    rb->size[b] = ten->shape[0];
+  }
+  return EBM_OK;
+}

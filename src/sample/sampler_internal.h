@@ -1,0 +1,91 @@
+/* The sampler's state shared by sampler.c (setup, run loop, adaptation) and
+ * the step kernels (steps_langevin.c, steps_hamiltonian.c). Not public. */
+#ifndef EBM_SAMPLE_SAMPLER_INTERNAL_H
+#define EBM_SAMPLE_SAMPLER_INTERNAL_H
+
+#include "ebm/sample.h"
+
+/* Chains are split across the pool in chunks of at least this many floats,
+ * so small batches stay on one thread. Every update is per element or per
+ * chain, so the chunking never changes a result. */
+#define SAMPLER_MIN_CHUNK_FLOATS 16384
+
+struct ebm_sampler {
+  const ebm_energy *en;
+  ebm_sampler_config cfg;
+  int64_t max_n;
+  int64_t dim;          /* floats per chain */
+  int64_t min_chunk;    /* chains per parallel chunk */
+  float lo, hi;         /* clamp bounds; ±INFINITY when the energy has no range or clamp = 0 */
+  float clip;           /* per-element gradient clip; INFINITY when off */
+  float eps;            /* the current step size (adapted in warm-up) */
+
+  /* n×dim buffers */
+  float *grad;          /* ∇E at x (cached between MALA/HMC/kinetic steps) */
+  float *prop;          /* proposal / leapfrog position */
+  float *grad_prop;     /* ∇E at prop */
+  float *noise;         /* ξ ~ N(0, 1) (or N(0, σ²) for LANGEVIN) */
+  float *mom;           /* HMC momentum, kinetic velocity */
+  /* n-vectors */
+  float *e;             /* E at x */
+  float *e_prop;        /* E at prop */
+  float *u;             /* uniforms for the MH accept */
+  float *eps_chain;     /* HMC: each chain's jittered step size */
+  double *log_alpha;    /* per-chain log acceptance ratio */
+  double *gnorm;        /* per-chain ‖∇E‖₂ of this step */
+  unsigned char *accepted;
+};
+
+/* x limited to [lo, hi]; NaN stays NaN (fminf/fmaxf would hide it). */
+static inline float sampler_clamp(float x, float lo, float hi) {
+  return x < lo ? lo : (x > hi ? hi : x);
+}
+
+/* Du & Mordatch A.11: each gradient element limited to [-c, c]; c = ∞ is off. */
+static inline float sampler_clip(float g, float c) { return g < -c ? -c : (g > c ? c : g); }
+
+/* A per-chain kernel's arguments: the sampler, the chains and two
+ * coefficients whose meaning each kernel states. */
+typedef struct {
+  ebm_sampler *s;
+  float *x;
+  double a, b;
+} sampler_job;
+
+/* Runs fn over chains [0, n) in chunks of at least s->min_chunk chains. */
+static inline void sampler_run_chains(ebm_sampler *s, int64_t n, ebm_range_fn fn, sampler_job *job) {
+  ebm_parallel_for(n, s->min_chunk, fn, job);
+}
+
+/* The result of one step on n chains: the means the stats report and the
+ * Rao–Blackwellised acceptance probability mean(min(1, α)) that drives the
+ * step-size adaptation. */
+typedef struct {
+  double mean_energy, grad_norm, accept_rate, accept_prob;
+} sampler_step_result;
+
+/* Evaluates E and ∇E at x into s->e, s->grad (the state the MH samplers
+ * and kinetic Langevin carry between steps). */
+ebm_status sampler_eval_current(ebm_sampler *s, const float *x, const int32_t *y, int64_t n);
+
+/* One step of each kind. x (n chains) is updated in place; MALA, HMC and
+ * KINETIC expect s->e / s->grad to hold E, ∇E at x and keep them current.
+ * KINETIC expects s->mom to hold the velocity. */
+ebm_status sampler_step_langevin(ebm_sampler *s, float *x, const int32_t *y, int64_t n,
+                                 ebm_rng *rng, sampler_step_result *r);
+ebm_status sampler_step_ula(ebm_sampler *s, float *x, const int32_t *y, int64_t n, ebm_rng *rng,
+                            sampler_step_result *r);
+ebm_status sampler_step_mala(ebm_sampler *s, float *x, const int32_t *y, int64_t n, ebm_rng *rng,
+                             sampler_step_result *r);
+ebm_status sampler_step_hmc(ebm_sampler *s, float *x, const int32_t *y, int64_t n, ebm_rng *rng,
+                            sampler_step_result *r);
+ebm_status sampler_step_kinetic(ebm_sampler *s, float *x, const int32_t *y, int64_t n,
+                                ebm_rng *rng, sampler_step_result *r);
+
+/* Fills r's means from the per-chain s->e (or e), s->gnorm, s->accepted and
+ * s->log_alpha (NULL accepted: an unadjusted step, rate 1). Serial, in chain
+ * order, so the sums do not depend on the thread count. */
+void sampler_summarise(const ebm_sampler *s, const float *e, int64_t n, int adjusted,
+                       sampler_step_result *r);
+
+#endif

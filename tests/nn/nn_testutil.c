@@ -1,0 +1,284 @@
+/* Finite-difference checks for networks, in double precision.
+ *
+ * The network computes in float, so we never difference single energies.
+ * We difference S(t) = Σ_i w_i E_i(x + t·d) (random item weights w_i of
+ * both signs, so a mix-up between items shows) along three directions d:
+ * sign(gradient) (the largest signal) and two Rademacher ones, each entry
+ * times the scale of what is perturbed (1 for inputs in [-1, 1], the RMS
+ * of each parameter tensor for parameters); S is summed in double and
+ * compared with the analytic directional derivative Σ ⟨gradient, d⟩ of the
+ * pass under test. The central difference is Richardson-extrapolated,
+ * D = (4·D(h/2) − D(h)) / 3 with h = 2e-2, which cancels the O(h²)
+ * truncation term; the O(h⁴) remainder is ≈ 1e-7 relative for these smooth
+ * networks. What is left is float rounding in S: each E_i is off by a few
+ * ulps (≈ 8·FLT_EPSILON·|E_i| at most here), and the difference divides
+ * that by the step. So a direction passes when
+ *   |D − analytic| ≤ 2e-3 · max(|analytic|, 1e-3 · Σ|terms|)
+ *                    + 8·FLT_EPSILON·Σ|w_i E_i| / h,
+ * the floor 1e-3·Σ|terms| keeping a directional derivative that happens to
+ * be near 0 from being judged on noise. The largest error seen over all
+ * the tests below is 3.7e-4 (5× under 2e-3), while wiring mistakes (a
+ * missing shortcut term, a wrong spectral-norm correction) give errors of
+ * 0.01 to 100 (checked by breaking the code on purpose).
+ * Leaky-ReLU networks are piecewise linear: a step that moves a
+ * pre-activation across 0 breaks the difference, so those tests use
+ * h = 2e-3 (crossings become rare; between kinks Richardson is exact). */
+#include "nn/nn_testutil.h"
+
+#include <float.h>
+#include <stdlib.h>
+
+ebm_net *nt_build(const char *json, int64_t batch, uint64_t seed) {
+  ebm_net *net = NULL;
+  ebm_status st = ebm_net_new(json, batch, &net);
+  if (st) {
+    test_fail_at(__FILE__, __LINE__, "ebm_net_new: %s (%s)", ebm_last_error(), json);
+    test_abort();
+  }
+  ebm_rng rng;
+  ebm_rng_init(&rng, seed);
+  REQUIRE_OK(ebm_net_init(net, &rng));
+  return net;
+}
+
+static double rms(const float *p, int64_t count) {
+  double s = 0;
+  for (int64_t i = 0; i < count; i++) s += (double)p[i] * p[i];
+  return count ? sqrt(s / (double)count) : 0.0;
+}
+
+void nt_jitter(ebm_net *net, float rel, uint64_t seed) {
+  ebm_rng rng;
+  ebm_rng_init(&rng, seed);
+  for (int i = 0; i < ebm_net_param_count(net); i++) {
+    ebm_tensor *v = ebm_net_param(net, i)->value;
+    int64_t count = ebm_tensor_numel(v);
+    double scale = rms(v->data, count);
+    for (int64_t k = 0; k < count; k++)
+      v->data[k] += (float)((scale > 1e-3 ? scale : 0.1) * rel * ebm_rng_gauss(&rng));
+  }
+  /* Re-converge u, v to the new weights, as training would. */
+  ebm_net_spectral_update(net, 30);
+}
+
+static int64_t item_size(const ebm_net *net) {
+  int64_t s = 1;
+  for (int d = 0; d < ebm_net_item_ndim(net); d++) s *= ebm_net_item_shape(net)[d];
+  return s;
+}
+
+float *nt_inputs(const ebm_net *net, int64_t n, uint64_t seed) {
+  float *x = ebm_alloc((size_t)(n * item_size(net)), sizeof(float));
+  REQUIRE(x != NULL);
+  ebm_rng rng;
+  ebm_rng_init(&rng, seed);
+  ebm_rng_uniform(&rng, x, n * item_size(net), -1.0f, 1.0f);
+  return x;
+}
+
+int32_t *nt_labels(const ebm_net *net, int64_t n, uint64_t seed) {
+  int k = ebm_net_num_classes(net);
+  if (k == 0) return NULL;
+  int32_t *y = malloc((size_t)n * sizeof *y);
+  REQUIRE(y != NULL);
+  ebm_rng rng;
+  ebm_rng_init(&rng, seed ^ 0x5eed);
+  for (int64_t i = 0; i < n; i++) y[i] = (int32_t)ebm_rng_below(&rng, (uint32_t)k);
+  return y;
+}
+
+static void item_weights(double *w, int64_t n, ebm_rng *rng) {
+  for (int64_t i = 0; i < n; i++) w[i] = (ebm_rng_u32(rng) & 1 ? 1.0 : -1.0) * (0.5 + ebm_rng_double(rng));
+}
+
+/* S = Σ w_i E_i, summed in double; *abs_sum gets Σ |w_i E_i|. */
+static double weighted_energy(ebm_net *net, const float *x, const int32_t *y, int64_t n,
+                              const double *w, float *e, double *abs_sum) {
+  REQUIRE_OK(ebm_net_energy(net, x, y, n, e));
+  double s = 0, a = 0;
+  for (int64_t i = 0; i < n; i++) s += w[i] * e[i], a += fabs(w[i] * e[i]);
+  *abs_sum = a;
+  return s;
+}
+
+/* Judges one direction: see the error budget at the top. */
+static double judge(const char *what, int dir, double an, double rich, double mass,
+                    double abs_energy) {
+  double noise = 8 * FLT_EPSILON * abs_energy / nt_fd_step;
+  double scale = fmax(fabs(an), 1e-3 * mass);
+  double err = fabs(rich - an) / (scale + noise / NT_FD_TOL);
+  if (getenv("NT_DEBUG"))
+    fprintf(stderr, "%s dir %d: analytic %.9g fd %.9g mass %.3g |E| %.3g rel %.3g\n", what, dir, an,
+            rich, mass, abs_energy, err);
+  if (err > NT_FD_TOL)
+    test_fail_at(__FILE__, __LINE__, "%s direction %d: analytic %.9g, finite difference %.9g (rel %.3g)",
+                 what, dir, an, rich, err);
+  return err;
+}
+
+static double rademacher(ebm_rng *rng) { return ebm_rng_u32(rng) & 1 ? 1.0 : -1.0; }
+
+double nt_fd_step = 2e-2;
+#define NT_H nt_fd_step
+
+double nt_check_input_grad(ebm_net *net, int64_t n, uint64_t seed) {
+  int64_t size = n * item_size(net);
+  float *x = nt_inputs(net, n, seed), *xp = nt_inputs(net, n, seed), *dx = nt_inputs(net, n, seed);
+  int32_t *y = nt_labels(net, n, seed);
+  float e[64];
+  double w[64], *d = malloc((size_t)size * sizeof *d);
+  REQUIRE(n <= 64 && d);
+  ebm_rng rng;
+  ebm_rng_init(&rng, seed + 1);
+  item_weights(w, n, &rng);
+  REQUIRE_OK(ebm_net_grad_input(net, x, y, n, e, dx));
+  double worst = 0;
+  for (int dir = 0; dir < 3; dir++) {
+    double an = 0, mass = 0;
+    for (int64_t j = 0; j < size; j++) {
+      d[j] = dir == 0 ? (dx[j] * w[j / item_size(net)] >= 0 ? 1.0 : -1.0) : rademacher(&rng);
+      double term = w[j / item_size(net)] * dx[j] * d[j];
+      an += term;
+      mass += fabs(term);
+    }
+    double fd[2], abs_energy = 0;
+    for (int k = 0; k < 2; k++) {
+      double h = NT_H / (k + 1), s[2];
+      for (int sgn = 0; sgn < 2; sgn++) {
+        for (int64_t j = 0; j < size; j++) xp[j] = (float)(x[j] + (sgn ? -h : h) * d[j]);
+        s[sgn] = weighted_energy(net, xp, y, n, w, e, &abs_energy);
+      }
+      fd[k] = (s[0] - s[1]) / (2 * h);
+    }
+    double err = judge("input gradient", dir, an, (4 * fd[1] - fd[0]) / 3, mass, abs_energy);
+    if (err > worst) worst = err;
+  }
+  ebm_free(x);
+  ebm_free(xp);
+  ebm_free(dx);
+  free(y);
+  free(d);
+  return worst;
+}
+
+double nt_check_param_grad(ebm_net *net, int64_t n, uint64_t seed) {
+  int np = ebm_net_param_count(net);
+  float *x = nt_inputs(net, n, seed);
+  int32_t *y = nt_labels(net, n, seed);
+  float e[64], de[64];
+  double w[64];
+  REQUIRE(n <= 64);
+  ebm_rng rng;
+  ebm_rng_init(&rng, seed + 2);
+  item_weights(w, n, &rng);
+  for (int64_t i = 0; i < n; i++) de[i] = (float)w[i];
+  ebm_net_zero_grad(net);
+  REQUIRE_OK(ebm_net_backward_params(net, x, y, n, de, e));
+  /* Originals and a direction per parameter. */
+  float **orig = calloc((size_t)np, sizeof *orig);
+  double **d = calloc((size_t)np, sizeof *d);
+  REQUIRE(orig && d);
+  for (int p = 0; p < np; p++) {
+    ebm_tensor *v = ebm_net_param(net, p)->value;
+    orig[p] = ebm_alloc((size_t)ebm_tensor_numel(v), sizeof(float));
+    d[p] = malloc((size_t)ebm_tensor_numel(v) * sizeof **d);
+    REQUIRE(orig[p] && d[p]);
+    memcpy(orig[p], v->data, (size_t)ebm_tensor_numel(v) * sizeof(float));
+    REQUIRE(orig[p] && d[p]);
+  }
+  double worst = 0;
+  for (int dir = 0; dir < 3; dir++) {
+    double an = 0, mass = 0;
+    for (int p = 0; p < np; p++) {
+      ebm_param *prm = ebm_net_param(net, p);
+      int64_t count = ebm_tensor_numel(prm->value);
+      double scale = rms(orig[p], count);
+      if (scale == 0) scale = 1e-2;
+      for (int64_t j = 0; j < count; j++) {
+        d[p][j] = (dir == 0 ? (prm->grad->data[j] >= 0 ? 1.0 : -1.0) : rademacher(&rng)) * scale;
+        double term = prm->grad->data[j] * d[p][j];
+        an += term;
+        mass += fabs(term);
+      }
+    }
+    double fd[2], abs_energy = 0;
+    for (int k = 0; k < 2; k++) {
+      double h = NT_H / (k + 1), s[2];
+      for (int sgn = 0; sgn < 2; sgn++) {
+        for (int p = 0; p < np; p++) {
+          ebm_tensor *v = ebm_net_param(net, p)->value;
+          for (int64_t j = 0; j < ebm_tensor_numel(v); j++)
+            v->data[j] = (float)(orig[p][j] + (sgn ? -h : h) * d[p][j]);
+        }
+        ebm_net_spectral_update(net, 0); /* u, v fixed: torch's gradient convention */
+        s[sgn] = weighted_energy(net, x, y, n, w, e, &abs_energy);
+      }
+      fd[k] = (s[0] - s[1]) / (2 * h);
+    }
+    double err = judge("parameter gradient", dir, an, (4 * fd[1] - fd[0]) / 3, mass, abs_energy);
+    if (err > worst) worst = err;
+  }
+  for (int p = 0; p < np; p++) {
+    ebm_tensor *v = ebm_net_param(net, p)->value;
+    memcpy(v->data, orig[p], (size_t)ebm_tensor_numel(v) * sizeof(float));
+    ebm_free(orig[p]);
+    free(d[p]);
+  }
+  ebm_net_spectral_update(net, 0);
+  free(orig);
+  free(d);
+  ebm_free(x);
+  free(y);
+  return worst;
+}
+
+void nt_check_pass_consistency(ebm_net *net, int64_t n, uint64_t seed) {
+  int64_t size = n * item_size(net);
+  float *x = nt_inputs(net, n, seed), *dx = nt_inputs(net, n, seed);
+  int32_t *y = nt_labels(net, n, seed);
+  float e1[64], e2[64], e3[64], de[64];
+  REQUIRE(n <= 64);
+  for (int64_t i = 0; i < n; i++) de[i] = 0.5f + (float)i;
+  REQUIRE_OK(ebm_net_energy(net, x, y, n, e1));
+  /* grad_input must not touch parameter gradients. */
+  int np = ebm_net_param_count(net);
+  for (int p = 0; p < np; p++) {
+    ebm_tensor *g = ebm_net_param(net, p)->grad;
+    for (int64_t j = 0; j < ebm_tensor_numel(g); j++) g->data[j] = 7.0f;
+  }
+  REQUIRE_OK(ebm_net_grad_input(net, x, y, n, e2, dx));
+  int untouched = 1;
+  for (int p = 0; p < np; p++) {
+    ebm_tensor *g = ebm_net_param(net, p)->grad;
+    for (int64_t j = 0; j < ebm_tensor_numel(g); j++) untouched &= g->data[j] == 7.0f;
+  }
+  CHECK(untouched);
+  for (int64_t i = 0; i < n; i++) CHECK(e1[i] == e2[i]);
+  for (int64_t j = 0; j < size; j++) CHECK(isfinite(dx[j]));
+  /* backward_params accumulates: twice from zero is twice once. */
+  ebm_net_zero_grad(net);
+  REQUIRE_OK(ebm_net_backward_params(net, x, y, n, de, e3));
+  for (int64_t i = 0; i < n; i++) CHECK(e1[i] == e3[i]);
+  ebm_tensor **once = calloc((size_t)np, sizeof *once);
+  REQUIRE(once);
+  double total = 0;
+  for (int p = 0; p < np; p++) {
+    once[p] = ebm_tensor_clone(ebm_net_param(net, p)->grad);
+    total += rms(once[p]->data, ebm_tensor_numel(once[p]));
+  }
+  CHECK(total > 0);
+  REQUIRE_OK(ebm_net_backward_params(net, x, y, n, de, e3));
+  for (int p = 0; p < np; p++) {
+    /* Equal up to float rounding: the second pass adds in another order. */
+    ebm_tensor *g = ebm_net_param(net, p)->grad;
+    double tol = 1e-5 * rms(once[p]->data, ebm_tensor_numel(g)) + 1e-30;
+    for (int64_t j = 0; j < ebm_tensor_numel(g); j++)
+      CHECK_NEAR(g->data[j], 2.0 * once[p]->data[j], tol);
+    ebm_tensor_free(once[p]);
+  }
+  free(once);
+  ebm_net_zero_grad(net);
+  ebm_free(x);
+  ebm_free(dx);
+  free(y);
+}

@@ -1,0 +1,37 @@
+/* Helpers shared by the nn tests: building small networks and checking
+ * their three passes against finite differences. */
+#ifndef EBM_NN_TESTUTIL_H
+#define EBM_NN_TESTUTIL_H
+
+#include "test.h"
+
+/* Builds `json` for `batch` items and initialises it from `seed`
+ * (REQUIREs success). */
+ebm_net *nt_build(const char *json, int64_t batch, uint64_t seed);
+
+/* Adds N(0, (rel·rms)²) noise to every parameter (rms of that parameter,
+ * or 0.1 when it is below 1e-3), then refreshes W/σ: makes class tables and
+ * the tiny second convs of residual blocks (A.10) non-trivial, so the FD
+ * checks see every path. */
+void nt_jitter(ebm_net *net, float rel, uint64_t seed);
+
+/* Random inputs U(-1, 1) for n items and random labels (NULL when the net
+ * is unconditional); free with free()/ebm_free(). */
+float *nt_inputs(const ebm_net *net, int64_t n, uint64_t seed);
+int32_t *nt_labels(const ebm_net *net, int64_t n, uint64_t seed);
+
+/* The three passes against finite differences of S = Σ_i w_i E_i along
+ * random directions (see nn_testutil.c for the error budget). Each returns
+ * the worst relative error found. */
+double nt_check_input_grad(ebm_net *net, int64_t n, uint64_t seed);
+double nt_check_param_grad(ebm_net *net, int64_t n, uint64_t seed);
+/* energy, grad_input and backward_params agree on E; grad_input leaves
+ * param grads untouched; backward_params accumulates. */
+void nt_check_pass_consistency(ebm_net *net, int64_t n, uint64_t seed);
+
+/* Default tolerance of the FD checks (relative). */
+#define NT_FD_TOL 2e-3
+/* The step h of the checks (2e-2 unless a test sets it). */
+extern double nt_fd_step;
+
+#endif
