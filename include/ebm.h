@@ -27,6 +27,8 @@
  *   ebm/energy.h  the energy interface every sampler and evaluator uses
  *   ebm/nn.h      networks: layers, presets, spectral norm, Adam, checkpoints
  *   ebm/sample.h  Langevin, MALA, HMC, kinetic Langevin, annealing, replay buffer
+ *   ebm/grid_nll.h  exact 2-D likelihoods and density pictures by quadrature
+ *   ebm/train.h   training (PCD / short-run / CD-k), run directories, resume
  */
 #ifndef EBM_H
 #define EBM_H
@@ -37,6 +39,8 @@
 #include "ebm/energy.h"
 #include "ebm/nn.h"
 #include "ebm/sample.h"
+#include "ebm/grid_nll.h"
+#include "ebm/train.h"
 
 /* The library version, "MAJOR.MINOR.PATCH". */
 const char *ebm_version(void);
