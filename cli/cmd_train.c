@@ -73,6 +73,13 @@ static int opt_from_json(const cli_opt *o, const cJSON *v) {
     *(int *)o->dst = cJSON_IsTrue(v);
     return 0;
   }
+  if (o->kind == OPT_INT64 && cJSON_IsString(v)) { /* beyond 2^53, kept exact as text */
+    char *end = NULL;
+    long long x = strtoll(v->valuestring, &end, 10);
+    if (end == v->valuestring || *end) return 1;
+    *(int64_t *)o->dst = (int64_t)x;
+    return 0;
+  }
   if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) return 1;
   switch (o->kind) {
     case OPT_INT: *(int *)o->dst = (int)v->valuedouble; break;
@@ -92,6 +99,10 @@ static cJSON *opt_to_json(const cli_opt *o) {
       return s ? cJSON_CreateString(s) : cJSON_CreateNull();
     }
     case OPT_FLAG: return cJSON_CreateBool(*(int *)o->dst);
+    case OPT_INT64: /* JSON numbers are doubles: larger integers go as text */
+      opt_text(o, text, sizeof text);
+      return *(int64_t *)o->dst >= -(1LL << 53) && *(int64_t *)o->dst <= (1LL << 53) ? cJSON_CreateRaw(text)
+                                                                                : cJSON_CreateString(text);
     default: opt_text(o, text, sizeof text); return cJSON_CreateRaw(text);
   }
 }
@@ -467,8 +478,10 @@ static int run_train(int argc, char **argv) {
     goto done;
   }
 
-  const char *keys[] = {"version", "data", "method"};
-  const char *values[] = {ebm_version(), f.data, f.method};
+  char seed_text[32];
+  snprintf(seed_text, sizeof seed_text, "%lld", (long long)f.seed);
+  const char *keys[] = {"version", "data", "method", "seed"};
+  const char *values[] = {ebm_version(), f.data, f.method, seed_text};
   run_watch w = {0};
   ebm_run_opts o = {0};
   o.run_dir = f.out;
@@ -480,7 +493,7 @@ static int run_train(int argc, char **argv) {
   o.sample_count = f.sample_count;
   o.meta_keys = keys;
   o.meta_values = values;
-  o.n_meta = 3;
+  o.n_meta = 4;
   o.config_json = config;
   o.stop = &stop_requested;
   o.on_step = on_step;
@@ -529,5 +542,5 @@ CLI_COMMAND(train, "train", "--data SPEC --arch ARCH --out RUN_DIR [--method pcd
             "PyTorch reference ebm_ref.py. RUN_DIR receives config.json, metrics.jsonl, samples/ and\n"
             "ckpt/last.safetensors (+ last.state.safetensors); --resume continues bit-exactly. A run that\n"
             "diverges (NaN, or |E| > --max-energy) stops with exit 1 and keeps its last good checkpoint;\n"
-            "Ctrl-C finishes the step, saves and exits with 130.",
+            "Ctrl-C (SIGINT) or SIGTERM finishes the step, saves and exits with 130 (143).",
             run_train)

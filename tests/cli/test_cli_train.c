@@ -267,3 +267,26 @@ TEST(cli_eval_nll_and_show_density_on_a_trained_toy) {
   CHECK_CONTAINS(r.err, "missing.safetensors");
   cli_result_free(&r);
 }
+
+/* JSON numbers are doubles: a 64-bit seed survives config.json as text. */
+TEST(cli_train_keeps_a_64_bit_seed_exactly_across_resume) {
+  char run[512], path[600];
+  snprintf(run, sizeof run, "%s", test_path("run"));
+  cli_result r = run_cli("train --data toy:moons:train:100 --arch mlp --width 8 --batch 8 --steps 1 --iters 1 "
+                         "--seed 9007199254740993 --out %s", run);
+  CHECK_EQ_INT(r.code, 0);
+  cli_result_free(&r);
+  snprintf(path, sizeof path, "%s/config.json", run);
+  char *cfg = slurp(path);
+  CHECK_CONTAINS(cfg, "\"seed\":\t\"9007199254740993\"");
+  free(cfg);
+  r = run_cli("train --out %s --resume --iters 2", run);
+  CHECK_EQ_INT(r.code, 0);
+  cli_result_free(&r);
+  ebm_safetensors *st = NULL;
+  snprintf(path, sizeof path, "%s/ckpt/last.safetensors", run);
+  REQUIRE_OK(ebm_safetensors_load(path, &st));
+  CHECK(strcmp(ebm_safetensors_meta(st, "seed"), "9007199254740993") == 0);
+  CHECK(strcmp(ebm_safetensors_meta(st, "step"), "2") == 0);
+  ebm_safetensors_free(st);
+}
