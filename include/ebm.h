@@ -27,6 +27,7 @@
  *   ebm/energy.h  the energy interface every sampler and evaluator uses
  *   ebm/nn.h      networks: layers, presets, spectral norm, Adam, checkpoints
  *   ebm/sample.h  Langevin, MALA, HMC, kinetic Langevin, annealing, replay buffer
+ *   ebm/compose.h AND / OR / AND NOT of energies, fixed labels, inpainting, corruptions
  */
 #ifndef EBM_H
 #define EBM_H
@@ -37,6 +38,7 @@
 #include "ebm/energy.h"
 #include "ebm/nn.h"
 #include "ebm/sample.h"
+#include "ebm/compose.h"
 
 /* The library version, "MAJOR.MINOR.PATCH". */
 const char *ebm_version(void);
