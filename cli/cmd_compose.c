@@ -212,19 +212,63 @@ static int split_repeated(int argc, char **argv, char **rest, int *nrest, const 
   return 0;
 }
 
-/* Progress bar per step. */
+/* Progress bar per step, counted across annealing phases. */
+typedef struct {
+  ebm_progress *progress;
+  int offset;
+} phase_progress;
+
 static void on_step(void *ctx, int step, const float *x, int64_t n, const ebm_sample_stats *st) {
   (void)x;
   (void)n;
+  const phase_progress *pp = ctx;
   char metric[64];
   snprintf(metric, sizeof metric, "E %.4g acc %.3f", (double)st->mean_energy, (double)st->accept_rate);
-  ebm_progress_update(ctx, step + 1, metric);
+  ebm_progress_update(pp->progress, pp->offset + step + 1, metric);
+}
+
+#define ANNEAL_PHASES 4
+
+/* K steps at T = 1, or with --anneal T0 > 1 in ANNEAL_PHASES phases at
+ * temperatures T0^(1 − k/(P−1)) down to 1: hot chains cross between modes
+ * that are too far apart at T = 1, then settle (simulated annealing; the
+ * final phase samples the composition itself). MALA/HMC adapt ε in the
+ * first half of each phase (unless --adapt says otherwise) and carry it
+ * over scaled by √(T_next/T). */
+static ebm_status run_annealed(const ebm_energy *en, const ebm_sampler_config *base, double anneal,
+                               int adapt_flag, float *x, int64_t n, ebm_rng *rng, float *fe) {
+  const int phases = anneal > 1.0 ? ANNEAL_PHASES : 1;
+  ebm_sampler_config cfg = *base;
+  ebm_status st = EBM_OK;
+  int adjusted = cfg.kind == EBM_SAMPLER_MALA || cfg.kind == EBM_SAMPLER_HMC;
+  ebm_progress *progress = ebm_progress_new(stderr, VERB, base->steps);
+  int done_steps = 0;
+  for (int p = 0; p < phases && st == EBM_OK; p++) {
+    ebm_sampler *s = NULL;
+    cfg.steps = base->steps / phases + (p == phases - 1 ? base->steps % phases : 0);
+    cfg.temperature = phases > 1 ? (float)pow(anneal, 1.0 - (double)p / (phases - 1)) : base->temperature;
+    if (phases > 1) { /* --adapt applies per phase */
+      int adapt = adapt_flag == -1 ? (adjusted ? cfg.steps / 2 : 0) : adapt_flag;
+      cfg.adapt_steps = adapt < cfg.steps ? adapt : cfg.steps;
+    }
+    if ((st = ebm_sampler_new(en, &cfg, n, &s)) != EBM_OK) break;
+    phase_progress pp = {progress, done_steps};
+    st = ebm_sampler_run_cb(s, x, NULL, n, rng, NULL, fe, on_step, &pp);
+    done_steps += cfg.steps;
+    if (p + 1 < phases) {
+      double next = pow(anneal, 1.0 - (double)(p + 1) / (phases - 1));
+      if (adjusted) cfg.step_size = ebm_sampler_step_size(s) * (float)sqrt(next / cfg.temperature);
+    }
+    ebm_sampler_free(s);
+  }
+  ebm_progress_finish(progress);
+  return st;
 }
 
 static int run_compose(int argc, char **argv) {
   const char *term_args[MAX_TERMS], *not_args[MAX_TERMS], *dummy = NULL, *out = NULL, *png = NULL;
   int nterms, nnots, or_flag = 0, nrest;
-  double alpha = 1.0;
+  double alpha = 1.0, anneal = 1.0;
   int64_t n = DEFAULT_CHAINS, seed = 0;
   use_sampler_flags sf;
   use_sampler_flags_init(&sf);
@@ -236,6 +280,7 @@ static int run_compose(int argc, char **argv) {
       {"not", OPT_STRING, &dummy, "SPEC", "a term to negate (repeat): E - alpha * E_not"},
       {"alpha", OPT_DOUBLE, &alpha, "A", "weight of the --not terms"},
       USE_SAMPLER_OPTS(sf),
+      {"anneal", OPT_DOUBLE, &anneal, "T0", "start hot: 4 phases at temperatures from T0 down to 1 (1 = off)"},
       {"n", OPT_INT64, &n, "N", "chains"},
       {"seed", OPT_INT64, &seed, "S", "random seed"},
       {"out", OPT_STRING, &out, "OUT.npy", "where to write the samples (required)"},
@@ -268,6 +313,10 @@ static int run_compose(int argc, char **argv) {
   }
   if (n < 1 || n > USE_MAX_ITEMS) {
     rc = cli_usage_error(VERB, "--n must be in 1..%d, got %lld", USE_MAX_ITEMS, (long long)n);
+    goto done;
+  }
+  if (!(anneal >= 1.0 && anneal <= 1e6)) {
+    rc = cli_usage_error(VERB, "--anneal must be in [1, 1e6] (1 = off), got %g", anneal);
     goto done;
   }
   if (!(alpha >= 0.0)) {
@@ -326,11 +375,7 @@ static int run_compose(int argc, char **argv) {
   ebm_rng_init(&rng, (uint64_t)seed);
   init_rng = ebm_rng_split(&rng, 1);
   ebm_rng_uniform(&init_rng, x, n * item, lo, hi); /* chains start as noise over the data range */
-  if ((st = ebm_sampler_new(en, &cfg, n, &s)) != EBM_OK) goto done;
-  ebm_progress *progress = ebm_progress_new(stderr, VERB, cfg.steps);
-  st = ebm_sampler_run_cb(s, x, NULL, n, &rng, NULL, fe, on_step, progress);
-  ebm_progress_finish(progress);
-  if (st != EBM_OK) goto done;
+  if ((st = run_annealed(en, &cfg, anneal, sf.adapt, x, n, &rng, fe)) != EBM_OK) goto done;
   int64_t shape[4] = {n};
   memcpy(shape + 1, en->item_shape, (size_t)en->item_ndim * sizeof *shape);
   if ((st = ebm_npy_save(out, EBM_DTYPE_F32, 1 + en->item_ndim, shape, x)) != EBM_OK) goto done;

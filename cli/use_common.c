@@ -11,6 +11,7 @@ void use_sampler_flags_init(use_sampler_flags *f) {
   memset(f, 0, sizeof *f);
   f->leapfrog = 10;
   f->adapt = -1;
+  f->noise_flag = "noise";
 }
 
 int use_parse_float(const char *verb, const char *flag, const char *text, float *out) {
@@ -43,8 +44,8 @@ int use_sampler_config(const char *verb, const use_sampler_flags *f, ebm_sampler
   if (f->step_size && (rc = use_parse_float(verb, "step-size", f->step_size, &cfg->step_size))) return rc;
   if (!(cfg->step_size > 0.0f || (kind == EBM_SAMPLER_LANGEVIN && cfg->step_size == 0.0f)))
     return cli_usage_error(verb, "--step-size must be > 0, got %g", (double)cfg->step_size);
-  if (f->noise && (rc = use_parse_float(verb, "noise", f->noise, &cfg->noise))) return rc;
-  if (cfg->noise < 0.0f) return cli_usage_error(verb, "--noise must be >= 0, got %g", (double)cfg->noise);
+  if (f->noise && (rc = use_parse_float(verb, f->noise_flag, f->noise, &cfg->noise))) return rc;
+  if (cfg->noise < 0.0f) return cli_usage_error(verb, "--%s must be >= 0, got %g", f->noise_flag, (double)cfg->noise);
   if (f->grad_clip && (rc = use_parse_float(verb, "grad-clip", f->grad_clip, &cfg->grad_clip))) return rc;
   if (cfg->grad_clip < 0.0f)
     return cli_usage_error(verb, "--grad-clip must be >= 0 (0 = off), got %g", (double)cfg->grad_clip);
@@ -79,11 +80,29 @@ void use_model_close(use_model *m) {
   memset(m, 0, sizeof *m);
 }
 
-int use_load_items(const char *verb, const char *flag, const char *path, const ebm_energy *en,
-                   ebm_npy *a) {
+int use_load_items(const char *verb, const char *flag, const char *path, ebm_npy *a) {
   (void)verb;
   ebm_status st = ebm_npy_load(path, a);
   if (st != EBM_OK) return cli_runtime_error(st);
+  char got[64];
+  if (a->dtype != EBM_DTYPE_F32) {
+    st = ebm_set_error(EBM_ERR_FORMAT, "--%s %s: dtype %s, expected float32 in the model's range", flag, path,
+                       ebm_dtype_name(a->dtype));
+  } else if (a->ndim < 2 || a->shape[0] < 1 || a->shape[0] > USE_MAX_ITEMS) {
+    st = ebm_set_error(EBM_ERR_SHAPE, "--%s %s: shape %s, expected 1..%d items of the model's shape", flag, path,
+                       ebm_shape_str(a->ndim, a->shape, got, sizeof got), USE_MAX_ITEMS);
+  }
+  if (st != EBM_OK) {
+    ebm_npy_free(a);
+    return cli_runtime_error(st);
+  }
+  return 0;
+}
+
+int use_check_items(const char *verb, const char *flag, const char *path, const ebm_energy *en,
+                    ebm_npy *a) {
+  (void)verb;
+  ebm_status st = EBM_OK;
   char got[64], want[64];
   ebm_shape_str(en->item_ndim, en->item_shape, want, sizeof want);
   ebm_shape_str(a->ndim, a->shape, got, sizeof got);
@@ -92,15 +111,8 @@ int use_load_items(const char *verb, const char *flag, const char *path, const e
   /* N×H×W for one-channel images, as data sets accept */
   int hw = nd == 3 && en->item_shape[0] == 1 && a->ndim == 3 && a->shape[1] == en->item_shape[1] &&
            a->shape[2] == en->item_shape[2];
-  if (a->dtype != EBM_DTYPE_F32) {
-    st = ebm_set_error(EBM_ERR_FORMAT, "--%s %s: dtype %s, expected float32 in the model's range",
-                       flag, path, ebm_dtype_name(a->dtype));
-  } else if (!(ok || hw)) {
-    st = ebm_set_error(EBM_ERR_SHAPE, "--%s %s: shape %s, expected [N]+%s for %s", flag, path, got,
-                       want, en->name);
-  } else if (a->shape[0] < 1 || a->shape[0] > USE_MAX_ITEMS) {
-    st = ebm_set_error(EBM_ERR_SHAPE, "--%s %s: holds %lld items, expected 1..%d", flag, path,
-                       (long long)a->shape[0], USE_MAX_ITEMS);
+  if (!(ok || hw)) {
+    st = ebm_set_error(EBM_ERR_SHAPE, "--%s %s: shape %s, expected [N]+%s for %s", flag, path, got, want, en->name);
   } else {
     const float *v = a->data;
     int64_t count = a->shape[0] * ebm_energy_item_size(en);

@@ -15,9 +15,12 @@
 typedef struct {
   const char *sampler, *steps, *step_size, *noise, *grad_clip;
   int leapfrog, adapt;
+  const char *noise_flag; /* the Langevin noise flag's name: "noise", or
+                             "sampler-noise" where --noise means something else */
 } use_sampler_flags;
 
-/* Defaults for the fields above (leapfrog 10, adapt -1 = automatic). */
+/* Defaults for the fields above (leapfrog 10, adapt -1 = automatic,
+ * noise_flag "noise"). */
 void use_sampler_flags_init(use_sampler_flags *f);
 
 /* The cli_opt entries for the flags, to put in a verb's table. */
@@ -25,7 +28,7 @@ void use_sampler_flags_init(use_sampler_flags *f);
   {"sampler", OPT_STRING, &(f).sampler, "NAME", "langevin | ula | mala | hmc | kinetic"},           \
   {"steps", OPT_STRING, &(f).steps, "K", "MCMC steps (default: the sampler's, 60 for langevin)"},   \
   {"step-size", OPT_STRING, &(f).step_size, "S", "λ for langevin (default 10), ε for the others"}, \
-  {"noise", OPT_STRING, &(f).noise, "SIGMA", "langevin noise std (default 0.005)"},                 \
+  {(f).noise_flag, OPT_STRING, &(f).noise, "SIGMA", "langevin noise std (default 0.005)"},            \
   {"grad-clip", OPT_STRING, &(f).grad_clip, "C", "per-element gradient clip, 0 = off (langevin default 0.01)"}, \
   {"leapfrog", OPT_INT, &(f).leapfrog, "L", "leapfrog steps per HMC step"},                         \
   {"adapt", OPT_INT, &(f).adapt, "A", "mala/hmc: adapt ε in the first A steps (-1: half the steps)"}
@@ -48,11 +51,14 @@ typedef struct {
 int use_model_open(const char *verb, const char *path, int64_t max_batch, use_model *m);
 void use_model_close(use_model *m);
 
-/* An input array for `en`: float32 of shape [N] + item shape, or [N, H, W]
- * when the items are 1×H×W, with N ≥ 1 items. `flag` names it in messages.
- * On success *a holds it (free with ebm_npy_free). */
-int use_load_items(const char *verb, const char *flag, const char *path, const ebm_energy *en,
-                   ebm_npy *a);
+/* Loads an input array: float32 .npy, 1..USE_MAX_ITEMS items. `flag`
+ * names it in messages. On success *a holds it (free with ebm_npy_free). */
+int use_load_items(const char *verb, const char *flag, const char *path, ebm_npy *a);
+
+/* Checks a loaded input against `en`: shape [N] + item shape, or [N, H, W]
+ * when the items are 1×H×W; finite values. Frees *a on failure. */
+int use_check_items(const char *verb, const char *flag, const char *path, const ebm_energy *en,
+                    ebm_npy *a);
 
 /* The energy's data range, or [lo_default, hi_default] when it has none. */
 void use_range(const ebm_energy *en, float lo_default, float hi_default, float *lo, float *hi);

@@ -100,7 +100,9 @@ void ebm_masked_energy_scatter(const ebm_energy *masked, const float *z, float *
 void ebm_masked_energy_gather(const ebm_energy *masked, const float *items, float *z);
 
 /* Inpaints n items: the masked values start uniform in [lo, hi) (the
- * data range), then cfg's sampler runs on them only (ebm_masked_energy);
+ * data range; the first draw from rng, ebm_rng_uniform of the F masked
+ * values in memory order, so a caller can reproduce the start from a copy
+ * of rng), then cfg's sampler runs on them only (ebm_masked_energy);
  * out (n × item) receives the result, with every observed value copied
  * bit-for-bit from x. The sampler sees the n items as one chain, so MH
  * samplers (MALA, HMC) accept or reject all items together; prefer
