@@ -58,7 +58,7 @@ static int parse_term(const char *arg, term_spec *t) {
         return cli_usage_error(VERB, "%s: class= expects a label >= 0, got '%s'", arg, val);
       t->cls = (int)v;
     } else if (strcmp(key, "weight") == 0 || strcmp(key, "temp") == 0 || strcmp(key, "std") == 0) {
-      double v;
+      double v = 0.0;
       if ((rc = parse_double(arg, key, val, &v))) return rc;
       if (!(v > 0.0)) return cli_usage_error(VERB, "%s: %s= must be > 0, got %g", arg, key, v);
       *(key[0] == 'w' ? &t->weight : key[0] == 't' ? &t->temp : &t->std) = v;
@@ -165,7 +165,7 @@ static int open_source(const term_spec *t, term_store *s, int64_t n, const ebm_e
  * (std= of a Gaussian folds into the temperature: |x−μ|²/(2s²) is the unit
  * Gaussian's energy at T = s²). */
 static int make_term(const term_spec *t, term_store *s, int64_t n, ebm_compose_term *term) {
-  const ebm_energy *src;
+  const ebm_energy *src = NULL;
   int rc = open_source(t, s, n, &src);
   if (rc) return rc;
   if (src->num_classes > 0 && t->cls < 0)

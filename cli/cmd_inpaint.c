@@ -46,6 +46,46 @@ static int load_mask(const char *path, const ebm_npy *x, float **out) {
   return 0;
 }
 
+/* --mask pattern:NAME — the same mask for every item: right-half,
+ * bottom-half, center (the central square of half the side), or
+ * random:P (each value with probability P, from the seed's stream 2).
+ * For vectors, "right"/"bottom" is the second half and "center" the
+ * middle half. Returns 0 or an exit code. */
+static int pattern_mask(const char *spec, const ebm_npy *x, const ebm_energy *en, uint64_t seed, float **out) {
+  const char *name = spec + 8;
+  const int64_t n = x->shape[0], item = ebm_energy_item_size(en);
+  const int images = en->item_ndim == 3;
+  const int64_t H = images ? en->item_shape[1] : 1, W = images ? en->item_shape[2] : item;
+  double p = -1.0;
+  if (strncmp(name, "random:", 7) == 0) {
+    char *end = NULL;
+    p = strtod(name + 7, &end);
+    if (end == name + 7 || *end || !(p > 0.0 && p <= 1.0))
+      return cli_usage_error(VERB, "--mask pattern:random:P needs P in (0, 1], got '%s'", name + 7);
+  } else if (strcmp(name, "right-half") != 0 && strcmp(name, "bottom-half") != 0 && strcmp(name, "center") != 0) {
+    return cli_usage_error(VERB, "--mask %s: patterns are right-half, bottom-half, center, random:P", spec);
+  }
+  float *mask = malloc((size_t)(n * item) * sizeof *mask);
+  if (!mask) return cli_runtime_error(ebm_set_error(EBM_ERR_NOMEM, "out of memory for --mask"));
+  if (p > 0.0) {
+    ebm_rng rng;
+    ebm_rng_init(&rng, seed);
+    rng = ebm_rng_split(&rng, 2);
+    ebm_rng_uniform(&rng, mask, n * item, 0.0f, 1.0f);
+    for (int64_t k = 0; k < n * item; k++) mask[k] = mask[k] < (float)p ? 1.0f : 0.0f;
+  } else {
+    for (int64_t k = 0; k < n * item; k++) {
+      int64_t pix = k % (H * W), h = pix / W, w = pix % W; /* every channel alike */
+      int fill = name[0] == 'r' ? w >= W / 2
+                 : name[0] == 'b' ? (images ? h >= H / 2 : w >= W / 2)
+                 : (w >= W / 4 && w < W - W / 4 && (!images || (h >= H / 4 && h < H - H / 4)));
+      mask[k] = (float)fill;
+    }
+  }
+  *out = mask;
+  return 0;
+}
+
 static void on_step(void *ctx, int step, const float *x, int64_t n, const ebm_sample_stats *st) {
   (void)x;
   (void)n;
@@ -63,7 +103,7 @@ static int run_inpaint(int argc, char **argv) {
   cli_opt opts[] = {
       {"ckpt", OPT_STRING, &ckpt, "CKPT", "the model (required)"},
       {"input", OPT_STRING, &input, "X.npy", "images (float32, in the model's range) (required)"},
-      {"mask", OPT_STRING, &mask_path, "M.npy", "X's shape: 1 = pixel to fill, 0 = observed (required)"},
+      {"mask", OPT_STRING, &mask_path, "M.npy", "X's shape: 1 = pixel to fill, 0 = observed; or pattern:right-half|bottom-half|center|random:P (required)"},
       {"out", OPT_STRING, &out, "Y.npy", "the inpainted images, X's shape (required)"},
       {"class", OPT_INT, &cls, "Y", "class label, for a conditional model"},
       USE_SAMPLER_OPTS(sf),
@@ -88,7 +128,9 @@ static int run_inpaint(int argc, char **argv) {
   const ebm_energy *en = model.energy;
   if ((rc = use_check_items(VERB, "input", input, en, &x))) goto done; /* frees x on failure */
   if ((rc = use_check_class(VERB, "class", cls, en))) goto done;
-  if ((rc = load_mask(mask_path, &x, &mask))) goto done;
+  if (strncmp(mask_path, "pattern:", 8) == 0) rc = pattern_mask(mask_path, &x, en, (uint64_t)seed, &mask);
+  else rc = load_mask(mask_path, &x, &mask);
+  if (rc) goto done;
   if (png && !use_is_image(en)) {
     rc = cli_usage_error(VERB, "--png draws images (1 or 3 channels); %s has other items", en->name);
     goto done;
@@ -180,5 +222,7 @@ CLI_COMMAND(inpaint, VERB, "--ckpt CKPT --input X.npy --mask M.npy --out Y.npy [
             "pixels are bit-identical to the input's. The mask has the input's shape (float32\n"
             "or uint8, values 0 or 1). The summary reports the mean energy before and after,\n"
             "and the masked-region MSE to the input's own values (meaningful when the input\n"
-            "holds the true pixels, as in a benchmark). --png shows input / masked / result.",
+            "holds the true pixels, as in a benchmark). --png shows input / masked / result.\n"
+            "Instead of a file, --mask pattern:NAME masks every image alike: right-half,\n"
+            "bottom-half, center (the central square of half the side) or random:P.",
             run_inpaint)

@@ -220,7 +220,7 @@ static ebm_status compose_new(const ebm_compose_term *terms, int count, compose_
   ebm_energy *en = NULL;
   *out = NULL;
   if (!(en = ebm_energy_alloc())) return EBM_ERR_NOMEM;
-  int64_t max_batch;
+  int64_t max_batch = 0;
   if ((st = check_terms(terms, count, op, en, &max_batch)) != EBM_OK) goto fail;
   if (!(c = calloc(1, sizeof *c))) {
     st = ebm_set_error(EBM_ERR_NOMEM, "out of memory allocating a composition");

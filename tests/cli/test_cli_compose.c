@@ -360,3 +360,32 @@ TEST(cli_translate_needs_a_conditional_model_and_a_valid_class) {
                  test_path("t.png")),
          2, "at most 64");
 }
+
+/* Named masks: bottom-half and center fill 32 / 16 of 64 pixels per 8×8
+ * image, and the rows above the bottom half come back unchanged. */
+TEST(cli_inpaint_pattern_masks_select_the_named_regions) {
+  const char *m = test_path("m.safetensors"), *x = test_path("x.npy"), *out = test_path("y.npy");
+  save_model(m, image_arch(0), 7);
+  save_images(x, 3, 0, 9);
+  expect(run_cli("inpaint --ckpt %s --input %s --mask pattern:bottom-half --out %s --steps 3", m, x, out), 0,
+         "inpainted 3 images (96 values, 50.0%)");
+  ebm_npy a, b;
+  load_f32(x, &a);
+  load_f32(out, &b);
+  const float *xa = a.data, *xb = b.data;
+  int top_same = 1, bottom_moved = 0;
+  for (int k = 0; k < 3 * 64; k++) {
+    if ((k % 64) / 8 < 4) top_same &= xa[k] == xb[k];
+    else bottom_moved += xa[k] != xb[k];
+  }
+  CHECK(top_same);
+  CHECK_EQ_INT(bottom_moved, 96);
+  ebm_npy_free(&a);
+  ebm_npy_free(&b);
+  expect(run_cli("inpaint --ckpt %s --input %s --mask pattern:center --out %s --steps 1", m, x, out), 0,
+         "(48 values, 25.0%)");
+  expect(run_cli("inpaint --ckpt %s --input %s --mask pattern:random:0.5 --out %s --steps 1", m, x, out), 0, "inpainted 3");
+  expect(run_cli("inpaint --ckpt %s --input %s --mask pattern:random:0 --out %s", m, x, out), 2, "P in (0, 1]");
+  expect(run_cli("inpaint --ckpt %s --input %s --mask pattern:left --out %s", m, x, out), 2,
+         "patterns are right-half, bottom-half, center, random:P");
+}
