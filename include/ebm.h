@@ -29,6 +29,7 @@
  *   ebm/sample.h  Langevin, MALA, HMC, kinetic Langevin, annealing, replay buffer
  *   ebm/grid_nll.h  exact 2-D likelihoods and density pictures by quadrature
  *   ebm/train.h   training (PCD / short-run / CD-k), run directories, resume
+ *   ebm/compose.h AND / OR / AND NOT of energies, fixed labels, inpainting, corruptions
  */
 #ifndef EBM_H
 #define EBM_H
@@ -41,6 +42,7 @@
 #include "ebm/sample.h"
 #include "ebm/grid_nll.h"
 #include "ebm/train.h"
+#include "ebm/compose.h"
 
 /* The library version, "MAJOR.MINOR.PATCH". */
 const char *ebm_version(void);
