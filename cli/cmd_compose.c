@@ -379,7 +379,7 @@ static int run_compose(int argc, char **argv) {
   int64_t shape[4] = {n};
   memcpy(shape + 1, en->item_shape, (size_t)en->item_ndim * sizeof *shape);
   if ((st = ebm_npy_save(out, EBM_DTYPE_F32, 1 + en->item_ndim, shape, x)) != EBM_OK) goto done;
-  if (png && plane) st = use_write_density(png, en, lo, hi, x, n);
+  if (png && plane) st = use_write_density(png, en, lo, hi, -1, 1.0f, x, n);
   if (png && !plane) {
     int64_t gshape[4] = {n, en->item_shape[0], en->item_shape[1], en->item_shape[2]};
     ebm_tensor view = ebm_tensor_wrap(x, 4, gshape);

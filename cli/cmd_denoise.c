@@ -13,20 +13,6 @@
 #define DEFAULT_SIGMA_FRACTION 0.2 /* of the range width */
 #define DEFAULT_SALT_PEPPER 0.1
 
-static void on_step(void *ctx, int step, const float *x, int64_t n, const ebm_sample_stats *st) {
-  (void)x;
-  (void)n;
-  char metric[48];
-  snprintf(metric, sizeof metric, "E %.6g", (double)st->mean_energy);
-  ebm_progress_update(ctx, step + 1, metric);
-}
-
-static double mean_of(const float *v, int64_t n) {
-  double s = 0.0;
-  for (int64_t i = 0; i < n; i++) s += v[i] / (double)n;
-  return s;
-}
-
 static int run_denoise(int argc, char **argv) {
   const char *ckpt = NULL, *input = NULL, *out = NULL, *png = NULL, *corrupt = "gaussian", *noise_text = NULL;
   const char *corrupted_out = NULL;
@@ -106,7 +92,7 @@ static int run_denoise(int argc, char **argv) {
   ebm_sampler *s = NULL;
   if ((st = ebm_sampler_new(en, &cfg, n, &s)) != EBM_OK) goto done;
   ebm_progress *progress = ebm_progress_new(stderr, VERB, cfg.steps);
-  st = ebm_sampler_run_cb(s, result, y, n, &rng, NULL, e + n, on_step, progress);
+  st = ebm_sampler_run_cb(s, result, y, n, &rng, NULL, e + n, use_progress_step, progress);
   ebm_progress_finish(progress);
   ebm_sampler_free(s);
   if (st != EBM_OK) goto done;
@@ -120,11 +106,11 @@ static int run_denoise(int argc, char **argv) {
     printf("denoised %lld images (%s %g) with %s, %d steps: mean energy %.6g -> %.6g; MSE to --input: "
            "corrupted %.6g -> denoised %.6g -> %s\n",
            (long long)n, ebm_corruption_name((ebm_corruption)kind), (double)level, ebm_sampler_name(cfg.kind),
-           cfg.steps, mean_of(e, n), mean_of(e + n, n), use_mse(noisy, xv, NULL, count),
+           cfg.steps, use_mean(e, n), use_mean(e + n, n), use_mse(noisy, xv, NULL, count),
            use_mse(result, xv, NULL, count), out);
   else
     printf("denoised %lld images with %s, %d steps: mean energy %.6g -> %.6g; MSE moved %.6g -> %s\n",
-           (long long)n, ebm_sampler_name(cfg.kind), cfg.steps, mean_of(e, n), mean_of(e + n, n),
+           (long long)n, ebm_sampler_name(cfg.kind), cfg.steps, use_mean(e, n), use_mean(e + n, n),
            use_mse(result, xv, NULL, count), out);
 done:
   if (st != EBM_OK) rc = cli_runtime_error(st);

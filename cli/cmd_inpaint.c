@@ -86,14 +86,6 @@ static int pattern_mask(const char *spec, const ebm_npy *x, const ebm_energy *en
   return 0;
 }
 
-static void on_step(void *ctx, int step, const float *x, int64_t n, const ebm_sample_stats *st) {
-  (void)x;
-  (void)n;
-  char metric[48];
-  snprintf(metric, sizeof metric, "E %.6g", (double)st->mean_energy);
-  ebm_progress_update(ctx, step + 1, metric);
-}
-
 static int run_inpaint(int argc, char **argv) {
   const char *ckpt = NULL, *input = NULL, *mask_path = NULL, *out = NULL, *png = NULL;
   int cls = -1;
@@ -174,7 +166,7 @@ static int run_inpaint(int argc, char **argv) {
   free(z0);
 
   ebm_progress *progress = ebm_progress_new(stderr, VERB, cfg.steps);
-  st = ebm_inpaint(en, &cfg, xv, mask, y, n, lo, hi, &rng, result, on_step, progress);
+  st = ebm_inpaint(en, &cfg, xv, mask, y, n, lo, hi, &rng, result, use_progress_step, progress);
   ebm_progress_finish(progress);
   if (st != EBM_OK) goto done;
   if ((st = ebm_npy_save(out, EBM_DTYPE_F32, x.ndim, x.shape, result)) != EBM_OK) goto done;
@@ -193,15 +185,10 @@ static int run_inpaint(int argc, char **argv) {
     free(holes);
     if (st != EBM_OK) goto done;
   }
-  double e0 = 0.0, e1 = 0.0;
-  for (int64_t i = 0; i < n; i++) {
-    e0 += e[i] / (double)n;
-    e1 += e[n + i] / (double)n;
-  }
   printf("inpainted %lld images (%lld values, %.1f%%) with %s, %d steps: mean energy %.6g -> %.6g; "
          "masked MSE to --input: noise start %.6g -> result %.6g -> %s\n",
          (long long)n, (long long)filled, 100.0 * (double)filled / (double)count, ebm_sampler_name(cfg.kind),
-         cfg.steps, e0, e1, use_mse(start, xv, mask, count), use_mse(result, xv, mask, count), out);
+         cfg.steps, use_mean(e, n), use_mean(e + n, n), use_mse(start, xv, mask, count), use_mse(result, xv, mask, count), out);
 done:
   if (st != EBM_OK) rc = cli_runtime_error(st);
   free(mask);

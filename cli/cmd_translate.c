@@ -13,33 +13,16 @@
 #define TRAJ_ROWS 8
 #define TRAJ_MAX_COLS 64
 
-/* Snapshots of the first rows chains every `every` steps, and the progress bar. */
+/* The trajectory for --png and the progress bar. */
 typedef struct {
-  int64_t item;
-  int rows, cols, every, steps, filled;
-  float *snaps; /* rows × cols items, row-major (a row is one chain over time) */
+  use_trajectory traj;
   ebm_progress *progress;
-} trajectory;
-
-static void snapshot(trajectory *t, const float *x) {
-  for (int r = 0; r < t->rows; r++)
-    memcpy(t->snaps + ((int64_t)r * t->cols + t->filled) * t->item, x + r * t->item, (size_t)t->item * sizeof(float));
-  t->filled++;
-}
+} run_watch;
 
 static void on_step(void *ctx, int step, const float *x, int64_t n, const ebm_sample_stats *st) {
-  (void)n;
-  trajectory *t = ctx;
-  if (t->snaps && ((step + 1) % t->every == 0 || step + 1 == t->steps) && t->filled < t->cols) snapshot(t, x);
-  char metric[48];
-  snprintf(metric, sizeof metric, "E %.6g", (double)st->mean_energy);
-  ebm_progress_update(t->progress, step + 1, metric);
-}
-
-static double mean_of(const float *v, int64_t n) {
-  double s = 0.0;
-  for (int64_t i = 0; i < n; i++) s += v[i] / (double)n;
-  return s;
+  run_watch *w = ctx;
+  use_trajectory_step(&w->traj, step, x);
+  use_progress_step(w->progress, step, x, n, st);
 }
 
 static int run_translate(int argc, char **argv) {
@@ -67,7 +50,8 @@ static int run_translate(int argc, char **argv) {
 
   ebm_npy x = {0};
   use_model model = {0};
-  trajectory traj = {0};
+  run_watch w = {0};
+  use_trajectory *traj = &w.traj;
   float *result = NULL, *e = NULL;
   int32_t *y = NULL;
   ebm_sampler *s = NULL;
@@ -99,44 +83,36 @@ static int run_translate(int argc, char **argv) {
   for (int64_t i = 0; i < n; i++) y[i] = to_class;
   memcpy(result, x.data, (size_t)count * sizeof *result);
   if ((st = ebm_energy_eval(en, result, y, n, e, NULL)) != EBM_OK) goto done;
-  traj.item = item;
-  traj.steps = cfg.steps;
   if (png) {
-    traj.every = every > 0 ? every : (cfg.steps >= 10 ? cfg.steps / 10 : 1);
-    traj.rows = n < TRAJ_ROWS ? (int)n : TRAJ_ROWS;
-    traj.cols = 1 + (cfg.steps + traj.every - 1) / traj.every;
-    if (traj.cols > TRAJ_MAX_COLS) {
-      rc = cli_usage_error(VERB, "--every %d gives %d columns over %d steps; at most %d", traj.every, traj.cols,
+    use_trajectory_plan(traj, every, cfg.steps, n, TRAJ_ROWS, item);
+    if (traj->cols > TRAJ_MAX_COLS) {
+      rc = cli_usage_error(VERB, "--every %d gives %d columns over %d steps; at most %d", traj->every, traj->cols,
                            cfg.steps, TRAJ_MAX_COLS);
       goto done;
     }
-    if (!(traj.snaps = malloc((size_t)(traj.rows * traj.cols * item) * sizeof *traj.snaps))) {
-      st = ebm_set_error(EBM_ERR_NOMEM, "out of memory for --png");
-      goto done;
-    }
-    snapshot(&traj, result);
+    if ((st = use_trajectory_start(traj, "png", result)) != EBM_OK) goto done;
   }
   ebm_rng rng;
   ebm_rng_init(&rng, (uint64_t)seed);
   if ((st = ebm_sampler_new(en, &cfg, n, &s)) != EBM_OK) goto done;
-  traj.progress = ebm_progress_new(stderr, VERB, cfg.steps);
-  st = ebm_sampler_run_cb(s, result, y, n, &rng, NULL, e + n, on_step, &traj);
-  ebm_progress_finish(traj.progress);
+  w.progress = ebm_progress_new(stderr, VERB, cfg.steps);
+  st = ebm_sampler_run_cb(s, result, y, n, &rng, NULL, e + n, on_step, &w);
+  ebm_progress_finish(w.progress);
   if (st != EBM_OK) goto done;
   if ((st = ebm_npy_save(out, EBM_DTYPE_F32, x.ndim, x.shape, result)) != EBM_OK) goto done;
   if (png) {
     const float *rows[TRAJ_ROWS];
-    for (int r = 0; r < traj.rows; r++) rows[r] = traj.snaps + (int64_t)r * traj.cols * item;
-    if ((st = use_write_rows(png, en, lo, hi, rows, traj.rows, traj.cols)) != EBM_OK) goto done;
+    for (int r = 0; r < traj->rows; r++) rows[r] = traj->snaps + (int64_t)r * traj->cols * item;
+    if ((st = use_write_rows(png, en, lo, hi, rows, traj->rows, traj->cols)) != EBM_OK) goto done;
   }
   printf("translated %lld images to class %d with %s, %d steps: mean E(x, %d) %.6g -> %.6g; "
          "mean squared change %.6g -> %s\n",
-         (long long)n, to_class, ebm_sampler_name(cfg.kind), cfg.steps, to_class, mean_of(e, n), mean_of(e + n, n),
+         (long long)n, to_class, ebm_sampler_name(cfg.kind), cfg.steps, to_class, use_mean(e, n), use_mean(e + n, n),
          use_mse(result, x.data, NULL, count), out);
 done:
   if (st != EBM_OK) rc = cli_runtime_error(st);
   ebm_sampler_free(s);
-  free(traj.snaps);
+  free(traj->snaps);
   free(result);
   free(e);
   free(y);

@@ -11,6 +11,8 @@ void use_sampler_flags_init(use_sampler_flags *f) {
   memset(f, 0, sizeof *f);
   f->leapfrog = 10;
   f->adapt = -1;
+  f->friction = 1.0f;
+  f->temperature = 1.0f;
   f->noise_flag = "noise";
 }
 
@@ -50,12 +52,17 @@ int use_sampler_config(const char *verb, const use_sampler_flags *f, ebm_sampler
   if (cfg->grad_clip < 0.0f)
     return cli_usage_error(verb, "--grad-clip must be >= 0 (0 = off), got %g", (double)cfg->grad_clip);
   if (f->leapfrog < 1) return cli_usage_error(verb, "--leapfrog must be >= 1, got %d", f->leapfrog);
+  if (!(f->friction >= 0.0f)) return cli_usage_error(verb, "--friction must be >= 0, got %g", (double)f->friction);
+  if (!(f->temperature > 0.0f))
+    return cli_usage_error(verb, "--temperature must be > 0, got %g", (double)f->temperature);
   int adjusted = kind == EBM_SAMPLER_MALA || kind == EBM_SAMPLER_HMC;
   int adapt = f->adapt == -1 ? (adjusted ? cfg->steps / 2 : 0) : f->adapt;
   if (adapt < 0 || adapt > cfg->steps)
     return cli_usage_error(verb, "--adapt must be in 0..steps (%d), got %d", cfg->steps, f->adapt);
   if (adapt > 0 && !adjusted) return cli_usage_error(verb, "--adapt needs --sampler mala or hmc");
   cfg->leapfrog_steps = f->leapfrog;
+  cfg->friction = f->friction;
+  cfg->temperature = f->temperature;
   cfg->adapt_steps = adapt;
   return 0;
 }
@@ -149,6 +156,18 @@ int use_is_image(const ebm_energy *en) {
   return en->item_ndim == 3 && (en->item_shape[0] == 1 || en->item_shape[0] == 3);
 }
 
+ebm_status use_write_images(const char *path, const ebm_energy *en, float lo, float hi, const float *images,
+                            int64_t n, int ncols) {
+  int64_t shape[4] = {n, en->item_shape[0], en->item_shape[1], en->item_shape[2]};
+  ebm_tensor view = ebm_tensor_wrap((float *)images, 4, shape);
+  ebm_grid_opts opts = ebm_grid_defaults();
+  opts.lo = lo;
+  opts.hi = hi;
+  opts.ncols = ncols;
+  opts.scale = en->item_shape[1] <= 64 ? 2 : 1;
+  return ebm_png_write_grid(path, &view, &opts);
+}
+
 ebm_status use_write_rows(const char *path, const ebm_energy *en, float lo, float hi,
                           const float *const *rows, int nrows, int64_t ncols) {
   const int64_t item = ebm_energy_item_size(en);
@@ -157,17 +176,12 @@ ebm_status use_write_rows(const char *path, const ebm_energy *en, float lo, floa
   if (!grid) return EBM_ERR_NOMEM;
   for (int r = 0; r < nrows; r++)
     memcpy(grid->data + r * ncols * item, rows[r], (size_t)(ncols * item) * sizeof(float));
-  ebm_grid_opts opts = ebm_grid_defaults();
-  opts.lo = lo;
-  opts.hi = hi;
-  opts.ncols = (int)ncols;
-  opts.scale = en->item_shape[1] <= 64 ? 2 : 1;
-  ebm_status st = ebm_png_write_grid(path, grid, &opts);
+  ebm_status st = use_write_images(path, en, lo, hi, grid->data, nrows * ncols, (int)ncols);
   ebm_tensor_free(grid);
   return st;
 }
 
-/* White (density 0) to deep blue (the maximum), sqrt-scaled. */
+/* White (density 0) to deep blue (the maximum), sqrt-scaled: samples in red stand out. */
 static void shade(double v, uint8_t *rgb) {
   v = v < 0 ? 0 : v > 1 ? 1 : sqrt(v);
   rgb[0] = (uint8_t)lround(255 - 235 * v);
@@ -175,13 +189,32 @@ static void shade(double v, uint8_t *rgb) {
   rgb[2] = (uint8_t)lround(255 - 105 * v);
 }
 
-ebm_status use_write_density(const char *path, const ebm_energy *en, float lo, float hi,
-                             const float *x, int64_t n) {
+/* A 2×2 dot with its top left at pixel (px, py), clipped to the picture. */
+static void put_dot(uint8_t *img, int px, int py, const uint8_t *rgb) {
+  for (int dy = 0; dy < 2; dy++)
+    for (int dx = 0; dx < 2; dx++) {
+      int xx = px + dx, yy = py + dy;
+      if (xx >= 0 && xx < DENSITY_PX && yy >= 0 && yy < DENSITY_PX) memcpy(img + 3 * (yy * DENSITY_PX + xx), rgb, 3);
+    }
+}
+
+/* Pixel of a 2-D point (row 0 at the top = hi). */
+static void to_pixel(float lo, float hi, const float *p, int *px, int *py) {
+  *px = (int)floor((p[0] - lo) / (hi - lo) * DENSITY_PX);
+  *py = (int)floor((hi - p[1]) / (hi - lo) * DENSITY_PX);
+}
+
+/* The heat-map of exp(−E/T) with either the points x as red dots
+ * (traj == NULL) or the trajectories traj (rows × cols × 2) as lines. */
+static ebm_status write_density(const char *path, const ebm_energy *en, float lo, float hi, int32_t label,
+                                float temp, const float *x, int64_t n, const float *traj, int rows, int cols) {
   const int64_t np = (int64_t)DENSITY_PX * DENSITY_PX;
+  const int labelled = en->num_classes > 0 && label >= 0;
   ebm_status st = EBM_OK;
   float *grid = malloc((size_t)np * 2 * sizeof *grid), *e = malloc((size_t)np * sizeof *e);
+  int32_t *y = labelled ? malloc((size_t)np * sizeof *y) : NULL;
   uint8_t *img = malloc((size_t)np * 3);
-  if (!grid || !e || !img) {
+  if (!grid || !e || !img || (labelled && !y)) {
     st = ebm_set_error(EBM_ERR_NOMEM, "out of memory drawing %s", path);
     goto done;
   }
@@ -189,26 +222,93 @@ ebm_status use_write_density(const char *path, const ebm_energy *en, float lo, f
   for (int64_t k = 0; k < np; k++) { /* row 0 at the top (y = hi) */
     grid[2 * k] = lo + ((float)(k % DENSITY_PX) + 0.5f) * cell;
     grid[2 * k + 1] = hi - ((float)(k / DENSITY_PX) + 0.5f) * cell;
+    if (y) y[k] = label;
   }
-  if ((st = ebm_energy_eval(en, grid, NULL, np, e, NULL)) != EBM_OK) goto done;
+  if ((st = ebm_energy_eval(en, grid, y, np, e, NULL)) != EBM_OK) goto done;
   float emin = INFINITY;
   for (int64_t k = 0; k < np; k++) emin = isfinite(e[k]) && e[k] < emin ? e[k] : emin;
-  for (int64_t k = 0; k < np; k++) shade(isfinite(e[k]) ? exp(-(double)(e[k] - emin)) : 0.0, img + 3 * k);
-  static const uint8_t red[3] = {220, 30, 30};
-  for (int64_t i = 0; i < n; i++) { /* 2×2 dots */
-    int px = (int)floor((x[2 * i] - lo) / (hi - lo) * DENSITY_PX);
-    int py = (int)floor((hi - x[2 * i + 1]) / (hi - lo) * DENSITY_PX);
-    for (int dy = 0; dy < 2; dy++)
-      for (int dx = 0; dx < 2; dx++)
-        if (px + dx >= 0 && px + dx < DENSITY_PX && py + dy >= 0 && py + dy < DENSITY_PX)
-          memcpy(img + 3 * ((py + dy) * DENSITY_PX + px + dx), red, 3);
+  for (int64_t k = 0; k < np; k++)
+    shade(isfinite(e[k]) ? exp(-(double)((e[k] - emin) / temp)) : 0.0, img + 3 * k);
+  static const uint8_t colors[USE_DENSITY_CHAINS][3] = {{220, 30, 30}, {240, 140, 0}, {30, 160, 30},
+                                                        {150, 40, 190}, {0, 150, 170}, {200, 0, 120},
+                                                        {120, 90, 20},  {0, 0, 0}};
+  if (!traj) {
+    for (int64_t i = 0; i < n; i++) {
+      int px, py;
+      to_pixel(lo, hi, x + 2 * i, &px, &py);
+      put_dot(img, px, py, colors[0]);
+    }
+  } else {
+    for (int r = 0; r < rows; r++)
+      for (int c = 0; c + 1 < cols; c++) { /* a dot per pixel along each segment */
+        const float *a = traj + 2 * (r * cols + c), *b = a + 2;
+        int ax, ay, bx, by;
+        to_pixel(lo, hi, a, &ax, &ay);
+        to_pixel(lo, hi, b, &bx, &by);
+        int len = abs(bx - ax) > abs(by - ay) ? abs(bx - ax) : abs(by - ay);
+        len = len < 4 * DENSITY_PX ? len : 4 * DENSITY_PX;
+        for (int k = 0; k <= len; k++)
+          put_dot(img, ax + (len ? (bx - ax) * k / len : 0), ay + (len ? (by - ay) * k / len : 0), colors[r]);
+      }
   }
   st = ebm_png_write(path, DENSITY_PX, DENSITY_PX, 3, img);
 done:
   free(grid);
   free(e);
+  free(y);
   free(img);
   return st;
+}
+
+ebm_status use_write_density(const char *path, const ebm_energy *en, float lo, float hi, int32_t label,
+                             float temp, const float *x, int64_t n) {
+  return write_density(path, en, lo, hi, label, temp, x, n, NULL, 0, 0);
+}
+
+ebm_status use_write_density_chains(const char *path, const ebm_energy *en, float lo, float hi, int32_t label,
+                                    float temp, const float *traj, int rows, int cols) {
+  return write_density(path, en, lo, hi, label, temp, NULL, 0, traj, rows, cols);
+}
+
+void use_progress_step(void *ctx, int step, const float *x, int64_t n, const ebm_sample_stats *st) {
+  (void)x;
+  (void)n;
+  char metric[48];
+  snprintf(metric, sizeof metric, "E %.6g", (double)st->mean_energy);
+  ebm_progress_update(ctx, step + 1, metric);
+}
+
+void use_trajectory_plan(use_trajectory *t, int every_flag, int steps, int64_t n, int max_rows, int64_t item) {
+  memset(t, 0, sizeof *t);
+  t->item = item;
+  t->steps = steps;
+  t->every = every_flag > 0 ? every_flag : (steps >= 10 ? steps / 10 : 1);
+  t->rows = n < max_rows ? (int)n : max_rows;
+  t->cols = 1 + (steps + t->every - 1) / t->every;
+}
+
+static void trajectory_snapshot(use_trajectory *t, const float *x) {
+  for (int r = 0; r < t->rows; r++)
+    memcpy(t->snaps + ((int64_t)r * t->cols + t->filled) * t->item, x + r * t->item, (size_t)t->item * sizeof(float));
+  t->filled++;
+}
+
+ebm_status use_trajectory_start(use_trajectory *t, const char *flag, const float *x) {
+  if (!(t->snaps = malloc((size_t)(t->rows * t->cols * t->item) * sizeof *t->snaps)))
+    return ebm_set_error(EBM_ERR_NOMEM, "out of memory for --%s", flag);
+  trajectory_snapshot(t, x);
+  return EBM_OK;
+}
+
+void use_trajectory_step(use_trajectory *t, int step, const float *x) {
+  if (t->snaps && ((step + 1) % t->every == 0 || step + 1 == t->steps) && t->filled < t->cols)
+    trajectory_snapshot(t, x);
+}
+
+double use_mean(const float *v, int64_t n) {
+  double s = 0.0;
+  for (int64_t i = 0; i < n; i++) s += v[i] / (double)n;
+  return s;
 }
 
 double use_mse(const float *a, const float *b, const float *mask, int64_t count) {

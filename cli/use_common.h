@@ -15,12 +15,13 @@
 typedef struct {
   const char *sampler, *steps, *step_size, *noise, *grad_clip;
   int leapfrog, adapt;
+  float friction, temperature; /* kinetic friction and exp(-E/T): flags of `sample` only */
   const char *noise_flag; /* the Langevin noise flag's name: "noise", or
                              "sampler-noise" where --noise means something else */
 } use_sampler_flags;
 
 /* Defaults for the fields above (leapfrog 10, adapt -1 = automatic,
- * noise_flag "noise"). */
+ * friction 1, temperature 1, noise_flag "noise"). */
 void use_sampler_flags_init(use_sampler_flags *f);
 
 /* The cli_opt entries for the flags, to put in a verb's table. */
@@ -70,15 +71,57 @@ int use_check_class(const char *verb, const char *flag, int y, const ebm_energy 
 /* 1 when the energy's items can be drawn as images (C = 1 or 3). */
 int use_is_image(const ebm_energy *en);
 
+/* A PNG grid of n images (n×C×H×W, values mapped from [lo, hi]) with
+ * ncols columns (0: a square grid). */
+ebm_status use_write_images(const char *path, const ebm_energy *en, float lo, float hi, const float *images,
+                            int64_t n, int ncols);
+
 /* A PNG of image rows: rows[r] holds `ncols` items; the grid has ncols
  * columns and nrows rows, values mapped from [lo, hi]. */
 ebm_status use_write_rows(const char *path, const ebm_energy *en, float lo, float hi,
                           const float *const *rows, int nrows, int64_t ncols);
 
-/* For 2-D energies: the density exp(−E) over [lo, hi]² as a heat-map with
- * the n points x (n×2) as red dots. */
-ebm_status use_write_density(const char *path, const ebm_energy *en, float lo, float hi,
-                             const float *x, int64_t n);
+/* Trajectories use_write_density_chains can tell apart (one colour each). */
+#define USE_DENSITY_CHAINS 8
+
+/* For 2-D energies: the density exp(−E/T) over [lo, hi]² as a heat-map with
+ * the n points x (n×2) as red dots. `label` is the class a conditional
+ * energy is drawn for (-1: none, the energy gets no labels). */
+ebm_status use_write_density(const char *path, const ebm_energy *en, float lo, float hi, int32_t label,
+                             float temp, const float *x, int64_t n);
+
+/* The same heat-map with `rows` (at most USE_DENSITY_CHAINS) trajectories
+ * of `cols` points each drawn as coloured lines; traj is rows×cols×2. */
+ebm_status use_write_density_chains(const char *path, const ebm_energy *en, float lo, float hi, int32_t label,
+                                    float temp, const float *traj, int rows, int cols);
+
+/* A sampler step callback for the verbs that show only the mean energy:
+ * ctx is the ebm_progress bar. */
+void use_progress_step(void *ctx, int step, const float *x, int64_t n, const ebm_sample_stats *st);
+
+/* Snapshots of the first `rows` chains every `every` steps, the start
+ * first, for a picture of the chains over time. */
+typedef struct {
+  int64_t item;
+  int rows, cols, every, steps, filled;
+  float *snaps; /* rows × cols items, row-major (a row is one chain over time) */
+} use_trajectory;
+
+/* Plans `steps` sampler steps on n chains: every = every_flag (0: steps/10,
+ * at least 1), rows = min(n, max_rows), cols = 1 + ceil(steps / every).
+ * The caller checks cols against its limit. */
+void use_trajectory_plan(use_trajectory *t, int every_flag, int steps, int64_t n, int max_rows, int64_t item);
+
+/* Allocates the snapshots and takes the first, of x (EBM_ERR_NOMEM naming
+ * --flag). Free t->snaps when done. */
+ebm_status use_trajectory_start(use_trajectory *t, const char *flag, const float *x);
+
+/* From a step callback: takes a snapshot of x when step (0-based) ends a
+ * period or the run; nothing before use_trajectory_start. */
+void use_trajectory_step(use_trajectory *t, int step, const float *x);
+
+/* The mean of v[0..n). */
+double use_mean(const float *v, int64_t n);
 
 /* The mean squared difference of a and b over the values where mask is
  * nonzero (mask NULL: all `count` values); 0 when none are. */
