@@ -55,16 +55,11 @@ static int run_denoise(int argc, char **argv) {
   float *noisy = NULL, *result = NULL, *e = NULL;
   int32_t *y = NULL;
   ebm_status st = EBM_OK;
-  if ((rc = use_load_items(VERB, "input", input, &x))) return rc;
+  if ((rc = use_open_items(VERB, ckpt, "input", input, &x, &model))) goto done;
   const int64_t n = x.shape[0];
-  if ((rc = use_model_open(VERB, ckpt, n, &model))) goto done;
   const ebm_energy *en = model.energy;
-  if ((rc = use_check_items(VERB, "input", input, en, &x))) goto done;
   if ((rc = use_check_class(VERB, "class", cls, en))) goto done;
-  if (png && !use_is_image(en)) {
-    rc = cli_usage_error(VERB, "--png draws images (1 or 3 channels); %s has other items", en->name);
-    goto done;
-  }
+  if ((rc = use_check_png(VERB, png, en))) goto done;
   const int64_t count = n * ebm_energy_item_size(en);
   const float *xv = x.data;
   float lo, hi;

@@ -87,8 +87,8 @@ void use_model_close(use_model *m) {
   memset(m, 0, sizeof *m);
 }
 
-int use_load_items(const char *verb, const char *flag, const char *path, ebm_npy *a) {
-  (void)verb;
+/* --flag PATH: float32, 1..USE_MAX_ITEMS items. */
+static int load_items(const char *flag, const char *path, ebm_npy *a) {
   ebm_status st = ebm_npy_load(path, a);
   if (st != EBM_OK) return cli_runtime_error(st);
   char got[64];
@@ -106,9 +106,8 @@ int use_load_items(const char *verb, const char *flag, const char *path, ebm_npy
   return 0;
 }
 
-int use_check_items(const char *verb, const char *flag, const char *path, const ebm_energy *en,
-                    ebm_npy *a) {
-  (void)verb;
+/* The items' shape and values against `en`; frees *a on failure. */
+static int check_items(const char *flag, const char *path, const ebm_energy *en, ebm_npy *a) {
   ebm_status st = EBM_OK;
   char got[64], want[64];
   ebm_shape_str(en->item_ndim, en->item_shape, want, sizeof want);
@@ -133,6 +132,21 @@ int use_check_items(const char *verb, const char *flag, const char *path, const 
     ebm_npy_free(a);
     return cli_runtime_error(st);
   }
+  return 0;
+}
+
+int use_open_items(const char *verb, const char *ckpt, const char *flag, const char *path, ebm_npy *x,
+                   use_model *m) {
+  int rc;
+  memset(m, 0, sizeof *m);
+  if ((rc = load_items(flag, path, x))) return rc;
+  if ((rc = use_model_open(verb, ckpt, x->shape[0], m))) return rc;
+  return check_items(flag, path, m->energy, x);
+}
+
+int use_check_png(const char *verb, const char *png, const ebm_energy *en) {
+  if (png && !use_is_image(en))
+    return cli_usage_error(verb, "--png draws images (1 or 3 channels); %s has other items", en->name);
   return 0;
 }
 

@@ -52,14 +52,16 @@ typedef struct {
 int use_model_open(const char *verb, const char *path, int64_t max_batch, use_model *m);
 void use_model_close(use_model *m);
 
-/* Loads an input array: float32 .npy, 1..USE_MAX_ITEMS items. `flag`
- * names it in messages. On success *a holds it (free with ebm_npy_free). */
-int use_load_items(const char *verb, const char *flag, const char *path, ebm_npy *a);
+/* The model CKPT and the items of --flag PATH it is to work on: loads the
+ * array (float32 .npy, 1..USE_MAX_ITEMS items), opens the model for that
+ * many items and checks them against it: shape [N] + item shape, or
+ * [N, H, W] when the items are 1×H×W; finite values. Whatever happens, the
+ * caller releases *x (ebm_npy_free) and *m (use_model_close). */
+int use_open_items(const char *verb, const char *ckpt, const char *flag, const char *path, ebm_npy *x,
+                   use_model *m);
 
-/* Checks a loaded input against `en`: shape [N] + item shape, or [N, H, W]
- * when the items are 1×H×W; finite values. Frees *a on failure. */
-int use_check_items(const char *verb, const char *flag, const char *path, const ebm_energy *en,
-                    ebm_npy *a);
+/* --png needs an image model (C = 1 or 3): 0, or a usage error. */
+int use_check_png(const char *verb, const char *png, const ebm_energy *en);
 
 /* The energy's data range, or [lo_default, hi_default] when it has none. */
 void use_range(const ebm_energy *en, float lo_default, float hi_default, float *lo, float *hi);
