@@ -3,7 +3,7 @@
  * composed 2-D law), and every flag they check. Models are tiny networks
  * built and saved here (random weights: the commands' plumbing, not the
  * model's quality, is under test). */
-#include "test.h"
+#include "test_util.h"
 
 /* 8×8 one-channel images in [0, 1]; `classes` > 0 adds class conditioning. */
 static const char *image_arch(int classes) {
@@ -53,11 +53,6 @@ static void save_images(const char *path, int64_t n, int hw, uint64_t seed) {
   free(x);
 }
 
-static void load_f32(const char *path, ebm_npy *a) {
-  REQUIRE_OK(ebm_npy_load(path, a));
-  REQUIRE(a->dtype == EBM_DTYPE_F32);
-}
-
 static void expect(cli_result r, int code, const char *needle) {
   if (r.code != code) test_fail_at(__FILE__, __LINE__, "exit %d, expected %d; stderr: %s", r.code, code, r.err);
   if (needle && !strstr(code == 0 ? r.out : r.err, needle))
@@ -87,7 +82,7 @@ TEST(cli_compose_and_or_of_gaussians_have_the_composed_moments) {
                  "--out %s --png %s", out, png),
          0, "mala: 200 steps on 2000 chains of gaussian:2 AND gaussian:2");
   ebm_npy a;
-  load_f32(out, &a);
+  test_load_f32(out, &a);
   REQUIRE(a.ndim == 2 && a.shape[0] == 2000 && a.shape[1] == 2);
   const float *x = a.data;
   for (int d = 0; d < 2; d++) {
@@ -103,7 +98,7 @@ TEST(cli_compose_and_or_of_gaussians_have_the_composed_moments) {
   expect(run_cli("compose --or --term gaussian:2:mean=1,0:weight=0.2 --term gaussian:2:mean=-1,0:weight=0.8 "
                  "--n 2000 --steps 300 --seed 2 --out %s", out),
          0, " OR ");
-  load_f32(out, &a);
+  test_load_f32(out, &a);
   x = a.data;
   double m = 0;
   for (int i = 0; i < 2000; i++) m += x[2 * i] / 2000.0;
@@ -119,7 +114,7 @@ TEST(cli_compose_not_moves_mass_away_from_the_negated_term) {
                  "--out %s", out),
          0, "gaussian:2 AND NOT 0.5*gaussian:2");
   ebm_npy a;
-  load_f32(out, &a);
+  test_load_f32(out, &a);
   const float *x = a.data;
   double m = 0;
   for (int i = 0; i < 2000; i++) m += x[2 * i] / 2000.0;
@@ -136,14 +131,14 @@ TEST(cli_compose_combines_classes_of_one_checkpoint_and_toys) {
                  "--steps 20 --anneal 4 --n 16 --out %s", m, m, out),
          0, "class=0] AND 0.5*");
   ebm_npy a;
-  load_f32(out, &a);
+  test_load_f32(out, &a);
   CHECK(a.ndim == 2 && a.shape[0] == 16 && a.shape[1] == 2);
   ebm_npy_free(&a);
   const char *im = test_path("img.safetensors");
   save_model(im, image_arch(2), 5);
   expect(run_cli("compose --term %s:class=1 --not %s:class=0 --steps 3 --n 4 --out %s --png %s", im, im, out, png), 0,
          "langevin: 3 steps on 4 chains");
-  load_f32(out, &a);
+  test_load_f32(out, &a);
   CHECK(a.ndim == 4 && a.shape[0] == 4 && a.shape[1] == 1 && a.shape[2] == 8);
   const float *x = a.data;
   int in_range = 1;
@@ -197,8 +192,8 @@ TEST(cli_inpaint_keeps_observed_pixels_bit_identical_and_fills_the_rest) {
   expect(run_cli("inpaint --ckpt %s --input %s --mask %s --out %s --steps 10 --seed 4 --png %s", m, x, mask, out, png), 0,
          "inpainted 5 images (160 values, 50.0%) with langevin, 10 steps");
   ebm_npy in, res;
-  load_f32(x, &in);
-  load_f32(out, &res);
+  test_load_f32(x, &in);
+  test_load_f32(out, &res);
   REQUIRE(res.ndim == 4 && memcmp(res.shape, in.shape, sizeof shape) == 0);
   const float *a = in.data, *b = res.data;
   int same = 1, moved = 0, in_range = 1;
@@ -221,7 +216,7 @@ TEST(cli_inpaint_keeps_observed_pixels_bit_identical_and_fills_the_rest) {
   int64_t s3[3] = {2, 8, 8};
   REQUIRE_OK(ebm_npy_save(mask, EBM_DTYPE_F32, 3, s3, fm));
   expect(run_cli("inpaint --ckpt %s --input %s --mask %s --out %s --steps 2", m, x, mask, out), 0, "inpainted 2 images");
-  load_f32(out, &res);
+  test_load_f32(out, &res);
   CHECK(res.ndim == 3 && res.shape[0] == 2 && res.shape[1] == 8);
   ebm_npy_free(&res);
 }
@@ -275,9 +270,9 @@ TEST(cli_denoise_corrupts_runs_langevin_and_reports_mse) {
   /* 0 steps: the result is the corrupted input; the reported MSEs agree
    * with the files (about 0.25 of the pixels moved to 0 or 1) */
   ebm_npy a, b, c;
-  load_f32(x, &a);
-  load_f32(noisy, &b);
-  load_f32(out, &c);
+  test_load_f32(x, &a);
+  test_load_f32(noisy, &b);
+  test_load_f32(out, &c);
   const float *xa = a.data, *xb = b.data;
   double mse = 0;
   int changed = 0;
@@ -327,8 +322,8 @@ TEST(cli_translate_runs_under_the_target_class_and_draws_the_trajectory) {
   expect(run_cli("translate --ckpt %s --input %s --to-class 2 --out %s --steps 20 --every 5 --png %s", c, x, out, png),
          0, "translated 3 images to class 2 with langevin, 20 steps: mean E(x, 2)");
   ebm_npy a, b;
-  load_f32(x, &a);
-  load_f32(out, &b);
+  test_load_f32(x, &a);
+  test_load_f32(out, &b);
   CHECK(b.ndim == 3 && b.shape[0] == 3);
   CHECK(memcmp(a.data, b.data, sizeof(float) * 3 * 64) != 0);
   ebm_npy_free(&a);
@@ -339,8 +334,8 @@ TEST(cli_translate_runs_under_the_target_class_and_draws_the_trajectory) {
   /* the same seed gives the same result; another class gives another */
   const char *out2 = test_path("t2.npy");
   expect(run_cli("translate --ckpt %s --input %s --to-class 1 --out %s --steps 20", c, x, out2), 0, NULL);
-  load_f32(out, &a);
-  load_f32(out2, &b);
+  test_load_f32(out, &a);
+  test_load_f32(out2, &b);
   CHECK(memcmp(a.data, b.data, sizeof(float) * 3 * 64) != 0);
   ebm_npy_free(&a);
   ebm_npy_free(&b);
@@ -370,8 +365,8 @@ TEST(cli_inpaint_pattern_masks_select_the_named_regions) {
   expect(run_cli("inpaint --ckpt %s --input %s --mask pattern:bottom-half --out %s --steps 3", m, x, out), 0,
          "inpainted 3 images (96 values, 50.0%)");
   ebm_npy a, b;
-  load_f32(x, &a);
-  load_f32(out, &b);
+  test_load_f32(x, &a);
+  test_load_f32(out, &b);
   const float *xa = a.data, *xb = b.data;
   int top_same = 1, bottom_moved = 0;
   for (int k = 0; k < 3 * 64; k++) {

@@ -6,34 +6,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "test.h"
+#include "test_util.h"
 
 /* A tiny, fast toy run: every flag that shapes it is explicit. */
 #define TOY_RUN "train --data toy:8gaussians:train:300 --arch mlp --width 16 --batch 16 --steps 3 " \
                 "--sampler ula --step-size 0.1 --lr 1e-2 --seed 3"
-
-static int same_file(const char *a, const char *b) {
-  uint8_t *da = NULL, *db = NULL;
-  size_t na = 0, nb = 0;
-  REQUIRE_OK(ebm_read_file(a, 1 << 28, &da, &na));
-  REQUIRE_OK(ebm_read_file(b, 1 << 28, &db, &nb));
-  int same = na == nb && memcmp(da, db, na) == 0;
-  free(da);
-  free(db);
-  return same;
-}
-
-static char *slurp(const char *path) {
-  uint8_t *d = NULL;
-  size_t n = 0;
-  if (ebm_read_file(path, 1 << 24, &d, &n) != EBM_OK) return NULL;
-  char *s = malloc(n + 1);
-  REQUIRE(s);
-  memcpy(s, d, n);
-  s[n] = '\0';
-  free(d);
-  return s;
-}
 
 static int count_lines(const char *text) {
   int n = 0;
@@ -61,7 +38,7 @@ TEST(cli_train_writes_config_metrics_samples_and_checkpoints) {
   CHECK_CONTAINS(r.out, "trained pcd on toy:8gaussians:train:300: step 6 of 6");
   cli_result_free(&r);
   snprintf(path, sizeof path, "%s/config.json", run);
-  char *cfg = slurp(path);
+  char *cfg = test_read_text(path);
   CHECK_CONTAINS(cfg, "\"seed\":\t3");
   CHECK_CONTAINS(cfg, "\"version\":");
   CHECK_CONTAINS(cfg, "\"buffer\":\t10000");
@@ -69,7 +46,7 @@ TEST(cli_train_writes_config_metrics_samples_and_checkpoints) {
   CHECK_CONTAINS(cfg, "\"arch_json\":");
   free(cfg);
   snprintf(path, sizeof path, "%s/metrics.jsonl", run);
-  char *m = slurp(path);
+  char *m = test_read_text(path);
   CHECK_EQ_INT(count_lines(m), 6);
   CHECK_CONTAINS(m, "{\"step\":6,\"loss\":");
   const char *keys[] = {"e_pos", "e_neg", "grad_norm", "\"lr\"", "mcmc_energy", "mcmc_grad_norm", "mcmc_accept", "seconds"};
@@ -114,7 +91,7 @@ TEST(cli_train_resume_reads_config_json_and_is_bit_exact) {
     cli_result_free(&r);
     snprintf(fa, sizeof fa, "%s/ckpt/last.safetensors", a);
     snprintf(fb, sizeof fb, "%s/ckpt/last.safetensors", b);
-    CHECK(same_file(fa, fb));
+    CHECK(test_same_file(fa, fb));
   }
   /* changing the shape of a run on resume is a usage error */
   char b[512];
@@ -158,7 +135,7 @@ TEST(cli_train_sigint_saves_and_exits_130) {
   }
   /* wait until training is under way (a few metric lines), then interrupt */
   for (int tries = 0; tries < 3000; tries++) {
-    char *m = slurp(metrics);
+    char *m = test_read_text(metrics);
     int lines = count_lines(m);
     free(m);
     if (lines >= 3) break;
@@ -170,11 +147,11 @@ TEST(cli_train_sigint_saves_and_exits_130) {
   waitpid(pid, &status, 0);
   REQUIRE(WIFEXITED(status));
   CHECK_EQ_INT(WEXITSTATUS(status), 130);
-  char *e = slurp(err);
+  char *e = test_read_text(err);
   CHECK_CONTAINS(e, "interrupted at step");
   CHECK_CONTAINS(e, "continue with --resume");
   free(e);
-  char *m = slurp(metrics);
+  char *m = test_read_text(metrics);
   long steps = (long)count_lines(m);
   free(m);
   CHECK(strtol(ckpt_step(run), NULL, 10) == steps);
@@ -277,7 +254,7 @@ TEST(cli_train_keeps_a_64_bit_seed_exactly_across_resume) {
   CHECK_EQ_INT(r.code, 0);
   cli_result_free(&r);
   snprintf(path, sizeof path, "%s/config.json", run);
-  char *cfg = slurp(path);
+  char *cfg = test_read_text(path);
   CHECK_CONTAINS(cfg, "\"seed\":\t\"9007199254740993\"");
   free(cfg);
   r = run_cli("train --out %s --resume --iters 2", run);

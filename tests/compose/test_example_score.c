@@ -3,7 +3,7 @@
  * be the library's energies of the same rows. */
 #include <unistd.h>
 
-#include "test.h"
+#include "test_util.h"
 
 #define ROWS 70 /* more than the example's batch of 64 */
 #define DIM 4
@@ -18,15 +18,10 @@ static int run_example(const char *model, const char *x, const char *out, const 
   return rc == -1 ? -1 : (rc >> 8) & 0xff;
 }
 
+/* The text of a file the example wrote (REQUIREs it). */
 static char *slurp(const char *path) {
-  uint8_t *data = NULL;
-  size_t size = 0;
-  REQUIRE_OK(ebm_read_file(path, 1 << 20, &data, &size));
-  char *s = malloc(size + 1);
+  char *s = test_read_text(path);
   REQUIRE(s);
-  memcpy(s, data, size);
-  s[size] = '\0';
-  free(data);
   return s;
 }
 

@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "test_util.h"
 #include "train/train_testutil.h"
 
 /* A small residual conv net with spectral norm (its power-iteration u, v
@@ -47,17 +48,6 @@ static ebm_train_config small_config(int64_t iters) {
   return c;
 }
 
-static int same_bytes(const char *a, const char *b) {
-  uint8_t *da = NULL, *db = NULL;
-  size_t na = 0, nb = 0;
-  REQUIRE_OK(ebm_read_file(a, 1 << 28, &da, &na));
-  REQUIRE_OK(ebm_read_file(b, 1 << 28, &db, &nb));
-  int same = na == nb && memcmp(da, db, na) == 0;
-  free(da);
-  free(db);
-  return same;
-}
-
 /* Saves every 2 steps; sample pictures every 3 for images (a 2-D density
  * picture of a conditional model costs 8 grids: only the toy CLI test
  * draws those). */
@@ -98,8 +88,8 @@ static void check_resume(const char *spec, const char *arch, float lo, float hi,
   o = opts_for(b, arch, 1);
   REQUIRE_OK(ebm_train_run(ds, &c, &o, &done));
   CHECK(done == 6);
-  CHECK(same_bytes(ebm_run_ckpt_path(a, fa, sizeof fa), ebm_run_ckpt_path(b, fb, sizeof fb)));
-  CHECK(same_bytes(ebm_run_state_path(a, fa, sizeof fa), ebm_run_state_path(b, fb, sizeof fb)));
+  CHECK(test_same_file(ebm_run_ckpt_path(a, fa, sizeof fa), ebm_run_ckpt_path(b, fb, sizeof fb)));
+  CHECK(test_same_file(ebm_run_state_path(a, fa, sizeof fa), ebm_run_state_path(b, fb, sizeof fb)));
   /* metrics: one line per step either way */
   snprintf(fa, sizeof fa, "%s/metrics.jsonl", b);
   uint8_t *m = NULL;
@@ -115,7 +105,7 @@ static void check_resume(const char *spec, const char *arch, float lo, float hi,
   c.seed = 78;
   o = opts_for(d, arch, 0);
   REQUIRE_OK(ebm_train_run(ds, &c, &o, &done));
-  CHECK(!same_bytes(ebm_run_ckpt_path(a, fa, sizeof fa), ebm_run_ckpt_path(d, fb, sizeof fb)));
+  CHECK(!test_same_file(ebm_run_ckpt_path(a, fa, sizeof fa), ebm_run_ckpt_path(d, fb, sizeof fb)));
   ebm_dataset_free(ds);
 }
 
@@ -164,7 +154,7 @@ TEST(an_interrupted_run_saves_and_resumes_bit_exactly) {
   o = opts_for(b, NULL, 1);
   REQUIRE_OK(ebm_train_run(ds, &c, &o, &done));
   CHECK(done == 5);
-  CHECK(same_bytes(ebm_run_ckpt_path(a, fa, sizeof fa), ebm_run_ckpt_path(b, fb, sizeof fb)));
+  CHECK(test_same_file(ebm_run_ckpt_path(a, fa, sizeof fa), ebm_run_ckpt_path(b, fb, sizeof fb)));
   /* a fresh run over a checkpoint is refused; resuming nothing is an error */
   o = opts_for(b, mlp_arch, 0);
   CHECK_FAILS_WITH(ebm_train_run(ds, &c, &o, NULL), EBM_ERR_ARG, "holds a checkpoint already");
@@ -195,8 +185,8 @@ TEST(divergence_stops_with_the_step_and_keeps_the_last_good_checkpoint) {
   c.iters = 4;
   o = opts_for(b, mlp_arch, 0);
   REQUIRE_OK(ebm_train_run(ds, &c, &o, NULL));
-  CHECK(same_bytes(ebm_run_ckpt_path(a, fa, sizeof fa), ebm_run_ckpt_path(b, fb, sizeof fb)));
-  CHECK(same_bytes(ebm_run_state_path(a, fa, sizeof fa), ebm_run_state_path(b, fb, sizeof fb)));
+  CHECK(test_same_file(ebm_run_ckpt_path(a, fa, sizeof fa), ebm_run_ckpt_path(b, fb, sizeof fb)));
+  CHECK(test_same_file(ebm_run_state_path(a, fa, sizeof fa), ebm_run_state_path(b, fb, sizeof fb)));
   ebm_net *net = NULL;
   CHECK_OK(ebm_net_load(ebm_run_ckpt_path(a, fa, sizeof fa), 8, &net));
   ebm_net_free(net);
