@@ -5,6 +5,7 @@
  * conditional: right mean and variance, and far closer to the hidden truth
  * than the noise they start from. Also the corruptions for denoising. */
 #include "test.h"
+#include "train/train_testutil.h"
 
 #define D 16
 #define RHO 0.95
@@ -63,6 +64,21 @@ static void conditional(const double *mean, const double *cov, const float *x, c
     }
     cmean[b] = m;
     cvar[b] = v;
+  }
+}
+
+/* cov = L Lᵀ with L lower triangular (D×D, zeros above the diagonal). */
+static void cholesky(const double *cov, double *l) {
+  memset(l, 0, sizeof(double) * D * D);
+  for (int j = 0; j < D; j++) {
+    double d = cov[j * D + j];
+    for (int k = 0; k < j; k++) d -= l[j * D + k] * l[j * D + k];
+    l[j * D + j] = sqrt(d);
+    for (int i = j + 1; i < D; i++) {
+      double s = cov[i * D + j];
+      for (int k = 0; k < j; k++) s -= l[i * D + k] * l[j * D + k];
+      l[i * D + j] = s / l[j * D + j];
+    }
   }
 }
 
@@ -159,17 +175,8 @@ TEST(inpaint_gaussian_image_samples_the_exact_conditional_and_beats_the_noise_st
   ebm_rng_init(&rng, 7);
   /* the hidden truth: one draw x = μ + L ξ (Cholesky by the energy's own
    * definition is not exposed, so build it here) */
-  double l[D * D] = {0}, xi[D];
-  for (int j = 0; j < D; j++) {
-    double d = cov[j * D + j];
-    for (int k = 0; k < j; k++) d -= l[j * D + k] * l[j * D + k];
-    l[j * D + j] = sqrt(d);
-    for (int i = j + 1; i < D; i++) {
-      double s = cov[i * D + j];
-      for (int k = 0; k < j; k++) s -= l[i * D + k] * l[j * D + k];
-      l[i * D + j] = s / l[j * D + j];
-    }
-  }
+  double l[D * D], xi[D];
+  cholesky(cov, l);
   float truth[D], mask1[D];
   for (int i = 0; i < D; i++) xi[i] = ebm_rng_gauss(&rng);
   for (int i = 0; i < D; i++) {
@@ -343,19 +350,8 @@ static ebm_net *train_tiny_model(const double *mean, const double *cov, int64_t 
   ebm_net *net = NULL;
   REQUIRE_OK(ebm_net_new(json, 256, &net));
   REQUIRE_OK(ebm_net_init(net, &rng));
-  ebm_train_config cfg = ebm_train_defaults();
-  cfg.batch = BATCH;
-  cfg.iters = iters;
-  cfg.sampler = ebm_sampler_defaults(EBM_SAMPLER_ULA);
-  cfg.sampler.steps = 20;
+  ebm_train_config cfg = tt_toy_config(BATCH, 20, iters); /* the toys' quick recipe, on [-0.5, 1.5] */
   cfg.sampler.step_size = 0.05f;
-  cfg.sampler.clamp = 1;
-  cfg.buffer_size = 2000;
-  cfg.alpha = 0.01f;
-  cfg.adam.lr = 1e-2f;
-  cfg.adam.beta1 = 0.9f;
-  cfg.adam.clip_std = 0.0f;
-  cfg.lr_decay = EBM_LR_COSINE;
   cfg.range_lo = -0.5f;
   cfg.range_hi = 1.5f;
   cfg.seed = seed;
@@ -378,17 +374,8 @@ static void inpaint_errors(ebm_net *net, const double *mean, const double *cov, 
   REQUIRE(x && mask && out && z0);
   ebm_rng rng;
   ebm_rng_init(&rng, 99);
-  double l[D * D] = {0};
-  for (int j = 0; j < D; j++) {
-    double d = cov[j * D + j];
-    for (int k = 0; k < j; k++) d -= l[j * D + k] * l[j * D + k];
-    l[j * D + j] = sqrt(d);
-    for (int i = j + 1; i < D; i++) {
-      double s = cov[i * D + j];
-      for (int k = 0; k < j; k++) s -= l[i * D + k] * l[j * D + k];
-      l[i * D + j] = s / l[j * D + j];
-    }
-  }
+  double l[D * D];
+  cholesky(cov, l);
   for (int c = 0; c < N; c++) {
     double xi[D];
     for (int i = 0; i < D; i++) xi[i] = ebm_rng_gauss(&rng);
