@@ -5,7 +5,7 @@ TEST_DIR := build-test
 FUZZ_DIR := build-fuzz
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps release test test-build fuzz demo bench clean
+.PHONY: all deps release test test-build fuzz demo examples bench clean
 
 all: release
 
@@ -30,10 +30,21 @@ fuzz: deps
 	@cmake --build $(FUZZ_DIR) -j $(JOBS)
 	@scripts/run-fuzz.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
 
+# Data pictures, then training (2-D toys with exact NLL; uva-cnn on Fashion-MNIST).
 demo: release
 	@scripts/demo.sh $(RELEASE_DIR)/ebm
+	@scripts/demo-train.sh $(RELEASE_DIR)/ebm
 
+# Composition / inpainting / denoising pictures; uses the demo's Fashion-MNIST
+# model when `make demo` has run (CKPT= and COND_CKPT= override).
+CKPT ?= $(wildcard demo/out/train/fashion-mnist-uva/ckpt/last.safetensors)
+COND_CKPT ?=
+examples: release
+	@scripts/examples.sh $(RELEASE_DIR)/ebm $(CKPT) $(COND_CKPT)
+
+# ebm next to the PyTorch reference in the same run (installs python3-torch).
 bench: release
+	@scripts/install-deps.sh --torch
 	@bench/compare.sh $(RELEASE_DIR)/ebm
 
 clean:

@@ -1,5 +1,8 @@
 /* `ebm bench langevin`: the time of one Langevin step on a batch — the unit
  * of work of EBM training (DESIGN §5) — for a preset or a checkpoint.
+ * (`bench train` and `bench layers` are in cmd_bench_train.c and
+ * cmd_bench_layers.c; the sgemm peak all three compare with is in
+ * bench_util.c.)
  *
  * One step is what ../shared/reference/ebm_ref.py times as
  * langevin_step_ms: x ← clamp(x + N(0, σ²)); g = dE/dx (forward + backward
@@ -8,12 +11,15 @@
  * (ebm_net_forward_flops per item) plus the backward pass to the input,
  * which costs the same multiply-adds again (every conv/linear runs once
  * transposed), i.e. 4 · forward multiply-adds · batch per step. Element-wise
- * work (activations, noise, clamps) is timed but not counted. */
+ * work (activations, noise, clamps) is timed but not counted. The main
+ * figure is the mean (as the reference's); the median and the minimum are
+ * shown too, because other processes on a shared machine stretch single
+ * steps. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "bench_util.h"
 #include "ops/ops.h"
 
 static int run_bench_langevin(int argc, char **argv) {
@@ -36,25 +42,13 @@ static int run_bench_langevin(int argc, char **argv) {
   if (warmup < 0) return cli_usage_error("bench langevin", "--warmup must be >= 0, got %d", warmup);
   if (classes < 0) return cli_usage_error("bench langevin", "--classes must be >= 0, got %d", classes);
 
-  ebm_net *net = NULL;
   ebm_energy *en = NULL;
   float *x = NULL, *g = NULL, *noise = NULL, *e = NULL;
   int32_t *y = NULL;
+  double *times = NULL;
   ebm_status st;
-  if (ckpt) {
-    st = ebm_net_load(ckpt, batch, &net);
-  } else {
-    char json[256];
-    if (strchr(arch, '"') || strchr(arch, '\\') || strlen(arch) > 64)
-      return cli_usage_error("bench langevin", "--arch '%s' is not a preset name", arch);
-    snprintf(json, sizeof json, "{\"preset\":\"%s\",\"classes\":%d}", arch, classes);
-    st = ebm_net_new(json, batch, &net);
-    if (st == EBM_ERR_ARG) return cli_usage_error("bench langevin", "--arch %s: %s", arch, ebm_last_error());
-    ebm_rng init;
-    ebm_rng_init(&init, 0);
-    if (!st) st = ebm_net_init(net, &init);
-  }
-  if (st) goto fail;
+  ebm_net *net = bench_net("bench langevin", arch, ckpt, classes, batch, &rc);
+  if (!net) return rc;
   if (!(en = ebm_net_as_energy(net))) {
     st = EBM_ERR_NOMEM;
     goto fail;
@@ -67,7 +61,8 @@ static int run_bench_langevin(int argc, char **argv) {
   noise = ebm_alloc((size_t)count, sizeof *noise);
   e = ebm_alloc((size_t)batch, sizeof *e);
   y = calloc((size_t)batch, sizeof *y);
-  if (!x || !g || !noise || !e || !y) {
+  times = malloc((size_t)iters * sizeof *times);
+  if (!x || !g || !noise || !e || !y || !times) {
     st = ebm_set_error(EBM_ERR_NOMEM, "out of memory for a batch of %lld", (long long)batch);
     goto fail;
   }
@@ -77,9 +72,8 @@ static int run_bench_langevin(int argc, char **argv) {
   int k = ebm_net_num_classes(net);
   for (int64_t i = 0; i < batch; i++) y[i] = k ? (int32_t)ebm_rng_below(&rng, (uint32_t)k) : 0;
   const ebm_ops *ops = ebm_ops_current();
-  double start = 0;
   for (int it = 0; it < warmup + iters; it++) {
-    if (it == warmup) start = ebm_now_seconds();
+    double t0 = ebm_now_seconds();
     /* Du & Mordatch A.11 / the reference: noise 0.005, step 10, clip 0.03. */
     ebm_rng_normal(&rng, noise, count, 0.0f, 0.005f);
     ops->add(count, x, noise, x);
@@ -88,17 +82,24 @@ static int run_bench_langevin(int argc, char **argv) {
     ops->clamp(count, -0.03f, 0.03f, g);
     ops->axpy(count, -10.0f, g, x);
     ops->clamp(count, lo, hi, x);
+    if (it >= warmup) times[it - warmup] = ebm_now_seconds() - t0;
   }
-  double ms = 1000.0 * (ebm_now_seconds() - start) / iters;
-  double gflops = 4.0 * ebm_net_forward_flops(net) * (double)batch / (ms * 1e6);
+  bench_stats bs = bench_summarise(times, iters);
+  double flop = 4.0 * ebm_net_forward_flops(net) * (double)batch;
+  double gflops = flop / (bs.mean_ms * 1e6), peak = bench_sgemm_peak();
+  double pct = peak > 0 ? 100.0 * gflops / peak : 0.0;
   const char *name = ckpt ? ckpt : arch;
   if (json)
     printf("{\"bench\":\"langevin\",\"arch\":\"%s\",\"batch\":%lld,\"threads\":%d,\"iters\":%d,"
-           "\"langevin_step_ms\":%.4f,\"gflops\":%.3f,\"forward_madds_per_item\":%.0f}\n",
-           name, (long long)batch, ebm_threads_count(), iters, ms, gflops, ebm_net_forward_flops(net));
+           "\"langevin_step_ms\":%.4f,\"median_ms\":%.4f,\"min_ms\":%.4f,\"gflops\":%.3f,"
+           "\"sgemm_peak_gflops\":%.3f,\"peak_pct\":%.2f,\"forward_madds_per_item\":%.0f}\n",
+           name, (long long)batch, ebm_threads_count(), iters, bs.mean_ms, bs.median_ms, bs.min_ms,
+           gflops, peak, pct, ebm_net_forward_flops(net));
   else
-    printf("langevin %s: batch %lld, %d threads: %.3f ms/step, %.2f GFLOP/s (forward + backward to the input)\n",
-           name, (long long)batch, ebm_threads_count(), ms, gflops);
+    printf("langevin %s: batch %lld, %d threads: %.3f ms/step (median %.3f, min %.3f), %.2f GFLOP/s = "
+           "%.1f %% of the sgemm peak measured here (%.1f GFLOP/s; forward + backward to the input)\n",
+           name, (long long)batch, ebm_threads_count(), bs.mean_ms, bs.median_ms, bs.min_ms, gflops, pct,
+           peak);
   rc = CLI_EXIT_OK;
   goto done;
 fail:
@@ -111,13 +112,16 @@ done:
   ebm_free(noise);
   ebm_free(e);
   free(y);
+  free(times);
   return rc;
 }
 
 CLI_COMMAND(bench_langevin, "bench langevin", "[--arch PRESET | --ckpt CKPT] [--batch B] [--iters N]",
             "time one Langevin step (forward + backward to the input)",
             "Times Langevin steps on a batch as ../shared/reference/ebm_ref.py does (noise,\n"
-            "clamp, dE/dx, clipped step, clamp) and reports ms per step and GFLOP/s, counting\n"
-            "the conv/linear multiply-adds of the forward pass and of the backward pass to the\n"
-            "input (4 FLOP per forward multiply-add). bench/compare.sh puts it next to PyTorch.",
+            "clamp, dE/dx, clipped step, clamp) and reports ms per step (mean, median, min),\n"
+            "GFLOP/s counting the conv/linear multiply-adds of the forward pass and of the\n"
+            "backward pass to the input (4 FLOP per forward multiply-add), and that rate as a\n"
+            "share of the sgemm peak measured at the same thread count (one 1024^3 sgemm per\n"
+            "thread). bench/compare.sh puts it next to PyTorch.",
             run_bench_langevin)

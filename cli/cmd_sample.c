@@ -6,37 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "use_common.h"
 
 #define VERB "sample"
 #define DEFAULT_CHAINS 64
 #define MAX_CHAINS 1000000
-#define MAX_NET_BATCH 256   /* the network evaluates the chains this many at a time */
-#define CHAIN_ROWS 8        /* chains shown by --chain */
+#define CHAIN_ROWS USE_DENSITY_CHAINS /* chains shown by --chain */
 #define CHAIN_MAX_COLS 64
-#define PANEL_PX 400        /* the 2-D density picture */
 #define GAUSSIAN_MAX_DIM 4096
-
-/* -------------------------------------------------------------- flags */
-
-/* A float flag given as text (so "not given" is NULL): finite, else exit 2. */
-static int parse_float(const char *flag, const char *text, float *out) {
-  char *end = NULL;
-  double v = strtod(text, &end);
-  if (end == text || *end || !isfinite(v) || !isfinite((float)v))
-    return cli_usage_error(VERB, "--%s expects a finite number, got '%s'", flag, text);
-  *out = (float)v;
-  return 0;
-}
-
-static int parse_int(const char *flag, const char *text, int *out) {
-  char *end = NULL;
-  long v = strtol(text, &end, 10);
-  if (end == text || *end || v < -2147483647L || v > 2147483647L)
-    return cli_usage_error(VERB, "--%s expects an integer, got '%s'", flag, text);
-  *out = (int)v;
-  return 0;
-}
 
 /* --------------------------------------------------------------- energy */
 
@@ -57,7 +34,7 @@ static void target_free(target *t) {
 static int target_open(const char *ckpt, const char *spec, int64_t n, target *t) {
   ebm_status st = EBM_OK;
   if (ckpt) {
-    st = ebm_net_load(ckpt, n < MAX_NET_BATCH ? n : MAX_NET_BATCH, &t->net);
+    st = ebm_net_load(ckpt, n < USE_MAX_NET_BATCH ? n : USE_MAX_NET_BATCH, &t->net);
     if (st != EBM_OK) return cli_runtime_error(st);
     if (!(t->owned = ebm_net_as_energy(t->net))) return cli_runtime_error(EBM_ERR_NOMEM);
   } else if (strncmp(spec, "toy:", 4) == 0) {
@@ -76,9 +53,7 @@ static int target_open(const char *ckpt, const char *spec, int64_t n, target *t)
     return cli_usage_error(VERB, "--energy expects toy:NAME or gaussian:D, got '%s'", spec);
   }
   t->en = t->owned;
-  int ranged = t->en->range_lo < t->en->range_hi;
-  t->lo = ranged ? t->en->range_lo : -(float)EBM_TOY_EXTENT;
-  t->hi = ranged ? t->en->range_hi : (float)EBM_TOY_EXTENT;
+  use_range(t->en, -(float)EBM_TOY_EXTENT, (float)EBM_TOY_EXTENT, &t->lo, &t->hi);
   return 0;
 }
 
@@ -141,122 +116,21 @@ static int init_chains(const char *init, const target *t, int64_t n, ebm_rng *rn
   return cli_usage_error(VERB, "--init expects uniform, data:SPEC or npy:FILE, got '%s'", init);
 }
 
-/* ------------------------------------------------------------- pictures */
-
-/* White (density 0) to deep blue (the maximum): samples in red stand out. */
-static void shade(double v, uint8_t *rgb) {
-  v = v < 0 ? 0 : v > 1 ? 1 : sqrt(v);
-  rgb[0] = (uint8_t)lround(255 - 235 * v);
-  rgb[1] = (uint8_t)lround(255 - 200 * v);
-  rgb[2] = (uint8_t)lround(255 - 105 * v);
-}
-
-static void put_dot(uint8_t *img, int px, int py, const uint8_t *rgb) {
-  for (int dy = 0; dy < 2; dy++)
-    for (int dx = 0; dx < 2; dx++) {
-      int xx = px + dx, yy = py + dy;
-      if (xx >= 0 && xx < PANEL_PX && yy >= 0 && yy < PANEL_PX) memcpy(img + 3 * (yy * PANEL_PX + xx), rgb, 3);
-    }
-}
-
-/* Pixel of a 2-D point (row 0 at the top = hi). */
-static void to_pixel(const target *t, const float *p, int *px, int *py) {
-  *px = (int)floor((p[0] - t->lo) / (t->hi - t->lo) * PANEL_PX);
-  *py = (int)floor((t->hi - p[1]) / (t->hi - t->lo) * PANEL_PX);
-}
-
-/* The density exp(−E/T) of a 2-D energy over its box as a heat-map, with
- * either all samples as red dots (traj == NULL) or up to CHAIN_ROWS
- * trajectories of `cols` points each (traj is rows × cols × 2). */
-static ebm_status write_density_png(const char *path, const target *t, int32_t label, float temp,
-                                    const float *x, int64_t n, const float *traj, int rows, int cols) {
-  const int64_t np = (int64_t)PANEL_PX * PANEL_PX;
-  ebm_status st = EBM_OK;
-  float *grid = malloc((size_t)np * 2 * sizeof *grid), *e = malloc((size_t)np * sizeof *e);
-  int32_t *y = t->en->num_classes > 0 ? malloc((size_t)np * sizeof *y) : NULL;
-  uint8_t *img = malloc((size_t)np * 3);
-  if (!grid || !e || !img || (t->en->num_classes > 0 && !y)) {
-    st = ebm_set_error(EBM_ERR_NOMEM, "out of memory drawing %s", path);
-    goto done;
-  }
-  const float cell = (t->hi - t->lo) / PANEL_PX;
-  for (int64_t k = 0; k < np; k++) {
-    grid[2 * k] = t->lo + ((float)(k % PANEL_PX) + 0.5f) * cell;
-    grid[2 * k + 1] = t->hi - ((float)(k / PANEL_PX) + 0.5f) * cell;
-    if (y) y[k] = label;
-  }
-  if ((st = ebm_energy_eval(t->en, grid, y, np, e, NULL)) != EBM_OK) goto done;
-  float emin = INFINITY;
-  for (int64_t k = 0; k < np; k++) emin = isfinite(e[k]) && e[k] < emin ? e[k] : emin;
-  for (int64_t k = 0; k < np; k++) shade(isfinite(e[k]) ? exp(-(e[k] - emin) / temp) : 0.0, img + 3 * k);
-  static const uint8_t colors[CHAIN_ROWS][3] = {{220, 30, 30}, {240, 140, 0}, {30, 160, 30}, {150, 40, 190},
-                                                {0, 150, 170}, {200, 0, 120}, {120, 90, 20}, {0, 0, 0}};
-  if (!traj) {
-    for (int64_t i = 0; i < n; i++) {
-      int px, py;
-      to_pixel(t, x + 2 * i, &px, &py);
-      put_dot(img, px, py, colors[0]);
-    }
-  } else {
-    for (int r = 0; r < rows; r++)
-      for (int c = 0; c + 1 < cols; c++) { /* a dot per pixel along each segment */
-        const float *a = traj + 2 * (r * cols + c), *b = a + 2;
-        int ax, ay, bx, by;
-        to_pixel(t, a, &ax, &ay);
-        to_pixel(t, b, &bx, &by);
-        int len = abs(bx - ax) > abs(by - ay) ? abs(bx - ax) : abs(by - ay);
-        len = len < 4 * PANEL_PX ? len : 4 * PANEL_PX;
-        for (int k = 0; k <= len; k++)
-          put_dot(img, ax + (len ? (bx - ax) * k / len : 0), ay + (len ? (by - ay) * k / len : 0), colors[r]);
-      }
-  }
-  st = ebm_png_write(path, PANEL_PX, PANEL_PX, 3, img);
-done:
-  free(grid);
-  free(e);
-  free(y);
-  free(img);
-  return st;
-}
-
-/* images is (n, C, H, W) in the target's range; ncols 0 = square grid. */
-static ebm_status write_image_grid(const char *path, const target *t, const float *images, int64_t n,
-                                   int ncols) {
-  const ebm_energy *en = t->en;
-  int64_t shape[4] = {n, en->item_shape[0], en->item_shape[1], en->item_shape[2]};
-  ebm_tensor view = ebm_tensor_wrap((float *)images, 4, shape);
-  ebm_grid_opts opts = ebm_grid_defaults();
-  opts.lo = t->lo;
-  opts.hi = t->hi;
-  opts.ncols = ncols;
-  opts.scale = en->item_shape[1] <= 64 ? 2 : 1;
-  return ebm_png_write_grid(path, &view, &opts);
-}
-
 /* ---------------------------------------------------------------- run */
 
 /* Per-step bookkeeping: chain snapshots for --chain and the progress bar. */
 typedef struct {
-  int64_t item;
-  int rows, cols, every, steps, filled;
-  float *snaps;            /* rows × cols × item, column-major in time per row */
+  use_trajectory traj;
   ebm_progress *progress;
   double accept_sum;
   int accept_from, accept_count;
 } run_watch;
 
-static void snapshot(run_watch *w, const float *x) {
-  for (int r = 0; r < w->rows; r++)
-    memcpy(w->snaps + ((int64_t)r * w->cols + w->filled) * w->item, x + r * w->item,
-           (size_t)w->item * sizeof(float));
-  w->filled++;
-}
-
 static void on_step(void *ctx, int step, const float *x, int64_t n, const ebm_sample_stats *st) {
   (void)n;
   run_watch *w = ctx;
   int done = step + 1;
-  if (w->snaps && (done % w->every == 0 || done == w->steps)) snapshot(w, x);
+  use_trajectory_step(&w->traj, step, x);
   if (step >= w->accept_from) {
     w->accept_sum += st->accept_rate;
     w->accept_count++;
@@ -268,67 +142,29 @@ static void on_step(void *ctx, int step, const float *x, int64_t n, const ebm_sa
 }
 
 typedef struct {
-  const char *ckpt, *energy, *sampler, *init, *out, *png, *chain;
-  const char *steps, *step_size, *noise, *grad_clip;
-  int leapfrog, cls, every, adapt;
-  float friction, temperature;
+  const char *ckpt, *energy, *init, *out, *png, *chain;
+  int cls, every;
   int64_t n, seed;
+  use_sampler_flags sf;
 } sample_flags;
-
-/* Builds the sampler config from the flags (sampler defaults for what was
- * not given); 0 or an exit code naming the bad flag. */
-static int make_config(const sample_flags *f, ebm_sampler_config *cfg) {
-  int kind = f->sampler ? ebm_sampler_from_name(f->sampler) : (f->ckpt ? EBM_SAMPLER_LANGEVIN : EBM_SAMPLER_MALA);
-  if (kind < 0)
-    return cli_usage_error(VERB, "--sampler must be langevin, ula, mala, hmc or kinetic, got '%s'", f->sampler);
-  *cfg = ebm_sampler_defaults((ebm_sampler_kind)kind);
-  int rc;
-  if (f->steps && (rc = parse_int("steps", f->steps, &cfg->steps))) return rc;
-  if (cfg->steps < 0) return cli_usage_error(VERB, "--steps must be >= 0, got %d", cfg->steps);
-  if (f->step_size && (rc = parse_float("step-size", f->step_size, &cfg->step_size))) return rc;
-  if (!(cfg->step_size > 0.0f || (kind == EBM_SAMPLER_LANGEVIN && cfg->step_size == 0.0f)))
-    return cli_usage_error(VERB, "--step-size must be > 0, got %g", (double)cfg->step_size);
-  if (f->noise && (rc = parse_float("noise", f->noise, &cfg->noise))) return rc;
-  if (cfg->noise < 0.0f) return cli_usage_error(VERB, "--noise must be >= 0, got %g", (double)cfg->noise);
-  if (f->grad_clip && (rc = parse_float("grad-clip", f->grad_clip, &cfg->grad_clip))) return rc;
-  if (cfg->grad_clip < 0.0f)
-    return cli_usage_error(VERB, "--grad-clip must be >= 0 (0 = off), got %g", (double)cfg->grad_clip);
-  if (f->leapfrog < 1) return cli_usage_error(VERB, "--leapfrog must be >= 1, got %d", f->leapfrog);
-  if (!(f->friction >= 0.0f)) return cli_usage_error(VERB, "--friction must be >= 0, got %g", (double)f->friction);
-  if (!(f->temperature > 0.0f))
-    return cli_usage_error(VERB, "--temperature must be > 0, got %g", (double)f->temperature);
-  int adjusted = kind == EBM_SAMPLER_MALA || kind == EBM_SAMPLER_HMC;
-  int adapt = f->adapt == -1 ? (adjusted ? cfg->steps / 2 : 0) : f->adapt;
-  if (adapt < 0 || adapt > cfg->steps)
-    return cli_usage_error(VERB, "--adapt must be in 0..steps (%d), got %d", cfg->steps, f->adapt);
-  if (adapt > 0 && !adjusted) return cli_usage_error(VERB, "--adapt needs --sampler mala or hmc");
-  cfg->leapfrog_steps = f->leapfrog;
-  cfg->friction = f->friction;
-  cfg->temperature = f->temperature;
-  cfg->adapt_steps = adapt;
-  return 0;
-}
 
 static int run_sample(int argc, char **argv) {
   sample_flags f = {0};
   f.init = "uniform";
-  f.leapfrog = 10;
   f.cls = -1;
-  f.adapt = -1;
-  f.friction = 1.0f;
-  f.temperature = 1.0f;
+  use_sampler_flags_init(&f.sf);
   cli_opt opts[] = {
       {"ckpt", OPT_STRING, &f.ckpt, "CKPT", "a trained model (safetensors checkpoint)"},
       {"energy", OPT_STRING, &f.energy, "SPEC", "an analytic energy instead: toy:NAME or gaussian:D"},
-      {"sampler", OPT_STRING, &f.sampler, "NAME", "langevin | ula | mala | hmc | kinetic (default: langevin with --ckpt, else mala)"},
-      {"steps", OPT_STRING, &f.steps, "K", "MCMC steps (default: 60 for langevin, else 100)"},
-      {"step-size", OPT_STRING, &f.step_size, "S", "λ for langevin (default 10), ε for the others (default 0.1)"},
-      {"noise", OPT_STRING, &f.noise, "SIGMA", "langevin noise std (default 0.005)"},
-      {"grad-clip", OPT_STRING, &f.grad_clip, "C", "per-element gradient clip, 0 = off (default: 0.01 for langevin, else 0)"},
-      {"leapfrog", OPT_INT, &f.leapfrog, "L", "leapfrog steps per HMC step"},
-      {"friction", OPT_FLOAT, &f.friction, "GAMMA", "kinetic Langevin friction"},
-      {"temperature", OPT_FLOAT, &f.temperature, "T", "sample exp(-E/T)"},
-      {"adapt", OPT_INT, &f.adapt, "A", "mala/hmc: adapt the step size toward 0.574/0.65 acceptance in the first A steps (-1: half the steps)"},
+      {"sampler", OPT_STRING, &f.sf.sampler, "NAME", "langevin | ula | mala | hmc | kinetic (default: langevin with --ckpt, else mala)"},
+      {"steps", OPT_STRING, &f.sf.steps, "K", "MCMC steps (default: 60 for langevin, else 100)"},
+      {"step-size", OPT_STRING, &f.sf.step_size, "S", "λ for langevin (default 10), ε for the others (default 0.1)"},
+      {"noise", OPT_STRING, &f.sf.noise, "SIGMA", "langevin noise std (default 0.005)"},
+      {"grad-clip", OPT_STRING, &f.sf.grad_clip, "C", "per-element gradient clip, 0 = off (default: 0.01 for langevin, else 0)"},
+      {"leapfrog", OPT_INT, &f.sf.leapfrog, "L", "leapfrog steps per HMC step"},
+      {"friction", OPT_FLOAT, &f.sf.friction, "GAMMA", "kinetic Langevin friction"},
+      {"temperature", OPT_FLOAT, &f.sf.temperature, "T", "sample exp(-E/T)"},
+      {"adapt", OPT_INT, &f.sf.adapt, "A", "mala/hmc: adapt the step size toward 0.574/0.65 acceptance in the first A steps (-1: half the steps)"},
       {"n", OPT_INT64, &f.n, "N", "chains (0: 64, or every item of --init npy:FILE)"},
       {"class", OPT_INT, &f.cls, "Y", "class label for a conditional model (-1: cycle through all)"},
       {"init", OPT_STRING, &f.init, "INIT", "uniform | data:SPEC | npy:FILE"},
@@ -345,7 +181,7 @@ static int run_sample(int argc, char **argv) {
   if (f.n < 0 || f.n > MAX_CHAINS) return cli_usage_error(VERB, "--n must be in 1..%d, got %lld", MAX_CHAINS, (long long)f.n);
   if (f.every < 0) return cli_usage_error(VERB, "--every must be >= 1 (0: automatic), got %d", f.every);
   ebm_sampler_config cfg;
-  if ((rc = make_config(&f, &cfg))) return rc;
+  if ((rc = use_sampler_config(VERB, &f.sf, f.ckpt ? EBM_SAMPLER_LANGEVIN : EBM_SAMPLER_MALA, &cfg))) return rc;
   /* npy init without --n: every item it holds */
   int64_t n = f.n;
   if (n == 0 && strncmp(f.init, "npy:", 4) == 0) {
@@ -367,7 +203,7 @@ static int run_sample(int argc, char **argv) {
   if ((rc = target_open(f.ckpt, f.energy, n, &t))) goto done;
   const ebm_energy *en = t.en;
   const int64_t item = ebm_energy_item_size(en);
-  int images = en->item_ndim == 3 && (en->item_shape[0] == 1 || en->item_shape[0] == 3);
+  int images = use_is_image(en);
   int plane = en->item_ndim == 1 && en->item_shape[0] == 2;
   if ((f.png || f.chain) && !images && !plane) {
     rc = cli_usage_error(VERB, "--%s draws images (1 or 3 channels) or 2-D samples; %s has items of %lld values",
@@ -400,24 +236,16 @@ static int run_sample(int argc, char **argv) {
     for (int64_t i = 0; i < n; i++) y[i] = f.cls;
 
   if ((st = ebm_sampler_new(en, &cfg, n, &s)) != EBM_OK) goto done;
-  w.item = item;
-  w.steps = cfg.steps;
   w.accept_from = cfg.adapt_steps;
+  use_trajectory *traj = &w.traj;
   if (f.chain) {
-    w.every = f.every > 0 ? f.every : (cfg.steps >= 10 ? cfg.steps / 10 : 1);
-    w.rows = n < CHAIN_ROWS ? (int)n : CHAIN_ROWS;
-    w.cols = 1 + (cfg.steps + w.every - 1) / w.every;
-    if (w.cols > CHAIN_MAX_COLS) {
+    use_trajectory_plan(traj, f.every, cfg.steps, n, CHAIN_ROWS, item);
+    if (traj->cols > CHAIN_MAX_COLS) {
       rc = cli_usage_error(VERB, "--every %d gives %d columns over %d steps; at most %d (raise --every)",
-                           w.every, w.cols, cfg.steps, CHAIN_MAX_COLS);
+                           traj->every, traj->cols, cfg.steps, CHAIN_MAX_COLS);
       goto done;
     }
-    w.snaps = malloc((size_t)(w.rows * w.cols * item) * sizeof *w.snaps);
-    if (!w.snaps) {
-      rc = cli_runtime_error(ebm_set_error(EBM_ERR_NOMEM, "out of memory for --chain"));
-      goto done;
-    }
-    snapshot(&w, x);
+    if ((st = use_trajectory_start(traj, "chain", x)) != EBM_OK) goto done;
   }
   w.progress = ebm_progress_new(stderr, VERB, cfg.steps);
   st = ebm_sampler_run_cb(s, x, y, n, &rng, NULL, fe, on_step, &w);
@@ -428,14 +256,14 @@ static int run_sample(int argc, char **argv) {
   memcpy(shape + 1, en->item_shape, (size_t)en->item_ndim * sizeof *shape);
   if ((st = ebm_npy_save(f.out, EBM_DTYPE_F32, 1 + en->item_ndim, shape, x)) != EBM_OK) goto done;
   int32_t label = f.cls >= 0 ? f.cls : 0;
-  if (f.png && images) st = write_image_grid(f.png, &t, x, n, 0);
-  if (f.png && plane) st = write_density_png(f.png, &t, label, cfg.temperature, x, n, NULL, 0, 0);
+  if (f.png && images) st = use_write_images(f.png, en, t.lo, t.hi, x, n, 0);
+  if (f.png && plane) st = use_write_density(f.png, en, t.lo, t.hi, label, cfg.temperature, x, n);
   if (st != EBM_OK) goto done;
   if (f.chain && images) {
     /* rows = chains, columns = time: the snapshots are already row-major */
-    st = write_image_grid(f.chain, &t, w.snaps, (int64_t)w.rows * w.cols, w.cols);
+    st = use_write_images(f.chain, en, t.lo, t.hi, traj->snaps, (int64_t)traj->rows * traj->cols, traj->cols);
   } else if (f.chain) {
-    st = write_density_png(f.chain, &t, label, cfg.temperature, NULL, 0, w.snaps, w.rows, w.cols);
+    st = use_write_density_chains(f.chain, en, t.lo, t.hi, label, cfg.temperature, traj->snaps, traj->rows, traj->cols);
   }
   if (st != EBM_OK) goto done;
 
@@ -453,7 +281,7 @@ done:
   free(x);
   free(fe);
   free(y);
-  free(w.snaps);
+  free(w.traj.snaps);
   target_free(&t);
   return rc;
 }

@@ -27,7 +27,10 @@
  *   ebm/energy.h  the energy interface every sampler and evaluator uses
  *   ebm/nn.h      networks: layers, presets, spectral norm, Adam, checkpoints
  *   ebm/sample.h  Langevin, MALA, HMC, kinetic Langevin, annealing, replay buffer
- *   ebm/eval.h    AIS log Z / likelihood (both bounds), OOD metrics, FD / KID
+ *   ebm/grid_nll.h  exact 2-D likelihoods and density pictures by quadrature
+ *   ebm/eval.h    AIS log Z / likelihood (both bounds), OOD metrics, FD / KID, classifier
+ *   ebm/train.h   training (PCD / short-run / CD-k), run directories, resume
+ *   ebm/compose.h AND / OR / AND NOT of energies, fixed labels, inpainting, corruptions
  */
 #ifndef EBM_H
 #define EBM_H
@@ -38,7 +41,10 @@
 #include "ebm/energy.h"
 #include "ebm/nn.h"
 #include "ebm/sample.h"
+#include "ebm/grid_nll.h"
 #include "ebm/eval.h"
+#include "ebm/train.h"
+#include "ebm/compose.h"
 
 /* The library version, "MAJOR.MINOR.PATCH". */
 const char *ebm_version(void);

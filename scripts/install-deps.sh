@@ -8,7 +8,7 @@ set -euo pipefail
 pkgs=(cmake make gcc clang pkg-config libpng-dev zlib1g-dev libcjson-dev
       libopenblas-dev libopenblas0-pthread dataset-fashion-mnist)
 if [[ "${1:-}" == "--torch" ]]; then
-  pkgs+=(python3-numpy python3-torch)
+  pkgs+=(python3-numpy python3-torch time) # time: /usr/bin/time -v in bench/compare.sh
 fi
 
 missing=()

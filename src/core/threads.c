@@ -1,9 +1,23 @@
 /* The process-wide thread pool: a fixed set of pthreads that run the chunks
- * of one ebm_parallel_for at a time. Workers sleep on a condition variable
- * between jobs, so an idle pool costs nothing. OpenBLAS is pinned to one
- * thread so the pool is the only owner of the cores (no oversubscription). */
+ * of one ebm_parallel_for at a time. OpenBLAS is pinned to one thread so the
+ * pool is the only owner of the cores (no oversubscription, never two
+ * runtimes spinning).
+ *
+ * Hand-off. A Langevin step is a dozen parallel_for calls a few hundred µs
+ * apart; waking a sleeping worker through the condition variable costs
+ * 10–20 µs each time (futex wake + scheduler), and so does waking the caller
+ * when the last chunk ends. So both sides first SPIN on an atomic (the job
+ * generation, the pending count) for up to SPIN_NS, and only then sleep on
+ * the condition variable: back-to-back jobs never touch the kernel, and an
+ * idle pool still costs nothing after SPIN_NS. The condition variables stay
+ * as the fallback and are always signalled under the lock after the atomic
+ * changed, so a wake-up is never lost. The work split is unchanged, so
+ * results stay independent of timing and thread count. */
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ebm/core.h"
@@ -11,6 +25,13 @@
 void openblas_set_num_threads(int num_threads); /* from libopenblas */
 
 #define POOL_MAX_THREADS 256
+/* How long a waiting thread spins before it sleeps: longer than the serial
+ * gaps between the parallel calls of a training iteration (tens of µs),
+ * short enough that an idle pool gives its core back at once. */
+#define SPIN_NS 200000
+/* SPIN_NS, or EBM_POOL_SPIN_US from the environment (0: sleep at once, the
+ * old behaviour; for machines shared with other busy processes). */
+static int64_t spin_ns = SPIN_NS;
 
 typedef struct {
   pthread_mutex_t lock;
@@ -21,14 +42,17 @@ typedef struct {
   int nthreads;           /* including the caller */
   int started;
   int shutting_down;
-  uint64_t generation;    /* bumped per job */
+  /* (generation << 16) | chunks, bumped per job (release: the job fields
+   * are set). chunks travels in the same word so that a worker outside the
+   * job never reads the other fields, which the next job may be rewriting. */
+  _Atomic uint64_t generation;
   uint64_t start_generation; /* generation when the workers were created */
-  int pending;            /* chunks not yet finished */
+  atomic_int pending;     /* chunks not yet finished */
+  atomic_int shutting_down_flag; /* shutting_down, readable while spinning */
   /* the current job */
   ebm_range_fn fn;
   void *ctx;
   int64_t n;
-  int chunks;
 } thread_pool;
 
 static thread_pool pool = {
@@ -39,6 +63,56 @@ static thread_pool pool = {
 };
 static pthread_once_t pool_default_once = PTHREAD_ONCE_INIT;
 static _Thread_local int inside_parallel_region;
+
+static void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+static int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Spins until *gen differs from seen (1) or SPIN_NS passed (0). */
+static int spin_for_job(uint64_t seen) {
+  int64_t deadline = 0;
+  for (unsigned i = 0;; i++) {
+    if (atomic_load_explicit(&pool.generation, memory_order_acquire) != seen ||
+        atomic_load_explicit(&pool.shutting_down_flag, memory_order_relaxed))
+      return 1;
+    if (spin_ns <= 0) return 0;
+    cpu_relax();
+    if ((i & 63) == 63) {
+      /* a few µs apart: let a runnable thread of another process (or our
+       * own caller) have the core; costs nothing when the core is free */
+      sched_yield();
+      int64_t t = now_ns();
+      if (!deadline) deadline = t + spin_ns;
+      else if (t > deadline) return 0;
+    }
+  }
+}
+
+/* Spins until every worker chunk is done (1) or SPIN_NS passed (0). */
+static int spin_for_done(void) {
+  int64_t deadline = 0;
+  for (unsigned i = 0;; i++) {
+    if (atomic_load_explicit(&pool.pending, memory_order_acquire) == 0) return 1;
+    if (spin_ns <= 0) return 0;
+    cpu_relax();
+    if ((i & 63) == 63) {
+      /* a few µs apart: let a runnable thread of another process (or our
+       * own caller) have the core; costs nothing when the core is free */
+      sched_yield();
+      int64_t t = now_ns();
+      if (!deadline) deadline = t + spin_ns;
+      else if (t > deadline) return 0;
+    }
+  }
+}
 
 static void chunk_bounds(int64_t n, int chunks, int c, int64_t *begin, int64_t *end) {
   *begin = n * c / chunks;
@@ -52,22 +126,30 @@ static void *worker_main(void *arg) {
   /* Jobs posted before this worker existed (by an earlier pool) are not
    * ours: start from the generation current at creation. */
   uint64_t seen = pool.start_generation;
+  pthread_mutex_unlock(&pool.lock);
   for (;;) {
-    while (!pool.shutting_down && pool.generation == seen) pthread_cond_wait(&pool.work_ready, &pool.lock);
-    if (pool.shutting_down) break;
-    seen = pool.generation;
-    if (tid < pool.chunks) {
-      ebm_range_fn fn = pool.fn;
-      void *ctx = pool.ctx;
-      int64_t begin, end;
-      chunk_bounds(pool.n, pool.chunks, tid, &begin, &end);
-      pthread_mutex_unlock(&pool.lock);
-      fn(ctx, begin, end, tid);
+    if (!spin_for_job(seen)) {
       pthread_mutex_lock(&pool.lock);
-      if (--pool.pending == 0) pthread_cond_signal(&pool.work_done);
+      while (!pool.shutting_down && atomic_load(&pool.generation) == seen)
+        pthread_cond_wait(&pool.work_ready, &pool.lock);
+      pthread_mutex_unlock(&pool.lock);
+    }
+    if (atomic_load(&pool.shutting_down_flag)) break;
+    /* The submitter waits for our chunk before it posts another job, so
+     * the fields stay those of `seen` while we run it. */
+    seen = atomic_load_explicit(&pool.generation, memory_order_acquire);
+    const int chunks = (int)(seen & 0xffff);
+    if (tid < chunks) {
+      int64_t begin, end;
+      chunk_bounds(pool.n, chunks, tid, &begin, &end);
+      pool.fn(pool.ctx, begin, end, tid);
+      if (atomic_fetch_sub_explicit(&pool.pending, 1, memory_order_acq_rel) == 1) {
+        pthread_mutex_lock(&pool.lock);
+        pthread_cond_signal(&pool.work_done);
+        pthread_mutex_unlock(&pool.lock);
+      }
     }
   }
-  pthread_mutex_unlock(&pool.lock);
   return NULL;
 }
 
@@ -94,10 +176,16 @@ ebm_status ebm_threads_init(int nthreads) {
   ebm_threads_shutdown();
   pthread_mutex_lock(&pool.submit);
   openblas_set_num_threads(1);
+  const char *spin_env = getenv("EBM_POOL_SPIN_US");
+  if (spin_env && *spin_env) {
+    long us = strtol(spin_env, NULL, 10);
+    spin_ns = us > 0 && us < 1000000 ? (int64_t)us * 1000 : us >= 1000000 ? 1000000000 : 0;
+  }
   pool.nthreads = nthreads;
   pool.shutting_down = 0;
+  atomic_store(&pool.shutting_down_flag, 0);
   pthread_mutex_lock(&pool.lock);
-  pool.start_generation = pool.generation;
+  pool.start_generation = atomic_load(&pool.generation);
   pthread_mutex_unlock(&pool.lock);
   int created = 1;
   for (int t = 1; t < nthreads; t++) {
@@ -129,6 +217,7 @@ void ebm_threads_shutdown(void) {
   }
   pthread_mutex_lock(&pool.lock);
   pool.shutting_down = 1;
+  atomic_store(&pool.shutting_down_flag, 1);
   pthread_cond_broadcast(&pool.work_ready);
   pthread_mutex_unlock(&pool.lock);
   for (int t = 1; t < pool.nthreads; t++) pthread_join(pool.workers[t], NULL);
@@ -148,13 +237,14 @@ void ebm_parallel_for(int64_t n, int64_t min_chunk, ebm_range_fn fn, void *ctx) 
     return;
   }
   pthread_mutex_lock(&pool.submit);
-  pthread_mutex_lock(&pool.lock);
   pool.fn = fn;
   pool.ctx = ctx;
   pool.n = n;
-  pool.chunks = chunks;
-  pool.pending = chunks - 1;
-  pool.generation++;
+  atomic_store_explicit(&pool.pending, chunks - 1, memory_order_relaxed);
+  /* release: a worker that sees the new generation sees the job too */
+  uint64_t gen = atomic_load_explicit(&pool.generation, memory_order_relaxed) >> 16;
+  atomic_store_explicit(&pool.generation, ((gen + 1) << 16) | (uint64_t)chunks, memory_order_release);
+  pthread_mutex_lock(&pool.lock); /* wakes the workers that went to sleep */
   pthread_cond_broadcast(&pool.work_ready);
   pthread_mutex_unlock(&pool.lock);
 
@@ -164,8 +254,10 @@ void ebm_parallel_for(int64_t n, int64_t min_chunk, ebm_range_fn fn, void *ctx) 
   fn(ctx, begin, end, 0);
   inside_parallel_region = 0;
 
-  pthread_mutex_lock(&pool.lock);
-  while (pool.pending > 0) pthread_cond_wait(&pool.work_done, &pool.lock);
-  pthread_mutex_unlock(&pool.lock);
+  if (!spin_for_done()) {
+    pthread_mutex_lock(&pool.lock);
+    while (atomic_load(&pool.pending) > 0) pthread_cond_wait(&pool.work_done, &pool.lock);
+    pthread_mutex_unlock(&pool.lock);
+  }
   pthread_mutex_unlock(&pool.submit);
 }

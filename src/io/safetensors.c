@@ -64,13 +64,6 @@ void ebm_safetensors_free(ebm_safetensors *st) {
   free(st);
 }
 
-static char *dup_str(const char *s) {
-  size_t n = strlen(s) + 1;
-  char *d = malloc(n);
-  if (d) memcpy(d, s, n);
-  return d;
-}
-
 /* A JSON number that is an integer in [0, 2^53]. */
 static int json_uint(const cJSON *item, uint64_t *out) {
   if (!cJSON_IsNumber(item)) return 0;
@@ -105,7 +98,7 @@ static ebm_status parse_metadata(st_parse *p, const cJSON *meta) {
       if (!strcmp(st->meta_keys[i], kv->string))
         return ebm_set_error(EBM_ERR_FORMAT, "%s: __metadata__ has the key '%s' twice", p->origin,
                              kv->string);
-    char *k = dup_str(kv->string), *v = dup_str(kv->valuestring);
+    char *k = strdup(kv->string), *v = strdup(kv->valuestring);
     if (!k || !v) {
       free(k);
       free(v);
@@ -207,7 +200,7 @@ static ebm_status parse_tensor(st_parse *p, int index, const cJSON *entry) {
   p->begin[index] = b;
   p->end[index] = e;
   t->nbytes = (size_t)nbytes;
-  if (!(t->name = dup_str(name))) return ebm_set_error(EBM_ERR_NOMEM, "%s: out of memory", p->origin);
+  if (!(t->name = strdup(name))) return ebm_set_error(EBM_ERR_NOMEM, "%s: out of memory", p->origin);
   return EBM_OK;
 }
 
@@ -301,7 +294,7 @@ static ebm_status parse_owned(uint8_t *file, size_t size, const char *origin,
   st_parse p = {0};
   *out = NULL;
   ebm_safetensors *st = calloc(1, sizeof *st);
-  if (!st || !(st->origin = dup_str(origin))) {
+  if (!st || !(st->origin = strdup(origin))) {
     free(st);
     free(file);
     return ebm_set_error(EBM_ERR_NOMEM, "%s: out of memory", origin);

@@ -48,13 +48,6 @@ void ebm_st_writer_free(ebm_st_writer *w) {
   free(w);
 }
 
-static char *dup_str(const char *s) {
-  size_t n = strlen(s) + 1;
-  char *d = malloc(n);
-  if (d) memcpy(d, s, n);
-  return d;
-}
-
 static int utf8_str(const char *s) { return io_utf8_valid((const uint8_t *)s, strlen(s)); }
 
 ebm_status ebm_st_writer_add(ebm_st_writer *w, const char *name, ebm_dtype dtype, int ndim,
@@ -93,7 +86,7 @@ ebm_status ebm_st_writer_add(ebm_st_writer *w, const char *name, ebm_dtype dtype
   }
   st_entry *e = &w->entries[w->count];
   memset(e, 0, sizeof *e);
-  e->name = dup_str(name);
+  e->name = strdup(name);
   e->data = ebm_alloc(nbytes, 1);
   if (!e->name || !e->data) {
     free(e->name);
@@ -118,7 +111,7 @@ ebm_status ebm_st_writer_meta(ebm_st_writer *w, const char *key, const char *val
   if (!key || !value || !utf8_str(key) || !utf8_str(value))
     return ebm_set_error(EBM_ERR_ARG, "safetensors: metadata '%s' is not a valid UTF-8 string pair",
                          key ? key : "(null)");
-  char *v = dup_str(value);
+  char *v = strdup(value);
   if (!v) return ebm_set_error(EBM_ERR_NOMEM, "safetensors: out of memory");
   for (int i = 0; i < w->meta_count; i++)
     if (!strcmp(w->meta_keys[i], key)) { /* a later value replaces an earlier one */
@@ -138,7 +131,7 @@ ebm_status ebm_st_writer_meta(ebm_st_writer *w, const char *key, const char *val
     }
     w->meta_cap = cap;
   }
-  char *k = dup_str(key);
+  char *k = strdup(key);
   if (!k) {
     free(v);
     return ebm_set_error(EBM_ERR_NOMEM, "safetensors: out of memory");

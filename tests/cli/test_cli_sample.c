@@ -1,22 +1,5 @@
 /* `ebm sample`: the npy it writes, its pictures, its checks of every flag. */
-#include "test.h"
-
-/* Reads an npy written by the CLI; REQUIREs float32. */
-static void load_f32(const char *path, ebm_npy *a) {
-  REQUIRE_OK(ebm_npy_load(path, a));
-  REQUIRE(a->dtype == EBM_DTYPE_F32);
-}
-
-static int same_file(const char *a, const char *b) {
-  uint8_t *da = NULL, *db = NULL;
-  size_t na = 0, nb = 0;
-  REQUIRE_OK(ebm_read_file(a, 1 << 28, &da, &na));
-  REQUIRE_OK(ebm_read_file(b, 1 << 28, &db, &nb));
-  int same = na == nb && memcmp(da, db, na) == 0;
-  free(da);
-  free(db);
-  return same;
-}
+#include "test_util.h"
 
 /* 2000 chains of MALA on N(0, I₂) (100 warm-up steps adapting ε, 100 more):
  * the final states are 2000 independent draws, so the mean is within
@@ -29,7 +12,7 @@ TEST(cli_sample_gaussian_writes_npy_with_the_right_shape_and_sane_moments) {
   CHECK_CONTAINS(r.out, "acceptance");
   cli_result_free(&r);
   ebm_npy a;
-  load_f32(out, &a);
+  test_load_f32(out, &a);
   CHECK(a.ndim == 2 && a.shape[0] == 2000 && a.shape[1] == 2);
   const float *x = a.data;
   for (int d = 0; d < 2; d++) {
@@ -53,8 +36,8 @@ TEST(cli_sample_is_reproducible_for_a_seed_at_any_thread_count) {
   r = run_cli("sample --energy toy:rings --sampler hmc --n 3000 --steps 20 --seed 10 --threads 2 --out %s", c);
   CHECK_EQ_INT(r.code, 0);
   cli_result_free(&r);
-  CHECK(same_file(a, b));
-  CHECK(!same_file(a, c));
+  CHECK(test_same_file(a, b));
+  CHECK(!test_same_file(a, c));
 }
 
 /* --init npy:FILE without --n takes every item; 0 steps returns them. */
@@ -68,7 +51,7 @@ TEST(cli_sample_init_npy_starts_from_the_file) {
   CHECK_CONTAINS(r.out, "0 steps on 5 chains");
   cli_result_free(&r);
   ebm_npy a;
-  load_f32(out, &a);
+  test_load_f32(out, &a);
   CHECK(a.shape[0] == 5 && memcmp(a.data, init, sizeof init) == 0);
   ebm_npy_free(&a);
   /* the wrong item shape is a runtime error naming the file */
@@ -87,7 +70,7 @@ TEST(cli_sample_init_data_starts_from_data_items) {
   CHECK_EQ_INT(r.code, 0);
   cli_result_free(&r);
   ebm_npy a;
-  load_f32(out, &a);
+  test_load_f32(out, &a);
   REQUIRE(a.shape[0] == 100 && a.shape[1] == 2);
   const float *x = a.data;
   for (int i = 0; i < 100; i++) {
@@ -147,7 +130,7 @@ TEST(cli_sample_from_a_checkpoint_writes_images_and_pictures) {
   CHECK_CONTAINS(r.out, "langevin: 3 steps on 4 chains of uva-cnn");
   cli_result_free(&r);
   ebm_npy a;
-  load_f32(out, &a);
+  test_load_f32(out, &a);
   CHECK(a.ndim == 4 && a.shape[0] == 4 && a.shape[1] == 1 && a.shape[2] == 28 && a.shape[3] == 28);
   const float *x = a.data;
   for (int i = 0; i < 4 * 784; i++) REQUIRE(x[i] >= -1.0f && x[i] <= 1.0f);

@@ -1,0 +1,26 @@
+/* cli/bench_util.h — what the `ebm bench` verbs share: the sgemm peak they
+ * measure themselves, timing statistics, and the network they build. */
+#ifndef EBM_CLI_BENCH_UTIL_H
+#define EBM_CLI_BENCH_UTIL_H
+
+#include "cli.h"
+
+/* The sgemm peak of this machine at the pool's thread count, GFLOP/s: one
+ * single-threaded 1024³ OpenBLAS sgemm per pool thread, side by side (the
+ * pool owns the cores; OpenBLAS is pinned to one thread), best of 5.
+ * Measured once per process. */
+double bench_sgemm_peak(void);
+
+/* Summary of n per-run times in seconds (sorted in place). */
+typedef struct {
+  double mean_ms, median_ms, min_ms;
+} bench_stats;
+bench_stats bench_summarise(double *t, int n);
+
+/* A network for --arch PRESET (with --classes K) or --ckpt CKPT, built for
+ * `batch` items and initialised with seed 0; exit code in *rc on failure
+ * (usage error for a bad preset). */
+ebm_net *bench_net(const char *verb, const char *arch, const char *ckpt, int classes, int64_t batch,
+                   int *rc);
+
+#endif

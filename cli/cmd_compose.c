@@ -1,0 +1,422 @@
+/* `ebm compose`: sample from a composition of energies — AND (sum of
+ * energies, product of experts), OR (−logsumexp, mixture) and AND NOT
+ * (E_a − α·E_b) of checkpoints (a class fixed per term for conditional
+ * models) and analytic energies (toy:NAME, gaussian:D), so the 2-D
+ * behaviour can be checked by eye against the toys. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "use_common.h"
+
+#define VERB "compose"
+#define MAX_TERMS 32
+#define TERM_TEXT_MAX 1024
+#define DEFAULT_CHAINS 64
+#define GAUSSIAN_MAX_DIM 4096
+
+/* One --term / --not: SOURCE[:class=Y][:weight=W][:temp=T], and for
+ * gaussian:D also [:mean=M1,M2,...|M][:std=S]. */
+typedef struct {
+  const char *arg;
+  char source[TERM_TEXT_MAX];
+  int cls;
+  double weight, temp, std;
+  char mean[TERM_TEXT_MAX];
+} term_spec;
+
+static int parse_double(const char *arg, const char *key, const char *text, double *out) {
+  char *end = NULL;
+  double v = strtod(text, &end);
+  if (end == text || *end || !isfinite(v))
+    return cli_usage_error(VERB, "%s: %s= expects a finite number, got '%s'", arg, key, text);
+  *out = v;
+  return 0;
+}
+
+/* Options are peeled off the right end while the last ':' segment is
+ * key=value, so a checkpoint path may itself contain ':'. */
+static int parse_term(const char *arg, term_spec *t) {
+  memset(t, 0, sizeof *t);
+  t->arg = arg;
+  t->cls = -1;
+  t->weight = t->temp = t->std = 1.0;
+  if (strlen(arg) >= sizeof t->source) return cli_usage_error(VERB, "term too long: '%.40s...'", arg);
+  strcpy(t->source, arg);
+  int rc;
+  for (;;) {
+    char *colon = strrchr(t->source, ':');
+    if (!colon) break;
+    char *seg = colon + 1, *eq = strchr(seg, '=');
+    if (!eq) break;
+    *eq = '\0';
+    const char *key = seg, *val = eq + 1;
+    if (strcmp(key, "class") == 0) {
+      char *end = NULL;
+      long v = strtol(val, &end, 10);
+      if (end == val || *end || v < 0 || v > 1000000)
+        return cli_usage_error(VERB, "%s: class= expects a label >= 0, got '%s'", arg, val);
+      t->cls = (int)v;
+    } else if (strcmp(key, "weight") == 0 || strcmp(key, "temp") == 0 || strcmp(key, "std") == 0) {
+      double v = 0.0;
+      if ((rc = parse_double(arg, key, val, &v))) return rc;
+      if (!(v > 0.0)) return cli_usage_error(VERB, "%s: %s= must be > 0, got %g", arg, key, v);
+      *(key[0] == 'w' ? &t->weight : key[0] == 't' ? &t->temp : &t->std) = v;
+    } else if (strcmp(key, "mean") == 0) {
+      snprintf(t->mean, sizeof t->mean, "%s", val);
+    } else {
+      return cli_usage_error(VERB, "%s: unknown option '%s' (class, weight, temp; mean, std for gaussian:D)",
+                             arg, key);
+    }
+    *colon = '\0';
+  }
+  int gaussian = strncmp(t->source, "gaussian:", 9) == 0;
+  if (!gaussian && (t->mean[0] || t->std != 1.0))
+    return cli_usage_error(VERB, "%s: mean= and std= are options of gaussian:D terms", arg);
+  if (!t->source[0]) return cli_usage_error(VERB, "%s: no checkpoint or energy before the options", arg);
+  return 0;
+}
+
+/* Everything the composition borrows, freed in reverse order. */
+typedef struct {
+  ebm_energy *owned[3 * MAX_TERMS + 4];
+  int nowned;
+  use_model models[2 * MAX_TERMS];
+  const char *model_paths[2 * MAX_TERMS];
+  int nmodels;
+} term_store;
+
+static void store_free(term_store *s) {
+  for (int i = s->nowned - 1; i >= 0; i--) ebm_energy_free(s->owned[i]);
+  for (int i = 0; i < s->nmodels; i++) use_model_close(&s->models[i]);
+}
+
+static ebm_energy *keep(term_store *s, ebm_energy *en) {
+  s->owned[s->nowned++] = en;
+  return en;
+}
+
+/* gaussian:D with mean= (one value for every coordinate, or D values). */
+static int open_gaussian(const term_spec *t, term_store *s, const ebm_energy **out) {
+  const char *dim = t->source + 9;
+  char *end = NULL;
+  long d = strtol(dim, &end, 10);
+  if (end == dim || *end || d < 1 || d > GAUSSIAN_MAX_DIM)
+    return cli_usage_error(VERB, "%s: gaussian:D needs a dimension D in 1..%d", t->arg, GAUSSIAN_MAX_DIM);
+  double *mean = NULL;
+  int rc = 0;
+  if (t->mean[0]) {
+    if (!(mean = calloc((size_t)d, sizeof *mean))) return cli_runtime_error(ebm_set_error(EBM_ERR_NOMEM, "out of memory"));
+    const char *p = t->mean;
+    long count = 0;
+    for (;;) {
+      double v = strtod(p, &end);
+      if (end == p || !isfinite(v) || count >= d || (*end != ',' && *end != '\0')) {
+        rc = cli_usage_error(VERB, "%s: mean= expects 1 or %ld comma-separated numbers, got '%s'", t->arg, d, t->mean);
+        goto done;
+      }
+      mean[count++] = v;
+      if (*end == '\0') break;
+      p = end + 1;
+    }
+    if (count == 1)
+      for (long k = 1; k < d; k++) mean[k] = mean[0];
+    else if (count != d) {
+      rc = cli_usage_error(VERB, "%s: mean= has %ld values, expected 1 or %ld", t->arg, count, d);
+      goto done;
+    }
+  }
+  ebm_energy *en = NULL;
+  ebm_status st = ebm_gaussian_energy_new(d, mean, NULL, &en);
+  if (st != EBM_OK) rc = cli_runtime_error(st);
+  else *out = keep(s, en);
+done:
+  free(mean);
+  return rc;
+}
+
+/* The energy of one term before its class and weight: a shared network
+ * (one load per checkpoint path), a toy or a Gaussian. */
+static int open_source(const term_spec *t, term_store *s, int64_t n, const ebm_energy **out) {
+  if (strncmp(t->source, "toy:", 4) == 0) {
+    int toy = ebm_toy_from_name(t->source + 4);
+    if (toy < 0)
+      return cli_usage_error(VERB, "%s: unknown toy (8gaussians 2spirals rings moons pinwheel)", t->arg);
+    ebm_energy *en = NULL;
+    if (ebm_toy_energy_new((ebm_toy)toy, &en) != EBM_OK) return cli_usage_error(VERB, "%s: %s", t->arg, ebm_last_error());
+    *out = keep(s, en);
+    return 0;
+  }
+  if (strncmp(t->source, "gaussian:", 9) == 0) return open_gaussian(t, s, out);
+  for (int i = 0; i < s->nmodels; i++)
+    if (strcmp(s->model_paths[i], t->source) == 0) {
+      *out = s->models[i].energy;
+      return 0;
+    }
+  /* the path must outlive the model's energy name: keep the spec's copy */
+  int rc = use_model_open(VERB, t->source, n, &s->models[s->nmodels]);
+  if (rc) return rc;
+  s->model_paths[s->nmodels] = t->source;
+  *out = s->models[s->nmodels++].energy;
+  return 0;
+}
+
+/* One term: the source with its class fixed, its weight and temperature
+ * (std= of a Gaussian folds into the temperature: |x−μ|²/(2s²) is the unit
+ * Gaussian's energy at T = s²). */
+static int make_term(const term_spec *t, term_store *s, int64_t n, ebm_compose_term *term) {
+  const ebm_energy *src = NULL;
+  int rc = open_source(t, s, n, &src);
+  if (rc) return rc;
+  if (src->num_classes > 0 && t->cls < 0)
+    return cli_usage_error(VERB, "%s: %s is conditional (%d classes): add :class=Y", t->arg, src->name,
+                           src->num_classes);
+  if (t->cls >= 0) {
+    if (src->num_classes == 0) return cli_usage_error(VERB, "%s: class=%d given but %s is unconditional", t->arg, t->cls, src->name);
+    if (t->cls >= src->num_classes)
+      return cli_usage_error(VERB, "%s: class must be in 0..%d, got %d", t->arg, src->num_classes - 1, t->cls);
+    ebm_energy *lab = NULL;
+    ebm_status st = ebm_label_energy_new(src, t->cls, &lab);
+    if (st != EBM_OK) return cli_runtime_error(st);
+    src = keep(s, lab);
+  }
+  term->energy = src;
+  term->weight = t->weight;
+  term->temperature = t->temp * t->std * t->std;
+  return 0;
+}
+
+/* Collects every --term / --not value and the remaining arguments for
+ * cli_parse (which keeps the last of a repeated option). */
+static int split_repeated(int argc, char **argv, char **rest, int *nrest, const char **terms, int *nterms,
+                          const char **nots, int *nnots) {
+  *nrest = *nterms = *nnots = 0;
+  for (int i = 0; i < argc; i++) {
+    const char *a = argv[i];
+    int is_term = strncmp(a, "--term", 6) == 0 && (a[6] == '\0' || a[6] == '=');
+    int is_not = strncmp(a, "--not", 5) == 0 && (a[5] == '\0' || a[5] == '=');
+    if (i == 0 || strcmp(a, "--") == 0 || (!is_term && !is_not)) {
+      rest[(*nrest)++] = argv[i];
+      if (i > 0 && strcmp(a, "--") == 0)
+        while (++i < argc) rest[(*nrest)++] = argv[i];
+      continue;
+    }
+    const char *value = strchr(a, '=');
+    if (value) value++;
+    else if (i + 1 < argc) value = argv[++i];
+    else return cli_usage_error(VERB, "%s needs a value", a);
+    int *count = is_term ? nterms : nnots;
+    if (*count >= MAX_TERMS) return cli_usage_error(VERB, "at most %d --term and %d --not", MAX_TERMS, MAX_TERMS);
+    (is_term ? terms : nots)[(*count)++] = value;
+  }
+  return 0;
+}
+
+/* Progress bar per step, counted across annealing phases. */
+typedef struct {
+  ebm_progress *progress;
+  int offset;
+} phase_progress;
+
+static void on_step(void *ctx, int step, const float *x, int64_t n, const ebm_sample_stats *st) {
+  (void)x;
+  (void)n;
+  const phase_progress *pp = ctx;
+  char metric[64];
+  snprintf(metric, sizeof metric, "E %.4g acc %.3f", (double)st->mean_energy, (double)st->accept_rate);
+  ebm_progress_update(pp->progress, pp->offset + step + 1, metric);
+}
+
+#define ANNEAL_PHASES 4
+
+/* K steps at T = 1, or with --anneal T0 > 1 in ANNEAL_PHASES phases at
+ * temperatures T0^(1 − k/(P−1)) down to 1: hot chains cross between modes
+ * that are too far apart at T = 1, then settle (simulated annealing; the
+ * final phase samples the composition itself). MALA/HMC adapt ε in the
+ * first half of each phase (unless --adapt says otherwise) and carry it
+ * over scaled by √(T_next/T). */
+static ebm_status run_annealed(const ebm_energy *en, const ebm_sampler_config *base, double anneal,
+                               int adapt_flag, float *x, int64_t n, ebm_rng *rng, float *fe) {
+  const int phases = anneal > 1.0 ? ANNEAL_PHASES : 1;
+  ebm_sampler_config cfg = *base;
+  ebm_status st = EBM_OK;
+  int adjusted = cfg.kind == EBM_SAMPLER_MALA || cfg.kind == EBM_SAMPLER_HMC;
+  ebm_progress *progress = ebm_progress_new(stderr, VERB, base->steps);
+  int done_steps = 0;
+  for (int p = 0; p < phases && st == EBM_OK; p++) {
+    ebm_sampler *s = NULL;
+    cfg.steps = base->steps / phases + (p == phases - 1 ? base->steps % phases : 0);
+    cfg.temperature = phases > 1 ? (float)pow(anneal, 1.0 - (double)p / (phases - 1)) : base->temperature;
+    if (phases > 1) { /* --adapt applies per phase */
+      int adapt = adapt_flag == -1 ? (adjusted ? cfg.steps / 2 : 0) : adapt_flag;
+      cfg.adapt_steps = adapt < cfg.steps ? adapt : cfg.steps;
+    }
+    if ((st = ebm_sampler_new(en, &cfg, n, &s)) != EBM_OK) break;
+    phase_progress pp = {progress, done_steps};
+    st = ebm_sampler_run_cb(s, x, NULL, n, rng, NULL, fe, on_step, &pp);
+    done_steps += cfg.steps;
+    if (p + 1 < phases) {
+      double next = pow(anneal, 1.0 - (double)(p + 1) / (phases - 1));
+      if (adjusted) cfg.step_size = ebm_sampler_step_size(s) * (float)sqrt(next / cfg.temperature);
+    }
+    ebm_sampler_free(s);
+  }
+  ebm_progress_finish(progress);
+  return st;
+}
+
+static int run_compose(int argc, char **argv) {
+  const char *term_args[MAX_TERMS], *not_args[MAX_TERMS], *dummy = NULL, *out = NULL, *png = NULL;
+  int nterms, nnots, or_flag = 0, nrest;
+  double alpha = 1.0, anneal = 1.0;
+  int64_t n = DEFAULT_CHAINS, seed = 0;
+  use_sampler_flags sf;
+  use_sampler_flags_init(&sf);
+  char **rest = malloc((size_t)(argc + 1) * sizeof *rest);
+  if (!rest) return cli_runtime_error(ebm_set_error(EBM_ERR_NOMEM, "out of memory"));
+  cli_opt opts[] = {
+      {"term", OPT_STRING, &dummy, "SPEC", "a term (repeat): CKPT | toy:NAME | gaussian:D, then [:class=Y][:weight=W][:temp=T] (gaussian: [:mean=M][:std=S])"},
+      {"or", OPT_FLAG, &or_flag, NULL, "combine the terms by OR (mixture, -logsumexp) instead of AND (sum)"},
+      {"not", OPT_STRING, &dummy, "SPEC", "a term to negate (repeat): E - alpha * E_not"},
+      {"alpha", OPT_DOUBLE, &alpha, "A", "weight of the --not terms"},
+      USE_SAMPLER_OPTS(sf),
+      {"anneal", OPT_DOUBLE, &anneal, "T0", "start hot: 4 phases at temperatures from T0 down to 1 (1 = off)"},
+      {"n", OPT_INT64, &n, "N", "chains"},
+      {"seed", OPT_INT64, &seed, "S", "random seed"},
+      {"out", OPT_STRING, &out, "OUT.npy", "where to write the samples (required)"},
+      {"png", OPT_STRING, &png, "FILE.png", "an image grid, or for 2-D the composed density with the samples"},
+  };
+  term_store store = {0};
+  term_spec *specs = calloc(2 * MAX_TERMS, sizeof *specs);
+  float *x = NULL, *fe = NULL;
+  ebm_sampler *s = NULL;
+  ebm_status st = EBM_OK;
+  int rc;
+  if (!specs) {
+    rc = cli_runtime_error(ebm_set_error(EBM_ERR_NOMEM, "out of memory"));
+    goto done;
+  }
+  if ((rc = split_repeated(argc, argv, rest, &nrest, term_args, &nterms, not_args, &nnots))) goto done;
+  rest[nrest] = NULL;
+  rc = cli_parse(VERB, opts, CLI_NOPTS(opts), nrest, rest, NULL, 0, NULL);
+  if (rc) {
+    rc = rc < 0 ? CLI_EXIT_OK : rc;
+    goto done;
+  }
+  if (nterms < 1) {
+    rc = cli_usage_error(VERB, "give at least one --term");
+    goto done;
+  }
+  if (!out || !out[0]) {
+    rc = cli_usage_error(VERB, "--out OUT.npy is required");
+    goto done;
+  }
+  if (n < 1 || n > USE_MAX_ITEMS) {
+    rc = cli_usage_error(VERB, "--n must be in 1..%d, got %lld", USE_MAX_ITEMS, (long long)n);
+    goto done;
+  }
+  if (!(anneal >= 1.0 && anneal <= 1e6)) {
+    rc = cli_usage_error(VERB, "--anneal must be in [1, 1e6] (1 = off), got %g", anneal);
+    goto done;
+  }
+  if (!(alpha >= 0.0)) {
+    rc = cli_usage_error(VERB, "--alpha must be >= 0, got %g", alpha);
+    goto done;
+  }
+  int any_ckpt = 0;
+  for (int i = 0; i < nterms + nnots; i++) {
+    if ((rc = parse_term(i < nterms ? term_args[i] : not_args[i - nterms], &specs[i]))) goto done;
+    any_ckpt |= strncmp(specs[i].source, "toy:", 4) != 0 && strncmp(specs[i].source, "gaussian:", 9) != 0;
+  }
+  ebm_sampler_config cfg;
+  if ((rc = use_sampler_config(VERB, &sf, any_ckpt ? EBM_SAMPLER_LANGEVIN : EBM_SAMPLER_MALA, &cfg))) goto done;
+
+  /* the composition: (t1 AND t2 ...) or (t1 OR t2 ...), then AND NOT each --not */
+  ebm_compose_term terms[MAX_TERMS], with_nots[MAX_TERMS + 1];
+  for (int i = 0; i < nterms; i++)
+    if ((rc = make_term(&specs[i], &store, n, &terms[i]))) goto done;
+  ebm_energy *en = NULL;
+  st = or_flag ? ebm_compose_or_new(terms, nterms, &en) : ebm_compose_and_new(terms, nterms, &en);
+  if (st != EBM_OK) {
+    rc = st == EBM_ERR_NOMEM ? cli_runtime_error(st) : cli_usage_error(VERB, "%s", ebm_last_error());
+    st = EBM_OK;
+    goto done;
+  }
+  keep(&store, en);
+  if (nnots > 0) {
+    with_nots[0] = ebm_compose_term_of(en);
+    for (int j = 0; j < nnots; j++) {
+      if ((rc = make_term(&specs[nterms + j], &store, n, &with_nots[1 + j]))) goto done;
+      with_nots[1 + j].weight *= -alpha;
+    }
+    if ((st = ebm_compose_and_new(with_nots, nnots + 1, &en)) != EBM_OK) {
+      rc = st == EBM_ERR_NOMEM ? cli_runtime_error(st) : cli_usage_error(VERB, "%s", ebm_last_error());
+      st = EBM_OK;
+      goto done;
+    }
+    keep(&store, en);
+  }
+
+  const int64_t item = ebm_energy_item_size(en);
+  const int plane = en->item_ndim == 1 && en->item_shape[0] == 2;
+  if (png && !use_is_image(en) && !plane) {
+    rc = cli_usage_error(VERB, "--png draws images or 2-D samples; %s has items of %lld values", en->name, (long long)item);
+    goto done;
+  }
+  float lo, hi;
+  use_range(en, -(float)EBM_TOY_EXTENT, (float)EBM_TOY_EXTENT, &lo, &hi);
+  x = malloc((size_t)(n * item) * sizeof *x);
+  fe = malloc((size_t)n * sizeof *fe);
+  if (!x || !fe) {
+    st = ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld chains", (long long)n);
+    goto done;
+  }
+  ebm_rng rng, init_rng;
+  ebm_rng_init(&rng, (uint64_t)seed);
+  init_rng = ebm_rng_split(&rng, 1);
+  ebm_rng_uniform(&init_rng, x, n * item, lo, hi); /* chains start as noise over the data range */
+  if ((st = run_annealed(en, &cfg, anneal, sf.adapt, x, n, &rng, fe)) != EBM_OK) goto done;
+  int64_t shape[4] = {n};
+  memcpy(shape + 1, en->item_shape, (size_t)en->item_ndim * sizeof *shape);
+  if ((st = ebm_npy_save(out, EBM_DTYPE_F32, 1 + en->item_ndim, shape, x)) != EBM_OK) goto done;
+  if (png && plane) st = use_write_density(png, en, lo, hi, -1, 1.0f, x, n);
+  if (png && !plane) {
+    int64_t gshape[4] = {n, en->item_shape[0], en->item_shape[1], en->item_shape[2]};
+    ebm_tensor view = ebm_tensor_wrap(x, 4, gshape);
+    ebm_grid_opts go = ebm_grid_defaults();
+    go.lo = lo;
+    go.hi = hi;
+    go.scale = en->item_shape[1] <= 64 ? 2 : 1;
+    st = ebm_png_write_grid(png, &view, &go);
+  }
+  if (st != EBM_OK) goto done;
+  double mean_e = 0.0;
+  for (int64_t i = 0; i < n; i++) mean_e += fe[i] / (double)n;
+  printf("%s: %d steps on %lld chains of %s, final mean energy %.6g -> %s\n", ebm_sampler_name(cfg.kind),
+         cfg.steps, (long long)n, en->name, mean_e, out);
+done:
+  if (st != EBM_OK) rc = cli_runtime_error(st);
+  ebm_sampler_free(s);
+  free(x);
+  free(fe);
+  store_free(&store);
+  free(specs);
+  free(rest);
+  return rc;
+}
+
+CLI_COMMAND(compose, VERB,
+            "--term SPEC [--term SPEC ...] [--or] [--not SPEC [--alpha A]] --out OUT.npy [options]",
+            "sample from an AND / OR / AND NOT composition of energies",
+            "Combines energies and samples the result by MCMC from uniform noise over the data\n"
+            "range (the toys' box [-4, 4] for analytic energies). A term is a checkpoint CKPT,\n"
+            "toy:NAME or gaussian:D, followed by options :class=Y (fix the class of a\n"
+            "conditional model: the same CKPT with two classes is E(x,y1) + E(x,y2)),\n"
+            ":weight=W and :temp=T (the term is W*E/T); gaussian:D also takes :mean=M (one\n"
+            "value or D comma-separated) and :std=S. By default the terms are ANDed:\n"
+            "E = sum W*E/T, the product of the experts. --or gives the mixture\n"
+            "E = -log sum W*exp(-E/T) (weights are mixture weights: normalised terms with\n"
+            "weights summing to 1 give exactly sum W*p). Each --not term is subtracted:\n"
+            "E - alpha*W*E_not/T, removing mass where E_not is low (Du, Li & Mordatch 2020).\n"
+            "Example: ebm compose --term toy:8gaussians --term gaussian:2:mean=2.5,0 --png and.png --out s.npy",
+            run_compose)

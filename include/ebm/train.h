@@ -1,0 +1,191 @@
+/* ebm/train.h — maximum-likelihood training of an energy network with MCMC
+ * negatives (DESIGN §4), and the run directory a training run lives in.
+ * Include <ebm.h>.
+ *
+ * One training step (Du & Mordatch A.11; the loop of
+ * ../shared/reference/ebm_ref.py):
+ *   1. x⁺ = the next data batch + N(0, pos_noise²), clamped to the range;
+ *   2. one spectral-norm power iteration;
+ *   3. negatives x⁻ (same labels as x⁺ for a conditional model):
+ *        pcd        from the replay buffer (filled with uniform noise at
+ *                   the start, as ebm_ref.py; fraction `reinit` fresh uniform
+ *                   noise), K sampler steps, written back (IGEBM);
+ *        short-run  every chain from uniform noise, K steps, no buffer
+ *                   (Nijkamp et al. 2019);
+ *        cd         chains start at x⁺ (CD-k, Hinton 2002);
+ *   4. L = mean E(x⁺) − mean E(x⁻) + α·(mean E(x⁺)² + mean E(x⁻)²), with
+ *      gradients through the final energies only (x⁻ is a constant);
+ *   5. one Adam step (A.12 clipping and/or a global norm clip) at the
+ *      scheduled learning rate.
+ * Every random draw comes from the trainer's ebm_rng and the batcher's
+ * seed, both saved in the state file, so a resumed run is bit-exact. */
+#ifndef EBM_TRAIN_H
+#define EBM_TRAIN_H
+
+#include <signal.h>
+
+#include "ebm/core.h"
+#include "ebm/data.h"
+#include "ebm/nn.h"
+#include "ebm/sample.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------- configuration */
+
+typedef enum { EBM_TRAIN_PCD = 0, EBM_TRAIN_SHORT_RUN, EBM_TRAIN_CD, EBM_TRAIN_METHOD_COUNT } ebm_train_method;
+
+/* "pcd", "short-run", "cd"; ebm_train_method_from_name gives -1 if unknown. */
+const char *ebm_train_method_name(ebm_train_method method);
+int ebm_train_method_from_name(const char *name);
+
+/* Learning-rate schedule over cfg.iters steps (t = steps done so far):
+ *   constant  lr
+ *   step      lr · gamma^floor(t / lr_step)
+ *   cosine    lr_min + (lr − lr_min)·(1 + cos(π·min(t, iters)/iters))/2 */
+typedef enum { EBM_LR_CONSTANT = 0, EBM_LR_STEP, EBM_LR_COSINE } ebm_lr_decay;
+const char *ebm_lr_decay_name(ebm_lr_decay decay);
+int ebm_lr_decay_from_name(const char *name); /* -1 if unknown; "none" = constant */
+
+typedef struct {
+  ebm_train_method method;
+  int64_t batch;              /* 128 positives + 128 negatives (A.11) */
+  int64_t iters;              /* the run's length (schedules, run loop) */
+  ebm_sampler_config sampler; /* LANGEVIN, K 60, λ 10, σ 0.005, clip 0.01, clamp on */
+  int64_t buffer_size;        /* replay capacity, 10000 (A.11) */
+  float reinit;               /* fresh-noise fraction of the buffer draws, 0.05 */
+  float alpha;                /* the energy L2 coefficient α, 1 (A.11) */
+  float pos_noise;            /* σ of the noise added to positives, 0.005 */
+  float range_lo, range_hi;   /* data range: clamps, noise, buffer; [0, 1] */
+  ebm_adam_config adam;       /* lr 1e-4, β (0, 0.999), A.12 clip 3σ */
+  ebm_lr_decay lr_decay;      /* constant */
+  float lr_gamma;             /* step decay factor, 0.1 */
+  int64_t lr_step;            /* step decay period in steps; 0 = iters/3 */
+  float lr_min;               /* cosine floor, 0 */
+  int spectral_iters;         /* power iterations per step, 1 */
+  float max_energy;           /* |mean E| beyond this is divergence, 1e4 */
+  int conditional;            /* labels from the data, per-class buffers */
+  uint64_t seed;              /* initialisation and every random stream */
+  int64_t inject_nan_at;      /* test hook: E(x⁻) of this step is NaN; 0 = off */
+} ebm_train_config;
+
+/* The IGEBM defaults listed above. */
+ebm_train_config ebm_train_defaults(void);
+
+/* Applies a named recipe on top of *cfg: "igebm" (the defaults) or "uva"
+ * (ebm_ref.py for uva-cnn: buffer 8192, Langevin clip 0.03, α 0.1, range
+ * [−1, 1], global gradient-norm clip 0.1, no A.12 clip). Unknown name →
+ * EBM_ERR_ARG listing the presets. */
+ebm_status ebm_train_preset(const char *name, ebm_train_config *cfg);
+
+/* Checks every field; EBM_ERR_ARG naming it ("batch must be >= 1, got 0"). */
+ebm_status ebm_train_config_check(const ebm_train_config *cfg);
+
+/* The learning rate for the step after `done` steps. */
+float ebm_train_lr(const ebm_train_config *cfg, int64_t done);
+
+/* ------------------------------------------------------------------ loss */
+
+/* L = mean e⁺ − mean e⁻ + α·(mean e⁺² + mean e⁻²) over n pairs (double). */
+double ebm_train_loss(const float *e_pos, const float *e_neg, int64_t n, float alpha);
+
+/* dL/dE per item: de_pos[i] = (1 + 2α e⁺ᵢ)/n, de_neg[i] = (−1 + 2α e⁻ᵢ)/n. */
+void ebm_train_loss_grad(const float *e_pos, const float *e_neg, int64_t n, float alpha,
+                         float *de_pos, float *de_neg);
+
+/* ---------------------------------------------------------------- trainer */
+
+/* What one step measured. */
+typedef struct {
+  int64_t step;           /* steps done, this one included */
+  double loss, e_pos, e_neg;
+  double grad_norm;       /* parameter gradient norm before clipping */
+  double lr;
+  double mcmc_energy;     /* sampler: mean energy at its last step */
+  double mcmc_grad_norm;  /* sampler: mean ‖∇E‖ at its last step */
+  double mcmc_accept;     /* sampler: acceptance averaged over the steps */
+  double seconds;         /* wall time of the step */
+} ebm_train_stats;
+
+typedef struct ebm_trainer ebm_trainer;
+
+/* A trainer for `net` (borrowed; initialised or loaded by the caller) on
+ * `ds` (borrowed). Allocates every buffer for cfg.batch now, so steps never
+ * allocate. Checks that the data items match the network's input, that the
+ * batch fits the network (ebm_net_max_batch >= batch) and, for a
+ * conditional run, that the data have labels within the network's classes. */
+ebm_status ebm_trainer_new(ebm_net *net, const ebm_dataset *ds, const ebm_train_config *cfg,
+                           ebm_trainer **out);
+void ebm_trainer_free(ebm_trainer *t);
+
+/* One training step. A NaN/Inf or out-of-bound energy, loss or gradient
+ * stops with EBM_ERR_NUMERIC "diverged at step N: e_neg is NaN" before any
+ * parameter changes. stats may be NULL. */
+ebm_status ebm_trainer_step(ebm_trainer *t, ebm_train_stats *stats);
+
+/* Steps done (restored by ebm_trainer_restore). */
+int64_t ebm_trainer_step_count(const ebm_trainer *t);
+
+/* The negatives of the last step (n items) and their labels (NULL when
+ * unconditional); NULL before the first step. Owned by the trainer. */
+const float *ebm_trainer_negatives(const ebm_trainer *t, const int32_t **y, int64_t *n);
+
+/* The replay buffer (NULL unless pcd). */
+const ebm_replay *ebm_trainer_replay(const ebm_trainer *t);
+
+/* Everything a bit-exact resume needs, in one safetensors file written
+ * atomically: the network's parameters and buffers ("model.<name>"), Adam's
+ * moments, the replay buffer, the RNG state, the batcher position, the
+ * step. Restore checks the layout (method, batch, shapes) and replaces the
+ * network's parameters too. */
+ebm_status ebm_trainer_save_state(const ebm_trainer *t, const char *path);
+ebm_status ebm_trainer_restore(ebm_trainer *t, const char *path);
+
+/* ----------------------------------------------------------- run directory */
+
+/* A run directory:
+ *   config.json                   opts.config_json, the caller's record of
+ *                                 every setting (written when the run starts)
+ *   metrics.jsonl                 one line per logged step
+ *   samples/step_NNNNNN.png       negatives every sample_every steps
+ *   ckpt/last.safetensors         the network (ebm_net_save; metadata "step")
+ *   ckpt/last.state.safetensors   ebm_trainer_save_state
+ * Both checkpoint files are rewritten atomically every save_every steps and
+ * at the end. */
+typedef struct {
+  const char *run_dir;
+  const char *arch_json;      /* a fresh run's architecture (ignored on resume) */
+  const char *config_json;    /* text for run_dir/config.json; NULL = leave it */
+  int resume;                 /* continue from run_dir/ckpt (bit-exact) */
+  int64_t save_every;         /* 0 = only at the end */
+  int64_t sample_every;       /* 0 = never */
+  int64_t log_every;          /* metrics.jsonl period; 0 = never */
+  int64_t sample_count;       /* negatives in a sample grid (64) */
+  const char *const *meta_keys; /* extra checkpoint metadata (n_meta pairs) */
+  const char *const *meta_values;
+  int n_meta;
+  /* Set (e.g. from a SIGINT handler) to stop after the current step: the
+   * run saves and returns EBM_ERR_INTERRUPTED. May be NULL. */
+  volatile sig_atomic_t *stop;
+  /* Called after every step (may be NULL). */
+  void (*on_step)(void *ctx, const ebm_train_stats *stats);
+  void *ctx;
+} ebm_run_opts;
+
+/* Trains cfg->iters steps in total (a resumed run continues from its saved
+ * step). Refuses a fresh run over an existing checkpoint. On divergence,
+ * returns EBM_ERR_NUMERIC "<run_dir>: diverged at step N: ..." and leaves the
+ * last checkpoint untouched. *final_step (may be NULL) gets the steps done. */
+ebm_status ebm_train_run(const ebm_dataset *ds, const ebm_train_config *cfg,
+                         const ebm_run_opts *opts, int64_t *final_step);
+
+/* The checkpoint paths of a run directory (into buf). */
+const char *ebm_run_ckpt_path(const char *run_dir, char *buf, size_t size);
+const char *ebm_run_state_path(const char *run_dir, char *buf, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

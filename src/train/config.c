@@ -1,0 +1,143 @@
+/* Training configuration: the IGEBM defaults (Du & Mordatch A.11), the
+ * "uva" recipe of ../shared/reference/ebm_ref.py, checks, and the
+ * learning-rate schedule. */
+#include <math.h>
+#include <string.h>
+
+#include "ebm.h"
+#include "ebm/train.h"
+
+#define TRAIN_PI 3.14159265358979323846
+
+static const char *const method_names[EBM_TRAIN_METHOD_COUNT] = {"pcd", "short-run", "cd"};
+
+const char *ebm_train_method_name(ebm_train_method method) {
+  return method >= 0 && method < EBM_TRAIN_METHOD_COUNT ? method_names[method] : "?";
+}
+
+int ebm_train_method_from_name(const char *name) {
+  for (int i = 0; name && i < EBM_TRAIN_METHOD_COUNT; i++)
+    if (strcmp(name, method_names[i]) == 0) return i;
+  return -1;
+}
+
+const char *ebm_lr_decay_name(ebm_lr_decay decay) {
+  switch (decay) {
+    case EBM_LR_CONSTANT: return "none";
+    case EBM_LR_STEP: return "step";
+    case EBM_LR_COSINE: return "cosine";
+  }
+  return "?";
+}
+
+int ebm_lr_decay_from_name(const char *name) {
+  if (!name) return -1;
+  if (strcmp(name, "none") == 0 || strcmp(name, "constant") == 0) return EBM_LR_CONSTANT;
+  if (strcmp(name, "step") == 0) return EBM_LR_STEP;
+  if (strcmp(name, "cosine") == 0) return EBM_LR_COSINE;
+  return -1;
+}
+
+ebm_train_config ebm_train_defaults(void) {
+  ebm_train_config c;
+  memset(&c, 0, sizeof c);
+  c.method = EBM_TRAIN_PCD;
+  c.batch = 128;                 /* A.11: 128 positive and 128 negative samples */
+  c.iters = 1000;
+  c.sampler = ebm_sampler_defaults(EBM_SAMPLER_LANGEVIN); /* K 60, λ 10, σ 0.005, clip 0.01 */
+  c.sampler.clamp = 1;
+  c.buffer_size = 10000;         /* A.11: a replay buffer of 10000 images */
+  c.reinit = 0.05f;              /* 5 % fresh uniform noise */
+  c.alpha = 1.0f;                /* A.11: "the L2 loss coefficient is set to 1" */
+  c.pos_noise = 0.005f;          /* as ebm_ref.py: positives + 0.005·N(0, 1) */
+  c.range_lo = 0.0f;             /* A.11: images scaled to [0, 1] */
+  c.range_hi = 1.0f;
+  c.adam = ebm_adam_defaults();  /* lr 1e-4, β (0, 0.999), A.12 3σ clip */
+  c.lr_decay = EBM_LR_CONSTANT;
+  c.lr_gamma = 0.1f;
+  c.lr_step = 0;
+  c.lr_min = 0.0f;
+  c.spectral_iters = 1;
+  c.max_energy = 1e4f;
+  c.conditional = 0;
+  c.seed = 0;
+  c.inject_nan_at = 0;
+  return c;
+}
+
+ebm_status ebm_train_preset(const char *name, ebm_train_config *cfg) {
+  if (name && strcmp(name, "igebm") == 0) {
+    *cfg = ebm_train_defaults();
+    return EBM_OK;
+  }
+  if (name && strcmp(name, "uva") == 0) {
+    /* ebm_ref.py (the PyTorch MNIST EBM tutorial): buffer 8192, Langevin
+     * clip 0.03, α 0.1, data in [−1, 1], clip_grad_norm_(·, 0.1) and plain
+     * Adam (no A.12 clip). */
+    *cfg = ebm_train_defaults();
+    cfg->buffer_size = 8192;
+    cfg->sampler.grad_clip = 0.03f;
+    cfg->alpha = 0.1f;
+    cfg->range_lo = -1.0f;
+    cfg->range_hi = 1.0f;
+    cfg->adam.clip_norm = 0.1f;
+    cfg->adam.clip_std = 0.0f;
+    cfg->adam.clip_floor = 0.0f;
+    return EBM_OK;
+  }
+  return ebm_set_error(EBM_ERR_ARG, "unknown training preset '%s' (presets: igebm, uva)",
+                       name ? name : "(null)");
+}
+
+ebm_status ebm_train_config_check(const ebm_train_config *c) {
+  if (c->method < 0 || c->method >= EBM_TRAIN_METHOD_COUNT)
+    return ebm_set_error(EBM_ERR_ARG, "method must be pcd, short-run or cd");
+  if (c->batch < 1) return ebm_set_error(EBM_ERR_ARG, "batch must be >= 1, got %lld", (long long)c->batch);
+  if (c->iters < 0) return ebm_set_error(EBM_ERR_ARG, "iters must be >= 0, got %lld", (long long)c->iters);
+  if (c->method == EBM_TRAIN_PCD && c->buffer_size < c->batch)
+    return ebm_set_error(EBM_ERR_ARG, "buffer must hold at least one batch (%lld), got %lld",
+                         (long long)c->batch, (long long)c->buffer_size);
+  if (!(c->reinit >= 0.0f && c->reinit <= 1.0f))
+    return ebm_set_error(EBM_ERR_ARG, "reinit must be in [0, 1], got %g", (double)c->reinit);
+  if (!(c->alpha >= 0.0f) || !isfinite(c->alpha))
+    return ebm_set_error(EBM_ERR_ARG, "alpha must be >= 0, got %g", (double)c->alpha);
+  if (!(c->pos_noise >= 0.0f) || !isfinite(c->pos_noise))
+    return ebm_set_error(EBM_ERR_ARG, "pos-noise must be >= 0, got %g", (double)c->pos_noise);
+  if (!isfinite(c->range_lo) || !isfinite(c->range_hi) || !(c->range_lo < c->range_hi))
+    return ebm_set_error(EBM_ERR_ARG, "range must be lo,hi with lo < hi, got %g,%g",
+                         (double)c->range_lo, (double)c->range_hi);
+  if (!(c->lr_gamma > 0.0f) || !isfinite(c->lr_gamma))
+    return ebm_set_error(EBM_ERR_ARG, "lr-gamma must be > 0, got %g", (double)c->lr_gamma);
+  if (c->lr_step < 0) return ebm_set_error(EBM_ERR_ARG, "lr-step must be >= 0, got %lld", (long long)c->lr_step);
+  if (!(c->lr_min >= 0.0f) || !(c->lr_min <= c->adam.lr))
+    return ebm_set_error(EBM_ERR_ARG, "lr-min must be in [0, lr], got %g", (double)c->lr_min);
+  if (c->lr_decay < EBM_LR_CONSTANT || c->lr_decay > EBM_LR_COSINE)
+    return ebm_set_error(EBM_ERR_ARG, "lr-decay must be none, step or cosine");
+  if (c->spectral_iters < 0 || c->spectral_iters > 100)
+    return ebm_set_error(EBM_ERR_ARG, "spectral-iters must be in 0..100, got %d", c->spectral_iters);
+  if (!(c->max_energy > 0.0f))
+    return ebm_set_error(EBM_ERR_ARG, "max-energy must be > 0, got %g", (double)c->max_energy);
+  if (c->sampler.adapt_steps != 0)
+    return ebm_set_error(EBM_ERR_ARG, "sampler step-size adaptation is not used in training "
+                         "(its state would not survive a resume)");
+  if (c->inject_nan_at < 0)
+    return ebm_set_error(EBM_ERR_ARG, "inject_nan_at must be >= 0");
+  return ebm_sampler_config_check(&c->sampler);
+}
+
+float ebm_train_lr(const ebm_train_config *c, int64_t done) {
+  const double lr = c->adam.lr;
+  switch (c->lr_decay) {
+    case EBM_LR_CONSTANT: return (float)lr;
+    case EBM_LR_STEP: {
+      int64_t every = c->lr_step > 0 ? c->lr_step : (c->iters / 3 > 0 ? c->iters / 3 : 1);
+      return (float)(lr * pow(c->lr_gamma, (double)(done / every)));
+    }
+    case EBM_LR_COSINE: {
+      if (c->iters <= 0) return (float)lr;
+      double t = done < c->iters ? (double)done : (double)c->iters;
+      return (float)(c->lr_min + (lr - c->lr_min) * 0.5 * (1.0 + cos(TRAIN_PI * t / (double)c->iters)));
+    }
+  }
+  return (float)lr;
+}

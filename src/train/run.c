@@ -1,0 +1,233 @@
+/* A training run in a directory (see ebm/train.h): builds or resumes the
+ * network and trainer, loops over the steps, and writes metrics, sample
+ * pictures and checkpoints. Nothing here is random by itself: every draw
+ * happens in the trainer, whose state is saved, so N steps straight and
+ * N/2 + resume + N/2 give identical weights. */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ebm/grid_nll.h"
+#include "train/train_internal.h"
+
+#define PATH_SIZE 4096
+#define DENSITY_CELLS 200
+
+const char *ebm_run_ckpt_path(const char *run_dir, char *buf, size_t size) {
+  snprintf(buf, size, "%s/ckpt/last.safetensors", run_dir);
+  return buf;
+}
+
+const char *ebm_run_state_path(const char *run_dir, char *buf, size_t size) {
+  snprintf(buf, size, "%s/ckpt/last.state.safetensors", run_dir);
+  return buf;
+}
+
+static ebm_status make_dir(const char *path) {
+  struct stat sb;
+  if (mkdir(path, 0777) == 0) return EBM_OK;
+  if (errno == EEXIST && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) return EBM_OK;
+  return ebm_set_error(EBM_ERR_IO, "%s: cannot create directory: %s", path, strerror(errno));
+}
+
+static int file_exists(const char *path) {
+  struct stat sb;
+  return stat(path, &sb) == 0;
+}
+
+/* On resume, drops metric lines past the resumed step (logged after the
+ * last save by a run that then stopped), so the file reads as one run. */
+static ebm_status trim_metrics(const char *path, int64_t step) {
+  uint8_t *data = NULL;
+  size_t size = 0;
+  if (!file_exists(path)) return EBM_OK;
+  ebm_status st = ebm_read_file(path, (size_t)1 << 34, &data, &size);
+  if (st != EBM_OK) return st;
+  size_t keep = 0;
+  for (size_t pos = 0; pos < size;) {
+    const char *line = (const char *)data + pos;
+    const char *nl = memchr(line, '\n', size - pos);
+    size_t len = nl ? (size_t)(nl - line) + 1 : size - pos;
+    const char *key = strstr(line, "\"step\":");
+    if (!nl || !key || key > line + len) break; /* a torn last line ends the file */
+    if (strtoll(key + 7, NULL, 10) > step) break;
+    keep = pos + len;
+    pos += len;
+  }
+  if (keep < size) st = ebm_write_file_atomic(path, data, keep);
+  free(data);
+  return st;
+}
+
+/* A picture of the current negatives: an image grid, or for 2-D data the
+ * model's density with the negatives on top. */
+static ebm_status write_samples(const ebm_trainer *t, const ebm_run_opts *o, const char *path) {
+  int64_t n = 0;
+  const int32_t *y = NULL;
+  const float *x = ebm_trainer_negatives(t, &y, &n);
+  const ebm_energy *en = t->energy;
+  if (!x) return EBM_OK;
+  if (n > o->sample_count && o->sample_count > 0) n = o->sample_count;
+  if (en->item_ndim == 3 && (en->item_shape[0] == 1 || en->item_shape[0] == 3)) {
+    int64_t shape[4] = {n, en->item_shape[0], en->item_shape[1], en->item_shape[2]};
+    ebm_tensor view = ebm_tensor_wrap((float *)x, 4, shape);
+    ebm_grid_opts g = ebm_grid_defaults();
+    g.lo = t->cfg.range_lo;
+    g.hi = t->cfg.range_hi;
+    g.ncols = 8;
+    g.scale = en->item_shape[1] <= 64 ? 2 : 1;
+    return ebm_png_write_grid(path, &view, &g);
+  }
+  if (en->item_ndim == 1 && en->item_shape[0] == 2) {
+    double extent = fmax(fabs((double)t->cfg.range_lo), fabs((double)t->cfg.range_hi));
+    double *dens = malloc((size_t)DENSITY_CELLS * DENSITY_CELLS * sizeof *dens);
+    if (!dens) return ebm_set_error(EBM_ERR_NOMEM, "%s: out of memory", path);
+    ebm_status st = ebm_grid_density(en, -1, extent, DENSITY_CELLS, dens);
+    const double *panels[1] = {dens};
+    if (st == EBM_OK) st = ebm_grid_png(path, DENSITY_CELLS, 1, panels, extent, x, n);
+    free(dens);
+    return st;
+  }
+  return EBM_OK; /* nothing sensible to draw */
+}
+
+static ebm_status save_checkpoint(const ebm_trainer *t, const ebm_run_opts *o, const char *ckpt,
+                                  const char *state) {
+  enum { MAX_META = 32 };
+  const char *keys[MAX_META], *values[MAX_META];
+  char step[32];
+  int n = 0;
+  snprintf(step, sizeof step, "%lld", (long long)t->step);
+  keys[n] = "step";
+  values[n++] = step;
+  for (int i = 0; i < o->n_meta && n < MAX_META; i++) {
+    keys[n] = o->meta_keys[i];
+    values[n++] = o->meta_values[i];
+  }
+  /* The state first: it alone is what a resume reads. */
+  ebm_status st = ebm_trainer_save_state(t, state);
+  if (st == EBM_OK) st = ebm_net_save(t->net, ckpt, n, keys, values);
+  return st;
+}
+
+static void log_metrics(ebm_jsonl *j, const ebm_train_stats *s, double seconds) {
+  ebm_jsonl_begin(j);
+  ebm_jsonl_int(j, "step", s->step);
+  ebm_jsonl_num(j, "loss", s->loss);
+  ebm_jsonl_num(j, "e_pos", s->e_pos);
+  ebm_jsonl_num(j, "e_neg", s->e_neg);
+  ebm_jsonl_num(j, "grad_norm", s->grad_norm);
+  ebm_jsonl_num(j, "lr", s->lr);
+  ebm_jsonl_num(j, "mcmc_energy", s->mcmc_energy);
+  ebm_jsonl_num(j, "mcmc_grad_norm", s->mcmc_grad_norm);
+  ebm_jsonl_num(j, "mcmc_accept", s->mcmc_accept);
+  ebm_jsonl_num(j, "step_seconds", s->seconds);
+  ebm_jsonl_num(j, "seconds", seconds);
+}
+
+/* The network of a run: loaded from its checkpoint (resume) or new. */
+static ebm_status open_net(const ebm_train_config *cfg, const ebm_run_opts *o, const char *ckpt,
+                           ebm_net **net) {
+  ebm_status st;
+  if (o->resume) {
+    if (!file_exists(ckpt))
+      return ebm_set_error(EBM_ERR_IO, "%s: nothing to resume (%s is missing)", o->run_dir, ckpt);
+    return ebm_net_load(ckpt, cfg->batch, net);
+  }
+  if (file_exists(ckpt))
+    return ebm_set_error(EBM_ERR_ARG, "%s: holds a checkpoint already; resume it (--resume) or train into "
+                         "another directory", o->run_dir);
+  if (!o->arch_json) return ebm_set_error(EBM_ERR_ARG, "%s: no architecture for a new run", o->run_dir);
+  if ((st = ebm_net_new(o->arch_json, cfg->batch, net)) != EBM_OK) return st;
+  ebm_rng root, init;
+  ebm_rng_init(&root, cfg->seed);
+  init = ebm_rng_split(&root, 0); /* stream 0 initialises; the trainer uses 1 and 2 */
+  if ((st = ebm_net_init(*net, &init)) != EBM_OK) {
+    ebm_net_free(*net);
+    *net = NULL;
+  }
+  return st;
+}
+
+ebm_status ebm_train_run(const ebm_dataset *ds, const ebm_train_config *cfg, const ebm_run_opts *o,
+                         int64_t *final_step) {
+  char ckpt[PATH_SIZE], state[PATH_SIZE], dir[PATH_SIZE], metrics[PATH_SIZE], png[PATH_SIZE];
+  ebm_net *net = NULL;
+  ebm_trainer *t = NULL;
+  ebm_jsonl *jl = NULL;
+  ebm_status st = EBM_OK;
+  int interrupted = 0;
+  int64_t saved_step = -1;
+  if (final_step) *final_step = 0;
+  if (!o->run_dir || !o->run_dir[0]) return ebm_set_error(EBM_ERR_ARG, "no run directory given");
+  if (strlen(o->run_dir) > PATH_SIZE - 64) return ebm_set_error(EBM_ERR_ARG, "%s: path too long", o->run_dir);
+  if ((st = ebm_train_config_check(cfg)) != EBM_OK) return st;
+  ebm_run_ckpt_path(o->run_dir, ckpt, sizeof ckpt);
+  ebm_run_state_path(o->run_dir, state, sizeof state);
+  snprintf(metrics, sizeof metrics, "%s/metrics.jsonl", o->run_dir);
+  if ((st = make_dir(o->run_dir)) != EBM_OK) return st;
+  snprintf(dir, sizeof dir, "%s/ckpt", o->run_dir);
+  if ((st = make_dir(dir)) != EBM_OK) return st;
+  if (o->sample_every > 0) {
+    snprintf(dir, sizeof dir, "%s/samples", o->run_dir);
+    if ((st = make_dir(dir)) != EBM_OK) return st;
+  }
+  if ((st = open_net(cfg, o, ckpt, &net)) != EBM_OK) goto fail;
+  if (o->config_json) {
+    snprintf(dir, sizeof dir, "%s/config.json", o->run_dir);
+    if ((st = ebm_write_file_atomic(dir, o->config_json, strlen(o->config_json))) != EBM_OK) goto fail;
+  }
+  if ((st = ebm_trainer_new(net, ds, cfg, &t)) != EBM_OK) goto fail;
+  if (o->resume) {
+    if ((st = ebm_trainer_restore(t, state)) != EBM_OK) goto fail;
+    saved_step = t->step;
+    if ((st = trim_metrics(metrics, t->step)) != EBM_OK) goto fail;
+  }
+  if (o->log_every > 0 && (st = ebm_jsonl_open(metrics, !o->resume, &jl)) != EBM_OK) goto fail;
+
+  const double t0 = ebm_now_seconds();
+  while (t->step < cfg->iters) {
+    if (o->stop && *o->stop) {
+      interrupted = 1;
+      break;
+    }
+    ebm_train_stats s;
+    if ((st = ebm_trainer_step(t, &s)) != EBM_OK) {
+      /* Divergence: the checkpoint on disk is the last good one; keep it. */
+      ebm_error_prefix(st, o->run_dir);
+      goto fail;
+    }
+    const int64_t k = t->step;
+    if (jl && (k % o->log_every == 0 || k == cfg->iters)) {
+      log_metrics(jl, &s, ebm_now_seconds() - t0);
+      if ((st = ebm_jsonl_end(jl)) != EBM_OK) goto fail;
+    }
+    if (o->sample_every > 0 && (k % o->sample_every == 0 || k == cfg->iters)) {
+      snprintf(png, sizeof png, "%s/samples/step_%06lld.png", o->run_dir, (long long)k);
+      if ((st = write_samples(t, o, png)) != EBM_OK) goto fail;
+    }
+    if (o->save_every > 0 && k % o->save_every == 0 && k < cfg->iters) {
+      if ((st = save_checkpoint(t, o, ckpt, state)) != EBM_OK) goto fail;
+      saved_step = k;
+    }
+    if (o->on_step) o->on_step(o->ctx, &s);
+    if (o->stop && *o->stop && t->step < cfg->iters) {
+      interrupted = 1;
+      break;
+    }
+  }
+  if (saved_step != t->step && (st = save_checkpoint(t, o, ckpt, state)) != EBM_OK) goto fail;
+  if (final_step) *final_step = t->step;
+  if (interrupted)
+    st = ebm_set_error(EBM_ERR_INTERRUPTED, "%s: interrupted at step %lld of %lld; saved, continue with --resume",
+                       o->run_dir, (long long)t->step, (long long)cfg->iters);
+fail:
+  if (final_step && t) *final_step = t->step;
+  ebm_jsonl_close(jl);
+  ebm_trainer_free(t);
+  ebm_net_free(net);
+  return st;
+}

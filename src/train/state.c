@@ -1,0 +1,152 @@
+/* The training state file (last.state.safetensors): everything a resumed
+ * run needs to continue bit-exactly, in ONE atomically written file, so it
+ * can never disagree with itself: the network ("model.<name>"), Adam's
+ * moments ("adam.*"), the replay buffer ("replay.*"), and in the metadata
+ * the step, the trainer's RNG (seed, counter) and the batcher's position.
+ * The checkpoint next to it (last.safetensors) is the user-facing copy of
+ * the network; a resume takes the weights from here. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "train/train_internal.h"
+
+#define STATE_FORMAT "ebm-train-state-1"
+
+static ebm_status meta_u64(ebm_st_writer *w, const char *key, uint64_t v) {
+  char text[32];
+  snprintf(text, sizeof text, "%" PRIu64, v);
+  return ebm_st_writer_meta(w, key, text);
+}
+
+ebm_status train_meta_u64(const ebm_safetensors *st, const char *key, uint64_t *out) {
+  const char *text = ebm_safetensors_meta(st, key);
+  char *end = NULL;
+  if (!text || !*text || *text == '-')
+    return ebm_set_error(EBM_ERR_FORMAT, "%s: metadata '%s' is missing", ebm_safetensors_origin(st), key);
+  unsigned long long v = strtoull(text, &end, 10);
+  if (*end) return ebm_set_error(EBM_ERR_FORMAT, "%s: metadata '%s' is not a count: '%s'",
+                                 ebm_safetensors_origin(st), key, text);
+  *out = (uint64_t)v;
+  return EBM_OK;
+}
+
+/* Calls fn for each network array (parameters, then buffers) with its
+ * "model.<name>" key and a view of its live data. */
+typedef ebm_status (*model_array_fn)(void *ctx, const char *key, ebm_tensor *view);
+
+static ebm_status for_each_model_array(ebm_net *net, model_array_fn fn, void *ctx) {
+  char key[300];
+  for (int i = 0; i < ebm_net_param_count(net); i++) {
+    ebm_param *p = ebm_net_param(net, i);
+    snprintf(key, sizeof key, "model.%s", p->name);
+    ebm_status st = fn(ctx, key, p->value);
+    if (st != EBM_OK) return st;
+  }
+  for (int i = 0; i < ebm_net_buffer_count(net); i++) {
+    const char *name;
+    ebm_tensor view;
+    ebm_status st = ebm_net_buffer(net, i, &name, &view);
+    if (st != EBM_OK) return st;
+    snprintf(key, sizeof key, "model.%s", name);
+    if ((st = fn(ctx, key, &view)) != EBM_OK) return st;
+  }
+  return EBM_OK;
+}
+
+static ebm_status add_array(void *ctx, const char *key, ebm_tensor *view) {
+  return ebm_st_writer_add_f32(ctx, key, view->ndim, view->shape, view->data);
+}
+
+ebm_status ebm_trainer_save_state(const ebm_trainer *t, const char *path) {
+  ebm_status st = EBM_OK;
+  ebm_st_writer *w = ebm_st_writer_new();
+  if (!w) return ebm_set_error(EBM_ERR_NOMEM, "%s: out of memory writing the training state", path);
+  uint64_t pos[3];
+  ebm_batcher_state(t->batcher, pos);
+  if ((st = for_each_model_array(t->net, add_array, w)) != EBM_OK) goto done;
+  if ((st = ebm_adam_save(t->adam, w)) != EBM_OK) goto done;
+  if (t->replay && (st = ebm_replay_save(t->replay, w)) != EBM_OK) goto done;
+  if ((st = ebm_st_writer_meta(w, "format", STATE_FORMAT)) != EBM_OK ||
+      (st = ebm_st_writer_meta(w, "method", ebm_train_method_name(t->cfg.method))) != EBM_OK ||
+      (st = meta_u64(w, "batch", (uint64_t)t->cfg.batch)) != EBM_OK ||
+      (st = meta_u64(w, "step", (uint64_t)t->step)) != EBM_OK ||
+      (st = meta_u64(w, "rng_seed", t->rng.seed)) != EBM_OK ||
+      (st = meta_u64(w, "rng_counter", t->rng.counter)) != EBM_OK ||
+      (st = meta_u64(w, "batcher_epoch", pos[0])) != EBM_OK ||
+      (st = meta_u64(w, "batcher_index", pos[1])) != EBM_OK ||
+      (st = meta_u64(w, "batcher_seed", pos[2])) != EBM_OK)
+    goto done;
+  st = ebm_st_writer_save(w, path);
+done:
+  ebm_st_writer_free(w);
+  return st;
+}
+
+/* Pass 1 of a restore: every network array is present with its shape. */
+static ebm_status check_array(void *ctx, const char *key, ebm_tensor *view) {
+  const ebm_safetensors *st = ctx;
+  const ebm_st_tensor *a = ebm_safetensors_find(st, key);
+  int ok = a && a->dtype == EBM_DTYPE_F32 && a->ndim == view->ndim;
+  for (int d = 0; ok && d < view->ndim; d++) ok = a->shape[d] == view->shape[d];
+  if (!ok)
+    return ebm_set_error(EBM_ERR_FORMAT, "%s: network tensor '%s' is %s", ebm_safetensors_origin(st), key,
+                         a ? "of the wrong dtype or shape" : "missing");
+  return EBM_OK;
+}
+
+static ebm_status read_array(void *ctx, const char *key, ebm_tensor *view) {
+  return ebm_safetensors_read_f32(ctx, key, view->ndim, view->shape, view->data);
+}
+
+ebm_status ebm_trainer_restore(ebm_trainer *t, const char *path) {
+  ebm_safetensors *st = NULL;
+  ebm_status s = ebm_safetensors_load(path, &st);
+  if (s != EBM_OK) return s;
+  const char *format = ebm_safetensors_meta(st, "format");
+  const char *method = ebm_safetensors_meta(st, "method");
+  uint64_t batch = 0, step = 0, seed = 0, counter = 0, pos[3];
+  if (!format || strcmp(format, STATE_FORMAT) != 0) {
+    s = ebm_set_error(EBM_ERR_FORMAT, "%s: not a training state (format '%s', expected '%s')", path,
+                      format ? format : "none", STATE_FORMAT);
+    goto done;
+  }
+  if (!method || strcmp(method, ebm_train_method_name(t->cfg.method)) != 0) {
+    s = ebm_set_error(EBM_ERR_ARG, "%s: the run used method '%s', not '%s'", path, method ? method : "none",
+                      ebm_train_method_name(t->cfg.method));
+    goto done;
+  }
+  if ((s = train_meta_u64(st, "batch", &batch)) != EBM_OK ||
+      (s = train_meta_u64(st, "step", &step)) != EBM_OK ||
+      (s = train_meta_u64(st, "rng_seed", &seed)) != EBM_OK ||
+      (s = train_meta_u64(st, "rng_counter", &counter)) != EBM_OK ||
+      (s = train_meta_u64(st, "batcher_epoch", &pos[0])) != EBM_OK ||
+      (s = train_meta_u64(st, "batcher_index", &pos[1])) != EBM_OK ||
+      (s = train_meta_u64(st, "batcher_seed", &pos[2])) != EBM_OK)
+    goto done;
+  if (batch != (uint64_t)t->cfg.batch) {
+    s = ebm_set_error(EBM_ERR_ARG, "%s: the run used batch %" PRIu64 ", not %lld", path, batch,
+                      (long long)t->cfg.batch);
+    goto done;
+  }
+  if (step > (uint64_t)INT64_MAX) {
+    s = ebm_set_error(EBM_ERR_FORMAT, "%s: step %" PRIu64 " is out of range", path, step);
+    goto done;
+  }
+  /* Check before anything changes; then load (Adam checks all of its own
+   * tensors before writing any). */
+  if ((s = for_each_model_array(t->net, check_array, st)) != EBM_OK) goto done;
+  if ((s = ebm_adam_restore(t->adam, st)) != EBM_OK) goto done;
+  if (t->replay && (s = ebm_replay_restore(t->replay, st)) != EBM_OK) goto done;
+  if ((s = ebm_batcher_restore(t->batcher, pos)) != EBM_OK) goto done;
+  if ((s = for_each_model_array(t->net, read_array, st)) != EBM_OK) goto done;
+  ebm_net_spectral_update(t->net, 0);
+  t->rng.seed = seed;
+  t->rng.counter = counter;
+  t->step = (int64_t)step;
+  t->has_negatives = 0;
+done:
+  if (s != EBM_OK && !strstr(ebm_last_error(), path)) ebm_error_prefix(s, path);
+  ebm_safetensors_free(st);
+  return s;
+}

@@ -1,0 +1,269 @@
+/* `ebm train`, `ebm eval nll`, `ebm show density`: the run directory, resume
+ * through config.json, divergence and interruption, flag checks. */
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "test_util.h"
+
+/* A tiny, fast toy run: every flag that shapes it is explicit. */
+#define TOY_RUN "train --data toy:8gaussians:train:300 --arch mlp --width 16 --batch 16 --steps 3 " \
+                "--sampler ula --step-size 0.1 --lr 1e-2 --seed 3"
+
+static int count_lines(const char *text) {
+  int n = 0;
+  for (; text && *text; text++) n += *text == '\n';
+  return n;
+}
+
+static const char *ckpt_step(const char *run) {
+  static char step[32];
+  char path[600];
+  ebm_safetensors *st = NULL;
+  snprintf(path, sizeof path, "%s/ckpt/last.safetensors", run);
+  REQUIRE_OK(ebm_safetensors_load(path, &st));
+  const char *s = ebm_safetensors_meta(st, "step");
+  snprintf(step, sizeof step, "%s", s ? s : "");
+  ebm_safetensors_free(st);
+  return step;
+}
+
+TEST(cli_train_writes_config_metrics_samples_and_checkpoints) {
+  char run[512], path[600];
+  snprintf(run, sizeof run, "%s", test_path("run"));
+  cli_result r = run_cli(TOY_RUN " --iters 6 --save-every 2 --sample-every 3 --out %s", run);
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.out, "trained pcd on toy:8gaussians:train:300: step 6 of 6");
+  cli_result_free(&r);
+  snprintf(path, sizeof path, "%s/config.json", run);
+  char *cfg = test_read_text(path);
+  CHECK_CONTAINS(cfg, "\"seed\":\t3");
+  CHECK_CONTAINS(cfg, "\"version\":");
+  CHECK_CONTAINS(cfg, "\"buffer\":\t10000");
+  CHECK_CONTAINS(cfg, "\"range\":\t\"-4,4\"");
+  CHECK_CONTAINS(cfg, "\"arch_json\":");
+  free(cfg);
+  snprintf(path, sizeof path, "%s/metrics.jsonl", run);
+  char *m = test_read_text(path);
+  CHECK_EQ_INT(count_lines(m), 6);
+  CHECK_CONTAINS(m, "{\"step\":6,\"loss\":");
+  const char *keys[] = {"e_pos", "e_neg", "grad_norm", "\"lr\"", "mcmc_energy", "mcmc_grad_norm", "mcmc_accept", "seconds"};
+  for (int i = 0; i < 8; i++) CHECK_CONTAINS(m, keys[i]);
+  free(m);
+  for (int step = 3; step <= 6; step += 3) {
+    snprintf(path, sizeof path, "%s/samples/step_%06d.png", run, step);
+    int w, h, c;
+    uint8_t *px = NULL;
+    CHECK_OK(ebm_png_read(path, &w, &h, &c, &px));
+    free(px);
+  }
+  CHECK(strcmp(ckpt_step(run), "6") == 0);
+  snprintf(path, sizeof path, "%s/ckpt/last.safetensors", run);
+  ebm_net *net = NULL;
+  CHECK_OK(ebm_net_load(path, 4, &net));
+  ebm_net_free(net);
+  /* training again into the same directory is refused */
+  r = run_cli(TOY_RUN " --iters 6 --out %s", run);
+  CHECK_EQ_INT(r.code, 1);
+  CHECK_CONTAINS(r.err, "holds a checkpoint already");
+  cli_result_free(&r);
+}
+
+/* Only --out, --resume and the new --iters are given on resume: every
+ * other setting comes back from config.json, and the weights match a
+ * straight run byte for byte, at 1 and 2 threads. */
+TEST(cli_train_resume_reads_config_json_and_is_bit_exact) {
+  for (int threads = 1; threads <= 2; threads++) {
+    char a[512], b[512], fa[600], fb[600];
+    snprintf(a, sizeof a, "%s/straight%d", test_tmpdir(), threads);
+    snprintf(b, sizeof b, "%s/resumed%d", test_tmpdir(), threads);
+    cli_result r = run_cli(TOY_RUN " --threads %d --iters 8 --save-every 3 --out %s", threads, a);
+    CHECK_EQ_INT(r.code, 0);
+    cli_result_free(&r);
+    r = run_cli(TOY_RUN " --threads %d --iters 4 --save-every 3 --out %s", threads, b);
+    CHECK_EQ_INT(r.code, 0);
+    cli_result_free(&r);
+    r = run_cli("train --threads %d --out %s --resume --iters 8", threads, b);
+    CHECK_EQ_INT(r.code, 0);
+    CHECK_CONTAINS(r.out, "step 8 of 8");
+    cli_result_free(&r);
+    snprintf(fa, sizeof fa, "%s/ckpt/last.safetensors", a);
+    snprintf(fb, sizeof fb, "%s/ckpt/last.safetensors", b);
+    CHECK(test_same_file(fa, fb));
+  }
+  /* changing the shape of a run on resume is a usage error */
+  char b[512];
+  snprintf(b, sizeof b, "%s/resumed1", test_tmpdir());
+  cli_result r = run_cli("train --out %s --resume --iters 9 --batch 32", b);
+  CHECK_EQ_INT(r.code, 2);
+  CHECK_CONTAINS(r.err, "--batch 32 differs from the run's 16");
+  cli_result_free(&r);
+}
+
+TEST(cli_train_divergence_exits_1_naming_the_step_and_keeps_the_checkpoint) {
+  char run[512];
+  snprintf(run, sizeof run, "%s", test_path("run"));
+  setenv("EBM_TEST_INJECT_NAN_AT", "3", 1);
+  cli_result r = run_cli(TOY_RUN " --iters 10 --save-every 2 --out %s", run);
+  unsetenv("EBM_TEST_INJECT_NAN_AT");
+  CHECK_EQ_INT(r.code, 1);
+  CHECK_CONTAINS(r.err, "ebm: ");
+  CHECK_CONTAINS(r.err, "run: diverged at step 3: e_neg is NaN");
+  cli_result_free(&r);
+  CHECK(strcmp(ckpt_step(run), "2") == 0);
+}
+
+/* SIGINT mid-run: the step finishes, both checkpoint files are written at
+ * that step, exit status 130, and --resume continues from there. */
+TEST(cli_train_sigint_saves_and_exits_130) {
+  char run[512], metrics[600], err[600];
+  snprintf(run, sizeof run, "%s", test_path("run"));
+  snprintf(metrics, sizeof metrics, "%s/metrics.jsonl", run);
+  snprintf(err, sizeof err, "%s", test_path("stderr.txt"));
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    int fd = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0 || dup2(fd, 2) < 0) _exit(99);
+    int null = open("/dev/null", O_WRONLY);
+    if (null >= 0) dup2(null, 1);
+    execl(EBM_CLI_PATH, "ebm", "train", "--data", "toy:8gaussians:train:300", "--arch", "mlp", "--width", "16",
+          "--batch", "16", "--steps", "3", "--iters", "100000000", "--save-every", "0", "--out", run, (char *)NULL);
+    _exit(98);
+  }
+  /* wait until training is under way (a few metric lines), then interrupt */
+  for (int tries = 0; tries < 3000; tries++) {
+    char *m = test_read_text(metrics);
+    int lines = count_lines(m);
+    free(m);
+    if (lines >= 3) break;
+    struct timespec ms = {0, 10000000L};
+    nanosleep(&ms, NULL);
+  }
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  REQUIRE(WIFEXITED(status));
+  CHECK_EQ_INT(WEXITSTATUS(status), 130);
+  char *e = test_read_text(err);
+  CHECK_CONTAINS(e, "interrupted at step");
+  CHECK_CONTAINS(e, "continue with --resume");
+  free(e);
+  char *m = test_read_text(metrics);
+  long steps = (long)count_lines(m);
+  free(m);
+  CHECK(strtol(ckpt_step(run), NULL, 10) == steps);
+  cli_result r = run_cli("train --out %s --resume --iters %ld", run, steps + 2);
+  CHECK_EQ_INT(r.code, 0);
+  cli_result_free(&r);
+  CHECK(strtol(ckpt_step(run), NULL, 10) == steps + 2);
+}
+
+TEST(cli_train_rejects_bad_flags_naming_them) {
+  const char *out = test_path("run");
+  struct {
+    const char *args, *needle;
+  } cases[] = {
+      {"--arch mlp --out %s", "--data SPEC is required"},
+      {"--data toy:moons --arch mlp", "--out RUN_DIR is required"},
+      {"--data toy:moons --out %s", "--arch is required"},
+      {"--data toy:moons --arch mlp --batch 0 --out %s", "--batch must be in 1..65536"},
+      {"--data toy:moons --arch mlp --method nce --out %s", "--method must be pcd, short-run or cd"},
+      {"--data toy:moons --arch mlp --range 1,0 --out %s", "range"},
+      {"--data toy:moons --arch mlp --range x --out %s", "--range expects LO,HI"},
+      {"--data toy:moons --arch mlp --lr-decay exp --out %s", "--lr-decay must be"},
+      {"--data toy:moons --arch mlp --preset cifar --out %s", "unknown training preset 'cifar'"},
+      {"--data toy:moons --arch mlp --steps -1 --out %s", "--steps must be >= 0"},
+      {"--data toy:moons --arch mlp --reinit 2 --out %s", "reinit must be in [0, 1]"},
+      {"--data toy:moons --arch mlp --lr nan --out %s", "--lr expects a finite number"},
+      {"--data toy:moons --arch resnet9 --out %s", "unknown architecture preset 'resnet9'"},
+      {"--data nope:x --arch mlp --out %s", "--data"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char args[512];
+    snprintf(args, sizeof args, cases[i].args, out);
+    cli_result r = run_cli("train %s", args);
+    if (r.code != 2) fprintf(stderr, "case %zu: exit %d: %s\n", i, r.code, r.err);
+    CHECK_EQ_INT(r.code, 2);
+    CHECK_CONTAINS(r.err, cases[i].needle);
+    cli_result_free(&r);
+  }
+  cli_result r = run_cli("train --data toy:moons --arch uva-cnn --iters 1 --out %s", out);
+  CHECK_EQ_INT(r.code, 1);
+  CHECK_CONTAINS(r.err, "the network takes [1,28,28]");
+  cli_result_free(&r);
+  r = run_cli("train --out %s --resume", test_path("nothing"));
+  CHECK_EQ_INT(r.code, 1);
+  CHECK_CONTAINS(r.err, "config.json");
+  cli_result_free(&r);
+}
+
+TEST(cli_eval_nll_and_show_density_on_a_trained_toy) {
+  char run[512], ckpt[600];
+  snprintf(run, sizeof run, "%s", test_path("run"));
+  snprintf(ckpt, sizeof ckpt, "%s/ckpt/last.safetensors", run);
+  cli_result r = run_cli(TOY_RUN " --iters 4 --out %s", run);
+  CHECK_EQ_INT(r.code, 0);
+  cli_result_free(&r);
+  r = run_cli("eval nll --ckpt %s --data toy:8gaussians:test:200 --cells 64", ckpt);
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.out, "(200 points): test NLL ");
+  CHECK_CONTAINS(r.out, "true entropy 2.");
+  CHECK_CONTAINS(r.out, "[64x64 grid on [-4, 4]^2]");
+  double nll = strtod(strstr(r.out, "test NLL ") + 9, NULL);
+  CHECK(nll > 2.0 && nll < 6.0); /* near-flat on the 64-area box: about log 64 = 4.16 */
+  cli_result_free(&r);
+  const char *png = test_path("d.png");
+  r = run_cli("show density --ckpt %s --out %s --cells 100", ckpt, png);
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.out, "true 8gaussians");
+  cli_result_free(&r);
+  int w, h, c;
+  uint8_t *px = NULL;
+  REQUIRE_OK(ebm_png_read(png, &w, &h, &c, &px));
+  CHECK(w == 208 && h == 100 && c == 3);
+  free(px);
+  r = run_cli("show density --ckpt %s --out %s --cells 100 --toy none", ckpt, png);
+  CHECK_EQ_INT(r.code, 0);
+  cli_result_free(&r);
+  REQUIRE_OK(ebm_png_read(png, &w, &h, &c, &px));
+  CHECK(w == 100);
+  free(px);
+  r = run_cli("show density --ckpt %s --out %s --toy spiral", ckpt, png);
+  CHECK_EQ_INT(r.code, 2);
+  CHECK_CONTAINS(r.err, "--toy: unknown toy 'spiral'");
+  cli_result_free(&r);
+  r = run_cli("eval nll --ckpt %s --data toy:8gaussians:test --cells 1", ckpt);
+  CHECK_EQ_INT(r.code, 2);
+  CHECK_CONTAINS(r.err, "--cells must be in 2..8192");
+  cli_result_free(&r);
+  r = run_cli("eval nll --ckpt %s --data toy:8gaussians:test", test_path("missing.safetensors"));
+  CHECK_EQ_INT(r.code, 1);
+  CHECK_CONTAINS(r.err, "missing.safetensors");
+  cli_result_free(&r);
+}
+
+/* JSON numbers are doubles: a 64-bit seed survives config.json as text. */
+TEST(cli_train_keeps_a_64_bit_seed_exactly_across_resume) {
+  char run[512], path[600];
+  snprintf(run, sizeof run, "%s", test_path("run"));
+  cli_result r = run_cli("train --data toy:moons:train:100 --arch mlp --width 8 --batch 8 --steps 1 --iters 1 "
+                         "--seed 9007199254740993 --out %s", run);
+  CHECK_EQ_INT(r.code, 0);
+  cli_result_free(&r);
+  snprintf(path, sizeof path, "%s/config.json", run);
+  char *cfg = test_read_text(path);
+  CHECK_CONTAINS(cfg, "\"seed\":\t\"9007199254740993\"");
+  free(cfg);
+  r = run_cli("train --out %s --resume --iters 2", run);
+  CHECK_EQ_INT(r.code, 0);
+  cli_result_free(&r);
+  ebm_safetensors *st = NULL;
+  snprintf(path, sizeof path, "%s/ckpt/last.safetensors", run);
+  REQUIRE_OK(ebm_safetensors_load(path, &st));
+  CHECK(strcmp(ebm_safetensors_meta(st, "seed"), "9007199254740993") == 0);
+  CHECK(strcmp(ebm_safetensors_meta(st, "step"), "2") == 0);
+  ebm_safetensors_free(st);
+}

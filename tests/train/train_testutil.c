@@ -1,0 +1,58 @@
+/* Helpers shared by the training tests (see train_testutil.h). */
+#include "train/train_testutil.h"
+
+ebm_net *tt_mlp(int width, int classes, int64_t batch, uint64_t seed) {
+  char json[160];
+  snprintf(json, sizeof json, "{\"preset\": \"mlp\", \"in_dim\": 2, \"width\": %d, \"depth\": 2, \"classes\": %d}",
+           width, classes);
+  ebm_net *net = NULL;
+  REQUIRE_OK(ebm_net_new(json, batch, &net));
+  ebm_rng rng;
+  ebm_rng_init(&rng, seed);
+  REQUIRE_OK(ebm_net_init(net, &rng));
+  return net;
+}
+
+ebm_train_config tt_toy_config(int64_t batch, int steps, int64_t iters) {
+  ebm_train_config c = ebm_train_defaults();
+  c.batch = batch;
+  c.iters = iters;
+  c.sampler = ebm_sampler_defaults(EBM_SAMPLER_ULA);
+  c.sampler.steps = steps;
+  c.sampler.step_size = 0.1f;
+  c.sampler.clamp = 1;
+  c.buffer_size = 2000;
+  c.alpha = 0.01f;
+  c.adam.lr = 1e-2f;
+  c.adam.beta1 = 0.9f;
+  c.adam.clip_std = 0.0f;
+  c.lr_decay = EBM_LR_COSINE;
+  c.range_lo = -4.0f;
+  c.range_hi = 4.0f;
+  return c;
+}
+
+int tt_nearest_mode(const float *p, double *dist) {
+  int best = 0;
+  double bd = INFINITY;
+  for (int k = 0; k < 8; k++) {
+    double a = 3.14159265358979323846 * k / 4, dx = p[0] - 2.5 * cos(a), dy = p[1] - 2.5 * sin(a);
+    double d = sqrt(dx * dx + dy * dy);
+    if (d < bd) {
+      bd = d;
+      best = k;
+    }
+  }
+  if (dist) *dist = bd;
+  return best;
+}
+
+double tt_test_nll(ebm_net *net, const ebm_dataset *test) {
+  ebm_energy *en = ebm_net_as_energy(net);
+  REQUIRE(en);
+  double nll = NAN;
+  CHECK_OK(ebm_grid_nll(en, test->x->data, test->labels && en->num_classes ? test->labels : NULL,
+                        test->x->shape[0], 4.0, 128, &nll, NULL));
+  ebm_energy_free(en);
+  return nll;
+}

@@ -1,0 +1,23 @@
+/* Helpers shared by the training tests: small 2-D models, the recipe that
+ * trains them quickly, nearest-mode bookkeeping for 8gaussians. */
+#ifndef EBM_TRAIN_TESTUTIL_H
+#define EBM_TRAIN_TESTUTIL_H
+
+#include "test.h"
+
+/* An initialised mlp on 2-D points (width W, 2 hidden layers, `classes`
+ * class-affine conditioning) for batches of `batch`; REQUIREs success. */
+ebm_net *tt_mlp(int width, int classes, int64_t batch, uint64_t seed);
+
+/* The quick 2-D recipe: ULA ε 0.1 × K steps, α 0.01, Adam lr 1e-2
+ * β (0.9, 0.999) without the A.12 clip, cosine decay, range ±4. */
+ebm_train_config tt_toy_config(int64_t batch, int steps, int64_t iters);
+
+/* The 8gaussians mode nearest to p (0..7; mode k at angle πk/4, radius 2.5)
+ * and its distance. */
+int tt_nearest_mode(const float *p, double *dist);
+
+/* Exact NLL of a network on toy:8gaussians:test with a coarse grid. */
+double tt_test_nll(ebm_net *net, const ebm_dataset *test);
+
+#endif
