@@ -161,3 +161,20 @@ int cli_parse(const char *verb, const cli_opt *opts, int nopts, int argc, char *
   }
   return 0;
 }
+
+int cli_parse_range(const char *verb, const char *text, float *lo, float *hi) {
+  char *end = NULL;
+  double a = strtod(text, &end), b = 0;
+  int ok = end != text && *end == ',';
+  if (ok) {
+    const char *second = end + 1;
+    b = strtod(second, &end);
+    ok = end != second && *end == '\0';
+  }
+  if (!ok || !isfinite(a) || !isfinite(b) || !(a < b) || !isfinite((float)a) || !isfinite((float)b))
+    return cli_usage_error(verb, "--range expects LO,HI with finite LO < HI (e.g. 0,1 or -1,1), got '%s'",
+                           text);
+  *lo = (float)a;
+  *hi = (float)b;
+  return 0;
+}

@@ -56,6 +56,10 @@ void cli_register(const cli_command *cmd);
 int cli_parse(const char *verb, const cli_opt *opts, int nopts, int argc, char **argv,
               char **pos, int max_pos, int *npos);
 
+/* Parses a value range "LO,HI" (finite, LO < HI, representable as float);
+ * otherwise prints a usage error naming --range and returns 2. */
+int cli_parse_range(const char *verb, const char *text, float *lo, float *hi);
+
 /* Prints "ebm VERB: <message>" and the usage line to stderr; returns 2. */
 int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -10,23 +10,6 @@
 #define BATCH_MAX 1024
 #define EVAL_BATCH 256
 
-/* "lo,hi" with finite lo < hi; else a usage error naming --range. */
-static int parse_range(const char *verb, const char *text, float *lo, float *hi) {
-  char *end = NULL;
-  double a = strtod(text, &end), b = 0;
-  int ok = end != text && *end == ',';
-  if (ok) {
-    const char *second = end + 1;
-    b = strtod(second, &end);
-    ok = end != second && *end == '\0';
-  }
-  if (!ok || !isfinite(a) || !isfinite(b) || !(a < b))
-    return cli_usage_error(verb, "--range expects LO,HI with finite LO < HI (e.g. 0,1), got '%s'", text);
-  *lo = (float)a;
-  *hi = (float)b;
-  return 0;
-}
-
 /* Loads a labelled image data set; a bad spec is a usage error. */
 static int load_labelled(const char *verb, const char *flag, const char *spec, float lo, float hi, ebm_dataset **ds) {
   ebm_status st = ebm_dataset_load(spec, lo, hi, ds);
@@ -115,7 +98,7 @@ static int run_train(int argc, char **argv) {
   if (features < 1 || features > 65536) return cli_usage_error(verb, "--features must be in 1..65536, got %d", features);
   if (n < 0) return cli_usage_error(verb, "--n must be >= 0 (0: all), got %lld", (long long)n);
   float lo = 0.0f, hi = 1.0f;
-  if ((rc = parse_range(verb, range, &lo, &hi))) return rc;
+  if ((rc = cli_parse_range(verb, range, &lo, &hi))) return rc;
   char test_buf[64];
   if (!test) test = test_split_of(data, test_buf, sizeof test_buf);
 

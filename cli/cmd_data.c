@@ -16,24 +16,6 @@
 #define IMAGES_MAX 10000
 #define POINTS_MAX 10000000
 
-/* "lo,hi" with both finite and lo < hi; else a usage error naming --range. */
-static int parse_range(const char *verb, const char *text, float *lo, float *hi) {
-  char *end = NULL;
-  double a = strtod(text, &end), b = 0;
-  int ok = end != text && *end == ',';
-  if (ok) {
-    const char *second = end + 1;
-    b = strtod(second, &end);
-    ok = end != second && *end == '\0';
-  }
-  if (!ok || !isfinite(a) || !isfinite(b) || !(a < b) || !isfinite((float)a) || !isfinite((float)b))
-    return cli_usage_error(verb, "--range expects LO,HI with finite LO < HI (e.g. 0,1 or -1,1), got '%s'",
-                           text);
-  *lo = (float)a;
-  *hi = (float)b;
-  return 0;
-}
-
 /* Loads the spec; a bad spec (EBM_ERR_ARG) is a usage error, the rest
  * (missing files, bad contents) runtime errors. */
 static int load(const char *verb, const char *spec, float lo, float hi, ebm_dataset **ds) {
@@ -56,7 +38,7 @@ static int run_stats(int argc, char **argv) {
   if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
   if (npos != 1) return cli_usage_error("data stats", "expected one data set spec");
   float lo, hi;
-  if ((rc = parse_range("data stats", range, &lo, &hi))) return rc;
+  if ((rc = cli_parse_range("data stats", range, &lo, &hi))) return rc;
   ebm_dataset *ds;
   if ((rc = load("data stats", pos[0], lo, hi, &ds))) return rc;
 
@@ -238,7 +220,7 @@ static int run_show(int argc, char **argv) {
   if (!out || !out[0]) return cli_usage_error("data show", "--out FILE.png is required");
   if (n < 0) return cli_usage_error("data show", "--n must be at least 1 (or 0 for the default), got %lld", (long long)n);
   float lo, hi;
-  if ((rc = parse_range("data show", range, &lo, &hi))) return rc;
+  if ((rc = cli_parse_range("data show", range, &lo, &hi))) return rc;
   ebm_dataset *ds;
   if ((rc = load("data show", pos[0], lo, hi, &ds))) return rc;
 

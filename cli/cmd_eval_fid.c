@@ -11,23 +11,6 @@
 #define VERB "eval fid"
 #define CLF_BATCH 256
 
-/* "lo,hi" with finite lo < hi. */
-static int parse_range(const char *text, float *lo, float *hi) {
-  char *end = NULL;
-  double a = strtod(text, &end), b = 0;
-  int ok = end != text && *end == ',';
-  if (ok) {
-    const char *second = end + 1;
-    b = strtod(second, &end);
-    ok = end != second && *end == '\0';
-  }
-  if (!ok || !isfinite(a) || !isfinite(b) || !(a < b))
-    return cli_usage_error(VERB, "--range expects LO,HI with finite LO < HI (e.g. -1,1), got '%s'", text);
-  *lo = (float)a;
-  *hi = (float)b;
-  return 0;
-}
-
 /* Loads the samples as N×C×H×W in the classifier's range: float32 N×C×H×W,
  * N×H×W (one channel) or N×(C·H·W), mapped from [lo, hi] and clamped. */
 static ebm_status load_samples(const char *path, const ebm_classifier_arch *a, float lo, float hi, ebm_tensor **out) {
@@ -93,7 +76,7 @@ static int run_eval_fid(int argc, char **argv) {
   if (subsets < 1) return cli_usage_error(VERB, "--kid-subsets must be >= 1, got %d", subsets);
   if (subset < 2) return cli_usage_error(VERB, "--kid-subset-size must be >= 2, got %lld", (long long)subset);
   float lo = 0.0f, hi = 0.0f;
-  if (range && (rc = parse_range(range, &lo, &hi))) return rc;
+  if (range && (rc = cli_parse_range(VERB, range, &lo, &hi))) return rc;
 
   ebm_classifier *c = NULL;
   ebm_tensor *xs = NULL, *xr = NULL;

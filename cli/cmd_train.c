@@ -331,13 +331,8 @@ static int make_config(const train_flags *f, const ebm_dataset *ds, ebm_train_co
   c->max_energy = f->max_energy;
   c->conditional = f->conditional;
   c->seed = (uint64_t)f->seed;
-  char *end = NULL;
-  c->range_lo = strtof(f->range, &end);
-  if (end == f->range || *end != ',')
-    return cli_usage_error(VERB, "--range expects LO,HI (e.g. 0,1 or -1,1), got '%s'", f->range);
-  const char *hi = end + 1;
-  c->range_hi = strtof(hi, &end);
-  if (end == hi || *end) return cli_usage_error(VERB, "--range expects LO,HI (e.g. 0,1 or -1,1), got '%s'", f->range);
+  int range_rc = cli_parse_range(VERB, f->range, &c->range_lo, &c->range_hi);
+  if (range_rc) return range_rc;
   if (f->epochs > 0) {
     double it = ceil(f->epochs * (double)ds->x->shape[0] / (double)f->batch);
     if (it > 1e12) return cli_usage_error(VERB, "--epochs %g is too many", f->epochs);
