@@ -3,6 +3,9 @@
 #ifndef EBM_SAMPLE_SAMPLER_INTERNAL_H
 #define EBM_SAMPLE_SAMPLER_INTERNAL_H
 
+#include <math.h>
+#include <string.h>
+
 #include "ebm/sample.h"
 
 /* Chains are split across the pool in chunks of at least this many floats,
@@ -43,6 +46,27 @@ static inline float sampler_clamp(float x, float lo, float hi) {
 
 /* Du & Mordatch A.11: each gradient element limited to [-c, c]; c = ∞ is off. */
 static inline float sampler_clip(float g, float c) { return g < -c ? -c : (g > c ? c : g); }
+
+/* The Metropolis–Hastings decision for chain i with log acceptance ratio
+ * la (shared by MALA and HMC): records it; on accept moves the proposal q
+ * (with its gradient gq and energy) into x and g; then stores ‖g‖₂. A
+ * uniform u ∈ [0, 1) has log 0 = −∞, which accepts any finite α; NaN never
+ * accepts. */
+static inline void sampler_mh_accept(ebm_sampler *s, int64_t i, double la, float *x, float *g,
+                                     const float *q, const float *gq) {
+  const int64_t D = s->dim;
+  s->log_alpha[i] = la;
+  int acc = log((double)s->u[i]) < la;
+  s->accepted[i] = (unsigned char)acc;
+  if (acc) {
+    memcpy(x, q, (size_t)D * sizeof *x);
+    memcpy(g, gq, (size_t)D * sizeof *g);
+    s->e[i] = s->e_prop[i];
+  }
+  double g2 = 0.0;
+  for (int64_t k = 0; k < D; k++) g2 += (double)g[k] * g[k];
+  s->gnorm[i] = sqrt(g2);
+}
 
 /* A per-chain kernel's arguments: the sampler, the chains and two
  * coefficients whose meaning each kernel states. */

@@ -86,17 +86,7 @@ static void hmc_accept(void *ctx, int64_t begin, int64_t end, int tid) {
     }
     double la = outside ? -INFINITY
                         : ((double)s->e[i] - s->e_prop[i]) * inv_t + s->log_alpha[i] - 0.5 * k1;
-    s->log_alpha[i] = la;
-    int acc = log((double)s->u[i]) < la;
-    s->accepted[i] = (unsigned char)acc;
-    if (acc) {
-      memcpy(x, q, (size_t)D * sizeof *x);
-      memcpy(g, gq, (size_t)D * sizeof *g);
-      s->e[i] = s->e_prop[i];
-    }
-    double g2 = 0.0;
-    for (int64_t k = 0; k < D; k++) g2 += (double)g[k] * g[k];
-    s->gnorm[i] = sqrt(g2);
+    sampler_mh_accept(s, i, la, x, g, q, gq);
   }
 }
 

@@ -140,18 +140,7 @@ static void mala_accept(void *ctx, int64_t begin, int64_t end, int tid) {
       }
       la = ((double)s->e[i] - s->e_prop[i]) * inv_t - (rev - fwd) / (2.0 * eps * eps);
     }
-    s->log_alpha[i] = la;
-    /* u ∈ [0, 1): log 0 = −∞ accepts any finite α; NaN never accepts. */
-    int acc = log((double)s->u[i]) < la;
-    s->accepted[i] = (unsigned char)acc;
-    if (acc) {
-      memcpy(x, p, (size_t)D * sizeof *x);
-      memcpy(g, gp, (size_t)D * sizeof *g);
-      s->e[i] = s->e_prop[i];
-    }
-    double g2 = 0.0;
-    for (int64_t k = 0; k < D; k++) g2 += (double)g[k] * g[k];
-    s->gnorm[i] = sqrt(g2);
+    sampler_mh_accept(s, i, la, x, g, p, gp);
   }
 }
 
