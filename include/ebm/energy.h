@@ -12,6 +12,23 @@
 extern "C" {
 #endif
 
+/* What an energy is conditioned on, per item. Either field may be NULL;
+ * a NULL ebm_cond pointer means "nothing" (an unconditional energy).
+ *   labels  n class labels in [0, num_classes)  (class-conditional models)
+ *   sigma   n noise levels σ_i > 0              (noise-conditioned models:
+ *           recovery likelihood, score matching; DESIGN §3 batch 2)
+ * The struct only borrows the arrays; item i of a batch that starts at item
+ * `offset` of a larger one is ebm_cond_slice(c, offset). */
+typedef struct {
+  const int32_t *labels;
+  const float *sigma;
+} ebm_cond;
+
+/* The conditioning of items [offset, ...) of c (c may be NULL → all NULL). */
+ebm_cond ebm_cond_slice(const ebm_cond *c, int64_t offset);
+/* A cond holding only labels (labels may be NULL). */
+ebm_cond ebm_cond_labels(const int32_t *labels);
+
 /* Evaluates E(x_i[, y_i]) for i in [0, n) into e[0..n), and, when grad is not
  * NULL, dE(x_i)/dx_i into grad (same layout as x). x holds n contiguous items
  * of ebm_energy_item_size() floats each. y is NULL for unconditional use,

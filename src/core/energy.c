@@ -9,6 +9,19 @@ int64_t ebm_energy_item_size(const ebm_energy *en) {
   return size;
 }
 
+ebm_cond ebm_cond_slice(const ebm_cond *c, int64_t offset) {
+  ebm_cond out = {NULL, NULL};
+  if (!c) return out;
+  if (c->labels) out.labels = c->labels + offset;
+  if (c->sigma) out.sigma = c->sigma + offset;
+  return out;
+}
+
+ebm_cond ebm_cond_labels(const int32_t *labels) {
+  ebm_cond out = {labels, NULL};
+  return out;
+}
+
 ebm_status ebm_energy_eval(const ebm_energy *en, const float *x, const int32_t *y, int64_t n,
                            float *e, float *grad) {
   if (n < 0) return ebm_set_error(EBM_ERR_ARG, "%s: negative batch size %lld", en->name, (long long)n);
