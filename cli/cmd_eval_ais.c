@@ -8,13 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "use_common.h"
 
 #define VERB "eval ais"
 #define NET_BATCH 256
 #define MAX_CHAINS 1000000
 #define MAX_STEPS 10000000
-#define GAUSSIAN_MAX_DIM 4096
 #define FIT_MAX_ITEMS 20000   /* items the Gaussian base is fitted to */
 #define MIN_STD_FRACTION 0.05 /* of the box: the fitted base's std floor */
 #define HIST_BINS 60
@@ -28,49 +27,21 @@ typedef struct {
   double temperature;
 } ais_flags;
 
-/* The energy evaluated: a checkpoint's network or an analytic energy. */
+/* The energy evaluated (a spec of compose.h) and its exact log Z if known. */
 typedef struct {
-  ebm_net *net;
-  ebm_energy *en;
+  ebm_energy_source src;
+  const ebm_energy *en;
   int has_exact;
-  double exact_log_z;    /* over R^D (gaussian:D) or the toys' box */
-  int gaussian_dim;      /* gaussian:D: D, else 0 */
+  double exact_log_z;
 } ais_target;
 
-static void target_free(ais_target *t) {
-  ebm_energy_free(t->en);
-  ebm_net_free(t->net);
-}
+static void target_free(ais_target *t) { ebm_energy_source_close(&t->src); }
 
 static int target_open(const ais_flags *f, ais_target *t) {
-  ebm_status st;
-  if (f->ckpt) {
-    if ((st = ebm_net_load(f->ckpt, NET_BATCH, &t->net)) != EBM_OK) return cli_runtime_error(st);
-    if (!(t->en = ebm_net_as_energy(t->net))) return cli_runtime_error(EBM_ERR_NOMEM);
-    return 0;
-  }
-  const char *spec = f->energy;
-  if (strncmp(spec, "toy:", 4) == 0) {
-    int toy = ebm_toy_from_name(spec + 4);
-    if (toy < 0 || toy == EBM_TOY_CHECKERBOARD)
-      return cli_usage_error(VERB, "--energy %s: unknown toy (8gaussians 2spirals rings moons pinwheel)", spec);
-    if ((st = ebm_toy_energy_new((ebm_toy)toy, &t->en)) != EBM_OK) return cli_runtime_error(st);
-    t->has_exact = 1; /* normalised; < 1e-9 of the mass is outside [-4, 4]² */
-    t->exact_log_z = 0.0;
-    return 0;
-  }
-  if (strncmp(spec, "gaussian:", 9) == 0) {
-    char *end = NULL;
-    long d = strtol(spec + 9, &end, 10);
-    if (end == spec + 9 || *end || d < 1 || d > GAUSSIAN_MAX_DIM)
-      return cli_usage_error(VERB, "--energy gaussian:D needs a dimension D in 1..%d, got '%s'", GAUSSIAN_MAX_DIM, spec);
-    if ((st = ebm_gaussian_energy_new(d, NULL, NULL, &t->en)) != EBM_OK) return cli_runtime_error(st);
-    if ((st = ebm_gaussian_energy_log_z(t->en, &t->exact_log_z)) != EBM_OK) return cli_runtime_error(st);
-    t->has_exact = 1;
-    t->gaussian_dim = (int)d;
-    return 0;
-  }
-  return cli_usage_error(VERB, "--energy expects toy:NAME or gaussian:D, got '%s'", spec);
+  int rc = use_energy_open(VERB, f->ckpt ? "ckpt" : "energy", f->ckpt ? f->ckpt : f->energy, 0, NET_BATCH, &t->src,
+                           NULL);
+  t->en = t->src.energy;
+  return rc;
 }
 
 static int check_flags(const ais_flags *f, ebm_ais_config *cfg) {
@@ -226,7 +197,7 @@ static int run_eval_ais(int argc, char **argv) {
                  .temperature = 1.0};
   cli_opt opts[] = {
       {"ckpt", OPT_STRING, &f.ckpt, "CKPT", "the model (safetensors checkpoint)"},
-      {"energy", OPT_STRING, &f.energy, "SPEC", "an analytic energy with a known log Z instead: toy:NAME or gaussian:D"},
+      {"energy", OPT_STRING, &f.energy, "SPEC", "an energy spec instead; toy:NAME and gaussian:D[:mean=M][:std=S] have an exact log Z"},
       {"data", OPT_STRING, &f.data, "SPEC", "data: average log-likelihood, reverse AIS starts, the Gaussian base's fit"},
       {"chains", OPT_INT64, &f.chains, "M", "forward AIS chains"},
       {"steps", OPT_INT, &f.steps, "T", "annealing steps (intermediate distributions)"},
@@ -303,8 +274,6 @@ static int run_eval_ais(int argc, char **argv) {
   if (strcmp(f.base, "uniform") == 0) {
     st = ebm_ais_base_uniform(en, lo, hi, &base);
     snprintf(base_desc, sizeof base_desc, "uniform base on [%g, %g]^%lld", (double)lo, (double)hi, (long long)dim);
-    if (t.gaussian_dim) /* the standard normal restricted to the box [-4, 4]^D */
-      t.exact_log_z = (double)dim * log(sqrt(2.0 * 3.14159265358979323846) * erf(4.0 / sqrt(2.0)));
   } else if (ds) {
     int64_t m = ds->x->shape[0] < FIT_MAX_ITEMS ? ds->x->shape[0] : FIT_MAX_ITEMS;
     pick_items(ds, m, &pick_rng, xd);
@@ -328,13 +297,10 @@ static int run_eval_ais(int argc, char **argv) {
   printf("%s: %s (%s, D = %lld)%s, %s, %lld chains x %d steps (%s), %s\n", VERB, f.ckpt ? f.ckpt : f.energy, shape,
          (long long)dim, f.temperature != 1.0 ? " at temperature T" : "", base_desc, (long long)f.chains, f.steps,
          f.schedule, f.sampler);
-  if (f.temperature != 1.0) {
-    printf("T = %g: the density is exp(-E/T) / Z_T; log Z below is log Z_T\n", f.temperature);
-    if (t.has_exact && t.gaussian_dim && strcmp(f.base, "gaussian") == 0)
-      t.exact_log_z += 0.5 * (double)dim * log(f.temperature); /* N(0, T·I) */
-    else
-      t.has_exact = 0;
-  }
+  if (f.temperature != 1.0) printf("T = %g: the density is exp(-E/T) / Z_T; log Z below is log Z_T\n", f.temperature);
+  /* a uniform base or the energy's own range confines the chains to the box */
+  const int boxed = strcmp(f.base, "uniform") == 0 || ranged;
+  ebm_energy_source_log_z(&t.src, f.temperature, boxed ? lo : 0.0, boxed ? hi : 0.0, &t.has_exact, &t.exact_log_z);
 
   lw_f = malloc((size_t)f.chains * sizeof *lw_f);
   lw_r = n_rev > 0 ? malloc((size_t)n_rev * sizeof *lw_r) : NULL;
@@ -392,7 +358,7 @@ done:
   return rc;
 }
 
-CLI_COMMAND(eval_ais, VERB, "(--ckpt CKPT | --energy toy:NAME | --energy gaussian:D) [--data SPEC] [options]",
+CLI_COMMAND(eval_ais, VERB, "(--ckpt CKPT | --energy SPEC) [--data SPEC] [options]",
             "log Z and log-likelihood by annealed importance sampling (both bounds)",
             "Anneals M chains from a normalised base (uniform on the data range, or a diagonal\n"
             "Gaussian fitted to --data) to the model along E_b = (1-b)E_base + b·E with one MALA\n"
