@@ -479,7 +479,7 @@ static int run_train(int argc, char **argv) {
   const char *recipe = fresh ? f.preset : NULL;
   if (fresh && !auto_recipe) {
     ebm_train_config p;
-    if (ebm_train_preset(f.preset, &p) != EBM_OK) return cli_usage_error(VERB, "--preset: %s", ebm_last_error());
+    if (ebm_train_preset(f.preset, &p) != EBM_OK) return cli_usage_error(VERB, "--preset: %s, or auto", ebm_last_error());
     apply_recipe(&p, &f, argc, argv);
   }
   if (fresh && f.data && strncmp(f.data, "toy:", 4) == 0 && !given(argc, argv, "range")) f.range = "-4,4";

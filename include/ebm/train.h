@@ -96,7 +96,8 @@ ebm_status ebm_train_preset(const char *name, ebm_train_config *cfg);
  *              β (0.9, 0.999) without the A.12 clip, cosine decay, buffer
  *              2000, range [−4, 4] (the demo's 2-D recipe)
  *   "vectors"  other 1-D items: the same, range = the data's min/max padded
- *              by a tenth of their span on each side
+ *              by a tenth of their span on each side, ε scaled by the
+ *              range's width / 8 (the toys' box)
  *   "images"   the IGEBM defaults (ebm_train_defaults)
  * Returns the recipe's name (static). */
 const char *ebm_train_recipe_for_data(const ebm_dataset *ds, ebm_train_config *cfg);

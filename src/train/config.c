@@ -132,6 +132,7 @@ const char *ebm_train_recipe_for_data(const ebm_dataset *ds, ebm_train_config *c
   const float pad = hi > lo ? 0.1f * (hi - lo) : 1.0f;
   cfg->range_lo = lo - pad;
   cfg->range_hi = hi + pad;
+  cfg->sampler.step_size *= (cfg->range_hi - cfg->range_lo) / 8.0f; /* ε in proportion to the toys' box of 8 */
   return "vectors";
 }
 

@@ -150,6 +150,7 @@ TEST(cli_train_picks_the_recipe_that_fits_the_data) {
   snprintf(path, sizeof path, "%s/config.json", run);
   cfg = test_read_text(path);
   CHECK_CONTAINS(cfg, "\"range\":\t\"9,21\"");
+  CHECK_CONTAINS(cfg, "\"step-size\":\t0.075"); /* 0.05 × width 12 / 8 */
   free(cfg);
 }
 
