@@ -577,11 +577,12 @@ CLI_COMMAND(train, "train", "--data SPEC --arch ARCH --out RUN_DIR [--method pcd
             "down on a data batch and up on negatives drawn by K MCMC steps (pcd: persistent chains from a\n"
             "replay buffer, 5% fresh noise; short-run: chains from noise; cd: chains from the data). The\n"
             "defaults fit the data (--preset auto, one line says which): 2-D toys and vectors get ULA with\n"
-            "ε 0.05, α 0.01 and Adam 3e-3 with cosine decay; images the IGEBM recipe (Du & Mordatch A.11);\n"
-            "--preset igebm or uva (the PyTorch reference ebm_ref.py) choose one. Improved contrastive\n"
-            "divergence (Du, Li, Tenenbaum, Mordatch 2021): --kl-weight, --entropy-weight, --augment and\n"
-            "--buffer-policy reservoir. RUN_DIR receives config.json, metrics.jsonl, samples/ and\n"
-            "ckpt/last.safetensors (+ last.state.safetensors); --resume continues bit-exactly. A run that\n"
-            "diverges (NaN, or |E| > --max-energy) stops with exit 1 and keeps its last good checkpoint;\n"
-            "Ctrl-C (SIGINT) or SIGTERM finishes the step, saves and exits with 130 (143).",
+            "ε 0.05, α 0.01 and Adam 3e-3 with cosine decay; images the IGEBM recipe (Du & Mordatch A.11),\n"
+            "whose values the defaults below show; --preset igebm or uva (the PyTorch reference ebm_ref.py)\n"
+            "choose one. Improved contrastive divergence (Du, Li, Tenenbaum, Mordatch 2021): --kl-weight,\n"
+            "--entropy-weight, --augment and --buffer-policy reservoir. RUN_DIR receives config.json,\n"
+            "metrics.jsonl, samples/ and ckpt/last.safetensors (+ last.state.safetensors); --resume\n"
+            "continues bit-exactly. A run that diverges (NaN, or |E| > --max-energy) stops with exit 1 and\n"
+            "keeps its last good checkpoint; Ctrl-C (SIGINT) or SIGTERM finishes the step, saves and exits\n"
+            "with 130 (143).",
             run_train)
