@@ -234,10 +234,11 @@ static int run_show(int argc, char **argv) {
   if (x->ndim == 4) {
     if (n == 0) n = x->shape[0] < IMAGES_DEFAULT ? x->shape[0] : IMAGES_DEFAULT; /* a small set: all of it */
     if (n > IMAGES_MAX || n > x->shape[0]) {
+      const int64_t have = x->shape[0]; /* read before ds (and x with it) is freed */
       ebm_dataset_free(ds);
       return cli_usage_error("data show", "--n %lld is more than the %lld images %s", (long long)n,
-                             (long long)(x->shape[0] < IMAGES_MAX ? x->shape[0] : IMAGES_MAX),
-                             x->shape[0] < IMAGES_MAX ? "in the data set" : "a grid may hold");
+                             (long long)(have < IMAGES_MAX ? have : IMAGES_MAX),
+                             have < IMAGES_MAX ? "in the data set" : "a grid may hold");
     }
     st = write_images_png(out, ds, n, (uint64_t)seed);
     if (st == EBM_OK) printf("wrote %s: %lld images of %s\n", out, (long long)n, ds->spec);
