@@ -300,7 +300,7 @@ static void on_signal(int sig) {
 
 typedef struct {
   ebm_progress *progress;   /* this invocation's steps (made at the first one) */
-  int64_t first, iters;
+  int64_t first, iters, steps_run;
   ebm_train_stats last;
 } run_watch;
 
@@ -312,6 +312,7 @@ static void on_step(void *ctx, const ebm_train_stats *s) {
     w->progress = ebm_progress_new(stderr, "train", w->iters - w->first);
   }
   w->last = *s;
+  w->steps_run++;
   snprintf(metric, sizeof metric, "loss %.4g e+ %.4g e- %.4g", s->loss, s->e_pos, s->e_neg);
   ebm_progress_update(w->progress, s->step - w->first, metric);
 }
@@ -493,8 +494,9 @@ static int run_train(int argc, char **argv) {
   }
   if ((rc = check_flags(&f))) goto done;
   ebm_train_config cfg;
-  float lo = strtof(f.range, NULL), hi = strchr(f.range, ',') ? strtof(strchr(f.range, ',') + 1, NULL) : 1.0f;
-  ebm_status st = ebm_dataset_load(f.data, lo < hi ? lo : 0.0f, lo < hi ? hi : 1.0f, &ds);
+  float lo, hi; /* --range before the data, so that a bad range is blamed on --range */
+  if ((rc = cli_parse_range(VERB, f.range, &lo, &hi))) goto done;
+  ebm_status st = ebm_dataset_load(f.data, lo, hi, &ds);
   if (st == EBM_ERR_ARG) {
     rc = cli_usage_error(VERB, "--data: %s", ebm_last_error());
     goto done;
@@ -563,9 +565,11 @@ static int run_train(int argc, char **argv) {
     rc = cli_runtime_error(st);
     goto done;
   }
-  printf("trained %s on %s: step %lld of %lld in %.1f s; loss %.4g e_pos %.4g e_neg %.4g; checkpoint %s\n",
-         ebm_train_method_name(cfg.method), f.data, (long long)done_steps, (long long)cfg.iters, secs,
-         w.last.loss, w.last.e_pos, w.last.e_neg, ckpt);
+  printf("trained %s on %s: step %lld of %lld in %.1f s; ", ebm_train_method_name(cfg.method), f.data,
+         (long long)done_steps, (long long)cfg.iters, secs);
+  if (w.steps_run) printf("loss %.4g e_pos %.4g e_neg %.4g; ", w.last.loss, w.last.e_pos, w.last.e_neg);
+  else printf("no steps run (untrained); "); /* no made-up zeros */
+  printf("checkpoint %s\n", ckpt);
   rc = CLI_EXIT_OK;
 done:
   free(arch);

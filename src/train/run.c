@@ -102,8 +102,9 @@ static void remove_temp_files(const char *dir) {
   closedir(d);
 }
 
-/* The entries of a directory other than ".", ".." and the lock file: the
- * first into `first` (for the message); 0 when it holds nothing else. */
+/* The entries of a directory other than ".", "..", the lock file and temp
+ * files of interrupted saves: the first into `first` (for the message); 0
+ * when it holds nothing else. */
 static int count_entries(const char *dir, char *first, size_t size) {
   DIR *d = opendir(dir);
   int n = 0;
@@ -111,7 +112,9 @@ static int count_entries(const char *dir, char *first, size_t size) {
   if (!d) return 0;
   struct dirent *e;
   while ((e = readdir(d)) != NULL) {
-    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || !strcmp(e->d_name, LOCK_NAME)) continue;
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || !strcmp(e->d_name, LOCK_NAME) ||
+        is_temp_name(e->d_name))
+      continue;
     if (!n++) snprintf(first, size, "%s", e->d_name);
   }
   closedir(d);
@@ -276,14 +279,15 @@ static ebm_status open_run_dir(const ebm_run_opts *o, const char *ckpt, int *loc
   char dir[PATH_SIZE], first[256];
   ebm_status st;
   if ((st = make_dir(o->run_dir, created)) != EBM_OK) return st;
-  if ((st = lock_run_dir(o->run_dir, lock_fd)) != EBM_OK) return st;
-  snprintf(dir, sizeof dir, "%s/ckpt", o->run_dir);
-  remove_temp_files(o->run_dir);
-  remove_temp_files(dir);
+  /* before the lock, so that a wrong --out (a home folder) gets no .lock */
   if (!o->resume && !file_exists(ckpt) && !o->force && count_entries(o->run_dir, first, sizeof first) > 0)
     return ebm_set_error(EBM_ERR_ARG, "%s: not empty (it holds '%s') and not a run to resume; give a new "
                          "directory, or --force to train into it (config.json and metrics.jsonl are replaced)",
                          o->run_dir, first);
+  if ((st = lock_run_dir(o->run_dir, lock_fd)) != EBM_OK) return st;
+  snprintf(dir, sizeof dir, "%s/ckpt", o->run_dir);
+  remove_temp_files(o->run_dir);
+  remove_temp_files(dir);
   if ((st = make_dir(dir, NULL)) != EBM_OK) return st;
   if (o->sample_every > 0) {
     snprintf(dir, sizeof dir, "%s/samples", o->run_dir);

@@ -51,6 +51,7 @@ TEST(cli_train_refuses_a_non_empty_folder_that_is_not_a_run_unless_forced) {
   test_write_file(in_run(dir, "holiday.jpg"), "jpeg", 4);
   expect(run_cli(TOY_RUN " --iters 1 --out %s", dir), 1, "photos: not empty (it holds 'holiday.jpg')");
   CHECK(!exists(in_run(dir, "config.json")) && !exists(in_run(dir, "ckpt")));
+  CHECK(!exists(in_run(dir, ".lock"))); /* a wrong --out (a home folder) gets nothing written */
   CHECK(exists(in_run(dir, "holiday.jpg")));
   expect(run_cli(TOY_RUN " --iters 1 --out %s --force", dir), 0, NULL);
   CHECK(exists(in_run(dir, "ckpt/last.safetensors")) && exists(in_run(dir, "holiday.jpg")));
@@ -138,6 +139,13 @@ TEST(cli_train_resume_of_a_finished_run_says_already_at_step) {
   CHECK_CONTAINS(r.err, "run: already at step 4, and --iters is 2: nothing to do");
   CHECK(!strstr(r.out, "loss 0")); /* no made-up summary */
   cli_result_free(&r);
+  /* a new run of 0 steps writes the untrained model and says so */
+  r = run_cli(TOY_RUN " --iters 0 --out %s", test_path("zero"));
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.out, "step 0 of 0");
+  CHECK_CONTAINS(r.out, "no steps run (untrained)");
+  CHECK(!strstr(r.out, "loss"));
+  cli_result_free(&r);
   expect(run_cli("train --out %s --resume --iters 4", run), 1, "already at step 4");
   char *after = test_read_text(in_run(run, "metrics.jsonl"));
   CHECK(before && after && strcmp(before, after) == 0);
@@ -167,6 +175,7 @@ TEST(cli_train_bad_values_are_usage_errors_naming_flag_and_value) {
       {"--max-energy 0", "--max-energy must be > 0, got 0"},
       {"--iters 5 --epochs 1", "--iters and --epochs both given"},
       {"--threads -1", "--threads must be at least 1, got -1"},
+      {"--range 0,1e39", "--range expects LO,HI with finite LO < HI (e.g. 0,1 or -1,1), got '0,1e39'"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     cli_result r = run_cli(TOY_RUN " %s --out %s", cases[i].args, out);

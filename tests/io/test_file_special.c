@@ -102,6 +102,9 @@ TEST(readers_refuse_a_device_by_its_first_bytes) {
   CHECK_FAILS_WITH(ebm_safetensors_load("/dev/zero", &st), EBM_ERR_FORMAT,
                    "/dev/zero: header length 0: not a safetensors file");
   CHECK(st == NULL);
+  int w, h, c;
+  uint8_t *px = NULL;
+  CHECK_FAILS_WITH(ebm_png_read("/dev/zero", &w, &h, &c, &px), EBM_ERR_FORMAT, "/dev/zero: not a PNG file");
   /* a FIFO that does hold an array is still read whole */
   const char *fifo = test_path("pipe.npy");
   REQUIRE(mkfifo(fifo, 0600) == 0);
