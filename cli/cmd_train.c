@@ -588,5 +588,7 @@ CLI_COMMAND(train, "train", "--data SPEC --arch ARCH --out RUN_DIR [--method pcd
             "PyTorch reference ebm_ref.py. RUN_DIR receives config.json, metrics.jsonl, samples/ and\n"
             "ckpt/last.safetensors (+ last.state.safetensors); --resume continues bit-exactly. A run that\n"
             "diverges (NaN, or |E| > --max-energy) stops with exit 1 and keeps its last good checkpoint;\n"
-            "Ctrl-C (SIGINT) or SIGTERM finishes the step, saves and exits with 130 (143).",
+            "Ctrl-C (SIGINT), SIGTERM or SIGHUP finishes the step, saves and exits with 130 (143, 129); a\n"
+            "second signal stops at once without saving (the last saved checkpoint stays whole). RUN_DIR is\n"
+            "locked while a run trains; a new run refuses a non-empty folder that is not a run unless --force.",
             run_train)
