@@ -15,7 +15,7 @@
 static int load_mask(const char *path, const ebm_npy *x, float **out) {
   ebm_npy m;
   ebm_status st = ebm_npy_load(path, &m);
-  if (st != EBM_OK) return cli_runtime_error(st);
+  if (st != EBM_OK) return cli_runtime_error(ebm_error_prefix(st, "--mask"));
   char got[64], want[64];
   int64_t count = 1;
   for (int d = 0; d < x->ndim; d++) count *= x->shape[d];

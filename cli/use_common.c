@@ -90,8 +90,11 @@ void use_model_close(use_model *m) {
 /* --flag PATH: float32, 1..USE_MAX_ITEMS items. */
 static int load_items(const char *flag, const char *path, ebm_npy *a) {
   ebm_status st = ebm_npy_load(path, a);
-  if (st != EBM_OK) return cli_runtime_error(st);
   char got[64];
+  if (st != EBM_OK) {
+    snprintf(got, sizeof got, "--%s", flag); /* which input it was */
+    return cli_runtime_error(ebm_error_prefix(st, got));
+  }
   if (a->dtype != EBM_DTYPE_F32) {
     st = ebm_set_error(EBM_ERR_FORMAT, "--%s %s: dtype %s, expected float32 in the model's range", flag, path,
                        ebm_dtype_name(a->dtype));

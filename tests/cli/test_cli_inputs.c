@@ -80,6 +80,11 @@ TEST(cli_inputs_outside_the_models_range_are_warned_about) {
   CHECK_EQ_INT(r.code, 0);
   CHECK(!strstr(r.err, "warning"));
   cli_result_free(&r);
+  /* a missing file is named by its flag */
+  expect(run_cli("inpaint --ckpt m.safetensors --input x.npy --mask garbage --out y.npy"), 1,
+         "ebm: --mask: garbage: cannot open");
+  expect(run_cli("denoise --ckpt m.safetensors --input nothere.npy --out y.npy"), 1,
+         "ebm: --input: nothere.npy: cannot open");
 }
 
 /* NaN in --init is named as such (it used to blame the step size). */
