@@ -40,6 +40,10 @@ void ops_cpu_swish_backward(int64_t count, const float *x, const float *dy, floa
 void ops_cpu_leaky_relu_forward(int64_t count, float slope, const float *x, float *y);
 void ops_cpu_leaky_relu_backward(int64_t count, float slope, const float *x, const float *dy,
                                  float *dx);
+void ops_cpu_tanh_forward(int64_t count, const float *x, float *y);
+void ops_cpu_tanh_backward(int64_t count, const float *x, const float *dy, float *dx);
+void ops_cpu_sigmoid_forward(int64_t count, const float *x, float *y);
+void ops_cpu_sigmoid_backward(int64_t count, const float *x, const float *dy, float *dx);
 void ops_cpu_channel_affine_forward(int64_t n, int64_t c, int64_t hw, const float *x,
                                     const float *g, const float *b, float *y);
 void ops_cpu_channel_affine_backward(int64_t n, int64_t c, int64_t hw, const float *x,

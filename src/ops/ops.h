@@ -78,6 +78,11 @@ typedef struct ebm_ops {
   void (*leaky_relu_forward)(int64_t count, float slope, const float *x, float *y);
   void (*leaky_relu_backward)(int64_t count, float slope, const float *x, const float *dy,
                               float *dx);
+  /* tanh and the logistic sigmoid (ReLU is leaky_relu with slope 0). */
+  void (*tanh_forward)(int64_t count, const float *x, float *y);
+  void (*tanh_backward)(int64_t count, const float *x, const float *dy, float *dx);
+  void (*sigmoid_forward)(int64_t count, const float *x, float *y);
+  void (*sigmoid_backward)(int64_t count, const float *x, const float *dy, float *dx);
 
   /* Per-channel affine y = x·g[c] + b[c] over x[n,c,hw] (class-conditional
    * gain and bias: g, b are per item: g[n,c], b[n,c]). Backward: dx = dy·g,

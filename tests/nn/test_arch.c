@@ -23,8 +23,6 @@ TEST(arch_errors_name_the_layer_and_the_problem) {
                     "kernel 7 does not fit a 4x4 input");
   expect_arch_error("{\"input\":[1,4,4],\"layers\":[{\"type\":\"linear\",\"name\":\"l\",\"out\":1}]}",
                     "add a flatten or global_sum_pool layer");
-  expect_arch_error("{\"input\":[3],\"layers\":[{\"type\":\"linear\",\"name\":\"l\",\"out\":2}]}",
-                    "the last layer gives [2] per item");
   expect_arch_error("{\"input\":[3],\"layers\":[{\"type\":\"class_affine\",\"name\":\"k\"},"
                     "{\"type\":\"linear\",\"name\":\"l\",\"out\":1}]}", "needs \"classes\" > 0");
   expect_arch_error("{\"input\":[3],\"layers\":[{\"type\":\"linear\",\"name\":\"l\",\"out\":3},"
@@ -137,6 +135,21 @@ TEST(passes_reject_bad_batches_and_labels) {
   CHECK_OK(ebm_net_energy(cond, x, ok_y, 2, e));
   ebm_net_free(cond);
   ebm_net_free(plain);
+}
+
+/* A network may end in any shape; only the energy passes need one number. */
+TEST(energy_passes_refuse_a_vector_output_that_forward_accepts) {
+  ebm_net *net = nt_build("{\"input\":[3],\"layers\":[{\"type\":\"linear\",\"name\":\"l\",\"out\":2}]}",
+                          2, 1);
+  float x[6] = {0}, e[2], out[4], dx[6];
+  CHECK_FAILS_WITH(ebm_net_energy(net, x, NULL, 2, e), EBM_ERR_ARG, "the last layer gives [2] per item");
+  CHECK_FAILS_WITH(ebm_net_grad_input(net, x, NULL, 2, e, dx), EBM_ERR_ARG, "an energy needs one number");
+  CHECK_FAILS_WITH(ebm_net_backward(net, out, dx, 0), EBM_ERR_ARG, "no forward pass");
+  CHECK_OK(ebm_net_forward(net, x, NULL, 2, out));
+  CHECK_EQ_INT(ebm_net_out_size(net), 2);
+  CHECK_EQ_INT(ebm_net_out_ndim(net), 1);
+  CHECK_OK(ebm_net_backward(net, out, dx, 0));
+  ebm_net_free(net);
 }
 
 TEST(net_as_energy_evaluates_any_batch_in_chunks) {
