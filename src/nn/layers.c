@@ -63,12 +63,12 @@ void wop_backward_input_swish(ebm_net *net, const wop *op, int64_t n, const floa
 }
 
 /* Gathers each item's row of a [K, C] table into out[n, C]. */
-static void gather_rows(const float *table, int64_t c, int64_t n, const int32_t *y, float *out) {
+void gather_rows(const float *table, int64_t c, int64_t n, const int32_t *y, float *out) {
   for (int64_t i = 0; i < n; i++) memcpy(out + i * c, table + (int64_t)y[i] * c, (size_t)c * sizeof(float));
 }
 
 /* table[y_i] += rows[i] for every item. */
-static void scatter_add_rows(float *table, int64_t c, int64_t n, const int32_t *y, const float *rows) {
+void scatter_add_rows(float *table, int64_t c, int64_t n, const int32_t *y, const float *rows) {
   const ebm_ops *ops = ebm_ops_current();
   for (int64_t i = 0; i < n; i++) ops->axpy(c, 1.0f, rows + i * c, table + (int64_t)y[i] * c);
 }

@@ -163,6 +163,8 @@ const int64_t *ebm_net_out_shape(const ebm_net *net) { return net->layers[net->n
 int64_t ebm_net_out_size(const ebm_net *net) { return net->layers[net->nlayers - 1].out_size; }
 int ebm_net_needs_labels(const ebm_net *net) { return net->num_classes > 0; }
 int ebm_net_needs_sigma(const ebm_net *net) { return net->needs_sigma; }
+void ebm_net_set_training(ebm_net *net, int training) { net->training = training != 0; }
+int ebm_net_training(const ebm_net *net) { return net->training; }
 int ebm_net_param_count(const ebm_net *net) { return net->nparams; }
 
 ebm_param *ebm_net_param(ebm_net *net, int index) {

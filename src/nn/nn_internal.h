@@ -305,6 +305,9 @@ void wop_backward(ebm_net *net, const wop *op, int64_t n, const float *x, const 
 void wop_forward_swish(ebm_net *net, const wop *op, int64_t n, const float *x, float *pre, float *y);
 void wop_backward_input_swish(ebm_net *net, const wop *op, int64_t n, const float *pre,
                               const float *dy, float *dx);
+/* out[i] = table[y_i] (rows of c floats); table[y_i] += rows[i]. */
+void gather_rows(const float *table, int64_t c, int64_t n, const int32_t *y, float *out);
+void scatter_add_rows(float *table, int64_t c, int64_t n, const int32_t *y, const float *rows);
 void cond_forward(ebm_net *net, const cond_op *c, int64_t n, const int32_t *y, const float *x,
                   float *out);
 void cond_backward(ebm_net *net, const cond_op *c, int64_t n, const int32_t *y, const float *x,

@@ -7,7 +7,8 @@
 
 extern const layer_kind layer_conv2d, layer_linear, layer_avgpool2d, layer_global_sum_pool,
     layer_swish, layer_leaky_relu, layer_relu, layer_tanh, layer_sigmoid, layer_flatten,
-    layer_reshape, layer_class_affine, layer_resblock;
+    layer_reshape, layer_class_affine, layer_resblock, layer_conv_transpose2d, layer_upsample,
+    layer_batchnorm2d, layer_logsumexp, layer_select, layer_cond_affine;
 
 static const layer_kind *const kinds[] = {
     &layer_conv2d,          /* layer_conv2d.c */
@@ -23,6 +24,12 @@ static const layer_kind *const kinds[] = {
     &layer_reshape,         /* layer_shape.c */
     &layer_class_affine,    /* layer_class_affine.c */
     &layer_resblock,        /* resblock.c */
+    &layer_conv_transpose2d,/* layer_conv_transpose2d.c */
+    &layer_upsample,        /* layer_upsample.c */
+    &layer_batchnorm2d,     /* layer_batchnorm2d.c */
+    &layer_logsumexp,       /* layer_heads.c */
+    &layer_select,          /* layer_heads.c */
+    &layer_cond_affine,     /* layer_cond_affine.c */
 };
 
 #define NKINDS ((int)(sizeof kinds / sizeof kinds[0]))
