@@ -40,9 +40,9 @@ static int run_energy(int argc, char **argv) {
   for (int64_t start = 0; start < n; start += chunk) {
     int64_t count = n - start < chunk ? n - start : chunk;
     const float *xs = (const float *)m.x.data + start * item;
-    const int32_t *ys = m.y ? m.y + start : NULL;
-    st = g ? ebm_net_grad_input(net, xs, ys, count, e + start, g + start * item)
-           : ebm_net_energy(net, xs, ys, count, e + start);
+    const ebm_cond cond = {m.y ? m.y + start : NULL, m.sigma ? m.sigma + start : NULL};
+    st = g ? ebm_net_grad_input(net, xs, &cond, count, e + start, g + start * item)
+           : ebm_net_energy(net, xs, &cond, count, e + start);
     if (st) goto fail;
     ebm_progress_update(bar, start + count, NULL);
   }

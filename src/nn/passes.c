@@ -112,29 +112,29 @@ static ebm_status check_energy(const ebm_net *net, const float *x, const ebm_con
   return check_call(net, x, cond, n, pass);
 }
 
-static ebm_status energy_pass(ebm_net *net, const float *x, const int32_t *y, int64_t n, float *e,
-                              const float *de, float *dx, int want_params, const char *pass) {
-  const ebm_cond cond = ebm_cond_labels(y);
-  ebm_status st = check_energy(net, x, &cond, n, pass);
+static ebm_status energy_pass(ebm_net *net, const float *x, const ebm_cond *cond, int64_t n,
+                              float *e, const float *de, float *dx, int want_params,
+                              const char *pass) {
+  ebm_status st = check_energy(net, x, cond, n, pass);
   net->fwd_n = -1;
   if (st || n == 0) return st;
-  forward_kept(net, x, &cond, n);
+  forward_kept(net, x, cond, n);
   if (e) memcpy(e, net->fwd_out, (size_t)n * sizeof(float));
-  if (de) net_backward(net, &cond, n, de, dx, want_params);
+  if (de) net_backward(net, cond, n, de, dx, want_params);
   return EBM_OK;
 }
 
-ebm_status ebm_net_energy(ebm_net *net, const float *x, const int32_t *y, int64_t n, float *e) {
-  return energy_pass(net, x, y, n, e, NULL, NULL, 0, "energy");
+ebm_status ebm_net_energy(ebm_net *net, const float *x, const ebm_cond *cond, int64_t n, float *e) {
+  return energy_pass(net, x, cond, n, e, NULL, NULL, 0, "energy");
 }
 
-ebm_status ebm_net_grad_input(ebm_net *net, const float *x, const int32_t *y, int64_t n, float *e,
-                              float *dx) {
-  return energy_pass(net, x, y, n, e, net->de_one, dx, 0, "energy gradient");
+ebm_status ebm_net_grad_input(ebm_net *net, const float *x, const ebm_cond *cond, int64_t n,
+                              float *e, float *dx) {
+  return energy_pass(net, x, cond, n, e, net->de_one, dx, 0, "energy gradient");
 }
 
-ebm_status ebm_net_backward_params(ebm_net *net, const float *x, const int32_t *y, int64_t n,
+ebm_status ebm_net_backward_params(ebm_net *net, const float *x, const ebm_cond *cond, int64_t n,
                                    const float *de, float *e) {
   if (!de) return ebm_set_error(EBM_ERR_ARG, "parameter gradient: no dL/dE given");
-  return energy_pass(net, x, y, n, e, de, NULL, 1, "parameter gradient");
+  return energy_pass(net, x, cond, n, e, de, NULL, 1, "parameter gradient");
 }

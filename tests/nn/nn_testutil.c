@@ -124,7 +124,7 @@ static void fd_case_init(fd_case *c, ebm_net *net, int64_t n, uint64_t seed, int
   c->vector = vector;
   c->k = vector ? ebm_net_out_size(net) : 1;
   c->y = nt_labels(net, n, seed);
-  c->sigma = vector ? nt_sigmas(net, n, seed) : NULL;
+  c->sigma = nt_sigmas(net, n, seed);
   c->cond = (ebm_cond){c->y, c->sigma};
   c->w = malloc((size_t)(n * c->k) * sizeof *c->w);
   c->out = malloc((size_t)(n * c->k) * sizeof *c->out);
@@ -141,7 +141,7 @@ static void fd_case_free(fd_case *c) {
 /* S = Σ w_j out_j, summed in double; *abs_sum gets Σ |w_j out_j|. */
 static double weighted_energy(fd_case *c, const float *x, double *abs_sum) {
   if (c->vector) REQUIRE_OK(ebm_net_forward(c->net, x, &c->cond, c->n, c->out));
-  else REQUIRE_OK(ebm_net_energy(c->net, x, c->y, c->n, c->out));
+  else REQUIRE_OK(ebm_net_energy(c->net, x, &c->cond, c->n, c->out));
   double s = 0, a = 0;
   for (int64_t i = 0; i < c->n * c->k; i++) s += c->w[i] * c->out[i], a += fabs(c->w[i] * c->out[i]);
   *abs_sum = a;
@@ -181,7 +181,7 @@ static void analytic_input_grad(fd_case *c, const float *x, float *dx) {
     free(dout);
     return;
   }
-  REQUIRE_OK(ebm_net_grad_input(c->net, x, c->y, c->n, c->out, dx));
+  REQUIRE_OK(ebm_net_grad_input(c->net, x, &c->cond, c->n, c->out, dx));
   for (int64_t j = 0; j < c->n * item; j++) dx[j] = (float)(dx[j] * c->w[j / item]);
 }
 
@@ -249,7 +249,7 @@ static double check_param_grad(ebm_net *net, int64_t n, uint64_t seed, int vecto
     REQUIRE_OK(ebm_net_forward(net, x, &c.cond, n, c.out));
     REQUIRE_OK(ebm_net_backward(net, dout, NULL, 1));
   } else {
-    REQUIRE_OK(ebm_net_backward_params(net, x, c.y, n, dout, c.out));
+    REQUIRE_OK(ebm_net_backward_params(net, x, &c.cond, n, dout, c.out));
   }
   /* Originals and a direction per parameter. */
   float **orig = calloc((size_t)np, sizeof *orig);
@@ -321,17 +321,19 @@ void nt_check_pass_consistency(ebm_net *net, int64_t n, uint64_t seed) {
   int64_t size = n * item_size(net);
   float *x = nt_inputs(net, n, seed), *dx = nt_inputs(net, n, seed);
   int32_t *y = nt_labels(net, n, seed);
+  float *sigma = nt_sigmas(net, n, seed);
+  const ebm_cond cond = {y, sigma};
   float e1[64], e2[64], e3[64], de[64];
   REQUIRE(n <= 64);
   for (int64_t i = 0; i < n; i++) de[i] = 0.5f + (float)i;
-  REQUIRE_OK(ebm_net_energy(net, x, y, n, e1));
+  REQUIRE_OK(ebm_net_energy(net, x, &cond, n, e1));
   /* grad_input must not touch parameter gradients. */
   int np = ebm_net_param_count(net);
   for (int p = 0; p < np; p++) {
     ebm_tensor *g = ebm_net_param(net, p)->grad;
     for (int64_t j = 0; j < ebm_tensor_numel(g); j++) g->data[j] = 7.0f;
   }
-  REQUIRE_OK(ebm_net_grad_input(net, x, y, n, e2, dx));
+  REQUIRE_OK(ebm_net_grad_input(net, x, &cond, n, e2, dx));
   int untouched = 1;
   for (int p = 0; p < np; p++) {
     ebm_tensor *g = ebm_net_param(net, p)->grad;
@@ -342,7 +344,7 @@ void nt_check_pass_consistency(ebm_net *net, int64_t n, uint64_t seed) {
   for (int64_t j = 0; j < size; j++) CHECK(isfinite(dx[j]));
   /* backward_params accumulates: twice from zero is twice once. */
   ebm_net_zero_grad(net);
-  REQUIRE_OK(ebm_net_backward_params(net, x, y, n, de, e3));
+  REQUIRE_OK(ebm_net_backward_params(net, x, &cond, n, de, e3));
   for (int64_t i = 0; i < n; i++) CHECK(e1[i] == e3[i]);
   ebm_tensor **once = calloc((size_t)np, sizeof *once);
   REQUIRE(once);
@@ -352,7 +354,7 @@ void nt_check_pass_consistency(ebm_net *net, int64_t n, uint64_t seed) {
     total += rms(once[p]->data, ebm_tensor_numel(once[p]));
   }
   CHECK(total > 0);
-  REQUIRE_OK(ebm_net_backward_params(net, x, y, n, de, e3));
+  REQUIRE_OK(ebm_net_backward_params(net, x, &cond, n, de, e3));
   for (int p = 0; p < np; p++) {
     /* Equal up to float rounding: the second pass adds in another order. */
     ebm_tensor *g = ebm_net_param(net, p)->grad;
@@ -366,4 +368,5 @@ void nt_check_pass_consistency(ebm_net *net, int64_t n, uint64_t seed) {
   ebm_free(x);
   ebm_free(dx);
   free(y);
+  free(sigma);
 }

@@ -5,8 +5,7 @@
  * ebm_net_forward / ebm_net_backward on vector outputs. */
 #include "nn/nn_testutil.h"
 
-/* FD checks through both APIs; the energy ones only when K = 1 and the
- * network takes no noise level (the energy passes take labels only). */
+/* FD checks through both APIs; the energy ones when K = 1. */
 static void check_fd(const char *json, int64_t n, uint64_t seed, double step, int training) {
   nt_fd_step = step;
   ebm_net *net = nt_build(json, n, seed);
@@ -15,7 +14,7 @@ static void check_fd(const char *json, int64_t n, uint64_t seed, double step, in
   /* In train mode batch norm couples the items, so grad_input's Σ_j dE_j/dx_i
    * is no longer the per-item gradient the energy check weights: only the
    * vector checks (dout = w) apply there. */
-  if (ebm_net_out_size(net) == 1 && !ebm_net_needs_sigma(net) && !training) {
+  if (ebm_net_out_size(net) == 1 && !training) {
     nt_check_pass_consistency(net, n, seed);
     nt_check_input_grad(net, n, seed);
     nt_check_param_grad(net, n, seed);
