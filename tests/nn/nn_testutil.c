@@ -102,10 +102,10 @@ float *nt_sigmas(const ebm_net *net, int64_t n, uint64_t seed) {
   return s;
 }
 
-/* What one FD check runs on: the inputs, the conditioning, and whether
- * the network is seen through the energy passes (one value per item, y
- * only) or through ebm_net_forward / ebm_net_backward (K values per item,
- * labels and noise levels). */
+/* What one FD check runs on: the inputs, the conditioning (labels and
+ * noise levels when the network takes them), and whether the network is
+ * seen through the energy passes (one value per item) or through
+ * ebm_net_forward / ebm_net_backward (K values per item). */
 typedef struct {
   ebm_net *net;
   int64_t n, k;          /* items, values per item */
