@@ -102,6 +102,29 @@ int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((forma
 /* Prints "ebm: <last library error>" to stderr; returns 1. */
 int cli_runtime_error(ebm_status status);
 
+/* model_inputs.c: X.npy float32 with the model's item shape (any N);
+ * labels (int32/int64/uint8, shape (N), in [0, num_classes)) and noise
+ * levels (float32 (N), > 0) into malloc'd arrays. Errors name the file. */
+ebm_status cli_check_model_input(const char *path, const ebm_npy *x, const ebm_net *net);
+ebm_status cli_load_labels(const char *path, int64_t n, int num_classes, int32_t **out);
+ebm_status cli_load_sigma(const char *path, int64_t n, float **out);
+
+/* A checkpoint and the inputs to run it on: X.npy, and labels / noise
+ * levels exactly when the model takes them (else a usage error naming the
+ * flag). The network is built for min(batch, N) items. Returns the exit
+ * code (0: ok; the error is printed); free with cli_model_inputs_free in
+ * any case. */
+typedef struct {
+  ebm_npy x;
+  int64_t n, item;     /* items, floats per item */
+  ebm_net *net;
+  int32_t *y;          /* NULL without --labels */
+  float *sigma;        /* NULL without --sigma */
+} cli_model_inputs;
+int cli_model_inputs_load(const char *verb, const char *ckpt, const char *input, const char *labels,
+                          const char *sigma, int64_t batch, cli_model_inputs *m);
+void cli_model_inputs_free(cli_model_inputs *m);
+
 /* Prints the full help of a verb (synopsis, description, options). */
 void cli_print_help(FILE *out, const char *verb, const cli_opt *opts, int nopts);
 

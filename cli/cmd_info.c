@@ -81,7 +81,10 @@ static int run_info(int argc, char **argv) {
   ebm_energy *en = ebm_net_as_energy(net);
   const char *arch = ebm_safetensors_meta(st, "arch");
   printf("%s: %s, input %s", path, arch && arch[0] != '{' ? arch : (en ? en->name : "network"), shape);
+  shape_text(ebm_net_out_ndim(net), ebm_net_out_shape(net), shape, sizeof shape);
+  printf(", output %s", shape);
   if (ebm_net_num_classes(net)) printf(", %d classes", ebm_net_num_classes(net));
+  if (ebm_net_needs_sigma(net)) printf(", noise-conditioned");
   if (en && en->range_lo < en->range_hi) printf(", range [%g, %g]", en->range_lo, en->range_hi);
   printf("\n");
   ebm_energy_free(en);
