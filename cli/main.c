@@ -99,6 +99,10 @@ int main(int argc, char **argv) {
   }
   if (strcmp(argv[1], "help") == 0) return help_for(argc - 2, argv + 2);
 
+  if (ebm_isa_init() != EBM_OK) { /* a bad EBM_ISA: say so before any work */
+    fprintf(stderr, "ebm: %s\n", ebm_last_error());
+    return CLI_EXIT_USAGE;
+  }
   int consumed;
   const cli_command *cmd = resolve(argc, argv, &consumed);
   if (!cmd) {

@@ -119,7 +119,7 @@ __attribute__((target("avx512f"))) static void rng_blocks16(const ebm_rng *rng, 
   _mm512_storeu_si512(r[3], c3);
 }
 
-static int rng_wide_usable(void) { return __builtin_cpu_supports("avx512f"); }
+static int rng_wide_usable(void) { return ebm_isa_active() == EBM_ISA_AVX512; }
 #else
 #define RNG_WIDE 1
 static int rng_wide_usable(void) { return 0; }

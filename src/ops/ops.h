@@ -109,12 +109,20 @@ typedef struct ebm_ops {
                                       const float *dy, const float *w, float *dx, float *ws);
 } ebm_ops;
 
-/* The CPU table, batch-parallel over the pool. conv2d forward and input
- * gradient: an AVX-512 register-tiled direct convolution when the CPU has
- * AVX-512F, else im2col + OpenBLAS sgemm (col2im); the weight gradient and
- * linear layers always use sgemm. Results are bitwise identical at any
- * thread count (every split of the work is fixed by the shape). */
+/* The CPU table of the active ISA path (ebm_isa_active(): the best the CPU
+ * supports, or EBM_ISA), named "cpu-avx512", "cpu-avx2" or "cpu-generic",
+ * batch-parallel over the pool. conv2d forward and input gradient: a
+ * register-tiled direct convolution with AVX-512 or AVX2+FMA, im2col + BLAS
+ * sgemm (col2im) on the generic path and for shapes the direct one does not
+ * fit; the weight gradient and linear layers always use sgemm. Results are
+ * bitwise identical at any thread count (every split of the work is fixed
+ * by the shape); paths may differ from one another in the last bits. */
 const ebm_ops *ebm_ops_cpu(void);
+
+/* The BLAS library behind the sgemm calls and the kernels it chose for this
+ * CPU, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64
+ * (kernels: Haswell)". Valid until the next call on this thread. */
+const char *ebm_ops_blas_info(void);
 
 /* The table in use (the CPU one unless another backend was selected). */
 const ebm_ops *ebm_ops_current(void);
