@@ -38,7 +38,7 @@
 #include "ops/conv2d_internal.h"
 #include "ops/cpu_kernels.h"
 #include "ops/transpose.h"
-#include "ops/vmath.h"
+#include "ops/swish_simd.h"
 
 /* A group aims at GROUP_COLS sgemm columns (enough to amortise OpenBLAS's
  * packing) while its col matrix stays within GROUP_MAX_COL_FLOATS (half of
@@ -168,11 +168,7 @@ void ops_conv2d_bias_swish(const ebm_conv2d_shape *s, int64_t gn, const float *b
         for (int64_t q = 0; q < p; q++) z[q] += b[co];
       }
   /* one long loop (vectorised even when a channel has 4 pixels) */
-  if (act) {
-    const float *restrict z = out;
-    float *restrict y = act;
-    for (int64_t q = 0; q < gn * conv_f_out(s); q++) y[q] = ops_swish(z[q]);
-  }
+  if (act) ops_swish_array(gn * conv_f_out(s), out, act);
 }
 
 /* Groups of g items in the batch: the units of forward and input gradient. */
@@ -210,9 +206,8 @@ void ops_conv2d_gemm_forward(const ebm_conv2d_shape *s, const float *x, const fl
   ebm_parallel_for_workers(group_count(s), 1, (int)conv_slots(s), forward_groups, &j);
 }
 
-void ops_conv2d_swish_grad(int64_t count, const float *restrict pre, const float *restrict dy,
-                           float *restrict dz) {
-  for (int64_t q = 0; q < count; q++) dz[q] = dy[q] * ops_swish_grad(pre[q]);
+void ops_conv2d_swish_grad(int64_t count, const float *pre, const float *dy, float *dz) {
+  ops_swish_grad_array(count, pre, dy, dz);
 }
 
 /* The output gradients of items [a, a+gn) in CHWN (C_out·P × gn) in mat,
