@@ -34,7 +34,9 @@ static void print_main_help(FILE *out) {
   list_commands(out, "");
   fprintf(out,
           "\nRun 'ebm help <command>' or 'ebm <command> --help' for a command's options.\n"
-          "Every command takes --threads N (default: EBM_THREADS or all cores).\n");
+          "Every command takes --threads N (default: EBM_THREADS or all cores).\n"
+          "EBM_ISA=avx512|avx2|generic forces a kernel path (default: the best this CPU\n"
+          "supports); 'ebm version' shows the path and BLAS library in use.\n");
 }
 
 /* Finds the command for argv[1] (and argv[2] for two-word verbs). Sets

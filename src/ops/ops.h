@@ -15,15 +15,17 @@
 
 /* Geometry of a 2-D convolution (PyTorch Conv2d with dilation 1, groups 1).
  *
- * `slots` is how many independent pieces of work (each with its own slice
- * of the workspace) a conv call splits the batch into; the pool's threads
- * share the slots. ebm_conv2d_shape_finish sets it to ebm_threads_count()
- * when it is 0, so: build shapes (and query workspaces) AFTER the pool size
- * is fixed (ebm_threads_init) to use every core. Because the workspace and
- * the split are both derived from `slots`, a later change of the pool size
- * can never overflow the workspace, and every conv result (including the
- * reduction order of backward_weight) depends only on the shape, not on the
- * thread count that runs it. slots <= 0 means 1. */
+ * `slots` is how many workers (each with its own slice of the workspace) a
+ * conv call may use at once; the work itself is cut into groups of items
+ * fixed by the shape and handed out dynamically by the pool.
+ * ebm_conv2d_shape_finish sets slots to ebm_threads_count() when it is 0,
+ * so: build shapes (and query workspaces) AFTER the pool size is fixed
+ * (ebm_threads_init) to use every core. Because the workspace and the
+ * worker limit both come from `slots`, a later change of the pool size can
+ * never overflow the workspace, and every conv result (including the
+ * reduction order of backward_weight, whose partial sums are per slot)
+ * depends only on the shape, not on the thread count that runs it.
+ * slots <= 0 means 1. */
 typedef struct {
   int64_t n, c_in, h_in, w_in;
   int64_t c_out, kh, kw, stride, pad;
