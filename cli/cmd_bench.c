@@ -78,7 +78,7 @@ static int run_bench_langevin(int argc, char **argv) {
     ebm_rng_normal(&rng, noise, count, 0.0f, 0.005f);
     ops->add(count, x, noise, x);
     ops->clamp(count, lo, hi, x);
-    if ((st = ebm_net_grad_input(net, x, k ? y : NULL, batch, e, g))) goto fail;
+    if ((st = ebm_net_grad_input(net, x, &(ebm_cond){.labels = k ? y : NULL}, batch, e, g))) goto fail;
     ops->clamp(count, -0.03f, 0.03f, g);
     ops->axpy(count, -10.0f, g, x);
     ops->clamp(count, lo, hi, x);

@@ -87,12 +87,12 @@ static int run_denoise(int argc, char **argv) {
   ebm_sampler *s = NULL;
   if ((st = ebm_sampler_new(en, &cfg, n, &s)) != EBM_OK) goto done;
   ebm_progress *progress = ebm_progress_new(stderr, VERB, cfg.steps);
-  st = ebm_sampler_run_cb(s, result, y, n, &rng, NULL, e + n, use_progress_step, progress);
+  st = ebm_sampler_run_cb(s, result, &(ebm_cond){.labels = y}, n, &rng, NULL, e + n, use_progress_step, progress);
   ebm_progress_finish(progress);
   ebm_sampler_free(s);
   if (st != EBM_OK) goto done;
   if ((st = ebm_npy_save(out, EBM_DTYPE_F32, x.ndim, x.shape, result)) != EBM_OK) goto done;
-  if ((st = ebm_energy_eval(en, noisy, y, n, e, NULL)) != EBM_OK) goto done;
+  if ((st = ebm_energy_eval(en, noisy, &(ebm_cond){.labels = y}, n, e, NULL)) != EBM_OK) goto done;
   if (png) {
     const float *rows[3] = {xv, noisy, result};
     if ((st = use_write_rows(png, en, lo, hi, rows, 3, n < PNG_MAX_COLS ? n : PNG_MAX_COLS)) != EBM_OK) goto done;

@@ -117,8 +117,8 @@ static int run_energy(int argc, char **argv) {
     int64_t count = n - start < chunk ? n - start : chunk;
     const float *xs = (const float *)x.data + start * item;
     const int32_t *ys = y ? y + start : NULL;
-    st = g ? ebm_net_grad_input(net, xs, ys, count, e + start, g + start * item)
-           : ebm_net_energy(net, xs, ys, count, e + start);
+    st = g ? ebm_net_grad_input(net, xs, &(ebm_cond){.labels = ys}, count, e + start, g + start * item)
+           : ebm_net_energy(net, xs, &(ebm_cond){.labels = ys}, count, e + start);
     if (st) goto fail;
     ebm_progress_update(bar, start + count, NULL);
   }

@@ -161,12 +161,12 @@ static int run_inpaint(int argc, char **argv) {
   free(z0);
 
   ebm_progress *progress = ebm_progress_new(stderr, VERB, cfg.steps);
-  st = ebm_inpaint(en, &cfg, xv, mask, y, n, lo, hi, &rng, result, use_progress_step, progress);
+  st = ebm_inpaint(en, &cfg, xv, mask, &(ebm_cond){.labels = y}, n, lo, hi, &rng, result, use_progress_step, progress);
   ebm_progress_finish(progress);
   if (st != EBM_OK) goto done;
   if ((st = ebm_npy_save(out, EBM_DTYPE_F32, x.ndim, x.shape, result)) != EBM_OK) goto done;
-  if ((st = ebm_energy_eval(en, start, y, n, e, NULL)) != EBM_OK) goto done;
-  if ((st = ebm_energy_eval(en, result, y, n, e + n, NULL)) != EBM_OK) goto done;
+  if ((st = ebm_energy_eval(en, start, &(ebm_cond){.labels = y}, n, e, NULL)) != EBM_OK) goto done;
+  if ((st = ebm_energy_eval(en, result, &(ebm_cond){.labels = y}, n, e + n, NULL)) != EBM_OK) goto done;
   if (png) {
     int64_t cols = n < PNG_MAX_COLS ? n : PNG_MAX_COLS;
     float *holes = malloc((size_t)(cols * item) * sizeof *holes);

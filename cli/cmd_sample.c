@@ -248,7 +248,7 @@ static int run_sample(int argc, char **argv) {
     if ((st = use_trajectory_start(traj, "chain", x)) != EBM_OK) goto done;
   }
   w.progress = ebm_progress_new(stderr, VERB, cfg.steps);
-  st = ebm_sampler_run_cb(s, x, y, n, &rng, NULL, fe, on_step, &w);
+  st = ebm_sampler_run_cb(s, x, &(ebm_cond){.labels = y}, n, &rng, NULL, fe, on_step, &w);
   ebm_progress_finish(w.progress);
   if (st != EBM_OK) goto done;
 

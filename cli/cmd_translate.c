@@ -77,7 +77,7 @@ static int run_translate(int argc, char **argv) {
   }
   for (int64_t i = 0; i < n; i++) y[i] = to_class;
   memcpy(result, x.data, (size_t)count * sizeof *result);
-  if ((st = ebm_energy_eval(en, result, y, n, e, NULL)) != EBM_OK) goto done;
+  if ((st = ebm_energy_eval(en, result, &(ebm_cond){.labels = y}, n, e, NULL)) != EBM_OK) goto done;
   if (png) {
     use_trajectory_plan(traj, every, cfg.steps, n, TRAJ_ROWS, item);
     if (traj->cols > TRAJ_MAX_COLS) {
@@ -91,7 +91,7 @@ static int run_translate(int argc, char **argv) {
   ebm_rng_init(&rng, (uint64_t)seed);
   if ((st = ebm_sampler_new(en, &cfg, n, &s)) != EBM_OK) goto done;
   w.progress = ebm_progress_new(stderr, VERB, cfg.steps);
-  st = ebm_sampler_run_cb(s, result, y, n, &rng, NULL, e + n, on_step, &w);
+  st = ebm_sampler_run_cb(s, result, &(ebm_cond){.labels = y}, n, &rng, NULL, e + n, on_step, &w);
   ebm_progress_finish(w.progress);
   if (st != EBM_OK) goto done;
   if ((st = ebm_npy_save(out, EBM_DTYPE_F32, x.ndim, x.shape, result)) != EBM_OK) goto done;

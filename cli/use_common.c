@@ -238,7 +238,7 @@ static ebm_status write_density(const char *path, const ebm_energy *en, float lo
     grid[2 * k + 1] = hi - ((float)(k / DENSITY_PX) + 0.5f) * cell;
     if (y) y[k] = label;
   }
-  if ((st = ebm_energy_eval(en, grid, y, np, e, NULL)) != EBM_OK) goto done;
+  if ((st = ebm_energy_eval(en, grid, &(ebm_cond){.labels = y}, np, e, NULL)) != EBM_OK) goto done;
   float emin = INFINITY;
   for (int64_t k = 0; k < np; k++) emin = isfinite(e[k]) && e[k] < emin ? e[k] : emin;
   for (int64_t k = 0; k < np; k++)

@@ -50,9 +50,10 @@ ebm_compose_term ebm_compose_term_of(const ebm_energy *en);
  * All terms must have the same item shape (EBM_ERR_SHAPE naming both).
  * The result's range is the intersection of the terms' ranges (terms
  * without one do not restrict it; an empty intersection is EBM_ERR_ARG).
- * Labels y given to the composition go to every conditional term (which
+ * Labels given to the composition go to every conditional term (which
  * must agree on num_classes) and not to unconditional ones; fix a label
- * per term with ebm_label_energy_new instead to combine classes.
+ * per term with ebm_label_energy_new instead to combine classes. Noise
+ * levels go to every noise-conditioned term.
  * Bad weight/temperature → EBM_ERR_ARG naming the term. Free the result
  * with ebm_energy_free (before the terms). */
 ebm_status ebm_compose_and_new(const ebm_compose_term *terms, int count, ebm_energy **out);
@@ -84,11 +85,12 @@ ebm_status ebm_label_energy_new(const ebm_energy *cond, int32_t label, ebm_energ
  * where x_i(z) is x_i with its masked values taken from z; ∇E is ∂E/∂x at
  * the masked positions. The items are independent, so Langevin on z is
  * Langevin on each item's masked pixels, and the observed pixels are never
- * written: they stay bit-identical. x, mask and y (labels for a
- * conditional `en`, else NULL) are copied; `en` is borrowed. The range is
+ * written: they stay bit-identical. x, mask and cond's arrays (labels /
+ * noise levels for a conditional `en`; cond may be NULL) are copied; `en`
+ * is borrowed. The range is
  * en's. Needs F ≥ 1 (EBM_ERR_ARG "mask selects no pixel"). */
 ebm_status ebm_masked_energy_new(const ebm_energy *en, const float *x, const float *mask,
-                                 const int32_t *y, int64_t n, ebm_energy **out);
+                                 const ebm_cond *cond, int64_t n, ebm_energy **out);
 
 /* The number F of masked values of a masked energy. */
 int64_t ebm_masked_energy_size(const ebm_energy *masked);
@@ -109,7 +111,7 @@ void ebm_masked_energy_gather(const ebm_energy *masked, const float *items, floa
  * LANGEVIN or ULA for large batches. cb (may be NULL) is called per step
  * with the masked vector. */
 ebm_status ebm_inpaint(const ebm_energy *en, const ebm_sampler_config *cfg, const float *x,
-                       const float *mask, const int32_t *y, int64_t n, float lo, float hi,
+                       const float *mask, const ebm_cond *cond, int64_t n, float lo, float hi,
                        ebm_rng *rng, float *out, ebm_sample_step_fn cb, void *cb_ctx);
 
 /* ------------------------------------------------------------ corruption */

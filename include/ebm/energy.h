@@ -29,12 +29,19 @@ ebm_cond ebm_cond_slice(const ebm_cond *c, int64_t offset);
 /* A cond holding only labels (labels may be NULL). */
 ebm_cond ebm_cond_labels(const int32_t *labels);
 
-/* Evaluates E(x_i[, y_i]) for i in [0, n) into e[0..n), and, when grad is not
+struct ebm_energy;
+/* The part of c that `en` takes: the labels when en is class-conditional,
+ * the noise levels when it is noise-conditioned (for wrappers that pass one
+ * conditioning to several energies: compositions, annealing paths). */
+ebm_cond ebm_cond_for(const struct ebm_energy *en, const ebm_cond *c);
+
+/* Evaluates E(x_i[, c_i]) for i in [0, n) into e[0..n), and, when grad is not
  * NULL, dE(x_i)/dx_i into grad (same layout as x). x holds n contiguous items
- * of ebm_energy_item_size() floats each. y is NULL for unconditional use,
- * otherwise n class labels in [0, num_classes). Must not allocate on the hot
- * path; may use the thread pool internally. Not required to be reentrant. */
-typedef ebm_status (*ebm_energy_eval_fn)(void *self, const float *x, const int32_t *y,
+ * of ebm_energy_item_size() floats each. cond (may be NULL) gives the items'
+ * class labels (n in [0, num_classes), required iff num_classes > 0) and
+ * noise levels (required iff needs_sigma). Must not allocate on the hot path;
+ * may use the thread pool internally. Not required to be reentrant. */
+typedef ebm_status (*ebm_energy_eval_fn)(void *self, const float *x, const ebm_cond *cond,
                                          int64_t n, float *e, float *grad);
 
 typedef struct ebm_energy {
@@ -42,7 +49,8 @@ typedef struct ebm_energy {
   int item_ndim;                /* 1 for vectors (D), 3 for images (C,H,W) */
   int64_t item_shape[3];
   int64_t max_batch;            /* largest n accepted by eval; 0 = unlimited */
-  int num_classes;              /* 0 = unconditional (y must be NULL) */
+  int num_classes;              /* 0 = no class labels (cond->labels must be NULL) */
+  int needs_sigma;              /* 1 = noise-conditioned: cond->sigma required */
   float range_lo, range_hi;     /* the data range samplers clamp to; lo == hi: none */
   ebm_energy_eval_fn eval;
   void (*destroy)(void *self);  /* frees self; may be NULL */
@@ -53,7 +61,7 @@ typedef struct ebm_energy {
 int64_t ebm_energy_item_size(const ebm_energy *en);
 
 /* Calls eval in chunks of at most max_batch items, so callers may pass any n. */
-ebm_status ebm_energy_eval(const ebm_energy *en, const float *x, const int32_t *y, int64_t n,
+ebm_status ebm_energy_eval(const ebm_energy *en, const float *x, const ebm_cond *cond, int64_t n,
                            float *e, float *grad);
 
 /* Calls destroy and frees the struct itself (made with ebm_energy_alloc). Accepts NULL. */

@@ -135,9 +135,9 @@ void ebm_log_weight_stats(const double *log_w, int64_t n, double *log_mean, doub
                           double *ess);
 
 /* Mean energy of n items (and the standard error of that mean, n ≥ 2 else
- * 0); labels y may be NULL. With log Z, the average log-likelihood is
+ * 0); cond may be NULL. With log Z, the average log-likelihood is
  * −mean − log Z nats. */
-ebm_status ebm_mean_energy(const ebm_energy *en, const float *x, const int32_t *y, int64_t n,
+ebm_status ebm_mean_energy(const ebm_energy *en, const float *x, const ebm_cond *cond, int64_t n,
                            double *mean, double *se);
 
 /* ------------------------------------------------------------------ OOD */

@@ -105,12 +105,13 @@ float ebm_net_spectral_sigma(ebm_net *net, const char *weight_name, int *found);
 
 /* -------------------------------------------------------------- passes */
 
-/* x: n items (n ≤ max_batch), y: n labels or NULL (unconditional). */
-ebm_status ebm_net_energy(ebm_net *net, const float *x, const int32_t *y, int64_t n, float *e);
-ebm_status ebm_net_grad_input(ebm_net *net, const float *x, const int32_t *y, int64_t n,
+/* x: n items (n ≤ max_batch); cond: the items' labels (class-conditional
+ * networks) or NULL (energy.h). */
+ebm_status ebm_net_energy(ebm_net *net, const float *x, const ebm_cond *cond, int64_t n, float *e);
+ebm_status ebm_net_grad_input(ebm_net *net, const float *x, const ebm_cond *cond, int64_t n,
                               float *e, float *dx);
 /* de[i] = dL/dE_i. Accumulates into every param's grad; e gets E[n]. */
-ebm_status ebm_net_backward_params(ebm_net *net, const float *x, const int32_t *y, int64_t n,
+ebm_status ebm_net_backward_params(ebm_net *net, const float *x, const ebm_cond *cond, int64_t n,
                                    const float *de, float *e);
 /* Sets every param's grad to 0. */
 void ebm_net_zero_grad(ebm_net *net);

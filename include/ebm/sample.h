@@ -83,13 +83,14 @@ ebm_status ebm_sampler_new(const ebm_energy *en, const ebm_sampler_config *cfg, 
                            ebm_sampler **out);
 void ebm_sampler_free(ebm_sampler *s);
 
-/* Runs cfg.steps steps on x (n items, in place), labels y or NULL.
+/* Runs cfg.steps steps on x (n items, in place), conditioned on cond (labels
+ * and/or noise levels, energy.h) or NULL.
  * stats, if not NULL, receives cfg.steps entries. final_energy, if not
  * NULL, receives E of the returned x (n values). MALA/HMC adapt ε by dual
  * averaging (Hoffman & Gelman 2014) in the first adapt_steps steps, one ε
  * for all chains, then keep it fixed. A non-finite mean energy stops the
  * run with EBM_ERR_NUMERIC ("diverged"). */
-ebm_status ebm_sampler_run(ebm_sampler *s, float *x, const int32_t *y, int64_t n, ebm_rng *rng,
+ebm_status ebm_sampler_run(ebm_sampler *s, float *x, const ebm_cond *cond, int64_t n, ebm_rng *rng,
                            ebm_sample_stats *stats, float *final_energy);
 
 /* Called after every step of ebm_sampler_run_cb with the step index (0..K-1),
@@ -98,7 +99,7 @@ ebm_status ebm_sampler_run(ebm_sampler *s, float *x, const int32_t *y, int64_t n
 typedef void (*ebm_sample_step_fn)(void *ctx, int step, const float *x, int64_t n,
                                    const ebm_sample_stats *stats);
 /* ebm_sampler_run with a per-step callback (cb may be NULL). */
-ebm_status ebm_sampler_run_cb(ebm_sampler *s, float *x, const int32_t *y, int64_t n,
+ebm_status ebm_sampler_run_cb(ebm_sampler *s, float *x, const ebm_cond *cond, int64_t n,
                               ebm_rng *rng, ebm_sample_stats *stats, float *final_energy,
                               ebm_sample_step_fn cb, void *cb_ctx);
 

@@ -38,19 +38,20 @@ ebm_compose_term ebm_compose_term_of(const ebm_energy *en) {
 
 /* Labels go to conditional terms only; a conditional term without labels
  * is the caller's mistake, named here rather than deep in a network. */
-static ebm_status term_eval(const compose_energy *c, int k, const float *x, const int32_t *y,
+static ebm_status term_eval(const compose_energy *c, int k, const float *x, const ebm_cond *cond,
                             int64_t n, int want_grad) {
   const ebm_energy *en = c->terms[k];
-  if (en->num_classes > 0 && !y)
+  if (en->num_classes > 0 && !(cond && cond->labels))
     return ebm_set_error(EBM_ERR_ARG,
                          "%s: term '%s' is conditional: give labels, or fix one with ebm_label_energy_new",
                          c->name, en->name);
-  return ebm_energy_eval(en, x, en->num_classes > 0 ? y : NULL, n, c->term_e,
+  const ebm_cond part = ebm_cond_for(en, cond);
+  return ebm_energy_eval(en, x, &part, n, c->term_e,
                          want_grad ? c->term_g : NULL);
 }
 
 // x is (n, D), e is (n), grad (n, D) or NULL: E = Σ c_k E_k, ∇E = Σ c_k ∇E_k.
-static ebm_status sum_eval(compose_energy *c, const float *x, const int32_t *y, int64_t n, float *e,
+static ebm_status sum_eval(compose_energy *c, const float *x, const ebm_cond *cond, int64_t n, float *e,
                            float *grad) {
   const int64_t D = c->dim;
   for (int64_t i = 0; i < n; i++) c->acc[i] = 0.0;
@@ -58,7 +59,7 @@ static ebm_status sum_eval(compose_energy *c, const float *x, const int32_t *y, 
   for (int k = 0; k < c->count; k++) {
     const double ck = c->coef[k];
     if (ck == 0.0) continue; /* a zero weight drops the term (and any inf·0) */
-    ebm_status st = term_eval(c, k, x, y, n, grad != NULL);
+    ebm_status st = term_eval(c, k, x, cond, n, grad != NULL);
     if (st != EBM_OK) return st;
     for (int64_t i = 0; i < n; i++) c->acc[i] += ck * (double)c->term_e[i];
     if (grad) {
@@ -75,7 +76,7 @@ static ebm_status sum_eval(compose_energy *c, const float *x, const int32_t *y, 
  * max m, s = Σ exp(a_k − m) and G = Σ exp(a_k − m)·∇E_k/T_k, rescaling s
  * and G when m grows; then E = −(m + log s) and ∇E = G/s, the
  * softmax-weighted gradient. */
-static ebm_status or_eval(compose_energy *c, const float *x, const int32_t *y, int64_t n, float *e,
+static ebm_status or_eval(compose_energy *c, const float *x, const ebm_cond *cond, int64_t n, float *e,
                           float *grad) {
   const int64_t D = c->dim;
   for (int64_t i = 0; i < n; i++) {
@@ -84,7 +85,7 @@ static ebm_status or_eval(compose_energy *c, const float *x, const int32_t *y, i
   }
   if (grad) memset(grad, 0, (size_t)(n * D) * sizeof *grad);
   for (int k = 0; k < c->count; k++) {
-    ebm_status st = term_eval(c, k, x, y, n, grad != NULL);
+    ebm_status st = term_eval(c, k, x, cond, n, grad != NULL);
     if (st != EBM_OK) return st;
     const double inv_t = c->coef[k], log_w = c->log_w[k];
     for (int64_t i = 0; i < n; i++) {
@@ -123,13 +124,13 @@ static ebm_status or_eval(compose_energy *c, const float *x, const int32_t *y, i
   return EBM_OK;
 }
 
-static ebm_status compose_eval(void *self, const float *x, const int32_t *y, int64_t n, float *e,
+static ebm_status compose_eval(void *self, const float *x, const ebm_cond *cond, int64_t n, float *e,
                                float *grad) {
   compose_energy *c = self;
   if (n > c->max_batch)
     return ebm_set_error(EBM_ERR_ARG, "%s: batch %lld exceeds %lld", c->name, (long long)n,
                          (long long)c->max_batch);
-  return c->op == OP_SUM ? sum_eval(c, x, y, n, e, grad) : or_eval(c, x, y, n, e, grad);
+  return c->op == OP_SUM ? sum_eval(c, x, cond, n, e, grad) : or_eval(c, x, cond, n, e, grad);
 }
 
 static void compose_destroy(void *self) {
@@ -196,6 +197,7 @@ static ebm_status check_terms(const ebm_compose_term *terms, int count, compose_
                              what, en->num_classes, e->num_classes, e->name);
       en->num_classes = e->num_classes;
     }
+    if (e->needs_sigma) en->needs_sigma = 1;
     if (e->range_lo < e->range_hi) {
       ranged = 1;
       lo = e->range_lo > lo ? e->range_lo : lo;

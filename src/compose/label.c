@@ -17,14 +17,15 @@ typedef struct {
 } label_energy;
 
 // x is (n, item), e is (n), grad (n, item) or NULL.
-static ebm_status label_eval(void *self, const float *x, const int32_t *y, int64_t n, float *e,
+static ebm_status label_eval(void *self, const float *x, const ebm_cond *cond, int64_t n, float *e,
                              float *grad) {
-  (void)y; /* unconditional from the outside: ebm_energy_eval refuses labels */
+  /* unconditional from the outside (ebm_energy_eval refuses labels); noise levels pass through */
   label_energy *l = self;
   if (n > l->max_batch)
     return ebm_set_error(EBM_ERR_ARG, "%s: batch %lld exceeds %lld", l->name, (long long)n,
                          (long long)l->max_batch);
-  return ebm_energy_eval(l->cond, x, l->labels, n, e, grad);
+  const ebm_cond fixed = {l->labels, cond ? cond->sigma : NULL};
+  return ebm_energy_eval(l->cond, x, &fixed, n, e, grad);
 }
 
 static void label_destroy(void *self) {

@@ -22,16 +22,32 @@ ebm_cond ebm_cond_labels(const int32_t *labels) {
   return out;
 }
 
-ebm_status ebm_energy_eval(const ebm_energy *en, const float *x, const int32_t *y, int64_t n,
+ebm_cond ebm_cond_for(const ebm_energy *en, const ebm_cond *c) {
+  ebm_cond out = {NULL, NULL};
+  if (!c) return out;
+  if (en->num_classes > 0) out.labels = c->labels;
+  if (en->needs_sigma) out.sigma = c->sigma;
+  return out;
+}
+
+ebm_status ebm_energy_eval(const ebm_energy *en, const float *x, const ebm_cond *cond, int64_t n,
                            float *e, float *grad) {
   if (n < 0) return ebm_set_error(EBM_ERR_ARG, "%s: negative batch size %lld", en->name, (long long)n);
-  if (y && en->num_classes == 0)
+  if (cond && cond->labels && en->num_classes == 0)
     return ebm_set_error(EBM_ERR_ARG, "%s: labels given to an unconditional energy", en->name);
+  /* A missing label is named by the energy itself (a network, a composition
+   * naming its conditional term), which knows more than this wrapper. */
+  if (cond && cond->sigma && !en->needs_sigma)
+    return ebm_set_error(EBM_ERR_ARG, "%s: noise levels given to an energy that takes none", en->name);
+  if (n > 0 && en->needs_sigma && !(cond && cond->sigma))
+    return ebm_set_error(EBM_ERR_ARG, "%s: the energy is noise-conditioned; noise levels (sigma) are required",
+                         en->name);
   int64_t item = ebm_energy_item_size(en);
   int64_t chunk = en->max_batch > 0 ? en->max_batch : (n > 0 ? n : 1);
   for (int64_t start = 0; start < n; start += chunk) {
     int64_t count = n - start < chunk ? n - start : chunk;
-    ebm_status st = en->eval(en->self, x + start * item, y ? y + start : NULL, count, e + start,
+    ebm_cond part = ebm_cond_slice(cond, start);
+    ebm_status st = en->eval(en->self, x + start * item, cond ? &part : NULL, count, e + start,
                              grad ? grad + start * item : NULL);
     if (st != EBM_OK) return st;
   }

@@ -29,9 +29,9 @@ static void energy_range(void *ctx, int64_t begin, int64_t end, int tid) {
 
 /* x is (n,2), e is (n), grad is (n,2). Points are independent, so the
  * split over threads cannot change the result. */
-static ebm_status toy_energy_eval(void *self, const float *x, const int32_t *y, int64_t n, float *e,
+static ebm_status toy_energy_eval(void *self, const float *x, const ebm_cond *cond, int64_t n, float *e,
                                   float *grad) {
-  (void)y;
+  (void)cond;
   toy_energy *te = self;
   te->x = x, te->e = e, te->grad = grad;
   ebm_parallel_for(n, 64, energy_range, te);

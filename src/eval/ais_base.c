@@ -30,9 +30,9 @@ struct ebm_ais_base {
 
 /* x is (n, D); e is (n); grad, if not NULL, is (n, D). Uniform: 0 (the
  * samplers keep to the box through the energy's range). */
-static ebm_status base_eval(void *self, const float *x, const int32_t *y, int64_t n, float *e,
+static ebm_status base_eval(void *self, const float *x, const ebm_cond *cond, int64_t n, float *e,
                             float *grad) {
-  (void)y;
+  (void)cond;
   const ebm_ais_base *b = self;
   const int64_t D = b->dim;
   for (int64_t i = 0; i < n; i++) {

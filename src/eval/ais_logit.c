@@ -43,7 +43,7 @@ void eval_x_to_logit(const ebm_energy *w, const float *x, int64_t n, float *u) {
 }
 
 /* u is (n, D); e is (n); grad, if not NULL, is (n, D). */
-static ebm_status logit_eval(void *self, const float *u, const int32_t *y, int64_t n, float *e, float *grad) {
+static ebm_status logit_eval(void *self, const float *u, const ebm_cond *cond, int64_t n, float *e, float *grad) {
   logit_energy *l = self;
   if (n > l->max_batch)
     return ebm_set_error(EBM_ERR_ARG, "%s: batch %lld exceeds %lld", l->name, (long long)n, (long long)l->max_batch);
@@ -53,7 +53,7 @@ static ebm_status logit_eval(void *self, const float *u, const int32_t *y, int64
     double s = 1.0 / (1.0 + exp(-(double)u[k]));
     l->x[k] = (float)(l->lo + span * s);
   }
-  ebm_status st = ebm_energy_eval(l->inner, l->x, y, n, e, grad ? l->gx : NULL);
+  ebm_status st = ebm_energy_eval(l->inner, l->x, cond, n, e, grad ? l->gx : NULL);
   if (st != EBM_OK) return st;
   for (int64_t i = 0; i < n; i++) {
     double log_jac = 0.0;
@@ -98,6 +98,7 @@ ebm_status eval_logit_energy_new(const ebm_energy *inner, float lo, float hi, in
   memcpy(en->item_shape, inner->item_shape, sizeof en->item_shape);
   en->max_batch = max_batch;
   en->num_classes = inner->num_classes;
+  en->needs_sigma = inner->needs_sigma;
   en->range_lo = en->range_hi = 0.0f; /* unbounded */
   en->eval = logit_eval;
   en->destroy = logit_destroy;

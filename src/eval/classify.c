@@ -29,7 +29,7 @@ ebm_status ebm_energy_class_logits(const ebm_energy *en, const float *x, int64_t
         memcpy(xr + (i * K + k) * item, x + (start + i) * item, (size_t)item * sizeof(float));
         y[i * K + k] = k;
       }
-    if ((st = ebm_energy_eval(en, xr, y, cnt * K, e, NULL)) != EBM_OK) goto done;
+    if ((st = ebm_energy_eval(en, xr, &(ebm_cond){.labels = y}, cnt * K, e, NULL)) != EBM_OK) goto done;
     for (int64_t r = 0; r < cnt * K; r++) {
       if (!isfinite(e[r])) {
         st = ebm_set_error(EBM_ERR_NUMERIC, "%s: E(x, %d) of item %lld is %g", en->name, (int)(r % K),

@@ -48,7 +48,7 @@ static ebm_status grid_energies(const ebm_energy *en, int32_t label, double exte
   for (int64_t k0 = 0; k0 < total; k0 += CHUNK) {
     int64_t m = total - k0 < CHUNK ? total - k0 : CHUNK;
     for (int64_t i = 0; i < m; i++) cell_centre(k0 + i, cells, extent, pts + 2 * i);
-    if ((st = ebm_energy_eval(en, pts, y, m, ev, NULL)) != EBM_OK) goto done;
+    if ((st = ebm_energy_eval(en, pts, &(ebm_cond){.labels = y}, m, ev, NULL)) != EBM_OK) goto done;
     for (int64_t i = 0; i < m; i++) {
       if (!isfinite(ev[i])) {
         st = ebm_set_error(EBM_ERR_NUMERIC, "%s: energy %g at (%g, %g) is not finite", en->name,
@@ -126,7 +126,7 @@ ebm_status ebm_grid_nll(const ebm_energy *en, const float *x, const int32_t *y, 
     if (prior[c] == 0.0) continue; /* a class without test points does not count */
     if ((st = ebm_grid_log_z(en, label, extent, cells, &lz[c])) != EBM_OK) goto done;
     for (int64_t i = 0; yy && i < n; i++) yy[i] = c;
-    if ((st = ebm_energy_eval(en, x, yy, n, e, NULL)) != EBM_OK) goto done;
+    if ((st = ebm_energy_eval(en, x, &(ebm_cond){.labels = yy}, n, e, NULL)) != EBM_OK) goto done;
     /* accumulate log Σ_c π_c exp(−E_c − log Z_c) point by point */
     for (int64_t i = 0; i < n; i++) lp[i] = log_add_exp(lp[i], log(prior[c]) - (double)e[i] - lz[c]);
   }

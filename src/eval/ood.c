@@ -130,7 +130,7 @@ ebm_status ebm_ood_scores(const ebm_energy *en, const float *x, int64_t n, doubl
           y[i * K + k] = k;
         }
     }
-    if ((st = ebm_energy_eval(en, K > 1 ? xr : xc, y, cnt * K, e, g)) != EBM_OK) goto done;
+    if ((st = ebm_energy_eval(en, K > 1 ? xr : xc, &(ebm_cond){.labels = y}, cnt * K, e, g)) != EBM_OK) goto done;
     for (int64_t i = 0; i < cnt; i++) {
       const float *ei = e + i * K;
       double lo = INFINITY;

@@ -13,9 +13,9 @@ typedef struct {
   char name[128];
 } scaled_energy;
 
-static ebm_status scaled_eval(void *self, const float *x, const int32_t *y, int64_t n, float *e, float *grad) {
+static ebm_status scaled_eval(void *self, const float *x, const ebm_cond *cond, int64_t n, float *e, float *grad) {
   const scaled_energy *s = self;
-  ebm_status st = ebm_energy_eval(s->inner, x, y, n, e, grad);
+  ebm_status st = ebm_energy_eval(s->inner, x, cond, n, e, grad);
   if (st != EBM_OK) return st;
   for (int64_t i = 0; i < n; i++) e[i] *= s->inv_t;
   for (int64_t k = 0; grad && k < n * s->dim; k++) grad[k] *= s->inv_t;

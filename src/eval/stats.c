@@ -43,7 +43,7 @@ void ebm_log_weight_stats(const double *log_w, int64_t n, double *log_mean, doub
   if (ess) *ess = s2 > 0.0 ? s1 * s1 / s2 : 0.0;
 }
 
-ebm_status ebm_mean_energy(const ebm_energy *en, const float *x, const int32_t *y, int64_t n,
+ebm_status ebm_mean_energy(const ebm_energy *en, const float *x, const ebm_cond *cond, int64_t n,
                            double *mean, double *se) {
   if (n < 1) return ebm_set_error(EBM_ERR_ARG, "%s: mean energy of an empty set", en->name);
   const int64_t item = ebm_energy_item_size(en);
@@ -53,7 +53,8 @@ ebm_status ebm_mean_energy(const ebm_energy *en, const float *x, const int32_t *
   ebm_status st = EBM_OK;
   for (int64_t start = 0; start < n; start += MEAN_ENERGY_CHUNK) {
     int64_t count = n - start < MEAN_ENERGY_CHUNK ? n - start : MEAN_ENERGY_CHUNK;
-    if ((st = ebm_energy_eval(en, x + start * item, y ? y + start : NULL, count, e, NULL)) != EBM_OK)
+    const ebm_cond part = ebm_cond_slice(cond, start);
+    if ((st = ebm_energy_eval(en, x + start * item, &part, count, e, NULL)) != EBM_OK)
       goto done;
     for (int64_t i = 0; i < count; i++) {
       if (!isfinite(e[i])) {

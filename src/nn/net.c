@@ -95,10 +95,10 @@ void ebm_net_free(ebm_net *net) {
   free(net);
 }
 
-static ebm_status net_energy_eval(void *self, const float *x, const int32_t *y, int64_t n, float *e,
+static ebm_status net_energy_eval(void *self, const float *x, const ebm_cond *cond, int64_t n, float *e,
                                   float *grad) {
   ebm_net *net = self;
-  return grad ? ebm_net_grad_input(net, x, y, n, e, grad) : ebm_net_energy(net, x, y, n, e);
+  return grad ? ebm_net_grad_input(net, x, cond, n, e, grad) : ebm_net_energy(net, x, cond, n, e);
 }
 
 ebm_status ebm_net_new(const char *arch_json, int64_t max_batch, ebm_net **out) {

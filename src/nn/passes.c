@@ -6,8 +6,11 @@
 
 #include "nn/nn_internal.h"
 
-static ebm_status check_call(const ebm_net *net, const float *x, const int32_t *y, int64_t n,
+static ebm_status check_call(const ebm_net *net, const float *x, const ebm_cond *cond, int64_t n,
                              const char *pass) {
+  const int32_t *y = cond ? cond->labels : NULL;
+  if (cond && cond->sigma)
+    return ebm_set_error(EBM_ERR_ARG, "%s: noise levels given to a network that takes none", pass);
   if (n < 0 || n > net->max_batch)
     return ebm_set_error(EBM_ERR_ARG, "%s: batch of %lld items, the network was built for at most %lld",
                          pass, (long long)n, (long long)net->max_batch);
@@ -65,25 +68,28 @@ static void backward(ebm_net *net, const int32_t *y, int64_t n, const float *de,
   if (dx && g != dx) memcpy(dx, g, (size_t)(n * net->layers[0].in_size) * sizeof(float));
 }
 
-ebm_status ebm_net_energy(ebm_net *net, const float *x, const int32_t *y, int64_t n, float *e) {
-  ebm_status st = check_call(net, x, y, n, "energy");
+ebm_status ebm_net_energy(ebm_net *net, const float *x, const ebm_cond *cond, int64_t n, float *e) {
+  const int32_t *y = cond ? cond->labels : NULL;
+  ebm_status st = check_call(net, x, cond, n, "energy");
   if (st || n == 0) return st;
   forward(net, x, y, n, e);
   return EBM_OK;
 }
 
-ebm_status ebm_net_grad_input(ebm_net *net, const float *x, const int32_t *y, int64_t n, float *e,
+ebm_status ebm_net_grad_input(ebm_net *net, const float *x, const ebm_cond *cond, int64_t n, float *e,
                               float *dx) {
-  ebm_status st = check_call(net, x, y, n, "energy gradient");
+  const int32_t *y = cond ? cond->labels : NULL;
+  ebm_status st = check_call(net, x, cond, n, "energy gradient");
   if (st || n == 0) return st;
   forward(net, x, y, n, e);
   backward(net, y, n, net->de_one, dx, 0);
   return EBM_OK;
 }
 
-ebm_status ebm_net_backward_params(ebm_net *net, const float *x, const int32_t *y, int64_t n,
+ebm_status ebm_net_backward_params(ebm_net *net, const float *x, const ebm_cond *cond, int64_t n,
                                    const float *de, float *e) {
-  ebm_status st = check_call(net, x, y, n, "parameter gradient");
+  const int32_t *y = cond ? cond->labels : NULL;
+  ebm_status st = check_call(net, x, cond, n, "parameter gradient");
   if (st || n == 0) return st;
   if (!de) return ebm_set_error(EBM_ERR_ARG, "parameter gradient: no dL/dE given");
   forward(net, x, y, n, e);

@@ -19,20 +19,22 @@ typedef struct {
   float *e;               /* n */
   int64_t *index;         /* F flat positions of the masked values, ascending */
   int32_t *y;             /* n labels or NULL */
+  float *sigma;           /* n noise levels or NULL */
   char name[160];
 } masked_energy;
 
 // z is (1, F), e is (1), grad (1, F) or NULL: E(z) = Σ_i E(x_i(z)).
-static ebm_status masked_eval(void *self, const float *z, const int32_t *y, int64_t n, float *e,
+static ebm_status masked_eval(void *self, const float *z, const ebm_cond *cond, int64_t n, float *e,
                               float *grad) {
-  (void)y;
+  (void)cond;
   masked_energy *m = self;
   if (n != 1 && n != 0)
     return ebm_set_error(EBM_ERR_ARG, "%s: evaluates one item (the masked values), got %lld", m->name,
                          (long long)n);
   if (n == 0) return EBM_OK;
   for (int64_t k = 0; k < m->count; k++) m->full[m->index[k]] = z[k];
-  ebm_status st = ebm_energy_eval(m->en, m->full, m->y, m->n, m->e, grad ? m->full_grad : NULL);
+  const ebm_cond items = {m->y, m->sigma};
+  ebm_status st = ebm_energy_eval(m->en, m->full, &items, m->n, m->e, grad ? m->full_grad : NULL);
   if (st != EBM_OK) return st;
   double total = 0.0;
   for (int64_t i = 0; i < m->n; i++) total += m->e[i];
@@ -50,11 +52,14 @@ static void masked_destroy(void *self) {
   free(m->e);
   free(m->index);
   free(m->y);
+  free(m->sigma);
   free(m);
 }
 
 ebm_status ebm_masked_energy_new(const ebm_energy *en, const float *x, const float *mask,
-                                 const int32_t *y, int64_t n, ebm_energy **out) {
+                                 const ebm_cond *cond, int64_t n, ebm_energy **out) {
+  const int32_t *y = cond ? cond->labels : NULL;
+  const float *sigma = cond ? cond->sigma : NULL;
   ebm_status st = EBM_OK;
   masked_energy *m = NULL;
   ebm_energy *me = NULL;
@@ -65,6 +70,10 @@ ebm_status ebm_masked_energy_new(const ebm_energy *en, const float *x, const flo
     return ebm_set_error(EBM_ERR_ARG, "%s is conditional: inpainting needs a class label per item", en->name);
   if (en->num_classes == 0 && y)
     return ebm_set_error(EBM_ERR_ARG, "%s is unconditional: labels given to inpainting", en->name);
+  if (en->needs_sigma && !sigma)
+    return ebm_set_error(EBM_ERR_ARG, "%s is noise-conditioned: inpainting needs a noise level per item", en->name);
+  if (!en->needs_sigma && sigma)
+    return ebm_set_error(EBM_ERR_ARG, "%s takes no noise level: sigma given to inpainting", en->name);
   const int64_t item = ebm_energy_item_size(en), total = n * item;
   int64_t count = 0;
   for (int64_t k = 0; k < total; k++) count += mask[k] != 0.0f;
@@ -83,12 +92,14 @@ ebm_status ebm_masked_energy_new(const ebm_energy *en, const float *x, const flo
   m->e = malloc((size_t)n * sizeof *m->e);
   m->index = malloc((size_t)count * sizeof *m->index);
   m->y = y ? malloc((size_t)n * sizeof *m->y) : NULL;
-  if (!m->full || !m->full_grad || !m->e || !m->index || (y && !m->y)) {
+  m->sigma = sigma ? malloc((size_t)n * sizeof *m->sigma) : NULL;
+  if (!m->full || !m->full_grad || !m->e || !m->index || (y && !m->y) || (sigma && !m->sigma)) {
     st = ebm_set_error(EBM_ERR_NOMEM, "out of memory for a masked energy over %lld items", (long long)n);
     goto fail;
   }
   memcpy(m->full, x, (size_t)total * sizeof(float));
   if (y) memcpy(m->y, y, (size_t)n * sizeof *m->y);
+  if (sigma) memcpy(m->sigma, sigma, (size_t)n * sizeof *m->sigma);
   for (int64_t k = 0, f = 0; k < total; k++)
     if (mask[k] != 0.0f) m->index[f++] = k;
   snprintf(m->name, sizeof m->name, "%s[masked %lld of %lld]", en->name, (long long)count, (long long)total);
@@ -129,7 +140,7 @@ void ebm_masked_energy_gather(const ebm_energy *masked, const float *items, floa
 }
 
 ebm_status ebm_inpaint(const ebm_energy *en, const ebm_sampler_config *cfg, const float *x,
-                       const float *mask, const int32_t *y, int64_t n, float lo, float hi,
+                       const float *mask, const ebm_cond *cond, int64_t n, float lo, float hi,
                        ebm_rng *rng, float *out, ebm_sample_step_fn cb, void *cb_ctx) {
   ebm_status st = EBM_OK;
   ebm_energy *masked = NULL;
@@ -138,7 +149,7 @@ ebm_status ebm_inpaint(const ebm_energy *en, const ebm_sampler_config *cfg, cons
   if (!(isfinite(lo) && isfinite(hi) && lo < hi))
     return ebm_set_error(EBM_ERR_ARG, "inpaint: the noise range [%g, %g] must be finite with lo < hi",
                          (double)lo, (double)hi);
-  if ((st = ebm_masked_energy_new(en, x, mask, y, n, &masked)) != EBM_OK) goto done;
+  if ((st = ebm_masked_energy_new(en, x, mask, cond, n, &masked)) != EBM_OK) goto done;
   const int64_t count = ebm_masked_energy_size(masked);
   if (!(z = ebm_alloc((size_t)count, sizeof *z))) {
     st = EBM_ERR_NOMEM;

@@ -20,20 +20,20 @@ typedef struct {
   char name[96];
 } anneal_energy;
 
-static ebm_status anneal_eval(void *self, const float *x, const int32_t *y, int64_t n, float *e,
+static ebm_status anneal_eval(void *self, const float *x, const ebm_cond *cond, int64_t n, float *e,
                               float *grad) {
   anneal_energy *a = self;
   ebm_status st;
   if (n > a->max_batch)
     return ebm_set_error(EBM_ERR_ARG, "%s: batch %lld exceeds %lld", a->name, (long long)n,
                          (long long)a->max_batch);
-  const int32_t *y0 = a->e0->num_classes > 0 ? y : NULL, *y1 = a->e1->num_classes > 0 ? y : NULL;
+  const ebm_cond c0 = ebm_cond_for(a->e0, cond), c1 = ebm_cond_for(a->e1, cond);
   const double beta = a->beta;
   /* The end points need one energy only (and must not mix in an inf·0). */
-  if (beta == 0.0) return ebm_energy_eval(a->e0, x, y0, n, e, grad);
-  if (beta == 1.0) return ebm_energy_eval(a->e1, x, y1, n, e, grad);
-  if ((st = ebm_energy_eval(a->e0, x, y0, n, e, grad)) != EBM_OK) return st;
-  if ((st = ebm_energy_eval(a->e1, x, y1, n, a->e1_buf, grad ? a->g1_buf : NULL)) != EBM_OK)
+  if (beta == 0.0) return ebm_energy_eval(a->e0, x, &c0, n, e, grad);
+  if (beta == 1.0) return ebm_energy_eval(a->e1, x, &c1, n, e, grad);
+  if ((st = ebm_energy_eval(a->e0, x, &c0, n, e, grad)) != EBM_OK) return st;
+  if ((st = ebm_energy_eval(a->e1, x, &c1, n, a->e1_buf, grad ? a->g1_buf : NULL)) != EBM_OK)
     return st;
   const float w0 = (float)(1.0 - beta), w1 = (float)beta;
   for (int64_t i = 0; i < n; i++) e[i] = (float)((1.0 - beta) * e[i] + beta * a->e1_buf[i]);
@@ -89,6 +89,7 @@ ebm_status ebm_anneal_energy_new(const ebm_energy *e0, const ebm_energy *e1, ebm
   memcpy(en->item_shape, e0->item_shape, sizeof en->item_shape);
   en->max_batch = a->max_batch;
   en->num_classes = e0->num_classes > e1->num_classes ? e0->num_classes : e1->num_classes;
+  en->needs_sigma = e0->needs_sigma || e1->needs_sigma;
   /* Samplers clamp to the target's range (E₁), else the base's. */
   const ebm_energy *ranged = e1->range_lo < e1->range_hi ? e1 : e0;
   en->range_lo = ranged->range_lo;

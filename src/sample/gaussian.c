@@ -51,9 +51,9 @@ static void gaussian_items(void *ctx, int64_t begin, int64_t end, int tid) {
   }
 }
 
-static ebm_status gaussian_eval(void *self, const float *x, const int32_t *y, int64_t n, float *e,
+static ebm_status gaussian_eval(void *self, const float *x, const ebm_cond *cond, int64_t n, float *e,
                                 float *grad) {
-  (void)y;
+  (void)cond;
   const gaussian_energy *g = self;
   gaussian_job job = {g, x, e, grad};
   int64_t cost = g->diagonal ? g->dim : g->dim * g->dim;

@@ -166,8 +166,8 @@ void ebm_sampler_set_step_size(ebm_sampler *s, float step_size) {
   if (s && isfinite(step_size) && step_size > 0.0f) s->eps = step_size;
 }
 
-ebm_status sampler_eval_current(ebm_sampler *s, const float *x, const int32_t *y, int64_t n) {
-  return ebm_energy_eval(s->en, x, y, n, s->e, s->grad);
+ebm_status sampler_eval_current(ebm_sampler *s, const float *x, const ebm_cond *cond, int64_t n) {
+  return ebm_energy_eval(s->en, x, cond, n, s->e, s->grad);
 }
 
 void sampler_summarise(const ebm_sampler *s, const float *e, int64_t n, int adjusted,
@@ -218,7 +218,7 @@ static double dual_averaging_update(dual_averaging *da, double target, double al
   return exp(log_eps);
 }
 
-ebm_status ebm_sampler_run_cb(ebm_sampler *s, float *x, const int32_t *y, int64_t n,
+ebm_status ebm_sampler_run_cb(ebm_sampler *s, float *x, const ebm_cond *cond, int64_t n,
                               ebm_rng *rng, ebm_sample_stats *stats, float *final_energy,
                               ebm_sample_step_fn cb, void *cb_ctx) {
   ebm_status st = EBM_OK;
@@ -228,6 +228,7 @@ ebm_status ebm_sampler_run_cb(ebm_sampler *s, float *x, const int32_t *y, int64_
                          (long long)n, (long long)s->max_n);
   if (n == 0) return EBM_OK;
   if (!x || !rng) return ebm_set_error(EBM_ERR_ARG, "sampler: x and rng must not be NULL");
+  const int32_t *y = cond ? cond->labels : NULL;
   if (y && s->en->num_classes == 0)
     return ebm_set_error(EBM_ERR_ARG, "%s: labels given to an unconditional energy", s->en->name);
   if (y)
@@ -235,7 +236,12 @@ ebm_status ebm_sampler_run_cb(ebm_sampler *s, float *x, const int32_t *y, int64_
       if (y[i] < 0 || y[i] >= s->en->num_classes)
         return ebm_set_error(EBM_ERR_ARG, "%s: label %d of chain %lld is not in 0..%d",
                              s->en->name, y[i], (long long)i, s->en->num_classes - 1);
-  ebm_status (*step)(ebm_sampler *, float *, const int32_t *, int64_t, ebm_rng *,
+  if (cond && cond->sigma)
+    for (int64_t i = 0; i < n; i++)
+      if (!(cond->sigma[i] > 0.0f) || !isfinite(cond->sigma[i]))
+        return ebm_set_error(EBM_ERR_ARG, "%s: noise level %g of chain %lld is not a positive number",
+                             s->en->name, (double)cond->sigma[i], (long long)i);
+  ebm_status (*step)(ebm_sampler *, float *, const ebm_cond *, int64_t, ebm_rng *,
                      sampler_step_result *) = NULL;
   switch (c->kind) {
     case EBM_SAMPLER_LANGEVIN: step = sampler_step_langevin; break;
@@ -247,7 +253,7 @@ ebm_status ebm_sampler_run_cb(ebm_sampler *s, float *x, const int32_t *y, int64_
   }
   int carries_state = c->kind == EBM_SAMPLER_MALA || c->kind == EBM_SAMPLER_HMC ||
                       c->kind == EBM_SAMPLER_KINETIC;
-  if (carries_state && (st = sampler_eval_current(s, x, y, n)) != EBM_OK) return st;
+  if (carries_state && (st = sampler_eval_current(s, x, cond, n)) != EBM_OK) return st;
   if (c->kind == EBM_SAMPLER_KINETIC) /* a fresh velocity per run, carried across its steps */
     ebm_rng_normal(rng, s->mom, n * s->dim, 0.0f, 1.0f);
 
@@ -256,7 +262,7 @@ ebm_status ebm_sampler_run_cb(ebm_sampler *s, float *x, const int32_t *y, int64_
   dual_averaging_init(&da, s->eps);
   for (int k = 0; k < c->steps; k++) {
     sampler_step_result r;
-    if ((st = step(s, x, y, n, rng, &r)) != EBM_OK) return st;
+    if ((st = step(s, x, cond, n, rng, &r)) != EBM_OK) return st;
     if (!isfinite(r.mean_energy))
       return ebm_set_error(EBM_ERR_NUMERIC,
                            "%s: %s sampler diverged at step %d (mean energy %g); lower the step size",
@@ -271,12 +277,12 @@ ebm_status ebm_sampler_run_cb(ebm_sampler *s, float *x, const int32_t *y, int64_
   }
   if (final_energy) {
     if (carries_state) memcpy(final_energy, s->e, (size_t)n * sizeof(float));
-    else if ((st = ebm_energy_eval(s->en, x, y, n, final_energy, NULL)) != EBM_OK) return st;
+    else if ((st = ebm_energy_eval(s->en, x, cond, n, final_energy, NULL)) != EBM_OK) return st;
   }
   return EBM_OK;
 }
 
-ebm_status ebm_sampler_run(ebm_sampler *s, float *x, const int32_t *y, int64_t n, ebm_rng *rng,
+ebm_status ebm_sampler_run(ebm_sampler *s, float *x, const ebm_cond *cond, int64_t n, ebm_rng *rng,
                            ebm_sample_stats *stats, float *final_energy) {
-  return ebm_sampler_run_cb(s, x, y, n, rng, stats, final_energy, NULL, NULL);
+  return ebm_sampler_run_cb(s, x, cond, n, rng, stats, final_energy, NULL, NULL);
 }

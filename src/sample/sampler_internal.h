@@ -90,20 +90,20 @@ typedef struct {
 
 /* Evaluates E and ∇E at x into s->e, s->grad (the state the MH samplers
  * and kinetic Langevin carry between steps). */
-ebm_status sampler_eval_current(ebm_sampler *s, const float *x, const int32_t *y, int64_t n);
+ebm_status sampler_eval_current(ebm_sampler *s, const float *x, const ebm_cond *cond, int64_t n);
 
 /* One step of each kind. x (n chains) is updated in place; MALA, HMC and
  * KINETIC expect s->e / s->grad to hold E, ∇E at x and keep them current.
  * KINETIC expects s->mom to hold the velocity. */
-ebm_status sampler_step_langevin(ebm_sampler *s, float *x, const int32_t *y, int64_t n,
+ebm_status sampler_step_langevin(ebm_sampler *s, float *x, const ebm_cond *cond, int64_t n,
                                  ebm_rng *rng, sampler_step_result *r);
-ebm_status sampler_step_ula(ebm_sampler *s, float *x, const int32_t *y, int64_t n, ebm_rng *rng,
+ebm_status sampler_step_ula(ebm_sampler *s, float *x, const ebm_cond *cond, int64_t n, ebm_rng *rng,
                             sampler_step_result *r);
-ebm_status sampler_step_mala(ebm_sampler *s, float *x, const int32_t *y, int64_t n, ebm_rng *rng,
+ebm_status sampler_step_mala(ebm_sampler *s, float *x, const ebm_cond *cond, int64_t n, ebm_rng *rng,
                              sampler_step_result *r);
-ebm_status sampler_step_hmc(ebm_sampler *s, float *x, const int32_t *y, int64_t n, ebm_rng *rng,
+ebm_status sampler_step_hmc(ebm_sampler *s, float *x, const ebm_cond *cond, int64_t n, ebm_rng *rng,
                             sampler_step_result *r);
-ebm_status sampler_step_kinetic(ebm_sampler *s, float *x, const int32_t *y, int64_t n,
+ebm_status sampler_step_kinetic(ebm_sampler *s, float *x, const ebm_cond *cond, int64_t n,
                                 ebm_rng *rng, sampler_step_result *r);
 
 /* Fills r's means from the per-chain s->e (or e), s->gnorm, s->accepted and

@@ -97,7 +97,7 @@ static void hmc_accept(void *ctx, int64_t begin, int64_t end, int tid) {
  * Gaussian-like targets the leapfrog error is periodic in εL, which makes
  * the acceptance non-monotone in ε and traps the adaptation; the jitter
  * averages the resonances out and does not affect exactness. */
-ebm_status sampler_step_hmc(ebm_sampler *s, float *x, const int32_t *y, int64_t n, ebm_rng *rng,
+ebm_status sampler_step_hmc(ebm_sampler *s, float *x, const ebm_cond *cond, int64_t n, ebm_rng *rng,
                             sampler_step_result *r) {
   const int L = s->cfg.leapfrog_steps;
   sampler_job job = {s, x, 1.0, 1.0 / s->cfg.temperature};
@@ -108,7 +108,7 @@ ebm_status sampler_step_hmc(ebm_sampler *s, float *x, const int32_t *y, int64_t 
   sampler_run_chains(s, n, hmc_begin, &job);
   for (int l = 1; l <= L; l++) {
     sampler_run_chains(s, n, hmc_drift, &job);
-    ebm_status st = ebm_energy_eval(s->en, s->prop, y, n, s->e_prop, s->grad_prop);
+    ebm_status st = ebm_energy_eval(s->en, s->prop, cond, n, s->e_prop, s->grad_prop);
     if (st != EBM_OK) return st;
     job.a = l < L ? 1.0 : 0.5;
     sampler_run_chains(s, n, hmc_kick, &job);
@@ -180,12 +180,12 @@ static void kinetic_b(void *ctx, int64_t begin, int64_t end, int tid) {
  * BAOAB splitting (Leimkuhler & Matthews 2013): one gradient per step, and
  * for a Gaussian target the stationary law of x is exact at any stable h.
  * The velocity lives in s->mom across the steps of a run. */
-ebm_status sampler_step_kinetic(ebm_sampler *s, float *x, const int32_t *y, int64_t n,
+ebm_status sampler_step_kinetic(ebm_sampler *s, float *x, const ebm_cond *cond, int64_t n,
                                 ebm_rng *rng, sampler_step_result *r) {
   sampler_job job = {s, x, s->eps, 1.0 / s->cfg.temperature};
   ebm_rng_normal(rng, s->noise, n * s->dim, 0.0f, 1.0f);
   sampler_run_chains(s, n, kinetic_baoa, &job);
-  ebm_status st = sampler_eval_current(s, x, y, n);
+  ebm_status st = sampler_eval_current(s, x, cond, n);
   if (st != EBM_OK) return st;
   sampler_run_chains(s, n, kinetic_b, &job);
   sampler_summarise(s, s->e, n, 0, r);

@@ -45,13 +45,13 @@ static void langevin_descend(void *ctx, int64_t begin, int64_t end, int tid) {
 
 /* Du & Mordatch A.11, in the order of the reference's `langevin`:
  * x ← clamp(x + σξ); x ← clamp(x − λ·clip(∇E(x)/T, c)). */
-ebm_status sampler_step_langevin(ebm_sampler *s, float *x, const int32_t *y, int64_t n,
+ebm_status sampler_step_langevin(ebm_sampler *s, float *x, const ebm_cond *cond, int64_t n,
                                  ebm_rng *rng, sampler_step_result *r) {
   const ebm_sampler_config *c = &s->cfg;
   sampler_job job = {s, x, c->step_size, 1.0 / c->temperature};
   ebm_rng_normal(rng, s->noise, n * s->dim, 0.0f, c->noise);
   sampler_run_chains(s, n, langevin_add_noise, &job);
-  ebm_status st = ebm_energy_eval(s->en, x, y, n, s->e, s->grad);
+  ebm_status st = ebm_energy_eval(s->en, x, cond, n, s->e, s->grad);
   if (st != EBM_OK) return st;
   sampler_run_chains(s, n, langevin_descend, &job);
   sampler_summarise(s, s->e, n, 0, r);
@@ -80,11 +80,11 @@ static void ula_update(void *ctx, int64_t begin, int64_t end, int tid) {
 
 /* Textbook unadjusted Langevin (the Euler–Maruyama step of the Langevin
  * diffusion; seed 001): x ← x − (ε²/2)∇U(x) + ε·ξ. Biased for ε > 0. */
-ebm_status sampler_step_ula(ebm_sampler *s, float *x, const int32_t *y, int64_t n, ebm_rng *rng,
+ebm_status sampler_step_ula(ebm_sampler *s, float *x, const ebm_cond *cond, int64_t n, ebm_rng *rng,
                             sampler_step_result *r) {
   sampler_job job = {s, x, s->eps, 1.0 / s->cfg.temperature};
   ebm_rng_normal(rng, s->noise, n * s->dim, 0.0f, 1.0f);
-  ebm_status st = ebm_energy_eval(s->en, x, y, n, s->e, s->grad);
+  ebm_status st = ebm_energy_eval(s->en, x, cond, n, s->e, s->grad);
   if (st != EBM_OK) return st;
   sampler_run_chains(s, n, ula_update, &job);
   sampler_summarise(s, s->e, n, 0, r);
@@ -145,13 +145,13 @@ static void mala_accept(void *ctx, int64_t begin, int64_t end, int tid) {
 }
 
 /* Metropolis-adjusted Langevin (Roberts & Tweedie 1996): exact for any ε. */
-ebm_status sampler_step_mala(ebm_sampler *s, float *x, const int32_t *y, int64_t n, ebm_rng *rng,
+ebm_status sampler_step_mala(ebm_sampler *s, float *x, const ebm_cond *cond, int64_t n, ebm_rng *rng,
                              sampler_step_result *r) {
   sampler_job job = {s, x, s->eps, 1.0 / s->cfg.temperature};
   ebm_rng_normal(rng, s->noise, n * s->dim, 0.0f, 1.0f);
   ebm_rng_uniform(rng, s->u, n, 0.0f, 1.0f);
   sampler_run_chains(s, n, mala_propose, &job);
-  ebm_status st = ebm_energy_eval(s->en, s->prop, y, n, s->e_prop, s->grad_prop);
+  ebm_status st = ebm_energy_eval(s->en, s->prop, cond, n, s->e_prop, s->grad_prop);
   if (st != EBM_OK) return st;
   sampler_run_chains(s, n, mala_accept, &job);
   sampler_summarise(s, s->e, n, 1, r);

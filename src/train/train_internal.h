@@ -22,6 +22,7 @@ struct ebm_trainer {
   /* batch-sized work buffers, allocated once */
   float *x_pos, *x_neg;      /* (B, item) */
   int32_t *y_pos, *y_neg;    /* (B); NULL when unconditional */
+  ebm_cond cond_pos, cond_neg; /* the conditioning the passes take (labels above) */
   int32_t *y_data;           /* (B) labels from the batcher (−1 if none) */
   int64_t *slots;            /* (B) replay slots */
   float *e_pos, *e_neg, *de_pos, *de_neg, *e_tmp; /* (B) */

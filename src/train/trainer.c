@@ -153,6 +153,8 @@ ebm_status ebm_trainer_new(ebm_net *net, const ebm_dataset *ds, const ebm_train_
   if (classes > 0) {
     t->y_pos = ebm_alloc((size_t)B, sizeof(int32_t));
     t->y_neg = ebm_alloc((size_t)B, sizeof(int32_t));
+    t->cond_pos = ebm_cond_labels(t->y_pos);
+    t->cond_neg = ebm_cond_labels(t->y_neg);
   }
   if (!t->x_pos || !t->x_neg || !t->y_data || !t->slots || !t->e_pos || !t->e_neg || !t->de_pos ||
       !t->de_neg || !t->e_tmp || !t->mcmc || (classes > 0 && (!t->y_pos || !t->y_neg))) {
@@ -239,7 +241,7 @@ ebm_status ebm_trainer_step(ebm_trainer *t, ebm_train_stats *stats) {
   make_positives(t);
   ebm_net_spectral_update(t->net, c->spectral_iters);
   if ((st = init_negatives(t)) != EBM_OK) return st;
-  st = ebm_sampler_run(t->sampler, t->x_neg, t->y_neg, B, &t->rng, t->mcmc, NULL);
+  st = ebm_sampler_run(t->sampler, t->x_neg, &t->cond_neg, B, &t->rng, t->mcmc, NULL);
   if (st == EBM_ERR_NUMERIC) {
     char detail[256];
     snprintf(detail, sizeof detail, "%s", ebm_last_error());
@@ -252,8 +254,8 @@ ebm_status ebm_trainer_step(ebm_trainer *t, ebm_train_stats *stats) {
     return st;
 
   /* The energies first (dL/dE needs them), then the two parameter passes. */
-  if ((st = ebm_net_energy(t->net, t->x_pos, t->y_pos, B, t->e_pos)) != EBM_OK) return st;
-  if ((st = ebm_net_energy(t->net, t->x_neg, t->y_neg, B, t->e_neg)) != EBM_OK) return st;
+  if ((st = ebm_net_energy(t->net, t->x_pos, &t->cond_pos, B, t->e_pos)) != EBM_OK) return st;
+  if ((st = ebm_net_energy(t->net, t->x_neg, &t->cond_neg, B, t->e_neg)) != EBM_OK) return st;
   if (c->inject_nan_at == step) t->e_neg[0] = NAN; /* the divergence test hook */
   const double e_pos = mean_of(t->e_pos, B), e_neg = mean_of(t->e_neg, B);
   const double loss = ebm_train_loss(t->e_pos, t->e_neg, B, c->alpha);
@@ -265,8 +267,8 @@ ebm_status ebm_trainer_step(ebm_trainer *t, ebm_train_stats *stats) {
     return ebm_set_error(EBM_ERR_NUMERIC, "diverged at step %lld: loss is %s", (long long)step, bad);
   ebm_train_loss_grad(t->e_pos, t->e_neg, B, c->alpha, t->de_pos, t->de_neg);
   ebm_net_zero_grad(t->net);
-  if ((st = ebm_net_backward_params(t->net, t->x_pos, t->y_pos, B, t->de_pos, t->e_tmp)) != EBM_OK) return st;
-  if ((st = ebm_net_backward_params(t->net, t->x_neg, t->y_neg, B, t->de_neg, t->e_tmp)) != EBM_OK) return st;
+  if ((st = ebm_net_backward_params(t->net, t->x_pos, &t->cond_pos, B, t->de_pos, t->e_tmp)) != EBM_OK) return st;
+  if ((st = ebm_net_backward_params(t->net, t->x_neg, &t->cond_neg, B, t->de_neg, t->e_tmp)) != EBM_OK) return st;
   double gnorm = 0;
   st = ebm_adam_step(t->adam, lr, &gnorm);
   if (st == EBM_ERR_NUMERIC)

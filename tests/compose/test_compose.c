@@ -195,7 +195,8 @@ typedef struct {
   int calls;
 } cond_state;
 
-static ebm_status cond_eval(void *self, const float *x, const int32_t *y, int64_t n, float *e, float *grad) {
+static ebm_status cond_eval(void *self, const float *x, const ebm_cond *cond, int64_t n, float *e, float *grad) {
+  const int32_t *y = cond ? cond->labels : NULL;
   cond_state *s = self;
   s->calls++;
   if (!y) return ebm_set_error(EBM_ERR_ARG, "cond: labels required");
@@ -247,7 +248,7 @@ TEST(label_energies_compose_one_conditional_model_with_two_classes) {
   }
   /* labels are fixed: an outside label is refused as for any unconditional energy */
   int32_t y[1] = {0};
-  CHECK_FAILS_WITH(ebm_energy_eval(l1, x, y, 1, e, NULL), EBM_ERR_ARG, "unconditional");
+  CHECK_FAILS_WITH(ebm_energy_eval(l1, x, &(ebm_cond){.labels = y}, 1, e, NULL), EBM_ERR_ARG, "unconditional");
   ebm_energy_free(both);
   ebm_energy_free(l1);
   ebm_energy_free(l2);
@@ -263,7 +264,7 @@ TEST(compose_forwards_labels_to_conditional_terms_only) {
   CHECK_EQ_INT(and_->num_classes, 3);
   float x[4] = {0.5f, 0.25f, -1.0f, 2.0f}, e[2];
   int32_t y[2] = {2, 0};
-  REQUIRE_OK(ebm_energy_eval(and_, x, y, 2, e, NULL));
+  REQUIRE_OK(ebm_energy_eval(and_, x, &(ebm_cond){.labels = y}, 2, e, NULL));
   CHECK_EQ_INT(s.seen[0], 2);
   CHECK_EQ_INT(s.seen[1], 0);
   for (int i = 0; i < 2; i++) {
@@ -279,7 +280,8 @@ TEST(compose_forwards_labels_to_conditional_terms_only) {
 /* ------------------------------------------------------ infinite terms */
 
 /* E = ½|x|² on x₀ ≥ 0 and +inf elsewhere (a density with a hard edge). */
-static ebm_status half_eval(void *self, const float *x, const int32_t *y, int64_t n, float *e, float *grad) {
+static ebm_status half_eval(void *self, const float *x, const ebm_cond *cond, int64_t n, float *e, float *grad) {
+  const int32_t *y = cond ? cond->labels : NULL;
   (void)self;
   (void)y;
   for (int64_t i = 0; i < n; i++) {
@@ -296,7 +298,7 @@ static ebm_status half_eval(void *self, const float *x, const int32_t *y, int64_
 /* An infinite term adds no mass to an OR; if every term is infinite the
  * energy is +inf with a zero (not NaN) gradient. */
 TEST(compose_or_ignores_infinite_terms_and_stays_finite_in_gradient) {
-  ebm_energy half = {"half", 1, {2}, 0, 0, 0, 0, half_eval, NULL, NULL};
+  ebm_energy half = {.name = "half", .item_ndim = 1, .item_shape = {2}, .eval = half_eval};
   ebm_energy *gauss = test_gaussian(), *or_ = NULL, *or_half = NULL;
   ebm_compose_term t[2] = {{&half, 0.5, 1.0}, {gauss, 0.5, 1.0}};
   REQUIRE_OK(ebm_compose_or_new(t, 2, &or_));

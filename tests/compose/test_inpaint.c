@@ -239,7 +239,7 @@ TEST(masked_energy_and_inpaint_reject_bad_arguments) {
   CHECK_FAILS_WITH(ebm_masked_energy_new(en, x, zeros, NULL, 1, &m), EBM_ERR_ARG, "selects no pixel");
   CHECK(m == NULL);
   int32_t y[1] = {0};
-  CHECK_FAILS_WITH(ebm_masked_energy_new(en, x, ones, y, 1, &m), EBM_ERR_ARG, "unconditional");
+  CHECK_FAILS_WITH(ebm_masked_energy_new(en, x, ones, &(ebm_cond){.labels = y}, 1, &m), EBM_ERR_ARG, "unconditional");
   CHECK_FAILS_WITH(ebm_masked_energy_new(en, x, ones, NULL, 0, &m), EBM_ERR_ARG, "at least one item");
   ebm_sampler_config cfg = ebm_sampler_defaults(EBM_SAMPLER_LANGEVIN);
   ebm_rng rng;

@@ -199,8 +199,9 @@ TEST(ais_log_z_of_toys_2spirals_and_moons_is_0_within_0_05_nats) {
 
 /* E(x) = Σ_k (x_k − 0.3)² / (2·0.2²) on the box [0, 1]^3, where
  * Z = (0.2·√(2π)·(Φ(3.5) − Φ(−1.5)))³ exactly. */
-static ebm_status boxed_eval(void *self, const float *x, const int32_t *y, int64_t n, float *e,
+static ebm_status boxed_eval(void *self, const float *x, const ebm_cond *cond, int64_t n, float *e,
                              float *grad) {
+  const int32_t *y = cond ? cond->labels : NULL;
   (void)self;
   (void)y;
   for (int64_t i = 0; i < n; i++) {

@@ -186,7 +186,8 @@ TEST(calibration_error_matches_a_hand_computed_value) {
 }
 
 /* E(x, y) = ½(x − m_y)² with m = (−1, 2): logits are −E per class. */
-static ebm_status two_class_eval(void *self, const float *x, const int32_t *y, int64_t n, float *e, float *g) {
+static ebm_status two_class_eval(void *self, const float *x, const ebm_cond *cond, int64_t n, float *e, float *g) {
+  const int32_t *y = cond ? cond->labels : NULL;
   (void)self;
   (void)g;
   for (int64_t i = 0; i < n; i++) {

@@ -104,7 +104,8 @@ TEST(ood_scores_of_a_gaussian_are_minus_energy_and_minus_gradient_norm) {
 /* A conditional energy E(x, y) = ½(x − m_y)² in 1-D with m = (−1, 2): the
  * score uses the marginal −log Σ_y exp(−E(x, y)), and its gradient norm
  * matches a central difference of that marginal. */
-static ebm_status two_class_eval(void *self, const float *x, const int32_t *y, int64_t n, float *e, float *g) {
+static ebm_status two_class_eval(void *self, const float *x, const ebm_cond *cond, int64_t n, float *e, float *g) {
+  const int32_t *y = cond ? cond->labels : NULL;
   (void)self;
   for (int64_t i = 0; i < n; i++) {
     double m = y[i] == 0 ? -1.0 : 2.0, r = x[i] - m;

@@ -94,7 +94,7 @@ static void item_weights(double *w, int64_t n, ebm_rng *rng) {
 /* S = Σ w_i E_i, summed in double; *abs_sum gets Σ |w_i E_i|. */
 static double weighted_energy(ebm_net *net, const float *x, const int32_t *y, int64_t n,
                               const double *w, float *e, double *abs_sum) {
-  REQUIRE_OK(ebm_net_energy(net, x, y, n, e));
+  REQUIRE_OK(ebm_net_energy(net, x, &(ebm_cond){.labels = y}, n, e));
   double s = 0, a = 0;
   for (int64_t i = 0; i < n; i++) s += w[i] * e[i], a += fabs(w[i] * e[i]);
   *abs_sum = a;
@@ -131,7 +131,7 @@ double nt_check_input_grad(ebm_net *net, int64_t n, uint64_t seed) {
   ebm_rng rng;
   ebm_rng_init(&rng, seed + 1);
   item_weights(w, n, &rng);
-  REQUIRE_OK(ebm_net_grad_input(net, x, y, n, e, dx));
+  REQUIRE_OK(ebm_net_grad_input(net, x, &(ebm_cond){.labels = y}, n, e, dx));
   double worst = 0;
   for (int dir = 0; dir < 3; dir++) {
     double an = 0, mass = 0;
@@ -173,7 +173,7 @@ double nt_check_param_grad(ebm_net *net, int64_t n, uint64_t seed) {
   item_weights(w, n, &rng);
   for (int64_t i = 0; i < n; i++) de[i] = (float)w[i];
   ebm_net_zero_grad(net);
-  REQUIRE_OK(ebm_net_backward_params(net, x, y, n, de, e));
+  REQUIRE_OK(ebm_net_backward_params(net, x, &(ebm_cond){.labels = y}, n, de, e));
   /* Originals and a direction per parameter. */
   float **orig = calloc((size_t)np, sizeof *orig);
   double **d = calloc((size_t)np, sizeof *d);
@@ -239,14 +239,14 @@ void nt_check_pass_consistency(ebm_net *net, int64_t n, uint64_t seed) {
   float e1[64], e2[64], e3[64], de[64];
   REQUIRE(n <= 64);
   for (int64_t i = 0; i < n; i++) de[i] = 0.5f + (float)i;
-  REQUIRE_OK(ebm_net_energy(net, x, y, n, e1));
+  REQUIRE_OK(ebm_net_energy(net, x, &(ebm_cond){.labels = y}, n, e1));
   /* grad_input must not touch parameter gradients. */
   int np = ebm_net_param_count(net);
   for (int p = 0; p < np; p++) {
     ebm_tensor *g = ebm_net_param(net, p)->grad;
     for (int64_t j = 0; j < ebm_tensor_numel(g); j++) g->data[j] = 7.0f;
   }
-  REQUIRE_OK(ebm_net_grad_input(net, x, y, n, e2, dx));
+  REQUIRE_OK(ebm_net_grad_input(net, x, &(ebm_cond){.labels = y}, n, e2, dx));
   int untouched = 1;
   for (int p = 0; p < np; p++) {
     ebm_tensor *g = ebm_net_param(net, p)->grad;
@@ -257,7 +257,7 @@ void nt_check_pass_consistency(ebm_net *net, int64_t n, uint64_t seed) {
   for (int64_t j = 0; j < size; j++) CHECK(isfinite(dx[j]));
   /* backward_params accumulates: twice from zero is twice once. */
   ebm_net_zero_grad(net);
-  REQUIRE_OK(ebm_net_backward_params(net, x, y, n, de, e3));
+  REQUIRE_OK(ebm_net_backward_params(net, x, &(ebm_cond){.labels = y}, n, de, e3));
   for (int64_t i = 0; i < n; i++) CHECK(e1[i] == e3[i]);
   ebm_tensor **once = calloc((size_t)np, sizeof *once);
   REQUIRE(once);
@@ -267,7 +267,7 @@ void nt_check_pass_consistency(ebm_net *net, int64_t n, uint64_t seed) {
     total += rms(once[p]->data, ebm_tensor_numel(once[p]));
   }
   CHECK(total > 0);
-  REQUIRE_OK(ebm_net_backward_params(net, x, y, n, de, e3));
+  REQUIRE_OK(ebm_net_backward_params(net, x, &(ebm_cond){.labels = y}, n, de, e3));
   for (int p = 0; p < np; p++) {
     /* Equal up to float rounding: the second pass adds in another order. */
     ebm_tensor *g = ebm_net_param(net, p)->grad;

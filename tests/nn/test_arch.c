@@ -131,10 +131,10 @@ TEST(passes_reject_bad_batches_and_labels) {
   float x[6] = {0}, e[3], dx[6];
   int32_t y[3] = {0, 3, 1}, ok_y[2] = {2, 0};
   CHECK_FAILS_WITH(ebm_net_energy(cond, x, NULL, 2, e), EBM_ERR_ARG, "labels are required");
-  CHECK_FAILS_WITH(ebm_net_energy(cond, x, y, 2, e), EBM_ERR_ARG, "label 3 of item 1 is not in [0, 3)");
-  CHECK_FAILS_WITH(ebm_net_grad_input(plain, x, ok_y, 2, e, dx), EBM_ERR_ARG, "unconditional");
+  CHECK_FAILS_WITH(ebm_net_energy(cond, x, &(ebm_cond){.labels = y}, 2, e), EBM_ERR_ARG, "label 3 of item 1 is not in [0, 3)");
+  CHECK_FAILS_WITH(ebm_net_grad_input(plain, x, &(ebm_cond){.labels = ok_y}, 2, e, dx), EBM_ERR_ARG, "unconditional");
   CHECK_FAILS_WITH(ebm_net_energy(plain, x, NULL, 3, e), EBM_ERR_ARG, "built for at most 2");
-  CHECK_OK(ebm_net_energy(cond, x, ok_y, 2, e));
+  CHECK_OK(ebm_net_energy(cond, x, &(ebm_cond){.labels = ok_y}, 2, e));
   ebm_net_free(cond);
   ebm_net_free(plain);
 }

@@ -47,8 +47,8 @@ TEST(checkpoint_round_trip_reproduces_energies_and_buffers_exactly) {
   CHECK(strcmp(ebm_net_arch_json(net), ebm_net_arch_json(back)) == 0);
   float *x = nt_inputs(net, 2, 8), e1[2], e2[2];
   int32_t y[2] = {2, 0};
-  REQUIRE_OK(ebm_net_energy(net, x, y, 2, e1));
-  REQUIRE_OK(ebm_net_energy(back, x, y, 2, e2));
+  REQUIRE_OK(ebm_net_energy(net, x, &(ebm_cond){.labels = y}, 2, e1));
+  REQUIRE_OK(ebm_net_energy(back, x, &(ebm_cond){.labels = y}, 2, e2));
   CHECK(e1[0] == e2[0] && e1[1] == e2[1]);
   for (int i = 0; i < ebm_net_buffer_count(net); i++) {
     ebm_tensor a, b;

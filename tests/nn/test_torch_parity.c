@@ -72,12 +72,12 @@ static void check_igebm(const char *dir) {
   load_npy(dir, "igebm_e_after.npy", EBM_DTYPE_F32, 3, &e_after);
   float got_e[3], *got_dx = ebm_alloc(3 * 784, sizeof(float));
   /* Eval mode: W = W_orig / uᵀ W_orig v with the stored u, v. */
-  REQUIRE_OK(ebm_net_grad_input(net, x.data, y.data, 3, got_e, got_dx));
+  REQUIRE_OK(ebm_net_grad_input(net, x.data, &(ebm_cond){.labels = y.data}, 3, got_e, got_dx));
   compare("igebm energy", got_e, e.data, 3);
   compare("igebm dE/dx", got_dx, dx.data, 3 * 784);
   /* Parameter gradients, u and v constant (torch's convention). */
   ebm_net_zero_grad(net);
-  REQUIRE_OK(ebm_net_backward_params(net, x.data, y.data, 3, de.data, got_e));
+  REQUIRE_OK(ebm_net_backward_params(net, x.data, &(ebm_cond){.labels = y.data}, 3, de.data, got_e));
   snprintf(path, sizeof path, "%s/igebm_grads.safetensors", dir);
   ebm_safetensors *grads = NULL;
   REQUIRE_OK(ebm_safetensors_load(path, &grads));
@@ -94,7 +94,7 @@ static void check_igebm(const char *dir) {
   ebm_safetensors_free(grads);
   /* Training mode: one power iteration, then the energies. */
   ebm_net_spectral_update(net, 1);
-  REQUIRE_OK(ebm_net_energy(net, x.data, y.data, 3, got_e));
+  REQUIRE_OK(ebm_net_energy(net, x.data, &(ebm_cond){.labels = y.data}, 3, got_e));
   compare("igebm energy after one power iteration", got_e, e_after.data, 3);
   snprintf(path, sizeof path, "%s/igebm_after.safetensors", dir);
   ebm_safetensors *after = NULL;

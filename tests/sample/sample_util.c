@@ -120,8 +120,9 @@ int check_moments(const moment_acc *m, const double *mean, const double *cov, co
 
 static const double mix_w[2] = {0.35, 0.65}, mix_m[2] = {-1.5, 1.2}, mix_s[2] = {0.6, 0.7};
 
-static ebm_status mixture_eval(void *self, const float *x, const int32_t *y, int64_t n, float *e,
+static ebm_status mixture_eval(void *self, const float *x, const ebm_cond *cond, int64_t n, float *e,
                                float *grad) {
+  const int32_t *y = cond ? cond->labels : NULL;
   (void)self;
   (void)y;
   for (int64_t i = 0; i < n; i++) {

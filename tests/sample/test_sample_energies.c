@@ -160,7 +160,7 @@ TEST(anneal_energy_checks_shapes_and_classes) {
   float x[2] = {0.1f, 0.2f}, e;
   int32_t y = 3;
   ebm_anneal_energy_set_beta(path, 0.5);
-  CHECK_OK(ebm_energy_eval(path, x, &y, 1, &e, NULL));
+  CHECK_OK(ebm_energy_eval(path, x, &(ebm_cond){.labels = &y}, 1, &e, NULL));
   CHECK_NEAR(e, 0.5 * (0.01 + 0.04), 1e-7);
   ebm_anneal_energy_set_beta(e2, 0.5); /* not a path: ignored, no crash */
   ebm_energy_free(path);

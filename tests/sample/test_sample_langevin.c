@@ -245,13 +245,13 @@ TEST(sampler_config_errors_name_the_field) {
   ebm_rng rng;
   ebm_rng_init(&rng, 1);
   CHECK_FAILS_WITH(ebm_sampler_run(s, x, NULL, 5, &rng, NULL, NULL), EBM_ERR_ARG, "at most 4");
-  CHECK_FAILS_WITH(ebm_sampler_run(s, x, y, 4, &rng, NULL, NULL), EBM_ERR_ARG, "unconditional");
+  CHECK_FAILS_WITH(ebm_sampler_run(s, x, &(ebm_cond){.labels = y}, 4, &rng, NULL, NULL), EBM_ERR_ARG, "unconditional");
   ebm_sampler_free(s);
   ebm_energy conditional = *en;
   conditional.num_classes = 3;
   REQUIRE_OK(ebm_sampler_new(&conditional, &c, 5, &s));
-  CHECK_FAILS_WITH(ebm_sampler_run(s, x, y, 5, &rng, NULL, NULL), EBM_ERR_ARG, "label 5 of chain 4");
-  CHECK_OK(ebm_sampler_run(s, x, y, 4, &rng, NULL, NULL));
+  CHECK_FAILS_WITH(ebm_sampler_run(s, x, &(ebm_cond){.labels = y}, 5, &rng, NULL, NULL), EBM_ERR_ARG, "label 5 of chain 4");
+  CHECK_OK(ebm_sampler_run(s, x, &(ebm_cond){.labels = y}, 4, &rng, NULL, NULL));
   ebm_sampler_free(s);
   ebm_energy_free(en);
   /* names */

@@ -63,7 +63,7 @@ TEST(grid_nll_of_a_conditional_model_is_its_marginal) {
     for (int c = 0; c < 3; c++) {
       float e;
       int32_t yc = c;
-      REQUIRE_OK(ebm_net_energy(net, x + 2 * i, &yc, 1, &e));
+      REQUIRE_OK(ebm_net_energy(net, x + 2 * i, &(ebm_cond){.labels = &yc}, 1, &e));
       p += (c == 0 ? 0.4 : 0.3) * exp(-(double)e - lz[c]);
     }
     expect -= log(p) / 10;

@@ -81,7 +81,7 @@ TEST(conditional_training_on_8gaussians_samples_class_y_in_mode_y) {
   ebm_rng_init(&rng, 99);
   ebm_rng_uniform(&rng, x, N * 2, -4.0f, 4.0f);
   for (int i = 0; i < N; i++) y[i] = i / PER_CLASS;
-  REQUIRE_OK(ebm_sampler_run(s, x, y, N, &rng, NULL, NULL));
+  REQUIRE_OK(ebm_sampler_run(s, x, &(ebm_cond){.labels = y}, N, &rng, NULL, NULL));
   for (int c = 0; c < 8; c++) {
     int hits = 0;
     for (int i = c * PER_CLASS; i < (c + 1) * PER_CLASS; i++) hits += tt_nearest_mode(x + 2 * i, NULL) == c;

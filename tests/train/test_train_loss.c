@@ -4,8 +4,8 @@
 /* L(θ) with the negatives fixed, in double from the float energies. */
 static double loss_at(ebm_net *net, const float *xp, const int32_t *yp, const float *xn, const int32_t *yn,
                       int64_t n, float alpha, float *ep, float *en) {
-  REQUIRE_OK(ebm_net_energy(net, xp, yp, n, ep));
-  REQUIRE_OK(ebm_net_energy(net, xn, yn, n, en));
+  REQUIRE_OK(ebm_net_energy(net, xp, &(ebm_cond){.labels = yp}, n, ep));
+  REQUIRE_OK(ebm_net_energy(net, xn, &(ebm_cond){.labels = yn}, n, en));
   return ebm_train_loss(ep, en, n, alpha);
 }
 
@@ -41,8 +41,8 @@ static void check_loss_grad(int classes, float alpha, uint64_t seed) {
   const double l0 = loss_at(net, xp, YP, xn, YN, N, alpha, ep, en);
   ebm_train_loss_grad(ep, en, N, alpha, dp, dn);
   ebm_net_zero_grad(net);
-  REQUIRE_OK(ebm_net_backward_params(net, xp, YP, N, dp, ep));
-  REQUIRE_OK(ebm_net_backward_params(net, xn, YN, N, dn, en));
+  REQUIRE_OK(ebm_net_backward_params(net, xp, &(ebm_cond){.labels = YP}, N, dp, ep));
+  REQUIRE_OK(ebm_net_backward_params(net, xn, &(ebm_cond){.labels = YN}, N, dn, en));
   CHECK_NEAR(ebm_train_loss(ep, en, N, alpha), l0, 1e-6 * (1 + fabs(l0)));
 
   const int np = ebm_net_param_count(net);
