@@ -13,46 +13,23 @@
 #define MAX_CHAINS 1000000
 #define CHAIN_ROWS USE_DENSITY_CHAINS /* chains shown by --chain */
 #define CHAIN_MAX_COLS 64
-#define GAUSSIAN_MAX_DIM 4096
 
 /* --------------------------------------------------------------- energy */
 
-/* The energy to sample: a checkpoint's network or an analytic energy. */
+/* The energy to sample: --ckpt or --energy, one spec grammar (compose.h). */
 typedef struct {
-  ebm_net *net;
-  ebm_energy *owned; /* toy / gaussian, or the network's view */
+  ebm_energy_source src;
   const ebm_energy *en;
   float lo, hi;      /* the data range, or ±4 (the toys' box) for pictures and noise */
 } target;
 
-static void target_free(target *t) {
-  ebm_energy_free(t->owned); /* before the network it may borrow */
-  ebm_net_free(t->net);
-}
+static void target_free(target *t) { ebm_energy_source_close(&t->src); }
 
 /* Returns 0, or an exit code after printing the problem. */
 static int target_open(const char *ckpt, const char *spec, int64_t n, target *t) {
-  ebm_status st = EBM_OK;
-  if (ckpt) {
-    st = ebm_net_load(ckpt, n < USE_MAX_NET_BATCH ? n : USE_MAX_NET_BATCH, &t->net);
-    if (st != EBM_OK) return cli_runtime_error(st);
-    if (!(t->owned = ebm_net_as_energy(t->net))) return cli_runtime_error(EBM_ERR_NOMEM);
-  } else if (strncmp(spec, "toy:", 4) == 0) {
-    int toy = ebm_toy_from_name(spec + 4);
-    if (toy < 0) return cli_usage_error(VERB, "--energy %s: unknown toy (8gaussians 2spirals rings moons pinwheel)", spec);
-    st = ebm_toy_energy_new((ebm_toy)toy, &t->owned);
-    if (st != EBM_OK) return cli_usage_error(VERB, "--energy %s: %s", spec, ebm_last_error());
-  } else if (strncmp(spec, "gaussian:", 9) == 0) {
-    char *end = NULL;
-    long d = strtol(spec + 9, &end, 10);
-    if (end == spec + 9 || *end || d < 1 || d > GAUSSIAN_MAX_DIM)
-      return cli_usage_error(VERB, "--energy gaussian:D needs a dimension D in 1..%d, got '%s'",
-                             GAUSSIAN_MAX_DIM, spec);
-    if ((st = ebm_gaussian_energy_new(d, NULL, NULL, &t->owned)) != EBM_OK) return cli_runtime_error(st);
-  } else {
-    return cli_usage_error(VERB, "--energy expects toy:NAME or gaussian:D, got '%s'", spec);
-  }
-  t->en = t->owned;
+  int rc = use_energy_open(VERB, ckpt ? "ckpt" : "energy", ckpt ? ckpt : spec, 0, n, &t->src, NULL);
+  if (rc) return rc;
+  t->en = t->src.energy;
   use_range(t->en, -(float)EBM_TOY_EXTENT, (float)EBM_TOY_EXTENT, &t->lo, &t->hi);
   return 0;
 }
@@ -155,7 +132,7 @@ static int run_sample(int argc, char **argv) {
   use_sampler_flags_init(&f.sf);
   cli_opt opts[] = {
       {"ckpt", OPT_STRING, &f.ckpt, "CKPT", "a trained model (safetensors checkpoint)"},
-      {"energy", OPT_STRING, &f.energy, "SPEC", "an analytic energy instead: toy:NAME or gaussian:D"},
+      {"energy", OPT_STRING, &f.energy, "SPEC", "an energy spec instead: toy:NAME, gaussian:D[:mean=M][:std=S] or CKPT[:class=Y]"},
       {"sampler", OPT_STRING, &f.sf.sampler, "NAME", "langevin | ula | mala | hmc | kinetic (default: langevin with --ckpt, else mala)"},
       {"steps", OPT_STRING, &f.sf.steps, "K", "MCMC steps (default: 60 for langevin, else 100)"},
       {"step-size", OPT_STRING, &f.sf.step_size, "S", "λ for langevin (default 10), ε for the others (default 0.1)"},
@@ -287,7 +264,7 @@ done:
 }
 
 CLI_COMMAND(sample, VERB,
-            "(--ckpt CKPT | --energy toy:NAME | --energy gaussian:D) --out OUT.npy [options]",
+            "(--ckpt CKPT | --energy SPEC) --out OUT.npy [options]",
             "draw samples from a model or an analytic energy by MCMC",
             "Runs N chains of MCMC on the energy and writes the final states to OUT.npy\n"
             "(N×D vectors or N×C×H×W images). Samplers: langevin (Du & Mordatch's practical\n"
@@ -297,5 +274,6 @@ CLI_COMMAND(sample, VERB,
             "grid, or for 2-D energies the density exp(-E/T) with the samples on it;\n"
             "--chain writes chains over time (rows = chains, columns every M steps).\n"
             "Conditional models take --class (default: chain i gets class i mod C, or\n"
-            "the labels of the items drawn by --init data:SPEC).",
+            "the labels of the items drawn by --init data:SPEC). Energy specs (also for\n"
+            "--ckpt): CKPT[:class=Y], toy:NAME, gaussian:D[:mean=M|M1,...,MD][:std=S].",
             run_sample)

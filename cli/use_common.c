@@ -68,24 +68,29 @@ int use_sampler_config(const char *verb, const use_sampler_flags *f, ebm_sampler
 }
 
 int use_model_open(const char *verb, const char *path, int64_t max_batch, use_model *m) {
-  (void)verb;
-  memset(m, 0, sizeof *m);
-  if (max_batch < 1) max_batch = 1;
-  ebm_status st = ebm_net_load(path, max_batch < USE_MAX_NET_BATCH ? max_batch : USE_MAX_NET_BATCH, &m->net);
-  if (st != EBM_OK) return cli_runtime_error(st);
-  if (!(m->energy = ebm_net_as_energy(m->net))) {
-    use_model_close(m);
-    return cli_runtime_error(EBM_ERR_NOMEM);
-  }
-  m->energy->name = path; /* messages and composition names show the file */
-  return 0;
+  return use_energy_open(verb, "ckpt", path, 0, max_batch, m, NULL);
 }
 
-void use_model_close(use_model *m) {
-  ebm_energy_free(m->energy); /* the view first: it borrows the network */
-  ebm_net_free(m->net);
-  memset(m, 0, sizeof *m);
+int use_energy_open(const char *verb, const char *flag, const char *text, unsigned flags, int64_t max_batch,
+                    ebm_energy_source *src, ebm_energy_spec *spec) {
+  ebm_energy_spec local;
+  ebm_energy_spec *s = spec ? spec : &local;
+  memset(src, 0, sizeof *src);
+  ebm_status st = ebm_energy_spec_parse(text, flags, s);
+  int rc = 0;
+  if (st == EBM_ERR_ARG) rc = cli_usage_error(verb, "--%s %s", flag, ebm_last_error());
+  else if (st != EBM_OK) rc = cli_runtime_error(st);
+  if (!rc) {
+    if (max_batch < 1) max_batch = 1;
+    st = ebm_energy_source_open(s, max_batch < USE_MAX_NET_BATCH ? max_batch : USE_MAX_NET_BATCH, src);
+    if (st == EBM_ERR_ARG) rc = cli_usage_error(verb, "--%s %s", flag, ebm_last_error());
+    else if (st != EBM_OK) rc = cli_runtime_error(st);
+  }
+  if (!spec) ebm_energy_spec_free(&local);
+  return rc;
 }
+
+void use_model_close(use_model *m) { ebm_energy_source_close(m); }
 
 /* --flag PATH: float32, 1..USE_MAX_ITEMS items. */
 static int load_items(const char *flag, const char *path, ebm_npy *a) {
