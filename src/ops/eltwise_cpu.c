@@ -8,6 +8,7 @@
 #include "ebm/core.h"
 #include "ops/cpu_kernels.h"
 #include "ops/swish_simd.h"
+#include "ops/vmath.h"
 
 /* Below 4 blocks (~30–60 µs of work) a trip through the pool (~10–20 µs to
  * wake a worker) costs more than it saves. */
