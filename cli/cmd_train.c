@@ -19,7 +19,7 @@
 
 typedef struct {
   const char *data, *arch, *preset, *method, *sampler, *range, *lr_decay, *out;
-  int width, depth, conditional, resume;
+  int width, depth, conditional, resume, report;
   int64_t iters, batch, buffer, lr_step, seed, save_every, sample_every, log_every, sample_count;
   double epochs;
   int steps, leapfrog, spectral_iters;
@@ -31,7 +31,7 @@ typedef struct {
 static const char *const identity_flags[] = {"data", "arch", "width", "depth", "conditional",
                                              "batch", "method", "buffer", "range", NULL};
 /* Flags that are not settings of the run. */
-static const char *const transient_flags[] = {"resume", "out", NULL};
+static const char *const transient_flags[] = {"resume", "out", "report", NULL};
 
 static int in_list(const char *const *list, const char *name) {
   for (int i = 0; list[i]; i++)
@@ -279,7 +279,14 @@ typedef struct {
   ebm_progress *progress;   /* this invocation's steps (made at the first one) */
   int64_t first, iters;
   ebm_train_stats last;
+  const char *report_dir;   /* --report: the run to rewrite report.html for */
+  int64_t report_every;
 } run_watch;
+
+/* --report: a page that cannot be written costs one warning, not the run. */
+static void refresh_report(const char *run_dir) {
+  if (ebm_report_write(run_dir, NULL) != EBM_OK) fprintf(stderr, "ebm train: report: %s\n", ebm_last_error());
+}
 
 static void on_step(void *ctx, const ebm_train_stats *s) {
   run_watch *w = ctx;
@@ -291,6 +298,7 @@ static void on_step(void *ctx, const ebm_train_stats *s) {
   w->last = *s;
   snprintf(metric, sizeof metric, "loss %.4g e+ %.4g e- %.4g", s->loss, s->e_pos, s->e_neg);
   ebm_progress_update(w->progress, s->step - w->first, metric);
+  if (w->report_dir && (s->step % w->report_every == 0 || s->step == w->iters)) refresh_report(w->report_dir);
 }
 
 /* Turns the flags into a training configuration; 0 or an exit code. */
@@ -428,6 +436,7 @@ static int run_train(int argc, char **argv) {
       {"sample-every", OPT_INT64, &f.sample_every, "N", "samples/step_N.png period (0: never)"},
       {"sample-count", OPT_INT64, &f.sample_count, "N", "negatives drawn in a sample picture"},
       {"log-every", OPT_INT64, &f.log_every, "N", "metrics.jsonl period (0: never)"},
+      {"report", OPT_FLAG, &f.report, NULL, "rewrite RUN_DIR/report.html (ebm report) every --sample-every steps"},
   };
   const int nopts = CLI_NOPTS(opts);
   int rc = cli_parse(VERB, opts, nopts, argc, argv, NULL, 0, NULL);
@@ -501,9 +510,17 @@ static int run_train(int argc, char **argv) {
   sigaction(SIGTERM, &sa, &old_term);
   int64_t done_steps = 0;
   w.iters = cfg.iters;
+  w.report_dir = f.report ? f.out : NULL;
+  w.report_every = f.sample_every > 0 ? f.sample_every : cfg.iters > 0 ? cfg.iters : 1;
   const double t0 = ebm_now_seconds();
   st = ebm_train_run(ds, &cfg, &o, &done_steps);
   ebm_progress_finish(w.progress);
+  if (f.report) { /* the final state, a divergence or an interruption included */
+    char keep[1024];
+    snprintf(keep, sizeof keep, "%s", ebm_last_error());
+    refresh_report(f.out);
+    if (st != EBM_OK) ebm_set_error(st, "%s", keep);
+  }
   sigaction(SIGINT, &old_int, NULL);
   sigaction(SIGTERM, &old_term, NULL);
   const double secs = ebm_now_seconds() - t0;
