@@ -69,6 +69,17 @@ int cli_runtime_error(ebm_status status);
 /* Prints the full help of a verb (synopsis, description, options). */
 void cli_print_help(FILE *out, const char *verb, const cli_opt *opts, int nopts);
 
+/* " (default V)" for an option's value before parsing (nothing for flags
+ * and unset strings). */
+void cli_print_default(FILE *out, const cli_opt *o);
+
+/* `ebm help --man` (cli/man_page.c): while cli_help_as_man is set,
+ * cli_print_help writes the verb's section of the manual page in troff.
+ * cli_print_man_page writes the whole ebm.1 from every command's table. */
+extern int cli_help_as_man;
+void cli_print_man_section(FILE *out, const char *verb, const cli_opt *opts, int nopts);
+int cli_print_man_page(FILE *out);
+
 /* Finds a registered command by verb; NULL if unknown. */
 const cli_command *cli_find(const char *verb);
 

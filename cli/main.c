@@ -33,7 +33,8 @@ static void print_main_help(FILE *out) {
           "Commands:\n");
   list_commands(out, "");
   fprintf(out,
-          "\nRun 'ebm help <command>' or 'ebm <command> --help' for a command's options.\n"
+          "\nRun 'ebm help <command>' or 'ebm <command> --help' for a command's options;\n"
+          "'ebm help --man' prints this manual as a man page (installed as ebm.1).\n"
           "Every command takes --threads N (default: EBM_THREADS or all cores).\n");
 }
 
@@ -66,6 +67,7 @@ static int help_for(int argc, char **argv) {
     print_main_help(stdout);
     return CLI_EXIT_OK;
   }
+  if (strcmp(argv[0], "--man") == 0) return cli_print_man_page(stdout);
   char *args[4] = {"ebm", argv[0], argc > 1 ? argv[1] : NULL, NULL};
   int consumed;
   const cli_command *cmd = resolve(argc > 1 ? 3 : 2, args, &consumed);
