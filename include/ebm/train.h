@@ -181,6 +181,34 @@ typedef struct {
 ebm_status ebm_train_run(const ebm_dataset *ds, const ebm_train_config *cfg,
                          const ebm_run_opts *opts, int64_t *final_step);
 
+/* ------------------------------------------------ settings by name (bindings) */
+
+/* For language bindings that cannot mirror ebm_train_config: a heap copy of
+ * a preset's configuration (NULL preset = "igebm"; NULL on an unknown
+ * preset, with the message), changed one setting at a time by its
+ * `ebm train` flag name and text value: batch, iters, method, sampler,
+ * steps, step-size, noise, grad-clip, leapfrog, friction, temperature,
+ * buffer, reinit, alpha, pos-noise, range ("LO,HI"), lr, beta1, beta2,
+ * weight-decay, clip-std, clip-floor, clip-norm, lr-decay, lr-gamma,
+ * lr-step, lr-min, spectral-iters, max-energy, conditional, seed. A bad
+ * name or value → EBM_ERR_ARG naming it; ebm_train_config_check still
+ * judges the whole. Changing "sampler" to another kind starts from that
+ * kind's defaults (keeping steps), as `ebm train` does. */
+ebm_train_config *ebm_train_config_new(const char *preset);
+void ebm_train_config_free(ebm_train_config *cfg);
+ebm_status ebm_train_config_set(ebm_train_config *cfg, const char *name, const char *value);
+/* Every setting above as one JSON object under the same names (what
+ * `ebm train` records in config.json, so `ebm train --resume` continues a
+ * run started from a binding). Free with ebm_train_config_json_free; NULL
+ * when out of memory. */
+char *ebm_train_config_json(const ebm_train_config *cfg);
+void ebm_train_config_json_free(char *json);
+
+/* The sizes of the structs bindings do mirror, so they can check their
+ * copy of the layout at load time. */
+size_t ebm_run_opts_size(void);
+size_t ebm_train_stats_size(void);
+
 /* The checkpoint paths of a run directory (into buf). */
 const char *ebm_run_ckpt_path(const char *run_dir, char *buf, size_t size);
 const char *ebm_run_state_path(const char *run_dir, char *buf, size_t size);
