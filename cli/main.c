@@ -117,7 +117,8 @@ int main(int argc, char **argv) {
     print_main_help(stderr);
     return CLI_EXIT_USAGE;
   }
-  int rc = cmd->run(argc - consumed, argv + consumed);
+  int rc = cli_mnist_first_use(argc - consumed, argv + consumed);
+  if (rc == CLI_EXIT_OK) rc = cmd->run(argc - consumed, argv + consumed);
   ebm_threads_shutdown();
   return rc < 0 ? CLI_EXIT_OK : rc;
 }
