@@ -399,7 +399,7 @@ static int run_train(int argc, char **argv) {
       {"width", OPT_INT, &f.width, "W", "preset width (0: the preset's)"},
       {"depth", OPT_INT, &f.depth, "D", "mlp hidden layers (-1: the preset's)"},
       {"conditional", OPT_FLAG, &f.conditional, NULL, "train E(x, y) with the data's labels (per-class buffers)"},
-      {"preset", OPT_STRING, &f.preset, "NAME", "recipe for the flags not given: igebm (Du & Mordatch) | uva (ebm_ref.py)"},
+      {"preset", OPT_STRING, &f.preset, "NAME", "recipe for the flags not given: igebm (Du & Mordatch) | uva (bench/torch_reference.py)"},
       {"method", OPT_STRING, &f.method, "M", "pcd (replay buffer) | short-run (chains from noise) | cd (chains from data)"},
       {"iters", OPT_INT64, &f.iters, "N", "training steps"},
       {"epochs", OPT_DOUBLE, &f.epochs, "E", "train this many passes over the data instead of --iters"},
@@ -551,7 +551,7 @@ CLI_COMMAND(train, "train", "--data SPEC --arch ARCH --out RUN_DIR [--method pcd
             "down on a data batch and up on negatives drawn by K MCMC steps (pcd: persistent chains from a\n"
             "replay buffer, 5% fresh noise; short-run: chains from noise; cd: chains from the data). The\n"
             "defaults are the IGEBM recipe (Du & Mordatch A.11); --preset uva gives the settings of the\n"
-            "PyTorch reference ebm_ref.py. RUN_DIR receives config.json, metrics.jsonl, samples/ and\n"
+            "PyTorch reference bench/torch_reference.py. RUN_DIR receives config.json, metrics.jsonl, samples/ and\n"
             "ckpt/last.safetensors (+ last.state.safetensors); --resume continues bit-exactly. A run that\n"
             "diverges (NaN, or |E| > --max-energy) stops with exit 1 and keeps its last good checkpoint;\n"
             "Ctrl-C (SIGINT) or SIGTERM finishes the step, saves and exits with 130 (143).",

@@ -3,12 +3,12 @@
  * Include <ebm.h>.
  *
  * One training step (Du & Mordatch A.11; the loop of
- * ../shared/reference/ebm_ref.py):
+ * bench/torch_reference.py):
  *   1. x⁺ = the next data batch + N(0, pos_noise²), clamped to the range;
  *   2. one spectral-norm power iteration;
  *   3. negatives x⁻ (same labels as x⁺ for a conditional model):
  *        pcd        from the replay buffer (filled with uniform noise at
- *                   the start, as ebm_ref.py; fraction `reinit` fresh uniform
+ *                   the start, as bench/torch_reference.py; fraction `reinit` fresh uniform
  *                   noise), K sampler steps, written back (IGEBM);
  *        short-run  every chain from uniform noise, K steps, no buffer
  *                   (Nijkamp et al. 2019);
@@ -75,7 +75,7 @@ typedef struct {
 ebm_train_config ebm_train_defaults(void);
 
 /* Applies a named recipe on top of *cfg: "igebm" (the defaults) or "uva"
- * (ebm_ref.py for uva-cnn: buffer 8192, Langevin clip 0.03, α 0.1, range
+ * (bench/torch_reference.py for uva-cnn: buffer 8192, Langevin clip 0.03, α 0.1, range
  * [−1, 1], global gradient-norm clip 0.1, no A.12 clip). Unknown name →
  * EBM_ERR_ARG listing the presets. */
 ebm_status ebm_train_preset(const char *name, ebm_train_config *cfg);
