@@ -69,7 +69,8 @@ int cli_print_man_page(FILE *out) {
   if (!sorted) return CLI_EXIT_RUNTIME;
   for (int i = 0; i < n; i++) sorted[i] = cli_command_at(i);
   qsort(sorted, (size_t)n, sizeof *sorted, by_verb);
-  fprintf(out, ".TH EBM 1 \"\" \"ebm %s\" \"User Commands\"\n", ebm_version());
+  /* UTF-8 (λ, σ, α in the help texts): the coding line tells man(1) to run preconv. */
+  fprintf(out, ".\\\" -*- coding: utf-8 -*-\n.TH EBM 1 \"\" \"ebm %s\" \"User Commands\"\n", ebm_version());
   fputs(".SH NAME\nebm \\- energy\\-based generative models: train, sample, evaluate and use them\n"
         ".SH SYNOPSIS\n.B ebm\n[\\-\\-version] [\\-\\-help] \\fIcommand\\fR [\\fIoptions\\fR]\n"
         ".SH DESCRIPTION\nTrains an energy E(x) by maximum likelihood with MCMC negatives, samples from it,\n"

@@ -25,7 +25,7 @@ static const struct {
   const char *labels[2];
 } plots[] = {
     {"loss", {"loss", NULL}, {"loss", NULL}},
-    {"energy of data and samples", {"e_pos", "e_neg"}, {"e_pos (data)", "e_neg (samples)"}},
+    {"mean energies", {"e_pos", "e_neg"}, {"e_pos (data)", "e_neg (samples)"}},
     {"parameter gradient norm (before clipping)", {"grad_norm", NULL}, {"grad_norm", NULL}},
     {"learning rate", {"lr", NULL}, {"lr", NULL}},
     {"sampler acceptance", {"mcmc_accept", NULL}, {"acceptance", NULL}},

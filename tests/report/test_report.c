@@ -87,7 +87,7 @@ TEST(report_of_a_real_run_has_plots_samples_config_and_events) {
   REQUIRE(page);
   CHECK_CONTAINS(page, "<!DOCTYPE html>");
   CHECK_CONTAINS(page, "step 6 of 6");
-  static const char *const titles[] = {">loss<", ">energy of data and samples<", ">learning rate<",
+  static const char *const titles[] = {">loss<", ">mean energies<", ">learning rate<",
                                        ">parameter gradient norm (before clipping)<", ">sampler acceptance<",
                                        ">sampler step size<"};
   for (int i = 0; i < 6; i++) CHECK_CONTAINS(page, titles[i]);
