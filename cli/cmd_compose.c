@@ -15,80 +15,20 @@
 #define DEFAULT_CHAINS 64
 #define GAUSSIAN_MAX_DIM 4096
 
-/* One --term / --not: SOURCE[:class=Y][:weight=W][:temp=T], and for
- * gaussian:D also [:mean=M1,M2,...|M][:std=S]. */
+/* Every term's parsed spec and opened source (compose.h's energy specs),
+ * plus the compositions built on them, freed in reverse order. */
 typedef struct {
-  const char *arg;
-  char source[TERM_TEXT_MAX];
-  int cls;
-  double weight, temp, std;
-  char mean[TERM_TEXT_MAX];
-} term_spec;
-
-static int parse_double(const char *arg, const char *key, const char *text, double *out) {
-  char *end = NULL;
-  double v = strtod(text, &end);
-  if (end == text || *end || !isfinite(v))
-    return cli_usage_error(VERB, "%s: %s= expects a finite number, got '%s'", arg, key, text);
-  *out = v;
-  return 0;
-}
-
-/* Options are peeled off the right end while the last ':' segment is
- * key=value, so a checkpoint path may itself contain ':'. */
-static int parse_term(const char *arg, term_spec *t) {
-  memset(t, 0, sizeof *t);
-  t->arg = arg;
-  t->cls = -1;
-  t->weight = t->temp = t->std = 1.0;
-  if (strlen(arg) >= sizeof t->source) return cli_usage_error(VERB, "term too long: '%.40s...'", arg);
-  strcpy(t->source, arg);
-  int rc;
-  for (;;) {
-    char *colon = strrchr(t->source, ':');
-    if (!colon) break;
-    char *seg = colon + 1, *eq = strchr(seg, '=');
-    if (!eq) break;
-    *eq = '\0';
-    const char *key = seg, *val = eq + 1;
-    if (strcmp(key, "class") == 0) {
-      char *end = NULL;
-      long v = strtol(val, &end, 10);
-      if (end == val || *end || v < 0 || v > 1000000)
-        return cli_usage_error(VERB, "%s: class= expects a label >= 0, got '%s'", arg, val);
-      t->cls = (int)v;
-    } else if (strcmp(key, "weight") == 0 || strcmp(key, "temp") == 0 || strcmp(key, "std") == 0) {
-      double v = 0.0;
-      if ((rc = parse_double(arg, key, val, &v))) return rc;
-      if (!(v > 0.0)) return cli_usage_error(VERB, "%s: %s= must be > 0, got %g", arg, key, v);
-      *(key[0] == 'w' ? &t->weight : key[0] == 't' ? &t->temp : &t->std) = v;
-    } else if (strcmp(key, "mean") == 0) {
-      snprintf(t->mean, sizeof t->mean, "%s", val);
-    } else {
-      return cli_usage_error(VERB, "%s: unknown option '%s' (class, weight, temp; mean, std for gaussian:D)",
-                             arg, key);
-    }
-    *colon = '\0';
-  }
-  int gaussian = strncmp(t->source, "gaussian:", 9) == 0;
-  if (!gaussian && (t->mean[0] || t->std != 1.0))
-    return cli_usage_error(VERB, "%s: mean= and std= are options of gaussian:D terms", arg);
-  if (!t->source[0]) return cli_usage_error(VERB, "%s: no checkpoint or energy before the options", arg);
-  return 0;
-}
-
-/* Everything the composition borrows, freed in reverse order. */
-typedef struct {
-  ebm_energy *owned[3 * MAX_TERMS + 4];
+  ebm_energy_spec specs[2 * MAX_TERMS];
+  ebm_energy_source sources[2 * MAX_TERMS];
+  int nspecs, nsources;
+  ebm_energy *owned[MAX_TERMS + 4];
   int nowned;
-  use_model models[2 * MAX_TERMS];
-  const char *model_paths[2 * MAX_TERMS];
-  int nmodels;
 } term_store;
 
 static void store_free(term_store *s) {
   for (int i = s->nowned - 1; i >= 0; i--) ebm_energy_free(s->owned[i]);
-  for (int i = 0; i < s->nmodels; i++) use_model_close(&s->models[i]);
+  for (int i = s->nsources - 1; i >= 0; i--) ebm_energy_source_close(&s->sources[i]);
+  for (int i = 0; i < s->nspecs; i++) ebm_energy_spec_free(&s->specs[i]);
 }
 
 static ebm_energy *keep(term_store *s, ebm_energy *en) {
@@ -96,93 +36,27 @@ static ebm_energy *keep(term_store *s, ebm_energy *en) {
   return en;
 }
 
-/* gaussian:D with mean= (one value for every coordinate, or D values). */
-static int open_gaussian(const term_spec *t, term_store *s, const ebm_energy **out) {
-  const char *dim = t->source + 9;
-  char *end = NULL;
-  long d = strtol(dim, &end, 10);
-  if (end == dim || *end || d < 1 || d > GAUSSIAN_MAX_DIM)
-    return cli_usage_error(VERB, "%s: gaussian:D needs a dimension D in 1..%d", t->arg, GAUSSIAN_MAX_DIM);
-  double *mean = NULL;
-  int rc = 0;
-  if (t->mean[0]) {
-    if (!(mean = calloc((size_t)d, sizeof *mean))) return cli_runtime_error(ebm_set_error(EBM_ERR_NOMEM, "out of memory"));
-    const char *p = t->mean;
-    long count = 0;
-    for (;;) {
-      double v = strtod(p, &end);
-      if (end == p || !isfinite(v) || count >= d || (*end != ',' && *end != '\0')) {
-        rc = cli_usage_error(VERB, "%s: mean= expects 1 or %ld comma-separated numbers, got '%s'", t->arg, d, t->mean);
-        goto done;
-      }
-      mean[count++] = v;
-      if (*end == '\0') break;
-      p = end + 1;
-    }
-    if (count == 1)
-      for (long k = 1; k < d; k++) mean[k] = mean[0];
-    else if (count != d) {
-      rc = cli_usage_error(VERB, "%s: mean= has %ld values, expected 1 or %ld", t->arg, count, d);
-      goto done;
-    }
-  }
-  ebm_energy *en = NULL;
-  ebm_status st = ebm_gaussian_energy_new(d, mean, NULL, &en);
-  if (st != EBM_OK) rc = cli_runtime_error(st);
-  else *out = keep(s, en);
-done:
-  free(mean);
-  return rc;
+static int parse_term(const char *flag, const char *arg, term_store *s) {
+  ebm_status st = ebm_energy_spec_parse(arg, EBM_SPEC_TERM, &s->specs[s->nspecs++]);
+  if (st == EBM_ERR_ARG) return cli_usage_error(VERB, "--%s %s", flag, ebm_last_error());
+  return st != EBM_OK ? cli_runtime_error(st) : 0;
 }
 
-/* The energy of one term before its class and weight: a shared network
- * (one load per checkpoint path), a toy or a Gaussian. */
-static int open_source(const term_spec *t, term_store *s, int64_t n, const ebm_energy **out) {
-  if (strncmp(t->source, "toy:", 4) == 0) {
-    int toy = ebm_toy_from_name(t->source + 4);
-    if (toy < 0)
-      return cli_usage_error(VERB, "%s: unknown toy (8gaussians 2spirals rings moons pinwheel)", t->arg);
-    ebm_energy *en = NULL;
-    if (ebm_toy_energy_new((ebm_toy)toy, &en) != EBM_OK) return cli_usage_error(VERB, "%s: %s", t->arg, ebm_last_error());
-    *out = keep(s, en);
-    return 0;
-  }
-  if (strncmp(t->source, "gaussian:", 9) == 0) return open_gaussian(t, s, out);
-  for (int i = 0; i < s->nmodels; i++)
-    if (strcmp(s->model_paths[i], t->source) == 0) {
-      *out = s->models[i].energy;
-      return 0;
-    }
-  /* the path must outlive the model's energy name: keep the spec's copy */
-  int rc = use_model_open(VERB, t->source, n, &s->models[s->nmodels]);
-  if (rc) return rc;
-  s->model_paths[s->nmodels] = t->source;
-  *out = s->models[s->nmodels++].energy;
-  return 0;
-}
-
-/* One term: the source with its class fixed, its weight and temperature
- * (std= of a Gaussian folds into the temperature: |x−μ|²/(2s²) is the unit
- * Gaussian's energy at T = s²). */
-static int make_term(const term_spec *t, term_store *s, int64_t n, ebm_compose_term *term) {
-  const ebm_energy *src = NULL;
-  int rc = open_source(t, s, n, &src);
-  if (rc) return rc;
-  if (src->num_classes > 0 && t->cls < 0)
-    return cli_usage_error(VERB, "%s: %s is conditional (%d classes): add :class=Y", t->arg, src->name,
-                           src->num_classes);
-  if (t->cls >= 0) {
-    if (src->num_classes == 0) return cli_usage_error(VERB, "%s: class=%d given but %s is unconditional", t->arg, t->cls, src->name);
-    if (t->cls >= src->num_classes)
-      return cli_usage_error(VERB, "%s: class must be in 0..%d, got %d", t->arg, src->num_classes - 1, t->cls);
-    ebm_energy *lab = NULL;
-    ebm_status st = ebm_label_energy_new(src, t->cls, &lab);
-    if (st != EBM_OK) return cli_runtime_error(st);
-    src = keep(s, lab);
-  }
-  term->energy = src;
-  term->weight = t->weight;
-  term->temperature = t->temp * t->std * t->std;
+/* One term: its source (the class fixed by :class=), weight and temperature.
+ * A conditional model must have its class fixed here: a composition's
+ * chains carry no labels. */
+static int make_term(const char *flag, term_store *s, int index, int64_t n, ebm_compose_term *term) {
+  const ebm_energy_spec *spec = &s->specs[index];
+  ebm_energy_source *src = &s->sources[s->nsources++];
+  ebm_status st = ebm_energy_source_open(spec, n, src);
+  if (st == EBM_ERR_ARG) return cli_usage_error(VERB, "--%s %s", flag, ebm_last_error());
+  if (st != EBM_OK) return cli_runtime_error(st);
+  if (src->energy->num_classes > 0)
+    return cli_usage_error(VERB, "--%s %s: the model is conditional (%d classes): add :class=Y", flag,
+                           src->energy->name, src->energy->num_classes);
+  term->energy = src->energy;
+  term->weight = spec->weight;
+  term->temperature = spec->temperature;
   return 0;
 }
 
@@ -283,16 +157,15 @@ static int run_compose(int argc, char **argv) {
       {"anneal", OPT_DOUBLE, &anneal, "T0", "start hot: 4 phases at temperatures from T0 down to 1 (1 = off)"},
       {"n", OPT_INT64, &n, "N", "chains"},
       {"seed", OPT_INT64, &seed, "S", "random seed"},
-      {"out", OPT_STRING, &out, "OUT.npy", "where to write the samples (required)"},
-      {"png", OPT_STRING, &png, "FILE.png", "an image grid, or for 2-D the composed density with the samples"},
+      {"out", OPT_PATH_OUT, &out, "OUT.npy", "where to write the samples (required)"},
+      {"png", OPT_PATH_OUT, &png, "FILE.png", "an image grid, or for 2-D the composed density with the samples"},
   };
-  term_store store = {0};
-  term_spec *specs = calloc(2 * MAX_TERMS, sizeof *specs);
+  term_store *store = calloc(1, sizeof *store);
   float *x = NULL, *fe = NULL;
   ebm_sampler *s = NULL;
   ebm_status st = EBM_OK;
   int rc;
-  if (!specs) {
+  if (!store) {
     rc = cli_runtime_error(ebm_set_error(EBM_ERR_NOMEM, "out of memory"));
     goto done;
   }
@@ -325,16 +198,22 @@ static int run_compose(int argc, char **argv) {
   }
   int any_ckpt = 0;
   for (int i = 0; i < nterms + nnots; i++) {
-    if ((rc = parse_term(i < nterms ? term_args[i] : not_args[i - nterms], &specs[i]))) goto done;
-    any_ckpt |= strncmp(specs[i].source, "toy:", 4) != 0 && strncmp(specs[i].source, "gaussian:", 9) != 0;
+    if ((rc = parse_term(i < nterms ? "term" : "not", i < nterms ? term_args[i] : not_args[i - nterms], store)))
+      goto done;
+    any_ckpt |= store->specs[i].kind == EBM_SOURCE_CKPT;
   }
+  cli_path term_files[2 * MAX_TERMS];
+  for (int i = 0; i < nterms + nnots; i++)
+    term_files[i] = (cli_path){i < nterms ? "term" : "not", i < nterms ? term_args[i] : not_args[i - nterms],
+                               OPT_ENERGY_IN};
+  if ((rc = cli_check_paths(VERB, opts, CLI_NOPTS(opts), term_files, nterms + nnots))) goto done;
   ebm_sampler_config cfg;
   if ((rc = use_sampler_config(VERB, &sf, any_ckpt ? EBM_SAMPLER_LANGEVIN : EBM_SAMPLER_MALA, &cfg))) goto done;
 
   /* the composition: (t1 AND t2 ...) or (t1 OR t2 ...), then AND NOT each --not */
   ebm_compose_term terms[MAX_TERMS], with_nots[MAX_TERMS + 1];
   for (int i = 0; i < nterms; i++)
-    if ((rc = make_term(&specs[i], &store, n, &terms[i]))) goto done;
+    if ((rc = make_term("term", store, i, n, &terms[i]))) goto done;
   ebm_energy *en = NULL;
   st = or_flag ? ebm_compose_or_new(terms, nterms, &en) : ebm_compose_and_new(terms, nterms, &en);
   if (st != EBM_OK) {
@@ -342,11 +221,11 @@ static int run_compose(int argc, char **argv) {
     st = EBM_OK;
     goto done;
   }
-  keep(&store, en);
+  keep(store, en);
   if (nnots > 0) {
     with_nots[0] = ebm_compose_term_of(en);
     for (int j = 0; j < nnots; j++) {
-      if ((rc = make_term(&specs[nterms + j], &store, n, &with_nots[1 + j]))) goto done;
+      if ((rc = make_term("not", store, nterms + j, n, &with_nots[1 + j]))) goto done;
       with_nots[1 + j].weight *= -alpha;
     }
     if ((st = ebm_compose_and_new(with_nots, nnots + 1, &en)) != EBM_OK) {
@@ -354,7 +233,7 @@ static int run_compose(int argc, char **argv) {
       st = EBM_OK;
       goto done;
     }
-    keep(&store, en);
+    keep(store, en);
   }
 
   const int64_t item = ebm_energy_item_size(en);
@@ -399,8 +278,8 @@ done:
   ebm_sampler_free(s);
   free(x);
   free(fe);
-  store_free(&store);
-  free(specs);
+  if (store) store_free(store);
+  free(store);
   free(rest);
   return rc;
 }

@@ -8,17 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "use_common.h"
 
 #define VERB "eval ais"
 #define NET_BATCH 256
 #define MAX_CHAINS 1000000
 #define MAX_STEPS 10000000
-#define GAUSSIAN_MAX_DIM 4096
-#define FIT_MAX_ITEMS 20000   /* items the Gaussian base is fitted to */
-#define MIN_STD_FRACTION 0.05 /* of the box: the fitted base's std floor */
 #define HIST_BINS 60
-#define LN2 0.69314718055994530942
 
 typedef struct {
   const char *ckpt, *energy, *data, *base, *sampler, *schedule, *png, *json, *coords;
@@ -28,52 +24,24 @@ typedef struct {
   double temperature;
 } ais_flags;
 
-/* The energy evaluated: a checkpoint's network or an analytic energy. */
+/* The energy evaluated (a spec of compose.h) and its exact log Z if known. */
 typedef struct {
-  ebm_net *net;
-  ebm_energy *en;
+  ebm_energy_source src;
+  const ebm_energy *en;
   int has_exact;
-  double exact_log_z;    /* over R^D (gaussian:D) or the toys' box */
-  int gaussian_dim;      /* gaussian:D: D, else 0 */
+  double exact_log_z;
 } ais_target;
 
-static void target_free(ais_target *t) {
-  ebm_energy_free(t->en);
-  ebm_net_free(t->net);
-}
+static void target_free(ais_target *t) { ebm_energy_source_close(&t->src); }
 
 static int target_open(const ais_flags *f, ais_target *t) {
-  ebm_status st;
-  if (f->ckpt) {
-    if ((st = ebm_net_load(f->ckpt, NET_BATCH, &t->net)) != EBM_OK) return cli_runtime_error(st);
-    if (!(t->en = ebm_net_as_energy(t->net))) return cli_runtime_error(EBM_ERR_NOMEM);
-    return 0;
-  }
-  const char *spec = f->energy;
-  if (strncmp(spec, "toy:", 4) == 0) {
-    int toy = ebm_toy_from_name(spec + 4);
-    if (toy < 0 || toy == EBM_TOY_CHECKERBOARD)
-      return cli_usage_error(VERB, "--energy %s: unknown toy (8gaussians 2spirals rings moons pinwheel)", spec);
-    if ((st = ebm_toy_energy_new((ebm_toy)toy, &t->en)) != EBM_OK) return cli_runtime_error(st);
-    t->has_exact = 1; /* normalised; < 1e-9 of the mass is outside [-4, 4]² */
-    t->exact_log_z = 0.0;
-    return 0;
-  }
-  if (strncmp(spec, "gaussian:", 9) == 0) {
-    char *end = NULL;
-    long d = strtol(spec + 9, &end, 10);
-    if (end == spec + 9 || *end || d < 1 || d > GAUSSIAN_MAX_DIM)
-      return cli_usage_error(VERB, "--energy gaussian:D needs a dimension D in 1..%d, got '%s'", GAUSSIAN_MAX_DIM, spec);
-    if ((st = ebm_gaussian_energy_new(d, NULL, NULL, &t->en)) != EBM_OK) return cli_runtime_error(st);
-    if ((st = ebm_gaussian_energy_log_z(t->en, &t->exact_log_z)) != EBM_OK) return cli_runtime_error(st);
-    t->has_exact = 1;
-    t->gaussian_dim = (int)d;
-    return 0;
-  }
-  return cli_usage_error(VERB, "--energy expects toy:NAME or gaussian:D, got '%s'", spec);
+  int rc = use_energy_open(VERB, f->ckpt ? "ckpt" : "energy", f->ckpt ? f->ckpt : f->energy, 0, NET_BATCH, &t->src,
+                           NULL);
+  t->en = t->src.energy;
+  return rc;
 }
 
-static int check_flags(const ais_flags *f, ebm_ais_config *cfg) {
+static int check_flags(const ais_flags *f, ebm_loglik_config *lc) {
   if (!f->ckpt == !f->energy) return cli_usage_error(VERB, "give exactly one of --ckpt CKPT or --energy SPEC");
   if (f->chains < 1 || f->chains > MAX_CHAINS)
     return cli_usage_error(VERB, "--chains must be in 1..%d, got %lld", MAX_CHAINS, (long long)f->chains);
@@ -102,7 +70,12 @@ static int check_flags(const ais_flags *f, ebm_ais_config *cfg) {
                            (long long)f->reverse);
   if (f->n < 0) return cli_usage_error(VERB, "--n must be >= 0 (0: every item), got %lld", (long long)f->n);
   if (f->reverse > 0 && !f->data) return cli_usage_error(VERB, "--reverse needs --data (its chains start at data items)");
-  *cfg = ebm_ais_defaults();
+  *lc = ebm_loglik_defaults();
+  lc->uniform_base = strcmp(f->base, "uniform") == 0;
+  lc->reverse = f->reverse;
+  lc->items = f->n;
+  lc->seed = (uint64_t)f->seed;
+  ebm_ais_config *cfg = &lc->ais;
   cfg->chains = f->chains;
   cfg->steps = f->steps;
   cfg->schedule = f->schedule;
@@ -116,40 +89,23 @@ static int check_flags(const ais_flags *f, ebm_ais_config *cfg) {
   return 0;
 }
 
-/* Copies `count` items chosen uniformly without replacement (in index
- * order) from ds into x. */
-static void pick_items(const ebm_dataset *ds, int64_t count, ebm_rng *rng, float *x) {
-  const int64_t N = ds->x->shape[0], item = ebm_tensor_row_size(ds->x);
-  int64_t need = count;
-  for (int64_t i = 0, out = 0; i < N && need > 0; i++) /* selection sampling (Knuth 3.4.2 S) */
-    if ((double)(N - i) * ebm_rng_double(rng) < (double)need) {
-      memcpy(x + out * item, ds->x->data + i * item, (size_t)item * sizeof(float));
-      out++;
-      need--;
-    }
-}
-
 typedef struct {
   const char *label;
   ebm_progress *bar; /* made at the first step, when the total is known */
 } ais_watch;
 
+/* One bar per direction: t restarts at 1 when reverse AIS begins. */
 static void on_step(void *ctx, int t, int steps, double accept, double eps) {
   ais_watch *w = ctx;
+  if (w->bar && t == 1) {
+    ebm_progress_finish(w->bar);
+    w->bar = NULL;
+    w->label = "reverse ais";
+  }
   if (!w->bar) w->bar = ebm_progress_new(stderr, w->label, steps);
   char metric[64];
   snprintf(metric, sizeof metric, "accept %.3f eps %.3g", accept, eps);
   ebm_progress_update(w->bar, t, metric);
-}
-
-/* Runs one direction (reverse when x is given) with a progress bar. */
-static ebm_status run_direction(const ais_target *t, const ebm_ais_base *base, const ebm_ais_config *cfg,
-                                const float *x, int64_t n, ebm_rng *rng, double *log_w, ebm_ais_result *r) {
-  ais_watch w = {x ? "reverse ais" : "ais", NULL};
-  ebm_status st = x ? ebm_ais_reverse(t->en, base, cfg, x, n, rng, log_w, r, on_step, &w)
-                    : ebm_ais_forward(t->en, base, cfg, rng, log_w, r, on_step, &w);
-  ebm_progress_finish(w.bar);
-  return st;
 }
 
 static void print_result(const char *label, const ebm_ais_result *r) {
@@ -157,8 +113,9 @@ static void print_result(const char *label, const ebm_ais_result *r) {
          (long long)r->chains, r->accept_rate);
 }
 
-static ebm_status write_png(const char *path, const ebm_ais_result *fwd, const double *lw_f,
-                            const ebm_ais_result *rev, const double *lw_r, int64_t nr, double marker) {
+static ebm_status write_png(const char *path, const ebm_loglik_result *r, double marker) {
+  const ebm_ais_result *fwd = &r->forward, *rev = &r->reverse;
+  const int64_t nr = rev->chains;
   ebm_status st = EBM_OK;
   /* per-chain estimates log Z₀ ± log w, on the scale of log Z */
   double *a = malloc((size_t)fwd->chains * sizeof *a), *b = nr > 0 ? malloc((size_t)nr * sizeof *b) : NULL;
@@ -166,8 +123,8 @@ static ebm_status write_png(const char *path, const ebm_ais_result *fwd, const d
     st = ebm_set_error(EBM_ERR_NOMEM, "out of memory drawing %s", path);
     goto done;
   }
-  for (int64_t i = 0; i < fwd->chains; i++) a[i] = fwd->log_z_base + lw_f[i];
-  for (int64_t i = 0; i < nr; i++) b[i] = rev->log_z_base - lw_r[i];
+  for (int64_t i = 0; i < fwd->chains; i++) a[i] = fwd->log_z_base + r->log_w_forward[i];
+  for (int64_t i = 0; i < nr; i++) b[i] = rev->log_z_base - r->log_w_reverse[i];
   ebm_hist_series s[2] = {{a, fwd->chains, "forward ais", {31, 119, 180}},
                           {b, nr, "reverse ais", {255, 127, 14}}};
   ebm_hist_panel p = {"per-chain log z estimates: forward log z0 + log w, reverse log z0 - log w", nr > 0 ? 2 : 1, s,
@@ -179,11 +136,12 @@ done:
   return st;
 }
 
-static void write_json(const char *path, const ais_flags *f, const ais_target *t, int64_t dim,
-                       const ebm_ais_result *fwd, const ebm_ais_result *rev, int has_rev, int has_data,
-                       double mean_e, double mean_se, double bpd_scale, ebm_status *st) {
+static ebm_status write_json(const char *path, const ais_flags *f, const ais_target *t, int64_t dim,
+                             const ebm_loglik_result *r) {
+  const ebm_ais_result *fwd = &r->forward, *rev = &r->reverse;
   ebm_jsonl *j = NULL;
-  if ((*st = ebm_jsonl_open(path, 1, &j)) != EBM_OK) return;
+  ebm_status st = ebm_jsonl_open(path, 1, &j);
+  if (st != EBM_OK) return st;
   ebm_jsonl_begin(j);
   ebm_jsonl_str(j, "model", f->ckpt ? f->ckpt : f->energy);
   ebm_jsonl_int(j, "dim", dim);
@@ -198,26 +156,57 @@ static void write_json(const char *path, const ais_flags *f, const ais_target *t
   ebm_jsonl_num(j, "log_z_ais_se", fwd->log_z_se);
   ebm_jsonl_num(j, "ess_ais", fwd->ess);
   ebm_jsonl_num(j, "accept_ais", fwd->accept_rate);
-  if (has_rev) {
+  if (rev->chains > 0) {
     ebm_jsonl_int(j, "reverse_chains", rev->chains);
     ebm_jsonl_num(j, "log_z_reverse", rev->log_z);
     ebm_jsonl_num(j, "log_z_reverse_se", rev->log_z_se);
     ebm_jsonl_num(j, "ess_reverse", rev->ess);
   }
   if (t->has_exact) ebm_jsonl_num(j, "log_z_exact", t->exact_log_z);
-  if (has_data) {
+  if (r->items > 0) {
     ebm_jsonl_str(j, "data", f->data);
-    ebm_jsonl_num(j, "mean_energy_over_t", mean_e);
-    ebm_jsonl_num(j, "mean_energy_over_t_se", mean_se);
-    ebm_jsonl_num(j, "ll_upper_nats", -mean_e - fwd->log_z);
-    ebm_jsonl_num(j, "bpd_lower", (mean_e + fwd->log_z) / bpd_scale);
-    if (has_rev) {
-      ebm_jsonl_num(j, "ll_lower_nats", -mean_e - rev->log_z);
-      ebm_jsonl_num(j, "bpd_upper", (mean_e + rev->log_z) / bpd_scale);
+    ebm_jsonl_num(j, "mean_energy_over_t", r->mean_energy);
+    ebm_jsonl_num(j, "mean_energy_over_t_se", r->mean_energy_se);
+    ebm_jsonl_num(j, "ll_upper_nats", r->ll_upper);
+    ebm_jsonl_num(j, "bpd_lower", r->bpd_lower);
+    if (rev->chains > 0) {
+      ebm_jsonl_num(j, "ll_lower_nats", r->ll_lower);
+      ebm_jsonl_num(j, "bpd_upper", r->bpd_upper);
     }
   }
-  *st = ebm_jsonl_end(j);
+  st = ebm_jsonl_end(j);
   ebm_jsonl_close(j);
+  return st;
+}
+
+/* The table `ebm eval ais` prints: both log Z estimates, the exact one when
+ * known, and the log-likelihood bounds of the data. */
+static void print_report(const ais_flags *f, const ais_target *t, const ebm_loglik_result *r) {
+  print_result("log Z, AIS (stochastic lower bound)", &r->forward);
+  if (r->reverse.chains > 0) {
+    char label[64];
+    snprintf(label, sizeof label, "log Z, reverse AIS from %lld data items", (long long)r->reverse.chains);
+    print_result(label, &r->reverse);
+  }
+  if (t->has_exact) printf("%-42s %14.4f\n", "log Z, exact", t->exact_log_z);
+  if (r->items == 0) return;
+  const int has_rev = r->reverse.chains > 0;
+  printf("data %s: %lld items, mean energy %.4f ± %.4f\n", f->data, (long long)r->items,
+         r->mean_energy * f->temperature, r->mean_energy_se * f->temperature);
+  printf("log-likelihood (nats)   %12.4f (AIS: upper bound)", r->ll_upper);
+  if (has_rev) printf("   %12.4f (reverse AIS: lower bound)", r->ll_lower);
+  printf("\nbits/dim                %12.4f (AIS: lower bound)", r->bpd_lower);
+  if (has_rev) printf("   %12.4f (reverse AIS: upper bound)", r->bpd_upper);
+  printf("\n");
+  if (r->bounds_inverted)
+    printf("note: reverse AIS fell below AIS, so it bounds nothing here: the data are unlike the model's\n"
+           "samples (reverse AIS is an upper bound only for chains started at model samples), or the\n"
+           "schedule is too short\n");
+  const ebm_energy *en = t->en;
+  if (en->range_lo < en->range_hi && en->item_ndim == 3)
+    printf("(a continuous density on [%g, %g]^%lld, no dequantisation; add %.4g bits/dim for the 256-level "
+           "discrete scale)\n", (double)r->lo, (double)r->hi, (long long)ebm_energy_item_size(en),
+           log2(256.0 / ((double)r->hi - (double)r->lo)));
 }
 
 static int run_eval_ais(int argc, char **argv) {
@@ -225,9 +214,9 @@ static int run_eval_ais(int argc, char **argv) {
                  .seed = 0, .steps = 1000, .leapfrog = 10, .transitions = 1, .target_accept = -1.0f,
                  .temperature = 1.0};
   cli_opt opts[] = {
-      {"ckpt", OPT_STRING, &f.ckpt, "CKPT", "the model (safetensors checkpoint)"},
-      {"energy", OPT_STRING, &f.energy, "SPEC", "an analytic energy with a known log Z instead: toy:NAME or gaussian:D"},
-      {"data", OPT_STRING, &f.data, "SPEC", "data: average log-likelihood, reverse AIS starts, the Gaussian base's fit"},
+      {"ckpt", OPT_ENERGY_IN, &f.ckpt, "CKPT", "the model (safetensors checkpoint)"},
+      {"energy", OPT_ENERGY_IN, &f.energy, "SPEC", "an energy spec instead; toy:NAME and gaussian:D[:mean=M][:std=S] have an exact log Z"},
+      {"data", OPT_SPEC_IN, &f.data, "SPEC", "data: average log-likelihood, reverse AIS starts, the Gaussian base's fit"},
       {"chains", OPT_INT64, &f.chains, "M", "forward AIS chains"},
       {"steps", OPT_INT, &f.steps, "T", "annealing steps (intermediate distributions)"},
       {"base", OPT_STRING, &f.base, "BASE", "uniform (on the data range) | gaussian (fitted to --data, else centred, a quarter of the range wide)"},
@@ -242,8 +231,8 @@ static int run_eval_ais(int argc, char **argv) {
       {"reverse", OPT_INT64, &f.reverse, "R", "reverse AIS chains from data items (-1: as many as --chains, 0: none)"},
       {"n", OPT_INT64, &f.n, "N", "data items for the mean energy (0: all)"},
       {"seed", OPT_INT64, &f.seed, "S", "random seed"},
-      {"png", OPT_STRING, &f.png, "FILE.png", "histogram of the per-chain log Z estimates (forward and reverse)"},
-      {"json", OPT_STRING, &f.json, "FILE", "the results as one JSON object"},
+      {"png", OPT_PATH_OUT, &f.png, "FILE.png", "histogram of the per-chain log Z estimates (forward and reverse)"},
+      {"json", OPT_PATH_OUT, &f.json, "FILE", "the results as one JSON object"},
   };
   int rc = cli_parse(VERB, opts, CLI_NOPTS(opts), argc, argv, NULL, 0, NULL);
   if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
@@ -251,148 +240,53 @@ static int run_eval_ais(int argc, char **argv) {
   if (f.target_accept < 0.0f && f.target_accept != -1.0f)
     return cli_usage_error(VERB, "--target-accept must be in [0, 1) (0: fixed step size), got %g", (double)f.target_accept);
   if (f.target_accept == -1.0f) f.target_accept = hmc ? 0.65f : 0.574f;
-  ebm_ais_config cfg;
+  ebm_loglik_config cfg;
   if ((rc = check_flags(&f, &cfg))) return rc;
 
   ais_target t = {0};
   ebm_dataset *ds = NULL;
-  ebm_ais_base *base = NULL;
-  float *xr = NULL, *xd = NULL;
-  double *lw_f = NULL, *lw_r = NULL;
+  ebm_loglik_result r = {0};
   ebm_status st = EBM_OK;
   if ((rc = target_open(&f, &t))) goto done;
   const ebm_energy *en = t.en;
   const int64_t dim = ebm_energy_item_size(en);
   const int ranged = en->range_lo < en->range_hi;
-  const float lo = ranged ? en->range_lo : -(float)EBM_TOY_EXTENT, hi = ranged ? en->range_hi : (float)EBM_TOY_EXTENT;
-  char shape[64];
-  ebm_shape_str(en->item_ndim, en->item_shape, shape, sizeof shape);
-
-  ebm_rng rng, pick_rng;
-  ebm_rng_init(&rng, (uint64_t)f.seed);
-  pick_rng = ebm_rng_split(&rng, 1);
-  int64_t n_data = 0, n_rev = 0;
   if (f.data) {
-    st = ebm_dataset_load(f.data, ranged ? lo : 0.0f, ranged ? hi : 1.0f, &ds);
+    st = ebm_dataset_load(f.data, ranged ? en->range_lo : 0.0f, ranged ? en->range_hi : 1.0f, &ds);
     if (st == EBM_ERR_ARG) {
       rc = cli_usage_error(VERB, "--data: %s", ebm_last_error());
       st = EBM_OK;
       goto done;
     }
     if (st != EBM_OK) goto done;
-    char got[64];
-    if (ebm_tensor_row_size(ds->x) != dim) {
-      ebm_shape_str(ds->x->ndim - 1, ds->x->shape + 1, got, sizeof got);
-      st = ebm_set_error(EBM_ERR_SHAPE, "%s: items are %s, but %s takes %s", f.data, got, en->name, shape);
-      goto done;
-    }
-    const int64_t N = ds->x->shape[0];
-    n_data = f.n > 0 && f.n < N ? f.n : N;
-    n_rev = f.reverse < 0 ? (f.chains < N ? f.chains : N) : (f.reverse < N ? f.reverse : N);
-    const int64_t n_fit = strcmp(f.base, "gaussian") == 0 ? (N < FIT_MAX_ITEMS ? N : FIT_MAX_ITEMS) : 0;
-    xd = malloc((size_t)((n_data > n_fit ? n_data : n_fit) * dim) * sizeof *xd);
-    xr = n_rev > 0 ? malloc((size_t)(n_rev * dim) * sizeof *xr) : NULL;
-    if (!xd || (n_rev > 0 && !xr)) {
-      st = ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld data items", (long long)n_data);
-      goto done;
-    }
-    if (xr) pick_items(ds, n_rev, &pick_rng, xr);
   }
-
-  char base_desc[160];
-  if (strcmp(f.base, "uniform") == 0) {
-    st = ebm_ais_base_uniform(en, lo, hi, &base);
-    snprintf(base_desc, sizeof base_desc, "uniform base on [%g, %g]^%lld", (double)lo, (double)hi, (long long)dim);
-    if (t.gaussian_dim) /* the standard normal restricted to the box [-4, 4]^D */
-      t.exact_log_z = (double)dim * log(sqrt(2.0 * 3.14159265358979323846) * erf(4.0 / sqrt(2.0)));
-  } else if (ds) {
-    int64_t m = ds->x->shape[0] < FIT_MAX_ITEMS ? ds->x->shape[0] : FIT_MAX_ITEMS;
-    pick_items(ds, m, &pick_rng, xd);
-    st = ebm_ais_base_gaussian_fit(en, xd, m, (float)(MIN_STD_FRACTION * (hi - lo)), &base);
-    snprintf(base_desc, sizeof base_desc, "gaussian base fitted to %lld items of %s%s", (long long)m, f.data,
-             ranged ? " (truncated to the range)" : "");
-  } else {
-    float *mean = malloc((size_t)dim * sizeof *mean), *sd = malloc((size_t)dim * sizeof *sd);
-    if (!mean || !sd) st = ebm_set_error(EBM_ERR_NOMEM, "out of memory for the base");
-    for (int64_t k = 0; st == EBM_OK && k < dim; k++) {
-      mean[k] = 0.5f * (lo + hi);
-      sd[k] = 0.25f * (hi - lo);
-    }
-    if (st == EBM_OK) st = ebm_ais_base_gaussian(en, mean, sd, &base);
-    free(mean);
-    free(sd);
-    snprintf(base_desc, sizeof base_desc, "gaussian base N(%g, %g^2)%s", 0.5 * (lo + hi), 0.25 * (hi - lo),
-             ranged ? " truncated to the range" : "");
-  }
+  char shape[64];
+  ebm_shape_str(en->item_ndim, en->item_shape, shape, sizeof shape);
+  printf("%s: %s (%s, D = %lld)%s, %lld chains x %d steps (%s), %s\n", VERB, f.ckpt ? f.ckpt : f.energy, shape,
+         (long long)dim, f.temperature != 1.0 ? " at temperature T" : "", (long long)f.chains, f.steps, f.schedule,
+         f.sampler);
+  if (f.temperature != 1.0) printf("T = %g: the density is exp(-E/T) / Z_T; log Z below is log Z_T\n", f.temperature);
+  ais_watch w = {"ais", NULL};
+  st = ebm_loglik_evaluate(en, ds, &cfg, on_step, &w, &r);
+  ebm_progress_finish(w.bar);
   if (st != EBM_OK) goto done;
-  printf("%s: %s (%s, D = %lld)%s, %s, %lld chains x %d steps (%s), %s\n", VERB, f.ckpt ? f.ckpt : f.energy, shape,
-         (long long)dim, f.temperature != 1.0 ? " at temperature T" : "", base_desc, (long long)f.chains, f.steps,
-         f.schedule, f.sampler);
-  if (f.temperature != 1.0) {
-    printf("T = %g: the density is exp(-E/T) / Z_T; log Z below is log Z_T\n", f.temperature);
-    if (t.has_exact && t.gaussian_dim && strcmp(f.base, "gaussian") == 0)
-      t.exact_log_z += 0.5 * (double)dim * log(f.temperature); /* N(0, T·I) */
-    else
-      t.has_exact = 0;
-  }
-
-  lw_f = malloc((size_t)f.chains * sizeof *lw_f);
-  lw_r = n_rev > 0 ? malloc((size_t)n_rev * sizeof *lw_r) : NULL;
-  if (!lw_f || (n_rev > 0 && !lw_r)) {
-    st = ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld weights", (long long)f.chains);
-    goto done;
-  }
-  ebm_ais_result fwd, rev;
-  memset(&rev, 0, sizeof rev);
-  if ((st = run_direction(&t, base, &cfg, NULL, 0, &rng, lw_f, &fwd)) != EBM_OK) goto done;
-  print_result("log Z, AIS (stochastic lower bound)", &fwd);
-  if (n_rev > 0) {
-    if ((st = run_direction(&t, base, &cfg, xr, n_rev, &rng, lw_r, &rev)) != EBM_OK) goto done;
-    char label[64];
-    snprintf(label, sizeof label, "log Z, reverse AIS from %lld data items", (long long)n_rev);
-    print_result(label, &rev);
-  }
-  if (t.has_exact) printf("%-42s %14.4f\n", "log Z, exact", t.exact_log_z);
-
-  double mean_e = 0.0, mean_se = 0.0;
-  const double bpd_scale = (double)dim * LN2;
-  if (ds) {
-    pick_items(ds, n_data, &pick_rng, xd);
-    if ((st = ebm_mean_energy(en, xd, NULL, n_data, &mean_e, &mean_se)) != EBM_OK) goto done;
-    printf("data %s: %lld items, mean energy %.4f ± %.4f\n", f.data, (long long)n_data, mean_e, mean_se);
-    mean_e /= f.temperature; /* the density is exp(-E/T) / Z_T */
-    mean_se /= f.temperature;
-    double up = -mean_e - fwd.log_z;
-    printf("log-likelihood (nats)   %12.4f (AIS: upper bound)", up);
-    if (n_rev > 0) printf("   %12.4f (reverse AIS: lower bound)", -mean_e - rev.log_z);
-    printf("\nbits/dim                %12.4f (AIS: lower bound)", -up / bpd_scale);
-    if (n_rev > 0) printf("   %12.4f (reverse AIS: upper bound)", (mean_e + rev.log_z) / bpd_scale);
-    printf("\n");
-    if (n_rev > 0 && rev.log_z < fwd.log_z - 3.0 * hypot(fwd.log_z_se, rev.log_z_se))
-      printf("note: reverse AIS fell below AIS, so it bounds nothing here: the data are unlike the model's\n"
-             "samples (reverse AIS is an upper bound only for chains started at model samples), or the\n"
-             "schedule is too short\n");
-    if (ranged && en->item_ndim == 3)
-      printf("(a continuous density on [%g, %g]^%lld, no dequantisation; add %.4g bits/dim for the 256-level "
-             "discrete scale)\n", (double)lo, (double)hi, (long long)dim, log2(256.0 / ((double)hi - (double)lo)));
-  }
-  if (f.png && (st = write_png(f.png, &fwd, lw_f, &rev, lw_r, n_rev, t.has_exact ? t.exact_log_z : NAN)) != EBM_OK)
-    goto done;
-  if (f.json)
-    write_json(f.json, &f, &t, dim, &fwd, &rev, n_rev > 0, ds != NULL, mean_e, mean_se, bpd_scale, &st);
+  printf("base: %s\n", r.base);
+  /* a uniform base or the energy's own range confines the chains to the box */
+  const int boxed = cfg.uniform_base || ranged;
+  ebm_energy_source_log_z(&t.src, f.temperature, boxed ? r.lo : 0.0, boxed ? r.hi : 0.0, &t.has_exact,
+                          &t.exact_log_z);
+  print_report(&f, &t, &r);
+  if (f.png && (st = write_png(f.png, &r, t.has_exact ? t.exact_log_z : NAN)) != EBM_OK) goto done;
+  if (f.json) st = write_json(f.json, &f, &t, dim, &r);
 done:
   if (st != EBM_OK) rc = cli_runtime_error(st);
-  free(lw_f);
-  free(lw_r);
-  free(xr);
-  free(xd);
-  ebm_ais_base_free(base);
+  ebm_loglik_result_free(&r);
   ebm_dataset_free(ds);
   target_free(&t);
   return rc;
 }
 
-CLI_COMMAND(eval_ais, VERB, "(--ckpt CKPT | --energy toy:NAME | --energy gaussian:D) [--data SPEC] [options]",
+CLI_COMMAND(eval_ais, VERB, "(--ckpt CKPT | --energy SPEC) [--data SPEC] [options]",
             "log Z and log-likelihood by annealed importance sampling (both bounds)",
             "Anneals M chains from a normalised base (uniform on the data range, or a diagonal\n"
             "Gaussian fitted to --data) to the model along E_b = (1-b)E_base + b·E with one MALA\n"

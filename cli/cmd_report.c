@@ -7,13 +7,21 @@
 static int run_report(int argc, char **argv) {
   const char *out = NULL;
   cli_opt opts[] = {
-      {"out", OPT_STRING, &out, "FILE", "where to write the page (default RUN/report.html)"},
+      {"out", OPT_PATH_OUT, &out, "FILE", "where to write the page (default RUN/report.html)"},
   };
   char *pos[1];
   int npos = 0;
   int rc = cli_parse(VERB, opts, CLI_NOPTS(opts), argc, argv, pos, 1, &npos);
   if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
   if (npos != 1) return cli_usage_error(VERB, "give one run directory");
+  char files[3][4096]; /* what the page is made from may not be what it overwrites */
+  static const char *const names[3] = {"metrics.jsonl", "config.json", "events.jsonl"};
+  cli_path inputs[3];
+  for (int i = 0; i < 3; i++) {
+    snprintf(files[i], sizeof files[i], "%s/%s", pos[0], names[i]);
+    inputs[i] = (cli_path){"RUN_DIR", files[i], OPT_PATH_IN};
+  }
+  if ((rc = cli_check_paths(VERB, opts, CLI_NOPTS(opts), inputs, 3))) return rc;
   ebm_status st = ebm_report_write(pos[0], out);
   if (st != EBM_OK) return cli_runtime_error(st);
   printf("wrote %s%s\n", out ? out : pos[0], out ? "" : "/report.html");

@@ -13,46 +13,23 @@
 #define MAX_CHAINS 1000000
 #define CHAIN_ROWS USE_DENSITY_CHAINS /* chains shown by --chain */
 #define CHAIN_MAX_COLS 64
-#define GAUSSIAN_MAX_DIM 4096
 
 /* --------------------------------------------------------------- energy */
 
-/* The energy to sample: a checkpoint's network or an analytic energy. */
+/* The energy to sample: --ckpt or --energy, one spec grammar (compose.h). */
 typedef struct {
-  ebm_net *net;
-  ebm_energy *owned; /* toy / gaussian, or the network's view */
+  ebm_energy_source src;
   const ebm_energy *en;
   float lo, hi;      /* the data range, or ±4 (the toys' box) for pictures and noise */
 } target;
 
-static void target_free(target *t) {
-  ebm_energy_free(t->owned); /* before the network it may borrow */
-  ebm_net_free(t->net);
-}
+static void target_free(target *t) { ebm_energy_source_close(&t->src); }
 
 /* Returns 0, or an exit code after printing the problem. */
 static int target_open(const char *ckpt, const char *spec, int64_t n, target *t) {
-  ebm_status st = EBM_OK;
-  if (ckpt) {
-    st = ebm_net_load(ckpt, n < USE_MAX_NET_BATCH ? n : USE_MAX_NET_BATCH, &t->net);
-    if (st != EBM_OK) return cli_runtime_error(st);
-    if (!(t->owned = ebm_net_as_energy(t->net))) return cli_runtime_error(EBM_ERR_NOMEM);
-  } else if (strncmp(spec, "toy:", 4) == 0) {
-    int toy = ebm_toy_from_name(spec + 4);
-    if (toy < 0) return cli_usage_error(VERB, "--energy %s: unknown toy (8gaussians 2spirals rings moons pinwheel)", spec);
-    st = ebm_toy_energy_new((ebm_toy)toy, &t->owned);
-    if (st != EBM_OK) return cli_usage_error(VERB, "--energy %s: %s", spec, ebm_last_error());
-  } else if (strncmp(spec, "gaussian:", 9) == 0) {
-    char *end = NULL;
-    long d = strtol(spec + 9, &end, 10);
-    if (end == spec + 9 || *end || d < 1 || d > GAUSSIAN_MAX_DIM)
-      return cli_usage_error(VERB, "--energy gaussian:D needs a dimension D in 1..%d, got '%s'",
-                             GAUSSIAN_MAX_DIM, spec);
-    if ((st = ebm_gaussian_energy_new(d, NULL, NULL, &t->owned)) != EBM_OK) return cli_runtime_error(st);
-  } else {
-    return cli_usage_error(VERB, "--energy expects toy:NAME or gaussian:D, got '%s'", spec);
-  }
-  t->en = t->owned;
+  int rc = use_energy_open(VERB, ckpt ? "ckpt" : "energy", ckpt ? ckpt : spec, 0, n, &t->src, NULL);
+  if (rc) return rc;
+  t->en = t->src.energy;
   use_range(t->en, -(float)EBM_TOY_EXTENT, (float)EBM_TOY_EXTENT, &t->lo, &t->hi);
   return 0;
 }
@@ -85,8 +62,11 @@ static int init_chains(const char *init, const target *t, int64_t n, ebm_rng *rn
           EBM_ERR_SHAPE, "%s: holds %s %s, need float32 [%lld]+%s for --init", init + 4,
           a.dtype == EBM_DTYPE_F32 ? "float32" : ebm_dtype_name(a.dtype), got, (long long)n, want));
     }
-    memcpy(x, a.data, (size_t)(n * item) * sizeof(float));
+    st = use_check_finite("init", init, a.data, n * item);
+    if (st == EBM_OK) memcpy(x, a.data, (size_t)(n * item) * sizeof(float));
     ebm_npy_free(&a);
+    if (st != EBM_OK) return cli_runtime_error(st);
+    if (t->lo < t->hi) cli_warn_outside_range(VERB, init, x, n * item, t->lo, t->hi, NULL);
     return 0;
   }
   if (strncmp(init, "data:", 5) == 0) {
@@ -154,8 +134,8 @@ static int run_sample(int argc, char **argv) {
   f.cls = -1;
   use_sampler_flags_init(&f.sf);
   cli_opt opts[] = {
-      {"ckpt", OPT_STRING, &f.ckpt, "CKPT", "a trained model (safetensors checkpoint)"},
-      {"energy", OPT_STRING, &f.energy, "SPEC", "an analytic energy instead: toy:NAME or gaussian:D"},
+      {"ckpt", OPT_ENERGY_IN, &f.ckpt, "CKPT", "a trained model (safetensors checkpoint)"},
+      {"energy", OPT_ENERGY_IN, &f.energy, "SPEC", "an energy spec instead: toy:NAME, gaussian:D[:mean=M][:std=S] or CKPT[:class=Y]"},
       {"sampler", OPT_STRING, &f.sf.sampler, "NAME", "langevin | ula | mala | hmc | kinetic (default: langevin with --ckpt, else mala)"},
       {"steps", OPT_STRING, &f.sf.steps, "K", "MCMC steps (default: 60 for langevin, else 100)"},
       {"step-size", OPT_STRING, &f.sf.step_size, "S", "λ for langevin (default 10), ε for the others (default 0.1)"},
@@ -167,11 +147,11 @@ static int run_sample(int argc, char **argv) {
       {"adapt", OPT_INT, &f.sf.adapt, "A", "mala/hmc: adapt the step size toward 0.574/0.65 acceptance in the first A steps (-1: half the steps)"},
       {"n", OPT_INT64, &f.n, "N", "chains (0: 64, or every item of --init npy:FILE)"},
       {"class", OPT_INT, &f.cls, "Y", "class label for a conditional model (-1: cycle through all)"},
-      {"init", OPT_STRING, &f.init, "INIT", "uniform | data:SPEC | npy:FILE"},
+      {"init", OPT_SPEC_IN, &f.init, "INIT", "uniform | data:SPEC | npy:FILE"},
       {"seed", OPT_INT64, &f.seed, "S", "random seed"},
-      {"out", OPT_STRING, &f.out, "OUT.npy", "where to write the samples (required)"},
-      {"png", OPT_STRING, &f.png, "FILE.png", "a picture: image grid, or density + samples for 2-D"},
-      {"chain", OPT_STRING, &f.chain, "FILE.png", "chains over time (at most 8 rows)"},
+      {"out", OPT_PATH_OUT, &f.out, "OUT.npy", "where to write the samples (required)"},
+      {"png", OPT_PATH_OUT, &f.png, "FILE.png", "a picture: image grid, or density + samples for 2-D"},
+      {"chain", OPT_PATH_OUT, &f.chain, "FILE.png", "chains over time (at most 8 rows)"},
       {"every", OPT_INT, &f.every, "M", "--chain: one column every M steps (0: steps/10)"},
   };
   int rc = cli_parse(VERB, opts, CLI_NOPTS(opts), argc, argv, NULL, 0, NULL);
@@ -287,7 +267,7 @@ done:
 }
 
 CLI_COMMAND(sample, VERB,
-            "(--ckpt CKPT | --energy toy:NAME | --energy gaussian:D) --out OUT.npy [options]",
+            "(--ckpt CKPT | --energy SPEC) --out OUT.npy [options]",
             "draw samples from a model or an analytic energy by MCMC",
             "Runs N chains of MCMC on the energy and writes the final states to OUT.npy\n"
             "(N×D vectors or N×C×H×W images). Samplers: langevin (Du & Mordatch's practical\n"
@@ -297,5 +277,6 @@ CLI_COMMAND(sample, VERB,
             "grid, or for 2-D energies the density exp(-E/T) with the samples on it;\n"
             "--chain writes chains over time (rows = chains, columns every M steps).\n"
             "Conditional models take --class (default: chain i gets class i mod C, or\n"
-            "the labels of the items drawn by --init data:SPEC).",
+            "the labels of the items drawn by --init data:SPEC). Energy specs (also for\n"
+            "--ckpt): CKPT[:class=Y], toy:NAME, gaussian:D[:mean=M|M1,...,MD][:std=S].",
             run_sample)

@@ -43,13 +43,19 @@ int use_sampler_config(const char *verb, const use_sampler_flags *f, ebm_sampler
 int use_parse_float(const char *verb, const char *flag, const char *text, float *out);
 int use_parse_int(const char *verb, const char *flag, const char *text, int *out);
 
-/* A checkpoint as an energy named by its path (the net is built for
- * batches of up to max_batch). Free with use_model_close. */
-typedef struct {
-  ebm_net *net;
-  ebm_energy *energy;
-} use_model;
+/* The model of a --ckpt flag: any energy spec (below), so CKPT:class=Y and
+ * the analytic energies work there too. Free with use_model_close. */
+typedef ebm_energy_source use_model;
 int use_model_open(const char *verb, const char *path, int64_t max_batch, use_model *m);
+
+/* --flag TEXT: an energy spec (compose.h: CKPT[:class=Y], toy:NAME,
+ * gaussian:D[:mean=..][:std=..]) parsed with `flags` and opened for batches
+ * of up to max_batch (capped at USE_MAX_NET_BATCH). Syntax and class
+ * problems are usage errors (exit 2), file problems runtime errors (1).
+ * spec (may be NULL) receives the parsed spec (the caller frees it);
+ * close src with ebm_energy_source_close whatever happens. */
+int use_energy_open(const char *verb, const char *flag, const char *text, unsigned flags, int64_t max_batch,
+                    ebm_energy_source *src, ebm_energy_spec *spec);
 void use_model_close(use_model *m);
 
 /* The model CKPT and the items of --flag PATH it is to work on: loads the
@@ -59,6 +65,10 @@ void use_model_close(use_model *m);
  * caller releases *x (ebm_npy_free) and *m (use_model_close). */
 int use_open_items(const char *verb, const char *ckpt, const char *flag, const char *path, ebm_npy *x,
                    use_model *m);
+
+/* EBM_ERR_NUMERIC "--FLAG PATH: value K is nan" for the first value of
+ * v[0..count) that is not finite; EBM_OK when all are. */
+ebm_status use_check_finite(const char *flag, const char *path, const float *v, int64_t count);
 
 /* --png needs an image model (C = 1 or 3): 0, or a usage error. */
 int use_check_png(const char *verb, const char *png, const ebm_energy *en);

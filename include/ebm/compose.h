@@ -28,6 +28,7 @@
 
 #include "ebm/core.h"
 #include "ebm/energy.h"
+#include "ebm/nn.h"
 #include "ebm/sample.h"
 
 #ifdef __cplusplus
@@ -113,6 +114,70 @@ void ebm_masked_energy_gather(const ebm_energy *masked, const float *items, floa
 ebm_status ebm_inpaint(const ebm_energy *en, const ebm_sampler_config *cfg, const float *x,
                        const float *mask, const ebm_cond *cond, int64_t n, float lo, float hi,
                        ebm_rng *rng, float *out, ebm_sample_step_fn cb, void *cb_ctx);
+
+/* ------------------------------------------------- energies named by text */
+
+/* What a verb's --ckpt, --energy or --term names, one grammar for all:
+ *   PATH[:class=Y]                          a checkpoint (a conditional model
+ *                                           with its class fixed to Y)
+ *   toy:NAME                                the exact, normalised energy of a
+ *                                           2-D toy (data.h; not checkerboard)
+ *   gaussian:D[:mean=M|M1,...,MD][:std=S]   N(mean, S²·I) in D ≤ 4096 dims
+ * and, where flags has EBM_SPEC_TERM (composition terms), [:weight=W]
+ * [:temp=T]. Options are peeled off the right end while the last ':'
+ * segment is key=value, so a path may itself contain ':'. */
+typedef enum { EBM_SOURCE_CKPT = 0, EBM_SOURCE_TOY, EBM_SOURCE_GAUSSIAN } ebm_source_kind;
+
+#define EBM_SPEC_TERM 1u     /* accept :weight= and :temp= */
+#define EBM_SPEC_MAX_DIM 4096 /* largest gaussian:D */
+
+typedef struct {
+  ebm_source_kind kind;
+  char *path;            /* CKPT: the file (malloc'd) */
+  int toy;               /* TOY: an ebm_toy */
+  int64_t dim;           /* GAUSSIAN: D */
+  double *mean;          /* GAUSSIAN: D values, or NULL for 0 (malloc'd) */
+  double std;            /* GAUSSIAN: S (1) */
+  int label;             /* class=Y; −1 when not given */
+  double weight;         /* term weight W (1) */
+  double temperature;    /* term temperature T (1) */
+} ebm_energy_spec;
+
+/* Parses `text` (no file is opened). Every syntax problem is EBM_ERR_ARG
+ * quoting the text and saying what is accepted. Free with
+ * ebm_energy_spec_free (also after a failed parse). */
+ebm_status ebm_energy_spec_parse(const char *text, unsigned flags, ebm_energy_spec *out);
+void ebm_energy_spec_free(ebm_energy_spec *spec);
+
+/* A spec made usable: owns the network (checkpoints) and every wrapper. */
+typedef struct {
+  ebm_energy *energy;    /* what to sample or score: the class fixed when
+                            class= was given; its name is the path or spec */
+  ebm_net *net;          /* a checkpoint's network, else NULL */
+  ebm_source_kind kind;
+  int64_t dim;           /* internal: the analytic law, for log Z */
+  double std, *mean;
+  ebm_energy *owned[2];  /* internal: what close frees, in reverse order */
+  char *name;            /* internal */
+} ebm_energy_source;
+
+/* Opens a parsed spec: loads a checkpoint for batches of up to max_batch
+ * items, builds a toy or Gaussian energy, fixes the class. A conditional
+ * model without class= stays conditional (energy->num_classes > 0).
+ * class= on an unconditional model or out of range → EBM_ERR_ARG; file
+ * problems → the loader's error naming the file. Close with
+ * ebm_energy_source_close (also after a failed open). */
+ebm_status ebm_energy_source_open(const ebm_energy_spec *spec, int64_t max_batch, ebm_energy_source *out);
+void ebm_energy_source_close(ebm_energy_source *src);
+
+/* The exact log Z_T = log ∫ exp(−E(x)/T) dx of an analytic source, over R^D
+ * (lo ≥ hi) or over the box [lo, hi]^D (the space of a uniform AIS base):
+ * for gaussian:D a product of D truncated normal masses at std S·√T, for a
+ * toy 0 at T = 1 on R² or a box holding [−4, 4]² (the toys are normalised;
+ * < 1e-9 of their mass lies outside it). *known = 0 (and *log_z NaN) when it
+ * is not known exactly: checkpoints, toys at T ≠ 1 or on a smaller box. */
+void ebm_energy_source_log_z(const ebm_energy_source *src, double temperature, double lo, double hi, int *known,
+                             double *log_z);
 
 /* ------------------------------------------------------------ corruption */
 

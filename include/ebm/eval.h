@@ -125,6 +125,53 @@ ebm_status ebm_ais_reverse(const ebm_energy *model, const ebm_ais_base *base,
                            const ebm_ais_config *cfg, const float *x, int64_t n, ebm_rng *rng,
                            double *log_w, ebm_ais_result *res, ebm_ais_step_fn cb, void *cb_ctx);
 
+/* ------------------------------------------- log-likelihood evaluation */
+
+/* A whole evaluation of a model's log-likelihood (`ebm eval ais`): forward
+ * AIS from a base (a lower bound on log Z), reverse AIS from data items (an
+ * upper bound when the model fits them), and the data's average
+ * log-likelihood −E[E/T] − log Z between the two, in nats and bits/dim. */
+typedef struct {
+  ebm_ais_config ais;
+  int uniform_base;    /* 1: uniform on the box; 0 (default): a diagonal Gaussian
+                          fitted to the data (up to 20 000 items, std floored at
+                          5 % of the box), or N(mid, (width/4)²) without data */
+  float lo, hi;        /* the box: the model's range if it has one, else this
+                          (default ±4, the toys' box) */
+  int64_t reverse;     /* reverse chains, each from one data item chosen at random:
+                          −1 (default) min(ais.chains, N), 0 none */
+  int64_t items;       /* data items whose mean energy is scored: 0 (default) all */
+  uint64_t seed;       /* all draws: base samples, MCMC, item choice (0) */
+} ebm_loglik_config;
+
+/* Defaults as above, with ebm_ais_defaults() inside. */
+ebm_loglik_config ebm_loglik_defaults(void);
+
+typedef struct {
+  ebm_ais_result forward, reverse; /* reverse.chains == 0 when not run */
+  double *log_w_forward;  /* forward.chains per-chain log-weights (malloc'd) */
+  double *log_w_reverse;  /* reverse.chains of them, or NULL */
+  float lo, hi;           /* the box used */
+  char base[160];         /* what the base was, for reports */
+  int64_t items;          /* data items scored (0 without data) */
+  double mean_energy;     /* mean E/T of those items, and its standard error */
+  double mean_energy_se;
+  double ll_upper;        /* nats per item, −mean − forward.log_z (AIS: upper bound) */
+  double ll_lower;        /* −mean − reverse.log_z (reverse AIS: lower bound), NaN if none */
+  double bpd_lower;       /* bits/dim = −ll / (D ln 2): lower bound from ll_upper */
+  double bpd_upper;       /* upper bound from ll_lower, NaN if none */
+  int bounds_inverted;    /* reverse below forward by > 3 combined se: the
+                             reverse chains bound nothing (data unlike the
+                             model's samples, or too short a schedule) */
+} ebm_loglik_result;
+
+/* Runs the evaluation of an unconditional `model` on `data` (NULL: log Z
+ * only). cb sees forward then reverse AIS (t restarts at 1). Free the result
+ * with ebm_loglik_result_free (also after a failure). */
+ebm_status ebm_loglik_evaluate(const ebm_energy *model, const ebm_dataset *data, const ebm_loglik_config *cfg,
+                               ebm_ais_step_fn cb, void *cb_ctx, ebm_loglik_result *out);
+void ebm_loglik_result_free(ebm_loglik_result *r);
+
 /* log((1/n) Σ exp(v_i)), stable (the max is factored out); −inf for n = 0. */
 double ebm_logmeanexp(const double *v, int64_t n);
 

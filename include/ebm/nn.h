@@ -4,7 +4,8 @@
  *
  * A network is built for a maximum batch size; all activations and
  * workspaces are allocated then, so the passes below never allocate.
- * Three passes:
+ * ebm_net_forward / ebm_net_backward take any output shape (logits, images);
+ * the three energy passes wrap them for networks that end in one number:
  *   ebm_net_energy      E[n]
  *   ebm_net_grad_input  E[n] and dE/dx (what Langevin needs; parameter
  *                       gradients untouched, parameter work skipped)
@@ -44,16 +45,28 @@ ebm_status ebm_arch_preset(const char *name, int num_classes, int in_dim, char *
 /* Builds a network from an architecture JSON for batches of up to
  * max_batch items. Parameters are zero until ebm_net_init or a load.
  * The JSON (what checkpoints store as "arch"; src/nn/arch.c has the full
- * grammar) is either a layer list
+ * grammar, each layer kind's file under src/nn/ its keys) is either a layer
+ * list
  *   {"input": [C, H, W] or [D], "classes": K, "range": [lo, hi],
  *    "spectral_norm": false, "layers": [
  *      {"type": "conv2d", "name": "net.0", "out": 16, "kernel": 5, "stride": 2, "pad": 4},
- *      {"type": "swish"}, {"type": "leaky_relu", "slope": 0.2},
- *      {"type": "avgpool2d", "kernel": 2}, {"type": "global_sum_pool"}, {"type": "flatten"},
- *      {"type": "linear", "name": "fc", "out": 1},
+ *      {"type": "conv_transpose2d", "name": "up", "out": 16, "kernel": 4, "stride": 2,
+ *       "pad": 1, "output_pad": 0},
+ *      {"type": "linear", "name": "fc", "out": 10},
+ *      {"type": "swish"}, {"type": "leaky_relu", "slope": 0.2}, {"type": "relu"},
+ *      {"type": "tanh"}, {"type": "sigmoid"},
+ *      {"type": "avgpool2d", "kernel": 2}, {"type": "global_sum_pool"},
+ *      {"type": "upsample", "scale": 2}, {"type": "flatten"},
+ *      {"type": "reshape", "shape": [32, 7, 7]},
+ *      {"type": "batchnorm2d", "name": "bn"},
  *      {"type": "class_affine", "name": "cond"},
- *      {"type": "resblock", "name": "blocks.0", "out": 64, "down": true, "act": "swish"}]}
- * (names are the PyTorch parameter prefixes; the last layer gives 1 value),
+ *      {"type": "cond_affine", "name": "film", "class": false, "sigma": true,
+ *       "frequencies": 8},
+ *      {"type": "resblock", "name": "blocks.0", "out": 64, "down": true, "act": "swish"},
+ *      {"type": "logsumexp"}, {"type": "select"}]}
+ * (names are the PyTorch parameter prefixes; the last layer may give any
+ * shape — the energy passes need 1 value: end in linear "out": 1, or in
+ * the logsumexp / select heads on K logits),
  * or the compact {"preset": "mlp", "in_dim": 2, "width": 128, "depth": 2,
  * "classes": 0}. Unknown keys, bad shapes, duplicate names → EBM_ERR_ARG
  * naming the layer. */
@@ -105,8 +118,40 @@ float ebm_net_spectral_sigma(ebm_net *net, const char *weight_name, int *found);
 
 /* -------------------------------------------------------------- passes */
 
-/* x: n items (n ≤ max_batch); cond: the items' labels (class-conditional
- * networks) or NULL (energy.h). */
+/* The raw network output of n items (n ≤ max_batch): out gets n × K floats,
+ * K = ebm_net_out_size (any output shape: 10 logits, a 1×28×28 image, one
+ * energy). `cond` (may be NULL) must hold labels iff ebm_net_needs_labels
+ * and noise levels iff ebm_net_needs_sigma. out may be NULL (only the
+ * activations are kept). The network keeps what backward needs, and
+ * borrows cond's arrays until the next pass. */
+ebm_status ebm_net_forward(ebm_net *net, const float *x, const ebm_cond *cond, int64_t n,
+                           float *out);
+/* Back through the last forward pass (no second forward): dout is dL/d(out)
+ * [n, K]; dx (NULL: skipped) gets dL/dx [n, item size]; want_params = 1
+ * ACCUMULATES dL/dθ into every param's grad, 0 leaves them untouched and
+ * skips all parameter work. EBM_ERR_ARG when no forward pass preceded it
+ * (the energy passes below count as forward passes). */
+ebm_status ebm_net_backward(ebm_net *net, const float *dout, float *dx, int want_params);
+
+/* Per-item output shape and size K (product of the shape). */
+int ebm_net_out_ndim(const ebm_net *net);
+const int64_t *ebm_net_out_shape(const ebm_net *net);
+int64_t ebm_net_out_size(const ebm_net *net);
+/* What a pass needs in its ebm_cond: labels (a "classes" > 0 network) and
+ * noise levels (a network with a noise-level embedding). */
+int ebm_net_needs_labels(const ebm_net *net);
+int ebm_net_needs_sigma(const ebm_net *net);
+
+/* Train or eval mode (what nn.Module.train() / .eval() switch): only
+ * batchnorm2d layers differ — train mode normalises with the batch's
+ * statistics and updates the running ones on every forward pass, eval mode
+ * uses the running ones. A new or loaded network is in eval mode. */
+void ebm_net_set_training(ebm_net *net, int training);
+int ebm_net_training(const ebm_net *net);
+
+/* The energy passes: networks whose output is one number per item (K = 1).
+ * x: n items (n ≤ max_batch); cond: the items' labels / noise levels, as
+ * ebm_net_forward, or NULL (energy.h). */
 ebm_status ebm_net_energy(ebm_net *net, const float *x, const ebm_cond *cond, int64_t n, float *e);
 ebm_status ebm_net_grad_input(ebm_net *net, const float *x, const ebm_cond *cond, int64_t n,
                               float *e, float *dx);

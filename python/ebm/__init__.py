@@ -4,6 +4,7 @@
     m = ebm.load("run/ckpt/last.safetensors")
     e = m.energy(x)                 # float32 (N, *m.item_shape) -> (N,)
     e, dx = m.grad(x)               # dE/dx, same shape as x
+    y = m.forward(x)                # the raw output (N, *m.out_shape): logits, images, energies
     s = ebm.sample(m, 64, sampler="langevin", steps=60, seed=1)
     ebm.train(data="toy:8gaussians", arch="mlp", out="run", iters=200,
               progress=lambda stats: print(stats["step"], stats["loss"]))
@@ -66,6 +67,19 @@ def _items(x, item_shape, name="x"):
     return x.shape[0]
 
 
+def _sigma(sigma, n, needs_sigma):
+    """Per-item noise levels of a noise-conditioned network: float32 (N,), > 0."""
+    if not needs_sigma:
+        if sigma is not None:
+            raise ValueError("sigma given for a network without a noise-level input")
+        return None
+    if not isinstance(sigma, np.ndarray) or sigma.dtype != np.float32 or sigma.shape != (n,):
+        raise ValueError(f"this network is noise-conditioned: sigma must be a float32 array of shape ({n},)")
+    if not sigma.flags.c_contiguous or not np.all(sigma > 0):
+        raise ValueError("sigma must be C-contiguous and > 0")
+    return sigma
+
+
 def _labels(labels, n, num_classes):
     if num_classes == 0:
         if labels is not None:
@@ -93,6 +107,9 @@ class Model:
         self.item_shape = tuple(shape[i] for i in range(nd))
         self.num_classes = lib.ebm_net_num_classes(handle)
         self.max_batch = lib.ebm_net_max_batch(handle)
+        out = lib.ebm_net_out_shape(handle)
+        self.out_shape = tuple(out[i] for i in range(lib.ebm_net_out_ndim(handle)))
+        self.needs_sigma = bool(lib.ebm_net_needs_sigma(handle))
         self.arch = json.loads(lib.ebm_net_arch_json(handle).decode())
 
     def close(self):
@@ -114,32 +131,40 @@ class Model:
             raise ValueError("the model is closed")
         return self._net
 
-    def _run(self, x, labels, with_grad):
+    def _run(self, x, labels, sigma, mode):
+        """mode "energy" -> (e, None), "grad" -> (e, dx), "forward" -> (out, None); in max_batch chunks."""
         net = self._handle()
         n = _items(x, self.item_shape)
         labels = _labels(labels, n, self.num_classes)
-        e = np.empty(n, dtype=np.float32)
-        dx = np.empty_like(x) if with_grad else None
-        row = int(np.prod(self.item_shape))
+        sigma = _sigma(sigma, n, self.needs_sigma)
+        out = np.empty((n,) + (self.out_shape if mode == "forward" else ()), dtype=np.float32)
+        dx = np.empty_like(x) if mode == "grad" else None
+        row, out_row = int(np.prod(self.item_shape)), int(np.prod(out.shape[1:]))
         for start in range(0, n, self.max_batch):
             b = min(self.max_batch, n - start)
-            cond = _lib.Cond(labels[start:].ctypes.data_as(_lib.c_int32_p) if labels is not None else None, None)
-            xs = x.reshape(n, row)[start:]
-            if with_grad:
-                _check(lib.ebm_net_grad_input(net, _f32(xs), ctypes.byref(cond), b, _f32(e[start:]),
-                                              _f32(dx.reshape(n, row)[start:])))
+            cond = _lib.Cond(labels[start:].ctypes.data_as(_lib.c_int32_p) if labels is not None else None,
+                             _f32(sigma[start:]) if sigma is not None else None)
+            xs, outs = _f32(x.reshape(n, row)[start:]), _f32(out.reshape(n, out_row)[start:])
+            if mode == "grad":
+                _check(lib.ebm_net_grad_input(net, xs, ctypes.byref(cond), b, outs, _f32(dx.reshape(n, row)[start:])))
+            elif mode == "forward":
+                _check(lib.ebm_net_forward(net, xs, ctypes.byref(cond), b, outs))
             else:
-                _check(lib.ebm_net_energy(net, _f32(xs), ctypes.byref(cond), b, _f32(e[start:])))
-        return e, dx
+                _check(lib.ebm_net_energy(net, xs, ctypes.byref(cond), b, outs))
+        return out, dx
 
-    def energy(self, x, labels=None):
+    def energy(self, x, labels=None, sigma=None):
         """E(x) for a batch x (float32, (N, *item_shape)) -> float32 (N,). labels: int32 (N,) for
-        class-conditional models."""
-        return self._run(x, labels, False)[0]
+        class-conditional models; sigma: float32 (N,) noise levels for noise-conditioned ones."""
+        return self._run(x, labels, sigma, "energy")[0]
 
-    def grad(self, x, labels=None):
+    def grad(self, x, labels=None, sigma=None):
         """(E(x), dE/dx): energies (N,) and the gradient with x's shape."""
-        return self._run(x, labels, True)
+        return self._run(x, labels, sigma, "grad")
+
+    def forward(self, x, labels=None, sigma=None):
+        """The network's raw output, float32 (N, *out_shape): logits, images, or (N, 1) energies."""
+        return self._run(x, labels, sigma, "forward")[0]
 
 
 def load(path, max_batch=256):
@@ -246,7 +271,7 @@ def _config_record(cfg):
         lib.ebm_train_config_json_free(text)
 
 
-def train(data, arch, out, iters=1000, preset="igebm", progress=None, resume=False, save_every=1000,
+def train(data, arch, out, iters=1000, preset="igebm", progress=None, resume=False, force=False, save_every=1000,
           sample_every=500, log_every=1, sample_count=64, width=0, depth=None, report=False, **settings):
     """Trains in this process into the run directory `out` (the layout of `ebm train`: config.json,
     metrics.jsonl, samples/, ckpt/last.safetensors). data: a spec as for the CLI (toy:8gaussians,
@@ -255,7 +280,8 @@ def train(data, arch, out, iters=1000, preset="igebm", progress=None, resume=Fal
     method, sampler, steps, step_size, noise, grad_clip, lr, alpha, range, seed, conditional, ...
     progress(stats) is called after every step with a dict (step, loss, e_pos, e_neg, grad_norm, lr,
     mcmc_accept, ...); raising StopIteration in it stops the run after that step (saved; ebm.Error
-    "interrupted" is not raised then). report=True rewrites out/report.html every sample_every
+    "interrupted" is not raised then). force=True lets a new run use a non-empty folder that is not
+    a run. report=True rewrites out/report.html every sample_every
     steps. Returns the final step's stats (a dict)."""
     cfg = lib.ebm_train_config_new(preset.encode())
     if not cfg:
@@ -300,7 +326,7 @@ def train(data, arch, out, iters=1000, preset="igebm", progress=None, resume=Fal
 
         callback = _lib.ON_STEP(on_step)
         opts = _lib.RunOpts(run_dir=os.fsencode(out), arch_json=arch_json.encode() if arch_json else None,
-                            config_json=json.dumps(record, indent=2).encode(), resume=int(resume),
+                            config_json=json.dumps(record, indent=2).encode(), resume=int(resume), force=int(force),
                             save_every=save_every, sample_every=sample_every, log_every=log_every,
                             sample_count=sample_count, stop=ctypes.pointer(stop), on_step=callback)
         final = ctypes.c_int64(0)

@@ -66,7 +66,7 @@ ON_STEP = ctypes.CFUNCTYPE(None, c_void_p, ctypes.POINTER(TrainStats))
 
 class RunOpts(ctypes.Structure):  # ebm_run_opts (train.h)
     _fields_ = [("run_dir", ctypes.c_char_p), ("arch_json", ctypes.c_char_p), ("config_json", ctypes.c_char_p),
-                ("resume", ctypes.c_int), ("save_every", ctypes.c_int64), ("sample_every", ctypes.c_int64),
+                ("resume", ctypes.c_int), ("force", ctypes.c_int), ("save_every", ctypes.c_int64), ("sample_every", ctypes.c_int64),
                 ("log_every", ctypes.c_int64), ("sample_count", ctypes.c_int64),
                 ("meta_keys", c_void_p), ("meta_values", c_void_p), ("n_meta", ctypes.c_int),
                 ("stop", ctypes.POINTER(ctypes.c_int)), ("on_step", ON_STEP), ("ctx", c_void_p)]
@@ -92,6 +92,10 @@ _proto("ebm_net_item_ndim", ctypes.c_int, c_void_p)
 _proto("ebm_net_item_shape", c_int64_p, c_void_p)
 _proto("ebm_net_num_classes", ctypes.c_int, c_void_p)
 _proto("ebm_net_max_batch", ctypes.c_int64, c_void_p)
+_proto("ebm_net_forward", status, c_void_p, c_float_p, P(Cond), ctypes.c_int64, c_float_p)
+_proto("ebm_net_out_ndim", ctypes.c_int, c_void_p)
+_proto("ebm_net_out_shape", c_int64_p, c_void_p)
+_proto("ebm_net_needs_sigma", ctypes.c_int, c_void_p)
 _proto("ebm_net_energy", status, c_void_p, c_float_p, P(Cond), ctypes.c_int64, c_float_p)
 _proto("ebm_net_grad_input", status, c_void_p, c_float_p, P(Cond), ctypes.c_int64, c_float_p, c_float_p)
 _proto("ebm_net_as_energy", P(Energy), c_void_p)

@@ -68,6 +68,13 @@ class TrainedToy(unittest.TestCase):
             fd = (self.model.energy(x + step).astype(np.float64) - self.model.energy(x - step)) / (2 * h)
             np.testing.assert_allclose(dx[:, d], fd, rtol=0.05, atol=1e-4)
 
+    def test_forward_is_the_energy_as_a_raw_output(self):
+        x = self.grid()
+        self.assertEqual(self.model.out_shape, (1,))
+        np.testing.assert_array_equal(self.model.forward(x), self.model.energy(x).reshape(-1, 1))
+        with self.assertRaisesRegex(ValueError, "noise-level"):
+            self.model.forward(x, sigma=np.ones(len(x), np.float32))
+
     def test_energy_of_many_items_goes_in_max_batch_chunks(self):
         x = np.random.default_rng(1).normal(size=(600, 2)).astype(np.float32)  # > max_batch 256
         chunks = [self.model.energy(np.ascontiguousarray(x[i:i + 256])) for i in (0, 256, 512)]

@@ -24,12 +24,6 @@
 
 #define MAX_LAYERS 256
 
-static const char *const kind_names[] = {"conv2d", "linear", "avgpool2d", "global_sum_pool",
-                                         "swish", "leaky_relu", "flatten", "class_affine",
-                                         "resblock"};
-
-const char *layer_kind_name(layer_kind kind) { return kind_names[kind]; }
-
 void arch_spec_free(arch_spec *spec) {
   if (!spec) return;
   free(spec->layers);
@@ -69,6 +63,24 @@ static ebm_status get_float(const cJSON *obj, const char *key, double lo, double
   return EBM_OK;
 }
 
+/* "shape": [C, H, W] or [D], entries in [lo, hi]. */
+static ebm_status get_shape(const cJSON *obj, const layer_key *k, layer_spec *ls, const char *where) {
+  const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, k->key);
+  int nd = cJSON_IsArray(it) ? cJSON_GetArraySize(it) : 0;
+  if (nd != 1 && nd != 3)
+    return ebm_set_error(EBM_ERR_ARG, "architecture: %s: '%s' must be [D] or [C, H, W]", where, k->key);
+  for (int d = 0; d < nd; d++) {
+    const cJSON *e = cJSON_GetArrayItem(it, d);
+    double v = cJSON_IsNumber(e) ? e->valuedouble : -1;
+    if (!(v >= k->lo && v <= k->hi && v == floor(v)))
+      return ebm_set_error(EBM_ERR_ARG, "architecture: %s: '%s' entries must be integers in [%g, %g]",
+                           where, k->key, k->lo, k->hi);
+    ls->shape[d] = (int64_t)v;
+  }
+  ls->shape_ndim = nd;
+  return EBM_OK;
+}
+
 /* Only known keys are accepted, so a typo ("kernal") is an error, not a
  * silently ignored default. */
 static ebm_status check_keys(const cJSON *obj, const char *const *allowed, const char *where) {
@@ -80,40 +92,80 @@ static ebm_status check_keys(const cJSON *obj, const char *const *allowed, const
   return EBM_OK;
 }
 
+#define FIELD(ls, k, type) ((type *)((char *)(ls) + (k)->offset))
+
+void layer_spec_defaults(layer_spec *ls, const layer_kind *kind, int default_sn) {
+  memset(ls, 0, sizeof *ls);
+  ls->kind = kind;
+  for (const layer_key *k = kind->keys; k->key; k++) {
+    switch (k->type) {
+      case KEY_INT: *FIELD(ls, k, int64_t) = (int64_t)k->def; break;
+      case KEY_BOOL: *FIELD(ls, k, int) = k->def < 0 ? default_sn : (int)k->def; break;
+      case KEY_ACT: *FIELD(ls, k, int) = (int)k->def; break;
+      case KEY_FLOAT: *FIELD(ls, k, double) = k->def; break;
+      case KEY_SHAPE: break;
+    }
+  }
+}
+
+/* Keys every layer type shares, then the type's own. A key some other type
+ * takes gets "does not take"; one no type takes gets "unknown key". */
+static ebm_status check_layer_keys(const cJSON *obj, const layer_kind *kind, const char *where) {
+  for (const cJSON *it = obj->child; it; it = it->next) {
+    if (strcmp(it->string, "type") == 0 || strcmp(it->string, "name") == 0) continue;
+    int mine = 0;
+    for (const layer_key *k = kind->keys; k->key && !mine; k++) mine = strcmp(k->key, it->string) == 0;
+    if (mine) continue;
+    if (layer_key_known(it->string))
+      return ebm_set_error(EBM_ERR_ARG, "architecture: %s does not take '%s'", where, it->string);
+    return ebm_set_error(EBM_ERR_ARG, "architecture: %s: unknown key '%s'", where, it->string);
+  }
+  return EBM_OK;
+}
+
+static ebm_status parse_key(const cJSON *obj, const layer_key *k, layer_spec *ls, const char *where) {
+  const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, k->key);
+  if (!it) {
+    if (k->required) return ebm_set_error(EBM_ERR_ARG, "architecture: %s needs '%s'", where, k->key);
+    return EBM_OK;
+  }
+  switch (k->type) {
+    case KEY_INT: return get_int(obj, k->key, (int64_t)k->lo, (int64_t)k->hi, FIELD(ls, k, int64_t), where);
+    case KEY_BOOL: return get_bool(obj, k->key, FIELD(ls, k, int), where);
+    case KEY_FLOAT: return get_float(obj, k->key, k->lo, k->hi, FIELD(ls, k, double), where);
+    case KEY_SHAPE: return get_shape(obj, k, ls, where);
+    case KEY_ACT:
+      if (cJSON_IsString(it) && strcmp(it->valuestring, "swish") == 0) *FIELD(ls, k, int) = ACT_SWISH;
+      else if (cJSON_IsString(it) && strcmp(it->valuestring, "leaky_relu") == 0)
+        *FIELD(ls, k, int) = ACT_LEAKY_RELU;
+      else
+        return ebm_set_error(EBM_ERR_ARG, "architecture: %s: '%s' must be \"swish\" or \"leaky_relu\"",
+                             where, k->key);
+      return EBM_OK;
+  }
+  return EBM_OK;
+}
+
 static ebm_status parse_layer(const cJSON *obj, int index, int default_sn, layer_spec *ls) {
-  static const char *const allowed[] = {"type", "name", "out", "kernel", "stride", "pad", "bias",
-                                        "spectral_norm", "down", "act", "slope",
-                                        "conv2_init_std", NULL};
   char where[96];
   snprintf(where, sizeof where, "layer %d", index);
   if (!cJSON_IsObject(obj)) return ebm_set_error(EBM_ERR_ARG, "architecture: %s is not an object", where);
   const cJSON *type = cJSON_GetObjectItemCaseSensitive(obj, "type");
   if (!cJSON_IsString(type))
     return ebm_set_error(EBM_ERR_ARG, "architecture: %s has no string 'type'", where);
-  int kind = -1;
-  for (int k = 0; k <= LAYER_RESBLOCK; k++)
-    if (strcmp(type->valuestring, kind_names[k]) == 0) kind = k;
-  if (kind < 0)
-    return ebm_set_error(EBM_ERR_ARG,
-                         "architecture: %s: unknown type '%s' (conv2d, linear, avgpool2d, "
-                         "global_sum_pool, swish, leaky_relu, flatten, class_affine, resblock)",
-                         where, type->valuestring);
-  snprintf(where, sizeof where, "layer %d (%s)", index, kind_names[kind]);
-  ebm_status st = check_keys(obj, allowed, where);
+  const layer_kind *kind = layer_kind_find(type->valuestring);
+  if (!kind) {
+    char names[512];
+    layer_kind_list(names, sizeof names);
+    return ebm_set_error(EBM_ERR_ARG, "architecture: %s: unknown type '%s' (%s)", where,
+                         type->valuestring, names);
+  }
+  snprintf(where, sizeof where, "layer %d (%s)", index, kind->name);
+  ebm_status st = check_layer_keys(obj, kind, where);
   if (st) return st;
-  memset(ls, 0, sizeof *ls);
-  ls->kind = (layer_kind)kind;
-  ls->kernel = kind == LAYER_AVGPOOL2D ? 2 : 3;
-  ls->stride = 1;
-  ls->bias = 1;
-  ls->spectral_norm = default_sn;
-  ls->act = ACT_SWISH;
-  ls->slope = 0.2; /* Du & Mordatch use leaky ReLU 0.2 */
-  ls->conv2_init_std = 1e-10;
-  int weighted = kind == LAYER_CONV2D || kind == LAYER_LINEAR || kind == LAYER_RESBLOCK ||
-                 kind == LAYER_CLASS_AFFINE;
+  layer_spec_defaults(ls, kind, default_sn);
   const cJSON *name = cJSON_GetObjectItemCaseSensitive(obj, "name");
-  if (weighted) {
+  if (kind->named) {
     if (!cJSON_IsString(name) || !name->valuestring[0] ||
         strlen(name->valuestring) >= NN_NAME_MAX - 24)
       return ebm_set_error(EBM_ERR_ARG, "architecture: %s needs a 'name' (1..%d characters)", where,
@@ -124,51 +176,8 @@ static ebm_status parse_layer(const cJSON *obj, int index, int default_sn, layer
       return ebm_set_error(EBM_ERR_ARG, "architecture: %s: bad 'name'", where);
     snprintf(ls->name, sizeof ls->name, "%s", name->valuestring);
   }
-  if (kind == LAYER_CONV2D || kind == LAYER_LINEAR || kind == LAYER_RESBLOCK) {
-    ls->out = -1;
-    if ((st = get_int(obj, "out", 1, 1 << 20, &ls->out, where))) return st;
-    if (ls->out < 0) return ebm_set_error(EBM_ERR_ARG, "architecture: %s needs 'out'", where);
-    if ((st = get_bool(obj, "spectral_norm", &ls->spectral_norm, where))) return st;
-  }
-  if (kind == LAYER_CONV2D || kind == LAYER_LINEAR)
-    if ((st = get_bool(obj, "bias", &ls->bias, where))) return st;
-  if (kind == LAYER_CONV2D) {
-    if ((st = get_int(obj, "kernel", 1, 64, &ls->kernel, where))) return st;
-    if ((st = get_int(obj, "stride", 1, 64, &ls->stride, where))) return st;
-    if ((st = get_int(obj, "pad", 0, 64, &ls->pad, where))) return st;
-  }
-  if (kind == LAYER_AVGPOOL2D)
-    if ((st = get_int(obj, "kernel", 1, 64, &ls->kernel, where))) return st;
-  if (kind == LAYER_LEAKY_RELU || kind == LAYER_RESBLOCK)
-    if ((st = get_float(obj, "slope", 0.0, 1.0, &ls->slope, where))) return st;
-  if (kind == LAYER_RESBLOCK) {
-    if ((st = get_bool(obj, "down", &ls->down, where))) return st;
-    if ((st = get_float(obj, "conv2_init_std", 0.0, 10.0, &ls->conv2_init_std, where))) return st;
-    const cJSON *act = cJSON_GetObjectItemCaseSensitive(obj, "act");
-    if (act) {
-      if (cJSON_IsString(act) && strcmp(act->valuestring, "swish") == 0) ls->act = ACT_SWISH;
-      else if (cJSON_IsString(act) && strcmp(act->valuestring, "leaky_relu") == 0)
-        ls->act = ACT_LEAKY_RELU;
-      else
-        return ebm_set_error(EBM_ERR_ARG, "architecture: %s: 'act' must be \"swish\" or \"leaky_relu\"",
-                             where);
-    }
-  }
-  /* Keys that mean nothing for this type are errors too. */
-  static const struct { const char *key; unsigned kinds; } owners[] = {
-      {"out", 1u << LAYER_CONV2D | 1u << LAYER_LINEAR | 1u << LAYER_RESBLOCK},
-      {"kernel", 1u << LAYER_CONV2D | 1u << LAYER_AVGPOOL2D},
-      {"stride", 1u << LAYER_CONV2D},
-      {"pad", 1u << LAYER_CONV2D},
-      {"bias", 1u << LAYER_CONV2D | 1u << LAYER_LINEAR},
-      {"spectral_norm", 1u << LAYER_CONV2D | 1u << LAYER_LINEAR | 1u << LAYER_RESBLOCK},
-      {"down", 1u << LAYER_RESBLOCK},
-      {"act", 1u << LAYER_RESBLOCK},
-      {"slope", 1u << LAYER_RESBLOCK | 1u << LAYER_LEAKY_RELU},
-      {"conv2_init_std", 1u << LAYER_RESBLOCK}};
-  for (size_t i = 0; i < sizeof owners / sizeof owners[0]; i++)
-    if (cJSON_GetObjectItemCaseSensitive(obj, owners[i].key) && !(owners[i].kinds & (1u << kind)))
-      return ebm_set_error(EBM_ERR_ARG, "architecture: %s does not take '%s'", where, owners[i].key);
+  for (const layer_key *k = kind->keys; k->key; k++)
+    if ((st = parse_key(obj, k, ls, where))) return st;
   return EBM_OK;
 }
 
@@ -249,33 +258,24 @@ static cJSON *spec_to_json(const arch_spec *spec) {
     cJSON *o = cJSON_CreateObject();
     if (!o) break;
     cJSON_AddItemToArray(layers, o);
-    cJSON_AddStringToObject(o, "type", kind_names[ls->kind]);
+    cJSON_AddStringToObject(o, "type", ls->kind->name);
     if (ls->name[0]) cJSON_AddStringToObject(o, "name", ls->name);
-    switch (ls->kind) {
-      case LAYER_CONV2D:
-        cJSON_AddNumberToObject(o, "out", (double)ls->out);
-        cJSON_AddNumberToObject(o, "kernel", (double)ls->kernel);
-        cJSON_AddNumberToObject(o, "stride", (double)ls->stride);
-        cJSON_AddNumberToObject(o, "pad", (double)ls->pad);
-        cJSON_AddBoolToObject(o, "bias", ls->bias);
-        cJSON_AddBoolToObject(o, "spectral_norm", ls->spectral_norm);
-        break;
-      case LAYER_LINEAR:
-        cJSON_AddNumberToObject(o, "out", (double)ls->out);
-        cJSON_AddBoolToObject(o, "bias", ls->bias);
-        cJSON_AddBoolToObject(o, "spectral_norm", ls->spectral_norm);
-        break;
-      case LAYER_AVGPOOL2D: cJSON_AddNumberToObject(o, "kernel", (double)ls->kernel); break;
-      case LAYER_LEAKY_RELU: cJSON_AddNumberToObject(o, "slope", ls->slope); break;
-      case LAYER_RESBLOCK:
-        cJSON_AddNumberToObject(o, "out", (double)ls->out);
-        cJSON_AddBoolToObject(o, "down", ls->down);
-        cJSON_AddStringToObject(o, "act", ls->act == ACT_SWISH ? "swish" : "leaky_relu");
-        if (ls->act == ACT_LEAKY_RELU) cJSON_AddNumberToObject(o, "slope", ls->slope);
-        cJSON_AddBoolToObject(o, "spectral_norm", ls->spectral_norm);
-        cJSON_AddNumberToObject(o, "conv2_init_std", ls->conv2_init_std);
-        break;
-      default: break;
+    for (const layer_key *k = ls->kind->keys; k->key; k++) {
+      if (k->written && !k->written(ls)) continue;
+      switch (k->type) {
+        case KEY_INT: cJSON_AddNumberToObject(o, k->key, (double)*FIELD(ls, k, int64_t)); break;
+        case KEY_BOOL: cJSON_AddBoolToObject(o, k->key, *FIELD(ls, k, int)); break;
+        case KEY_FLOAT: cJSON_AddNumberToObject(o, k->key, *FIELD(ls, k, double)); break;
+        case KEY_ACT:
+          cJSON_AddStringToObject(o, k->key, *FIELD(ls, k, int) == ACT_SWISH ? "swish" : "leaky_relu");
+          break;
+        case KEY_SHAPE: {
+          cJSON *shape = cJSON_AddArrayToObject(o, k->key);
+          for (int d = 0; shape && d < ls->shape_ndim; d++)
+            cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)ls->shape[d]));
+          break;
+        }
+      }
     }
   }
   return root;

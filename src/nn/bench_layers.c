@@ -7,35 +7,20 @@
 #include "nn/nn_bench.h"
 #include "nn/nn_internal.h"
 
-static double wop_madds(const wop *op) {
-  if (!op->is_conv) return (double)op->in * (double)op->out;
-  return (double)(op->cs.h_out * op->cs.w_out) * (double)op->in * (double)op->out;
-}
-
-static double layer_madds(const layer *l) {
-  switch (l->kind) {
-    case LAYER_CONV2D:
-    case LAYER_LINEAR: return wop_madds(&l->op);
-    case LAYER_RESBLOCK:
-      return wop_madds(&l->rb->conv1) + wop_madds(&l->rb->conv2) +
-             (l->rb->has_shortcut ? wop_madds(&l->rb->shortcut) : 0.0);
-    default: return 0.0;
-  }
-}
-
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return x < y ? -1 : x > y;
 }
 
 /* which: 0 forward, 1 input gradient, 2 parameter gradient. */
-static double time_pass(ebm_net *net, layer *l, int64_t n, const int32_t *y, int which, int iters,
-                        double *t) {
+static double time_pass(ebm_net *net, layer *l, int64_t n, const ebm_cond *cond, int which,
+                        int iters, double *t) {
   const float *x = l->in;
+  const layer_kind *kind = l->spec->kind; /* unfused */
   for (int it = 0; it <= iters; it++) {
     double t0 = ebm_now_seconds();
-    if (which == 0) layer_forward(net, l, n, y, x);
-    else layer_backward(net, l, n, y, net->grad_a, net->grad_b, which == 1, which == 2);
+    if (which == 0) kind->forward(net, l, n, cond, x);
+    else kind->backward(net, l, n, cond, net->grad_a, net->grad_b, which == 1, which == 2);
     if (it > 0) t[it - 1] = ebm_now_seconds() - t0; /* the first run warms up */
   }
   qsort(t, (size_t)iters, sizeof *t, cmp_double);
@@ -64,25 +49,28 @@ ebm_status nn_bench_layers(ebm_net *net, int64_t n, int iters, nn_layer_time *ou
   ebm_rng rng;
   ebm_rng_init(&rng, 3);
   ebm_rng_uniform(&rng, x, n * item, -1.0f, 1.0f);
-  const int32_t *labels = net->num_classes > 0 ? y : NULL;
+  const ebm_cond cond = ebm_cond_labels(net->num_classes > 0 ? y : NULL);
   /* a full unfused forward pass sets every layer's input */
   const float *cur = x;
   for (int i = 0; i < net->nlayers; i++) {
-    layer_forward(net, &net->layers[i], n, labels, cur);
-    cur = net->layers[i].y_out;
+    layer *l = &net->layers[i];
+    l->in = cur;
+    l->y_out = l->out;
+    l->spec->kind->forward(net, l, n, &cond, cur);
+    cur = l->y_out;
   }
   /* dy: small random values in the largest activation's shape */
   ebm_rng_uniform(&rng, net->grad_a, n * max_size, -1e-3f, 1e-3f);
   for (int i = 0; i < net->nlayers && *count < max; i++) {
     layer *l = &net->layers[i];
-    if (l->kind == LAYER_FLATTEN) continue;
+    if (l->spec->kind->view) continue;
     nn_layer_time *r = &out[(*count)++];
-    snprintf(r->name, sizeof r->name, "%s", l->name[0] ? l->name : layer_kind_name(l->kind));
-    r->kind = layer_kind_name(l->kind);
-    r->madds = layer_madds(l);
-    r->fwd_ms = time_pass(net, l, n, labels, 0, iters, t);
-    r->bwd_in_ms = time_pass(net, l, n, labels, 1, iters, t);
-    r->bwd_w_ms = r->madds > 0 ? time_pass(net, l, n, labels, 2, iters, t) : 0.0;
+    snprintf(r->name, sizeof r->name, "%s", l->name[0] ? l->name : l->spec->kind->name);
+    r->kind = l->spec->kind->name;
+    r->madds = l->flops;
+    r->fwd_ms = time_pass(net, l, n, &cond, 0, iters, t);
+    r->bwd_in_ms = time_pass(net, l, n, &cond, 1, iters, t);
+    r->bwd_w_ms = r->madds > 0 ? time_pass(net, l, n, &cond, 2, iters, t) : 0.0;
   }
   ebm_net_zero_grad(net);
 done:

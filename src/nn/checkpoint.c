@@ -24,7 +24,12 @@ ebm_status ebm_net_save(const ebm_net *net, const char *path, int n_meta,
   }
   for (int i = 0; i < net->nbuffers && !st; i++) {
     const nn_buffer *b = &net->buffers[i];
-    st = ebm_st_writer_add_f32(w, b->name, b->ndim, b->shape, b->data);
+    if (b->as_i64) {
+      int64_t count = (int64_t)b->data[0]; /* a counter: PyTorch's int64 scalar */
+      st = ebm_st_writer_add(w, b->name, EBM_DTYPE_I64, b->ndim, b->shape, &count);
+    } else {
+      st = ebm_st_writer_add_f32(w, b->name, b->ndim, b->shape, b->data);
+    }
   }
   if (!st) st = ebm_st_writer_meta(w, "format", EBM_CHECKPOINT_FORMAT);
   if (!st) st = ebm_st_writer_meta(w, "arch", net->arch_json);
@@ -55,6 +60,23 @@ static ebm_status read_tensor(const ebm_safetensors *st, const char *name, int n
     if (!isfinite(out[i]))
       return ebm_set_error(EBM_ERR_NUMERIC, "%s: tensor '%s' has a non-finite value (%g) at index %lld",
                            origin, name, (double)out[i], (long long)i);
+  return EBM_OK;
+}
+
+/* An int64 scalar buffer (num_batches_tracked), kept as a float. */
+static ebm_status read_i64_scalar(const ebm_safetensors *st, const char *name, float *out) {
+  const char *origin = ebm_safetensors_origin(st);
+  const ebm_st_tensor *t = ebm_safetensors_find(st, name);
+  if (!t) return ebm_set_error(EBM_ERR_FORMAT, "%s: tensor '%s' is missing", origin, name);
+  if (t->dtype != EBM_DTYPE_I64 || t->ndim != 0)
+    return ebm_set_error(EBM_ERR_SHAPE, "%s: tensor '%s' must be an I64 scalar, got %s with %d dims",
+                         origin, name, ebm_dtype_name(t->dtype), t->ndim);
+  int64_t v;
+  memcpy(&v, t->data, sizeof v);
+  if (v < 0 || v > (1 << 24))
+    return ebm_set_error(EBM_ERR_NUMERIC, "%s: tensor '%s' is %lld, not a count in [0, 2^24]", origin,
+                         name, (long long)v);
+  *out = (float)v;
   return EBM_OK;
 }
 
@@ -104,7 +126,9 @@ ebm_status ebm_net_from_safetensors(const ebm_safetensors *st, int64_t max_batch
   }
   for (int i = 0; i < net->nbuffers; i++) {
     nn_buffer *b = &net->buffers[i];
-    if ((s = read_tensor(st, b->name, b->ndim, b->shape, b->data))) goto fail;
+    s = b->as_i64 ? read_i64_scalar(st, b->name, b->data)
+                  : read_tensor(st, b->name, b->ndim, b->shape, b->data);
+    if (s) goto fail;
   }
   ebm_net_spectral_update(net, 0);
   free(preset_json);

@@ -16,19 +16,19 @@
 
 #include "nn/nn_internal.h"
 
-static void fill(float *p, int64_t count, float value) {
+void fill_floats(float *p, int64_t count, float value) {
   for (int64_t i = 0; i < count; i++) p[i] = value;
 }
 
-static void init_wop(ebm_net *net, const wop *op, ebm_rng *rng) {
+void init_wop(ebm_net *net, const wop *op, ebm_rng *rng) {
   float bound = (float)(1.0 / sqrt((double)op->in));
   ebm_rng_uniform(rng, net_param_data(net, op->weight), op->out * op->in, -bound, bound);
   if (op->bias >= 0) ebm_rng_uniform(rng, net_param_data(net, op->bias), op->out, -bound, bound);
 }
 
-static void init_cond(ebm_net *net, const cond_op *c) {
-  fill(net_param_data(net, c->gain), c->classes * c->c, 1.0f);
-  fill(net_param_data(net, c->bias), c->classes * c->c, 0.0f);
+void init_cond(ebm_net *net, const cond_op *c) {
+  fill_floats(net_param_data(net, c->gain), c->classes * c->c, 1.0f);
+  fill_floats(net_param_data(net, c->bias), c->classes * c->c, 0.0f);
 }
 
 static void init_uv(ebm_net *net, const sn_weight *sn, ebm_rng *rng) {
@@ -45,17 +45,7 @@ ebm_status ebm_net_init(ebm_net *net, ebm_rng *rng) {
   if (!rng) return ebm_set_error(EBM_ERR_ARG, "network init: no random generator given");
   for (int i = 0; i < net->nlayers; i++) {
     layer *l = &net->layers[i];
-    if (l->kind == LAYER_CONV2D || l->kind == LAYER_LINEAR) init_wop(net, &l->op, rng);
-    if (l->kind == LAYER_CLASS_AFFINE) init_cond(net, &l->cond);
-    if (l->kind == LAYER_RESBLOCK) {
-      resblock *rb = l->rb;
-      init_wop(net, &rb->conv1, rng);
-      ebm_rng_normal(rng, net_param_data(net, rb->conv2.weight), rb->conv2.out * rb->conv2.in, 0.0f,
-                     rb->conv2_init_std);
-      fill(net_param_data(net, rb->conv2.bias), rb->conv2.out, 0.0f);
-      if (rb->has_shortcut) init_wop(net, &rb->shortcut, rng);
-      if (rb->has_cond) init_cond(net, &rb->cond);
-    }
+    if (l->spec->kind->init) l->spec->kind->init(net, l, rng);
   }
   for (int i = 0; i < net->nsn; i++) init_uv(net, net->sns[i], rng);
   ebm_net_spectral_update(net, 1);

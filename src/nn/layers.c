@@ -1,8 +1,10 @@
-/* One layer's forward and backward passes. Every numeric loop is an ops
- * kernel (ops/ops.h); this file only decides which kernel runs on which
- * buffer. Backward takes `need_dx` (0 for the first layer of a parameter
- * pass: dL/dx is not wanted) and `want_params` (0 on the Langevin path: no
- * weight-gradient work at all, parameter grads untouched). */
+/* The pieces layers are made of: a weighted map (conv or linear, with
+ * optional spectral norm), the class-conditional affine, the activations.
+ * Every numeric loop is an ops kernel (ops/ops.h); this file only decides
+ * which kernel runs on which buffer. Backward takes dx NULL (dL/dx not
+ * wanted) and `want_params` (0 on the Langevin path: no weight-gradient
+ * work at all, parameter grads untouched). */
+#include <stdio.h>
 #include <string.h>
 
 #include "nn/nn_internal.h"
@@ -61,12 +63,12 @@ void wop_backward_input_swish(ebm_net *net, const wop *op, int64_t n, const floa
 }
 
 /* Gathers each item's row of a [K, C] table into out[n, C]. */
-static void gather_rows(const float *table, int64_t c, int64_t n, const int32_t *y, float *out) {
+void gather_rows(const float *table, int64_t c, int64_t n, const int32_t *y, float *out) {
   for (int64_t i = 0; i < n; i++) memcpy(out + i * c, table + (int64_t)y[i] * c, (size_t)c * sizeof(float));
 }
 
 /* table[y_i] += rows[i] for every item. */
-static void scatter_add_rows(float *table, int64_t c, int64_t n, const int32_t *y, const float *rows) {
+void scatter_add_rows(float *table, int64_t c, int64_t n, const int32_t *y, const float *rows) {
   const ebm_ops *ops = ebm_ops_current();
   for (int64_t i = 0; i < n; i++) ops->axpy(c, 1.0f, rows + i * c, table + (int64_t)y[i] * c);
 }
@@ -104,51 +106,22 @@ void act_backward(act_kind act, float slope, int64_t count, const float *x, cons
   else ops->leaky_relu_backward(count, slope, x, dy, dx);
 }
 
-void layer_forward(ebm_net *net, layer *l, int64_t n, const int32_t *y, const float *x) {
-  const ebm_ops *ops = ebm_ops_current();
-  const int64_t *s = l->in_shape;
-  l->in = x;
-  l->y_out = l->out;
-  switch (l->kind) {
-    case LAYER_CONV2D:
-    case LAYER_LINEAR: wop_forward(net, &l->op, n, x, l->out); break;
-    case LAYER_AVGPOOL2D: ops->avgpool2d_forward(n, s[0], s[1], s[2], l->pool_k, x, l->out); break;
-    case LAYER_GLOBAL_SUM_POOL: ops->global_sum_pool_forward(n, s[0], s[1] * s[2], x, l->out); break;
-    case LAYER_SWISH: ops->swish_forward(n * l->in_size, x, l->out); break;
-    case LAYER_LEAKY_RELU: ops->leaky_relu_forward(n * l->in_size, l->slope, x, l->out); break;
-    case LAYER_FLATTEN: l->y_out = x; break; /* NCHW flattened is the same memory */
-    case LAYER_CLASS_AFFINE: cond_forward(net, &l->cond, n, y, x, l->out); break;
-    case LAYER_RESBLOCK: resblock_forward(net, l, n, y, x); break;
-  }
+int detail_bias_sn(const layer_spec *ls, char *buf, size_t size) {
+  return snprintf(buf, size, "%s%s", ls->bias ? "" : " no-bias", ls->spectral_norm ? " sn" : "");
 }
 
-const float *layer_backward(ebm_net *net, layer *l, int64_t n, const int32_t *y, const float *dy,
-                            float *dx, int need_dx, int want_params) {
-  const ebm_ops *ops = ebm_ops_current();
-  const int64_t *s = l->in_shape;
-  const float *x = l->in;
-  switch (l->kind) {
-    case LAYER_CONV2D:
-    case LAYER_LINEAR: wop_backward(net, &l->op, n, x, dy, need_dx ? dx : NULL, want_params); break;
-    case LAYER_AVGPOOL2D:
-      if (need_dx) ops->avgpool2d_backward(n, s[0], s[1], s[2], l->pool_k, dy, dx);
-      break;
-    case LAYER_GLOBAL_SUM_POOL:
-      if (need_dx) ops->global_sum_pool_backward(n, s[0], s[1] * s[2], dy, dx);
-      break;
-    case LAYER_SWISH:
-      if (need_dx) ops->swish_backward(n * l->in_size, x, dy, dx);
-      break;
-    case LAYER_LEAKY_RELU:
-      if (need_dx) ops->leaky_relu_backward(n * l->in_size, l->slope, x, dy, dx);
-      break;
-    case LAYER_FLATTEN: return dy;
-    case LAYER_CLASS_AFFINE:
-      /* dx is always a valid buffer: computed even when not needed (cheap),
-       * because the kernel produces dx and the table gradients together. */
-      cond_backward(net, &l->cond, n, y, x, dy, dx, want_params);
-      break;
-    case LAYER_RESBLOCK: resblock_backward(net, l, n, y, dy, need_dx ? dx : NULL, want_params); break;
-  }
+/* The passes of a layer that is one weighted map l->op (conv2d, linear). */
+void layer_wop_init(ebm_net *net, layer *l, ebm_rng *rng) { init_wop(net, &l->op, rng); }
+
+// x is (n, in) or (n, c_in, h_in, w_in); l->out is (n, out) or (n, c_out, h_out, w_out)
+void layer_wop_forward(ebm_net *net, layer *l, int64_t n, const ebm_cond *cond, const float *x) {
+  (void)cond;
+  wop_forward(net, &l->op, n, x, l->out);
+}
+
+const float *layer_wop_backward(ebm_net *net, layer *l, int64_t n, const ebm_cond *cond,
+                                const float *dy, float *dx, int need_dx, int want_params) {
+  (void)cond;
+  wop_backward(net, &l->op, n, l->in, dy, need_dx ? dx : NULL, want_params);
   return dx;
 }

@@ -68,6 +68,32 @@ int net_add_buffer(ebm_net *net, const char *name, int ndim, const int64_t *shap
   return net->nbuffers++;
 }
 
+void *net_alloc(ebm_net *net, size_t count, size_t size, const char *what) {
+  if (net->nallocs == net->cap_allocs) {
+    int cap = net->cap_allocs ? 2 * net->cap_allocs : 16;
+    void **p = realloc(net->allocs, (size_t)cap * sizeof *p);
+    if (!p) {
+      ebm_set_error(EBM_ERR_NOMEM, "out of memory allocating %s", what);
+      return NULL;
+    }
+    net->allocs = p;
+    net->cap_allocs = cap;
+  }
+  void *mem = ebm_alloc(count > 0 ? count : 1, size);
+  if (!mem) {
+    ebm_set_error(EBM_ERR_NOMEM, "out of memory allocating %s", what);
+    return NULL;
+  }
+  memset(mem, 0, (count > 0 ? count : 1) * size);
+  net->allocs[net->nallocs++] = mem;
+  return mem;
+}
+
+ebm_status net_alloc_floats(ebm_net *net, float **p, int64_t count, const char *what) {
+  *p = net_alloc(net, (size_t)count, sizeof(float), what);
+  return *p ? EBM_OK : EBM_ERR_NOMEM;
+}
+
 float *net_param_data(ebm_net *net, int index) { return net->params[index].value->data; }
 float *net_param_grad(ebm_net *net, int index) { return net->params[index].grad->data; }
 
@@ -90,6 +116,8 @@ void ebm_net_free(ebm_net *net) {
     free(net->sns[i]);
   }
   free(net->sns);
+  for (int i = 0; i < net->nallocs; i++) ebm_free(net->allocs[i]);
+  free(net->allocs);
   arch_spec_free(&net->spec);
   free(net->arch_json);
   free(net);
@@ -114,6 +142,7 @@ ebm_status ebm_net_new(const char *arch_json, int64_t max_batch, ebm_net **out) 
   net->item_ndim = net->spec.input_ndim;
   memcpy(net->item_shape, net->spec.input, sizeof net->item_shape);
   net->num_classes = net->spec.classes;
+  net->fwd_n = -1;
   if ((st = net_build_layers(net))) goto fail;
   /* Zero parameters give σ = 0; the update then leaves W = W_orig = 0. */
   ebm_net_spectral_update(net, 0);
@@ -129,6 +158,13 @@ int ebm_net_item_ndim(const ebm_net *net) { return net->item_ndim; }
 const int64_t *ebm_net_item_shape(const ebm_net *net) { return net->item_shape; }
 int ebm_net_num_classes(const ebm_net *net) { return net->num_classes; }
 int64_t ebm_net_max_batch(const ebm_net *net) { return net->max_batch; }
+int ebm_net_out_ndim(const ebm_net *net) { return net->layers[net->nlayers - 1].out_ndim; }
+const int64_t *ebm_net_out_shape(const ebm_net *net) { return net->layers[net->nlayers - 1].out_shape; }
+int64_t ebm_net_out_size(const ebm_net *net) { return net->layers[net->nlayers - 1].out_size; }
+int ebm_net_needs_labels(const ebm_net *net) { return net->num_classes > 0; }
+int ebm_net_needs_sigma(const ebm_net *net) { return net->needs_sigma; }
+void ebm_net_set_training(ebm_net *net, int training) { net->training = training != 0; }
+int ebm_net_training(const ebm_net *net) { return net->training; }
 int ebm_net_param_count(const ebm_net *net) { return net->nparams; }
 
 ebm_param *ebm_net_param(ebm_net *net, int index) {
@@ -158,6 +194,7 @@ ebm_energy *ebm_net_as_energy(ebm_net *net) {
   memcpy(en->item_shape, net->item_shape, sizeof en->item_shape);
   en->max_batch = net->max_batch;
   en->num_classes = net->num_classes;
+  en->needs_sigma = net->needs_sigma;
   en->range_lo = net->spec.has_range ? (float)net->spec.range_lo : 0.0f;
   en->range_hi = net->spec.has_range ? (float)net->spec.range_hi : 0.0f;
   en->eval = net_energy_eval;
@@ -183,9 +220,8 @@ ebm_status ebm_net_layer_info(const ebm_net *net, int index, ebm_layer_info *inf
   if (index < 0 || index >= net->nlayers)
     return ebm_set_error(EBM_ERR_ARG, "layer index %d out of range", index);
   const layer *l = &net->layers[index];
-  const layer_spec *ls = &net->spec.layers[index];
   memset(info, 0, sizeof *info);
-  info->type = layer_kind_name(l->kind);
+  info->type = l->spec->kind->name;
   info->name = l->name;
   info->out_ndim = l->out_ndim;
   memcpy(info->out_shape, l->out_shape, sizeof info->out_shape);
@@ -196,28 +232,6 @@ ebm_status ebm_net_layer_info(const ebm_net *net, int index, ebm_layer_info *inf
         net->params[i].name[prefix_len] == '.')
       count += ebm_tensor_numel(net->params[i].value);
   info->num_params = count;
-  switch (l->kind) {
-    case LAYER_CONV2D:
-      snprintf(info->detail, sizeof info->detail, "k%lld s%lld p%lld%s%s", (long long)ls->kernel,
-               (long long)ls->stride, (long long)ls->pad, ls->bias ? "" : " no-bias",
-               ls->spectral_norm ? " sn" : "");
-      break;
-    case LAYER_LINEAR:
-      snprintf(info->detail, sizeof info->detail, "%lld->%lld%s%s", (long long)l->in_size,
-               (long long)ls->out, ls->bias ? "" : " no-bias", ls->spectral_norm ? " sn" : "");
-      break;
-    case LAYER_AVGPOOL2D: snprintf(info->detail, sizeof info->detail, "k%lld", (long long)ls->kernel); break;
-    case LAYER_LEAKY_RELU: snprintf(info->detail, sizeof info->detail, "slope %g", ls->slope); break;
-    case LAYER_CLASS_AFFINE:
-      snprintf(info->detail, sizeof info->detail, "%d classes", net->num_classes);
-      break;
-    case LAYER_RESBLOCK:
-      snprintf(info->detail, sizeof info->detail, "%s%s%s%s%s", ls->down ? "down " : "",
-               ls->act == ACT_SWISH ? "swish" : "leaky_relu",
-               l->rb->has_shortcut ? " 1x1-shortcut" : "", l->rb->has_cond ? " cond" : "",
-               ls->spectral_norm ? " sn" : "");
-      break;
-    default: break;
-  }
+  if (l->spec->kind->detail) l->spec->kind->detail(net, l, info->detail, sizeof info->detail);
   return EBM_OK;
 }

@@ -1,41 +1,51 @@
 /* nn/nn_internal.h — what the files of src/nn share: the parsed
- * architecture, the layer structs, the network struct and the helpers that
- * run one layer. Not a public header. */
+ * architecture, the layer registry (one descriptor per layer kind), the
+ * network struct and the helpers layers are made of. Not a public header.
+ *
+ * A layer kind is one file (layer_*.c, resblock.c) that defines one
+ * `layer_kind` descriptor, plus one row in registry.c. The descriptor says
+ * which JSON keys the kind takes (with their checks and defaults: arch.c
+ * parses and writes them generically), how it is built (output shape,
+ * parameters under PyTorch names, buffers, scratch sizes), how it runs
+ * (forward, backward) and what `ebm info` says about it. Nothing outside a
+ * kind's file switches on the kind. */
 #ifndef EBM_NN_INTERNAL_H
 #define EBM_NN_INTERNAL_H
 
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
 #include "ebm/nn.h"
 #include "ops/ops.h"
-
-typedef enum {
-  LAYER_CONV2D,
-  LAYER_LINEAR,
-  LAYER_AVGPOOL2D,
-  LAYER_GLOBAL_SUM_POOL,
-  LAYER_SWISH,
-  LAYER_LEAKY_RELU,
-  LAYER_FLATTEN,
-  LAYER_CLASS_AFFINE,
-  LAYER_RESBLOCK
-} layer_kind;
 
 typedef enum { ACT_SWISH, ACT_LEAKY_RELU } act_kind;
 
 #define NN_NAME_MAX 64
 
+typedef struct layer layer;
+typedef struct layer_kind layer_kind;
+
 /* ------------------------------------------------ parsed architecture */
 
+/* Every field any kind reads from its JSON object; a kind's key table says
+ * which of them it takes (the others stay at their zero value). */
 typedef struct {
-  layer_kind kind;
+  const layer_kind *kind;
   char name[NN_NAME_MAX];  /* parameter prefix: "net.0", "blocks.1" */
-  int64_t out;             /* conv/linear/resblock output channels or features */
-  int64_t kernel, stride, pad;
+  int64_t out;             /* output channels or features */
+  int64_t kernel, stride, pad, output_pad;
+  int64_t scale;           /* upsample factor */
+  int64_t freqs;           /* cond_affine: sinusoidal frequencies of log σ */
   int bias;                /* conv/linear: has a bias */
   int spectral_norm;       /* conv/linear/resblock: normalise the weights */
   int down;                /* resblock: 2×2 average pooling after the sum */
-  act_kind act;            /* resblock activation */
+  int act;                 /* act_kind: resblock activation */
+  int classes, sigma;      /* cond_affine: use the class / the noise-level embedding */
   double slope;            /* leaky ReLU slope */
   double conv2_init_std;   /* resblock: std of conv2's initial weights */
+  int shape_ndim;          /* reshape target */
+  int64_t shape[3];
 } layer_spec;
 
 typedef struct {
@@ -59,15 +69,102 @@ char *arch_spec_to_json(const arch_spec *spec);
 /* Expands a preset into its full JSON (what ebm_arch_preset returns). */
 ebm_status arch_preset_json(const char *name, int classes, int in_dim, int width, int depth,
                             char **json);
-const char *layer_kind_name(layer_kind kind);
+/* A layer_spec of `kind` holding the kind's defaults (what an object with
+ * only "type" gives); spectral_norm = default_sn where the kind takes it. */
+void layer_spec_defaults(layer_spec *ls, const layer_kind *kind, int default_sn);
 
-/* ------------------------------------------------------------- layers */
+/* ----------------------------------------------------- the registry */
+
+#define LK_INT(key, field, lo, hi, def) \
+  {key, KEY_INT, offsetof(layer_spec, field), lo, hi, def, 0, NULL}
+#define LK_INT_REQUIRED(key, field, lo, hi) \
+  {key, KEY_INT, offsetof(layer_spec, field), lo, hi, 0, 1, NULL}
+#define LK_BOOL(key, field, def) {key, KEY_BOOL, offsetof(layer_spec, field), 0, 1, def, 0, NULL}
+#define LK_FLOAT(key, field, lo, hi, def) \
+  {key, KEY_FLOAT, offsetof(layer_spec, field), lo, hi, def, 0, NULL}
+#define LK_END {NULL, KEY_INT, 0, 0, 0, 0, 0, NULL}
+/* "out" (required), "bias" and "spectral_norm" of a weighted map. */
+#define LK_OUT LK_INT_REQUIRED("out", out, 1, 1 << 20)
+#define LK_BIAS_SN LK_BOOL("bias", bias, 1), LK_BOOL("spectral_norm", spectral_norm, -1)
+
+/* One JSON key of a layer kind: where it goes in layer_spec and its check. */
+typedef enum { KEY_INT, KEY_BOOL, KEY_FLOAT, KEY_ACT, KEY_SHAPE } key_type;
+typedef struct {
+  const char *key;
+  key_type type;
+  size_t offset;           /* offsetof(layer_spec, field) */
+  double lo, hi;           /* KEY_INT / KEY_FLOAT / KEY_SHAPE entries: accepted range */
+  double def;              /* default; KEY_BOOL −1: the top-level "spectral_norm" */
+  int required;            /* no default: the key must be given */
+  /* Written back into the canonical JSON only when this says so (NULL:
+   * always), e.g. a resblock's slope only with act = leaky_relu. */
+  int (*written)(const layer_spec *ls);
+} layer_key;
+
+/* Running maxima of the scratch sizes a build collects (floats per item,
+ * or absolute), so the network allocates each scratch buffer once. */
+typedef struct {
+  int64_t act;        /* largest activation per item */
+  int64_t rb_full;    /* largest resblock tensor (c·h·w) per item */
+  int64_t rb_in;      /* largest resblock input per item */
+  size_t ws;          /* conv workspace */
+  int64_t weight;     /* largest normalised weight */
+  int64_t sn_vec;     /* largest rows + cols */
+  int64_t cond_c;     /* largest conditioned channel count */
+  int64_t cond_hidden;/* largest cond_affine embedding (2·C + features) */
+} scratch_sizes;
+
+/* The contract of a layer kind. In every pass `n` ≤ max_batch items, `cond`
+ * may be NULL (then labels / sigma are NULL; the passes have validated
+ * them against ebm_net_needs_* before any layer runs). No pass allocates.
+ *   build     fills l->out_ndim / out_shape from l->in_*, registers
+ *             parameters and buffers (net_add_param / net_add_buffer),
+ *             allocates per-layer storage with net_alloc_floats, adds its
+ *             multiply-adds to l->flops and raises `sz`. A bad shape →
+ *             EBM_ERR_ARG naming `where`.
+ *   init      PyTorch's default initialisation (NULL: nothing to draw).
+ *   forward   l->in = x and l->y_out = l->out are set by the caller; writes
+ *             l->out (or points l->y_out elsewhere: views such as flatten)
+ *             and keeps in the layer whatever backward needs.
+ *   backward  dy: dL/d(output) of the last forward. Writes dL/d(input) into
+ *             dx (a buffer of the input's size distinct from dy, always
+ *             valid; its content is unspecified when need_dx is 0) and
+ *             returns the pointer holding it (dx, or dy for views).
+ *             want_params = 0: no parameter work, grads untouched;
+ *             1: ACCUMULATE into the parameters' grads.
+ *   detail    one short line for `ebm info` (NULL: ""). */
+struct layer_kind {
+  const char *name;        /* the JSON "type" */
+  const layer_key *keys;   /* terminated by {NULL} */
+  int named;               /* has parameters: "name" is required */
+  int view;                /* output is the input's memory: no out buffer */
+  ebm_status (*build)(ebm_net *net, layer *l, const layer_spec *ls, scratch_sizes *sz,
+                      const char *where);
+  void (*init)(ebm_net *net, layer *l, ebm_rng *rng);
+  void (*forward)(ebm_net *net, layer *l, int64_t n, const ebm_cond *cond, const float *x);
+  const float *(*backward)(ebm_net *net, layer *l, int64_t n, const ebm_cond *cond,
+                           const float *dy, float *dx, int need_dx, int want_params);
+  void (*detail)(const ebm_net *net, const layer *l, char *buf, size_t size);
+};
+
+/* registry.c: the table. NULL when unknown. */
+const layer_kind *layer_kind_find(const char *name);
+/* "conv2d, linear, ..." (for messages), cut to fit `size`. */
+void layer_kind_list(char *buf, size_t size);
+/* Whether any kind takes the JSON key (for "does not take" vs "unknown"). */
+int layer_key_known(const char *key);
+/* The fused conv2d + swish pair (not a JSON type: build.c rewrites the
+ * layer list into it). */
+extern const layer_kind layer_conv2d_swish;
+
+/* ------------------------------------------------------------- helpers */
 
 /* A spectrally normalised weight (torch.nn.utils.spectral_norm): the
  * parameter is W_orig, reshaped to (rows, cols) = (out, in·k·k); the passes
  * use W = W_orig / σ with σ = uᵀ W_orig v, u and v from power iteration. */
 typedef struct {
   int64_t rows, cols;
+  int weight;    /* param index of W_orig */
   int u, v;      /* buffer indices ("<layer>.weight_u", "<layer>.weight_v") */
   float *w;      /* the normalised weight used by the passes */
   float sigma;
@@ -89,54 +186,29 @@ typedef struct {
   int64_t classes, c, hw;
 } cond_op;
 
-/* A residual block (Du & Mordatch A.10, Figure 12; the layout of
- * openai/ebm_code_release's smart_res_block):
- *   h1 = conv1(x)                      3×3, pad 1, C_in → C
- *   h1 = gain[y]·h1 + bias[y]          class-conditional models only
- *   a1 = act(h1)
- *   r  = conv2(a1) + shortcut(x)       conv2 3×3 pad 1 C → C; shortcut is a
- *                                      1×1 conv when C_in ≠ C, else identity
- *   p  = avgpool2(r)                   "down" blocks only (A.10: average
- *                                      pooling, not strided convolutions)
- *   out = act(p or r) */
-typedef struct {
-  wop conv1, conv2, shortcut;
-  int has_shortcut, has_cond;
-  cond_op cond;
-  act_kind act;
-  float slope;
-  int down;
-  float conv2_init_std;
-  int64_t c_in, c, h, w;   /* input channels, block channels, input size */
-  float *h1, *h1a, *a1, *r, *p; /* activations [max_batch, ...] (h1a == h1 without cond) */
-} resblock;
-
-typedef struct {
-  layer_kind kind;
+struct layer {
+  const layer_spec *spec;     /* the JSON layer (its kind names the type) */
+  const layer_kind *kind;     /* what runs: spec->kind, or layer_conv2d_swish */
   char name[NN_NAME_MAX];
   int in_ndim, out_ndim;
   int64_t in_shape[3], out_shape[3];
   int64_t in_size, out_size;  /* floats per item */
-  float *out;                 /* [max_batch, out_size]; NULL for flatten */
+  float *out;                 /* [max_batch, out_size]; NULL for views */
   const float *in;            /* input of the last forward pass */
   const float *y_out;         /* output of the last forward pass */
-  int fuse_swish;             /* conv2d followed by swish: the pair runs as one
-                                 fused ops call in the forward pass and in the
-                                 backward pass to the input (Langevin path) */
-  wop op;                     /* conv2d, linear */
-  int64_t pool_k;             /* avgpool2d */
-  float slope;                /* leaky_relu */
-  cond_op cond;               /* class_affine */
-  resblock *rb;               /* resblock */
-} layer;
+  double flops;               /* multiply-adds per item of its forward */
+  wop op;                     /* conv2d, linear, conv_transpose2d */
+  void *priv;                 /* the kind's own state (net_alloc'd) */
+};
 
 /* A named float array saved in checkpoints: a parameter's value or a
- * spectral-norm buffer. */
+ * buffer (spectral-norm u, v; batch-norm running statistics). */
 typedef struct {
   char *name;
   int ndim;
   int64_t shape[EBM_MAX_DIMS];
   float *data;                /* owned (buffers) */
+  int as_i64;                 /* saved as I64 (num_batches_tracked) */
 } nn_buffer;
 
 struct ebm_net {
@@ -146,9 +218,14 @@ struct ebm_net {
   int64_t item_shape[3];
   int item_ndim;
   int num_classes;
+  int needs_sigma;            /* a layer reads cond->sigma */
+  int training;               /* batch norm: batch statistics (1) or running ones (0) */
 
   int nlayers;
-  layer *layers;
+  layer *layers;              /* one per JSON layer */
+  int nrun;
+  layer **run;                /* what the passes loop over: the layers with
+                                 each conv2d + swish pair fused into one */
 
   int nparams, cap_params;
   ebm_param *params;
@@ -158,15 +235,25 @@ struct ebm_net {
   int nsn, cap_sn;
   sn_weight **sns;            /* every normalised weight, for the update */
 
+  int nallocs, cap_allocs;
+  void **allocs;              /* per-layer storage, freed with the network */
+
   /* Scratch shared by all layers (passes run one layer at a time). */
   float *grad_a, *grad_b;     /* ping-pong dL/d(activation) [max_batch · max_size] */
+  float *grad_c;              /* a third one, for layers that need a temporary */
   float *rb_dr, *rb_da, *rb_dh, *rb_ds; /* resblock backward scratch */
   float *ws;                  /* conv workspace (max over convs) */
   float *dw;                  /* dL/dW of one normalised weight */
   float *sn_tmp;              /* power-iteration scratch (max rows + cols) */
   float *cond_g, *cond_b, *cond_dg, *cond_db; /* gathered gains/biases [max_batch · max C] */
+  float *cond_h, *cond_dh;    /* cond_affine embeddings [max_batch · hidden] */
   float *de_one;              /* [max_batch] of 1s (grad-input pass) */
   double flops;               /* multiply-adds per item of one forward */
+
+  /* The last forward pass, for ebm_net_backward. */
+  int64_t fwd_n;              /* −1: none since build */
+  ebm_cond fwd_cond;
+  const float *fwd_out;       /* the last layer's output */
 };
 
 /* net.c: registration used while building. */
@@ -174,20 +261,44 @@ int net_add_param(ebm_net *net, const char *name, int ndim, const int64_t *shape
 int net_add_buffer(ebm_net *net, const char *name, int ndim, const int64_t *shape);
 float *net_param_data(ebm_net *net, int index);
 float *net_param_grad(ebm_net *net, int index);
+/* Zeroed storage owned by the network (freed by ebm_net_free); NULL with the
+ * error set when out of memory. */
+void *net_alloc(ebm_net *net, size_t count, size_t size, const char *what);
+ebm_status net_alloc_floats(ebm_net *net, float **p, int64_t count, const char *what);
 
-/* build.c: layers from the spec (allocations, shapes, params). */
+/* build.c: layers from the spec (allocations, shapes, params, the fused run
+ * list). */
 ebm_status net_build_layers(ebm_net *net);
 void net_free_layers(ebm_net *net);
+/* EBM_ERR_ARG "<where> needs a C×H×W input, got [..]<hint>" unless l->in_ndim == ndim. */
+ebm_status layer_need_ndim(const layer *l, int ndim, const char *where, const char *hint);
+/* Per-layer helpers the kinds' build functions share (build.c): a conv or
+ * linear map registered as "<prefix>.weight" (or weight_orig + u, v) and
+ * "<prefix>.bias"; class tables "<prefix>.gain" / ".bias" [classes, c]. */
+ebm_status wop_create(ebm_net *net, layer *l, wop *op, const char *prefix, int sn, int bias,
+                      scratch_sizes *sz);
+ebm_status conv_create(ebm_net *net, layer *l, wop *op, const char *prefix, int64_t c_in,
+                       int64_t h, int64_t w, int64_t c_out, int64_t k, int64_t stride,
+                       int64_t pad, int sn, int bias, scratch_sizes *sz, const char *where);
+ebm_status cond_create(ebm_net *net, cond_op *c, const char *prefix, int64_t channels, int64_t hw,
+                       scratch_sizes *sz);
 
 /* spectral.c */
-ebm_status sn_create(ebm_net *net, const char *prefix, int64_t rows, int64_t cols, sn_weight **out);
-void sn_update_one(ebm_net *net, const wop *op, int iterations);
+ebm_status sn_create(ebm_net *net, const char *prefix, int weight, int64_t rows, int64_t cols,
+                     sn_weight **out);
+void sn_update_one(ebm_net *net, sn_weight *sn, int iterations);
 /* grad_orig += dW/σ − (⟨dW, W_orig⟩/σ²)·u vᵀ, with dW in net->dw. */
 void sn_backward(ebm_net *net, const wop *op);
 /* The weight the passes use: W (normalised) or the parameter itself. */
 const float *wop_weight(ebm_net *net, const wop *op);
 
-/* layers.c: one layer's passes. `x` is the layer input (n items). */
+/* init.c: PyTorch's default init of a conv / linear map (U(±1/√fan_in)),
+ * class tables (gain 1, bias 0). */
+void init_wop(ebm_net *net, const wop *op, ebm_rng *rng);
+void init_cond(ebm_net *net, const cond_op *c);
+void fill_floats(float *p, int64_t count, float value);
+
+/* layers.c: the pieces layers are made of. `x` is the layer input (n items). */
 void wop_forward(ebm_net *net, const wop *op, int64_t n, const float *x, float *y);
 /* dx may be NULL (skip), want_params = 0 skips all weight-gradient work. */
 void wop_backward(ebm_net *net, const wop *op, int64_t n, const float *x, const float *dy,
@@ -197,6 +308,9 @@ void wop_backward(ebm_net *net, const wop *op, int64_t n, const float *x, const 
 void wop_forward_swish(ebm_net *net, const wop *op, int64_t n, const float *x, float *pre, float *y);
 void wop_backward_input_swish(ebm_net *net, const wop *op, int64_t n, const float *pre,
                               const float *dy, float *dx);
+/* out[i] = table[y_i] (rows of c floats); table[y_i] += rows[i]. */
+void gather_rows(const float *table, int64_t c, int64_t n, const int32_t *y, float *out);
+void scatter_add_rows(float *table, int64_t c, int64_t n, const int32_t *y, const float *rows);
 void cond_forward(ebm_net *net, const cond_op *c, int64_t n, const int32_t *y, const float *x,
                   float *out);
 void cond_backward(ebm_net *net, const cond_op *c, int64_t n, const int32_t *y, const float *x,
@@ -204,16 +318,18 @@ void cond_backward(ebm_net *net, const cond_op *c, int64_t n, const int32_t *y, 
 void act_forward(act_kind act, float slope, int64_t count, const float *x, float *y);
 void act_backward(act_kind act, float slope, int64_t count, const float *x, const float *dy,
                   float *dx);
-void layer_forward(ebm_net *net, layer *l, int64_t n, const int32_t *y, const float *x);
-/* dy: dL/d(output); writes dL/d(input) into dx (a buffer distinct from dy,
- * always valid; its content is unspecified when need_dx is 0) and returns
- * the pointer holding the result (dx, or dy itself for flatten). */
-const float *layer_backward(ebm_net *net, layer *l, int64_t n, const int32_t *y,
-                            const float *dy, float *dx, int need_dx, int want_params);
+/* The kind functions of a layer that is the one map l->op. */
+void layer_wop_init(ebm_net *net, layer *l, ebm_rng *rng);
+void layer_wop_forward(ebm_net *net, layer *l, int64_t n, const ebm_cond *cond, const float *x);
+const float *layer_wop_backward(ebm_net *net, layer *l, int64_t n, const ebm_cond *cond,
+                                const float *dy, float *dx, int need_dx, int want_params);
+/* "%lld->%lld", " no-bias", " sn" style details of a weighted layer. */
+int detail_bias_sn(const layer_spec *ls, char *buf, size_t size);
 
-/* resblock.c */
-void resblock_forward(ebm_net *net, layer *l, int64_t n, const int32_t *y, const float *x);
-void resblock_backward(ebm_net *net, layer *l, int64_t n, const int32_t *y, const float *dy,
-                       float *dx, int want_params);
+/* passes.c: the plain loops over net->run. forward leaves every layer's
+ * input and output in place; backward takes dL/d(output) [n, K]. */
+void net_forward(ebm_net *net, const float *x, const ebm_cond *cond, int64_t n);
+void net_backward(ebm_net *net, const ebm_cond *cond, int64_t n, const float *dout, float *dx,
+                  int want_params);
 
 #endif

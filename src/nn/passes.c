@@ -1,16 +1,21 @@
-/* The three passes over a whole network (nn.h): energy, gradient to the
- * input (the Langevin hot path: no parameter work), and gradient to the
- * parameters weighted by dL/dE_i. All buffers were sized at build time;
- * nothing here allocates. */
+/* The passes over a whole network (nn.h): the forward pass to n×K outputs
+ * and the backward pass from an n×K output gradient, both plain loops over
+ * the run list (build.c fused each conv2d + swish pair into one step), and
+ * the energy passes on top of them: energy, gradient to the input (the
+ * Langevin hot path: no parameter work) and gradient to the parameters
+ * weighted by dL/dE_i. All buffers were sized at build time; nothing here
+ * allocates. */
+#include <math.h>
 #include <string.h>
 
 #include "nn/nn_internal.h"
 
+/* Checks n, x and the conditioning against what the network reads, so no
+ * layer ever sees a missing or out-of-range label or noise level. */
 static ebm_status check_call(const ebm_net *net, const float *x, const ebm_cond *cond, int64_t n,
                              const char *pass) {
   const int32_t *y = cond ? cond->labels : NULL;
-  if (cond && cond->sigma)
-    return ebm_set_error(EBM_ERR_ARG, "%s: noise levels given to a network that takes none", pass);
+  const float *sigma = cond ? cond->sigma : NULL;
   if (n < 0 || n > net->max_batch)
     return ebm_set_error(EBM_ERR_ARG, "%s: batch of %lld items, the network was built for at most %lld",
                          pass, (long long)n, (long long)net->max_batch);
@@ -24,75 +29,112 @@ static ebm_status check_call(const ebm_net *net, const float *x, const ebm_cond 
     if (y[i] < 0 || y[i] >= net->num_classes)
       return ebm_set_error(EBM_ERR_ARG, "%s: label %d of item %lld is not in [0, %d)", pass, (int)y[i],
                            (long long)i, net->num_classes);
+  if (net->needs_sigma && !sigma && n > 0)
+    return ebm_set_error(EBM_ERR_ARG, "%s: the network is noise-conditioned; noise levels (sigma) are required",
+                         pass);
+  if (!net->needs_sigma && sigma)
+    return ebm_set_error(EBM_ERR_ARG, "%s: noise levels given to a network without noise conditioning",
+                         pass);
+  for (int64_t i = 0; sigma && i < n; i++)
+    if (!(sigma[i] > 0.0f) || !isfinite(sigma[i]))
+      return ebm_set_error(EBM_ERR_ARG, "%s: noise level %g of item %lld is not a positive number", pass,
+                           (double)sigma[i], (long long)i);
   return EBM_OK;
 }
 
-static void forward(ebm_net *net, const float *x, const int32_t *y, int64_t n, float *e) {
+void net_forward(ebm_net *net, const float *x, const ebm_cond *cond, int64_t n) {
   const float *cur = x;
-  for (int i = 0; i < net->nlayers; i++) {
-    layer *l = &net->layers[i];
-    if (l->fuse_swish) {
-      /* conv + swish in one pass over the output (same bits as the two) */
-      layer *act = &net->layers[++i];
-      l->in = cur;
-      l->y_out = act->in = l->out;
-      act->y_out = act->out;
-      wop_forward_swish(net, &l->op, n, cur, l->out, act->out);
-    } else {
-      layer_forward(net, l, n, y, cur);
-    }
-    cur = net->layers[i].y_out;
+  for (int i = 0; i < net->nrun; i++) {
+    layer *l = net->run[i];
+    l->in = cur;
+    l->y_out = l->out;
+    l->kind->forward(net, l, n, cond, cur);
+    cur = l->y_out;
   }
-  if (e) memcpy(e, cur, (size_t)n * sizeof(float)); /* the last layer gives one value per item */
+  net->fwd_out = cur;
 }
 
-/* de: dL/dE [n]. dx NULL: the first layer's input gradient is skipped. */
-static void backward(ebm_net *net, const int32_t *y, int64_t n, const float *de, float *dx,
-                     int want_params) {
-  const float *g = de;
-  for (int i = net->nlayers - 1; i >= 0; i--) {
+/* dout: dL/d(output) [n, K]. dx NULL: the first layer's input gradient is
+ * skipped. Gradients ping-pong between grad_a and grad_b; the first step
+ * writes straight into dx. */
+void net_backward(ebm_net *net, const ebm_cond *cond, int64_t n, const float *dout, float *dx,
+                  int want_params) {
+  const float *g = dout;
+  for (int i = net->nrun - 1; i >= 0; i--) {
+    layer *l = net->run[i];
     float *dst = (i == 0 && dx) ? dx : (g == net->grad_a ? net->grad_b : net->grad_a);
-    if (!want_params && i > 0 && net->layers[i - 1].fuse_swish) {
-      /* Langevin path: swish' and the conv's transpose in one fused call
-       * (with parameter gradients the conv needs dL/d(pre) itself). */
-      layer *conv = &net->layers[--i];
-      dst = (i == 0 && dx) ? dx : dst;
-      if (i > 0 || dx) {
-        wop_backward_input_swish(net, &conv->op, n, conv->out, g, dst);
-        g = dst;
-      }
-      continue;
-    }
-    g = layer_backward(net, &net->layers[i], n, y, g, dst, i > 0 || dx != NULL, want_params);
+    g = l->kind->backward(net, l, n, cond, g, dst, i > 0 || dx != NULL, want_params);
   }
   if (dx && g != dx) memcpy(dx, g, (size_t)(n * net->layers[0].in_size) * sizeof(float));
 }
 
-ebm_status ebm_net_energy(ebm_net *net, const float *x, const ebm_cond *cond, int64_t n, float *e) {
-  const int32_t *y = cond ? cond->labels : NULL;
-  ebm_status st = check_call(net, x, cond, n, "energy");
-  if (st || n == 0) return st;
-  forward(net, x, y, n, e);
+static int64_t out_size(const ebm_net *net) { return net->layers[net->nlayers - 1].out_size; }
+
+/* Runs and remembers a forward pass (what ebm_net_backward reuses). */
+static void forward_kept(ebm_net *net, const float *x, const ebm_cond *cond, int64_t n) {
+  net_forward(net, x, cond, n);
+  net->fwd_n = n;
+  net->fwd_cond = cond ? *cond : (ebm_cond){0};
+}
+
+ebm_status ebm_net_forward(ebm_net *net, const float *x, const ebm_cond *cond, int64_t n,
+                           float *out) {
+  ebm_status st = check_call(net, x, cond, n, "forward");
+  if (st) return st;
+  net->fwd_n = -1;
+  if (n == 0) return EBM_OK;
+  forward_kept(net, x, cond, n);
+  if (out) memcpy(out, net->fwd_out, (size_t)(n * out_size(net)) * sizeof(float));
   return EBM_OK;
 }
 
-ebm_status ebm_net_grad_input(ebm_net *net, const float *x, const ebm_cond *cond, int64_t n, float *e,
-                              float *dx) {
-  const int32_t *y = cond ? cond->labels : NULL;
-  ebm_status st = check_call(net, x, cond, n, "energy gradient");
-  if (st || n == 0) return st;
-  forward(net, x, y, n, e);
-  backward(net, y, n, net->de_one, dx, 0);
+ebm_status ebm_net_backward(ebm_net *net, const float *dout, float *dx, int want_params) {
+  if (net->fwd_n < 0)
+    return ebm_set_error(EBM_ERR_ARG, "backward: no forward pass to go back through "
+                                      "(call ebm_net_forward first)");
+  if (net->fwd_n == 0) return EBM_OK;
+  if (!dout) return ebm_set_error(EBM_ERR_ARG, "backward: no output gradient given");
+  net_backward(net, &net->fwd_cond, net->fwd_n, dout, dx, want_params);
   return EBM_OK;
+}
+
+/* The energy passes need one number per item. */
+static ebm_status check_energy(const ebm_net *net, const float *x, const ebm_cond *cond,
+                               int64_t n, const char *pass) {
+  const layer *last = &net->layers[net->nlayers - 1];
+  if (last->out_size != 1) {
+    char buf[64];
+    return ebm_set_error(EBM_ERR_ARG, "%s: the last layer gives %s per item; an energy needs one "
+                         "number (end with a linear layer with \"out\": 1, or a logsumexp or "
+                         "select head)", pass,
+                         ebm_shape_str(last->out_ndim, last->out_shape, buf, sizeof buf));
+  }
+  return check_call(net, x, cond, n, pass);
+}
+
+static ebm_status energy_pass(ebm_net *net, const float *x, const ebm_cond *cond, int64_t n,
+                              float *e, const float *de, float *dx, int want_params,
+                              const char *pass) {
+  ebm_status st = check_energy(net, x, cond, n, pass);
+  net->fwd_n = -1;
+  if (st || n == 0) return st;
+  forward_kept(net, x, cond, n);
+  if (e) memcpy(e, net->fwd_out, (size_t)n * sizeof(float));
+  if (de) net_backward(net, cond, n, de, dx, want_params);
+  return EBM_OK;
+}
+
+ebm_status ebm_net_energy(ebm_net *net, const float *x, const ebm_cond *cond, int64_t n, float *e) {
+  return energy_pass(net, x, cond, n, e, NULL, NULL, 0, "energy");
+}
+
+ebm_status ebm_net_grad_input(ebm_net *net, const float *x, const ebm_cond *cond, int64_t n,
+                              float *e, float *dx) {
+  return energy_pass(net, x, cond, n, e, net->de_one, dx, 0, "energy gradient");
 }
 
 ebm_status ebm_net_backward_params(ebm_net *net, const float *x, const ebm_cond *cond, int64_t n,
                                    const float *de, float *e) {
-  const int32_t *y = cond ? cond->labels : NULL;
-  ebm_status st = check_call(net, x, cond, n, "parameter gradient");
-  if (st || n == 0) return st;
   if (!de) return ebm_set_error(EBM_ERR_ARG, "parameter gradient: no dL/dE given");
-  forward(net, x, y, n, e);
-  backward(net, y, n, de, NULL, 1);
-  return EBM_OK;
+  return energy_pass(net, x, cond, n, e, de, NULL, 1, "parameter gradient");
 }

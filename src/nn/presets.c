@@ -40,36 +40,30 @@ typedef struct {
   layer_spec layers[PRESET_MAX_LAYERS];
 } preset_builder;
 
-static layer_spec *push(preset_builder *b, layer_kind kind, const char *name) {
+/* A layer of the named type with its JSON defaults. */
+static layer_spec *push(preset_builder *b, const char *type, const char *name) {
   layer_spec *ls = &b->layers[b->spec.nlayers++];
-  memset(ls, 0, sizeof *ls);
-  ls->kind = kind;
+  layer_spec_defaults(ls, layer_kind_find(type), 0);
   if (name) snprintf(ls->name, sizeof ls->name, "%s", name);
-  ls->kernel = kind == LAYER_AVGPOOL2D ? 2 : 3;
-  ls->stride = 1;
-  ls->bias = 1;
-  ls->slope = 0.2;
-  ls->conv2_init_std = 1e-10;
-  ls->act = ACT_SWISH;
   return ls;
 }
 
 /* A Sequential child: "net.<index>", the index counting every module. */
-static layer_spec *push_seq(preset_builder *b, layer_kind kind) {
+static layer_spec *push_seq(preset_builder *b, const char *type) {
   char name[32];
   snprintf(name, sizeof name, "net.%d", b->spec.nlayers);
-  return push(b, kind, kind == LAYER_SWISH || kind == LAYER_FLATTEN ? NULL : name);
+  return push(b, type, layer_kind_find(type)->named ? name : NULL);
 }
 
 static void build_mlp(preset_builder *b, int classes, int in_dim, int width, int depth) {
   b->spec.input_ndim = 1;
   b->spec.input[0] = in_dim > 0 ? in_dim : 2;
   for (int i = 0; i < depth; i++) {
-    push_seq(b, LAYER_LINEAR)->out = width;
-    if (classes > 0) push_seq(b, LAYER_CLASS_AFFINE);
-    push_seq(b, LAYER_SWISH);
+    push_seq(b, "linear")->out = width;
+    if (classes > 0) push_seq(b, "class_affine");
+    push_seq(b, "swish");
   }
-  push_seq(b, LAYER_LINEAR)->out = 1;
+  push_seq(b, "linear")->out = 1;
 }
 
 static void conv(layer_spec *ls, int64_t out, int64_t k, int64_t stride, int64_t pad) {
@@ -87,18 +81,18 @@ static void build_uva_cnn(preset_builder *b, int hidden) {
   b->spec.has_range = 1;
   b->spec.range_lo = -1.0;
   b->spec.range_hi = 1.0;
-  conv(push_seq(b, LAYER_CONV2D), h1, 5, 2, 4);
-  push_seq(b, LAYER_SWISH);
-  conv(push_seq(b, LAYER_CONV2D), h2, 3, 2, 1);
-  push_seq(b, LAYER_SWISH);
-  conv(push_seq(b, LAYER_CONV2D), h3, 3, 2, 1);
-  push_seq(b, LAYER_SWISH);
-  conv(push_seq(b, LAYER_CONV2D), h3, 3, 2, 1);
-  push_seq(b, LAYER_SWISH);
-  push_seq(b, LAYER_FLATTEN);
-  push_seq(b, LAYER_LINEAR)->out = h3;
-  push_seq(b, LAYER_SWISH);
-  push_seq(b, LAYER_LINEAR)->out = 1;
+  conv(push_seq(b, "conv2d"), h1, 5, 2, 4);
+  push_seq(b, "swish");
+  conv(push_seq(b, "conv2d"), h2, 3, 2, 1);
+  push_seq(b, "swish");
+  conv(push_seq(b, "conv2d"), h3, 3, 2, 1);
+  push_seq(b, "swish");
+  conv(push_seq(b, "conv2d"), h3, 3, 2, 1);
+  push_seq(b, "swish");
+  push_seq(b, "flatten");
+  push_seq(b, "linear")->out = h3;
+  push_seq(b, "swish");
+  push_seq(b, "linear")->out = 1;
 }
 
 /* Du & Mordatch A.10: residual network, spectral norm on all weights. */
@@ -110,19 +104,19 @@ static void build_igebm(preset_builder *b, int64_t c, int64_t h, const int64_t *
   b->spec.has_range = 1;
   b->spec.range_lo = 0.0;
   b->spec.range_hi = 1.0;
-  layer_spec *ls = push(b, LAYER_CONV2D, "conv_in");
+  layer_spec *ls = push(b, "conv2d", "conv_in");
   conv(ls, base, 3, 1, 1);
   ls->spectral_norm = 1;
   for (int i = 0; i < nblocks; i++) {
     char name[32];
     snprintf(name, sizeof name, "blocks.%d", i);
-    ls = push(b, LAYER_RESBLOCK, name);
+    ls = push(b, "resblock", name);
     ls->out = widths[i];
     ls->down = down[i];
     ls->spectral_norm = 1;
   }
-  push(b, LAYER_GLOBAL_SUM_POOL, NULL);
-  ls = push(b, LAYER_LINEAR, "dense");
+  push(b, "global_sum_pool", NULL);
+  ls = push(b, "linear", "dense");
   ls->out = 1;
   ls->spectral_norm = 1;
 }

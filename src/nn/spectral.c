@@ -16,10 +16,12 @@
 
 #include "nn/nn_internal.h"
 
-ebm_status sn_create(ebm_net *net, const char *prefix, int64_t rows, int64_t cols, sn_weight **out) {
+ebm_status sn_create(ebm_net *net, const char *prefix, int weight, int64_t rows, int64_t cols,
+                     sn_weight **out) {
   char name[NN_NAME_MAX + 16];
   sn_weight *sn = calloc(1, sizeof *sn);
   if (!sn) return ebm_set_error(EBM_ERR_NOMEM, "out of memory for spectral norm of '%s'", prefix);
+  sn->weight = weight;
   sn->rows = rows;
   sn->cols = cols;
   sn->w = ebm_alloc((size_t)(rows * cols), sizeof(float));
@@ -49,10 +51,9 @@ static void normalize(const ebm_ops *ops, int64_t count, float *x) {
 
 /* Matrix-vector products through the ops table: a linear layer on one item
  * is W_mat v (forward) and W_matᵀ u (backward to the input). */
-void sn_update_one(ebm_net *net, const wop *op, int iterations) {
+void sn_update_one(ebm_net *net, sn_weight *sn, int iterations) {
   const ebm_ops *ops = ebm_ops_current();
-  sn_weight *sn = op->sn;
-  const float *w_orig = net_param_data(net, op->weight);
+  const float *w_orig = net_param_data(net, sn->weight);
   float *u = net->buffers[sn->u].data, *v = net->buffers[sn->v].data;
   float *wv = net->sn_tmp; /* [rows] */
   int64_t rows = sn->rows, cols = sn->cols;
@@ -72,34 +73,15 @@ void sn_update_one(ebm_net *net, const wop *op, int iterations) {
 }
 
 void ebm_net_spectral_update(ebm_net *net, int iterations) {
-  for (int i = 0; i < net->nlayers; i++) {
-    layer *l = &net->layers[i];
-    if ((l->kind == LAYER_CONV2D || l->kind == LAYER_LINEAR) && l->op.sn)
-      sn_update_one(net, &l->op, iterations);
-    if (l->kind == LAYER_RESBLOCK) {
-      resblock *rb = l->rb;
-      if (rb->conv1.sn) sn_update_one(net, &rb->conv1, iterations);
-      if (rb->conv2.sn) sn_update_one(net, &rb->conv2, iterations);
-      if (rb->has_shortcut && rb->shortcut.sn) sn_update_one(net, &rb->shortcut, iterations);
-    }
-  }
+  for (int i = 0; i < net->nsn; i++) sn_update_one(net, net->sns[i], iterations);
 }
 
 float ebm_net_spectral_sigma(ebm_net *net, const char *weight_name, int *found) {
-  for (int i = 0; i < net->nlayers; i++) {
-    layer *l = &net->layers[i];
-    const wop *ops[3] = {NULL, NULL, NULL};
-    if (l->kind == LAYER_CONV2D || l->kind == LAYER_LINEAR) ops[0] = &l->op;
-    if (l->kind == LAYER_RESBLOCK) {
-      ops[0] = &l->rb->conv1, ops[1] = &l->rb->conv2;
-      if (l->rb->has_shortcut) ops[2] = &l->rb->shortcut;
+  for (int i = 0; i < net->nsn; i++)
+    if (strcmp(net->params[net->sns[i]->weight].name, weight_name) == 0) {
+      if (found) *found = 1;
+      return net->sns[i]->sigma;
     }
-    for (int k = 0; k < 3; k++)
-      if (ops[k] && ops[k]->sn && strcmp(net->params[ops[k]->weight].name, weight_name) == 0) {
-        if (found) *found = 1;
-        return ops[k]->sn->sigma;
-      }
-  }
   if (found) *found = 0;
   return 0.0f;
 }

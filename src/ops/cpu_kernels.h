@@ -40,6 +40,10 @@ void ops_cpu_swish_backward(int64_t count, const float *x, const float *dy, floa
 void ops_cpu_leaky_relu_forward(int64_t count, float slope, const float *x, float *y);
 void ops_cpu_leaky_relu_backward(int64_t count, float slope, const float *x, const float *dy,
                                  float *dx);
+void ops_cpu_tanh_forward(int64_t count, const float *x, float *y);
+void ops_cpu_tanh_backward(int64_t count, const float *x, const float *dy, float *dx);
+void ops_cpu_sigmoid_forward(int64_t count, const float *x, float *y);
+void ops_cpu_sigmoid_backward(int64_t count, const float *x, const float *dy, float *dx);
 void ops_cpu_channel_affine_forward(int64_t n, int64_t c, int64_t hw, const float *x,
                                     const float *g, const float *b, float *y);
 void ops_cpu_channel_affine_backward(int64_t n, int64_t c, int64_t hw, const float *x,
@@ -51,5 +55,30 @@ void ops_cpu_scale(int64_t count, float alpha, const float *x, float *y);
 void ops_cpu_clamp(int64_t count, float lo, float hi, float *x);
 double ops_cpu_dot(int64_t count, const float *a, const float *b);
 double ops_cpu_sum(int64_t count, const float *x);
+
+/* layer_ops_cpu.c */
+void ops_cpu_channel_bias_forward(int64_t n, int64_t c, int64_t hw, const float *b, float *y);
+void ops_cpu_channel_bias_backward(int64_t n, int64_t c, int64_t hw, const float *dy, float *db);
+void ops_cpu_upsample_nearest_forward(int64_t n, int64_t c, int64_t h, int64_t w, int64_t s,
+                                      const float *x, float *y);
+void ops_cpu_upsample_nearest_backward(int64_t n, int64_t c, int64_t h, int64_t w, int64_t s,
+                                       const float *dy, float *dx);
+void ops_cpu_batchnorm2d_stats(int64_t n, int64_t c, int64_t hw, const float *x, float *mean,
+                               float *var);
+void ops_cpu_batchnorm2d_forward(int64_t n, int64_t c, int64_t hw, const float *x,
+                                 const float *mean, const float *invstd, const float *w,
+                                 const float *b, float *y);
+void ops_cpu_batchnorm2d_backward(int64_t n, int64_t c, int64_t hw, const float *x,
+                                  const float *mean, const float *invstd, const float *w,
+                                  const float *dy, float *dx, float *dw, float *db,
+                                  int batch_stats);
+void ops_cpu_logsumexp_forward(int64_t n, int64_t k, float sign, const float *x, float *y);
+void ops_cpu_logsumexp_backward(int64_t n, int64_t k, float sign, const float *x, const float *dy,
+                                float *dx);
+void ops_cpu_select_forward(int64_t n, int64_t k, float sign, const int32_t *idx, const float *x,
+                            float *y);
+void ops_cpu_select_backward(int64_t n, int64_t k, float sign, const int32_t *idx, const float *dy,
+                             float *dx);
+void ops_cpu_sinusoidal_features(int64_t n, int64_t f, const float *sigma, float *phi);
 
 #endif

@@ -3,6 +3,8 @@
  * are cut into fixed blocks that the pool's threads share; every element is
  * computed by the same arithmetic wherever it falls (see vmath.h), so the
  * result does not depend on the thread count. */
+#include <math.h>
+
 #include "ebm/core.h"
 #include "ops/cpu_kernels.h"
 #include "ops/vmath.h"
@@ -12,7 +14,10 @@
 #define EW_BLOCK 32768
 #define EW_MIN_PARALLEL (4 * EW_BLOCK)
 
-typedef enum { EW_SWISH, EW_SWISH_GRAD, EW_LEAKY, EW_LEAKY_GRAD, EW_ADD, EW_AXPY, EW_SCALE, EW_CLAMP } ew_op;
+typedef enum {
+  EW_SWISH, EW_SWISH_GRAD, EW_LEAKY, EW_LEAKY_GRAD, EW_TANH, EW_TANH_GRAD, EW_SIGMOID,
+  EW_SIGMOID_GRAD, EW_ADD, EW_AXPY, EW_SCALE, EW_CLAMP
+} ew_op;
 
 typedef struct {
   ew_op op;
@@ -39,6 +44,30 @@ static void leaky_range(int64_t count, float slope, const float *restrict x, flo
 static void leaky_grad_range(int64_t count, float slope, const float *restrict x, const float *dy,
                              float *dx) {
   for (int64_t i = 0; i < count; i++) dx[i] = x[i] > 0.0f ? dy[i] : slope * dy[i];
+}
+
+static void tanh_range(int64_t count, const float *restrict x, float *restrict y) {
+  for (int64_t i = 0; i < count; i++) y[i] = tanhf(x[i]);
+}
+
+/* tanh' = 1 − tanh², recomputed from the input. dx may alias dy. */
+static void tanh_grad_range(int64_t count, const float *restrict x, const float *dy, float *dx) {
+  for (int64_t i = 0; i < count; i++) {
+    const float t = tanhf(x[i]);
+    dx[i] = dy[i] * (1.0f - t * t);
+  }
+}
+
+static void sigmoid_range(int64_t count, const float *restrict x, float *restrict y) {
+  for (int64_t i = 0; i < count; i++) y[i] = ops_sigmoid(x[i]);
+}
+
+/* σ' = σ(1 − σ). dx may alias dy. */
+static void sigmoid_grad_range(int64_t count, const float *restrict x, const float *dy, float *dx) {
+  for (int64_t i = 0; i < count; i++) {
+    const float s = ops_sigmoid(x[i]);
+    dx[i] = dy[i] * s * (1.0f - s);
+  }
 }
 
 /* y may alias a or b. */
@@ -68,6 +97,10 @@ static void ew_range(const ew_job *j, int64_t i0, int64_t i1) {
   case EW_SWISH_GRAD: swish_grad_range(n, a, b, y); break;
   case EW_LEAKY: leaky_range(n, j->alpha, a, y); break;
   case EW_LEAKY_GRAD: leaky_grad_range(n, j->alpha, a, b, y); break;
+  case EW_TANH: tanh_range(n, a, y); break;
+  case EW_TANH_GRAD: tanh_grad_range(n, a, b, y); break;
+  case EW_SIGMOID: sigmoid_range(n, a, y); break;
+  case EW_SIGMOID_GRAD: sigmoid_grad_range(n, a, b, y); break;
   case EW_ADD: add_range(n, a, b, y); break;
   case EW_AXPY: axpy_range(n, j->alpha, a, y); break;
   case EW_SCALE: scale_range(n, j->alpha, a, y); break;
@@ -105,6 +138,22 @@ void ops_cpu_leaky_relu_forward(int64_t count, float slope, const float *x, floa
 void ops_cpu_leaky_relu_backward(int64_t count, float slope, const float *x, const float *dy,
                                  float *dx) {
   ew_run((ew_job){.op = EW_LEAKY_GRAD, .count = count, .alpha = slope, .a = x, .b = dy, .y = dx});
+}
+
+void ops_cpu_tanh_forward(int64_t count, const float *x, float *y) {
+  ew_run((ew_job){.op = EW_TANH, .count = count, .a = x, .y = y});
+}
+
+void ops_cpu_tanh_backward(int64_t count, const float *x, const float *dy, float *dx) {
+  ew_run((ew_job){.op = EW_TANH_GRAD, .count = count, .a = x, .b = dy, .y = dx});
+}
+
+void ops_cpu_sigmoid_forward(int64_t count, const float *x, float *y) {
+  ew_run((ew_job){.op = EW_SIGMOID, .count = count, .a = x, .y = y});
+}
+
+void ops_cpu_sigmoid_backward(int64_t count, const float *x, const float *dy, float *dx) {
+  ew_run((ew_job){.op = EW_SIGMOID_GRAD, .count = count, .a = x, .b = dy, .y = dx});
 }
 
 void ops_cpu_add(int64_t count, const float *a, const float *b, float *y) {

@@ -78,6 +78,11 @@ typedef struct ebm_ops {
   void (*leaky_relu_forward)(int64_t count, float slope, const float *x, float *y);
   void (*leaky_relu_backward)(int64_t count, float slope, const float *x, const float *dy,
                               float *dx);
+  /* tanh and the logistic sigmoid (ReLU is leaky_relu with slope 0). */
+  void (*tanh_forward)(int64_t count, const float *x, float *y);
+  void (*tanh_backward)(int64_t count, const float *x, const float *dy, float *dx);
+  void (*sigmoid_forward)(int64_t count, const float *x, float *y);
+  void (*sigmoid_backward)(int64_t count, const float *x, const float *dy, float *dx);
 
   /* Per-channel affine y = x·g[c] + b[c] over x[n,c,hw] (class-conditional
    * gain and bias: g, b are per item: g[n,c], b[n,c]). Backward: dx = dy·g,
@@ -87,6 +92,48 @@ typedef struct ebm_ops {
   void (*channel_affine_backward)(int64_t n, int64_t c, int64_t hw, const float *x,
                                   const float *g, const float *dy, float *dx, float *dg,
                                   float *db);
+
+  /* Per-channel bias over y[n,c,hw] (conv_transpose2d): forward y += b[c]
+   * in place; backward db[c] += Σ_{n,hw} dy (accumulates). */
+  void (*channel_bias_forward)(int64_t n, int64_t c, int64_t hw, const float *b, float *y);
+  void (*channel_bias_backward)(int64_t n, int64_t c, int64_t hw, const float *dy, float *db);
+
+  /* Nearest up-sampling by s: x[n,c,h,w] → y[n,c,h·s,w·s]; backward sums
+   * each s×s block of dy into dx (overwritten). */
+  void (*upsample_nearest_forward)(int64_t n, int64_t c, int64_t h, int64_t w, int64_t s,
+                                   const float *x, float *y);
+  void (*upsample_nearest_backward)(int64_t n, int64_t c, int64_t h, int64_t w, int64_t s,
+                                    const float *dy, float *dx);
+
+  /* 2-D batch normalisation over x[n,c,hw] with per-channel mean, invstd,
+   * weight w and bias b. stats: batch mean and biased variance (overwritten).
+   * forward: y = (x − mean)·invstd·w + b. backward: dx (may be NULL,
+   * overwritten) with batch_stats = 1 differentiating through the batch
+   * statistics (train mode) or 0 treating them as constants (eval mode);
+   * dw += Σ dy·x̂, db += Σ dy (may be NULL; accumulate). */
+  void (*batchnorm2d_stats)(int64_t n, int64_t c, int64_t hw, const float *x, float *mean,
+                            float *var);
+  void (*batchnorm2d_forward)(int64_t n, int64_t c, int64_t hw, const float *x, const float *mean,
+                              const float *invstd, const float *w, const float *b, float *y);
+  void (*batchnorm2d_backward)(int64_t n, int64_t c, int64_t hw, const float *x,
+                               const float *mean, const float *invstd, const float *w,
+                               const float *dy, float *dx, float *dw, float *db, int batch_stats);
+
+  /* Energy heads over rows x[n,k]. logsumexp: y[i] = sign·log Σ_k e^{x[i,k]}
+   * (max-shifted, double); backward dx = sign·dy[i]·softmax(x[i]).
+   * select: y[i] = sign·x[i, idx[i]]; backward dx = sign·dy[i] at idx[i],
+   * 0 elsewhere. Outputs overwritten. */
+  void (*logsumexp_forward)(int64_t n, int64_t k, float sign, const float *x, float *y);
+  void (*logsumexp_backward)(int64_t n, int64_t k, float sign, const float *x, const float *dy,
+                             float *dx);
+  void (*select_forward)(int64_t n, int64_t k, float sign, const int32_t *idx, const float *x,
+                         float *y);
+  void (*select_backward)(int64_t n, int64_t k, float sign, const int32_t *idx, const float *dy,
+                          float *dx);
+
+  /* phi[n, 2f] = [sin(2^j·log σ_i), cos(2^j·log σ_i)]_{j<f} (noise-level
+   * embedding; overwritten). */
+  void (*sinusoidal_features)(int64_t n, int64_t f, const float *sigma, float *phi);
 
   /* Element-wise helpers over count values. */
   void (*add)(int64_t count, const float *a, const float *b, float *y);         /* y = a + b */

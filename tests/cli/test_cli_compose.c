@@ -161,7 +161,7 @@ TEST(cli_compose_rejects_bad_terms_and_flags) {
   expect(run_cli("compose --term gaussian:2:weight=-1 --out %s", out), 2, "weight= must be > 0");
   expect(run_cli("compose --term gaussian:2:temp=nan --out %s", out), 2, "temp= expects a finite number");
   expect(run_cli("compose --term gaussian:2:mean=1,2,3 --out %s", out), 2, "mean= expects 1 or 2");
-  expect(run_cli("compose --term toy:rings:std=2 --out %s", out), 2, "options of gaussian:D terms");
+  expect(run_cli("compose --term toy:rings:std=2 --out %s", out), 2, "options of gaussian:D energies");
   expect(run_cli("compose --term gaussian:2:colour=red --out %s", out), 2, "unknown option 'colour'");
   expect(run_cli("compose --term gaussian:2 --term gaussian:3 --out %s", out), 2, "gaussian:3 has [3]");
   expect(run_cli("compose --term %s --out %s", m, out), 2, "is conditional (3 classes): add :class=Y");

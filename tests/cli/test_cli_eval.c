@@ -145,7 +145,7 @@ TEST(cli_eval_ais_checks_its_flags) {
   expect(run_cli("eval ais --energy gaussian:2 --target-accept 1.5"), 2, "--target-accept must be in [0, 1)");
   expect(run_cli("eval ais --energy gaussian:2 --reverse 10"), 2, "--reverse needs --data");
   expect(run_cli("eval ais --energy gaussian:0"), 2, "gaussian:D needs a dimension");
-  expect(run_cli("eval ais --energy toy:checkerboard"), 2, "unknown toy");
+  expect(run_cli("eval ais --energy toy:checkerboard"), 2, "checkerboard toy has no usable energy");
   expect(run_cli("eval ais"), 2, "exactly one of --ckpt CKPT or --energy SPEC");
   expect(run_cli("eval ais --energy toy:rings --data nonsense:1"), 2, "--data");
   expect(run_cli("eval ais --energy gaussian:3 --data toy:rings"), 1, "items are [2], but gaussian:3 takes [3]");

@@ -46,7 +46,7 @@ TEST(cli_init_writes_a_model_that_info_describes) {
   cli_result_free(&r);
   r = run_cli("info %s", m);
   CHECK_EQ_INT(r.code, 0);
-  CHECK_CONTAINS(r.out, "igebm-mnist, input 1x28x28, 10 classes, range [0, 1]");
+  CHECK_CONTAINS(r.out, "igebm-mnist, input 1x28x28, output 1, 10 classes, range [0, 1]");
   CHECK_CONTAINS(r.out, "blocks.1           resblock         64x7x7");
   CHECK_CONTAINS(r.out, "down swish 1x1-shortcut cond sn");
   CHECK_CONTAINS(r.out, "parameters: 153473");

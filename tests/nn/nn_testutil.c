@@ -87,16 +87,63 @@ int32_t *nt_labels(const ebm_net *net, int64_t n, uint64_t seed) {
   return y;
 }
 
+/* Random weights of both signs, magnitude in [0.5, 1.5]. */
 static void item_weights(double *w, int64_t n, ebm_rng *rng) {
   for (int64_t i = 0; i < n; i++) w[i] = (ebm_rng_u32(rng) & 1 ? 1.0 : -1.0) * (0.5 + ebm_rng_double(rng));
 }
 
-/* S = Σ w_i E_i, summed in double; *abs_sum gets Σ |w_i E_i|. */
-static double weighted_energy(ebm_net *net, const float *x, const int32_t *y, int64_t n,
-                              const double *w, float *e, double *abs_sum) {
-  REQUIRE_OK(ebm_net_energy(net, x, &(ebm_cond){.labels = y}, n, e));
+float *nt_sigmas(const ebm_net *net, int64_t n, uint64_t seed) {
+  if (!ebm_net_needs_sigma(net)) return NULL;
+  float *s = malloc((size_t)n * sizeof *s);
+  REQUIRE(s != NULL);
+  ebm_rng rng;
+  ebm_rng_init(&rng, seed ^ 0x5161);
+  for (int64_t i = 0; i < n; i++) s[i] = (float)(0.05 + 1.95 * ebm_rng_double(&rng));
+  return s;
+}
+
+/* What one FD check runs on: the inputs, the conditioning (labels and
+ * noise levels when the network takes them), and whether the network is
+ * seen through the energy passes (one value per item) or through
+ * ebm_net_forward / ebm_net_backward (K values per item). */
+typedef struct {
+  ebm_net *net;
+  int64_t n, k;          /* items, values per item */
+  int vector;
+  int32_t *y;
+  float *sigma;
+  ebm_cond cond;
+  double *w;             /* [n·k] weights of S */
+  float *out;            /* [n·k] */
+} fd_case;
+
+static void fd_case_init(fd_case *c, ebm_net *net, int64_t n, uint64_t seed, int vector) {
+  memset(c, 0, sizeof *c);
+  c->net = net;
+  c->n = n;
+  c->vector = vector;
+  c->k = vector ? ebm_net_out_size(net) : 1;
+  c->y = nt_labels(net, n, seed);
+  c->sigma = nt_sigmas(net, n, seed);
+  c->cond = (ebm_cond){c->y, c->sigma};
+  c->w = malloc((size_t)(n * c->k) * sizeof *c->w);
+  c->out = malloc((size_t)(n * c->k) * sizeof *c->out);
+  REQUIRE(c->w && c->out);
+}
+
+static void fd_case_free(fd_case *c) {
+  free(c->y);
+  free(c->sigma);
+  free(c->w);
+  free(c->out);
+}
+
+/* S = Σ w_j out_j, summed in double; *abs_sum gets Σ |w_j out_j|. */
+static double weighted_energy(fd_case *c, const float *x, double *abs_sum) {
+  if (c->vector) REQUIRE_OK(ebm_net_forward(c->net, x, &c->cond, c->n, c->out));
+  else REQUIRE_OK(ebm_net_energy(c->net, x, &c->cond, c->n, c->out));
   double s = 0, a = 0;
-  for (int64_t i = 0; i < n; i++) s += w[i] * e[i], a += fabs(w[i] * e[i]);
+  for (int64_t i = 0; i < c->n * c->k; i++) s += c->w[i] * c->out[i], a += fabs(c->w[i] * c->out[i]);
   *abs_sum = a;
   return s;
 }
@@ -121,23 +168,40 @@ static double rademacher(ebm_rng *rng) { return ebm_rng_u32(rng) & 1 ? 1.0 : -1.
 double nt_fd_step = 2e-2;
 #define NT_H nt_fd_step
 
-double nt_check_input_grad(ebm_net *net, int64_t n, uint64_t seed) {
+/* dS/dx: with the vector API one backward pass from dout = w; with the
+ * energy API dE_i/dx scaled by w_i. */
+static void analytic_input_grad(fd_case *c, const float *x, float *dx) {
+  int64_t item = item_size(c->net);
+  if (c->vector) {
+    float *dout = malloc((size_t)(c->n * c->k) * sizeof *dout);
+    REQUIRE(dout != NULL);
+    for (int64_t j = 0; j < c->n * c->k; j++) dout[j] = (float)c->w[j];
+    REQUIRE_OK(ebm_net_forward(c->net, x, &c->cond, c->n, c->out));
+    REQUIRE_OK(ebm_net_backward(c->net, dout, dx, 0));
+    free(dout);
+    return;
+  }
+  REQUIRE_OK(ebm_net_grad_input(c->net, x, &c->cond, c->n, c->out, dx));
+  for (int64_t j = 0; j < c->n * item; j++) dx[j] = (float)(dx[j] * c->w[j / item]);
+}
+
+static double check_input_grad(ebm_net *net, int64_t n, uint64_t seed, int vector) {
   int64_t size = n * item_size(net);
   float *x = nt_inputs(net, n, seed), *xp = nt_inputs(net, n, seed), *dx = nt_inputs(net, n, seed);
-  int32_t *y = nt_labels(net, n, seed);
-  float e[64];
-  double w[64], *d = malloc((size_t)size * sizeof *d);
-  REQUIRE(n <= 64 && d);
+  fd_case c;
+  fd_case_init(&c, net, n, seed, vector);
+  double *d = malloc((size_t)size * sizeof *d);
+  REQUIRE(d != NULL);
   ebm_rng rng;
   ebm_rng_init(&rng, seed + 1);
-  item_weights(w, n, &rng);
-  REQUIRE_OK(ebm_net_grad_input(net, x, &(ebm_cond){.labels = y}, n, e, dx));
+  item_weights(c.w, n * c.k, &rng);
+  analytic_input_grad(&c, x, dx);
   double worst = 0;
   for (int dir = 0; dir < 3; dir++) {
     double an = 0, mass = 0;
     for (int64_t j = 0; j < size; j++) {
-      d[j] = dir == 0 ? (dx[j] * w[j / item_size(net)] >= 0 ? 1.0 : -1.0) : rademacher(&rng);
-      double term = w[j / item_size(net)] * dx[j] * d[j];
+      d[j] = dir == 0 ? (dx[j] >= 0 ? 1.0 : -1.0) : rademacher(&rng);
+      double term = dx[j] * d[j];
       an += term;
       mass += fabs(term);
     }
@@ -146,7 +210,7 @@ double nt_check_input_grad(ebm_net *net, int64_t n, uint64_t seed) {
       double h = NT_H / (k + 1), s[2];
       for (int sgn = 0; sgn < 2; sgn++) {
         for (int64_t j = 0; j < size; j++) xp[j] = (float)(x[j] + (sgn ? -h : h) * d[j]);
-        s[sgn] = weighted_energy(net, xp, y, n, w, e, &abs_energy);
+        s[sgn] = weighted_energy(&c, xp, &abs_energy);
       }
       fd[k] = (s[0] - s[1]) / (2 * h);
     }
@@ -156,24 +220,37 @@ double nt_check_input_grad(ebm_net *net, int64_t n, uint64_t seed) {
   ebm_free(x);
   ebm_free(xp);
   ebm_free(dx);
-  free(y);
+  fd_case_free(&c);
   free(d);
   return worst;
 }
 
-double nt_check_param_grad(ebm_net *net, int64_t n, uint64_t seed) {
+double nt_check_input_grad(ebm_net *net, int64_t n, uint64_t seed) {
+  return check_input_grad(net, n, seed, 0);
+}
+
+double nt_check_output_input_grad(ebm_net *net, int64_t n, uint64_t seed) {
+  return check_input_grad(net, n, seed, 1);
+}
+
+static double check_param_grad(ebm_net *net, int64_t n, uint64_t seed, int vector) {
   int np = ebm_net_param_count(net);
   float *x = nt_inputs(net, n, seed);
-  int32_t *y = nt_labels(net, n, seed);
-  float e[64], de[64];
-  double w[64];
-  REQUIRE(n <= 64);
+  fd_case c;
+  fd_case_init(&c, net, n, seed, vector);
   ebm_rng rng;
   ebm_rng_init(&rng, seed + 2);
-  item_weights(w, n, &rng);
-  for (int64_t i = 0; i < n; i++) de[i] = (float)w[i];
+  item_weights(c.w, n * c.k, &rng);
+  float *dout = malloc((size_t)(n * c.k) * sizeof *dout);
+  REQUIRE(dout != NULL);
+  for (int64_t i = 0; i < n * c.k; i++) dout[i] = (float)c.w[i];
   ebm_net_zero_grad(net);
-  REQUIRE_OK(ebm_net_backward_params(net, x, &(ebm_cond){.labels = y}, n, de, e));
+  if (vector) {
+    REQUIRE_OK(ebm_net_forward(net, x, &c.cond, n, c.out));
+    REQUIRE_OK(ebm_net_backward(net, dout, NULL, 1));
+  } else {
+    REQUIRE_OK(ebm_net_backward_params(net, x, &c.cond, n, dout, c.out));
+  }
   /* Originals and a direction per parameter. */
   float **orig = calloc((size_t)np, sizeof *orig);
   double **d = calloc((size_t)np, sizeof *d);
@@ -184,7 +261,6 @@ double nt_check_param_grad(ebm_net *net, int64_t n, uint64_t seed) {
     d[p] = malloc((size_t)ebm_tensor_numel(v) * sizeof **d);
     REQUIRE(orig[p] && d[p]);
     memcpy(orig[p], v->data, (size_t)ebm_tensor_numel(v) * sizeof(float));
-    REQUIRE(orig[p] && d[p]);
   }
   double worst = 0;
   for (int dir = 0; dir < 3; dir++) {
@@ -211,7 +287,7 @@ double nt_check_param_grad(ebm_net *net, int64_t n, uint64_t seed) {
             v->data[j] = (float)(orig[p][j] + (sgn ? -h : h) * d[p][j]);
         }
         ebm_net_spectral_update(net, 0); /* u, v fixed: torch's gradient convention */
-        s[sgn] = weighted_energy(net, x, y, n, w, e, &abs_energy);
+        s[sgn] = weighted_energy(&c, x, &abs_energy);
       }
       fd[k] = (s[0] - s[1]) / (2 * h);
     }
@@ -227,26 +303,37 @@ double nt_check_param_grad(ebm_net *net, int64_t n, uint64_t seed) {
   ebm_net_spectral_update(net, 0);
   free(orig);
   free(d);
+  free(dout);
   ebm_free(x);
-  free(y);
+  fd_case_free(&c);
   return worst;
+}
+
+double nt_check_param_grad(ebm_net *net, int64_t n, uint64_t seed) {
+  return check_param_grad(net, n, seed, 0);
+}
+
+double nt_check_output_param_grad(ebm_net *net, int64_t n, uint64_t seed) {
+  return check_param_grad(net, n, seed, 1);
 }
 
 void nt_check_pass_consistency(ebm_net *net, int64_t n, uint64_t seed) {
   int64_t size = n * item_size(net);
   float *x = nt_inputs(net, n, seed), *dx = nt_inputs(net, n, seed);
   int32_t *y = nt_labels(net, n, seed);
+  float *sigma = nt_sigmas(net, n, seed);
+  const ebm_cond cond = {y, sigma};
   float e1[64], e2[64], e3[64], de[64];
   REQUIRE(n <= 64);
   for (int64_t i = 0; i < n; i++) de[i] = 0.5f + (float)i;
-  REQUIRE_OK(ebm_net_energy(net, x, &(ebm_cond){.labels = y}, n, e1));
+  REQUIRE_OK(ebm_net_energy(net, x, &cond, n, e1));
   /* grad_input must not touch parameter gradients. */
   int np = ebm_net_param_count(net);
   for (int p = 0; p < np; p++) {
     ebm_tensor *g = ebm_net_param(net, p)->grad;
     for (int64_t j = 0; j < ebm_tensor_numel(g); j++) g->data[j] = 7.0f;
   }
-  REQUIRE_OK(ebm_net_grad_input(net, x, &(ebm_cond){.labels = y}, n, e2, dx));
+  REQUIRE_OK(ebm_net_grad_input(net, x, &cond, n, e2, dx));
   int untouched = 1;
   for (int p = 0; p < np; p++) {
     ebm_tensor *g = ebm_net_param(net, p)->grad;
@@ -257,7 +344,7 @@ void nt_check_pass_consistency(ebm_net *net, int64_t n, uint64_t seed) {
   for (int64_t j = 0; j < size; j++) CHECK(isfinite(dx[j]));
   /* backward_params accumulates: twice from zero is twice once. */
   ebm_net_zero_grad(net);
-  REQUIRE_OK(ebm_net_backward_params(net, x, &(ebm_cond){.labels = y}, n, de, e3));
+  REQUIRE_OK(ebm_net_backward_params(net, x, &cond, n, de, e3));
   for (int64_t i = 0; i < n; i++) CHECK(e1[i] == e3[i]);
   ebm_tensor **once = calloc((size_t)np, sizeof *once);
   REQUIRE(once);
@@ -267,7 +354,7 @@ void nt_check_pass_consistency(ebm_net *net, int64_t n, uint64_t seed) {
     total += rms(once[p]->data, ebm_tensor_numel(once[p]));
   }
   CHECK(total > 0);
-  REQUIRE_OK(ebm_net_backward_params(net, x, &(ebm_cond){.labels = y}, n, de, e3));
+  REQUIRE_OK(ebm_net_backward_params(net, x, &cond, n, de, e3));
   for (int p = 0; p < np; p++) {
     /* Equal up to float rounding: the second pass adds in another order. */
     ebm_tensor *g = ebm_net_param(net, p)->grad;
@@ -281,4 +368,5 @@ void nt_check_pass_consistency(ebm_net *net, int64_t n, uint64_t seed) {
   ebm_free(x);
   ebm_free(dx);
   free(y);
+  free(sigma);
 }

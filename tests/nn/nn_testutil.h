@@ -25,6 +25,13 @@ int32_t *nt_labels(const ebm_net *net, int64_t n, uint64_t seed);
  * the worst relative error found. */
 double nt_check_input_grad(ebm_net *net, int64_t n, uint64_t seed);
 double nt_check_param_grad(ebm_net *net, int64_t n, uint64_t seed);
+/* The same two checks through ebm_net_forward / ebm_net_backward on a
+ * network with any output shape: S = Σ_{i,k} w_ik out_ik, with labels and
+ * noise levels (nt_sigmas) when the network needs them. */
+double nt_check_output_input_grad(ebm_net *net, int64_t n, uint64_t seed);
+double nt_check_output_param_grad(ebm_net *net, int64_t n, uint64_t seed);
+/* n noise levels σ ∈ [0.05, 2], or NULL when the net takes none (free()). */
+float *nt_sigmas(const ebm_net *net, int64_t n, uint64_t seed);
 /* energy, grad_input and backward_params agree on E; grad_input leaves
  * param grads untouched; backward_params accumulates. */
 void nt_check_pass_consistency(ebm_net *net, int64_t n, uint64_t seed);

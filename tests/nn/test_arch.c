@@ -23,8 +23,6 @@ TEST(arch_errors_name_the_layer_and_the_problem) {
                     "kernel 7 does not fit a 4x4 input");
   expect_arch_error("{\"input\":[1,4,4],\"layers\":[{\"type\":\"linear\",\"name\":\"l\",\"out\":1}]}",
                     "add a flatten or global_sum_pool layer");
-  expect_arch_error("{\"input\":[3],\"layers\":[{\"type\":\"linear\",\"name\":\"l\",\"out\":2}]}",
-                    "the last layer gives [2] per item");
   expect_arch_error("{\"input\":[3],\"layers\":[{\"type\":\"class_affine\",\"name\":\"k\"},"
                     "{\"type\":\"linear\",\"name\":\"l\",\"out\":1}]}", "needs \"classes\" > 0");
   expect_arch_error("{\"input\":[3],\"layers\":[{\"type\":\"linear\",\"name\":\"l\",\"out\":3},"
@@ -139,6 +137,21 @@ TEST(passes_reject_bad_batches_and_labels) {
   ebm_net_free(plain);
 }
 
+/* A network may end in any shape; only the energy passes need one number. */
+TEST(energy_passes_refuse_a_vector_output_that_forward_accepts) {
+  ebm_net *net = nt_build("{\"input\":[3],\"layers\":[{\"type\":\"linear\",\"name\":\"l\",\"out\":2}]}",
+                          2, 1);
+  float x[6] = {0}, e[2], out[4], dx[6];
+  CHECK_FAILS_WITH(ebm_net_energy(net, x, NULL, 2, e), EBM_ERR_ARG, "the last layer gives [2] per item");
+  CHECK_FAILS_WITH(ebm_net_grad_input(net, x, NULL, 2, e, dx), EBM_ERR_ARG, "an energy needs one number");
+  CHECK_FAILS_WITH(ebm_net_backward(net, out, dx, 0), EBM_ERR_ARG, "no forward pass");
+  CHECK_OK(ebm_net_forward(net, x, NULL, 2, out));
+  CHECK_EQ_INT(ebm_net_out_size(net), 2);
+  CHECK_EQ_INT(ebm_net_out_ndim(net), 1);
+  CHECK_OK(ebm_net_backward(net, out, dx, 0));
+  ebm_net_free(net);
+}
+
 TEST(net_as_energy_evaluates_any_batch_in_chunks) {
   ebm_net *big = nt_build("{\"preset\":\"mlp\",\"in_dim\":3}", 7, 5);
   ebm_net *small = nt_build("{\"preset\":\"mlp\",\"in_dim\":3}", 2, 5); /* same seed: same weights */
@@ -176,4 +189,32 @@ TEST(init_follows_pytorch_bounds_and_is_reproducible) {
   }
   ebm_net_free(a);
   ebm_net_free(b);
+}
+
+/* The energy passes are wrappers of forward / backward: the same bits, and
+ * backward reuses the stored activations (no second forward). */
+TEST(forward_and_backward_give_the_energy_passes_bit_for_bit) {
+  static const char *const archs[] = {"{\"preset\":\"uva-cnn\"}",
+                                      "{\"preset\":\"igebm-mnist\",\"width\":8,\"classes\":3}"};
+  for (int a = 0; a < 2; a++) {
+    ebm_net *net = nt_build(archs[a], 3, 4);
+    nt_jitter(net, 0.3f, 5);
+    float *x = nt_inputs(net, 3, 6), *dx1 = nt_inputs(net, 3, 6), *dx2 = nt_inputs(net, 3, 6);
+    int32_t *y = nt_labels(net, 3, 7);
+    const ebm_cond cond = {y, NULL};
+    float e1[3], e2[3], ones[3] = {1, 1, 1};
+    REQUIRE_OK(ebm_net_grad_input(net, x, &cond, 3, e1, dx1));
+    REQUIRE_OK(ebm_net_forward(net, x, &cond, 3, e2));
+    REQUIRE_OK(ebm_net_backward(net, ones, dx2, 0));
+    CHECK(memcmp(e1, e2, sizeof e1) == 0);
+    CHECK(memcmp(dx1, dx2, (size_t)(3 * 784) * sizeof(float)) == 0);
+    /* A second backward from the same forward gives the same again. */
+    REQUIRE_OK(ebm_net_backward(net, ones, dx2, 0));
+    CHECK(memcmp(dx1, dx2, (size_t)(3 * 784) * sizeof(float)) == 0);
+    ebm_free(x);
+    ebm_free(dx1);
+    ebm_free(dx2);
+    free(y);
+    ebm_net_free(net);
+  }
 }

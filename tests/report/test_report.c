@@ -158,6 +158,13 @@ TEST(report_errors_name_the_file_and_line) {
   r = run_cli("report");
   CHECK_EQ_INT(r.code, 2);
   cli_result_free(&r);
+  r = run_cli("report %s --out %s", run, path); /* would overwrite its own input */
+  CHECK_EQ_INT(r.code, 2);
+  CHECK_CONTAINS(r.err, "RUN_DIR");
+  cli_result_free(&r);
+  char *kept = test_read_text(path);
+  CHECK(kept && strcmp(kept, lines) == 0);
+  free(kept);
 }
 
 /* Headless Chromium (Debian `chromium`, from scripts/install-deps.sh) draws
