@@ -5,7 +5,9 @@ TEST_DIR := build-test
 FUZZ_DIR := build-fuzz
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps release test test-build fuzz demo examples bench clean
+PREFIX ?= /usr/local
+
+.PHONY: all deps release install test test-build fuzz demo examples bench clean
 
 all: release
 
@@ -15,6 +17,10 @@ deps:
 release: deps
 	@cmake -S . -B $(RELEASE_DIR) -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build $(RELEASE_DIR) -j $(JOBS) -- --no-print-directory
+
+# ebm, libebm.a/.so, headers, ebm.pc, ebm.1 and the Python module under PREFIX.
+install: release
+	@cmake --install $(RELEASE_DIR) --prefix $(PREFIX)
 
 # Debug + ASan + UBSan + -Werror, then every test; the last line is "N passed, N failed".
 test-build: deps

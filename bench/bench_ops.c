@@ -1,5 +1,5 @@
 /* bench_ops — times the ops kernels on the uva-cnn network (the PyTorch
- * MNIST EBM tutorial model of /work/shared/reference/ebm_ref.py, DESIGN §4):
+ * MNIST EBM tutorial model of bench/torch_reference.py, DESIGN §4):
  * conv 1→16 k5 s2 p4 on 28×28, 16→32 k3 s2 p1, 32→64 k3 s2 p1,
  * 64→64 k3 s2 p1 (each + swish), linear 256→64 + swish, linear 64→1, at
  * batch 128, at 1 and 2 threads. Prints per layer ms and GFLOP/s for the

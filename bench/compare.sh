@@ -1,6 +1,6 @@
 #!/bin/sh
 # bench/compare.sh [EBM] — ebm next to the PyTorch reference
-# (../shared/reference/ebm_ref.py, CNNModel = our uva-cnn, oneDNN on the CPU)
+# (bench/torch_reference.py, CNNModel = our uva-cnn, oneDNN on the CPU)
 # in one run, on the same machine, at each thread count of $THREADS:
 #   - one Langevin step (noise, clamp, forward + backward to the input,
 #     clipped step, clamp) on a batch of 128:  ebm bench langevin
@@ -31,7 +31,7 @@ set -eu
 
 EBM=${1:-build/ebm}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-REF=${EBM_REF:-$REPO/../shared/reference/ebm_ref.py}
+REF=${EBM_REF:-$REPO/bench/torch_reference.py}
 PY=${PYTHON:-/usr/bin/python3}
 BATCH=${BATCH:-128}
 ITERS=${ITERS:-50}

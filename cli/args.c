@@ -51,7 +51,7 @@ int cli_runtime_error(ebm_status status) {
   return CLI_EXIT_RUNTIME;
 }
 
-static void print_default(FILE *out, const cli_opt *o) {
+void cli_print_default(FILE *out, const cli_opt *o) {
   switch (o->kind) {
     case OPT_STRING:
     case OPT_PATH_IN:
@@ -71,6 +71,10 @@ static void print_default(FILE *out, const cli_opt *o) {
 }
 
 void cli_print_help(FILE *out, const char *verb, const cli_opt *opts, int nopts) {
+  if (cli_help_as_man) {
+    cli_print_man_section(out, verb, opts, nopts);
+    return;
+  }
   const cli_command *cmd = cli_find(verb);
   print_usage_line(out, verb);
   if (cmd && cmd->summary) fprintf(out, "\n%s\n", cmd->summary);
@@ -81,7 +85,7 @@ void cli_print_help(FILE *out, const char *verb, const cli_opt *opts, int nopts)
     char left[64];
     snprintf(left, sizeof left, "--%s%s%s", o->name, o->metavar ? " " : "", o->metavar ? o->metavar : "");
     fprintf(out, "  %-24s %s", left, o->help);
-    print_default(out, o);
+    cli_print_default(out, o);
     fprintf(out, "\n");
   }
   fprintf(out, "  %-24s %s\n", "--threads N", "worker threads (default: EBM_THREADS or all cores)");

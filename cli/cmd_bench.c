@@ -4,7 +4,7 @@
  * cmd_bench_layers.c; the sgemm peak all three compare with is in
  * bench_util.c.)
  *
- * One step is what ../shared/reference/ebm_ref.py times as
+ * One step is what bench/torch_reference.py times as
  * langevin_step_ms: x ← clamp(x + N(0, σ²)); g = dE/dx (forward + backward
  * to the input); x ← clamp(x − λ·clip(g, ±0.03)). GFLOP/s counts the
  * convolution and linear multiply-adds (2 FLOP each): the forward pass
@@ -118,7 +118,7 @@ done:
 
 CLI_COMMAND(bench_langevin, "bench langevin", "[--arch PRESET | --ckpt CKPT] [--batch B] [--iters N]",
             "time one Langevin step (forward + backward to the input)",
-            "Times Langevin steps on a batch as ../shared/reference/ebm_ref.py does (noise,\n"
+            "Times Langevin steps on a batch as bench/torch_reference.py does (noise,\n"
             "clamp, dE/dx, clipped step, clamp) and reports ms per step (mean, median, min),\n"
             "GFLOP/s counting the conv/linear multiply-adds of the forward pass and of the\n"
             "backward pass to the input (4 FLOP per forward multiply-add), and that rate as a\n"

@@ -1,5 +1,5 @@
 /* `ebm bench train`: the time of one full training iteration — what
- * ../shared/reference/ebm_ref.py reports as sec_per_iter: positives, 60
+ * bench/torch_reference.py reports as sec_per_iter: positives, 60
  * Langevin steps on buffer draws, the two energies, the two parameter
  * passes, one Adam step — with the `uva` recipe (ebm_train_preset) on the
  * uva-cnn network by default, batch 128. The data are random images in the
@@ -25,7 +25,7 @@ static int run_bench_train(int argc, char **argv) {
   int iters = 5, warmup = 1, steps = -1, json = 0;
   cli_opt opts[] = {
       {"arch", OPT_STRING, &arch, "PRESET", "network preset"},
-      {"preset", OPT_STRING, &preset, "NAME", "training recipe: uva (ebm_ref.py) | igebm"},
+      {"preset", OPT_STRING, &preset, "NAME", "training recipe: uva (bench/torch_reference.py) | igebm"},
       {"batch", OPT_INT64, &batch, "B", "positives (and negatives) per iteration"},
       {"steps", OPT_INT, &steps, "K", "Langevin steps per iteration (-1: the recipe's, 60)"},
       {"iters", OPT_INT, &iters, "N", "timed iterations"},
@@ -103,7 +103,7 @@ done:
 CLI_COMMAND(bench_train, "bench train", "[--arch PRESET] [--preset uva|igebm] [--batch B] [--iters N]",
             "time one full training iteration (Langevin negatives + update)",
             "Times ebm_trainer_step with the --preset recipe (default uva: the settings of\n"
-            "../shared/reference/ebm_ref.py, 60 Langevin steps, PCD buffer of 8192) on random\n"
+            "bench/torch_reference.py, 60 Langevin steps, PCD buffer of 8192) on random\n"
             "images: what the reference reports as sec_per_iter. GFLOP/s counts conv/linear\n"
             "multiply-adds: (4·steps + 16) x forward multiply-adds x batch x 2 FLOP, shown as a\n"
             "share of the sgemm peak measured at the same thread count.",

@@ -20,7 +20,7 @@
 
 typedef struct {
   const char *data, *arch, *preset, *method, *sampler, *range, *lr_decay, *out, *augment, *buffer_policy;
-  int width, depth, conditional, resume, force;
+  int width, depth, conditional, resume, force, report;
   int64_t iters, batch, buffer, lr_step, seed, save_every, sample_every, log_every, sample_count;
   double epochs;
   int steps, leapfrog, spectral_iters;
@@ -33,7 +33,7 @@ typedef struct {
 static const char *const identity_flags[] = {"data", "arch", "width", "depth", "conditional",
                                              "batch", "method", "buffer", "range", "buffer-policy", NULL};
 /* Flags that are not settings of the run. */
-static const char *const transient_flags[] = {"resume", "out", "force", NULL};
+static const char *const transient_flags[] = {"resume", "out", "force", "report", NULL};
 
 static int in_list(const char *const *list, const char *name) {
   for (int i = 0; list[i]; i++)
@@ -322,7 +322,14 @@ typedef struct {
   ebm_progress *progress;   /* this invocation's steps (made at the first one) */
   int64_t first, iters, steps_run;
   ebm_train_stats last;
+  const char *report_dir;   /* --report: the run to rewrite report.html for */
+  int64_t report_every;
 } run_watch;
+
+/* --report: a page that cannot be written costs one warning, not the run. */
+static void refresh_report(const char *run_dir) {
+  if (ebm_report_write(run_dir, NULL) != EBM_OK) fprintf(stderr, "ebm train: report: %s\n", ebm_last_error());
+}
 
 static void on_step(void *ctx, const ebm_train_stats *s) {
   run_watch *w = ctx;
@@ -335,6 +342,7 @@ static void on_step(void *ctx, const ebm_train_stats *s) {
   w->steps_run++;
   snprintf(metric, sizeof metric, "loss %.4g e+ %.4g e- %.4g", s->loss, s->e_pos, s->e_neg);
   ebm_progress_update(w->progress, s->step - w->first, metric);
+  if (w->report_dir && (s->step % w->report_every == 0 || s->step == w->iters)) refresh_report(w->report_dir);
 }
 
 /* A message of ebm_train_config_check, which starts with the field ("lr
@@ -462,7 +470,7 @@ static int run_train(int argc, char **argv) {
       {"depth", OPT_INT, &f.depth, "D", "mlp hidden layers (-1: the preset's)"},
       {"conditional", OPT_FLAG, &f.conditional, NULL, "train E(x, y) with the data's labels (per-class buffers)"},
       {"preset", OPT_STRING, &f.preset, "NAME", "recipe for the flags not given: auto (fits the data: toy-2d, vectors "
-                                                "or images = igebm) | igebm (Du & Mordatch) | uva (ebm_ref.py)"},
+                                                "or images = igebm) | igebm (Du & Mordatch) | uva (bench/torch_reference.py)"},
       {"method", OPT_STRING, &f.method, "M", "pcd (replay buffer) | short-run (chains from noise) | cd (chains from data)"},
       {"iters", OPT_INT64, &f.iters, "N", "training steps"},
       {"epochs", OPT_DOUBLE, &f.epochs, "E", "train this many passes over the data instead of --iters"},
@@ -507,6 +515,7 @@ static int run_train(int argc, char **argv) {
       {"sample-every", OPT_INT64, &f.sample_every, "N", "samples/step_N.png period (0: never)"},
       {"sample-count", OPT_INT64, &f.sample_count, "N", "negatives drawn in a sample picture"},
       {"log-every", OPT_INT64, &f.log_every, "N", "metrics.jsonl period (0: never)"},
+      {"report", OPT_FLAG, &f.report, NULL, "rewrite RUN_DIR/report.html (ebm report) every --sample-every steps"},
   };
   const int nopts = CLI_NOPTS(opts);
   int rc = cli_parse(VERB, opts, nopts, argc, argv, NULL, 0, NULL);
@@ -592,9 +601,17 @@ static int run_train(int argc, char **argv) {
   sigaction(SIGHUP, &sa, &old_hup);
   int64_t done_steps = 0;
   w.iters = cfg.iters;
+  w.report_dir = f.report ? f.out : NULL;
+  w.report_every = f.sample_every > 0 ? f.sample_every : cfg.iters > 0 ? cfg.iters : 1;
   const double t0 = ebm_now_seconds();
   st = ebm_train_run(ds, &cfg, &o, &done_steps);
   ebm_progress_finish(w.progress);
+  if (f.report) { /* the final state, a divergence or an interruption included */
+    char keep[1024];
+    snprintf(keep, sizeof keep, "%s", ebm_last_error());
+    refresh_report(f.out);
+    if (st != EBM_OK) ebm_set_error(st, "%s", keep);
+  }
   sigaction(SIGINT, &old_int, NULL);
   sigaction(SIGTERM, &old_term, NULL);
   sigaction(SIGHUP, &old_hup, NULL);
@@ -629,13 +646,14 @@ CLI_COMMAND(train, "train", "--data SPEC --arch ARCH --out RUN_DIR [--method pcd
             "replay buffer, 5% fresh noise; short-run: chains from noise; cd: chains from the data). The\n"
             "defaults fit the data (--preset auto, one line says which): 2-D toys and vectors get ULA with\n"
             "ε 0.05, α 0.01 and Adam 3e-3 with cosine decay; images the IGEBM recipe (Du & Mordatch A.11),\n"
-            "whose values the defaults below show; --preset igebm or uva (the PyTorch reference ebm_ref.py)\n"
-            "choose one. Improved contrastive divergence (Du, Li, Tenenbaum, Mordatch 2021): --kl-weight,\n"
+            "whose values the defaults below show; --preset igebm or uva (the PyTorch reference\n"
+            "bench/torch_reference.py) choose one. Improved contrastive divergence (Du, Li, Tenenbaum,\n"
+            "Mordatch 2021): --kl-weight,\n"
             "--entropy-weight, --augment and --buffer-policy reservoir. RUN_DIR receives config.json,\n"
             "metrics.jsonl, samples/ and ckpt/last.safetensors (+ last.state.safetensors); --resume\n"
             "continues bit-exactly. A run that diverges (NaN, or |E| > --max-energy) stops with exit 1 and\n"
             "keeps its last good checkpoint; Ctrl-C (SIGINT), SIGTERM or SIGHUP finishes the step, saves\n"
             "and exits with 130 (143, 129); a second signal stops at once without saving (the last saved\n"
             "checkpoint stays whole). RUN_DIR is locked while a run trains; a new run refuses a non-empty\n"
-            "folder that is not a run unless --force.",
+            "folder that is not a run unless --force. --report keeps RUN_DIR/report.html current (ebm report).",
             run_train)

@@ -33,7 +33,8 @@ static void print_main_help(FILE *out) {
           "Commands:\n");
   list_commands(out, "");
   fprintf(out,
-          "\nRun 'ebm help <command>' or 'ebm <command> --help' for a command's options.\n"
+          "\nRun 'ebm help <command>' or 'ebm <command> --help' for a command's options;\n"
+          "'ebm help --man' prints this manual as a man page (installed as ebm.1).\n"
           "Every command takes --threads N (default: EBM_THREADS or all cores).\n"
           "EBM_ISA=avx512|avx2|generic forces a kernel path (default: the best this CPU\n"
           "supports); 'ebm version' shows the path and BLAS library in use.\n");
@@ -68,6 +69,7 @@ static int help_for(int argc, char **argv) {
     print_main_help(stdout);
     return CLI_EXIT_OK;
   }
+  if (strcmp(argv[0], "--man") == 0) return cli_print_man_page(stdout);
   char *args[4] = {"ebm", argv[0], argc > 1 ? argv[1] : NULL, NULL};
   int consumed;
   const cli_command *cmd = resolve(argc > 1 ? 3 : 2, args, &consumed);
@@ -121,7 +123,8 @@ int main(int argc, char **argv) {
     print_main_help(stderr);
     return CLI_EXIT_USAGE;
   }
-  int rc = cmd->run(argc - consumed, argv + consumed);
+  int rc = cli_mnist_first_use(argc - consumed, argv + consumed);
+  if (rc == CLI_EXIT_OK) rc = cmd->run(argc - consumed, argv + consumed);
   ebm_threads_shutdown();
   return rc < 0 ? CLI_EXIT_OK : rc;
 }

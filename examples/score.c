@@ -1,6 +1,7 @@
 /* score: anomaly scores from a trained energy-based model — the energy E(x)
  * of every row of an .npy file (higher = less like the training data).
  * Built by CMake as build/example_score; outside the tree:
+ *   cc score.c $(pkg-config --cflags --libs ebm)          (after `make install`)
  *   cc score.c -I include -L build -lebm $(pkg-config --libs libpng zlib libcjson openblas) -lm -lpthread
  * Usage: example_score MODEL.safetensors X.npy → one "index energy" line per row. */
 #include <stdio.h>

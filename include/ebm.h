@@ -31,6 +31,7 @@
  *   ebm/eval.h    AIS log Z / likelihood (both bounds), OOD metrics, FD / KID, classifier
  *   ebm/train.h   training (PCD / short-run / CD-k), run directories, resume
  *   ebm/compose.h AND / OR / AND NOT of energies, fixed labels, inpainting, corruptions
+ *   ebm/report.h  a run directory as one self-contained HTML page (plots, samples, config)
  */
 #ifndef EBM_H
 #define EBM_H
@@ -45,6 +46,7 @@
 #include "ebm/eval.h"
 #include "ebm/train.h"
 #include "ebm/compose.h"
+#include "ebm/report.h"
 
 /* The library version, "MAJOR.MINOR.PATCH". */
 const char *ebm_version(void);

@@ -5,8 +5,9 @@
 #      toy's entropy, and density pictures (model | truth). The runs start
 #      with --iters 0 (the initial model, scored) and continue with --resume.
 #   2. uva-cnn (the PyTorch reference's CNNModel) on Fashion-MNIST with PCD
-#      and --preset uva (ebm_ref.py's settings): sample grids every 250
-#      steps, then 64 fresh Langevin chains from noise as a chain picture.
+#      and --preset uva (bench/torch_reference.py's settings): sample grids every 250
+#      steps and report.html (ebm train --report), then 64 fresh Langevin
+#      chains from noise as a chain picture.
 # Usage: scripts/demo-train.sh BUILD_EBM_PATH   (e.g. build/ebm)
 # FMNIST_ITERS (default 1000) and TOY_ITERS (default 2500) shorten or
 # lengthen the runs.
@@ -62,7 +63,7 @@ echo "== Fashion-MNIST: uva-cnn, PCD, --preset uva, $fmnist_iters steps"
 dir="$out/fashion-mnist-uva"
 t0=$(date +%s)
 run train --data fashion-mnist --arch uva-cnn --preset uva --iters "$fmnist_iters" --save-every 250 \
-  --sample-every 250 --seed 1 --out "$dir"
+  --sample-every 250 --seed 1 --report --out "$dir"
 secs=$(($(date +%s) - t0))
 echo "   ($secs s for $fmnist_iters steps of 60 Langevin steps on 128 images)"
 run sample --ckpt "$dir/ckpt/last.safetensors" --n 64 --steps 120 --grad-clip 0.03 --seed 2 \
@@ -74,6 +75,7 @@ echo
 echo "demo-train: done in $(($(date +%s) - start)) s. Everything is in $repo/$out/:"
 echo "  density-*.png                model density (left) next to the true one"
 echo "  toy-*/ fashion-mnist-uva/    run directories: config.json, metrics.jsonl, samples/, ckpt/"
+echo "  fashion-mnist-uva/report.html  the run as one web page (plots, samples over time, config)"
 echo "  fashion-mnist-pcd-samples.png  the replay chains at the last step"
 echo "  fashion-mnist-fresh-samples.png, fashion-mnist-chain.png  new chains from noise"
 exit "$failed"

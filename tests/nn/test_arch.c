@@ -43,7 +43,7 @@ TEST(preset_errors_list_the_presets_and_refuse_classes_on_uva_cnn) {
   CHECK(json == NULL);
 }
 
-/* The exact state_dict of ebm_ref.py's CNNModel (nn.Sequential numbering). */
+/* The exact state_dict of bench/torch_reference.py's CNNModel (nn.Sequential numbering). */
 TEST(uva_cnn_has_the_pytorch_parameter_names_and_shapes) {
   char *json = NULL;
   REQUIRE_OK(ebm_arch_preset("uva-cnn", 0, 0, &json));

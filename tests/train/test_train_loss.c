@@ -98,7 +98,7 @@ TEST(loss_gradient_matches_finite_differences_with_negatives_fixed) {
 
 TEST(conditional_loss_gradient_matches_finite_differences) { check_loss_grad(3, 0.5f, 41); }
 
-/* The loss of ebm_ref.py: mean e⁺ − mean e⁻ + α(mean e⁺² + mean e⁻²). */
+/* The loss of bench/torch_reference.py: mean e⁺ − mean e⁻ + α(mean e⁺² + mean e⁻²). */
 TEST(loss_is_the_reference_formula) {
   const float ep[3] = {1.0f, -2.0f, 0.5f}, en[3] = {3.0f, 0.0f, -1.0f};
   const double mp = -0.5 / 3, mn = 2.0 / 3, qp = 5.25 / 3, qn = 10.0 / 3;
