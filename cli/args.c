@@ -53,7 +53,11 @@ int cli_runtime_error(ebm_status status) {
 
 static void print_default(FILE *out, const cli_opt *o) {
   switch (o->kind) {
-    case OPT_STRING: {
+    case OPT_STRING:
+    case OPT_PATH_IN:
+    case OPT_PATH_OUT:
+    case OPT_SPEC_IN:
+    case OPT_ENERGY_IN: {
       const char *v = *(const char **)o->dst;
       if (v) fprintf(out, " (default %s)", v);
       break;
@@ -88,7 +92,11 @@ static int parse_value(const char *verb, const cli_opt *o, const char *text) {
   char *end = NULL;
   errno = 0;
   switch (o->kind) {
-    case OPT_STRING: *(const char **)o->dst = text; return 0;
+    case OPT_STRING:
+    case OPT_PATH_IN:
+    case OPT_PATH_OUT:
+    case OPT_SPEC_IN:
+    case OPT_ENERGY_IN: *(const char **)o->dst = text; return 0;
     case OPT_INT:
     case OPT_INT64: {
       long long v = strtoll(text, &end, 10);
@@ -112,9 +120,29 @@ static int parse_value(const char *verb, const cli_opt *o, const char *text) {
   return 0;
 }
 
+/* --threads, else EBM_THREADS: a count below 1 or junk is a usage error
+ * naming where it came from (it used to mean "all cores" silently). */
+static int set_threads(const char *verb, int given, int threads) {
+  const char *env = getenv("EBM_THREADS");
+  if (!given) {
+    if (!env || !env[0]) return 0;
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(env, &end, 10);
+    if (end == env || *end || errno == ERANGE || v < 1 || v > 256)
+      return cli_usage_error(verb, "EBM_THREADS must be a thread count in 1..256, got '%s'", env);
+    threads = (int)v;
+  } else if (threads < 1) {
+    return cli_usage_error(verb, "--threads must be at least 1, got %d", threads);
+  }
+  if (ebm_threads_init(threads) != EBM_OK)
+    return cli_usage_error(verb, "%s%s", given ? "--threads: " : "EBM_THREADS: ", ebm_last_error());
+  return 0;
+}
+
 int cli_parse(const char *verb, const cli_opt *opts, int nopts, int argc, char **argv,
               char **pos, int max_pos, int *npos) {
-  int threads = -1;
+  int threads = 0, threads_given = 0;
   cli_opt threads_opt = {"threads", OPT_INT, &threads, "N", ""};
   if (npos) *npos = 0;
   for (int i = 1; i < argc; i++) {
@@ -140,7 +168,7 @@ int cli_parse(const char *verb, const cli_opt *opts, int nopts, int argc, char *
     const cli_opt *o = NULL;
     for (int k = 0; k < nopts && !o; k++)
       if (strlen(opts[k].name) == len && strncmp(opts[k].name, name, len) == 0) o = &opts[k];
-    if (!o && len == 7 && strncmp(name, "threads", 7) == 0) o = &threads_opt;
+    if (!o && len == 7 && strncmp(name, "threads", 7) == 0) o = &threads_opt, threads_given = 1;
     if (!o) return cli_usage_error(verb, "unknown option '--%.*s'", (int)len, name);
     const char *value;
     if (o->kind == OPT_FLAG) {
@@ -155,11 +183,8 @@ int cli_parse(const char *verb, const cli_opt *opts, int nopts, int argc, char *
     int rc = parse_value(verb, o, value);
     if (rc) return rc;
   }
-  if (threads != -1) {
-    if (threads < 1) return cli_usage_error(verb, "--threads must be at least 1, got %d", threads);
-    if (ebm_threads_init(threads) != EBM_OK) return cli_usage_error(verb, "%s", ebm_last_error());
-  }
-  return 0;
+  int rc = set_threads(verb, threads_given, threads);
+  return rc ? rc : cli_check_paths(verb, opts, nopts, NULL, 0);
 }
 
 int cli_parse_range(const char *verb, const char *text, float *lo, float *hi) {

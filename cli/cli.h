@@ -12,7 +12,18 @@
 #define CLI_EXIT_RUNTIME 1
 #define CLI_EXIT_USAGE 2
 
-typedef enum { OPT_STRING, OPT_INT, OPT_INT64, OPT_FLOAT, OPT_DOUBLE, OPT_FLAG } cli_opt_kind;
+/* OPT_PATH_IN, OPT_PATH_OUT, OPT_SPEC_IN and OPT_ENERGY_IN are strings too:
+ * the file a verb reads, the file it writes, a data-set spec that may name
+ * files ("npy:X.npy,Y.npy") and an energy spec (compose.h) that may name a
+ * checkpoint ("m.safetensors:class=3"). cli_parse refuses two of them that
+ * name one file when either is written (cli_check_paths). */
+typedef enum { OPT_STRING, OPT_INT, OPT_INT64, OPT_FLOAT, OPT_DOUBLE, OPT_FLAG,
+               OPT_PATH_IN, OPT_PATH_OUT, OPT_SPEC_IN, OPT_ENERGY_IN } cli_opt_kind;
+
+/* 1 for the kinds whose dst is a const char *. */
+static inline int cli_opt_is_text(cli_opt_kind k) {
+  return k == OPT_STRING || k == OPT_PATH_IN || k == OPT_PATH_OUT || k == OPT_SPEC_IN || k == OPT_ENERGY_IN;
+}
 
 /* One option. `dst` points at a const char *, int, int64_t, float, double or
  * int (flag, set to 1). Its value before parsing is the default shown in
@@ -50,15 +61,40 @@ void cli_register(const cli_command *cmd);
 
 /* Parses argv[1..argc) against opts. Positional arguments are collected into
  * pos (at most max_pos, else a usage error). Every verb also accepts
- * --threads N (sets the thread pool; default EBM_THREADS or all cores) and
- * --help. Returns -1 when --help was printed (exit 0), 0 on success, or
+ * --threads N (sets the thread pool; default EBM_THREADS or all cores; a
+ * value below 1, also in EBM_THREADS, is a usage error) and --help. Path
+ * options are checked with cli_check_paths. Returns -1 when --help was printed (exit 0), 0 on success, or
  * CLI_EXIT_USAGE after printing the problem and usage. */
 int cli_parse(const char *verb, const cli_opt *opts, int nopts, int argc, char **argv,
               char **pos, int max_pos, int *npos);
 
+/* A file a verb reads or writes that is not in its options table (a
+ * --term's checkpoint, a positional data set); `flag` names it in
+ * messages, kind is OPT_PATH_IN, OPT_PATH_OUT or OPT_SPEC_IN. */
+typedef struct {
+  const char *flag;
+  const char *path;
+  cli_opt_kind kind;
+} cli_path;
+
+/* Refuses (usage error naming both flags, returns 2) when an output among
+ * the OPT_PATH_OUT options and `extra` is the same file as an input or
+ * another output: same device and inode for existing files (symlinks and
+ * `./` count), same directory and name for files not made yet. Character
+ * devices (/dev/null) may be named more than once. 0 when all differ.
+ * cli_parse calls it with no extras. */
+int cli_check_paths(const char *verb, const cli_opt *opts, int nopts, const cli_path *extra, int nextra);
+
 /* Parses a value range "LO,HI" (finite, LO < HI, representable as float);
  * otherwise prints a usage error naming --range and returns 2. */
 int cli_parse_range(const char *verb, const char *text, float *lo, float *hi);
+
+/* Prints one warning line to stderr when some of the n values x fall
+ * outside [lo, hi]: their span, the range and the fix — "pass FLAG LO,HI"
+ * when `flag` (e.g. "--range") can widen the range, else "rescale it".
+ * Returns 1 if it warned. */
+int cli_warn_outside_range(const char *verb, const char *what, const float *x, int64_t n, float lo, float hi,
+                           const char *flag);
 
 /* Prints "ebm VERB: <message>" and the usage line to stderr; returns 2. */
 int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -28,7 +28,7 @@ static int run_bench_langevin(int argc, char **argv) {
   int iters = 20, warmup = 3, classes = 0, json = 0;
   cli_opt opts[] = {
       {"arch", OPT_STRING, &arch, "PRESET", "network preset (ignored with --ckpt)"},
-      {"ckpt", OPT_STRING, &ckpt, "CKPT", "benchmark this checkpoint's network instead"},
+      {"ckpt", OPT_PATH_IN, &ckpt, "CKPT", "benchmark this checkpoint's network instead"},
       {"classes", OPT_INT, &classes, "K", "class-conditional preset with K classes"},
       {"batch", OPT_INT64, &batch, "B", "items per Langevin step"},
       {"iters", OPT_INT, &iters, "N", "timed steps"},

@@ -76,9 +76,9 @@ static int run_train(int argc, char **argv) {
   int64_t batch = defaults.batch, n = 0, seed = 0;
   float lr = defaults.lr;
   cli_opt opts[] = {
-      {"data", OPT_STRING, &data, "SPEC", "labelled training images"},
-      {"out", OPT_STRING, &out, "CLF.safetensors", "where to write the classifier (required)"},
-      {"test", OPT_STRING, &test, "SPEC", "held-out set for the final accuracy (default: the :test split of --data)"},
+      {"data", OPT_SPEC_IN, &data, "SPEC", "labelled training images"},
+      {"out", OPT_PATH_OUT, &out, "CLF.safetensors", "where to write the classifier (required)"},
+      {"test", OPT_SPEC_IN, &test, "SPEC", "held-out set for the final accuracy (default: the :test split of --data)"},
       {"epochs", OPT_INT, &epochs, "E", "passes over the data"},
       {"batch", OPT_INT64, &batch, "B", "minibatch size"},
       {"lr", OPT_FLOAT, &lr, "LR", "Adam's learning rate (cosine-decayed to 0)"},
@@ -158,8 +158,8 @@ static int run_eval(int argc, char **argv) {
   const char *verb = "classifier eval", *clf_path = NULL, *data = "fashion-mnist:test";
   int confusion_flag = 0;
   cli_opt opts[] = {
-      {"classifier", OPT_STRING, &clf_path, "CLF.safetensors", "the classifier (required)"},
-      {"data", OPT_STRING, &data, "SPEC", "labelled images"},
+      {"classifier", OPT_PATH_IN, &clf_path, "CLF.safetensors", "the classifier (required)"},
+      {"data", OPT_SPEC_IN, &data, "SPEC", "labelled images"},
       {"confusion", OPT_FLAG, &confusion_flag, NULL, "print the confusion matrix (rows: true class)"},
   };
   int rc = cli_parse(verb, opts, CLI_NOPTS(opts), argc, argv, NULL, 0, NULL);

@@ -157,8 +157,8 @@ static int run_compose(int argc, char **argv) {
       {"anneal", OPT_DOUBLE, &anneal, "T0", "start hot: 4 phases at temperatures from T0 down to 1 (1 = off)"},
       {"n", OPT_INT64, &n, "N", "chains"},
       {"seed", OPT_INT64, &seed, "S", "random seed"},
-      {"out", OPT_STRING, &out, "OUT.npy", "where to write the samples (required)"},
-      {"png", OPT_STRING, &png, "FILE.png", "an image grid, or for 2-D the composed density with the samples"},
+      {"out", OPT_PATH_OUT, &out, "OUT.npy", "where to write the samples (required)"},
+      {"png", OPT_PATH_OUT, &png, "FILE.png", "an image grid, or for 2-D the composed density with the samples"},
   };
   term_store *store = calloc(1, sizeof *store);
   float *x = NULL, *fe = NULL;
@@ -202,6 +202,11 @@ static int run_compose(int argc, char **argv) {
       goto done;
     any_ckpt |= store->specs[i].kind == EBM_SOURCE_CKPT;
   }
+  cli_path term_files[2 * MAX_TERMS];
+  for (int i = 0; i < nterms + nnots; i++)
+    term_files[i] = (cli_path){i < nterms ? "term" : "not", i < nterms ? term_args[i] : not_args[i - nterms],
+                               OPT_ENERGY_IN};
+  if ((rc = cli_check_paths(VERB, opts, CLI_NOPTS(opts), term_files, nterms + nnots))) goto done;
   ebm_sampler_config cfg;
   if ((rc = use_sampler_config(VERB, &sf, any_ckpt ? EBM_SAMPLER_LANGEVIN : EBM_SAMPLER_MALA, &cfg))) goto done;
 

@@ -63,6 +63,8 @@ static int run_stats(int argc, char **argv) {
   printf("%-9s %.6g\n", "mean", mean);
   printf("%-9s %.6g\n", "std", sqrt(sum2 / (double)count));
   printf("%-9s %d\n", "classes", ds->num_classes);
+  fflush(stdout);
+  cli_warn_outside_range("data stats", ds->spec, x->data, count, ds->range_lo, ds->range_hi, "--range");
   if (ds->labels && ds->num_classes > 0) {
     int64_t *per = calloc((size_t)ds->num_classes, sizeof *per);
     if (!per) {
@@ -207,8 +209,8 @@ static int run_show(int argc, char **argv) {
   const char *out = NULL, *range = "0,1";
   int64_t n = 0, seed = 0;
   cli_opt opts[] = {
-      {"out", OPT_STRING, &out, "FILE.png", "where to write the picture (required)"},
-      {"n", OPT_INT64, &n, "N", "images to show (0: 64), or points for 2-D data (0: 20000 fresh toy samples, or all points)"},
+      {"out", OPT_PATH_OUT, &out, "FILE.png", "where to write the picture (required)"},
+      {"n", OPT_INT64, &n, "N", "images to show (0: 64, or all when fewer), or points for 2-D data (0: 20000 fresh toy samples, or all points)"},
       {"seed", OPT_INT64, &seed, "S", "picks the images / draws the toy samples"},
       {"range", OPT_STRING, &range, "LO,HI", "map image bytes 0..255 to [LO,HI]"},
   };
@@ -218,6 +220,8 @@ static int run_show(int argc, char **argv) {
   if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
   if (npos != 1) return cli_usage_error("data show", "expected one data set spec");
   if (!out || !out[0]) return cli_usage_error("data show", "--out FILE.png is required");
+  cli_path spec = {"data", pos[0], OPT_SPEC_IN};
+  if ((rc = cli_check_paths("data show", opts, CLI_NOPTS(opts), &spec, 1))) return rc;
   if (n < 0) return cli_usage_error("data show", "--n must be at least 1 (or 0 for the default), got %lld", (long long)n);
   float lo, hi;
   if ((rc = cli_parse_range("data show", range, &lo, &hi))) return rc;
@@ -228,12 +232,13 @@ static int run_show(int argc, char **argv) {
   const ebm_tensor *x = ds->x;
   int toy = spec_toy(ds->spec);
   if (x->ndim == 4) {
-    if (n == 0) n = IMAGES_DEFAULT;
+    if (n == 0) n = x->shape[0] < IMAGES_DEFAULT ? x->shape[0] : IMAGES_DEFAULT; /* a small set: all of it */
     if (n > IMAGES_MAX || n > x->shape[0]) {
+      const int64_t have = x->shape[0]; /* read before ds (and x with it) is freed */
       ebm_dataset_free(ds);
       return cli_usage_error("data show", "--n %lld is more than the %lld images %s", (long long)n,
-                             (long long)(x->shape[0] < IMAGES_MAX ? x->shape[0] : IMAGES_MAX),
-                             x->shape[0] < IMAGES_MAX ? "in the data set" : "a grid may hold");
+                             (long long)(have < IMAGES_MAX ? have : IMAGES_MAX),
+                             have < IMAGES_MAX ? "in the data set" : "a grid may hold");
     }
     st = write_images_png(out, ds, n, (uint64_t)seed);
     if (st == EBM_OK) printf("wrote %s: %lld images of %s\n", out, (long long)n, ds->spec);

@@ -22,16 +22,16 @@ static int run_denoise(int argc, char **argv) {
   use_sampler_flags_init(&sf);
   sf.noise_flag = "sampler-noise"; /* --noise is the corruption level here */
   cli_opt opts[] = {
-      {"ckpt", OPT_STRING, &ckpt, "CKPT", "the model (required)"},
-      {"input", OPT_STRING, &input, "X.npy", "clean images (float32, in the model's range) (required)"},
-      {"out", OPT_STRING, &out, "Y.npy", "the denoised images (required)"},
+      {"ckpt", OPT_ENERGY_IN, &ckpt, "CKPT", "the model (required)"},
+      {"input", OPT_PATH_IN, &input, "X.npy", "clean images (float32, in the model's range) (required)"},
+      {"out", OPT_PATH_OUT, &out, "Y.npy", "the denoised images (required)"},
       {"corrupt", OPT_STRING, &corrupt, "KIND", "gaussian | salt-pepper | none (the input is already noisy)"},
       {"noise", OPT_STRING, &noise_text, "LEVEL", "gaussian: sigma in data units (default 0.2 x the range width); salt-pepper: fraction of pixels (default 0.1)"},
       {"class", OPT_INT, &cls, "Y", "class label, for a conditional model"},
       USE_SAMPLER_OPTS(sf),
       {"seed", OPT_INT64, &seed, "S", "random seed"},
-      {"corrupted", OPT_STRING, &corrupted_out, "C.npy", "also write the corrupted images"},
-      {"png", OPT_STRING, &png, "FILE.png", "rows: input / corrupted / denoised (first 16 images)"},
+      {"corrupted", OPT_PATH_OUT, &corrupted_out, "C.npy", "also write the corrupted images"},
+      {"png", OPT_PATH_OUT, &png, "FILE.png", "rows: input / corrupted / denoised (first 16 images)"},
   };
   int rc = cli_parse(VERB, opts, CLI_NOPTS(opts), argc, argv, NULL, 0, NULL);
   if (rc) return rc < 0 ? CLI_EXIT_OK : rc;

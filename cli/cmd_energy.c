@@ -11,11 +11,11 @@ static int run_energy(int argc, char **argv) {
   const char *ckpt = NULL, *input = NULL, *labels = NULL, *out = NULL, *grad = NULL;
   int64_t batch = 256;
   cli_opt opts[] = {
-      {"ckpt", OPT_STRING, &ckpt, "CKPT", "model checkpoint (.safetensors)"},
-      {"input", OPT_STRING, &input, "X.npy", "inputs, float32 (N, C, H, W) or (N, D)"},
-      {"labels", OPT_STRING, &labels, "Y.npy", "class labels (N) for a class-conditional model"},
-      {"out", OPT_STRING, &out, "E.npy", "energies (N), float32"},
-      {"grad", OPT_STRING, &grad, "G.npy", "also write dE/dx, the shape of X"},
+      {"ckpt", OPT_PATH_IN, &ckpt, "CKPT", "model checkpoint (.safetensors)"},
+      {"input", OPT_PATH_IN, &input, "X.npy", "inputs, float32 (N, C, H, W) or (N, D)"},
+      {"labels", OPT_PATH_IN, &labels, "Y.npy", "class labels (N) for a class-conditional model"},
+      {"out", OPT_PATH_OUT, &out, "E.npy", "energies (N), float32"},
+      {"grad", OPT_PATH_OUT, &grad, "G.npy", "also write dE/dx, the shape of X"},
       {"batch", OPT_INT64, &batch, "B", "items per network pass"},
   };
   int rc = cli_parse("energy", opts, CLI_NOPTS(opts), argc, argv, NULL, 0, NULL);

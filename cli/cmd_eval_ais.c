@@ -214,9 +214,9 @@ static int run_eval_ais(int argc, char **argv) {
                  .seed = 0, .steps = 1000, .leapfrog = 10, .transitions = 1, .target_accept = -1.0f,
                  .temperature = 1.0};
   cli_opt opts[] = {
-      {"ckpt", OPT_STRING, &f.ckpt, "CKPT", "the model (safetensors checkpoint)"},
-      {"energy", OPT_STRING, &f.energy, "SPEC", "an energy spec instead; toy:NAME and gaussian:D[:mean=M][:std=S] have an exact log Z"},
-      {"data", OPT_STRING, &f.data, "SPEC", "data: average log-likelihood, reverse AIS starts, the Gaussian base's fit"},
+      {"ckpt", OPT_ENERGY_IN, &f.ckpt, "CKPT", "the model (safetensors checkpoint)"},
+      {"energy", OPT_ENERGY_IN, &f.energy, "SPEC", "an energy spec instead; toy:NAME and gaussian:D[:mean=M][:std=S] have an exact log Z"},
+      {"data", OPT_SPEC_IN, &f.data, "SPEC", "data: average log-likelihood, reverse AIS starts, the Gaussian base's fit"},
       {"chains", OPT_INT64, &f.chains, "M", "forward AIS chains"},
       {"steps", OPT_INT, &f.steps, "T", "annealing steps (intermediate distributions)"},
       {"base", OPT_STRING, &f.base, "BASE", "uniform (on the data range) | gaussian (fitted to --data, else centred, a quarter of the range wide)"},
@@ -231,8 +231,8 @@ static int run_eval_ais(int argc, char **argv) {
       {"reverse", OPT_INT64, &f.reverse, "R", "reverse AIS chains from data items (-1: as many as --chains, 0: none)"},
       {"n", OPT_INT64, &f.n, "N", "data items for the mean energy (0: all)"},
       {"seed", OPT_INT64, &f.seed, "S", "random seed"},
-      {"png", OPT_STRING, &f.png, "FILE.png", "histogram of the per-chain log Z estimates (forward and reverse)"},
-      {"json", OPT_STRING, &f.json, "FILE", "the results as one JSON object"},
+      {"png", OPT_PATH_OUT, &f.png, "FILE.png", "histogram of the per-chain log Z estimates (forward and reverse)"},
+      {"json", OPT_PATH_OUT, &f.json, "FILE", "the results as one JSON object"},
   };
   int rc = cli_parse(VERB, opts, CLI_NOPTS(opts), argc, argv, NULL, 0, NULL);
   if (rc) return rc < 0 ? CLI_EXIT_OK : rc;

@@ -15,12 +15,12 @@ static int run_eval_classify(int argc, char **argv) {
   int64_t n = 0, seed = 0;
   int bins = 15;
   cli_opt opts[] = {
-      {"ckpt", OPT_STRING, &ckpt, "CKPT", "a class-conditional model"},
-      {"data", OPT_STRING, &data, "SPEC", "labelled data (loaded in the model's range)"},
+      {"ckpt", OPT_PATH_IN, &ckpt, "CKPT", "a class-conditional model"},
+      {"data", OPT_SPEC_IN, &data, "SPEC", "labelled data (loaded in the model's range)"},
       {"n", OPT_INT64, &n, "N", "a random subset of N items (0: all)"},
       {"bins", OPT_INT, &bins, "B", "confidence bins of the calibration error"},
       {"seed", OPT_INT64, &seed, "S", "random seed of the subset"},
-      {"json", OPT_STRING, &json, "FILE", "the results as one JSON object"},
+      {"json", OPT_PATH_OUT, &json, "FILE", "the results as one JSON object"},
   };
   int rc = cli_parse(VERB, opts, CLI_NOPTS(opts), argc, argv, NULL, 0, NULL);
   if (rc) return rc < 0 ? CLI_EXIT_OK : rc;

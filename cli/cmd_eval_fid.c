@@ -34,6 +34,7 @@ static ebm_status load_samples(const char *path, const ebm_classifier_arch *a, f
     return ebm_set_error(EBM_ERR_NOMEM, "out of memory for %s", path);
   }
   const float *src = npy.data;
+  cli_warn_outside_range(VERB, path, src, npy.shape[0] * item, lo, hi, "--range");
   const double scale = ((double)a->range_hi - a->range_lo) / ((double)hi - lo);
   for (int64_t k = 0; k < npy.shape[0] * item; k++) {
     if (!isfinite(src[k])) {
@@ -58,15 +59,15 @@ static int run_eval_fid(int argc, char **argv) {
   int64_t n = 0, subset = 1000, seed = 0;
   int subsets = 100;
   cli_opt opts[] = {
-      {"samples", OPT_STRING, &samples, "S.npy", "samples to measure (float32, N×C×H×W or N×H×W)"},
-      {"ref", OPT_STRING, &ref, "SPEC", "reference data set"},
-      {"classifier", OPT_STRING, &clf_path, "CLF.safetensors", "feature network from `ebm classifier train`"},
+      {"samples", OPT_PATH_IN, &samples, "S.npy", "samples to measure (float32, N×C×H×W or N×H×W)"},
+      {"ref", OPT_SPEC_IN, &ref, "SPEC", "reference data set"},
+      {"classifier", OPT_PATH_IN, &clf_path, "CLF.safetensors", "feature network from `ebm classifier train`"},
       {"range", OPT_STRING, &range, "LO,HI", "value range of the samples (default: the classifier's); mapped onto it"},
       {"n", OPT_INT64, &n, "N", "reference items (a random subset; 0: all)"},
       {"kid-subsets", OPT_INT, &subsets, "K", "KID: number of random subset pairs"},
       {"kid-subset-size", OPT_INT64, &subset, "M", "KID: rows per subset (capped by the set sizes)"},
       {"seed", OPT_INT64, &seed, "S", "random seed (reference subset, KID subsets)"},
-      {"json", OPT_STRING, &json, "FILE", "the results as one JSON object"},
+      {"json", OPT_PATH_OUT, &json, "FILE", "the results as one JSON object"},
   };
   int rc = cli_parse(VERB, opts, CLI_NOPTS(opts), argc, argv, NULL, 0, NULL);
   if (rc) return rc < 0 ? CLI_EXIT_OK : rc;

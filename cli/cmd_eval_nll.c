@@ -25,8 +25,8 @@ static int run_eval_nll(int argc, char **argv) {
   int cells = EBM_GRID_CELLS;
   double extent = 0.0;
   cli_opt opts[] = {
-      {"ckpt", OPT_STRING, &ckpt, "CKPT", "a trained 2-D model (required)"},
-      {"data", OPT_STRING, &data, "SPEC", "test points, e.g. toy:8gaussians:test (required)"},
+      {"ckpt", OPT_PATH_IN, &ckpt, "CKPT", "a trained 2-D model (required)"},
+      {"data", OPT_SPEC_IN, &data, "SPEC", "test points, e.g. toy:8gaussians:test (required)"},
       {"cells", OPT_INT, &cells, "N", "quadrature grid cells per side"},
       {"extent", OPT_DOUBLE, &extent, "L", "integrate over [-L, L]² (0: the model's range, else 4)"},
   };

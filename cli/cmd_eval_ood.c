@@ -133,14 +133,14 @@ static int run_eval_ood(int argc, char **argv) {
   const char *ckpt = NULL, *in_spec = NULL, *ood = NULL, *score = "both", *json = NULL, *png = NULL;
   int64_t n = 2000, seed = 0;
   cli_opt opts[] = {
-      {"ckpt", OPT_STRING, &ckpt, "CKPT", "the model (safetensors checkpoint)"},
-      {"in", OPT_STRING, &in_spec, "SPEC", "the in-distribution data set (e.g. fashion-mnist:test)"},
-      {"ood", OPT_STRING, &ood, "SPEC,...", "out-of-distribution sets: data set specs, noise:uniform, noise:gaussian, constant, flip:SPEC, invert:SPEC (default: the synthetic five, on --in)"},
+      {"ckpt", OPT_PATH_IN, &ckpt, "CKPT", "the model (safetensors checkpoint)"},
+      {"in", OPT_SPEC_IN, &in_spec, "SPEC", "the in-distribution data set (e.g. fashion-mnist:test)"},
+      {"ood", OPT_STRING, &ood, "SPEC,...", "out-of-distribution sets: data set specs, noise:uniform, noise:gaussian, constant, flip:SPEC, invert:SPEC (default: the synthetic sets on --in; flip only for image models)"},
       {"score", OPT_STRING, &score, "S", "energy | grad-norm | both"},
       {"n", OPT_INT64, &n, "N", "items per set (a random subset of larger data sets)"},
       {"seed", OPT_INT64, &seed, "S", "random seed (subsets, noise)"},
-      {"json", OPT_STRING, &json, "FILE", "the results as JSON"},
-      {"png", OPT_STRING, &png, "FILE.png", "histograms of E and |grad E|, in- vs out-of-distribution"},
+      {"json", OPT_PATH_OUT, &json, "FILE", "the results as JSON"},
+      {"png", OPT_PATH_OUT, &png, "FILE.png", "histograms of E and |grad E|, in- vs out-of-distribution"},
   };
   int rc = cli_parse(VERB, opts, CLI_NOPTS(opts), argc, argv, NULL, 0, NULL);
   if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
@@ -151,16 +151,11 @@ static int run_eval_ood(int argc, char **argv) {
   if (!use[0] && !use[1]) return cli_usage_error(VERB, "--score must be energy, grad-norm or both, got '%s'", score);
   if (n < 1 || n > MAX_ITEMS) return cli_usage_error(VERB, "--n must be in 1..%d, got %lld", MAX_ITEMS, (long long)n);
   char list[4096];
-  if (ood) {
-    if (strlen(ood) >= sizeof list) return cli_usage_error(VERB, "--ood list is too long");
-    snprintf(list, sizeof list, "%s", ood);
-  } else {
-    snprintf(list, sizeof list, "noise:uniform,noise:gaussian,constant,flip:%s,invert:%s", in_spec, in_spec);
-  }
+  if (ood && strlen(ood) >= sizeof list) return cli_usage_error(VERB, "--ood list is too long");
   char *specs[MAX_SETS];
-  int nsets = split_specs(list, specs, MAX_SETS);
+  int nsets = ood ? split_specs(strcpy(list, ood), specs, MAX_SETS) : 0;
   if (nsets < 0) return cli_usage_error(VERB, "--ood: at most %d sets", MAX_SETS);
-  if (nsets == 0) return cli_usage_error(VERB, "--ood: no set given");
+  if (ood && nsets == 0) return cli_usage_error(VERB, "--ood: no set given");
 
   ebm_net *net = NULL;
   ebm_energy *en = NULL;
@@ -174,6 +169,12 @@ static int run_eval_ood(int argc, char **argv) {
   if (!(en = ebm_net_as_energy(net))) {
     st = EBM_ERR_NOMEM;
     goto done;
+  }
+  if (!ood) { /* the synthetic sets that fit the model: flipping needs images */
+    snprintf(list, sizeof list, "noise:uniform,noise:gaussian,constant,%s%s%sinvert:%s",
+             en->item_ndim == 3 ? "flip:" : "", en->item_ndim == 3 ? in_spec : "", en->item_ndim == 3 ? "," : "",
+             in_spec);
+    nsets = split_specs(list, specs, MAX_SETS);
   }
   const int ranged = en->range_lo < en->range_hi;
   const float lo = ranged ? en->range_lo : 0.0f, hi = ranged ? en->range_hi : 1.0f;

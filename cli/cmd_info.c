@@ -2,9 +2,39 @@
  * shapes, parameter counts, the training step and the metadata. Loading
  * validates everything, so a broken file gets one error line naming the
  * tensor at fault. */
+#include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+
+/* A file `ebm info` cannot describe, named by what it is: "ebm info x.npy"
+ * deserves "an .npy array" rather than a safetensors parse error. Returns
+ * the exit code after printing, or 0 when the file is none of these. */
+static int other_kind(const char *path, const ebm_safetensors *st) {
+  const char *format = st ? ebm_safetensors_meta(st, "format") : NULL;
+  const char *what = NULL;
+  if (format && strcmp(format, EBM_TRAIN_STATE_FORMAT) == 0)
+    what = "a training state file (optimizer, replay buffer, RNG), not a model; the model is "
+           "last.safetensors beside it";
+  else if (format && strcmp(format, EBM_CLASSIFIER_FORMAT) == 0)
+    what = "an evaluation classifier (ebm classifier train), not an energy model; use it with "
+           "'ebm classifier eval' or 'ebm eval fid --classifier'";
+  if (!st) {
+    unsigned char head[8] = {0};
+    FILE *f = fopen(path, "rb");
+    size_t got = f ? fread(head, 1, sizeof head, f) : 0;
+    if (f) fclose(f);
+    if (got >= 6 && memcmp(head, "\x93NUMPY", 6) == 0)
+      what = "an .npy array, not a checkpoint; 'ebm data stats npy:FILE' describes it";
+    else if (got >= 8 && memcmp(head, "\x89PNG\r\n\x1a\n", 8) == 0)
+      what = "a PNG image, not a checkpoint";
+    else if (got >= 2 && head[0] == 0x1f && head[1] == 0x8b)
+      what = "a gzip file (idx data?), not a checkpoint";
+  }
+  if (!what) return 0;
+  fprintf(stderr, "ebm: %s: is %s\n", path, what);
+  return CLI_EXIT_RUNTIME;
+}
 
 static void shape_text(int ndim, const int64_t *shape, char *buf, size_t size) {
   size_t used = 0;
@@ -37,6 +67,10 @@ static int run_info(int argc, char **argv) {
   ebm_safetensors *st = NULL;
   ebm_net *net = NULL;
   ebm_status s = ebm_safetensors_load(path, &st);
+  if ((rc = other_kind(path, st))) {
+    ebm_safetensors_free(st);
+    return rc;
+  }
   if (!s) s = ebm_net_from_safetensors(st, 1, &net);
   if (s) {
     ebm_safetensors_free(st);

@@ -27,13 +27,13 @@ static int run_init(int argc, char **argv) {
   int64_t seed = 0;
   cli_opt opts[] = {
       {"arch", OPT_STRING, &arch, "PRESET", "mlp, uva-cnn, igebm-mnist or igebm-cifar"},
-      {"arch-json", OPT_STRING, &arch_json, "FILE", "architecture JSON instead of a preset"},
+      {"arch-json", OPT_PATH_IN, &arch_json, "FILE", "architecture JSON instead of a preset"},
       {"classes", OPT_INT, &classes, "K", "class-conditional with K classes (igebm-*, mlp)"},
       {"in-dim", OPT_INT, &in_dim, "D", "input size of 'mlp' (0 = 2)"},
       {"width", OPT_INT, &width, "W", "base width of the preset (0 = the preset's)"},
       {"depth", OPT_INT, &depth, "L", "hidden layers of 'mlp' (-1 = 2)"},
       {"seed", OPT_INT64, &seed, "S", "random seed of the initialisation"},
-      {"out", OPT_STRING, &out, "FILE", "checkpoint to write (.safetensors)"},
+      {"out", OPT_PATH_OUT, &out, "FILE", "checkpoint to write (.safetensors)"},
   };
   int rc = cli_parse("init", opts, CLI_NOPTS(opts), argc, argv, NULL, 0, NULL);
   if (rc) return rc;

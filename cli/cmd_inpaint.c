@@ -15,7 +15,7 @@
 static int load_mask(const char *path, const ebm_npy *x, float **out) {
   ebm_npy m;
   ebm_status st = ebm_npy_load(path, &m);
-  if (st != EBM_OK) return cli_runtime_error(st);
+  if (st != EBM_OK) return cli_runtime_error(ebm_error_prefix(st, "--mask"));
   char got[64], want[64];
   int64_t count = 1;
   for (int d = 0; d < x->ndim; d++) count *= x->shape[d];
@@ -93,14 +93,14 @@ static int run_inpaint(int argc, char **argv) {
   use_sampler_flags sf;
   use_sampler_flags_init(&sf);
   cli_opt opts[] = {
-      {"ckpt", OPT_STRING, &ckpt, "CKPT", "the model (required)"},
-      {"input", OPT_STRING, &input, "X.npy", "images (float32, in the model's range) (required)"},
-      {"mask", OPT_STRING, &mask_path, "M.npy", "X's shape: 1 = pixel to fill, 0 = observed; or pattern:right-half|bottom-half|center|random:P (required)"},
-      {"out", OPT_STRING, &out, "Y.npy", "the inpainted images, X's shape (required)"},
+      {"ckpt", OPT_ENERGY_IN, &ckpt, "CKPT", "the model (required)"},
+      {"input", OPT_PATH_IN, &input, "X.npy", "images (float32, in the model's range) (required)"},
+      {"mask", OPT_SPEC_IN, &mask_path, "M.npy", "X's shape: 1 = pixel to fill, 0 = observed; or pattern:right-half|bottom-half|center|random:P (required)"},
+      {"out", OPT_PATH_OUT, &out, "Y.npy", "the inpainted images, X's shape (required)"},
       {"class", OPT_INT, &cls, "Y", "class label, for a conditional model"},
       USE_SAMPLER_OPTS(sf),
       {"seed", OPT_INT64, &seed, "S", "random seed"},
-      {"png", OPT_STRING, &png, "FILE.png", "rows: input / masked / result (first 16 images)"},
+      {"png", OPT_PATH_OUT, &png, "FILE.png", "rows: input / masked / result (first 16 images)"},
   };
   int rc = cli_parse(VERB, opts, CLI_NOPTS(opts), argc, argv, NULL, 0, NULL);
   if (rc) return rc < 0 ? CLI_EXIT_OK : rc;

@@ -62,8 +62,11 @@ static int init_chains(const char *init, const target *t, int64_t n, ebm_rng *rn
           EBM_ERR_SHAPE, "%s: holds %s %s, need float32 [%lld]+%s for --init", init + 4,
           a.dtype == EBM_DTYPE_F32 ? "float32" : ebm_dtype_name(a.dtype), got, (long long)n, want));
     }
-    memcpy(x, a.data, (size_t)(n * item) * sizeof(float));
+    st = use_check_finite("init", init, a.data, n * item);
+    if (st == EBM_OK) memcpy(x, a.data, (size_t)(n * item) * sizeof(float));
     ebm_npy_free(&a);
+    if (st != EBM_OK) return cli_runtime_error(st);
+    if (t->lo < t->hi) cli_warn_outside_range(VERB, init, x, n * item, t->lo, t->hi, NULL);
     return 0;
   }
   if (strncmp(init, "data:", 5) == 0) {
@@ -131,8 +134,8 @@ static int run_sample(int argc, char **argv) {
   f.cls = -1;
   use_sampler_flags_init(&f.sf);
   cli_opt opts[] = {
-      {"ckpt", OPT_STRING, &f.ckpt, "CKPT", "a trained model (safetensors checkpoint)"},
-      {"energy", OPT_STRING, &f.energy, "SPEC", "an energy spec instead: toy:NAME, gaussian:D[:mean=M][:std=S] or CKPT[:class=Y]"},
+      {"ckpt", OPT_ENERGY_IN, &f.ckpt, "CKPT", "a trained model (safetensors checkpoint)"},
+      {"energy", OPT_ENERGY_IN, &f.energy, "SPEC", "an energy spec instead: toy:NAME, gaussian:D[:mean=M][:std=S] or CKPT[:class=Y]"},
       {"sampler", OPT_STRING, &f.sf.sampler, "NAME", "langevin | ula | mala | hmc | kinetic (default: langevin with --ckpt, else mala)"},
       {"steps", OPT_STRING, &f.sf.steps, "K", "MCMC steps (default: 60 for langevin, else 100)"},
       {"step-size", OPT_STRING, &f.sf.step_size, "S", "λ for langevin (default 10), ε for the others (default 0.1)"},
@@ -144,11 +147,11 @@ static int run_sample(int argc, char **argv) {
       {"adapt", OPT_INT, &f.sf.adapt, "A", "mala/hmc: adapt the step size toward 0.574/0.65 acceptance in the first A steps (-1: half the steps)"},
       {"n", OPT_INT64, &f.n, "N", "chains (0: 64, or every item of --init npy:FILE)"},
       {"class", OPT_INT, &f.cls, "Y", "class label for a conditional model (-1: cycle through all)"},
-      {"init", OPT_STRING, &f.init, "INIT", "uniform | data:SPEC | npy:FILE"},
+      {"init", OPT_SPEC_IN, &f.init, "INIT", "uniform | data:SPEC | npy:FILE"},
       {"seed", OPT_INT64, &f.seed, "S", "random seed"},
-      {"out", OPT_STRING, &f.out, "OUT.npy", "where to write the samples (required)"},
-      {"png", OPT_STRING, &f.png, "FILE.png", "a picture: image grid, or density + samples for 2-D"},
-      {"chain", OPT_STRING, &f.chain, "FILE.png", "chains over time (at most 8 rows)"},
+      {"out", OPT_PATH_OUT, &f.out, "OUT.npy", "where to write the samples (required)"},
+      {"png", OPT_PATH_OUT, &f.png, "FILE.png", "a picture: image grid, or density + samples for 2-D"},
+      {"chain", OPT_PATH_OUT, &f.chain, "FILE.png", "chains over time (at most 8 rows)"},
       {"every", OPT_INT, &f.every, "M", "--chain: one column every M steps (0: steps/10)"},
   };
   int rc = cli_parse(VERB, opts, CLI_NOPTS(opts), argc, argv, NULL, 0, NULL);

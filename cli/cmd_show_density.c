@@ -25,8 +25,8 @@ static int run_show_density(int argc, char **argv) {
   int cells = 300, cls = -1;
   double extent = 0.0;
   cli_opt opts[] = {
-      {"ckpt", OPT_STRING, &ckpt, "CKPT", "a trained 2-D model (required)"},
-      {"out", OPT_STRING, &out, "FILE.png", "where to write the picture (required)"},
+      {"ckpt", OPT_PATH_IN, &ckpt, "CKPT", "a trained 2-D model (required)"},
+      {"out", OPT_PATH_OUT, &out, "FILE.png", "where to write the picture (required)"},
       {"toy", OPT_STRING, &toy_name, "NAME", "draw this toy's true density next to it (default: the toy it was trained on; 'none' for no panel)"},
       {"class", OPT_INT, &cls, "Y", "class of a conditional model (-1: the marginal)"},
       {"cells", OPT_INT, &cells, "N", "pixels per side of each panel"},

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -19,7 +20,7 @@
 
 typedef struct {
   const char *data, *arch, *preset, *method, *sampler, *range, *lr_decay, *out;
-  int width, depth, conditional, resume;
+  int width, depth, conditional, resume, force;
   int64_t iters, batch, buffer, lr_step, seed, save_every, sample_every, log_every, sample_count;
   double epochs;
   int steps, leapfrog, spectral_iters;
@@ -31,7 +32,7 @@ typedef struct {
 static const char *const identity_flags[] = {"data", "arch", "width", "depth", "conditional",
                                              "batch", "method", "buffer", "range", NULL};
 /* Flags that are not settings of the run. */
-static const char *const transient_flags[] = {"resume", "out", NULL};
+static const char *const transient_flags[] = {"resume", "out", "force", NULL};
 
 static int in_list(const char *const *list, const char *name) {
   for (int i = 0; list[i]; i++)
@@ -50,19 +51,23 @@ static void float_text(float v, char *buf, size_t size) {
 }
 
 static void opt_text(const cli_opt *o, char *buf, size_t size) {
+  if (cli_opt_is_text(o->kind)) {
+    snprintf(buf, size, "%s", *(const char **)o->dst ? *(const char **)o->dst : "");
+    return;
+  }
   switch (o->kind) {
-    case OPT_STRING: snprintf(buf, size, "%s", *(const char **)o->dst ? *(const char **)o->dst : ""); break;
     case OPT_INT: snprintf(buf, size, "%d", *(int *)o->dst); break;
     case OPT_INT64: snprintf(buf, size, "%lld", (long long)*(int64_t *)o->dst); break;
     case OPT_FLOAT: float_text(*(float *)o->dst, buf, size); break;
     case OPT_DOUBLE: snprintf(buf, size, "%.17g", *(double *)o->dst); break;
     case OPT_FLAG: snprintf(buf, size, "%d", *(int *)o->dst); break;
+    default: break;
   }
 }
 
 /* Sets an option from a config.json value; 0, or 1 if the type is wrong. */
 static int opt_from_json(const cli_opt *o, const cJSON *v) {
-  if (o->kind == OPT_STRING) {
+  if (cli_opt_is_text(o->kind)) {
     if (cJSON_IsNull(v)) *(const char **)o->dst = NULL;
     else if (cJSON_IsString(v)) *(const char **)o->dst = v->valuestring; /* lives with the cJSON tree */
     else return 1;
@@ -93,11 +98,11 @@ static int opt_from_json(const cli_opt *o, const cJSON *v) {
 
 static cJSON *opt_to_json(const cli_opt *o) {
   char text[64];
+  if (cli_opt_is_text(o->kind)) {
+    const char *s = *(const char **)o->dst;
+    return s ? cJSON_CreateString(s) : cJSON_CreateNull();
+  }
   switch (o->kind) {
-    case OPT_STRING: {
-      const char *s = *(const char **)o->dst;
-      return s ? cJSON_CreateString(s) : cJSON_CreateNull();
-    }
     case OPT_FLAG: return cJSON_CreateBool(*(int *)o->dst);
     case OPT_INT64: /* JSON numbers are doubles: larger integers go as text */
       opt_text(o, text, sizeof text);
@@ -267,17 +272,35 @@ done:
 
 static volatile sig_atomic_t stop_requested;
 
+/* The first SIGINT, SIGTERM or SIGHUP (terminal closed) finishes the step
+ * and saves; a second stops at once without saving, which is safe: the
+ * checkpoint on disk is the last complete save (writes are atomic), and the
+ * temp file a cut save leaves is removed by the next start. Both say so on
+ * stderr (write(2): the only output allowed in a handler). */
+static void say(const char *text) {
+  ssize_t r = write(STDERR_FILENO, text, strlen(text));
+  (void)r;
+}
+
 static void on_signal(int sig) {
-  if (stop_requested) { /* a second signal: stop now */
+  const char *name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "signal";
+  if (stop_requested) {
+    say("\nebm train: second ");
+    say(name);
+    say(": stopping now without saving; the last saved checkpoint is intact\n");
     signal(sig, SIG_DFL);
     raise(sig);
+    return;
   }
   stop_requested = sig;
+  say("\nebm train: ");
+  say(name);
+  say(": finishing this step, then saving (a second signal stops at once without saving)\n");
 }
 
 typedef struct {
   ebm_progress *progress;   /* this invocation's steps (made at the first one) */
-  int64_t first, iters;
+  int64_t first, iters, steps_run;
   ebm_train_stats last;
 } run_watch;
 
@@ -289,8 +312,24 @@ static void on_step(void *ctx, const ebm_train_stats *s) {
     w->progress = ebm_progress_new(stderr, "train", w->iters - w->first);
   }
   w->last = *s;
+  w->steps_run++;
   snprintf(metric, sizeof metric, "loss %.4g e+ %.4g e- %.4g", s->loss, s->e_pos, s->e_neg);
   ebm_progress_update(w->progress, s->step - w->first, metric);
+}
+
+/* A message of ebm_train_config_check, which starts with the field ("lr
+ * must be > 0, got -1", "step_size must be ..."), as a usage error naming
+ * the flag: "--lr must be > 0, got -1". */
+static int config_usage_error(const char *msg) {
+  char flag[32];
+  size_t len = strcspn(msg, " ");
+  if (len >= sizeof flag) return cli_usage_error(VERB, "%s", msg);
+  memcpy(flag, msg, len);
+  flag[len] = '\0';
+  for (char *p = flag; *p; p++)
+    if (*p == '_') *p = '-';
+  if (strcmp(flag, "leapfrog-steps") == 0) strcpy(flag, "leapfrog");
+  return cli_usage_error(VERB, "--%s%s", flag, msg + len);
 }
 
 /* Turns the flags into a training configuration; 0 or an exit code. */
@@ -342,7 +381,7 @@ static int make_config(const train_flags *f, const ebm_dataset *ds, ebm_train_co
   }
   const char *inject = getenv("EBM_TEST_INJECT_NAN_AT"); /* test hook: a NaN energy at this step */
   if (inject && *inject) c->inject_nan_at = strtoll(inject, NULL, 10);
-  if (ebm_train_config_check(c) != EBM_OK) return cli_usage_error(VERB, "%s", ebm_last_error());
+  if (ebm_train_config_check(c) != EBM_OK) return config_usage_error(ebm_last_error());
   return 0;
 }
 
@@ -424,6 +463,7 @@ static int run_train(int argc, char **argv) {
       {"seed", OPT_INT64, &f.seed, "S", "random seed"},
       {"out", OPT_STRING, &f.out, "RUN_DIR", "the run directory (required)"},
       {"resume", OPT_FLAG, &f.resume, NULL, "continue RUN_DIR's run from its last checkpoint (bit-exact)"},
+      {"force", OPT_FLAG, &f.force, NULL, "start a new run in a non-empty RUN_DIR that is not a run"},
       {"save-every", OPT_INT64, &f.save_every, "N", "checkpoint period in steps (0: only at the end)"},
       {"sample-every", OPT_INT64, &f.sample_every, "N", "samples/step_N.png period (0: never)"},
       {"sample-count", OPT_INT64, &f.sample_count, "N", "negatives drawn in a sample picture"},
@@ -448,10 +488,15 @@ static int run_train(int argc, char **argv) {
     flags_from_config(&p, &f, argc, argv);
     if (f.data && strncmp(f.data, "toy:", 4) == 0 && !given(argc, argv, "range")) f.range = "-4,4";
   }
+  if (given(argc, argv, "iters") && given(argc, argv, "epochs")) {
+    rc = cli_usage_error(VERB, "--iters and --epochs both given; the run's length is one or the other");
+    goto done;
+  }
   if ((rc = check_flags(&f))) goto done;
   ebm_train_config cfg;
-  float lo = strtof(f.range, NULL), hi = strchr(f.range, ',') ? strtof(strchr(f.range, ',') + 1, NULL) : 1.0f;
-  ebm_status st = ebm_dataset_load(f.data, lo < hi ? lo : 0.0f, lo < hi ? hi : 1.0f, &ds);
+  float lo, hi; /* --range before the data, so that a bad range is blamed on --range */
+  if ((rc = cli_parse_range(VERB, f.range, &lo, &hi))) goto done;
+  ebm_status st = ebm_dataset_load(f.data, lo, hi, &ds);
   if (st == EBM_ERR_ARG) {
     rc = cli_usage_error(VERB, "--data: %s", ebm_last_error());
     goto done;
@@ -461,6 +506,7 @@ static int run_train(int argc, char **argv) {
     goto done;
   }
   if ((rc = make_config(&f, ds, &cfg))) goto done;
+  cli_warn_outside_range(VERB, f.data, ds->x->data, ebm_tensor_numel(ds->x), cfg.range_lo, cfg.range_hi, "--range");
   if (!f.resume && (st = resolve_arch(&f, ds, &cfg, &arch)) != EBM_OK) {
     rc = st == EBM_ERR_ARG ? cli_usage_error(VERB, "%s", ebm_last_error()) : cli_runtime_error(st);
     goto done;
@@ -482,6 +528,7 @@ static int run_train(int argc, char **argv) {
   o.run_dir = f.out;
   o.arch_json = arch;
   o.resume = f.resume;
+  o.force = f.force;
   o.save_every = f.save_every;
   o.sample_every = f.sample_every;
   o.log_every = f.log_every;
@@ -493,12 +540,13 @@ static int run_train(int argc, char **argv) {
   o.stop = &stop_requested;
   o.on_step = on_step;
   o.ctx = &w;
-  struct sigaction sa, old_int, old_term;
+  struct sigaction sa, old_int, old_term, old_hup;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, &old_int);
   sigaction(SIGTERM, &sa, &old_term);
+  sigaction(SIGHUP, &sa, &old_hup);
   int64_t done_steps = 0;
   w.iters = cfg.iters;
   const double t0 = ebm_now_seconds();
@@ -506,6 +554,7 @@ static int run_train(int argc, char **argv) {
   ebm_progress_finish(w.progress);
   sigaction(SIGINT, &old_int, NULL);
   sigaction(SIGTERM, &old_term, NULL);
+  sigaction(SIGHUP, &old_hup, NULL);
   const double secs = ebm_now_seconds() - t0;
   if (st == EBM_ERR_INTERRUPTED) {
     fprintf(stderr, "ebm: %s\n", ebm_last_error());
@@ -516,9 +565,11 @@ static int run_train(int argc, char **argv) {
     rc = cli_runtime_error(st);
     goto done;
   }
-  printf("trained %s on %s: step %lld of %lld in %.1f s; loss %.4g e_pos %.4g e_neg %.4g; checkpoint %s\n",
-         ebm_train_method_name(cfg.method), f.data, (long long)done_steps, (long long)cfg.iters, secs,
-         w.last.loss, w.last.e_pos, w.last.e_neg, ckpt);
+  printf("trained %s on %s: step %lld of %lld in %.1f s; ", ebm_train_method_name(cfg.method), f.data,
+         (long long)done_steps, (long long)cfg.iters, secs);
+  if (w.steps_run) printf("loss %.4g e_pos %.4g e_neg %.4g; ", w.last.loss, w.last.e_pos, w.last.e_neg);
+  else printf("no steps run (untrained); "); /* no made-up zeros */
+  printf("checkpoint %s\n", ckpt);
   rc = CLI_EXIT_OK;
 done:
   free(arch);
@@ -537,5 +588,7 @@ CLI_COMMAND(train, "train", "--data SPEC --arch ARCH --out RUN_DIR [--method pcd
             "PyTorch reference ebm_ref.py. RUN_DIR receives config.json, metrics.jsonl, samples/ and\n"
             "ckpt/last.safetensors (+ last.state.safetensors); --resume continues bit-exactly. A run that\n"
             "diverges (NaN, or |E| > --max-energy) stops with exit 1 and keeps its last good checkpoint;\n"
-            "Ctrl-C (SIGINT) or SIGTERM finishes the step, saves and exits with 130 (143).",
+            "Ctrl-C (SIGINT), SIGTERM or SIGHUP finishes the step, saves and exits with 130 (143, 129); a\n"
+            "second signal stops at once without saving (the last saved checkpoint stays whole). RUN_DIR is\n"
+            "locked while a run trains; a new run refuses a non-empty folder that is not a run unless --force.",
             run_train)

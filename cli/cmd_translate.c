@@ -32,13 +32,13 @@ static int run_translate(int argc, char **argv) {
   use_sampler_flags sf;
   use_sampler_flags_init(&sf);
   cli_opt opts[] = {
-      {"ckpt", OPT_STRING, &ckpt, "CKPT", "a conditional model (required)"},
-      {"input", OPT_STRING, &input, "X.npy", "the images to start from (float32, in the model's range) (required)"},
+      {"ckpt", OPT_ENERGY_IN, &ckpt, "CKPT", "a conditional model (required)"},
+      {"input", OPT_PATH_IN, &input, "X.npy", "the images to start from (float32, in the model's range) (required)"},
       {"to-class", OPT_INT, &to_class, "Y", "the class to map them to (required)"},
-      {"out", OPT_STRING, &out, "Y.npy", "the translated images (required)"},
+      {"out", OPT_PATH_OUT, &out, "Y.npy", "the translated images (required)"},
       USE_SAMPLER_OPTS(sf),
       {"seed", OPT_INT64, &seed, "S", "random seed"},
-      {"png", OPT_STRING, &png, "FILE.png", "the trajectory: rows = the first 8 images, columns = time"},
+      {"png", OPT_PATH_OUT, &png, "FILE.png", "the trajectory: rows = the first 8 images, columns = time"},
       {"every", OPT_INT, &every, "M", "--png: one column every M steps (0: steps/10)"},
   };
   int rc = cli_parse(VERB, opts, CLI_NOPTS(opts), argc, argv, NULL, 0, NULL);

@@ -95,8 +95,11 @@ void use_model_close(use_model *m) { ebm_energy_source_close(m); }
 /* --flag PATH: float32, 1..USE_MAX_ITEMS items. */
 static int load_items(const char *flag, const char *path, ebm_npy *a) {
   ebm_status st = ebm_npy_load(path, a);
-  if (st != EBM_OK) return cli_runtime_error(st);
   char got[64];
+  if (st != EBM_OK) {
+    snprintf(got, sizeof got, "--%s", flag); /* which input it was */
+    return cli_runtime_error(ebm_error_prefix(st, got));
+  }
   if (a->dtype != EBM_DTYPE_F32) {
     st = ebm_set_error(EBM_ERR_FORMAT, "--%s %s: dtype %s, expected float32 in the model's range", flag, path,
                        ebm_dtype_name(a->dtype));
@@ -109,6 +112,13 @@ static int load_items(const char *flag, const char *path, ebm_npy *a) {
     return cli_runtime_error(st);
   }
   return 0;
+}
+
+ebm_status use_check_finite(const char *flag, const char *path, const float *v, int64_t count) {
+  for (int64_t k = 0; k < count; k++)
+    if (!isfinite(v[k]))
+      return ebm_set_error(EBM_ERR_NUMERIC, "--%s %s: value %lld is %g", flag, path, (long long)k, (double)v[k]);
+  return EBM_OK;
 }
 
 /* The items' shape and values against `en`; frees *a on failure. */
@@ -125,13 +135,7 @@ static int check_items(const char *flag, const char *path, const ebm_energy *en,
   if (!(ok || hw)) {
     st = ebm_set_error(EBM_ERR_SHAPE, "--%s %s: shape %s, expected [N]+%s for %s", flag, path, got, want, en->name);
   } else {
-    const float *v = a->data;
-    int64_t count = a->shape[0] * ebm_energy_item_size(en);
-    for (int64_t k = 0; k < count; k++)
-      if (!isfinite(v[k])) {
-        st = ebm_set_error(EBM_ERR_NUMERIC, "--%s %s: value %lld is %g", flag, path, (long long)k, (double)v[k]);
-        break;
-      }
+    st = use_check_finite(flag, path, a->data, a->shape[0] * ebm_energy_item_size(en));
   }
   if (st != EBM_OK) {
     ebm_npy_free(a);
@@ -146,7 +150,16 @@ int use_open_items(const char *verb, const char *ckpt, const char *flag, const c
   memset(m, 0, sizeof *m);
   if ((rc = load_items(flag, path, x))) return rc;
   if ((rc = use_model_open(verb, ckpt, x->shape[0], m))) return rc;
-  return check_items(flag, path, m->energy, x);
+  if ((rc = check_items(flag, path, m->energy, x))) return rc;
+  const ebm_energy *en = m->energy;
+  if (en->range_lo < en->range_hi) { /* the sampler clamps to the model's range */
+    char what[64];
+    snprintf(what, sizeof what, "--%s", flag);
+    int64_t count = 1;
+    for (int d = 0; d < x->ndim; d++) count *= x->shape[d];
+    cli_warn_outside_range(verb, what, x->data, count, en->range_lo, en->range_hi, NULL);
+  }
+  return 0;
 }
 
 int use_check_png(const char *verb, const char *png, const ebm_energy *en) {

@@ -66,6 +66,10 @@ void use_model_close(use_model *m);
 int use_open_items(const char *verb, const char *ckpt, const char *flag, const char *path, ebm_npy *x,
                    use_model *m);
 
+/* EBM_ERR_NUMERIC "--FLAG PATH: value K is nan" for the first value of
+ * v[0..count) that is not finite; EBM_OK when all are. */
+ebm_status use_check_finite(const char *flag, const char *path, const float *v, int64_t count);
+
 /* --png needs an image model (C = 1 or 3): 0, or a usage error. */
 int use_check_png(const char *verb, const char *png, const ebm_energy *en);
 

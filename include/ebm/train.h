@@ -141,6 +141,8 @@ const ebm_replay *ebm_trainer_replay(const ebm_trainer *t);
  * step. Restore checks the layout (method, batch, shapes) and replaces the
  * network's parameters too. */
 ebm_status ebm_trainer_save_state(const ebm_trainer *t, const char *path);
+/* The state file's metadata "format" (tells it from a model checkpoint). */
+#define EBM_TRAIN_STATE_FORMAT "ebm-train-state-1"
 ebm_status ebm_trainer_restore(ebm_trainer *t, const char *path);
 
 /* ----------------------------------------------------------- run directory */
@@ -152,6 +154,7 @@ ebm_status ebm_trainer_restore(ebm_trainer *t, const char *path);
  *   samples/step_NNNNNN.png       negatives every sample_every steps
  *   ckpt/last.safetensors         the network (ebm_net_save; metadata "step")
  *   ckpt/last.state.safetensors   ebm_trainer_save_state
+ *   .lock                         flock'd while a run trains; holds its PID
  * Both checkpoint files are rewritten atomically every save_every steps and
  * at the end. */
 typedef struct {
@@ -159,6 +162,7 @@ typedef struct {
   const char *arch_json;      /* a fresh run's architecture (ignored on resume) */
   const char *config_json;    /* text for run_dir/config.json; NULL = leave it */
   int resume;                 /* continue from run_dir/ckpt (bit-exact) */
+  int force;                  /* a new run may use a non-empty folder that is not a run */
   int64_t save_every;         /* 0 = only at the end */
   int64_t sample_every;       /* 0 = never */
   int64_t log_every;          /* metrics.jsonl period; 0 = never */
@@ -175,9 +179,16 @@ typedef struct {
 } ebm_run_opts;
 
 /* Trains cfg->iters steps in total (a resumed run continues from its saved
- * step). Refuses a fresh run over an existing checkpoint. On divergence,
- * returns EBM_ERR_NUMERIC "<run_dir>: diverged at step N: ..." and leaves the
- * last checkpoint untouched. *final_step (may be NULL) gets the steps done. */
+ * step; one already at cfg->iters or beyond is EBM_ERR_ARG "already at step
+ * N"). Before the first step: validates the config and the checkpoint
+ * metadata, takes an exclusive flock on run_dir/.lock (a second run on the
+ * folder gets EBM_ERR_IO naming the PID holding it), removes temp files of
+ * interrupted saves, and refuses a fresh run over an existing checkpoint or
+ * in a non-empty folder that is not a run (unless opts->force). A fresh
+ * run that fails before its first step removes the folder it created. On
+ * divergence, returns EBM_ERR_NUMERIC "<run_dir>: diverged at step N: ..."
+ * and leaves the last checkpoint untouched. *final_step (may be NULL) gets
+ * the steps done. */
 ebm_status ebm_train_run(const ebm_dataset *ds, const ebm_train_config *cfg,
                          const ebm_run_opts *opts, int64_t *final_step);
 

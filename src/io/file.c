@@ -2,8 +2,10 @@
  * file, fsync, rename)"). Every writer in io/ encodes into memory first and
  * hands the bytes to ebm_write_file_atomic, so a crash or a full disk never
  * leaves a half-written checkpoint where a good one used to be. */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,6 +14,9 @@
 #include "io/io_internal.h"
 
 #define READ_CHUNK_BYTES ((size_t)1 << 16)
+#ifndef NAME_MAX
+#define NAME_MAX 255
+#endif
 
 /* The process umask without changing it (umask(2) can only read by
  * writing, which races with other threads creating files): Linux reports
@@ -81,16 +86,92 @@ ebm_status ebm_write_file_atomic(const char *path, const void *data, size_t size
   return ebm_write_file_atomic_parts(path, 1, &data, &size);
 }
 
+/* Where the bytes for `path` go (*target, malloc'd) and how: a symlink is
+ * followed to the file it names, so the link survives and its target is
+ * replaced atomically; an existing character device or FIFO (/dev/null, a
+ * pipe to another program) is written in place (*direct = 1), since a
+ * rename would replace the node with a plain file. Directories, block
+ * devices, sockets and dangling symlinks are refused. */
+static ebm_status resolve_write_target(const char *path, char **target, int *direct) {
+  struct stat st;
+  *target = NULL;
+  *direct = 0;
+  if (lstat(path, &st) != 0) {
+    if (errno != ENOENT) return ebm_set_error(EBM_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+    *target = strdup(path);
+    return *target ? EBM_OK : ebm_set_error(EBM_ERR_NOMEM, "%s: out of memory", path);
+  }
+  if (S_ISLNK(st.st_mode)) {
+    *target = realpath(path, NULL);
+    if (!*target)
+      return ebm_set_error(EBM_ERR_IO, "%s: is a symlink that cannot be followed (%s); remove it or point it "
+                           "at an existing file", path, strerror(errno));
+    if (stat(*target, &st) != 0) {
+      free(*target);
+      *target = NULL;
+      return ebm_set_error(EBM_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+    }
+  } else if (!(*target = strdup(path))) {
+    return ebm_set_error(EBM_ERR_NOMEM, "%s: out of memory", path);
+  }
+  if (S_ISREG(st.st_mode)) return EBM_OK;
+  if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode)) {
+    *direct = 1;
+    return EBM_OK;
+  }
+  const char *what = S_ISDIR(st.st_mode) ? "a directory" : S_ISBLK(st.st_mode) ? "a block device" : "a socket";
+  free(*target);
+  *target = NULL;
+  return ebm_set_error(EBM_ERR_IO, "%s: is %s; give a file name (ebm writes regular files, character "
+                       "devices and FIFOs only)", path, what);
+}
+
+/* Writes the parts straight into an existing device or FIFO (no temp file:
+ * there is nothing to replace atomically). */
+static ebm_status write_direct(const char *path, const char *target, int nparts, const void *const *parts,
+                               const size_t *sizes) {
+  int fd = open(target, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return ebm_set_error(EBM_ERR_IO, "%s: cannot open for writing: %s", path, strerror(errno));
+  int ok = 1;
+  for (int i = 0; ok && i < nparts; i++) ok = write_all(fd, parts[i], sizes[i]) == 0;
+  ebm_status status = ok ? EBM_OK : ebm_set_error(EBM_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+  if (close(fd) != 0 && status == EBM_OK)
+    status = ebm_set_error(EBM_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+  return status;
+}
+
+/* "<dir>/<name>.tmp-XXXXXX" next to `path`, malloc'd. A name too long for a
+ * suffix (NAME_MAX) is cut short in the temp name only, so any name that
+ * can exist can be written. */
+static char *temp_name_for(const char *path) {
+  static const char suffix[] = ".tmp-XXXXXX";
+  const char *slash = strrchr(path, '/');
+  size_t dir_len = slash ? (size_t)(slash - path) + 1 : 0;
+  size_t base_len = strlen(path) - dir_len;
+  if (base_len > NAME_MAX - (sizeof suffix - 1)) base_len = NAME_MAX - (sizeof suffix - 1);
+  char *tmp = malloc(dir_len + base_len + sizeof suffix);
+  if (!tmp) return NULL;
+  memcpy(tmp, path, dir_len + base_len);
+  memcpy(tmp + dir_len + base_len, suffix, sizeof suffix);
+  return tmp;
+}
+
 ebm_status ebm_write_file_atomic_parts(const char *path, int nparts, const void *const *parts,
                                        const size_t *sizes) {
   ebm_status status = EBM_OK;
-  int fd = -1;
-  size_t plen = strlen(path);
-  char *tmp = malloc(plen + sizeof ".tmp-XXXXXX");
-  if (!tmp) return ebm_set_error(EBM_ERR_NOMEM, "%s: out of memory", path);
-  memcpy(tmp, path, plen);
-  memcpy(tmp + plen, ".tmp-XXXXXX", sizeof ".tmp-XXXXXX");
-  mode_t mode = target_mode(path);
+  int fd = -1, direct = 0;
+  char *target = NULL, *tmp = NULL;
+  if ((status = resolve_write_target(path, &target, &direct)) != EBM_OK) return status;
+  if (direct) {
+    status = write_direct(path, target, nparts, parts, sizes);
+    free(target);
+    return status;
+  }
+  if (!(tmp = temp_name_for(target))) {
+    free(target);
+    return ebm_set_error(EBM_ERR_NOMEM, "%s: out of memory", path);
+  }
+  mode_t mode = target_mode(target);
   fd = mkstemp(tmp);
   if (fd < 0) {
     status = ebm_set_error(EBM_ERR_IO, "%s: cannot create a temporary file next to it: %s", path,
@@ -110,17 +191,19 @@ ebm_status ebm_write_file_atomic_parts(const char *path, int nparts, const void 
     status = ebm_set_error(EBM_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
     goto fail;
   }
-  if (rename(tmp, path) != 0) {
+  if (rename(tmp, target) != 0) {
     status = ebm_set_error(EBM_ERR_IO, "%s: cannot replace: %s", path, strerror(errno));
     goto fail;
   }
-  sync_parent_dir(path);
+  sync_parent_dir(target);
   free(tmp);
+  free(target);
   return EBM_OK;
 fail:
   if (fd >= 0) close(fd);
   if (tmp[0]) unlink(tmp);
   free(tmp);
+  free(target);
   return status;
 }
 
@@ -133,10 +216,31 @@ static uint8_t *alloc_aligned(size_t size) {
 }
 
 ebm_status ebm_read_file(const char *path, size_t max_size, uint8_t **data, size_t *size) {
+  return io_read_file_checked(path, max_size, 0, NULL, data, size);
+}
+
+/* Reads up to `want` bytes (fewer only at end of file) into p; *got = count. */
+static int read_prefix(int fd, uint8_t *p, size_t want, size_t *got) {
+  *got = 0;
+  while (*got < want) {
+    ssize_t r = read(fd, p + *got, want - *got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return -1;
+    if (r == 0) break;
+    *got += (size_t)r;
+  }
+  return 0;
+}
+
+ebm_status io_read_file_checked(const char *path, size_t max_size, size_t prefix_len, io_prefix_check check,
+                                uint8_t **data, size_t *size) {
   ebm_status status = EBM_OK;
   uint8_t *buf = NULL;
+  uint8_t prefix[IO_MAX_PREFIX];
+  size_t have = 0;
   *data = NULL;
   *size = 0;
+  if (prefix_len > IO_MAX_PREFIX) prefix_len = IO_MAX_PREFIX;
   int fd = open(path, O_RDONLY);
   if (fd < 0) {
     ebm_status code = errno == ENOMEM ? EBM_ERR_NOMEM : EBM_ERR_IO;
@@ -150,6 +254,17 @@ ebm_status ebm_read_file(const char *path, size_t max_size, uint8_t **data, size
   if (S_ISDIR(st.st_mode)) {
     status = ebm_set_error(EBM_ERR_IO, "%s: is a directory, not a file", path);
     goto fail;
+  }
+  /* The format's first bytes before anything else, so a device such as
+   * /dev/zero or a huge file of the wrong kind is refused after a few bytes
+   * rather than after max_size of them. */
+  if (check) {
+    if (read_prefix(fd, prefix, prefix_len, &have) != 0) {
+      status = ebm_set_error(EBM_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
+      goto fail;
+    }
+    uint64_t known = S_ISREG(st.st_mode) ? (uint64_t)st.st_size : UINT64_MAX;
+    if ((status = check(prefix, have, known, path)) != EBM_OK) goto fail;
   }
   /* Regular files are read in one allocation; pipes and /proc files grow. */
   if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max_size) {
@@ -165,7 +280,8 @@ ebm_status ebm_read_file(const char *path, size_t max_size, uint8_t **data, size
     status = ebm_set_error(EBM_ERR_NOMEM, "%s: out of memory reading %zu bytes", path, cap);
     goto fail;
   }
-  size_t len = 0;
+  memcpy(buf, prefix, have); /* have <= IO_MAX_PREFIX < any cap */
+  size_t len = have;
   for (;;) {
     if (len == cap) {
       /* Read one byte past the bound to tell "exactly max_size" from "more". */

@@ -212,11 +212,20 @@ ebm_status ebm_idx_parse(const uint8_t *buf, size_t size, const char *origin, eb
   return EBM_OK;
 }
 
+/* gzip's magic or an idx magic, before the rest is read (io_prefix_check). */
+static ebm_status check_prefix(const uint8_t *p, size_t len, uint64_t file_size, const char *path) {
+  (void)file_size;
+  int ndim;
+  if (len >= 2 && p[0] == 0x1f && p[1] == 0x8b) return EBM_OK;
+  if (len < 4) return ebm_set_error(EBM_ERR_FORMAT, "%s: file is %zu bytes, too short for an idx header", path, len);
+  return check_magic(p, path, &ndim);
+}
+
 ebm_status ebm_idx_load(const char *path, ebm_idx *out) {
   uint8_t *buf;
   size_t size;
   memset(out, 0, sizeof *out);
-  ebm_status s = ebm_read_file(path, IDX_MAX_FILE_BYTES, &buf, &size);
+  ebm_status s = io_read_file_checked(path, IDX_MAX_FILE_BYTES, 4, check_prefix, &buf, &size);
   if (s) return s;
   s = ebm_idx_parse(buf, size, path, out);
   free(buf);

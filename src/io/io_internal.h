@@ -43,6 +43,18 @@ void io_json_number(io_buf *b, double v);
 /* 1 if s[0..n) is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
 int io_utf8_valid(const uint8_t *s, size_t n);
 
+/* A format's first bytes, checked before the rest of a file is read:
+ * prefix holds `len` bytes (fewer than asked only when the file is that
+ * short), file_size is the size of a regular file or UINT64_MAX for a pipe
+ * or device. Returns EBM_OK or an error naming `path`. */
+typedef ebm_status (*io_prefix_check)(const uint8_t *prefix, size_t len, uint64_t file_size, const char *path);
+#define IO_MAX_PREFIX 16
+
+/* ebm_read_file, but reads `prefix_len` (<= IO_MAX_PREFIX) bytes first and
+ * gives them to `check` (NULL: no check) before reading on. */
+ebm_status io_read_file_checked(const char *path, size_t max_size, size_t prefix_len, io_prefix_check check,
+                                uint8_t **data, size_t *size);
+
 static inline uint64_t io_load_le64(const uint8_t *p) {
   uint64_t v = 0;
   for (int i = 7; i >= 0; i--) v = v << 8 | p[i];

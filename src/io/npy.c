@@ -185,10 +185,19 @@ static ebm_status parse_header_dict(cursor *c, npy_header *h) {
 
 /* --------------------------------------------------------------- reader */
 
-ebm_status ebm_npy_parse(const uint8_t *buf, size_t size, const char *origin, ebm_npy *out) {
-  memset(out, 0, sizeof *out);
+/* The magic and version bytes: all a reader needs to see before trusting
+ * the rest of a file to be an array (io_prefix_check). */
+static ebm_status check_magic(const uint8_t *buf, size_t size, uint64_t file_size, const char *origin) {
+  (void)file_size;
   if (size < NPY_MAGIC_LEN + 4 || memcmp(buf, NPY_MAGIC, NPY_MAGIC_LEN) != 0)
     return ebm_set_error(EBM_ERR_FORMAT, "%s: not a .npy file (no \\x93NUMPY magic)", origin);
+  return EBM_OK;
+}
+
+ebm_status ebm_npy_parse(const uint8_t *buf, size_t size, const char *origin, ebm_npy *out) {
+  memset(out, 0, sizeof *out);
+  ebm_status magic = check_magic(buf, size, size, origin);
+  if (magic) return magic;
   int major = buf[6], minor = buf[7];
   size_t prefix, hlen;
   if (major == 1 && minor == 0) {
@@ -268,7 +277,7 @@ ebm_status ebm_npy_load(const char *path, ebm_npy *out) {
   uint8_t *buf;
   size_t size;
   memset(out, 0, sizeof *out);
-  ebm_status s = ebm_read_file(path, NPY_MAX_FILE, &buf, &size);
+  ebm_status s = io_read_file_checked(path, NPY_MAX_FILE, NPY_MAGIC_LEN + 4, check_magic, &buf, &size);
   if (s) return s;
   s = ebm_npy_parse(buf, size, path, out);
   free(buf);

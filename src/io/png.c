@@ -242,12 +242,19 @@ static ebm_status decode(png_decoder *d) {
   return EBM_OK;
 }
 
+/* The 8-byte signature, also checked before a file is read on. */
+static ebm_status check_signature(const uint8_t *buf, size_t size, uint64_t file_size, const char *origin) {
+  (void)file_size;
+  if (size < 8 || png_sig_cmp(buf, 0, 8) != 0) return ebm_set_error(EBM_ERR_FORMAT, "%s: not a PNG file", origin);
+  return EBM_OK;
+}
+
 ebm_status ebm_png_decode(const uint8_t *buf, size_t size, const char *origin, int *width,
                           int *height, int *channels, uint8_t **pixels) {
   *pixels = NULL;
   *width = *height = *channels = 0;
-  if (size < 8 || png_sig_cmp(buf, 0, 8) != 0)
-    return ebm_set_error(EBM_ERR_FORMAT, "%s: not a PNG file", origin);
+  ebm_status sig = check_signature(buf, size, size, origin);
+  if (sig) return sig;
   png_decoder d;
   memset(&d, 0, sizeof d);
   d.data = buf;
@@ -270,7 +277,7 @@ ebm_status ebm_png_read(const char *path, int *width, int *height, int *channels
   uint8_t *buf;
   size_t size;
   *pixels = NULL;
-  ebm_status s = ebm_read_file(path, PNG_MAX_FILE, &buf, &size);
+  ebm_status s = io_read_file_checked(path, PNG_MAX_FILE, 8, check_signature, &buf, &size);
   if (s) return s;
   s = ebm_png_decode(buf, size, path, width, height, channels, pixels);
   free(buf);

@@ -286,6 +286,35 @@ static ebm_status place_data(st_parse *p, const uint8_t *base) {
 }
 
 /* Parses `file` (64-byte aligned, ownership taken even on failure). */
+/* The 8-byte header length against the limit and the file's size
+ * (UINT64_MAX: unknown, a pipe): what a reader checks before reading the
+ * rest (io_prefix_check), so /dev/zero or a huge file of another kind is
+ * refused after 8 bytes. */
+static ebm_status check_header_length(const uint8_t *file, size_t len, uint64_t file_size, const char *origin) {
+  if (len < 8)
+    return ebm_set_error(EBM_ERR_FORMAT, "%s: file is %zu bytes, too short for a safetensors header", origin, len);
+  uint64_t n = io_load_le64(file);
+  if (n > ST_MAX_HEADER)
+    return ebm_set_error(EBM_ERR_FORMAT, "%s: header length %llu is more than the 100 MB limit", origin,
+                         (unsigned long long)n);
+  if (file_size != UINT64_MAX && n > file_size - 8)
+    return ebm_set_error(EBM_ERR_FORMAT, "%s: header length %llu is larger than the file (%llu bytes)", origin,
+                         (unsigned long long)n, (unsigned long long)file_size);
+  return EBM_OK;
+}
+
+/* What load checks after 9 bytes: the length, and that the header does not
+ * start with a byte JSON forbids (0 for /dev/zero, a NUL-padded file). */
+static ebm_status check_prefix(const uint8_t *file, size_t len, uint64_t file_size, const char *origin) {
+  ebm_status s = check_header_length(file, len, file_size, origin);
+  if (s) return s;
+  if (io_load_le64(file) == 0)
+    return ebm_set_error(EBM_ERR_FORMAT, "%s: header length 0: not a safetensors file", origin);
+  if (len > 8 && file[8] < 0x20 && file[8] != '\t' && file[8] != '\n' && file[8] != '\r')
+    return ebm_set_error(EBM_ERR_FORMAT, "%s: header has a control byte 0x%02x at byte 8", origin, file[8]);
+  return EBM_OK;
+}
+
 static ebm_status parse_owned(uint8_t *file, size_t size, const char *origin,
                               ebm_safetensors **out) {
   ebm_status s = EBM_OK;
@@ -302,22 +331,8 @@ static ebm_status parse_owned(uint8_t *file, size_t size, const char *origin,
   st->file = file;
   p.st = st;
   p.origin = origin;
-  if (size < 8) {
-    s = ebm_set_error(EBM_ERR_FORMAT, "%s: file is %zu bytes, too short for a safetensors header",
-                      origin, size);
-    goto fail;
-  }
+  if ((s = check_header_length(file, size, size, origin)) != EBM_OK) goto fail;
   uint64_t n = io_load_le64(file);
-  if (n > ST_MAX_HEADER) {
-    s = ebm_set_error(EBM_ERR_FORMAT, "%s: header length %llu is more than the 100 MB limit",
-                      origin, (unsigned long long)n);
-    goto fail;
-  }
-  if (n > size - 8) {
-    s = ebm_set_error(EBM_ERR_FORMAT, "%s: header length %llu is larger than the file (%zu bytes)",
-                      origin, (unsigned long long)n, size);
-    goto fail;
-  }
   const uint8_t *h = file + 8;
   /* JSON allows no raw control bytes; rejecting them up front also keeps
    * NULs (which would cut C strings short) out of names. */
@@ -410,7 +425,7 @@ ebm_status ebm_safetensors_load(const char *path, ebm_safetensors **out) {
   uint8_t *buf;
   size_t size;
   *out = NULL;
-  ebm_status s = ebm_read_file(path, ST_MAX_FILE, &buf, &size);
+  ebm_status s = io_read_file_checked(path, ST_MAX_FILE, 9, check_prefix, &buf, &size);
   if (s) return s;
   return parse_owned(buf, size, path, out);
 }

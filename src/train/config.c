@@ -106,6 +106,23 @@ ebm_status ebm_train_config_check(const ebm_train_config *c) {
   if (!isfinite(c->range_lo) || !isfinite(c->range_hi) || !(c->range_lo < c->range_hi))
     return ebm_set_error(EBM_ERR_ARG, "range must be lo,hi with lo < hi, got %g,%g",
                          (double)c->range_lo, (double)c->range_hi);
+  /* Adam's own bounds, each named by its flag (ebm_adam_new would only
+   * refuse them together, after the run directory exists). */
+  const ebm_adam_config *a = &c->adam;
+  if (!(a->lr > 0.0f) || !isfinite(a->lr)) return ebm_set_error(EBM_ERR_ARG, "lr must be > 0, got %g", (double)a->lr);
+  if (!(a->beta1 >= 0.0f && a->beta1 < 1.0f))
+    return ebm_set_error(EBM_ERR_ARG, "beta1 must be in [0, 1), got %g", (double)a->beta1);
+  if (!(a->beta2 >= 0.0f && a->beta2 < 1.0f))
+    return ebm_set_error(EBM_ERR_ARG, "beta2 must be in [0, 1), got %g", (double)a->beta2);
+  if (!(a->eps > 0.0f)) return ebm_set_error(EBM_ERR_ARG, "adam eps must be > 0, got %g", (double)a->eps);
+  if (!(a->weight_decay >= 0.0f) || !isfinite(a->weight_decay))
+    return ebm_set_error(EBM_ERR_ARG, "weight-decay must be >= 0, got %g", (double)a->weight_decay);
+  if (!(a->clip_std >= 0.0f) || !isfinite(a->clip_std))
+    return ebm_set_error(EBM_ERR_ARG, "clip-std must be >= 0 (0 = off), got %g", (double)a->clip_std);
+  if (!(a->clip_floor >= 0.0f) || !isfinite(a->clip_floor))
+    return ebm_set_error(EBM_ERR_ARG, "clip-floor must be >= 0, got %g", (double)a->clip_floor);
+  if (!(a->clip_norm >= 0.0f) || !isfinite(a->clip_norm))
+    return ebm_set_error(EBM_ERR_ARG, "clip-norm must be >= 0 (0 = off), got %g", (double)a->clip_norm);
   if (!(c->lr_gamma > 0.0f) || !isfinite(c->lr_gamma))
     return ebm_set_error(EBM_ERR_ARG, "lr-gamma must be > 0, got %g", (double)c->lr_gamma);
   if (c->lr_step < 0) return ebm_set_error(EBM_ERR_ARG, "lr-step must be >= 0, got %lld", (long long)c->lr_step);

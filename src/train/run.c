@@ -3,12 +3,17 @@
  * pictures and checkpoints. Nothing here is random by itself: every draw
  * happens in the trainer, whose state is saved, so N steps straight and
  * N/2 + resume + N/2 give identical weights. */
+#define _DEFAULT_SOURCE /* flock */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "ebm/grid_nll.h"
 #include "train/train_internal.h"
@@ -26,11 +31,126 @@ const char *ebm_run_state_path(const char *run_dir, char *buf, size_t size) {
   return buf;
 }
 
-static ebm_status make_dir(const char *path) {
+/* mkdir that accepts an existing directory; *created (may be NULL) says
+ * whether this call made it. */
+static ebm_status make_dir(const char *path, int *created) {
   struct stat sb;
-  if (mkdir(path, 0777) == 0) return EBM_OK;
-  if (errno == EEXIST && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) return EBM_OK;
-  return ebm_set_error(EBM_ERR_IO, "%s: cannot create directory: %s", path, strerror(errno));
+  if (created) *created = 0;
+  if (mkdir(path, 0777) == 0) {
+    if (created) *created = 1;
+    return EBM_OK;
+  }
+  int err = errno;
+  if (err == EEXIST && stat(path, &sb) == 0) {
+    if (S_ISDIR(sb.st_mode)) return EBM_OK;
+    return ebm_set_error(EBM_ERR_IO, "%s: not a directory (a run directory is needed; give a new name)", path);
+  }
+  return ebm_set_error(EBM_ERR_IO, "%s: cannot create directory: %s", path, strerror(err));
+}
+
+#define LOCK_NAME ".lock"
+
+/* Takes an exclusive flock on RUN/.lock (so two trainings cannot share a
+ * run directory and interleave metrics) and writes our PID in it for the
+ * message the second one gets. The lock lasts until *fd is closed, and
+ * dies with the process. */
+static ebm_status lock_run_dir(const char *run_dir, int *fd) {
+  char path[PATH_SIZE];
+  snprintf(path, sizeof path, "%s/" LOCK_NAME, run_dir);
+  *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+  if (*fd < 0) return ebm_set_error(EBM_ERR_IO, "%s: cannot create the lock file: %s", path, strerror(errno));
+  if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    char pid[32] = "";
+    ssize_t r = pread(*fd, pid, sizeof pid - 1, 0);
+    pid[r > 0 ? r : 0] = '\0';
+    pid[strcspn(pid, "\n")] = '\0';
+    close(*fd);
+    *fd = -1;
+    if (err == EWOULDBLOCK)
+      return ebm_set_error(EBM_ERR_IO, "%s: in use by another ebm train (pid %s); wait for it or stop it",
+                           run_dir, pid[0] ? pid : "unknown");
+    return ebm_set_error(EBM_ERR_IO, "%s: cannot lock: %s", path, strerror(err));
+  }
+  char text[32];
+  int len = snprintf(text, sizeof text, "%ld\n", (long)getpid());
+  if (ftruncate(*fd, 0) != 0 || pwrite(*fd, text, (size_t)len, 0) != len) {
+    /* the PID is only for messages: the lock itself holds */
+  }
+  return EBM_OK;
+}
+
+/* 1 if `name` is a temp file of ebm_write_file_atomic ("X.tmp-XXXXXX"). */
+static int is_temp_name(const char *name) {
+  size_t len = strlen(name);
+  return len > 11 && memcmp(name + len - 11, ".tmp-", 5) == 0;
+}
+
+/* Removes the temp files an interrupted save left in `dir` (a kill -9
+ * during a save leaves a full state file each); safe under the run lock,
+ * since no other writer can be working in the directory. */
+static void remove_temp_files(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return;
+  struct dirent *e;
+  char path[PATH_SIZE];
+  while ((e = readdir(d)) != NULL) {
+    if (!is_temp_name(e->d_name)) continue;
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    (void)unlink(path);
+  }
+  closedir(d);
+}
+
+/* The entries of a directory other than ".", "..", the lock file and temp
+ * files of interrupted saves: the first into `first` (for the message); 0
+ * when it holds nothing else. */
+static int count_entries(const char *dir, char *first, size_t size) {
+  DIR *d = opendir(dir);
+  int n = 0;
+  first[0] = '\0';
+  if (!d) return 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || !strcmp(e->d_name, LOCK_NAME) ||
+        is_temp_name(e->d_name))
+      continue;
+    if (!n++) snprintf(first, size, "%s", e->d_name);
+  }
+  closedir(d);
+  return n;
+}
+
+/* Checks what the checkpoint will record before any work is done: a value
+ * the checkpoint writer would refuse (invalid UTF-8 in a data path) must
+ * not surface only at the first save, hours later. */
+static ebm_status check_checkpoint_meta(const ebm_run_opts *o) {
+  ebm_st_writer *w = ebm_st_writer_new();
+  if (!w) return ebm_set_error(EBM_ERR_NOMEM, "out of memory");
+  ebm_status st = EBM_OK;
+  for (int i = 0; i < o->n_meta && st == EBM_OK; i++) st = ebm_st_writer_meta(w, o->meta_keys[i], o->meta_values[i]);
+  ebm_st_writer_free(w);
+  if (st) ebm_error_prefix(st, o->run_dir);
+  return st;
+}
+
+/* A new run that failed before its first step leaves nothing behind in a
+ * directory it created itself (a typo in a flag must not leave a folder
+ * that then blocks the corrected command). */
+static void abandon_new_run(const char *run_dir) {
+  static const char *const files[] = {"config.json", "metrics.jsonl", LOCK_NAME};
+  static const char *const dirs[] = {"ckpt", "samples"};
+  char path[PATH_SIZE];
+  for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+    snprintf(path, sizeof path, "%s/%s", run_dir, files[i]);
+    (void)unlink(path);
+  }
+  for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
+    snprintf(path, sizeof path, "%s/%s", run_dir, dirs[i]);
+    remove_temp_files(path);
+    (void)rmdir(path);
+  }
+  (void)rmdir(run_dir);
 }
 
 static int file_exists(const char *path) {
@@ -152,6 +272,31 @@ static ebm_status open_net(const ebm_train_config *cfg, const ebm_run_opts *o, c
   return st;
 }
 
+/* Prepares RUN_DIR under its lock: refuses a folder that is not a run (or a
+ * finished one) and clears temp files of interrupted saves. *lock_fd is
+ * the lock; *created says whether this call made the folder. */
+static ebm_status open_run_dir(const ebm_run_opts *o, const char *ckpt, int *lock_fd, int *created) {
+  char dir[PATH_SIZE], first[256];
+  ebm_status st;
+  if ((st = make_dir(o->run_dir, created)) != EBM_OK) return st;
+  /* before the lock, so that a wrong --out (a home folder) gets no .lock */
+  if (!o->resume && !file_exists(ckpt) && !o->force && count_entries(o->run_dir, first, sizeof first) > 0)
+    return ebm_set_error(EBM_ERR_ARG, "%s: not empty (it holds '%s') and not a run to resume; give a new "
+                         "directory, or --force to train into it (config.json and metrics.jsonl are replaced)",
+                         o->run_dir, first);
+  if ((st = lock_run_dir(o->run_dir, lock_fd)) != EBM_OK) return st;
+  snprintf(dir, sizeof dir, "%s/ckpt", o->run_dir);
+  remove_temp_files(o->run_dir);
+  remove_temp_files(dir);
+  if ((st = make_dir(dir, NULL)) != EBM_OK) return st;
+  if (o->sample_every > 0) {
+    snprintf(dir, sizeof dir, "%s/samples", o->run_dir);
+    if ((st = make_dir(dir, NULL)) != EBM_OK) return st;
+    remove_temp_files(dir);
+  }
+  return EBM_OK;
+}
+
 ebm_status ebm_train_run(const ebm_dataset *ds, const ebm_train_config *cfg, const ebm_run_opts *o,
                          int64_t *final_step) {
   char ckpt[PATH_SIZE], state[PATH_SIZE], dir[PATH_SIZE], metrics[PATH_SIZE], png[PATH_SIZE];
@@ -159,32 +304,32 @@ ebm_status ebm_train_run(const ebm_dataset *ds, const ebm_train_config *cfg, con
   ebm_trainer *t = NULL;
   ebm_jsonl *jl = NULL;
   ebm_status st = EBM_OK;
-  int interrupted = 0;
+  int interrupted = 0, lock_fd = -1, created = 0, stepped = 0;
   int64_t saved_step = -1;
   if (final_step) *final_step = 0;
   if (!o->run_dir || !o->run_dir[0]) return ebm_set_error(EBM_ERR_ARG, "no run directory given");
   if (strlen(o->run_dir) > PATH_SIZE - 64) return ebm_set_error(EBM_ERR_ARG, "%s: path too long", o->run_dir);
   if ((st = ebm_train_config_check(cfg)) != EBM_OK) return st;
+  if ((st = check_checkpoint_meta(o)) != EBM_OK) return st;
   ebm_run_ckpt_path(o->run_dir, ckpt, sizeof ckpt);
   ebm_run_state_path(o->run_dir, state, sizeof state);
   snprintf(metrics, sizeof metrics, "%s/metrics.jsonl", o->run_dir);
-  if ((st = make_dir(o->run_dir)) != EBM_OK) return st;
-  snprintf(dir, sizeof dir, "%s/ckpt", o->run_dir);
-  if ((st = make_dir(dir)) != EBM_OK) return st;
-  if (o->sample_every > 0) {
-    snprintf(dir, sizeof dir, "%s/samples", o->run_dir);
-    if ((st = make_dir(dir)) != EBM_OK) return st;
-  }
+  if ((st = open_run_dir(o, ckpt, &lock_fd, &created)) != EBM_OK) goto fail;
   if ((st = open_net(cfg, o, ckpt, &net)) != EBM_OK) goto fail;
-  if (o->config_json) {
-    snprintf(dir, sizeof dir, "%s/config.json", o->run_dir);
-    if ((st = ebm_write_file_atomic(dir, o->config_json, strlen(o->config_json))) != EBM_OK) goto fail;
-  }
   if ((st = ebm_trainer_new(net, ds, cfg, &t)) != EBM_OK) goto fail;
   if (o->resume) {
     if ((st = ebm_trainer_restore(t, state)) != EBM_OK) goto fail;
+    if (t->step >= cfg->iters) {
+      st = ebm_set_error(EBM_ERR_ARG, "%s: already at step %lld, and --iters is %lld: nothing to do (give a "
+                         "larger --iters to train on)", o->run_dir, (long long)t->step, (long long)cfg->iters);
+      goto fail;
+    }
     saved_step = t->step;
     if ((st = trim_metrics(metrics, t->step)) != EBM_OK) goto fail;
+  }
+  if (o->config_json) {
+    snprintf(dir, sizeof dir, "%s/config.json", o->run_dir);
+    if ((st = ebm_write_file_atomic(dir, o->config_json, strlen(o->config_json))) != EBM_OK) goto fail;
   }
   if (o->log_every > 0 && (st = ebm_jsonl_open(metrics, !o->resume, &jl)) != EBM_OK) goto fail;
 
@@ -195,6 +340,7 @@ ebm_status ebm_train_run(const ebm_dataset *ds, const ebm_train_config *cfg, con
       break;
     }
     ebm_train_stats s;
+    stepped = 1;
     if ((st = ebm_trainer_step(t, &s)) != EBM_OK) {
       /* Divergence: the checkpoint on disk is the last good one; keep it. */
       ebm_error_prefix(st, o->run_dir);
@@ -229,5 +375,7 @@ fail:
   ebm_jsonl_close(jl);
   ebm_trainer_free(t);
   ebm_net_free(net);
+  if (st != EBM_OK && st != EBM_ERR_INTERRUPTED && created && !stepped) abandon_new_run(o->run_dir);
+  if (lock_fd >= 0) close(lock_fd);
   return st;
 }

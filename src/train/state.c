@@ -5,13 +5,14 @@
  * the step, the trainer's RNG (seed, counter) and the batcher's position.
  * The checkpoint next to it (last.safetensors) is the user-facing copy of
  * the network; a resume takes the weights from here. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "train/train_internal.h"
 
-#define STATE_FORMAT "ebm-train-state-1"
+#define STATE_FORMAT EBM_TRAIN_STATE_FORMAT
 
 static ebm_status meta_u64(ebm_st_writer *w, const char *key, uint64_t v) {
   char text[32];
@@ -22,10 +23,12 @@ static ebm_status meta_u64(ebm_st_writer *w, const char *key, uint64_t v) {
 ebm_status train_meta_u64(const ebm_safetensors *st, const char *key, uint64_t *out) {
   const char *text = ebm_safetensors_meta(st, key);
   char *end = NULL;
-  if (!text || !*text || *text == '-')
+  if (!text)
     return ebm_set_error(EBM_ERR_FORMAT, "%s: metadata '%s' is missing", ebm_safetensors_origin(st), key);
+  errno = 0;
   unsigned long long v = strtoull(text, &end, 10);
-  if (*end) return ebm_set_error(EBM_ERR_FORMAT, "%s: metadata '%s' is not a count: '%s'",
+  /* strtoull takes "-3" as 2^64 - 3: a sign is refused before it */
+  if (!*text || *text == '-' || *text == '+' || *text == ' ' || *end || errno == ERANGE) return ebm_set_error(EBM_ERR_FORMAT, "%s: metadata '%s' is not a count: '%s'",
                                  ebm_safetensors_origin(st), key, text);
   *out = (uint64_t)v;
   return EBM_OK;

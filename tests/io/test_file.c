@@ -69,7 +69,7 @@ TEST(atomic_write_onto_a_directory_fails_and_leaves_it_intact) {
   const char *dir = test_path("adir");
   REQUIRE(mkdir(dir, 0755) == 0);
   test_write_file(test_path("adir/inside"), "x", 1);
-  CHECK_FAILS_WITH(ebm_write_file_atomic(dir, "data", 4), EBM_ERR_IO, "adir: cannot replace");
+  CHECK_FAILS_WITH(ebm_write_file_atomic(dir, "data", 4), EBM_ERR_IO, "adir: is a directory");
   CHECK_EQ_INT(io_test_count_entries(dir), 1);
   CHECK_EQ_INT(io_test_count_entries(test_tmpdir()), 1);
 }
