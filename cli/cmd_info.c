@@ -71,7 +71,7 @@ static int run_info(int argc, char **argv) {
     ebm_safetensors_free(st);
     return rc;
   }
-  if (!s) s = ebm_net_from_safetensors(st, 1, &net);
+  if (!s) s = ebm_net_from_safetensors(st, 0, &net); /* parameters only: no activations */
   if (s) {
     ebm_safetensors_free(st);
     return cli_runtime_error(s);
