@@ -11,11 +11,11 @@ static int run_forward(int argc, char **argv) {
   int64_t batch = 256;
   int train_mode = 0;
   cli_opt opts[] = {
-      {"ckpt", OPT_STRING, &ckpt, "CKPT", "model checkpoint (.safetensors)"},
-      {"input", OPT_STRING, &input, "X.npy", "inputs, float32 (N, C, H, W) or (N, D)"},
-      {"labels", OPT_STRING, &labels, "Y.npy", "class labels (N) for a class-conditional model"},
-      {"sigma", OPT_STRING, &sigma_path, "S.npy", "noise levels (N), float32 > 0, for a noise-conditioned model"},
-      {"out", OPT_STRING, &out, "OUT.npy", "outputs, float32 (N, output shape)"},
+      {"ckpt", OPT_PATH_IN, &ckpt, "CKPT", "model checkpoint (.safetensors)"},
+      {"input", OPT_PATH_IN, &input, "X.npy", "inputs, float32 (N, C, H, W) or (N, D)"},
+      {"labels", OPT_PATH_IN, &labels, "Y.npy", "class labels (N) for a class-conditional model"},
+      {"sigma", OPT_PATH_IN, &sigma_path, "S.npy", "noise levels (N), float32 > 0, for a noise-conditioned model"},
+      {"out", OPT_PATH_OUT, &out, "OUT.npy", "outputs, float32 (N, output shape)"},
       {"batch", OPT_INT64, &batch, "B", "items per network pass"},
       {"train-mode", OPT_FLAG, &train_mode, NULL, "batch norm uses each chunk's statistics (default: running ones)"},
   };

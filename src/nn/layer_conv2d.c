@@ -6,13 +6,8 @@
 #include "nn/nn_internal.h"
 
 static const layer_key conv2d_keys[] = {
-    LK_INT_REQUIRED("out", out, 1, 1 << 20),
-    LK_INT("kernel", kernel, 1, 64, 3),
-    LK_INT("stride", stride, 1, 64, 1),
-    LK_INT("pad", pad, 0, 64, 0),
-    LK_BOOL("bias", bias, 1),
-    LK_BOOL("spectral_norm", spectral_norm, -1),
-    LK_END};
+    LK_OUT, LK_INT("kernel", kernel, 1, 64, 3), LK_INT("stride", stride, 1, 64, 1),
+    LK_INT("pad", pad, 0, 64, 0), LK_BIAS_SN, LK_END};
 
 static ebm_status conv2d_build(ebm_net *net, layer *l, const layer_spec *ls, scratch_sizes *sz,
                                const char *where) {

@@ -3,11 +3,7 @@
  * with out = K (logits). Shares the weighted passes of conv2d. */
 #include "nn/nn_internal.h"
 
-static const layer_key linear_keys[] = {
-    LK_INT_REQUIRED("out", out, 1, 1 << 20),
-    LK_BOOL("bias", bias, 1),
-    LK_BOOL("spectral_norm", spectral_norm, -1),
-    LK_END};
+static const layer_key linear_keys[] = {LK_OUT, LK_BIAS_SN, LK_END};
 
 static ebm_status linear_build(ebm_net *net, layer *l, const layer_spec *ls, scratch_sizes *sz,
                                const char *where) {

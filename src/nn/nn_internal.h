@@ -83,6 +83,9 @@ void layer_spec_defaults(layer_spec *ls, const layer_kind *kind, int default_sn)
 #define LK_FLOAT(key, field, lo, hi, def) \
   {key, KEY_FLOAT, offsetof(layer_spec, field), lo, hi, def, 0, NULL}
 #define LK_END {NULL, KEY_INT, 0, 0, 0, 0, 0, NULL}
+/* "out" (required), "bias" and "spectral_norm" of a weighted map. */
+#define LK_OUT LK_INT_REQUIRED("out", out, 1, 1 << 20)
+#define LK_BIAS_SN LK_BOOL("bias", bias, 1), LK_BOOL("spectral_norm", spectral_norm, -1)
 
 /* One JSON key of a layer kind: where it goes in layer_spec and its check. */
 typedef enum { KEY_INT, KEY_BOOL, KEY_FLOAT, KEY_ACT, KEY_SHAPE } key_type;

@@ -190,3 +190,31 @@ TEST(init_follows_pytorch_bounds_and_is_reproducible) {
   ebm_net_free(a);
   ebm_net_free(b);
 }
+
+/* The energy passes are wrappers of forward / backward: the same bits, and
+ * backward reuses the stored activations (no second forward). */
+TEST(forward_and_backward_give_the_energy_passes_bit_for_bit) {
+  static const char *const archs[] = {"{\"preset\":\"uva-cnn\"}",
+                                      "{\"preset\":\"igebm-mnist\",\"width\":8,\"classes\":3}"};
+  for (int a = 0; a < 2; a++) {
+    ebm_net *net = nt_build(archs[a], 3, 4);
+    nt_jitter(net, 0.3f, 5);
+    float *x = nt_inputs(net, 3, 6), *dx1 = nt_inputs(net, 3, 6), *dx2 = nt_inputs(net, 3, 6);
+    int32_t *y = nt_labels(net, 3, 7);
+    const ebm_cond cond = {y, NULL};
+    float e1[3], e2[3], ones[3] = {1, 1, 1};
+    REQUIRE_OK(ebm_net_grad_input(net, x, &cond, 3, e1, dx1));
+    REQUIRE_OK(ebm_net_forward(net, x, &cond, 3, e2));
+    REQUIRE_OK(ebm_net_backward(net, ones, dx2, 0));
+    CHECK(memcmp(e1, e2, sizeof e1) == 0);
+    CHECK(memcmp(dx1, dx2, (size_t)(3 * 784) * sizeof(float)) == 0);
+    /* A second backward from the same forward gives the same again. */
+    REQUIRE_OK(ebm_net_backward(net, ones, dx2, 0));
+    CHECK(memcmp(dx1, dx2, (size_t)(3 * 784) * sizeof(float)) == 0);
+    ebm_free(x);
+    ebm_free(dx1);
+    ebm_free(dx2);
+    free(y);
+    ebm_net_free(net);
+  }
+}
