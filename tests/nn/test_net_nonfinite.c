@@ -115,3 +115,39 @@ TEST(cli_energy_and_forward_on_a_checkpoint_with_a_3e38_weight_exit_1_naming_the
   free(in);
   ebm_net_free(net);
 }
+
+TEST(a_parameter_free_layer_that_passes_nan_on_is_named_without_a_name) {
+  /* sigmoid / swish of NaN stay NaN (vmath.h takes NaN without converting
+   * it to an integer: fuzz_checkpoint's finding under clang's UBSan). */
+  ebm_net *net = nt_build("{\"input\":[2],\"layers\":[{\"type\":\"sigmoid\"},{\"type\":\"swish\"},"
+                          "{\"type\":\"linear\",\"name\":\"fc\",\"out\":1}]}", 1, 7);
+  float x[2] = {0.5f, NAN}, e;
+  CHECK_FAILS_WITH(ebm_net_energy(net, x, NULL, 1, &e), EBM_ERR_NUMERIC, "layer 0 sigmoid produced nan (item 0)");
+  ebm_net_free(net);
+}
+
+TEST(training_on_an_overflowing_network_diverges_at_step_1_naming_the_layer) {
+  ebm_net *net = nt_build("{\"input\":[2],\"layers\":[{\"type\":\"linear\",\"name\":\"fc.0\",\"out\":4},"
+                          "{\"type\":\"swish\"},{\"type\":\"linear\",\"name\":\"fc.2\",\"out\":1}]}", 8, 8);
+  /* swish(2) ≈ 1.76 in all four features, then 4 × 1.76 × 3e38 = inf. */
+  fill_param(net, "fc.0.weight", 0.0f);
+  fill_param(net, "fc.0.bias", 2.0f);
+  fill_param(net, "fc.2.weight", 3e38f);
+  ebm_dataset *ds = NULL;
+  REQUIRE_OK(ebm_dataset_load("toy:8gaussians:train:64", 0, 1, &ds));
+  ebm_train_config c = ebm_train_defaults();
+  c.batch = 8;
+  c.iters = 1;
+  c.sampler.steps = 2;
+  c.buffer_size = 16;
+  c.range_lo = -4;
+  c.range_hi = 4;
+  ebm_trainer *t = NULL;
+  REQUIRE_OK(ebm_trainer_new(net, ds, &c, &t));
+  CHECK_FAILS_WITH(ebm_trainer_step(t, NULL), EBM_ERR_NUMERIC,
+                   "diverged at step 1: the sampler's energy is not finite");
+  CHECK_CONTAINS(ebm_last_error(), "layer 2 linear 'fc.2' produced inf");
+  ebm_trainer_free(t);
+  ebm_dataset_free(ds);
+  ebm_net_free(net);
+}
