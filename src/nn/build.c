@@ -32,7 +32,7 @@ static ebm_status item_size(const ebm_net *net, int ndim, const int64_t *shape, 
   double bytes = count * (double)(net->max_batch > 0 ? net->max_batch : 1) * (double)sizeof(float);
   if (bytes > (double)EBM_NET_MAX_WORK_BYTES) {
     char buf[64];
-    return ebm_set_error(EBM_ERR_NOMEM, "architecture: %s: %s per item is %.3g GiB for a batch of "
+    return ebm_set_error(EBM_ERR_NOMEM, "architecture: %s: %s per item takes %.3g GiB for a batch of "
                          "%lld, beyond the %.0f GiB limit; use a smaller input, network or batch",
                          what, ebm_shape_str(ndim, shape, buf, sizeof buf), bytes / (1 << 30),
                          (long long)net->max_batch, (double)EBM_NET_MAX_WORK_BYTES / (1 << 30));
@@ -136,7 +136,10 @@ static ebm_status build_layer(ebm_net *net, int index, scratch_sizes *sz) {
   net->flops += l->flops;
   if (!ls->kind->view && (st = net_alloc_floats(net, &l->out, net->max_batch * l->out_size, where)))
     return st;
-  sz->act = max64(sz->act, max64(l->in_size, l->out_size));
+  if (max64(l->in_size, l->out_size) > sz->act) {
+    sz->act = max64(l->in_size, l->out_size);
+    snprintf(sz->act_where, sizeof sz->act_where, "%s", where);
+  }
   return EBM_OK;
 }
 
@@ -181,9 +184,11 @@ ebm_status net_build_layers(ebm_net *net) {
   }
   if ((st = build_run_list(net))) return st;
   int64_t b = net->max_batch;
-  if ((st = alloc_floats(net, &net->grad_a, b * sz.act, "gradient buffer"))) return st;
-  if ((st = alloc_floats(net, &net->grad_b, b * sz.act, "gradient buffer"))) return st;
-  if ((st = alloc_floats(net, &net->grad_c, b * sz.act, "gradient buffer"))) return st;
+  char grad_what[sizeof sz.act_where + 32];
+  snprintf(grad_what, sizeof grad_what, "the gradient buffer for %s", sz.act_where);
+  if ((st = alloc_floats(net, &net->grad_a, b * sz.act, grad_what))) return st;
+  if ((st = alloc_floats(net, &net->grad_b, b * sz.act, grad_what))) return st;
+  if ((st = alloc_floats(net, &net->grad_c, b * sz.act, grad_what))) return st;
   if (sz.rb_full > 0) {
     if ((st = alloc_floats(net, &net->rb_dr, b * sz.rb_full, "resblock scratch"))) return st;
     if ((st = alloc_floats(net, &net->rb_da, b * sz.rb_full, "resblock scratch"))) return st;

@@ -112,6 +112,7 @@ typedef struct {
   int64_t sn_vec;     /* largest rows + cols */
   int64_t cond_c;     /* largest conditioned channel count */
   int64_t cond_hidden;/* largest cond_affine embedding (2·C + features) */
+  char act_where[NN_NAME_MAX + 48]; /* the layer with the largest activation (messages) */
 } scratch_sizes;
 
 /* The contract of a layer kind. In every pass `n` ≤ max_batch items, `cond`

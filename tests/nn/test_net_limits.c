@@ -74,7 +74,7 @@ TEST(activations_beyond_the_limit_are_refused_naming_the_input_or_the_layer) {
   const char *big_input = "{\"input\":[1,6000,6000],\"layers\":[{\"type\":\"conv2d\",\"name\":\"c\",\"out\":4},"
                           "{\"type\":\"global_sum_pool\"},{\"type\":\"linear\",\"name\":\"fc\",\"out\":1}]}";
   CHECK_FAILS_WITH(ebm_net_new(big_input, 128, &net), EBM_ERR_NOMEM,
-                   "architecture: input: [1,6000,6000] per item is 17.2 GiB for a batch of 128, beyond the 4 GiB limit");
+                   "architecture: input: [1,6000,6000] per item takes 17.2 GiB for a batch of 128, beyond the 4 GiB limit");
   /* One item fits, but 64 channels of it do not. */
   const char *wide_conv = "{\"input\":[1,6000,6000],\"layers\":[{\"type\":\"conv2d\",\"name\":\"c\",\"out\":64,"
                           "\"pad\":1},{\"type\":\"global_sum_pool\"},{\"type\":\"linear\",\"name\":\"fc\",\"out\":1}]}";
@@ -87,6 +87,11 @@ TEST(activations_beyond_the_limit_are_refused_naming_the_input_or_the_layer) {
   double before = peak_mib(RUSAGE_SELF);
   ebm_net_memory mem;
   CHECK_FAILS_WITH(ebm_net_plan(deep, 1, &mem), EBM_ERR_NOMEM, "architecture: layer 3 (tanh) needs 1.07 GiB");
+  /* The last straw may be a gradient buffer: it names the layer it is for. */
+  const char *two = "{\"input\":[1,6000,6000],\"layers\":[{\"type\":\"conv2d\",\"name\":\"c\",\"out\":8,\"pad\":1},"
+                    "{\"type\":\"swish\"},{\"type\":\"global_sum_pool\"},{\"type\":\"linear\",\"name\":\"fc\",\"out\":1}]}";
+  CHECK_FAILS_WITH(ebm_net_plan(two, 1, &mem), EBM_ERR_NOMEM,
+                   "architecture: the gradient buffer for layer 0 (conv2d c) needs 1.07 GiB of activations for a batch of 1");
   CHECK(peak_mib(RUSAGE_SELF) - before < 64);
   CHECK(net == NULL);
 }
