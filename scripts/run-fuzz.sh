@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs every libFuzzer target in BUILD_DIR for SECONDS each (default 60),
-# seeded from tests/fixtures/io. Prints per target the run time, the number
-# of executions and whether it found a crash (or leak / timeout / OOM);
+# seeded from tests/fixtures/io (and examples/arch). Prints per target the
+# run time, the number of executions and whether it found a crash (or leak /
+# timeout / OOM beyond the 1 GiB cap);
 # exits 1 if any did. The growing corpus and any crash inputs stay in
 # BUILD_DIR/fuzz-corpus/<target> and BUILD_DIR/fuzz-artifacts/.
 # Usage: scripts/run-fuzz.sh BUILD_DIR [SECONDS]   (`make fuzz` calls it)
