@@ -10,7 +10,8 @@
  *
  *   build/bench_ops [repeats [max_threads]]   (default 30 and 2; the minimum time is shown)
  *   build/bench_ops --profile N T             only N fused Langevin steps at T threads
- *                                             (for perf record) */
+ *                                             (for perf record)
+ *   EBM_ISA=generic build/bench_ops           any of these on another kernel path */
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
@@ -34,7 +35,7 @@ static const ebm_conv2d_shape uva_convs[CONVS] = {
 static const int64_t lin_in[2] = {256, 64}, lin_out[2] = {64, 1};
 
 /* 1: run the convs through the portable im2col + OpenBLAS path even where
- * the AVX-512 direct path is available (for the comparison line). */
+ * a direct path is available (for the comparison line). */
 static int portable_convs;
 
 typedef struct {
@@ -221,30 +222,35 @@ static double sgemm_peak(int threads, int repeats) {
 #include <immintrin.h>
 #define FMA_ITERS 20000000
 
-/* The machine's FMA peak: 12 independent AVX-512 FMA chains per thread,
- * registers only (what the direct conv kernels can at best reach). */
-__attribute__((target("avx512f"))) static void fma_loop(void *ctx, int64_t begin, int64_t end,
-                                                         int tid) {
-  (void)begin, (void)end;
-  __m512 acc[12], m = _mm512_set1_ps(0.999999f), a = _mm512_set1_ps(1e-7f);
-  for (int i = 0; i < 12; i++) acc[i] = _mm512_set1_ps((float)i);
-  for (int64_t it = 0; it < FMA_ITERS; it++)
-    for (int i = 0; i < 12; i++) acc[i] = _mm512_fmadd_ps(acc[i], m, a);
-  float sum = 0, lanes[16];
-  for (int i = 0; i < 12; i++) {
-    _mm512_storeu_ps(lanes, acc[i]);
-    sum += lanes[0];
+/* The machine's FMA peak on the active path: 12 independent FMA chains per
+ * thread, registers only (what the direct conv kernels can at best reach),
+ * with AVX-512 or AVX2 (0 on the generic path). */
+#define FMA_LOOP(name, target_isa, vec, set1, fmadd, storeu, lanes)                                  \
+  __attribute__((target(target_isa))) static void name(void *ctx, int64_t begin, int64_t end,       \
+                                                   int tid) {                                   \
+    (void)begin, (void)end;                                                                     \
+    vec acc[12], m = set1(0.999999f), a = set1(1e-7f);                                          \
+    for (int i = 0; i < 12; i++) acc[i] = set1((float)i);                                       \
+    for (int64_t it = 0; it < FMA_ITERS; it++)                                                  \
+      for (int i = 0; i < 12; i++) acc[i] = fmadd(acc[i], m, a);                                \
+    float sum = 0, out[lanes];                                                                  \
+    for (int i = 0; i < 12; i++) {                                                              \
+      storeu(out, acc[i]);                                                                      \
+      sum += out[0];                                                                            \
+    }                                                                                           \
+    ((float *)ctx)[tid] = sum; /* keep the loop */                                              \
   }
-  ((float *)ctx)[tid] = sum; /* keep the loop */
-}
+FMA_LOOP(fma_loop_avx512, "avx512f", __m512, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_storeu_ps, 16)
+FMA_LOOP(fma_loop_avx2, "avx2,fma", __m256, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_storeu_ps, 8)
 
 static double fma_peak(int threads) {
-  if (!__builtin_cpu_supports("avx512f")) return 0;
+  const ebm_isa isa = ebm_isa_active();
+  if (isa == EBM_ISA_GENERIC) return 0;
   float sink[64];
   double t0 = ebm_now_seconds();
-  ebm_parallel_for(threads, 1, fma_loop, sink);
+  ebm_parallel_for(threads, 1, isa == EBM_ISA_AVX512 ? fma_loop_avx512 : fma_loop_avx2, sink);
   double t = ebm_now_seconds() - t0;
-  return threads * 12.0 * 32.0 * FMA_ITERS / t / 1e9;
+  return threads * 12.0 * (isa == EBM_ISA_AVX512 ? 32.0 : 16.0) * FMA_ITERS / t / 1e9;
 }
 #else
 static double fma_peak(int threads) {
@@ -282,9 +288,9 @@ int main(int argc, char **argv) {
     net m;
     net_init(&m);
     double fma = fma_peak(threads);
-    printf("\n%d thread%s: OpenBLAS sgemm peak %.1f GFLOP/s (%dx%d, %s); AVX-512 FMA peak %.1f GFLOP/s\n",
+    printf("\n%d thread%s: OpenBLAS sgemm peak %.1f GFLOP/s (%dx%d, %s); %s FMA peak %.1f GFLOP/s\n",
            threads, threads > 1 ? "s" : "", peak, PEAK_N, PEAK_N,
-           threads > 1 ? "one per thread, side by side" : "single", fma);
+           threads > 1 ? "one per thread, side by side" : "single", ebm_isa_name(ebm_isa_active()), fma);
     printf("(%%peak columns are of the OpenBLAS sgemm peak)\n");
     printf("%-28s %9s %8s %6s | %9s %8s %6s | %9s %8s\n", "layer (+swish, fused)", "fwd ms", "GFLOP/s",
            "%peak", "bwd-in ms", "GFLOP/s", "%peak", "bwd-w ms", "GFLOP/s");

@@ -10,7 +10,11 @@
 #     vs the reference's sec_per_iter;
 #   - the igebm-mnist Langevin step as a share of the measured sgemm peak;
 #   - peak memory (max RSS) of `ebm train` on uva-cnn vs the reference's,
-#     from /usr/bin/time -v (Debian's `time`, see scripts/install-deps.sh).
+#     from /usr/bin/time -v (Debian's `time`, see scripts/install-deps.sh);
+#   - each of the above ebm figures for every kernel path (EBM_ISA: avx512,
+#     avx2, generic) that this CPU supports;
+#   - the busy-machine case: `ebm bench train` at 1 and at 2 threads while
+#     one competing CPU-bound process (a shell busy loop) runs.
 # Prints markdown tables (the README's Performance section is made from it).
 #
 #   make bench                      # = bench/compare.sh build/ebm
@@ -20,7 +24,8 @@
 # TRAIN_ITERS (ebm timed training iterations, 5), REF_ITERS (reference
 # training iterations of 60 steps each, 4), RSS_ITERS (training iterations of
 # the memory runs, 3), ROUNDS (alternating runs per side, the best mean
-# kept, 3), THREADS ("1 2"), PYTHON (/usr/bin/python3), EBM_REF
+# kept, 3), THREADS ("1 2"), ISAS (the kernel paths to run; default every one
+# this CPU supports), BUSY (1: run the busy-machine case), PYTHON (/usr/bin/python3), EBM_REF
 # (the reference script), DATA (fashion-mnist, for the memory runs).
 set -eu
 
@@ -36,6 +41,13 @@ RSS_ITERS=${RSS_ITERS:-3}
 THREADS=${THREADS:-"1 2"}
 ROUNDS=${ROUNDS:-3}
 DATA=${DATA:-fashion-mnist}
+BUSY=${BUSY:-1}
+if [ -z "${ISAS:-}" ]; then
+  ISAS=""
+  for p in avx512 avx2 generic; do
+    if EBM_ISA=$p "$EBM" version >/dev/null 2>&1; then ISAS="$ISAS $p"; fi
+  done
+fi
 
 field() { # field NAME < json-line
   "$PY" -c 'import json, sys; print(json.loads(sys.stdin.readline())[sys.argv[1]])' "$1"
@@ -49,53 +61,82 @@ if /usr/bin/time -v true >/dev/null 2>&1; then have_time=1; fi
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //' || uname -m)
 echo "Machine: $cpu, $(nproc) cores online, $(uname -sr); load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "Kernel paths run:$ISAS (best on this CPU: $("$EBM" version | sed -n 's/.*best on this CPU: \([a-z0-9]*\).*/\1/p')); $("$EBM" version | grep '^blas')"
 echo "uva-cnn (CNNModel of ebm_ref.py), batch $BATCH; each figure is the best of $ROUNDS alternating runs of"
 echo "a mean ($ITERS ebm steps, $TRAIN_ITERS ebm iterations, $REF_ITERS reference iterations of 60 steps)."
 echo
-echo "| threads | ebm Langevin ms/step | PyTorch ms/step | speed-up | ebm s/iter | PyTorch s/iter | speed-up | ebm step GFLOP/s (% of sgemm peak) |"
-echo "|--------:|---------------------:|----------------:|---------:|-----------:|---------------:|---------:|-----------------------------------:|"
+echo "| path | threads | ebm Langevin ms/step | PyTorch ms/step | speed-up | ebm s/iter | PyTorch s/iter | speed-up | ebm step GFLOP/s (% of sgemm peak) |"
+echo "|:-----|--------:|---------------------:|----------------:|---------:|-----------:|---------------:|---------:|-----------------------------------:|"
 minof() { calc "min($1, $2)"; }
 for t in $THREADS; do
-  # ROUNDS alternating runs of each side; the best mean of each is kept
-  # (other processes on a shared machine only ever add time).
-  ems=1e30 eit=1e30 pms=1e30 pit=1e30
+  # ROUNDS alternating runs of each side (PyTorch, then each ebm path); the
+  # best mean of each is kept (other processes on a shared machine only ever
+  # add time). Per path: ems_P, eit_P, gflops_P, pct_P, peak_P.
+  pms=1e30 pit=1e30
+  for p in $ISAS; do eval "ems_$p=1e30 eit_$p=1e30"; done
   r=0
   while [ "$r" -lt "$ROUNDS" ]; do
     r=$((r + 1))
-    lang=$("$EBM" bench langevin --arch uva-cnn --batch "$BATCH" --iters "$ITERS" --threads "$t" --json)
-    train=$("$EBM" bench train --arch uva-cnn --batch "$BATCH" --iters "$TRAIN_ITERS" --threads "$t" --json)
-    if [ "$(calc "$(echo "$lang" | field langevin_step_ms) < $ems")" = True ]; then
-      ems=$(echo "$lang" | field langevin_step_ms)
-      gflops=$(echo "$lang" | field gflops)
-      pct=$(echo "$lang" | field peak_pct)
-      peak=$(echo "$lang" | field sgemm_peak_gflops)
-    fi
-    eit=$(minof "$eit" "$(echo "$train" | field sec_per_iter)")
     if [ "$have_torch" = 1 ]; then
       ref=$("$PY" "$REF" --iters "$REF_ITERS" --threads "$t" --batch "$BATCH" --log-every 1000000 | tail -n 1)
       pms=$(minof "$pms" "$(echo "$ref" | field langevin_step_ms)")
       pit=$(minof "$pit" "$(echo "$ref" | field sec_per_iter)")
     fi
+    for p in $ISAS; do
+      lang=$(EBM_ISA=$p "$EBM" bench langevin --arch uva-cnn --batch "$BATCH" --iters "$ITERS" --threads "$t" --json)
+      train=$(EBM_ISA=$p "$EBM" bench train --arch uva-cnn --batch "$BATCH" --iters "$TRAIN_ITERS" --threads "$t" --json)
+      ms=$(echo "$lang" | field langevin_step_ms)
+      if [ "$(calc "$ms < $(eval echo "\$ems_$p")")" = True ]; then
+        eval "ems_$p=$ms gflops_$p=$(echo "$lang" | field gflops) pct_$p=$(echo "$lang" | field peak_pct)"
+        eval "peak_$p=$(echo "$lang" | field sgemm_peak_gflops)"
+      fi
+      eval "eit_$p=$(minof "$(eval echo "\$eit_$p")" "$(echo "$train" | field sec_per_iter)")"
+    done
   done
-  if [ "$have_torch" = 1 ]; then
-    r1=$(calc "f'{$pms / $ems:.2f}x'")
-    r2=$(calc "f'{$pit / $eit:.2f}x'")
-    pms=$(calc "f'{$pms:.3f}'")
-    pit=$(calc "f'{$pit:.3f}'")
-  else
-    pms="n/a (no torch)" pit="n/a" r1="n/a" r2="n/a"
-  fi
-  printf '| %7s | %20.3f | %15s | %8s | %10.3f | %14s | %8s | %34s |\n' "$t" "$ems" "$pms" "$r1" "$eit" "$pit" "$r2" \
-    "$(printf '%.1f (%.0f %% of %.0f)' "$gflops" "$pct" "$peak")"
+  for p in $ISAS; do
+    ems=$(eval echo "\$ems_$p") eit=$(eval echo "\$eit_$p")
+    if [ "$have_torch" = 1 ]; then
+      r1=$(calc "f'{$pms / $ems:.2f}x'")
+      r2=$(calc "f'{$pit / $eit:.2f}x'")
+      pms_s=$(calc "f'{$pms:.3f}'")
+      pit_s=$(calc "f'{$pit:.3f}'")
+    else
+      pms_s="n/a (no torch)" pit_s="n/a" r1="n/a" r2="n/a"
+    fi
+    printf '| %-7s | %7s | %20.3f | %15s | %8s | %10.3f | %14s | %8s | %34s |\n' "$p" "$t" "$ems" "$pms_s" "$r1" "$eit" "$pit_s" "$r2" \
+      "$(printf '%.1f (%.0f %% of %.0f)' "$(eval echo "\$gflops_$p")" "$(eval echo "\$pct_$p")" "$(eval echo "\$peak_$p")")"
+  done
 done
 echo
 
 tmax=$(echo $THREADS | tr ' ' '\n' | sort -n | tail -n 1)
-ig=$("$EBM" bench langevin --arch igebm-mnist --batch "$BATCH" --iters 5 --threads "$tmax" --json)
-printf 'igebm-mnist Langevin step, batch %s, %s threads: %.1f ms, %.1f GFLOP/s = %.0f %% of the sgemm peak measured in that run (%.0f GFLOP/s)\n' \
-  "$BATCH" "$tmax" "$(echo "$ig" | field langevin_step_ms)" "$(echo "$ig" | field gflops)" \
-  "$(echo "$ig" | field peak_pct)" "$(echo "$ig" | field sgemm_peak_gflops)"
+for p in $ISAS; do
+  ig=$(EBM_ISA=$p "$EBM" bench langevin --arch igebm-mnist --batch "$BATCH" --iters 5 --threads "$tmax" --json)
+  printf 'igebm-mnist Langevin step, path %s, batch %s, %s threads: %.1f ms, %.1f GFLOP/s = %.0f %% of the sgemm peak measured in that run (%.0f GFLOP/s)\n' \
+    "$p" "$BATCH" "$tmax" "$(echo "$ig" | field langevin_step_ms)" "$(echo "$ig" | field gflops)" \
+    "$(echo "$ig" | field peak_pct)" "$(echo "$ig" | field sgemm_peak_gflops)"
+done
 echo
+
+if [ "$BUSY" = 1 ]; then
+  # One competing CPU-bound process; threads 1 and 2 alternate, best of ROUNDS.
+  sh -c 'while :; do :; done' &
+  busy_pid=$!
+  trap 'kill "$busy_pid" 2>/dev/null' EXIT
+  b1=1e30 b2=1e30
+  r=0
+  while [ "$r" -lt "$ROUNDS" ]; do
+    r=$((r + 1))
+    b1=$(minof "$b1" "$("$EBM" bench train --arch uva-cnn --batch "$BATCH" --iters "$TRAIN_ITERS" --threads 1 --json | field sec_per_iter)")
+    b2=$(minof "$b2" "$("$EBM" bench train --arch uva-cnn --batch "$BATCH" --iters "$TRAIN_ITERS" --threads 2 --json | field sec_per_iter)")
+  done
+  kill "$busy_pid"
+  trap - EXIT
+  echo "| busy machine: uva-cnn training with one competing busy loop, path $("$EBM" version | sed -n 's/^isa \([a-z0-9]*\).*/\1/p') | s/iter |"
+  echo "|---|---:|"
+  printf '| --threads 1 | %.3f |\n| --threads 2 | %.3f |\n| 2 threads vs 1 | %s |\n' "$b1" "$b2" "$(calc "f'{$b1 / $b2:.2f}x'")"
+  echo
+fi
 
 if [ "$have_time" = 1 ]; then
   rss() { /usr/bin/time -v "$@" 2>&1 >/dev/null | sed -n 's/.*Maximum resident set size (kbytes): //p' | tail -n 1; }

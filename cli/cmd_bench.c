@@ -90,16 +90,16 @@ static int run_bench_langevin(int argc, char **argv) {
   double pct = peak > 0 ? 100.0 * gflops / peak : 0.0;
   const char *name = ckpt ? ckpt : arch;
   if (json)
-    printf("{\"bench\":\"langevin\",\"arch\":\"%s\",\"batch\":%lld,\"threads\":%d,\"iters\":%d,"
+    printf("{\"bench\":\"langevin\",\"arch\":\"%s\",\"isa\":\"%s\",\"batch\":%lld,\"threads\":%d,\"iters\":%d,"
            "\"langevin_step_ms\":%.4f,\"median_ms\":%.4f,\"min_ms\":%.4f,\"gflops\":%.3f,"
            "\"sgemm_peak_gflops\":%.3f,\"peak_pct\":%.2f,\"forward_madds_per_item\":%.0f}\n",
-           name, (long long)batch, ebm_threads_count(), iters, bs.mean_ms, bs.median_ms, bs.min_ms,
-           gflops, peak, pct, ebm_net_forward_flops(net));
+           name, ebm_isa_name(ebm_isa_active()), (long long)batch, ebm_threads_count(), iters,
+           bs.mean_ms, bs.median_ms, bs.min_ms, gflops, peak, pct, ebm_net_forward_flops(net));
   else
-    printf("langevin %s: batch %lld, %d threads: %.3f ms/step (median %.3f, min %.3f), %.2f GFLOP/s = "
+    printf("langevin %s (%s path): batch %lld, %d threads: %.3f ms/step (median %.3f, min %.3f), %.2f GFLOP/s = "
            "%.1f %% of the sgemm peak measured here (%.1f GFLOP/s; forward + backward to the input)\n",
-           name, (long long)batch, ebm_threads_count(), bs.mean_ms, bs.median_ms, bs.min_ms, gflops, pct,
-           peak);
+           name, ebm_isa_name(ebm_isa_active()), (long long)batch, ebm_threads_count(), bs.mean_ms,
+           bs.median_ms, bs.min_ms, gflops, pct, peak);
   rc = CLI_EXIT_OK;
   goto done;
 fail:

@@ -77,15 +77,16 @@ static int run_bench_train(int argc, char **argv) {
   double gflops = flop / (bs.mean_ms * 1e6), peak = bench_sgemm_peak();
   double pct = peak > 0 ? 100.0 * gflops / peak : 0.0;
   if (json)
-    printf("{\"bench\":\"train\",\"arch\":\"%s\",\"preset\":\"%s\",\"batch\":%lld,\"steps\":%d,"
+    printf("{\"bench\":\"train\",\"arch\":\"%s\",\"isa\":\"%s\",\"preset\":\"%s\",\"batch\":%lld,\"steps\":%d,"
            "\"threads\":%d,\"iters\":%d,\"sec_per_iter\":%.5f,\"median_ms\":%.3f,\"min_ms\":%.3f,"
            "\"gflops\":%.3f,\"sgemm_peak_gflops\":%.3f,\"peak_pct\":%.2f}\n",
-           arch, preset, (long long)batch, cfg.sampler.steps, ebm_threads_count(), iters,
-           bs.mean_ms / 1000.0, bs.median_ms, bs.min_ms, gflops, peak, pct);
+           arch, ebm_isa_name(ebm_isa_active()), preset, (long long)batch, cfg.sampler.steps,
+           ebm_threads_count(), iters, bs.mean_ms / 1000.0, bs.median_ms, bs.min_ms, gflops, peak, pct);
   else
-    printf("train %s (--preset %s, %d Langevin steps): batch %lld, %d threads: %.1f ms/iteration "
+    printf("train %s (--preset %s, %d Langevin steps, %s path): batch %lld, %d threads: %.1f ms/iteration "
            "(median %.1f, min %.1f), %.2f GFLOP/s = %.1f %% of the sgemm peak measured here (%.1f GFLOP/s)\n",
-           arch, preset, cfg.sampler.steps, (long long)batch, ebm_threads_count(), bs.mean_ms,
+           arch, preset, cfg.sampler.steps, ebm_isa_name(ebm_isa_active()), (long long)batch,
+           ebm_threads_count(), bs.mean_ms,
            bs.median_ms, bs.min_ms, gflops, pct, peak);
   rc = CLI_EXIT_OK;
   goto done;

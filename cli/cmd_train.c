@@ -1,10 +1,10 @@
 /* `ebm train`: maximum-likelihood training with MCMC negatives (PCD with a
  * replay buffer, short-run MCMC, CD-k) into a run directory, resumable
- * bit-exactly. Settings resolve in this order: the flag defaults (the IGEBM
- * recipe, Du & Mordatch A.11), then --preset (for flags not given), then on
- * --resume the run's config.json (for flags not given), then the flags
- * given. config.json records every flag under its own name, so a resumed
- * run is the same run. */
+ * bit-exactly. Settings resolve in this order: the recipe (--preset; the
+ * default "auto" picks the one that fits the data: ebm_train_recipe_for_data)
+ * for the flags not given, on --resume the run's config.json instead (for
+ * flags not given), then the flags given. config.json records every flag
+ * under its own name and the recipe, so a resumed run is the same run. */
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -19,18 +19,19 @@
 #define MAX_ARCH_BYTES (1 << 20)
 
 typedef struct {
-  const char *data, *arch, *preset, *method, *sampler, *range, *lr_decay, *out;
+  const char *data, *arch, *preset, *method, *sampler, *range, *lr_decay, *out, *augment, *buffer_policy;
   int width, depth, conditional, resume, force;
   int64_t iters, batch, buffer, lr_step, seed, save_every, sample_every, log_every, sample_count;
   double epochs;
   int steps, leapfrog, spectral_iters;
   float step_size, noise, grad_clip, friction, reinit, alpha, pos_noise;
   float lr, beta1, beta2, weight_decay, clip_std, clip_floor, clip_norm, lr_gamma, lr_min, max_energy;
+  float kl_weight, entropy_weight;
 } train_flags;
 
 /* Flags that fix the shape of a run: a resume may not change them. */
 static const char *const identity_flags[] = {"data", "arch", "width", "depth", "conditional",
-                                             "batch", "method", "buffer", "range", NULL};
+                                             "batch", "method", "buffer", "range", "buffer-policy", NULL};
 /* Flags that are not settings of the run. */
 static const char *const transient_flags[] = {"resume", "out", "force", NULL};
 
@@ -142,12 +143,28 @@ static void flags_from_config(const ebm_train_config *c, train_flags *f, int arg
   SET("clip-std", clip_std, c->adam.clip_std);
   SET("clip-floor", clip_floor, c->adam.clip_floor);
   SET("clip-norm", clip_norm, c->adam.clip_norm);
+  SET("sampler", sampler, ebm_sampler_name(c->sampler.kind));
+  SET("lr-decay", lr_decay, ebm_lr_decay_name(c->lr_decay));
 #undef SET
   static char range[64];
   if (!given(argc, argv, "range")) {
     snprintf(range, sizeof range, "%g,%g", (double)c->range_lo, (double)c->range_hi);
     f->range = range;
   }
+}
+
+/* A recipe's settings for the flags not given. A --sampler other than the
+ * recipe's takes that sampler's own step size, noise and clip (λ 10 means
+ * nothing to ULA). */
+static void apply_recipe(ebm_train_config *p, train_flags *f, int argc, char **argv) {
+  int kind = given(argc, argv, "sampler") ? ebm_sampler_from_name(f->sampler) : -1;
+  if (kind >= 0 && kind != (int)p->sampler.kind) {
+    ebm_sampler_config sd = ebm_sampler_defaults((ebm_sampler_kind)kind);
+    p->sampler.step_size = sd.step_size;
+    p->sampler.noise = sd.noise;
+    p->sampler.grad_clip = sd.grad_clip;
+  }
+  flags_from_config(p, f, argc, argv);
 }
 
 /* Loads RUN/config.json into every flag not given; refuses changes to the
@@ -201,12 +218,15 @@ static int apply_saved_config(const char *run_dir, const cli_opt *opts, int nopt
 /* config.json: every flag under its name, plus the version, the resolved
  * step count and (new runs) the architecture. *text is malloc'd. */
 static ebm_status config_text(const cli_opt *opts, int nopts, const char *arch_json, const cJSON *saved,
-                              const ebm_train_config *cfg, char **text) {
+                              const ebm_train_config *cfg, const char *recipe, char **text) {
   cJSON *root = cJSON_CreateObject();
   cJSON_AddStringToObject(root, "version", ebm_version());
   for (int i = 0; i < nopts; i++)
     if (!in_list(transient_flags, opts[i].name)) cJSON_AddItemToObject(root, opts[i].name, opt_to_json(&opts[i]));
   cJSON_AddNumberToObject(root, "resolved_iters", (double)cfg->iters);
+  const cJSON *kept_recipe = saved ? cJSON_GetObjectItemCaseSensitive(saved, "recipe") : NULL;
+  if (recipe) cJSON_AddStringToObject(root, "recipe", recipe);
+  else if (cJSON_IsString(kept_recipe)) cJSON_AddStringToObject(root, "recipe", kept_recipe->valuestring);
   const cJSON *kept = saved ? cJSON_GetObjectItemCaseSensitive(saved, "arch_json") : NULL;
   cJSON *arch = arch_json ? cJSON_Parse(arch_json) : kept ? cJSON_Duplicate(kept, 1) : NULL;
   if (arch) cJSON_AddItemToObject(root, "arch_json", arch);
@@ -341,6 +361,15 @@ static int make_config(const train_flags *f, const ebm_dataset *ds, ebm_train_co
   if (kind < 0) return cli_usage_error(VERB, "--sampler must be langevin, ula, mala, hmc or kinetic, got '%s'", f->sampler);
   int decay = ebm_lr_decay_from_name(f->lr_decay);
   if (decay < 0) return cli_usage_error(VERB, "--lr-decay must be none, step or cosine, got '%s'", f->lr_decay);
+  int policy = ebm_replay_policy_from_name(f->buffer_policy);
+  if (policy < 0)
+    return cli_usage_error(VERB, "--buffer-policy must be random, reservoir or fifo, got '%s'", f->buffer_policy);
+  if (ebm_augment_parse(f->augment, &c->augment) != EBM_OK ||
+      ebm_augment_check(c->augment, ds->x->ndim - 1) != EBM_OK)
+    return cli_usage_error(VERB, "--%s", ebm_last_error());
+  c->buffer_policy = (ebm_replay_policy)policy;
+  c->kl_weight = f->kl_weight;
+  c->entropy_weight = f->entropy_weight;
   c->method = (ebm_train_method)method;
   c->batch = f->batch;
   c->sampler = ebm_sampler_defaults((ebm_sampler_kind)kind);
@@ -405,7 +434,9 @@ static int check_flags(const train_flags *f) {
 static int run_train(int argc, char **argv) {
   ebm_train_config d = ebm_train_defaults();
   train_flags f = {0};
-  f.preset = "igebm";
+  f.preset = "auto";
+  f.augment = "none";
+  f.buffer_policy = "random";
   f.method = "pcd";
   f.sampler = "langevin";
   f.lr_decay = "none";
@@ -430,7 +461,8 @@ static int run_train(int argc, char **argv) {
       {"width", OPT_INT, &f.width, "W", "preset width (0: the preset's)"},
       {"depth", OPT_INT, &f.depth, "D", "mlp hidden layers (-1: the preset's)"},
       {"conditional", OPT_FLAG, &f.conditional, NULL, "train E(x, y) with the data's labels (per-class buffers)"},
-      {"preset", OPT_STRING, &f.preset, "NAME", "recipe for the flags not given: igebm (Du & Mordatch) | uva (ebm_ref.py)"},
+      {"preset", OPT_STRING, &f.preset, "NAME", "recipe for the flags not given: auto (fits the data: toy-2d, vectors "
+                                                "or images = igebm) | igebm (Du & Mordatch) | uva (ebm_ref.py)"},
       {"method", OPT_STRING, &f.method, "M", "pcd (replay buffer) | short-run (chains from noise) | cd (chains from data)"},
       {"iters", OPT_INT64, &f.iters, "N", "training steps"},
       {"epochs", OPT_DOUBLE, &f.epochs, "E", "train this many passes over the data instead of --iters"},
@@ -446,6 +478,13 @@ static int run_train(int argc, char **argv) {
       {"reinit", OPT_FLOAT, &f.reinit, "P", "fraction of buffer draws replaced by fresh noise (pcd)"},
       {"alpha", OPT_FLOAT, &f.alpha, "A", "energy regulariser α·(E+² + E-²)"},
       {"pos-noise", OPT_FLOAT, &f.pos_noise, "S", "noise σ added to the positives"},
+      {"buffer-policy", OPT_STRING, &f.buffer_policy, "P", "how chains return to the buffer: random (in place) | "
+                                                          "reservoir | fifo (as new items)"},
+      {"augment", OPT_STRING, &f.augment, "LIST", "transform chains restarted from the buffer: flip,shift,noise "
+                                                 "(any of them) | none"},
+      {"kl-weight", OPT_FLOAT, &f.kl_weight, "W", "improved CD: the KL term through the last Langevin step (0 = off)"},
+      {"entropy-weight", OPT_FLOAT, &f.entropy_weight, "W", "improved CD: nearest-neighbour entropy of the chains "
+                                                           "against the buffer (0 = off)"},
       {"range", OPT_STRING, &f.range, "LO,HI", "data range (clamps, noise); toy data: the toys' box -4,4"},
       {"lr", OPT_FLOAT, &f.lr, "LR", "Adam learning rate"},
       {"beta1", OPT_FLOAT, &f.beta1, "B1", "Adam β1"},
@@ -476,18 +515,14 @@ static int run_train(int argc, char **argv) {
   ebm_dataset *ds = NULL;
   char *arch = NULL, *config = NULL;
   if (f.resume && f.out && (rc = apply_saved_config(f.out, opts, nopts, argc, argv, &saved))) return rc;
-  if (!f.resume || !saved) {
+  const int fresh = !f.resume || !saved, auto_recipe = fresh && strcmp(f.preset, "auto") == 0;
+  const char *recipe = fresh ? f.preset : NULL;
+  if (fresh && !auto_recipe) {
     ebm_train_config p;
-    if (ebm_train_preset(f.preset, &p) != EBM_OK) return cli_usage_error(VERB, "--preset: %s", ebm_last_error());
-    int kind = ebm_sampler_from_name(f.sampler);
-    if (kind >= 0 && kind != EBM_SAMPLER_LANGEVIN) { /* λ, σ and the clip are Langevin's */
-      ebm_sampler_config sd = ebm_sampler_defaults((ebm_sampler_kind)kind);
-      p.sampler.step_size = sd.step_size;
-      p.sampler.grad_clip = sd.grad_clip;
-    }
-    flags_from_config(&p, &f, argc, argv);
-    if (f.data && strncmp(f.data, "toy:", 4) == 0 && !given(argc, argv, "range")) f.range = "-4,4";
+    if (ebm_train_preset(f.preset, &p) != EBM_OK) return cli_usage_error(VERB, "--preset: %s, or auto", ebm_last_error());
+    apply_recipe(&p, &f, argc, argv);
   }
+  if (fresh && f.data && strncmp(f.data, "toy:", 4) == 0 && !given(argc, argv, "range")) f.range = "-4,4";
   if (given(argc, argv, "iters") && given(argc, argv, "epochs")) {
     rc = cli_usage_error(VERB, "--iters and --epochs both given; the run's length is one or the other");
     goto done;
@@ -505,6 +540,14 @@ static int run_train(int argc, char **argv) {
     rc = cli_runtime_error(st);
     goto done;
   }
+  if (auto_recipe) { /* the data decide: 2-D toys, vectors, images */
+    ebm_train_config p = ebm_train_defaults();
+    recipe = ebm_train_recipe_for_data(ds, &p);
+    apply_recipe(&p, &f, argc, argv);
+    fprintf(stderr, "ebm train: recipe %s for %s (%s; --preset igebm|uva or flags override)\n", recipe, f.data,
+            strcmp(recipe, "images") == 0 ? "IGEBM: Langevin λ 10, σ 0.005, α 1, Adam 1e-4"
+                                          : "ULA ε 0.05 x 30, α 0.01, Adam 3e-3 β1 0.9, cosine decay");
+  }
   if ((rc = make_config(&f, ds, &cfg))) goto done;
   cli_warn_outside_range(VERB, f.data, ds->x->data, ebm_tensor_numel(ds->x), cfg.range_lo, cfg.range_hi, "--range");
   if (!f.resume && (st = resolve_arch(&f, ds, &cfg, &arch)) != EBM_OK) {
@@ -514,7 +557,7 @@ static int run_train(int argc, char **argv) {
 
   char ckpt[4096];
   ebm_run_ckpt_path(f.out, ckpt, sizeof ckpt);
-  if ((st = config_text(opts, nopts, arch, saved, &cfg, &config)) != EBM_OK) {
+  if ((st = config_text(opts, nopts, arch, saved, &cfg, recipe, &config)) != EBM_OK) {
     rc = cli_runtime_error(st);
     goto done;
   }
@@ -584,11 +627,15 @@ CLI_COMMAND(train, "train", "--data SPEC --arch ARCH --out RUN_DIR [--method pcd
             "Trains E(x) (or E(x, y) with --conditional) by maximum likelihood: each step pushes the energy\n"
             "down on a data batch and up on negatives drawn by K MCMC steps (pcd: persistent chains from a\n"
             "replay buffer, 5% fresh noise; short-run: chains from noise; cd: chains from the data). The\n"
-            "defaults are the IGEBM recipe (Du & Mordatch A.11); --preset uva gives the settings of the\n"
-            "PyTorch reference ebm_ref.py. RUN_DIR receives config.json, metrics.jsonl, samples/ and\n"
-            "ckpt/last.safetensors (+ last.state.safetensors); --resume continues bit-exactly. A run that\n"
-            "diverges (NaN, or |E| > --max-energy) stops with exit 1 and keeps its last good checkpoint;\n"
-            "Ctrl-C (SIGINT), SIGTERM or SIGHUP finishes the step, saves and exits with 130 (143, 129); a\n"
-            "second signal stops at once without saving (the last saved checkpoint stays whole). RUN_DIR is\n"
-            "locked while a run trains; a new run refuses a non-empty folder that is not a run unless --force.",
+            "defaults fit the data (--preset auto, one line says which): 2-D toys and vectors get ULA with\n"
+            "ε 0.05, α 0.01 and Adam 3e-3 with cosine decay; images the IGEBM recipe (Du & Mordatch A.11),\n"
+            "whose values the defaults below show; --preset igebm or uva (the PyTorch reference ebm_ref.py)\n"
+            "choose one. Improved contrastive divergence (Du, Li, Tenenbaum, Mordatch 2021): --kl-weight,\n"
+            "--entropy-weight, --augment and --buffer-policy reservoir. RUN_DIR receives config.json,\n"
+            "metrics.jsonl, samples/ and ckpt/last.safetensors (+ last.state.safetensors); --resume\n"
+            "continues bit-exactly. A run that diverges (NaN, or |E| > --max-energy) stops with exit 1 and\n"
+            "keeps its last good checkpoint; Ctrl-C (SIGINT), SIGTERM or SIGHUP finishes the step, saves\n"
+            "and exits with 130 (143, 129); a second signal stops at once without saving (the last saved\n"
+            "checkpoint stays whole). RUN_DIR is locked while a run trains; a new run refuses a non-empty\n"
+            "folder that is not a run unless --force.",
             run_train)

@@ -34,7 +34,9 @@ static void print_main_help(FILE *out) {
   list_commands(out, "");
   fprintf(out,
           "\nRun 'ebm help <command>' or 'ebm <command> --help' for a command's options.\n"
-          "Every command takes --threads N (default: EBM_THREADS or all cores).\n");
+          "Every command takes --threads N (default: EBM_THREADS or all cores).\n"
+          "EBM_ISA=avx512|avx2|generic forces a kernel path (default: the best this CPU\n"
+          "supports); 'ebm version' shows the path and BLAS library in use.\n");
 }
 
 /* Finds the command for argv[1] (and argv[2] for two-word verbs). Sets
@@ -99,6 +101,10 @@ int main(int argc, char **argv) {
   }
   if (strcmp(argv[1], "help") == 0) return help_for(argc - 2, argv + 2);
 
+  if (ebm_isa_init() != EBM_OK) { /* a bad EBM_ISA: say so before any work */
+    fprintf(stderr, "ebm: %s\n", ebm_last_error());
+    return CLI_EXIT_USAGE;
+  }
   int consumed;
   const cli_command *cmd = resolve(argc, argv, &consumed);
   if (!cmd) {

@@ -1,6 +1,7 @@
 /* Test runner: forks one process per registered test, prints one line per
  * test and the closing "N passed, N failed". Arguments filter tests by
- * substring; EBM_TEST_KEEP=1 keeps the temp directories. */
+ * substring of the name (or of the source path, for one with a '/');
+ * EBM_TEST_KEEP=1 keeps the temp directories. */
 #define _XOPEN_SOURCE 700
 #include <ftw.h>
 #include <signal.h>
@@ -109,10 +110,12 @@ static int remove_entry(const char *path, const struct stat *sb, int flag, struc
   return remove(path);
 }
 
-static int matches(const char *name, int argc, char **argv) {
+/* A test runs when an argument is part of its name, or of its source path
+ * for an argument with a '/' ("/tests/ops/": every ops test). */
+static int matches(const test_case *t, int argc, char **argv) {
   if (argc <= 1) return 1;
   for (int i = 1; i < argc; i++)
-    if (strstr(name, argv[i])) return 1;
+    if (strstr(t->name, argv[i]) || (strchr(argv[i], '/') && strstr(t->file, argv[i]))) return 1;
   return 0;
 }
 
@@ -122,7 +125,7 @@ int main(int argc, char **argv) {
   double suite_start = ebm_now_seconds();
   for (int i = 0; i < test_count; i++) {
     test_case *t = &tests[i];
-    if (!matches(t->name, argc, argv)) continue;
+    if (!matches(t, argc, argv)) continue;
     snprintf(tmpdir, sizeof tmpdir, "/tmp/ebm-test-XXXXXX");
     if (!mkdtemp(tmpdir)) {
       perror("mkdtemp");

@@ -154,6 +154,35 @@ void ebm_rng_shuffle(ebm_rng *rng, int64_t *idx, int64_t n);
 /* The raw Philox-4x32-10 block for (key, counter) — exposed for tests. */
 void ebm_philox4x32(uint64_t key, uint64_t counter_hi, uint64_t counter_lo, uint32_t out[4]);
 
+/* ------------------------------------------------------ instruction set */
+
+/* The kernel paths (DESIGN §5): hand-written AVX-512 or AVX2+FMA kernels, or
+ * the portable C + BLAS ones. Every path computes the same function; bits
+ * may differ between paths (different summation order), never between runs
+ * or thread counts on one path. */
+typedef enum { EBM_ISA_GENERIC = 0, EBM_ISA_AVX2 = 1, EBM_ISA_AVX512 = 2 } ebm_isa;
+
+/* "generic", "avx2", "avx512". */
+const char *ebm_isa_name(ebm_isa isa);
+/* 1 when this CPU can run the path (cpuid): avx2 needs AVX2 and FMA,
+ * avx512 needs AVX-512F; generic always runs. */
+int ebm_isa_supported(ebm_isa isa);
+/* The best path this CPU supports: the default. */
+ebm_isa ebm_isa_best(void);
+/* Parses a path name; EBM_ERR_ARG for an unknown name, EBM_ERR_UNSUPPORTED
+ * for a path this CPU lacks (the message lists the ones it has). */
+ebm_status ebm_isa_parse(const char *name, ebm_isa *out);
+/* Chooses the path from the environment variable EBM_ISA (unset or empty:
+ * the best one) and returns its parse error, if any — the best path is used
+ * then. Programs call it once at start-up to report a bad EBM_ISA (the CLI
+ * does); without it, the first kernel call chooses silently. */
+ebm_status ebm_isa_init(void);
+/* The path in use. */
+ebm_isa ebm_isa_active(void);
+/* Switches the path (tests, benchmarks); not while kernels run. Fails with
+ * EBM_ERR_UNSUPPORTED (and keeps the current path) when the CPU lacks it. */
+ebm_status ebm_isa_select(ebm_isa isa);
+
 /* ----------------------------------------------------------- thread pool */
 
 /* The one process-wide pool (the only global state in libebm). Its size is
@@ -165,14 +194,24 @@ ebm_status ebm_threads_init(int nthreads);
 int ebm_threads_count(void);
 void ebm_threads_shutdown(void);
 
-/* The worker body: process items [begin, end); `tid` in [0, nthreads). */
+/* The worker body: process items [begin, end); `tid` in [0, nthreads): no
+ * two chunks run at once with the same tid. */
 typedef void (*ebm_range_fn)(void *ctx, int64_t begin, int64_t end, int tid);
 
-/* Splits [0, n) into at most ebm_threads_count() contiguous chunks of at
- * least `min_chunk` items and runs fn on each, the caller's thread taking the
- * first. The split depends only on n, min_chunk and the thread count.
+/* Cuts [0, n) into contiguous chunks of at least `min_chunk` items (at most
+ * 64 chunks; the cut depends only on n and min_chunk, never on the thread
+ * count) and runs fn on each chunk exactly once. The pool's threads and the
+ * caller claim chunks one at a time, so a thread that the OS keeps waiting
+ * delays a chunk, not a share of the job; fn must compute each index the
+ * same way whatever chunk it comes in. Returns when every chunk is done.
  * Nested calls run serially in the calling thread. */
 void ebm_parallel_for(int64_t n, int64_t min_chunk, ebm_range_fn fn, void *ctx);
+
+/* ebm_parallel_for with at most max_workers threads taking part, so that
+ * `tid` < max_workers can index per-worker scratch that was sized before the
+ * pool grew (the conv kernels size theirs by ebm_conv2d_shape.slots). */
+void ebm_parallel_for_workers(int64_t n, int64_t min_chunk, int max_workers, ebm_range_fn fn,
+                              void *ctx);
 
 /* --------------------------------------------------------- progress bar */
 

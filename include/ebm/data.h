@@ -153,6 +153,33 @@ void ebm_batcher_state(const ebm_batcher *b, uint64_t state[3]);
 ebm_status ebm_batcher_restore(ebm_batcher *b, const uint64_t state[3]);
 void ebm_batcher_free(ebm_batcher *b);
 
+/* ----------------------------------------------------------- augmentation */
+
+/* Transforms for grey images restarted from a replay buffer (Du et al.
+ * 2021 augment the chains they restart, so a chain is not a memorised
+ * image run over and over). Each keeps the data range:
+ *   FLIP   mirror left–right with probability ½
+ *   SHIFT  translate by (dy, dx) uniform in {−2..2}², edges repeated
+ *   NOISE  add N(0, (0.03·(hi − lo))²) per pixel, clamped to [lo, hi]
+ * FLIP and SHIFT need image items (C, H, W); NOISE works on any item. */
+enum { EBM_AUGMENT_FLIP = 1, EBM_AUGMENT_SHIFT = 2, EBM_AUGMENT_NOISE = 4, EBM_AUGMENT_ALL = 7 };
+#define EBM_AUGMENT_SHIFT_MAX 2
+#define EBM_AUGMENT_NOISE_REL 0.03f
+
+/* "flip,shift,noise" (any subset, any order) or "none" → a mask;
+ * EBM_ERR_ARG naming the unknown word. */
+ebm_status ebm_augment_parse(const char *list, unsigned *mask);
+/* The mask as the list ebm_augment_parse reads ("none" for 0). */
+const char *ebm_augment_text(unsigned mask, char *buf, size_t size);
+/* EBM_ERR_ARG when the mask needs images and items are not (C, H, W). */
+ebm_status ebm_augment_check(unsigned mask, int item_ndim);
+
+/* Applies `mask` to one item x of shape (item_ndim, item_shape), drawing
+ * from rng (nothing is drawn and x is untouched when mask is 0). tmp holds
+ * one item. */
+void ebm_augment_item(float *x, int item_ndim, const int64_t *item_shape, unsigned mask, float lo,
+                      float hi, ebm_rng *rng, float *tmp);
+
 #ifdef __cplusplus
 }
 #endif

@@ -103,6 +103,26 @@ ebm_status ebm_sampler_run_cb(ebm_sampler *s, float *x, const ebm_cond *cond, in
                               ebm_rng *rng, ebm_sample_stats *stats, float *final_energy,
                               ebm_sample_step_fn cb, void *cb_ctx);
 
+/* The last step of a LANGEVIN or ULA run, for losses back-propagated
+ * through it (improved contrastive divergence, ebm/train.h): that step was
+ *   x_K = clamp(x − λ·clip(∇E(x)·(1/T), clip) [+ ε·ξ for ULA], lo, hi)
+ * and x_K is what the run returned. Arrays are n×dim, owned by the sampler,
+ * valid until its next run. */
+typedef struct {
+  const float *x;        /* the chains where the step took its gradient
+                            (LANGEVIN: after that step's noise) */
+  const float *grad;     /* ∇E at x, before 1/T and the clip */
+  int64_t n;
+  float lambda;          /* λ (LANGEVIN) or ε²/2 (ULA) */
+  float inv_temperature; /* 1/T */
+  float clip;            /* the per-element clip; INFINITY when off */
+  float lo, hi;          /* the clamp bounds; ±INFINITY when none */
+} ebm_last_step;
+
+/* Fills *out after a run of at least one step. EBM_ERR_ARG for other kinds
+ * or before a run. */
+ebm_status ebm_sampler_last_step(const ebm_sampler *s, ebm_last_step *out);
+
 /* The current step size: cfg.step_size, or the adapted one once a run with
  * adapt_steps > 0 has finished its warm-up. The adapted value is kept for
  * later runs (their warm-up starts from it). */
@@ -150,6 +170,24 @@ ebm_status ebm_replay_new(int64_t capacity, int item_ndim, const int64_t *item_s
                           int num_classes, float lo, float hi, ebm_replay **out);
 void ebm_replay_free(ebm_replay *rb);
 
+/* How ebm_replay_put stores sampled chains once a store is full:
+ *   random     a chain drawn from a slot returns to that slot, a fresh one
+ *              replaces a uniformly random slot (IGEBM; the default)
+ *   reservoir  every chain is a new item; after t items were offered each
+ *              of them is in the store with probability slots/t (Vitter's
+ *              algorithm R; Du et al. 2021's ReservoirBuffer)
+ *   fifo       every chain is a new item replacing the oldest one
+ * While a store fills, new items take the next free slot. */
+typedef enum {
+  EBM_REPLAY_RANDOM = 0, EBM_REPLAY_RESERVOIR, EBM_REPLAY_FIFO, EBM_REPLAY_POLICY_COUNT
+} ebm_replay_policy;
+const char *ebm_replay_policy_name(ebm_replay_policy policy);
+int ebm_replay_policy_from_name(const char *name); /* -1 if unknown */
+/* Sets the policy (before the first put, or before a restore, which checks
+ * that the saved buffer used the same one). */
+ebm_status ebm_replay_set_policy(ebm_replay *rb, ebm_replay_policy policy);
+ebm_replay_policy ebm_replay_get_policy(const ebm_replay *rb);
+
 /* Draws n items into x (and, with classes, their labels into y, which the
  * caller chooses: y is input then). Item i is fresh noise with probability
  * `reinit`; otherwise a uniformly chosen stored item (a buffer that is still
@@ -157,13 +195,14 @@ void ebm_replay_free(ebm_replay *rb);
  * ebm_replay_put. */
 ebm_status ebm_replay_get(ebm_replay *rb, float *x, const int32_t *y, int64_t n, float reinit,
                           ebm_rng *rng, int64_t *idx);
-/* Writes the n sampled items back: to their slot, or, for fresh ones, to a
- * new slot while the buffer fills, then to a random slot. */
+/* Writes the n sampled items back by the buffer's policy (idx from
+ * ebm_replay_get, or NULL: all new items). */
 ebm_status ebm_replay_put(ebm_replay *rb, const float *x, const int32_t *y, int64_t n,
                           const int64_t *idx, ebm_rng *rng);
 /* Items stored (per class: class y; −1 = all). */
 int64_t ebm_replay_size(const ebm_replay *rb, int y);
-/* Save/restore: tensors "replay.<class>" and metadata, byte-exact. */
+/* Save/restore: tensors "replay.<class>" and metadata (with the policy's
+ * counters), byte-exact. */
 ebm_status ebm_replay_save(const ebm_replay *rb, ebm_st_writer *w);
 ebm_status ebm_replay_restore(ebm_replay *rb, const ebm_safetensors *st);
 /* Copies up to n stored items of class y (−1: any) into x; returns count. */

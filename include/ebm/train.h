@@ -15,6 +15,11 @@
  *        cd         chains start at x⁺ (CD-k, Hinton 2002);
  *   4. L = mean E(x⁺) − mean E(x⁻) + α·(mean E(x⁺)² + mean E(x⁻)²), with
  *      gradients through the final energies only (x⁻ is a constant);
+ *      improved CD (Du, Li, Tenenbaum, Mordatch 2021) adds
+ *        kl_weight · mean E_θ̄(x⁻)  and  −entropy_weight · mean log d(x⁻, buffer),
+ *      θ̄ a frozen copy of θ, differentiated through the sampler's last
+ *      step (x⁻ = clamp(x − λ·clip(∇ₓE_θ(x)))), d the distance to the
+ *      nearest of 100 buffer items;
  *   5. one Adam step (A.12 clipping and/or a global norm clip) at the
  *      scheduled learning rate.
  * Every random draw comes from the trainer's ebm_rng and the batcher's
@@ -69,6 +74,11 @@ typedef struct {
   int conditional;            /* labels from the data, per-class buffers */
   uint64_t seed;              /* initialisation and every random stream */
   int64_t inject_nan_at;      /* test hook: E(x⁻) of this step is NaN; 0 = off */
+  /* improved CD; either weight needs a langevin or ula sampler */
+  float kl_weight;            /* the KL term, 0 = off */
+  float entropy_weight;       /* the nearest-neighbour entropy term (pcd), 0 = off */
+  unsigned augment;           /* EBM_AUGMENT_* of chains restarted from the buffer (pcd), 0 = off */
+  ebm_replay_policy buffer_policy; /* how chains go back to the buffer: random (IGEBM) */
 } ebm_train_config;
 
 /* The IGEBM defaults listed above. */
@@ -79,6 +89,18 @@ ebm_train_config ebm_train_defaults(void);
  * [−1, 1], global gradient-norm clip 0.1, no A.12 clip). Unknown name →
  * EBM_ERR_ARG listing the presets. */
 ebm_status ebm_train_preset(const char *name, ebm_train_config *cfg);
+
+/* The recipe that fits a data set, written over *cfg (the fields a recipe
+ * sets; batch, iters, seed, conditional and the improved-CD fields stay):
+ *   "toy-2d"   a toy:NAME spec: ULA ε 0.05 × 30 steps, α 0.01, Adam lr 3e-3
+ *              β (0.9, 0.999) without the A.12 clip, cosine decay, buffer
+ *              2000, range [−4, 4] (the demo's 2-D recipe)
+ *   "vectors"  other 1-D items: the same, range = the data's min/max padded
+ *              by a tenth of their span on each side, ε scaled by the
+ *              range's width / 8 (the toys' box)
+ *   "images"   the IGEBM defaults (ebm_train_defaults)
+ * Returns the recipe's name (static). */
+const char *ebm_train_recipe_for_data(const ebm_dataset *ds, ebm_train_config *cfg);
 
 /* Checks every field; EBM_ERR_ARG naming it ("batch must be >= 1, got 0"). */
 ebm_status ebm_train_config_check(const ebm_train_config *cfg);
@@ -106,6 +128,7 @@ typedef struct {
   double mcmc_energy;     /* sampler: mean energy at its last step */
   double mcmc_grad_norm;  /* sampler: mean ‖∇E‖ at its last step */
   double mcmc_accept;     /* sampler: acceptance averaged over the steps */
+  double kl, entropy;     /* the improved-CD terms (0 when off) */
   double seconds;         /* wall time of the step */
 } ebm_train_stats;
 

@@ -82,6 +82,23 @@ typedef struct {
 #include <immintrin.h>
 #define RNG_WIDE 16
 
+/* The ten Philox rounds of rng_block on vectors of counters c0..c3, key
+ * words k0, k1 (updated), multipliers m0, m1 — one definition for every
+ * width, so every path computes exactly the scalar rounds. */
+#define PHILOX_ROUNDS(vec, mulhi, mullo, xor, set1)                                              \
+  for (int round = 0; round < 10; round++) {                                                    \
+    vec hi0 = mulhi(c0, m0), lo0r = mullo(c0, m0);                                              \
+    vec hi1 = mulhi(c2, m1), lo1 = mullo(c2, m1);                                               \
+    vec n0 = xor(xor(hi1, c1), set1((int)k0));                                                  \
+    vec n2 = xor(xor(hi0, c3), set1((int)k1));                                                  \
+    c0 = n0;                                                                                    \
+    c1 = lo1;                                                                                   \
+    c2 = n2;                                                                                    \
+    c3 = lo0r;                                                                                  \
+    k0 += PHILOX_W0;                                                                            \
+    k1 += PHILOX_W1;                                                                            \
+  }
+
 __attribute__((target("avx512f"))) static inline __m512i mulhi32(__m512i a, __m512i m) {
   __m512i even = _mm512_srli_epi64(_mm512_mul_epu32(a, m), 32);
   __m512i odd = _mm512_mul_epu32(_mm512_srli_epi64(a, 32), m);
@@ -101,29 +118,55 @@ __attribute__((target("avx512f"))) static void rng_blocks16(const ebm_rng *rng, 
   __m512i c2 = _mm512_setzero_si512(), c3 = _mm512_setzero_si512();
   const __m512i m0 = _mm512_set1_epi32((int)PHILOX_M0), m1 = _mm512_set1_epi32((int)PHILOX_M1);
   uint32_t k0 = (uint32_t)rng->seed, k1 = (uint32_t)(rng->seed >> 32);
-  for (int round = 0; round < 10; round++) {
-    __m512i hi0 = mulhi32(c0, m0), lo0r = _mm512_mullo_epi32(c0, m0);
-    __m512i hi1 = mulhi32(c2, m1), lo1 = _mm512_mullo_epi32(c2, m1);
-    __m512i n0 = _mm512_xor_si512(_mm512_xor_si512(hi1, c1), _mm512_set1_epi32((int)k0));
-    __m512i n2 = _mm512_xor_si512(_mm512_xor_si512(hi0, c3), _mm512_set1_epi32((int)k1));
-    c0 = n0;
-    c1 = lo1;
-    c2 = n2;
-    c3 = lo0r;
-    k0 += PHILOX_W0;
-    k1 += PHILOX_W1;
-  }
+  PHILOX_ROUNDS(__m512i, mulhi32, _mm512_mullo_epi32, _mm512_xor_si512, _mm512_set1_epi32);
   _mm512_storeu_si512(r[0], c0);
   _mm512_storeu_si512(r[1], c1);
   _mm512_storeu_si512(r[2], c2);
   _mm512_storeu_si512(r[3], c3);
 }
 
-static int rng_wide_usable(void) { return __builtin_cpu_supports("avx512f"); }
+/* The same 8 blocks at a time with AVX2 (_mm256_mul_epu32 on the even and
+ * the odd lanes, as above), into lanes [0, 8) of r; the carry into the high
+ * counter word from an unsigned compare made signed by flipping sign bits. */
+__attribute__((target("avx2"))) static inline __m256i mulhi32_avx2(__m256i a, __m256i m) {
+  __m256i even = _mm256_srli_epi64(_mm256_mul_epu32(a, m), 32);
+  __m256i odd = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), m);
+  return _mm256_blend_epi32(even, odd, 0xAA);
+}
+
+__attribute__((target("avx2"))) static void rng_blocks8_avx2(const ebm_rng *rng, uint64_t first,
+                                                             uint32_t *r0, uint32_t *r1,
+                                                             uint32_t *r2, uint32_t *r3) {
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i lo0 = _mm256_set1_epi32((int)(uint32_t)first), sign = _mm256_set1_epi32(INT32_MIN);
+  __m256i c0 = _mm256_add_epi32(lo0, lane);
+  __m256i carry = _mm256_cmpgt_epi32(_mm256_xor_si256(lo0, sign), _mm256_xor_si256(c0, sign));
+  __m256i c1 = _mm256_sub_epi32(_mm256_set1_epi32((int)(uint32_t)(first >> 32)), carry);
+  __m256i c2 = _mm256_setzero_si256(), c3 = _mm256_setzero_si256();
+  const __m256i m0 = _mm256_set1_epi32((int)PHILOX_M0), m1 = _mm256_set1_epi32((int)PHILOX_M1);
+  uint32_t k0 = (uint32_t)rng->seed, k1 = (uint32_t)(rng->seed >> 32);
+  PHILOX_ROUNDS(__m256i, mulhi32_avx2, _mm256_mullo_epi32, _mm256_xor_si256, _mm256_set1_epi32);
+  _mm256_storeu_si256((__m256i *)r0, c0);
+  _mm256_storeu_si256((__m256i *)r1, c1);
+  _mm256_storeu_si256((__m256i *)r2, c2);
+  _mm256_storeu_si256((__m256i *)r3, c3);
+}
+
+/* 16 blocks from first on, with the active path's instructions. */
+static void rng_blocks16_wide(const ebm_rng *rng, uint64_t first, uint32_t r[4][RNG_WIDE]) {
+  if (ebm_isa_active() == EBM_ISA_AVX512) {
+    rng_blocks16(rng, first, r);
+    return;
+  }
+  for (int half = 0; half < RNG_WIDE; half += 8)
+    rng_blocks8_avx2(rng, first + (uint64_t)half, r[0] + half, r[1] + half, r[2] + half, r[3] + half);
+}
+
+static int rng_wide_usable(void) { return ebm_isa_active() != EBM_ISA_GENERIC; }
 #else
 #define RNG_WIDE 1
 static int rng_wide_usable(void) { return 0; }
-static void rng_blocks16(const ebm_rng *rng, uint64_t first, uint32_t r[4][RNG_WIDE]) {
+static void rng_blocks16_wide(const ebm_rng *rng, uint64_t first, uint32_t r[4][RNG_WIDE]) {
   uint32_t b[4];
   rng_block(rng, first, b);
   for (int w = 0; w < 4; w++) r[w][0] = b[w];
@@ -140,7 +183,7 @@ typedef struct {
 static inline void job_block(const fill_job *job, int64_t blk, int64_t end, int wide,
                              wide_cache *wc, uint32_t r[4]) {
   if (wide && end - blk >= RNG_WIDE && (wc->first < 0 || blk >= wc->first + RNG_WIDE)) {
-    rng_blocks16(job->rng, job->base + (uint64_t)blk, wc->r);
+    rng_blocks16_wide(job->rng, job->base + (uint64_t)blk, wc->r);
     wc->first = blk;
   }
   if (wc->first >= 0 && blk >= wc->first && blk < wc->first + RNG_WIDE) {

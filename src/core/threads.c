@@ -1,18 +1,35 @@
 /* The process-wide thread pool: a fixed set of pthreads that run the chunks
- * of one ebm_parallel_for at a time. OpenBLAS is pinned to one thread so the
- * pool is the only owner of the cores (no oversubscription, never two
+ * of one ebm_parallel_for at a time.  OpenBLAS is pinned to one thread so
+ * the pool is the only owner of the cores (no oversubscription, never two
  * runtimes spinning).
+ *
+ * Chunks. A job's range is cut into chunks whose boundaries depend only on
+ * n and min_chunk (up to TARGET_CHUNKS of them, more than there are
+ * threads), and the threads CLAIM chunks one at a time from a shared
+ * counter. A thread that the OS descheduled (another busy process on the
+ * machine) then holds up one small chunk, not 1/threads of the job: the
+ * others take the rest. Which thread ran which chunk never changes a
+ * result: every caller's chunk function computes each index the same way
+ * whatever range it is given.
+ *
+ * The claim word. (generation << 32) | (workers − 1) << 24 | chunks << 12 |
+ * next: one 64-bit atomic, so a claim is one compare-and-swap that also
+ * checks the job is still the one the thread saw. A worker that wakes late
+ * can never claim a chunk of a newer job it has not read, and the caller
+ * waits only for claimed chunks to finish (the done count), never for a
+ * worker that was not scheduled in time to claim anything.
  *
  * Hand-off. A Langevin step is a dozen parallel_for calls a few hundred µs
  * apart; waking a sleeping worker through the condition variable costs
- * 10–20 µs each time (futex wake + scheduler), and so does waking the caller
- * when the last chunk ends. So both sides first SPIN on an atomic (the job
- * generation, the pending count) for up to SPIN_NS, and only then sleep on
- * the condition variable: back-to-back jobs never touch the kernel, and an
- * idle pool still costs nothing after SPIN_NS. The condition variables stay
- * as the fallback and are always signalled under the lock after the atomic
- * changed, so a wake-up is never lost. The work split is unchanged, so
- * results stay independent of timing and thread count. */
+ * 10–20 µs each time (futex wake + scheduler). So both sides first SPIN on
+ * the atomics for a while and only then sleep on a condition variable. The
+ * spin limit adapts per thread: it halves each time a spin runs out (the
+ * other threads are slow to come: on a machine with more runnable threads
+ * than cores they are waiting for a core, and spinning only takes the core
+ * from them) and doubles back after spins that succeed, between
+ * SPIN_MIN_NS and SPIN_NS. The condition variables stay as the fallback and
+ * are always signalled under the lock after the atomic changed, so a
+ * wake-up is never lost. */
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -25,13 +42,21 @@
 void openblas_set_num_threads(int num_threads); /* from libopenblas */
 
 #define POOL_MAX_THREADS 256
-/* How long a waiting thread spins before it sleeps: longer than the serial
- * gaps between the parallel calls of a training iteration (tens of µs),
- * short enough that an idle pool gives its core back at once. */
+/* Chunks a job is cut into, at most (fits the claim word's 12 bits). Enough
+ * that a thread late by a few chunks costs little; few enough that a
+ * chunk's fixed costs (a claim, a call) stay small. */
+#define TARGET_CHUNKS 64
+/* How long a waiting thread spins before it sleeps, at most: longer than
+ * the serial gaps between the parallel calls of a training iteration (tens
+ * of µs), short enough that an idle pool gives its core back at once. */
 #define SPIN_NS 200000
+#define SPIN_MIN_NS 2000
 /* SPIN_NS, or EBM_POOL_SPIN_US from the environment (0: sleep at once, the
  * old behaviour; for machines shared with other busy processes). */
 static int64_t spin_ns = SPIN_NS;
+
+#define CLAIM_NEXT_BITS 12
+#define CLAIM_FIELD_MASK ((1u << CLAIM_NEXT_BITS) - 1)
 
 typedef struct {
   pthread_mutex_t lock;
@@ -39,20 +64,17 @@ typedef struct {
   pthread_cond_t work_done;
   pthread_mutex_t submit; /* one parallel_for at a time */
   pthread_t workers[POOL_MAX_THREADS];
-  int nthreads;           /* including the caller */
+  int nthreads; /* including the caller */
   int started;
   int shutting_down;
-  /* (generation << 16) | chunks, bumped per job (release: the job fields
-   * are set). chunks travels in the same word so that a worker outside the
-   * job never reads the other fields, which the next job may be rewriting. */
-  _Atomic uint64_t generation;
-  uint64_t start_generation; /* generation when the workers were created */
-  atomic_int pending;     /* chunks not yet finished */
+  _Atomic uint64_t claim;        /* see above; generation 0 = no job yet */
+  uint32_t start_generation;     /* generation when the workers were created */
+  atomic_int done;               /* chunks of the current job finished */
   atomic_int shutting_down_flag; /* shutting_down, readable while spinning */
-  /* the current job */
+  /* the current job, valid to whoever holds a claimed chunk of it */
   ebm_range_fn fn;
   void *ctx;
-  int64_t n;
+  int64_t n, chunk_size;
 } thread_pool;
 
 static thread_pool pool = {
@@ -63,6 +85,7 @@ static thread_pool pool = {
 };
 static pthread_once_t pool_default_once = PTHREAD_ONCE_INIT;
 static _Thread_local int inside_parallel_region;
+static _Thread_local int64_t thread_spin_ns = -1; /* this thread's adaptive limit */
 
 static void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -76,47 +99,70 @@ static int64_t now_ns(void) {
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* Spins until *gen differs from seen (1) or SPIN_NS passed (0). */
-static int spin_for_job(uint64_t seen) {
+static uint32_t claim_generation(uint64_t w) { return (uint32_t)(w >> 32); }
+static int claim_workers(uint64_t w) { return (int)((w >> 24) & 0xff) + 1; }
+static int claim_chunks(uint64_t w) { return (int)((w >> CLAIM_NEXT_BITS) & CLAIM_FIELD_MASK); }
+static int claim_next(uint64_t w) { return (int)(w & CLAIM_FIELD_MASK); }
+
+/* Spins until ready() holds (1) or this thread's spin limit passed (0),
+ * adapting the limit (see the top of the file). */
+static int spin_until(int (*ready)(uint64_t), uint64_t arg) {
+  if (thread_spin_ns < 0) thread_spin_ns = spin_ns;
   int64_t deadline = 0;
   for (unsigned i = 0;; i++) {
-    if (atomic_load_explicit(&pool.generation, memory_order_acquire) != seen ||
-        atomic_load_explicit(&pool.shutting_down_flag, memory_order_relaxed))
+    if (ready(arg)) {
+      if (thread_spin_ns < spin_ns) thread_spin_ns = thread_spin_ns * 2 < spin_ns ? thread_spin_ns * 2 : spin_ns;
       return 1;
+    }
     if (spin_ns <= 0) return 0;
     cpu_relax();
     if ((i & 63) == 63) {
-      /* a few µs apart: let a runnable thread of another process (or our
-       * own caller) have the core; costs nothing when the core is free */
-      sched_yield();
       int64_t t = now_ns();
-      if (!deadline) deadline = t + spin_ns;
-      else if (t > deadline) return 0;
+      if (!deadline) deadline = t + thread_spin_ns;
+      else if (t > deadline) {
+        thread_spin_ns = thread_spin_ns / 2 > SPIN_MIN_NS ? thread_spin_ns / 2 : SPIN_MIN_NS;
+        return 0;
+      }
+      /* let a runnable thread of another process (or our own caller) have
+       * the core; costs nothing when the core is free */
+      sched_yield();
     }
   }
 }
 
-/* Spins until every worker chunk is done (1) or SPIN_NS passed (0). */
-static int spin_for_done(void) {
-  int64_t deadline = 0;
-  for (unsigned i = 0;; i++) {
-    if (atomic_load_explicit(&pool.pending, memory_order_acquire) == 0) return 1;
-    if (spin_ns <= 0) return 0;
-    cpu_relax();
-    if ((i & 63) == 63) {
-      /* a few µs apart: let a runnable thread of another process (or our
-       * own caller) have the core; costs nothing when the core is free */
-      sched_yield();
-      int64_t t = now_ns();
-      if (!deadline) deadline = t + spin_ns;
-      else if (t > deadline) return 0;
-    }
-  }
+/* A job newer than generation `seen` was posted, or the pool shuts down. */
+static int job_posted(uint64_t seen) {
+  return claim_generation(atomic_load_explicit(&pool.claim, memory_order_acquire)) != (uint32_t)seen ||
+         atomic_load_explicit(&pool.shutting_down_flag, memory_order_relaxed);
 }
 
-static void chunk_bounds(int64_t n, int chunks, int c, int64_t *begin, int64_t *end) {
-  *begin = n * c / chunks;
-  *end = n * (c + 1) / chunks;
+/* Every chunk of the current job (`chunks` of them) is finished. */
+static int job_finished(uint64_t chunks) {
+  return atomic_load_explicit(&pool.done, memory_order_acquire) == (int)chunks;
+}
+
+/* Claims and runs chunks of the job of generation gen until none is left.
+ * tid: this thread's worker index (it takes part only if tid < workers). */
+static void run_chunks(uint32_t gen, int tid) {
+  uint64_t w = atomic_load_explicit(&pool.claim, memory_order_acquire);
+  for (;;) {
+    if (claim_generation(w) != gen || tid >= claim_workers(w) || claim_next(w) >= claim_chunks(w))
+      return;
+    /* acquire on success: the job fields written before the post are visible */
+    if (!atomic_compare_exchange_weak_explicit(&pool.claim, &w, w + 1, memory_order_acq_rel,
+                                               memory_order_acquire))
+      continue;
+    const int c = claim_next(w), chunks = claim_chunks(w);
+    const int64_t begin = pool.chunk_size * c;
+    const int64_t end = begin + pool.chunk_size < pool.n ? begin + pool.chunk_size : pool.n;
+    pool.fn(pool.ctx, begin, end, tid);
+    if (atomic_fetch_add_explicit(&pool.done, 1, memory_order_acq_rel) + 1 == chunks) {
+      pthread_mutex_lock(&pool.lock);
+      pthread_cond_signal(&pool.work_done);
+      pthread_mutex_unlock(&pool.lock);
+    }
+    w = atomic_load_explicit(&pool.claim, memory_order_acquire);
+  }
 }
 
 static void *worker_main(void *arg) {
@@ -125,30 +171,18 @@ static void *worker_main(void *arg) {
   pthread_mutex_lock(&pool.lock);
   /* Jobs posted before this worker existed (by an earlier pool) are not
    * ours: start from the generation current at creation. */
-  uint64_t seen = pool.start_generation;
+  uint32_t seen = pool.start_generation;
   pthread_mutex_unlock(&pool.lock);
   for (;;) {
-    if (!spin_for_job(seen)) {
+    if (!spin_until(job_posted, seen)) {
       pthread_mutex_lock(&pool.lock);
-      while (!pool.shutting_down && atomic_load(&pool.generation) == seen)
+      while (!pool.shutting_down && claim_generation(atomic_load(&pool.claim)) == seen)
         pthread_cond_wait(&pool.work_ready, &pool.lock);
       pthread_mutex_unlock(&pool.lock);
     }
     if (atomic_load(&pool.shutting_down_flag)) break;
-    /* The submitter waits for our chunk before it posts another job, so
-     * the fields stay those of `seen` while we run it. */
-    seen = atomic_load_explicit(&pool.generation, memory_order_acquire);
-    const int chunks = (int)(seen & 0xffff);
-    if (tid < chunks) {
-      int64_t begin, end;
-      chunk_bounds(pool.n, chunks, tid, &begin, &end);
-      pool.fn(pool.ctx, begin, end, tid);
-      if (atomic_fetch_sub_explicit(&pool.pending, 1, memory_order_acq_rel) == 1) {
-        pthread_mutex_lock(&pool.lock);
-        pthread_cond_signal(&pool.work_done);
-        pthread_mutex_unlock(&pool.lock);
-      }
-    }
+    seen = claim_generation(atomic_load_explicit(&pool.claim, memory_order_acquire));
+    run_chunks(seen, tid);
   }
   return NULL;
 }
@@ -181,11 +215,12 @@ ebm_status ebm_threads_init(int nthreads) {
     long us = strtol(spin_env, NULL, 10);
     spin_ns = us > 0 && us < 1000000 ? (int64_t)us * 1000 : us >= 1000000 ? 1000000000 : 0;
   }
+  thread_spin_ns = spin_ns;
   pool.nthreads = nthreads;
   pool.shutting_down = 0;
   atomic_store(&pool.shutting_down_flag, 0);
   pthread_mutex_lock(&pool.lock);
-  pool.start_generation = atomic_load(&pool.generation);
+  pool.start_generation = claim_generation(atomic_load(&pool.claim));
   pthread_mutex_unlock(&pool.lock);
   int created = 1;
   for (int t = 1; t < nthreads; t++) {
@@ -226,38 +261,49 @@ void ebm_threads_shutdown(void) {
   pthread_mutex_unlock(&pool.submit);
 }
 
-void ebm_parallel_for(int64_t n, int64_t min_chunk, ebm_range_fn fn, void *ctx) {
+void ebm_parallel_for_workers(int64_t n, int64_t min_chunk, int max_workers, ebm_range_fn fn,
+                              void *ctx) {
   if (n <= 0) return;
   if (min_chunk < 1) min_chunk = 1;
-  int threads = inside_parallel_region ? 1 : ebm_threads_count();
-  int64_t max_chunks = (n + min_chunk - 1) / min_chunk;
-  int chunks = max_chunks < threads ? (int)max_chunks : threads;
-  if (chunks <= 1) {
-    fn(ctx, 0, n, 0);
+  /* The cut depends on n and min_chunk only. */
+  int64_t chunk_size = (n + TARGET_CHUNKS - 1) / TARGET_CHUNKS;
+  if (chunk_size < min_chunk) chunk_size = min_chunk;
+  const int chunks = (int)((n + chunk_size - 1) / chunk_size);
+  int workers = inside_parallel_region ? 1 : ebm_threads_count();
+  if (workers > max_workers) workers = max_workers;
+  if (workers > chunks) workers = chunks;
+  if (workers <= 1) {
+    fn(ctx, 0, n, 0); /* the same results as chunk by chunk (see core.h) */
     return;
   }
   pthread_mutex_lock(&pool.submit);
   pool.fn = fn;
   pool.ctx = ctx;
   pool.n = n;
-  atomic_store_explicit(&pool.pending, chunks - 1, memory_order_relaxed);
-  /* release: a worker that sees the new generation sees the job too */
-  uint64_t gen = atomic_load_explicit(&pool.generation, memory_order_relaxed) >> 16;
-  atomic_store_explicit(&pool.generation, ((gen + 1) << 16) | (uint64_t)chunks, memory_order_release);
+  pool.chunk_size = chunk_size;
+  atomic_store_explicit(&pool.done, 0, memory_order_relaxed);
+  /* release: a thread that claims a chunk of the new job sees the job too */
+  const uint32_t gen = claim_generation(atomic_load_explicit(&pool.claim, memory_order_relaxed)) + 1;
+  atomic_store_explicit(&pool.claim,
+                        (uint64_t)gen << 32 | (uint64_t)(workers - 1) << 24 |
+                            (uint64_t)chunks << CLAIM_NEXT_BITS,
+                        memory_order_release);
   pthread_mutex_lock(&pool.lock); /* wakes the workers that went to sleep */
   pthread_cond_broadcast(&pool.work_ready);
   pthread_mutex_unlock(&pool.lock);
 
-  int64_t begin, end;
-  chunk_bounds(n, chunks, 0, &begin, &end);
   inside_parallel_region = 1;
-  fn(ctx, begin, end, 0);
+  run_chunks(gen, 0);
   inside_parallel_region = 0;
 
-  if (!spin_for_done()) {
+  if (!spin_until(job_finished, (uint64_t)chunks)) {
     pthread_mutex_lock(&pool.lock);
-    while (atomic_load(&pool.pending) > 0) pthread_cond_wait(&pool.work_done, &pool.lock);
+    while (atomic_load(&pool.done) < chunks) pthread_cond_wait(&pool.work_done, &pool.lock);
     pthread_mutex_unlock(&pool.lock);
   }
   pthread_mutex_unlock(&pool.submit);
+}
+
+void ebm_parallel_for(int64_t n, int64_t min_chunk, ebm_range_fn fn, void *ctx) {
+  ebm_parallel_for_workers(n, min_chunk, POOL_MAX_THREADS, fn, ctx);
 }

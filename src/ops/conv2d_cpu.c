@@ -1,18 +1,19 @@
 /* conv2d on the CPU, PyTorch Conv2d semantics (OIHW weights,
- * cross-correlation, zero padding, dilation 1, groups 1): the table entry
- * points, and the portable path — im2col + OpenBLAS sgemm (col2im for the
- * input gradient). Forward and input-gradient passes go to the AVX-512
- * direct path (conv2d_direct.c) when the CPU has it; the weight gradient
- * always comes from here.
+ * cross-correlation, zero padding, dilation 1, groups 1): the portable path
+ * — im2col + BLAS sgemm (col2im for the input gradient) — which is the
+ * generic table's conv, and every table's weight gradient (the AVX2 /
+ * AVX-512 tables take the direct paths for forward and input gradient where
+ * the shape fits: conv2d_paths.c).
  *
- * Work split. The batch is cut into s->slots contiguous pieces; each slot
- * owns a slice of the workspace and the pool's threads share the slots.
- * Inside a slot, items go through the GEMMs in groups of g (group_items):
- * deep layers have few output pixels per item (4 for a 4×4 → 2×2 conv), so
- * one sgemm per item would be all overhead; the g items of a group share one
- * sgemm. Every result depends on the shape only (slots, g), never on which
- * thread ran which slot: bitwise identical at any thread count. Partial
- * weight gradients are added into dw in slot order.
+ * Work split. Items go through the GEMMs in groups of g (group_items): deep
+ * layers have few output pixels per item (4 for a 4×4 → 2×2 conv), so one
+ * sgemm per item would be all overhead; the g items of a group share one
+ * sgemm. Forward and input gradient hand the groups out dynamically to at
+ * most s->slots workers, each with its own slice of the workspace; the
+ * weight gradient cuts the batch into s->slots contiguous pieces, each
+ * summed into its own partial dw, added into dw in slot order. Every result
+ * depends on the shape only (slots, g), never on which thread ran what:
+ * bitwise identical at any thread count.
  *
  * Layout. A group is first transposed to "CHWN" (item index innermost:
  * xt[(c·H + h)·W + w][t]), so that every im2col / col2im move is a run of g
@@ -37,7 +38,7 @@
 #include "ops/conv2d_internal.h"
 #include "ops/cpu_kernels.h"
 #include "ops/transpose.h"
-#include "ops/vmath.h"
+#include "ops/swish_simd.h"
 
 /* A group aims at GROUP_COLS sgemm columns (enough to amortise OpenBLAS's
  * packing) while its col matrix stays within GROUP_MAX_COL_FLOATS (half of
@@ -79,10 +80,6 @@ size_t ops_conv2d_gemm_workspace(const ebm_conv2d_shape *s) {
   return (size_t)conv_slots(s) * layout_of(s).total;
 }
 
-size_t ops_cpu_conv2d_workspace(const ebm_conv2d_shape *s) {
-  size_t gemm = ops_conv2d_gemm_workspace(s), direct = ops_conv2d_direct_workspace(s);
-  return gemm > direct ? gemm : direct;
-}
 
 /* Output positions o in [*lo, *hi) whose input o·stride − pad + tap falls
  * inside [0, size). */
@@ -171,65 +168,46 @@ void ops_conv2d_bias_swish(const ebm_conv2d_shape *s, int64_t gn, const float *b
         for (int64_t q = 0; q < p; q++) z[q] += b[co];
       }
   /* one long loop (vectorised even when a channel has 4 pixels) */
-  if (act) {
-    const float *restrict z = out;
-    float *restrict y = act;
-    for (int64_t q = 0; q < gn * conv_f_out(s); q++) y[q] = ops_swish(z[q]);
-  }
+  if (act) ops_swish_array(gn * conv_f_out(s), out, act);
+}
+
+/* Groups of g items in the batch: the units of forward and input gradient. */
+static int64_t group_count(const ebm_conv2d_shape *s) {
+  int64_t g = group_items(s);
+  return (s->n + g - 1) / g;
 }
 
 // x is (N,C_in,H_in,W_in), w is (C_out,C_in,kh,kw), y is (N,C_out,H_out,W_out);
-// z gets conv + b and, when j->y is set, y gets swish(z).
-static void forward_slots(void *ctx, int64_t begin, int64_t end, int tid) {
-  (void)tid;
+// z gets conv + b and, when j->y is set, y gets swish(z). Groups [begin, end)
+// in worker tid's slice.
+static void forward_groups(void *ctx, int64_t begin, int64_t end, int tid) {
   const conv_job *j = ctx;
   const ebm_conv2d_shape *s = j->s;
   const int64_t k = conv_k(s), p = conv_p(s), g = group_items(s), fi = conv_f_in(s), fo = conv_f_out(s);
   const slot_layout l = layout_of(s);
-  for (int64_t slot = begin; slot < end; slot++) {
-    float *base = j->ws + (size_t)slot * l.total;
-    float *xt = base + l.xt, *col = base + l.col, *mat = base + l.mat;
-    int64_t i0, i1;
-    conv_slot_items(s, slot, &i0, &i1);
-    for (int64_t a = i0; a < i1; a += g) {
-      const int64_t gn = a + g < i1 ? g : i1 - a, cols = gn * p;
-      ops_transpose(gn, fi, j->x + a * fi, fi, xt, gn);
-      im2col_group(s, xt, gn, col);
-      /* mat (C_out × P·g) = w (C_out × K) · col (K × P·g) */
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)s->c_out, (int)cols, (int)k, 1.0f,
-                  j->w, (int)k, col, (int)cols, 0.0f, mat, (int)cols);
-      float *z = j->pre + a * fo;
-      ops_transpose(fo, gn, mat, gn, z, fo);
-      ops_conv2d_bias_swish(s, gn, j->b, z, j->y ? j->y + a * fo : NULL);
-    }
+  float *base = j->ws + (size_t)tid * l.total;
+  float *xt = base + l.xt, *col = base + l.col, *mat = base + l.mat;
+  for (int64_t a = begin * g; a < end * g && a < s->n; a += g) {
+    const int64_t gn = a + g < s->n ? g : s->n - a, cols = gn * p;
+    ops_transpose(gn, fi, j->x + a * fi, fi, xt, gn);
+    im2col_group(s, xt, gn, col);
+    /* mat (C_out × P·g) = w (C_out × K) · col (K × P·g) */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)s->c_out, (int)cols, (int)k, 1.0f,
+                j->w, (int)k, col, (int)cols, 0.0f, mat, (int)cols);
+    float *z = j->pre + a * fo;
+    ops_transpose(fo, gn, mat, gn, z, fo);
+    ops_conv2d_bias_swish(s, gn, j->b, z, j->y ? j->y + a * fo : NULL);
   }
 }
 
 void ops_conv2d_gemm_forward(const ebm_conv2d_shape *s, const float *x, const float *w,
                              const float *b, float *z, float *act, float *ws) {
   conv_job j = {.s = s, .x = x, .w = w, .b = b, .pre = z, .y = act, .ws = ws};
-  ebm_parallel_for(conv_slots(s), 1, forward_slots, &j);
+  ebm_parallel_for_workers(group_count(s), 1, (int)conv_slots(s), forward_groups, &j);
 }
 
-void ops_cpu_conv2d_forward(const ebm_conv2d_shape *s, const float *x, const float *w,
-                            const float *b, float *y, float *ws) {
-  if (ops_conv2d_direct_usable(s))
-    ops_conv2d_direct_forward(s, x, w, b, y, NULL, ws);
-  else
-    ops_conv2d_gemm_forward(s, x, w, b, y, NULL, ws);
-}
-
-void ops_cpu_conv2d_forward_swish(const ebm_conv2d_shape *s, const float *x, const float *w,
-                                  const float *b, float *pre, float *y, float *ws) {
-  if (ops_conv2d_direct_usable(s))
-    ops_conv2d_direct_forward(s, x, w, b, pre, y, ws);
-  else
-    ops_conv2d_gemm_forward(s, x, w, b, pre, y, ws);
-}
-
-void ops_conv2d_swish_grad(int64_t count, const float *restrict pre, const float *restrict dy,
-                           float *restrict dz) {
-  for (int64_t q = 0; q < count; q++) dz[q] = dy[q] * ops_swish_grad(pre[q]);
+void ops_conv2d_swish_grad(int64_t count, const float *pre, const float *dy, float *dz) {
+  ops_swish_grad_array(count, pre, dy, dz);
 }
 
 /* The output gradients of items [a, a+gn) in CHWN (C_out·P × gn) in mat,
@@ -246,49 +224,29 @@ static void gather_dy(const ebm_conv2d_shape *s, const float *dy, const float *p
 }
 
 // dy is (N,C_out,H_out,W_out), w is (C_out,C_in,kh,kw), dx is (N,C_in,H_in,W_in).
-static void backward_input_slots(void *ctx, int64_t begin, int64_t end, int tid) {
-  (void)tid;
+// Groups [begin, end) in worker tid's slice.
+static void backward_input_groups(void *ctx, int64_t begin, int64_t end, int tid) {
   const conv_job *j = ctx;
   const ebm_conv2d_shape *s = j->s;
   const int64_t k = conv_k(s), p = conv_p(s), g = group_items(s), fi = conv_f_in(s);
   const slot_layout l = layout_of(s);
-  for (int64_t slot = begin; slot < end; slot++) {
-    float *base = j->ws + (size_t)slot * l.total;
-    float *xt = base + l.xt, *col = base + l.col, *mat = base + l.mat, *dz = base + l.dz;
-    int64_t i0, i1;
-    conv_slot_items(s, slot, &i0, &i1);
-    for (int64_t a = i0; a < i1; a += g) {
-      const int64_t gn = a + g < i1 ? g : i1 - a, cols = gn * p;
-      gather_dy(s, j->dy, j->pre_in, a, gn, dz, mat);
-      /* dcol (K × P·g) = wᵀ (K × C_out) · mat (C_out × P·g) */
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)cols, (int)s->c_out, 1.0f,
-                  j->w, (int)k, mat, (int)cols, 0.0f, col, (int)cols);
-      col2im_group(s, col, gn, xt);
-      ops_transpose(fi, gn, xt, gn, j->dx + a * fi, fi);
-    }
+  float *base = j->ws + (size_t)tid * l.total;
+  float *xt = base + l.xt, *col = base + l.col, *mat = base + l.mat, *dz = base + l.dz;
+  for (int64_t a = begin * g; a < end * g && a < s->n; a += g) {
+    const int64_t gn = a + g < s->n ? g : s->n - a, cols = gn * p;
+    gather_dy(s, j->dy, j->pre_in, a, gn, dz, mat);
+    /* dcol (K × P·g) = wᵀ (K × C_out) · mat (C_out × P·g) */
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)cols, (int)s->c_out, 1.0f,
+                j->w, (int)k, mat, (int)cols, 0.0f, col, (int)cols);
+    col2im_group(s, col, gn, xt);
+    ops_transpose(fi, gn, xt, gn, j->dx + a * fi, fi);
   }
 }
 
 void ops_conv2d_gemm_backward_input(const ebm_conv2d_shape *s, const float *pre, const float *dy,
                                     const float *w, float *dx, float *ws) {
   conv_job j = {.s = s, .pre_in = pre, .dy = dy, .w = w, .dx = dx, .ws = ws};
-  ebm_parallel_for(conv_slots(s), 1, backward_input_slots, &j);
-}
-
-void ops_cpu_conv2d_backward_input(const ebm_conv2d_shape *s, const float *dy, const float *w,
-                                   float *dx, float *ws) {
-  if (ops_conv2d_direct_usable(s))
-    ops_conv2d_direct_backward_input(s, NULL, dy, w, dx, ws);
-  else
-    ops_conv2d_gemm_backward_input(s, NULL, dy, w, dx, ws);
-}
-
-void ops_cpu_conv2d_backward_input_swish(const ebm_conv2d_shape *s, const float *pre,
-                                         const float *dy, const float *w, float *dx, float *ws) {
-  if (ops_conv2d_direct_usable(s))
-    ops_conv2d_direct_backward_input(s, pre, dy, w, dx, ws);
-  else
-    ops_conv2d_gemm_backward_input(s, pre, dy, w, dx, ws);
+  ebm_parallel_for_workers(group_count(s), 1, (int)conv_slots(s), backward_input_groups, &j);
 }
 
 // x is (N,C_in,H_in,W_in), dy is (N,C_out,H_out,W_out); each slot leaves its
@@ -328,7 +286,7 @@ static void backward_weight_slots(void *ctx, int64_t begin, int64_t end, int tid
 void ops_cpu_conv2d_backward_weight(const ebm_conv2d_shape *s, const float *x, const float *dy,
                                     float *dw, float *db, float *ws) {
   conv_job j = {.s = s, .x = x, .dy = dy, .ws = ws};
-  ebm_parallel_for(conv_slots(s), 1, backward_weight_slots, &j);
+  ebm_parallel_for_workers(conv_slots(s), 1, (int)conv_slots(s), backward_weight_slots, &j);
   const int64_t k = conv_k(s);
   const slot_layout l = layout_of(s);
   for (int64_t slot = 0; slot < conv_slots(s); slot++) {

@@ -1,7 +1,7 @@
-/* ops/conv2d_internal.h — internal: the two CPU conv2d paths and what they
- * share. conv2d_cpu.c holds the portable path (im2col + OpenBLAS sgemm) and
- * the table entry points, which pick conv2d_direct.c's AVX-512 path for the
- * forward and input-gradient passes when the CPU has it. */
+/* ops/conv2d_internal.h — internal: the CPU conv2d paths and what they
+ * share. conv2d_cpu.c holds the portable path (im2col + BLAS sgemm);
+ * conv2d_direct_avx512.c / _avx2.c the register-tiled direct paths for the
+ * forward and input-gradient passes; ops_table.c picks one per ISA. */
 #ifndef EBM_OPS_CONV2D_INTERNAL_H
 #define EBM_OPS_CONV2D_INTERNAL_H
 
@@ -44,13 +44,19 @@ void ops_conv2d_gemm_forward(const ebm_conv2d_shape *s, const float *x, const fl
 void ops_conv2d_gemm_backward_input(const ebm_conv2d_shape *s, const float *pre, const float *dy,
                                     const float *w, float *dx, float *ws);
 
-/* The AVX-512 direct path (same contracts). usable: this CPU has AVX-512F
- * and the shape fits its limits; workspace is 0 when it is not usable. */
-int ops_conv2d_direct_usable(const ebm_conv2d_shape *s);
-size_t ops_conv2d_direct_workspace(const ebm_conv2d_shape *s);
-void ops_conv2d_direct_forward(const ebm_conv2d_shape *s, const float *x, const float *w,
-                               const float *b, float *z, float *act, float *ws);
-void ops_conv2d_direct_backward_input(const ebm_conv2d_shape *s, const float *pre,
-                                      const float *dy, const float *w, float *dx, float *ws);
+/* The direct paths (conv2d_direct_impl.h), same contracts, one set per ISA
+ * suffix (avx512, avx2; x86-64 builds only). usable: the shape fits their
+ * limits (the caller checks the CPU); workspace is 0 when not usable. */
+#define OPS_CONV2D_DIRECT_DECLARE(isa)                                                          \
+  int ops_conv2d_direct_usable_##isa(const ebm_conv2d_shape *s);                               \
+  size_t ops_conv2d_direct_workspace_##isa(const ebm_conv2d_shape *s);                         \
+  void ops_conv2d_direct_forward_##isa(const ebm_conv2d_shape *s, const float *x,              \
+                                       const float *w, const float *b, float *z, float *act,   \
+                                       float *ws);                                             \
+  void ops_conv2d_direct_backward_input_##isa(const ebm_conv2d_shape *s, const float *pre,     \
+                                              const float *dy, const float *w, float *dx,      \
+                                              float *ws);
+OPS_CONV2D_DIRECT_DECLARE(avx512)
+OPS_CONV2D_DIRECT_DECLARE(avx2)
 
 #endif

@@ -1,21 +1,30 @@
 /* ops/cpu_kernels.h — internal: the CPU kernels behind ebm_ops_cpu(), one
- * file per concern (conv2d_cpu.c, dense_cpu.c, eltwise_cpu.c). Only
+ * file per concern (conv2d_cpu.c + conv2d_paths.c, dense_cpu.c, eltwise_cpu.c). Only
  * ops_table.c and the ops tests include this. */
 #ifndef EBM_OPS_CPU_KERNELS_H
 #define EBM_OPS_CPU_KERNELS_H
 
 #include "ops/ops.h"
 
+/* conv2d_paths.c: the conv entry points of each ISA path (generic, avx2,
+ * avx512; the last two in x86-64 builds only). */
+#define OPS_CPU_CONV2D_PATH_DECLARE(isa)                                                         \
+  size_t ops_cpu_conv2d_workspace_##isa(const ebm_conv2d_shape *s);                             \
+  void ops_cpu_conv2d_forward_##isa(const ebm_conv2d_shape *s, const float *x, const float *w,  \
+                                    const float *b, float *y, float *ws);                       \
+  void ops_cpu_conv2d_forward_swish_##isa(const ebm_conv2d_shape *s, const float *x,            \
+                                          const float *w, const float *b, float *pre, float *y, \
+                                          float *ws);                                           \
+  void ops_cpu_conv2d_backward_input_##isa(const ebm_conv2d_shape *s, const float *dy,          \
+                                           const float *w, float *dx, float *ws);               \
+  void ops_cpu_conv2d_backward_input_swish_##isa(const ebm_conv2d_shape *s, const float *pre,   \
+                                                 const float *dy, const float *w, float *dx,    \
+                                                 float *ws);
+OPS_CPU_CONV2D_PATH_DECLARE(generic)
+OPS_CPU_CONV2D_PATH_DECLARE(avx2)
+OPS_CPU_CONV2D_PATH_DECLARE(avx512)
+
 /* conv2d_cpu.c */
-size_t ops_cpu_conv2d_workspace(const ebm_conv2d_shape *s);
-void ops_cpu_conv2d_forward(const ebm_conv2d_shape *s, const float *x, const float *w,
-                            const float *b, float *y, float *ws);
-void ops_cpu_conv2d_backward_input(const ebm_conv2d_shape *s, const float *dy, const float *w,
-                                   float *dx, float *ws);
-void ops_cpu_conv2d_forward_swish(const ebm_conv2d_shape *s, const float *x, const float *w,
-                                  const float *b, float *pre, float *y, float *ws);
-void ops_cpu_conv2d_backward_input_swish(const ebm_conv2d_shape *s, const float *pre,
-                                         const float *dy, const float *w, float *dx, float *ws);
 void ops_cpu_conv2d_backward_weight(const ebm_conv2d_shape *s, const float *x, const float *dy,
                                     float *dw, float *db, float *ws);
 

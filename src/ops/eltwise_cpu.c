@@ -7,6 +7,7 @@
 
 #include "ebm/core.h"
 #include "ops/cpu_kernels.h"
+#include "ops/swish_simd.h"
 #include "ops/vmath.h"
 
 /* Below 4 blocks (~30–60 µs of work) a trip through the pool (~10–20 µs to
@@ -26,15 +27,6 @@ typedef struct {
   const float *a, *b;
   float *y;
 } ew_job;
-
-static void swish_range(int64_t count, const float *restrict x, float *restrict y) {
-  for (int64_t i = 0; i < count; i++) y[i] = ops_swish(x[i]);
-}
-
-/* dx may alias dy (no restrict on them). */
-static void swish_grad_range(int64_t count, const float *restrict x, const float *dy, float *dx) {
-  for (int64_t i = 0; i < count; i++) dx[i] = dy[i] * ops_swish_grad(x[i]);
-}
 
 static void leaky_range(int64_t count, float slope, const float *restrict x, float *restrict y) {
   for (int64_t i = 0; i < count; i++) y[i] = x[i] > 0.0f ? x[i] : slope * x[i];
@@ -93,8 +85,8 @@ static void ew_range(const ew_job *j, int64_t i0, int64_t i1) {
   const float *a = j->a ? j->a + i0 : NULL, *b = j->b ? j->b + i0 : NULL;
   float *y = j->y + i0;
   switch (j->op) {
-  case EW_SWISH: swish_range(n, a, y); break;
-  case EW_SWISH_GRAD: swish_grad_range(n, a, b, y); break;
+  case EW_SWISH: ops_swish_array(n, a, y); break;
+  case EW_SWISH_GRAD: ops_swish_grad_array(n, a, b, y); break;
   case EW_LEAKY: leaky_range(n, j->alpha, a, y); break;
   case EW_LEAKY_GRAD: leaky_grad_range(n, j->alpha, a, b, y); break;
   case EW_TANH: tanh_range(n, a, y); break;

@@ -15,15 +15,17 @@
 
 /* Geometry of a 2-D convolution (PyTorch Conv2d with dilation 1, groups 1).
  *
- * `slots` is how many independent pieces of work (each with its own slice
- * of the workspace) a conv call splits the batch into; the pool's threads
- * share the slots. ebm_conv2d_shape_finish sets it to ebm_threads_count()
- * when it is 0, so: build shapes (and query workspaces) AFTER the pool size
- * is fixed (ebm_threads_init) to use every core. Because the workspace and
- * the split are both derived from `slots`, a later change of the pool size
- * can never overflow the workspace, and every conv result (including the
- * reduction order of backward_weight) depends only on the shape, not on the
- * thread count that runs it. slots <= 0 means 1. */
+ * `slots` is how many workers (each with its own slice of the workspace) a
+ * conv call may use at once; the work itself is cut into groups of items
+ * fixed by the shape and handed out dynamically by the pool.
+ * ebm_conv2d_shape_finish sets slots to ebm_threads_count() when it is 0,
+ * so: build shapes (and query workspaces) AFTER the pool size is fixed
+ * (ebm_threads_init) to use every core. Because the workspace and the
+ * worker limit both come from `slots`, a later change of the pool size can
+ * never overflow the workspace, and every conv result (including the
+ * reduction order of backward_weight, whose partial sums are per slot)
+ * depends only on the shape, not on the thread count that runs it.
+ * slots <= 0 means 1. */
 typedef struct {
   int64_t n, c_in, h_in, w_in;
   int64_t c_out, kh, kw, stride, pad;
@@ -156,12 +158,20 @@ typedef struct ebm_ops {
                                       const float *dy, const float *w, float *dx, float *ws);
 } ebm_ops;
 
-/* The CPU table, batch-parallel over the pool. conv2d forward and input
- * gradient: an AVX-512 register-tiled direct convolution when the CPU has
- * AVX-512F, else im2col + OpenBLAS sgemm (col2im); the weight gradient and
- * linear layers always use sgemm. Results are bitwise identical at any
- * thread count (every split of the work is fixed by the shape). */
+/* The CPU table of the active ISA path (ebm_isa_active(): the best the CPU
+ * supports, or EBM_ISA), named "cpu-avx512", "cpu-avx2" or "cpu-generic",
+ * batch-parallel over the pool. conv2d forward and input gradient: a
+ * register-tiled direct convolution with AVX-512 or AVX2+FMA, im2col + BLAS
+ * sgemm (col2im) on the generic path and for shapes the direct one does not
+ * fit; the weight gradient and linear layers always use sgemm. Results are
+ * bitwise identical at any thread count (every split of the work is fixed
+ * by the shape); paths may differ from one another in the last bits. */
 const ebm_ops *ebm_ops_cpu(void);
+
+/* The BLAS library behind the sgemm calls and the kernels it chose for this
+ * CPU, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64
+ * (kernels: Haswell)". Valid until the next call on this thread. */
+const char *ebm_ops_blas_info(void);
 
 /* The table in use (the CPU one unless another backend was selected). */
 const ebm_ops *ebm_ops_current(void);

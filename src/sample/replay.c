@@ -2,6 +2,8 @@
  * batch of chains restarts from a stored sample, 5 % from fresh uniform
  * noise): persistent chains that make a short MCMC run per training step
  * behave like a long one. One store per class, so classes never mix.
+ * Three ways to write chains back (ebm_replay_policy): in place (random),
+ * or as new items into a reservoir or a ring (Du et al. 2021's code).
  * Save/restore (replay_io.c) makes resumed training exact. */
 #include <math.h>
 #include <stdlib.h>
@@ -13,6 +15,8 @@ void ebm_replay_free(ebm_replay *rb) {
   if (!rb) return;
   ebm_free(rb->data);
   free(rb->size);
+  free(rb->seen);
+  free(rb->next);
   free(rb);
 }
 
@@ -53,8 +57,10 @@ ebm_status ebm_replay_new(int64_t capacity, int item_ndim, const int64_t *item_s
   rb->lo = lo;
   rb->hi = hi;
   rb->size = calloc((size_t)nbuf, sizeof *rb->size);
+  rb->seen = calloc((size_t)nbuf, sizeof *rb->seen);
+  rb->next = calloc((size_t)nbuf, sizeof *rb->next);
   rb->data = ebm_alloc((size_t)(nbuf * rb->slots * item), sizeof(float));
-  if (!rb->size || !rb->data) {
+  if (!rb->size || !rb->seen || !rb->next || !rb->data) {
     st = ebm_set_error(EBM_ERR_NOMEM, "out of memory for a replay buffer of %lld items",
                        (long long)capacity);
     goto fail;
@@ -124,6 +130,50 @@ ebm_status ebm_replay_get(ebm_replay *rb, float *x, const int32_t *y, int64_t n,
   return EBM_OK;
 }
 
+static const char *const policy_names[EBM_REPLAY_POLICY_COUNT] = {"random", "reservoir", "fifo"};
+
+const char *ebm_replay_policy_name(ebm_replay_policy policy) {
+  return policy >= 0 && policy < EBM_REPLAY_POLICY_COUNT ? policy_names[policy] : "?";
+}
+
+int ebm_replay_policy_from_name(const char *name) {
+  for (int i = 0; name && i < EBM_REPLAY_POLICY_COUNT; i++)
+    if (strcmp(name, policy_names[i]) == 0) return i;
+  return -1;
+}
+
+ebm_status ebm_replay_set_policy(ebm_replay *rb, ebm_replay_policy policy) {
+  if (policy < 0 || policy >= EBM_REPLAY_POLICY_COUNT)
+    return ebm_set_error(EBM_ERR_ARG, "replay buffer: policy %d is not random, reservoir or fifo", (int)policy);
+  rb->policy = policy;
+  return EBM_OK;
+}
+
+ebm_replay_policy ebm_replay_get_policy(const ebm_replay *rb) { return rb->policy; }
+
+/* The slot a new item of store b goes to, or −1 when the reservoir drops
+ * it. While the store fills: the next free slot. Then random: any slot;
+ * fifo: the oldest; reservoir (Vitter's algorithm R): the t-th item offered
+ * replaces a uniform slot with probability slots/t, so each of the t items
+ * is kept with probability slots/t. */
+static int64_t new_slot(ebm_replay *rb, int b, ebm_rng *rng) {
+  const int64_t seen = ++rb->seen[b];
+  if (rb->size[b] < rb->slots) return rb->size[b]++;
+  switch (rb->policy) {
+    case EBM_REPLAY_FIFO: {
+      const int64_t slot = rb->next[b];
+      rb->next[b] = slot + 1 < rb->slots ? slot + 1 : 0;
+      return slot;
+    }
+    case EBM_REPLAY_RESERVOIR: {
+      const int64_t j = seen <= (int64_t)UINT32_MAX ? (int64_t)ebm_rng_below(rng, (uint32_t)seen)
+                                                    : (int64_t)(ebm_rng_double(rng) * (double)seen);
+      return j < rb->slots ? j : -1;
+    }
+    default: return (int64_t)ebm_rng_below(rng, (uint32_t)rb->slots);
+  }
+}
+
 ebm_status ebm_replay_put(ebm_replay *rb, const float *x, const int32_t *y, int64_t n,
                           const int64_t *idx, ebm_rng *rng) {
   ebm_status st = check_labels(rb, y, n);
@@ -137,10 +187,11 @@ ebm_status ebm_replay_put(ebm_replay *rb, const float *x, const int32_t *y, int6
   const size_t item_bytes = (size_t)rb->item_size * sizeof(float);
   for (int64_t i = 0; i < n; i++) {
     int b = rb->num_classes > 0 ? y[i] : 0;
-    int64_t slot = idx ? idx[i] : -1;
-    if (slot < 0) /* a fresh chain: the next free slot, or a random one once full */
-      slot = rb->size[b] < rb->slots ? rb->size[b]++ : (int64_t)ebm_rng_below(rng, (uint32_t)rb->slots);
-    memcpy(replay_slot(rb, b, slot), x + i * rb->item_size, item_bytes);
+    /* random: a chain drawn from a slot goes back to it; reservoir and fifo
+     * store every chain as a new item and leave its starting point be */
+    int64_t slot = idx && rb->policy == EBM_REPLAY_RANDOM ? idx[i] : -1;
+    if (slot < 0) slot = new_slot(rb, b, rng);
+    if (slot >= 0) memcpy(replay_slot(rb, b, slot), x + i * rb->item_size, item_bytes);
   }
   return EBM_OK;
 }

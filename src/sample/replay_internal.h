@@ -14,7 +14,10 @@ struct ebm_replay {
   int64_t item_shape[3];
   int64_t item_size;      /* floats per item */
   float lo, hi;           /* fresh items are uniform over [lo, hi) */
+  ebm_replay_policy policy;
   int64_t *size;          /* items stored, per store */
+  int64_t *seen;          /* items offered as new, per store (reservoir) */
+  int64_t *next;          /* the oldest slot once full, per store (fifo) */
   float *data;            /* nbuf × slots × item_size */
 };
 

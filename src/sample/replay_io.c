@@ -2,7 +2,11 @@
  * (DESIGN §2: the buffer lives next to the optimizer state). Tensor
  * "replay.<class>" holds that store's items in slot order (absent when the
  * store is empty); metadata "replay.*" records the layout, which restore
- * checks against the buffer it fills. Save → restore → save is byte-exact. */
+ * checks against the buffer it fills. A reservoir or fifo buffer also
+ * records its policy and, per store, the items offered and the oldest slot
+ * ("replay.counters" = "seen:next,…"); a random buffer writes neither, so
+ * its files are those of older versions. Save → restore → save is
+ * byte-exact. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +37,19 @@ ebm_status ebm_replay_save(const ebm_replay *rb, ebm_st_writer *w) {
       (st = ebm_st_writer_meta(w, "replay.item_shape", l.item_shape)) != EBM_OK ||
       (st = ebm_st_writer_meta(w, "replay.range", l.range)) != EBM_OK)
     return st;
+  if (rb->policy != EBM_REPLAY_RANDOM) {
+    char *counters = malloc((size_t)rb->nbuf * 48 + 1);
+    if (!counters) return ebm_set_error(EBM_ERR_NOMEM, "out of memory saving a replay buffer");
+    size_t len = 0;
+    counters[0] = '\0';
+    for (int b = 0; b < rb->nbuf; b++)
+      len += (size_t)snprintf(counters + len, 48, "%s%lld:%lld", b ? "," : "", (long long)rb->seen[b],
+                              (long long)rb->next[b]);
+    if ((st = ebm_st_writer_meta(w, "replay.policy", ebm_replay_policy_name(rb->policy))) == EBM_OK)
+      st = ebm_st_writer_meta(w, "replay.counters", counters);
+    free(counters);
+    if (st != EBM_OK) return st;
+  }
   for (int b = 0; b < rb->nbuf; b++) {
     if (rb->size[b] == 0) continue;
     char name[32];
@@ -66,6 +83,27 @@ static int store_of_name(const char *name) {
   return *p ? -2 : (int)v;
 }
 
+/* "seen:next,…", one pair per store, next within the store's slots. */
+static ebm_status parse_counters(const ebm_replay *rb, const ebm_safetensors *st, int64_t *out) {
+  const char *origin = ebm_safetensors_origin(st), *p = ebm_safetensors_meta(st, "replay.counters");
+  if (!p) return ebm_set_error(EBM_ERR_FORMAT, "%s: replay buffer metadata 'replay.counters' is missing", origin);
+  for (int b = 0; b < rb->nbuf; b++) {
+    char *end = NULL;
+    long long seen = strtoll(p, &end, 10), next = -1;
+    if (end != p && *end == ':') {
+      p = end + 1;
+      next = strtoll(p, &end, 10);
+    }
+    if (end == p || seen < 0 || next < 0 || next >= rb->slots || (*end != (b + 1 < rb->nbuf ? ',' : '\0')))
+      return ebm_set_error(EBM_ERR_FORMAT, "%s: replay buffer counters of store %d are not seen:next "
+                           "with next < %lld", origin, b, (long long)rb->slots);
+    out[2 * b] = seen;
+    out[2 * b + 1] = next;
+    p = end + 1;
+  }
+  return EBM_OK;
+}
+
 ebm_status ebm_replay_restore(ebm_replay *rb, const ebm_safetensors *st) {
   ebm_status s;
   replay_layout l;
@@ -77,24 +115,37 @@ ebm_status ebm_replay_restore(ebm_replay *rb, const ebm_safetensors *st) {
       (s = check_meta(st, "replay.item_shape", l.item_shape)) != EBM_OK ||
       (s = check_meta(st, "replay.range", l.range)) != EBM_OK)
     return s;
+  const char *policy = ebm_safetensors_meta(st, "replay.policy");
+  if (!policy) policy = ebm_replay_policy_name(EBM_REPLAY_RANDOM); /* what older files are */
+  if (strcmp(policy, ebm_replay_policy_name(rb->policy)) != 0)
+    return ebm_set_error(EBM_ERR_ARG, "%s: the replay buffer's policy is %s, not %s", origin, policy,
+                         ebm_replay_policy_name(rb->policy));
+  int64_t *counters = calloc((size_t)rb->nbuf * 2, sizeof *counters);
+  if (!counters) return ebm_set_error(EBM_ERR_NOMEM, "out of memory restoring a replay buffer");
+  if (rb->policy != EBM_REPLAY_RANDOM && (s = parse_counters(rb, st, counters)) != EBM_OK) {
+    free(counters);
+    return s;
+  }
   /* Validate every tensor before touching the buffer, so a bad file leaves
    * it as it was. */
   for (int t = 0; t < ebm_safetensors_count(st); t++) {
     const ebm_st_tensor *ten = ebm_safetensors_at(st, t);
     int b = store_of_name(ten->name);
     if (b == -1) continue;
-    if (b < 0 || b >= rb->nbuf)
-      return ebm_set_error(EBM_ERR_FORMAT, "%s: tensor '%s' is not a store of a buffer with %d",
-                           origin, ten->name, rb->nbuf);
+    if (b < 0 || b >= rb->nbuf) {
+      s = ebm_set_error(EBM_ERR_FORMAT, "%s: tensor '%s' is not a store of a buffer with %d", origin,
+                        ten->name, rb->nbuf);
+      goto done;
+    }
     int ok = ten->dtype == EBM_DTYPE_F32 && ten->ndim == 1 + rb->item_ndim &&
              ten->shape[0] >= 1 && ten->shape[0] <= rb->slots;
     for (int d = 0; ok && d < rb->item_ndim; d++) ok = ten->shape[1 + d] == rb->item_shape[d];
     if (!ok) {
       char got[96];
       ebm_shape_str(ten->ndim < 4 ? ten->ndim : 4, ten->shape, got, sizeof got);
-      return ebm_set_error(EBM_ERR_SHAPE, "%s: tensor '%s' is %s %s, expected F32 [1..%lld]+%s",
-                           origin, ten->name, ebm_dtype_name(ten->dtype), got,
-                           (long long)rb->slots, l.item_shape);
+      s = ebm_set_error(EBM_ERR_SHAPE, "%s: tensor '%s' is %s %s, expected F32 [1..%lld]+%s", origin,
+                        ten->name, ebm_dtype_name(ten->dtype), got, (long long)rb->slots, l.item_shape);
+      goto done;
     }
   }
   for (int b = 0; b < rb->nbuf; b++) {
@@ -104,8 +155,14 @@ ebm_status ebm_replay_restore(ebm_replay *rb, const ebm_safetensors *st) {
     rb->size[b] = 0;
     if (!ten) continue;
     if ((s = ebm_safetensors_read_f32(st, name, ten->ndim, ten->shape, replay_slot(rb, b, 0))) != EBM_OK)
-      return s;
+      goto done;
     rb->size[b] = ten->shape[0];
   }
-  return EBM_OK;
+  for (int b = 0; b < rb->nbuf; b++) {
+    rb->seen[b] = counters[2 * b];
+    rb->next[b] = counters[2 * b + 1];
+  }
+done:
+  free(counters);
+  return s;
 }

@@ -101,6 +101,7 @@ void ebm_sampler_free(ebm_sampler *s) {
   ebm_free(s->grad_prop);
   ebm_free(s->noise);
   ebm_free(s->mom);
+  ebm_free(s->last_x);
   ebm_free(s->e);
   ebm_free(s->e_prop);
   ebm_free(s->u);
@@ -141,6 +142,7 @@ ebm_status ebm_sampler_new(const ebm_energy *en, const ebm_sampler_config *cfg, 
   s->grad_prop = ebm_alloc(big, sizeof(float));
   s->noise = ebm_alloc(big, sizeof(float));
   s->mom = ebm_alloc(big, sizeof(float));
+  s->last_x = ebm_alloc(big, sizeof(float));
   s->e = ebm_alloc(small, sizeof(float));
   s->e_prop = ebm_alloc(small, sizeof(float));
   s->u = ebm_alloc(small, sizeof(float));
@@ -148,8 +150,8 @@ ebm_status ebm_sampler_new(const ebm_energy *en, const ebm_sampler_config *cfg, 
   s->log_alpha = ebm_alloc(small, sizeof(double));
   s->gnorm = ebm_alloc(small, sizeof(double));
   s->accepted = ebm_alloc(small, 1);
-  if (!s->grad || !s->prop || !s->grad_prop || !s->noise || !s->mom || !s->e || !s->e_prop ||
-      !s->u || !s->eps_chain || !s->log_alpha || !s->gnorm || !s->accepted) {
+  if (!s->grad || !s->prop || !s->grad_prop || !s->noise || !s->mom || !s->last_x || !s->e ||
+      !s->e_prop || !s->u || !s->eps_chain || !s->log_alpha || !s->gnorm || !s->accepted) {
     st = EBM_ERR_NOMEM;
     goto fail;
   }
@@ -257,6 +259,7 @@ ebm_status ebm_sampler_run_cb(ebm_sampler *s, float *x, const ebm_cond *cond, in
   if (c->kind == EBM_SAMPLER_KINETIC) /* a fresh velocity per run, carried across its steps */
     ebm_rng_normal(rng, s->mom, n * s->dim, 0.0f, 1.0f);
 
+  s->last_n = 0;
   int adapting = c->adapt_steps > 0;
   dual_averaging da;
   dual_averaging_init(&da, s->eps);
@@ -282,10 +285,29 @@ ebm_status ebm_sampler_run_cb(ebm_sampler *s, float *x, const ebm_cond *cond, in
     if (stats) stats[k] = one;
     if (cb) cb(cb_ctx, k, x, n, &one);
   }
+  if (c->steps > 0 && (c->kind == EBM_SAMPLER_LANGEVIN || c->kind == EBM_SAMPLER_ULA)) s->last_n = n;
   if (final_energy) {
     if (carries_state) memcpy(final_energy, s->e, (size_t)n * sizeof(float));
     else if ((st = ebm_energy_eval(s->en, x, cond, n, final_energy, NULL)) != EBM_OK) return st;
   }
+  return EBM_OK;
+}
+
+ebm_status ebm_sampler_last_step(const ebm_sampler *s, ebm_last_step *out) {
+  memset(out, 0, sizeof *out);
+  if (s->cfg.kind != EBM_SAMPLER_LANGEVIN && s->cfg.kind != EBM_SAMPLER_ULA)
+    return ebm_set_error(EBM_ERR_ARG, "the last step of a %s sampler is not a gradient step (langevin, ula)",
+                         ebm_sampler_name(s->cfg.kind));
+  if (s->last_n == 0) return ebm_set_error(EBM_ERR_ARG, "the sampler has not run a step yet");
+  out->x = s->last_x;
+  out->grad = s->grad;
+  out->n = s->last_n;
+  /* LANGEVIN: x − λ·clip(g/T); ULA: x − (ε²/2)·clip(g/T) + ε·ξ (the noise does not depend on θ) */
+  out->lambda = s->cfg.kind == EBM_SAMPLER_LANGEVIN ? s->cfg.step_size : (float)(0.5 * (double)s->eps * s->eps);
+  out->inv_temperature = 1.0f / s->cfg.temperature;
+  out->clip = s->clip;
+  out->lo = s->lo;
+  out->hi = s->hi;
   return EBM_OK;
 }
 

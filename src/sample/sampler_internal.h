@@ -29,6 +29,8 @@ struct ebm_sampler {
   float *grad_prop;     /* ∇E at prop */
   float *noise;         /* ξ ~ N(0, 1) (or N(0, σ²) for LANGEVIN) */
   float *mom;           /* HMC momentum, kinetic velocity */
+  float *last_x;        /* LANGEVIN/ULA: where the latest step took its gradient */
+  int64_t last_n;       /* chains in last_x / grad after a LANGEVIN/ULA run; 0 = none */
   /* n-vectors */
   float *e;             /* E at x */
   float *e_prop;        /* E at prop */

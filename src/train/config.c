@@ -89,6 +89,53 @@ ebm_status ebm_train_preset(const char *name, ebm_train_config *cfg) {
                        name ? name : "(null)");
 }
 
+const char *ebm_train_recipe_for_data(const ebm_dataset *ds, ebm_train_config *cfg) {
+  if (ds->x->ndim != 2) {
+    const ebm_train_config d = ebm_train_defaults();
+    cfg->sampler = d.sampler;
+    cfg->buffer_size = d.buffer_size;
+    cfg->reinit = d.reinit;
+    cfg->alpha = d.alpha;
+    cfg->pos_noise = d.pos_noise;
+    cfg->range_lo = d.range_lo;
+    cfg->range_hi = d.range_hi;
+    cfg->adam = d.adam;
+    cfg->lr_decay = d.lr_decay;
+    return "images";
+  }
+  /* scripts/demo-train.sh's 2-D recipe: IGEBM's λ 10, σ 0.005 are tuned for
+   * [0, 1] images; on the toys' [−4, 4]² box ULA with ε 0.05 is a proper
+   * sampler, and the energy needs room (α 0.01) and a faster optimiser. */
+  cfg->sampler = ebm_sampler_defaults(EBM_SAMPLER_ULA);
+  cfg->sampler.steps = 30;
+  cfg->sampler.step_size = 0.05f;
+  cfg->sampler.clamp = 1;
+  cfg->buffer_size = 2000;
+  cfg->reinit = 0.05f;
+  cfg->alpha = 0.01f;
+  cfg->pos_noise = 0.005f;
+  cfg->adam = ebm_adam_defaults();
+  cfg->adam.lr = 3e-3f;
+  cfg->adam.beta1 = 0.9f;
+  cfg->adam.clip_std = 0.0f;
+  cfg->lr_decay = EBM_LR_COSINE;
+  if (strncmp(ds->spec, "toy:", 4) == 0) {
+    cfg->range_lo = -4.0f;
+    cfg->range_hi = 4.0f;
+    return "toy-2d";
+  }
+  float lo = INFINITY, hi = -INFINITY;
+  for (int64_t k = 0, m = ebm_tensor_numel(ds->x); k < m; k++) {
+    lo = ds->x->data[k] < lo ? ds->x->data[k] : lo;
+    hi = ds->x->data[k] > hi ? ds->x->data[k] : hi;
+  }
+  const float pad = hi > lo ? 0.1f * (hi - lo) : 1.0f;
+  cfg->range_lo = lo - pad;
+  cfg->range_hi = hi + pad;
+  cfg->sampler.step_size *= (cfg->range_hi - cfg->range_lo) / 8.0f; /* ε in proportion to the toys' box of 8 */
+  return "vectors";
+}
+
 ebm_status ebm_train_config_check(const ebm_train_config *c) {
   if (c->method < 0 || c->method >= EBM_TRAIN_METHOD_COUNT)
     return ebm_set_error(EBM_ERR_ARG, "method must be pcd, short-run or cd");
@@ -139,6 +186,22 @@ ebm_status ebm_train_config_check(const ebm_train_config *c) {
                          "(its state would not survive a resume)");
   if (c->inject_nan_at < 0)
     return ebm_set_error(EBM_ERR_ARG, "inject_nan_at must be >= 0");
+  if (!(c->kl_weight >= 0.0f) || !isfinite(c->kl_weight))
+    return ebm_set_error(EBM_ERR_ARG, "kl-weight must be >= 0, got %g", (double)c->kl_weight);
+  if (!(c->entropy_weight >= 0.0f) || !isfinite(c->entropy_weight))
+    return ebm_set_error(EBM_ERR_ARG, "entropy-weight must be >= 0, got %g", (double)c->entropy_weight);
+  if ((c->kl_weight > 0.0f || c->entropy_weight > 0.0f) &&
+      ((c->sampler.kind != EBM_SAMPLER_LANGEVIN && c->sampler.kind != EBM_SAMPLER_ULA) || c->sampler.steps < 1))
+    return ebm_set_error(EBM_ERR_ARG, "kl-weight and entropy-weight differentiate the sampler's last step: "
+                         "they need the langevin or ula sampler with steps >= 1");
+  if (c->entropy_weight > 0.0f && c->method != EBM_TRAIN_PCD)
+    return ebm_set_error(EBM_ERR_ARG, "entropy-weight compares chains with the replay buffer: it needs method pcd");
+  if (c->augment & ~(unsigned)EBM_AUGMENT_ALL)
+    return ebm_set_error(EBM_ERR_ARG, "augment has unknown bits %#x", c->augment);
+  if (c->augment && c->method != EBM_TRAIN_PCD)
+    return ebm_set_error(EBM_ERR_ARG, "augment transforms chains restarted from the buffer: it needs method pcd");
+  if (c->buffer_policy < 0 || c->buffer_policy >= EBM_REPLAY_POLICY_COUNT)
+    return ebm_set_error(EBM_ERR_ARG, "buffer-policy must be random, reservoir or fifo");
   return ebm_sampler_config_check(&c->sampler);
 }
 

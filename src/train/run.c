@@ -244,6 +244,8 @@ static void log_metrics(ebm_jsonl *j, const ebm_train_stats *s, double seconds) 
   ebm_jsonl_num(j, "mcmc_energy", s->mcmc_energy);
   ebm_jsonl_num(j, "mcmc_grad_norm", s->mcmc_grad_norm);
   ebm_jsonl_num(j, "mcmc_accept", s->mcmc_accept);
+  ebm_jsonl_num(j, "kl", s->kl);
+  ebm_jsonl_num(j, "entropy", s->entropy);
   ebm_jsonl_num(j, "step_seconds", s->seconds);
   ebm_jsonl_num(j, "seconds", seconds);
 }

@@ -27,7 +27,42 @@ struct ebm_trainer {
   int64_t *slots;            /* (B) replay slots */
   float *e_pos, *e_neg, *de_pos, *de_neg, *e_tmp; /* (B) */
   ebm_sample_stats *mcmc;    /* (K) */
+  float *aug_tmp;            /* (item) augmentation scratch */
+  /* improved CD (icd.c), allocated when kl_weight or entropy_weight > 0 */
+  float *icd_grad;           /* (B, item) ∇ₓE at the negatives */
+  float *icd_v, *icd_u, *icd_x; /* (B, item) dL/dx_K, its live part, x ± h·u */
+  float *icd_refs;           /* (refs, item) buffer items the entropy term compares with */
+  int32_t *icd_ref_labels;   /* (refs) their stores; NULL when unconditional */
+  int64_t icd_n_refs;        /* 0 when the entropy term is off */
 };
+
+/* Buffer items the entropy term compares each chain with (Du et al.'s 100). */
+#define TRAIN_ENTROPY_REFS 100
+/* The central difference of icd.c steps h = this × (range_hi − range_lo)
+ * along the largest per-chain direction (tests/train/test_icd.c). */
+#define TRAIN_ICD_FD_STEP 1e-2
+/* δ of the entropy term, × (range_hi − range_lo). */
+#define TRAIN_ENTROPY_DELTA 1e-3f
+
+/* The two improved-CD losses on the final chains x_K (n items of dim):
+ *   kl       = kl_weight · mean_i E(x_K,i)            (e_k = E, grad_k = ∇ₓE at x_K)
+ *   entropy  = −entropy_weight · mean_i ½·log(min_j ‖x_K,i − r_j‖² + δ²)
+ * (r: n_refs items; n_refs = 0 turns the term off) and their gradient
+ * v = dL/dx_K (n×dim, overwritten). */
+typedef struct {
+  double kl, entropy;
+} train_icd_values;
+void train_icd_terms(const float *x_k, const float *e_k, const float *grad_k, int64_t n, int64_t dim,
+                     float kl_weight, float entropy_weight, const float *refs, int64_t n_refs,
+                     float delta, train_icd_values *values, float *v);
+
+/* Accumulates Σ_i v_iᵀ·∂x_K,i/∂θ into the network's parameter gradients,
+ * x_K the result of the sampler step `ls` (x_k: what it returned; cond: the
+ * chains' conditioning), by a central difference of step h (see icd.c).
+ * Work arrays: u, x (n×dim), de, e (n). */
+ebm_status train_backprop_last_step(ebm_net *net, const ebm_cond *cond, const ebm_last_step *ls,
+                                    const float *x_k, const float *v, int64_t dim, double h,
+                                    float *work_u, float *work_x, float *work_de, float *work_e);
 
 /* The uint64 ↔ decimal metadata helpers of state.c. */
 ebm_status train_meta_u64(const ebm_safetensors *st, const char *key, uint64_t *out);

@@ -53,6 +53,13 @@ void ebm_trainer_free(ebm_trainer *t) {
   ebm_free(t->de_neg);
   ebm_free(t->e_tmp);
   ebm_free(t->mcmc);
+  ebm_free(t->aug_tmp);
+  ebm_free(t->icd_grad);
+  ebm_free(t->icd_v);
+  ebm_free(t->icd_u);
+  ebm_free(t->icd_x);
+  ebm_free(t->icd_refs);
+  ebm_free(t->icd_ref_labels);
   free(t);
 }
 
@@ -65,6 +72,8 @@ static ebm_status check_data(const ebm_net *net, const ebm_dataset *ds, const eb
   ebm_shape_str(ds->x->ndim - 1, ds->x->shape + 1, got, sizeof got);
   if (ds->x->ndim != nd + 1 || memcmp(ds->x->shape + 1, shape, (size_t)nd * sizeof *shape) != 0)
     return ebm_set_error(EBM_ERR_SHAPE, "%s has items %s, the network takes %s", ds->spec, got, want);
+  ebm_status st = ebm_augment_check(cfg->augment, nd);
+  if (st != EBM_OK) return st;
   if (ebm_net_max_batch(net) < cfg->batch)
     return ebm_set_error(EBM_ERR_ARG, "the network was built for batches of %lld, training uses %lld",
                          (long long)ebm_net_max_batch(net), (long long)cfg->batch);
@@ -104,6 +113,28 @@ static ebm_status fill_replay(ebm_trainer *t) {
   return EBM_OK;
 }
 
+/* The improved-CD work arrays (icd.c); refs only with the entropy term. */
+static ebm_status alloc_icd(ebm_trainer *t) {
+  const size_t big = (size_t)(t->cfg.batch * t->item);
+  const int classes = t->y_neg ? ebm_net_num_classes(t->net) : 0;
+  t->icd_grad = ebm_alloc(big, sizeof(float));
+  t->icd_v = ebm_alloc(big, sizeof(float));
+  t->icd_u = ebm_alloc(big, sizeof(float));
+  t->icd_x = ebm_alloc(big, sizeof(float));
+  int ok = t->icd_grad && t->icd_v && t->icd_u && t->icd_x;
+  if (ok && t->cfg.entropy_weight > 0) {
+    t->icd_n_refs = t->cfg.buffer_size < TRAIN_ENTROPY_REFS ? t->cfg.buffer_size : TRAIN_ENTROPY_REFS;
+    t->icd_refs = ebm_alloc((size_t)(t->icd_n_refs * t->item), sizeof(float));
+    ok = t->icd_refs != NULL;
+    if (ok && classes > 0) { /* the references come from every class's store in turn */
+      t->icd_ref_labels = ebm_alloc((size_t)t->icd_n_refs, sizeof(int32_t));
+      ok = t->icd_ref_labels != NULL;
+      for (int64_t j = 0; ok && j < t->icd_n_refs; j++) t->icd_ref_labels[j] = (int32_t)(j % classes);
+    }
+  }
+  return ok ? EBM_OK : ebm_set_error(EBM_ERR_NOMEM, "out of memory for the improved-CD terms");
+}
+
 ebm_status ebm_trainer_new(ebm_net *net, const ebm_dataset *ds, const ebm_train_config *cfg,
                            ebm_trainer **out) {
   *out = NULL;
@@ -138,6 +169,7 @@ ebm_status ebm_trainer_new(ebm_net *net, const ebm_dataset *ds, const ebm_train_
       (st = ebm_replay_new(cfg->buffer_size, ebm_net_item_ndim(net), ebm_net_item_shape(net), classes,
                            cfg->range_lo, cfg->range_hi, &t->replay)) != EBM_OK)
     goto fail;
+  if (t->replay && (st = ebm_replay_set_policy(t->replay, cfg->buffer_policy)) != EBM_OK) goto fail;
   if ((st = ebm_batcher_new(ds, B, batcher_seed, &t->batcher)) != EBM_OK) goto fail;
   if ((st = ebm_adam_new(net, &cfg->adam, &t->adam)) != EBM_OK) goto fail;
   t->x_pos = ebm_alloc((size_t)(B * D), sizeof(float));
@@ -150,6 +182,7 @@ ebm_status ebm_trainer_new(ebm_net *net, const ebm_dataset *ds, const ebm_train_
   t->de_neg = ebm_alloc((size_t)B, sizeof(float));
   t->e_tmp = ebm_alloc((size_t)B, sizeof(float));
   t->mcmc = ebm_alloc((size_t)(cfg->sampler.steps > 0 ? cfg->sampler.steps : 1), sizeof(ebm_sample_stats));
+  t->aug_tmp = ebm_alloc((size_t)D, sizeof(float));
   if (classes > 0) {
     t->y_pos = ebm_alloc((size_t)B, sizeof(int32_t));
     t->y_neg = ebm_alloc((size_t)B, sizeof(int32_t));
@@ -157,10 +190,11 @@ ebm_status ebm_trainer_new(ebm_net *net, const ebm_dataset *ds, const ebm_train_
     t->cond_neg = ebm_cond_labels(t->y_neg);
   }
   if (!t->x_pos || !t->x_neg || !t->y_data || !t->slots || !t->e_pos || !t->e_neg || !t->de_pos ||
-      !t->de_neg || !t->e_tmp || !t->mcmc || (classes > 0 && (!t->y_pos || !t->y_neg))) {
+      !t->de_neg || !t->e_tmp || !t->mcmc || !t->aug_tmp || (classes > 0 && (!t->y_pos || !t->y_neg))) {
     st = ebm_set_error(EBM_ERR_NOMEM, "out of memory for a training batch of %lld", (long long)B);
     goto fail;
   }
+  if ((cfg->kl_weight > 0 || cfg->entropy_weight > 0) && (st = alloc_icd(t)) != EBM_OK) goto fail;
   if (t->replay && (st = fill_replay(t)) != EBM_OK) goto fail;
   *out = t;
   return EBM_OK;
@@ -221,13 +255,21 @@ static void make_positives(ebm_trainer *t) {
   }
 }
 
-/* x⁻ before MCMC: buffer draws (pcd), uniform noise (short-run) or x⁺ (cd). */
+/* x⁻ before MCMC: buffer draws (pcd), uniform noise (short-run) or x⁺ (cd);
+ * with augment, the draws that restart a stored chain are transformed
+ * (fresh noise is left as it is). */
 static ebm_status init_negatives(ebm_trainer *t) {
   const int64_t B = t->cfg.batch;
   if (t->y_neg) memcpy(t->y_neg, t->y_pos, (size_t)B * sizeof(int32_t));
   switch (t->cfg.method) {
-    case EBM_TRAIN_PCD:
-      return ebm_replay_get(t->replay, t->x_neg, t->y_neg, B, t->cfg.reinit, &t->rng, t->slots);
+    case EBM_TRAIN_PCD: {
+      ebm_status st = ebm_replay_get(t->replay, t->x_neg, t->y_neg, B, t->cfg.reinit, &t->rng, t->slots);
+      for (int64_t i = 0; st == EBM_OK && t->cfg.augment && i < B; i++)
+        if (t->slots[i] >= 0)
+          ebm_augment_item(t->x_neg + i * t->item, ebm_net_item_ndim(t->net), ebm_net_item_shape(t->net),
+                           t->cfg.augment, t->cfg.range_lo, t->cfg.range_hi, &t->rng, t->aug_tmp);
+      return st;
+    }
     case EBM_TRAIN_SHORT_RUN:
       ebm_rng_uniform(&t->rng, t->x_neg, B * t->item, t->cfg.range_lo, t->cfg.range_hi);
       return EBM_OK;
@@ -236,6 +278,21 @@ static ebm_status init_negatives(ebm_trainer *t) {
       return EBM_OK;
     default: return ebm_set_error(EBM_ERR_INTERNAL, "trainer: bad method %d", (int)t->cfg.method);
   }
+}
+
+/* Adds the gradient of the improved-CD terms (icd.c) to the parameter
+ * gradients: dL/dx⁻ from the energies and ∇ₓE at x⁻, carried through the
+ * sampler's last step. */
+static ebm_status icd_gradient(ebm_trainer *t, train_icd_values *values) {
+  const ebm_train_config *c = &t->cfg;
+  const float width = c->range_hi - c->range_lo;
+  ebm_last_step ls;
+  ebm_status st = ebm_sampler_last_step(t->sampler, &ls);
+  if (st != EBM_OK) return st;
+  train_icd_terms(t->x_neg, t->e_neg, t->icd_grad, c->batch, t->item, c->kl_weight, c->entropy_weight,
+                  t->icd_refs, t->icd_n_refs, TRAIN_ENTROPY_DELTA * width, values, t->icd_v);
+  return train_backprop_last_step(t->net, &t->cond_neg, &ls, t->x_neg, t->icd_v, t->item,
+                                  TRAIN_ICD_FD_STEP * width, t->icd_u, t->icd_x, t->de_neg, t->e_tmp);
 }
 
 ebm_status ebm_trainer_step(ebm_trainer *t, ebm_train_stats *stats) {
@@ -253,14 +310,20 @@ ebm_status ebm_trainer_step(ebm_trainer *t, ebm_train_stats *stats) {
   st = ebm_sampler_run(t->sampler, t->x_neg, &t->cond_neg, B, &t->rng, t->mcmc, NULL);
   if (st != EBM_OK) return as_divergence(st, step, "the sampler's energy is not finite");
   t->has_negatives = 1;
+  /* the entropy term's references: stored items, drawn before this batch goes back */
+  if (t->icd_n_refs > 0 && (st = ebm_replay_get(t->replay, t->icd_refs, t->icd_ref_labels, t->icd_n_refs,
+                                                 0.0f, &t->rng, NULL)) != EBM_OK)
+    return st;
   if (t->replay && (st = ebm_replay_put(t->replay, t->x_neg, t->y_neg, B, t->slots, &t->rng)) != EBM_OK)
     return st;
 
-  /* The energies first (dL/dE needs them), then the two parameter passes. */
+  /* The energies first (dL/dE needs them), then the two parameter passes;
+   * improved CD needs ∇ₓE at the negatives too. */
   if ((st = ebm_net_energy(t->net, t->x_pos, &t->cond_pos, B, t->e_pos)) != EBM_OK)
     return as_divergence(st, step, "e_pos is not finite");
-  if ((st = ebm_net_energy(t->net, t->x_neg, &t->cond_neg, B, t->e_neg)) != EBM_OK)
-    return as_divergence(st, step, "e_neg is not finite");
+  st = t->icd_grad ? ebm_net_grad_input(t->net, t->x_neg, &t->cond_neg, B, t->e_neg, t->icd_grad)
+                   : ebm_net_energy(t->net, t->x_neg, &t->cond_neg, B, t->e_neg);
+  if (st != EBM_OK) return as_divergence(st, step, "e_neg is not finite");
   if (c->inject_nan_at == step) t->e_neg[0] = NAN; /* the divergence test hook */
   const double e_pos = mean_of(t->e_pos, B), e_neg = mean_of(t->e_neg, B);
   const double loss = ebm_train_loss(t->e_pos, t->e_neg, B, c->alpha);
@@ -276,6 +339,14 @@ ebm_status ebm_trainer_step(ebm_trainer *t, ebm_train_stats *stats) {
     return as_divergence(st, step, "e_pos is not finite");
   if ((st = ebm_net_backward_params(t->net, t->x_neg, &t->cond_neg, B, t->de_neg, t->e_tmp)) != EBM_OK)
     return as_divergence(st, step, "e_neg is not finite");
+  train_icd_values icd = {0, 0};
+  if (t->icd_grad) {
+    if ((st = icd_gradient(t, &icd)) != EBM_OK)
+      return as_divergence(st, step, "the KL + entropy terms are not finite");
+    if ((bad = bad_value(icd.kl + icd.entropy, 0, why, sizeof why)))
+      return ebm_set_error(EBM_ERR_NUMERIC, "diverged at step %lld: the KL + entropy terms are %s",
+                           (long long)step, bad);
+  }
   double gnorm = 0;
   st = ebm_adam_step(t->adam, lr, &gnorm);
   if (st == EBM_ERR_NUMERIC)
@@ -292,6 +363,8 @@ ebm_status ebm_trainer_step(ebm_trainer *t, ebm_train_stats *stats) {
     stats->e_neg = e_neg;
     stats->grad_norm = gnorm;
     stats->lr = lr;
+    stats->kl = icd.kl;
+    stats->entropy = icd.entropy;
     const int K = c->sampler.steps;
     if (K > 0) {
       double acc = 0;

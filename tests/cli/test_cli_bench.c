@@ -12,6 +12,7 @@ TEST(cli_bench_train_times_a_training_iteration_against_the_sgemm_peak) {
   cli_result r = run_cli("bench train --batch 4 --steps 2 --iters 1 --warmup 0 --json");
   CHECK_EQ_INT(r.code, 0);
   CHECK_CONTAINS(r.out, "\"bench\":\"train\"");
+  CHECK_CONTAINS(r.out, "\"isa\":\""); /* the kernel path that ran */
   CHECK_CONTAINS(r.out, "\"preset\":\"uva\"");
   CHECK_CONTAINS(r.out, "\"steps\":2");
   CHECK_CONTAINS(r.out, "\"sec_per_iter\":");

@@ -35,10 +35,16 @@ TEST(cli_data_outside_the_range_is_named_with_the_flag_that_fixes_it) {
   CHECK_EQ_INT(r.code, 0);
   CHECK(!strstr(r.err, "warning"));
   cli_result_free(&r);
-  r = run_cli("train --data npy:wide.npy --arch mlp --width 8 --batch 8 --steps 1 --iters 1 --out run");
+  /* the image recipe's [0, 1] on purpose; the default (vectors) recipe takes its range from the data */
+  r = run_cli("train --data npy:wide.npy --arch mlp --width 8 --batch 8 --steps 1 --iters 1 --preset igebm --out run");
   CHECK_EQ_INT(r.code, 0);
   CHECK_CONTAINS(r.err, "ebm train: warning: npy:wide.npy has values in [-2.5, 2.4], outside the range [0, 1]; pass "
                         "--range -3,3");
+  cli_result_free(&r);
+  r = run_cli("train --data npy:wide.npy --arch mlp --width 8 --batch 8 --steps 1 --iters 1 --out run3");
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.err, "recipe vectors");
+  CHECK(!strstr(r.err, "warning"));
   cli_result_free(&r);
   r = run_cli("train --data npy:wide.npy --arch mlp --width 8 --batch 8 --steps 1 --iters 1 --range -3,3 --out run2");
   CHECK_EQ_INT(r.code, 0);

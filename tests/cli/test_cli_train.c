@@ -8,9 +8,11 @@
 
 #include "test_util.h"
 
-/* A tiny, fast toy run: every flag that shapes it is explicit. */
+/* A tiny, fast toy run: every flag that shapes it is explicit (a constant
+ * learning rate: the toy recipe's cosine decay depends on --iters, which the
+ * resume tests change). */
 #define TOY_RUN "train --data toy:8gaussians:train:300 --arch mlp --width 16 --batch 16 --steps 3 " \
-                "--sampler ula --step-size 0.1 --lr 1e-2 --seed 3"
+                "--sampler ula --step-size 0.1 --lr 1e-2 --lr-decay none --seed 3"
 
 static int count_lines(const char *text) {
   int n = 0;
@@ -41,7 +43,7 @@ TEST(cli_train_writes_config_metrics_samples_and_checkpoints) {
   char *cfg = test_read_text(path);
   CHECK_CONTAINS(cfg, "\"seed\":\t3");
   CHECK_CONTAINS(cfg, "\"version\":");
-  CHECK_CONTAINS(cfg, "\"buffer\":\t10000");
+  CHECK_CONTAINS(cfg, "\"buffer\":\t2000"); /* the toy-2d recipe */
   CHECK_CONTAINS(cfg, "\"range\":\t\"-4,4\"");
   CHECK_CONTAINS(cfg, "\"arch_json\":");
   free(cfg);
@@ -79,10 +81,12 @@ TEST(cli_train_resume_reads_config_json_and_is_bit_exact) {
     char a[512], b[512], fa[600], fb[600];
     snprintf(a, sizeof a, "%s/straight%d", test_tmpdir(), threads);
     snprintf(b, sizeof b, "%s/resumed%d", test_tmpdir(), threads);
-    cli_result r = run_cli(TOY_RUN " --threads %d --iters 8 --save-every 3 --out %s", threads, a);
+    /* at 2 threads with improved CD: its flags come back from config.json too */
+    const char *icd = threads == 2 ? " --kl-weight 0.5 --entropy-weight 0.2 --augment noise --buffer-policy reservoir" : "";
+    cli_result r = run_cli(TOY_RUN "%s --threads %d --iters 8 --save-every 3 --out %s", icd, threads, a);
     CHECK_EQ_INT(r.code, 0);
     cli_result_free(&r);
-    r = run_cli(TOY_RUN " --threads %d --iters 4 --save-every 3 --out %s", threads, b);
+    r = run_cli(TOY_RUN "%s --threads %d --iters 4 --save-every 3 --out %s", icd, threads, b);
     CHECK_EQ_INT(r.code, 0);
     cli_result_free(&r);
     r = run_cli("train --threads %d --out %s --resume --iters 8", threads, b);
@@ -100,6 +104,54 @@ TEST(cli_train_resume_reads_config_json_and_is_bit_exact) {
   CHECK_EQ_INT(r.code, 2);
   CHECK_CONTAINS(r.err, "--batch 32 differs from the run's 16");
   cli_result_free(&r);
+}
+
+/* No recipe flags: the data pick the recipe, one line says which, and
+ * config.json records it; an explicit preset or flag still wins. */
+TEST(cli_train_picks_the_recipe_that_fits_the_data) {
+  char run[512], path[600];
+  snprintf(run, sizeof run, "%s", test_path("toy"));
+  cli_result r = run_cli("train --data toy:8gaussians:train:300 --arch mlp --width 16 --batch 16 --iters 2 "
+                         "--step-size 0.07 --out %s", run);
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.err, "ebm train: recipe toy-2d for toy:8gaussians:train:300");
+  cli_result_free(&r);
+  snprintf(path, sizeof path, "%s/config.json", run);
+  char *cfg = test_read_text(path);
+  const char *want[] = {"\"recipe\":\t\"toy-2d\"", "\"sampler\":\t\"ula\"", "\"step-size\":\t0.07",
+                        "\"steps\":\t30", "\"alpha\":\t0.01", "\"lr\":\t0.003", "\"lr-decay\":\t\"cosine\"",
+                        "\"buffer\":\t2000", "\"range\":\t\"-4,4\""};
+  for (int i = 0; i < 9; i++) CHECK_CONTAINS(cfg, want[i]);
+  free(cfg);
+  /* --preset igebm: the image recipe on purpose */
+  snprintf(run, sizeof run, "%s", test_path("igebm"));
+  r = run_cli("train --data toy:8gaussians:train:300 --arch mlp --width 16 --batch 16 --steps 2 --iters 1 "
+              "--preset igebm --out %s", run);
+  CHECK_EQ_INT(r.code, 0);
+  cli_result_free(&r);
+  snprintf(path, sizeof path, "%s/config.json", run);
+  cfg = test_read_text(path);
+  CHECK_CONTAINS(cfg, "\"recipe\":\t\"igebm\"");
+  CHECK_CONTAINS(cfg, "\"sampler\":\t\"langevin\"");
+  CHECK_CONTAINS(cfg, "\"step-size\":\t10");
+  free(cfg);
+  /* vectors (3-D points in [10, 20]): the range comes from the data */
+  float pts[60 * 3];
+  for (int i = 0; i < 180; i++) pts[i] = 10.0f + (float)(i % 11);
+  int64_t shape[2] = {60, 3};
+  char npy[600];
+  snprintf(npy, sizeof npy, "%s", test_path("pts.npy"));
+  REQUIRE_OK(ebm_npy_save(npy, EBM_DTYPE_F32, 2, shape, pts));
+  snprintf(run, sizeof run, "%s", test_path("vec"));
+  r = run_cli("train --data npy:%s --arch mlp --width 8 --batch 8 --steps 2 --iters 1 --out %s", npy, run);
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.err, "recipe vectors");
+  cli_result_free(&r);
+  snprintf(path, sizeof path, "%s/config.json", run);
+  cfg = test_read_text(path);
+  CHECK_CONTAINS(cfg, "\"range\":\t\"9,21\"");
+  CHECK_CONTAINS(cfg, "\"step-size\":\t0.075"); /* 0.05 × width 12 / 8 */
+  free(cfg);
 }
 
 TEST(cli_train_divergence_exits_1_naming_the_step_and_keeps_the_checkpoint) {
@@ -180,6 +232,12 @@ TEST(cli_train_rejects_bad_flags_naming_them) {
       {"--data toy:moons --arch mlp --lr nan --out %s", "--lr expects a finite number"},
       {"--data toy:moons --arch resnet9 --out %s", "unknown architecture preset 'resnet9'"},
       {"--data nope:x --arch mlp --out %s", "--data"},
+      {"--data toy:moons --arch mlp --augment rotate --out %s", "--augment: unknown transform 'rotate'"},
+      {"--data toy:moons --arch mlp --augment flip --out %s", "--augment: flip and shift need images"},
+      {"--data toy:moons --arch mlp --buffer-policy lifo --out %s", "--buffer-policy must be random, reservoir or fifo"},
+      {"--data toy:moons --arch mlp --kl-weight -1 --out %s", "kl-weight must be >= 0"},
+      {"--data toy:moons --arch mlp --kl-weight 1 --sampler mala --out %s", "langevin or ula"},
+      {"--data toy:moons --arch mlp --entropy-weight 1 --method cd --out %s", "needs method pcd"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     char args[512];

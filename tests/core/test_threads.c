@@ -1,3 +1,4 @@
+#include <stdatomic.h>
 #include <time.h>
 
 #include "test.h"
@@ -20,9 +21,54 @@ TEST(parallel_for_covers_every_index_once) {
     count_ctx c = {calloc((size_t)n, sizeof(int64_t)), {0}};
     for (int rep = 0; rep < 50; rep++) ebm_parallel_for(n, 1, mark_range, &c);
     for (int64_t i = 0; i < n; i++) CHECK_EQ_INT(c.hits[i], 50);
-    if (n > 1) CHECK(c.tids_seen[1]);
     free(c.hits);
   }
+}
+
+/* Chunks claimed dynamically: a chunk that takes a while leaves the others
+ * to the worker, so both threads take part (tiny jobs may all be done by
+ * the caller before a worker wakes, which is fine). */
+static void mark_range_slowly(void *ctx, int64_t begin, int64_t end, int tid) {
+  nanosleep(&(struct timespec){0, 2000000}, NULL);
+  mark_range(ctx, begin, end, tid);
+}
+
+TEST(parallel_for_workers_take_part_in_slow_jobs) {
+  REQUIRE_OK(ebm_threads_init(2));
+  count_ctx c = {calloc(16, sizeof(int64_t)), {0}};
+  ebm_parallel_for(16, 1, mark_range_slowly, &c); /* 16 chunks of 2 ms */
+  for (int64_t i = 0; i < 16; i++) CHECK_EQ_INT(c.hits[i], 1);
+  CHECK(c.tids_seen[0] && c.tids_seen[1]);
+  free(c.hits);
+}
+
+typedef struct {
+  _Atomic int64_t ends[64]; /* end of the chunk that began at each index */
+  atomic_int tid_too_big;
+} chunk_log;
+
+static void log_chunk(void *ctx, int64_t begin, int64_t end, int tid) {
+  chunk_log *l = ctx;
+  atomic_store(&l->ends[begin], end);
+  if (tid >= 2) atomic_store(&l->tid_too_big, 1);
+  nanosleep(&(struct timespec){0, 100000}, NULL); /* let every worker try to claim */
+}
+
+TEST(parallel_for_cuts_by_n_and_min_chunk_and_caps_the_workers) {
+  int64_t at[2][64];
+  for (int t = 0; t < 2; t++) {
+    REQUIRE_OK(ebm_threads_init(t == 0 ? 1 : 4));
+    chunk_log l;
+    atomic_init(&l.tid_too_big, 0);
+    for (int i = 0; i < 64; i++) atomic_init(&l.ends[i], -1);
+    for (int rep = 0; rep < 20; rep++) ebm_parallel_for_workers(40, 3, 2, log_chunk, &l);
+    CHECK(!atomic_load(&l.tid_too_big)); /* 4 threads, but at most 2 workers */
+    for (int i = 0; i < 64; i++) at[t][i] = atomic_load(&l.ends[i]);
+  }
+  /* at 4 threads the cut is 14 chunks of 3 (n, min_chunk), at 1 thread one call */
+  CHECK_EQ_INT(at[1][0], 3);
+  CHECK_EQ_INT(at[1][39], 40);
+  CHECK_EQ_INT(at[0][0], 40);
 }
 
 static void nested_outer(void *ctx, int64_t begin, int64_t end, int tid) {

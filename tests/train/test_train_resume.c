@@ -65,14 +65,24 @@ static ebm_run_opts opts_for(const char *dir, const char *arch, int resume) {
 }
 
 /* N steps straight == N/2, then resume to N: identical checkpoint and
- * state files, byte for byte (the weights, Adam, the replay buffer, RNG). */
-static void check_resume(const char *spec, const char *arch, float lo, float hi, int threads) {
+ * state files, byte for byte (the weights, Adam, the replay buffer, RNG).
+ * With icd, improved CD is on: the KL and entropy terms, augmentation of
+ * restarted chains (flips and shifts on images) and a reservoir (images)
+ * or fifo (points) buffer, whose counters the state must carry. */
+static void check_resume(const char *spec, const char *arch, float lo, float hi, int threads, int icd) {
   REQUIRE_OK(ebm_threads_init(threads));
   ebm_dataset *ds = NULL;
   REQUIRE_OK(ebm_dataset_load(spec, 0, 1, &ds));
   ebm_train_config c = small_config(6);
   c.range_lo = lo;
   c.range_hi = hi;
+  if (icd) {
+    const int images = strstr(arch, "conv2d") != NULL;
+    c.kl_weight = 1.0f;
+    c.entropy_weight = 0.3f;
+    c.augment = images ? EBM_AUGMENT_ALL : EBM_AUGMENT_NOISE;
+    c.buffer_policy = images ? EBM_REPLAY_RESERVOIR : EBM_REPLAY_FIFO;
+  }
   char a[512], b[512], fa[600], fb[600];
   snprintf(a, sizeof a, "%s", test_path("straight"));
   snprintf(b, sizeof b, "%s", test_path("resumed"));
@@ -110,16 +120,25 @@ static void check_resume(const char *spec, const char *arch, float lo, float hi,
 }
 
 TEST(resume_is_bit_exact_for_a_conditional_mlp_at_1_thread) {
-  check_resume("toy:8gaussians:train:200", mlp_arch, -4, 4, 1);
+  check_resume("toy:8gaussians:train:200", mlp_arch, -4, 4, 1, 0);
 }
 TEST(resume_is_bit_exact_for_a_conditional_mlp_at_2_threads) {
-  check_resume("toy:8gaussians:train:200", mlp_arch, -4, 4, 2);
+  check_resume("toy:8gaussians:train:200", mlp_arch, -4, 4, 2, 0);
 }
 TEST(resume_is_bit_exact_for_a_spectral_norm_resnet_at_1_thread) {
-  check_resume(image_spec(), conv_arch, 0, 1, 1);
+  check_resume(image_spec(), conv_arch, 0, 1, 1, 0);
 }
 TEST(resume_is_bit_exact_for_a_spectral_norm_resnet_at_2_threads) {
-  check_resume(image_spec(), conv_arch, 0, 1, 2);
+  check_resume(image_spec(), conv_arch, 0, 1, 2, 0);
+}
+TEST(resume_is_bit_exact_with_improved_cd_for_a_conditional_mlp) {
+  check_resume("toy:8gaussians:train:200", mlp_arch, -4, 4, 2, 1);
+}
+TEST(resume_is_bit_exact_with_improved_cd_for_a_spectral_norm_resnet_at_1_thread) {
+  check_resume(image_spec(), conv_arch, 0, 1, 1, 1);
+}
+TEST(resume_is_bit_exact_with_improved_cd_for_a_spectral_norm_resnet_at_2_threads) {
+  check_resume(image_spec(), conv_arch, 0, 1, 2, 1);
 }
 
 static void stop_after_two(void *ctx, const ebm_train_stats *s) {

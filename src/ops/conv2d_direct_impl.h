@@ -1,0 +1,290 @@
+/* ops/conv2d_direct_impl.h — internal: conv2d forward and input gradient
+ * with register tiles, no im2col and no sgemm call ("implicit GEMM"),
+ * written once for any SIMD width. conv2d_direct_avx512.c (16 lanes, 8 × 3
+ * tiles in 24 of 32 zmm registers) and conv2d_direct_avx2.c (8 lanes, 4 × 3
+ * tiles in 12 of 16 ymm registers) define the vector macros below and
+ * include this file once each.
+ *
+ * Why not BLAS here: Debian's OpenBLAS 0.3.21 runs its Haswell kernels on
+ * Zen CPUs (half the FMA width on AVX-512 ones) and every call packs both
+ * operands. The Langevin step is nothing but these two passes, so they get
+ * a kernel of their own; the weight gradient (once per training iteration)
+ * keeps the portable im2col + sgemm path.
+ *
+ * Layout. Items go LANES at a time (one vector register holds a value for
+ * LANES items), transposed into a zero-padded CHWN buffer:
+ *   xp[((c·Hp + y)·Wp + x)·LANES + t]   (Hp = H_in + 2·pad, Wp = W_in + 2·pad)
+ * Every tap of every output pixel is then one LANES-float load at
+ * base(p) + off(k), padding included, so the inner loop has no bounds tests:
+ *   base(oh, ow) = (oh·stride·Wp + ow·stride)·LANES,
+ *   off(c, i, j) = ((c·Hp + i)·Wp + j)·LANES.
+ * Forward, per tile of TILE_M output channels × TILE_P pixels:
+ *   acc[m][p] += w[m, k] (broadcast) · xp[base(p) + off(k)]   over k < K.
+ * Input gradient, per tile of TILE_M taps k × TILE_P pixels:
+ *   acc[k][p] += w[co, k] (broadcast) · dy[co, p] (LANES items)  over co,
+ * then xp[base(p) + off(k)] += acc[k][p] (col2im fused in).
+ * Each item's result is computed in its own lane with the same sequence of
+ * operations whatever the group, worker or thread count: results are
+ * bitwise identical at any thread count. Remainder groups (< LANES items)
+ * run with zero lanes.
+ *
+ * Work split. The unit of work is one group of LANES items (fixed by n), so
+ * a call has n / LANES units, handed out dynamically by the pool: a thread
+ * that the OS descheduled holds up one group, not half the batch. Each
+ * worker uses the scratch of its worker index (at most s->slots workers).
+ *
+ * Workspace (floats, parts 64-byte aligned): wt (K × C_out, the forward's
+ * transposed weights, shared), then per worker xt (F_in·LANES, the group in
+ * CHWN without padding), xp (C_in·Hp·Wp·LANES), mat (C_out·P·LANES, the
+ * output group / output gradients in CHWN) and dz (LANES·C_out·P,
+ * dy·swish'(pre) in NCHW).
+ *
+ * Before including: DIRECT_TARGET (the target attribute string), LANES,
+ * TILE_M (≥ 4), TILE_P (3), VEC, VZERO(), VLOAD(p), VSTORE(p, v), VSET1(f),
+ * VFMA(a, b, c) = a·b + c, VADD(a, b), and DIRECT_FN(name) (the ISA suffix). */
+#include <string.h>
+
+#include "ebm/core.h"
+#include "ops/conv2d_internal.h"
+#include "ops/transpose.h"
+
+#define MAX_K 4096 /* taps per output (C_in·kh·kw): the offset table lives on the stack */
+
+typedef struct {
+  size_t wt, worker, xt, xp, mat, dz; /* offsets: shared part, first worker, parts in a worker */
+  size_t worker_size, total;
+} direct_layout;
+
+static int64_t padded_floats(const ebm_conv2d_shape *s) {
+  return s->c_in * (s->h_in + 2 * s->pad) * (s->w_in + 2 * s->pad) * LANES;
+}
+
+static direct_layout direct_layout_of(const ebm_conv2d_shape *s) {
+  direct_layout l;
+  l.wt = 0;
+  l.worker = conv_round_up((size_t)(conv_k(s) * s->c_out));
+  l.xt = 0;
+  l.xp = l.xt + conv_round_up((size_t)(conv_f_in(s) * LANES));
+  l.mat = l.xp + conv_round_up((size_t)padded_floats(s));
+  l.dz = l.mat + conv_round_up((size_t)(conv_f_out(s) * LANES));
+  l.worker_size = l.dz + conv_round_up((size_t)(conv_f_out(s) * LANES));
+  l.total = l.worker + (size_t)conv_slots(s) * l.worker_size;
+  return l;
+}
+
+int DIRECT_FN(ops_conv2d_direct_usable)(const ebm_conv2d_shape *s) {
+  return conv_k(s) <= MAX_K && padded_floats(s) < INT32_MAX;
+}
+
+size_t DIRECT_FN(ops_conv2d_direct_workspace)(const ebm_conv2d_shape *s) {
+  return DIRECT_FN(ops_conv2d_direct_usable)(s) ? direct_layout_of(s).total : 0;
+}
+
+/* off[k] for k = (c, i, j) in weight order. */
+static void tap_offsets(const ebm_conv2d_shape *s, int32_t *off) {
+  const int64_t hp = s->h_in + 2 * s->pad, wp = s->w_in + 2 * s->pad;
+  for (int64_t c = 0, k = 0; c < s->c_in; c++)
+    for (int64_t i = 0; i < s->kh; i++)
+      for (int64_t j = 0; j < s->kw; j++) off[k++] = (int32_t)(((c * hp + i) * wp + j) * LANES);
+}
+
+/* base offset of output pixel p (row-major over H_out × W_out). */
+static int64_t pixel_base(const ebm_conv2d_shape *s, int64_t p) {
+  const int64_t wp = s->w_in + 2 * s->pad, oh = p / s->w_out, ow = p % s->w_out;
+  return (oh * s->stride * wp + ow * s->stride) * LANES;
+}
+
+// Forward tile: c[r·ldc + j·LANES ..] = Σ_k a[k·lda + r] · b[base_j + off[k] ..] for
+// r < mr output channels, j < np pixels. mr, np are constants after inlining,
+// so acc lives in registers.
+__attribute__((target(DIRECT_TARGET), always_inline)) static inline void
+forward_tile(const int mr, const int np, int64_t k_count, const int32_t *off, const float *a,
+             int64_t lda, const float *b, const int64_t *base, float *c, int64_t ldc) {
+  VEC acc[TILE_M][TILE_P];
+  for (int r = 0; r < mr; r++)
+    for (int j = 0; j < np; j++) acc[r][j] = VZERO();
+  const float *bj[TILE_P];
+  for (int j = 0; j < np; j++) bj[j] = b + base[j];
+  for (int64_t k = 0; k < k_count; k++) {
+    VEC bv[TILE_P];
+    for (int j = 0; j < np; j++) bv[j] = VLOAD(bj[j] + off[k]);
+    const float *ak = a + k * lda;
+    for (int r = 0; r < mr; r++) {
+      VEC av = VSET1(ak[r]);
+      for (int j = 0; j < np; j++) acc[r][j] = VFMA(av, bv[j], acc[r][j]);
+    }
+  }
+  for (int r = 0; r < mr; r++)
+    for (int j = 0; j < np; j++) VSTORE(c + r * ldc + j * LANES, acc[r][j]);
+}
+
+// Input-gradient tile: for r < mr taps (k0 + r) and j < np pixels,
+// xp[base_j + off[r] ..] += Σ_co a[co·lda + r] · b[co·ldb + j·LANES ..].
+__attribute__((target(DIRECT_TARGET), always_inline)) static inline void
+backward_tile(const int mr, const int np, int64_t c_out, const float *a, int64_t lda,
+              const float *b, int64_t ldb, const int32_t *off, float *xp, const int64_t *base) {
+  VEC acc[TILE_M][TILE_P];
+  for (int r = 0; r < mr; r++)
+    for (int j = 0; j < np; j++) acc[r][j] = VZERO();
+  for (int64_t co = 0; co < c_out; co++) {
+    VEC bv[TILE_P];
+    for (int j = 0; j < np; j++) bv[j] = VLOAD(b + co * ldb + j * LANES);
+    const float *ac = a + co * lda;
+    for (int r = 0; r < mr; r++) {
+      VEC av = VSET1(ac[r]);
+      for (int j = 0; j < np; j++) acc[r][j] = VFMA(av, bv[j], acc[r][j]);
+    }
+  }
+  for (int r = 0; r < mr; r++)
+    for (int j = 0; j < np; j++) {
+      float *d = xp + base[j] + off[r];
+      VSTORE(d, VADD(VLOAD(d), acc[r][j]));
+    }
+}
+
+/* The tiles with constant sizes: TILE_M, 4, 2 or 1 rows × 1..3 pixels. */
+#define TILE_CASES(call, mr)                                                                  \
+  switch (np) {                                                                               \
+  case 3: call(mr, 3); break;                                                                 \
+  case 2: call(mr, 2); break;                                                                 \
+  default: call(mr, 1); break;                                                                \
+  }
+#define TILE_ROWS(call, r0, count)                                                            \
+  do {                                                                                        \
+    for (; r0 + TILE_M <= (count); r0 += TILE_M) TILE_CASES(call, TILE_M)                     \
+    if (r0 + 4 <= (count)) { TILE_CASES(call, 4) r0 += 4; }                                   \
+    if (r0 + 2 <= (count)) { TILE_CASES(call, 2) r0 += 2; }                                   \
+    if (r0 < (count)) { TILE_CASES(call, 1) r0 += 1; }                                        \
+  } while (0)
+
+/* Pixels in the tile starting at p0: 3, but 2 + 2 rather than 3 + 1 at the
+ * end (a 1-pixel tile runs at a third of the speed). */
+static int tile_pixels(int64_t p0, int64_t p_count) {
+  int64_t left = p_count - p0;
+  return left == 4 ? 2 : left >= TILE_P ? TILE_P : (int)left;
+}
+
+typedef struct {
+  const ebm_conv2d_shape *s;
+  const float *x, *w, *b, *dy, *pre;
+  float *z, *act, *dx, *ws;
+} direct_job;
+
+/* Items [0, gn) of src (NCHW, F_in each) into the interior of xp, lanes
+ * gn..LANES-1 zero: one long transpose into xt (F_in × LANES), then a copy
+ * of each image row (W_in·LANES contiguous floats). Transposing straight
+ * into xp would take one call per image row, mostly too short for 8×8
+ * tiles. */
+static void load_padded(const ebm_conv2d_shape *s, const float *src, int64_t gn, float *xt,
+                        float *xp) {
+  const int64_t hp = s->h_in + 2 * s->pad, wp = s->w_in + 2 * s->pad, fi = conv_f_in(s);
+  if (gn < LANES) memset(xt, 0, (size_t)(fi * LANES) * sizeof *xt);
+  ops_transpose(gn, fi, src, fi, xt, LANES);
+  for (int64_t c = 0; c < s->c_in; c++)
+    for (int64_t ih = 0; ih < s->h_in; ih++)
+      memcpy(xp + ((c * hp + ih + s->pad) * wp + s->pad) * LANES,
+             xt + (c * s->h_in + ih) * s->w_in * LANES, (size_t)(s->w_in * LANES) * sizeof *xp);
+}
+
+/* The inverse: the interior of xp into items [0, gn) of dst. */
+static void store_padded(const ebm_conv2d_shape *s, const float *xp, int64_t gn, float *xt,
+                         float *dst) {
+  const int64_t hp = s->h_in + 2 * s->pad, wp = s->w_in + 2 * s->pad, fi = conv_f_in(s);
+  for (int64_t c = 0; c < s->c_in; c++)
+    for (int64_t ih = 0; ih < s->h_in; ih++)
+      memcpy(xt + (c * s->h_in + ih) * s->w_in * LANES,
+             xp + ((c * hp + ih + s->pad) * wp + s->pad) * LANES,
+             (size_t)(s->w_in * LANES) * sizeof *xt);
+  ops_transpose(fi, gn, xt, LANES, dst, fi);
+}
+
+/* Groups of LANES items in the batch: the units of work. */
+static int64_t group_count(const ebm_conv2d_shape *s) { return (s->n + LANES - 1) / LANES; }
+
+// x is (N,C_in,H_in,W_in), wt is w transposed to (K, C_out), z and act are
+// (N,C_out,H_out,W_out). Groups [begin, end), in worker tid's scratch.
+__attribute__((target(DIRECT_TARGET))) static void forward_groups(void *ctx, int64_t begin,
+                                                                  int64_t end, int tid) {
+  const direct_job *j = ctx;
+  const ebm_conv2d_shape *s = j->s;
+  const direct_layout l = direct_layout_of(s);
+  const int64_t k_count = conv_k(s), p_count = conv_p(s), co_n = s->c_out;
+  const int64_t fi = conv_f_in(s), fo = conv_f_out(s);
+  const float *wt = j->ws + l.wt;
+  float *scratch = j->ws + l.worker + (size_t)tid * l.worker_size;
+  float *xt = scratch + l.xt, *xp = scratch + l.xp, *mat = scratch + l.mat;
+  int32_t off[MAX_K];
+  tap_offsets(s, off);
+  memset(xp, 0, (size_t)padded_floats(s) * sizeof *xp); /* the padding border */
+  for (int64_t group = begin; group < end; group++) {
+    const int64_t a = group * LANES, gn = a + LANES < s->n ? LANES : s->n - a;
+    load_padded(s, j->x + a * fi, gn, xt, xp);
+    for (int64_t p0 = 0, np; p0 < p_count; p0 += np) {
+      np = tile_pixels(p0, p_count);
+      int64_t base[TILE_P];
+      for (int q = 0; q < np; q++) base[q] = pixel_base(s, p0 + q);
+      int64_t m0 = 0;
+      float *c = mat + p0 * LANES;
+      const int64_t ldc = p_count * LANES;
+#define FWD(mr_, np_) forward_tile(mr_, np_, k_count, off, wt + m0, co_n, xp, base, c + m0 * ldc, ldc)
+      TILE_ROWS(FWD, m0, co_n);
+#undef FWD
+    }
+    float *z = j->z + a * fo;
+    ops_transpose(fo, gn, mat, LANES, z, fo);
+    ops_conv2d_bias_swish(s, gn, j->b, z, j->act ? j->act + a * fo : NULL);
+  }
+}
+
+void DIRECT_FN(ops_conv2d_direct_forward)(const ebm_conv2d_shape *s, const float *x,
+                                          const float *w, const float *b, float *z, float *act,
+                                          float *ws) {
+  /* wt = wᵀ (K × C_out): a tile broadcasts TILE_M consecutive channels per tap */
+  ops_transpose(s->c_out, conv_k(s), w, conv_k(s), ws + direct_layout_of(s).wt, s->c_out);
+  direct_job j = {.s = s, .x = x, .w = w, .b = b, .z = z, .act = act, .ws = ws};
+  ebm_parallel_for_workers(group_count(s), 1, (int)conv_slots(s), forward_groups, &j);
+}
+
+// dy (and pre) are (N,C_out,H_out,W_out), w is (C_out, K), dx is (N,C_in,H_in,W_in).
+__attribute__((target(DIRECT_TARGET))) static void backward_input_groups(void *ctx, int64_t begin,
+                                                                         int64_t end, int tid) {
+  const direct_job *j = ctx;
+  const ebm_conv2d_shape *s = j->s;
+  const direct_layout l = direct_layout_of(s);
+  const int64_t k_count = conv_k(s), p_count = conv_p(s), co_n = s->c_out;
+  const int64_t fi = conv_f_in(s), fo = conv_f_out(s);
+  float *scratch = j->ws + l.worker + (size_t)tid * l.worker_size;
+  float *xt = scratch + l.xt, *xp = scratch + l.xp, *mat = scratch + l.mat, *dz = scratch + l.dz;
+  int32_t off[MAX_K];
+  tap_offsets(s, off);
+  for (int64_t group = begin; group < end; group++) {
+    const int64_t a = group * LANES, gn = a + LANES < s->n ? LANES : s->n - a;
+    const float *src = j->dy + a * fo;
+    if (j->pre) {
+      ops_conv2d_swish_grad(gn * fo, j->pre + a * fo, src, dz);
+      src = dz;
+    }
+    if (gn < LANES) memset(mat, 0, (size_t)(fo * LANES) * sizeof *mat);
+    ops_transpose(gn, fo, src, fo, mat, LANES);
+    memset(xp, 0, (size_t)padded_floats(s) * sizeof *xp);
+    for (int64_t p0 = 0, np; p0 < p_count; p0 += np) {
+      np = tile_pixels(p0, p_count);
+      int64_t base[TILE_P];
+      for (int q = 0; q < np; q++) base[q] = pixel_base(s, p0 + q);
+      const float *b = mat + p0 * LANES;
+      const int64_t ldb = p_count * LANES;
+      int64_t k0 = 0;
+#define BWD(mr_, np_) backward_tile(mr_, np_, co_n, j->w + k0, k_count, b, ldb, off + k0, xp, base)
+      TILE_ROWS(BWD, k0, k_count);
+#undef BWD
+    }
+    store_padded(s, xp, gn, xt, j->dx + a * fi);
+  }
+}
+
+void DIRECT_FN(ops_conv2d_direct_backward_input)(const ebm_conv2d_shape *s, const float *pre,
+                                                 const float *dy, const float *w, float *dx,
+                                                 float *ws) {
+  direct_job j = {.s = s, .pre = pre, .dy = dy, .w = w, .dx = dx, .ws = ws};
+  ebm_parallel_for_workers(group_count(s), 1, (int)conv_slots(s), backward_input_groups, &j);
+}

@@ -1,0 +1,14 @@
+/* ops/swish_simd.h — internal: swish and its gradient over arrays, with
+ * AVX2 intrinsics on the avx2 path (swish_simd.c), bit-identical to
+ * vmath.h's ops_swish / ops_swish_grad element by element. */
+#ifndef EBM_OPS_SWISH_SIMD_H
+#define EBM_OPS_SWISH_SIMD_H
+
+#include <stdint.h>
+
+/* y[i] = swish(x[i]) for i < count (y may alias x). */
+void ops_swish_array(int64_t count, const float *x, float *y);
+/* dx[i] = dy[i]·swish'(x[i]) for i < count (dx may alias dy). */
+void ops_swish_grad_array(int64_t count, const float *x, const float *dy, float *dx);
+
+#endif

@@ -1,0 +1,92 @@
+/* Improved contrastive divergence (Du, Li, Tenenbaum, Mordatch, ICML 2021;
+ * the lecture notes in seed 001 derive it). PCD's gradient treats the
+ * negatives x⁻ as constants, which ignores that they depend on θ through
+ * the sampler; the missing part of the full CD gradient is the KL term
+ *   L_KL = E_θ̄(x_K),  θ̄ = stop-grad(θ), x_K = the chains after the last step,
+ * differentiated through the last step only (the authors' code does the
+ * same), plus an entropy term that keeps the chains apart:
+ *   L_ent = −mean_i log min_j ‖x_K,i − r_j‖   (r: items of the replay buffer).
+ * Both terms are functions of x_K alone; their gradient v = dL/dx_K is
+ * carried to θ through the step
+ *   x_K = clamp(x − λ·clip(∇ₓE_θ(x)/T, c), lo, hi)
+ * as dL/dθ = −(λ/T)·∂/∂θ Σ_i u_iᵀ∇ₓE_θ(x_i), u = v where neither the clip
+ * nor the clamp was active (their derivative is 0 elsewhere). The mixed
+ * derivative ∂/∂θ (uᵀ∇ₓE) is the derivative of ∇θE along u, taken as a
+ * central difference of two ebm_net_backward_params passes at x ± h·û: no
+ * second-order pass is needed from any layer. tests/train/test_icd.c checks
+ * it against a double-precision reference of the whole KL + entropy loss. */
+#include <math.h>
+#include <string.h>
+
+#include "train/train_internal.h"
+
+void train_icd_terms(const float *x_k, const float *e_k, const float *grad_k, int64_t n, int64_t dim,
+                     float kl_weight, float entropy_weight, const float *refs, int64_t n_refs,
+                     float delta, train_icd_values *values, float *v) {
+  const double inv_n = 1.0 / (double)n;
+  double kl = 0.0, ent = 0.0;
+  memset(v, 0, (size_t)(n * dim) * sizeof *v);
+  for (int64_t i = 0; i < n; i++) {
+    const float *xi = x_k + i * dim;
+    float *vi = v + i * dim;
+    if (kl_weight != 0.0f) {
+      kl += e_k[i];
+      const float a = (float)(kl_weight * inv_n);
+      for (int64_t k = 0; k < dim; k++) vi[k] = a * grad_k[i * dim + k];
+    }
+    if (entropy_weight != 0.0f && n_refs > 0) {
+      /* the nearest reference: ½·log(d² + δ²), δ keeps a chain that sits on
+       * a stored item finite */
+      int64_t best = 0;
+      double best_d2 = INFINITY;
+      for (int64_t j = 0; j < n_refs; j++) {
+        const float *r = refs + j * dim;
+        double d2 = 0.0;
+        for (int64_t k = 0; k < dim; k++) d2 += ((double)xi[k] - r[k]) * ((double)xi[k] - r[k]);
+        if (d2 < best_d2) {
+          best_d2 = d2;
+          best = j;
+        }
+      }
+      const double q = best_d2 + (double)delta * delta;
+      ent += 0.5 * log(q);
+      const float *r = refs + best * dim;
+      const double a = -entropy_weight * inv_n / q; /* d(−w·mean ½ log q)/dx = −w/n·(x − r)/q */
+      for (int64_t k = 0; k < dim; k++) vi[k] += (float)(a * ((double)xi[k] - r[k]));
+    }
+  }
+  values->kl = kl_weight * kl * inv_n;
+  values->entropy = n_refs > 0 ? -entropy_weight * ent * inv_n : 0.0;
+}
+
+ebm_status train_backprop_last_step(ebm_net *net, const ebm_cond *cond, const ebm_last_step *ls,
+                                    const float *x_k, const float *v, int64_t dim, double h,
+                                    float *work_u, float *work_x, float *work_de, float *work_e) {
+  const int64_t n = ls->n, m = n * dim;
+  /* u = v where the step was differentiable; s = max_i ‖u_i‖ */
+  double s = 0.0;
+  for (int64_t i = 0; i < n; i++) {
+    double u2 = 0.0;
+    for (int64_t k = i * dim; k < (i + 1) * dim; k++) {
+      const float gt = ls->grad[k] * ls->inv_temperature;
+      const int live = gt >= -ls->clip && gt <= ls->clip && x_k[k] > ls->lo && x_k[k] < ls->hi;
+      work_u[k] = live ? v[k] : 0.0f;
+      u2 += (double)work_u[k] * work_u[k];
+    }
+    if (u2 > s || isnan(u2)) s = u2;
+  }
+  s = sqrt(s);
+  if (isnan(s)) return ebm_set_error(EBM_ERR_NUMERIC, "the gradient of the KL / entropy terms is NaN");
+  if (s == 0.0) return EBM_OK;
+  /* dL/dθ ≈ −(λ/T)·s/(2h)·[∇θΣE(x + h·u/s) − ∇θΣE(x − h·u/s)] */
+  const double c = -(double)ls->lambda * ls->inv_temperature * s / (2.0 * h);
+  const double step = h / s;
+  for (int side = 0; side < 2; side++) {
+    const double sign = side ? -1.0 : 1.0;
+    for (int64_t i = 0; i < n; i++) work_de[i] = (float)(sign * c);
+    for (int64_t k = 0; k < m; k++) work_x[k] = (float)(ls->x[k] + sign * step * work_u[k]);
+    ebm_status st = ebm_net_backward_params(net, work_x, cond, n, work_de, work_e);
+    if (st != EBM_OK) return st;
+  }
+  return EBM_OK;
+}
