@@ -71,7 +71,7 @@ static int run_info(int argc, char **argv) {
     ebm_safetensors_free(st);
     return rc;
   }
-  if (!s) s = ebm_net_from_safetensors(st, 1, &net);
+  if (!s) s = ebm_net_from_safetensors(st, 0, &net); /* parameters only: no activations */
   if (s) {
     ebm_safetensors_free(st);
     return cli_runtime_error(s);
@@ -107,6 +107,8 @@ static int run_info(int argc, char **argv) {
 
 CLI_COMMAND(info, "info", "CKPT", "describe a checkpoint: layers, shapes, parameters, metadata",
             "Loads and validates a checkpoint (every tensor present, with its shape and finite\n"
-            "values) and prints its architecture as a layer table with per-item output shapes,\n"
-            "the parameter count, the training step (metadata \"step\") and all metadata.",
+            "values; the shapes are compared with the architecture before anything is allocated,\n"
+            "and no activation memory is allocated at all) and prints its architecture as a\n"
+            "layer table with per-item output shapes, the parameter count, the training step\n"
+            "(metadata \"step\") and all metadata.",
             run_info)

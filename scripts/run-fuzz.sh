@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs every libFuzzer target in BUILD_DIR for SECONDS each (default 60),
-# seeded from tests/fixtures/io. Prints per target the run time, the number
-# of executions and whether it found a crash (or leak / timeout / OOM);
+# seeded from tests/fixtures/io (and examples/arch). Prints per target the
+# run time, the number of executions and whether it found a crash (or leak /
+# timeout / OOM beyond the 1 GiB cap);
 # exits 1 if any did. The growing corpus and any crash inputs stay in
 # BUILD_DIR/fuzz-corpus/<target> and BUILD_DIR/fuzz-artifacts/.
 # Usage: scripts/run-fuzz.sh BUILD_DIR [SECONDS]   (`make fuzz` calls it)
@@ -21,6 +22,8 @@ seeds() {
     fuzz_npy) ls "$FIX"/*.npy "$FIX"/hostile/npy_* ;;
     fuzz_idx) ls "$FIX"/*idx* "$FIX"/hostile/idx_* ;;
     fuzz_png) ls "$FIX"/*.png ;;
+    fuzz_arch) ls "$FIX"/seeds/arch/* "$ROOT"/examples/arch/*.json ;;
+    fuzz_checkpoint) ls "$FIX"/seeds/checkpoint/* "$FIX"/ref_model.safetensors ;;
   esac 2>/dev/null
 }
 
@@ -37,10 +40,12 @@ for bin in "$BUILD_DIR"/fuzz_*; do
   for f in $(seeds "$name"); do cp "$f" "$seeddir/"; done
   log="$BUILD_DIR/fuzz-$name.log"
   start=$(date +%s)
-  # -timeout: an input taking 10 s is a hang; -rss_limit_mb: an input that
-  # makes us allocate 2 GB is a bug (every reader bounds its allocations).
+  # -timeout: an input taking 10 s is a hang; -rss_limit_mb / -malloc_limit_mb:
+  # an input that makes us allocate more than 1 GiB is a bug (every reader
+  # bounds its allocations; a checkpoint's metadata cannot make the network
+  # allocate beyond what its plan and the file's size allow).
   ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} "$bin" -max_total_time="$SECONDS_EACH" \
-    -timeout=10 -rss_limit_mb=2048 -max_len=16384 -print_final_stats=1 \
+    -timeout=10 -rss_limit_mb=1024 -malloc_limit_mb=1024 -max_len=16384 -print_final_stats=1 \
     -artifact_prefix="$ART/$name-" "$corpus" "$seeddir" >"$log" 2>&1
   rc=$?
   secs=$(( $(date +%s) - start ))

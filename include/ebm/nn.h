@@ -43,7 +43,9 @@ typedef struct {
 ebm_status ebm_arch_preset(const char *name, int num_classes, int in_dim, char **json);
 
 /* Builds a network from an architecture JSON for batches of up to
- * max_batch items. Parameters are zero until ebm_net_init or a load.
+ * max_batch items (0: parameters only, no activation memory: for
+ * inspecting, initialising and saving; every pass then refuses a non-empty
+ * batch). Parameters are zero until ebm_net_init or a load.
  * The JSON (what checkpoints store as "arch"; src/nn/arch.c has the full
  * grammar, each layer kind's file under src/nn/ its keys) is either a layer
  * list
@@ -72,6 +74,28 @@ ebm_status ebm_arch_preset(const char *name, int num_classes, int in_dim, char *
  * naming the layer. */
 ebm_status ebm_net_new(const char *arch_json, int64_t max_batch, ebm_net **out);
 void ebm_net_free(ebm_net *net);
+
+/* What an architecture may make a network allocate (checked while building,
+ * before each allocation; beyond a limit → EBM_ERR_NOMEM naming the layer):
+ *   working memory — activations, gradients and workspaces for max_batch
+ *     items (also any one layer's input or output for max_batch items):
+ *     EBM_NET_MAX_WORK_BYTES;
+ *   parameters — values and gradients, buffers, normalised weights:
+ *     EBM_NET_MAX_PARAM_BYTES.
+ * A loaded checkpoint's tensors are also compared with the architecture
+ * before anything is allocated, so its parameters are bounded by the file's
+ * size. */
+#define EBM_NET_MAX_WORK_BYTES ((int64_t)4 << 30)
+#define EBM_NET_MAX_PARAM_BYTES ((int64_t)4 << 30)
+
+/* The bytes building `arch_json` for max_batch items would allocate, found
+ * by the same build without allocating any array (what checkpoint loading
+ * does first). Errors as ebm_net_new. */
+typedef struct {
+  double param_bytes;  /* parameters with their gradients, buffers, normalised weights */
+  double work_bytes;   /* activations, gradients, workspaces */
+} ebm_net_memory;
+ebm_status ebm_net_plan(const char *arch_json, int64_t max_batch, ebm_net_memory *mem);
 
 /* PyTorch's default initialisation (kaiming-uniform weights, uniform
  * biases in ±1/sqrt(fan_in)) from `rng`; spectral-norm u, v ~ N(0,1)
@@ -123,7 +147,10 @@ float ebm_net_spectral_sigma(ebm_net *net, const char *weight_name, int *found);
  * energy). `cond` (may be NULL) must hold labels iff ebm_net_needs_labels
  * and noise levels iff ebm_net_needs_sigma. out may be NULL (only the
  * activations are kept). The network keeps what backward needs, and
- * borrows cond's arrays until the next pass. */
+ * borrows cond's arrays until the next pass. An output that holds NaN or
+ * Inf → EBM_ERR_NUMERIC naming the first layer that produced one ("layer 3
+ * conv2d 'net.3' produced inf (item 0)"); the same holds for the energy
+ * passes below (out / e then hold whatever the pass computed). */
 ebm_status ebm_net_forward(ebm_net *net, const float *x, const ebm_cond *cond, int64_t n,
                            float *out);
 /* Back through the last forward pass (no second forward): dout is dL/d(out)
@@ -182,7 +209,10 @@ ebm_status ebm_net_save(const ebm_net *net, const char *path, int n_meta,
                         const char *const *meta_keys, const char *const *meta_values);
 /* Loads a checkpoint: arch from metadata "arch" (a JSON, or a preset name
  * such as "uva-cnn" as written by the PyTorch reference). Wrong shapes,
- * missing or extra tensors, NaN/Inf weights → a message naming the tensor. */
+ * missing or extra tensors, NaN/Inf weights → a message naming the tensor.
+ * The architecture is planned (ebm_net_plan) and every tensor's name and
+ * shape compared with the file's before the network is allocated. `ebm
+ * info` loads with max_batch 0 (no activation memory). */
 ebm_status ebm_net_load(const char *path, int64_t max_batch, ebm_net **out);
 /* Same, from an already parsed file. */
 ebm_status ebm_net_from_safetensors(const ebm_safetensors *st, int64_t max_batch, ebm_net **out);

@@ -11,9 +11,33 @@
 
 static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
-static ebm_status alloc_floats(float **p, int64_t count, const char *what) {
+/* A scratch buffer of the network, counted against EBM_NET_MAX_WORK_BYTES
+ * first (a plan only counts it). */
+static ebm_status alloc_floats(ebm_net *net, float **p, int64_t count, const char *what) {
+  ebm_status st = net_reserve_work(net, (double)count, what);
+  if (st || net->plan) return st;
   *p = ebm_alloc((size_t)(count > 0 ? count : 1), sizeof(float));
   if (!*p) return ebm_error_prefix(EBM_ERR_NOMEM, what);
+  return EBM_OK;
+}
+
+/* Floats per item of a shape, refused (naming `what`) before any int64
+ * product can overflow when max_batch items of it would not fit in
+ * EBM_NET_MAX_WORK_BYTES on their own. */
+static ebm_status item_size(const ebm_net *net, int ndim, const int64_t *shape, const char *what,
+                            int64_t *size) {
+  double count = 1;
+  for (int d = 0; d < ndim; d++) count *= (double)shape[d];
+  /* Batch 0 (parameters only) still bounds one item. */
+  double bytes = count * (double)(net->max_batch > 0 ? net->max_batch : 1) * (double)sizeof(float);
+  if (bytes > (double)EBM_NET_MAX_WORK_BYTES) {
+    char buf[64];
+    return ebm_set_error(EBM_ERR_NOMEM, "architecture: %s: %s per item takes %.3g GiB for a batch of "
+                         "%lld, beyond the %.0f GiB limit; use a smaller input, network or batch",
+                         what, ebm_shape_str(ndim, shape, buf, sizeof buf), bytes / (1 << 30),
+                         (long long)net->max_batch, (double)EBM_NET_MAX_WORK_BYTES / (1 << 30));
+  }
+  *size = (int64_t)count;
   return EBM_OK;
 }
 
@@ -106,12 +130,16 @@ static ebm_status build_layer(ebm_net *net, int index, scratch_sizes *sz) {
   memcpy(l->out_shape, l->in_shape, sizeof l->out_shape);
   ebm_status st = ls->kind->build(net, l, ls, sz, where);
   if (st) return st;
-  l->out_size = 1;
-  for (int d = 0; d < l->out_ndim; d++) l->out_size *= l->out_shape[d];
+  char out_what[NN_NAME_MAX + 64];
+  snprintf(out_what, sizeof out_what, "%s: output", where);
+  if ((st = item_size(net, l->out_ndim, l->out_shape, out_what, &l->out_size))) return st;
   net->flops += l->flops;
   if (!ls->kind->view && (st = net_alloc_floats(net, &l->out, net->max_batch * l->out_size, where)))
     return st;
-  sz->act = max64(sz->act, max64(l->in_size, l->out_size));
+  if (max64(l->in_size, l->out_size) > sz->act) {
+    sz->act = max64(l->in_size, l->out_size);
+    snprintf(sz->act_where, sizeof sz->act_where, "%s", where);
+  }
   return EBM_OK;
 }
 
@@ -148,35 +176,39 @@ ebm_status net_build_layers(ebm_net *net) {
     layer *l = &net->layers[i];
     l->in_ndim = ndim;
     memcpy(l->in_shape, shape, sizeof shape);
-    l->in_size = 1;
-    for (int d = 0; d < ndim; d++) l->in_size *= shape[d];
+    if (i == 0 && (st = item_size(net, ndim, shape, "input", &l->in_size))) return st;
+    if (i > 0) l->in_size = net->layers[i - 1].out_size;
     if ((st = build_layer(net, i, &sz))) return st;
     ndim = l->out_ndim;
     memcpy(shape, l->out_shape, sizeof shape);
   }
   if ((st = build_run_list(net))) return st;
   int64_t b = net->max_batch;
-  if ((st = alloc_floats(&net->grad_a, b * sz.act, "gradient buffer"))) return st;
-  if ((st = alloc_floats(&net->grad_b, b * sz.act, "gradient buffer"))) return st;
-  if ((st = alloc_floats(&net->grad_c, b * sz.act, "gradient buffer"))) return st;
+  char grad_what[sizeof sz.act_where + 32];
+  snprintf(grad_what, sizeof grad_what, "the gradient buffer for %s", sz.act_where);
+  if ((st = alloc_floats(net, &net->grad_a, b * sz.act, grad_what))) return st;
+  if ((st = alloc_floats(net, &net->grad_b, b * sz.act, grad_what))) return st;
+  if ((st = alloc_floats(net, &net->grad_c, b * sz.act, grad_what))) return st;
   if (sz.rb_full > 0) {
-    if ((st = alloc_floats(&net->rb_dr, b * sz.rb_full, "resblock scratch"))) return st;
-    if ((st = alloc_floats(&net->rb_da, b * sz.rb_full, "resblock scratch"))) return st;
-    if ((st = alloc_floats(&net->rb_dh, b * sz.rb_full, "resblock scratch"))) return st;
-    if ((st = alloc_floats(&net->rb_ds, b * sz.rb_in, "resblock scratch"))) return st;
+    if ((st = alloc_floats(net, &net->rb_dr, b * sz.rb_full, "resblock scratch"))) return st;
+    if ((st = alloc_floats(net, &net->rb_da, b * sz.rb_full, "resblock scratch"))) return st;
+    if ((st = alloc_floats(net, &net->rb_dh, b * sz.rb_full, "resblock scratch"))) return st;
+    if ((st = alloc_floats(net, &net->rb_ds, b * sz.rb_in, "resblock scratch"))) return st;
   }
-  if ((st = alloc_floats(&net->ws, (int64_t)sz.ws, "conv workspace"))) return st;
-  if ((st = alloc_floats(&net->dw, sz.weight, "weight-gradient scratch"))) return st;
-  if ((st = alloc_floats(&net->sn_tmp, 2 * sz.sn_vec, "spectral-norm scratch"))) return st;
+  /* Batch 0: no pass ever runs, so no conv workspace. */
+  int64_t ws = b > 0 ? (int64_t)sz.ws : 0;
+  if ((st = alloc_floats(net, &net->ws, ws, "conv workspace"))) return st;
+  if ((st = alloc_floats(net, &net->dw, sz.weight, "weight-gradient scratch"))) return st;
+  if ((st = alloc_floats(net, &net->sn_tmp, 2 * sz.sn_vec, "spectral-norm scratch"))) return st;
   int64_t cb = b * sz.cond_c;
-  if ((st = alloc_floats(&net->cond_g, cb, "class-conditioning scratch"))) return st;
-  if ((st = alloc_floats(&net->cond_b, cb, "class-conditioning scratch"))) return st;
-  if ((st = alloc_floats(&net->cond_dg, cb, "class-conditioning scratch"))) return st;
-  if ((st = alloc_floats(&net->cond_db, cb, "class-conditioning scratch"))) return st;
-  if ((st = alloc_floats(&net->cond_h, b * sz.cond_hidden, "conditioning scratch"))) return st;
-  if ((st = alloc_floats(&net->cond_dh, b * sz.cond_hidden, "conditioning scratch"))) return st;
-  if ((st = alloc_floats(&net->de_one, b, "network scratch"))) return st;
-  for (int64_t i = 0; i < b; i++) net->de_one[i] = 1.0f;
+  if ((st = alloc_floats(net, &net->cond_g, cb, "class-conditioning scratch"))) return st;
+  if ((st = alloc_floats(net, &net->cond_b, cb, "class-conditioning scratch"))) return st;
+  if ((st = alloc_floats(net, &net->cond_dg, cb, "class-conditioning scratch"))) return st;
+  if ((st = alloc_floats(net, &net->cond_db, cb, "class-conditioning scratch"))) return st;
+  if ((st = alloc_floats(net, &net->cond_h, b * sz.cond_hidden, "conditioning scratch"))) return st;
+  if ((st = alloc_floats(net, &net->cond_dh, b * sz.cond_hidden, "conditioning scratch"))) return st;
+  if ((st = alloc_floats(net, &net->de_one, b, "network scratch"))) return st;
+  for (int64_t i = 0; !net->plan && i < b; i++) net->de_one[i] = 1.0f;
   return EBM_OK;
 }
 

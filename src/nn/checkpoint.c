@@ -88,6 +88,41 @@ static int net_has_tensor(const ebm_net *net, const char *name) {
   return 0;
 }
 
+/* EBM_ERR_SHAPE "tensor 'x' has shape [..], expected [..]" unless the file
+ * holds `name` with exactly this shape (any dtype: reading checks it). */
+static ebm_status check_shape(const ebm_safetensors *st, const char *name, int ndim,
+                              const int64_t *shape) {
+  const ebm_st_tensor *t = ebm_safetensors_find(st, name);
+  if (!t) return ebm_set_error(EBM_ERR_FORMAT, "tensor '%s' is missing", name);
+  int same = t->ndim == ndim;
+  for (int d = 0; same && d < ndim; d++) same = t->shape[d] == shape[d];
+  if (same) return EBM_OK;
+  char got[64], want[64];
+  return ebm_set_error(EBM_ERR_SHAPE, "tensor '%s' has shape %s, expected %s", name,
+                       ebm_shape_str(t->ndim, t->shape, got, sizeof got),
+                       ebm_shape_str(ndim, shape, want, sizeof want));
+}
+
+/* Every tensor of the (planned) network present with its shape, nothing else. */
+static ebm_status check_tensors(const ebm_safetensors *st, const ebm_net *net) {
+  ebm_status s;
+  for (int i = 0; i < ebm_safetensors_count(st); i++) {
+    const char *name = ebm_safetensors_at(st, i)->name;
+    if (!net_has_tensor(net, name))
+      return ebm_set_error(EBM_ERR_FORMAT, "unexpected tensor '%s' (not part of the %s architecture)",
+                           name, net->spec.preset[0] ? net->spec.preset : "checkpoint's");
+  }
+  for (int i = 0; i < net->nparams; i++) {
+    const ebm_tensor *v = net->params[i].value;
+    if ((s = check_shape(st, net->params[i].name, v->ndim, v->shape))) return s;
+  }
+  for (int i = 0; i < net->nbuffers; i++) {
+    const nn_buffer *b = &net->buffers[i];
+    if ((s = check_shape(st, b->name, b->ndim, b->shape))) return s;
+  }
+  return EBM_OK;
+}
+
 ebm_status ebm_net_from_safetensors(const ebm_safetensors *st, int64_t max_batch, ebm_net **out) {
   *out = NULL;
   const char *origin = ebm_safetensors_origin(st);
@@ -107,17 +142,18 @@ ebm_status ebm_net_from_safetensors(const ebm_safetensors *st, int64_t max_batch
     }
     arch = preset_json;
   }
-  if ((s = ebm_net_new(arch, max_batch, &net))) {
+  /* Issue 13 item 6: the file's tensors against a plan of the network
+   * (names and shapes, nothing allocated), so metadata that claims a
+   * 20 000-wide layer fails on the shape before 3 GB are allocated; the
+   * parameters are then bounded by the file's size. */
+  if ((s = net_new(arch, max_batch, 1, &net)) || (s = check_tensors(st, net))) {
     ebm_error_prefix(s, origin);
     goto fail;
   }
-  for (int i = 0; i < ebm_safetensors_count(st); i++) {
-    const char *name = ebm_safetensors_at(st, i)->name;
-    if (!net_has_tensor(net, name)) {
-      s = ebm_set_error(EBM_ERR_FORMAT, "%s: unexpected tensor '%s' (not part of the %s architecture)",
-                        origin, name, net->spec.preset[0] ? net->spec.preset : "checkpoint's");
-      goto fail;
-    }
+  ebm_net_free(net);
+  if ((s = ebm_net_new(arch, max_batch, &net))) {
+    ebm_error_prefix(s, origin);
+    goto fail;
   }
   for (int i = 0; i < net->nparams; i++) {
     ebm_param *prm = &net->params[i];

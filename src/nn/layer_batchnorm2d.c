@@ -45,7 +45,7 @@ static ebm_status batchnorm2d_build(ebm_net *net, layer *l, const layer_spec *ls
   REGISTER(tracked, net_add_buffer, "num_batches_tracked", 0, &c) /* 0 dims: a scalar */
 #undef REGISTER
   net->buffers[bn->tracked].as_i64 = 1;
-  fill_floats(net->buffers[bn->running_var].data, c, 1.0f); /* PyTorch's state before init */
+  if (!net->plan) fill_floats(net->buffers[bn->running_var].data, c, 1.0f); /* PyTorch's state before init */
   if ((st = net_alloc_floats(net, &bn->mean, c, where))) return st;
   if ((st = net_alloc_floats(net, &bn->invstd, c, where))) return st;
   if ((st = net_alloc_floats(net, &bn->batch_var, c, where))) return st;

@@ -34,9 +34,9 @@ static const layer_key reshape_keys[] = {
 static ebm_status reshape_build(ebm_net *net, layer *l, const layer_spec *ls, scratch_sizes *sz,
                                 const char *where) {
   (void)net, (void)sz;
-  int64_t count = 1;
-  for (int d = 0; d < ls->shape_ndim; d++) count *= ls->shape[d];
-  if (count != l->in_size) {
+  double count = 1; /* in double: three entries up to 2^24 overflow int64 */
+  for (int d = 0; d < ls->shape_ndim; d++) count *= (double)ls->shape[d];
+  if (count != (double)l->in_size) {
     char a[64], b[64];
     return ebm_set_error(EBM_ERR_ARG, "architecture: %s: cannot reshape %s (%lld values) to %s",
                          where, ebm_shape_str(l->in_ndim, l->in_shape, a, sizeof a),

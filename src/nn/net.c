@@ -13,6 +13,43 @@ static char *dup_str(const char *s) {
   return d;
 }
 
+static const double gib = 1024.0 * 1024.0 * 1024.0;
+
+ebm_status net_reserve_work(ebm_net *net, double count, const char *what) {
+  double bytes = count * (double)sizeof(float);
+  if (net->work_bytes + bytes > (double)EBM_NET_MAX_WORK_BYTES)
+    return ebm_set_error(EBM_ERR_NOMEM, "architecture: %s needs %.3g GiB of activations for a batch of %lld "
+                         "(%.3g GiB before it), beyond the %.0f GiB limit; use a smaller input, "
+                         "network or batch", what, bytes / gib, (long long)net->max_batch,
+                         net->work_bytes / gib, (double)EBM_NET_MAX_WORK_BYTES / gib);
+  net->work_bytes += bytes;
+  return EBM_OK;
+}
+
+ebm_status net_reserve_params(ebm_net *net, double count, const char *what) {
+  double bytes = count * (double)sizeof(float);
+  if (net->param_bytes + bytes > (double)EBM_NET_MAX_PARAM_BYTES)
+    return ebm_set_error(EBM_ERR_NOMEM, "architecture: '%s' takes the parameters to %.3g GiB (with "
+                         "gradients), beyond the %.0f GiB limit", what,
+                         (net->param_bytes + bytes) / gib, (double)EBM_NET_MAX_PARAM_BYTES / gib);
+  net->param_bytes += bytes;
+  return EBM_OK;
+}
+
+static double numel_of(int ndim, const int64_t *shape) {
+  double numel = 1;
+  for (int d = 0; d < ndim; d++) numel *= (double)shape[d];
+  return numel;
+}
+
+/* A tensor of `shape`: zeroed, or in a plan shape only (data NULL). */
+static ebm_tensor *net_tensor_new(const ebm_net *net, int ndim, const int64_t *shape) {
+  if (!net->plan) return ebm_tensor_new(ndim, shape);
+  ebm_tensor *t = calloc(1, sizeof *t);
+  if (t) *t = ebm_tensor_wrap(NULL, ndim, shape);
+  return t;
+}
+
 /* Both registries grow by doubling while a network is built (never during
  * the passes). Return the new index, or −1 with the error set. */
 int net_add_param(ebm_net *net, const char *name, int ndim, const int64_t *shape) {
@@ -26,10 +63,11 @@ int net_add_param(ebm_net *net, const char *name, int ndim, const int64_t *shape
     net->params = p;
     net->cap_params = cap;
   }
+  if (net_reserve_params(net, 2 * numel_of(ndim, shape), name)) return -1;
   ebm_param *p = &net->params[net->nparams];
   p->name = dup_str(name);
-  p->value = ebm_tensor_new(ndim, shape);
-  p->grad = ebm_tensor_new(ndim, shape);
+  p->value = net_tensor_new(net, ndim, shape);
+  p->grad = net_tensor_new(net, ndim, shape);
   if (!p->name || !p->value || !p->grad) {
     free((char *)p->name);
     ebm_tensor_free(p->value);
@@ -51,13 +89,12 @@ int net_add_buffer(ebm_net *net, const char *name, int ndim, const int64_t *shap
     net->buffers = b;
     net->cap_buffers = cap;
   }
+  if (net_reserve_params(net, numel_of(ndim, shape), name)) return -1;
   nn_buffer *b = &net->buffers[net->nbuffers];
   memset(b, 0, sizeof *b);
-  int64_t numel = 1;
-  for (int d = 0; d < ndim; d++) numel *= shape[d];
   b->name = dup_str(name);
-  b->data = ebm_alloc((size_t)numel, sizeof(float));
-  if (!b->name || !b->data) {
+  b->data = net->plan ? NULL : ebm_alloc((size_t)numel_of(ndim, shape), sizeof(float));
+  if (!b->name || (!b->data && !net->plan)) {
     free(b->name);
     ebm_free(b->data);
     ebm_set_error(EBM_ERR_NOMEM, "out of memory allocating buffer '%s'", name);
@@ -90,6 +127,9 @@ void *net_alloc(ebm_net *net, size_t count, size_t size, const char *what) {
 }
 
 ebm_status net_alloc_floats(ebm_net *net, float **p, int64_t count, const char *what) {
+  *p = NULL;
+  ebm_status st = net_reserve_work(net, (double)count, what);
+  if (st || net->plan) return st;
   *p = net_alloc(net, (size_t)count, sizeof(float), what);
   return *p ? EBM_OK : EBM_ERR_NOMEM;
 }
@@ -129,28 +169,43 @@ static ebm_status net_energy_eval(void *self, const float *x, const ebm_cond *co
   return grad ? ebm_net_grad_input(net, x, cond, n, e, grad) : ebm_net_energy(net, x, cond, n, e);
 }
 
-ebm_status ebm_net_new(const char *arch_json, int64_t max_batch, ebm_net **out) {
+ebm_status net_new(const char *arch_json, int64_t max_batch, int plan, ebm_net **out) {
   *out = NULL;
-  if (max_batch < 1 || max_batch > (1 << 24))
-    return ebm_set_error(EBM_ERR_ARG, "network batch size %lld is not in [1, %d]",
+  if (max_batch < 0 || max_batch > (1 << 24))
+    return ebm_set_error(EBM_ERR_ARG, "network batch size %lld is not in [0, %d]",
                          (long long)max_batch, 1 << 24);
   ebm_net *net = calloc(1, sizeof *net);
   if (!net) return ebm_set_error(EBM_ERR_NOMEM, "out of memory allocating a network");
   ebm_status st = arch_parse(arch_json, &net->spec, &net->arch_json);
   if (st) goto fail;
   net->max_batch = max_batch;
+  net->plan = plan;
   net->item_ndim = net->spec.input_ndim;
   memcpy(net->item_shape, net->spec.input, sizeof net->item_shape);
   net->num_classes = net->spec.classes;
   net->fwd_n = -1;
   if ((st = net_build_layers(net))) goto fail;
   /* Zero parameters give σ = 0; the update then leaves W = W_orig = 0. */
-  ebm_net_spectral_update(net, 0);
+  if (!plan) ebm_net_spectral_update(net, 0);
   *out = net;
   return EBM_OK;
 fail:
   ebm_net_free(net);
   return st;
+}
+
+ebm_status ebm_net_new(const char *arch_json, int64_t max_batch, ebm_net **out) {
+  return net_new(arch_json, max_batch, 0, out);
+}
+
+ebm_status ebm_net_plan(const char *arch_json, int64_t max_batch, ebm_net_memory *mem) {
+  ebm_net *plan = NULL;
+  ebm_status st = net_new(arch_json, max_batch, 1, &plan);
+  if (st) return st;
+  mem->param_bytes = plan->param_bytes;
+  mem->work_bytes = plan->work_bytes;
+  ebm_net_free(plan);
+  return EBM_OK;
 }
 
 const char *ebm_net_arch_json(const ebm_net *net) { return net->arch_json; }

@@ -112,6 +112,7 @@ typedef struct {
   int64_t sn_vec;     /* largest rows + cols */
   int64_t cond_c;     /* largest conditioned channel count */
   int64_t cond_hidden;/* largest cond_affine embedding (2·C + features) */
+  char act_where[NN_NAME_MAX + 48]; /* the layer with the largest activation (messages) */
 } scratch_sizes;
 
 /* The contract of a layer kind. In every pass `n` ≤ max_batch items, `cond`
@@ -250,6 +251,15 @@ struct ebm_net {
   float *de_one;              /* [max_batch] of 1s (grad-input pass) */
   double flops;               /* multiply-adds per item of one forward */
 
+  /* Memory accounting (issue 13 item 6): every allocation is checked
+   * against the limits of nn.h before it is made. A plan (plan = 1) runs
+   * the same build without allocating any float array: parameters and
+   * buffers get their names and shapes (data NULL), so a loader can compare
+   * a file's tensors before anything is allocated. */
+  int plan;
+  double param_bytes;         /* values + grads, buffers, normalised weights */
+  double work_bytes;          /* activations, gradients, workspaces for max_batch */
+
   /* The last forward pass, for ebm_net_backward. */
   int64_t fwd_n;              /* −1: none since build */
   ebm_cond fwd_cond;
@@ -262,9 +272,19 @@ int net_add_buffer(ebm_net *net, const char *name, int ndim, const int64_t *shap
 float *net_param_data(ebm_net *net, int index);
 float *net_param_grad(ebm_net *net, int index);
 /* Zeroed storage owned by the network (freed by ebm_net_free); NULL with the
- * error set when out of memory. */
+ * error set when out of memory or beyond EBM_NET_MAX_WORK_BYTES (`what`
+ * names the layer). net_alloc is for the layers' small structs (allocated
+ * in a plan too); net_alloc_floats for arrays (a plan only counts them and
+ * sets *p = NULL, so a build never writes into them). */
 void *net_alloc(ebm_net *net, size_t count, size_t size, const char *what);
 ebm_status net_alloc_floats(ebm_net *net, float **p, int64_t count, const char *what);
+/* Counts `count` floats of working memory against EBM_NET_MAX_WORK_BYTES
+ * before they are allocated; EBM_ERR_NOMEM naming `what` beyond it. */
+ebm_status net_reserve_work(ebm_net *net, double count, const char *what);
+/* The same for parameter memory (EBM_NET_MAX_PARAM_BYTES). */
+ebm_status net_reserve_params(ebm_net *net, double count, const char *what);
+/* Builds (plan = 0) or plans (plan = 1) a network; ebm_net_new is plan 0. */
+ebm_status net_new(const char *arch_json, int64_t max_batch, int plan, ebm_net **out);
 
 /* build.c: layers from the spec (allocations, shapes, params, the fused run
  * list). */

@@ -70,11 +70,41 @@ void net_backward(ebm_net *net, const ebm_cond *cond, int64_t n, const float *do
 
 static int64_t out_size(const ebm_net *net) { return net->layers[net->nlayers - 1].out_size; }
 
-/* Runs and remembers a forward pass (what ebm_net_backward reuses). */
-static void forward_kept(ebm_net *net, const float *x, const ebm_cond *cond, int64_t n) {
+/* Index of the first non-finite value of p[0..count), or −1. */
+static int64_t first_non_finite(const float *p, int64_t count) {
+  for (int64_t i = 0; i < count; i++)
+    if (!isfinite(p[i])) return i;
+  return -1;
+}
+
+/* Issue 13 item 9: a forward pass that produced NaN or Inf is an error
+ * naming the first layer that did. The good path checks only the n×K
+ * outputs; the layers' stored outputs (each layer keeps its own, views
+ * excepted) are scanned in order only once the output is bad. */
+static ebm_status check_finite_output(const ebm_net *net, int64_t n) {
+  if (first_non_finite(net->fwd_out, n * out_size(net)) < 0) return EBM_OK;
+  for (int i = 0; i < net->nlayers; i++) {
+    const layer *l = &net->layers[i];
+    if (l->spec->kind->view || !l->out) continue;
+    int64_t at = first_non_finite(l->out, n * l->out_size);
+    if (at < 0) continue;
+    return ebm_set_error(EBM_ERR_NUMERIC, "layer %d %s%s%s%s produced %s (item %lld); check the "
+                         "parameters and the input", i, l->spec->kind->name, l->name[0] ? " '" : "",
+                         l->name, l->name[0] ? "'" : "", isnan(l->out[at]) ? "nan" : "inf",
+                         (long long)(at / l->out_size));
+  }
+  return ebm_set_error(EBM_ERR_NUMERIC, "the network's output is not finite");
+}
+
+/* Runs and remembers a forward pass (what ebm_net_backward reuses); a
+ * non-finite output leaves nothing to go back through. */
+static ebm_status forward_kept(ebm_net *net, const float *x, const ebm_cond *cond, int64_t n) {
   net_forward(net, x, cond, n);
+  ebm_status st = check_finite_output(net, n);
+  if (st) return st;
   net->fwd_n = n;
   net->fwd_cond = cond ? *cond : (ebm_cond){0};
+  return EBM_OK;
 }
 
 ebm_status ebm_net_forward(ebm_net *net, const float *x, const ebm_cond *cond, int64_t n,
@@ -83,7 +113,7 @@ ebm_status ebm_net_forward(ebm_net *net, const float *x, const ebm_cond *cond, i
   if (st) return st;
   net->fwd_n = -1;
   if (n == 0) return EBM_OK;
-  forward_kept(net, x, cond, n);
+  if ((st = forward_kept(net, x, cond, n))) return st;
   if (out) memcpy(out, net->fwd_out, (size_t)(n * out_size(net)) * sizeof(float));
   return EBM_OK;
 }
@@ -118,7 +148,7 @@ static ebm_status energy_pass(ebm_net *net, const float *x, const ebm_cond *cond
   ebm_status st = check_energy(net, x, cond, n, pass);
   net->fwd_n = -1;
   if (st || n == 0) return st;
-  forward_kept(net, x, cond, n);
+  if ((st = forward_kept(net, x, cond, n))) return st;
   if (e) memcpy(e, net->fwd_out, (size_t)n * sizeof(float));
   if (de) net_backward(net, cond, n, de, dx, want_params);
   return EBM_OK;

@@ -19,18 +19,21 @@
 ebm_status sn_create(ebm_net *net, const char *prefix, int weight, int64_t rows, int64_t cols,
                      sn_weight **out) {
   char name[NN_NAME_MAX + 16];
+  ebm_status st = net_reserve_params(net, (double)rows * (double)cols, prefix);
+  if (st) return st;
   sn_weight *sn = calloc(1, sizeof *sn);
   if (!sn) return ebm_set_error(EBM_ERR_NOMEM, "out of memory for spectral norm of '%s'", prefix);
   sn->weight = weight;
   sn->rows = rows;
   sn->cols = cols;
-  sn->w = ebm_alloc((size_t)(rows * cols), sizeof(float));
+  /* A plan only counts the normalised weight (a non-NULL stand-in). */
+  sn->w = net->plan ? NULL : ebm_alloc((size_t)(rows * cols), sizeof(float));
   if (net->nsn == net->cap_sn) {
     int cap = net->cap_sn ? 2 * net->cap_sn : 16;
     sn_weight **p = realloc(net->sns, (size_t)cap * sizeof *p);
     if (p) net->sns = p, net->cap_sn = cap;
   }
-  if (!sn->w || net->nsn == net->cap_sn) {
+  if ((!sn->w && !net->plan) || net->nsn == net->cap_sn) {
     ebm_free(sn->w);
     free(sn);
     return ebm_set_error(EBM_ERR_NOMEM, "out of memory for spectral norm of '%s'", prefix);

@@ -24,7 +24,10 @@
  * of libm's expf. Below −87.3 (where 2^n would be denormal) it returns 0. */
 static inline float ops_exp_nonpositive(float x) {
   const float lo = -87.3f;
-  float xc = x < lo ? lo : x;
+  /* A NaN compares false both ways: it is computed as lo (no conversion of
+   * a NaN to int below) and returned as itself, so a NaN activation stays
+   * NaN for the network's non-finite check to name its layer. */
+  float xc = x >= lo ? x : lo;
   /* round(x / ln2) with the 1.5·2^23 trick (exact in ISO C: no reassociation) */
   float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
   float r = OPS_MADD(n, -0.693359375f, xc); /* ln2 in two parts: r is exact-ish */
@@ -40,7 +43,7 @@ static inline float ops_exp_nonpositive(float x) {
   uint32_t bits = (uint32_t)((int32_t)n + 127) << 23;
   float scale;
   memcpy(&scale, &bits, sizeof scale);
-  return x < lo ? 0.0f : p * scale;
+  return x >= lo ? p * scale : (x < lo ? 0.0f : x);
 }
 
 /* σ(x) = 1 / (1 + e^−x), from e^−|x| so that neither tail overflows. */

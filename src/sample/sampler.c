@@ -265,7 +265,14 @@ ebm_status ebm_sampler_run_cb(ebm_sampler *s, float *x, const ebm_cond *cond, in
   dual_averaging_init(&da, s->eps);
   for (int k = 0; k < c->steps; k++) {
     sampler_step_result r;
-    if ((st = step(s, x, cond, n, rng, &r)) != EBM_OK) return st;
+    if ((st = step(s, x, cond, n, rng, &r)) == EBM_ERR_NUMERIC) {
+      /* A network energy that met NaN/Inf names the layer that produced it. */
+      char detail[256];
+      snprintf(detail, sizeof detail, "%s", ebm_last_error());
+      return ebm_set_error(EBM_ERR_NUMERIC, "%s: %s sampler diverged at step %d (%s); lower the step size",
+                           s->en->name, ebm_sampler_name(c->kind), k, detail);
+    }
+    if (st != EBM_OK) return st;
     if (!isfinite(r.mean_energy))
       return ebm_set_error(EBM_ERR_NUMERIC,
                            "%s: %s sampler diverged at step %d (mean energy %g); lower the step size",

@@ -225,6 +225,15 @@ static const char *bad_value(double v, double bound, char *buf, size_t size) {
   return NULL;
 }
 
+/* A pass that met NaN or Inf (EBM_ERR_NUMERIC: the network names the first
+ * layer that produced it) is a divergence at this step; other errors pass. */
+static ebm_status as_divergence(ebm_status st, int64_t step, const char *what) {
+  if (st != EBM_ERR_NUMERIC) return st;
+  char detail[256];
+  snprintf(detail, sizeof detail, "%s", ebm_last_error());
+  return ebm_set_error(EBM_ERR_NUMERIC, "diverged at step %lld: %s (%s)", (long long)step, what, detail);
+}
+
 static double mean_of(const float *v, int64_t n) {
   double s = 0;
   for (int64_t i = 0; i < n; i++) s += v[i];
@@ -299,13 +308,7 @@ ebm_status ebm_trainer_step(ebm_trainer *t, ebm_train_stats *stats) {
   ebm_net_spectral_update(t->net, c->spectral_iters);
   if ((st = init_negatives(t)) != EBM_OK) return st;
   st = ebm_sampler_run(t->sampler, t->x_neg, &t->cond_neg, B, &t->rng, t->mcmc, NULL);
-  if (st == EBM_ERR_NUMERIC) {
-    char detail[256];
-    snprintf(detail, sizeof detail, "%s", ebm_last_error());
-    return ebm_set_error(EBM_ERR_NUMERIC, "diverged at step %lld: the sampler's energy is not finite (%s)",
-                         (long long)step, detail);
-  }
-  if (st != EBM_OK) return st;
+  if (st != EBM_OK) return as_divergence(st, step, "the sampler's energy is not finite");
   t->has_negatives = 1;
   /* the entropy term's references: stored items, drawn before this batch goes back */
   if (t->icd_n_refs > 0 && (st = ebm_replay_get(t->replay, t->icd_refs, t->icd_ref_labels, t->icd_n_refs,
@@ -316,10 +319,11 @@ ebm_status ebm_trainer_step(ebm_trainer *t, ebm_train_stats *stats) {
 
   /* The energies first (dL/dE needs them), then the two parameter passes;
    * improved CD needs ∇ₓE at the negatives too. */
-  if ((st = ebm_net_energy(t->net, t->x_pos, &t->cond_pos, B, t->e_pos)) != EBM_OK) return st;
+  if ((st = ebm_net_energy(t->net, t->x_pos, &t->cond_pos, B, t->e_pos)) != EBM_OK)
+    return as_divergence(st, step, "e_pos is not finite");
   st = t->icd_grad ? ebm_net_grad_input(t->net, t->x_neg, &t->cond_neg, B, t->e_neg, t->icd_grad)
                    : ebm_net_energy(t->net, t->x_neg, &t->cond_neg, B, t->e_neg);
-  if (st != EBM_OK) return st;
+  if (st != EBM_OK) return as_divergence(st, step, "e_neg is not finite");
   if (c->inject_nan_at == step) t->e_neg[0] = NAN; /* the divergence test hook */
   const double e_pos = mean_of(t->e_pos, B), e_neg = mean_of(t->e_neg, B);
   const double loss = ebm_train_loss(t->e_pos, t->e_neg, B, c->alpha);
@@ -331,11 +335,14 @@ ebm_status ebm_trainer_step(ebm_trainer *t, ebm_train_stats *stats) {
     return ebm_set_error(EBM_ERR_NUMERIC, "diverged at step %lld: loss is %s", (long long)step, bad);
   ebm_train_loss_grad(t->e_pos, t->e_neg, B, c->alpha, t->de_pos, t->de_neg);
   ebm_net_zero_grad(t->net);
-  if ((st = ebm_net_backward_params(t->net, t->x_pos, &t->cond_pos, B, t->de_pos, t->e_tmp)) != EBM_OK) return st;
-  if ((st = ebm_net_backward_params(t->net, t->x_neg, &t->cond_neg, B, t->de_neg, t->e_tmp)) != EBM_OK) return st;
+  if ((st = ebm_net_backward_params(t->net, t->x_pos, &t->cond_pos, B, t->de_pos, t->e_tmp)) != EBM_OK)
+    return as_divergence(st, step, "e_pos is not finite");
+  if ((st = ebm_net_backward_params(t->net, t->x_neg, &t->cond_neg, B, t->de_neg, t->e_tmp)) != EBM_OK)
+    return as_divergence(st, step, "e_neg is not finite");
   train_icd_values icd = {0, 0};
   if (t->icd_grad) {
-    if ((st = icd_gradient(t, &icd)) != EBM_OK) return st;
+    if ((st = icd_gradient(t, &icd)) != EBM_OK)
+      return as_divergence(st, step, "the KL + entropy terms are not finite");
     if ((bad = bad_value(icd.kl + icd.entropy, 0, why, sizeof why)))
       return ebm_set_error(EBM_ERR_NUMERIC, "diverged at step %lld: the KL + entropy terms are %s",
                            (long long)step, bad);
