@@ -62,7 +62,7 @@ if /usr/bin/time -v true >/dev/null 2>&1; then have_time=1; fi
 cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //' || uname -m)
 echo "Machine: $cpu, $(nproc) cores online, $(uname -sr); load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "Kernel paths run:$ISAS (best on this CPU: $("$EBM" version | sed -n 's/.*best on this CPU: \([a-z0-9]*\).*/\1/p')); $("$EBM" version | grep '^blas')"
-echo "uva-cnn (CNNModel of ebm_ref.py), batch $BATCH; each figure is the best of $ROUNDS alternating runs of"
+echo "uva-cnn (CNNModel of bench/torch_reference.py), batch $BATCH; each figure is the best of $ROUNDS alternating runs of"
 echo "a mean ($ITERS ebm steps, $TRAIN_ITERS ebm iterations, $REF_ITERS reference iterations of 60 steps)."
 echo
 echo "| path | threads | ebm Langevin ms/step | PyTorch ms/step | speed-up | ebm s/iter | PyTorch s/iter | speed-up | ebm step GFLOP/s (% of sgemm peak) |"
@@ -153,7 +153,7 @@ if [ "$have_time" = 1 ]; then
   echo "|---|---:|"
   printf '| ebm train --preset uva | %s MiB |\n' "$(calc "f'{${erss:-0} / 1024:.0f}'")"
   if [ -n "$prss" ]; then
-    printf '| ebm_ref.py (PyTorch) | %s MiB |\n' "$(calc "f'{$prss / 1024:.0f}'")"
+    printf '| torch_reference.py (PyTorch) | %s MiB |\n' "$(calc "f'{$prss / 1024:.0f}'")"
     printf '| ratio ebm / PyTorch | %s |\n' "$(calc "f'{${erss:-0} / $prss:.2f}'")"
   fi
 else
