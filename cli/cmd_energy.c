@@ -8,12 +8,13 @@
 #include "cli.h"
 
 static int run_energy(int argc, char **argv) {
-  const char *ckpt = NULL, *input = NULL, *labels = NULL, *out = NULL, *grad = NULL;
+  const char *ckpt = NULL, *input = NULL, *labels = NULL, *sigma = NULL, *out = NULL, *grad = NULL;
   int64_t batch = 256;
   cli_opt opts[] = {
       {"ckpt", OPT_PATH_IN, &ckpt, "CKPT", "model checkpoint (.safetensors)"},
       {"input", OPT_PATH_IN, &input, "X.npy", "inputs, float32 (N, C, H, W) or (N, D)"},
       {"labels", OPT_PATH_IN, &labels, "Y.npy", "class labels (N) for a class-conditional model"},
+      {"sigma", OPT_PATH_IN, &sigma, "S.npy", "noise levels (N), float32, for a noise-conditioned model"},
       {"out", OPT_PATH_OUT, &out, "E.npy", "energies (N), float32"},
       {"grad", OPT_PATH_OUT, &grad, "G.npy", "also write dE/dx, the shape of X"},
       {"batch", OPT_INT64, &batch, "B", "items per network pass"},
@@ -27,7 +28,7 @@ static int run_energy(int argc, char **argv) {
   float *e = NULL, *g = NULL;
   ebm_progress *bar = NULL;
   ebm_status st = EBM_OK;
-  if ((rc = cli_model_inputs_load("energy", ckpt, input, labels, NULL, batch, &m))) goto done;
+  if ((rc = cli_model_inputs_load("energy", ckpt, input, labels, sigma, batch, &m))) goto done;
   ebm_net *net = m.net;
   int64_t n = m.n, item = m.item;
   e = ebm_alloc((size_t)(n > 0 ? n : 1), sizeof *e);
@@ -67,9 +68,9 @@ done:
   return rc;
 }
 
-CLI_COMMAND(energy, "energy", "--ckpt CKPT --input X.npy --out E.npy [--labels Y.npy] [--grad G.npy]",
+CLI_COMMAND(energy, "energy", "--ckpt CKPT --input X.npy --out E.npy [--labels Y.npy] [--sigma S.npy] [--grad G.npy]",
             "energies (and dE/dx) of inputs under a model",
-            "Evaluates E(x) (or E(x, y) with --labels) for every item of X.npy, in chunks of\n"
+            "Evaluates E(x) (or E(x, y) with --labels, E(x, σ) with --sigma) for every item of X.npy, in chunks of\n"
             "--batch items, and writes the energies (low = likely) as a float32 .npy of shape\n"
             "(N); --grad also writes dE/dx with the shape of X. X must be float32 with the\n"
             "model's item shape; values are used as they are (no rescaling).",

@@ -62,6 +62,18 @@ TEST(cli_forward_runs_a_classifier_a_generator_and_a_noise_energy) {
   int64_t n = 5;
   REQUIRE_OK(ebm_npy_save(s, EBM_DTYPE_F32, 1, &n, sig));
   expect(run_cli("forward --ckpt %s --input %s --sigma %s --out %s", m, x, s, o), 0, "[5,1] outputs", NULL);
+  /* ebm energy takes the same noise levels and gives the same numbers */
+  char e_path[512];
+  snprintf(e_path, sizeof e_path, "%s", test_path("e.npy"));
+  expect(run_cli("energy --ckpt %s --input %s --out %s", m, x, e_path), 2, NULL, "--sigma is required");
+  expect(run_cli("energy --ckpt %s --input %s --sigma %s --out %s", m, x, s, e_path), 0, "wrote", NULL);
+  ebm_npy fo, eo;
+  REQUIRE_OK(ebm_npy_load(o, &fo));
+  REQUIRE_OK(ebm_npy_load(e_path, &eo));
+  REQUIRE(fo.shape[0] == 5 && eo.shape[0] == 5);
+  CHECK(memcmp(fo.data, eo.data, 5 * sizeof(float)) == 0);
+  ebm_npy_free(&fo);
+  ebm_npy_free(&eo);
   sig[3] = -1.0f;
   REQUIRE_OK(ebm_npy_save(s, EBM_DTYPE_F32, 1, &n, sig));
   expect(run_cli("forward --ckpt %s --input %s --sigma %s --out %s", m, x, s, o), 1, NULL,
