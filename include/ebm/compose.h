@@ -141,6 +141,8 @@ typedef struct {
   int label;             /* class=Y; −1 when not given */
   double weight;         /* term weight W (1) */
   double temperature;    /* term temperature T (1) */
+  char *name;            /* what the energy is called in messages: the path,
+                            "toy:NAME" or "gaussian:D[:mean=..][:std=S]" (malloc'd) */
 } ebm_energy_spec;
 
 /* Parses `text` (no file is opened). Every syntax problem is EBM_ERR_ARG

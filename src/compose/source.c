@@ -77,6 +77,18 @@ static ebm_status parse_option(const char *text, unsigned flags, const char *key
                        flags & EBM_SPEC_TERM ? "class, weight, temp" : "class");
 }
 
+/* The energy's name: two Gaussians with different means must not both read
+ * "gaussian:2" in a composition's summary. */
+static ebm_status name_spec(const char *text, ebm_energy_spec *s, const char *source, const char *mean_text) {
+  char std_text[40] = "";
+  if (s->kind == EBM_SOURCE_GAUSSIAN && s->std != 1.0) snprintf(std_text, sizeof std_text, ":std=%g", s->std);
+  const char *base = s->kind == EBM_SOURCE_CKPT ? s->path : source;
+  size_t size = strlen(base) + (mean_text ? strlen(mean_text) + 6 : 0) + strlen(std_text) + 1;
+  if (!(s->name = malloc(size))) return ebm_set_error(EBM_ERR_NOMEM, "out of memory parsing '%s'", text);
+  snprintf(s->name, size, "%s%s%s%s", base, mean_text ? ":mean=" : "", mean_text ? mean_text : "", std_text);
+  return EBM_OK;
+}
+
 ebm_status ebm_energy_spec_parse(const char *text, unsigned flags, ebm_energy_spec *out) {
   memset(out, 0, sizeof *out);
   out->label = -1;
@@ -132,9 +144,12 @@ ebm_status ebm_energy_spec_parse(const char *text, unsigned flags, ebm_energy_sp
     st = ebm_set_error(EBM_ERR_ARG, "%s: mean= and std= are options of gaussian:D energies", text);
     goto done;
   }
-  if (out->kind != EBM_SOURCE_CKPT && out->label >= 0)
+  if (out->kind != EBM_SOURCE_CKPT && out->label >= 0) {
     st = ebm_set_error(EBM_ERR_ARG, "%s: class= fixes the class of a conditional checkpoint; %s has none", text,
                        out->kind == EBM_SOURCE_TOY ? "a toy" : "a Gaussian");
+    goto done;
+  }
+  st = name_spec(text, out, source, mean_text);
 done:
   free(source);
   return st;
@@ -144,8 +159,10 @@ void ebm_energy_spec_free(ebm_energy_spec *spec) {
   if (!spec) return;
   free(spec->path);
   free(spec->mean);
+  free(spec->name);
   spec->path = NULL;
   spec->mean = NULL;
+  spec->name = NULL;
 }
 
 /* N(mean, S²·I): the covariance is only built when S ≠ 1. */
@@ -181,13 +198,13 @@ ebm_status ebm_energy_source_open(const ebm_energy_spec *spec, int64_t max_batch
       break;
     case EBM_SOURCE_CKPT:
       if ((st = ebm_net_load(spec->path, max_batch > 0 ? max_batch : 1, &out->net)) != EBM_OK) break;
-      if (!(en = ebm_net_as_energy(out->net)) || !(out->name = strdup(spec->path))) {
-        st = ebm_set_error(EBM_ERR_NOMEM, "%s: out of memory", spec->path);
-        break;
-      }
-      en->name = out->name; /* messages and composition names show the file */
+      if (!(en = ebm_net_as_energy(out->net))) st = ebm_set_error(EBM_ERR_NOMEM, "%s: out of memory", spec->path);
       break;
   }
+  /* messages and composition names show the file or the spec */
+  if (st == EBM_OK && spec->name && !(out->name = strdup(spec->name)))
+    st = ebm_set_error(EBM_ERR_NOMEM, "%s: out of memory", spec->name);
+  if (st == EBM_OK && out->name) en->name = out->name;
   if (st != EBM_OK) {
     ebm_energy_free(en);
     return st;

@@ -80,7 +80,7 @@ TEST(cli_compose_and_or_of_gaussians_have_the_composed_moments) {
   const char *out = test_path("and.npy"), *png = test_path("and.png");
   expect(run_cli("compose --term gaussian:2:mean=1,0 --term gaussian:2:mean=-1,0 --n 2000 --steps 200 --seed 1 "
                  "--out %s --png %s", out, png),
-         0, "mala: 200 steps on 2000 chains of gaussian:2 AND gaussian:2");
+         0, "mala: 200 steps on 2000 chains of gaussian:2:mean=1,0 AND gaussian:2:mean=-1,0");
   ebm_npy a;
   test_load_f32(out, &a);
   REQUIRE(a.ndim == 2 && a.shape[0] == 2000 && a.shape[1] == 2);
@@ -112,7 +112,7 @@ TEST(cli_compose_not_moves_mass_away_from_the_negated_term) {
   const char *out = test_path("not.npy");
   expect(run_cli("compose --term gaussian:2 --not gaussian:2:mean=1,0 --alpha 0.5 --n 2000 --steps 200 --seed 3 "
                  "--out %s", out),
-         0, "gaussian:2 AND NOT 0.5*gaussian:2");
+         0, "gaussian:2 AND NOT 0.5*gaussian:2:mean=1,0");
   ebm_npy a;
   test_load_f32(out, &a);
   const float *x = a.data;

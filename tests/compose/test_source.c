@@ -66,6 +66,7 @@ TEST(energy_source_opens_a_gaussian_with_mean_and_std) {
   REQUIRE_OK(ebm_energy_spec_parse("gaussian:2:mean=1,-1:std=2", 0, &spec));
   ebm_energy_source src;
   REQUIRE_OK(ebm_energy_source_open(&spec, 8, &src));
+  CHECK(strcmp(src.energy->name, "gaussian:2:mean=1,-1:std=2") == 0); /* named by what it is */
   float x[2] = {3.0f, -1.0f}, e, g[2];
   REQUIRE_OK(ebm_energy_eval(src.energy, x, NULL, 1, &e, g));
   CHECK_NEAR(e, 4.0 / (2.0 * 4.0), 1e-6); /* |x − μ|² / 2S² */
