@@ -182,13 +182,15 @@ def _set_all(setter, handle, settings):
         _check(setter(handle, key.replace("_", "-").encode(), text.encode()))
 
 
-def sample(model, n, sampler="langevin", steps=None, seed=0, init=None, labels=None, **settings):
+def sample(model, n, sampler="langevin", steps=None, seed=0, init=None, labels=None, sigma=None, **settings):
     """n samples from model by MCMC: chains start at init (float32 (n, *item_shape)) or uniform noise
     in the model's range ([-4, 4] without one), then run `steps` steps of `sampler` (langevin, ula,
-    mala, hmc, kinetic). Other settings by name: step_size, noise, grad_clip, temperature, leapfrog,
-    friction, adapt, target_accept. Returns float32 (n, *item_shape)."""
+    mala, hmc, kinetic). labels / sigma: per-chain class labels and noise levels (float32 (n,), > 0)
+    of a conditioned model. Other settings by name: step_size, noise, grad_clip, temperature,
+    leapfrog, friction, adapt, target_accept. Returns float32 (n, *item_shape)."""
     net = model._handle()
     labels = _labels(labels, n, model.num_classes)
+    sigma = _sigma(sigma, n, model.needs_sigma)
     if init is not None:
         _items(init, model.item_shape, "init")
         if init.shape[0] != n:
@@ -214,7 +216,8 @@ def sample(model, n, sampler="langevin", steps=None, seed=0, init=None, labels=N
         handle = ctypes.c_void_p()
         _check(lib.ebm_sampler_new(energy, cfg, max(n, 1), ctypes.byref(handle)))
         sampler_handle = handle
-        cond = _lib.Cond(labels.ctypes.data_as(_lib.c_int32_p) if labels is not None else None, None)
+        cond = _lib.Cond(labels.ctypes.data_as(_lib.c_int32_p) if labels is not None else None,
+                         _f32(sigma) if sigma is not None else None)
         _check(lib.ebm_sampler_run(sampler_handle, _f32(x), ctypes.byref(cond), n, ctypes.byref(rng), None, None))
         return x
     finally:

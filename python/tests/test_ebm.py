@@ -69,6 +69,23 @@ class TrainedToy(unittest.TestCase):
             fd = (self.model.energy(x + step).astype(np.float64) - self.model.energy(x - step)) / (2 * h)
             np.testing.assert_allclose(dx[:, d], fd, rtol=0.05, atol=1e-4)
 
+    def test_sample_takes_noise_levels_of_a_noise_conditioned_model(self):
+        path = os.path.join(self.tmp.name, "noise.safetensors")
+        arch = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "arch", "noise-conditioned-energy.json")
+        subprocess.run([CLI, "init", "--arch-json", arch, "--seed", "1", "--out", path], check=True,
+                       capture_output=True)
+        with ebm.load(path) as m:
+            self.assertTrue(m.needs_sigma)
+            sigma = np.full(4, 0.5, np.float32)
+            x = ebm.sample(m, 4, steps=2, seed=1, sigma=sigma)
+            self.assertEqual(x.shape, (4,) + m.item_shape)
+            np.testing.assert_array_equal(x, ebm.sample(m, 4, steps=2, seed=1, sigma=sigma))
+            self.assertFalse(np.array_equal(x, ebm.sample(m, 4, steps=2, seed=1, sigma=sigma * 4)))
+            with self.assertRaisesRegex(ValueError, "noise-conditioned"):
+                ebm.sample(m, 4, steps=2)
+        with self.assertRaisesRegex(ValueError, "noise-level"):
+            ebm.sample(self.model, 4, steps=2, sigma=np.ones(4, np.float32))
+
     def test_forward_is_the_energy_as_a_raw_output(self):
         x = self.grid()
         self.assertEqual(self.model.out_shape, (1,))
