@@ -265,6 +265,7 @@ ebm_status ebm_sampler_run_cb(ebm_sampler *s, float *x, const ebm_cond *cond, in
   dual_averaging_init(&da, s->eps);
   for (int k = 0; k < c->steps; k++) {
     sampler_step_result r;
+    s->record_last = k == c->steps - 1;
     if ((st = step(s, x, cond, n, rng, &r)) == EBM_ERR_NUMERIC) {
       /* A network energy that met NaN/Inf names the layer that produced it. */
       char detail[256];

@@ -31,6 +31,8 @@ struct ebm_sampler {
   float *mom;           /* HMC momentum, kinetic velocity */
   float *last_x;        /* LANGEVIN/ULA: where the latest step took its gradient */
   int64_t last_n;       /* chains in last_x / grad after a LANGEVIN/ULA run; 0 = none */
+  int record_last;      /* set by the run loop for its final step only: the one step
+                           whose starting point ebm_sampler_last_step reports */
   /* n-vectors */
   float *e;             /* E at x */
   float *e_prop;        /* E at prop */

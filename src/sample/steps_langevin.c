@@ -51,7 +51,7 @@ ebm_status sampler_step_langevin(ebm_sampler *s, float *x, const ebm_cond *cond,
   sampler_job job = {s, x, c->step_size, 1.0 / c->temperature};
   ebm_rng_normal(rng, s->noise, n * s->dim, 0.0f, c->noise);
   sampler_run_chains(s, n, langevin_add_noise, &job);
-  memcpy(s->last_x, x, (size_t)(n * s->dim) * sizeof *x); /* for ebm_sampler_last_step */
+  if (s->record_last) memcpy(s->last_x, x, (size_t)(n * s->dim) * sizeof *x); /* ebm_sampler_last_step */
   ebm_status st = ebm_energy_eval(s->en, x, cond, n, s->e, s->grad);
   if (st != EBM_OK) return st;
   sampler_run_chains(s, n, langevin_descend, &job);
@@ -85,7 +85,7 @@ ebm_status sampler_step_ula(ebm_sampler *s, float *x, const ebm_cond *cond, int6
                             sampler_step_result *r) {
   sampler_job job = {s, x, s->eps, 1.0 / s->cfg.temperature};
   ebm_rng_normal(rng, s->noise, n * s->dim, 0.0f, 1.0f);
-  memcpy(s->last_x, x, (size_t)(n * s->dim) * sizeof *x); /* for ebm_sampler_last_step */
+  if (s->record_last) memcpy(s->last_x, x, (size_t)(n * s->dim) * sizeof *x); /* ebm_sampler_last_step */
   ebm_status st = ebm_energy_eval(s->en, x, cond, n, s->e, s->grad);
   if (st != EBM_OK) return st;
   sampler_run_chains(s, n, ula_update, &job);
