@@ -200,6 +200,17 @@ void ebm_net_spectral_update(ebm_net *net, int iterations);
  * out of memory. */
 ebm_energy *ebm_net_as_energy(ebm_net *net);
 
+/* --------------------------------------------------------------- losses */
+
+/* The mean softmax cross-entropy of n rows of k logits against labels in
+ * 0..k−1 (PyTorch's F.cross_entropy, reduction "mean"), computed with the
+ * log-sum-exp shift in double. dlogits (may be NULL; n×k) gets
+ * scale · d(mean CE)/d(logits) = scale·(softmax − onehot)/n, ready for
+ * ebm_net_backward. *correct (may be NULL) counts rows whose argmax (the
+ * first, on ties) is the label. The caller checks the labels' range. */
+double ebm_softmax_xent(const float *logits, const int32_t *labels, int64_t n, int64_t k, float scale,
+                        float *dlogits, int64_t *correct);
+
 /* --------------------------------------------------------- checkpoints */
 
 /* Saves parameters and buffers under their PyTorch names, with metadata
