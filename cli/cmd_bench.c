@@ -78,21 +78,19 @@ static ebm_status time_steps(ebm_net *net, bench_chains *c, ebm_rng *rng, int wa
 }
 
 static void print_result(const char *name, const ebm_net *net, int64_t batch, int iters, int json, double *times) {
-  bench_stats bs = bench_summarise(times, iters);
-  double flop = 4.0 * ebm_net_forward_flops(net) * (double)batch;
-  double gflops = flop / (bs.mean_ms * 1e6), peak = bench_sgemm_peak();
-  double pct = peak > 0 ? 100.0 * gflops / peak : 0.0;
+  const bench_rate r = bench_rate_of(times, iters, 4.0 * ebm_net_forward_flops(net) * (double)batch);
+  const bench_stats bs = r.time;
   if (json)
     printf("{\"bench\":\"langevin\",\"arch\":\"%s\",\"isa\":\"%s\",\"batch\":%lld,\"threads\":%d,\"iters\":%d,"
            "\"langevin_step_ms\":%.4f,\"median_ms\":%.4f,\"min_ms\":%.4f,\"gflops\":%.3f,"
            "\"sgemm_peak_gflops\":%.3f,\"peak_pct\":%.2f,\"forward_madds_per_item\":%.0f}\n",
            name, ebm_isa_name(ebm_isa_active()), (long long)batch, ebm_threads_count(), iters,
-           bs.mean_ms, bs.median_ms, bs.min_ms, gflops, peak, pct, ebm_net_forward_flops(net));
+           bs.mean_ms, bs.median_ms, bs.min_ms, r.gflops, r.peak, r.pct, ebm_net_forward_flops(net));
   else
     printf("langevin %s (%s path): batch %lld, %d threads: %.3f ms/step (median %.3f, min %.3f), %.2f GFLOP/s = "
            "%.1f %% of the sgemm peak measured here (%.1f GFLOP/s; forward + backward to the input)\n",
            name, ebm_isa_name(ebm_isa_active()), (long long)batch, ebm_threads_count(), bs.mean_ms,
-           bs.median_ms, bs.min_ms, gflops, pct, peak);
+           bs.median_ms, bs.min_ms, r.gflops, r.pct, r.peak);
 }
 
 static int run_bench_langevin(int argc, char **argv) {
