@@ -115,7 +115,7 @@ static int parse_flags(int argc, char **argv, char **rest, compose_flags *f, ter
       {"not", OPT_STRING, &dummy, "SPEC", "a term to negate (repeat): E - alpha * E_not"},
       {"alpha", OPT_DOUBLE, &f->alpha, "A", "weight of the --not terms"},
       USE_SAMPLER_OPTS(f->sf),
-      {"anneal", OPT_DOUBLE, &f->anneal, "T0", "start hot: 4 phases at temperatures from T0 down to 1 (1 = off)"},
+      {"anneal", OPT_DOUBLE, &f->anneal, "T0", "start hot: 4 phases from T0 down to 1 (langevin: noise ×√T, others exp(-E/T)); 1 = off"},
       {"n", OPT_INT64, &f->n, "N", "chains"},
       {"seed", OPT_INT64, &f->seed, "S", "random seed"},
       {"out", OPT_PATH_OUT, &f->out, "OUT.npy", "where to write the samples (required)"},

@@ -380,5 +380,10 @@ CLI_COMMAND(sample, VERB,
             "--chain writes chains over time (rows = chains, columns every M steps).\n"
             "Conditional models take --class (default: chain i gets class i mod C, or\n"
             "the labels of the items drawn by --init data:SPEC). Energy specs (also for\n"
-            "--ckpt): CKPT[:class=Y], toy:NAME, gaussian:D[:mean=M|M1,...,MD][:std=S].",
+            "--ckpt): CKPT[:class=Y], toy:NAME, gaussian:D[:mean=M|M1,...,MD][:std=S].\n"
+            "A checkpoint that records its sampler (metadata \"sampler\", written by training)\n"
+            "is sampled with those settings unless flags say otherwise. --anneal T0 runs the\n"
+            "steps in 4 phases cooling from T0 to 1; --from-buffer RUN starts the chains from\n"
+            "the run's replay buffer; --data SPEC reports the data's mean energy next to the\n"
+            "samples'.",
             run_sample)
