@@ -92,7 +92,7 @@ static int run_eval_classify(int argc, char **argv) {
   if (st != EBM_OK) goto done;
   double acc, ece;
   if ((st = ebm_calibration(logits, y, m, K, bins, &acc, &ece)) != EBM_OK) goto done;
-  double nll = ebm_softmax_cross_entropy(logits, y, m, K, NULL);
+  double nll = ebm_softmax_xent(logits, y, m, K, 1.0f, NULL, NULL);
   printf("%s: %s on %lld items of %s (%d classes)\n", VERB, ckpt, (long long)m, data, K);
   printf("accuracy of argmin_y E(x, y)   %.4f\n", acc);
   printf("expected calibration error     %.4f   (%d bins, softmax over -E)\n", ece, bins);

@@ -125,13 +125,20 @@ static ebm_status check_tensors(const ebm_safetensors *st, const ebm_net *net) {
 
 ebm_status ebm_net_from_safetensors(const ebm_safetensors *st, int64_t max_batch, ebm_net **out) {
   *out = NULL;
-  const char *origin = ebm_safetensors_origin(st);
   const char *arch = ebm_safetensors_meta(st, "arch");
+  if (!arch)
+    return ebm_set_error(EBM_ERR_FORMAT, "%s: no architecture (metadata 'arch') in the checkpoint",
+                         ebm_safetensors_origin(st));
+  return ebm_net_from_safetensors_arch(st, arch, max_batch, out);
+}
+
+ebm_status ebm_net_from_safetensors_arch(const ebm_safetensors *st, const char *arch,
+                                         int64_t max_batch, ebm_net **out) {
+  *out = NULL;
+  const char *origin = ebm_safetensors_origin(st);
   char *preset_json = NULL;
   ebm_net *net = NULL;
   ebm_status s;
-  if (!arch)
-    return ebm_set_error(EBM_ERR_FORMAT, "%s: no architecture (metadata 'arch') in the checkpoint", origin);
   const char *p = arch;
   while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r') p++;
   if (*p != '{') {
