@@ -334,6 +334,8 @@ ebm_status ebm_classifier_evaluate(ebm_classifier *c, const ebm_tensor *x, const
 ebm_status ebm_classifier_save(const ebm_classifier *c, const char *path, int n_meta, const char *const *keys,
                                const char *const *values);
 ebm_status ebm_classifier_load(const char *path, int64_t max_batch, ebm_classifier **out);
+/* Same, from an already parsed file (messages name its origin). */
+ebm_status ebm_classifier_from_safetensors(const ebm_safetensors *st, int64_t max_batch, ebm_classifier **out);
 
 /* -------------------------------------------- conditional EBMs as classifiers */
 

@@ -228,27 +228,32 @@ static ebm_status v1_arch_json(const char *origin, const char *v1, char **json) 
   return st ? ebm_error_prefix(st, origin) : EBM_OK;
 }
 
-ebm_status ebm_classifier_load(const char *path, int64_t max_batch, ebm_classifier **out) {
+ebm_status ebm_classifier_from_safetensors(const ebm_safetensors *file, int64_t max_batch, ebm_classifier **out) {
   *out = NULL;
-  ebm_safetensors *file = NULL;
-  ebm_net *net = NULL;
-  char *converted = NULL;
-  ebm_status st = ebm_safetensors_load(path, &file);
-  if (st) return st;
+  const char *origin = ebm_safetensors_origin(file);
   const char *fmt = ebm_safetensors_meta(file, "format"), *kind = ebm_safetensors_meta(file, "kind");
+  ebm_net *net = NULL;
+  ebm_status st;
   if (fmt && strcmp(fmt, EBM_CLASSIFIER_FORMAT_V1) == 0) {
-    if ((st = v1_arch_json(path, ebm_safetensors_meta(file, "arch"), &converted))) goto done;
+    char *converted = NULL;
+    if ((st = v1_arch_json(origin, ebm_safetensors_meta(file, "arch"), &converted))) return st;
     st = ebm_net_from_safetensors_arch(file, converted, max_batch, &net);
+    free(converted);
   } else if (!kind || strcmp(kind, EBM_CLASSIFIER_KIND) != 0) {
-    st = ebm_set_error(EBM_ERR_FORMAT, "%s: not an ebm classifier (metadata kind '%s', expected '%s'; make one "
-                       "with `ebm classifier train`)", path, kind ? kind : "(none)", EBM_CLASSIFIER_KIND);
-    goto done;
+    return ebm_set_error(EBM_ERR_FORMAT, "%s: not an ebm classifier (metadata kind '%s', expected '%s'; make one "
+                         "with `ebm classifier train`)", origin, kind ? kind : "(none)", EBM_CLASSIFIER_KIND);
   } else {
     st = ebm_net_from_safetensors(file, max_batch, &net);
   }
-  if (!st) st = classifier_wrap(net, path, out);
-done:
-  free(converted);
+  return st ? st : classifier_wrap(net, origin, out);
+}
+
+ebm_status ebm_classifier_load(const char *path, int64_t max_batch, ebm_classifier **out) {
+  *out = NULL;
+  ebm_safetensors *file = NULL;
+  ebm_status st = ebm_safetensors_load(path, &file);
+  if (st) return st;
+  st = ebm_classifier_from_safetensors(file, max_batch, out);
   ebm_safetensors_free(file);
   return st;
 }
