@@ -215,7 +215,7 @@ CLI_COMMAND(classifier_train, "classifier train", "--data SPEC --out CLF.safeten
             "parameter names conv1.*, conv2.*, fc1.*, fc2.*; metadata kind = classifier) that\n"
             "`ebm info` and `ebm forward` also read. Its F penultimate features are the space\n"
             "of `ebm eval fid`. The defaults reach about 91% on Fashion-MNIST in five epochs\n"
-            "(a little over 2 minutes on 2 cores).",
+            "(about 320 CPU-seconds). Checkpoints of the first classifier format are still read.",
             run_train)
 
 CLI_COMMAND(classifier_eval, "classifier eval", "--classifier CLF.safetensors --data SPEC [--confusion]",

@@ -11,7 +11,7 @@
 ebm_classifier_train_config ebm_classifier_train_defaults(void) {
   ebm_classifier_train_config c;
   memset(&c, 0, sizeof c);
-  /* measured on Fashion-MNIST (2 cores): 90.9 % test accuracy in 136 s */
+  /* measured on Fashion-MNIST (2 threads): 90.86 % test accuracy in 321 CPU-seconds (README) */
   c.epochs = 5;
   c.batch = 64;
   c.lr = 5e-3f;
