@@ -43,7 +43,7 @@ ebm_status ebm_classify_eval(const ebm_energy *en, const ebm_dataset *ds, int64_
   if (st == EBM_OK) st = ebm_energy_class_logits(en, x, m, logits);
   if (st == EBM_OK) st = ebm_calibration(logits, y, m, K, bins, &out->accuracy, &out->ece);
   if (st == EBM_OK) {
-    out->nll = ebm_softmax_cross_entropy(logits, y, m, K, NULL);
+    out->nll = ebm_softmax_xent(logits, y, m, K, 1.0f, NULL, NULL);
     out->n = m;
     out->classes = K;
   }
