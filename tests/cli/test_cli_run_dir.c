@@ -239,6 +239,18 @@ static int wait_for_text(const char *path, const char *needle) {
   return 0;
 }
 
+/* Polls until `path` exists (or about 60 s pass): a checkpoint appears
+ * whole, by rename. The metrics line of a step is written before its save,
+ * so on a busy machine a signal sent after the line may beat the save. */
+static int wait_for_file(const char *path) {
+  for (int tries = 0; tries < 6000; tries++) {
+    if (access(path, F_OK) == 0) return 1;
+    struct timespec ms = {0, 10000000L};
+    nanosleep(&ms, NULL);
+  }
+  return 0;
+}
+
 /* The saved checkpoint loads, and the run resumes from it (with short
  * chains, to be quick). */
 static void resume_one_more_step(const char *run) {
@@ -280,6 +292,7 @@ TEST(cli_train_second_signal_stops_at_once_and_keeps_the_last_checkpoint) {
   snprintf(err, sizeof err, "%s", test_path("stderr.txt"));
   pid_t pid = start_slow_run(run, err);
   REQUIRE(wait_for_text(in_run(run, "metrics.jsonl"), "\"step\":1,"));
+  REQUIRE(wait_for_file(in_run(run, "ckpt/last.safetensors")));
   struct timespec into_the_step = {0, 100000000L}; /* a step takes about a second */
   nanosleep(&into_the_step, NULL);
   kill(pid, SIGINT);
