@@ -33,6 +33,7 @@
  *   ebm/compose.h AND / OR / AND NOT of energies, fixed labels, inpainting, corruptions
  *   ebm/report.h  a run directory as one self-contained HTML page (plots, samples, config)
  *   ebm/points.h  point clouds: synthetic shapes, Chamfer distance and EMD, projections
+ *   ebm/plan.h    a 2-D particle world, its transitions, planning by Langevin on their energy
  */
 #ifndef EBM_H
 #define EBM_H
@@ -49,6 +50,7 @@
 #include "ebm/compose.h"
 #include "ebm/report.h"
 #include "ebm/points.h"
+#include "ebm/plan.h"
 
 /* The library version, "MAJOR.MINOR.PATCH". */
 const char *ebm_version(void);

@@ -43,6 +43,29 @@ ebm_status ebm_emd(const float *a, const float *b, int64_t n, double *emd);
 void ebm_points_nearest(const float *samples, int64_t ns, const float *ref, int64_t nr, int64_t p,
                         double *dist, int64_t *nearest);
 
+/* What `ebm eval points` reports: generated clouds against a reference
+ * set (the training data), and the same numbers for clouds of uniform
+ * noise in the reference's bounding box — the baseline a model must beat. */
+typedef struct {
+  int64_t n;                  /* sample clouds */
+  double chamfer;             /* mean over samples of the Chamfer distance to the nearest reference */
+  double emd;                 /* mean exact EMD to that nearest reference (NaN: not computed) */
+  double noise_chamfer, noise_emd; /* the same for n clouds of uniform noise */
+} ebm_points_scores;
+
+/* Largest cloud ebm_points_compare computes the exact EMD for (O(p³) each). */
+#define EBM_EMD_MAX_POINTS 1024
+
+/* Scores ns sample clouds against nr reference clouds (all p points); the
+ * noise clouds come from `seed`. EMD is NaN when p > EBM_EMD_MAX_POINTS. */
+ebm_status ebm_points_compare(const float *samples, int64_t ns, const float *ref, int64_t nr,
+                              int64_t p, uint64_t seed, ebm_points_scores *out);
+
+/* A batch of clouds from an .npy: float32 of shape (n, p, 3) or (n, 1, p, 3)
+ * (what `ebm sample` writes for the pointnet preset), every value finite.
+ * *xyz is malloc'd (free()). Errors name the file and the problem. */
+ebm_status ebm_points_load(const char *path, float **xyz, int64_t *n, int64_t *p);
+
 /* Bad clouds: EBM_ERR_NUMERIC naming `what`, the cloud and the point when a
  * coordinate is NaN or infinite. */
 ebm_status ebm_points_check_finite(const float *xyz, int64_t n, int64_t p, const char *what);
