@@ -29,8 +29,9 @@ static int parse_xy(const char *flag, const char *text, const ebm_particle_world
 }
 
 static void print_scores(const char *who, const ebm_plan_scores *s) {
-  printf("  %-13s success %3lld/%lld = %.2f  mean path length %.3f\n", who, (long long)s->successes,
-         (long long)s->n, s->success_rate, s->mean_length);
+  printf("  %-13s success %3lld/%lld = %.2f  mean path length %.3f  (failed: %lld collided, %lld missed the goal, "
+         "%lld too fast)\n", who, (long long)s->successes, (long long)s->n, s->success_rate, s->mean_length,
+         (long long)s->collided, (long long)s->missed, (long long)s->too_fast);
 }
 
 static int run_plan(int argc, char **argv) {

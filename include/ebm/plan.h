@@ -48,7 +48,8 @@ int ebm_particle_segment_free(const ebm_particle_world *w, const float *a, const
 /* ntraj trajectories of `steps` transitions each, as ntraj·steps rows of
  * (x_t, y_t, x_{t+1}, y_{t+1}) in out. A trajectory starts at rest at a
  * random free point and steers toward random goals (a new one when it
- * arrives) with a bounded-acceleration controller that swerves around
+ * arrives) at its own cruising speed (uniform in 0.2–1 × max_speed) with a
+ * bounded-acceleration controller that swerves around
  * obstacles; a step that would enter an obstacle or leave the bounds stops
  * the particle instead, so no transition crosses one. Trajectory i depends
  * only on (seed, i). */
@@ -112,6 +113,7 @@ ebm_plan_outcome ebm_plan_judge(const ebm_particle_world *w, const float *start,
 typedef struct {
   int64_t n, successes;
   double success_rate, mean_length;
+  int64_t collided, missed, too_fast; /* plans failing each rule (a plan may fail several) */
 } ebm_plan_scores;
 
 void ebm_plan_score(const ebm_particle_world *w, const float *start, const float *goal,

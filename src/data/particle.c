@@ -49,14 +49,14 @@ static void clip_norm(float *v, float limit) {
   if (len > limit) v[0] *= limit / len, v[1] *= limit / len;
 }
 
-/* The acceleration toward the velocity that heads for the goal at full
- * speed, bent around near obstacles: pushed outward and along the side
+/* The acceleration toward the velocity that heads for the goal at the
+ * cruising speed (slowing down on arrival), bent around near obstacles: pushed outward and along the side
  * that faces the goal. */
-static void controller(const ebm_particle_world *w, const float *s, const float *v, const float *goal,
-                       float *a) {
+static void controller(const ebm_particle_world *w, float cruise, const float *s, const float *v,
+                       const float *goal, float *a) {
   float want[2] = {goal[0] - s[0], goal[1] - s[1]};
   const float dist = hypotf(want[0], want[1]);
-  const float speed = w->max_speed * (dist < 4 * w->max_speed ? dist / (4 * w->max_speed) : 1.0f);
+  const float speed = cruise * (dist < 4 * cruise ? dist / (4 * cruise) : 1.0f);
   if (dist > 0) want[0] *= speed / dist, want[1] *= speed / dist;
   for (int k = 0; k < w->nobstacles; k++) {
     const ebm_obstacle *o = &w->obstacles[k];
@@ -81,11 +81,14 @@ void ebm_particle_transitions(const ebm_particle_world *w, uint64_t seed, int64_
   for (int64_t i = 0; i < ntraj; i++) {
     ebm_rng rng = ebm_rng_split(&base, (uint64_t)i);
     float s[2], goal[2], v[2] = {0, 0}, a[2];
+    /* Each trajectory cruises at its own speed, so every step length up to
+     * the limit is in the data (a plan's steps are as long as it needs). */
+    const float cruise = uniform(&rng, 0.2f, 1.0f) * w->max_speed;
     random_free_point(w, &rng, 0.05f, s);
     random_free_point(w, &rng, 0.05f, goal);
     for (int64_t t = 0; t < steps; t++) {
       if (hypotf(goal[0] - s[0], goal[1] - s[1]) < ARRIVED) random_free_point(w, &rng, 0.05f, goal);
-      controller(w, s, v, goal, a);
+      controller(w, cruise, s, v, goal, a);
       v[0] += a[0], v[1] += a[1];
       clip_norm(v, w->max_speed);
       float next[2] = {s[0] + v[0], s[1] + v[1]};

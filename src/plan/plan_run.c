@@ -6,9 +6,12 @@
 #include "ebm/plan.h"
 #include "ebm/sample.h"
 
+/* Tuned on the README's transition model at 10 steps (a sweep of λ, clip
+ * and w): the transition terms couple neighbouring states stiffly, and a
+ * step above λ ≈ 1e-3 makes the plan zigzag (the alternating mode grows). */
 ebm_plan_config ebm_plan_defaults(void) {
-  ebm_plan_config c = {.steps = 10, .step_size = 0.01f, .noise = 0.005f, .grad_clip = 5.0f,
-                       .goal_weight = 10.0f, .init_noise = 0.0f};
+  ebm_plan_config c = {.steps = 10, .step_size = 0.001f, .noise = 0.005f, .grad_clip = 3.0f,
+                       .goal_weight = 30.0f, .init_noise = 0.0f};
   return c;
 }
 
@@ -74,9 +77,12 @@ void ebm_plan_score(const ebm_particle_world *w, const float *start, const float
                     const float *plans, int64_t n, int horizon, float goal_tol, ebm_plan_scores *out) {
   double length = 0;
   out->n = n;
-  out->successes = 0;
+  out->successes = out->collided = out->missed = out->too_fast = 0;
   for (int64_t i = 0; i < n; i++) {
     ebm_plan_outcome o = ebm_plan_judge(w, start + 2 * i, goal + 2 * i, plans + i * 2 * horizon, horizon, goal_tol);
+    out->collided += o.collisions > 0;
+    out->missed += o.goal_dist > goal_tol;
+    out->too_fast += o.longest_step > 1.25 * w->max_speed;
     if (!o.success) continue;
     out->successes++;
     length += o.length;
