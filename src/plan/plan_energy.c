@@ -39,6 +39,12 @@ static ebm_status plan_energy_eval(void *self, const float *x, const ebm_cond *c
                                    float *grad) {
   plan_energy *p = self;
   const int T = p->horizon;
+  if (!cond || !cond->labels)
+    return ebm_set_error(EBM_ERR_ARG, "plan: each chain needs its task (0..%lld) as its label", (long long)p->ntasks - 1);
+  for (int64_t i = 0; i < n; i++)
+    if (cond->labels[i] < 0 || cond->labels[i] >= p->ntasks)
+      return ebm_set_error(EBM_ERR_ARG, "plan: chain %lld asks for task %d of %lld", (long long)i, cond->labels[i],
+                           (long long)p->ntasks);
   for (int64_t i0 = 0; i0 < n; i0 += p->chunk) {
     const int64_t m = n - i0 < p->chunk ? n - i0 : p->chunk;
     for (int64_t i = 0; i < m; i++)

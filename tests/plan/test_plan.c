@@ -147,6 +147,13 @@ TEST(plan_energy_refuses_bad_networks_and_horizons) {
   CHECK_FAILS_WITH(ebm_plan_energy_new(two, &w, 2, 1, starts, goals, 1, &en), EBM_ERR_ARG,
                    "4 values in, 1 out");
   CHECK(en == NULL);
+  REQUIRE_OK(ebm_plan_energy_new(net, &w, 2, 1, starts, goals, 2, &en));
+  float x[4] = {0}, e;
+  const int32_t bad = 2;
+  const ebm_cond cond = ebm_cond_labels(&bad);
+  CHECK_FAILS_WITH(ebm_energy_eval(en, x, NULL, 1, &e, NULL), EBM_ERR_ARG, "needs its task (0..1) as its label");
+  CHECK_FAILS_WITH(ebm_energy_eval(en, x, &cond, 1, &e, NULL), EBM_ERR_ARG, "chain 0 asks for task 2 of 2");
+  ebm_energy_free(en);
   ebm_net_free(two);
   ebm_net_free(net);
 }
