@@ -32,6 +32,8 @@
  *   ebm/train.h   training (PCD / short-run / CD-k), run directories, resume
  *   ebm/compose.h AND / OR / AND NOT of energies, fixed labels, inpainting, corruptions
  *   ebm/report.h  a run directory as one self-contained HTML page (plots, samples, config)
+ *   ebm/points.h  point clouds: synthetic shapes, Chamfer distance and EMD, projections
+ *   ebm/plan.h    a 2-D particle world, its transitions, planning by Langevin on their energy
  */
 #ifndef EBM_H
 #define EBM_H
@@ -47,6 +49,8 @@
 #include "ebm/train.h"
 #include "ebm/compose.h"
 #include "ebm/report.h"
+#include "ebm/points.h"
+#include "ebm/plan.h"
 
 /* The library version, "MAJOR.MINOR.PATCH". */
 const char *ebm_version(void);

@@ -26,6 +26,12 @@
  *              128, ResBlock 128, ResBlock down 256, ResBlock 256, ResBlock
  *              down 256, ResBlock 256, global sum pooling, dense → 1; input
  *              3×32×32 in [0, 1].
+ * pointnet     a PointNet energy on clouds of P points (Qi et al. 2017; Xie &
+ *              Wu's generative PointNet), input 1×P×3 in [-1, 1] (P = 128,
+ *              or "in_dim"), W = 64 ("width"): the shared per-point MLP
+ *              point_linear 3→W, W→W, W→2W (each + swish), point_pool (max
+ *              and mean over the points, 4W), linear 4W→W, swish, W→1.
+ *              Names as nn.Sequential: net.0 … net.9 (net.6 is the pool).
  * Residual blocks are described in nn_internal.h; their second conv starts
  * at N(0, 1e-10) (A.10). The igebm presets take class conditioning. */
 #include <stdlib.h>
@@ -121,7 +127,26 @@ static void build_igebm(preset_builder *b, int64_t c, int64_t h, const int64_t *
   ls->spectral_norm = 1;
 }
 
-static const char *const preset_names = "mlp, uva-cnn, igebm-mnist, igebm-cifar";
+static void build_pointnet(preset_builder *b, int points, int width) {
+  b->spec.input_ndim = 3;
+  b->spec.input[0] = 1;
+  b->spec.input[1] = points;
+  b->spec.input[2] = 3;
+  b->spec.has_range = 1;
+  b->spec.range_lo = -1.0;
+  b->spec.range_hi = 1.0;
+  const int64_t widths[] = {width, width, 2 * width};
+  for (int i = 0; i < 3; i++) {
+    push_seq(b, "point_linear")->out = widths[i];
+    push_seq(b, "swish");
+  }
+  push_seq(b, "point_pool");
+  push_seq(b, "linear")->out = width;
+  push_seq(b, "swish");
+  push_seq(b, "linear")->out = 1;
+}
+
+static const char *const preset_names = "mlp, uva-cnn, igebm-mnist, igebm-cifar, pointnet";
 
 ebm_status arch_preset_json(const char *name, int classes, int in_dim, int width, int depth,
                             char **json) {
@@ -131,11 +156,12 @@ ebm_status arch_preset_json(const char *name, int classes, int in_dim, int width
   preset_builder *b = calloc(1, sizeof *b);
   if (!b) return ebm_set_error(EBM_ERR_NOMEM, "out of memory building preset '%s'", name);
   ebm_status st = EBM_OK;
-  int is_mlp = strcmp(name, "mlp") == 0;
+  int is_mlp = strcmp(name, "mlp") == 0, is_pointnet = strcmp(name, "pointnet") == 0;
   b->spec.layers = b->layers;
   snprintf(b->spec.preset, sizeof b->spec.preset, "%s", name);
-  if (!is_mlp && in_dim > 0) {
-    st = ebm_set_error(EBM_ERR_ARG, "preset '%s' takes images; in_dim is only for 'mlp'", name);
+  if (!is_mlp && !is_pointnet && in_dim > 0) {
+    st = ebm_set_error(EBM_ERR_ARG, "preset '%s' takes images; in_dim is only for 'mlp' and "
+                                    "'pointnet' (points per cloud)", name);
     goto done;
   }
   if (!is_mlp && depth >= 0) {
@@ -166,6 +192,12 @@ ebm_status arch_preset_json(const char *name, int classes, int in_dim, int width
     const int64_t widths[] = {w, w, 2 * w, 2 * w, 2 * w, 2 * w};
     const int down[] = {1, 0, 1, 0, 1, 0};
     build_igebm(b, 3, 32, widths, down, 6, w);
+  } else if (is_pointnet) {
+    if (classes > 0) {
+      st = ebm_set_error(EBM_ERR_ARG, "preset 'pointnet' takes no classes");
+      goto done;
+    }
+    build_pointnet(b, in_dim > 0 ? in_dim : 128, width > 0 ? width : 64);
   } else {
     st = ebm_set_error(EBM_ERR_ARG, "unknown architecture preset '%s' (presets: %s)", name,
                        preset_names);

@@ -1,0 +1,136 @@
+/* Point-cloud layers (a PointNet energy, Qi et al. 2017; the generative
+ * PointNet of Xie & Wu). A cloud of P points with C features is the tensor
+ * 1×P×C (how an (n, P, 3) .npy loads: see data.h), points on the H axis,
+ * features contiguous.
+ *
+ * point_linear  the shared per-point MLP layer: nn.Linear applied to the
+ *               last dimension (PyTorch: Linear(C, out)(x) on x of shape
+ *               (B, 1, P, C); the same map as Conv1d(C, out, 1) on
+ *               (B, C, P), but the weight is out×in as in nn.Linear). Output
+ *               1×P×out; "<name>.weight" [out, C], "<name>.bias" [out].
+ * point_pool    symmetric pooling over the points: 1×P×C → [k·C], the C
+ *               maxima then the C means ("max", "mean": which, both by
+ *               default). Exactly invariant to the order of the points
+ *               (ops/points.h), so a network of point_linear layers,
+ *               activations, one point_pool and a linear head is too. */
+#include "nn/nn_internal.h"
+#include "ops/points.h"
+
+/* A 1×P×C input; `where` names the layer in the message. */
+static ebm_status need_cloud(const layer *l, const char *where) {
+  ebm_status st = layer_need_ndim(l, 3, where, " (a point cloud is 1×P×C)");
+  if (st) return st;
+  if (l->in_shape[0] != 1) {
+    char buf[64];
+    return ebm_set_error(EBM_ERR_ARG, "architecture: %s needs a point cloud 1×P×C, got %s", where,
+                         ebm_shape_str(l->in_ndim, l->in_shape, buf, sizeof buf));
+  }
+  return EBM_OK;
+}
+
+/* ------------------------------------------------------- point_linear */
+
+static const layer_key point_linear_keys[] = {LK_OUT, LK_BIAS_SN, LK_END};
+
+static ebm_status point_linear_build(ebm_net *net, layer *l, const layer_spec *ls,
+                                     scratch_sizes *sz, const char *where) {
+  ebm_status st = need_cloud(l, where);
+  if (st) return st;
+  memset(&l->op, 0, sizeof l->op);
+  l->op.in = l->in_shape[2];
+  l->op.out = ls->out;
+  if ((st = wop_create(net, l, &l->op, l->name, ls->spectral_norm, ls->bias, sz))) return st;
+  l->flops *= (double)l->in_shape[1]; /* wop_create counted one point */
+  /* wᵀ for the per-point kernel (ops/points.h). */
+  float *wt = NULL;
+  if ((st = net_alloc_floats(net, &wt, l->op.in * l->op.out, where))) return st;
+  l->priv = wt;
+  l->out_shape[0] = 1;
+  l->out_shape[1] = l->in_shape[1];
+  l->out_shape[2] = ls->out;
+  return EBM_OK;
+}
+
+/* The n clouds of P points are n·P rows of one linear map, each computed
+ * alone (ops/points.h), so a point's features do not depend on where it
+ * sits in the cloud; the weight gradient is the ordinary linear one. */
+// x is (n, 1, P, C); l->out is (n, 1, P, out)
+static void point_linear_forward(ebm_net *net, layer *l, int64_t n, const ebm_cond *cond,
+                                 const float *x) {
+  (void)cond;
+  const wop *op = &l->op;
+  const float *b = op->bias >= 0 ? net_param_data(net, op->bias) : NULL;
+  ebm_point_linear_forward(n * l->in_shape[1], op->in, op->out, x, wop_weight(net, op), b,
+                           l->priv, l->out);
+}
+
+// dy is (n, 1, P, out); dx is (n, 1, P, C)
+static const float *point_linear_backward(ebm_net *net, layer *l, int64_t n, const ebm_cond *cond,
+                                          const float *dy, float *dx, int need_dx,
+                                          int want_params) {
+  (void)cond;
+  const int64_t rows = n * l->in_shape[1];
+  if (want_params) wop_backward(net, &l->op, rows, l->in, dy, NULL, 1);
+  if (need_dx) ebm_point_linear_backward_input(rows, l->op.in, l->op.out, dy, wop_weight(net, &l->op), dx);
+  return dx;
+}
+
+static void point_linear_detail(const ebm_net *net, const layer *l, char *buf, size_t size) {
+  (void)net;
+  int k = snprintf(buf, size, "%lld points, %lld->%lld", (long long)l->in_shape[1],
+                   (long long)l->in_shape[2], (long long)l->spec->out);
+  if (k > 0 && (size_t)k < size) detail_bias_sn(l->spec, buf + k, size - (size_t)k);
+}
+
+const layer_kind layer_point_linear = {"point_linear", point_linear_keys, 1, 0,
+                                       point_linear_build, layer_wop_init, point_linear_forward,
+                                       point_linear_backward, point_linear_detail};
+
+/* --------------------------------------------------------- point_pool */
+
+static const layer_key point_pool_keys[] = {LK_BOOL("max", pool_max, 1),
+                                            LK_BOOL("mean", pool_mean, 1),
+                                            LK_END};
+
+static ebm_status point_pool_build(ebm_net *net, layer *l, const layer_spec *ls,
+                                   scratch_sizes *sz, const char *where) {
+  (void)net, (void)sz;
+  ebm_status st = need_cloud(l, where);
+  if (st) return st;
+  if (!ls->pool_max && !ls->pool_mean)
+    return ebm_set_error(EBM_ERR_ARG, "architecture: %s: 'max' and 'mean' are both false; "
+                                      "set at least one", where);
+  l->out_ndim = 1;
+  l->out_shape[0] = (ls->pool_max + ls->pool_mean) * l->in_shape[2];
+  l->out_shape[1] = l->out_shape[2] = 0;
+  return EBM_OK;
+}
+
+// x is (n, 1, P, C); l->out is (n, k·C)
+static void point_pool_forward(ebm_net *net, layer *l, int64_t n, const ebm_cond *cond,
+                               const float *x) {
+  (void)net, (void)cond;
+  ebm_point_pool_forward(n, l->in_shape[1], l->in_shape[2], l->spec->pool_max, l->spec->pool_mean, x,
+                         l->out);
+}
+
+static const float *point_pool_backward(ebm_net *net, layer *l, int64_t n, const ebm_cond *cond,
+                                        const float *dy, float *dx, int need_dx,
+                                        int want_params) {
+  (void)net, (void)cond, (void)want_params;
+  if (need_dx)
+    ebm_point_pool_backward(n, l->in_shape[1], l->in_shape[2], l->spec->pool_max, l->spec->pool_mean,
+                            l->in, dy, dx);
+  return dx;
+}
+
+static void point_pool_detail(const ebm_net *net, const layer *l, char *buf, size_t size) {
+  (void)net;
+  snprintf(buf, size, "%s%s%s over %lld points", l->spec->pool_max ? "max" : "",
+           l->spec->pool_max && l->spec->pool_mean ? "+" : "", l->spec->pool_mean ? "mean" : "",
+           (long long)l->in_shape[1]);
+}
+
+const layer_kind layer_point_pool = {"point_pool", point_pool_keys, 0, 0, point_pool_build,
+                                     NULL, point_pool_forward, point_pool_backward,
+                                     point_pool_detail};

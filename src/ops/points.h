@@ -1,0 +1,47 @@
+/* ops/points.h — the kernels of point-cloud networks (PointNet): a linear
+ * map applied to every point alone, and a symmetric reduction over the
+ * points of each item, so that the energy cannot depend on the order of
+ * the points — not even in its last bit.
+ *
+ * Per-point linear map: rows = n·p points of `in` features, w is out×in
+ * (nn.Linear), b may be NULL. Every row goes through the same loops in the
+ * same order, so a point's output does not depend on its position (an
+ * sgemm does not promise that: its edge tiles round differently). wt is a
+ * workspace of in·out floats (the forward pass stores wᵀ there, so the
+ * inner loop runs over contiguous outputs). Rows are shared by the pool's
+ * threads in fixed blocks: results are identical at any thread count.
+ * Forward overwrites y (rows×out); backward_input overwrites dx (rows×in).
+ * (The weight gradient, a sum over points, is the ordinary linear kernel.)
+ *
+ * Pooling layout: x is (n, p, c) — n items, p points, c features per point, the
+ * features contiguous (what a per-point linear map writes). y is (n, k·c)
+ * with k = max + mean ∈ {1, 2}: the c maxima first, then the c means (as
+ * torch.cat([x.amax(-2), x.mean(-2)], -1)).
+ *
+ * Exact order invariance: the maximum is order-free; a float sum is not
+ * (rounding depends on the order), so the mean sums every feature as
+ * fixed-point integers on a scale set by that feature's largest |value|
+ * (itself order-free) and divides once. Integer addition is associative,
+ * so a permutation of the points gives bit-identical output; the result
+ * is the mean to within 2⁻⁶⁰ of that largest |value|.
+ *
+ * Forward overwrites y; backward overwrites dx (dL/dx from dy = dL/dy). The
+ * max's gradient goes to the first point holding the maximum. Neither
+ * allocates; both are plain loops (a CUDA table would take them over with
+ * the rest of ops.h). */
+#ifndef EBM_OPS_POINTS_H
+#define EBM_OPS_POINTS_H
+
+#include <stdint.h>
+
+void ebm_point_linear_forward(int64_t rows, int64_t in, int64_t out, const float *x,
+                              const float *w, const float *b, float *wt, float *y);
+void ebm_point_linear_backward_input(int64_t rows, int64_t in, int64_t out, const float *dy,
+                                     const float *w, float *dx);
+
+void ebm_point_pool_forward(int64_t n, int64_t p, int64_t c, int use_max, int use_mean,
+                            const float *x, float *y);
+void ebm_point_pool_backward(int64_t n, int64_t p, int64_t c, int use_max, int use_mean,
+                             const float *x, const float *dy, float *dx);
+
+#endif

@@ -1,0 +1,144 @@
+/* The per-point linear map and max / mean pooling over the points of a
+ * cloud (ops/points.h). */
+#include <math.h>
+#include <string.h>
+
+#include "ebm/core.h"
+#include "ops/points.h"
+
+/* Rows per block handed to a thread, and the work below which one thread
+ * does it all (waking a worker costs more). */
+#define POINT_ROWS 64
+#define POINT_PARALLEL_MACS (1 << 20)
+
+typedef struct {
+  int64_t in, out;
+  const float *x, *w, *b, *dy;
+  const float *wt;
+  float *y, *dx;
+  int64_t rows;
+} point_job;
+
+static void run_rows(point_job *j, ebm_range_fn fn) {
+  int64_t blocks = (j->rows + POINT_ROWS - 1) / POINT_ROWS;
+  if (j->rows * j->in * j->out < POINT_PARALLEL_MACS) fn(j, 0, blocks, 0);
+  else ebm_parallel_for(blocks, 1, fn, j);
+}
+
+/* One point: y = b + W x, as Σ_k x_k · wᵀ[k, :] in k order. noinline: every
+ * row runs this very code, whatever its position in the batch. */
+__attribute__((noinline)) static void point_row_forward(int64_t in, int64_t out,
+                                                        const float *restrict x,
+                                                        const float *restrict wt,
+                                                        const float *restrict b,
+                                                        float *restrict y) {
+  for (int64_t o = 0; o < out; o++) y[o] = b ? b[o] : 0.0f;
+  for (int64_t k = 0; k < in; k++) {
+    const float xk = x[k];
+    const float *wk = wt + k * out;
+    for (int64_t o = 0; o < out; o++) y[o] += xk * wk[o];
+  }
+}
+
+/* One point: dx = Wᵀ dy, as Σ_o dy_o · W[o, :] in o order. */
+__attribute__((noinline)) static void point_row_backward(int64_t in, int64_t out,
+                                                         const float *restrict dy,
+                                                         const float *restrict w,
+                                                         float *restrict dx) {
+  for (int64_t k = 0; k < in; k++) dx[k] = 0.0f;
+  for (int64_t o = 0; o < out; o++) {
+    const float g = dy[o];
+    const float *wo = w + o * in;
+    for (int64_t k = 0; k < in; k++) dx[k] += g * wo[k];
+  }
+}
+
+static void forward_blocks(void *ctx, int64_t begin, int64_t end, int tid) {
+  (void)tid;
+  const point_job *j = ctx;
+  for (int64_t r = begin * POINT_ROWS; r < end * POINT_ROWS && r < j->rows; r++)
+    point_row_forward(j->in, j->out, j->x + r * j->in, j->wt, j->b, j->y + r * j->out);
+}
+
+static void backward_blocks(void *ctx, int64_t begin, int64_t end, int tid) {
+  (void)tid;
+  const point_job *j = ctx;
+  for (int64_t r = begin * POINT_ROWS; r < end * POINT_ROWS && r < j->rows; r++)
+    point_row_backward(j->in, j->out, j->dy + r * j->out, j->w, j->dx + r * j->in);
+}
+
+// x is (rows, in), w is (out, in), wt (in, out) is scratch, y is (rows, out)
+void ebm_point_linear_forward(int64_t rows, int64_t in, int64_t out, const float *x,
+                              const float *w, const float *b, float *wt, float *y) {
+  for (int64_t o = 0; o < out; o++)
+    for (int64_t k = 0; k < in; k++) wt[k * out + o] = w[o * in + k];
+  point_job j = {.in = in, .out = out, .x = x, .wt = wt, .b = b, .y = y, .rows = rows};
+  run_rows(&j, forward_blocks);
+}
+
+// dy is (rows, out), w is (out, in), dx is (rows, in)
+void ebm_point_linear_backward_input(int64_t rows, int64_t in, int64_t out, const float *dy,
+                                     const float *w, float *dx) {
+  point_job j = {.in = in, .out = out, .dy = dy, .w = w, .dx = dx, .rows = rows};
+  run_rows(&j, backward_blocks);
+}
+
+/* Largest |x[j·c]| over the p points (feature stride c). */
+static float feature_absmax(const float *x, int64_t p, int64_t c) {
+  float m = 0.0f;
+  for (int64_t j = 0; j < p; j++) m = fmaxf(m, fabsf(x[j * c]));
+  return m;
+}
+
+/* The mean of x[j·c] over j < p, order-free (see ops/points.h): each value
+ * becomes an integer < 2^62 / p on a scale 2^shift fixed by the absmax, so
+ * the int64 sum cannot overflow and does not depend on the order. */
+static float feature_exact_mean(const float *x, int64_t p, int64_t c) {
+  const float absmax = feature_absmax(x, p, c);
+  if (absmax == 0.0f) return 0.0f;
+  int e, log2p = 0;
+  frexp(absmax, &e); /* absmax < 2^e */
+  while ((INT64_C(1) << log2p) < p) log2p++;
+  const int shift = 61 - log2p - e;
+  int64_t sum = 0;
+  for (int64_t j = 0; j < p; j++) sum += llrint(ldexp((double)x[j * c], shift));
+  return (float)(ldexp((double)sum, -shift) / (double)p);
+}
+
+/* Index of the first point holding the maximum of feature x[j·c]. */
+static int64_t feature_argmax(const float *x, int64_t p, int64_t c) {
+  int64_t best = 0;
+  for (int64_t j = 1; j < p; j++)
+    if (x[j * c] > x[best * c]) best = j;
+  return best;
+}
+
+// x is (n, p, c); y is (n, (use_max + use_mean)·c)
+void ebm_point_pool_forward(int64_t n, int64_t p, int64_t c, int use_max, int use_mean,
+                            const float *x, float *y) {
+  const int64_t k = use_max + use_mean;
+  for (int64_t i = 0; i < n; i++) {
+    const float *xi = x + i * p * c;
+    float *yi = y + i * k * c;
+    for (int64_t f = 0; f < c; f++) {
+      if (use_max) yi[f] = xi[feature_argmax(xi + f, p, c) * c + f];
+      if (use_mean) yi[(k - 1) * c + f] = feature_exact_mean(xi + f, p, c);
+    }
+  }
+}
+
+// dy is (n, (use_max + use_mean)·c); dx is (n, p, c)
+void ebm_point_pool_backward(int64_t n, int64_t p, int64_t c, int use_max, int use_mean,
+                             const float *x, const float *dy, float *dx) {
+  const int64_t k = use_max + use_mean;
+  const float inv_p = 1.0f / (float)p;
+  for (int64_t i = 0; i < n; i++) {
+    const float *xi = x + i * p * c, *dyi = dy + i * k * c;
+    float *dxi = dx + i * p * c;
+    for (int64_t f = 0; f < c; f++) {
+      const float g_mean = use_mean ? dyi[(k - 1) * c + f] * inv_p : 0.0f;
+      for (int64_t j = 0; j < p; j++) dxi[j * c + f] = g_mean;
+      if (use_max) dxi[feature_argmax(xi + f, p, c) * c + f] += dyi[f];
+    }
+  }
+}

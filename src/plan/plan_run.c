@@ -1,0 +1,122 @@
+/* Planning by Langevin dynamics on E_plan, the straight-line baseline, and
+ * judging plans (ebm/plan.h). */
+#include <math.h>
+#include <stdlib.h>
+
+#include "ebm/plan.h"
+#include "ebm/sample.h"
+
+/* Tuned on the README's transition model at 10 steps (a sweep of λ, clip
+ * and w): the transition terms couple neighbouring states stiffly, and a
+ * step above λ ≈ 1e-3 makes the plan zigzag (the alternating mode grows). */
+ebm_plan_config ebm_plan_defaults(void) {
+  ebm_plan_config c = {.steps = 10, .step_size = 0.001f, .noise = 0.005f, .grad_clip = 3.0f,
+                       .goal_weight = 30.0f, .init_noise = 0.0f};
+  return c;
+}
+
+void ebm_plan_straight(const float *start, const float *goal, int horizon, float *plan) {
+  for (int t = 1; t <= horizon; t++) {
+    const float f = (float)t / (float)horizon;
+    plan[2 * (t - 1)] = start[0] + f * (goal[0] - start[0]);
+    plan[2 * (t - 1) + 1] = start[1] + f * (goal[1] - start[1]);
+  }
+}
+
+ebm_status ebm_plan_run(ebm_net *transition, const ebm_particle_world *w, const ebm_plan_config *cfg,
+                        int horizon, const float *start, const float *goal, int64_t n, ebm_rng *rng,
+                        float *plans) {
+  ebm_energy *en = NULL;
+  ebm_sampler *s = NULL;
+  int32_t *task = malloc((size_t)(n > 0 ? n : 1) * sizeof *task);
+  ebm_status st = task ? EBM_OK : ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld plans", (long long)n);
+  if (st || (st = ebm_plan_energy_new(transition, w, horizon, cfg->goal_weight, start, goal, n, &en)))
+    goto done;
+  ebm_sampler_config sc = ebm_sampler_defaults(EBM_SAMPLER_LANGEVIN);
+  sc.steps = cfg->steps;
+  sc.step_size = cfg->step_size;
+  sc.noise = cfg->noise;
+  sc.grad_clip = cfg->grad_clip;
+  sc.clamp = 1; /* a plan never leaves the world's bounds */
+  if ((st = ebm_sampler_new(en, &sc, n, &s))) goto done;
+  for (int64_t i = 0; i < n; i++) {
+    task[i] = (int32_t)i;
+    float *plan = plans + i * 2 * horizon;
+    ebm_plan_straight(start + 2 * i, goal + 2 * i, horizon, plan);
+    for (int k = 0; k < 2 * horizon && cfg->init_noise > 0; k++) {
+      plan[k] += cfg->init_noise * (float)ebm_rng_gauss(rng);
+      plan[k] = fminf(fmaxf(plan[k], w->lo), w->hi);
+    }
+  }
+  ebm_cond cond = ebm_cond_labels(task);
+  st = ebm_sampler_run(s, plans, &cond, n, rng, NULL, NULL);
+done:
+  ebm_sampler_free(s);
+  ebm_energy_free(en);
+  free(task);
+  return st;
+}
+
+ebm_plan_outcome ebm_plan_judge(const ebm_particle_world *w, const float *start, const float *goal,
+                                const float *plan, int horizon, float goal_tol) {
+  ebm_plan_outcome o = {0};
+  for (int t = 0; t < horizon; t++) {
+    const float *a = t == 0 ? start : plan + 2 * (t - 1), *b = plan + 2 * t;
+    const double step = hypot((double)b[0] - a[0], (double)b[1] - a[1]);
+    o.length += step;
+    o.longest_step = fmax(o.longest_step, step);
+    o.collisions += !ebm_particle_segment_free(w, a, b);
+  }
+  const float *end = plan + 2 * (horizon - 1);
+  o.goal_dist = hypot((double)end[0] - goal[0], (double)end[1] - goal[1]);
+  o.success = o.goal_dist <= goal_tol && o.collisions == 0 && o.longest_step <= 1.25 * w->max_speed;
+  return o;
+}
+
+void ebm_plan_score(const ebm_particle_world *w, const float *start, const float *goal,
+                    const float *plans, int64_t n, int horizon, float goal_tol, ebm_plan_scores *out) {
+  double length = 0;
+  out->n = n;
+  out->successes = out->collided = out->missed = out->too_fast = 0;
+  for (int64_t i = 0; i < n; i++) {
+    ebm_plan_outcome o = ebm_plan_judge(w, start + 2 * i, goal + 2 * i, plans + i * 2 * horizon, horizon, goal_tol);
+    out->collided += o.collisions > 0;
+    out->missed += o.goal_dist > goal_tol;
+    out->too_fast += o.longest_step > 1.25 * w->max_speed;
+    if (!o.success) continue;
+    out->successes++;
+    length += o.length;
+  }
+  out->success_rate = n > 0 ? (double)out->successes / (double)n : 0;
+  out->mean_length = out->successes ? length / (double)out->successes : NAN;
+}
+
+ebm_status ebm_plan_evaluate(ebm_net *transition, const ebm_particle_world *w, const ebm_plan_config *cfg,
+                             int horizon, int64_t n, uint64_t seed, float goal_tol, ebm_plan_scores *ebm,
+                             ebm_plan_scores *line, float *start, float *goal, float *plans, float *straight) {
+  const size_t plan_floats = (size_t)n * 2 * (size_t)horizon;
+  float *s = start ? start : malloc((size_t)n * 2 * sizeof *s), *g = goal ? goal : malloc((size_t)n * 2 * sizeof *g);
+  float *p = plans ? plans : malloc(plan_floats * sizeof *p), *l = straight ? straight : malloc(plan_floats * sizeof *l);
+  ebm_status st = EBM_OK;
+  if (n < 1 || horizon < 1) {
+    st = ebm_set_error(EBM_ERR_ARG, "planning needs at least one task and one step");
+    goto done;
+  }
+  if (!s || !g || !p || !l) {
+    st = ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld plans", (long long)n);
+    goto done;
+  }
+  ebm_particle_tasks(w, seed, n, s, g);
+  for (int64_t i = 0; i < n; i++) ebm_plan_straight(s + 2 * i, g + 2 * i, horizon, l + (size_t)i * 2 * horizon);
+  ebm_rng rng; /* the Langevin noise: a stream apart from the tasks' */
+  ebm_rng_init(&rng, seed ^ UINT64_C(0x9E3779B97F4A7C15));
+  if ((st = ebm_plan_run(transition, w, cfg, horizon, s, g, n, &rng, p))) goto done;
+  ebm_plan_score(w, s, g, p, n, horizon, goal_tol, ebm);
+  ebm_plan_score(w, s, g, l, n, horizon, goal_tol, line);
+done:
+  if (!start) free(s);
+  if (!goal) free(g);
+  if (!plans) free(p);
+  if (!straight) free(l);
+  return st;
+}

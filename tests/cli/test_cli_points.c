@@ -1,0 +1,109 @@
+/* `ebm data make points:shapes`, `ebm eval points`, training the pointnet
+ * preset on (n, P, 3) clouds, and their bad inputs. */
+#include "test.h"
+#include "test_util.h"
+
+TEST(cli_data_make_points_shapes_is_byte_identical_for_a_seed) {
+  char a[512];
+  snprintf(a, sizeof a, "%s", test_path("a.npy"));
+  cli_result r = run_cli("data make points:shapes --n 6 --points 16 --seed 4 --out %s --labels %s", a,
+                         test_path("l.npy"));
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.err, "6 clouds of 16 points");
+  cli_result_free(&r);
+  r = run_cli("data make points:shapes --n 6 --points 16 --seed 4 --out %s", test_path("b.npy"));
+  CHECK_EQ_INT(r.code, 0);
+  cli_result_free(&r);
+  CHECK(test_same_file(a, test_path("b.npy")));
+  ebm_npy x;
+  test_load_f32(a, &x);
+  CHECK_EQ_INT(x.ndim, 3);
+  CHECK(x.shape[0] == 6 && x.shape[1] == 16 && x.shape[2] == 3);
+  float want[6 * 16 * 3];
+  ebm_points_shapes(4, 6, 16, want, NULL); /* the library's bytes */
+  CHECK(memcmp(x.data, want, sizeof want) == 0);
+  ebm_npy_free(&x);
+  r = run_cli("data make points:blobs --out %s", test_path("c.npy"));
+  CHECK_EQ_INT(r.code, 2);
+  CHECK_CONTAINS(r.err, "unknown data set 'points:blobs' (points:shapes, particle)");
+  cli_result_free(&r);
+}
+
+TEST(cli_data_make_particle_is_byte_identical_for_a_seed) {
+  char a[512];
+  snprintf(a, sizeof a, "%s", test_path("p.npy"));
+  cli_result r = run_cli("data make particle --n 5 --steps 7 --out %s --png %s", a, test_path("p.png"));
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.err, "35 transitions");
+  cli_result_free(&r);
+  r = run_cli("data make particle --n 5 --steps 7 --out %s", test_path("q.npy"));
+  cli_result_free(&r);
+  CHECK(test_same_file(a, test_path("q.npy")));
+  ebm_npy x;
+  test_load_f32(a, &x);
+  CHECK(x.ndim == 2 && x.shape[0] == 35 && x.shape[1] == 4);
+  ebm_npy_free(&x);
+}
+
+TEST(cli_eval_points_scores_samples_against_references_and_noise) {
+  char ref[512];
+  snprintf(ref, sizeof ref, "%s", test_path("ref.npy"));
+  cli_result r = run_cli("data make points:shapes --n 9 --points 24 --out %s", ref);
+  CHECK_EQ_INT(r.code, 0);
+  cli_result_free(&r);
+  /* The references themselves: Chamfer and EMD 0, noise far from 0. */
+  r = run_cli("eval points --samples %s --ref %s --png %s", ref, ref, test_path("s.png"));
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.out, "9 sample clouds of 24 points against 9 references");
+  CHECK_CONTAINS(r.out, "samples  nearest-reference Chamfer 0.00000  EMD 0.00000");
+  double ch = 0, emd = 0;
+  const char *noise = strstr(r.out, "noise");
+  REQUIRE(noise && sscanf(noise, "noise nearest-reference Chamfer %lf EMD %lf", &ch, &emd) == 2);
+  CHECK(ch > 0.05 && emd > 0.1);
+  cli_result_free(&r);
+}
+
+TEST(cli_eval_points_refuses_a_cloud_with_nan_in_one_line) {
+  float x[2 * 4 * 3] = {0};
+  x[17] = NAN;
+  REQUIRE_OK(ebm_npy_save(test_path("nan.npy"), EBM_DTYPE_F32, 3, (int64_t[]){2, 4, 3}, x));
+  cli_result r = run_cli("eval points --samples %s --ref %s", test_path("nan.npy"), test_path("nan.npy"));
+  CHECK_EQ_INT(r.code, 1);
+  CHECK_CONTAINS(r.err, "nan.npy: cloud 1, point 1: z is NaN\n");
+  CHECK(strchr(r.err, '\n') == r.err + strlen(r.err) - 1); /* one line */
+  cli_result_free(&r);
+  REQUIRE_OK(ebm_npy_save(test_path("flat.npy"), EBM_DTYPE_F32, 2, (int64_t[]){4, 3}, x));
+  r = run_cli("eval points --samples %s --ref %s", test_path("flat.npy"), test_path("flat.npy"));
+  CHECK_EQ_INT(r.code, 1);
+  CHECK_CONTAINS(r.err, "expected float32 point clouds of shape (n, P, 3), got F32 [4,3]");
+  cli_result_free(&r);
+}
+
+TEST(cli_train_pointnet_on_point_clouds_then_sample_and_score) {
+  /* (n, P, 3) .npy → items 1×P×3, the pointnet preset's input. */
+  char data[512], run[512], ckpt[600], samples[600];
+  snprintf(data, sizeof data, "%s", test_path("shapes.npy"));
+  snprintf(run, sizeof run, "%s", test_path("run"));
+  cli_result r = run_cli("data make points:shapes --n 12 --points 16 --out %s", data);
+  cli_result_free(&r);
+  r = run_cli("train --data npy:%s --arch '{\"preset\":\"pointnet\",\"in_dim\":16,\"width\":8}' --range -1,1 "
+              "--batch 4 --steps 3 --iters 2 --buffer 16 --out %s", data, run);
+  CHECK_EQ_INT(r.code, 0);
+  if (r.code) fprintf(stderr, "%s", r.err);
+  cli_result_free(&r);
+  snprintf(ckpt, sizeof ckpt, "%s/ckpt/last.safetensors", run);
+  snprintf(samples, sizeof samples, "%s/s.npy", run);
+  r = run_cli("sample --ckpt %s --n 3 --steps 2 --out %s", ckpt, samples);
+  CHECK_EQ_INT(r.code, 0);
+  cli_result_free(&r);
+  r = run_cli("eval points --samples %s --ref %s", samples, data);
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.out, "3 sample clouds of 16 points against 12 references");
+  cli_result_free(&r);
+  /* The default size is 128 points: a 16-point set says what to pass. */
+  r = run_cli("train --data npy:%s --arch pointnet --range -1,1 --batch 4 --iters 1 --out %s", data,
+              test_path("run2"));
+  CHECK_EQ_INT(r.code, 1);
+  CHECK_CONTAINS(r.err, "has items [1,16,3], the network takes [1,128,3]");
+  cli_result_free(&r);
+}

@@ -1,0 +1,119 @@
+/* The point-cloud layers (point_linear, point_pool) and the pointnet preset:
+ * gradients against finite differences, the forward pass against a hand
+ * computation with nn.Linear-on-the-last-dimension semantics, and exact
+ * invariance of the energy to the order of the points. */
+#include "nn/nn_testutil.h"
+
+static void check_fd(const char *json, int64_t n, uint64_t seed, double step) {
+  nt_fd_step = step;
+  ebm_net *net = nt_build(json, n, seed);
+  nt_jitter(net, 0.3f, seed + 11);
+  nt_check_pass_consistency(net, n, seed);
+  nt_check_input_grad(net, n, seed);
+  nt_check_param_grad(net, n, seed);
+  ebm_net_free(net);
+}
+
+#define CLOUD_NET(points, pool)                                                             \
+  "{\"input\":[1," #points ",3],\"layers\":[{\"type\":\"point_linear\",\"name\":\"a\","   \
+  "\"out\":4},{\"type\":\"swish\"},{\"type\":\"point_linear\",\"name\":\"b\",\"out\":5},"   \
+  "{\"type\":\"point_pool\"" pool "},{\"type\":\"linear\",\"name\":\"l\",\"out\":1}]}"
+
+TEST(point_linear_and_mean_pool_grads_match_fd) {
+  check_fd(CLOUD_NET(7, ",\"max\":false"), 3, 4100, 2e-2);
+}
+
+TEST(point_max_pool_grads_match_fd) {
+  /* The max is piecewise linear: a small step keeps the argmax in place. */
+  check_fd(CLOUD_NET(4, ",\"mean\":false"), 2, 4200, 1e-3);
+  check_fd(CLOUD_NET(4, ""), 2, 4201, 1e-3);
+}
+
+TEST(preset_pointnet_grads_match_fd) {
+  check_fd("{\"preset\":\"pointnet\",\"in_dim\":9,\"width\":4}", 2, 4300, 2e-3);
+}
+
+TEST(point_linear_is_nn_linear_on_the_last_dimension) {
+  /* E = l(cat(max_p, mean_p)(a(x))) by hand in double from the parameters:
+   * a.weight is out×in as nn.Linear, applied to each point's 3 numbers. */
+  enum { P = 5, C = 3, H = 2, N = 2 };
+  ebm_net *net = nt_build("{\"input\":[1,5,3],\"layers\":[{\"type\":\"point_linear\",\"name\":\"a\","
+                          "\"out\":2},{\"type\":\"point_pool\"},{\"type\":\"linear\",\"name\":\"l\","
+                          "\"out\":1}]}", N, 4400);
+  REQUIRE(ebm_net_param_count(net) == 4);
+  CHECK(strcmp(ebm_net_param(net, 0)->name, "a.weight") == 0);
+  CHECK(strcmp(ebm_net_param(net, 1)->name, "a.bias") == 0);
+  CHECK_EQ_INT(ebm_net_param(net, 0)->value->shape[0], H);
+  CHECK_EQ_INT(ebm_net_param(net, 0)->value->shape[1], C);
+  const float *w = ebm_net_param(net, 0)->value->data, *b = ebm_net_param(net, 1)->value->data;
+  const float *lw = ebm_net_param(net, 2)->value->data, *lb = ebm_net_param(net, 3)->value->data;
+  float *x = nt_inputs(net, N, 4401), e[N];
+  REQUIRE_OK(ebm_net_energy(net, x, NULL, N, e));
+  for (int i = 0; i < N; i++) {
+    double mx[H], mean[H] = {0};
+    for (int h = 0; h < H; h++) mx[h] = -INFINITY;
+    for (int p = 0; p < P; p++)
+      for (int h = 0; h < H; h++) {
+        double y = b[h];
+        for (int c = 0; c < C; c++) y += (double)w[h * C + c] * x[(i * P + p) * C + c];
+        mx[h] = fmax(mx[h], y);
+        mean[h] += y / P;
+      }
+    double want = lb[0];
+    for (int h = 0; h < H; h++) want += lw[h] * mx[h] + lw[H + h] * mean[h];
+    CHECK_NEAR(e[i], want, 1e-5);
+  }
+  free(x);
+  ebm_net_free(net);
+}
+
+/* Item i's points in the order perm (the same permutation for each item). */
+static void permute_points(const float *x, int64_t n, int64_t p, const int64_t *perm, float *out) {
+  for (int64_t i = 0; i < n; i++)
+    for (int64_t j = 0; j < p; j++) memcpy(out + (i * p + j) * 3, x + (i * p + perm[j]) * 3, 3 * sizeof(float));
+}
+
+TEST(pointnet_energy_is_exactly_invariant_to_point_order) {
+  /* Bit-identical energies and gradients that move with their points, for a
+   * reversal and a random shuffle, at the preset's default size. */
+  enum { N = 3, P = 128 };
+  char *json = NULL;
+  REQUIRE_OK(ebm_arch_preset("pointnet", 0, 0, &json));
+  ebm_net *net = nt_build(json, N, 4500);
+  free(json);
+  nt_jitter(net, 0.3f, 4501);
+  float *x = nt_inputs(net, N, 4502), *xp = malloc(sizeof(float) * N * P * 3);
+  float *g = malloc(sizeof(float) * N * P * 3), *gp = malloc(sizeof(float) * N * P * 3);
+  float *g_back = malloc(sizeof(float) * N * P * 3);
+  int64_t perm[P];
+  ebm_rng rng;
+  ebm_rng_init(&rng, 4503);
+  float e[N], ep[N];
+  REQUIRE_OK(ebm_net_grad_input(net, x, NULL, N, e, g));
+  for (int trial = 0; trial < 2; trial++) {
+    for (int j = 0; j < P; j++) perm[j] = trial == 0 ? P - 1 - j : j;
+    for (int j = P - 1; trial == 1 && j > 0; j--) { /* Fisher–Yates */
+      int64_t k = ebm_rng_below(&rng, (uint32_t)j + 1), t = perm[j];
+      perm[j] = perm[k];
+      perm[k] = t;
+    }
+    permute_points(x, N, P, perm, xp);
+    REQUIRE_OK(ebm_net_grad_input(net, xp, NULL, N, ep, gp));
+    for (int i = 0; i < N; i++) CHECK(memcmp(&e[i], &ep[i], sizeof(float)) == 0);
+    permute_points(g, N, P, perm, g_back);
+    CHECK(memcmp(g_back, gp, sizeof(float) * N * P * 3) == 0);
+  }
+  free(x), free(xp), free(g), free(gp), free(g_back);
+  ebm_net_free(net);
+}
+
+TEST(point_layers_reject_inputs_that_are_not_clouds) {
+  ebm_net *net = NULL;
+  CHECK_FAILS_WITH(ebm_net_new("{\"input\":[6],\"layers\":[{\"type\":\"point_linear\",\"name\":\"a\","
+                               "\"out\":2}]}", 1, &net), EBM_ERR_ARG, "a point cloud is 1×P×C");
+  CHECK_FAILS_WITH(ebm_net_new("{\"input\":[2,4,3],\"layers\":[{\"type\":\"point_pool\"}]}", 1, &net),
+                   EBM_ERR_ARG, "needs a point cloud 1×P×C, got [2,4,3]");
+  CHECK_FAILS_WITH(ebm_net_new("{\"input\":[1,4,3],\"layers\":[{\"type\":\"point_pool\",\"max\":false,"
+                               "\"mean\":false}]}", 1, &net), EBM_ERR_ARG, "set at least one");
+  CHECK(net == NULL);
+}

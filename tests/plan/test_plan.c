@@ -1,0 +1,159 @@
+/* Planning (ebm/plan.h): E_plan is the sum of transition energies plus the
+ * goal cost, its gradient matches finite differences, plans stay inside
+ * the world's bounds, and plans are judged as specified. */
+#include "test.h"
+
+/* A random MLP on transitions (x, y, x', y'), built for `batch` rows. */
+static ebm_net *transition_net(int64_t batch, uint64_t seed) {
+  ebm_net *net = NULL;
+  REQUIRE_OK(ebm_net_new("{\"input\":[4],\"layers\":[{\"type\":\"linear\",\"name\":\"a\",\"out\":8},"
+                         "{\"type\":\"swish\"},{\"type\":\"linear\",\"name\":\"b\",\"out\":1}]}", batch, &net));
+  ebm_rng rng;
+  ebm_rng_init(&rng, seed);
+  REQUIRE_OK(ebm_net_init(net, &rng));
+  return net;
+}
+
+enum { T = 4, NT = 3 };
+static const float starts[2 * NT] = {-0.8f, -0.8f, 0.7f, 0.2f, -0.6f, 0.9f};
+static const float goals[2 * NT] = {0.8f, 0.8f, -0.7f, -0.2f, 0.6f, -0.9f};
+
+TEST(plan_energy_is_the_sum_of_transition_energies_plus_the_goal_cost) {
+  ebm_net *net = transition_net(2 * T, 1);
+  const ebm_particle_world w = ebm_particle_world_default();
+  ebm_energy *en = NULL;
+  REQUIRE_OK(ebm_plan_energy_new(net, &w, T, 3.0f, starts, goals, NT, &en));
+  CHECK_EQ_INT(en->item_shape[0], 2 * T);
+  CHECK(en->range_lo == -1.0f && en->range_hi == 1.0f);
+  float x[2][2 * T], e[2];
+  ebm_rng rng;
+  ebm_rng_init(&rng, 2);
+  ebm_rng_uniform(&rng, &x[0][0], 4 * T, -1, 1);
+  const int32_t task[2] = {2, 0}; /* chain 0 plans task 2, chain 1 task 0 */
+  const ebm_cond cond = ebm_cond_labels(task);
+  REQUIRE_OK(ebm_energy_eval(en, &x[0][0], &cond, 2, e, NULL));
+  for (int i = 0; i < 2; i++) {
+    const float *s0 = starts + 2 * task[i], *g = goals + 2 * task[i];
+    float tr[T * 4], et[T];
+    for (int t = 0; t < T; t++) {
+      tr[4 * t] = t ? x[i][2 * t - 2] : s0[0], tr[4 * t + 1] = t ? x[i][2 * t - 1] : s0[1];
+      tr[4 * t + 2] = x[i][2 * t], tr[4 * t + 3] = x[i][2 * t + 1];
+    }
+    REQUIRE_OK(ebm_net_energy(net, tr, NULL, T, et));
+    double want = 3.0 * (pow(x[i][2 * T - 2] - g[0], 2) + pow(x[i][2 * T - 1] - g[1], 2));
+    for (int t = 0; t < T; t++) want += et[t];
+    CHECK_NEAR(e[i], want, 1e-5 * (1 + fabs(want)));
+  }
+  ebm_energy_free(en);
+  ebm_net_free(net);
+}
+
+TEST(plan_energy_grad_matches_fd) {
+  /* Plans of 4 states in passes of one plan (batch = horizon): chunking
+   * and the shared states of consecutive transitions both checked. */
+  ebm_net *net = transition_net(T, 3);
+  const ebm_particle_world w = ebm_particle_world_default();
+  ebm_energy *en = NULL;
+  REQUIRE_OK(ebm_plan_energy_new(net, &w, T, 2.0f, starts, goals, NT, &en));
+  float x[NT * 2 * T], g[NT * 2 * T], e[NT], xp[NT * 2 * T], ep[NT], em[NT];
+  ebm_rng rng;
+  ebm_rng_init(&rng, 4);
+  ebm_rng_uniform(&rng, x, NT * 2 * T, -0.9f, 0.9f);
+  const int32_t task[NT] = {0, 1, 2};
+  const ebm_cond cond = ebm_cond_labels(task);
+  REQUIRE_OK(ebm_energy_eval(en, x, &cond, NT, e, g));
+  const float h = 1e-2f;
+  for (int k = 0; k < NT * 2 * T; k++) {
+    memcpy(xp, x, sizeof x);
+    xp[k] = x[k] + h;
+    REQUIRE_OK(ebm_energy_eval(en, xp, &cond, NT, ep, NULL));
+    xp[k] = x[k] - h;
+    REQUIRE_OK(ebm_energy_eval(en, xp, &cond, NT, em, NULL));
+    const int i = k / (2 * T);
+    const double fd = ((double)ep[i] - em[i]) / (2.0 * h);
+    CHECK_NEAR(g[k], fd, 2e-3 * (1 + fabs(fd)));
+  }
+  ebm_energy_free(en);
+  ebm_net_free(net);
+}
+
+TEST(a_plan_never_leaves_the_state_bounds) {
+  /* Huge steps and noise on a random energy: the clamp keeps every state
+   * of every plan inside [-1, 1]², and some are pushed against the walls. */
+  ebm_net *net = transition_net(8 * 30, 5);
+  const ebm_particle_world w = ebm_particle_world_default();
+  enum { N = 8, H = 30 };
+  float s[2 * N], g[2 * N], plans[N * H * 2];
+  ebm_particle_tasks(&w, 6, N, s, g);
+  ebm_plan_config cfg = ebm_plan_defaults();
+  cfg.step_size = 50.0f;
+  cfg.noise = 0.7f;
+  cfg.grad_clip = 0.0f;
+  cfg.init_noise = 0.5f;
+  ebm_rng rng;
+  ebm_rng_init(&rng, 7);
+  REQUIRE_OK(ebm_plan_run(net, &w, &cfg, H, s, g, N, &rng, plans));
+  int at_wall = 0;
+  for (int k = 0; k < N * H * 2; k++) {
+    CHECK(plans[k] >= w.lo && plans[k] <= w.hi);
+    at_wall += plans[k] == w.lo || plans[k] == w.hi;
+  }
+  CHECK(at_wall > 0);
+  ebm_net_free(net);
+}
+
+TEST(plan_judge_scores_straight_lines_by_the_rules) {
+  const ebm_particle_world w = ebm_particle_world_default();
+  enum { H = 20 };
+  float line[2 * H];
+  /* Along the bottom edge: free, 1.8 long in steps of 0.09 — too fast. */
+  const float s0[2] = {-0.9f, -0.9f}, g0[2] = {0.9f, -0.9f};
+  ebm_plan_straight(s0, g0, H, line);
+  CHECK(line[2 * H - 2] == g0[0] && line[2 * H - 1] == g0[1]);
+  ebm_plan_outcome o = ebm_plan_judge(&w, s0, g0, line, H, 0.1f);
+  CHECK_NEAR(o.length, 1.8, 1e-5);
+  CHECK_EQ_INT(o.collisions, 0);
+  CHECK_NEAR(o.longest_step, 0.09, 1e-6);
+  CHECK_EQ_INT(o.success, 1); /* 0.09 ≤ 1.25 × 0.08 */
+  /* Through the centre disc: collisions. */
+  const float s1[2] = {-0.9f, 0.0f}, g1[2] = {0.9f, 0.0f};
+  ebm_plan_straight(s1, g1, H, line);
+  o = ebm_plan_judge(&w, s1, g1, line, H, 0.1f);
+  CHECK(o.collisions > 0 && !o.success);
+  /* Stopping short of the goal. */
+  ebm_plan_straight(s0, (const float[]){0.6f, -0.9f}, H, line);
+  o = ebm_plan_judge(&w, s0, g0, line, H, 0.1f);
+  CHECK_NEAR(o.goal_dist, 0.3, 1e-6);
+  CHECK(!o.success);
+  ebm_plan_scores sc;
+  float both[2 * 2 * H], ss[4] = {-0.9f, -0.9f, -0.9f, 0.0f}, gg[4] = {0.9f, -0.9f, 0.9f, 0.0f};
+  ebm_plan_straight(ss, gg, H, both);
+  ebm_plan_straight(ss + 2, gg + 2, H, both + 2 * H);
+  ebm_plan_score(&w, ss, gg, both, 2, H, 0.1f, &sc);
+  CHECK_EQ_INT(sc.successes, 1);
+  CHECK_NEAR(sc.success_rate, 0.5, 0);
+  CHECK_NEAR(sc.mean_length, 1.8, 1e-5);
+}
+
+TEST(plan_energy_refuses_bad_networks_and_horizons) {
+  const ebm_particle_world w = ebm_particle_world_default();
+  ebm_energy *en = NULL;
+  ebm_net *net = transition_net(4, 8), *two = NULL;
+  CHECK_FAILS_WITH(ebm_plan_energy_new(net, &w, 0, 1, starts, goals, 1, &en), EBM_ERR_ARG,
+                   "horizon must be at least 1 step, got 0");
+  CHECK_FAILS_WITH(ebm_plan_energy_new(net, &w, 5, 1, starts, goals, 1, &en), EBM_ERR_ARG,
+                   "takes batches of 4, a plan needs 5");
+  REQUIRE_OK(ebm_net_new("{\"input\":[2],\"layers\":[{\"type\":\"linear\",\"name\":\"a\",\"out\":1}]}", 4, &two));
+  CHECK_FAILS_WITH(ebm_plan_energy_new(two, &w, 2, 1, starts, goals, 1, &en), EBM_ERR_ARG,
+                   "4 values in, 1 out");
+  CHECK(en == NULL);
+  REQUIRE_OK(ebm_plan_energy_new(net, &w, 2, 1, starts, goals, 2, &en));
+  float x[4] = {0}, e;
+  const int32_t bad = 2;
+  const ebm_cond cond = ebm_cond_labels(&bad);
+  CHECK_FAILS_WITH(ebm_energy_eval(en, x, NULL, 1, &e, NULL), EBM_ERR_ARG, "needs its task (0..1) as its label");
+  CHECK_FAILS_WITH(ebm_energy_eval(en, x, &cond, 1, &e, NULL), EBM_ERR_ARG, "chain 0 asks for task 2 of 2");
+  ebm_energy_free(en);
+  ebm_net_free(two);
+  ebm_net_free(net);
+}
