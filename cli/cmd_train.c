@@ -21,7 +21,7 @@
 typedef struct {
   const char *data, *arch, *preset, *method, *sampler, *range, *lr_decay, *out, *augment, *buffer_policy;
   int width, depth, conditional, resume, force, report;
-  int64_t iters, batch, buffer, lr_step, seed, save_every, sample_every, log_every, sample_count;
+  int64_t iters, batch, buffer, lr_step, seed, save_every, sample_every, log_every, sample_count, slices;
   double epochs;
   int steps, leapfrog, spectral_iters;
   float step_size, noise, grad_clip, friction, reinit, alpha, pos_noise;
@@ -31,7 +31,7 @@ typedef struct {
 
 /* Flags that fix the shape of a run: a resume may not change them. */
 static const char *const identity_flags[] = {"data", "arch", "width", "depth", "conditional",
-                                             "batch", "method", "buffer", "range", "buffer-policy", NULL};
+                                             "batch", "method", "buffer", "range", "buffer-policy", "slices", NULL};
 /* Flags that are not settings of the run. */
 static const char *const transient_flags[] = {"resume", "out", "force", "report", NULL};
 
@@ -407,6 +407,7 @@ static int make_config(const train_flags *f, const ebm_dataset *ds, ebm_train_co
   c->max_energy = f->max_energy;
   c->conditional = f->conditional;
   c->seed = (uint64_t)f->seed;
+  c->slices = f->slices;
   int range_rc = cli_parse_range(VERB, f->range, &c->range_lo, &c->range_hi);
   if (range_rc) return range_rc;
   if (f->epochs > 0) {
@@ -508,6 +509,9 @@ static int run_train(int argc, char **argv) {
       {"spectral-iters", OPT_INT, &f.spectral_iters, "N", "spectral-norm power iterations per step"},
       {"max-energy", OPT_FLOAT, &f.max_energy, "E", "stop as diverged when |mean E| exceeds this"},
       {"seed", OPT_INT64, &f.seed, "S", "random seed"},
+      {"slices", OPT_INT64, &f.slices, "P", "fixed slices of the batch, each with its own random stream and buffer "
+                                            "share (0: one per MPI rank); the same slices give the same bytes on any "
+                                            "number of ranks (mpirun -np N ebm train)"},
       {"out", OPT_STRING, &f.out, "RUN_DIR", "the run directory (required)"},
       {"resume", OPT_FLAG, &f.resume, NULL, "continue RUN_DIR's run from its last checkpoint (bit-exact)"},
       {"force", OPT_FLAG, &f.force, NULL, "start a new run in a non-empty RUN_DIR that is not a run"},
@@ -520,6 +524,8 @@ static int run_train(int argc, char **argv) {
   const int nopts = CLI_NOPTS(opts);
   int rc = cli_parse(VERB, opts, nopts, argc, argv, NULL, 0, NULL);
   if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
+  ebm_dist *dist = NULL; /* under mpirun: this rank's place (ebm/dist.h) */
+  int root = 1;          /* the rank that talks */
   cJSON *saved = NULL;
   ebm_dataset *ds = NULL;
   char *arch = NULL, *config = NULL;
@@ -536,6 +542,12 @@ static int run_train(int argc, char **argv) {
     rc = cli_usage_error(VERB, "--iters and --epochs both given; the run's length is one or the other");
     goto done;
   }
+  if (ebm_dist_open(&dist) != EBM_OK) {
+    rc = cli_runtime_error(EBM_ERR_UNSUPPORTED);
+    goto done;
+  }
+  root = ebm_dist_rank(dist) == 0;
+  if (f.slices == 0) f.slices = ebm_dist_size(dist);
   if ((rc = check_flags(&f))) goto done;
   ebm_train_config cfg;
   float lo, hi; /* --range before the data, so that a bad range is blamed on --range */
@@ -553,7 +565,7 @@ static int run_train(int argc, char **argv) {
     ebm_train_config p = ebm_train_defaults();
     recipe = ebm_train_recipe_for_data(ds, &p);
     apply_recipe(&p, &f, argc, argv);
-    fprintf(stderr, "ebm train: recipe %s for %s (%s; --preset igebm|uva or flags override)\n", recipe, f.data,
+    if (root) fprintf(stderr, "ebm train: recipe %s for %s (%s; --preset igebm|uva or flags override)\n", recipe, f.data,
             strcmp(recipe, "images") == 0 ? "IGEBM: Langevin λ 10, σ 0.005, α 1, Adam 1e-4"
                                           : "ULA ε 0.05 x 30, α 0.01, Adam 3e-3 β1 0.9, cosine decay");
   }
@@ -590,7 +602,8 @@ static int run_train(int argc, char **argv) {
   o.n_meta = 4;
   o.config_json = config;
   o.stop = &stop_requested;
-  o.on_step = on_step;
+  o.on_step = root ? on_step : NULL;
+  o.dist = dist;
   o.ctx = &w;
   struct sigaction sa, old_int, old_term, old_hup;
   memset(&sa, 0, sizeof sa);
@@ -617,12 +630,16 @@ static int run_train(int argc, char **argv) {
   sigaction(SIGHUP, &old_hup, NULL);
   const double secs = ebm_now_seconds() - t0;
   if (st == EBM_ERR_INTERRUPTED) {
-    fprintf(stderr, "ebm: %s\n", ebm_last_error());
-    rc = 128 + (int)stop_requested;
+    if (root) fprintf(stderr, "ebm: %s\n", ebm_last_error());
+    rc = 128 + (int)(stop_requested ? stop_requested : SIGINT); /* a rank the signal missed stops too */
     goto done;
   }
-  if (st != EBM_OK) {
-    rc = cli_runtime_error(st);
+  if (st != EBM_OK) { /* besides rank 0, a rank speaks only of its own failure */
+    rc = root || strncmp(ebm_last_error(), "rank ", 5) != 0 ? cli_runtime_error(st) : CLI_EXIT_RUNTIME;
+    goto done;
+  }
+  if (!root) {
+    rc = CLI_EXIT_OK;
     goto done;
   }
   printf("trained %s on %s: step %lld of %lld in %.1f s; ", ebm_train_method_name(cfg.method), f.data,
@@ -636,6 +653,7 @@ done:
   cJSON_free(config);
   ebm_dataset_free(ds);
   cJSON_Delete(saved);
+  ebm_dist_close(dist);
   return rc;
 }
 
@@ -655,5 +673,9 @@ CLI_COMMAND(train, "train", "--data SPEC --arch ARCH --out RUN_DIR [--method pcd
             "keeps its last good checkpoint; Ctrl-C (SIGINT), SIGTERM or SIGHUP finishes the step, saves\n"
             "and exits with 130 (143, 129); a second signal stops at once without saving (the last saved\n"
             "checkpoint stays whole). RUN_DIR is locked while a run trains; a new run refuses a non-empty\n"
-            "folder that is not a run unless --force. --report keeps RUN_DIR/report.html current (ebm report).",
+            "folder that is not a run unless --force. --report keeps RUN_DIR/report.html current (ebm report).\n"
+            "Data-parallel: `mpirun -np N ebm train ...` (a build with MPI: ebm version) gives each rank its\n"
+            "share of --slices fixed batch slices and sums the gradients in slice order, so the checkpoint\n"
+            "is the same bytes as one process with the same --slices; rank 0 writes RUN_DIR, which must be\n"
+            "shared by the ranks; --resume needs the same --slices.",
             run_train)

@@ -62,6 +62,7 @@ ebm_train_config ebm_train_defaults(void) {
   c.conditional = 0;
   c.seed = 0;
   c.inject_nan_at = 0;
+  c.slices = 1;
   return c;
 }
 
@@ -202,6 +203,15 @@ ebm_status ebm_train_config_check(const ebm_train_config *c) {
     return ebm_set_error(EBM_ERR_ARG, "augment transforms chains restarted from the buffer: it needs method pcd");
   if (c->buffer_policy < 0 || c->buffer_policy >= EBM_REPLAY_POLICY_COUNT)
     return ebm_set_error(EBM_ERR_ARG, "buffer-policy must be random, reservoir or fifo");
+  if (c->slices < 1 || c->batch % c->slices != 0)
+    return ebm_set_error(EBM_ERR_ARG, "slices must be >= 1 and divide batch %lld, got %lld", (long long)c->batch,
+                         (long long)c->slices);
+  if (c->slices > 1 && c->method == EBM_TRAIN_PCD && c->buffer_size % c->slices != 0)
+    return ebm_set_error(EBM_ERR_ARG, "slices must divide buffer %lld (each slice keeps an equal share), got %lld",
+                         (long long)c->buffer_size, (long long)c->slices);
+  if (c->slices > 1 && (c->kl_weight > 0.0f || c->entropy_weight > 0.0f))
+    return ebm_set_error(EBM_ERR_ARG, "slices must be 1 with kl-weight or entropy-weight (improved CD is not "
+                         "sliced), got %lld", (long long)c->slices);
   return ebm_sampler_config_check(&c->sampler);
 }
 

@@ -42,6 +42,7 @@ static const setting_key train_keys[] = {
     T("spectral-iters", KEY_INT, spectral_iters), T("max-energy", KEY_FLOAT, max_energy),
     T("conditional", KEY_BOOL, conditional), T("seed", KEY_U64, seed),
     T("kl-weight", KEY_FLOAT, kl_weight),  T("entropy-weight", KEY_FLOAT, entropy_weight),
+    T("slices", KEY_INT64, slices),
 };
 #undef T
 

@@ -227,10 +227,11 @@ static ebm_status save_checkpoint(const ebm_trainer *t, const ebm_run_opts *o, c
     keys[n] = o->meta_keys[i];
     values[n++] = o->meta_values[i];
   }
-  /* The state first: it alone is what a resume reads. */
+  /* The state first: it alone is what a resume reads. Every rank saves
+   * its slices; rank 0 the rest, and then all learn how that went. */
   ebm_status st = ebm_trainer_save_state(t, state);
-  if (st == EBM_OK) st = ebm_net_save(t->net, ckpt, n, keys, values);
-  return st;
+  if (st == EBM_OK && ebm_dist_rank(o->dist) == 0) st = ebm_net_save(t->net, ckpt, n, keys, values);
+  return ebm_dist_agree(o->dist, st);
 }
 
 static void log_metrics(ebm_jsonl *j, const ebm_train_stats *s, double seconds) {
@@ -293,6 +294,23 @@ static ebm_status open_net(const ebm_train_config *cfg, const ebm_run_opts *o, c
   return st;
 }
 
+/* What rank 0 writes when a run starts or resumes: metrics trimmed to the
+ * resumed step, config.json, the event, and the metrics file opened (*jl). */
+static ebm_status start_files(const ebm_run_opts *o, const char *metrics, int64_t step, ebm_jsonl **jl) {
+  char path[PATH_SIZE];
+  ebm_status st;
+  if (o->resume && (st = trim_metrics(metrics, step)) != EBM_OK) return st;
+  if (o->config_json) {
+    snprintf(path, sizeof path, "%s/config.json", o->run_dir);
+    if ((st = ebm_write_file_atomic(path, o->config_json, strlen(o->config_json))) != EBM_OK) return st;
+  }
+  log_event(o->run_dir, step, o->resume ? "resume" : "start", NULL);
+  return o->log_every > 0 ? ebm_jsonl_open(metrics, !o->resume, jl) : EBM_OK;
+}
+
+/* A stop asked for (a signal) on any rank stops every rank after the same step. */
+static int stop_asked(const ebm_run_opts *o) { return ebm_dist_any(o->dist, o->stop && *o->stop); }
+
 /* Prepares RUN_DIR under its lock: refuses a folder that is not a run (or a
  * finished one) and clears temp files of interrupted saves. *lock_fd is
  * the lock; *created says whether this call made the folder. */
@@ -320,13 +338,14 @@ static ebm_status open_run_dir(const ebm_run_opts *o, const char *ckpt, int *loc
 
 ebm_status ebm_train_run(const ebm_dataset *ds, const ebm_train_config *cfg, const ebm_run_opts *o,
                          int64_t *final_step) {
-  char ckpt[PATH_SIZE], state[PATH_SIZE], dir[PATH_SIZE], metrics[PATH_SIZE], png[PATH_SIZE];
+  char ckpt[PATH_SIZE], state[PATH_SIZE], metrics[PATH_SIZE], png[PATH_SIZE];
   ebm_net *net = NULL;
   ebm_trainer *t = NULL;
   ebm_jsonl *jl = NULL;
   ebm_status st = EBM_OK;
   int interrupted = 0, lock_fd = -1, created = 0, stepped = 0;
   int64_t saved_step = -1;
+  const int root = ebm_dist_rank(o->dist) == 0; /* writes the run directory */
   if (final_step) *final_step = 0;
   if (!o->run_dir || !o->run_dir[0]) return ebm_set_error(EBM_ERR_ARG, "no run directory given");
   if (strlen(o->run_dir) > PATH_SIZE - 64) return ebm_set_error(EBM_ERR_ARG, "%s: path too long", o->run_dir);
@@ -335,29 +354,28 @@ ebm_status ebm_train_run(const ebm_dataset *ds, const ebm_train_config *cfg, con
   ebm_run_ckpt_path(o->run_dir, ckpt, sizeof ckpt);
   ebm_run_state_path(o->run_dir, state, sizeof state);
   snprintf(metrics, sizeof metrics, "%s/metrics.jsonl", o->run_dir);
-  if ((st = open_run_dir(o, ckpt, &lock_fd, &created)) != EBM_OK) goto fail;
-  if ((st = open_net(cfg, o, ckpt, &net)) != EBM_OK) goto fail;
-  if ((st = ebm_trainer_new(net, ds, cfg, &t)) != EBM_OK) goto fail;
+  /* every rank learns at once when one failed (here, the others would
+   * wait for it in the first collective) */
+  st = root ? open_run_dir(o, ckpt, &lock_fd, &created) : EBM_OK;
+  if ((st = ebm_dist_agree(o->dist, st)) != EBM_OK) goto fail;
+  st = open_net(cfg, o, ckpt, &net);
+  if (st == EBM_OK) st = ebm_trainer_new_dist(net, ds, cfg, o->dist, &t);
+  if (st == EBM_OK && o->resume) st = ebm_trainer_restore(t, state);
+  if ((st = ebm_dist_agree(o->dist, st)) != EBM_OK) goto fail;
   if (o->resume) {
-    if ((st = ebm_trainer_restore(t, state)) != EBM_OK) goto fail;
     if (t->step >= cfg->iters) {
       st = ebm_set_error(EBM_ERR_ARG, "%s: already at step %lld, and --iters is %lld: nothing to do (give a "
                          "larger --iters to train on)", o->run_dir, (long long)t->step, (long long)cfg->iters);
       goto fail;
     }
     saved_step = t->step;
-    if ((st = trim_metrics(metrics, t->step)) != EBM_OK) goto fail;
   }
-  if (o->config_json) {
-    snprintf(dir, sizeof dir, "%s/config.json", o->run_dir);
-    if ((st = ebm_write_file_atomic(dir, o->config_json, strlen(o->config_json))) != EBM_OK) goto fail;
-  }
-  log_event(o->run_dir, t->step, o->resume ? "resume" : "start", NULL);
-  if (o->log_every > 0 && (st = ebm_jsonl_open(metrics, !o->resume, &jl)) != EBM_OK) goto fail;
+  if (root) st = start_files(o, metrics, t->step, &jl);
+  if ((st = ebm_dist_agree(o->dist, st)) != EBM_OK) goto fail;
 
   const double t0 = ebm_now_seconds();
   while (t->step < cfg->iters) {
-    if (o->stop && *o->stop) {
+    if (stop_asked(o)) {
       interrupted = 1;
       break;
     }
@@ -365,32 +383,33 @@ ebm_status ebm_train_run(const ebm_dataset *ds, const ebm_train_config *cfg, con
     stepped = 1;
     if ((st = ebm_trainer_step(t, &s)) != EBM_OK) {
       /* Divergence: the checkpoint on disk is the last good one; keep it. */
-      log_event(o->run_dir, t->step + 1, "diverged", ebm_last_error());
+      if (root) log_event(o->run_dir, t->step + 1, "diverged", ebm_last_error());
       ebm_error_prefix(st, o->run_dir);
       goto fail;
     }
     const int64_t k = t->step;
     if (jl && (k % o->log_every == 0 || k == cfg->iters)) {
       log_metrics(jl, &s, ebm_now_seconds() - t0);
-      if ((st = ebm_jsonl_end(jl)) != EBM_OK) goto fail;
+      st = ebm_jsonl_end(jl);
     }
-    if (o->sample_every > 0 && (k % o->sample_every == 0 || k == cfg->iters)) {
+    if (st == EBM_OK && root && o->sample_every > 0 && (k % o->sample_every == 0 || k == cfg->iters)) {
       snprintf(png, sizeof png, "%s/samples/step_%06lld.png", o->run_dir, (long long)k);
-      if ((st = write_samples(t, o, png)) != EBM_OK) goto fail;
+      st = write_samples(t, o, png);
     }
+    if ((st = ebm_dist_agree(o->dist, st)) != EBM_OK) goto fail;
     if (o->save_every > 0 && k % o->save_every == 0 && k < cfg->iters) {
       if ((st = save_checkpoint(t, o, ckpt, state)) != EBM_OK) goto fail;
       saved_step = k;
     }
     if (o->on_step) o->on_step(o->ctx, &s);
-    if (o->stop && *o->stop && t->step < cfg->iters) {
+    if (t->step < cfg->iters && stop_asked(o)) {
       interrupted = 1;
       break;
     }
   }
   if (saved_step != t->step && (st = save_checkpoint(t, o, ckpt, state)) != EBM_OK) goto fail;
   if (final_step) *final_step = t->step;
-  if (interrupted) log_event(o->run_dir, t->step, "interrupted", NULL);
+  if (interrupted && root) log_event(o->run_dir, t->step, "interrupted", NULL);
   if (interrupted)
     st = ebm_set_error(EBM_ERR_INTERRUPTED, "%s: interrupted at step %lld of %lld; saved, continue with --resume",
                        o->run_dir, (long long)t->step, (long long)cfg->iters);
@@ -399,7 +418,7 @@ fail:
   ebm_jsonl_close(jl);
   ebm_trainer_free(t);
   ebm_net_free(net);
-  if (st != EBM_OK && st != EBM_ERR_INTERRUPTED && created && !stepped) abandon_new_run(o->run_dir);
+  if (root && st != EBM_OK && st != EBM_ERR_INTERRUPTED && created && !stepped) abandon_new_run(o->run_dir);
   if (lock_fd >= 0) close(lock_fd);
   return st;
 }

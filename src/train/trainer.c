@@ -60,6 +60,7 @@ void ebm_trainer_free(ebm_trainer *t) {
   ebm_free(t->icd_x);
   ebm_free(t->icd_refs);
   ebm_free(t->icd_ref_labels);
+  train_slices_free(&t->sl);
   free(t);
 }
 
@@ -98,18 +99,22 @@ static ebm_status check_data(const ebm_net *net, const ebm_dataset *ds, const eb
  * `buf = torch.rand(buffer, ...) * 2 - 1`: a draw from it is then a fresh
  * chain with probability (slots never drawn) / (slots), so early training
  * sees many fresh chains, not the few first ones run over and over. With
- * classes, every class's store is filled. */
+ * classes, every class's store is filled; with slices, each local slice's
+ * store from its own stream. */
 static ebm_status fill_replay(ebm_trainer *t) {
   const int64_t B = t->cfg.batch, classes = t->y_neg ? ebm_net_num_classes(t->net) : 0;
-  const int64_t per_store = t->cfg.buffer_size / (classes > 0 ? classes : 1);
-  for (int64_t c = 0; c < (classes > 0 ? classes : 1); c++)
-    for (int64_t done = 0; done < per_store; done += B) {
-      int64_t m = per_store - done < B ? per_store - done : B;
-      ebm_rng_uniform(&t->rng, t->x_neg, m * t->item, t->cfg.range_lo, t->cfg.range_hi);
-      for (int64_t i = 0; t->y_neg && i < m; i++) t->y_neg[i] = (int32_t)c;
-      ebm_status st = ebm_replay_put(t->replay, t->x_neg, t->y_neg, m, NULL, &t->rng);
-      if (st != EBM_OK) return st;
-    }
+  const int64_t per_store = t->cfg.buffer_size / t->sl.count / (classes > 0 ? classes : 1);
+  for (int64_t s = t->sl.first; s < t->sl.end; s++) {
+    ebm_rng *rng = train_slice_rng(t, s);
+    for (int64_t c = 0; c < (classes > 0 ? classes : 1); c++)
+      for (int64_t done = 0; done < per_store; done += B) {
+        int64_t m = per_store - done < B ? per_store - done : B;
+        ebm_rng_uniform(rng, t->x_neg, m * t->item, t->cfg.range_lo, t->cfg.range_hi);
+        for (int64_t i = 0; t->y_neg && i < m; i++) t->y_neg[i] = (int32_t)c;
+        ebm_status st = ebm_replay_put(train_slice_replay(t, s), t->x_neg, t->y_neg, m, NULL, rng);
+        if (st != EBM_OK) return st;
+      }
+  }
   return EBM_OK;
 }
 
@@ -137,6 +142,11 @@ static ebm_status alloc_icd(ebm_trainer *t) {
 
 ebm_status ebm_trainer_new(ebm_net *net, const ebm_dataset *ds, const ebm_train_config *cfg,
                            ebm_trainer **out) {
+  return ebm_trainer_new_dist(net, ds, cfg, NULL, out);
+}
+
+ebm_status ebm_trainer_new_dist(ebm_net *net, const ebm_dataset *ds, const ebm_train_config *cfg, ebm_dist *dist,
+                                ebm_trainer **out) {
   *out = NULL;
   ebm_status st = ebm_train_config_check(cfg);
   if (st != EBM_OK) return st;
@@ -165,7 +175,7 @@ ebm_status ebm_trainer_new(ebm_net *net, const ebm_dataset *ds, const ebm_train_
   t->energy->range_lo = cfg->range_lo;
   t->energy->range_hi = cfg->range_hi;
   if ((st = ebm_sampler_new(t->energy, &cfg->sampler, B, &t->sampler)) != EBM_OK) goto fail;
-  if (cfg->method == EBM_TRAIN_PCD &&
+  if (cfg->method == EBM_TRAIN_PCD && cfg->slices <= 1 &&
       (st = ebm_replay_new(cfg->buffer_size, ebm_net_item_ndim(net), ebm_net_item_shape(net), classes,
                            cfg->range_lo, cfg->range_hi, &t->replay)) != EBM_OK)
     goto fail;
@@ -195,7 +205,8 @@ ebm_status ebm_trainer_new(ebm_net *net, const ebm_dataset *ds, const ebm_train_
     goto fail;
   }
   if ((cfg->kl_weight > 0 || cfg->entropy_weight > 0) && (st = alloc_icd(t)) != EBM_OK) goto fail;
-  if (t->replay && (st = fill_replay(t)) != EBM_OK) goto fail;
+  if ((st = train_slices_init(t, dist)) != EBM_OK) goto fail;
+  if (cfg->method == EBM_TRAIN_PCD && (st = fill_replay(t)) != EBM_OK) goto fail;
   *out = t;
   return EBM_OK;
 fail:
@@ -206,9 +217,10 @@ fail:
 int64_t ebm_trainer_step_count(const ebm_trainer *t) { return t->step; }
 
 const float *ebm_trainer_negatives(const ebm_trainer *t, const int32_t **y, int64_t *n) {
-  if (y) *y = t->has_negatives ? t->y_neg : NULL;
-  if (n) *n = t->has_negatives ? t->cfg.batch : 0;
-  return t->has_negatives ? t->x_neg : NULL;
+  const int64_t first = t->sl.first * t->sl.size; /* this rank's slices only */
+  if (y) *y = t->has_negatives && t->y_neg ? t->y_neg + first : NULL;
+  if (n) *n = t->has_negatives ? (t->sl.end - t->sl.first) * t->sl.size : 0;
+  return t->has_negatives ? t->x_neg + first * t->item : NULL;
 }
 
 const ebm_replay *ebm_trainer_replay(const ebm_trainer *t) { return t->replay; }
@@ -240,41 +252,48 @@ static double mean_of(const float *v, int64_t n) {
   return s / (double)n;
 }
 
-/* x⁺ ← clamp(batch + σ·N(0, 1)), the noise drawn into x⁻ (still free). */
+/* x⁺ ← clamp(batch + σ·N(0, 1)), the noise drawn into x⁻ (still free),
+ * each local slice's from its own stream (every rank takes the whole
+ * batch from the batcher, so all agree on it). */
 static void make_positives(ebm_trainer *t) {
-  const int64_t m = t->cfg.batch * t->item;
+  const int64_t m = t->sl.size * t->item; /* a slice's floats */
   const float lo = t->cfg.range_lo, hi = t->cfg.range_hi;
   ebm_batcher_next(t->batcher, t->x_pos, t->y_data);
   if (t->y_pos) memcpy(t->y_pos, t->y_data, (size_t)t->cfg.batch * sizeof(int32_t));
-  if (t->cfg.pos_noise > 0) {
-    ebm_rng_normal(&t->rng, t->x_neg, m, 0.0f, t->cfg.pos_noise);
+  for (int64_t s = t->sl.first; t->cfg.pos_noise > 0 && s < t->sl.end; s++) {
+    float *x = t->x_pos + s * m, *noise = t->x_neg + s * m;
+    ebm_rng_normal(train_slice_rng(t, s), noise, m, 0.0f, t->cfg.pos_noise);
     for (int64_t k = 0; k < m; k++) {
-      float v = t->x_pos[k] + t->x_neg[k];
-      t->x_pos[k] = v < lo ? lo : (v > hi ? hi : v);
+      float v = x[k] + noise[k];
+      x[k] = v < lo ? lo : (v > hi ? hi : v);
     }
   }
 }
 
-/* x⁻ before MCMC: buffer draws (pcd), uniform noise (short-run) or x⁺ (cd);
- * with augment, the draws that restart a stored chain are transformed
- * (fresh noise is left as it is). */
-static ebm_status init_negatives(ebm_trainer *t) {
-  const int64_t B = t->cfg.batch;
-  if (t->y_neg) memcpy(t->y_neg, t->y_pos, (size_t)B * sizeof(int32_t));
+/* Slice s's x⁻ before MCMC: buffer draws (pcd), uniform noise (short-run)
+ * or x⁺ (cd); with augment, the draws that restart a stored chain are
+ * transformed (fresh noise is left as it is). */
+static ebm_status init_negatives(ebm_trainer *t, int64_t s) {
+  const int64_t B = t->sl.size, first = s * B;
+  float *x_neg = t->x_neg + first * t->item;
+  int32_t *y_neg = t->y_neg ? t->y_neg + first : NULL;
+  int64_t *slots = t->slots + first;
+  ebm_rng *rng = train_slice_rng(t, s);
+  if (y_neg) memcpy(y_neg, t->y_pos + first, (size_t)B * sizeof(int32_t));
   switch (t->cfg.method) {
     case EBM_TRAIN_PCD: {
-      ebm_status st = ebm_replay_get(t->replay, t->x_neg, t->y_neg, B, t->cfg.reinit, &t->rng, t->slots);
+      ebm_status st = ebm_replay_get(train_slice_replay(t, s), x_neg, y_neg, B, t->cfg.reinit, rng, slots);
       for (int64_t i = 0; st == EBM_OK && t->cfg.augment && i < B; i++)
-        if (t->slots[i] >= 0)
-          ebm_augment_item(t->x_neg + i * t->item, ebm_net_item_ndim(t->net), ebm_net_item_shape(t->net),
-                           t->cfg.augment, t->cfg.range_lo, t->cfg.range_hi, &t->rng, t->aug_tmp);
+        if (slots[i] >= 0)
+          ebm_augment_item(x_neg + i * t->item, ebm_net_item_ndim(t->net), ebm_net_item_shape(t->net),
+                           t->cfg.augment, t->cfg.range_lo, t->cfg.range_hi, rng, t->aug_tmp);
       return st;
     }
     case EBM_TRAIN_SHORT_RUN:
-      ebm_rng_uniform(&t->rng, t->x_neg, B * t->item, t->cfg.range_lo, t->cfg.range_hi);
+      ebm_rng_uniform(rng, x_neg, B * t->item, t->cfg.range_lo, t->cfg.range_hi);
       return EBM_OK;
     case EBM_TRAIN_CD:
-      memcpy(t->x_neg, t->x_pos, (size_t)(B * t->item) * sizeof(float));
+      memcpy(x_neg, t->x_pos + first * t->item, (size_t)(B * t->item) * sizeof(float));
       return EBM_OK;
     default: return ebm_set_error(EBM_ERR_INTERNAL, "trainer: bad method %d", (int)t->cfg.method);
   }
@@ -295,6 +314,59 @@ static ebm_status icd_gradient(ebm_trainer *t, train_icd_values *values) {
                                   TRAIN_ICD_FD_STEP * width, t->icd_u, t->icd_x, t->de_neg, t->e_tmp);
 }
 
+/* Slice s's negatives (MCMC from its init, back into its store) and the
+ * energies of its positives and negatives: the energies first (dL/dE needs
+ * them); improved CD needs ∇ₓE at the negatives too. */
+static ebm_status slice_energies(ebm_trainer *t, int64_t s, int64_t step) {
+  const int64_t n = t->sl.size, first = s * n;
+  float *x_pos = t->x_pos + first * t->item, *x_neg = t->x_neg + first * t->item;
+  const ebm_cond cond_pos = ebm_cond_slice(&t->cond_pos, first), cond_neg = ebm_cond_slice(&t->cond_neg, first);
+  ebm_replay *replay = train_slice_replay(t, s);
+  ebm_rng *rng = train_slice_rng(t, s);
+  ebm_status st;
+  if ((st = init_negatives(t, s)) != EBM_OK) return st;
+  st = ebm_sampler_run(t->sampler, x_neg, &cond_neg, n, rng, t->mcmc, NULL);
+  if (st != EBM_OK) return as_divergence(st, step, "the sampler's energy is not finite");
+  t->has_negatives = 1;
+  train_slices_keep_mcmc(t, s);
+  /* the entropy term's references: stored items, drawn before this batch goes back */
+  if (t->icd_n_refs > 0 &&
+      (st = ebm_replay_get(replay, t->icd_refs, t->icd_ref_labels, t->icd_n_refs, 0.0f, rng, NULL)) != EBM_OK)
+    return st;
+  if (replay && (st = ebm_replay_put(replay, x_neg, cond_neg.labels, n, t->slots + first, rng)) != EBM_OK)
+    return st;
+  if ((st = ebm_net_energy(t->net, x_pos, &cond_pos, n, t->e_pos + first)) != EBM_OK)
+    return as_divergence(st, step, "e_pos is not finite");
+  st = t->icd_grad ? ebm_net_grad_input(t->net, x_neg, &cond_neg, n, t->e_neg + first, t->icd_grad)
+                   : ebm_net_energy(t->net, x_neg, &cond_neg, n, t->e_neg + first);
+  return st == EBM_OK ? EBM_OK : as_divergence(st, step, "e_neg is not finite");
+}
+
+/* Slice s's parameter gradient (the two passes, and the improved-CD terms,
+ * which run unsliced), kept for the ordered sum over slices. */
+static ebm_status slice_gradients(ebm_trainer *t, int64_t s, int64_t step, train_icd_values *icd) {
+  const int64_t n = t->sl.size, first = s * n;
+  const ebm_cond cond_pos = ebm_cond_slice(&t->cond_pos, first), cond_neg = ebm_cond_slice(&t->cond_neg, first);
+  char why[96];
+  const char *bad;
+  ebm_status st;
+  ebm_net_zero_grad(t->net);
+  if ((st = ebm_net_backward_params(t->net, t->x_pos + first * t->item, &cond_pos, n, t->de_pos + first,
+                                    t->e_tmp)) != EBM_OK)
+    return as_divergence(st, step, "e_pos is not finite");
+  if ((st = ebm_net_backward_params(t->net, t->x_neg + first * t->item, &cond_neg, n, t->de_neg + first,
+                                    t->e_tmp)) != EBM_OK)
+    return as_divergence(st, step, "e_neg is not finite");
+  if (t->icd_grad) {
+    if ((st = icd_gradient(t, icd)) != EBM_OK) return as_divergence(st, step, "the KL + entropy terms are not finite");
+    if ((bad = bad_value(icd->kl + icd->entropy, 0, why, sizeof why)))
+      return ebm_set_error(EBM_ERR_NUMERIC, "diverged at step %lld: the KL + entropy terms are %s",
+                           (long long)step, bad);
+  }
+  train_slices_keep_grads(t, s);
+  return EBM_OK;
+}
+
 ebm_status ebm_trainer_step(ebm_trainer *t, ebm_train_stats *stats) {
   const double t0 = ebm_now_seconds();
   const ebm_train_config *c = &t->cfg;
@@ -306,24 +378,11 @@ ebm_status ebm_trainer_step(ebm_trainer *t, ebm_train_stats *stats) {
 
   make_positives(t);
   ebm_net_spectral_update(t->net, c->spectral_iters);
-  if ((st = init_negatives(t)) != EBM_OK) return st;
-  st = ebm_sampler_run(t->sampler, t->x_neg, &t->cond_neg, B, &t->rng, t->mcmc, NULL);
-  if (st != EBM_OK) return as_divergence(st, step, "the sampler's energy is not finite");
-  t->has_negatives = 1;
-  /* the entropy term's references: stored items, drawn before this batch goes back */
-  if (t->icd_n_refs > 0 && (st = ebm_replay_get(t->replay, t->icd_refs, t->icd_ref_labels, t->icd_n_refs,
-                                                 0.0f, &t->rng, NULL)) != EBM_OK)
+  /* every local slice's negatives and energies; then every rank has all */
+  st = EBM_OK;
+  for (int64_t s = t->sl.first; st == EBM_OK && s < t->sl.end; s++) st = slice_energies(t, s, step);
+  if ((st = ebm_dist_agree(t->sl.dist, st)) != EBM_OK || (st = train_slices_gather_energies(t)) != EBM_OK)
     return st;
-  if (t->replay && (st = ebm_replay_put(t->replay, t->x_neg, t->y_neg, B, t->slots, &t->rng)) != EBM_OK)
-    return st;
-
-  /* The energies first (dL/dE needs them), then the two parameter passes;
-   * improved CD needs ∇ₓE at the negatives too. */
-  if ((st = ebm_net_energy(t->net, t->x_pos, &t->cond_pos, B, t->e_pos)) != EBM_OK)
-    return as_divergence(st, step, "e_pos is not finite");
-  st = t->icd_grad ? ebm_net_grad_input(t->net, t->x_neg, &t->cond_neg, B, t->e_neg, t->icd_grad)
-                   : ebm_net_energy(t->net, t->x_neg, &t->cond_neg, B, t->e_neg);
-  if (st != EBM_OK) return as_divergence(st, step, "e_neg is not finite");
   if (c->inject_nan_at == step) t->e_neg[0] = NAN; /* the divergence test hook */
   const double e_pos = mean_of(t->e_pos, B), e_neg = mean_of(t->e_neg, B);
   const double loss = ebm_train_loss(t->e_pos, t->e_neg, B, c->alpha);
@@ -334,19 +393,11 @@ ebm_status ebm_trainer_step(ebm_trainer *t, ebm_train_stats *stats) {
   if ((bad = bad_value(loss, 0, why, sizeof why)))
     return ebm_set_error(EBM_ERR_NUMERIC, "diverged at step %lld: loss is %s", (long long)step, bad);
   ebm_train_loss_grad(t->e_pos, t->e_neg, B, c->alpha, t->de_pos, t->de_neg);
-  ebm_net_zero_grad(t->net);
-  if ((st = ebm_net_backward_params(t->net, t->x_pos, &t->cond_pos, B, t->de_pos, t->e_tmp)) != EBM_OK)
-    return as_divergence(st, step, "e_pos is not finite");
-  if ((st = ebm_net_backward_params(t->net, t->x_neg, &t->cond_neg, B, t->de_neg, t->e_tmp)) != EBM_OK)
-    return as_divergence(st, step, "e_neg is not finite");
+  /* every local slice's parameter gradients, summed over all in slice order */
   train_icd_values icd = {0, 0};
-  if (t->icd_grad) {
-    if ((st = icd_gradient(t, &icd)) != EBM_OK)
-      return as_divergence(st, step, "the KL + entropy terms are not finite");
-    if ((bad = bad_value(icd.kl + icd.entropy, 0, why, sizeof why)))
-      return ebm_set_error(EBM_ERR_NUMERIC, "diverged at step %lld: the KL + entropy terms are %s",
-                           (long long)step, bad);
-  }
+  for (int64_t s = t->sl.first; st == EBM_OK && s < t->sl.end; s++) st = slice_gradients(t, s, step, &icd);
+  if ((st = ebm_dist_agree(t->sl.dist, st)) != EBM_OK || (st = train_slices_reduce_grads(t)) != EBM_OK)
+    return st;
   double gnorm = 0;
   st = ebm_adam_step(t->adam, lr, &gnorm);
   if (st == EBM_ERR_NUMERIC)
