@@ -81,6 +81,14 @@ TEST(cli_mpi_resume_on_two_ranks_is_bit_exact) {
   check_same_checkpoints(straight, resumed, 6);
 }
 
+/* `ebm version` says whether this build can train over MPI. */
+TEST(cli_version_says_whether_mpi_is_built_in) {
+  cli_result r = run_cli("version");
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.out, ebm_dist_have_mpi() ? "\nmpi yes" : "\nmpi no");
+  cli_result_free(&r);
+}
+
 TEST(cli_mpi_refuses_more_ranks_than_slices) {
   cli_result r = run_cli_mpi(2, "train --data toy:8gaussians:train:300 --arch mlp --width 16 --batch 16 --steps 1 "
                                 "--iters 1 --slices 1 --out %s", test_path("run"));
