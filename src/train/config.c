@@ -6,20 +6,9 @@
 
 #include "ebm.h"
 #include "ebm/train.h"
+#include "train/method.h"
 
 #define TRAIN_PI 3.14159265358979323846
-
-static const char *const method_names[EBM_TRAIN_METHOD_COUNT] = {"pcd", "short-run", "cd"};
-
-const char *ebm_train_method_name(ebm_train_method method) {
-  return method >= 0 && method < EBM_TRAIN_METHOD_COUNT ? method_names[method] : "?";
-}
-
-int ebm_train_method_from_name(const char *name) {
-  for (int i = 0; name && i < EBM_TRAIN_METHOD_COUNT; i++)
-    if (strcmp(name, method_names[i]) == 0) return i;
-  return -1;
-}
 
 const char *ebm_lr_decay_name(ebm_lr_decay decay) {
   switch (decay) {
@@ -63,6 +52,7 @@ ebm_train_config ebm_train_defaults(void) {
   c.seed = 0;
   c.inject_nan_at = 0;
   c.slices = 1;
+  train_apply_setting_defaults(&c); /* the methods' own settings, from their tables */
   return c;
 }
 
@@ -138,11 +128,11 @@ const char *ebm_train_recipe_for_data(const ebm_dataset *ds, ebm_train_config *c
 }
 
 ebm_status ebm_train_config_check(const ebm_train_config *c) {
-  if (c->method < 0 || c->method >= EBM_TRAIN_METHOD_COUNT)
-    return ebm_set_error(EBM_ERR_ARG, "method must be pcd, short-run or cd");
+  const train_method *method = train_method_at((int)c->method);
+  if (!method) return ebm_set_error(EBM_ERR_ARG, "method must be %s", ebm_train_method_list());
   if (c->batch < 1) return ebm_set_error(EBM_ERR_ARG, "batch must be >= 1, got %lld", (long long)c->batch);
   if (c->iters < 0) return ebm_set_error(EBM_ERR_ARG, "iters must be >= 0, got %lld", (long long)c->iters);
-  if (c->method == EBM_TRAIN_PCD && c->buffer_size < c->batch)
+  if ((method->needs & TRAIN_NEEDS_REPLAY) && c->buffer_size < c->batch)
     return ebm_set_error(EBM_ERR_ARG, "buffer must hold at least one batch (%lld), got %lld",
                          (long long)c->batch, (long long)c->buffer_size);
   if (!(c->reinit >= 0.0f && c->reinit <= 1.0f))
@@ -206,12 +196,19 @@ ebm_status ebm_train_config_check(const ebm_train_config *c) {
   if (c->slices < 1 || c->batch % c->slices != 0)
     return ebm_set_error(EBM_ERR_ARG, "slices must be >= 1 and divide batch %lld, got %lld", (long long)c->batch,
                          (long long)c->slices);
-  if (c->slices > 1 && c->method == EBM_TRAIN_PCD && c->buffer_size % c->slices != 0)
+  if (c->slices > 1 && !(method->needs & TRAIN_SLICED))
+    return ebm_set_error(EBM_ERR_ARG, "slices must be 1 with method %s (its step does not work slice by slice), "
+                         "got %lld", method->name, (long long)c->slices);
+  if (c->slices > 1 && (method->needs & TRAIN_NEEDS_REPLAY) && c->buffer_size % c->slices != 0)
     return ebm_set_error(EBM_ERR_ARG, "slices must divide buffer %lld (each slice keeps an equal share), got %lld",
                          (long long)c->buffer_size, (long long)c->slices);
   if (c->slices > 1 && (c->kl_weight > 0.0f || c->entropy_weight > 0.0f))
     return ebm_set_error(EBM_ERR_ARG, "slices must be 1 with kl-weight or entropy-weight (improved CD is not "
                          "sliced), got %lld", (long long)c->slices);
+  if (method->check) {
+    ebm_status st = method->check(c);
+    if (st != EBM_OK) return st;
+  }
   return ebm_sampler_config_check(&c->sampler);
 }
 

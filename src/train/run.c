@@ -187,31 +187,42 @@ static ebm_status trim_metrics(const char *path, int64_t step) {
 static ebm_status write_samples(const ebm_trainer *t, const ebm_run_opts *o, const char *path) {
   int64_t n = 0;
   const int32_t *y = NULL;
-  const float *x = ebm_trainer_negatives(t, &y, &n);
-  const ebm_energy *en = t->energy;
+  const float *x = t->method->samples ? t->method->samples(t, t->method_state, &n) : ebm_trainer_negatives(t, &y, &n);
+  const int nd = ebm_net_item_ndim(t->net);
+  const int64_t *shape = ebm_net_item_shape(t->net);
   if (!x) return EBM_OK;
   if (n > o->sample_count && o->sample_count > 0) n = o->sample_count;
-  if (en->item_ndim == 3 && (en->item_shape[0] == 1 || en->item_shape[0] == 3)) {
-    int64_t shape[4] = {n, en->item_shape[0], en->item_shape[1], en->item_shape[2]};
-    ebm_tensor view = ebm_tensor_wrap((float *)x, 4, shape);
+  if (nd == 3 && (shape[0] == 1 || shape[0] == 3)) {
+    int64_t grid_shape[4] = {n, shape[0], shape[1], shape[2]};
+    ebm_tensor view = ebm_tensor_wrap((float *)x, 4, grid_shape);
     ebm_grid_opts g = ebm_grid_defaults();
     g.lo = t->cfg.range_lo;
     g.hi = t->cfg.range_hi;
     g.ncols = 8;
-    g.scale = en->item_shape[1] <= 64 ? 2 : 1;
+    g.scale = shape[1] <= 64 ? 2 : 1;
     return ebm_png_write_grid(path, &view, &g);
   }
-  if (en->item_ndim == 1 && en->item_shape[0] == 2) {
+  if (nd == 1 && shape[0] == 2 && t->energy) {
     double extent = fmax(fabs((double)t->cfg.range_lo), fabs((double)t->cfg.range_hi));
     double *dens = malloc((size_t)DENSITY_CELLS * DENSITY_CELLS * sizeof *dens);
     if (!dens) return ebm_set_error(EBM_ERR_NOMEM, "%s: out of memory", path);
-    ebm_status st = ebm_grid_density(en, -1, extent, DENSITY_CELLS, dens);
+    ebm_status st = ebm_grid_density(t->energy, -1, extent, DENSITY_CELLS, dens);
     const double *panels[1] = {dens};
     if (st == EBM_OK) st = ebm_grid_png(path, DENSITY_CELLS, 1, panels, extent, x, n);
     free(dens);
     return st;
   }
   return EBM_OK; /* nothing sensible to draw */
+}
+
+/* A method with networks of its own saves one checkpoint of parts. */
+static ebm_status save_model(const ebm_trainer *t, const char *ckpt, int n, const char **keys, const char **values) {
+  enum { MAX_PARTS = 8 };
+  const ebm_net *nets[MAX_PARTS] = {t->net};
+  const char *names[MAX_PARTS] = {"energy"};
+  int extra = t->method->parts ? t->method->parts(t->method_state, nets + 1, names + 1, MAX_PARTS - 1) : 0;
+  if (extra > 0) return ebm_net_save_parts(ckpt, 1 + extra, nets, names, n, keys, values);
+  return ebm_net_save(t->net, ckpt, n, keys, values);
 }
 
 static ebm_status save_checkpoint(const ebm_trainer *t, const ebm_run_opts *o, const char *ckpt,
@@ -230,7 +241,7 @@ static ebm_status save_checkpoint(const ebm_trainer *t, const ebm_run_opts *o, c
   /* The state first: it alone is what a resume reads. Every rank saves
    * its slices; rank 0 the rest, and then all learn how that went. */
   ebm_status st = ebm_trainer_save_state(t, state);
-  if (st == EBM_OK && ebm_dist_rank(o->dist) == 0) st = ebm_net_save(t->net, ckpt, n, keys, values);
+  if (st == EBM_OK && ebm_dist_rank(o->dist) == 0) st = save_model(t, ckpt, n, keys, values);
   return ebm_dist_agree(o->dist, st);
 }
 

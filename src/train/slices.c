@@ -44,7 +44,7 @@ ebm_status train_slices_init(ebm_trainer *t, ebm_dist *dist) {
   if (!sl->rng || !sl->replay || !sl->grads || !sl->mcmc)
     return ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld batch slices", (long long)sl->count);
   for (int64_t s = 0; s < sl->count; s++) sl->rng[s] = ebm_rng_split(&t->rng, (uint64_t)s);
-  for (int64_t s = sl->first; s < sl->end && c->method == EBM_TRAIN_PCD; s++) {
+  for (int64_t s = sl->first; s < sl->end && (t->method->needs & TRAIN_NEEDS_REPLAY); s++) {
     ebm_status st = ebm_replay_new(c->buffer_size / sl->count, ebm_net_item_ndim(t->net), ebm_net_item_shape(t->net),
                                    classes, c->range_lo, c->range_hi, &sl->replay[s]);
     if (st == EBM_OK) st = ebm_replay_set_policy(sl->replay[s], c->buffer_policy);
@@ -132,21 +132,15 @@ static void slice_path(const char *state_path, int64_t s, int64_t step, char *bu
   snprintf(buf, size, "%s.slice-%lld.step-%lld" EXT, stem, (long long)s, (long long)step);
 }
 
-static ebm_status put_u64(ebm_st_writer *w, const char *key, uint64_t v) {
-  char text[32];
-  snprintf(text, sizeof text, "%" PRIu64, v);
-  return ebm_st_writer_meta(w, key, text);
-}
-
 static ebm_status save_slice(const ebm_trainer *t, int64_t s, const char *path) {
   ebm_st_writer *w = ebm_st_writer_new();
   if (!w) return ebm_set_error(EBM_ERR_NOMEM, "%s: out of memory", path);
   const ebm_rng *rng = &t->sl.rng[s];
   ebm_status st = t->sl.replay[s] ? ebm_replay_save(t->sl.replay[s], w) : EBM_OK;
   if (st == EBM_OK && (st = ebm_st_writer_meta(w, "format", SLICE_FORMAT)) == EBM_OK &&
-      (st = put_u64(w, "slice", (uint64_t)s)) == EBM_OK && (st = put_u64(w, "slices", (uint64_t)t->sl.count)) == EBM_OK &&
-      (st = put_u64(w, "step", (uint64_t)t->step)) == EBM_OK && (st = put_u64(w, "rng_seed", rng->seed)) == EBM_OK &&
-      (st = put_u64(w, "rng_counter", rng->counter)) == EBM_OK)
+      (st = train_put_meta_u64(w, "slice", (uint64_t)s)) == EBM_OK && (st = train_put_meta_u64(w, "slices", (uint64_t)t->sl.count)) == EBM_OK &&
+      (st = train_put_meta_u64(w, "step", (uint64_t)t->step)) == EBM_OK && (st = train_put_meta_u64(w, "rng_seed", rng->seed)) == EBM_OK &&
+      (st = train_put_meta_u64(w, "rng_counter", rng->counter)) == EBM_OK)
     st = ebm_st_writer_save(w, path);
   ebm_st_writer_free(w);
   return st;

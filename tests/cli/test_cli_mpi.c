@@ -95,6 +95,16 @@ TEST(cli_mpi_refuses_more_ranks_than_slices) {
   CHECK_EQ_INT(r.code, 1);
   CHECK_CONTAINS(r.err, "2 ranks share a batch of 1 slices: give slices >= 2");
   cli_result_free(&r);
+  /* without --slices, a new run takes one per rank and records it */
+  char path[700];
+  r = run_cli_mpi(2, "train --data toy:8gaussians:train:300 --arch mlp --width 16 --batch 16 --steps 1 "
+                     "--iters 1 --out %s", test_path("default"));
+  CHECK_EQ_INT(r.code, 0);
+  cli_result_free(&r);
+  snprintf(path, sizeof path, "%s/config.json", test_path("default"));
+  char *cfg = test_read_text(path);
+  CHECK_CONTAINS(cfg, "\"slices\":\t2");
+  free(cfg);
 }
 
 /* The slices are the run's identity: a resume may not change them, and

@@ -222,7 +222,7 @@ TEST(cli_train_rejects_bad_flags_naming_them) {
       {"--data toy:moons --arch mlp", "--out RUN_DIR is required"},
       {"--data toy:moons --out %s", "--arch is required"},
       {"--data toy:moons --arch mlp --batch 0 --out %s", "--batch must be in 1..65536"},
-      {"--data toy:moons --arch mlp --method nce --out %s", "--method must be pcd, short-run or cd"},
+      {"--data toy:moons --arch mlp --method bogus --out %s", "--method must be pcd | short-run | cd"},
       {"--data toy:moons --arch mlp --range 1,0 --out %s", "range"},
       {"--data toy:moons --arch mlp --range x --out %s", "--range expects LO,HI"},
       {"--data toy:moons --arch mlp --lr-decay exp --out %s", "--lr-decay must be"},
