@@ -590,8 +590,12 @@ static int train_and_report(const train_cli *c, const ebm_dataset *ds, const ebm
     if (root) fprintf(stderr, "ebm: %s\n", ebm_last_error());
     return 128 + (int)(stop_requested ? stop_requested : SIGINT); /* a rank the signal missed stops too */
   }
-  if (st != EBM_OK) /* besides rank 0, a rank speaks only of its own failure */
-    return root || strncmp(ebm_last_error(), "rank ", 5) != 0 ? cli_runtime_error(st) : CLI_EXIT_RUNTIME;
+  if (st != EBM_OK && !root) { /* another rank speaks of its own failure, saying which rank it is */
+    if (strncmp(ebm_last_error(), "rank ", 5) != 0)
+      fprintf(stderr, "ebm: rank %d: %s\n", ebm_dist_rank(c->dist), ebm_last_error());
+    return CLI_EXIT_RUNTIME;
+  }
+  if (st != EBM_OK) return cli_runtime_error(st);
   if (!root) return CLI_EXIT_OK;
   printf("trained %s on %s: step %lld of %lld in %.1f s; ", ebm_train_method_name(cfg->method), f->data,
          (long long)done_steps, (long long)cfg->iters, ebm_now_seconds() - t0);

@@ -132,7 +132,7 @@ static void slice_path(const char *state_path, int64_t s, int64_t step, char *bu
   snprintf(buf, size, "%s.slice-%lld.step-%lld" EXT, stem, (long long)s, (long long)step);
 }
 
-static ebm_status save_slice(const ebm_trainer *t, int64_t s, const char *path) {
+static ebm_status save_slice(ebm_trainer *t, int64_t s, const char *path) {
   ebm_st_writer *w = ebm_st_writer_new();
   if (!w) return ebm_set_error(EBM_ERR_NOMEM, "%s: out of memory", path);
   const ebm_rng *rng = &t->sl.rng[s];
@@ -146,14 +146,21 @@ static ebm_status save_slice(const ebm_trainer *t, int64_t s, const char *path) 
   return st;
 }
 
-ebm_status train_slices_save(const ebm_trainer *t, const char *state_path) {
+/* Calls fn with the file of each of this rank's slices at the trainer's
+ * step (more than one slice only). */
+static ebm_status each_slice_file(ebm_trainer *t, const char *state_path,
+                                  ebm_status (*fn)(ebm_trainer *t, int64_t s, const char *path)) {
   char path[4200];
   for (int64_t s = t->sl.first; t->sl.count > 1 && s < t->sl.end; s++) {
     slice_path(state_path, s, t->step, path, sizeof path);
-    ebm_status st = save_slice(t, s, path);
+    ebm_status st = fn(t, s, path);
     if (st != EBM_OK) return st;
   }
   return EBM_OK;
+}
+
+ebm_status train_slices_save(const ebm_trainer *t, const char *state_path) {
+  return each_slice_file((ebm_trainer *)t, state_path, save_slice); /* save_slice only reads */
 }
 
 static ebm_status restore_slice(ebm_trainer *t, int64_t s, const char *path) {
@@ -186,13 +193,7 @@ done:
 }
 
 ebm_status train_slices_restore(ebm_trainer *t, const char *state_path) {
-  char path[4200];
-  for (int64_t s = t->sl.first; t->sl.count > 1 && s < t->sl.end; s++) {
-    slice_path(state_path, s, t->step, path, sizeof path);
-    ebm_status st = restore_slice(t, s, path);
-    if (st != EBM_OK) return st;
-  }
-  return EBM_OK;
+  return each_slice_file(t, state_path, restore_slice);
 }
 
 void train_slices_prune(const ebm_trainer *t, const char *state_path) {

@@ -42,20 +42,26 @@ static int count_slice_files(const char *run) {
   return n;
 }
 
-TEST(cli_mpi_two_ranks_write_the_bytes_of_one_process) {
-  char one[512], two[512];
-  snprintf(one, sizeof one, "%s", test_path("np1"));
-  snprintf(two, sizeof two, "%s", test_path("np2"));
-  cli_result r = run_cli(MPI_RUN " --iters 5 --out %s", one);
+/* MPI_RUN for `iters` steps into tmpdir/name (one process, no mpirun);
+ * its path into run. */
+static void train_one_process(const char *name, int iters, char *run, size_t size) {
+  snprintf(run, size, "%s", test_path(name));
+  cli_result r = run_cli(MPI_RUN " --iters %d --out %s", iters, run);
   CHECK_EQ_INT(r.code, 0);
   cli_result_free(&r);
-  r = run_cli_mpi(2, MPI_RUN " --iters 5 --out %s", two);
+}
+
+TEST(cli_mpi_two_ranks_write_the_bytes_of_one_process) {
+  char one[512], two[512];
+  snprintf(two, sizeof two, "%s", test_path("np2"));
+  cli_result r = run_cli_mpi(2, MPI_RUN " --iters 5 --out %s", two); /* first: skips without MPI */
   CHECK_EQ_INT(r.code, 0);
   CHECK_CONTAINS(r.out, "step 5 of 5");
   /* one summary line: rank 1 says nothing on success */
   CHECK_EQ_INT(count_substr(r.out, "trained pcd"), 1);
   CHECK_EQ_INT(count_substr(r.err, "ebm train: recipe"), 1);
   cli_result_free(&r);
+  train_one_process("np1", 5, one, sizeof one);
   check_same_checkpoints(one, two, 5);
   CHECK_EQ_INT(count_slice_files(two), 4);
 }
@@ -65,12 +71,8 @@ TEST(cli_mpi_two_ranks_write_the_bytes_of_one_process) {
  * run. */
 TEST(cli_mpi_resume_on_two_ranks_is_bit_exact) {
   char straight[512], resumed[512];
-  snprintf(straight, sizeof straight, "%s", test_path("straight"));
   snprintf(resumed, sizeof resumed, "%s", test_path("resumed"));
-  cli_result r = run_cli(MPI_RUN " --iters 6 --out %s", straight);
-  CHECK_EQ_INT(r.code, 0);
-  cli_result_free(&r);
-  r = run_cli_mpi(2, MPI_RUN " --iters 3 --save-every 2 --out %s", resumed);
+  cli_result r = run_cli_mpi(2, MPI_RUN " --iters 3 --save-every 2 --out %s", resumed);
   CHECK_EQ_INT(r.code, 0);
   cli_result_free(&r);
   CHECK_EQ_INT(count_slice_files(resumed), 4); /* step 3's only: step 2's are gone */
@@ -78,7 +80,29 @@ TEST(cli_mpi_resume_on_two_ranks_is_bit_exact) {
   CHECK_EQ_INT(r.code, 0);
   CHECK_CONTAINS(r.out, "step 6 of 6");
   cli_result_free(&r);
+  train_one_process("straight", 6, straight, sizeof straight);
   check_same_checkpoints(straight, resumed, 6);
+}
+
+/* A divergence stops every rank after the same step and keeps the last
+ * good checkpoint; rank 0 tells it as one process would, another rank
+ * (which found it too) says which rank it is. */
+TEST(cli_mpi_divergence_stops_every_rank) {
+  char run[512], path[700];
+  snprintf(run, sizeof run, "%s", test_path("diverged"));
+  setenv("EBM_TEST_INJECT_NAN_AT", "3", 1);
+  cli_result r = run_cli_mpi(2, MPI_RUN " --iters 6 --save-every 2 --out %s", run);
+  CHECK_EQ_INT(r.code, 1);
+  snprintf(path, sizeof path, "ebm: %s: diverged at step 3: e_neg is NaN", run);
+  CHECK_CONTAINS(r.err, path);
+  CHECK_EQ_INT(count_substr(r.err, "ebm: rank 0"), 0);
+  CHECK_EQ_INT(count_substr(r.err, "diverged at step 3") - count_substr(r.err, "ebm: rank 1: "), 1);
+  cli_result_free(&r);
+  snprintf(path, sizeof path, "%s/events.jsonl", run);
+  char *events = test_read_text(path);
+  CHECK_CONTAINS(events, "\"event\":\"diverged\"");
+  free(events);
+  CHECK_EQ_INT(count_slice_files(run), 4); /* step 2's, the last good save */
 }
 
 /* `ebm version` says whether this build can train over MPI. */
@@ -110,21 +134,14 @@ TEST(cli_mpi_refuses_more_ranks_than_slices) {
 /* The slices are the run's identity: a resume may not change them, and
  * they must divide the batch and the buffer. Plain processes, no MPI. */
 TEST(cli_train_slices_are_checked_and_kept_on_resume) {
-  char run[512];
-  snprintf(run, sizeof run, "%s", test_path("run"));
-  cli_result r = run_cli(MPI_RUN " --iters 2 --out %s", run);
-  CHECK_EQ_INT(r.code, 0);
-  cli_result_free(&r);
-  r = run_cli("train --out %s --resume --iters 3 --slices 2", run);
+  char run[512], straight[512];
+  train_one_process("run", 2, run, sizeof run);
+  cli_result r = run_cli("train --out %s --resume --iters 3 --slices 2", run);
   CHECK_EQ_INT(r.code, 2);
   CHECK_CONTAINS(r.err, "--slices 2 differs from the run's 4");
   cli_result_free(&r);
   /* one process, leak-checked: resumed with its slices = straight */
-  char straight[512];
-  snprintf(straight, sizeof straight, "%s", test_path("straight"));
-  r = run_cli(MPI_RUN " --iters 4 --out %s", straight);
-  CHECK_EQ_INT(r.code, 0);
-  cli_result_free(&r);
+  train_one_process("straight", 4, straight, sizeof straight);
   r = run_cli("train --out %s --resume --iters 4", run);
   CHECK_EQ_INT(r.code, 0);
   cli_result_free(&r);
