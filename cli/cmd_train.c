@@ -52,6 +52,7 @@ typedef struct {
   int *flag;           /* per boolean setting */
   char **defaults;     /* per setting: the default's text (owned) */
   char *method_help;
+  ebm_dist *dist;      /* under mpirun: this rank's place (ebm/dist.h); rank 0 talks */
 } train_cli;
 
 /* --------------------------------------------------- flag values as text */
@@ -136,6 +137,7 @@ static void train_cli_free(train_cli *c) {
   free(c->text);
   free(c->flag);
   free(c->method_help);
+  ebm_dist_close(c->dist);
 }
 
 static ebm_status train_cli_build(train_cli *c) {
@@ -204,6 +206,13 @@ static ebm_status train_cli_build(train_cli *c) {
 }
 
 static int setting_given(const train_cli *c, int k) { return c->given[c->nverb + k]; }
+
+/* 1 when the setting `name` was on the command line. */
+static int named_setting_given(const train_cli *c, const char *name) {
+  for (int k = 0, n = ebm_train_setting_count(); k < n; k++)
+    if (strcmp(ebm_train_setting_at(k)->name, name) == 0) return setting_given(c, k);
+  return 0;
+}
 
 /* A setting's text as given on the command line. */
 static const char *setting_arg(const train_cli *c, int k) {
@@ -534,12 +543,14 @@ static int resolve_run(const train_cli *c, const cJSON *saved, ebm_train_config 
   if (st != EBM_OK) return cli_runtime_error(st);
   if (auto_recipe) { /* the data decide: 2-D toys, vectors, images */
     *recipe = ebm_train_recipe_for_data(*ds, cfg);
-    fprintf(stderr, "ebm train: recipe %s for %s (%s; --preset igebm|uva or flags override)\n", *recipe, f->data,
+    if (ebm_dist_rank(c->dist) == 0)
+      fprintf(stderr, "ebm train: recipe %s for %s (%s; --preset igebm|uva or flags override)\n", *recipe, f->data,
             strcmp(*recipe, "images") == 0 ? "IGEBM: Langevin λ 10, σ 0.005, α 1, Adam 1e-4"
                                            : "ULA ε 0.05 x 30, α 0.01, Adam 3e-3 β1 0.9, cosine decay");
   }
   if ((rc = apply_given(c, cfg, saved != NULL)) || (rc = apply_epochs(c, *ds, cfg)) || (rc = check_settings(cfg)))
     return rc;
+  if (!saved && !named_setting_given(c, "slices")) cfg->slices = ebm_dist_size(c->dist); /* one per rank */
   if (ebm_augment_check(cfg->augment, (*ds)->x->ndim - 1) != EBM_OK)
     return cli_usage_error(VERB, "--%s", ebm_last_error());
   const char *inject = getenv("EBM_TEST_INJECT_NAN_AT"); /* test hook: a NaN energy at this step */
@@ -562,8 +573,10 @@ static int train_and_report(const train_cli *c, const ebm_dataset *ds, const ebm
   ebm_run_opts o = {.run_dir = f->out, .arch_json = arch, .resume = f->resume, .force = f->force,
                     .save_every = f->save_every, .sample_every = f->sample_every, .log_every = f->log_every,
                     .sample_count = f->sample_count, .meta_keys = keys, .meta_values = values, .n_meta = 4,
-                    .config_json = config, .stop = &stop_requested, .on_step = on_step, .ctx = &w,
+                    .config_json = config, .stop = &stop_requested, .ctx = &w, .dist = c->dist,
                     .budget_seconds = f->budget ? parse_duration(f->budget) : 0};
+  const int root = ebm_dist_rank(c->dist) == 0; /* the rank that talks */
+  if (root) o.on_step = on_step;
   struct sigaction sa, old_int, old_term, old_hup;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
@@ -588,10 +601,16 @@ static int train_and_report(const train_cli *c, const ebm_dataset *ds, const ebm
   sigaction(SIGTERM, &old_term, NULL);
   sigaction(SIGHUP, &old_hup, NULL);
   if (st == EBM_ERR_INTERRUPTED) {
-    fprintf(stderr, "ebm: %s\n", ebm_last_error());
-    return 128 + (int)stop_requested;
+    if (root) fprintf(stderr, "ebm: %s\n", ebm_last_error());
+    return 128 + (int)(stop_requested ? stop_requested : SIGINT); /* a rank the signal missed stops too */
+  }
+  if (st != EBM_OK && !root) { /* another rank speaks of its own failure, saying which rank it is */
+    if (strncmp(ebm_last_error(), "rank ", 5) != 0)
+      fprintf(stderr, "ebm: rank %d: %s\n", ebm_dist_rank(c->dist), ebm_last_error());
+    return CLI_EXIT_RUNTIME;
   }
   if (st != EBM_OK) return cli_runtime_error(st);
+  if (!root) return CLI_EXIT_OK;
   if (done_steps < cfg->iters)
     fprintf(stderr, "ebm train: the --budget %s ran out at step %lld of %lld; saved (continue with --resume)\n",
             f->budget, (long long)done_steps, (long long)cfg->iters);
@@ -616,6 +635,7 @@ static int run_train(int argc, char **argv) {
     rc = CLI_EXIT_OK; /* --help */
     goto done;
   }
+  if (!rc && ebm_dist_open(&c.dist) != EBM_OK) rc = cli_runtime_error(EBM_ERR_UNSUPPORTED);
   if (!rc && c.f.resume && c.f.out) rc = load_saved(&c, &saved);
   if (rc || (rc = resolve_run(&c, saved, &cfg, &ds, &recipe))) goto done;
   if (!c.f.resume && (st = resolve_arch(&c.f, ds, &cfg, &arch)) != EBM_OK) {
@@ -652,5 +672,9 @@ CLI_COMMAND(train, "train", "--data SPEC --arch ARCH --out RUN_DIR [--method M] 
             "keeps its last good checkpoint; Ctrl-C (SIGINT), SIGTERM or SIGHUP finishes the step, saves\n"
             "and exits with 130 (143, 129); a second signal stops at once without saving (the last saved\n"
             "checkpoint stays whole). RUN_DIR is locked while a run trains; a new run refuses a non-empty\n"
-            "folder that is not a run unless --force. --report keeps RUN_DIR/report.html current (ebm report).",
+            "folder that is not a run unless --force. --report keeps RUN_DIR/report.html current (ebm report).\n"
+            "Data-parallel: `mpirun -np N ebm train ...` (a build with MPI: ebm version) gives each rank its\n"
+            "share of --slices fixed batch slices (default: one per rank) and sums the gradients in slice\n"
+            "order, so the checkpoint is the same bytes as one process with the same --slices; rank 0\n"
+            "writes RUN_DIR, which must be shared by the ranks; --resume needs the same --slices.",
             run_train)

@@ -22,6 +22,7 @@
  *
  * The headers below follow the library's layers, lowest first.
  *   ebm/core.h    status, tensors, RNG, thread pool, progress bar
+ *   ebm/dist.h    data parallelism over MPI ranks: fixed batch slices, ordered sums
  *   ebm/io.h      safetensors, .npy, idx(.gz), PNG, JSON Lines, atomic writes
  *   ebm/data.h    data set specs, 2-D toys with exact densities, batching
  *   ebm/energy.h  the energy interface every sampler and evaluator uses
@@ -39,6 +40,7 @@
 #define EBM_H
 
 #include "ebm/core.h"
+#include "ebm/dist.h"
 #include "ebm/io.h"
 #include "ebm/data.h"
 #include "ebm/energy.h"

@@ -7,7 +7,8 @@
 set -euo pipefail
 
 pkgs=(cmake make gcc clang pkg-config libpng-dev zlib1g-dev libcjson-dev
-      libopenblas-dev libopenblas0-pthread dataset-fashion-mnist chromium python3-numpy)
+      libopenblas-dev libopenblas0-pthread dataset-fashion-mnist chromium python3-numpy
+      libopenmpi-dev openmpi-bin) # MPI: optional for the build, needed for the MPI tests
 if [[ "${1:-}" == "--torch" ]]; then
   pkgs+=(python3-torch time) # time: /usr/bin/time -v in bench/compare.sh
 fi

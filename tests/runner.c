@@ -41,6 +41,18 @@ void test_fail_at(const char *file, int line, const char *fmt, ...) {
 
 void test_abort(void) { exit(1); }
 
+#define SKIP_EXIT 77
+#define SKIP_FILE ".skip"
+
+void test_skip(const char *reason) {
+  FILE *f = fopen(test_path(SKIP_FILE), "w");
+  if (f) {
+    fputs(reason, f);
+    fclose(f);
+  }
+  exit(failures_in_this_test ? 1 : SKIP_EXIT);
+}
+
 const char *test_tmpdir(void) { return tmpdir; }
 
 const char *test_path(const char *name) {
@@ -79,15 +91,13 @@ static char *slurp(const char *path) {
   return buf;
 }
 
-cli_result run_cli(const char *fmt, ...) {
+/* Runs `launcher` (may be "") + the CLI + the formatted arguments. */
+static cli_result run_cli_v(const char *launcher, const char *fmt, va_list ap) {
   char args[4096], cmd[8192], out_path[512], err_path[512];
-  va_list ap;
-  va_start(ap, fmt);
   vsnprintf(args, sizeof args, fmt, ap);
-  va_end(ap);
   snprintf(out_path, sizeof out_path, "%s/.cli_stdout", tmpdir);
   snprintf(err_path, sizeof err_path, "%s/.cli_stderr", tmpdir);
-  snprintf(cmd, sizeof cmd, "'%s' %s >'%s' 2>'%s' </dev/null", EBM_CLI_PATH, args, out_path,
+  snprintf(cmd, sizeof cmd, "%s'%s' %s >'%s' 2>'%s' </dev/null", launcher, EBM_CLI_PATH, args, out_path,
            err_path);
   int raw = system(cmd);
   cli_result r;
@@ -95,6 +105,34 @@ cli_result run_cli(const char *fmt, ...) {
   r.out = slurp(out_path);
   r.err = slurp(err_path);
   return r;
+}
+
+cli_result run_cli(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  cli_result r = run_cli_v("", fmt, ap);
+  va_end(ap);
+  return r;
+}
+
+cli_result run_cli_mpi(int np, const char *fmt, ...) {
+#ifdef EBM_MPIEXEC
+  /* Open MPI keeps allocations until exit in plug-ins it has unloaded by
+   * then, whose stacks no suppression can name: leak checking is off for
+   * ranks (ASan's other checks and UBSan stay on). The same slice code runs
+   * in one process with leak checking (tests/cli/test_cli_mpi.c). */
+  char launcher[1024];
+  snprintf(launcher, sizeof launcher, "ASAN_OPTIONS=detect_leaks=0 '%s' --oversubscribe --allow-run-as-root -np %d ",
+           EBM_MPIEXEC, np);
+  va_list ap;
+  va_start(ap, fmt);
+  cli_result r = run_cli_v(launcher, fmt, ap);
+  va_end(ap);
+  return r;
+#else
+  (void)np, (void)fmt;
+  test_skip("this build has no MPI (install libopenmpi-dev openmpi-bin and rebuild)");
+#endif
 }
 
 void cli_result_free(cli_result *r) {
@@ -145,7 +183,13 @@ int main(int argc, char **argv) {
     waitpid(pid, &status, 0);
     double secs = ebm_now_seconds() - start;
     int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    if (ok) {
+    if (WIFEXITED(status) && WEXITSTATUS(status) == SKIP_EXIT) {
+      char *why = slurp(test_path(SKIP_FILE));
+      passed++;
+      ok = 1;
+      printf("skip %-52s %s\n", t->name, why);
+      free(why);
+    } else if (ok) {
       passed++;
       printf("ok   %-52s %6.2fs\n", t->name, secs);
     } else {

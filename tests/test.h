@@ -17,6 +17,9 @@ void test_register(const char *name, const char *file, test_fn fn);
 void test_fail_at(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void test_abort(void) __attribute__((noreturn));
+/* Ends the test as skipped: the runner prints "skip <name>: <reason>" and
+ * counts it with the passed ones (a capability this machine lacks, e.g. MPI). */
+void test_skip(const char *reason) __attribute__((noreturn));
 
 #define TEST(name)                                                                   \
   static void name(void);                                                            \
@@ -104,6 +107,9 @@ typedef struct {
   char *err;      /* stderr */
 } cli_result;
 cli_result run_cli(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same under `mpirun -np <np>` (oversubscribed, as root too); skips the
+ * test when the build has no MPI launcher. */
+cli_result run_cli_mpi(int np, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cli_result_free(cli_result *r);
 
 /* Writes bytes to a file (REQUIREs success). */

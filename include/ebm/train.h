@@ -31,6 +31,7 @@
 
 #include "ebm/core.h"
 #include "ebm/data.h"
+#include "ebm/dist.h"
 #include "ebm/nn.h"
 #include "ebm/sample.h"
 
@@ -117,6 +118,12 @@ typedef struct {
   float entropy_weight;       /* the nearest-neighbour entropy term (pcd), 0 = off */
   unsigned augment;           /* EBM_AUGMENT_* of chains restarted from the buffer (pcd), 0 = off */
   ebm_replay_policy buffer_policy; /* how chains go back to the buffer: random (IGEBM) */
+  /* Fixed slices of the batch (ebm/dist.h), each with its own random
+   * stream, buffer share and gradient partial sum, so that a run gives the
+   * same bytes on any number of MPI ranks up to `slices`; 1 (the default)
+   * is the plain one-process trainer. batch and buffer must be multiples;
+   * the MCMC methods only, without improved CD. */
+  int64_t slices;
   /* The settings of the other estimators, one block per method family
    * (each documented in its method's file; their flags and defaults are
    * rows of that method's settings table). */
@@ -186,6 +193,13 @@ typedef struct ebm_trainer ebm_trainer;
  * conditional run, that the data have labels within the network's classes. */
 ebm_status ebm_trainer_new(ebm_net *net, const ebm_dataset *ds, const ebm_train_config *cfg,
                            ebm_trainer **out);
+/* The same for one rank of a data-parallel run on `dist` (ebm/dist.h;
+ * NULL: one process): the rank samples and differentiates its share of
+ * cfg.slices, and ebm_trainer_step is then a collective (every rank calls
+ * it; an error on one is returned by all). EBM_ERR_ARG when there are more
+ * ranks than slices. */
+ebm_status ebm_trainer_new_dist(ebm_net *net, const ebm_dataset *ds, const ebm_train_config *cfg, ebm_dist *dist,
+                                ebm_trainer **out);
 void ebm_trainer_free(ebm_trainer *t);
 
 /* One training step. A NaN/Inf or out-of-bound energy, loss or gradient
@@ -196,18 +210,23 @@ ebm_status ebm_trainer_step(ebm_trainer *t, ebm_train_stats *stats);
 /* Steps done (restored by ebm_trainer_restore). */
 int64_t ebm_trainer_step_count(const ebm_trainer *t);
 
-/* The negatives of the last step (n items) and their labels (NULL when
- * unconditional); NULL before the first step. Owned by the trainer. */
+/* The negatives of the last step (n items: this rank's slices) and their
+ * labels (NULL when unconditional); NULL before the first step. Owned by
+ * the trainer. */
 const float *ebm_trainer_negatives(const ebm_trainer *t, const int32_t **y, int64_t *n);
 
-/* The replay buffer (NULL unless pcd). */
+/* The replay buffer (NULL unless pcd with one slice). */
 const ebm_replay *ebm_trainer_replay(const ebm_trainer *t);
 
 /* Everything a bit-exact resume needs, in one safetensors file written
  * atomically: the network's parameters and buffers ("model.<name>"), Adam's
  * moments, the replay buffer, the RNG state, the batcher position, the
- * step. Restore checks the layout (method, batch, shapes) and replaces the
- * network's parameters too. */
+ * step. Restore checks the layout (method, batch, slices, shapes) and
+ * replaces the network's parameters too. With more than one slice, each
+ * slice's stream and replay share go to "<path stem>.slice-S.step-N
+ * .safetensors" instead (written before the state that names them, by the
+ * rank that owns the slice; rank 0 writes the state and removes other
+ * steps' slice files): saving is then a collective of the trainer's ranks. */
 ebm_status ebm_trainer_save_state(const ebm_trainer *t, const char *path);
 /* The state file's metadata "format" (tells it from a model checkpoint). */
 #define EBM_TRAIN_STATE_FORMAT "ebm-train-state-1"
@@ -249,6 +268,13 @@ typedef struct {
    * time) would overshoot it, saves, and returns EBM_OK with *final_step
    * below cfg->iters; --resume continues it bit-exactly. */
   double budget_seconds;
+  /* Data-parallel training (ebm/dist.h; NULL: one process): every rank
+   * calls ebm_train_run with the same settings; rank 0 alone writes the run
+   * directory (lock, config, metrics, events, samples of its slices,
+   * checkpoints) but each rank writes its slices' state files into
+   * ckpt/, so the directory must be shared (NFS, Lustre: as usual for MPI
+   * jobs); a resume needs the same cfg.slices, on any number of ranks. */
+  ebm_dist *dist;
 } ebm_run_opts;
 
 /* Trains cfg->iters steps in total (a resumed run continues from its saved

@@ -51,6 +51,7 @@ ebm_train_config ebm_train_defaults(void) {
   c.conditional = 0;
   c.seed = 0;
   c.inject_nan_at = 0;
+  c.slices = 1;
   train_apply_setting_defaults(&c); /* the methods' own settings, from their tables */
   return c;
 }
@@ -192,6 +193,18 @@ ebm_status ebm_train_config_check(const ebm_train_config *c) {
     return ebm_set_error(EBM_ERR_ARG, "augment transforms chains restarted from the buffer: it needs method pcd");
   if (c->buffer_policy < 0 || c->buffer_policy >= EBM_REPLAY_POLICY_COUNT)
     return ebm_set_error(EBM_ERR_ARG, "buffer-policy must be random, reservoir or fifo");
+  if (c->slices < 1 || c->batch % c->slices != 0)
+    return ebm_set_error(EBM_ERR_ARG, "slices must be >= 1 and divide batch %lld, got %lld", (long long)c->batch,
+                         (long long)c->slices);
+  if (c->slices > 1 && !(method->needs & TRAIN_SLICED))
+    return ebm_set_error(EBM_ERR_ARG, "slices must be 1 with method %s (its step does not work slice by slice), "
+                         "got %lld", method->name, (long long)c->slices);
+  if (c->slices > 1 && (method->needs & TRAIN_NEEDS_REPLAY) && c->buffer_size % c->slices != 0)
+    return ebm_set_error(EBM_ERR_ARG, "slices must divide buffer %lld (each slice keeps an equal share), got %lld",
+                         (long long)c->buffer_size, (long long)c->slices);
+  if (c->slices > 1 && (c->kl_weight > 0.0f || c->entropy_weight > 0.0f))
+    return ebm_set_error(EBM_ERR_ARG, "slices must be 1 with kl-weight or entropy-weight (improved CD is not "
+                         "sliced), got %lld", (long long)c->slices);
   if (method->check) {
     ebm_status st = method->check(c);
     if (st != EBM_OK) return st;

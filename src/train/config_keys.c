@@ -139,6 +139,8 @@ static const ebm_train_setting common[] = {
     ROW("max-energy", EBM_SETTING_FLOAT, max_energy, "E", "stop as diverged when |mean E| exceeds this", 0),
     ROW("conditional", EBM_SETTING_BOOL, conditional, NULL, "train E(x, y) with the data's labels (per-class buffers)", ID),
     ROW("seed", EBM_SETTING_U64, seed, "S", "random seed", 0),
+    ROW("slices", EBM_SETTING_INT64, slices, "P", "fixed slices of the batch, each with its own random stream and buffer "
+        "share; the same slices give the same bytes on any number of MPI ranks up to P (mpirun -np N ebm train)", ID),
 };
 #undef ID
 #undef SPECIAL_ROW

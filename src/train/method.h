@@ -17,6 +17,7 @@
 #define TRAIN_NEEDS_REPLAY 2u    /* t->replay of cfg.buffer_size items, filled with uniform noise */
 #define TRAIN_NEEDS_LABELS 4u    /* the data must have labels (t->y_data holds them each step) */
 #define TRAIN_ENERGY_NET 8u      /* the network is an energy (one output): t->energy wraps it */
+#define TRAIN_SLICED 16u         /* the step works slice by slice (slices.h): cfg.slices > 1 and MPI ranks */
 
 typedef struct train_method {
   const char *name;            /* the --method value */

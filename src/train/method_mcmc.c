@@ -73,41 +73,48 @@ static double mean_of(const float *v, int64_t n) {
   return s / (double)n;
 }
 
-/* x⁺ ← clamp(batch + σ·N(0, 1)), the noise drawn into x⁻ (still free). */
+/* x⁺ ← clamp(batch + σ·N(0, 1)), the noise drawn into x⁻ (still free),
+ * each local slice's from its own stream (slices.h; every rank takes the
+ * whole batch from the batcher, so all agree on it). */
 static void make_positives(ebm_trainer *t) {
-  const int64_t m = t->cfg.batch * t->item;
+  const int64_t m = t->sl.size * t->item; /* a slice's floats */
   const float lo = t->cfg.range_lo, hi = t->cfg.range_hi;
   ebm_batcher_next(t->batcher, t->x_pos, t->y_data);
   if (t->y_pos) memcpy(t->y_pos, t->y_data, (size_t)t->cfg.batch * sizeof(int32_t));
-  if (t->cfg.pos_noise > 0) {
-    ebm_rng_normal(&t->rng, t->x_neg, m, 0.0f, t->cfg.pos_noise);
+  for (int64_t s = t->sl.first; t->cfg.pos_noise > 0 && s < t->sl.end; s++) {
+    float *x = t->x_pos + s * m, *noise = t->x_neg + s * m;
+    ebm_rng_normal(train_slice_rng(t, s), noise, m, 0.0f, t->cfg.pos_noise);
     for (int64_t k = 0; k < m; k++) {
-      float v = t->x_pos[k] + t->x_neg[k];
-      t->x_pos[k] = v < lo ? lo : (v > hi ? hi : v);
+      float v = x[k] + noise[k];
+      x[k] = v < lo ? lo : (v > hi ? hi : v);
     }
   }
 }
 
-/* x⁻ before MCMC: buffer draws (pcd), uniform noise (short-run) or x⁺ (cd);
- * with augment, the draws that restart a stored chain are transformed
- * (fresh noise is left as it is). */
-static ebm_status init_negatives(ebm_trainer *t) {
-  const int64_t B = t->cfg.batch;
-  if (t->y_neg) memcpy(t->y_neg, t->y_pos, (size_t)B * sizeof(int32_t));
+/* Slice s's x⁻ before MCMC: buffer draws (pcd), uniform noise (short-run)
+ * or x⁺ (cd); with augment, the draws that restart a stored chain are
+ * transformed (fresh noise is left as it is). */
+static ebm_status init_negatives(ebm_trainer *t, int64_t s) {
+  const int64_t B = t->sl.size, first = s * B;
+  float *x_neg = t->x_neg + first * t->item;
+  int32_t *y_neg = t->y_neg ? t->y_neg + first : NULL;
+  int64_t *slots = t->slots + first;
+  ebm_rng *rng = train_slice_rng(t, s);
+  if (y_neg) memcpy(y_neg, t->y_pos + first, (size_t)B * sizeof(int32_t));
   switch (t->cfg.method) {
     case EBM_TRAIN_PCD: {
-      ebm_status st = ebm_replay_get(t->replay, t->x_neg, t->y_neg, B, t->cfg.reinit, &t->rng, t->slots);
+      ebm_status st = ebm_replay_get(train_slice_replay(t, s), x_neg, y_neg, B, t->cfg.reinit, rng, slots);
       for (int64_t i = 0; st == EBM_OK && t->cfg.augment && i < B; i++)
-        if (t->slots[i] >= 0)
-          ebm_augment_item(t->x_neg + i * t->item, ebm_net_item_ndim(t->net), ebm_net_item_shape(t->net),
-                           t->cfg.augment, t->cfg.range_lo, t->cfg.range_hi, &t->rng, t->aug_tmp);
+        if (slots[i] >= 0)
+          ebm_augment_item(x_neg + i * t->item, ebm_net_item_ndim(t->net), ebm_net_item_shape(t->net),
+                           t->cfg.augment, t->cfg.range_lo, t->cfg.range_hi, rng, t->aug_tmp);
       return st;
     }
     case EBM_TRAIN_SHORT_RUN:
-      ebm_rng_uniform(&t->rng, t->x_neg, B * t->item, t->cfg.range_lo, t->cfg.range_hi);
+      ebm_rng_uniform(rng, x_neg, B * t->item, t->cfg.range_lo, t->cfg.range_hi);
       return EBM_OK;
     case EBM_TRAIN_CD:
-      memcpy(t->x_neg, t->x_pos, (size_t)(B * t->item) * sizeof(float));
+      memcpy(x_neg, t->x_pos + first * t->item, (size_t)(B * t->item) * sizeof(float));
       return EBM_OK;
     default: return ebm_set_error(EBM_ERR_INTERNAL, "trainer: method %s is not an MCMC method", t->method->name);
   }
@@ -128,56 +135,77 @@ static ebm_status icd_gradient(ebm_trainer *t, train_icd_values *values) {
                                   TRAIN_ICD_FD_STEP * width, t->icd_u, t->icd_x, t->de_neg, t->e_tmp);
 }
 
+/* Slice s's part of a step: its negatives (MCMC from its init, back into
+ * its store), then one forward and one backward per batch, positives then
+ * negatives (the order its parameter gradients accumulate in), each going
+ * back through the activations its own forward kept. dL/dE of an item
+ * needs only its own energy (ebm_train_loss_grad over the whole batch
+ * gives the mean over all B items; this slice's part is used). Improved
+ * CD (one slice only) adds its terms; the slice's gradient is kept for the
+ * ordered sum over slices (slices.h). */
+static ebm_status slice_step(ebm_trainer *t, int64_t s, int64_t step, train_icd_values *icd) {
+  const ebm_train_config *c = &t->cfg;
+  const int64_t n = t->sl.size, first = s * n, B = c->batch;
+  float *x_pos = t->x_pos + first * t->item, *x_neg = t->x_neg + first * t->item;
+  const ebm_cond cond_pos = ebm_cond_slice(&t->cond_pos, first), cond_neg = ebm_cond_slice(&t->cond_neg, first);
+  ebm_replay *replay = train_slice_replay(t, s);
+  ebm_rng *rng = train_slice_rng(t, s);
+  ebm_status st;
+  if ((st = init_negatives(t, s)) != EBM_OK) return st;
+  st = ebm_sampler_run(t->sampler, x_neg, &cond_neg, n, rng, t->mcmc, NULL);
+  if (st != EBM_OK) return train_divergence(st, step, "the sampler's energy is not finite");
+  t->has_negatives = 1;
+  train_slices_keep_mcmc(t, s);
+  /* the entropy term's references: stored items, drawn before this batch goes back */
+  if (t->icd_n_refs > 0 &&
+      (st = ebm_replay_get(replay, t->icd_refs, t->icd_ref_labels, t->icd_n_refs, 0.0f, rng, NULL)) != EBM_OK)
+    return st;
+  if (replay && (st = ebm_replay_put(replay, x_neg, cond_neg.labels, n, t->slots + first, rng)) != EBM_OK)
+    return st;
+
+  ebm_net_zero_grad(t->net);
+  if ((st = ebm_net_energy(t->net, x_pos, &cond_pos, n, t->e_pos + first)) != EBM_OK)
+    return train_divergence(st, step, "e_pos is not finite");
+  ebm_train_loss_grad(t->e_pos, t->e_pos, B, c->alpha, t->de_pos, t->de_neg); /* de_neg: overwritten below */
+  if ((st = ebm_net_backward(t->net, t->de_pos + first, NULL, 1)) != EBM_OK) return st;
+  /* improved CD needs ∇ₓE at the negatives too: a pass of its own */
+  if (t->icd_grad && (st = ebm_net_grad_input(t->net, x_neg, &cond_neg, n, t->e_tmp, t->icd_grad)) != EBM_OK)
+    return train_divergence(st, step, "e_neg is not finite");
+  if ((st = ebm_net_energy(t->net, x_neg, &cond_neg, n, t->e_neg + first)) != EBM_OK)
+    return train_divergence(st, step, "e_neg is not finite");
+  ebm_train_loss_grad(t->e_pos, t->e_neg, B, c->alpha, t->de_pos, t->de_neg);
+  if ((st = ebm_net_backward(t->net, t->de_neg + first, NULL, 1)) != EBM_OK) return st;
+  if (t->icd_grad) {
+    if ((st = icd_gradient(t, icd)) != EBM_OK) return train_divergence(st, step, "the KL + entropy terms are not finite");
+    if ((st = train_check_finite(icd->kl + icd->entropy, 0, step, "the KL + entropy terms")) != EBM_OK) return st;
+  }
+  train_slices_keep_grads(t, s);
+  return EBM_OK;
+}
+
 ebm_status train_mcmc_step(ebm_trainer *t, void *state, ebm_train_stats *stats) {
   (void)state;
   const ebm_train_config *c = &t->cfg;
   const int64_t B = c->batch, step = t->step + 1;
-  ebm_status st;
+  ebm_status st = EBM_OK;
 
   make_positives(t);
   ebm_net_spectral_update(t->net, c->spectral_iters);
-  if ((st = init_negatives(t)) != EBM_OK) return st;
-  st = ebm_sampler_run(t->sampler, t->x_neg, &t->cond_neg, B, &t->rng, t->mcmc, NULL);
-  if (st != EBM_OK) return train_divergence(st, step, "the sampler's energy is not finite");
-  t->has_negatives = 1;
-  /* the entropy term's references: stored items, drawn before this batch goes back */
-  if (t->icd_n_refs > 0 && (st = ebm_replay_get(t->replay, t->icd_refs, t->icd_ref_labels, t->icd_n_refs,
-                                                 0.0f, &t->rng, NULL)) != EBM_OK)
-    return st;
-  if (t->replay && (st = ebm_replay_put(t->replay, t->x_neg, t->y_neg, B, t->slots, &t->rng)) != EBM_OK)
-    return st;
-
-  /* One forward and one backward per batch: dL/dE⁺ needs only E⁺ (and
-   * dL/dE⁻ only E⁻), so each batch goes back through the activations its
-   * own forward kept. Positives first, then negatives: the order the
-   * parameter gradients accumulate in. Parameters change only at the Adam
-   * step, after every check. */
-  ebm_net_zero_grad(t->net);
-  if ((st = ebm_net_energy(t->net, t->x_pos, &t->cond_pos, B, t->e_pos)) != EBM_OK)
-    return train_divergence(st, step, "e_pos is not finite");
-  const double e_pos = mean_of(t->e_pos, B);
-  if ((st = train_check_finite(e_pos, c->max_energy, step, "e_pos")) != EBM_OK) return st;
-  ebm_train_loss_grad(t->e_pos, t->e_pos, B, c->alpha, t->de_pos, t->de_neg); /* de_neg: overwritten below */
-  if ((st = ebm_net_backward(t->net, t->de_pos, NULL, 1)) != EBM_OK) return st;
-  /* improved CD needs ∇ₓE at the negatives too: a pass of its own */
-  if (t->icd_grad && (st = ebm_net_grad_input(t->net, t->x_neg, &t->cond_neg, B, t->e_tmp, t->icd_grad)) != EBM_OK)
-    return train_divergence(st, step, "e_neg is not finite");
-  if ((st = ebm_net_energy(t->net, t->x_neg, &t->cond_neg, B, t->e_neg)) != EBM_OK)
-    return train_divergence(st, step, "e_neg is not finite");
-  if (c->inject_nan_at == step) t->e_neg[0] = NAN; /* the divergence test hook */
-  const double e_neg = mean_of(t->e_neg, B);
-  const double loss = ebm_train_loss(t->e_pos, t->e_neg, B, c->alpha);
-  if ((st = train_check_finite(e_neg, c->max_energy, step, "e_neg")) != EBM_OK ||
-      (st = train_check_finite(loss, 0, step, "loss")) != EBM_OK)
-    return st;
-  ebm_train_loss_grad(t->e_pos, t->e_neg, B, c->alpha, t->de_pos, t->de_neg);
-  if ((st = ebm_net_backward(t->net, t->de_neg, NULL, 1)) != EBM_OK) return st;
+  /* Every local slice's part; then every rank has every energy, checks
+   * them (parameters change only at the Adam step, after every check) and
+   * sums the slices' gradients in slice order. */
   train_icd_values icd = {0, 0};
-  if (t->icd_grad) {
-    if ((st = icd_gradient(t, &icd)) != EBM_OK)
-      return train_divergence(st, step, "the KL + entropy terms are not finite");
-    if ((st = train_check_finite(icd.kl + icd.entropy, 0, step, "the KL + entropy terms")) != EBM_OK) return st;
-  }
+  for (int64_t s = t->sl.first; st == EBM_OK && s < t->sl.end; s++) st = slice_step(t, s, step, &icd);
+  if ((st = ebm_dist_agree(t->sl.dist, st)) != EBM_OK || (st = train_slices_gather_energies(t)) != EBM_OK)
+    return st;
+  if (c->inject_nan_at == step) t->e_neg[0] = NAN; /* the divergence test hook */
+  const double e_pos = mean_of(t->e_pos, B), e_neg = mean_of(t->e_neg, B);
+  const double loss = ebm_train_loss(t->e_pos, t->e_neg, B, c->alpha);
+  if ((st = train_check_finite(e_pos, c->max_energy, step, "e_pos")) != EBM_OK ||
+      (st = train_check_finite(e_neg, c->max_energy, step, "e_neg")) != EBM_OK ||
+      (st = train_check_finite(loss, 0, step, "loss")) != EBM_OK ||
+      (st = train_slices_reduce_grads(t)) != EBM_OK)
+    return st;
   double gnorm = 0;
   if ((st = train_adam_step(t->adam, ebm_train_lr(c, t->step), step, "grad_norm", &gnorm)) != EBM_OK) return st;
 
@@ -199,7 +227,7 @@ ebm_status train_mcmc_step(ebm_trainer *t, void *state, ebm_train_stats *stats) 
 }
 
 /* The three rows of the method table (methods.c). */
-#define MCMC_NEEDS (TRAIN_NEEDS_SAMPLER | TRAIN_ENERGY_NET)
+#define MCMC_NEEDS (TRAIN_NEEDS_SAMPLER | TRAIN_ENERGY_NET | TRAIN_SLICED)
 const train_method train_method_pcd = {
     .name = "pcd",
     .summary = "persistent chains from a replay buffer (5% fresh noise), K MCMC steps (IGEBM)",

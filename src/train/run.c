@@ -215,6 +215,16 @@ static ebm_status write_samples(const ebm_trainer *t, const ebm_run_opts *o, con
   return EBM_OK; /* nothing sensible to draw */
 }
 
+/* A method with networks of its own saves one checkpoint of parts. */
+static ebm_status save_model(const ebm_trainer *t, const char *ckpt, int n, const char **keys, const char **values) {
+  enum { MAX_PARTS = 8 };
+  const ebm_net *nets[MAX_PARTS] = {t->net};
+  const char *names[MAX_PARTS] = {"energy"};
+  int extra = t->method->parts ? t->method->parts(t->method_state, nets + 1, names + 1, MAX_PARTS - 1) : 0;
+  if (extra > 0) return ebm_net_save_parts(ckpt, 1 + extra, nets, names, n, keys, values);
+  return ebm_net_save(t->net, ckpt, n, keys, values);
+}
+
 static ebm_status save_checkpoint(const ebm_trainer *t, const ebm_run_opts *o, const char *ckpt,
                                   const char *state) {
   enum { MAX_META = 32 };
@@ -234,16 +244,11 @@ static ebm_status save_checkpoint(const ebm_trainer *t, const ebm_run_opts *o, c
     keys[n] = o->meta_keys[i];
     values[n++] = o->meta_values[i];
   }
-  /* The state first: it alone is what a resume reads. */
+  /* The state first: it alone is what a resume reads. Every rank saves
+   * its slices; rank 0 the rest, and then all learn how that went. */
   ebm_status st = ebm_trainer_save_state(t, state);
-  if (st != EBM_OK) return st;
-  /* A method with networks of its own saves one checkpoint of parts. */
-  enum { MAX_PARTS = 8 };
-  const ebm_net *nets[MAX_PARTS] = {t->net};
-  const char *names[MAX_PARTS] = {"energy"};
-  int extra = t->method->parts ? t->method->parts(t->method_state, nets + 1, names + 1, MAX_PARTS - 1) : 0;
-  if (extra > 0) return ebm_net_save_parts(ckpt, 1 + extra, nets, names, n, keys, values);
-  return ebm_net_save(t->net, ckpt, n, keys, values);
+  if (st == EBM_OK && ebm_dist_rank(o->dist) == 0) st = save_model(t, ckpt, n, keys, values);
+  return ebm_dist_agree(o->dist, st);
 }
 
 static void log_metrics(ebm_jsonl *j, const ebm_train_stats *s, double seconds) {
@@ -306,6 +311,23 @@ static ebm_status open_net(const ebm_train_config *cfg, const ebm_run_opts *o, c
   return st;
 }
 
+/* What rank 0 writes when a run starts or resumes: metrics trimmed to the
+ * resumed step, config.json, the event, and the metrics file opened (*jl). */
+static ebm_status start_files(const ebm_run_opts *o, const char *metrics, int64_t step, ebm_jsonl **jl) {
+  char path[PATH_SIZE];
+  ebm_status st;
+  if (o->resume && (st = trim_metrics(metrics, step)) != EBM_OK) return st;
+  if (o->config_json) {
+    snprintf(path, sizeof path, "%s/config.json", o->run_dir);
+    if ((st = ebm_write_file_atomic(path, o->config_json, strlen(o->config_json))) != EBM_OK) return st;
+  }
+  log_event(o->run_dir, step, o->resume ? "resume" : "start", NULL);
+  return o->log_every > 0 ? ebm_jsonl_open(metrics, !o->resume, jl) : EBM_OK;
+}
+
+/* A stop asked for (a signal) on any rank stops every rank after the same step. */
+static int stop_asked(const ebm_run_opts *o) { return ebm_dist_any(o->dist, o->stop && *o->stop); }
+
 /* Prepares RUN_DIR under its lock: refuses a folder that is not a run (or a
  * finished one) and clears temp files of interrupted saves. *lock_fd is
  * the lock; *created says whether this call made the folder. */
@@ -339,7 +361,7 @@ static int out_of_budget(double budget, double elapsed, int64_t steps) {
 
 ebm_status ebm_train_run(const ebm_dataset *ds, const ebm_train_config *cfg, const ebm_run_opts *o,
                          int64_t *final_step) {
-  char ckpt[PATH_SIZE], state[PATH_SIZE], dir[PATH_SIZE], metrics[PATH_SIZE], png[PATH_SIZE];
+  char ckpt[PATH_SIZE], state[PATH_SIZE], metrics[PATH_SIZE], png[PATH_SIZE];
   ebm_net *net = NULL;
   ebm_trainer *t = NULL;
   ebm_jsonl *jl = NULL;
@@ -347,6 +369,7 @@ ebm_status ebm_train_run(const ebm_dataset *ds, const ebm_train_config *cfg, con
   int interrupted = 0, out_of_time = 0, lock_fd = -1, created = 0, stepped = 0;
   int64_t budget_steps = 0;
   int64_t saved_step = -1;
+  const int root = ebm_dist_rank(o->dist) == 0; /* writes the run directory */
   if (final_step) *final_step = 0;
   if (!o->run_dir || !o->run_dir[0]) return ebm_set_error(EBM_ERR_ARG, "no run directory given");
   if (strlen(o->run_dir) > PATH_SIZE - 64) return ebm_set_error(EBM_ERR_ARG, "%s: path too long", o->run_dir);
@@ -355,29 +378,28 @@ ebm_status ebm_train_run(const ebm_dataset *ds, const ebm_train_config *cfg, con
   ebm_run_ckpt_path(o->run_dir, ckpt, sizeof ckpt);
   ebm_run_state_path(o->run_dir, state, sizeof state);
   snprintf(metrics, sizeof metrics, "%s/metrics.jsonl", o->run_dir);
-  if ((st = open_run_dir(o, ckpt, &lock_fd, &created)) != EBM_OK) goto fail;
-  if ((st = open_net(cfg, o, ckpt, &net)) != EBM_OK) goto fail;
-  if ((st = ebm_trainer_new(net, ds, cfg, &t)) != EBM_OK) goto fail;
+  /* every rank learns at once when one failed (here, the others would
+   * wait for it in the first collective) */
+  st = root ? open_run_dir(o, ckpt, &lock_fd, &created) : EBM_OK;
+  if ((st = ebm_dist_agree(o->dist, st)) != EBM_OK) goto fail;
+  st = open_net(cfg, o, ckpt, &net);
+  if (st == EBM_OK) st = ebm_trainer_new_dist(net, ds, cfg, o->dist, &t);
+  if (st == EBM_OK && o->resume) st = ebm_trainer_restore(t, state);
+  if ((st = ebm_dist_agree(o->dist, st)) != EBM_OK) goto fail;
   if (o->resume) {
-    if ((st = ebm_trainer_restore(t, state)) != EBM_OK) goto fail;
     if (t->step >= cfg->iters) {
       st = ebm_set_error(EBM_ERR_ARG, "%s: already at step %lld, and --iters is %lld: nothing to do (give a "
                          "larger --iters to train on)", o->run_dir, (long long)t->step, (long long)cfg->iters);
       goto fail;
     }
     saved_step = t->step;
-    if ((st = trim_metrics(metrics, t->step)) != EBM_OK) goto fail;
   }
-  if (o->config_json) {
-    snprintf(dir, sizeof dir, "%s/config.json", o->run_dir);
-    if ((st = ebm_write_file_atomic(dir, o->config_json, strlen(o->config_json))) != EBM_OK) goto fail;
-  }
-  log_event(o->run_dir, t->step, o->resume ? "resume" : "start", NULL);
-  if (o->log_every > 0 && (st = ebm_jsonl_open(metrics, !o->resume, &jl)) != EBM_OK) goto fail;
+  if (root) st = start_files(o, metrics, t->step, &jl);
+  if ((st = ebm_dist_agree(o->dist, st)) != EBM_OK) goto fail;
 
   const double t0 = ebm_now_seconds();
   while (t->step < cfg->iters) {
-    if (o->stop && *o->stop) {
+    if (stop_asked(o)) {
       interrupted = 1;
       break;
     }
@@ -385,38 +407,40 @@ ebm_status ebm_train_run(const ebm_dataset *ds, const ebm_train_config *cfg, con
     stepped = 1;
     if ((st = ebm_trainer_step(t, &s)) != EBM_OK) {
       /* Divergence: the checkpoint on disk is the last good one; keep it. */
-      log_event(o->run_dir, t->step + 1, "diverged", ebm_last_error());
+      if (root) log_event(o->run_dir, t->step + 1, "diverged", ebm_last_error());
       ebm_error_prefix(st, o->run_dir);
       goto fail;
     }
     const int64_t k = t->step;
     if (jl && (k % o->log_every == 0 || k == cfg->iters)) {
       log_metrics(jl, &s, ebm_now_seconds() - t0);
-      if ((st = ebm_jsonl_end(jl)) != EBM_OK) goto fail;
+      st = ebm_jsonl_end(jl);
     }
-    if (o->sample_every > 0 && (k % o->sample_every == 0 || k == cfg->iters)) {
+    if (st == EBM_OK && root && o->sample_every > 0 && (k % o->sample_every == 0 || k == cfg->iters)) {
       snprintf(png, sizeof png, "%s/samples/step_%06lld.png", o->run_dir, (long long)k);
-      if ((st = write_samples(t, o, png)) != EBM_OK) goto fail;
+      st = write_samples(t, o, png);
     }
+    if ((st = ebm_dist_agree(o->dist, st)) != EBM_OK) goto fail;
     if (o->save_every > 0 && k % o->save_every == 0 && k < cfg->iters) {
       if ((st = save_checkpoint(t, o, ckpt, state)) != EBM_OK) goto fail;
       saved_step = k;
     }
     if (o->on_step) o->on_step(o->ctx, &s);
-    if (o->stop && *o->stop && t->step < cfg->iters) {
+    if (t->step < cfg->iters && stop_asked(o)) {
       interrupted = 1;
       break;
     }
-    if (o->budget_seconds > 0 && t->step < cfg->iters && out_of_budget(o->budget_seconds, ebm_now_seconds() - t0,
-                                                                       ++budget_steps)) {
+    /* every rank stops when one's clock says so */
+    if (o->budget_seconds > 0 && t->step < cfg->iters &&
+        ebm_dist_any(o->dist, out_of_budget(o->budget_seconds, ebm_now_seconds() - t0, ++budget_steps))) {
       out_of_time = 1;
       break;
     }
   }
   if (saved_step != t->step && (st = save_checkpoint(t, o, ckpt, state)) != EBM_OK) goto fail;
   if (final_step) *final_step = t->step;
-  if (interrupted) log_event(o->run_dir, t->step, "interrupted", NULL);
-  if (out_of_time) log_event(o->run_dir, t->step, "budget", NULL);
+  if (interrupted && root) log_event(o->run_dir, t->step, "interrupted", NULL);
+  if (out_of_time && root) log_event(o->run_dir, t->step, "budget", NULL);
   if (interrupted)
     st = ebm_set_error(EBM_ERR_INTERRUPTED, "%s: interrupted at step %lld of %lld; saved, continue with --resume",
                        o->run_dir, (long long)t->step, (long long)cfg->iters);
@@ -425,7 +449,7 @@ fail:
   ebm_jsonl_close(jl);
   ebm_trainer_free(t);
   ebm_net_free(net);
-  if (st != EBM_OK && st != EBM_ERR_INTERRUPTED && created && !stepped) abandon_new_run(o->run_dir);
+  if (root && st != EBM_OK && st != EBM_ERR_INTERRUPTED && created && !stepped) abandon_new_run(o->run_dir);
   if (lock_fd >= 0) close(lock_fd);
   return st;
 }

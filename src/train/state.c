@@ -62,7 +62,9 @@ static ebm_status add_array(void *ctx, const char *key, ebm_tensor *view) {
 }
 
 ebm_status ebm_trainer_save_state(const ebm_trainer *t, const char *path) {
-  ebm_status st = EBM_OK;
+  /* each rank's slices first, then rank 0 writes the state that names them */
+  ebm_status st = train_slices_save(t, path);
+  if ((st = ebm_dist_agree(t->sl.dist, st)) != EBM_OK || ebm_dist_rank(t->sl.dist) != 0) return st;
   ebm_st_writer *w = ebm_st_writer_new();
   if (!w) return ebm_set_error(EBM_ERR_NOMEM, "%s: out of memory writing the training state", path);
   uint64_t pos[3];
@@ -81,7 +83,8 @@ ebm_status ebm_trainer_save_state(const ebm_trainer *t, const char *path) {
       (st = train_put_meta_u64(w, "batcher_index", pos[1])) != EBM_OK ||
       (st = train_put_meta_u64(w, "batcher_seed", pos[2])) != EBM_OK)
     goto done;
-  st = ebm_st_writer_save(w, path);
+  if (t->sl.count > 1 && (st = train_put_meta_u64(w, "slices", (uint64_t)t->sl.count)) != EBM_OK) goto done;
+  if ((st = ebm_st_writer_save(w, path)) == EBM_OK) train_slices_prune(t, path);
 done:
   ebm_st_writer_free(w);
   return st;
@@ -133,6 +136,13 @@ ebm_status ebm_trainer_restore(ebm_trainer *t, const char *path) {
                       (long long)t->cfg.batch);
     goto done;
   }
+  uint64_t slices = 1; /* files of one-slice runs do not say */
+  if (ebm_safetensors_meta(st, "slices") && (s = train_meta_u64(st, "slices", &slices)) != EBM_OK) goto done;
+  if (slices != (uint64_t)t->sl.count) {
+    s = ebm_set_error(EBM_ERR_ARG, "%s: the run used %" PRIu64 " batch slices, not %lld", path, slices,
+                      (long long)t->sl.count);
+    goto done;
+  }
   if (step > (uint64_t)INT64_MAX) {
     s = ebm_set_error(EBM_ERR_FORMAT, "%s: step %" PRIu64 " is out of range", path, step);
     goto done;
@@ -150,6 +160,7 @@ ebm_status ebm_trainer_restore(ebm_trainer *t, const char *path) {
   t->rng.counter = counter;
   t->step = (int64_t)step;
   t->has_negatives = 0;
+  s = train_slices_restore(t, path);
 done:
   if (s != EBM_OK && !strstr(ebm_last_error(), path)) ebm_error_prefix(s, path);
   ebm_safetensors_free(st);

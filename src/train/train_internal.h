@@ -6,6 +6,7 @@
 #include "ebm.h"
 #include "ebm/train.h"
 #include "train/method.h"
+#include "train/slices.h"
 
 struct ebm_trainer {
   ebm_train_config cfg;
@@ -15,7 +16,7 @@ struct ebm_trainer {
   const ebm_dataset *ds;     /* borrowed */
   ebm_energy *energy;        /* what the sampler runs on (TRAIN_ENERGY_NET: the network), range = cfg range */
   ebm_sampler *sampler;      /* TRAIN_NEEDS_SAMPLER */
-  ebm_replay *replay;        /* TRAIN_NEEDS_REPLAY */
+  ebm_replay *replay;        /* TRAIN_NEEDS_REPLAY with one slice (more: each slice's own, slices.c) */
   ebm_batcher *batcher;
   ebm_adam *adam;
   ebm_rng rng;               /* positives' noise, buffer draws, MCMC noise */
@@ -37,6 +38,7 @@ struct ebm_trainer {
   float *icd_refs;           /* (refs, item) buffer items the entropy term compares with */
   int32_t *icd_ref_labels;   /* (refs) their stores; NULL when unconditional */
   int64_t icd_n_refs;        /* 0 when the entropy term is off */
+  train_slices sl;           /* the batch's fixed slices and this rank's share (slices.c) */
 };
 
 /* Buffer items the entropy term compares each chain with (Du et al.'s 100). */

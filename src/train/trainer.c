@@ -61,6 +61,7 @@ void ebm_trainer_free(ebm_trainer *t) {
   ebm_free(t->icd_x);
   ebm_free(t->icd_refs);
   ebm_free(t->icd_ref_labels);
+  train_slices_free(&t->sl);
   free(t);
 }
 
@@ -85,23 +86,32 @@ static ebm_status check_data(const ebm_net *net, const ebm_dataset *ds, const eb
  * `buf = torch.rand(buffer, ...) * 2 - 1`: a draw from it is then a fresh
  * chain with probability (slots never drawn) / (slots), so early training
  * sees many fresh chains, not the few first ones run over and over. With
- * classes, every class's store is filled. */
+ * classes, every class's store is filled; with slices, each local slice's
+ * store from its own stream. */
 static ebm_status fill_replay(ebm_trainer *t) {
   const int64_t B = t->cfg.batch, classes = t->y_neg ? ebm_net_num_classes(t->net) : 0;
-  const int64_t per_store = t->cfg.buffer_size / (classes > 0 ? classes : 1);
-  for (int64_t c = 0; c < (classes > 0 ? classes : 1); c++)
-    for (int64_t done = 0; done < per_store; done += B) {
-      int64_t m = per_store - done < B ? per_store - done : B;
-      ebm_rng_uniform(&t->rng, t->x_neg, m * t->item, t->cfg.range_lo, t->cfg.range_hi);
-      for (int64_t i = 0; t->y_neg && i < m; i++) t->y_neg[i] = (int32_t)c;
-      ebm_status st = ebm_replay_put(t->replay, t->x_neg, t->y_neg, m, NULL, &t->rng);
-      if (st != EBM_OK) return st;
-    }
+  const int64_t per_store = t->cfg.buffer_size / t->sl.count / (classes > 0 ? classes : 1);
+  for (int64_t s = t->sl.first; s < t->sl.end; s++) {
+    ebm_rng *rng = train_slice_rng(t, s);
+    for (int64_t c = 0; c < (classes > 0 ? classes : 1); c++)
+      for (int64_t done = 0; done < per_store; done += B) {
+        int64_t m = per_store - done < B ? per_store - done : B;
+        ebm_rng_uniform(rng, t->x_neg, m * t->item, t->cfg.range_lo, t->cfg.range_hi);
+        for (int64_t i = 0; t->y_neg && i < m; i++) t->y_neg[i] = (int32_t)c;
+        ebm_status st = ebm_replay_put(train_slice_replay(t, s), t->x_neg, t->y_neg, m, NULL, rng);
+        if (st != EBM_OK) return st;
+      }
+  }
   return EBM_OK;
 }
 
 ebm_status ebm_trainer_new(ebm_net *net, const ebm_dataset *ds, const ebm_train_config *cfg,
                            ebm_trainer **out) {
+  return ebm_trainer_new_dist(net, ds, cfg, NULL, out);
+}
+
+ebm_status ebm_trainer_new_dist(ebm_net *net, const ebm_dataset *ds, const ebm_train_config *cfg, ebm_dist *dist,
+                                ebm_trainer **out) {
   *out = NULL;
   ebm_status st = ebm_train_config_check(cfg);
   if (st != EBM_OK) return st;
@@ -129,7 +139,7 @@ ebm_status ebm_trainer_new(ebm_net *net, const ebm_dataset *ds, const ebm_train_
     st = ebm_set_error(EBM_ERR_NOMEM, "out of memory for the network's energy view");
     goto fail;
   }
-  if ((needs & TRAIN_NEEDS_REPLAY) &&
+  if ((needs & TRAIN_NEEDS_REPLAY) && cfg->slices <= 1 &&
       (st = ebm_replay_new(cfg->buffer_size, ebm_net_item_ndim(net), ebm_net_item_shape(net), classes,
                            cfg->range_lo, cfg->range_hi, &t->replay)) != EBM_OK)
     goto fail;
@@ -171,7 +181,8 @@ ebm_status ebm_trainer_new(ebm_net *net, const ebm_dataset *ds, const ebm_train_
     }
     if ((st = ebm_sampler_new(t->energy, &cfg->sampler, B, &t->sampler)) != EBM_OK) goto fail;
   }
-  if (t->replay && (st = fill_replay(t)) != EBM_OK) goto fail;
+  if ((st = train_slices_init(t, dist)) != EBM_OK) goto fail;
+  if ((needs & TRAIN_NEEDS_REPLAY) && (st = fill_replay(t)) != EBM_OK) goto fail;
   *out = t;
   return EBM_OK;
 fail:
@@ -182,9 +193,10 @@ fail:
 int64_t ebm_trainer_step_count(const ebm_trainer *t) { return t->step; }
 
 const float *ebm_trainer_negatives(const ebm_trainer *t, const int32_t **y, int64_t *n) {
-  if (y) *y = t->has_negatives ? t->y_neg : NULL;
-  if (n) *n = t->has_negatives ? t->cfg.batch : 0;
-  return t->has_negatives ? t->x_neg : NULL;
+  const int64_t first = t->sl.first * t->sl.size; /* this rank's slices only */
+  if (y) *y = t->has_negatives && t->y_neg ? t->y_neg + first : NULL;
+  if (n) *n = t->has_negatives ? (t->sl.end - t->sl.first) * t->sl.size : 0;
+  return t->has_negatives ? t->x_neg + first * t->item : NULL;
 }
 
 const ebm_replay *ebm_trainer_replay(const ebm_trainer *t) { return t->replay; }
