@@ -165,6 +165,9 @@ ebm_status ebm_gaussian_energy_new(int64_t dim, const double *mean, const double
 /* log Z of an energy made by ebm_gaussian_energy_new (EBM_ERR_ARG for any
  * other energy): D/2·log 2π + ½ log det Σ, for checking AIS estimates. */
 ebm_status ebm_gaussian_energy_log_z(const ebm_energy *en, double *log_z);
+/* n exact draws x = μ + Lz (Σ = LLᵀ, z ~ N(0, I) from rng) into x (n×D),
+ * for an energy made by ebm_gaussian_energy_new (EBM_ERR_ARG otherwise). */
+ebm_status ebm_gaussian_energy_sample(const ebm_energy *en, ebm_rng *rng, int64_t n, float *x);
 
 /* -------------------------------------------------------- replay buffer */
 

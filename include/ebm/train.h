@@ -83,7 +83,12 @@ typedef struct {
 /* Noise-level methods: diffusion recovery likelihood, score matching
  * (method_recovery.c, method_score.c). */
 typedef struct {
-  int levels;                 /* noise levels of recovery likelihood / multi-level DSM */
+  int levels;                 /* noise levels of recovery likelihood / multi-level DSM, 1 */
+  /* The σ schedule: levels values from sigma_max down to sigma_min,
+   * geometric (one level: sigma_min). dsm adds N(0, σ²) to the data;
+   * recovery adds one level's σ per step of its noising chain. */
+  float sigma_min;            /* 0.1 */
+  float sigma_max;            /* 1 */
 } ebm_noise_config;
 
 /* Methods with a generator: generalized EBMs (KALE), cooperative networks,
