@@ -89,6 +89,7 @@ typedef struct {
    * recovery adds one level's σ per step of its noising chain. */
   float sigma_min;            /* 0.1 */
   float sigma_max;            /* 1 */
+  float recovery_step;        /* recovery: b, each Langevin step is b·s² (steps: the sampler's K), 0.1 */
 } ebm_noise_config;
 
 /* Methods with a generator: generalized EBMs (KALE), cooperative networks,

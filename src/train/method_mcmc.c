@@ -128,6 +128,38 @@ static ebm_status icd_gradient(ebm_trainer *t, train_icd_values *values) {
                                   TRAIN_ICD_FD_STEP * width, t->icd_u, t->icd_x, t->de_neg, t->e_tmp);
 }
 
+ebm_status train_contrastive_gradient(ebm_trainer *t, double *e_pos, double *e_neg, double *loss) {
+  const ebm_train_config *c = &t->cfg;
+  const int64_t B = c->batch, step = t->step + 1;
+  ebm_status st;
+  /* One forward and one backward per batch: dL/dE⁺ needs only E⁺ (and
+   * dL/dE⁻ only E⁻), so each batch goes back through the activations its
+   * own forward kept. Positives first, then negatives: the order the
+   * parameter gradients accumulate in. Parameters change only at the Adam
+   * step, after every check. */
+  ebm_net_zero_grad(t->net);
+  if ((st = ebm_net_energy(t->net, t->x_pos, &t->cond_pos, B, t->e_pos)) != EBM_OK)
+    return train_divergence(st, step, "e_pos is not finite");
+  *e_pos = mean_of(t->e_pos, B);
+  if ((st = train_check_finite(*e_pos, c->max_energy, step, "e_pos")) != EBM_OK) return st;
+  ebm_train_loss_grad(t->e_pos, t->e_pos, B, c->alpha, t->de_pos, t->de_neg); /* de_neg: overwritten below */
+  if ((st = ebm_net_backward(t->net, t->de_pos, NULL, 1)) != EBM_OK) return st;
+  /* improved CD needs ∇ₓE at the negatives too: a pass of its own */
+  if (t->icd_grad && (st = ebm_net_grad_input(t->net, t->x_neg, &t->cond_neg, B, t->e_tmp, t->icd_grad)) != EBM_OK)
+    return train_divergence(st, step, "e_neg is not finite");
+  if ((st = ebm_net_energy(t->net, t->x_neg, &t->cond_neg, B, t->e_neg)) != EBM_OK)
+    return train_divergence(st, step, "e_neg is not finite");
+  if (c->inject_nan_at == step) t->e_neg[0] = NAN; /* the divergence test hook */
+  *e_neg = mean_of(t->e_neg, B);
+  *loss = ebm_train_loss(t->e_pos, t->e_neg, B, c->alpha);
+  if ((st = train_check_finite(*e_neg, c->max_energy, step, "e_neg")) != EBM_OK ||
+      (st = train_check_finite(*loss, 0, step, "loss")) != EBM_OK)
+    return st;
+  ebm_train_loss_grad(t->e_pos, t->e_neg, B, c->alpha, t->de_pos, t->de_neg);
+  if ((st = ebm_net_backward(t->net, t->de_neg, NULL, 1)) != EBM_OK) return st;
+  return EBM_OK;
+}
+
 ebm_status train_mcmc_step(ebm_trainer *t, void *state, ebm_train_stats *stats) {
   (void)state;
   const ebm_train_config *c = &t->cfg;
@@ -147,31 +179,8 @@ ebm_status train_mcmc_step(ebm_trainer *t, void *state, ebm_train_stats *stats) 
   if (t->replay && (st = ebm_replay_put(t->replay, t->x_neg, t->y_neg, B, t->slots, &t->rng)) != EBM_OK)
     return st;
 
-  /* One forward and one backward per batch: dL/dE⁺ needs only E⁺ (and
-   * dL/dE⁻ only E⁻), so each batch goes back through the activations its
-   * own forward kept. Positives first, then negatives: the order the
-   * parameter gradients accumulate in. Parameters change only at the Adam
-   * step, after every check. */
-  ebm_net_zero_grad(t->net);
-  if ((st = ebm_net_energy(t->net, t->x_pos, &t->cond_pos, B, t->e_pos)) != EBM_OK)
-    return train_divergence(st, step, "e_pos is not finite");
-  const double e_pos = mean_of(t->e_pos, B);
-  if ((st = train_check_finite(e_pos, c->max_energy, step, "e_pos")) != EBM_OK) return st;
-  ebm_train_loss_grad(t->e_pos, t->e_pos, B, c->alpha, t->de_pos, t->de_neg); /* de_neg: overwritten below */
-  if ((st = ebm_net_backward(t->net, t->de_pos, NULL, 1)) != EBM_OK) return st;
-  /* improved CD needs ∇ₓE at the negatives too: a pass of its own */
-  if (t->icd_grad && (st = ebm_net_grad_input(t->net, t->x_neg, &t->cond_neg, B, t->e_tmp, t->icd_grad)) != EBM_OK)
-    return train_divergence(st, step, "e_neg is not finite");
-  if ((st = ebm_net_energy(t->net, t->x_neg, &t->cond_neg, B, t->e_neg)) != EBM_OK)
-    return train_divergence(st, step, "e_neg is not finite");
-  if (c->inject_nan_at == step) t->e_neg[0] = NAN; /* the divergence test hook */
-  const double e_neg = mean_of(t->e_neg, B);
-  const double loss = ebm_train_loss(t->e_pos, t->e_neg, B, c->alpha);
-  if ((st = train_check_finite(e_neg, c->max_energy, step, "e_neg")) != EBM_OK ||
-      (st = train_check_finite(loss, 0, step, "loss")) != EBM_OK)
-    return st;
-  ebm_train_loss_grad(t->e_pos, t->e_neg, B, c->alpha, t->de_pos, t->de_neg);
-  if ((st = ebm_net_backward(t->net, t->de_neg, NULL, 1)) != EBM_OK) return st;
+  double e_pos = 0, e_neg = 0, loss = 0;
+  if ((st = train_contrastive_gradient(t, &e_pos, &e_neg, &loss)) != EBM_OK) return st;
   train_icd_values icd = {0, 0};
   if (t->icd_grad) {
     if ((st = icd_gradient(t, &icd)) != EBM_OK)

@@ -40,9 +40,7 @@ typedef struct {
 } score_state;
 
 float train_sigma_at(const ebm_noise_config *nc, int level) {
-  if (nc->levels <= 1) return nc->sigma_min;
-  const double f = (double)level / (double)(nc->levels - 1); /* level 0: sigma_max */
-  return (float)(nc->sigma_max * pow((double)nc->sigma_min / nc->sigma_max, f));
+  return ebm_noise_schedule(nc->levels, nc->sigma_min, nc->sigma_max, level);
 }
 
 double train_dsm_loss(const float *g, const float *x_noisy, const float *x, const float *sigma, int64_t n,
@@ -151,13 +149,8 @@ static void score_free(void *state) {
 
 ebm_status train_check_noise_schedule(const ebm_train_config *cfg) {
   const ebm_noise_config *nc = &cfg->noise_levels;
-  if (nc->levels < 1 || nc->levels > 1000)
-    return ebm_set_error(EBM_ERR_ARG, "levels must be in 1..1000, got %d", nc->levels);
-  if (!(nc->sigma_min > 0.0f) || !isfinite(nc->sigma_min))
-    return ebm_set_error(EBM_ERR_ARG, "sigma-min must be > 0, got %g", (double)nc->sigma_min);
-  if (!(nc->sigma_max >= nc->sigma_min) || !isfinite(nc->sigma_max))
-    return ebm_set_error(EBM_ERR_ARG, "sigma-max must be >= sigma-min (%g), got %g", (double)nc->sigma_min,
-                         (double)nc->sigma_max);
+  ebm_status st = ebm_noise_schedule_check(nc->levels, nc->sigma_min, nc->sigma_max);
+  if (st != EBM_OK) return st;
   if (cfg->conditional)
     return ebm_set_error(EBM_ERR_ARG, "method %s fits an unconditional density: conditional must be off",
                          ebm_train_method_name(cfg->method));

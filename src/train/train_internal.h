@@ -133,5 +133,11 @@ ebm_status train_put_meta_u64(ebm_st_writer *w, const char *key, uint64_t v);
 /* The MCMC maximum-likelihood step of pcd, short-run and cd (method_mcmc.c). */
 ebm_status train_mcmc_check_data(const ebm_trainer *t);
 ebm_status train_mcmc_step(ebm_trainer *t, void *state, ebm_train_stats *stats);
+/* The contrastive loss of ebm_train_loss on t->x_pos / t->x_neg (with
+ * t->cond_pos / t->cond_neg) and its parameter gradient, one forward and
+ * one backward per batch (improved CD's input-gradient pass in between when
+ * t->icd_grad): zeroes the gradients first; the means and the loss out;
+ * divergence checked. (method_mcmc.c; recovery likelihood uses it too.) */
+ebm_status train_contrastive_gradient(ebm_trainer *t, double *e_pos, double *e_neg, double *loss);
 
 #endif
