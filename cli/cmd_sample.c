@@ -126,12 +126,54 @@ typedef struct {
   int cls, every;
   int64_t n, seed;
   use_sampler_flags sf;
+  ebm_recovery_config rec; /* --levels > 0 or a model that takes σ: recovery likelihood's chain of levels */
 } sample_flags;
+
+/* A recovery-likelihood model (sample/recovery.c): the chain of levels
+ * from noise to data instead of one MCMC run; --png shows the samples of
+ * an image model, --chain each level (rows = chains, columns = levels from
+ * the noisiest). */
+static int sample_levels(sample_flags *f, const target *t, int64_t n, int steps) {
+  const ebm_energy *en = t->en;
+  ebm_recovery_config r = f->rec;
+  if (r.levels == 0) r.levels = 1;
+  r.steps = steps;
+  r.range_lo = t->lo;
+  r.range_hi = t->hi;
+  if (ebm_recovery_config_check(&r) != EBM_OK) return cli_usage_error(VERB, "%s", ebm_last_error());
+  if ((f->png || f->chain) && !use_is_image(en))
+    return cli_usage_error(VERB, "--png / --chain of a recovery-likelihood model draw images; %s is not one", en->name);
+  const int64_t item = ebm_energy_item_size(en), rows = n < CHAIN_ROWS ? n : CHAIN_ROWS;
+  float *x = malloc(sizeof(float) * (size_t)(n * item)),
+        *levels = malloc(sizeof(float) * (size_t)((r.levels + 1) * n * item)),
+        *grid = malloc(sizeof(float) * (size_t)(rows * (r.levels + 1) * item));
+  ebm_status st = x && levels && grid ? EBM_OK : ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld chains", (long long)n);
+  ebm_rng rng;
+  ebm_rng_init(&rng, (uint64_t)f->seed);
+  if (st == EBM_OK) st = ebm_recovery_sample(en, &r, &rng, n, x, levels);
+  int64_t shape[4] = {n};
+  memcpy(shape + 1, en->item_shape, (size_t)en->item_ndim * sizeof *shape);
+  if (st == EBM_OK) st = ebm_npy_save(f->out, EBM_DTYPE_F32, 1 + en->item_ndim, shape, x);
+  if (st == EBM_OK && f->png) st = use_write_images(f->png, en, t->lo, t->hi, x, n, 0);
+  for (int64_t i = 0; st == EBM_OK && f->chain && i < rows; i++)
+    for (int c = 0; c <= r.levels; c++) /* column c: level T − c of chain i */
+      memcpy(grid + (i * (r.levels + 1) + c) * item, levels + ((int64_t)(r.levels - c) * n + i) * item,
+             sizeof(float) * (size_t)item);
+  if (st == EBM_OK && f->chain) st = use_write_images(f->chain, en, t->lo, t->hi, grid, rows * (r.levels + 1), r.levels + 1);
+  if (st == EBM_OK)
+    printf("recovery: %d levels (sigma %g..%g) x %d steps on %lld chains of %s -> %s\n", r.levels,
+           (double)r.sigma_min, (double)r.sigma_max, r.steps, (long long)n, en->name, f->out);
+  free(x);
+  free(levels);
+  free(grid);
+  return st == EBM_OK ? 0 : cli_runtime_error(st);
+}
 
 static int run_sample(int argc, char **argv) {
   sample_flags f = {0};
   f.init = "uniform";
   f.cls = -1;
+  f.rec = (ebm_recovery_config){.sigma_min = 0.1f, .sigma_max = 1.0f, .step = 0.1f}; /* ebm train's defaults */
   use_sampler_flags_init(&f.sf);
   cli_opt opts[] = {
       {"ckpt", OPT_ENERGY_IN, &f.ckpt, "CKPT", "a trained model (safetensors checkpoint)"},
@@ -153,6 +195,10 @@ static int run_sample(int argc, char **argv) {
       {"png", OPT_PATH_OUT, &f.png, "FILE.png", "a picture: image grid, or density + samples for 2-D"},
       {"chain", OPT_PATH_OUT, &f.chain, "FILE.png", "chains over time (at most 8 rows)"},
       {"every", OPT_INT, &f.every, "M", "--chain: one column every M steps (0: steps/10)"},
+      {"levels", OPT_INT, &f.rec.levels, "T", "recovery likelihood: noise levels (the model's --levels; a model that takes σ always samples by levels)"},
+      {"sigma-min", OPT_FLOAT, &f.rec.sigma_min, "S", "recovery likelihood: the smallest level's σ (the model's; 0.1)"},
+      {"sigma-max", OPT_FLOAT, &f.rec.sigma_max, "S", "recovery likelihood: the largest level's σ (the model's; 1)"},
+      {"recovery-step", OPT_FLOAT, &f.rec.step, "B", "recovery likelihood: Langevin step b·s² (the model's; 0.1)"},
   };
   int rc = cli_parse(VERB, opts, CLI_NOPTS(opts), argc, argv, NULL, 0, NULL);
   if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
@@ -182,6 +228,10 @@ static int run_sample(int argc, char **argv) {
   ebm_status st = EBM_OK;
   if ((rc = target_open(f.ckpt, f.energy, n, &t))) goto done;
   const ebm_energy *en = t.en;
+  if (en->needs_sigma || f.rec.levels > 0) {
+    rc = sample_levels(&f, &t, n, cfg.steps);
+    goto done;
+  }
   const int64_t item = ebm_energy_item_size(en);
   int images = use_is_image(en);
   int plane = en->item_ndim == 1 && en->item_shape[0] == 2;
@@ -278,5 +328,8 @@ CLI_COMMAND(sample, VERB,
             "--chain writes chains over time (rows = chains, columns every M steps).\n"
             "Conditional models take --class (default: chain i gets class i mod C, or\n"
             "the labels of the items drawn by --init data:SPEC). Energy specs (also for\n"
-            "--ckpt): CKPT[:class=Y], toy:NAME, gaussian:D[:mean=M|M1,...,MD][:std=S].",
+            "--ckpt): CKPT[:class=Y], toy:NAME, gaussian:D[:mean=M|M1,...,MD][:std=S].\n"
+            "A recovery-likelihood model (ebm train --method recovery) samples by its chain\n"
+            "of levels from noise to data: give the schedule it was trained with (--levels,\n"
+            "--sigma-min, --sigma-max, --recovery-step; --steps per level).",
             run_sample)
