@@ -44,10 +44,6 @@ struct ebm_trainer {
 /* The central difference of icd.c steps h = this × (range_hi − range_lo)
  * along the largest per-chain direction (tests/train/test_icd.c). */
 #define TRAIN_ICD_FD_STEP 1e-2
-/* SSM's second difference of energies steps h = this × (range_hi −
- * range_lo): in float32 a smaller h loses E₊ − 2E₀ + E₋ to rounding
- * (tests/train/test_score.c measured the error against h). */
-#define TRAIN_SSM_FD_STEP 5e-2
 /* δ of the entropy term, × (range_hi − range_lo). */
 #define TRAIN_ENTROPY_DELTA 1e-3f
 
