@@ -77,11 +77,13 @@ typedef struct {
 /* NCE, flow-contrastive estimation and flows (method_nce.c, method_fce.c,
  * method_flow.c). */
 typedef struct {
-  float noise_ratio;          /* ν noise samples per data item, 1 */
+  /* nce (method_nce.c): the noise is a full-covariance Gaussian fitted to
+   * the data; log Z is the energy network's own output offset. */
+  float noise_ratio;          /* ν noise samples per data item (> 0), 1 */
 } ebm_contrastive_config;
 
 /* Noise-level methods: diffusion recovery likelihood, score matching
- * (method_recovery.c, method_score.c). */
+ * (method_recovery.c, method_score.c; the recovery sampler is in sample.h). */
 typedef struct {
   int levels;                 /* noise levels of recovery likelihood / multi-level DSM, 1 */
   /* The σ schedule: levels values from sigma_max down to sigma_min,

@@ -25,8 +25,7 @@
  * h = TRAIN_ICD_FD_STEP × the data range's width: small next to the
  * features of the toys (0.08 in their box of 8 against modes 0.25 wide),
  * large enough that float32 keeps E₊ − 2E₀ + E₋ (tests/train/test_score.c
- * measures the error of both gradients against a double reference). tests/train/test_score.c
- * checks both gradients against a double-precision reference. */
+ * checks both gradients against a double-precision reference). */
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -199,7 +198,9 @@ static ebm_status finish_step(ebm_trainer *t, double loss, const float *e, ebm_t
   return EBM_OK;
 }
 
-static double fd_step(const ebm_train_config *c) { return TRAIN_ICD_FD_STEP * (c->range_hi - c->range_lo); }
+static double fd_step(const ebm_train_config *c) {
+  return TRAIN_ICD_FD_STEP * (c->range_hi - c->range_lo);
+}
 
 static ebm_status dsm_step(ebm_trainer *t, void *state, ebm_train_stats *stats) {
   score_state *s = state;
