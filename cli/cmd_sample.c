@@ -23,6 +23,7 @@ typedef struct {
   double anneal;
   use_sampler_flags sf;
   char run_ckpt[4096]; /* RUN/ckpt/last.safetensors for --from-buffer alone */
+  ebm_recovery_config rec; /* --levels > 0 or a model that takes σ: recovery likelihood's chain of levels */
 } sample_flags;
 
 /* The number of items an --init npy:FILE holds: 0 or an exit code. */
@@ -61,6 +62,10 @@ static int parse_flags(int argc, char **argv, sample_flags *f, int64_t *n) {
       {"png", OPT_PATH_OUT, &f->png, "FILE.png", "a picture: image grid, or density + samples for 2-D"},
       {"chain", OPT_PATH_OUT, &f->chain, "FILE.png", "chains over time (at most 8 rows)"},
       {"every", OPT_INT, &f->every, "M", "--chain: one column every M steps (0: steps/10)"},
+      {"levels", OPT_INT, &f->rec.levels, "T", "recovery likelihood: noise levels (the model's --levels; a model that takes σ always samples by levels)"},
+      {"sigma-min", OPT_FLOAT, &f->rec.sigma_min, "S", "recovery likelihood: the smallest level's σ (the model's; 0.1)"},
+      {"sigma-max", OPT_FLOAT, &f->rec.sigma_max, "S", "recovery likelihood: the largest level's σ (the model's; 1)"},
+      {"recovery-step", OPT_FLOAT, &f->rec.step, "B", "recovery likelihood: Langevin step b·s² (the model's; 0.1)"},
   };
   int rc = cli_parse(VERB, opts, CLI_NOPTS(opts), argc, argv, NULL, 0, NULL);
   if (rc) return rc;
@@ -327,8 +332,49 @@ static void print_summary(const sample_flags *f, const ebm_sampler_config *cfg, 
          cfg->steps, (long long)n, en->name, use_mean(fe, n), data_text, accept, f->out);
 }
 
+/* A recovery-likelihood model (sample/recovery.c): the chain of levels
+ * from noise to data instead of one MCMC run; --png shows the samples of
+ * an image model, --chain each level (rows = chains, columns = levels from
+ * the noisiest). */
+static int sample_levels(sample_flags *f, const target *t, int64_t n, int steps) {
+  const ebm_energy *en = t->en;
+  ebm_recovery_config r = f->rec;
+  if (r.levels == 0) r.levels = 1;
+  r.steps = steps;
+  r.range_lo = t->lo;
+  r.range_hi = t->hi;
+  if (ebm_recovery_config_check(&r) != EBM_OK) return cli_usage_error(VERB, "%s", ebm_last_error());
+  if ((f->png || f->chain) && !use_is_image(en))
+    return cli_usage_error(VERB, "--png / --chain of a recovery-likelihood model draw images; %s is not one", en->name);
+  const int64_t item = ebm_energy_item_size(en), rows = n < CHAIN_ROWS ? n : CHAIN_ROWS;
+  float *x = malloc(sizeof(float) * (size_t)(n * item)),
+        *levels = malloc(sizeof(float) * (size_t)((r.levels + 1) * n * item)),
+        *grid = malloc(sizeof(float) * (size_t)(rows * (r.levels + 1) * item));
+  ebm_status st = x && levels && grid ? EBM_OK : ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld chains", (long long)n);
+  ebm_rng rng;
+  ebm_rng_init(&rng, (uint64_t)f->seed);
+  if (st == EBM_OK) st = ebm_recovery_sample(en, &r, &rng, n, x, levels);
+  int64_t shape[4] = {n};
+  memcpy(shape + 1, en->item_shape, (size_t)en->item_ndim * sizeof *shape);
+  if (st == EBM_OK) st = ebm_npy_save(f->out, EBM_DTYPE_F32, 1 + en->item_ndim, shape, x);
+  if (st == EBM_OK && f->png) st = use_write_images(f->png, en, t->lo, t->hi, x, n, 0);
+  for (int64_t i = 0; st == EBM_OK && f->chain && i < rows; i++)
+    for (int c = 0; c <= r.levels; c++) /* column c: level T − c of chain i */
+      memcpy(grid + (i * (r.levels + 1) + c) * item, levels + ((int64_t)(r.levels - c) * n + i) * item,
+             sizeof(float) * (size_t)item);
+  if (st == EBM_OK && f->chain) st = use_write_images(f->chain, en, t->lo, t->hi, grid, rows * (r.levels + 1), r.levels + 1);
+  if (st == EBM_OK)
+    printf("recovery: %d levels (sigma %g..%g) x %d steps on %lld chains of %s -> %s\n", r.levels,
+           (double)r.sigma_min, (double)r.sigma_max, r.steps, (long long)n, en->name, f->out);
+  free(x);
+  free(levels);
+  free(grid);
+  return st == EBM_OK ? 0 : cli_runtime_error(st);
+}
+
 static int run_sample(int argc, char **argv) {
-  sample_flags f = {.init = "uniform", .cls = -1, .anneal = 1.0};
+  sample_flags f = {.init = "uniform", .cls = -1, .anneal = 1.0,
+                    .rec = {.sigma_min = 0.1f, .sigma_max = 1.0f, .step = 0.1f}}; /* ebm train's defaults */
   use_sampler_flags_init(&f.sf);
   int64_t n;
   int rc = parse_flags(argc, argv, &f, &n);
@@ -343,6 +389,10 @@ static int run_sample(int argc, char **argv) {
   if (t.from_ckpt) fprintf(stderr, "ebm %s: the checkpoint's sampler settings (%s, %d steps; flags override)\n", VERB,
                            ebm_sampler_name(cfg.kind), cfg.steps);
   const ebm_energy *en = t.en;
+  if (en->needs_sigma || f.rec.levels > 0) {
+    rc = sample_levels(&f, &t, n, cfg.steps);
+    goto done;
+  }
   x = malloc((size_t)(n * ebm_energy_item_size(en)) * sizeof *x);
   fe = malloc((size_t)n * sizeof *fe);
   y = en->num_classes > 0 ? malloc((size_t)n * sizeof *y) : NULL;
@@ -385,5 +435,7 @@ CLI_COMMAND(sample, VERB,
             "is sampled with those settings unless flags say otherwise. --anneal T0 runs the\n"
             "steps in 4 phases cooling from T0 to 1; --from-buffer RUN starts the chains from\n"
             "the run's replay buffer; --data SPEC reports the data's mean energy next to the\n"
-            "samples'.",
+            "samples'. A recovery-likelihood model (ebm train --method recovery) samples by\n"
+            "its chain of levels from noise to data: give the schedule it was trained with\n"
+            "(--levels, --sigma-min, --sigma-max, --recovery-step; --steps per level).",
             run_sample)

@@ -213,6 +213,51 @@ ebm_status ebm_gaussian_energy_new(int64_t dim, const double *mean, const double
 /* log Z of an energy made by ebm_gaussian_energy_new (EBM_ERR_ARG for any
  * other energy): D/2·log 2π + ½ log det Σ, for checking AIS estimates. */
 ebm_status ebm_gaussian_energy_log_z(const ebm_energy *en, double *log_z);
+/* n exact draws x = μ + Lz (Σ = LLᵀ, z ~ N(0, I) from rng) into x (n×D),
+ * for an energy made by ebm_gaussian_energy_new (EBM_ERR_ARG otherwise). */
+ebm_status ebm_gaussian_energy_sample(const ebm_energy *en, ebm_rng *rng, int64_t n, float *x);
+
+/* ------------------------------------------ diffusion recovery likelihood */
+
+/* Noise levels, geometric: level 0 is sigma_max, level levels−1 sigma_min
+ * (one level: sigma_min). dsm draws its σ from these. */
+float ebm_noise_schedule(int levels, float sigma_min, float sigma_max, int level);
+/* EBM_ERR_ARG unless 1 <= levels <= 1000 and 0 < sigma_min <= sigma_max. */
+ebm_status ebm_noise_schedule_check(int levels, float sigma_min, float sigma_max);
+
+/* Recovery likelihood (Gao et al. 2021, variance exploding; src/sample/recovery.c):
+ * the data x_0 are noised by x_{t+1} = x_t + s_{t+1}·ε for t = 0..T−1, with
+ * s_1 = sigma_min < ... < s_T = sigma_max (ebm_noise_schedule reversed),
+ * and a noise-conditioned energy E(x, σ = s_{t+1}) models level t:
+ *   p(x_t | x_{t+1}) ∝ exp(−E(x_t, s_{t+1}) − ‖x_{t+1} − x_t‖²/(2s_{t+1}²)).
+ * An energy without a noise level models one level (T = 1). */
+typedef struct {
+  int levels;                 /* T */
+  float sigma_min, sigma_max; /* s_1 and s_T */
+  int steps;                  /* Langevin steps per level */
+  float step;                 /* b: each chain's step size is b·s², in (0, 2) */
+  float range_lo, range_hi;   /* the data box x_T's uniform part is drawn on */
+} ebm_recovery_config;
+
+/* s_t for t = 1..T. */
+float ebm_recovery_sigma(const ebm_recovery_config *cfg, int t);
+/* EBM_ERR_ARG naming the bad field. */
+ebm_status ebm_recovery_config_check(const ebm_recovery_config *cfg);
+
+/* `steps` unadjusted Langevin steps on the conditional of each item i,
+ *   E(x, s_i) + ‖y_i − x‖²/(2s_i²),
+ * at step size b·s_i² (x ← x − ε∇ + √(2ε)·ξ), moving x (n items; the
+ * caller starts it, usually at y) in place. s is also the energy's noise
+ * level when en->needs_sigma. Work arrays: e (n), grad and z (n × item). */
+ebm_status ebm_recovery_conditional(const ebm_energy *en, const float *y, const float *s, int64_t n, int steps,
+                                    float b, ebm_rng *rng, float *x, float *e, float *grad, float *z);
+
+/* n samples into x (n × item) by the chain of levels from noise to data:
+ * x_T = uniform on [range_lo, range_hi] + N(0, Σ_t s_t²), then each x_t from
+ * x_{t+1} by ebm_recovery_conditional. levels (may be NULL; (T+1) × n × item)
+ * gets x_t at index t (x_0 = the samples). */
+ebm_status ebm_recovery_sample(const ebm_energy *en, const ebm_recovery_config *cfg, ebm_rng *rng, int64_t n,
+                               float *x, float *levels);
 
 /* -------------------------------------------------------- replay buffer */
 

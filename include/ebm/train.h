@@ -78,13 +78,21 @@ typedef struct {
 /* NCE, flow-contrastive estimation and flows (method_nce.c, method_fce.c,
  * method_flow.c). */
 typedef struct {
-  float noise_ratio;          /* ν noise samples per data item, 1 */
+  /* nce (method_nce.c): the noise is a full-covariance Gaussian fitted to
+   * the data; log Z is the energy network's own output offset. */
+  float noise_ratio;          /* ν noise samples per data item (> 0), 1 */
 } ebm_contrastive_config;
 
 /* Noise-level methods: diffusion recovery likelihood, score matching
- * (method_recovery.c, method_score.c). */
+ * (method_recovery.c, method_score.c; the recovery sampler is in sample.h). */
 typedef struct {
-  int levels;                 /* noise levels of recovery likelihood / multi-level DSM */
+  int levels;                 /* noise levels of recovery likelihood / multi-level DSM, 1 */
+  /* The σ schedule: levels values from sigma_max down to sigma_min,
+   * geometric (one level: sigma_min). dsm adds N(0, σ²) to the data;
+   * recovery adds one level's σ per step of its noising chain. */
+  float sigma_min;            /* 0.1 */
+  float sigma_max;            /* 1 */
+  float recovery_step;        /* recovery: b, each Langevin step is b·s² (steps: the sampler's K), 0.1 */
 } ebm_noise_config;
 
 /* Methods with a generator: generalized EBMs (KALE), cooperative networks,

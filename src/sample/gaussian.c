@@ -16,6 +16,7 @@ typedef struct {
   int diagonal;     /* P is diagonal: O(D) per item instead of O(D²) */
   double *mean;     /* D */
   double *prec;     /* D×D, row-major */
+  double *chol;     /* D×D lower-triangular L with Σ = LLᵀ (NULL: Σ = I), for sampling */
   double log_z;     /* D/2·log 2π + ½ log det Σ */
   char name[48];
 } gaussian_energy;
@@ -67,6 +68,7 @@ static void gaussian_destroy(void *self) {
   if (!g) return;
   free(g->mean);
   free(g->prec);
+  free(g->chol);
   free(g);
 }
 
@@ -170,6 +172,10 @@ ebm_status ebm_gaussian_energy_new(int64_t dim, const double *mean, const double
     for (size_t i = 0; i < D; i++) log_det += 2.0 * log(l[i * D + i]);
     g->log_z = 0.5 * (double)D * LOG_2PI + 0.5 * log_det;
     precision_from_cholesky(l, dim, linv, g->prec);
+    for (size_t r = 0; r < D; r++) /* the upper triangle still holds Σ: L is the lower one */
+      for (size_t c = r + 1; c < D; c++) l[r * D + c] = 0.0;
+    g->chol = l;
+    l = NULL;
   }
   snprintf(g->name, sizeof g->name, "gaussian:%lld", (long long)dim);
   en = ebm_energy_alloc();
@@ -192,6 +198,26 @@ fail:
   free(linv);
   gaussian_destroy(g);
   return st;
+}
+
+ebm_status ebm_gaussian_energy_sample(const ebm_energy *en, ebm_rng *rng, int64_t n, float *x) {
+  if (!en || en->destroy != gaussian_destroy)
+    return ebm_set_error(EBM_ERR_ARG, "%s is not a gaussian energy", en ? en->name : "(null)");
+  const gaussian_energy *g = en->self;
+  const int64_t D = g->dim;
+  for (int64_t i = 0; i < n; i++) {
+    float *xi = x + i * D;
+    ebm_rng_normal(rng, xi, D, 0.0f, 1.0f); /* z, then x = μ + Lz from the last row up */
+    for (int64_t r = D - 1; r >= 0; r--) {
+      double v = g->mean[r];
+      if (g->chol)
+        for (int64_t c = 0; c <= r; c++) v += g->chol[r * D + c] * xi[c];
+      else
+        v += xi[r];
+      xi[r] = (float)v;
+    }
+  }
+  return EBM_OK;
 }
 
 ebm_status ebm_gaussian_energy_log_z(const ebm_energy *en, double *log_z) {

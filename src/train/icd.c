@@ -62,29 +62,37 @@ void train_icd_terms(const float *x_k, const float *e_k, const float *grad_k, in
 ebm_status train_backprop_last_step(ebm_net *net, const ebm_cond *cond, const ebm_last_step *ls,
                                     const float *x_k, const float *v, int64_t dim, double h,
                                     float *work_u, float *work_x, float *work_de, float *work_e) {
-  const int64_t n = ls->n, m = n * dim;
-  /* u = v where the step was differentiable; s = max_i ‖u_i‖ */
-  double s = 0.0;
+  const int64_t n = ls->n;
+  /* u = v where the step was differentiable */
+  for (int64_t k = 0; k < n * dim; k++) {
+    const float gt = ls->grad[k] * ls->inv_temperature;
+    const int live = gt >= -ls->clip && gt <= ls->clip && x_k[k] > ls->lo && x_k[k] < ls->hi;
+    work_u[k] = live ? v[k] : 0.0f;
+  }
+  return train_param_grad_along(net, cond, ls->x, work_u, n, dim, h, -(double)ls->lambda * ls->inv_temperature,
+                                work_x, work_de, work_e);
+}
+
+ebm_status train_param_grad_along(ebm_net *net, const ebm_cond *cond, const float *x, const float *u, int64_t n,
+                                  int64_t dim, double h, double scale, float *work_x, float *work_de,
+                                  float *work_e) {
+  const int64_t m = n * dim;
+  double s = 0.0; /* max_i ‖u_i‖: every item steps at most h */
   for (int64_t i = 0; i < n; i++) {
     double u2 = 0.0;
-    for (int64_t k = i * dim; k < (i + 1) * dim; k++) {
-      const float gt = ls->grad[k] * ls->inv_temperature;
-      const int live = gt >= -ls->clip && gt <= ls->clip && x_k[k] > ls->lo && x_k[k] < ls->hi;
-      work_u[k] = live ? v[k] : 0.0f;
-      u2 += (double)work_u[k] * work_u[k];
-    }
+    for (int64_t k = i * dim; k < (i + 1) * dim; k++) u2 += (double)u[k] * u[k];
     if (u2 > s || isnan(u2)) s = u2;
   }
   s = sqrt(s);
-  if (isnan(s)) return ebm_set_error(EBM_ERR_NUMERIC, "the gradient of the KL / entropy terms is NaN");
+  if (isnan(s)) return ebm_set_error(EBM_ERR_NUMERIC, "the direction of a second derivative is NaN");
   if (s == 0.0) return EBM_OK;
-  /* dL/dθ ≈ −(λ/T)·s/(2h)·[∇θΣE(x + h·u/s) − ∇θΣE(x − h·u/s)] */
-  const double c = -(double)ls->lambda * ls->inv_temperature * s / (2.0 * h);
+  /* scale·Σ_i u_iᵀ∂(∇ₓE)/∂θ ≈ scale·s/(2h)·[∇θΣE(x + h·u/s) − ∇θΣE(x − h·u/s)] */
+  const double c = scale * s / (2.0 * h);
   const double step = h / s;
   for (int side = 0; side < 2; side++) {
     const double sign = side ? -1.0 : 1.0;
     for (int64_t i = 0; i < n; i++) work_de[i] = (float)(sign * c);
-    for (int64_t k = 0; k < m; k++) work_x[k] = (float)(ls->x[k] + sign * step * work_u[k]);
+    for (int64_t k = 0; k < m; k++) work_x[k] = (float)(x[k] + sign * step * u[k]);
     ebm_status st = ebm_net_backward_params(net, work_x, cond, n, work_de, work_e);
     if (st != EBM_OK) return st;
   }

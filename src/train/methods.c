@@ -6,11 +6,18 @@
 #include "train/train_internal.h"
 
 extern const train_method train_method_pcd, train_method_short_run, train_method_cd;
+extern const train_method train_method_nce;
+extern const train_method train_method_dsm, train_method_ssm;
+extern const train_method train_method_recovery;
 
 static const train_method *const methods[] = {
     &train_method_pcd,
     &train_method_short_run,
     &train_method_cd,
+    &train_method_nce,
+    &train_method_dsm,
+    &train_method_ssm,
+    &train_method_recovery,
 };
 
 int train_method_count(void) { return (int)(sizeof methods / sizeof *methods); }

@@ -202,7 +202,7 @@ static ebm_status write_samples(const ebm_trainer *t, const ebm_run_opts *o, con
     g.scale = shape[1] <= 64 ? 2 : 1;
     return ebm_png_write_grid(path, &view, &g);
   }
-  if (nd == 1 && shape[0] == 2 && t->energy) {
+  if (nd == 1 && shape[0] == 2 && t->energy && !t->energy->needs_sigma) { /* one density to draw */
     double extent = fmax(fabs((double)t->cfg.range_lo), fabs((double)t->cfg.range_hi));
     double *dens = malloc((size_t)DENSITY_CELLS * DENSITY_CELLS * sizeof *dens);
     if (!dens) return ebm_set_error(EBM_ERR_NOMEM, "%s: out of memory", path);

@@ -69,6 +69,61 @@ ebm_status train_backprop_last_step(ebm_net *net, const ebm_cond *cond, const eb
                                     const float *x_k, const float *v, int64_t dim, double h,
                                     float *work_u, float *work_x, float *work_de, float *work_e);
 
+/* NCE's logistic loss (method_nce.c) over n items of one kind (is_data:
+ * data, else noise) with energies e and noise log-densities logq:
+ *   data   −log σ(G),  noise  −log(1 − σ(G)),  G = −e − logq − log_nu,
+ * summed and divided by n_data (the step's data items); de gets dL/de_i.
+ * Returns the items' part of L. */
+double train_nce_loss(const float *e, const float *logq, int64_t n, int is_data, double log_nu,
+                      int64_t n_data, float *de);
+
+/* Accumulates scale·Σ_i u_iᵀ·∂(∇ₓE(x_i))/∂θ into the network's parameter
+ * gradients: the derivative of ∇θE along u, as a central difference of two
+ * ebm_net_backward_params passes at x ± h·u/max_i‖u_i‖ (icd.c; improved CD
+ * and score matching use it). Work arrays: x (n×dim), de, e (n). */
+ebm_status train_param_grad_along(ebm_net *net, const ebm_cond *cond, const float *x, const float *u, int64_t n,
+                                  int64_t dim, double h, double scale, float *work_x, float *work_de,
+                                  float *work_e);
+
+/* Score matching (method_score.c). Work arrays for n items of dim floats:
+ * g, v, x (n×dim), e, e_plus, e_minus (n), de (3n). */
+typedef struct {
+  float *g, *v, *x, *e, *de, *e_plus, *e_minus;
+} train_score_work;
+ebm_status train_score_work_alloc(train_score_work *w, int64_t n, int64_t dim);
+void train_score_work_free(train_score_work *w);
+/* σ of level 0..levels−1 of the noise schedule: sigma_max down to
+ * sigma_min, geometric; one level is sigma_min. */
+float train_sigma_at(const ebm_noise_config *nc, int level);
+/* Checks levels, sigma-min, sigma-max, and that conditional is off. */
+ebm_status train_check_noise_schedule(const ebm_train_config *cfg);
+/* DSM: L = 1/n·Σ_i ½σ_i²‖g_i − (x̃_i − x_i)/σ_i²‖² for g = ∇ₓE(x̃); v = dL/dg. */
+double train_dsm_loss(const float *g, const float *x_noisy, const float *x, const float *sigma, int64_t n,
+                      int64_t dim, float *v);
+/* SSM with unit directions dir_i and lengths r_i (v_i = r_i·dir_i), g = ∇ₓE(x):
+ * returns 1/n·Σ ½(v_iᵀg_i)², and the dL/dE coefficients of the three points
+ * x + h·dir, x, x − h·dir that give the whole loss's parameter gradient. */
+double train_ssm_coefficients(const float *g, const float *dir, const float *r, int64_t n, int64_t dim, double h,
+                              float *de_plus, float *de_zero, float *de_minus);
+/* −1/n·Σ r_i²·(E₊ − 2E₀ + E₋)/h²: SSM's Hessian term from the three energies. */
+double train_ssm_hessian_term(const float *e_plus, const float *e_zero, const float *e_minus, const float *r,
+                              int64_t n, double h);
+/* The losses with their parameter gradients ACCUMULATED into the network
+ * (the caller zeroes them); w->e gets E at x̃ (dsm) or x (ssm). */
+ebm_status train_dsm_gradient(ebm_net *net, const ebm_cond *cond, const float *x_noisy, const float *x,
+                              const float *sigma, int64_t n, int64_t dim, double h, train_score_work *w,
+                              double *loss);
+ebm_status train_ssm_gradient(ebm_net *net, const float *x, const float *dir, const float *r, int64_t n,
+                              int64_t dim, double h, train_score_work *w, double *loss);
+
+/* The NCE loss of n items (x: n×dim, their log q) with its gradient
+ * ACCUMULATED into the network's parameters: one forward and one backward
+ * pass per chunk of at most `chunk` items (e, de: chunk floats of work).
+ * Adds the items' part of L to *loss and their energies to *e_sum. */
+ebm_status train_nce_gradient(ebm_net *net, const float *x, const float *logq, int64_t n, int64_t dim,
+                              int64_t chunk, int is_data, double log_nu, int64_t n_data, float *e, float *de,
+                              double *loss, double *e_sum);
+
 /* The uint64 ↔ decimal metadata helpers of state.c. */
 ebm_status train_meta_u64(const ebm_safetensors *st, const char *key, uint64_t *out);
 ebm_status train_put_meta_u64(ebm_st_writer *w, const char *key, uint64_t v);
@@ -76,5 +131,11 @@ ebm_status train_put_meta_u64(ebm_st_writer *w, const char *key, uint64_t v);
 /* The MCMC maximum-likelihood step of pcd, short-run and cd (method_mcmc.c). */
 ebm_status train_mcmc_check_data(const ebm_trainer *t);
 ebm_status train_mcmc_step(ebm_trainer *t, void *state, ebm_train_stats *stats);
+/* The contrastive loss of ebm_train_loss on t->x_pos / t->x_neg (with
+ * t->cond_pos / t->cond_neg) and its parameter gradient, one forward and
+ * one backward per batch (improved CD's input-gradient pass in between when
+ * t->icd_grad): zeroes the gradients first; the means and the loss out;
+ * divergence checked. (method_mcmc.c; recovery likelihood uses it too.) */
+ebm_status train_contrastive_gradient(ebm_trainer *t, double *e_pos, double *e_neg, double *loss);
 
 #endif

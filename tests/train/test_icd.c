@@ -5,63 +5,10 @@
  * energy and the nearest-neighbour term — and differentiates it by central
  * differences in every parameter. */
 #include "train/train_internal.h"
+#include "train/mlp_ref.h"
 #include "train/train_testutil.h"
 
-enum { N = 6, D = 3, H = 8, REFS = 5 };
-
-static const char *const mlp_json =
-    "{\"input\": [3], \"layers\": ["
-    "{\"type\": \"linear\", \"name\": \"l0\", \"out\": 8}, {\"type\": \"swish\"},"
-    "{\"type\": \"linear\", \"name\": \"l1\", \"out\": 8}, {\"type\": \"swish\"},"
-    "{\"type\": \"linear\", \"name\": \"l2\", \"out\": 1}]}";
-
-/* The parameters in double, in one vector: W0 (H×D), b0, W1 (H×H), b1, W2 (1×H), b2. */
-enum { OFF_W0 = 0, OFF_B0 = OFF_W0 + H * D, OFF_W1 = OFF_B0 + H, OFF_B1 = OFF_W1 + H * H,
-       OFF_W2 = OFF_B1 + H, OFF_B2 = OFF_W2 + H, NTHETA = OFF_B2 + 1 };
-static const char *const param_names[6] = {"l0.weight", "l0.bias", "l1.weight", "l1.bias", "l2.weight", "l2.bias"};
-static const int param_offsets[6] = {OFF_W0, OFF_B0, OFF_W1, OFF_B1, OFF_W2, OFF_B2};
-
-static ebm_param *param_named(ebm_net *net, const char *name) {
-  for (int i = 0; i < ebm_net_param_count(net); i++)
-    if (strcmp(ebm_net_param(net, i)->name, name) == 0) return ebm_net_param(net, i);
-  REQUIRE(!"parameter not found");
-  return NULL;
-}
-
-static double sigm(double a) { return 1.0 / (1.0 + exp(-a)); }
-static double swish(double a) { return a * sigm(a); }
-static double swish_d(double a) { return sigm(a) * (1.0 + a * (1.0 - sigm(a))); }
-
-/* E(x) and, when gx is not NULL, ∇ₓE, in double. */
-static double mlp_energy(const double *th, const double *x, double *gx) {
-  double a0[H], h0[H], a1[H], h1[H], e = th[OFF_B2];
-  for (int o = 0; o < H; o++) {
-    a0[o] = th[OFF_B0 + o];
-    for (int k = 0; k < D; k++) a0[o] += th[OFF_W0 + o * D + k] * x[k];
-    h0[o] = swish(a0[o]);
-  }
-  for (int o = 0; o < H; o++) {
-    a1[o] = th[OFF_B1 + o];
-    for (int k = 0; k < H; k++) a1[o] += th[OFF_W1 + o * H + k] * h0[k];
-    h1[o] = swish(a1[o]);
-    e += th[OFF_W2 + o] * h1[o];
-  }
-  if (gx) {
-    double da1[H], da0[H];
-    for (int o = 0; o < H; o++) da1[o] = th[OFF_W2 + o] * swish_d(a1[o]);
-    for (int k = 0; k < H; k++) {
-      double s = 0;
-      for (int o = 0; o < H; o++) s += th[OFF_W1 + o * H + k] * da1[o];
-      da0[k] = s * swish_d(a0[k]);
-    }
-    for (int k = 0; k < D; k++) {
-      double s = 0;
-      for (int o = 0; o < H; o++) s += th[OFF_W0 + o * D + k] * da0[o];
-      gx[k] = s;
-    }
-  }
-  return e;
-}
+enum { N = 6, D = REF_D, REFS = 5 };
 
 typedef struct {
   const double *theta0;   /* θ̄, the frozen copy */
@@ -75,14 +22,14 @@ static double icd_loss(const icd_problem *p, const double *theta, double *kl, do
   double skl = 0, sent = 0;
   for (int i = 0; i < N; i++) {
     double g[D], xk[D];
-    mlp_energy(theta, p->x_prev + i * D, g);
+    ref_mlp_energy(theta, p->x_prev + i * D, g);
     for (int k = 0; k < D; k++) {
       double gt = g[k] * p->inv_t;
       gt = gt < -p->clip ? -p->clip : (gt > p->clip ? p->clip : gt);
       double v = p->x_prev[i * D + k] - p->lambda * gt;
       xk[k] = v < p->lo ? p->lo : (v > p->hi ? p->hi : v);
     }
-    skl += mlp_energy(p->theta0, xk, NULL);
+    skl += ref_mlp_energy(p->theta0, xk, NULL);
     double best = INFINITY;
     for (int j = 0; j < REFS; j++) {
       double d2 = 0;
@@ -101,15 +48,12 @@ static double icd_loss(const icd_problem *p, const double *theta, double *kl, do
  * largest reference gradient. */
 static double icd_error(double h, int *n_clipped, int *n_clamped) {
   ebm_net *net = NULL;
-  REQUIRE_OK(ebm_net_new(mlp_json, N, &net));
+  REQUIRE_OK(ebm_net_new(ref_mlp_json, N, &net));
   ebm_rng rng;
   ebm_rng_init(&rng, 5);
   REQUIRE_OK(ebm_net_init(net, &rng));
-  double theta[NTHETA];
-  for (int p = 0; p < 6; p++) {
-    ebm_param *par = param_named(net, param_names[p]);
-    for (int64_t k = 0; k < ebm_tensor_numel(par->value); k++) theta[param_offsets[p] + k] = par->value->data[k];
-  }
+  double theta[REF_NTHETA];
+  ref_mlp_theta(net, theta);
   /* the last step: x in [0, 1]³ (some near the edges, so the clamp acts),
    * the clip at the median |∇E| (so it acts on about half the elements) */
   float x_prev[N * D], g[N * D], e[N], x_k[N * D], g_k[N * D], refs[REFS * D];
@@ -157,9 +101,9 @@ static double icd_error(double h, int *n_clipped, int *n_clamped) {
   CHECK_NEAR(vals.entropy, ent, 1e-5 * (1 + fabs(ent)));
 
   /* d/dθ of the double loss (θ̄ stays θ0) by central differences */
-  double ref[NTHETA], th[NTHETA], worst = 0, scale = 0;
+  double ref[REF_NTHETA], th[REF_NTHETA], scale = 0;
   memcpy(th, theta, sizeof th);
-  for (int j = 0; j < NTHETA; j++) {
+  for (int j = 0; j < REF_NTHETA; j++) {
     const double hj = 1e-6, keep = th[j];
     double a, b, t1, t2;
     th[j] = keep + hj;
@@ -171,11 +115,7 @@ static double icd_error(double h, int *n_clipped, int *n_clamped) {
     scale = fmax(scale, fabs(ref[j]));
   }
   REQUIRE(scale > 1e-3); /* a gradient worth checking */
-  for (int p = 0; p < 6; p++) {
-    ebm_param *par = param_named(net, param_names[p]);
-    for (int64_t k = 0; k < ebm_tensor_numel(par->grad); k++)
-      worst = fmax(worst, fabs(par->grad->data[k] - ref[param_offsets[p] + k]));
-  }
+  const double worst = ref_mlp_grad_error(net, ref);
   ebm_net_free(net);
   return worst / scale;
 }

@@ -142,7 +142,8 @@ TEST(train_defaults_are_the_igebm_recipe_and_uva_the_reference) {
   c.sampler.steps = -1;
   CHECK_FAILS_WITH(ebm_train_config_check(&c), EBM_ERR_ARG, "steps");
   CHECK(ebm_train_method_from_name("short-run") == EBM_TRAIN_SHORT_RUN);
-  CHECK(ebm_train_method_from_name("nce") == -1);
+  CHECK(ebm_train_method_from_name("nce") >= 3);
+  CHECK(ebm_train_method_from_name("mle") == -1);
 }
 
 TEST(lr_schedules_follow_their_formulas) {
@@ -208,6 +209,11 @@ TEST(every_method_runs_steps_and_reports_stats) {
     for (int k = 0; k < 5; k++) REQUIRE_OK(ebm_trainer_step(t, &s));
     CHECK(s.step == 5 && ebm_trainer_step_count(t) == 5);
     CHECK(isfinite(s.loss) && isfinite(s.e_pos) && isfinite(s.e_neg) && s.grad_norm > 0);
+    if (m > EBM_TRAIN_CD) { /* the claims below are the MCMC methods' (the others: tests/train/test_<method>.c) */
+      ebm_trainer_free(t);
+      ebm_net_free(net);
+      continue;
+    }
     CHECK_NEAR(s.loss, s.e_pos - s.e_neg + 0.0, 0.01 * 40 + 1); /* α = 0.01: the E² terms are small */
     CHECK(s.mcmc_accept == 1.0 && s.seconds >= 0);
     int64_t n = 0;

@@ -1,4 +1,5 @@
 /* Helpers shared by the training tests (see train_testutil.h). */
+#include "test_util.h"
 #include "train/train_testutil.h"
 
 ebm_net *tt_mlp(int width, int classes, int64_t batch, uint64_t seed) {
@@ -55,4 +56,50 @@ double tt_test_nll(ebm_net *net, const ebm_dataset *test) {
                         test->x->shape[0], 4.0, 128, &nll, NULL));
   ebm_energy_free(en);
   return nll;
+}
+
+int tt_resume_is_bit_exact(const ebm_dataset *ds, const ebm_train_config *cfg, const char *arch) {
+  char a[512], b[512], fa[600], fb[600];
+  snprintf(a, sizeof a, "%s", test_path("straight"));
+  snprintf(b, sizeof b, "%s", test_path("resumed"));
+  ebm_train_config c = *cfg;
+  c.lr_decay = EBM_LR_CONSTANT; /* a schedule over iters would differ between the runs of 6 and 3 steps */
+  ebm_run_opts o = {.run_dir = a, .arch_json = arch, .save_every = 2, .log_every = 1, .sample_count = 8};
+  int64_t done = 0;
+  REQUIRE_OK(ebm_train_run(ds, &c, &o, &done));
+  CHECK_EQ_INT(done, cfg->iters);
+  c.iters = cfg->iters / 2;
+  o.run_dir = b;
+  REQUIRE_OK(ebm_train_run(ds, &c, &o, &done));
+  c.iters = cfg->iters;
+  o.resume = 1;
+  REQUIRE_OK(ebm_train_run(ds, &c, &o, &done));
+  CHECK_EQ_INT(done, cfg->iters);
+  return test_same_file(ebm_run_ckpt_path(a, fa, sizeof fa), ebm_run_ckpt_path(b, fb, sizeof fb)) &&
+         test_same_file(ebm_run_state_path(a, fa, sizeof fa), ebm_run_state_path(b, fb, sizeof fb));
+}
+
+void tt_solve(double *A, double *y, int n) {
+  for (int c = 0; c < n; c++) {
+    int piv = c;
+    for (int r = c + 1; r < n; r++)
+      if (fabs(A[r * n + c]) > fabs(A[piv * n + c])) piv = r;
+    for (int k = 0; k < n; k++) {
+      const double t = A[c * n + k];
+      A[c * n + k] = A[piv * n + k];
+      A[piv * n + k] = t;
+    }
+    const double t = y[c];
+    y[c] = y[piv];
+    y[piv] = t;
+    for (int r = c + 1; r < n; r++) {
+      const double f = A[r * n + c] / A[c * n + c];
+      for (int k = c; k < n; k++) A[r * n + k] -= f * A[c * n + k];
+      y[r] -= f * y[c];
+    }
+  }
+  for (int r = n - 1; r >= 0; r--) {
+    for (int k = r + 1; k < n; k++) y[r] -= A[r * n + k] * y[k];
+    y[r] /= A[r * n + r];
+  }
 }

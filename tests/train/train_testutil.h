@@ -20,4 +20,14 @@ int tt_nearest_mode(const float *p, double *dist);
 /* Exact NLL of a network on toy:8gaussians:test with a coarse grid. */
 double tt_test_nll(ebm_net *net, const ebm_dataset *test);
 
+/* Trains cfg->iters steps of arch on ds straight, and cfg->iters/2 then a
+ * resume to cfg->iters, in two run directories of the test (saving every
+ * 2 steps, at a constant learning rate); REQUIREs that every run succeeds. Returns 1 when the two
+ * checkpoints and the two state files are byte-identical. */
+int tt_resume_is_bit_exact(const ebm_dataset *ds, const ebm_train_config *cfg, const char *arch);
+
+/* Solves A·z = y (n×n, row-major; both overwritten, z into y) by
+ * elimination with partial pivoting. */
+void tt_solve(double *A, double *y, int n);
+
 #endif

@@ -1,0 +1,140 @@
+/* Diffusion recovery likelihood (src/sample/recovery.c, src/train/method_recovery.c):
+ * the level-t conditional on a Gaussian against its closed form, the σ
+ * schedule, training end to end with one and several levels, bit-exact
+ * resume, sampling from noise to data, and bad input. */
+#include "train/train_internal.h"
+#include "train/train_testutil.h"
+
+/* A 2-D MLP whose hidden layers take the noise level. */
+static const char *const sigma_mlp =
+    "{\"input\": [2], \"layers\": ["
+    "{\"type\": \"linear\", \"name\": \"l0\", \"out\": 16}, "
+    "{\"type\": \"cond_affine\", \"name\": \"film0\", \"sigma\": true}, {\"type\": \"swish\"},"
+    "{\"type\": \"linear\", \"name\": \"l1\", \"out\": 16}, "
+    "{\"type\": \"cond_affine\", \"name\": \"film1\", \"sigma\": true}, {\"type\": \"swish\"},"
+    "{\"type\": \"linear\", \"name\": \"l2\", \"out\": 1}]}";
+static const char *const plain_mlp = "{\"preset\": \"mlp\", \"in_dim\": 2, \"width\": 16, \"depth\": 2}";
+
+/* E = N((0, 1), diag(1, 0.25)) and the conditional's quadratic term at y
+ * with width s: p(x | y) is Gaussian with precision 1/v + 1/s² and mean
+ * (m/v + y/s²)/(1/v + 1/s²) per coordinate. 4000 chains from y, 600 steps
+ * at b = 0.01 (ULA's variance bias ελ/2 ≈ 0.5%, below the tolerance). */
+TEST(recovery_conditional_of_a_gaussian_matches_the_closed_form) {
+  enum { n = 4000, D = 2 };
+  const double m[D] = {0, 1}, v[D] = {1, 0.25}, y0[D] = {1.5, -0.5}, s0 = 0.5;
+  const double cov[D * D] = {v[0], 0, 0, v[1]};
+  ebm_energy *en = NULL;
+  REQUIRE_OK(ebm_gaussian_energy_new(D, m, cov, &en));
+  float *x = malloc(sizeof(float) * n * D), *y = malloc(sizeof(float) * n * D), *grad = malloc(sizeof(float) * n * D),
+        *z = malloc(sizeof(float) * n * D), *e = malloc(sizeof(float) * n), *s = malloc(sizeof(float) * n);
+  REQUIRE(x && y && grad && z && e && s);
+  for (int i = 0; i < n; i++) {
+    s[i] = (float)s0;
+    for (int k = 0; k < D; k++) y[i * D + k] = x[i * D + k] = (float)y0[k];
+  }
+  ebm_rng rng;
+  ebm_rng_init(&rng, 31);
+  REQUIRE_OK(ebm_recovery_conditional(en, y, s, n, 600, 0.01f, &rng, x, e, grad, z));
+  for (int k = 0; k < D; k++) {
+    const double lambda = 1 / v[k] + 1 / (s0 * s0), mean = (m[k] / v[k] + y0[k] / (s0 * s0)) / lambda;
+    const double var = 1 / lambda;
+    double mu = 0, q = 0;
+    for (int i = 0; i < n; i++) mu += x[i * D + k] / n;
+    for (int i = 0; i < n; i++) q += (x[i * D + k] - mu) * (x[i * D + k] - mu) / (n - 1);
+    printf("    coordinate %d: mean %.4f (closed form %.4f), variance %.5f (%.5f)\n", k, mu, mean, q, var);
+    CHECK_NEAR(mu, mean, 5 * sqrt(var / n));
+    CHECK_NEAR(q, var, 5 * var * sqrt(2.0 / n) + 0.01 * var);
+  }
+  free(x);
+  free(y);
+  free(grad);
+  free(z);
+  free(e);
+  free(s);
+  ebm_energy_free(en);
+}
+
+TEST(recovery_sigma_schedule_grows_geometrically_from_sigma_min) {
+  ebm_recovery_config r = {.levels = 3, .sigma_min = 0.1f, .sigma_max = 0.4f, .steps = 1, .step = 0.1f};
+  CHECK_NEAR(ebm_recovery_sigma(&r, 1), 0.1, 1e-7);
+  CHECK_NEAR(ebm_recovery_sigma(&r, 2), 0.2, 1e-7);
+  CHECK_NEAR(ebm_recovery_sigma(&r, 3), 0.4, 1e-7);
+  r.levels = 1;
+  CHECK_NEAR(ebm_recovery_sigma(&r, 1), 0.1, 1e-7);
+  r.step = 2.0f;
+  CHECK(ebm_recovery_config_check(&r) == EBM_ERR_ARG);
+  CHECK(strstr(ebm_last_error(), "recovery-step must be in (0, 2)") != NULL);
+}
+
+static ebm_train_config recovery_config(int levels) {
+  ebm_train_config c = tt_toy_config(32, 5, 6);
+  char lv[16];
+  snprintf(lv, sizeof lv, "%d", levels);
+  REQUIRE_OK(ebm_train_config_set(&c, "method", "recovery"));
+  REQUIRE_OK(ebm_train_config_set(&c, "levels", lv));
+  REQUIRE_OK(ebm_train_config_set(&c, "sigma-min", "0.3"));
+  REQUIRE_OK(ebm_train_config_set(&c, "sigma-max", "1"));
+  return c;
+}
+
+TEST(recovery_with_one_level_trains_a_plain_mlp_and_resumes_bit_exactly) {
+  ebm_dataset *ds = NULL;
+  REQUIRE_OK(ebm_dataset_load("toy:8gaussians:train:256", 0, 1, &ds));
+  ebm_train_config c = recovery_config(1);
+  CHECK(tt_resume_is_bit_exact(ds, &c, plain_mlp));
+  ebm_dataset_free(ds);
+}
+
+TEST(recovery_with_levels_trains_a_noise_conditioned_mlp_and_resumes_bit_exactly) {
+  ebm_dataset *ds = NULL;
+  REQUIRE_OK(ebm_dataset_load("toy:8gaussians:train:256", 0, 1, &ds));
+  ebm_train_config c = recovery_config(4);
+  CHECK(tt_resume_is_bit_exact(ds, &c, sigma_mlp));
+  ebm_dataset_free(ds);
+}
+
+/* Sampling from noise to data: every level is written and moved from the
+ * one above, the samples are finite, and a network that takes no
+ * noise level is refused more than one level. */
+TEST(recovery_sampling_runs_the_levels_from_noise_to_data) {
+  ebm_net *net = NULL;
+  REQUIRE_OK(ebm_net_new(sigma_mlp, 64, &net));
+  ebm_rng rng;
+  ebm_rng_init(&rng, 5);
+  REQUIRE_OK(ebm_net_init(net, &rng));
+  ebm_energy *en = ebm_net_as_energy(net);
+  REQUIRE(en);
+  enum { n = 100, T = 3 };
+  ebm_recovery_config r = {.levels = T, .sigma_min = 0.1f, .sigma_max = 1.0f, .steps = 10, .step = 0.1f,
+                           .range_lo = -4, .range_hi = 4};
+  float x[n * 2], levels[(T + 1) * n * 2];
+  REQUIRE_OK(ebm_recovery_sample(en, &r, &rng, n, x, levels));
+  for (int k = 0; k < (T + 1) * n * 2; k++) CHECK(isfinite(levels[k]));
+  for (int t = 0; t < T; t++) CHECK(memcmp(levels + t * n * 2, levels + (t + 1) * n * 2, sizeof x) != 0);
+  CHECK(memcmp(x, levels, sizeof x) == 0); /* level 0 is the result */
+  ebm_energy_free(en);
+  ebm_net_free(net);
+  ebm_net *plain = tt_mlp(8, 0, 16, 1);
+  en = ebm_net_as_energy(plain);
+  REQUIRE(en);
+  CHECK(ebm_recovery_sample(en, &r, &rng, n, x, NULL) == EBM_ERR_ARG);
+  CHECK(strstr(ebm_last_error(), "does not take a noise level") != NULL);
+  ebm_energy_free(en);
+  ebm_net_free(plain);
+}
+
+TEST(recovery_refuses_levels_without_a_noise_conditioned_network) {
+  ebm_dataset *ds = NULL;
+  REQUIRE_OK(ebm_dataset_load("toy:8gaussians:train:64", 0, 1, &ds));
+  ebm_train_config c = recovery_config(3);
+  ebm_net *net = tt_mlp(8, 0, 32, 1);
+  ebm_trainer *t = NULL;
+  CHECK(ebm_trainer_new(net, ds, &c, &t) == EBM_ERR_ARG);
+  CHECK_EQ_STR(ebm_last_error(), "recovery with 3 levels needs a network that takes the noise level "
+                                 "(a cond_affine layer with \"sigma\": true)");
+  REQUIRE_OK(ebm_train_config_set(&c, "recovery-step", "0"));
+  CHECK(ebm_train_config_check(&c) == EBM_ERR_ARG);
+  CHECK(strstr(ebm_last_error(), "recovery-step must be in (0, 2)") != NULL);
+  ebm_net_free(net);
+  ebm_dataset_free(ds);
+}
