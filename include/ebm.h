@@ -32,6 +32,7 @@
  *   ebm/train.h   training (PCD / short-run / CD-k), run directories, resume
  *   ebm/compose.h AND / OR / AND NOT of energies, fixed labels, inpainting, corruptions
  *   ebm/report.h  a run directory as one self-contained HTML page (plots, samples, config)
+ *   ebm/texture.h a texture model learned from one image, sampled at any size
  */
 #ifndef EBM_H
 #define EBM_H
@@ -47,6 +48,7 @@
 #include "ebm/train.h"
 #include "ebm/compose.h"
 #include "ebm/report.h"
+#include "ebm/texture.h"
 
 /* The library version, "MAJOR.MINOR.PATCH". */
 const char *ebm_version(void);
