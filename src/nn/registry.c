@@ -9,6 +9,8 @@ extern const layer_kind layer_conv2d, layer_linear, layer_avgpool2d, layer_globa
     layer_swish, layer_leaky_relu, layer_relu, layer_tanh, layer_sigmoid, layer_flatten,
     layer_reshape, layer_class_affine, layer_resblock, layer_conv_transpose2d, layer_upsample,
     layer_batchnorm2d, layer_logsumexp, layer_select, layer_cond_affine;
+/* Videos and voxels (issue 15 item 2). */
+extern const layer_kind layer_conv3d;
 
 static const layer_kind *const kinds[] = {
     &layer_conv2d,          /* layer_conv2d.c */
@@ -30,6 +32,8 @@ static const layer_kind *const kinds[] = {
     &layer_logsumexp,       /* layer_heads.c */
     &layer_select,          /* layer_heads.c */
     &layer_cond_affine,     /* layer_cond_affine.c */
+    /* videos and voxels */
+    &layer_conv3d,          /* layer_conv3d.c */
 };
 
 #define NKINDS ((int)(sizeof kinds / sizeof kinds[0]))

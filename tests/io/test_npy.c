@@ -109,8 +109,8 @@ TEST(npy_serialise_rejects_overflowing_shapes_and_unwritable_dtypes) {
   int64_t neg[2] = {2, -1};
   CHECK_FAILS_WITH(ebm_npy_serialize(EBM_DTYPE_U8, 2, neg, NULL, &buf, &size), EBM_ERR_ARG,
                    "bad .npy dimension -1");
-  CHECK_FAILS_WITH(ebm_npy_serialize(EBM_DTYPE_U8, 5, neg, NULL, &buf, &size), EBM_ERR_ARG,
-                   "rank 5");
+  CHECK_FAILS_WITH(ebm_npy_serialize(EBM_DTYPE_U8, EBM_MAX_DIMS + 1, neg, NULL, &buf, &size), EBM_ERR_ARG,
+                   "rank 6");
 }
 
 TEST(npy_rejects_fortran_order_other_dtypes_and_big_endian_naming_the_file) {
