@@ -33,6 +33,7 @@
  *   ebm/compose.h AND / OR / AND NOT of energies, fixed labels, inpainting, corruptions
  *   ebm/report.h  a run directory as one self-contained HTML page (plots, samples, config)
  *   ebm/texture.h a texture model learned from one image, sampled at any size
+ *   ebm/data_volumes.h  synthetic videos (moving items) and voxel shapes
  */
 #ifndef EBM_H
 #define EBM_H
@@ -49,6 +50,7 @@
 #include "ebm/compose.h"
 #include "ebm/report.h"
 #include "ebm/texture.h"
+#include "ebm/data_volumes.h"
 
 /* The library version, "MAJOR.MINOR.PATCH". */
 const char *ebm_version(void);

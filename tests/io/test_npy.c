@@ -178,8 +178,8 @@ TEST(npy_hostile_headers_each_get_their_own_message) {
                         4, EBM_ERR_FORMAT, "dimension too large");
   check_header_rejected("{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296)}",
                         4, EBM_ERR_FORMAT, "shape is too large");
-  check_header_rejected("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1, 1, 1, 1)}", 4,
-                        EBM_ERR_UNSUPPORTED, "more than 4 dimensions");
+  check_header_rejected("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1, 1, 1, 1, 1)}", 4,
+                        EBM_ERR_UNSUPPORTED, "more than 5 dimensions");
   check_header_rejected("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': ()}", 4,
                         EBM_ERR_FORMAT, "structured dtypes are not supported");
   check_header_rejected("{'descr': '<f4', 'fortran_order': False, 'shape': ()} junk", 4,
