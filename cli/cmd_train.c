@@ -425,7 +425,7 @@ static int make_config(const train_flags *f, const ebm_dataset *ds, ebm_train_co
 static int check_flags(const train_flags *f) {
   if (!f->out || !f->out[0]) return cli_usage_error(VERB, "--out RUN_DIR is required");
   if (!f->data) return cli_usage_error(VERB, "--data SPEC is required (%s)", ebm_dataset_spec_forms());
-  if (!f->arch && !f->resume) return cli_usage_error(VERB, "--arch is required (mlp, uva-cnn, igebm-mnist, igebm-cifar, JSON or @FILE)");
+  if (!f->arch && !f->resume) return cli_usage_error(VERB, "--arch is required (mlp, uva-cnn, igebm-mnist, igebm-cifar, video-convnet, voxelnet, JSON or @FILE)");
   if (f->iters < 0) return cli_usage_error(VERB, "--iters must be >= 0, got %lld", (long long)f->iters);
   if (!(f->epochs >= 0)) return cli_usage_error(VERB, "--epochs must be >= 0, got %g", f->epochs);
   if (f->batch < 1 || f->batch > 65536) return cli_usage_error(VERB, "--batch must be in 1..65536, got %lld", (long long)f->batch);

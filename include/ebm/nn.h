@@ -37,7 +37,8 @@ typedef struct {
 /* ------------------------------------------------------------ building */
 
 /* The architecture JSON of a preset: "mlp", "uva-cnn", "igebm-mnist",
- * "igebm-cifar". `num_classes` > 0 adds class conditioning (where the
+ * "igebm-cifar", "video-convnet", "voxelnet" (1×16×64×64 videos and 1×32³
+ * voxels, folded to [C·D, H, W]: see conv3d). `num_classes` > 0 adds class conditioning (where the
  * preset supports it). `in_dim` is the vector size for "mlp" (0 = 2).
  * *json is malloc'd (free()). Unknown name → EBM_ERR_ARG listing presets. */
 ebm_status ebm_arch_preset(const char *name, int num_classes, int in_dim, char **json);
