@@ -41,10 +41,12 @@ typedef struct {
   float step_size;     /* λ of the IGEBM Langevin step (ebm/sample.h) (1) */
   float noise;         /* σ (0.005) */
   float grad_clip;     /* per-pixel clip of ∇E (0.05; 0: off) */
-  float lr;            /* Adam learning rate (1e-3; β = (0.5, 0.999)) */
-  int width;           /* ConvNet channels of the first layer (32) */
-  float ref_std;       /* s of the Gaussian reference N(½, s²) the energy is
-                          relative to, as in the generative ConvNet (0.5; 0: none) */
+  float lr;            /* Adam learning rate (5e-4; β = (0.5, 0.999)) */
+  int width;           /* ConvNet channels of the first layer (16) */
+  float ref_std;       /* s of a Gaussian reference N(½, s²) the energy is
+                          relative to, as in the generative ConvNet (0: none,
+                          the default: with s = 0.5 the chains stayed grey on
+                          checks) */
   uint64_t seed;       /* initial weights and every chain (1) */
 } ebm_texture_config;
 
@@ -82,10 +84,12 @@ ebm_status ebm_texture_synthesize(ebm_texture *t, int h, int w, uint64_t seed, f
 /* The texture statistic: ‖G(a) − G(b)‖_F / ‖G(a)‖_F, where G(x) = F Fᵀ / P
  * is the Gram matrix of the first-layer features F (channels × P
  * positions) of image x (c×h×w; a and b may have different sizes). The
- * layer is FRAME's fixed one (the Gabor bank with its thresholds, after
- * the relu) for every model, so distances of different models compare.
- * 0 for the same statistics; a shuffled-pixel image keeps the colour
- * histogram and loses the structure. */
+ * layer is FRAME's fixed one for every model, so distances of different
+ * models compare: its Gabor channels with their thresholds, after the
+ * relu (the grey-level channels are left out: they see one pixel, and a
+ * shuffled-pixel image keeps their statistics exactly). 0 for the same
+ * statistics; a shuffled-pixel image keeps the colour histogram and loses
+ * the structure. */
 ebm_status ebm_texture_gram_distance(ebm_texture *t, const float *a, int ha, int wa,
                                      const float *b, int hb, int wb, double *dist);
 

@@ -24,15 +24,15 @@ static ebm_status features_at(ebm_texture *t, int h, int w) {
   return EBM_OK;
 }
 
-/* G = F Fᵀ / P of one image: F is the bank's output, channels × P.
- * gram gets channels² doubles. */
+/* G = F Fᵀ / P of one image: F is the bank's structure channels, c × P
+ * (the first c of its output). gram gets c² doubles. */
 static ebm_status gram(ebm_texture *t, const float *x, int h, int w, double *g) {
   ebm_status st = features_at(t, h, w);
   if (st) return st;
   ebm_net *net = t->features.net;
   const int64_t *shape = ebm_net_out_shape(net);
-  int64_t c = shape[0], p = shape[1] * shape[2];
-  float *f = malloc((size_t)(c * p) * sizeof *f);
+  int64_t c = texture_gabor_structure_channels(), p = shape[1] * shape[2];
+  float *f = malloc((size_t)(shape[0] * p) * sizeof *f);
   if (!f) return ebm_set_error(EBM_ERR_NOMEM, "texture: out of memory");
   if ((st = ebm_net_forward(net, x, NULL, 1, f))) goto done;
   // f is (c, p); g is (c, c)
@@ -52,12 +52,10 @@ ebm_status ebm_texture_gram_distance(ebm_texture *t, const float *a, int ha, int
   if (ha < TEXTURE_MIN_SIDE || wa < TEXTURE_MIN_SIDE || hb < TEXTURE_MIN_SIDE || wb < TEXTURE_MIN_SIDE)
     return ebm_set_error(EBM_ERR_ARG, "texture: Gram statistics need sides of at least %d, got %dx%d and %dx%d",
                          TEXTURE_MIN_SIDE, wa, ha, wb, hb);
-  ebm_status st = features_at(t, ha, wa);
-  if (st) return st;
-  int64_t c = ebm_net_out_shape(t->features.net)[0];
+  int64_t c = texture_gabor_structure_channels();
   double *ga = malloc((size_t)(2 * c * c) * sizeof *ga), *gb = ga + c * c;
   if (!ga) return ebm_set_error(EBM_ERR_NOMEM, "texture: out of memory");
-  st = gram(t, a, ha, wa, ga);
+  ebm_status st = gram(t, a, ha, wa, ga);
   if (!st) st = gram(t, b, hb, wb, gb);
   if (!st) {
     double num = 0, den = 0;

@@ -33,6 +33,8 @@ static const double sigmas[GABOR_SCALES] = {1.5, 2.5};
 
 static int gabor_channels(int c) { return (GABOR_FILTERS + c) * THRESHOLDS; }
 
+int texture_gabor_structure_channels(void) { return GABOR_FILTERS * THRESHOLDS; }
+
 char *texture_arch_json(const ebm_texture_config *cfg, int c, int h, int w, int features) {
   char layers[1024];
   int wd = cfg->width;

