@@ -146,7 +146,13 @@ static int set_threads(const char *verb, int given, int threads) {
 
 int cli_parse(const char *verb, const cli_opt *opts, int nopts, int argc, char **argv,
               char **pos, int max_pos, int *npos) {
+  return cli_parse_given(verb, opts, nopts, argc, argv, pos, max_pos, npos, NULL);
+}
+
+int cli_parse_given(const char *verb, const cli_opt *opts, int nopts, int argc, char **argv, char **pos,
+                    int max_pos, int *npos, unsigned char *given) {
   int threads = 0, threads_given = 0;
+  if (given) memset(given, 0, (size_t)nopts);
   cli_opt threads_opt = {"threads", OPT_INT, &threads, "N", ""};
   if (npos) *npos = 0;
   for (int i = 1; i < argc; i++) {
@@ -186,6 +192,7 @@ int cli_parse(const char *verb, const cli_opt *opts, int nopts, int argc, char *
     }
     int rc = parse_value(verb, o, value);
     if (rc) return rc;
+    if (given && o != &threads_opt) given[o - opts] = 1;
   }
   int rc = set_threads(verb, threads_given, threads);
   return rc ? rc : cli_check_paths(verb, opts, nopts, NULL, 0);

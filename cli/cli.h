@@ -67,6 +67,10 @@ void cli_register(const cli_command *cmd);
  * CLI_EXIT_USAGE after printing the problem and usage. */
 int cli_parse(const char *verb, const cli_opt *opts, int nopts, int argc, char **argv,
               char **pos, int max_pos, int *npos);
+/* The same, and given[k] (nopts bytes) says whether opts[k] was on the
+ * command line (what a resumed run must not take from its config.json). */
+int cli_parse_given(const char *verb, const cli_opt *opts, int nopts, int argc, char **argv, char **pos,
+                    int max_pos, int *npos, unsigned char *given);
 
 /* A file a verb reads or writes that is not in its options table (a
  * --term's checkpoint, a positional data set); `flag` names it in

@@ -1,10 +1,13 @@
-/* `ebm train`: maximum-likelihood training with MCMC negatives (PCD with a
- * replay buffer, short-run MCMC, CD-k) into a run directory, resumable
- * bit-exactly. Settings resolve in this order: the recipe (--preset; the
- * default "auto" picks the one that fits the data: ebm_train_recipe_for_data)
- * for the flags not given, on --resume the run's config.json instead (for
- * flags not given), then the flags given. config.json records every flag
- * under its own name and the recipe, so a resumed run is the same run. */
+/* `ebm train`: fits an energy by one of the registered estimators (--method;
+ * src/train/methods.c) into a run directory, resumable bit-exactly. The
+ * training settings are the library's settings table (ebm/train.h): every
+ * row is a flag here, with its help line, and config.json records them
+ * under the same names. Settings resolve in this order: the recipe
+ * (--preset; the default "auto" picks the one that fits the data:
+ * ebm_train_recipe_for_data) or, on --resume, the run's config.json; then
+ * the flags given, in table order. The few flags that are not settings of
+ * the training (data, architecture, run directory, periods) are the verb's
+ * own, below. */
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -18,28 +21,38 @@
 #define VERB "train"
 #define MAX_ARCH_BYTES (1 << 20)
 
+/* The verb's own flags (not training settings). */
 typedef struct {
-  const char *data, *arch, *preset, *method, *sampler, *range, *lr_decay, *out, *augment, *buffer_policy;
-  int width, depth, conditional, resume, force, report;
-  int64_t iters, batch, buffer, lr_step, seed, save_every, sample_every, log_every, sample_count;
+  const char *data, *arch, *preset, *out, *budget;
+  int width, depth, resume, force, report;
   double epochs;
-  int steps, leapfrog, spectral_iters;
-  float step_size, noise, grad_clip, friction, reinit, alpha, pos_noise;
-  float lr, beta1, beta2, weight_decay, clip_std, clip_floor, clip_norm, lr_gamma, lr_min, max_energy;
-  float kl_weight, entropy_weight;
+  int64_t save_every, sample_every, log_every, sample_count;
 } train_flags;
 
-/* Flags that fix the shape of a run: a resume may not change them. */
-static const char *const identity_flags[] = {"data", "arch", "width", "depth", "conditional",
-                                             "batch", "method", "buffer", "range", "buffer-policy", NULL};
-/* Flags that are not settings of the run. */
-static const char *const transient_flags[] = {"resume", "out", "force", "report", NULL};
+/* Verb flags a resume may not change, and flags that are not recorded. */
+static const char *const identity_flags[] = {"data", "arch", "width", "depth", NULL};
+static const char *const transient_flags[] = {"resume", "out", "force", "report", "budget", NULL};
 
 static int in_list(const char *const *list, const char *name) {
   for (int i = 0; list[i]; i++)
     if (strcmp(list[i], name) == 0) return 1;
   return 0;
 }
+
+/* Every option of the verb: its own flags first (nverb), then one per
+ * settings row (setting k is option nverb + k). A setting's option is a
+ * string holding the default's text (or a flag, for booleans), so --help
+ * shows the defaults; given[] says which were on the command line. */
+typedef struct {
+  train_flags f;
+  cli_opt *opts;
+  int nverb, nopts;
+  unsigned char *given;
+  const char **text;   /* per setting */
+  int *flag;           /* per boolean setting */
+  char **defaults;     /* per setting: the default's text (owned) */
+  char *method_help;
+} train_cli;
 
 /* --------------------------------------------------- flag values as text */
 
@@ -113,68 +126,108 @@ static cJSON *opt_to_json(const cli_opt *o) {
   }
 }
 
-/* 1 if --name was on the command line. */
-static int given(int argc, char **argv, const char *name) {
-  size_t len = strlen(name);
-  for (int i = 1; i < argc; i++)
-    if (strncmp(argv[i], "--", 2) == 0 && strncmp(argv[i] + 2, name, len) == 0 &&
-        (argv[i][2 + len] == '\0' || argv[i][2 + len] == '='))
-      return 1;
-  return 0;
+/* ------------------------------------------------------------ the options */
+
+static void train_cli_free(train_cli *c) {
+  for (int k = 0; c->defaults && k < c->nopts - c->nverb; k++) free(c->defaults[k]);
+  free(c->defaults);
+  free(c->opts);
+  free(c->given);
+  free(c->text);
+  free(c->flag);
+  free(c->method_help);
+}
+
+static ebm_status train_cli_build(train_cli *c) {
+  train_flags *f = &c->f;
+  const ebm_train_config d = ebm_train_defaults();
+  f->preset = "auto";
+  f->depth = -1;
+  f->save_every = 1000;
+  f->sample_every = 500;
+  f->log_every = 1;
+  f->sample_count = 64;
+  const cli_opt verb[] = {
+      {"data", OPT_SPEC_IN, &f->data, "SPEC", "training data (fashion-mnist, mnist, npy:FILE, toy:NAME)"},
+      {"arch", OPT_STRING, &f->arch, "ARCH", "mlp | uva-cnn | igebm-mnist | igebm-cifar, JSON text or @FILE"},
+      {"width", OPT_INT, &f->width, "W", "preset width (0: the preset's)"},
+      {"depth", OPT_INT, &f->depth, "D", "mlp hidden layers (-1: the preset's)"},
+      {"preset", OPT_STRING, &f->preset, "NAME", "recipe for the settings not given: auto (fits the data: toy-2d, "
+                                                 "vectors or images = igebm) | igebm (Du & Mordatch) | uva "
+                                                 "(bench/torch_reference.py)"},
+      {"epochs", OPT_DOUBLE, &f->epochs, "E", "train this many passes over the data instead of --iters"},
+      {"out", OPT_STRING, &f->out, "RUN_DIR", "the run directory (required)"},
+      {"resume", OPT_FLAG, &f->resume, NULL, "continue RUN_DIR's run from its last checkpoint (bit-exact)"},
+      {"force", OPT_FLAG, &f->force, NULL, "start a new run in a non-empty RUN_DIR that is not a run"},
+      {"save-every", OPT_INT64, &f->save_every, "N", "checkpoint period in steps (0: only at the end)"},
+      {"sample-every", OPT_INT64, &f->sample_every, "N", "samples/step_N.png period (0: never)"},
+      {"sample-count", OPT_INT64, &f->sample_count, "N", "negatives drawn in a sample picture"},
+      {"log-every", OPT_INT64, &f->log_every, "N", "metrics.jsonl period (0: never)"},
+      {"report", OPT_FLAG, &f->report, NULL, "rewrite RUN_DIR/report.html (ebm report) every --sample-every steps"},
+      {"budget", OPT_STRING, &f->budget, "TIME", "stop cleanly (saved, resumable) before this much wall time: "
+                                                 "90s, 10m, 1.5h"},
+  };
+  const int nverb = CLI_NOPTS(verb), nset = ebm_train_setting_count();
+  c->nverb = nverb;
+  c->nopts = nverb + nset;
+  c->opts = calloc((size_t)c->nopts, sizeof *c->opts);
+  c->given = calloc((size_t)c->nopts, 1);
+  c->text = calloc((size_t)nset, sizeof *c->text);
+  c->flag = calloc((size_t)nset, sizeof *c->flag);
+  c->defaults = calloc((size_t)nset, sizeof *c->defaults);
+  size_t help_size = 64;
+  for (int m = 0; m < ebm_train_method_count(); m++)
+    help_size += 48 + strlen(ebm_train_method_summary((ebm_train_method)m));
+  c->method_help = malloc(help_size);
+  if (!c->opts || !c->given || !c->text || !c->flag || !c->defaults || !c->method_help)
+    return ebm_set_error(EBM_ERR_NOMEM, "out of memory");
+  /* one line per registered estimator, under the flag's help column */
+  size_t len = (size_t)snprintf(c->method_help, help_size, "the estimator, one of:");
+  for (int m = 0; m < ebm_train_method_count(); m++)
+    len += (size_t)snprintf(c->method_help + len, help_size - len, "\n%27s%-10s %s", "",
+                            ebm_train_method_name((ebm_train_method)m), ebm_train_method_summary((ebm_train_method)m));
+  memcpy(c->opts, verb, sizeof verb);
+  for (int k = 0; k < nset; k++) {
+    const ebm_train_setting *s = ebm_train_setting_at(k);
+    char text[EBM_TRAIN_TEXT_SIZE + 64];
+    ebm_train_setting_text(&d, s, text, sizeof text);
+    if (!(c->defaults[k] = strdup(text))) return ebm_set_error(EBM_ERR_NOMEM, "out of memory");
+    c->text[k] = c->defaults[k];
+    cli_opt *o = &c->opts[nverb + k];
+    o->name = s->name;
+    o->kind = s->type == EBM_SETTING_BOOL ? OPT_FLAG : OPT_STRING;
+    o->dst = s->type == EBM_SETTING_BOOL ? (void *)&c->flag[k] : (void *)&c->text[k];
+    o->metavar = s->type == EBM_SETTING_BOOL ? NULL : s->metavar;
+    o->help = strcmp(s->name, "method") == 0 ? c->method_help : s->help;
+  }
+  return EBM_OK;
+}
+
+static int setting_given(const train_cli *c, int k) { return c->given[c->nverb + k]; }
+
+/* A setting's text as given on the command line. */
+static const char *setting_arg(const train_cli *c, int k) {
+  return ebm_train_setting_at(k)->type == EBM_SETTING_BOOL ? (c->flag[k] ? "true" : "false") : c->text[k];
 }
 
 /* ------------------------------------------------ presets and config.json */
 
-/* Writes the training settings of `c` into the flags not given. */
-static void flags_from_config(const ebm_train_config *c, train_flags *f, int argc, char **argv) {
-#define SET(flag, field, value) \
-  if (!given(argc, argv, flag)) f->field = value
-  SET("buffer", buffer, c->buffer_size);
-  SET("steps", steps, c->sampler.steps);
-  SET("step-size", step_size, c->sampler.step_size);
-  SET("noise", noise, c->sampler.noise);
-  SET("grad-clip", grad_clip, c->sampler.grad_clip);
-  SET("reinit", reinit, c->reinit);
-  SET("alpha", alpha, c->alpha);
-  SET("pos-noise", pos_noise, c->pos_noise);
-  SET("lr", lr, c->adam.lr);
-  SET("beta1", beta1, c->adam.beta1);
-  SET("beta2", beta2, c->adam.beta2);
-  SET("clip-std", clip_std, c->adam.clip_std);
-  SET("clip-floor", clip_floor, c->adam.clip_floor);
-  SET("clip-norm", clip_norm, c->adam.clip_norm);
-  SET("sampler", sampler, ebm_sampler_name(c->sampler.kind));
-  SET("lr-decay", lr_decay, ebm_lr_decay_name(c->lr_decay));
-#undef SET
-  static char range[64];
-  if (!given(argc, argv, "range")) {
-    snprintf(range, sizeof range, "%g,%g", (double)c->range_lo, (double)c->range_hi);
-    f->range = range;
-  }
+/* A config.json value as the text a setting reads. */
+static int json_text(const cJSON *v, char *buf, size_t size) {
+  if (cJSON_IsString(v)) snprintf(buf, size, "%s", v->valuestring);
+  else if (cJSON_IsBool(v)) snprintf(buf, size, "%s", cJSON_IsTrue(v) ? "true" : "false");
+  else if (cJSON_IsNumber(v) && isfinite(v->valuedouble)) snprintf(buf, size, "%.17g", v->valuedouble);
+  else return 1;
+  return 0;
 }
 
-/* A recipe's settings for the flags not given. A --sampler other than the
- * recipe's takes that sampler's own step size, noise and clip (λ 10 means
- * nothing to ULA). */
-static void apply_recipe(ebm_train_config *p, train_flags *f, int argc, char **argv) {
-  int kind = given(argc, argv, "sampler") ? ebm_sampler_from_name(f->sampler) : -1;
-  if (kind >= 0 && kind != (int)p->sampler.kind) {
-    ebm_sampler_config sd = ebm_sampler_defaults((ebm_sampler_kind)kind);
-    p->sampler.step_size = sd.step_size;
-    p->sampler.noise = sd.noise;
-    p->sampler.grad_clip = sd.grad_clip;
-  }
-  flags_from_config(p, f, argc, argv);
-}
-
-/* Loads RUN/config.json into every flag not given; refuses changes to the
- * flags that shape the run. *tree keeps the strings alive. */
-static int apply_saved_config(const char *run_dir, const cli_opt *opts, int nopts, int argc, char **argv,
-                              cJSON **tree) {
+/* Reads RUN/config.json into *tree, and the verb flags not given from it;
+ * refuses changes to the flags that shape the run. */
+static int load_saved(train_cli *c, cJSON **tree) {
   char path[4096];
   uint8_t *text = NULL;
   size_t size = 0;
-  snprintf(path, sizeof path, "%s/config.json", run_dir);
+  snprintf(path, sizeof path, "%s/config.json", c->f.out);
   ebm_status st = ebm_read_file(path, MAX_ARCH_BYTES * 4, &text, &size);
   if (st != EBM_OK) return cli_runtime_error(ebm_error_prefix(st, "--resume"));
   cJSON *root = cJSON_ParseWithLength((const char *)text, size);
@@ -183,46 +236,84 @@ static int apply_saved_config(const char *run_dir, const cli_opt *opts, int nopt
     cJSON_Delete(root);
     return cli_runtime_error(ebm_set_error(EBM_ERR_FORMAT, "%s: not a JSON object", path));
   }
-  int epochs_pair = given(argc, argv, "iters") || given(argc, argv, "epochs");
-  for (int i = 0; i < nopts; i++) {
-    const cli_opt *o = &opts[i];
+  *tree = root;
+  for (int i = 0; i < c->nverb; i++) {
+    const cli_opt *o = &c->opts[i];
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, o->name);
     if (!v || in_list(transient_flags, o->name)) continue;
-    if (given(argc, argv, o->name)) {
+    if (c->given[i]) {
       char mine[512], saved[512];
-      opt_text(o, mine, sizeof mine);
       cli_opt tmp = *o;
       union { const char *s; int i; int64_t l; float f; double d; } slot;
       tmp.dst = &slot;
       if (opt_from_json(&tmp, v)) continue;
+      opt_text(o, mine, sizeof mine);
       opt_text(&tmp, saved, sizeof saved);
-      if (strcmp(mine, saved) == 0) continue;
-      if (in_list(identity_flags, o->name)) {
-        cJSON_Delete(root);
-        return cli_usage_error(VERB, "--%s %s differs from the run's %s (%s); a resumed run keeps its "
-                               "data, architecture and shapes", o->name, mine, saved, path);
-      }
-      fprintf(stderr, "ebm train: --%s %s replaces the run's %s\n", o->name, mine, saved);
+      if (strcmp(mine, saved) != 0 && in_list(identity_flags, o->name))
+        return cli_usage_error(VERB, "--%s %s differs from the run's %s (%s); a resumed run keeps its data, "
+                               "architecture and shapes", o->name, mine, saved, path);
       continue;
     }
-    if (epochs_pair && (strcmp(o->name, "iters") == 0 || strcmp(o->name, "epochs") == 0)) continue;
-    if (opt_from_json(o, v)) {
-      cJSON_Delete(root);
+    if (opt_from_json(o, v))
       return cli_runtime_error(ebm_set_error(EBM_ERR_FORMAT, "%s: '%s' has the wrong type", path, o->name));
-    }
   }
-  *tree = root;
   return 0;
 }
 
-/* config.json: every flag under its name, plus the version, the resolved
- * step count and (new runs) the architecture. *text is malloc'd. */
-static ebm_status config_text(const cli_opt *opts, int nopts, const char *arch_json, const cJSON *saved,
+/* The saved run's settings into *cfg (on the defaults, for keys a run of an
+ * older version did not record). */
+static int settings_from_saved(const train_cli *c, const cJSON *saved, ebm_train_config *cfg) {
+  char text[EBM_TRAIN_TEXT_SIZE + 64];
+  *cfg = ebm_train_defaults();
+  for (int k = 0, n = ebm_train_setting_count(); k < n; k++) {
+    const ebm_train_setting *s = ebm_train_setting_at(k);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(saved, s->name);
+    if (!v || cJSON_IsNull(v)) continue;
+    if (json_text(v, text, sizeof text) || ebm_train_config_set(cfg, s->name, text) != EBM_OK)
+      return cli_runtime_error(ebm_set_error(EBM_ERR_FORMAT, "%s/config.json: '%s': %s", c->f.out, s->name,
+                                             ebm_last_error()));
+  }
+  return 0;
+}
+
+/* The settings given on the command line, in table order, over *cfg. On a
+ * resume (`resumed`), one that shapes the run may not change, another says
+ * what it replaces. */
+static int apply_given(const train_cli *c, ebm_train_config *cfg, int resumed) {
+  char before[EBM_TRAIN_TEXT_SIZE + 64], after[EBM_TRAIN_TEXT_SIZE + 64];
+  for (int k = 0, n = ebm_train_setting_count(); k < n; k++) {
+    if (!setting_given(c, k)) continue;
+    const ebm_train_setting *s = ebm_train_setting_at(k);
+    const char *arg = setting_arg(c, k);
+    float lo, hi;
+    if (strcmp(s->name, "range") == 0 && cli_parse_range(VERB, arg, &lo, &hi)) return CLI_EXIT_USAGE;
+    ebm_train_setting_text(cfg, s, before, sizeof before);
+    if (ebm_train_config_set(cfg, s->name, arg) != EBM_OK) return cli_usage_error(VERB, "--%s", ebm_last_error());
+    ebm_train_setting_text(cfg, s, after, sizeof after);
+    if (!resumed || strcmp(before, after) == 0) continue;
+    if (s->flags & EBM_SETTING_IDENTITY)
+      return cli_usage_error(VERB, "--%s %s differs from the run's %s (%s/config.json); a resumed run keeps its "
+                             "data, architecture and shapes", s->name, after, before, c->f.out);
+    fprintf(stderr, "ebm train: --%s %s replaces the run's %s\n", s->name, after, before);
+  }
+  return 0;
+}
+
+/* config.json: the verb's flags and every setting under its name, plus the
+ * version, the recipe and (new runs) the architecture. *text is malloc'd. */
+static ebm_status config_text(const train_cli *c, const char *arch_json, const cJSON *saved,
                               const ebm_train_config *cfg, const char *recipe, char **text) {
   cJSON *root = cJSON_CreateObject();
   cJSON_AddStringToObject(root, "version", ebm_version());
-  for (int i = 0; i < nopts; i++)
-    if (!in_list(transient_flags, opts[i].name)) cJSON_AddItemToObject(root, opts[i].name, opt_to_json(&opts[i]));
+  for (int i = 0; i < c->nverb; i++)
+    if (!in_list(transient_flags, c->opts[i].name))
+      cJSON_AddItemToObject(root, c->opts[i].name, opt_to_json(&c->opts[i]));
+  char *settings = ebm_train_config_json(cfg);
+  cJSON *s = settings ? cJSON_Parse(settings) : NULL;
+  ebm_train_config_json_free(settings);
+  for (cJSON *item = s ? s->child : NULL; item; item = item->next)
+    cJSON_AddItemToObject(root, item->string, cJSON_Duplicate(item, 1));
+  cJSON_Delete(s);
   cJSON_AddNumberToObject(root, "resolved_iters", (double)cfg->iters);
   const cJSON *kept_recipe = saved ? cJSON_GetObjectItemCaseSensitive(saved, "recipe") : NULL;
   if (recipe) cJSON_AddStringToObject(root, "recipe", recipe);
@@ -360,238 +451,119 @@ static int config_usage_error(const char *msg) {
   return cli_usage_error(VERB, "--%s%s", flag, msg + len);
 }
 
-/* Turns the flags into a training configuration; 0 or an exit code. */
-static int make_config(const train_flags *f, const ebm_dataset *ds, ebm_train_config *c) {
-  *c = ebm_train_defaults();
-  int method = ebm_train_method_from_name(f->method);
-  if (method < 0) return cli_usage_error(VERB, "--method must be pcd, short-run or cd, got '%s'", f->method);
-  int kind = ebm_sampler_from_name(f->sampler);
-  if (kind < 0) return cli_usage_error(VERB, "--sampler must be langevin, ula, mala, hmc or kinetic, got '%s'", f->sampler);
-  int decay = ebm_lr_decay_from_name(f->lr_decay);
-  if (decay < 0) return cli_usage_error(VERB, "--lr-decay must be none, step or cosine, got '%s'", f->lr_decay);
-  int policy = ebm_replay_policy_from_name(f->buffer_policy);
-  if (policy < 0)
-    return cli_usage_error(VERB, "--buffer-policy must be random, reservoir or fifo, got '%s'", f->buffer_policy);
-  if (ebm_augment_parse(f->augment, &c->augment) != EBM_OK ||
-      ebm_augment_check(c->augment, ds->x->ndim - 1) != EBM_OK)
-    return cli_usage_error(VERB, "--%s", ebm_last_error());
-  c->buffer_policy = (ebm_replay_policy)policy;
-  c->kl_weight = f->kl_weight;
-  c->entropy_weight = f->entropy_weight;
-  c->method = (ebm_train_method)method;
-  c->batch = f->batch;
-  c->sampler = ebm_sampler_defaults((ebm_sampler_kind)kind);
-  c->sampler.steps = f->steps;
-  c->sampler.step_size = f->step_size;
-  c->sampler.noise = f->noise;
-  c->sampler.grad_clip = f->grad_clip;
-  c->sampler.leapfrog_steps = f->leapfrog;
-  c->sampler.friction = f->friction;
-  c->sampler.clamp = 1;
-  c->buffer_size = f->buffer;
-  c->reinit = f->reinit;
-  c->alpha = f->alpha;
-  c->pos_noise = f->pos_noise;
-  c->adam.lr = f->lr;
-  c->adam.beta1 = f->beta1;
-  c->adam.beta2 = f->beta2;
-  c->adam.weight_decay = f->weight_decay;
-  c->adam.clip_std = f->clip_std;
-  c->adam.clip_floor = f->clip_floor;
-  c->adam.clip_norm = f->clip_norm;
-  c->lr_decay = (ebm_lr_decay)decay;
-  c->lr_gamma = f->lr_gamma;
-  c->lr_step = f->lr_step;
-  c->lr_min = f->lr_min;
-  c->spectral_iters = f->spectral_iters;
-  c->max_energy = f->max_energy;
-  c->conditional = f->conditional;
-  c->seed = (uint64_t)f->seed;
-  int range_rc = cli_parse_range(VERB, f->range, &c->range_lo, &c->range_hi);
-  if (range_rc) return range_rc;
-  if (f->epochs > 0) {
-    double it = ceil(f->epochs * (double)ds->x->shape[0] / (double)f->batch);
-    if (it > 1e12) return cli_usage_error(VERB, "--epochs %g is too many", f->epochs);
-    c->iters = (int64_t)it;
-  } else {
-    c->iters = f->iters;
-  }
-  const char *inject = getenv("EBM_TEST_INJECT_NAN_AT"); /* test hook: a NaN energy at this step */
-  if (inject && *inject) c->inject_nan_at = strtoll(inject, NULL, 10);
-  if (ebm_train_config_check(c) != EBM_OK) return config_usage_error(ebm_last_error());
-  return 0;
+/* ------------------------------------------------------- the run's settings */
+
+/* "90", "90s", "10m", "1.5h" → seconds (> 0); -1 if malformed. */
+static double parse_duration(const char *text) {
+  char *end = NULL;
+  double v = strtod(text, &end);
+  if (end == text || !isfinite(v) || !(v > 0)) return -1;
+  double unit = !*end || strcmp(end, "s") == 0 ? 1 : strcmp(end, "m") == 0 ? 60 : strcmp(end, "h") == 0 ? 3600 : -1;
+  return unit > 0 ? v * unit : -1;
 }
 
 static int check_flags(const train_flags *f) {
   if (!f->out || !f->out[0]) return cli_usage_error(VERB, "--out RUN_DIR is required");
   if (!f->data) return cli_usage_error(VERB, "--data SPEC is required (%s)", ebm_dataset_spec_forms());
   if (!f->arch && !f->resume) return cli_usage_error(VERB, "--arch is required (mlp, uva-cnn, igebm-mnist, igebm-cifar, video-convnet, voxelnet, JSON or @FILE)");
-  if (f->iters < 0) return cli_usage_error(VERB, "--iters must be >= 0, got %lld", (long long)f->iters);
   if (!(f->epochs >= 0)) return cli_usage_error(VERB, "--epochs must be >= 0, got %g", f->epochs);
-  if (f->batch < 1 || f->batch > 65536) return cli_usage_error(VERB, "--batch must be in 1..65536, got %lld", (long long)f->batch);
-  if (f->steps < 0) return cli_usage_error(VERB, "--steps must be >= 0, got %d", f->steps);
-  if (f->buffer < 1) return cli_usage_error(VERB, "--buffer must be >= 1, got %lld", (long long)f->buffer);
   if (f->width < 0) return cli_usage_error(VERB, "--width must be >= 0 (0: the preset's), got %d", f->width);
   if (f->depth < -1) return cli_usage_error(VERB, "--depth must be >= 0 (-1: the preset's), got %d", f->depth);
   if (f->save_every < 0 || f->sample_every < 0 || f->log_every < 0)
     return cli_usage_error(VERB, "--save-every, --sample-every and --log-every must be >= 0");
   if (f->sample_count < 1) return cli_usage_error(VERB, "--sample-count must be >= 1, got %lld", (long long)f->sample_count);
+  if (f->budget && parse_duration(f->budget) < 0)
+    return cli_usage_error(VERB, "--budget expects a positive time such as 90s, 10m or 1.5h, got '%s'", f->budget);
   return 0;
 }
 
-static int run_train(int argc, char **argv) {
-  ebm_train_config d = ebm_train_defaults();
-  train_flags f = {0};
-  f.preset = "auto";
-  f.augment = "none";
-  f.buffer_policy = "random";
-  f.method = "pcd";
-  f.sampler = "langevin";
-  f.lr_decay = "none";
-  f.depth = -1;
-  f.iters = 1000;
-  f.batch = d.batch;
-  f.leapfrog = 10;
-  f.friction = 1.0f;
-  f.weight_decay = 0.0f;
-  f.lr_gamma = d.lr_gamma;
-  f.lr_min = d.lr_min;
-  f.spectral_iters = d.spectral_iters;
-  f.max_energy = d.max_energy;
-  f.save_every = 1000;
-  f.sample_every = 500;
-  f.log_every = 1;
-  f.sample_count = 64;
-  flags_from_config(&d, &f, 0, NULL);
-  cli_opt opts[] = {
-      {"data", OPT_STRING, &f.data, "SPEC", "training data (fashion-mnist, mnist, npy:FILE, toy:NAME)"},
-      {"arch", OPT_STRING, &f.arch, "ARCH", "mlp | uva-cnn | igebm-mnist | igebm-cifar, JSON text or @FILE"},
-      {"width", OPT_INT, &f.width, "W", "preset width (0: the preset's)"},
-      {"depth", OPT_INT, &f.depth, "D", "mlp hidden layers (-1: the preset's)"},
-      {"conditional", OPT_FLAG, &f.conditional, NULL, "train E(x, y) with the data's labels (per-class buffers)"},
-      {"preset", OPT_STRING, &f.preset, "NAME", "recipe for the flags not given: auto (fits the data: toy-2d, vectors "
-                                                "or images = igebm) | igebm (Du & Mordatch) | uva (bench/torch_reference.py)"},
-      {"method", OPT_STRING, &f.method, "M", "pcd (replay buffer) | short-run (chains from noise) | cd (chains from data)"},
-      {"iters", OPT_INT64, &f.iters, "N", "training steps"},
-      {"epochs", OPT_DOUBLE, &f.epochs, "E", "train this many passes over the data instead of --iters"},
-      {"batch", OPT_INT64, &f.batch, "B", "positives (and negatives) per step"},
-      {"sampler", OPT_STRING, &f.sampler, "NAME", "langevin | ula | mala | hmc | kinetic"},
-      {"steps", OPT_INT, &f.steps, "K", "MCMC steps per training step"},
-      {"step-size", OPT_FLOAT, &f.step_size, "L", "Langevin step size λ (ε for the other samplers)"},
-      {"noise", OPT_FLOAT, &f.noise, "S", "Langevin noise σ"},
-      {"grad-clip", OPT_FLOAT, &f.grad_clip, "C", "per-element clip of the Langevin gradient (0 = off)"},
-      {"leapfrog", OPT_INT, &f.leapfrog, "L", "HMC leapfrog steps"},
-      {"friction", OPT_FLOAT, &f.friction, "G", "kinetic Langevin friction"},
-      {"buffer", OPT_INT64, &f.buffer, "N", "replay buffer capacity (pcd)"},
-      {"reinit", OPT_FLOAT, &f.reinit, "P", "fraction of buffer draws replaced by fresh noise (pcd)"},
-      {"alpha", OPT_FLOAT, &f.alpha, "A", "energy regulariser α·(E+² + E-²)"},
-      {"pos-noise", OPT_FLOAT, &f.pos_noise, "S", "noise σ added to the positives"},
-      {"buffer-policy", OPT_STRING, &f.buffer_policy, "P", "how chains return to the buffer: random (in place) | "
-                                                          "reservoir | fifo (as new items)"},
-      {"augment", OPT_STRING, &f.augment, "LIST", "transform chains restarted from the buffer: flip,shift,noise "
-                                                 "(any of them) | none"},
-      {"kl-weight", OPT_FLOAT, &f.kl_weight, "W", "improved CD: the KL term through the last Langevin step (0 = off)"},
-      {"entropy-weight", OPT_FLOAT, &f.entropy_weight, "W", "improved CD: nearest-neighbour entropy of the chains "
-                                                           "against the buffer (0 = off)"},
-      {"range", OPT_STRING, &f.range, "LO,HI", "data range (clamps, noise); toy data: the toys' box -4,4"},
-      {"lr", OPT_FLOAT, &f.lr, "LR", "Adam learning rate"},
-      {"beta1", OPT_FLOAT, &f.beta1, "B1", "Adam β1"},
-      {"beta2", OPT_FLOAT, &f.beta2, "B2", "Adam β2"},
-      {"weight-decay", OPT_FLOAT, &f.weight_decay, "WD", "Adam L2 weight decay"},
-      {"clip-std", OPT_FLOAT, &f.clip_std, "K", "A.12: clip gradients beyond K·sqrt(v) of Adam (0 = off)"},
-      {"clip-floor", OPT_FLOAT, &f.clip_floor, "F", "added to the A.12 bound (as ebm_code_release)"},
-      {"clip-norm", OPT_FLOAT, &f.clip_norm, "N", "global gradient-norm clip (0 = off)"},
-      {"lr-decay", OPT_STRING, &f.lr_decay, "KIND", "none | step (× lr-gamma every lr-step) | cosine (to lr-min)"},
-      {"lr-gamma", OPT_FLOAT, &f.lr_gamma, "G", "step decay factor"},
-      {"lr-step", OPT_INT64, &f.lr_step, "N", "step decay period (0: iters/3)"},
-      {"lr-min", OPT_FLOAT, &f.lr_min, "LR", "cosine decay floor"},
-      {"spectral-iters", OPT_INT, &f.spectral_iters, "N", "spectral-norm power iterations per step"},
-      {"max-energy", OPT_FLOAT, &f.max_energy, "E", "stop as diverged when |mean E| exceeds this"},
-      {"seed", OPT_INT64, &f.seed, "S", "random seed"},
-      {"out", OPT_STRING, &f.out, "RUN_DIR", "the run directory (required)"},
-      {"resume", OPT_FLAG, &f.resume, NULL, "continue RUN_DIR's run from its last checkpoint (bit-exact)"},
-      {"force", OPT_FLAG, &f.force, NULL, "start a new run in a non-empty RUN_DIR that is not a run"},
-      {"save-every", OPT_INT64, &f.save_every, "N", "checkpoint period in steps (0: only at the end)"},
-      {"sample-every", OPT_INT64, &f.sample_every, "N", "samples/step_N.png period (0: never)"},
-      {"sample-count", OPT_INT64, &f.sample_count, "N", "negatives drawn in a sample picture"},
-      {"log-every", OPT_INT64, &f.log_every, "N", "metrics.jsonl period (0: never)"},
-      {"report", OPT_FLAG, &f.report, NULL, "rewrite RUN_DIR/report.html (ebm report) every --sample-every steps"},
-  };
-  const int nopts = CLI_NOPTS(opts);
-  int rc = cli_parse(VERB, opts, nopts, argc, argv, NULL, 0, NULL);
-  if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
-  cJSON *saved = NULL;
-  ebm_dataset *ds = NULL;
-  char *arch = NULL, *config = NULL;
-  if (f.resume && f.out && (rc = apply_saved_config(f.out, opts, nopts, argc, argv, &saved))) return rc;
-  const int fresh = !f.resume || !saved, auto_recipe = fresh && strcmp(f.preset, "auto") == 0;
-  const char *recipe = fresh ? f.preset : NULL;
-  if (fresh && !auto_recipe) {
-    ebm_train_config p;
-    if (ebm_train_preset(f.preset, &p) != EBM_OK) return cli_usage_error(VERB, "--preset: %s, or auto", ebm_last_error());
-    apply_recipe(&p, &f, argc, argv);
+/* Bounds the CLI puts on top of ebm_train_config_check (memory for a batch). */
+static int check_settings(const ebm_train_config *cfg) {
+  if (cfg->batch < 1 || cfg->batch > 65536)
+    return cli_usage_error(VERB, "--batch must be in 1..65536, got %lld", (long long)cfg->batch);
+  if (cfg->sampler.steps < 0) return cli_usage_error(VERB, "--steps must be >= 0, got %d", cfg->sampler.steps);
+  if (cfg->buffer_size < 1) return cli_usage_error(VERB, "--buffer must be >= 1, got %lld", (long long)cfg->buffer_size);
+  if (cfg->iters < 0) return cli_usage_error(VERB, "--iters must be >= 0, got %lld", (long long)cfg->iters);
+  return 0;
+}
+
+/* The index of a verb option or setting by name (they all exist). */
+static int opt_index(const train_cli *c, const char *name) {
+  for (int i = 0; i < c->nopts; i++)
+    if (strcmp(c->opts[i].name, name) == 0) return i;
+  return -1;
+}
+
+/* --epochs E sets the run's length from the data's size (unless --iters is given). */
+static int apply_epochs(const train_cli *c, const ebm_dataset *ds, ebm_train_config *cfg) {
+  const int iters_given = c->given[opt_index(c, "iters")];
+  if (iters_given && c->given[opt_index(c, "epochs")])
+    return cli_usage_error(VERB, "--iters and --epochs both given; the run's length is one or the other");
+  if (c->f.epochs > 0 && !iters_given) {
+    double it = ceil(c->f.epochs * (double)ds->x->shape[0] / (double)cfg->batch);
+    if (it > 1e12) return cli_usage_error(VERB, "--epochs %g is too many", c->f.epochs);
+    cfg->iters = (int64_t)it;
   }
-  if (fresh && f.data && strncmp(f.data, "toy:", 4) == 0 && !given(argc, argv, "range")) f.range = "-4,4";
-  if (given(argc, argv, "iters") && given(argc, argv, "epochs")) {
-    rc = cli_usage_error(VERB, "--iters and --epochs both given; the run's length is one or the other");
-    goto done;
+  return 0;
+}
+
+/* The run's data and settings: the recipe (fresh run) or the saved run,
+ * then the flags given (checked once before the data are loaded, so a bad
+ * flag is named before a long load). *recipe: the recipe's name (NULL on
+ * resume). */
+static int resolve_run(const train_cli *c, const cJSON *saved, ebm_train_config *cfg, ebm_dataset **ds,
+                       const char **recipe) {
+  const train_flags *f = &c->f;
+  const int auto_recipe = !saved && strcmp(f->preset, "auto") == 0;
+  ebm_train_config probe;
+  int rc;
+  *recipe = saved ? NULL : f->preset;
+  if (saved) {
+    if ((rc = settings_from_saved(c, saved, cfg))) return rc;
+  } else if (auto_recipe) {
+    *cfg = ebm_train_defaults();
+  } else if (ebm_train_preset(f->preset, cfg) != EBM_OK) {
+    return cli_usage_error(VERB, "--preset: %s, or auto", ebm_last_error());
   }
-  if ((rc = check_flags(&f))) goto done;
-  ebm_train_config cfg;
-  float lo, hi; /* --range before the data, so that a bad range is blamed on --range */
-  if ((rc = cli_parse_range(VERB, f.range, &lo, &hi))) goto done;
-  ebm_status st = ebm_dataset_load(f.data, lo, hi, &ds);
-  if (st == EBM_ERR_ARG) {
-    rc = cli_usage_error(VERB, "--data: %s", ebm_last_error());
-    goto done;
-  }
-  if (st != EBM_OK) {
-    rc = cli_runtime_error(st);
-    goto done;
-  }
+  if ((rc = check_flags(f))) return rc;
+  if (!saved && strncmp(f->data, "toy:", 4) == 0) (void)ebm_train_config_set(cfg, "range", "-4,4");
+  probe = *cfg;
+  if ((rc = apply_given(c, &probe, 0))) return rc;
+  ebm_status st = ebm_dataset_load(f->data, probe.range_lo, probe.range_hi, ds);
+  if (st == EBM_ERR_ARG) return cli_usage_error(VERB, "--data: %s", ebm_last_error());
+  if (st != EBM_OK) return cli_runtime_error(st);
   if (auto_recipe) { /* the data decide: 2-D toys, vectors, images */
-    ebm_train_config p = ebm_train_defaults();
-    recipe = ebm_train_recipe_for_data(ds, &p);
-    apply_recipe(&p, &f, argc, argv);
-    fprintf(stderr, "ebm train: recipe %s for %s (%s; --preset igebm|uva or flags override)\n", recipe, f.data,
-            strcmp(recipe, "images") == 0 ? "IGEBM: Langevin λ 10, σ 0.005, α 1, Adam 1e-4"
-                                          : "ULA ε 0.05 x 30, α 0.01, Adam 3e-3 β1 0.9, cosine decay");
+    *recipe = ebm_train_recipe_for_data(*ds, cfg);
+    fprintf(stderr, "ebm train: recipe %s for %s (%s; --preset igebm|uva or flags override)\n", *recipe, f->data,
+            strcmp(*recipe, "images") == 0 ? "IGEBM: Langevin λ 10, σ 0.005, α 1, Adam 1e-4"
+                                           : "ULA ε 0.05 x 30, α 0.01, Adam 3e-3 β1 0.9, cosine decay");
   }
-  if ((rc = make_config(&f, ds, &cfg))) goto done;
-  cli_warn_outside_range(VERB, f.data, ds->x->data, ebm_tensor_numel(ds->x), cfg.range_lo, cfg.range_hi, "--range");
-  if (!f.resume && (st = resolve_arch(&f, ds, &cfg, &arch)) != EBM_OK) {
-    rc = st == EBM_ERR_ARG ? cli_usage_error(VERB, "%s", ebm_last_error()) : cli_runtime_error(st);
-    goto done;
-  }
+  if ((rc = apply_given(c, cfg, saved != NULL)) || (rc = apply_epochs(c, *ds, cfg)) || (rc = check_settings(cfg)))
+    return rc;
+  if (ebm_augment_check(cfg->augment, (*ds)->x->ndim - 1) != EBM_OK)
+    return cli_usage_error(VERB, "--%s", ebm_last_error());
+  const char *inject = getenv("EBM_TEST_INJECT_NAN_AT"); /* test hook: a NaN energy at this step */
+  if (inject && *inject) cfg->inject_nan_at = strtoll(inject, NULL, 10);
+  if (ebm_train_config_check(cfg) != EBM_OK) return config_usage_error(ebm_last_error());
+  cli_warn_outside_range(VERB, f->data, (*ds)->x->data, ebm_tensor_numel((*ds)->x), cfg->range_lo, cfg->range_hi,
+                         "--range");
+  return 0;
+}
 
-  char ckpt[4096];
-  ebm_run_ckpt_path(f.out, ckpt, sizeof ckpt);
-  if ((st = config_text(opts, nopts, arch, saved, &cfg, recipe, &config)) != EBM_OK) {
-    rc = cli_runtime_error(st);
-    goto done;
-  }
-
-  char seed_text[32];
-  snprintf(seed_text, sizeof seed_text, "%lld", (long long)f.seed);
+/* Trains with the signal handlers in place; prints the summary line. */
+static int train_and_report(const train_cli *c, const ebm_dataset *ds, const ebm_train_config *cfg,
+                            const char *arch, const char *config) {
+  const train_flags *f = &c->f;
+  char seed_text[32], ckpt[4096];
+  snprintf(seed_text, sizeof seed_text, "%llu", (unsigned long long)cfg->seed);
   const char *keys[] = {"version", "data", "method", "seed"};
-  const char *values[] = {ebm_version(), f.data, f.method, seed_text};
+  const char *values[] = {ebm_version(), f->data, ebm_train_method_name(cfg->method), seed_text};
   run_watch w = {0};
-  ebm_run_opts o = {0};
-  o.run_dir = f.out;
-  o.arch_json = arch;
-  o.resume = f.resume;
-  o.force = f.force;
-  o.save_every = f.save_every;
-  o.sample_every = f.sample_every;
-  o.log_every = f.log_every;
-  o.sample_count = f.sample_count;
-  o.meta_keys = keys;
-  o.meta_values = values;
-  o.n_meta = 4;
-  o.config_json = config;
-  o.stop = &stop_requested;
-  o.on_step = on_step;
-  o.ctx = &w;
+  ebm_run_opts o = {.run_dir = f->out, .arch_json = arch, .resume = f->resume, .force = f->force,
+                    .save_every = f->save_every, .sample_every = f->sample_every, .log_every = f->log_every,
+                    .sample_count = f->sample_count, .meta_keys = keys, .meta_values = values, .n_meta = 4,
+                    .config_json = config, .stop = &stop_requested, .on_step = on_step, .ctx = &w,
+                    .budget_seconds = f->budget ? parse_duration(f->budget) : 0};
   struct sigaction sa, old_int, old_term, old_hup;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
@@ -600,46 +572,71 @@ static int run_train(int argc, char **argv) {
   sigaction(SIGTERM, &sa, &old_term);
   sigaction(SIGHUP, &sa, &old_hup);
   int64_t done_steps = 0;
-  w.iters = cfg.iters;
-  w.report_dir = f.report ? f.out : NULL;
-  w.report_every = f.sample_every > 0 ? f.sample_every : cfg.iters > 0 ? cfg.iters : 1;
+  w.iters = cfg->iters;
+  w.report_dir = f->report ? f->out : NULL;
+  w.report_every = f->sample_every > 0 ? f->sample_every : cfg->iters > 0 ? cfg->iters : 1;
   const double t0 = ebm_now_seconds();
-  st = ebm_train_run(ds, &cfg, &o, &done_steps);
+  ebm_status st = ebm_train_run(ds, cfg, &o, &done_steps);
   ebm_progress_finish(w.progress);
-  if (f.report) { /* the final state, a divergence or an interruption included */
+  if (f->report) { /* the final state, a divergence or an interruption included */
     char keep[1024];
     snprintf(keep, sizeof keep, "%s", ebm_last_error());
-    refresh_report(f.out);
+    refresh_report(f->out);
     if (st != EBM_OK) ebm_set_error(st, "%s", keep);
   }
   sigaction(SIGINT, &old_int, NULL);
   sigaction(SIGTERM, &old_term, NULL);
   sigaction(SIGHUP, &old_hup, NULL);
-  const double secs = ebm_now_seconds() - t0;
   if (st == EBM_ERR_INTERRUPTED) {
     fprintf(stderr, "ebm: %s\n", ebm_last_error());
-    rc = 128 + (int)stop_requested;
+    return 128 + (int)stop_requested;
+  }
+  if (st != EBM_OK) return cli_runtime_error(st);
+  if (done_steps < cfg->iters)
+    fprintf(stderr, "ebm train: the --budget %s ran out at step %lld of %lld; saved (continue with --resume)\n",
+            f->budget, (long long)done_steps, (long long)cfg->iters);
+  printf("trained %s on %s: step %lld of %lld in %.1f s; ", ebm_train_method_name(cfg->method), f->data,
+         (long long)done_steps, (long long)cfg->iters, ebm_now_seconds() - t0);
+  if (w.steps_run) printf("loss %.4g e_pos %.4g e_neg %.4g; ", w.last.loss, w.last.e_pos, w.last.e_neg);
+  else printf("no steps run (untrained); "); /* no made-up zeros */
+  printf("checkpoint %s\n", ebm_run_ckpt_path(f->out, ckpt, sizeof ckpt));
+  return CLI_EXIT_OK;
+}
+
+static int run_train(int argc, char **argv) {
+  train_cli c = {0};
+  cJSON *saved = NULL;
+  ebm_dataset *ds = NULL;
+  char *arch = NULL, *config = NULL;
+  const char *recipe = NULL;
+  ebm_train_config cfg;
+  ebm_status st;
+  int rc = train_cli_build(&c) != EBM_OK ? cli_runtime_error(EBM_ERR_NOMEM) : 0;
+  if (!rc && (rc = cli_parse_given(VERB, c.opts, c.nopts, argc, argv, NULL, 0, NULL, c.given)) < 0) {
+    rc = CLI_EXIT_OK; /* --help */
     goto done;
   }
-  if (st != EBM_OK) {
+  if (!rc && c.f.resume && c.f.out) rc = load_saved(&c, &saved);
+  if (rc || (rc = resolve_run(&c, saved, &cfg, &ds, &recipe))) goto done;
+  if (!c.f.resume && (st = resolve_arch(&c.f, ds, &cfg, &arch)) != EBM_OK) {
+    rc = st == EBM_ERR_ARG ? cli_usage_error(VERB, "%s", ebm_last_error()) : cli_runtime_error(st);
+    goto done;
+  }
+  if ((st = config_text(&c, arch, saved, &cfg, recipe, &config)) != EBM_OK) {
     rc = cli_runtime_error(st);
     goto done;
   }
-  printf("trained %s on %s: step %lld of %lld in %.1f s; ", ebm_train_method_name(cfg.method), f.data,
-         (long long)done_steps, (long long)cfg.iters, secs);
-  if (w.steps_run) printf("loss %.4g e_pos %.4g e_neg %.4g; ", w.last.loss, w.last.e_pos, w.last.e_neg);
-  else printf("no steps run (untrained); "); /* no made-up zeros */
-  printf("checkpoint %s\n", ckpt);
-  rc = CLI_EXIT_OK;
+  rc = train_and_report(&c, ds, &cfg, arch, config);
 done:
   free(arch);
   cJSON_free(config);
   ebm_dataset_free(ds);
   cJSON_Delete(saved);
+  train_cli_free(&c);
   return rc;
 }
 
-CLI_COMMAND(train, "train", "--data SPEC --arch ARCH --out RUN_DIR [--method pcd|short-run|cd] [--iters N | --epochs E] [options]",
+CLI_COMMAND(train, "train", "--data SPEC --arch ARCH --out RUN_DIR [--method M] [--iters N | --epochs E] [options]",
             "train an energy model with MCMC negatives",
             "Trains E(x) (or E(x, y) with --conditional) by maximum likelihood: each step pushes the energy\n"
             "down on a data batch and up on negatives drawn by K MCMC steps (pcd: persistent chains from a\n"

@@ -47,6 +47,13 @@ void test_abort(void) __attribute__((noreturn));
     if (!(fabs(a_ - b_) <= t_))                                                      \
       test_fail_at(__FILE__, __LINE__, "|%s - %s| <= %g: %.9g vs %.9g", #a, #b, t_, a_, b_); \
   } while (0)
+#define CHECK_EQ_STR(a, b)                                                           \
+  do {                                                                               \
+    const char *a_ = (a), *b_ = (b);                                                 \
+    if (!a_ || !b_ || strcmp(a_, b_) != 0)                                           \
+      test_fail_at(__FILE__, __LINE__, "%s == %s: \"%s\" != \"%s\"", #a, #b,          \
+                   a_ ? a_ : "(null)", b_ ? b_ : "(null)");                          \
+  } while (0)
 /* The call must succeed; on failure the library's message is shown. */
 #define CHECK_OK(expr)                                                               \
   do {                                                                               \

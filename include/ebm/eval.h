@@ -335,6 +335,23 @@ ebm_status ebm_energy_class_logits(const ebm_energy *en, const float *x, int64_t
 ebm_status ebm_calibration(const float *logits, const int32_t *y, int64_t n, int k, int bins, double *accuracy,
                            double *ece);
 
+/* A class-conditional energy as a classifier on a labelled data set. */
+typedef struct {
+  int64_t n;        /* items scored */
+  int classes;      /* K */
+  double accuracy;  /* of argmin_y E(x, y) */
+  double ece;       /* expected calibration error of softmax(−E) (ebm_calibration) */
+  double nll;       /* mean −log p(y | x), nats */
+} ebm_classify_result;
+
+/* Scores en on n items of ds (0 or more than it has: all) drawn at random
+ * by rng without replacement, with `bins` calibration bins. An
+ * unconditional energy, a set without labels or with a label outside
+ * 0..K−1 → EBM_ERR_ARG; items of another shape → EBM_ERR_SHAPE (naming
+ * the set's spec). */
+ebm_status ebm_classify_eval(const ebm_energy *en, const ebm_dataset *ds, int64_t n, ebm_rng *rng, int bins,
+                             ebm_classify_result *out);
+
 /* ------------------------------------------------------------- pictures */
 
 #define EBM_HIST_MAX_SERIES 4

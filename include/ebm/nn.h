@@ -229,6 +229,23 @@ ebm_status ebm_net_load(const char *path, int64_t max_batch, ebm_net **out);
 /* Same, from an already parsed file. */
 ebm_status ebm_net_from_safetensors(const ebm_safetensors *st, int64_t max_batch, ebm_net **out);
 
+/* Models of several networks (DESIGN §2–3: generator + energy, flow +
+ * energy) are one checkpoint: metadata "parts" lists the part names
+ * ("energy,generator"), "arch.<part>" holds each architecture, and each
+ * tensor is named "<part>.<PyTorch name>" ("generator.net.0.weight"), so
+ * a PyTorch module with submodules `energy` and `generator` loads it with
+ * load_state_dict(strict=True). Part names are [A-Za-z0-9_]+. ebm_net_load
+ * of such a file gives its "energy" part (the first part if none is named
+ * so), so every verb that takes an energy works on these models. */
+ebm_status ebm_net_save_parts(const char *path, int n_parts, const ebm_net *const *nets,
+                              const char *const *names, int n_meta, const char *const *meta_keys,
+                              const char *const *meta_values);
+/* One part; a file without parts, or without that part → EBM_ERR_FORMAT /
+ * EBM_ERR_ARG naming the parts it has. */
+ebm_status ebm_net_load_part(const char *path, const char *part, int64_t max_batch, ebm_net **out);
+ebm_status ebm_net_part_from_safetensors(const ebm_safetensors *st, const char *part, int64_t max_batch,
+                                         ebm_net **out);
+
 /* ----------------------------------------------------------------- Adam */
 
 typedef struct {
@@ -259,6 +276,10 @@ int64_t ebm_adam_step_count(const ebm_adam *opt);
  * "adam.v.<name>" and metadata "adam_step" to a writer; restores them. */
 ebm_status ebm_adam_save(const ebm_adam *opt, ebm_st_writer *w);
 ebm_status ebm_adam_restore(ebm_adam *opt, const ebm_safetensors *st);
+/* The same under another prefix ("<prefix>.m.<name>", "<prefix>_step"), for
+ * a second optimiser in one state file (a generator's: "generator_adam"). */
+ebm_status ebm_adam_save_as(const ebm_adam *opt, ebm_st_writer *w, const char *prefix);
+ebm_status ebm_adam_restore_as(ebm_adam *opt, const ebm_safetensors *st, const char *prefix);
 
 #ifdef __cplusplus
 }

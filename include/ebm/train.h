@@ -40,11 +40,20 @@ extern "C" {
 
 /* ---------------------------------------------------------- configuration */
 
-typedef enum { EBM_TRAIN_PCD = 0, EBM_TRAIN_SHORT_RUN, EBM_TRAIN_CD, EBM_TRAIN_METHOD_COUNT } ebm_train_method;
+/* An estimator (DESIGN §3: "an estimator is one file in train/ registered in
+ * a method table"). The first three are the MCMC maximum-likelihood methods
+ * above; the others are registered after them in src/train/methods.c, each
+ * in its own file. ebm_train_method_count() says how many there are. */
+typedef enum { EBM_TRAIN_PCD = 0, EBM_TRAIN_SHORT_RUN, EBM_TRAIN_CD } ebm_train_method;
 
-/* "pcd", "short-run", "cd"; ebm_train_method_from_name gives -1 if unknown. */
+/* The registered names ("pcd", "short-run", "cd", ...) and one line of help
+ * for each; ebm_train_method_from_name gives -1 if unknown. */
+int ebm_train_method_count(void);
 const char *ebm_train_method_name(ebm_train_method method);
+const char *ebm_train_method_summary(ebm_train_method method);
 int ebm_train_method_from_name(const char *name);
+/* "pcd | short-run | cd | ..." (static): for messages. */
+const char *ebm_train_method_list(void);
 
 /* Learning-rate schedule over cfg.iters steps (t = steps done so far):
  *   constant  lr
@@ -53,6 +62,35 @@ int ebm_train_method_from_name(const char *name);
 typedef enum { EBM_LR_CONSTANT = 0, EBM_LR_STEP, EBM_LR_COSINE } ebm_lr_decay;
 const char *ebm_lr_decay_name(ebm_lr_decay decay);
 int ebm_lr_decay_from_name(const char *name); /* -1 if unknown; "none" = constant */
+
+/* ------------------------------------------- settings of other estimators */
+
+/* Text settings (paths, architectures) live in the configuration itself,
+ * so a configuration can be copied and saved as it is. */
+#define EBM_TRAIN_TEXT_SIZE 256
+
+/* JEM (method_jem.c): a classifier's logits as an energy of (x, y). */
+typedef struct {
+  float px_weight;            /* weight of the log p(x) maximum-likelihood term, 1 */
+} ebm_jem_config;
+
+/* NCE, flow-contrastive estimation and flows (method_nce.c, method_fce.c,
+ * method_flow.c). */
+typedef struct {
+  float noise_ratio;          /* ν noise samples per data item, 1 */
+} ebm_contrastive_config;
+
+/* Noise-level methods: diffusion recovery likelihood, score matching
+ * (method_recovery.c, method_score.c). */
+typedef struct {
+  int levels;                 /* noise levels of recovery likelihood / multi-level DSM */
+} ebm_noise_config;
+
+/* Methods with a generator: generalized EBMs (KALE), cooperative networks,
+ * latent-space EBM priors (method_gebm.c, method_coop.c, method_latent.c). */
+typedef struct {
+  char arch[EBM_TRAIN_TEXT_SIZE]; /* the generator: preset name, JSON or @FILE; "" = the data's preset */
+} ebm_generator_config;
 
 typedef struct {
   ebm_train_method method;
@@ -79,6 +117,13 @@ typedef struct {
   float entropy_weight;       /* the nearest-neighbour entropy term (pcd), 0 = off */
   unsigned augment;           /* EBM_AUGMENT_* of chains restarted from the buffer (pcd), 0 = off */
   ebm_replay_policy buffer_policy; /* how chains go back to the buffer: random (IGEBM) */
+  /* The settings of the other estimators, one block per method family
+   * (each documented in its method's file; their flags and defaults are
+   * rows of that method's settings table). */
+  ebm_jem_config jem;
+  ebm_contrastive_config contrastive;
+  ebm_noise_config noise_levels;
+  ebm_generator_config generator;
 } ebm_train_config;
 
 /* The IGEBM defaults listed above. */
@@ -199,6 +244,11 @@ typedef struct {
   /* Called after every step (may be NULL). */
   void (*on_step)(void *ctx, const ebm_train_stats *stats);
   void *ctx;
+  /* Wall-clock budget of this call in seconds (0 = none): the run stops
+   * after the step past which one more step (at this call's mean step
+   * time) would overshoot it, saves, and returns EBM_OK with *final_step
+   * below cfg->iters; --resume continues it bit-exactly. */
+  double budget_seconds;
 } ebm_run_opts;
 
 /* Trains cfg->iters steps in total (a resumed run continues from its saved
@@ -211,31 +261,69 @@ typedef struct {
  * run that fails before its first step removes the folder it created. On
  * divergence, returns EBM_ERR_NUMERIC "<run_dir>: diverged at step N: ..."
  * and leaves the last checkpoint untouched. *final_step (may be NULL) gets
- * the steps done. */
+ * the steps done (fewer than cfg->iters when opts->budget_seconds ran out;
+ * events.jsonl then says "budget"). */
 ebm_status ebm_train_run(const ebm_dataset *ds, const ebm_train_config *cfg,
                          const ebm_run_opts *opts, int64_t *final_step);
 
-/* ------------------------------------------------ settings by name (bindings) */
+/* ------------------------------------------------------ settings by name */
 
-/* For language bindings that cannot mirror ebm_train_config: a heap copy of
- * a preset's configuration (NULL preset = "igebm"; NULL on an unknown
- * preset, with the message), changed one setting at a time by its
- * `ebm train` flag name and text value: batch, iters, method, sampler,
- * steps, step-size, noise, grad-clip, leapfrog, friction, temperature,
- * buffer, reinit, alpha, pos-noise, range ("LO,HI"), lr, beta1, beta2,
- * weight-decay, clip-std, clip-floor, clip-norm, lr-decay, lr-gamma,
- * lr-step, lr-min, spectral-iters, max-energy, conditional, seed,
- * kl-weight, entropy-weight, buffer-policy, augment ("flip,shift,noise"). A bad
- * name or value → EBM_ERR_ARG naming it; ebm_train_config_check still
- * judges the whole. Changing "sampler" to another kind starts from that
- * kind's defaults (keeping steps), as `ebm train` does. */
+/* Every setting of ebm_train_config has one row in one table: its name (the
+ * `ebm train` flag and the config.json key), type, field, help line and
+ * whether a resumed run may change it. The table drives `ebm train`'s flags
+ * and --help, config.json, --resume and the language bindings; a method
+ * adds its own rows in its own file (src/train/method_*.c). */
+typedef enum {
+  EBM_SETTING_INT, EBM_SETTING_INT64, EBM_SETTING_U64, EBM_SETTING_FLOAT, EBM_SETTING_BOOL,
+  EBM_SETTING_TEXT,  /* a char[size] field (paths, architectures) */
+  EBM_SETTING_SPECIAL /* parsed and printed by the row's own functions */
+} ebm_setting_type;
+
+/* A resumed run keeps this setting (the shape of the run: data, batch,
+ * method, buffer, range, ...); giving another value is refused. */
+#define EBM_SETTING_IDENTITY 1u
+
+typedef struct {
+  const char *name;      /* "step-size" */
+  ebm_setting_type type;
+  size_t offset;         /* of the field in ebm_train_config */
+  size_t size;           /* EBM_SETTING_TEXT: the field's size */
+  const char *metavar;   /* "L" */
+  const char *help;      /* one line */
+  unsigned flags;        /* EBM_SETTING_IDENTITY */
+  /* EBM_SETTING_SPECIAL only: */
+  ebm_status (*parse)(ebm_train_config *cfg, const char *text);
+  void (*format)(const ebm_train_config *cfg, char *buf, size_t size);
+  /* The default as text, applied by ebm_train_defaults (NULL: the common
+   * settings, whose IGEBM defaults ebm_train_defaults documents and sets). */
+  const char *def;
+} ebm_train_setting;
+
+/* The rows: the common settings first, then each method's, in method order. */
+int ebm_train_setting_count(void);
+const ebm_train_setting *ebm_train_setting_at(int index);
+const ebm_train_setting *ebm_train_setting_find(const char *name); /* NULL if unknown */
+/* A setting's value as text: the shortest text that reads back as the same
+ * value ("0.005", "true", "-4,4", "langevin"). */
+void ebm_train_setting_text(const ebm_train_config *cfg, const ebm_train_setting *s, char *buf,
+                            size_t size);
+
+/* A heap copy of a preset's configuration (NULL preset = "igebm"; NULL on
+ * an unknown preset, with the message), for bindings that cannot mirror
+ * ebm_train_config. */
 ebm_train_config *ebm_train_config_new(const char *preset);
 void ebm_train_config_free(ebm_train_config *cfg);
+/* Changes one setting by its name and text value (the whole text must be
+ * the value: no trailing junk, NaN or overflow). A bad name or value →
+ * EBM_ERR_ARG naming it ("step-size expects a finite number, got 'x'");
+ * ebm_train_config_check still judges the whole. Changing "sampler" to
+ * another kind starts from that kind's defaults (keeping steps and the
+ * clamp), as `ebm train` does. */
 ebm_status ebm_train_config_set(ebm_train_config *cfg, const char *name, const char *value);
-/* Every setting above as one JSON object under the same names (what
- * `ebm train` records in config.json, so `ebm train --resume` continues a
- * run started from a binding). Free with ebm_train_config_json_free; NULL
- * when out of memory. */
+/* Every setting as one JSON object under its name (numbers as numbers,
+ * booleans as booleans, the rest as strings; what `ebm train` records in
+ * config.json, so `ebm train --resume` continues a run started from a
+ * binding). Free with ebm_train_config_json_free; NULL when out of memory. */
 char *ebm_train_config_json(const ebm_train_config *cfg);
 void ebm_train_config_json_free(char *json);
 

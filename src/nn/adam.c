@@ -136,27 +136,34 @@ ebm_status ebm_adam_step(ebm_adam *opt, float lr, double *grad_norm) {
   return EBM_OK;
 }
 
-ebm_status ebm_adam_save(const ebm_adam *opt, ebm_st_writer *w) {
+ebm_status ebm_adam_save(const ebm_adam *opt, ebm_st_writer *w) { return ebm_adam_save_as(opt, w, "adam"); }
+
+ebm_status ebm_adam_restore(ebm_adam *opt, const ebm_safetensors *st) { return ebm_adam_restore_as(opt, st, "adam"); }
+
+ebm_status ebm_adam_save_as(const ebm_adam *opt, ebm_st_writer *w, const char *prefix) {
   char name[256], step[32];
   for (int i = 0; i < opt->nparams; i++) {
     const ebm_param *p = ebm_net_param(opt->net, i);
-    snprintf(name, sizeof name, "adam.m.%s", p->name);
+    snprintf(name, sizeof name, "%s.m.%s", prefix, p->name);
     ebm_status st = ebm_st_writer_add_f32(w, name, p->value->ndim, p->value->shape, opt->m[i]);
     if (st) return st;
-    snprintf(name, sizeof name, "adam.v.%s", p->name);
+    snprintf(name, sizeof name, "%s.v.%s", prefix, p->name);
     if ((st = ebm_st_writer_add_f32(w, name, p->value->ndim, p->value->shape, opt->v[i]))) return st;
   }
   snprintf(step, sizeof step, "%lld", (long long)opt->step);
-  return ebm_st_writer_meta(w, "adam_step", step);
+  snprintf(name, sizeof name, "%s_step", prefix);
+  return ebm_st_writer_meta(w, name, step);
 }
 
-ebm_status ebm_adam_restore(ebm_adam *opt, const ebm_safetensors *st) {
-  const char *step_text = ebm_safetensors_meta(st, "adam_step");
+ebm_status ebm_adam_restore_as(ebm_adam *opt, const ebm_safetensors *st, const char *prefix) {
+  char step_key[256];
+  snprintf(step_key, sizeof step_key, "%s_step", prefix);
+  const char *step_text = ebm_safetensors_meta(st, step_key);
   char *end = NULL;
   long long step = step_text ? strtoll(step_text, &end, 10) : -1;
   if (!step_text || end == step_text || *end || step < 0)
-    return ebm_set_error(EBM_ERR_FORMAT, "%s: metadata 'adam_step' is missing or not a count",
-                         ebm_safetensors_origin(st));
+    return ebm_set_error(EBM_ERR_FORMAT, "%s: metadata '%s' is missing or not a count",
+                         ebm_safetensors_origin(st), step_key);
   /* Read into the live moments only after every tensor checked out, so a
    * bad file leaves the optimizer as it was. */
   for (int pass = 0; pass < 2; pass++) {
@@ -164,7 +171,7 @@ ebm_status ebm_adam_restore(ebm_adam *opt, const ebm_safetensors *st) {
       const ebm_param *p = ebm_net_param(opt->net, i);
       for (int k = 0; k < 2; k++) {
         char name[256];
-        snprintf(name, sizeof name, "adam.%c.%s", k ? 'v' : 'm', p->name);
+        snprintf(name, sizeof name, "%s.%c.%s", prefix, k ? 'v' : 'm', p->name);
         if (pass == 0) {
           const ebm_st_tensor *t = ebm_safetensors_find(st, name);
           int ok = t && t->dtype == EBM_DTYPE_F32 && t->ndim == p->value->ndim;

@@ -6,20 +6,9 @@
 
 #include "ebm.h"
 #include "ebm/train.h"
+#include "train/method.h"
 
 #define TRAIN_PI 3.14159265358979323846
-
-static const char *const method_names[EBM_TRAIN_METHOD_COUNT] = {"pcd", "short-run", "cd"};
-
-const char *ebm_train_method_name(ebm_train_method method) {
-  return method >= 0 && method < EBM_TRAIN_METHOD_COUNT ? method_names[method] : "?";
-}
-
-int ebm_train_method_from_name(const char *name) {
-  for (int i = 0; name && i < EBM_TRAIN_METHOD_COUNT; i++)
-    if (strcmp(name, method_names[i]) == 0) return i;
-  return -1;
-}
 
 const char *ebm_lr_decay_name(ebm_lr_decay decay) {
   switch (decay) {
@@ -62,6 +51,7 @@ ebm_train_config ebm_train_defaults(void) {
   c.conditional = 0;
   c.seed = 0;
   c.inject_nan_at = 0;
+  train_apply_setting_defaults(&c); /* the methods' own settings, from their tables */
   return c;
 }
 
@@ -137,11 +127,11 @@ const char *ebm_train_recipe_for_data(const ebm_dataset *ds, ebm_train_config *c
 }
 
 ebm_status ebm_train_config_check(const ebm_train_config *c) {
-  if (c->method < 0 || c->method >= EBM_TRAIN_METHOD_COUNT)
-    return ebm_set_error(EBM_ERR_ARG, "method must be pcd, short-run or cd");
+  const train_method *method = train_method_at((int)c->method);
+  if (!method) return ebm_set_error(EBM_ERR_ARG, "method must be %s", ebm_train_method_list());
   if (c->batch < 1) return ebm_set_error(EBM_ERR_ARG, "batch must be >= 1, got %lld", (long long)c->batch);
   if (c->iters < 0) return ebm_set_error(EBM_ERR_ARG, "iters must be >= 0, got %lld", (long long)c->iters);
-  if (c->method == EBM_TRAIN_PCD && c->buffer_size < c->batch)
+  if ((method->needs & TRAIN_NEEDS_REPLAY) && c->buffer_size < c->batch)
     return ebm_set_error(EBM_ERR_ARG, "buffer must hold at least one batch (%lld), got %lld",
                          (long long)c->batch, (long long)c->buffer_size);
   if (!(c->reinit >= 0.0f && c->reinit <= 1.0f))
@@ -202,6 +192,10 @@ ebm_status ebm_train_config_check(const ebm_train_config *c) {
     return ebm_set_error(EBM_ERR_ARG, "augment transforms chains restarted from the buffer: it needs method pcd");
   if (c->buffer_policy < 0 || c->buffer_policy >= EBM_REPLAY_POLICY_COUNT)
     return ebm_set_error(EBM_ERR_ARG, "buffer-policy must be random, reservoir or fifo");
+  if (method->check) {
+    ebm_status st = method->check(c);
+    if (st != EBM_OK) return st;
+  }
   return ebm_sampler_config_check(&c->sampler);
 }
 

@@ -1,7 +1,9 @@
-/* Training and sampler settings by name (the `ebm train` flag names), for
- * language bindings that cannot mirror the C structs: ebm_train_config_set
- * and ebm_sampler_config_set, each driven by one table of (name, type,
- * field). */
+/* The settings table of include/ebm/train.h: one row per setting of
+ * ebm_train_config (name = the `ebm train` flag and config.json key, type,
+ * field, help line, default), the common rows here and each method's rows
+ * in its own file. The defaults (ebm_train_defaults), `ebm train`'s flags,
+ * --help and --resume, config.json and the bindings all read it. The
+ * sampler's own table (ebm_sampler_config_set) is at the end. */
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -11,98 +13,249 @@
 
 #include <cjson/cJSON.h>
 
-#include "ebm.h"
+#include "train/train_internal.h"
 
-typedef enum { KEY_INT, KEY_INT64, KEY_FLOAT, KEY_U64, KEY_BOOL } key_type;
-typedef struct {
-  const char *name;
-  key_type type;
-  size_t offset;
-} setting_key;
+/* ------------------------------------------------------ special settings */
 
-#define S(name, type, field) {name, type, offsetof(ebm_sampler_config, field)}
-static const setting_key sampler_keys[] = {
-    S("steps", KEY_INT, steps),           S("step-size", KEY_FLOAT, step_size),
-    S("noise", KEY_FLOAT, noise),         S("grad-clip", KEY_FLOAT, grad_clip),
-    S("temperature", KEY_FLOAT, temperature), S("clamp", KEY_BOOL, clamp),
-    S("leapfrog", KEY_INT, leapfrog_steps), S("friction", KEY_FLOAT, friction),
-    S("adapt", KEY_INT, adapt_steps),     S("target-accept", KEY_FLOAT, target_accept),
-};
-#undef S
-#define T(name, type, field) {name, type, offsetof(ebm_train_config, field)}
-static const setting_key train_keys[] = {
-    T("batch", KEY_INT64, batch),          T("iters", KEY_INT64, iters),
-    T("buffer", KEY_INT64, buffer_size),   T("reinit", KEY_FLOAT, reinit),
-    T("alpha", KEY_FLOAT, alpha),          T("pos-noise", KEY_FLOAT, pos_noise),
-    T("lr", KEY_FLOAT, adam.lr),           T("beta1", KEY_FLOAT, adam.beta1),
-    T("beta2", KEY_FLOAT, adam.beta2),     T("weight-decay", KEY_FLOAT, adam.weight_decay),
-    T("clip-std", KEY_FLOAT, adam.clip_std), T("clip-floor", KEY_FLOAT, adam.clip_floor),
-    T("clip-norm", KEY_FLOAT, adam.clip_norm), T("lr-gamma", KEY_FLOAT, lr_gamma),
-    T("lr-step", KEY_INT64, lr_step),      T("lr-min", KEY_FLOAT, lr_min),
-    T("spectral-iters", KEY_INT, spectral_iters), T("max-energy", KEY_FLOAT, max_energy),
-    T("conditional", KEY_BOOL, conditional), T("seed", KEY_U64, seed),
-    T("kl-weight", KEY_FLOAT, kl_weight),  T("entropy-weight", KEY_FLOAT, entropy_weight),
-};
-#undef T
+static ebm_status parse_method(ebm_train_config *c, const char *v) {
+  int m = ebm_train_method_from_name(v);
+  if (m < 0) return ebm_set_error(EBM_ERR_ARG, "method must be %s, got '%s'", ebm_train_method_list(), v);
+  c->method = (ebm_train_method)m;
+  return EBM_OK;
+}
+static void format_method(const ebm_train_config *c, char *buf, size_t size) {
+  snprintf(buf, size, "%s", ebm_train_method_name(c->method));
+}
 
-/* Parses `value` into the field at base + key->offset; the whole text must
- * be the number (no trailing junk, NaN, overflow). */
-static ebm_status set_field(void *base, const setting_key *key, const char *value) {
+/* λ, σ and the clip are Langevin's: another kind starts from its defaults
+ * (keeping the steps and the clamp). */
+static ebm_status parse_sampler(ebm_train_config *c, const char *v) {
+  int k = ebm_sampler_from_name(v);
+  if (k < 0) return ebm_set_error(EBM_ERR_ARG, "sampler must be langevin, ula, mala, hmc or kinetic, got '%s'", v);
+  if (k != (int)c->sampler.kind) {
+    const int steps = c->sampler.steps, clamp = c->sampler.clamp;
+    c->sampler = ebm_sampler_defaults((ebm_sampler_kind)k);
+    c->sampler.steps = steps;
+    c->sampler.clamp = clamp;
+  }
+  return EBM_OK;
+}
+static void format_sampler(const ebm_train_config *c, char *buf, size_t size) {
+  snprintf(buf, size, "%s", ebm_sampler_name(c->sampler.kind));
+}
+
+static ebm_status parse_lr_decay(ebm_train_config *c, const char *v) {
+  int d = ebm_lr_decay_from_name(v);
+  if (d < 0) return ebm_set_error(EBM_ERR_ARG, "lr-decay must be none, step or cosine, got '%s'", v);
+  c->lr_decay = (ebm_lr_decay)d;
+  return EBM_OK;
+}
+static void format_lr_decay(const ebm_train_config *c, char *buf, size_t size) {
+  snprintf(buf, size, "%s", ebm_lr_decay_name(c->lr_decay));
+}
+
+static ebm_status parse_policy(ebm_train_config *c, const char *v) {
+  int b = ebm_replay_policy_from_name(v);
+  if (b < 0) return ebm_set_error(EBM_ERR_ARG, "buffer-policy must be random, reservoir or fifo, got '%s'", v);
+  c->buffer_policy = (ebm_replay_policy)b;
+  return EBM_OK;
+}
+static void format_policy(const ebm_train_config *c, char *buf, size_t size) {
+  snprintf(buf, size, "%s", ebm_replay_policy_name(c->buffer_policy));
+}
+
+static ebm_status parse_augment(ebm_train_config *c, const char *v) { return ebm_augment_parse(v, &c->augment); }
+static void format_augment(const ebm_train_config *c, char *buf, size_t size) {
+  ebm_augment_text(c->augment, buf, size);
+}
+
+/* The shortest text that reads back as the same float. */
+static void float_text(float v, char *buf, size_t size) {
+  for (int prec = 6; prec <= 9; prec++) {
+    snprintf(buf, size, "%.*g", prec, (double)v);
+    if ((float)strtod(buf, NULL) == v) return;
+  }
+}
+
+static ebm_status parse_range(ebm_train_config *c, const char *v) {
   char *end = NULL;
-  char *field = (char *)base + key->offset;
+  double lo = strtod(v, &end), hi = *end == ',' ? strtod(end + 1, &end) : NAN;
+  if (*end || !(lo < hi) || !isfinite(lo) || !isfinite(hi) || !isfinite((float)lo) || !isfinite((float)hi) ||
+      !((float)lo < (float)hi))
+    return ebm_set_error(EBM_ERR_ARG, "range expects LO,HI with finite LO < HI, got '%s'", v);
+  c->range_lo = (float)lo;
+  c->range_hi = (float)hi;
+  return EBM_OK;
+}
+static void format_range(const ebm_train_config *c, char *buf, size_t size) {
+  char lo[32], hi[32];
+  float_text(c->range_lo, lo, sizeof lo);
+  float_text(c->range_hi, hi, sizeof hi);
+  snprintf(buf, size, "%s,%s", lo, hi);
+}
+
+/* ------------------------------------------------------------ the table */
+
+#define ROW(name_, type_, field, metavar_, help_, flags_)                                          \
+  {.name = name_, .type = type_, .offset = offsetof(ebm_train_config, field),                      \
+   .size = sizeof(((ebm_train_config *)0)->field), .metavar = metavar_, .help = help_, .flags = flags_}
+#define SPECIAL_ROW(name_, fn, metavar_, help_, flags_)                                            \
+  {.name = name_, .type = EBM_SETTING_SPECIAL, .metavar = metavar_, .help = help_, .flags = flags_, \
+   .parse = parse_##fn, .format = format_##fn}
+#define ID EBM_SETTING_IDENTITY
+static const ebm_train_setting common[] = {
+    SPECIAL_ROW("method", method, "M", "the estimator (list below)", ID),
+    ROW("batch", EBM_SETTING_INT64, batch, "B", "positives (and negatives) per step", ID),
+    ROW("iters", EBM_SETTING_INT64, iters, "N", "training steps in all", 0),
+    SPECIAL_ROW("sampler", sampler, "NAME", "langevin | ula | mala | hmc | kinetic", 0),
+    ROW("steps", EBM_SETTING_INT, sampler.steps, "K", "MCMC steps per training step", 0),
+    ROW("step-size", EBM_SETTING_FLOAT, sampler.step_size, "L", "Langevin step size λ (ε for the other samplers)", 0),
+    ROW("noise", EBM_SETTING_FLOAT, sampler.noise, "S", "Langevin noise σ", 0),
+    ROW("grad-clip", EBM_SETTING_FLOAT, sampler.grad_clip, "C", "per-element clip of the Langevin gradient (0 = off)", 0),
+    ROW("leapfrog", EBM_SETTING_INT, sampler.leapfrog_steps, "L", "HMC leapfrog steps", 0),
+    ROW("friction", EBM_SETTING_FLOAT, sampler.friction, "G", "kinetic Langevin friction", 0),
+    ROW("temperature", EBM_SETTING_FLOAT, sampler.temperature, "T", "sampler temperature", 0),
+    ROW("buffer", EBM_SETTING_INT64, buffer_size, "N", "replay buffer capacity (pcd)", ID),
+    ROW("reinit", EBM_SETTING_FLOAT, reinit, "P", "fraction of buffer draws replaced by fresh noise (pcd)", 0),
+    SPECIAL_ROW("buffer-policy", policy, "P", "how chains return to the buffer: random (in place) | reservoir | fifo", ID),
+    SPECIAL_ROW("augment", augment, "LIST", "transform chains restarted from the buffer: flip,shift,noise | none", 0),
+    ROW("alpha", EBM_SETTING_FLOAT, alpha, "A", "energy regulariser α·(E+² + E-²)", 0),
+    ROW("pos-noise", EBM_SETTING_FLOAT, pos_noise, "S", "noise σ added to the positives", 0),
+    ROW("kl-weight", EBM_SETTING_FLOAT, kl_weight, "W", "improved CD: the KL term through the last Langevin step (0 = off)", 0),
+    ROW("entropy-weight", EBM_SETTING_FLOAT, entropy_weight, "W", "improved CD: nearest-neighbour entropy of the chains against the buffer (0 = off)", 0),
+    SPECIAL_ROW("range", range, "LO,HI", "data range (clamps, noise); toy data: the toys' box -4,4", ID),
+    ROW("lr", EBM_SETTING_FLOAT, adam.lr, "LR", "Adam learning rate", 0),
+    ROW("beta1", EBM_SETTING_FLOAT, adam.beta1, "B1", "Adam β1", 0),
+    ROW("beta2", EBM_SETTING_FLOAT, adam.beta2, "B2", "Adam β2", 0),
+    ROW("weight-decay", EBM_SETTING_FLOAT, adam.weight_decay, "WD", "Adam L2 weight decay", 0),
+    ROW("clip-std", EBM_SETTING_FLOAT, adam.clip_std, "K", "A.12: clip gradients beyond K·sqrt(v) of Adam (0 = off)", 0),
+    ROW("clip-floor", EBM_SETTING_FLOAT, adam.clip_floor, "F", "added to the A.12 bound (as ebm_code_release)", 0),
+    ROW("clip-norm", EBM_SETTING_FLOAT, adam.clip_norm, "N", "global gradient-norm clip (0 = off)", 0),
+    SPECIAL_ROW("lr-decay", lr_decay, "KIND", "none | step (× lr-gamma every lr-step) | cosine (to lr-min)", 0),
+    ROW("lr-gamma", EBM_SETTING_FLOAT, lr_gamma, "G", "step decay factor", 0),
+    ROW("lr-step", EBM_SETTING_INT64, lr_step, "N", "step decay period (0: iters/3)", 0),
+    ROW("lr-min", EBM_SETTING_FLOAT, lr_min, "LR", "cosine decay floor", 0),
+    ROW("spectral-iters", EBM_SETTING_INT, spectral_iters, "N", "spectral-norm power iterations per step", 0),
+    ROW("max-energy", EBM_SETTING_FLOAT, max_energy, "E", "stop as diverged when |mean E| exceeds this", 0),
+    ROW("conditional", EBM_SETTING_BOOL, conditional, NULL, "train E(x, y) with the data's labels (per-class buffers)", ID),
+    ROW("seed", EBM_SETTING_U64, seed, "S", "random seed", 0),
+};
+#undef ID
+#undef SPECIAL_ROW
+#undef ROW
+#define NCOMMON ((int)(sizeof common / sizeof *common))
+
+int ebm_train_setting_count(void) {
+  int n = NCOMMON;
+  for (int m = 0; m < train_method_count(); m++) n += train_method_at(m)->nsettings;
+  return n;
+}
+
+const ebm_train_setting *ebm_train_setting_at(int index) {
+  if (index < 0) return NULL;
+  if (index < NCOMMON) return &common[index];
+  index -= NCOMMON;
+  for (int m = 0; m < train_method_count(); m++) {
+    const train_method *tm = train_method_at(m);
+    if (index < tm->nsettings) return &tm->settings[index];
+    index -= tm->nsettings;
+  }
+  return NULL;
+}
+
+const ebm_train_setting *ebm_train_setting_find(const char *name) {
+  for (int i = 0, n = ebm_train_setting_count(); name && i < n; i++) {
+    const ebm_train_setting *s = ebm_train_setting_at(i);
+    if (strcmp(s->name, name) == 0) return s;
+  }
+  return NULL;
+}
+
+/* ------------------------------------------------------- values as text */
+
+static const char *type_wants(ebm_setting_type type) {
+  switch (type) {
+    case EBM_SETTING_FLOAT: return "a finite number";
+    case EBM_SETTING_BOOL: return "true/false or 1/0";
+    case EBM_SETTING_U64: return "a non-negative integer";
+    default: return "an integer";
+  }
+}
+
+/* Parses `value` into a typed field; the whole text must be the value (no
+ * trailing junk, NaN, overflow). `name` is for the message. */
+static ebm_status set_value(void *field, ebm_setting_type type, size_t size, const char *name, const char *value) {
+  char *end = NULL;
   errno = 0;
-  if (key->type == KEY_FLOAT) {
-    double v = strtod(value, &end);
-    if (end == value || *end || errno == ERANGE || !isfinite(v) || !isfinite((float)v))
-      return ebm_set_error(EBM_ERR_ARG, "%s expects a finite number, got '%s'", key->name, value);
-    *(float *)field = (float)v;
-    return EBM_OK;
+  switch (type) {
+    case EBM_SETTING_TEXT:
+      if (strlen(value) >= size)
+        return ebm_set_error(EBM_ERR_ARG, "%s is longer than %zu bytes (give a long architecture as @FILE)", name,
+                             size - 1);
+      memcpy(field, value, strlen(value) + 1);
+      return EBM_OK;
+    case EBM_SETTING_FLOAT: {
+      double v = strtod(value, &end);
+      if (end == value || *end || errno == ERANGE || !isfinite(v) || !isfinite((float)v))
+        return ebm_set_error(EBM_ERR_ARG, "%s expects %s, got '%s'", name, type_wants(type), value);
+      *(float *)field = (float)v;
+      return EBM_OK;
+    }
+    case EBM_SETTING_BOOL:
+      if (strcmp(value, "true") == 0 || strcmp(value, "false") == 0) {
+        *(int *)field = value[0] == 't';
+        return EBM_OK;
+      }
+      break;
+    default: break;
   }
-  if (key->type == KEY_BOOL && (strcmp(value, "true") == 0 || strcmp(value, "false") == 0)) {
-    *(int *)field = value[0] == 't';
-    return EBM_OK;
+  long long v = 0;
+  unsigned long long u = 0;
+  if (type == EBM_SETTING_U64) {
+    u = strtoull(value, &end, 10);
+    if (value[0] == '-') end = (char *)value; /* strtoull reads "-3" as 2^64 − 3 */
+  } else {
+    v = strtoll(value, &end, 10);
   }
-  long long v = strtoll(value, &end, 10);
-  if (end == value || *end || errno == ERANGE || (key->type == KEY_INT && (v < INT_MIN || v > INT_MAX)) ||
-      (key->type == KEY_BOOL && v != 0 && v != 1))
-    return ebm_set_error(EBM_ERR_ARG, "%s expects %s, got '%s'", key->name,
-                         key->type == KEY_BOOL ? "true/false or 1/0" : "an integer", value);
-  switch (key->type) {
-    case KEY_INT:
-    case KEY_BOOL: *(int *)field = (int)v; break;
-    case KEY_INT64: *(int64_t *)field = (int64_t)v; break;
-    case KEY_U64: *(uint64_t *)field = (uint64_t)v; break;
-    case KEY_FLOAT: break;
+  if (end == value || *end || errno == ERANGE || (type == EBM_SETTING_INT && (v < INT_MIN || v > INT_MAX)) ||
+      (type == EBM_SETTING_BOOL && v != 0 && v != 1))
+    return ebm_set_error(EBM_ERR_ARG, "%s expects %s, got '%s'", name, type_wants(type), value);
+  switch (type) {
+    case EBM_SETTING_INT:
+    case EBM_SETTING_BOOL: *(int *)field = (int)v; break;
+    case EBM_SETTING_INT64: *(int64_t *)field = (int64_t)v; break;
+    case EBM_SETTING_U64: *(uint64_t *)field = (uint64_t)u; break;
+    default: break;
   }
   return EBM_OK;
 }
 
-static const setting_key *find_key(const setting_key *keys, size_t n, const char *name) {
-  for (size_t i = 0; i < n; i++)
-    if (strcmp(keys[i].name, name) == 0) return &keys[i];
-  return NULL;
+static ebm_status set_field(ebm_train_config *cfg, const ebm_train_setting *s, const char *value) {
+  if (s->type == EBM_SETTING_SPECIAL) return s->parse(cfg, value);
+  return set_value((char *)cfg + s->offset, s->type, s->size, s->name, value);
 }
 
-ebm_sampler_config *ebm_sampler_config_new(const char *kind) {
-  int k = ebm_sampler_from_name(kind ? kind : "langevin");
-  if (k < 0) {
-    ebm_set_error(EBM_ERR_ARG, "unknown sampler '%s': expected langevin, ula, mala, hmc or kinetic", kind);
-    return NULL;
+void train_apply_setting_defaults(ebm_train_config *cfg) {
+  for (int i = 0, n = ebm_train_setting_count(); i < n; i++) {
+    const ebm_train_setting *s = ebm_train_setting_at(i);
+    if (s->def) (void)set_field(cfg, s, s->def); /* tests/train check that every default parses */
   }
-  ebm_sampler_config *cfg = malloc(sizeof *cfg);
-  if (!cfg) ebm_set_error(EBM_ERR_NOMEM, "out of memory");
-  else *cfg = ebm_sampler_defaults((ebm_sampler_kind)k);
-  return cfg;
 }
 
-void ebm_sampler_config_free(ebm_sampler_config *cfg) { free(cfg); }
-
-ebm_status ebm_sampler_config_set(ebm_sampler_config *cfg, const char *name, const char *value) {
-  if (!name || !value) return ebm_set_error(EBM_ERR_ARG, "a setting needs a name and a value");
-  const setting_key *key = find_key(sampler_keys, sizeof sampler_keys / sizeof *sampler_keys, name);
-  if (!key) return ebm_set_error(EBM_ERR_ARG, "unknown sampler setting '%s'", name);
-  return set_field(cfg, key, value);
+void ebm_train_setting_text(const ebm_train_config *cfg, const ebm_train_setting *s, char *buf, size_t size) {
+  const char *field = (const char *)cfg + s->offset;
+  switch (s->type) {
+    case EBM_SETTING_SPECIAL: s->format(cfg, buf, size); break;
+    case EBM_SETTING_TEXT: snprintf(buf, size, "%s", field); break;
+    case EBM_SETTING_FLOAT: float_text(*(const float *)field, buf, size); break;
+    case EBM_SETTING_BOOL: snprintf(buf, size, "%s", *(const int *)field ? "true" : "false"); break;
+    case EBM_SETTING_INT: snprintf(buf, size, "%d", *(const int *)field); break;
+    case EBM_SETTING_INT64: snprintf(buf, size, "%lld", (long long)*(const int64_t *)field); break;
+    case EBM_SETTING_U64: snprintf(buf, size, "%llu", (unsigned long long)*(const uint64_t *)field); break;
+  }
 }
+
+/* ------------------------------------------------------------ the config */
 
 ebm_train_config *ebm_train_config_new(const char *preset) {
   ebm_train_config *cfg = malloc(sizeof *cfg);
@@ -121,94 +274,88 @@ void ebm_train_config_free(ebm_train_config *cfg) { free(cfg); }
 
 ebm_status ebm_train_config_set(ebm_train_config *cfg, const char *name, const char *value) {
   if (!name || !value) return ebm_set_error(EBM_ERR_ARG, "a setting needs a name and a value");
-  if (strcmp(name, "method") == 0) {
-    int m = ebm_train_method_from_name(value);
-    if (m < 0) return ebm_set_error(EBM_ERR_ARG, "method must be pcd, short-run or cd, got '%s'", value);
-    cfg->method = (ebm_train_method)m;
-    return EBM_OK;
-  }
-  if (strcmp(name, "lr-decay") == 0) {
-    int d = ebm_lr_decay_from_name(value);
-    if (d < 0) return ebm_set_error(EBM_ERR_ARG, "lr-decay must be none, step or cosine, got '%s'", value);
-    cfg->lr_decay = (ebm_lr_decay)d;
-    return EBM_OK;
-  }
-  if (strcmp(name, "buffer-policy") == 0) {
-    int b = ebm_replay_policy_from_name(value);
-    if (b < 0) return ebm_set_error(EBM_ERR_ARG, "buffer-policy must be random, reservoir or fifo, got '%s'", value);
-    cfg->buffer_policy = (ebm_replay_policy)b;
-    return EBM_OK;
-  }
-  if (strcmp(name, "augment") == 0) return ebm_augment_parse(value, &cfg->augment);
-  if (strcmp(name, "range") == 0) {
-    char *end = NULL;
-    double lo = strtod(value, &end), hi = *end == ',' ? strtod(end + 1, &end) : NAN;
-    if (*end || !(lo < hi) || !isfinite(lo) || !isfinite(hi))
-      return ebm_set_error(EBM_ERR_ARG, "range expects LO,HI with finite LO < HI, got '%s'", value);
-    cfg->range_lo = (float)lo;
-    cfg->range_hi = (float)hi;
-    return EBM_OK;
-  }
-  if (strcmp(name, "sampler") == 0) { /* λ, σ and the clip are Langevin's: another kind starts from its defaults */
-    int k = ebm_sampler_from_name(value);
-    if (k < 0) return ebm_set_error(EBM_ERR_ARG, "unknown sampler '%s'", value);
-    if (k != (int)cfg->sampler.kind) {
-      int steps = cfg->sampler.steps;
-      cfg->sampler = ebm_sampler_defaults((ebm_sampler_kind)k);
-      cfg->sampler.steps = steps;
-      cfg->sampler.clamp = 1;
-    }
-    return EBM_OK;
-  }
-  const setting_key *key = find_key(train_keys, sizeof train_keys / sizeof *train_keys, name);
-  if (key) return set_field(cfg, key, value);
-  if (find_key(sampler_keys, sizeof sampler_keys / sizeof *sampler_keys, name))
-    return ebm_sampler_config_set(&cfg->sampler, name, value);
-  return ebm_set_error(EBM_ERR_ARG, "unknown training setting '%s'", name);
-}
-
-static void add_fields(cJSON *root, const void *base, const setting_key *keys, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    const char *field = (const char *)base + keys[i].offset;
-    switch (keys[i].type) {
-      case KEY_INT: cJSON_AddNumberToObject(root, keys[i].name, *(const int *)field); break;
-      case KEY_BOOL: cJSON_AddBoolToObject(root, keys[i].name, *(const int *)field); break;
-      case KEY_INT64: cJSON_AddNumberToObject(root, keys[i].name, (double)*(const int64_t *)field); break;
-      case KEY_U64: cJSON_AddNumberToObject(root, keys[i].name, (double)*(const uint64_t *)field); break;
-      case KEY_FLOAT: {
-        char text[32]; /* the shortest text that reads back as the same float */
-        float v = *(const float *)field;
-        for (int prec = 6; prec <= 9; prec++) {
-          snprintf(text, sizeof text, "%.*g", prec, (double)v);
-          if ((float)strtod(text, NULL) == v) break;
-        }
-        cJSON_AddRawToObject(root, keys[i].name, text);
-        break;
-      }
-    }
-  }
+  const ebm_train_setting *s = ebm_train_setting_find(name);
+  if (s) return set_field(cfg, s, value);
+  /* the sampler settings training does not use (adapt, target-accept, clamp), for bindings */
+  ebm_status st = ebm_sampler_config_set(&cfg->sampler, name, value);
+  if (st != EBM_OK && strstr(ebm_last_error(), "unknown sampler setting"))
+    return ebm_set_error(EBM_ERR_ARG, "unknown training setting '%s'", name);
+  return st;
 }
 
 char *ebm_train_config_json(const ebm_train_config *cfg) {
-  char range[64];
+  char text[EBM_TRAIN_TEXT_SIZE + 64];
   cJSON *root = cJSON_CreateObject();
-  cJSON_AddStringToObject(root, "method", ebm_train_method_name(cfg->method));
-  cJSON_AddStringToObject(root, "sampler", ebm_sampler_name(cfg->sampler.kind));
-  cJSON_AddStringToObject(root, "lr-decay", ebm_lr_decay_name(cfg->lr_decay));
-  snprintf(range, sizeof range, "%.9g,%.9g", (double)cfg->range_lo, (double)cfg->range_hi);
-  cJSON_AddStringToObject(root, "range", range);
-  char augment[64];
-  cJSON_AddStringToObject(root, "buffer-policy", ebm_replay_policy_name(cfg->buffer_policy));
-  cJSON_AddStringToObject(root, "augment", ebm_augment_text(cfg->augment, augment, sizeof augment));
-  add_fields(root, cfg, train_keys, sizeof train_keys / sizeof *train_keys);
-  add_fields(root, &cfg->sampler, sampler_keys, sizeof sampler_keys / sizeof *sampler_keys);
-  char *text = cJSON_Print(root);
+  for (int i = 0, n = ebm_train_setting_count(); root && i < n; i++) {
+    const ebm_train_setting *s = ebm_train_setting_at(i);
+    ebm_train_setting_text(cfg, s, text, sizeof text);
+    switch (s->type) {
+      case EBM_SETTING_BOOL: cJSON_AddBoolToObject(root, s->name, *(const int *)((const char *)cfg + s->offset)); break;
+      case EBM_SETTING_FLOAT:
+      case EBM_SETTING_INT: cJSON_AddRawToObject(root, s->name, text); break;
+      case EBM_SETTING_INT64:
+      case EBM_SETTING_U64: { /* JSON numbers are doubles: larger integers go as text */
+        const int exact = s->type == EBM_SETTING_U64 ? strtoull(text, NULL, 10) <= (1ULL << 53)
+                                                     : llabs(strtoll(text, NULL, 10)) <= (1LL << 53);
+        if (exact) cJSON_AddRawToObject(root, s->name, text);
+        else cJSON_AddStringToObject(root, s->name, text);
+        break;
+      }
+      default: cJSON_AddStringToObject(root, s->name, text); break;
+    }
+  }
+  char *out = root ? cJSON_Print(root) : NULL;
   cJSON_Delete(root);
-  if (!text) ebm_set_error(EBM_ERR_NOMEM, "out of memory");
-  return text;
+  if (!out) ebm_set_error(EBM_ERR_NOMEM, "out of memory");
+  return out;
 }
 
 void ebm_train_config_json_free(char *json) { cJSON_free(json); }
 
 size_t ebm_run_opts_size(void) { return sizeof(ebm_run_opts); }
 size_t ebm_train_stats_size(void) { return sizeof(ebm_train_stats); }
+
+/* ------------------------------------------------------ sampler settings */
+
+typedef enum { KEY_INT, KEY_FLOAT, KEY_BOOL } key_type;
+typedef struct {
+  const char *name;
+  key_type type;
+  size_t offset;
+} sampler_key;
+
+#define S(name, type, field) {name, type, offsetof(ebm_sampler_config, field)}
+static const sampler_key sampler_keys[] = {
+    S("steps", KEY_INT, steps),           S("step-size", KEY_FLOAT, step_size),
+    S("noise", KEY_FLOAT, noise),         S("grad-clip", KEY_FLOAT, grad_clip),
+    S("temperature", KEY_FLOAT, temperature), S("clamp", KEY_BOOL, clamp),
+    S("leapfrog", KEY_INT, leapfrog_steps), S("friction", KEY_FLOAT, friction),
+    S("adapt", KEY_INT, adapt_steps),     S("target-accept", KEY_FLOAT, target_accept),
+};
+#undef S
+
+ebm_sampler_config *ebm_sampler_config_new(const char *kind) {
+  int k = ebm_sampler_from_name(kind ? kind : "langevin");
+  if (k < 0) {
+    ebm_set_error(EBM_ERR_ARG, "unknown sampler '%s': expected langevin, ula, mala, hmc or kinetic", kind);
+    return NULL;
+  }
+  ebm_sampler_config *cfg = malloc(sizeof *cfg);
+  if (!cfg) ebm_set_error(EBM_ERR_NOMEM, "out of memory");
+  else *cfg = ebm_sampler_defaults((ebm_sampler_kind)k);
+  return cfg;
+}
+
+void ebm_sampler_config_free(ebm_sampler_config *cfg) { free(cfg); }
+
+ebm_status ebm_sampler_config_set(ebm_sampler_config *cfg, const char *name, const char *value) {
+  if (!name || !value) return ebm_set_error(EBM_ERR_ARG, "a setting needs a name and a value");
+  for (size_t i = 0; i < sizeof sampler_keys / sizeof *sampler_keys; i++) {
+    const sampler_key *k = &sampler_keys[i];
+    if (strcmp(k->name, name) != 0) continue;
+    return set_value((char *)cfg + k->offset, k->type == KEY_FLOAT ? EBM_SETTING_FLOAT
+                                              : k->type == KEY_BOOL ? EBM_SETTING_BOOL : EBM_SETTING_INT,
+                     0, k->name, value);
+  }
+  return ebm_set_error(EBM_ERR_ARG, "unknown sampler setting '%s'", name);
+}

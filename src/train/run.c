@@ -187,25 +187,26 @@ static ebm_status trim_metrics(const char *path, int64_t step) {
 static ebm_status write_samples(const ebm_trainer *t, const ebm_run_opts *o, const char *path) {
   int64_t n = 0;
   const int32_t *y = NULL;
-  const float *x = ebm_trainer_negatives(t, &y, &n);
-  const ebm_energy *en = t->energy;
+  const float *x = t->method->samples ? t->method->samples(t, t->method_state, &n) : ebm_trainer_negatives(t, &y, &n);
+  const int nd = ebm_net_item_ndim(t->net);
+  const int64_t *shape = ebm_net_item_shape(t->net);
   if (!x) return EBM_OK;
   if (n > o->sample_count && o->sample_count > 0) n = o->sample_count;
-  if (en->item_ndim == 3 && (en->item_shape[0] == 1 || en->item_shape[0] == 3)) {
-    int64_t shape[4] = {n, en->item_shape[0], en->item_shape[1], en->item_shape[2]};
-    ebm_tensor view = ebm_tensor_wrap((float *)x, 4, shape);
+  if (nd == 3 && (shape[0] == 1 || shape[0] == 3)) {
+    int64_t grid_shape[4] = {n, shape[0], shape[1], shape[2]};
+    ebm_tensor view = ebm_tensor_wrap((float *)x, 4, grid_shape);
     ebm_grid_opts g = ebm_grid_defaults();
     g.lo = t->cfg.range_lo;
     g.hi = t->cfg.range_hi;
     g.ncols = 8;
-    g.scale = en->item_shape[1] <= 64 ? 2 : 1;
+    g.scale = shape[1] <= 64 ? 2 : 1;
     return ebm_png_write_grid(path, &view, &g);
   }
-  if (en->item_ndim == 1 && en->item_shape[0] == 2) {
+  if (nd == 1 && shape[0] == 2 && t->energy) {
     double extent = fmax(fabs((double)t->cfg.range_lo), fabs((double)t->cfg.range_hi));
     double *dens = malloc((size_t)DENSITY_CELLS * DENSITY_CELLS * sizeof *dens);
     if (!dens) return ebm_set_error(EBM_ERR_NOMEM, "%s: out of memory", path);
-    ebm_status st = ebm_grid_density(en, -1, extent, DENSITY_CELLS, dens);
+    ebm_status st = ebm_grid_density(t->energy, -1, extent, DENSITY_CELLS, dens);
     const double *panels[1] = {dens};
     if (st == EBM_OK) st = ebm_grid_png(path, DENSITY_CELLS, 1, panels, extent, x, n);
     free(dens);
@@ -223,14 +224,26 @@ static ebm_status save_checkpoint(const ebm_trainer *t, const ebm_run_opts *o, c
   snprintf(step, sizeof step, "%lld", (long long)t->step);
   keys[n] = "step";
   values[n++] = step;
+  /* the sampler the model was trained with: `ebm sample --ckpt` starts from it */
+  char sampler[EBM_SAMPLER_JSON_MAX];
+  if (ebm_sampler_config_to_json(&t->cfg.sampler, sampler, sizeof sampler) == EBM_OK) {
+    keys[n] = EBM_SAMPLER_META_KEY;
+    values[n++] = sampler;
+  }
   for (int i = 0; i < o->n_meta && n < MAX_META; i++) {
     keys[n] = o->meta_keys[i];
     values[n++] = o->meta_values[i];
   }
   /* The state first: it alone is what a resume reads. */
   ebm_status st = ebm_trainer_save_state(t, state);
-  if (st == EBM_OK) st = ebm_net_save(t->net, ckpt, n, keys, values);
-  return st;
+  if (st != EBM_OK) return st;
+  /* A method with networks of its own saves one checkpoint of parts. */
+  enum { MAX_PARTS = 8 };
+  const ebm_net *nets[MAX_PARTS] = {t->net};
+  const char *names[MAX_PARTS] = {"energy"};
+  int extra = t->method->parts ? t->method->parts(t->method_state, nets + 1, names + 1, MAX_PARTS - 1) : 0;
+  if (extra > 0) return ebm_net_save_parts(ckpt, 1 + extra, nets, names, n, keys, values);
+  return ebm_net_save(t->net, ckpt, n, keys, values);
 }
 
 static void log_metrics(ebm_jsonl *j, const ebm_train_stats *s, double seconds) {
@@ -318,6 +331,12 @@ static ebm_status open_run_dir(const ebm_run_opts *o, const char *ckpt, int *loc
   return EBM_OK;
 }
 
+/* 1 when one more step, at the mean step time so far, would end past the
+ * budget: the run then stops within one step of its limit. */
+static int out_of_budget(double budget, double elapsed, int64_t steps) {
+  return elapsed + elapsed / (double)steps > budget;
+}
+
 ebm_status ebm_train_run(const ebm_dataset *ds, const ebm_train_config *cfg, const ebm_run_opts *o,
                          int64_t *final_step) {
   char ckpt[PATH_SIZE], state[PATH_SIZE], dir[PATH_SIZE], metrics[PATH_SIZE], png[PATH_SIZE];
@@ -325,7 +344,8 @@ ebm_status ebm_train_run(const ebm_dataset *ds, const ebm_train_config *cfg, con
   ebm_trainer *t = NULL;
   ebm_jsonl *jl = NULL;
   ebm_status st = EBM_OK;
-  int interrupted = 0, lock_fd = -1, created = 0, stepped = 0;
+  int interrupted = 0, out_of_time = 0, lock_fd = -1, created = 0, stepped = 0;
+  int64_t budget_steps = 0;
   int64_t saved_step = -1;
   if (final_step) *final_step = 0;
   if (!o->run_dir || !o->run_dir[0]) return ebm_set_error(EBM_ERR_ARG, "no run directory given");
@@ -387,10 +407,16 @@ ebm_status ebm_train_run(const ebm_dataset *ds, const ebm_train_config *cfg, con
       interrupted = 1;
       break;
     }
+    if (o->budget_seconds > 0 && t->step < cfg->iters && out_of_budget(o->budget_seconds, ebm_now_seconds() - t0,
+                                                                       ++budget_steps)) {
+      out_of_time = 1;
+      break;
+    }
   }
   if (saved_step != t->step && (st = save_checkpoint(t, o, ckpt, state)) != EBM_OK) goto fail;
   if (final_step) *final_step = t->step;
   if (interrupted) log_event(o->run_dir, t->step, "interrupted", NULL);
+  if (out_of_time) log_event(o->run_dir, t->step, "budget", NULL);
   if (interrupted)
     st = ebm_set_error(EBM_ERR_INTERRUPTED, "%s: interrupted at step %lld of %lld; saved, continue with --resume",
                        o->run_dir, (long long)t->step, (long long)cfg->iters);

@@ -14,7 +14,7 @@
 
 #define STATE_FORMAT EBM_TRAIN_STATE_FORMAT
 
-static ebm_status meta_u64(ebm_st_writer *w, const char *key, uint64_t v) {
+ebm_status train_put_meta_u64(ebm_st_writer *w, const char *key, uint64_t v) {
   char text[32];
   snprintf(text, sizeof text, "%" PRIu64, v);
   return ebm_st_writer_meta(w, key, text);
@@ -35,14 +35,14 @@ ebm_status train_meta_u64(const ebm_safetensors *st, const char *key, uint64_t *
 }
 
 /* Calls fn for each network array (parameters, then buffers) with its
- * "model.<name>" key and a view of its live data. */
+ * "<prefix>.<name>" key and a view of its live data. */
 typedef ebm_status (*model_array_fn)(void *ctx, const char *key, ebm_tensor *view);
 
-static ebm_status for_each_model_array(ebm_net *net, model_array_fn fn, void *ctx) {
+static ebm_status for_each_net_array(ebm_net *net, const char *prefix, model_array_fn fn, void *ctx) {
   char key[300];
   for (int i = 0; i < ebm_net_param_count(net); i++) {
     ebm_param *p = ebm_net_param(net, i);
-    snprintf(key, sizeof key, "model.%s", p->name);
+    snprintf(key, sizeof key, "%s.%s", prefix, p->name);
     ebm_status st = fn(ctx, key, p->value);
     if (st != EBM_OK) return st;
   }
@@ -51,7 +51,7 @@ static ebm_status for_each_model_array(ebm_net *net, model_array_fn fn, void *ct
     ebm_tensor view;
     ebm_status st = ebm_net_buffer(net, i, &name, &view);
     if (st != EBM_OK) return st;
-    snprintf(key, sizeof key, "model.%s", name);
+    snprintf(key, sizeof key, "%s.%s", prefix, name);
     if ((st = fn(ctx, key, &view)) != EBM_OK) return st;
   }
   return EBM_OK;
@@ -67,18 +67,19 @@ ebm_status ebm_trainer_save_state(const ebm_trainer *t, const char *path) {
   if (!w) return ebm_set_error(EBM_ERR_NOMEM, "%s: out of memory writing the training state", path);
   uint64_t pos[3];
   ebm_batcher_state(t->batcher, pos);
-  if ((st = for_each_model_array(t->net, add_array, w)) != EBM_OK) goto done;
+  if ((st = train_save_net(w, t->net, "model")) != EBM_OK) goto done;
   if ((st = ebm_adam_save(t->adam, w)) != EBM_OK) goto done;
   if (t->replay && (st = ebm_replay_save(t->replay, w)) != EBM_OK) goto done;
+  if (t->method->save && (st = t->method->save(t, t->method_state, w)) != EBM_OK) goto done;
   if ((st = ebm_st_writer_meta(w, "format", STATE_FORMAT)) != EBM_OK ||
       (st = ebm_st_writer_meta(w, "method", ebm_train_method_name(t->cfg.method))) != EBM_OK ||
-      (st = meta_u64(w, "batch", (uint64_t)t->cfg.batch)) != EBM_OK ||
-      (st = meta_u64(w, "step", (uint64_t)t->step)) != EBM_OK ||
-      (st = meta_u64(w, "rng_seed", t->rng.seed)) != EBM_OK ||
-      (st = meta_u64(w, "rng_counter", t->rng.counter)) != EBM_OK ||
-      (st = meta_u64(w, "batcher_epoch", pos[0])) != EBM_OK ||
-      (st = meta_u64(w, "batcher_index", pos[1])) != EBM_OK ||
-      (st = meta_u64(w, "batcher_seed", pos[2])) != EBM_OK)
+      (st = train_put_meta_u64(w, "batch", (uint64_t)t->cfg.batch)) != EBM_OK ||
+      (st = train_put_meta_u64(w, "step", (uint64_t)t->step)) != EBM_OK ||
+      (st = train_put_meta_u64(w, "rng_seed", t->rng.seed)) != EBM_OK ||
+      (st = train_put_meta_u64(w, "rng_counter", t->rng.counter)) != EBM_OK ||
+      (st = train_put_meta_u64(w, "batcher_epoch", pos[0])) != EBM_OK ||
+      (st = train_put_meta_u64(w, "batcher_index", pos[1])) != EBM_OK ||
+      (st = train_put_meta_u64(w, "batcher_seed", pos[2])) != EBM_OK)
     goto done;
   st = ebm_st_writer_save(w, path);
 done:
@@ -138,11 +139,12 @@ ebm_status ebm_trainer_restore(ebm_trainer *t, const char *path) {
   }
   /* Check before anything changes; then load (Adam checks all of its own
    * tensors before writing any). */
-  if ((s = for_each_model_array(t->net, check_array, st)) != EBM_OK) goto done;
+  if ((s = train_check_net(st, t->net, "model")) != EBM_OK) goto done;
   if ((s = ebm_adam_restore(t->adam, st)) != EBM_OK) goto done;
+  if (t->method->restore && (s = t->method->restore(t, t->method_state, st)) != EBM_OK) goto done;
   if (t->replay && (s = ebm_replay_restore(t->replay, st)) != EBM_OK) goto done;
   if ((s = ebm_batcher_restore(t->batcher, pos)) != EBM_OK) goto done;
-  if ((s = for_each_model_array(t->net, read_array, st)) != EBM_OK) goto done;
+  if ((s = train_read_net(st, t->net, "model")) != EBM_OK) goto done;
   ebm_net_spectral_update(t->net, 0);
   t->rng.seed = seed;
   t->rng.counter = counter;
@@ -152,4 +154,16 @@ done:
   if (s != EBM_OK && !strstr(ebm_last_error(), path)) ebm_error_prefix(s, path);
   ebm_safetensors_free(st);
   return s;
+}
+
+ebm_status train_save_net(ebm_st_writer *w, ebm_net *net, const char *prefix) {
+  return for_each_net_array(net, prefix, add_array, w);
+}
+
+ebm_status train_check_net(const ebm_safetensors *st, ebm_net *net, const char *prefix) {
+  return for_each_net_array(net, prefix, check_array, (void *)st);
+}
+
+ebm_status train_read_net(const ebm_safetensors *st, ebm_net *net, const char *prefix) {
+  return for_each_net_array(net, prefix, read_array, (void *)st);
 }

@@ -5,14 +5,17 @@
 
 #include "ebm.h"
 #include "ebm/train.h"
+#include "train/method.h"
 
 struct ebm_trainer {
   ebm_train_config cfg;
+  const train_method *method; /* the estimator (method.h) */
+  void *method_state;        /* its own state (NULL for the MCMC methods) */
   ebm_net *net;              /* borrowed */
   const ebm_dataset *ds;     /* borrowed */
-  ebm_energy *energy;        /* the network as an energy, range = cfg range */
-  ebm_sampler *sampler;
-  ebm_replay *replay;        /* pcd only */
+  ebm_energy *energy;        /* what the sampler runs on (TRAIN_ENERGY_NET: the network), range = cfg range */
+  ebm_sampler *sampler;      /* TRAIN_NEEDS_SAMPLER */
+  ebm_replay *replay;        /* TRAIN_NEEDS_REPLAY */
   ebm_batcher *batcher;
   ebm_adam *adam;
   ebm_rng rng;               /* positives' noise, buffer draws, MCMC noise */
@@ -66,5 +69,10 @@ ebm_status train_backprop_last_step(ebm_net *net, const ebm_cond *cond, const eb
 
 /* The uint64 ↔ decimal metadata helpers of state.c. */
 ebm_status train_meta_u64(const ebm_safetensors *st, const char *key, uint64_t *out);
+ebm_status train_put_meta_u64(ebm_st_writer *w, const char *key, uint64_t v);
+
+/* The MCMC maximum-likelihood step of pcd, short-run and cd (method_mcmc.c). */
+ebm_status train_mcmc_check_data(const ebm_trainer *t);
+ebm_status train_mcmc_step(ebm_trainer *t, void *state, ebm_train_stats *stats);
 
 #endif

@@ -1,9 +1,9 @@
-/* The training step of DESIGN §4 (Du & Mordatch A.11; bench/torch_reference.py's loop):
- * positives with a little noise, MCMC negatives (persistent, short-run or
- * CD-k), the contrastive loss with the α·E² regulariser, one Adam step.
- * Gradients flow only through the final energies: the negatives are
- * constants of the loss, so dL/dθ = Σ_i dL/dE⁺ᵢ ∇θE⁺ᵢ + Σ_i dL/dE⁻ᵢ ∇θE⁻ᵢ,
- * two ebm_net_backward_params calls with de = dL/dE per item. */
+/* The shared trainer (method.h): the parts every estimator uses — the
+ * network, the batcher, Adam, the training RNG, a sampler and a replay
+ * buffer when the method needs them, batch-sized work arrays — and the
+ * step wrapper that times the method's step and counts it. The MCMC
+ * methods' step itself is in method_mcmc.c; the contrastive loss below is
+ * theirs too, kept here as the public ebm_train_loss. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +36,7 @@ void ebm_train_loss_grad(const float *e_pos, const float *e_neg, int64_t n, floa
 
 void ebm_trainer_free(ebm_trainer *t) {
   if (!t) return;
+  if (t->method && t->method->free) t->method->free(t->method_state);
   ebm_sampler_free(t->sampler);
   ebm_energy_free(t->energy);
   ebm_replay_free(t->replay);
@@ -63,7 +64,7 @@ void ebm_trainer_free(ebm_trainer *t) {
   free(t);
 }
 
-/* The data must look like the network's input, and labels must fit. */
+/* The data must look like the network's input, the batch fit it. */
 static ebm_status check_data(const ebm_net *net, const ebm_dataset *ds, const ebm_train_config *cfg) {
   char want[64], got[64];
   const int nd = ebm_net_item_ndim(net);
@@ -77,20 +78,6 @@ static ebm_status check_data(const ebm_net *net, const ebm_dataset *ds, const eb
   if (ebm_net_max_batch(net) < cfg->batch)
     return ebm_set_error(EBM_ERR_ARG, "the network was built for batches of %lld, training uses %lld",
                          (long long)ebm_net_max_batch(net), (long long)cfg->batch);
-  const int classes = ebm_net_num_classes(net);
-  if (cfg->conditional) {
-    if (classes == 0)
-      return ebm_set_error(EBM_ERR_ARG, "conditional training needs a network with classes");
-    if (!ds->labels) return ebm_set_error(EBM_ERR_ARG, "%s has no labels for conditional training", ds->spec);
-    if (ds->num_classes > classes)
-      return ebm_set_error(EBM_ERR_ARG, "%s has %d classes, the network %d", ds->spec, ds->num_classes, classes);
-    for (int64_t i = 0; i < ds->x->shape[0]; i++)
-      if (ds->labels[i] < 0 || ds->labels[i] >= classes)
-        return ebm_set_error(EBM_ERR_ARG, "%s: label %d of item %lld is not in 0..%d", ds->spec,
-                             ds->labels[i], (long long)i, classes - 1);
-  } else if (classes > 0) {
-    return ebm_set_error(EBM_ERR_ARG, "the network has %d classes: train it with conditional on", classes);
-  }
   return EBM_OK;
 }
 
@@ -113,28 +100,6 @@ static ebm_status fill_replay(ebm_trainer *t) {
   return EBM_OK;
 }
 
-/* The improved-CD work arrays (icd.c); refs only with the entropy term. */
-static ebm_status alloc_icd(ebm_trainer *t) {
-  const size_t big = (size_t)(t->cfg.batch * t->item);
-  const int classes = t->y_neg ? ebm_net_num_classes(t->net) : 0;
-  t->icd_grad = ebm_alloc(big, sizeof(float));
-  t->icd_v = ebm_alloc(big, sizeof(float));
-  t->icd_u = ebm_alloc(big, sizeof(float));
-  t->icd_x = ebm_alloc(big, sizeof(float));
-  int ok = t->icd_grad && t->icd_v && t->icd_u && t->icd_x;
-  if (ok && t->cfg.entropy_weight > 0) {
-    t->icd_n_refs = t->cfg.buffer_size < TRAIN_ENTROPY_REFS ? t->cfg.buffer_size : TRAIN_ENTROPY_REFS;
-    t->icd_refs = ebm_alloc((size_t)(t->icd_n_refs * t->item), sizeof(float));
-    ok = t->icd_refs != NULL;
-    if (ok && classes > 0) { /* the references come from every class's store in turn */
-      t->icd_ref_labels = ebm_alloc((size_t)t->icd_n_refs, sizeof(int32_t));
-      ok = t->icd_ref_labels != NULL;
-      for (int64_t j = 0; ok && j < t->icd_n_refs; j++) t->icd_ref_labels[j] = (int32_t)(j % classes);
-    }
-  }
-  return ok ? EBM_OK : ebm_set_error(EBM_ERR_NOMEM, "out of memory for the improved-CD terms");
-}
-
 ebm_status ebm_trainer_new(ebm_net *net, const ebm_dataset *ds, const ebm_train_config *cfg,
                            ebm_trainer **out) {
   *out = NULL;
@@ -144,28 +109,27 @@ ebm_status ebm_trainer_new(ebm_net *net, const ebm_dataset *ds, const ebm_train_
   ebm_trainer *t = calloc(1, sizeof *t);
   if (!t) return ebm_set_error(EBM_ERR_NOMEM, "out of memory allocating a trainer");
   t->cfg = *cfg;
+  t->method = train_method_at((int)cfg->method);
   t->net = net;
   t->ds = ds;
   t->item = ebm_tensor_row_size(ds->x);
+  const unsigned needs = t->method->needs;
   const int64_t B = cfg->batch, D = t->item;
   const int classes = cfg->conditional ? ebm_net_num_classes(net) : 0;
-  /* Every stream is a split of the seed: 0 initialises the network (run.c),
-   * 1 drives training, the batcher gets its own seed from stream 2. */
-  ebm_rng root;
-  ebm_rng_init(&root, cfg->seed);
-  t->rng = ebm_rng_split(&root, 1);
-  ebm_rng bseed = ebm_rng_split(&root, 2);
+  if ((needs & TRAIN_NEEDS_LABELS) && !ds->labels) {
+    ebm_trainer_free(t);
+    return ebm_set_error(EBM_ERR_ARG, "method %s needs labels, and %s has none", t->method->name, ds->spec);
+  }
+  /* The streams of method.h: 1 drives training, 2 seeds the batcher. */
+  t->rng = train_method_rng(cfg, 1);
+  ebm_rng bseed = train_method_rng(cfg, 2);
   uint64_t batcher_seed = ((uint64_t)ebm_rng_u32(&bseed) << 32) | ebm_rng_u32(&bseed);
 
-  if (!(t->energy = ebm_net_as_energy(net))) {
+  if ((needs & TRAIN_ENERGY_NET) && ebm_net_out_size(net) == 1 && !(t->energy = ebm_net_as_energy(net))) {
     st = ebm_set_error(EBM_ERR_NOMEM, "out of memory for the network's energy view");
     goto fail;
   }
-  /* Samplers clamp to the training range (the images' [0, 1], the toys' box). */
-  t->energy->range_lo = cfg->range_lo;
-  t->energy->range_hi = cfg->range_hi;
-  if ((st = ebm_sampler_new(t->energy, &cfg->sampler, B, &t->sampler)) != EBM_OK) goto fail;
-  if (cfg->method == EBM_TRAIN_PCD &&
+  if ((needs & TRAIN_NEEDS_REPLAY) &&
       (st = ebm_replay_new(cfg->buffer_size, ebm_net_item_ndim(net), ebm_net_item_shape(net), classes,
                            cfg->range_lo, cfg->range_hi, &t->replay)) != EBM_OK)
     goto fail;
@@ -194,7 +158,19 @@ ebm_status ebm_trainer_new(ebm_net *net, const ebm_dataset *ds, const ebm_train_
     st = ebm_set_error(EBM_ERR_NOMEM, "out of memory for a training batch of %lld", (long long)B);
     goto fail;
   }
-  if ((cfg->kl_weight > 0 || cfg->entropy_weight > 0) && (st = alloc_icd(t)) != EBM_OK) goto fail;
+  if (t->method->init && (st = t->method->init(t, &t->method_state)) != EBM_OK) goto fail;
+  if (t->energy) { /* samplers clamp to the training range (the images' [0, 1], the toys' box) */
+    t->energy->range_lo = cfg->range_lo;
+    t->energy->range_hi = cfg->range_hi;
+  }
+  if (needs & TRAIN_NEEDS_SAMPLER) {
+    if (!t->energy) {
+      st = ebm_set_error(EBM_ERR_ARG, "method %s samples an energy, and the network gives %lld outputs, not 1",
+                         t->method->name, (long long)ebm_net_out_size(net));
+      goto fail;
+    }
+    if ((st = ebm_sampler_new(t->energy, &cfg->sampler, B, &t->sampler)) != EBM_OK) goto fail;
+  }
   if (t->replay && (st = fill_replay(t)) != EBM_OK) goto fail;
   *out = t;
   return EBM_OK;
@@ -213,167 +189,52 @@ const float *ebm_trainer_negatives(const ebm_trainer *t, const int32_t **y, int6
 
 const ebm_replay *ebm_trainer_replay(const ebm_trainer *t) { return t->replay; }
 
-/* "NaN", "inf" or the value beyond the bound: why a quantity is unusable,
- * or NULL when it is fine. */
-static const char *bad_value(double v, double bound, char *buf, size_t size) {
-  if (isnan(v)) return "NaN";
-  if (isinf(v)) return v > 0 ? "+inf" : "-inf";
-  if (bound > 0 && fabs(v) > bound) {
-    snprintf(buf, size, "%.4g, beyond max_energy %.4g", v, bound);
-    return buf;
-  }
-  return NULL;
+ebm_status ebm_trainer_step(ebm_trainer *t, ebm_train_stats *stats) {
+  const double t0 = ebm_now_seconds();
+  ebm_train_stats s;
+  memset(&s, 0, sizeof s);
+  s.step = t->step + 1;
+  s.lr = ebm_train_lr(&t->cfg, t->step);
+  ebm_status st = t->method->step(t, t->method_state, &s);
+  if (st != EBM_OK) return st;
+  t->step = s.step;
+  s.seconds = ebm_now_seconds() - t0;
+  if (stats) *stats = s;
+  return EBM_OK;
 }
 
-/* A pass that met NaN or Inf (EBM_ERR_NUMERIC: the network names the first
- * layer that produced it) is a divergence at this step; other errors pass. */
-static ebm_status as_divergence(ebm_status st, int64_t step, const char *what) {
+/* ------------------------------------------------ helpers for the methods */
+
+ebm_rng train_method_rng(const ebm_train_config *cfg, uint64_t stream) {
+  ebm_rng root;
+  ebm_rng_init(&root, cfg->seed);
+  return ebm_rng_split(&root, stream);
+}
+
+ebm_status train_divergence(ebm_status st, int64_t step, const char *what) {
   if (st != EBM_ERR_NUMERIC) return st;
   char detail[256];
   snprintf(detail, sizeof detail, "%s", ebm_last_error());
   return ebm_set_error(EBM_ERR_NUMERIC, "diverged at step %lld: %s (%s)", (long long)step, what, detail);
 }
 
-static double mean_of(const float *v, int64_t n) {
-  double s = 0;
-  for (int64_t i = 0; i < n; i++) s += v[i];
-  return s / (double)n;
-}
-
-/* x⁺ ← clamp(batch + σ·N(0, 1)), the noise drawn into x⁻ (still free). */
-static void make_positives(ebm_trainer *t) {
-  const int64_t m = t->cfg.batch * t->item;
-  const float lo = t->cfg.range_lo, hi = t->cfg.range_hi;
-  ebm_batcher_next(t->batcher, t->x_pos, t->y_data);
-  if (t->y_pos) memcpy(t->y_pos, t->y_data, (size_t)t->cfg.batch * sizeof(int32_t));
-  if (t->cfg.pos_noise > 0) {
-    ebm_rng_normal(&t->rng, t->x_neg, m, 0.0f, t->cfg.pos_noise);
-    for (int64_t k = 0; k < m; k++) {
-      float v = t->x_pos[k] + t->x_neg[k];
-      t->x_pos[k] = v < lo ? lo : (v > hi ? hi : v);
-    }
-  }
-}
-
-/* x⁻ before MCMC: buffer draws (pcd), uniform noise (short-run) or x⁺ (cd);
- * with augment, the draws that restart a stored chain are transformed
- * (fresh noise is left as it is). */
-static ebm_status init_negatives(ebm_trainer *t) {
-  const int64_t B = t->cfg.batch;
-  if (t->y_neg) memcpy(t->y_neg, t->y_pos, (size_t)B * sizeof(int32_t));
-  switch (t->cfg.method) {
-    case EBM_TRAIN_PCD: {
-      ebm_status st = ebm_replay_get(t->replay, t->x_neg, t->y_neg, B, t->cfg.reinit, &t->rng, t->slots);
-      for (int64_t i = 0; st == EBM_OK && t->cfg.augment && i < B; i++)
-        if (t->slots[i] >= 0)
-          ebm_augment_item(t->x_neg + i * t->item, ebm_net_item_ndim(t->net), ebm_net_item_shape(t->net),
-                           t->cfg.augment, t->cfg.range_lo, t->cfg.range_hi, &t->rng, t->aug_tmp);
-      return st;
-    }
-    case EBM_TRAIN_SHORT_RUN:
-      ebm_rng_uniform(&t->rng, t->x_neg, B * t->item, t->cfg.range_lo, t->cfg.range_hi);
-      return EBM_OK;
-    case EBM_TRAIN_CD:
-      memcpy(t->x_neg, t->x_pos, (size_t)(B * t->item) * sizeof(float));
-      return EBM_OK;
-    default: return ebm_set_error(EBM_ERR_INTERNAL, "trainer: bad method %d", (int)t->cfg.method);
-  }
-}
-
-/* Adds the gradient of the improved-CD terms (icd.c) to the parameter
- * gradients: dL/dx⁻ from the energies and ∇ₓE at x⁻, carried through the
- * sampler's last step. */
-static ebm_status icd_gradient(ebm_trainer *t, train_icd_values *values) {
-  const ebm_train_config *c = &t->cfg;
-  const float width = c->range_hi - c->range_lo;
-  ebm_last_step ls;
-  ebm_status st = ebm_sampler_last_step(t->sampler, &ls);
-  if (st != EBM_OK) return st;
-  train_icd_terms(t->x_neg, t->e_neg, t->icd_grad, c->batch, t->item, c->kl_weight, c->entropy_weight,
-                  t->icd_refs, t->icd_n_refs, TRAIN_ENTROPY_DELTA * width, values, t->icd_v);
-  return train_backprop_last_step(t->net, &t->cond_neg, &ls, t->x_neg, t->icd_v, t->item,
-                                  TRAIN_ICD_FD_STEP * width, t->icd_u, t->icd_x, t->de_neg, t->e_tmp);
-}
-
-ebm_status ebm_trainer_step(ebm_trainer *t, ebm_train_stats *stats) {
-  const double t0 = ebm_now_seconds();
-  const ebm_train_config *c = &t->cfg;
-  const int64_t B = c->batch, step = t->step + 1;
-  const float lr = ebm_train_lr(c, t->step);
-  ebm_status st;
-  char why[96];
-  const char *bad;
-
-  make_positives(t);
-  ebm_net_spectral_update(t->net, c->spectral_iters);
-  if ((st = init_negatives(t)) != EBM_OK) return st;
-  st = ebm_sampler_run(t->sampler, t->x_neg, &t->cond_neg, B, &t->rng, t->mcmc, NULL);
-  if (st != EBM_OK) return as_divergence(st, step, "the sampler's energy is not finite");
-  t->has_negatives = 1;
-  /* the entropy term's references: stored items, drawn before this batch goes back */
-  if (t->icd_n_refs > 0 && (st = ebm_replay_get(t->replay, t->icd_refs, t->icd_ref_labels, t->icd_n_refs,
-                                                 0.0f, &t->rng, NULL)) != EBM_OK)
-    return st;
-  if (t->replay && (st = ebm_replay_put(t->replay, t->x_neg, t->y_neg, B, t->slots, &t->rng)) != EBM_OK)
-    return st;
-
-  /* The energies first (dL/dE needs them), then the two parameter passes;
-   * improved CD needs ∇ₓE at the negatives too. */
-  if ((st = ebm_net_energy(t->net, t->x_pos, &t->cond_pos, B, t->e_pos)) != EBM_OK)
-    return as_divergence(st, step, "e_pos is not finite");
-  st = t->icd_grad ? ebm_net_grad_input(t->net, t->x_neg, &t->cond_neg, B, t->e_neg, t->icd_grad)
-                   : ebm_net_energy(t->net, t->x_neg, &t->cond_neg, B, t->e_neg);
-  if (st != EBM_OK) return as_divergence(st, step, "e_neg is not finite");
-  if (c->inject_nan_at == step) t->e_neg[0] = NAN; /* the divergence test hook */
-  const double e_pos = mean_of(t->e_pos, B), e_neg = mean_of(t->e_neg, B);
-  const double loss = ebm_train_loss(t->e_pos, t->e_neg, B, c->alpha);
-  if ((bad = bad_value(e_pos, c->max_energy, why, sizeof why)))
-    return ebm_set_error(EBM_ERR_NUMERIC, "diverged at step %lld: e_pos is %s", (long long)step, bad);
-  if ((bad = bad_value(e_neg, c->max_energy, why, sizeof why)))
-    return ebm_set_error(EBM_ERR_NUMERIC, "diverged at step %lld: e_neg is %s", (long long)step, bad);
-  if ((bad = bad_value(loss, 0, why, sizeof why)))
-    return ebm_set_error(EBM_ERR_NUMERIC, "diverged at step %lld: loss is %s", (long long)step, bad);
-  ebm_train_loss_grad(t->e_pos, t->e_neg, B, c->alpha, t->de_pos, t->de_neg);
-  ebm_net_zero_grad(t->net);
-  if ((st = ebm_net_backward_params(t->net, t->x_pos, &t->cond_pos, B, t->de_pos, t->e_tmp)) != EBM_OK)
-    return as_divergence(st, step, "e_pos is not finite");
-  if ((st = ebm_net_backward_params(t->net, t->x_neg, &t->cond_neg, B, t->de_neg, t->e_tmp)) != EBM_OK)
-    return as_divergence(st, step, "e_neg is not finite");
-  train_icd_values icd = {0, 0};
-  if (t->icd_grad) {
-    if ((st = icd_gradient(t, &icd)) != EBM_OK)
-      return as_divergence(st, step, "the KL + entropy terms are not finite");
-    if ((bad = bad_value(icd.kl + icd.entropy, 0, why, sizeof why)))
-      return ebm_set_error(EBM_ERR_NUMERIC, "diverged at step %lld: the KL + entropy terms are %s",
-                           (long long)step, bad);
-  }
-  double gnorm = 0;
-  st = ebm_adam_step(t->adam, lr, &gnorm);
-  if (st == EBM_ERR_NUMERIC)
-    return ebm_set_error(EBM_ERR_NUMERIC, "diverged at step %lld: grad_norm is %s", (long long)step,
-                         isnan(gnorm) ? "NaN" : "inf");
-  if (st != EBM_OK) return st;
-  t->step = step;
-
-  if (stats) {
-    memset(stats, 0, sizeof *stats);
-    stats->step = step;
-    stats->loss = loss;
-    stats->e_pos = e_pos;
-    stats->e_neg = e_neg;
-    stats->grad_norm = gnorm;
-    stats->lr = lr;
-    stats->kl = icd.kl;
-    stats->entropy = icd.entropy;
-    const int K = c->sampler.steps;
-    if (K > 0) {
-      double acc = 0;
-      for (int k = 0; k < K; k++) acc += t->mcmc[k].accept_rate;
-      stats->mcmc_energy = t->mcmc[K - 1].mean_energy;
-      stats->mcmc_grad_norm = t->mcmc[K - 1].grad_norm;
-      stats->mcmc_accept = acc / K;
-    }
-    stats->seconds = ebm_now_seconds() - t0;
-  }
+ebm_status train_check_finite(double v, double bound, int64_t step, const char *what) {
+  if (isnan(v)) return ebm_set_error(EBM_ERR_NUMERIC, "diverged at step %lld: %s is NaN", (long long)step, what);
+  if (isinf(v))
+    return ebm_set_error(EBM_ERR_NUMERIC, "diverged at step %lld: %s is %s", (long long)step, what,
+                         v > 0 ? "+inf" : "-inf");
+  if (bound > 0 && fabs(v) > bound)
+    return ebm_set_error(EBM_ERR_NUMERIC, "diverged at step %lld: %s is %.4g, beyond max_energy %.4g",
+                         (long long)step, what, v, bound);
   return EBM_OK;
+}
+
+ebm_status train_adam_step(ebm_adam *adam, float lr, int64_t step, const char *what, double *grad_norm) {
+  double gnorm = 0;
+  ebm_status st = ebm_adam_step(adam, lr, &gnorm);
+  if (grad_norm) *grad_norm = gnorm;
+  if (st == EBM_ERR_NUMERIC)
+    return ebm_set_error(EBM_ERR_NUMERIC, "diverged at step %lld: %s is %s", (long long)step, what,
+                         isnan(gnorm) ? "NaN" : "inf");
+  return st;
 }

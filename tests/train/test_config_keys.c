@@ -37,3 +37,55 @@ TEST(train_config_set_takes_flag_names_and_json_writes_them_back) {
   CHECK(ebm_train_config_set(cfg, "augment", "rotate") != EBM_OK);
   ebm_train_config_free(cfg);
 }
+
+/* The settings table drives everything: each row's own text reads back to
+ * the same value, names are unique, and a config that goes through the
+ * JSON (config.json) and back is the same config, byte for byte. */
+TEST(every_setting_round_trips_through_its_text_and_the_json) {
+  ebm_train_config a = ebm_train_defaults(), b;
+  REQUIRE_OK(ebm_train_config_set(&a, "range", "-1.5,2.25"));
+  REQUIRE_OK(ebm_train_config_set(&a, "seed", "18446744073709551615"));
+  REQUIRE_OK(ebm_train_config_set(&a, "step-size", "0.1"));
+  REQUIRE_OK(ebm_train_config_set(&a, "conditional", "true"));
+  const int n = ebm_train_setting_count();
+  CHECK(n >= 35);
+  b = ebm_train_defaults();
+  for (int i = 0; i < n; i++) {
+    const ebm_train_setting *s = ebm_train_setting_at(i);
+    char text[512], again[512];
+    REQUIRE(s && s->name && s->help);
+    CHECK(ebm_train_setting_find(s->name) == s); /* unique names */
+    ebm_train_setting_text(&a, s, text, sizeof text);
+    if (ebm_train_config_set(&b, s->name, text) != EBM_OK) printf("    %s: %s\n", s->name, ebm_last_error());
+    ebm_train_setting_text(&b, s, again, sizeof again);
+    CHECK_EQ_STR(again, text);
+    if (s->def) { /* a method's default parses */
+      ebm_train_config d = ebm_train_defaults();
+      CHECK_OK(ebm_train_config_set(&d, s->name, s->def));
+    }
+  }
+  CHECK(a.seed == UINT64_MAX && b.seed == UINT64_MAX);
+  CHECK(b.range_lo == -1.5f && b.range_hi == 2.25f && b.conditional == 1);
+  char *ja = ebm_train_config_json(&a), *jb = ebm_train_config_json(&b);
+  REQUIRE(ja && jb);
+  CHECK_EQ_STR(ja, jb);
+  CHECK_CONTAINS(ja, "\"seed\":\t\"18446744073709551615\""); /* beyond 2^53: text */
+  ebm_train_config_json_free(ja);
+  ebm_train_config_json_free(jb);
+  CHECK(ebm_train_config_set(&b, "seed", "-3") == EBM_ERR_ARG);
+  CHECK(ebm_train_config_set(&b, "batch", "12x") == EBM_ERR_ARG);
+  CHECK_CONTAINS(ebm_last_error(), "batch expects an integer, got '12x'");
+}
+
+TEST(the_method_table_names_each_method_once) {
+  CHECK(ebm_train_method_count() >= 3);
+  for (int m = 0; m < ebm_train_method_count(); m++) {
+    const char *name = ebm_train_method_name((ebm_train_method)m);
+    CHECK_EQ_INT(ebm_train_method_from_name(name), m);
+    CHECK(strlen(ebm_train_method_summary((ebm_train_method)m)) > 10);
+    CHECK_CONTAINS(ebm_train_method_list(), name);
+  }
+  CHECK_EQ_STR(ebm_train_method_name(EBM_TRAIN_CD), "cd");
+  CHECK_EQ_INT(ebm_train_method_from_name("no-such"), -1);
+  CHECK_EQ_STR(ebm_train_method_name((ebm_train_method)999), "?");
+}

@@ -1,0 +1,93 @@
+/* The estimator table (DESIGN §3): every --method is one file in src/train/
+ * with one descriptor, registered in methods.c. The shared trainer
+ * (trainer.c) owns what every method needs — the energy network, the data
+ * batcher, Adam over the network, the training RNG, a sampler and a replay
+ * buffer when the method asks for them — and the run loop (run.c) gives
+ * every method the run directory, metrics, sample pictures, divergence
+ * guard, signals and bit-exact resume. A method adds only its step and the
+ * state that is its own. */
+#ifndef EBM_TRAIN_METHOD_H
+#define EBM_TRAIN_METHOD_H
+
+#include "ebm.h"
+#include "ebm/train.h"
+
+/* What the shared trainer sets up for a method (train_method.needs). */
+#define TRAIN_NEEDS_SAMPLER 1u   /* t->sampler on t->energy, for cfg.batch chains */
+#define TRAIN_NEEDS_REPLAY 2u    /* t->replay of cfg.buffer_size items, filled with uniform noise */
+#define TRAIN_NEEDS_LABELS 4u    /* the data must have labels (t->y_data holds them each step) */
+#define TRAIN_ENERGY_NET 8u      /* the network is an energy (one output): t->energy wraps it */
+
+typedef struct train_method {
+  const char *name;            /* the --method value */
+  const char *summary;         /* one line for `ebm train --help` */
+  unsigned needs;              /* TRAIN_NEEDS_* */
+  /* The method's own settings (rows into ebm_train_config), may be empty. */
+  const ebm_train_setting *settings;
+  int nsettings;
+  /* Checks the method's settings (after the common checks); NULL = none. */
+  ebm_status (*check)(const ebm_train_config *cfg);
+  /* Called by ebm_trainer_new once the shared parts exist (before the
+   * sampler, so it may set t->energy to an energy of its own): checks the
+   * data and network, builds extra networks (initialised from a stream of
+   * train_method_rng), allocates every work array. *state may stay NULL. */
+  ebm_status (*init)(ebm_trainer *t, void **state);
+  /* One training step; fills stats (zeroed by the caller; step, lr and
+   * seconds are set by the caller). Must leave every parameter unchanged
+   * when it returns an error. Divergence: EBM_ERR_NUMERIC "diverged at step
+   * N: <what>" (train_check_finite, train_divergence). */
+  ebm_status (*step)(ebm_trainer *t, void *state, ebm_train_stats *stats);
+  /* The method's part of the state file (its own networks, optimisers,
+   * buffers, counters), under keys that start with its name; restore checks
+   * everything before it changes anything. NULL = nothing of its own. */
+  ebm_status (*save)(const ebm_trainer *t, const void *state, ebm_st_writer *w);
+  ebm_status (*restore)(ebm_trainer *t, void *state, const ebm_safetensors *st);
+  /* Networks saved in the model checkpoint next to the energy network (part
+   * "energy"): up to max (names such as "generator", "flow"); returns how
+   * many. NULL = the energy alone (a plain checkpoint). */
+  int (*parts)(const void *state, const ebm_net **nets, const char **names, int max);
+  /* The items a sample picture shows (n of them; NULL = the trainer's
+   * negatives). */
+  const float *(*samples)(const ebm_trainer *t, const void *state, int64_t *n);
+  void (*free)(void *state);
+} train_method;
+
+/* Applies the `def` text of every settings row that has one (the
+ * methods' settings) to cfg: part of ebm_train_defaults. */
+void train_apply_setting_defaults(ebm_train_config *cfg);
+
+/* The registered methods (methods.c), by index = ebm_train_method. */
+int train_method_count(void);
+const train_method *train_method_at(int index);
+
+/* Streams of the run's seed (one per purpose, so adding one never shifts
+ * another): 0 initialises the energy network, 1 is the trainer's rng, 2
+ * seeds the batcher; a method takes 3 and up for its own networks. */
+ebm_rng train_method_rng(const ebm_train_config *cfg, uint64_t stream);
+
+/* Divergence helpers. A pass that met NaN/Inf (EBM_ERR_NUMERIC: the
+ * network names the layer) becomes "diverged at step N: <what> (<detail>)";
+ * other errors pass through. */
+ebm_status train_divergence(ebm_status st, int64_t step, const char *what);
+/* EBM_ERR_NUMERIC "diverged at step N: <what> is NaN" (or inf, or beyond
+ * bound when bound > 0), or EBM_OK when v is usable. */
+ebm_status train_check_finite(double v, double bound, int64_t step, const char *what);
+
+/* One Adam step at the scheduled learning rate; a non-finite gradient is a
+ * divergence naming `what` ("grad_norm"). */
+ebm_status train_adam_step(ebm_adam *adam, float lr, int64_t step, const char *what, double *grad_norm);
+
+/* A network's parameters and buffers in a state file under "<prefix>.<name>":
+ * add them, check they are all there with their shapes (before anything
+ * changes), read them. The energy network is "model". */
+ebm_status train_save_net(ebm_st_writer *w, ebm_net *net, const char *prefix);
+ebm_status train_check_net(const ebm_safetensors *st, ebm_net *net, const char *prefix);
+ebm_status train_read_net(const ebm_safetensors *st, ebm_net *net, const char *prefix);
+
+/* Builds a network from an architecture given as a preset name, JSON text
+ * or @FILE (the forms of --arch), for batches of max_batch, initialised
+ * from rng. `what` names the setting in errors ("--generator"). */
+ebm_status train_build_net(const char *arch, int64_t max_batch, ebm_rng *rng, const char *what,
+                           ebm_net **out);
+
+#endif

@@ -1,0 +1,223 @@
+/* The MCMC maximum-likelihood methods of DESIGN §4 (Du & Mordatch A.11;
+ * bench/torch_reference.py's loop): pcd, short-run and cd differ only in
+ * where the chains start. Positives with a little noise, MCMC negatives,
+ * the contrastive loss with the α·E² regulariser, improved CD's KL and
+ * entropy terms when asked, one Adam step. Gradients flow only through the
+ * final energies: the negatives are constants of the loss, so dL/dθ =
+ * Σ_i dL/dE⁺ᵢ ∇θE⁺ᵢ + Σ_i dL/dE⁻ᵢ ∇θE⁻ᵢ. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "train/train_internal.h"
+
+/* Labels must fit a conditional network; an unconditional run may not use
+ * a network with classes (its passes would want labels). */
+ebm_status train_mcmc_check_data(const ebm_trainer *t) {
+  const ebm_net *net = t->net;
+  const ebm_dataset *ds = t->ds;
+  const int classes = ebm_net_num_classes(net);
+  if (ebm_net_out_size(net) != 1)
+    return ebm_set_error(EBM_ERR_ARG, "method %s trains an energy: the network must end in one output "
+                         "(it gives %lld)", t->method->name, (long long)ebm_net_out_size(net));
+  if (t->cfg.conditional) {
+    if (classes == 0)
+      return ebm_set_error(EBM_ERR_ARG, "conditional training needs a network with classes");
+    if (!ds->labels) return ebm_set_error(EBM_ERR_ARG, "%s has no labels for conditional training", ds->spec);
+    if (ds->num_classes > classes)
+      return ebm_set_error(EBM_ERR_ARG, "%s has %d classes, the network %d", ds->spec, ds->num_classes, classes);
+    for (int64_t i = 0; i < ds->x->shape[0]; i++)
+      if (ds->labels[i] < 0 || ds->labels[i] >= classes)
+        return ebm_set_error(EBM_ERR_ARG, "%s: label %d of item %lld is not in 0..%d", ds->spec,
+                             ds->labels[i], (long long)i, classes - 1);
+  } else if (classes > 0) {
+    return ebm_set_error(EBM_ERR_ARG, "the network has %d classes: train it with conditional on", classes);
+  }
+  return EBM_OK;
+}
+
+/* The improved-CD work arrays (icd.c); refs only with the entropy term. */
+static ebm_status alloc_icd(ebm_trainer *t) {
+  const size_t big = (size_t)(t->cfg.batch * t->item);
+  const int classes = t->y_neg ? ebm_net_num_classes(t->net) : 0;
+  t->icd_grad = ebm_alloc(big, sizeof(float));
+  t->icd_v = ebm_alloc(big, sizeof(float));
+  t->icd_u = ebm_alloc(big, sizeof(float));
+  t->icd_x = ebm_alloc(big, sizeof(float));
+  int ok = t->icd_grad && t->icd_v && t->icd_u && t->icd_x;
+  if (ok && t->cfg.entropy_weight > 0) {
+    t->icd_n_refs = t->cfg.buffer_size < TRAIN_ENTROPY_REFS ? t->cfg.buffer_size : TRAIN_ENTROPY_REFS;
+    t->icd_refs = ebm_alloc((size_t)(t->icd_n_refs * t->item), sizeof(float));
+    ok = t->icd_refs != NULL;
+    if (ok && classes > 0) { /* the references come from every class's store in turn */
+      t->icd_ref_labels = ebm_alloc((size_t)t->icd_n_refs, sizeof(int32_t));
+      ok = t->icd_ref_labels != NULL;
+      for (int64_t j = 0; ok && j < t->icd_n_refs; j++) t->icd_ref_labels[j] = (int32_t)(j % classes);
+    }
+  }
+  return ok ? EBM_OK : ebm_set_error(EBM_ERR_NOMEM, "out of memory for the improved-CD terms");
+}
+
+
+static ebm_status mcmc_init(ebm_trainer *t, void **state) {
+  *state = NULL;
+  ebm_status st = train_mcmc_check_data(t);
+  if (st != EBM_OK) return st;
+  if (t->cfg.kl_weight > 0 || t->cfg.entropy_weight > 0) return alloc_icd(t);
+  return EBM_OK;
+}
+
+static double mean_of(const float *v, int64_t n) {
+  double s = 0;
+  for (int64_t i = 0; i < n; i++) s += v[i];
+  return s / (double)n;
+}
+
+/* x⁺ ← clamp(batch + σ·N(0, 1)), the noise drawn into x⁻ (still free). */
+static void make_positives(ebm_trainer *t) {
+  const int64_t m = t->cfg.batch * t->item;
+  const float lo = t->cfg.range_lo, hi = t->cfg.range_hi;
+  ebm_batcher_next(t->batcher, t->x_pos, t->y_data);
+  if (t->y_pos) memcpy(t->y_pos, t->y_data, (size_t)t->cfg.batch * sizeof(int32_t));
+  if (t->cfg.pos_noise > 0) {
+    ebm_rng_normal(&t->rng, t->x_neg, m, 0.0f, t->cfg.pos_noise);
+    for (int64_t k = 0; k < m; k++) {
+      float v = t->x_pos[k] + t->x_neg[k];
+      t->x_pos[k] = v < lo ? lo : (v > hi ? hi : v);
+    }
+  }
+}
+
+/* x⁻ before MCMC: buffer draws (pcd), uniform noise (short-run) or x⁺ (cd);
+ * with augment, the draws that restart a stored chain are transformed
+ * (fresh noise is left as it is). */
+static ebm_status init_negatives(ebm_trainer *t) {
+  const int64_t B = t->cfg.batch;
+  if (t->y_neg) memcpy(t->y_neg, t->y_pos, (size_t)B * sizeof(int32_t));
+  switch (t->cfg.method) {
+    case EBM_TRAIN_PCD: {
+      ebm_status st = ebm_replay_get(t->replay, t->x_neg, t->y_neg, B, t->cfg.reinit, &t->rng, t->slots);
+      for (int64_t i = 0; st == EBM_OK && t->cfg.augment && i < B; i++)
+        if (t->slots[i] >= 0)
+          ebm_augment_item(t->x_neg + i * t->item, ebm_net_item_ndim(t->net), ebm_net_item_shape(t->net),
+                           t->cfg.augment, t->cfg.range_lo, t->cfg.range_hi, &t->rng, t->aug_tmp);
+      return st;
+    }
+    case EBM_TRAIN_SHORT_RUN:
+      ebm_rng_uniform(&t->rng, t->x_neg, B * t->item, t->cfg.range_lo, t->cfg.range_hi);
+      return EBM_OK;
+    case EBM_TRAIN_CD:
+      memcpy(t->x_neg, t->x_pos, (size_t)(B * t->item) * sizeof(float));
+      return EBM_OK;
+    default: return ebm_set_error(EBM_ERR_INTERNAL, "trainer: method %s is not an MCMC method", t->method->name);
+  }
+}
+
+/* Adds the gradient of the improved-CD terms (icd.c) to the parameter
+ * gradients: dL/dx⁻ from the energies and ∇ₓE at x⁻, carried through the
+ * sampler's last step. */
+static ebm_status icd_gradient(ebm_trainer *t, train_icd_values *values) {
+  const ebm_train_config *c = &t->cfg;
+  const float width = c->range_hi - c->range_lo;
+  ebm_last_step ls;
+  ebm_status st = ebm_sampler_last_step(t->sampler, &ls);
+  if (st != EBM_OK) return st;
+  train_icd_terms(t->x_neg, t->e_neg, t->icd_grad, c->batch, t->item, c->kl_weight, c->entropy_weight,
+                  t->icd_refs, t->icd_n_refs, TRAIN_ENTROPY_DELTA * width, values, t->icd_v);
+  return train_backprop_last_step(t->net, &t->cond_neg, &ls, t->x_neg, t->icd_v, t->item,
+                                  TRAIN_ICD_FD_STEP * width, t->icd_u, t->icd_x, t->de_neg, t->e_tmp);
+}
+
+ebm_status train_mcmc_step(ebm_trainer *t, void *state, ebm_train_stats *stats) {
+  (void)state;
+  const ebm_train_config *c = &t->cfg;
+  const int64_t B = c->batch, step = t->step + 1;
+  ebm_status st;
+
+  make_positives(t);
+  ebm_net_spectral_update(t->net, c->spectral_iters);
+  if ((st = init_negatives(t)) != EBM_OK) return st;
+  st = ebm_sampler_run(t->sampler, t->x_neg, &t->cond_neg, B, &t->rng, t->mcmc, NULL);
+  if (st != EBM_OK) return train_divergence(st, step, "the sampler's energy is not finite");
+  t->has_negatives = 1;
+  /* the entropy term's references: stored items, drawn before this batch goes back */
+  if (t->icd_n_refs > 0 && (st = ebm_replay_get(t->replay, t->icd_refs, t->icd_ref_labels, t->icd_n_refs,
+                                                 0.0f, &t->rng, NULL)) != EBM_OK)
+    return st;
+  if (t->replay && (st = ebm_replay_put(t->replay, t->x_neg, t->y_neg, B, t->slots, &t->rng)) != EBM_OK)
+    return st;
+
+  /* One forward and one backward per batch: dL/dE⁺ needs only E⁺ (and
+   * dL/dE⁻ only E⁻), so each batch goes back through the activations its
+   * own forward kept. Positives first, then negatives: the order the
+   * parameter gradients accumulate in. Parameters change only at the Adam
+   * step, after every check. */
+  ebm_net_zero_grad(t->net);
+  if ((st = ebm_net_energy(t->net, t->x_pos, &t->cond_pos, B, t->e_pos)) != EBM_OK)
+    return train_divergence(st, step, "e_pos is not finite");
+  const double e_pos = mean_of(t->e_pos, B);
+  if ((st = train_check_finite(e_pos, c->max_energy, step, "e_pos")) != EBM_OK) return st;
+  ebm_train_loss_grad(t->e_pos, t->e_pos, B, c->alpha, t->de_pos, t->de_neg); /* de_neg: overwritten below */
+  if ((st = ebm_net_backward(t->net, t->de_pos, NULL, 1)) != EBM_OK) return st;
+  /* improved CD needs ∇ₓE at the negatives too: a pass of its own */
+  if (t->icd_grad && (st = ebm_net_grad_input(t->net, t->x_neg, &t->cond_neg, B, t->e_tmp, t->icd_grad)) != EBM_OK)
+    return train_divergence(st, step, "e_neg is not finite");
+  if ((st = ebm_net_energy(t->net, t->x_neg, &t->cond_neg, B, t->e_neg)) != EBM_OK)
+    return train_divergence(st, step, "e_neg is not finite");
+  if (c->inject_nan_at == step) t->e_neg[0] = NAN; /* the divergence test hook */
+  const double e_neg = mean_of(t->e_neg, B);
+  const double loss = ebm_train_loss(t->e_pos, t->e_neg, B, c->alpha);
+  if ((st = train_check_finite(e_neg, c->max_energy, step, "e_neg")) != EBM_OK ||
+      (st = train_check_finite(loss, 0, step, "loss")) != EBM_OK)
+    return st;
+  ebm_train_loss_grad(t->e_pos, t->e_neg, B, c->alpha, t->de_pos, t->de_neg);
+  if ((st = ebm_net_backward(t->net, t->de_neg, NULL, 1)) != EBM_OK) return st;
+  train_icd_values icd = {0, 0};
+  if (t->icd_grad) {
+    if ((st = icd_gradient(t, &icd)) != EBM_OK)
+      return train_divergence(st, step, "the KL + entropy terms are not finite");
+    if ((st = train_check_finite(icd.kl + icd.entropy, 0, step, "the KL + entropy terms")) != EBM_OK) return st;
+  }
+  double gnorm = 0;
+  if ((st = train_adam_step(t->adam, ebm_train_lr(c, t->step), step, "grad_norm", &gnorm)) != EBM_OK) return st;
+
+  stats->loss = loss;
+  stats->e_pos = e_pos;
+  stats->e_neg = e_neg;
+  stats->grad_norm = gnorm;
+  stats->kl = icd.kl;
+  stats->entropy = icd.entropy;
+  const int K = c->sampler.steps;
+  if (K > 0) {
+    double acc = 0;
+    for (int k = 0; k < K; k++) acc += t->mcmc[k].accept_rate;
+    stats->mcmc_energy = t->mcmc[K - 1].mean_energy;
+    stats->mcmc_grad_norm = t->mcmc[K - 1].grad_norm;
+    stats->mcmc_accept = acc / K;
+  }
+  return EBM_OK;
+}
+
+/* The three rows of the method table (methods.c). */
+#define MCMC_NEEDS (TRAIN_NEEDS_SAMPLER | TRAIN_ENERGY_NET)
+const train_method train_method_pcd = {
+    .name = "pcd",
+    .summary = "persistent chains from a replay buffer (5% fresh noise), K MCMC steps (IGEBM)",
+    .needs = MCMC_NEEDS | TRAIN_NEEDS_REPLAY,
+    .init = mcmc_init,
+    .step = train_mcmc_step,
+};
+const train_method train_method_short_run = {
+    .name = "short-run",
+    .summary = "every chain from uniform noise, K steps, no buffer (Nijkamp et al. 2019)",
+    .needs = MCMC_NEEDS,
+    .init = mcmc_init,
+    .step = train_mcmc_step,
+};
+const train_method train_method_cd = {
+    .name = "cd",
+    .summary = "chains start at the data batch, K steps (CD-k, Hinton 2002)",
+    .needs = MCMC_NEEDS,
+    .init = mcmc_init,
+    .step = train_mcmc_step,
+};
