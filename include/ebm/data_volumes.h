@@ -9,6 +9,7 @@
 #define EBM_DATA_VOLUMES_H
 
 #include "ebm/core.h"
+#include "ebm/nn.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -44,6 +45,12 @@ ebm_status ebm_png_write_frames(const char *path, const float *videos, int64_t n
  * (front) and width (side), each the mean occupancy along its axis, scaled
  * so the fullest line is white. */
 ebm_status ebm_png_write_voxels(const char *path, const float *grids, int64_t n, int d, int h, int w);
+
+/* Samples of a volume network (ebm_net_volume_depth > 0; items [C·D, H, W]
+ * in [lo, hi]) as a PNG: voxel grids (D = H = W, C = 1) as three-view
+ * projections, anything else as frame strips (what `ebm train` draws). */
+ebm_status ebm_png_write_volume_samples(const char *path, const ebm_net *net, const float *x, int64_t n,
+                                        float lo, float hi);
 
 #ifdef __cplusplus
 }

@@ -109,6 +109,9 @@ const char *ebm_net_arch_json(const ebm_net *net);
 int ebm_net_item_ndim(const ebm_net *net);
 const int64_t *ebm_net_item_shape(const ebm_net *net);
 int ebm_net_num_classes(const ebm_net *net);
+/* Volumes: the depth D when the network's first layer is a conv3d (its
+ * C×D×H×W items travel as [C·D, H, W]), else 0. */
+int64_t ebm_net_volume_depth(const ebm_net *net);
 int64_t ebm_net_max_batch(const ebm_net *net);
 
 /* Parameters in a fixed order (the checkpoint order). */

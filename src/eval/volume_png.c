@@ -68,3 +68,12 @@ ebm_status ebm_png_write_voxels(const char *path, const float *grids, int64_t n,
   ebm_tensor_free(views);
   return st;
 }
+
+ebm_status ebm_png_write_volume_samples(const char *path, const ebm_net *net, const float *x, int64_t n,
+                                        float lo, float hi) {
+  const int64_t d = ebm_net_volume_depth(net), *shape = ebm_net_item_shape(net);
+  if (d < 1) return ebm_set_error(EBM_ERR_ARG, "%s: the network does not take volumes", path);
+  const int c = (int)(shape[0] / d), h = (int)shape[1], w = (int)shape[2];
+  if (c == 1 && d == h && h == w) return ebm_png_write_voxels(path, x, n, (int)d, h, w);
+  return ebm_png_write_frames(path, x, n, c, (int)d, h, w, lo, hi);
+}
