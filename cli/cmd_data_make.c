@@ -32,24 +32,10 @@ static int check_n(const make_flags *f, int64_t dflt, int64_t item, int64_t *n) 
   return 0;
 }
 
-/* "WxH" with both sides in 1..8192; otherwise a usage error. */
-static int parse_size(const char *text, int *w, int *h) {
-  char *end;
-  long a = strtol(text, &end, 10);
-  if (end == text || (*end != 'x' && *end != 'X'))
-    return cli_usage_error(VERB, "--size must be WxH (e.g. 64x64), got '%s'", text);
-  const char *second = end + 1;
-  long b = strtol(second, &end, 10);
-  if (end == second || *end || a < 1 || b < 1 || a > 8192 || b > 8192)
-    return cli_usage_error(VERB, "--size must be WxH with sides in 1..8192, got '%s'", text);
-  *w = (int)a, *h = (int)b;
-  return 0;
-}
-
 /* texture:NAME → a PNG (ebm_texture_make). */
 static int make_texture(const char *name, const make_flags *f) {
   int w = 64, h = 64, rc;
-  if (f->size && (rc = parse_size(f->size, &w, &h))) return rc;
+  if (f->size && (rc = cli_parse_size(VERB, "--size", f->size, 8192, &w, &h))) return rc;
   if (f->channels != 1 && f->channels != 3)
     return cli_usage_error(VERB, "--channels must be 1 or 3, got %d", f->channels);
   float *px = malloc((size_t)f->channels * (size_t)w * (size_t)h * sizeof *px);

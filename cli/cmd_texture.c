@@ -9,20 +9,6 @@
 
 #define VERB "texture"
 
-/* "WxH" with both sides in 1..65535; otherwise a usage error. */
-static int parse_size(const char *text, int *w, int *h) {
-  char *end;
-  long a = strtol(text, &end, 10);
-  if (end == text || (*end != 'x' && *end != 'X'))
-    return cli_usage_error(VERB, "--size must be WxH (e.g. 256x256), got '%s'", text);
-  const char *second = end + 1;
-  long b = strtol(second, &end, 10);
-  if (end == second || *end || a < 1 || b < 1 || a > 65535 || b > 65535)
-    return cli_usage_error(VERB, "--size must be WxH with sides in 1..65535, got '%s'", text);
-  *w = (int)a, *h = (int)b;
-  return 0;
-}
-
 typedef struct {
   ebm_progress *bar;
 } progress_ctx;
@@ -62,7 +48,7 @@ static int run_texture(int argc, char **argv) {
   cfg.seed = (uint64_t)seed;
   if (ebm_texture_config_check(&cfg)) return cli_usage_error(VERB, "%s", ebm_last_error());
   int ow = 0, oh = 0, min_side = ebm_texture_min_side();
-  if (size && (rc = parse_size(size, &ow, &oh))) return rc;
+  if (size && (rc = cli_parse_size(VERB, "--size", size, 65535, &ow, &oh))) return rc;
   if (size && (ow < min_side || oh < min_side))
     return cli_usage_error(VERB, "--size %s is too small: each side must be at least %d (the model's "
                            "receptive field)", size, min_side);

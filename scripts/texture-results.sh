@@ -14,4 +14,4 @@ for t in checks stripes blobs; do
     --side-by-side "docs/texture-$t.png"
 done
 "$EBM" texture --input "$OUT/stripes.png" --out "$OUT/stripes-gabor.png" --filters gabor \
-  --iters 200 --seed 1 --side-by-side docs/texture-stripes-gabor.png
+  --iters 40 --seed 1 --side-by-side docs/texture-stripes-gabor.png
