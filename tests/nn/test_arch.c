@@ -10,7 +10,7 @@ static void expect_arch_error(const char *json, const char *needle) {
 
 TEST(arch_errors_name_the_layer_and_the_problem) {
   expect_arch_error("[1,2]", "not a JSON object");
-  expect_arch_error("{\"input\":[2],\"layers\":[{\"type\":\"conv3d\"}]}", "layer 0: unknown type 'conv3d'");
+  expect_arch_error("{\"input\":[2],\"layers\":[{\"type\":\"conv4d\"}]}", "layer 0: unknown type 'conv4d'");
   expect_arch_error("{\"input\":[2],\"layers\":[{\"type\":\"linear\",\"name\":\"a\",\"out\":1,\"kernal\":3}]}",
                     "layer 0 (linear): unknown key 'kernal'");
   expect_arch_error("{\"input\":[2],\"layers\":[{\"type\":\"linear\",\"name\":\"a\"}]}",
