@@ -214,3 +214,17 @@ int cli_parse_range(const char *verb, const char *text, float *lo, float *hi) {
   *hi = (float)b;
   return 0;
 }
+
+int cli_parse_size(const char *verb, const char *flag, const char *text, int max, int *w, int *h) {
+  char *end;
+  long a = strtol(text, &end, 10), b = 0;
+  int ok = end != text && (*end == 'x' || *end == 'X');
+  if (ok) {
+    const char *second = end + 1;
+    b = strtol(second, &end, 10);
+    ok = end != second && !*end && a >= 1 && b >= 1 && a <= max && b <= max;
+  }
+  if (!ok) return cli_usage_error(verb, "%s must be WxH with sides in 1..%d (e.g. 64x64), got '%s'", flag, max, text);
+  *w = (int)a, *h = (int)b;
+  return 0;
+}

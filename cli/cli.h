@@ -93,6 +93,10 @@ int cli_check_paths(const char *verb, const cli_opt *opts, int nopts, const cli_
  * otherwise prints a usage error naming --range and returns 2. */
 int cli_parse_range(const char *verb, const char *text, float *lo, float *hi);
 
+/* Parses an image size "WxH" (sides in 1..max); otherwise prints a usage
+ * error naming `flag` and returns 2. */
+int cli_parse_size(const char *verb, const char *flag, const char *text, int max, int *w, int *h);
+
 /* Prints one warning line to stderr when some of the n values x fall
  * outside [lo, hi]: their span, the range and the fix — "pass FLAG LO,HI"
  * when `flag` (e.g. "--range") can widen the range, else "rescale it".

@@ -1,7 +1,8 @@
-/* `ebm data make NAME`: synthetic data sets the tool generates itself, as
- * .npy — point clouds on shapes and particle transitions (issue 15). Each
- * generator is one row of `makers`; the library does the work
- * (ebm/points.h, ebm/plan.h). */
+/* `ebm data make NAME`: synthetic data made by the tool, so tests and the
+ * README run without downloads — textures, videos, voxel shapes, point
+ * clouds, particle transitions (issue 15). Each generator is one row of
+ * `makers`: its spec prefix and the library call behind it (ebm/texture.h,
+ * ebm/data_volumes.h, ebm/points.h, ebm/plan.h). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,9 +11,112 @@
 #define VERB "data make"
 
 typedef struct {
-  const char *out, *labels, *png;
-  int64_t n, points, steps, seed;
+  const char *out;
+  const char *size;
+  const char *png;     /* a picture of the first items */
+  const char *labels;  /* shapes3d: the labels .npy */
+  int channels;
+  int64_t seed, n;
+  int64_t points, steps; /* points:shapes: points per cloud; particle: transitions per trajectory */
 } make_flags;
+
+#define MOVING_FRAMES 16
+#define MOVING_SIDE 64
+#define MOVING_DEFAULT_N 200
+#define SHAPES_SIDE 32
+#define SHAPES_DEFAULT_N 300
+#define PNG_ITEMS 8
+
+static int check_n(const make_flags *f, int64_t dflt, int64_t item, int64_t *n) {
+  *n = f->n ? f->n : dflt;
+  if (*n < 1 || *n > ((int64_t)1 << 34) / item)
+    return cli_usage_error(VERB, "--n must be in 1..%lld, got %lld", (long long)(((int64_t)1 << 34) / item),
+                           (long long)*n);
+  return 0;
+}
+
+/* texture:NAME → a PNG (ebm_texture_make). */
+static int make_texture(const char *name, const make_flags *f) {
+  int w = 64, h = 64, rc;
+  if (f->size && (rc = cli_parse_size(VERB, "--size", f->size, 8192, &w, &h))) return rc;
+  if (f->channels != 1 && f->channels != 3)
+    return cli_usage_error(VERB, "--channels must be 1 or 3, got %d", f->channels);
+  float *px = malloc((size_t)f->channels * (size_t)w * (size_t)h * sizeof *px);
+  if (!px) return cli_runtime_error(ebm_set_error(EBM_ERR_NOMEM, "out of memory"));
+  ebm_status st = ebm_texture_make(name, f->channels, h, w, (uint64_t)f->seed, px);
+  if (st == EBM_ERR_ARG) rc = cli_usage_error(VERB, "%s", ebm_last_error());
+  else if (st || (st = ebm_image_write_row_png(f->out, 1, f->channels, &h, &w, (const float *const *)&px, 0)))
+    rc = cli_runtime_error(st);
+  else {
+    printf("%s: texture %s, %dx%d, %d channel%s\n", f->out, name, w, h, f->channels,
+           f->channels == 1 ? "" : "s");
+    rc = CLI_EXIT_OK;
+  }
+  free(px);
+  return rc;
+}
+
+/* moving:fashion-mnist → N×1×16×64×64 float32 .npy (ebm_make_moving),
+ * one Fashion-MNIST item per video moving and bouncing. */
+static int make_moving(const char *source, const make_flags *f) {
+  if (strcmp(source, "fashion-mnist") != 0 && strcmp(source, "mnist") != 0)
+    return cli_usage_error(VERB, "moving: items come from fashion-mnist or mnist, got '%s'", source);
+  const int64_t item = (int64_t)MOVING_FRAMES * MOVING_SIDE * MOVING_SIDE;
+  int64_t n;
+  int rc = check_n(f, MOVING_DEFAULT_N, item, &n);
+  if (rc) return rc;
+  char spec[64];
+  snprintf(spec, sizeof spec, "%s:train", source);
+  ebm_dataset *ds = NULL;
+  float *videos = NULL;
+  ebm_status st = ebm_dataset_load(spec, 0.0f, 1.0f, &ds);
+  if (st) return cli_runtime_error(st);
+  const ebm_tensor *x = ds->x;
+  if (!(videos = malloc((size_t)(n * item) * sizeof *videos))) {
+    st = ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld videos", (long long)n);
+    goto done;
+  }
+  int64_t shape[5] = {n, 1, MOVING_FRAMES, MOVING_SIDE, MOVING_SIDE};
+  if ((st = ebm_make_moving(x->data, x->shape[0], (int)x->shape[2], (int)x->shape[3], n, MOVING_FRAMES,
+                            MOVING_SIDE, 1, (uint64_t)f->seed, videos)) ||
+      (st = ebm_npy_save(f->out, EBM_DTYPE_F32, 5, shape, videos)))
+    goto done;
+  if (f->png && (st = ebm_png_write_frames(f->png, videos, n < PNG_ITEMS ? n : PNG_ITEMS, 1, MOVING_FRAMES,
+                                           MOVING_SIDE, MOVING_SIDE, 0.0f, 1.0f)))
+    goto done;
+  printf("%s: %lld videos of %d frames %dx%d (moving %s), shape [%lld,1,%d,%d,%d]\n", f->out, (long long)n,
+         MOVING_FRAMES, MOVING_SIDE, MOVING_SIDE, source, (long long)n, MOVING_FRAMES, MOVING_SIDE, MOVING_SIDE);
+done:
+  free(videos);
+  ebm_dataset_free(ds);
+  return st ? cli_runtime_error(st) : CLI_EXIT_OK;
+}
+
+/* shapes3d → N×1×32×32×32 float32 occupancy .npy (ebm_make_shapes3d),
+ * spheres, boxes and tori in turn; --labels writes their classes. */
+static int make_shapes3d(const char *arg, const make_flags *f) {
+  (void)arg;
+  const int64_t item = (int64_t)SHAPES_SIDE * SHAPES_SIDE * SHAPES_SIDE;
+  int64_t n;
+  int rc = check_n(f, SHAPES_DEFAULT_N, item, &n);
+  if (rc) return rc;
+  float *grids = malloc((size_t)(n * item) * sizeof *grids);
+  int32_t *labels = malloc((size_t)n * sizeof *labels);
+  ebm_status st = EBM_OK;
+  int64_t shape[5] = {n, 1, SHAPES_SIDE, SHAPES_SIDE, SHAPES_SIDE};
+  if (!grids || !labels) st = ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld grids", (long long)n);
+  if (!st) st = ebm_make_shapes3d(n, SHAPES_SIDE, (uint64_t)f->seed, grids, labels);
+  if (!st) st = ebm_npy_save(f->out, EBM_DTYPE_F32, 5, shape, grids);
+  if (!st && f->labels) st = ebm_npy_save(f->labels, EBM_DTYPE_I32, 1, &n, labels);
+  if (!st && f->png)
+    st = ebm_png_write_voxels(f->png, grids, n < PNG_ITEMS ? n : PNG_ITEMS, SHAPES_SIDE, SHAPES_SIDE, SHAPES_SIDE);
+  if (!st)
+    printf("%s: %lld voxel grids %d^3 (sphere, box, torus in turn), shape [%lld,1,%d,%d,%d]\n", f->out,
+           (long long)n, SHAPES_SIDE, (long long)n, SHAPES_SIDE, SHAPES_SIDE, SHAPES_SIDE);
+  free(grids);
+  free(labels);
+  return st ? cli_runtime_error(st) : CLI_EXIT_OK;
+}
 
 static int make_points_shapes(const make_flags *f) {
   float *xyz = malloc((size_t)(f->n * f->points * 3) * sizeof *xyz);
@@ -61,56 +165,72 @@ static int make_particle(const make_flags *f) {
   return st ? cli_runtime_error(st) : CLI_EXIT_OK;
 }
 
+/* points:shapes and particle: their sizes checked, then made. */
+static int make_points_data(const char *arg, const make_flags *given) {
+  make_flags g = *given;
+  make_flags *f = &g;
+  const int particle = strcmp(arg, "particle") == 0;
+  if (f->n == 0) f->n = particle ? 1000 : 600;
+  if (f->n < 1 || f->n > 1000000) return cli_usage_error(VERB, "--n must be in 1..1000000, got %lld", (long long)f->n);
+  if (f->points < 1 || f->points > 65536)
+    return cli_usage_error(VERB, "--points must be in 1..65536, got %lld", (long long)f->points);
+  if (f->steps < 1 || f->steps > 10000) return cli_usage_error(VERB, "--steps must be in 1..10000, got %lld", (long long)f->steps);
+  if (f->n * f->points > 100000000 || f->n * f->steps > 100000000)
+    return cli_usage_error(VERB, "--n %lld is too many for that size (at most 1e8 points or transitions)", (long long)f->n);
+  if (f->labels && particle) return cli_usage_error(VERB, "--labels is only for points:shapes and shapes3d");
+  return particle ? make_particle(f) : make_points_shapes(f);
+}
+
 static const struct {
-  const char *name;
-  int64_t default_n;
-  int (*make)(const make_flags *f);
+  const char *prefix;  /* "texture:" takes a name after it */
+  int (*make)(const char *arg, const make_flags *f);
 } makers[] = {
-    {"points:shapes", 600, make_points_shapes},
-    {"particle", 1000, make_particle},
+    {"texture:", make_texture},
+    {"moving:", make_moving},
+    {"shapes3d", make_shapes3d},
+    {"points:shapes", make_points_data},
+    {"particle", make_points_data},
 };
 
 static int run_data_make(int argc, char **argv) {
-  make_flags f = {.n = 0, .points = 128, .steps = 50, .seed = 1};
+  make_flags f = {NULL, NULL, NULL, NULL, 3, 1, 0, 128, 50};
   cli_opt opts[] = {
-      {"out", OPT_PATH_OUT, &f.out, "X.npy", "where to write the data (required)"},
-      {"n", OPT_INT64, &f.n, "N", "items: clouds (600) or trajectories (1000)"},
+      {"out", OPT_PATH_OUT, &f.out, "FILE", "where to write (required)"},
+      {"size", OPT_STRING, &f.size, "WxH", "texture: image size (default 64x64)"},
+      {"channels", OPT_INT, &f.channels, "C", "texture: 1 (grey) or 3 (RGB)"},
+      {"n", OPT_INT64, &f.n, "N", "items of a data set (default: moving 200, shapes3d 300)"},
+      {"png", OPT_PATH_OUT, &f.png, "P.png", "also draw the first 8 items (frame strips, three-view projections)"},
+      {"labels", OPT_PATH_OUT, &f.labels, "L.npy", "shapes3d: write the classes (0 sphere, 1 box, 2 torus)"},
       {"points", OPT_INT64, &f.points, "P", "points:shapes: points per cloud"},
       {"steps", OPT_INT64, &f.steps, "T", "particle: transitions per trajectory"},
-      {"seed", OPT_INT64, &f.seed, "S", "the same seed writes the same bytes"},
-      {"labels", OPT_PATH_OUT, &f.labels, "L.npy", "points:shapes: each cloud's shape (0 sphere, 1 box, 2 torus)"},
-      {"png", OPT_PATH_OUT, &f.png, "FILE", "a picture of the first items"},
+      {"seed", OPT_INT64, &f.seed, "S", "random seed (the same seed gives the same bytes)"},
   };
   char *pos[1];
   int npos = 0;
   int rc = cli_parse(VERB, opts, CLI_NOPTS(opts), argc, argv, pos, 1, &npos);
   if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
-  if (npos != 1) return cli_usage_error(VERB, "expected one data set name (points:shapes, particle)");
-  if (!f.out) return cli_usage_error(VERB, "--out X.npy is required");
-  for (size_t k = 0; k < sizeof makers / sizeof makers[0]; k++) {
-    if (strcmp(pos[0], makers[k].name) != 0) continue;
-    if (f.n == 0) f.n = makers[k].default_n;
-    if (f.n < 1 || f.n > 1000000) return cli_usage_error(VERB, "--n must be in 1..1000000, got %lld", (long long)f.n);
-    if (f.points < 1 || f.points > 65536)
-      return cli_usage_error(VERB, "--points must be in 1..65536, got %lld", (long long)f.points);
-    if (f.steps < 1 || f.steps > 10000) return cli_usage_error(VERB, "--steps must be in 1..10000, got %lld", (long long)f.steps);
-    if (f.n * f.points > 100000000 || f.n * f.steps > 100000000)
-      return cli_usage_error(VERB, "--n %lld is too many for that size (at most 1e8 points or transitions)", (long long)f.n);
-    if (f.labels && makers[k].make != make_points_shapes)
-      return cli_usage_error(VERB, "--labels is only for points:shapes");
-    return makers[k].make(&f);
+  if (npos != 1 || !f.out) return cli_usage_error(VERB, "expected one generator and --out FILE");
+  for (size_t i = 0; i < sizeof makers / sizeof makers[0]; i++) {
+    size_t len = strlen(makers[i].prefix);
+    int takes_arg = makers[i].prefix[len - 1] == ':';
+    if (takes_arg ? strncmp(pos[0], makers[i].prefix, len) == 0 : strcmp(pos[0], makers[i].prefix) == 0)
+      return makers[i].make(pos[0] + (takes_arg ? len : 0), &f);
   }
-  return cli_usage_error(VERB, "unknown data set '%s' (points:shapes, particle)", pos[0]);
+  return cli_usage_error(VERB, "unknown generator '%s' (known: texture:NAME, moving:fashion-mnist, "
+                         "shapes3d, points:shapes, particle)", pos[0]);
 }
 
-CLI_COMMAND(data_make, "data make", "NAME --out X.npy [--n N] [--seed S] [--png FILE]",
-            "generate a synthetic data set (point clouds, particle transitions) as .npy",
-            "points:shapes  clouds of P points (--points, 128) sampled uniformly on the surfaces of\n"
-            "               spheres, boxes and tori (in turn) of random size and orientation in\n"
-            "               [-1,1]^3: float32 (n, P, 3). Train with --arch pointnet --range -1,1.\n"
-            "particle       a 2-D particle in [-1,1]^2 with bounded acceleration steering to random\n"
-            "               goals around three disc obstacles: float32 (n*T, 4) rows (x, y, x', y')\n"
-            "               of consecutive states, T = --steps per trajectory. Train with --arch mlp;\n"
-            "               plan with `ebm plan`.\n"
-            "The same --seed writes the same bytes; item i depends only on the seed and i.",
+CLI_COMMAND(data_make, VERB, "NAME --out FILE [options]",
+            "make a synthetic data set or picture (textures, videos, voxel shapes, point clouds, particles)",
+            "NAME is one of:\n"
+            "  texture:NAME           a PNG texture: checks, stripes or blobs (--size WxH, --channels)\n"
+            "  moving:fashion-mnist   videos N x 1 x 16 x 64 x 64 (.npy): a Fashion-MNIST item\n"
+            "                         moving across the canvas, bouncing off its edges\n"
+            "  shapes3d               voxel grids N x 1 x 32 x 32 x 32 (.npy): spheres, boxes, tori\n"
+            "  points:shapes          clouds of P points (--points, 128) on the surfaces of spheres,\n"
+            "                         boxes and tori of random size and orientation in [-1,1]^3:\n"
+            "                         float32 (n, P, 3); train with --arch pointnet --range -1,1\n"
+            "  particle               a 2-D particle among three disc obstacles: float32 (n*T, 4)\n"
+            "                         rows (x, y, x', y'), T = --steps; plan with `ebm plan`\n"
+            "The same --seed gives the same bytes.",
             run_data_make)

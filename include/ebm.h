@@ -35,6 +35,8 @@
  *   ebm/report.h  a run directory as one self-contained HTML page (plots, samples, config)
  *   ebm/points.h  point clouds: synthetic shapes, Chamfer distance and EMD, projections
  *   ebm/plan.h    a 2-D particle world, its transitions, planning by Langevin on their energy
+ *   ebm/texture.h a texture model learned from one image, sampled at any size
+ *   ebm/data_volumes.h  synthetic videos (moving items) and voxel shapes
  */
 #ifndef EBM_H
 #define EBM_H
@@ -53,6 +55,8 @@
 #include "ebm/report.h"
 #include "ebm/points.h"
 #include "ebm/plan.h"
+#include "ebm/texture.h"
+#include "ebm/data_volumes.h"
 
 /* The library version, "MAJOR.MINOR.PATCH". */
 const char *ebm_version(void);

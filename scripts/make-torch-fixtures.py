@@ -27,9 +27,9 @@ Writes, with fixed seeds (default DIR: tests/fixtures/torch/):
                            training mode (one power iteration first)
 
   NAME.safetensors         for NAME in classifier-mnist, dcgan-generator,
-                           noise-conditioned-energy: the network of
+                           noise-conditioned-energy, video-energy: the network of
                            examples/arch/NAME.json built here in PyTorch
-                           (TorchNet below: nn.Conv2d, nn.ConvTranspose2d,
+                           (TorchNet below: nn.Conv2d, nn.Conv3d, nn.ConvTranspose2d,
                            nn.BatchNorm2d, ... under the JSON's names), with
                            non-trivial batch-norm statistics
   NAME_x.npy [NAME_sigma.npy]   4 inputs (and noise levels)
@@ -180,7 +180,7 @@ def igebm(out):
 
 # ------------------------------------------------ networks from arch JSON
 
-JSON_NETS = ["classifier-mnist", "dcgan-generator", "noise-conditioned-energy"]
+JSON_NETS = ["classifier-mnist", "dcgan-generator", "noise-conditioned-energy", "video-energy"]
 
 
 class CondAffine(nn.Module):
@@ -220,6 +220,7 @@ class TorchNet(nn.Module):
     def __init__(self, arch):
         super().__init__()
         self.ops = []
+        self.depths = []  # conv3d: the input depth of each op (None otherwise)
         shape = list(arch["input"])
         classes = arch.get("classes", 0)
         for spec in arch["layers"]:
@@ -227,6 +228,10 @@ class TorchNet(nn.Module):
             if t == "conv2d":
                 m = nn.Conv2d(shape[0], spec["out"], spec.get("kernel", 3), spec.get("stride", 1),
                               spec.get("pad", 0), bias=spec.get("bias", True))
+            elif t == "conv3d":
+                # ebm passes a C x D x H x W volume as [C*D, H, W]
+                m = nn.Conv3d(shape[0] // spec["depth"], spec["out"], spec.get("kernel", 3),
+                              spec.get("stride", 1), spec.get("pad", 0), bias=spec.get("bias", True))
             elif t == "conv_transpose2d":
                 m = nn.ConvTranspose2d(shape[0], spec["out"], spec.get("kernel", 3), spec.get("stride", 1),
                                        spec.get("pad", 0), spec.get("output_pad", 0),
@@ -261,6 +266,7 @@ class TorchNet(nn.Module):
             if "name" in spec and m is not None and any(True for _ in m.parameters()):
                 self._register(spec["name"], m)
             self.ops.append((t, m))
+            self.depths.append(spec.get("depth"))
             shape = self._out_shape(t, spec, shape)
 
     def _register(self, name, module):
@@ -277,6 +283,10 @@ class TorchNet(nn.Module):
         if t == "conv2d":
             k, st, p = spec.get("kernel", 3), spec.get("stride", 1), spec.get("pad", 0)
             return [spec["out"], (s[1] + 2 * p - k) // st + 1, (s[2] + 2 * p - k) // st + 1]
+        if t == "conv3d":
+            k, st, p, d = spec.get("kernel", 3), spec.get("stride", 1), spec.get("pad", 0), spec["depth"]
+            return [spec["out"] * ((d + 2 * p - k) // st + 1), (s[1] + 2 * p - k) // st + 1,
+                    (s[2] + 2 * p - k) // st + 1]
         if t == "conv_transpose2d":
             k, st, p, op = spec.get("kernel", 3), spec.get("stride", 1), spec.get("pad", 0), spec.get("output_pad", 0)
             return [spec["out"], (s[1] - 1) * st - 2 * p + k + op, (s[2] - 1) * st - 2 * p + k + op]
@@ -293,8 +303,12 @@ class TorchNet(nn.Module):
         return s
 
     def forward(self, x, y=None, sigma=None):
-        for t, m in self.ops:
-            if t == "global_sum_pool":
+        for (t, m), depth in zip(self.ops, self.depths):
+            if t == "conv3d":
+                n, cd, h, w = x.shape
+                x = m(x.reshape(n, cd // depth, depth, h, w))
+                x = x.reshape(n, -1, x.shape[3], x.shape[4])
+            elif t == "global_sum_pool":
                 x = x.sum((2, 3))
             elif t == "cond_affine":
                 x = m(x, y, sigma)

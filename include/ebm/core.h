@@ -56,7 +56,7 @@ void ebm_clear_error(void);
 
 /* --------------------------------------------------------------- tensors */
 
-#define EBM_MAX_DIMS 4
+#define EBM_MAX_DIMS 5 /* N×C×D×H×W volumes; conv3d weights O×I×k×k×k */
 #define EBM_ALIGN 64
 
 /* A float32 tensor of 1..4 dimensions, row-major (NCHW for images, N×D for

@@ -192,6 +192,18 @@ ebm_status ebm_png_encode(int width, int height, int channels, const uint8_t *pi
 ebm_status ebm_png_decode(const uint8_t *buf, size_t size, const char *origin, int *width,
                           int *height, int *channels, uint8_t **pixels);
 
+/* Float images (C×H×W in [0, 1], C = 1 grey or 3 RGB) in and out of PNG. */
+/* Reads a PNG as a c×h×w float image in [0, 1] (c 1 grey or 3 RGB; alpha
+ * dropped); *pixels malloc'd (free()). A file that is not a PNG →
+ * EBM_ERR_FORMAT naming it. */
+ebm_status ebm_image_read_png(const char *path, int *c, int *h, int *w, float **pixels);
+/* Writes n images of possibly different sizes (image i is c×h[i]×w[i])
+ * left to right on one row, top-aligned, with `pad` white pixels between
+ * and around them; values in [0, 1] map to 0..255 (clamped, NaN → 0).
+ * Atomic. Sides outside 1..65535 → EBM_ERR_ARG. */
+ebm_status ebm_image_write_row_png(const char *path, int n, int c, const int *h, const int *w,
+                                   const float *const *pixels, int pad);
+
 /* ----------------------------------------------------------- JSON Lines */
 
 /* An append-only JSON Lines file: one object per line, flushed each line. */

@@ -37,7 +37,8 @@ typedef struct {
 /* ------------------------------------------------------------ building */
 
 /* The architecture JSON of a preset: "mlp", "uva-cnn", "igebm-mnist",
- * "igebm-cifar". `num_classes` > 0 adds class conditioning (where the
+ * "igebm-cifar", "video-convnet", "voxelnet" (1×16×64×64 videos and 1×32³
+ * voxels, folded to [C·D, H, W]: see conv3d). `num_classes` > 0 adds class conditioning (where the
  * preset supports it). `in_dim` is the vector size for "mlp" (0 = 2).
  * *json is malloc'd (free()). Unknown name → EBM_ERR_ARG listing presets. */
 ebm_status ebm_arch_preset(const char *name, int num_classes, int in_dim, char **json);
@@ -108,6 +109,9 @@ const char *ebm_net_arch_json(const ebm_net *net);
 int ebm_net_item_ndim(const ebm_net *net);
 const int64_t *ebm_net_item_shape(const ebm_net *net);
 int ebm_net_num_classes(const ebm_net *net);
+/* Volumes: the depth D when the network's first layer is a conv3d (its
+ * C×D×H×W items travel as [C·D, H, W]), else 0. */
+int64_t ebm_net_volume_depth(const ebm_net *net);
 int64_t ebm_net_max_batch(const ebm_net *net);
 /* The architecture's "range" [lo, hi] (the data range it models): 1 and
  * *lo, *hi set when it has one, 0 (and both left alone) otherwise. */

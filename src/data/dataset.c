@@ -144,12 +144,15 @@ static ebm_status load_npy(ebm_dataset *ds, const char *arg) {
                        ebm_shape_str(a.ndim, a.shape, (char[64]){0}, 64));
     goto done;
   }
-  /* N → N×1 vectors; N×H×W → N×1×H×W images; N×D and N×C×H×W as they are. */
+  /* N → N×1 vectors; N×H×W → N×1×H×W images; N×D and N×C×H×W as they
+   * are; volumes N×C×D×H×W (videos, voxels) → N×(C·D)×H×W, the same
+   * floats, as networks take them (src/nn/layer_conv3d.c). */
   int64_t shape[4] = {a.shape[0], 1, 1, 1};
   int ndim = a.ndim;
   if (a.ndim == 1) ndim = 2;
   else if (a.ndim == 2) shape[1] = a.shape[1];
   else if (a.ndim == 3) ndim = 4, shape[2] = a.shape[1], shape[3] = a.shape[2];
+  else if (a.ndim == 5) ndim = 4, shape[1] = a.shape[1] * a.shape[2], shape[2] = a.shape[3], shape[3] = a.shape[4];
   else memcpy(shape, a.shape, sizeof shape);
   ds->x = ebm_tensor_new(ndim, shape);
   if (!ds->x) {

@@ -283,3 +283,60 @@ ebm_status ebm_png_read(const char *path, int *width, int *height, int *channels
   free(buf);
   return s;
 }
+
+/* ------------------------------------------------------- float images */
+
+ebm_status ebm_image_read_png(const char *path, int *c, int *h, int *w, float **pixels) {
+  uint8_t *bytes;
+  *pixels = NULL;
+  ebm_status s = ebm_png_read(path, w, h, c, &bytes);
+  if (s) return s;
+  size_t hw = (size_t)*h * (size_t)*w;
+  float *out = malloc(hw * (size_t)*c * sizeof *out);
+  if (!out) {
+    free(bytes);
+    return ebm_set_error(EBM_ERR_NOMEM, "%s: out of memory for a %dx%d image", path, *w, *h);
+  }
+  // bytes is (H, W, C); out is (C, H, W)
+  for (size_t p = 0; p < hw; p++)
+    for (int ch = 0; ch < *c; ch++) out[(size_t)ch * hw + p] = bytes[p * (size_t)*c + (size_t)ch] / 255.0f;
+  free(bytes);
+  *pixels = out;
+  return EBM_OK;
+}
+
+ebm_status ebm_image_write_row_png(const char *path, int n, int c, const int *h, const int *w,
+                                   const float *const *pixels, int pad) {
+  if (n < 1 || (c != 1 && c != 3) || pad < 0 || pad > 1024)
+    return ebm_set_error(EBM_ERR_ARG, "%s: a row of images needs n >= 1 (got %d), 1 or 3 channels "
+                         "(got %d), pad in 0..1024 (got %d)", path, n, c, pad);
+  int64_t gw = pad, gh = 0;
+  for (int i = 0; i < n; i++) {
+    if (h[i] < 1 || w[i] < 1 || h[i] > PNG_MAX_SIDE || w[i] > PNG_MAX_SIDE)
+      return ebm_set_error(EBM_ERR_ARG, "%s: image %d is %dx%d", path, i, w[i], h[i]);
+    gw += w[i] + pad;
+    if (h[i] > gh) gh = h[i];
+  }
+  gh += 2 * pad;
+  if (gw > PNG_MAX_SIDE || gh > PNG_MAX_SIDE)
+    return ebm_set_error(EBM_ERR_ARG, "%s: a row of %lldx%lld pixels is too large (max %d per side)",
+                         path, (long long)gw, (long long)gh, PNG_MAX_SIDE);
+  size_t row_bytes = (size_t)gw * (size_t)c;
+  uint8_t *canvas = malloc(row_bytes * (size_t)gh);
+  if (!canvas) return ebm_set_error(EBM_ERR_NOMEM, "%s: out of memory", path);
+  memset(canvas, 255, row_bytes * (size_t)gh);
+  int64_t x0 = pad;
+  // image i is (C, h_i, w_i); canvas is (gh, gw, C) bytes
+  for (int i = 0; i < n; i++) {
+    size_t plane = (size_t)h[i] * (size_t)w[i];
+    for (int y = 0; y < h[i]; y++)
+      for (int x = 0; x < w[i]; x++)
+        for (int ch = 0; ch < c; ch++)
+          canvas[(size_t)(pad + y) * row_bytes + (size_t)(x0 + x) * (size_t)c + (size_t)ch] =
+              to_byte(pixels[i][(size_t)ch * plane + (size_t)y * (size_t)w[i] + (size_t)x], 0.0f, 1.0f);
+    x0 += w[i] + pad;
+  }
+  ebm_status s = ebm_png_write(path, (int)gw, (int)gh, c, canvas);
+  free(canvas);
+  return s;
+}

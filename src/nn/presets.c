@@ -146,7 +146,35 @@ static void build_pointnet(preset_builder *b, int points, int width) {
   push_seq(b, "linear")->out = 1;
 }
 
-static const char *const preset_names = "mlp, uva-cnn, igebm-mnist, igebm-cifar, pointnet";
+/* Volumes (issue 15 item 2): three conv3d k3 s2 p1 with swish, halving
+ * depth, height and width each time and doubling the channels (w, 2w,
+ * 4w), global sum pooling over H×W, linear → 1. The input is C×D×H×W
+ * folded to [C·D, H, W] (layer_conv3d.c); each conv3d gets its depth.
+ *   video-convnet  the spatial-temporal generative ConvNet (Xie et al.
+ *                  2017) at Moving-MNIST size: 1×16×64×64, w = 8
+ *   voxelnet       the generative VoxelNet (Xie et al. 2018) at 1×32³, w = 8
+ * Names follow nn.Sequential: net.0, net.2, net.4 the convolutions, net.6
+ * the pool, net.7 the linear. */
+static void build_volume_convnet(preset_builder *b, int64_t depth, int64_t side, int64_t w) {
+  b->spec.input_ndim = 3;
+  b->spec.input[0] = depth;  /* C = 1 */
+  b->spec.input[1] = b->spec.input[2] = side;
+  b->spec.has_range = 1;
+  b->spec.range_lo = 0;
+  b->spec.range_hi = 1;
+  for (int i = 0; i < 3; i++) {
+    layer_spec *ls = push_seq(b, "conv3d");
+    conv(ls, w << i, 3, 2, 1);
+    ls->depth = depth;
+    depth = (depth + 2 - 3) / 2 + 1;
+    push_seq(b, "swish");
+  }
+  push_seq(b, "global_sum_pool");
+  push_seq(b, "linear")->out = 1;
+}
+
+static const char *const preset_names =
+    "mlp, uva-cnn, igebm-mnist, igebm-cifar, pointnet, video-convnet, voxelnet";
 
 ebm_status arch_preset_json(const char *name, int classes, int in_dim, int width, int depth,
                             char **json) {
@@ -198,6 +226,13 @@ ebm_status arch_preset_json(const char *name, int classes, int in_dim, int width
       goto done;
     }
     build_pointnet(b, in_dim > 0 ? in_dim : 128, width > 0 ? width : 64);
+  } else if (strcmp(name, "video-convnet") == 0 || strcmp(name, "voxelnet") == 0) {
+    if (classes > 0) {
+      st = ebm_set_error(EBM_ERR_ARG, "preset '%s' takes no classes", name);
+      goto done;
+    }
+    int video = name[1] == 'i';
+    build_volume_convnet(b, video ? 16 : 32, video ? 64 : 32, width > 0 ? width : 8);
   } else {
     st = ebm_set_error(EBM_ERR_ARG, "unknown architecture preset '%s' (presets: %s)", name,
                        preset_names);

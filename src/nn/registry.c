@@ -11,6 +11,8 @@ extern const layer_kind layer_conv2d, layer_linear, layer_avgpool2d, layer_globa
     layer_batchnorm2d, layer_logsumexp, layer_select, layer_cond_affine;
 /* Point clouds (issue 15 item 3). */
 extern const layer_kind layer_point_linear, layer_point_pool;
+/* Videos and voxels (issue 15 item 2). */
+extern const layer_kind layer_conv3d;
 
 static const layer_kind *const kinds[] = {
     &layer_conv2d,          /* layer_conv2d.c */
@@ -34,6 +36,8 @@ static const layer_kind *const kinds[] = {
     &layer_cond_affine,     /* layer_cond_affine.c */
     &layer_point_linear,    /* layer_points.c */
     &layer_point_pool,      /* layer_points.c */
+    /* videos and voxels */
+    &layer_conv3d,          /* layer_conv3d.c */
 };
 
 #define NKINDS ((int)(sizeof kinds / sizeof kinds[0]))

@@ -192,6 +192,7 @@ static ebm_status write_samples(const ebm_trainer *t, const ebm_run_opts *o, con
   const int64_t *shape = ebm_net_item_shape(t->net);
   if (!x) return EBM_OK;
   if (n > o->sample_count && o->sample_count > 0) n = o->sample_count;
+  if (ebm_net_volume_depth(t->net) > 0) return ebm_png_write_volume_samples(path, t->net, x, n < 8 ? n : 8, t->cfg.range_lo, t->cfg.range_hi);
   if (nd == 3 && (shape[0] == 1 || shape[0] == 3)) {
     int64_t grid_shape[4] = {n, shape[0], shape[1], shape[2]};
     ebm_tensor view = ebm_tensor_wrap((float *)x, 4, grid_shape);

@@ -84,8 +84,8 @@ TEST(idx_hostile_plain_files_each_get_their_own_message) {
   check_idx_rejected(b, 18, EBM_ERR_FORMAT, "not an idx file (magic 00 00 42 02)", __LINE__);
   b[2] = 8, b[3] = 0;
   check_idx_rejected(b, 18, EBM_ERR_UNSUPPORTED, "has 0 dimensions", __LINE__);
-  b[3] = 5;
-  check_idx_rejected(b, 18, EBM_ERR_UNSUPPORTED, "has 5 dimensions", __LINE__);
+  b[3] = EBM_MAX_DIMS + 1;
+  check_idx_rejected(b, 18, EBM_ERR_UNSUPPORTED, "has 6 dimensions", __LINE__);
   uint8_t huge[16] = {0, 0, 8, 3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 2};
   check_idx_rejected(huge, 16, EBM_ERR_FORMAT, "announce more than", __LINE__);
 }

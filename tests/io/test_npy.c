@@ -109,8 +109,8 @@ TEST(npy_serialise_rejects_overflowing_shapes_and_unwritable_dtypes) {
   int64_t neg[2] = {2, -1};
   CHECK_FAILS_WITH(ebm_npy_serialize(EBM_DTYPE_U8, 2, neg, NULL, &buf, &size), EBM_ERR_ARG,
                    "bad .npy dimension -1");
-  CHECK_FAILS_WITH(ebm_npy_serialize(EBM_DTYPE_U8, 5, neg, NULL, &buf, &size), EBM_ERR_ARG,
-                   "rank 5");
+  CHECK_FAILS_WITH(ebm_npy_serialize(EBM_DTYPE_U8, EBM_MAX_DIMS + 1, neg, NULL, &buf, &size), EBM_ERR_ARG,
+                   "rank 6");
 }
 
 TEST(npy_rejects_fortran_order_other_dtypes_and_big_endian_naming_the_file) {
@@ -178,8 +178,8 @@ TEST(npy_hostile_headers_each_get_their_own_message) {
                         4, EBM_ERR_FORMAT, "dimension too large");
   check_header_rejected("{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296)}",
                         4, EBM_ERR_FORMAT, "shape is too large");
-  check_header_rejected("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1, 1, 1, 1)}", 4,
-                        EBM_ERR_UNSUPPORTED, "more than 4 dimensions");
+  check_header_rejected("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1, 1, 1, 1, 1)}", 4,
+                        EBM_ERR_UNSUPPORTED, "more than 5 dimensions");
   check_header_rejected("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': ()}", 4,
                         EBM_ERR_FORMAT, "structured dtypes are not supported");
   check_header_rejected("{'descr': '<f4', 'fortran_order': False, 'shape': ()} junk", 4,

@@ -10,7 +10,7 @@ static void expect_arch_error(const char *json, const char *needle) {
 
 TEST(arch_errors_name_the_layer_and_the_problem) {
   expect_arch_error("[1,2]", "not a JSON object");
-  expect_arch_error("{\"input\":[2],\"layers\":[{\"type\":\"conv3d\"}]}", "layer 0: unknown type 'conv3d'");
+  expect_arch_error("{\"input\":[2],\"layers\":[{\"type\":\"conv4d\"}]}", "layer 0: unknown type 'conv4d'");
   expect_arch_error("{\"input\":[2],\"layers\":[{\"type\":\"linear\",\"name\":\"a\",\"out\":1,\"kernal\":3}]}",
                     "layer 0 (linear): unknown key 'kernal'");
   expect_arch_error("{\"input\":[2],\"layers\":[{\"type\":\"linear\",\"name\":\"a\"}]}",
@@ -37,7 +37,7 @@ TEST(arch_errors_name_the_layer_and_the_problem) {
 TEST(preset_errors_list_the_presets_and_refuse_classes_on_uva_cnn) {
   char *json = NULL;
   CHECK_FAILS_WITH(ebm_arch_preset("vgg", 0, 0, &json), EBM_ERR_ARG,
-                   "presets: mlp, uva-cnn, igebm-mnist, igebm-cifar");
+                   "presets: mlp, uva-cnn, igebm-mnist, igebm-cifar, pointnet, video-convnet, voxelnet");
   CHECK_FAILS_WITH(ebm_arch_preset("uva-cnn", 10, 0, &json), EBM_ERR_ARG, "takes no classes");
   CHECK_FAILS_WITH(ebm_arch_preset("igebm-mnist", 0, 3, &json), EBM_ERR_ARG, "in_dim is only for 'mlp'");
   CHECK(json == NULL);

@@ -210,11 +210,12 @@ static void check_json_net(const char *dir, const char *ckpt, const char *prefix
 }
 
 static const char *const json_nets[] = {"classifier-mnist", "dcgan-generator",
-                                        "noise-conditioned-energy"};
+                                        "noise-conditioned-energy", "video-energy"};
+#define N_JSON_NETS ((int)(sizeof json_nets / sizeof json_nets[0]))
 
 /* PyTorch → ebm: files PyTorch wrote load here and give its numbers. */
 static void check_json_nets(const char *dir) {
-  for (int i = 0; i < 3; i++) {
+  for (int i = 0; i < N_JSON_NETS; i++) {
     char ckpt[128];
     snprintf(ckpt, sizeof ckpt, "%s.safetensors", json_nets[i]);
     check_json_net(dir, ckpt, json_nets[i], 0);
@@ -224,7 +225,7 @@ static void check_json_nets(const char *dir) {
 
 TEST(torch_parity_classifier_generator_and_noise_energy_from_pytorch_files) {
   check_json_nets(test_fixture("torch"));
-  printf("    classifier, generator, noise energy: worst relative difference to PyTorch %.2g\n",
+  printf("    classifier, generator, noise energy, conv3d video energy: worst relative difference to PyTorch %.2g\n",
          worst_seen);
 }
 
@@ -253,7 +254,7 @@ TEST(torch_parity_live_run_of_the_fixture_script) {
   check_json_nets(dir);
   /* ebm → PyTorch: networks `ebm init` would write load into the PyTorch
    * modules with strict=True and give the same passes. */
-  for (int i = 0; i < 3; i++) {
+  for (int i = 0; i < N_JSON_NETS; i++) {
     char arch_path[600], ckpt[700];
     snprintf(arch_path, sizeof arch_path, "%s/examples/arch/%s.json", EBM_SOURCE_DIR, json_nets[i]);
     uint8_t *text = NULL;
@@ -272,7 +273,7 @@ TEST(torch_parity_live_run_of_the_fixture_script) {
   snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s/scripts/make-torch-fixtures.py' --from-ebm '%s' >/dev/null",
            EBM_SOURCE_DIR, dir);
   REQUIRE(system(cmd) == 0);
-  for (int i = 0; i < 3; i++) {
+  for (int i = 0; i < N_JSON_NETS; i++) {
     char ckpt[128], prefix[128];
     snprintf(ckpt, sizeof ckpt, "%s_ebm.safetensors", json_nets[i]);
     snprintf(prefix, sizeof prefix, "%s_ebm", json_nets[i]);

@@ -1,0 +1,58 @@
+/* ebm/data_volumes.h — synthetic videos and voxel shapes, made by the tool
+ * so that tests and examples need no downloads. Include <ebm.h>.
+ *
+ * Both write float32 volumes C×D×H×W per item (C = 1; D = frames or
+ * depth), values in [0, 1], the same bytes for the same seed. Networks take
+ * such an item as [C·D, H, W] (src/nn/layer_conv3d.c); `ebm data make`
+ * writes them as N×1×D×H×W .npy files, which ebm_dataset_load folds. */
+#ifndef EBM_DATA_VOLUMES_H
+#define EBM_DATA_VOLUMES_H
+
+#include "ebm/core.h"
+#include "ebm/nn.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Moving items (Moving MNIST, Srivastava et al. 2015, with Fashion-MNIST
+ * items): n videos of `frames` side×side frames; in each, `per_video`
+ * items drawn from `items` (m images of ih×iw in [0, 1]) start at uniform
+ * positions with uniform velocities of 1–3 px per frame and bounce off the
+ * canvas edges; overlapping items combine by max. out: n·frames·side²
+ * floats. Sizes that do not fit (item larger than the canvas, no items)
+ * → EBM_ERR_ARG. */
+ebm_status ebm_make_moving(const float *items, int64_t m, int ih, int iw, int64_t n, int frames,
+                           int side, int per_video, uint64_t seed, float *out);
+
+/* Voxel shapes: n occupancy grids side³ (1 inside, 0 outside, sampled at
+ * voxel centres), each a sphere (label 0), an axis-aligned box (1) or a
+ * torus about a random axis (2), classes in turn, with random size and
+ * position inside the grid. out: n·side³ floats; labels (may be NULL): n.
+ * side < 8 → EBM_ERR_ARG. */
+ebm_status ebm_make_shapes3d(int64_t n, int side, uint64_t seed, float *out, int32_t *labels);
+/* "sphere", "box", "torus" for labels 0, 1, 2. */
+const char *ebm_shape3d_name(int label);
+
+/* ------------------------------------------------------------- pictures */
+
+/* A frame strip: n videos (each c×t×h×w, c 1 or 3, values in [lo, hi])
+ * as one PNG, a row per video, its frames left to right. */
+ebm_status ebm_png_write_frames(const char *path, const float *videos, int64_t n, int c, int t, int h,
+                                int w, float lo, float hi);
+/* A three-view projection: n voxel grids (each d×h×w, occupancy in
+ * [0, 1]) as one PNG, a row per grid: the views along depth (top), height
+ * (front) and width (side), each the mean occupancy along its axis, scaled
+ * so the fullest line is white. */
+ebm_status ebm_png_write_voxels(const char *path, const float *grids, int64_t n, int d, int h, int w);
+
+/* Samples of a volume network (ebm_net_volume_depth > 0; items [C·D, H, W]
+ * in [lo, hi]) as a PNG: voxel grids (D = H = W, C = 1) as three-view
+ * projections, anything else as frame strips (what `ebm train` draws). */
+ebm_status ebm_png_write_volume_samples(const char *path, const ebm_net *net, const float *x, int64_t n,
+                                        float lo, float hi);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

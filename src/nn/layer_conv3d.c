@@ -1,0 +1,108 @@
+/* conv3d: nn.Conv3d(C, out, k, stride, pad) (dilation 1, groups 1, a cubic
+ * kernel, the same stride and padding on every axis) for videos (C×T×H×W)
+ * and voxel grids (C×D×H×W): weight "<name>.weight" [out, C, k, k, k] and
+ * "<name>.bias" [out], as PyTorch names and lays them out.
+ *
+ * Networks pass C×H×W items, so a volume travels as [C·D, H, W] — the same
+ * floats in the same order as C×D×H×W — and the layer is told the depth:
+ * "depth": D of its input (C = the first axis / D). Its output is
+ * [out·D_out, H_out, W_out], D_out = (D + 2·pad − k) / stride + 1, which
+ * the next conv3d takes with "depth": D_out (presets fill it in). */
+#include <math.h>
+
+#include "nn/nn_internal.h"
+#include "ops/conv3d.h"
+
+static const layer_key conv3d_keys[] = {
+    LK_OUT, LK_INT("kernel", kernel, 1, 16, 3), LK_INT("stride", stride, 1, 16, 1),
+    LK_INT("pad", pad, 0, 16, 0), LK_INT_REQUIRED("depth", depth, 1, 1 << 16),
+    LK_BOOL("bias", bias, 1), LK_END};
+
+typedef struct {
+  ebm_conv3d_shape cs;  /* n = max_batch (replaced per pass) */
+  int weight, bias;     /* param indices; bias −1 without */
+} conv3d;
+
+static ebm_status conv3d_build(ebm_net *net, layer *l, const layer_spec *ls, scratch_sizes *sz,
+                               const char *where) {
+  (void)sz;
+  ebm_status st = layer_need_ndim(l, 3, where, " (a volume C×D×H×W travels as [C·D, H, W])");
+  if (st) return st;
+  if (l->in_shape[0] % ls->depth)
+    return ebm_set_error(EBM_ERR_ARG, "architecture: %s: 'depth' %lld does not divide the input's "
+                         "%lld planes (C·D)", where, (long long)ls->depth, (long long)l->in_shape[0]);
+  conv3d *cv = net_alloc(net, 1, sizeof *cv, where);
+  if (!cv) return EBM_ERR_NOMEM;
+  l->priv = cv;
+  cv->cs = (ebm_conv3d_shape){.n = net->max_batch, .c_in = l->in_shape[0] / ls->depth,
+                              .d_in = ls->depth, .h_in = l->in_shape[1], .w_in = l->in_shape[2],
+                              .c_out = ls->out, .k = ls->kernel, .stride = ls->stride, .pad = ls->pad};
+  if (ebm_conv3d_shape_finish(&cv->cs))
+    return ebm_set_error(EBM_ERR_ARG, "architecture: %s: kernel %lld does not fit a %lldx%lldx%lld "
+                         "input with padding %lld", where, (long long)ls->kernel, (long long)ls->depth,
+                         (long long)l->in_shape[1], (long long)l->in_shape[2], (long long)ls->pad);
+  char name[NN_NAME_MAX + 16];
+  const int64_t k = ls->kernel, wshape[5] = {ls->out, cv->cs.c_in, k, k, k};
+  snprintf(name, sizeof name, "%s.weight", l->name);
+  if ((cv->weight = net_add_param(net, name, 5, wshape)) < 0) return EBM_ERR_NOMEM;
+  cv->bias = -1;
+  if (ls->bias) {
+    snprintf(name, sizeof name, "%s.bias", l->name);
+    if ((cv->bias = net_add_param(net, name, 1, &ls->out)) < 0) return EBM_ERR_NOMEM;
+  }
+  l->out_shape[0] = cv->cs.c_out * cv->cs.d_out;
+  l->out_shape[1] = cv->cs.h_out;
+  l->out_shape[2] = cv->cs.w_out;
+  l->flops = (double)(cv->cs.c_out * cv->cs.d_out * cv->cs.h_out * cv->cs.w_out) *
+             (double)(cv->cs.c_in * k * k * k);
+  return EBM_OK;
+}
+
+/* PyTorch's default: U(±1/√fan_in), fan_in = C·k³, for weight and bias. */
+static void conv3d_init(ebm_net *net, layer *l, ebm_rng *rng) {
+  const conv3d *cv = l->priv;
+  const int64_t fan_in = cv->cs.c_in * cv->cs.k * cv->cs.k * cv->cs.k;
+  float bound = (float)(1.0 / sqrt((double)fan_in));
+  ebm_rng_uniform(rng, net_param_data(net, cv->weight), cv->cs.c_out * fan_in, -bound, bound);
+  if (cv->bias >= 0) ebm_rng_uniform(rng, net_param_data(net, cv->bias), cv->cs.c_out, -bound, bound);
+}
+
+// x is (n, c_in, d, h, w); l->out is (n, out, d_out, h_out, w_out)
+static void conv3d_forward(ebm_net *net, layer *l, int64_t n, const ebm_cond *cond, const float *x) {
+  (void)cond;
+  const conv3d *cv = l->priv;
+  ebm_conv3d_shape s = cv->cs;
+  s.n = n;
+  ebm_conv3d_forward(&s, x, net_param_data(net, cv->weight),
+                     cv->bias >= 0 ? net_param_data(net, cv->bias) : NULL, l->out);
+}
+
+static const float *conv3d_backward(ebm_net *net, layer *l, int64_t n, const ebm_cond *cond,
+                                    const float *dy, float *dx, int need_dx, int want_params) {
+  (void)cond;
+  const conv3d *cv = l->priv;
+  ebm_conv3d_shape s = cv->cs;
+  s.n = n;
+  if (want_params)
+    ebm_conv3d_backward_weight(&s, l->in, dy, net_param_grad(net, cv->weight),
+                               cv->bias >= 0 ? net_param_grad(net, cv->bias) : NULL);
+  if (need_dx) ebm_conv3d_backward_input(&s, dy, net_param_data(net, cv->weight), dx);
+  return dx;
+}
+
+static void conv3d_detail(const ebm_net *net, const layer *l, char *buf, size_t size) {
+  (void)net;
+  const conv3d *cv = l->priv;
+  snprintf(buf, size, "k%lld s%lld p%lld %lldx%lldx%lld->%lldx%lldx%lld%s", (long long)cv->cs.k,
+           (long long)cv->cs.stride, (long long)cv->cs.pad, (long long)cv->cs.d_in,
+           (long long)cv->cs.h_in, (long long)cv->cs.w_in, (long long)cv->cs.d_out,
+           (long long)cv->cs.h_out, (long long)cv->cs.w_out, cv->bias >= 0 ? "" : " no-bias");
+}
+
+const layer_kind layer_conv3d = {"conv3d", conv3d_keys, 1, 0, conv3d_build, conv3d_init,
+                                 conv3d_forward, conv3d_backward, conv3d_detail};
+
+int64_t ebm_net_volume_depth(const ebm_net *net) {
+  if (net->nlayers < 1 || net->layers[0].spec->kind != &layer_conv3d) return 0;
+  return net->layers[0].spec->depth;
+}

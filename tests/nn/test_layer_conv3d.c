@@ -1,0 +1,137 @@
+/* conv3d (src/ops/conv3d_cpu.c, src/nn/layer_conv3d.c): the kernels
+ * against a reference computed here in double, and every pass of networks
+ * made of it against finite differences in double (nn_testutil.c).
+ * PyTorch parity is in test_torch_parity.c (video-energy). */
+#include "nn/nn_testutil.h"
+#include "ops/conv3d.h"
+
+/* y = conv3d(x, w) + b in double, straight from the definition. */
+static double ref_out(const ebm_conv3d_shape *s, const float *x, const float *w, const float *b,
+                      int64_t n, int64_t o, int64_t od, int64_t oh, int64_t ow) {
+  double acc = b ? b[o] : 0;
+  for (int64_t c = 0; c < s->c_in; c++)
+    for (int64_t kd = 0; kd < s->k; kd++)
+      for (int64_t kh = 0; kh < s->k; kh++)
+        for (int64_t kw = 0; kw < s->k; kw++) {
+          int64_t id = od * s->stride - s->pad + kd, ih = oh * s->stride - s->pad + kh,
+                  iw = ow * s->stride - s->pad + kw;
+          if (id < 0 || ih < 0 || iw < 0 || id >= s->d_in || ih >= s->h_in || iw >= s->w_in) continue;
+          acc += (double)w[(((o * s->c_in + c) * s->k + kd) * s->k + kh) * s->k + kw] *
+                 x[(((n * s->c_in + c) * s->d_in + id) * s->h_in + ih) * s->w_in + iw];
+        }
+  return acc;
+}
+
+static float *uniform(int64_t count, uint64_t seed) {
+  float *p = malloc((size_t)count * sizeof *p);
+  REQUIRE(p);
+  ebm_rng rng;
+  ebm_rng_init(&rng, seed);
+  ebm_rng_uniform(&rng, p, count, -1.0f, 1.0f);
+  return p;
+}
+
+/* Forward against the double reference; the two gradients against the
+ * adjoint identities ⟨dy, conv(x)⟩ = ⟨conv*(dy), x⟩ (input) and
+ * Σ dy·y = Σ_w dw·w + Σ_b db·b (weights: y is linear in w and b), each
+ * summed in double from the reference. */
+static void check_kernels(ebm_conv3d_shape s) {
+  REQUIRE(ebm_conv3d_shape_finish(&s) == 0);
+  const int64_t kk = s.k * s.k * s.k, nx = s.n * s.c_in * s.d_in * s.h_in * s.w_in,
+                ny = s.n * s.c_out * s.d_out * s.h_out * s.w_out, nw = s.c_out * s.c_in * kk;
+  float *x = uniform(nx, 1), *w = uniform(nw, 2), *b = uniform(s.c_out, 3), *dy = uniform(ny, 4);
+  float *y = malloc((size_t)ny * sizeof *y), *dx = malloc((size_t)nx * sizeof *dx);
+  float *dw = calloc((size_t)nw, sizeof *dw), *db = calloc((size_t)s.c_out, sizeof *db);
+  REQUIRE(y && dx && dw && db);
+  ebm_conv3d_forward(&s, x, w, b, y);
+  double worst = 0, dy_y = 0, dy_y_nobias = 0;
+  int64_t i = 0;
+  for (int64_t n = 0; n < s.n; n++)
+    for (int64_t o = 0; o < s.c_out; o++)
+      for (int64_t od = 0; od < s.d_out; od++)
+        for (int64_t oh = 0; oh < s.h_out; oh++)
+          for (int64_t ow = 0; ow < s.w_out; ow++, i++) {
+            double r = ref_out(&s, x, w, b, n, o, od, oh, ow);
+            worst = fmax(worst, fabs(y[i] - r) / (1 + fabs(r)));
+            dy_y += dy[i] * r;
+            dy_y_nobias += dy[i] * (r - b[o]);
+          }
+  CHECK(worst < 1e-5);
+  ebm_conv3d_backward_input(&s, dy, w, dx);
+  double dx_x = 0;
+  for (int64_t j = 0; j < nx; j++) dx_x += (double)dx[j] * x[j];
+  CHECK_NEAR(dx_x, dy_y_nobias, 1e-5 * (1 + fabs(dy_y_nobias)) * 10);
+  ebm_conv3d_backward_weight(&s, x, dy, dw, db);
+  ebm_conv3d_backward_weight(&s, x, dy, dw, db);  /* accumulates: twice */
+  double dw_w = 0;
+  for (int64_t j = 0; j < nw; j++) dw_w += (double)dw[j] * w[j];
+  for (int64_t j = 0; j < s.c_out; j++) dw_w += (double)db[j] * b[j];
+  CHECK_NEAR(dw_w, 2 * dy_y, 1e-5 * (1 + fabs(dy_y)) * 10);
+  free(x), free(w), free(b), free(dy), free(y), free(dx), free(dw), free(db);
+}
+
+TEST(conv3d_kernels_match_a_double_reference_and_their_adjoints) {
+  check_kernels((ebm_conv3d_shape){.n = 2, .c_in = 3, .d_in = 5, .h_in = 6, .w_in = 7, .c_out = 4,
+                                   .k = 3, .stride = 1, .pad = 1});
+  check_kernels((ebm_conv3d_shape){.n = 3, .c_in = 2, .d_in = 6, .h_in = 7, .w_in = 5, .c_out = 3,
+                                   .k = 3, .stride = 2, .pad = 1});
+  check_kernels((ebm_conv3d_shape){.n = 1, .c_in = 1, .d_in = 4, .h_in = 5, .w_in = 9, .c_out = 2,
+                                   .k = 2, .stride = 2, .pad = 0});
+  check_kernels((ebm_conv3d_shape){.n = 2, .c_in = 2, .d_in = 3, .h_in = 3, .w_in = 3, .c_out = 2,
+                                   .k = 3, .stride = 3, .pad = 2});
+}
+
+/* Every pass of small conv3d energies against finite differences in
+ * double: stride 1 with padding, stride 2 without, no bias. */
+TEST(conv3d_grads_match_fd) {
+  static const char *const nets[] = {
+      "{\"input\":[8,5,6],\"layers\":["
+      "{\"type\":\"conv3d\",\"name\":\"a\",\"out\":3,\"kernel\":3,\"pad\":1,\"depth\":4},{\"type\":\"swish\"},"
+      "{\"type\":\"conv3d\",\"name\":\"b\",\"out\":2,\"kernel\":2,\"stride\":2,\"depth\":4,\"bias\":false},"
+      "{\"type\":\"swish\"},{\"type\":\"flatten\"},{\"type\":\"linear\",\"name\":\"c\",\"out\":1}]}",
+      "{\"input\":[6,7,7],\"layers\":["
+      "{\"type\":\"conv3d\",\"name\":\"a\",\"out\":4,\"kernel\":3,\"stride\":2,\"pad\":1,\"depth\":6},"
+      "{\"type\":\"swish\"},{\"type\":\"global_sum_pool\"},{\"type\":\"linear\",\"name\":\"c\",\"out\":1}]}",
+  };
+  for (int i = 0; i < 2; i++) {
+    ebm_net *net = nt_build(nets[i], 3, 10 + (uint64_t)i);
+    nt_jitter(net, 0.3f, 20 + (uint64_t)i);
+    nt_check_pass_consistency(net, 3, 30 + (uint64_t)i);
+    CHECK(nt_check_input_grad(net, 3, 40 + (uint64_t)i) <= NT_FD_TOL);
+    CHECK(nt_check_param_grad(net, 3, 50 + (uint64_t)i) <= NT_FD_TOL);
+    ebm_net_free(net);
+  }
+}
+
+TEST(conv3d_names_and_shapes_follow_pytorch) {
+  ebm_net *net = nt_build("{\"input\":[10,8,8],\"layers\":[{\"type\":\"conv3d\",\"name\":\"net.0\","
+                          "\"out\":4,\"kernel\":3,\"stride\":2,\"pad\":1,\"depth\":5}]}", 1, 1);
+  ebm_param *w = ebm_net_param(net, 0), *b = ebm_net_param(net, 1);
+  CHECK(strcmp(w->name, "net.0.weight") == 0 && strcmp(b->name, "net.0.bias") == 0);
+  CHECK_EQ_INT(w->value->ndim, 5);
+  int64_t want[5] = {4, 2, 3, 3, 3};
+  for (int d = 0; d < 5; d++) CHECK_EQ_INT(w->value->shape[d], want[d]);
+  /* C·D = 10 with D = 5: C = 2; D_out = 3, H_out = W_out = 4 */
+  const int64_t *out = ebm_net_out_shape(net);
+  CHECK_EQ_INT(out[0], 4 * 3);
+  CHECK_EQ_INT(out[1], 4);
+  CHECK_EQ_INT(out[2], 4);
+  /* PyTorch's default init bound 1/sqrt(C·k³) = 1/sqrt(54) */
+  float hi = 0;
+  for (int64_t i = 0; i < ebm_tensor_numel(w->value); i++) hi = fmaxf(hi, fabsf(w->value->data[i]));
+  CHECK(hi <= 1 / sqrtf(54.0f) && hi > 0.8f / sqrtf(54.0f));
+  ebm_net_free(net);
+}
+
+TEST(conv3d_bad_depth_or_kernel_is_named) {
+  ebm_net *net = NULL;
+  CHECK_FAILS_WITH(ebm_net_new("{\"input\":[10,8,8],\"layers\":[{\"type\":\"conv3d\",\"name\":\"v\","
+                               "\"out\":4,\"depth\":3}]}", 1, &net),
+                   EBM_ERR_ARG, "'depth' 3 does not divide the input's 10 planes");
+  CHECK_FAILS_WITH(ebm_net_new("{\"input\":[10,8,8],\"layers\":[{\"type\":\"conv3d\",\"name\":\"v\","
+                               "\"out\":4,\"kernel\":5,\"depth\":2}]}", 1, &net),
+                   EBM_ERR_ARG, "kernel 5 does not fit a 2x8x8 input");
+  CHECK_FAILS_WITH(ebm_net_new("{\"input\":[10,8,8],\"layers\":[{\"type\":\"conv3d\",\"name\":\"v\","
+                               "\"out\":4}]}", 1, &net),
+                   EBM_ERR_ARG, "depth");
+}
