@@ -41,12 +41,8 @@ static int run_eval_nll(int argc, char **argv) {
   ebm_energy *en = NULL;
   ebm_dataset *ds = NULL;
   double *logp = NULL, *xy = NULL;
-  ebm_status st = ebm_net_load(ckpt, MAX_BATCH, &net);
+  ebm_status st = ebm_model_energy_load(ckpt, MAX_BATCH, &net, &en); /* a network or a flow */
   if (st != EBM_OK) return cli_runtime_error(st);
-  if (!(en = ebm_net_as_energy(net))) {
-    rc = cli_runtime_error(ebm_set_error(EBM_ERR_NOMEM, "out of memory"));
-    goto done;
-  }
   if (en->item_ndim != 1 || en->item_shape[0] != 2) {
     rc = cli_usage_error(VERB, "%s takes %lld values per item; exact NLL needs a 2-D model", ckpt,
                          (long long)ebm_energy_item_size(en));

@@ -215,7 +215,20 @@ static int run_sample(int argc, char **argv) {
   if (data_labels && f.cls >= 0)
     for (int64_t i = 0; i < n; i++) y[i] = f.cls;
 
-  if ((st = ebm_sampler_new(en, &cfg, n, &s)) != EBM_OK) goto done;
+  ebm_flow *flow = ebm_energy_flow(en);
+  if (flow && (f.chain || cfg.temperature != 1.0f)) {
+    rc = cli_usage_error(VERB, "%s: %s is a flow, sampled exactly at temperature 1 (no chains)",
+                         f.chain ? "--chain" : "--temperature", en->name);
+    goto done;
+  }
+  if (flow) { /* x = f⁻¹(z), z ~ N(0, I): exact samples, no MCMC */
+    if ((st = ebm_flow_sample(flow, &rng, n, 1.0f, x)) != EBM_OK ||
+        (st = ebm_energy_eval(en, x, NULL, n, fe, NULL)) != EBM_OK)
+      goto done;
+    cfg.steps = 0;
+  } else if ((st = ebm_sampler_new(en, &cfg, n, &s)) != EBM_OK) {
+    goto done;
+  }
   w.accept_from = cfg.adapt_steps;
   use_trajectory *traj = &w.traj;
   if (f.chain) {
@@ -227,10 +240,12 @@ static int run_sample(int argc, char **argv) {
     }
     if ((st = use_trajectory_start(traj, "chain", x)) != EBM_OK) goto done;
   }
-  w.progress = ebm_progress_new(stderr, VERB, cfg.steps);
-  st = ebm_sampler_run_cb(s, x, &(ebm_cond){.labels = y}, n, &rng, NULL, fe, on_step, &w);
-  ebm_progress_finish(w.progress);
-  if (st != EBM_OK) goto done;
+  if (s) {
+    w.progress = ebm_progress_new(stderr, VERB, cfg.steps);
+    st = ebm_sampler_run_cb(s, x, &(ebm_cond){.labels = y}, n, &rng, NULL, fe, on_step, &w);
+    ebm_progress_finish(w.progress);
+    if (st != EBM_OK) goto done;
+  }
 
   int64_t shape[4] = {n};
   memcpy(shape + 1, en->item_shape, (size_t)en->item_ndim * sizeof *shape);
@@ -253,8 +268,11 @@ static int run_sample(int argc, char **argv) {
   if (cfg.kind == EBM_SAMPLER_MALA || cfg.kind == EBM_SAMPLER_HMC)
     snprintf(accept, sizeof accept, ", acceptance %.3f, step size %.4g",
              w.accept_count ? w.accept_sum / w.accept_count : 0.0, (double)ebm_sampler_step_size(s));
-  printf("%s: %d steps on %lld chains of %s, final mean energy %.6g%s -> %s\n",
-         ebm_sampler_name(cfg.kind), cfg.steps, (long long)n, en->name, mean_e, accept, f.out);
+  if (flow)
+    printf("flow: %lld exact samples of %s, mean energy (-log q) %.6g -> %s\n", (long long)n, en->name, mean_e, f.out);
+  else
+    printf("%s: %d steps on %lld chains of %s, final mean energy %.6g%s -> %s\n", ebm_sampler_name(cfg.kind),
+           cfg.steps, (long long)n, en->name, mean_e, accept, f.out);
 done:
   if (st != EBM_OK) rc = cli_runtime_error(st);
   ebm_sampler_free(s);

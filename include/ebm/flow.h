@@ -100,13 +100,23 @@ ebm_status ebm_flow_log_prob(ebm_flow *flow, const float *x, int64_t n, float *l
  * param grads. */
 ebm_status ebm_flow_log_prob_backward(ebm_flow *flow, const float *w, float *dx, int want_params);
 
-/* n exact samples x = f⁻¹(z), z ~ N(0, temperature²·I). */
+/* n exact samples x = f⁻¹(z), z ~ N(0, temperature²·I) (temperature 1:
+ * samples of q); any n, in chunks of max_batch. */
 ebm_status ebm_flow_sample(ebm_flow *flow, ebm_rng *rng, int64_t n, float temperature, float *x);
 
 /* The flow as an energy E(x) = −log q(x) (exact, normalised: log Z = 0),
  * so every sampler and evaluator works on it. Borrows flow; no range (set
  * range_lo/hi on it to clamp). NULL when out of memory. */
 ebm_energy *ebm_flow_as_energy(ebm_flow *flow);
+/* The flow behind an energy made by ebm_flow_as_energy or
+ * ebm_model_energy_load, else NULL: what lets a verb sample exactly. */
+ebm_flow *ebm_energy_flow(const ebm_energy *en);
+
+/* Any model checkpoint as an energy, for batches of up to max_batch: a flow
+ * model gives −log q (the energy owns the flow: ebm_energy_free frees it;
+ * *net = NULL), any other the network's energy (*net gets the network, for
+ * the caller to free after the energy). */
+ebm_status ebm_model_energy_load(const char *path, int64_t max_batch, ebm_net **net, ebm_energy **energy);
 
 /* ----------------------------------------------------------- checkpoints
  * A flow in a checkpoint is the parts "flow_0" … "flow_{L−1}" (one per
@@ -123,6 +133,10 @@ ebm_status ebm_flow_save(const ebm_flow *flow, const char *path, int n_meta, con
 int ebm_flow_parts(const ebm_flow *flow, const ebm_net **nets, const char **names);
 /* 1 if the checkpoint holds a flow (metadata "flow"). */
 int ebm_safetensors_has_flow(const ebm_safetensors *st);
+/* 1 if it is a flow model: a flow and no "energy" part (what `ebm train
+ * --method flow` writes). A file of an energy and its flow (fce) is an
+ * energy model. */
+int ebm_safetensors_is_flow_model(const ebm_safetensors *st);
 ebm_status ebm_flow_load(const char *path, int64_t max_batch, ebm_flow **out);
 ebm_status ebm_flow_from_safetensors(const ebm_safetensors *st, int64_t max_batch, ebm_flow **out);
 

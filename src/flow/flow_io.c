@@ -34,6 +34,14 @@ ebm_status ebm_flow_save(const ebm_flow *f, const char *path, int n_meta, const 
 
 int ebm_safetensors_has_flow(const ebm_safetensors *st) { return ebm_safetensors_meta(st, FLOW_META_KEY) != NULL; }
 
+int ebm_safetensors_is_flow_model(const ebm_safetensors *st) {
+  const char *parts = ebm_safetensors_meta(st, "parts");
+  if (!ebm_safetensors_has_flow(st) || !parts) return 0;
+  for (const char *p = parts; *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ',')) /* each listed part */
+    if (strncmp(p, "energy", 6) == 0 && (p[6] == ',' || p[6] == '\0')) return 0;
+  return 1;
+}
+
 ebm_status ebm_flow_from_safetensors(const ebm_safetensors *st, int64_t max_batch, ebm_flow **out) {
   const char *origin = ebm_safetensors_origin(st), *text = ebm_safetensors_meta(st, FLOW_META_KEY);
   ebm_flow_spec spec = ebm_flow_spec_defaults();
@@ -81,6 +89,12 @@ static ebm_status flow_energy_eval(void *self, const float *x, const ebm_cond *c
   return grad ? ebm_flow_log_prob_backward(f, f->w, grad, 0) : EBM_OK;
 }
 
+static void flow_energy_destroy(void *self) { ebm_flow_free(self); }
+
+ebm_flow *ebm_energy_flow(const ebm_energy *en) {
+  return en && en->eval == flow_energy_eval ? en->self : NULL;
+}
+
 ebm_energy *ebm_flow_as_energy(ebm_flow *f) {
   ebm_energy *en = ebm_energy_alloc();
   if (!en) return NULL;
@@ -91,4 +105,27 @@ ebm_energy *ebm_flow_as_energy(ebm_flow *f) {
   en->eval = flow_energy_eval;
   en->self = f;
   return en;
+}
+
+ebm_status ebm_model_energy_load(const char *path, int64_t max_batch, ebm_net **net, ebm_energy **energy) {
+  ebm_safetensors *st = NULL;
+  ebm_flow *flow = NULL;
+  *net = NULL;
+  *energy = NULL;
+  ebm_status s = ebm_safetensors_load(path, &st);
+  if (s != EBM_OK) return s;
+  if (!ebm_safetensors_is_flow_model(st)) {
+    s = ebm_net_from_safetensors(st, max_batch, net);
+    if (s == EBM_OK && !(*energy = ebm_net_as_energy(*net))) s = ebm_set_error(EBM_ERR_NOMEM, "%s: out of memory", path);
+  } else if ((s = ebm_flow_from_safetensors(st, max_batch, &flow)) == EBM_OK) {
+    if ((*energy = ebm_flow_as_energy(flow)) != NULL) (*energy)->destroy = flow_energy_destroy; /* owns it now */
+    else s = ebm_set_error(EBM_ERR_NOMEM, "%s: out of memory", path);
+  }
+  if (s != EBM_OK) { /* the energy was the last thing made: nothing owns the flow yet */
+    ebm_net_free(*net);
+    ebm_flow_free(flow);
+    *net = NULL;
+  }
+  ebm_safetensors_free(st);
+  return s;
 }

@@ -179,8 +179,12 @@ ebm_status ebm_flow_log_prob_backward(ebm_flow *f, const float *w, float *dx, in
 }
 
 ebm_status ebm_flow_sample(ebm_flow *f, ebm_rng *rng, int64_t n, float temperature, float *x) {
-  ebm_status st = check_n(f, n);
-  if (st != EBM_OK) return st;
+  if (n < 0) return check_n(f, n);
   ebm_rng_normal(rng, x, n * f->item, 0.0f, temperature);
-  return ebm_flow_inverse(f, x, n, x);
+  for (int64_t start = 0; start < n; start += f->max_batch) { /* in chunks the flow was built for */
+    const int64_t count = n - start < f->max_batch ? n - start : f->max_batch;
+    ebm_status st = ebm_flow_inverse(f, x + start * f->item, count, x + start * f->item);
+    if (st != EBM_OK) return st;
+  }
+  return EBM_OK;
 }

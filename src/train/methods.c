@@ -6,11 +6,13 @@
 #include "train/train_internal.h"
 
 extern const train_method train_method_pcd, train_method_short_run, train_method_cd;
+extern const train_method train_method_flow;
 
 static const train_method *const methods[] = {
     &train_method_pcd,
     &train_method_short_run,
     &train_method_cd,
+    &train_method_flow,
 };
 
 int train_method_count(void) { return (int)(sizeof methods / sizeof *methods); }
@@ -24,6 +26,11 @@ int ebm_train_method_count(void) { return train_method_count(); }
 const char *ebm_train_method_name(ebm_train_method method) {
   const train_method *m = train_method_at((int)method);
   return m ? m->name : "?";
+}
+
+int ebm_train_method_owns_model(ebm_train_method method) {
+  const train_method *m = train_method_at((int)method);
+  return m && (m->needs & TRAIN_OWN_MODEL);
 }
 
 const char *ebm_train_method_summary(ebm_train_method method) {
