@@ -6,13 +6,14 @@
 #include "train/train_internal.h"
 
 extern const train_method train_method_pcd, train_method_short_run, train_method_cd;
-extern const train_method train_method_flow;
+extern const train_method train_method_flow, train_method_fce;
 
 static const train_method *const methods[] = {
     &train_method_pcd,
     &train_method_short_run,
     &train_method_cd,
     &train_method_flow,
+    &train_method_fce,
 };
 
 int train_method_count(void) { return (int)(sizeof methods / sizeof *methods); }

@@ -146,7 +146,7 @@ TEST(flow_method_bad_settings_and_data_get_one_line) {
   cli_result_free(&r);
   r = run_cli("train --data toy:8gaussians:train:64 --method flow --conditional --out %s", run);
   CHECK_EQ_INT(r.code, 2);
-  CHECK(strstr(r.err, "unconditional flow") != NULL);
+  CHECK(strstr(r.err, "unconditional models") != NULL);
   cli_result_free(&r);
   /* items of one value: a coupling needs two parts */
   int64_t shape[2] = {8, 1};
