@@ -2,6 +2,7 @@
  * derivatives against central differences, a short run that writes one
  * checkpoint of an energy and its flow, bit-exact resume, bad input. */
 #include "test_util.h"
+#include "train/train_testutil.h"
 #include "train/train_flow.h"
 
 /* V of the 2 + 2 items below at c, for the central differences. */
@@ -63,38 +64,26 @@ TEST(fce_resume_is_bit_exact_and_the_checkpoint_holds_the_energy_and_its_flow) {
   ebm_dataset *ds = NULL;
   REQUIRE_OK(ebm_dataset_load("toy:8gaussians:train:200", -4, 4, &ds));
   ebm_train_config c = fce_config(6);
-  char a[512], b[512], fa[600], fb[600];
-  snprintf(a, sizeof a, "%s", test_path("straight"));
-  snprintf(b, sizeof b, "%s", test_path("resumed"));
-  ebm_run_opts o = {.run_dir = a, .arch_json = arch, .save_every = 2, .log_every = 1};
-  int64_t done = 0;
-  REQUIRE_OK(ebm_train_run(ds, &c, &o, &done));
-  c.iters = 3;
-  o.run_dir = b;
-  REQUIRE_OK(ebm_train_run(ds, &c, &o, &done));
-  c.iters = 6;
-  o.resume = 1;
-  REQUIRE_OK(ebm_train_run(ds, &c, &o, &done));
-  CHECK_EQ_INT(done, 6);
-  CHECK(test_same_file(ebm_run_ckpt_path(a, fa, sizeof fa), ebm_run_ckpt_path(b, fb, sizeof fb)));
-  CHECK(test_same_file(ebm_run_state_path(a, fa, sizeof fa), ebm_run_state_path(b, fb, sizeof fb)));
+  char a[600], b[512], fb[600];
+  tt_check_resume_bit_exact(ds, c, arch, a, sizeof a);
   /* one checkpoint: the energy is what the verbs see, the flow loads as a flow */
   ebm_net *net = NULL;
   ebm_energy *en = NULL;
-  REQUIRE_OK(ebm_model_energy_load(ebm_run_ckpt_path(a, fa, sizeof fa), 16, &net, &en));
+  REQUIRE_OK(ebm_model_energy_load(a, 16, &net, &en));
   CHECK(net != NULL && ebm_energy_flow(en) == NULL);
   ebm_energy_free(en);
   ebm_net_free(net);
   ebm_flow *flow = NULL;
-  REQUIRE_OK(ebm_flow_load(fa, 16, &flow));
+  REQUIRE_OK(ebm_flow_load(a, 16, &flow));
   CHECK_EQ_INT(ebm_flow_net_count(flow), 2);
   ebm_flow_free(flow);
   /* another seed, other weights (the comparison can fail) */
   snprintf(b, sizeof b, "%s", test_path("other"));
   c.seed = 10;
-  o = (ebm_run_opts){.run_dir = b, .arch_json = arch, .log_every = 1};
+  int64_t done = 0;
+  ebm_run_opts o = {.run_dir = b, .arch_json = arch, .log_every = 1};
   REQUIRE_OK(ebm_train_run(ds, &c, &o, &done));
-  CHECK(!test_same_file(ebm_run_ckpt_path(a, fa, sizeof fa), ebm_run_ckpt_path(b, fb, sizeof fb)));
+  CHECK(!test_same_file(a, ebm_run_ckpt_path(b, fb, sizeof fb)));
   ebm_dataset_free(ds);
 }
 
