@@ -113,7 +113,7 @@ int cli_runtime_error(ebm_status status);
 /* model_inputs.c: X.npy float32 with the model's item shape (any N);
  * labels (int32/int64/uint8, shape (N), in [0, num_classes)) and noise
  * levels (float32 (N), > 0) into malloc'd arrays. Errors name the file. */
-ebm_status cli_check_model_input(const char *path, const ebm_npy *x, const ebm_net *net);
+ebm_status cli_check_model_input(const char *path, const ebm_npy *x, const ebm_energy *en);
 ebm_status cli_load_labels(const char *path, int64_t n, int num_classes, int32_t **out);
 ebm_status cli_load_sigma(const char *path, int64_t n, float **out);
 
@@ -125,7 +125,8 @@ ebm_status cli_load_sigma(const char *path, int64_t n, float **out);
 typedef struct {
   ebm_npy x;
   int64_t n, item;     /* items, floats per item */
-  ebm_net *net;
+  ebm_net *net;         /* NULL for a flow model (ebm/flow.h) */
+  ebm_energy *en;       /* the model as an energy: the network's, or −log q of a flow */
   int32_t *y;          /* NULL without --labels */
   float *sigma;        /* NULL without --sigma */
 } cli_model_inputs;

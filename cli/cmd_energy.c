@@ -29,21 +29,20 @@ static int run_energy(int argc, char **argv) {
   ebm_progress *bar = NULL;
   ebm_status st = EBM_OK;
   if ((rc = cli_model_inputs_load("energy", ckpt, input, labels, sigma, batch, &m))) goto done;
-  ebm_net *net = m.net;
+  const ebm_energy *en = m.en; /* a network's energy, or a flow's exact −log q */
   int64_t n = m.n, item = m.item;
   e = ebm_alloc((size_t)(n > 0 ? n : 1), sizeof *e);
   if (!e || (grad && !(g = ebm_alloc((size_t)(n * item > 0 ? n * item : 1), sizeof *g)))) {
     st = EBM_ERR_NOMEM;
     goto fail;
   }
-  int64_t chunk = ebm_net_max_batch(net);
+  int64_t chunk = en->max_batch;
   bar = ebm_progress_new(stderr, "energy", n);
   for (int64_t start = 0; start < n; start += chunk) {
     int64_t count = n - start < chunk ? n - start : chunk;
     const float *xs = (const float *)m.x.data + start * item;
     const ebm_cond cond = {m.y ? m.y + start : NULL, m.sigma ? m.sigma + start : NULL};
-    st = g ? ebm_net_grad_input(net, xs, &cond, count, e + start, g + start * item)
-           : ebm_net_energy(net, xs, &cond, count, e + start);
+    st = ebm_energy_eval(en, xs, &cond, count, e + start, g ? g + start * item : NULL);
     if (st) goto fail;
     ebm_progress_update(bar, start + count, NULL);
   }
@@ -73,5 +72,6 @@ CLI_COMMAND(energy, "energy", "--ckpt CKPT --input X.npy --out E.npy [--labels Y
             "Evaluates E(x) (or E(x, y) with --labels, E(x, σ) with --sigma) for every item of X.npy, in chunks of\n"
             "--batch items, and writes the energies (low = likely) as a float32 .npy of shape\n"
             "(N); --grad also writes dE/dx with the shape of X. X must be float32 with the\n"
-            "model's item shape; values are used as they are (no rescaling).",
+            "model's item shape; values are used as they are (no rescaling). For a flow (ebm train\n"
+            "--method flow) the energy is the exact -log q(x).",
             run_energy)

@@ -80,12 +80,8 @@ static int run_eval_nll(int argc, char **argv) {
   ebm_energy *en = NULL;
   ebm_dataset *ds = NULL;
   double nll = 0.0, lz0 = 0.0, h = 0.0;
-  ebm_status st = ebm_net_load(ckpt, MAX_BATCH, &net);
+  ebm_status st = ebm_model_energy_load(ckpt, MAX_BATCH, &net, &en); /* a network or a flow */
   if (st != EBM_OK) return cli_runtime_error(st);
-  if (!(en = ebm_net_as_energy(net))) {
-    rc = cli_runtime_error(ebm_set_error(EBM_ERR_NOMEM, "out of memory"));
-    goto done;
-  }
   if ((rc = load_points(ckpt, data, en, &ds))) goto done;
   if (extent == 0.0)
     extent = en->range_lo < en->range_hi ? fmax(fabs((double)en->range_lo), fabs((double)en->range_hi)) : EBM_TOY_EXTENT;

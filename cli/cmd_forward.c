@@ -32,6 +32,10 @@ static int run_forward(int argc, char **argv) {
   if ((rc = cli_model_inputs_load("forward", ckpt, input, labels, sigma_path, batch, &m))) goto done;
   ebm_net *net = m.net;
   int64_t n = m.n, item = m.item;
+  if (!net) {
+    rc = cli_usage_error("forward", "%s is a flow, not a network: `ebm energy` gives its -log q", ckpt);
+    goto done;
+  }
   ebm_net_set_training(net, train_mode);
   int64_t kout = ebm_net_out_size(net);
   if (!(o = ebm_alloc((size_t)(n * kout > 0 ? n * kout : 1), sizeof *o))) {

@@ -297,6 +297,24 @@ static ebm_status write_outputs(const sample_flags *f, const target *t, float te
   return use_write_images(f->chain, en, t->lo, t->hi, traj->snaps, (int64_t)traj->rows * traj->cols, traj->cols);
 }
 
+/* A flow model (ebm/flow.h): exact samples x = f⁻¹(z), z ~ N(0, I), and
+ * their −log q; no MCMC, so no chains and no temperature. */
+static int sample_flow(const sample_flags *f, const target *t, ebm_flow *flow, float temperature, int64_t n,
+                       ebm_rng *rng, float *x, float *fe) {
+  const ebm_energy *en = t->en;
+  if (f->chain || temperature != 1.0f)
+    return cli_usage_error(VERB, "%s: %s is a flow, sampled exactly at temperature 1 (no chains)",
+                           f->chain ? "--chain" : "--temperature", en->name);
+  ebm_status st = ebm_flow_sample(flow, rng, n, 1.0f, x);
+  if (st == EBM_OK) st = ebm_energy_eval(en, x, NULL, n, fe, NULL);
+  if (st == EBM_OK) st = use_save_items(f->out, en, x, n);
+  if (st == EBM_OK) st = use_write_picture(f->png, en, t->lo, t->hi, 0, 1.0f, x, n);
+  if (st != EBM_OK) return cli_runtime_error(st);
+  printf("flow: %lld exact samples of %s, mean energy (-log q) %.6g -> %s\n", (long long)n, en->name,
+         use_mean(fe, n), f->out);
+  return 0;
+}
+
 /* --data SPEC: ", data mean energy E" over n items drawn from it (with
  * their labels, else the chains'), into text. */
 static int data_energy(const sample_flags *f, const ebm_energy *en, int64_t n, const int32_t *y, char *text,
@@ -403,6 +421,11 @@ static int run_sample(int argc, char **argv) {
   ebm_rng rng, init_rng;
   ebm_rng_init(&rng, (uint64_t)f.seed);
   init_rng = ebm_rng_split(&rng, 1);
+  ebm_flow *flow = ebm_energy_flow(en);
+  if (flow) {
+    rc = sample_flow(&f, &t, flow, cfg.temperature, n, &rng, x, fe);
+    goto done;
+  }
   if ((rc = init_chains(&f, &t, n, &init_rng, x, y)) || (rc = run_chains(&f, en, &cfg, x, y, n, &rng, fe, &w)))
     goto done;
   ebm_status st = write_outputs(&f, &t, cfg.temperature, x, n, &w.traj);

@@ -476,7 +476,6 @@ static double parse_duration(const char *text) {
 static int check_flags(const train_flags *f) {
   if (!f->out || !f->out[0]) return cli_usage_error(VERB, "--out RUN_DIR is required");
   if (!f->data) return cli_usage_error(VERB, "--data SPEC is required (%s)", ebm_dataset_spec_forms());
-  if (!f->arch && !f->resume) return cli_usage_error(VERB, "--arch is required (mlp, uva-cnn, igebm-mnist, igebm-cifar, pointnet, video-convnet, voxelnet, JSON or @FILE)");
   if (!(f->epochs >= 0)) return cli_usage_error(VERB, "--epochs must be >= 0, got %g", f->epochs);
   if (f->width < 0) return cli_usage_error(VERB, "--width must be >= 0 (0: the preset's), got %d", f->width);
   if (f->depth < -1) return cli_usage_error(VERB, "--depth must be >= 0 (-1: the preset's), got %d", f->depth);
@@ -540,6 +539,8 @@ static int resolve_run(const train_cli *c, const cJSON *saved, ebm_train_config 
   if (!saved && strncmp(f->data, "toy:", 4) == 0) (void)ebm_train_config_set(cfg, "range", "-4,4");
   probe = *cfg;
   if ((rc = apply_given(c, &probe, 0))) return rc;
+  if (!f->arch && !f->resume && !ebm_train_method_owns_model(probe.method)) /* a flow needs none */
+    return cli_usage_error(VERB, "--arch is required (mlp, uva-cnn, igebm-mnist, igebm-cifar, pointnet, video-convnet, voxelnet, JSON or @FILE)");
   ebm_status st = ebm_dataset_load(f->data, probe.range_lo, probe.range_hi, ds);
   if (st == EBM_ERR_ARG) return cli_usage_error(VERB, "--data: %s", ebm_last_error());
   if (st != EBM_OK) return cli_runtime_error(st);
@@ -640,7 +641,7 @@ static int run_train(int argc, char **argv) {
   if (!rc && ebm_dist_open(&c.dist) != EBM_OK) rc = cli_runtime_error(EBM_ERR_UNSUPPORTED);
   if (!rc && c.f.resume && c.f.out) rc = load_saved(&c, &saved);
   if (rc || (rc = resolve_run(&c, saved, &cfg, &ds, &recipe))) goto done;
-  if (!c.f.resume && (st = resolve_arch(&c.f, ds, &cfg, &arch)) != EBM_OK) {
+  if (!c.f.resume && c.f.arch && (st = resolve_arch(&c.f, ds, &cfg, &arch)) != EBM_OK) {
     rc = st == EBM_ERR_ARG ? cli_usage_error(VERB, "%s", ebm_last_error()) : cli_runtime_error(st);
     goto done;
   }
@@ -658,7 +659,7 @@ done:
   return rc;
 }
 
-CLI_COMMAND(train, "train", "--data SPEC --arch ARCH --out RUN_DIR [--method M] [--iters N | --epochs E] [options]",
+CLI_COMMAND(train, "train", "--data SPEC (--arch ARCH | --method flow) --out RUN_DIR [--method M] [--iters N | --epochs E] [options]",
             "train an energy model with MCMC negatives",
             "Trains E(x) (or E(x, y) with --conditional) by maximum likelihood: each step pushes the energy\n"
             "down on a data batch and up on negatives drawn by K MCMC steps (pcd: persistent chains from a\n"
@@ -678,5 +679,8 @@ CLI_COMMAND(train, "train", "--data SPEC --arch ARCH --out RUN_DIR [--method M] 
             "Data-parallel: `mpirun -np N ebm train ...` (a build with MPI: ebm version) gives each rank its\n"
             "share of --slices fixed batch slices (default: one per rank) and sums the gradients in slice\n"
             "order, so the checkpoint is the same bytes as one process with the same --slices; rank 0\n"
-            "writes RUN_DIR, which must be shared by the ranks; --resume needs the same --slices.",
+            "writes RUN_DIR, which must be shared by the ranks; --resume needs the same --slices.\n"
+
+            "--method flow fits a normalising flow (--flow couplings=8,hidden=64,...) by exact maximum\n"
+            "likelihood instead (no --arch); ebm sample / energy / eval nll use its checkpoint exactly.",
             run_train)

@@ -48,12 +48,12 @@ done:
 }
 
 /* X must be float32 of shape (N, item shape). */
-ebm_status cli_check_model_input(const char *path, const ebm_npy *x, const ebm_net *net) {
+ebm_status cli_check_model_input(const char *path, const ebm_npy *x, const ebm_energy *en) {
   if (x->dtype != EBM_DTYPE_F32)
     return ebm_set_error(EBM_ERR_FORMAT, "%s: dtype %s, expected float32 (values are used as they are: "
                          "convert and scale to the model's range first)", path, ebm_dtype_name(x->dtype));
-  int nd = ebm_net_item_ndim(net);
-  const int64_t *item = ebm_net_item_shape(net);
+  int nd = en->item_ndim;
+  const int64_t *item = en->item_shape;
   int ok = x->ndim == nd + 1;
   for (int d = 0; ok && d < nd; d++) ok = x->shape[d + 1] == item[d];
   if (!ok) {
@@ -109,15 +109,15 @@ int cli_model_inputs_load(const char *verb, const char *ckpt, const char *input,
   m->n = m->x.ndim > 0 ? m->x.shape[0] : 0;
   m->item = 1;
   for (int d = 1; d < m->x.ndim; d++) m->item *= m->x.shape[d];
-  if ((st = ebm_net_load(ckpt, batch < m->n ? batch : (m->n > 0 ? m->n : 1), &m->net)) ||
-      (st = cli_check_model_input(input, &m->x, m->net)))
+  if ((st = ebm_model_energy_load(ckpt, batch < m->n ? batch : (m->n > 0 ? m->n : 1), &m->net, &m->en)) ||
+      (st = cli_check_model_input(input, &m->x, m->en)))
     return cli_runtime_error(st);
-  int k = ebm_net_num_classes(m->net);
-  if (ebm_net_needs_labels(m->net) != (labels != NULL))
+  int k = m->en->num_classes;
+  if ((k > 0) != (labels != NULL))
     return labels ? cli_usage_error(verb, "--labels given, but %s is unconditional", ckpt)
                   : cli_usage_error(verb, "--labels is required: %s is class-conditional (%d classes)",
                                     ckpt, k);
-  if (ebm_net_needs_sigma(m->net) != (sigma != NULL))
+  if (m->en->needs_sigma != (sigma != NULL))
     return sigma ? cli_usage_error(verb, "--sigma given, but %s takes no noise level", ckpt)
                  : cli_usage_error(verb, "--sigma is required: %s is noise-conditioned", ckpt);
   if (labels && (st = cli_load_labels(labels, m->n, k, &m->y))) return cli_runtime_error(st);
@@ -128,6 +128,7 @@ int cli_model_inputs_load(const char *verb, const char *ckpt, const char *input,
 void cli_model_inputs_free(cli_model_inputs *m) {
   free(m->y);
   free(m->sigma);
+  ebm_energy_free(m->en);
   ebm_net_free(m->net);
   ebm_npy_free(&m->x);
   memset(m, 0, sizeof *m);

@@ -50,6 +50,7 @@
 #include "ebm/sample.h"
 #include "ebm/grid_nll.h"
 #include "ebm/eval.h"
+#include "ebm/flow.h"
 #include "ebm/train.h"
 #include "ebm/compose.h"
 #include "ebm/report.h"

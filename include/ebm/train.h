@@ -55,6 +55,9 @@ const char *ebm_train_method_summary(ebm_train_method method);
 int ebm_train_method_from_name(const char *name);
 /* "pcd | short-run | cd | ..." (static): for messages. */
 const char *ebm_train_method_list(void);
+/* 1 if the method trains a model of its own (a flow) rather than an energy
+ * network from --arch (which it then does not need). */
+int ebm_train_method_owns_model(ebm_train_method method);
 
 /* Learning-rate schedule over cfg.iters steps (t = steps done so far):
  *   constant  lr
@@ -81,6 +84,10 @@ typedef struct {
   /* nce (method_nce.c): the noise is a full-covariance Gaussian fitted to
    * the data; log Z is the energy network's own output offset. */
   float noise_ratio;          /* ν noise samples per data item (> 0), 1 */
+  /* flows (method_flow.c, method_fce.c) */
+  char flow[EBM_TRAIN_TEXT_SIZE]; /* the flow's layers, ebm_flow_spec text (ebm/flow.h) */
+  float flow_dequant;         /* width of uniform noise added to each data value (images
+                                 in [0, 1]: 1/256 dequantises 8-bit pixels); 0 = none */
 } ebm_contrastive_config;
 
 /* Noise-level methods: diffusion recovery likelihood, score matching

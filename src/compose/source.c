@@ -8,6 +8,7 @@
 
 #include "ebm/compose.h"
 #include "ebm/data.h"
+#include "ebm/flow.h"
 
 #define LOG_2PI 1.8378770664093454836
 
@@ -197,8 +198,8 @@ ebm_status ebm_energy_source_open(const ebm_energy_spec *spec, int64_t max_batch
       st = open_gaussian(spec, &en);
       break;
     case EBM_SOURCE_CKPT:
-      if ((st = ebm_net_load(spec->path, max_batch > 0 ? max_batch : 1, &out->net)) != EBM_OK) break;
-      if (!(en = ebm_net_as_energy(out->net))) st = ebm_set_error(EBM_ERR_NOMEM, "%s: out of memory", spec->path);
+      /* a network's energy, or a flow model's −log q */
+      st = ebm_model_energy_load(spec->path, max_batch > 0 ? max_batch : 1, &out->net, &en);
       break;
   }
   /* messages and composition names show the file or the spec */

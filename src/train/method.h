@@ -18,6 +18,11 @@
 #define TRAIN_NEEDS_LABELS 4u    /* the data must have labels (t->y_data holds them each step) */
 #define TRAIN_ENERGY_NET 8u      /* the network is an energy (one output): t->energy wraps it */
 #define TRAIN_SLICED 16u         /* the step works slice by slice (slices.h): cfg.slices > 1 and MPI ranks */
+/* The method's model is its own (a flow, built in init from its settings):
+ * the run builds and loads no energy network (t->net and t->adam are NULL),
+ * the model checkpoint holds only the method's parts, and a resume restores
+ * them from the state file. */
+#define TRAIN_OWN_MODEL 32u
 
 typedef struct train_method {
   const char *name;            /* the --method value */
@@ -47,6 +52,10 @@ typedef struct train_method {
    * "energy"): up to max (names such as "generator", "flow"); returns how
    * many. NULL = the energy alone (a plain checkpoint). */
   int (*parts)(const void *state, const ebm_net **nets, const char **names, int max);
+  /* Metadata the model checkpoint needs to read those parts back (a flow's
+   * settings): up to max key/value pairs (owned by state); returns how
+   * many. NULL = none. */
+  int (*meta)(const void *state, const char **keys, const char **values, int max);
   /* The items a sample picture shows (n of them; NULL = the trainer's
    * negatives). */
   const float *(*samples)(const ebm_trainer *t, const void *state, int64_t *n);

@@ -9,6 +9,7 @@ extern const train_method train_method_pcd, train_method_short_run, train_method
 extern const train_method train_method_nce;
 extern const train_method train_method_dsm, train_method_ssm;
 extern const train_method train_method_recovery;
+extern const train_method train_method_flow, train_method_fce;
 
 static const train_method *const methods[] = {
     &train_method_pcd,
@@ -18,6 +19,8 @@ static const train_method *const methods[] = {
     &train_method_dsm,
     &train_method_ssm,
     &train_method_recovery,
+    &train_method_flow,
+    &train_method_fce,
 };
 
 int train_method_count(void) { return (int)(sizeof methods / sizeof *methods); }
@@ -31,6 +34,11 @@ int ebm_train_method_count(void) { return train_method_count(); }
 const char *ebm_train_method_name(ebm_train_method method) {
   const train_method *m = train_method_at((int)method);
   return m ? m->name : "?";
+}
+
+int ebm_train_method_owns_model(ebm_train_method method) {
+  const train_method *m = train_method_at((int)method);
+  return m && (m->needs & TRAIN_OWN_MODEL);
 }
 
 const char *ebm_train_method_summary(ebm_train_method method) {

@@ -188,11 +188,11 @@ static ebm_status write_samples(const ebm_trainer *t, const ebm_run_opts *o, con
   int64_t n = 0;
   const int32_t *y = NULL;
   const float *x = t->method->samples ? t->method->samples(t, t->method_state, &n) : ebm_trainer_negatives(t, &y, &n);
-  const int nd = ebm_net_item_ndim(t->net);
-  const int64_t *shape = ebm_net_item_shape(t->net);
+  const int nd = t->ds->x->ndim - 1; /* the data's item shape (the network's, checked) */
+  const int64_t *shape = t->ds->x->shape + 1;
   if (!x) return EBM_OK;
   if (n > o->sample_count && o->sample_count > 0) n = o->sample_count;
-  if (ebm_net_volume_depth(t->net) > 0) return ebm_png_write_volume_samples(path, t->net, x, n < 8 ? n : 8, t->cfg.range_lo, t->cfg.range_hi);
+  if (t->net && ebm_net_volume_depth(t->net) > 0) return ebm_png_write_volume_samples(path, t->net, x, n < 8 ? n : 8, t->cfg.range_lo, t->cfg.range_hi);
   if (nd == 3 && (shape[0] == 1 || shape[0] == 3)) {
     int64_t grid_shape[4] = {n, shape[0], shape[1], shape[2]};
     ebm_tensor view = ebm_tensor_wrap((float *)x, 4, grid_shape);
@@ -217,12 +217,19 @@ static ebm_status write_samples(const ebm_trainer *t, const ebm_run_opts *o, con
 }
 
 /* A method with networks of its own saves one checkpoint of parts. */
-static ebm_status save_model(const ebm_trainer *t, const char *ckpt, int n, const char **keys, const char **values) {
-  enum { MAX_PARTS = 8 };
+/* The model checkpoint: the energy network, with the method's networks
+ * as parts when it has some; a method with a model of its own
+ * (TRAIN_OWN_MODEL: a flow) has no energy part. `max_meta` bounds what the
+ * method's meta hook may add after the n keys. */
+static ebm_status save_model(const ebm_trainer *t, const char *ckpt, int n, int max_meta, const char **keys,
+                             const char **values) {
+  enum { MAX_PARTS = 72 };
   const ebm_net *nets[MAX_PARTS] = {t->net};
   const char *names[MAX_PARTS] = {"energy"};
-  int extra = t->method->parts ? t->method->parts(t->method_state, nets + 1, names + 1, MAX_PARTS - 1) : 0;
-  if (extra > 0) return ebm_net_save_parts(ckpt, 1 + extra, nets, names, n, keys, values);
+  const int first = t->net ? 1 : 0;
+  int extra = t->method->parts ? t->method->parts(t->method_state, nets + first, names + first, MAX_PARTS - first) : 0;
+  if (t->method->meta) n += t->method->meta(t->method_state, keys + n, values + n, max_meta - n);
+  if (extra > 0) return ebm_net_save_parts(ckpt, first + extra, nets, names, n, keys, values);
   return ebm_net_save(t->net, ckpt, n, keys, values);
 }
 
@@ -248,7 +255,7 @@ static ebm_status save_checkpoint(const ebm_trainer *t, const ebm_run_opts *o, c
   /* The state first: it alone is what a resume reads. Every rank saves
    * its slices; rank 0 the rest, and then all learn how that went. */
   ebm_status st = ebm_trainer_save_state(t, state);
-  if (st == EBM_OK && ebm_dist_rank(o->dist) == 0) st = save_model(t, ckpt, n, keys, values);
+  if (st == EBM_OK && ebm_dist_rank(o->dist) == 0) st = save_model(t, ckpt, n, MAX_META, keys, values);
   return ebm_dist_agree(o->dist, st);
 }
 
@@ -292,14 +299,19 @@ static void log_event(const char *run_dir, int64_t step, const char *event, cons
 static ebm_status open_net(const ebm_train_config *cfg, const ebm_run_opts *o, const char *ckpt,
                            ebm_net **net) {
   ebm_status st;
+  /* A method with a model of its own builds it itself (a resume reads it
+   * from the state file): no network here. */
+  const int own_model = ebm_train_method_owns_model(cfg->method);
+  *net = NULL;
   if (o->resume) {
     if (!file_exists(ckpt))
       return ebm_set_error(EBM_ERR_IO, "%s: nothing to resume (%s is missing)", o->run_dir, ckpt);
-    return ebm_net_load(ckpt, cfg->batch, net);
+    return own_model ? EBM_OK : ebm_net_load(ckpt, cfg->batch, net);
   }
   if (file_exists(ckpt))
     return ebm_set_error(EBM_ERR_ARG, "%s: holds a checkpoint already; resume it (--resume) or train into "
                          "another directory", o->run_dir);
+  if (own_model) return EBM_OK;
   if (!o->arch_json) return ebm_set_error(EBM_ERR_ARG, "%s: no architecture for a new run", o->run_dir);
   if ((st = ebm_net_new(o->arch_json, cfg->batch, net)) != EBM_OK) return st;
   ebm_rng root, init;

@@ -69,8 +69,8 @@ ebm_status ebm_trainer_save_state(const ebm_trainer *t, const char *path) {
   if (!w) return ebm_set_error(EBM_ERR_NOMEM, "%s: out of memory writing the training state", path);
   uint64_t pos[3];
   ebm_batcher_state(t->batcher, pos);
-  if ((st = train_save_net(w, t->net, "model")) != EBM_OK) goto done;
-  if ((st = ebm_adam_save(t->adam, w)) != EBM_OK) goto done;
+  if (t->net && (st = train_save_net(w, t->net, "model")) != EBM_OK) goto done; /* NULL: TRAIN_OWN_MODEL */
+  if (t->adam && (st = ebm_adam_save(t->adam, w)) != EBM_OK) goto done;
   if (t->replay && (st = ebm_replay_save(t->replay, w)) != EBM_OK) goto done;
   if (t->method->save && (st = t->method->save(t, t->method_state, w)) != EBM_OK) goto done;
   if ((st = ebm_st_writer_meta(w, "format", STATE_FORMAT)) != EBM_OK ||
@@ -149,13 +149,13 @@ ebm_status ebm_trainer_restore(ebm_trainer *t, const char *path) {
   }
   /* Check before anything changes; then load (Adam checks all of its own
    * tensors before writing any). */
-  if ((s = train_check_net(st, t->net, "model")) != EBM_OK) goto done;
-  if ((s = ebm_adam_restore(t->adam, st)) != EBM_OK) goto done;
+  if (t->net && (s = train_check_net(st, t->net, "model")) != EBM_OK) goto done;
+  if (t->adam && (s = ebm_adam_restore(t->adam, st)) != EBM_OK) goto done;
   if (t->method->restore && (s = t->method->restore(t, t->method_state, st)) != EBM_OK) goto done;
   if (t->replay && (s = ebm_replay_restore(t->replay, st)) != EBM_OK) goto done;
   if ((s = ebm_batcher_restore(t->batcher, pos)) != EBM_OK) goto done;
-  if ((s = train_read_net(st, t->net, "model")) != EBM_OK) goto done;
-  ebm_net_spectral_update(t->net, 0);
+  if (t->net && (s = train_read_net(st, t->net, "model")) != EBM_OK) goto done;
+  if (t->net) ebm_net_spectral_update(t->net, 0);
   t->rng.seed = seed;
   t->rng.counter = counter;
   t->step = (int64_t)step;

@@ -115,17 +115,21 @@ ebm_status ebm_trainer_new_dist(ebm_net *net, const ebm_dataset *ds, const ebm_t
   *out = NULL;
   ebm_status st = ebm_train_config_check(cfg);
   if (st != EBM_OK) return st;
-  if ((st = check_data(net, ds, cfg)) != EBM_OK) return st;
+  const train_method *method = train_method_at((int)cfg->method);
+  if (!net != !!(method->needs & TRAIN_OWN_MODEL)) /* a method of its own model checks the data in init */
+    return ebm_set_error(EBM_ERR_ARG, "method %s %s", method->name,
+                         net ? "trains a model of its own, not a given network" : "needs a network");
+  if (net && (st = check_data(net, ds, cfg)) != EBM_OK) return st;
   ebm_trainer *t = calloc(1, sizeof *t);
   if (!t) return ebm_set_error(EBM_ERR_NOMEM, "out of memory allocating a trainer");
   t->cfg = *cfg;
-  t->method = train_method_at((int)cfg->method);
+  t->method = method;
   t->net = net;
   t->ds = ds;
   t->item = ebm_tensor_row_size(ds->x);
   const unsigned needs = t->method->needs;
   const int64_t B = cfg->batch, D = t->item;
-  const int classes = cfg->conditional ? ebm_net_num_classes(net) : 0;
+  const int classes = cfg->conditional && net ? ebm_net_num_classes(net) : 0;
   if ((needs & TRAIN_NEEDS_LABELS) && !ds->labels) {
     ebm_trainer_free(t);
     return ebm_set_error(EBM_ERR_ARG, "method %s needs labels, and %s has none", t->method->name, ds->spec);
@@ -145,7 +149,7 @@ ebm_status ebm_trainer_new_dist(ebm_net *net, const ebm_dataset *ds, const ebm_t
     goto fail;
   if (t->replay && (st = ebm_replay_set_policy(t->replay, cfg->buffer_policy)) != EBM_OK) goto fail;
   if ((st = ebm_batcher_new(ds, B, batcher_seed, &t->batcher)) != EBM_OK) goto fail;
-  if ((st = ebm_adam_new(net, &cfg->adam, &t->adam)) != EBM_OK) goto fail;
+  if (net && (st = ebm_adam_new(net, &cfg->adam, &t->adam)) != EBM_OK) goto fail;
   t->x_pos = ebm_alloc((size_t)(B * D), sizeof(float));
   t->x_neg = ebm_alloc((size_t)(B * D), sizeof(float));
   t->y_data = ebm_alloc((size_t)B, sizeof(int32_t));

@@ -103,3 +103,24 @@ void tt_solve(double *A, double *y, int n) {
     y[r] /= A[r * n + r];
   }
 }
+
+void tt_check_resume_bit_exact(const ebm_dataset *ds, ebm_train_config c, const char *arch, char *ckpt,
+                               size_t size) {
+  char a[512], b[512], fa[600], fb[600];
+  const int64_t iters = c.iters;
+  snprintf(a, sizeof a, "%s", test_path("straight"));
+  snprintf(b, sizeof b, "%s", test_path("resumed"));
+  ebm_run_opts o = {.run_dir = a, .arch_json = arch, .save_every = 2, .log_every = 1};
+  int64_t done = 0;
+  REQUIRE_OK(ebm_train_run(ds, &c, &o, &done));
+  c.iters = iters / 2;
+  o.run_dir = b;
+  REQUIRE_OK(ebm_train_run(ds, &c, &o, &done));
+  c.iters = iters;
+  o.resume = 1;
+  REQUIRE_OK(ebm_train_run(ds, &c, &o, &done));
+  CHECK_EQ_INT(done, iters);
+  CHECK(test_same_file(ebm_run_ckpt_path(a, fa, sizeof fa), ebm_run_ckpt_path(b, fb, sizeof fb)));
+  CHECK(test_same_file(ebm_run_state_path(a, fa, sizeof fa), ebm_run_state_path(b, fb, sizeof fb)));
+  ebm_run_ckpt_path(a, ckpt, size);
+}

@@ -29,5 +29,13 @@ int tt_resume_is_bit_exact(const ebm_dataset *ds, const ebm_train_config *cfg, c
 /* Solves A·z = y (n×n, row-major; both overwritten, z into y) by
  * elimination with partial pivoting. */
 void tt_solve(double *A, double *y, int n);
+/* Trains c.iters (even) steps straight into test_path("straight"), and
+ * c.iters/2 then a resume to c.iters into test_path("resumed") (saving
+ * every 2 steps); CHECKs that both runs end with the same checkpoint and
+ * state files byte for byte. arch: the run's architecture (NULL for a
+ * method with a model of its own). The straight run's checkpoint path goes
+ * into ckpt. */
+void tt_check_resume_bit_exact(const ebm_dataset *ds, ebm_train_config c, const char *arch, char *ckpt,
+                               size_t size);
 
 #endif
