@@ -26,11 +26,17 @@ static int run_energy(int argc, char **argv) {
 
   cli_model_inputs m;
   float *e = NULL, *g = NULL;
+  ebm_energy *en = NULL;
   ebm_progress *bar = NULL;
   ebm_status st = EBM_OK;
   if ((rc = cli_model_inputs_load("energy", ckpt, input, labels, sigma, batch, &m))) goto done;
   ebm_net *net = m.net;
   int64_t n = m.n, item = m.item;
+  /* the network's energy view: a classifier's is −logsumexp / −f(x)[y] (JEM) */
+  if (!(en = ebm_net_as_energy(net))) {
+    st = EBM_ERR_NOMEM;
+    goto fail;
+  }
   e = ebm_alloc((size_t)(n > 0 ? n : 1), sizeof *e);
   if (!e || (grad && !(g = ebm_alloc((size_t)(n * item > 0 ? n * item : 1), sizeof *g)))) {
     st = EBM_ERR_NOMEM;
@@ -42,8 +48,7 @@ static int run_energy(int argc, char **argv) {
     int64_t count = n - start < chunk ? n - start : chunk;
     const float *xs = (const float *)m.x.data + start * item;
     const ebm_cond cond = {m.y ? m.y + start : NULL, m.sigma ? m.sigma + start : NULL};
-    st = g ? ebm_net_grad_input(net, xs, &cond, count, e + start, g + start * item)
-           : ebm_net_energy(net, xs, &cond, count, e + start);
+    st = ebm_energy_eval(en, xs, &cond, count, e + start, g ? g + start * item : NULL);
     if (st) goto fail;
     ebm_progress_update(bar, start + count, NULL);
   }
@@ -64,6 +69,7 @@ done:
   ebm_progress_finish(bar);
   ebm_free(e);
   ebm_free(g);
+  ebm_energy_free(en);
   cli_model_inputs_free(&m);
   return rc;
 }
@@ -73,5 +79,7 @@ CLI_COMMAND(energy, "energy", "--ckpt CKPT --input X.npy --out E.npy [--labels Y
             "Evaluates E(x) (or E(x, y) with --labels, E(x, σ) with --sigma) for every item of X.npy, in chunks of\n"
             "--batch items, and writes the energies (low = likely) as a float32 .npy of shape\n"
             "(N); --grad also writes dE/dx with the shape of X. X must be float32 with the\n"
-            "model's item shape; values are used as they are (no rescaling).",
+            "model's item shape; values are used as they are (no rescaling). On a classifier\n"
+            "(K logits f(x), e.g. a --method jem model) E(x) = -logsumexp_y f(x)[y] and, with\n"
+            "--labels, E(x, y) = -f(x)[y] (JEM).",
             run_energy)

@@ -149,7 +149,7 @@ static ebm_status train_cli_build(train_cli *c) {
   f->sample_count = 64;
   const cli_opt verb[] = {
       {"data", OPT_SPEC_IN, &f->data, "SPEC", "training data (fashion-mnist, mnist, npy:FILE, toy:NAME)"},
-      {"arch", OPT_STRING, &f->arch, "ARCH", "mlp | uva-cnn | igebm-mnist | igebm-cifar, JSON text or @FILE"},
+      {"arch", OPT_STRING, &f->arch, "ARCH", "mlp | uva-cnn | igebm-mnist | igebm-cifar | jem-cnn, JSON text or @FILE"},
       {"width", OPT_INT, &f->width, "W", "preset width (0: the preset's)"},
       {"depth", OPT_INT, &f->depth, "D", "mlp hidden layers (-1: the preset's)"},
       {"preset", OPT_STRING, &f->preset, "NAME", "recipe for the settings not given: auto (fits the data: toy-2d, "
@@ -454,7 +454,7 @@ static int config_usage_error(const char *msg) {
 static int check_flags(const train_flags *f) {
   if (!f->out || !f->out[0]) return cli_usage_error(VERB, "--out RUN_DIR is required");
   if (!f->data) return cli_usage_error(VERB, "--data SPEC is required (%s)", ebm_dataset_spec_forms());
-  if (!f->arch && !f->resume) return cli_usage_error(VERB, "--arch is required (mlp, uva-cnn, igebm-mnist, igebm-cifar, JSON or @FILE)");
+  if (!f->arch && !f->resume) return cli_usage_error(VERB, "--arch is required (mlp, uva-cnn, igebm-mnist, igebm-cifar, jem-cnn, JSON or @FILE)");
   if (!(f->epochs >= 0)) return cli_usage_error(VERB, "--epochs must be >= 0, got %g", f->epochs);
   if (f->width < 0) return cli_usage_error(VERB, "--width must be >= 0 (0: the preset's), got %d", f->width);
   if (f->depth < -1) return cli_usage_error(VERB, "--depth must be >= 0 (-1: the preset's), got %d", f->depth);

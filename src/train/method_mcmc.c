@@ -74,7 +74,7 @@ static double mean_of(const float *v, int64_t n) {
 }
 
 /* x⁺ ← clamp(batch + σ·N(0, 1)), the noise drawn into x⁻ (still free). */
-static void make_positives(ebm_trainer *t) {
+void train_make_positives(ebm_trainer *t) {
   const int64_t m = t->cfg.batch * t->item;
   const float lo = t->cfg.range_lo, hi = t->cfg.range_hi;
   ebm_batcher_next(t->batcher, t->x_pos, t->y_data);
@@ -134,7 +134,7 @@ ebm_status train_mcmc_step(ebm_trainer *t, void *state, ebm_train_stats *stats) 
   const int64_t B = c->batch, step = t->step + 1;
   ebm_status st;
 
-  make_positives(t);
+  train_make_positives(t);
   ebm_net_spectral_update(t->net, c->spectral_iters);
   if ((st = init_negatives(t)) != EBM_OK) return st;
   st = ebm_sampler_run(t->sampler, t->x_neg, &t->cond_neg, B, &t->rng, t->mcmc, NULL);
