@@ -207,12 +207,15 @@ typedef struct {
 ebm_status ebm_ood_metrics_compute(const double *score_in, int64_t n_in, const double *score_out,
                                    int64_t n_out, ebm_ood_metrics *m);
 
-/* The two scores of Grathwohl et al. (2020) for n items, higher = more
- * in-distribution: neg_energy[i] = −E(x_i) and neg_grad_norm[i] = −‖∇ₓE(x_i)‖₂
- * (the "approximate mass" score). For a class-conditional model E is the
- * marginal −log Σ_y exp(−E(x, y)) (JEM). Either output may be NULL. */
+/* The three scores of Grathwohl et al. (2020) for n items, higher = more
+ * in-distribution: neg_energy[i] = −E(x_i) (log p(x) + log Z),
+ * neg_grad_norm[i] = −‖∇ₓE(x_i)‖₂ (the "approximate mass" score) and
+ * max_prob[i] = max_y p(y | x_i) = max_y softmax_y(−E(x_i, y)). For a
+ * class-conditional model (a JEM classifier too) E is the marginal
+ * −log Σ_y exp(−E(x, y)). Any output may be NULL; max_prob needs classes
+ * (EBM_ERR_ARG otherwise). */
 ebm_status ebm_ood_scores(const ebm_energy *en, const float *x, int64_t n, double *neg_energy,
-                          double *neg_grad_norm);
+                          double *neg_grad_norm, double *max_prob);
 
 /* Builds an out-of-distribution set of n items shaped like the model's
  * items (item_ndim/item_shape) with values in [lo, hi]:
@@ -334,6 +337,16 @@ ebm_status ebm_energy_class_logits(const ebm_energy *en, const float *x, int64_t
  * bins (Guo et al. 2017): ECE = Σ_b |B_b|/n · |acc(B_b) − conf(B_b)|. */
 ebm_status ebm_calibration(const float *logits, const int32_t *y, int64_t n, int k, int bins, double *accuracy,
                            double *ece);
+/* The bins behind it (arrays of `bins`, overwritten): conf[b] = Σ top-class
+ * probability and hits[b] = correct items among the count[b] items whose
+ * confidence falls in bin b; *correct (may be NULL) = all correct items. */
+ebm_status ebm_calibration_bins(const float *logits, const int32_t *y, int64_t n, int k, int bins, double *conf,
+                                double *hits, int64_t *count, int64_t *correct);
+/* A reliability diagram (Guo et al. 2017) as a PNG: per confidence bin the
+ * accuracy (bars) against the mean confidence (the diagonal is perfect
+ * calibration; red marks the gap), titled with the accuracy and the ECE.
+ * Same arguments as ebm_calibration. */
+ebm_status ebm_reliability_png(const char *path, const float *logits, const int32_t *y, int64_t n, int k, int bins);
 
 /* ------------------------------------------------------------- pictures */
 

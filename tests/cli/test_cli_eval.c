@@ -210,8 +210,8 @@ TEST(cli_eval_ood_gives_half_for_the_same_set_and_matches_the_library) {
   float inv[40 * 16];
   for (int k = 0; k < 40 * 16; k++) inv[k] = 1.0f - ((const float *)a.data)[k];
   double se_in[40], sg_in[40], se_out[40], sg_out[40];
-  REQUIRE_OK(ebm_ood_scores(en, a.data, 40, se_in, sg_in));
-  REQUIRE_OK(ebm_ood_scores(en, inv, 40, se_out, sg_out));
+  REQUIRE_OK(ebm_ood_scores(en, a.data, 40, se_in, sg_in, NULL));
+  REQUIRE_OK(ebm_ood_scores(en, inv, 40, se_out, sg_out, NULL));
   ebm_ood_metrics me, mg;
   REQUIRE_OK(ebm_ood_metrics_compute(se_in, 40, se_out, 40, &me));
   REQUIRE_OK(ebm_ood_metrics_compute(sg_in, 40, sg_out, 40, &mg));

@@ -57,6 +57,20 @@ TEST(cli_jem_checkpoint_gives_logits_marginal_and_pair_energies) {
   ebm_npy_free(&fa);
   ebm_npy_free(&ea);
   ebm_npy_free(&eya);
+  /* the three OOD scores, and the classifier's calibration */
+  expect(run_cli("eval ood --ckpt %s --in toy:8gaussians:test:60 --ood noise:uniform --n 60 --score all", ckpt), 0,
+         "max-prob", NULL);
+  /* class-conditional samples of E(x, y) = −f(x)[y]; a class ≥ K is refused */
+  const char *samples = test_path("s.npy");
+  expect(run_cli("sample --ckpt %s --class 3 --n 8 --steps 5 --out %s", ckpt, samples), 0, NULL, NULL);
+  expect(run_cli("sample --ckpt %s --class 8 --n 8 --steps 5 --out %s", ckpt, samples), 2, NULL,
+         "--class must be in 0..7");
+  const char *png = test_path("reliability.png");
+  expect(run_cli("eval classify --ckpt %s --data toy:8gaussians:test:60 --png %s", ckpt, png), 0,
+         "expected calibration error", NULL);
+  char *bytes = test_read_text(png);
+  CHECK(bytes && memcmp(bytes, "\x89PNG", 4) == 0);
+  free(bytes);
 }
 
 TEST(cli_jem_refuses_unlabelled_data_and_a_bad_weight) {

@@ -383,3 +383,62 @@ TEST(jem_cnn_preset_is_a_ten_class_classifier) {
   free(json);
   CHECK_FAILS_WITH(ebm_arch_preset("jem-cnn", 10, 0, &json), EBM_ERR_ARG, "takes no \"classes\"");
 }
+
+/* ebm_ood_scores on a classifier: −E = logsumexp f, max p(y|x) = the top
+ * softmax probability of the logits; a model without classes has none. */
+TEST(ood_scores_of_a_classifier_are_logsumexp_and_the_top_softmax) {
+  enum { N = 4, K = 3 };
+  ebm_net *net = nt_build(mlp3, N, 41);
+  ebm_energy *en = ebm_net_as_energy(net);
+  REQUIRE(en);
+  float *x = nt_inputs(net, N, 42), f[N * K];
+  double neg_e[N], neg_g[N], top[N];
+  REQUIRE_OK(ebm_ood_scores(en, x, N, neg_e, neg_g, top));
+  REQUIRE_OK(ebm_net_forward(net, x, NULL, N, f));
+  for (int i = 0; i < N; i++) {
+    const double lse = logsumexp(f + i * K, K);
+    double best = f[i * K];
+    for (int c = 1; c < K; c++) best = fmax(best, f[i * K + c]);
+    CHECK_NEAR(neg_e[i], lse, 1e-5);
+    CHECK_NEAR(top[i], exp(best - lse), 1e-6);
+    CHECK(neg_g[i] < 0);
+  }
+  ebm_net *plain = nt_build("{\"input\": [2], \"layers\": [{\"type\": \"linear\", \"name\": \"fc\", \"out\": 1}]}", N, 1);
+  ebm_energy *pe = ebm_net_as_energy(plain);
+  REQUIRE(pe);
+  CHECK_FAILS_WITH(ebm_ood_scores(pe, x, N, neg_e, NULL, top), EBM_ERR_ARG, "max p(y|x) score needs");
+  ebm_energy_free(pe);
+  ebm_net_free(plain);
+  ebm_energy_free(en);
+  ebm_free(x);
+  ebm_net_free(net);
+}
+
+/* The reliability diagram is a PNG of the right size; bad bins are refused
+ * with ebm_calibration's message. Its bins match ebm_calibration's ECE. */
+TEST(reliability_diagram_is_written_and_its_bins_give_the_ece) {
+  enum { N = 6, K = 2, BINS = 4 };
+  const float logits[N * K] = {2, 0, 0, 1, 3, 0, 0.1f, 0, 0, 4, 1, 0};
+  const int32_t y[N] = {0, 0, 0, 1, 1, 0};
+  double conf[BINS], hits[BINS], ece = 0, acc = 0, e = 0;
+  int64_t count[BINS], correct = 0;
+  REQUIRE_OK(ebm_calibration_bins(logits, y, N, K, BINS, conf, hits, count, &correct));
+  REQUIRE_OK(ebm_calibration(logits, y, N, K, BINS, &acc, &ece));
+  int64_t total = 0;
+  for (int b = 0; b < BINS; b++) total += count[b], e += fabs(hits[b] - conf[b]) / N;
+  CHECK_EQ_INT(total, N);
+  CHECK_EQ_INT(correct, 4); /* items 1 (argmax 1, label 0) and 4 (argmax 0, label 1) are wrong */
+  CHECK_NEAR(acc, 4.0 / 6.0, 1e-12);
+  CHECK_NEAR(e, ece, 1e-12);
+  CHECK_EQ_INT(count[0] + count[1], 0); /* two classes: confidence ≥ 1/2 */
+  const char *png = test_path("rel.png");
+  REQUIRE_OK(ebm_reliability_png(png, logits, y, N, K, BINS));
+  int w = 0, h = 0, ch = 0;
+  uint8_t *px = NULL;
+  REQUIRE_OK(ebm_png_read(png, &w, &h, &ch, &px));
+  CHECK_EQ_INT(w, 400);
+  CHECK_EQ_INT(h, 400);
+  CHECK_EQ_INT(ch, 3);
+  free(px);
+  CHECK_FAILS_WITH(ebm_reliability_png(png, logits, y, N, K, 0), EBM_ERR_ARG, "need >= 1");
+}
