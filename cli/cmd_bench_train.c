@@ -1,16 +1,16 @@
 /* `ebm bench train`: the time of one full training iteration — what
  * bench/torch_reference.py reports as sec_per_iter: positives, 60
- * Langevin steps on buffer draws, the two energies, the two parameter
- * passes, one Adam step — with the `uva` recipe (ebm_train_preset) on the
+ * Langevin steps on buffer draws, the two energies and the parameter
+ * gradient back through each, one Adam step — with the `uva` recipe (ebm_train_preset) on the
  * uva-cnn network by default, batch 128. The data are random images in the
  * recipe's range (the time does not depend on them), so no data set is
  * needed.
  *
  * FLOP per iteration (2 per conv/linear multiply-add, F = forward
  * multiply-adds per item, B = batch): K Langevin steps of 4F·B, two energy
- * passes of 2F·B, two parameter passes of 6F·B (forward, input gradient,
- * weight gradient): (4K + 16)·F·B. The first layer's input gradient,
- * skipped in the parameter passes, is counted anyway (a few per cent). */
+ * forwards of 2F·B, two backward passes of 4F·B (input gradient, weight
+ * gradient): (4K + 12)·F·B. The first layer's input gradient, skipped in
+ * the parameter passes, is counted anyway (a few per cent). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,7 +73,7 @@ static int run_bench_train(int argc, char **argv) {
     if (it >= warmup) times[it - warmup] = s.seconds;
   }
   bench_stats bs = bench_summarise(times, iters);
-  double flop = (4.0 * cfg.sampler.steps + 16.0) * ebm_net_forward_flops(net) * (double)batch;
+  double flop = (4.0 * cfg.sampler.steps + 12.0) * ebm_net_forward_flops(net) * (double)batch;
   double gflops = flop / (bs.mean_ms * 1e6), peak = bench_sgemm_peak();
   double pct = peak > 0 ? 100.0 * gflops / peak : 0.0;
   if (json)
@@ -105,6 +105,6 @@ CLI_COMMAND(bench_train, "bench train", "[--arch PRESET] [--preset uva|igebm] [-
             "Times ebm_trainer_step with the --preset recipe (default uva: the settings of\n"
             "bench/torch_reference.py, 60 Langevin steps, PCD buffer of 8192) on random\n"
             "images: what the reference reports as sec_per_iter. GFLOP/s counts conv/linear\n"
-            "multiply-adds: (4·steps + 16) x forward multiply-adds x batch x 2 FLOP, shown as a\n"
+            "multiply-adds: (4·steps + 12) x forward multiply-adds x batch x 2 FLOP, shown as a\n"
             "share of the sgemm peak measured at the same thread count.",
             run_bench_train)

@@ -23,7 +23,7 @@
 
 /* The verb's own flags (not training settings). */
 typedef struct {
-  const char *data, *arch, *preset, *out;
+  const char *data, *arch, *preset, *out, *budget;
   int width, depth, resume, force, report;
   double epochs;
   int64_t save_every, sample_every, log_every, sample_count;
@@ -31,7 +31,7 @@ typedef struct {
 
 /* Verb flags a resume may not change, and flags that are not recorded. */
 static const char *const identity_flags[] = {"data", "arch", "width", "depth", NULL};
-static const char *const transient_flags[] = {"resume", "out", "force", "report", NULL};
+static const char *const transient_flags[] = {"resume", "out", "force", "report", "budget", NULL};
 
 static int in_list(const char *const *list, const char *name) {
   for (int i = 0; list[i]; i++)
@@ -164,6 +164,8 @@ static ebm_status train_cli_build(train_cli *c) {
       {"sample-count", OPT_INT64, &f->sample_count, "N", "negatives drawn in a sample picture"},
       {"log-every", OPT_INT64, &f->log_every, "N", "metrics.jsonl period (0: never)"},
       {"report", OPT_FLAG, &f->report, NULL, "rewrite RUN_DIR/report.html (ebm report) every --sample-every steps"},
+      {"budget", OPT_STRING, &f->budget, "TIME", "stop cleanly (saved, resumable) before this much wall time: "
+                                                 "90s, 10m, 1.5h"},
   };
   const int nverb = CLI_NOPTS(verb), nset = ebm_train_setting_count();
   c->nverb = nverb;
@@ -451,6 +453,15 @@ static int config_usage_error(const char *msg) {
 
 /* ------------------------------------------------------- the run's settings */
 
+/* "90", "90s", "10m", "1.5h" → seconds (> 0); -1 if malformed. */
+static double parse_duration(const char *text) {
+  char *end = NULL;
+  double v = strtod(text, &end);
+  if (end == text || !isfinite(v) || !(v > 0)) return -1;
+  double unit = !*end || strcmp(end, "s") == 0 ? 1 : strcmp(end, "m") == 0 ? 60 : strcmp(end, "h") == 0 ? 3600 : -1;
+  return unit > 0 ? v * unit : -1;
+}
+
 static int check_flags(const train_flags *f) {
   if (!f->out || !f->out[0]) return cli_usage_error(VERB, "--out RUN_DIR is required");
   if (!f->data) return cli_usage_error(VERB, "--data SPEC is required (%s)", ebm_dataset_spec_forms());
@@ -461,6 +472,8 @@ static int check_flags(const train_flags *f) {
   if (f->save_every < 0 || f->sample_every < 0 || f->log_every < 0)
     return cli_usage_error(VERB, "--save-every, --sample-every and --log-every must be >= 0");
   if (f->sample_count < 1) return cli_usage_error(VERB, "--sample-count must be >= 1, got %lld", (long long)f->sample_count);
+  if (f->budget && parse_duration(f->budget) < 0)
+    return cli_usage_error(VERB, "--budget expects a positive time such as 90s, 10m or 1.5h, got '%s'", f->budget);
   return 0;
 }
 
@@ -549,7 +562,8 @@ static int train_and_report(const train_cli *c, const ebm_dataset *ds, const ebm
   ebm_run_opts o = {.run_dir = f->out, .arch_json = arch, .resume = f->resume, .force = f->force,
                     .save_every = f->save_every, .sample_every = f->sample_every, .log_every = f->log_every,
                     .sample_count = f->sample_count, .meta_keys = keys, .meta_values = values, .n_meta = 4,
-                    .config_json = config, .stop = &stop_requested, .on_step = on_step, .ctx = &w};
+                    .config_json = config, .stop = &stop_requested, .on_step = on_step, .ctx = &w,
+                    .budget_seconds = f->budget ? parse_duration(f->budget) : 0};
   struct sigaction sa, old_int, old_term, old_hup;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
@@ -578,6 +592,9 @@ static int train_and_report(const train_cli *c, const ebm_dataset *ds, const ebm
     return 128 + (int)stop_requested;
   }
   if (st != EBM_OK) return cli_runtime_error(st);
+  if (done_steps < cfg->iters)
+    fprintf(stderr, "ebm train: the --budget %s ran out at step %lld of %lld; saved (continue with --resume)\n",
+            f->budget, (long long)done_steps, (long long)cfg->iters);
   printf("trained %s on %s: step %lld of %lld in %.1f s; ", ebm_train_method_name(cfg->method), f->data,
          (long long)done_steps, (long long)cfg->iters, ebm_now_seconds() - t0);
   if (w.steps_run) printf("loss %.4g e_pos %.4g e_neg %.4g; ", w.last.loss, w.last.e_pos, w.last.e_neg);

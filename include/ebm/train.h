@@ -255,6 +255,11 @@ typedef struct {
   /* Called after every step (may be NULL). */
   void (*on_step)(void *ctx, const ebm_train_stats *stats);
   void *ctx;
+  /* Wall-clock budget of this call in seconds (0 = none): the run stops
+   * after the step past which one more step (at this call's mean step
+   * time) would overshoot it, saves, and returns EBM_OK with *final_step
+   * below cfg->iters; --resume continues it bit-exactly. */
+  double budget_seconds;
 } ebm_run_opts;
 
 /* Trains cfg->iters steps in total (a resumed run continues from its saved
@@ -267,7 +272,8 @@ typedef struct {
  * run that fails before its first step removes the folder it created. On
  * divergence, returns EBM_ERR_NUMERIC "<run_dir>: diverged at step N: ..."
  * and leaves the last checkpoint untouched. *final_step (may be NULL) gets
- * the steps done. */
+ * the steps done (fewer than cfg->iters when opts->budget_seconds ran out;
+ * events.jsonl then says "budget"). */
 ebm_status ebm_train_run(const ebm_dataset *ds, const ebm_train_config *cfg,
                          const ebm_run_opts *opts, int64_t *final_step);
 

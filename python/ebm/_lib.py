@@ -71,7 +71,8 @@ class RunOpts(ctypes.Structure):  # ebm_run_opts (train.h)
                 ("resume", ctypes.c_int), ("force", ctypes.c_int), ("save_every", ctypes.c_int64), ("sample_every", ctypes.c_int64),
                 ("log_every", ctypes.c_int64), ("sample_count", ctypes.c_int64),
                 ("meta_keys", c_void_p), ("meta_values", c_void_p), ("n_meta", ctypes.c_int),
-                ("stop", ctypes.POINTER(ctypes.c_int)), ("on_step", ON_STEP), ("ctx", c_void_p)]
+                ("stop", ctypes.POINTER(ctypes.c_int)), ("on_step", ON_STEP), ("ctx", c_void_p),
+                ("budget_seconds", ctypes.c_double)]
 
 
 def _proto(name, restype, *argtypes):

@@ -147,26 +147,31 @@ ebm_status train_mcmc_step(ebm_trainer *t, void *state, ebm_train_stats *stats) 
   if (t->replay && (st = ebm_replay_put(t->replay, t->x_neg, t->y_neg, B, t->slots, &t->rng)) != EBM_OK)
     return st;
 
-  /* The energies first (dL/dE needs them), then the two parameter passes;
-   * improved CD needs ∇ₓE at the negatives too. */
+  /* One forward and one backward per batch: dL/dE⁺ needs only E⁺ (and
+   * dL/dE⁻ only E⁻), so each batch goes back through the activations its
+   * own forward kept. Positives first, then negatives: the order the
+   * parameter gradients accumulate in. Parameters change only at the Adam
+   * step, after every check. */
+  ebm_net_zero_grad(t->net);
   if ((st = ebm_net_energy(t->net, t->x_pos, &t->cond_pos, B, t->e_pos)) != EBM_OK)
     return train_divergence(st, step, "e_pos is not finite");
-  st = t->icd_grad ? ebm_net_grad_input(t->net, t->x_neg, &t->cond_neg, B, t->e_neg, t->icd_grad)
-                   : ebm_net_energy(t->net, t->x_neg, &t->cond_neg, B, t->e_neg);
-  if (st != EBM_OK) return train_divergence(st, step, "e_neg is not finite");
+  const double e_pos = mean_of(t->e_pos, B);
+  if ((st = train_check_finite(e_pos, c->max_energy, step, "e_pos")) != EBM_OK) return st;
+  ebm_train_loss_grad(t->e_pos, t->e_pos, B, c->alpha, t->de_pos, t->de_neg); /* de_neg: overwritten below */
+  if ((st = ebm_net_backward(t->net, t->de_pos, NULL, 1)) != EBM_OK) return st;
+  /* improved CD needs ∇ₓE at the negatives too: a pass of its own */
+  if (t->icd_grad && (st = ebm_net_grad_input(t->net, t->x_neg, &t->cond_neg, B, t->e_tmp, t->icd_grad)) != EBM_OK)
+    return train_divergence(st, step, "e_neg is not finite");
+  if ((st = ebm_net_energy(t->net, t->x_neg, &t->cond_neg, B, t->e_neg)) != EBM_OK)
+    return train_divergence(st, step, "e_neg is not finite");
   if (c->inject_nan_at == step) t->e_neg[0] = NAN; /* the divergence test hook */
-  const double e_pos = mean_of(t->e_pos, B), e_neg = mean_of(t->e_neg, B);
+  const double e_neg = mean_of(t->e_neg, B);
   const double loss = ebm_train_loss(t->e_pos, t->e_neg, B, c->alpha);
-  if ((st = train_check_finite(e_pos, c->max_energy, step, "e_pos")) != EBM_OK ||
-      (st = train_check_finite(e_neg, c->max_energy, step, "e_neg")) != EBM_OK ||
+  if ((st = train_check_finite(e_neg, c->max_energy, step, "e_neg")) != EBM_OK ||
       (st = train_check_finite(loss, 0, step, "loss")) != EBM_OK)
     return st;
   ebm_train_loss_grad(t->e_pos, t->e_neg, B, c->alpha, t->de_pos, t->de_neg);
-  ebm_net_zero_grad(t->net);
-  if ((st = ebm_net_backward_params(t->net, t->x_pos, &t->cond_pos, B, t->de_pos, t->e_tmp)) != EBM_OK)
-    return train_divergence(st, step, "e_pos is not finite");
-  if ((st = ebm_net_backward_params(t->net, t->x_neg, &t->cond_neg, B, t->de_neg, t->e_tmp)) != EBM_OK)
-    return train_divergence(st, step, "e_neg is not finite");
+  if ((st = ebm_net_backward(t->net, t->de_neg, NULL, 1)) != EBM_OK) return st;
   train_icd_values icd = {0, 0};
   if (t->icd_grad) {
     if ((st = icd_gradient(t, &icd)) != EBM_OK)

@@ -326,6 +326,12 @@ static ebm_status open_run_dir(const ebm_run_opts *o, const char *ckpt, int *loc
   return EBM_OK;
 }
 
+/* 1 when one more step, at the mean step time so far, would end past the
+ * budget: the run then stops within one step of its limit. */
+static int out_of_budget(double budget, double elapsed, int64_t steps) {
+  return elapsed + elapsed / (double)steps > budget;
+}
+
 ebm_status ebm_train_run(const ebm_dataset *ds, const ebm_train_config *cfg, const ebm_run_opts *o,
                          int64_t *final_step) {
   char ckpt[PATH_SIZE], state[PATH_SIZE], dir[PATH_SIZE], metrics[PATH_SIZE], png[PATH_SIZE];
@@ -333,7 +339,8 @@ ebm_status ebm_train_run(const ebm_dataset *ds, const ebm_train_config *cfg, con
   ebm_trainer *t = NULL;
   ebm_jsonl *jl = NULL;
   ebm_status st = EBM_OK;
-  int interrupted = 0, lock_fd = -1, created = 0, stepped = 0;
+  int interrupted = 0, out_of_time = 0, lock_fd = -1, created = 0, stepped = 0;
+  int64_t budget_steps = 0;
   int64_t saved_step = -1;
   if (final_step) *final_step = 0;
   if (!o->run_dir || !o->run_dir[0]) return ebm_set_error(EBM_ERR_ARG, "no run directory given");
@@ -395,10 +402,16 @@ ebm_status ebm_train_run(const ebm_dataset *ds, const ebm_train_config *cfg, con
       interrupted = 1;
       break;
     }
+    if (o->budget_seconds > 0 && t->step < cfg->iters && out_of_budget(o->budget_seconds, ebm_now_seconds() - t0,
+                                                                       ++budget_steps)) {
+      out_of_time = 1;
+      break;
+    }
   }
   if (saved_step != t->step && (st = save_checkpoint(t, o, ckpt, state)) != EBM_OK) goto fail;
   if (final_step) *final_step = t->step;
   if (interrupted) log_event(o->run_dir, t->step, "interrupted", NULL);
+  if (out_of_time) log_event(o->run_dir, t->step, "budget", NULL);
   if (interrupted)
     st = ebm_set_error(EBM_ERR_INTERRUPTED, "%s: interrupted at step %lld of %lld; saved, continue with --resume",
                        o->run_dir, (long long)t->step, (long long)cfg->iters);
