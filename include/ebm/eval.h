@@ -21,6 +21,7 @@
 #include "ebm/data.h"
 #include "ebm/energy.h"
 #include "ebm/sample.h"
+#include "ebm/nn.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -371,6 +372,33 @@ typedef struct {
  * overlays the histograms of its series as densities over their common
  * range (`bins` bins, 1..512), with x ticks, a legend and the title. */
 ebm_status ebm_hist_png(const char *path, int npanels, const ebm_hist_panel *panels, int bins);
+
+/* ---------------------------------------------------------- robustness */
+
+/* An L∞ PGD attack (Madry et al. 2018) on a classifier's cross-entropy and
+ * Du & Mordatch's Langevin purification (§4.4) before classifying. */
+typedef struct {
+  float eps;           /* the ball's radius, 0.03 */
+  int steps;           /* signed-gradient steps, 10 (0: the random start only) */
+  float step_size;     /* per step; 0 = 2.5·eps/steps */
+  float lo, hi;        /* the data range every iterate is clamped to, [0, 1] */
+  int purify_steps;    /* Langevin steps on E(x) = −logsumexp f(x) after the attack, 0 = none */
+  float purify_step;   /* their step size λ, 1 */
+  float purify_noise;  /* their noise σ, 0.01 */
+} ebm_attack_config;
+ebm_attack_config ebm_attack_defaults(void);
+
+/* x_adv ← clamp(x_adv, max(x − eps, lo), min(x + eps, hi)) for m floats:
+ * the projection every PGD iterate goes through. */
+void ebm_attack_project(const float *x, float *x_adv, int64_t m, float eps, float lo, float hi);
+
+/* Attacks n items x (labels y in [0, K)) of a classifier (ebm_net_is_classifier)
+ * from a uniform start in the ball, in passes of the network's batch, and
+ * gives the accuracy on the attacked (then purified) items. x_adv_out (may
+ * be NULL; n × item) gets the attacked items before purification. Random
+ * draws (start, Langevin noise) come from rng. */
+ebm_status ebm_attack_accuracy(ebm_net *net, const float *x, const int32_t *y, int64_t n, const ebm_attack_config *c,
+                               ebm_rng *rng, float *x_adv_out, double *accuracy);
 
 #ifdef __cplusplus
 }

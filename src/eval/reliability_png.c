@@ -50,7 +50,7 @@ static void draw(plot_canvas *c, int bins, const double *conf, const double *hit
   }
   plot_text(c, LEFT + SIDE / 2 - plot_text_width("confidence", 1) / 2, TOP + SIDE + 22, 1, "confidence", ink);
   plot_text(c, 4, TOP - 12, 1, "accuracy", ink);
-  snprintf(text, sizeof text, "reliability: acc %.3f  ece %.3f", accuracy, ece);
+  snprintf(text, sizeof text, "acc %.3f  ece %.3f", accuracy, ece);
   plot_text(c, LEFT, 8, 2, text, ink);
 }
 

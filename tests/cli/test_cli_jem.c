@@ -65,6 +65,10 @@ TEST(cli_jem_checkpoint_gives_logits_marginal_and_pair_energies) {
   expect(run_cli("sample --ckpt %s --class 3 --n 8 --steps 5 --out %s", ckpt, samples), 0, NULL, NULL);
   expect(run_cli("sample --ckpt %s --class 8 --n 8 --steps 5 --out %s", ckpt, samples), 2, NULL,
          "--class must be in 0..7");
+  /* PGD: eps 0 is the clean accuracy; a bad list is a usage error */
+  expect(run_cli("eval attack --ckpt %s --data toy:8gaussians:test:40 --eps 0,0.5 --steps 3 --purify 2", ckpt), 0,
+         "eps 0.5", NULL);
+  expect(run_cli("eval attack --ckpt %s --data toy:8gaussians:test:40 --eps 0.1,x", ckpt), 2, NULL, "--eps expects");
   const char *png = test_path("reliability.png");
   expect(run_cli("eval classify --ckpt %s --data toy:8gaussians:test:60 --png %s", ckpt, png), 0,
          "expected calibration error", NULL);
