@@ -63,6 +63,15 @@ bench_stats bench_summarise(double *t, int n) {
   return s;
 }
 
+bench_rate bench_rate_of(double *t, int n, double flop) {
+  bench_rate r;
+  r.time = bench_summarise(t, n);
+  r.gflops = flop / (r.time.mean_ms * 1e6);
+  r.peak = bench_sgemm_peak();
+  r.pct = r.peak > 0 ? 100.0 * r.gflops / r.peak : 0.0;
+  return r;
+}
+
 ebm_net *bench_net(const char *verb, const char *arch, const char *ckpt, int classes, int64_t batch,
                    int *rc) {
   ebm_net *net = NULL;

@@ -17,6 +17,14 @@ typedef struct {
 } bench_stats;
 bench_stats bench_summarise(double *t, int n);
 
+/* The times summarised, and `flop` per run as GFLOP/s (at the mean) and
+ * as a share of bench_sgemm_peak (pct; 0 when the peak is unknown). */
+typedef struct {
+  bench_stats time;
+  double gflops, peak, pct;
+} bench_rate;
+bench_rate bench_rate_of(double *t, int n, double flop);
+
 /* A network for --arch PRESET (with --classes K) or --ckpt CKPT, built for
  * `batch` items and initialised with seed 0; exit code in *rc on failure
  * (usage error for a bad preset). */

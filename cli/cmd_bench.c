@@ -22,6 +22,77 @@
 #include "bench_util.h"
 #include "ops/ops.h"
 
+/* One batch of chains and what a step needs. */
+typedef struct {
+  int64_t batch, count;
+  float lo, hi;
+  float *x, *g, *noise, *e;
+  int32_t *y; /* random classes of a conditional network, else NULL */
+} bench_chains;
+
+static void chains_free(bench_chains *c) {
+  ebm_free(c->x);
+  ebm_free(c->g);
+  ebm_free(c->noise);
+  ebm_free(c->e);
+  free(c->y);
+}
+
+/* Uniform chains over the network's range (±1 without one). */
+static ebm_status chains_new(const ebm_net *net, const ebm_energy *en, int64_t batch, ebm_rng *rng, bench_chains *c) {
+  const int k = ebm_net_num_classes(net);
+  c->batch = batch;
+  c->count = batch * ebm_energy_item_size(en);
+  c->lo = en->range_lo < en->range_hi ? en->range_lo : -1.0f;
+  c->hi = en->range_lo < en->range_hi ? en->range_hi : 1.0f;
+  c->x = ebm_alloc((size_t)c->count, sizeof *c->x);
+  c->g = ebm_alloc((size_t)c->count, sizeof *c->g);
+  c->noise = ebm_alloc((size_t)c->count, sizeof *c->noise);
+  c->e = ebm_alloc((size_t)batch, sizeof *c->e);
+  c->y = k ? calloc((size_t)batch, sizeof *c->y) : NULL;
+  if (!c->x || !c->g || !c->noise || !c->e || (k && !c->y))
+    return ebm_set_error(EBM_ERR_NOMEM, "out of memory for a batch of %lld", (long long)batch);
+  ebm_rng_uniform(rng, c->x, c->count, c->lo, c->hi);
+  for (int64_t i = 0; c->y && i < batch; i++) c->y[i] = (int32_t)ebm_rng_below(rng, (uint32_t)k);
+  return EBM_OK;
+}
+
+/* warmup + iters steps; times[0..iters) gets the timed ones in seconds. */
+static ebm_status time_steps(ebm_net *net, bench_chains *c, ebm_rng *rng, int warmup, int iters, double *times) {
+  const ebm_ops *ops = ebm_ops_current();
+  const int64_t count = c->count;
+  ebm_status st;
+  for (int it = 0; it < warmup + iters; it++) {
+    double t0 = ebm_now_seconds();
+    /* Du & Mordatch A.11 / the reference: noise 0.005, step 10, clip 0.03. */
+    ebm_rng_normal(rng, c->noise, count, 0.0f, 0.005f);
+    ops->add(count, c->x, c->noise, c->x);
+    ops->clamp(count, c->lo, c->hi, c->x);
+    if ((st = ebm_net_grad_input(net, c->x, &(ebm_cond){.labels = c->y}, c->batch, c->e, c->g))) return st;
+    ops->clamp(count, -0.03f, 0.03f, c->g);
+    ops->axpy(count, -10.0f, c->g, c->x);
+    ops->clamp(count, c->lo, c->hi, c->x);
+    if (it >= warmup) times[it - warmup] = ebm_now_seconds() - t0;
+  }
+  return EBM_OK;
+}
+
+static void print_result(const char *name, const ebm_net *net, int64_t batch, int iters, int json, double *times) {
+  const bench_rate r = bench_rate_of(times, iters, 4.0 * ebm_net_forward_flops(net) * (double)batch);
+  const bench_stats bs = r.time;
+  if (json)
+    printf("{\"bench\":\"langevin\",\"arch\":\"%s\",\"isa\":\"%s\",\"batch\":%lld,\"threads\":%d,\"iters\":%d,"
+           "\"langevin_step_ms\":%.4f,\"median_ms\":%.4f,\"min_ms\":%.4f,\"gflops\":%.3f,"
+           "\"sgemm_peak_gflops\":%.3f,\"peak_pct\":%.2f,\"forward_madds_per_item\":%.0f}\n",
+           name, ebm_isa_name(ebm_isa_active()), (long long)batch, ebm_threads_count(), iters,
+           bs.mean_ms, bs.median_ms, bs.min_ms, r.gflops, r.peak, r.pct, ebm_net_forward_flops(net));
+  else
+    printf("langevin %s (%s path): batch %lld, %d threads: %.3f ms/step (median %.3f, min %.3f), %.2f GFLOP/s = "
+           "%.1f %% of the sgemm peak measured here (%.1f GFLOP/s; forward + backward to the input)\n",
+           name, ebm_isa_name(ebm_isa_active()), (long long)batch, ebm_threads_count(), bs.mean_ms,
+           bs.median_ms, bs.min_ms, r.gflops, r.pct, r.peak);
+}
+
 static int run_bench_langevin(int argc, char **argv) {
   const char *arch = "uva-cnn", *ckpt = NULL;
   int64_t batch = 128;
@@ -43,75 +114,22 @@ static int run_bench_langevin(int argc, char **argv) {
   if (classes < 0) return cli_usage_error("bench langevin", "--classes must be >= 0, got %d", classes);
 
   ebm_energy *en = NULL;
-  float *x = NULL, *g = NULL, *noise = NULL, *e = NULL;
-  int32_t *y = NULL;
+  bench_chains c = {0};
   double *times = NULL;
-  ebm_status st;
+  ebm_status st = EBM_OK;
   ebm_net *net = bench_net("bench langevin", arch, ckpt, classes, batch, &rc);
   if (!net) return rc;
-  if (!(en = ebm_net_as_energy(net))) {
-    st = EBM_ERR_NOMEM;
-    goto fail;
-  }
-  int64_t item = ebm_energy_item_size(en), count = batch * item;
-  float lo = en->range_lo < en->range_hi ? en->range_lo : -1.0f;
-  float hi = en->range_lo < en->range_hi ? en->range_hi : 1.0f;
-  x = ebm_alloc((size_t)count, sizeof *x);
-  g = ebm_alloc((size_t)count, sizeof *g);
-  noise = ebm_alloc((size_t)count, sizeof *noise);
-  e = ebm_alloc((size_t)batch, sizeof *e);
-  y = calloc((size_t)batch, sizeof *y);
-  times = malloc((size_t)iters * sizeof *times);
-  if (!x || !g || !noise || !e || !y || !times) {
-    st = ebm_set_error(EBM_ERR_NOMEM, "out of memory for a batch of %lld", (long long)batch);
-    goto fail;
-  }
   ebm_rng rng;
   ebm_rng_init(&rng, 1);
-  ebm_rng_uniform(&rng, x, count, lo, hi);
-  int k = ebm_net_num_classes(net);
-  for (int64_t i = 0; i < batch; i++) y[i] = k ? (int32_t)ebm_rng_below(&rng, (uint32_t)k) : 0;
-  const ebm_ops *ops = ebm_ops_current();
-  for (int it = 0; it < warmup + iters; it++) {
-    double t0 = ebm_now_seconds();
-    /* Du & Mordatch A.11 / the reference: noise 0.005, step 10, clip 0.03. */
-    ebm_rng_normal(&rng, noise, count, 0.0f, 0.005f);
-    ops->add(count, x, noise, x);
-    ops->clamp(count, lo, hi, x);
-    if ((st = ebm_net_grad_input(net, x, &(ebm_cond){.labels = k ? y : NULL}, batch, e, g))) goto fail;
-    ops->clamp(count, -0.03f, 0.03f, g);
-    ops->axpy(count, -10.0f, g, x);
-    ops->clamp(count, lo, hi, x);
-    if (it >= warmup) times[it - warmup] = ebm_now_seconds() - t0;
-  }
-  bench_stats bs = bench_summarise(times, iters);
-  double flop = 4.0 * ebm_net_forward_flops(net) * (double)batch;
-  double gflops = flop / (bs.mean_ms * 1e6), peak = bench_sgemm_peak();
-  double pct = peak > 0 ? 100.0 * gflops / peak : 0.0;
-  const char *name = ckpt ? ckpt : arch;
-  if (json)
-    printf("{\"bench\":\"langevin\",\"arch\":\"%s\",\"isa\":\"%s\",\"batch\":%lld,\"threads\":%d,\"iters\":%d,"
-           "\"langevin_step_ms\":%.4f,\"median_ms\":%.4f,\"min_ms\":%.4f,\"gflops\":%.3f,"
-           "\"sgemm_peak_gflops\":%.3f,\"peak_pct\":%.2f,\"forward_madds_per_item\":%.0f}\n",
-           name, ebm_isa_name(ebm_isa_active()), (long long)batch, ebm_threads_count(), iters,
-           bs.mean_ms, bs.median_ms, bs.min_ms, gflops, peak, pct, ebm_net_forward_flops(net));
-  else
-    printf("langevin %s (%s path): batch %lld, %d threads: %.3f ms/step (median %.3f, min %.3f), %.2f GFLOP/s = "
-           "%.1f %% of the sgemm peak measured here (%.1f GFLOP/s; forward + backward to the input)\n",
-           name, ebm_isa_name(ebm_isa_active()), (long long)batch, ebm_threads_count(), bs.mean_ms,
-           bs.median_ms, bs.min_ms, gflops, pct, peak);
-  rc = CLI_EXIT_OK;
-  goto done;
-fail:
-  rc = cli_runtime_error(st);
-done:
+  if (!(en = ebm_net_as_energy(net)) || !(times = malloc((size_t)iters * sizeof *times)))
+    st = ebm_set_error(EBM_ERR_NOMEM, "out of memory for a batch of %lld", (long long)batch);
+  if (st == EBM_OK) st = chains_new(net, en, batch, &rng, &c);
+  if (st == EBM_OK) st = time_steps(net, &c, &rng, warmup, iters, times);
+  if (st == EBM_OK) print_result(ckpt ? ckpt : arch, net, batch, iters, json, times);
+  rc = st == EBM_OK ? CLI_EXIT_OK : cli_runtime_error(st);
+  chains_free(&c);
   ebm_energy_free(en);
   ebm_net_free(net);
-  ebm_free(x);
-  ebm_free(g);
-  ebm_free(noise);
-  ebm_free(e);
-  free(y);
   free(times);
   return rc;
 }

@@ -19,6 +19,25 @@
 #define VERB "bench train"
 #define DATA_ITEMS 1024
 
+static void print_result(const char *arch, const char *preset, const ebm_net *net, const ebm_train_config *cfg,
+                         int iters, int json, double *times) {
+  const int64_t batch = cfg->batch;
+  const bench_rate r = bench_rate_of(times, iters, (4.0 * cfg->sampler.steps + 12.0) * ebm_net_forward_flops(net) * (double)batch);
+  const bench_stats bs = r.time;
+  if (json)
+    printf("{\"bench\":\"train\",\"arch\":\"%s\",\"isa\":\"%s\",\"preset\":\"%s\",\"batch\":%lld,\"steps\":%d,"
+           "\"threads\":%d,\"iters\":%d,\"sec_per_iter\":%.5f,\"median_ms\":%.3f,\"min_ms\":%.3f,"
+           "\"gflops\":%.3f,\"sgemm_peak_gflops\":%.3f,\"peak_pct\":%.2f}\n",
+           arch, ebm_isa_name(ebm_isa_active()), preset, (long long)batch, cfg->sampler.steps,
+           ebm_threads_count(), iters, bs.mean_ms / 1000.0, bs.median_ms, bs.min_ms, r.gflops, r.peak, r.pct);
+  else
+    printf("train %s (--preset %s, %d Langevin steps, %s path): batch %lld, %d threads: %.1f ms/iteration "
+           "(median %.1f, min %.1f), %.2f GFLOP/s = %.1f %% of the sgemm peak measured here (%.1f GFLOP/s)\n",
+           arch, preset, cfg->sampler.steps, ebm_isa_name(ebm_isa_active()), (long long)batch,
+           ebm_threads_count(), bs.mean_ms,
+           bs.median_ms, bs.min_ms, r.gflops, r.pct, r.peak);
+}
+
 static int run_bench_train(int argc, char **argv) {
   const char *arch = "uva-cnn", *preset = "uva";
   int64_t batch = 128;
@@ -72,22 +91,7 @@ static int run_bench_train(int argc, char **argv) {
     if ((st = ebm_trainer_step(tr, &s)) != EBM_OK) goto fail;
     if (it >= warmup) times[it - warmup] = s.seconds;
   }
-  bench_stats bs = bench_summarise(times, iters);
-  double flop = (4.0 * cfg.sampler.steps + 12.0) * ebm_net_forward_flops(net) * (double)batch;
-  double gflops = flop / (bs.mean_ms * 1e6), peak = bench_sgemm_peak();
-  double pct = peak > 0 ? 100.0 * gflops / peak : 0.0;
-  if (json)
-    printf("{\"bench\":\"train\",\"arch\":\"%s\",\"isa\":\"%s\",\"preset\":\"%s\",\"batch\":%lld,\"steps\":%d,"
-           "\"threads\":%d,\"iters\":%d,\"sec_per_iter\":%.5f,\"median_ms\":%.3f,\"min_ms\":%.3f,"
-           "\"gflops\":%.3f,\"sgemm_peak_gflops\":%.3f,\"peak_pct\":%.2f}\n",
-           arch, ebm_isa_name(ebm_isa_active()), preset, (long long)batch, cfg.sampler.steps,
-           ebm_threads_count(), iters, bs.mean_ms / 1000.0, bs.median_ms, bs.min_ms, gflops, peak, pct);
-  else
-    printf("train %s (--preset %s, %d Langevin steps, %s path): batch %lld, %d threads: %.1f ms/iteration "
-           "(median %.1f, min %.1f), %.2f GFLOP/s = %.1f %% of the sgemm peak measured here (%.1f GFLOP/s)\n",
-           arch, preset, cfg.sampler.steps, ebm_isa_name(ebm_isa_active()), (long long)batch,
-           ebm_threads_count(), bs.mean_ms,
-           bs.median_ms, bs.min_ms, gflops, pct, peak);
+  print_result(arch, preset, net, &cfg, iters, json, times);
   rc = CLI_EXIT_OK;
   goto done;
 fail:

@@ -74,7 +74,7 @@ static int run_train(int argc, char **argv) {
   ebm_classifier_train_config defaults = ebm_classifier_train_defaults();
   int epochs = defaults.epochs, width = 32, features = 128;
   int64_t batch = defaults.batch, n = 0, seed = 0;
-  float lr = defaults.lr;
+  float lr = defaults.lr, beta1 = defaults.beta1, beta2 = defaults.beta2;
   cli_opt opts[] = {
       {"data", OPT_SPEC_IN, &data, "SPEC", "labelled training images"},
       {"out", OPT_PATH_OUT, &out, "CLF.safetensors", "where to write the classifier (required)"},
@@ -82,6 +82,8 @@ static int run_train(int argc, char **argv) {
       {"epochs", OPT_INT, &epochs, "E", "passes over the data"},
       {"batch", OPT_INT64, &batch, "B", "minibatch size"},
       {"lr", OPT_FLOAT, &lr, "LR", "Adam's learning rate (cosine-decayed to 0)"},
+      {"beta1", OPT_FLOAT, &beta1, "B1", "Adam's first-moment decay"},
+      {"beta2", OPT_FLOAT, &beta2, "B2", "Adam's second-moment decay"},
       {"width", OPT_INT, &width, "W", "channels of the first conv (the second has 2W)"},
       {"features", OPT_INT, &features, "F", "penultimate features (what eval fid measures)"},
       {"range", OPT_STRING, &range, "LO,HI", "pixel range the classifier is trained in"},
@@ -94,6 +96,8 @@ static int run_train(int argc, char **argv) {
   if (epochs < 1) return cli_usage_error(verb, "--epochs must be >= 1, got %d", epochs);
   if (batch < 1 || batch > BATCH_MAX) return cli_usage_error(verb, "--batch must be in 1..%d, got %lld", BATCH_MAX, (long long)batch);
   if (!(lr > 0.0f) || !isfinite(lr)) return cli_usage_error(verb, "--lr must be > 0, got %g", (double)lr);
+  if (!(beta1 >= 0.0f && beta1 < 1.0f)) return cli_usage_error(verb, "--beta1 must be in [0, 1), got %g", (double)beta1);
+  if (!(beta2 >= 0.0f && beta2 < 1.0f)) return cli_usage_error(verb, "--beta2 must be in [0, 1), got %g", (double)beta2);
   if (width < 1 || width > 1024) return cli_usage_error(verb, "--width must be in 1..1024, got %d", width);
   if (features < 1 || features > 65536) return cli_usage_error(verb, "--features must be in 1..65536, got %d", features);
   if (n < 0) return cli_usage_error(verb, "--n must be >= 0 (0: all), got %lld", (long long)n);
@@ -125,6 +129,8 @@ static int run_train(int argc, char **argv) {
   cfg.epochs = epochs;
   cfg.batch = batch;
   cfg.lr = lr;
+  cfg.beta1 = beta1;
+  cfg.beta2 = beta2;
   cfg.seed = (uint64_t)seed;
   const int64_t steps = (int64_t)epochs * ((s[0] + batch - 1) / batch);
   w.bar = ebm_progress_new(stderr, verb, steps);
@@ -203,11 +209,13 @@ done:
 CLI_COMMAND(classifier_train, "classifier train", "--data SPEC --out CLF.safetensors [--epochs E] [options]",
             "train the small CNN classifier whose features eval fid uses",
             "Trains a small CNN (conv 3x3 W, swish, avgpool 2; conv 3x3 2W, swish, avgpool 2;\n"
-            "linear F, swish; linear K) with softmax cross-entropy and Adam (cosine-decayed\n"
-            "learning rate) on labelled images, reports the accuracy on the held-out split, and\n"
-            "saves it as safetensors with PyTorch parameter names. Its F penultimate features\n"
-            "are the space of `ebm eval fid`. The defaults reach about 91% on Fashion-MNIST in\n"
-            "five epochs (a little over 2 minutes on 2 cores).",
+            "linear F, swish; linear K), a network of the library's own layers, with softmax\n"
+            "cross-entropy and Adam (cosine-decayed learning rate) on labelled images, reports\n"
+            "the accuracy on the held-out split, and saves it as a network checkpoint (PyTorch\n"
+            "parameter names conv1.*, conv2.*, fc1.*, fc2.*; metadata kind = classifier) that\n"
+            "`ebm info` and `ebm forward` also read. Its F penultimate features are the space\n"
+            "of `ebm eval fid`. The defaults reach about 91% on Fashion-MNIST in five epochs\n"
+            "(about 320 CPU-seconds). Checkpoints of the first classifier format are still read.",
             run_train)
 
 CLI_COMMAND(classifier_eval, "classifier eval", "--classifier CLF.safetensors --data SPEC [--confusion]",

@@ -86,196 +86,143 @@ static int split_repeated(int argc, char **argv, char **rest, int *nrest, const 
   return 0;
 }
 
-/* Progress bar per step, counted across annealing phases. */
-typedef struct {
-  ebm_progress *progress;
-  int offset;
-} phase_progress;
-
+/* Progress bar per step (counted across annealing phases). */
 static void on_step(void *ctx, int step, const float *x, int64_t n, const ebm_sample_stats *st) {
   (void)x;
   (void)n;
-  const phase_progress *pp = ctx;
   char metric[64];
   snprintf(metric, sizeof metric, "E %.4g acc %.3f", (double)st->mean_energy, (double)st->accept_rate);
-  ebm_progress_update(pp->progress, pp->offset + step + 1, metric);
+  ebm_progress_update(ctx, step + 1, metric);
 }
 
-#define ANNEAL_PHASES 4
+typedef struct {
+  const char *terms[MAX_TERMS], *nots[MAX_TERMS], *out, *png;
+  int nterms, nnots, or_flag;
+  double alpha, anneal;
+  int64_t n, seed;
+  use_sampler_flags sf;
+} compose_flags;
 
-/* K steps at T = 1, or with --anneal T0 > 1 in ANNEAL_PHASES phases at
- * temperatures T0^(1 − k/(P−1)) down to 1: hot chains cross between modes
- * that are too far apart at T = 1, then settle (simulated annealing; the
- * final phase samples the composition itself). MALA/HMC adapt ε in the
- * first half of each phase (unless --adapt says otherwise) and carry it
- * over scaled by √(T_next/T). */
-static ebm_status run_annealed(const ebm_energy *en, const ebm_sampler_config *base, double anneal,
-                               int adapt_flag, float *x, int64_t n, ebm_rng *rng, float *fe) {
-  const int phases = anneal > 1.0 ? ANNEAL_PHASES : 1;
-  ebm_sampler_config cfg = *base;
-  ebm_status st = EBM_OK;
-  int adjusted = cfg.kind == EBM_SAMPLER_MALA || cfg.kind == EBM_SAMPLER_HMC;
-  ebm_progress *progress = ebm_progress_new(stderr, VERB, base->steps);
-  int done_steps = 0;
-  for (int p = 0; p < phases && st == EBM_OK; p++) {
-    ebm_sampler *s = NULL;
-    cfg.steps = base->steps / phases + (p == phases - 1 ? base->steps % phases : 0);
-    cfg.temperature = phases > 1 ? (float)pow(anneal, 1.0 - (double)p / (phases - 1)) : base->temperature;
-    if (phases > 1) { /* --adapt applies per phase */
-      int adapt = adapt_flag == -1 ? (adjusted ? cfg.steps / 2 : 0) : adapt_flag;
-      cfg.adapt_steps = adapt < cfg.steps ? adapt : cfg.steps;
-    }
-    if ((st = ebm_sampler_new(en, &cfg, n, &s)) != EBM_OK) break;
-    phase_progress pp = {progress, done_steps};
-    st = ebm_sampler_run_cb(s, x, NULL, n, rng, NULL, fe, on_step, &pp);
-    done_steps += cfg.steps;
-    if (p + 1 < phases) {
-      double next = pow(anneal, 1.0 - (double)(p + 1) / (phases - 1));
-      if (adjusted) cfg.step_size = ebm_sampler_step_size(s) * (float)sqrt(next / cfg.temperature);
-    }
-    ebm_sampler_free(s);
+/* Every flag, each term parsed into the store and the sampler config: 0,
+ * -1 after --help, or an exit code. `rest` has room for argc + 1. */
+static int parse_flags(int argc, char **argv, char **rest, compose_flags *f, term_store *store,
+                       ebm_sampler_config *cfg) {
+  const char *dummy = NULL;
+  int nrest, rc;
+  cli_opt opts[] = {
+      {"term", OPT_STRING, &dummy, "SPEC", "a term (repeat): CKPT | toy:NAME | gaussian:D, then [:class=Y][:weight=W][:temp=T] (gaussian: [:mean=M][:std=S])"},
+      {"or", OPT_FLAG, &f->or_flag, NULL, "combine the terms by OR (mixture, -logsumexp) instead of AND (sum)"},
+      {"not", OPT_STRING, &dummy, "SPEC", "a term to negate (repeat): E - alpha * E_not"},
+      {"alpha", OPT_DOUBLE, &f->alpha, "A", "weight of the --not terms"},
+      USE_SAMPLER_OPTS(f->sf),
+      {"anneal", OPT_DOUBLE, &f->anneal, "T0", "start hot: 4 phases from T0 down to 1 (langevin: noise ×√T, others exp(-E/T)); 1 = off"},
+      {"n", OPT_INT64, &f->n, "N", "chains"},
+      {"seed", OPT_INT64, &f->seed, "S", "random seed"},
+      {"out", OPT_PATH_OUT, &f->out, "OUT.npy", "where to write the samples (required)"},
+      {"png", OPT_PATH_OUT, &f->png, "FILE.png", "an image grid, or for 2-D the composed density with the samples"},
+  };
+  if ((rc = split_repeated(argc, argv, rest, &nrest, f->terms, &f->nterms, f->nots, &f->nnots))) return rc;
+  rest[nrest] = NULL;
+  if ((rc = cli_parse(VERB, opts, CLI_NOPTS(opts), nrest, rest, NULL, 0, NULL))) return rc;
+  if (f->nterms < 1) return cli_usage_error(VERB, "give at least one --term");
+  if (!f->out || !f->out[0]) return cli_usage_error(VERB, "--out OUT.npy is required");
+  if (f->n < 1 || f->n > USE_MAX_ITEMS)
+    return cli_usage_error(VERB, "--n must be in 1..%d, got %lld", USE_MAX_ITEMS, (long long)f->n);
+  if (!(f->anneal >= 1.0 && f->anneal <= 1e6))
+    return cli_usage_error(VERB, "--anneal must be in [1, 1e6] (1 = off), got %g", f->anneal);
+  if (!(f->alpha >= 0.0)) return cli_usage_error(VERB, "--alpha must be >= 0, got %g", f->alpha);
+  int any_ckpt = 0;
+  cli_path term_files[2 * MAX_TERMS];
+  for (int i = 0; i < f->nterms + f->nnots; i++) {
+    const char *flag = i < f->nterms ? "term" : "not", *arg = i < f->nterms ? f->terms[i] : f->nots[i - f->nterms];
+    if ((rc = parse_term(flag, arg, store))) return rc;
+    any_ckpt |= store->specs[i].kind == EBM_SOURCE_CKPT;
+    term_files[i] = (cli_path){flag, arg, OPT_ENERGY_IN};
   }
+  if ((rc = cli_check_paths(VERB, opts, CLI_NOPTS(opts), term_files, f->nterms + f->nnots))) return rc;
+  return use_sampler_config(VERB, &f->sf, any_ckpt ? EBM_SAMPLER_LANGEVIN : EBM_SAMPLER_MALA, cfg);
+}
+
+/* A failed composition: a usage error unless out of memory. */
+static int composition_error(ebm_status st) {
+  return st == EBM_ERR_NOMEM ? cli_runtime_error(st) : cli_usage_error(VERB, "%s", ebm_last_error());
+}
+
+/* The composition: (t1 AND t2 ...) or (t1 OR t2 ...), then AND NOT each
+ * --not. The store owns what is built. */
+static int build_composition(const compose_flags *f, term_store *store, ebm_energy **out) {
+  ebm_compose_term terms[MAX_TERMS], with_nots[MAX_TERMS + 1];
+  ebm_energy *en = NULL;
+  ebm_status st;
+  int rc;
+  for (int i = 0; i < f->nterms; i++)
+    if ((rc = make_term("term", store, i, f->n, &terms[i]))) return rc;
+  st = f->or_flag ? ebm_compose_or_new(terms, f->nterms, &en) : ebm_compose_and_new(terms, f->nterms, &en);
+  if (st != EBM_OK) return composition_error(st);
+  keep(store, en);
+  if (f->nnots > 0) {
+    with_nots[0] = ebm_compose_term_of(en);
+    for (int j = 0; j < f->nnots; j++) {
+      if ((rc = make_term("not", store, f->nterms + j, f->n, &with_nots[1 + j]))) return rc;
+      with_nots[1 + j].weight *= -f->alpha;
+    }
+    if ((st = ebm_compose_and_new(with_nots, f->nnots + 1, &en)) != EBM_OK) return composition_error(st);
+    keep(store, en);
+  }
+  *out = en;
+  return 0;
+}
+
+/* Chains from uniform noise over the data range, annealed by --anneal,
+ * written to --out and --png. */
+static ebm_status sample_and_write(const compose_flags *f, const ebm_energy *en, const ebm_sampler_config *cfg,
+                                   float *x, float *fe) {
+  const int64_t n = f->n;
+  float lo, hi;
+  use_range(en, -(float)EBM_TOY_EXTENT, (float)EBM_TOY_EXTENT, &lo, &hi);
+  ebm_rng rng, init_rng;
+  ebm_rng_init(&rng, (uint64_t)f->seed);
+  init_rng = ebm_rng_split(&rng, 1);
+  ebm_rng_uniform(&init_rng, x, n * ebm_energy_item_size(en), lo, hi);
+  ebm_anneal_plan plan = {f->anneal, EBM_ANNEAL_PHASES, f->sf.adapt};
+  ebm_progress *progress = ebm_progress_new(stderr, VERB, cfg->steps);
+  ebm_status st = ebm_sample_annealed(en, cfg, &plan, x, NULL, n, &rng, fe, NULL, on_step, progress);
   ebm_progress_finish(progress);
+  if (st == EBM_OK) st = use_save_items(f->out, en, x, n);
+  if (st == EBM_OK) st = use_write_picture(f->png, en, lo, hi, -1, 1.0f, x, n);
   return st;
 }
 
 static int run_compose(int argc, char **argv) {
-  const char *term_args[MAX_TERMS], *not_args[MAX_TERMS], *dummy = NULL, *out = NULL, *png = NULL;
-  int nterms, nnots, or_flag = 0, nrest;
-  double alpha = 1.0, anneal = 1.0;
-  int64_t n = DEFAULT_CHAINS, seed = 0;
-  use_sampler_flags sf;
-  use_sampler_flags_init(&sf);
-  char **rest = malloc((size_t)(argc + 1) * sizeof *rest);
-  if (!rest) return cli_runtime_error(ebm_set_error(EBM_ERR_NOMEM, "out of memory"));
-  cli_opt opts[] = {
-      {"term", OPT_STRING, &dummy, "SPEC", "a term (repeat): CKPT | toy:NAME | gaussian:D, then [:class=Y][:weight=W][:temp=T] (gaussian: [:mean=M][:std=S])"},
-      {"or", OPT_FLAG, &or_flag, NULL, "combine the terms by OR (mixture, -logsumexp) instead of AND (sum)"},
-      {"not", OPT_STRING, &dummy, "SPEC", "a term to negate (repeat): E - alpha * E_not"},
-      {"alpha", OPT_DOUBLE, &alpha, "A", "weight of the --not terms"},
-      USE_SAMPLER_OPTS(sf),
-      {"anneal", OPT_DOUBLE, &anneal, "T0", "start hot: 4 phases at temperatures from T0 down to 1 (1 = off)"},
-      {"n", OPT_INT64, &n, "N", "chains"},
-      {"seed", OPT_INT64, &seed, "S", "random seed"},
-      {"out", OPT_PATH_OUT, &out, "OUT.npy", "where to write the samples (required)"},
-      {"png", OPT_PATH_OUT, &png, "FILE.png", "an image grid, or for 2-D the composed density with the samples"},
-  };
-  term_store *store = calloc(1, sizeof *store);
+  compose_flags f = {.alpha = 1.0, .anneal = 1.0, .n = DEFAULT_CHAINS};
+  use_sampler_flags_init(&f.sf);
+  ebm_sampler_config cfg;
+  ebm_energy *en = NULL;
   float *x = NULL, *fe = NULL;
-  ebm_sampler *s = NULL;
   ebm_status st = EBM_OK;
   int rc;
-  if (!store) {
+  char **rest = malloc((size_t)(argc + 1) * sizeof *rest);
+  term_store *store = calloc(1, sizeof *store);
+  if (!rest || !store) {
     rc = cli_runtime_error(ebm_set_error(EBM_ERR_NOMEM, "out of memory"));
     goto done;
   }
-  if ((rc = split_repeated(argc, argv, rest, &nrest, term_args, &nterms, not_args, &nnots))) goto done;
-  rest[nrest] = NULL;
-  rc = cli_parse(VERB, opts, CLI_NOPTS(opts), nrest, rest, NULL, 0, NULL);
-  if (rc) {
+  if ((rc = parse_flags(argc, argv, rest, &f, store, &cfg))) {
     rc = rc < 0 ? CLI_EXIT_OK : rc;
     goto done;
   }
-  if (nterms < 1) {
-    rc = cli_usage_error(VERB, "give at least one --term");
-    goto done;
-  }
-  if (!out || !out[0]) {
-    rc = cli_usage_error(VERB, "--out OUT.npy is required");
-    goto done;
-  }
-  if (n < 1 || n > USE_MAX_ITEMS) {
-    rc = cli_usage_error(VERB, "--n must be in 1..%d, got %lld", USE_MAX_ITEMS, (long long)n);
-    goto done;
-  }
-  if (!(anneal >= 1.0 && anneal <= 1e6)) {
-    rc = cli_usage_error(VERB, "--anneal must be in [1, 1e6] (1 = off), got %g", anneal);
-    goto done;
-  }
-  if (!(alpha >= 0.0)) {
-    rc = cli_usage_error(VERB, "--alpha must be >= 0, got %g", alpha);
-    goto done;
-  }
-  int any_ckpt = 0;
-  for (int i = 0; i < nterms + nnots; i++) {
-    if ((rc = parse_term(i < nterms ? "term" : "not", i < nterms ? term_args[i] : not_args[i - nterms], store)))
-      goto done;
-    any_ckpt |= store->specs[i].kind == EBM_SOURCE_CKPT;
-  }
-  cli_path term_files[2 * MAX_TERMS];
-  for (int i = 0; i < nterms + nnots; i++)
-    term_files[i] = (cli_path){i < nterms ? "term" : "not", i < nterms ? term_args[i] : not_args[i - nterms],
-                               OPT_ENERGY_IN};
-  if ((rc = cli_check_paths(VERB, opts, CLI_NOPTS(opts), term_files, nterms + nnots))) goto done;
-  ebm_sampler_config cfg;
-  if ((rc = use_sampler_config(VERB, &sf, any_ckpt ? EBM_SAMPLER_LANGEVIN : EBM_SAMPLER_MALA, &cfg))) goto done;
-
-  /* the composition: (t1 AND t2 ...) or (t1 OR t2 ...), then AND NOT each --not */
-  ebm_compose_term terms[MAX_TERMS], with_nots[MAX_TERMS + 1];
-  for (int i = 0; i < nterms; i++)
-    if ((rc = make_term("term", store, i, n, &terms[i]))) goto done;
-  ebm_energy *en = NULL;
-  st = or_flag ? ebm_compose_or_new(terms, nterms, &en) : ebm_compose_and_new(terms, nterms, &en);
-  if (st != EBM_OK) {
-    rc = st == EBM_ERR_NOMEM ? cli_runtime_error(st) : cli_usage_error(VERB, "%s", ebm_last_error());
-    st = EBM_OK;
-    goto done;
-  }
-  keep(store, en);
-  if (nnots > 0) {
-    with_nots[0] = ebm_compose_term_of(en);
-    for (int j = 0; j < nnots; j++) {
-      if ((rc = make_term("not", store, nterms + j, n, &with_nots[1 + j]))) goto done;
-      with_nots[1 + j].weight *= -alpha;
-    }
-    if ((st = ebm_compose_and_new(with_nots, nnots + 1, &en)) != EBM_OK) {
-      rc = st == EBM_ERR_NOMEM ? cli_runtime_error(st) : cli_usage_error(VERB, "%s", ebm_last_error());
-      st = EBM_OK;
-      goto done;
-    }
-    keep(store, en);
-  }
-
-  const int64_t item = ebm_energy_item_size(en);
-  const int plane = en->item_ndim == 1 && en->item_shape[0] == 2;
-  if (png && !use_is_image(en) && !plane) {
-    rc = cli_usage_error(VERB, "--png draws images or 2-D samples; %s has items of %lld values", en->name, (long long)item);
-    goto done;
-  }
-  float lo, hi;
-  use_range(en, -(float)EBM_TOY_EXTENT, (float)EBM_TOY_EXTENT, &lo, &hi);
-  x = malloc((size_t)(n * item) * sizeof *x);
-  fe = malloc((size_t)n * sizeof *fe);
+  if ((rc = build_composition(&f, store, &en)) || (rc = use_check_picture(VERB, "png", f.png, en))) goto done;
+  x = malloc((size_t)(f.n * ebm_energy_item_size(en)) * sizeof *x);
+  fe = malloc((size_t)f.n * sizeof *fe);
   if (!x || !fe) {
-    st = ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld chains", (long long)n);
+    st = ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld chains", (long long)f.n);
     goto done;
   }
-  ebm_rng rng, init_rng;
-  ebm_rng_init(&rng, (uint64_t)seed);
-  init_rng = ebm_rng_split(&rng, 1);
-  ebm_rng_uniform(&init_rng, x, n * item, lo, hi); /* chains start as noise over the data range */
-  if ((st = run_annealed(en, &cfg, anneal, sf.adapt, x, n, &rng, fe)) != EBM_OK) goto done;
-  int64_t shape[4] = {n};
-  memcpy(shape + 1, en->item_shape, (size_t)en->item_ndim * sizeof *shape);
-  if ((st = ebm_npy_save(out, EBM_DTYPE_F32, 1 + en->item_ndim, shape, x)) != EBM_OK) goto done;
-  if (png && plane) st = use_write_density(png, en, lo, hi, -1, 1.0f, x, n);
-  if (png && !plane) {
-    int64_t gshape[4] = {n, en->item_shape[0], en->item_shape[1], en->item_shape[2]};
-    ebm_tensor view = ebm_tensor_wrap(x, 4, gshape);
-    ebm_grid_opts go = ebm_grid_defaults();
-    go.lo = lo;
-    go.hi = hi;
-    go.scale = en->item_shape[1] <= 64 ? 2 : 1;
-    st = ebm_png_write_grid(png, &view, &go);
-  }
-  if (st != EBM_OK) goto done;
-  double mean_e = 0.0;
-  for (int64_t i = 0; i < n; i++) mean_e += fe[i] / (double)n;
+  if ((st = sample_and_write(&f, en, &cfg, x, fe)) != EBM_OK) goto done;
   printf("%s: %d steps on %lld chains of %s, final mean energy %.6g -> %s\n", ebm_sampler_name(cfg.kind),
-         cfg.steps, (long long)n, en->name, mean_e, out);
+         cfg.steps, (long long)f.n, en->name, use_mean(fe, f.n), f.out);
 done:
   if (st != EBM_OK) rc = cli_runtime_error(st);
-  ebm_sampler_free(s);
   free(x);
   free(fe);
   if (store) store_free(store);

@@ -10,6 +10,35 @@
 #define VERB "eval classify"
 #define NET_BATCH 256
 
+static ebm_status write_json(const char *path, const char *ckpt, const char *data, int bins,
+                             const ebm_classify_result *r) {
+  ebm_jsonl *j = NULL;
+  ebm_status st = ebm_jsonl_open(path, 1, &j);
+  if (st != EBM_OK) return st;
+  ebm_jsonl_begin(j);
+  ebm_jsonl_str(j, "model", ckpt);
+  ebm_jsonl_str(j, "data", data);
+  ebm_jsonl_int(j, "n", r->n);
+  ebm_jsonl_int(j, "classes", r->classes);
+  ebm_jsonl_num(j, "accuracy", r->accuracy);
+  ebm_jsonl_num(j, "ece", r->ece);
+  ebm_jsonl_int(j, "bins", bins);
+  ebm_jsonl_num(j, "nll", r->nll);
+  st = ebm_jsonl_end(j);
+  ebm_jsonl_close(j);
+  return st;
+}
+
+/* The labelled data in the model's range: 0 or an exit code. */
+static int load_labelled(const char *data, const ebm_energy *en, ebm_dataset **ds) {
+  const int ranged = en->range_lo < en->range_hi;
+  ebm_status st = ebm_dataset_load(data, ranged ? en->range_lo : 0.0f, ranged ? en->range_hi : 1.0f, ds);
+  if (st == EBM_ERR_ARG) return cli_usage_error(VERB, "--data: %s", ebm_last_error());
+  if (st != EBM_OK) return cli_runtime_error(st);
+  if (!(*ds)->labels) return cli_usage_error(VERB, "--data %s has no labels", data);
+  return 0;
+}
+
 static int run_eval_classify(int argc, char **argv) {
   const char *ckpt = NULL, *data = NULL, *json = NULL, *png = NULL;
   int64_t n = 0, seed = 0;
@@ -33,92 +62,31 @@ static int run_eval_classify(int argc, char **argv) {
   ebm_net *net = NULL;
   ebm_energy *en = NULL;
   ebm_dataset *ds = NULL;
-  float *x = NULL, *logits = NULL;
-  int32_t *y = NULL;
+  ebm_classify_result r;
   ebm_status st = ebm_net_load(ckpt, NET_BATCH, &net);
   if (st != EBM_OK) return cli_runtime_error(st);
   if (!(en = ebm_net_as_energy(net))) {
     st = EBM_ERR_NOMEM;
     goto done;
   }
-  const int K = en->num_classes;
-  if (K < 2) {
+  if (en->num_classes < 2) {
     st = ebm_set_error(EBM_ERR_ARG, "%s is unconditional (no classes): eval classify needs a model of E(x, y)", ckpt);
     goto done;
   }
-  const int ranged = en->range_lo < en->range_hi;
-  st = ebm_dataset_load(data, ranged ? en->range_lo : 0.0f, ranged ? en->range_hi : 1.0f, &ds);
-  if (st == EBM_ERR_ARG) {
-    rc = cli_usage_error(VERB, "--data: %s", ebm_last_error());
-    st = EBM_OK;
-    goto done;
-  }
-  if (st != EBM_OK) goto done;
-  const int64_t item = ebm_energy_item_size(en), N = ds->x->shape[0];
-  char want[64], got[64];
-  if (ebm_tensor_row_size(ds->x) != item) {
-    ebm_shape_str(en->item_ndim, en->item_shape, want, sizeof want);
-    ebm_shape_str(ds->x->ndim - 1, ds->x->shape + 1, got, sizeof got);
-    st = ebm_set_error(EBM_ERR_SHAPE, "%s: items are %s, %s takes %s", data, got, ckpt, want);
-    goto done;
-  }
-  if (!ds->labels) {
-    rc = cli_usage_error(VERB, "--data %s has no labels", data);
-    goto done;
-  }
-  const int64_t m = n > 0 && n < N ? n : N;
-  x = malloc((size_t)(m * item) * sizeof *x);
-  y = malloc((size_t)m * sizeof *y);
-  logits = malloc((size_t)(m * K) * sizeof *logits);
-  if (!x || !y || !logits) {
-    st = ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld items", (long long)m);
-    goto done;
-  }
+  if ((rc = load_labelled(data, en, &ds))) goto done;
   ebm_rng rng;
   ebm_rng_init(&rng, (uint64_t)seed);
-  for (int64_t i = 0, k = 0, need = m; i < N && need > 0; i++) /* Knuth 3.4.2 S */
-    if ((double)(N - i) * ebm_rng_double(&rng) < (double)need) {
-      if (ds->labels[i] < 0 || ds->labels[i] >= K) {
-        st = ebm_set_error(EBM_ERR_ARG, "%s: label %d of item %lld is not a class of %s (0..%d)", data,
-                           (int)ds->labels[i], (long long)i, ckpt, K - 1);
-        goto done;
-      }
-      memcpy(x + k * item, ds->x->data + i * item, (size_t)item * sizeof(float));
-      y[k++] = ds->labels[i];
-      need--;
-    }
   ebm_progress *bar = ebm_progress_new(stderr, VERB, 1);
-  st = ebm_energy_class_logits(en, x, m, logits);
+  st = ebm_classify_eval(en, ds, n, &rng, bins, png, &r);
   ebm_progress_finish(bar);
   if (st != EBM_OK) goto done;
-  double acc, ece;
-  if ((st = ebm_calibration(logits, y, m, K, bins, &acc, &ece)) != EBM_OK) goto done;
-  double nll = ebm_softmax_cross_entropy(logits, y, m, K, NULL);
-  if (png && (st = ebm_reliability_png(png, logits, y, m, K, bins)) != EBM_OK) goto done;
-  printf("%s: %s on %lld items of %s (%d classes)\n", VERB, ckpt, (long long)m, data, K);
-  printf("accuracy of argmin_y E(x, y)   %.4f\n", acc);
-  printf("expected calibration error     %.4f   (%d bins, softmax over -E)\n", ece, bins);
-  printf("cross-entropy -log p(y|x)      %.4f nats\n", nll);
-  if (json) {
-    ebm_jsonl *j = NULL;
-    if ((st = ebm_jsonl_open(json, 1, &j)) != EBM_OK) goto done;
-    ebm_jsonl_begin(j);
-    ebm_jsonl_str(j, "model", ckpt);
-    ebm_jsonl_str(j, "data", data);
-    ebm_jsonl_int(j, "n", m);
-    ebm_jsonl_int(j, "classes", K);
-    ebm_jsonl_num(j, "accuracy", acc);
-    ebm_jsonl_num(j, "ece", ece);
-    ebm_jsonl_int(j, "bins", bins);
-    ebm_jsonl_num(j, "nll", nll);
-    st = ebm_jsonl_end(j);
-    ebm_jsonl_close(j);
-  }
+  printf("%s: %s on %lld items of %s (%d classes)\n", VERB, ckpt, (long long)r.n, data, r.classes);
+  printf("accuracy of argmin_y E(x, y)   %.4f\n", r.accuracy);
+  printf("expected calibration error     %.4f   (%d bins, softmax over -E)\n", r.ece, bins);
+  printf("cross-entropy -log p(y|x)      %.4f nats\n", r.nll);
+  if (json) st = write_json(json, ckpt, data, bins, &r);
 done:
   if (st != EBM_OK) rc = cli_runtime_error(st);
-  free(x);
-  free(y);
-  free(logits);
   ebm_dataset_free(ds);
   ebm_energy_free(en);
   ebm_net_free(net);

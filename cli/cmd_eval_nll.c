@@ -20,6 +20,45 @@ static int toy_of_spec(const char *spec) {
   return ebm_toy_from_name(name);
 }
 
+/* −(1/n) Σ log p(x_i) under the toy's exact density: its entropy,
+ * estimated on the same points as the model's NLL. */
+static ebm_status toy_entropy(int toy, const float *x, int64_t n, double *h) {
+  double *logp = malloc((size_t)n * sizeof *logp), *xy = malloc((size_t)n * 2 * sizeof *xy);
+  ebm_status st = EBM_OK;
+  if (!logp || !xy) st = ebm_set_error(EBM_ERR_NOMEM, "out of memory");
+  for (int64_t i = 0; st == EBM_OK && i < 2 * n; i++) xy[i] = x[i];
+  if (st == EBM_OK) st = ebm_toy_log_density((ebm_toy)toy, xy, n, logp);
+  *h = 0.0;
+  for (int64_t i = 0; st == EBM_OK && i < n; i++) *h -= logp[i] / (double)n;
+  free(logp);
+  free(xy);
+  return st;
+}
+
+/* The model must be 2-D and the data 2-D points: 0 or an exit code. */
+static int load_points(const char *ckpt, const char *data, const ebm_energy *en, ebm_dataset **ds) {
+  if (en->item_ndim != 1 || en->item_shape[0] != 2)
+    return cli_usage_error(VERB, "%s takes %lld values per item; exact NLL needs a 2-D model", ckpt,
+                           (long long)ebm_energy_item_size(en));
+  ebm_status st = ebm_dataset_load(data, -4.0f, 4.0f, ds);
+  if (st != EBM_OK) return st == EBM_ERR_ARG ? cli_usage_error(VERB, "--data: %s", ebm_last_error()) : cli_runtime_error(st);
+  if ((*ds)->x->ndim != 2 || (*ds)->x->shape[1] != 2) return cli_usage_error(VERB, "--data %s does not hold 2-D points", data);
+  return 0;
+}
+
+/* The test NLL and log Z (of class 0 for a conditional model, whose NLL is
+ * of the marginal weighted by the test labels). */
+static ebm_status grid_nll(const ebm_energy *en, const ebm_dataset *ds, double extent, int cells, double *nll,
+                           double *lz0) {
+  const int32_t *labels = en->num_classes > 0 && ds->labels && ds->num_classes <= en->num_classes ? ds->labels : NULL;
+  double *log_z = calloc((size_t)(en->num_classes > 0 ? en->num_classes : 1), sizeof *log_z);
+  if (!log_z) return ebm_set_error(EBM_ERR_NOMEM, "out of memory");
+  ebm_status st = ebm_grid_nll(en, ds->x->data, labels, ds->x->shape[0], extent, cells, nll, log_z);
+  *lz0 = log_z[0];
+  free(log_z);
+  return st;
+}
+
 static int run_eval_nll(int argc, char **argv) {
   const char *ckpt = NULL, *data = NULL;
   int cells = EBM_GRID_CELLS;
@@ -40,69 +79,32 @@ static int run_eval_nll(int argc, char **argv) {
   ebm_net *net = NULL;
   ebm_energy *en = NULL;
   ebm_dataset *ds = NULL;
-  double *logp = NULL, *xy = NULL;
+  double nll = 0.0, lz0 = 0.0, h = 0.0;
   ebm_status st = ebm_net_load(ckpt, MAX_BATCH, &net);
   if (st != EBM_OK) return cli_runtime_error(st);
   if (!(en = ebm_net_as_energy(net))) {
     rc = cli_runtime_error(ebm_set_error(EBM_ERR_NOMEM, "out of memory"));
     goto done;
   }
-  if (en->item_ndim != 1 || en->item_shape[0] != 2) {
-    rc = cli_usage_error(VERB, "%s takes %lld values per item; exact NLL needs a 2-D model", ckpt,
-                         (long long)ebm_energy_item_size(en));
-    goto done;
-  }
-  st = ebm_dataset_load(data, -4.0f, 4.0f, &ds);
-  if (st != EBM_OK) {
-    rc = st == EBM_ERR_ARG ? cli_usage_error(VERB, "--data: %s", ebm_last_error()) : cli_runtime_error(st);
-    goto done;
-  }
-  if (ds->x->ndim != 2 || ds->x->shape[1] != 2) {
-    rc = cli_usage_error(VERB, "--data %s does not hold 2-D points", data);
-    goto done;
-  }
+  if ((rc = load_points(ckpt, data, en, &ds))) goto done;
   if (extent == 0.0)
     extent = en->range_lo < en->range_hi ? fmax(fabs((double)en->range_lo), fabs((double)en->range_hi)) : EBM_TOY_EXTENT;
   const int64_t n = ds->x->shape[0];
-  const int32_t *labels = en->num_classes > 0 && ds->labels && ds->num_classes <= en->num_classes ? ds->labels : NULL;
-  double nll = 0.0;
-  double *log_z = calloc((size_t)(en->num_classes > 0 ? en->num_classes : 1), sizeof *log_z);
-  if (!log_z) {
-    rc = cli_runtime_error(ebm_set_error(EBM_ERR_NOMEM, "out of memory"));
-    goto done;
-  }
-  st = ebm_grid_nll(en, ds->x->data, labels, n, extent, cells, &nll, log_z);
-  double lz0 = log_z[0];
-  free(log_z);
-  if (st != EBM_OK) {
-    rc = cli_runtime_error(ebm_error_prefix(st, ckpt));
+  if ((st = grid_nll(en, ds, extent, cells, &nll, &lz0)) != EBM_OK) {
+    rc = cli_runtime_error(st == EBM_ERR_NOMEM ? st : ebm_error_prefix(st, ckpt));
     goto done;
   }
   printf("%s on %s (%lld points): test NLL %.4f nats", ckpt, data, (long long)n, nll);
   int toy = toy_of_spec(data);
-  if (toy >= 0) {
-    logp = malloc((size_t)n * sizeof *logp);
-    xy = malloc((size_t)n * 2 * sizeof *xy);
-    if (!logp || !xy) {
-      rc = cli_runtime_error(ebm_set_error(EBM_ERR_NOMEM, "out of memory"));
-      goto done;
-    }
-    for (int64_t i = 0; i < 2 * n; i++) xy[i] = ds->x->data[i];
-    if ((st = ebm_toy_log_density((ebm_toy)toy, xy, n, logp)) != EBM_OK) {
-      rc = cli_runtime_error(st);
-      goto done;
-    }
-    double h = 0.0;
-    for (int64_t i = 0; i < n; i++) h -= logp[i] / (double)n;
-    printf(", true entropy %.4f nats (gap %.4f)", h, nll - h);
+  if (toy >= 0 && (st = toy_entropy(toy, ds->x->data, n, &h)) != EBM_OK) {
+    rc = cli_runtime_error(st);
+    goto done;
   }
+  if (toy >= 0) printf(", true entropy %.4f nats (gap %.4f)", h, nll - h);
   if (en->num_classes > 0) printf(", marginal over %d classes", en->num_classes);
   else printf(", log Z %.4f", lz0);
   printf(" [%dx%d grid on [-%g, %g]^2]\n", cells, cells, extent, extent);
-  rc = CLI_EXIT_OK;
 done:
-  free(logp);
-  free(xy);
   ebm_dataset_free(ds);
   ebm_energy_free(en);
   ebm_net_free(net);

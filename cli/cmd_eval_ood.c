@@ -132,105 +132,130 @@ done:
   return st;
 }
 
-static int run_eval_ood(int argc, char **argv) {
-  const char *ckpt = NULL, *in_spec = NULL, *ood = NULL, *score = "both", *json = NULL, *png = NULL;
-  int64_t n = 2000, seed = 0;
+typedef struct {
+  const char *ckpt, *in_spec, *ood, *score, *json, *png;
+  int64_t n, seed;
+  int use[NSCORES];         /* which scores: energy, grad-norm, max-prob */
+  char list[4096];          /* the --ood list, cut into specs */
+  char *specs[MAX_SETS];
+  int nsets;
+} ood_flags;
+
+/* 0, -1 after --help, or an exit code. */
+static int parse_flags(int argc, char **argv, ood_flags *f) {
   cli_opt opts[] = {
-      {"ckpt", OPT_PATH_IN, &ckpt, "CKPT", "the model (safetensors checkpoint)"},
-      {"in", OPT_SPEC_IN, &in_spec, "SPEC", "the in-distribution data set (e.g. fashion-mnist:test)"},
-      {"ood", OPT_STRING, &ood, "SPEC,...", "out-of-distribution sets: data set specs, noise:uniform, noise:gaussian, constant, flip:SPEC, invert:SPEC (default: the synthetic sets on --in; flip only for image models)"},
-      {"score", OPT_STRING, &score, "S", "energy | grad-norm | max-prob | both (energy, grad-norm) | all"},
-      {"n", OPT_INT64, &n, "N", "items per set (a random subset of larger data sets)"},
-      {"seed", OPT_INT64, &seed, "S", "random seed (subsets, noise)"},
-      {"json", OPT_PATH_OUT, &json, "FILE", "the results as JSON"},
-      {"png", OPT_PATH_OUT, &png, "FILE.png", "histograms of E and |grad E|, in- vs out-of-distribution"},
+      {"ckpt", OPT_PATH_IN, &f->ckpt, "CKPT", "the model (safetensors checkpoint)"},
+      {"in", OPT_SPEC_IN, &f->in_spec, "SPEC", "the in-distribution data set (e.g. fashion-mnist:test)"},
+      {"ood", OPT_STRING, &f->ood, "SPEC,...", "out-of-distribution sets: data set specs, noise:uniform, noise:gaussian, constant, flip:SPEC, invert:SPEC (default: the synthetic sets on --in; flip only for image models)"},
+      {"score", OPT_STRING, &f->score, "S", "energy | grad-norm | max-prob | both (energy, grad-norm) | all"},
+      {"n", OPT_INT64, &f->n, "N", "items per set (a random subset of larger data sets)"},
+      {"seed", OPT_INT64, &f->seed, "S", "random seed (subsets, noise)"},
+      {"json", OPT_PATH_OUT, &f->json, "FILE", "the results as JSON"},
+      {"png", OPT_PATH_OUT, &f->png, "FILE.png", "histograms of E and |grad E|, in- vs out-of-distribution"},
   };
   int rc = cli_parse(VERB, opts, CLI_NOPTS(opts), argc, argv, NULL, 0, NULL);
-  if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
-  if (!ckpt) return cli_usage_error(VERB, "--ckpt CKPT is required");
-  if (!in_spec) return cli_usage_error(VERB, "--in SPEC is required");
-  const int all = strcmp(score, "all") == 0, both = all || strcmp(score, "both") == 0;
-  int use[NSCORES] = {both || strcmp(score, "energy") == 0, both || strcmp(score, "grad-norm") == 0,
-                      all || strcmp(score, "max-prob") == 0};
-  if (!use[0] && !use[1] && !use[2])
-    return cli_usage_error(VERB, "--score must be energy, grad-norm, max-prob, both or all, got '%s'", score);
-  if (n < 1 || n > MAX_ITEMS) return cli_usage_error(VERB, "--n must be in 1..%d, got %lld", MAX_ITEMS, (long long)n);
-  char list[4096];
-  if (ood && strlen(ood) >= sizeof list) return cli_usage_error(VERB, "--ood list is too long");
-  char *specs[MAX_SETS];
-  int nsets = ood ? split_specs(strcpy(list, ood), specs, MAX_SETS) : 0;
-  if (nsets < 0) return cli_usage_error(VERB, "--ood: at most %d sets", MAX_SETS);
-  if (ood && nsets == 0) return cli_usage_error(VERB, "--ood: no set given");
+  if (rc) return rc;
+  if (!f->ckpt) return cli_usage_error(VERB, "--ckpt CKPT is required");
+  if (!f->in_spec) return cli_usage_error(VERB, "--in SPEC is required");
+  const int all = strcmp(f->score, "all") == 0, both = all || strcmp(f->score, "both") == 0;
+  f->use[0] = both || strcmp(f->score, "energy") == 0;
+  f->use[1] = both || strcmp(f->score, "grad-norm") == 0;
+  f->use[2] = all || strcmp(f->score, "max-prob") == 0;
+  if (!f->use[0] && !f->use[1] && !f->use[2])
+    return cli_usage_error(VERB, "--score must be energy, grad-norm, max-prob, both or all, got '%s'", f->score);
+  if (f->n < 1 || f->n > MAX_ITEMS)
+    return cli_usage_error(VERB, "--n must be in 1..%d, got %lld", MAX_ITEMS, (long long)f->n);
+  if (f->ood && strlen(f->ood) >= sizeof f->list) return cli_usage_error(VERB, "--ood list is too long");
+  f->nsets = f->ood ? split_specs(strcpy(f->list, f->ood), f->specs, MAX_SETS) : 0;
+  if (f->nsets < 0) return cli_usage_error(VERB, "--ood: at most %d sets", MAX_SETS);
+  if (f->ood && f->nsets == 0) return cli_usage_error(VERB, "--ood: no set given");
+  return 0;
+}
 
+/* Without --ood: the synthetic sets that fit the model (flipping needs images). */
+static void default_sets(ood_flags *f, const ebm_energy *en) {
+  const int img = en->item_ndim == 3;
+  snprintf(f->list, sizeof f->list, "noise:uniform,noise:gaussian,constant,%s%s%sinvert:%s", img ? "flip:" : "",
+           img ? f->in_spec : "", img ? "," : "", f->in_spec);
+  f->nsets = split_specs(f->list, f->specs, MAX_SETS);
+}
+
+/* Set j (−1: the in-distribution set) made, scored, and compared with the
+ * in-distribution scores. Returns 0, or an exit code (usage errors are
+ * printed here; other failures in *st). */
+static int score_set(const ood_flags *f, const ebm_energy *en, const ebm_rng *rng, int j, const ood_set *in,
+                     ood_set *set, ebm_status *st) {
+  const int ranged = en->range_lo < en->range_hi;
+  const float lo = ranged ? en->range_lo : 0.0f, hi = ranged ? en->range_hi : 1.0f;
+  ebm_rng set_rng = ebm_rng_split(rng, (uint64_t)(j + 1));
+  ebm_tensor *x = NULL;
+  *st = ebm_ood_set_make(set->spec, en->item_ndim, en->item_shape, lo, hi, f->n, &set_rng, &x);
+  if (*st == EBM_ERR_ARG) {
+    *st = EBM_OK;
+    return cli_usage_error(VERB, "%s %s", j < 0 ? "--in" : "--ood", ebm_last_error());
+  }
+  if (*st != EBM_OK) return 0;
+  set->n = x->shape[0];
+  for (int k = 0; k < NSCORES; k++)
+    if (f->use[k] && !(set->s[k] = malloc((size_t)set->n * sizeof(double))))
+      *st = ebm_set_error(EBM_ERR_NOMEM, "out of memory");
+  if (*st == EBM_OK) *st = ebm_ood_scores(en, x->data, set->n, set->s[0], set->s[1], set->s[2]);
+  ebm_tensor_free(x);
+  for (int k = 0; k < NSCORES && *st == EBM_OK && j >= 0; k++)
+    if (f->use[k]) *st = ebm_ood_metrics_compute(in->s[k], in->n, set->s[k], set->n, &set->m[k]);
+  return 0;
+}
+
+static void print_table(const ood_flags *f, const ood_set *in, const ood_set *sets) {
+  printf("%s: %s, in-distribution %s (%lld items); positive = in, scores -E, -|grad E|, max p(y|x)\n", VERB, f->ckpt,
+         f->in_spec, (long long)in->n);
+  printf("%-28s %6s  %-9s  %6s  %7s  %8s  %6s  %10s  %10s\n", "ood set", "n", "score", "AUROC", "AUPR-in", "AUPR-out",
+         "FPR95", "mean in", "mean out");
+  for (int j = 0; j < f->nsets; j++)
+    for (int k = 0; k < NSCORES; k++)
+      if (f->use[k])
+        printf("%-28s %6lld  %-9s  %6.4f  %7.4f  %8.4f  %6.4f  %10.4g  %10.4g\n", sets[j].spec, (long long)sets[j].n,
+               score_names[k], sets[j].m[k].auroc, sets[j].m[k].aupr_in, sets[j].m[k].aupr_out, sets[j].m[k].fpr95,
+               raw_sign[k] * mean_of(in->s[k], in->n), raw_sign[k] * mean_of(sets[j].s[k], sets[j].n));
+}
+
+static int run_eval_ood(int argc, char **argv) {
+  ood_flags f = {.score = "both", .n = 2000};
+  int rc = parse_flags(argc, argv, &f);
+  if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
   ebm_net *net = NULL;
   ebm_energy *en = NULL;
   ood_set in, sets[MAX_SETS];
   memset(&in, 0, sizeof in);
-  in.spec = in_spec;
+  in.spec = f.in_spec;
   memset(sets, 0, sizeof sets);
-  ebm_tensor *x = NULL;
   ebm_status st;
-  if ((st = ebm_net_load(ckpt, NET_BATCH, &net)) != EBM_OK) return cli_runtime_error(st);
+  if ((st = ebm_net_load(f.ckpt, NET_BATCH, &net)) != EBM_OK) return cli_runtime_error(st);
   if (!(en = ebm_net_as_energy(net))) {
     st = EBM_ERR_NOMEM;
     goto done;
   }
-  if (!ood) { /* the synthetic sets that fit the model: flipping needs images */
-    snprintf(list, sizeof list, "noise:uniform,noise:gaussian,constant,%s%s%sinvert:%s",
-             en->item_ndim == 3 ? "flip:" : "", en->item_ndim == 3 ? in_spec : "", en->item_ndim == 3 ? "," : "",
-             in_spec);
-    nsets = split_specs(list, specs, MAX_SETS);
-  }
-  if (use[2] && en->num_classes < 2) {
-    rc = cli_usage_error(VERB, "--score %s: %s has no classes, so no max p(y|x)", score, ckpt);
+  if (!f.ood) default_sets(&f, en);
+  if (f.use[2] && en->num_classes < 2) {
+    rc = cli_usage_error(VERB, "--score %s: %s has no classes, so no max p(y|x)", f.score, f.ckpt);
     goto done;
   }
-  const int ranged = en->range_lo < en->range_hi;
-  const float lo = ranged ? en->range_lo : 0.0f, hi = ranged ? en->range_hi : 1.0f;
   ebm_rng rng;
-  ebm_rng_init(&rng, (uint64_t)seed);
-  ebm_progress *bar = ebm_progress_new(stderr, "ood", nsets + 1);
-  for (int j = -1; j < nsets; j++) {
+  ebm_rng_init(&rng, (uint64_t)f.seed);
+  ebm_progress *bar = ebm_progress_new(stderr, "ood", f.nsets + 1);
+  for (int j = -1; j < f.nsets && !rc && st == EBM_OK; j++) {
     ood_set *set = j < 0 ? &in : &sets[j];
-    if (j >= 0) set->spec = specs[j];
-    ebm_rng set_rng = ebm_rng_split(&rng, (uint64_t)(j + 1));
-    st = ebm_ood_set_make(set->spec, en->item_ndim, en->item_shape, lo, hi, n, &set_rng, &x);
-    if (st == EBM_ERR_ARG) {
-      ebm_progress_finish(bar);
-      rc = cli_usage_error(VERB, "%s %s", j < 0 ? "--in" : "--ood", ebm_last_error());
-      st = EBM_OK;
-      goto done;
-    }
-    if (st != EBM_OK) break;
-    set->n = x->shape[0];
-    for (int k = 0; k < NSCORES; k++)
-      if (use[k] && !(set->s[k] = malloc((size_t)set->n * sizeof(double)))) st = ebm_set_error(EBM_ERR_NOMEM, "out of memory");
-    if (st == EBM_OK) st = ebm_ood_scores(en, x->data, set->n, set->s[0], set->s[1], set->s[2]);
-    ebm_tensor_free(x);
-    x = NULL;
-    for (int k = 0; k < NSCORES && st == EBM_OK && j >= 0; k++)
-      if (use[k]) st = ebm_ood_metrics_compute(in.s[k], in.n, set->s[k], set->n, &set->m[k]);
-    if (st != EBM_OK) break;
-    ebm_progress_update(bar, j + 2, set->spec);
+    if (j >= 0) set->spec = f.specs[j];
+    rc = score_set(&f, en, &rng, j, &in, set, &st);
+    if (!rc && st == EBM_OK) ebm_progress_update(bar, j + 2, set->spec);
   }
   ebm_progress_finish(bar);
-  if (st != EBM_OK) goto done;
-
-  printf("%s: %s, in-distribution %s (%lld items); positive = in, scores -E, -|grad E|, max p(y|x)\n", VERB, ckpt, in_spec,
-         (long long)in.n);
-  printf("%-28s %6s  %-9s  %6s  %7s  %8s  %6s  %10s  %10s\n", "ood set", "n", "score", "AUROC", "AUPR-in", "AUPR-out",
-         "FPR95", "mean in", "mean out");
-  for (int j = 0; j < nsets; j++)
-    for (int k = 0; k < NSCORES; k++)
-      if (use[k])
-        printf("%-28s %6lld  %-9s  %6.4f  %7.4f  %8.4f  %6.4f  %10.4g  %10.4g\n", sets[j].spec, (long long)sets[j].n,
-               score_names[k], sets[j].m[k].auroc, sets[j].m[k].aupr_in, sets[j].m[k].aupr_out, sets[j].m[k].fpr95,
-               raw_sign[k] * mean_of(in.s[k], in.n), raw_sign[k] * mean_of(sets[j].s[k], sets[j].n));
-  if (json && (st = write_json(json, ckpt, &in, sets, nsets, use)) != EBM_OK) goto done;
-  if (png && (st = write_png(png, in_spec, &in, sets, nsets, use)) != EBM_OK) goto done;
+  if (rc || st != EBM_OK) goto done;
+  print_table(&f, &in, sets);
+  if (f.json && (st = write_json(f.json, f.ckpt, &in, sets, f.nsets, f.use)) != EBM_OK) goto done;
+  if (f.png) st = write_png(f.png, f.in_spec, &in, sets, f.nsets, f.use);
 done:
   if (st != EBM_OK) rc = cli_runtime_error(st);
-  ebm_tensor_free(x);
   for (int k = 0; k < NSCORES; k++) {
     free(in.s[k]);
     for (int j = 0; j < MAX_SETS; j++) free(sets[j].s[k]);

@@ -16,9 +16,10 @@ static int other_kind(const char *path, const ebm_safetensors *st) {
   if (format && strcmp(format, EBM_TRAIN_STATE_FORMAT) == 0)
     what = "a training state file (optimizer, replay buffer, RNG), not a model; the model is "
            "last.safetensors beside it";
-  else if (format && strcmp(format, EBM_CLASSIFIER_FORMAT) == 0)
-    what = "an evaluation classifier (ebm classifier train), not an energy model; use it with "
-           "'ebm classifier eval' or 'ebm eval fid --classifier'";
+  else if (format && strcmp(format, EBM_CLASSIFIER_FORMAT_V1) == 0)
+    what = "an evaluation classifier in the first format (" EBM_CLASSIFIER_FORMAT_V1 "); "
+           "'ebm classifier eval' and 'ebm eval fid --classifier' still read it, and "
+           "'ebm classifier train' writes the current format, which 'ebm info' shows";
   if (!st) {
     unsigned char head[8] = {0};
     FILE *f = fopen(path, "rb");

@@ -46,98 +46,114 @@ static int load_mask(const char *path, const ebm_npy *x, float **out) {
   return 0;
 }
 
-/* --mask pattern:NAME — the same mask for every item: right-half,
- * bottom-half, center (the central square of half the side), or
- * random:P (each value with probability P, from the seed's stream 2).
- * For vectors, "right"/"bottom" is the second half and "center" the
- * middle half. Returns 0 or an exit code. */
-static int pattern_mask(const char *spec, const ebm_npy *x, const ebm_energy *en, uint64_t seed, float **out) {
-  const char *name = spec + 8;
-  const int64_t n = x->shape[0], item = ebm_energy_item_size(en);
-  const int images = en->item_ndim == 3;
-  const int64_t H = images ? en->item_shape[1] : 1, W = images ? en->item_shape[2] : item;
-  double p = -1.0;
-  if (strncmp(name, "random:", 7) == 0) {
-    char *end = NULL;
-    p = strtod(name + 7, &end);
-    if (end == name + 7 || *end || !(p > 0.0 && p <= 1.0))
-      return cli_usage_error(VERB, "--mask pattern:random:P needs P in (0, 1], got '%s'", name + 7);
-  } else if (strcmp(name, "right-half") != 0 && strcmp(name, "bottom-half") != 0 && strcmp(name, "center") != 0) {
-    return cli_usage_error(VERB, "--mask %s: patterns are right-half, bottom-half, center, random:P", spec);
-  }
-  float *mask = malloc((size_t)(n * item) * sizeof *mask);
+/* --mask pattern:NAME (ebm_mask_pattern; random:P draws from the seed's
+ * stream 2) or a file. Returns 0 or an exit code. */
+static int make_mask(const char *spec, const ebm_npy *x, const ebm_energy *en, uint64_t seed, float **out) {
+  if (strncmp(spec, "pattern:", 8) != 0) return load_mask(spec, x, out);
+  const int64_t n = x->shape[0];
+  float *mask = malloc((size_t)(n * ebm_energy_item_size(en)) * sizeof *mask);
   if (!mask) return cli_runtime_error(ebm_set_error(EBM_ERR_NOMEM, "out of memory for --mask"));
-  if (p > 0.0) {
-    ebm_rng rng;
-    ebm_rng_init(&rng, seed);
-    rng = ebm_rng_split(&rng, 2);
-    ebm_rng_uniform(&rng, mask, n * item, 0.0f, 1.0f);
-    for (int64_t k = 0; k < n * item; k++) mask[k] = mask[k] < (float)p ? 1.0f : 0.0f;
-  } else {
-    for (int64_t k = 0; k < n * item; k++) {
-      int64_t pix = k % (H * W), h = pix / W, w = pix % W; /* every channel alike */
-      int fill = name[0] == 'r' ? w >= W / 2
-                 : name[0] == 'b' ? (images ? h >= H / 2 : w >= W / 2)
-                 : (w >= W / 4 && w < W - W / 4 && (!images || (h >= H / 4 && h < H - H / 4)));
-      mask[k] = (float)fill;
-    }
+  ebm_rng rng;
+  ebm_rng_init(&rng, seed);
+  rng = ebm_rng_split(&rng, 2);
+  if (ebm_mask_pattern(spec + 8, en->item_ndim, en->item_shape, n, &rng, mask) != EBM_OK) {
+    free(mask);
+    return cli_usage_error(VERB, "--mask %s", ebm_last_error());
   }
   *out = mask;
   return 0;
 }
 
-static int run_inpaint(int argc, char **argv) {
-  const char *ckpt = NULL, *input = NULL, *mask_path = NULL, *out = NULL, *png = NULL;
-  int cls = -1;
-  int64_t seed = 0;
-  use_sampler_flags sf;
-  use_sampler_flags_init(&sf);
-  cli_opt opts[] = {
-      {"ckpt", OPT_ENERGY_IN, &ckpt, "CKPT", "the model (required)"},
-      {"input", OPT_PATH_IN, &input, "X.npy", "images (float32, in the model's range) (required)"},
-      {"mask", OPT_SPEC_IN, &mask_path, "M.npy", "X's shape: 1 = pixel to fill, 0 = observed; or pattern:right-half|bottom-half|center|random:P (required)"},
-      {"out", OPT_PATH_OUT, &out, "Y.npy", "the inpainted images, X's shape (required)"},
-      {"class", OPT_INT, &cls, "Y", "class label, for a conditional model"},
-      USE_SAMPLER_OPTS(sf),
-      {"seed", OPT_INT64, &seed, "S", "random seed"},
-      {"png", OPT_PATH_OUT, &png, "FILE.png", "rows: input / masked / result (first 16 images)"},
-  };
-  int rc = cli_parse(VERB, opts, CLI_NOPTS(opts), argc, argv, NULL, 0, NULL);
-  if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
-  if (!ckpt || !input || !mask_path || !out)
-    return cli_usage_error(VERB, "--ckpt, --input, --mask and --out are required");
-  ebm_sampler_config cfg;
-  if ((rc = use_sampler_config(VERB, &sf, EBM_SAMPLER_LANGEVIN, &cfg))) return rc;
-
-  ebm_npy x = {0};
-  use_model model = {0};
-  float *mask = NULL, *result = NULL, *start = NULL, *e = NULL;
-  int32_t *y = NULL;
-  ebm_status st = EBM_OK;
-  if ((rc = use_open_items(VERB, ckpt, "input", input, &x, &model))) goto done;
-  const int64_t n = x.shape[0];
-  const ebm_energy *en = model.energy;
-  if ((rc = use_check_class(VERB, "class", cls, en))) goto done;
-  if (strncmp(mask_path, "pattern:", 8) == 0) rc = pattern_mask(mask_path, &x, en, (uint64_t)seed, &mask);
-  else rc = load_mask(mask_path, &x, &mask);
-  if (rc) goto done;
-  if ((rc = use_check_png(VERB, png, en))) goto done;
-  const int64_t item = ebm_energy_item_size(en), count = n * item;
-  const float *xv = x.data;
-  int64_t filled = 0;
-  for (int64_t k = 0; k < count; k++) filled += mask[k] != 0.0f;
-  if (filled == 0) {
-    rc = cli_usage_error(VERB, "--mask %s selects no pixel to fill (1 = fill, 0 = observed)", mask_path);
-    goto done;
-  }
-  /* noise over the model's range, or over the input's values for a model without one */
-  float vmin = INFINITY, vmax = -INFINITY, lo, hi;
+/* Where the noise start lives: the model's range, or the input's values
+ * for a model without one. */
+static void noise_range(const ebm_energy *en, const float *xv, int64_t count, float *lo, float *hi) {
+  float vmin = INFINITY, vmax = -INFINITY;
   for (int64_t k = 0; k < count; k++) {
     vmin = xv[k] < vmin ? xv[k] : vmin;
     vmax = xv[k] > vmax ? xv[k] : vmax;
   }
   if (!(vmin < vmax)) vmin -= 1.0f, vmax += 1.0f;
-  use_range(en, vmin, vmax, &lo, &hi);
+  use_range(en, vmin, vmax, lo, hi);
+}
+
+/* The noise start as ebm_inpaint draws it (its first draw from rng, here
+ * from a copy), for the summary's "noise start" numbers. */
+static ebm_status noise_start(ebm_rng rng, const float *mask, const float *xv, int64_t count, int64_t filled,
+                              float lo, float hi, float *start) {
+  float *z0 = malloc((size_t)filled * sizeof *z0);
+  if (!z0) return ebm_set_error(EBM_ERR_NOMEM, "out of memory");
+  ebm_rng_uniform(&rng, z0, filled, lo, hi);
+  for (int64_t k = 0, f = 0; k < count; k++) start[k] = mask[k] != 0.0f ? z0[f++] : xv[k];
+  free(z0);
+  return EBM_OK;
+}
+
+/* Rows input / masked (holes at mid-range) / result, first PNG_MAX_COLS items. */
+static ebm_status write_png(const char *png, const ebm_energy *en, float lo, float hi, const float *xv,
+                            const float *mask, const float *result, int64_t n) {
+  const int64_t cols = n < PNG_MAX_COLS ? n : PNG_MAX_COLS, item = ebm_energy_item_size(en);
+  float *holes = malloc((size_t)(cols * item) * sizeof *holes);
+  if (!holes) return ebm_set_error(EBM_ERR_NOMEM, "out of memory drawing %s", png);
+  for (int64_t k = 0; k < cols * item; k++) holes[k] = mask[k] != 0.0f ? 0.5f * (lo + hi) : xv[k];
+  const float *rows[3] = {xv, holes, result};
+  ebm_status st = use_write_rows(png, en, lo, hi, rows, 3, cols);
+  free(holes);
+  return st;
+}
+
+typedef struct {
+  const char *ckpt, *input, *mask, *out, *png;
+  int cls;
+  int64_t seed;
+  use_sampler_flags sf;
+} inpaint_flags;
+
+/* 0, -1 after --help, or an exit code. */
+static int parse_flags(int argc, char **argv, inpaint_flags *f, ebm_sampler_config *cfg) {
+  cli_opt opts[] = {
+      {"ckpt", OPT_ENERGY_IN, &f->ckpt, "CKPT", "the model (required)"},
+      {"input", OPT_PATH_IN, &f->input, "X.npy", "images (float32, in the model's range) (required)"},
+      {"mask", OPT_SPEC_IN, &f->mask, "M.npy", "X's shape: 1 = pixel to fill, 0 = observed; or pattern:right-half|bottom-half|center|random:P (required)"},
+      {"out", OPT_PATH_OUT, &f->out, "Y.npy", "the inpainted images, X's shape (required)"},
+      {"class", OPT_INT, &f->cls, "Y", "class label, for a conditional model"},
+      USE_SAMPLER_OPTS(f->sf),
+      {"seed", OPT_INT64, &f->seed, "S", "random seed"},
+      {"png", OPT_PATH_OUT, &f->png, "FILE.png", "rows: input / masked / result (first 16 images)"},
+  };
+  int rc = cli_parse(VERB, opts, CLI_NOPTS(opts), argc, argv, NULL, 0, NULL);
+  if (rc) return rc;
+  if (!f->ckpt || !f->input || !f->mask || !f->out)
+    return cli_usage_error(VERB, "--ckpt, --input, --mask and --out are required");
+  return use_sampler_config(VERB, &f->sf, EBM_SAMPLER_LANGEVIN, cfg);
+}
+
+static int run_inpaint(int argc, char **argv) {
+  inpaint_flags f = {.cls = -1};
+  use_sampler_flags_init(&f.sf);
+  ebm_sampler_config cfg;
+  int rc = parse_flags(argc, argv, &f, &cfg);
+  if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
+  ebm_npy x = {0};
+  use_model model = {0};
+  float *mask = NULL, *result = NULL, *start = NULL, *e = NULL;
+  int32_t *y = NULL;
+  ebm_status st = EBM_OK;
+  if ((rc = use_open_items(VERB, f.ckpt, "input", f.input, &x, &model))) goto done;
+  const int64_t n = x.shape[0];
+  const ebm_energy *en = model.energy;
+  if ((rc = use_check_class(VERB, "class", f.cls, en)) || (rc = make_mask(f.mask, &x, en, (uint64_t)f.seed, &mask)) ||
+      (rc = use_check_png(VERB, f.png, en)))
+    goto done;
+  const int64_t count = n * ebm_energy_item_size(en);
+  const float *xv = x.data;
+  int64_t filled = 0;
+  for (int64_t k = 0; k < count; k++) filled += mask[k] != 0.0f;
+  if (filled == 0) {
+    rc = cli_usage_error(VERB, "--mask %s selects no pixel to fill (1 = fill, 0 = observed)", f.mask);
+    goto done;
+  }
+  float lo, hi;
+  noise_range(en, xv, count, &lo, &hi);
   result = malloc((size_t)count * sizeof *result);
   start = malloc((size_t)count * sizeof *start);
   e = malloc((size_t)n * 2 * sizeof *e);
@@ -146,44 +162,23 @@ static int run_inpaint(int argc, char **argv) {
     st = ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld images", (long long)n);
     goto done;
   }
-  for (int64_t i = 0; y && i < n; i++) y[i] = cls;
+  for (int64_t i = 0; y && i < n; i++) y[i] = f.cls;
+  const ebm_cond cond = {.labels = y};
   ebm_rng rng;
-  ebm_rng_init(&rng, (uint64_t)seed);
-  /* the noise start, as ebm_inpaint draws it (its first draw from rng) */
-  ebm_rng copy = rng;
-  float *z0 = malloc((size_t)filled * sizeof *z0);
-  if (!z0) {
-    st = ebm_set_error(EBM_ERR_NOMEM, "out of memory");
-    goto done;
-  }
-  ebm_rng_uniform(&copy, z0, filled, lo, hi);
-  for (int64_t k = 0, f = 0; k < count; k++) start[k] = mask[k] != 0.0f ? z0[f++] : xv[k];
-  free(z0);
-
+  ebm_rng_init(&rng, (uint64_t)f.seed);
+  if ((st = noise_start(rng, mask, xv, count, filled, lo, hi, start)) != EBM_OK) goto done;
   ebm_progress *progress = ebm_progress_new(stderr, VERB, cfg.steps);
-  st = ebm_inpaint(en, &cfg, xv, mask, &(ebm_cond){.labels = y}, n, lo, hi, &rng, result, use_progress_step, progress);
+  st = ebm_inpaint(en, &cfg, xv, mask, &cond, n, lo, hi, &rng, result, use_progress_step, progress);
   ebm_progress_finish(progress);
+  if (st == EBM_OK) st = ebm_npy_save(f.out, EBM_DTYPE_F32, x.ndim, x.shape, result);
+  if (st == EBM_OK) st = ebm_energy_eval(en, start, &cond, n, e, NULL);
+  if (st == EBM_OK) st = ebm_energy_eval(en, result, &cond, n, e + n, NULL);
+  if (st == EBM_OK && f.png) st = write_png(f.png, en, lo, hi, xv, mask, result, n);
   if (st != EBM_OK) goto done;
-  if ((st = ebm_npy_save(out, EBM_DTYPE_F32, x.ndim, x.shape, result)) != EBM_OK) goto done;
-  if ((st = ebm_energy_eval(en, start, &(ebm_cond){.labels = y}, n, e, NULL)) != EBM_OK) goto done;
-  if ((st = ebm_energy_eval(en, result, &(ebm_cond){.labels = y}, n, e + n, NULL)) != EBM_OK) goto done;
-  if (png) {
-    int64_t cols = n < PNG_MAX_COLS ? n : PNG_MAX_COLS;
-    float *holes = malloc((size_t)(cols * item) * sizeof *holes);
-    if (!holes) {
-      st = ebm_set_error(EBM_ERR_NOMEM, "out of memory drawing %s", png);
-      goto done;
-    }
-    for (int64_t k = 0; k < cols * item; k++) holes[k] = mask[k] != 0.0f ? 0.5f * (lo + hi) : xv[k];
-    const float *rows[3] = {xv, holes, result};
-    st = use_write_rows(png, en, lo, hi, rows, 3, cols);
-    free(holes);
-    if (st != EBM_OK) goto done;
-  }
   printf("inpainted %lld images (%lld values, %.1f%%) with %s, %d steps: mean energy %.6g -> %.6g; "
          "masked MSE to --input: noise start %.6g -> result %.6g -> %s\n",
          (long long)n, (long long)filled, 100.0 * (double)filled / (double)count, ebm_sampler_name(cfg.kind),
-         cfg.steps, use_mean(e, n), use_mean(e + n, n), use_mse(start, xv, mask, count), use_mse(result, xv, mask, count), out);
+         cfg.steps, use_mean(e, n), use_mean(e + n, n), use_mse(start, xv, mask, count), use_mse(result, xv, mask, count), f.out);
 done:
   if (st != EBM_OK) rc = cli_runtime_error(st);
   free(mask);

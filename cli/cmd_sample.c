@@ -14,6 +14,74 @@
 #define CHAIN_ROWS USE_DENSITY_CHAINS /* chains shown by --chain */
 #define CHAIN_MAX_COLS 64
 
+/* --------------------------------------------------------------- flags */
+
+typedef struct {
+  const char *ckpt, *energy, *init, *out, *png, *chain, *from_buffer, *data;
+  int cls, every;
+  int64_t n, seed;
+  double anneal;
+  use_sampler_flags sf;
+  char run_ckpt[4096]; /* RUN/ckpt/last.safetensors for --from-buffer alone */
+} sample_flags;
+
+/* The number of items an --init npy:FILE holds: 0 or an exit code. */
+static int npy_item_count(const char *init, int64_t *n) {
+  ebm_npy a;
+  ebm_status st = ebm_npy_load(init + 4, &a);
+  if (st != EBM_OK) return cli_runtime_error(st);
+  *n = a.ndim >= 1 && a.shape[0] <= MAX_CHAINS ? a.shape[0] : 0;
+  ebm_npy_free(&a);
+  if (*n < 1) return cli_usage_error(VERB, "--init %s: holds no items (or more than %d)", init, MAX_CHAINS);
+  return 0;
+}
+
+/* Every flag and the number of chains: 0, -1 after --help, or an exit code. */
+static int parse_flags(int argc, char **argv, sample_flags *f, int64_t *n) {
+  cli_opt opts[] = {
+      {"ckpt", OPT_ENERGY_IN, &f->ckpt, "CKPT", "a trained model (safetensors checkpoint)"},
+      {"energy", OPT_ENERGY_IN, &f->energy, "SPEC", "an energy spec instead: toy:NAME, gaussian:D[:mean=M][:std=S] or CKPT[:class=Y]"},
+      {"sampler", OPT_STRING, &f->sf.sampler, "NAME", "langevin | ula | mala | hmc | kinetic (default: the checkpoint's, else langevin with --ckpt, else mala)"},
+      {"steps", OPT_STRING, &f->sf.steps, "K", "MCMC steps (default: the checkpoint's, else 60 for langevin, else 100)"},
+      {"step-size", OPT_STRING, &f->sf.step_size, "S", "λ for langevin (default 10), ε for the others (default 0.1)"},
+      {"noise", OPT_STRING, &f->sf.noise, "SIGMA", "langevin noise std (default 0.005)"},
+      {"grad-clip", OPT_STRING, &f->sf.grad_clip, "C", "per-element gradient clip, 0 = off (default: 0.01 for langevin, else 0)"},
+      {"leapfrog", OPT_INT, &f->sf.leapfrog, "L", "leapfrog steps per HMC step"},
+      {"friction", OPT_FLOAT, &f->sf.friction, "GAMMA", "kinetic Langevin friction"},
+      {"temperature", OPT_FLOAT, &f->sf.temperature, "T", "sample exp(-E/T)"},
+      {"adapt", OPT_INT, &f->sf.adapt, "A", "mala/hmc: adapt the step size toward 0.574/0.65 acceptance in the first A steps (-1: half the steps)"},
+      {"anneal", OPT_DOUBLE, &f->anneal, "T0", "start hot: 4 phases from T0 down to 1 (langevin: noise ×√T, others exp(-E/T)); 1 = off"},
+      {"n", OPT_INT64, &f->n, "N", "chains (0: 64, or every item of --init npy:FILE)"},
+      {"class", OPT_INT, &f->cls, "Y", "class label for a conditional model (-1: cycle through all)"},
+      {"init", OPT_SPEC_IN, &f->init, "INIT", "uniform | data:SPEC | npy:FILE"},
+      {"from-buffer", OPT_PATH_IN, &f->from_buffer, "RUN", "start from the replay buffer of a training run (RUN/ckpt/last.state.safetensors; --ckpt defaults to the run's model)"},
+      {"data", OPT_SPEC_IN, &f->data, "SPEC", "also report the mean energy of N items of this data set"},
+      {"seed", OPT_INT64, &f->seed, "S", "random seed"},
+      {"out", OPT_PATH_OUT, &f->out, "OUT.npy", "where to write the samples (required)"},
+      {"png", OPT_PATH_OUT, &f->png, "FILE.png", "a picture: image grid, or density + samples for 2-D"},
+      {"chain", OPT_PATH_OUT, &f->chain, "FILE.png", "chains over time (at most 8 rows)"},
+      {"every", OPT_INT, &f->every, "M", "--chain: one column every M steps (0: steps/10)"},
+  };
+  int rc = cli_parse(VERB, opts, CLI_NOPTS(opts), argc, argv, NULL, 0, NULL);
+  if (rc) return rc;
+  if (f->from_buffer && !f->ckpt && !f->energy) {
+    snprintf(f->run_ckpt, sizeof f->run_ckpt, "%s/ckpt/last.safetensors", f->from_buffer);
+    f->ckpt = f->run_ckpt;
+  }
+  if (!f->ckpt == !f->energy) return cli_usage_error(VERB, "give exactly one of --ckpt CKPT or --energy SPEC");
+  if (!f->out || !f->out[0]) return cli_usage_error(VERB, "--out OUT.npy is required");
+  if (f->n < 0 || f->n > MAX_CHAINS) return cli_usage_error(VERB, "--n must be in 1..%d, got %lld", MAX_CHAINS, (long long)f->n);
+  if (f->every < 0) return cli_usage_error(VERB, "--every must be >= 1 (0: automatic), got %d", f->every);
+  if (!(f->anneal >= 1.0 && f->anneal <= 1e6))
+    return cli_usage_error(VERB, "--anneal must be in [1, 1e6] (1 = off), got %g", f->anneal);
+  if (f->from_buffer && strcmp(f->init, "uniform") != 0)
+    return cli_usage_error(VERB, "--from-buffer and --init %s both say where chains start: give one", f->init);
+  *n = f->n;
+  if (*n == 0 && strncmp(f->init, "npy:", 4) == 0 && (rc = npy_item_count(f->init, n))) return rc;
+  if (*n == 0) *n = DEFAULT_CHAINS;
+  return 0;
+}
+
 /* --------------------------------------------------------------- energy */
 
 /* The energy to sample: --ckpt or --energy, one spec grammar (compose.h). */
@@ -21,79 +89,146 @@ typedef struct {
   ebm_energy_source src;
   const ebm_energy *en;
   float lo, hi;      /* the data range, or ±4 (the toys' box) for pictures and noise */
+  int from_ckpt;     /* the sampler settings came from the checkpoint's metadata */
 } target;
 
 static void target_free(target *t) { ebm_energy_source_close(&t->src); }
 
-/* Returns 0, or an exit code after printing the problem. */
-static int target_open(const char *ckpt, const char *spec, int64_t n, target *t) {
-  int rc = use_energy_open(VERB, ckpt ? "ckpt" : "energy", ckpt ? ckpt : spec, 0, n, &t->src, NULL);
+/* The sampler: the flags over the checkpoint's recorded settings (a
+ * training run records how its model is sampled), else over the defaults. */
+static int sampler_for(const sample_flags *f, const ebm_energy_spec *spec, target *t, ebm_sampler_config *cfg) {
+  ebm_sampler_config base = ebm_sampler_defaults(f->ckpt ? EBM_SAMPLER_LANGEVIN : EBM_SAMPLER_MALA);
+  if (spec->kind == EBM_SOURCE_CKPT) {
+    ebm_status st = ebm_sampler_config_from_checkpoint(spec->path, &base, &t->from_ckpt);
+    if (st != EBM_OK) return cli_runtime_error(st);
+  }
+  return use_sampler_config_from(VERB, &f->sf, &base, cfg);
+}
+
+/* Opens the energy, checks the picture and class flags against it and
+ * builds the sampler config. Returns 0, or an exit code after printing. */
+static int target_open(const sample_flags *f, int64_t n, target *t, ebm_sampler_config *cfg) {
+  const ebm_energy *en;
+  ebm_energy_spec spec = {0};
+  int rc = use_energy_open(VERB, f->ckpt ? "ckpt" : "energy", f->ckpt ? f->ckpt : f->energy, 0, n, &t->src, &spec);
+  if (!rc) rc = sampler_for(f, &spec, t, cfg);
+  ebm_energy_spec_free(&spec);
   if (rc) return rc;
-  t->en = t->src.energy;
-  use_range(t->en, -(float)EBM_TOY_EXTENT, (float)EBM_TOY_EXTENT, &t->lo, &t->hi);
+  t->en = en = t->src.energy;
+  use_range(en, -(float)EBM_TOY_EXTENT, (float)EBM_TOY_EXTENT, &t->lo, &t->hi);
+  if ((rc = use_check_picture(VERB, "png", f->png, en)) || (rc = use_check_picture(VERB, "chain", f->chain, en)))
+    return rc;
+  if (f->cls >= 0 && en->num_classes == 0) return cli_usage_error(VERB, "--class %d: %s is unconditional", f->cls, en->name);
+  if (f->cls < -1 || (en->num_classes > 0 && f->cls >= en->num_classes))
+    return cli_usage_error(VERB, "--class must be in 0..%d (or -1 for all), got %d",
+                           en->num_classes > 0 ? en->num_classes - 1 : 0, f->cls);
   return 0;
 }
 
 /* ----------------------------------------------------------------- init */
 
-/* Fills x (n items) and, for a conditional energy without --class, y from
- * data labels when there are any. Returns 0 or an exit code. */
-static int init_chains(const char *init, const target *t, int64_t n, ebm_rng *rng, float *x,
-                       int32_t *y, int *have_labels) {
+/* n items of data set `spec` drawn at random (with repetition when the set
+ * is smaller) into x, and their labels into y where the model takes them;
+ * *have_labels says whether it did. `what` ("--init data:SPEC") names the
+ * flag in messages. */
+static int draw_data(const char *what, const char *spec, const ebm_energy *en, int64_t n, ebm_rng *rng, float *x,
+                     int32_t *y, int *have_labels) {
+  const int64_t item = ebm_energy_item_size(en);
+  char want[64], got[64];
+  ebm_dataset *ds = NULL;
+  int ranged = en->range_lo < en->range_hi;
+  ebm_status st = ebm_dataset_load(spec, ranged ? en->range_lo : 0.0f, ranged ? en->range_hi : 1.0f, &ds);
+  if (st == EBM_ERR_ARG) return cli_usage_error(VERB, "%s: %s", what, ebm_last_error());
+  if (st != EBM_OK) return cli_runtime_error(st);
+  const ebm_tensor *d = ds->x;
+  if (d->ndim != 1 + en->item_ndim ||
+      memcmp(d->shape + 1, en->item_shape, (size_t)en->item_ndim * sizeof(int64_t)) != 0) {
+    ebm_shape_str(d->ndim - 1, d->shape + 1, got, sizeof got);
+    ebm_shape_str(en->item_ndim, en->item_shape, want, sizeof want);
+    ebm_dataset_free(ds);
+    return cli_runtime_error(ebm_set_error(EBM_ERR_SHAPE, "%s has items %s, %s expects %s", what, got, en->name,
+                                           want));
+  }
+  for (int64_t i = 0; i < n; i++) {
+    int64_t k = (int64_t)ebm_rng_below(rng, (uint32_t)d->shape[0]);
+    memcpy(x + i * item, d->data + k * item, (size_t)item * sizeof(float));
+    if (ds->labels && en->num_classes > 0 && ds->labels[k] < en->num_classes) y[i] = ds->labels[k];
+  }
+  *have_labels = ds->labels && en->num_classes > 0 && ds->num_classes <= en->num_classes;
+  ebm_dataset_free(ds);
+  return 0;
+}
+
+/* --init npy:FILE: its first n items, which must fit the energy. */
+static int load_npy_init(const char *init, const target *t, int64_t n, float *x) {
   const ebm_energy *en = t->en;
   const int64_t item = ebm_energy_item_size(en);
   char want[64], got[64];
-  ebm_shape_str(en->item_ndim, en->item_shape, want, sizeof want);
-  *have_labels = 0;
-  if (strcmp(init, "uniform") == 0) {
-    ebm_rng_uniform(rng, x, n * item, t->lo, t->hi);
-    return 0;
-  }
-  if (strncmp(init, "npy:", 4) == 0) {
-    ebm_npy a;
-    ebm_status st = ebm_npy_load(init + 4, &a);
-    if (st != EBM_OK) return cli_runtime_error(st);
-    int ok = a.dtype == EBM_DTYPE_F32 && a.ndim == 1 + en->item_ndim &&
-             memcmp(a.shape + 1, en->item_shape, (size_t)en->item_ndim * sizeof(int64_t)) == 0;
-    if (!ok || a.shape[0] < n) {
-      ebm_shape_str(a.ndim, a.shape, got, sizeof got);
-      ebm_npy_free(&a);
-      return cli_runtime_error(ebm_set_error(
-          EBM_ERR_SHAPE, "%s: holds %s %s, need float32 [%lld]+%s for --init", init + 4,
-          a.dtype == EBM_DTYPE_F32 ? "float32" : ebm_dtype_name(a.dtype), got, (long long)n, want));
-    }
-    st = use_check_finite("init", init, a.data, n * item);
-    if (st == EBM_OK) memcpy(x, a.data, (size_t)(n * item) * sizeof(float));
+  ebm_npy a;
+  ebm_status st = ebm_npy_load(init + 4, &a);
+  if (st != EBM_OK) return cli_runtime_error(st);
+  int ok = a.dtype == EBM_DTYPE_F32 && a.ndim == 1 + en->item_ndim &&
+           memcmp(a.shape + 1, en->item_shape, (size_t)en->item_ndim * sizeof(int64_t)) == 0;
+  if (!ok || a.shape[0] < n) {
+    ebm_shape_str(a.ndim, a.shape, got, sizeof got);
+    ebm_shape_str(en->item_ndim, en->item_shape, want, sizeof want);
     ebm_npy_free(&a);
-    if (st != EBM_OK) return cli_runtime_error(st);
-    if (t->lo < t->hi) cli_warn_outside_range(VERB, init, x, n * item, t->lo, t->hi, NULL);
+    return cli_runtime_error(ebm_set_error(
+        EBM_ERR_SHAPE, "%s: holds %s %s, need float32 [%lld]+%s for --init", init + 4,
+        a.dtype == EBM_DTYPE_F32 ? "float32" : ebm_dtype_name(a.dtype), got, (long long)n, want));
+  }
+  st = use_check_finite("init", init, a.data, n * item);
+  if (st == EBM_OK) memcpy(x, a.data, (size_t)(n * item) * sizeof(float));
+  ebm_npy_free(&a);
+  if (st != EBM_OK) return cli_runtime_error(st);
+  if (t->lo < t->hi) cli_warn_outside_range(VERB, init, x, n * item, t->lo, t->hi, NULL);
+  return 0;
+}
+
+/* --from-buffer RUN: n chains drawn from the run's replay buffer (of the
+ * classes in y for a conditional model), none replaced by noise. */
+static int load_buffer_init(const char *run, const ebm_energy *en, int64_t n, ebm_rng *rng, float *x,
+                            const int32_t *y) {
+  char path[4200], want[64], got[64];
+  snprintf(path, sizeof path, "%s/ckpt/last.state.safetensors", run);
+  ebm_safetensors *file = NULL;
+  ebm_replay *rb = NULL;
+  ebm_status st = ebm_safetensors_load(path, &file);
+  if (st == EBM_OK) st = ebm_replay_load(file, &rb);
+  int ndim = 0, classes = 0;
+  int64_t shape[3] = {0};
+  if (st == EBM_OK) ebm_replay_shape(rb, &ndim, shape, &classes);
+  if (st == EBM_OK && (ndim != en->item_ndim || memcmp(shape, en->item_shape, (size_t)ndim * sizeof *shape) != 0 ||
+                       classes != en->num_classes))
+    st = ebm_set_error(EBM_ERR_SHAPE, "%s: the replay buffer holds items %s in %d classes, %s takes %s in %d", path,
+                       ebm_shape_str(ndim, shape, got, sizeof got), classes, en->name,
+                       ebm_shape_str(en->item_ndim, en->item_shape, want, sizeof want), en->num_classes);
+  if (st == EBM_OK) st = ebm_replay_get(rb, x, y, n, 0.0f, rng, NULL);
+  ebm_replay_free(rb);
+  ebm_safetensors_free(file);
+  return st == EBM_OK ? 0 : cli_runtime_error(st);
+}
+
+/* Fills x (n items) and the labels y of a conditional energy: --class, else
+ * chain i gets class i mod C, or the labels of --init data:SPEC items. */
+static int init_chains(const sample_flags *f, const target *t, int64_t n, ebm_rng *rng, float *x, int32_t *y) {
+  const ebm_energy *en = t->en;
+  int data_labels = 0, rc;
+  char what[4200];
+  for (int64_t i = 0; y && i < n; i++) y[i] = f->cls >= 0 ? f->cls : (int32_t)(i % en->num_classes);
+  if (f->from_buffer) return load_buffer_init(f->from_buffer, en, n, rng, x, y);
+  if (strcmp(f->init, "uniform") == 0) {
+    ebm_rng_uniform(rng, x, n * ebm_energy_item_size(en), t->lo, t->hi);
     return 0;
   }
-  if (strncmp(init, "data:", 5) == 0) {
-    ebm_dataset *ds = NULL;
-    int ranged = en->range_lo < en->range_hi;
-    ebm_status st = ebm_dataset_load(init + 5, ranged ? en->range_lo : 0.0f, ranged ? en->range_hi : 1.0f, &ds);
-    if (st == EBM_ERR_ARG) return cli_usage_error(VERB, "--init %s: %s", init, ebm_last_error());
-    if (st != EBM_OK) return cli_runtime_error(st);
-    const ebm_tensor *d = ds->x;
-    if (d->ndim != 1 + en->item_ndim ||
-        memcmp(d->shape + 1, en->item_shape, (size_t)en->item_ndim * sizeof(int64_t)) != 0) {
-      ebm_shape_str(d->ndim - 1, d->shape + 1, got, sizeof got);
-      ebm_dataset_free(ds);
-      return cli_runtime_error(ebm_set_error(EBM_ERR_SHAPE, "--init %s has items %s, %s expects %s",
-                                             init, got, en->name, want));
-    }
-    /* n items drawn at random (with repetition when the set is smaller) */
-    for (int64_t i = 0; i < n; i++) {
-      int64_t k = (int64_t)ebm_rng_below(rng, (uint32_t)d->shape[0]);
-      memcpy(x + i * item, d->data + k * item, (size_t)item * sizeof(float));
-      if (ds->labels && en->num_classes > 0 && ds->labels[k] < en->num_classes) y[i] = ds->labels[k];
-    }
-    *have_labels = ds->labels && en->num_classes > 0 && ds->num_classes <= en->num_classes;
-    ebm_dataset_free(ds);
-    return 0;
-  }
-  return cli_usage_error(VERB, "--init expects uniform, data:SPEC or npy:FILE, got '%s'", init);
+  if (strncmp(f->init, "npy:", 4) == 0) return load_npy_init(f->init, t, n, x);
+  if (strncmp(f->init, "data:", 5) != 0)
+    return cli_usage_error(VERB, "--init expects uniform, data:SPEC or npy:FILE, got '%s'", f->init);
+  snprintf(what, sizeof what, "--init %s", f->init);
+  if ((rc = draw_data(what, f->init + 5, en, n, rng, x, y, &data_labels))) return rc;
+  if (data_labels && f->cls >= 0)
+    for (int64_t i = 0; i < n; i++) y[i] = f->cls;
+  return 0;
 }
 
 /* ---------------------------------------------------------------- run */
@@ -104,6 +239,7 @@ typedef struct {
   ebm_progress *progress;
   double accept_sum;
   int accept_from, accept_count;
+  float step_size;
 } run_watch;
 
 static void on_step(void *ctx, int step, const float *x, int64_t n, const ebm_sample_stats *st) {
@@ -121,143 +257,109 @@ static void on_step(void *ctx, int step, const float *x, int64_t n, const ebm_sa
   ebm_progress_update(w->progress, done, metric);
 }
 
-typedef struct {
-  const char *ckpt, *energy, *init, *out, *png, *chain;
-  int cls, every;
-  int64_t n, seed;
-  use_sampler_flags sf;
-} sample_flags;
+/* Runs the chains (annealed by --anneal), snapshotting them for --chain. */
+static int run_chains(const sample_flags *f, const ebm_energy *en, const ebm_sampler_config *cfg, float *x,
+                      const int32_t *y, int64_t n, ebm_rng *rng, float *fe, run_watch *w) {
+  use_trajectory *traj = &w->traj;
+  ebm_status st;
+  w->accept_from = cfg->adapt_steps;
+  if (f->chain) {
+    use_trajectory_plan(traj, f->every, cfg->steps, n, CHAIN_ROWS, ebm_energy_item_size(en));
+    if (traj->cols > CHAIN_MAX_COLS)
+      return cli_usage_error(VERB, "--every %d gives %d columns over %d steps; at most %d (raise --every)",
+                             traj->every, traj->cols, cfg->steps, CHAIN_MAX_COLS);
+    if ((st = use_trajectory_start(traj, "chain", x)) != EBM_OK) return cli_runtime_error(st);
+  }
+  ebm_anneal_plan plan = {f->anneal, EBM_ANNEAL_PHASES, f->sf.adapt};
+  w->progress = ebm_progress_new(stderr, VERB, cfg->steps);
+  st = ebm_sample_annealed(en, cfg, &plan, x, &(ebm_cond){.labels = y}, n, rng, fe, &w->step_size, on_step, w);
+  ebm_progress_finish(w->progress);
+  return st == EBM_OK ? 0 : cli_runtime_error(st);
+}
+
+/* --out, --png and --chain. */
+static ebm_status write_outputs(const sample_flags *f, const target *t, float temperature, const float *x,
+                                int64_t n, const use_trajectory *traj) {
+  const ebm_energy *en = t->en;
+  int32_t label = f->cls >= 0 ? f->cls : 0;
+  ebm_status st = use_save_items(f->out, en, x, n);
+  if (st == EBM_OK) st = use_write_picture(f->png, en, t->lo, t->hi, label, temperature, x, n);
+  if (st != EBM_OK || !f->chain) return st;
+  if (use_is_plane(en))
+    return use_write_density_chains(f->chain, en, t->lo, t->hi, label, temperature, traj->snaps, traj->rows,
+                                    traj->cols);
+  /* rows = chains, columns = time: the snapshots are already row-major */
+  return use_write_images(f->chain, en, t->lo, t->hi, traj->snaps, (int64_t)traj->rows * traj->cols, traj->cols);
+}
+
+/* --data SPEC: ", data mean energy E" over n items drawn from it (with
+ * their labels, else the chains'), into text. */
+static int data_energy(const sample_flags *f, const ebm_energy *en, int64_t n, const int32_t *y, char *text,
+                       size_t size) {
+  const int64_t item = ebm_energy_item_size(en);
+  float *xd = malloc((size_t)(n * item) * sizeof *xd), *e = malloc((size_t)n * sizeof *e);
+  int32_t *yd = y ? malloc((size_t)n * sizeof *yd) : NULL;
+  int rc = 0, labels;
+  char what[4200];
+  snprintf(what, sizeof what, "--data %s", f->data);
+  ebm_rng rng;
+  ebm_rng_init(&rng, (uint64_t)f->seed);
+  rng = ebm_rng_split(&rng, 2);
+  if (!xd || !e || (y && !yd)) rc = cli_runtime_error(ebm_set_error(EBM_ERR_NOMEM, "out of memory for --data"));
+  if (!rc && yd) memcpy(yd, y, (size_t)n * sizeof *yd);
+  if (!rc) rc = draw_data(what, f->data, en, n, &rng, xd, yd, &labels);
+  ebm_status st = rc ? EBM_OK : ebm_energy_eval(en, xd, &(ebm_cond){.labels = yd}, n, e, NULL);
+  if (st != EBM_OK) rc = cli_runtime_error(st);
+  if (!rc) snprintf(text, size, ", data mean energy %.6g", use_mean(e, n));
+  free(xd);
+  free(e);
+  free(yd);
+  return rc;
+}
+
+static void print_summary(const sample_flags *f, const ebm_sampler_config *cfg, const ebm_energy *en, int64_t n,
+                          const float *fe, const run_watch *w, const char *data_text) {
+  char accept[64] = "";
+  if (cfg->kind == EBM_SAMPLER_MALA || cfg->kind == EBM_SAMPLER_HMC)
+    snprintf(accept, sizeof accept, ", acceptance %.3f, step size %.4g",
+             w->accept_count ? w->accept_sum / w->accept_count : 0.0, (double)w->step_size);
+  printf("%s: %d steps on %lld chains of %s, final mean energy %.6g%s%s -> %s\n", ebm_sampler_name(cfg->kind),
+         cfg->steps, (long long)n, en->name, use_mean(fe, n), data_text, accept, f->out);
+}
 
 static int run_sample(int argc, char **argv) {
-  sample_flags f = {0};
-  f.init = "uniform";
-  f.cls = -1;
+  sample_flags f = {.init = "uniform", .cls = -1, .anneal = 1.0};
   use_sampler_flags_init(&f.sf);
-  cli_opt opts[] = {
-      {"ckpt", OPT_ENERGY_IN, &f.ckpt, "CKPT", "a trained model (safetensors checkpoint)"},
-      {"energy", OPT_ENERGY_IN, &f.energy, "SPEC", "an energy spec instead: toy:NAME, gaussian:D[:mean=M][:std=S] or CKPT[:class=Y]"},
-      {"sampler", OPT_STRING, &f.sf.sampler, "NAME", "langevin | ula | mala | hmc | kinetic (default: langevin with --ckpt, else mala)"},
-      {"steps", OPT_STRING, &f.sf.steps, "K", "MCMC steps (default: 60 for langevin, else 100)"},
-      {"step-size", OPT_STRING, &f.sf.step_size, "S", "λ for langevin (default 10), ε for the others (default 0.1)"},
-      {"noise", OPT_STRING, &f.sf.noise, "SIGMA", "langevin noise std (default 0.005)"},
-      {"grad-clip", OPT_STRING, &f.sf.grad_clip, "C", "per-element gradient clip, 0 = off (default: 0.01 for langevin, else 0)"},
-      {"leapfrog", OPT_INT, &f.sf.leapfrog, "L", "leapfrog steps per HMC step"},
-      {"friction", OPT_FLOAT, &f.sf.friction, "GAMMA", "kinetic Langevin friction"},
-      {"temperature", OPT_FLOAT, &f.sf.temperature, "T", "sample exp(-E/T)"},
-      {"adapt", OPT_INT, &f.sf.adapt, "A", "mala/hmc: adapt the step size toward 0.574/0.65 acceptance in the first A steps (-1: half the steps)"},
-      {"n", OPT_INT64, &f.n, "N", "chains (0: 64, or every item of --init npy:FILE)"},
-      {"class", OPT_INT, &f.cls, "Y", "class label for a conditional model (-1: cycle through all)"},
-      {"init", OPT_SPEC_IN, &f.init, "INIT", "uniform | data:SPEC | npy:FILE"},
-      {"seed", OPT_INT64, &f.seed, "S", "random seed"},
-      {"out", OPT_PATH_OUT, &f.out, "OUT.npy", "where to write the samples (required)"},
-      {"png", OPT_PATH_OUT, &f.png, "FILE.png", "a picture: image grid, or density + samples for 2-D"},
-      {"chain", OPT_PATH_OUT, &f.chain, "FILE.png", "chains over time (at most 8 rows)"},
-      {"every", OPT_INT, &f.every, "M", "--chain: one column every M steps (0: steps/10)"},
-  };
-  int rc = cli_parse(VERB, opts, CLI_NOPTS(opts), argc, argv, NULL, 0, NULL);
+  int64_t n;
+  int rc = parse_flags(argc, argv, &f, &n);
   if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
-  if (!f.ckpt == !f.energy) return cli_usage_error(VERB, "give exactly one of --ckpt CKPT or --energy SPEC");
-  if (!f.out || !f.out[0]) return cli_usage_error(VERB, "--out OUT.npy is required");
-  if (f.n < 0 || f.n > MAX_CHAINS) return cli_usage_error(VERB, "--n must be in 1..%d, got %lld", MAX_CHAINS, (long long)f.n);
-  if (f.every < 0) return cli_usage_error(VERB, "--every must be >= 1 (0: automatic), got %d", f.every);
-  ebm_sampler_config cfg;
-  if ((rc = use_sampler_config(VERB, &f.sf, f.ckpt ? EBM_SAMPLER_LANGEVIN : EBM_SAMPLER_MALA, &cfg))) return rc;
-  /* npy init without --n: every item it holds */
-  int64_t n = f.n;
-  if (n == 0 && strncmp(f.init, "npy:", 4) == 0) {
-    ebm_npy a;
-    ebm_status st = ebm_npy_load(f.init + 4, &a);
-    if (st != EBM_OK) return cli_runtime_error(st);
-    n = a.ndim >= 1 && a.shape[0] <= MAX_CHAINS ? a.shape[0] : 0;
-    ebm_npy_free(&a);
-    if (n < 1) return cli_usage_error(VERB, "--init %s: holds no items (or more than %d)", f.init, MAX_CHAINS);
-  }
-  if (n == 0) n = DEFAULT_CHAINS;
-
   target t = {0};
-  ebm_sampler *s = NULL;
+  ebm_sampler_config cfg;
   float *x = NULL, *fe = NULL;
   int32_t *y = NULL;
   run_watch w = {0};
-  ebm_status st = EBM_OK;
-  if ((rc = target_open(f.ckpt, f.energy, n, &t))) goto done;
+  char data_text[64] = "";
+  if ((rc = target_open(&f, n, &t, &cfg))) goto done;
+  if (t.from_ckpt) fprintf(stderr, "ebm %s: the checkpoint's sampler settings (%s, %d steps; flags override)\n", VERB,
+                           ebm_sampler_name(cfg.kind), cfg.steps);
   const ebm_energy *en = t.en;
-  const int64_t item = ebm_energy_item_size(en);
-  int images = use_is_image(en);
-  int plane = en->item_ndim == 1 && en->item_shape[0] == 2;
-  if ((f.png || f.chain) && !images && !plane) {
-    rc = cli_usage_error(VERB, "--%s draws images (1 or 3 channels) or 2-D samples; %s has items of %lld values",
-                         f.png ? "png" : "chain", en->name, (long long)item);
-    goto done;
-  }
-  if (f.cls >= 0 && en->num_classes == 0) {
-    rc = cli_usage_error(VERB, "--class %d: %s is unconditional", f.cls, en->name);
-    goto done;
-  }
-  if (f.cls < -1 || (en->num_classes > 0 && f.cls >= en->num_classes)) {
-    rc = cli_usage_error(VERB, "--class must be in 0..%d (or -1 for all), got %d",
-                         en->num_classes > 0 ? en->num_classes - 1 : 0, f.cls);
-    goto done;
-  }
-  x = malloc((size_t)(n * item) * sizeof *x);
+  x = malloc((size_t)(n * ebm_energy_item_size(en)) * sizeof *x);
   fe = malloc((size_t)n * sizeof *fe);
   y = en->num_classes > 0 ? malloc((size_t)n * sizeof *y) : NULL;
   if (!x || !fe || (en->num_classes > 0 && !y)) {
     rc = cli_runtime_error(ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld chains", (long long)n));
     goto done;
   }
-  for (int64_t i = 0; y && i < n; i++) y[i] = f.cls >= 0 ? f.cls : (int32_t)(i % en->num_classes);
   ebm_rng rng, init_rng;
   ebm_rng_init(&rng, (uint64_t)f.seed);
   init_rng = ebm_rng_split(&rng, 1);
-  int data_labels;
-  if ((rc = init_chains(f.init, &t, n, &init_rng, x, y, &data_labels))) goto done;
-  if (data_labels && f.cls >= 0)
-    for (int64_t i = 0; i < n; i++) y[i] = f.cls;
-
-  if ((st = ebm_sampler_new(en, &cfg, n, &s)) != EBM_OK) goto done;
-  w.accept_from = cfg.adapt_steps;
-  use_trajectory *traj = &w.traj;
-  if (f.chain) {
-    use_trajectory_plan(traj, f.every, cfg.steps, n, CHAIN_ROWS, item);
-    if (traj->cols > CHAIN_MAX_COLS) {
-      rc = cli_usage_error(VERB, "--every %d gives %d columns over %d steps; at most %d (raise --every)",
-                           traj->every, traj->cols, cfg.steps, CHAIN_MAX_COLS);
-      goto done;
-    }
-    if ((st = use_trajectory_start(traj, "chain", x)) != EBM_OK) goto done;
-  }
-  w.progress = ebm_progress_new(stderr, VERB, cfg.steps);
-  st = ebm_sampler_run_cb(s, x, &(ebm_cond){.labels = y}, n, &rng, NULL, fe, on_step, &w);
-  ebm_progress_finish(w.progress);
-  if (st != EBM_OK) goto done;
-
-  int64_t shape[4] = {n};
-  memcpy(shape + 1, en->item_shape, (size_t)en->item_ndim * sizeof *shape);
-  if ((st = ebm_npy_save(f.out, EBM_DTYPE_F32, 1 + en->item_ndim, shape, x)) != EBM_OK) goto done;
-  int32_t label = f.cls >= 0 ? f.cls : 0;
-  if (f.png && images) st = use_write_images(f.png, en, t.lo, t.hi, x, n, 0);
-  if (f.png && plane) st = use_write_density(f.png, en, t.lo, t.hi, label, cfg.temperature, x, n);
-  if (st != EBM_OK) goto done;
-  if (f.chain && images) {
-    /* rows = chains, columns = time: the snapshots are already row-major */
-    st = use_write_images(f.chain, en, t.lo, t.hi, traj->snaps, (int64_t)traj->rows * traj->cols, traj->cols);
-  } else if (f.chain) {
-    st = use_write_density_chains(f.chain, en, t.lo, t.hi, label, cfg.temperature, traj->snaps, traj->rows, traj->cols);
-  }
-  if (st != EBM_OK) goto done;
-
-  double mean_e = 0.0;
-  for (int64_t i = 0; i < n; i++) mean_e += fe[i] / (double)n;
-  char accept[64] = "";
-  if (cfg.kind == EBM_SAMPLER_MALA || cfg.kind == EBM_SAMPLER_HMC)
-    snprintf(accept, sizeof accept, ", acceptance %.3f, step size %.4g",
-             w.accept_count ? w.accept_sum / w.accept_count : 0.0, (double)ebm_sampler_step_size(s));
-  printf("%s: %d steps on %lld chains of %s, final mean energy %.6g%s -> %s\n",
-         ebm_sampler_name(cfg.kind), cfg.steps, (long long)n, en->name, mean_e, accept, f.out);
-done:
+  if ((rc = init_chains(&f, &t, n, &init_rng, x, y)) || (rc = run_chains(&f, en, &cfg, x, y, n, &rng, fe, &w)))
+    goto done;
+  ebm_status st = write_outputs(&f, &t, cfg.temperature, x, n, &w.traj);
   if (st != EBM_OK) rc = cli_runtime_error(st);
-  ebm_sampler_free(s);
+  else if (!f.data || !(rc = data_energy(&f, en, n, y, data_text, sizeof data_text)))
+    print_summary(&f, &cfg, en, n, fe, &w, data_text);
+done:
   free(x);
   free(fe);
   free(y);
@@ -278,5 +380,10 @@ CLI_COMMAND(sample, VERB,
             "--chain writes chains over time (rows = chains, columns every M steps).\n"
             "Conditional models take --class (default: chain i gets class i mod C, or\n"
             "the labels of the items drawn by --init data:SPEC). Energy specs (also for\n"
-            "--ckpt): CKPT[:class=Y], toy:NAME, gaussian:D[:mean=M|M1,...,MD][:std=S].",
+            "--ckpt): CKPT[:class=Y], toy:NAME, gaussian:D[:mean=M|M1,...,MD][:std=S].\n"
+            "A checkpoint that records its sampler (metadata \"sampler\", written by training)\n"
+            "is sampled with those settings unless flags say otherwise. --anneal T0 runs the\n"
+            "steps in 4 phases cooling from T0 to 1; --from-buffer RUN starts the chains from\n"
+            "the run's replay buffer; --data SPEC reports the data's mean energy next to the\n"
+            "samples'.",
             run_sample)

@@ -36,10 +36,17 @@ int use_parse_int(const char *verb, const char *flag, const char *text, int *out
 
 int use_sampler_config(const char *verb, const use_sampler_flags *f, ebm_sampler_kind default_kind,
                        ebm_sampler_config *cfg) {
-  int kind = f->sampler ? ebm_sampler_from_name(f->sampler) : (int)default_kind;
+  ebm_sampler_config base = ebm_sampler_defaults(default_kind);
+  return use_sampler_config_from(verb, f, &base, cfg);
+}
+
+int use_sampler_config_from(const char *verb, const use_sampler_flags *f, const ebm_sampler_config *base,
+                            ebm_sampler_config *cfg) {
+  int kind = f->sampler ? ebm_sampler_from_name(f->sampler) : (int)base->kind;
   if (kind < 0)
     return cli_usage_error(verb, "--sampler must be langevin, ula, mala, hmc or kinetic, got '%s'", f->sampler);
-  *cfg = ebm_sampler_defaults((ebm_sampler_kind)kind);
+  /* a base for another kind says nothing about this one */
+  *cfg = kind == (int)base->kind ? *base : ebm_sampler_defaults((ebm_sampler_kind)kind);
   int rc;
   if (f->steps && (rc = use_parse_int(verb, "steps", f->steps, &cfg->steps))) return rc;
   if (cfg->steps < 0) return cli_usage_error(verb, "--steps must be >= 0, got %d", cfg->steps);

@@ -39,6 +39,14 @@ void use_sampler_flags_init(use_sampler_flags *f);
 int use_sampler_config(const char *verb, const use_sampler_flags *f, ebm_sampler_kind default_kind,
                        ebm_sampler_config *cfg);
 
+/* The same over `base` (e.g. a checkpoint's recorded settings) instead of
+ * the defaults: its kind unless --sampler names another (then that kind's
+ * defaults); its steps, step size, noise, clip and clamp unless a flag
+ * gives them. Leapfrog, friction, temperature and adapt come from the
+ * flags' values as in use_sampler_config. */
+int use_sampler_config_from(const char *verb, const use_sampler_flags *f, const ebm_sampler_config *base,
+                            ebm_sampler_config *cfg);
+
 /* Parses a finite number / an integer given as text; usage error naming --flag. */
 int use_parse_float(const char *verb, const char *flag, const char *text, float *out);
 int use_parse_int(const char *verb, const char *flag, const char *text, int *out);
@@ -131,6 +139,23 @@ ebm_status use_trajectory_start(use_trajectory *t, const char *flag, const float
 /* From a step callback: takes a snapshot of x when step (0-based) ends a
  * period or the run; nothing before use_trajectory_start. */
 void use_trajectory_step(use_trajectory *t, int step, const float *x);
+
+/* 1 when the energy's items are points of the plane (D = 2). */
+int use_is_plane(const ebm_energy *en);
+
+/* --flag PATH (may be NULL) draws images or 2-D points: 0, or a usage
+ * error naming the flag and the item size. */
+int use_check_picture(const char *verb, const char *flag, const char *path, const ebm_energy *en);
+
+/* n items of en as float32 .npy, shape [n] + the item shape. */
+ebm_status use_save_items(const char *path, const ebm_energy *en, const float *x, int64_t n);
+
+/* The picture of n samples x at path (nothing when path is NULL): for 2-D
+ * energies the density with the points (use_write_density; label and temp
+ * as there), else an image grid (use_write_images). The caller checked it
+ * with use_check_picture. */
+ebm_status use_write_picture(const char *path, const ebm_energy *en, float lo, float hi, int32_t label, float temp,
+                             const float *x, int64_t n);
 
 /* The mean of v[0..n). */
 double use_mean(const float *v, int64_t n);

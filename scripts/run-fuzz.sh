@@ -24,6 +24,7 @@ seeds() {
     fuzz_png) ls "$FIX"/*.png ;;
     fuzz_arch) ls "$FIX"/seeds/arch/* "$ROOT"/examples/arch/*.json ;;
     fuzz_checkpoint) ls "$FIX"/seeds/checkpoint/* "$FIX"/ref_model.safetensors ;;
+    fuzz_classifier) ls "$FIX"/seeds/classifier/* ;;
   esac 2>/dev/null
 }
 

@@ -115,6 +115,15 @@ ebm_status ebm_inpaint(const ebm_energy *en, const ebm_sampler_config *cfg, cons
                        const float *mask, const ebm_cond *cond, int64_t n, float lo, float hi,
                        ebm_rng *rng, float *out, ebm_sample_step_fn cb, void *cb_ctx);
 
+/* Fills mask (n items of item_shape; 1 = fill, 0 = observed) with a named
+ * pattern, the same for every item: "right-half", "bottom-half", "center"
+ * (the central square of half the side), or "random:P" (each value 1 with
+ * probability P in (0, 1], drawn from rng; rng is unused otherwise). For
+ * vectors (item_ndim 1) right and bottom are the second half and center
+ * the middle half. Unknown name or bad P → EBM_ERR_ARG. */
+ebm_status ebm_mask_pattern(const char *name, int item_ndim, const int64_t *item_shape, int64_t n, ebm_rng *rng,
+                            float *mask);
+
 /* ------------------------------------------------- energies named by text */
 
 /* What a verb's --ckpt, --energy or --term names, one grammar for all:

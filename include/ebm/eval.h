@@ -20,6 +20,7 @@
 #include "ebm/core.h"
 #include "ebm/data.h"
 #include "ebm/energy.h"
+#include "ebm/nn.h"
 #include "ebm/sample.h"
 #include "ebm/nn.h"
 
@@ -258,22 +259,28 @@ ebm_status ebm_kid(const float *f1, int64_t n1, const float *f2, int64_t n2, int
 
 /* ----------------------------------------------------------- classifier */
 
-/* The feature network of `ebm eval fid` and the accuracy reference: a small
- * CNN with K outputs,
- *   conv 3×3 C→w, swish, avgpool 2; conv 3×3 w→2w, swish, avgpool 2;
- *   flatten, linear → F, swish (the FEATURES, penultimate); linear F → K.
- * Saved as safetensors with PyTorch names (conv1.weight, conv1.bias,
- * conv2.*, fc1.*, fc2.*) and metadata "format" = EBM_CLASSIFIER_FORMAT,
- * "arch" = {"input": [C, H, W], "classes": K, "conv_width": w,
- * "features": F, "range": [lo, hi]}. Built for batches of up to max_batch;
- * passes never allocate. Not thread-safe (one pass at a time). */
-#define EBM_CLASSIFIER_FORMAT "ebm-classifier-1"
+/* The feature network of `ebm eval fid` and the accuracy reference: an
+ * ordinary network of nn.h (architecture JSON, ebm_net passes, trained with
+ * ebm_softmax_xent and ebm_adam), by default the small CNN
+ *   conv1 3×3 C→w pad 1, swish, avgpool 2    (N, w, H/2, W/2)
+ *   conv2 3×3 w→2w pad 1, swish, avgpool 2   (N, 2w, H/4, W/4)
+ *   flatten, fc1 → F, swish                  (N, F)  the FEATURES
+ *   fc2 F → K                                (N, K)  the logits.
+ * The features are the output of the penultimate layer. Saved as an
+ * ordinary network checkpoint (ebm_net_save: PyTorch names conv1.weight,
+ * conv1.bias, …, fc2.bias; metadata "arch") with metadata "kind" =
+ * EBM_CLASSIFIER_KIND, so `ebm info` and `ebm forward` read it too. Files of
+ * the older format EBM_CLASSIFIER_FORMAT_V1 (the same tensors under an
+ * "arch" of its own) are converted when loaded. Built for batches of up to
+ * max_batch; passes never allocate. Not thread-safe (one pass at a time). */
+#define EBM_CLASSIFIER_KIND "classifier"
+#define EBM_CLASSIFIER_FORMAT_V1 "ebm-classifier-1"
 
 typedef struct {
   int channels, height, width; /* H and W multiples of 4 */
   int classes;                 /* K ≥ 2 */
-  int conv_width;              /* w (32) */
-  int features;                /* F (128) */
+  int conv_width;              /* w (32); of a loaded network: its first layer's channels */
+  int features;                /* F (128): the penultimate layer's size */
   float range_lo, range_hi;    /* the input range it is trained on */
 } ebm_classifier_arch;
 
@@ -281,12 +288,17 @@ typedef struct ebm_classifier ebm_classifier;
 
 /* The default architecture for C×H×W inputs and K classes (w 32, F 128). */
 ebm_classifier_arch ebm_classifier_arch_for(int channels, int height, int width, int classes, float lo, float hi);
+/* The network JSON of `arch` (the CNN above; *json malloc'd, free()).
+ * Bad sizes → EBM_ERR_ARG naming them. */
+ebm_status ebm_classifier_arch_json(const ebm_classifier_arch *arch, char **json);
 ebm_status ebm_classifier_new(const ebm_classifier_arch *arch, int64_t max_batch, ebm_classifier **out);
 void ebm_classifier_free(ebm_classifier *c);
-/* PyTorch's default initialisation (U(±1/√fan_in) weights and biases). */
+/* PyTorch's default initialisation (ebm_net_init). */
 ebm_status ebm_classifier_init(ebm_classifier *c, ebm_rng *rng);
 const ebm_classifier_arch *ebm_classifier_get_arch(const ebm_classifier *c);
 int64_t ebm_classifier_max_batch(const ebm_classifier *c);
+/* The network itself (owned by c): its parameters, layers, passes. */
+ebm_net *ebm_classifier_net(ebm_classifier *c);
 
 /* n ≤ max_batch items (C×H×W each, in the classifier's range): logits
  * (n × K) and/or features (n × F); either may be NULL. */
@@ -294,24 +306,22 @@ ebm_status ebm_classifier_forward(ebm_classifier *c, const float *x, int64_t n, 
 /* The same for any n (in chunks of max_batch). */
 ebm_status ebm_classifier_run(ebm_classifier *c, const float *x, int64_t n, float *logits, float *features);
 
-/* Mean over n items of −log softmax(z_i)[y_i] (logits n × k, stable);
- * dlogits (may be NULL) receives d(mean loss)/dz = (softmax − onehot)/n. */
-double ebm_softmax_cross_entropy(const float *logits, const int32_t *y, int64_t n, int k, float *dlogits);
-
 typedef struct {
-  int epochs;        /* 5 */
-  int64_t batch;     /* 64 (≤ max_batch) */
-  float lr;          /* Adam's initial learning rate, 5e-3, cosine-decayed to 0 */
-  uint64_t seed;     /* the batcher's shuffling */
+  int epochs;         /* 5 */
+  int64_t batch;      /* 64 (≤ max_batch) */
+  float lr;           /* Adam's initial learning rate, 5e-3, cosine-decayed to 0 */
+  float beta1, beta2; /* Adam's betas, 0.9 and 0.999 (torch.optim.Adam's) */
+  uint64_t seed;      /* the batcher's shuffling */
 } ebm_classifier_train_config;
 ebm_classifier_train_config ebm_classifier_train_defaults(void);
 
 /* Called after every training step with the batch's loss and accuracy. */
 typedef void (*ebm_classifier_step_fn)(void *ctx, int64_t step, int64_t steps, double loss, double accuracy);
 
-/* Trains with softmax cross-entropy and Adam (β 0.9, 0.999) on a labelled
- * image data set loaded in the classifier's range. Unlabelled data, labels
- * outside 0..K−1 → EBM_ERR_ARG; other item shapes → EBM_ERR_SHAPE. */
+/* Trains with softmax cross-entropy (ebm_softmax_xent) and Adam (ebm_adam,
+ * no gradient clipping) on a labelled image data set loaded in the
+ * classifier's range. Unlabelled data, labels outside 0..K−1 → EBM_ERR_ARG;
+ * other item shapes → EBM_ERR_SHAPE; a non-finite loss → EBM_ERR_NUMERIC. */
 ebm_status ebm_classifier_train(ebm_classifier *c, const ebm_dataset *ds, const ebm_classifier_train_config *cfg,
                                 ebm_classifier_step_fn cb, void *cb_ctx);
 
@@ -320,11 +330,16 @@ ebm_status ebm_classifier_train(ebm_classifier *c, const ebm_dataset *ds, const 
 ebm_status ebm_classifier_evaluate(ebm_classifier *c, const ebm_tensor *x, const int32_t *y, double *accuracy,
                                    double *loss, int64_t *confusion);
 
-/* Checkpoints (atomic write; extra metadata key/values may be given). The
- * loader checks the format tag, every tensor's shape and finiteness. */
+/* Checkpoints (atomic write; extra metadata key/values may be given, not
+ * "arch", "format" or "kind"). The loader reads any ebm network checkpoint
+ * with "kind" = "classifier" whose network takes C×H×W items in a range and
+ * gives K ≥ 2 logits (checked as ebm_net_load does: every tensor's name,
+ * shape and finiteness), and converts an EBM_CLASSIFIER_FORMAT_V1 file. */
 ebm_status ebm_classifier_save(const ebm_classifier *c, const char *path, int n_meta, const char *const *keys,
                                const char *const *values);
 ebm_status ebm_classifier_load(const char *path, int64_t max_batch, ebm_classifier **out);
+/* Same, from an already parsed file (messages name its origin). */
+ebm_status ebm_classifier_from_safetensors(const ebm_safetensors *st, int64_t max_batch, ebm_classifier **out);
 
 /* -------------------------------------------- conditional EBMs as classifiers */
 
@@ -348,6 +363,24 @@ ebm_status ebm_calibration_bins(const float *logits, const int32_t *y, int64_t n
  * calibration; red marks the gap), titled with the accuracy and the ECE.
  * Same arguments as ebm_calibration. */
 ebm_status ebm_reliability_png(const char *path, const float *logits, const int32_t *y, int64_t n, int k, int bins);
+
+/* A class-conditional energy as a classifier on a labelled data set. */
+typedef struct {
+  int64_t n;        /* items scored */
+  int classes;      /* K */
+  double accuracy;  /* of argmin_y E(x, y) */
+  double ece;       /* expected calibration error of softmax(−E) (ebm_calibration) */
+  double nll;       /* mean −log p(y | x), nats */
+} ebm_classify_result;
+
+/* Scores en on n items of ds (0 or more than it has: all) drawn at random
+ * by rng without replacement, with `bins` calibration bins. An
+ * unconditional energy, a set without labels or with a label outside
+ * 0..K−1 → EBM_ERR_ARG; items of another shape → EBM_ERR_SHAPE (naming
+ * the set's spec). reliability_png (may be NULL) gets the reliability
+ * diagram of those items (ebm_reliability_png). */
+ebm_status ebm_classify_eval(const ebm_energy *en, const ebm_dataset *ds, int64_t n, ebm_rng *rng, int bins,
+                             const char *reliability_png, ebm_classify_result *out);
 
 /* ------------------------------------------------------------- pictures */
 

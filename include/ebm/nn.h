@@ -109,6 +109,9 @@ int ebm_net_item_ndim(const ebm_net *net);
 const int64_t *ebm_net_item_shape(const ebm_net *net);
 int ebm_net_num_classes(const ebm_net *net);
 int64_t ebm_net_max_batch(const ebm_net *net);
+/* The architecture's "range" [lo, hi] (the data range it models): 1 and
+ * *lo, *hi set when it has one, 0 (and both left alone) otherwise. */
+int ebm_net_range(const ebm_net *net, float *lo, float *hi);
 
 /* Parameters in a fixed order (the checkpoint order). */
 int ebm_net_param_count(const ebm_net *net);
@@ -159,6 +162,15 @@ ebm_status ebm_net_forward(ebm_net *net, const float *x, const ebm_cond *cond, i
  * skips all parameter work. EBM_ERR_ARG when no forward pass preceded it
  * (the energy passes below count as forward passes). */
 ebm_status ebm_net_backward(ebm_net *net, const float *dout, float *dx, int want_params);
+
+/* The output of layer `index` (0 .. ebm_net_layer_count − 1, the layers of
+ * the JSON, as `ebm info` numbers them) in the last forward pass (the
+ * energy passes count): *view wraps the network's own memory, shape
+ * [n, layer output shape] (not owned; valid until the next pass). The
+ * penultimate layer of a classifier gives its features (`ebm eval fid`).
+ * EBM_ERR_ARG for an index out of range or when no forward pass has run
+ * since the network was built (or the last one failed). */
+ebm_status ebm_net_layer_output(const ebm_net *net, int index, ebm_tensor *view);
 
 /* Per-item output shape and size K (product of the shape). */
 int ebm_net_out_ndim(const ebm_net *net);
@@ -232,6 +244,11 @@ ebm_status ebm_net_save(const ebm_net *net, const char *path, int n_meta,
 ebm_status ebm_net_load(const char *path, int64_t max_batch, ebm_net **out);
 /* Same, from an already parsed file. */
 ebm_status ebm_net_from_safetensors(const ebm_safetensors *st, int64_t max_batch, ebm_net **out);
+/* Same, with the architecture (JSON or preset name) given instead of read
+ * from the file's metadata: for files of older formats whose tensors are
+ * a network's under other metadata (an old classifier checkpoint). */
+ebm_status ebm_net_from_safetensors_arch(const ebm_safetensors *st, const char *arch,
+                                         int64_t max_batch, ebm_net **out);
 
 /* Models of several networks (DESIGN §2–3: generator + energy, flow +
  * energy) are one checkpoint: metadata "parts" lists the part names

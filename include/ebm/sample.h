@@ -141,6 +141,32 @@ ebm_sampler_config *ebm_sampler_config_new(const char *kind);
 void ebm_sampler_config_free(ebm_sampler_config *cfg);
 ebm_status ebm_sampler_config_set(ebm_sampler_config *cfg, const char *name, const char *value);
 
+/* ---------------------------------------------- settings in a checkpoint */
+
+/* The checkpoint metadata key under which a training run records how its
+ * model is sampled; `ebm sample --ckpt M` starts from these settings. */
+#define EBM_SAMPLER_META_KEY "sampler"
+/* Room for the text of any configuration. */
+#define EBM_SAMPLER_JSON_MAX 512
+
+/* Writes cfg as one JSON object into buf (size bytes, EBM_SAMPLER_JSON_MAX
+ * is enough): "kind" and every setting of ebm_sampler_config_set by its
+ * name, floats as the shortest text that reads back as the same value,
+ * e.g. {"kind":"langevin","steps":60,"step-size":10,"noise":0.005,...}.
+ * A config that fails ebm_sampler_config_check → EBM_ERR_ARG. */
+ebm_status ebm_sampler_config_to_json(const ebm_sampler_config *cfg, char *buf, size_t size);
+/* Parses that text into *cfg: the kind's defaults, then every member
+ * (absent ones keep their default). Not an object, an unknown kind or
+ * setting, or a value out of range → EBM_ERR_FORMAT naming `origin` (the
+ * file; may be NULL) and the setting; *cfg is then untouched.
+ * to_json(from_json(text)) == text for text that to_json wrote. */
+ebm_status ebm_sampler_config_from_json(const char *json, const char *origin, ebm_sampler_config *cfg);
+/* Reads the EBM_SAMPLER_META_KEY metadata of the checkpoint at path into
+ * *cfg and sets *found = 1; a checkpoint without it leaves *cfg untouched
+ * with *found = 0 (older runs, PyTorch files). File problems and bad
+ * settings are errors naming the file. */
+ebm_status ebm_sampler_config_from_checkpoint(const char *path, ebm_sampler_config *cfg, int *found);
+
 /* Checks a configuration; EBM_ERR_ARG naming the field ("step_size must be
  * > 0, got nan") when a value is out of range. ebm_sampler_new calls it. */
 ebm_status ebm_sampler_config_check(const ebm_sampler_config *cfg);
@@ -154,6 +180,28 @@ void ebm_anneal_energy_set_beta(ebm_energy *path, double beta);
 /* β_t for t = 0..T on a schedule: "linear" or "sigmoid" (Neal's / the
  * sigmoidal schedule of Grosse et al.). betas has T+1 entries. */
 ebm_status ebm_beta_schedule(const char *kind, int T, double *betas);
+
+/* Simulated annealing of a run (`--anneal T0` of `ebm sample` and `ebm
+ * compose`): cfg.steps steps split into phases at temperature factors
+ * f_p = t0^(1 − p/(P−1)), from t0 down to 1, so hot chains cross between
+ * modes and the last phase samples the target itself. ULA/MALA/HMC/KINETIC
+ * sample exp(−E/(T·f_p)); LANGEVIN, whose clip makes 1/T on the gradient
+ * nearly a no-op, gets the noise σ·√f_p. */
+#define EBM_ANNEAL_PHASES 4
+typedef struct {
+  double t0;   /* the first phase's factor; 1 = off (one plain run of cfg) */
+  int phases;  /* P; 0 = EBM_ANNEAL_PHASES */
+  int adapt;   /* MALA/HMC warm-up steps per phase; -1 = half of each phase */
+} ebm_anneal_plan;
+
+/* Runs the plan on x (n chains, in place) like ebm_sampler_run_cb: one
+ * sampler per phase (allocated here), the step index passed to cb counts
+ * across phases (0..cfg.steps−1). MALA/HMC carry their adapted ε to the
+ * next phase as ε·√(f_next/f). final_energy (n values) and final_step_size
+ * (the last phase's ε) may be NULL. Bad plan → EBM_ERR_ARG. */
+ebm_status ebm_sample_annealed(const ebm_energy *en, const ebm_sampler_config *cfg, const ebm_anneal_plan *plan,
+                               float *x, const ebm_cond *cond, int64_t n, ebm_rng *rng, float *final_energy,
+                               float *final_step_size, ebm_sample_step_fn cb, void *cb_ctx);
 
 /* --------------------------------------------------------- analytic energies */
 
@@ -215,6 +263,14 @@ int64_t ebm_replay_size(const ebm_replay *rb, int y);
  * counters), byte-exact. */
 ebm_status ebm_replay_save(const ebm_replay *rb, ebm_st_writer *w);
 ebm_status ebm_replay_restore(ebm_replay *rb, const ebm_safetensors *st);
+/* A new buffer holding what ebm_replay_save wrote into st (a run's
+ * ckpt/last.state.safetensors), its layout and policy read from the file's
+ * metadata: for drawing chains from a finished run. A file without a
+ * buffer → EBM_ERR_FORMAT naming it. Free with ebm_replay_free. */
+ebm_status ebm_replay_load(const ebm_safetensors *st, ebm_replay **out);
+/* The buffer's item shape (item_ndim ≤ 3 dimensions) and classes (0 =
+ * unconditional). */
+void ebm_replay_shape(const ebm_replay *rb, int *item_ndim, int64_t item_shape[3], int *num_classes);
 /* Copies up to n stored items of class y (−1: any) into x; returns count. */
 int64_t ebm_replay_peek(const ebm_replay *rb, int y, int64_t n, float *x);
 

@@ -195,18 +195,15 @@ static ebm_status check_tensors(const ebm_safetensors *st, const ebm_net *net, c
   return EBM_OK;
 }
 
-/* The network stored under prefix (NULL: the whole file) with its
- * architecture in metadata arch_key. */
-static ebm_status load_net(const ebm_safetensors *st, const char *prefix, const char *arch_key, int64_t max_batch,
-                           ebm_net **out) {
+/* The network stored under prefix (NULL: the whole file) with the
+ * architecture `arch` (a JSON or a preset name). */
+static ebm_status load_net_arch(const ebm_safetensors *st, const char *prefix, const char *arch,
+                                int64_t max_batch, ebm_net **out) {
   *out = NULL;
   const char *origin = ebm_safetensors_origin(st);
-  const char *arch = ebm_safetensors_meta(st, arch_key);
   char *preset_json = NULL, key[512];
   ebm_net *net = NULL;
   ebm_status s;
-  if (!arch)
-    return ebm_set_error(EBM_ERR_FORMAT, "%s: no architecture (metadata '%s') in the checkpoint", origin, arch_key);
   const char *p = arch;
   while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r') p++;
   if (*p != '{') {
@@ -250,6 +247,22 @@ fail:
   ebm_net_free(net);
   free(preset_json);
   return s;
+}
+
+/* The same with the architecture in metadata arch_key. */
+static ebm_status load_net(const ebm_safetensors *st, const char *prefix, const char *arch_key, int64_t max_batch,
+                           ebm_net **out) {
+  *out = NULL;
+  const char *arch = ebm_safetensors_meta(st, arch_key);
+  if (!arch)
+    return ebm_set_error(EBM_ERR_FORMAT, "%s: no architecture (metadata '%s') in the checkpoint",
+                         ebm_safetensors_origin(st), arch_key);
+  return load_net_arch(st, prefix, arch, max_batch, out);
+}
+
+ebm_status ebm_net_from_safetensors_arch(const ebm_safetensors *st, const char *arch,
+                                         int64_t max_batch, ebm_net **out) {
+  return load_net_arch(st, NULL, arch, max_batch, out);
 }
 
 /* 1 if `part` is in the comma-separated list. */

@@ -213,6 +213,13 @@ int ebm_net_item_ndim(const ebm_net *net) { return net->item_ndim; }
 const int64_t *ebm_net_item_shape(const ebm_net *net) { return net->item_shape; }
 int ebm_net_num_classes(const ebm_net *net) { return net->num_classes; }
 int64_t ebm_net_max_batch(const ebm_net *net) { return net->max_batch; }
+
+int ebm_net_range(const ebm_net *net, float *lo, float *hi) {
+  if (!net->spec.has_range) return 0;
+  *lo = (float)net->spec.range_lo;
+  *hi = (float)net->spec.range_hi;
+  return 1;
+}
 int ebm_net_out_ndim(const ebm_net *net) { return net->layers[net->nlayers - 1].out_ndim; }
 const int64_t *ebm_net_out_shape(const ebm_net *net) { return net->layers[net->nlayers - 1].out_shape; }
 int64_t ebm_net_out_size(const ebm_net *net) { return net->layers[net->nlayers - 1].out_size; }

@@ -128,6 +128,22 @@ ebm_status ebm_net_backward(ebm_net *net, const float *dout, float *dx, int want
   return EBM_OK;
 }
 
+/* A layer's output stays in its own buffer until the next pass; a view
+ * (flatten, reshape) points at its input, and the conv2d of a fused
+ * conv2d + swish step keeps its own (pre-activation) output in l->out. */
+ebm_status ebm_net_layer_output(const ebm_net *net, int index, ebm_tensor *view) {
+  if (index < 0 || index >= net->nlayers)
+    return ebm_set_error(EBM_ERR_ARG, "layer output: layer %d is not in [0, %d)", index, net->nlayers);
+  if (net->fwd_n < 0)
+    return ebm_set_error(EBM_ERR_ARG, "layer output: no forward pass to read (call ebm_net_forward "
+                                      "first)");
+  const layer *l = &net->layers[index];
+  int64_t shape[EBM_MAX_DIMS] = {net->fwd_n};
+  memcpy(shape + 1, l->out_shape, (size_t)l->out_ndim * sizeof *shape);
+  *view = ebm_tensor_wrap((float *)(l->spec->kind->view ? l->y_out : l->out), 1 + l->out_ndim, shape);
+  return EBM_OK;
+}
+
 /* The energy passes need one number per item. */
 static ebm_status check_energy(const ebm_net *net, const float *x, const ebm_cond *cond,
                                int64_t n, const char *pass) {

@@ -196,6 +196,12 @@ ebm_status ebm_replay_put(ebm_replay *rb, const float *x, const int32_t *y, int6
   return EBM_OK;
 }
 
+void ebm_replay_shape(const ebm_replay *rb, int *item_ndim, int64_t item_shape[3], int *num_classes) {
+  *item_ndim = rb->item_ndim;
+  memcpy(item_shape, rb->item_shape, sizeof rb->item_shape);
+  *num_classes = rb->num_classes;
+}
+
 int64_t ebm_replay_size(const ebm_replay *rb, int y) {
   if (y < 0) {
     int64_t total = 0;

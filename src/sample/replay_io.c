@@ -166,3 +166,54 @@ done:
   free(counters);
   return s;
 }
+
+/* "[a,b,c]" with 1..3 positive dimensions, as ebm_shape_str writes them. */
+static int parse_item_shape(const char *text, int *ndim, int64_t *shape) {
+  const char *p = text;
+  if (*p++ != '[') return 0;
+  for (*ndim = 0; *ndim < 3;) {
+    char *end = NULL;
+    long long v = strtoll(p, &end, 10);
+    if (end == p || v < 1 || v > (1LL << 24)) return 0;
+    shape[(*ndim)++] = v;
+    if (*end == ']') return end[1] == '\0';
+    if (*end != ',') return 0;
+    p = end + 1;
+  }
+  return 0;
+}
+
+ebm_status ebm_replay_load(const ebm_safetensors *st, ebm_replay **out) {
+  const char *origin = ebm_safetensors_origin(st);
+  const char *format = ebm_safetensors_meta(st, "replay.format");
+  const char *capacity = ebm_safetensors_meta(st, "replay.capacity");
+  const char *classes = ebm_safetensors_meta(st, "replay.classes");
+  const char *shape = ebm_safetensors_meta(st, "replay.item_shape");
+  const char *range = ebm_safetensors_meta(st, "replay.range");
+  const char *policy = ebm_safetensors_meta(st, "replay.policy");
+  *out = NULL;
+  if (!format || strcmp(format, REPLAY_FORMAT) != 0 || !capacity || !classes || !shape || !range)
+    return ebm_set_error(EBM_ERR_FORMAT, "%s: holds no replay buffer (no %s metadata 'replay.*')", origin,
+                         REPLAY_FORMAT);
+  long long cap = 0;
+  int ncls = -1, ndim = 0, pol = policy ? ebm_replay_policy_from_name(policy) : EBM_REPLAY_RANDOM;
+  int64_t item_shape[3];
+  double lo = 0, hi = 0;
+  char tail;
+  if (sscanf(capacity, "%lld%c", &cap, &tail) != 1 || cap < 1 || sscanf(classes, "%d%c", &ncls, &tail) != 1 ||
+      ncls < 0 || !parse_item_shape(shape, &ndim, item_shape) ||
+      sscanf(range, "[%lf,%lf]%c", &lo, &hi, &tail) != 2 || !(lo < hi) || pol < 0)
+    return ebm_set_error(EBM_ERR_FORMAT, "%s: replay buffer metadata is not capacity %s, classes %s, item shape %s, "
+                         "range %s%s%s", origin, capacity, classes, shape, range, policy ? ", policy " : "",
+                         policy ? policy : "");
+  ebm_replay *rb = NULL;
+  ebm_status s = ebm_replay_new(cap, ndim, item_shape, ncls, (float)lo, (float)hi, &rb);
+  if (s == EBM_OK) s = ebm_replay_set_policy(rb, (ebm_replay_policy)pol);
+  if (s == EBM_OK) s = ebm_replay_restore(rb, st);
+  if (s != EBM_OK) {
+    ebm_replay_free(rb);
+    return s;
+  }
+  *out = rb;
+  return EBM_OK;
+}

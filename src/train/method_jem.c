@@ -142,6 +142,7 @@ static ebm_status jem_init(ebm_trainer *t, void **state) {
   sgld.noise = j->sgld_noise;
   sgld.grad_clip = 0;
   if ((st = ebm_sampler_new(t->energy, &sgld, B, &s->sampler)) != EBM_OK) return st;
+  t->cfg.sampler = sgld; /* what the checkpoint records: `ebm sample --ckpt` starts from it */
   s->mcmc = ebm_alloc((size_t)j->sgld_steps, sizeof *s->mcmc);
   s->x_neg_y = ebm_alloc((size_t)(B * t->item), sizeof(float));
   s->y_chain = ebm_alloc((size_t)B, sizeof(int32_t));

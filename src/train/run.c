@@ -224,6 +224,12 @@ static ebm_status save_checkpoint(const ebm_trainer *t, const ebm_run_opts *o, c
   snprintf(step, sizeof step, "%lld", (long long)t->step);
   keys[n] = "step";
   values[n++] = step;
+  /* the sampler the model was trained with: `ebm sample --ckpt` starts from it */
+  char sampler[EBM_SAMPLER_JSON_MAX];
+  if (ebm_sampler_config_to_json(&t->cfg.sampler, sampler, sizeof sampler) == EBM_OK) {
+    keys[n] = EBM_SAMPLER_META_KEY;
+    values[n++] = sampler;
+  }
   for (int i = 0; i < o->n_meta && n < MAX_META; i++) {
     keys[n] = o->meta_keys[i];
     values[n++] = o->meta_values[i];

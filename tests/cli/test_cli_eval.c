@@ -298,6 +298,13 @@ TEST(cli_classifier_train_and_eval_agree_on_the_accuracy) {
   CHECK_NEAR(atof(acc), printed, 1e-4);
   CHECK(atof(acc) > 0.4); /* 500 images, three passes: far from the 0.1 ± 0.01 of chance */
   ebm_safetensors_free(st);
+  /* an ordinary network checkpoint: ebm info shows its layers */
+  r = run_cli("info %s", clf);
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.out, "input 1x28x28, output 10, range [0, 1]");
+  CHECK_CONTAINS(r.out, "fc1");
+  CHECK_CONTAINS(r.out, "kind: classifier");
+  cli_result_free(&r);
 }
 
 /* The reference against itself: FD 0 (to rounding) and KID ≈ 0; samples
@@ -340,6 +347,8 @@ TEST(cli_classifier_and_eval_fid_check_their_flags) {
   expect(run_cli("classifier train --out %s --epochs 0", clf), 2, "--epochs must be >= 1");
   expect(run_cli("classifier train --out %s --batch 0", clf), 2, "--batch must be in 1..");
   expect(run_cli("classifier train --out %s --lr -1", clf), 2, "--lr must be > 0");
+  expect(run_cli("classifier train --out %s --beta1 1", clf), 2, "--beta1 must be in [0, 1), got 1");
+  expect(run_cli("classifier train --out %s --beta2 -0.5", clf), 2, "--beta2 must be in [0, 1), got -0.5");
   expect(run_cli("classifier train --out %s --range 1,0", clf), 2, "--range expects LO,HI");
   expect(run_cli("classifier train --out %s --data toy:rings", clf), 2, "need labelled images");
   expect(run_cli("classifier eval"), 2, "--classifier CLF.safetensors is required");

@@ -145,10 +145,10 @@ TEST(cli_info_says_what_kind_of_file_it_was_given) {
   float x = 1;
   int64_t one = 1;
   REQUIRE_OK(ebm_st_writer_add_f32(w, "w", 1, &one, &x));
-  REQUIRE_OK(ebm_st_writer_meta(w, "format", EBM_CLASSIFIER_FORMAT));
+  REQUIRE_OK(ebm_st_writer_meta(w, "format", EBM_CLASSIFIER_FORMAT_V1));
   REQUIRE_OK(ebm_st_writer_save(w, "clf.safetensors"));
   ebm_st_writer_free(w);
-  expect(run_cli("info clf.safetensors"), 1, "is an evaluation classifier");
+  expect(run_cli("info clf.safetensors"), 1, "is an evaluation classifier in the first format");
   expect(run_cli("info /dev/zero"), 1, "/dev/zero: header length 0: not a safetensors file");
   expect(run_cli("data stats npy:/dev/zero"), 1, "/dev/zero: not a .npy file");
 }
