@@ -70,6 +70,8 @@ static int run_eval_attack(int argc, char **argv) {
   ebm_attack_config c = ebm_attack_defaults();
   if (en->range_lo < en->range_hi) c.lo = en->range_lo, c.hi = en->range_hi;
   if ((st = ebm_dataset_load(data, c.lo, c.hi, &ds)) != EBM_OK) goto done;
+  c.lo = ds->range_lo; /* the data's own range (a toy keeps its box) */
+  c.hi = ds->range_hi;
   if (ebm_tensor_row_size(ds->x) != ebm_energy_item_size(en) || !ds->labels) {
     st = ebm_set_error(EBM_ERR_ARG, "%s: %s", data, ds->labels ? "its items do not fit the model" : "it has no labels");
     goto done;
