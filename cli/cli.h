@@ -119,7 +119,7 @@ ebm_status cli_load_sigma(const char *path, int64_t n, float **out);
 
 /* A checkpoint and the inputs to run it on: X.npy, and labels / noise
  * levels exactly when the model takes them (else a usage error naming the
- * flag). The network is built for min(batch, N) items. Returns the exit
+ * flag; a classifier's labels, in [0, K), are optional). The network is built for min(batch, N) items. Returns the exit
  * code (0: ok; the error is printed); free with cli_model_inputs_free in
  * any case. */
 typedef struct {

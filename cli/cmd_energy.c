@@ -29,7 +29,7 @@ static int run_energy(int argc, char **argv) {
   ebm_progress *bar = NULL;
   ebm_status st = EBM_OK;
   if ((rc = cli_model_inputs_load("energy", ckpt, input, labels, sigma, batch, &m))) goto done;
-  const ebm_energy *en = m.en; /* a network's energy, or a flow's exact −log q */
+  const ebm_energy *en = m.en; /* a network's energy (a classifier's: −logsumexp / −f(x)[y], JEM), or a flow's exact −log q */
   int64_t n = m.n, item = m.item;
   e = ebm_alloc((size_t)(n > 0 ? n : 1), sizeof *e);
   if (!e || (grad && !(g = ebm_alloc((size_t)(n * item > 0 ? n * item : 1), sizeof *g)))) {
@@ -73,5 +73,6 @@ CLI_COMMAND(energy, "energy", "--ckpt CKPT --input X.npy --out E.npy [--labels Y
             "--batch items, and writes the energies (low = likely) as a float32 .npy of shape\n"
             "(N); --grad also writes dE/dx with the shape of X. X must be float32 with the\n"
             "model's item shape; values are used as they are (no rescaling). For a flow (ebm train\n"
-            "--method flow) the energy is the exact -log q(x).",
+            "--method flow) the energy is the exact -log q(x). On a classifier (K logits f(x), e.g. a\n"
+            "--method jem model) E(x) = -logsumexp_y f(x)[y] and, with --labels, E(x, y) = -f(x)[y] (JEM).",
             run_energy)

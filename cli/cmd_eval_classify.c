@@ -40,16 +40,17 @@ static int load_labelled(const char *data, const ebm_energy *en, ebm_dataset **d
 }
 
 static int run_eval_classify(int argc, char **argv) {
-  const char *ckpt = NULL, *data = NULL, *json = NULL;
+  const char *ckpt = NULL, *data = NULL, *json = NULL, *png = NULL;
   int64_t n = 0, seed = 0;
   int bins = 15;
   cli_opt opts[] = {
-      {"ckpt", OPT_PATH_IN, &ckpt, "CKPT", "a class-conditional model"},
+      {"ckpt", OPT_PATH_IN, &ckpt, "CKPT", "a class-conditional model or a classifier"},
       {"data", OPT_SPEC_IN, &data, "SPEC", "labelled data (loaded in the model's range)"},
       {"n", OPT_INT64, &n, "N", "a random subset of N items (0: all)"},
       {"bins", OPT_INT, &bins, "B", "confidence bins of the calibration error"},
       {"seed", OPT_INT64, &seed, "S", "random seed of the subset"},
       {"json", OPT_PATH_OUT, &json, "FILE", "the results as one JSON object"},
+      {"png", OPT_PATH_OUT, &png, "FILE.png", "a reliability diagram (accuracy against confidence per bin)"},
   };
   int rc = cli_parse(VERB, opts, CLI_NOPTS(opts), argc, argv, NULL, 0, NULL);
   if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
@@ -76,7 +77,7 @@ static int run_eval_classify(int argc, char **argv) {
   ebm_rng rng;
   ebm_rng_init(&rng, (uint64_t)seed);
   ebm_progress *bar = ebm_progress_new(stderr, VERB, 1);
-  st = ebm_classify_eval(en, ds, n, &rng, bins, &r);
+  st = ebm_classify_eval(en, ds, n, &rng, bins, png, &r);
   ebm_progress_finish(bar);
   if (st != EBM_OK) goto done;
   printf("%s: %s on %lld items of %s (%d classes)\n", VERB, ckpt, (long long)r.n, data, r.classes);
@@ -92,10 +93,11 @@ done:
   return rc;
 }
 
-CLI_COMMAND(eval_classify, VERB, "--ckpt CKPT --data SPEC [--n N] [--bins B] [--json FILE]",
-            "accuracy and calibration of a conditional EBM as a classifier",
+CLI_COMMAND(eval_classify, VERB, "--ckpt CKPT --data SPEC [--n N] [--bins B] [--json FILE] [--png FILE.png]",
+            "accuracy and calibration of a conditional EBM (or a JEM classifier) as a classifier",
             "For every item evaluates E(x, y) for all classes y; the prediction is argmin_y E(x, y)\n"
             "and p(y | x) = softmax_y(-E(x, y)). Prints the accuracy, the expected calibration\n"
             "error of the top-class probability (equal-width bins, Guo et al. 2017) and the mean\n"
-            "cross-entropy.",
+            "cross-entropy; --png draws the reliability diagram. A classifier's checkpoint (K\n"
+            "logits f(x), e.g. --method jem) is scored with E(x, y) = -f(x)[y], i.e. its softmax.",
             run_eval_classify)

@@ -151,7 +151,7 @@ static ebm_status train_cli_build(train_cli *c) {
   f->sample_count = 64;
   const cli_opt verb[] = {
       {"data", OPT_SPEC_IN, &f->data, "SPEC", "training data (fashion-mnist, mnist, npy:FILE, toy:NAME)"},
-      {"arch", OPT_STRING, &f->arch, "ARCH", "mlp | uva-cnn | igebm-mnist | igebm-cifar | pointnet | video-convnet | voxelnet, JSON or @FILE"},
+      {"arch", OPT_STRING, &f->arch, "ARCH", "mlp | uva-cnn | igebm-mnist | igebm-cifar | pointnet | video-convnet | voxelnet | jem-cnn, JSON or @FILE"},
       {"width", OPT_INT, &f->width, "W", "preset width (0: the preset's)"},
       {"depth", OPT_INT, &f->depth, "D", "mlp hidden layers (-1: the preset's)"},
       {"preset", OPT_STRING, &f->preset, "NAME", "recipe for the settings not given: auto (fits the data: toy-2d, "

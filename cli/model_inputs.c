@@ -113,7 +113,10 @@ int cli_model_inputs_load(const char *verb, const char *ckpt, const char *input,
       (st = cli_check_model_input(input, &m->x, m->en)))
     return cli_runtime_error(st);
   int k = m->en->num_classes;
-  if ((k > 0) != (labels != NULL))
+  /* a classifier's labels are optional: E(x, y) = −f(x)[y] with, E(x) without */
+  const int classifier = m->net && ebm_net_is_classifier(m->net);
+  if (classifier) k = (int)ebm_net_out_size(m->net);
+  if (!classifier && (k > 0) != (labels != NULL))
     return labels ? cli_usage_error(verb, "--labels given, but %s is unconditional", ckpt)
                   : cli_usage_error(verb, "--labels is required: %s is class-conditional (%d classes)",
                                     ckpt, k);

@@ -22,6 +22,7 @@
 #include "ebm/energy.h"
 #include "ebm/nn.h"
 #include "ebm/sample.h"
+#include "ebm/nn.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -208,12 +209,15 @@ typedef struct {
 ebm_status ebm_ood_metrics_compute(const double *score_in, int64_t n_in, const double *score_out,
                                    int64_t n_out, ebm_ood_metrics *m);
 
-/* The two scores of Grathwohl et al. (2020) for n items, higher = more
- * in-distribution: neg_energy[i] = −E(x_i) and neg_grad_norm[i] = −‖∇ₓE(x_i)‖₂
- * (the "approximate mass" score). For a class-conditional model E is the
- * marginal −log Σ_y exp(−E(x, y)) (JEM). Either output may be NULL. */
+/* The three scores of Grathwohl et al. (2020) for n items, higher = more
+ * in-distribution: neg_energy[i] = −E(x_i) (log p(x) + log Z),
+ * neg_grad_norm[i] = −‖∇ₓE(x_i)‖₂ (the "approximate mass" score) and
+ * max_prob[i] = max_y p(y | x_i) = max_y softmax_y(−E(x_i, y)). For a
+ * class-conditional model (a JEM classifier too) E is the marginal
+ * −log Σ_y exp(−E(x, y)). Any output may be NULL; max_prob needs classes
+ * (EBM_ERR_ARG otherwise). */
 ebm_status ebm_ood_scores(const ebm_energy *en, const float *x, int64_t n, double *neg_energy,
-                          double *neg_grad_norm);
+                          double *neg_grad_norm, double *max_prob);
 
 /* Builds an out-of-distribution set of n items shaped like the model's
  * items (item_ndim/item_shape) with values in [lo, hi]:
@@ -349,6 +353,16 @@ ebm_status ebm_energy_class_logits(const ebm_energy *en, const float *x, int64_t
  * bins (Guo et al. 2017): ECE = Σ_b |B_b|/n · |acc(B_b) − conf(B_b)|. */
 ebm_status ebm_calibration(const float *logits, const int32_t *y, int64_t n, int k, int bins, double *accuracy,
                            double *ece);
+/* The bins behind it (arrays of `bins`, overwritten): conf[b] = Σ top-class
+ * probability and hits[b] = correct items among the count[b] items whose
+ * confidence falls in bin b; *correct (may be NULL) = all correct items. */
+ebm_status ebm_calibration_bins(const float *logits, const int32_t *y, int64_t n, int k, int bins, double *conf,
+                                double *hits, int64_t *count, int64_t *correct);
+/* A reliability diagram (Guo et al. 2017) as a PNG: per confidence bin the
+ * accuracy (bars) against the mean confidence (the diagonal is perfect
+ * calibration; red marks the gap), titled with the accuracy and the ECE.
+ * Same arguments as ebm_calibration. */
+ebm_status ebm_reliability_png(const char *path, const float *logits, const int32_t *y, int64_t n, int k, int bins);
 
 /* A class-conditional energy as a classifier on a labelled data set. */
 typedef struct {
@@ -363,9 +377,10 @@ typedef struct {
  * by rng without replacement, with `bins` calibration bins. An
  * unconditional energy, a set without labels or with a label outside
  * 0..K−1 → EBM_ERR_ARG; items of another shape → EBM_ERR_SHAPE (naming
- * the set's spec). */
+ * the set's spec). reliability_png (may be NULL) gets the reliability
+ * diagram of those items (ebm_reliability_png). */
 ebm_status ebm_classify_eval(const ebm_energy *en, const ebm_dataset *ds, int64_t n, ebm_rng *rng, int bins,
-                             ebm_classify_result *out);
+                             const char *reliability_png, ebm_classify_result *out);
 
 /* ------------------------------------------------------------- pictures */
 
@@ -390,6 +405,33 @@ typedef struct {
  * overlays the histograms of its series as densities over their common
  * range (`bins` bins, 1..512), with x ticks, a legend and the title. */
 ebm_status ebm_hist_png(const char *path, int npanels, const ebm_hist_panel *panels, int bins);
+
+/* ---------------------------------------------------------- robustness */
+
+/* An L∞ PGD attack (Madry et al. 2018) on a classifier's cross-entropy and
+ * Du & Mordatch's Langevin purification (§4.4) before classifying. */
+typedef struct {
+  float eps;           /* the ball's radius, 0.03 */
+  int steps;           /* signed-gradient steps, 10 (0: the random start only) */
+  float step_size;     /* per step; 0 = 2.5·eps/steps */
+  float lo, hi;        /* the data range every iterate is clamped to, [0, 1] */
+  int purify_steps;    /* Langevin steps on E(x) = −logsumexp f(x) after the attack, 0 = none */
+  float purify_step;   /* their step size λ, 1 */
+  float purify_noise;  /* their noise σ, 0.01 */
+} ebm_attack_config;
+ebm_attack_config ebm_attack_defaults(void);
+
+/* x_adv ← clamp(x_adv, max(x − eps, lo), min(x + eps, hi)) for m floats:
+ * the projection every PGD iterate goes through. */
+void ebm_attack_project(const float *x, float *x_adv, int64_t m, float eps, float lo, float hi);
+
+/* Attacks n items x (labels y in [0, K)) of a classifier (ebm_net_is_classifier)
+ * from a uniform start in the ball, in passes of the network's batch, and
+ * gives the accuracy on the attacked (then purified) items. x_adv_out (may
+ * be NULL; n × item) gets the attacked items before purification. Random
+ * draws (start, Langevin noise) come from rng. */
+ebm_status ebm_attack_accuracy(ebm_net *net, const float *x, const int32_t *y, int64_t n, const ebm_attack_config *c,
+                               ebm_rng *rng, float *x_adv_out, double *accuracy);
 
 #ifdef __cplusplus
 }

@@ -213,8 +213,13 @@ void ebm_net_spectral_update(ebm_net *net, int iterations);
 /* The network as an energy: a new ebm_energy that borrows `net` (valid
  * while net lives; free it with ebm_energy_free, which leaves the network
  * alone). Its range is the architecture's "range" (none for mlp). NULL when
- * out of memory. */
+ * out of memory. A classifier (below) gives the energy of its logits f(x):
+ * num_classes = K, and labels are optional — E(x, y) = −f(x)[y] with them,
+ * E(x) = −log Σ_y exp f(x)[y] without (JEM, Grathwohl et al. 2020). */
 ebm_energy *ebm_net_as_energy(ebm_net *net);
+/* 1 for a classifier: a network ending in K > 1 numbers (a 1-D output, the
+ * logits) that takes no labels or noise levels itself. */
+int ebm_net_is_classifier(const ebm_net *net);
 
 /* --------------------------------------------------------------- losses */
 

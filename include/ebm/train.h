@@ -76,6 +76,15 @@ int ebm_lr_decay_from_name(const char *name); /* -1 if unknown; "none" = constan
 /* JEM (method_jem.c): a classifier's logits as an energy of (x, y). */
 typedef struct {
   float px_weight;            /* weight of the log p(x) maximum-likelihood term, 1 */
+  float pyx_weight;           /* weight of the cross-entropy of p(y|x), 1 */
+  float pxy_weight;           /* weight of the log p(x|y) term (--pxy), 0 = off */
+  int sgld_steps;             /* SGLD steps per training step, 20 (JEM) */
+  float sgld_step;            /* SGLD step size on ∇ₓ log p(x), 1 (JEM) */
+  float sgld_noise;           /* SGLD noise σ, 0.01 (JEM) */
+  float labels_fraction;      /* items per class whose label is used, 1 (all) */
+  char eval_data[EBM_TRAIN_TEXT_SIZE]; /* held-out data spec for accuracy, "" = none */
+  int64_t eval_every;         /* steps between held-out accuracies, 100 */
+  int64_t eval_items;         /* held-out items scored (the first N), 1000 */
 } ebm_jem_config;
 
 /* NCE, flow-contrastive estimation and flows (method_nce.c, method_fce.c,
@@ -196,6 +205,8 @@ typedef struct {
   double mcmc_grad_norm;  /* sampler: mean ‖∇E‖ at its last step */
   double mcmc_accept;     /* sampler: acceptance averaged over the steps */
   double kl, entropy;     /* the improved-CD terms (0 when off) */
+  double accuracy;        /* held-out accuracy measured at this step (jem's
+                             --eval-every), or −1 when none was */
   double seconds;         /* wall time of the step */
 } ebm_train_stats;
 

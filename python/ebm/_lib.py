@@ -59,6 +59,7 @@ class TrainStats(ctypes.Structure):  # ebm_train_stats (train.h)
                 ("e_neg", ctypes.c_double), ("grad_norm", ctypes.c_double), ("lr", ctypes.c_double),
                 ("mcmc_energy", ctypes.c_double), ("mcmc_grad_norm", ctypes.c_double),
                 ("mcmc_accept", ctypes.c_double), ("kl", ctypes.c_double), ("entropy", ctypes.c_double),
+                ("accuracy", ctypes.c_double),
                 ("seconds", ctypes.c_double)]
 
 

@@ -46,18 +46,13 @@ done:
   return st;
 }
 
-ebm_status ebm_calibration(const float *logits, const int32_t *y, int64_t n, int k, int bins, double *accuracy,
-                           double *ece) {
-  if (n < 1 || k < 1 || bins < 1 || !logits || !y)
+ebm_status ebm_calibration_bins(const float *logits, const int32_t *y, int64_t n, int k, int bins, double *conf,
+                                double *hits, int64_t *count, int64_t *correct) {
+  if (n < 1 || k < 1 || bins < 1 || !logits || !y || !conf || !hits || !count)
     return ebm_set_error(EBM_ERR_ARG, "calibration: %lld items, %d classes, %d bins; need >= 1 each", (long long)n, k, bins);
-  double *conf = calloc((size_t)bins, sizeof *conf), *hits = calloc((size_t)bins, sizeof *hits);
-  int64_t *count = calloc((size_t)bins, sizeof *count);
-  if (!conf || !hits || !count) {
-    free(conf);
-    free(hits);
-    free(count);
-    return ebm_set_error(EBM_ERR_NOMEM, "out of memory for %d bins", bins);
-  }
+  memset(conf, 0, (size_t)bins * sizeof *conf);
+  memset(hits, 0, (size_t)bins * sizeof *hits);
+  memset(count, 0, (size_t)bins * sizeof *count);
   int64_t right = 0;
   for (int64_t i = 0; i < n; i++) {
     const float *z = logits + i * k;
@@ -74,13 +69,26 @@ ebm_status ebm_calibration(const float *logits, const int32_t *y, int64_t n, int
     count[b]++;
     right += best == y[i];
   }
-  double e = 0.0;
-  for (int b = 0; b < bins; b++)
-    if (count[b] > 0) e += fabs(hits[b] - conf[b]) / (double)n; /* |B|/n · |acc − conf| */
-  if (accuracy) *accuracy = (double)right / (double)n;
-  if (ece) *ece = e;
+  if (correct) *correct = right;
+  return EBM_OK;
+}
+
+ebm_status ebm_calibration(const float *logits, const int32_t *y, int64_t n, int k, int bins, double *accuracy,
+                           double *ece) {
+  if (bins < 1) return ebm_calibration_bins(logits, y, n, k, bins, NULL, NULL, NULL, NULL); /* the message */
+  double *conf = calloc((size_t)bins, sizeof *conf), *hits = calloc((size_t)bins, sizeof *hits);
+  int64_t *count = calloc((size_t)bins, sizeof *count), right = 0;
+  ebm_status st = conf && hits && count ? ebm_calibration_bins(logits, y, n, k, bins, conf, hits, count, &right)
+                                        : ebm_set_error(EBM_ERR_NOMEM, "out of memory for %d bins", bins);
+  if (st == EBM_OK) {
+    double e = 0.0;
+    for (int b = 0; b < bins; b++)
+      if (count[b] > 0) e += fabs(hits[b] - conf[b]) / (double)n; /* |B|/n · |acc − conf| */
+    if (accuracy) *accuracy = (double)right / (double)n;
+    if (ece) *ece = e;
+  }
   free(conf);
   free(hits);
   free(count);
-  return EBM_OK;
+  return st;
 }

@@ -23,7 +23,7 @@ static ebm_status draw_labelled(const ebm_dataset *ds, int K, int64_t m, ebm_rng
 }
 
 ebm_status ebm_classify_eval(const ebm_energy *en, const ebm_dataset *ds, int64_t n, ebm_rng *rng, int bins,
-                             ebm_classify_result *out) {
+                             const char *reliability_png, ebm_classify_result *out) {
   const int K = en->num_classes;
   if (K < 2) return ebm_set_error(EBM_ERR_ARG, "%s is unconditional (no classes): a classifier needs E(x, y)", en->name);
   if (!ds->labels) return ebm_set_error(EBM_ERR_ARG, "%s has no labels", ds->spec);
@@ -42,6 +42,7 @@ ebm_status ebm_classify_eval(const ebm_energy *en, const ebm_dataset *ds, int64_
   if (st == EBM_OK) st = draw_labelled(ds, K, m, rng, x, y);
   if (st == EBM_OK) st = ebm_energy_class_logits(en, x, m, logits);
   if (st == EBM_OK) st = ebm_calibration(logits, y, m, K, bins, &out->accuracy, &out->ece);
+  if (st == EBM_OK && reliability_png) st = ebm_reliability_png(reliability_png, logits, y, m, K, bins);
   if (st == EBM_OK) {
     out->nll = ebm_softmax_xent(logits, y, m, K, 1.0f, NULL, NULL);
     out->n = m;

@@ -103,8 +103,11 @@ ebm_status ebm_ood_metrics_compute(const double *score_in, int64_t n_in, const d
 }
 
 ebm_status ebm_ood_scores(const ebm_energy *en, const float *x, int64_t n, double *neg_energy,
-                          double *neg_grad_norm) {
+                          double *neg_grad_norm, double *max_prob) {
   if (!en || (n > 0 && !x)) return ebm_set_error(EBM_ERR_ARG, "OOD scores: no energy or no items");
+  if (max_prob && en->num_classes < 2)
+    return ebm_set_error(EBM_ERR_ARG, "%s has no classes: the max p(y|x) score needs a classifier or a "
+                         "class-conditional model", en->name);
   const int64_t item = ebm_energy_item_size(en);
   const int K = en->num_classes > 0 ? en->num_classes : 1;
   const int64_t chunk = n < OOD_CHUNK ? (n > 0 ? n : 1) : OOD_CHUNK, rows = chunk * K;
@@ -143,6 +146,7 @@ ebm_status ebm_ood_scores(const ebm_energy *en, const float *x, int64_t n, doubl
       double z = 0.0;
       for (int k = 0; k < K; k++) z += exp(-(ei[k] - lo));
       if (neg_energy) neg_energy[start + i] = -(lo - log(z));
+      if (max_prob) max_prob[start + i] = 1.0 / z; /* the lowest E(x, y) has weight 1 in z */
       if (!want_grad) continue;
       double sq = 0.0;
       if (K == 1) {

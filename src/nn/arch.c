@@ -308,7 +308,7 @@ ebm_status arch_parse(const char *json, arch_spec *spec, char **canonical) {
   root = cJSON_Parse(json);
   if (!cJSON_IsObject(root)) {
     st = ebm_set_error(EBM_ERR_ARG, "architecture: not a JSON object (or a preset name: mlp, "
-                                    "uva-cnn, igebm-mnist, igebm-cifar)");
+                                    "uva-cnn, igebm-mnist, igebm-cifar, jem-cnn)");
     goto fail;
   }
   if (cJSON_GetObjectItemCaseSensitive(root, "preset")) {

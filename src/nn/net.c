@@ -262,6 +262,10 @@ ebm_energy *ebm_net_as_energy(ebm_net *net) {
   en->eval = net_energy_eval;
   en->destroy = NULL; /* the energy borrows the network: freeing it leaves the network */
   en->self = net;
+  if (ebm_net_is_classifier(net) && net_make_logit_energy(net, en) != EBM_OK) { /* JEM: logit_energy.c */
+    free(en);
+    return NULL;
+  }
   return en;
 }
 

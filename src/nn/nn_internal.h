@@ -292,6 +292,9 @@ ebm_status net_new(const char *arch_json, int64_t max_batch, int plan, ebm_net *
  * list). */
 ebm_status net_build_layers(ebm_net *net);
 void net_free_layers(ebm_net *net);
+/* Makes en (filled in by ebm_net_as_energy) the logits' energy of a
+ * classifier (ebm_net_is_classifier): logit_energy.c. */
+ebm_status net_make_logit_energy(ebm_net *net, ebm_energy *en);
 /* EBM_ERR_ARG "<where> needs a C×H×W input, got [..]<hint>" unless l->in_ndim == ndim. */
 ebm_status layer_need_ndim(const layer *l, int ndim, const char *where, const char *hint);
 /* Per-layer helpers the kinds' build functions share (build.c): a conv or

@@ -32,6 +32,19 @@
  *              point_linear 3→W, W→W, W→2W (each + swish), point_pool (max
  *              and mean over the points, 4W), linear 4W→W, swish, W→1.
  *              Names as nn.Sequential: net.0 … net.9 (net.6 is the pool).
+ * jem-cnn      a 10-class classifier for JEM (Grathwohl et al. 2020) at
+ *              MNIST size, a small wide-ResNet-style stack without spectral
+ *              norm (JEM's WRN has none), swish, input 1×28×28 in [0, 1]:
+ *                conv_in   3×3 conv 1→16, pad 1            16×28×28
+ *                blocks.0  ResBlock down 16                 16×14×14
+ *                blocks.1  ResBlock down 32 (1×1 shortcut)  32×7×7
+ *                blocks.2  ResBlock 32                      32×7×7
+ *                pool      7×7 average (global mean)        32
+ *                dense     linear 32→10                     the logits
+ *              ≈ 7 M multiply-adds per image (JEM's WRN-28-10 is ≈ 5 G),
+ *              so 20 SGLD steps on a batch fit 2 CPU cores. "width" sets
+ *              the base width (16). Its logits are its classes, so it takes
+ *              no "classes".
  * Residual blocks are described in nn_internal.h; their second conv starts
  * at N(0, 1e-10) (A.10). The igebm presets take class conditioning. */
 #include <stdlib.h>
@@ -127,6 +140,19 @@ static void build_igebm(preset_builder *b, int64_t c, int64_t h, const int64_t *
   ls->spectral_norm = 1;
 }
 
+/* JEM's classifier (the header above): blocks as IGEBM's, no spectral norm,
+ * a global mean instead of the sum, K = 10 logits. */
+static void build_jem_cnn(preset_builder *b, int64_t w) {
+  const int64_t widths[] = {w, 2 * w, 2 * w};
+  const int down[] = {1, 1, 0};
+  build_igebm(b, 1, 28, widths, down, 3, w);
+  b->spec.nlayers -= 2; /* the sum pool and the dense → 1 */
+  for (int i = 0; i < b->spec.nlayers; i++) b->layers[i].spectral_norm = 0;
+  push(b, "avgpool2d", NULL)->kernel = 7;
+  push(b, "flatten", NULL);
+  push(b, "linear", "dense")->out = 10;
+}
+
 static void build_pointnet(preset_builder *b, int points, int width) {
   b->spec.input_ndim = 3;
   b->spec.input[0] = 1;
@@ -174,7 +200,7 @@ static void build_volume_convnet(preset_builder *b, int64_t depth, int64_t side,
 }
 
 static const char *const preset_names =
-    "mlp, uva-cnn, igebm-mnist, igebm-cifar, pointnet, video-convnet, voxelnet";
+    "mlp, uva-cnn, igebm-mnist, igebm-cifar, pointnet, video-convnet, voxelnet, jem-cnn";
 
 ebm_status arch_preset_json(const char *name, int classes, int in_dim, int width, int depth,
                             char **json) {
@@ -233,6 +259,13 @@ ebm_status arch_preset_json(const char *name, int classes, int in_dim, int width
     }
     int video = name[1] == 'i';
     build_volume_convnet(b, video ? 16 : 32, video ? 64 : 32, width > 0 ? width : 8);
+  } else if (strcmp(name, "jem-cnn") == 0) {
+    if (classes > 0) {
+      st = ebm_set_error(EBM_ERR_ARG, "preset 'jem-cnn' is a classifier: its 10 logits are the classes, "
+                                      "so it takes no \"classes\"");
+      goto done;
+    }
+    build_jem_cnn(b, width > 0 ? width : 16);
   } else {
     st = ebm_set_error(EBM_ERR_ARG, "unknown architecture preset '%s' (presets: %s)", name,
                        preset_names);

@@ -87,6 +87,11 @@ ebm_status train_check_finite(double v, double bound, int64_t step, const char *
  * divergence naming `what` ("grad_norm"). */
 ebm_status train_adam_step(ebm_adam *adam, float lr, int64_t step, const char *what, double *grad_norm);
 
+/* Batches from `ds` (borrowed; it must outlive the trainer) instead of the
+ * trainer's data, same seed and batch: for a method's init that trains on
+ * a view of the data (JEM's labels with some hidden). */
+ebm_status train_use_data(ebm_trainer *t, const ebm_dataset *ds);
+
 /* A network's parameters and buffers in a state file under "<prefix>.<name>":
  * add them, check they are all there with their shapes (before anything
  * changes), read them. The energy network is "model". */

@@ -76,7 +76,7 @@ static double mean_of(const float *v, int64_t n) {
 /* x⁺ ← clamp(batch + σ·N(0, 1)), the noise drawn into x⁻ (still free),
  * each local slice's from its own stream (slices.h; every rank takes the
  * whole batch from the batcher, so all agree on it). */
-static void make_positives(ebm_trainer *t) {
+void train_make_positives(ebm_trainer *t) {
   const int64_t m = t->sl.size * t->item; /* a slice's floats */
   const float lo = t->cfg.range_lo, hi = t->cfg.range_hi;
   ebm_batcher_next(t->batcher, t->x_pos, t->y_data);
@@ -189,7 +189,7 @@ ebm_status train_mcmc_step(ebm_trainer *t, void *state, ebm_train_stats *stats) 
   const int64_t B = c->batch, step = t->step + 1;
   ebm_status st = EBM_OK;
 
-  make_positives(t);
+  train_make_positives(t);
   ebm_net_spectral_update(t->net, c->spectral_iters);
   /* Every local slice's part; then every rank has every energy, checks
    * them (parameters change only at the Adam step, after every check) and

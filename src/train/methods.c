@@ -10,6 +10,7 @@ extern const train_method train_method_nce;
 extern const train_method train_method_dsm, train_method_ssm;
 extern const train_method train_method_recovery;
 extern const train_method train_method_flow, train_method_fce;
+extern const train_method train_method_jem; /* method_jem.c */
 
 static const train_method *const methods[] = {
     &train_method_pcd,
@@ -21,6 +22,7 @@ static const train_method *const methods[] = {
     &train_method_recovery,
     &train_method_flow,
     &train_method_fce,
+    &train_method_jem,
 };
 
 int train_method_count(void) { return (int)(sizeof methods / sizeof *methods); }

@@ -272,6 +272,7 @@ static void log_metrics(ebm_jsonl *j, const ebm_train_stats *s, double seconds) 
   ebm_jsonl_num(j, "mcmc_accept", s->mcmc_accept);
   ebm_jsonl_num(j, "kl", s->kl);
   ebm_jsonl_num(j, "entropy", s->entropy);
+  if (s->accuracy >= 0) ebm_jsonl_num(j, "accuracy", s->accuracy);
   ebm_jsonl_num(j, "step_seconds", s->seconds);
   ebm_jsonl_num(j, "seconds", seconds);
 }

@@ -128,6 +128,11 @@ ebm_status train_nce_gradient(ebm_net *net, const float *x, const float *logq, i
 ebm_status train_meta_u64(const ebm_safetensors *st, const char *key, uint64_t *out);
 ebm_status train_put_meta_u64(ebm_st_writer *w, const char *key, uint64_t v);
 
+/* The next data batch into x_pos (labels into y_data, and y_pos when
+ * conditional) with N(0, pos_noise²) added and clamped to the range; the
+ * noise is drawn into x_neg (method_mcmc.c). */
+void train_make_positives(ebm_trainer *t);
+
 /* The MCMC maximum-likelihood step of pcd, short-run and cd (method_mcmc.c). */
 ebm_status train_mcmc_check_data(const ebm_trainer *t);
 ebm_status train_mcmc_step(ebm_trainer *t, void *state, ebm_train_stats *stats);

@@ -105,6 +105,21 @@ static ebm_status fill_replay(ebm_trainer *t) {
   return EBM_OK;
 }
 
+/* The batcher's seed: stream 2 of method.h. */
+static uint64_t batcher_seed(const ebm_train_config *cfg) {
+  ebm_rng r = train_method_rng(cfg, 2);
+  return ((uint64_t)ebm_rng_u32(&r) << 32) | ebm_rng_u32(&r);
+}
+
+ebm_status train_use_data(ebm_trainer *t, const ebm_dataset *ds) {
+  ebm_batcher *b = NULL;
+  ebm_status st = ebm_batcher_new(ds, t->cfg.batch, batcher_seed(&t->cfg), &b);
+  if (st != EBM_OK) return st;
+  ebm_batcher_free(t->batcher);
+  t->batcher = b;
+  return EBM_OK;
+}
+
 ebm_status ebm_trainer_new(ebm_net *net, const ebm_dataset *ds, const ebm_train_config *cfg,
                            ebm_trainer **out) {
   return ebm_trainer_new_dist(net, ds, cfg, NULL, out);
@@ -131,13 +146,11 @@ ebm_status ebm_trainer_new_dist(ebm_net *net, const ebm_dataset *ds, const ebm_t
   const int64_t B = cfg->batch, D = t->item;
   const int classes = cfg->conditional && net ? ebm_net_num_classes(net) : 0;
   if ((needs & TRAIN_NEEDS_LABELS) && !ds->labels) {
-    ebm_trainer_free(t);
-    return ebm_set_error(EBM_ERR_ARG, "method %s needs labels, and %s has none", t->method->name, ds->spec);
+    st = ebm_set_error(EBM_ERR_ARG, "method %s needs labels, and %s has none", t->method->name, ds->spec);
+    goto fail;
   }
   /* The streams of method.h: 1 drives training, 2 seeds the batcher. */
   t->rng = train_method_rng(cfg, 1);
-  ebm_rng bseed = train_method_rng(cfg, 2);
-  uint64_t batcher_seed = ((uint64_t)ebm_rng_u32(&bseed) << 32) | ebm_rng_u32(&bseed);
 
   if ((needs & TRAIN_ENERGY_NET) && ebm_net_out_size(net) == 1 && !(t->energy = ebm_net_as_energy(net))) {
     st = ebm_set_error(EBM_ERR_NOMEM, "out of memory for the network's energy view");
@@ -148,7 +161,7 @@ ebm_status ebm_trainer_new_dist(ebm_net *net, const ebm_dataset *ds, const ebm_t
                            cfg->range_lo, cfg->range_hi, &t->replay)) != EBM_OK)
     goto fail;
   if (t->replay && (st = ebm_replay_set_policy(t->replay, cfg->buffer_policy)) != EBM_OK) goto fail;
-  if ((st = ebm_batcher_new(ds, B, batcher_seed, &t->batcher)) != EBM_OK) goto fail;
+  if ((st = ebm_batcher_new(ds, B, batcher_seed(cfg), &t->batcher)) != EBM_OK) goto fail;
   if (net && (st = ebm_adam_new(net, &cfg->adam, &t->adam)) != EBM_OK) goto fail;
   t->x_pos = ebm_alloc((size_t)(B * D), sizeof(float));
   t->x_neg = ebm_alloc((size_t)(B * D), sizeof(float));
@@ -211,6 +224,7 @@ ebm_status ebm_trainer_step(ebm_trainer *t, ebm_train_stats *stats) {
   memset(&s, 0, sizeof s);
   s.step = t->step + 1;
   s.lr = ebm_train_lr(&t->cfg, t->step);
+  s.accuracy = -1;
   ebm_status st = t->method->step(t, t->method_state, &s);
   if (st != EBM_OK) return st;
   t->step = s.step;

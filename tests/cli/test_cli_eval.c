@@ -210,8 +210,8 @@ TEST(cli_eval_ood_gives_half_for_the_same_set_and_matches_the_library) {
   float inv[40 * 16];
   for (int k = 0; k < 40 * 16; k++) inv[k] = 1.0f - ((const float *)a.data)[k];
   double se_in[40], sg_in[40], se_out[40], sg_out[40];
-  REQUIRE_OK(ebm_ood_scores(en, a.data, 40, se_in, sg_in));
-  REQUIRE_OK(ebm_ood_scores(en, inv, 40, se_out, sg_out));
+  REQUIRE_OK(ebm_ood_scores(en, a.data, 40, se_in, sg_in, NULL));
+  REQUIRE_OK(ebm_ood_scores(en, inv, 40, se_out, sg_out, NULL));
   ebm_ood_metrics me, mg;
   REQUIRE_OK(ebm_ood_metrics_compute(se_in, 40, se_out, 40, &me));
   REQUIRE_OK(ebm_ood_metrics_compute(sg_in, 40, sg_out, 40, &mg));
@@ -232,7 +232,8 @@ TEST(cli_eval_ood_checks_its_flags) {
   const char *m = small_image_model();
   expect(run_cli("eval ood --in toy:rings"), 2, "--ckpt CKPT is required");
   expect(run_cli("eval ood --ckpt %s", m), 2, "--in SPEC is required");
-  expect(run_cli("eval ood --ckpt %s --in noise:uniform --score mass", m), 2, "--score must be energy, grad-norm or both");
+  expect(run_cli("eval ood --ckpt %s --in noise:uniform --score mass", m), 2, "--score must be energy, grad-norm, max-prob, both or all");
+  expect(run_cli("eval ood --ckpt %s --in noise:uniform --score max-prob", m), 2, "has no classes, so no max p(y|x)");
   expect(run_cli("eval ood --ckpt %s --in noise:uniform --n 0", m), 2, "--n must be in 1..");
   expect(run_cli("eval ood --ckpt %s --in noise:uniform --ood noise:pink", m), 2, "unknown OOD set 'noise:pink'");
   expect(run_cli("eval ood --ckpt %s --in toy:rings", m), 1, "items are [2], the model takes [1,4,4]");

@@ -48,7 +48,7 @@ TEST(classify_eval_scores_accuracy_and_cross_entropy_of_argmin_energy) {
   ebm_rng rng;
   ebm_rng_init(&rng, 1);
   ebm_classify_result r;
-  REQUIRE_OK(ebm_classify_eval(en, &ds, 0, &rng, 5, &r));
+  REQUIRE_OK(ebm_classify_eval(en, &ds, 0, &rng, 5, NULL, &r));
   double nll = 0;
   for (int i = 0; i < N; i++) {
     double e0 = 0.5 * (xs[i] + 1) * (xs[i] + 1), e1 = 0.5 * (xs[i] - 2) * (xs[i] - 2);
@@ -60,21 +60,21 @@ TEST(classify_eval_scores_accuracy_and_cross_entropy_of_argmin_energy) {
   CHECK_NEAR(r.nll, nll, 1e-5);
   CHECK(r.ece >= 0.0 && r.ece <= 1.0);
   /* a subset: 3 of the 6 items */
-  REQUIRE_OK(ebm_classify_eval(en, &ds, 3, &rng, 5, &r));
+  REQUIRE_OK(ebm_classify_eval(en, &ds, 3, &rng, 5, NULL, &r));
   CHECK_EQ_INT(r.n, 3);
   /* a label outside the classes, no labels, no classes, other items */
   ys[4] = 5;
-  CHECK_FAILS_WITH(ebm_classify_eval(en, &ds, 0, &rng, 5, &r), EBM_ERR_ARG, "hand:6: label 5 of item 4 is not a class");
+  CHECK_FAILS_WITH(ebm_classify_eval(en, &ds, 0, &rng, 5, NULL, &r), EBM_ERR_ARG, "hand:6: label 5 of item 4 is not a class");
   ys[4] = 1;
   ds.labels = NULL;
-  CHECK_FAILS_WITH(ebm_classify_eval(en, &ds, 0, &rng, 5, &r), EBM_ERR_ARG, "hand:6 has no labels");
+  CHECK_FAILS_WITH(ebm_classify_eval(en, &ds, 0, &rng, 5, NULL, &r), EBM_ERR_ARG, "hand:6 has no labels");
   ds.labels = ys;
   en->num_classes = 0;
-  CHECK_FAILS_WITH(ebm_classify_eval(en, &ds, 0, &rng, 5, &r), EBM_ERR_ARG, "two-means is unconditional");
+  CHECK_FAILS_WITH(ebm_classify_eval(en, &ds, 0, &rng, 5, NULL, &r), EBM_ERR_ARG, "two-means is unconditional");
   en->num_classes = 2;
   ebm_tensor_free(ds.x);
   make_set(&ds, 2);
-  CHECK_FAILS_WITH(ebm_classify_eval(en, &ds, 0, &rng, 5, &r), EBM_ERR_SHAPE, "hand:6: items are [2], two-means takes [1]");
+  CHECK_FAILS_WITH(ebm_classify_eval(en, &ds, 0, &rng, 5, NULL, &r), EBM_ERR_SHAPE, "hand:6: items are [2], two-means takes [1]");
   ebm_tensor_free(ds.x);
   ebm_energy_free(en);
 }

@@ -93,7 +93,7 @@ TEST(ood_scores_of_a_gaussian_are_minus_energy_and_minus_gradient_norm) {
   REQUIRE_OK(ebm_gaussian_energy_new(3, mean, NULL, &en));
   const float x[6] = {1, 0, -1, 4, 4, -1};
   double s_e[2], s_g[2];
-  REQUIRE_OK(ebm_ood_scores(en, x, 2, s_e, s_g));
+  REQUIRE_OK(ebm_ood_scores(en, x, 2, s_e, s_g, NULL));
   CHECK_NEAR(s_e[0], 0.0, 1e-6);
   CHECK_NEAR(s_g[0], 0.0, 1e-6);
   CHECK_NEAR(s_e[1], -12.5, 1e-5);
@@ -129,7 +129,7 @@ TEST(ood_scores_of_a_conditional_energy_use_the_marginal) {
   en->eval = two_class_eval;
   const float x[3] = {-1.0f, 0.3f, 3.5f};
   double s_e[3], s_g[3];
-  REQUIRE_OK(ebm_ood_scores(en, x, 3, s_e, s_g));
+  REQUIRE_OK(ebm_ood_scores(en, x, 3, s_e, s_g, NULL));
   for (int i = 0; i < 3; i++) {
     double h = 1e-4, fd = (two_class_marginal(x[i] + h) - two_class_marginal(x[i] - h)) / (2 * h);
     CHECK_NEAR(s_e[i], -two_class_marginal(x[i]), 1e-5);

@@ -1,0 +1,53 @@
+/* JEM's objective (Grathwohl et al. 2020, "Your classifier is secretly an
+ * energy based model"), separate from the method (method_jem.c) so it can
+ * be checked on fixed batches (tests/train/test_jem.c). */
+#ifndef EBM_TRAIN_JEM_H
+#define EBM_TRAIN_JEM_H
+
+#include "ebm.h"
+
+typedef struct {
+  float px, pyx, pxy; /* the terms' weights; a 0 weight skips its passes */
+} jem_weights;
+
+typedef struct {
+  double loss;        /* the weighted sum below */
+  double xent;        /* mean CE over the labelled items (0 if none) */
+  double e_pos;       /* mean E(x⁺) = −mean logsumexp f(x⁺) */
+  double e_neg;       /* mean E(x⁻) (0 without negatives) */
+  int64_t labelled;   /* items with a label */
+  int64_t correct;    /* labelled items whose argmax is their label */
+} jem_values;
+
+/* Work arrays for batches of up to n items of K logits. */
+typedef struct {
+  int64_t n, k;
+  float *logits, *dlogits, *dtmp; /* (n, K) */
+  float *lab_logits, *lab_dlogits; /* (n, K) the labelled rows, packed */
+  float *e, *de;                  /* (n) */
+  int32_t *lab_y;                 /* (n) the labelled items' labels, packed */
+  int64_t *lab_idx;               /* (n) their rows */
+} jem_work;
+ebm_status jem_work_init(jem_work *w, int64_t n, int64_t k);
+void jem_work_free(jem_work *w);
+
+/* The JEM loss on one batch, the negatives fixed (they are constants of the
+ * loss; the gradient flows through the network's outputs only):
+ *   L = pyx · mean_{i labelled} CE(f(x⁺ᵢ), yᵢ)                     log p(y|x)
+ *     + px  · (mean_i E(x⁺ᵢ) − mean_j E(x⁻ⱼ))                      log p(x)
+ *     + pxy · mean_{i labelled} (E(x⁺ᵢ, yᵢ) − E(x⁻ʸᵢ, yᵢ))          log p(x|y)
+ * with E(x) = −logsumexp_y f(x)[y] and E(x, y) = −f(x)[y]. x_pos: n items,
+ * y: their labels (< 0 = unlabelled: only the px term sees the item);
+ * x_neg: n SGLD negatives of E(x) (NULL when px = 0); x_neg_y: one
+ * negative of E(·, yᵢ) per labelled item, in order (NULL when pxy = 0).
+ * want_grad = 1 ACCUMULATES dL/dθ into the parameters' gradients. One
+ * forward pass per batch given. Labels must be in [0, K) or negative. */
+ebm_status jem_loss(ebm_net *net, const float *x_pos, const int32_t *y, const float *x_neg,
+                    const float *x_neg_y, int64_t n, jem_weights w, int want_grad, jem_work *work,
+                    jem_values *v);
+
+/* Accuracy of the network's argmax on the first n items of ds (n ≤ its
+ * size), in passes of the network's batch; logits: (max_batch, K). */
+ebm_status jem_accuracy(ebm_net *net, const ebm_dataset *ds, int64_t n, float *logits, double *accuracy);
+
+#endif

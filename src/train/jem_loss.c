@@ -1,0 +1,139 @@
+/* JEM's objective on fixed batches (jem.h): forward each batch once, build
+ * dL/df for its K logits per item, go back through the same pass. The
+ * heads are the ops table's logsumexp / select kernels (sign −1: energies),
+ * so dL/df = dL/dE · dE/df with dE/df = −softmax(f) or −onehot(y). */
+#include <string.h>
+
+#include "ops/ops.h"
+#include "train/jem.h"
+
+ebm_status jem_work_init(jem_work *w, int64_t n, int64_t k) {
+  memset(w, 0, sizeof *w);
+  w->n = n;
+  w->k = k;
+  const size_t big = (size_t)(n * k);
+  w->logits = ebm_alloc(big, sizeof(float));
+  w->dlogits = ebm_alloc(big, sizeof(float));
+  w->dtmp = ebm_alloc(big, sizeof(float));
+  w->lab_logits = ebm_alloc(big, sizeof(float));
+  w->lab_dlogits = ebm_alloc(big, sizeof(float));
+  w->e = ebm_alloc((size_t)n, sizeof(float));
+  w->de = ebm_alloc((size_t)n, sizeof(float));
+  w->lab_y = ebm_alloc((size_t)n, sizeof(int32_t));
+  w->lab_idx = ebm_alloc((size_t)n, sizeof(int64_t));
+  if (w->logits && w->dlogits && w->dtmp && w->lab_logits && w->lab_dlogits && w->e && w->de && w->lab_y &&
+      w->lab_idx)
+    return EBM_OK;
+  jem_work_free(w);
+  return ebm_set_error(EBM_ERR_NOMEM, "out of memory for JEM's work arrays (batch %lld, %lld logits)",
+                       (long long)n, (long long)k);
+}
+
+void jem_work_free(jem_work *w) {
+  ebm_free(w->logits);
+  ebm_free(w->dlogits);
+  ebm_free(w->dtmp);
+  ebm_free(w->lab_logits);
+  ebm_free(w->lab_dlogits);
+  ebm_free(w->e);
+  ebm_free(w->de);
+  ebm_free(w->lab_y);
+  ebm_free(w->lab_idx);
+  memset(w, 0, sizeof *w);
+}
+
+static double mean_of(const float *v, int64_t n) {
+  double s = 0;
+  for (int64_t i = 0; i < n; i++) s += v[i];
+  return n > 0 ? s / (double)n : 0.0;
+}
+
+/* E = −logsumexp f over n rows of w->logits into w->e; with coef ≠ 0,
+ * dlogits += coef · dE/df (every item's dL/dE is coef). Returns mean E. */
+static double marginal_energy(jem_work *w, int64_t n, float coef, float *dlogits) {
+  const ebm_ops *ops = ebm_ops_current();
+  ops->logsumexp_forward(n, w->k, -1.0f, w->logits, w->e);
+  if (coef != 0.0f) {
+    for (int64_t i = 0; i < n; i++) w->de[i] = coef;
+    ops->logsumexp_backward(n, w->k, -1.0f, w->logits, w->de, w->dtmp);
+    for (int64_t j = 0; j < n * w->k; j++) dlogits[j] += w->dtmp[j];
+  }
+  return mean_of(w->e, n);
+}
+
+ebm_status jem_loss(ebm_net *net, const float *x_pos, const int32_t *y, const float *x_neg,
+                    const float *x_neg_y, int64_t n, jem_weights wt, int want_grad, jem_work *w,
+                    jem_values *v) {
+  const int64_t K = w->k;
+  memset(v, 0, sizeof *v);
+  if (n > w->n) return ebm_set_error(EBM_ERR_ARG, "jem: batch of %lld, work arrays for %lld", (long long)n,
+                                     (long long)w->n);
+  // the labelled items, packed: lab_idx (rows), lab_y (labels)
+  int64_t m = 0;
+  for (int64_t i = 0; i < n; i++)
+    if (y && y[i] >= 0) {
+      w->lab_idx[m] = i;
+      w->lab_y[m++] = y[i];
+    }
+  v->labelled = m;
+
+  /* positives: CE on the labelled rows, E(x⁺) on all, E(x⁺, y) on the labelled */
+  ebm_status st = ebm_net_forward(net, x_pos, NULL, n, w->logits);
+  if (st != EBM_OK) return st;
+  memset(w->dlogits, 0, (size_t)(n * K) * sizeof(float));
+  if (wt.pyx != 0.0f && m > 0) {
+    for (int64_t j = 0; j < m; j++)
+      memcpy(w->lab_logits + j * K, w->logits + w->lab_idx[j] * K, (size_t)K * sizeof(float));
+    v->xent = ebm_softmax_xent(w->lab_logits, w->lab_y, m, K, wt.pyx, w->lab_dlogits, &v->correct);
+    for (int64_t j = 0; j < m; j++)
+      for (int64_t c = 0; c < K; c++) w->dlogits[w->lab_idx[j] * K + c] += w->lab_dlogits[j * K + c];
+  }
+  v->e_pos = marginal_energy(w, n, wt.px / (float)n, w->dlogits);
+  double e_pos_y = 0; /* mean E(x⁺, y) = −mean f(x⁺)[y] over the labelled */
+  if (wt.pxy != 0.0f && m > 0) {
+    for (int64_t j = 0; j < m; j++) {
+      e_pos_y -= w->logits[w->lab_idx[j] * K + w->lab_y[j]];
+      w->dlogits[w->lab_idx[j] * K + w->lab_y[j]] -= wt.pxy / (float)m;
+    }
+    e_pos_y /= (double)m;
+  }
+  if (want_grad && (st = ebm_net_backward(net, w->dlogits, NULL, 1)) != EBM_OK) return st;
+
+  /* the log p(x) negatives: dL/dE(x⁻) = −px/n */
+  if (x_neg && wt.px != 0.0f) {
+    if ((st = ebm_net_forward(net, x_neg, NULL, n, w->logits)) != EBM_OK) return st;
+    memset(w->dlogits, 0, (size_t)(n * K) * sizeof(float));
+    v->e_neg = marginal_energy(w, n, -wt.px / (float)n, w->dlogits);
+    if (want_grad && (st = ebm_net_backward(net, w->dlogits, NULL, 1)) != EBM_OK) return st;
+  }
+
+  /* the log p(x|y) negatives: dL/dE(x⁻ʸ, y) = −pxy/m */
+  double e_neg_y = 0;
+  if (x_neg_y && wt.pxy != 0.0f && m > 0) {
+    const ebm_ops *ops = ebm_ops_current();
+    if ((st = ebm_net_forward(net, x_neg_y, NULL, m, w->logits)) != EBM_OK) return st;
+    ops->select_forward(m, K, -1.0f, w->lab_y, w->logits, w->e);
+    e_neg_y = mean_of(w->e, m);
+    for (int64_t j = 0; j < m; j++) w->de[j] = -wt.pxy / (float)m;
+    ops->select_backward(m, K, -1.0f, w->lab_y, w->de, w->dlogits);
+    if (want_grad && (st = ebm_net_backward(net, w->dlogits, NULL, 1)) != EBM_OK) return st;
+  }
+  v->loss = wt.pyx * v->xent + wt.px * (v->e_pos - v->e_neg) + wt.pxy * (e_pos_y - e_neg_y);
+  return EBM_OK;
+}
+
+ebm_status jem_accuracy(ebm_net *net, const ebm_dataset *ds, int64_t n, float *logits, double *accuracy) {
+  const int64_t chunk = ebm_net_max_batch(net), item = ebm_tensor_row_size(ds->x), K = ebm_net_out_size(net);
+  int64_t correct = 0;
+  *accuracy = 0;
+  for (int64_t start = 0; start < n; start += chunk) {
+    const int64_t count = n - start < chunk ? n - start : chunk;
+    ebm_status st = ebm_net_forward(net, (const float *)ds->x->data + start * item, NULL, count, logits);
+    if (st != EBM_OK) return st;
+    int64_t c = 0;
+    (void)ebm_softmax_xent(logits, ds->labels + start, count, K, 0.0f, NULL, &c);
+    correct += c;
+  }
+  if (n > 0) *accuracy = (double)correct / (double)n;
+  return EBM_OK;
+}

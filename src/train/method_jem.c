@@ -1,0 +1,244 @@
+/* --method jem: a classifier trained as an energy model (Grathwohl et al.
+ * 2020, "Your classifier is secretly an energy based model"). The network's
+ * K logits f(x) define E(x, y) = −f(x)[y] and E(x) = −logsumexp_y f(x)[y];
+ * each step maximises log p(y|x) (cross-entropy on the labelled items) and
+ * log p(x) by PCD: SGLD negatives of E(x) from the replay buffer (JEM's
+ * defaults: buffer 10 000, 5 % fresh noise, 20 steps of size 1, noise
+ * 0.01), and optionally log p(x|y) (--pxy) with negatives of E(·, y). The
+ * objective itself is jem_loss (jem_loss.c). --labels-fraction hides the
+ * labels of the other items (semi-supervised: they enter log p(x) only);
+ * --eval-data scores held-out accuracy every --eval-every steps. With
+ * --px-weight 0 (and no --pxy) it is a plain softmax classifier: the
+ * baseline of the same network. */
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "train/jem.h"
+#include "train/train_internal.h"
+
+typedef struct {
+  jem_work work;
+  ebm_sampler *sampler;     /* SGLD on the logits' energy (t->energy) */
+  ebm_sample_stats *mcmc;   /* (sgld_steps) */
+  float *x_neg_y;           /* (B, item) the log p(x|y) chains */
+  int32_t *y_chain;         /* (B) their labels */
+  int64_t *slots_y;         /* (B) their buffer slots */
+  ebm_dataset view;         /* the training data with hidden labels (labels_fraction < 1) */
+  int32_t *masked;          /* (N) its labels, −1 = hidden */
+  ebm_dataset *eval;        /* held-out data (eval_data), or NULL */
+  int64_t eval_n;           /* items of it scored */
+  float *eval_logits;       /* (max_batch, K) */
+} jem_state;
+
+static void jem_free(void *state) {
+  jem_state *s = state;
+  if (!s) return;
+  jem_work_free(&s->work);
+  ebm_sampler_free(s->sampler);
+  ebm_free(s->mcmc);
+  ebm_free(s->x_neg_y);
+  ebm_free(s->y_chain);
+  ebm_free(s->slots_y);
+  free(s->masked);
+  ebm_dataset_free(s->eval);
+  ebm_free(s->eval_logits);
+  free(s);
+}
+
+static ebm_status jem_check(const ebm_train_config *cfg) {
+  const ebm_jem_config *j = &cfg->jem;
+  if (!(j->px_weight >= 0) || !(j->pyx_weight >= 0) || !(j->pxy_weight >= 0) ||
+      j->px_weight + j->pyx_weight + j->pxy_weight <= 0)
+    return ebm_set_error(EBM_ERR_ARG, "px-weight, pyx-weight and pxy must be >= 0 and not all 0");
+  if (j->sgld_steps < 1) return ebm_set_error(EBM_ERR_ARG, "sgld-steps must be >= 1, got %d", j->sgld_steps);
+  if (!(j->sgld_step > 0)) return ebm_set_error(EBM_ERR_ARG, "sgld-step must be > 0, got %g", (double)j->sgld_step);
+  if (!(j->sgld_noise >= 0)) return ebm_set_error(EBM_ERR_ARG, "sgld-noise must be >= 0, got %g", (double)j->sgld_noise);
+  if (!(j->labels_fraction >= 0 && j->labels_fraction <= 1))
+    return ebm_set_error(EBM_ERR_ARG, "labels-fraction must be in [0, 1], got %g", (double)j->labels_fraction);
+  if (j->eval_every < 1) return ebm_set_error(EBM_ERR_ARG, "eval-every must be >= 1, got %lld", (long long)j->eval_every);
+  if (j->eval_items < 1) return ebm_set_error(EBM_ERR_ARG, "eval-items must be >= 1, got %lld", (long long)j->eval_items);
+  if (cfg->conditional)
+    return ebm_set_error(EBM_ERR_ARG, "method jem: the classifier's logits are its classes; leave conditional off");
+  return EBM_OK;
+}
+
+/* The network must be a classifier whose K logits are the data's classes. */
+static ebm_status check_classifier(const ebm_net *net, const ebm_dataset *ds, const char *what) {
+  const int64_t K = ebm_net_out_size(net);
+  if (!ebm_net_is_classifier(net))
+    return ebm_set_error(EBM_ERR_ARG, "method jem trains a classifier: the network must end in K > 1 logits "
+                         "and take no labels (it gives %lld output%s%s)", (long long)K, K == 1 ? "" : "s",
+                         ebm_net_num_classes(net) > 0 ? " and has classes" : "");
+  if (!ds->labels) return ebm_set_error(EBM_ERR_ARG, "%smethod jem needs labels, and %s has none", what, ds->spec);
+  if (ds->num_classes != K)
+    return ebm_set_error(EBM_ERR_ARG, "%s%s has %d classes, and the network gives %lld logits", what, ds->spec,
+                         ds->num_classes, (long long)K);
+  return EBM_OK;
+}
+
+/* Keeps the labels of the first round(F·n_c) items of each class c (in the
+ * data's order, so the split is the same on every run), hides the rest. */
+static ebm_status hide_labels(ebm_trainer *t, jem_state *s) {
+  const ebm_dataset *ds = t->ds;
+  const int64_t N = ds->x->shape[0];
+  const int K = ds->num_classes;
+  int64_t *count = calloc((size_t)K, sizeof *count), *seen = calloc((size_t)K, sizeof *seen);
+  s->masked = malloc((size_t)N * sizeof *s->masked);
+  ebm_status st = EBM_OK;
+  if (!count || !seen || !s->masked) {
+    st = ebm_set_error(EBM_ERR_NOMEM, "out of memory hiding labels of %s", ds->spec);
+    goto done;
+  }
+  for (int64_t i = 0; i < N; i++) count[ds->labels[i]]++;
+  for (int64_t i = 0; i < N; i++) {
+    const int32_t c = ds->labels[i];
+    s->masked[i] = seen[c]++ < llround(t->cfg.jem.labels_fraction * (double)count[c]) ? c : -1;
+  }
+  s->view = *ds;
+  s->view.labels = s->masked;
+  st = train_use_data(t, &s->view);
+done:
+  free(count);
+  free(seen);
+  return st;
+}
+
+static ebm_status load_eval(ebm_trainer *t, jem_state *s) {
+  const ebm_jem_config *j = &t->cfg.jem;
+  char want[64], got[64];
+  ebm_status st = ebm_dataset_load(j->eval_data, t->cfg.range_lo, t->cfg.range_hi, &s->eval);
+  if (st != EBM_OK) return ebm_error_prefix(st, "eval-data");
+  const ebm_tensor *x = s->eval->x;
+  if (ebm_tensor_row_size(x) != t->item) {
+    ebm_shape_str(ebm_net_item_ndim(t->net), ebm_net_item_shape(t->net), want, sizeof want);
+    ebm_shape_str(x->ndim - 1, x->shape + 1, got, sizeof got);
+    return ebm_set_error(EBM_ERR_SHAPE, "eval-data: %s has items %s, the network takes %s", s->eval->spec, got,
+                         want);
+  }
+  if ((st = check_classifier(t->net, s->eval, "eval-data: ")) != EBM_OK) return st;
+  s->eval_n = x->shape[0] < j->eval_items ? x->shape[0] : j->eval_items;
+  s->eval_logits = ebm_alloc((size_t)(ebm_net_max_batch(t->net) * ebm_net_out_size(t->net)), sizeof(float));
+  return s->eval_logits ? EBM_OK : ebm_set_error(EBM_ERR_NOMEM, "out of memory for eval-data");
+}
+
+static ebm_status jem_init(ebm_trainer *t, void **state) {
+  const ebm_jem_config *j = &t->cfg.jem;
+  const int64_t B = t->cfg.batch;
+  ebm_status st = check_classifier(t->net, t->ds, "");
+  if (st != EBM_OK) return st;
+  jem_state *s = calloc(1, sizeof *s);
+  if (!s) return ebm_set_error(EBM_ERR_NOMEM, "out of memory for method jem");
+  *state = s;
+  if ((st = jem_work_init(&s->work, B, ebm_net_out_size(t->net))) != EBM_OK) return st;
+  if (!(t->energy = ebm_net_as_energy(t->net))) return ebm_set_error(EBM_ERR_NOMEM, "out of memory");
+  t->energy->range_lo = t->cfg.range_lo;
+  t->energy->range_hi = t->cfg.range_hi;
+  /* JEM's SGLD: x ← x + λ·∇ₓ log p(x) + σ·ξ, no gradient clip, clamped to the range */
+  ebm_sampler_config sgld = ebm_sampler_defaults(EBM_SAMPLER_LANGEVIN);
+  sgld.steps = j->sgld_steps;
+  sgld.step_size = j->sgld_step;
+  sgld.noise = j->sgld_noise;
+  sgld.grad_clip = 0;
+  if ((st = ebm_sampler_new(t->energy, &sgld, B, &s->sampler)) != EBM_OK) return st;
+  t->cfg.sampler = sgld; /* what the checkpoint records: `ebm sample --ckpt` starts from it */
+  s->mcmc = ebm_alloc((size_t)j->sgld_steps, sizeof *s->mcmc);
+  s->x_neg_y = ebm_alloc((size_t)(B * t->item), sizeof(float));
+  s->y_chain = ebm_alloc((size_t)B, sizeof(int32_t));
+  s->slots_y = ebm_alloc((size_t)B, sizeof(int64_t));
+  if (!s->mcmc || !s->x_neg_y || !s->y_chain || !s->slots_y)
+    return ebm_set_error(EBM_ERR_NOMEM, "out of memory for method jem");
+  if (j->labels_fraction < 1 && (st = hide_labels(t, s)) != EBM_OK) return st;
+  if (j->eval_data[0] && (st = load_eval(t, s)) != EBM_OK) return st;
+  return EBM_OK;
+}
+
+/* n chains from the buffer (5 % fresh noise), K SGLD steps on E(x) or, with
+ * labels, E(x, y), written back. */
+static ebm_status sgld_negatives(ebm_trainer *t, jem_state *s, float *x, const int32_t *y, int64_t n,
+                                 int64_t *slots) {
+  const ebm_cond cond = ebm_cond_labels(y);
+  ebm_status st = ebm_replay_get(t->replay, x, NULL, n, t->cfg.reinit, &t->rng, slots);
+  if (st == EBM_OK) st = ebm_sampler_run(s->sampler, x, y ? &cond : NULL, n, &t->rng, s->mcmc, NULL);
+  if (st != EBM_OK) return train_divergence(st, t->step + 1, "the SGLD chains' energy is not finite");
+  return ebm_replay_put(t->replay, x, NULL, n, slots, &t->rng);
+}
+
+static ebm_status jem_step(ebm_trainer *t, void *state, ebm_train_stats *stats) {
+  jem_state *s = state;
+  const ebm_train_config *c = &t->cfg;
+  const ebm_jem_config *j = &c->jem;
+  const int64_t B = c->batch, step = t->step + 1;
+  const jem_weights w = {j->px_weight, j->pyx_weight, j->pxy_weight};
+  ebm_status st;
+
+  train_make_positives(t); /* y_data: −1 for a hidden label */
+  ebm_net_spectral_update(t->net, c->spectral_iters);
+  if (w.px > 0) {
+    if ((st = sgld_negatives(t, s, t->x_neg, NULL, B, t->slots)) != EBM_OK) return st;
+    t->has_negatives = 1;
+  }
+  int64_t m = 0; /* the labelled items' labels, packed: one log p(x|y) chain each */
+  for (int64_t i = 0; i < B; i++)
+    if (t->y_data[i] >= 0) s->y_chain[m++] = t->y_data[i];
+  if (w.pxy > 0 && m > 0 && (st = sgld_negatives(t, s, s->x_neg_y, s->y_chain, m, s->slots_y)) != EBM_OK)
+    return st;
+
+  jem_values v;
+  ebm_net_zero_grad(t->net);
+  st = jem_loss(t->net, t->x_pos, t->y_data, w.px > 0 ? t->x_neg : NULL, w.pxy > 0 ? s->x_neg_y : NULL, B, w, 1,
+                &s->work, &v);
+  if (st != EBM_OK) return train_divergence(st, step, "the logits are not finite");
+  if (c->inject_nan_at == step) v.e_neg = NAN; /* the divergence test hook */
+  if ((st = train_check_finite(v.e_pos, c->max_energy, step, "e_pos")) != EBM_OK ||
+      (st = train_check_finite(v.e_neg, c->max_energy, step, "e_neg")) != EBM_OK ||
+      (st = train_check_finite(v.loss, 0, step, "loss")) != EBM_OK)
+    return st;
+  double gnorm = 0;
+  if ((st = train_adam_step(t->adam, ebm_train_lr(c, t->step), step, "grad_norm", &gnorm)) != EBM_OK) return st;
+
+  stats->loss = v.loss;
+  stats->e_pos = v.e_pos;
+  stats->e_neg = v.e_neg;
+  stats->grad_norm = gnorm;
+  if (w.px > 0 || (w.pxy > 0 && m > 0)) {
+    stats->mcmc_energy = s->mcmc[j->sgld_steps - 1].mean_energy;
+    stats->mcmc_grad_norm = s->mcmc[j->sgld_steps - 1].grad_norm;
+    stats->mcmc_accept = 1;
+  }
+  if (s->eval && (step % j->eval_every == 0 || step == c->iters) &&
+      (st = jem_accuracy(t->net, s->eval, s->eval_n, s->eval_logits, &stats->accuracy)) != EBM_OK)
+    return train_divergence(st, step, "the held-out logits are not finite");
+  return EBM_OK;
+}
+
+#define JEM_ROW(name_, type_, field, metavar_, help_, def_, flags_)                                       \
+  {.name = name_, .type = type_, .offset = offsetof(ebm_train_config, jem.field),                       \
+   .size = sizeof(((ebm_train_config *)0)->jem.field), .metavar = metavar_, .help = help_, .def = def_, \
+   .flags = flags_}
+static const ebm_train_setting jem_settings[] = {
+    JEM_ROW("px-weight", EBM_SETTING_FLOAT, px_weight, "W", "jem: weight of log p(x) (SGLD negatives; 0 = a softmax classifier)", "1", 0),
+    JEM_ROW("pyx-weight", EBM_SETTING_FLOAT, pyx_weight, "W", "jem: weight of the cross-entropy of p(y|x)", "1", 0),
+    JEM_ROW("pxy", EBM_SETTING_FLOAT, pxy_weight, "W", "jem: weight of log p(x|y), negatives of E(x, y) = -f(x)[y] (0 = off)", "0", 0),
+    JEM_ROW("sgld-steps", EBM_SETTING_INT, sgld_steps, "K", "jem: SGLD steps per training step", "20", 0),
+    JEM_ROW("sgld-step", EBM_SETTING_FLOAT, sgld_step, "L", "jem: SGLD step size on grad log p(x)", "1", 0),
+    JEM_ROW("sgld-noise", EBM_SETTING_FLOAT, sgld_noise, "S", "jem: SGLD noise sigma", "0.01", 0),
+    JEM_ROW("labels-fraction", EBM_SETTING_FLOAT, labels_fraction, "F", "jem: fraction of each class whose labels are used (the rest enter log p(x) only)", "1", EBM_SETTING_IDENTITY),
+    JEM_ROW("eval-data", EBM_SETTING_TEXT, eval_data, "SPEC", "jem: held-out labelled data for accuracy in metrics.jsonl", "", 0),
+    JEM_ROW("eval-every", EBM_SETTING_INT64, eval_every, "N", "jem: steps between held-out accuracies", "100", 0),
+    JEM_ROW("eval-items", EBM_SETTING_INT64, eval_items, "N", "jem: held-out items scored (the first N)", "1000", 0),
+};
+#undef JEM_ROW
+
+const train_method train_method_jem = {
+    .name = "jem",
+    .summary = "a classifier as an energy model: CE of p(y|x) + PCD on log p(x) = logsumexp f(x) (JEM)",
+    .needs = TRAIN_NEEDS_REPLAY | TRAIN_NEEDS_LABELS,
+    .settings = jem_settings,
+    .nsettings = (int)(sizeof jem_settings / sizeof *jem_settings),
+    .check = jem_check,
+    .init = jem_init,
+    .step = jem_step,
+    .free = jem_free,
+};
