@@ -6,11 +6,13 @@
 #include "train/train_internal.h"
 
 extern const train_method train_method_pcd, train_method_short_run, train_method_cd;
+extern const train_method train_method_gebm;
 
 static const train_method *const methods[] = {
     &train_method_pcd,
     &train_method_short_run,
     &train_method_cd,
+    &train_method_gebm,
 };
 
 int train_method_count(void) { return (int)(sizeof methods / sizeof *methods); }

@@ -20,4 +20,12 @@ int tt_nearest_mode(const float *p, double *dist);
 /* Exact NLL of a network on toy:8gaussians:test with a coarse grid. */
 double tt_test_nll(ebm_net *net, const ebm_dataset *test);
 
+/* The derivative of f (a loss of the network's parameters, fixed inputs)
+ * along a random direction d of every parameter: *numeric by central
+ * differences at h = 1e-2 and 5e-3 combined by Richardson extrapolation,
+ * *analytic = ⟨the network's accumulated grads, d⟩. Parameters are
+ * restored afterwards. */
+typedef double (*tt_param_fn)(void *ctx);
+void tt_directional_fd(ebm_net *net, tt_param_fn f, void *ctx, ebm_rng *rng, double *numeric, double *analytic);
+
 #endif
