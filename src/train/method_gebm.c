@@ -20,7 +20,8 @@
  * One step: one generator forward, one energy forward on each batch and one
  * backward through each; the energy's backward on the generated batch
  * (dL_E/dEᵢ = −wᵢ) gives dL_E/dθ and, with dx, −wᵢ∇ₓEᵢ = −dL_G/dxᵢ. Samples: G(z) with z from the latent posterior
- * (ebm_sample_latent). */
+ * (ebm_sample_latent); the run's negatives (and sample pictures) are the
+ * generator's last batch, the base measure. */
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -33,8 +34,8 @@ typedef struct {
   ebm_net *generator;
   ebm_adam *adam;          /* over the generator */
   int64_t latent;          /* floats per z */
-  float *z;                /* (B, latent) */
-  float *x_gen, *dx_gen;   /* (B, item) G(z); dL/dx, first E's then G's */
+  float *z;                /* (B, latent); G(z) goes to t->x_neg, the run's negatives */
+  float *dx_gen;           /* (B, item) dL/dx, first E's then G's */
 } gebm_state;
 
 /* −log mean exp(−e), shifted by the smallest e so no term overflows;
@@ -69,7 +70,6 @@ static void gebm_free(void *state) {
   ebm_adam_free(s->adam);
   ebm_net_free(s->generator);
   free(s->z);
-  free(s->x_gen);
   free(s->dx_gen);
   free(s);
 }
@@ -115,9 +115,8 @@ static ebm_status gebm_init(ebm_trainer *t, void **state) {
   if ((st = build_generator(t, s)) != EBM_OK) goto fail;
   const size_t big = (size_t)(t->cfg.batch * t->item);
   s->z = malloc((size_t)(t->cfg.batch * s->latent) * sizeof(float));
-  s->x_gen = malloc(big * sizeof(float));
   s->dx_gen = malloc(big * sizeof(float));
-  if (!s->z || !s->x_gen || !s->dx_gen) {
+  if (!s->z || !s->dx_gen) {
     st = ebm_set_error(EBM_ERR_NOMEM, "out of memory for method %s", t->method->name);
     goto fail;
   }
@@ -169,7 +168,7 @@ static ebm_status gebm_step(ebm_trainer *t, void *state, ebm_train_stats *stats)
   gebm_state *s = state;
   const ebm_train_config *c = &t->cfg;
   const int64_t B = c->batch, step = t->step + 1;
-  const train_gebm_work work = {.x_gen = s->x_gen, .dx = s->dx_gen, .e_data = t->e_pos, .e_gen = t->e_neg,
+  const train_gebm_work work = {.x_gen = t->x_neg, .dx = s->dx_gen, .e_data = t->e_pos, .e_gen = t->e_neg,
                                 .de_data = t->de_pos, .de_gen = t->de_neg};
   train_gebm_values v;
   ebm_status st;
@@ -220,12 +219,6 @@ static int gebm_parts(const void *state, const ebm_net **nets, const char **name
   return 1;
 }
 
-/* The pictures show the generator's last batch (the base measure). */
-static const float *gebm_samples(const ebm_trainer *t, const void *state, int64_t *n) {
-  *n = t->cfg.batch;
-  return ((const gebm_state *)state)->x_gen;
-}
-
 static ebm_status gebm_check(const ebm_train_config *cfg) {
   const ebm_generator_config *g = &cfg->generator;
   if (g->latent_dim < 0 || g->latent_dim > (1 << 20))
@@ -262,6 +255,5 @@ const train_method train_method_gebm = {
     .save = gebm_save,
     .restore = gebm_restore,
     .parts = gebm_parts,
-    .samples = gebm_samples,
     .free = gebm_free,
 };

@@ -188,12 +188,16 @@ TEST(every_method_runs_steps_and_reports_stats) {
     for (int k = 0; k < 5; k++) REQUIRE_OK(ebm_trainer_step(t, &s));
     CHECK(s.step == 5 && ebm_trainer_step_count(t) == 5);
     CHECK(isfinite(s.loss) && isfinite(s.e_pos) && isfinite(s.e_neg) && s.grad_norm > 0);
-    CHECK_NEAR(s.loss, s.e_pos - s.e_neg + 0.0, 0.01 * 40 + 1); /* α = 0.01: the E² terms are small */
-    CHECK(s.mcmc_accept == 1.0 && s.seconds >= 0);
+    CHECK(s.seconds >= 0);
     int64_t n = 0;
     const float *x = ebm_trainer_negatives(t, NULL, &n);
     REQUIRE(x && n == 16);
-    for (int64_t i = 0; i < 2 * n; i++) CHECK(x[i] >= -4.0f && x[i] <= 4.0f);
+    if (m <= EBM_TRAIN_CD) { /* the MCMC methods: the contrastive loss, chains clamped to the range */
+      CHECK_NEAR(s.loss, s.e_pos - s.e_neg + 0.0, 0.01 * 40 + 1); /* α = 0.01: the E² terms are small */
+      CHECK(s.mcmc_accept == 1.0);
+      for (int64_t i = 0; i < 2 * n; i++) CHECK(x[i] >= -4.0f && x[i] <= 4.0f);
+    }
+    for (int64_t i = 0; i < 2 * n; i++) CHECK(isfinite(x[i]));
     ebm_trainer_free(t);
     ebm_net_free(net);
   }
