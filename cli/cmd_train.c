@@ -625,6 +625,15 @@ static int train_and_report(const train_cli *c, const ebm_dataset *ds, const ebm
   return CLI_EXIT_OK;
 }
 
+/* `ebm train --method gebm --data toy:NAME` needs no --arch: a model with a
+ * generator on 2-D data gets the mlp energy (and method_gebm.c the
+ * mlp-generator). */
+static void default_arch(train_cli *c) {
+  const int i = opt_index(c, "method");
+  if (!c->f.arch && !c->f.resume && i >= c->nverb && c->given[i] && strcmp(c->text[i - c->nverb], "gebm") == 0)
+    c->f.arch = "mlp";
+}
+
 static int run_train(int argc, char **argv) {
   train_cli c = {0};
   cJSON *saved = NULL;
@@ -640,6 +649,7 @@ static int run_train(int argc, char **argv) {
   }
   if (!rc && ebm_dist_open(&c.dist) != EBM_OK) rc = cli_runtime_error(EBM_ERR_UNSUPPORTED);
   if (!rc && c.f.resume && c.f.out) rc = load_saved(&c, &saved);
+  if (!rc) default_arch(&c);
   if (rc || (rc = resolve_run(&c, saved, &cfg, &ds, &recipe))) goto done;
   if (!c.f.resume && c.f.arch && (st = resolve_arch(&c.f, ds, &cfg, &arch)) != EBM_OK) {
     rc = st == EBM_ERR_ARG ? cli_usage_error(VERB, "%s", ebm_last_error()) : cli_runtime_error(st);

@@ -50,6 +50,14 @@ ebm_status ebm_grid_density(const ebm_energy *en, int32_t label, double extent, 
 /* The same picture of a toy's exact density (ebm_toy_log_density). */
 ebm_status ebm_grid_toy_density(ebm_toy toy, double extent, int cells, double *density);
 
+/* KL(histogram ‖ toy) on the same grid: the n samples' histogram p over
+ * the cells of [−extent, extent]² against the toy's density at the cell
+ * centres normalised to q, Σ p·log(p/q) (0 = the toy's shape; a model
+ * that drops modes or spreads mass between them scores higher). Samples
+ * outside the grid are left out and counted in *outside (may be NULL). */
+ebm_status ebm_grid_sample_kl(const float *xy, int64_t n, ebm_toy toy, double extent, int cells,
+                              double *kl, int64_t *outside);
+
 /* Draws density panels (each cells×cells, laid out as above) side by side
  * as one PNG, white = 0 to blue = the largest value over all panels (one
  * colour scale, so panels compare), with an 8-pixel gap. Points (n×2, may

@@ -221,6 +221,15 @@ ebm_energy *ebm_net_as_energy(ebm_net *net);
  * logits) that takes no labels or noise levels itself. */
 int ebm_net_is_classifier(const ebm_net *net);
 
+/* The latent posterior of a model with a generator G (GEBM, Arbel et al.
+ * 2021): U(z) = ½‖z‖² + E(G(z)), i.e. ν(z) ∝ N(z; 0, I)·exp(−E(G(z))), as
+ * an energy in z with ∇U = z + J_Gᵀ∇ₓE(G(z)) (one generator backward), so
+ * every sampler runs in latent space. Borrows both (valid while they
+ * live); max_batch is the generator's; no range (z is unbounded). A
+ * generator whose output shape differs from data_energy's item shape →
+ * EBM_ERR_ARG naming both shapes. */
+ebm_status ebm_latent_energy_new(ebm_net *generator, const ebm_energy *data_energy, ebm_energy **out);
+
 /* --------------------------------------------------------------- losses */
 
 /* The mean softmax cross-entropy of n rows of k logits against labels in

@@ -203,6 +203,18 @@ ebm_status ebm_sample_annealed(const ebm_energy *en, const ebm_sampler_config *c
                                float *x, const ebm_cond *cond, int64_t n, ebm_rng *rng, float *final_energy,
                                float *final_step_size, ebm_sample_step_fn cb, void *cb_ctx);
 
+/* ------------------------------------------ models with a generator */
+
+/* n samples of a model with a generator G and an energy E on its outputs
+ * (GEBM): z ~ N(0, I), cfg's sampler on the latent posterior
+ * ν(z) ∝ N(z; 0, I)·exp(−E(G(z))) (ebm_latent_energy_new, in chunks of the
+ * generator's max_batch), x = G(z). cfg->steps = 0 gives the generator's
+ * samples alone. z (may be NULL) gets the final latents (n × latent dim),
+ * x the samples (n × G's output size). Shapes that disagree → EBM_ERR_ARG. */
+struct ebm_net; /* nn.h */
+ebm_status ebm_sample_latent(struct ebm_net *generator, const ebm_energy *data_energy, const ebm_sampler_config *cfg,
+                             int64_t n, ebm_rng *rng, float *z, float *x);
+
 /* --------------------------------------------------------- analytic energies */
 
 /* A Gaussian N(mean, cov) in D dimensions as an energy, E = ½(x−μ)ᵀΣ⁻¹(x−μ)

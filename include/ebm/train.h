@@ -115,6 +115,8 @@ typedef struct {
  * latent-space EBM priors (method_gebm.c, method_coop.c, method_latent.c). */
 typedef struct {
   char arch[EBM_TRAIN_TEXT_SIZE]; /* the generator: preset name, JSON or @FILE; "" = the data's preset */
+  int latent_dim;             /* z's dimension; 0 = the generator's input size (2 for the default) */
+  float lr;                   /* the generator's Adam learning rate; 0 = the energy's */
 } ebm_generator_config;
 
 typedef struct {

@@ -5,6 +5,10 @@
  *              W→1; W = 128, depth = 2 by default; with classes a
  *              class_affine (gain, bias per class) after every hidden linear.
  *              Names follow nn.Sequential: net.0, net.2, net.4.
+ * mlp-generator  a generator for the 2-D toys: linear D→W, swish, (W→W,
+ *              swish)×(depth−1), W→2, no output activation; D = in_dim is
+ *              the latent dimension (2 by default), W = 128, depth = 2.
+ *              Names follow nn.Sequential as mlp's.
  * uva-cnn      exactly CNNModel of bench/torch_reference.py (the PyTorch
  *              MNIST EBM tutorial), same parameter names: Conv(0) Swish(1)
  *              Conv(2) Swish(3) Conv(4) Swish(5) Conv(6) Swish(7) Flatten(8)
@@ -83,6 +87,12 @@ static void build_mlp(preset_builder *b, int classes, int in_dim, int width, int
     push_seq(b, "swish");
   }
   push_seq(b, "linear")->out = 1;
+}
+
+/* The 2-D toys' generator (method_gebm.c): the mlp body with a 2-D output. */
+static void build_mlp_generator(preset_builder *b, int latent_dim, int width, int depth) {
+  build_mlp(b, 0, latent_dim, width, depth);
+  b->layers[b->spec.nlayers - 1].out = 2;
 }
 
 static void conv(layer_spec *ls, int64_t out, int64_t k, int64_t stride, int64_t pad) {
@@ -200,7 +210,7 @@ static void build_volume_convnet(preset_builder *b, int64_t depth, int64_t side,
 }
 
 static const char *const preset_names =
-    "mlp, uva-cnn, igebm-mnist, igebm-cifar, pointnet, video-convnet, voxelnet, jem-cnn";
+    "mlp, mlp-generator, uva-cnn, igebm-mnist, igebm-cifar, pointnet, video-convnet, voxelnet, jem-cnn";
 
 ebm_status arch_preset_json(const char *name, int classes, int in_dim, int width, int depth,
                             char **json) {
@@ -210,7 +220,8 @@ ebm_status arch_preset_json(const char *name, int classes, int in_dim, int width
   preset_builder *b = calloc(1, sizeof *b);
   if (!b) return ebm_set_error(EBM_ERR_NOMEM, "out of memory building preset '%s'", name);
   ebm_status st = EBM_OK;
-  int is_mlp = strcmp(name, "mlp") == 0, is_pointnet = strcmp(name, "pointnet") == 0;
+  int is_generator = strcmp(name, "mlp-generator") == 0;
+  int is_mlp = strcmp(name, "mlp") == 0 || is_generator, is_pointnet = strcmp(name, "pointnet") == 0;
   b->spec.layers = b->layers;
   snprintf(b->spec.preset, sizeof b->spec.preset, "%s", name);
   if (!is_mlp && !is_pointnet && in_dim > 0) {
@@ -228,7 +239,14 @@ ebm_status arch_preset_json(const char *name, int classes, int in_dim, int width
                          PRESET_MAX_LAYERS / 3 - 1);
       goto done;
     }
-    build_mlp(b, classes, in_dim, width > 0 ? width : 128, depth >= 0 ? depth : 2);
+    if (is_generator && classes > 0) {
+      st = ebm_set_error(EBM_ERR_ARG, "preset 'mlp-generator' takes no classes");
+      goto done;
+    }
+    if (is_generator)
+      build_mlp_generator(b, in_dim, width > 0 ? width : 128, depth >= 0 ? depth : 2);
+    else
+      build_mlp(b, classes, in_dim, width > 0 ? width : 128, depth >= 0 ? depth : 2);
   } else if (strcmp(name, "uva-cnn") == 0) {
     if (classes > 0) {
       st = ebm_set_error(EBM_ERR_ARG, "preset 'uva-cnn' is the unconditional CNNModel of the "

@@ -11,6 +11,7 @@ extern const train_method train_method_dsm, train_method_ssm;
 extern const train_method train_method_recovery;
 extern const train_method train_method_flow, train_method_fce;
 extern const train_method train_method_jem; /* method_jem.c */
+extern const train_method train_method_gebm;
 
 static const train_method *const methods[] = {
     &train_method_pcd,
@@ -23,6 +24,7 @@ static const train_method *const methods[] = {
     &train_method_flow,
     &train_method_fce,
     &train_method_jem,
+    &train_method_gebm,
 };
 
 int train_method_count(void) { return (int)(sizeof methods / sizeof *methods); }

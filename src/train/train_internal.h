@@ -143,4 +143,30 @@ ebm_status train_mcmc_step(ebm_trainer *t, void *state, ebm_train_stats *stats);
  * divergence checked. (method_mcmc.c; recovery likelihood uses it too.) */
 ebm_status train_contrastive_gradient(ebm_trainer *t, double *e_pos, double *e_neg, double *loss);
 
+/* GEBM's losses (method_gebm.c), on n energies of data (e_data) and of
+ * generated points (e_gen), c* = log mean exp(−e_gen), wᵢ = the softmax of −e_gen:
+ *   L_E = mean e_data + c* + α·mean e_data²   (−KALE at c*, plus α; the energy's)
+ *   de_data[i] = (1 + 2α·e_data,i)/n, de_gen[i] = −wᵢ (skipped when e_gen is NULL)
+ *   L_G = −c*                                 (the generator's, E fixed) */
+double train_kale_loss(const float *e_data, const float *e_gen, int64_t n, float alpha);
+void train_kale_loss_grad(const float *e_data, const float *e_gen, int64_t n, float alpha, float *de_data,
+                          float *de_gen);
+double train_gebm_generator_loss(const float *e_gen, int64_t n);
+
+/* One GEBM gradient evaluation on n data items x_data and n latents z,
+ * with the parameters fixed: x_gen = G(z); E's grads ← dL_E/dθ_E and G's
+ * ← dL_G/dθ_G (both zeroed first); one forward and one backward of G and
+ * of E on each batch; alpha as train_kale_loss. Work (caller's): x_gen, dx (n × item), e_data,
+ * e_gen, de_data, de_gen (n). Non-finite values → the divergence errors of
+ * train_check_finite for step `step` (max_energy bounds |mean E|). */
+typedef struct {
+  float *x_gen, *dx, *e_data, *e_gen, *de_data, *de_gen;
+} train_gebm_work;
+typedef struct {
+  double loss, gen_loss, e_pos, e_neg; /* L_E, L_G, mean E(x_data), mean E(x_gen) */
+} train_gebm_values;
+ebm_status train_gebm_gradients(ebm_net *energy, ebm_net *generator, const float *x_data, const float *z,
+                                int64_t n, float alpha, const train_gebm_work *w, int64_t step,
+                                double max_energy, train_gebm_values *v);
+
 #endif

@@ -124,3 +124,45 @@ void tt_check_resume_bit_exact(const ebm_dataset *ds, ebm_train_config c, const 
   CHECK(test_same_file(ebm_run_state_path(a, fa, sizeof fa), ebm_run_state_path(b, fb, sizeof fb)));
   ebm_run_ckpt_path(a, ckpt, size);
 }
+
+void tt_directional_fd(ebm_net *net, tt_param_fn f, void *ctx, ebm_rng *rng, double *numeric, double *analytic) {
+  const int np = ebm_net_param_count(net);
+  float **dir = calloc((size_t)np, sizeof *dir), **base = calloc((size_t)np, sizeof *base);
+  REQUIRE(dir && base);
+  *analytic = 0;
+  for (int i = 0; i < np; i++) {
+    ebm_param *p = ebm_net_param(net, i);
+    const int64_t m = ebm_tensor_numel(p->value);
+    dir[i] = malloc((size_t)m * sizeof(float));
+    base[i] = malloc((size_t)m * sizeof(float));
+    REQUIRE(dir[i] && base[i]);
+    ebm_rng_normal(rng, dir[i], m, 0.0f, 1.0f);
+    memcpy(base[i], p->value->data, (size_t)m * sizeof(float));
+    for (int64_t k = 0; k < m; k++) *analytic += (double)p->grad->data[k] * dir[i][k];
+  }
+  /* Richardson: (4·D(h/2) − D(h))/3 cancels the h² term of the central difference */
+  const double h = 1e-2;
+  double d[2];
+  for (int r = 0; r < 2; r++) {
+    const double hr = r ? h / 2 : h;
+    double side[2];
+    for (int s = 0; s < 2; s++) {
+      for (int i = 0; i < np; i++) {
+        ebm_param *p = ebm_net_param(net, i);
+        for (int64_t k = 0; k < ebm_tensor_numel(p->value); k++)
+          p->value->data[k] = base[i][k] + (float)((s ? -hr : hr) * dir[i][k]);
+      }
+      side[s] = f(ctx);
+    }
+    d[r] = (side[0] - side[1]) / (2 * hr);
+  }
+  *numeric = (4 * d[1] - d[0]) / 3;
+  for (int i = 0; i < np; i++) {
+    ebm_param *p = ebm_net_param(net, i);
+    memcpy(p->value->data, base[i], (size_t)ebm_tensor_numel(p->value) * sizeof(float));
+    free(dir[i]);
+    free(base[i]);
+  }
+  free(dir);
+  free(base);
+}

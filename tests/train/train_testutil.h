@@ -37,5 +37,12 @@ void tt_solve(double *A, double *y, int n);
  * into ckpt. */
 void tt_check_resume_bit_exact(const ebm_dataset *ds, ebm_train_config c, const char *arch, char *ckpt,
                                size_t size);
+/* The derivative of f (a loss of the network's parameters, fixed inputs)
+ * along a random direction d of every parameter: *numeric by central
+ * differences at h = 1e-2 and 5e-3 combined by Richardson extrapolation,
+ * *analytic = ⟨the network's accumulated grads, d⟩. Parameters are
+ * restored afterwards. */
+typedef double (*tt_param_fn)(void *ctx);
+void tt_directional_fd(ebm_net *net, tt_param_fn f, void *ctx, ebm_rng *rng, double *numeric, double *analytic);
 
 #endif
