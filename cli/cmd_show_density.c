@@ -48,15 +48,11 @@ static int run_show_density(int argc, char **argv) {
   double *model = NULL, *truth = NULL;
   ebm_status st = ebm_safetensors_load(ckpt, &st_file);
   if (st != EBM_OK) return cli_runtime_error(st);
-  if ((st = ebm_net_from_safetensors(st_file, MAX_BATCH, &net)) != EBM_OK) {
+  if ((st = ebm_model_energy_load(ckpt, MAX_BATCH, &net, &en)) != EBM_OK) { /* a network or a flow */
     rc = cli_runtime_error(st);
     goto done;
   }
   if (!toy_name) toy = toy_of_ckpt(st_file);
-  if (!(en = ebm_net_as_energy(net))) {
-    rc = cli_runtime_error(ebm_set_error(EBM_ERR_NOMEM, "out of memory"));
-    goto done;
-  }
   if (en->item_ndim != 1 || en->item_shape[0] != 2) {
     rc = cli_usage_error(VERB, "%s takes %lld values per item; a density picture needs a 2-D model", ckpt,
                          (long long)ebm_energy_item_size(en));

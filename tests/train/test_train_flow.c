@@ -85,6 +85,11 @@ TEST(flow_method_lowers_the_test_nll_and_its_checkpoint_is_an_exact_energy) {
   r = run_cli("energy --ckpt %s --input %s --out %s", ckpt, x, e);
   CHECK_EQ_INT(r.code, 0);
   cli_result_free(&r);
+  /* the density picture reads the flow's exact −log q too */
+  r = run_cli("show density --ckpt %s --out %s", ckpt, test_path("density.png"));
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.out, "model density (left)");
+  cli_result_free(&r);
   ebm_npy xs, es;
   test_load_f32(x, &xs);
   test_load_f32(e, &es);
