@@ -6,12 +6,6 @@
 
 #include "train/train_internal.h"
 
-static double mean_of(const float *v, int64_t n) {
-  double s = 0;
-  for (int64_t i = 0; i < n; i++) s += v[i];
-  return s / (double)n;
-}
-
 ebm_status train_contrastive_gradient(ebm_trainer *t, double *e_pos, double *e_neg, double *loss) {
   const ebm_train_config *c = &t->cfg;
   const int64_t B = c->batch, step = t->step + 1;
@@ -24,14 +18,14 @@ ebm_status train_contrastive_gradient(ebm_trainer *t, double *e_pos, double *e_n
   ebm_net_zero_grad(t->net);
   if ((st = ebm_net_energy(t->net, t->x_pos, &t->cond_pos, B, t->e_pos)) != EBM_OK)
     return train_divergence(st, step, "e_pos is not finite");
-  *e_pos = mean_of(t->e_pos, B);
+  *e_pos = train_mean(t->e_pos, B);
   if ((st = train_check_finite(*e_pos, c->max_energy, step, "e_pos")) != EBM_OK) return st;
   ebm_train_loss_grad(t->e_pos, t->e_pos, B, c->alpha, t->de_pos, t->de_neg); /* de_neg: overwritten below */
   if ((st = ebm_net_backward(t->net, t->de_pos, NULL, 1)) != EBM_OK) return st;
   if ((st = ebm_net_energy(t->net, t->x_neg, &t->cond_neg, B, t->e_neg)) != EBM_OK)
     return train_divergence(st, step, "e_neg is not finite");
   if (c->inject_nan_at == step) t->e_neg[0] = NAN; /* the divergence test hook */
-  *e_neg = mean_of(t->e_neg, B);
+  *e_neg = train_mean(t->e_neg, B);
   *loss = ebm_train_loss(t->e_pos, t->e_neg, B, c->alpha);
   if ((st = train_check_finite(*e_neg, c->max_energy, step, "e_neg")) != EBM_OK ||
       (st = train_check_finite(*loss, 0, step, "loss")) != EBM_OK)

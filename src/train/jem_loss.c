@@ -6,6 +6,7 @@
 
 #include "ops/ops.h"
 #include "train/jem.h"
+#include "train/method.h"
 
 ebm_status jem_work_init(jem_work *w, int64_t n, int64_t k) {
   memset(w, 0, sizeof *w);
@@ -42,12 +43,6 @@ void jem_work_free(jem_work *w) {
   memset(w, 0, sizeof *w);
 }
 
-static double mean_of(const float *v, int64_t n) {
-  double s = 0;
-  for (int64_t i = 0; i < n; i++) s += v[i];
-  return n > 0 ? s / (double)n : 0.0;
-}
-
 /* E = −logsumexp f over n rows of w->logits into w->e; with coef ≠ 0,
  * dlogits += coef · dE/df (every item's dL/dE is coef). Returns mean E. */
 static double marginal_energy(jem_work *w, int64_t n, float coef, float *dlogits) {
@@ -58,7 +53,7 @@ static double marginal_energy(jem_work *w, int64_t n, float coef, float *dlogits
     ops->logsumexp_backward(n, w->k, -1.0f, w->logits, w->de, w->dtmp);
     for (int64_t j = 0; j < n * w->k; j++) dlogits[j] += w->dtmp[j];
   }
-  return mean_of(w->e, n);
+  return train_mean(w->e, n);
 }
 
 ebm_status jem_loss(ebm_net *net, const float *x_pos, const int32_t *y, const float *x_neg,
@@ -113,7 +108,7 @@ ebm_status jem_loss(ebm_net *net, const float *x_pos, const int32_t *y, const fl
     const ebm_ops *ops = ebm_ops_current();
     if ((st = ebm_net_forward(net, x_neg_y, NULL, m, w->logits)) != EBM_OK) return st;
     ops->select_forward(m, K, -1.0f, w->lab_y, w->logits, w->e);
-    e_neg_y = mean_of(w->e, m);
+    e_neg_y = train_mean(w->e, m);
     for (int64_t j = 0; j < m; j++) w->de[j] = -wt.pxy / (float)m;
     ops->select_backward(m, K, -1.0f, w->lab_y, w->de, w->dlogits);
     if (want_grad && (st = ebm_net_backward(net, w->dlogits, NULL, 1)) != EBM_OK) return st;

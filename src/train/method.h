@@ -75,6 +75,10 @@ const train_method *train_method_at(int index);
  * seeds the batcher; a method takes 3 and up for its own networks. */
 ebm_rng train_method_rng(const ebm_train_config *cfg, uint64_t stream);
 
+/* The mean of n values, summed in order in double (0 when n is 0): the
+ * e_pos / e_neg every method reports. */
+double train_mean(const float *v, int64_t n);
+
 /* Divergence helpers. A pass that met NaN/Inf (EBM_ERR_NUMERIC: the
  * network names the layer) becomes "diverged at step N: <what> (<detail>)";
  * other errors pass through. */

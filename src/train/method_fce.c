@@ -84,12 +84,6 @@ static ebm_status fce_init(ebm_trainer *t, void **state) {
   return EBM_OK;
 }
 
-static double mean_of(const float *v, int64_t n) {
-  double sum = 0;
-  for (int64_t i = 0; i < n; i++) sum += v[i];
-  return sum / (double)n;
-}
-
 /* The energies, c and log q of both batches (x⁻ freshly drawn from the
  * flow); the flow's last forward pass is the noise's. */
 static ebm_status fce_forward(ebm_trainer *t, fce_state *s, float *c) {
@@ -122,7 +116,7 @@ static ebm_status fce_step(ebm_trainer *t, void *state, ebm_train_stats *stats) 
   if (st != EBM_OK) return st;
   const double v = train_fce_value(t->e_pos, s->lq_pos, t->e_neg, s->lq_neg, B, c, t->de_pos, t->de_neg, &dc_d,
                                    s->w_pos, s->w_neg);
-  const double e_pos = mean_of(t->e_pos, B), e_neg = mean_of(t->e_neg, B);
+  const double e_pos = train_mean(t->e_pos, B), e_neg = train_mean(t->e_neg, B);
   if ((st = train_check_finite(e_pos, cfg->max_energy, step, "e_pos")) != EBM_OK ||
       (st = train_check_finite(e_neg, cfg->max_energy, step, "e_neg")) != EBM_OK ||
       (st = train_check_finite(v, 0, step, "loss")) != EBM_OK)

@@ -127,12 +127,6 @@ fail:
   return st;
 }
 
-static double mean_of(const float *v, int64_t n) {
-  double sum = 0;
-  for (int64_t i = 0; i < n; i++) sum += v[i];
-  return sum / (double)n;
-}
-
 ebm_status train_gebm_gradients(ebm_net *energy, ebm_net *generator, const float *x_data, const float *z,
                                 int64_t n, float alpha, const train_gebm_work *w, int64_t step,
                                 double max_energy, train_gebm_values *v) {
@@ -144,13 +138,13 @@ ebm_status train_gebm_gradients(ebm_net *energy, ebm_net *generator, const float
   ebm_net_zero_grad(generator);
   if ((st = ebm_net_energy(energy, x_data, NULL, n, w->e_data)) != EBM_OK)
     return train_divergence(st, step, "e_pos is not finite");
-  v->e_pos = mean_of(w->e_data, n);
+  v->e_pos = train_mean(w->e_data, n);
   if ((st = train_check_finite(v->e_pos, max_energy, step, "e_pos")) != EBM_OK) return st;
   train_kale_loss_grad(w->e_data, NULL, n, alpha, w->de_data, NULL);
   if ((st = ebm_net_backward(energy, w->de_data, NULL, 1)) != EBM_OK) return st;
   if ((st = ebm_net_energy(energy, w->x_gen, NULL, n, w->e_gen)) != EBM_OK)
     return train_divergence(st, step, "e_neg is not finite");
-  v->e_neg = mean_of(w->e_gen, n);
+  v->e_neg = train_mean(w->e_gen, n);
   v->loss = train_kale_loss(w->e_data, w->e_gen, n, alpha);
   v->gen_loss = train_gebm_generator_loss(w->e_gen, n);
   if ((st = train_check_finite(v->e_neg, max_energy, step, "e_neg")) != EBM_OK ||

@@ -67,12 +67,6 @@ static ebm_status mcmc_init(ebm_trainer *t, void **state) {
   return EBM_OK;
 }
 
-static double mean_of(const float *v, int64_t n) {
-  double s = 0;
-  for (int64_t i = 0; i < n; i++) s += v[i];
-  return s / (double)n;
-}
-
 /* x⁺ ← clamp(batch + σ·N(0, 1)), the noise drawn into x⁻ (still free),
  * each local slice's from its own stream (slices.h; every rank takes the
  * whole batch from the batcher, so all agree on it). */
@@ -199,7 +193,7 @@ ebm_status train_mcmc_step(ebm_trainer *t, void *state, ebm_train_stats *stats) 
   if ((st = ebm_dist_agree(t->sl.dist, st)) != EBM_OK || (st = train_slices_gather_energies(t)) != EBM_OK)
     return st;
   if (c->inject_nan_at == step) t->e_neg[0] = NAN; /* the divergence test hook */
-  const double e_pos = mean_of(t->e_pos, B), e_neg = mean_of(t->e_neg, B);
+  const double e_pos = train_mean(t->e_pos, B), e_neg = train_mean(t->e_neg, B);
   const double loss = ebm_train_loss(t->e_pos, t->e_neg, B, c->alpha);
   if ((st = train_check_finite(e_pos, c->max_energy, step, "e_pos")) != EBM_OK ||
       (st = train_check_finite(e_neg, c->max_energy, step, "e_neg")) != EBM_OK ||

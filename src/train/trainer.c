@@ -241,6 +241,12 @@ ebm_rng train_method_rng(const ebm_train_config *cfg, uint64_t stream) {
   return ebm_rng_split(&root, stream);
 }
 
+double train_mean(const float *v, int64_t n) {
+  double s = 0;
+  for (int64_t i = 0; i < n; i++) s += v[i];
+  return n > 0 ? s / (double)n : 0.0;
+}
+
 ebm_status train_divergence(ebm_status st, int64_t step, const char *what) {
   if (st != EBM_ERR_NUMERIC) return st;
   char detail[256];
