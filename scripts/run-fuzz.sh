@@ -25,6 +25,7 @@ seeds() {
     fuzz_arch) ls "$FIX"/seeds/arch/* "$ROOT"/examples/arch/*.json ;;
     fuzz_checkpoint) ls "$FIX"/seeds/checkpoint/* "$FIX"/ref_model.safetensors ;;
     fuzz_classifier) ls "$FIX"/seeds/classifier/* ;;
+    fuzz_curves_table) ls "$ROOT"/docs/*.tsv ;;
   esac 2>/dev/null
 }
 

@@ -406,6 +406,44 @@ typedef struct {
  * range (`bins` bins, 1..512), with x ticks, a legend and the title. */
 ebm_status ebm_hist_png(const char *path, int npanels, const ebm_hist_panel *panels, int bins);
 
+#define EBM_CURVES_MAX_SERIES 8
+
+/* One line of a curve picture: points (x[i], y[i]) in order of x; a point
+ * whose x or y is not finite is a gap in the line. */
+typedef struct {
+  const char *label;     /* legend text (the characters of ebm_hist_series) */
+  const double *x, *y;
+  int64_t n;
+} ebm_curve_series;
+
+/* Writes a line chart (640 × 400 px) as a PNG: every series as a coloured
+ * line with a marker at each point, x and y ticks, axis labels, a legend and
+ * the title. log_x puts x on a log scale (every x must then be > 0, else
+ * EBM_ERR_ARG). 1..EBM_CURVES_MAX_SERIES series with at least one finite
+ * point in all, else EBM_ERR_ARG. For tables of results over time or budget:
+ * `ebm show curves --table T.tsv`. */
+ebm_status ebm_curves_png(const char *path, const char *title, const char *x_label, const char *y_label,
+                          int nseries, const ebm_curve_series *series, int log_x);
+
+/* A table of results for ebm_curves_png, parsed from tab-separated text:
+ * a header line "x_label<TAB>series 1<TAB>series 2…" then one line per x,
+ * numbers in every column; an empty cell, "-" or "nan" is a gap. Lines
+ * starting with '#' and blank lines are skipped. */
+typedef struct {
+  char *x_label;
+  int nseries;                   /* columns after the first, 1..EBM_CURVES_MAX_SERIES */
+  char *labels[EBM_CURVES_MAX_SERIES];
+  int64_t rows;
+  double *x;                     /* rows */
+  double *y;                     /* rows × nseries, row-major; NaN where a cell is a gap */
+} ebm_curves_table;
+
+/* Parses text[0..size) (not NUL-terminated) into *out (free with
+ * ebm_curves_table_free). `origin` names the text in messages ("T.tsv: line
+ * 3: column 2 is not a number"). */
+ebm_status ebm_curves_table_parse(const char *text, size_t size, const char *origin, ebm_curves_table *out);
+void ebm_curves_table_free(ebm_curves_table *t);
+
 /* ---------------------------------------------------------- robustness */
 
 /* An L∞ PGD attack (Madry et al. 2018) on a classifier's cross-entropy and

@@ -44,8 +44,7 @@ void plot_text(plot_canvas *c, int x, int y, int scale, const char *text, const 
   }
 }
 
-/* A "nice" tick spacing (1, 2 or 5 × 10^k) giving about `target` ticks. */
-static double nice_step(double span, int target) {
+double plot_nice_step(double span, int target) {
   double raw = span / target, mag = pow(10.0, floor(log10(raw))), f = raw / mag;
   return (f < 1.5 ? 1.0 : f < 3.5 ? 2.0 : f < 7.5 ? 5.0 : 10.0) * mag;
 }
@@ -105,7 +104,7 @@ static void draw_panel(plot_canvas *c, int top, const ebm_hist_panel *p, int bin
     }
   }
   /* ticks and vertical grid lines */
-  double step = nice_step(hi - lo, 5);
+  double step = plot_nice_step(hi - lo, 5);
   for (double t = ceil(lo / step) * step; t <= hi; t += step) {
     int x = x0 + (int)lround((t - lo) / (hi - lo) * pw);
     plot_rect(c, x, y0, x + 1, y1, grid_ink, 1.0);
