@@ -113,25 +113,29 @@ static ebm_status init_negatives(ebm_trainer *t, int64_t s) {
   }
 }
 
-/* Adds the gradient of the improved-CD terms (icd.c) to the parameter
- * gradients: dL/dx⁻ from the energies and ∇ₓE at x⁻, carried through the
- * sampler's last step. */
-static ebm_status icd_gradient(ebm_trainer *t, train_icd_values *values) {
+/* Adds the gradient of the improved-CD terms (icd.c) of items
+ * [first, first + n) (a slice) to the parameter gradients: dL/dx⁻ from the
+ * energies and ∇ₓE at x⁻, carried through the sampler's last step (that
+ * slice's run). */
+static ebm_status icd_gradient(ebm_trainer *t, int64_t first, int64_t n, train_icd_values *values) {
   const ebm_train_config *c = &t->cfg;
   const float width = c->range_hi - c->range_lo;
+  const float *x_neg = t->x_neg + first * t->item;
+  const ebm_cond cond_neg = ebm_cond_slice(&t->cond_neg, first);
   ebm_last_step ls;
   ebm_status st = ebm_sampler_last_step(t->sampler, &ls);
   if (st != EBM_OK) return st;
-  train_icd_terms(t->x_neg, t->e_neg, t->icd_grad, c->batch, t->item, c->kl_weight, c->entropy_weight,
-                  t->icd_refs, t->icd_n_refs, TRAIN_ENTROPY_DELTA * width, values, t->icd_v);
-  return train_backprop_last_step(t->net, &t->cond_neg, &ls, t->x_neg, t->icd_v, t->item,
-                                  TRAIN_ICD_FD_STEP * width, t->icd_u, t->icd_x, t->de_neg, t->e_tmp);
+  train_icd_terms(x_neg, t->e_neg + first, t->icd_grad + first * t->item, n, c->batch, t->item, c->kl_weight,
+                  c->entropy_weight, t->icd_refs, t->icd_n_refs, TRAIN_ENTROPY_DELTA * width, values, t->icd_v);
+  return train_backprop_last_step(t->net, &cond_neg, &ls, x_neg, t->icd_v, t->item, TRAIN_ICD_FD_STEP * width,
+                                  t->icd_u, t->icd_x, t->de_neg, t->e_tmp);
 }
 
 /* Slice s's part of a step: its negatives (MCMC from its init, back into
  * its store), then the contrastive passes on its items (contrastive.c).
- * Improved CD (one slice only) adds its terms; the slice's gradient is
- * kept for the ordered sum over slices (slices.h). */
+ * Improved CD adds its terms on the slice's chains (references from the
+ * slice's store); the slice's gradient and terms are kept for the ordered
+ * sums over slices (slices.h). */
 static ebm_status slice_step(ebm_trainer *t, int64_t s, int64_t step, train_icd_values *icd) {
   const int64_t n = t->sl.size, first = s * n;
   float *x_neg = t->x_neg + first * t->item;
@@ -150,10 +154,13 @@ static ebm_status slice_step(ebm_trainer *t, int64_t s, int64_t step, train_icd_
     return st;
   if (replay && (st = ebm_replay_put(replay, x_neg, cond_neg.labels, n, t->slots + first, rng)) != EBM_OK)
     return st;
-  if ((st = train_contrastive_passes(t, first, n, step, t->icd_grad)) != EBM_OK) return st;
+  float *neg_grad = t->icd_grad ? t->icd_grad + first * t->item : NULL;
+  if ((st = train_contrastive_passes(t, first, n, step, neg_grad)) != EBM_OK) return st;
   if (t->icd_grad) {
-    if ((st = icd_gradient(t, icd)) != EBM_OK) return train_divergence(st, step, "the KL + entropy terms are not finite");
+    if ((st = icd_gradient(t, first, n, icd)) != EBM_OK)
+      return train_divergence(st, step, "the KL + entropy terms are not finite");
     if ((st = train_check_finite(icd->kl + icd->entropy, 0, step, "the KL + entropy terms")) != EBM_OK) return st;
+    train_slices_keep_icd(t, s, icd->kl, icd->entropy);
   }
   train_slices_keep_grads(t, s);
   return EBM_OK;
@@ -176,7 +183,7 @@ ebm_status train_mcmc_step(ebm_trainer *t, void *state, ebm_train_stats *stats) 
     return st;
   double e_pos, e_neg, loss;
   if ((st = train_contrastive_check(t, step, &e_pos, &e_neg, &loss)) != EBM_OK ||
-      (st = train_slices_reduce_grads(t)) != EBM_OK)
+      (st = train_slices_reduce_grads(t)) != EBM_OK || (st = train_slices_sum_icd(t, &icd.kl, &icd.entropy)) != EBM_OK)
     return st;
   double gnorm = 0;
   if ((st = train_adam_step(t->adam, ebm_train_lr(c, t->step), step, "grad_norm", &gnorm)) != EBM_OK) return st;

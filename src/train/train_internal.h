@@ -49,16 +49,18 @@ struct ebm_trainer {
 /* δ of the entropy term, × (range_hi − range_lo). */
 #define TRAIN_ENTROPY_DELTA 1e-3f
 
-/* The two improved-CD losses on the final chains x_K (n items of dim):
+/* The two improved-CD losses on the final chains x_K of a batch of
+ * `batch` items, of which these n (all, or one slice's: each item's terms
+ * are its own, so the slices' parts add up to the batch's):
  *   kl       = kl_weight · mean_i E(x_K,i)            (e_k = E, grad_k = ∇ₓE at x_K)
  *   entropy  = −entropy_weight · mean_i ½·log(min_j ‖x_K,i − r_j‖² + δ²)
- * (r: n_refs items; n_refs = 0 turns the term off) and their gradient
- * v = dL/dx_K (n×dim, overwritten). */
+ * (means over `batch`, sums over the n; r: n_refs items; n_refs = 0 turns
+ * the term off) and their gradient v = dL/dx_K (n×dim, overwritten). */
 typedef struct {
   double kl, entropy;
 } train_icd_values;
-void train_icd_terms(const float *x_k, const float *e_k, const float *grad_k, int64_t n, int64_t dim,
-                     float kl_weight, float entropy_weight, const float *refs, int64_t n_refs,
+void train_icd_terms(const float *x_k, const float *e_k, const float *grad_k, int64_t n, int64_t batch,
+                     int64_t dim, float kl_weight, float entropy_weight, const float *refs, int64_t n_refs,
                      float delta, train_icd_values *values, float *v);
 
 /* Accumulates Σ_i v_iᵀ·∂x_K,i/∂θ into the network's parameter gradients,
