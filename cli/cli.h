@@ -134,6 +134,14 @@ int cli_model_inputs_load(const char *verb, const char *ckpt, const char *input,
                           const char *sigma, int64_t batch, cli_model_inputs *m);
 void cli_model_inputs_free(cli_model_inputs *m);
 
+/* Runs pass(ctx, x, cond, start, count) over m's items in chunks of at most
+ * `chunk` (x and cond point at item `start`), with a progress bar named
+ * `label` on stderr; stops at the first error and returns it. */
+typedef ebm_status (*cli_chunk_pass)(void *ctx, const float *x, const ebm_cond *cond, int64_t start,
+                                     int64_t count);
+ebm_status cli_model_inputs_each_chunk(const cli_model_inputs *m, const char *label, int64_t chunk,
+                                       cli_chunk_pass pass, void *ctx);
+
 /* Prints the full help of a verb (synopsis, description, options). */
 void cli_print_help(FILE *out, const char *verb, const cli_opt *opts, int nopts);
 

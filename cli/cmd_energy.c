@@ -7,6 +7,17 @@
 
 #include "cli.h"
 
+typedef struct {
+  const ebm_energy *en;
+  float *e, *g;  /* (N), (N, item) or NULL */
+  int64_t item;
+} energy_ctx;
+
+static ebm_status energy_chunk(void *ctx, const float *x, const ebm_cond *cond, int64_t start, int64_t count) {
+  energy_ctx *c = ctx;
+  return ebm_energy_eval(c->en, x, cond, count, c->e + start, c->g ? c->g + start * c->item : NULL);
+}
+
 static int run_energy(int argc, char **argv) {
   const char *ckpt = NULL, *input = NULL, *labels = NULL, *sigma = NULL, *out = NULL, *grad = NULL;
   int64_t batch = 256;
@@ -26,7 +37,6 @@ static int run_energy(int argc, char **argv) {
 
   cli_model_inputs m;
   float *e = NULL, *g = NULL;
-  ebm_progress *bar = NULL;
   ebm_status st = EBM_OK;
   if ((rc = cli_model_inputs_load("energy", ckpt, input, labels, sigma, batch, &m))) goto done;
   const ebm_energy *en = m.en; /* a network's energy (a classifier's: −logsumexp / −f(x)[y], JEM), or a flow's exact −log q */
@@ -36,18 +46,8 @@ static int run_energy(int argc, char **argv) {
     st = EBM_ERR_NOMEM;
     goto fail;
   }
-  int64_t chunk = en->max_batch;
-  bar = ebm_progress_new(stderr, "energy", n);
-  for (int64_t start = 0; start < n; start += chunk) {
-    int64_t count = n - start < chunk ? n - start : chunk;
-    const float *xs = (const float *)m.x.data + start * item;
-    const ebm_cond cond = {m.y ? m.y + start : NULL, m.sigma ? m.sigma + start : NULL};
-    st = ebm_energy_eval(en, xs, &cond, count, e + start, g ? g + start * item : NULL);
-    if (st) goto fail;
-    ebm_progress_update(bar, start + count, NULL);
-  }
-  ebm_progress_finish(bar);
-  bar = NULL;
+  energy_ctx ctx = {en, e, g, item};
+  if ((st = cli_model_inputs_each_chunk(&m, "energy", en->max_batch, energy_chunk, &ctx))) goto fail;
   if ((st = ebm_npy_save(out, EBM_DTYPE_F32, 1, &n, e))) goto fail;
   if (g && (st = ebm_npy_save(grad, EBM_DTYPE_F32, m.x.ndim, m.x.shape, g))) goto fail;
   double sum = 0, lo = INFINITY, hi = -INFINITY;
@@ -60,7 +60,6 @@ static int run_energy(int argc, char **argv) {
 fail:
   rc = cli_runtime_error(st);
 done:
-  ebm_progress_finish(bar);
   ebm_free(e);
   ebm_free(g);
   cli_model_inputs_free(&m);

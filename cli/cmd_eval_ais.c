@@ -140,7 +140,7 @@ static ebm_status write_json(const char *path, const ais_flags *f, const ais_tar
                              const ebm_loglik_result *r) {
   const ebm_ais_result *fwd = &r->forward, *rev = &r->reverse;
   ebm_jsonl *j = NULL;
-  ebm_status st = ebm_jsonl_open(path, 1, &j);
+  ebm_status st = ebm_jsonl_open_replace(path, &j);
   if (st != EBM_OK) return st;
   ebm_jsonl_begin(j);
   ebm_jsonl_str(j, "model", f->ckpt ? f->ckpt : f->energy);
@@ -175,6 +175,7 @@ static ebm_status write_json(const char *path, const ais_flags *f, const ais_tar
     }
   }
   st = ebm_jsonl_end(j);
+  if (st == EBM_OK) st = ebm_jsonl_commit(j); /* atomic: a failure keeps the previous file */
   ebm_jsonl_close(j);
   return st;
 }

@@ -13,7 +13,7 @@
 static ebm_status write_json(const char *path, const char *ckpt, const char *data, int bins,
                              const ebm_classify_result *r) {
   ebm_jsonl *j = NULL;
-  ebm_status st = ebm_jsonl_open(path, 1, &j);
+  ebm_status st = ebm_jsonl_open_replace(path, &j);
   if (st != EBM_OK) return st;
   ebm_jsonl_begin(j);
   ebm_jsonl_str(j, "model", ckpt);
@@ -25,6 +25,7 @@ static ebm_status write_json(const char *path, const char *ckpt, const char *dat
   ebm_jsonl_int(j, "bins", bins);
   ebm_jsonl_num(j, "nll", r->nll);
   st = ebm_jsonl_end(j);
+  if (st == EBM_OK) st = ebm_jsonl_commit(j); /* atomic: a failure keeps the previous file */
   ebm_jsonl_close(j);
   return st;
 }
@@ -63,10 +64,11 @@ static int run_eval_classify(int argc, char **argv) {
   ebm_energy *en = NULL;
   ebm_dataset *ds = NULL;
   ebm_classify_result r;
-  ebm_status st = ebm_net_load(ckpt, NET_BATCH, &net);
+  ebm_status st = ebm_model_energy_load(ckpt, NET_BATCH, &net, &en);
   if (st != EBM_OK) return cli_runtime_error(st);
-  if (!(en = ebm_net_as_energy(net))) {
-    st = EBM_ERR_NOMEM;
+  if (!net) {
+    st = ebm_set_error(EBM_ERR_ARG, "%s is a flow (a density of x, no classes): eval classify needs a model of "
+                       "E(x, y); `ebm eval ood` and `ebm eval nll` score a flow", ckpt);
     goto done;
   }
   if (en->num_classes < 2) {

@@ -230,11 +230,8 @@ static int run_eval_ood(int argc, char **argv) {
   in.spec = f.in_spec;
   memset(sets, 0, sizeof sets);
   ebm_status st;
-  if ((st = ebm_net_load(f.ckpt, NET_BATCH, &net)) != EBM_OK) return cli_runtime_error(st);
-  if (!(en = ebm_net_as_energy(net))) {
-    st = EBM_ERR_NOMEM;
-    goto done;
-  }
+  /* any model: a network's energy, or a flow's exact -log q */
+  if ((st = ebm_model_energy_load(f.ckpt, NET_BATCH, &net, &en)) != EBM_OK) return cli_runtime_error(st);
   if (!f.ood) default_sets(&f, en);
   if (f.use[2] && en->num_classes < 2) {
     rc = cli_usage_error(VERB, "--score %s: %s has no classes, so no max p(y|x)", f.score, f.ckpt);
@@ -277,5 +274,6 @@ CLI_COMMAND(eval_ood, VERB, "--ckpt CKPT --in SPEC [--ood SPEC[,SPEC...]] [--sco
             "OOD sets: any data set spec, noise:uniform (U over the data range), noise:gaussian\n"
             "(N(mid, (range/4)^2), clamped), constant (one random value per image), flip:SPEC\n"
             "(vertically flipped), invert:SPEC (lo + hi - x, i.e. 1 - x on [0, 1]). Data are loaded\n"
-            "in the model's range.",
+            "in the model's range. A flow (ebm train --method flow) is scored with its exact\n"
+            "energy -log q(x).",
             run_eval_ood)

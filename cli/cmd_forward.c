@@ -6,6 +6,17 @@
 
 #include "cli.h"
 
+typedef struct {
+  ebm_net *net;
+  float *out;   /* (N, kout) */
+  int64_t kout; /* floats per output */
+} forward_ctx;
+
+static ebm_status forward_chunk(void *ctx, const float *x, const ebm_cond *cond, int64_t start, int64_t count) {
+  forward_ctx *f = ctx;
+  return ebm_net_forward(f->net, x, cond, count, f->out + start * f->kout);
+}
+
 static int run_forward(int argc, char **argv) {
   const char *ckpt = NULL, *input = NULL, *labels = NULL, *sigma_path = NULL, *out = NULL;
   int64_t batch = 256;
@@ -27,11 +38,10 @@ static int run_forward(int argc, char **argv) {
 
   cli_model_inputs m;
   float *o = NULL;
-  ebm_progress *bar = NULL;
   ebm_status st = EBM_OK;
   if ((rc = cli_model_inputs_load("forward", ckpt, input, labels, sigma_path, batch, &m))) goto done;
   ebm_net *net = m.net;
-  int64_t n = m.n, item = m.item;
+  int64_t n = m.n;
   if (!net) {
     rc = cli_usage_error("forward", "%s is a flow, not a network: `ebm energy` gives its -log q", ckpt);
     goto done;
@@ -42,17 +52,8 @@ static int run_forward(int argc, char **argv) {
     st = ebm_set_error(EBM_ERR_NOMEM, "%s: out of memory for %lld outputs", out, (long long)(n * kout));
     goto fail;
   }
-  int64_t chunk = ebm_net_max_batch(net);
-  bar = ebm_progress_new(stderr, "forward", n);
-  for (int64_t start = 0; start < n; start += chunk) {
-    int64_t count = n - start < chunk ? n - start : chunk;
-    ebm_cond cond = {m.y ? m.y + start : NULL, m.sigma ? m.sigma + start : NULL};
-    if ((st = ebm_net_forward(net, (const float *)m.x.data + start * item, &cond, count, o + start * kout)))
-      goto fail;
-    ebm_progress_update(bar, start + count, NULL);
-  }
-  ebm_progress_finish(bar);
-  bar = NULL;
+  forward_ctx ctx = {net, o, kout};
+  if ((st = cli_model_inputs_each_chunk(&m, "forward", ebm_net_max_batch(net), forward_chunk, &ctx))) goto fail;
   int64_t shape[4] = {n, 0, 0, 0};
   int ndim = ebm_net_out_ndim(net);
   memcpy(shape + 1, ebm_net_out_shape(net), (size_t)ndim * sizeof *shape);
@@ -64,7 +65,6 @@ static int run_forward(int argc, char **argv) {
 fail:
   rc = cli_runtime_error(st);
 done:
-  ebm_progress_finish(bar);
   ebm_free(o);
   cli_model_inputs_free(&m);
   return rc;

@@ -58,6 +58,44 @@ static void print_layers(ebm_net *net) {
   }
 }
 
+/* The step and every metadata entry, as the end of either description. */
+static void print_meta(const ebm_safetensors *st) {
+  const char *step = ebm_safetensors_meta(st, "step");
+  printf("step: %s\n", step ? step : "(not recorded)");
+  printf("metadata:\n");
+  for (int i = 0; i < ebm_safetensors_meta_count(st); i++) {
+    const char *key, *value;
+    ebm_safetensors_meta_at(st, i, &key, &value);
+    printf("  %s: %s\n", key, value);
+  }
+}
+
+/* A flow model (ebm train --method flow): its couplings, each an s, t
+ * network of its own, described as what the flow is rather than as its
+ * first coupling's network. */
+static int describe_flow(const char *path, const ebm_safetensors *st) {
+  ebm_flow *flow = NULL;
+  ebm_status s = ebm_flow_from_safetensors(st, 0, &flow);
+  if (s) return cli_runtime_error(s);
+  char shape[64], spec[160];
+  shape_text(ebm_flow_item_ndim(flow), ebm_flow_item_shape(flow), shape, sizeof shape);
+  printf("%s: flow (exact density q(x); its energy is -log q), input %s, output %s\n", path, shape, shape);
+  printf("  %s\n", ebm_flow_spec_format(ebm_flow_get_spec(flow), spec, sizeof spec));
+  int64_t scalars = 0;
+  int tensors = 0;
+  for (int l = 0; l < ebm_flow_net_count(flow); l++) {
+    ebm_net *net = ebm_flow_net(flow, l);
+    printf("  coupling %d: s, t network of %lld parameters, %.3g M multiply-adds per item\n", l,
+           (long long)ebm_net_num_scalars(net), ebm_net_forward_flops(net) / 1e6);
+    scalars += ebm_net_num_scalars(net);
+    tensors += ebm_net_param_count(net);
+  }
+  printf("parameters: %lld in %d tensors (%d couplings)\n", (long long)scalars, tensors, ebm_flow_net_count(flow));
+  print_meta(st);
+  ebm_flow_free(flow);
+  return CLI_EXIT_OK;
+}
+
 static int run_info(int argc, char **argv) {
   char *pos[1];
   int npos = 0;
@@ -69,6 +107,11 @@ static int run_info(int argc, char **argv) {
   ebm_net *net = NULL;
   ebm_status s = ebm_safetensors_load(path, &st);
   if ((rc = other_kind(path, st))) {
+    ebm_safetensors_free(st);
+    return rc;
+  }
+  if (!s && ebm_safetensors_is_flow_model(st)) {
+    rc = describe_flow(path, st);
     ebm_safetensors_free(st);
     return rc;
   }
@@ -93,14 +136,7 @@ static int run_info(int argc, char **argv) {
   printf("parameters: %lld in %d tensors; buffers: %d tensors\n", (long long)ebm_net_num_scalars(net),
          ebm_net_param_count(net), ebm_net_buffer_count(net));
   printf("forward: %.3g M multiply-adds per item\n", ebm_net_forward_flops(net) / 1e6);
-  const char *step = ebm_safetensors_meta(st, "step");
-  printf("step: %s\n", step ? step : "(not recorded)");
-  printf("metadata:\n");
-  for (int i = 0; i < ebm_safetensors_meta_count(st); i++) {
-    const char *key, *value;
-    ebm_safetensors_meta_at(st, i, &key, &value);
-    printf("  %s: %s\n", key, value);
-  }
+  print_meta(st);
   ebm_net_free(net);
   ebm_safetensors_free(st);
   return CLI_EXIT_OK;
@@ -111,5 +147,6 @@ CLI_COMMAND(info, "info", "CKPT", "describe a checkpoint: layers, shapes, parame
             "values; the shapes are compared with the architecture before anything is allocated,\n"
             "and no activation memory is allocated at all) and prints its architecture as a\n"
             "layer table with per-item output shapes, the parameter count, the training step\n"
-            "(metadata \"step\") and all metadata.",
+            "(metadata \"step\") and all metadata. A flow (ebm train --method flow) is described as\n"
+            "its settings and couplings.",
             run_info)

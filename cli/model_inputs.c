@@ -136,3 +136,17 @@ void cli_model_inputs_free(cli_model_inputs *m) {
   ebm_npy_free(&m->x);
   memset(m, 0, sizeof *m);
 }
+
+ebm_status cli_model_inputs_each_chunk(const cli_model_inputs *m, const char *label, int64_t chunk,
+                                       cli_chunk_pass pass, void *ctx) {
+  ebm_status st = EBM_OK;
+  ebm_progress *bar = ebm_progress_new(stderr, label, m->n);
+  for (int64_t start = 0; start < m->n && st == EBM_OK; start += chunk) {
+    const int64_t count = m->n - start < chunk ? m->n - start : chunk;
+    const ebm_cond cond = {m->y ? m->y + start : NULL, m->sigma ? m->sigma + start : NULL};
+    st = pass(ctx, (const float *)m->x.data + start * m->item, &cond, start, count);
+    if (st == EBM_OK) ebm_progress_update(bar, start + count, NULL);
+  }
+  ebm_progress_finish(bar);
+  return st;
+}

@@ -115,6 +115,12 @@ cli_result run_cli(const char *fmt, ...) {
   return r;
 }
 
+void test_cli_expect_at(const char *file, int line, cli_result r, int code, const char *needle) {
+  if (r.code != code) test_fail_at(file, line, "exit %d, expected %d; stderr: %s", r.code, code, r.err);
+  if (needle && !strstr(r.err, needle)) test_fail_at(file, line, "stderr \"%s\" lacks \"%s\"", r.err, needle);
+  cli_result_free(&r);
+}
+
 cli_result run_cli_mpi(int np, const char *fmt, ...) {
 #ifdef EBM_MPIEXEC
   /* Open MPI keeps allocations until exit in plug-ins it has unloaded by

@@ -107,6 +107,11 @@ typedef struct {
   char *err;      /* stderr */
 } cli_result;
 cli_result run_cli(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Checks a CLI run's exit code and (needle not NULL) that its stderr holds
+ * needle, showing stderr when the code differs; frees r. Failures name the
+ * caller's line. */
+void test_cli_expect_at(const char *file, int line, cli_result r, int code, const char *needle);
+#define CLI_EXPECT(r, code, needle) test_cli_expect_at(__FILE__, __LINE__, (r), (code), (needle))
 /* The same under `mpirun -np <np>` (oversubscribed, as root too); skips the
  * test when the build has no MPI launcher. */
 cli_result run_cli_mpi(int np, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

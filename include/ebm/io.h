@@ -206,12 +206,19 @@ ebm_status ebm_image_write_row_png(const char *path, int n, int c, const int *h,
 
 /* ----------------------------------------------------------- JSON Lines */
 
-/* An append-only JSON Lines file: one object per line, flushed each line. */
+/* A JSON Lines file: one object per line, flushed each line (a log), or
+ * written whole at the end (results). */
 typedef struct ebm_jsonl ebm_jsonl;
 /* Opens for appending (truncate = 0) or from scratch (truncate = 1). */
 ebm_status ebm_jsonl_open(const char *path, int truncate, ebm_jsonl **out);
+/* A results file written whole: records are kept in memory, and
+ * ebm_jsonl_commit writes them atomically (temp file, fsync, rename), so
+ * a failed or interrupted run leaves the previous file as it was; closing
+ * without a commit writes nothing. */
+ebm_status ebm_jsonl_open_replace(const char *path, ebm_jsonl **out);
+ebm_status ebm_jsonl_commit(ebm_jsonl *j);
 /* Starts a record; add fields; end writes the line (one fwrite) and
- * flushes. Keys and strings are escaped (control characters as \uXXXX,
+ * flushes (or, replace mode, keeps it for the commit). Keys and strings are escaped (control characters as \uXXXX,
  * invalid UTF-8 as U+FFFD); a NULL string is null; numbers use the shortest
  * text that reads back exactly. Fields added without begin start a record. */
 void ebm_jsonl_begin(ebm_jsonl *j);

@@ -202,9 +202,6 @@ ebm_status ebm_train_config_check(const ebm_train_config *c) {
   if (c->slices > 1 && (method->needs & TRAIN_NEEDS_REPLAY) && c->buffer_size % c->slices != 0)
     return ebm_set_error(EBM_ERR_ARG, "slices must divide buffer %lld (each slice keeps an equal share), got %lld",
                          (long long)c->buffer_size, (long long)c->slices);
-  if (c->slices > 1 && (c->kl_weight > 0.0f || c->entropy_weight > 0.0f))
-    return ebm_set_error(EBM_ERR_ARG, "slices must be 1 with kl-weight or entropy-weight (improved CD is not "
-                         "sliced), got %lld", (long long)c->slices);
   if (method->check) {
     ebm_status st = method->check(c);
     if (st != EBM_OK) return st;

@@ -1,36 +1,49 @@
-/* The contrastive loss's parameter gradient on the trainer's whole batch
- * (x⁺ in t->x_pos, x⁻ in t->x_neg, no slices): what a method that makes
- * its own negatives (recovery likelihood) shares with pcd / short-run /
- * cd. One forward and one backward per batch, positives first. */
+/* The contrastive loss E(x⁺) − E(x⁻) + α·(E(x⁺)² + E(x⁻)²) of the MCMC
+ * methods (pcd / short-run / cd, one call per batch slice) and of recovery
+ * likelihood (one call on the whole batch): its parameter passes over the
+ * trainer's x⁺ / x⁻, and the checks on the batch's energies before the
+ * Adam step. The negatives are constants of the loss, so
+ * dL/dθ = Σ_i dL/dE⁺ᵢ ∇θE⁺ᵢ + Σ_i dL/dE⁻ᵢ ∇θE⁻ᵢ, and dL/dE of an item needs
+ * only its own energy: each part of the batch is done on its own. */
 #include <math.h>
 
 #include "train/train_internal.h"
 
-ebm_status train_contrastive_gradient(ebm_trainer *t, double *e_pos, double *e_neg, double *loss) {
+ebm_status train_contrastive_passes(ebm_trainer *t, int64_t first, int64_t n, int64_t step, float *neg_grad) {
   const ebm_train_config *c = &t->cfg;
-  const int64_t B = c->batch, step = t->step + 1;
+  const float *x_pos = t->x_pos + first * t->item, *x_neg = t->x_neg + first * t->item;
+  const ebm_cond cond_pos = ebm_cond_slice(&t->cond_pos, first), cond_neg = ebm_cond_slice(&t->cond_neg, first);
+  float *e_pos = t->e_pos + first, *e_neg = t->e_neg + first, *de_pos = t->de_pos + first,
+        *de_neg = t->de_neg + first;
   ebm_status st;
-  /* One forward and one backward per batch: dL/dE⁺ needs only E⁺ (and
-   * dL/dE⁻ only E⁻), so each batch goes back through the activations its
+  /* One forward and one backward per half: dL/dE⁺ needs only E⁺ (and
+   * dL/dE⁻ only E⁻), so each half goes back through the activations its
    * own forward kept. Positives first, then negatives: the order the
-   * parameter gradients accumulate in. Parameters change only at the Adam
-   * step, after every check. */
+   * parameter gradients accumulate in. */
   ebm_net_zero_grad(t->net);
-  if ((st = ebm_net_energy(t->net, t->x_pos, &t->cond_pos, B, t->e_pos)) != EBM_OK)
+  if ((st = ebm_net_energy(t->net, x_pos, &cond_pos, n, e_pos)) != EBM_OK)
     return train_divergence(st, step, "e_pos is not finite");
-  *e_pos = train_mean(t->e_pos, B);
-  if ((st = train_check_finite(*e_pos, c->max_energy, step, "e_pos")) != EBM_OK) return st;
-  ebm_train_loss_grad(t->e_pos, t->e_pos, B, c->alpha, t->de_pos, t->de_neg); /* de_neg: overwritten below */
-  if ((st = ebm_net_backward(t->net, t->de_pos, NULL, 1)) != EBM_OK) return st;
-  if ((st = ebm_net_energy(t->net, t->x_neg, &t->cond_neg, B, t->e_neg)) != EBM_OK)
+  train_loss_grad_part(e_pos, n, c->batch, c->alpha, 1.0, de_pos);
+  if ((st = ebm_net_backward(t->net, de_pos, NULL, 1)) != EBM_OK) return st;
+  /* improved CD needs ∇ₓE at the negatives too: a pass of its own */
+  if (neg_grad && (st = ebm_net_grad_input(t->net, x_neg, &cond_neg, n, t->e_tmp, neg_grad)) != EBM_OK)
     return train_divergence(st, step, "e_neg is not finite");
+  if ((st = ebm_net_energy(t->net, x_neg, &cond_neg, n, e_neg)) != EBM_OK)
+    return train_divergence(st, step, "e_neg is not finite");
+  train_loss_grad_part(e_neg, n, c->batch, c->alpha, -1.0, de_neg);
+  return ebm_net_backward(t->net, de_neg, NULL, 1);
+}
+
+ebm_status train_contrastive_check(ebm_trainer *t, int64_t step, double *e_pos, double *e_neg, double *loss) {
+  const ebm_train_config *c = &t->cfg;
+  const int64_t B = c->batch;
+  ebm_status st;
   if (c->inject_nan_at == step) t->e_neg[0] = NAN; /* the divergence test hook */
+  *e_pos = train_mean(t->e_pos, B);
   *e_neg = train_mean(t->e_neg, B);
   *loss = ebm_train_loss(t->e_pos, t->e_neg, B, c->alpha);
-  if ((st = train_check_finite(*e_neg, c->max_energy, step, "e_neg")) != EBM_OK ||
-      (st = train_check_finite(*loss, 0, step, "loss")) != EBM_OK)
+  if ((st = train_check_finite(*e_pos, c->max_energy, step, "e_pos")) != EBM_OK ||
+      (st = train_check_finite(*e_neg, c->max_energy, step, "e_neg")) != EBM_OK)
     return st;
-  ebm_train_loss_grad(t->e_pos, t->e_neg, B, c->alpha, t->de_pos, t->de_neg);
-  if ((st = ebm_net_backward(t->net, t->de_neg, NULL, 1)) != EBM_OK) return st;
-  return EBM_OK;
+  return train_check_finite(*loss, 0, step, "loss");
 }

@@ -20,10 +20,10 @@
 
 #include "train/train_internal.h"
 
-void train_icd_terms(const float *x_k, const float *e_k, const float *grad_k, int64_t n, int64_t dim,
-                     float kl_weight, float entropy_weight, const float *refs, int64_t n_refs,
+void train_icd_terms(const float *x_k, const float *e_k, const float *grad_k, int64_t n, int64_t batch,
+                     int64_t dim, float kl_weight, float entropy_weight, const float *refs, int64_t n_refs,
                      float delta, train_icd_values *values, float *v) {
-  const double inv_n = 1.0 / (double)n;
+  const double inv_n = 1.0 / (double)batch; /* the batch's mean, of which these n items are a part */
   double kl = 0.0, ent = 0.0;
   memset(v, 0, (size_t)(n * dim) * sizeof *v);
   for (int64_t i = 0; i < n; i++) {

@@ -5,7 +5,6 @@
  * entropy terms when asked, one Adam step. Gradients flow only through the
  * final energies: the negatives are constants of the loss, so dL/dθ =
  * Σ_i dL/dE⁺ᵢ ∇θE⁺ᵢ + Σ_i dL/dE⁻ᵢ ∇θE⁻ᵢ. */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -114,34 +113,33 @@ static ebm_status init_negatives(ebm_trainer *t, int64_t s) {
   }
 }
 
-/* Adds the gradient of the improved-CD terms (icd.c) to the parameter
- * gradients: dL/dx⁻ from the energies and ∇ₓE at x⁻, carried through the
- * sampler's last step. */
-static ebm_status icd_gradient(ebm_trainer *t, train_icd_values *values) {
+/* Adds the gradient of the improved-CD terms (icd.c) of items
+ * [first, first + n) (a slice) to the parameter gradients: dL/dx⁻ from the
+ * energies and ∇ₓE at x⁻, carried through the sampler's last step (that
+ * slice's run). */
+static ebm_status icd_gradient(ebm_trainer *t, int64_t first, int64_t n, train_icd_values *values) {
   const ebm_train_config *c = &t->cfg;
   const float width = c->range_hi - c->range_lo;
+  const float *x_neg = t->x_neg + first * t->item;
+  const ebm_cond cond_neg = ebm_cond_slice(&t->cond_neg, first);
   ebm_last_step ls;
   ebm_status st = ebm_sampler_last_step(t->sampler, &ls);
   if (st != EBM_OK) return st;
-  train_icd_terms(t->x_neg, t->e_neg, t->icd_grad, c->batch, t->item, c->kl_weight, c->entropy_weight,
-                  t->icd_refs, t->icd_n_refs, TRAIN_ENTROPY_DELTA * width, values, t->icd_v);
-  return train_backprop_last_step(t->net, &t->cond_neg, &ls, t->x_neg, t->icd_v, t->item,
-                                  TRAIN_ICD_FD_STEP * width, t->icd_u, t->icd_x, t->de_neg, t->e_tmp);
+  train_icd_terms(x_neg, t->e_neg + first, t->icd_grad + first * t->item, n, c->batch, t->item, c->kl_weight,
+                  c->entropy_weight, t->icd_refs, t->icd_n_refs, TRAIN_ENTROPY_DELTA * width, values, t->icd_v);
+  return train_backprop_last_step(t->net, &cond_neg, &ls, x_neg, t->icd_v, t->item, TRAIN_ICD_FD_STEP * width,
+                                  t->icd_u, t->icd_x, t->de_neg, t->e_tmp);
 }
 
 /* Slice s's part of a step: its negatives (MCMC from its init, back into
- * its store), then one forward and one backward per batch, positives then
- * negatives (the order its parameter gradients accumulate in), each going
- * back through the activations its own forward kept. dL/dE of an item
- * needs only its own energy (ebm_train_loss_grad over the whole batch
- * gives the mean over all B items; this slice's part is used). Improved
- * CD (one slice only) adds its terms; the slice's gradient is kept for the
- * ordered sum over slices (slices.h). */
+ * its store), then the contrastive passes on its items (contrastive.c).
+ * Improved CD adds its terms on the slice's chains (references from the
+ * slice's store); the slice's gradient and terms are kept for the ordered
+ * sums over slices (slices.h). */
 static ebm_status slice_step(ebm_trainer *t, int64_t s, int64_t step, train_icd_values *icd) {
-  const ebm_train_config *c = &t->cfg;
-  const int64_t n = t->sl.size, first = s * n, B = c->batch;
-  float *x_pos = t->x_pos + first * t->item, *x_neg = t->x_neg + first * t->item;
-  const ebm_cond cond_pos = ebm_cond_slice(&t->cond_pos, first), cond_neg = ebm_cond_slice(&t->cond_neg, first);
+  const int64_t n = t->sl.size, first = s * n;
+  float *x_neg = t->x_neg + first * t->item;
+  const ebm_cond cond_neg = ebm_cond_slice(&t->cond_neg, first);
   ebm_replay *replay = train_slice_replay(t, s);
   ebm_rng *rng = train_slice_rng(t, s);
   ebm_status st;
@@ -156,22 +154,13 @@ static ebm_status slice_step(ebm_trainer *t, int64_t s, int64_t step, train_icd_
     return st;
   if (replay && (st = ebm_replay_put(replay, x_neg, cond_neg.labels, n, t->slots + first, rng)) != EBM_OK)
     return st;
-
-  ebm_net_zero_grad(t->net);
-  if ((st = ebm_net_energy(t->net, x_pos, &cond_pos, n, t->e_pos + first)) != EBM_OK)
-    return train_divergence(st, step, "e_pos is not finite");
-  ebm_train_loss_grad(t->e_pos, t->e_pos, B, c->alpha, t->de_pos, t->de_neg); /* de_neg: overwritten below */
-  if ((st = ebm_net_backward(t->net, t->de_pos + first, NULL, 1)) != EBM_OK) return st;
-  /* improved CD needs ∇ₓE at the negatives too: a pass of its own */
-  if (t->icd_grad && (st = ebm_net_grad_input(t->net, x_neg, &cond_neg, n, t->e_tmp, t->icd_grad)) != EBM_OK)
-    return train_divergence(st, step, "e_neg is not finite");
-  if ((st = ebm_net_energy(t->net, x_neg, &cond_neg, n, t->e_neg + first)) != EBM_OK)
-    return train_divergence(st, step, "e_neg is not finite");
-  ebm_train_loss_grad(t->e_pos, t->e_neg, B, c->alpha, t->de_pos, t->de_neg);
-  if ((st = ebm_net_backward(t->net, t->de_neg + first, NULL, 1)) != EBM_OK) return st;
+  float *neg_grad = t->icd_grad ? t->icd_grad + first * t->item : NULL;
+  if ((st = train_contrastive_passes(t, first, n, step, neg_grad)) != EBM_OK) return st;
   if (t->icd_grad) {
-    if ((st = icd_gradient(t, icd)) != EBM_OK) return train_divergence(st, step, "the KL + entropy terms are not finite");
+    if ((st = icd_gradient(t, first, n, icd)) != EBM_OK)
+      return train_divergence(st, step, "the KL + entropy terms are not finite");
     if ((st = train_check_finite(icd->kl + icd->entropy, 0, step, "the KL + entropy terms")) != EBM_OK) return st;
+    train_slices_keep_icd(t, s, icd->kl, icd->entropy);
   }
   train_slices_keep_grads(t, s);
   return EBM_OK;
@@ -180,7 +169,7 @@ static ebm_status slice_step(ebm_trainer *t, int64_t s, int64_t step, train_icd_
 ebm_status train_mcmc_step(ebm_trainer *t, void *state, ebm_train_stats *stats) {
   (void)state;
   const ebm_train_config *c = &t->cfg;
-  const int64_t B = c->batch, step = t->step + 1;
+  const int64_t step = t->step + 1;
   ebm_status st = EBM_OK;
 
   train_make_positives(t);
@@ -192,13 +181,9 @@ ebm_status train_mcmc_step(ebm_trainer *t, void *state, ebm_train_stats *stats) 
   for (int64_t s = t->sl.first; st == EBM_OK && s < t->sl.end; s++) st = slice_step(t, s, step, &icd);
   if ((st = ebm_dist_agree(t->sl.dist, st)) != EBM_OK || (st = train_slices_gather_energies(t)) != EBM_OK)
     return st;
-  if (c->inject_nan_at == step) t->e_neg[0] = NAN; /* the divergence test hook */
-  const double e_pos = train_mean(t->e_pos, B), e_neg = train_mean(t->e_neg, B);
-  const double loss = ebm_train_loss(t->e_pos, t->e_neg, B, c->alpha);
-  if ((st = train_check_finite(e_pos, c->max_energy, step, "e_pos")) != EBM_OK ||
-      (st = train_check_finite(e_neg, c->max_energy, step, "e_neg")) != EBM_OK ||
-      (st = train_check_finite(loss, 0, step, "loss")) != EBM_OK ||
-      (st = train_slices_reduce_grads(t)) != EBM_OK)
+  double e_pos, e_neg, loss;
+  if ((st = train_contrastive_check(t, step, &e_pos, &e_neg, &loss)) != EBM_OK ||
+      (st = train_slices_reduce_grads(t)) != EBM_OK || (st = train_slices_sum_icd(t, &icd.kl, &icd.entropy)) != EBM_OK)
     return st;
   double gnorm = 0;
   if ((st = train_adam_step(t->adam, ebm_train_lr(c, t->step), step, "grad_norm", &gnorm)) != EBM_OK) return st;

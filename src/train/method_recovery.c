@@ -7,7 +7,7 @@
  *      p(x_t | x_{t+1}) started at x_{t+1} (ebm_recovery_conditional, step
  *      b·s_{t+1}², b = recovery-step);
  *   3. the MCMC methods' contrastive loss E(x_t⁺) − E(x_t⁻) + α(E⁺² + E⁻²)
- *      with E = E(·, σ = s_{t+1}) (train_contrastive_gradient), one Adam step.
+ *      with E = E(·, σ = s_{t+1}) (train_contrastive_passes), one Adam step.
  * The quadratic term of the conditional does not depend on θ, so the
  * gradient of the conditional log-likelihood is the energy's alone.
  * With T = 1 and a network that takes no noise level, E is the data's
@@ -109,7 +109,9 @@ static ebm_status recovery_step(ebm_trainer *t, void *state, ebm_train_stats *st
   if (st != EBM_OK) return train_divergence(st, step, "the energy along the recovery chains is not finite");
   t->has_negatives = 1;
   double e_pos = 0, e_neg = 0, loss = 0;
-  if ((st = train_contrastive_gradient(t, &e_pos, &e_neg, &loss)) != EBM_OK) return st;
+  if ((st = train_contrastive_passes(t, 0, B, step, NULL)) != EBM_OK ||
+      (st = train_contrastive_check(t, step, &e_pos, &e_neg, &loss)) != EBM_OK)
+    return st;
   double gnorm = 0;
   if ((st = train_adam_step(t->adam, ebm_train_lr(c, t->step), step, "grad_norm", &gnorm)) != EBM_OK) return st;
   stats->loss = loss;

@@ -41,7 +41,8 @@ ebm_status train_slices_init(ebm_trainer *t, ebm_dist *dist) {
   sl->replay = calloc((size_t)sl->count, sizeof *sl->replay);
   sl->grads = ebm_alloc((size_t)(sl->count * sl->n_grad), sizeof(float));
   sl->mcmc = ebm_alloc((size_t)(sl->count * (mcmc_floats(t) > 0 ? mcmc_floats(t) : 1)), sizeof(float));
-  if (!sl->rng || !sl->replay || !sl->grads || !sl->mcmc)
+  if (c->kl_weight > 0 || c->entropy_weight > 0) sl->icd = calloc((size_t)(sl->count * 2), sizeof *sl->icd);
+  if (!sl->rng || !sl->replay || !sl->grads || !sl->mcmc || ((c->kl_weight > 0 || c->entropy_weight > 0) && !sl->icd))
     return ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld batch slices", (long long)sl->count);
   for (int64_t s = 0; s < sl->count; s++) sl->rng[s] = ebm_rng_split(&t->rng, (uint64_t)s);
   for (int64_t s = sl->first; s < sl->end && (t->method->needs & TRAIN_NEEDS_REPLAY); s++) {
@@ -59,6 +60,7 @@ void train_slices_free(train_slices *sl) {
   free(sl->rng);
   ebm_free(sl->grads);
   ebm_free(sl->mcmc);
+  free(sl->icd);
   memset(sl, 0, sizeof *sl);
 }
 
@@ -81,6 +83,25 @@ void train_slices_keep_grads(ebm_trainer *t, int64_t s) {
     memcpy(dst, g->data, (size_t)ebm_tensor_numel(g) * sizeof(float));
     dst += ebm_tensor_numel(g);
   }
+}
+
+void train_slices_keep_icd(ebm_trainer *t, int64_t s, double kl, double entropy) {
+  if (!t->sl.icd) return;
+  t->sl.icd[2 * s] = kl;
+  t->sl.icd[2 * s + 1] = entropy;
+}
+
+ebm_status train_slices_sum_icd(ebm_trainer *t, double *kl, double *entropy) {
+  train_slices *sl = &t->sl;
+  if (!sl->icd) return EBM_OK;
+  ebm_status st = ebm_dist_gather_slices(sl->dist, sl->icd, sl->count, 2 * sizeof *sl->icd);
+  if (st != EBM_OK) return st;
+  *kl = *entropy = 0.0;
+  for (int64_t s = 0; s < sl->count; s++) {
+    *kl += sl->icd[2 * s];
+    *entropy += sl->icd[2 * s + 1];
+  }
+  return EBM_OK;
 }
 
 ebm_status train_slices_gather_energies(ebm_trainer *t) {

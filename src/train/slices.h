@@ -25,6 +25,7 @@ typedef struct {
   float *grads;           /* (count, n_grad) per-slice parameter gradients; count > 1 */
   int64_t n_grad;         /* scalars in all parameter gradients */
   float *mcmc;            /* (count, K × 4) per-slice sampler diagnostics; count > 1 */
+  double *icd;            /* (count, 2) per-slice improved-CD terms (kl, entropy); count > 1 with them */
 } train_slices;
 
 /* Sets up t->sl for t->cfg.slices slices on `dist` (may be NULL); the
@@ -42,6 +43,9 @@ ebm_replay *train_slice_replay(struct ebm_trainer *t, int64_t s);
  * Nothing to do with one slice. */
 void train_slices_keep_mcmc(struct ebm_trainer *t, int64_t s);
 void train_slices_keep_grads(struct ebm_trainer *t, int64_t s);
+/* After slice s's improved-CD terms: keeps their values (its part of the
+ * batch's means) for train_slices_sum_icd. */
+void train_slices_keep_icd(struct ebm_trainer *t, int64_t s, double kl, double entropy);
 
 /* Collectives (every rank calls them, after ebm_dist_agree on the local
  * work): every slice's energies into t->e_pos / t->e_neg and the sampler
@@ -49,6 +53,9 @@ void train_slices_keep_grads(struct ebm_trainer *t, int64_t s);
  * in slice order into the network's. */
 ebm_status train_slices_gather_energies(struct ebm_trainer *t);
 ebm_status train_slices_reduce_grads(struct ebm_trainer *t);
+/* The improved-CD terms of the whole batch into *kl, *entropy: every
+ * slice's part summed in slice order (one slice: left as they are). */
+ebm_status train_slices_sum_icd(struct ebm_trainer *t, double *kl, double *entropy);
 
 /* The slices' part of the training state (count > 1): each rank writes
  * its slices' streams and stores to "<state without .safetensors>.slice-S.

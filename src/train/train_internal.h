@@ -49,16 +49,18 @@ struct ebm_trainer {
 /* δ of the entropy term, × (range_hi − range_lo). */
 #define TRAIN_ENTROPY_DELTA 1e-3f
 
-/* The two improved-CD losses on the final chains x_K (n items of dim):
+/* The two improved-CD losses on the final chains x_K of a batch of
+ * `batch` items, of which these n (all, or one slice's: each item's terms
+ * are its own, so the slices' parts add up to the batch's):
  *   kl       = kl_weight · mean_i E(x_K,i)            (e_k = E, grad_k = ∇ₓE at x_K)
  *   entropy  = −entropy_weight · mean_i ½·log(min_j ‖x_K,i − r_j‖² + δ²)
- * (r: n_refs items; n_refs = 0 turns the term off) and their gradient
- * v = dL/dx_K (n×dim, overwritten). */
+ * (means over `batch`, sums over the n; r: n_refs items; n_refs = 0 turns
+ * the term off) and their gradient v = dL/dx_K (n×dim, overwritten). */
 typedef struct {
   double kl, entropy;
 } train_icd_values;
-void train_icd_terms(const float *x_k, const float *e_k, const float *grad_k, int64_t n, int64_t dim,
-                     float kl_weight, float entropy_weight, const float *refs, int64_t n_refs,
+void train_icd_terms(const float *x_k, const float *e_k, const float *grad_k, int64_t n, int64_t batch,
+                     int64_t dim, float kl_weight, float entropy_weight, const float *refs, int64_t n_refs,
                      float delta, train_icd_values *values, float *v);
 
 /* Accumulates Σ_i v_iᵀ·∂x_K,i/∂θ into the network's parameter gradients,
@@ -136,12 +138,25 @@ void train_make_positives(ebm_trainer *t);
 /* The MCMC maximum-likelihood step of pcd, short-run and cd (method_mcmc.c). */
 ebm_status train_mcmc_check_data(const ebm_trainer *t);
 ebm_status train_mcmc_step(ebm_trainer *t, void *state, ebm_train_stats *stats);
-/* The contrastive loss of ebm_train_loss on t->x_pos / t->x_neg (with
- * t->cond_pos / t->cond_neg) and its parameter gradient, one forward and
- * one backward per batch (improved CD's input-gradient pass in between when
- * t->icd_grad): zeroes the gradients first; the means and the loss out;
- * divergence checked. (method_mcmc.c; recovery likelihood uses it too.) */
-ebm_status train_contrastive_gradient(ebm_trainer *t, double *e_pos, double *e_neg, double *loss);
+/* The contrastive loss of ebm_train_loss (contrastive.c; pcd / short-run /
+ * cd per slice, recovery likelihood on the whole batch). The passes:
+ * items [first, first + n) of t->x_pos / t->x_neg (conditioning sliced
+ * from t->cond_pos / t->cond_neg); zeroes the parameter gradients, then
+ * one forward and one backward per half, positives first; E⁺, E⁻ and
+ * dL/dE (the whole batch's: scaled by 1/B) land at [first, first + n) of
+ * t->e_pos / e_neg / de_pos / de_neg. neg_grad (n × item, may be NULL):
+ * ∇ₓE at x⁻ into it, a pass of its own between the halves (improved CD).
+ * A non-finite pass → the divergence error of `step`. The check, once
+ * every item's energies are in: the test hook, the means and the loss of
+ * the batch out, each checked to be finite (and the means within
+ * max_energy). */
+ebm_status train_contrastive_passes(ebm_trainer *t, int64_t first, int64_t n, int64_t step, float *neg_grad);
+ebm_status train_contrastive_check(ebm_trainer *t, int64_t step, double *e_pos, double *e_neg, double *loss);
+
+/* dL/dE of ebm_train_loss for n energies of a batch of `batch`:
+ * de[i] = (sign + 2α·e[i])/batch, sign +1 for positives, −1 for negatives
+ * (ebm_train_loss_grad is this on both halves, batch = n). */
+void train_loss_grad_part(const float *e, int64_t n, int64_t batch, float alpha, double sign, float *de);
 
 /* GEBM's losses (method_gebm.c), on n energies of data (e_data) and of
  * generated points (e_gen), c* = log mean exp(−e_gen), wᵢ = the softmax of −e_gen:

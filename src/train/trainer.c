@@ -23,13 +23,15 @@ double ebm_train_loss(const float *e_pos, const float *e_neg, int64_t n, float a
   return (sp - sn) / (double)n + alpha * (qp + qn) / (double)n;
 }
 
+void train_loss_grad_part(const float *e, int64_t n, int64_t batch, float alpha, double sign, float *de) {
+  const double inv_batch = 1.0 / (double)batch;
+  for (int64_t i = 0; i < n; i++) de[i] = (float)((sign + 2.0 * alpha * e[i]) * inv_batch);
+}
+
 void ebm_train_loss_grad(const float *e_pos, const float *e_neg, int64_t n, float alpha,
                          float *de_pos, float *de_neg) {
-  const double inv_n = 1.0 / (double)n;
-  for (int64_t i = 0; i < n; i++) {
-    de_pos[i] = (float)((1.0 + 2.0 * alpha * e_pos[i]) * inv_n);
-    de_neg[i] = (float)((-1.0 + 2.0 * alpha * e_neg[i]) * inv_n);
-  }
+  train_loss_grad_part(e_pos, n, n, alpha, 1.0, de_pos);
+  train_loss_grad_part(e_neg, n, n, alpha, -1.0, de_neg);
 }
 
 /* --------------------------------------------------------------- trainer */

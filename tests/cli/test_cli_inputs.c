@@ -6,13 +6,6 @@
 
 #include "test_util.h"
 
-static void expect(cli_result r, int code, const char *needle) {
-  if (r.code != code) fprintf(stderr, "exit %d, stderr: %s\n", r.code, r.err);
-  CHECK_EQ_INT(r.code, code);
-  if (needle) CHECK_CONTAINS(r.err, needle);
-  cli_result_free(&r);
-}
-
 /* n points of 2-D data in [lo, hi] (both ends reached). */
 static void save_points(const char *path, int64_t n, float lo, float hi) {
   float *v = malloc((size_t)n * 2 * sizeof *v);
@@ -57,7 +50,7 @@ static void tiny_image_model(void) {
   const char *arch = "{\"input\":[1,4,4],\"range\":[0,1],\"layers\":[{\"type\":\"flatten\"},"
                      "{\"type\":\"linear\",\"name\":\"fc\",\"out\":1}]}";
   test_write_file("arch.json", arch, strlen(arch));
-  expect(run_cli("init --arch-json arch.json --out m.safetensors"), 0, NULL);
+  CLI_EXPECT(run_cli("init --arch-json arch.json --out m.safetensors"), 0, NULL);
 }
 
 static void save_images(const char *path, float scale, float first) {
@@ -87,9 +80,9 @@ TEST(cli_inputs_outside_the_models_range_are_warned_about) {
   CHECK(!strstr(r.err, "warning"));
   cli_result_free(&r);
   /* a missing file is named by its flag */
-  expect(run_cli("inpaint --ckpt m.safetensors --input x.npy --mask garbage --out y.npy"), 1,
+  CLI_EXPECT(run_cli("inpaint --ckpt m.safetensors --input x.npy --mask garbage --out y.npy"), 1,
          "ebm: --mask: garbage: cannot open");
-  expect(run_cli("denoise --ckpt m.safetensors --input nothere.npy --out y.npy"), 1,
+  CLI_EXPECT(run_cli("denoise --ckpt m.safetensors --input nothere.npy --out y.npy"), 1,
          "ebm: --input: nothere.npy: cannot open");
 }
 
@@ -98,7 +91,7 @@ TEST(cli_sample_init_with_nan_names_the_value) {
   REQUIRE(chdir(test_tmpdir()) == 0);
   tiny_image_model();
   save_images("nan.npy", 1.0f, NAN);
-  expect(run_cli("sample --ckpt m.safetensors --n 2 --init npy:nan.npy --out s.npy"), 1,
+  CLI_EXPECT(run_cli("sample --ckpt m.safetensors --n 2 --init npy:nan.npy --out s.npy"), 1,
          "--init npy:nan.npy: value 0 is nan");
   struct stat st;
   CHECK(stat("s.npy", &st) != 0);
@@ -114,12 +107,12 @@ TEST(cli_data_show_of_fewer_than_64_images_shows_them_all) {
   CHECK_EQ_INT(r.code, 0);
   CHECK_CONTAINS(r.out, "wrote grid.png: 50 images of npy:fifty.npy");
   cli_result_free(&r);
-  expect(run_cli("data show npy:fifty.npy --n 51 --out grid.png"), 2, "--n 51 is more than the 50 images");
+  CLI_EXPECT(run_cli("data show npy:fifty.npy --n 51 --out grid.png"), 2, "--n 51 is more than the 50 images");
 }
 
 TEST(cli_eval_ood_defaults_fit_a_2d_model) {
   REQUIRE(chdir(test_tmpdir()) == 0);
-  expect(run_cli("init --arch mlp --in-dim 2 --width 8 --depth 1 --out m.safetensors"), 0, NULL);
+  CLI_EXPECT(run_cli("init --arch mlp --in-dim 2 --width 8 --depth 1 --out m.safetensors"), 0, NULL);
   cli_result r = run_cli("eval ood --ckpt m.safetensors --in toy:rings:test:200 --n 200");
   CHECK_EQ_INT(r.code, 0);
   CHECK_CONTAINS(r.out, "noise:uniform");
@@ -134,12 +127,12 @@ TEST(cli_info_says_what_kind_of_file_it_was_given) {
   float v[4] = {1, 2, 3, 4};
   int64_t shape[1] = {4};
   REQUIRE_OK(ebm_npy_save("a.npy", EBM_DTYPE_F32, 1, shape, v));
-  expect(run_cli("info a.npy"), 1, "a.npy: is an .npy array, not a checkpoint");
-  expect(run_cli("data show toy:rings --out p.png"), 0, NULL);
-  expect(run_cli("info p.png"), 1, "p.png: is a PNG image, not a checkpoint");
-  expect(run_cli("train --data toy:rings:train:100 --arch mlp --width 8 --batch 8 --steps 1 --iters 1 --out run"), 0,
+  CLI_EXPECT(run_cli("info a.npy"), 1, "a.npy: is an .npy array, not a checkpoint");
+  CLI_EXPECT(run_cli("data show toy:rings --out p.png"), 0, NULL);
+  CLI_EXPECT(run_cli("info p.png"), 1, "p.png: is a PNG image, not a checkpoint");
+  CLI_EXPECT(run_cli("train --data toy:rings:train:100 --arch mlp --width 8 --batch 8 --steps 1 --iters 1 --out run"), 0,
          NULL);
-  expect(run_cli("info run/ckpt/last.state.safetensors"), 1, "is a training state file");
+  CLI_EXPECT(run_cli("info run/ckpt/last.state.safetensors"), 1, "is a training state file");
   ebm_st_writer *w = ebm_st_writer_new();
   REQUIRE(w);
   float x = 1;
@@ -148,15 +141,15 @@ TEST(cli_info_says_what_kind_of_file_it_was_given) {
   REQUIRE_OK(ebm_st_writer_meta(w, "format", EBM_CLASSIFIER_FORMAT_V1));
   REQUIRE_OK(ebm_st_writer_save(w, "clf.safetensors"));
   ebm_st_writer_free(w);
-  expect(run_cli("info clf.safetensors"), 1, "is an evaluation classifier in the first format");
-  expect(run_cli("info /dev/zero"), 1, "/dev/zero: header length 0: not a safetensors file");
-  expect(run_cli("data stats npy:/dev/zero"), 1, "/dev/zero: not a .npy file");
+  CLI_EXPECT(run_cli("info clf.safetensors"), 1, "is an evaluation classifier in the first format");
+  CLI_EXPECT(run_cli("info /dev/zero"), 1, "/dev/zero: header length 0: not a safetensors file");
+  CLI_EXPECT(run_cli("data stats npy:/dev/zero"), 1, "/dev/zero: not a .npy file");
 }
 
 /* A hand-edited state with a negative step says so (not "missing"). */
 TEST(cli_resume_of_a_state_with_a_negative_step_names_the_value) {
   REQUIRE(chdir(test_tmpdir()) == 0);
-  expect(run_cli("train --data toy:rings:train:100 --arch mlp --width 8 --batch 8 --steps 1 --iters 2 --out run"), 0,
+  CLI_EXPECT(run_cli("train --data toy:rings:train:100 --arch mlp --width 8 --batch 8 --steps 1 --iters 2 --out run"), 0,
          NULL);
   const char *path = "run/ckpt/last.state.safetensors";
   ebm_safetensors *st = NULL;
@@ -174,7 +167,7 @@ TEST(cli_resume_of_a_state_with_a_negative_step_names_the_value) {
   REQUIRE_OK(ebm_st_writer_save(w, path));
   ebm_st_writer_free(w);
   ebm_safetensors_free(st);
-  expect(run_cli("train --out run --resume --iters 5"), 1, "metadata 'step' is not a count: '-3'");
+  CLI_EXPECT(run_cli("train --out run --resume --iters 5"), 1, "metadata 'step' is not a count: '-3'");
 }
 
 /* A path longer than the error line: the reason survives, the path is cut. */

@@ -15,13 +15,6 @@
 #define TOY_RUN "train --data toy:8gaussians:train:300 --arch mlp --width 16 --batch 16 --steps 3 " \
                 "--sampler ula --step-size 0.1 --lr 1e-2 --seed 3"
 
-static void expect(cli_result r, int code, const char *needle) {
-  if (r.code != code) fprintf(stderr, "exit %d, stderr: %s\n", r.code, r.err);
-  CHECK_EQ_INT(r.code, code);
-  if (needle) CHECK_CONTAINS(r.err, needle);
-  cli_result_free(&r);
-}
-
 static int exists(const char *path) {
   struct stat st;
   return stat(path, &st) == 0;
@@ -38,7 +31,7 @@ static const char *in_run(const char *run, const char *name) {
 TEST(cli_train_out_naming_a_file_says_not_a_directory) {
   const char *f = test_path("afile");
   test_write_file(f, "keep", 4);
-  expect(run_cli(TOY_RUN " --iters 1 --out %s", f), 1, "afile: not a directory");
+  CLI_EXPECT(run_cli(TOY_RUN " --iters 1 --out %s", f), 1, "afile: not a directory");
   char *text = test_read_text(f);
   CHECK(text && strcmp(text, "keep") == 0);
   free(text);
@@ -49,11 +42,11 @@ TEST(cli_train_refuses_a_non_empty_folder_that_is_not_a_run_unless_forced) {
   snprintf(dir, sizeof dir, "%s", test_path("photos"));
   REQUIRE(mkdir(dir, 0755) == 0);
   test_write_file(in_run(dir, "holiday.jpg"), "jpeg", 4);
-  expect(run_cli(TOY_RUN " --iters 1 --out %s", dir), 1, "photos: not empty (it holds 'holiday.jpg')");
+  CLI_EXPECT(run_cli(TOY_RUN " --iters 1 --out %s", dir), 1, "photos: not empty (it holds 'holiday.jpg')");
   CHECK(!exists(in_run(dir, "config.json")) && !exists(in_run(dir, "ckpt")));
   CHECK(!exists(in_run(dir, ".lock"))); /* a wrong --out (a home folder) gets nothing written */
   CHECK(exists(in_run(dir, "holiday.jpg")));
-  expect(run_cli(TOY_RUN " --iters 1 --out %s --force", dir), 0, NULL);
+  CLI_EXPECT(run_cli(TOY_RUN " --iters 1 --out %s --force", dir), 0, NULL);
   CHECK(exists(in_run(dir, "ckpt/last.safetensors")) && exists(in_run(dir, "holiday.jpg")));
 }
 
@@ -63,33 +56,33 @@ TEST(cli_train_refuses_a_diverged_run_without_checkpoint_unless_forced) {
   char run[512];
   snprintf(run, sizeof run, "%s", test_path("run"));
   setenv("EBM_TEST_INJECT_NAN_AT", "2", 1);
-  expect(run_cli(TOY_RUN " --iters 5 --save-every 0 --out %s", run), 1, "diverged at step 2");
+  CLI_EXPECT(run_cli(TOY_RUN " --iters 5 --save-every 0 --out %s", run), 1, "diverged at step 2");
   unsetenv("EBM_TEST_INJECT_NAN_AT");
   REQUIRE(exists(in_run(run, "metrics.jsonl")) && !exists(in_run(run, "ckpt/last.safetensors")));
   char *before = test_read_text(in_run(run, "metrics.jsonl"));
-  expect(run_cli(TOY_RUN " --iters 3 --out %s", run), 1, "not a run to resume; give a new directory, or --force");
+  CLI_EXPECT(run_cli(TOY_RUN " --iters 3 --out %s", run), 1, "not a run to resume; give a new directory, or --force");
   char *after = test_read_text(in_run(run, "metrics.jsonl"));
   CHECK(before && after && strcmp(before, after) == 0);
   free(before);
   free(after);
-  expect(run_cli("train --out %s --resume --iters 3", run), 1, "nothing to resume");
-  expect(run_cli(TOY_RUN " --iters 3 --out %s --force", run), 0, NULL);
+  CLI_EXPECT(run_cli("train --out %s --resume --iters 3", run), 1, "nothing to resume");
+  CLI_EXPECT(run_cli(TOY_RUN " --iters 3 --out %s --force", run), 0, NULL);
 }
 
 /* A second training on a locked folder gets one line naming the holder. */
 TEST(cli_train_refuses_a_run_directory_locked_by_another_process) {
   char run[512];
   snprintf(run, sizeof run, "%s", test_path("run"));
-  expect(run_cli(TOY_RUN " --iters 2 --out %s", run), 0, NULL);
+  CLI_EXPECT(run_cli(TOY_RUN " --iters 2 --out %s", run), 0, NULL);
   int fd = open(in_run(run, ".lock"), O_RDWR);
   REQUIRE(fd >= 0);
   REQUIRE(flock(fd, LOCK_EX | LOCK_NB) == 0); /* as a running ebm train holds it */
   REQUIRE(ftruncate(fd, 0) == 0);
   REQUIRE(pwrite(fd, "4242\n", 5, 0) == 5);
-  expect(run_cli("train --out %s --resume --iters 4", run), 1, "run: in use by another ebm train (pid 4242)");
-  expect(run_cli(TOY_RUN " --iters 1 --out %s", run), 1, "in use by another ebm train");
+  CLI_EXPECT(run_cli("train --out %s --resume --iters 4", run), 1, "run: in use by another ebm train (pid 4242)");
+  CLI_EXPECT(run_cli(TOY_RUN " --iters 1 --out %s", run), 1, "in use by another ebm train");
   close(fd); /* released: the resume goes through */
-  expect(run_cli("train --out %s --resume --iters 4", run), 0, NULL);
+  CLI_EXPECT(run_cli("train --out %s --resume --iters 4", run), 0, NULL);
 }
 
 /* kill -9 during a save leaves full-size temp files; the next start or
@@ -97,12 +90,12 @@ TEST(cli_train_refuses_a_run_directory_locked_by_another_process) {
 TEST(cli_train_removes_temp_files_of_interrupted_saves) {
   char run[512];
   snprintf(run, sizeof run, "%s", test_path("run"));
-  expect(run_cli(TOY_RUN " --iters 2 --out %s", run), 0, NULL);
+  CLI_EXPECT(run_cli(TOY_RUN " --iters 2 --out %s", run), 0, NULL);
   test_write_file(in_run(run, "ckpt/last.state.safetensors.tmp-Ab3dE9"), "partial", 7);
   test_write_file(in_run(run, "ckpt/last.safetensors.tmp-x1Y2z3"), "partial", 7);
   test_write_file(in_run(run, "config.json.tmp-QwErTy"), "partial", 7);
   test_write_file(in_run(run, "ckpt/notes.tmp-keep"), "mine", 4); /* not ours: suffix is not 6 chars */
-  expect(run_cli("train --out %s --resume --iters 3", run), 0, NULL);
+  CLI_EXPECT(run_cli("train --out %s --resume --iters 3", run), 0, NULL);
   CHECK(!exists(in_run(run, "ckpt/last.state.safetensors.tmp-Ab3dE9")));
   CHECK(!exists(in_run(run, "ckpt/last.safetensors.tmp-x1Y2z3")));
   CHECK(!exists(in_run(run, "config.json.tmp-QwErTy")));
@@ -112,7 +105,7 @@ TEST(cli_train_removes_temp_files_of_interrupted_saves) {
   snprintf(fresh, sizeof fresh, "%s", test_path("fresh"));
   REQUIRE(mkdir(fresh, 0755) == 0);
   test_write_file(in_run(fresh, "config.json.tmp-AAAAAA"), "partial", 7);
-  expect(run_cli(TOY_RUN " --iters 1 --out %s", fresh), 0, NULL);
+  CLI_EXPECT(run_cli(TOY_RUN " --iters 1 --out %s", fresh), 0, NULL);
   CHECK(!exists(in_run(fresh, "config.json.tmp-AAAAAA")));
 }
 
@@ -124,7 +117,7 @@ TEST(cli_train_validates_checkpoint_metadata_before_the_first_step) {
   for (int i = 0; i < 128; i++) v[i] = (float)((i * 37) % 100) / 25.0f - 2.0f;
   int64_t shape[2] = {64, 2};
   REQUIRE_OK(ebm_npy_save("pts\xff.npy", EBM_DTYPE_F32, 2, shape, v));
-  expect(run_cli("train --data 'npy:pts\xff.npy' --arch mlp --width 8 --batch 8 --steps 1 --range -4,4 "
+  CLI_EXPECT(run_cli("train --data 'npy:pts\xff.npy' --arch mlp --width 8 --batch 8 --steps 1 --range -4,4 "
                  "--iters 300 --out run"), 1, "metadata 'data' is not a valid UTF-8");
   CHECK(!exists("run")); /* nothing trained, nothing left */
 }
@@ -132,7 +125,7 @@ TEST(cli_train_validates_checkpoint_metadata_before_the_first_step) {
 TEST(cli_train_resume_of_a_finished_run_says_already_at_step) {
   char run[512];
   snprintf(run, sizeof run, "%s", test_path("run"));
-  expect(run_cli(TOY_RUN " --iters 4 --out %s", run), 0, NULL);
+  CLI_EXPECT(run_cli(TOY_RUN " --iters 4 --out %s", run), 0, NULL);
   char *before = test_read_text(in_run(run, "metrics.jsonl"));
   cli_result r = run_cli("train --out %s --resume --iters 2", run);
   CHECK_EQ_INT(r.code, 1);
@@ -146,7 +139,7 @@ TEST(cli_train_resume_of_a_finished_run_says_already_at_step) {
   CHECK_CONTAINS(r.out, "no steps run (untrained)");
   CHECK(!strstr(r.out, "loss"));
   cli_result_free(&r);
-  expect(run_cli("train --out %s --resume --iters 4", run), 1, "already at step 4");
+  CLI_EXPECT(run_cli("train --out %s --resume --iters 4", run), 1, "already at step 4");
   char *after = test_read_text(in_run(run, "metrics.jsonl"));
   CHECK(before && after && strcmp(before, after) == 0);
   free(before);
@@ -186,7 +179,7 @@ TEST(cli_train_bad_values_are_usage_errors_naming_flag_and_value) {
     CHECK(!exists(out));
   }
   /* a run that fails after making its folder but before step 1 removes it */
-  expect(run_cli("train --data toy:moons --arch uva-cnn --iters 1 --out %s", out), 1, "the network takes");
+  CLI_EXPECT(run_cli("train --data toy:moons --arch uva-cnn --iters 1 --out %s", out), 1, "the network takes");
   CHECK(!exists(out));
 }
 
@@ -206,7 +199,7 @@ TEST(cli_threads_from_the_environment_are_checked_like_the_flag) {
   CHECK_CONTAINS(r.out, "threads 2");
   cli_result_free(&r);
   unsetenv("EBM_THREADS");
-  expect(run_cli("version --threads -5"), 2, "--threads must be at least 1, got -5");
+  CLI_EXPECT(run_cli("version --threads -5"), 2, "--threads must be at least 1, got -5");
 }
 
 /* Starts a slow training (long Langevin chains) with stderr in a file. */

@@ -89,3 +89,36 @@ TEST(jsonl_numbers_read_back_exactly_with_python) {
            "and v[0]['s']=='\\x7f\\x1f\\u20ac' else 1)\"", p);
   CHECK_EQ_INT(system(cmd), 0);
 }
+
+/* A results file (replace mode) is written whole at commit: until then,
+ * and when closed without one (a failed run), the previous file stays. */
+TEST(jsonl_replace_mode_keeps_the_previous_file_until_commit) {
+  const char *p = test_path("r.json");
+  test_write_file(p, "old\n", 4);
+  ebm_jsonl *j;
+  REQUIRE_OK(ebm_jsonl_open_replace(p, &j));
+  ebm_jsonl_int(j, "a", 1);
+  REQUIRE_OK(ebm_jsonl_end(j));
+  ebm_jsonl_int(j, "b", 2);
+  REQUIRE_OK(ebm_jsonl_end(j));
+  char *text = slurp_text(p);
+  CHECK_EQ_STR(text, "old\n");
+  free(text);
+  REQUIRE_OK(ebm_jsonl_commit(j));
+  ebm_jsonl_close(j);
+  text = slurp_text(p);
+  CHECK_EQ_STR(text, "{\"a\":1}\n{\"b\":2}\n");
+  free(text);
+  /* closed without a commit: nothing written */
+  REQUIRE_OK(ebm_jsonl_open_replace(p, &j));
+  ebm_jsonl_int(j, "c", 3);
+  REQUIRE_OK(ebm_jsonl_end(j));
+  ebm_jsonl_close(j);
+  text = slurp_text(p);
+  CHECK_EQ_STR(text, "{\"a\":1}\n{\"b\":2}\n");
+  free(text);
+  /* commit is for replace mode only */
+  REQUIRE_OK(ebm_jsonl_open(test_path("log.jsonl"), 1, &j));
+  CHECK_FAILS_WITH(ebm_jsonl_commit(j), EBM_ERR_ARG, "ebm_jsonl_open_replace");
+  ebm_jsonl_close(j);
+}

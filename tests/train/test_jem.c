@@ -7,6 +7,7 @@
 #include "test_util.h"
 #include "train/jem.h"
 #include "train/train_internal.h"
+#include "train/train_testutil.h"
 
 /* 2-D points → 3 logits. */
 static const char *const mlp3 =
@@ -256,21 +257,7 @@ TEST(jem_resume_is_bit_exact) {
   ebm_train_config c = toy_jem_config(6);
   c.jem.pxy_weight = 0.5f;
   c.jem.labels_fraction = 0.5f;
-  char a[512], b[512], fa[600], fb[600];
-  snprintf(a, sizeof a, "%s", test_path("straight"));
-  snprintf(b, sizeof b, "%s", test_path("resumed"));
-  ebm_run_opts o = run_opts(a, mlp8, 0);
-  REQUIRE_OK(ebm_train_run(ds, &c, &o, NULL));
-  c.iters = 3;
-  o = run_opts(b, mlp8, 0);
-  REQUIRE_OK(ebm_train_run(ds, &c, &o, NULL));
-  c.iters = 6;
-  o = run_opts(b, NULL, 1);
-  int64_t done = 0;
-  REQUIRE_OK(ebm_train_run(ds, &c, &o, &done));
-  CHECK_EQ_INT(done, 6);
-  CHECK(test_same_file(ebm_run_ckpt_path(a, fa, sizeof fa), ebm_run_ckpt_path(b, fb, sizeof fb)));
-  CHECK(test_same_file(ebm_run_state_path(a, fa, sizeof fa), ebm_run_state_path(b, fb, sizeof fb)));
+  tt_check_resume_bit_exact(ds, c, mlp8, NULL, 0);
   ebm_dataset_free(ds);
 }
 

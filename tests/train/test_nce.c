@@ -201,7 +201,7 @@ TEST(nce_trains_a_toy_and_resumes_bit_exactly) {
   ebm_train_config c = tt_toy_config(32, 1, 6);
   REQUIRE_OK(ebm_train_config_set(&c, "method", "nce"));
   REQUIRE_OK(ebm_train_config_set(&c, "noise-ratio", "2.5")); /* 80 noise items: three chunks */
-  CHECK(tt_resume_is_bit_exact(ds, &c, "{\"preset\": \"mlp\", \"in_dim\": 2, \"width\": 16, \"depth\": 2}"));
+  tt_check_resume_bit_exact(ds, c, "{\"preset\": \"mlp\", \"in_dim\": 2, \"width\": 16, \"depth\": 2}", NULL, 0);
   ebm_dataset_free(ds);
 }
 

@@ -81,7 +81,7 @@ TEST(recovery_with_one_level_trains_a_plain_mlp_and_resumes_bit_exactly) {
   ebm_dataset *ds = NULL;
   REQUIRE_OK(ebm_dataset_load("toy:8gaussians:train:256", 0, 1, &ds));
   ebm_train_config c = recovery_config(1);
-  CHECK(tt_resume_is_bit_exact(ds, &c, plain_mlp));
+  tt_check_resume_bit_exact(ds, c, plain_mlp, NULL, 0);
   ebm_dataset_free(ds);
 }
 
@@ -89,7 +89,7 @@ TEST(recovery_with_levels_trains_a_noise_conditioned_mlp_and_resumes_bit_exactly
   ebm_dataset *ds = NULL;
   REQUIRE_OK(ebm_dataset_load("toy:8gaussians:train:256", 0, 1, &ds));
   ebm_train_config c = recovery_config(4);
-  CHECK(tt_resume_is_bit_exact(ds, &c, sigma_mlp));
+  tt_check_resume_bit_exact(ds, c, sigma_mlp, NULL, 0);
   ebm_dataset_free(ds);
 }
 

@@ -111,6 +111,25 @@ TEST(flow_method_lowers_the_test_nll_and_its_checkpoint_is_an_exact_energy) {
   CHECK_EQ_INT(r.code, 2);
   CHECK(strstr(r.err, "is a flow, not a network") != NULL);
   cli_result_free(&r);
+  /* info describes the flow, eval ood scores its -log q, eval classify says
+   * what it is; the library refuses it as a network rather than open its
+   * first coupling */
+  r = run_cli("info %s", ckpt);
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.out, "flow (exact density q(x); its energy is -log q), input 2, output 2");
+  CHECK_CONTAINS(r.out, "coupling 1: s, t network of");
+  cli_result_free(&r);
+  r = run_cli("eval ood --ckpt %s --in toy:8gaussians:test:200 --n 200", ckpt);
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.out, "noise:uniform");
+  cli_result_free(&r);
+  r = run_cli("eval classify --ckpt %s --data toy:8gaussians:test:100", ckpt);
+  CHECK_EQ_INT(r.code, 1);
+  CHECK_CONTAINS(r.err, "is a flow (a density of x, no classes): eval classify needs a model of E(x, y)");
+  CHECK_EQ_INT((int)(strchr(r.err, '\n') - r.err) + 1, (int)strlen(r.err)); /* one line */
+  cli_result_free(&r);
+  ebm_net *as_net = NULL;
+  CHECK_FAILS_WITH(ebm_net_load(ckpt, 4, &as_net), EBM_ERR_ARG, "is a flow (ebm train --method flow), not a network");
   ebm_energy_free(en);
   ebm_dataset_free(test);
 }

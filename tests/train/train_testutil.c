@@ -58,27 +58,6 @@ double tt_test_nll(ebm_net *net, const ebm_dataset *test) {
   return nll;
 }
 
-int tt_resume_is_bit_exact(const ebm_dataset *ds, const ebm_train_config *cfg, const char *arch) {
-  char a[512], b[512], fa[600], fb[600];
-  snprintf(a, sizeof a, "%s", test_path("straight"));
-  snprintf(b, sizeof b, "%s", test_path("resumed"));
-  ebm_train_config c = *cfg;
-  c.lr_decay = EBM_LR_CONSTANT; /* a schedule over iters would differ between the runs of 6 and 3 steps */
-  ebm_run_opts o = {.run_dir = a, .arch_json = arch, .save_every = 2, .log_every = 1, .sample_count = 8};
-  int64_t done = 0;
-  REQUIRE_OK(ebm_train_run(ds, &c, &o, &done));
-  CHECK_EQ_INT(done, cfg->iters);
-  c.iters = cfg->iters / 2;
-  o.run_dir = b;
-  REQUIRE_OK(ebm_train_run(ds, &c, &o, &done));
-  c.iters = cfg->iters;
-  o.resume = 1;
-  REQUIRE_OK(ebm_train_run(ds, &c, &o, &done));
-  CHECK_EQ_INT(done, cfg->iters);
-  return test_same_file(ebm_run_ckpt_path(a, fa, sizeof fa), ebm_run_ckpt_path(b, fb, sizeof fb)) &&
-         test_same_file(ebm_run_state_path(a, fa, sizeof fa), ebm_run_state_path(b, fb, sizeof fb));
-}
-
 void tt_solve(double *A, double *y, int n) {
   for (int c = 0; c < n; c++) {
     int piv = c;
@@ -110,9 +89,11 @@ void tt_check_resume_bit_exact(const ebm_dataset *ds, ebm_train_config c, const 
   const int64_t iters = c.iters;
   snprintf(a, sizeof a, "%s", test_path("straight"));
   snprintf(b, sizeof b, "%s", test_path("resumed"));
+  c.lr_decay = EBM_LR_CONSTANT; /* a schedule over iters would differ between the runs of N and N/2 steps */
   ebm_run_opts o = {.run_dir = a, .arch_json = arch, .save_every = 2, .log_every = 1};
   int64_t done = 0;
   REQUIRE_OK(ebm_train_run(ds, &c, &o, &done));
+  CHECK_EQ_INT(done, iters);
   c.iters = iters / 2;
   o.run_dir = b;
   REQUIRE_OK(ebm_train_run(ds, &c, &o, &done));
@@ -122,7 +103,7 @@ void tt_check_resume_bit_exact(const ebm_dataset *ds, ebm_train_config c, const 
   CHECK_EQ_INT(done, iters);
   CHECK(test_same_file(ebm_run_ckpt_path(a, fa, sizeof fa), ebm_run_ckpt_path(b, fb, sizeof fb)));
   CHECK(test_same_file(ebm_run_state_path(a, fa, sizeof fa), ebm_run_state_path(b, fb, sizeof fb)));
-  ebm_run_ckpt_path(a, ckpt, size);
+  if (ckpt) ebm_run_ckpt_path(a, ckpt, size);
 }
 
 void tt_directional_fd(ebm_net *net, tt_param_fn f, void *ctx, ebm_rng *rng, double *numeric, double *analytic) {

@@ -20,21 +20,16 @@ int tt_nearest_mode(const float *p, double *dist);
 /* Exact NLL of a network on toy:8gaussians:test with a coarse grid. */
 double tt_test_nll(ebm_net *net, const ebm_dataset *test);
 
-/* Trains cfg->iters steps of arch on ds straight, and cfg->iters/2 then a
- * resume to cfg->iters, in two run directories of the test (saving every
- * 2 steps, at a constant learning rate); REQUIREs that every run succeeds. Returns 1 when the two
- * checkpoints and the two state files are byte-identical. */
-int tt_resume_is_bit_exact(const ebm_dataset *ds, const ebm_train_config *cfg, const char *arch);
-
 /* Solves A·z = y (n×n, row-major; both overwritten, z into y) by
  * elimination with partial pivoting. */
 void tt_solve(double *A, double *y, int n);
 /* Trains c.iters (even) steps straight into test_path("straight"), and
  * c.iters/2 then a resume to c.iters into test_path("resumed") (saving
- * every 2 steps); CHECKs that both runs end with the same checkpoint and
- * state files byte for byte. arch: the run's architecture (NULL for a
- * method with a model of its own). The straight run's checkpoint path goes
- * into ckpt. */
+ * every 2 steps, at a constant learning rate); REQUIREs that every run
+ * succeeds and CHECKs that both end with the same checkpoint and state
+ * files byte for byte. arch: the run's architecture (NULL for a method
+ * with a model of its own). The straight run's checkpoint path goes into
+ * ckpt (may be NULL). */
 void tt_check_resume_bit_exact(const ebm_dataset *ds, ebm_train_config c, const char *arch, char *ckpt,
                                size_t size);
 /* The derivative of f (a loss of the network's parameters, fixed inputs)
