@@ -136,12 +136,19 @@ void train_make_positives(ebm_trainer *t);
 /* The MCMC maximum-likelihood step of pcd, short-run and cd (method_mcmc.c). */
 ebm_status train_mcmc_check_data(const ebm_trainer *t);
 ebm_status train_mcmc_step(ebm_trainer *t, void *state, ebm_train_stats *stats);
+/* The mcmc_* fields of stats from the sampler's last run (t->mcmc). */
+void train_mcmc_stats(const ebm_trainer *t, ebm_train_stats *stats);
 /* The contrastive loss of ebm_train_loss on t->x_pos / t->x_neg (with
  * t->cond_pos / t->cond_neg) and its parameter gradient, one forward and
  * one backward per batch (improved CD's input-gradient pass in between when
  * t->icd_grad): zeroes the gradients first; the means and the loss out;
  * divergence checked. (method_mcmc.c; recovery likelihood uses it too.) */
 ebm_status train_contrastive_gradient(ebm_trainer *t, double *e_pos, double *e_neg, double *loss);
+/* The same on another network (the latent-space EBM's prior) and batches
+ * of its inputs: x_pos, x_neg are cfg.batch items each; the trainer's
+ * energy and dL/dE arrays, conditioning, α and divergence checks. */
+ebm_status train_contrastive_gradient_of(ebm_trainer *t, ebm_net *net, const float *x_pos, const float *x_neg,
+                                         double *e_pos, double *e_neg, double *loss);
 
 /* GEBM's losses (method_gebm.c), on n energies of data (e_data) and of
  * generated points (e_gen), c* = log mean exp(−e_gen), wᵢ = the softmax of −e_gen:
