@@ -625,12 +625,13 @@ static int train_and_report(const train_cli *c, const ebm_dataset *ds, const ebm
   return CLI_EXIT_OK;
 }
 
-/* `ebm train --method gebm --data toy:NAME` needs no --arch: a model with a
- * generator on 2-D data gets the mlp energy (and method_gebm.c the
- * mlp-generator). */
+/* `ebm train --method gebm|coop --data toy:NAME` needs no --arch: a model
+ * with a generator on 2-D data gets the mlp energy (and train_generator.c
+ * the mlp-generator). */
 static void default_arch(train_cli *c) {
   const int i = opt_index(c, "method");
-  if (!c->f.arch && !c->f.resume && i >= c->nverb && c->given[i] && strcmp(c->text[i - c->nverb], "gebm") == 0)
+  const char *method = i >= c->nverb && c->given[i] ? c->text[i - c->nverb] : "";
+  if (!c->f.arch && !c->f.resume && (strcmp(method, "gebm") == 0 || strcmp(method, "coop") == 0))
     c->f.arch = "mlp";
 }
 

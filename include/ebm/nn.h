@@ -230,6 +230,20 @@ int ebm_net_is_classifier(const ebm_net *net);
  * EBM_ERR_ARG naming both shapes. */
 ebm_status ebm_latent_energy_new(ebm_net *generator, const ebm_energy *data_energy, ebm_energy **out);
 
+/* The latent-space EBM prior (Pang et al. 2020): p(z) ∝ exp(−E(z))·N(z; 0, I)
+ * with E = `prior` (an energy network on z), and x = G(z) + N(0, σ²I).
+ * Without a generator (NULL): the prior, U(z) = E(z) + ½‖z‖². With one:
+ * the posterior, U(z|x) = E(z) + ½‖z‖² + ‖x − G(z)‖²/(2σ²), once its
+ * observations are set (until then it is the prior). Borrows both
+ * networks; max_batch is the smaller of theirs; no range. A generator
+ * whose input is not the prior's z → EBM_ERR_ARG naming both shapes. */
+ebm_status ebm_latent_prior_energy_new(ebm_net *prior, ebm_net *generator, float sigma, ebm_energy **out);
+/* The observations of the posterior (n items of G's output, borrowed until
+ * the next call; NULL = none): chain i is z of x_i, so it must then be
+ * evaluated on exactly n chains (EBM_ERR_ARG otherwise). Only for energies
+ * made by ebm_latent_prior_energy_new; n ≤ max_batch. */
+ebm_status ebm_latent_prior_energy_set_target(ebm_energy *en, const float *x, int64_t n);
+
 /* --------------------------------------------------------------- losses */
 
 /* The mean softmax cross-entropy of n rows of k logits against labels in

@@ -215,6 +215,22 @@ struct ebm_net; /* nn.h */
 ebm_status ebm_sample_latent(struct ebm_net *generator, const ebm_energy *data_energy, const ebm_sampler_config *cfg,
                              int64_t n, ebm_rng *rng, float *z, float *x);
 
+/* n samples of a latent-space EBM (Pang et al. 2020): z from cfg's sampler
+ * on the prior p(z) ∝ exp(−E(z))·N(z; 0, I) (E = `prior`, a network on z)
+ * started at N(0, I), x = G(z) (the noise-free mean). cfg->steps = 0 gives
+ * G(z) with z ~ N(0, I). z (may be NULL) gets the latents, x the samples.
+ * A generator of another z → EBM_ERR_ARG naming both shapes. */
+ebm_status ebm_sample_latent_prior(struct ebm_net *prior, struct ebm_net *generator, const ebm_sampler_config *cfg,
+                                   int64_t n, ebm_rng *rng, float *z, float *x);
+
+/* Reconstructions of n observations x (n × G's output size) by a latent-space
+ * EBM: z from cfg's sampler on the posterior p(z|x) ∝ p(z)·N(x; G(z), σ²I)
+ * started at N(0, I), x_out = G(z). z (may be NULL) gets the latents; mse
+ * (may be NULL) the mean over every value of (x_out − x)². */
+ebm_status ebm_latent_reconstruct(struct ebm_net *prior, struct ebm_net *generator, float sigma,
+                                  const ebm_sampler_config *cfg, const float *x, int64_t n, ebm_rng *rng, float *z,
+                                  float *x_out, double *mse);
+
 /* --------------------------------------------------------- analytic energies */
 
 /* A Gaussian N(mean, cov) in D dimensions as an energy, E = ½(x−μ)ᵀΣ⁻¹(x−μ)

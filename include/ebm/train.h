@@ -117,6 +117,9 @@ typedef struct {
   char arch[EBM_TRAIN_TEXT_SIZE]; /* the generator: preset name, JSON or @FILE; "" = the data's preset */
   int latent_dim;             /* z's dimension; 0 = the generator's input size (2 for the default) */
   float lr;                   /* the generator's Adam learning rate; 0 = the energy's */
+  /* latent-ebm: p(z) ∝ exp(−E(z))·N(0, I), x = G(z) + N(0, σ²) */
+  char prior[EBM_TRAIN_TEXT_SIZE]; /* E on z: preset name, JSON or @FILE; "" = an mlp on z */
+  float obs_noise;            /* σ, 0.3 */
 } ebm_generator_config;
 
 typedef struct {

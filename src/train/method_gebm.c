@@ -28,12 +28,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "train/train_internal.h"
+#include "train/train_generator.h"
 
 typedef struct {
-  ebm_net *generator;
-  ebm_adam *adam;          /* over the generator */
-  int64_t latent;          /* floats per z */
+  train_generator gen;
   float *z;                /* (B, latent); G(z) goes to t->x_neg, the run's negatives */
   float *dx_gen;           /* (B, item) dL/dx, first E's then G's */
 } gebm_state;
@@ -67,41 +65,10 @@ double train_gebm_generator_loss(const float *e_gen, int64_t n) { return neg_log
 static void gebm_free(void *state) {
   gebm_state *s = state;
   if (!s) return;
-  ebm_adam_free(s->adam);
-  ebm_net_free(s->generator);
+  train_generator_free(&s->gen);
   free(s->z);
   free(s->dx_gen);
   free(s);
-}
-
-/* The generator of --generator, or the 2-D toys' mlp-generator preset. */
-static ebm_status build_generator(ebm_trainer *t, gebm_state *s) {
-  const ebm_generator_config *g = &t->cfg.generator;
-  char compact[96];
-  const char *arch = g->arch;
-  if (!arch[0]) {
-    if (ebm_net_item_ndim(t->net) != 1 || ebm_net_item_shape(t->net)[0] != 2)
-      return ebm_set_error(EBM_ERR_ARG, "method %s: --generator is required for %s (the default generator "
-                           "makes 2-D points)", t->method->name, t->ds->spec);
-    snprintf(compact, sizeof compact, "{\"preset\": \"mlp-generator\", \"in_dim\": %d}",
-             g->latent_dim > 0 ? g->latent_dim : 2);
-    arch = compact;
-  }
-  ebm_rng rng = train_method_rng(&t->cfg, 3);
-  ebm_status st = train_build_net(arch, t->cfg.batch, &rng, "--generator", &s->generator);
-  if (st != EBM_OK) return st;
-  const int ndim = ebm_net_item_ndim(s->generator);
-  s->latent = ebm_net_item_shape(s->generator)[0];
-  if (g->latent_dim > 0 && (ndim != 1 || s->latent != g->latent_dim))
-    return ebm_set_error(EBM_ERR_ARG, "--latent-dim %d disagrees with the generator's input shape [%lld%s]",
-                         g->latent_dim, (long long)s->latent, ndim == 1 ? "" : ", ...");
-  /* the latent posterior refuses shapes that disagree, naming both */
-  ebm_energy *posterior = NULL;
-  if ((st = ebm_latent_energy_new(s->generator, t->energy, &posterior)) != EBM_OK) return st;
-  ebm_energy_free(posterior);
-  ebm_adam_config acfg = t->cfg.adam;
-  if (g->lr > 0) acfg.lr = g->lr;
-  return ebm_adam_new(s->generator, &acfg, &s->adam);
 }
 
 static ebm_status gebm_init(ebm_trainer *t, void **state) {
@@ -112,9 +79,9 @@ static ebm_status gebm_init(ebm_trainer *t, void **state) {
   if (st != EBM_OK) return st;
   gebm_state *s = calloc(1, sizeof *s);
   if (!s) return ebm_set_error(EBM_ERR_NOMEM, "out of memory for method %s", t->method->name);
-  if ((st = build_generator(t, s)) != EBM_OK) goto fail;
+  if ((st = train_generator_init(t, &s->gen)) != EBM_OK) goto fail;
   const size_t big = (size_t)(t->cfg.batch * t->item);
-  s->z = malloc((size_t)(t->cfg.batch * s->latent) * sizeof(float));
+  s->z = malloc((size_t)(t->cfg.batch * s->gen.latent) * sizeof(float));
   s->dx_gen = malloc(big * sizeof(float));
   if (!s->z || !s->dx_gen) {
     st = ebm_set_error(EBM_ERR_NOMEM, "out of memory for method %s", t->method->name);
@@ -169,17 +136,16 @@ static ebm_status gebm_step(ebm_trainer *t, void *state, ebm_train_stats *stats)
 
   ebm_batcher_next(t->batcher, t->x_pos, t->y_data);
   ebm_net_spectral_update(t->net, c->spectral_iters);
-  ebm_net_spectral_update(s->generator, c->spectral_iters);
-  ebm_rng_normal(&t->rng, s->z, B * s->latent, 0.0f, 1.0f);
-  if ((st = train_gebm_gradients(t->net, s->generator, t->x_pos, s->z, B, c->alpha, &work, step, c->max_energy, &v)) !=
+  ebm_net_spectral_update(s->gen.net, c->spectral_iters);
+  ebm_rng_normal(&t->rng, s->z, B * s->gen.latent, 0.0f, 1.0f);
+  if ((st = train_gebm_gradients(t->net, s->gen.net, t->x_pos, s->z, B, c->alpha, &work, step, c->max_energy, &v)) !=
       EBM_OK)
     return st;
   /* Both gradients are complete before either network changes. */
   double gnorm = 0, gen_norm = 0;
   const float lr = ebm_train_lr(c, t->step);
-  const float gen_lr = c->generator.lr > 0 ? lr * (c->generator.lr / c->adam.lr) : lr;
   if ((st = train_adam_step(t->adam, lr, step, "grad_norm", &gnorm)) != EBM_OK ||
-      (st = train_adam_step(s->adam, gen_lr, step, "the generator's grad_norm", &gen_norm)) != EBM_OK)
+      (st = train_adam_step(s->gen.adam, train_generator_lr(t), step, "the generator's grad_norm", &gen_norm)) != EBM_OK)
     return st;
   t->has_negatives = 1;
   stats->loss = v.loss;
@@ -191,35 +157,16 @@ static ebm_status gebm_step(ebm_trainer *t, void *state, ebm_train_stats *stats)
 
 static ebm_status gebm_save(const ebm_trainer *t, const void *state, ebm_st_writer *w) {
   (void)t;
-  const gebm_state *s = state;
-  ebm_status st = train_save_net(w, s->generator, "generator");
-  return st != EBM_OK ? st : ebm_adam_save_as(s->adam, w, "generator_adam");
+  return train_generator_save(&((const gebm_state *)state)->gen, w);
 }
 
-static ebm_status gebm_restore(ebm_trainer *t, void *state, const ebm_safetensors *st_file) {
+static ebm_status gebm_restore(ebm_trainer *t, void *state, const ebm_safetensors *st) {
   (void)t;
-  gebm_state *s = state;
-  ebm_status st = train_check_net(st_file, s->generator, "generator");
-  if (st == EBM_OK) st = ebm_adam_restore_as(s->adam, st_file, "generator_adam");
-  if (st == EBM_OK) st = train_read_net(st_file, s->generator, "generator");
-  return st;
+  return train_generator_restore(&((gebm_state *)state)->gen, st);
 }
 
 static int gebm_parts(const void *state, const ebm_net **nets, const char **names, int max) {
-  const gebm_state *s = state;
-  if (max < 1) return 0;
-  nets[0] = s->generator;
-  names[0] = "generator";
-  return 1;
-}
-
-static ebm_status gebm_check(const ebm_train_config *cfg) {
-  const ebm_generator_config *g = &cfg->generator;
-  if (g->latent_dim < 0 || g->latent_dim > (1 << 20))
-    return ebm_set_error(EBM_ERR_ARG, "latent-dim must be in [0, %d], got %d", 1 << 20, g->latent_dim);
-  if (!(g->lr >= 0) || !isfinite(g->lr))
-    return ebm_set_error(EBM_ERR_ARG, "generator-lr must be >= 0 and finite, got %g", (double)g->lr);
-  return EBM_OK;
+  return train_generator_parts(&((const gebm_state *)state)->gen, nets, names, max);
 }
 
 #define ROW(name_, type_, field, metavar_, help_, flags_, def_)                                    \
@@ -228,12 +175,12 @@ static ebm_status gebm_check(const ebm_train_config *cfg) {
    .flags = flags_, .def = def_}
 static const ebm_train_setting gebm_settings[] = {
     ROW("generator", EBM_SETTING_TEXT, generator.arch, "ARCH",
-        "gebm: the generator (preset, JSON or @FILE); default mlp-generator for 2-D data",
+        "gebm, coop, latent-ebm: the generator (preset, JSON or @FILE); default mlp-generator for 2-D data",
         EBM_SETTING_IDENTITY, ""),
     ROW("latent-dim", EBM_SETTING_INT, generator.latent_dim, "D",
-        "gebm: latent dimension (0: the generator's input size)", EBM_SETTING_IDENTITY, "0"),
+        "gebm, coop, latent-ebm: latent dimension (0: the generator's input size)", EBM_SETTING_IDENTITY, "0"),
     ROW("generator-lr", EBM_SETTING_FLOAT, generator.lr, "LR",
-        "gebm: the generator's Adam learning rate (0: --lr; follows --lr-decay)", 0, "0"),
+        "gebm, coop, latent-ebm: the generator's Adam learning rate (0: --lr; follows --lr-decay)", 0, "0"),
 };
 #undef ROW
 
@@ -243,7 +190,7 @@ const train_method train_method_gebm = {
     .needs = TRAIN_ENERGY_NET,
     .settings = gebm_settings,
     .nsettings = (int)(sizeof gebm_settings / sizeof *gebm_settings),
-    .check = gebm_check,
+    .check = train_generator_check,
     .init = gebm_init,
     .step = gebm_step,
     .save = gebm_save,

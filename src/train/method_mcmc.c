@@ -194,15 +194,18 @@ ebm_status train_mcmc_step(ebm_trainer *t, void *state, ebm_train_stats *stats) 
   stats->grad_norm = gnorm;
   stats->kl = icd.kl;
   stats->entropy = icd.entropy;
-  const int K = c->sampler.steps;
-  if (K > 0) {
-    double acc = 0;
-    for (int k = 0; k < K; k++) acc += t->mcmc[k].accept_rate;
-    stats->mcmc_energy = t->mcmc[K - 1].mean_energy;
-    stats->mcmc_grad_norm = t->mcmc[K - 1].grad_norm;
-    stats->mcmc_accept = acc / K;
-  }
+  train_mcmc_stats(t, stats);
   return EBM_OK;
+}
+
+void train_mcmc_stats(const ebm_trainer *t, ebm_train_stats *stats) {
+  const int K = t->cfg.sampler.steps;
+  if (K <= 0) return;
+  double acc = 0;
+  for (int k = 0; k < K; k++) acc += t->mcmc[k].accept_rate;
+  stats->mcmc_energy = t->mcmc[K - 1].mean_energy;
+  stats->mcmc_grad_norm = t->mcmc[K - 1].grad_norm;
+  stats->mcmc_accept = acc / K;
 }
 
 /* The three rows of the method table (methods.c). */

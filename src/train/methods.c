@@ -11,7 +11,7 @@ extern const train_method train_method_dsm, train_method_ssm;
 extern const train_method train_method_recovery;
 extern const train_method train_method_flow, train_method_fce;
 extern const train_method train_method_jem; /* method_jem.c */
-extern const train_method train_method_gebm;
+extern const train_method train_method_gebm, train_method_coop, train_method_latent;
 
 static const train_method *const methods[] = {
     &train_method_pcd,
@@ -25,6 +25,8 @@ static const train_method *const methods[] = {
     &train_method_fce,
     &train_method_jem,
     &train_method_gebm,
+    &train_method_coop,
+    &train_method_latent,
 };
 
 int train_method_count(void) { return (int)(sizeof methods / sizeof *methods); }

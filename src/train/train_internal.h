@@ -151,12 +151,25 @@ ebm_status train_mcmc_step(ebm_trainer *t, void *state, ebm_train_stats *stats);
  * the batch out, each checked to be finite (and the means within
  * max_energy). */
 ebm_status train_contrastive_passes(ebm_trainer *t, int64_t first, int64_t n, int64_t step, float *neg_grad);
+/* The same passes on another network and inputs: x_pos / x_neg point at
+ * the n items themselves (already offset); first places E and dL/dE in the
+ * trainer's arrays and slices the conditioning. */
+ebm_status train_contrastive_passes_of(ebm_trainer *t, ebm_net *net, const float *x_pos, const float *x_neg,
+                                       int64_t first, int64_t n, int64_t step, float *neg_grad);
 ebm_status train_contrastive_check(ebm_trainer *t, int64_t step, double *e_pos, double *e_neg, double *loss);
 
 /* dL/dE of ebm_train_loss for n energies of a batch of `batch`:
  * de[i] = (sign + 2α·e[i])/batch, sign +1 for positives, −1 for negatives
  * (ebm_train_loss_grad is this on both halves, batch = n). */
 void train_loss_grad_part(const float *e, int64_t n, int64_t batch, float alpha, double sign, float *de);
+/* The mcmc_* fields of stats from the sampler's last run (t->mcmc). */
+void train_mcmc_stats(const ebm_trainer *t, ebm_train_stats *stats);
+/* Passes and check on the whole batch of t->x_pos / t->x_neg (coop), or of
+ * another network's inputs (x_pos, x_neg: cfg.batch items each; the
+ * latent-space EBM's prior on z), for step t->step + 1. */
+ebm_status train_contrastive_gradient(ebm_trainer *t, double *e_pos, double *e_neg, double *loss);
+ebm_status train_contrastive_gradient_of(ebm_trainer *t, ebm_net *net, const float *x_pos, const float *x_neg,
+                                         double *e_pos, double *e_neg, double *loss);
 
 /* GEBM's losses (method_gebm.c), on n energies of data (e_data) and of
  * generated points (e_gen), c* = log mean exp(−e_gen), wᵢ = the softmax of −e_gen:

@@ -7,17 +7,6 @@
 #include "train/train_internal.h"
 #include "train/train_testutil.h"
 
-static ebm_net *generator_net(int latent, int width, int64_t batch, uint64_t seed) {
-  char json[128];
-  snprintf(json, sizeof json, "{\"preset\": \"mlp-generator\", \"in_dim\": %d, \"width\": %d}", latent, width);
-  ebm_net *net = NULL;
-  REQUIRE_OK(ebm_net_new(json, batch, &net));
-  ebm_rng rng;
-  ebm_rng_init(&rng, seed);
-  REQUIRE_OK(ebm_net_init(net, &rng));
-  return net;
-}
-
 TEST(kale_and_generator_losses_are_the_hand_values) {
   const float e_data[2] = {1.0f, 2.0f}, e_gen[2] = {0.0f, (float)log(2.0)};
   float de_data[2], de_gen[2];
@@ -46,7 +35,7 @@ typedef struct {
 
 static void case_init(gebm_case *c, uint64_t seed) {
   c->energy = tt_mlp(8, 0, N, seed);
-  c->generator = generator_net(2, 8, N, seed + 1);
+  c->generator = tt_generator(2, 8, N, seed + 1);
   ebm_rng rng;
   ebm_rng_init(&rng, seed + 2);
   ebm_rng_uniform(&rng, c->x_data, N * 2, -2.0f, 2.0f);
@@ -108,7 +97,7 @@ TEST(generator_gradient_is_the_generalized_likelihood_gradient) {
 
 TEST(latent_posterior_gradient_goes_through_the_generator) {
   enum { M = 3, D = 3 };
-  ebm_net *g = generator_net(D, 8, M, 71), *e = tt_mlp(8, 0, M, 72);
+  ebm_net *g = tt_generator(D, 8, M, 71), *e = tt_mlp(8, 0, M, 72);
   ebm_energy *data_energy = ebm_net_as_energy(e), *post = NULL;
   REQUIRE(data_energy);
   REQUIRE_OK(ebm_latent_energy_new(g, data_energy, &post));

@@ -14,6 +14,17 @@ ebm_net *tt_mlp(int width, int classes, int64_t batch, uint64_t seed) {
   return net;
 }
 
+ebm_net *tt_generator(int latent, int width, int64_t batch, uint64_t seed) {
+  char json[128];
+  snprintf(json, sizeof json, "{\"preset\": \"mlp-generator\", \"in_dim\": %d, \"width\": %d}", latent, width);
+  ebm_net *net = NULL;
+  REQUIRE_OK(ebm_net_new(json, batch, &net));
+  ebm_rng rng;
+  ebm_rng_init(&rng, seed);
+  REQUIRE_OK(ebm_net_init(net, &rng));
+  return net;
+}
+
 ebm_train_config tt_toy_config(int64_t batch, int steps, int64_t iters) {
   ebm_train_config c = ebm_train_defaults();
   c.batch = batch;

@@ -9,6 +9,10 @@
  * class-affine conditioning) for batches of `batch`; REQUIREs success. */
 ebm_net *tt_mlp(int width, int classes, int64_t batch, uint64_t seed);
 
+/* An initialised mlp-generator (z of `latent` floats → 2-D points, width
+ * W) for batches of `batch`; REQUIREs success. */
+ebm_net *tt_generator(int latent, int width, int64_t batch, uint64_t seed);
+
 /* The quick 2-D recipe: ULA ε 0.1 × K steps, α 0.01, Adam lr 1e-2
  * β (0.9, 0.999) without the A.12 clip, cosine decay, range ±4. */
 ebm_train_config tt_toy_config(int64_t batch, int steps, int64_t iters);

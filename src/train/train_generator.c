@@ -1,0 +1,107 @@
+/* The generator of the energy + generator methods (train_generator.h). */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "train/train_generator.h"
+
+ebm_status train_generator_check(const ebm_train_config *cfg) {
+  const ebm_generator_config *g = &cfg->generator;
+  if (g->latent_dim < 0 || g->latent_dim > (1 << 20))
+    return ebm_set_error(EBM_ERR_ARG, "latent-dim must be in [0, %d], got %d", 1 << 20, g->latent_dim);
+  if (!(g->lr >= 0) || !isfinite(g->lr))
+    return ebm_set_error(EBM_ERR_ARG, "generator-lr must be >= 0 and finite, got %g", (double)g->lr);
+  return EBM_OK;
+}
+
+/* The generator of --generator, or the 2-D toys' mlp-generator preset. */
+ebm_status train_generator_init(const ebm_trainer *t, train_generator *gen) {
+  const ebm_generator_config *g = &t->cfg.generator;
+  char compact[96];
+  const char *arch = g->arch;
+  const int item_ndim = t->ds->x->ndim - 1; /* the energy network's input, checked */
+  const int64_t *item_shape = t->ds->x->shape + 1;
+  if (!arch[0]) {
+    if (item_ndim != 1 || item_shape[0] != 2)
+      return ebm_set_error(EBM_ERR_ARG, "method %s: --generator is required for %s (the default generator "
+                           "makes 2-D points)", t->method->name, t->ds->spec);
+    snprintf(compact, sizeof compact, "{\"preset\": \"mlp-generator\", \"in_dim\": %d}",
+             g->latent_dim > 0 ? g->latent_dim : 2);
+    arch = compact;
+  }
+  ebm_rng rng = train_method_rng(&t->cfg, TRAIN_GENERATOR_INIT_STREAM);
+  ebm_status st = train_build_net(arch, t->cfg.batch, &rng, "--generator", &gen->net);
+  if (st != EBM_OK) return st;
+  const int ndim = ebm_net_item_ndim(gen->net);
+  gen->latent = ebm_net_item_shape(gen->net)[0];
+  if (g->latent_dim > 0 && (ndim != 1 || gen->latent != g->latent_dim))
+    return ebm_set_error(EBM_ERR_ARG, "--latent-dim %d disagrees with the generator's input shape [%lld%s]",
+                         g->latent_dim, (long long)gen->latent, ndim == 1 ? "" : ", ...");
+  if (t->energy) { /* the latent posterior refuses shapes that disagree, naming both */
+    ebm_energy *posterior = NULL;
+    if ((st = ebm_latent_energy_new(gen->net, t->energy, &posterior)) != EBM_OK) return st;
+    ebm_energy_free(posterior);
+  } else if (ebm_net_out_ndim(gen->net) != item_ndim ||
+             memcmp(ebm_net_out_shape(gen->net), item_shape, (size_t)item_ndim * sizeof *item_shape) != 0) {
+    char g_shape[64], x_shape[64];
+    ebm_shape_str(ebm_net_out_ndim(gen->net), ebm_net_out_shape(gen->net), g_shape, sizeof g_shape);
+    ebm_shape_str(item_ndim, item_shape, x_shape, sizeof x_shape);
+    return ebm_set_error(EBM_ERR_ARG, "the generator's output shape %s differs from %s's item shape %s", g_shape,
+                         t->ds->spec, x_shape);
+  }
+  ebm_adam_config acfg = t->cfg.adam;
+  if (g->lr > 0) acfg.lr = g->lr;
+  return ebm_adam_new(gen->net, &acfg, &gen->adam);
+}
+
+void train_generator_free(train_generator *g) {
+  ebm_adam_free(g->adam);
+  ebm_net_free(g->net);
+  g->adam = NULL;
+  g->net = NULL;
+}
+
+float train_generator_lr(const ebm_trainer *t) {
+  const ebm_train_config *c = &t->cfg;
+  const float lr = ebm_train_lr(c, t->step);
+  return c->generator.lr > 0 ? lr * (c->generator.lr / c->adam.lr) : lr;
+}
+
+ebm_status train_generator_save(const train_generator *g, ebm_st_writer *w) {
+  ebm_status st = train_save_net(w, g->net, "generator");
+  return st != EBM_OK ? st : ebm_adam_save_as(g->adam, w, "generator_adam");
+}
+
+ebm_status train_generator_restore(train_generator *g, const ebm_safetensors *st_file) {
+  ebm_status st = train_check_net(st_file, g->net, "generator");
+  if (st == EBM_OK) st = ebm_adam_restore_as(g->adam, st_file, "generator_adam");
+  if (st == EBM_OK) st = train_read_net(st_file, g->net, "generator");
+  return st;
+}
+
+int train_generator_parts(const train_generator *g, const ebm_net **nets, const char **names, int max) {
+  if (max < 1) return 0;
+  nets[0] = g->net;
+  names[0] = "generator";
+  return 1;
+}
+
+double train_generator_regression_loss(const float *x_gen, const float *target, int64_t n, int64_t dim,
+                                       double scale, float *dx) {
+  double sum = 0;
+  for (int64_t k = 0; k < n * dim; k++) {
+    const double d = (double)x_gen[k] - target[k];
+    sum += 0.5 * d * d;
+    if (dx) dx[k] = (float)(scale * d / (double)n);
+  }
+  return scale * sum / (double)n;
+}
+
+ebm_status train_generator_regression_backward(ebm_net *generator, const float *x_gen, const float *target,
+                                               int64_t n, double scale, float *dx, int64_t step, double *loss) {
+  *loss = train_generator_regression_loss(x_gen, target, n, ebm_net_out_size(generator), scale, dx);
+  ebm_status st = train_check_finite(*loss, 0, step, "the generator's loss");
+  if (st != EBM_OK) return st;
+  ebm_net_zero_grad(generator);
+  return ebm_net_backward(generator, dx, NULL, 1);
+}
