@@ -41,11 +41,16 @@
  *
  * Before including: DIRECT_TARGET (the target attribute string), LANES,
  * TILE_M (≥ 4), TILE_P (3), VEC, VZERO(), VLOAD(p), VSTORE(p, v), VSET1(f),
- * VFMA(a, b, c) = a·b + c, VADD(a, b), and DIRECT_FN(name) (the ISA suffix). */
+ * VFMA(a, b, c) = a·b + c, VADD(a, b), and DIRECT_FN(name) (the ISA suffix);
+ * optionally VKEEP(v): pins a loaded vector to a register (see the AVX2 file). */
 #include <string.h>
 
 #include "ebm/core.h"
 #include "ops/conv2d_internal.h"
+
+#ifndef VKEEP
+#define VKEEP(v) ((void)0)
+#endif
 #include "ops/transpose.h"
 
 #define MAX_K 4096 /* taps per output (C_in·kh·kw): the offset table lives on the stack */
@@ -128,7 +133,10 @@ backward_tile(const int mr, const int np, int64_t c_out, const float *a, int64_t
     for (int j = 0; j < np; j++) acc[r][j] = VZERO();
   for (int64_t co = 0; co < c_out; co++) {
     VEC bv[TILE_P];
-    for (int j = 0; j < np; j++) bv[j] = VLOAD(b + co * ldb + j * LANES);
+    for (int j = 0; j < np; j++) {
+      bv[j] = VLOAD(b + co * ldb + j * LANES);
+      VKEEP(bv[j]);
+    }
     const float *ac = a + co * lda;
     for (int r = 0; r < mr; r++) {
       VEC av = VSET1(ac[r]);

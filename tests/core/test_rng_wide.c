@@ -1,27 +1,24 @@
-/* The AVX-512 Philox path of the fills (rng.c, 16 blocks at a time) gives
- * exactly the numbers of the scalar definition: block k of the stream is
- * ebm_philox4x32(seed, 0, k), mapped element by element — including runs
+/* The wide Philox paths of the fills (rng.c, 16 blocks at a time, and the
+ * AVX2 Box–Muller) give exactly the numbers of the scalar definition: block
+ * k of the stream is ebm_philox4x32(seed, 0, k), mapped element by element
+ * (the normals by box_muller.h's scalar bm_pair) — including runs
  * that straddle a 2^32 counter boundary (the carry into the high word) and
  * short tails that take the scalar path. */
 #include <math.h>
 
+#include "core/box_muller.h"
 #include "test.h"
 
 static float unit(uint32_t u) { return (float)(u >> 8) * (1.0f / 16777216.0f); }
-static float unit_open(uint32_t u) { return ((float)(u >> 8) + 1.0f) * (1.0f / 16777216.0f); }
 
-/* the scalar definition, written out independently of rng.c */
+/* the scalar definition, block by block, written out independently of rng.c's loops */
 static void reference(uint64_t seed, uint64_t counter, int64_t n, int normal, float *out) {
   for (int64_t b = 0; b * 4 < n; b++) {
     uint32_t r[4];
     ebm_philox4x32(seed, 0, counter + (uint64_t)b, r);
     float z[4];
-    for (int p = 0; p < 2; p++) {
-      float radius = sqrtf(-2.0f * logf(unit_open(r[2 * p])));
-      float angle = 6.28318530717958647692f * unit(r[2 * p + 1]);
-      z[2 * p] = radius * cosf(angle);
-      z[2 * p + 1] = radius * sinf(angle);
-    }
+    bm_pair(r[0], r[1], &z[0], &z[1]);
+    bm_pair(r[2], r[3], &z[2], &z[3]);
     for (int l = 0; l < 4 && b * 4 + l < n; l++)
       out[b * 4 + l] = normal ? 0.5f + 2.0f * z[l] : -1.0f + 2.0f * unit(r[l]);
   }
