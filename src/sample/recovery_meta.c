@@ -7,6 +7,7 @@
 
 #include "ebm.h"
 #include "ebm/recovery_meta.h"
+#include "sample/sampler_internal.h"
 
 const char *ebm_recovery_config_format(const ebm_recovery_config *cfg, char *buf, size_t size) {
   snprintf(buf, size, "levels=%d,sigma-min=%.9g,sigma-max=%.9g,steps=%d,step=%.9g", cfg->levels,
@@ -45,26 +46,18 @@ ebm_status ebm_recovery_config_parse(const char *text, ebm_recovery_config *cfg)
   return EBM_OK;
 }
 
+/* A schedule text over *out (an ebm_recovery_config), checked, its range kept. */
+static ebm_status parse_schedule(const char *text, const char *path, void *out) {
+  ebm_recovery_config *cfg = out, c = *cfg;
+  ebm_status st = ebm_recovery_config_parse(text, &c);
+  if (st == EBM_OK) st = ebm_recovery_config_check(&c);
+  if (st != EBM_OK) return ebm_error_prefix(st, path);
+  *cfg = c;
+  return EBM_OK;
+}
+
 ebm_status ebm_recovery_config_from_checkpoint(const char *path, ebm_recovery_config *cfg, int *found) {
-  ebm_safetensors *file = NULL;
-  *found = 0;
-  ebm_status st = ebm_safetensors_load(path, &file);
-  if (st != EBM_OK) return st;
-  const char *text = ebm_safetensors_meta(file, EBM_RECOVERY_META_KEY);
-  if (text) {
-    ebm_recovery_config c = *cfg;
-    if ((st = ebm_recovery_config_parse(text, &c)) == EBM_OK) {
-      c.range_lo = cfg->range_lo; /* not stored: the caller's */
-      c.range_hi = cfg->range_hi;
-      if ((st = ebm_recovery_config_check(&c)) == EBM_OK) {
-        *cfg = c;
-        *found = 1;
-      }
-    }
-    if (st != EBM_OK) ebm_error_prefix(st, path);
-  }
-  ebm_safetensors_free(file);
-  return st;
+  return sample_checkpoint_meta(path, EBM_RECOVERY_META_KEY, parse_schedule, cfg, found);
 }
 
 /* ---------------------------------------------- the level-0 marginal */
