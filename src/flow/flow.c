@@ -224,6 +224,19 @@ static ebm_status alloc_work(ebm_flow *f) {
   return EBM_OK;
 }
 
+/* A Glow layer's network holds exactly what flow_glow.c reads: actnorm's
+ * bias and logs [C], or the 1×1 map's C×C weight (a checkpoint could hold
+ * any network under those part names). */
+static int glow_params_ok(const ebm_flow *f, flow_layer_kind kind, ebm_net *net) {
+  const int want = kind == FLOW_ACTNORM ? 2 : 1;
+  if (ebm_net_param_count(net) != want) return 0;
+  for (int i = 0; i < want; i++) {
+    const int64_t numel = ebm_tensor_numel(ebm_net_param(net, i)->value);
+    if (numel != (kind == FLOW_ACTNORM ? f->channels : f->channels * f->channels)) return 0;
+  }
+  return 1;
+}
+
 ebm_status flow_build(const ebm_flow_spec *spec, int item_ndim, const int64_t *item_shape, int64_t max_batch,
                       ebm_net **nets, ebm_flow **out) {
   *out = NULL;
@@ -268,6 +281,10 @@ ebm_status flow_build(const ebm_flow_spec *spec, int item_ndim, const int64_t *i
                          (long long)ebm_net_out_size(net), (long long)out);
     else if (ebm_net_num_classes(net) > 0 || ebm_net_needs_sigma(net))
       st = ebm_set_error(EBM_ERR_ARG, "flow: %s is conditional; flows here are unconditional", part);
+    else if (f->kinds[k] != FLOW_COUPLING && !glow_params_ok(f, f->kinds[k], (ebm_net *)net))
+      st = ebm_set_error(EBM_ERR_SHAPE, "flow: %s is not %s", part,
+                         f->kinds[k] == FLOW_ACTNORM ? "one actnorm layer (bias, logs [C])"
+                                                     : "one bias-free 1x1 map (weight [C, C])");
   }
   if (st == EBM_OK) st = alloc_work(f);
   if (st != EBM_OK) {

@@ -335,6 +335,27 @@ TEST(flow_glow_checkpoint_round_trip_is_byte_exact_with_pytorch_names) {
   ebm_flow_free(back);
 }
 
+/* A checkpoint whose "actnorm_0" part is some other network of the right
+ * output size is refused before a pass reads its parameters. */
+TEST(flow_checkpoint_with_a_wrong_glow_part_is_refused_in_one_line) {
+  ebm_flow *f = make_flow("couplings=1,hidden=4,depth=1,actnorm=1", 1, (int64_t[]){2}, 2, 1.0f, 91);
+  const ebm_net *nets[2];
+  const char *names[2], *keys[1] = {"flow"};
+  CHECK_EQ_INT(ebm_flow_parts(f, nets, names), 2);
+  CHECK_EQ_STR(names[0], "actnorm_0");
+  ebm_net *impostor = nt_build("{\"input\":[2],\"layers\":[{\"type\":\"linear\",\"name\":\"actnorm\",\"out\":2}]}", 2, 1);
+  nets[0] = impostor;
+  char spec[256];
+  const char *values[1] = {ebm_flow_spec_format(ebm_flow_get_spec(f), spec, sizeof spec)};
+  const char *path = test_path("impostor.safetensors");
+  REQUIRE_OK(ebm_net_save_parts(path, 2, nets, names, 1, keys, values));
+  ebm_flow *back = NULL;
+  CHECK_FAILS_WITH(ebm_flow_load(path, 2, &back), EBM_ERR_SHAPE, "actnorm_0 is not one actnorm layer");
+  CHECK(back == NULL);
+  ebm_net_free(impostor);
+  ebm_flow_free(f);
+}
+
 TEST(flow_bad_settings_shapes_and_files_get_one_clear_line) {
   ebm_flow_spec spec = ebm_flow_spec_defaults();
   ebm_flow *f = NULL;
