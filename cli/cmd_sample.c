@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ebm/recovery_meta.h"
 #include "use_common.h"
 
 #define VERB "sample"
@@ -62,10 +63,10 @@ static int parse_flags(int argc, char **argv, sample_flags *f, int64_t *n) {
       {"png", OPT_PATH_OUT, &f->png, "FILE.png", "a picture: image grid, or density + samples for 2-D"},
       {"chain", OPT_PATH_OUT, &f->chain, "FILE.png", "chains over time (at most 8 rows)"},
       {"every", OPT_INT, &f->every, "M", "--chain: one column every M steps (0: steps/10)"},
-      {"levels", OPT_INT, &f->rec.levels, "T", "recovery likelihood: noise levels (the model's --levels; a model that takes σ always samples by levels)"},
-      {"sigma-min", OPT_FLOAT, &f->rec.sigma_min, "S", "recovery likelihood: the smallest level's σ (the model's; 0.1)"},
-      {"sigma-max", OPT_FLOAT, &f->rec.sigma_max, "S", "recovery likelihood: the largest level's σ (the model's; 1)"},
-      {"recovery-step", OPT_FLOAT, &f->rec.step, "B", "recovery likelihood: Langevin step b·s² (the model's; 0.1)"},
+      {"levels", OPT_INT, &f->rec.levels, "T", "recovery likelihood: noise levels (default: the checkpoint's schedule, else 1; a model that takes σ always samples by levels)"},
+      {"sigma-min", OPT_FLOAT, &f->rec.sigma_min, "S", "recovery likelihood: the smallest level's σ (the checkpoint's, else 0.1)"},
+      {"sigma-max", OPT_FLOAT, &f->rec.sigma_max, "S", "recovery likelihood: the largest level's σ (the checkpoint's, else 1)"},
+      {"recovery-step", OPT_FLOAT, &f->rec.step, "B", "recovery likelihood: Langevin step b·s² (the checkpoint's, else 0.1)"},
   };
   int rc = cli_parse(VERB, opts, CLI_NOPTS(opts), argc, argv, NULL, 0, NULL);
   if (rc) return rc;
@@ -95,6 +96,8 @@ typedef struct {
   const ebm_energy *en;
   float lo, hi;      /* the data range, or ±4 (the toys' box) for pictures and noise */
   int from_ckpt;     /* the sampler settings came from the checkpoint's metadata */
+  ebm_recovery_config rec; /* the checkpoint's recovery schedule (rec_found), else ebm train's defaults */
+  int rec_found;
 } target;
 
 static void target_free(target *t) { ebm_energy_source_close(&t->src); }
@@ -103,8 +106,10 @@ static void target_free(target *t) { ebm_energy_source_close(&t->src); }
  * training run records how its model is sampled), else over the defaults. */
 static int sampler_for(const sample_flags *f, const ebm_energy_spec *spec, target *t, ebm_sampler_config *cfg) {
   ebm_sampler_config base = ebm_sampler_defaults(f->ckpt ? EBM_SAMPLER_LANGEVIN : EBM_SAMPLER_MALA);
+  t->rec = (ebm_recovery_config){.levels = 1, .sigma_min = 0.1f, .sigma_max = 1.0f, .step = 0.1f};
   if (spec->kind == EBM_SOURCE_CKPT) {
     ebm_status st = ebm_sampler_config_from_checkpoint(spec->path, &base, &t->from_ckpt);
+    if (st == EBM_OK) st = ebm_recovery_config_from_checkpoint(spec->path, &t->rec, &t->rec_found);
     if (st != EBM_OK) return cli_runtime_error(st);
   }
   return use_sampler_config_from(VERB, &f->sf, &base, cfg);
@@ -354,10 +359,13 @@ static void print_summary(const sample_flags *f, const ebm_sampler_config *cfg, 
  * from noise to data instead of one MCMC run; --png shows the samples of
  * an image model, --chain each level (rows = chains, columns = levels from
  * the noisiest). */
-static int sample_levels(sample_flags *f, const target *t, int64_t n, int steps) {
+static int sample_levels(sample_flags *f, const target *t, int64_t n, int steps, const ebm_recovery_config *base) {
   const ebm_energy *en = t->en;
-  ebm_recovery_config r = f->rec;
-  if (r.levels == 0) r.levels = 1;
+  ebm_recovery_config r = *base; /* the checkpoint's schedule or ebm train's defaults; set flags override */
+  if (f->rec.levels > 0) r.levels = f->rec.levels;
+  if (f->rec.sigma_min != 0) r.sigma_min = f->rec.sigma_min;
+  if (f->rec.sigma_max != 0) r.sigma_max = f->rec.sigma_max;
+  if (f->rec.step != 0) r.step = f->rec.step;
   r.steps = steps;
   r.range_lo = t->lo;
   r.range_hi = t->hi;
@@ -391,8 +399,7 @@ static int sample_levels(sample_flags *f, const target *t, int64_t n, int steps)
 }
 
 static int run_sample(int argc, char **argv) {
-  sample_flags f = {.init = "uniform", .cls = -1, .anneal = 1.0,
-                    .rec = {.sigma_min = 0.1f, .sigma_max = 1.0f, .step = 0.1f}}; /* ebm train's defaults */
+  sample_flags f = {.init = "uniform", .cls = -1, .anneal = 1.0}; /* f.rec: 0 = not given */
   use_sampler_flags_init(&f.sf);
   int64_t n;
   int rc = parse_flags(argc, argv, &f, &n);
@@ -407,8 +414,10 @@ static int run_sample(int argc, char **argv) {
   if (t.from_ckpt) fprintf(stderr, "ebm %s: the checkpoint's sampler settings (%s, %d steps; flags override)\n", VERB,
                            ebm_sampler_name(cfg.kind), cfg.steps);
   const ebm_energy *en = t.en;
-  if (en->needs_sigma || f.rec.levels > 0) {
-    rc = sample_levels(&f, &t, n, cfg.steps);
+  if (en->needs_sigma || f.rec.levels > 0 || t.rec_found) {
+    if (t.rec_found) fprintf(stderr, "ebm %s: the checkpoint's recovery schedule (%d levels, sigma %g..%g; flags override)\n",
+                             VERB, t.rec.levels, (double)t.rec.sigma_min, (double)t.rec.sigma_max);
+    rc = sample_levels(&f, &t, n, cfg.steps, &t.rec);
     goto done;
   }
   x = malloc((size_t)(n * ebm_energy_item_size(en)) * sizeof *x);
@@ -459,6 +468,7 @@ CLI_COMMAND(sample, VERB,
             "steps in 4 phases cooling from T0 to 1; --from-buffer RUN starts the chains from\n"
             "the run's replay buffer; --data SPEC reports the data's mean energy next to the\n"
             "samples'. A recovery-likelihood model (ebm train --method recovery) samples by\n"
-            "its chain of levels from noise to data: give the schedule it was trained with\n"
-            "(--levels, --sigma-min, --sigma-max, --recovery-step; --steps per level).",
+            "its chain of levels from noise to data with the schedule its checkpoint records\n"
+            "(flags override: --levels, --sigma-min, --sigma-max, --recovery-step; --steps per level);\n"
+            "--chain P.png draws every level of the first chains (rows: chains, columns: levels).",
             run_sample)

@@ -17,7 +17,15 @@
  * settings: an MLP for vectors, 3×3 convolutions for images; their last
  * layer starts at zero, so a new flow is the identity (q = N(0, I)).
  *
- * Not yet here: actnorm and invertible 1×1 convolutions (Glow). */
+ * Glow's layers (Kingma & Dhariwal 2018) go before each coupling when on
+ * (actnorm → 1×1 convolution → coupling), per channel c of C×H×W items
+ * (vectors: each of the D features is a channel, H·W = 1):
+ *   actnorm   y = x·exp(logs_c) + bias_c        log|det| = H·W·Σ_c logs_c
+ *             (the identity until ebm_flow_data_init sets it from a batch)
+ *   1×1 conv  y[:, p] = W·x[:, p], W C×C          log|det| = H·W·log|det W|
+ *             (W starts as a random rotation; its log|det| and inverse
+ *             come from Gauss–Jordan elimination in double: exact for
+ *             any invertible W, and C is small) */
 #ifndef EBM_FLOW_H
 #define EBM_FLOW_H
 
@@ -36,14 +44,17 @@ typedef enum {
 } ebm_flow_mask;
 
 /* The shape of a flow's layers. Text form (ebm_flow_spec_parse / _format):
- * "couplings=8,hidden=64,depth=2,mask=checkerboard,clamp=3" — any subset,
- * in any order; missing keys keep their defaults. */
+ * "couplings=8,hidden=64,depth=2,mask=checkerboard,clamp=3,actnorm=1,conv1x1=1"
+ * — any subset, in any order; missing keys keep their defaults (actnorm
+ * and conv1x1 are written only when 1). */
 typedef struct {
   int couplings;       /* coupling layers L, 8 */
   int hidden;          /* width of the s, t networks (units or channels), 64 */
   int depth;           /* hidden layers of each s, t network, 2 */
   ebm_flow_mask mask;  /* checkerboard */
   float clamp;         /* c of s = c·tanh(r/c), 3 */
+  int actnorm;         /* 1: an actnorm before each coupling, 0 */
+  int conv1x1;         /* 1: an invertible 1×1 convolution before each coupling, 0 */
 } ebm_flow_spec;
 
 ebm_flow_spec ebm_flow_spec_defaults(void);
@@ -71,10 +82,14 @@ int ebm_flow_item_ndim(const ebm_flow *flow);
 const int64_t *ebm_flow_item_shape(const ebm_flow *flow);
 int64_t ebm_flow_item_size(const ebm_flow *flow);
 int64_t ebm_flow_max_batch(const ebm_flow *flow);
-/* The s, t network of coupling l (owned by the flow): for an optimiser,
- * for parameter access. */
+/* The flow's networks in pass order (owned by the flow): for an optimiser,
+ * for parameter access. Without Glow layers network l is coupling l's s, t
+ * network; with them each coupling's is preceded by its actnorm and / or
+ * 1×1 convolution network. The name is its checkpoint part ("flow_<l>",
+ * "actnorm_<l>", "invconv_<l>"). */
 int ebm_flow_net_count(const ebm_flow *flow);
 ebm_net *ebm_flow_net(ebm_flow *flow, int l);
+const char *ebm_flow_net_name(const ebm_flow *flow, int l);
 /* Sets every parameter gradient of every network to 0. */
 void ebm_flow_zero_grad(ebm_flow *flow);
 
@@ -82,6 +97,12 @@ void ebm_flow_zero_grad(ebm_flow *flow);
  * n ≤ max_batch items of item_size floats. The flow keeps what backward
  * needs from the last forward / log_prob (inverse and sample overwrite it).
  * A NaN/Inf on the way → EBM_ERR_NUMERIC naming the coupling. */
+
+/* Glow's data-dependent initialisation: a forward pass of x (n items) in
+ * which every actnorm first sets its bias and logs so that its output on
+ * this batch has zero mean and unit variance per channel. Nothing to do
+ * without actnorm layers. Call it once, on the first training batch. */
+ebm_status ebm_flow_data_init(ebm_flow *flow, const float *x, int64_t n);
 
 /* x → z [n, D] and log|det ∂z/∂x| [n] (logdet may be NULL). */
 ebm_status ebm_flow_forward(ebm_flow *flow, const float *x, int64_t n, float *z, float *logdet);
@@ -120,8 +141,10 @@ ebm_status ebm_model_energy_load(const char *path, int64_t max_batch, ebm_net **
 
 /* ----------------------------------------------------------- checkpoints
  * A flow in a checkpoint is the parts "flow_0" … "flow_{L−1}" (one per
- * coupling, tensors "flow_<l>.<PyTorch name>": "flow_0.net.0.weight") and
- * metadata "flow" (ebm_flow_spec_format). The file may hold other parts
+ * coupling, tensors "flow_<l>.<PyTorch name>": "flow_0.net.0.weight"), with
+ * Glow layers "actnorm_<l>.actnorm.bias" / ".logs" [C] and
+ * "invconv_<l>.invconv.weight" ([C, C, 1, 1] for images, [D, D] for
+ * vectors), and metadata "flow" (ebm_flow_spec_format). The file may hold other parts
  * (an "energy" next to its flow); ebm_flow_load reads the flow's. */
 
 /* Writes the flow alone (plus the given metadata), atomically. */

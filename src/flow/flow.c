@@ -1,6 +1,7 @@
-/* Building a flow (ebm/flow.h): its settings as text, the s, t networks'
- * architectures, the masks, and the work arrays every pass uses (sized
- * once here, so the passes never allocate). */
+/* Building a flow (ebm/flow.h): its settings as text, the layer sequence
+ * (couplings, with actnorm / 1×1 convolutions before each when on), the
+ * s, t networks' architectures, the masks, and the work arrays every pass
+ * uses (sized once here, so the passes never allocate). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +9,8 @@
 #include "flow/flow_internal.h"
 
 ebm_flow_spec ebm_flow_spec_defaults(void) {
-  ebm_flow_spec s = {.couplings = 8, .hidden = 64, .depth = 2, .mask = EBM_FLOW_MASK_CHECKERBOARD, .clamp = 3.0f};
+  ebm_flow_spec s = {.couplings = 8, .hidden = 64, .depth = 2, .mask = EBM_FLOW_MASK_CHECKERBOARD, .clamp = 3.0f,
+                     .actnorm = 0, .conv1x1 = 0};
   return s;
 }
 
@@ -41,6 +43,8 @@ static ebm_status parse_pair(char *pair, ebm_flow_spec *spec) {
       }
     return ebm_set_error(EBM_ERR_ARG, "flow: mask expects checkerboard or channel, got '%s'", value);
   }
+  if (!strcmp(key, "actnorm")) return parse_int(key, value, 0, 1, &spec->actnorm);
+  if (!strcmp(key, "conv1x1")) return parse_int(key, value, 0, 1, &spec->conv1x1);
   if (!strcmp(key, "clamp")) {
     char *end = NULL;
     double v = strtod(value, &end);
@@ -49,7 +53,7 @@ static ebm_status parse_pair(char *pair, ebm_flow_spec *spec) {
     spec->clamp = (float)v;
     return EBM_OK;
   }
-  return ebm_set_error(EBM_ERR_ARG, "flow: unknown key '%s' (couplings, hidden, depth, mask, clamp)", key);
+  return ebm_set_error(EBM_ERR_ARG, "flow: unknown key '%s' (couplings, hidden, depth, mask, clamp, actnorm, conv1x1)", key);
 }
 
 ebm_status ebm_flow_spec_parse(const char *text, ebm_flow_spec *spec) {
@@ -67,10 +71,32 @@ ebm_status ebm_flow_spec_parse(const char *text, ebm_flow_spec *spec) {
   return EBM_OK;
 }
 
+/* The Glow keys are written only when on, so a RealNVP flow's text (and
+ * its checkpoints' metadata) reads as it did before they existed. */
 const char *ebm_flow_spec_format(const ebm_flow_spec *spec, char *buf, size_t size) {
-  snprintf(buf, size, "couplings=%d,hidden=%d,depth=%d,mask=%s,clamp=%.9g", spec->couplings, spec->hidden,
-           spec->depth, mask_names[spec->mask == EBM_FLOW_MASK_CHANNEL], (double)spec->clamp);
+  int len = snprintf(buf, size, "couplings=%d,hidden=%d,depth=%d,mask=%s,clamp=%.9g", spec->couplings, spec->hidden,
+                     spec->depth, mask_names[spec->mask == EBM_FLOW_MASK_CHANNEL], (double)spec->clamp);
+  if (spec->actnorm && len >= 0 && (size_t)len < size) len += snprintf(buf + len, size - (size_t)len, ",actnorm=1");
+  if (spec->conv1x1 && len >= 0 && (size_t)len < size) snprintf(buf + len, size - (size_t)len, ",conv1x1=1");
   return buf;
+}
+
+int flow_layer_count(const ebm_flow_spec *spec) {
+  return spec->couplings * (1 + (spec->actnorm != 0) + (spec->conv1x1 != 0));
+}
+
+flow_layer_kind flow_layer_kind_at(const ebm_flow_spec *spec, int k, int *coupling) {
+  const int per = 1 + (spec->actnorm != 0) + (spec->conv1x1 != 0), pos = k % per;
+  *coupling = k / per;
+  if (pos == per - 1) return FLOW_COUPLING;
+  return spec->actnorm && pos == 0 ? FLOW_ACTNORM : FLOW_INVCONV;
+}
+
+void flow_part_name(const ebm_flow_spec *spec, int k, char *buf, size_t size) {
+  static const char *const prefix[] = {"flow", "actnorm", "invconv"};
+  int l;
+  const flow_layer_kind kind = flow_layer_kind_at(spec, k, &l);
+  snprintf(buf, size, "%s_%d", prefix[kind], l);
 }
 
 /* The s, t network of a coupling as architecture JSON: an MLP (vectors) or
@@ -103,8 +129,7 @@ static ebm_status coupling_arch(const ebm_flow_spec *spec, int ndim, const int64
 /* The mask of coupling l: 1 where the coordinate is kept. */
 static void fill_mask(const ebm_flow *f, int l, float *b) {
   const int parity = l & 1;
-  const int64_t C = f->item_ndim == 3 ? f->item_shape[0] : f->item;
-  const int64_t HW = f->item_ndim == 3 ? f->item_shape[1] * f->item_shape[2] : 1;
+  const int64_t C = f->channels, HW = f->hw;
   const int64_t W = f->item_ndim == 3 ? f->item_shape[2] : 1;
   for (int64_t c = 0; c < C; c++)
     for (int64_t p = 0; p < HW; p++) {
@@ -134,13 +159,14 @@ static ebm_status check_shape(const ebm_flow_spec *spec, int ndim, const int64_t
 
 void ebm_flow_free(ebm_flow *f) {
   if (!f) return;
-  for (int l = 0; l < f->ncouplings; l++) {
-    if (f->nets) ebm_net_free(f->nets[l]);
-    if (f->masks) ebm_free(f->masks[l]);
-    if (f->r) ebm_free(f->r[l]);
-    if (f->masked) ebm_free(f->masked[l]);
+  for (int k = 0; k < f->nlayers; k++) {
+    if (f->nets) ebm_net_free(f->nets[k]);
+    if (f->masks) ebm_free(f->masks[k]);
+    if (f->r) ebm_free(f->r[k]);
+    if (f->masked) ebm_free(f->masked[k]);
   }
-  for (int l = 0; f->h && l <= f->ncouplings; l++) ebm_free(f->h[l]);
+  for (int k = 0; f->h && k <= f->nlayers; k++) ebm_free(f->h[k]);
+  free(f->kinds);
   free(f->nets);
   free(f->masks);
   free(f->part_names);
@@ -152,12 +178,14 @@ void ebm_flow_free(ebm_flow *f) {
   ebm_free(f->dr);
   ebm_free(f->ld);
   ebm_free(f->w);
+  free(f->lu);
+  ebm_free(f->winv);
   free(f);
 }
 
 /* The work arrays and masks (the nets are in place). */
 static ebm_status alloc_work(ebm_flow *f) {
-  const int L = f->ncouplings;
+  const int L = f->nlayers;
   const size_t BD = (size_t)(f->max_batch > 0 ? f->max_batch : 1) * (size_t)f->item;
   const size_t B = (size_t)(f->max_batch > 0 ? f->max_batch : 1);
   f->masks = calloc((size_t)L, sizeof *f->masks);
@@ -171,13 +199,20 @@ static ebm_status alloc_work(ebm_flow *f) {
     f->h[l] = ebm_alloc(BD, sizeof(float));
     ok = f->h[l] != NULL;
     if (ok && l < L) {
+      flow_part_name(&f->spec, l, f->part_names[l], FLOW_PART_NAME_SIZE);
+      int coupling;
+      if (flow_layer_kind_at(&f->spec, l, &coupling) != FLOW_COUPLING) continue;
       f->r[l] = ebm_alloc(2 * BD, sizeof(float));
       f->masks[l] = ebm_alloc((size_t)f->item, sizeof(float));
       f->masked[l] = ebm_alloc(BD, sizeof(float));
       ok = f->r[l] && f->masks[l] && f->masked[l];
-      if (ok) fill_mask(f, l, f->masks[l]);
-      snprintf(f->part_names[l], FLOW_PART_NAME_SIZE, "flow_%d", l);
+      if (ok) fill_mask(f, coupling, f->masks[l]);
     }
+  }
+  if (ok && f->spec.conv1x1) {
+    f->lu = malloc((size_t)(2 * f->channels * f->channels) * sizeof *f->lu);
+    f->winv = ebm_alloc((size_t)(f->channels * f->channels), sizeof(float));
+    ok = f->lu && f->winv;
   }
   f->g = ebm_alloc(BD, sizeof(float));
   f->dmasked = ebm_alloc(BD, sizeof(float));
@@ -189,42 +224,67 @@ static ebm_status alloc_work(ebm_flow *f) {
   return EBM_OK;
 }
 
+/* A Glow layer's network holds exactly what flow_glow.c reads: actnorm's
+ * bias and logs [C], or the 1×1 map's C×C weight (a checkpoint could hold
+ * any network under those part names). */
+static int glow_params_ok(const ebm_flow *f, flow_layer_kind kind, ebm_net *net) {
+  const int want = kind == FLOW_ACTNORM ? 2 : 1;
+  if (ebm_net_param_count(net) != want) return 0;
+  for (int i = 0; i < want; i++) {
+    const int64_t numel = ebm_tensor_numel(ebm_net_param(net, i)->value);
+    if (numel != (kind == FLOW_ACTNORM ? f->channels : f->channels * f->channels)) return 0;
+  }
+  return 1;
+}
+
 ebm_status flow_build(const ebm_flow_spec *spec, int item_ndim, const int64_t *item_shape, int64_t max_batch,
                       ebm_net **nets, ebm_flow **out) {
   *out = NULL;
   ebm_status st = check_shape(spec, item_ndim, item_shape);
   ebm_flow *f = st == EBM_OK ? calloc(1, sizeof *f) : NULL;
   if (st == EBM_OK && !f) st = ebm_set_error(EBM_ERR_NOMEM, "flow: out of memory");
+  const int K = spec->couplings >= 1 && spec->couplings <= FLOW_MAX_COUPLINGS ? flow_layer_count(spec) : 0;
   if (!f) {
-    for (int l = 0; l < spec->couplings && l < FLOW_MAX_COUPLINGS; l++) ebm_net_free(nets[l]);
+    for (int k = 0; k < K; k++) ebm_net_free(nets[k]);
     return st;
   }
   f->spec = *spec;
   f->item_ndim = item_ndim;
   f->item = 1;
   for (int d = 0; d < item_ndim; d++) f->item *= (f->item_shape[d] = item_shape[d]);
+  f->channels = item_ndim == 3 ? item_shape[0] : f->item;
+  f->hw = f->item / f->channels;
   f->max_batch = max_batch;
-  f->ncouplings = spec->couplings;
-  f->nets = calloc((size_t)f->ncouplings, sizeof *f->nets);
-  if (!f->nets) {
-    for (int l = 0; l < spec->couplings; l++) ebm_net_free(nets[l]);
+  f->nlayers = K;
+  f->nets = calloc((size_t)K, sizeof *f->nets);
+  f->kinds = calloc((size_t)K, sizeof *f->kinds);
+  if (!f->nets || !f->kinds) {
+    for (int k = 0; k < K; k++) ebm_net_free(nets[k]);
     ebm_flow_free(f);
     return ebm_set_error(EBM_ERR_NOMEM, "flow: out of memory");
   }
-  memcpy(f->nets, nets, (size_t)f->ncouplings * sizeof *nets);
-  for (int l = 0; l < f->ncouplings && st == EBM_OK; l++) {
-    const ebm_net *net = f->nets[l];
-    char want[64], got[64];
+  memcpy(f->nets, nets, (size_t)K * sizeof *nets);
+  for (int k = 0; k < K && st == EBM_OK; k++) {
+    const ebm_net *net = f->nets[k];
+    int l;
+    f->kinds[k] = flow_layer_kind_at(spec, k, &l);
+    char want[64], got[64], part[FLOW_PART_NAME_SIZE];
+    flow_part_name(spec, k, part, sizeof part);
+    const int64_t out = f->kinds[k] == FLOW_COUPLING ? 2 * f->item : f->item;
     if (ebm_net_item_ndim(net) != item_ndim ||
         memcmp(ebm_net_item_shape(net), item_shape, (size_t)item_ndim * sizeof *item_shape) != 0)
-      st = ebm_set_error(EBM_ERR_SHAPE, "flow: coupling %d takes items %s, the flow's are %s", l,
+      st = ebm_set_error(EBM_ERR_SHAPE, "flow: %s takes items %s, the flow's are %s", part,
                          ebm_shape_str(ebm_net_item_ndim(net), ebm_net_item_shape(net), got, sizeof got),
                          ebm_shape_str(item_ndim, item_shape, want, sizeof want));
-    else if (ebm_net_out_size(net) != 2 * f->item)
-      st = ebm_set_error(EBM_ERR_SHAPE, "flow: coupling %d gives %lld values, s and t need %lld", l,
-                         (long long)ebm_net_out_size(net), (long long)(2 * f->item));
+    else if (ebm_net_out_size(net) != out)
+      st = ebm_set_error(EBM_ERR_SHAPE, "flow: %s gives %lld values, it should give %lld", part,
+                         (long long)ebm_net_out_size(net), (long long)out);
     else if (ebm_net_num_classes(net) > 0 || ebm_net_needs_sigma(net))
-      st = ebm_set_error(EBM_ERR_ARG, "flow: coupling %d is conditional; flows here are unconditional", l);
+      st = ebm_set_error(EBM_ERR_ARG, "flow: %s is conditional; flows here are unconditional", part);
+    else if (f->kinds[k] != FLOW_COUPLING && !glow_params_ok(f, f->kinds[k], (ebm_net *)net))
+      st = ebm_set_error(EBM_ERR_SHAPE, "flow: %s is not %s", part,
+                         f->kinds[k] == FLOW_ACTNORM ? "one actnorm layer (bias, logs [C])"
+                                                     : "one bias-free 1x1 map (weight [C, C])");
   }
   if (st == EBM_OK) st = alloc_work(f);
   if (st != EBM_OK) {
@@ -240,23 +300,31 @@ ebm_status ebm_flow_new(const ebm_flow_spec *spec, int item_ndim, const int64_t 
   *out = NULL;
   ebm_status st = check_shape(spec, item_ndim, item_shape);
   if (st != EBM_OK) return st;
-  ebm_net *nets[FLOW_MAX_COUPLINGS] = {0};
-  char *json = NULL;
-  if ((st = coupling_arch(spec, item_ndim, item_shape, &json)) != EBM_OK) return st;
-  for (int l = 0; l < spec->couplings && st == EBM_OK; l++) st = ebm_net_new(json, max_batch, &nets[l]);
-  free(json);
+  ebm_net *nets[FLOW_MAX_LAYERS] = {0};
+  char *json[3] = {0}; /* by flow_layer_kind */
+  const int K = flow_layer_count(spec);
+  st = coupling_arch(spec, item_ndim, item_shape, &json[FLOW_COUPLING]);
+  if (st == EBM_OK && spec->actnorm) st = flow_glow_arch(FLOW_ACTNORM, item_ndim, item_shape, &json[FLOW_ACTNORM]);
+  if (st == EBM_OK && spec->conv1x1) st = flow_glow_arch(FLOW_INVCONV, item_ndim, item_shape, &json[FLOW_INVCONV]);
+  for (int k = 0; k < K && st == EBM_OK; k++) {
+    int l;
+    st = ebm_net_new(json[flow_layer_kind_at(spec, k, &l)], max_batch, &nets[k]);
+  }
+  for (int i = 0; i < 3; i++) free(json[i]);
   if (st != EBM_OK) {
-    for (int l = 0; l < spec->couplings; l++) ebm_net_free(nets[l]);
+    for (int k = 0; k < K; k++) ebm_net_free(nets[k]);
     return ebm_error_prefix(st, "flow");
   }
   return flow_build(spec, item_ndim, item_shape, max_batch, nets, out);
 }
 
 ebm_status ebm_flow_init(ebm_flow *f, ebm_rng *rng) {
-  for (int l = 0; l < f->ncouplings; l++) {
+  for (int l = 0; l < f->nlayers; l++) {
     ebm_net *net = f->nets[l];
     ebm_status st = ebm_net_init(net, rng);
     if (st != EBM_OK) return st;
+    if (f->kinds[l] == FLOW_INVCONV) flow_invconv_init(f, l, rng);
+    if (f->kinds[l] != FLOW_COUPLING) continue; /* actnorm starts as the identity */
     /* RealNVP/Glow: a zero last layer makes every coupling the identity at
      * the start, so training begins at q = N(0, I) with finite gradients. */
     char last[32];
@@ -275,9 +343,12 @@ int ebm_flow_item_ndim(const ebm_flow *f) { return f->item_ndim; }
 const int64_t *ebm_flow_item_shape(const ebm_flow *f) { return f->item_shape; }
 int64_t ebm_flow_item_size(const ebm_flow *f) { return f->item; }
 int64_t ebm_flow_max_batch(const ebm_flow *f) { return f->max_batch; }
-int ebm_flow_net_count(const ebm_flow *f) { return f->ncouplings; }
-ebm_net *ebm_flow_net(ebm_flow *f, int l) { return l >= 0 && l < f->ncouplings ? f->nets[l] : NULL; }
+int ebm_flow_net_count(const ebm_flow *f) { return f->nlayers; }
+ebm_net *ebm_flow_net(ebm_flow *f, int l) { return l >= 0 && l < f->nlayers ? f->nets[l] : NULL; }
+const char *ebm_flow_net_name(const ebm_flow *f, int l) {
+  return l >= 0 && l < f->nlayers ? f->part_names[l] : NULL;
+}
 
 void ebm_flow_zero_grad(ebm_flow *f) {
-  for (int l = 0; l < f->ncouplings; l++) ebm_net_zero_grad(f->nets[l]);
+  for (int l = 0; l < f->nlayers; l++) ebm_net_zero_grad(f->nets[l]);
 }

@@ -8,18 +8,18 @@
 #define FLOW_META_KEY "flow"
 
 int ebm_flow_parts(const ebm_flow *f, const ebm_net **nets, const char **names) {
-  for (int l = 0; l < f->ncouplings; l++) {
+  for (int l = 0; l < f->nlayers; l++) {
     nets[l] = f->nets[l];
     names[l] = f->part_names[l];
   }
-  return f->ncouplings;
+  return f->nlayers;
 }
 
 ebm_status ebm_flow_save(const ebm_flow *f, const char *path, int n_meta, const char *const *meta_keys,
                          const char *const *meta_values) {
   enum { MAX_META = 32 };
-  const ebm_net *nets[FLOW_MAX_COUPLINGS];
-  const char *names[FLOW_MAX_COUPLINGS], *keys[MAX_META + 1], *values[MAX_META + 1];
+  const ebm_net *nets[FLOW_MAX_LAYERS];
+  const char *names[FLOW_MAX_LAYERS], *keys[MAX_META + 1], *values[MAX_META + 1];
   char spec[256];
   if (n_meta > MAX_META) return ebm_set_error(EBM_ERR_ARG, "%s: more than %d metadata entries", path, MAX_META);
   keys[0] = FLOW_META_KEY;
@@ -49,14 +49,15 @@ ebm_status ebm_flow_from_safetensors(const ebm_safetensors *st, int64_t max_batc
   if (!text) return ebm_set_error(EBM_ERR_FORMAT, "%s: not a flow (no \"flow\" metadata)", origin);
   ebm_status s = ebm_flow_spec_parse(text, &spec);
   if (s != EBM_OK) return ebm_error_prefix(s, origin);
-  ebm_net *nets[FLOW_MAX_COUPLINGS] = {0};
-  for (int l = 0; l < spec.couplings && s == EBM_OK; l++) {
+  ebm_net *nets[FLOW_MAX_LAYERS] = {0};
+  const int K = flow_layer_count(&spec);
+  for (int k = 0; k < K && s == EBM_OK; k++) {
     char part[FLOW_PART_NAME_SIZE];
-    snprintf(part, sizeof part, "flow_%d", l);
-    s = ebm_net_part_from_safetensors(st, part, max_batch, &nets[l]);
+    flow_part_name(&spec, k, part, sizeof part);
+    s = ebm_net_part_from_safetensors(st, part, max_batch, &nets[k]);
   }
   if (s != EBM_OK) {
-    for (int l = 0; l < spec.couplings; l++) ebm_net_free(nets[l]);
+    for (int k = 0; k < K; k++) ebm_net_free(nets[k]);
     return s;
   }
   s = flow_build(&spec, ebm_net_item_ndim(nets[0]), ebm_net_item_shape(nets[0]), max_batch, nets, out);

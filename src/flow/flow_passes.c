@@ -1,7 +1,8 @@
 /* The flow's passes (ebm/flow.h): forward x → z with the exact log-det,
  * backward through it, the inverse z → x, log q and sampling. Each
  * coupling's s, t come from its ebm_net; everything else is an elementwise
- * loop over D = item floats. */
+ * loop over D = item floats. Actnorm and 1×1 convolutions run as their
+ * networks; their log-dets and inverses are flow_glow.c's. */
 #include <math.h>
 #include <string.h>
 
@@ -56,6 +57,32 @@ static void coupling_forward(const float *b, const float *in, const float *r, in
   }
 }
 
+/* Layer l: h[l + 1] from h[l], its log-det added to f->ld. */
+static ebm_status layer_forward(ebm_flow *f, int l, int64_t n) {
+  ebm_status st;
+  if (f->kinds[l] == FLOW_COUPLING) {
+    if ((st = coupling_net(f, l, f->h[l], n, f->r[l])) != EBM_OK) return st;
+    coupling_forward(f->masks[l], f->h[l], f->r[l], n, f->item, f->spec.clamp, f->h[l + 1], f->ld);
+    return EBM_OK;
+  }
+  if ((st = ebm_net_forward(f->nets[l], f->h[l], NULL, n, f->h[l + 1])) != EBM_OK)
+    return ebm_error_prefix(st, f->part_names[l]);
+  return flow_glow_logdet(f, l, n, f->ld);
+}
+
+ebm_status ebm_flow_data_init(ebm_flow *f, const float *x, int64_t n) {
+  ebm_status st = check_n(f, n);
+  if (st != EBM_OK) return st;
+  f->n = 0;
+  memcpy(f->h[0], x, (size_t)(n * f->item) * sizeof(float));
+  memset(f->ld, 0, (size_t)n * sizeof(float));
+  for (int l = 0; l < f->nlayers && st == EBM_OK; l++) {
+    if (f->kinds[l] == FLOW_ACTNORM) flow_actnorm_data_init(f, l, f->h[l], n);
+    st = layer_forward(f, l, n);
+  }
+  return st;
+}
+
 ebm_status ebm_flow_forward(ebm_flow *f, const float *x, int64_t n, float *z, float *logdet) {
   ebm_status st = check_n(f, n);
   if (st != EBM_OK) return st;
@@ -63,11 +90,10 @@ ebm_status ebm_flow_forward(ebm_flow *f, const float *x, int64_t n, float *z, fl
   f->n = 0;
   memcpy(f->h[0], x, (size_t)(n * D) * sizeof(float));
   memset(f->ld, 0, (size_t)n * sizeof(float));
-  for (int l = 0; l < f->ncouplings; l++) {
-    if ((st = coupling_net(f, l, f->h[l], n, f->r[l])) != EBM_OK) return st;
-    coupling_forward(f->masks[l], f->h[l], f->r[l], n, D, f->spec.clamp, f->h[l + 1], f->ld);
+  for (int l = 0; l < f->nlayers; l++) {
+    if ((st = layer_forward(f, l, n)) != EBM_OK) return st;
   }
-  const float *zl = f->h[f->ncouplings];
+  const float *zl = f->h[f->nlayers];
   for (int64_t k = 0; k < n * D; k++)
     if (!isfinite(zl[k]))
       return ebm_set_error(EBM_ERR_NUMERIC, "flow: z of item %lld is not finite", (long long)(k / D));
@@ -104,10 +130,17 @@ static void coupling_backward(const float *b, const float *in, const float *r, c
 /* Backward from dL/dz already in f->g (see ebm_flow_backward). */
 static ebm_status backward_from_g(ebm_flow *f, const float *dlogdet, float *dx, int want_params) {
   const int64_t n = f->n, D = f->item;
-  for (int l = f->ncouplings - 1; l >= 0; l--) {
+  for (int l = f->nlayers - 1; l >= 0; l--) {
+    ebm_status st;
+    if (f->kinds[l] != FLOW_COUPLING) { /* g ← the layer's dL/dx; the log-det's share of dθ */
+      if ((st = ebm_net_backward(f->nets[l], f->g, f->dmasked, want_params)) != EBM_OK) return st;
+      memcpy(f->g, f->dmasked, (size_t)(n * D) * sizeof(float));
+      if (want_params && dlogdet && (st = flow_glow_logdet_backward(f, l, dlogdet, n)) != EBM_OK) return st;
+      continue;
+    }
     const float *b = f->masks[l];
     coupling_backward(b, f->h[l], f->r[l], dlogdet, n, D, f->spec.clamp, f->g, f->dr);
-    ebm_status st = ebm_net_backward(f->nets[l], f->dr, f->dmasked, want_params);
+    st = ebm_net_backward(f->nets[l], f->dr, f->dmasked, want_params);
     if (st != EBM_OK) return st;
     for (int64_t i = 0; i < n; i++)
       for (int64_t d = 0; d < D; d++) f->g[i * D + d] += b[d] * f->dmasked[i * D + d];
@@ -135,7 +168,11 @@ ebm_status ebm_flow_inverse(ebm_flow *f, const float *z, int64_t n, float *x) {
   float *cur = f->g; /* the running value, layer by layer from z back to x */
   f->n = 0;          /* the networks' activations no longer match a forward */
   memcpy(cur, z, (size_t)(n * D) * sizeof(float));
-  for (int l = f->ncouplings - 1; l >= 0; l--) {
+  for (int l = f->nlayers - 1; l >= 0; l--) {
+    if (f->kinds[l] != FLOW_COUPLING) {
+      if ((st = flow_glow_inverse(f, l, cur, n)) != EBM_OK) return st;
+      continue;
+    }
     const float *b = f->masks[l];
     /* b⊙in = b⊙out, so the coupling's s, t are computable from its output */
     if ((st = coupling_net(f, l, cur, n, f->dr)) != EBM_OK) return st;
@@ -156,7 +193,7 @@ ebm_status ebm_flow_log_prob(ebm_flow *f, const float *x, int64_t n, float *logq
   ebm_status st = ebm_flow_forward(f, x, n, NULL, NULL);
   if (st != EBM_OK) return st;
   const int64_t D = f->item;
-  const float *z = f->h[f->ncouplings];
+  const float *z = f->h[f->nlayers];
   for (int64_t i = 0; i < n; i++) {
     double sq = 0;
     for (int64_t d = 0; d < D; d++) sq += (double)z[i * D + d] * z[i * D + d];
@@ -170,7 +207,7 @@ ebm_status ebm_flow_log_prob_backward(ebm_flow *f, const float *w, float *dx, in
   if (st != EBM_OK) return st;
   const int64_t n = f->n, D = f->item;
   /* d(w·log q)/dz = −w·z, d(w·log q)/d(log-det) = w */
-  const float *z = f->h[f->ncouplings];
+  const float *z = f->h[f->nlayers];
   for (int64_t i = 0; i < n; i++) {
     f->w[i] = w[i];
     for (int64_t d = 0; d < D; d++) f->g[i * D + d] = -w[i] * z[i * D + d];

@@ -80,7 +80,7 @@ static int valid_part_name(const char *name) {
 ebm_status ebm_net_save_parts(const char *path, int n_parts, const ebm_net *const *nets,
                               const char *const *names, int n_meta, const char *const *meta_keys,
                               const char *const *meta_values) {
-  char list[512] = "", key[300];
+  char list[4096] = "", key[300]; /* room for a Glow flow's 3 × 64 parts */
   if (n_parts < 1) return ebm_set_error(EBM_ERR_ARG, "%s: a checkpoint needs at least one network", path);
   for (int i = 0; i < n_parts; i++) {
     size_t len = strlen(list);

@@ -9,6 +9,8 @@ extern const layer_kind layer_conv2d, layer_linear, layer_avgpool2d, layer_globa
     layer_swish, layer_leaky_relu, layer_relu, layer_tanh, layer_sigmoid, layer_flatten,
     layer_reshape, layer_class_affine, layer_resblock, layer_conv_transpose2d, layer_upsample,
     layer_batchnorm2d, layer_logsumexp, layer_select, layer_cond_affine;
+/* Glow's flow layers (issue 14). */
+extern const layer_kind layer_actnorm;
 /* Point clouds (issue 15 item 3). */
 extern const layer_kind layer_point_linear, layer_point_pool;
 /* Videos and voxels (issue 15 item 2). */
@@ -38,6 +40,8 @@ static const layer_kind *const kinds[] = {
     &layer_point_pool,      /* layer_points.c */
     /* videos and voxels */
     &layer_conv3d,          /* layer_conv3d.c */
+    /* flows */
+    &layer_actnorm,         /* layer_actnorm.c */
 };
 
 #define NKINDS ((int)(sizeof kinds / sizeof kinds[0]))

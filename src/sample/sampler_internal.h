@@ -116,4 +116,11 @@ ebm_status sampler_step_kinetic(ebm_sampler *s, float *x, const ebm_cond *cond, 
 void sampler_summarise(const ebm_sampler *s, const float *e, int64_t n, int adjusted,
                        sampler_step_result *r);
 
+/* The metadata `key` of the checkpoint at path, parsed by parse(text, path,
+ * out) into out with *found = 1; a checkpoint without it → EBM_OK, *found 0
+ * (sampler_meta.c; the sampler's and the recovery schedule's readers). */
+ebm_status sample_checkpoint_meta(const char *path, const char *key,
+                                  ebm_status (*parse)(const char *text, const char *path, void *out), void *out,
+                                  int *found);
+
 #endif

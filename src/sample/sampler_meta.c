@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "ebm/sample.h"
+#include "sample/sampler_internal.h"
 
 /* The shortest %g text (6..9 digits) that reads back as v. */
 static void float_text(float v, char *text, size_t size) {
@@ -84,13 +85,23 @@ done:
   return st;
 }
 
-ebm_status ebm_sampler_config_from_checkpoint(const char *path, ebm_sampler_config *cfg, int *found) {
+ebm_status sample_checkpoint_meta(const char *path, const char *key,
+                                  ebm_status (*parse)(const char *text, const char *path, void *out), void *out,
+                                  int *found) {
   ebm_safetensors *file = NULL;
   *found = 0;
   ebm_status st = ebm_safetensors_load(path, &file);
   if (st != EBM_OK) return st;
-  const char *text = ebm_safetensors_meta(file, EBM_SAMPLER_META_KEY);
-  if (text && (st = ebm_sampler_config_from_json(text, path, cfg)) == EBM_OK) *found = 1;
+  const char *text = ebm_safetensors_meta(file, key);
+  if (text && (st = parse(text, path, out)) == EBM_OK) *found = 1;
   ebm_safetensors_free(file);
   return st;
+}
+
+static ebm_status parse_sampler(const char *text, const char *path, void *out) {
+  return ebm_sampler_config_from_json(text, path, out);
+}
+
+ebm_status ebm_sampler_config_from_checkpoint(const char *path, ebm_sampler_config *cfg, int *found) {
+  return sample_checkpoint_meta(path, EBM_SAMPLER_META_KEY, parse_sampler, cfg, found);
 }

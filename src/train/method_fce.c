@@ -112,7 +112,8 @@ static ebm_status fce_step(ebm_trainer *t, void *state, ebm_train_stats *stats) 
   double dc_d = 0, gnorm = 0, gflow = 0, glog_z = 0;
   ebm_batcher_next(t->batcher, t->x_pos, t->y_data);
   train_flow_dequantise(t, t->x_pos, B);
-  ebm_status st = fce_forward(t, s, &c);
+  ebm_status st = train_flow_first_batch(&s->tf, t, t->x_pos, B);
+  if (st == EBM_OK) st = fce_forward(t, s, &c);
   if (st != EBM_OK) return st;
   const double v = train_fce_value(t->e_pos, s->lq_pos, t->e_neg, s->lq_neg, B, c, t->de_pos, t->de_neg, &dc_d,
                                    s->w_pos, s->w_neg);

@@ -48,7 +48,8 @@ static ebm_status flow_step(ebm_trainer *t, void *state, ebm_train_stats *stats)
   const int64_t B = t->cfg.batch, step = t->step + 1;
   ebm_batcher_next(t->batcher, t->x_pos, t->y_data);
   train_flow_dequantise(t, t->x_pos, B);
-  ebm_status st = ebm_flow_log_prob(flow, t->x_pos, B, t->e_pos);
+  ebm_status st = train_flow_first_batch(&s->tf, t, t->x_pos, B);
+  if (st == EBM_OK) st = ebm_flow_log_prob(flow, t->x_pos, B, t->e_pos);
   if (st != EBM_OK) return train_divergence(st, step, "log q of the data is not finite");
   double nll = 0;
   for (int64_t i = 0; i < B; i++) nll -= t->e_pos[i];
@@ -101,7 +102,8 @@ static const float *flow_samples(const ebm_trainer *t, const void *state, int64_
    .def = def_}
 static const ebm_train_setting flow_settings[] = {
     ROW("flow", EBM_SETTING_TEXT, contrastive.flow, "SPEC",
-        "flow layers: couplings=8,hidden=64,depth=2,mask=checkerboard|channel,clamp=3 (flow, fce)",
+        "flow layers: couplings=8,hidden=64,depth=2,mask=checkerboard|channel,clamp=3, Glow's actnorm=1 and "
+        "conv1x1=1 (invertible 1x1 convolution) before each coupling (flow, fce)",
         EBM_SETTING_IDENTITY, "couplings=8,hidden=64,depth=2,mask=checkerboard,clamp=3"),
     ROW("flow-dequant", EBM_SETTING_FLOAT, contrastive.flow_dequant, "W",
         "uniform noise U(0, W) added to the data (1/256 = 0.00390625 dequantises 8-bit images in [0, 1])", 0, "0"),

@@ -14,9 +14,11 @@
  * that constant pixels keep q proper), sampled exactly through its
  * Cholesky factor (ebm_gaussian_energy_sample). It is recomputed from the
  * data at every start, so a resume sees the same q without storing it.
- * A flow as the noise (--noise-ckpt, flow-contrastive estimation) is the
- * fce method's (method_fce.c): it replaces q's sampler and log-density
- * here and nothing else.
+ * Or a trained normalising flow (--noise-ckpt FLOW.safetensors, from
+ * `ebm train --method flow`): its exact samples and exact log q replace
+ * the Gaussian's and nothing else changes; it stays fixed (training the
+ * flow against the energy is --method fce), and is read again from its
+ * file on a resume (the setting is part of the run's identity).
  *
  * With G(u) = −E_θ(u) − log q(u) − log ν (the log-odds of "data"),
  *   L = −1/B·[Σ_i log σ(G(x_i)) + Σ_j log(1 − σ(G(y_j)))],
@@ -35,6 +37,7 @@
 #define NCE_MAX_RATIO 1024.0f
 
 typedef struct {
+  ebm_flow *flow;     /* the noise flow (--noise-ckpt), or NULL: */
   ebm_energy *q;      /* the noise Gaussian: E_q = −log q − log Z_q */
   double log_zq;
   int64_t m;          /* noise samples per step: round(ν·B) */
@@ -81,6 +84,7 @@ static void nce_free(void *state) {
   nce_state *s = state;
   if (!s) return;
   ebm_energy_free(s->q);
+  ebm_flow_free(s->flow);
   ebm_free(s->noise);
   ebm_free(s->logq_noise);
   ebm_free(s->logq_data);
@@ -127,6 +131,22 @@ done:
   return st;
 }
 
+/* The flow of a checkpoint as the noise, for batches of B data items and
+ * m noise samples; its items must have the data's shape. */
+static ebm_status load_noise_flow(const ebm_trainer *t, const char *path, nce_state *s) {
+  const ebm_tensor *x = t->ds->x;
+  ebm_status st = ebm_flow_load(path, s->m > t->cfg.batch ? s->m : t->cfg.batch, &s->flow);
+  if (st != EBM_OK) return st;
+  const int ndim = ebm_flow_item_ndim(s->flow);
+  if (ndim != x->ndim - 1 || memcmp(ebm_flow_item_shape(s->flow), x->shape + 1, (size_t)ndim * sizeof(int64_t))) {
+    char flow_shape[64], data_shape[64];
+    return ebm_set_error(EBM_ERR_SHAPE, "%s: the noise flow takes items of shape %s, the data's (%s) are %s", path,
+                         ebm_shape_str(ndim, ebm_flow_item_shape(s->flow), flow_shape, sizeof flow_shape),
+                         t->ds->spec, ebm_shape_str(x->ndim - 1, x->shape + 1, data_shape, sizeof data_shape));
+  }
+  return EBM_OK;
+}
+
 static ebm_status nce_init(ebm_trainer *t, void **state) {
   ebm_status st = train_mcmc_check_data(t);
   if (st != EBM_OK) return st;
@@ -143,11 +163,19 @@ static ebm_status nce_init(ebm_trainer *t, void **state) {
   s->de = ebm_alloc((size_t)B, sizeof(float));
   if (!s->noise || !s->logq_noise || !s->logq_data || !s->e || !s->de)
     return ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld NCE noise samples", (long long)s->m);
-  return fit_noise(t->ds, D, s);
+  const char *path = t->cfg.contrastive.noise_ckpt;
+  return path[0] ? load_noise_flow(t, path, s) : fit_noise(t->ds, D, s);
+}
+
+/* ν·B noise samples into s->noise, from the trainer's rng. */
+static ebm_status draw_noise(ebm_trainer *t, nce_state *s) {
+  if (s->flow) return ebm_flow_sample(s->flow, &t->rng, s->m, 1.0f, s->noise);
+  return ebm_gaussian_energy_sample(s->q, &t->rng, s->m, s->noise);
 }
 
 /* log q of n items (logq gets n floats). */
 static ebm_status noise_log_density(const nce_state *s, const float *x, int64_t n, float *logq) {
+  if (s->flow) return ebm_flow_log_prob(s->flow, x, n, logq);
   ebm_status st = ebm_energy_eval(s->q, x, NULL, n, logq, NULL);
   for (int64_t i = 0; st == EBM_OK && i < n; i++) logq[i] = (float)(-(double)logq[i] - s->log_zq);
   return st;
@@ -175,7 +203,7 @@ static ebm_status nce_step(ebm_trainer *t, void *state, ebm_train_stats *stats) 
   ebm_status st;
 
   ebm_batcher_next(t->batcher, t->x_pos, t->y_data);
-  if ((st = ebm_gaussian_energy_sample(s->q, &t->rng, s->m, s->noise)) != EBM_OK) return st;
+  if ((st = draw_noise(t, s)) != EBM_OK) return train_divergence(st, step, "the noise flow's samples are not finite");
   if ((st = noise_log_density(s, t->x_pos, B, s->logq_data)) != EBM_OK ||
       (st = noise_log_density(s, s->noise, s->m, s->logq_noise)) != EBM_OK)
     return st;
@@ -215,11 +243,16 @@ static const float *nce_samples(const ebm_trainer *t, const void *state, int64_t
 static const ebm_train_setting nce_settings[] = {
     {.name = "noise-ratio", .type = EBM_SETTING_FLOAT, .offset = offsetof(ebm_train_config, contrastive.noise_ratio),
      .size = sizeof(float), .metavar = "NU", .help = "nce: noise samples per data item ν (> 0)", .def = "1"},
+    {.name = "noise-ckpt", .type = EBM_SETTING_TEXT, .offset = offsetof(ebm_train_config, contrastive.noise_ckpt),
+     .size = sizeof(((ebm_train_config *)0)->contrastive.noise_ckpt), .metavar = "FLOW",
+     .help = "nce: the noise is this trained flow (ebm train --method flow; exact samples and log q) instead of "
+             "a Gaussian fitted to the data", .flags = EBM_SETTING_IDENTITY, .def = ""},
 };
 
 const train_method train_method_nce = {
     .name = "nce",
-    .summary = "noise-contrastive estimation against a full-covariance Gaussian fitted to the data",
+    .summary = "noise-contrastive estimation against a full-covariance Gaussian fitted to the data, or a "
+               "trained flow (--noise-ckpt)",
     .needs = TRAIN_ENERGY_NET,
     .settings = nce_settings,
     .nsettings = (int)(sizeof nce_settings / sizeof *nce_settings),

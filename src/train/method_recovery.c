@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ebm/recovery_meta.h"
 #include "train/train_internal.h"
 
 typedef struct {
@@ -27,6 +28,7 @@ typedef struct {
   float *grad, *z;    /* (B, D) Langevin work */
   float *e;           /* (B) */
   double *cum_var;    /* (T + 1) σ̄_t² */
+  char schedule[256]; /* the checkpoint's EBM_RECOVERY_META_KEY: what `ebm sample` reads */
 } recovery_state;
 
 static void recovery_free(void *state) {
@@ -81,7 +83,15 @@ static ebm_status recovery_init(ebm_trainer *t, void **state) {
     s->cum_var[k] = s->cum_var[k - 1] + sk * sk;
   }
   if (ebm_net_needs_sigma(t->net)) t->cond_pos.sigma = t->cond_neg.sigma = s->s;
+  ebm_recovery_config_format(&r, s->schedule, sizeof s->schedule);
   return EBM_OK;
+}
+
+static int recovery_meta(const void *state, const char **keys, const char **values, int max) {
+  if (max < 1) return 0;
+  keys[0] = EBM_RECOVERY_META_KEY;
+  values[0] = ((const recovery_state *)state)->schedule;
+  return 1;
 }
 
 static ebm_status recovery_step(ebm_trainer *t, void *state, ebm_train_stats *stats) {
@@ -136,5 +146,6 @@ const train_method train_method_recovery = {
     .check = recovery_check,
     .init = recovery_init,
     .step = recovery_step,
+    .meta = recovery_meta,
     .free = recovery_free,
 };

@@ -223,7 +223,7 @@ static ebm_status write_samples(const ebm_trainer *t, const ebm_run_opts *o, con
  * method's meta hook may add after the n keys. */
 static ebm_status save_model(const ebm_trainer *t, const char *ckpt, int n, int max_meta, const char **keys,
                              const char **values) {
-  enum { MAX_PARTS = 72 };
+  enum { MAX_PARTS = 256 }; /* a Glow flow has up to 3 × 64 networks */
   const ebm_net *nets[MAX_PARTS] = {t->net};
   const char *names[MAX_PARTS] = {"energy"};
   const int first = t->net ? 1 : 0;

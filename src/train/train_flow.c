@@ -45,11 +45,6 @@ ebm_status train_flow_adam_step(train_flow *tf, const ebm_trainer *t, double *gr
   return EBM_OK;
 }
 
-static const char *net_prefix(int l, char *buf, size_t size) {
-  snprintf(buf, size, "flow_%d", l);
-  return buf;
-}
-
 static const char *adam_prefix(int l, char *buf, size_t size) {
   snprintf(buf, size, "flow_adam_%d", l);
   return buf;
@@ -59,7 +54,7 @@ ebm_status train_flow_save(const train_flow *tf, ebm_st_writer *w) {
   char prefix[32];
   ebm_status st = EBM_OK;
   for (int l = 0; l < ebm_flow_net_count(tf->flow) && st == EBM_OK; l++) {
-    st = train_save_net(w, ebm_flow_net(tf->flow, l), net_prefix(l, prefix, sizeof prefix));
+    st = train_save_net(w, ebm_flow_net(tf->flow, l), ebm_flow_net_name(tf->flow, l));
     if (st == EBM_OK) st = ebm_adam_save_as(tf->adams[l], w, adam_prefix(l, prefix, sizeof prefix));
   }
   return st;
@@ -70,10 +65,10 @@ ebm_status train_flow_restore(train_flow *tf, const ebm_safetensors *st) {
   ebm_status e = EBM_OK;
   const int L = ebm_flow_net_count(tf->flow);
   for (int l = 0; l < L && e == EBM_OK; l++) /* every network first, before anything changes */
-    e = train_check_net(st, ebm_flow_net(tf->flow, l), net_prefix(l, prefix, sizeof prefix));
+    e = train_check_net(st, ebm_flow_net(tf->flow, l), ebm_flow_net_name(tf->flow, l));
   for (int l = 0; l < L && e == EBM_OK; l++) {
     e = ebm_adam_restore_as(tf->adams[l], st, adam_prefix(l, prefix, sizeof prefix));
-    if (e == EBM_OK) e = train_read_net(st, ebm_flow_net(tf->flow, l), net_prefix(l, prefix, sizeof prefix));
+    if (e == EBM_OK) e = train_read_net(st, ebm_flow_net(tf->flow, l), ebm_flow_net_name(tf->flow, l));
   }
   return e;
 }
@@ -98,6 +93,12 @@ ebm_status train_flow_check(const ebm_train_config *cfg) {
   if (cfg->conditional)
     return ebm_set_error(EBM_ERR_ARG, "methods with a flow train unconditional models: conditional off");
   return EBM_OK;
+}
+
+ebm_status train_flow_first_batch(train_flow *tf, const ebm_trainer *t, const float *x, int64_t n) {
+  if (t->step != 0) return EBM_OK; /* a resumed run has its actnorm parameters already */
+  ebm_status st = ebm_flow_data_init(tf->flow, x, n);
+  return st == EBM_OK ? EBM_OK : train_divergence(st, 1, "the flow's data-dependent init is not finite");
 }
 
 void train_flow_dequantise(ebm_trainer *t, float *x, int64_t n) {

@@ -1,6 +1,7 @@
 /* A flow trained inside a run (method_flow.c, method_fce.c): the flow of
  * the `flow` setting for the data's items, one Adam per coupling network,
- * and its share of the state file ("flow_<l>.<name>", "flow_adam_<l>") and
+ * and its share of the state file ("<part>.<name>" for each network part,
+ * "flow_adam_<l>") and
  * of the model checkpoint (parts "flow_<l>", metadata "flow"). */
 #ifndef EBM_TRAIN_FLOW_H
 #define EBM_TRAIN_FLOW_H
@@ -23,6 +24,10 @@ ebm_status train_flow_check(const ebm_train_config *cfg);
  * into t->x_neg, which must be free); nothing when the width is 0. */
 void train_flow_dequantise(ebm_trainer *t, float *x, int64_t n);
 
+/* On the first step of a run (t->step 0), Glow's data-dependent actnorm
+ * init from the first batch x (ebm_flow_data_init); nothing later, so a
+ * resume keeps the saved parameters. */
+ebm_status train_flow_first_batch(train_flow *tf, const ebm_trainer *t, const float *x, int64_t n);
 /* Builds and initialises the flow for the trainer's data and batch. On
  * failure, what was made stays in *tf for train_flow_free. */
 ebm_status train_flow_init(const ebm_trainer *t, train_flow *tf);

@@ -192,6 +192,32 @@ TEST(batchnorm2d_grads_match_fd_in_train_and_eval_mode) {
   check_fd(json, 4, 401, 2e-2, 0);
 }
 
+/* Glow's actnorm: y = x·exp(logs[c]) + bias[c], per channel of images and
+ * per feature of vectors. */
+TEST(actnorm_forward_matches_its_formula_and_grads_match_fd) {
+  ebm_net *net = nt_build("{\"input\":[2,2,3],\"layers\":[{\"type\":\"actnorm\",\"name\":\"a\"}]}", 2, 1);
+  nt_jitter(net, 3.0f, 9); /* zero params become N(0, 0.3²) */
+  const float *bias = ebm_net_param(net, 0)->value->data, *logs = ebm_net_param(net, 1)->value->data;
+  CHECK_EQ_STR(ebm_net_param(net, 0)->name, "a.bias");
+  CHECK_EQ_STR(ebm_net_param(net, 1)->name, "a.logs");
+  CHECK(fabs(logs[0]) > 1e-3 && fabs(logs[1]) > 1e-3);
+  float *x, *y = forward_of(net, 2, NULL, &x);
+  for (int i = 0; i < 2; i++)
+    for (int c = 0; c < 2; c++)
+      for (int p = 0; p < 6; p++) {
+        const int k = (i * 2 + c) * 6 + p;
+        CHECK_NEAR(y[k], x[k] * exp(logs[c]) + bias[c], 1e-6);
+      }
+  ebm_free(x);
+  free(y);
+  ebm_net_free(net);
+  check_fd("{\"input\":[2,3,4],\"layers\":[{\"type\":\"conv2d\",\"name\":\"c\",\"out\":3,\"pad\":1},"
+           "{\"type\":\"actnorm\",\"name\":\"an\"},{\"type\":\"swish\"},{\"type\":\"flatten\"},"
+           "{\"type\":\"linear\",\"name\":\"l\",\"out\":1}]}", 3, 450, 2e-2, 0);
+  check_fd("{\"input\":[3],\"layers\":[{\"type\":\"actnorm\",\"name\":\"an\"},{\"type\":\"swish\"},"
+           "{\"type\":\"linear\",\"name\":\"l\",\"out\":1}]}", 4, 451, 2e-2, 0);
+}
+
 TEST(logsumexp_and_select_heads_match_their_formulas_and_fd) {
   ebm_net *lse = nt_build("{\"input\":[5],\"layers\":[{\"type\":\"logsumexp\"}]}", 3, 1);
   ebm_net *sel = nt_build("{\"input\":[5],\"classes\":5,\"layers\":[{\"type\":\"select\"}]}", 3, 1);

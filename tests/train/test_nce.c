@@ -235,3 +235,91 @@ TEST(nce_divergence_is_reported_with_the_step) {
   ebm_net_free(net);
   ebm_dataset_free(ds);
 }
+
+/* ----------------------------------------------------- a flow as the noise */
+
+/* A flow with random (not identity) couplings saved to `path`. */
+static void save_random_flow(const char *path, int64_t dim, uint64_t seed) {
+  ebm_flow_spec spec = ebm_flow_spec_defaults();
+  REQUIRE_OK(ebm_flow_spec_parse("couplings=2,hidden=8,depth=1,actnorm=1", &spec));
+  ebm_flow *f = NULL;
+  REQUIRE_OK(ebm_flow_new(&spec, 1, &dim, 4, &f));
+  ebm_rng rng;
+  ebm_rng_init(&rng, seed);
+  REQUIRE_OK(ebm_flow_init(f, &rng));
+  for (int l = 0; l < ebm_flow_net_count(f); l++) /* every parameter moved off its init */
+    for (int p = 0; p < ebm_net_param_count(ebm_flow_net(f, l)); p++) {
+      ebm_tensor *v = ebm_net_param(ebm_flow_net(f, l), p)->value;
+      for (int64_t k = 0; k < ebm_tensor_numel(v); k++) v->data[k] += (float)(0.2 * ebm_rng_gauss(&rng));
+    }
+  REQUIRE_OK(ebm_flow_save(f, path, 0, NULL, NULL));
+  ebm_flow_free(f);
+}
+
+/* --noise-ckpt: the first step's loss is the logistic loss of the data
+ * against the flow's own samples (drawn from the trainer's rng) with the
+ * flow's exact log q; resume is bit-exact. One batch = the whole data, so
+ * the batcher's order does not matter. */
+TEST(nce_with_a_flow_noise_uses_its_samples_and_exact_log_q_and_resumes) {
+  enum { B = 64 };
+  const char *path = test_path("noise_flow.safetensors");
+  save_random_flow(path, 2, 81);
+  ebm_dataset *ds = NULL;
+  REQUIRE_OK(ebm_dataset_load("toy:8gaussians:train:64", 0, 1, &ds));
+  ebm_train_config c = tt_toy_config(B, 1, 6);
+  REQUIRE_OK(ebm_train_config_set(&c, "method", "nce"));
+  REQUIRE_OK(ebm_train_config_set(&c, "noise-ckpt", path));
+  ebm_net *net = tt_mlp(8, 0, B, 1);
+  ebm_trainer *t = NULL;
+  REQUIRE_OK(ebm_trainer_new(net, ds, &c, &t));
+  /* what the step should see, computed beside it before it changes the net */
+  ebm_flow *flow = NULL;
+  REQUIRE_OK(ebm_flow_load(path, B, &flow));
+  ebm_rng rng = t->rng;
+  float noise[2 * B], lq_pos[B], lq_neg[B], e_pos[B], e_neg[B], de[B];
+  REQUIRE_OK(ebm_flow_sample(flow, &rng, B, 1.0f, noise));
+  REQUIRE_OK(ebm_flow_log_prob(flow, ds->x->data, B, lq_pos));
+  REQUIRE_OK(ebm_flow_log_prob(flow, noise, B, lq_neg));
+  REQUIRE_OK(ebm_net_forward(net, ds->x->data, NULL, B, e_pos));
+  REQUIRE_OK(ebm_net_forward(net, noise, NULL, B, e_neg));
+  const double want = train_nce_loss(e_pos, lq_pos, B, 1, 0.0, B, de) + train_nce_loss(e_neg, lq_neg, B, 0, 0.0, B, de);
+  ebm_train_stats s;
+  REQUIRE_OK(ebm_trainer_step(t, &s));
+  CHECK_NEAR(s.loss, want, 1e-5 * fabs(want));
+  int64_t shown = 0;
+  const float *drawn = t->method->samples(t, t->method_state, &shown);
+  CHECK_EQ_INT(shown, B);
+  CHECK(memcmp(drawn, noise, sizeof noise) == 0); /* the flow's samples are the noise */
+  ebm_trainer_free(t);
+  ebm_net_free(net);
+  ebm_flow_free(flow);
+  c.batch = 16;
+  CHECK(tt_resume_is_bit_exact(ds, &c, "{\"preset\": \"mlp\", \"in_dim\": 2, \"width\": 8, \"depth\": 1}"));
+  ebm_dataset_free(ds);
+}
+
+TEST(nce_refuses_a_noise_flow_whose_items_are_not_the_datas) {
+  const char *path = test_path("flow3.safetensors");
+  save_random_flow(path, 3, 82);
+  ebm_dataset *ds = NULL;
+  REQUIRE_OK(ebm_dataset_load("toy:rings:train:32", 0, 1, &ds));
+  ebm_train_config c = tt_toy_config(16, 1, 2);
+  REQUIRE_OK(ebm_train_config_set(&c, "method", "nce"));
+  REQUIRE_OK(ebm_train_config_set(&c, "noise-ckpt", path));
+  ebm_net *net = tt_mlp(8, 0, 16, 1);
+  ebm_trainer *t = NULL;
+  CHECK(ebm_trainer_new(net, ds, &c, &t) == EBM_ERR_SHAPE);
+  char want[1200];
+  snprintf(want, sizeof want, "%s: the noise flow takes items of shape [3], the data's (toy:rings:train:32) are [2]",
+           path);
+  CHECK_EQ_STR(ebm_last_error(), want);
+  CHECK(t == NULL);
+  /* a checkpoint that is no flow */
+  const char *plain = test_path("plain.safetensors");
+  REQUIRE_OK(ebm_net_save(net, plain, 0, NULL, NULL));
+  REQUIRE_OK(ebm_train_config_set(&c, "noise-ckpt", plain));
+  CHECK(ebm_trainer_new(net, ds, &c, &t) == EBM_ERR_FORMAT);
+  CHECK(strstr(ebm_last_error(), "not a flow") != NULL);
+  ebm_net_free(net);
+  ebm_dataset_free(ds);
+}

@@ -151,6 +151,41 @@ TEST(flow_method_resume_is_bit_exact) {
   ebm_dataset_free(ds);
 }
 
+/* With Glow's layers the first step starts from the data: actnorm
+ * standardises the first batch (the whole data here), the 1×1 convolution
+ * is a rotation and the coupling the identity, so the first loss is
+ * 1 + log 2π + Σ_c log σ_c (σ the data's population std per coordinate). */
+TEST(flow_method_glow_first_loss_is_the_standardised_nll_and_resume_is_bit_exact) {
+  ebm_dataset *ds = NULL;
+  REQUIRE_OK(ebm_dataset_load("toy:rings:train:64", -4, 4, &ds));
+  ebm_train_config c = flow_config(64, 1);
+  REQUIRE_OK(ebm_train_config_set(&c, "flow", "couplings=1,hidden=8,depth=1,actnorm=1,conv1x1=1"));
+  ebm_trainer *t = NULL;
+  REQUIRE_OK(ebm_trainer_new(NULL, ds, &c, &t));
+  ebm_train_stats s;
+  REQUIRE_OK(ebm_trainer_step(t, &s));
+  double want = 1 + LOG_2PI;
+  for (int d = 0; d < 2; d++) {
+    double sum = 0, sq = 0;
+    for (int i = 0; i < 64; i++) sum += ds->x->data[2 * i + d];
+    for (int i = 0; i < 64; i++) sq += pow(ds->x->data[2 * i + d] - sum / 64, 2);
+    want += log(sqrt(sq / 64));
+  }
+  CHECK_NEAR(s.loss, want, 1e-4);
+  ebm_trainer_free(t);
+  REQUIRE_OK(ebm_train_config_set(&c, "flow", "couplings=2,hidden=8,depth=1,actnorm=1,conv1x1=1"));
+  c.batch = 16;
+  c.iters = 6;
+  char a[600];
+  tt_check_resume_bit_exact(ds, c, NULL, a, sizeof a);
+  ebm_safetensors *st = NULL;
+  REQUIRE_OK(ebm_safetensors_load(a, &st));
+  CHECK(ebm_safetensors_find(st, "actnorm_1.actnorm.logs") != NULL);
+  CHECK(ebm_safetensors_find(st, "invconv_0.invconv.weight") != NULL);
+  ebm_safetensors_free(st);
+  ebm_dataset_free(ds);
+}
+
 TEST(flow_method_bad_settings_and_data_get_one_line) {
   const char *run = test_path("bad");
   cli_result r = run_cli("train --data toy:8gaussians:train:64 --method flow --flow couplings=x --out %s", run);
