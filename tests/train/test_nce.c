@@ -294,7 +294,7 @@ TEST(nce_with_a_flow_noise_uses_its_samples_and_exact_log_q_and_resumes) {
   ebm_net_free(net);
   ebm_flow_free(flow);
   c.batch = 16;
-  CHECK(tt_resume_is_bit_exact(ds, &c, "{\"preset\": \"mlp\", \"in_dim\": 2, \"width\": 8, \"depth\": 1}"));
+  tt_check_resume_bit_exact(ds, c, "{\"preset\": \"mlp\", \"in_dim\": 2, \"width\": 8, \"depth\": 1}", NULL, 0);
   ebm_dataset_free(ds);
 }
 
