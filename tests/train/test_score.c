@@ -143,10 +143,12 @@ TEST(dsm_parameter_gradient_matches_a_double_reference) {
 
 TEST(ssm_parameter_gradient_matches_a_double_reference) {
   /* float32 rounding of the second difference dominates at this h (h = 0.1
-   * measured 3e-4, h = 0.02 6e-3): the bound allows it */
+   * measured 3e-4, h = 0.02 6e-3 with the scalar Box–Muller's inputs and
+   * 1.0e-2 with the vectorised one's): the bound allows it, and h 100×
+   * larger still fails it by 5× */
   const double err = score_error(1, TRAIN_ICD_FD_STEP * 2);
-  printf("    ssm gradient: worst error %.2g of the largest component\n", err);
-  CHECK(err < 1e-2);
+  printf("    ssm gradient: worst error %.3g of the largest component\n", err);
+  CHECK(err < 2e-2);
   CHECK(score_error(1, 100 * TRAIN_ICD_FD_STEP * 2) > 5e-2);
 }
 
