@@ -93,7 +93,7 @@ typedef struct {
   int continual_tasks;        /* split:K → K tasks of classes/K classes in class order; 0 = none */
   int64_t iters_per_task;     /* training steps on each task, 1000 (the last task keeps the rest) */
   int ebc_negatives;          /* ebm_ebc_negatives: the classes the loss normalises over, TASK */
-  float ebc_alpha;            /* weight of the energy regulariser α·mean E(x, c)² over those classes, 0 */
+  float ebc_alpha;            /* weight of the energy regulariser α·mean E(x, c)² over the classes seen, 0 */
 } ebm_jem_config;
 
 /* The classes an energy-based classifier's loss contrasts the true label

@@ -63,7 +63,7 @@ ebm_status continual_split(const ebm_dataset *ds, int tasks, ebm_dataset **out) 
   return st;
 }
 
-double ebc_loss(const float *f, const int32_t *y, int64_t n, int64_t K, int lo, int hi, float alpha,
+double ebc_loss(const float *f, const int32_t *y, int64_t n, int64_t K, int lo, int hi, int seen, float alpha,
                 float *dlogits, float *work, int32_t *ywork, double *e_pos, double *e_neg, int64_t *correct) {
   const int64_t m = hi - lo;
   float *packed = work, *dpacked = work + n * m;
@@ -74,18 +74,19 @@ double ebc_loss(const float *f, const int32_t *y, int64_t n, int64_t K, int lo, 
     sum_pos -= f[i * K + y[i]];
   }
   const double xent = ebm_softmax_xent(packed, ywork, n, m, 1.0f, dpacked, correct);
-  /* α·mean E²: dL/df = 2α·f/(n·m) (E = −f) */
-  const double sq_scale = 2.0 * alpha / (double)(n * m);
   memset(dlogits, 0, (size_t)(n * K) * sizeof(float));
-  for (int64_t i = 0; i < n; i++)
-    for (int64_t c = 0; c < m; c++) {
-      const float v = packed[i * m + c];
+  for (int64_t i = 0; i < n; i++) memcpy(dlogits + i * K + lo, dpacked + i * m, (size_t)m * sizeof(float));
+  /* α·mean E²: dL/df = 2α·f/(n·seen) (E = −f) */
+  const double sq_scale = alpha > 0 ? 2.0 * alpha / (double)(n * seen) : 0.0;
+  for (int64_t i = 0; alpha > 0 && i < n; i++)
+    for (int64_t c = 0; c < seen; c++) {
+      const float v = f[i * K + c];
       sum_sq += (double)v * v;
-      dlogits[i * K + lo + c] = dpacked[i * m + c] + (float)(sq_scale * v);
+      dlogits[i * K + c] += (float)(sq_scale * v);
     }
   *e_pos = n > 0 ? sum_pos / (double)n : 0.0;
   *e_neg = *e_pos - xent;
-  return xent + (n > 0 ? alpha * sum_sq / (double)(n * m) : 0.0);
+  return xent + (alpha > 0 ? alpha * sum_sq / (double)(n * seen) : 0.0);
 }
 
 ebm_status ebc_task_accuracy(ebm_net *net, const ebm_dataset *ds, int64_t n, float *logits, int m, int seen,

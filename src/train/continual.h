@@ -25,17 +25,18 @@ ebm_status continual_split(const ebm_dataset *ds, int tasks, ebm_dataset **out);
  * 2020, "Energy-based models for continual learning"), with E(x, y) =
  * −f(x)[y] and negatives the classes [lo, hi) only:
  *   L = mean_i ( E(xᵢ, yᵢ) + log Σ_{c ∈ [lo, hi)} exp(−E(xᵢ, c)) )
- *     + α · mean_i mean_{c ∈ [lo, hi)} E(xᵢ, c)²
- * — the softmax cross-entropy over those classes only, and Du & Mordatch's
- * energy regulariser, which holds every class's energies to the same
- * scale (the contrast alone fixes only differences within a task). Logits
- * of other classes get no gradient, so earlier tasks' classes are not
- * pushed up by the current one. Labels must be in [lo, hi). dlogits (n×K,
- * overwritten) gets dL/df; work: 2·n·(hi − lo) floats, ywork: n.
- * *e_pos = mean E(xᵢ, yᵢ), *e_neg = mean −log Σ exp(−E(xᵢ, c)) (the
- * contrast is e_pos − e_neg); *correct (may be NULL) counts rows whose
- * argmax over [lo, hi) is the label. Returns L. */
-double ebc_loss(const float *f, const int32_t *y, int64_t n, int64_t K, int lo, int hi, float alpha,
+ *     + α · mean_i mean_{c < seen} E(xᵢ, c)²
+ * — the softmax cross-entropy over [lo, hi) only, so classes of earlier
+ * tasks are not pushed up by the current one, and Du & Mordatch's energy
+ * regulariser over all classes seen so far (α > 0), which pulls every
+ * seen class's energies towards 0 on the current data: the contrast alone
+ * fixes only differences within a task, not one task's energies against
+ * another's. Labels must be in [lo, hi). dlogits (n×K, overwritten) gets
+ * dL/df; work: 2·n·(hi − lo) floats, ywork: n. *e_pos = mean E(xᵢ, yᵢ),
+ * *e_neg = mean −log Σ exp(−E(xᵢ, c)) (the contrast is e_pos − e_neg);
+ * *correct (may be NULL) counts rows whose argmax over [lo, hi) is the
+ * label. Returns L. */
+double ebc_loss(const float *f, const int32_t *y, int64_t n, int64_t K, int lo, int hi, int seen, float alpha,
                 float *dlogits, float *work, int32_t *ywork, double *e_pos, double *e_neg, int64_t *correct);
 
 /* Class-incremental accuracy after learning tasks 0..seen−1 of m classes

@@ -114,7 +114,8 @@ static ebm_status ebc_step(ebm_trainer *t, void *state, ebm_train_stats *stats) 
   int lo, hi;
   negative_classes(s, j->ebc_negatives, k, &lo, &hi);
   double e_pos = 0, e_neg = 0;
-  double loss = ebc_loss(s->logits, t->y_data, B, K, lo, hi, j->ebc_alpha, s->dlogits, s->work, s->ywork, &e_pos, &e_neg, NULL);
+  double loss = ebc_loss(s->logits, t->y_data, B, K, lo, hi, (k + 1) * s->per_class, j->ebc_alpha, s->dlogits,
+                         s->work, s->ywork, &e_pos, &e_neg, NULL);
   if (c->inject_nan_at == step) loss = NAN; /* the divergence test hook */
   if ((st = train_check_finite(e_pos, c->max_energy, step, "e_pos")) != EBM_OK ||
       (st = train_check_finite(e_neg, c->max_energy, step, "e_neg")) != EBM_OK ||
@@ -201,7 +202,7 @@ static const ebm_train_setting ebc_settings[] = {
      .size = sizeof(int64_t), .metavar = "N", .help = "ebc: training steps on each task (the last task keeps the rest)",
      .flags = EBM_SETTING_IDENTITY, .def = "1000"},
     {.name = "ebc-alpha", .type = EBM_SETTING_FLOAT, .offset = offsetof(ebm_train_config, jem.ebc_alpha),
-     .size = sizeof(float), .metavar = "A", .help = "ebc: weight of the energy regulariser mean E(x, c)^2 over the contrasted classes",
+     .size = sizeof(float), .metavar = "A", .help = "ebc: weight of the energy regulariser mean E(x, c)^2 over the classes seen so far",
      .def = "0"},
     {.name = "ebc-negatives", .type = EBM_SETTING_SPECIAL, .metavar = "C",
      .help = "ebc: classes the loss contrasts with: task (the current task's) | seen | all (softmax: the baseline)",

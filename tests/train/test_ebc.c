@@ -66,7 +66,7 @@ TEST(ebc_loss_matches_hand_values) {
   int32_t yw[2];
   double e_pos = 0, e_neg = 0;
   int64_t correct = 0;
-  const double loss = ebc_loss(f, y, 2, 3, 0, 2, 0.0f, d, work, yw, &e_pos, &e_neg, &correct);
+  const double loss = ebc_loss(f, y, 2, 3, 0, 2, 2, 0.0f, d, work, yw, &e_pos, &e_neg, &correct);
   /* item 0: log(e + 1) − 1; item 1: log(1 + e³) − 3 */
   const double l0 = log(exp(1.0) + 1) - 1, l1 = log(1 + exp(3.0)) - 3;
   CHECK_NEAR(loss, (l0 + l1) / 2, 1e-6);
@@ -80,14 +80,16 @@ TEST(ebc_loss_matches_hand_values) {
   CHECK_NEAR(d[4], (s1 - 1) / 2, 1e-7);
   /* the classes {1, 2} only: both labels in [1, 3) */
   const int32_t y12[2] = {2, 1};
-  CHECK_NEAR(ebc_loss(f, y12, 2, 3, 1, 3, 0.0f, d, work, yw, &e_pos, &e_neg, NULL),
+  CHECK_NEAR(ebc_loss(f, y12, 2, 3, 1, 3, 3, 0.0f, d, work, yw, &e_pos, &e_neg, NULL),
              ((log(1 + exp(2.0)) - 2) + (log(exp(3.0) + exp(1.0)) - 3)) / 2, 1e-6);
   CHECK(d[0] == 0 && d[3] == 0);
-  /* α = 0.5 adds 0.5·mean of the squared logits of classes {0, 1}: (1 + 0 + 0 + 9)/4 */
-  const double plain = ebc_loss(f, y, 2, 3, 0, 2, 0.0f, d, work, yw, &e_pos, &e_neg, NULL);
-  CHECK_NEAR(ebc_loss(f, y, 2, 3, 0, 2, 0.5f, d, work, yw, &e_pos, &e_neg, NULL) - plain, 0.5 * 10.0 / 4, 1e-6);
+  /* α = 0.5 over the 3 classes seen adds 0.5·mean of all six squared
+   * logits, (1 + 0 + 4 + 0 + 9 + 1)/6, while the contrast stays {0, 1} */
+  const double plain = ebc_loss(f, y, 2, 3, 0, 2, 3, 0.0f, d, work, yw, &e_pos, &e_neg, NULL);
+  CHECK_NEAR(ebc_loss(f, y, 2, 3, 0, 2, 3, 0.5f, d, work, yw, &e_pos, &e_neg, NULL) - plain, 0.5 * 15.0 / 6, 1e-6);
   CHECK_NEAR(d[3], 1.0 / (1 + exp(3.0)) / 2, 1e-7); /* item 1, class 0: its softmax/2, f = 0 */
-  CHECK_NEAR(d[4], (s1 - 1) / 2 + 2 * 0.5 * 3 / 4, 1e-6);
+  CHECK_NEAR(d[4], (s1 - 1) / 2 + 2 * 0.5 * 3 / 6, 1e-6);
+  CHECK_NEAR(d[5], 2 * 0.5 * 1 / 6.0, 1e-7); /* class 2: no contrast, only the regulariser */
 }
 
 typedef struct {
@@ -95,7 +97,7 @@ typedef struct {
   const float *x;
   const int32_t *y;
   int64_t n;
-  int lo, hi;
+  int lo, hi, seen;
   float alpha;
   float *logits, *d, *work;
   int32_t *yw;
@@ -105,13 +107,13 @@ static double ebc_case_loss(void *ctx) {
   ebc_case *c = ctx;
   double e_pos, e_neg;
   REQUIRE_OK(ebm_net_forward(c->net, c->x, NULL, c->n, c->logits));
-  return ebc_loss(c->logits, c->y, c->n, 8, c->lo, c->hi, c->alpha, c->d, c->work, c->yw, &e_pos, &e_neg, NULL);
+  return ebc_loss(c->logits, c->y, c->n, 8, c->lo, c->hi, c->seen, c->alpha, c->d, c->work, c->yw, &e_pos, &e_neg, NULL);
 }
 
 /* dL/df per logit against central differences of the loss (in double),
  * and dL/dθ through a network along random directions (Richardson), for
- * the negatives of one task (classes 2, 3) and of all eight, with the
- * energy regulariser on. */
+ * the negatives of one task (classes 2, 3; classes 0–5 seen) and of all
+ * eight, with the energy regulariser on. */
 TEST(ebc_loss_gradient_matches_fd_with_the_negatives_fixed) {
   enum { N = 5, K = 8 };
   ebm_net *net = nt_build(mlp8, N, 41);
@@ -121,7 +123,7 @@ TEST(ebc_loss_gradient_matches_fd_with_the_negatives_fixed) {
   ebm_rng rng;
   ebm_rng_init(&rng, 43);
   for (int all = 0; all < 2; all++) {
-    ebc_case c = {net, x, all ? y_all : y_task, N, all ? 0 : 2, all ? 8 : 4, 0.3f, logits, d, work, yw};
+    ebc_case c = {net, x, all ? y_all : y_task, N, all ? 0 : 2, all ? 8 : 4, all ? 8 : 6, 0.3f, logits, d, work, yw};
     ebc_case_loss(&c);
     memcpy(fp, logits, sizeof fp);
     float g[N * K];
@@ -131,12 +133,12 @@ TEST(ebc_loss_gradient_matches_fd_with_the_negatives_fixed) {
       double e_pos, e_neg, side[2];
       for (int s = 0; s < 2; s++) {
         fp[j] = logits[j] + (float)(s ? -h : h);
-        side[s] = ebc_loss(fp, c.y, N, K, c.lo, c.hi, c.alpha, d, work, yw, &e_pos, &e_neg, NULL);
+        side[s] = ebc_loss(fp, c.y, N, K, c.lo, c.hi, c.seen, c.alpha, d, work, yw, &e_pos, &e_neg, NULL);
       }
       fp[j] = logits[j];
       const double fd = (side[0] - side[1]) / (2 * h);
       CHECK_NEAR(g[j], fd, 1e-4 + 1e-3 * fabs(fd));
-      if (!all && (j % K < 2 || j % K >= 4)) CHECK(g[j] == 0);
+      if (!all && j % K >= 6) CHECK(g[j] == 0); /* neither contrasted nor seen */
     }
     ebm_net_zero_grad(net);
     ebc_case_loss(&c);
