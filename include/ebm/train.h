@@ -85,7 +85,25 @@ typedef struct {
   char eval_data[EBM_TRAIN_TEXT_SIZE]; /* held-out data spec for accuracy, "" = none */
   int64_t eval_every;         /* steps between held-out accuracies, 100 */
   int64_t eval_items;         /* held-out items scored (the first N), 1000 */
+  int64_t labelled;           /* labelled items kept per class, drawn for the seed; 0 = labels_fraction */
+  /* Continual learning (method_ebc.c): an energy-based classifier, E(x, y)
+   * = −f(x)[y], learns the data's classes split into tasks one after
+   * another (class-incremental: at test time it chooses among all classes
+   * seen so far). */
+  int continual_tasks;        /* split:K → K tasks of classes/K classes in class order; 0 = none */
+  int64_t iters_per_task;     /* training steps on each task, 1000 (the last task keeps the rest) */
+  int ebc_negatives;          /* ebm_ebc_negatives: the classes the loss normalises over, TASK */
+  float ebc_alpha;            /* weight of the energy regulariser α·mean E(x, c)² over the classes seen, 0 */
 } ebm_jem_config;
+
+/* The classes an energy-based classifier's loss contrasts the true label
+ * with: the current task's (Li et al. 2020: the negatives of the energy of
+ * the pair come only from the classes being learned), all classes seen so
+ * far, or all the network's outputs (the softmax classifier that forgets:
+ * the baseline). */
+typedef enum { EBM_EBC_TASK = 0, EBM_EBC_SEEN, EBM_EBC_ALL } ebm_ebc_negatives;
+/* At most this many continual tasks. */
+#define EBM_TRAIN_MAX_TASKS 16
 
 /* NCE, flow-contrastive estimation and flows (method_nce.c, method_fce.c,
  * method_flow.c). */
@@ -216,6 +234,12 @@ typedef struct {
   double accuracy;        /* held-out accuracy measured at this step (jem's
                              --eval-every), or −1 when none was */
   double seconds;         /* wall time of the step */
+  /* Continual learning (method ebc): at the last step of each task, the
+   * held-out accuracy on each task learned so far, the argmax taken over
+   * all classes seen (accuracy is then their mean). */
+  int task;               /* the task this step trained (0-based) */
+  int tasks_scored;       /* entries of task_accuracy measured at this step; 0 = none */
+  double task_accuracy[EBM_TRAIN_MAX_TASKS];
 } ebm_train_stats;
 
 typedef struct ebm_trainer ebm_trainer;

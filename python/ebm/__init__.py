@@ -319,6 +319,7 @@ def train(data, arch, out, iters=1000, preset="auto", progress=None, resume=Fals
             s = stats_p.contents
             last.clear()
             last.update({name: getattr(s, name) for name, _ in _lib.TrainStats._fields_})
+            last["task_accuracy"] = list(s.task_accuracy)[:s.tasks_scored]  # a copy: s lives only in this call
             try:
                 if progress:
                     progress(dict(last))

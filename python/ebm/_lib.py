@@ -60,7 +60,8 @@ class TrainStats(ctypes.Structure):  # ebm_train_stats (train.h)
                 ("mcmc_energy", ctypes.c_double), ("mcmc_grad_norm", ctypes.c_double),
                 ("mcmc_accept", ctypes.c_double), ("kl", ctypes.c_double), ("entropy", ctypes.c_double),
                 ("accuracy", ctypes.c_double),
-                ("seconds", ctypes.c_double)]
+                ("seconds", ctypes.c_double), ("task", ctypes.c_int), ("tasks_scored", ctypes.c_int),
+                ("task_accuracy", ctypes.c_double * 16)]
 
 
 ON_STEP = ctypes.CFUNCTYPE(None, c_void_p, ctypes.POINTER(TrainStats))

@@ -5,6 +5,7 @@
 #define EBM_TRAIN_JEM_H
 
 #include "ebm.h"
+#include "ebm/train.h"
 
 typedef struct {
   float px, pyx, pxy; /* the terms' weights; a 0 weight skips its passes */
@@ -49,5 +50,33 @@ ebm_status jem_loss(ebm_net *net, const float *x_pos, const int32_t *y, const fl
 /* Accuracy of the network's argmax on the first n items of ds (n ≤ its
  * size), in passes of the network's batch; logits: (max_batch, K). */
 ebm_status jem_accuracy(ebm_net *net, const ebm_dataset *ds, int64_t n, float *logits, double *accuracy);
+
+/* ------------------------------------------- the data of the classifier methods
+ * (jem_data.c: shared by jem and ebc) */
+
+/* The network must be a classifier whose K logits are ds's classes:
+ * EBM_ERR_ARG "<what>method <method> needs labels, and <spec> has none" and
+ * the like otherwise. */
+ebm_status jem_check_classifier(const ebm_net *net, const ebm_dataset *ds, const char *method, const char *what);
+
+/* Held-out labelled data (the eval-data setting) for the trainer's
+ * classifier: loaded in the training range, checked against the network,
+ * the first eval-items of it scored, with logits work for one network
+ * batch. */
+typedef struct {
+  ebm_dataset *ds; /* NULL when eval-data is "" */
+  int64_t n;       /* items scored */
+  float *logits;   /* (max_batch, K) */
+} jem_eval;
+ebm_status jem_eval_load(const ebm_trainer *t, jem_eval *e);
+void jem_eval_free(jem_eval *e);
+
+/* Which labels a semi-supervised run keeps, into kept (n; −1 = hidden):
+ * per_class > 0 keeps that many items of each class, drawn uniformly
+ * without replacement by the stream `rng` (a class with fewer items is
+ * EBM_ERR_ARG naming it and `spec`); otherwise the first
+ * round(fraction·n_c) items of each class c in the data's order. */
+ebm_status jem_keep_labels(const int32_t *labels, int64_t n, int classes, double fraction, int64_t per_class,
+                           ebm_rng *rng, const char *spec, int32_t *kept);
 
 #endif

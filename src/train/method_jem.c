@@ -5,9 +5,9 @@
  * log p(x) by PCD: SGLD negatives of E(x) from the replay buffer (JEM's
  * defaults: buffer 10 000, 5 % fresh noise, 20 steps of size 1, noise
  * 0.01), and optionally log p(x|y) (--pxy) with negatives of E(·, y). The
- * objective itself is jem_loss (jem_loss.c). --labels-fraction hides the
- * labels of the other items (semi-supervised: they enter log p(x) only);
- * --eval-data scores held-out accuracy every --eval-every steps. With
+ * objective itself is jem_loss (jem_loss.c). --labels-fraction (or
+ * --labelled N per class) hides the labels of the other items
+ * (semi-supervised: they enter log p(x) only); --eval-data scores held-out accuracy every --eval-every steps. With
  * --px-weight 0 (and no --pxy) it is a plain softmax classifier: the
  * baseline of the same network. */
 #include <math.h>
@@ -25,11 +25,9 @@ typedef struct {
   float *x_neg_y;           /* (B, item) the log p(x|y) chains */
   int32_t *y_chain;         /* (B) their labels */
   int64_t *slots_y;         /* (B) their buffer slots */
-  ebm_dataset view;         /* the training data with hidden labels (labels_fraction < 1) */
+  ebm_dataset view;         /* the training data with hidden labels (labels_fraction < 1, labelled) */
   int32_t *masked;          /* (N) its labels, −1 = hidden */
-  ebm_dataset *eval;        /* held-out data (eval_data), or NULL */
-  int64_t eval_n;           /* items of it scored */
-  float *eval_logits;       /* (max_batch, K) */
+  jem_eval eval;            /* held-out data (eval_data) */
 } jem_state;
 
 static void jem_free(void *state) {
@@ -42,8 +40,7 @@ static void jem_free(void *state) {
   ebm_free(s->y_chain);
   ebm_free(s->slots_y);
   free(s->masked);
-  ebm_dataset_free(s->eval);
-  ebm_free(s->eval_logits);
+  jem_eval_free(&s->eval);
   free(s);
 }
 
@@ -59,74 +56,37 @@ static ebm_status jem_check(const ebm_train_config *cfg) {
     return ebm_set_error(EBM_ERR_ARG, "labels-fraction must be in [0, 1], got %g", (double)j->labels_fraction);
   if (j->eval_every < 1) return ebm_set_error(EBM_ERR_ARG, "eval-every must be >= 1, got %lld", (long long)j->eval_every);
   if (j->eval_items < 1) return ebm_set_error(EBM_ERR_ARG, "eval-items must be >= 1, got %lld", (long long)j->eval_items);
+  if (j->labelled < 0) return ebm_set_error(EBM_ERR_ARG, "labelled must be >= 0, got %lld", (long long)j->labelled);
+  if (j->labelled > 0 && j->labels_fraction < 1)
+    return ebm_set_error(EBM_ERR_ARG, "give labelled (per class) or labels-fraction, not both");
+  if (j->continual_tasks > 0)
+    return ebm_set_error(EBM_ERR_ARG, "method jem: continual learning is method ebc (--method ebc --continual ...)");
   if (cfg->conditional)
     return ebm_set_error(EBM_ERR_ARG, "method jem: the classifier's logits are its classes; leave conditional off");
   return EBM_OK;
 }
 
-/* The network must be a classifier whose K logits are the data's classes. */
-static ebm_status check_classifier(const ebm_net *net, const ebm_dataset *ds, const char *what) {
-  const int64_t K = ebm_net_out_size(net);
-  if (!ebm_net_is_classifier(net))
-    return ebm_set_error(EBM_ERR_ARG, "method jem trains a classifier: the network must end in K > 1 logits "
-                         "and take no labels (it gives %lld output%s%s)", (long long)K, K == 1 ? "" : "s",
-                         ebm_net_num_classes(net) > 0 ? " and has classes" : "");
-  if (!ds->labels) return ebm_set_error(EBM_ERR_ARG, "%smethod jem needs labels, and %s has none", what, ds->spec);
-  if (ds->num_classes != K)
-    return ebm_set_error(EBM_ERR_ARG, "%s%s has %d classes, and the network gives %lld logits", what, ds->spec,
-                         ds->num_classes, (long long)K);
-  return EBM_OK;
-}
-
-/* Keeps the labels of the first round(F·n_c) items of each class c (in the
- * data's order, so the split is the same on every run), hides the rest. */
+/* Hides the labels a semi-supervised run does not use (jem_keep_labels:
+ * labelled per class drawn by stream 3 of the seed, or the first share
+ * labels_fraction of each class) and batches from that view. */
 static ebm_status hide_labels(ebm_trainer *t, jem_state *s) {
   const ebm_dataset *ds = t->ds;
   const int64_t N = ds->x->shape[0];
-  const int K = ds->num_classes;
-  int64_t *count = calloc((size_t)K, sizeof *count), *seen = calloc((size_t)K, sizeof *seen);
-  s->masked = malloc((size_t)N * sizeof *s->masked);
-  ebm_status st = EBM_OK;
-  if (!count || !seen || !s->masked) {
-    st = ebm_set_error(EBM_ERR_NOMEM, "out of memory hiding labels of %s", ds->spec);
-    goto done;
-  }
-  for (int64_t i = 0; i < N; i++) count[ds->labels[i]]++;
-  for (int64_t i = 0; i < N; i++) {
-    const int32_t c = ds->labels[i];
-    s->masked[i] = seen[c]++ < llround(t->cfg.jem.labels_fraction * (double)count[c]) ? c : -1;
-  }
+  if (!(s->masked = malloc((size_t)N * sizeof *s->masked)))
+    return ebm_set_error(EBM_ERR_NOMEM, "out of memory hiding labels of %s", ds->spec);
+  ebm_rng rng = train_method_rng(&t->cfg, 3);
+  ebm_status st = jem_keep_labels(ds->labels, N, ds->num_classes, t->cfg.jem.labels_fraction, t->cfg.jem.labelled,
+                                  &rng, ds->spec, s->masked);
+  if (st != EBM_OK) return st;
   s->view = *ds;
   s->view.labels = s->masked;
-  st = train_use_data(t, &s->view);
-done:
-  free(count);
-  free(seen);
-  return st;
-}
-
-static ebm_status load_eval(ebm_trainer *t, jem_state *s) {
-  const ebm_jem_config *j = &t->cfg.jem;
-  char want[64], got[64];
-  ebm_status st = ebm_dataset_load(j->eval_data, t->cfg.range_lo, t->cfg.range_hi, &s->eval);
-  if (st != EBM_OK) return ebm_error_prefix(st, "eval-data");
-  const ebm_tensor *x = s->eval->x;
-  if (ebm_tensor_row_size(x) != t->item) {
-    ebm_shape_str(ebm_net_item_ndim(t->net), ebm_net_item_shape(t->net), want, sizeof want);
-    ebm_shape_str(x->ndim - 1, x->shape + 1, got, sizeof got);
-    return ebm_set_error(EBM_ERR_SHAPE, "eval-data: %s has items %s, the network takes %s", s->eval->spec, got,
-                         want);
-  }
-  if ((st = check_classifier(t->net, s->eval, "eval-data: ")) != EBM_OK) return st;
-  s->eval_n = x->shape[0] < j->eval_items ? x->shape[0] : j->eval_items;
-  s->eval_logits = ebm_alloc((size_t)(ebm_net_max_batch(t->net) * ebm_net_out_size(t->net)), sizeof(float));
-  return s->eval_logits ? EBM_OK : ebm_set_error(EBM_ERR_NOMEM, "out of memory for eval-data");
+  return train_use_data(t, &s->view);
 }
 
 static ebm_status jem_init(ebm_trainer *t, void **state) {
   const ebm_jem_config *j = &t->cfg.jem;
   const int64_t B = t->cfg.batch;
-  ebm_status st = check_classifier(t->net, t->ds, "");
+  ebm_status st = jem_check_classifier(t->net, t->ds, "jem", "");
   if (st != EBM_OK) return st;
   jem_state *s = calloc(1, sizeof *s);
   if (!s) return ebm_set_error(EBM_ERR_NOMEM, "out of memory for method jem");
@@ -149,9 +109,8 @@ static ebm_status jem_init(ebm_trainer *t, void **state) {
   s->slots_y = ebm_alloc((size_t)B, sizeof(int64_t));
   if (!s->mcmc || !s->x_neg_y || !s->y_chain || !s->slots_y)
     return ebm_set_error(EBM_ERR_NOMEM, "out of memory for method jem");
-  if (j->labels_fraction < 1 && (st = hide_labels(t, s)) != EBM_OK) return st;
-  if (j->eval_data[0] && (st = load_eval(t, s)) != EBM_OK) return st;
-  return EBM_OK;
+  if ((j->labels_fraction < 1 || j->labelled > 0) && (st = hide_labels(t, s)) != EBM_OK) return st;
+  return jem_eval_load(t, &s->eval);
 }
 
 /* n chains from the buffer (5 % fresh noise), K SGLD steps on E(x) or, with
@@ -207,8 +166,8 @@ static ebm_status jem_step(ebm_trainer *t, void *state, ebm_train_stats *stats) 
     stats->mcmc_grad_norm = s->mcmc[j->sgld_steps - 1].grad_norm;
     stats->mcmc_accept = 1;
   }
-  if (s->eval && (step % j->eval_every == 0 || step == c->iters) &&
-      (st = jem_accuracy(t->net, s->eval, s->eval_n, s->eval_logits, &stats->accuracy)) != EBM_OK)
+  if (s->eval.ds && (step % j->eval_every == 0 || step == c->iters) &&
+      (st = jem_accuracy(t->net, s->eval.ds, s->eval.n, s->eval.logits, &stats->accuracy)) != EBM_OK)
     return train_divergence(st, step, "the held-out logits are not finite");
   return EBM_OK;
 }
@@ -225,9 +184,10 @@ static const ebm_train_setting jem_settings[] = {
     JEM_ROW("sgld-step", EBM_SETTING_FLOAT, sgld_step, "L", "jem: SGLD step size on grad log p(x)", "1", 0),
     JEM_ROW("sgld-noise", EBM_SETTING_FLOAT, sgld_noise, "S", "jem: SGLD noise sigma", "0.01", 0),
     JEM_ROW("labels-fraction", EBM_SETTING_FLOAT, labels_fraction, "F", "jem: fraction of each class whose labels are used (the rest enter log p(x) only)", "1", EBM_SETTING_IDENTITY),
-    JEM_ROW("eval-data", EBM_SETTING_TEXT, eval_data, "SPEC", "jem: held-out labelled data for accuracy in metrics.jsonl", "", 0),
-    JEM_ROW("eval-every", EBM_SETTING_INT64, eval_every, "N", "jem: steps between held-out accuracies", "100", 0),
-    JEM_ROW("eval-items", EBM_SETTING_INT64, eval_items, "N", "jem: held-out items scored (the first N)", "1000", 0),
+    JEM_ROW("labelled", EBM_SETTING_INT64, labelled, "N", "jem: keep the labels of N items per class, drawn for the seed (the rest enter log p(x) only; 0 = labels-fraction)", "0", EBM_SETTING_IDENTITY),
+    JEM_ROW("eval-data", EBM_SETTING_TEXT, eval_data, "SPEC", "jem, ebc: held-out labelled data for accuracy in metrics.jsonl", "", 0),
+    JEM_ROW("eval-every", EBM_SETTING_INT64, eval_every, "N", "jem, ebc: steps between held-out accuracies", "100", 0),
+    JEM_ROW("eval-items", EBM_SETTING_INT64, eval_items, "N", "jem, ebc: held-out items scored (the first N)", "1000", 0),
 };
 #undef JEM_ROW
 

@@ -12,6 +12,7 @@ extern const train_method train_method_recovery;
 extern const train_method train_method_flow, train_method_fce;
 extern const train_method train_method_jem; /* method_jem.c */
 extern const train_method train_method_gebm, train_method_coop, train_method_latent;
+extern const train_method train_method_ebc; /* method_ebc.c */
 
 static const train_method *const methods[] = {
     &train_method_pcd,
@@ -27,6 +28,7 @@ static const train_method *const methods[] = {
     &train_method_gebm,
     &train_method_coop,
     &train_method_latent,
+    &train_method_ebc,
 };
 
 int train_method_count(void) { return (int)(sizeof methods / sizeof *methods); }

@@ -273,6 +273,12 @@ static void log_metrics(ebm_jsonl *j, const ebm_train_stats *s, double seconds) 
   ebm_jsonl_num(j, "kl", s->kl);
   ebm_jsonl_num(j, "entropy", s->entropy);
   if (s->accuracy >= 0) ebm_jsonl_num(j, "accuracy", s->accuracy);
+  if (s->tasks_scored > 0) ebm_jsonl_int(j, "task", s->task);
+  for (int k = 0; k < s->tasks_scored; k++) {
+    char key[32];
+    snprintf(key, sizeof key, "accuracy_task%d", k);
+    ebm_jsonl_num(j, key, s->task_accuracy[k]);
+  }
   ebm_jsonl_num(j, "step_seconds", s->seconds);
   ebm_jsonl_num(j, "seconds", seconds);
 }
