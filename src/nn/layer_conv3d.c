@@ -25,7 +25,6 @@ typedef struct {
 
 static ebm_status conv3d_build(ebm_net *net, layer *l, const layer_spec *ls, scratch_sizes *sz,
                                const char *where) {
-  (void)sz;
   ebm_status st = layer_need_ndim(l, 3, where, " (a volume C×D×H×W travels as [C·D, H, W])");
   if (st) return st;
   if (l->in_shape[0] % ls->depth)
@@ -41,6 +40,8 @@ static ebm_status conv3d_build(ebm_net *net, layer *l, const layer_spec *ls, scr
     return ebm_set_error(EBM_ERR_ARG, "architecture: %s: kernel %lld does not fit a %lldx%lldx%lld "
                          "input with padding %lld", where, (long long)ls->kernel, (long long)ls->depth,
                          (long long)l->in_shape[1], (long long)l->in_shape[2], (long long)ls->pad);
+  size_t ws = ebm_conv3d_workspace(&cv->cs);
+  if (ws > sz->ws) sz->ws = ws;
   char name[NN_NAME_MAX + 16];
   const int64_t k = ls->kernel, wshape[5] = {ls->out, cv->cs.c_in, k, k, k};
   snprintf(name, sizeof name, "%s.weight", l->name);
@@ -74,7 +75,7 @@ static void conv3d_forward(ebm_net *net, layer *l, int64_t n, const ebm_cond *co
   ebm_conv3d_shape s = cv->cs;
   s.n = n;
   ebm_conv3d_forward(&s, x, net_param_data(net, cv->weight),
-                     cv->bias >= 0 ? net_param_data(net, cv->bias) : NULL, l->out);
+                     cv->bias >= 0 ? net_param_data(net, cv->bias) : NULL, l->out, net->ws);
 }
 
 static const float *conv3d_backward(ebm_net *net, layer *l, int64_t n, const ebm_cond *cond,
@@ -85,8 +86,8 @@ static const float *conv3d_backward(ebm_net *net, layer *l, int64_t n, const ebm
   s.n = n;
   if (want_params)
     ebm_conv3d_backward_weight(&s, l->in, dy, net_param_grad(net, cv->weight),
-                               cv->bias >= 0 ? net_param_grad(net, cv->bias) : NULL);
-  if (need_dx) ebm_conv3d_backward_input(&s, dy, net_param_data(net, cv->weight), dx);
+                               cv->bias >= 0 ? net_param_grad(net, cv->bias) : NULL, net->ws);
+  if (need_dx) ebm_conv3d_backward_input(&s, dy, net_param_data(net, cv->weight), dx, net->ws);
   return dx;
 }
 
