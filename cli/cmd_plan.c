@@ -108,8 +108,8 @@ static int run_plan(int argc, char **argv) {
   if (st != EBM_OK) {
     rc = cli_runtime_error(st);
   } else {
-    printf("%lld plan%s, horizon %d, %d Langevin steps, goal within %g:\n", (long long)n, n > 1 ? "s" : "", horizon,
-           cfg.steps, goal_tol);
+    printf("%lld plan%s, horizon %d, %d Langevin steps, goal within %g, %d candidates per task (detour %g):\n",
+           (long long)n, n > 1 ? "s" : "", horizon, cfg.steps, goal_tol, cfg.candidates, (double)cfg.detour);
     print_scores("EBM", &se);
     print_scores("straight line", &sl);
     rc = CLI_EXIT_OK;

@@ -9,10 +9,13 @@
 
 /* Tuned on the README's transition model at 10 steps (a sweep of λ, clip
  * and w): the transition terms couple neighbouring states stiffly, and a
- * step above λ ≈ 1e-3 makes the plan zigzag (the alternating mode grows). */
+ * step above λ ≈ 1e-3 makes the plan zigzag (the alternating mode grows),
+ * so 10 steps cannot move a plan around an obstacle; 16 candidate chains
+ * started bent by up to ±0.9 give the energy detours to choose from (a
+ * sweep of K 8/16 and detour 0.6/0.9, README). */
 ebm_plan_config ebm_plan_defaults(void) {
   ebm_plan_config c = {.steps = 10, .step_size = 0.001f, .noise = 0.005f, .grad_clip = 3.0f,
-                       .goal_weight = 30.0f, .init_noise = 0.0f, .candidates = 1, .detour = 0.0f};
+                       .goal_weight = 30.0f, .init_noise = 0.0f, .candidates = 16, .detour = 0.9f};
   return c;
 }
 
