@@ -52,6 +52,8 @@ static int run_plan(int argc, char **argv) {
       {"grad-clip", OPT_FLOAT, &cfg.grad_clip, "C", "per-element clip of the gradient (0: off)"},
       {"goal-weight", OPT_FLOAT, &cfg.goal_weight, "W", "weight of ||s_T - goal||^2"},
       {"init-noise", OPT_FLOAT, &cfg.init_noise, "S", "noise added to the straight line the chains start from"},
+      {"candidates", OPT_INT, &cfg.candidates, "K", "chains per task, the lowest-energy plan kept"},
+      {"detour", OPT_FLOAT, &cfg.detour, "D", "candidate chains start bent sideways by up to D mid-way"},
       {"goal-tol", OPT_DOUBLE, &goal_tol, "D", "a plan succeeds ending this close to the goal"},
       {"seed", OPT_INT64, &seed, "S", "random stream (tasks and Langevin noise)"},
       {"out", OPT_PATH_OUT, &out, "P.npy", "the plans, (T, 2) or (N, T, 2)"},
@@ -66,6 +68,9 @@ static int run_plan(int argc, char **argv) {
     return cli_usage_error(VERB, "--horizon must be in 1..%d, got %d", MAX_HORIZON, horizon);
   if (cfg.steps < 0 || cfg.steps > 100000) return cli_usage_error(VERB, "--steps must be in 0..100000, got %d", cfg.steps);
   if (!(goal_tol > 0)) return cli_usage_error(VERB, "--goal-tol must be > 0, got %g", goal_tol);
+  if (cfg.candidates < 1 || cfg.candidates > 256)
+    return cli_usage_error(VERB, "--candidates must be in 1..256, got %d", cfg.candidates);
+  if (!(cfg.detour >= 0) || cfg.detour > 4) return cli_usage_error(VERB, "--detour must be in [0, 4], got %g", cfg.detour);
   if (!(cfg.goal_weight >= 0) || !(cfg.init_noise >= 0))
     return cli_usage_error(VERB, "--goal-weight and --init-noise must be >= 0");
   if (eval < 0 || eval > MAX_TASKS) return cli_usage_error(VERB, "--eval must be in 1..%d, got %lld", MAX_TASKS, (long long)eval);
@@ -103,8 +108,8 @@ static int run_plan(int argc, char **argv) {
   if (st != EBM_OK) {
     rc = cli_runtime_error(st);
   } else {
-    printf("%lld plan%s, horizon %d, %d Langevin steps, goal within %g:\n", (long long)n, n > 1 ? "s" : "", horizon,
-           cfg.steps, goal_tol);
+    printf("%lld plan%s, horizon %d, %d Langevin steps, goal within %g, %d candidates per task (detour %g):\n",
+           (long long)n, n > 1 ? "s" : "", horizon, cfg.steps, goal_tol, cfg.candidates, (double)cfg.detour);
     print_scores("EBM", &se);
     print_scores("straight line", &sl);
     rc = CLI_EXIT_OK;

@@ -60,7 +60,7 @@ static int parse_flags(int argc, char **argv, sample_flags *f, int64_t *n) {
       {"data", OPT_SPEC_IN, &f->data, "SPEC", "also report the mean energy of N items of this data set"},
       {"seed", OPT_INT64, &f->seed, "S", "random seed"},
       {"out", OPT_PATH_OUT, &f->out, "OUT.npy", "where to write the samples (required)"},
-      {"png", OPT_PATH_OUT, &f->png, "FILE.png", "a picture: image grid, or density + samples for 2-D"},
+      {"png", OPT_PATH_OUT, &f->png, "FILE.png", "a picture: image grid, density + samples for 2-D, an animated PNG of videos, three views of voxels"},
       {"chain", OPT_PATH_OUT, &f->chain, "FILE.png", "chains over time (at most 8 rows)"},
       {"every", OPT_INT, &f->every, "M", "--chain: one column every M steps (0: steps/10)"},
       {"levels", OPT_INT, &f->rec.levels, "T", "recovery likelihood: noise levels (default: the checkpoint's schedule, else 1; a model that takes σ always samples by levels)"},
@@ -126,7 +126,9 @@ static int target_open(const sample_flags *f, int64_t n, target *t, ebm_sampler_
   if (rc) return rc;
   t->en = en = t->src.energy;
   use_range(en, -(float)EBM_TOY_EXTENT, (float)EBM_TOY_EXTENT, &t->lo, &t->hi);
-  if ((rc = use_check_picture(VERB, "png", f->png, en)) || (rc = use_check_picture(VERB, "chain", f->chain, en)))
+  const int volumes = t->src.net && ebm_net_volume_depth(t->src.net) > 0;
+  if ((!volumes && (rc = use_check_picture(VERB, "png", f->png, en))) ||
+      (rc = use_check_picture(VERB, "chain", f->chain, en)))
     return rc;
   if (f->cls >= 0 && en->num_classes == 0) return cli_usage_error(VERB, "--class %d: %s is unconditional", f->cls, en->name);
   if (f->cls < -1 || (en->num_classes > 0 && f->cls >= en->num_classes))
@@ -293,7 +295,15 @@ static ebm_status write_outputs(const sample_flags *f, const target *t, float te
   const ebm_energy *en = t->en;
   int32_t label = f->cls >= 0 ? f->cls : 0;
   ebm_status st = use_save_items(f->out, en, x, n);
-  if (st == EBM_OK) st = use_write_picture(f->png, en, t->lo, t->hi, label, temperature, x, n);
+  if (st == EBM_OK && f->png && t->src.net && ebm_net_volume_depth(t->src.net) > 0) {
+    /* voxels as three views; videos as an animated PNG (frame 0 is the
+     * still image), which replaces the frame strip written first */
+    const int64_t m = n < 64 ? n : 64;
+    st = ebm_png_write_volume_samples(f->png, t->src.net, x, m, t->lo, t->hi);
+    if (st == EBM_OK) st = ebm_apng_write_volume_samples(f->png, t->src.net, x, m, t->lo, t->hi);
+  } else if (st == EBM_OK) {
+    st = use_write_picture(f->png, en, t->lo, t->hi, label, temperature, x, n);
+  }
   if (st != EBM_OK || !f->chain) return st;
   if (use_is_plane(en))
     return use_write_density_chains(f->chain, en, t->lo, t->hi, label, temperature, traj->snaps, traj->rows,

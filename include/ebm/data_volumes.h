@@ -40,6 +40,11 @@ const char *ebm_shape3d_name(int label);
  * as one PNG, a row per video, its frames left to right. */
 ebm_status ebm_png_write_frames(const char *path, const float *videos, int64_t n, int c, int t, int h,
                                 int w, float lo, float hi);
+/* The same videos as an animated PNG (ebm_apng_write): animation frame f
+ * is a grid (8 per row) of every video's frame f, shown delay_ms ms;
+ * readers without APNG show frame 0. */
+ebm_status ebm_apng_write_videos(const char *path, const float *videos, int64_t n, int c, int t, int h,
+                                 int w, float lo, float hi, int delay_ms);
 /* A three-view projection: n voxel grids (each d×h×w, occupancy in
  * [0, 1]) as one PNG, a row per grid: the views along depth (top), height
  * (front) and width (side), each the mean occupancy along its axis, scaled
@@ -51,6 +56,11 @@ ebm_status ebm_png_write_voxels(const char *path, const float *grids, int64_t n,
  * projections, anything else as frame strips (what `ebm train` draws). */
 ebm_status ebm_png_write_volume_samples(const char *path, const ebm_net *net, const float *x, int64_t n,
                                         float lo, float hi);
+/* For videos, the same samples as an animated PNG (ebm_apng_write_videos,
+ * EBM_APNG_FRAME_MS per frame); for voxel grids nothing (EBM_OK). */
+#define EBM_APNG_FRAME_MS 125
+ebm_status ebm_apng_write_volume_samples(const char *path, const ebm_net *net, const float *x, int64_t n,
+                                         float lo, float hi);
 
 #ifdef __cplusplus
 }

@@ -174,6 +174,22 @@ ebm_grid_opts ebm_grid_defaults(void);
  * means the defaults. Bad shape → EBM_ERR_SHAPE, bad options (hi <= lo,
  * scale outside 1..64, grid > 65535 px a side) → EBM_ERR_ARG. */
 ebm_status ebm_png_write_grid(const char *path, const ebm_tensor *images, const ebm_grid_opts *opts);
+/* The same grid as 8-bit pixels (row-major HWC, C of the images) in a
+ * malloc'd *pixels (free()) of *width × *height, without writing a file;
+ * `path` only names the picture in messages. */
+ebm_status ebm_grid_render(const char *path, const ebm_tensor *images, const ebm_grid_opts *opts,
+                           uint8_t **pixels, int *width, int *height);
+
+/* Animated PNG (APNG): `frames` frames of width×height 8-bit pixels
+ * (channels 1 grey or 3 RGB, row-major HWC, frame after frame), each
+ * shown delay_ms milliseconds, looping forever. Frame 0 is also the
+ * static image every PNG reader shows (APNG's chunks are ancillary).
+ * Written atomically; bad sizes → EBM_ERR_ARG naming the path. */
+ebm_status ebm_apng_write(const char *path, int width, int height, int channels, int frames,
+                          const uint8_t *pixels, int delay_ms);
+/* The same in memory: a malloc'd buffer (free()). */
+ebm_status ebm_apng_encode(int width, int height, int channels, int frames, const uint8_t *pixels,
+                           int delay_ms, uint8_t **buf, size_t *size);
 
 /* Writes raw 8-bit pixels (channels 1 or 3, row-major HWC), atomically. */
 ebm_status ebm_png_write(const char *path, int width, int height, int channels,

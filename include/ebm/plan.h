@@ -80,6 +80,8 @@ typedef struct {
   float grad_clip;        /* per-element clip of ∇E_plan; 0 = off */
   float goal_weight;      /* w */
   float init_noise;       /* std of the noise added to the straight-line start */
+  int candidates;         /* chains per task; the one of lowest E_plan is kept */
+  float detour;           /* candidate chains start bent sideways, up to ±detour mid-way */
 } ebm_plan_config;
 
 ebm_plan_config ebm_plan_defaults(void);
@@ -87,9 +89,13 @@ ebm_plan_config ebm_plan_defaults(void);
 /* The straight line from start to goal in `horizon` equal steps (s_1..s_T). */
 void ebm_plan_straight(const float *start, const float *goal, int horizon, float *plan);
 
-/* Plans for n start/goal pairs into plans (n × horizon × 2): each starts as
- * the straight line plus init_noise, then cfg->steps Langevin steps on
- * E_plan. Every state stays in the world's bounds. */
+/* Plans for n start/goal pairs into plans (n × horizon × 2). Each task
+ * runs cfg->candidates chains: chain 0 starts on the straight line, chain
+ * j on the line bent sideways by o_j·sin(π·t/T) (o_j = ±detour·⌈j/2⌉/⌈(K−1)/2⌉,
+ * alternating sides), each plus init_noise; then cfg->steps Langevin steps
+ * on E_plan, and the chain of lowest E_plan is the task's plan — the
+ * energy alone chooses (more chains with the best kept). Every state stays
+ * in the world's bounds. */
 ebm_status ebm_plan_run(ebm_net *transition, const ebm_particle_world *w, const ebm_plan_config *cfg,
                         int horizon, const float *start, const float *goal, int64_t n, ebm_rng *rng,
                         float *plans);

@@ -26,6 +26,35 @@ ebm_status ebm_png_write_frames(const char *path, const float *videos, int64_t n
   return st;
 }
 
+ebm_status ebm_apng_write_videos(const char *path, const float *videos, int64_t n, int c, int t, int h,
+                                 int w, float lo, float hi, int delay_ms) {
+  if (n < 1 || t < 1 || (c != 1 && c != 3))
+    return ebm_set_error(EBM_ERR_ARG, "%s: an animation needs videos (got %lld) of 1 or 3 channels "
+                         "(got %d) and frames (got %d)", path, (long long)n, c, t);
+  ebm_grid_opts o = ebm_grid_defaults();
+  o.lo = lo, o.hi = hi, o.ncols = n < 8 ? (int)n : 8;
+  o.scale = h <= 64 ? 2 : 1;
+  const int64_t plane = (int64_t)h * w, shape[4] = {n, c, h, w};
+  uint8_t *pixels = NULL;
+  int gw = 0, gh = 0;
+  ebm_status st = EBM_OK;
+  for (int f = 0; f < t && !st; f++) {
+    // frame f of every video: (n, c, h, w) with the strides of (n, c, t, h, w)
+    ebm_tensor view = ebm_tensor_wrap((float *)videos + f * plane, 4, shape);
+    view.stride[0] = (int64_t)c * t * plane, view.stride[1] = t * plane;
+    uint8_t *frame;
+    if ((st = ebm_grid_render(path, &view, &o, &frame, &gw, &gh))) break;
+    const size_t bytes = (size_t)gw * (size_t)gh * (size_t)c;
+    uint8_t *grown = f == 0 ? malloc(bytes * (size_t)t) : pixels;
+    if (!grown) st = ebm_set_error(EBM_ERR_NOMEM, "%s: out of memory for %d frames", path, t);
+    else memcpy((pixels = grown) + bytes * (size_t)f, frame, bytes);
+    free(frame);
+  }
+  if (!st) st = ebm_apng_write(path, gw, gh, c, t, pixels, delay_ms);
+  free(pixels);
+  return st;
+}
+
 /* One projection: the mean of g (d×h×w) along `axis` (0 = d, 1 = h,
  * 2 = w) into img (side×side, top-left), scaled by its largest value. */
 static void project(const float *g, int d, int h, int w, int axis, int side, float *img) {
@@ -69,11 +98,30 @@ ebm_status ebm_png_write_voxels(const char *path, const float *grids, int64_t n,
   return st;
 }
 
+/* The volume items of net: C×D×H×W; 1 when they are voxel grids (C = 1,
+ * D = H = W), 0 for videos, −1 (error set) when net takes no volumes. */
+static int volume_layout(const char *path, const ebm_net *net, int *c, int *d, int *h, int *w) {
+  const int64_t depth = ebm_net_volume_depth(net), *shape = ebm_net_item_shape(net);
+  if (depth < 1) {
+    ebm_set_error(EBM_ERR_ARG, "%s: the network does not take volumes", path);
+    return -1;
+  }
+  *c = (int)(shape[0] / depth), *d = (int)depth, *h = (int)shape[1], *w = (int)shape[2];
+  return *c == 1 && *d == *h && *h == *w;
+}
+
 ebm_status ebm_png_write_volume_samples(const char *path, const ebm_net *net, const float *x, int64_t n,
                                         float lo, float hi) {
-  const int64_t d = ebm_net_volume_depth(net), *shape = ebm_net_item_shape(net);
-  if (d < 1) return ebm_set_error(EBM_ERR_ARG, "%s: the network does not take volumes", path);
-  const int c = (int)(shape[0] / d), h = (int)shape[1], w = (int)shape[2];
-  if (c == 1 && d == h && h == w) return ebm_png_write_voxels(path, x, n, (int)d, h, w);
-  return ebm_png_write_frames(path, x, n, c, (int)d, h, w, lo, hi);
+  int c, d, h, w, voxels = volume_layout(path, net, &c, &d, &h, &w);
+  if (voxels < 0) return EBM_ERR_ARG;
+  if (voxels) return ebm_png_write_voxels(path, x, n, d, h, w);
+  return ebm_png_write_frames(path, x, n, c, d, h, w, lo, hi);
+}
+
+ebm_status ebm_apng_write_volume_samples(const char *path, const ebm_net *net, const float *x, int64_t n,
+                                         float lo, float hi) {
+  int c, d, h, w, voxels = volume_layout(path, net, &c, &d, &h, &w);
+  if (voxels < 0) return EBM_ERR_ARG;
+  if (voxels) return EBM_OK;
+  return ebm_apng_write_videos(path, x, n, c, d, h, w, lo, hi, EBM_APNG_FRAME_MS);
 }

@@ -55,6 +55,10 @@ typedef ebm_status (*io_prefix_check)(const uint8_t *prefix, size_t len, uint64_
 ebm_status io_read_file_checked(const char *path, size_t max_size, size_t prefix_len, io_prefix_check check,
                                 uint8_t **data, size_t *size);
 
+/* EBM_ERR_ARG naming `origin` unless a w×h PNG of c channels (1 or 3) is
+ * within the sizes png.c writes and reads (png.c; apng.c too). */
+ebm_status io_png_check_size(const char *origin, int w, int h, int c);
+
 static inline uint64_t io_load_le64(const uint8_t *p) {
   uint64_t v = 0;
   for (int i = 7; i >= 0; i--) v = v << 8 | p[i];

@@ -73,7 +73,7 @@ static ebm_status encode(int w, int h, int c, const uint8_t *pixels, io_buf *out
   return EBM_OK;
 }
 
-static ebm_status check_image_size(const char *origin, int w, int h, int c) {
+ebm_status io_png_check_size(const char *origin, int w, int h, int c) {
   if (c != 1 && c != 3)
     return ebm_set_error(EBM_ERR_ARG, "%s: PNG needs 1 (gray) or 3 (RGB) channels, not %d", origin, c);
   if (w < 1 || h < 1 || w > PNG_MAX_SIDE || h > PNG_MAX_SIDE ||
@@ -87,7 +87,7 @@ ebm_status ebm_png_encode(int width, int height, int channels, const uint8_t *pi
                           uint8_t **buf, size_t *size) {
   *buf = NULL;
   *size = 0;
-  ebm_status s = check_image_size("png", width, height, channels);
+  ebm_status s = io_png_check_size("png", width, height, channels);
   if (s) return s;
   io_buf out = {0};
   png_err err = {{0}};
@@ -104,7 +104,7 @@ ebm_status ebm_png_encode(int width, int height, int channels, const uint8_t *pi
 
 ebm_status ebm_png_write(const char *path, int width, int height, int channels,
                          const uint8_t *pixels) {
-  ebm_status s = check_image_size(path, width, height, channels);
+  ebm_status s = io_png_check_size(path, width, height, channels);
   if (s) return s;
   uint8_t *buf;
   size_t size;
@@ -131,7 +131,9 @@ static uint8_t to_byte(float v, float lo, float inv_range) {
   return (uint8_t)(t + 0.5f);
 }
 
-ebm_status ebm_png_write_grid(const char *path, const ebm_tensor *images, const ebm_grid_opts *opts) {
+ebm_status ebm_grid_render(const char *path, const ebm_tensor *images, const ebm_grid_opts *opts,
+                           uint8_t **pixels, int *width, int *height) {
+  *pixels = NULL;
   ebm_grid_opts o = opts ? *opts : ebm_grid_defaults();
   char shape_s[96];
   if (images->ndim != 4 || (images->shape[1] != 1 && images->shape[1] != 3) || images->shape[0] < 1 ||
@@ -153,7 +155,7 @@ ebm_status ebm_png_write_grid(const char *path, const ebm_tensor *images, const 
   if (gw > PNG_MAX_SIDE || gh > PNG_MAX_SIDE)
     return ebm_set_error(EBM_ERR_ARG, "%s: grid of %lldx%lld pixels is too large (max %d per side)",
                          path, (long long)gw, (long long)gh, PNG_MAX_SIDE);
-  ebm_status s = check_image_size(path, (int)gw, (int)gh, (int)c);
+  ebm_status s = io_png_check_size(path, (int)gw, (int)gh, (int)c);
   if (s) return s;
   size_t row_bytes = (size_t)gw * (size_t)c;
   uint8_t *grid = malloc(row_bytes * (size_t)gh);
@@ -174,7 +176,16 @@ ebm_status ebm_png_write_grid(const char *path, const ebm_tensor *images, const 
         }
     }
   }
-  s = ebm_png_write(path, (int)gw, (int)gh, (int)c, grid);
+  *pixels = grid, *width = (int)gw, *height = (int)gh;
+  return EBM_OK;
+}
+
+ebm_status ebm_png_write_grid(const char *path, const ebm_tensor *images, const ebm_grid_opts *opts) {
+  uint8_t *grid;
+  int w, h;
+  ebm_status s = ebm_grid_render(path, images, opts, &grid, &w, &h);
+  if (s) return s;
+  s = ebm_png_write(path, w, h, (int)images->shape[1], grid);
   free(grid);
   return s;
 }

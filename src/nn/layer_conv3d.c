@@ -23,14 +23,35 @@ typedef struct {
   int weight, bias;     /* param indices; bias −1 without */
 } conv3d;
 
-static ebm_status conv3d_build(ebm_net *net, layer *l, const layer_spec *ls, scratch_sizes *sz,
-                               const char *where) {
-  (void)sz;
+ebm_status conv3d_volume_input(const layer *l, const layer_spec *ls, const char *where) {
   ebm_status st = layer_need_ndim(l, 3, where, " (a volume C×D×H×W travels as [C·D, H, W])");
   if (st) return st;
   if (l->in_shape[0] % ls->depth)
     return ebm_set_error(EBM_ERR_ARG, "architecture: %s: 'depth' %lld does not divide the input's "
                          "%lld planes (C·D)", where, (long long)ls->depth, (long long)l->in_shape[0]);
+  return EBM_OK;
+}
+
+ebm_status conv3d_add_params(ebm_net *net, const layer *l, const layer_spec *ls, int64_t w0,
+                             int64_t w1, size_t workspace, scratch_sizes *sz, int *weight,
+                             int *bias) {
+  if (workspace > sz->ws) sz->ws = workspace;
+  char name[NN_NAME_MAX + 16];
+  const int64_t k = ls->kernel, wshape[5] = {w0, w1, k, k, k};
+  snprintf(name, sizeof name, "%s.weight", l->name);
+  if ((*weight = net_add_param(net, name, 5, wshape)) < 0) return EBM_ERR_NOMEM;
+  *bias = -1;
+  if (ls->bias) {
+    snprintf(name, sizeof name, "%s.bias", l->name);
+    if ((*bias = net_add_param(net, name, 1, &ls->out)) < 0) return EBM_ERR_NOMEM;
+  }
+  return EBM_OK;
+}
+
+static ebm_status conv3d_build(ebm_net *net, layer *l, const layer_spec *ls, scratch_sizes *sz,
+                               const char *where) {
+  ebm_status st = conv3d_volume_input(l, ls, where);
+  if (st) return st;
   conv3d *cv = net_alloc(net, 1, sizeof *cv, where);
   if (!cv) return EBM_ERR_NOMEM;
   l->priv = cv;
@@ -41,30 +62,34 @@ static ebm_status conv3d_build(ebm_net *net, layer *l, const layer_spec *ls, scr
     return ebm_set_error(EBM_ERR_ARG, "architecture: %s: kernel %lld does not fit a %lldx%lldx%lld "
                          "input with padding %lld", where, (long long)ls->kernel, (long long)ls->depth,
                          (long long)l->in_shape[1], (long long)l->in_shape[2], (long long)ls->pad);
-  char name[NN_NAME_MAX + 16];
-  const int64_t k = ls->kernel, wshape[5] = {ls->out, cv->cs.c_in, k, k, k};
-  snprintf(name, sizeof name, "%s.weight", l->name);
-  if ((cv->weight = net_add_param(net, name, 5, wshape)) < 0) return EBM_ERR_NOMEM;
-  cv->bias = -1;
-  if (ls->bias) {
-    snprintf(name, sizeof name, "%s.bias", l->name);
-    if ((cv->bias = net_add_param(net, name, 1, &ls->out)) < 0) return EBM_ERR_NOMEM;
-  }
+  if ((st = conv3d_add_params(net, l, ls, ls->out, cv->cs.c_in, ebm_conv3d_workspace(&cv->cs), sz,
+                              &cv->weight, &cv->bias)))
+    return st;
   l->out_shape[0] = cv->cs.c_out * cv->cs.d_out;
   l->out_shape[1] = cv->cs.h_out;
   l->out_shape[2] = cv->cs.w_out;
-  l->flops = (double)(cv->cs.c_out * cv->cs.d_out * cv->cs.h_out * cv->cs.w_out) *
-             (double)(cv->cs.c_in * k * k * k);
+  l->flops = conv3d_flops(&cv->cs);
   return EBM_OK;
+}
+
+double conv3d_flops(const ebm_conv3d_shape *s) {
+  return (double)(s->c_out * s->d_out * s->h_out * s->w_out) * (double)(s->c_in * s->k * s->k * s->k);
+}
+
+void conv3d_init_params(ebm_net *net, int weight, int bias, int64_t fan_in, ebm_rng *rng) {
+  float bound = (float)(1.0 / sqrt((double)fan_in));
+  const ebm_tensor *w = net->params[weight].value;
+  ebm_rng_uniform(rng, w->data, ebm_tensor_numel(w), -bound, bound);
+  if (bias >= 0) {
+    const ebm_tensor *b = net->params[bias].value;
+    ebm_rng_uniform(rng, b->data, ebm_tensor_numel(b), -bound, bound);
+  }
 }
 
 /* PyTorch's default: U(±1/√fan_in), fan_in = C·k³, for weight and bias. */
 static void conv3d_init(ebm_net *net, layer *l, ebm_rng *rng) {
   const conv3d *cv = l->priv;
-  const int64_t fan_in = cv->cs.c_in * cv->cs.k * cv->cs.k * cv->cs.k;
-  float bound = (float)(1.0 / sqrt((double)fan_in));
-  ebm_rng_uniform(rng, net_param_data(net, cv->weight), cv->cs.c_out * fan_in, -bound, bound);
-  if (cv->bias >= 0) ebm_rng_uniform(rng, net_param_data(net, cv->bias), cv->cs.c_out, -bound, bound);
+  conv3d_init_params(net, cv->weight, cv->bias, cv->cs.c_in * cv->cs.k * cv->cs.k * cv->cs.k, rng);
 }
 
 // x is (n, c_in, d, h, w); l->out is (n, out, d_out, h_out, w_out)
@@ -74,7 +99,7 @@ static void conv3d_forward(ebm_net *net, layer *l, int64_t n, const ebm_cond *co
   ebm_conv3d_shape s = cv->cs;
   s.n = n;
   ebm_conv3d_forward(&s, x, net_param_data(net, cv->weight),
-                     cv->bias >= 0 ? net_param_data(net, cv->bias) : NULL, l->out);
+                     cv->bias >= 0 ? net_param_data(net, cv->bias) : NULL, l->out, net->ws);
 }
 
 static const float *conv3d_backward(ebm_net *net, layer *l, int64_t n, const ebm_cond *cond,
@@ -85,8 +110,8 @@ static const float *conv3d_backward(ebm_net *net, layer *l, int64_t n, const ebm
   s.n = n;
   if (want_params)
     ebm_conv3d_backward_weight(&s, l->in, dy, net_param_grad(net, cv->weight),
-                               cv->bias >= 0 ? net_param_grad(net, cv->bias) : NULL);
-  if (need_dx) ebm_conv3d_backward_input(&s, dy, net_param_data(net, cv->weight), dx);
+                               cv->bias >= 0 ? net_param_grad(net, cv->bias) : NULL, net->ws);
+  if (need_dx) ebm_conv3d_backward_input(&s, dy, net_param_data(net, cv->weight), dx, net->ws);
   return dx;
 }
 

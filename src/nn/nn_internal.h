@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "ebm/nn.h"
+#include "ops/conv3d.h"
 #include "ops/ops.h"
 
 typedef enum { ACT_SWISH, ACT_LEAKY_RELU } act_kind;
@@ -307,6 +308,17 @@ ebm_status conv_create(ebm_net *net, layer *l, wop *op, const char *prefix, int6
                        int64_t pad, int sn, int bias, scratch_sizes *sz, const char *where);
 ebm_status cond_create(ebm_net *net, cond_op *c, const char *prefix, int64_t channels, int64_t hw,
                        scratch_sizes *sz);
+/* What conv3d and conv_transpose3d share (layer_conv3d.c): the input
+ * check (C·D planes with "depth" D), the parameters "<name>.weight"
+ * [w0, w1, k, k, k] and "<name>.bias" [out] (indices in *weight, *bias,
+ * −1 without bias; the workspace joins sz->ws), PyTorch's init
+ * U(±1/√fan_in) of both, and a conv3d's multiply-adds per item. */
+ebm_status conv3d_volume_input(const layer *l, const layer_spec *ls, const char *where);
+ebm_status conv3d_add_params(ebm_net *net, const layer *l, const layer_spec *ls, int64_t w0,
+                             int64_t w1, size_t workspace, scratch_sizes *sz, int *weight,
+                             int *bias);
+void conv3d_init_params(ebm_net *net, int weight, int bias, int64_t fan_in, ebm_rng *rng);
+double conv3d_flops(const ebm_conv3d_shape *s);
 
 /* spectral.c */
 ebm_status sn_create(ebm_net *net, const char *prefix, int weight, int64_t rows, int64_t cols,

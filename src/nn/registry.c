@@ -14,7 +14,7 @@ extern const layer_kind layer_actnorm;
 /* Point clouds (issue 15 item 3). */
 extern const layer_kind layer_point_linear, layer_point_pool;
 /* Videos and voxels (issue 15 item 2). */
-extern const layer_kind layer_conv3d;
+extern const layer_kind layer_conv3d, layer_conv_transpose3d;
 
 static const layer_kind *const kinds[] = {
     &layer_conv2d,          /* layer_conv2d.c */
@@ -40,6 +40,7 @@ static const layer_kind *const kinds[] = {
     &layer_point_pool,      /* layer_points.c */
     /* videos and voxels */
     &layer_conv3d,          /* layer_conv3d.c */
+    &layer_conv_transpose3d,/* layer_conv_transpose3d.c */
     /* flows */
     &layer_actnorm,         /* layer_actnorm.c */
 };

@@ -81,18 +81,6 @@ size_t ops_conv2d_gemm_workspace(const ebm_conv2d_shape *s) {
 }
 
 
-/* Output positions o in [*lo, *hi) whose input o·stride − pad + tap falls
- * inside [0, size). */
-static void valid_range(int64_t size, int64_t out, int64_t stride, int64_t pad, int64_t tap,
-                        int64_t *lo, int64_t *hi) {
-  int64_t first = pad - tap; /* o·stride ≥ pad − tap */
-  *lo = first <= 0 ? 0 : (first + stride - 1) / stride;
-  int64_t last = size - 1 + pad - tap; /* o·stride ≤ size − 1 + pad − tap */
-  *hi = last < 0 ? 0 : last / stride + 1;
-  if (*hi > out) *hi = out;
-  if (*lo > *hi) *lo = *hi;
-}
-
 // xt is a group of g items in CHWN (F × g); col is (C_in·kh·kw) × (P·g),
 // column (p, t): col[(c,i,j)][(oh·W_out + ow)·g + t] = x_t[c, oh·s − pad + i, ow·s − pad + j].
 static void im2col_group(const ebm_conv2d_shape *s, const float *restrict xt, int64_t g,
@@ -102,10 +90,10 @@ static void im2col_group(const ebm_conv2d_shape *s, const float *restrict xt, in
   for (int64_t c = 0; c < s->c_in; c++)
     for (int64_t ki = 0; ki < s->kh; ki++) {
       int64_t oh0, oh1;
-      valid_range(s->h_in, ho, st, pad, ki, &oh0, &oh1);
+      conv_valid_range(s->h_in, ho, st, pad, ki, &oh0, &oh1);
       for (int64_t kj = 0; kj < s->kw; kj++) {
         int64_t ow0, ow1;
-        valid_range(s->w_in, wo, st, pad, kj, &ow0, &ow1);
+        conv_valid_range(s->w_in, wo, st, pad, kj, &ow0, &ow1);
         float *restrict row = col + ((c * s->kh + ki) * s->kw + kj) * ld;
         memset(row, 0, (size_t)(oh0 * wo * g) * sizeof *row);
         for (int64_t oh = oh0; oh < oh1; oh++) {
@@ -134,10 +122,10 @@ static void col2im_group(const ebm_conv2d_shape *s, const float *restrict col, i
   for (int64_t c = 0; c < s->c_in; c++)
     for (int64_t ki = 0; ki < s->kh; ki++) {
       int64_t oh0, oh1;
-      valid_range(s->h_in, ho, st, pad, ki, &oh0, &oh1);
+      conv_valid_range(s->h_in, ho, st, pad, ki, &oh0, &oh1);
       for (int64_t kj = 0; kj < s->kw; kj++) {
         int64_t ow0, ow1;
-        valid_range(s->w_in, wo, st, pad, kj, &ow0, &ow1);
+        conv_valid_range(s->w_in, wo, st, pad, kj, &ow0, &ow1);
         const float *restrict row = col + ((c * s->kh + ki) * s->kw + kj) * ld;
         for (int64_t oh = oh0; oh < oh1; oh++) {
           const float *restrict in = row + oh * wo * g;

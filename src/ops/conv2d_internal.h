@@ -14,6 +14,18 @@
 static inline size_t conv_round_up(size_t v) {
   return (v + CONV_WS_ALIGN - 1) / CONV_WS_ALIGN * CONV_WS_ALIGN;
 }
+/* Output positions o in [*lo, *hi) whose input o·stride − pad + tap falls
+ * inside [0, size) (one axis of any conv: conv2d's im2col, conv3d's vol2col). */
+static inline void conv_valid_range(int64_t size, int64_t out, int64_t stride, int64_t pad,
+                                    int64_t tap, int64_t *lo, int64_t *hi) {
+  int64_t first = pad - tap; /* o·stride ≥ pad − tap */
+  *lo = first <= 0 ? 0 : (first + stride - 1) / stride;
+  int64_t last = size - 1 + pad - tap; /* o·stride ≤ size − 1 + pad − tap */
+  *hi = last < 0 ? 0 : last / stride + 1;
+  if (*hi > out) *hi = out;
+  if (*lo > *hi) *lo = *hi;
+}
+
 static inline int64_t conv_slots(const ebm_conv2d_shape *s) { return s->slots > 0 ? s->slots : 1; }
 static inline int64_t conv_k(const ebm_conv2d_shape *s) { return s->c_in * s->kh * s->kw; }
 static inline int64_t conv_p(const ebm_conv2d_shape *s) { return s->h_out * s->w_out; }

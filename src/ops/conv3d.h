@@ -8,33 +8,46 @@
  *
  * Forward and backward_input overwrite their output; backward_weight
  * ACCUMULATES into dw and db (db may be NULL), like the 2-D kernels
- * (ops.h). Plain direct loops, no workspace, no allocation. Work is shared
- * by the pool in fixed blocks, each output element is summed in one fixed
- * order by one thread (forward: per (item, output channel) plane; input
- * gradient: per (item, input channel) plane; weight gradient: per output
- * channel, items in order), so results are identical at any thread
- * count. */
+ * (ops.h). The passes are vol2col + BLAS sgemm (col2vol for the input
+ * gradient), one item at a time, in a caller's workspace of
+ * ebm_conv3d_workspace floats; they never allocate.
+ *
+ * Threads: `slots` (as in ebm_conv2d_shape) is how many workers may run at
+ * once, each with its own slice of the workspace; 0 is replaced by the pool
+ * size in ebm_conv3d_shape_finish. Forward and input gradient compute each
+ * item whole in one worker; the weight gradient cuts the batch into `slots`
+ * contiguous pieces, each summed into its own partial dw, added into dw in
+ * slot order. Results depend on the shape only, never on which thread ran
+ * what: bitwise identical at any thread count. */
 #ifndef EBM_OPS_CONV3D_H
 #define EBM_OPS_CONV3D_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct {
   int64_t n, c_in, d_in, h_in, w_in;
   int64_t c_out, k, stride, pad;
   int64_t d_out, h_out, w_out;  /* set by ebm_conv3d_shape_finish */
+  int64_t slots;                /* workers at once; 0 = the pool size at finish */
 } ebm_conv3d_shape;
 
-/* Fills d_out, h_out, w_out; 0 if every one is ≥ 1, else −1. */
+/* Fills d_out, h_out, w_out, and slots (if 0) from the current pool size;
+ * 0 if every output size is ≥ 1, else −1. */
 int ebm_conv3d_shape_finish(ebm_conv3d_shape *s);
+
+/* Floats of workspace any pass of this shape needs (also valid for the
+ * same shape with a smaller n). */
+size_t ebm_conv3d_workspace(const ebm_conv3d_shape *s);
 
 /* y = conv3d(x, w) + b (b may be NULL). */
 void ebm_conv3d_forward(const ebm_conv3d_shape *s, const float *x, const float *w, const float *b,
-                        float *y);
+                        float *y, float *ws);
 /* dx = conv3d's adjoint applied to dy (overwritten). */
-void ebm_conv3d_backward_input(const ebm_conv3d_shape *s, const float *dy, const float *w, float *dx);
+void ebm_conv3d_backward_input(const ebm_conv3d_shape *s, const float *dy, const float *w, float *dx,
+                               float *ws);
 /* dw += Σ_n dy ⋆ x ; db += Σ dy. */
 void ebm_conv3d_backward_weight(const ebm_conv3d_shape *s, const float *x, const float *dy, float *dw,
-                                float *db);
+                                float *db, float *ws);
 
 #endif

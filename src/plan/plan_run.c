@@ -2,16 +2,20 @@
  * judging plans (ebm/plan.h). */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ebm/plan.h"
 #include "ebm/sample.h"
 
 /* Tuned on the README's transition model at 10 steps (a sweep of λ, clip
  * and w): the transition terms couple neighbouring states stiffly, and a
- * step above λ ≈ 1e-3 makes the plan zigzag (the alternating mode grows). */
+ * step above λ ≈ 1e-3 makes the plan zigzag (the alternating mode grows),
+ * so 10 steps cannot move a plan around an obstacle; 16 candidate chains
+ * started bent by up to ±0.9 give the energy detours to choose from (a
+ * sweep of K 8/16 and detour 0.6/0.9, README). */
 ebm_plan_config ebm_plan_defaults(void) {
   ebm_plan_config c = {.steps = 10, .step_size = 0.001f, .noise = 0.005f, .grad_clip = 3.0f,
-                       .goal_weight = 30.0f, .init_noise = 0.0f};
+                       .goal_weight = 30.0f, .init_noise = 0.0f, .candidates = 16, .detour = 0.9f};
   return c;
 }
 
@@ -23,13 +27,36 @@ void ebm_plan_straight(const float *start, const float *goal, int horizon, float
   }
 }
 
+/* Chain j's start for one task: the straight line bent sideways (normal to
+ * start→goal) by o_j·sin(π·t/T), plus init_noise, clamped to the world. */
+static void candidate_start(const ebm_particle_world *w, const ebm_plan_config *cfg, const float *start,
+                            const float *goal, int horizon, int j, ebm_rng *rng, float *plan) {
+  ebm_plan_straight(start, goal, horizon, plan);
+  const int half = cfg->candidates / 2 > 0 ? cfg->candidates / 2 : 1;
+  const float side = j % 2 ? 1.0f : -1.0f, offset = side * cfg->detour * (float)((j + 1) / 2) / (float)half;
+  const float dx = goal[0] - start[0], dy = goal[1] - start[1], len = hypotf(dx, dy);
+  const float nx = len > 0 ? -dy / len : 0.0f, ny = len > 0 ? dx / len : 0.0f;
+  for (int t = 1; t <= horizon; t++) {
+    const float bend = offset * sinf(3.14159265f * (float)t / (float)horizon);
+    plan[2 * (t - 1)] += bend * nx;
+    plan[2 * (t - 1) + 1] += bend * ny;
+  }
+  for (int k = 0; k < 2 * horizon; k++) {
+    if (cfg->init_noise > 0) plan[k] += cfg->init_noise * (float)ebm_rng_gauss(rng);
+    plan[k] = fminf(fmaxf(plan[k], w->lo), w->hi);
+  }
+}
+
 ebm_status ebm_plan_run(ebm_net *transition, const ebm_particle_world *w, const ebm_plan_config *cfg,
                         int horizon, const float *start, const float *goal, int64_t n, ebm_rng *rng,
                         float *plans) {
   ebm_energy *en = NULL;
   ebm_sampler *s = NULL;
-  int32_t *task = malloc((size_t)(n > 0 ? n : 1) * sizeof *task);
-  ebm_status st = task ? EBM_OK : ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld plans", (long long)n);
+  const int64_t k = cfg->candidates > 1 ? cfg->candidates : 1, chains = n * k, item = 2 * (int64_t)horizon;
+  int32_t *task = malloc((size_t)(chains > 0 ? chains : 1) * sizeof *task);
+  float *x = k > 1 ? malloc((size_t)(chains > 0 ? chains : 1) * (size_t)item * sizeof *x) : plans;
+  float *e = malloc((size_t)(chains > 0 ? chains : 1) * sizeof *e);
+  ebm_status st = task && x && e ? EBM_OK : ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld plans", (long long)chains);
   if (st || (st = ebm_plan_energy_new(transition, w, horizon, cfg->goal_weight, start, goal, n, &en)))
     goto done;
   ebm_sampler_config sc = ebm_sampler_defaults(EBM_SAMPLER_LANGEVIN);
@@ -38,22 +65,27 @@ ebm_status ebm_plan_run(ebm_net *transition, const ebm_particle_world *w, const 
   sc.noise = cfg->noise;
   sc.grad_clip = cfg->grad_clip;
   sc.clamp = 1; /* a plan never leaves the world's bounds */
-  if ((st = ebm_sampler_new(en, &sc, n, &s))) goto done;
-  for (int64_t i = 0; i < n; i++) {
-    task[i] = (int32_t)i;
-    float *plan = plans + i * 2 * horizon;
-    ebm_plan_straight(start + 2 * i, goal + 2 * i, horizon, plan);
-    for (int k = 0; k < 2 * horizon && cfg->init_noise > 0; k++) {
-      plan[k] += cfg->init_noise * (float)ebm_rng_gauss(rng);
-      plan[k] = fminf(fmaxf(plan[k], w->lo), w->hi);
-    }
+  if ((st = ebm_sampler_new(en, &sc, chains, &s))) goto done;
+  // chain c = i·k + j plans task i from candidate start j
+  for (int64_t c = 0; c < chains; c++) {
+    task[c] = (int32_t)(c / k);
+    candidate_start(w, cfg, start + 2 * (c / k), goal + 2 * (c / k), horizon, (int)(c % k), rng, x + c * item);
   }
   ebm_cond cond = ebm_cond_labels(task);
-  st = ebm_sampler_run(s, plans, &cond, n, rng, NULL, NULL);
+  if ((st = ebm_sampler_run(s, x, &cond, chains, rng, NULL, NULL)) || k == 1) goto done;
+  if ((st = ebm_energy_eval(en, x, &cond, chains, e, NULL))) goto done;
+  for (int64_t i = 0; i < n; i++) {
+    int64_t best = i * k;
+    for (int64_t c = i * k + 1; c < (i + 1) * k; c++)
+      if (e[c] < e[best]) best = c;
+    memcpy(plans + i * item, x + best * item, (size_t)item * sizeof *x);
+  }
 done:
   ebm_sampler_free(s);
   ebm_energy_free(en);
+  if (x != plans) free(x);
   free(task);
+  free(e);
   return st;
 }
 

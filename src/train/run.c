@@ -192,7 +192,14 @@ static ebm_status write_samples(const ebm_trainer *t, const ebm_run_opts *o, con
   const int64_t *shape = t->ds->x->shape + 1;
   if (!x) return EBM_OK;
   if (n > o->sample_count && o->sample_count > 0) n = o->sample_count;
-  if (t->net && ebm_net_volume_depth(t->net) > 0) return ebm_png_write_volume_samples(path, t->net, x, n < 8 ? n : 8, t->cfg.range_lo, t->cfg.range_hi);
+  if (t->net && ebm_net_volume_depth(t->net) > 0) {
+    /* videos also as an animation: step_N.apng next to step_N.png's frame strip */
+    char apng[4096];
+    snprintf(apng, sizeof apng, "%.*sapng", (int)(strlen(path) - 3), path);
+    const int64_t m = n < 8 ? n : 8;
+    ebm_status st = ebm_png_write_volume_samples(path, t->net, x, m, t->cfg.range_lo, t->cfg.range_hi);
+    return st ? st : ebm_apng_write_volume_samples(apng, t->net, x, m, t->cfg.range_lo, t->cfg.range_hi);
+  }
   if (nd == 3 && (shape[0] == 1 || shape[0] == 3)) {
     int64_t grid_shape[4] = {n, shape[0], shape[1], shape[2]};
     ebm_tensor view = ebm_tensor_wrap((float *)x, 4, grid_shape);

@@ -42,8 +42,9 @@ static void check_kernels(ebm_conv3d_shape s) {
   float *x = uniform(nx, 1), *w = uniform(nw, 2), *b = uniform(s.c_out, 3), *dy = uniform(ny, 4);
   float *y = malloc((size_t)ny * sizeof *y), *dx = malloc((size_t)nx * sizeof *dx);
   float *dw = calloc((size_t)nw, sizeof *dw), *db = calloc((size_t)s.c_out, sizeof *db);
-  REQUIRE(y && dx && dw && db);
-  ebm_conv3d_forward(&s, x, w, b, y);
+  float *ws = malloc(ebm_conv3d_workspace(&s) * sizeof *ws);
+  REQUIRE(y && dx && dw && db && ws);
+  ebm_conv3d_forward(&s, x, w, b, y, ws);
   double worst = 0, dy_y = 0, dy_y_nobias = 0;
   int64_t i = 0;
   for (int64_t n = 0; n < s.n; n++)
@@ -57,17 +58,17 @@ static void check_kernels(ebm_conv3d_shape s) {
             dy_y_nobias += dy[i] * (r - b[o]);
           }
   CHECK(worst < 1e-5);
-  ebm_conv3d_backward_input(&s, dy, w, dx);
+  ebm_conv3d_backward_input(&s, dy, w, dx, ws);
   double dx_x = 0;
   for (int64_t j = 0; j < nx; j++) dx_x += (double)dx[j] * x[j];
   CHECK_NEAR(dx_x, dy_y_nobias, 1e-5 * (1 + fabs(dy_y_nobias)) * 10);
-  ebm_conv3d_backward_weight(&s, x, dy, dw, db);
-  ebm_conv3d_backward_weight(&s, x, dy, dw, db);  /* accumulates: twice */
+  ebm_conv3d_backward_weight(&s, x, dy, dw, db, ws);
+  ebm_conv3d_backward_weight(&s, x, dy, dw, db, ws);  /* accumulates: twice */
   double dw_w = 0;
   for (int64_t j = 0; j < nw; j++) dw_w += (double)dw[j] * w[j];
   for (int64_t j = 0; j < s.c_out; j++) dw_w += (double)db[j] * b[j];
   CHECK_NEAR(dw_w, 2 * dy_y, 1e-5 * (1 + fabs(dy_y)) * 10);
-  free(x), free(w), free(b), free(dy), free(y), free(dx), free(dw), free(db);
+  free(x), free(w), free(b), free(dy), free(y), free(dx), free(dw), free(db), free(ws);
 }
 
 TEST(conv3d_kernels_match_a_double_reference_and_their_adjoints) {
@@ -79,6 +80,43 @@ TEST(conv3d_kernels_match_a_double_reference_and_their_adjoints) {
                                    .k = 2, .stride = 2, .pad = 0});
   check_kernels((ebm_conv3d_shape){.n = 2, .c_in = 2, .d_in = 3, .h_in = 3, .w_in = 3, .c_out = 2,
                                    .k = 3, .stride = 3, .pad = 2});
+}
+
+/* The three passes of one shape at `threads` threads into y, dx, dw, db
+ * (the workspace is sized by s->slots, not by the pool). */
+static void run_passes(const ebm_conv3d_shape *s, int threads, const float *x, const float *w,
+                       const float *b, const float *dy, float *y, float *dx, float *dw, float *db) {
+  REQUIRE_OK(ebm_threads_init(threads));
+  float *ws = malloc(ebm_conv3d_workspace(s) * sizeof *ws);
+  REQUIRE(ws);
+  ebm_conv3d_forward(s, x, w, b, y, ws);
+  ebm_conv3d_backward_input(s, dy, w, dx, ws);
+  ebm_conv3d_backward_weight(s, x, dy, dw, db, ws);
+  free(ws);
+}
+
+TEST(conv3d_results_are_bitwise_identical_at_1_and_2_threads) {
+  for (int64_t slots = 1; slots <= 3; slots++) {
+    ebm_conv3d_shape s = {.n = 5, .c_in = 3, .d_in = 6, .h_in = 7, .w_in = 9, .c_out = 4, .k = 3,
+                          .stride = 2, .pad = 1, .slots = slots};
+    REQUIRE(ebm_conv3d_shape_finish(&s) == 0);
+    const int64_t nx = s.n * s.c_in * s.d_in * s.h_in * s.w_in,
+                  ny = s.n * s.c_out * s.d_out * s.h_out * s.w_out, nw = s.c_out * s.c_in * 27;
+    float *x = uniform(nx, 60 + (uint64_t)slots), *w = uniform(nw, 61), *b = uniform(s.c_out, 62);
+    float *dy = uniform(ny, 63), *y[2], *dx[2], *dw[2], *db[2];
+    for (int t = 0; t < 2; t++) {
+      y[t] = malloc((size_t)ny * sizeof(float)), dx[t] = malloc((size_t)nx * sizeof(float));
+      dw[t] = calloc((size_t)nw, sizeof(float)), db[t] = calloc((size_t)s.c_out, sizeof(float));
+      REQUIRE(y[t] && dx[t] && dw[t] && db[t]);
+      run_passes(&s, t + 1, x, w, b, dy, y[t], dx[t], dw[t], db[t]);
+    }
+    CHECK(memcmp(y[0], y[1], (size_t)ny * sizeof(float)) == 0);
+    CHECK(memcmp(dx[0], dx[1], (size_t)nx * sizeof(float)) == 0);
+    CHECK(memcmp(dw[0], dw[1], (size_t)nw * sizeof(float)) == 0);
+    CHECK(memcmp(db[0], db[1], (size_t)s.c_out * sizeof(float)) == 0);
+    for (int t = 0; t < 2; t++) free(y[t]), free(dx[t]), free(dw[t]), free(db[t]);
+    free(x), free(w), free(b), free(dy);
+  }
 }
 
 /* Every pass of small conv3d energies against finite differences in

@@ -102,6 +102,48 @@ TEST(a_plan_never_leaves_the_state_bounds) {
   ebm_net_free(net);
 }
 
+/* With K candidates and no Langevin step the plan is, for every task, the
+ * start among the straight line and the lines bent ±detour·sin(πt/T)
+ * (normal to start→goal) whose E_plan is lowest; and bent starts are used
+ * (a random energy prefers different ones for different tasks). */
+TEST(plan_candidates_keep_the_lowest_energy_start) {
+  ebm_net *net = transition_net(3 * NT * T, 8);
+  const ebm_particle_world w = ebm_particle_world_default();
+  ebm_plan_config cfg = ebm_plan_defaults();
+  cfg.steps = 0, cfg.candidates = 3, cfg.detour = 0.3f, cfg.goal_weight = 0.5f;
+  float plans[NT * 2 * T], cand[3][2 * T], e[3];
+  ebm_rng rng;
+  ebm_rng_init(&rng, 9);
+  REQUIRE_OK(ebm_plan_run(net, &w, &cfg, T, starts, goals, NT, &rng, plans));
+  ebm_energy *en = NULL;
+  REQUIRE_OK(ebm_plan_energy_new(net, &w, T, cfg.goal_weight, starts, goals, NT, &en));
+  int bent = 0;
+  for (int i = 0; i < NT; i++) {
+    const float *s0 = starts + 2 * i, *g = goals + 2 * i;
+    const float dx = g[0] - s0[0], dy = g[1] - s0[1], len = hypotf(dx, dy);
+    for (int j = 0; j < 3; j++) {
+      const float off = j == 0 ? 0.0f : j == 1 ? 0.3f : -0.3f;
+      ebm_plan_straight(s0, g, T, cand[j]);
+      for (int t = 1; t <= T; t++) {
+        const float b = off * sinf(3.14159265f * (float)t / (float)T);
+        cand[j][2 * t - 2] = fminf(fmaxf(cand[j][2 * t - 2] - b * dy / len, -1.0f), 1.0f);
+        cand[j][2 * t - 1] = fminf(fmaxf(cand[j][2 * t - 1] + b * dx / len, -1.0f), 1.0f);
+      }
+    }
+    const int32_t task[3] = {i, i, i};
+    const ebm_cond cond = ebm_cond_labels(task);
+    REQUIRE_OK(ebm_energy_eval(en, &cand[0][0], &cond, 3, e, NULL));
+    int best = 0;
+    for (int j = 1; j < 3; j++)
+      if (e[j] < e[best]) best = j;
+    for (int k = 0; k < 2 * T; k++) CHECK_NEAR(plans[i * 2 * T + k], cand[best][k], 1e-6);
+    bent += best != 0;
+  }
+  CHECK(bent > 0);
+  ebm_energy_free(en);
+  ebm_net_free(net);
+}
+
 TEST(plan_judge_scores_straight_lines_by_the_rules) {
   const ebm_particle_world w = ebm_particle_world_default();
   enum { H = 20 };
