@@ -51,7 +51,8 @@ static int run_show_curves(int argc, char **argv) {
 CLI_COMMAND(show_curves, "show curves", "--table T.tsv --out FILE.png [--logx] [--title TEXT] [--ylabel TEXT]",
             "draw a table of results (x, then one column per series) as a line chart",
             "Reads a tab-separated table: a header line with the x label and one label per\n"
-            "series (up to 8), then one row of numbers per x; an empty cell, '-' or 'nan' is a\n"
-            "gap, lines starting with '#' are comments. Draws every series as a line with a\n"
-            "marker per point, a legend and ticks (--logx: log scale on x).",
+            "series (up to 8), then one row of numbers per x; an empty cell, '-' or 'nan' is\n"
+            "missing (the line joins the points around it), so series measured at different x\n"
+            "share a table; lines starting with '#' are comments. Draws every series as a line\n"
+            "with a marker per point, a legend and ticks (--logx: log scale on x).",
             run_show_curves)

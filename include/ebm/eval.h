@@ -409,7 +409,8 @@ ebm_status ebm_hist_png(const char *path, int npanels, const ebm_hist_panel *pan
 #define EBM_CURVES_MAX_SERIES 8
 
 /* One line of a curve picture: points (x[i], y[i]) in order of x; a point
- * whose x or y is not finite is a gap in the line. */
+ * whose x or y is not finite is left out (the line joins its neighbours),
+ * so series measured at different x share one table. */
 typedef struct {
   const char *label;     /* legend text (the characters of ebm_hist_series) */
   const double *x, *y;
@@ -427,7 +428,7 @@ ebm_status ebm_curves_png(const char *path, const char *title, const char *x_lab
 
 /* A table of results for ebm_curves_png, parsed from tab-separated text:
  * a header line "x_label<TAB>series 1<TAB>series 2…" then one line per x,
- * numbers in every column; an empty cell, "-" or "nan" is a gap. Lines
+ * numbers in every column; an empty cell, "-" or "nan" is missing. Lines
  * starting with '#' and blank lines are skipped. */
 typedef struct {
   char *x_label;

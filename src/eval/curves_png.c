@@ -118,10 +118,7 @@ static void draw_series(plot_canvas *c, const frame *f, const ebm_curve_series *
   int have_prev = 0;
   double px = 0, py = 0;
   for (int64_t i = 0; i < s->n; i++) {
-    if (!finite_point(s, i, f->log_x)) {
-      have_prev = 0; /* a gap */
-      continue;
-    }
+    if (!finite_point(s, i, f->log_x)) continue; /* a missing cell: the line joins its neighbours */
     const double x = px_x(f, s->x[i]), y = px_y(f, s->y[i]);
     if (have_prev) draw_line(c, px, py, x, y, rgb);
     plot_rect(c, (int)lround(x) - 3, (int)lround(y) - 3, (int)lround(x) + 4, (int)lround(y) + 4, rgb, 1.0);

@@ -75,3 +75,16 @@ TEST(a_curve_chart_puts_a_rising_line_low_left_and_high_right) {
   CHECK_FAILS_WITH(ebm_curves_png(png, NULL, NULL, NULL, 1, &empty, 0), EBM_ERR_ARG, "no series has a finite point");
   CHECK_FAILS_WITH(ebm_curves_png(png, NULL, NULL, NULL, 0, &s, 0), EBM_ERR_ARG, "need 1..8 series");
 }
+
+TEST(a_missing_cell_is_left_out_and_the_line_joins_its_neighbours) {
+  const double x[3] = {10, 60, 240}, y[3] = {1, NAN, 3};
+  const ebm_curve_series s = {"joined", x, y, 3};
+  const char *png = test_path("joined.png");
+  REQUIRE_OK(ebm_curves_png(png, NULL, NULL, NULL, 1, &s, 1));
+  int w = 0, h = 0, ch = 0;
+  uint8_t *px = NULL;
+  REQUIRE_OK(ebm_png_read(png, &w, &h, &ch, &px));
+  /* the two points sit at about (95, 336) and (595, 54); halfway between them is on the line */
+  CHECK(blue_near(px, w, h, 345, 195, 3));
+  free(px);
+}
