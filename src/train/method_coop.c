@@ -86,17 +86,7 @@ static ebm_status coop_step(ebm_trainer *t, void *state, ebm_train_stats *stats)
                                                  &gen_loss)) != EBM_OK)
     return st;
   /* Both gradients are complete before either network changes. */
-  double gnorm = 0, gen_norm = 0;
-  if ((st = train_adam_step(t->adam, ebm_train_lr(c, t->step), step, "grad_norm", &gnorm)) != EBM_OK ||
-      (st = train_adam_step(s->gen.adam, train_generator_lr(t), step, "the generator's grad_norm", &gen_norm)) !=
-          EBM_OK)
-    return st;
-  stats->loss = loss;
-  stats->e_pos = e_pos;
-  stats->e_neg = e_neg;
-  stats->grad_norm = gnorm;
-  train_mcmc_stats(t, stats);
-  return EBM_OK;
+  return train_generator_pair_update(t, t->adam, &s->gen, step, loss, e_pos, e_neg, stats);
 }
 
 static ebm_status coop_save(const ebm_trainer *t, const void *state, ebm_st_writer *w) {

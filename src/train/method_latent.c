@@ -125,18 +125,9 @@ static ebm_status latent_step(ebm_trainer *t, void *state, ebm_train_stats *stat
   if ((st = train_generator_regression_backward(s->gen.net, s->x_gen, t->x_pos, B, inv_var, s->dx_gen, step,
                                                  &gen_loss)) != EBM_OK)
     return st;
-  /* Both gradients are complete before either network changes. */
-  double gnorm = 0, gen_norm = 0;
-  if ((st = train_adam_step(s->prior_adam, ebm_train_lr(c, t->step), step, "grad_norm", &gnorm)) != EBM_OK ||
-      (st = train_adam_step(s->gen.adam, train_generator_lr(t), step, "the generator's grad_norm", &gen_norm)) !=
-          EBM_OK)
-    return st;
-  stats->loss = loss;
-  stats->e_pos = e_pos;
-  stats->e_neg = e_neg;
-  stats->grad_norm = gnorm;
-  train_mcmc_stats(t, stats); /* the prior sampler's */
-  return EBM_OK;
+  /* Both gradients are complete before either network changes (the mcmc_*
+   * fields are the prior sampler's). */
+  return train_generator_pair_update(t, s->prior_adam, &s->gen, step, loss, e_pos, e_neg, stats);
 }
 
 /* G(z⁻) of the last step: the model's samples (the generator's forward

@@ -105,3 +105,18 @@ ebm_status train_generator_regression_backward(ebm_net *generator, const float *
   ebm_net_zero_grad(generator);
   return ebm_net_backward(generator, dx, NULL, 1);
 }
+
+ebm_status train_generator_pair_update(ebm_trainer *t, ebm_adam *energy_adam, train_generator *g, int64_t step,
+                                       double loss, double e_pos, double e_neg, ebm_train_stats *stats) {
+  double gnorm = 0, gen_norm = 0;
+  ebm_status st;
+  if ((st = train_adam_step(energy_adam, ebm_train_lr(&t->cfg, t->step), step, "grad_norm", &gnorm)) != EBM_OK ||
+      (st = train_adam_step(g->adam, train_generator_lr(t), step, "the generator's grad_norm", &gen_norm)) != EBM_OK)
+    return st;
+  stats->loss = loss;
+  stats->e_pos = e_pos;
+  stats->e_neg = e_neg;
+  stats->grad_norm = gnorm;
+  train_mcmc_stats(t, stats);
+  return EBM_OK;
+}

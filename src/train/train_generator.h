@@ -47,5 +47,12 @@ double train_generator_regression_loss(const float *x_gen, const float *target, 
  * work. A non-finite loss is the divergence of step `step`. */
 ebm_status train_generator_regression_backward(ebm_net *generator, const float *x_gen, const float *target,
                                                int64_t n, double scale, float *dx, int64_t step, double *loss);
+/* The end of a step of coop and latent-ebm, once both gradients are
+ * complete: one Adam step of the energy network (energy_adam, at --lr's
+ * schedule) and one of the generator (at train_generator_lr), then the
+ * step's loss, energies, the energy's grad_norm and the sampler's mcmc_*
+ * fields into stats. */
+ebm_status train_generator_pair_update(ebm_trainer *t, ebm_adam *energy_adam, train_generator *g, int64_t step,
+                                       double loss, double e_pos, double e_neg, ebm_train_stats *stats);
 
 #endif
