@@ -312,14 +312,8 @@ TEST(ebc_divergence_is_caught_and_keeps_the_last_checkpoint) {
 TEST(ebc_refuses_a_split_that_does_not_divide_the_classes_and_data_without_labels) {
   ebm_dataset *toy = NULL, *unlabelled = NULL;
   REQUIRE_OK(ebm_dataset_load("toy:8gaussians:train:64", -4, 4, &toy));
-  float pts[64];
-  for (int i = 0; i < 64; i++) pts[i] = (float)i / 64.0f;
-  int64_t shape[2] = {32, 2};
-  char x[512], spec[600];
-  snprintf(x, sizeof x, "%s", test_path("points.npy"));
-  REQUIRE_OK(ebm_npy_save(x, EBM_DTYPE_F32, 2, shape, pts));
-  snprintf(spec, sizeof spec, "npy:%s", x);
-  REQUIRE_OK(ebm_dataset_load(spec, -4, 4, &unlabelled));
+  unlabelled = tt_unlabelled_points();
+  REQUIRE(unlabelled != NULL);
   ebm_net *net = nt_build(mlp8, 32, 1);
   ebm_trainer *t = NULL;
   ebm_train_config c = toy_ebc_config(3, 10, 10);

@@ -306,14 +306,8 @@ TEST(labels_fraction_keeps_that_share_of_each_class) {
 TEST(jem_refuses_data_without_labels_other_classes_and_energy_networks) {
   ebm_dataset *toy = NULL, *unlabelled = NULL;
   REQUIRE_OK(ebm_dataset_load("toy:8gaussians:train:64", -4, 4, &toy));
-  float pts[64];
-  for (int i = 0; i < 64; i++) pts[i] = (float)i / 64.0f;
-  int64_t shape[2] = {32, 2};
-  char x[512], spec[600];
-  snprintf(x, sizeof x, "%s", test_path("points.npy"));
-  REQUIRE_OK(ebm_npy_save(x, EBM_DTYPE_F32, 2, shape, pts));
-  snprintf(spec, sizeof spec, "npy:%s", x);
-  REQUIRE_OK(ebm_dataset_load(spec, -4, 4, &unlabelled));
+  unlabelled = tt_unlabelled_points();
+  REQUIRE(unlabelled != NULL);
   ebm_train_config c = toy_jem_config(1);
   ebm_trainer *t = NULL;
   ebm_net *k8 = nt_build(mlp8, 32, 1), *k3 = nt_build(mlp3, 32, 1);
@@ -321,7 +315,7 @@ TEST(jem_refuses_data_without_labels_other_classes_and_energy_networks) {
   CHECK_FAILS_WITH(ebm_trainer_new(k8, unlabelled, &c, &t), EBM_ERR_ARG, "method jem needs labels");
   CHECK_FAILS_WITH(ebm_trainer_new(k3, toy, &c, &t), EBM_ERR_ARG, "has 8 classes, and the network gives 3 logits");
   CHECK_FAILS_WITH(ebm_trainer_new(energy, toy, &c, &t), EBM_ERR_ARG, "must end in K > 1 logits");
-  snprintf(c.jem.eval_data, sizeof c.jem.eval_data, "%s", spec);
+  snprintf(c.jem.eval_data, sizeof c.jem.eval_data, "npy:%s", test_path("points.npy")); /* the unlabelled points */
   CHECK_FAILS_WITH(ebm_trainer_new(k8, toy, &c, &t), EBM_ERR_ARG, "eval-data");
   c.jem.eval_data[0] = '\0';
   c.conditional = 1;

@@ -158,3 +158,16 @@ void tt_directional_fd(ebm_net *net, tt_param_fn f, void *ctx, ebm_rng *rng, dou
   free(dir);
   free(base);
 }
+
+ebm_dataset *tt_unlabelled_points(void) {
+  float pts[64];
+  for (int i = 0; i < 64; i++) pts[i] = (float)i / 64.0f;
+  const int64_t shape[2] = {32, 2};
+  char x[512], spec[600];
+  snprintf(x, sizeof x, "%s", test_path("points.npy"));
+  ebm_dataset *ds = NULL;
+  snprintf(spec, sizeof spec, "npy:%s", x);
+  if (ebm_npy_save(x, EBM_DTYPE_F32, 2, shape, pts) != EBM_OK || ebm_dataset_load(spec, -4, 4, &ds) != EBM_OK)
+    return NULL;
+  return ds;
+}

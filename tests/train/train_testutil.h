@@ -34,6 +34,9 @@ void tt_solve(double *A, double *y, int n);
  * files byte for byte. arch: the run's architecture (NULL for a method
  * with a model of its own). The straight run's checkpoint path goes into
  * ckpt (may be NULL). */
+/* 32 two-dimensional points in [0, 1) with no labels (an npy data set in
+ * test_path("points.npy")): what the methods that need labels must refuse. */
+ebm_dataset *tt_unlabelled_points(void);
 void tt_check_resume_bit_exact(const ebm_dataset *ds, ebm_train_config c, const char *arch, char *ckpt,
                                size_t size);
 /* The derivative of f (a loss of the network's parameters, fixed inputs)
