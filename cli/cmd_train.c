@@ -167,7 +167,8 @@ static ebm_status train_cli_build(train_cli *c) {
       {"log-every", OPT_INT64, &f->log_every, "N", "metrics.jsonl period (0: never)"},
       {"report", OPT_FLAG, &f->report, NULL, "rewrite RUN_DIR/report.html (ebm report) every --sample-every steps"},
       {"budget", OPT_STRING, &f->budget, "TIME", "stop cleanly (saved, resumable) before this much wall time: "
-                                                 "90s, 10m, 1.5h"},
+                                                 "90s, 10m, 1.5h; without --iters or --epochs the run's length "
+                                                 "is fitted to it from the first steps' time"},
   };
   const int nverb = CLI_NOPTS(verb), nset = ebm_train_setting_count();
   c->nverb = nverb;
@@ -440,6 +441,10 @@ static void on_step(void *ctx, const ebm_train_stats *s) {
     w->first = s->step - 1;
     w->progress = ebm_progress_new(stderr, "train", w->iters - w->first);
   }
+  if (s->iters != w->iters) { /* --budget fitted the run's length */
+    w->iters = s->iters;
+    ebm_progress_set_total(w->progress, w->iters - w->first);
+  }
   w->last = *s;
   w->steps_run++;
   snprintf(metric, sizeof metric, "loss %.4g e+ %.4g e- %.4g", s->loss, s->e_pos, s->e_neg);
@@ -577,7 +582,10 @@ static int train_and_report(const train_cli *c, const ebm_dataset *ds, const ebm
                     .save_every = f->save_every, .sample_every = f->sample_every, .log_every = f->log_every,
                     .sample_count = f->sample_count, .meta_keys = keys, .meta_values = values, .n_meta = 4,
                     .config_json = config, .stop = &stop_requested, .ctx = &w, .dist = c->dist,
-                    .budget_seconds = f->budget ? parse_duration(f->budget) : 0};
+                    .budget_seconds = f->budget ? parse_duration(f->budget) : 0,
+                    /* no length asked for: the budget sets it */
+                    .budget_fits_iters = f->budget && !f->resume && !c->given[opt_index(c, "iters")] &&
+                                         !c->given[opt_index(c, "epochs")]};
   const int root = ebm_dist_rank(c->dist) == 0; /* the rank that talks */
   if (root) o.on_step = on_step;
   struct sigaction sa, old_int, old_term, old_hup;
@@ -614,11 +622,14 @@ static int train_and_report(const train_cli *c, const ebm_dataset *ds, const ebm
   }
   if (st != EBM_OK) return cli_runtime_error(st);
   if (!root) return CLI_EXIT_OK;
-  if (done_steps < cfg->iters)
+  if (done_steps < w.iters)
     fprintf(stderr, "ebm train: the --budget %s ran out at step %lld of %lld; saved (continue with --resume)\n",
-            f->budget, (long long)done_steps, (long long)cfg->iters);
+            f->budget, (long long)done_steps, (long long)w.iters);
+  else if (w.iters != cfg->iters)
+    fprintf(stderr, "ebm train: --budget %s fitted the run to %lld steps after timing %d (config.json records it)\n",
+            f->budget, (long long)w.iters, 1 + EBM_RUN_FIT_STEPS);
   printf("trained %s on %s: step %lld of %lld in %.1f s; ", ebm_train_method_name(cfg->method), f->data,
-         (long long)done_steps, (long long)cfg->iters, ebm_now_seconds() - t0);
+         (long long)done_steps, (long long)w.iters, ebm_now_seconds() - t0);
   if (w.steps_run) printf("loss %.4g e_pos %.4g e_neg %.4g; ", w.last.loss, w.last.e_pos, w.last.e_neg);
   else printf("no steps run (untrained); "); /* no made-up zeros */
   printf("checkpoint %s\n", ebm_run_ckpt_path(f->out, ckpt, sizeof ckpt));

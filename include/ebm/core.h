@@ -225,6 +225,8 @@ ebm_progress *ebm_progress_new(FILE *out, const char *label, int64_t total);
 /* Records that `done` items are finished; `metric` (may be NULL) is a short
  * text such as "loss 0.12 e+ -0.3 e- 0.4" shown after the rate. */
 void ebm_progress_update(ebm_progress *p, int64_t done, const char *metric);
+/* Changes the total (a run whose length was fitted while it ran). */
+void ebm_progress_set_total(ebm_progress *p, int64_t total);
 /* Prints the final line (if anything was shown) and frees. Accepts NULL. */
 void ebm_progress_finish(ebm_progress *p);
 

@@ -240,6 +240,8 @@ typedef struct {
   int task;               /* the task this step trained (0-based) */
   int tasks_scored;       /* entries of task_accuracy measured at this step; 0 = none */
   double task_accuracy[EBM_TRAIN_MAX_TASKS];
+  int64_t iters;          /* the run's length at this step: cfg->iters, or the
+                             length a budget fitted (ebm_run_opts.budget_fits_iters) */
 } ebm_train_stats;
 
 typedef struct ebm_trainer ebm_trainer;
@@ -292,6 +294,9 @@ ebm_status ebm_trainer_restore(ebm_trainer *t, const char *path);
 
 /* ----------------------------------------------------------- run directory */
 
+/* Steps timed, after the first, before a budget fits a run's length. */
+#define EBM_RUN_FIT_STEPS 10
+
 /* A run directory:
  *   config.json                   opts.config_json, the caller's record of
  *                                 every setting (written when the run starts)
@@ -326,6 +331,15 @@ typedef struct {
    * time) would overshoot it, saves, and returns EBM_OK with *final_step
    * below cfg->iters; --resume continues it bit-exactly. */
   double budget_seconds;
+  /* With budget_seconds on a fresh run: the run's length is fitted to the
+   * budget instead of taken from cfg->iters. After EBM_RUN_FIT_STEPS steps
+   * past the first (whose time includes warm-up), the length becomes the
+   * steps done plus those that fit in 97 % of the time left at the mean
+   * step time, so a learning-rate schedule (--lr-decay) ends on time; the
+   * first steps follow the schedule of cfg->iters. config.json records the
+   * fitted length ("iters"), events.jsonl the event "budget-iters", and a
+   * --resume continues to it bit-exactly. Ignored on resume. */
+  int budget_fits_iters;
   /* Data-parallel training (ebm/dist.h; NULL: one process): every rank
    * calls ebm_train_run with the same settings; rank 0 alone writes the run
    * directory (lock, config, metrics, events, samples of its slices,

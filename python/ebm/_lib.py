@@ -61,7 +61,7 @@ class TrainStats(ctypes.Structure):  # ebm_train_stats (train.h)
                 ("mcmc_accept", ctypes.c_double), ("kl", ctypes.c_double), ("entropy", ctypes.c_double),
                 ("accuracy", ctypes.c_double),
                 ("seconds", ctypes.c_double), ("task", ctypes.c_int), ("tasks_scored", ctypes.c_int),
-                ("task_accuracy", ctypes.c_double * 16)]
+                ("task_accuracy", ctypes.c_double * 16), ("iters", ctypes.c_int64)]
 
 
 ON_STEP = ctypes.CFUNCTYPE(None, c_void_p, ctypes.POINTER(TrainStats))
@@ -73,7 +73,7 @@ class RunOpts(ctypes.Structure):  # ebm_run_opts (train.h)
                 ("log_every", ctypes.c_int64), ("sample_count", ctypes.c_int64),
                 ("meta_keys", c_void_p), ("meta_values", c_void_p), ("n_meta", ctypes.c_int),
                 ("stop", ctypes.POINTER(ctypes.c_int)), ("on_step", ON_STEP), ("ctx", c_void_p),
-                ("budget_seconds", ctypes.c_double), ("dist", c_void_p)]
+                ("budget_seconds", ctypes.c_double), ("budget_fits_iters", ctypes.c_int), ("dist", c_void_p)]
 
 
 def _proto(name, restype, *argtypes):

@@ -79,6 +79,10 @@ void ebm_progress_update(ebm_progress *p, int64_t done, const char *metric) {
   if (!p->shown || now - p->last_draw >= every) draw(p, now, 0);
 }
 
+void ebm_progress_set_total(ebm_progress *p, int64_t total) {
+  if (p) p->total = total;
+}
+
 void ebm_progress_finish(ebm_progress *p) {
   if (!p) return;
   if (p->out && p->shown) draw(p, ebm_now_seconds(), 1);

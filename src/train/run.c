@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "ebm/grid_nll.h"
+#include "train/run_budget.h"
 #include "train/train_internal.h"
 
 #define PATH_SIZE 4096
@@ -380,12 +381,6 @@ static ebm_status open_run_dir(const ebm_run_opts *o, const char *ckpt, int *loc
   return EBM_OK;
 }
 
-/* 1 when one more step, at the mean step time so far, would end past the
- * budget: the run then stops within one step of its limit. */
-static int out_of_budget(double budget, double elapsed, int64_t steps) {
-  return elapsed + elapsed / (double)steps > budget;
-}
-
 ebm_status ebm_train_run(const ebm_dataset *ds, const ebm_train_config *cfg, const ebm_run_opts *o,
                          int64_t *final_step) {
   char ckpt[PATH_SIZE], state[PATH_SIZE], metrics[PATH_SIZE], png[PATH_SIZE];
@@ -396,6 +391,9 @@ ebm_status ebm_train_run(const ebm_dataset *ds, const ebm_train_config *cfg, con
   int interrupted = 0, out_of_time = 0, lock_fd = -1, created = 0, stepped = 0;
   int64_t budget_steps = 0;
   int64_t saved_step = -1;
+  int64_t iters = cfg->iters; /* the run's length; a budget may fit it (fit_length) */
+  int fit_length = 0;
+  double fit_t0 = 0;
   const int root = ebm_dist_rank(o->dist) == 0; /* writes the run directory */
   if (final_step) *final_step = 0;
   if (!o->run_dir || !o->run_dir[0]) return ebm_set_error(EBM_ERR_ARG, "no run directory given");
@@ -425,7 +423,8 @@ ebm_status ebm_train_run(const ebm_dataset *ds, const ebm_train_config *cfg, con
   if ((st = ebm_dist_agree(o->dist, st)) != EBM_OK) goto fail;
 
   const double t0 = ebm_now_seconds();
-  while (t->step < cfg->iters) {
+  fit_length = o->budget_seconds > 0 && o->budget_fits_iters && !o->resume;
+  while (t->step < iters) {
     if (stop_asked(o)) {
       interrupted = 1;
       break;
@@ -439,27 +438,41 @@ ebm_status ebm_train_run(const ebm_dataset *ds, const ebm_train_config *cfg, con
       goto fail;
     }
     const int64_t k = t->step;
-    if (jl && (k % o->log_every == 0 || k == cfg->iters)) {
+    if (fit_length && k == 1) fit_t0 = ebm_now_seconds(); /* the first step's time includes warm-up */
+    if (fit_length && k == 1 + EBM_RUN_FIT_STEPS) {
+      const double now = ebm_now_seconds();
+      fit_length = 0;
+      iters = t->cfg.iters = run_fitted_iters(o->dist, o->budget_seconds, now - t0, (now - fit_t0) / EBM_RUN_FIT_STEPS, k);
+      s.iters = iters;
+      if (root) {
+        char detail[96];
+        snprintf(detail, sizeof detail, "iters %lld (%.4g s per step)", (long long)iters, (now - fit_t0) / EBM_RUN_FIT_STEPS);
+        log_event(o->run_dir, k, "budget-iters", detail);
+        st = run_record_iters(o->run_dir, o->config_json, iters);
+      }
+      if ((st = ebm_dist_agree(o->dist, st)) != EBM_OK) goto fail;
+    }
+    if (jl && (k % o->log_every == 0 || k == iters)) {
       log_metrics(jl, &s, ebm_now_seconds() - t0);
       st = ebm_jsonl_end(jl);
     }
-    if (st == EBM_OK && root && o->sample_every > 0 && (k % o->sample_every == 0 || k == cfg->iters)) {
+    if (st == EBM_OK && root && o->sample_every > 0 && (k % o->sample_every == 0 || k == iters)) {
       snprintf(png, sizeof png, "%s/samples/step_%06lld.png", o->run_dir, (long long)k);
       st = write_samples(t, o, png);
     }
     if ((st = ebm_dist_agree(o->dist, st)) != EBM_OK) goto fail;
-    if (o->save_every > 0 && k % o->save_every == 0 && k < cfg->iters) {
+    if (o->save_every > 0 && k % o->save_every == 0 && k < iters) {
       if ((st = save_checkpoint(t, o, ckpt, state)) != EBM_OK) goto fail;
       saved_step = k;
     }
     if (o->on_step) o->on_step(o->ctx, &s);
-    if (t->step < cfg->iters && stop_asked(o)) {
+    if (t->step < iters && stop_asked(o)) {
       interrupted = 1;
       break;
     }
     /* every rank stops when one's clock says so */
-    if (o->budget_seconds > 0 && t->step < cfg->iters &&
-        ebm_dist_any(o->dist, out_of_budget(o->budget_seconds, ebm_now_seconds() - t0, ++budget_steps))) {
+    if (o->budget_seconds > 0 && t->step < iters &&
+        ebm_dist_any(o->dist, run_out_of_budget(o->budget_seconds, ebm_now_seconds() - t0, ++budget_steps))) {
       out_of_time = 1;
       break;
     }
@@ -470,7 +483,7 @@ ebm_status ebm_train_run(const ebm_dataset *ds, const ebm_train_config *cfg, con
   if (out_of_time && root) log_event(o->run_dir, t->step, "budget", NULL);
   if (interrupted)
     st = ebm_set_error(EBM_ERR_INTERRUPTED, "%s: interrupted at step %lld of %lld; saved, continue with --resume",
-                       o->run_dir, (long long)t->step, (long long)cfg->iters);
+                       o->run_dir, (long long)t->step, (long long)iters);
 fail:
   if (final_step && t) *final_step = t->step;
   ebm_jsonl_close(jl);

@@ -225,6 +225,7 @@ ebm_status ebm_trainer_step(ebm_trainer *t, ebm_train_stats *stats) {
   ebm_train_stats s;
   memset(&s, 0, sizeof s);
   s.step = t->step + 1;
+  s.iters = t->cfg.iters;
   s.lr = ebm_train_lr(&t->cfg, t->step);
   s.accuracy = -1;
   ebm_status st = t->method->step(t, t->method_state, &s);

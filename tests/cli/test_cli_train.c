@@ -6,6 +6,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "test_util.h"
 
 /* A tiny, fast toy run: every flag that shapes it is explicit (a constant
@@ -364,4 +366,54 @@ TEST(cli_train_budget_stops_saved_and_resumes_bit_exactly) {
   CHECK_EQ_INT(r.code, 2);
   CHECK_CONTAINS(r.err, "--budget expects a positive time such as 90s, 10m or 1.5h, got '10y'");
   cli_result_free(&r);
+}
+
+/* Occurrences of `needle` in `text`. */
+static int count_of(const char *text, const char *needle) {
+  int n = 0;
+  for (const char *p = text; (p = strstr(p, needle)) != NULL; p += strlen(needle)) n++;
+  return n;
+}
+
+/* --budget with no --iters fits the run's length to the budget after the
+ * first steps: config.json records the fitted length (so --resume goes on
+ * to it), events.jsonl says so, and the run ends at it — or, on a machine
+ * that slowed down, the budget stops it short with the usual message. A
+ * resume never refits. No assertion on how many steps fit. */
+TEST(cli_train_budget_without_iters_fits_the_length) {
+  char a[512], path[600];
+  snprintf(a, sizeof a, "%s", test_path("fitted"));
+  cli_result r = run_cli(TOY_RUN " --budget 0.3s --sample-every 0 --out %s", a);
+  CHECK_EQ_INT(r.code, 0);
+  snprintf(path, sizeof path, "%s/config.json", a);
+  char *cfg_text = test_read_text(path);
+  cJSON *cfg = cJSON_Parse(cfg_text);
+  REQUIRE(cfg != NULL);
+  const long long fitted = (long long)cJSON_GetNumberValue(cJSON_GetObjectItem(cfg, "iters"));
+  cJSON_Delete(cfg);
+  free(cfg_text);
+  CHECK(fitted >= 1 + EBM_RUN_FIT_STEPS + 1);
+  const long long done = strtoll(ckpt_step(a), NULL, 10);
+  CHECK(done >= 1 + EBM_RUN_FIT_STEPS && done <= fitted);
+  char want[160];
+  if (done == fitted)
+    snprintf(want, sizeof want, "--budget 0.3s fitted the run to %lld steps", fitted);
+  else
+    snprintf(want, sizeof want, "the --budget 0.3s ran out at step %lld of %lld", done, fitted);
+  CHECK_CONTAINS(r.err, want);
+  snprintf(want, sizeof want, "step %lld of %lld", done, fitted);
+  CHECK_CONTAINS(r.out, want);
+  cli_result_free(&r);
+  snprintf(path, sizeof path, "%s/events.jsonl", a);
+  char *events = test_read_text(path);
+  CHECK_CONTAINS(events, "\"event\":\"budget-iters\",\"detail\":\"iters ");
+  free(events);
+  /* a resume with a budget keeps the recorded length (here one it extends) */
+  r = run_cli("train --out %s --resume --iters %lld --budget 1h", a, fitted + 3);
+  CHECK_EQ_INT(r.code, 0);
+  cli_result_free(&r);
+  CHECK_EQ_INT(strtoll(ckpt_step(a), NULL, 10), fitted + 3);
+  events = test_read_text(path);
+  CHECK_EQ_INT(count_of(events, "budget-iters"), 1);
+  free(events);
 }
