@@ -341,6 +341,36 @@ ebm_status ebm_classifier_load(const char *path, int64_t max_batch, ebm_classifi
 /* Same, from an already parsed file (messages name its origin). */
 ebm_status ebm_classifier_from_safetensors(const ebm_safetensors *st, int64_t max_batch, ebm_classifier **out);
 
+/* ------------------------------------------------- inpainting, scored */
+
+/* Inpainting judged by an independent classifier (`ebm eval inpaint`):
+ * does the fill give the item its class back? */
+typedef struct {
+  int64_t n;                /* items scored */
+  double acc_original;      /* the classifier's accuracy on the items as they are: the ceiling */
+  double acc_start;         /* on the masked items at the noise start: the floor */
+  double acc_filled;        /* on the filled items */
+  double mse_start;         /* masked-region MSE to the originals at the noise start */
+  double mse_filled;        /* ... after the fill */
+  double e_start, e_filled; /* mean energy of the items at the start and after the fill */
+} ebm_inpaint_score;
+
+/* Draws n labelled items of ds (all when n ≤ 0 or n ≥ its size; uniformly
+ * without replacement, kept in data order; rng's stream 0), masks each
+ * with a pattern (ebm_mask_pattern: "bottom-half", …; random:P draws from
+ * stream 1), fills them by ebm_inpaint under the unconditional energy en
+ * with cfg's sampler (stream 2) and scores the classifier's argmax against
+ * the labels on the originals, the noise start and the fills. ds's items
+ * are in [lo, hi] (en's range), mapped linearly onto the classifier's
+ * range. x_out and filled_out (n × item each, may be NULL) receive the
+ * items drawn and their fills. A model with classes (it would be told the
+ * answer), unlabelled data, labels outside the classifier's classes, or
+ * items of another shape than en's or the classifier's → EBM_ERR_ARG /
+ * EBM_ERR_SHAPE naming them. */
+ebm_status ebm_inpaint_score_run(const ebm_energy *en, const ebm_sampler_config *cfg, const ebm_dataset *ds,
+                                 int64_t n, const char *mask_pattern, ebm_classifier *clf, float lo, float hi,
+                                 ebm_rng *rng, float *x_out, float *filled_out, ebm_inpaint_score *out);
+
 /* -------------------------------------------- conditional EBMs as classifiers */
 
 /* logits[i·K + y] = −E(x_i, y) for every class y of a class-conditional

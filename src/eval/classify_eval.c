@@ -5,10 +5,9 @@
 #include <string.h>
 
 #include "ebm/eval.h"
+#include "eval/eval_internal.h"
 
-/* m items of ds in data order, chosen uniformly without replacement
- * (Knuth 3.4.2, algorithm S), labels checked against K classes. */
-static ebm_status draw_labelled(const ebm_dataset *ds, int K, int64_t m, ebm_rng *rng, float *x, int32_t *y) {
+ebm_status eval_draw_labelled(const ebm_dataset *ds, int K, int64_t m, ebm_rng *rng, float *x, int32_t *y) {
   const int64_t N = ds->x->shape[0], item = ebm_tensor_row_size(ds->x);
   for (int64_t i = 0, k = 0, need = m; i < N && need > 0; i++)
     if ((double)(N - i) * ebm_rng_double(rng) < (double)need) {
@@ -39,7 +38,7 @@ ebm_status ebm_classify_eval(const ebm_energy *en, const ebm_dataset *ds, int64_
   int32_t *y = malloc((size_t)m * sizeof *y);
   ebm_status st = EBM_OK;
   if (!x || !y || !logits) st = ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld items", (long long)m);
-  if (st == EBM_OK) st = draw_labelled(ds, K, m, rng, x, y);
+  if (st == EBM_OK) st = eval_draw_labelled(ds, K, m, rng, x, y);
   if (st == EBM_OK) st = ebm_energy_class_logits(en, x, m, logits);
   if (st == EBM_OK) st = ebm_calibration(logits, y, m, K, bins, &out->accuracy, &out->ece);
   if (st == EBM_OK && reliability_png) st = ebm_reliability_png(reliability_png, logits, y, m, K, bins);

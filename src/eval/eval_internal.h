@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "ebm/data.h"
 #include "ebm/energy.h"
 
 /* Φ⁻¹(p) for p in (0, 1), the standard normal quantile, to ~1e-15 relative
@@ -24,5 +25,10 @@ void eval_logit_to_x(const ebm_energy *w, const float *u, int64_t n, float *x);
 
 /* scaled_energy.c: E/T (and its gradient) of `inner` (borrowed). */
 ebm_status eval_scaled_energy_new(const ebm_energy *inner, double temperature, ebm_energy **out);
+
+/* classify_eval.c: m items of ds in data order, chosen uniformly without
+ * replacement (Knuth 3.4.2, algorithm S), and their labels, checked
+ * against K classes (EBM_ERR_ARG naming the item otherwise). */
+ebm_status eval_draw_labelled(const ebm_dataset *ds, int K, int64_t m, ebm_rng *rng, float *x, int32_t *y);
 
 #endif

@@ -307,6 +307,40 @@ TEST(cli_classifier_train_and_eval_agree_on_the_accuracy) {
   cli_result_free(&r);
 }
 
+/* eval inpaint on a fresh uva-cnn (random energy: the numbers are only
+ * checked for their form, and the floor and ceiling for their sense; the
+ * library test checks a fill that restores classes): the three accuracies,
+ * the JSON, the picture; bad input named before the data load. */
+TEST(cli_eval_inpaint_reports_ceiling_floor_and_fill) {
+  const char *clf = tiny_classifier(held_out_spec()), *m = test_path("m.safetensors");
+  const char *json = test_path("inpaint.json"), *png = test_path("inpaint.png");
+  expect(run_cli("init --arch uva-cnn --seed 1 --out %s", m), 0, NULL);
+  cli_result r = run_cli("eval inpaint --ckpt %s --data fashion-mnist:test --classifier %s --n 40 --steps 3 --seed 2 "
+                         "--json %s --png %s", m, clf, json, png);
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.out, "on 40 images of fashion-mnist:test, mask bottom-half, langevin 3 steps");
+  CHECK_CONTAINS(r.out, "class kept (");
+  CHECK_CONTAINS(r.out, "masked MSE to the originals: noise start ");
+  cli_result_free(&r);
+  cJSON *j = load_json(json);
+  CHECK_EQ_INT((int)json_num(j, "n"), 40);
+  CHECK(json_num(j, "accuracy_original") > json_num(j, "accuracy_start")); /* the top half alone loses classes */
+  CHECK(json_num(j, "accuracy_filled") >= 0.0 && json_num(j, "accuracy_filled") <= 1.0);
+  CHECK(json_num(j, "mse_start") > 0.0);
+  cJSON_Delete(j);
+  int w = 0, h = 0, c = 0;
+  uint8_t *pixels = NULL;
+  REQUIRE_OK(ebm_png_read(png, &w, &h, &c, &pixels));
+  CHECK(h > 3 * 28 && h < w); /* three rows of 16 images */
+  free(pixels);
+  expect(run_cli("eval inpaint --ckpt %s --data fashion-mnist:test --classifier %s --mask top-half", m, clf), 2,
+         "--mask pattern:top-half: patterns are right-half, bottom-half, center, random:P");
+  expect(run_cli("eval inpaint --ckpt %s --data fashion-mnist:test", m), 2, "--classifier are required");
+  expect(run_cli("eval inpaint --ckpt %s --data fashion-mnist:test --classifier %s --n -1", m, clf), 2,
+         "--n must be >= 0");
+  expect(run_cli("eval inpaint --ckpt %s --data fashion-mnist:test --classifier %s", m, m), 1, NULL);
+}
+
 /* The reference against itself: FD 0 (to rounding) and KID ≈ 0; samples
  * given in [-1, 1] with --range -1,1 measure the same as in [0, 1]; noise
  * is far away. */
