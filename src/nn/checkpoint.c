@@ -297,8 +297,9 @@ ebm_status ebm_net_from_safetensors(const ebm_safetensors *st, int64_t max_batch
   if (parts && !ebm_safetensors_meta(st, "arch")) { /* a model of several networks: its energy */
     /* a flow model's parts are its couplings, none of them the model (flow_io.c's "flow" key) */
     if (!list_has(parts, "energy") && ebm_safetensors_meta(st, "flow"))
-      return ebm_set_error(EBM_ERR_ARG, "%s: is a flow (ebm train --method flow), not a network: it loads as a "
-                           "flow or as its energy -log q (ebm_model_energy_load)", ebm_safetensors_origin(st));
+      return ebm_set_error(EBM_ERR_ARG, "%s: is a flow (ebm train --method flow), not a network: a flow is used "
+                           "by its exact density (ebm sample, energy, eval nll, eval ood; in C "
+                           "ebm_model_energy_load)", ebm_safetensors_origin(st));
     char first[64];
     size_t n = strcspn(parts, ",");
     snprintf(first, sizeof first, "%.*s", (int)(n < sizeof first ? n : sizeof first - 1), parts);
