@@ -425,7 +425,7 @@ static int sample_generator(const sample_flags *f, int64_t n) {
 static int run_sample(int argc, char **argv) {
   sample_flags f = {.init = "uniform", .cls = -1, .anneal = 1.0}; /* f.rec: 0 = not given */
   use_sampler_flags_init(&f.sf);
-  int64_t n;
+  int64_t n = 0;
   int rc = parse_flags(argc, argv, &f, &n);
   if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
   if (f.ckpt && (f.space || f.from_generator || ebm_gen_model_probe(f.ckpt))) return sample_generator(&f, n);
