@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "ebm/recovery_meta.h"
-#include "use_common.h"
+#include "sample_generator.h"
 
 #define VERB "sample"
 #define DEFAULT_CHAINS 64
@@ -18,8 +18,8 @@
 /* --------------------------------------------------------------- flags */
 
 typedef struct {
-  const char *ckpt, *energy, *init, *out, *png, *chain, *from_buffer, *data;
-  int cls, every;
+  const char *ckpt, *energy, *init, *out, *png, *chain, *from_buffer, *data, *space;
+  int cls, every, from_generator;
   int64_t n, seed;
   double anneal;
   use_sampler_flags sf;
@@ -67,6 +67,8 @@ static int parse_flags(int argc, char **argv, sample_flags *f, int64_t *n) {
       {"sigma-min", OPT_FLOAT, &f->rec.sigma_min, "S", "recovery likelihood: the smallest level's σ (the checkpoint's, else 0.1)"},
       {"sigma-max", OPT_FLOAT, &f->rec.sigma_max, "S", "recovery likelihood: the largest level's σ (the checkpoint's, else 1)"},
       {"recovery-step", OPT_FLOAT, &f->rec.step, "B", "recovery likelihood: Langevin step b·s² (the checkpoint's, else 0.1)"},
+      {"space", OPT_STRING, &f->space, "latent|data", "a model with a generator: sample z in latent space (then G(z)) or x from G(z) on E (default: latent for gebm / latent-ebm, data for coop)"},
+      {"from-generator", OPT_FLAG, &f->from_generator, NULL, "a model with a generator: G(z), z ~ N(0, I), the generator alone"},
   };
   int rc = cli_parse(VERB, opts, CLI_NOPTS(opts), argc, argv, NULL, 0, NULL);
   if (rc) return rc;
@@ -408,12 +410,28 @@ static int sample_levels(sample_flags *f, const target *t, int64_t n, int steps,
   return st == EBM_OK ? 0 : cli_runtime_error(st);
 }
 
+/* A model with a generator: its samples start at G(z), so the flags that
+ * say where chains start or what they draw over time do not apply. */
+static int sample_generator(const sample_flags *f, int64_t n) {
+  const char *clash = f->from_buffer ? "--from-buffer" : strcmp(f->init, "uniform") != 0 ? "--init"
+                      : f->chain ? "--chain" : f->anneal != 1.0 ? "--anneal" : f->cls >= 0 ? "--class"
+                      : f->data ? "--data" : f->rec.levels > 0 ? "--levels" : NULL;
+  if (clash) return cli_usage_error(VERB, "%s: %s is a model with a generator, whose samples start at G(z)", clash, f->ckpt);
+  sample_generator_args a = {.ckpt = f->ckpt, .out = f->out, .png = f->png, .space = f->space,
+                             .from_generator = f->from_generator, .sf = &f->sf, .n = n, .seed = f->seed};
+  return sample_generator_run(VERB, &a);
+}
+
 static int run_sample(int argc, char **argv) {
   sample_flags f = {.init = "uniform", .cls = -1, .anneal = 1.0}; /* f.rec: 0 = not given */
   use_sampler_flags_init(&f.sf);
-  int64_t n;
+  int64_t n = 0;
   int rc = parse_flags(argc, argv, &f, &n);
   if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
+  if (f.ckpt && (f.space || f.from_generator || ebm_gen_model_probe(f.ckpt))) return sample_generator(&f, n);
+  if (f.space || f.from_generator)
+    return cli_usage_error(VERB, "--%s needs a model with a generator (--ckpt of ebm train --method gebm|coop|latent-ebm)",
+                           f.space ? "space" : "from-generator");
   target t = {0};
   ebm_sampler_config cfg;
   float *x = NULL, *fe = NULL;
@@ -480,5 +498,11 @@ CLI_COMMAND(sample, VERB,
             "samples'. A recovery-likelihood model (ebm train --method recovery) samples by\n"
             "its chain of levels from noise to data with the schedule its checkpoint records\n"
             "(flags override: --levels, --sigma-min, --sigma-max, --recovery-step; --steps per level);\n"
-            "--chain P.png draws every level of the first chains (rows: chains, columns: levels).",
+            "--chain P.png draws every level of the first chains (rows: chains, columns: levels).\n"
+            "A model with a generator (ebm train --method gebm|coop|latent-ebm) samples from z ~ N(0, I):\n"
+            "--space latent runs the sampler on z (gebm / coop: the latent posterior\n"
+            "N(z; 0, I)·exp(-E(G(z))/T); latent-ebm: the prior exp(-E(z)/T)·N(z; 0, I)) and writes\n"
+            "G(z); --space data runs it on E(x) from G(z); --from-generator writes G(z) alone.\n"
+            "Default: latent for gebm (MALA, 100 steps) and latent-ebm (its trained sampler), data for coop\n"
+            "(its trained sampler). --temperature T tempers the energy alone, never N(0, I).",
             run_sample)

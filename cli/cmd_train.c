@@ -550,11 +550,15 @@ static int resolve_run(const train_cli *c, const cJSON *saved, ebm_train_config 
   if (st == EBM_ERR_ARG) return cli_usage_error(VERB, "--data: %s", ebm_last_error());
   if (st != EBM_OK) return cli_runtime_error(st);
   if (auto_recipe) { /* the data decide: 2-D toys, vectors, images */
+    cfg->method = probe.method; /* the method may adjust the data's recipe */
     *recipe = ebm_train_recipe_for_data(*ds, cfg);
+    char what[160];
+    snprintf(what, sizeof what, "%s ε %g x %d, α %g, Adam %g β1 %g%s", ebm_sampler_name(cfg->sampler.kind),
+             (double)cfg->sampler.step_size, cfg->sampler.steps, (double)cfg->alpha, (double)cfg->adam.lr,
+             (double)cfg->adam.beta1, cfg->lr_decay == EBM_LR_COSINE ? ", cosine decay" : "");
     if (ebm_dist_rank(c->dist) == 0)
       fprintf(stderr, "ebm train: recipe %s for %s (%s; --preset igebm|uva or flags override)\n", *recipe, f->data,
-            strcmp(*recipe, "images") == 0 ? "IGEBM: Langevin λ 10, σ 0.005, α 1, Adam 1e-4"
-                                           : "ULA ε 0.05 x 30, α 0.01, Adam 3e-3 β1 0.9, cosine decay");
+              what);
   }
   if ((rc = apply_given(c, cfg, saved != NULL)) || (rc = apply_epochs(c, *ds, cfg)) || (rc = check_settings(cfg)))
     return rc;

@@ -502,6 +502,36 @@ void ebm_attack_project(const float *x, float *x_adv, int64_t m, float eps, floa
 ebm_status ebm_attack_accuracy(ebm_net *net, const float *x, const int32_t *y, int64_t n, const ebm_attack_config *c,
                                ebm_rng *rng, float *x_adv_out, double *accuracy);
 
+/* ------------------------------------------------------------------ KALE */
+
+/* KALE(P‖Q) = sup_E 1 − E_P[E] − E_Q[exp(−E)] between two sample sets
+ * (Arbel, Zhou & Gretton 2021), E a two-hidden-layer MLP with spectral norm
+ * on every weight (the seed's Lipschitz class), fitted by Adam on half of
+ * each set; the bound is evaluated on the other halves. A lower bound of
+ * KL(P‖Q): ≈ 0 (within its standard error) for two samples of one law. */
+typedef struct {
+  int width;      /* hidden units per layer (64) */
+  int iters;      /* Adam steps (500) */
+  int64_t batch;  /* items of each set per step, ≤ 1024 (256) */
+  float lr;       /* Adam's (1e-3; β1 0.9) */
+  uint64_t seed;  /* the split, the batches and E's initialisation (0) */
+} ebm_kale_config;
+
+ebm_kale_config ebm_kale_defaults(void);
+
+typedef struct {
+  double kale;       /* on the held-out halves: 1 − mean_P E − mean_Q exp(−E) */
+  double std_error;  /* of that estimate: √(var_P E / n_P + var_Q exp(−E) / n_Q) */
+  int64_t n_fit_p, n_fit_q, n_test_p, n_test_q;
+} ebm_kale_result;
+
+/* P = np rows of p, Q = nq rows of q, each row `dim` floats (any item shape,
+ * flattened). Same inputs and config → the same result. Fewer than 4 items
+ * in a set or a bad config → EBM_ERR_ARG; a non-finite estimate →
+ * EBM_ERR_NUMERIC. */
+ebm_status ebm_kale(const float *p, int64_t np, const float *q, int64_t nq, int64_t dim, const ebm_kale_config *cfg,
+                    ebm_kale_result *out);
+
 #ifdef __cplusplus
 }
 #endif

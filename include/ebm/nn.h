@@ -229,6 +229,10 @@ int ebm_net_is_classifier(const ebm_net *net);
  * generator whose output shape differs from data_energy's item shape →
  * EBM_ERR_ARG naming both shapes. */
 ebm_status ebm_latent_energy_new(ebm_net *generator, const ebm_energy *data_energy, ebm_energy **out);
+/* Tempers the energy alone: U(z) = ½‖z‖² + E(G(z))/β, ν(z) ∝ N(z; 0, I)·
+ * exp(−E(G(z))/β) (β = 1 when made). Only for energies of
+ * ebm_latent_energy_new; β ≤ 0 or not finite → EBM_ERR_ARG. */
+ebm_status ebm_latent_energy_set_temperature(ebm_energy *en, float beta);
 
 /* The latent-space EBM prior (Pang et al. 2020): p(z) ∝ exp(−E(z))·N(z; 0, I)
  * with E = `prior` (an energy network on z), and x = G(z) + N(0, σ²I).
@@ -243,6 +247,10 @@ ebm_status ebm_latent_prior_energy_new(ebm_net *prior, ebm_net *generator, float
  * evaluated on exactly n chains (EBM_ERR_ARG otherwise). Only for energies
  * made by ebm_latent_prior_energy_new; n ≤ max_batch. */
 ebm_status ebm_latent_prior_energy_set_target(ebm_energy *en, const float *x, int64_t n);
+/* Tempers the prior's network alone: E(z)/β in place of E(z) (β = 1 when
+ * made); the N(0, I) base and the likelihood stay. Only for energies of
+ * ebm_latent_prior_energy_new; β ≤ 0 or not finite → EBM_ERR_ARG. */
+ebm_status ebm_latent_prior_energy_set_temperature(ebm_energy *en, float beta);
 
 /* --------------------------------------------------------------- losses */
 

@@ -231,6 +231,57 @@ ebm_status ebm_latent_reconstruct(struct ebm_net *prior, struct ebm_net *generat
                                   const ebm_sampler_config *cfg, const float *x, int64_t n, ebm_rng *rng, float *z,
                                   float *x_out, double *mse);
 
+/* Sampling a checkpoint with a generator (ebm train --method gebm | coop |
+ * latent-ebm; `ebm sample --ckpt M`). Each space draws z ~ N(0, I) first;
+ * `cfg->temperature` β tempers the energy network alone, never the N(0, I)
+ * base:
+ *   LATENT     gebm / coop: z by cfg's sampler on the latent posterior
+ *              ν(z) ∝ N(z; 0, I)·exp(−E(G(z))/β), x = G(z); latent-ebm: z
+ *              on the prior exp(−E(z)/β)·N(z; 0, I), x = G(z)
+ *   DATA       gebm / coop: x = G(z), then cfg's sampler on exp(−E(x)/β)
+ *              from there (CoopNets' revision); latent-ebm refuses it (its
+ *              energy is on z)
+ *   GENERATOR  x = G(z) alone (cfg's steps ignored); the same z as the
+ *              other spaces draw for the same rng state
+ *   DEFAULT    the model's own: LATENT for gebm and latent-ebm, DATA for coop */
+typedef enum {
+  EBM_GEN_SPACE_DEFAULT = 0,
+  EBM_GEN_SPACE_LATENT,
+  EBM_GEN_SPACE_DATA,
+  EBM_GEN_SPACE_GENERATOR,
+  EBM_GEN_SPACE_COUNT
+} ebm_gen_space;
+
+/* "default", "latent", "data", "generator"; from_name gives -1 if unknown. */
+const char *ebm_gen_space_name(ebm_gen_space space);
+int ebm_gen_space_from_name(const char *name);
+
+typedef struct {
+  char method[32];           /* metadata "method" ("gebm" when absent) */
+  int latent_prior;          /* 1: `energy` is a prior on z (latent-ebm, metadata "space" = "latent") */
+  struct ebm_net *energy;    /* part "energy": E(x), or latent-ebm's prior E(z) */
+  struct ebm_net *generator; /* part "generator": G(z) */
+  ebm_energy *data_energy;   /* E as an energy on x (borrows `energy`); NULL for latent-ebm */
+} ebm_gen_model;
+
+/* Opens a checkpoint of parts "energy" and "generator" for batches of up to
+ * max_batch items. A checkpoint without a generator (a plain energy) →
+ * EBM_ERR_ARG saying so; a generator whose output (or input) disagrees with
+ * the energy → EBM_ERR_ARG naming the file and both shapes. Close with
+ * ebm_gen_model_close (also after a failed open). */
+ebm_status ebm_gen_model_open(const char *path, int64_t max_batch, ebm_gen_model *out);
+void ebm_gen_model_close(ebm_gen_model *m);
+/* 1 when path is a checkpoint with a generator part (0 for anything else,
+ * unreadable files included: their loader then says what is wrong). */
+int ebm_gen_model_probe(const char *path);
+ebm_gen_space ebm_gen_model_default_space(const ebm_gen_model *m);
+
+/* n samples of the model in `space` into x (n × G's output size): same
+ * rng state and settings → the same samples. EBM_ERR_ARG for DATA on a
+ * latent-ebm model. */
+ebm_status ebm_gen_model_sample(ebm_gen_model *m, ebm_gen_space space, const ebm_sampler_config *cfg, int64_t n,
+                                ebm_rng *rng, float *x);
+
 /* --------------------------------------------------------- analytic energies */
 
 /* A Gaussian N(mean, cov) in D dimensions as an energy, E = ½(x−μ)ᵀΣ⁻¹(x−μ)

@@ -298,7 +298,9 @@ def train(data, arch, out, iters=1000, preset="auto", progress=None, resume=Fals
             settings["range"] = ",".join(map(str, settings["range"]))
         lo, hi = (float(v) for v in settings["range"].split(","))
         _check(lib.ebm_dataset_load(str(data).encode(), lo, hi, ctypes.byref(dataset)))
-        if preset == "auto":  # the data decide, then the settings given override (as `ebm train`)
+        if preset == "auto":  # the data (and the method) decide, then the settings given override (as `ebm train`)
+            if "method" in settings:
+                _set_all(lib.ebm_train_config_set, cfg, {"method": settings["method"]})
             lib.ebm_train_recipe_for_data(dataset, cfg)
         _set_all(lib.ebm_train_config_set, cfg, dict(settings, iters=iters))
         _check(lib.ebm_train_config_check(cfg))

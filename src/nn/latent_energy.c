@@ -5,7 +5,10 @@
  *   U(z)  = ½‖z‖² + E(G(z))
  *   ∇U(z) = z + J_G(z)ᵀ ∇ₓE(G(z))
  * The Jacobian-transpose product is one backward pass of the generator
- * (ebm_net_backward with dx, parameters untouched). */
+ * (ebm_net_backward with dx, parameters untouched). At temperature β the
+ * energy alone is tempered, U(z) = ½‖z‖² + E(G(z))/β (the seed's ν at β:
+ * the base η stays the generator's N(0, I)). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +19,8 @@ typedef struct {
   ebm_net *generator;            /* borrowed */
   const ebm_energy *data_energy; /* borrowed */
   int64_t latent, item;          /* floats per z, per x */
-  float *x, *dx;                 /* (max_batch, item) G(z) and ∇ₓE there */
+  float inv_beta;                /* 1/β */
+  float *x, *dx;                 /* (max_batch, item) G(z) and ∇ₓE/β there */
 } latent_energy;
 
 static void latent_destroy(void *self) {
@@ -33,13 +37,15 @@ static ebm_status latent_eval(void *self, const float *z, const ebm_cond *cond, 
   latent_energy *le = self;
   ebm_status st = ebm_net_forward(le->generator, z, NULL, n, le->x);
   if (st == EBM_OK) st = ebm_energy_eval(le->data_energy, le->x, NULL, n, e, grad ? le->dx : NULL);
-  if (st == EBM_OK && grad) st = ebm_net_backward(le->generator, le->dx, grad, 0);
   if (st != EBM_OK) return st;
+  if (le->inv_beta != 1.0f)
+    for (int64_t k = 0; grad && k < n * le->item; k++) le->dx[k] *= le->inv_beta;
+  if (grad && (st = ebm_net_backward(le->generator, le->dx, grad, 0)) != EBM_OK) return st;
   for (int64_t i = 0; i < n; i++) {
     const float *zi = z + i * le->latent;
     double half_sq = 0;
     for (int64_t k = 0; k < le->latent; k++) half_sq += 0.5 * (double)zi[k] * zi[k];
-    e[i] += (float)half_sq;
+    e[i] = e[i] * le->inv_beta + (float)half_sq;
     if (grad)
       for (int64_t k = 0; k < le->latent; k++) grad[i * le->latent + k] += zi[k];
   }
@@ -82,6 +88,7 @@ ebm_status ebm_latent_energy_new(ebm_net *generator, const ebm_energy *data_ener
     le->data_energy = data_energy;
     le->latent = ebm_net_item_shape(generator)[0];
     le->item = ebm_energy_item_size(data_energy);
+    le->inv_beta = 1.0f;
     le->x = malloc((size_t)(max_batch * le->item) * sizeof(float));
     le->dx = malloc((size_t)(max_batch * le->item) * sizeof(float));
   }
@@ -98,5 +105,13 @@ ebm_status ebm_latent_energy_new(ebm_net *generator, const ebm_energy *data_ener
   en->destroy = latent_destroy;
   en->self = le;
   *out = en;
+  return EBM_OK;
+}
+
+ebm_status ebm_latent_energy_set_temperature(ebm_energy *en, float beta) {
+  if (!(beta > 0) || !isfinite(beta))
+    return ebm_set_error(EBM_ERR_ARG, "the latent posterior's temperature must be > 0 and finite, got %g",
+                         (double)beta);
+  ((latent_energy *)en->self)->inv_beta = 1.0f / beta;
   return EBM_OK;
 }

@@ -8,7 +8,9 @@
  * The Jacobian-transpose product is one backward pass of the generator
  * (parameters untouched). With a target, chain i belongs to observation
  * x_i, so the sampler must run exactly as many chains as there are
- * observations (refused otherwise). */
+ * observations (refused otherwise). At temperature β the energy network
+ * alone is tempered, E(z)/β: the N(0, I) base and the likelihood stay. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +20,7 @@ typedef struct {
   ebm_net *prior;          /* borrowed: E(z), one output */
   ebm_net *generator;      /* borrowed; NULL for the prior alone */
   double inv_var;          /* 1/σ² */
+  float inv_beta;          /* 1/β */
   int64_t latent, item;    /* floats per z, per x */
   const float *target;     /* (n_target, item) borrowed observations, or NULL */
   int64_t n_target;
@@ -37,6 +40,10 @@ static ebm_status prior_eval(void *self, const float *z, const ebm_cond *cond, i
   prior_energy *pe = self;
   ebm_status st = grad ? ebm_net_grad_input(pe->prior, z, NULL, n, e, grad) : ebm_net_energy(pe->prior, z, NULL, n, e);
   if (st != EBM_OK) return st;
+  if (pe->inv_beta != 1.0f) {
+    for (int64_t i = 0; i < n; i++) e[i] *= pe->inv_beta;
+    for (int64_t k = 0; grad && k < n * pe->latent; k++) grad[k] *= pe->inv_beta;
+  }
   if (pe->target) {
     if (n != pe->n_target)
       return ebm_set_error(EBM_ERR_ARG, "the latent posterior of %lld observations was evaluated on %lld chains",
@@ -89,6 +96,7 @@ ebm_status ebm_latent_prior_energy_new(ebm_net *prior, ebm_net *generator, float
     pe->prior = prior;
     pe->generator = generator;
     pe->inv_var = generator ? 1.0 / ((double)sigma * sigma) : 0.0;
+    pe->inv_beta = 1.0f;
     pe->latent = latent;
     pe->item = item;
     pe->x = generator ? malloc((size_t)(max_batch * item) * sizeof(float)) : NULL;
@@ -119,5 +127,12 @@ ebm_status ebm_latent_prior_energy_set_target(ebm_energy *en, const float *x, in
                          (long long)en->max_batch, (long long)n);
   pe->target = x;
   pe->n_target = x ? n : 0;
+  return EBM_OK;
+}
+
+ebm_status ebm_latent_prior_energy_set_temperature(ebm_energy *en, float beta) {
+  if (!(beta > 0) || !isfinite(beta))
+    return ebm_set_error(EBM_ERR_ARG, "the latent prior's temperature must be > 0 and finite, got %g", (double)beta);
+  ((prior_energy *)en->self)->inv_beta = 1.0f / beta;
   return EBM_OK;
 }

@@ -80,7 +80,7 @@ ebm_status ebm_train_preset(const char *name, ebm_train_config *cfg) {
                        name ? name : "(null)");
 }
 
-const char *ebm_train_recipe_for_data(const ebm_dataset *ds, ebm_train_config *cfg) {
+static const char *data_recipe(const ebm_dataset *ds, ebm_train_config *cfg) {
   if (ds->x->ndim != 2) {
     const ebm_train_config d = ebm_train_defaults();
     cfg->sampler = d.sampler;
@@ -125,6 +125,13 @@ const char *ebm_train_recipe_for_data(const ebm_dataset *ds, ebm_train_config *c
   cfg->range_hi = hi + pad;
   cfg->sampler.step_size *= (cfg->range_hi - cfg->range_lo) / 8.0f; /* ε in proportion to the toys' box of 8 */
   return "vectors";
+}
+
+const char *ebm_train_recipe_for_data(const ebm_dataset *ds, ebm_train_config *cfg) {
+  const char *name = data_recipe(ds, cfg);
+  const train_method *method = train_method_at((int)cfg->method);
+  if (method && method->recipe) method->recipe(ds, cfg);
+  return name;
 }
 
 ebm_status ebm_train_config_check(const ebm_train_config *c) {

@@ -60,6 +60,10 @@ typedef struct train_method {
    * negatives). */
   const float *(*samples)(const ebm_trainer *t, const void *state, int64_t *n);
   void (*free)(void *state);
+  /* Adjusts the recipe that fits the data (ebm_train_recipe_for_data) to
+   * the method: the sampler of a method whose chains run in a latent space
+   * rather than in the data's box. NULL = the data's recipe as it is. */
+  void (*recipe)(const ebm_dataset *ds, ebm_train_config *cfg);
 } train_method;
 
 /* Applies the `def` text of every settings row that has one (the

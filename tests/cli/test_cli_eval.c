@@ -2,7 +2,7 @@
  * the files they write, and every flag check a user can hit. */
 #include <cjson/cJSON.h>
 
-#include "test.h"
+#include "test_util.h"
 
 /* Exit code and, when `needle` is not NULL, a piece of stderr. */
 static void expect(cli_result r, int code, const char *needle) {
@@ -441,4 +441,38 @@ TEST(cli_eval_classify_checks_its_flags) {
   expect(run_cli("eval classify --ckpt %s --data toy:rings", m), 1, "is unconditional");
   expect(run_cli("eval classify --ckpt %s --data toy:rings:test", c), 1, "label 3 of item");
   expect(run_cli("eval classify --ckpt %s --data bogus", c), 2, "--data");
+}
+
+/* `ebm eval kale`: one line with the estimate and its standard error, the
+ * JSON file, and two sets of other item shapes refused naming both. */
+TEST(cli_eval_kale_prints_the_bound_and_refuses_mismatched_shapes) {
+  enum { N = 400 };
+  float *x = malloc(2 * N * 2 * sizeof *x);
+  REQUIRE(x);
+  ebm_rng rng;
+  ebm_rng_init(&rng, 1);
+  ebm_rng_normal(&rng, x, 2 * N * 2, 0.0f, 1.0f);
+  const char *a = test_path("a.npy"), *b = test_path("b.npy"), *c = test_path("c.npy"), *j = test_path("k.json");
+  const int64_t shape[2] = {N, 2}, other[2] = {N / 2, 4};
+  REQUIRE_OK(ebm_npy_save(a, EBM_DTYPE_F32, 2, shape, x));
+  REQUIRE_OK(ebm_npy_save(b, EBM_DTYPE_F32, 2, shape, x + N * 2));
+  REQUIRE_OK(ebm_npy_save(c, EBM_DTYPE_F32, 2, other, x));
+  cli_result r = run_cli("eval kale --samples %s --ref %s --iters 50 --json %s", a, b, j);
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.out, "KALE(ref || samples) ");
+  CHECK_CONTAINS(r.out, "held out: 200 samples");
+  cli_result_free(&r);
+  char *json = test_read_text(j);
+  REQUIRE(json);
+  CHECK(strstr(json, "\"kale\":") && strstr(json, "\"std_error\":"));
+  free(json);
+  r = run_cli("eval kale --samples %s --ref %s", a, c);
+  CHECK_EQ_INT(r.code, 1);
+  CHECK_CONTAINS(r.err, "has shape [400,2] and ");
+  CHECK_CONTAINS(r.err, "has shape [200,4]");
+  cli_result_free(&r);
+  r = run_cli("eval kale --samples %s", a);
+  CHECK_EQ_INT(r.code, 2);
+  cli_result_free(&r);
+  free(x);
 }

@@ -105,3 +105,80 @@ TEST(cli_latent_ebm_trains_and_reconstructs_and_refuses_other_shapes) {
   CHECK_CONTAINS(r.err, "is not a latent-space EBM");
   cli_result_free(&r);
 }
+
+/* `ebm sample --ckpt M` on models with a generator: each space and sampler
+ * writes N items of the data's shape, --from-generator is G(z) for the same
+ * seed whatever the sampler flags, and what does not fit is refused in one
+ * line (a plain energy has no latent space; a latent-ebm none in x). */
+TEST(cli_sample_draws_generator_models_in_each_space) {
+  const char *run = test_path("run");
+  cli_result r = run_cli(GEBM_RUN " --iters 2 --out %s", run);
+  CHECK_EQ_INT(r.code, 0);
+  cli_result_free(&r);
+  char ckpt[600];
+  snprintf(ckpt, sizeof ckpt, "%s/ckpt/last.safetensors", run);
+  const char *out = test_path("s.npy"), *gen_a = test_path("g1.npy"), *gen_b = test_path("g2.npy");
+  const char *const flags[] = {"", "--space latent --sampler ula --steps 4", "--space latent --sampler hmc --steps 3",
+                               "--space latent --sampler kinetic --friction 0.5 --temperature 2 --steps 4",
+                               "--space data --sampler mala --steps 4"};
+  const char *const says[] = {"gebm latent: 9 samples (mala 100 steps", "gebm latent: 9 samples (ula 4 steps",
+                              "hmc 3 steps", "kinetic 4 steps, eps 0.1, T 2", "gebm data: 9 samples (mala 4 steps"};
+  for (int k = 0; k < 5; k++) {
+    r = run_cli("sample --ckpt %s --n 9 --seed 4 %s --out %s", ckpt, flags[k], out);
+    CHECK_EQ_INT(r.code, 0);
+    CHECK_CONTAINS(r.out, says[k]);
+    cli_result_free(&r);
+    ebm_npy a;
+    REQUIRE_OK(ebm_npy_load(out, &a));
+    CHECK(a.ndim == 2 && a.shape[0] == 9 && a.shape[1] == 2);
+    ebm_npy_free(&a);
+  }
+  r = run_cli("sample --ckpt %s --n 9 --seed 4 --from-generator --out %s", ckpt, gen_a);
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.out, "the generator alone");
+  cli_result_free(&r);
+  r = run_cli("sample --ckpt %s --n 9 --seed 4 --from-generator --sampler hmc --steps 7 --out %s", ckpt, gen_b);
+  CHECK_EQ_INT(r.code, 0);
+  cli_result_free(&r);
+  CHECK(test_same_file(gen_a, gen_b));
+  r = run_cli("sample --ckpt %s --space sideways --out %s", ckpt, out);
+  CHECK_EQ_INT(r.code, 2);
+  CHECK_CONTAINS(r.err, "--space expects latent or data, got 'sideways'");
+  cli_result_free(&r);
+  r = run_cli("sample --ckpt %s --chain %s --out %s", ckpt, test_path("c.png"), out);
+  CHECK_EQ_INT(r.code, 2);
+  CHECK_CONTAINS(r.err, "--chain: ");
+  cli_result_free(&r);
+}
+
+TEST(cli_sample_refuses_latent_space_on_a_plain_energy_and_data_space_on_a_latent_ebm) {
+  const char *run = test_path("plain");
+  cli_result r = run_cli("train --data toy:8gaussians:train:300 --arch mlp --width 16 --batch 16 --steps 2 --iters 1 "
+                         "--out %s", run);
+  CHECK_EQ_INT(r.code, 0);
+  cli_result_free(&r);
+  char ckpt[600];
+  snprintf(ckpt, sizeof ckpt, "%s/ckpt/last.safetensors", run);
+  const char *out = test_path("s.npy");
+  r = run_cli("sample --ckpt %s --space latent --out %s", ckpt, out);
+  CHECK_EQ_INT(r.code, 2);
+  CHECK_CONTAINS(r.err, "has no generator (one network, a plain energy)");
+  cli_result_free(&r);
+  r = run_cli("sample --energy toy:8gaussians --from-generator --out %s", out);
+  CHECK_EQ_INT(r.code, 2);
+  CHECK_CONTAINS(r.err, "--from-generator needs a model with a generator");
+  cli_result_free(&r);
+  run = test_path("latent");
+  r = run_cli(LATENT_RUN " --iters 2 --out %s", run);
+  CHECK_EQ_INT(r.code, 0);
+  cli_result_free(&r);
+  snprintf(ckpt, sizeof ckpt, "%s/ckpt/last.safetensors", run);
+  r = run_cli("sample --ckpt %s --space data --out %s", ckpt, out);
+  CHECK_EQ_INT(r.code, 2);
+  CHECK_CONTAINS(r.err, "its energy is a prior on z");
+  cli_result_free(&r);
+  r = run_cli("sample --ckpt %s --n 5 --out %s", ckpt, out);
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.out, "latent-ebm latent: 5 samples (ula 5 steps");
+  cli_result_free(&r);
+}

@@ -70,7 +70,29 @@ static ebm_train_config latent_config(int64_t batch, int steps, int64_t iters) {
   c.adam.lr = 2e-3f;
   c.seed = 9;
   c.generator.obs_noise = SIGMA;
+  c.alpha = 1.0f; /* the method's recipe (latent_recipe): E(z) stays a correction of N(0, I) */
+  c.sampler.clamp = 0;
   return c;
+}
+
+/* The data's recipe tunes chains for the data's box; latent-ebm's run in z:
+ * on a toy every other method keeps ULA ε 0.05 and α 0.01, latent-ebm gets
+ * ε 0.1, α 1 and no clamp (README: with the toys' values it learns nothing). */
+TEST(latent_ebm_recipe_runs_its_chains_in_z_not_in_the_data_box) {
+  ebm_dataset *ds = NULL;
+  REQUIRE_OK(ebm_dataset_load("toy:8gaussians:64", -4, 4, &ds));
+  ebm_train_config pcd = ebm_train_defaults(), latent = ebm_train_defaults();
+  latent.method = (ebm_train_method)ebm_train_method_from_name("latent-ebm");
+  CHECK_EQ_STR(ebm_train_recipe_for_data(ds, &pcd), "toy-2d");
+  CHECK_EQ_STR(ebm_train_recipe_for_data(ds, &latent), "toy-2d");
+  CHECK_NEAR(pcd.sampler.step_size, 0.05, 1e-7);
+  CHECK_NEAR(pcd.alpha, 0.01, 1e-7);
+  CHECK(latent.sampler.kind == EBM_SAMPLER_ULA && latent.sampler.steps == 30 && latent.sampler.clamp == 0);
+  CHECK_NEAR(latent.sampler.step_size, 0.1, 1e-7);
+  CHECK_NEAR(latent.alpha, 1.0, 1e-7);
+  CHECK_NEAR(latent.adam.lr, pcd.adam.lr, 0); /* the rest is the data's */
+  CHECK_NEAR(latent.range_hi, 4.0, 0);
+  ebm_dataset_free(ds);
 }
 
 enum { N = 6 };

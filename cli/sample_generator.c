@@ -1,0 +1,109 @@
+/* `ebm sample --ckpt M` on a model with a generator (gebm, coop,
+ * latent-ebm): the flags become an ebm_gen_model_sample call (sample.h),
+ * whose samples go to --out and --png. */
+#include <string.h>
+
+#include "sample_generator.h"
+
+/* The sampler: --sampler and friends over the model's own — for latent
+ * space of gebm / coop MALA's defaults (the trained sampler moved x, not
+ * z), else the sampler the checkpoint records (the one it was trained
+ * with), else Langevin's. */
+static int sampler_for(const char *verb, const sample_generator_args *a, const ebm_gen_model *m,
+                       ebm_gen_space space, ebm_sampler_config *cfg) {
+  ebm_sampler_config base = ebm_sampler_defaults(EBM_SAMPLER_LANGEVIN);
+  int found = 0;
+  if (space == EBM_GEN_SPACE_LATENT && !m->latent_prior) {
+    base = ebm_sampler_defaults(EBM_SAMPLER_MALA);
+  } else {
+    ebm_status st = ebm_sampler_config_from_checkpoint(a->ckpt, &base, &found);
+    if (st != EBM_OK) return cli_runtime_error(st);
+  }
+  return use_sampler_config_from(verb, a->sf, &base, cfg);
+}
+
+/* What the samples are, for the summary line. */
+static const char *space_text(const ebm_gen_model *m, ebm_gen_space space) {
+  if (space == EBM_GEN_SPACE_GENERATOR) return "G(z), z ~ N(0, I), the generator alone";
+  if (space == EBM_GEN_SPACE_DATA) return "chains on E(x) started at G(z)";
+  return m->latent_prior ? "G(z), z from the prior exp(-E(z))N(z; 0, I)"
+                         : "G(z), z from the latent posterior N(z; 0, I)exp(-E(G(z)))";
+}
+
+int sample_generator_run(const char *verb, const sample_generator_args *a) {
+  ebm_gen_model m;
+  ebm_sampler_config cfg;
+  float *x = NULL, *e = NULL;
+  int rc = 0;
+  ebm_status st = ebm_gen_model_open(a->ckpt, USE_MAX_NET_BATCH, &m);
+  if (st == EBM_ERR_ARG) {
+    rc = cli_usage_error(verb, "%s", ebm_last_error());
+    goto done;
+  }
+  if (st != EBM_OK) goto fail;
+  ebm_gen_space space = a->from_generator ? EBM_GEN_SPACE_GENERATOR : EBM_GEN_SPACE_DEFAULT;
+  if (a->space) {
+    const int k = ebm_gen_space_from_name(a->space);
+    if (k != EBM_GEN_SPACE_LATENT && k != EBM_GEN_SPACE_DATA) {
+      rc = cli_usage_error(verb, "--space expects latent or data, got '%s'", a->space);
+      goto done;
+    }
+    if (a->from_generator) {
+      rc = cli_usage_error(verb, "--space %s and --from-generator both say where samples come from: give one", a->space);
+      goto done;
+    }
+    space = (ebm_gen_space)k;
+  }
+  if (space == EBM_GEN_SPACE_DEFAULT) space = ebm_gen_model_default_space(&m);
+  if (space == EBM_GEN_SPACE_DATA && m.latent_prior) {
+    rc = cli_usage_error(verb, "--space data: %s is a latent-ebm model, its energy is a prior on z (use --space latent)",
+                         a->ckpt);
+    goto done;
+  }
+  if ((rc = sampler_for(verb, a, &m, space, &cfg))) goto done;
+  /* the items' shape is the generator's output: the energy of gebm / coop,
+   * or one that describes G's output for latent-ebm (no density to draw) */
+  ebm_energy shape = {.name = "the generator", .item_ndim = ebm_net_out_ndim(m.generator)};
+  memcpy(shape.item_shape, ebm_net_out_shape(m.generator), (size_t)shape.item_ndim * sizeof *shape.item_shape);
+  const ebm_energy *items = m.data_energy ? m.data_energy : &shape;
+  if ((rc = use_check_picture(verb, "png", a->png, items))) goto done;
+  if (a->png && !m.data_energy && !use_is_image(items)) {
+    rc = cli_usage_error(verb, "--png: %s is a latent-ebm model of points, with no density in x to draw them on",
+                         a->ckpt);
+    goto done;
+  }
+  const int64_t item = ebm_energy_item_size(items);
+  x = ebm_alloc((size_t)(a->n * item), sizeof *x);
+  e = ebm_alloc((size_t)a->n, sizeof *e);
+  if (!x || !e) {
+    st = ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld samples", (long long)a->n);
+    goto fail;
+  }
+  ebm_rng rng;
+  ebm_rng_init(&rng, (uint64_t)a->seed);
+  if ((st = ebm_gen_model_sample(&m, space, &cfg, a->n, &rng, x)) != EBM_OK) goto fail;
+  float lo, hi;
+  use_range(items, -(float)EBM_TOY_EXTENT, (float)EBM_TOY_EXTENT, &lo, &hi);
+  if ((st = use_save_items(a->out, items, x, a->n)) != EBM_OK ||
+      (st = use_write_picture(a->png, items, lo, hi, 0, 1.0f, x, a->n)) != EBM_OK)
+    goto fail;
+  char energy_text[64] = "";
+  if (m.data_energy) {
+    if ((st = ebm_energy_eval(m.data_energy, x, NULL, a->n, e, NULL)) != EBM_OK) goto fail;
+    snprintf(energy_text, sizeof energy_text, ", mean energy %.6g", use_mean(e, a->n));
+  }
+  char how[96] = "";
+  if (space != EBM_GEN_SPACE_GENERATOR)
+    snprintf(how, sizeof how, "%s %d steps, eps %g, T %g; ", ebm_sampler_name(cfg.kind), cfg.steps,
+             (double)cfg.step_size, (double)cfg.temperature);
+  printf("%s %s: %lld samples (%s%s)%s -> %s\n", m.method, ebm_gen_space_name(space), (long long)a->n, how,
+         space_text(&m, space), energy_text, a->out);
+  goto done;
+fail:
+  rc = cli_runtime_error(st);
+done:
+  ebm_free(x);
+  ebm_free(e);
+  ebm_gen_model_close(&m);
+  return rc;
+}
