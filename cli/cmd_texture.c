@@ -36,6 +36,7 @@ static int run_texture(int argc, char **argv) {
       {"grad-clip", OPT_FLOAT, &cfg.grad_clip, "C", "per-pixel clip of the Langevin gradient (0: off)"},
       {"lr", OPT_FLOAT, &cfg.lr, "LR", "Adam learning rate"},
       {"width", OPT_INT, &cfg.width, "C", "convnet: channels of the first layer"},
+      {"init-cell", OPT_INT, &cfg.init_cell, "PX", "chains start as noise on a grid this many px apart, interpolated (1: per pixel)"},
       {"seed", OPT_INT64, &seed, "S", "random seed (weights, chains, synthesis)"},
       {"side-by-side", OPT_PATH_OUT, &pair, "P.png", "also write the input and the synthesis side by side"},
   };

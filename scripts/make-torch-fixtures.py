@@ -27,9 +27,10 @@ Writes, with fixed seeds (default DIR: tests/fixtures/torch/):
                            training mode (one power iteration first)
 
   NAME.safetensors         for NAME in classifier-mnist, dcgan-generator,
-                           noise-conditioned-energy, video-energy: the network of
-                           examples/arch/NAME.json built here in PyTorch
-                           (TorchNet below: nn.Conv2d, nn.Conv3d, nn.ConvTranspose2d,
+                           noise-conditioned-energy, video-energy, voxel-decoder:
+                           the network of examples/arch/NAME.json built here in
+                           PyTorch (TorchNet below: nn.Conv2d, nn.Conv3d,
+                           nn.ConvTranspose2d, nn.ConvTranspose3d,
                            nn.BatchNorm2d, ... under the JSON's names), with
                            non-trivial batch-norm statistics
   NAME_x.npy [NAME_sigma.npy]   4 inputs (and noise levels)
@@ -180,7 +181,7 @@ def igebm(out):
 
 # ------------------------------------------------ networks from arch JSON
 
-JSON_NETS = ["classifier-mnist", "dcgan-generator", "noise-conditioned-energy", "video-energy"]
+JSON_NETS = ["classifier-mnist", "dcgan-generator", "noise-conditioned-energy", "video-energy", "voxel-decoder"]
 
 
 class CondAffine(nn.Module):
@@ -220,7 +221,7 @@ class TorchNet(nn.Module):
     def __init__(self, arch):
         super().__init__()
         self.ops = []
-        self.depths = []  # conv3d: the input depth of each op (None otherwise)
+        self.depths = []  # conv3d, conv_transpose3d: the input depth of each op (None otherwise)
         shape = list(arch["input"])
         classes = arch.get("classes", 0)
         for spec in arch["layers"]:
@@ -232,6 +233,10 @@ class TorchNet(nn.Module):
                 # ebm passes a C x D x H x W volume as [C*D, H, W]
                 m = nn.Conv3d(shape[0] // spec["depth"], spec["out"], spec.get("kernel", 3),
                               spec.get("stride", 1), spec.get("pad", 0), bias=spec.get("bias", True))
+            elif t == "conv_transpose3d":
+                m = nn.ConvTranspose3d(shape[0] // spec["depth"], spec["out"], spec.get("kernel", 3),
+                                       spec.get("stride", 1), spec.get("pad", 0), spec.get("output_pad", 0),
+                                       bias=spec.get("bias", True))
             elif t == "conv_transpose2d":
                 m = nn.ConvTranspose2d(shape[0], spec["out"], spec.get("kernel", 3), spec.get("stride", 1),
                                        spec.get("pad", 0), spec.get("output_pad", 0),
@@ -290,6 +295,11 @@ class TorchNet(nn.Module):
         if t == "conv_transpose2d":
             k, st, p, op = spec.get("kernel", 3), spec.get("stride", 1), spec.get("pad", 0), spec.get("output_pad", 0)
             return [spec["out"], (s[1] - 1) * st - 2 * p + k + op, (s[2] - 1) * st - 2 * p + k + op]
+        if t == "conv_transpose3d":
+            k, st, p, op = spec.get("kernel", 3), spec.get("stride", 1), spec.get("pad", 0), spec.get("output_pad", 0)
+            d = spec["depth"]
+            return [spec["out"] * ((d - 1) * st - 2 * p + k + op), (s[1] - 1) * st - 2 * p + k + op,
+                    (s[2] - 1) * st - 2 * p + k + op]
         if t == "linear":
             return [spec["out"]]
         if t == "flatten":
@@ -304,7 +314,7 @@ class TorchNet(nn.Module):
 
     def forward(self, x, y=None, sigma=None):
         for (t, m), depth in zip(self.ops, self.depths):
-            if t == "conv3d":
+            if t in ("conv3d", "conv_transpose3d"):
                 n, cd, h, w = x.shape
                 x = m(x.reshape(n, cd // depth, depth, h, w))
                 x = x.reshape(n, -1, x.shape[3], x.shape[4])

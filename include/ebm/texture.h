@@ -8,7 +8,7 @@
  * generative ConvNet of Xie, Lu, Zhu & Wu, in the Xie & Wu tutorial seed).
  * Learning is moment matching with non-persistent short-run MCMC (the
  * tutorial's "short-run MCMC for EBMs", Nijkamp et al. 2019): every
- * iteration draws `chains` images by K Langevin steps from uniform noise,
+ * iteration draws `chains` images by K Langevin steps from (coarse) noise,
  * and the parameters move so the image's energy falls and the samples'
  * rises, L = E(x) − mean_i E(x̃_i). Synthesis is the same K-step sampler at
  * the requested size, so what was learned is exactly what is sampled.
@@ -37,12 +37,16 @@ typedef struct {
   ebm_texture_model model;
   int iters;           /* learning iterations (200) */
   int chains;          /* synthesized images per iteration (4) */
-  int steps;           /* K: Langevin steps from noise, in learning and synthesis (40) */
+  int steps;           /* K: Langevin steps from noise, in learning and synthesis (60) */
   float step_size;     /* λ of the IGEBM Langevin step (ebm/sample.h) (1) */
   float noise;         /* σ (0.005) */
   float grad_clip;     /* per-pixel clip of ∇E (0.05; 0: off) */
-  float lr;            /* Adam learning rate (5e-4; β = (0.5, 0.999)) */
+  float lr;            /* Adam learning rate (2e-3; β = (0.5, 0.999)) */
   int width;           /* ConvNet channels of the first layer (16) */
+  int init_cell;       /* chains start as uniform noise on a grid of cells
+                          this many px wide, bilinearly interpolated (4; 1:
+                          independent pixels, whose speckle the short run
+                          left visible on checks) */
   float ref_std;       /* s of a Gaussian reference N(½, s²) the energy is
                           relative to, as in the generative ConvNet (0: none,
                           the default: with s = 0.5 the chains stayed grey on
@@ -76,7 +80,7 @@ typedef void (*ebm_texture_step_fn)(void *ctx, int iter, double loss, double e_d
 ebm_status ebm_texture_learn(ebm_texture *t, const float *image, ebm_texture_step_fn cb, void *ctx);
 
 /* Draws one c×h×w image (h, w ≥ ebm_texture_min_side()) by K Langevin
- * steps from uniform noise with the learned energy into out (c·h·w
+ * steps from the chains' start noise (init_cell) with the learned energy into out (c·h·w
  * floats), from `seed`. (It samples a larger image and keeps the centre:
  * the border, seen by fewer local terms, is less constrained.) */
 ebm_status ebm_texture_synthesize(ebm_texture *t, int h, int w, uint64_t seed, float *out);

@@ -18,12 +18,13 @@ ebm_texture_config ebm_texture_defaults(void) {
   c.model = EBM_TEXTURE_CONVNET;
   c.iters = 200;
   c.chains = 4;
-  c.steps = 40;
+  c.steps = 60;
   c.step_size = 1.0f;
   c.noise = 0.005f;
   c.grad_clip = 0.05f;
-  c.lr = 5e-4f;
+  c.lr = 2e-3f;
   c.width = 16;
+  c.init_cell = 4;
   c.ref_std = 0.0f;
   c.seed = 1;
   return c;
@@ -38,9 +39,11 @@ int ebm_texture_model_from_name(const char *name) {
 ebm_status ebm_texture_config_check(const ebm_texture_config *c) {
   if (c->model != EBM_TEXTURE_CONVNET && c->model != EBM_TEXTURE_GABOR)
     return ebm_set_error(EBM_ERR_ARG, "texture: model %d is not convnet or gabor", (int)c->model);
-  if (c->iters < 0 || c->chains < 1 || c->steps < 1 || c->width < 1 || c->width > 4096)
+  if (c->iters < 0 || c->chains < 1 || c->steps < 1 || c->width < 1 || c->width > 4096 ||
+      c->init_cell < 1 || c->init_cell > 256)
     return ebm_set_error(EBM_ERR_ARG, "texture: iters %d must be >= 0, chains %d and steps %d >= 1, "
-                         "width %d in 1..4096", c->iters, c->chains, c->steps, c->width);
+                         "width %d in 1..4096, init cell %d in 1..256", c->iters, c->chains, c->steps,
+                         c->width, c->init_cell);
   if (!(c->step_size > 0) || !(c->noise >= 0) || !(c->grad_clip >= 0) || !(c->lr > 0) || !(c->ref_std >= 0) ||
       !isfinite(c->step_size) || !isfinite(c->noise) || !isfinite(c->grad_clip) || !isfinite(c->lr))
     return ebm_set_error(EBM_ERR_ARG, "texture: step size, noise, gradient clip and learning rate "
@@ -232,15 +235,41 @@ static double positions(ebm_net *net) {
   return (double)(li.out_shape[1] * li.out_shape[2]);
 }
 
-/* One learning iteration: K Langevin steps from uniform noise for the
+int64_t texture_start_grid_size(int cell, int h, int w) {
+  return (int64_t)((h - 1) / cell + 2) * ((w - 1) / cell + 2);
+}
+
+void texture_chains_start(int cell, int64_t planes, int h, int w, ebm_rng *rng, float *grid, float *x) {
+  if (cell == 1) {
+    ebm_rng_uniform(rng, x, planes * h * w, 0.0f, 1.0f);
+    return;
+  }
+  const int gw = (w - 1) / cell + 2;
+  for (int64_t p = 0; p < planes; p++, x += (int64_t)h * w) {
+    ebm_rng_uniform(rng, grid, texture_start_grid_size(cell, h, w), 0.0f, 1.0f);
+    for (int y = 0; y < h; y++) {
+      const int gy = y / cell;
+      const float ty = (float)(y - gy * cell) / (float)cell;
+      const float *r0 = grid + (int64_t)gy * gw, *r1 = r0 + gw;
+      for (int xx = 0; xx < w; xx++) {
+        const int gx = xx / cell;
+        const float tx = (float)(xx - gx * cell) / (float)cell;
+        const float top = r0[gx] + tx * (r0[gx + 1] - r0[gx]), bottom = r1[gx] + tx * (r1[gx + 1] - r1[gx]);
+        x[(int64_t)y * w + xx] = top + ty * (bottom - top);
+      }
+    }
+  }
+}
+
+/* One learning iteration: K Langevin steps from the start noise for the
  * chains, then the gradient of
  *   L = ē(x) − mean_i ē(x̃_i) + α·(ē(x)² + mean_i ē(x̃_i)²)
  * and one Adam step on the learned parameters. */
-static ebm_status learn_step(ebm_texture *t, const float *image, float *chains, float *e, float *de,
-                             double *loss, double *e_data, double *e_sample) {
-  const int64_t m = t->cfg.chains, item = (int64_t)t->c * t->h * t->w;
+static ebm_status learn_step(ebm_texture *t, const float *image, float *chains, float *grid, float *e,
+                             float *de, double *loss, double *e_data, double *e_sample) {
+  const int64_t m = t->cfg.chains;
   const double a = TEXTURE_ENERGY_REG, p = positions(t->train.net);
-  ebm_rng_uniform(&t->rng, chains, m * item, 0.0f, 1.0f);
+  texture_chains_start(t->cfg.init_cell, m * t->c, t->h, t->w, &t->rng, grid, chains);
   ebm_status st = ebm_sampler_run(t->train.sampler, chains, NULL, m, &t->rng, NULL, NULL);
   if (st) return st;
   ebm_net_zero_grad(t->train.net);
@@ -272,8 +301,9 @@ ebm_status ebm_texture_learn(ebm_texture *t, const float *image, ebm_texture_ste
   const int64_t m = t->cfg.chains, item = (int64_t)t->c * t->h * t->w;
   float *chains = malloc((size_t)(m * item) * sizeof *chains);
   float *e = malloc((size_t)m * sizeof *e), *de = malloc((size_t)m * sizeof *de);
+  float *grid = malloc((size_t)texture_start_grid_size(t->cfg.init_cell, t->h, t->w) * sizeof *grid);
   ebm_status st = EBM_OK;
-  if (!chains || !e || !de) {
+  if (!chains || !e || !de || !grid) {
     st = ebm_set_error(EBM_ERR_NOMEM, "texture: out of memory for %lld chains", (long long)m);
     goto done;
   }
@@ -284,13 +314,14 @@ ebm_status ebm_texture_learn(ebm_texture *t, const float *image, ebm_texture_ste
     }
   for (int it = 0; it < t->cfg.iters; it++) {
     double loss, ed, es;
-    if ((st = learn_step(t, image, chains, e, de, &loss, &ed, &es))) goto done;
+    if ((st = learn_step(t, image, chains, grid, e, de, &loss, &ed, &es))) goto done;
     if (cb) cb(ctx, it, loss, ed, es);
   }
 done:
   free(chains);
   free(e);
   free(de);
+  free(grid);
   return st;
 }
 
@@ -306,10 +337,15 @@ ebm_status ebm_texture_synthesize(ebm_texture *t, int h, int w, uint64_t seed, f
   const int H = h + 2 * TEXTURE_MARGIN, W = w + 2 * TEXTURE_MARGIN;
   if ((st = texture_net_at(t, &t->other, H, W, 1))) return st;
   float *big = malloc((size_t)t->c * (size_t)H * (size_t)W * sizeof *big);
-  if (!big) return ebm_set_error(EBM_ERR_NOMEM, "texture: out of memory for a %dx%d synthesis", W, H);
+  float *grid = malloc((size_t)texture_start_grid_size(t->cfg.init_cell, H, W) * sizeof *grid);
+  if (!big || !grid) {
+    free(big);
+    free(grid);
+    return ebm_set_error(EBM_ERR_NOMEM, "texture: out of memory for a %dx%d synthesis", W, H);
+  }
   ebm_rng rng;
   ebm_rng_init(&rng, seed);
-  ebm_rng_uniform(&rng, big, (int64_t)t->c * H * W, 0.0f, 1.0f);
+  texture_chains_start(t->cfg.init_cell, t->c, H, W, &rng, grid, big);
   st = ebm_sampler_run(t->other.sampler, big, NULL, 1, &rng, NULL, NULL);
   // big is (c, H, W); out is (c, h, w), its centre
   for (int ch = 0; st == EBM_OK && ch < t->c; ch++)
@@ -317,5 +353,6 @@ ebm_status ebm_texture_synthesize(ebm_texture *t, int h, int w, uint64_t seed, f
       memcpy(out + ((size_t)ch * h + y) * w,
              big + ((size_t)ch * H + y + TEXTURE_MARGIN) * W + TEXTURE_MARGIN, (size_t)w * sizeof *out);
   free(big);
+  free(grid);
   return st;
 }

@@ -1,10 +1,14 @@
 /* The two texture energies as architecture JSON (src/nn builds them), and
  * FRAME's fixed Gabor bank.
  *
- * convnet  conv 5×5 s2 → W, swish, conv 3×3 s2 → 2W, swish, conv 3×3 s2 →
- *          2W, swish, conv 1×1 → 1, global sum: every convolution "valid"
- *          (no padding), so each local term sees only real pixels and the
- *          energy of a larger image is a sum of more of the same terms.
+ * convnet  conv 5×5 s1 → W, swish, conv 3×3 s2 → 2W, swish, conv 3×3 s2 →
+ *          2W, swish, conv 3×3 s2 → 2W, swish, conv 1×1 → 1, global sum:
+ *          every convolution "valid" (no padding), so each local term sees
+ *          only real pixels and the energy of a larger image is a sum of
+ *          more of the same terms. The first layer has stride 1: with
+ *          stride 2 (measured on checks) the energy was blind to pixel
+ *          patterns that alias away, so the chains kept their initial
+ *          speckle, and longer learning made it worse.
  * gabor    conv 9×9 with the fixed bank below and fixed biases −t (the
  *          thresholds), relu, conv 1×1 → 1 without bias (the learned λ),
  *          global sum: E = Σ_k λ_k Σ_p max(0, r_k(p) − t_k). */
@@ -46,15 +50,16 @@ char *texture_arch_json(const ebm_texture_config *cfg, int c, int h, int w, int 
                              "\"bias\":false},{\"type\":\"global_sum_pool\"}");
   else if (features)
     snprintf(layers, sizeof layers,
-             "{\"type\":\"conv2d\",\"name\":\"net.0\",\"out\":%d,\"kernel\":5,\"stride\":2},"
+             "{\"type\":\"conv2d\",\"name\":\"net.0\",\"out\":%d,\"kernel\":5},"
              "{\"type\":\"swish\"}", wd);
   else
     snprintf(layers, sizeof layers,
-             "{\"type\":\"conv2d\",\"name\":\"net.0\",\"out\":%d,\"kernel\":5,\"stride\":2},{\"type\":\"swish\"},"
+             "{\"type\":\"conv2d\",\"name\":\"net.0\",\"out\":%d,\"kernel\":5},{\"type\":\"swish\"},"
              "{\"type\":\"conv2d\",\"name\":\"net.2\",\"out\":%d,\"kernel\":3,\"stride\":2},{\"type\":\"swish\"},"
              "{\"type\":\"conv2d\",\"name\":\"net.4\",\"out\":%d,\"kernel\":3,\"stride\":2},{\"type\":\"swish\"},"
-             "{\"type\":\"conv2d\",\"name\":\"net.6\",\"out\":1,\"kernel\":1},{\"type\":\"global_sum_pool\"}",
-             wd, 2 * wd, 2 * wd);
+             "{\"type\":\"conv2d\",\"name\":\"net.6\",\"out\":%d,\"kernel\":3,\"stride\":2},{\"type\":\"swish\"},"
+             "{\"type\":\"conv2d\",\"name\":\"net.8\",\"out\":1,\"kernel\":1},{\"type\":\"global_sum_pool\"}",
+             wd, 2 * wd, 2 * wd, 2 * wd);
   size_t size = strlen(layers) + 160;
   char *json = malloc(size);
   if (json)

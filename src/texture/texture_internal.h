@@ -7,8 +7,8 @@
 #include "ebm/texture.h"
 
 /* The smallest side a model accepts: the ConvNet's receptive field (5×5
- * stride 2, 3×3 stride 2, 3×3 stride 2: 5 + 2·2 + 2·4 = 17). */
-#define TEXTURE_MIN_SIDE 17
+ * stride 1, then three 3×3 stride 2: 5 + 2·1 + 2·2 + 2·4 = 19). */
+#define TEXTURE_MIN_SIDE 19
 
 /* A network at one image size, with its sampler (NULL until needed). */
 typedef struct {
@@ -47,5 +47,14 @@ int texture_gabor_structure_channels(void);
  * copies t's current parameters (t->train.net) into it. */
 ebm_status texture_net_at(ebm_texture *t, texture_net *tn, int h, int w, int64_t batch);
 void texture_net_free(texture_net *tn);
+
+/* The chains' start: for each of `planes` h×w planes, uniform noise in
+ * [0, 1] on the nodes of a grid `cell` px apart, bilinearly interpolated
+ * (cell 1: every pixel independent, as in short-run MCMC from noise).
+ * Coarse noise has no pixel speckle, which a short run of Langevin steps
+ * with a clipped gradient leaves visibly unremoved (measured on checks).
+ * grid is scratch of texture_start_grid_size(cell, h, w) floats. */
+int64_t texture_start_grid_size(int cell, int h, int w);
+void texture_chains_start(int cell, int64_t planes, int h, int w, ebm_rng *rng, float *grid, float *x);
 
 #endif

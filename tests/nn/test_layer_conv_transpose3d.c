@@ -1,7 +1,8 @@
 /* conv_transpose3d (src/nn/layer_conv_transpose3d.c): the forward pass
  * against nn.ConvTranspose3d's definition computed here in double, every
  * pass against finite differences (nn_testutil.c), PyTorch's names,
- * shapes and init bound, and the errors a user can see. */
+ * shapes and init bound, and the errors a user can see. PyTorch parity is
+ * in test_torch_parity.c (voxel-decoder). */
 #include "nn/nn_testutil.h"
 
 /* nn.ConvTranspose3d by its definition: every input voxel scatters

@@ -210,7 +210,7 @@ static void check_json_net(const char *dir, const char *ckpt, const char *prefix
 }
 
 static const char *const json_nets[] = {"classifier-mnist", "dcgan-generator",
-                                        "noise-conditioned-energy", "video-energy"};
+                                        "noise-conditioned-energy", "video-energy", "voxel-decoder"};
 #define N_JSON_NETS ((int)(sizeof json_nets / sizeof json_nets[0]))
 
 /* PyTorch → ebm: files PyTorch wrote load here and give its numbers. */
@@ -225,7 +225,8 @@ static void check_json_nets(const char *dir) {
 
 TEST(torch_parity_classifier_generator_and_noise_energy_from_pytorch_files) {
   check_json_nets(test_fixture("torch"));
-  printf("    classifier, generator, noise energy, conv3d video energy: worst relative difference to PyTorch %.2g\n",
+  printf("    classifier, generator, noise energy, conv3d video energy, conv_transpose3d decoder: "
+         "worst relative difference to PyTorch %.2g\n",
          worst_seen);
 }
 
