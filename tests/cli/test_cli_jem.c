@@ -66,6 +66,8 @@ TEST(cli_jem_checkpoint_gives_logits_marginal_and_pair_energies) {
   expect(run_cli("sample --ckpt %s --class 3 --n 8 --steps 5 --out %s", ckpt, samples), 0, NULL, NULL);
   expect(run_cli("sample --ckpt %s --class 8 --n 8 --steps 5 --out %s", ckpt, samples), 2, NULL,
          "--class must be in 0..7");
+  /* the run's buffer has no classes: its chains start the samples of every class */
+  expect(run_cli("sample --ckpt %s --from-buffer %s --n 16 --steps 5 --out %s", ckpt, run, samples), 0, NULL, NULL);
   /* PGD: eps 0 is the clean accuracy; a bad list is a usage error */
   expect(run_cli("eval attack --ckpt %s --data toy:8gaussians:test:40 --eps 0,0.5 --steps 3 --purify 2", ckpt), 0,
          "eps 0.5", NULL);
