@@ -200,7 +200,9 @@ static int load_npy_init(const char *init, const target *t, int64_t n, float *x)
 }
 
 /* --from-buffer RUN: n chains drawn from the run's replay buffer (of the
- * classes in y for a conditional model), none replaced by noise. */
+ * classes in y for a conditional model), none replaced by noise. A buffer
+ * without classes (a JEM run's: its chains sample log p(x)) starts the
+ * chains of every class from anywhere in it. */
 static int load_buffer_init(const char *run, const ebm_energy *en, int64_t n, ebm_rng *rng, float *x,
                             const int32_t *y) {
   char path[4200], want[64], got[64];
@@ -213,11 +215,11 @@ static int load_buffer_init(const char *run, const ebm_energy *en, int64_t n, eb
   int64_t shape[3] = {0};
   if (st == EBM_OK) ebm_replay_shape(rb, &ndim, shape, &classes);
   if (st == EBM_OK && (ndim != en->item_ndim || memcmp(shape, en->item_shape, (size_t)ndim * sizeof *shape) != 0 ||
-                       classes != en->num_classes))
+                       (classes != en->num_classes && classes != 0)))
     st = ebm_set_error(EBM_ERR_SHAPE, "%s: the replay buffer holds items %s in %d classes, %s takes %s in %d", path,
                        ebm_shape_str(ndim, shape, got, sizeof got), classes, en->name,
                        ebm_shape_str(en->item_ndim, en->item_shape, want, sizeof want), en->num_classes);
-  if (st == EBM_OK) st = ebm_replay_get(rb, x, y, n, 0.0f, rng, NULL);
+  if (st == EBM_OK) st = ebm_replay_get(rb, x, classes ? y : NULL, n, 0.0f, rng, NULL);
   ebm_replay_free(rb);
   ebm_safetensors_free(file);
   return st == EBM_OK ? 0 : cli_runtime_error(st);

@@ -81,6 +81,10 @@ typedef struct {
   int sgld_steps;             /* SGLD steps per training step, 20 (JEM) */
   float sgld_step;            /* SGLD step size on ∇ₓ log p(x), 1 (JEM) */
   float sgld_noise;           /* SGLD noise σ, 0.01 (JEM) */
+  int64_t warmup;             /* jem: the learning rate ramps up linearly over this many steps, 1000 (JEM's
+                                 --warmup_iters); 0 = none */
+  float px_alpha;             /* jem: α of the energy regulariser α·(mean E(x⁺)² + mean E(x⁻)²) added to the
+                                 log p(x) term (IGEBM's; it keeps the energies bounded), 0.1; 0 = JEM's plain term */
   float labels_fraction;      /* items per class whose label is used, 1 (all) */
   char eval_data[EBM_TRAIN_TEXT_SIZE]; /* held-out data spec for accuracy, "" = none */
   int64_t eval_every;         /* steps between held-out accuracies, 100 */

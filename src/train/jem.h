@@ -9,6 +9,7 @@
 
 typedef struct {
   float px, pyx, pxy; /* the terms' weights; a 0 weight skips its passes */
+  float alpha;        /* the energy regulariser inside the px term (0 = none) */
 } jem_weights;
 
 typedef struct {
@@ -35,7 +36,8 @@ void jem_work_free(jem_work *w);
 /* The JEM loss on one batch, the negatives fixed (they are constants of the
  * loss; the gradient flows through the network's outputs only):
  *   L = pyx · mean_{i labelled} CE(f(x⁺ᵢ), yᵢ)                     log p(y|x)
- *     + px  · (mean_i E(x⁺ᵢ) − mean_j E(x⁻ⱼ))                      log p(x)
+ *     + px  · (mean_i E(x⁺ᵢ) − mean_j E(x⁻ⱼ)                       log p(x)
+ *              + α·(mean_i E(x⁺ᵢ)² + mean_j E(x⁻ⱼ)²))              (bounded energies)
  *     + pxy · mean_{i labelled} (E(x⁺ᵢ, yᵢ) − E(x⁻ʸᵢ, yᵢ))          log p(x|y)
  * with E(x) = −logsumexp_y f(x)[y] and E(x, y) = −f(x)[y]. x_pos: n items,
  * y: their labels (< 0 = unlabelled: only the px term sees the item);
@@ -46,6 +48,13 @@ void jem_work_free(jem_work *w);
 ebm_status jem_loss(ebm_net *net, const float *x_pos, const int32_t *y, const float *x_neg,
                     const float *x_neg_y, int64_t n, jem_weights w, int want_grad, jem_work *work,
                     jem_values *v);
+
+/* The learning rate of a jem step after `done` steps: the run's schedule
+ * (ebm_train_lr) times the warm-up ramp min(1, (done + 1) / warmup), so the
+ * first step already moves (lr / warmup) and step `warmup` is at the full
+ * rate (JEM's --warmup_iters; it keeps the first steps, whose SGLD negatives
+ * are still noise, from throwing the energies far). warmup 0 = no ramp. */
+float jem_lr(const ebm_train_config *cfg, int64_t done);
 
 /* Accuracy of the network's argmax on the first n items of ds (n ≤ its
  * size), in passes of the network's batch; logits: (max_batch, K). */

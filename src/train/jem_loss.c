@@ -43,13 +43,20 @@ void jem_work_free(jem_work *w) {
   memset(w, 0, sizeof *w);
 }
 
-/* E = −logsumexp f over n rows of w->logits into w->e; with coef ≠ 0,
- * dlogits += coef · dE/df (every item's dL/dE is coef). Returns mean E. */
-static double marginal_energy(jem_work *w, int64_t n, float coef, float *dlogits) {
+/* E = −logsumexp f over n rows of w->logits into w->e, for a term
+ * px·(±mean E + α·mean E²): dlogits += dL/dE · dE/df with dL/dEᵢ =
+ * (±px + 2·px·α·Eᵢ)/n (sign: +1 positives, −1 negatives; nothing when px
+ * is 0). Returns mean E; *mean_sq = mean E². */
+static double marginal_energy(jem_work *w, int64_t n, float sign, jem_weights wt, float *dlogits,
+                              double *mean_sq) {
   const ebm_ops *ops = ebm_ops_current();
   ops->logsumexp_forward(n, w->k, -1.0f, w->logits, w->e);
-  if (coef != 0.0f) {
-    for (int64_t i = 0; i < n; i++) w->de[i] = coef;
+  double sq = 0;
+  for (int64_t i = 0; i < n; i++) sq += (double)w->e[i] * w->e[i];
+  *mean_sq = n > 0 ? sq / (double)n : 0;
+  if (wt.px != 0.0f) {
+    const float scale = wt.px / (float)n;
+    for (int64_t i = 0; i < n; i++) w->de[i] = scale * (sign + 2.0f * wt.alpha * w->e[i]);
     ops->logsumexp_backward(n, w->k, -1.0f, w->logits, w->de, w->dtmp);
     for (int64_t j = 0; j < n * w->k; j++) dlogits[j] += w->dtmp[j];
   }
@@ -83,7 +90,8 @@ ebm_status jem_loss(ebm_net *net, const float *x_pos, const int32_t *y, const fl
     for (int64_t j = 0; j < m; j++)
       for (int64_t c = 0; c < K; c++) w->dlogits[w->lab_idx[j] * K + c] += w->lab_dlogits[j * K + c];
   }
-  v->e_pos = marginal_energy(w, n, wt.px / (float)n, w->dlogits);
+  double sq_pos = 0, sq_neg = 0; /* mean E(x⁺)², mean E(x⁻)² */
+  v->e_pos = marginal_energy(w, n, 1.0f, wt, w->dlogits, &sq_pos);
   double e_pos_y = 0; /* mean E(x⁺, y) = −mean f(x⁺)[y] over the labelled */
   if (wt.pxy != 0.0f && m > 0) {
     for (int64_t j = 0; j < m; j++) {
@@ -94,11 +102,11 @@ ebm_status jem_loss(ebm_net *net, const float *x_pos, const int32_t *y, const fl
   }
   if (want_grad && (st = ebm_net_backward(net, w->dlogits, NULL, 1)) != EBM_OK) return st;
 
-  /* the log p(x) negatives: dL/dE(x⁻) = −px/n */
+  /* the log p(x) negatives: dL/dE(x⁻ⱼ) = px·(−1 + 2α·E(x⁻ⱼ))/n */
   if (x_neg && wt.px != 0.0f) {
     if ((st = ebm_net_forward(net, x_neg, NULL, n, w->logits)) != EBM_OK) return st;
     memset(w->dlogits, 0, (size_t)(n * K) * sizeof(float));
-    v->e_neg = marginal_energy(w, n, -wt.px / (float)n, w->dlogits);
+    v->e_neg = marginal_energy(w, n, -1.0f, wt, w->dlogits, &sq_neg);
     if (want_grad && (st = ebm_net_backward(net, w->dlogits, NULL, 1)) != EBM_OK) return st;
   }
 
@@ -113,8 +121,16 @@ ebm_status jem_loss(ebm_net *net, const float *x_pos, const int32_t *y, const fl
     ops->select_backward(m, K, -1.0f, w->lab_y, w->de, w->dlogits);
     if (want_grad && (st = ebm_net_backward(net, w->dlogits, NULL, 1)) != EBM_OK) return st;
   }
-  v->loss = wt.pyx * v->xent + wt.px * (v->e_pos - v->e_neg) + wt.pxy * (e_pos_y - e_neg_y);
+  v->loss = wt.pyx * v->xent + wt.px * (v->e_pos - v->e_neg + wt.alpha * (sq_pos + sq_neg)) +
+            wt.pxy * (e_pos_y - e_neg_y);
   return EBM_OK;
+}
+
+float jem_lr(const ebm_train_config *cfg, int64_t done) {
+  const float lr = ebm_train_lr(cfg, done);
+  const int64_t warmup = cfg->jem.warmup;
+  if (warmup <= 0 || done + 1 >= warmup) return lr;
+  return (float)((double)lr * (double)(done + 1) / (double)warmup);
 }
 
 ebm_status jem_accuracy(ebm_net *net, const ebm_dataset *ds, int64_t n, float *logits, double *accuracy) {

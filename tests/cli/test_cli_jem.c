@@ -1,7 +1,8 @@
 /* CLI on a JEM model: `ebm train --method jem` writes a checkpoint whose
  * `ebm forward` gives the K logits, `ebm energy` E(x) = −logsumexp of them
- * and `ebm energy --labels` E(x, y) = −f(x)[y]; a label ≥ K and labels
- * missing from the data are refused with one line. */
+ * and `ebm energy --labels` E(x, y) = −f(x)[y]; `ebm translate` moves
+ * points into a target class of it; a label ≥ K and labels missing from
+ * the data are refused with one line. */
 #include "test_util.h"
 
 #define JEM_ARCH                                                                                       \
@@ -65,6 +66,8 @@ TEST(cli_jem_checkpoint_gives_logits_marginal_and_pair_energies) {
   expect(run_cli("sample --ckpt %s --class 3 --n 8 --steps 5 --out %s", ckpt, samples), 0, NULL, NULL);
   expect(run_cli("sample --ckpt %s --class 8 --n 8 --steps 5 --out %s", ckpt, samples), 2, NULL,
          "--class must be in 0..7");
+  /* the run's buffer has no classes: its chains start the samples of every class */
+  expect(run_cli("sample --ckpt %s --from-buffer %s --n 16 --steps 5 --out %s", ckpt, run, samples), 0, NULL, NULL);
   /* PGD: eps 0 is the clean accuracy; a bad list is a usage error */
   expect(run_cli("eval attack --ckpt %s --data toy:8gaussians:test:40 --eps 0,0.5 --steps 3 --purify 2", ckpt), 0,
          "eps 0.5", NULL);
@@ -87,4 +90,54 @@ TEST(cli_jem_refuses_unlabelled_data_and_a_bad_weight) {
                  test_path("r1")), 1, NULL, "method jem needs labels");
   expect(run_cli(JEM_RUN " --iters 1 --px-weight -1 --out %s", test_path("r2")), 2, NULL,
          "px-weight, pyx-weight and pxy must be >= 0");
+}
+
+/* The argmax of each of the n rows of k logits in an npy file. */
+static void argmax_rows(const char *path, int n, int k, int *out) {
+  ebm_npy a;
+  test_load_f32(path, &a);
+  const float *f = a.data;
+  for (int i = 0; i < n; i++) {
+    out[i] = 0;
+    for (int c = 1; c < k; c++)
+      if (f[i * k + c] > f[i * k + out[i]]) out[i] = c;
+  }
+  ebm_npy_free(&a);
+}
+
+/* A classifier-EBM is a conditional energy E(x, y) = −f(x)[y]: `ebm
+ * translate` runs Langevin on it from points of classes 0, 1 and 2 (the
+ * 8gaussians modes at angles 0, 45° and 90°), and the classifier then puts
+ * every one of them in the target class 5, where it put none before; a
+ * target ≥ K is refused. */
+TEST(cli_translate_moves_points_into_the_target_class_of_a_jem_classifier) {
+  const char *run = test_path("jem_tr"), *x = test_path("modes.npy"), *out = test_path("moved.npy");
+  const char *f_in = test_path("f_in.npy"), *f_out = test_path("f_out.npy");
+  expect(run_cli(JEM_RUN " --iters 150 --lr 1e-2 --beta1 0.9 --clip-std 0 --warmup 0 --out %s", run), 0,
+         "trained jem", NULL);
+  const float r = 2.5f, d = 2.5f * 0.70710678f;
+  const float pts[6] = {r, 0, d, d, 0, r};
+  int64_t shape[2] = {3, 2};
+  REQUIRE_OK(ebm_npy_save(x, EBM_DTYPE_F32, 2, shape, pts));
+  char ckpt[600];
+  ebm_run_ckpt_path(run, ckpt, sizeof ckpt);
+  expect(run_cli("forward --ckpt %s --input %s --out %s", ckpt, x, f_in), 0, NULL, NULL);
+  cli_result tr = run_cli("translate --ckpt %s --input %s --to-class 5 --out %s --steps 100 --seed 1", ckpt, x, out);
+  CHECK_EQ_INT(tr.code, 0);
+  const char *energies = strstr(tr.out, "mean E(x, 5) ");
+  REQUIRE(energies);
+  double before = 0, after = 0;
+  REQUIRE(sscanf(energies, "mean E(x, 5) %lf -> %lf", &before, &after) == 2);
+  CHECK(after < before);
+  cli_result_free(&tr);
+  expect(run_cli("forward --ckpt %s --input %s --out %s", ckpt, out, f_out), 0, NULL, NULL);
+  int was[3], now[3];
+  argmax_rows(f_in, 3, 8, was);
+  argmax_rows(f_out, 3, 8, now);
+  for (int i = 0; i < 3; i++) {
+    CHECK_EQ_INT(was[i], i);
+    CHECK_EQ_INT(now[i], 5);
+  }
+  expect(run_cli("translate --ckpt %s --input %s --to-class 8 --out %s", ckpt, x, out), 2, NULL,
+         "--to-class must be in 0..7");
 }

@@ -93,7 +93,7 @@ TEST(jem_loss_matches_hand_values_on_an_identity_classifier) {
   jem_work w;
   REQUIRE_OK(jem_work_init(&w, 2, 2));
   jem_values v;
-  const jem_weights weights = {1.0f, 1.0f, 0.5f};
+  const jem_weights weights = {1.0f, 1.0f, 0.5f, 0.0f};
   REQUIRE_OK(jem_loss(net, x_pos, y, x_neg, x_neg_y, 2, weights, 0, &w, &v));
   /* CE = log(e + 1) − 1; E(x⁺) = −(log(e + 1) + log(1 + e²))/2; E(x⁻) =
    * −(log 2 + 3 + log(1 + e⁻²))/2; log p(x|y): 0.5·(E(x⁺, 0) − E(x⁻ʸ, 0)) =
@@ -104,6 +104,14 @@ TEST(jem_loss_matches_hand_values_on_an_identity_classifier) {
   CHECK_NEAR(v.e_pos, -1.7200948492805979, 1e-6);
   CHECK_NEAR(v.e_neg, -1.910037595801459, 1e-6);
   CHECK_NEAR(v.loss, 1.003204434039084, 1e-6);
+  /* α 0.5 adds px·α·(mean E(x⁺)² + mean E(x⁻)²): E(x⁺) = −log(e + 1) and
+   * −log(1 + e²), E(x⁻) = −log 2 and −(3 + log(1 + e⁻²)) */
+  const jem_weights regularised = {1.0f, 1.0f, 0.5f, 0.5f};
+  REQUIRE_OK(jem_loss(net, x_pos, y, x_neg, x_neg_y, 2, regularised, 0, &w, &v));
+  const double p0 = log(exp(1.0) + 1), p1 = log(1 + exp(2.0)), n0 = log(2.0), n1 = 3 + log(1 + exp(-2.0));
+  const double reg = 0.5 * ((p0 * p0 + p1 * p1) / 2 + (n0 * n0 + n1 * n1) / 2);
+  CHECK_NEAR(v.loss, 1.003204434039084 + reg, 1e-5);
+  CHECK_NEAR(reg, 4.1266527, 1e-6); /* the term is not negligible here */
   jem_work_free(&w);
   ebm_net_free(net);
 }
@@ -118,14 +126,13 @@ static double loss_at(ebm_net *net, const float *xp, const int32_t *y, const flo
 /* dL/dθ of all three terms (labelled and unlabelled items) against
  * (L(θ + h·d) − L(θ − h·d)) / 2h along random directions d, and per
  * coordinate for the first parameters of every tensor. */
-TEST(jem_loss_gradient_matches_fd_with_the_negatives_fixed) {
+static void check_jem_gradient(jem_weights wt) {
   enum { N = 6 };
   ebm_net *net = nt_build(mlp3, N, 31);
   float *xp = nt_inputs(net, N, 32), *xn = nt_inputs(net, N, 33), *xny = nt_inputs(net, N, 34);
   const int32_t y[N] = {0, -1, 2, 1, -1, 2};
   jem_work w;
   REQUIRE_OK(jem_work_init(&w, N, 3));
-  const jem_weights wt = {1.0f, 0.7f, 0.3f};
   jem_values v;
   ebm_net_zero_grad(net);
   REQUIRE_OK(jem_loss(net, xp, y, xn, xny, N, wt, 1, &w, &v));
@@ -181,6 +188,38 @@ TEST(jem_loss_gradient_matches_fd_with_the_negatives_fixed) {
   ebm_net_free(net);
 }
 
+TEST(jem_loss_gradient_matches_fd_with_the_negatives_fixed) { check_jem_gradient((jem_weights){1.0f, 0.7f, 0.3f, 0.0f}); }
+
+/* The energy regulariser's gradient (2·px·α·E/n through logsumexp). */
+TEST(jem_loss_gradient_with_the_energy_regulariser_matches_fd) {
+  check_jem_gradient((jem_weights){0.8f, 0.7f, 0.3f, 0.6f});
+}
+
+/* The warm-up ramp: lr·(done + 1)/N for the first N steps, then the run's
+ * schedule itself (here cosine over 100 steps); none with warmup 0. */
+TEST(jem_learning_rate_warms_up_linearly_then_follows_the_schedule) {
+  ebm_train_config c = ebm_train_defaults();
+  c.adam.lr = 1e-3f;
+  c.iters = 100;
+  c.jem.warmup = 4;
+  CHECK_NEAR(jem_lr(&c, 0), 0.25e-3, 1e-10);
+  CHECK_NEAR(jem_lr(&c, 1), 0.5e-3, 1e-10);
+  CHECK_NEAR(jem_lr(&c, 2), 0.75e-3, 1e-10);
+  CHECK_NEAR(jem_lr(&c, 3), 1e-3, 1e-10);
+  CHECK_NEAR(jem_lr(&c, 50), 1e-3, 1e-10);
+  c.lr_decay = EBM_LR_COSINE;
+  CHECK_NEAR(jem_lr(&c, 1), 0.5 * ebm_train_lr(&c, 1), 1e-10);
+  CHECK_NEAR(jem_lr(&c, 50), 0.5e-3, 1e-9); /* half-way down the cosine */
+  CHECK(jem_lr(&c, 50) == ebm_train_lr(&c, 50));
+  c.jem.warmup = 0;
+  CHECK(jem_lr(&c, 0) == ebm_train_lr(&c, 0));
+  /* JEM's recipe by default: 1000 warm-up steps, α 0.1 */
+  const ebm_train_config d = ebm_train_defaults();
+  CHECK_EQ_INT(d.jem.warmup, 1000);
+  CHECK_NEAR(d.jem.px_alpha, 0.1, 1e-7);
+  CHECK_NEAR(jem_lr(&d, 0), d.adam.lr / 1000.0, 1e-12);
+}
+
 static ebm_train_config toy_jem_config(int64_t iters) {
   ebm_train_config c = ebm_train_defaults();
   c.method = (ebm_train_method)ebm_train_method_from_name("jem");
@@ -195,6 +234,8 @@ static ebm_train_config toy_jem_config(int64_t iters) {
   c.jem.sgld_steps = 5;
   c.jem.sgld_step = 0.05f;
   c.jem.sgld_noise = 0.01f;
+  c.jem.warmup = 0;
+  c.jem.px_alpha = 0;
   c.seed = 5;
   return c;
 }
@@ -257,6 +298,8 @@ TEST(jem_resume_is_bit_exact) {
   ebm_train_config c = toy_jem_config(6);
   c.jem.pxy_weight = 0.5f;
   c.jem.labels_fraction = 0.5f;
+  c.jem.warmup = 5; /* the ramp is still on at the resume */
+  c.jem.px_alpha = 0.1f;
   tt_check_resume_bit_exact(ds, c, mlp8, NULL, 0);
   ebm_dataset_free(ds);
 }
@@ -323,6 +366,12 @@ TEST(jem_refuses_data_without_labels_other_classes_and_energy_networks) {
   c.conditional = 0;
   c.jem.labels_fraction = 1.5f;
   CHECK_FAILS_WITH(ebm_trainer_new(k8, toy, &c, &t), EBM_ERR_ARG, "labels-fraction must be in [0, 1]");
+  c.jem.labels_fraction = 1;
+  c.jem.warmup = -1;
+  CHECK_FAILS_WITH(ebm_trainer_new(k8, toy, &c, &t), EBM_ERR_ARG, "warmup must be >= 0, got -1");
+  c.jem.warmup = 0;
+  c.jem.px_alpha = -0.5f;
+  CHECK_FAILS_WITH(ebm_trainer_new(k8, toy, &c, &t), EBM_ERR_ARG, "px-alpha must be >= 0, got -0.5");
   CHECK(t == NULL);
   ebm_net_free(k8);
   ebm_net_free(k3);
