@@ -4,9 +4,10 @@
 # CAL_ITERS steps on one thread measures its user-CPU seconds per step
 # (/usr/bin/time); the real run then gets the steps that fit in BUDGET
 # user-CPU seconds (at least CAL_ITERS), trains the same mlp energy (the
-# toy-2d recipe: `ebm train` picks it for toy data; flow and fce use their
-# own flow), and `ebm eval nll` scores it exactly on the toy's test set next
-# to the toy's entropy. Prints a markdown table, one row per run.
+# toy-2d recipe: `ebm train` picks it for toy data, with its cosine decay
+# of the learning rate over the run's steps, as a user gets it; flow and
+# fce use their own flow), and `ebm eval nll` scores it exactly on the
+# toy's test set next to the toy's entropy. Prints a markdown table, one row per run.
 # Usage: scripts/compare-estimators.sh BUILD_EBM_PATH [BUDGET_CPU_SECONDS (default 30)] [OUT_DIR]
 # TOYS, METHODS (space-separated) pick a subset; CAL_ITERS (default 100).
 set -u
@@ -49,7 +50,7 @@ train() {
   rm -rf "$4"
   # shellcheck disable=SC2046
   /usr/bin/time -f '%U' -o "$4.cpu" "$ebm" train --threads 1 --data "toy:$1" --method "$2" $(settings "$2") \
-    --iters "$3" --lr-decay none --seed 1 --out "$4" >"$4.log" 2>&1 || return 1
+    --iters "$3" --seed 1 --out "$4" >"$4.log" 2>&1 || return 1
   cat "$4.cpu"
 }
 
