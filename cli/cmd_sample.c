@@ -18,7 +18,7 @@
 /* --------------------------------------------------------------- flags */
 
 typedef struct {
-  const char *ckpt, *energy, *init, *out, *png, *chain, *from_buffer, *data, *space;
+  const char *ckpt, *energy, *init, *out, *png, *chain, *levels_png, *from_buffer, *data, *space;
   int cls, every, from_generator;
   int64_t n, seed;
   double anneal;
@@ -67,6 +67,7 @@ static int parse_flags(int argc, char **argv, sample_flags *f, int64_t *n) {
       {"sigma-min", OPT_FLOAT, &f->rec.sigma_min, "S", "recovery likelihood: the smallest level's σ (the checkpoint's, else 0.1)"},
       {"sigma-max", OPT_FLOAT, &f->rec.sigma_max, "S", "recovery likelihood: the largest level's σ (the checkpoint's, else 1)"},
       {"recovery-step", OPT_FLOAT, &f->rec.step, "B", "recovery likelihood: Langevin step b·s² (the checkpoint's, else 0.1)"},
+      {"levels-png", OPT_PATH_OUT, &f->levels_png, "FILE.png", "recovery likelihood: the samples at every level, noise to data (2-D: a scatter per level; images: a row per level)"},
       {"space", OPT_STRING, &f->space, "latent|data", "a model with a generator: sample z in latent space (then G(z)) or x from G(z) on E (default: latent for gebm / latent-ebm, data for coop)"},
       {"from-generator", OPT_FLAG, &f->from_generator, NULL, "a model with a generator: G(z), z ~ N(0, I), the generator alone"},
   };
@@ -386,6 +387,9 @@ static int sample_levels(sample_flags *f, const target *t, int64_t n, int steps,
   if (ebm_recovery_config_check(&r) != EBM_OK) return cli_usage_error(VERB, "%s", ebm_last_error());
   if ((f->png || f->chain) && !use_is_image(en))
     return cli_usage_error(VERB, "--png / --chain of a recovery-likelihood model draw images; %s is not one", en->name);
+  if (f->levels_png && !use_is_image(en) && !use_is_plane(en))
+    return cli_usage_error(VERB, "--levels-png draws images or 2-D points; %s has items of %lld values", en->name,
+                           (long long)ebm_energy_item_size(en));
   const int64_t item = ebm_energy_item_size(en), rows = n < CHAIN_ROWS ? n : CHAIN_ROWS;
   float *x = malloc(sizeof(float) * (size_t)(n * item)),
         *levels = malloc(sizeof(float) * (size_t)((r.levels + 1) * n * item)),
@@ -403,6 +407,8 @@ static int sample_levels(sample_flags *f, const target *t, int64_t n, int steps,
       memcpy(grid + (i * (r.levels + 1) + c) * item, levels + ((int64_t)(r.levels - c) * n + i) * item,
              sizeof(float) * (size_t)item);
   if (st == EBM_OK && f->chain) st = use_write_images(f->chain, en, t->lo, t->hi, grid, rows * (r.levels + 1), r.levels + 1);
+  if (st == EBM_OK && f->levels_png)
+    st = ebm_levels_png(f->levels_png, levels, r.levels + 1, n, en->item_ndim, en->item_shape, t->lo, t->hi);
   if (st == EBM_OK)
     printf("recovery: %d levels (sigma %g..%g) x %d steps on %lld chains of %s -> %s\n", r.levels,
            (double)r.sigma_min, (double)r.sigma_max, r.steps, (long long)n, en->name, f->out);
@@ -448,6 +454,11 @@ static int run_sample(int argc, char **argv) {
     if (t.rec_found) fprintf(stderr, "ebm %s: the checkpoint's recovery schedule (%d levels, sigma %g..%g; flags override)\n",
                              VERB, t.rec.levels, (double)t.rec.sigma_min, (double)t.rec.sigma_max);
     rc = sample_levels(&f, &t, n, cfg.steps, &t.rec);
+    goto done;
+  }
+  if (f.levels_png) {
+    rc = cli_usage_error(VERB, "--levels-png draws recovery likelihood's levels: %s is not a recovery-likelihood "
+                         "model (give --levels T to sample it by levels)", en->name);
     goto done;
   }
   x = malloc((size_t)(n * ebm_energy_item_size(en)) * sizeof *x);
@@ -500,7 +511,9 @@ CLI_COMMAND(sample, VERB,
             "samples'. A recovery-likelihood model (ebm train --method recovery) samples by\n"
             "its chain of levels from noise to data with the schedule its checkpoint records\n"
             "(flags override: --levels, --sigma-min, --sigma-max, --recovery-step; --steps per level);\n"
-            "--chain P.png draws every level of the first chains (rows: chains, columns: levels).\n"
+            "--chain P.png draws every level of the first chains (rows: chains, columns: levels);\n"
+            "--levels-png P.png draws the samples at every level from noise to data (2-D: one\n"
+            "scatter panel per level; images: one row per level, the first 8 chains).\n"
             "A model with a generator (ebm train --method gebm|coop|latent-ebm) samples from z ~ N(0, I):\n"
             "--space latent runs the sampler on z (gebm / coop: the latent posterior\n"
             "N(z; 0, I)·exp(-E(G(z))/T); latent-ebm: the prior exp(-E(z)/T)·N(z; 0, I)) and writes\n"

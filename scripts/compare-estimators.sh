@@ -4,9 +4,10 @@
 # CAL_ITERS steps on one thread measures its user-CPU seconds per step
 # (/usr/bin/time); the real run then gets the steps that fit in BUDGET
 # user-CPU seconds (at least CAL_ITERS), trains the same mlp energy (the
-# toy-2d recipe: `ebm train` picks it for toy data; flow and fce use their
-# own flow), and `ebm eval nll` scores it exactly on the toy's test set next
-# to the toy's entropy. Prints a markdown table, one row per run.
+# toy-2d recipe: `ebm train` picks it for toy data, with its cosine decay
+# of the learning rate over the run's steps, as a user gets it; flow and
+# fce use their own flow), and `ebm eval nll` scores it exactly on the
+# toy's test set next to the toy's entropy. Prints a markdown table, one row per run.
 # Usage: scripts/compare-estimators.sh BUILD_EBM_PATH [BUDGET_CPU_SECONDS (default 30)] [OUT_DIR]
 # TOYS, METHODS (space-separated) pick a subset; CAL_ITERS (default 100).
 set -u
@@ -28,16 +29,19 @@ failed=0
 
 # Each method's own settings (the rest is the toy-2d recipe):
 #   nce       4 noise samples per data item from the fitted Gaussian
-#   dsm       one noise level σ = 0.2 (σ = 0.1 left 8gaussians' modes
-#             badly weighted: test NLL 3.06 against 2.47)
-#   recovery  one level (a plain mlp: the level-0 energy is the network), s = 0.3
+#   dsm       one noise level at the default σ = 0.1 (with the cosine
+#             decay it beats σ = 0.2 on 8gaussians, test NLL 2.2130 against
+#             2.2542; the model is the data blurred by N(0, σ²))
+#   recovery  one level (a plain mlp: the level-0 energy is the network) at
+#             the default s = 0.1 (s = 0.3 ran away on rings: wells
+#             sharper than 30 Langevin steps of b·s² could enter, test NLL
+#             35.8 against 3.27 at s = 0.1)
 #   flow      the flow alone by maximum likelihood (no energy network)
 #   fce       a small flow against the mlp energy
 settings() {
   case $1 in
     nce) echo "--arch mlp --noise-ratio 4" ;;
-    dsm) echo "--arch mlp --sigma-min 0.2" ;;
-    recovery) echo "--arch mlp --levels 1 --sigma-min 0.3" ;;
+    recovery) echo "--arch mlp --levels 1" ;;
     flow) echo "--flow couplings=8,hidden=64,depth=2 --batch 256" ;;
     fce) echo "--arch mlp --flow couplings=4,hidden=32,depth=1" ;;
     *) echo "--arch mlp" ;;
@@ -49,7 +53,7 @@ train() {
   rm -rf "$4"
   # shellcheck disable=SC2046
   /usr/bin/time -f '%U' -o "$4.cpu" "$ebm" train --threads 1 --data "toy:$1" --method "$2" $(settings "$2") \
-    --iters "$3" --lr-decay none --seed 1 --out "$4" >"$4.log" 2>&1 || return 1
+    --iters "$3" --seed 1 --out "$4" >"$4.log" 2>&1 || return 1
   cat "$4.cpu"
 }
 

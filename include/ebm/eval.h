@@ -436,6 +436,24 @@ typedef struct {
  * range (`bins` bins, 1..512), with x ticks, a legend and the title. */
 ebm_status ebm_hist_png(const char *path, int npanels, const ebm_hist_panel *panels, int bins);
 
+/* Columns (chains) of an image picture of ebm_levels_png. */
+#define EBM_LEVELS_PNG_CHAINS 8
+
+/* Recovery likelihood's chain of levels (ebm_recovery_sample's `levels`:
+ * nlevels = T + 1 blocks of n items, block t = level t, block T the
+ * noise) as one PNG, from noise to data:
+ *   - 2-D points (item_ndim 1, item_shape {2}): one 200-px scatter panel of
+ *     all n points per level over [lo, hi]², left to right from level T to
+ *     level 0, each titled "t=<level>";
+ *   - images (item_ndim 3, C×H×W with C 1 or 3): an image grid with one
+ *     row per level, level T on top and level 0 at the bottom, the first
+ *     min(n, EBM_LEVELS_PNG_CHAINS) chains as columns (pixels from [lo, hi];
+ *     the layout of ebm_png_write_grid with pad 2, scale 2 up to 64 px).
+ * Other item shapes, n < 1, nlevels < 1 or lo >= hi: EBM_ERR_ARG naming
+ * the path. Written atomically. */
+ebm_status ebm_levels_png(const char *path, const float *levels, int nlevels, int64_t n, int item_ndim,
+                          const int64_t *item_shape, float lo, float hi);
+
 #define EBM_CURVES_MAX_SERIES 8
 
 /* One line of a curve picture: points (x[i], y[i]) in order of x; a point

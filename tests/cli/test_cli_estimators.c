@@ -52,11 +52,19 @@ TEST(cli_sample_of_a_recovery_model_runs_its_levels_from_noise_to_data) {
                              "--out %s", arch, run);
   CHECK_EQ_INT(r.code, 0);
   cli_result_free(&r);
+  char png[512];
+  snprintf(png, sizeof png, "%s", test_path("levels.png"));
   r = run_cli("sample --ckpt %s/ckpt/last.safetensors --levels 3 --sigma-min 0.2 --sigma-max 1 --steps 5 --n 16 "
-              "--out %s", run, out);
+              "--out %s --levels-png %s", run, out, png);
   CHECK_EQ_INT(r.code, 0);
   CHECK_CONTAINS(r.out, "recovery: 3 levels (sigma 0.2..1) x 5 steps on 16 chains");
   cli_result_free(&r);
+  int w = 0, h = 0, ch = 0; /* a scatter panel per level, noise to data: 4 panels of 200 px, 8-px gaps */
+  uint8_t *px = NULL;
+  REQUIRE_OK(ebm_png_read(png, &w, &h, &ch, &px));
+  CHECK_EQ_INT(w, 4 * 208 + 8);
+  CHECK_EQ_INT(h, 14 + 200 + 8);
+  free(px);
   ebm_npy a;
   test_load_f32(out, &a);
   CHECK_EQ_INT(a.ndim, 2);
@@ -67,5 +75,9 @@ TEST(cli_sample_of_a_recovery_model_runs_its_levels_from_noise_to_data) {
   r = run_cli("sample --ckpt %s/ckpt/last.safetensors --levels 3 --sigma-min 2 --sigma-max 1 --out %s", run, out);
   CHECK_EQ_INT(r.code, 2);
   CHECK_CONTAINS(r.err, "sigma-max must be >= sigma-min");
+  cli_result_free(&r);
+  r = run_cli("sample --energy toy:rings --levels-png %s --out %s", png, out);
+  CHECK_EQ_INT(r.code, 2);
+  CHECK_CONTAINS(r.err, "ebm sample: --levels-png draws recovery likelihood's levels: ");
   cli_result_free(&r);
 }
