@@ -34,8 +34,8 @@
  * worker uses the scratch of its worker index (at most s->slots workers).
  *
  * Workspace (floats, parts 64-byte aligned): wt (K × C_out, the forward's
- * transposed weights, shared), then per worker xt (F_in·LANES, the group in
- * CHWN without padding), xp (C_in·Hp·Wp·LANES), mat (C_out·P·LANES, the
+ * transposed weights, shared), then per worker xp (C_in·Hp·Wp·LANES, the
+ * group's input or input gradient), mat (C_out·P·LANES, the
  * output group / output gradients in CHWN) and dz (LANES·C_out·P,
  * dy·swish'(pre) in NCHW).
  *
@@ -56,7 +56,7 @@
 #define MAX_K 4096 /* taps per output (C_in·kh·kw): the offset table lives on the stack */
 
 typedef struct {
-  size_t wt, worker, xt, xp, mat, dz; /* offsets: shared part, first worker, parts in a worker */
+  size_t wt, worker, xp, mat, dz; /* offsets: shared part, first worker, parts in a worker */
   size_t worker_size, total;
 } direct_layout;
 
@@ -68,8 +68,7 @@ static direct_layout direct_layout_of(const ebm_conv2d_shape *s) {
   direct_layout l;
   l.wt = 0;
   l.worker = conv_round_up((size_t)(conv_k(s) * s->c_out));
-  l.xt = 0;
-  l.xp = l.xt + conv_round_up((size_t)(conv_f_in(s) * LANES));
+  l.xp = 0;
   l.mat = l.xp + conv_round_up((size_t)padded_floats(s));
   l.dz = l.mat + conv_round_up((size_t)(conv_f_out(s) * LANES));
   l.worker_size = l.dz + conv_round_up((size_t)(conv_f_out(s) * LANES));
@@ -178,32 +177,28 @@ typedef struct {
   float *z, *act, *dx, *ws;
 } direct_job;
 
-/* Items [0, gn) of src (NCHW, F_in each) into the interior of xp, lanes
- * gn..LANES-1 zero: one long transpose into xt (F_in × LANES), then a copy
- * of each image row (W_in·LANES contiguous floats). Transposing straight
- * into xp would take one call per image row, mostly too short for 8×8
- * tiles. */
-static void load_padded(const ebm_conv2d_shape *s, const float *src, int64_t gn, float *xt,
-                        float *xp) {
-  const int64_t hp = s->h_in + 2 * s->pad, wp = s->w_in + 2 * s->pad, fi = conv_f_in(s);
-  if (gn < LANES) memset(xt, 0, (size_t)(fi * LANES) * sizeof *xt);
-  ops_transpose(gn, fi, src, fi, xt, LANES);
-  for (int64_t c = 0; c < s->c_in; c++)
-    for (int64_t ih = 0; ih < s->h_in; ih++)
-      memcpy(xp + ((c * hp + ih + s->pad) * wp + s->pad) * LANES,
-             xt + (c * s->h_in + ih) * s->w_in * LANES, (size_t)(s->w_in * LANES) * sizeof *xp);
+/* The padded CHWN block of the conv's input (the layout above). */
+static ops_padded_block input_block(const ebm_conv2d_shape *s) {
+  return (ops_padded_block){s->c_in, s->h_in, s->w_in, s->pad, LANES};
+}
+
+/* Items [0, gn) of src (NCHW, F_in each) into the interior of xp, eight at
+ * a time (8×8 tiles transposed in registers and stored straight to their
+ * pixels' places); lanes gn..LANES-1 zero. */
+static void load_padded(const ebm_conv2d_shape *s, const float *src, int64_t gn, float *xp) {
+  const ops_padded_block blk = input_block(s);
+  const int64_t fi = conv_f_in(s);
+  if (gn < LANES) memset(xp, 0, (size_t)padded_floats(s) * sizeof *xp);
+  for (int64_t t = 0; t < gn; t += 8)
+    ops_transpose_to_padded(&blk, gn - t < 8 ? gn - t : 8, src + t * fi, fi, xp + t);
 }
 
 /* The inverse: the interior of xp into items [0, gn) of dst. */
-static void store_padded(const ebm_conv2d_shape *s, const float *xp, int64_t gn, float *xt,
-                         float *dst) {
-  const int64_t hp = s->h_in + 2 * s->pad, wp = s->w_in + 2 * s->pad, fi = conv_f_in(s);
-  for (int64_t c = 0; c < s->c_in; c++)
-    for (int64_t ih = 0; ih < s->h_in; ih++)
-      memcpy(xt + (c * s->h_in + ih) * s->w_in * LANES,
-             xp + ((c * hp + ih + s->pad) * wp + s->pad) * LANES,
-             (size_t)(s->w_in * LANES) * sizeof *xt);
-  ops_transpose(fi, gn, xt, LANES, dst, fi);
+static void store_padded(const ebm_conv2d_shape *s, const float *xp, int64_t gn, float *dst) {
+  const ops_padded_block blk = input_block(s);
+  const int64_t fi = conv_f_in(s);
+  for (int64_t t = 0; t < gn; t += 8)
+    ops_transpose_from_padded(&blk, gn - t < 8 ? gn - t : 8, xp + t, dst + t * fi, fi);
 }
 
 /* Groups of LANES items in the batch: the units of work. */
@@ -220,13 +215,13 @@ __attribute__((target(DIRECT_TARGET))) static void forward_groups(void *ctx, int
   const int64_t fi = conv_f_in(s), fo = conv_f_out(s);
   const float *wt = j->ws + l.wt;
   float *scratch = j->ws + l.worker + (size_t)tid * l.worker_size;
-  float *xt = scratch + l.xt, *xp = scratch + l.xp, *mat = scratch + l.mat;
+  float *xp = scratch + l.xp, *mat = scratch + l.mat;
   int32_t off[MAX_K];
   tap_offsets(s, off);
   memset(xp, 0, (size_t)padded_floats(s) * sizeof *xp); /* the padding border */
   for (int64_t group = begin; group < end; group++) {
     const int64_t a = group * LANES, gn = a + LANES < s->n ? LANES : s->n - a;
-    load_padded(s, j->x + a * fi, gn, xt, xp);
+    load_padded(s, j->x + a * fi, gn, xp);
     for (int64_t p0 = 0, np; p0 < p_count; p0 += np) {
       np = tile_pixels(p0, p_count);
       int64_t base[TILE_P];
@@ -262,7 +257,7 @@ __attribute__((target(DIRECT_TARGET))) static void backward_input_groups(void *c
   const int64_t k_count = conv_k(s), p_count = conv_p(s), co_n = s->c_out;
   const int64_t fi = conv_f_in(s), fo = conv_f_out(s);
   float *scratch = j->ws + l.worker + (size_t)tid * l.worker_size;
-  float *xt = scratch + l.xt, *xp = scratch + l.xp, *mat = scratch + l.mat, *dz = scratch + l.dz;
+  float *xp = scratch + l.xp, *mat = scratch + l.mat, *dz = scratch + l.dz;
   int32_t off[MAX_K];
   tap_offsets(s, off);
   for (int64_t group = begin; group < end; group++) {
@@ -286,7 +281,7 @@ __attribute__((target(DIRECT_TARGET))) static void backward_input_groups(void *c
       TILE_ROWS(BWD, k0, k_count);
 #undef BWD
     }
-    store_padded(s, xp, gn, xt, j->dx + a * fi);
+    store_padded(s, xp, gn, j->dx + a * fi);
   }
 }
 
