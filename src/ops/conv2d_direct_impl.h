@@ -33,8 +33,16 @@
  * that the OS descheduled holds up one group, not half the batch. Each
  * worker uses the scratch of its worker index (at most s->slots workers).
  *
- * Workspace (floats, parts 64-byte aligned): wt (K × C_out, the forward's
- * transposed weights, shared), then per worker xp (C_in·Hp·Wp·LANES, the
+ * Weights. A tile broadcasts TILE_M (or 4, 2, 1) weights per step of its
+ * loop: consecutive output channels of one tap (forward) or consecutive taps
+ * of one output channel (input gradient). Both passes first pack w so that
+ * each row block of tiles reads its weights as one contiguous run
+ * (pack_weights): straight from w, the steps are a row of w (forward) or a
+ * whole K·4 bytes apart (input gradient), so every step touches a new
+ * cache line of a weight matrix larger than L1.
+ *
+ * Workspace (floats, parts 64-byte aligned): wp (K × C_out, the packed
+ * weights, shared), then per worker xp (C_in·Hp·Wp·LANES, the
  * group's input or input gradient), mat (C_out·P·LANES, the
  * output group / output gradients in CHWN) and dz (LANES·C_out·P,
  * dy·swish'(pre) in NCHW).
@@ -56,7 +64,7 @@
 #define MAX_K 4096 /* taps per output (C_in·kh·kw): the offset table lives on the stack */
 
 typedef struct {
-  size_t wt, worker, xp, mat, dz; /* offsets: shared part, first worker, parts in a worker */
+  size_t wp, worker, xp, mat, dz; /* offsets: shared part, first worker, parts in a worker */
   size_t worker_size, total;
 } direct_layout;
 
@@ -66,7 +74,7 @@ static int64_t padded_floats(const ebm_conv2d_shape *s) {
 
 static direct_layout direct_layout_of(const ebm_conv2d_shape *s) {
   direct_layout l;
-  l.wt = 0;
+  l.wp = 0;
   l.worker = conv_round_up((size_t)(conv_k(s) * s->c_out));
   l.xp = 0;
   l.mat = l.xp + conv_round_up((size_t)padded_floats(s));
@@ -164,6 +172,26 @@ backward_tile(const int mr, const int np, int64_t c_out, const float *a, int64_t
     if (r0 < (count)) { TILE_CASES(call, 1) r0 += 1; }                                        \
   } while (0)
 
+/* The rows of tile block r0 of TILE_ROWS over `count` rows. */
+static int64_t block_rows(int64_t r0, int64_t count) {
+  int64_t left = count - r0;
+  return left >= TILE_M ? TILE_M : left >= 4 ? 4 : left >= 2 ? 2 : 1;
+}
+
+/* The weights as the tiles of TILE_ROWS over `cols` read them: for each
+ * block (c0, mr), packed[c0·rows + i·mr + r] = A(i, c0 + r) for i < rows,
+ * r < mr, where A(i, c) = a[i·si + c·sc]. Forward: A = wᵀ (K × C_out);
+ * input gradient: A = w (C_out × K). */
+static void pack_weights(int64_t rows, int64_t cols, const float *a, int64_t si, int64_t sc,
+                         float *packed) {
+  for (int64_t c0 = 0, mr; c0 < cols; c0 += mr) {
+    mr = block_rows(c0, cols);
+    float *dst = packed + c0 * rows;
+    for (int64_t i = 0; i < rows; i++)
+      for (int64_t r = 0; r < mr; r++) dst[i * mr + r] = a[i * si + (c0 + r) * sc];
+  }
+}
+
 /* Pixels in the tile starting at p0: 3, but 2 + 2 rather than 3 + 1 at the
  * end (a 1-pixel tile runs at a third of the speed). */
 static int tile_pixels(int64_t p0, int64_t p_count) {
@@ -204,7 +232,7 @@ static void store_padded(const ebm_conv2d_shape *s, const float *xp, int64_t gn,
 /* Groups of LANES items in the batch: the units of work. */
 static int64_t group_count(const ebm_conv2d_shape *s) { return (s->n + LANES - 1) / LANES; }
 
-// x is (N,C_in,H_in,W_in), wt is w transposed to (K, C_out), z and act are
+// x is (N,C_in,H_in,W_in), wp is w packed (pack_weights of wᵀ), z and act are
 // (N,C_out,H_out,W_out). Groups [begin, end), in worker tid's scratch.
 __attribute__((target(DIRECT_TARGET))) static void forward_groups(void *ctx, int64_t begin,
                                                                   int64_t end, int tid) {
@@ -213,7 +241,7 @@ __attribute__((target(DIRECT_TARGET))) static void forward_groups(void *ctx, int
   const direct_layout l = direct_layout_of(s);
   const int64_t k_count = conv_k(s), p_count = conv_p(s), co_n = s->c_out;
   const int64_t fi = conv_f_in(s), fo = conv_f_out(s);
-  const float *wt = j->ws + l.wt;
+  const float *wp = j->ws + l.wp;
   float *scratch = j->ws + l.worker + (size_t)tid * l.worker_size;
   float *xp = scratch + l.xp, *mat = scratch + l.mat;
   int32_t off[MAX_K];
@@ -229,7 +257,7 @@ __attribute__((target(DIRECT_TARGET))) static void forward_groups(void *ctx, int
       int64_t m0 = 0;
       float *c = mat + p0 * LANES;
       const int64_t ldc = p_count * LANES;
-#define FWD(mr_, np_) forward_tile(mr_, np_, k_count, off, wt + m0, co_n, xp, base, c + m0 * ldc, ldc)
+#define FWD(mr_, np_) forward_tile(mr_, np_, k_count, off, wp + m0 * k_count, mr_, xp, base, c + m0 * ldc, ldc)
       TILE_ROWS(FWD, m0, co_n);
 #undef FWD
     }
@@ -242,13 +270,13 @@ __attribute__((target(DIRECT_TARGET))) static void forward_groups(void *ctx, int
 void DIRECT_FN(ops_conv2d_direct_forward)(const ebm_conv2d_shape *s, const float *x,
                                           const float *w, const float *b, float *z, float *act,
                                           float *ws) {
-  /* wt = wᵀ (K × C_out): a tile broadcasts TILE_M consecutive channels per tap */
-  ops_transpose(s->c_out, conv_k(s), w, conv_k(s), ws + direct_layout_of(s).wt, s->c_out);
+  pack_weights(conv_k(s), s->c_out, w, 1, conv_k(s), ws + direct_layout_of(s).wp);
   direct_job j = {.s = s, .x = x, .w = w, .b = b, .z = z, .act = act, .ws = ws};
   ebm_parallel_for_workers(group_count(s), 1, (int)conv_slots(s), forward_groups, &j);
 }
 
-// dy (and pre) are (N,C_out,H_out,W_out), w is (C_out, K), dx is (N,C_in,H_in,W_in).
+// dy (and pre) are (N,C_out,H_out,W_out), wp is w packed (pack_weights of w),
+// dx is (N,C_in,H_in,W_in).
 __attribute__((target(DIRECT_TARGET))) static void backward_input_groups(void *ctx, int64_t begin,
                                                                          int64_t end, int tid) {
   const direct_job *j = ctx;
@@ -258,6 +286,7 @@ __attribute__((target(DIRECT_TARGET))) static void backward_input_groups(void *c
   const int64_t fi = conv_f_in(s), fo = conv_f_out(s);
   float *scratch = j->ws + l.worker + (size_t)tid * l.worker_size;
   float *xp = scratch + l.xp, *mat = scratch + l.mat, *dz = scratch + l.dz;
+  const float *wp = j->ws + l.wp;
   int32_t off[MAX_K];
   tap_offsets(s, off);
   for (int64_t group = begin; group < end; group++) {
@@ -277,7 +306,7 @@ __attribute__((target(DIRECT_TARGET))) static void backward_input_groups(void *c
       const float *b = mat + p0 * LANES;
       const int64_t ldb = p_count * LANES;
       int64_t k0 = 0;
-#define BWD(mr_, np_) backward_tile(mr_, np_, co_n, j->w + k0, k_count, b, ldb, off + k0, xp, base)
+#define BWD(mr_, np_) backward_tile(mr_, np_, co_n, wp + k0 * co_n, mr_, b, ldb, off + k0, xp, base)
       TILE_ROWS(BWD, k0, k_count);
 #undef BWD
     }
@@ -288,6 +317,7 @@ __attribute__((target(DIRECT_TARGET))) static void backward_input_groups(void *c
 void DIRECT_FN(ops_conv2d_direct_backward_input)(const ebm_conv2d_shape *s, const float *pre,
                                                  const float *dy, const float *w, float *dx,
                                                  float *ws) {
+  pack_weights(s->c_out, conv_k(s), w, conv_k(s), 1, ws + direct_layout_of(s).wp);
   direct_job j = {.s = s, .pre = pre, .dy = dy, .w = w, .dx = dx, .ws = ws};
   ebm_parallel_for_workers(group_count(s), 1, (int)conv_slots(s), backward_input_groups, &j);
 }
