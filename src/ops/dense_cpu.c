@@ -94,6 +94,7 @@ void ops_cpu_linear_backward_weight(int64_t n, int64_t in, int64_t out, const fl
 
 typedef struct {
   int64_t planes, h, w, k;
+  int backward; /* in is dy, out is dx */
   const float *in;
   float *out;
 } pool_job;
@@ -139,46 +140,40 @@ __attribute__((always_inline)) static inline void pool_backward_planes(const int
   }
 }
 
-static void pool_forward_blocks(void *ctx, int64_t begin, int64_t end, int tid) {
+static void pool_blocks(void *ctx, int64_t begin, int64_t end, int tid) {
   (void)tid;
   const pool_job *j = ctx;
   int64_t p0 = begin * POOL_PLANES, p1 = end * POOL_PLANES < j->planes ? end * POOL_PLANES : j->planes;
-  if (j->k == 2)
+  if (j->backward && j->k == 2)
+    pool_backward_planes(2, j, p0, p1);
+  else if (j->backward)
+    pool_backward_planes(j->k, j, p0, p1);
+  else if (j->k == 2)
     pool_forward_planes(2, j, p0, p1);
   else
     pool_forward_planes(j->k, j, p0, p1);
 }
 
-static void pool_backward_blocks(void *ctx, int64_t begin, int64_t end, int tid) {
-  (void)tid;
-  const pool_job *j = ctx;
-  int64_t p0 = begin * POOL_PLANES, p1 = end * POOL_PLANES < j->planes ? end * POOL_PLANES : j->planes;
-  if (j->k == 2)
-    pool_backward_planes(2, j, p0, p1);
-  else
-    pool_backward_planes(j->k, j, p0, p1);
-}
-
-static void pool_run(pool_job *j, ebm_range_fn fn) {
+static void pool_run(pool_job *j) {
   int64_t blocks = (j->planes + POOL_PLANES - 1) / POOL_PLANES;
   if (j->planes * j->h * j->w < POOL_MIN_PARALLEL)
-    fn(j, 0, blocks, 0);
+    pool_blocks(j, 0, blocks, 0);
   else
-    ebm_parallel_for(blocks, 1, fn, j);
+    ebm_parallel_for(blocks, 1, pool_blocks, j);
 }
 
 // x is (N,C,H,W), y is (N,C,H/k,W/k).
 void ops_cpu_avgpool2d_forward(int64_t n, int64_t c, int64_t h, int64_t w, int64_t k,
                                const float *x, float *y) {
   pool_job j = {.planes = n * c, .h = h, .w = w, .k = k, .in = x, .out = y};
-  pool_run(&j, pool_forward_blocks);
+  pool_run(&j);
 }
 
 // dy is (N,C,H/k,W/k), dx is (N,C,H,W), overwritten.
 void ops_cpu_avgpool2d_backward(int64_t n, int64_t c, int64_t h, int64_t w, int64_t k,
                                 const float *dy, float *dx) {
-  pool_job j = {.planes = n * c, .h = h, .w = w, .k = k, .in = dy, .out = dx};
-  pool_run(&j, pool_backward_blocks);
+  pool_job j = {.planes = n * c, .h = h, .w = w, .k = k, .backward = 1, .in = dy, .out = dx};
+  pool_run(&j);
 }
 
 // x is (N,C,HW), y is (N,C).

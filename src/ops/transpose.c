@@ -106,69 +106,54 @@ static inline int64_t walk_next(const ops_padded_block *b, pixel_walk *p) {
   return off;
 }
 
-static void to_padded_plain(const ops_padded_block *b, int64_t q0, pixel_walk *p, int64_t rows,
-                            const float *src, int64_t lds, float *dst) {
-  for (int64_t q = q0; q < b->c * b->h * b->w; q++) {
-    float *d = dst + walk_next(b, p);
-    for (int64_t t = 0; t < rows; t++) d[t] = src[t * lds + q];
-  }
-}
-
-static void from_padded_plain(const ops_padded_block *b, int64_t q0, pixel_walk *p, int64_t rows,
-                              const float *src, float *dst, int64_t ldd) {
-  for (int64_t q = q0; q < b->c * b->h * b->w; q++) {
-    const float *s = src + walk_next(b, p);
-    for (int64_t t = 0; t < rows; t++) dst[t * ldd + q] = s[t];
-  }
-}
-
+/* Moves rows (rows ≤ 8) of flat (row stride ld, CHW order) to their lanes
+ * of block's interior pixels when to_block, else back. */
 #ifdef HAVE_AVX_PATH
 /* 8 pixels at a time, whatever the row and channel boundaries between them:
- * one tile transposed in registers, its 8 columns stored to (or loaded
- * from) the 8 pixels' own places. */
-__attribute__((target("avx"))) static int64_t to_padded_avx(const ops_padded_block *b,
-                                                             pixel_walk *p, const float *src,
-                                                             int64_t lds, float *dst) {
+ * one 8×8 tile transposed in registers, its 8 columns stored to (or loaded
+ * from) the 8 pixels' own places. Returns the pixels done. */
+__attribute__((target("avx"))) static int64_t move_padded_avx(const ops_padded_block *b,
+                                                               pixel_walk *p, float *flat,
+                                                               int64_t ld, float *block,
+                                                               int to_block) {
   const int64_t q8 = b->c * b->h * b->w / 8 * 8;
   for (int64_t q = 0; q < q8; q += 8) {
+    float *pix[8];
+    for (int i = 0; i < 8; i++) pix[i] = block + walk_next(b, p);
     __m256 r[8];
-    for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(src + i * lds + q);
+    for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(to_block ? flat + i * ld + q : pix[i]);
     transpose8_regs(r);
-    for (int i = 0; i < 8; i++) _mm256_storeu_ps(dst + walk_next(b, p), r[i]);
-  }
-  return q8;
-}
-
-__attribute__((target("avx"))) static int64_t from_padded_avx(const ops_padded_block *b,
-                                                               pixel_walk *p, const float *src,
-                                                               float *dst, int64_t ldd) {
-  const int64_t q8 = b->c * b->h * b->w / 8 * 8;
-  for (int64_t q = 0; q < q8; q += 8) {
-    __m256 r[8];
-    for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(src + walk_next(b, p));
-    transpose8_regs(r);
-    for (int i = 0; i < 8; i++) _mm256_storeu_ps(dst + i * ldd + q, r[i]);
+    for (int i = 0; i < 8; i++) _mm256_storeu_ps(to_block ? pix[i] : flat + i * ld + q, r[i]);
   }
   return q8;
 }
 #endif
 
+static void move_padded(const ops_padded_block *b, int64_t rows, float *flat, int64_t ld,
+                        float *block, int to_block) {
+  pixel_walk p = walk_start(b);
+  int64_t q = 0;
+#ifdef HAVE_AVX_PATH
+  if (rows == 8 && __builtin_cpu_supports("avx")) q = move_padded_avx(b, &p, flat, ld, block, to_block);
+#endif
+  for (; q < b->c * b->h * b->w; q++) {
+    float *pix = block + walk_next(b, &p);
+    for (int64_t t = 0; t < rows; t++) {
+      if (to_block)
+        pix[t] = flat[t * ld + q];
+      else
+        flat[t * ld + q] = pix[t];
+    }
+  }
+}
+
+/* One function for both directions; to the block it only reads src. */
 void ops_transpose_to_padded(const ops_padded_block *b, int64_t rows, const float *src,
                              int64_t lds, float *dst) {
-  pixel_walk p = walk_start(b);
-  int64_t q0 = 0;
-#ifdef HAVE_AVX_PATH
-  if (rows == 8 && __builtin_cpu_supports("avx")) q0 = to_padded_avx(b, &p, src, lds, dst);
-#endif
-  to_padded_plain(b, q0, &p, rows, src, lds, dst);
+  move_padded(b, rows, (float *)src, lds, dst, 1);
 }
 
 void ops_transpose_from_padded(const ops_padded_block *b, int64_t rows, const float *src,
                                float *dst, int64_t ldd) {
-  pixel_walk p = walk_start(b);
-  int64_t q0 = 0;
-#ifdef HAVE_AVX_PATH
-  if (rows == 8 && __builtin_cpu_supports("avx")) q0 = from_padded_avx(b, &p, src, dst, ldd);
-#endif
-  from_padded_plain(b, q0, &p, rows, src, dst, ldd);
+  move_padded(b, rows, dst, ldd, (float *)src, 0);
 }
