@@ -106,12 +106,14 @@ static int64_t pixel_base(const ebm_conv2d_shape *s, int64_t p) {
   return (oh * s->stride * wp + ow * s->stride) * LANES;
 }
 
-// Forward tile: c[r·ldc + j·LANES ..] = Σ_k a[k·lda + r] · b[base_j + off[k] ..] for
-// r < mr output channels, j < np pixels. mr, np are constants after inlining,
-// so acc lives in registers.
+// Forward tile: c[r·ldc + j·LANES ..] = Σ_k a[k·lda + r] · b[base_j + off[k] ..]
+// (+ bias[r] when bias is not NULL, added to the finished sum: the same bits as
+// adding it to the stored output afterwards) for r < mr output channels,
+// j < np pixels. mr, np are constants after inlining, so acc lives in registers.
 __attribute__((target(DIRECT_TARGET), always_inline)) static inline void
 forward_tile(const int mr, const int np, int64_t k_count, const int32_t *off, const float *a,
-             int64_t lda, const float *b, const int64_t *base, float *c, int64_t ldc) {
+             int64_t lda, const float *b, const int64_t *base, const float *bias, float *c,
+             int64_t ldc) {
   VEC acc[TILE_M][TILE_P];
   for (int r = 0; r < mr; r++)
     for (int j = 0; j < np; j++) acc[r][j] = VZERO();
@@ -126,6 +128,11 @@ forward_tile(const int mr, const int np, int64_t k_count, const int32_t *off, co
       for (int j = 0; j < np; j++) acc[r][j] = VFMA(av, bv[j], acc[r][j]);
     }
   }
+  if (bias)
+    for (int r = 0; r < mr; r++) {
+      VEC br = VSET1(bias[r]);
+      for (int j = 0; j < np; j++) acc[r][j] = VADD(acc[r][j], br);
+    }
   for (int r = 0; r < mr; r++)
     for (int j = 0; j < np; j++) VSTORE(c + r * ldc + j * LANES, acc[r][j]);
 }
@@ -257,13 +264,15 @@ __attribute__((target(DIRECT_TARGET))) static void forward_groups(void *ctx, int
       int64_t m0 = 0;
       float *c = mat + p0 * LANES;
       const int64_t ldc = p_count * LANES;
-#define FWD(mr_, np_) forward_tile(mr_, np_, k_count, off, wp + m0 * k_count, mr_, xp, base, c + m0 * ldc, ldc)
+#define FWD(mr_, np_)                                                                            \
+  forward_tile(mr_, np_, k_count, off, wp + m0 * k_count, mr_, xp, base, j->b ? j->b + m0 : NULL, \
+               c + m0 * ldc, ldc)
       TILE_ROWS(FWD, m0, co_n);
 #undef FWD
     }
     float *z = j->z + a * fo;
     ops_transpose(fo, gn, mat, LANES, z, fo);
-    ops_conv2d_bias_swish(s, gn, j->b, z, j->act ? j->act + a * fo : NULL);
+    ops_conv2d_bias_swish(s, gn, NULL, z, j->act ? j->act + a * fo : NULL); /* bias: in the tiles */
   }
 }
 
