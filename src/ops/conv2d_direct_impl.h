@@ -33,9 +33,17 @@
  * that the OS descheduled holds up one group, not half the batch. Each
  * worker uses the scratch of its worker index (at most s->slots workers).
  *
- * Workspace (floats, parts 64-byte aligned): wt (K × C_out, the forward's
- * transposed weights, shared), then per worker xt (F_in·LANES, the group in
- * CHWN without padding), xp (C_in·Hp·Wp·LANES), mat (C_out·P·LANES, the
+ * Weights. A tile broadcasts TILE_M (or 4, 2, 1) weights per step of its
+ * loop: consecutive output channels of one tap (forward) or consecutive taps
+ * of one output channel (input gradient). Both passes first pack w so that
+ * each row block of tiles reads its weights as one contiguous run
+ * (pack_weights): straight from w, the steps are a row of w (forward) or a
+ * whole K·4 bytes apart (input gradient), so every step touches a new
+ * cache line of a weight matrix larger than L1.
+ *
+ * Workspace (floats, parts 64-byte aligned): wp (K × C_out, the packed
+ * weights, shared), then per worker xp (C_in·Hp·Wp·LANES, the
+ * group's input or input gradient), mat (C_out·P·LANES, the
  * output group / output gradients in CHWN) and dz (LANES·C_out·P,
  * dy·swish'(pre) in NCHW).
  *
@@ -56,7 +64,7 @@
 #define MAX_K 4096 /* taps per output (C_in·kh·kw): the offset table lives on the stack */
 
 typedef struct {
-  size_t wt, worker, xt, xp, mat, dz; /* offsets: shared part, first worker, parts in a worker */
+  size_t wp, worker, xp, mat, dz; /* offsets: shared part, first worker, parts in a worker */
   size_t worker_size, total;
 } direct_layout;
 
@@ -66,10 +74,9 @@ static int64_t padded_floats(const ebm_conv2d_shape *s) {
 
 static direct_layout direct_layout_of(const ebm_conv2d_shape *s) {
   direct_layout l;
-  l.wt = 0;
+  l.wp = 0;
   l.worker = conv_round_up((size_t)(conv_k(s) * s->c_out));
-  l.xt = 0;
-  l.xp = l.xt + conv_round_up((size_t)(conv_f_in(s) * LANES));
+  l.xp = 0;
   l.mat = l.xp + conv_round_up((size_t)padded_floats(s));
   l.dz = l.mat + conv_round_up((size_t)(conv_f_out(s) * LANES));
   l.worker_size = l.dz + conv_round_up((size_t)(conv_f_out(s) * LANES));
@@ -99,12 +106,14 @@ static int64_t pixel_base(const ebm_conv2d_shape *s, int64_t p) {
   return (oh * s->stride * wp + ow * s->stride) * LANES;
 }
 
-// Forward tile: c[r·ldc + j·LANES ..] = Σ_k a[k·lda + r] · b[base_j + off[k] ..] for
-// r < mr output channels, j < np pixels. mr, np are constants after inlining,
-// so acc lives in registers.
+// Forward tile: c[r·ldc + j·LANES ..] = Σ_k a[k·lda + r] · b[base_j + off[k] ..]
+// (+ bias[r] when bias is not NULL, added to the finished sum: the same bits as
+// adding it to the stored output afterwards) for r < mr output channels,
+// j < np pixels. mr, np are constants after inlining, so acc lives in registers.
 __attribute__((target(DIRECT_TARGET), always_inline)) static inline void
 forward_tile(const int mr, const int np, int64_t k_count, const int32_t *off, const float *a,
-             int64_t lda, const float *b, const int64_t *base, float *c, int64_t ldc) {
+             int64_t lda, const float *b, const int64_t *base, const float *bias, float *c,
+             int64_t ldc) {
   VEC acc[TILE_M][TILE_P];
   for (int r = 0; r < mr; r++)
     for (int j = 0; j < np; j++) acc[r][j] = VZERO();
@@ -119,6 +128,11 @@ forward_tile(const int mr, const int np, int64_t k_count, const int32_t *off, co
       for (int j = 0; j < np; j++) acc[r][j] = VFMA(av, bv[j], acc[r][j]);
     }
   }
+  if (bias)
+    for (int r = 0; r < mr; r++) {
+      VEC br = VSET1(bias[r]);
+      for (int j = 0; j < np; j++) acc[r][j] = VADD(acc[r][j], br);
+    }
   for (int r = 0; r < mr; r++)
     for (int j = 0; j < np; j++) VSTORE(c + r * ldc + j * LANES, acc[r][j]);
 }
@@ -165,6 +179,26 @@ backward_tile(const int mr, const int np, int64_t c_out, const float *a, int64_t
     if (r0 < (count)) { TILE_CASES(call, 1) r0 += 1; }                                        \
   } while (0)
 
+/* The rows of tile block r0 of TILE_ROWS over `count` rows. */
+static int64_t block_rows(int64_t r0, int64_t count) {
+  int64_t left = count - r0;
+  return left >= TILE_M ? TILE_M : left >= 4 ? 4 : left >= 2 ? 2 : 1;
+}
+
+/* The weights as the tiles of TILE_ROWS over `cols` read them: for each
+ * block (c0, mr), packed[c0·rows + i·mr + r] = A(i, c0 + r) for i < rows,
+ * r < mr, where A(i, c) = a[i·si + c·sc]. Forward: A = wᵀ (K × C_out);
+ * input gradient: A = w (C_out × K). */
+static void pack_weights(int64_t rows, int64_t cols, const float *a, int64_t si, int64_t sc,
+                         float *packed) {
+  for (int64_t c0 = 0, mr; c0 < cols; c0 += mr) {
+    mr = block_rows(c0, cols);
+    float *dst = packed + c0 * rows;
+    for (int64_t i = 0; i < rows; i++)
+      for (int64_t r = 0; r < mr; r++) dst[i * mr + r] = a[i * si + (c0 + r) * sc];
+  }
+}
+
 /* Pixels in the tile starting at p0: 3, but 2 + 2 rather than 3 + 1 at the
  * end (a 1-pixel tile runs at a third of the speed). */
 static int tile_pixels(int64_t p0, int64_t p_count) {
@@ -178,38 +212,34 @@ typedef struct {
   float *z, *act, *dx, *ws;
 } direct_job;
 
-/* Items [0, gn) of src (NCHW, F_in each) into the interior of xp, lanes
- * gn..LANES-1 zero: one long transpose into xt (F_in × LANES), then a copy
- * of each image row (W_in·LANES contiguous floats). Transposing straight
- * into xp would take one call per image row, mostly too short for 8×8
- * tiles. */
-static void load_padded(const ebm_conv2d_shape *s, const float *src, int64_t gn, float *xt,
-                        float *xp) {
-  const int64_t hp = s->h_in + 2 * s->pad, wp = s->w_in + 2 * s->pad, fi = conv_f_in(s);
-  if (gn < LANES) memset(xt, 0, (size_t)(fi * LANES) * sizeof *xt);
-  ops_transpose(gn, fi, src, fi, xt, LANES);
-  for (int64_t c = 0; c < s->c_in; c++)
-    for (int64_t ih = 0; ih < s->h_in; ih++)
-      memcpy(xp + ((c * hp + ih + s->pad) * wp + s->pad) * LANES,
-             xt + (c * s->h_in + ih) * s->w_in * LANES, (size_t)(s->w_in * LANES) * sizeof *xp);
+/* The padded CHWN block of the conv's input (the layout above). */
+static ops_padded_block input_block(const ebm_conv2d_shape *s) {
+  return (ops_padded_block){s->c_in, s->h_in, s->w_in, s->pad, LANES};
+}
+
+/* Items [0, gn) of src (NCHW, F_in each) into the interior of xp, eight at
+ * a time (8×8 tiles transposed in registers and stored straight to their
+ * pixels' places); lanes gn..LANES-1 zero. */
+static void load_padded(const ebm_conv2d_shape *s, const float *src, int64_t gn, float *xp) {
+  const ops_padded_block blk = input_block(s);
+  const int64_t fi = conv_f_in(s);
+  if (gn < LANES) memset(xp, 0, (size_t)padded_floats(s) * sizeof *xp);
+  for (int64_t t = 0; t < gn; t += 8)
+    ops_transpose_to_padded(&blk, gn - t < 8 ? gn - t : 8, src + t * fi, fi, xp + t);
 }
 
 /* The inverse: the interior of xp into items [0, gn) of dst. */
-static void store_padded(const ebm_conv2d_shape *s, const float *xp, int64_t gn, float *xt,
-                         float *dst) {
-  const int64_t hp = s->h_in + 2 * s->pad, wp = s->w_in + 2 * s->pad, fi = conv_f_in(s);
-  for (int64_t c = 0; c < s->c_in; c++)
-    for (int64_t ih = 0; ih < s->h_in; ih++)
-      memcpy(xt + (c * s->h_in + ih) * s->w_in * LANES,
-             xp + ((c * hp + ih + s->pad) * wp + s->pad) * LANES,
-             (size_t)(s->w_in * LANES) * sizeof *xt);
-  ops_transpose(fi, gn, xt, LANES, dst, fi);
+static void store_padded(const ebm_conv2d_shape *s, const float *xp, int64_t gn, float *dst) {
+  const ops_padded_block blk = input_block(s);
+  const int64_t fi = conv_f_in(s);
+  for (int64_t t = 0; t < gn; t += 8)
+    ops_transpose_from_padded(&blk, gn - t < 8 ? gn - t : 8, xp + t, dst + t * fi, fi);
 }
 
 /* Groups of LANES items in the batch: the units of work. */
 static int64_t group_count(const ebm_conv2d_shape *s) { return (s->n + LANES - 1) / LANES; }
 
-// x is (N,C_in,H_in,W_in), wt is w transposed to (K, C_out), z and act are
+// x is (N,C_in,H_in,W_in), wp is w packed (pack_weights of wᵀ), z and act are
 // (N,C_out,H_out,W_out). Groups [begin, end), in worker tid's scratch.
 __attribute__((target(DIRECT_TARGET))) static void forward_groups(void *ctx, int64_t begin,
                                                                   int64_t end, int tid) {
@@ -218,15 +248,15 @@ __attribute__((target(DIRECT_TARGET))) static void forward_groups(void *ctx, int
   const direct_layout l = direct_layout_of(s);
   const int64_t k_count = conv_k(s), p_count = conv_p(s), co_n = s->c_out;
   const int64_t fi = conv_f_in(s), fo = conv_f_out(s);
-  const float *wt = j->ws + l.wt;
+  const float *wp = j->ws + l.wp;
   float *scratch = j->ws + l.worker + (size_t)tid * l.worker_size;
-  float *xt = scratch + l.xt, *xp = scratch + l.xp, *mat = scratch + l.mat;
+  float *xp = scratch + l.xp, *mat = scratch + l.mat;
   int32_t off[MAX_K];
   tap_offsets(s, off);
   memset(xp, 0, (size_t)padded_floats(s) * sizeof *xp); /* the padding border */
   for (int64_t group = begin; group < end; group++) {
     const int64_t a = group * LANES, gn = a + LANES < s->n ? LANES : s->n - a;
-    load_padded(s, j->x + a * fi, gn, xt, xp);
+    load_padded(s, j->x + a * fi, gn, xp);
     for (int64_t p0 = 0, np; p0 < p_count; p0 += np) {
       np = tile_pixels(p0, p_count);
       int64_t base[TILE_P];
@@ -234,26 +264,28 @@ __attribute__((target(DIRECT_TARGET))) static void forward_groups(void *ctx, int
       int64_t m0 = 0;
       float *c = mat + p0 * LANES;
       const int64_t ldc = p_count * LANES;
-#define FWD(mr_, np_) forward_tile(mr_, np_, k_count, off, wt + m0, co_n, xp, base, c + m0 * ldc, ldc)
+#define FWD(mr_, np_)                                                                            \
+  forward_tile(mr_, np_, k_count, off, wp + m0 * k_count, mr_, xp, base, j->b ? j->b + m0 : NULL, \
+               c + m0 * ldc, ldc)
       TILE_ROWS(FWD, m0, co_n);
 #undef FWD
     }
     float *z = j->z + a * fo;
     ops_transpose(fo, gn, mat, LANES, z, fo);
-    ops_conv2d_bias_swish(s, gn, j->b, z, j->act ? j->act + a * fo : NULL);
+    ops_conv2d_bias_swish(s, gn, NULL, z, j->act ? j->act + a * fo : NULL); /* bias: in the tiles */
   }
 }
 
 void DIRECT_FN(ops_conv2d_direct_forward)(const ebm_conv2d_shape *s, const float *x,
                                           const float *w, const float *b, float *z, float *act,
                                           float *ws) {
-  /* wt = wᵀ (K × C_out): a tile broadcasts TILE_M consecutive channels per tap */
-  ops_transpose(s->c_out, conv_k(s), w, conv_k(s), ws + direct_layout_of(s).wt, s->c_out);
+  pack_weights(conv_k(s), s->c_out, w, 1, conv_k(s), ws + direct_layout_of(s).wp);
   direct_job j = {.s = s, .x = x, .w = w, .b = b, .z = z, .act = act, .ws = ws};
   ebm_parallel_for_workers(group_count(s), 1, (int)conv_slots(s), forward_groups, &j);
 }
 
-// dy (and pre) are (N,C_out,H_out,W_out), w is (C_out, K), dx is (N,C_in,H_in,W_in).
+// dy (and pre) are (N,C_out,H_out,W_out), wp is w packed (pack_weights of w),
+// dx is (N,C_in,H_in,W_in).
 __attribute__((target(DIRECT_TARGET))) static void backward_input_groups(void *ctx, int64_t begin,
                                                                          int64_t end, int tid) {
   const direct_job *j = ctx;
@@ -262,7 +294,8 @@ __attribute__((target(DIRECT_TARGET))) static void backward_input_groups(void *c
   const int64_t k_count = conv_k(s), p_count = conv_p(s), co_n = s->c_out;
   const int64_t fi = conv_f_in(s), fo = conv_f_out(s);
   float *scratch = j->ws + l.worker + (size_t)tid * l.worker_size;
-  float *xt = scratch + l.xt, *xp = scratch + l.xp, *mat = scratch + l.mat, *dz = scratch + l.dz;
+  float *xp = scratch + l.xp, *mat = scratch + l.mat, *dz = scratch + l.dz;
+  const float *wp = j->ws + l.wp;
   int32_t off[MAX_K];
   tap_offsets(s, off);
   for (int64_t group = begin; group < end; group++) {
@@ -282,17 +315,18 @@ __attribute__((target(DIRECT_TARGET))) static void backward_input_groups(void *c
       const float *b = mat + p0 * LANES;
       const int64_t ldb = p_count * LANES;
       int64_t k0 = 0;
-#define BWD(mr_, np_) backward_tile(mr_, np_, co_n, j->w + k0, k_count, b, ldb, off + k0, xp, base)
+#define BWD(mr_, np_) backward_tile(mr_, np_, co_n, wp + k0 * co_n, mr_, b, ldb, off + k0, xp, base)
       TILE_ROWS(BWD, k0, k_count);
 #undef BWD
     }
-    store_padded(s, xp, gn, xt, j->dx + a * fi);
+    store_padded(s, xp, gn, j->dx + a * fi);
   }
 }
 
 void DIRECT_FN(ops_conv2d_direct_backward_input)(const ebm_conv2d_shape *s, const float *pre,
                                                  const float *dy, const float *w, float *dx,
                                                  float *ws) {
+  pack_weights(s->c_out, conv_k(s), w, conv_k(s), 1, ws + direct_layout_of(s).wp);
   direct_job j = {.s = s, .pre = pre, .dy = dy, .w = w, .dx = dx, .ws = ws};
   ebm_parallel_for_workers(group_count(s), 1, (int)conv_slots(s), backward_input_groups, &j);
 }

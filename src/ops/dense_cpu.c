@@ -81,41 +81,99 @@ void ops_cpu_linear_backward_weight(int64_t n, int64_t in, int64_t out, const fl
       for (int64_t o = 0; o < out; o++) db[o] += dy[i * out + o];
 }
 
-// x is (N,C,H,W), y is (N,C,H/k,W/k): mean of each k×k window (PyTorch
-// AvgPool2d(k): rows / columns beyond the last whole window are dropped).
-void ops_cpu_avgpool2d_forward(int64_t n, int64_t c, int64_t h, int64_t w, int64_t k,
-                               const float *x, float *y) {
-  const int64_t ho = h / k, wo = w / k;
+/* Average pooling runs over planes (one channel of one item) in blocks of
+ * POOL_PLANES that the pool's threads share: each plane is computed the same
+ * way whatever block or thread it falls in, so results are bitwise identical
+ * at any thread count. The IGEBM blocks pool 2×2, so k = 2 gets its own copy
+ * of the loops with k a constant, which gcc unrolls and vectorises (the
+ * general loop, one window at a time and on one thread, was ~5 % of an
+ * igebm-mnist Langevin step); both copies add a window's values in the same
+ * order, so they give the same bits. */
+#define POOL_PLANES 64
+#define POOL_MIN_PARALLEL (1 << 17) /* input floats: below, waking the pool costs more */
+
+typedef struct {
+  int64_t planes, h, w, k;
+  int backward; /* in is dy, out is dx */
+  const float *in;
+  float *out;
+} pool_job;
+
+// in is (planes, H, W), out is (planes, H/k, W/k): the mean of each k×k window
+// (PyTorch AvgPool2d(k): rows / columns beyond the last whole window are dropped).
+__attribute__((always_inline)) static inline void pool_forward_planes(const int64_t k,
+                                                                      const pool_job *j,
+                                                                      int64_t p0, int64_t p1) {
+  const int64_t h = j->h, w = j->w, ho = h / k, wo = w / k;
   const float inv = 1.0f / (float)(k * k);
-  for (int64_t p = 0; p < n * c; p++) {
-    const float *restrict in = x + p * h * w;
-    float *restrict out = y + p * ho * wo;
+  for (int64_t p = p0; p < p1; p++) {
+    const float *restrict in = j->in + p * h * w;
+    float *restrict out = j->out + p * ho * wo;
     for (int64_t i = 0; i < ho; i++)
-      for (int64_t j = 0; j < wo; j++) {
+      for (int64_t q = 0; q < wo; q++) {
         float acc = 0.0f;
         for (int64_t a = 0; a < k; a++)
-          for (int64_t b = 0; b < k; b++) acc += in[(i * k + a) * w + j * k + b];
-        out[i * wo + j] = acc * inv;
+          for (int64_t b = 0; b < k; b++) acc += in[(i * k + a) * w + q * k + b];
+        out[i * wo + q] = acc * inv;
       }
   }
+}
+
+// in is (planes, H/k, W/k), out is (planes, H, W): every pixel of a window
+// gets the window's value / k², the dropped rows / columns 0.
+__attribute__((always_inline)) static inline void pool_backward_planes(const int64_t k,
+                                                                       const pool_job *j,
+                                                                       int64_t p0, int64_t p1) {
+  const int64_t h = j->h, w = j->w, ho = h / k, wo = w / k;
+  const float inv = 1.0f / (float)(k * k);
+  for (int64_t p = p0; p < p1; p++) {
+    const float *restrict in = j->in + p * ho * wo;
+    float *restrict out = j->out + p * h * w;
+    for (int64_t r = 0; r < ho * k; r++) {
+      const float *restrict src = in + r / k * wo;
+      float *restrict dst = out + r * w;
+      for (int64_t q = 0; q < wo; q++)
+        for (int64_t b = 0; b < k; b++) dst[q * k + b] = src[q] * inv;
+      for (int64_t q = wo * k; q < w; q++) dst[q] = 0.0f;
+    }
+    memset(out + ho * k * w, 0, (size_t)((h - ho * k) * w) * sizeof *out);
+  }
+}
+
+static void pool_blocks(void *ctx, int64_t begin, int64_t end, int tid) {
+  (void)tid;
+  const pool_job *j = ctx;
+  int64_t p0 = begin * POOL_PLANES, p1 = end * POOL_PLANES < j->planes ? end * POOL_PLANES : j->planes;
+  if (j->backward && j->k == 2)
+    pool_backward_planes(2, j, p0, p1);
+  else if (j->backward)
+    pool_backward_planes(j->k, j, p0, p1);
+  else if (j->k == 2)
+    pool_forward_planes(2, j, p0, p1);
+  else
+    pool_forward_planes(j->k, j, p0, p1);
+}
+
+static void pool_run(pool_job *j) {
+  int64_t blocks = (j->planes + POOL_PLANES - 1) / POOL_PLANES;
+  if (j->planes * j->h * j->w < POOL_MIN_PARALLEL)
+    pool_blocks(j, 0, blocks, 0);
+  else
+    ebm_parallel_for(blocks, 1, pool_blocks, j);
+}
+
+// x is (N,C,H,W), y is (N,C,H/k,W/k).
+void ops_cpu_avgpool2d_forward(int64_t n, int64_t c, int64_t h, int64_t w, int64_t k,
+                               const float *x, float *y) {
+  pool_job j = {.planes = n * c, .h = h, .w = w, .k = k, .in = x, .out = y};
+  pool_run(&j);
 }
 
 // dy is (N,C,H/k,W/k), dx is (N,C,H,W), overwritten.
 void ops_cpu_avgpool2d_backward(int64_t n, int64_t c, int64_t h, int64_t w, int64_t k,
                                 const float *dy, float *dx) {
-  const int64_t ho = h / k, wo = w / k;
-  const float inv = 1.0f / (float)(k * k);
-  for (int64_t p = 0; p < n * c; p++) {
-    const float *restrict in = dy + p * ho * wo;
-    float *restrict out = dx + p * h * w;
-    for (int64_t r = 0; r < h; r++) {
-      int64_t i = r / k;
-      for (int64_t q = 0; q < w; q++) {
-        int64_t j = q / k;
-        out[r * w + q] = (i < ho && j < wo) ? in[i * wo + j] * inv : 0.0f;
-      }
-    }
-  }
+  pool_job j = {.planes = n * c, .h = h, .w = w, .k = k, .backward = 1, .in = dy, .out = dx};
+  pool_run(&j);
 }
 
 // x is (N,C,HW), y is (N,C).

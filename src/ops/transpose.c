@@ -23,29 +23,29 @@ void ops_transpose_plain(int64_t rows, int64_t cols, const float *src, int64_t l
 }
 
 #ifdef HAVE_AVX_PATH
+// r[i] (8 floats each) ← the 8×8 matrix of rows r[0..7] transposed, in registers.
+__attribute__((target("avx"), always_inline)) static inline void transpose8_regs(__m256 r[8]) {
+  __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+  __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+  __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+  __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+  __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+  __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+  __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  r[0] = _mm256_permute2f128_ps(s0, s4, 0x20), r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
+  r[2] = _mm256_permute2f128_ps(s2, s6, 0x20), r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
+  r[4] = _mm256_permute2f128_ps(s0, s4, 0x31), r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
+  r[6] = _mm256_permute2f128_ps(s2, s6, 0x31), r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
+}
+
 // One 8×8 tile: dst[c·ldd + r] = src[r·lds + c] for r, c < 8.
 __attribute__((target("avx"))) static inline void tile8(const float *src, int64_t lds, float *dst,
                                                         int64_t ldd) {
-  __m256 r0 = _mm256_loadu_ps(src + 0 * lds), r1 = _mm256_loadu_ps(src + 1 * lds);
-  __m256 r2 = _mm256_loadu_ps(src + 2 * lds), r3 = _mm256_loadu_ps(src + 3 * lds);
-  __m256 r4 = _mm256_loadu_ps(src + 4 * lds), r5 = _mm256_loadu_ps(src + 5 * lds);
-  __m256 r6 = _mm256_loadu_ps(src + 6 * lds), r7 = _mm256_loadu_ps(src + 7 * lds);
-  __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
-  __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
-  __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
-  __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
-  r0 = _mm256_shuffle_ps(t0, t2, 0x44), r1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-  r2 = _mm256_shuffle_ps(t1, t3, 0x44), r3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-  r4 = _mm256_shuffle_ps(t4, t6, 0x44), r5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-  r6 = _mm256_shuffle_ps(t5, t7, 0x44), r7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-  _mm256_storeu_ps(dst + 0 * ldd, _mm256_permute2f128_ps(r0, r4, 0x20));
-  _mm256_storeu_ps(dst + 1 * ldd, _mm256_permute2f128_ps(r1, r5, 0x20));
-  _mm256_storeu_ps(dst + 2 * ldd, _mm256_permute2f128_ps(r2, r6, 0x20));
-  _mm256_storeu_ps(dst + 3 * ldd, _mm256_permute2f128_ps(r3, r7, 0x20));
-  _mm256_storeu_ps(dst + 4 * ldd, _mm256_permute2f128_ps(r0, r4, 0x31));
-  _mm256_storeu_ps(dst + 5 * ldd, _mm256_permute2f128_ps(r1, r5, 0x31));
-  _mm256_storeu_ps(dst + 6 * ldd, _mm256_permute2f128_ps(r2, r6, 0x31));
-  _mm256_storeu_ps(dst + 7 * ldd, _mm256_permute2f128_ps(r3, r7, 0x31));
+  __m256 r[8];
+  for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(src + i * lds);
+  transpose8_regs(r);
+  for (int i = 0; i < 8; i++) _mm256_storeu_ps(dst + i * ldd, r[i]);
 }
 
 __attribute__((target("avx"))) static void transpose_avx(int64_t rows, int64_t cols,
@@ -78,4 +78,82 @@ void ops_transpose(int64_t rows, int64_t cols, const float *src, int64_t lds, fl
   }
 #endif
   ops_transpose_plain(rows, cols, src, lds, dst, ldd);
+}
+
+/* --------------------------------------------- to and from a padded block */
+
+/* Walks the interior pixels of a padded block in CHW order: off is the
+ * pixel's offset, x and y its column and row. */
+typedef struct {
+  int64_t x, y, off;
+} pixel_walk;
+
+static pixel_walk walk_start(const ops_padded_block *b) {
+  return (pixel_walk){0, 0, (b->pad * (b->w + 2 * b->pad) + b->pad) * b->lanes};
+}
+
+static inline int64_t walk_next(const ops_padded_block *b, pixel_walk *p) {
+  int64_t off = p->off;
+  p->off += b->lanes;
+  if (++p->x == b->w) { /* the right border, then the left one of the next row */
+    p->x = 0;
+    p->off += 2 * b->pad * b->lanes;
+    if (++p->y == b->h) { /* the bottom border, then the top one of the next channel */
+      p->y = 0;
+      p->off += 2 * b->pad * (b->w + 2 * b->pad) * b->lanes;
+    }
+  }
+  return off;
+}
+
+/* Moves rows (rows ≤ 8) of flat (row stride ld, CHW order) to their lanes
+ * of block's interior pixels when to_block, else back. */
+#ifdef HAVE_AVX_PATH
+/* 8 pixels at a time, whatever the row and channel boundaries between them:
+ * one 8×8 tile transposed in registers, its 8 columns stored to (or loaded
+ * from) the 8 pixels' own places. Returns the pixels done. */
+__attribute__((target("avx"))) static int64_t move_padded_avx(const ops_padded_block *b,
+                                                               pixel_walk *p, float *flat,
+                                                               int64_t ld, float *block,
+                                                               int to_block) {
+  const int64_t q8 = b->c * b->h * b->w / 8 * 8;
+  for (int64_t q = 0; q < q8; q += 8) {
+    float *pix[8];
+    for (int i = 0; i < 8; i++) pix[i] = block + walk_next(b, p);
+    __m256 r[8];
+    for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(to_block ? flat + i * ld + q : pix[i]);
+    transpose8_regs(r);
+    for (int i = 0; i < 8; i++) _mm256_storeu_ps(to_block ? pix[i] : flat + i * ld + q, r[i]);
+  }
+  return q8;
+}
+#endif
+
+static void move_padded(const ops_padded_block *b, int64_t rows, float *flat, int64_t ld,
+                        float *block, int to_block) {
+  pixel_walk p = walk_start(b);
+  int64_t q = 0;
+#ifdef HAVE_AVX_PATH
+  if (rows == 8 && __builtin_cpu_supports("avx")) q = move_padded_avx(b, &p, flat, ld, block, to_block);
+#endif
+  for (; q < b->c * b->h * b->w; q++) {
+    float *pix = block + walk_next(b, &p);
+    for (int64_t t = 0; t < rows; t++) {
+      if (to_block)
+        pix[t] = flat[t * ld + q];
+      else
+        flat[t * ld + q] = pix[t];
+    }
+  }
+}
+
+/* One function for both directions; to the block it only reads src. */
+void ops_transpose_to_padded(const ops_padded_block *b, int64_t rows, const float *src,
+                             int64_t lds, float *dst) {
+  move_padded(b, rows, (float *)src, lds, dst, 1);
+}
+
+void ops_transpose_from_padded(const ops_padded_block *b, int64_t rows, const float *src,
+                               float *dst, int64_t ldd) {
+  move_padded(b, rows, dst, ldd, (float *)src, 0);
 }

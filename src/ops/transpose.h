@@ -1,5 +1,5 @@
 /* ops/transpose.h — internal: out-of-place float matrix transpose, used by
- * conv2d_cpu.c to move groups of items between NCHW and CHWN. */
+ * the conv paths to move groups of items between NCHW and CHWN. */
 #ifndef EBM_OPS_TRANSPOSE_H
 #define EBM_OPS_TRANSPOSE_H
 
@@ -13,5 +13,23 @@ void ops_transpose(int64_t rows, int64_t cols, const float *src, int64_t lds, fl
 /* The portable loop ops_transpose falls back to (exposed for tests). */
 void ops_transpose_plain(int64_t rows, int64_t cols, const float *src, int64_t lds, float *dst,
                          int64_t ldd);
+
+/* A zero-padded CHWN block (the direct convolution's input buffer): pixel
+ * (c, y, x) of a C × H × W image keeps its `lanes` items (one per lane) at
+ *   ((c·(H + 2·pad) + y + pad)·(W + 2·pad) + x + pad)·lanes. */
+typedef struct {
+  int64_t c, h, w, pad, lanes;
+} ops_padded_block;
+
+// src is (rows, C·H·W), rows ≤ 8, row stride lds (items in NCHW): item t
+// goes to lane t of every interior pixel of dst (the other lanes and the
+// border are left as they are). Exact (data movement only).
+void ops_transpose_to_padded(const ops_padded_block *b, int64_t rows, const float *src,
+                             int64_t lds, float *dst);
+
+// The inverse: lane t of every interior pixel of src into row t of dst
+// ((rows ≤ 8, C·H·W), row stride ldd).
+void ops_transpose_from_padded(const ops_padded_block *b, int64_t rows, const float *src,
+                               float *dst, int64_t ldd);
 
 #endif

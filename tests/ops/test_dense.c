@@ -91,12 +91,17 @@ TEST(linear_results_are_bitwise_identical_at_1_and_2_threads) {
   free(x), free(w), free(b), free(dy);
 }
 
-/* n, c, h, w, k: odd sizes drop the last row / column like PyTorch. */
-static const int64_t pool_shapes[][5] = {{2, 3, 4, 4, 2}, {1, 2, 5, 7, 2}, {3, 1, 9, 9, 3}, {1, 1, 3, 3, 1}};
+/* n, c, h, w, k: odd sizes drop the last row / column like PyTorch; the
+ * last two are large enough to be shared by the pool's threads, in blocks of
+ * 64 planes with a partial last block (205 and 200 planes). */
+static const int64_t pool_shapes[][5] = {{2, 3, 4, 4, 2},     {1, 2, 5, 7, 2},     {3, 1, 9, 9, 3},
+                                         {1, 1, 3, 3, 1},     {5, 41, 29, 31, 2}, {4, 50, 27, 25, 3}};
+#define POOL_COUNT ((int)(sizeof pool_shapes / sizeof pool_shapes[0]))
 
 TEST(avgpool2d_forward_and_backward_match_reference_and_finite_differences) {
+  REQUIRE_OK(ebm_threads_init(2));
   const ebm_ops *ops = ebm_ops_cpu();
-  for (int t = 0; t < 4; t++) {
+  for (int t = 0; t < POOL_COUNT; t++) {
     int64_t n = pool_shapes[t][0], c = pool_shapes[t][1], h = pool_shapes[t][2];
     int64_t w = pool_shapes[t][3], k = pool_shapes[t][4], ho = h / k, wo = w / k;
     int64_t nx = n * c * h * w, ny = n * c * ho * wo;
@@ -117,6 +122,26 @@ TEST(avgpool2d_forward_and_backward_match_reference_and_finite_differences) {
       CHECK_NEAR(dx[q], fd, 1e-6);
     }
     free(x), free(y), free(r), free(dx), free(yd);
+  }
+}
+
+TEST(avgpool2d_results_are_bitwise_identical_at_1_and_2_threads) {
+  for (int t = POOL_COUNT - 2; t < POOL_COUNT; t++) {
+    int64_t n = pool_shapes[t][0], c = pool_shapes[t][1], h = pool_shapes[t][2];
+    int64_t w = pool_shapes[t][3], k = pool_shapes[t][4];
+    int64_t nx = n * c * h * w, ny = n * c * (h / k) * (w / k);
+    float *x = rand_floats(nx, 30 + t, -1, 1), *dy = rand_floats(ny, 40 + t, -1, 1);
+    float *y[2], *dx[2];
+    for (int threads = 1; threads <= 2; threads++) {
+      REQUIRE_OK(ebm_threads_init(threads));
+      y[threads - 1] = nan_floats(ny), dx[threads - 1] = nan_floats(nx);
+      ebm_ops_cpu()->avgpool2d_forward(n, c, h, w, k, x, y[threads - 1]);
+      ebm_ops_cpu()->avgpool2d_backward(n, c, h, w, k, dy, dx[threads - 1]);
+    }
+    CHECK(memcmp(y[0], y[1], (size_t)ny * sizeof(float)) == 0);
+    CHECK(memcmp(dx[0], dx[1], (size_t)nx * sizeof(float)) == 0);
+    for (int i = 0; i < 2; i++) free(y[i]), free(dx[i]);
+    free(x), free(dy);
   }
 }
 
