@@ -423,7 +423,7 @@ static int sample_levels(sample_flags *f, const target *t, int64_t n, int steps,
 static int sample_generator(const sample_flags *f, int64_t n) {
   const char *clash = f->from_buffer ? "--from-buffer" : strcmp(f->init, "uniform") != 0 ? "--init"
                       : f->chain ? "--chain" : f->anneal != 1.0 ? "--anneal" : f->cls >= 0 ? "--class"
-                      : f->data ? "--data" : f->rec.levels > 0 ? "--levels" : NULL;
+                      : f->data ? "--data" : f->rec.levels > 0 ? "--levels" : f->levels_png ? "--levels-png" : NULL;
   if (clash) return cli_usage_error(VERB, "%s: %s is a model with a generator, whose samples start at G(z)", clash, f->ckpt);
   sample_generator_args a = {.ckpt = f->ckpt, .out = f->out, .png = f->png, .space = f->space,
                              .from_generator = f->from_generator, .sf = &f->sf, .n = n, .seed = f->seed};
