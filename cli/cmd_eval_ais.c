@@ -140,9 +140,8 @@ static ebm_status write_json(const char *path, const ais_flags *f, const ais_tar
                              const ebm_loglik_result *r) {
   const ebm_ais_result *fwd = &r->forward, *rev = &r->reverse;
   ebm_jsonl *j = NULL;
-  ebm_status st = ebm_jsonl_open_replace(path, &j);
+  ebm_status st = ebm_jsonl_object_begin(path, &j);
   if (st != EBM_OK) return st;
-  ebm_jsonl_begin(j);
   ebm_jsonl_str(j, "model", f->ckpt ? f->ckpt : f->energy);
   ebm_jsonl_int(j, "dim", dim);
   ebm_jsonl_str(j, "base", f->base);
@@ -174,10 +173,7 @@ static ebm_status write_json(const char *path, const ais_flags *f, const ais_tar
       ebm_jsonl_num(j, "bpd_upper", r->bpd_upper);
     }
   }
-  st = ebm_jsonl_end(j);
-  if (st == EBM_OK) st = ebm_jsonl_commit(j); /* atomic: a failure keeps the previous file */
-  ebm_jsonl_close(j);
-  return st;
+  return ebm_jsonl_object_commit(j); /* atomic: a failure keeps the previous file */
 }
 
 /* The table `ebm eval ais` prints: both log Z estimates, the exact one when

@@ -13,9 +13,8 @@
 static ebm_status write_json(const char *path, const char *ckpt, const char *data, int bins,
                              const ebm_classify_result *r) {
   ebm_jsonl *j = NULL;
-  ebm_status st = ebm_jsonl_open_replace(path, &j);
+  ebm_status st = ebm_jsonl_object_begin(path, &j);
   if (st != EBM_OK) return st;
-  ebm_jsonl_begin(j);
   ebm_jsonl_str(j, "model", ckpt);
   ebm_jsonl_str(j, "data", data);
   ebm_jsonl_int(j, "n", r->n);
@@ -24,10 +23,7 @@ static ebm_status write_json(const char *path, const char *ckpt, const char *dat
   ebm_jsonl_num(j, "ece", r->ece);
   ebm_jsonl_int(j, "bins", bins);
   ebm_jsonl_num(j, "nll", r->nll);
-  st = ebm_jsonl_end(j);
-  if (st == EBM_OK) st = ebm_jsonl_commit(j); /* atomic: a failure keeps the previous file */
-  ebm_jsonl_close(j);
-  return st;
+  return ebm_jsonl_object_commit(j); /* atomic: a failure keeps the previous file */
 }
 
 /* The labelled data in the model's range: 0 or an exit code. */

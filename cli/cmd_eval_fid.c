@@ -127,9 +127,8 @@ static ebm_status measure(ebm_classifier *c, const fid_flags *f, const ebm_tenso
 
 static ebm_status write_json(const fid_flags *f, const fid_result *r) {
   ebm_jsonl *j = NULL;
-  ebm_status st = ebm_jsonl_open_replace(f->json, &j);
+  ebm_status st = ebm_jsonl_object_begin(f->json, &j);
   if (st != EBM_OK) return st;
-  ebm_jsonl_begin(j);
   ebm_jsonl_str(j, "samples", f->samples);
   ebm_jsonl_str(j, "ref", f->ref);
   ebm_jsonl_str(j, "classifier", f->clf_path);
@@ -141,10 +140,7 @@ static ebm_status write_json(const fid_flags *f, const fid_result *r) {
   ebm_jsonl_num(j, "kid_std", r->kid_std);
   ebm_jsonl_int(j, "kid_subsets", f->subsets);
   ebm_jsonl_int(j, "kid_subset_size", r->kid_size);
-  st = ebm_jsonl_end(j);
-  if (st == EBM_OK) st = ebm_jsonl_commit(j); /* atomic: a failure keeps the previous file */
-  ebm_jsonl_close(j);
-  return st;
+  return ebm_jsonl_object_commit(j); /* atomic: a failure keeps the previous file */
 }
 
 static int run_eval_fid(int argc, char **argv) {

@@ -19,9 +19,8 @@ typedef struct {
 
 static ebm_status write_json(const inpaint_eval_flags *f, const ebm_sampler_config *cfg, const ebm_inpaint_score *r) {
   ebm_jsonl *j = NULL;
-  ebm_status st = ebm_jsonl_open_replace(f->json, &j);
+  ebm_status st = ebm_jsonl_object_begin(f->json, &j);
   if (st != EBM_OK) return st;
-  ebm_jsonl_begin(j);
   ebm_jsonl_str(j, "model", f->ckpt);
   ebm_jsonl_str(j, "data", f->data);
   ebm_jsonl_str(j, "classifier", f->clf_path);
@@ -36,10 +35,7 @@ static ebm_status write_json(const inpaint_eval_flags *f, const ebm_sampler_conf
   ebm_jsonl_num(j, "mse_filled", r->mse_filled);
   ebm_jsonl_num(j, "energy_start", r->e_start);
   ebm_jsonl_num(j, "energy_filled", r->e_filled);
-  st = ebm_jsonl_end(j);
-  if (st == EBM_OK) st = ebm_jsonl_commit(j); /* atomic: a failure keeps the previous file */
-  ebm_jsonl_close(j);
-  return st;
+  return ebm_jsonl_object_commit(j); /* atomic: a failure keeps the previous file */
 }
 
 /* 0, -1 after --help, or an exit code; cfg: the flags over the checkpoint's

@@ -66,9 +66,8 @@ static ebm_status load_sets(const kale_flags *f, ebm_npy *a, ebm_npy *b) {
 
 static ebm_status write_json(const kale_flags *f, const ebm_kale_result *r) {
   ebm_jsonl *j = NULL;
-  ebm_status st = ebm_jsonl_open_replace(f->json, &j);
+  ebm_status st = ebm_jsonl_object_begin(f->json, &j);
   if (st != EBM_OK) return st;
-  ebm_jsonl_begin(j);
   ebm_jsonl_str(j, "samples", f->samples);
   ebm_jsonl_str(j, "ref", f->ref);
   ebm_jsonl_num(j, "kale", r->kale);
@@ -78,10 +77,7 @@ static ebm_status write_json(const kale_flags *f, const ebm_kale_result *r) {
   ebm_jsonl_int(j, "n_test_samples", r->n_test_q);
   ebm_jsonl_int(j, "n_test_ref", r->n_test_p);
   ebm_jsonl_int(j, "iters", f->cfg.iters);
-  st = ebm_jsonl_end(j);
-  if (st == EBM_OK) st = ebm_jsonl_commit(j); /* atomic: a failure keeps the previous file */
-  ebm_jsonl_close(j);
-  return st;
+  return ebm_jsonl_object_commit(j); /* atomic: a failure keeps the previous file */
 }
 
 static int run_eval_kale(int argc, char **argv) {

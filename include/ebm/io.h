@@ -244,6 +244,12 @@ void ebm_jsonl_str(ebm_jsonl *j, const char *key, const char *value);
 ebm_status ebm_jsonl_end(ebm_jsonl *j);
 /* Closes the file and frees; accepts NULL. */
 void ebm_jsonl_close(ebm_jsonl *j);
+/* A results file of one JSON object (`--json FILE` of the eval verbs):
+ * _object_begin opens it in replace mode and starts the record; add the
+ * fields; _object_commit ends the record, writes the file atomically (a
+ * failure keeps the previous file) and closes j whatever happens. */
+ebm_status ebm_jsonl_object_begin(const char *path, ebm_jsonl **out);
+ebm_status ebm_jsonl_object_commit(ebm_jsonl *j);
 
 #ifdef __cplusplus
 }

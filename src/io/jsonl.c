@@ -116,3 +116,16 @@ void ebm_jsonl_close(ebm_jsonl *j) {
   free(j->path);
   free(j);
 }
+
+ebm_status ebm_jsonl_object_begin(const char *path, ebm_jsonl **out) {
+  ebm_status st = ebm_jsonl_open_replace(path, out);
+  if (st == EBM_OK) ebm_jsonl_begin(*out);
+  return st;
+}
+
+ebm_status ebm_jsonl_object_commit(ebm_jsonl *j) {
+  ebm_status st = ebm_jsonl_end(j);
+  if (st == EBM_OK) st = ebm_jsonl_commit(j);
+  ebm_jsonl_close(j);
+  return st;
+}
