@@ -270,15 +270,21 @@ static int load_saved(train_cli *c, cJSON **tree) {
   return 0;
 }
 
-/* The saved run's settings into *cfg (on the defaults, for keys a run of an
- * older version did not record). */
+/* The saved run's settings into *cfg (on the defaults, or a setting's
+ * legacy value, for keys a run of an older version did not record: it
+ * resumes as it was trained). */
 static int settings_from_saved(const train_cli *c, const cJSON *saved, ebm_train_config *cfg) {
   char text[EBM_TRAIN_TEXT_SIZE + 64];
   *cfg = ebm_train_defaults();
   for (int k = 0, n = ebm_train_setting_count(); k < n; k++) {
     const ebm_train_setting *s = ebm_train_setting_at(k);
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(saved, s->name);
-    if (!v || cJSON_IsNull(v)) continue;
+    if (!v || cJSON_IsNull(v)) {
+      if (s->legacy && ebm_train_config_set(cfg, s->name, s->legacy) != EBM_OK)
+        return cli_runtime_error(ebm_set_error(EBM_ERR_FORMAT, "%s/config.json: '%s': %s", c->f.out, s->name,
+                                               ebm_last_error()));
+      continue;
+    }
     if (json_text(v, text, sizeof text) || ebm_train_config_set(cfg, s->name, text) != EBM_OK)
       return cli_runtime_error(ebm_set_error(EBM_ERR_FORMAT, "%s/config.json: '%s': %s", c->f.out, s->name,
                                              ebm_last_error()));

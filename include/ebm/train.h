@@ -401,6 +401,10 @@ typedef struct {
   /* The default as text, applied by ebm_train_defaults (NULL: the common
    * settings, whose IGEBM defaults ebm_train_defaults documents and sets). */
   const char *def;
+  /* For a setting added after runs were recorded without it: the value that
+   * gives those runs their old behaviour when they resume (a config.json
+   * that lacks the key); NULL: the default. */
+  const char *legacy;
 } ebm_train_setting;
 
 /* The rows: the common settings first, then each method's, in method order. */

@@ -182,10 +182,14 @@ static ebm_status jem_step(ebm_trainer *t, void *state, ebm_train_stats *stats) 
   return EBM_OK;
 }
 
-#define JEM_ROW(name_, type_, field, metavar_, help_, def_, flags_)                                       \
+/* A row; _SINCE: a setting added after runs were recorded without it, which
+ * resume with `legacy_` (ebm_train_setting.legacy). */
+#define JEM_ROW_SINCE(name_, type_, field, metavar_, help_, def_, flags_, legacy_)                      \
   {.name = name_, .type = type_, .offset = offsetof(ebm_train_config, jem.field),                       \
    .size = sizeof(((ebm_train_config *)0)->jem.field), .metavar = metavar_, .help = help_, .def = def_, \
-   .flags = flags_}
+   .flags = flags_, .legacy = legacy_}
+#define JEM_ROW(name_, type_, field, metavar_, help_, def_, flags_) \
+  JEM_ROW_SINCE(name_, type_, field, metavar_, help_, def_, flags_, NULL)
 static const ebm_train_setting jem_settings[] = {
     JEM_ROW("px-weight", EBM_SETTING_FLOAT, px_weight, "W", "jem: weight of log p(x) (SGLD negatives; 0 = a softmax classifier)", "1", 0),
     JEM_ROW("pyx-weight", EBM_SETTING_FLOAT, pyx_weight, "W", "jem: weight of the cross-entropy of p(y|x)", "1", 0),
@@ -193,8 +197,9 @@ static const ebm_train_setting jem_settings[] = {
     JEM_ROW("sgld-steps", EBM_SETTING_INT, sgld_steps, "K", "jem: SGLD steps per training step", "20", 0),
     JEM_ROW("sgld-step", EBM_SETTING_FLOAT, sgld_step, "L", "jem: SGLD step size on grad log p(x)", "1", 0),
     JEM_ROW("sgld-noise", EBM_SETTING_FLOAT, sgld_noise, "S", "jem: SGLD noise sigma", "0.01", 0),
-    JEM_ROW("warmup", EBM_SETTING_INT64, warmup, "N", "jem: ramp the learning rate up linearly over the first N steps (0 = none)", "1000", 0),
-    JEM_ROW("px-alpha", EBM_SETTING_FLOAT, px_alpha, "A", "jem: weight of the energy regulariser A*(mean E(x+)^2 + mean E(x-)^2) in the log p(x) term (0 = JEM's plain term)", "0.1", 0),
+    /* added after JEM runs were recorded without them: those resume with neither (legacy "0") */
+    JEM_ROW_SINCE("warmup", EBM_SETTING_INT64, warmup, "N", "jem: ramp the learning rate up linearly over the first N steps (0 = none)", "1000", 0, "0"),
+    JEM_ROW_SINCE("px-alpha", EBM_SETTING_FLOAT, px_alpha, "A", "jem: weight of the energy regulariser A*(mean E(x+)^2 + mean E(x-)^2) in the log p(x) term (0 = JEM's plain term)", "0.1", 0, "0"),
     JEM_ROW("labels-fraction", EBM_SETTING_FLOAT, labels_fraction, "F", "jem: fraction of each class whose labels are used (the rest enter log p(x) only)", "1", EBM_SETTING_IDENTITY),
     JEM_ROW("labelled", EBM_SETTING_INT64, labelled, "N", "jem: keep the labels of N items per class, drawn for the seed (the rest enter log p(x) only; 0 = labels-fraction)", "0", EBM_SETTING_IDENTITY),
     JEM_ROW("eval-data", EBM_SETTING_TEXT, eval_data, "SPEC", "jem, ebc: held-out labelled data for accuracy in metrics.jsonl", "", 0),

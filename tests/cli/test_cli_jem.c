@@ -3,6 +3,8 @@
  * and `ebm energy --labels` E(x, y) = −f(x)[y]; `ebm translate` moves
  * points into a target class of it; a label ≥ K and labels missing from
  * the data are refused with one line. */
+#include <cjson/cJSON.h>
+
 #include "test_util.h"
 
 #define JEM_ARCH                                                                                       \
@@ -140,4 +142,46 @@ TEST(cli_translate_moves_points_into_the_target_class_of_a_jem_classifier) {
   }
   expect(run_cli("translate --ckpt %s --input %s --to-class 8 --out %s", ckpt, x, out), 2, NULL,
          "--to-class must be in 0..7");
+}
+
+/* A JEM run recorded before --warmup and --px-alpha existed (its
+ * config.json lacks both) resumes with neither, as it was trained — not
+ * with today's defaults (1000, 0.1); a run that recorded them keeps them. */
+TEST(cli_jem_run_recorded_without_newer_settings_resumes_as_it_was_trained) {
+  const char *run = test_path("old");
+  expect(run_cli(JEM_RUN " --iters 2 --out %s", run), 0, "trained jem", NULL);
+  char path[600];
+  snprintf(path, sizeof path, "%s/config.json", run);
+  char *text = test_read_text(path);
+  REQUIRE(text);
+  cJSON *cfg = cJSON_Parse(text);
+  free(text);
+  REQUIRE(cfg);
+  CHECK_EQ_INT((int)cJSON_GetNumberValue(cJSON_GetObjectItem(cfg, "warmup")), 1000);
+  cJSON_DeleteItemFromObject(cfg, "warmup");
+  cJSON_DeleteItemFromObject(cfg, "px-alpha");
+  char *older = cJSON_Print(cfg);
+  cJSON_Delete(cfg);
+  REQUIRE_OK(ebm_write_file_atomic(path, older, strlen(older)));
+  cJSON_free(older);
+  expect(run_cli("train --out %s --resume --iters 3", run), 0, "step 3 of 3", NULL);
+  text = test_read_text(path);
+  cfg = cJSON_Parse(text);
+  free(text);
+  REQUIRE(cfg);
+  CHECK_EQ_INT((int)cJSON_GetNumberValue(cJSON_GetObjectItem(cfg, "warmup")), 0);
+  CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(cfg, "px-alpha")) == 0.0);
+  cJSON_Delete(cfg);
+  /* a run that recorded them resumes with its own values */
+  const char *now = test_path("new");
+  expect(run_cli(JEM_RUN " --iters 2 --warmup 7 --out %s", now), 0, "trained jem", NULL);
+  expect(run_cli("train --out %s --resume --iters 3", now), 0, "step 3 of 3", NULL);
+  snprintf(path, sizeof path, "%s/config.json", now);
+  text = test_read_text(path);
+  cfg = cJSON_Parse(text);
+  free(text);
+  REQUIRE(cfg);
+  CHECK_EQ_INT((int)cJSON_GetNumberValue(cJSON_GetObjectItem(cfg, "warmup")), 7);
+  CHECK(fabs(cJSON_GetNumberValue(cJSON_GetObjectItem(cfg, "px-alpha")) - 0.1) < 1e-7);
+  cJSON_Delete(cfg);
 }
