@@ -391,7 +391,6 @@ ebm_status ebm_train_run(const ebm_dataset *ds, const ebm_train_config *cfg, con
   int interrupted = 0, out_of_time = 0, lock_fd = -1, created = 0, stepped = 0;
   int64_t budget_steps = 0;
   int64_t saved_step = -1;
-  int64_t iters = cfg->iters; /* the run's length; a budget may fit it (fit_length) */
   int fit_length = 0;
   double fit_t0 = 0;
   const int root = ebm_dist_rank(o->dist) == 0; /* writes the run directory */
@@ -424,7 +423,7 @@ ebm_status ebm_train_run(const ebm_dataset *ds, const ebm_train_config *cfg, con
 
   const double t0 = ebm_now_seconds();
   fit_length = o->budget_seconds > 0 && o->budget_fits_iters && !o->resume;
-  while (t->step < iters) {
+  while (t->step < t->cfg.iters) {
     if (stop_asked(o)) {
       interrupted = 1;
       break;
@@ -442,36 +441,35 @@ ebm_status ebm_train_run(const ebm_dataset *ds, const ebm_train_config *cfg, con
     if (fit_length && k == 1 + EBM_RUN_FIT_STEPS) {
       const double now = ebm_now_seconds();
       fit_length = 0;
-      iters = t->cfg.iters = run_fitted_iters(o->dist, o->budget_seconds, now - t0, (now - fit_t0) / EBM_RUN_FIT_STEPS, k);
-      s.iters = iters;
+      s.iters = t->cfg.iters = run_fitted_iters(o->dist, o->budget_seconds, now - t0, (now - fit_t0) / EBM_RUN_FIT_STEPS, k);
       if (root) {
         char detail[96];
-        snprintf(detail, sizeof detail, "iters %lld (%.4g s per step)", (long long)iters, (now - fit_t0) / EBM_RUN_FIT_STEPS);
+        snprintf(detail, sizeof detail, "iters %lld (%.4g s per step)", (long long)t->cfg.iters, (now - fit_t0) / EBM_RUN_FIT_STEPS);
         log_event(o->run_dir, k, "budget-iters", detail);
-        st = run_record_iters(o->run_dir, o->config_json, iters);
+        st = run_record_iters(o->run_dir, o->config_json, t->cfg.iters);
       }
       if ((st = ebm_dist_agree(o->dist, st)) != EBM_OK) goto fail;
     }
-    if (jl && (k % o->log_every == 0 || k == iters)) {
+    if (jl && (k % o->log_every == 0 || k == t->cfg.iters)) {
       log_metrics(jl, &s, ebm_now_seconds() - t0);
       st = ebm_jsonl_end(jl);
     }
-    if (st == EBM_OK && root && o->sample_every > 0 && (k % o->sample_every == 0 || k == iters)) {
+    if (st == EBM_OK && root && o->sample_every > 0 && (k % o->sample_every == 0 || k == t->cfg.iters)) {
       snprintf(png, sizeof png, "%s/samples/step_%06lld.png", o->run_dir, (long long)k);
       st = write_samples(t, o, png);
     }
     if ((st = ebm_dist_agree(o->dist, st)) != EBM_OK) goto fail;
-    if (o->save_every > 0 && k % o->save_every == 0 && k < iters) {
+    if (o->save_every > 0 && k % o->save_every == 0 && k < t->cfg.iters) {
       if ((st = save_checkpoint(t, o, ckpt, state)) != EBM_OK) goto fail;
       saved_step = k;
     }
     if (o->on_step) o->on_step(o->ctx, &s);
-    if (t->step < iters && stop_asked(o)) {
+    if (t->step < t->cfg.iters && stop_asked(o)) {
       interrupted = 1;
       break;
     }
     /* every rank stops when one's clock says so */
-    if (o->budget_seconds > 0 && t->step < iters &&
+    if (o->budget_seconds > 0 && t->step < t->cfg.iters &&
         ebm_dist_any(o->dist, run_out_of_budget(o->budget_seconds, ebm_now_seconds() - t0, ++budget_steps))) {
       out_of_time = 1;
       break;
@@ -483,7 +481,7 @@ ebm_status ebm_train_run(const ebm_dataset *ds, const ebm_train_config *cfg, con
   if (out_of_time && root) log_event(o->run_dir, t->step, "budget", NULL);
   if (interrupted)
     st = ebm_set_error(EBM_ERR_INTERRUPTED, "%s: interrupted at step %lld of %lld; saved, continue with --resume",
-                       o->run_dir, (long long)t->step, (long long)iters);
+                       o->run_dir, (long long)t->step, (long long)t->cfg.iters);
 fail:
   if (final_step && t) *final_step = t->step;
   ebm_jsonl_close(jl);
