@@ -79,12 +79,12 @@ static void print_summary(const denoise_flags *f, const ebm_sampler_config *cfg,
     printf("denoised %lld images (%s %g) with %s, %d steps: mean energy %.6g -> %.6g; MSE to --input: "
            "corrupted %.6g -> denoised %.6g -> %s\n",
            (long long)n, ebm_corruption_name((ebm_corruption)f->kind), (double)f->level, ebm_sampler_name(cfg->kind),
-           cfg->steps, use_mean(e, n), use_mean(e + n, n), use_mse(noisy, xv, NULL, count),
-           use_mse(result, xv, NULL, count), f->out);
+           cfg->steps, use_mean(e, n), use_mean(e + n, n), ebm_masked_mse(noisy, xv, NULL, count),
+           ebm_masked_mse(result, xv, NULL, count), f->out);
   else
     printf("denoised %lld images with %s, %d steps: mean energy %.6g -> %.6g; MSE moved %.6g -> %s\n",
            (long long)n, ebm_sampler_name(cfg->kind), cfg->steps, use_mean(e, n), use_mean(e + n, n),
-           use_mse(result, xv, NULL, count), f->out);
+           ebm_masked_mse(result, xv, NULL, count), f->out);
 }
 
 static int run_denoise(int argc, char **argv) {

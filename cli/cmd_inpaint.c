@@ -76,18 +76,6 @@ static void noise_range(const ebm_energy *en, const float *xv, int64_t count, fl
   use_range(en, vmin, vmax, lo, hi);
 }
 
-/* The noise start as ebm_inpaint draws it (its first draw from rng, here
- * from a copy), for the summary's "noise start" numbers. */
-static ebm_status noise_start(ebm_rng rng, const float *mask, const float *xv, int64_t count, int64_t filled,
-                              float lo, float hi, float *start) {
-  float *z0 = malloc((size_t)filled * sizeof *z0);
-  if (!z0) return ebm_set_error(EBM_ERR_NOMEM, "out of memory");
-  ebm_rng_uniform(&rng, z0, filled, lo, hi);
-  for (int64_t k = 0, f = 0; k < count; k++) start[k] = mask[k] != 0.0f ? z0[f++] : xv[k];
-  free(z0);
-  return EBM_OK;
-}
-
 /* Rows input / masked (holes at mid-range) / result, first PNG_MAX_COLS items. */
 static ebm_status write_png(const char *png, const ebm_energy *en, float lo, float hi, const float *xv,
                             const float *mask, const float *result, int64_t n) {
@@ -166,7 +154,7 @@ static int run_inpaint(int argc, char **argv) {
   const ebm_cond cond = {.labels = y};
   ebm_rng rng;
   ebm_rng_init(&rng, (uint64_t)f.seed);
-  if ((st = noise_start(rng, mask, xv, count, filled, lo, hi, start)) != EBM_OK) goto done;
+  if ((st = ebm_inpaint_start(rng, xv, mask, count, lo, hi, start)) != EBM_OK) goto done;
   ebm_progress *progress = ebm_progress_new(stderr, VERB, cfg.steps);
   st = ebm_inpaint(en, &cfg, xv, mask, &cond, n, lo, hi, &rng, result, use_progress_step, progress);
   ebm_progress_finish(progress);
@@ -178,7 +166,7 @@ static int run_inpaint(int argc, char **argv) {
   printf("inpainted %lld images (%lld values, %.1f%%) with %s, %d steps: mean energy %.6g -> %.6g; "
          "masked MSE to --input: noise start %.6g -> result %.6g -> %s\n",
          (long long)n, (long long)filled, 100.0 * (double)filled / (double)count, ebm_sampler_name(cfg.kind),
-         cfg.steps, use_mean(e, n), use_mean(e + n, n), use_mse(start, xv, mask, count), use_mse(result, xv, mask, count), f.out);
+         cfg.steps, use_mean(e, n), use_mean(e + n, n), ebm_masked_mse(start, xv, mask, count), ebm_masked_mse(result, xv, mask, count), f.out);
 done:
   if (st != EBM_OK) rc = cli_runtime_error(st);
   free(mask);

@@ -120,7 +120,7 @@ static int run_translate(int argc, char **argv) {
   printf("translated %lld images to class %d with %s, %d steps: mean E(x, %d) %.6g -> %.6g; "
          "mean squared change %.6g -> %s\n",
          (long long)n, f.to_class, ebm_sampler_name(cfg.kind), cfg.steps, f.to_class, use_mean(e, n),
-         use_mean(e + n, n), use_mse(result, x.data, NULL, count), f.out);
+         use_mean(e + n, n), ebm_masked_mse(result, x.data, NULL, count), f.out);
 done:
   if (st != EBM_OK) rc = cli_runtime_error(st);
   ebm_sampler_free(s);

@@ -350,14 +350,3 @@ double use_mean(const float *v, int64_t n) {
   return s;
 }
 
-double use_mse(const float *a, const float *b, const float *mask, int64_t count) {
-  double sum = 0.0;
-  int64_t used = 0;
-  for (int64_t k = 0; k < count; k++) {
-    if (mask && mask[k] == 0.0f) continue;
-    double d = (double)a[k] - (double)b[k];
-    sum += d * d;
-    used++;
-  }
-  return used ? sum / (double)used : 0.0;
-}

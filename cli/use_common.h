@@ -160,8 +160,4 @@ ebm_status use_write_picture(const char *path, const ebm_energy *en, float lo, f
 /* The mean of v[0..n). */
 double use_mean(const float *v, int64_t n);
 
-/* The mean squared difference of a and b over the values where mask is
- * nonzero (mask NULL: all `count` values); 0 when none are. */
-double use_mse(const float *a, const float *b, const float *mask, int64_t count);
-
 #endif

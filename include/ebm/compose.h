@@ -115,6 +115,16 @@ ebm_status ebm_inpaint(const ebm_energy *en, const ebm_sampler_config *cfg, cons
                        const float *mask, const ebm_cond *cond, int64_t n, float lo, float hi,
                        ebm_rng *rng, float *out, ebm_sample_step_fn cb, void *cb_ctx);
 
+/* The start ebm_inpaint draws (call it with a copy of the rng you give
+ * ebm_inpaint): count values, x's where mask is 0, uniform in [lo, hi)
+ * where it is 1 (one ebm_rng_uniform over the masked values in memory
+ * order). For "before" numbers next to a fill. */
+ebm_status ebm_inpaint_start(ebm_rng rng, const float *x, const float *mask, int64_t count, float lo, float hi,
+                             float *start);
+/* Mean squared difference of a and b over the values where mask is not 0
+ * (every value when mask is NULL); 0 when there are none. */
+double ebm_masked_mse(const float *a, const float *b, const float *mask, int64_t count);
+
 /* Fills mask (n items of item_shape; 1 = fill, 0 = observed) with a named
  * pattern, the same for every item: "right-half", "bottom-half", "center"
  * (the central square of half the side), or "random:P" (each value 1 with

@@ -25,19 +25,6 @@ static ebm_status accuracy_of(ebm_classifier *clf, const float *x, const int32_t
   return ebm_classifier_evaluate(clf, &t, y, acc, NULL, NULL);
 }
 
-/* Masked-region MSE of a to b. */
-static double masked_mse(const float *a, const float *b, const float *mask, int64_t count) {
-  double sum = 0.0;
-  int64_t m = 0;
-  for (int64_t k = 0; k < count; k++)
-    if (mask[k] != 0.0f) {
-      const double d = (double)a[k] - b[k];
-      sum += d * d;
-      m++;
-    }
-  return m ? sum / (double)m : 0.0;
-}
-
 static double mean_of(const float *v, int64_t n) {
   double s = 0.0;
   for (int64_t i = 0; i < n; i++) s += v[i];
@@ -92,11 +79,7 @@ ebm_status ebm_inpaint_score_run(const ebm_energy *en, const ebm_sampler_config 
     st = ebm_set_error(EBM_ERR_ARG, "mask %s selects no value to fill", mask_pattern);
     goto done;
   }
-  /* the noise start exactly as ebm_inpaint draws it: its first draw, from a copy of its rng */
-  ebm_rng first = fill;
-  float *z0 = tmp; /* holes ≤ count */
-  ebm_rng_uniform(&first, z0, holes, lo, hi);
-  for (int64_t k = 0, f = 0; k < count; k++) start[k] = mask[k] != 0.0f ? z0[f++] : x[k];
+  if ((st = ebm_inpaint_start(fill, x, mask, count, lo, hi, start)) != EBM_OK) goto done; /* fill's copy */
   if ((st = ebm_inpaint(en, cfg, x, mask, NULL, m, lo, hi, &fill, filled, NULL, NULL)) != EBM_OK) goto done;
   const int64_t *shape = ds->x->shape;
   if ((st = accuracy_of(clf, x, y, m, item, shape, lo, hi, tmp, &out->acc_original)) != EBM_OK ||
@@ -106,8 +89,8 @@ ebm_status ebm_inpaint_score_run(const ebm_energy *en, const ebm_sampler_config 
       (st = ebm_energy_eval(en, filled, NULL, m, e + m, NULL)) != EBM_OK)
     goto done;
   out->n = m;
-  out->mse_start = masked_mse(start, x, mask, count);
-  out->mse_filled = masked_mse(filled, x, mask, count);
+  out->mse_start = ebm_masked_mse(start, x, mask, count);
+  out->mse_filled = ebm_masked_mse(filled, x, mask, count);
   out->e_start = mean_of(e, m);
   out->e_filled = mean_of(e + m, m);
   if (x_out) memcpy(x_out, x, (size_t)count * sizeof *x);

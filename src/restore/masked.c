@@ -166,3 +166,27 @@ done:
   ebm_energy_free(masked);
   return st;
 }
+
+ebm_status ebm_inpaint_start(ebm_rng rng, const float *x, const float *mask, int64_t count, float lo, float hi,
+                             float *start) {
+  int64_t holes = 0;
+  for (int64_t k = 0; k < count; k++) holes += mask[k] != 0.0f;
+  float *z0 = ebm_alloc((size_t)(holes ? holes : 1), sizeof *z0);
+  if (!z0) return ebm_set_error(EBM_ERR_NOMEM, "inpaint: out of memory for %lld values", (long long)holes);
+  ebm_rng_uniform(&rng, z0, holes, lo, hi);
+  for (int64_t k = 0, f = 0; k < count; k++) start[k] = mask[k] != 0.0f ? z0[f++] : x[k];
+  ebm_free(z0);
+  return EBM_OK;
+}
+
+double ebm_masked_mse(const float *a, const float *b, const float *mask, int64_t count) {
+  double sum = 0.0;
+  int64_t used = 0;
+  for (int64_t k = 0; k < count; k++) {
+    if (mask && mask[k] == 0.0f) continue;
+    const double d = (double)a[k] - (double)b[k];
+    sum += d * d;
+    used++;
+  }
+  return used ? sum / (double)used : 0.0;
+}
