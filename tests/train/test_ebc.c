@@ -374,18 +374,8 @@ TEST(labelled_keeps_exactly_n_per_class_for_a_seed) {
 
 /* The trainer's batches under --labelled 4: 4 labels per class. */
 TEST(jem_labelled_trains_on_n_labels_per_class) {
-  float pts[80];
-  int32_t lab[40];
-  for (int i = 0; i < 40; i++) pts[2 * i] = (float)i / 10.0f, pts[2 * i + 1] = 0, lab[i] = i % 2;
-  int64_t shape[2] = {40, 2}, lshape[1] = {40};
-  char x[512], yp[512], spec[1100];
-  snprintf(x, sizeof x, "%s", test_path("x.npy"));
-  snprintf(yp, sizeof yp, "%s", test_path("y.npy"));
-  REQUIRE_OK(ebm_npy_save(x, EBM_DTYPE_F32, 2, shape, pts));
-  REQUIRE_OK(ebm_npy_save(yp, EBM_DTYPE_I32, 1, lshape, lab));
-  snprintf(spec, sizeof spec, "npy:%s,%s", x, yp);
-  ebm_dataset *ds = NULL;
-  REQUIRE_OK(ebm_dataset_load(spec, -4, 4, &ds));
+  ebm_dataset *ds = tt_labelled_line();
+  REQUIRE(ds);
   ebm_net *net = nt_build("{\"input\": [2], \"layers\": [{\"type\": \"linear\", \"name\": \"fc\", \"out\": 2}]}", 40, 1);
   ebm_train_config c = ebm_train_defaults();
   REQUIRE_OK(ebm_train_config_set(&c, "method", "jem"));

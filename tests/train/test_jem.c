@@ -307,18 +307,8 @@ TEST(jem_resume_is_bit_exact) {
 /* 40 items, labels i % 2 (20 per class), one batch = the whole epoch:
  * labels-fraction 0.25 keeps 5 of each class, the first ones in the data. */
 TEST(labels_fraction_keeps_that_share_of_each_class) {
-  float pts[80];
-  int32_t lab[40];
-  for (int i = 0; i < 40; i++) pts[2 * i] = (float)i / 10.0f, pts[2 * i + 1] = 0, lab[i] = i % 2;
-  int64_t shape[2] = {40, 2}, lshape[1] = {40};
-  char x[512], yp[512], spec[1100];
-  snprintf(x, sizeof x, "%s", test_path("x.npy"));
-  snprintf(yp, sizeof yp, "%s", test_path("y.npy"));
-  REQUIRE_OK(ebm_npy_save(x, EBM_DTYPE_F32, 2, shape, pts));
-  REQUIRE_OK(ebm_npy_save(yp, EBM_DTYPE_I32, 1, lshape, lab));
-  snprintf(spec, sizeof spec, "npy:%s,%s", x, yp);
-  ebm_dataset *ds = NULL;
-  REQUIRE_OK(ebm_dataset_load(spec, -4, 4, &ds));
+  ebm_dataset *ds = tt_labelled_line();
+  REQUIRE(ds);
   ebm_net *net = nt_build("{\"input\": [2], \"layers\": [{\"type\": \"linear\", \"name\": \"fc\", \"out\": 2}]}", 40, 1);
   ebm_train_config c = toy_jem_config(1);
   c.batch = 40;

@@ -171,3 +171,19 @@ ebm_dataset *tt_unlabelled_points(void) {
     return NULL;
   return ds;
 }
+
+ebm_dataset *tt_labelled_line(void) {
+  float pts[80];
+  int32_t lab[40];
+  for (int i = 0; i < 40; i++) pts[2 * i] = (float)i / 10.0f, pts[2 * i + 1] = 0, lab[i] = i % 2;
+  const int64_t shape[2] = {40, 2}, lshape[1] = {40};
+  char x[512], yp[512], spec[1100];
+  snprintf(x, sizeof x, "%s", test_path("x.npy"));
+  snprintf(yp, sizeof yp, "%s", test_path("y.npy"));
+  snprintf(spec, sizeof spec, "npy:%s,%s", x, yp);
+  ebm_dataset *ds = NULL;
+  if (ebm_npy_save(x, EBM_DTYPE_F32, 2, shape, pts) != EBM_OK ||
+      ebm_npy_save(yp, EBM_DTYPE_I32, 1, lshape, lab) != EBM_OK || ebm_dataset_load(spec, -4, 4, &ds) != EBM_OK)
+    return NULL;
+  return ds;
+}

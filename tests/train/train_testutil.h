@@ -37,6 +37,9 @@ void tt_solve(double *A, double *y, int n);
 /* 32 two-dimensional points in [0, 1) with no labels (an npy data set in
  * test_path("points.npy")): what the methods that need labels must refuse. */
 ebm_dataset *tt_unlabelled_points(void);
+/* 40 points (i/10, 0) with labels i % 2, 20 per class (npy files
+ * test_path("x.npy") and "y.npy"), loaded in [-4, 4]. */
+ebm_dataset *tt_labelled_line(void);
 void tt_check_resume_bit_exact(const ebm_dataset *ds, ebm_train_config c, const char *arch, char *ckpt,
                                size_t size);
 /* The derivative of f (a loss of the network's parameters, fixed inputs)
