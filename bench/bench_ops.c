@@ -42,6 +42,7 @@ typedef struct {
   ebm_conv2d_shape conv[CONVS];
   float *act[CONVS + 3]; /* act[0] = input; act[i+1] = output of layer i (post-activation) */
   float *pre[CONVS + 2]; /* pre-activation outputs of the layers that have swish */
+  float *gate[CONVS];    /* swish'(pre) of the convs, kept by the fused forward */
   float *grad[CONVS + 3];
   float *w[CONVS + 2], *b[CONVS + 2], *dw[CONVS + 2], *db[CONVS + 2];
   float *ws;
@@ -75,6 +76,7 @@ static void net_init(net *m) {
     m->w[i] = buffer(s->c_out * k, &rng, scale), m->b[i] = buffer(s->c_out, &rng, scale);
     m->dw[i] = buffer(s->c_out * k, &rng, 0), m->db[i] = buffer(s->c_out, &rng, 0);
     m->pre[i] = buffer(ny, &rng, 1), m->act[i + 1] = buffer(ny, &rng, 1), m->grad[i + 1] = buffer(ny, &rng, 1);
+    m->gate[i] = buffer(ny, &rng, 1);
     size_t need = ebm_ops_current()->conv2d_workspace(s);
     if (need > ws) ws = need;
   }
@@ -91,6 +93,7 @@ static void net_init(net *m) {
 
 static void net_free(net *m) {
   for (int i = 0; i < CONVS + 3; i++) ebm_free(m->act[i]), ebm_free(m->grad[i]);
+  for (int i = 0; i < CONVS; i++) ebm_free(m->gate[i]);
   for (int i = 0; i < CONVS + 2; i++)
     ebm_free(m->pre[i]), ebm_free(m->w[i]), ebm_free(m->b[i]), ebm_free(m->dw[i]), ebm_free(m->db[i]);
   ebm_free(m->ws);
@@ -101,9 +104,11 @@ static void layer_forward(net *m, int i) {
   const ebm_ops *ops = ebm_ops_current();
   if (i < CONVS) {
     if (portable_convs)
-      ops_conv2d_gemm_forward(&m->conv[i], m->act[i], m->w[i], m->b[i], m->pre[i], m->act[i + 1], m->ws);
+      ops_conv2d_gemm_forward(&m->conv[i], m->act[i], m->w[i], m->b[i], m->pre[i], m->act[i + 1],
+                              m->gate[i], m->ws);
     else
-      ops->conv2d_forward_swish(&m->conv[i], m->act[i], m->w[i], m->b[i], m->pre[i], m->act[i + 1], m->ws);
+      ops->conv2d_forward_swish(&m->conv[i], m->act[i], m->w[i], m->b[i], m->pre[i], m->act[i + 1],
+                                m->gate[i], m->ws);
   } else {
     int l = i - CONVS;
     ops->linear_forward(BATCH, lin_in[l], lin_out[l], m->act[i], m->w[i], m->b[i], m->pre[i]);
@@ -116,9 +121,10 @@ static void layer_backward_input(net *m, int i) {
   const ebm_ops *ops = ebm_ops_current();
   if (i < CONVS) {
     if (portable_convs)
-      ops_conv2d_gemm_backward_input(&m->conv[i], m->pre[i], m->grad[i + 1], m->w[i], m->grad[i], m->ws);
+      ops_conv2d_gemm_backward_input(&m->conv[i], m->gate[i], m->grad[i + 1], m->w[i], m->grad[i], m->ws);
     else
-      ops->conv2d_backward_input_swish(&m->conv[i], m->pre[i], m->grad[i + 1], m->w[i], m->grad[i], m->ws);
+      ops->conv2d_backward_input_swish(&m->conv[i], m->gate[i], m->grad[i + 1], m->w[i], m->grad[i],
+                                       m->ws);
   } else {
     int l = i - CONVS;
     float *dy = m->grad[i + 1];

@@ -145,7 +145,8 @@ static ebm_status build_layer(ebm_net *net, int index, scratch_sizes *sz) {
 
 /* The run list: every layer once, except that a conv2d directly followed by
  * a swish becomes one fused step (the swish's output buffer is the step's
- * output, so both layers still show their shapes in `ebm info`). */
+ * output, so both layers still show their shapes in `ebm info`; the step
+ * also keeps swish' of its forward pass for the backward one, l->gate). */
 static ebm_status build_run_list(ebm_net *net) {
   const layer_kind *conv2d = layer_kind_find("conv2d"), *swish = layer_kind_find("swish");
   net->run = net_alloc(net, (size_t)net->nlayers, sizeof *net->run, "network run list");
@@ -154,6 +155,11 @@ static ebm_status build_run_list(ebm_net *net) {
   for (int i = 0; i < net->nlayers; i++) {
     layer *l = &net->layers[i];
     if (l->kind == conv2d && i + 1 < net->nlayers && net->layers[i + 1].kind == swish) {
+      char what[NN_NAME_MAX + 48];
+      snprintf(what, sizeof what, "the swish gradient of layer %d (conv2d%s%s)", i,
+               l->name[0] ? " " : "", l->name);
+      ebm_status st = net_alloc_floats(net, &l->gate, net->max_batch * l->out_size, what);
+      if (st) return st;
       l->kind = &layer_conv2d_swish;
       net->run[net->nrun++] = l;
       i++;

@@ -41,7 +41,7 @@ static void conv2d_swish_forward(ebm_net *net, layer *l, int64_t n, const ebm_co
   layer *act = l + 1;
   act->in = l->out;
   act->y_out = act->out;
-  wop_forward_swish(net, &l->op, n, x, l->out, act->out);
+  wop_forward_swish(net, &l->op, n, x, l->out, act->out, l->gate);
   l->y_out = act->out;
 }
 
@@ -53,7 +53,7 @@ static const float *conv2d_swish_backward(ebm_net *net, layer *l, int64_t n, con
                                           int want_params) {
   (void)cond;
   if (!want_params) {
-    if (need_dx) wop_backward_input_swish(net, &l->op, n, l->out, dy, dx);
+    if (need_dx) wop_backward_input_swish(net, &l->op, n, l->gate, dy, dx);
     return dx;
   }
   ebm_ops_current()->swish_backward(n * l->out_size, l->out, dy, net->grad_c);

@@ -46,20 +46,21 @@ void wop_backward(ebm_net *net, const wop *op, int64_t n, const float *x, const 
   }
 }
 
-// x is (n, c_in, h_in, w_in); pre and y are (n, c_out, h_out, w_out)
-void wop_forward_swish(ebm_net *net, const wop *op, int64_t n, const float *x, float *pre, float *y) {
+// x is (n, c_in, h_in, w_in); pre, y and gate are (n, c_out, h_out, w_out)
+void wop_forward_swish(ebm_net *net, const wop *op, int64_t n, const float *x, float *pre, float *y,
+                       float *gate) {
   ebm_conv2d_shape s = op->cs;
   s.n = n;
   const float *b = op->bias >= 0 ? net_param_data(net, op->bias) : NULL;
-  ebm_ops_current()->conv2d_forward_swish(&s, x, wop_weight(net, op), b, pre, y, net->ws);
+  ebm_ops_current()->conv2d_forward_swish(&s, x, wop_weight(net, op), b, pre, y, gate, net->ws);
 }
 
-// dy is the gradient at the swish output; dx is (n, c_in, h_in, w_in)
-void wop_backward_input_swish(ebm_net *net, const wop *op, int64_t n, const float *pre,
+// dy is the gradient at the swish output, gate the forward's swish'; dx is (n, c_in, h_in, w_in)
+void wop_backward_input_swish(ebm_net *net, const wop *op, int64_t n, const float *gate,
                               const float *dy, float *dx) {
   ebm_conv2d_shape s = op->cs;
   s.n = n;
-  ebm_ops_current()->conv2d_backward_input_swish(&s, pre, dy, wop_weight(net, op), dx, net->ws);
+  ebm_ops_current()->conv2d_backward_input_swish(&s, gate, dy, wop_weight(net, op), dx, net->ws);
 }
 
 /* Gathers each item's row of a [K, C] table into out[n, C]. */

@@ -198,6 +198,8 @@ struct layer {
   int64_t in_shape[3], out_shape[3];
   int64_t in_size, out_size;  /* floats per item */
   float *out;                 /* [max_batch, out_size]; NULL for views */
+  float *gate;                /* conv2d + swish step: swish'(out) of the last
+                                 forward pass, [max_batch, out_size] */
   const float *in;            /* input of the last forward pass */
   const float *y_out;         /* output of the last forward pass */
   double flops;               /* multiply-adds per item of its forward */
@@ -341,9 +343,11 @@ void wop_forward(ebm_net *net, const wop *op, int64_t n, const float *x, float *
 void wop_backward(ebm_net *net, const wop *op, int64_t n, const float *x, const float *dy,
                   float *dx, int want_params);
 /* Fused conv + swish (ops conv2d_forward_swish / _backward_input_swish):
- * pre = conv(x), y = swish(pre); dx = conv_backward_input(dy ⊙ swish'(pre)). */
-void wop_forward_swish(ebm_net *net, const wop *op, int64_t n, const float *x, float *pre, float *y);
-void wop_backward_input_swish(ebm_net *net, const wop *op, int64_t n, const float *pre,
+ * pre = conv(x), y = swish(pre), gate = swish'(pre);
+ * dx = conv_backward_input(dy ⊙ gate). */
+void wop_forward_swish(ebm_net *net, const wop *op, int64_t n, const float *x, float *pre, float *y,
+                       float *gate);
+void wop_backward_input_swish(ebm_net *net, const wop *op, int64_t n, const float *gate,
                               const float *dy, float *dx);
 /* out[i] = table[y_i] (rows of c floats); table[y_i] += rows[i]. */
 void gather_rows(const float *table, int64_t c, int64_t n, const int32_t *y, float *out);

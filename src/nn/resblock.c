@@ -24,7 +24,11 @@ typedef struct {
   float conv2_init_std;
   int64_t c_in, c, h, w;   /* input channels, block channels, input size */
   float *h1, *h1a, *a1, *r, *p; /* activations [max_batch, ...] (h1a == h1 without cond) */
+  float *g1;               /* swish'(h1) when conv1 and its swish are fused */
 } resblock;
+
+/* conv1 → swish with nothing between runs as one fused ops call. */
+static int fused_conv1(const resblock *rb) { return !rb->has_cond && rb->act == ACT_SWISH; }
 
 static int slope_written(const layer_spec *ls) { return ls->act == ACT_LEAKY_RELU; }
 
@@ -79,6 +83,7 @@ static ebm_status resblock_build(ebm_net *net, layer *l, const layer_spec *ls, s
   if ((st = net_alloc_floats(net, &rb->h1, b * full, where))) return st;
   if (rb->has_cond && (st = net_alloc_floats(net, &rb->h1a, b * full, where))) return st;
   if ((st = net_alloc_floats(net, &rb->a1, b * full, where))) return st;
+  if (fused_conv1(rb) && (st = net_alloc_floats(net, &rb->g1, b * full, where))) return st;
   if ((st = net_alloc_floats(net, &rb->r, b * full, where))) return st;
   if (rb->down && (st = net_alloc_floats(net, &rb->p, b * rb->c * (rb->h / 2) * (rb->w / 2), where)))
     return st;
@@ -107,9 +112,6 @@ static void resblock_init(ebm_net *net, layer *l, ebm_rng *rng) {
  * there is one. */
 static float *pre_act(const resblock *rb) { return rb->has_cond ? rb->h1a : rb->h1; }
 
-/* conv1 → swish with nothing between runs as one fused ops call. */
-static int fused_conv1(const resblock *rb) { return !rb->has_cond && rb->act == ACT_SWISH; }
-
 // x is (n, c_in, h, w); l->out is (n, c, h', w') with h' = h/2 when down
 static void resblock_forward(ebm_net *net, layer *l, int64_t n, const ebm_cond *cond,
                              const float *x) {
@@ -118,7 +120,7 @@ static void resblock_forward(ebm_net *net, layer *l, int64_t n, const ebm_cond *
   const int32_t *y = cond ? cond->labels : NULL;
   int64_t count = n * rb->c * rb->h * rb->w;
   if (fused_conv1(rb)) {
-    wop_forward_swish(net, &rb->conv1, n, x, rb->h1, rb->a1);
+    wop_forward_swish(net, &rb->conv1, n, x, rb->h1, rb->a1, rb->g1);
   } else {
     wop_forward(net, &rb->conv1, n, x, rb->h1);
     if (rb->has_cond) cond_forward(net, &rb->cond, n, y, rb->h1, rb->h1a);
@@ -161,7 +163,7 @@ static const float *resblock_backward(ebm_net *net, layer *l, int64_t n, const e
   wop_backward(net, &rb->conv2, n, rb->a1, dr, da, want_params);
   if (!want_params && fused_conv1(rb)) {
     /* Langevin path: swish' and conv1's transpose in one fused call. */
-    if (dx) wop_backward_input_swish(net, &rb->conv1, n, rb->h1, da, dx);
+    if (dx) wop_backward_input_swish(net, &rb->conv1, n, rb->g1, da, dx);
   } else {
     act_backward(rb->act, rb->slope, count, pre_act(rb), da, da);
     float *dh = da;

@@ -1,9 +1,8 @@
 /* conv2d on the CPU, PyTorch Conv2d semantics (OIHW weights,
  * cross-correlation, zero padding, dilation 1, groups 1): the portable path
  * — im2col + BLAS sgemm (col2im for the input gradient) — which is the
- * generic table's conv, and every table's weight gradient (the AVX2 /
- * AVX-512 tables take the direct paths for forward and input gradient where
- * the shape fits: conv2d_paths.c).
+ * generic table's conv (the AVX2 / AVX-512 tables take the direct paths
+ * where the shape fits: conv2d_paths.c).
  *
  * Work split. Items go through the GEMMs in groups of g (group_items): deep
  * layers have few output pixels per item (4 for a 4×4 → 2×2 conv), so one
@@ -28,7 +27,7 @@
  *   xt   F × g          the input group in CHWN (dx's CHWN in backward)
  *   col  K × P·g        im2col of the group / its input-gradient columns
  *   mat  C_out·P × g    output group in CHWN / its output gradients
- *   dz   g × C_out·P    output gradients times swish' (fused backward)
+ *                       (times the swish gate in the fused backward)
  *   pdw  C_out × K      partial weight gradient (backward_weight)
  *   pdb  C_out          partial bias gradient */
 #include <cblas.h>
@@ -60,7 +59,7 @@ static int64_t group_items(const ebm_conv2d_shape *s) {
 }
 
 typedef struct {
-  size_t xt, col, mat, dz, pdw, pdb, total; /* offsets in a slot's slice, and its size */
+  size_t xt, col, mat, pdw, pdb, total; /* offsets in a slot's slice, and its size */
 } slot_layout;
 
 static slot_layout layout_of(const ebm_conv2d_shape *s) {
@@ -69,8 +68,7 @@ static slot_layout layout_of(const ebm_conv2d_shape *s) {
   l.xt = 0;
   l.col = l.xt + conv_round_up((size_t)conv_f_in(s) * g);
   l.mat = l.col + conv_round_up((size_t)conv_k(s) * cols);
-  l.dz = l.mat + conv_round_up(co * cols);
-  l.pdw = l.dz + conv_round_up(co * cols);
+  l.pdw = l.mat + conv_round_up(co * cols);
   l.pdb = l.pdw + conv_round_up(co * (size_t)conv_k(s));
   l.total = l.pdb + conv_round_up(co);
   return l;
@@ -142,12 +140,12 @@ static void col2im_group(const ebm_conv2d_shape *s, const float *restrict col, i
 
 typedef struct {
   const ebm_conv2d_shape *s;
-  const float *x, *w, *b, *dy, *pre_in;
-  float *y, *pre, *dx, *ws;
+  const float *x, *w, *b, *dy, *gate_in;
+  float *y, *pre, *gate, *dx, *ws;
 } conv_job;
 
 void ops_conv2d_bias_swish(const ebm_conv2d_shape *s, int64_t gn, const float *b, float *out,
-                           float *act) {
+                           float *act, float *gate) {
   const int64_t p = conv_p(s);
   if (b)
     for (int64_t t = 0; t < gn; t++)
@@ -156,7 +154,8 @@ void ops_conv2d_bias_swish(const ebm_conv2d_shape *s, int64_t gn, const float *b
         for (int64_t q = 0; q < p; q++) z[q] += b[co];
       }
   /* one long loop (vectorised even when a channel has 4 pixels) */
-  if (act) ops_swish_array(gn * conv_f_out(s), out, act);
+  if (act && gate) ops_swish_gate_array(gn * conv_f_out(s), out, act, gate);
+  else if (act) ops_swish_array(gn * conv_f_out(s), out, act);
 }
 
 /* Groups of g items in the batch: the units of forward and input gradient. */
@@ -184,31 +183,26 @@ static void forward_groups(void *ctx, int64_t begin, int64_t end, int tid) {
                 j->w, (int)k, col, (int)cols, 0.0f, mat, (int)cols);
     float *z = j->pre + a * fo;
     ops_transpose(fo, gn, mat, gn, z, fo);
-    ops_conv2d_bias_swish(s, gn, j->b, z, j->y ? j->y + a * fo : NULL);
+    ops_conv2d_bias_swish(s, gn, j->b, z, j->y ? j->y + a * fo : NULL,
+                          j->gate ? j->gate + a * fo : NULL);
   }
 }
 
 void ops_conv2d_gemm_forward(const ebm_conv2d_shape *s, const float *x, const float *w,
-                             const float *b, float *z, float *act, float *ws) {
-  conv_job j = {.s = s, .x = x, .w = w, .b = b, .pre = z, .y = act, .ws = ws};
+                             const float *b, float *z, float *act, float *gate, float *ws) {
+  conv_job j = {.s = s, .x = x, .w = w, .b = b, .pre = z, .y = act, .gate = gate, .ws = ws};
   ebm_parallel_for_workers(group_count(s), 1, (int)conv_slots(s), forward_groups, &j);
 }
 
-void ops_conv2d_swish_grad(int64_t count, const float *pre, const float *dy, float *dz) {
-  ops_swish_grad_array(count, pre, dy, dz);
-}
-
 /* The output gradients of items [a, a+gn) in CHWN (C_out·P × gn) in mat,
- * times swish'(pre) when pre is given (computed in dz first). */
-static void gather_dy(const ebm_conv2d_shape *s, const float *dy, const float *pre, int64_t a,
-                      int64_t gn, float *dz, float *mat) {
+ * times the swish gate when gate is given. */
+static void gather_dy(const ebm_conv2d_shape *s, const float *dy, const float *gate, int64_t a,
+                      int64_t gn, float *mat) {
   const int64_t fo = conv_f_out(s);
-  const float *src = dy + a * fo;
-  if (pre) {
-    ops_conv2d_swish_grad(gn * fo, pre + a * fo, src, dz);
-    src = dz;
-  }
-  ops_transpose(gn, fo, src, fo, mat, gn);
+  if (gate)
+    ops_transpose_product(gn, fo, dy + a * fo, gate + a * fo, fo, mat, gn);
+  else
+    ops_transpose(gn, fo, dy + a * fo, fo, mat, gn);
 }
 
 // dy is (N,C_out,H_out,W_out), w is (C_out,C_in,kh,kw), dx is (N,C_in,H_in,W_in).
@@ -219,10 +213,10 @@ static void backward_input_groups(void *ctx, int64_t begin, int64_t end, int tid
   const int64_t k = conv_k(s), p = conv_p(s), g = group_items(s), fi = conv_f_in(s);
   const slot_layout l = layout_of(s);
   float *base = j->ws + (size_t)tid * l.total;
-  float *xt = base + l.xt, *col = base + l.col, *mat = base + l.mat, *dz = base + l.dz;
+  float *xt = base + l.xt, *col = base + l.col, *mat = base + l.mat;
   for (int64_t a = begin * g; a < end * g && a < s->n; a += g) {
     const int64_t gn = a + g < s->n ? g : s->n - a, cols = gn * p;
-    gather_dy(s, j->dy, j->pre_in, a, gn, dz, mat);
+    gather_dy(s, j->dy, j->gate_in, a, gn, mat);
     /* dcol (K × P·g) = wᵀ (K × C_out) · mat (C_out × P·g) */
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)cols, (int)s->c_out, 1.0f,
                 j->w, (int)k, mat, (int)cols, 0.0f, col, (int)cols);
@@ -231,9 +225,9 @@ static void backward_input_groups(void *ctx, int64_t begin, int64_t end, int tid
   }
 }
 
-void ops_conv2d_gemm_backward_input(const ebm_conv2d_shape *s, const float *pre, const float *dy,
+void ops_conv2d_gemm_backward_input(const ebm_conv2d_shape *s, const float *gate, const float *dy,
                                     const float *w, float *dx, float *ws) {
-  conv_job j = {.s = s, .pre_in = pre, .dy = dy, .w = w, .dx = dx, .ws = ws};
+  conv_job j = {.s = s, .gate_in = gate, .dy = dy, .w = w, .dx = dx, .ws = ws};
   ebm_parallel_for_workers(group_count(s), 1, (int)conv_slots(s), backward_input_groups, &j);
 }
 
@@ -257,7 +251,7 @@ static void backward_weight_slots(void *ctx, int64_t begin, int64_t end, int tid
       const int64_t gn = a + g < i1 ? g : i1 - a, cols = gn * p;
       ops_transpose(gn, fi, j->x + a * fi, fi, xt, gn);
       im2col_group(s, xt, gn, col);
-      gather_dy(s, j->dy, NULL, a, gn, NULL, mat);
+      gather_dy(s, j->dy, NULL, a, gn, mat);
       /* pdw (C_out × K) += mat (C_out × P·g) · colᵀ (P·g × K) */
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)s->c_out, (int)k, (int)cols, 1.0f,
                   mat, (int)cols, col, (int)cols, 1.0f, pdw, (int)k);
@@ -271,16 +265,21 @@ static void backward_weight_slots(void *ctx, int64_t begin, int64_t end, int tid
   }
 }
 
-void ops_cpu_conv2d_backward_weight(const ebm_conv2d_shape *s, const float *x, const float *dy,
-                                    float *dw, float *db, float *ws) {
-  conv_job j = {.s = s, .x = x, .dy = dy, .ws = ws};
-  ebm_parallel_for_workers(conv_slots(s), 1, (int)conv_slots(s), backward_weight_slots, &j);
+void ops_conv2d_add_slot_partials(const ebm_conv2d_shape *s, const float *first, size_t stride,
+                                  size_t pdw_at, size_t pdb_at, float *dw, float *db) {
   const int64_t k = conv_k(s);
-  const slot_layout l = layout_of(s);
   for (int64_t slot = 0; slot < conv_slots(s); slot++) {
-    const float *pdw = ws + (size_t)slot * l.total + l.pdw, *pdb = ws + (size_t)slot * l.total + l.pdb;
+    const float *pdw = first + (size_t)slot * stride + pdw_at, *pdb = first + (size_t)slot * stride + pdb_at;
     for (int64_t q = 0; q < s->c_out * k; q++) dw[q] += pdw[q];
     if (db)
       for (int64_t co = 0; co < s->c_out; co++) db[co] += pdb[co];
   }
+}
+
+void ops_conv2d_gemm_backward_weight(const ebm_conv2d_shape *s, const float *x, const float *dy,
+                                     float *dw, float *db, float *ws) {
+  conv_job j = {.s = s, .x = x, .dy = dy, .ws = ws};
+  ebm_parallel_for_workers(conv_slots(s), 1, (int)conv_slots(s), backward_weight_slots, &j);
+  const slot_layout l = layout_of(s);
+  ops_conv2d_add_slot_partials(s, ws, l.total, l.pdw, l.pdb, dw, db);
 }

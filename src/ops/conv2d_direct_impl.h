@@ -7,9 +7,9 @@
  *
  * Why not BLAS here: Debian's OpenBLAS 0.3.21 runs its Haswell kernels on
  * Zen CPUs (half the FMA width on AVX-512 ones) and every call packs both
- * operands. The Langevin step is nothing but these two passes, so they get
- * a kernel of their own; the weight gradient (once per training iteration)
- * keeps the portable im2col + sgemm path.
+ * operands. The Langevin step is nothing but the first two passes, so they
+ * get a kernel of their own; the weight gradient (two passes per training
+ * iteration) has one too, in the same layout.
  *
  * Layout. Items go LANES at a time (one vector register holds a value for
  * LANES items), transposed into a zero-padded CHWN buffer:
@@ -41,11 +41,27 @@
  * whole K·4 bytes apart (input gradient), so every step touches a new
  * cache line of a weight matrix larger than L1.
  *
+ * Weight gradient, per tile of TILE_M output channels × TILE_P taps k:
+ *   acc[m][k] += dy[m, p] (LANES items) · xp[base(p) + off(k)]   over p,
+ * where acc starts from and returns to the slot's vector partials vdw
+ * (one sum per lane, over the slot's groups in item order; stored tile
+ * after tile in the order the tiles run, so every group walks vdw from
+ * start to end — by rows of dw, the 4 rows of a tile were a power of two
+ * apart and evicted each other from L1); at the end of
+ * the slot each vdw's lanes are added in lane order into its partial
+ * dw[m, k], and the slots' partials in slot order (as on the sgemm path),
+ * so the sums depend on the shape only. Lanes are summed once per slot,
+ * not per group: deep layers have 4 pixels per item, and a horizontal sum
+ * per tile and group cost more than the tile. (The sgemm path's im2col
+ * and its small M = C_out, N = K products ran 3–18 % of the sgemm peak on
+ * uva-cnn's first two layers.)
+ *
  * Workspace (floats, parts 64-byte aligned): wp (K × C_out, the packed
  * weights, shared), then per worker xp (C_in·Hp·Wp·LANES, the
  * group's input or input gradient), mat (C_out·P·LANES, the
- * output group / output gradients in CHWN) and dz (LANES·C_out·P,
- * dy·swish'(pre) in NCHW).
+ * output group / output gradients in CHWN, times the swish gate in the
+ * fused backward), pdw (C_out × K) and pdb (C_out), the weight gradient's
+ * partial sums of the slot, and vdw, vdb (the same × LANES: per lane).
  *
  * Before including: DIRECT_TARGET (the target attribute string), LANES,
  * TILE_M (≥ 4), TILE_P (3), VEC, VZERO(), VLOAD(p), VSTORE(p, v), VSET1(f),
@@ -64,7 +80,7 @@
 #define MAX_K 4096 /* taps per output (C_in·kh·kw): the offset table lives on the stack */
 
 typedef struct {
-  size_t wp, worker, xp, mat, dz; /* offsets: shared part, first worker, parts in a worker */
+  size_t wp, worker, xp, mat, pdw, pdb, vdw, vdb; /* offsets: shared part, first worker, parts in a worker */
   size_t worker_size, total;
 } direct_layout;
 
@@ -78,8 +94,11 @@ static direct_layout direct_layout_of(const ebm_conv2d_shape *s) {
   l.worker = conv_round_up((size_t)(conv_k(s) * s->c_out));
   l.xp = 0;
   l.mat = l.xp + conv_round_up((size_t)padded_floats(s));
-  l.dz = l.mat + conv_round_up((size_t)(conv_f_out(s) * LANES));
-  l.worker_size = l.dz + conv_round_up((size_t)(conv_f_out(s) * LANES));
+  l.pdw = l.mat + conv_round_up((size_t)(conv_f_out(s) * LANES));
+  l.pdb = l.pdw + conv_round_up((size_t)(s->c_out * conv_k(s)));
+  l.vdw = l.pdb + conv_round_up((size_t)s->c_out);
+  l.vdb = l.vdw + (size_t)(s->c_out * conv_k(s) * LANES);
+  l.worker_size = l.vdb + conv_round_up((size_t)(s->c_out * LANES));
   l.total = l.worker + (size_t)conv_slots(s) * l.worker_size;
   return l;
 }
@@ -208,8 +227,8 @@ static int tile_pixels(int64_t p0, int64_t p_count) {
 
 typedef struct {
   const ebm_conv2d_shape *s;
-  const float *x, *w, *b, *dy, *pre;
-  float *z, *act, *dx, *ws;
+  const float *x, *w, *b, *dy, *gate_in;
+  float *z, *act, *gate, *dx, *ws;
 } direct_job;
 
 /* The padded CHWN block of the conv's input (the layout above). */
@@ -272,19 +291,20 @@ __attribute__((target(DIRECT_TARGET))) static void forward_groups(void *ctx, int
     }
     float *z = j->z + a * fo;
     ops_transpose(fo, gn, mat, LANES, z, fo);
-    ops_conv2d_bias_swish(s, gn, NULL, z, j->act ? j->act + a * fo : NULL); /* bias: in the tiles */
+    ops_conv2d_bias_swish(s, gn, NULL, z, j->act ? j->act + a * fo : NULL, /* bias: in the tiles */
+                          j->gate ? j->gate + a * fo : NULL);
   }
 }
 
 void DIRECT_FN(ops_conv2d_direct_forward)(const ebm_conv2d_shape *s, const float *x,
                                           const float *w, const float *b, float *z, float *act,
-                                          float *ws) {
+                                          float *gate, float *ws) {
   pack_weights(conv_k(s), s->c_out, w, 1, conv_k(s), ws + direct_layout_of(s).wp);
-  direct_job j = {.s = s, .x = x, .w = w, .b = b, .z = z, .act = act, .ws = ws};
+  direct_job j = {.s = s, .x = x, .w = w, .b = b, .z = z, .act = act, .gate = gate, .ws = ws};
   ebm_parallel_for_workers(group_count(s), 1, (int)conv_slots(s), forward_groups, &j);
 }
 
-// dy (and pre) are (N,C_out,H_out,W_out), wp is w packed (pack_weights of w),
+// dy (and gate) are (N,C_out,H_out,W_out), wp is w packed (pack_weights of w),
 // dx is (N,C_in,H_in,W_in).
 __attribute__((target(DIRECT_TARGET))) static void backward_input_groups(void *ctx, int64_t begin,
                                                                          int64_t end, int tid) {
@@ -294,19 +314,17 @@ __attribute__((target(DIRECT_TARGET))) static void backward_input_groups(void *c
   const int64_t k_count = conv_k(s), p_count = conv_p(s), co_n = s->c_out;
   const int64_t fi = conv_f_in(s), fo = conv_f_out(s);
   float *scratch = j->ws + l.worker + (size_t)tid * l.worker_size;
-  float *xp = scratch + l.xp, *mat = scratch + l.mat, *dz = scratch + l.dz;
+  float *xp = scratch + l.xp, *mat = scratch + l.mat;
   const float *wp = j->ws + l.wp;
   int32_t off[MAX_K];
   tap_offsets(s, off);
   for (int64_t group = begin; group < end; group++) {
     const int64_t a = group * LANES, gn = a + LANES < s->n ? LANES : s->n - a;
-    const float *src = j->dy + a * fo;
-    if (j->pre) {
-      ops_conv2d_swish_grad(gn * fo, j->pre + a * fo, src, dz);
-      src = dz;
-    }
     if (gn < LANES) memset(mat, 0, (size_t)(fo * LANES) * sizeof *mat);
-    ops_transpose(gn, fo, src, fo, mat, LANES);
+    if (j->gate_in)
+      ops_transpose_product(gn, fo, j->dy + a * fo, j->gate_in + a * fo, fo, mat, LANES);
+    else
+      ops_transpose(gn, fo, j->dy + a * fo, fo, mat, LANES);
     memset(xp, 0, (size_t)padded_floats(s) * sizeof *xp);
     for (int64_t p0 = 0, np; p0 < p_count; p0 += np) {
       np = tile_pixels(p0, p_count);
@@ -323,10 +341,106 @@ __attribute__((target(DIRECT_TARGET))) static void backward_input_groups(void *c
   }
 }
 
-void DIRECT_FN(ops_conv2d_direct_backward_input)(const ebm_conv2d_shape *s, const float *pre,
+void DIRECT_FN(ops_conv2d_direct_backward_input)(const ebm_conv2d_shape *s, const float *gate,
                                                  const float *dy, const float *w, float *dx,
                                                  float *ws) {
   pack_weights(s->c_out, conv_k(s), w, conv_k(s), 1, ws + direct_layout_of(s).wp);
-  direct_job j = {.s = s, .pre = pre, .dy = dy, .w = w, .dx = dx, .ws = ws};
+  direct_job j = {.s = s, .gate_in = gate, .dy = dy, .w = w, .dx = dx, .ws = ws};
   ebm_parallel_for_workers(group_count(s), 1, (int)conv_slots(s), backward_input_groups, &j);
+}
+
+/* The LANES floats at v added in lane order (fixed, whatever the thread). */
+static inline float lane_sum(const float *v) {
+  float sum = 0.0f;
+  for (int i = 0; i < LANES; i++) sum += v[i];
+  return sum;
+}
+
+// Weight-gradient tile: for r < mr output channels and j < nk taps,
+// vdw[(r·nk + j)·LANES ..] += Σ_p dy[r·ldy + p·LANES ..] · xp[base(p) + off[j] ..],
+// lane by lane. dy is the group's output gradient in CHWN (mat), xp its
+// padded input.
+__attribute__((target(DIRECT_TARGET), always_inline)) static inline void
+weight_tile(const int mr, const int nk, const ebm_conv2d_shape *s, const float *dy, int64_t ldy,
+            const float *xp, const int32_t *off, float *vdw) {
+  VEC acc[TILE_M][TILE_P];
+  for (int r = 0; r < mr; r++)
+    for (int j = 0; j < nk; j++) acc[r][j] = VLOAD(vdw + (r * nk + j) * LANES);
+  const int64_t row_step = s->stride * (s->w_in + 2 * s->pad) * LANES, col_step = s->stride * LANES;
+  const float *d = dy;
+  for (int64_t oh = 0; oh < s->h_out; oh++)
+    for (int64_t ow = 0; ow < s->w_out; ow++, d += LANES) {
+      const float *xpix = xp + oh * row_step + ow * col_step;
+      VEC xv[TILE_P];
+      for (int j = 0; j < nk; j++) xv[j] = VLOAD(xpix + off[j]);
+      for (int r = 0; r < mr; r++) {
+        VEC dv = VLOAD(d + r * ldy);
+        for (int j = 0; j < nk; j++) acc[r][j] = VFMA(dv, xv[j], acc[r][j]);
+      }
+    }
+  for (int r = 0; r < mr; r++)
+    for (int j = 0; j < nk; j++) VSTORE(vdw + (r * nk + j) * LANES, acc[r][j]);
+}
+
+// x is (N,C_in,H_in,W_in), dy is (N,C_out,H_out,W_out); each slot leaves its
+// partial dw (C_out, K) and db (C_out) in its scratch (slot = worker slice).
+__attribute__((target(DIRECT_TARGET))) static void weight_slots(void *ctx, int64_t begin,
+                                                                int64_t end, int tid) {
+  (void)tid;
+  const direct_job *j = ctx;
+  const ebm_conv2d_shape *s = j->s;
+  const direct_layout l = direct_layout_of(s);
+  const int64_t k_count = conv_k(s), p_count = conv_p(s), co_n = s->c_out;
+  const int64_t fi = conv_f_in(s), fo = conv_f_out(s), ldy = p_count * LANES;
+  int32_t off[MAX_K];
+  tap_offsets(s, off);
+  for (int64_t slot = begin; slot < end; slot++) {
+    float *scratch = j->ws + l.worker + (size_t)slot * l.worker_size;
+    float *xp = scratch + l.xp, *mat = scratch + l.mat, *vdw = scratch + l.vdw, *vdb = scratch + l.vdb;
+    memset(xp, 0, (size_t)padded_floats(s) * sizeof *xp); /* the padding border */
+    memset(vdw, 0, (size_t)(co_n * k_count * LANES) * sizeof *vdw);
+    memset(vdb, 0, (size_t)(co_n * LANES) * sizeof *vdb);
+    int64_t i0, i1;
+    conv_slot_items(s, slot, &i0, &i1);
+    for (int64_t a = i0; a < i1; a += LANES) {
+      const int64_t gn = a + LANES < i1 ? LANES : i1 - a;
+      load_padded(s, j->x + a * fi, gn, xp);
+      if (gn < LANES) memset(mat, 0, (size_t)(fo * LANES) * sizeof *mat);
+      ops_transpose(gn, fo, j->dy + a * fo, fo, mat, LANES);
+      float *v = vdw;
+      for (int64_t k0 = 0, np; k0 < k_count; k0 += np) {
+        np = tile_pixels(k0, k_count); /* taps per tile: 3, or 2 + 2 at the end */
+        int64_t m0 = 0;
+#define WGT(mr_, np_)                                                                              \
+  (weight_tile(mr_, np_, s, mat + m0 * ldy, ldy, xp, off + k0, v), v += (mr_) * (np_) * LANES)
+        TILE_ROWS(WGT, m0, co_n);
+#undef WGT
+      }
+      for (int64_t co = 0; co < co_n; co++) {
+        VEC sum = VLOAD(vdb + co * LANES);
+        for (int64_t p = 0; p < p_count; p++) sum = VADD(sum, VLOAD(mat + co * ldy + p * LANES));
+        VSTORE(vdb + co * LANES, sum);
+      }
+    }
+    float *pdw = scratch + l.pdw, *pdb = scratch + l.pdb;
+    const float *v = vdw; /* the tiles in the order above */
+    for (int64_t k0 = 0, np; k0 < k_count; k0 += np) {
+      np = tile_pixels(k0, k_count);
+      for (int64_t m0 = 0, mr; m0 < co_n; m0 += mr) {
+        mr = block_rows(m0, co_n);
+        for (int64_t r = 0; r < mr; r++)
+          for (int64_t t = 0; t < np; t++, v += LANES) pdw[(m0 + r) * k_count + k0 + t] = lane_sum(v);
+      }
+    }
+    for (int64_t co = 0; co < co_n; co++) pdb[co] = lane_sum(vdb + co * LANES);
+  }
+}
+
+void DIRECT_FN(ops_conv2d_direct_backward_weight)(const ebm_conv2d_shape *s, const float *x,
+                                                  const float *dy, float *dw, float *db,
+                                                  float *ws) {
+  direct_job j = {.s = s, .x = x, .dy = dy, .ws = ws};
+  ebm_parallel_for_workers(conv_slots(s), 1, (int)conv_slots(s), weight_slots, &j);
+  const direct_layout l = direct_layout_of(s);
+  ops_conv2d_add_slot_partials(s, ws + l.worker, l.worker_size, l.pdw, l.pdb, dw, db);
 }

@@ -1,7 +1,8 @@
 /* ops/conv2d_internal.h — internal: the CPU conv2d paths and what they
  * share. conv2d_cpu.c holds the portable path (im2col + BLAS sgemm);
  * conv2d_direct_avx512.c / _avx2.c the register-tiled direct paths for the
- * forward and input-gradient passes; ops_table.c picks one per ISA. */
+ * forward, input-gradient and weight-gradient passes; ops_table.c picks one
+ * per ISA. */
 #ifndef EBM_OPS_CONV2D_INTERNAL_H
 #define EBM_OPS_CONV2D_INTERNAL_H
 
@@ -40,21 +41,27 @@ static inline void conv_slot_items(const ebm_conv2d_shape *s, int64_t slot, int6
 }
 
 /* z (gn NCHW items of C_out·P) += b per channel (b may be NULL); then, if
- * act is given, act = swish(z). */
+ * act is given, act = swish(z), and gate = swish'(z) if gate is given too. */
 void ops_conv2d_bias_swish(const ebm_conv2d_shape *s, int64_t gn, const float *b, float *z,
-                           float *act);
-
-/* dz[i] = dy[i]·swish'(pre[i]) for i < count (the swish_backward formula). */
-void ops_conv2d_swish_grad(int64_t count, const float *pre, const float *dy, float *dz);
+                           float *act, float *gate);
 
 /* The portable path. forward: z = conv(x, w) + b, and act = swish(z) when
- * act is not NULL. backward_input: dx = conv_transpose(dy ⊙ swish'(pre), w),
- * or of dy itself when pre is NULL. */
+ * act is not NULL (gate = swish'(z) when gate is not NULL either).
+ * backward_input: dx = conv_transpose(dy ⊙ gate, w), or of dy itself when
+ * gate is NULL. */
 size_t ops_conv2d_gemm_workspace(const ebm_conv2d_shape *s);
 void ops_conv2d_gemm_forward(const ebm_conv2d_shape *s, const float *x, const float *w,
-                             const float *b, float *z, float *act, float *ws);
-void ops_conv2d_gemm_backward_input(const ebm_conv2d_shape *s, const float *pre, const float *dy,
+                             const float *b, float *z, float *act, float *gate, float *ws);
+void ops_conv2d_gemm_backward_input(const ebm_conv2d_shape *s, const float *gate, const float *dy,
                                     const float *w, float *dx, float *ws);
+void ops_conv2d_gemm_backward_weight(const ebm_conv2d_shape *s, const float *x, const float *dy,
+                                     float *dw, float *db, float *ws);
+
+/* The weight gradient's last step on both paths: dw += Σ pdw, db += Σ pdb
+ * (db may be NULL) over the slots in slot order, where slot i's partial
+ * sums are at first + i·stride + pdw (C_out × K) and + pdb (C_out). */
+void ops_conv2d_add_slot_partials(const ebm_conv2d_shape *s, const float *first, size_t stride,
+                                  size_t pdw, size_t pdb, float *dw, float *db);
 
 /* The direct paths (conv2d_direct_impl.h), same contracts, one set per ISA
  * suffix (avx512, avx2; x86-64 builds only). usable: the shape fits their
@@ -64,10 +71,13 @@ void ops_conv2d_gemm_backward_input(const ebm_conv2d_shape *s, const float *pre,
   size_t ops_conv2d_direct_workspace_##isa(const ebm_conv2d_shape *s);                         \
   void ops_conv2d_direct_forward_##isa(const ebm_conv2d_shape *s, const float *x,              \
                                        const float *w, const float *b, float *z, float *act,   \
-                                       float *ws);                                             \
-  void ops_conv2d_direct_backward_input_##isa(const ebm_conv2d_shape *s, const float *pre,     \
+                                       float *gate, float *ws);                                \
+  void ops_conv2d_direct_backward_input_##isa(const ebm_conv2d_shape *s, const float *gate,    \
                                               const float *dy, const float *w, float *dx,      \
-                                              float *ws);
+                                              float *ws);                                      \
+  void ops_conv2d_direct_backward_weight_##isa(const ebm_conv2d_shape *s, const float *x,      \
+                                               const float *dy, float *dw, float *db,          \
+                                               float *ws);
 OPS_CONV2D_DIRECT_DECLARE(avx512)
 OPS_CONV2D_DIRECT_DECLARE(avx2)
 

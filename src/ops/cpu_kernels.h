@@ -14,19 +14,17 @@
                                     const float *b, float *y, float *ws);                       \
   void ops_cpu_conv2d_forward_swish_##isa(const ebm_conv2d_shape *s, const float *x,            \
                                           const float *w, const float *b, float *pre, float *y, \
-                                          float *ws);                                           \
+                                          float *gate, float *ws);                              \
   void ops_cpu_conv2d_backward_input_##isa(const ebm_conv2d_shape *s, const float *dy,          \
                                            const float *w, float *dx, float *ws);               \
-  void ops_cpu_conv2d_backward_input_swish_##isa(const ebm_conv2d_shape *s, const float *pre,   \
+  void ops_cpu_conv2d_backward_input_swish_##isa(const ebm_conv2d_shape *s, const float *gate,  \
                                                  const float *dy, const float *w, float *dx,    \
-                                                 float *ws);
+                                                 float *ws);                                    \
+  void ops_cpu_conv2d_backward_weight_##isa(const ebm_conv2d_shape *s, const float *x,          \
+                                            const float *dy, float *dw, float *db, float *ws);
 OPS_CPU_CONV2D_PATH_DECLARE(generic)
 OPS_CPU_CONV2D_PATH_DECLARE(avx2)
 OPS_CPU_CONV2D_PATH_DECLARE(avx512)
-
-/* conv2d_cpu.c */
-void ops_cpu_conv2d_backward_weight(const ebm_conv2d_shape *s, const float *x, const float *dy,
-                                    float *dw, float *db, float *ws);
 
 /* dense_cpu.c */
 void ops_cpu_linear_forward(int64_t n, int64_t in, int64_t out, const float *x, const float *w,

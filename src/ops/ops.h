@@ -147,23 +147,27 @@ typedef struct ebm_ops {
 
   /* Fused conv + bias + swish, the hot path of a Langevin step (one pass
    * over the output while it is in cache, one trip through the pool).
-   * forward_swish: pre = conv2d_forward(x, w, b), y = swish(pre) — the
-   * same bits as conv2d_forward then swish_forward.
-   * backward_input_swish: dx = conv2d_backward_input(dy ⊙ swish'(pre), w),
-   * where dy is the gradient at the swish output — the same bits as
-   * swish_backward then conv2d_backward_input (dy is not modified). */
+   * forward_swish: pre = conv2d_forward(x, w, b), y = swish(pre) and, when
+   * gate is not NULL, gate = swish'(pre) from the same sigmoid — the same
+   * bits as conv2d_forward then swish_forward (and swish_backward of ones).
+   * backward_input_swish: dx = conv2d_backward_input(dy ⊙ gate, w), where
+   * dy is the gradient at the swish output and gate the forward's — the
+   * same bits as swish_backward(pre, dy) then conv2d_backward_input (dy is
+   * not modified). Keeping the gate makes the backward's swish' a multiply
+   * folded into its layout change instead of a second sigmoid per value. */
   void (*conv2d_forward_swish)(const ebm_conv2d_shape *s, const float *x, const float *w,
-                               const float *b, float *pre, float *y, float *ws);
-  void (*conv2d_backward_input_swish)(const ebm_conv2d_shape *s, const float *pre,
+                               const float *b, float *pre, float *y, float *gate, float *ws);
+  void (*conv2d_backward_input_swish)(const ebm_conv2d_shape *s, const float *gate,
                                       const float *dy, const float *w, float *dx, float *ws);
 } ebm_ops;
 
 /* The CPU table of the active ISA path (ebm_isa_active(): the best the CPU
  * supports, or EBM_ISA), named "cpu-avx512", "cpu-avx2" or "cpu-generic",
- * batch-parallel over the pool. conv2d forward and input gradient: a
+ * batch-parallel over the pool. conv2d forward, input and weight gradient: a
  * register-tiled direct convolution with AVX-512 or AVX2+FMA, im2col + BLAS
  * sgemm (col2im) on the generic path and for shapes the direct one does not
- * fit; the weight gradient and linear layers always use sgemm. Results are
+ * fit; the weight gradient takes the same direct path (im2col + sgemm
+ * where the forward does); linear layers always use sgemm. Results are
  * bitwise identical at any thread count (every split of the work is fixed
  * by the shape); paths may differ from one another in the last bits. */
 const ebm_ops *ebm_ops_cpu(void);

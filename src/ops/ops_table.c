@@ -19,7 +19,7 @@ void ebm_conv2d_shape_finish(ebm_conv2d_shape *s) {
     .conv2d_workspace = ops_cpu_conv2d_workspace_##isa,                                         \
     .conv2d_forward = ops_cpu_conv2d_forward_##isa,                                             \
     .conv2d_backward_input = ops_cpu_conv2d_backward_input_##isa,                               \
-    .conv2d_backward_weight = ops_cpu_conv2d_backward_weight,                                   \
+    .conv2d_backward_weight = ops_cpu_conv2d_backward_weight_##isa,                                   \
     .linear_forward = ops_cpu_linear_forward,                                                   \
     .linear_backward_input = ops_cpu_linear_backward_input,                                     \
     .linear_backward_weight = ops_cpu_linear_backward_weight,                                   \

@@ -60,15 +60,31 @@ __attribute__((target("avx2,fma"))) static int64_t swish_avx2(int64_t count, con
   return i;
 }
 
+/* swish'(x) = s·(1 + x·(1 − s)) from s = σ(x), as ops_swish_grad. */
+__attribute__((target("avx2,fma"))) static inline __m256 swish_grad8(__m256 x, __m256 s) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  return _mm256_mul_ps(s, _mm256_add_ps(one, _mm256_mul_ps(x, _mm256_sub_ps(one, s))));
+}
+
 __attribute__((target("avx2,fma"))) static int64_t swish_grad_avx2(int64_t count, const float *x,
                                                                    const float *dy, float *dx) {
-  const __m256 one = _mm256_set1_ps(1.0f);
+  int64_t i = 0;
+  for (; i + 8 <= count; i += 8) {
+    __m256 v = _mm256_loadu_ps(x + i);
+    _mm256_storeu_ps(dx + i, _mm256_mul_ps(_mm256_loadu_ps(dy + i), swish_grad8(v, sigmoid8(v))));
+  }
+  return i;
+}
+
+/* Both at once from one sigmoid: the same operations as swish_avx2 and
+ * swish_grad_avx2 (without the final multiply by dy). */
+__attribute__((target("avx2,fma"))) static int64_t swish_gate_avx2(int64_t count, const float *x,
+                                                                   float *y, float *gate) {
   int64_t i = 0;
   for (; i + 8 <= count; i += 8) {
     __m256 v = _mm256_loadu_ps(x + i), s = sigmoid8(v);
-    /* s·(1 + x·(1 − s)) */
-    __m256 g = _mm256_mul_ps(s, _mm256_add_ps(one, _mm256_mul_ps(v, _mm256_sub_ps(one, s))));
-    _mm256_storeu_ps(dx + i, _mm256_mul_ps(_mm256_loadu_ps(dy + i), g));
+    _mm256_storeu_ps(y + i, _mm256_mul_ps(v, s));
+    _mm256_storeu_ps(gate + i, swish_grad8(v, s));
   }
   return i;
 }
@@ -88,4 +104,16 @@ void ops_swish_grad_array(int64_t count, const float *x, const float *dy, float 
   if (ebm_isa_active() == EBM_ISA_AVX2) i = swish_grad_avx2(count, x, dy, dx);
 #endif
   for (; i < count; i++) dx[i] = dy[i] * ops_swish_grad(x[i]);
+}
+
+void ops_swish_gate_array(int64_t count, const float *x, float *y, float *gate) {
+  int64_t i = 0;
+#ifdef HAVE_AVX2_SWISH
+  if (ebm_isa_active() == EBM_ISA_AVX2) i = swish_gate_avx2(count, x, y, gate);
+#endif
+  for (; i < count; i++) {
+    float xi = x[i]; /* y may alias x */
+    y[i] = ops_swish(xi);
+    gate[i] = ops_swish_grad(xi);
+  }
 }

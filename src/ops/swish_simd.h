@@ -11,4 +11,11 @@ void ops_swish_array(int64_t count, const float *x, float *y);
 /* dx[i] = dy[i]·swish'(x[i]) for i < count (dx may alias dy). */
 void ops_swish_grad_array(int64_t count, const float *x, const float *dy, float *dx);
 
+/* y[i] = swish(x[i]) and gate[i] = swish'(x[i]) for i < count, from one
+ * sigmoid per element: the forward pass keeps the gate so that the
+ * backward one is a multiply, dy·gate — the same bits as
+ * ops_swish_grad_array (whose last operation is that multiply). y may
+ * alias x; gate may not. */
+void ops_swish_gate_array(int64_t count, const float *x, float *y, float *gate);
+
 #endif

@@ -12,14 +12,22 @@
 
 #define TILE 32 /* cache tile (floats) for the plain loop and the edges */
 
-void ops_transpose_plain(int64_t rows, int64_t cols, const float *src, int64_t lds, float *dst,
-                         int64_t ldd) {
+/* Every transpose below moves src, or the product src·src2 element by
+ * element when src2 (same layout as src) is not NULL. */
+static void transpose_plain(int64_t rows, int64_t cols, const float *src, const float *src2,
+                            int64_t lds, float *dst, int64_t ldd) {
   for (int64_t r0 = 0; r0 < rows; r0 += TILE)
     for (int64_t c0 = 0; c0 < cols; c0 += TILE) {
       int64_t r1 = r0 + TILE < rows ? r0 + TILE : rows, c1 = c0 + TILE < cols ? c0 + TILE : cols;
       for (int64_t r = r0; r < r1; r++)
-        for (int64_t c = c0; c < c1; c++) dst[c * ldd + r] = src[r * lds + c];
+        for (int64_t c = c0; c < c1; c++)
+          dst[c * ldd + r] = src2 ? src[r * lds + c] * src2[r * lds + c] : src[r * lds + c];
     }
+}
+
+void ops_transpose_plain(int64_t rows, int64_t cols, const float *src, int64_t lds, float *dst,
+                         int64_t ldd) {
+  transpose_plain(rows, cols, src, NULL, lds, dst, ldd);
 }
 
 #ifdef HAVE_AVX_PATH
@@ -39,45 +47,62 @@ __attribute__((target("avx"), always_inline)) static inline void transpose8_regs
   r[6] = _mm256_permute2f128_ps(s2, s6, 0x31), r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
 }
 
-// One 8×8 tile: dst[c·ldd + r] = src[r·lds + c] for r, c < 8.
-__attribute__((target("avx"))) static inline void tile8(const float *src, int64_t lds, float *dst,
-                                                        int64_t ldd) {
+// One 8×8 tile: dst[c·ldd + r] = src[r·lds + c] (· src2[r·lds + c]) for r, c < 8.
+__attribute__((target("avx"))) static inline void tile8(const float *src, const float *src2,
+                                                        int64_t lds, float *dst, int64_t ldd) {
   __m256 r[8];
   for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(src + i * lds);
+  if (src2)
+    for (int i = 0; i < 8; i++) r[i] = _mm256_mul_ps(r[i], _mm256_loadu_ps(src2 + i * lds));
   transpose8_regs(r);
   for (int i = 0; i < 8; i++) _mm256_storeu_ps(dst + i * ldd, r[i]);
 }
 
 __attribute__((target("avx"))) static void transpose_avx(int64_t rows, int64_t cols,
-                                                         const float *src, int64_t lds, float *dst,
-                                                         int64_t ldd) {
+                                                         const float *src, const float *src2,
+                                                         int64_t lds, float *dst, int64_t ldd) {
   const int64_t r8 = rows / 8 * 8, c8 = cols / 8 * 8;
   /* Walk the tiles along the longer side: the 8 rows being read (or
    * written) with the long stride are then the same 8 lines for the whole
    * strip. Stepping across the short side instead touches 16+ lines a
    * power-of-two stride apart, which share an L1 set and evict each other
    * (3 vs 15 floats/ns for a 4096 × 16 → 16 × 4096 transpose). */
+#define AT(p, off) ((p) ? (p) + (off) : NULL) /* src2 at an offset, when there is one */
   if (rows <= cols) {
     for (int64_t r = 0; r < r8; r += 8)
-      for (int64_t c = 0; c < c8; c += 8) tile8(src + r * lds + c, lds, dst + c * ldd + r, ldd);
+      for (int64_t c = 0; c < c8; c += 8)
+        tile8(src + r * lds + c, AT(src2, r * lds + c), lds, dst + c * ldd + r, ldd);
   } else {
     for (int64_t c = 0; c < c8; c += 8)
-      for (int64_t r = 0; r < r8; r += 8) tile8(src + r * lds + c, lds, dst + c * ldd + r, ldd);
+      for (int64_t r = 0; r < r8; r += 8)
+        tile8(src + r * lds + c, AT(src2, r * lds + c), lds, dst + c * ldd + r, ldd);
   }
-  if (c8 < cols) ops_transpose_plain(r8, cols - c8, src + c8, lds, dst + c8 * ldd, ldd);
-  if (r8 < rows) ops_transpose_plain(rows - r8, cols, src + r8 * lds, lds, dst + r8, ldd);
+  if (c8 < cols) transpose_plain(r8, cols - c8, src + c8, AT(src2, c8), lds, dst + c8 * ldd, ldd);
+  if (r8 < rows)
+    transpose_plain(rows - r8, cols, src + r8 * lds, AT(src2, r8 * lds), lds, dst + r8, ldd);
+#undef AT
 }
 #endif
 
-void ops_transpose(int64_t rows, int64_t cols, const float *src, int64_t lds, float *dst,
-                   int64_t ldd) {
+static void transpose_any(int64_t rows, int64_t cols, const float *src, const float *src2,
+                          int64_t lds, float *dst, int64_t ldd) {
 #ifdef HAVE_AVX_PATH
   if (rows >= 8 && cols >= 8 && __builtin_cpu_supports("avx")) {
-    transpose_avx(rows, cols, src, lds, dst, ldd);
+    transpose_avx(rows, cols, src, src2, lds, dst, ldd);
     return;
   }
 #endif
-  ops_transpose_plain(rows, cols, src, lds, dst, ldd);
+  transpose_plain(rows, cols, src, src2, lds, dst, ldd);
+}
+
+void ops_transpose(int64_t rows, int64_t cols, const float *src, int64_t lds, float *dst,
+                   int64_t ldd) {
+  transpose_any(rows, cols, src, NULL, lds, dst, ldd);
+}
+
+void ops_transpose_product(int64_t rows, int64_t cols, const float *a, const float *b,
+                           int64_t lds, float *dst, int64_t ldd) {
+  transpose_any(rows, cols, a, b, lds, dst, ldd);
 }
 
 /* --------------------------------------------- to and from a padded block */

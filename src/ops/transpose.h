@@ -10,6 +10,12 @@
 void ops_transpose(int64_t rows, int64_t cols, const float *src, int64_t lds, float *dst,
                    int64_t ldd);
 
+// The transpose of the element-wise product of a and b (same layout):
+// dst[c·ldd + r] = a[r·lds + c] · b[r·lds + c], one IEEE multiply each — the
+// conv's output gradient times the swish gate on its way to CHWN.
+void ops_transpose_product(int64_t rows, int64_t cols, const float *a, const float *b,
+                           int64_t lds, float *dst, int64_t ldd);
+
 /* The portable loop ops_transpose falls back to (exposed for tests). */
 void ops_transpose_plain(int64_t rows, int64_t cols, const float *src, int64_t lds, float *dst,
                          int64_t ldd);

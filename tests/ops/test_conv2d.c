@@ -16,7 +16,7 @@ static void path_forward(int path, const ebm_conv2d_shape *s, const float *x, co
   if (path == 0)
     ebm_ops_cpu()->conv2d_forward(s, x, w, b, y, ws);
   else
-    ops_conv2d_gemm_forward(s, x, w, b, y, NULL, ws);
+    ops_conv2d_gemm_forward(s, x, w, b, y, NULL, NULL, ws);
 }
 
 static void path_backward_input(int path, const ebm_conv2d_shape *s, const float *dy,
@@ -25,6 +25,14 @@ static void path_backward_input(int path, const ebm_conv2d_shape *s, const float
     ebm_ops_cpu()->conv2d_backward_input(s, dy, w, dx, ws);
   else
     ops_conv2d_gemm_backward_input(s, NULL, dy, w, dx, ws);
+}
+
+static void path_backward_weight(int path, const ebm_conv2d_shape *s, const float *x,
+                                 const float *dy, float *dw, float *db, float *ws) {
+  if (path == 0)
+    ebm_ops_cpu()->conv2d_backward_weight(s, x, dy, dw, db, ws);
+  else
+    ops_conv2d_gemm_backward_weight(s, x, dy, dw, db, ws);
 }
 
 /* n, c_in, h_in, w_in, c_out, kh, kw, stride, pad */
@@ -195,6 +203,8 @@ TEST(conv2d_backward_input_matches_finite_differences) {
   }
 }
 
+/* On the table's path (the direct kernel on AVX2 / AVX-512 CPUs) and the
+ * portable im2col + sgemm one. */
 TEST(conv2d_backward_weight_matches_finite_differences_and_accumulates) {
   REQUIRE_OK(ebm_threads_init(2));
   const ebm_ops *ops = ebm_ops_cpu();
@@ -204,10 +214,14 @@ TEST(conv2d_backward_weight_matches_finite_differences_and_accumulates) {
     float *x = rand_floats(nx, 70 + i, -1, 1), *w = rand_floats(nw, 80 + i, -1, 1);
     float *b = rand_floats(s.c_out, 85 + i, -1, 1), *r = rand_floats(ny, 90 + i, -1, 1);
     float *dw0 = rand_floats(nw, 100 + i, -1, 1), *db0 = rand_floats(s.c_out, 110 + i, -1, 1);
-    float *dw = copy_floats(nw, dw0), *db = copy_floats(s.c_out, db0), *dw_nob = copy_floats(nw, dw0);
     float *ws = nan_floats((int64_t)ops->conv2d_workspace(&s));
-    ops->conv2d_backward_weight(&s, x, r, dw, db, ws);
-    ops->conv2d_backward_weight(&s, x, r, dw_nob, NULL, ws);
+    float *dw_of[PATHS], *db_of[PATHS], *dw_nob[PATHS];
+    for (int path = 0; path < PATHS; path++) {
+      dw_of[path] = copy_floats(nw, dw0), db_of[path] = copy_floats(s.c_out, db0);
+      dw_nob[path] = copy_floats(nw, dw0);
+      path_backward_weight(path, &s, x, r, dw_of[path], db_of[path], ws);
+      path_backward_weight(path, &s, x, r, dw_nob[path], NULL, ws);
+    }
     double *xd = to_double(nx, x), *wd = to_double(nw, w), *bd = to_double(s.c_out, b);
     double *rd = to_double(ny, r), *yd = malloc((size_t)ny * sizeof *yd);
     const double h = 1e-3;
@@ -223,9 +237,12 @@ TEST(conv2d_backward_weight_matches_finite_differences_and_accumulates) {
       double lm = ref_loss(&s, xd, wd, bd, rd, yd);
       wd[q] = w0;
       double fd = (lp - lm) / (2 * h), tol = 1e-4 * (1 + fabs(fd));
-      if (!(fabs(dw[q] - dw0[q] - fd) <= tol)) describe(&s);
-      CHECK_NEAR(dw[q] - dw0[q], fd, tol); /* added to what was there */
-      CHECK(dw_nob[q] == dw[q]);
+      for (int path = 0; path < PATHS; path++) {
+        const float *dw = dw_of[path];
+        if (!(fabs(dw[q] - dw0[q] - fd) <= tol)) describe(&s), fprintf(stderr, "    %s\n", path_name[path]);
+        CHECK_NEAR(dw[q] - dw0[q], fd, tol); /* added to what was there */
+        CHECK(dw_nob[path][q] == dw[q]);
+      }
     }
     for (int64_t q = 0; q < s.c_out; q++) {
       double b0 = bd[q];
@@ -235,9 +252,11 @@ TEST(conv2d_backward_weight_matches_finite_differences_and_accumulates) {
       double lm = ref_loss(&s, xd, wd, bd, rd, yd);
       bd[q] = b0;
       double fd = (lp - lm) / (2 * h);
-      CHECK_NEAR(db[q] - db0[q], fd, 1e-4 * (1 + fabs(fd)));
+      for (int path = 0; path < PATHS; path++)
+        CHECK_NEAR(db_of[path][q] - db0[q], fd, 1e-4 * (1 + fabs(fd)));
     }
-    free(x), free(w), free(b), free(r), free(dw0), free(db0), free(dw), free(db), free(dw_nob);
+    for (int path = 0; path < PATHS; path++) free(dw_of[path]), free(db_of[path]), free(dw_nob[path]);
+    free(x), free(w), free(b), free(r), free(dw0), free(db0);
     free(ws), free(xd), free(wd), free(bd), free(rd), free(yd);
   }
 }
@@ -279,6 +298,10 @@ TEST(conv2d_results_are_bitwise_identical_at_1_and_2_threads) {
     }
 }
 
+/* The fused forward's gate is swish' of its pre-activation (swish_backward
+ * of ones), and the fused backward with that gate is swish_backward then
+ * the plain input gradient, bit for bit; on the table's path and the
+ * portable one. */
 TEST(conv2d_fused_swish_kernels_equal_conv_then_swish_bitwise) {
   REQUIRE_OK(ebm_threads_init(2));
   const ebm_ops *ops = ebm_ops_cpu();
@@ -287,30 +310,37 @@ TEST(conv2d_fused_swish_kernels_equal_conv_then_swish_bitwise) {
     int64_t nx = x_count(&s), ny = y_count(&s);
     float *x = rand_floats(nx, 160 + i, -3, 3), *w = rand_floats(w_count(&s), 170 + i, -1, 1);
     float *b = rand_floats(s.c_out, 180 + i, -1, 1), *dy = rand_floats(ny, 190 + i, -1, 1);
-    float *ws = nan_floats((int64_t)ops->conv2d_workspace(&s));
-    float *pre = nan_floats(ny), *y = nan_floats(ny), *pre2 = nan_floats(ny), *y2 = nan_floats(ny);
-    ops->conv2d_forward_swish(&s, x, w, b, pre, y, ws);
-    ops->conv2d_forward(&s, x, w, b, pre2, ws);
-    ops->swish_forward(ny, pre2, y2);
-    CHECK(memcmp(pre, pre2, (size_t)ny * sizeof(float)) == 0);
-    CHECK(memcmp(y, y2, (size_t)ny * sizeof(float)) == 0);
+    float *ws = nan_floats((int64_t)ops->conv2d_workspace(&s)), *ones = nan_floats(ny);
+    for (int64_t q = 0; q < ny; q++) ones[q] = 1.0f;
+    float *pre = nan_floats(ny), *y = nan_floats(ny), *gate = nan_floats(ny);
+    float *pre2 = nan_floats(ny), *y2 = nan_floats(ny), *gate2 = nan_floats(ny);
     float *dy_copy = copy_floats(ny, dy), *dx = nan_floats(nx), *dx2 = nan_floats(nx), *dz = nan_floats(ny);
-    ops->conv2d_backward_input_swish(&s, pre, dy, w, dx, ws);
-    CHECK(memcmp(dy, dy_copy, (size_t)ny * sizeof(float)) == 0); /* dy is not modified */
-    ops->swish_backward(ny, pre, dy, dz);
-    ops->conv2d_backward_input(&s, dz, w, dx2, ws);
-    CHECK(memcmp(dx, dx2, (size_t)nx * sizeof(float)) == 0);
-    /* the portable path's fused variants too */
-    ops_conv2d_gemm_forward(&s, x, w, b, pre, y, ws);
-    ops_conv2d_gemm_forward(&s, x, w, b, pre2, NULL, ws);
-    ops->swish_forward(ny, pre2, y2);
-    CHECK(memcmp(pre, pre2, (size_t)ny * sizeof(float)) == 0);
-    CHECK(memcmp(y, y2, (size_t)ny * sizeof(float)) == 0);
-    ops_conv2d_gemm_backward_input(&s, pre, dy, w, dx, ws);
-    ops->swish_backward(ny, pre, dy, dz);
-    ops_conv2d_gemm_backward_input(&s, NULL, dz, w, dx2, ws);
-    CHECK(memcmp(dx, dx2, (size_t)nx * sizeof(float)) == 0);
-    free(x), free(w), free(b), free(dy), free(ws), free(pre), free(y), free(pre2), free(y2);
-    free(dy_copy), free(dx), free(dx2), free(dz);
+    for (int path = 0; path < PATHS; path++) {
+      memset(gate, 0xff, (size_t)ny * sizeof(float)); /* NaN: each path writes its own */
+      if (path == 0)
+        ops->conv2d_forward_swish(&s, x, w, b, pre, y, gate, ws);
+      else
+        ops_conv2d_gemm_forward(&s, x, w, b, pre, y, gate, ws);
+      path_forward(path, &s, x, w, b, pre2, ws);
+      ops->swish_forward(ny, pre2, y2);
+      ops->swish_backward(ny, pre2, ones, gate2);
+      CHECK(memcmp(pre, pre2, (size_t)ny * sizeof(float)) == 0);
+      CHECK(memcmp(y, y2, (size_t)ny * sizeof(float)) == 0);
+      CHECK(memcmp(gate, gate2, (size_t)ny * sizeof(float)) == 0);
+      if (path == 0)
+        ops->conv2d_backward_input_swish(&s, gate, dy, w, dx, ws);
+      else
+        ops_conv2d_gemm_backward_input(&s, gate, dy, w, dx, ws);
+      CHECK(memcmp(dy, dy_copy, (size_t)ny * sizeof(float)) == 0); /* dy is not modified */
+      ops->swish_backward(ny, pre, dy, dz);
+      path_backward_input(path, &s, dz, w, dx2, ws);
+      CHECK(memcmp(dx, dx2, (size_t)nx * sizeof(float)) == 0);
+    }
+    /* without a gate the forward leaves it alone */
+    memset(gate, 0xff, (size_t)ny * sizeof(float));
+    ops->conv2d_forward_swish(&s, x, w, b, pre, y, NULL, ws);
+    CHECK(isnan(gate[0]) && isnan(gate[ny - 1]));
+    free(x), free(w), free(b), free(dy), free(ws), free(ones), free(pre), free(y), free(gate);
+    free(pre2), free(y2), free(gate2), free(dy_copy), free(dx), free(dx2), free(dz);
   }
 }

@@ -1,6 +1,7 @@
 /* Activations, channel affine and element-wise helpers vs double
  * references and central finite differences. */
 #include "ops/ops.h"
+#include "ops/swish_simd.h"
 #include "ops/vmath.h"
 #include "ops_testutil.h"
 
@@ -141,16 +142,21 @@ TEST(swish_kernels_equal_the_scalar_definition_bitwise) {
                            87.3f, 1e-40f, -1e-40f, 88.8f, -1e30f, 1e30f, 0.5f, -0.5f};
   for (int i = 0; i < (int)(sizeof special / sizeof special[0]); i++) x[i * 7] = special[i];
   for (int i = 0; i < 512; i++) x[N - 600 + i] = -90.0f + 0.35f * (float)i; /* the exp's range */
-  float *y = nan_floats(N), *dx = nan_floats(N);
+  float *y = nan_floats(N), *dx = nan_floats(N), *y2 = nan_floats(N), *gate = nan_floats(N);
   ops->swish_forward(N, x, y);
   ops->swish_backward(N, x, dy, dx);
+  ops_swish_gate_array(N, x, y2, gate); /* the fused conv's forward: both from one sigmoid */
   int same = 1;
   for (int i = 0; i < N; i++) {
     float want = ops_swish(x[i]), want_dx = dy[i] * ops_swish_grad(x[i]);
+    float want_gate = ops_swish_grad(x[i]), gated = dy[i] * gate[i];
     /* a NaN's sign and payload depend on operand order, not on the formula */
     same &= (isnan(y[i]) && isnan(want)) || memcmp(&y[i], &want, sizeof want) == 0;
     same &= (isnan(dx[i]) && isnan(want_dx)) || memcmp(&dx[i], &want_dx, sizeof want) == 0;
+    same &= (isnan(y2[i]) && isnan(want)) || memcmp(&y2[i], &want, sizeof want) == 0;
+    same &= (isnan(gate[i]) && isnan(want_gate)) || memcmp(&gate[i], &want_gate, sizeof want) == 0;
+    same &= (isnan(gated) && isnan(want_dx)) || memcmp(&gated, &want_dx, sizeof want) == 0;
   }
   CHECK(same);
-  free(x), free(dy), free(y), free(dx);
+  free(x), free(dy), free(y), free(dx), free(y2), free(gate);
 }

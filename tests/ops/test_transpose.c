@@ -65,3 +65,27 @@ TEST(transpose_to_and_from_a_padded_block_moves_every_item_to_its_lane) {
     free(src), free(xp), free(back);
   }
 }
+
+/* The transpose of a product (the conv backward's output gradient times
+ * the swish gate): one multiply per element, exactly, for odd sizes too. */
+TEST(transpose_product_is_the_transpose_of_the_elementwise_product) {
+  ebm_rng rng;
+  ebm_rng_init(&rng, 9);
+  for (int trial = 0; trial < 40; trial++) {
+    int64_t rows = 1 + ebm_rng_below(&rng, 40), cols = 1 + ebm_rng_below(&rng, 40);
+    int64_t lds = cols + ebm_rng_below(&rng, 3), ldd = rows + ebm_rng_below(&rng, 3);
+    float *a = rand_floats(rows * lds, 300 + trial, -1, 1), *b = rand_floats(rows * lds, 400 + trial, -2, 2);
+    float *dst = nan_floats(cols * ldd);
+    ops_transpose_product(rows, cols, a, b, lds, dst, ldd);
+    int bad = 0;
+    for (int64_t r = 0; r < rows; r++)
+      for (int64_t c = 0; c < cols; c++) {
+        float want = a[r * lds + c] * b[r * lds + c];
+        bad += memcmp(&dst[c * ldd + r], &want, sizeof want) != 0;
+      }
+    for (int64_t c = 0; c < cols; c++)
+      for (int64_t r = rows; r < ldd; r++) bad += !isnan(dst[c * ldd + r]);
+    CHECK_EQ_INT(bad, 0);
+    free(a), free(b), free(dst);
+  }
+}
