@@ -3,24 +3,31 @@
 #include "ops/transpose.h"
 #include "ops_testutil.h"
 
+/* Plain, and of a product (the conv backward's output gradient times the
+ * swish gate: one multiply per element, exactly). */
 TEST(transpose_moves_every_element_for_odd_sizes_and_strides) {
   ebm_rng rng;
   ebm_rng_init(&rng, 7);
   for (int trial = 0; trial < 40; trial++) {
     int64_t rows = 1 + ebm_rng_below(&rng, 40), cols = 1 + ebm_rng_below(&rng, 40);
     int64_t lds = cols + ebm_rng_below(&rng, 3), ldd = rows + ebm_rng_below(&rng, 3);
-    float *src = rand_floats(rows * lds, 100 + trial, -1, 1);
-    float *dst = nan_floats(cols * ldd);
+    float *src = rand_floats(rows * lds, 100 + trial, -1, 1), *gate = rand_floats(rows * lds, 300 + trial, -2, 2);
+    float *dst = nan_floats(cols * ldd), *prod = nan_floats(cols * ldd);
     ops_transpose(rows, cols, src, lds, dst, ldd);
+    ops_transpose_product(rows, cols, src, gate, lds, prod, ldd);
     int bad = 0;
     for (int64_t r = 0; r < rows; r++)
-      for (int64_t c = 0; c < cols; c++) bad += dst[c * ldd + r] != src[r * lds + c];
+      for (int64_t c = 0; c < cols; c++) {
+        float want = src[r * lds + c] * gate[r * lds + c];
+        bad += dst[c * ldd + r] != src[r * lds + c];
+        bad += memcmp(&prod[c * ldd + r], &want, sizeof want) != 0;
+      }
     for (int64_t c = 0; c < cols; c++) /* padding columns are left alone */
-      for (int64_t r = rows; r < ldd; r++) bad += !isnan(dst[c * ldd + r]);
+      for (int64_t r = rows; r < ldd; r++) bad += !isnan(dst[c * ldd + r]) + !isnan(prod[c * ldd + r]);
     if (bad) fprintf(stderr, "    %lldx%lld lds %lld ldd %lld\n", (long long)rows, (long long)cols,
                      (long long)lds, (long long)ldd);
     CHECK_EQ_INT(bad, 0);
-    free(src), free(dst);
+    free(src), free(gate), free(dst), free(prod);
   }
 }
 
@@ -66,26 +73,3 @@ TEST(transpose_to_and_from_a_padded_block_moves_every_item_to_its_lane) {
   }
 }
 
-/* The transpose of a product (the conv backward's output gradient times
- * the swish gate): one multiply per element, exactly, for odd sizes too. */
-TEST(transpose_product_is_the_transpose_of_the_elementwise_product) {
-  ebm_rng rng;
-  ebm_rng_init(&rng, 9);
-  for (int trial = 0; trial < 40; trial++) {
-    int64_t rows = 1 + ebm_rng_below(&rng, 40), cols = 1 + ebm_rng_below(&rng, 40);
-    int64_t lds = cols + ebm_rng_below(&rng, 3), ldd = rows + ebm_rng_below(&rng, 3);
-    float *a = rand_floats(rows * lds, 300 + trial, -1, 1), *b = rand_floats(rows * lds, 400 + trial, -2, 2);
-    float *dst = nan_floats(cols * ldd);
-    ops_transpose_product(rows, cols, a, b, lds, dst, ldd);
-    int bad = 0;
-    for (int64_t r = 0; r < rows; r++)
-      for (int64_t c = 0; c < cols; c++) {
-        float want = a[r * lds + c] * b[r * lds + c];
-        bad += memcmp(&dst[c * ldd + r], &want, sizeof want) != 0;
-      }
-    for (int64_t c = 0; c < cols; c++)
-      for (int64_t r = rows; r < ldd; r++) bad += !isnan(dst[c * ldd + r]);
-    CHECK_EQ_INT(bad, 0);
-    free(a), free(b), free(dst);
-  }
-}
