@@ -1,7 +1,8 @@
 /* `ebm eval inpaint`: how well a model fills the missing part of images,
  * judged by an independent classifier (does the fill give each image its
  * class back?), next to the ceiling (the originals) and the floor (the
- * noise start). The library's ebm_inpaint_score_run. */
+ * start: noise, or the conditional Gaussian). The library's
+ * ebm_inpaint_score_run. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,12 +13,13 @@
 #define PNG_COLS 16
 
 typedef struct {
-  const char *ckpt, *data, *clf_path, *mask, *png, *json;
+  const char *ckpt, *data, *clf_path, *mask, *png, *json, *init;
   int64_t n, seed;
   use_sampler_flags sf;
 } inpaint_eval_flags;
 
-static ebm_status write_json(const inpaint_eval_flags *f, const ebm_sampler_config *cfg, const ebm_inpaint_score *r) {
+static ebm_status write_json(const inpaint_eval_flags *f, const ebm_sampler_config *cfg, const char *start,
+                             const ebm_inpaint_score *r) {
   ebm_jsonl *j = NULL;
   ebm_status st = ebm_jsonl_object_begin(f->json, &j);
   if (st != EBM_OK) return st;
@@ -25,6 +27,7 @@ static ebm_status write_json(const inpaint_eval_flags *f, const ebm_sampler_conf
   ebm_jsonl_str(j, "data", f->data);
   ebm_jsonl_str(j, "classifier", f->clf_path);
   ebm_jsonl_str(j, "mask", f->mask);
+  ebm_jsonl_str(j, "start", start);
   ebm_jsonl_str(j, "sampler", ebm_sampler_name(cfg->kind));
   ebm_jsonl_int(j, "steps", cfg->steps);
   ebm_jsonl_int(j, "n", r->n);
@@ -46,6 +49,9 @@ static int parse_flags(int argc, char **argv, inpaint_eval_flags *f) {
       {"data", OPT_SPEC_IN, &f->data, "SPEC", "labelled images, e.g. fashion-mnist:test (required)"},
       {"classifier", OPT_PATH_IN, &f->clf_path, "CLF", "the judge: `ebm classifier train`'s checkpoint (required)"},
       {"mask", OPT_STRING, &f->mask, "PATTERN", "bottom-half | right-half | center | random:P"},
+      {"init", OPT_SPEC_IN, &f->init, "INIT", "the holes' start: uniform | gaussian:SPEC (a Gaussian fitted to data SPEC, "
+                                              "conditioned on the visible values) (default: the checkpoint's training "
+                                              "start, else uniform)"},
       {"n", OPT_INT64, &f->n, "N", "a random subset of N items (0: all)"},
       USE_SAMPLER_OPTS(f->sf),
       {"seed", OPT_INT64, &f->seed, "S", "random seed (subset, mask, fill)"},
@@ -101,6 +107,8 @@ static int run_eval_inpaint(int argc, char **argv) {
   ebm_classifier *clf = NULL;
   ebm_dataset *ds = NULL;
   float *x = NULL, *filled = NULL;
+  ebm_energy *start = NULL;
+  char start_text[EBM_CHAIN_START_TEXT_MAX];
   ebm_status st = EBM_OK;
   ebm_sampler_config base = ebm_sampler_defaults(EBM_SAMPLER_LANGEVIN), cfg;
   int found = 0;
@@ -127,27 +135,31 @@ static int run_eval_inpaint(int argc, char **argv) {
     st = ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld images", (long long)m);
     goto done;
   }
+  if ((rc = use_chain_start_open(VERB, f.ckpt, f.init, en->range_lo, en->range_hi, item, start_text, &start)))
+    goto done;
   ebm_rng rng;
   ebm_rng_init(&rng, (uint64_t)f.seed);
   ebm_inpaint_score r;
   ebm_progress *bar = ebm_progress_new(stderr, VERB, 1);
-  st = ebm_inpaint_score_run(en, &cfg, ds, m, f.mask, clf, en->range_lo, en->range_hi, &rng, x, filled, &r);
+  st = ebm_inpaint_score_run(en, &cfg, ds, m, f.mask, clf, en->range_lo, en->range_hi, start, &rng, x, filled, &r);
   ebm_progress_finish(bar);
   if (st != EBM_OK) goto done;
-  printf("%s: %s on %lld images of %s, mask %s, %s %d steps%s\n", VERB, f.ckpt, (long long)r.n, f.data, f.mask,
-         ebm_sampler_name(cfg.kind), cfg.steps, found ? " (the run's sampler)" : "");
-  printf("class kept (%s): originals %.4f, noise start %.4f, filled %.4f\n", f.clf_path, r.acc_original,
+  const char *start_name = start ? "gaussian start" : "noise start";
+  printf("%s: %s on %lld images of %s, mask %s, start %s, %s %d steps%s\n", VERB, f.ckpt, (long long)r.n, f.data,
+         f.mask, start_text, ebm_sampler_name(cfg.kind), cfg.steps, found ? " (the run's sampler)" : "");
+  printf("class kept (%s): originals %.4f, %s %.4f, filled %.4f\n", f.clf_path, r.acc_original, start_name,
          r.acc_start, r.acc_filled);
-  printf("masked MSE to the originals: noise start %.6g -> filled %.6g; mean energy %.6g -> %.6g\n", r.mse_start,
-         r.mse_filled, r.e_start, r.e_filled);
+  printf("masked MSE to the originals: %s %.6g -> filled %.6g; mean energy %.6g -> %.6g\n", start_name,
+         r.mse_start, r.mse_filled, r.e_start, r.e_filled);
   if (f.png) st = write_png(&f, en, en->range_lo, en->range_hi, x, filled, m);
-  if (st == EBM_OK && f.json) st = write_json(&f, &cfg, &r);
+  if (st == EBM_OK && f.json) st = write_json(&f, &cfg, start_text, &r);
 done:
   if (st != EBM_OK) rc = cli_runtime_error(st);
   free(x);
   free(filled);
   ebm_dataset_free(ds);
   ebm_classifier_free(clf);
+  ebm_energy_free(start);
   use_model_close(&model);
   return rc;
 }
@@ -158,7 +170,9 @@ CLI_COMMAND(eval_inpaint, VERB, "--ckpt CKPT --data SPEC --classifier CLF [--mas
             "bottom-half), fills it by Langevin on the missing pixels alone (as `ebm inpaint`;\n"
             "the sampler the run recorded in the checkpoint unless flags say otherwise) and asks\n"
             "the classifier for each image's class: the share it gets right on the fills, next\n"
-            "to the originals (the ceiling) and the noise start (the floor), with the masked MSE\n"
-            "and mean energy before and after. The images are loaded in the model's range and\n"
-            "mapped onto the classifier's.",
+            "to the originals (the ceiling) and the start (the floor), with the masked MSE\n"
+            "and mean energy before and after. The holes start as uniform noise, or with\n"
+            "--init gaussian:SPEC (the default for a model trained with --init gaussian) as a\n"
+            "draw from the Gaussian fitted to SPEC conditioned on the visible pixels. The\n"
+            "images are loaded in the model's range and mapped onto the classifier's.",
             run_eval_inpaint)

@@ -93,6 +93,7 @@ typedef struct {
   const char *ckpt, *input, *mask, *out, *png;
   int cls;
   int64_t seed;
+  const char *init;
   use_sampler_flags sf;
 } inpaint_flags;
 
@@ -104,6 +105,9 @@ static int parse_flags(int argc, char **argv, inpaint_flags *f, ebm_sampler_conf
       {"mask", OPT_SPEC_IN, &f->mask, "M.npy", "X's shape: 1 = pixel to fill, 0 = observed; or pattern:right-half|bottom-half|center|random:P (required)"},
       {"out", OPT_PATH_OUT, &f->out, "Y.npy", "the inpainted images, X's shape (required)"},
       {"class", OPT_INT, &f->cls, "Y", "class label, for a conditional model"},
+      {"init", OPT_SPEC_IN, &f->init, "INIT", "the holes' start: uniform | gaussian:SPEC (a Gaussian fitted to data SPEC, "
+                                              "at its mean given the observed pixels) (default: the checkpoint's "
+                                              "training start, else uniform)"},
       USE_SAMPLER_OPTS(f->sf),
       {"seed", OPT_INT64, &f->seed, "S", "random seed"},
       {"png", OPT_PATH_OUT, &f->png, "FILE.png", "rows: input / masked / result (first 16 images)"},
@@ -113,6 +117,19 @@ static int parse_flags(int argc, char **argv, inpaint_flags *f, ebm_sampler_conf
   if (!f->ckpt || !f->input || !f->mask || !f->out)
     return cli_usage_error(VERB, "--ckpt, --input, --mask and --out are required");
   return use_sampler_config(VERB, &f->sf, EBM_SAMPLER_LANGEVIN, cfg);
+}
+
+/* --init, else the start the checkpoint's training used (a --ckpt that is
+ * a checkpoint file), else uniform noise: 0 or an exit code. */
+static int open_start(const inpaint_flags *f, const use_model *model, float lo, float hi,
+                      char text[EBM_CHAIN_START_TEXT_MAX], ebm_energy **gauss) {
+  ebm_energy_spec spec = {0};
+  const char *ckpt = NULL;
+  if (!f->init && model->kind == EBM_SOURCE_CKPT && ebm_energy_spec_parse(f->ckpt, 0, &spec) == EBM_OK)
+    ckpt = spec.path;
+  int rc = use_chain_start_open(VERB, ckpt, f->init, lo, hi, ebm_energy_item_size(model->energy), text, gauss);
+  ebm_energy_spec_free(&spec);
+  return rc;
 }
 
 static int run_inpaint(int argc, char **argv) {
@@ -125,6 +142,8 @@ static int run_inpaint(int argc, char **argv) {
   use_model model = {0};
   float *mask = NULL, *result = NULL, *start = NULL, *e = NULL;
   int32_t *y = NULL;
+  ebm_energy *gauss = NULL;
+  char start_text[EBM_CHAIN_START_TEXT_MAX];
   ebm_status st = EBM_OK;
   if ((rc = use_open_items(VERB, f.ckpt, "input", f.input, &x, &model))) goto done;
   const int64_t n = x.shape[0];
@@ -154,19 +173,27 @@ static int run_inpaint(int argc, char **argv) {
   const ebm_cond cond = {.labels = y};
   ebm_rng rng;
   ebm_rng_init(&rng, (uint64_t)f.seed);
-  if ((st = ebm_inpaint_start(rng, xv, mask, count, lo, hi, start)) != EBM_OK) goto done;
+  if ((rc = open_start(&f, &model, lo, hi, start_text, &gauss))) goto done;
+  if (gauss)
+    st = ebm_inpaint_start_gaussian(gauss, xv, mask, n, lo, hi, start);
+  else
+    st = ebm_inpaint_start(rng, xv, mask, count, lo, hi, start);
+  if (st != EBM_OK) goto done;
   ebm_progress *progress = ebm_progress_new(stderr, VERB, cfg.steps);
-  st = ebm_inpaint(en, &cfg, xv, mask, &cond, n, lo, hi, &rng, result, use_progress_step, progress);
+  if (gauss)
+    st = ebm_inpaint_from(en, &cfg, start, mask, &cond, n, &rng, result, use_progress_step, progress);
+  else
+    st = ebm_inpaint(en, &cfg, xv, mask, &cond, n, lo, hi, &rng, result, use_progress_step, progress);
   ebm_progress_finish(progress);
   if (st == EBM_OK) st = ebm_npy_save(f.out, EBM_DTYPE_F32, x.ndim, x.shape, result);
   if (st == EBM_OK) st = ebm_energy_eval(en, start, &cond, n, e, NULL);
   if (st == EBM_OK) st = ebm_energy_eval(en, result, &cond, n, e + n, NULL);
   if (st == EBM_OK && f.png) st = write_png(f.png, en, lo, hi, xv, mask, result, n);
   if (st != EBM_OK) goto done;
-  printf("inpainted %lld images (%lld values, %.1f%%) with %s, %d steps: mean energy %.6g -> %.6g; "
-         "masked MSE to --input: noise start %.6g -> result %.6g -> %s\n",
+  printf("inpainted %lld images (%lld values, %.1f%%) with %s, %d steps from %s: mean energy %.6g -> %.6g; "
+         "masked MSE to --input: start %.6g -> result %.6g -> %s\n",
          (long long)n, (long long)filled, 100.0 * (double)filled / (double)count, ebm_sampler_name(cfg.kind),
-         cfg.steps, use_mean(e, n), use_mean(e + n, n), ebm_masked_mse(start, xv, mask, count), ebm_masked_mse(result, xv, mask, count), f.out);
+         cfg.steps, start_text, use_mean(e, n), use_mean(e + n, n), ebm_masked_mse(start, xv, mask, count), ebm_masked_mse(result, xv, mask, count), f.out);
 done:
   if (st != EBM_OK) rc = cli_runtime_error(st);
   free(mask);
@@ -174,6 +201,7 @@ done:
   free(start);
   free(e);
   free(y);
+  ebm_energy_free(gauss);
   use_model_close(&model);
   ebm_npy_free(&x);
   return rc;
@@ -182,7 +210,9 @@ done:
 CLI_COMMAND(inpaint, VERB, "--ckpt CKPT --input X.npy --mask M.npy --out Y.npy [options]",
             "fill masked pixels by Langevin dynamics on them alone",
             "The pixels where the mask is 1 start as uniform noise over the model's data range\n"
-            "(over the input's values for a model without one) and move by MCMC under the\n"
+            "(over the input's values for a model without one), or with --init gaussian:SPEC\n"
+            "(the default for a model trained with --init gaussian) at the mean of the Gaussian\n"
+            "fitted to SPEC given the observed pixels, and move by MCMC under the\n"
             "model's energy with the observed pixels (mask 0) held fixed: the result's observed\n"
             "pixels are bit-identical to the input's. The mask has the input's shape (float32\n"
             "or uint8, values 0 or 1). The summary reports the mean energy before and after,\n"

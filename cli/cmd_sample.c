@@ -55,7 +55,7 @@ static int parse_flags(int argc, char **argv, sample_flags *f, int64_t *n) {
       {"anneal", OPT_DOUBLE, &f->anneal, "T0", "start hot: 4 phases from T0 down to 1 (langevin: noise ×√T, others exp(-E/T)); 1 = off"},
       {"n", OPT_INT64, &f->n, "N", "chains (0: 64, or every item of --init npy:FILE)"},
       {"class", OPT_INT, &f->cls, "Y", "class label for a conditional model (-1: cycle through all)"},
-      {"init", OPT_SPEC_IN, &f->init, "INIT", "uniform | data:SPEC | npy:FILE"},
+      {"init", OPT_SPEC_IN, &f->init, "INIT", "uniform | gaussian:SPEC (a Gaussian fitted to data SPEC) | data:SPEC | npy:FILE (default: the checkpoint's training start, else uniform)"},
       {"from-buffer", OPT_PATH_IN, &f->from_buffer, "RUN", "start from the replay buffer of a training run (RUN/ckpt/last.state.safetensors; --ckpt defaults to the run's model)"},
       {"data", OPT_SPEC_IN, &f->data, "SPEC", "also report the mean energy of N items of this data set"},
       {"seed", OPT_INT64, &f->seed, "S", "random seed"},
@@ -83,10 +83,10 @@ static int parse_flags(int argc, char **argv, sample_flags *f, int64_t *n) {
   if (f->every < 0) return cli_usage_error(VERB, "--every must be >= 1 (0: automatic), got %d", f->every);
   if (!(f->anneal >= 1.0 && f->anneal <= 1e6))
     return cli_usage_error(VERB, "--anneal must be in [1, 1e6] (1 = off), got %g", f->anneal);
-  if (f->from_buffer && strcmp(f->init, "uniform") != 0)
+  if (f->from_buffer && f->init)
     return cli_usage_error(VERB, "--from-buffer and --init %s both say where chains start: give one", f->init);
   *n = f->n;
-  if (*n == 0 && strncmp(f->init, "npy:", 4) == 0 && (rc = npy_item_count(f->init, n))) return rc;
+  if (*n == 0 && f->init && strncmp(f->init, "npy:", 4) == 0 && (rc = npy_item_count(f->init, n))) return rc;
   if (*n == 0) *n = DEFAULT_CHAINS;
   return 0;
 }
@@ -101,6 +101,7 @@ typedef struct {
   int from_ckpt;     /* the sampler settings came from the checkpoint's metadata */
   ebm_recovery_config rec; /* the checkpoint's recovery schedule (rec_found), else ebm train's defaults */
   int rec_found;
+  char start[EBM_CHAIN_START_TEXT_MAX]; /* where chains start without --init: the checkpoint's, else uniform */
 } target;
 
 static void target_free(target *t) { ebm_energy_source_close(&t->src); }
@@ -110,10 +111,15 @@ static void target_free(target *t) { ebm_energy_source_close(&t->src); }
 static int sampler_for(const sample_flags *f, const ebm_energy_spec *spec, target *t, ebm_sampler_config *cfg) {
   ebm_sampler_config base = ebm_sampler_defaults(f->ckpt ? EBM_SAMPLER_LANGEVIN : EBM_SAMPLER_MALA);
   t->rec = (ebm_recovery_config){.levels = 1, .sigma_min = 0.1f, .sigma_max = 1.0f, .step = 0.1f};
+  snprintf(t->start, sizeof t->start, "uniform");
   if (spec->kind == EBM_SOURCE_CKPT) {
     ebm_status st = ebm_sampler_config_from_checkpoint(spec->path, &base, &t->from_ckpt);
     if (st == EBM_OK) st = ebm_recovery_config_from_checkpoint(spec->path, &t->rec, &t->rec_found);
+    int start_found = 0;
+    if (st == EBM_OK) st = ebm_chain_start_from_checkpoint(spec->path, t->start, &start_found);
     if (st != EBM_OK) return cli_runtime_error(st);
+    if (start_found && !f->init)
+      fprintf(stderr, "ebm %s: chains start from %s, as in training (--init overrides)\n", VERB, t->start);
   }
   return use_sampler_config_from(VERB, &f->sf, &base, cfg);
 }
@@ -226,6 +232,18 @@ static int load_buffer_init(const char *run, const ebm_energy *en, int64_t n, eb
   return st == EBM_OK ? 0 : cli_runtime_error(st);
 }
 
+/* Fresh chains: uniform noise on the range, or draws from the Gaussian
+ * fitted to a data set (ebm_chain_start_open). */
+static int start_chains(const char *init, const target *t, int64_t n, ebm_rng *rng, float *x) {
+  const int64_t item = ebm_energy_item_size(t->en);
+  char text[EBM_CHAIN_START_TEXT_MAX];
+  ebm_energy *start = NULL;
+  int rc = use_chain_start_open(VERB, NULL, init, t->lo, t->hi, item, text, &start);
+  ebm_status st = rc ? EBM_OK : ebm_chain_start_draw(start, rng, n, item, t->lo, t->hi, x);
+  ebm_energy_free(start);
+  return rc ? rc : st == EBM_OK ? 0 : cli_runtime_error(st);
+}
+
 /* Fills x (n items) and the labels y of a conditional energy: --class, else
  * chain i gets class i mod C, or the labels of --init data:SPEC items. */
 static int init_chains(const sample_flags *f, const target *t, int64_t n, ebm_rng *rng, float *x, int32_t *y) {
@@ -234,15 +252,13 @@ static int init_chains(const sample_flags *f, const target *t, int64_t n, ebm_rn
   char what[4200];
   for (int64_t i = 0; y && i < n; i++) y[i] = f->cls >= 0 ? f->cls : (int32_t)(i % en->num_classes);
   if (f->from_buffer) return load_buffer_init(f->from_buffer, en, n, rng, x, y);
-  if (strcmp(f->init, "uniform") == 0) {
-    ebm_rng_uniform(rng, x, n * ebm_energy_item_size(en), t->lo, t->hi);
-    return 0;
-  }
-  if (strncmp(f->init, "npy:", 4) == 0) return load_npy_init(f->init, t, n, x);
-  if (strncmp(f->init, "data:", 5) != 0)
-    return cli_usage_error(VERB, "--init expects uniform, data:SPEC or npy:FILE, got '%s'", f->init);
-  snprintf(what, sizeof what, "--init %s", f->init);
-  if ((rc = draw_data(what, f->init + 5, en, n, rng, x, y, &data_labels))) return rc;
+  const char *init = f->init ? f->init : t->start;
+  if (strcmp(init, "uniform") == 0 || strncmp(init, "gaussian:", 9) == 0) return start_chains(init, t, n, rng, x);
+  if (strncmp(init, "npy:", 4) == 0) return load_npy_init(init, t, n, x);
+  if (strncmp(init, "data:", 5) != 0)
+    return cli_usage_error(VERB, "--init expects uniform, gaussian:SPEC, data:SPEC or npy:FILE, got '%s'", init);
+  snprintf(what, sizeof what, "--init %s", init);
+  if ((rc = draw_data(what, init + 5, en, n, rng, x, y, &data_labels))) return rc;
   if (data_labels && f->cls >= 0)
     for (int64_t i = 0; i < n; i++) y[i] = f->cls;
   return 0;
@@ -421,7 +437,7 @@ static int sample_levels(sample_flags *f, const target *t, int64_t n, int steps,
 /* A model with a generator: its samples start at G(z), so the flags that
  * say where chains start or what they draw over time do not apply. */
 static int sample_generator(const sample_flags *f, int64_t n) {
-  const char *clash = f->from_buffer ? "--from-buffer" : strcmp(f->init, "uniform") != 0 ? "--init"
+  const char *clash = f->from_buffer ? "--from-buffer" : f->init ? "--init"
                       : f->chain ? "--chain" : f->anneal != 1.0 ? "--anneal" : f->cls >= 0 ? "--class"
                       : f->data ? "--data" : f->rec.levels > 0 ? "--levels" : f->levels_png ? "--levels-png" : NULL;
   if (clash) return cli_usage_error(VERB, "%s: %s is a model with a generator, whose samples start at G(z)", clash, f->ckpt);
@@ -431,7 +447,7 @@ static int sample_generator(const sample_flags *f, int64_t n) {
 }
 
 static int run_sample(int argc, char **argv) {
-  sample_flags f = {.init = "uniform", .cls = -1, .anneal = 1.0}; /* f.rec: 0 = not given */
+  sample_flags f = {.init = NULL, .cls = -1, .anneal = 1.0}; /* f.rec: 0 = not given */
   use_sampler_flags_init(&f.sf);
   int64_t n = 0;
   int rc = parse_flags(argc, argv, &f, &n);

@@ -350,3 +350,15 @@ double use_mean(const float *v, int64_t n) {
   return s;
 }
 
+
+int use_chain_start_open(const char *verb, const char *ckpt, const char *init, float lo, float hi, int64_t item,
+                         char text[EBM_CHAIN_START_TEXT_MAX], ebm_energy **start) {
+  int found = 0;
+  ebm_status st = EBM_OK;
+  *start = NULL;
+  snprintf(text, EBM_CHAIN_START_TEXT_MAX, "%s", init ? init : "uniform");
+  if (!init && ckpt && (st = ebm_chain_start_from_checkpoint(ckpt, text, &found)) != EBM_OK) return cli_runtime_error(st);
+  st = ebm_chain_start_open(text, lo, hi, item, start);
+  if (st == EBM_ERR_ARG) return cli_usage_error(verb, "--init %s: %s", text, ebm_last_error());
+  return st == EBM_OK ? 0 : cli_runtime_error(st);
+}

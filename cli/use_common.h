@@ -78,6 +78,14 @@ int use_open_items(const char *verb, const char *ckpt, const char *flag, const c
  * v[0..count) that is not finite; EBM_OK when all are. */
 ebm_status use_check_finite(const char *flag, const char *path, const float *v, int64_t count);
 
+/* Where fresh chains start (ebm_chain_start_open): `init` ("uniform" |
+ * "gaussian:SPEC") if given, else the start that checkpoint `ckpt` (may be
+ * NULL) records from its training, else uniform. text receives the name
+ * used, *start the Gaussian (NULL for uniform; the caller frees it). A bad
+ * --init is a usage error naming it. */
+int use_chain_start_open(const char *verb, const char *ckpt, const char *init, float lo, float hi, int64_t item,
+                         char text[EBM_CHAIN_START_TEXT_MAX], ebm_energy **start);
+
 /* --png needs an image model (C = 1 or 3): 0, or a usage error. */
 int use_check_png(const char *verb, const char *png, const ebm_energy *en);
 

@@ -121,6 +121,24 @@ ebm_status ebm_inpaint(const ebm_energy *en, const ebm_sampler_config *cfg, cons
  * order). For "before" numbers next to a fill. */
 ebm_status ebm_inpaint_start(ebm_rng rng, const float *x, const float *mask, int64_t count, float lo, float hi,
                              float *start);
+
+/* A smoother start than noise: the masked values at the mean of a
+ * Gaussian energy (ebm_gaussian_energy_fit of the training data, the
+ * "gaussian" chain start) conditioned on each item's known values
+ * (ebm_gaussian_energy_sample_given, spread 0), clamped to [lo, hi]; known
+ * values copied from x. The conditional mean already continues the visible
+ * part (a shirt's top half gives a shirt's blurred bottom), so the chain
+ * only has to sharpen it; a conditional draw instead would add pixel noise
+ * that 60 Langevin steps do not remove (Fashion-MNIST, bottom half: class
+ * kept 0.798 from the mean, 0.788 from exact draws, 500 images). n items
+ * of the Gaussian's size into start. */
+ebm_status ebm_inpaint_start_gaussian(const ebm_energy *gaussian, const float *x, const float *mask, int64_t n,
+                                      float lo, float hi, float *start);
+/* ebm_inpaint from a given start (n items: the known values where mask is
+ * 0, the chains' first state where it is 1), e.g. the one above. */
+ebm_status ebm_inpaint_from(const ebm_energy *en, const ebm_sampler_config *cfg, const float *start,
+                            const float *mask, const ebm_cond *cond, int64_t n, ebm_rng *rng, float *out,
+                            ebm_sample_step_fn cb, void *cb_ctx);
 /* Mean squared difference of a and b over the values where mask is not 0
  * (every value when mask is NULL); 0 when there are none. */
 double ebm_masked_mse(const float *a, const float *b, const float *mask, int64_t count);

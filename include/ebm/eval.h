@@ -348,9 +348,9 @@ ebm_status ebm_classifier_from_safetensors(const ebm_safetensors *st, int64_t ma
 typedef struct {
   int64_t n;                /* items scored */
   double acc_original;      /* the classifier's accuracy on the items as they are: the ceiling */
-  double acc_start;         /* on the masked items at the noise start: the floor */
+  double acc_start;         /* on the masked items at the start (noise, or the conditional Gaussian): the floor */
   double acc_filled;        /* on the filled items */
-  double mse_start;         /* masked-region MSE to the originals at the noise start */
+  double mse_start;         /* masked-region MSE to the originals at the start */
   double mse_filled;        /* ... after the fill */
   double e_start, e_filled; /* mean energy of the items at the start and after the fill */
 } ebm_inpaint_score;
@@ -359,8 +359,10 @@ typedef struct {
  * without replacement, kept in data order; rng's stream 0), masks each
  * with a pattern (ebm_mask_pattern: "bottom-half", …; random:P draws from
  * stream 1), fills them by ebm_inpaint under the unconditional energy en
- * with cfg's sampler (stream 2) and scores the classifier's argmax against
- * the labels on the originals, the noise start and the fills. ds's items
+ * with cfg's sampler (stream 2) from uniform noise, or with start_from (a
+ * Gaussian energy, may be NULL) from ebm_inpaint_start_gaussian, and scores
+ * the classifier's argmax against the labels on the originals, the start
+ * and the fills. ds's items
  * are in [lo, hi] (en's range), mapped linearly onto the classifier's
  * range. x_out and filled_out (n × item each, may be NULL) receive the
  * items drawn and their fills. A model with classes (it would be told the
@@ -369,7 +371,8 @@ typedef struct {
  * EBM_ERR_SHAPE naming them. */
 ebm_status ebm_inpaint_score_run(const ebm_energy *en, const ebm_sampler_config *cfg, const ebm_dataset *ds,
                                  int64_t n, const char *mask_pattern, ebm_classifier *clf, float lo, float hi,
-                                 ebm_rng *rng, float *x_out, float *filled_out, ebm_inpaint_score *out);
+                                 const ebm_energy *start_from, ebm_rng *rng, float *x_out, float *filled_out,
+                                 ebm_inpaint_score *out);
 
 /* -------------------------------------------- conditional EBMs as classifiers */
 

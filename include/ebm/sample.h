@@ -295,6 +295,45 @@ ebm_status ebm_gaussian_energy_log_z(const ebm_energy *en, double *log_z);
 /* n exact draws x = μ + Lz (Σ = LLᵀ, z ~ N(0, I) from rng) into x (n×D),
  * for an energy made by ebm_gaussian_energy_new (EBM_ERR_ARG otherwise). */
 ebm_status ebm_gaussian_energy_sample(const ebm_energy *en, ebm_rng *rng, int64_t n, float *x);
+/* n draws conditioned on known values: x (n×D) equals `known` where
+ * `mask` (n×D) is 0, and where it is not, the values are a draw of
+ * x_m | x_o ~ N(μ_m + Σ_mo Σ_oo⁻¹(x_o − μ_o), spread²·(Σ_mm − Σ_mo Σ_oo⁻¹ Σ_om)):
+ * spread 1 is the exact conditional, 0 its mean (rng unused, may be NULL). The
+ * factors are O(D³) per distinct mask (consecutive items with the same
+ * mask share them). x may be `known`. For an energy made by
+ * ebm_gaussian_energy_new (EBM_ERR_ARG otherwise). */
+ebm_status ebm_gaussian_energy_sample_given(const ebm_energy *en, ebm_rng *rng, int64_t n, const float *known,
+                                            const float *mask, float spread, float *x);
+
+/* A full-covariance Gaussian fitted to data, as an energy: the mean and the
+ * covariance of up to max_items of the n items of x (n×dim; items j·n/m,
+ * spread over the whole set), with a ridge of 1e-4 × the mean variance on
+ * the diagonal so that constant pixels keep Σ positive definite. NCE's
+ * noise, and the "gaussian" start of fresh chains below. */
+ebm_status ebm_gaussian_energy_fit(const float *x, int64_t n, int64_t dim, int64_t max_items, ebm_energy **out);
+
+/* n fresh chain starts (n×dim) into x. start NULL: uniform over [lo, hi)
+ * per value (IGEBM, JEM). Otherwise exact draws from the Gaussian energy
+ * `start` (ebm_gaussian_energy_fit on the training data), clamped to
+ * [lo, hi]: chains that begin with the data's mean and pixel correlations
+ * (JEM++'s informative initialisation, Yang & Ji 2021, without classes),
+ * which short chains turn into recognisable samples far sooner. */
+ebm_status ebm_chain_start_draw(const ebm_energy *start, ebm_rng *rng, int64_t n, int64_t dim, float lo, float hi,
+                                float *x);
+
+/* Chain starts by name (`ebm sample --init`, checkpoint metadata):
+ * "uniform", or "gaussian:SPEC", the Gaussian fitted (as above, on up to
+ * EBM_CHAIN_START_FIT_ITEMS items) to data set SPEC loaded in [lo, hi].
+ * A run trained with --init gaussian records "gaussian:<its data>" under
+ * EBM_CHAIN_START_META_KEY, and fits the same items, so sampling its
+ * checkpoint starts where training did. open gives *out NULL for
+ * "uniform"; EBM_ERR_SHAPE when SPEC's items are not `item` values. */
+#define EBM_CHAIN_START_META_KEY "chain_start"
+#define EBM_CHAIN_START_FIT_ITEMS 10000
+#define EBM_CHAIN_START_TEXT_MAX 512
+ebm_status ebm_chain_start_open(const char *text, float lo, float hi, int64_t item, ebm_energy **out);
+/* The checkpoint's recorded chain start into text; *found 0 if none. */
+ebm_status ebm_chain_start_from_checkpoint(const char *path, char text[EBM_CHAIN_START_TEXT_MAX], int *found);
 
 /* ------------------------------------------ diffusion recovery likelihood */
 
@@ -383,6 +422,10 @@ ebm_status ebm_replay_put(ebm_replay *rb, const float *x, const int32_t *y, int6
                           const int64_t *idx, ebm_rng *rng);
 /* Items stored (per class: class y; −1 = all). */
 int64_t ebm_replay_size(const ebm_replay *rb, int y);
+/* Where ebm_replay_get's fresh items come from (ebm_chain_start_draw):
+ * NULL (the default) uniform over [lo, hi), else draws from this Gaussian
+ * energy, borrowed for the buffer's life. The items' size must match. */
+ebm_status ebm_replay_set_start(ebm_replay *rb, const ebm_energy *start);
 /* Save/restore: tensors "replay.<class>" and metadata (with the policy's
  * counters), byte-exact. */
 ebm_status ebm_replay_save(const ebm_replay *rb, ebm_st_writer *w);

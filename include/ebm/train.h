@@ -147,6 +147,9 @@ typedef struct {
   float obs_noise;            /* σ, 0.3 */
 } ebm_generator_config;
 
+/* Fresh chains' starting distribution (ebm_train_config.chain_start). */
+typedef enum { EBM_START_UNIFORM = 0, EBM_START_GAUSSIAN } ebm_chain_start;
+
 typedef struct {
   ebm_train_method method;
   int64_t batch;              /* 128 positives + 128 negatives (A.11) */
@@ -154,6 +157,11 @@ typedef struct {
   ebm_sampler_config sampler; /* LANGEVIN, K 60, λ 10, σ 0.005, clip 0.01, clamp on */
   int64_t buffer_size;        /* replay capacity, 10000 (A.11) */
   float reinit;               /* fresh-noise fraction of the buffer draws, 0.05 */
+  /* Where fresh chains start (the buffer's first fill and its reinit
+   * draws, pcd / jem; every chain of short-run): EBM_START_UNIFORM, noise
+   * over the range (IGEBM), or EBM_START_GAUSSIAN, a full-covariance
+   * Gaussian fitted to the training data (ebm_chain_start_draw). */
+  ebm_chain_start chain_start;
   float alpha;                /* the energy L2 coefficient α, 1 (A.11) */
   float pos_noise;            /* σ of the noise added to positives, 0.005 */
   float range_lo, range_hi;   /* data range: clamps, noise, buffer; [0, 1] */

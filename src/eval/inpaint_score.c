@@ -2,7 +2,8 @@
  * labelled test items lose part of themselves (a mask pattern), the model
  * fills it by Langevin on the masked values only (ebm_inpaint), and the
  * classifier says whether the fill gave each item its class back. The
- * originals give the ceiling, the noise start the floor. */
+ * originals give the ceiling, the start (noise, or the conditional
+ * Gaussian) the floor. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,7 +57,8 @@ static ebm_status check_inputs(const ebm_energy *en, const ebm_dataset *ds, ebm_
 
 ebm_status ebm_inpaint_score_run(const ebm_energy *en, const ebm_sampler_config *cfg, const ebm_dataset *ds,
                                  int64_t n, const char *mask_pattern, ebm_classifier *clf, float lo, float hi,
-                                 ebm_rng *rng, float *x_out, float *filled_out, ebm_inpaint_score *out) {
+                                 const ebm_energy *start_from, ebm_rng *rng, float *x_out, float *filled_out,
+                                 ebm_inpaint_score *out) {
   if (!en || !cfg || !ds || !mask_pattern || !clf || !rng || !out)
     return ebm_set_error(EBM_ERR_ARG, "inpaint score: missing arguments");
   ebm_status st = check_inputs(en, ds, clf, lo, hi);
@@ -79,8 +81,14 @@ ebm_status ebm_inpaint_score_run(const ebm_energy *en, const ebm_sampler_config 
     st = ebm_set_error(EBM_ERR_ARG, "mask %s selects no value to fill", mask_pattern);
     goto done;
   }
-  if ((st = ebm_inpaint_start(fill, x, mask, count, lo, hi, start)) != EBM_OK) goto done; /* fill's copy */
-  if ((st = ebm_inpaint(en, cfg, x, mask, NULL, m, lo, hi, &fill, filled, NULL, NULL)) != EBM_OK) goto done;
+  if (start_from) {
+    if ((st = ebm_inpaint_start_gaussian(start_from, x, mask, m, lo, hi, start)) != EBM_OK ||
+        (st = ebm_inpaint_from(en, cfg, start, mask, NULL, m, &fill, filled, NULL, NULL)) != EBM_OK)
+      goto done;
+  } else {
+    if ((st = ebm_inpaint_start(fill, x, mask, count, lo, hi, start)) != EBM_OK) goto done; /* fill's copy */
+    if ((st = ebm_inpaint(en, cfg, x, mask, NULL, m, lo, hi, &fill, filled, NULL, NULL)) != EBM_OK) goto done;
+  }
   const int64_t *shape = ds->x->shape;
   if ((st = accuracy_of(clf, x, y, m, item, shape, lo, hi, tmp, &out->acc_original)) != EBM_OK ||
       (st = accuracy_of(clf, start, y, m, item, shape, lo, hi, tmp, &out->acc_start)) != EBM_OK ||

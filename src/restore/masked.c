@@ -139,16 +139,16 @@ void ebm_masked_energy_gather(const ebm_energy *masked, const float *items, floa
   for (int64_t f = 0; f < m->count; f++) z[f] = items[m->index[f]];
 }
 
-ebm_status ebm_inpaint(const ebm_energy *en, const ebm_sampler_config *cfg, const float *x,
-                       const float *mask, const ebm_cond *cond, int64_t n, float lo, float hi,
-                       ebm_rng *rng, float *out, ebm_sample_step_fn cb, void *cb_ctx) {
+/* Langevin on the masked values only (seed 004), from z0 (the masked
+ * values of `start`, memory order) or, with start NULL, from uniform noise
+ * in [lo, hi) drawn from rng. */
+static ebm_status inpaint_run(const ebm_energy *en, const ebm_sampler_config *cfg, const float *x, const float *start,
+                              const float *mask, const ebm_cond *cond, int64_t n, float lo, float hi, ebm_rng *rng,
+                              float *out, ebm_sample_step_fn cb, void *cb_ctx) {
   ebm_status st = EBM_OK;
   ebm_energy *masked = NULL;
   ebm_sampler *s = NULL;
   float *z = NULL;
-  if (!(isfinite(lo) && isfinite(hi) && lo < hi))
-    return ebm_set_error(EBM_ERR_ARG, "inpaint: the noise range [%g, %g] must be finite with lo < hi",
-                         (double)lo, (double)hi);
   if ((st = ebm_masked_energy_new(en, x, mask, cond, n, &masked)) != EBM_OK) goto done;
   const int64_t count = ebm_masked_energy_size(masked);
   if (!(z = ebm_alloc((size_t)count, sizeof *z))) {
@@ -156,14 +156,42 @@ ebm_status ebm_inpaint(const ebm_energy *en, const ebm_sampler_config *cfg, cons
     goto done;
   }
   if ((st = ebm_sampler_new(masked, cfg, 1, &s)) != EBM_OK) goto done;
-  /* Langevin from noise on the missing values only (seed 004) */
-  ebm_rng_uniform(rng, z, count, lo, hi);
+  if (start)
+    for (int64_t k = 0, f = 0; k < n * ebm_energy_item_size(en); k++) {
+      if (mask[k] != 0.0f) z[f++] = start[k];
+    }
+  else
+    ebm_rng_uniform(rng, z, count, lo, hi);
   if ((st = ebm_sampler_run_cb(s, z, NULL, 1, rng, NULL, NULL, cb, cb_ctx)) != EBM_OK) goto done;
   ebm_masked_energy_scatter(masked, z, out);
 done:
   ebm_sampler_free(s);
   ebm_free(z);
   ebm_energy_free(masked);
+  return st;
+}
+
+ebm_status ebm_inpaint(const ebm_energy *en, const ebm_sampler_config *cfg, const float *x,
+                       const float *mask, const ebm_cond *cond, int64_t n, float lo, float hi,
+                       ebm_rng *rng, float *out, ebm_sample_step_fn cb, void *cb_ctx) {
+  if (!(isfinite(lo) && isfinite(hi) && lo < hi))
+    return ebm_set_error(EBM_ERR_ARG, "inpaint: the noise range [%g, %g] must be finite with lo < hi",
+                         (double)lo, (double)hi);
+  return inpaint_run(en, cfg, x, NULL, mask, cond, n, lo, hi, rng, out, cb, cb_ctx);
+}
+
+ebm_status ebm_inpaint_from(const ebm_energy *en, const ebm_sampler_config *cfg, const float *start,
+                            const float *mask, const ebm_cond *cond, int64_t n, ebm_rng *rng, float *out,
+                            ebm_sample_step_fn cb, void *cb_ctx) {
+  return inpaint_run(en, cfg, start, start, mask, cond, n, 0.0f, 1.0f, rng, out, cb, cb_ctx);
+}
+
+ebm_status ebm_inpaint_start_gaussian(const ebm_energy *gaussian, const float *x, const float *mask, int64_t n,
+                                      float lo, float hi, float *start) {
+  const int64_t count = n * ebm_energy_item_size(gaussian);
+  ebm_status st = ebm_gaussian_energy_sample_given(gaussian, NULL, n, x, mask, 0.0f, start);
+  for (int64_t k = 0; st == EBM_OK && k < count; k++)
+    if (mask[k] != 0.0f) start[k] = start[k] < lo ? lo : (start[k] > hi ? hi : start[k]);
   return st;
 }
 

@@ -226,3 +226,121 @@ ebm_status ebm_gaussian_energy_log_z(const ebm_energy *en, double *log_z) {
   *log_z = ((const gaussian_energy *)en->self)->log_z;
   return EBM_OK;
 }
+
+/* ------------------------------------------- conditioning on known values */
+
+/* The factors of the conditional x_m | x_o for one mask (m: the values to
+ * draw, o: the known ones): A = Σ_mo Σ_oo⁻¹ (nm × no) and the Cholesky
+ * factor C of Σ_mm − A Σ_om (nm × nm), Σ = LLᵀ rebuilt from L. */
+typedef struct {
+  int64_t nm, no;
+  int64_t *mi, *oi;  /* indices */
+  double *a, *c;
+} gaussian_given;
+
+static void given_free(gaussian_given *gv) {
+  free(gv->mi);
+  free(gv->a);
+  free(gv->c);
+  memset(gv, 0, sizeof *gv);
+}
+
+/* Σ_ij from the Cholesky factor (lower triangular, D×D). */
+static double cov_at(const gaussian_energy *g, int64_t i, int64_t j) {
+  const int64_t D = g->dim, k_end = (i < j ? i : j) + 1;
+  if (!g->chol) return i == j ? 1.0 : 0.0;
+  double s = 0.0;
+  for (int64_t k = 0; k < k_end; k++) s += g->chol[i * D + k] * g->chol[j * D + k];
+  return s;
+}
+
+static ebm_status given_build(const gaussian_energy *g, const float *mask, gaussian_given *gv) {
+  const int64_t D = g->dim;
+  ebm_status st = EBM_OK;
+  double *soo = NULL;
+  given_free(gv);
+  gv->mi = malloc((size_t)D * sizeof *gv->mi);
+  if (!gv->mi) return ebm_set_error(EBM_ERR_NOMEM, "out of memory conditioning a %lld-dimensional gaussian", (long long)D);
+  int64_t nm = 0, no = 0; /* mi: the m indices, then oi: the o indices, in one array */
+  for (int64_t k = 0; k < D; k++)
+    if (mask[k] != 0.0f) gv->mi[nm++] = k;
+  gv->oi = gv->mi + nm;
+  for (int64_t k = 0; k < D; k++)
+    if (mask[k] == 0.0f) gv->oi[no++] = k;
+  gv->nm = nm;
+  gv->no = no;
+  gv->a = calloc((size_t)(nm * (no ? no : 1)), sizeof *gv->a);
+  gv->c = calloc((size_t)(nm > 0 ? nm * nm : 1), sizeof *gv->c);
+  soo = malloc((size_t)(no > 0 ? no * no : 1) * sizeof *soo);
+  if (!gv->a || !gv->c || !soo) {
+    st = ebm_set_error(EBM_ERR_NOMEM, "out of memory conditioning a %lld-dimensional gaussian", (long long)D);
+    goto done;
+  }
+  for (int64_t r = 0; r < no; r++)
+    for (int64_t c = 0; c <= r; c++) soo[r * no + c] = soo[c * no + r] = cov_at(g, gv->oi[r], gv->oi[c]);
+  if (no > 0 && cholesky(soo, no) >= 0) {
+    st = ebm_set_error(EBM_ERR_ARG, "gaussian energy: the known values' covariance is not positive definite");
+    goto done;
+  }
+  /* row i of A solves Σ_oo aᵢ = Σ_o,mᵢ: forward then back substitution */
+  for (int64_t i = 0; i < nm; i++) {
+    double *a = gv->a + i * no;
+    for (int64_t r = 0; r < no; r++) {
+      double s = cov_at(g, gv->oi[r], gv->mi[i]);
+      for (int64_t k = 0; k < r; k++) s -= soo[r * no + k] * a[k];
+      a[r] = s / soo[r * no + r];
+    }
+    for (int64_t r = no - 1; r >= 0; r--) {
+      double s = a[r];
+      for (int64_t k = r + 1; k < no; k++) s -= soo[k * no + r] * a[k];
+      a[r] = s / soo[r * no + r];
+    }
+  }
+  /* Σ_mm − A Σ_om, then its Cholesky factor (lower triangle) */
+  for (int64_t i = 0; i < nm; i++)
+    for (int64_t j = 0; j <= i; j++) {
+      double s = cov_at(g, gv->mi[i], gv->mi[j]);
+      for (int64_t k = 0; k < no; k++) s -= gv->a[i * no + k] * cov_at(g, gv->oi[k], gv->mi[j]);
+      gv->c[i * nm + j] = gv->c[j * nm + i] = s;
+    }
+  if (nm > 0 && cholesky(gv->c, nm) >= 0)
+    st = ebm_set_error(EBM_ERR_ARG, "gaussian energy: the conditional covariance is not positive definite");
+done:
+  free(soo);
+  if (st != EBM_OK) given_free(gv);
+  return st;
+}
+
+ebm_status ebm_gaussian_energy_sample_given(const ebm_energy *en, ebm_rng *rng, int64_t n, const float *known,
+                                            const float *mask, float spread, float *x) {
+  if (!en || en->destroy != gaussian_destroy)
+    return ebm_set_error(EBM_ERR_ARG, "%s is not a gaussian energy", en ? en->name : "(null)");
+  const gaussian_energy *g = en->self;
+  const int64_t D = g->dim;
+  gaussian_given gv = {0};
+  const float *built_for = NULL; /* the mask gv was built for: items with the same mask share it */
+  double *z = malloc((size_t)D * sizeof *z);
+  float *xi_noise = malloc((size_t)D * sizeof *xi_noise);
+  ebm_status st = z && xi_noise ? EBM_OK : ebm_set_error(EBM_ERR_NOMEM, "out of memory for a gaussian draw");
+  for (int64_t i = 0; st == EBM_OK && i < n; i++) {
+    const float *mi = mask + i * D, *ki = known + i * D;
+    float *xi = x + i * D;
+    if (!built_for || memcmp(built_for, mi, (size_t)D * sizeof *mi) != 0) {
+      if ((st = given_build(g, mi, &gv)) != EBM_OK) break;
+      built_for = mi;
+    }
+    memmove(xi, ki, (size_t)D * sizeof *xi);
+    if (spread != 0.0f) ebm_rng_normal(rng, xi_noise, gv.nm, 0.0f, spread);
+    for (int64_t r = 0; r < gv.nm; r++) { /* μ_m + A(x_o − μ_o) + Cξ */
+      double v = g->mean[gv.mi[r]];
+      for (int64_t k = 0; k < gv.no; k++) v += gv.a[r * gv.no + k] * ((double)ki[gv.oi[k]] - g->mean[gv.oi[k]]);
+      for (int64_t k = 0; spread != 0.0f && k <= r; k++) v += gv.c[r * gv.nm + k] * xi_noise[k];
+      z[r] = v;
+    }
+    for (int64_t r = 0; r < gv.nm; r++) xi[gv.mi[r]] = (float)z[r];
+  }
+  given_free(&gv);
+  free(z);
+  free(xi_noise);
+  return st;
+}

@@ -120,13 +120,21 @@ ebm_status ebm_replay_get(ebm_replay *rb, float *x, const int32_t *y, int64_t n,
     int fresh = ebm_rng_double(rng) < (double)reinit || rb->size[b] == 0;
     int64_t slot = -1;
     if (fresh) {
-      ebm_rng_uniform(rng, xi, rb->item_size, rb->lo, rb->hi);
+      if ((st = ebm_chain_start_draw(rb->start, rng, 1, rb->item_size, rb->lo, rb->hi, xi)) != EBM_OK) return st;
     } else {
       slot = (int64_t)ebm_rng_below(rng, (uint32_t)rb->size[b]);
       memcpy(xi, replay_slot(rb, b, slot), item_bytes);
     }
     if (idx) idx[i] = slot;
   }
+  return EBM_OK;
+}
+
+ebm_status ebm_replay_set_start(ebm_replay *rb, const ebm_energy *start) {
+  if (start && ebm_energy_item_size(start) != rb->item_size)
+    return ebm_set_error(EBM_ERR_SHAPE, "replay buffer: chain start %s has %lld values per item, the buffer %lld",
+                         start->name, (long long)ebm_energy_item_size(start), (long long)rb->item_size);
+  rb->start = start;
   return EBM_OK;
 }
 

@@ -13,7 +13,8 @@ struct ebm_replay {
   int item_ndim;
   int64_t item_shape[3];
   int64_t item_size;      /* floats per item */
-  float lo, hi;           /* fresh items are uniform over [lo, hi) */
+  float lo, hi;           /* fresh items lie in [lo, hi] */
+  const ebm_energy *start; /* fresh items: NULL uniform, else this Gaussian (borrowed) */
   ebm_replay_policy policy;
   int64_t *size;          /* items stored, per store */
   int64_t *seen;          /* items offered as new, per store (reservoir) */

@@ -69,6 +69,17 @@ static void format_augment(const ebm_train_config *c, char *buf, size_t size) {
   ebm_augment_text(c->augment, buf, size);
 }
 
+static ebm_status parse_chain_start(ebm_train_config *c, const char *v) {
+  if (strcmp(v, "uniform") == 0 || strcmp(v, "gaussian") == 0) {
+    c->chain_start = v[0] == 'u' ? EBM_START_UNIFORM : EBM_START_GAUSSIAN;
+    return EBM_OK;
+  }
+  return ebm_set_error(EBM_ERR_ARG, "init must be uniform or gaussian, got '%s'", v);
+}
+static void format_chain_start(const ebm_train_config *c, char *buf, size_t size) {
+  snprintf(buf, size, "%s", c->chain_start == EBM_START_GAUSSIAN ? "gaussian" : "uniform");
+}
+
 /* The shortest text that reads back as the same float. */
 static void float_text(float v, char *buf, size_t size) {
   for (int prec = 6; prec <= 9; prec++) {
@@ -117,6 +128,8 @@ static const ebm_train_setting common[] = {
     ROW("temperature", EBM_SETTING_FLOAT, sampler.temperature, "T", "sampler temperature", 0),
     ROW("buffer", EBM_SETTING_INT64, buffer_size, "N", "replay buffer capacity (pcd)", ID),
     ROW("reinit", EBM_SETTING_FLOAT, reinit, "P", "fraction of buffer draws replaced by fresh noise (pcd)", 0),
+    SPECIAL_ROW("init", chain_start, "KIND", "where fresh chains start (pcd/jem buffer noise, short-run chains): uniform "
+                "noise on the range | gaussian (a full-covariance Gaussian fitted to the data, clamped)", 0),
     SPECIAL_ROW("buffer-policy", policy, "P", "how chains return to the buffer: random (in place) | reservoir | fifo", ID),
     SPECIAL_ROW("augment", augment, "LIST", "transform chains restarted from the buffer: flip,shift,noise | none", 0),
     ROW("alpha", EBM_SETTING_FLOAT, alpha, "A", "energy regulariser α·(E+² + E-²)", 0),

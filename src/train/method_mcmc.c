@@ -84,8 +84,8 @@ void train_make_positives(ebm_trainer *t) {
   }
 }
 
-/* Slice s's x⁻ before MCMC: buffer draws (pcd), uniform noise (short-run)
- * or x⁺ (cd); with augment, the draws that restart a stored chain are
+/* Slice s's x⁻ before MCMC: buffer draws (pcd), fresh starts (short-run:
+ * uniform noise or the --init Gaussian) or x⁺ (cd); with augment, the draws that restart a stored chain are
  * transformed (fresh noise is left as it is). */
 static ebm_status init_negatives(ebm_trainer *t, int64_t s) {
   const int64_t B = t->sl.size, first = s * B;
@@ -104,8 +104,7 @@ static ebm_status init_negatives(ebm_trainer *t, int64_t s) {
       return st;
     }
     case EBM_TRAIN_SHORT_RUN:
-      ebm_rng_uniform(rng, x_neg, B * t->item, t->cfg.range_lo, t->cfg.range_hi);
-      return EBM_OK;
+      return ebm_chain_start_draw(t->start, rng, B, t->item, t->cfg.range_lo, t->cfg.range_hi, x_neg);
     case EBM_TRAIN_CD:
       memcpy(x_neg, t->x_pos + first * t->item, (size_t)(B * t->item) * sizeof(float));
       return EBM_OK;

@@ -93,41 +93,11 @@ static void nce_free(void *state) {
   free(s);
 }
 
-/* Mean and covariance (with the ridge above) of up to NCE_FIT_ITEMS items. */
+/* The Gaussian of up to NCE_FIT_ITEMS items (ebm_gaussian_energy_fit). */
 static ebm_status fit_noise(const ebm_dataset *ds, int64_t D, nce_state *s) {
-  const int64_t N = ds->x->shape[0], n = N < NCE_FIT_ITEMS ? N : NCE_FIT_ITEMS;
-  double *mean = calloc((size_t)D, sizeof *mean), *cov = calloc((size_t)(D * D), sizeof *cov);
-  ebm_status st = EBM_OK;
-  if (!mean || !cov) {
-    st = ebm_set_error(EBM_ERR_NOMEM, "out of memory fitting the %lld-dimensional noise Gaussian", (long long)D);
-    goto done;
-  }
-  for (int64_t j = 0; j < n; j++) {
-    const float *x = ds->x->data + (j * N / n) * D;
-    for (int64_t k = 0; k < D; k++) mean[k] += x[k];
-  }
-  for (int64_t k = 0; k < D; k++) mean[k] /= (double)n;
-  for (int64_t j = 0; j < n; j++) {
-    const float *x = ds->x->data + (j * N / n) * D;
-    for (int64_t r = 0; r < D; r++) {
-      const double dr = x[r] - mean[r];
-      for (int64_t c = 0; c <= r; c++) cov[r * D + c] += dr * (x[c] - mean[c]);
-    }
-  }
-  double trace = 0.0;
-  for (int64_t r = 0; r < D; r++)
-    for (int64_t c = 0; c <= r; c++) {
-      cov[r * D + c] /= (double)n;
-      cov[c * D + r] = cov[r * D + c];
-      if (r == c) trace += cov[r * D + r];
-    }
-  const double ridge = trace > 0 ? 1e-4 * trace / (double)D : 1e-4;
-  for (int64_t r = 0; r < D; r++) cov[r * D + r] += ridge;
-  if ((st = ebm_gaussian_energy_new(D, mean, cov, &s->q)) == EBM_OK) st = ebm_gaussian_energy_log_z(s->q, &s->log_zq);
+  ebm_status st = ebm_gaussian_energy_fit(ds->x->data, ds->x->shape[0], D, NCE_FIT_ITEMS, &s->q);
+  if (st == EBM_OK) st = ebm_gaussian_energy_log_z(s->q, &s->log_zq);
   if (st != EBM_OK) ebm_error_prefix(st, "the noise Gaussian fitted to the data");
-done:
-  free(mean);
-  free(cov);
   return st;
 }
 

@@ -256,6 +256,13 @@ static ebm_status save_checkpoint(const ebm_trainer *t, const ebm_run_opts *o, c
     keys[n] = EBM_SAMPLER_META_KEY;
     values[n++] = sampler;
   }
+  /* where its fresh chains started: `ebm sample --ckpt` starts there too */
+  char start[EBM_CHAIN_START_TEXT_MAX];
+  if (t->cfg.chain_start == EBM_START_GAUSSIAN && snprintf(start, sizeof start, "gaussian:%s", t->ds->spec) <
+                                                      (int)sizeof start) {
+    keys[n] = EBM_CHAIN_START_META_KEY;
+    values[n++] = start;
+  }
   for (int i = 0; i < o->n_meta && n < MAX_META; i++) {
     keys[n] = o->meta_keys[i];
     values[n++] = o->meta_values[i];

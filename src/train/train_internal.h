@@ -17,6 +17,7 @@ struct ebm_trainer {
   ebm_energy *energy;        /* what the sampler runs on (TRAIN_ENERGY_NET: the network), range = cfg range */
   ebm_sampler *sampler;      /* TRAIN_NEEDS_SAMPLER */
   ebm_replay *replay;        /* TRAIN_NEEDS_REPLAY with one slice (more: each slice's own, slices.c) */
+  ebm_energy *start;         /* fresh chains' Gaussian (cfg.chain_start gaussian), or NULL: uniform */
   ebm_batcher *batcher;
   ebm_adam *adam;
   ebm_rng rng;               /* positives' noise, buffer draws, MCMC noise */

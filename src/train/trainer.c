@@ -42,6 +42,7 @@ void ebm_trainer_free(ebm_trainer *t) {
   ebm_sampler_free(t->sampler);
   ebm_energy_free(t->energy);
   ebm_replay_free(t->replay);
+  ebm_energy_free(t->start);
   ebm_batcher_free(t->batcher);
   ebm_adam_free(t->adam);
   ebm_free(t->x_pos);
@@ -98,13 +99,31 @@ static ebm_status fill_replay(ebm_trainer *t) {
     for (int64_t c = 0; c < (classes > 0 ? classes : 1); c++)
       for (int64_t done = 0; done < per_store; done += B) {
         int64_t m = per_store - done < B ? per_store - done : B;
-        ebm_rng_uniform(rng, t->x_neg, m * t->item, t->cfg.range_lo, t->cfg.range_hi);
+        ebm_status st = ebm_chain_start_draw(t->start, rng, m, t->item, t->cfg.range_lo, t->cfg.range_hi, t->x_neg);
         for (int64_t i = 0; t->y_neg && i < m; i++) t->y_neg[i] = (int32_t)c;
-        ebm_status st = ebm_replay_put(train_slice_replay(t, s), t->x_neg, t->y_neg, m, NULL, rng);
+        if (st == EBM_OK) st = ebm_replay_put(train_slice_replay(t, s), t->x_neg, t->y_neg, m, NULL, rng);
         if (st != EBM_OK) return st;
       }
   }
   return EBM_OK;
+}
+
+/* Fits the fresh chains' Gaussian to the data, as ebm_chain_start_open
+ * does for the checkpoint's recorded start (the same data gives the same
+ * Gaussian, so a resumed run refits it exactly), and hands it to every
+ * replay store. */
+static ebm_status set_chain_start(ebm_trainer *t) {
+  if (t->cfg.chain_start != EBM_START_GAUSSIAN) return EBM_OK;
+  ebm_status st = ebm_gaussian_energy_fit(t->ds->x->data, t->ds->x->shape[0], t->item, EBM_CHAIN_START_FIT_ITEMS, &t->start);
+  if (st != EBM_OK) {
+    char what[320];
+    snprintf(what, sizeof what, "init gaussian fitted to %s", t->ds->spec);
+    return ebm_error_prefix(st, what);
+  }
+  if (t->replay) st = ebm_replay_set_start(t->replay, t->start);
+  for (int64_t s = 0; st == EBM_OK && t->sl.count > 1 && s < t->sl.count; s++)
+    if (t->sl.replay[s]) st = ebm_replay_set_start(t->sl.replay[s], t->start);
+  return st;
 }
 
 /* The batcher's seed: stream 2 of method.h. */
@@ -201,6 +220,7 @@ ebm_status ebm_trainer_new_dist(ebm_net *net, const ebm_dataset *ds, const ebm_t
     if ((st = ebm_sampler_new(t->energy, &cfg->sampler, B, &t->sampler)) != EBM_OK) goto fail;
   }
   if ((st = train_slices_init(t, dist)) != EBM_OK) goto fail;
+  if ((st = set_chain_start(t)) != EBM_OK) goto fail;
   if ((needs & TRAIN_NEEDS_REPLAY) && (st = fill_replay(t)) != EBM_OK) goto fail;
   *out = t;
   return EBM_OK;

@@ -318,7 +318,7 @@ TEST(cli_eval_inpaint_reports_ceiling_floor_and_fill) {
   cli_result r = run_cli("eval inpaint --ckpt %s --data fashion-mnist:test --classifier %s --n 40 --steps 3 --seed 2 "
                          "--json %s --png %s", m, clf, json, png);
   CHECK_EQ_INT(r.code, 0);
-  CHECK_CONTAINS(r.out, "on 40 images of fashion-mnist:test, mask bottom-half, langevin 3 steps");
+  CHECK_CONTAINS(r.out, "on 40 images of fashion-mnist:test, mask bottom-half, start uniform, langevin 3 steps");
   CHECK_CONTAINS(r.out, "class kept (");
   CHECK_CONTAINS(r.out, "masked MSE to the originals: noise start ");
   cli_result_free(&r);

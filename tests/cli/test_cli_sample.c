@@ -196,7 +196,8 @@ TEST(cli_sample_bad_flags_are_usage_errors_naming_the_flag) {
       {"--energy gaussian:2 --n -5", "--n must be in 1.."},
       {"--energy gaussian:2 --class 1", "--class 1: gaussian:2 is unconditional"},
       {"--energy gaussian:2 --every -1", "--every must be >= 1"},
-      {"--energy gaussian:2 --init zeros", "--init expects uniform, data:SPEC or npy:FILE"},
+      {"--energy gaussian:2 --init zeros", "--init expects uniform, gaussian:SPEC, data:SPEC or npy:FILE"},
+      {"--energy gaussian:2 --init gaussian:nope", "--init gaussian:nope: unknown data set 'nope'"},
       {"--energy gaussian:3 --png p.png", "--png draws images"},
       {"--energy gaussian:0", "--energy gaussian:0: gaussian:D needs a dimension"},
       {"--energy toy:spiral", "--energy toy:spiral: unknown toy"},
@@ -224,4 +225,36 @@ TEST(cli_sample_bad_flags_are_usage_errors_naming_the_flag) {
   CHECK_EQ_INT(r.code, 0);
   CHECK_CONTAINS(r.out, "--leapfrog L");
   cli_result_free(&r);
+}
+
+/* A model trained with --init gaussian is sampled from the same start
+ * unless --init says otherwise: on 8gaussians the Gaussian's spread
+ * (σ ≈ 1.79 per axis) against uniform noise on [-4, 4] (σ ≈ 2.31). */
+TEST(cli_sample_starts_where_training_started) {
+  const char *run = test_path("run");
+  cli_result r = run_cli("train --data toy:8gaussians:train:500 --arch mlp --width 8 --iters 2 --batch 16 --buffer 64 "
+                         "--init gaussian --out %s", run);
+  REQUIRE(r.code == 0);
+  cli_result_free(&r);
+  char ckpt[600];
+  snprintf(ckpt, sizeof ckpt, "%s/ckpt/last.safetensors", run);
+  const char *inits[2] = {"", "--init uniform"};
+  double sd[2];
+  for (int k = 0; k < 2; k++) {
+    r = run_cli("sample --ckpt %s --n 4000 --steps 0 %s --out %s", ckpt, inits[k], test_path("s.npy"));
+    CHECK_EQ_INT(r.code, 0);
+    if (k == 0) CHECK_CONTAINS(r.err, "chains start from gaussian:toy:8gaussians:train:500, as in training");
+    else CHECK(!strstr(r.err, "chains start from"));
+    cli_result_free(&r);
+    ebm_npy a;
+    test_load_f32(test_path("s.npy"), &a);
+    const float *x = a.data;
+    double m = 0, v = 0;
+    for (int i = 0; i < 8000; i++) m += x[i] / 8000.0;
+    for (int i = 0; i < 8000; i++) v += (x[i] - m) * (x[i] - m) / 7999.0;
+    sd[k] = sqrt(v);
+    ebm_npy_free(&a);
+  }
+  CHECK_NEAR(sd[0], 1.79, 0.08);
+  CHECK_NEAR(sd[1], 8 / sqrt(12.0), 0.08);
 }

@@ -97,7 +97,7 @@ TEST(inpaint_score_counts_the_classes_a_fill_restores) {
   ebm_inpaint_score r;
   ebm_rng run;
   ebm_rng_init(&run, 9);
-  REQUIRE_OK(ebm_inpaint_score_run(en, &cfg, &ds, n, "bottom-half", clf, 0.0f, 1.0f, &run, drawn, filled, &r));
+  REQUIRE_OK(ebm_inpaint_score_run(en, &cfg, &ds, n, "bottom-half", clf, 0.0f, 1.0f, NULL, &run, drawn, filled, &r));
   CHECK_EQ_INT(r.n, n);
   CHECK(r.acc_original >= 0.97);                     /* the ceiling: the classifier works */
   CHECK(r.acc_start < 0.8); /* noise in the bottom half: the classifier is lost */
@@ -117,8 +117,49 @@ TEST(inpaint_score_counts_the_classes_a_fill_restores) {
   /* the same seed gives the same numbers */
   ebm_inpaint_score again;
   ebm_rng_init(&run, 9);
-  REQUIRE_OK(ebm_inpaint_score_run(en, &cfg, &ds, n, "bottom-half", clf, 0.0f, 1.0f, &run, NULL, NULL, &again));
+  REQUIRE_OK(ebm_inpaint_score_run(en, &cfg, &ds, n, "bottom-half", clf, 0.0f, 1.0f, NULL, &run, NULL, NULL, &again));
   CHECK(again.acc_filled == r.acc_filled && again.mse_filled == r.mse_filled);
+  ebm_energy_free(en);
+  ebm_classifier_free(clf);
+  ebm_tensor_free(x);
+  free(y);
+  free(drawn);
+  free(filled);
+}
+
+/* The Gaussian fitted to the tied images knows the bottom repeats the top:
+ * its conditional mean alone restores the class the noise start lost, and
+ * with 0 steps the fill is that start. */
+TEST(inpaint_score_from_the_conditional_gaussian_start) {
+  ebm_rng rng;
+  ebm_rng_init(&rng, 5);
+  ebm_classifier *clf = bottom_half_classifier(&rng);
+  const int64_t N = 300, n = 200;
+  ebm_tensor *x = ebm_tensor_new4(N, 1, SIDE, SIDE);
+  int32_t *y = malloc((size_t)N * sizeof *y);
+  float *drawn = malloc((size_t)(n * ITEM) * sizeof *drawn), *filled = malloc((size_t)(n * ITEM) * sizeof *filled);
+  REQUIRE(x && y && drawn && filled);
+  make_items(&rng, N, 1, x->data, y);
+  ebm_dataset ds = {"tied halves", x, y, 2, 0.0f, 1.0f};
+  ebm_energy *en = tied_energy(0), *g = NULL;
+  REQUIRE_OK(ebm_gaussian_energy_fit(x->data, N, ITEM, N, &g));
+  ebm_sampler_config cfg = ebm_sampler_defaults(EBM_SAMPLER_LANGEVIN);
+  cfg.steps = 0;
+  ebm_inpaint_score r;
+  ebm_rng run;
+  ebm_rng_init(&run, 9);
+  REQUIRE_OK(ebm_inpaint_score_run(en, &cfg, &ds, n, "bottom-half", clf, 0.0f, 1.0f, g, &run, drawn, filled, &r));
+  CHECK(r.acc_start >= 0.97);
+  CHECK(r.acc_filled == r.acc_start && r.mse_filled == r.mse_start);
+  CHECK(r.mse_start < 0.01); /* the bottom at its level ± the pixels' own U(0, 0.05) spread */
+  int kept = 1, in_range = 1;
+  for (int64_t k = 0; k < n * ITEM; k++) {
+    kept &= k % ITEM >= ITEM / 2 || filled[k] == drawn[k];
+    in_range &= filled[k] >= 0.0f && filled[k] <= 1.0f;
+  }
+  CHECK(kept);
+  CHECK(in_range);
+  ebm_energy_free(g);
   ebm_energy_free(en);
   ebm_classifier_free(clf);
   ebm_tensor_free(x);
@@ -143,21 +184,21 @@ TEST(inpaint_score_refuses_conditional_models_unlabelled_data_and_other_shapes) 
   cfg.steps = 2;
   ebm_inpaint_score r;
   ebm_energy *cond = tied_energy(2), *en = tied_energy(0);
-  CHECK_FAILS_WITH(ebm_inpaint_score_run(cond, &cfg, &ds, 0, "bottom-half", clf, 0, 1, &rng, NULL, NULL, &r),
+  CHECK_FAILS_WITH(ebm_inpaint_score_run(cond, &cfg, &ds, 0, "bottom-half", clf, 0, 1, NULL, &rng, NULL, NULL, &r),
                    EBM_ERR_ARG, "class-conditional");
-  CHECK_FAILS_WITH(ebm_inpaint_score_run(en, &cfg, &bare, 0, "bottom-half", clf, 0, 1, &rng, NULL, NULL, &r),
+  CHECK_FAILS_WITH(ebm_inpaint_score_run(en, &cfg, &bare, 0, "bottom-half", clf, 0, 1, NULL, &rng, NULL, NULL, &r),
                    EBM_ERR_ARG, "bare has no labels");
-  CHECK_FAILS_WITH(ebm_inpaint_score_run(en, &cfg, &ds, 0, "top-half", clf, 0, 1, &rng, NULL, NULL, &r), EBM_ERR_ARG,
+  CHECK_FAILS_WITH(ebm_inpaint_score_run(en, &cfg, &ds, 0, "top-half", clf, 0, 1, NULL, &rng, NULL, NULL, &r), EBM_ERR_ARG,
                    "patterns are right-half, bottom-half");
   ebm_tensor flat = *x;
   flat.ndim = 2;
   flat.shape[1] = ITEM;
   ebm_dataset vectors = {"vectors", &flat, y, 2, 0.0f, 1.0f};
-  CHECK_FAILS_WITH(ebm_inpaint_score_run(en, &cfg, &vectors, 0, "bottom-half", clf, 0, 1, &rng, NULL, NULL, &r),
+  CHECK_FAILS_WITH(ebm_inpaint_score_run(en, &cfg, &vectors, 0, "bottom-half", clf, 0, 1, NULL, &rng, NULL, NULL, &r),
                    EBM_ERR_SHAPE, "the classifier takes 1x8x8");
   int32_t bad[4] = {0, 1, 2, 1};
   ebm_dataset three = {"three classes", x, bad, 3, 0.0f, 1.0f};
-  CHECK_FAILS_WITH(ebm_inpaint_score_run(en, &cfg, &three, 0, "bottom-half", clf, 0, 1, &rng, NULL, NULL, &r),
+  CHECK_FAILS_WITH(ebm_inpaint_score_run(en, &cfg, &three, 0, "bottom-half", clf, 0, 1, NULL, &rng, NULL, NULL, &r),
                    EBM_ERR_ARG, "label 2 of item 2");
   ebm_energy_free(cond);
   ebm_energy_free(en);

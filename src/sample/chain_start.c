@@ -1,0 +1,38 @@
+/* Chain starts by name: "uniform", or "gaussian:SPEC", the Gaussian fitted
+ * to data set SPEC, and the name a checkpoint records when its model was
+ * trained from such starts, so that sampling it later starts the same way. */
+#include <stdio.h>
+#include <string.h>
+
+#include "ebm/data.h"
+#include "ebm/sample.h"
+#include "sample/sampler_internal.h"
+
+static ebm_status copy_text(const char *text, const char *path, void *out) {
+  char *buf = out; /* EBM_CHAIN_START_TEXT_MAX bytes */
+  if (strlen(text) >= EBM_CHAIN_START_TEXT_MAX)
+    return ebm_set_error(EBM_ERR_FORMAT, "%s: chain start \"%.40s...\" is longer than %d bytes", path, text,
+                         EBM_CHAIN_START_TEXT_MAX - 1);
+  snprintf(buf, EBM_CHAIN_START_TEXT_MAX, "%s", text);
+  return EBM_OK;
+}
+
+ebm_status ebm_chain_start_from_checkpoint(const char *path, char text[EBM_CHAIN_START_TEXT_MAX], int *found) {
+  return sample_checkpoint_meta(path, EBM_CHAIN_START_META_KEY, copy_text, text, found);
+}
+
+ebm_status ebm_chain_start_open(const char *text, float lo, float hi, int64_t item, ebm_energy **out) {
+  *out = NULL;
+  if (strcmp(text, "uniform") == 0) return EBM_OK;
+  if (strncmp(text, "gaussian:", 9) != 0 || !text[9])
+    return ebm_set_error(EBM_ERR_ARG, "chain start must be uniform or gaussian:SPEC, got '%s'", text);
+  ebm_dataset *ds = NULL;
+  ebm_status st = ebm_dataset_load(text + 9, lo, hi, &ds);
+  if (st == EBM_OK && ebm_tensor_row_size(ds->x) != item)
+    st = ebm_set_error(EBM_ERR_SHAPE, "chain start %s: the data's items have %lld values, the chains %lld", text,
+                       (long long)ebm_tensor_row_size(ds->x), (long long)item);
+  if (st == EBM_OK)
+    st = ebm_gaussian_energy_fit(ds->x->data, ds->x->shape[0], item, EBM_CHAIN_START_FIT_ITEMS, out);
+  ebm_dataset_free(ds);
+  return st;
+}
