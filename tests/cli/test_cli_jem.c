@@ -185,3 +185,81 @@ TEST(cli_jem_run_recorded_without_newer_settings_resumes_as_it_was_trained) {
   CHECK(fabs(cJSON_GetNumberValue(cJSON_GetObjectItem(cfg, "px-alpha")) - 0.1) < 1e-7);
   cJSON_Delete(cfg);
 }
+
+/* A number of RUN/config.json, or of the last line of RUN/metrics.jsonl. */
+static double run_number(const char *run, const char *file, const char *key) {
+  char path[600];
+  snprintf(path, sizeof path, "%s/%s", run, file);
+  char *text = test_read_text(path);
+  if (!text) return NAN;
+  char *last = text;
+  for (char *p = strchr(text, '\n'); p && p[1]; p = strchr(p + 1, '\n')) last = p + 1;
+  cJSON *root = cJSON_Parse(last);
+  free(text);
+  const double v = cJSON_IsNumber(cJSON_GetObjectItem(root, key)) ? cJSON_GetNumberValue(cJSON_GetObjectItem(root, key))
+                                                                   : NAN;
+  cJSON_Delete(root);
+  return v;
+}
+
+/* Rewrites RUN/config.json with key set to the raw JSON value. */
+static void set_config_value(const char *run, const char *key, const char *raw) {
+  char path[600];
+  snprintf(path, sizeof path, "%s/config.json", run);
+  char *text = test_read_text(path);
+  REQUIRE(text);
+  cJSON *cfg = cJSON_Parse(text);
+  free(text);
+  REQUIRE(cfg);
+  cJSON_ReplaceItemInObject(cfg, key, cJSON_CreateRaw(raw));
+  char *out = cJSON_Print(cfg);
+  cJSON_Delete(cfg);
+  REQUIRE_OK(ebm_write_file_atomic(path, out, strlen(out)));
+  cJSON_free(out);
+}
+
+#define JEM_IMAGES                                                                                      \
+  "train --data npy:%s,%s --arch '{\"input\": [1, 4, 4], \"layers\": [{\"type\": \"flatten\"}, "       \
+  "{\"type\": \"linear\", \"name\": \"net.1\", \"out\": 2}]}' --method jem --batch 8 --sgld-steps 2 --buffer 16 " \
+  "--seed 1"
+
+/* JEM's own Adam on images (lr 1e-3, β1 0.9, no A.12 clip) when --lr and
+ * the rest are absent: config.json records it and the first step runs at
+ * lr/warmup; --lr given wins (the rest stay JEM's); --preset igebm takes
+ * the preset's; a resume keeps the run's rate, also a run recorded with
+ * IGEBM's 1e-4 before JEM had its own. */
+TEST(cli_jem_uses_its_own_learning_rate_unless_lr_is_given_and_a_resume_keeps_the_runs) {
+  float px[16 * 16];
+  int32_t lab[16];
+  for (int i = 0; i < 16 * 16; i++) px[i] = (float)(i % 13) / 13.0f;
+  for (int i = 0; i < 16; i++) lab[i] = i % 2;
+  const int64_t shape[4] = {16, 1, 4, 4}, lshape[1] = {16};
+  const char *x = test_path("img.npy"), *y = test_path("lab.npy");
+  REQUIRE_OK(ebm_npy_save(x, EBM_DTYPE_F32, 4, shape, px));
+  REQUIRE_OK(ebm_npy_save(y, EBM_DTYPE_I32, 1, lshape, lab));
+  const char *dflt = test_path("dflt"), *given = test_path("given"), *igebm = test_path("igebm");
+  expect(run_cli(JEM_IMAGES " --iters 2 --out %s", x, y, dflt), 0, "trained jem", "Adam 0.001 β1 0.9");
+  CHECK_NEAR(run_number(dflt, "config.json", "lr"), 1e-3, 1e-9);
+  CHECK_NEAR(run_number(dflt, "config.json", "beta1"), 0.9, 1e-7);
+  CHECK(run_number(dflt, "config.json", "clip-std") == 0.0);
+  CHECK_NEAR(run_number(dflt, "metrics.jsonl", "lr"), 1e-3 * 2 / 1000, 1e-12); /* step 2 of the warm-up */
+  expect(run_cli(JEM_IMAGES " --iters 2 --lr 5e-4 --out %s", x, y, given), 0, "trained jem", NULL);
+  CHECK_NEAR(run_number(given, "config.json", "lr"), 5e-4, 1e-10);
+  CHECK_NEAR(run_number(given, "config.json", "beta1"), 0.9, 1e-7);
+  CHECK_NEAR(run_number(given, "metrics.jsonl", "lr"), 5e-4 * 2 / 1000, 1e-12);
+  expect(run_cli(JEM_IMAGES " --iters 2 --preset igebm --out %s", x, y, igebm), 0, "trained jem", NULL);
+  CHECK_NEAR(run_number(igebm, "config.json", "lr"), 1e-4, 1e-10);
+  CHECK(run_number(igebm, "config.json", "beta1") == 0.0);
+  /* resumes: the run's own rate, then an older run's 1e-4 with IGEBM's Adam */
+  expect(run_cli("train --out %s --resume --iters 3", dflt), 0, "step 3 of 3", NULL);
+  CHECK_NEAR(run_number(dflt, "config.json", "lr"), 1e-3, 1e-9);
+  CHECK_NEAR(run_number(dflt, "metrics.jsonl", "lr"), 1e-3 * 3 / 1000, 1e-12);
+  set_config_value(dflt, "lr", "0.0001");
+  set_config_value(dflt, "beta1", "0");
+  set_config_value(dflt, "clip-std", "3");
+  expect(run_cli("train --out %s --resume --iters 4", dflt), 0, "step 4 of 4", NULL);
+  CHECK_NEAR(run_number(dflt, "config.json", "lr"), 1e-4, 1e-10);
+  CHECK(run_number(dflt, "config.json", "beta1") == 0.0);
+  CHECK(run_number(dflt, "config.json", "clip-std") == 3.0);
+  CHECK_NEAR(run_number(dflt, "metrics.jsonl", "lr"), 1e-4 * 4 / 1000, 1e-13);
+}
