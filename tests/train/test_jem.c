@@ -224,17 +224,8 @@ TEST(jem_learning_rate_warms_up_linearly_then_follows_the_schedule) {
  * IGEBM defaults where a run starts from the defaults — the "images"
  * recipe — while pcd keeps IGEBM's and a toy keeps the toys' own recipe. */
 TEST(jem_images_recipe_uses_jems_adam_and_other_methods_keep_igebms) {
-  float px[8 * 16];
-  int32_t lab[8];
-  for (int i = 0; i < 8 * 16; i++) px[i] = (float)(i % 17) / 17.0f;
-  for (int i = 0; i < 8; i++) lab[i] = i % 2;
-  const int64_t shape[4] = {8, 1, 4, 4}, lshape[1] = {8};
-  char spec[1100];
-  snprintf(spec, sizeof spec, "npy:%s,%s", test_path("img.npy"), test_path("lab.npy"));
-  REQUIRE_OK(ebm_npy_save(test_path("img.npy"), EBM_DTYPE_F32, 4, shape, px));
-  REQUIRE_OK(ebm_npy_save(test_path("lab.npy"), EBM_DTYPE_I32, 1, lshape, lab));
   ebm_dataset *images = NULL, *toy = NULL;
-  REQUIRE_OK(ebm_dataset_load(spec, 0, 1, &images));
+  REQUIRE_OK(ebm_dataset_load(test_labelled_images(8, 4), 0, 1, &images));
   REQUIRE_OK(ebm_dataset_load("toy:8gaussians:train:64", -4, 4, &toy));
   ebm_train_config jem = ebm_train_defaults(), pcd = ebm_train_defaults(), jem_toy = ebm_train_defaults();
   jem.method = jem_toy.method = (ebm_train_method)ebm_train_method_from_name("jem");
