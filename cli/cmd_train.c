@@ -140,6 +140,23 @@ static void train_cli_free(train_cli *c) {
   ebm_dist_close(c->dist);
 }
 
+/* " (lr 0.001, beta1 0.9, clip-std 0)": the common settings whose default
+ * the method sets otherwise (ebm_train_defaults_for), or "" when none. */
+static void method_defaults_text(ebm_train_method m, char *buf, size_t size) {
+  const ebm_train_config common = ebm_train_defaults(), mine = ebm_train_defaults_for(m);
+  char a[EBM_TRAIN_TEXT_SIZE + 64], b[EBM_TRAIN_TEXT_SIZE + 64];
+  size_t len = 0;
+  buf[0] = '\0';
+  for (int k = 0, n = ebm_train_setting_count(); k < n && len < size; k++) {
+    const ebm_train_setting *s = ebm_train_setting_at(k);
+    if (strcmp(s->name, "method") == 0) continue;
+    ebm_train_setting_text(&common, s, a, sizeof a);
+    ebm_train_setting_text(&mine, s, b, sizeof b);
+    if (strcmp(a, b) != 0) len += (size_t)snprintf(buf + len, size - len, "%s%s %s", len ? ", " : " (", s->name, b);
+  }
+  if (len && len < size) snprintf(buf + len, size - len, ")");
+}
+
 static ebm_status train_cli_build(train_cli *c) {
   train_flags *f = &c->f;
   const ebm_train_config d = ebm_train_defaults();
@@ -179,16 +196,20 @@ static ebm_status train_cli_build(train_cli *c) {
   c->flag = calloc((size_t)nset, sizeof *c->flag);
   c->defaults = calloc((size_t)nset, sizeof *c->defaults);
   size_t help_size = 64;
+  char method_defaults[160];
   for (int m = 0; m < ebm_train_method_count(); m++)
-    help_size += 48 + strlen(ebm_train_method_summary((ebm_train_method)m));
+    help_size += 48 + sizeof method_defaults + strlen(ebm_train_method_summary((ebm_train_method)m));
   c->method_help = malloc(help_size);
   if (!c->opts || !c->given || !c->text || !c->flag || !c->defaults || !c->method_help)
     return ebm_set_error(EBM_ERR_NOMEM, "out of memory");
   /* one line per registered estimator, under the flag's help column */
   size_t len = (size_t)snprintf(c->method_help, help_size, "the estimator, one of:");
-  for (int m = 0; m < ebm_train_method_count(); m++)
-    len += (size_t)snprintf(c->method_help + len, help_size - len, "\n%27s%-10s %s", "",
-                            ebm_train_method_name((ebm_train_method)m), ebm_train_method_summary((ebm_train_method)m));
+  for (int m = 0; m < ebm_train_method_count(); m++) {
+    method_defaults_text((ebm_train_method)m, method_defaults, sizeof method_defaults);
+    len += (size_t)snprintf(c->method_help + len, help_size - len, "\n%27s%-10s %s%s", "",
+                            ebm_train_method_name((ebm_train_method)m), ebm_train_method_summary((ebm_train_method)m),
+                            method_defaults);
+  }
   memcpy(c->opts, verb, sizeof verb);
   for (int k = 0; k < nset; k++) {
     const ebm_train_setting *s = ebm_train_setting_at(k);
@@ -698,7 +719,8 @@ CLI_COMMAND(train, "train", "--data SPEC (--arch ARCH | --method flow) --out RUN
             "replay buffer, 5% fresh noise; short-run: chains from noise; cd: chains from the data). The\n"
             "defaults fit the data (--preset auto, one line says which): 2-D toys and vectors get ULA with\n"
             "ε 0.05, α 0.01 and Adam 3e-3 with cosine decay; images the IGEBM recipe (Du & Mordatch A.11),\n"
-            "whose values the defaults below show; --preset igebm or uva (the PyTorch reference\n"
+            "whose values the defaults below show, but for the few a method sets itself (in brackets after\n"
+            "its line under --method: jem's Adam); --preset igebm or uva (the PyTorch reference\n"
             "bench/torch_reference.py) choose one. Improved contrastive divergence (Du, Li, Tenenbaum,\n"
             "Mordatch 2021): --kl-weight,\n"
             "--entropy-weight, --augment and --buffer-policy reservoir. RUN_DIR receives config.json,\n"

@@ -30,3 +30,21 @@ void test_load_f32(const char *path, ebm_npy *a) {
   REQUIRE_OK(ebm_npy_load(path, a));
   REQUIRE(a->dtype == EBM_DTYPE_F32);
 }
+
+const char *test_labelled_images(int n, int side) {
+  static char spec[1100];
+  const int64_t shape[4] = {n, 1, side, side}, lshape[1] = {n};
+  float *px = malloc((size_t)(n * side * side) * sizeof *px);
+  int32_t *lab = malloc((size_t)n * sizeof *lab);
+  REQUIRE(px && lab);
+  for (int i = 0; i < n * side * side; i++) px[i] = (float)(i % 13) / 13.0f;
+  for (int i = 0; i < n; i++) lab[i] = i % 2;
+  const ebm_status a = ebm_npy_save(test_path("img.npy"), EBM_DTYPE_F32, 4, shape, px);
+  const ebm_status b = ebm_npy_save(test_path("lab.npy"), EBM_DTYPE_I32, 1, lshape, lab);
+  free(px);
+  free(lab);
+  REQUIRE_OK(a);
+  REQUIRE_OK(b);
+  snprintf(spec, sizeof spec, "npy:%s,%s", test_path("img.npy"), test_path("lab.npy"));
+  return spec;
+}

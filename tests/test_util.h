@@ -15,4 +15,9 @@ char *test_read_text(const char *path);
 /* Loads an .npy written by the code under test; REQUIREs float32. */
 void test_load_f32(const char *path, ebm_npy *a);
 
+/* n labelled images of 1×side×side pixels in [0, 1) (labels i % 2), written
+ * to test_path("img.npy") and "lab.npy"; returns their data spec
+ * "npy:IMG,LAB" (static). */
+const char *test_labelled_images(int n, int side);
+
 #endif

@@ -198,6 +198,13 @@ typedef struct {
 /* The IGEBM defaults listed above. */
 ebm_train_config ebm_train_defaults(void);
 
+/* The defaults of one method: ebm_train_defaults() with `method` set and
+ * the common settings the method's row sets otherwise (jem: Adam lr 1e-3,
+ * β1 0.9 and no A.12 clip, JEM's optimiser; most methods: none). The
+ * "images" recipe below starts from these, so `ebm train --method jem`
+ * gets them unless a flag or --preset igebm|uva says otherwise. */
+ebm_train_config ebm_train_defaults_for(ebm_train_method method);
+
 /* Applies a named recipe on top of *cfg: "igebm" (the defaults) or "uva"
  * (bench/torch_reference.py for uva-cnn: buffer 8192, Langevin clip 0.03, α 0.1, range
  * [−1, 1], global gradient-norm clip 0.1, no A.12 clip). Unknown name →
@@ -212,7 +219,8 @@ ebm_status ebm_train_preset(const char *name, ebm_train_config *cfg);
  *   "vectors"  other 1-D items: the same, range = the data's min/max padded
  *              by a tenth of their span on each side, ε scaled by the
  *              range's width / 8 (the toys' box)
- *   "images"   the IGEBM defaults (ebm_train_defaults)
+ *   "images"   the defaults of cfg->method (ebm_train_defaults_for: the
+ *              IGEBM defaults, with the method's own for common settings)
  * then the method's own adjustment (cfg->method: set it first): latent-ebm's
  * chains run in z ~ N(0, I), not in the data's box (method_latent.c).
  * Returns the recipe's name (static). */

@@ -56,6 +56,16 @@ ebm_train_config ebm_train_defaults(void) {
   return c;
 }
 
+ebm_train_config ebm_train_defaults_for(ebm_train_method method) {
+  ebm_train_config c = ebm_train_defaults();
+  const train_method *m = train_method_at((int)method);
+  if (!m) return c;
+  c.method = method;
+  for (int i = 0; i < m->ncommon_defaults; i++) /* tests/train check that each parses */
+    (void)ebm_train_config_set(&c, m->common_defaults[i].name, m->common_defaults[i].value);
+  return c;
+}
+
 ebm_status ebm_train_preset(const char *name, ebm_train_config *cfg) {
   if (name && strcmp(name, "igebm") == 0) {
     *cfg = ebm_train_defaults();
@@ -82,7 +92,7 @@ ebm_status ebm_train_preset(const char *name, ebm_train_config *cfg) {
 
 static const char *data_recipe(const ebm_dataset *ds, ebm_train_config *cfg) {
   if (ds->x->ndim != 2) {
-    const ebm_train_config d = ebm_train_defaults();
+    const ebm_train_config d = ebm_train_defaults_for(cfg->method);
     cfg->sampler = d.sampler;
     cfg->buffer_size = d.buffer_size;
     cfg->reinit = d.reinit;

@@ -24,6 +24,14 @@
  * them from the state file. */
 #define TRAIN_OWN_MODEL 32u
 
+/* A common setting whose default differs for a method (the common rows'
+ * defaults are IGEBM's): its name in the settings table and the value as
+ * the setting's text. */
+typedef struct {
+  const char *name;  /* "lr" */
+  const char *value; /* "1e-3" */
+} train_common_default;
+
 typedef struct train_method {
   const char *name;            /* the --method value */
   const char *summary;         /* one line for `ebm train --help` */
@@ -64,6 +72,13 @@ typedef struct train_method {
    * the method: the sampler of a method whose chains run in a latent space
    * rather than in the data's box. NULL = the data's recipe as it is. */
   void (*recipe)(const ebm_dataset *ds, ebm_train_config *cfg);
+  /* The method's own defaults for common settings (JEM's Adam is not
+   * IGEBM's): ebm_train_defaults_for applies them, so they take the place
+   * of the IGEBM defaults wherever a run starts from the defaults (the
+   * "images" recipe); a flag given still wins and a resumed run keeps its
+   * config.json. May be empty. */
+  const train_common_default *common_defaults;
+  int ncommon_defaults;
 } train_method;
 
 /* Applies the `def` text of every settings row that has one (the

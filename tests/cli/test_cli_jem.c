@@ -144,12 +144,25 @@ TEST(cli_translate_moves_points_into_the_target_class_of_a_jem_classifier) {
          "--to-class must be in 0..7");
 }
 
-/* A JEM run recorded before --warmup and --px-alpha existed (its
- * config.json lacks both) resumes with neither, as it was trained — not
- * with today's defaults (1000, 0.1); a run that recorded them keeps them. */
-TEST(cli_jem_run_recorded_without_newer_settings_resumes_as_it_was_trained) {
-  const char *run = test_path("old");
-  expect(run_cli(JEM_RUN " --iters 2 --out %s", run), 0, "trained jem", NULL);
+/* A number of RUN/config.json, or of the last line of RUN/metrics.jsonl. */
+static double run_number(const char *run, const char *file, const char *key) {
+  char path[600];
+  snprintf(path, sizeof path, "%s/%s", run, file);
+  char *text = test_read_text(path);
+  if (!text) return NAN;
+  char *last = text; /* a JSON Lines file: its last line */
+  for (char *p = strchr(text, '\n'); p && p[1] && strstr(file, ".jsonl"); p = strchr(p + 1, '\n')) last = p + 1;
+  cJSON *root = cJSON_Parse(last);
+  free(text);
+  const double v = cJSON_IsNumber(cJSON_GetObjectItem(root, key)) ? cJSON_GetNumberValue(cJSON_GetObjectItem(root, key))
+                                                                   : NAN;
+  cJSON_Delete(root);
+  return v;
+}
+
+/* Rewrites RUN/config.json with key set to the raw JSON value, or without
+ * the key when raw is NULL (a run of an older version). */
+static void set_config_value(const char *run, const char *key, const char *raw) {
   char path[600];
   snprintf(path, sizeof path, "%s/config.json", run);
   char *text = test_read_text(path);
@@ -157,31 +170,69 @@ TEST(cli_jem_run_recorded_without_newer_settings_resumes_as_it_was_trained) {
   cJSON *cfg = cJSON_Parse(text);
   free(text);
   REQUIRE(cfg);
-  CHECK_EQ_INT((int)cJSON_GetNumberValue(cJSON_GetObjectItem(cfg, "warmup")), 1000);
-  cJSON_DeleteItemFromObject(cfg, "warmup");
-  cJSON_DeleteItemFromObject(cfg, "px-alpha");
-  char *older = cJSON_Print(cfg);
+  if (raw) cJSON_ReplaceItemInObject(cfg, key, cJSON_CreateRaw(raw));
+  else cJSON_DeleteItemFromObject(cfg, key);
+  char *out = cJSON_Print(cfg);
   cJSON_Delete(cfg);
-  REQUIRE_OK(ebm_write_file_atomic(path, older, strlen(older)));
-  cJSON_free(older);
+  REQUIRE_OK(ebm_write_file_atomic(path, out, strlen(out)));
+  cJSON_free(out);
+}
+
+/* A JEM run recorded before --warmup and --px-alpha existed (its
+ * config.json lacks both) resumes with neither, as it was trained — not
+ * with today's defaults (1000, 0.1); a run that recorded them keeps them. */
+TEST(cli_jem_run_recorded_without_newer_settings_resumes_as_it_was_trained) {
+  const char *run = test_path("old");
+  expect(run_cli(JEM_RUN " --iters 2 --out %s", run), 0, "trained jem", NULL);
+  CHECK(run_number(run, "config.json", "warmup") == 1000);
+  set_config_value(run, "warmup", NULL);
+  set_config_value(run, "px-alpha", NULL);
   expect(run_cli("train --out %s --resume --iters 3", run), 0, "step 3 of 3", NULL);
-  text = test_read_text(path);
-  cfg = cJSON_Parse(text);
-  free(text);
-  REQUIRE(cfg);
-  CHECK_EQ_INT((int)cJSON_GetNumberValue(cJSON_GetObjectItem(cfg, "warmup")), 0);
-  CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(cfg, "px-alpha")) == 0.0);
-  cJSON_Delete(cfg);
+  CHECK(run_number(run, "config.json", "warmup") == 0);
+  CHECK(run_number(run, "config.json", "px-alpha") == 0.0);
   /* a run that recorded them resumes with its own values */
   const char *now = test_path("new");
   expect(run_cli(JEM_RUN " --iters 2 --warmup 7 --out %s", now), 0, "trained jem", NULL);
   expect(run_cli("train --out %s --resume --iters 3", now), 0, "step 3 of 3", NULL);
-  snprintf(path, sizeof path, "%s/config.json", now);
-  text = test_read_text(path);
-  cfg = cJSON_Parse(text);
-  free(text);
-  REQUIRE(cfg);
-  CHECK_EQ_INT((int)cJSON_GetNumberValue(cJSON_GetObjectItem(cfg, "warmup")), 7);
-  CHECK(fabs(cJSON_GetNumberValue(cJSON_GetObjectItem(cfg, "px-alpha")) - 0.1) < 1e-7);
-  cJSON_Delete(cfg);
+  CHECK(run_number(now, "config.json", "warmup") == 7);
+  CHECK(fabs(run_number(now, "config.json", "px-alpha") - 0.1) < 1e-7);
+}
+
+#define JEM_IMAGES                                                                                      \
+  "train --data %s --arch '{\"input\": [1, 4, 4], \"layers\": [{\"type\": \"flatten\"}, "       \
+  "{\"type\": \"linear\", \"name\": \"net.1\", \"out\": 2}]}' --method jem --batch 8 --sgld-steps 2 --buffer 16 " \
+  "--seed 1"
+
+/* JEM's own Adam on images (lr 1e-3, β1 0.9, no A.12 clip) when --lr and
+ * the rest are absent: config.json records it and the first step runs at
+ * lr/warmup; --lr given wins (the rest stay JEM's); --preset igebm takes
+ * the preset's; a resume keeps the run's rate, also a run recorded with
+ * IGEBM's 1e-4 before JEM had its own. */
+TEST(cli_jem_uses_its_own_learning_rate_unless_lr_is_given_and_a_resume_keeps_the_runs) {
+  const char *data = test_labelled_images(16, 4);
+  const char *dflt = test_path("dflt"), *given = test_path("given"), *igebm = test_path("igebm");
+  expect(run_cli(JEM_IMAGES " --iters 2 --out %s", data, dflt), 0, "trained jem", "Adam 0.001 β1 0.9");
+  CHECK_NEAR(run_number(dflt, "config.json", "lr"), 1e-3, 1e-9);
+  CHECK_NEAR(run_number(dflt, "config.json", "beta1"), 0.9, 1e-7);
+  CHECK(run_number(dflt, "config.json", "clip-std") == 0.0);
+  CHECK_NEAR(run_number(dflt, "metrics.jsonl", "lr"), 1e-3 * 2 / 1000, 1e-12); /* step 2 of the warm-up */
+  expect(run_cli(JEM_IMAGES " --iters 2 --lr 5e-4 --out %s", data, given), 0, "trained jem", NULL);
+  CHECK_NEAR(run_number(given, "config.json", "lr"), 5e-4, 1e-10);
+  CHECK_NEAR(run_number(given, "config.json", "beta1"), 0.9, 1e-7);
+  CHECK_NEAR(run_number(given, "metrics.jsonl", "lr"), 5e-4 * 2 / 1000, 1e-12);
+  expect(run_cli(JEM_IMAGES " --iters 2 --preset igebm --out %s", data, igebm), 0, "trained jem", NULL);
+  CHECK_NEAR(run_number(igebm, "config.json", "lr"), 1e-4, 1e-10);
+  CHECK(run_number(igebm, "config.json", "beta1") == 0.0);
+  /* resumes: the run's own rate, then an older run's 1e-4 with IGEBM's Adam */
+  expect(run_cli("train --out %s --resume --iters 3", dflt), 0, "step 3 of 3", NULL);
+  CHECK_NEAR(run_number(dflt, "config.json", "lr"), 1e-3, 1e-9);
+  CHECK_NEAR(run_number(dflt, "metrics.jsonl", "lr"), 1e-3 * 3 / 1000, 1e-12);
+  set_config_value(dflt, "lr", "0.0001");
+  set_config_value(dflt, "beta1", "0");
+  set_config_value(dflt, "clip-std", "3");
+  expect(run_cli("train --out %s --resume --iters 4", dflt), 0, "step 4 of 4", NULL);
+  CHECK_NEAR(run_number(dflt, "config.json", "lr"), 1e-4, 1e-10);
+  CHECK(run_number(dflt, "config.json", "beta1") == 0.0);
+  CHECK(run_number(dflt, "config.json", "clip-std") == 3.0);
+  CHECK_NEAR(run_number(dflt, "metrics.jsonl", "lr"), 1e-4 * 4 / 1000, 1e-13);
 }

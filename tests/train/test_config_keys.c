@@ -2,6 +2,7 @@
  * _json, what bindings use): every kind of key sets its field, the JSON
  * names them the same way, and a bad name or value is refused by name. */
 #include "test.h"
+#include "train/method.h"
 
 TEST(train_config_set_takes_flag_names_and_json_writes_them_back) {
   ebm_train_config *cfg = ebm_train_config_new("igebm");
@@ -88,4 +89,38 @@ TEST(the_method_table_names_each_method_once) {
   CHECK_EQ_STR(ebm_train_method_name(EBM_TRAIN_CD), "cd");
   CHECK_EQ_INT(ebm_train_method_from_name("no-such"), -1);
   CHECK_EQ_STR(ebm_train_method_name((ebm_train_method)999), "?");
+}
+
+/* A method's own defaults for common settings (train_method.common_defaults)
+ * name common settings, parse, and are the only differences between
+ * ebm_train_defaults_for(m) and the IGEBM defaults; jem's are JEM's Adam. */
+TEST(a_methods_own_defaults_are_the_only_common_settings_it_changes) {
+  char mine[512], base_text[512], wanted[512];
+  for (int m = 0; m < train_method_count(); m++) {
+    const train_method *tm = train_method_at(m);
+    const ebm_train_config d = ebm_train_defaults_for((ebm_train_method)m);
+    ebm_train_config base = ebm_train_defaults();
+    base.method = (ebm_train_method)m;
+    for (int i = 0; i < tm->ncommon_defaults; i++) { /* a row of the table, and its value parses */
+      const ebm_train_setting *s = ebm_train_setting_find(tm->common_defaults[i].name);
+      REQUIRE(s != NULL);
+      ebm_train_config parsed = base;
+      CHECK_OK(ebm_train_config_set(&parsed, s->name, tm->common_defaults[i].value));
+      ebm_train_setting_text(&parsed, s, wanted, sizeof wanted);
+      ebm_train_setting_text(&d, s, mine, sizeof mine);
+      CHECK_EQ_STR(mine, wanted);
+    }
+    for (int k = 0; k < ebm_train_setting_count(); k++) { /* nothing else differs */
+      const ebm_train_setting *s = ebm_train_setting_at(k);
+      ebm_train_setting_text(&d, s, mine, sizeof mine);
+      ebm_train_setting_text(&base, s, base_text, sizeof base_text);
+      int listed = 0;
+      for (int i = 0; i < tm->ncommon_defaults; i++) listed |= strcmp(tm->common_defaults[i].name, s->name) == 0;
+      if (!listed) CHECK_EQ_STR(mine, base_text);
+    }
+  }
+  const ebm_train_config jem = ebm_train_defaults_for((ebm_train_method)ebm_train_method_from_name("jem"));
+  CHECK(jem.adam.lr == 1e-3f && jem.adam.beta1 == 0.9f && jem.adam.clip_std == 0.0f);
+  const ebm_train_config pcd = ebm_train_defaults_for(EBM_TRAIN_PCD), igebm = ebm_train_defaults();
+  CHECK(pcd.adam.lr == igebm.adam.lr && pcd.adam.beta1 == igebm.adam.beta1 && pcd.adam.clip_std == igebm.adam.clip_std);
 }

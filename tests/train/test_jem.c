@@ -220,6 +220,27 @@ TEST(jem_learning_rate_warms_up_linearly_then_follows_the_schedule) {
   CHECK_NEAR(jem_lr(&d, 0), d.adam.lr / 1000.0, 1e-12);
 }
 
+/* JEM's own Adam (lr 1e-3, β1 0.9, no A.12 clip) takes the place of the
+ * IGEBM defaults where a run starts from the defaults — the "images"
+ * recipe — while pcd keeps IGEBM's and a toy keeps the toys' own recipe. */
+TEST(jem_images_recipe_uses_jems_adam_and_other_methods_keep_igebms) {
+  ebm_dataset *images = NULL, *toy = NULL;
+  REQUIRE_OK(ebm_dataset_load(test_labelled_images(8, 4), 0, 1, &images));
+  REQUIRE_OK(ebm_dataset_load("toy:8gaussians:train:64", -4, 4, &toy));
+  ebm_train_config jem = ebm_train_defaults(), pcd = ebm_train_defaults(), jem_toy = ebm_train_defaults();
+  jem.method = jem_toy.method = (ebm_train_method)ebm_train_method_from_name("jem");
+  jem.adam.lr = pcd.adam.lr = 0.5f; /* a recipe writes the optimiser over whatever was there */
+  CHECK_EQ_STR(ebm_train_recipe_for_data(images, &jem), "images");
+  CHECK_EQ_STR(ebm_train_recipe_for_data(images, &pcd), "images");
+  CHECK_EQ_STR(ebm_train_recipe_for_data(toy, &jem_toy), "toy-2d");
+  CHECK(jem.adam.lr == 1e-3f && jem.adam.beta1 == 0.9f && jem.adam.clip_std == 0.0f);
+  CHECK(pcd.adam.lr == 1e-4f && pcd.adam.beta1 == 0.0f && pcd.adam.clip_std == 3.0f);
+  CHECK(jem_toy.adam.lr == 3e-3f); /* the toys' recipe is the data's, for every method */
+  CHECK(jem.sampler.steps == pcd.sampler.steps && jem.alpha == pcd.alpha); /* the rest is the data's */
+  ebm_dataset_free(images);
+  ebm_dataset_free(toy);
+}
+
 static ebm_train_config toy_jem_config(int64_t iters) {
   ebm_train_config c = ebm_train_defaults();
   c.method = (ebm_train_method)ebm_train_method_from_name("jem");
