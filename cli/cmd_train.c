@@ -741,5 +741,8 @@ CLI_COMMAND(train, "train", "--data SPEC (--arch ARCH | --method flow) --out RUN
             "writes RUN_DIR, which must be shared by the ranks; --resume needs the same --slices.\n"
 
             "--method flow fits a normalising flow (--flow couplings=8,hidden=64,...) by exact maximum\n"
-            "likelihood instead (no --arch); ebm sample / energy / eval nll use its checkpoint exactly.",
+            "likelihood instead (no --arch); ebm sample / energy / eval nll use its checkpoint exactly.\n"
+            "--method gebm|coop|latent-ebm need no --arch or --generator: 2-D points get the mlp energy and\n"
+            "mlp-generator, C×H×W images uva-cnn and conv-generator on the data's shape and range (one line\n"
+            "says which).",
             run_train)
