@@ -3,6 +3,15 @@
  * refusals of shapes that disagree. */
 #include "test_util.h"
 
+/* The generator part of RUN's last checkpoint (REQUIREs it). */
+static ebm_net *run_generator(const char *run) {
+  char ckpt[600];
+  snprintf(ckpt, sizeof ckpt, "%s/ckpt/last.safetensors", run);
+  ebm_net *g = NULL;
+  REQUIRE_OK(ebm_net_load_part(ckpt, "generator", 1, &g));
+  return g;
+}
+
 #define GEBM_RUN "train --method gebm --data toy:8gaussians:train:300 --width 16 --batch 16 --seed 3"
 
 TEST(cli_gebm_on_a_toy_needs_no_arch_and_saves_both_networks) {
@@ -11,13 +20,12 @@ TEST(cli_gebm_on_a_toy_needs_no_arch_and_saves_both_networks) {
   CHECK_EQ_INT(r.code, 0);
   CHECK_CONTAINS(r.out, "trained gebm");
   cli_result_free(&r);
-  char ckpt[600];
-  snprintf(ckpt, sizeof ckpt, "%s/ckpt/last.safetensors", run);
-  ebm_net *g = NULL;
-  REQUIRE_OK(ebm_net_load_part(ckpt, "generator", 1, &g));
+  ebm_net *g = run_generator(run);
   CHECK_EQ_INT((int)ebm_net_item_shape(g)[0], 2);
   CHECK_EQ_INT((int)ebm_net_out_size(g), 2);
   ebm_net_free(g);
+  char ckpt[600];
+  snprintf(ckpt, sizeof ckpt, "%s/ckpt/last.safetensors", run);
   /* the energy part is what every other verb reads */
   r = run_cli("eval nll --ckpt %s --data toy:8gaussians:test:200 --cells 32", ckpt);
   CHECK_EQ_INT(r.code, 0);
@@ -209,10 +217,7 @@ static void two_image_steps(const char *method, const char *data, const int64_t 
   if (strcmp(method, "latent-ebm") != 0) CHECK_CONTAINS(r.err, "energy {\"preset\": \"uva-cnn\"");
   CHECK_CONTAINS(r.out, "step 2 of 2");
   cli_result_free(&r);
-  char ckpt[600];
-  snprintf(ckpt, sizeof ckpt, "%s/ckpt/last.safetensors", run);
-  ebm_net *g = NULL;
-  REQUIRE_OK(ebm_net_load_part(ckpt, "generator", 1, &g));
+  ebm_net *g = run_generator(run);
   REQUIRE(ebm_net_out_ndim(g) == 3);
   for (int d = 0; d < 3; d++) CHECK_EQ_INT((int)ebm_net_out_shape(g)[d], (int)item[d]);
   ebm_net_free(g);

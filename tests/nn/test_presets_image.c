@@ -72,24 +72,6 @@ TEST(conv_generator_param_and_input_grads_match_fd) {
   ebm_net_free(g);
 }
 
-static void expect_preset_error(const char *json, const char *needle) {
-  ebm_net *net = NULL;
-  CHECK_FAILS_WITH(ebm_net_new(json, 2, &net), EBM_ERR_ARG, needle);
-  CHECK(net == NULL);
-}
-
-TEST(image_preset_shape_and_range_errors_say_what_would_be_accepted) {
-  expect_preset_error("{\"preset\": \"conv-generator\", \"shape\": [1, 30, 30]}", "multiples of 4");
-  expect_preset_error("{\"preset\": \"conv-generator\", \"shape\": [1, 28, 28], \"range\": [-4, 4]}",
-                      "range must be [-1, 1] (tanh) or [0, 1] (sigmoid), got [-4, 4]");
-  expect_preset_error("{\"preset\": \"conv-generator\", \"shape\": [784]}", "shape must be [C, H, W], got 1 numbers");
-  expect_preset_error("{\"preset\": \"igebm-mnist\", \"shape\": [3, 32, 32]}", "shape and range are only for");
-  expect_preset_error("{\"preset\": \"uva-cnn\", \"range\": [1, 0]}", "'range' must be [lo, hi] with lo < hi");
-  expect_preset_error("{\"preset\": \"uva-cnn\", \"shape\": [1, 0, 28]}", "'shape' must hold integers");
-  expect_preset_error("{\"preset\": \"uva-cnn\", \"shape\": \"1x28x28\"}", "'shape' must be an array of 1 to 3");
-  expect_preset_error("{\"preset\": \"conv-generator\", \"classes\": 3}", "takes no classes");
-}
-
 /* examples/arch/conv-generator-fashion-mnist.json, the file a user copies,
  * is the preset the generator methods pick for Fashion-MNIST in [0, 1]. */
 TEST(conv_generator_example_file_is_the_fashion_mnist_preset) {
