@@ -53,6 +53,9 @@ typedef struct {
   char **defaults;     /* per setting: the default's text (owned) */
   char *method_help;
   ebm_dist *dist;      /* under mpirun: this rank's place (ebm/dist.h); rank 0 talks */
+  int generator_method; /* gebm, coop, latent-ebm: the data pick the networks not given */
+  int arch_defaulted;  /* --arch was not given: f.arch is the data's preset */
+  char energy_preset[EBM_TRAIN_TEXT_SIZE];
 } train_cli;
 
 /* --------------------------------------------------- flag values as text */
@@ -667,14 +670,37 @@ static int train_and_report(const train_cli *c, const ebm_dataset *ds, const ebm
   return CLI_EXIT_OK;
 }
 
-/* `ebm train --method gebm|coop --data toy:NAME` needs no --arch: a model
- * with a generator on 2-D data gets the mlp energy (and train_generator.c
- * the mlp-generator). */
+/* `ebm train --method gebm|coop|latent-ebm --data D` needs no --arch or
+ * --generator: until the data are loaded the energy is a placeholder mlp;
+ * then the data pick both (ebm_train_generator_presets). */
 static void default_arch(train_cli *c) {
   const int i = opt_index(c, "method");
   const char *method = i >= c->nverb && c->given[i] ? c->text[i - c->nverb] : "";
-  if (!c->f.arch && !c->f.resume && (strcmp(method, "gebm") == 0 || strcmp(method, "coop") == 0))
+  c->generator_method = strcmp(method, "gebm") == 0 || strcmp(method, "coop") == 0 || strcmp(method, "latent-ebm") == 0;
+  if (!c->f.arch && !c->f.resume && c->generator_method && strcmp(method, "latent-ebm") != 0) {
     c->f.arch = "mlp";
+    c->arch_defaulted = 1;
+  }
+}
+
+/* The data's networks for what was not given, and one line saying which
+ * (2-D toys keep the mlp preset with --width / --depth). */
+static int pick_generator_presets(train_cli *c, const ebm_dataset *ds, const ebm_train_config *cfg) {
+  if (!c->generator_method || c->f.resume) return 0;
+  const int generator_given = cfg->generator.arch[0] != '\0';
+  if (generator_given && !c->arch_defaulted) return 0;
+  char generator[EBM_TRAIN_TEXT_SIZE];
+  if (ebm_train_generator_presets(ds, cfg, c->energy_preset, sizeof c->energy_preset, generator, sizeof generator) !=
+      EBM_OK)
+    return generator_given ? 0 : cli_usage_error(VERB, "%s", ebm_last_error()); /* vectors keep the mlp energy */
+  const int image = ds->x->ndim - 1 == 3;
+  if (c->arch_defaulted && image) c->f.arch = c->energy_preset;
+  if (ebm_dist_rank(c->dist) != 0) return 0;
+  fprintf(stderr, "ebm train: presets for %s:", c->f.data);
+  if (c->arch_defaulted) fprintf(stderr, " energy %s%s", image ? c->energy_preset : "mlp", generator_given ? "" : ",");
+  if (!generator_given) fprintf(stderr, " generator %s", generator);
+  fprintf(stderr, " (--arch / --generator override)\n");
+  return 0;
 }
 
 static int run_train(int argc, char **argv) {
@@ -693,7 +719,8 @@ static int run_train(int argc, char **argv) {
   if (!rc && ebm_dist_open(&c.dist) != EBM_OK) rc = cli_runtime_error(EBM_ERR_UNSUPPORTED);
   if (!rc && c.f.resume && c.f.out) rc = load_saved(&c, &saved);
   if (!rc) default_arch(&c);
-  if (rc || (rc = resolve_run(&c, saved, &cfg, &ds, &recipe))) goto done;
+  if (rc || (rc = resolve_run(&c, saved, &cfg, &ds, &recipe)) || (rc = pick_generator_presets(&c, ds, &cfg)))
+    goto done;
   if (!c.f.resume && c.f.arch && (st = resolve_arch(&c.f, ds, &cfg, &arch)) != EBM_OK) {
     rc = st == EBM_ERR_ARG ? cli_usage_error(VERB, "%s", ebm_last_error()) : cli_runtime_error(st);
     goto done;
@@ -736,5 +763,8 @@ CLI_COMMAND(train, "train", "--data SPEC (--arch ARCH | --method flow) --out RUN
             "writes RUN_DIR, which must be shared by the ranks; --resume needs the same --slices.\n"
 
             "--method flow fits a normalising flow (--flow couplings=8,hidden=64,...) by exact maximum\n"
-            "likelihood instead (no --arch); ebm sample / energy / eval nll use its checkpoint exactly.",
+            "likelihood instead (no --arch); ebm sample / energy / eval nll use its checkpoint exactly.\n"
+            "--method gebm|coop|latent-ebm need no --arch or --generator: 2-D points get the mlp energy and\n"
+            "mlp-generator, C×H×W images uva-cnn and conv-generator on the data's shape and range (one line\n"
+            "says which).",
             run_train)

@@ -226,6 +226,19 @@ ebm_status ebm_train_preset(const char *name, ebm_train_config *cfg);
  * Returns the recipe's name (static). */
 const char *ebm_train_recipe_for_data(const ebm_dataset *ds, ebm_train_config *cfg);
 
+/* The networks a method with a generator (gebm, coop, latent-ebm) builds
+ * when no --arch / --generator is given, as compact architecture JSON for
+ * ds's items, at cfg's range and latent dimension (0 = the preset's):
+ *   2-D points        the mlp energy and mlp-generator (z of 2)
+ *   C×H×W images      uva-cnn on the data's shape and range, and
+ *                     conv-generator onto that shape (z of 64; tanh for the
+ *                     range [-1, 1], sigmoid for [0, 1]; H, W multiples of 4)
+ * (latent-ebm builds no energy network on the data). energy and generator
+ * (either may be NULL) get the JSON; other items → EBM_ERR_ARG naming their
+ * shape and asking for --generator. */
+ebm_status ebm_train_generator_presets(const ebm_dataset *ds, const ebm_train_config *cfg, char *energy,
+                                       size_t energy_size, char *generator, size_t generator_size);
+
 /* Checks every field; EBM_ERR_ARG naming it ("batch must be >= 1, got 0"). */
 ebm_status ebm_train_config_check(const ebm_train_config *cfg);
 

@@ -281,9 +281,28 @@ static cJSON *spec_to_json(const arch_spec *spec) {
   return root;
 }
 
+/* An optional array of 1 to `max` numbers (the compact form's "shape" and
+ * "range"): *n gets how many, 0 when the key is absent. */
+static ebm_status get_numbers(const cJSON *obj, const char *key, int max, double *out, int *n) {
+  const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+  *n = 0;
+  if (!it) return EBM_OK;
+  const int size = cJSON_IsArray(it) ? cJSON_GetArraySize(it) : -1;
+  if (size < 1 || size > max)
+    return ebm_set_error(EBM_ERR_ARG, "architecture: top level: '%s' must be an array of 1 to %d numbers", key, max);
+  for (int i = 0; i < size; i++) {
+    const cJSON *v = cJSON_GetArrayItem(it, i);
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+      return ebm_set_error(EBM_ERR_ARG, "architecture: top level: '%s' must hold numbers", key);
+    out[i] = v->valuedouble;
+  }
+  *n = size;
+  return EBM_OK;
+}
+
 /* The compact {"preset": ...} form → full JSON text. */
 static ebm_status expand_compact(const cJSON *root, char **full) {
-  static const char *const allowed[] = {"preset", "classes", "in_dim", "width", "depth", NULL};
+  static const char *const allowed[] = {"preset", "classes", "in_dim", "width", "depth", "shape", "range", NULL};
   ebm_status st = check_keys(root, allowed, "top level");
   if (st) return st;
   const cJSON *preset = cJSON_GetObjectItemCaseSensitive(root, "preset");
@@ -294,8 +313,22 @@ static ebm_status expand_compact(const cJSON *root, char **full) {
   if ((st = get_int(root, "in_dim", 0, 1 << 24, &in_dim, "top level"))) return st;
   if ((st = get_int(root, "width", 0, 1 << 16, &width, "top level"))) return st;
   if ((st = get_int(root, "depth", -1, 64, &depth, "top level"))) return st;
-  return arch_preset_json(preset->valuestring, (int)classes, (int)in_dim, (int)width, (int)depth,
-                          full);
+  preset_opts o = {.classes = (int)classes, .in_dim = (int)in_dim, .width = (int)width, .depth = (int)depth};
+  double shape[3], range[2];
+  int nrange = 0;
+  if ((st = get_numbers(root, "shape", 3, shape, &o.shape_ndim))) return st;
+  for (int d = 0; d < o.shape_ndim; d++) {
+    if (!(shape[d] == floor(shape[d])) || shape[d] < 1 || shape[d] > (1 << 20))
+      return ebm_set_error(EBM_ERR_ARG, "architecture: top level: 'shape' must hold integers in [1, %d]", 1 << 20);
+    o.shape[d] = (int64_t)shape[d];
+  }
+  if ((st = get_numbers(root, "range", 2, range, &nrange))) return st;
+  if (nrange == 1 || (nrange == 2 && !(range[0] < range[1])))
+    return ebm_set_error(EBM_ERR_ARG, "architecture: top level: 'range' must be [lo, hi] with lo < hi");
+  o.has_range = nrange == 2;
+  o.range_lo = nrange ? range[0] : 0;
+  o.range_hi = nrange ? range[1] : 0;
+  return arch_preset_json(preset->valuestring, &o, full);
 }
 
 ebm_status arch_parse(const char *json, arch_spec *spec, char **canonical) {

@@ -69,9 +69,20 @@ ebm_status arch_parse(const char *json, arch_spec *spec, char **canonical);
 void arch_spec_free(arch_spec *spec);
 /* The canonical (expanded) JSON of a spec; malloc'd, NULL when out of memory. */
 char *arch_spec_to_json(const arch_spec *spec);
+/* A preset's options, the keys of the compact form: 0 (in_dim, width,
+ * shape_ndim, has_range) and -1 (depth) mean "the preset's default".
+ * shape / range are the data's item shape and range: the input of an
+ * image energy (uva-cnn), the output of conv-generator. */
+typedef struct {
+  int classes, in_dim, width, depth;
+  int shape_ndim;
+  int64_t shape[3];
+  int has_range;
+  double range_lo, range_hi;
+} preset_opts;
+
 /* Expands a preset into its full JSON (what ebm_arch_preset returns). */
-ebm_status arch_preset_json(const char *name, int classes, int in_dim, int width, int depth,
-                            char **json);
+ebm_status arch_preset_json(const char *name, const preset_opts *opts, char **json);
 /* A layer_spec of `kind` holding the kind's defaults (what an object with
  * only "type" gives); spectral_norm = default_sn where the kind takes it. */
 void layer_spec_defaults(layer_spec *ls, const layer_kind *kind, int default_sn);

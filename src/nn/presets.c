@@ -9,10 +9,24 @@
  *              swish)×(depth−1), W→2, no output activation; D = in_dim is
  *              the latent dimension (2 by default), W = 128, depth = 2.
  *              Names follow nn.Sequential as mlp's.
+ * conv-generator  a DCGAN-style generator for images (Radford et al. 2016
+ *              without batch norm, so a sample never depends on the rest of
+ *              its batch): z of D = in_dim (64) → C×H×W = "shape" (1×28×28;
+ *              H, W multiples of 4), W = width (32):
+ *                net.0  linear D→2W·(H/4)·(W/4)
+ *                net.1  reshape 2W×H/4×W/4, net.2 swish
+ *                net.3  conv_transpose2d 2W→W k4 s2 p1       W×H/2×W/2
+ *                net.4  swish
+ *                net.5  conv_transpose2d W→C k4 s2 p1        C×H×W
+ *                net.6  tanh for "range" [-1, 1] (the default), sigmoid
+ *                       for [0, 1]: the output lies in the data's range.
+ *              ≈ 7 M multiply-adds per 28×28 image at W = 32.
  * uva-cnn      exactly CNNModel of bench/torch_reference.py (the PyTorch
  *              MNIST EBM tutorial), same parameter names: Conv(0) Swish(1)
  *              Conv(2) Swish(3) Conv(4) Swish(5) Conv(6) Swish(7) Flatten(8)
- *              Linear(9) Swish(10) Linear(11); input 1×28×28 in [-1, 1].
+ *              Linear(9) Swish(10) Linear(11); input 1×28×28 in [-1, 1],
+ *              or C×H×W = "shape" in "range" (the linear takes what the
+ *              convolutions leave: 64×2×2 at 28×28, 64×3×3 at 32×32).
  * igebm-mnist  Du & Mordatch A.10 (Figure 12) at MNIST size, spectral norm on
  *              every weight, swish (A.12: "a noticeable boost to training
  *              stability"), input 1×28×28 in [0, 1]:
@@ -102,14 +116,20 @@ static void conv(layer_spec *ls, int64_t out, int64_t k, int64_t stride, int64_t
   ls->pad = pad;
 }
 
-static void build_uva_cnn(preset_builder *b, int hidden) {
-  int64_t h1 = hidden / 2, h2 = hidden, h3 = hidden * 2;
+/* The item shape and range of an image preset: the options' or 1×28×28 in [lo, hi]. */
+static void image_input(preset_builder *b, const preset_opts *o, double lo, double hi) {
   b->spec.input_ndim = 3;
-  b->spec.input[0] = 1;
-  b->spec.input[1] = b->spec.input[2] = 28;
+  b->spec.input[0] = o->shape_ndim ? o->shape[0] : 1;
+  b->spec.input[1] = o->shape_ndim ? o->shape[1] : 28;
+  b->spec.input[2] = o->shape_ndim ? o->shape[2] : 28;
   b->spec.has_range = 1;
-  b->spec.range_lo = -1.0;
-  b->spec.range_hi = 1.0;
+  b->spec.range_lo = o->has_range ? o->range_lo : lo;
+  b->spec.range_hi = o->has_range ? o->range_hi : hi;
+}
+
+static void build_uva_cnn(preset_builder *b, const preset_opts *o, int hidden) {
+  int64_t h1 = hidden / 2, h2 = hidden, h3 = hidden * 2;
+  image_input(b, o, -1.0, 1.0);
   conv(push_seq(b, "conv2d"), h1, 5, 2, 4);
   push_seq(b, "swish");
   conv(push_seq(b, "conv2d"), h2, 3, 2, 1);
@@ -122,6 +142,33 @@ static void build_uva_cnn(preset_builder *b, int hidden) {
   push_seq(b, "linear")->out = h3;
   push_seq(b, "swish");
   push_seq(b, "linear")->out = 1;
+}
+
+/* conv-generator (the header above). The input spec holds z; the image
+ * shape and range only decide the layers. */
+static ebm_status build_conv_generator(preset_builder *b, const preset_opts *o, int latent, int width) {
+  image_input(b, o, -1.0, 1.0);
+  const int64_t c = b->spec.input[0], h = b->spec.input[1], w = b->spec.input[2];
+  const double lo = b->spec.range_lo, hi = b->spec.range_hi;
+  if (h % 4 || w % 4)
+    return ebm_set_error(EBM_ERR_ARG, "preset 'conv-generator': the image's height and width must be multiples "
+                         "of 4 (two stride-2 up-samplings), got %lldx%lld", (long long)h, (long long)w);
+  if (!((lo == -1 && hi == 1) || (lo == 0 && hi == 1)))
+    return ebm_set_error(EBM_ERR_ARG, "preset 'conv-generator': range must be [-1, 1] (tanh) or [0, 1] "
+                         "(sigmoid), got [%g, %g]", lo, hi);
+  b->spec.input_ndim = 1;
+  b->spec.input[0] = latent;
+  b->spec.has_range = 0;
+  push_seq(b, "linear")->out = 2 * width * (h / 4) * (w / 4);
+  layer_spec *ls = push_seq(b, "reshape");
+  ls->shape_ndim = 3;
+  ls->shape[0] = 2 * width, ls->shape[1] = h / 4, ls->shape[2] = w / 4;
+  push_seq(b, "swish");
+  conv(push_seq(b, "conv_transpose2d"), width, 4, 2, 1);
+  push_seq(b, "swish");
+  conv(push_seq(b, "conv_transpose2d"), c, 4, 2, 1);
+  push_seq(b, lo < 0 ? "tanh" : "sigmoid");
+  return EBM_OK;
 }
 
 /* Du & Mordatch A.10: residual network, spectral norm on all weights. */
@@ -209,11 +256,11 @@ static void build_volume_convnet(preset_builder *b, int64_t depth, int64_t side,
   push_seq(b, "linear")->out = 1;
 }
 
-static const char *const preset_names =
-    "mlp, mlp-generator, uva-cnn, igebm-mnist, igebm-cifar, pointnet, video-convnet, voxelnet, jem-cnn";
+static const char *const preset_names = "mlp, mlp-generator, conv-generator, uva-cnn, igebm-mnist, igebm-cifar, "
+                                        "pointnet, video-convnet, voxelnet, jem-cnn";
 
-ebm_status arch_preset_json(const char *name, int classes, int in_dim, int width, int depth,
-                            char **json) {
+ebm_status arch_preset_json(const char *name, const preset_opts *opts, char **json) {
+  const int classes = opts->classes, in_dim = opts->in_dim, width = opts->width, depth = opts->depth;
   *json = NULL;
   if (!name) return ebm_set_error(EBM_ERR_ARG, "no preset name given (%s)", preset_names);
   if (classes < 0) return ebm_set_error(EBM_ERR_ARG, "preset '%s': classes must be >= 0", name);
@@ -222,11 +269,22 @@ ebm_status arch_preset_json(const char *name, int classes, int in_dim, int width
   ebm_status st = EBM_OK;
   int is_generator = strcmp(name, "mlp-generator") == 0;
   int is_mlp = strcmp(name, "mlp") == 0 || is_generator, is_pointnet = strcmp(name, "pointnet") == 0;
+  const int is_conv_generator = strcmp(name, "conv-generator") == 0;
+  const int takes_shape = is_conv_generator || strcmp(name, "uva-cnn") == 0;
   b->spec.layers = b->layers;
   snprintf(b->spec.preset, sizeof b->spec.preset, "%s", name);
-  if (!is_mlp && !is_pointnet && in_dim > 0) {
+  if (!is_mlp && !is_pointnet && !is_conv_generator && in_dim > 0) {
     st = ebm_set_error(EBM_ERR_ARG, "preset '%s' takes images; in_dim is only for 'mlp' and "
                                     "'pointnet' (points per cloud)", name);
+    goto done;
+  }
+  if (!takes_shape && (opts->shape_ndim || opts->has_range)) {
+    st = ebm_set_error(EBM_ERR_ARG, "preset '%s' has a fixed input; shape and range are only for 'uva-cnn' and "
+                                    "'conv-generator'", name);
+    goto done;
+  }
+  if (takes_shape && opts->shape_ndim && opts->shape_ndim != 3) {
+    st = ebm_set_error(EBM_ERR_ARG, "preset '%s': shape must be [C, H, W], got %d numbers", name, opts->shape_ndim);
     goto done;
   }
   if (!is_mlp && depth >= 0) {
@@ -253,7 +311,13 @@ ebm_status arch_preset_json(const char *name, int classes, int in_dim, int width
                                       "PyTorch reference; it takes no classes");
       goto done;
     }
-    build_uva_cnn(b, width > 0 ? width : 32);
+    build_uva_cnn(b, opts, width > 0 ? width : 32);
+  } else if (is_conv_generator) {
+    if (classes > 0) {
+      st = ebm_set_error(EBM_ERR_ARG, "preset 'conv-generator' takes no classes");
+      goto done;
+    }
+    if ((st = build_conv_generator(b, opts, in_dim > 0 ? in_dim : 64, width > 0 ? width : 32)) != EBM_OK) goto done;
   } else if (strcmp(name, "igebm-mnist") == 0) {
     int64_t w = width > 0 ? width : 32;
     const int64_t widths[] = {w, 2 * w, 2 * w};
@@ -298,5 +362,6 @@ done:
 }
 
 ebm_status ebm_arch_preset(const char *name, int num_classes, int in_dim, char **json) {
-  return arch_preset_json(name, num_classes, in_dim, 0, -1, json);
+  const preset_opts opts = {.classes = num_classes, .in_dim = in_dim, .depth = -1};
+  return arch_preset_json(name, &opts, json);
 }

@@ -175,7 +175,8 @@ static int gebm_parts(const void *state, const ebm_net **nets, const char **name
    .flags = flags_, .def = def_}
 static const ebm_train_setting gebm_settings[] = {
     ROW("generator", EBM_SETTING_TEXT, generator.arch, "ARCH",
-        "gebm, coop, latent-ebm: the generator (preset, JSON or @FILE); default mlp-generator for 2-D data",
+        "gebm, coop, latent-ebm: the generator (preset, JSON or @FILE); default the data's: mlp-generator "
+        "for 2-D points, conv-generator for images",
         EBM_SETTING_IDENTITY, ""),
     ROW("latent-dim", EBM_SETTING_INT, generator.latent_dim, "D",
         "gebm, coop, latent-ebm: latent dimension (0: the generator's input size)", EBM_SETTING_IDENTITY, "0"),

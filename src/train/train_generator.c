@@ -14,20 +14,44 @@ ebm_status train_generator_check(const ebm_train_config *cfg) {
   return EBM_OK;
 }
 
-/* The generator of --generator, or the 2-D toys' mlp-generator preset. */
+ebm_status ebm_train_generator_presets(const ebm_dataset *ds, const ebm_train_config *cfg, char *energy,
+                                       size_t energy_size, char *generator, size_t generator_size) {
+  const int item_ndim = ds->x->ndim - 1;
+  const int64_t *s = ds->x->shape + 1;
+  const int latent = cfg->generator.latent_dim;
+  if (item_ndim == 1 && s[0] == 2) {
+    if (energy) snprintf(energy, energy_size, "{\"preset\": \"mlp\", \"in_dim\": 2}");
+    if (generator)
+      snprintf(generator, generator_size, "{\"preset\": \"mlp-generator\", \"in_dim\": %d}", latent > 0 ? latent : 2);
+    return EBM_OK;
+  }
+  if (item_ndim == 3) {
+    char shape_range[128];
+    snprintf(shape_range, sizeof shape_range, "\"shape\": [%lld, %lld, %lld], \"range\": [%.9g, %.9g]", (long long)s[0],
+             (long long)s[1], (long long)s[2], (double)cfg->range_lo, (double)cfg->range_hi);
+    if (energy) snprintf(energy, energy_size, "{\"preset\": \"uva-cnn\", %s}", shape_range);
+    if (generator)
+      snprintf(generator, generator_size, "{\"preset\": \"conv-generator\", \"in_dim\": %d, %s}",
+               latent > 0 ? latent : 64, shape_range);
+    return EBM_OK;
+  }
+  char shape[64];
+  ebm_shape_str(item_ndim, s, shape, sizeof shape);
+  return ebm_set_error(EBM_ERR_ARG, "%s: no preset generator for items of shape %s (presets: 2-D points, C×H×W "
+                       "images); give --generator", ds->spec, shape);
+}
+
+/* The generator of --generator, or the data's preset. */
 ebm_status train_generator_init(const ebm_trainer *t, train_generator *gen) {
   const ebm_generator_config *g = &t->cfg.generator;
-  char compact[96];
+  char preset[EBM_TRAIN_TEXT_SIZE];
   const char *arch = g->arch;
   const int item_ndim = t->ds->x->ndim - 1; /* the energy network's input, checked */
   const int64_t *item_shape = t->ds->x->shape + 1;
   if (!arch[0]) {
-    if (item_ndim != 1 || item_shape[0] != 2)
-      return ebm_set_error(EBM_ERR_ARG, "method %s: --generator is required for %s (the default generator "
-                           "makes 2-D points)", t->method->name, t->ds->spec);
-    snprintf(compact, sizeof compact, "{\"preset\": \"mlp-generator\", \"in_dim\": %d}",
-             g->latent_dim > 0 ? g->latent_dim : 2);
-    arch = compact;
+    ebm_status st = ebm_train_generator_presets(t->ds, &t->cfg, NULL, 0, preset, sizeof preset);
+    if (st != EBM_OK) return st;
+    arch = preset;
   }
   ebm_rng rng = train_method_rng(&t->cfg, TRAIN_GENERATOR_INIT_STREAM);
   ebm_status st = train_build_net(arch, t->cfg.batch, &rng, "--generator", &gen->net);

@@ -1,6 +1,6 @@
 /* The generator network of the methods that pair an energy with one
  * (method_gebm.c, method_coop.c, method_latent.c): built from the
- * `generator` setting (or for 2-D data the mlp-generator preset), initialised from stream 3 of the
+ * `generator` setting (or the data's preset, ebm_train_generator_presets), initialised from stream 3 of the
  * seed, with its own Adam; its share of the state file ("generator.<name>",
  * "generator_adam") and of the model checkpoint (part "generator"). */
 #ifndef EBM_TRAIN_GENERATOR_H

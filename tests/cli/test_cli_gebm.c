@@ -3,6 +3,15 @@
  * refusals of shapes that disagree. */
 #include "test_util.h"
 
+/* The generator part of RUN's last checkpoint (REQUIREs it). */
+static ebm_net *run_generator(const char *run) {
+  char ckpt[600];
+  snprintf(ckpt, sizeof ckpt, "%s/ckpt/last.safetensors", run);
+  ebm_net *g = NULL;
+  REQUIRE_OK(ebm_net_load_part(ckpt, "generator", 1, &g));
+  return g;
+}
+
 #define GEBM_RUN "train --method gebm --data toy:8gaussians:train:300 --width 16 --batch 16 --seed 3"
 
 TEST(cli_gebm_on_a_toy_needs_no_arch_and_saves_both_networks) {
@@ -11,13 +20,12 @@ TEST(cli_gebm_on_a_toy_needs_no_arch_and_saves_both_networks) {
   CHECK_EQ_INT(r.code, 0);
   CHECK_CONTAINS(r.out, "trained gebm");
   cli_result_free(&r);
-  char ckpt[600];
-  snprintf(ckpt, sizeof ckpt, "%s/ckpt/last.safetensors", run);
-  ebm_net *g = NULL;
-  REQUIRE_OK(ebm_net_load_part(ckpt, "generator", 1, &g));
+  ebm_net *g = run_generator(run);
   CHECK_EQ_INT((int)ebm_net_item_shape(g)[0], 2);
   CHECK_EQ_INT((int)ebm_net_out_size(g), 2);
   ebm_net_free(g);
+  char ckpt[600];
+  snprintf(ckpt, sizeof ckpt, "%s/ckpt/last.safetensors", run);
   /* the energy part is what every other verb reads */
   r = run_cli("eval nll --ckpt %s --data toy:8gaussians:test:200 --cells 32", ckpt);
   CHECK_EQ_INT(r.code, 0);
@@ -180,5 +188,60 @@ TEST(cli_sample_refuses_latent_space_on_a_plain_energy_and_data_space_on_a_laten
   r = run_cli("sample --ckpt %s --n 5 --out %s", ckpt, out);
   CHECK_EQ_INT(r.code, 0);
   CHECK_CONTAINS(r.out, "latent-ebm latent: 5 samples (ula 5 steps");
+  cli_result_free(&r);
+}
+
+/* n images C×H×W in [0, 1] (a smooth ramp with some variation per item) as npy:PATH. */
+static const char *image_data(const char *name, int64_t n, int64_t c, int64_t h, int64_t w) {
+  const char *path = test_path(name);
+  const int64_t shape[4] = {n, c, h, w}, m = n * c * h * w;
+  float *x = malloc((size_t)m * sizeof *x);
+  REQUIRE(x);
+  for (int64_t k = 0; k < m; k++) x[k] = (float)((k * 37 + k / (h * w) * 11) % 101) / 100.0f;
+  REQUIRE_OK(ebm_npy_save(path, EBM_DTYPE_F32, 4, shape, x));
+  free(x);
+  return path;
+}
+
+/* Trains method for 2 steps on the images with no --arch / --generator and
+ * checks that it names the presets and that the generator makes the data's shape. */
+static void two_image_steps(const char *method, const char *data, const int64_t *item) {
+  char name[64];
+  snprintf(name, sizeof name, "%s-%lldx%lld", method, (long long)item[0], (long long)item[1]);
+  const char *run = test_path(name);
+  cli_result r = run_cli("train --method %s --data npy:%s --iters 2 --batch 4 --steps 2 --seed 1 --out %s", method,
+                         data, run);
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.err, "presets for npy:");
+  CHECK_CONTAINS(r.err, "\"conv-generator\"");
+  if (strcmp(method, "latent-ebm") != 0) CHECK_CONTAINS(r.err, "energy {\"preset\": \"uva-cnn\"");
+  CHECK_CONTAINS(r.out, "step 2 of 2");
+  cli_result_free(&r);
+  ebm_net *g = run_generator(run);
+  REQUIRE(ebm_net_out_ndim(g) == 3);
+  for (int d = 0; d < 3; d++) CHECK_EQ_INT((int)ebm_net_out_shape(g)[d], (int)item[d]);
+  ebm_net_free(g);
+}
+
+TEST(cli_gebm_coop_latent_ebm_train_on_images_with_the_image_presets) {
+  const int64_t mnist[3] = {1, 28, 28}, cifar[3] = {3, 32, 32};
+  char small[512]; /* test_path's buffers rotate */
+  snprintf(small, sizeof small, "%s", image_data("fm.npy", 8, 1, 28, 28));
+  two_image_steps("gebm", small, mnist);
+  two_image_steps("coop", small, mnist);
+  two_image_steps("latent-ebm", small, mnist);
+  two_image_steps("gebm", image_data("rgb.npy", 8, 3, 32, 32), cifar);
+}
+
+TEST(cli_gebm_refuses_data_without_a_preset_generator_in_one_line) {
+  const char *path = test_path("v5.npy");
+  const int64_t shape[2] = {8, 5};
+  float x[40];
+  for (int k = 0; k < 40; k++) x[k] = (float)k / 40.0f;
+  REQUIRE_OK(ebm_npy_save(path, EBM_DTYPE_F32, 2, shape, x));
+  cli_result r = run_cli("train --method gebm --data npy:%s --iters 1 --batch 4 --out %s", path, test_path("run"));
+  CHECK_EQ_INT(r.code, 2);
+  CHECK_CONTAINS(r.err, "no preset generator for items of shape [5]");
+  CHECK_CONTAINS(r.err, "give --generator");
   cli_result_free(&r);
 }

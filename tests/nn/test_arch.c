@@ -34,10 +34,24 @@ TEST(arch_errors_name_the_layer_and_the_problem) {
   expect_arch_error("{\"preset\":\"uva-cnn\",\"depth\":3}", "depth is only for 'mlp'");
 }
 
+/* The compact form's "shape" and "range" (the image presets of the generator methods). */
+TEST(image_preset_shape_and_range_errors_say_what_would_be_accepted) {
+  expect_arch_error("{\"preset\": \"conv-generator\", \"shape\": [1, 30, 30]}", "multiples of 4");
+  expect_arch_error("{\"preset\": \"conv-generator\", \"shape\": [1, 28, 28], \"range\": [-4, 4]}",
+                    "range must be [-1, 1] (tanh) or [0, 1] (sigmoid), got [-4, 4]");
+  expect_arch_error("{\"preset\": \"conv-generator\", \"shape\": [784]}", "shape must be [C, H, W], got 1 numbers");
+  expect_arch_error("{\"preset\": \"igebm-mnist\", \"shape\": [3, 32, 32]}", "shape and range are only for");
+  expect_arch_error("{\"preset\": \"uva-cnn\", \"range\": [1, 0]}", "'range' must be [lo, hi] with lo < hi");
+  expect_arch_error("{\"preset\": \"uva-cnn\", \"shape\": [1, 0, 28]}", "'shape' must hold integers");
+  expect_arch_error("{\"preset\": \"uva-cnn\", \"shape\": \"1x28x28\"}", "'shape' must be an array of 1 to 3");
+  expect_arch_error("{\"preset\": \"conv-generator\", \"classes\": 3}", "takes no classes");
+}
+
 TEST(preset_errors_list_the_presets_and_refuse_classes_on_uva_cnn) {
   char *json = NULL;
   CHECK_FAILS_WITH(ebm_arch_preset("vgg", 0, 0, &json), EBM_ERR_ARG,
-                   "presets: mlp, mlp-generator, uva-cnn, igebm-mnist, igebm-cifar, pointnet, video-convnet, voxelnet, jem-cnn");
+                   "presets: mlp, mlp-generator, conv-generator, uva-cnn, igebm-mnist, igebm-cifar, pointnet, video-convnet, "
+                   "voxelnet, jem-cnn");
   CHECK_FAILS_WITH(ebm_arch_preset("uva-cnn", 10, 0, &json), EBM_ERR_ARG, "takes no classes");
   CHECK_FAILS_WITH(ebm_arch_preset("igebm-mnist", 0, 3, &json), EBM_ERR_ARG, "in_dim is only for 'mlp'");
   CHECK(json == NULL);
