@@ -322,6 +322,8 @@ static ebm_status write_outputs(const sample_flags *f, const target *t, float te
     const int64_t m = n < 64 ? n : 64;
     st = ebm_png_write_volume_samples(f->png, t->src.net, x, m, t->lo, t->hi);
     if (st == EBM_OK) st = ebm_apng_write_volume_samples(f->png, t->src.net, x, m, t->lo, t->hi);
+  } else if (st == EBM_OK && f->png && t->src.net && ebm_net_cloud_points(t->src.net) > 0) {
+    st = ebm_points_png(f->png, x, n < 64 ? n : 64, ebm_net_cloud_points(t->src.net), t->lo, t->hi);
   } else if (st == EBM_OK) {
     st = use_write_picture(f->png, en, t->lo, t->hi, label, temperature, x, n);
   }

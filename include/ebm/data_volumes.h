@@ -34,6 +34,39 @@ ebm_status ebm_make_shapes3d(int64_t n, int side, uint64_t seed, float *out, int
 /* "sphere", "box", "torus" for labels 0, 1, 2. */
 const char *ebm_shape3d_name(int label);
 
+/* ------------------------------------------------------------- measures */
+
+/* Intersection over union of two occupancy grids of v voxels, a voxel
+ * occupied when its value is above `level`; 1 when both grids are empty. */
+double ebm_voxel_iou(const float *a, const float *b, int64_t v, float level);
+
+/* For each of the ns sample grids, the IoU with its nearest reference grid
+ * (the highest IoU among the nr; all grids v voxels, occupied above
+ * `level`) into iou[ns] and that grid's index into nearest[ns] (may be
+ * NULL). Runs on the pool; the result does not depend on the threads. */
+ebm_status ebm_voxels_nearest(const float *samples, int64_t ns, const float *ref, int64_t nr, int64_t v,
+                              float level, double *iou, int64_t *nearest);
+
+/* Bad grids: EBM_ERR_NUMERIC naming `what`, the grid and the voxel when a
+ * value is NaN or infinite. */
+ebm_status ebm_voxels_check_finite(const float *grids, int64_t n, int64_t v, const char *what);
+
+/* What `ebm eval voxels` reports: generated grids against a reference set
+ * (the training data), and the same for grids of uniform noise in the data
+ * range — the baseline a model must beat. */
+typedef struct {
+  int64_t n;        /* sample grids */
+  double iou;       /* mean over samples of the IoU with the nearest reference */
+  double noise_iou; /* the same for n grids of uniform noise from the seed */
+  double occupancy, ref_occupancy; /* mean fraction of occupied voxels: samples, references */
+} ebm_voxel_scores;
+
+/* Scores ns sample grids against nr references (v voxels each, values in
+ * [lo, hi], occupied above the midpoint). Values outside the range count as
+ * they are; NaN or Inf → EBM_ERR_NUMERIC (ebm_voxels_check_finite). */
+ebm_status ebm_voxels_compare(const float *samples, int64_t ns, const float *ref, int64_t nr, int64_t v,
+                              float lo, float hi, uint64_t seed, ebm_voxel_scores *out);
+
 /* ------------------------------------------------------------- pictures */
 
 /* A frame strip: n videos (each c×t×h×w, c 1 or 3, values in [lo, hi])

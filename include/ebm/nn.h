@@ -116,6 +116,9 @@ int ebm_net_num_classes(const ebm_net *net);
 /* Volumes: the depth D when the network's first layer is a conv3d (its
  * C×D×H×W items travel as [C·D, H, W]), else 0. */
 int64_t ebm_net_volume_depth(const ebm_net *net);
+/* Point clouds: the points P when the network's first layer is a
+ * point_linear on 3-D points (items 1×P×3, ebm/points.h), else 0. */
+int64_t ebm_net_cloud_points(const ebm_net *net);
 int64_t ebm_net_max_batch(const ebm_net *net);
 /* The architecture's "range" [lo, hi] (the data range it models): 1 and
  * *lo, *hi set when it has one, 0 (and both left alone) otherwise. */

@@ -33,17 +33,21 @@ done:
   return st;
 }
 
+void ebm_points_noise(const float *ref, int64_t nr, int64_t p, int64_t n, uint64_t seed, float *noise) {
+  float lo = INFINITY, hi = -INFINITY;
+  for (int64_t k = 0; k < nr * p * 3; k++) lo = fminf(lo, ref[k]), hi = fmaxf(hi, ref[k]);
+  ebm_rng rng;
+  ebm_rng_init(&rng, seed);
+  ebm_rng_uniform(&rng, noise, n * p * 3, lo, hi > lo ? hi : lo + 1);
+}
+
 ebm_status ebm_points_compare(const float *samples, int64_t ns, const float *ref, int64_t nr,
                               int64_t p, uint64_t seed, ebm_points_scores *out) {
   if (ns < 1 || nr < 1 || p < 1)
     return ebm_set_error(EBM_ERR_ARG, "comparing clouds needs samples and references of at least one point");
-  float lo = INFINITY, hi = -INFINITY;
-  for (int64_t k = 0; k < nr * p * 3; k++) lo = fminf(lo, ref[k]), hi = fmaxf(hi, ref[k]);
   float *noise = malloc((size_t)(ns * p * 3) * sizeof *noise);
   if (!noise) return ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld noise clouds", (long long)ns);
-  ebm_rng rng;
-  ebm_rng_init(&rng, seed);
-  ebm_rng_uniform(&rng, noise, ns * p * 3, lo, hi > lo ? hi : lo + 1);
+  ebm_points_noise(ref, nr, p, ns, seed, noise);
   out->n = ns;
   ebm_status st = score(samples, ns, ref, nr, p, &out->chamfer, &out->emd);
   if (st == EBM_OK) st = score(noise, ns, ref, nr, p, &out->noise_chamfer, &out->noise_emd);

@@ -134,3 +134,8 @@ static void point_pool_detail(const ebm_net *net, const layer *l, char *buf, siz
 const layer_kind layer_point_pool = {"point_pool", point_pool_keys, 0, 0, point_pool_build,
                                      NULL, point_pool_forward, point_pool_backward,
                                      point_pool_detail};
+
+int64_t ebm_net_cloud_points(const ebm_net *net) {
+  if (net->nlayers < 1 || net->layers[0].spec->kind != &layer_point_linear || net->layers[0].in_shape[2] != 3) return 0;
+  return net->layers[0].in_shape[1];
+}

@@ -183,7 +183,8 @@ static ebm_status trim_metrics(const char *path, int64_t step) {
   return st;
 }
 
-/* A picture of the current negatives: an image grid, or for 2-D data the
+/* A picture of the current negatives: an image grid, frame strips or
+ * three views of volumes, projections of point clouds, or for 2-D data the
  * model's density with the negatives on top. */
 static ebm_status write_samples(const ebm_trainer *t, const ebm_run_opts *o, const char *path) {
   int64_t n = 0;
@@ -201,6 +202,8 @@ static ebm_status write_samples(const ebm_trainer *t, const ebm_run_opts *o, con
     ebm_status st = ebm_png_write_volume_samples(path, t->net, x, m, t->cfg.range_lo, t->cfg.range_hi);
     return st ? st : ebm_apng_write_volume_samples(apng, t->net, x, m, t->cfg.range_lo, t->cfg.range_hi);
   }
+  const int64_t points = t->net ? ebm_net_cloud_points(t->net) : 0;
+  if (points > 0) return ebm_points_png(path, x, n < 8 ? n : 8, points, t->cfg.range_lo, t->cfg.range_hi);
   if (nd == 3 && (shape[0] == 1 || shape[0] == 3)) {
     int64_t grid_shape[4] = {n, shape[0], shape[1], shape[2]};
     ebm_tensor view = ebm_tensor_wrap((float *)x, 4, grid_shape);

@@ -87,15 +87,28 @@ TEST(cli_train_pointnet_on_point_clouds_then_sample_and_score) {
   cli_result r = run_cli("data make points:shapes --n 12 --points 16 --out %s", data);
   cli_result_free(&r);
   r = run_cli("train --data npy:%s --arch '{\"preset\":\"pointnet\",\"in_dim\":16,\"width\":8}' --range -1,1 "
-              "--batch 4 --steps 3 --iters 2 --buffer 16 --out %s", data, run);
+              "--batch 4 --steps 3 --iters 2 --buffer 16 --sample-every 2 --sample-count 3 --out %s", data, run);
   CHECK_EQ_INT(r.code, 0);
   if (r.code) fprintf(stderr, "%s", r.err);
   cli_result_free(&r);
   snprintf(ckpt, sizeof ckpt, "%s/ckpt/last.safetensors", run);
   snprintf(samples, sizeof samples, "%s/s.npy", run);
-  r = run_cli("sample --ckpt %s --n 3 --steps 2 --out %s", ckpt, samples);
+  r = run_cli("sample --ckpt %s --n 3 --steps 2 --out %s --png %s/s.png", ckpt, samples, run);
   CHECK_EQ_INT(r.code, 0);
   cli_result_free(&r);
+  /* The run's and the sampler's pictures are projections (ebm_points_png:
+   * three 160 px views per cloud), not the clouds drawn as 16×3 images. */
+  const char *pictures[] = {"samples/step_000002.png", "s.png"};
+  for (int k = 0; k < 2; k++) {
+    char png[700];
+    snprintf(png, sizeof png, "%s/%s", run, pictures[k]);
+    int w = 0, h = 0, ch = 0;
+    uint8_t *px = NULL;
+    REQUIRE_OK(ebm_png_read(png, &w, &h, &ch, &px));
+    CHECK_EQ_INT(w, 3 * 160 + 4 * 8);
+    CHECK_EQ_INT(h, 14 + 3 * (160 + 8) + 8);
+    free(px);
+  }
   r = run_cli("eval points --samples %s --ref %s", samples, data);
   CHECK_EQ_INT(r.code, 0);
   CHECK_CONTAINS(r.out, "3 sample clouds of 16 points against 12 references");
@@ -111,4 +124,50 @@ TEST(cli_train_pointnet_on_point_clouds_then_sample_and_score) {
   char *cfg = test_read_text(cfg_path);
   CHECK_CONTAINS(cfg, "\"input\":\t[1, 16, 3]");
   free(cfg);
+}
+
+TEST(cli_eval_points_classifies_samples_references_and_noise) {
+  char data[512], labels[512], run[512], clf[600];
+  snprintf(data, sizeof data, "%s", test_path("shapes.npy"));
+  snprintf(labels, sizeof labels, "%s", test_path("labels.npy"));
+  snprintf(run, sizeof run, "%s", test_path("clf"));
+  cli_result r = run_cli("data make points:shapes --n 12 --points 16 --out %s --labels %s", data, labels);
+  cli_result_free(&r);
+  /* A softmax classifier of the three shapes (JEM without its log p(x) term). */
+  r = run_cli("train --method jem --px-weight 0 --warmup 0 --data npy:%s,%s --range -1,1 --batch 4 --iters 2 "
+              "--arch '{\"input\": [1, 16, 3], \"range\": [-1, 1], \"layers\": [{\"type\": \"point_linear\", "
+              "\"name\": \"p\", \"out\": 4}, {\"type\": \"point_pool\", \"max\": true, \"mean\": true}, "
+              "{\"type\": \"linear\", \"name\": \"fc\", \"out\": 3}]}' --out %s", data, labels, run);
+  CHECK_EQ_INT(r.code, 0);
+  if (r.code) fprintf(stderr, "%s", r.err);
+  cli_result_free(&r);
+  snprintf(clf, sizeof clf, "%s/ckpt/last.safetensors", run);
+  r = run_cli("eval points --samples %s --ref %s --classifier %s", data, data, clf);
+  CHECK_EQ_INT(r.code, 0);
+  for (int k = 0; k < 3; k++) {
+    const char *who = (const char *[]){"samples  classified as sphere ", "refs     classified as sphere ",
+                                       "noise    classified as sphere "}[k];
+    const char *line = strstr(r.out, who);
+    double share[3], conf, sure;
+    REQUIRE(line && sscanf(line + strlen(who), "%lf box %lf torus %lf; mean p(top class) %lf, p >= 0.9 for %lf",
+                           &share[0], &share[1], &share[2], &conf, &sure) == 5);
+    CHECK_NEAR(share[0] + share[1] + share[2], 1.0, 2e-3);
+    CHECK(conf >= 1.0 / 3 - 1e-3 && conf <= 1.0 + 1e-9 && sure >= 0 && sure <= 1);
+  }
+  cli_result_free(&r);
+  /* An energy without classes is not a classifier; clouds of another size do not fit. */
+  r = run_cli("train --data npy:%s --arch '{\"preset\":\"pointnet\",\"in_dim\":16,\"width\":4}' --range -1,1 "
+              "--batch 4 --steps 1 --iters 1 --buffer 8 --out %s", data, test_path("plain"));
+  CHECK_EQ_INT(r.code, 0);
+  cli_result_free(&r);
+  r = run_cli("eval points --samples %s --ref %s --classifier %s/ckpt/last.safetensors", data, data, test_path("plain"));
+  CHECK_EQ_INT(r.code, 1);
+  CHECK_CONTAINS(r.err, "has 0 classes; a shape classifier needs 2..16");
+  cli_result_free(&r);
+  r = run_cli("data make points:shapes --n 3 --points 8 --out %s", test_path("small.npy"));
+  cli_result_free(&r);
+  r = run_cli("eval points --samples %s --ref %s --classifier %s", test_path("small.npy"), test_path("small.npy"), clf);
+  CHECK_EQ_INT(r.code, 1);
+  CHECK_CONTAINS(r.err, "the classifier takes 48 floats per item, clouds of 8 points are 24");
+  cli_result_free(&r);
 }
