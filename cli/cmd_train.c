@@ -697,7 +697,7 @@ CLI_COMMAND(train, "train", "--data SPEC (--arch ARCH | --method flow) --out RUN
             "down on a data batch and up on negatives drawn by K MCMC steps (pcd: persistent chains from a\n"
             "replay buffer, 5% fresh noise; short-run: chains from noise; cd: chains from the data). The\n"
             "defaults fit the data (--preset auto, one line says which): 2-D toys and vectors get ULA with\n"
-            "ε 0.05, α 0.01 and Adam 3e-3 with cosine decay; images the IGEBM recipe (Du & Mordatch A.11),\n"
+            "ε 0.05, α 0.01 and Adam 3e-3 (nce 1e-2) with cosine decay; images the IGEBM recipe (Du & Mordatch A.11),\n"
             "whose values the defaults below show; --preset igebm or uva (the PyTorch reference\n"
             "bench/torch_reference.py) choose one. Improved contrastive divergence (Du, Li, Tenenbaum,\n"
             "Mordatch 2021): --kl-weight,\n"

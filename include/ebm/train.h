@@ -206,7 +206,8 @@ ebm_status ebm_train_preset(const char *name, ebm_train_config *cfg);
  *              range's width / 8 (the toys' box)
  *   "images"   the IGEBM defaults (ebm_train_defaults)
  * then the method's own adjustment (cfg->method: set it first): latent-ebm's
- * chains run in z ~ N(0, I), not in the data's box (method_latent.c).
+ * chains run in z ~ N(0, I), not in the data's box (method_latent.c); nce
+ * on toys and vectors steps Adam at 1e-2 (method_nce.c).
  * Returns the recipe's name (static). */
 const char *ebm_train_recipe_for_data(const ebm_dataset *ds, ebm_train_config *cfg);
 
