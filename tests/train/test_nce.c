@@ -210,10 +210,8 @@ TEST(nce_trains_a_toy_and_resumes_bit_exactly) {
 TEST(nce_recipe_steps_adam_at_1e_2_on_points_only) {
   ebm_dataset *ds = NULL;
   REQUIRE_OK(ebm_dataset_load("toy:checkerboard:64", -4, 4, &ds));
-  ebm_train_config pcd = ebm_train_defaults(), nce = ebm_train_defaults();
-  nce.method = (ebm_train_method)ebm_train_method_from_name("nce");
-  CHECK_EQ_STR(ebm_train_recipe_for_data(ds, &pcd), "toy-2d");
-  CHECK_EQ_STR(ebm_train_recipe_for_data(ds, &nce), "toy-2d");
+  ebm_train_config pcd, nce;
+  tt_recipes(ds, "nce", "toy-2d", &pcd, &nce);
   CHECK_NEAR(pcd.adam.lr, 3e-3, 1e-9);
   CHECK_NEAR(nce.adam.lr, 1e-2, 1e-9);
   /* the rest is the data's */
@@ -228,11 +226,7 @@ TEST(nce_recipe_steps_adam_at_1e_2_on_points_only) {
   snprintf(spec, sizeof spec, "npy:%s", test_path("img.npy"));
   REQUIRE_OK(ebm_npy_save(spec + 4, EBM_DTYPE_F32, 4, shape, img));
   REQUIRE_OK(ebm_dataset_load(spec, 0, 1, &ds));
-  pcd = ebm_train_defaults();
-  nce = ebm_train_defaults();
-  nce.method = (ebm_train_method)ebm_train_method_from_name("nce");
-  CHECK_EQ_STR(ebm_train_recipe_for_data(ds, &nce), "images");
-  CHECK_EQ_STR(ebm_train_recipe_for_data(ds, &pcd), "images");
+  tt_recipes(ds, "nce", "images", &pcd, &nce);
   CHECK_NEAR(nce.adam.lr, pcd.adam.lr, 0);
   ebm_dataset_free(ds);
 }
