@@ -222,7 +222,8 @@ ebm_status ebm_train_preset(const char *name, ebm_train_config *cfg);
  *   "images"   the defaults of cfg->method (ebm_train_defaults_for: the
  *              IGEBM defaults, with the method's own for common settings)
  * then the method's own adjustment (cfg->method: set it first): latent-ebm's
- * chains run in z ~ N(0, I), not in the data's box (method_latent.c).
+ * chains run in z ~ N(0, I), not in the data's box (method_latent.c); nce
+ * on toys and vectors steps Adam at 1e-2 (method_nce.c).
  * Returns the recipe's name (static). */
 const char *ebm_train_recipe_for_data(const ebm_dataset *ds, ebm_train_config *cfg);
 

@@ -70,7 +70,8 @@ typedef struct train_method {
   void (*free)(void *state);
   /* Adjusts the recipe that fits the data (ebm_train_recipe_for_data) to
    * the method: the sampler of a method whose chains run in a latent space
-   * rather than in the data's box. NULL = the data's recipe as it is. */
+   * rather than in the data's box, the learning rate of a method without
+   * chains. NULL = the data's recipe as it is. */
   void (*recipe)(const ebm_dataset *ds, ebm_train_config *cfg);
   /* The method's own defaults for common settings (JEM's Adam is not
    * IGEBM's): ebm_train_defaults_for applies them, so they take the place

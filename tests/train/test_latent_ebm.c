@@ -81,10 +81,8 @@ static ebm_train_config latent_config(int64_t batch, int steps, int64_t iters) {
 TEST(latent_ebm_recipe_runs_its_chains_in_z_not_in_the_data_box) {
   ebm_dataset *ds = NULL;
   REQUIRE_OK(ebm_dataset_load("toy:8gaussians:64", -4, 4, &ds));
-  ebm_train_config pcd = ebm_train_defaults(), latent = ebm_train_defaults();
-  latent.method = (ebm_train_method)ebm_train_method_from_name("latent-ebm");
-  CHECK_EQ_STR(ebm_train_recipe_for_data(ds, &pcd), "toy-2d");
-  CHECK_EQ_STR(ebm_train_recipe_for_data(ds, &latent), "toy-2d");
+  ebm_train_config pcd, latent;
+  tt_recipes(ds, "latent-ebm", "toy-2d", &pcd, &latent);
   CHECK_NEAR(pcd.sampler.step_size, 0.05, 1e-7);
   CHECK_NEAR(pcd.alpha, 0.01, 1e-7);
   CHECK(latent.sampler.kind == EBM_SAMPLER_ULA && latent.sampler.steps == 30 && latent.sampler.clamp == 0);

@@ -205,6 +205,32 @@ TEST(nce_trains_a_toy_and_resumes_bit_exactly) {
   ebm_dataset_free(ds);
 }
 
+/* On points NCE's recipe takes Adam steps of 1e-2 (the MCMC methods keep
+ * 3e-3; everything else is the data's recipe); on images it is the data's. */
+TEST(nce_recipe_steps_adam_at_1e_2_on_points_only) {
+  ebm_dataset *ds = NULL;
+  REQUIRE_OK(ebm_dataset_load("toy:checkerboard:64", -4, 4, &ds));
+  ebm_train_config pcd, nce;
+  tt_recipes(ds, "nce", "toy-2d", &pcd, &nce);
+  CHECK_NEAR(pcd.adam.lr, 3e-3, 1e-9);
+  CHECK_NEAR(nce.adam.lr, 1e-2, 1e-9);
+  /* the rest is the data's */
+  CHECK(nce.sampler.kind == pcd.sampler.kind && nce.sampler.steps == pcd.sampler.steps);
+  CHECK(nce.sampler.step_size == pcd.sampler.step_size && nce.alpha == pcd.alpha);
+  CHECK(nce.adam.beta1 == pcd.adam.beta1 && nce.lr_decay == pcd.lr_decay && nce.range_hi == pcd.range_hi);
+  ebm_dataset_free(ds);
+  const int64_t shape[4] = {4, 1, 4, 4};
+  float img[64];
+  for (int k = 0; k < 64; k++) img[k] = (float)(k % 7) / 7.0f;
+  char spec[600];
+  snprintf(spec, sizeof spec, "npy:%s", test_path("img.npy"));
+  REQUIRE_OK(ebm_npy_save(spec + 4, EBM_DTYPE_F32, 4, shape, img));
+  REQUIRE_OK(ebm_dataset_load(spec, 0, 1, &ds));
+  tt_recipes(ds, "nce", "images", &pcd, &nce);
+  CHECK_NEAR(nce.adam.lr, pcd.adam.lr, 0);
+  ebm_dataset_free(ds);
+}
+
 TEST(nce_refuses_a_noise_ratio_of_0_and_conditional_training) {
   ebm_train_config c = ebm_train_defaults();
   REQUIRE_OK(ebm_train_config_set(&c, "method", "nce"));

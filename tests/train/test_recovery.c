@@ -4,6 +4,7 @@
  * resume, sampling from noise to data, and bad input. */
 #include "ebm/recovery_meta.h"
 #include "train/train_internal.h"
+#include "test_util.h"
 #include "train/train_testutil.h"
 
 /* A 2-D MLP whose hidden layers take the noise level. */
@@ -196,4 +197,86 @@ TEST(recovery_checkpoint_records_its_schedule_for_sample_and_eval_nll) {
   ebm_energy_free(model);
   ebm_net_free(net);
   ebm_dataset_free(ds);
+}
+
+/* examples/arch/noise-conditioned-uva-cnn.json, the network of the
+ * Fashion-MNIST recovery run (scripts/compare-estimators.sh), is uva-cnn
+ * with a noise-level affine after each convolution, so the estimators there
+ * compare the same energy: every uva-cnn parameter is in it under its name
+ * with its shape, it takes σ, and a recovery run on 28×28 images trains
+ * with it (two levels, two steps) and samples its levels from noise. */
+TEST(recovery_noise_conditioned_uva_cnn_is_uva_cnn_with_sigma_layers) {
+  char arch_path[600];
+  snprintf(arch_path, sizeof arch_path, "%s/examples/arch/noise-conditioned-uva-cnn.json", EBM_SOURCE_DIR);
+  char *json = test_read_text(arch_path), *uva_json = NULL;
+  REQUIRE(json != NULL);
+  REQUIRE_OK(ebm_arch_preset("uva-cnn", 0, 0, &uva_json));
+  ebm_net *net = NULL, *uva = NULL;
+  REQUIRE_OK(ebm_net_new(json, 4, &net));
+  REQUIRE_OK(ebm_net_new(uva_json, 4, &uva));
+  CHECK(ebm_net_needs_sigma(net));
+  CHECK(!ebm_net_needs_sigma(uva));
+  int matched = 0;
+  for (int i = 0; i < ebm_net_param_count(uva); i++) {
+    const ebm_param *want = ebm_net_param(uva, i);
+    for (int j = 0; j < ebm_net_param_count(net); j++) {
+      const ebm_param *have = ebm_net_param(net, j);
+      if (strcmp(have->name, want->name) != 0) continue;
+      CHECK_EQ_INT(have->value->ndim, want->value->ndim);
+      for (int d = 0; d < want->value->ndim && d < have->value->ndim; d++)
+        CHECK_EQ_INT(have->value->shape[d], want->value->shape[d]);
+      matched++;
+    }
+  }
+  CHECK_EQ_INT(matched, ebm_net_param_count(uva));
+  ebm_net_free(uva);
+  ebm_net_free(net);
+  free(uva_json);
+
+  enum { n = 8, side = 28 };
+  float *img = malloc((size_t)n * side * side * sizeof *img);
+  REQUIRE(img != NULL);
+  ebm_rng rng;
+  ebm_rng_init(&rng, 9);
+  ebm_rng_uniform(&rng, img, (int64_t)n * side * side, 0.0f, 1.0f);
+  const int64_t shape[4] = {n, 1, side, side};
+  char npy[600], spec[620], dir[600], ckpt[700], out[700], png[700];
+  snprintf(npy, sizeof npy, "%s", test_path("img.npy"));
+  REQUIRE_OK(ebm_npy_save(npy, EBM_DTYPE_F32, 4, shape, img));
+  free(img);
+  snprintf(spec, sizeof spec, "npy:%s", npy);
+  ebm_dataset *ds = NULL;
+  REQUIRE_OK(ebm_dataset_load(spec, -1, 1, &ds));
+  ebm_train_config c = ebm_train_defaults();
+  REQUIRE_OK(ebm_train_preset("uva", &c));
+  c.batch = 4;
+  c.iters = 2;
+  c.sampler.steps = 2;
+  REQUIRE_OK(ebm_train_config_set(&c, "method", "recovery"));
+  REQUIRE_OK(ebm_train_config_set(&c, "levels", "2"));
+  REQUIRE_OK(ebm_train_config_set(&c, "sigma-min", "0.05"));
+  REQUIRE_OK(ebm_train_config_set(&c, "sigma-max", "0.5"));
+  snprintf(dir, sizeof dir, "%s", test_path("rec-uva"));
+  ebm_run_opts o = {.run_dir = dir, .arch_json = json, .log_every = 1};
+  int64_t done = 0;
+  REQUIRE_OK(ebm_train_run(ds, &c, &o, &done));
+  CHECK_EQ_INT(done, 2);
+  ebm_run_ckpt_path(dir, ckpt, sizeof ckpt);
+  snprintf(out, sizeof out, "%s", test_path("rec-uva.npy"));
+  snprintf(png, sizeof png, "%s", test_path("rec-uva-levels.png"));
+  cli_result res = run_cli("sample --ckpt %s --out %s --n 4 --levels-png %s", ckpt, out, png);
+  CHECK_EQ_INT(res.code, 0);
+  CHECK(strstr(res.out, "recovery: 2 levels (sigma 0.05..0.5)") != NULL);
+  cli_result_free(&res);
+  char *bytes = test_read_text(png);
+  CHECK(bytes && memcmp(bytes, "\x89PNG", 4) == 0);
+  free(bytes);
+  ebm_npy a;
+  REQUIRE_OK(ebm_npy_load(out, &a));
+  CHECK_EQ_INT(a.ndim, 4);
+  CHECK_EQ_INT(a.shape[0], 4);
+  for (int64_t k = 0; k < 4 * side * side; k++) CHECK(isfinite(((const float *)a.data)[k]));
+  ebm_npy_free(&a);
+  ebm_dataset_free(ds);
+  free(json);
 }

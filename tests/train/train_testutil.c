@@ -25,6 +25,15 @@ ebm_net *tt_generator(int latent, int width, int64_t batch, uint64_t seed) {
   return net;
 }
 
+void tt_recipes(const ebm_dataset *ds, const char *method, const char *recipe, ebm_train_config *pcd,
+                ebm_train_config *other) {
+  *pcd = ebm_train_defaults();
+  *other = ebm_train_defaults();
+  other->method = (ebm_train_method)ebm_train_method_from_name(method);
+  CHECK_EQ_STR(ebm_train_recipe_for_data(ds, pcd), recipe);
+  CHECK_EQ_STR(ebm_train_recipe_for_data(ds, other), recipe);
+}
+
 ebm_train_config tt_toy_config(int64_t batch, int steps, int64_t iters) {
   ebm_train_config c = ebm_train_defaults();
   c.batch = batch;

@@ -17,6 +17,12 @@ ebm_net *tt_generator(int latent, int width, int64_t batch, uint64_t seed);
  * β (0.9, 0.999) without the A.12 clip, cosine decay, range ±4. */
 ebm_train_config tt_toy_config(int64_t batch, int steps, int64_t iters);
 
+/* The recipe that fits ds (ebm_train_recipe_for_data) applied to the
+ * defaults with method pcd (*pcd) and with `method` (*other); CHECKs that
+ * both are the recipe named `recipe`. */
+void tt_recipes(const ebm_dataset *ds, const char *method, const char *recipe, ebm_train_config *pcd,
+                ebm_train_config *other);
+
 /* The 8gaussians mode nearest to p (0..7; mode k at angle πk/4, radius 2.5)
  * and its distance. */
 int tt_nearest_mode(const float *p, double *dist);
