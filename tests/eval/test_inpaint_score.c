@@ -80,17 +80,47 @@ static ebm_classifier *bottom_half_classifier(ebm_rng *rng) {
   return c;
 }
 
-TEST(inpaint_score_counts_the_classes_a_fill_restores) {
+/* What both scoring tests share: a classifier of the bottom half, TIED_N
+ * tied images (labelled) and room for the TIED_DRAWN drawn and filled. */
+#define TIED_N 300
+#define TIED_DRAWN 200
+typedef struct {
+  ebm_classifier *clf;
+  ebm_tensor *x;
+  int32_t *y;
+  float *drawn, *filled;
+  ebm_dataset ds;
+} tied_fixture;
+
+static void tied_fixture_open(tied_fixture *f) {
   ebm_rng rng;
   ebm_rng_init(&rng, 5);
-  ebm_classifier *clf = bottom_half_classifier(&rng);
-  const int64_t N = 300, n = 200;
-  ebm_tensor *x = ebm_tensor_new4(N, 1, SIDE, SIDE);
-  int32_t *y = malloc((size_t)N * sizeof *y);
-  float *drawn = malloc((size_t)(n * ITEM) * sizeof *drawn), *filled = malloc((size_t)(n * ITEM) * sizeof *filled);
-  REQUIRE(x && y && drawn && filled);
-  make_items(&rng, N, 1, x->data, y);
-  ebm_dataset ds = {"tied halves", x, y, 2, 0.0f, 1.0f};
+  f->clf = bottom_half_classifier(&rng);
+  f->x = ebm_tensor_new4(TIED_N, 1, SIDE, SIDE);
+  f->y = malloc((size_t)TIED_N * sizeof *f->y);
+  f->drawn = malloc((size_t)(TIED_DRAWN * ITEM) * sizeof *f->drawn);
+  f->filled = malloc((size_t)(TIED_DRAWN * ITEM) * sizeof *f->filled);
+  REQUIRE(f->x && f->y && f->drawn && f->filled);
+  make_items(&rng, TIED_N, 1, f->x->data, f->y);
+  f->ds = (ebm_dataset){"tied halves", f->x, f->y, 2, 0.0f, 1.0f};
+}
+
+static void tied_fixture_close(tied_fixture *f) {
+  ebm_classifier_free(f->clf);
+  ebm_tensor_free(f->x);
+  free(f->y);
+  free(f->drawn);
+  free(f->filled);
+}
+
+TEST(inpaint_score_counts_the_classes_a_fill_restores) {
+  tied_fixture f;
+  tied_fixture_open(&f);
+  const int64_t N = TIED_N, n = TIED_DRAWN;
+  ebm_tensor *x = f.x;
+  float *drawn = f.drawn, *filled = f.filled;
+  ebm_classifier *clf = f.clf;
+  ebm_dataset ds = f.ds;
   ebm_energy *en = tied_energy(0);
   ebm_sampler_config cfg = ebm_sampler_defaults(EBM_SAMPLER_LANGEVIN);
   cfg.grad_clip = 0.0f; /* λ/2 · TIE = 0.5: each step halves the gap to the mirror */
@@ -120,52 +150,37 @@ TEST(inpaint_score_counts_the_classes_a_fill_restores) {
   REQUIRE_OK(ebm_inpaint_score_run(en, &cfg, &ds, n, "bottom-half", clf, 0.0f, 1.0f, NULL, &run, NULL, NULL, &again));
   CHECK(again.acc_filled == r.acc_filled && again.mse_filled == r.mse_filled);
   ebm_energy_free(en);
-  ebm_classifier_free(clf);
-  ebm_tensor_free(x);
-  free(y);
-  free(drawn);
-  free(filled);
+  tied_fixture_close(&f);
 }
 
 /* The Gaussian fitted to the tied images knows the bottom repeats the top:
  * its conditional mean alone restores the class the noise start lost, and
  * with 0 steps the fill is that start. */
 TEST(inpaint_score_from_the_conditional_gaussian_start) {
-  ebm_rng rng;
-  ebm_rng_init(&rng, 5);
-  ebm_classifier *clf = bottom_half_classifier(&rng);
-  const int64_t N = 300, n = 200;
-  ebm_tensor *x = ebm_tensor_new4(N, 1, SIDE, SIDE);
-  int32_t *y = malloc((size_t)N * sizeof *y);
-  float *drawn = malloc((size_t)(n * ITEM) * sizeof *drawn), *filled = malloc((size_t)(n * ITEM) * sizeof *filled);
-  REQUIRE(x && y && drawn && filled);
-  make_items(&rng, N, 1, x->data, y);
-  ebm_dataset ds = {"tied halves", x, y, 2, 0.0f, 1.0f};
+  tied_fixture f;
+  tied_fixture_open(&f);
   ebm_energy *en = tied_energy(0), *g = NULL;
-  REQUIRE_OK(ebm_gaussian_energy_fit(x->data, N, ITEM, N, &g));
+  REQUIRE_OK(ebm_gaussian_energy_fit(f.x->data, TIED_N, ITEM, TIED_N, &g));
   ebm_sampler_config cfg = ebm_sampler_defaults(EBM_SAMPLER_LANGEVIN);
   cfg.steps = 0;
   ebm_inpaint_score r;
   ebm_rng run;
   ebm_rng_init(&run, 9);
-  REQUIRE_OK(ebm_inpaint_score_run(en, &cfg, &ds, n, "bottom-half", clf, 0.0f, 1.0f, g, &run, drawn, filled, &r));
+  REQUIRE_OK(ebm_inpaint_score_run(en, &cfg, &f.ds, TIED_DRAWN, "bottom-half", f.clf, 0.0f, 1.0f, g, &run, f.drawn,
+                                   f.filled, &r));
   CHECK(r.acc_start >= 0.97);
   CHECK(r.acc_filled == r.acc_start && r.mse_filled == r.mse_start);
   CHECK(r.mse_start < 0.01); /* the bottom at its level ± the pixels' own U(0, 0.05) spread */
   int kept = 1, in_range = 1;
-  for (int64_t k = 0; k < n * ITEM; k++) {
-    kept &= k % ITEM >= ITEM / 2 || filled[k] == drawn[k];
-    in_range &= filled[k] >= 0.0f && filled[k] <= 1.0f;
+  for (int64_t k = 0; k < TIED_DRAWN * ITEM; k++) {
+    kept &= k % ITEM >= ITEM / 2 || f.filled[k] == f.drawn[k];
+    in_range &= f.filled[k] >= 0.0f && f.filled[k] <= 1.0f;
   }
   CHECK(kept);
   CHECK(in_range);
   ebm_energy_free(g);
   ebm_energy_free(en);
-  ebm_classifier_free(clf);
-  ebm_tensor_free(x);
-  free(y);
-  free(drawn);
-  free(filled);
+  tied_fixture_close(&f);
 }
 
 TEST(inpaint_score_refuses_conditional_models_unlabelled_data_and_other_shapes) {
