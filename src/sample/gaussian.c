@@ -254,10 +254,11 @@ static double cov_at(const gaussian_energy *g, int64_t i, int64_t j) {
   return s;
 }
 
-static ebm_status given_build(const gaussian_energy *g, const float *mask, gaussian_given *gv) {
+/* spread 0 needs the conditional mean only: C is then left unbuilt. */
+static ebm_status given_build(const gaussian_energy *g, const float *mask, int need_c, gaussian_given *gv) {
   const int64_t D = g->dim;
   ebm_status st = EBM_OK;
-  double *soo = NULL;
+  double *soo = NULL, *som = NULL;
   given_free(gv);
   gv->mi = malloc((size_t)D * sizeof *gv->mi);
   if (!gv->mi) return ebm_set_error(EBM_ERR_NOMEM, "out of memory conditioning a %lld-dimensional gaussian", (long long)D);
@@ -272,7 +273,8 @@ static ebm_status given_build(const gaussian_energy *g, const float *mask, gauss
   gv->a = calloc((size_t)(nm * (no ? no : 1)), sizeof *gv->a);
   gv->c = calloc((size_t)(nm > 0 ? nm * nm : 1), sizeof *gv->c);
   soo = malloc((size_t)(no > 0 ? no * no : 1) * sizeof *soo);
-  if (!gv->a || !gv->c || !soo) {
+  som = malloc((size_t)(nm * no > 0 ? nm * no : 1) * sizeof *som); /* Σ_o,mᵢ per row i: built once, used twice */
+  if (!gv->a || !gv->c || !soo || !som) {
     st = ebm_set_error(EBM_ERR_NOMEM, "out of memory conditioning a %lld-dimensional gaussian", (long long)D);
     goto done;
   }
@@ -282,11 +284,13 @@ static ebm_status given_build(const gaussian_energy *g, const float *mask, gauss
     st = ebm_set_error(EBM_ERR_ARG, "gaussian energy: the known values' covariance is not positive definite");
     goto done;
   }
+  for (int64_t i = 0; i < nm; i++)
+    for (int64_t r = 0; r < no; r++) som[i * no + r] = cov_at(g, gv->oi[r], gv->mi[i]);
   /* row i of A solves Σ_oo aᵢ = Σ_o,mᵢ: forward then back substitution */
   for (int64_t i = 0; i < nm; i++) {
     double *a = gv->a + i * no;
     for (int64_t r = 0; r < no; r++) {
-      double s = cov_at(g, gv->oi[r], gv->mi[i]);
+      double s = som[i * no + r];
       for (int64_t k = 0; k < r; k++) s -= soo[r * no + k] * a[k];
       a[r] = s / soo[r * no + r];
     }
@@ -296,17 +300,19 @@ static ebm_status given_build(const gaussian_energy *g, const float *mask, gauss
       a[r] = s / soo[r * no + r];
     }
   }
+  if (!need_c) goto done;
   /* Σ_mm − A Σ_om, then its Cholesky factor (lower triangle) */
   for (int64_t i = 0; i < nm; i++)
     for (int64_t j = 0; j <= i; j++) {
       double s = cov_at(g, gv->mi[i], gv->mi[j]);
-      for (int64_t k = 0; k < no; k++) s -= gv->a[i * no + k] * cov_at(g, gv->oi[k], gv->mi[j]);
+      for (int64_t k = 0; k < no; k++) s -= gv->a[i * no + k] * som[j * no + k];
       gv->c[i * nm + j] = gv->c[j * nm + i] = s;
     }
   if (nm > 0 && cholesky(gv->c, nm) >= 0)
     st = ebm_set_error(EBM_ERR_ARG, "gaussian energy: the conditional covariance is not positive definite");
 done:
   free(soo);
+  free(som);
   if (st != EBM_OK) given_free(gv);
   return st;
 }
@@ -326,7 +332,7 @@ ebm_status ebm_gaussian_energy_sample_given(const ebm_energy *en, ebm_rng *rng, 
     const float *mi = mask + i * D, *ki = known + i * D;
     float *xi = x + i * D;
     if (!built_for || memcmp(built_for, mi, (size_t)D * sizeof *mi) != 0) {
-      if ((st = given_build(g, mi, &gv)) != EBM_OK) break;
+      if ((st = given_build(g, mi, spread != 0.0f, &gv)) != EBM_OK) break;
       built_for = mi;
     }
     memmove(xi, ki, (size_t)D * sizeof *xi);
