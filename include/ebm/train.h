@@ -205,10 +205,12 @@ ebm_train_config ebm_train_defaults(void);
  * gets them unless a flag or --preset igebm|uva says otherwise. */
 ebm_train_config ebm_train_defaults_for(ebm_train_method method);
 
-/* Applies a named recipe on top of *cfg: "igebm" (the defaults) or "uva"
+/* Applies a named recipe on top of *cfg: "igebm" (the defaults), "uva"
  * (bench/torch_reference.py for uva-cnn: buffer 8192, Langevin clip 0.03, α 0.1, range
- * [−1, 1], global gradient-norm clip 0.1, no A.12 clip). Unknown name →
- * EBM_ERR_ARG listing the presets. */
+ * [−1, 1], global gradient-norm clip 0.1, no A.12 clip) or "fresh" (uva's
+ * settings with short-run chains from a Gaussian fitted to the data and Adam
+ * lr 5e-4: the recipe measured best for samples from fresh chains). Unknown
+ * name → EBM_ERR_ARG listing the presets. */
 ebm_status ebm_train_preset(const char *name, ebm_train_config *cfg);
 
 /* The recipe that fits a data set, written over *cfg (the fields a recipe

@@ -108,7 +108,14 @@ TEST(train_defaults_are_the_igebm_recipe_and_uva_the_reference) {
   CHECK_NEAR(c.alpha, 0.1, 1e-8);
   CHECK_NEAR(c.adam.clip_norm, 0.1, 1e-8);
   CHECK(c.adam.clip_std == 0.0f);
-  CHECK_FAILS_WITH(ebm_train_preset("cifar", &c), EBM_ERR_ARG, "igebm, uva");
+  const ebm_train_config uva = c;
+  CHECK_OK(ebm_train_preset("fresh", &c)); /* uva's settings, short-run from the data's Gaussian, lr 5e-4 */
+  CHECK(c.method == EBM_TRAIN_SHORT_RUN && c.chain_start == EBM_START_GAUSSIAN);
+  CHECK_NEAR(c.adam.lr, 5e-4, 1e-10);
+  CHECK(c.buffer_size == uva.buffer_size && c.alpha == uva.alpha && c.range_lo == uva.range_lo &&
+        c.sampler.grad_clip == uva.sampler.grad_clip && c.adam.clip_norm == uva.adam.clip_norm);
+  CHECK_OK(ebm_train_config_check(&c));
+  CHECK_FAILS_WITH(ebm_train_preset("cifar", &c), EBM_ERR_ARG, "igebm, uva, fresh");
   c = ebm_train_defaults();
   c.batch = 0;
   CHECK_FAILS_WITH(ebm_train_config_check(&c), EBM_ERR_ARG, "batch");
