@@ -85,15 +85,17 @@ typedef struct {
                                  --warmup_iters); 0 = none */
   float px_alpha;             /* jem: α of the energy regulariser α·(mean E(x⁺)² + mean E(x⁻)²) added to the
                                  log p(x) term (IGEBM's; it keeps the energies bounded), 0.1; 0 = JEM's plain term */
+  float pxy_alpha;            /* jem: α of the same regulariser on the log p(x|y) term, α·(mean E(x⁺, y)² +
+                                 mean E(x⁻ʸ, y)²) (Du & Mordatch's Algorithm 1 for a conditional energy), 0 */
   float labels_fraction;      /* items per class whose label is used, 1 (all) */
   char eval_data[EBM_TRAIN_TEXT_SIZE]; /* held-out data spec for accuracy, "" = none */
   int64_t eval_every;         /* steps between held-out accuracies, 100 */
   int64_t eval_items;         /* held-out items scored (the first N), 1000 */
   int64_t labelled;           /* labelled items kept per class, drawn for the seed; 0 = labels_fraction */
-  /* Continual learning (method_ebc.c): an energy-based classifier, E(x, y)
-   * = −f(x)[y], learns the data's classes split into tasks one after
-   * another (class-incremental: at test time it chooses among all classes
-   * seen so far). */
+  /* Continual learning (method_ebc.c, and method_jem.c's generative
+   * variant): an energy-based classifier, E(x, y) = −f(x)[y], learns the
+   * data's classes split into tasks one after another (class-incremental:
+   * at test time it chooses among all classes seen so far). */
   int continual_tasks;        /* split:K → K tasks of classes/K classes in class order; 0 = none */
   int64_t iters_per_task;     /* training steps on each task, 1000 (the last task keeps the rest) */
   int ebc_negatives;          /* ebm_ebc_negatives: the classes the loss normalises over, TASK */

@@ -10,6 +10,7 @@
 typedef struct {
   float px, pyx, pxy; /* the terms' weights; a 0 weight skips its passes */
   float alpha;        /* the energy regulariser inside the px term (0 = none) */
+  float alpha_y;      /* the same inside the pxy term (0 = none) */
 } jem_weights;
 
 typedef struct {
@@ -38,7 +39,8 @@ void jem_work_free(jem_work *w);
  *   L = pyx · mean_{i labelled} CE(f(x⁺ᵢ), yᵢ)                     log p(y|x)
  *     + px  · (mean_i E(x⁺ᵢ) − mean_j E(x⁻ⱼ)                       log p(x)
  *              + α·(mean_i E(x⁺ᵢ)² + mean_j E(x⁻ⱼ)²))              (bounded energies)
- *     + pxy · mean_{i labelled} (E(x⁺ᵢ, yᵢ) − E(x⁻ʸᵢ, yᵢ))          log p(x|y)
+ *     + pxy · (mean_{i labelled} (E(x⁺ᵢ, yᵢ) − E(x⁻ʸᵢ, yᵢ))         log p(x|y)
+              + α_y·(mean E(x⁺ᵢ, yᵢ)² + mean E(x⁻ʸᵢ, yᵢ)²))
  * with E(x) = −logsumexp_y f(x)[y] and E(x, y) = −f(x)[y]. x_pos: n items,
  * y: their labels (< 0 = unlabelled: only the px term sees the item);
  * x_neg: n SGLD negatives of E(x) (NULL when px = 0); x_neg_y: one

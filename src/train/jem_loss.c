@@ -92,13 +92,16 @@ ebm_status jem_loss(ebm_net *net, const float *x_pos, const int32_t *y, const fl
   }
   double sq_pos = 0, sq_neg = 0; /* mean E(x⁺)², mean E(x⁻)² */
   v->e_pos = marginal_energy(w, n, 1.0f, wt, w->dlogits, &sq_pos);
-  double e_pos_y = 0; /* mean E(x⁺, y) = −mean f(x⁺)[y] over the labelled */
+  double e_pos_y = 0, sq_pos_y = 0; /* mean E(x⁺, y) = −mean f(x⁺)[y] over the labelled, mean E(x⁺, y)² */
   if (wt.pxy != 0.0f && m > 0) {
-    for (int64_t j = 0; j < m; j++) {
-      e_pos_y -= w->logits[w->lab_idx[j] * K + w->lab_y[j]];
-      w->dlogits[w->lab_idx[j] * K + w->lab_y[j]] -= wt.pxy / (float)m;
+    for (int64_t j = 0; j < m; j++) { /* dL/dE(x⁺ⱼ, yⱼ) = pxy·(1 + 2α_y·E)/m, and dE/df[y] = −1 */
+      const float e = -w->logits[w->lab_idx[j] * K + w->lab_y[j]];
+      e_pos_y += e;
+      sq_pos_y += (double)e * e;
+      w->dlogits[w->lab_idx[j] * K + w->lab_y[j]] -= wt.pxy * (1.0f + 2.0f * wt.alpha_y * e) / (float)m;
     }
     e_pos_y /= (double)m;
+    sq_pos_y /= (double)m;
   }
   if (want_grad && (st = ebm_net_backward(net, w->dlogits, NULL, 1)) != EBM_OK) return st;
 
@@ -110,19 +113,23 @@ ebm_status jem_loss(ebm_net *net, const float *x_pos, const int32_t *y, const fl
     if (want_grad && (st = ebm_net_backward(net, w->dlogits, NULL, 1)) != EBM_OK) return st;
   }
 
-  /* the log p(x|y) negatives: dL/dE(x⁻ʸ, y) = −pxy/m */
-  double e_neg_y = 0;
+  /* the log p(x|y) negatives: dL/dE(x⁻ʸ, y) = pxy·(−1 + 2α_y·E(x⁻ʸ, y))/m */
+  double e_neg_y = 0, sq_neg_y = 0;
   if (x_neg_y && wt.pxy != 0.0f && m > 0) {
     const ebm_ops *ops = ebm_ops_current();
     if ((st = ebm_net_forward(net, x_neg_y, NULL, m, w->logits)) != EBM_OK) return st;
     ops->select_forward(m, K, -1.0f, w->lab_y, w->logits, w->e);
     e_neg_y = train_mean(w->e, m);
-    for (int64_t j = 0; j < m; j++) w->de[j] = -wt.pxy / (float)m;
+    for (int64_t j = 0; j < m; j++) {
+      sq_neg_y += (double)w->e[j] * w->e[j];
+      w->de[j] = wt.pxy * (-1.0f + 2.0f * wt.alpha_y * w->e[j]) / (float)m;
+    }
+    sq_neg_y /= (double)m;
     ops->select_backward(m, K, -1.0f, w->lab_y, w->de, w->dlogits);
     if (want_grad && (st = ebm_net_backward(net, w->dlogits, NULL, 1)) != EBM_OK) return st;
   }
   v->loss = wt.pyx * v->xent + wt.px * (v->e_pos - v->e_neg + wt.alpha * (sq_pos + sq_neg)) +
-            wt.pxy * (e_pos_y - e_neg_y);
+            wt.pxy * (e_pos_y - e_neg_y + wt.alpha_y * (sq_pos_y + sq_neg_y));
   return EBM_OK;
 }
 

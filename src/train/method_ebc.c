@@ -20,13 +20,11 @@
 
 #include "train/continual.h"
 #include "train/jem.h"
+#include "train/task_schedule.h"
 #include "train/train_internal.h"
 
 typedef struct {
-  ebm_dataset *split[EBM_TRAIN_MAX_TASKS]; /* the items of each task (continual) */
-  int tasks;                /* 1 when not continual */
-  int task;                 /* the task t->batcher draws from */
-  int per_class;            /* classes per task */
+  task_schedule tasks;      /* the task of each step (one task when not continual) */
   float *logits, *dlogits;  /* (B, K) */
   float *work;              /* (2B, K) ebc_loss's packed rows */
   int32_t *ywork;           /* (B) */
@@ -36,7 +34,7 @@ typedef struct {
 static void ebc_free(void *state) {
   ebc_state *s = state;
   if (!s) return;
-  for (int k = 0; k < EBM_TRAIN_MAX_TASKS; k++) ebm_dataset_free(s->split[k]);
+  task_schedule_free(&s->tasks);
   ebm_free(s->logits);
   ebm_free(s->dlogits);
   ebm_free(s->work);
@@ -47,12 +45,9 @@ static void ebc_free(void *state) {
 
 static ebm_status ebc_check(const ebm_train_config *cfg) {
   const ebm_jem_config *j = &cfg->jem;
-  if (j->continual_tasks < 0 || j->continual_tasks > EBM_TRAIN_MAX_TASKS)
-    return ebm_set_error(EBM_ERR_ARG, "continual split:K needs 1 <= K <= %d, got %d", EBM_TRAIN_MAX_TASKS,
-                         j->continual_tasks);
+  ebm_status st = task_schedule_check(j);
+  if (st != EBM_OK) return st;
   if (!(j->ebc_alpha >= 0)) return ebm_set_error(EBM_ERR_ARG, "ebc-alpha must be >= 0, got %g", (double)j->ebc_alpha);
-  if (j->iters_per_task < 1)
-    return ebm_set_error(EBM_ERR_ARG, "iters-per-task must be >= 1, got %lld", (long long)j->iters_per_task);
   if (j->eval_every < 1) return ebm_set_error(EBM_ERR_ARG, "eval-every must be >= 1, got %lld", (long long)j->eval_every);
   if (j->eval_items < 1) return ebm_set_error(EBM_ERR_ARG, "eval-items must be >= 1, got %lld", (long long)j->eval_items);
   if (cfg->conditional)
@@ -60,40 +55,25 @@ static ebm_status ebc_check(const ebm_train_config *cfg) {
   return EBM_OK;
 }
 
-/* Batches come from task k's items (continual runs only). */
-static ebm_status use_task(ebm_trainer *t, ebc_state *s, int k) {
-  if (s->tasks == 1 || k == s->task) return EBM_OK;
-  ebm_status st = train_use_data(t, s->split[k]);
-  if (st == EBM_OK) s->task = k;
-  return st;
-}
-
 static ebm_status ebc_init(ebm_trainer *t, void **state) {
-  const ebm_jem_config *j = &t->cfg.jem;
   const int64_t B = t->cfg.batch, K = ebm_net_out_size(t->net);
   ebm_status st = jem_check_classifier(t->net, t->ds, "ebc", "");
   if (st != EBM_OK) return st;
   ebc_state *s = calloc(1, sizeof *s);
   if (!s) return ebm_set_error(EBM_ERR_NOMEM, "out of memory for method ebc");
   *state = s;
-  s->tasks = j->continual_tasks > 0 ? j->continual_tasks : 1;
-  s->per_class = (int)K / s->tasks;
-  s->task = -1;
   s->logits = ebm_alloc((size_t)(B * K), sizeof(float));
   s->dlogits = ebm_alloc((size_t)(B * K), sizeof(float));
   s->work = ebm_alloc((size_t)(2 * B * K), sizeof(float));
   s->ywork = ebm_alloc((size_t)B, sizeof(int32_t));
   if (!s->logits || !s->dlogits || !s->work || !s->ywork)
     return ebm_set_error(EBM_ERR_NOMEM, "out of memory for method ebc");
-  if (j->continual_tasks > 0) {
-    if ((st = continual_split(t->ds, s->tasks, s->split)) != EBM_OK) return st;
-    if ((st = use_task(t, s, 0)) != EBM_OK) return st;
-  }
+  if ((st = task_schedule_init(&s->tasks, t, K)) != EBM_OK) return st;
   return jem_eval_load(t, &s->eval);
 }
 
 /* The classes the loss contrasts task k's labels with: [*lo, *hi). */
-static void negative_classes(const ebc_state *s, int mode, int k, int *lo, int *hi) {
+static void negative_classes(const task_schedule *s, int mode, int k, int *lo, int *hi) {
   *lo = mode == EBM_EBC_TASK ? k * s->per_class : 0;
   *hi = mode == EBM_EBC_ALL ? s->per_class * s->tasks : (k + 1) * s->per_class;
 }
@@ -103,8 +83,8 @@ static ebm_status ebc_step(ebm_trainer *t, void *state, ebm_train_stats *stats) 
   const ebm_train_config *c = &t->cfg;
   const ebm_jem_config *j = &c->jem;
   const int64_t B = c->batch, K = ebm_net_out_size(t->net), step = t->step + 1;
-  const int k = continual_task_of_step(t->step, j->iters_per_task, s->tasks);
-  ebm_status st = use_task(t, s, k);
+  int k = 0;
+  ebm_status st = task_schedule_begin_step(&s->tasks, t, &k);
   if (st != EBM_OK) return st;
 
   train_make_positives(t);
@@ -112,9 +92,9 @@ static ebm_status ebc_step(ebm_trainer *t, void *state, ebm_train_stats *stats) 
   if ((st = ebm_net_forward(t->net, t->x_pos, NULL, B, s->logits)) != EBM_OK)
     return train_divergence(st, step, "the logits are not finite");
   int lo, hi;
-  negative_classes(s, j->ebc_negatives, k, &lo, &hi);
+  negative_classes(&s->tasks, j->ebc_negatives, k, &lo, &hi);
   double e_pos = 0, e_neg = 0;
-  double loss = ebc_loss(s->logits, t->y_data, B, K, lo, hi, (k + 1) * s->per_class, j->ebc_alpha, s->dlogits,
+  double loss = ebc_loss(s->logits, t->y_data, B, K, lo, hi, (k + 1) * s->tasks.per_class, j->ebc_alpha, s->dlogits,
                          s->work, s->ywork, &e_pos, &e_neg, NULL);
   if (c->inject_nan_at == step) loss = NAN; /* the divergence test hook */
   if ((st = train_check_finite(e_pos, c->max_energy, step, "e_pos")) != EBM_OK ||
@@ -133,31 +113,14 @@ static ebm_status ebc_step(ebm_trainer *t, void *state, ebm_train_stats *stats) 
   stats->task = k;
 
   /* held-out accuracy over the classes seen; per task at each task's end */
-  const int task_end =
-      s->tasks > 1 && ((step % j->iters_per_task == 0 && step / j->iters_per_task <= s->tasks) || step == c->iters);
-  if (s->eval.ds && (task_end || step % j->eval_every == 0 || step == c->iters)) {
-    double per_task[EBM_TRAIN_MAX_TASKS];
-    st = ebc_task_accuracy(t->net, s->eval.ds, s->eval.n, s->eval.logits, s->per_class, k + 1, per_task,
-                           &stats->accuracy);
-    if (st != EBM_OK) return train_divergence(st, step, "the held-out logits are not finite");
-    if (task_end) {
-      stats->tasks_scored = k + 1;
-      memcpy(stats->task_accuracy, per_task, (size_t)(k + 1) * sizeof *per_task);
-    }
-  }
-  return EBM_OK;
+  return task_schedule_score(&s->tasks, t, &s->eval, k, step, stats);
 }
 
-/* A resume continues with the batcher of the task the saved step trained
- * (the run restores its position next), so the next step switches tasks
- * exactly where the uninterrupted run did. */
+/* A resume continues with the batcher of the task the saved step trained,
+ * so the next step switches tasks exactly where the uninterrupted run did. */
 static ebm_status ebc_restore(ebm_trainer *t, void *state, const ebm_safetensors *st) {
   ebc_state *s = state;
-  uint64_t done = 0;
-  ebm_status status = train_meta_u64(st, "step", &done);
-  if (status != EBM_OK || s->tasks == 1) return status;
-  const int64_t last = done > 0 ? (int64_t)done - 1 : 0;
-  return use_task(t, s, continual_task_of_step(last, t->cfg.jem.iters_per_task, s->tasks));
+  return task_schedule_restore(&s->tasks, t, st);
 }
 
 /* ---------------------------------------------------------------- settings */
@@ -196,10 +159,10 @@ static void format_negatives(const ebm_train_config *c, char *buf, size_t size) 
 
 static const ebm_train_setting ebc_settings[] = {
     {.name = "continual", .type = EBM_SETTING_SPECIAL, .metavar = "SPLIT",
-     .help = "ebc: none | split:K (the classes in K tasks of classes/K, learned one after another)",
+     .help = "ebc, jem: none | split:K (the classes in K tasks of classes/K, learned one after another)",
      .flags = EBM_SETTING_IDENTITY, .parse = parse_continual, .format = format_continual, .def = "none"},
     {.name = "iters-per-task", .type = EBM_SETTING_INT64, .offset = offsetof(ebm_train_config, jem.iters_per_task),
-     .size = sizeof(int64_t), .metavar = "N", .help = "ebc: training steps on each task (the last task keeps the rest)",
+     .size = sizeof(int64_t), .metavar = "N", .help = "ebc, jem: training steps on each task (the last task keeps the rest)",
      .flags = EBM_SETTING_IDENTITY, .def = "1000"},
     {.name = "ebc-alpha", .type = EBM_SETTING_FLOAT, .offset = offsetof(ebm_train_config, jem.ebc_alpha),
      .size = sizeof(float), .metavar = "A", .help = "ebc: weight of the energy regulariser mean E(x, c)^2 over the classes seen so far",

@@ -12,7 +12,11 @@
  * --px-alpha·(E(x⁺)² + E(x⁻)²) inside the log p(x) term (0.1); the
  * regulariser only fixes the logits' common offset, which p(y|x) ignores. --labels-fraction (or
  * --labelled N per class) hides the labels of the other items
- * (semi-supervised: they enter log p(x) only); --eval-data scores held-out accuracy every --eval-every steps. With
+ * (semi-supervised: they enter log p(x) only); --eval-data scores held-out accuracy every --eval-every steps.
+ * --continual split:K learns the classes task by task (the schedule of
+ * task_schedule.h): with --pxy 1 --pxy-alpha 1 --px-weight 0 --pyx-weight 0
+ * it is Du & Mordatch's continual EBM (A.7), the energy of the pair trained
+ * by maximum likelihood with negatives of the current task's labels only. With
  * --px-weight 0 (and no --pxy) it is a plain softmax classifier: the
  * baseline of the same network. */
 #include <math.h>
@@ -21,6 +25,7 @@
 #include <string.h>
 
 #include "train/jem.h"
+#include "train/task_schedule.h"
 #include "train/train_internal.h"
 
 typedef struct {
@@ -33,6 +38,7 @@ typedef struct {
   ebm_dataset view;         /* the training data with hidden labels (labels_fraction < 1, labelled) */
   int32_t *masked;          /* (N) its labels, −1 = hidden */
   jem_eval eval;            /* held-out data (eval_data) */
+  task_schedule tasks;      /* --continual: the task of each step (one task otherwise) */
 } jem_state;
 
 static void jem_free(void *state) {
@@ -46,6 +52,7 @@ static void jem_free(void *state) {
   ebm_free(s->slots_y);
   free(s->masked);
   jem_eval_free(&s->eval);
+  task_schedule_free(&s->tasks);
   free(s);
 }
 
@@ -67,8 +74,12 @@ static ebm_status jem_check(const ebm_train_config *cfg) {
   if (j->labelled < 0) return ebm_set_error(EBM_ERR_ARG, "labelled must be >= 0, got %lld", (long long)j->labelled);
   if (j->labelled > 0 && j->labels_fraction < 1)
     return ebm_set_error(EBM_ERR_ARG, "give labelled (per class) or labels-fraction, not both");
-  if (j->continual_tasks > 0)
-    return ebm_set_error(EBM_ERR_ARG, "method jem: continual learning is method ebc (--method ebc --continual ...)");
+  if (!(j->pxy_alpha >= 0) || !isfinite(j->pxy_alpha))
+    return ebm_set_error(EBM_ERR_ARG, "pxy-alpha must be >= 0, got %g", (double)j->pxy_alpha);
+  ebm_status st = task_schedule_check(j);
+  if (st != EBM_OK) return st;
+  if (j->continual_tasks > 0 && (j->labels_fraction < 1 || j->labelled > 0))
+    return ebm_set_error(EBM_ERR_ARG, "method jem: continual learning uses every label (drop labels-fraction / labelled)");
   if (cfg->conditional)
     return ebm_set_error(EBM_ERR_ARG, "method jem: the classifier's logits are its classes; leave conditional off");
   return EBM_OK;
@@ -118,6 +129,7 @@ static ebm_status jem_init(ebm_trainer *t, void **state) {
   if (!s->mcmc || !s->x_neg_y || !s->y_chain || !s->slots_y)
     return ebm_set_error(EBM_ERR_NOMEM, "out of memory for method jem");
   if ((j->labels_fraction < 1 || j->labelled > 0) && (st = hide_labels(t, s)) != EBM_OK) return st;
+  if ((st = task_schedule_init(&s->tasks, t, ebm_net_out_size(t->net))) != EBM_OK) return st;
   return jem_eval_load(t, &s->eval);
 }
 
@@ -137,8 +149,10 @@ static ebm_status jem_step(ebm_trainer *t, void *state, ebm_train_stats *stats) 
   const ebm_train_config *c = &t->cfg;
   const ebm_jem_config *j = &c->jem;
   const int64_t B = c->batch, step = t->step + 1;
-  const jem_weights w = {j->px_weight, j->pyx_weight, j->pxy_weight, j->px_alpha};
-  ebm_status st;
+  const jem_weights w = {j->px_weight, j->pyx_weight, j->pxy_weight, j->px_alpha, j->pxy_alpha};
+  int k = 0; /* the task (continual: its items only, so the log p(x|y) chains get its labels only) */
+  ebm_status st = task_schedule_begin_step(&s->tasks, t, &k);
+  if (st != EBM_OK) return st;
 
   train_make_positives(t); /* y_data: −1 for a hidden label */
   ebm_net_spectral_update(t->net, c->spectral_iters);
@@ -176,10 +190,21 @@ static ebm_status jem_step(ebm_trainer *t, void *state, ebm_train_stats *stats) 
     stats->mcmc_grad_norm = s->mcmc[j->sgld_steps - 1].grad_norm;
     stats->mcmc_accept = 1;
   }
+  if (s->tasks.tasks > 1) { /* class-incremental: the classes seen so far; each task's at its end */
+    stats->task = k;
+    return task_schedule_score(&s->tasks, t, &s->eval, k, step, stats);
+  }
   if (s->eval.ds && (step % j->eval_every == 0 || step == c->iters) &&
       (st = jem_accuracy(t->net, s->eval.ds, s->eval.n, s->eval.logits, &stats->accuracy)) != EBM_OK)
     return train_divergence(st, step, "the held-out logits are not finite");
   return EBM_OK;
+}
+
+/* A continual run resumes with the batcher of the task the saved step
+ * trained (task_schedule_restore); otherwise nothing to do. */
+static ebm_status jem_restore(ebm_trainer *t, void *state, const ebm_safetensors *st) {
+  jem_state *s = state;
+  return task_schedule_restore(&s->tasks, t, st);
 }
 
 /* A row; _SINCE: a setting added after runs were recorded without it, which
@@ -200,6 +225,7 @@ static const ebm_train_setting jem_settings[] = {
     /* added after JEM runs were recorded without them: those resume with neither (legacy "0") */
     JEM_ROW_SINCE("warmup", EBM_SETTING_INT64, warmup, "N", "jem: ramp the learning rate up linearly over the first N steps (0 = none)", "1000", 0, "0"),
     JEM_ROW_SINCE("px-alpha", EBM_SETTING_FLOAT, px_alpha, "A", "jem: weight of the energy regulariser A*(mean E(x+)^2 + mean E(x-)^2) in the log p(x) term (0 = JEM's plain term)", "0.1", 0, "0"),
+    JEM_ROW_SINCE("pxy-alpha", EBM_SETTING_FLOAT, pxy_alpha, "A", "jem: weight of the energy regulariser A*(mean E(x+,y)^2 + mean E(x-,y)^2) in the log p(x|y) term (Du & Mordatch's for a conditional energy)", "0", 0, "0"),
     JEM_ROW("labels-fraction", EBM_SETTING_FLOAT, labels_fraction, "F", "jem: fraction of each class whose labels are used (the rest enter log p(x) only)", "1", EBM_SETTING_IDENTITY),
     JEM_ROW("labelled", EBM_SETTING_INT64, labelled, "N", "jem: keep the labels of N items per class, drawn for the seed (the rest enter log p(x) only; 0 = labels-fraction)", "0", EBM_SETTING_IDENTITY),
     JEM_ROW("eval-data", EBM_SETTING_TEXT, eval_data, "SPEC", "jem, ebc: held-out labelled data for accuracy in metrics.jsonl", "", 0),
@@ -227,6 +253,7 @@ const train_method train_method_jem = {
     .check = jem_check,
     .init = jem_init,
     .step = jem_step,
+    .restore = jem_restore,
     .free = jem_free,
     .common_defaults = jem_common_defaults,
     .ncommon_defaults = (int)(sizeof jem_common_defaults / sizeof *jem_common_defaults),

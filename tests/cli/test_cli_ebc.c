@@ -1,7 +1,8 @@
 /* CLI of continual learning: `ebm train --method ebc --continual split:K`
  * writes each task's held-out accuracy into metrics.jsonl at the task's
  * end; a split that does not divide the classes, a malformed split, data
- * without labels and --continual on jem are refused with one line. */
+ * without labels and --continual with hidden labels on jem are refused
+ * with one line. */
 #include "test_util.h"
 
 #define EBC_ARCH                                                                                       \
@@ -36,7 +37,7 @@ TEST(cli_ebc_continual_run_logs_each_tasks_accuracy) {
   free(text);
 }
 
-TEST(cli_ebc_refuses_bad_splits_unlabelled_data_and_continual_jem) {
+TEST(cli_ebc_refuses_bad_splits_unlabelled_data_and_continual_jem_with_hidden_labels) {
   expect(run_cli(EBC_RUN " --continual split:3 --iters 2 --out %s", test_path("r1")), 1, NULL,
          "continual split:3: the 8 classes of toy:8gaussians:train:300 do not divide into 3 tasks");
   expect(run_cli(EBC_RUN " --continual thirds --iters 2 --out %s", test_path("r2")), 2, NULL,
@@ -49,5 +50,6 @@ TEST(cli_ebc_refuses_bad_splits_unlabelled_data_and_continual_jem) {
   expect(run_cli("train --data npy:%s --arch " EBC_ARCH " --method ebc --continual split:4 --batch 16 --iters 1 "
                  "--out %s", x, test_path("r3")), 1, NULL, "method ebc needs labels");
   expect(run_cli("train --data toy:8gaussians:train:300 --arch " EBC_ARCH " --method jem --continual split:4 "
-                 "--iters 1 --out %s", test_path("r4")), 2, NULL, "continual learning is method ebc");
+                 "--labelled 10 --iters 1 --out %s", test_path("r4")), 2, NULL,
+         "continual learning uses every label");
 }

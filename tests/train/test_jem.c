@@ -93,7 +93,7 @@ TEST(jem_loss_matches_hand_values_on_an_identity_classifier) {
   jem_work w;
   REQUIRE_OK(jem_work_init(&w, 2, 2));
   jem_values v;
-  const jem_weights weights = {1.0f, 1.0f, 0.5f, 0.0f};
+  const jem_weights weights = {1.0f, 1.0f, 0.5f, 0.0f, 0.0f};
   REQUIRE_OK(jem_loss(net, x_pos, y, x_neg, x_neg_y, 2, weights, 0, &w, &v));
   /* CE = log(e + 1) − 1; E(x⁺) = −(log(e + 1) + log(1 + e²))/2; E(x⁻) =
    * −(log 2 + 3 + log(1 + e⁻²))/2; log p(x|y): 0.5·(E(x⁺, 0) − E(x⁻ʸ, 0)) =
@@ -106,12 +106,17 @@ TEST(jem_loss_matches_hand_values_on_an_identity_classifier) {
   CHECK_NEAR(v.loss, 1.003204434039084, 1e-6);
   /* α 0.5 adds px·α·(mean E(x⁺)² + mean E(x⁻)²): E(x⁺) = −log(e + 1) and
    * −log(1 + e²), E(x⁻) = −log 2 and −(3 + log(1 + e⁻²)) */
-  const jem_weights regularised = {1.0f, 1.0f, 0.5f, 0.5f};
+  const jem_weights regularised = {1.0f, 1.0f, 0.5f, 0.5f, 0.0f};
   REQUIRE_OK(jem_loss(net, x_pos, y, x_neg, x_neg_y, 2, regularised, 0, &w, &v));
   const double p0 = log(exp(1.0) + 1), p1 = log(1 + exp(2.0)), n0 = log(2.0), n1 = 3 + log(1 + exp(-2.0));
   const double reg = 0.5 * ((p0 * p0 + p1 * p1) / 2 + (n0 * n0 + n1 * n1) / 2);
   CHECK_NEAR(v.loss, 1.003204434039084 + reg, 1e-5);
   CHECK_NEAR(reg, 4.1266527, 1e-6); /* the term is not negligible here */
+  /* α_y 0.25 adds pxy·α_y·(E(x⁺, 0)² + E(x⁻ʸ, 0)²) over the one labelled
+   * item: 0.5·0.25·((−1)² + (−2)²) */
+  const jem_weights conditional = {1.0f, 1.0f, 0.5f, 0.0f, 0.25f};
+  REQUIRE_OK(jem_loss(net, x_pos, y, x_neg, x_neg_y, 2, conditional, 0, &w, &v));
+  CHECK_NEAR(v.loss, 1.003204434039084 + 0.5 * 0.25 * (1.0 + 4.0), 1e-6);
   jem_work_free(&w);
   ebm_net_free(net);
 }
@@ -188,11 +193,18 @@ static void check_jem_gradient(jem_weights wt) {
   ebm_net_free(net);
 }
 
-TEST(jem_loss_gradient_matches_fd_with_the_negatives_fixed) { check_jem_gradient((jem_weights){1.0f, 0.7f, 0.3f, 0.0f}); }
+TEST(jem_loss_gradient_matches_fd_with_the_negatives_fixed) { check_jem_gradient((jem_weights){1.0f, 0.7f, 0.3f, 0.0f, 0.0f}); }
 
 /* The energy regulariser's gradient (2·px·α·E/n through logsumexp). */
 TEST(jem_loss_gradient_with_the_energy_regulariser_matches_fd) {
-  check_jem_gradient((jem_weights){0.8f, 0.7f, 0.3f, 0.6f});
+  check_jem_gradient((jem_weights){0.8f, 0.7f, 0.3f, 0.6f, 0.0f});
+}
+
+/* The log p(x|y) term's regulariser (2·pxy·α_y·E(x, y)/m on the label's
+ * logit, positives and negatives), alone and with the others. */
+TEST(jem_loss_gradient_with_the_conditional_regulariser_matches_fd) {
+  check_jem_gradient((jem_weights){0.0f, 0.0f, 1.0f, 0.0f, 0.7f});
+  check_jem_gradient((jem_weights){0.8f, 0.7f, 0.3f, 0.6f, 0.4f});
 }
 
 /* The warm-up ramp: lr·(done + 1)/N for the first N steps, then the run's
