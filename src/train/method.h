@@ -112,8 +112,11 @@ ebm_status train_check_finite(double v, double bound, int64_t step, const char *
 ebm_status train_adam_step(ebm_adam *adam, float lr, int64_t step, const char *what, double *grad_norm);
 
 /* Batches from `ds` (borrowed; it must outlive the trainer) instead of the
- * trainer's data, same seed and batch: for a method's init that trains on
- * a view of the data (JEM's labels with some hidden). */
+ * trainer's data, same seed and batch: for a method that trains on a view
+ * of the data (JEM's labels with some hidden) or on part of it (a
+ * continual run's current task). Fresh chains from the data's Gaussian
+ * (--init gaussian) then start from a Gaussian fitted to `ds`: a continual
+ * run never sees the statistics of tasks still to come. */
 ebm_status train_use_data(ebm_trainer *t, const ebm_dataset *ds);
 
 /* A network's parameters and buffers in a state file under "<prefix>.<name>":

@@ -19,6 +19,7 @@ struct ebm_trainer {
   ebm_replay *replay;        /* TRAIN_NEEDS_REPLAY with one slice (more: each slice's own, slices.c) */
   ebm_energy *start;         /* fresh chains' Gaussian (cfg.chain_start gaussian), or NULL: uniform */
   ebm_batcher *batcher;
+  const ebm_dataset *batch_data; /* what the batcher draws from (ds, or a method's view: train_use_data) */
   ebm_adam *adam;
   ebm_rng rng;               /* positives' noise, buffer draws, MCMC noise */
   int64_t step;              /* steps done */

@@ -108,18 +108,22 @@ static ebm_status fill_replay(ebm_trainer *t) {
   return EBM_OK;
 }
 
-/* Fits the fresh chains' Gaussian to the data, as ebm_chain_start_open
- * does for the checkpoint's recorded start (the same data gives the same
- * Gaussian, so a resumed run refits it exactly), and hands it to every
- * replay store. */
+/* Fits the fresh chains' Gaussian to the data the batches come from, as
+ * ebm_chain_start_open does for the checkpoint's recorded start (the same
+ * data gives the same Gaussian, so a resumed run refits it exactly), and
+ * hands it to every replay store. */
 static ebm_status set_chain_start(ebm_trainer *t) {
   if (t->cfg.chain_start != EBM_START_GAUSSIAN) return EBM_OK;
-  ebm_status st = ebm_gaussian_energy_fit(t->ds->x->data, t->ds->x->shape[0], t->item, EBM_CHAIN_START_FIT_ITEMS, &t->start);
+  const ebm_dataset *ds = t->batch_data;
+  ebm_energy *fitted = NULL;
+  ebm_status st = ebm_gaussian_energy_fit(ds->x->data, ds->x->shape[0], t->item, EBM_CHAIN_START_FIT_ITEMS, &fitted);
   if (st != EBM_OK) {
     char what[320];
-    snprintf(what, sizeof what, "init gaussian fitted to %s", t->ds->spec);
+    snprintf(what, sizeof what, "init gaussian fitted to %s", ds->spec);
     return ebm_error_prefix(st, what);
   }
+  ebm_energy_free(t->start);
+  t->start = fitted;
   if (t->replay) st = ebm_replay_set_start(t->replay, t->start);
   for (int64_t s = 0; st == EBM_OK && t->sl.count > 1 && s < t->sl.count; s++)
     if (t->sl.replay[s]) st = ebm_replay_set_start(t->sl.replay[s], t->start);
@@ -138,7 +142,8 @@ ebm_status train_use_data(ebm_trainer *t, const ebm_dataset *ds) {
   if (st != EBM_OK) return st;
   ebm_batcher_free(t->batcher);
   t->batcher = b;
-  return EBM_OK;
+  t->batch_data = ds;
+  return t->start ? set_chain_start(t) : EBM_OK; /* a switch after the trainer's own fit refits */
 }
 
 ebm_status ebm_trainer_new(ebm_net *net, const ebm_dataset *ds, const ebm_train_config *cfg,
@@ -183,6 +188,7 @@ ebm_status ebm_trainer_new_dist(ebm_net *net, const ebm_dataset *ds, const ebm_t
     goto fail;
   if (t->replay && (st = ebm_replay_set_policy(t->replay, cfg->buffer_policy)) != EBM_OK) goto fail;
   if ((st = ebm_batcher_new(ds, B, batcher_seed(cfg), &t->batcher)) != EBM_OK) goto fail;
+  t->batch_data = ds;
   if (net && (st = ebm_adam_new(net, &cfg->adam, &t->adam)) != EBM_OK) goto fail;
   t->x_pos = ebm_alloc((size_t)(B * D), sizeof(float));
   t->x_neg = ebm_alloc((size_t)(B * D), sizeof(float));

@@ -326,6 +326,67 @@ TEST(generative_continual_jem_resume_is_bit_exact_across_a_task_boundary) {
   ebm_dataset_free(ds);
 }
 
+/* Mean of 4000 draws of the trainer's chain-start Gaussian, in 2-D. */
+static void start_mean(const ebm_trainer *t, double mean[2]) {
+  enum { N = 4000 };
+  float *x = malloc(N * 2 * sizeof(float));
+  REQUIRE(x);
+  ebm_rng rng;
+  ebm_rng_init(&rng, 5);
+  REQUIRE_OK(ebm_chain_start_draw(t->start, &rng, N, 2, -4, 4, x));
+  mean[0] = mean[1] = 0;
+  for (int i = 0; i < N; i++) {
+    mean[0] += x[2 * i] / N;
+    mean[1] += x[2 * i + 1] / N;
+  }
+  free(x);
+}
+
+/* Mean of the items of classes [lo, hi). */
+static void class_mean(const ebm_dataset *ds, int lo, int hi, double mean[2]) {
+  int64_t count = 0;
+  mean[0] = mean[1] = 0;
+  for (int64_t i = 0; i < ds->x->shape[0]; i++)
+    if (ds->labels[i] >= lo && ds->labels[i] < hi) {
+      mean[0] += ds->x->data[2 * i];
+      mean[1] += ds->x->data[2 * i + 1];
+      count++;
+    }
+  mean[0] /= (double)count;
+  mean[1] /= (double)count;
+}
+
+/* With --init gaussian a continual run's fresh chains start from a Gaussian
+ * of the current task's items, never of tasks still to come: 8gaussians as
+ * 4 tasks of 2 modes, whose means lie 1.6 from the origin (the whole
+ * data's mean); draws of the start agree with task 0's mean, then after
+ * the boundary with task 1's. A resume across it is bit-exact. */
+TEST(generative_continual_chains_start_from_the_current_tasks_gaussian) {
+  ebm_dataset *ds = NULL;
+  REQUIRE_OK(ebm_dataset_load("toy:8gaussians:train:2000", -4, 4, &ds));
+  ebm_train_config c = toy_generative_continual_config(4, 2, 4);
+  c.chain_start = EBM_START_GAUSSIAN;
+  ebm_net *net = nt_build(mlp8, c.batch, 1);
+  ebm_trainer *t = NULL;
+  REQUIRE_OK(ebm_trainer_new(net, ds, &c, &t));
+  ebm_train_stats stats;
+  for (int task = 0; task < 2; task++) {
+    double want[2], got[2];
+    if (task == 1)
+      for (int i = 0; i < 3; i++) REQUIRE_OK(ebm_trainer_step(t, &stats)); /* steps 1, 2 (task 0), 3 (task 1) */
+    class_mean(ds, 2 * task, 2 * task + 2, want);
+    start_mean(t, got);
+    CHECK(hypot(want[0], want[1]) > 1.0); /* far from the whole data's mean */
+    CHECK_NEAR(got[0], want[0], 0.1);
+    CHECK_NEAR(got[1], want[1], 0.1);
+  }
+  ebm_trainer_free(t);
+  ebm_net_free(net);
+  char ckpt[600];
+  tt_check_resume_bit_exact(ds, c, mlp8, ckpt, sizeof ckpt);
+  ebm_dataset_free(ds);
+}
+
 /* 6 steps of 3-step tasks straight == 3 (the end of task 0), then a
  * resume that starts task 1, byte for byte. */
 TEST(ebc_resume_is_bit_exact_across_a_task_boundary) {
