@@ -118,20 +118,20 @@ static int make_shapes3d(const char *arg, const make_flags *f) {
   return st ? cli_runtime_error(st) : CLI_EXIT_OK;
 }
 
-static int make_points_shapes(const make_flags *f) {
+static int make_points_shapes(const make_flags *f, int aligned) {
   float *xyz = malloc((size_t)(f->n * f->points * 3) * sizeof *xyz);
   int32_t *labels = malloc((size_t)f->n * sizeof *labels);
   ebm_status st = xyz && labels ? EBM_OK : ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld clouds", (long long)f->n);
   if (st == EBM_OK) {
-    ebm_points_shapes((uint64_t)f->seed, f->n, f->points, xyz, labels);
+    (aligned ? ebm_points_shapes_aligned : ebm_points_shapes)((uint64_t)f->seed, f->n, f->points, xyz, labels);
     const int64_t shape[3] = {f->n, f->points, 3};
     st = ebm_npy_save(f->out, EBM_DTYPE_F32, 3, shape, xyz);
   }
   if (st == EBM_OK && f->labels) st = ebm_npy_save(f->labels, EBM_DTYPE_I32, 1, &f->n, labels);
   if (st == EBM_OK && f->png) st = ebm_points_png(f->png, xyz, f->n < 6 ? f->n : 6, f->points, -1.0f, 1.0f);
   if (st == EBM_OK)
-    fprintf(stderr, "ebm data make: %s: %lld clouds of %lld points (spheres, boxes, tori in turn)\n", f->out,
-            (long long)f->n, (long long)f->points);
+    fprintf(stderr, "ebm data make: %s: %lld clouds of %lld points (spheres, boxes, tori in turn%s)\n", f->out,
+            (long long)f->n, (long long)f->points, aligned ? ", axis-aligned" : "");
   free(xyz);
   free(labels);
   return st ? cli_runtime_error(st) : CLI_EXIT_OK;
@@ -165,7 +165,7 @@ static int make_particle(const make_flags *f) {
   return st ? cli_runtime_error(st) : CLI_EXIT_OK;
 }
 
-/* points:shapes and particle: their sizes checked, then made. */
+/* points:shapes[-aligned] and particle: their sizes checked, then made. */
 static int make_points_data(const char *arg, const make_flags *given) {
   make_flags g = *given;
   make_flags *f = &g;
@@ -177,8 +177,8 @@ static int make_points_data(const char *arg, const make_flags *given) {
   if (f->steps < 1 || f->steps > 10000) return cli_usage_error(VERB, "--steps must be in 1..10000, got %lld", (long long)f->steps);
   if (f->n * f->points > 100000000 || f->n * f->steps > 100000000)
     return cli_usage_error(VERB, "--n %lld is too many for that size (at most 1e8 points or transitions)", (long long)f->n);
-  if (f->labels && particle) return cli_usage_error(VERB, "--labels is only for points:shapes and shapes3d");
-  return particle ? make_particle(f) : make_points_shapes(f);
+  if (f->labels && particle) return cli_usage_error(VERB, "--labels is only for points:shapes[-aligned] and shapes3d");
+  return particle ? make_particle(f) : make_points_shapes(f, strcmp(arg, "points:shapes-aligned") == 0);
 }
 
 static const struct {
@@ -189,6 +189,7 @@ static const struct {
     {"moving:", make_moving},
     {"shapes3d", make_shapes3d},
     {"points:shapes", make_points_data},
+    {"points:shapes-aligned", make_points_data},
     {"particle", make_points_data},
 };
 
@@ -217,7 +218,7 @@ static int run_data_make(int argc, char **argv) {
       return makers[i].make(pos[0] + (takes_arg ? len : 0), &f);
   }
   return cli_usage_error(VERB, "unknown generator '%s' (known: texture:NAME, moving:fashion-mnist, "
-                         "shapes3d, points:shapes, particle)", pos[0]);
+                         "shapes3d, points:shapes, points:shapes-aligned, particle)", pos[0]);
 }
 
 CLI_COMMAND(data_make, VERB, "NAME --out FILE [options]",
@@ -229,7 +230,9 @@ CLI_COMMAND(data_make, VERB, "NAME --out FILE [options]",
             "  shapes3d               voxel grids N x 1 x 32 x 32 x 32 (.npy): spheres, boxes, tori\n"
             "  points:shapes          clouds of P points (--points, 128) on the surfaces of spheres,\n"
             "                         boxes and tori of random size and orientation in [-1,1]^3:\n"
-            "                         float32 (n, P, 3); train with --arch pointnet --range -1,1\n"
+            "                         float32 (n, P, 3); train with --arch pointnet\n"
+            "  points:shapes-aligned  the same clouds without the rotation (box faces on the axes,\n"
+            "                         tori around z)\n"
             "  particle               a 2-D particle among three disc obstacles: float32 (n*T, 4)\n"
             "                         rows (x, y, x', y'), T = --steps; plan with `ebm plan`\n"
             "The same --seed gives the same bytes.",

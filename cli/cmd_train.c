@@ -3,8 +3,8 @@
  * training settings are the library's settings table (ebm/train.h): every
  * row is a flag here, with its help line, and config.json records them
  * under the same names. Settings resolve in this order: the recipe
- * (--preset; the default "auto" picks the one that fits the data:
- * ebm_train_recipe_for_data) or, on --resume, the run's config.json; then
+ * (--preset; the default "auto" picks the one that fits the data, or the
+ * architecture preset's own: ebm_train_recipe_for_arch) or, on --resume, the run's config.json; then
  * the flags given, in table order. The few flags that are not settings of
  * the training (data, architecture, run directory, periods) are the verb's
  * own, below. */
@@ -175,7 +175,7 @@ static ebm_status train_cli_build(train_cli *c) {
       {"width", OPT_INT, &f->width, "W", "preset width (0: the preset's)"},
       {"depth", OPT_INT, &f->depth, "D", "mlp hidden layers (-1: the preset's)"},
       {"preset", OPT_STRING, &f->preset, "NAME", "recipe for the settings not given: auto (fits the data: toy-2d, "
-                                                 "vectors or images = igebm) | igebm (Du & Mordatch) | uva "
+                                                 "vectors or images = igebm; --arch pointnet: its own) | igebm (Du & Mordatch) | uva "
                                                  "(bench/torch_reference.py) | fresh (uva with short-run chains "
                                                  "from the data's Gaussian, lr 5e-4: best fresh samples measured)"},
       {"epochs", OPT_DOUBLE, &f->epochs, "E", "train this many passes over the data instead of --iters"},
@@ -580,11 +580,12 @@ static int resolve_run(const train_cli *c, const cJSON *saved, ebm_train_config 
   ebm_status st = ebm_dataset_load(f->data, probe.range_lo, probe.range_hi, ds);
   if (st == EBM_ERR_ARG) return cli_usage_error(VERB, "--data: %s", ebm_last_error());
   if (st != EBM_OK) return cli_runtime_error(st);
-  if (auto_recipe) { /* the data decide: 2-D toys, vectors, images */
+  if (auto_recipe) { /* the data decide (2-D toys, vectors, images), or the preset (pointnet) */
     cfg->method = probe.method; /* the method may adjust the data's recipe */
-    *recipe = ebm_train_recipe_for_data(*ds, cfg);
+    *recipe = ebm_train_recipe_for_arch(*ds, f->arch, cfg);
     char what[160];
-    snprintf(what, sizeof what, "%s ε %g x %d, α %g, Adam %g β1 %g%s", ebm_sampler_name(cfg->sampler.kind),
+    snprintf(what, sizeof what, "%s, %s ε %g x %d, α %g, Adam %g β1 %g%s", ebm_train_method_name(cfg->method),
+             ebm_sampler_name(cfg->sampler.kind),
              (double)cfg->sampler.step_size, cfg->sampler.steps, (double)cfg->alpha, (double)cfg->adam.lr,
              (double)cfg->adam.beta1, cfg->lr_decay == EBM_LR_COSINE ? ", cosine decay" : "");
     if (ebm_dist_rank(c->dist) == 0)

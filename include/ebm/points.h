@@ -27,6 +27,11 @@ const char *ebm_shape_name(ebm_shape_kind kind);
  * NULL) get each item's ebm_shape_kind. xyz holds n·p·3 floats. */
 void ebm_points_shapes(uint64_t seed, int64_t n, int64_t p, float *xyz, int32_t *labels);
 
+/* The same clouds without their random rotation (`points:shapes-aligned`):
+ * boxes with faces on the axes, tori around the z axis; item i is item i
+ * of ebm_points_shapes (same seed) rotated back, point for point. */
+void ebm_points_shapes_aligned(uint64_t seed, int64_t n, int64_t p, float *xyz, int32_t *labels);
+
 /* Chamfer distance between clouds a (na points) and b (nb points):
  * mean over a of the squared distance to the nearest point of b, plus the
  * same from b to a (Achlioptas et al. 2018, Fan et al. 2017). */

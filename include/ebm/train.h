@@ -231,6 +231,16 @@ ebm_status ebm_train_preset(const char *name, ebm_train_config *cfg);
  * Returns the recipe's name (static). */
 const char *ebm_train_recipe_for_data(const ebm_dataset *ds, ebm_train_config *cfg);
 
+/* The same, for a network built from architecture preset `arch` (NULL or
+ * a name without a recipe of its own: ebm_train_recipe_for_data). A
+ * preset whose items are not images has its own recipe over the data's:
+ *   "pointnet"  short-run chains from uniform noise (when cfg->method is
+ *               the default pcd; another method is kept), Langevin λ 10,
+ *               σ 0.005, clip 0.01, 30 steps, range [-1, 1], Adam lr 1e-3
+ * then the method's adjustment as above. Returns the recipe's name (static):
+ * the preset's, or the data's. */
+const char *ebm_train_recipe_for_arch(const ebm_dataset *ds, const char *arch, ebm_train_config *cfg);
+
 /* The networks a method with a generator (gebm, coop, latent-ebm) builds
  * when no --arch / --generator is given, as compact architecture JSON for
  * ds's items, at cfg's range and latent dimension (0 = the preset's):

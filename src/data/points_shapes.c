@@ -59,7 +59,9 @@ static void torus_point(ebm_rng *rng, const double *size, double *v) {
   v[2] = small * sin(theta);
 }
 
-void ebm_points_shapes(uint64_t seed, int64_t n, int64_t p, float *xyz, int32_t *labels) {
+/* rotate = 0 draws the rotation all the same (so the sizes and points of
+ * item i are those of the rotated set) and leaves it out. */
+static void points_shapes(uint64_t seed, int64_t n, int64_t p, int rotate, float *xyz, int32_t *labels) {
   ebm_rng base;
   ebm_rng_init(&base, seed);
   for (int64_t i = 0; i < n; i++) {
@@ -71,6 +73,8 @@ void ebm_points_shapes(uint64_t seed, int64_t n, int64_t p, float *xyz, int32_t 
       for (int k = 0; k < 3; k++) size[k] = uniform(&rng, 0.25, 0.55);
     if (kind == EBM_SHAPE_TORUS) size[0] = uniform(&rng, 0.45, 0.65), size[1] = uniform(&rng, 0.12, 0.28);
     random_rotation(&rng, rot);
+    for (int r = 0; !rotate && r < 3; r++)
+      for (int c = 0; c < 3; c++) rot[r][c] = r == c;
     for (int64_t j = 0; j < p; j++) {
       double v[3];
       if (kind == EBM_SHAPE_SPHERE) sphere_point(&rng, size, v);
@@ -81,4 +85,12 @@ void ebm_points_shapes(uint64_t seed, int64_t n, int64_t p, float *xyz, int32_t 
     }
     if (labels) labels[i] = (int32_t)kind;
   }
+}
+
+void ebm_points_shapes(uint64_t seed, int64_t n, int64_t p, float *xyz, int32_t *labels) {
+  points_shapes(seed, n, p, 1, xyz, labels);
+}
+
+void ebm_points_shapes_aligned(uint64_t seed, int64_t n, int64_t p, float *xyz, int32_t *labels) {
+  points_shapes(seed, n, p, 0, xyz, labels);
 }

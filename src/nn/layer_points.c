@@ -9,8 +9,11 @@
  *               (B, C, P), but the weight is out×in as in nn.Linear). Output
  *               1×P×out; "<name>.weight" [out, C], "<name>.bias" [out].
  * point_pool    symmetric pooling over the points: 1×P×C → [k·C], the C
- *               maxima then the C means ("max", "mean": which, both by
- *               default). Exactly invariant to the order of the points
+ *               maxima, the C means, the C sums ("max", "mean", "sum":
+ *               which; max and mean by default). The sum is the mean's
+ *               gradient undivided by P: a point that is nobody's maximum
+ *               gets as strong a pull as one that is (the pointnet preset
+ *               uses max + sum for that). Exactly invariant to the order of the points
  *               (ops/points.h), so a network of point_linear layers,
  *               activations, one point_pool and a linear head is too. */
 #include "nn/nn_internal.h"
@@ -90,6 +93,7 @@ const layer_kind layer_point_linear = {"point_linear", point_linear_keys, 1, 0,
 
 static const layer_key point_pool_keys[] = {LK_BOOL("max", pool_max, 1),
                                             LK_BOOL("mean", pool_mean, 1),
+                                            LK_BOOL("sum", pool_sum, 0),
                                             LK_END};
 
 static ebm_status point_pool_build(ebm_net *net, layer *l, const layer_spec *ls,
@@ -97,11 +101,11 @@ static ebm_status point_pool_build(ebm_net *net, layer *l, const layer_spec *ls,
   (void)net, (void)sz;
   ebm_status st = need_cloud(l, where);
   if (st) return st;
-  if (!ls->pool_max && !ls->pool_mean)
-    return ebm_set_error(EBM_ERR_ARG, "architecture: %s: 'max' and 'mean' are both false; "
+  if (!ls->pool_max && !ls->pool_mean && !ls->pool_sum)
+    return ebm_set_error(EBM_ERR_ARG, "architecture: %s: 'max', 'mean' and 'sum' are all false; "
                                       "set at least one", where);
   l->out_ndim = 1;
-  l->out_shape[0] = (ls->pool_max + ls->pool_mean) * l->in_shape[2];
+  l->out_shape[0] = (ls->pool_max + ls->pool_mean + ls->pool_sum) * l->in_shape[2];
   l->out_shape[1] = l->out_shape[2] = 0;
   return EBM_OK;
 }
@@ -110,8 +114,8 @@ static ebm_status point_pool_build(ebm_net *net, layer *l, const layer_spec *ls,
 static void point_pool_forward(ebm_net *net, layer *l, int64_t n, const ebm_cond *cond,
                                const float *x) {
   (void)net, (void)cond;
-  ebm_point_pool_forward(n, l->in_shape[1], l->in_shape[2], l->spec->pool_max, l->spec->pool_mean, x,
-                         l->out);
+  ebm_point_pool_forward(n, l->in_shape[1], l->in_shape[2], l->spec->pool_max, l->spec->pool_mean,
+                         l->spec->pool_sum, x, l->out);
 }
 
 static const float *point_pool_backward(ebm_net *net, layer *l, int64_t n, const ebm_cond *cond,
@@ -120,14 +124,16 @@ static const float *point_pool_backward(ebm_net *net, layer *l, int64_t n, const
   (void)net, (void)cond, (void)want_params;
   if (need_dx)
     ebm_point_pool_backward(n, l->in_shape[1], l->in_shape[2], l->spec->pool_max, l->spec->pool_mean,
-                            l->in, dy, dx);
+                            l->spec->pool_sum, l->in, dy, dx);
   return dx;
 }
 
 static void point_pool_detail(const ebm_net *net, const layer *l, char *buf, size_t size) {
   (void)net;
-  snprintf(buf, size, "%s%s%s over %lld points", l->spec->pool_max ? "max" : "",
-           l->spec->pool_max && l->spec->pool_mean ? "+" : "", l->spec->pool_mean ? "mean" : "",
+  const layer_spec *s = l->spec;
+  snprintf(buf, size, "%s%s%s%s%s over %lld points", s->pool_max ? "max" : "",
+           s->pool_max && s->pool_mean ? "+" : "", s->pool_mean ? "mean" : "",
+           (s->pool_max || s->pool_mean) && s->pool_sum ? "+" : "", s->pool_sum ? "sum" : "",
            (long long)l->in_shape[1]);
 }
 

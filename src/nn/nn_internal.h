@@ -44,7 +44,7 @@ typedef struct {
   int down;                /* resblock: 2×2 average pooling after the sum */
   int act;                 /* act_kind: resblock activation */
   int classes, sigma;      /* cond_affine: use the class / the noise-level embedding */
-  int pool_max, pool_mean; /* point_pool: which reductions over the points */
+  int pool_max, pool_mean, pool_sum; /* point_pool: which reductions over the points */
   double slope;            /* leaky ReLU slope */
   double conv2_init_std;   /* resblock: std of conv2's initial weights */
   int shape_ndim;          /* reshape target */

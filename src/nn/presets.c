@@ -50,6 +50,9 @@
  *              point_linear 3→W, W→W, W→2W (each + swish), point_pool (max
  *              and mean over the points, 4W), linear 4W→W, swish, W→1.
  *              Names as nn.Sequential: net.0 … net.9 (net.6 is the pool).
+ *              With classes, a class_affine (net.8) after the linear 4W→W
+ *              makes it E(x, y), so each class is sampled on its own (the
+ *              swish and last linear become net.9, net.10).
  * jem-cnn      a 10-class classifier for JEM (Grathwohl et al. 2020) at
  *              MNIST size, a small wide-ResNet-style stack without spectral
  *              norm (JEM's WRN has none), swish, input 1×28×28 in [0, 1]:
@@ -210,7 +213,7 @@ static void build_jem_cnn(preset_builder *b, int64_t w) {
   push(b, "linear", "dense")->out = 10;
 }
 
-static void build_pointnet(preset_builder *b, int points, int width) {
+static void build_pointnet(preset_builder *b, int points, int width, int classes) {
   b->spec.input_ndim = 3;
   b->spec.input[0] = 1;
   b->spec.input[1] = points;
@@ -225,6 +228,7 @@ static void build_pointnet(preset_builder *b, int points, int width) {
   }
   push_seq(b, "point_pool");
   push_seq(b, "linear")->out = width;
+  if (classes > 0) push_seq(b, "class_affine"); /* E(x, y): a gain and bias per class, as mlp's */
   push_seq(b, "swish");
   push_seq(b, "linear")->out = 1;
 }
@@ -329,11 +333,7 @@ ebm_status arch_preset_json(const char *name, const preset_opts *opts, char **js
     const int down[] = {1, 0, 1, 0, 1, 0};
     build_igebm(b, 3, 32, widths, down, 6, w);
   } else if (is_pointnet) {
-    if (classes > 0) {
-      st = ebm_set_error(EBM_ERR_ARG, "preset 'pointnet' takes no classes");
-      goto done;
-    }
-    build_pointnet(b, in_dim > 0 ? in_dim : 128, width > 0 ? width : 64);
+    build_pointnet(b, in_dim > 0 ? in_dim : 128, width > 0 ? width : 64, classes);
   } else if (strcmp(name, "video-convnet") == 0 || strcmp(name, "voxelnet") == 0) {
     if (classes > 0) {
       st = ebm_set_error(EBM_ERR_ARG, "preset '%s' takes no classes", name);

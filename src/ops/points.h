@@ -15,8 +15,11 @@
  *
  * Pooling layout: x is (n, p, c) — n items, p points, c features per point, the
  * features contiguous (what a per-point linear map writes). y is (n, k·c)
- * with k = max + mean ∈ {1, 2}: the c maxima first, then the c means (as
- * torch.cat([x.amax(-2), x.mean(-2)], -1)).
+ * with k = max + mean + sum ∈ {1, 2, 3}: the c maxima first, then the c
+ * means, then the c sums (as torch.cat([x.amax(-2), x.mean(-2),
+ * x.sum(-2)], -1)). The sum is the exact mean times p (one rounding), so it
+ * is as order-free as the mean; its gradient reaches every point undivided
+ * by p, as the max's reaches its point.
  *
  * Exact order invariance: the maximum is order-free; a float sum is not
  * (rounding depends on the order), so the mean sums every feature as
@@ -39,9 +42,9 @@ void ebm_point_linear_forward(int64_t rows, int64_t in, int64_t out, const float
 void ebm_point_linear_backward_input(int64_t rows, int64_t in, int64_t out, const float *dy,
                                      const float *w, float *dx);
 
-void ebm_point_pool_forward(int64_t n, int64_t p, int64_t c, int use_max, int use_mean,
+void ebm_point_pool_forward(int64_t n, int64_t p, int64_t c, int use_max, int use_mean, int use_sum,
                             const float *x, float *y);
-void ebm_point_pool_backward(int64_t n, int64_t p, int64_t c, int use_max, int use_mean,
+void ebm_point_pool_backward(int64_t n, int64_t p, int64_t c, int use_max, int use_mean, int use_sum,
                              const float *x, const float *dy, float *dx);
 
 #endif

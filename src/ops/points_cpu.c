@@ -113,31 +113,33 @@ static int64_t feature_argmax(const float *x, int64_t p, int64_t c) {
   return best;
 }
 
-// x is (n, p, c); y is (n, (use_max + use_mean)·c)
-void ebm_point_pool_forward(int64_t n, int64_t p, int64_t c, int use_max, int use_mean,
+// x is (n, p, c); y is (n, (use_max + use_mean + use_sum)·c)
+void ebm_point_pool_forward(int64_t n, int64_t p, int64_t c, int use_max, int use_mean, int use_sum,
                             const float *x, float *y) {
-  const int64_t k = use_max + use_mean;
+  const int64_t k = use_max + use_mean + use_sum, at_mean = use_max, at_sum = use_max + use_mean;
   for (int64_t i = 0; i < n; i++) {
     const float *xi = x + i * p * c;
     float *yi = y + i * k * c;
     for (int64_t f = 0; f < c; f++) {
       if (use_max) yi[f] = xi[feature_argmax(xi + f, p, c) * c + f];
-      if (use_mean) yi[(k - 1) * c + f] = feature_exact_mean(xi + f, p, c);
+      const float mean = use_mean || use_sum ? feature_exact_mean(xi + f, p, c) : 0.0f;
+      if (use_mean) yi[at_mean * c + f] = mean;
+      if (use_sum) yi[at_sum * c + f] = mean * (float)p; /* one rounding of the exact mean: still order-free */
     }
   }
 }
 
-// dy is (n, (use_max + use_mean)·c); dx is (n, p, c)
-void ebm_point_pool_backward(int64_t n, int64_t p, int64_t c, int use_max, int use_mean,
+// dy is (n, (use_max + use_mean + use_sum)·c); dx is (n, p, c)
+void ebm_point_pool_backward(int64_t n, int64_t p, int64_t c, int use_max, int use_mean, int use_sum,
                              const float *x, const float *dy, float *dx) {
-  const int64_t k = use_max + use_mean;
+  const int64_t k = use_max + use_mean + use_sum, at_mean = use_max, at_sum = use_max + use_mean;
   const float inv_p = 1.0f / (float)p;
   for (int64_t i = 0; i < n; i++) {
     const float *xi = x + i * p * c, *dyi = dy + i * k * c;
     float *dxi = dx + i * p * c;
     for (int64_t f = 0; f < c; f++) {
-      const float g_mean = use_mean ? dyi[(k - 1) * c + f] * inv_p : 0.0f;
-      for (int64_t j = 0; j < p; j++) dxi[j * c + f] = g_mean;
+      const float g_shared = (use_mean ? dyi[at_mean * c + f] * inv_p : 0.0f) + (use_sum ? dyi[at_sum * c + f] : 0.0f);
+      for (int64_t j = 0; j < p; j++) dxi[j * c + f] = g_shared;
       if (use_max) dxi[feature_argmax(xi + f, p, c) * c + f] += dyi[f];
     }
   }

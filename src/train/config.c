@@ -151,11 +151,17 @@ static const char *data_recipe(const ebm_dataset *ds, ebm_train_config *cfg) {
   return "vectors";
 }
 
-const char *ebm_train_recipe_for_data(const ebm_dataset *ds, ebm_train_config *cfg) {
+const char *ebm_train_recipe_for_arch(const ebm_dataset *ds, const char *arch, ebm_train_config *cfg) {
   const char *name = data_recipe(ds, cfg);
+  const char *preset = train_preset_recipe(arch, cfg); /* recipe_presets.c */
+  if (preset) name = preset;
   const train_method *method = train_method_at((int)cfg->method);
   if (method && method->recipe) method->recipe(ds, cfg);
   return name;
+}
+
+const char *ebm_train_recipe_for_data(const ebm_dataset *ds, ebm_train_config *cfg) {
+  return ebm_train_recipe_for_arch(ds, NULL, cfg);
 }
 
 ebm_status ebm_train_config_check(const ebm_train_config *c) {

@@ -43,3 +43,39 @@ TEST(points_shapes_lie_on_their_surfaces_inside_the_unit_box) {
   }
   free(x);
 }
+
+/* points:shapes-aligned: the rotated set's clouds rotated back — every
+ * point keeps its distance from the centre — with box points on faces
+ * normal to the axes and tori flat around z. */
+TEST(points_shapes_aligned_are_the_rotated_clouds_without_the_rotation) {
+  enum { N = 9, P = 200 };
+  float *rot = malloc(sizeof(float) * N * P * 3), *al = malloc(sizeof(float) * N * P * 3);
+  int32_t lr[N], la[N];
+  ebm_points_shapes(5, N, P, rot, lr);
+  ebm_points_shapes_aligned(5, N, P, al, la);
+  CHECK(memcmp(lr, la, sizeof lr) == 0);
+  int boxes_checked = 0;
+  for (int i = 0; i < N; i++) {
+    const float *a = al + i * P * 3, *r = rot + i * P * 3;
+    float half[3] = {0, 0, 0}, zmax = 0;
+    for (int j = 0; j < P; j++) {
+      double na = 0, nr = 0;
+      for (int k = 0; k < 3; k++) {
+        na += (double)a[3 * j + k] * a[3 * j + k], nr += (double)r[3 * j + k] * r[3 * j + k];
+        half[k] = fmaxf(half[k], fabsf(a[3 * j + k]));
+      }
+      CHECK_NEAR(sqrt(na), sqrt(nr), 1e-5);
+      zmax = fmaxf(zmax, fabsf(a[3 * j + 2]));
+    }
+    if (la[i] == EBM_SHAPE_TORUS) CHECK(zmax <= 0.28f + 1e-6f); /* |z| ≤ the tube radius */
+    if (la[i] != EBM_SHAPE_BOX) continue;
+    for (int j = 0; j < P; j++) { /* on a face: one coordinate at ± that axis's half-side */
+      int on_face = 0;
+      for (int k = 0; k < 3; k++) on_face |= fabsf(fabsf(a[3 * j + k]) - half[k]) < 1e-6f;
+      CHECK(on_face);
+    }
+    boxes_checked++;
+  }
+  CHECK_EQ_INT(boxes_checked, 3);
+  free(rot), free(al);
+}

@@ -29,6 +29,41 @@ TEST(point_max_pool_grads_match_fd) {
   check_fd(CLOUD_NET(4, ""), 2, 4201, 1e-3);
 }
 
+TEST(point_sum_pool_grads_match_fd) {
+  check_fd(CLOUD_NET(7, ",\"max\":false,\"mean\":false,\"sum\":true"), 3, 4150, 2e-2);
+  /* all three, as [max | mean | sum]; a small step keeps the argmax in place */
+  check_fd(CLOUD_NET(4, ",\"sum\":true"), 2, 4151, 1e-3);
+}
+
+TEST(point_pool_with_sum_writes_its_key_and_sizes_its_output) {
+  ebm_net *net = nt_build(CLOUD_NET(9, ",\"mean\":false,\"sum\":true"), 1, 4160);
+  CHECK_CONTAINS(ebm_net_arch_json(net), "\"type\":\"point_pool\",\"max\":true,\"mean\":false,\"sum\":true");
+  ebm_layer_info info;
+  REQUIRE_OK(ebm_net_layer_info(net, 3, &info));
+  CHECK_EQ_STR(info.type, "point_pool");
+  CHECK_CONTAINS(info.detail, "max+sum over 9 points");
+  CHECK(info.out_ndim == 1 && info.out_shape[0] == 2 * 5); /* 5 maxima, 5 sums */
+  ebm_net_free(net);
+}
+
+TEST(preset_pointnet_with_classes_is_an_energy_of_the_cloud_and_its_class) {
+  char *json = NULL;
+  REQUIRE_OK(ebm_arch_preset("pointnet", 3, 0, &json));
+  CHECK_CONTAINS(json, "\"type\":\"class_affine\",\"name\":\"net.8\"");
+  ebm_net *net = nt_build(json, 2, 4170);
+  free(json);
+  CHECK_EQ_INT(ebm_net_num_classes(net), 3);
+  nt_jitter(net, 0.3f, 4171);
+  float *x = nt_inputs(net, 2, 4172), e0[2], e1[2];
+  int32_t y0[2] = {0, 0}, y1[2] = {1, 1};
+  const ebm_cond c0 = {.labels = y0}, c1 = {.labels = y1};
+  REQUIRE_OK(ebm_net_energy(net, x, &c0, 2, e0));
+  REQUIRE_OK(ebm_net_energy(net, x, &c1, 2, e1));
+  CHECK(e0[0] != e1[0] && e0[1] != e1[1]); /* the class changes the energy */
+  free(x);
+  ebm_net_free(net);
+}
+
 TEST(preset_pointnet_grads_match_fd) {
   check_fd("{\"preset\":\"pointnet\",\"in_dim\":9,\"width\":4}", 2, 4300, 2e-3);
 }
@@ -114,6 +149,6 @@ TEST(point_layers_reject_inputs_that_are_not_clouds) {
   CHECK_FAILS_WITH(ebm_net_new("{\"input\":[2,4,3],\"layers\":[{\"type\":\"point_pool\"}]}", 1, &net),
                    EBM_ERR_ARG, "needs a point cloud 1×P×C, got [2,4,3]");
   CHECK_FAILS_WITH(ebm_net_new("{\"input\":[1,4,3],\"layers\":[{\"type\":\"point_pool\",\"max\":false,"
-                               "\"mean\":false}]}", 1, &net), EBM_ERR_ARG, "set at least one");
+                               "\"mean\":false}]}", 1, &net), EBM_ERR_ARG, "'max', 'mean' and 'sum' are all false");
   CHECK(net == NULL);
 }

@@ -1,0 +1,47 @@
+/* The recipes of architecture presets (src/train/recipe_presets.c): what
+ * `ebm train --arch pointnet` gets with no recipe flag. */
+#include "test_util.h"
+
+/* A few clouds of the tool's shapes, saved as an (n, P, 3) .npy. */
+static ebm_dataset *load_clouds(void) {
+  enum { N = 6, P = 16 };
+  float xyz[N * P * 3];
+  ebm_points_shapes(2, N, P, xyz, NULL);
+  const char *path = test_path("clouds.npy");
+  const int64_t shape[3] = {N, P, 3};
+  REQUIRE_OK(ebm_npy_save(path, EBM_DTYPE_F32, 3, shape, xyz));
+  char spec[600];
+  snprintf(spec, sizeof spec, "npy:%s", path);
+  ebm_dataset *ds = NULL;
+  REQUIRE_OK(ebm_dataset_load(spec, -1, 1, &ds));
+  return ds;
+}
+
+TEST(pointnet_preset_picks_short_run_chains_and_its_own_sampler) {
+  ebm_dataset *ds = load_clouds();
+  ebm_train_config cfg = ebm_train_defaults();
+  cfg.adam.lr = 0.5f; /* a recipe writes over whatever was there */
+  CHECK_EQ_STR(ebm_train_recipe_for_arch(ds, "pointnet", &cfg), "pointnet");
+  CHECK(cfg.method == EBM_TRAIN_SHORT_RUN);
+  CHECK(cfg.sampler.kind == EBM_SAMPLER_LANGEVIN && cfg.sampler.steps == 30);
+  CHECK(cfg.sampler.step_size == 10.0f && cfg.sampler.noise == 0.005f && cfg.sampler.grad_clip == 0.01f);
+  CHECK(cfg.range_lo == -1.0f && cfg.range_hi == 1.0f);
+  CHECK(cfg.adam.lr == 1e-3f);
+  CHECK(ebm_train_config_check(&cfg) == EBM_OK);
+  /* a method asked for is kept; the rest of the recipe still applies */
+  ebm_train_config cd = ebm_train_defaults();
+  cd.method = EBM_TRAIN_CD;
+  CHECK_EQ_STR(ebm_train_recipe_for_arch(ds, "pointnet", &cd), "pointnet");
+  CHECK(cd.method == EBM_TRAIN_CD && cd.sampler.steps == 30);
+  ebm_dataset_free(ds);
+}
+
+TEST(presets_without_a_recipe_get_the_datas) {
+  ebm_dataset *ds = load_clouds();
+  ebm_train_config a = ebm_train_defaults(), b = ebm_train_defaults(), c = ebm_train_defaults();
+  CHECK_EQ_STR(ebm_train_recipe_for_arch(ds, "uva-cnn", &a), "images");
+  CHECK_EQ_STR(ebm_train_recipe_for_arch(ds, NULL, &b), "images");
+  CHECK_EQ_STR(ebm_train_recipe_for_data(ds, &c), "images");
+  CHECK(a.method == EBM_TRAIN_PCD && a.sampler.steps == 60 && b.sampler.steps == 60 && c.adam.lr == 1e-4f);
+  ebm_dataset_free(ds);
+}
