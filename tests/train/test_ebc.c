@@ -318,12 +318,18 @@ TEST(a_tiny_generative_continual_jem_beats_chance_on_every_task) {
   ebm_dataset_free(ds);
 }
 
-TEST(generative_continual_jem_resume_is_bit_exact_across_a_task_boundary) {
+/* 6 steps of 3-step tasks straight == 3 (the end of task 0), then a
+ * resume that starts task 1, byte for byte. */
+static void check_resume_across_a_task_boundary(ebm_train_config c) {
   ebm_dataset *ds = NULL;
   REQUIRE_OK(ebm_dataset_load("toy:8gaussians:train:400", -4, 4, &ds));
   char ckpt[600];
-  tt_check_resume_bit_exact(ds, toy_generative_continual_config(4, 3, 6), mlp8, ckpt, sizeof ckpt);
+  tt_check_resume_bit_exact(ds, c, mlp8, ckpt, sizeof ckpt);
   ebm_dataset_free(ds);
+}
+
+TEST(generative_continual_jem_resume_is_bit_exact_across_a_task_boundary) {
+  check_resume_across_a_task_boundary(toy_generative_continual_config(4, 3, 6));
 }
 
 /* Mean of 4000 draws of the trainer's chain-start Gaussian, in 2-D. */
@@ -387,15 +393,7 @@ TEST(generative_continual_chains_start_from_the_current_tasks_gaussian) {
   ebm_dataset_free(ds);
 }
 
-/* 6 steps of 3-step tasks straight == 3 (the end of task 0), then a
- * resume that starts task 1, byte for byte. */
-TEST(ebc_resume_is_bit_exact_across_a_task_boundary) {
-  ebm_dataset *ds = NULL;
-  REQUIRE_OK(ebm_dataset_load("toy:8gaussians:train:400", -4, 4, &ds));
-  char ckpt[600];
-  tt_check_resume_bit_exact(ds, toy_ebc_config(4, 3, 6), mlp8, ckpt, sizeof ckpt);
-  ebm_dataset_free(ds);
-}
+TEST(ebc_resume_is_bit_exact_across_a_task_boundary) { check_resume_across_a_task_boundary(toy_ebc_config(4, 3, 6)); }
 
 /* A NaN at step 3 stops the run naming the step; the step-2 checkpoint stays. */
 TEST(ebc_divergence_is_caught_and_keeps_the_last_checkpoint) {
