@@ -30,6 +30,16 @@ static const char *space_text(const ebm_gen_model *m, ebm_gen_space space) {
                          : "G(z), z from the latent posterior N(z; 0, I)exp(-E(G(z)))";
 }
 
+/* latent-ebm's pictures: G(z) has no energy on x to carry the data's range,
+ * but a sigmoid or tanh last layer bounds it to [0, 1] or [−1, 1]; without
+ * one, use_range falls back to the toys' box. */
+static void generator_range(const ebm_net *g, ebm_energy *shape) {
+  ebm_layer_info last;
+  if (ebm_net_layer_info(g, ebm_net_layer_count(g) - 1, &last) != EBM_OK) return;
+  if (strcmp(last.type, "sigmoid") == 0) shape->range_lo = 0.0f, shape->range_hi = 1.0f;
+  if (strcmp(last.type, "tanh") == 0) shape->range_lo = -1.0f, shape->range_hi = 1.0f;
+}
+
 int sample_generator_run(const char *verb, const sample_generator_args *a) {
   ebm_gen_model m;
   ebm_sampler_config cfg;
@@ -65,6 +75,7 @@ int sample_generator_run(const char *verb, const sample_generator_args *a) {
    * or one that describes G's output for latent-ebm (no density to draw) */
   ebm_energy shape = {.name = "the generator", .item_ndim = ebm_net_out_ndim(m.generator)};
   memcpy(shape.item_shape, ebm_net_out_shape(m.generator), (size_t)shape.item_ndim * sizeof *shape.item_shape);
+  generator_range(m.generator, &shape);
   const ebm_energy *items = m.data_energy ? m.data_energy : &shape;
   if ((rc = use_check_picture(verb, "png", a->png, items))) goto done;
   if (a->png && !m.data_energy && !use_is_image(items)) {

@@ -245,3 +245,36 @@ TEST(cli_gebm_refuses_data_without_a_preset_generator_in_one_line) {
   CHECK_CONTAINS(r.err, "give --generator");
   cli_result_free(&r);
 }
+
+/* latent-ebm's sample picture maps G(z) from its sigmoid's range ([0, 1]
+ * here), so the darkest pixel is the darkest sample value; drawn in the
+ * toys' box [−4, 4] (the fallback for an energy without a range) every
+ * pixel would be grey, 127 or more. */
+TEST(cli_sample_draws_latent_ebm_images_in_the_generators_range) {
+  const char *run = test_path("latent-img");
+  cli_result r = run_cli("train --method latent-ebm --data npy:%s --iters 2 --batch 4 --steps 2 --seed 1 --out %s",
+                         image_data("fm.npy", 8, 1, 28, 28), run);
+  CHECK_EQ_INT(r.code, 0);
+  cli_result_free(&r);
+  char out[600], png[600];
+  snprintf(out, sizeof out, "%s", test_path("s.npy"));
+  snprintf(png, sizeof png, "%s", test_path("s.png"));
+  r = run_cli("sample --ckpt %s/ckpt/last.safetensors --n 2 --out %s --png %s", run, out, png);
+  CHECK_EQ_INT(r.code, 0);
+  cli_result_free(&r);
+  ebm_npy x = {0};
+  REQUIRE_OK(ebm_npy_load(out, &x));
+  REQUIRE(x.dtype == EBM_DTYPE_F32 && x.ndim == 4 && x.shape[0] == 2);
+  const float *v = x.data;
+  float lo = v[0];
+  for (int64_t k = 1; k < 2 * 28 * 28; k++) lo = v[k] < lo ? v[k] : lo;
+  int w = 0, h = 0, c = 0;
+  uint8_t *pixels = NULL;
+  REQUIRE_OK(ebm_png_read(png, &w, &h, &c, &pixels));
+  int darkest = 255;
+  for (int64_t k = 0; k < (int64_t)w * h * c; k++) darkest = pixels[k] < darkest ? pixels[k] : darkest;
+  CHECK(lo >= 0.0f && lo < 0.5f); /* a sigmoid generator's output; below 4/7, where both maps agree */
+  CHECK(abs(darkest - (int)lroundf(255.0f * lo)) <= 1);
+  free(pixels);
+  ebm_npy_free(&x);
+}
