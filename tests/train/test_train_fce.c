@@ -112,3 +112,54 @@ TEST(fce_trains_the_energy_toward_the_data_and_refuses_bad_input) {
   CHECK(strstr(r.err, "mask expects checkerboard or channel") != NULL);
   cli_result_free(&r);
 }
+
+/* c (log Z) starts, on a fresh run's first step, where l = −E − c − log q is
+ * 0 on average over the data batch: 16-D items 0.5 + 0.01·N(0, 1) under a
+ * new flow (≈ N(0, I)) have log q ≈ −16.7, so from c = 0 every l started
+ * at ≈ +17. One batch = the whole data, so the batcher's order does not
+ * matter; after that step c has moved by one Adam step only. */
+TEST(fce_starts_log_z_where_the_data_are_at_chance) {
+  enum { N = 32, DIM = 16 };
+  static float x[N * DIM];
+  ebm_rng rng;
+  ebm_rng_init(&rng, 5);
+  ebm_rng_normal(&rng, x, N * DIM, 0.5f, 0.01f);
+  const int64_t shape[2] = {N, DIM};
+  char spec[600];
+  snprintf(spec, sizeof spec, "npy:%s", test_path("tight.npy"));
+  REQUIRE_OK(ebm_npy_save(spec + 4, EBM_DTYPE_F32, 2, shape, x));
+  ebm_dataset *ds = NULL;
+  REQUIRE_OK(ebm_dataset_load(spec, -1, 2, &ds));
+  ebm_train_config c = fce_config(4);
+  REQUIRE_OK(ebm_train_config_set(&c, "range", "-1,2"));
+  c.batch = N;
+  ebm_net *net = NULL;
+  REQUIRE_OK(ebm_net_new("{\"preset\": \"mlp\", \"in_dim\": 16, \"width\": 8, \"depth\": 1}", N, &net));
+  ebm_rng_init(&rng, 1);
+  REQUIRE_OK(ebm_net_init(net, &rng));
+  ebm_trainer *t = NULL;
+  REQUIRE_OK(ebm_trainer_new(net, ds, &c, &t));
+  /* what the first step sees (no actnorm: the flow is as initialised); the
+   * flow is the first member of the method's state */
+  const train_flow *tf = t->method_state;
+  float e[N], lq[N];
+  REQUIRE_OK(ebm_net_forward(net, ds->x->data, NULL, N, e));
+  REQUIRE_OK(ebm_flow_log_prob(tf->flow, ds->x->data, N, lq));
+  double want = 0;
+  for (int i = 0; i < N; i++) want += (-(double)e[i] - lq[i]) / N;
+  CHECK(want > 10); /* far from c = 0 */
+  REQUIRE_OK(ebm_trainer_step(t, NULL));
+  const char *state = test_path("fce.state.safetensors");
+  REQUIRE_OK(ebm_trainer_save_state(t, state));
+  ebm_safetensors *st = NULL;
+  REQUIRE_OK(ebm_safetensors_load(state, &st));
+  const ebm_st_tensor *cz = ebm_safetensors_find(st, "fce_log_z.log_z.bias");
+  REQUIRE(cz != NULL && cz->dtype == EBM_DTYPE_F32);
+  const double got = ((const float *)cz->data)[0];
+  printf("    c after the first step %.4f, the data's mean −E − log q %.4f\n", got, want);
+  CHECK(fabs(got - want) < 10 * c.adam.lr);
+  ebm_safetensors_free(st);
+  ebm_trainer_free(t);
+  ebm_net_free(net);
+  ebm_dataset_free(ds);
+}
