@@ -73,7 +73,7 @@ static ebm_status fce_init(ebm_trainer *t, void **state) {
   *state = s;
   ebm_status st = train_mcmc_check_data(t);
   if (st == EBM_OK) st = train_flow_init(t, &s->tf);
-  if (st == EBM_OK) st = ebm_net_new(LOG_Z_ARCH, 1, &s->log_z); /* c = 0 until start_log_z */
+  if (st == EBM_OK) st = ebm_net_new(LOG_Z_ARCH, 1, &s->log_z); /* parameters start at 0: c = 0 */
   if (st == EBM_OK) st = ebm_adam_new(s->log_z, &t->cfg.adam, &s->log_z_adam);
   if (st != EBM_OK) return st;
   s->lq_pos = ebm_alloc((size_t)B, sizeof(float));
@@ -104,23 +104,6 @@ static ebm_status fce_forward(ebm_trainer *t, fce_state *s, float *c) {
   return EBM_OK;
 }
 
-/* c's start, on the first step of a fresh run (a resume reads c from the
- * state file): l = −E − c − log q is 0 on average over the first data
- * batch. log q of a 28×28 image under a new flow is about −1000 nats and
- * c moves by about lr per Adam step, so from c = 0 every l sat deep in the
- * logistic's saturation (Fashion-MNIST after 41 steps: loss 1428 against
- * log 4; the same start as NCE's log-normaliser, method_nce.c). */
-static ebm_status start_log_z(ebm_trainer *t, fce_state *s, float *c) {
-  const int64_t B = t->cfg.batch;
-  double mean = 0;
-  for (int64_t i = 0; i < B; i++) mean += (-(double)t->e_pos[i] - s->lq_pos[i]) / (double)B;
-  if (!isfinite(mean)) return train_divergence(EBM_ERR_NUMERIC, 1, "log Z's start is not finite");
-  ebm_param *bias = ebm_net_param(s->log_z, ebm_net_param_count(s->log_z) - 1); /* "log_z.bias" */
-  bias->value->data[0] = (float)mean;
-  *c = (float)mean;
-  return EBM_OK;
-}
-
 static ebm_status fce_step(ebm_trainer *t, void *state, ebm_train_stats *stats) {
   fce_state *s = state;
   const ebm_train_config *cfg = &t->cfg;
@@ -131,7 +114,6 @@ static ebm_status fce_step(ebm_trainer *t, void *state, ebm_train_stats *stats) 
   train_flow_dequantise(t, t->x_pos, B);
   ebm_status st = train_flow_first_batch(&s->tf, t, t->x_pos, B);
   if (st == EBM_OK) st = fce_forward(t, s, &c);
-  if (st == EBM_OK && t->step == 0) st = start_log_z(t, s, &c);
   if (st != EBM_OK) return st;
   const double v = train_fce_value(t->e_pos, s->lq_pos, t->e_neg, s->lq_neg, B, c, t->de_pos, t->de_neg, &dc_d,
                                    s->w_pos, s->w_neg);
