@@ -127,6 +127,11 @@ ebm_status train_ssm_gradient(ebm_net *net, const float *x, const float *dir, co
 ebm_status train_nce_gradient(ebm_net *net, const float *x, const float *logq, int64_t n, int64_t dim,
                               int64_t chunk, int is_data, double log_nu, int64_t n_data, float *e, float *de,
                               double *loss, double *e_sum);
+/* NCE's start of the learned log Z: adds mean(−log q − E) over the n items
+ * x (their log q; e: n floats of work) to the network's final bias, if it
+ * ends in a one-output ".bias", so that G = −E − log q is 0 on average
+ * there; a network without one is left alone. */
+ebm_status train_nce_start_log_normaliser(ebm_net *net, const float *x, const float *logq, int64_t n, float *e);
 
 /* The uint64 ↔ decimal metadata helpers of state.c. */
 ebm_status train_meta_u64(const ebm_safetensors *st, const char *key, uint64_t *out);
