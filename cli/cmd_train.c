@@ -23,14 +23,14 @@
 
 /* The verb's own flags (not training settings). */
 typedef struct {
-  const char *data, *arch, *preset, *out, *budget;
+  const char *data, *arch, *preset, *out, *budget, *init_from;
   int width, depth, resume, force, report;
   double epochs;
   int64_t save_every, sample_every, log_every, sample_count;
 } train_flags;
 
 /* Verb flags a resume may not change, and flags that are not recorded. */
-static const char *const identity_flags[] = {"data", "arch", "width", "depth", NULL};
+static const char *const identity_flags[] = {"data", "arch", "width", "depth", "init-from", NULL};
 static const char *const transient_flags[] = {"resume", "out", "force", "report", "budget", NULL};
 
 static int in_list(const char *const *list, const char *name) {
@@ -172,6 +172,9 @@ static ebm_status train_cli_build(train_cli *c) {
   const cli_opt verb[] = {
       {"data", OPT_SPEC_IN, &f->data, "SPEC", "training data (fashion-mnist, mnist, npy:FILE, toy:NAME)"},
       {"arch", OPT_STRING, &f->arch, "ARCH", "mlp | uva-cnn | igebm-mnist | igebm-cifar | pointnet | video-convnet | voxelnet | jem-cnn, JSON or @FILE"},
+      {"init-from", OPT_PATH_IN, &f->init_from, "CKPT", "start from this network checkpoint's weights and "
+                                                         "architecture instead of --arch (fine-tuning: new optimiser, "
+                                                         "buffer and step count)"},
       {"width", OPT_INT, &f->width, "W", "preset width (0: the preset's)"},
       {"depth", OPT_INT, &f->depth, "D", "mlp hidden layers (-1: the preset's)"},
       {"preset", OPT_STRING, &f->preset, "NAME", "recipe for the settings not given: auto (fits the data: toy-2d, "
@@ -422,6 +425,17 @@ done:
   return st;
 }
 
+/* --init-from: the checkpoint's architecture, for config.json (the
+ * library loads the weights). *json is malloc'd. */
+static ebm_status checkpoint_arch(const char *path, char **json) {
+  ebm_net *probe = NULL;
+  ebm_status st = ebm_net_load(path, 0, &probe);
+  if (st != EBM_OK) return ebm_error_prefix(st, "--init-from");
+  *json = strdup(ebm_net_arch_json(probe));
+  ebm_net_free(probe);
+  return *json ? EBM_OK : ebm_set_error(EBM_ERR_NOMEM, "out of memory reading %s", path);
+}
+
 /* --------------------------------------------------------------- running */
 
 static volatile sig_atomic_t stop_requested;
@@ -575,7 +589,9 @@ static int resolve_run(const train_cli *c, const cJSON *saved, ebm_train_config 
   if (!saved && strncmp(f->data, "toy:", 4) == 0) (void)ebm_train_config_set(cfg, "range", "-4,4");
   probe = *cfg;
   if ((rc = apply_given(c, &probe, 0))) return rc;
-  if (!f->arch && !f->resume && !ebm_train_method_owns_model(probe.method)) /* a flow needs none */
+  if (f->arch && !c->arch_defaulted && f->init_from && !f->resume)
+    return cli_usage_error(VERB, "--arch and --init-from both given; the network comes from the checkpoint");
+  if (!f->arch && !f->init_from && !f->resume && !ebm_train_method_owns_model(probe.method)) /* a flow needs none */
     return cli_usage_error(VERB, "--arch is required (mlp, uva-cnn, igebm-mnist, igebm-cifar, pointnet, video-convnet, voxelnet, JSON or @FILE)");
   ebm_status st = ebm_dataset_load(f->data, probe.range_lo, probe.range_hi, ds);
   if (st == EBM_ERR_ARG) return cli_usage_error(VERB, "--data: %s", ebm_last_error());
@@ -597,6 +613,8 @@ static int resolve_run(const train_cli *c, const cJSON *saved, ebm_train_config 
   if (!saved && !named_setting_given(c, "slices")) cfg->slices = ebm_dist_size(c->dist); /* one per rank */
   if (ebm_augment_check(cfg->augment, (*ds)->x->ndim - 1) != EBM_OK)
     return cli_usage_error(VERB, "--%s", ebm_last_error());
+  if (ebm_augment_check(cfg->data_augment, (*ds)->x->ndim - 1) != EBM_OK)
+    return cli_usage_error(VERB, "--data-%s", ebm_last_error());
   const char *inject = getenv("EBM_TEST_INJECT_NAN_AT"); /* test hook: a NaN energy at this step */
   if (inject && *inject) cfg->inject_nan_at = strtoll(inject, NULL, 10);
   if (ebm_train_config_check(cfg) != EBM_OK) return config_usage_error(ebm_last_error());
@@ -615,6 +633,7 @@ static int train_and_report(const train_cli *c, const ebm_dataset *ds, const ebm
   const char *values[] = {ebm_version(), f->data, ebm_train_method_name(cfg->method), seed_text};
   run_watch w = {0};
   ebm_run_opts o = {.run_dir = f->out, .arch_json = arch, .resume = f->resume, .force = f->force,
+                    .init_from = f->resume ? NULL : f->init_from,
                     .save_every = f->save_every, .sample_every = f->sample_every, .log_every = f->log_every,
                     .sample_count = f->sample_count, .meta_keys = keys, .meta_values = values, .n_meta = 4,
                     .config_json = config, .stop = &stop_requested, .ctx = &w, .dist = c->dist,
@@ -723,7 +742,10 @@ static int run_train(int argc, char **argv) {
   if (!rc) default_arch(&c);
   if (rc || (rc = resolve_run(&c, saved, &cfg, &ds, &recipe)) || (rc = pick_generator_presets(&c, ds, &cfg)))
     goto done;
-  if (!c.f.resume && c.f.arch && (st = resolve_arch(&c.f, ds, &cfg, &arch)) != EBM_OK) {
+  if (!c.f.resume && c.f.init_from) st = checkpoint_arch(c.f.init_from, &arch);
+  else if (!c.f.resume && c.f.arch) st = resolve_arch(&c.f, ds, &cfg, &arch);
+  else st = EBM_OK;
+  if (st != EBM_OK) {
     rc = st == EBM_ERR_ARG ? cli_usage_error(VERB, "%s", ebm_last_error()) : cli_runtime_error(st);
     goto done;
   }

@@ -181,6 +181,7 @@ typedef struct {
   float kl_weight;            /* the KL term, 0 = off */
   float entropy_weight;       /* the nearest-neighbour entropy term (pcd), 0 = off */
   unsigned augment;           /* EBM_AUGMENT_* of chains restarted from the buffer (pcd), 0 = off */
+  unsigned data_augment;      /* EBM_AUGMENT_* of every data item a step draws (any method), 0 = off */
   ebm_replay_policy buffer_policy; /* how chains go back to the buffer: random (IGEBM) */
   /* Fixed slices of the batch (ebm/dist.h), each with its own random
    * stream, buffer share and gradient partial sum, so that a run gives the
@@ -360,6 +361,12 @@ ebm_status ebm_trainer_restore(ebm_trainer *t, const char *path);
 typedef struct {
   const char *run_dir;
   const char *arch_json;      /* a fresh run's architecture (ignored on resume) */
+  /* A fresh run starts from this network checkpoint's weights instead of
+   * a random initialisation (fine-tuning: the optimiser, buffer and step
+   * start anew; arch_json is then ignored). The network's "range" must be
+   * the run's. Ignored on resume; a method that builds its own model
+   * (ebm_train_method_owns_model) refuses it. */
+  const char *init_from;
   const char *config_json;    /* text for run_dir/config.json; NULL = leave it */
   int resume;                 /* continue from run_dir/ckpt (bit-exact) */
   int force;                  /* a new run may use a non-empty folder that is not a run */

@@ -68,7 +68,8 @@ ON_STEP = ctypes.CFUNCTYPE(None, c_void_p, ctypes.POINTER(TrainStats))
 
 
 class RunOpts(ctypes.Structure):  # ebm_run_opts (train.h)
-    _fields_ = [("run_dir", ctypes.c_char_p), ("arch_json", ctypes.c_char_p), ("config_json", ctypes.c_char_p),
+    _fields_ = [("run_dir", ctypes.c_char_p), ("arch_json", ctypes.c_char_p), ("init_from", ctypes.c_char_p),
+                ("config_json", ctypes.c_char_p),
                 ("resume", ctypes.c_int), ("force", ctypes.c_int), ("save_every", ctypes.c_int64), ("sample_every", ctypes.c_int64),
                 ("log_every", ctypes.c_int64), ("sample_count", ctypes.c_int64),
                 ("meta_keys", c_void_p), ("meta_values", c_void_p), ("n_meta", ctypes.c_int),

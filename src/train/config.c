@@ -226,6 +226,8 @@ ebm_status ebm_train_config_check(const ebm_train_config *c) {
     return ebm_set_error(EBM_ERR_ARG, "entropy-weight compares chains with the replay buffer: it needs method pcd");
   if (c->augment & ~(unsigned)EBM_AUGMENT_ALL)
     return ebm_set_error(EBM_ERR_ARG, "augment has unknown bits %#x", c->augment);
+  if (c->data_augment & ~(unsigned)EBM_AUGMENT_ALL)
+    return ebm_set_error(EBM_ERR_ARG, "data_augment has unknown bits %#x", c->data_augment);
   if (c->augment && c->method != EBM_TRAIN_PCD)
     return ebm_set_error(EBM_ERR_ARG, "augment transforms chains restarted from the buffer: it needs method pcd");
   if (c->chain_start != EBM_START_UNIFORM && c->chain_start != EBM_START_GAUSSIAN)

@@ -69,6 +69,13 @@ static void format_augment(const ebm_train_config *c, char *buf, size_t size) {
   ebm_augment_text(c->augment, buf, size);
 }
 
+static ebm_status parse_data_augment(ebm_train_config *c, const char *v) {
+  return ebm_augment_parse(v, &c->data_augment);
+}
+static void format_data_augment(const ebm_train_config *c, char *buf, size_t size) {
+  ebm_augment_text(c->data_augment, buf, size);
+}
+
 static ebm_status parse_chain_start(ebm_train_config *c, const char *v) {
   if (strcmp(v, "uniform") == 0 || strcmp(v, "gaussian") == 0) {
     c->chain_start = v[0] == 'u' ? EBM_START_UNIFORM : EBM_START_GAUSSIAN;
@@ -132,6 +139,8 @@ static const ebm_train_setting common[] = {
                 "noise on the range | gaussian (a full-covariance Gaussian fitted to the data, clamped)", 0),
     SPECIAL_ROW("buffer-policy", policy, "P", "how chains return to the buffer: random (in place) | reservoir | fifo", ID),
     SPECIAL_ROW("augment", augment, "LIST", "transform chains restarted from the buffer: flip,shift,noise | none", 0),
+    SPECIAL_ROW("data-augment", data_augment, "LIST", "transform each data item a step draws (a random mirror, a shift of "
+                "up to 2 pixels, noise): flip,shift,noise | none", 0),
     ROW("alpha", EBM_SETTING_FLOAT, alpha, "A", "energy regulariser α·(E+² + E-²)", 0),
     ROW("pos-noise", EBM_SETTING_FLOAT, pos_noise, "S", "noise σ added to the positives", 0),
     ROW("kl-weight", EBM_SETTING_FLOAT, kl_weight, "W", "improved CD: the KL term through the last Langevin step (0 = off)", 0),

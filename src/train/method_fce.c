@@ -110,7 +110,7 @@ static ebm_status fce_step(ebm_trainer *t, void *state, ebm_train_stats *stats) 
   const int64_t B = cfg->batch, step = t->step + 1;
   float c = 0, dc = 0;
   double dc_d = 0, gnorm = 0, gflow = 0, glog_z = 0;
-  ebm_batcher_next(t->batcher, t->x_pos, t->y_data);
+  train_next_data(t);
   train_flow_dequantise(t, t->x_pos, B);
   ebm_status st = train_flow_first_batch(&s->tf, t, t->x_pos, B);
   if (st == EBM_OK) st = fce_forward(t, s, &c);

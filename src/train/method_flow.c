@@ -46,7 +46,7 @@ static ebm_status flow_step(ebm_trainer *t, void *state, ebm_train_stats *stats)
   flow_state *s = state;
   ebm_flow *flow = s->tf.flow;
   const int64_t B = t->cfg.batch, step = t->step + 1;
-  ebm_batcher_next(t->batcher, t->x_pos, t->y_data);
+  train_next_data(t);
   train_flow_dequantise(t, t->x_pos, B);
   ebm_status st = train_flow_first_batch(&s->tf, t, t->x_pos, B);
   if (st == EBM_OK) st = ebm_flow_log_prob(flow, t->x_pos, B, t->e_pos);

@@ -134,7 +134,7 @@ static ebm_status gebm_step(ebm_trainer *t, void *state, ebm_train_stats *stats)
   train_gebm_values v;
   ebm_status st;
 
-  ebm_batcher_next(t->batcher, t->x_pos, t->y_data);
+  train_next_data(t);
   ebm_net_spectral_update(t->net, c->spectral_iters);
   ebm_net_spectral_update(s->gen.net, c->spectral_iters);
   ebm_rng_normal(&t->rng, s->z, B * s->gen.latent, 0.0f, 1.0f);

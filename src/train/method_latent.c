@@ -107,7 +107,7 @@ static ebm_status latent_step(ebm_trainer *t, void *state, ebm_train_stats *stat
   const double inv_var = 1.0 / ((double)c->generator.obs_noise * c->generator.obs_noise);
   ebm_status st;
 
-  ebm_batcher_next(t->batcher, t->x_pos, t->y_data);
+  train_next_data(t);
   ebm_net_spectral_update(s->prior, c->spectral_iters);
   ebm_net_spectral_update(s->gen.net, c->spectral_iters);
   ebm_rng_normal(&t->rng, s->z_neg, m, 0.0f, 1.0f);

@@ -72,7 +72,7 @@ static ebm_status mcmc_init(ebm_trainer *t, void **state) {
 void train_make_positives(ebm_trainer *t) {
   const int64_t m = t->sl.size * t->item; /* a slice's floats */
   const float lo = t->cfg.range_lo, hi = t->cfg.range_hi;
-  ebm_batcher_next(t->batcher, t->x_pos, t->y_data);
+  train_next_data(t);
   if (t->y_pos) memcpy(t->y_pos, t->y_data, (size_t)t->cfg.batch * sizeof(int32_t));
   for (int64_t s = t->sl.first; t->cfg.pos_noise > 0 && s < t->sl.end; s++) {
     float *x = t->x_pos + s * m, *noise = t->x_neg + s * m;

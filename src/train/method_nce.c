@@ -212,7 +212,7 @@ static ebm_status nce_step(ebm_trainer *t, void *state, ebm_train_stats *stats) 
   const double log_nu = log((double)s->m / (double)B);
   ebm_status st;
 
-  ebm_batcher_next(t->batcher, t->x_pos, t->y_data);
+  train_next_data(t);
   if ((st = draw_noise(t, s)) != EBM_OK) return train_divergence(st, step, "the noise flow's samples are not finite");
   if ((st = noise_log_density(s, t->x_pos, B, s->logq_data)) != EBM_OK ||
       (st = noise_log_density(s, s->noise, s->m, s->logq_noise)) != EBM_OK)

@@ -101,7 +101,7 @@ static ebm_status recovery_step(ebm_trainer *t, void *state, ebm_train_stats *st
   const int64_t B = c->batch, D = t->item, step = t->step + 1;
   ebm_status st;
 
-  ebm_batcher_next(t->batcher, t->x_pos, t->y_data);
+  train_next_data(t);
   ebm_rng_normal(&t->rng, t->x_neg, B * D, 0.0f, 1.0f); /* ε, ε' (x_neg is free until the chains start) */
   ebm_rng_normal(&t->rng, s->z, B * D, 0.0f, 1.0f);
   for (int64_t i = 0; i < B; i++) {

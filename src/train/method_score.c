@@ -206,7 +206,7 @@ static ebm_status dsm_step(ebm_trainer *t, void *state, ebm_train_stats *stats) 
   score_state *s = state;
   const ebm_train_config *c = &t->cfg;
   const int64_t B = c->batch, D = t->item;
-  ebm_batcher_next(t->batcher, t->x_pos, t->y_data);
+  train_next_data(t);
   ebm_rng_normal(&t->rng, s->x_noisy, B * D, 0.0f, 1.0f);
   for (int64_t i = 0; i < B; i++) {
     const int level = c->noise_levels.levels > 1 ? (int)ebm_rng_below(&t->rng, (uint32_t)c->noise_levels.levels) : 0;
@@ -226,7 +226,7 @@ static ebm_status ssm_step(ebm_trainer *t, void *state, ebm_train_stats *stats) 
   score_state *s = state;
   const ebm_train_config *c = &t->cfg;
   const int64_t B = c->batch, D = t->item;
-  ebm_batcher_next(t->batcher, t->x_pos, t->y_data);
+  train_next_data(t);
   /* v_i ~ N(0, I) as v̂_i (into x_noisy) and r_i = ‖v_i‖ (into sigma) */
   ebm_rng_normal(&t->rng, s->x_noisy, B * D, 0.0f, 1.0f);
   for (int64_t i = 0; i < B; i++) {

@@ -320,7 +320,27 @@ static void log_event(const char *run_dir, int64_t step, const char *event, cons
   if (keep[0]) ebm_set_error(EBM_ERR_IO, "%s", keep); /* restores the message only */
 }
 
-/* The network of a run: loaded from its checkpoint (resume) or new. */
+/* A fresh run's network from the checkpoint o->init_from (its weights,
+ * its architecture), whose range must be the run's. */
+static ebm_status open_init_from(const ebm_train_config *cfg, const ebm_run_opts *o, int own_model, ebm_net **net) {
+  float lo, hi;
+  if (own_model)
+    return ebm_set_error(EBM_ERR_ARG, "init-from: method %s builds its own model; it starts from no network "
+                         "checkpoint", ebm_train_method_name(cfg->method));
+  ebm_status st = ebm_net_load(o->init_from, cfg->batch, net);
+  if (st != EBM_OK) return ebm_error_prefix(st, "init-from");
+  if (ebm_net_range(*net, &lo, &hi) && (lo != cfg->range_lo || hi != cfg->range_hi)) {
+    st = ebm_set_error(EBM_ERR_ARG, "init-from: %s models the range [%g, %g] and the run's is [%g, %g] (give "
+                       "--range %g,%g)", o->init_from, (double)lo, (double)hi, (double)cfg->range_lo,
+                       (double)cfg->range_hi, (double)lo, (double)hi);
+    ebm_net_free(*net);
+    *net = NULL;
+  }
+  return st;
+}
+
+/* The network of a run: loaded from its checkpoint (resume), from
+ * o->init_from, or new. */
 static ebm_status open_net(const ebm_train_config *cfg, const ebm_run_opts *o, const char *ckpt,
                            ebm_net **net) {
   ebm_status st;
@@ -336,6 +356,7 @@ static ebm_status open_net(const ebm_train_config *cfg, const ebm_run_opts *o, c
   if (file_exists(ckpt))
     return ebm_set_error(EBM_ERR_ARG, "%s: holds a checkpoint already; resume it (--resume) or train into "
                          "another directory", o->run_dir);
+  if (o->init_from) return open_init_from(cfg, o, own_model, net);
   if (own_model) return EBM_OK;
   if (!o->arch_json) return ebm_set_error(EBM_ERR_ARG, "%s: no architecture for a new run", o->run_dir);
   if ((st = ebm_net_new(o->arch_json, cfg->batch, net)) != EBM_OK) return st;

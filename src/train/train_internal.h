@@ -137,9 +137,15 @@ ebm_status train_nce_start_log_normaliser(ebm_net *net, const float *x, const fl
 ebm_status train_meta_u64(const ebm_safetensors *st, const char *key, uint64_t *out);
 ebm_status train_put_meta_u64(ebm_st_writer *w, const char *key, uint64_t v);
 
-/* The next data batch into x_pos (labels into y_data, and y_pos when
- * conditional) with N(0, pos_noise²) added and clamped to the range; the
- * noise is drawn into x_neg (method_mcmc.c). */
+/* The next data batch into x_pos (labels into y_data), each item
+ * transformed by cfg.data_augment with its slice's random stream (so a
+ * resume and any rank count draw the same transforms); every method draws
+ * its data through it (trainer.c). */
+void train_next_data(ebm_trainer *t);
+
+/* train_next_data, labels into y_pos when conditional, and N(0,
+ * pos_noise²) added and clamped to the range; the noise is drawn into
+ * x_neg (method_mcmc.c). */
 void train_make_positives(ebm_trainer *t);
 
 /* The MCMC maximum-likelihood step of pcd, short-run and cd (method_mcmc.c). */

@@ -78,6 +78,7 @@ static ebm_status check_data(const ebm_net *net, const ebm_dataset *ds, const eb
   if (ds->x->ndim != nd + 1 || memcmp(ds->x->shape + 1, shape, (size_t)nd * sizeof *shape) != 0)
     return ebm_set_error(EBM_ERR_SHAPE, "%s has items %s, the network takes %s", ds->spec, got, want);
   ebm_status st = ebm_augment_check(cfg->augment, nd);
+  if (st == EBM_OK) st = ebm_augment_check(cfg->data_augment, nd);
   if (st != EBM_OK) return st;
   if (ebm_net_max_batch(net) < cfg->batch)
     return ebm_set_error(EBM_ERR_ARG, "the network was built for batches of %lld, training uses %lld",
@@ -236,6 +237,17 @@ fail:
 }
 
 int64_t ebm_trainer_step_count(const ebm_trainer *t) { return t->step; }
+
+void train_next_data(ebm_trainer *t) {
+  ebm_batcher_next(t->batcher, t->x_pos, t->y_data);
+  if (!t->cfg.data_augment) return;
+  const int nd = ebm_net_item_ndim(t->net);
+  const int64_t *shape = ebm_net_item_shape(t->net);
+  for (int64_t s = t->sl.first; s < t->sl.end; s++)
+    for (int64_t i = s * t->sl.size; i < (s + 1) * t->sl.size; i++)
+      ebm_augment_item(t->x_pos + i * t->item, nd, shape, t->cfg.data_augment, t->cfg.range_lo, t->cfg.range_hi,
+                       train_slice_rng(t, s), t->aug_tmp);
+}
 
 const float *ebm_trainer_negatives(const ebm_trainer *t, const int32_t **y, int64_t *n) {
   const int64_t first = t->sl.first * t->sl.size; /* this rank's slices only */

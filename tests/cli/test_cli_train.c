@@ -236,6 +236,8 @@ TEST(cli_train_rejects_bad_flags_naming_them) {
       {"--data nope:x --arch mlp --out %s", "--data"},
       {"--data toy:moons --arch mlp --augment rotate --out %s", "--augment: unknown transform 'rotate'"},
       {"--data toy:moons --arch mlp --augment flip --out %s", "--augment: flip and shift need images"},
+      {"--data toy:moons --arch mlp --data-augment shift --out %s", "--data-augment: flip and shift need images"},
+      {"--data toy:moons --arch mlp --init-from x.safetensors --out %s", "--arch and --init-from both given"},
       {"--data toy:moons --arch mlp --buffer-policy lifo --out %s", "--buffer-policy must be random, reservoir or fifo"},
       {"--data toy:moons --arch mlp --kl-weight -1 --out %s", "kl-weight must be >= 0"},
       {"--data toy:moons --arch mlp --kl-weight 1 --sampler mala --out %s", "langevin or ula"},
@@ -253,6 +255,11 @@ TEST(cli_train_rejects_bad_flags_naming_them) {
   cli_result r = run_cli("train --data toy:moons --arch uva-cnn --iters 1 --out %s", out);
   CHECK_EQ_INT(r.code, 1);
   CHECK_CONTAINS(r.err, "the network takes [1,28,28]");
+  cli_result_free(&r);
+  r = run_cli("train --data toy:moons --init-from %s --iters 1 --out %s", test_path("none.safetensors"), out);
+  CHECK_EQ_INT(r.code, 1);
+  CHECK_CONTAINS(r.err, "--init-from: ");
+  CHECK_CONTAINS(r.err, "none.safetensors: cannot open");
   cli_result_free(&r);
   r = run_cli("train --out %s --resume", test_path("nothing"));
   CHECK_EQ_INT(r.code, 1);
