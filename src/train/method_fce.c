@@ -12,7 +12,16 @@
  * forward/backward passes of the flow, no pass back through its inverse).
  * One noise sample per data item. c is the bias of a one-output linear
  * layer on a constant zero input ("log_z.bias"), so Adam, the state file and
- * the checkpoint treat it as any parameter. */
+ * the checkpoint treat it as any parameter.
+ *
+ * The flow starts at random (stream 3, Glow's actnorm from the first batch)
+ * or, with --noise-ckpt FLOW, as the flow of that checkpoint (a run of
+ * --method flow: maximum likelihood first, as Gao et al. pretrain theirs),
+ * which must have the --flow layers and the data's items and range: "the
+ * noise is this flow, trained further against the energy". An untrained
+ * flow on images falls behind the energy at once (README, "The same at 4
+ * CPU-minutes each"). The checkpoint is read again on a resume, whose
+ * state file then overwrites its weights. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,7 +81,7 @@ static ebm_status fce_init(ebm_trainer *t, void **state) {
   if (!s) return ebm_set_error(EBM_ERR_NOMEM, "out of memory for fce");
   *state = s;
   ebm_status st = train_mcmc_check_data(t);
-  if (st == EBM_OK) st = train_flow_init(t, &s->tf);
+  if (st == EBM_OK) st = train_flow_init(t, t->cfg.contrastive.noise_ckpt, &s->tf);
   if (st == EBM_OK) st = ebm_net_new(LOG_Z_ARCH, 1, &s->log_z); /* parameters start at 0: c = 0 */
   if (st == EBM_OK) st = ebm_adam_new(s->log_z, &t->cfg.adam, &s->log_z_adam);
   if (st != EBM_OK) return st;
