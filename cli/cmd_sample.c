@@ -55,7 +55,7 @@ static int parse_flags(int argc, char **argv, sample_flags *f, int64_t *n) {
       {"anneal", OPT_DOUBLE, &f->anneal, "T0", "start hot: 4 phases from T0 down to 1 (langevin: noise ×√T, others exp(-E/T)); 1 = off"},
       {"n", OPT_INT64, &f->n, "N", "chains (0: 64, or every item of --init npy:FILE)"},
       {"class", OPT_INT, &f->cls, "Y", "class label for a conditional model (-1: cycle through all)"},
-      {"init", OPT_SPEC_IN, &f->init, "INIT", "uniform | gaussian:SPEC (a Gaussian fitted to data SPEC) | data:SPEC | npy:FILE (default: the checkpoint's training start, else uniform)"},
+      {"init", OPT_SPEC_IN, &f->init, "INIT", "uniform | gaussian:SPEC (a Gaussian fitted to data SPEC) | data:SPEC | npy:FILE (default: the checkpoint's training start, else uniform; recovery likelihood's noisiest level: uniform or gaussian:SPEC)"},
       {"from-buffer", OPT_PATH_IN, &f->from_buffer, "RUN", "start from the replay buffer of a training run (RUN/ckpt/last.state.safetensors; --ckpt defaults to the run's model)"},
       {"data", OPT_SPEC_IN, &f->data, "SPEC", "also report the mean energy of N items of this data set"},
       {"seed", OPT_INT64, &f->seed, "S", "random seed"},

@@ -142,12 +142,14 @@ static double flow_distance(const ebm_trainer *t, const char *path) {
  * for weight (a fresh FCE run's is not); after one step every weight is
  * within one Adam step (≤ lr) of it — Glow's data-dependent actnorm init,
  * which would move the actnorm weights by O(1), is not applied to a trained
- * flow. */
-TEST(fce_from_a_trained_flow_starts_with_its_weights) {
+ * flow — and c is within one Adam step of its start, mean(−E − log q) over
+ * the first batch (here the whole data set, so its order does not matter). */
+TEST(fce_from_a_trained_flow_starts_with_its_weights_and_c_at_chance) {
+  enum { B = 16 };
   const char *path = test_path("trained_flow.safetensors");
   tt_save_random_flow(path, 2, 83);
   ebm_dataset *ds = NULL;
-  REQUIRE_OK(ebm_dataset_load("toy:8gaussians:train:200", -4, 4, &ds));
+  REQUIRE_OK(ebm_dataset_load("toy:8gaussians:train:16", -4, 4, &ds));
   ebm_train_config c = fce_config(4);
   REQUIRE_OK(ebm_train_config_set(&c, "flow", "couplings=2,hidden=8,depth=1,actnorm=1"));
   ebm_net *net = tt_mlp(8, 0, 16, 1);
@@ -158,9 +160,26 @@ TEST(fce_from_a_trained_flow_starts_with_its_weights) {
   REQUIRE_OK(ebm_train_config_set(&c, "noise-ckpt", path));
   REQUIRE_OK(ebm_trainer_new(net, ds, &c, &t));
   CHECK(flow_distance(t, path) == 0.0);
+  ebm_flow *flow = NULL;
+  float e[B], lq[B];
+  REQUIRE_OK(ebm_flow_load(path, B, &flow));
+  REQUIRE_OK(ebm_flow_log_prob(flow, ds->x->data, B, lq));
+  REQUIRE_OK(ebm_net_forward(net, ds->x->data, NULL, B, e));
+  double c0 = 0;
+  for (int i = 0; i < B; i++) c0 += (-(double)e[i] - lq[i]) / B;
   REQUIRE_OK(ebm_trainer_step(t, NULL));
   const double moved = flow_distance(t, path);
   CHECK(moved > 0 && moved <= 1.001 * c.adam.lr);
+  const char *state = test_path("fce.state.safetensors");
+  REQUIRE_OK(ebm_trainer_save_state(t, state));
+  ebm_safetensors *st = NULL;
+  float log_z = 0;
+  REQUIRE_OK(ebm_safetensors_load(state, &st));
+  REQUIRE_OK(ebm_safetensors_read_f32(st, "fce_log_z.log_z.bias", 1, (int64_t[]){1}, &log_z));
+  ebm_safetensors_free(st);
+  CHECK(fabs(c0) > 10 * c.adam.lr); /* so that a start at 0 fails */
+  CHECK_NEAR(log_z, c0, 1.001 * c.adam.lr + 1e-5 * fabs(c0));
+  ebm_flow_free(flow);
   ebm_trainer_free(t);
   ebm_net_free(net);
   ebm_dataset_free(ds);
