@@ -167,9 +167,11 @@ TEST(recovery_sampling_starts_at_the_datas_gaussian_plus_the_summed_noise) {
 }
 
 /* --init gaussian on a recovery run: accepted, recorded in the checkpoint
- * ("gaussian:<the data>"), the run resumes bit-exactly, and `ebm sample
- * --ckpt` starts its chain of levels there (and from uniform noise when
- * told so); a start that is no noise is refused in one line. */
+ * ("gaussian:<the data>"), the run resumes bit-exactly and trains exactly
+ * as from uniform noise (its chains start at noisy data: the start is the
+ * sampler's alone), and `ebm sample --ckpt` starts its chain of levels
+ * there (and from uniform noise when told so); a start that is no noise is
+ * refused in one line. */
 TEST(recovery_with_gaussian_init_records_it_and_sample_starts_its_levels_there) {
   ebm_dataset *ds = NULL;
   REQUIRE_OK(ebm_dataset_load("toy:8gaussians:train:128", -4, 4, &ds));
@@ -183,6 +185,15 @@ TEST(recovery_with_gaussian_init_records_it_and_sample_starts_its_levels_there) 
   REQUIRE_OK(ebm_chain_start_from_checkpoint(ckpt, text, &found));
   CHECK(found);
   CHECK_EQ_STR(text, "gaussian:toy:8gaussians:train:128");
+  char state[700], uniform_state[700], uniform_dir[512];
+  ebm_run_state_path(test_path("straight"), state, sizeof state);
+  snprintf(uniform_dir, sizeof uniform_dir, "%s", test_path("uniform"));
+  c.chain_start = EBM_START_UNIFORM;
+  c.lr_decay = EBM_LR_CONSTANT; /* as the resume check ran it */
+  ebm_run_opts o = {.run_dir = uniform_dir, .arch_json = sigma_mlp, .save_every = 2, .log_every = 1};
+  int64_t done = 0;
+  REQUIRE_OK(ebm_train_run(ds, &c, &o, &done));
+  CHECK(test_same_file(state, ebm_run_state_path(uniform_dir, uniform_state, sizeof uniform_state)));
   snprintf(out, sizeof out, "%s", test_path("g.npy"));
   cli_result res = run_cli("sample --ckpt %s --out %s --n 16", ckpt, out);
   CHECK_EQ_INT(res.code, 0);
