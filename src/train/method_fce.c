@@ -210,7 +210,8 @@ static int fce_meta(const void *state, const char **keys, const char **values, i
 
 const train_method train_method_fce = {
     .name = "fce",
-    .summary = "flow-contrastive estimation: energy vs a flow (--flow) in NCE's min-max game (Gao et al. 2020)",
+    .summary = "flow-contrastive estimation: energy vs a flow (--flow; --noise-ckpt starts it from a trained one) in "
+               "NCE's min-max game (Gao et al. 2020)",
     .needs = TRAIN_ENERGY_NET,
     .check = train_flow_check,
     .init = fce_init,
