@@ -55,7 +55,7 @@ static int parse_flags(int argc, char **argv, sample_flags *f, int64_t *n) {
       {"anneal", OPT_DOUBLE, &f->anneal, "T0", "start hot: 4 phases from T0 down to 1 (langevin: noise ×√T, others exp(-E/T)); 1 = off"},
       {"n", OPT_INT64, &f->n, "N", "chains (0: 64, or every item of --init npy:FILE)"},
       {"class", OPT_INT, &f->cls, "Y", "class label for a conditional model (-1: cycle through all)"},
-      {"init", OPT_SPEC_IN, &f->init, "INIT", "uniform | gaussian:SPEC (a Gaussian fitted to data SPEC) | data:SPEC | npy:FILE (default: the checkpoint's training start, else uniform)"},
+      {"init", OPT_SPEC_IN, &f->init, "INIT", "uniform | gaussian:SPEC (a Gaussian fitted to data SPEC) | data:SPEC | npy:FILE (default: the checkpoint's training start, else uniform; recovery likelihood's noisiest level: uniform or gaussian:SPEC)"},
       {"from-buffer", OPT_PATH_IN, &f->from_buffer, "RUN", "start from the replay buffer of a training run (RUN/ckpt/last.state.safetensors; --ckpt defaults to the run's model)"},
       {"data", OPT_SPEC_IN, &f->data, "SPEC", "also report the mean energy of N items of this data set"},
       {"seed", OPT_INT64, &f->seed, "S", "random seed"},
@@ -391,9 +391,15 @@ static void print_summary(const sample_flags *f, const ebm_sampler_config *cfg, 
 /* A recovery-likelihood model (sample/recovery.c): the chain of levels
  * from noise to data instead of one MCMC run; --png shows the samples of
  * an image model, --chain each level (rows = chains, columns = levels from
- * the noisiest). */
+ * the noisiest). The noise starts as --init says, else as the checkpoint
+ * records (a run trained with --init gaussian: the data's Gaussian). */
 static int sample_levels(sample_flags *f, const target *t, int64_t n, int steps, const ebm_recovery_config *base) {
   const ebm_energy *en = t->en;
+  const char *init = f->init ? f->init : t->start;
+  if (f->from_buffer || (strcmp(init, "uniform") != 0 && strncmp(init, "gaussian:", 9) != 0))
+    return cli_usage_error(VERB, "%s%s: recovery likelihood's chain of levels starts from noise: --init uniform or "
+                           "gaussian:SPEC", f->from_buffer ? "--from-buffer " : "--init ",
+                           f->from_buffer ? f->from_buffer : init);
   ebm_recovery_config r = *base; /* the checkpoint's schedule or ebm train's defaults; set flags override */
   if (f->rec.levels > 0) r.levels = f->rec.levels;
   if (f->rec.sigma_min != 0) r.sigma_min = f->rec.sigma_min;
@@ -409,13 +415,17 @@ static int sample_levels(sample_flags *f, const target *t, int64_t n, int steps,
     return cli_usage_error(VERB, "--levels-png draws images or 2-D points; %s has items of %lld values", en->name,
                            (long long)ebm_energy_item_size(en));
   const int64_t item = ebm_energy_item_size(en), rows = n < CHAIN_ROWS ? n : CHAIN_ROWS;
+  char start_text[EBM_CHAIN_START_TEXT_MAX];
+  ebm_energy *start = NULL;
+  int rc = use_chain_start_open(VERB, NULL, init, t->lo, t->hi, item, start_text, &start);
+  if (rc) return rc;
   float *x = malloc(sizeof(float) * (size_t)(n * item)),
         *levels = malloc(sizeof(float) * (size_t)((r.levels + 1) * n * item)),
         *grid = malloc(sizeof(float) * (size_t)(rows * (r.levels + 1) * item));
   ebm_status st = x && levels && grid ? EBM_OK : ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld chains", (long long)n);
   ebm_rng rng;
   ebm_rng_init(&rng, (uint64_t)f->seed);
-  if (st == EBM_OK) st = ebm_recovery_sample(en, &r, &rng, n, x, levels);
+  if (st == EBM_OK) st = ebm_recovery_sample(en, &r, start, &rng, n, x, levels);
   int64_t shape[4] = {n};
   memcpy(shape + 1, en->item_shape, (size_t)en->item_ndim * sizeof *shape);
   if (st == EBM_OK) st = ebm_npy_save(f->out, EBM_DTYPE_F32, 1 + en->item_ndim, shape, x);
@@ -428,8 +438,10 @@ static int sample_levels(sample_flags *f, const target *t, int64_t n, int steps,
   if (st == EBM_OK && f->levels_png)
     st = ebm_levels_png(f->levels_png, levels, r.levels + 1, n, en->item_ndim, en->item_shape, t->lo, t->hi);
   if (st == EBM_OK)
-    printf("recovery: %d levels (sigma %g..%g) x %d steps on %lld chains of %s -> %s\n", r.levels,
-           (double)r.sigma_min, (double)r.sigma_max, r.steps, (long long)n, en->name, f->out);
+    printf("recovery: %d levels (sigma %g..%g) x %d steps on %lld chains of %s from %s noise -> %s\n", r.levels,
+           (double)r.sigma_min, (double)r.sigma_max, r.steps, (long long)n, en->name, start ? "gaussian" : "uniform",
+           f->out);
+  ebm_energy_free(start);
   free(x);
   free(levels);
   free(grid);

@@ -354,7 +354,7 @@ typedef struct {
   float sigma_min, sigma_max; /* s_1 and s_T */
   int steps;                  /* Langevin steps per level */
   float step;                 /* b: each chain's step size is b·s², in (0, 2) */
-  float range_lo, range_hi;   /* the data box x_T's uniform part is drawn on */
+  float range_lo, range_hi;   /* the data box x_T's start is drawn on (or clamped to) */
 } ebm_recovery_config;
 
 /* s_t for t = 1..T. */
@@ -371,11 +371,16 @@ ebm_status ebm_recovery_conditional(const ebm_energy *en, const float *y, const 
                                     float b, ebm_rng *rng, float *x, float *e, float *grad, float *z);
 
 /* n samples into x (n × item) by the chain of levels from noise to data:
- * x_T = uniform on [range_lo, range_hi] + N(0, Σ_t s_t²), then each x_t from
- * x_{t+1} by ebm_recovery_conditional. levels (may be NULL; (T+1) × n × item)
- * gets x_t at index t (x_0 = the samples). */
-ebm_status ebm_recovery_sample(const ebm_energy *en, const ebm_recovery_config *cfg, ebm_rng *rng, int64_t n,
-                               float *x, float *levels);
+ * x_T = a start + N(0, Σ_t s_t²), then each x_t from x_{t+1} by
+ * ebm_recovery_conditional. The start is ebm_chain_start_draw's: start NULL
+ * uniform on [range_lo, range_hi], else draws of that Gaussian energy (the
+ * data's, ebm_chain_start_open) clamped to the box — the noisiest
+ * marginal, data + N(0, σ̄_T²), has the data's mean and covariance plus
+ * σ̄_T², which the Gaussian start matches and the uniform one does not.
+ * levels (may be NULL; (T+1) × n × item) gets x_t at index t (x_0 = the
+ * samples). */
+ebm_status ebm_recovery_sample(const ebm_energy *en, const ebm_recovery_config *cfg, const ebm_energy *start,
+                               ebm_rng *rng, int64_t n, float *x, float *levels);
 
 /* -------------------------------------------------------- replay buffer */
 

@@ -118,8 +118,9 @@ typedef struct {
    * the data, or a trained flow; log Z is the energy network's own output
    * offset. */
   float noise_ratio;          /* ν noise samples per data item (> 0), 1 */
-  char noise_ckpt[EBM_TRAIN_TEXT_SIZE]; /* a flow checkpoint as the noise (exact samples and
-                                           log q; its items must be the data's); "" = the Gaussian */
+  char noise_ckpt[EBM_TRAIN_TEXT_SIZE]; /* nce: a flow checkpoint as the noise (exact samples and
+                                           log q; its items must be the data's); "" = the Gaussian.
+                                           fce: the trained flow the run's flow starts from */
   /* flows (method_flow.c, method_fce.c) */
   char flow[EBM_TRAIN_TEXT_SIZE]; /* the flow's layers, ebm_flow_spec text (ebm/flow.h) */
   float flow_dequant;         /* width of uniform noise added to each data value (images

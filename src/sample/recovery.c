@@ -9,7 +9,9 @@
  * sets the scale — so one b fits every level. Sampling runs the levels
  * from the noisiest down: x_T ~ uniform on the data box + N(0, σ̄_T²)
  * (what the noising chain gives from a data set spread over the box;
- * σ̄_T² = Σ_t s_t²), then x_{t} from x_{t+1} for t = T−1..0. */
+ * σ̄_T² = Σ_t s_t²) — or the data's Gaussian + N(0, σ̄_T²), which has the
+ * noisiest marginal's mean and covariance exactly — then x_{t} from x_{t+1}
+ * for t = T−1..0. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,8 +69,8 @@ ebm_status ebm_recovery_conditional(const ebm_energy *en, const float *y, const 
   return EBM_OK;
 }
 
-ebm_status ebm_recovery_sample(const ebm_energy *en, const ebm_recovery_config *cfg, ebm_rng *rng, int64_t n,
-                               float *x, float *levels) {
+ebm_status ebm_recovery_sample(const ebm_energy *en, const ebm_recovery_config *cfg, const ebm_energy *start,
+                               ebm_rng *rng, int64_t n, float *x, float *levels) {
   ebm_status st = ebm_recovery_config_check(cfg);
   if (st != EBM_OK) return st;
   if (en->needs_sigma == 0 && cfg->levels > 1)
@@ -84,7 +86,7 @@ ebm_status ebm_recovery_sample(const ebm_energy *en, const ebm_recovery_config *
   }
   double var = 0.0;
   for (int t = 1; t <= cfg->levels; t++) var += (double)ebm_recovery_sigma(cfg, t) * ebm_recovery_sigma(cfg, t);
-  ebm_rng_uniform(rng, x, m, cfg->range_lo, cfg->range_hi);
+  if ((st = ebm_chain_start_draw(start, rng, n, D, cfg->range_lo, cfg->range_hi, x)) != EBM_OK) goto done;
   ebm_rng_normal(rng, z, m, 0.0f, (float)sqrt(var));
   for (int64_t j = 0; j < m; j++) x[j] += z[j];
   if (levels) memcpy(levels + (size_t)cfg->levels * (size_t)m, x, sizeof(float) * (size_t)m);

@@ -232,9 +232,12 @@ ebm_status ebm_train_config_check(const ebm_train_config *c) {
     return ebm_set_error(EBM_ERR_ARG, "augment transforms chains restarted from the buffer: it needs method pcd");
   if (c->chain_start != EBM_START_UNIFORM && c->chain_start != EBM_START_GAUSSIAN)
     return ebm_set_error(EBM_ERR_ARG, "init must be uniform or gaussian");
-  if (c->chain_start == EBM_START_GAUSSIAN && !(method->needs & TRAIN_NEEDS_REPLAY) && c->method != EBM_TRAIN_SHORT_RUN)
+  /* recovery's chains start at noisy data in training; the start it takes
+   * is that of its sampler's chain of levels, which the checkpoint records */
+  if (c->chain_start == EBM_START_GAUSSIAN && !(method->needs & TRAIN_NEEDS_REPLAY) &&
+      c->method != EBM_TRAIN_SHORT_RUN && strcmp(method->name, "recovery") != 0)
     return ebm_set_error(EBM_ERR_ARG, "init gaussian sets where fresh chains start: it needs a method with a replay "
-                         "buffer (pcd, jem) or short-run, not %s", method->name);
+                         "buffer (pcd, jem), short-run or recovery, not %s", method->name);
   if (c->buffer_policy < 0 || c->buffer_policy >= EBM_REPLAY_POLICY_COUNT)
     return ebm_set_error(EBM_ERR_ARG, "buffer-policy must be random, reservoir or fifo");
   if (c->slices < 1 || c->batch % c->slices != 0)

@@ -12,7 +12,17 @@
  * forward/backward passes of the flow, no pass back through its inverse).
  * One noise sample per data item. c is the bias of a one-output linear
  * layer on a constant zero input ("log_z.bias"), so Adam, the state file and
- * the checkpoint treat it as any parameter. */
+ * the checkpoint treat it as any parameter.
+ *
+ * The flow starts at random (stream 3, Glow's actnorm from the first batch)
+ * or, with --noise-ckpt FLOW, as the flow of that checkpoint (a run of
+ * --method flow: maximum likelihood first, as Gao et al. pretrain theirs),
+ * which must have the --flow layers and the data's items and range: "the
+ * noise is this flow, trained further against the energy"; c then starts
+ * where the data are at chance (start_log_z). An untrained
+ * flow on images falls behind the energy at once (README, "The same at 4
+ * CPU-minutes each"). The checkpoint is read again on a resume, whose
+ * state file then overwrites its weights. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,7 +82,7 @@ static ebm_status fce_init(ebm_trainer *t, void **state) {
   if (!s) return ebm_set_error(EBM_ERR_NOMEM, "out of memory for fce");
   *state = s;
   ebm_status st = train_mcmc_check_data(t);
-  if (st == EBM_OK) st = train_flow_init(t, &s->tf);
+  if (st == EBM_OK) st = train_flow_init(t, t->cfg.contrastive.noise_ckpt, &s->tf);
   if (st == EBM_OK) st = ebm_net_new(LOG_Z_ARCH, 1, &s->log_z); /* parameters start at 0: c = 0 */
   if (st == EBM_OK) st = ebm_adam_new(s->log_z, &t->cfg.adam, &s->log_z_adam);
   if (st != EBM_OK) return st;
@@ -104,6 +114,23 @@ static ebm_status fce_forward(ebm_trainer *t, fce_state *s, float *c) {
   return EBM_OK;
 }
 
+/* c's start with a trained flow: mean(−E − log q) over the first batch, so
+ * that the data's l = −E − c − log q is 0 on average and the game starts at
+ * chance (log q of a Fashion-MNIST image under a trained flow is hundreds
+ * of nats; c from 0 at Adam's rate would leave every item deep in the
+ * logistic's saturation for thousands of steps, as NCE's log Z did before
+ * its own start, method_nce.c). Not with a random flow: there the flow
+ * moves fast at first and the start made the toys worse at equal CPU
+ * (README, "What was checked before spending the CPU"). A resume restores
+ * c from the state file instead. */
+static ebm_status start_log_z(const fce_state *s, const float *e_pos, int64_t n, float *c) {
+  double start = 0;
+  for (int64_t i = 0; i < n; i++) start += (-(double)e_pos[i] - s->lq_pos[i]) / (double)n;
+  if (!isfinite(start)) return ebm_set_error(EBM_ERR_NUMERIC, "diverged at step 1: log Z's start is not finite");
+  *c = (float)start; /* the bias itself is set once the step cannot fail any more */
+  return EBM_OK;
+}
+
 static ebm_status fce_step(ebm_trainer *t, void *state, ebm_train_stats *stats) {
   fce_state *s = state;
   const ebm_train_config *cfg = &t->cfg;
@@ -114,6 +141,8 @@ static ebm_status fce_step(ebm_trainer *t, void *state, ebm_train_stats *stats) 
   train_flow_dequantise(t, t->x_pos, B);
   ebm_status st = train_flow_first_batch(&s->tf, t, t->x_pos, B);
   if (st == EBM_OK) st = fce_forward(t, s, &c);
+  const int start_c = t->step == 0 && s->tf.pretrained;
+  if (st == EBM_OK && start_c) st = start_log_z(s, t->e_pos, B, &c);
   if (st != EBM_OK) return st;
   const double v = train_fce_value(t->e_pos, s->lq_pos, t->e_neg, s->lq_neg, B, c, t->de_pos, t->de_neg, &dc_d,
                                    s->w_pos, s->w_neg);
@@ -136,6 +165,7 @@ static ebm_status fce_step(ebm_trainer *t, void *state, ebm_train_stats *stats) 
     return train_divergence(st, step, "e_neg is not finite");
   ebm_net_zero_grad(s->log_z);
   if ((st = ebm_net_backward(s->log_z, &dc, NULL, 1)) != EBM_OK) return st;
+  if (start_c) ebm_net_param(s->log_z, ebm_net_param_count(s->log_z) - 1)->value->data[0] = c;
   const float lr = ebm_train_lr(cfg, t->step);
   if ((st = train_adam_step(t->adam, lr, step, "grad_norm", &gnorm)) != EBM_OK ||
       (st = train_adam_step(s->log_z_adam, lr, step, "log Z's gradient", &glog_z)) != EBM_OK ||
@@ -180,7 +210,8 @@ static int fce_meta(const void *state, const char **keys, const char **values, i
 
 const train_method train_method_fce = {
     .name = "fce",
-    .summary = "flow-contrastive estimation: energy vs a flow (--flow) in NCE's min-max game (Gao et al. 2020)",
+    .summary = "flow-contrastive estimation: energy vs a flow (--flow; --noise-ckpt starts it from a trained one) in "
+               "NCE's min-max game (Gao et al. 2020)",
     .needs = TRAIN_ENERGY_NET,
     .check = train_flow_check,
     .init = fce_init,

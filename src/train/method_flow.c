@@ -32,7 +32,7 @@ static ebm_status flow_init(ebm_trainer *t, void **state) {
   flow_state *s = calloc(1, sizeof *s);
   if (!s) return ebm_set_error(EBM_ERR_NOMEM, "out of memory for the flow");
   *state = s;
-  ebm_status st = train_flow_init(t, &s->tf);
+  ebm_status st = train_flow_init(t, NULL, &s->tf);
   if (st != EBM_OK) return st;
   s->w = ebm_alloc((size_t)c->batch, sizeof(float));
   s->picture = ebm_alloc((size_t)(c->batch * t->item), sizeof(float));

@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "train/train_internal.h"
+#include "train/train_flow.h"
 
 /* The data items the noise Gaussian is fitted on (at most). */
 #define NCE_FIT_ITEMS 10000
@@ -99,22 +99,6 @@ static ebm_status fit_noise(const ebm_dataset *ds, int64_t D, nce_state *s) {
   if (st == EBM_OK) st = ebm_gaussian_energy_log_z(s->q, &s->log_zq);
   if (st != EBM_OK) ebm_error_prefix(st, "the noise Gaussian fitted to the data");
   return st;
-}
-
-/* The flow of a checkpoint as the noise, for batches of B data items and
- * m noise samples; its items must have the data's shape. */
-static ebm_status load_noise_flow(const ebm_trainer *t, const char *path, nce_state *s) {
-  const ebm_tensor *x = t->ds->x;
-  ebm_status st = ebm_flow_load(path, s->m > t->cfg.batch ? s->m : t->cfg.batch, &s->flow);
-  if (st != EBM_OK) return st;
-  const int ndim = ebm_flow_item_ndim(s->flow);
-  if (ndim != x->ndim - 1 || memcmp(ebm_flow_item_shape(s->flow), x->shape + 1, (size_t)ndim * sizeof(int64_t))) {
-    char flow_shape[64], data_shape[64];
-    return ebm_set_error(EBM_ERR_SHAPE, "%s: the noise flow takes items of shape %s, the data's (%s) are %s", path,
-                         ebm_shape_str(ndim, ebm_flow_item_shape(s->flow), flow_shape, sizeof flow_shape),
-                         t->ds->spec, ebm_shape_str(x->ndim - 1, x->shape + 1, data_shape, sizeof data_shape));
-  }
-  return EBM_OK;
 }
 
 /* ν·B noise samples into s->noise, from the trainer's rng. */
@@ -187,7 +171,7 @@ static ebm_status nce_init(ebm_trainer *t, void **state) {
   if (!s->noise || !s->logq_noise || !s->logq_data || !s->e || !s->de)
     return ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld NCE noise samples", (long long)s->m);
   const char *path = t->cfg.contrastive.noise_ckpt;
-  st = path[0] ? load_noise_flow(t, path, s) : fit_noise(t->ds, D, s);
+  st = path[0] ? train_flow_open(t, path, s->m > B ? s->m : B, &s->flow) : fit_noise(t->ds, D, s);
   return st == EBM_OK ? start_log_normaliser(t, s) : st;
 }
 
@@ -268,7 +252,8 @@ static const ebm_train_setting nce_settings[] = {
     {.name = "noise-ckpt", .type = EBM_SETTING_TEXT, .offset = offsetof(ebm_train_config, contrastive.noise_ckpt),
      .size = sizeof(((ebm_train_config *)0)->contrastive.noise_ckpt), .metavar = "FLOW",
      .help = "nce: the noise is this trained flow (ebm train --method flow; exact samples and log q) instead of "
-             "a Gaussian fitted to the data", .flags = EBM_SETTING_IDENTITY, .def = ""},
+             "a Gaussian fitted to the data; fce: the flow starts as this trained flow (the same --flow layers) "
+             "and trains on against the energy", .flags = EBM_SETTING_IDENTITY, .def = ""},
 };
 
 const train_method train_method_nce = {

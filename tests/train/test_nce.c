@@ -264,24 +264,6 @@ TEST(nce_divergence_is_reported_with_the_step) {
 
 /* ----------------------------------------------------- a flow as the noise */
 
-/* A flow with random (not identity) couplings saved to `path`. */
-static void save_random_flow(const char *path, int64_t dim, uint64_t seed) {
-  ebm_flow_spec spec = ebm_flow_spec_defaults();
-  REQUIRE_OK(ebm_flow_spec_parse("couplings=2,hidden=8,depth=1,actnorm=1", &spec));
-  ebm_flow *f = NULL;
-  REQUIRE_OK(ebm_flow_new(&spec, 1, &dim, 4, &f));
-  ebm_rng rng;
-  ebm_rng_init(&rng, seed);
-  REQUIRE_OK(ebm_flow_init(f, &rng));
-  for (int l = 0; l < ebm_flow_net_count(f); l++) /* every parameter moved off its init */
-    for (int p = 0; p < ebm_net_param_count(ebm_flow_net(f, l)); p++) {
-      ebm_tensor *v = ebm_net_param(ebm_flow_net(f, l), p)->value;
-      for (int64_t k = 0; k < ebm_tensor_numel(v); k++) v->data[k] += (float)(0.2 * ebm_rng_gauss(&rng));
-    }
-  REQUIRE_OK(ebm_flow_save(f, path, 0, NULL, NULL));
-  ebm_flow_free(f);
-}
-
 /* --noise-ckpt: the first step's loss is the logistic loss of the data
  * against the flow's own samples (drawn from the trainer's rng) with the
  * flow's exact log q; resume is bit-exact. One batch = the whole data, so
@@ -289,7 +271,7 @@ static void save_random_flow(const char *path, int64_t dim, uint64_t seed) {
 TEST(nce_with_a_flow_noise_uses_its_samples_and_exact_log_q_and_resumes) {
   enum { B = 64 };
   const char *path = test_path("noise_flow.safetensors");
-  save_random_flow(path, 2, 81);
+  tt_save_random_flow(path, 2, 81);
   ebm_dataset *ds = NULL;
   REQUIRE_OK(ebm_dataset_load("toy:8gaussians:train:64", 0, 1, &ds));
   ebm_train_config c = tt_toy_config(B, 1, 6);
@@ -326,7 +308,7 @@ TEST(nce_with_a_flow_noise_uses_its_samples_and_exact_log_q_and_resumes) {
 
 TEST(nce_refuses_a_noise_flow_whose_items_are_not_the_datas) {
   const char *path = test_path("flow3.safetensors");
-  save_random_flow(path, 3, 82);
+  tt_save_random_flow(path, 3, 82);
   ebm_dataset *ds = NULL;
   REQUIRE_OK(ebm_dataset_load("toy:rings:train:32", 0, 1, &ds));
   ebm_train_config c = tt_toy_config(16, 1, 2);

@@ -110,7 +110,7 @@ TEST(recovery_sampling_runs_the_levels_from_noise_to_data) {
   ebm_recovery_config r = {.levels = T, .sigma_min = 0.1f, .sigma_max = 1.0f, .steps = 10, .step = 0.1f,
                            .range_lo = -4, .range_hi = 4};
   float x[n * 2], levels[(T + 1) * n * 2];
-  REQUIRE_OK(ebm_recovery_sample(en, &r, &rng, n, x, levels));
+  REQUIRE_OK(ebm_recovery_sample(en, &r, NULL, &rng, n, x, levels));
   for (int k = 0; k < (T + 1) * n * 2; k++) CHECK(isfinite(levels[k]));
   for (int t = 0; t < T; t++) CHECK(memcmp(levels + t * n * 2, levels + (t + 1) * n * 2, sizeof x) != 0);
   CHECK(memcmp(x, levels, sizeof x) == 0); /* level 0 is the result */
@@ -119,10 +119,98 @@ TEST(recovery_sampling_runs_the_levels_from_noise_to_data) {
   ebm_net *plain = tt_mlp(8, 0, 16, 1);
   en = ebm_net_as_energy(plain);
   REQUIRE(en);
-  CHECK(ebm_recovery_sample(en, &r, &rng, n, x, NULL) == EBM_ERR_ARG);
+  CHECK(ebm_recovery_sample(en, &r, NULL, &rng, n, x, NULL) == EBM_ERR_ARG);
   CHECK(strstr(ebm_last_error(), "does not take a noise level") != NULL);
   ebm_energy_free(en);
   ebm_net_free(plain);
+}
+
+/* The noisiest level x_T = start + N(0, σ̄²), σ̄² = Σ_t s_t²: from the
+ * data's Gaussian its mean and variance per coordinate are the data's
+ * (+ σ̄²), the noisiest marginal's; from uniform noise on [−4, 4] they are
+ * the box's (mean 0, variance 64/12). Within 5 standard errors on 20 000
+ * chains (the variance's SE from the fourth moment of a Gaussian, √(2/n)·v,
+ * and of the uniform plus Gaussian, below that bound's 2× margin). */
+TEST(recovery_sampling_starts_at_the_datas_gaussian_plus_the_summed_noise) {
+  enum { n = 20000, T = 2, FIT = 5000 };
+  const double mean[2] = {1.0, -2.0}, sd[2] = {0.5, 0.25};
+  static float data[FIT * 2], x[n * 2], levels[(T + 1) * n * 2];
+  ebm_rng rng;
+  ebm_rng_init(&rng, 17);
+  for (int i = 0; i < FIT * 2; i++) data[i] = (float)(mean[i % 2] + sd[i % 2] * ebm_rng_gauss(&rng));
+  ebm_energy *start = NULL;
+  REQUIRE_OK(ebm_gaussian_energy_fit(data, FIT, 2, FIT, &start));
+  ebm_net *net = NULL;
+  REQUIRE_OK(ebm_net_new(sigma_mlp, n, &net));
+  REQUIRE_OK(ebm_net_init(net, &rng));
+  ebm_energy *en = ebm_net_as_energy(net);
+  REQUIRE(en);
+  ebm_recovery_config r = {.levels = T, .sigma_min = 0.3f, .sigma_max = 0.6f, .steps = 1, .step = 0.1f,
+                           .range_lo = -4, .range_hi = 4};
+  const double spread = 0.3 * 0.3 + 0.6 * 0.6;
+  for (int from_gaussian = 0; from_gaussian < 2; from_gaussian++) {
+    REQUIRE_OK(ebm_recovery_sample(en, &r, from_gaussian ? start : NULL, &rng, n, x, levels));
+    const float *top = levels + (size_t)T * n * 2;
+    for (int d = 0; d < 2; d++) {
+      double m = 0, v = 0;
+      for (int i = 0; i < n; i++) m += top[2 * i + d] / (double)n;
+      for (int i = 0; i < n; i++) v += (top[2 * i + d] - m) * (top[2 * i + d] - m) / (double)(n - 1);
+      const double want_m = from_gaussian ? mean[d] : 0.0;
+      const double want_v = (from_gaussian ? sd[d] * sd[d] : 64.0 / 12.0) + spread;
+      CHECK_NEAR(m, want_m, 5 * sqrt(want_v / n) + (from_gaussian ? 5 * sd[d] / sqrt((double)FIT) : 0));
+      CHECK_NEAR(v, want_v, 5 * 2 * sqrt(2.0 / n) * want_v + (from_gaussian ? 5 * sqrt(2.0 / FIT) * sd[d] * sd[d] : 0));
+    }
+  }
+  ebm_energy_free(en);
+  ebm_net_free(net);
+  ebm_energy_free(start);
+}
+
+/* --init gaussian on a recovery run: accepted, recorded in the checkpoint
+ * ("gaussian:<the data>"), the run resumes bit-exactly and trains exactly
+ * as from uniform noise (its chains start at noisy data: the start is the
+ * sampler's alone), and `ebm sample --ckpt` starts its chain of levels
+ * there (and from uniform noise when told so); a start that is no noise is
+ * refused in one line. */
+TEST(recovery_with_gaussian_init_records_it_and_sample_starts_its_levels_there) {
+  ebm_dataset *ds = NULL;
+  REQUIRE_OK(ebm_dataset_load("toy:8gaussians:train:128", -4, 4, &ds));
+  ebm_train_config c = recovery_config(3);
+  REQUIRE_OK(ebm_train_config_set(&c, "init", "gaussian"));
+  REQUIRE_OK(ebm_train_config_check(&c));
+  char ckpt[600], out[600];
+  tt_check_resume_bit_exact(ds, c, sigma_mlp, ckpt, sizeof ckpt);
+  char text[EBM_CHAIN_START_TEXT_MAX];
+  int found = 0;
+  REQUIRE_OK(ebm_chain_start_from_checkpoint(ckpt, text, &found));
+  CHECK(found);
+  CHECK_EQ_STR(text, "gaussian:toy:8gaussians:train:128");
+  char state[700], uniform_state[700], uniform_dir[512];
+  ebm_run_state_path(test_path("straight"), state, sizeof state);
+  snprintf(uniform_dir, sizeof uniform_dir, "%s", test_path("uniform"));
+  c.chain_start = EBM_START_UNIFORM;
+  c.lr_decay = EBM_LR_CONSTANT; /* as the resume check ran it */
+  ebm_run_opts o = {.run_dir = uniform_dir, .arch_json = sigma_mlp, .save_every = 2, .log_every = 1};
+  int64_t done = 0;
+  REQUIRE_OK(ebm_train_run(ds, &c, &o, &done));
+  CHECK(test_same_file(state, ebm_run_state_path(uniform_dir, uniform_state, sizeof uniform_state)));
+  snprintf(out, sizeof out, "%s", test_path("g.npy"));
+  cli_result res = run_cli("sample --ckpt %s --out %s --n 16", ckpt, out);
+  CHECK_EQ_INT(res.code, 0);
+  CHECK_CONTAINS(res.out, "recovery: 3 levels (sigma 0.3..1) x 5 steps on 16 chains of");
+  CHECK_CONTAINS(res.out, "from gaussian noise");
+  CHECK_CONTAINS(res.err, "chains start from gaussian:toy:8gaussians:train:128, as in training");
+  cli_result_free(&res);
+  res = run_cli("sample --ckpt %s --out %s --n 16 --init uniform", ckpt, out);
+  CHECK_EQ_INT(res.code, 0);
+  CHECK_CONTAINS(res.out, "from uniform noise");
+  cli_result_free(&res);
+  res = run_cli("sample --ckpt %s --out %s --n 16 --init data:toy:8gaussians:test:16", ckpt, out);
+  CHECK_EQ_INT(res.code, 2);
+  CHECK_CONTAINS(res.err, "--init data:toy:8gaussians:test:16: recovery likelihood's chain of levels starts from "
+                          "noise: --init uniform or gaussian:SPEC");
+  cli_result_free(&res);
+  ebm_dataset_free(ds);
 }
 
 TEST(recovery_refuses_levels_without_a_noise_conditioned_network) {

@@ -196,3 +196,20 @@ ebm_dataset *tt_labelled_line(void) {
     return NULL;
   return ds;
 }
+
+void tt_save_random_flow(const char *path, int64_t dim, uint64_t seed) {
+  ebm_flow_spec spec = ebm_flow_spec_defaults();
+  REQUIRE_OK(ebm_flow_spec_parse("couplings=2,hidden=8,depth=1,actnorm=1", &spec));
+  ebm_flow *f = NULL;
+  REQUIRE_OK(ebm_flow_new(&spec, 1, &dim, 4, &f));
+  ebm_rng rng;
+  ebm_rng_init(&rng, seed);
+  REQUIRE_OK(ebm_flow_init(f, &rng));
+  for (int l = 0; l < ebm_flow_net_count(f); l++) /* every parameter moved off its init */
+    for (int p = 0; p < ebm_net_param_count(ebm_flow_net(f, l)); p++) {
+      ebm_tensor *v = ebm_net_param(ebm_flow_net(f, l), p)->value;
+      for (int64_t k = 0; k < ebm_tensor_numel(v); k++) v->data[k] += (float)(0.2 * ebm_rng_gauss(&rng));
+    }
+  REQUIRE_OK(ebm_flow_save(f, path, 0, NULL, NULL));
+  ebm_flow_free(f);
+}

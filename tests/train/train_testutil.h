@@ -48,6 +48,10 @@ ebm_dataset *tt_unlabelled_points(void);
 ebm_dataset *tt_labelled_line(void);
 void tt_check_resume_bit_exact(const ebm_dataset *ds, ebm_train_config c, const char *arch, char *ckpt,
                                size_t size);
+/* A flow of `dim`-value items (couplings=2,hidden=8,depth=1,actnorm=1)
+ * with random (not identity) couplings — every parameter 0.2·N(0, 1) off
+ * its init — saved to `path` with no metadata beyond its layers. */
+void tt_save_random_flow(const char *path, int64_t dim, uint64_t seed);
 /* The derivative of f (a loss of the network's parameters, fixed inputs)
  * along a random direction d of every parameter: *numeric by central
  * differences at h = 1e-2 and 5e-3 combined by Richardson extrapolation,
