@@ -15,7 +15,10 @@
  *               gets as strong a pull as one that is (the pointnet preset
  *               uses max + sum for that). Exactly invariant to the order of the points
  *               (ops/points.h), so a network of point_linear layers,
- *               activations, one point_pool and a linear head is too. */
+ *               activations, one point_pool and a linear head is too.
+ * point_cat_pool  each point's features followed by the cloud's pooled
+ *               ones (keys as point_pool): 1×P×C → 1×P×(C + k·C), PointNet's
+ *               segmentation head; exactly order-free as well. */
 #include "nn/nn_internal.h"
 #include "ops/points.h"
 
@@ -96,16 +99,28 @@ static const layer_key point_pool_keys[] = {LK_BOOL("max", pool_max, 1),
                                             LK_BOOL("sum", pool_sum, 0),
                                             LK_END};
 
-static ebm_status point_pool_build(ebm_net *net, layer *l, const layer_spec *ls,
-                                   scratch_sizes *sz, const char *where) {
-  (void)net, (void)sz;
+/* A cloud and at least one of the pool's reductions. */
+static ebm_status need_cloud_and_pool(const layer *l, const layer_spec *ls, const char *where) {
   ebm_status st = need_cloud(l, where);
   if (st) return st;
   if (!ls->pool_max && !ls->pool_mean && !ls->pool_sum)
     return ebm_set_error(EBM_ERR_ARG, "architecture: %s: 'max', 'mean' and 'sum' are all false; "
                                       "set at least one", where);
+  return EBM_OK;
+}
+
+/* k·C: how many pooled values a cloud of C features gives. */
+static int64_t pooled_size(const layer *l, const layer_spec *ls) {
+  return (ls->pool_max + ls->pool_mean + ls->pool_sum) * l->in_shape[2];
+}
+
+static ebm_status point_pool_build(ebm_net *net, layer *l, const layer_spec *ls,
+                                   scratch_sizes *sz, const char *where) {
+  (void)net, (void)sz;
+  ebm_status st = need_cloud_and_pool(l, ls, where);
+  if (st) return st;
   l->out_ndim = 1;
-  l->out_shape[0] = (ls->pool_max + ls->pool_mean + ls->pool_sum) * l->in_shape[2];
+  l->out_shape[0] = pooled_size(l, ls);
   l->out_shape[1] = l->out_shape[2] = 0;
   return EBM_OK;
 }
@@ -140,6 +155,58 @@ static void point_pool_detail(const ebm_net *net, const layer *l, char *buf, siz
 const layer_kind layer_point_pool = {"point_pool", point_pool_keys, 0, 0, point_pool_build,
                                      NULL, point_pool_forward, point_pool_backward,
                                      point_pool_detail};
+
+/* ----------------------------------------------------- point_cat_pool */
+
+/* PointNet's segmentation head (Qi et al. 2017, Fig. 2): every point's
+ * features followed by the cloud's pooled ones, so the per-point layers
+ * after it compute a field that depends on the whole shape — without it a
+ * pointnet energy's gradient at a point is a fixed per-point field
+ * reweighted by the pooled features. PyTorch: torch.cat([x,
+ * pool(x).unsqueeze(-2).expand(-1, -1, P, -1)], -1) on x (B, 1, P, C), pool
+ * as point_pool's (same keys: max and mean by default). Output 1×P×(C + k·C). */
+
+static ebm_status point_cat_pool_build(ebm_net *net, layer *l, const layer_spec *ls,
+                                       scratch_sizes *sz, const char *where) {
+  (void)sz;
+  ebm_status st = need_cloud_and_pool(l, ls, where);
+  if (st) return st;
+  float *g = NULL; /* the pooled values' gradient, one item at a time */
+  if ((st = net_alloc_floats(net, &g, pooled_size(l, ls), where))) return st;
+  l->priv = g;
+  l->out_shape[0] = 1;
+  l->out_shape[1] = l->in_shape[1];
+  l->out_shape[2] = l->in_shape[2] + pooled_size(l, ls);
+  return EBM_OK;
+}
+
+// x is (n, 1, P, C); l->out is (n, 1, P, C + k·C)
+static void point_cat_pool_forward(ebm_net *net, layer *l, int64_t n, const ebm_cond *cond,
+                                   const float *x) {
+  (void)net, (void)cond;
+  ebm_point_cat_pool_forward(n, l->in_shape[1], l->in_shape[2], l->spec->pool_max, l->spec->pool_mean,
+                             l->spec->pool_sum, x, l->out);
+}
+
+// dy is (n, 1, P, C + k·C); dx is (n, 1, P, C)
+static const float *point_cat_pool_backward(ebm_net *net, layer *l, int64_t n, const ebm_cond *cond,
+                                            const float *dy, float *dx, int need_dx,
+                                            int want_params) {
+  (void)net, (void)cond, (void)want_params;
+  if (need_dx)
+    ebm_point_cat_pool_backward(n, l->in_shape[1], l->in_shape[2], l->spec->pool_max, l->spec->pool_mean,
+                                l->spec->pool_sum, l->in, dy, l->priv, dx);
+  return dx;
+}
+
+static void point_cat_pool_detail(const ebm_net *net, const layer *l, char *buf, size_t size) {
+  int k = snprintf(buf, size, "each point + ");
+  if (k > 0 && (size_t)k < size) point_pool_detail(net, l, buf + k, size - (size_t)k);
+}
+
+const layer_kind layer_point_cat_pool = {"point_cat_pool", point_pool_keys, 0, 0, point_cat_pool_build,
+                                         NULL, point_cat_pool_forward, point_cat_pool_backward,
+                                         point_cat_pool_detail};
 
 int64_t ebm_net_cloud_points(const ebm_net *net) {
   if (net->nlayers < 1 || net->layers[0].spec->kind != &layer_point_linear || net->layers[0].in_shape[2] != 3) return 0;

@@ -47,12 +47,15 @@
  * pointnet     a PointNet energy on clouds of P points (Qi et al. 2017; Xie &
  *              Wu's generative PointNet), input 1×P×3 in [-1, 1] (P = 128,
  *              or "in_dim"), W = 64 ("width"): the shared per-point MLP
- *              point_linear 3→W, W→W, W→2W (each + swish), point_pool (max
- *              and mean over the points, 4W), linear 4W→W, swish, W→1.
- *              Names as nn.Sequential: net.0 … net.9 (net.6 is the pool).
- *              With classes, a class_affine (net.8) after the linear 4W→W
- *              makes it E(x, y), so each class is sampled on its own (the
- *              swish and last linear become net.9, net.10).
+ *              point_linear 3→W, W→W (each + swish), point_cat_pool (each
+ *              point's W features + the cloud's max and mean, 3W: PointNet's
+ *              segmentation head), point_linear 3W→W, W→2W (each + swish),
+ *              point_pool (max and mean over the points, 4W), linear 4W→W,
+ *              swish, W→1. Names as nn.Sequential: net.0 … net.12 (net.4
+ *              and net.9 the pools). With classes, a class_affine (net.11)
+ *              after the linear 4W→W makes it E(x, y), so each class is
+ *              sampled on its own (the swish and last linear become net.12,
+ *              net.13).
  * jem-cnn      a 10-class classifier for JEM (Grathwohl et al. 2020) at
  *              MNIST size, a small wide-ResNet-style stack without spectral
  *              norm (JEM's WRN has none), swish, input 1×28×28 in [0, 1]:
@@ -221,8 +224,15 @@ static void build_pointnet(preset_builder *b, int points, int width, int classes
   b->spec.has_range = 1;
   b->spec.range_lo = -1.0;
   b->spec.range_hi = 1.0;
-  const int64_t widths[] = {width, width, 2 * width};
-  for (int i = 0; i < 3; i++) {
+  /* Two per-point stages; the second sees the cloud (point_cat_pool), so a
+   * point's pull can depend on the shape it is part of (README: on one
+   * class of shapes this made rings where the one-stage net made slabs). */
+  const int64_t widths[] = {width, width, 0, width, 2 * width};
+  for (int i = 0; i < 5; i++) {
+    if (!widths[i]) {
+      push_seq(b, "point_cat_pool");
+      continue;
+    }
     push_seq(b, "point_linear")->out = widths[i];
     push_seq(b, "swish");
   }

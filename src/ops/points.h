@@ -47,4 +47,16 @@ void ebm_point_pool_forward(int64_t n, int64_t p, int64_t c, int use_max, int us
 void ebm_point_pool_backward(int64_t n, int64_t p, int64_t c, int use_max, int use_mean, int use_sum,
                              const float *x, const float *dy, float *dx);
 
+/* Each point's features with its cloud's pooled ones appended (PointNet's
+ * segmentation head: a per-point map after this sees the whole shape):
+ * x (n, p, c) → y (n, p, c + k·c), the k·c values as the pool above writes
+ * them, the same for every point of an item. Forward overwrites y;
+ * backward overwrites dx, using g (k·c floats) as scratch; the sum of the
+ * points' gradients to the pooled values is exact (fixed point), so this
+ * too is exactly invariant to the order of the points. */
+void ebm_point_cat_pool_forward(int64_t n, int64_t p, int64_t c, int use_max, int use_mean, int use_sum,
+                                const float *x, float *y);
+void ebm_point_cat_pool_backward(int64_t n, int64_t p, int64_t c, int use_max, int use_mean, int use_sum,
+                                 const float *x, const float *dy, float *g, float *dx);
+
 #endif

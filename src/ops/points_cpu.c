@@ -144,3 +144,35 @@ void ebm_point_pool_backward(int64_t n, int64_t p, int64_t c, int use_max, int u
     }
   }
 }
+
+// x is (n, p, c); y is (n, p, c + k·c): each point's c features, then its item's k·c pooled ones
+void ebm_point_cat_pool_forward(int64_t n, int64_t p, int64_t c, int use_max, int use_mean, int use_sum,
+                                const float *x, float *y) {
+  const int64_t kc = (use_max + use_mean + use_sum) * c, width = c + kc;
+  for (int64_t i = 0; i < n; i++) {
+    const float *xi = x + i * p * c;
+    float *yi = y + i * p * width;
+    ebm_point_pool_forward(1, p, c, use_max, use_mean, use_sum, xi, yi + c); /* point 0's tail */
+    for (int64_t j = 0; j < p; j++) {
+      memcpy(yi + j * width, xi + j * c, (size_t)c * sizeof *yi);
+      if (j > 0) memcpy(yi + j * width + c, yi + c, (size_t)kc * sizeof *yi);
+    }
+  }
+}
+
+/* The pooled features reach every point, so their gradient is the sum of
+ * the points' gradients: summed exactly (the mean's fixed-point sum, times
+ * p), so a permutation of the points changes no bit of it. */
+// dy is (n, p, c + k·c); g is k·c floats of scratch; dx is (n, p, c)
+void ebm_point_cat_pool_backward(int64_t n, int64_t p, int64_t c, int use_max, int use_mean, int use_sum,
+                                 const float *x, const float *dy, float *g, float *dx) {
+  const int64_t kc = (use_max + use_mean + use_sum) * c, width = c + kc;
+  for (int64_t i = 0; i < n; i++) {
+    const float *xi = x + i * p * c, *dyi = dy + i * p * width;
+    float *dxi = dx + i * p * c;
+    for (int64_t f = 0; f < kc; f++) g[f] = feature_exact_mean(dyi + c + f, p, width) * (float)p;
+    ebm_point_pool_backward(1, p, c, use_max, use_mean, use_sum, xi, g, dxi);
+    for (int64_t j = 0; j < p; j++)
+      for (int64_t f = 0; f < c; f++) dxi[j * c + f] += dyi[j * width + f];
+  }
+}

@@ -12,7 +12,11 @@
  * clip 0.01) on [-1, 1], Adam lr 1e-3: the best nearest-cloud Chamfer of
  * the 150-step probes (W 32). λ 100 gives the same samples (the energy
  * rescales itself: λ·‖∇E‖ stayed ≈ 0.3 per step); chains from a fitted
- * Gaussian and PCD were no closer. None of them makes shapes yet (README). */
+ * Gaussian and PCD were no closer. No energy regulariser (α = 0), as in the
+ * short-run papers (Nijkamp et al. 2019, Xie et al. 2021): with α = 1 a
+ * model of one class of shapes soon set e+ = −1/(2α), e− = +1/(2α), where
+ * α's gradient cancels the contrastive one, and learning stopped while the
+ * samples were still slabs; with α = 0 it went on to rings (README). */
 static void pointnet_recipe(ebm_train_config *cfg) {
   if (cfg->method == EBM_TRAIN_PCD) cfg->method = EBM_TRAIN_SHORT_RUN; /* the default; a given --method wins */
   cfg->sampler = ebm_sampler_defaults(EBM_SAMPLER_LANGEVIN);
@@ -21,6 +25,7 @@ static void pointnet_recipe(ebm_train_config *cfg) {
   cfg->range_lo = -1.0f;
   cfg->range_hi = 1.0f;
   cfg->adam.lr = 1e-3f;
+  cfg->alpha = 0.0f;
 }
 
 static const struct {

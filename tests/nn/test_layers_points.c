@@ -1,4 +1,4 @@
-/* The point-cloud layers (point_linear, point_pool) and the pointnet preset:
+/* The point-cloud layers (point_linear, point_pool, point_cat_pool) and the pointnet preset:
  * gradients against finite differences, the forward pass against a hand
  * computation with nn.Linear-on-the-last-dimension semantics, and exact
  * invariance of the energy to the order of the points. */
@@ -35,6 +35,44 @@ TEST(point_sum_pool_grads_match_fd) {
   check_fd(CLOUD_NET(4, ",\"sum\":true"), 2, 4151, 1e-3);
 }
 
+/* A second per-point stage that sees the cloud: a → cat(point, pool) → b. */
+#define CAT_NET(points, pool)                                                               \
+  "{\"input\":[1," #points ",3],\"layers\":[{\"type\":\"point_linear\",\"name\":\"a\","   \
+  "\"out\":4},{\"type\":\"swish\"},{\"type\":\"point_cat_pool\"" pool "},"                \
+  "{\"type\":\"point_linear\",\"name\":\"b\",\"out\":5},{\"type\":\"swish\"},"            \
+  "{\"type\":\"point_pool\",\"max\":false},{\"type\":\"linear\",\"name\":\"l\",\"out\":1}]}"
+
+TEST(point_cat_pool_grads_match_fd) {
+  check_fd(CAT_NET(7, ",\"max\":false"), 3, 4180, 2e-2);
+  check_fd(CAT_NET(7, ",\"max\":false,\"mean\":false,\"sum\":true"), 3, 4181, 2e-2);
+  /* max + mean (the default): a small step keeps every argmax in place */
+  check_fd(CAT_NET(4, ""), 2, 4182, 1e-3);
+}
+
+TEST(point_cat_pool_appends_the_clouds_max_and_mean_to_every_point) {
+  enum { N = 2, P = 5, C = 3 };
+  ebm_net *net = nt_build("{\"input\":[1,5,3],\"layers\":[{\"type\":\"point_cat_pool\"}]}", N, 4183);
+  CHECK_EQ_INT(ebm_net_out_size(net), P * (C + 2 * C));
+  ebm_layer_info info;
+  REQUIRE_OK(ebm_net_layer_info(net, 0, &info));
+  CHECK_CONTAINS(info.detail, "each point + max+mean over 5 points");
+  float *x = nt_inputs(net, N, 4184), y[N * P * 3 * C];
+  REQUIRE_OK(ebm_net_forward(net, x, NULL, N, y));
+  for (int i = 0; i < N; i++)
+    for (int c = 0; c < C; c++) {
+      double mx = -INFINITY, mean = 0;
+      for (int p = 0; p < P; p++) mx = fmax(mx, x[(i * P + p) * C + c]), mean += x[(i * P + p) * C + c] / P;
+      for (int p = 0; p < P; p++) {
+        const float *yp = y + (i * P + p) * 3 * C;
+        CHECK(yp[c] == x[(i * P + p) * C + c]); /* the point itself, copied */
+        CHECK(yp[C + c] == (float)mx);
+        CHECK_NEAR(yp[2 * C + c], mean, 1e-6);
+      }
+    }
+  free(x);
+  ebm_net_free(net);
+}
+
 TEST(point_pool_with_sum_writes_its_key_and_sizes_its_output) {
   ebm_net *net = nt_build(CLOUD_NET(9, ",\"mean\":false,\"sum\":true"), 1, 4160);
   CHECK_CONTAINS(ebm_net_arch_json(net), "\"type\":\"point_pool\",\"max\":true,\"mean\":false,\"sum\":true");
@@ -49,7 +87,7 @@ TEST(point_pool_with_sum_writes_its_key_and_sizes_its_output) {
 TEST(preset_pointnet_with_classes_is_an_energy_of_the_cloud_and_its_class) {
   char *json = NULL;
   REQUIRE_OK(ebm_arch_preset("pointnet", 3, 0, &json));
-  CHECK_CONTAINS(json, "\"type\":\"class_affine\",\"name\":\"net.8\"");
+  CHECK_CONTAINS(json, "\"type\":\"class_affine\",\"name\":\"net.11\"");
   ebm_net *net = nt_build(json, 2, 4170);
   free(json);
   CHECK_EQ_INT(ebm_net_num_classes(net), 3);
@@ -108,21 +146,18 @@ static void permute_points(const float *x, int64_t n, int64_t p, const int64_t *
     for (int64_t j = 0; j < p; j++) memcpy(out + (i * p + j) * 3, x + (i * p + perm[j]) * 3, 3 * sizeof(float));
 }
 
-TEST(pointnet_energy_is_exactly_invariant_to_point_order) {
-  /* Bit-identical energies and gradients that move with their points, for a
-   * reversal and a random shuffle, at the preset's default size. */
+/* Bit-identical energies and gradients that move with their points, for a
+ * reversal and a random shuffle of clouds of P = 128 points. */
+static void check_exactly_invariant_to_point_order(const char *json, uint64_t seed) {
   enum { N = 3, P = 128 };
-  char *json = NULL;
-  REQUIRE_OK(ebm_arch_preset("pointnet", 0, 0, &json));
-  ebm_net *net = nt_build(json, N, 4500);
-  free(json);
-  nt_jitter(net, 0.3f, 4501);
-  float *x = nt_inputs(net, N, 4502), *xp = malloc(sizeof(float) * N * P * 3);
+  ebm_net *net = nt_build(json, N, seed);
+  nt_jitter(net, 0.3f, seed + 1);
+  float *x = nt_inputs(net, N, seed + 2), *xp = malloc(sizeof(float) * N * P * 3);
   float *g = malloc(sizeof(float) * N * P * 3), *gp = malloc(sizeof(float) * N * P * 3);
   float *g_back = malloc(sizeof(float) * N * P * 3);
   int64_t perm[P];
   ebm_rng rng;
-  ebm_rng_init(&rng, 4503);
+  ebm_rng_init(&rng, seed + 3);
   float e[N], ep[N];
   REQUIRE_OK(ebm_net_grad_input(net, x, NULL, N, e, g));
   for (int trial = 0; trial < 2; trial++) {
@@ -142,6 +177,17 @@ TEST(pointnet_energy_is_exactly_invariant_to_point_order) {
   ebm_net_free(net);
 }
 
+TEST(pointnet_energy_is_exactly_invariant_to_point_order) {
+  char *json = NULL;
+  REQUIRE_OK(ebm_arch_preset("pointnet", 0, 0, &json));
+  check_exactly_invariant_to_point_order(json, 4500);
+  free(json);
+}
+
+TEST(point_cat_pool_network_is_exactly_invariant_to_point_order) {
+  check_exactly_invariant_to_point_order(CAT_NET(128, ""), 4510);
+}
+
 TEST(point_layers_reject_inputs_that_are_not_clouds) {
   ebm_net *net = NULL;
   CHECK_FAILS_WITH(ebm_net_new("{\"input\":[6],\"layers\":[{\"type\":\"point_linear\",\"name\":\"a\","
@@ -150,5 +196,9 @@ TEST(point_layers_reject_inputs_that_are_not_clouds) {
                    EBM_ERR_ARG, "needs a point cloud 1×P×C, got [2,4,3]");
   CHECK_FAILS_WITH(ebm_net_new("{\"input\":[1,4,3],\"layers\":[{\"type\":\"point_pool\",\"max\":false,"
                                "\"mean\":false}]}", 1, &net), EBM_ERR_ARG, "'max', 'mean' and 'sum' are all false");
+  CHECK_FAILS_WITH(ebm_net_new("{\"input\":[1,4,3],\"layers\":[{\"type\":\"point_cat_pool\",\"max\":false,"
+                               "\"mean\":false}]}", 1, &net), EBM_ERR_ARG, "'max', 'mean' and 'sum' are all false");
+  CHECK_FAILS_WITH(ebm_net_new("{\"input\":[6],\"layers\":[{\"type\":\"point_cat_pool\"}]}", 1, &net),
+                   EBM_ERR_ARG, "a point cloud is 1×P×C");
   CHECK(net == NULL);
 }

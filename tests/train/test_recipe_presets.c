@@ -27,6 +27,7 @@ TEST(pointnet_preset_picks_short_run_chains_and_its_own_sampler) {
   CHECK(cfg.sampler.step_size == 10.0f && cfg.sampler.noise == 0.005f && cfg.sampler.grad_clip == 0.01f);
   CHECK(cfg.range_lo == -1.0f && cfg.range_hi == 1.0f);
   CHECK(cfg.adam.lr == 1e-3f);
+  CHECK(cfg.alpha == 0.0f); /* no energy regulariser: it stalls short-run learning (recipe_presets.c) */
   CHECK(ebm_train_config_check(&cfg) == EBM_OK);
   /* a method asked for is kept; the rest of the recipe still applies */
   ebm_train_config cd = ebm_train_defaults();
