@@ -7,7 +7,7 @@
 int pool_adapt_parse(const char *value, pool_adapt_policy *policy) {
   static const char *const names[] = {"adapt", "all", "alone", "flip"};
   if (!value || !*value) {
-    *policy = POOL_ADAPT_ON;
+    *policy = POOL_ADAPT_ALL; /* off by default: see pool_adapt.h */
     return 0;
   }
   for (int i = 0; i < 4; i++)

@@ -44,9 +44,13 @@
 
 typedef enum { POOL_RUN_ALL = 0, POOL_RUN_ALONE = 1 } pool_run_mode;
 
-/* EBM_POOL_ADAPT: adapt (default), all (never run alone: the pool before
- * the adaptation), alone (always; for tests and comparisons), flip
- * (alternate every job; for tests). */
+/* EBM_POOL_ADAPT: all (the default: never run alone, the pool before the
+ * adaptation), adapt (the trials above), alone (always; for tests and
+ * comparisons), flip (alternate every job; for tests). Off by default
+ * because, measured on a 2-core VM (README, Performance), adapt tied with
+ * all threads against one busy loop on an idle machine (0.98x of 1 thread
+ * either way) and lost to it under heavy load from other sessions (1.13x
+ * against 1.32x): its trials are too noisy to beat hedging on both cores. */
 typedef enum { POOL_ADAPT_ON = 0, POOL_ADAPT_ALL, POOL_ADAPT_ALONE, POOL_ADAPT_FLIP } pool_adapt_policy;
 
 /* What the caller measured over one window of jobs. */
@@ -68,7 +72,7 @@ typedef struct {
   double help_avg; /* pool_adapt_help of the recent windows on all threads, halved weight per window */
 } pool_adapt;
 
-/* Parses EBM_POOL_ADAPT's value (NULL or "" = adapt); 0, or -1 when the
+/* Parses EBM_POOL_ADAPT's value (NULL or "" = all); 0, or -1 when the
  * value is none of the four names. */
 int pool_adapt_parse(const char *value, pool_adapt_policy *policy);
 

@@ -35,7 +35,8 @@
  * cores, a worker the OS descheduled while it holds a chunk makes the
  * caller wait for a whole time slice; the caller measures that, tries
  * running jobs alone (the workers fall asleep and the caller gets a core to
- * itself) and keeps whichever is faster (core/pool_adapt.h). Running alone
+ * itself) and keeps whichever is faster (core/pool_adapt.h; opt-in with
+ * EBM_POOL_ADAPT=adapt, off by default for the reason given there). Running alone
  * is the same fn(ctx, 0, n, 0) call as a one-thread pool, so results do not
  * change. */
 #include <pthread.h>
@@ -234,7 +235,7 @@ ebm_status ebm_threads_init(int nthreads) {
   }
   thread_spin_ns = spin_ns;
   pool_adapt_policy policy;
-  if (pool_adapt_parse(getenv("EBM_POOL_ADAPT"), &policy) != 0) policy = POOL_ADAPT_ON;
+  if (pool_adapt_parse(getenv("EBM_POOL_ADAPT"), &policy) != 0) policy = POOL_ADAPT_ALL;
   pool_adapt_init(&pool.adapt, policy);
   pool.window = (pool_window){0};
   pool.window_jobs = 0;

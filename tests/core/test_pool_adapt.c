@@ -45,7 +45,7 @@ static pool_run_mode run_trial(pool_adapt *a, int64_t alone_ms, int64_t all_ms) 
 TEST(pool_adapt_parses_the_four_policies_and_refuses_others) {
   pool_adapt_policy p = POOL_ADAPT_FLIP;
   CHECK_EQ_INT(pool_adapt_parse(NULL, &p), 0);
-  CHECK_EQ_INT(p, POOL_ADAPT_ON);
+  CHECK_EQ_INT(p, POOL_ADAPT_ALL); /* off by default */
   const char *names[] = {"adapt", "all", "alone", "flip"};
   for (int i = 0; i < 4; i++) {
     CHECK_EQ_INT(pool_adapt_parse(names[i], &p), 0);
@@ -53,7 +53,7 @@ TEST(pool_adapt_parses_the_four_policies_and_refuses_others) {
   }
   CHECK_EQ_INT(pool_adapt_parse("fast", &p), -1);
   CHECK_EQ_INT(pool_adapt_parse("", &p), 0);
-  CHECK_EQ_INT(p, POOL_ADAPT_ON);
+  CHECK_EQ_INT(p, POOL_ADAPT_ALL);
 }
 
 TEST(pool_adapt_help_is_the_others_chunks_at_the_callers_rate_minus_its_waits) {
@@ -186,6 +186,6 @@ TEST(pool_runs_every_index_once_alone_and_when_flipping_modes_every_job) {
   CHECK_EQ_INT(atomic_load(&l.calls), 200 * 1 + 200 * 20);
   run_under("all", 50, &l);
   CHECK_EQ_INT(atomic_load(&l.calls), 50 * 20);
-  run_under("no-such-policy", 20, &l); /* unknown: adapt, which starts on all threads */
+  run_under("no-such-policy", 20, &l); /* unknown: the default, all threads */
   CHECK_EQ_INT(atomic_load(&l.calls), 20 * 20);
 }
