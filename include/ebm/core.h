@@ -204,7 +204,10 @@ typedef void (*ebm_range_fn)(void *ctx, int64_t begin, int64_t end, int tid);
  * caller claim chunks one at a time, so a thread that the OS keeps waiting
  * delays a chunk, not a share of the job; fn must compute each index the
  * same way whatever chunk it comes in. Returns when every chunk is done.
- * Nested calls run serially in the calling thread. */
+ * Nested calls run serially in the calling thread. On a machine with more
+ * runnable threads than cores the pool can run jobs alone in the caller, as
+ * fn(ctx, 0, n, 0), when it measures that to be faster (EBM_POOL_ADAPT=adapt;
+ * off by default; the results are the same either way). */
 void ebm_parallel_for(int64_t n, int64_t min_chunk, ebm_range_fn fn, void *ctx);
 
 /* ebm_parallel_for with at most max_workers threads taking part, so that

@@ -29,7 +29,16 @@
  * from them) and doubles back after spins that succeed, between
  * SPIN_MIN_NS and SPIN_NS. The condition variables stay as the fallback and
  * are always signalled under the lock after the atomic changed, so a
- * wake-up is never lost. */
+ * wake-up is never lost.
+ *
+ * Alone or on all threads. When the machine has more runnable threads than
+ * cores, a worker the OS descheduled while it holds a chunk makes the
+ * caller wait for a whole time slice; the caller measures that, tries
+ * running jobs alone (the workers fall asleep and the caller gets a core to
+ * itself) and keeps whichever is faster (core/pool_adapt.h; opt-in with
+ * EBM_POOL_ADAPT=adapt, off by default for the reason given there). Running alone
+ * is the same fn(ctx, 0, n, 0) call as a one-thread pool, so results do not
+ * change. */
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -37,6 +46,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/pool_adapt.h"
 #include "ebm/core.h"
 
 void openblas_set_num_threads(int num_threads); /* from libopenblas */
@@ -75,6 +85,11 @@ typedef struct {
   ebm_range_fn fn;
   void *ctx;
   int64_t n, chunk_size;
+  /* the caller's measurements and its choice of mode (under submit) */
+  pool_adapt adapt;
+  pool_window window;
+  int window_jobs;
+  int64_t window_start;
 } thread_pool;
 
 static thread_pool pool = {
@@ -141,13 +156,15 @@ static int job_finished(uint64_t chunks) {
   return atomic_load_explicit(&pool.done, memory_order_acquire) == (int)chunks;
 }
 
-/* Claims and runs chunks of the job of generation gen until none is left.
- * tid: this thread's worker index (it takes part only if tid < workers). */
-static void run_chunks(uint32_t gen, int tid) {
+/* Claims and runs chunks of the job of generation gen until none is left;
+ * returns how many it ran. tid: this thread's worker index (it takes part
+ * only if tid < workers). */
+static int run_chunks(uint32_t gen, int tid) {
+  int ran = 0;
   uint64_t w = atomic_load_explicit(&pool.claim, memory_order_acquire);
   for (;;) {
     if (claim_generation(w) != gen || tid >= claim_workers(w) || claim_next(w) >= claim_chunks(w))
-      return;
+      return ran;
     /* acquire on success: the job fields written before the post are visible */
     if (!atomic_compare_exchange_weak_explicit(&pool.claim, &w, w + 1, memory_order_acq_rel,
                                                memory_order_acquire))
@@ -156,6 +173,7 @@ static void run_chunks(uint32_t gen, int tid) {
     const int64_t begin = pool.chunk_size * c;
     const int64_t end = begin + pool.chunk_size < pool.n ? begin + pool.chunk_size : pool.n;
     pool.fn(pool.ctx, begin, end, tid);
+    ran++;
     if (atomic_fetch_add_explicit(&pool.done, 1, memory_order_acq_rel) + 1 == chunks) {
       pthread_mutex_lock(&pool.lock);
       pthread_cond_signal(&pool.work_done);
@@ -216,6 +234,11 @@ ebm_status ebm_threads_init(int nthreads) {
     spin_ns = us > 0 && us < 1000000 ? (int64_t)us * 1000 : us >= 1000000 ? 1000000000 : 0;
   }
   thread_spin_ns = spin_ns;
+  pool_adapt_policy policy;
+  if (pool_adapt_parse(getenv("EBM_POOL_ADAPT"), &policy) != 0) policy = POOL_ADAPT_ALL;
+  pool_adapt_init(&pool.adapt, policy);
+  pool.window = (pool_window){0};
+  pool.window_jobs = 0;
   pool.nthreads = nthreads;
   pool.shutting_down = 0;
   atomic_store(&pool.shutting_down_flag, 0);
@@ -261,6 +284,20 @@ void ebm_threads_shutdown(void) {
   pthread_mutex_unlock(&pool.submit);
 }
 
+/* Counts a job that could run on several threads into the current window,
+ * closing the window (and letting pool_adapt choose the next mode) when it
+ * is full; returns the mode for this job. Under the submit lock. */
+static pool_run_mode window_add_job(int64_t t) {
+  if (pool.window_jobs == pool_adapt_window_jobs(&pool.adapt)) {
+    pool.window.wall_ns = t - pool.window_start;
+    pool_adapt_next(&pool.adapt, &pool.window);
+    pool.window = (pool_window){0};
+    pool.window_jobs = 0;
+  }
+  if (pool.window_jobs++ == 0) pool.window_start = t;
+  return pool.adapt.mode;
+}
+
 void ebm_parallel_for_workers(int64_t n, int64_t min_chunk, int max_workers, ebm_range_fn fn,
                               void *ctx) {
   if (n <= 0) return;
@@ -277,6 +314,15 @@ void ebm_parallel_for_workers(int64_t n, int64_t min_chunk, int max_workers, ebm
     return;
   }
   pthread_mutex_lock(&pool.submit);
+  const int64_t t_post = now_ns();
+  if (window_add_job(t_post) == POOL_RUN_ALONE) {
+    inside_parallel_region = 1; /* nested calls run serially, as inside a chunk */
+    fn(ctx, 0, n, 0);
+    inside_parallel_region = 0;
+    pool.window.own_ns += now_ns() - t_post;
+    pthread_mutex_unlock(&pool.submit);
+    return;
+  }
   pool.fn = fn;
   pool.ctx = ctx;
   pool.n = n;
@@ -293,14 +339,19 @@ void ebm_parallel_for_workers(int64_t n, int64_t min_chunk, int max_workers, ebm
   pthread_mutex_unlock(&pool.lock);
 
   inside_parallel_region = 1;
-  run_chunks(gen, 0);
+  const int own_chunks = run_chunks(gen, 0);
   inside_parallel_region = 0;
+  const int64_t t_own = now_ns();
 
   if (!spin_until(job_finished, (uint64_t)chunks)) {
     pthread_mutex_lock(&pool.lock);
     while (atomic_load(&pool.done) < chunks) pthread_cond_wait(&pool.work_done, &pool.lock);
     pthread_mutex_unlock(&pool.lock);
   }
+  pool.window.own_ns += t_own - t_post;
+  pool.window.wait_ns += now_ns() - t_own;
+  pool.window.own_chunks += own_chunks;
+  pool.window.chunks += chunks;
   pthread_mutex_unlock(&pool.submit);
 }
 

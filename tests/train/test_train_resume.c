@@ -141,6 +141,36 @@ TEST(resume_is_bit_exact_with_improved_cd_for_a_spectral_norm_resnet_at_2_thread
   check_resume(image_spec(), conv_arch, 0, 1, 2, 1);
 }
 
+/* The pool may run a job on all its threads or alone in the caller
+ * (core/pool_adapt.h, EBM_POOL_ADAPT): at 2 threads every mode, and
+ * flipping the mode every job, gives the checkpoint of the pool that always
+ * uses all threads, byte for byte. (Against 1 thread the weights differ in
+ * the last bits: a network built for 2 threads sums its conv weight
+ * gradients in 2 per-slot partial sums, ops.h.) Batch 32: the convs are
+ * cut into 4 chunks. */
+TEST(training_is_bit_identical_whether_the_pool_runs_jobs_alone_or_on_all_threads) {
+  const char *modes[] = {"all", "flip", "alone", "adapt"};
+  ebm_dataset *ds = NULL;
+  REQUIRE_OK(ebm_dataset_load(image_spec(), 0, 1, &ds));
+  ebm_train_config c = small_config(3);
+  c.batch = 32;
+  char dir[4][512], f0[600], f[600];
+  for (int m = 0; m < 4; m++) {
+    REQUIRE_OK(setenv("EBM_POOL_ADAPT", modes[m], 1) == 0 ? EBM_OK : EBM_ERR_INTERNAL);
+    ebm_threads_shutdown();
+    REQUIRE_OK(ebm_threads_init(2));
+    snprintf(dir[m], sizeof dir[m], "%s", test_path(modes[m]));
+    ebm_run_opts o = opts_for(dir[m], conv_arch, 0);
+    int64_t done = 0;
+    REQUIRE_OK(ebm_train_run(ds, &c, &o, &done));
+    CHECK_EQ_INT(done, 3);
+    if (!test_same_file(ebm_run_ckpt_path(dir[0], f0, sizeof f0), ebm_run_ckpt_path(dir[m], f, sizeof f)))
+      test_fail_at(__FILE__, __LINE__, "EBM_POOL_ADAPT=%s differs from =all", modes[m]);
+  }
+  unsetenv("EBM_POOL_ADAPT");
+  ebm_dataset_free(ds);
+}
+
 static void stop_after_two(void *ctx, const ebm_train_stats *s) {
   if (s->step == 2) *(volatile sig_atomic_t *)ctx = 1;
 }
