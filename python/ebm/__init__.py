@@ -264,6 +264,16 @@ def _arch_json(arch, dataset, conditional, lo, hi, width, depth):
     return json.dumps(resolved)
 
 
+def _checkpoint_arch(path):
+    """A checkpoint's architecture JSON (`ebm train --init-from` records it in config.json)."""
+    probe = ctypes.c_void_p()
+    _check(lib.ebm_net_load(os.fsencode(path), 0, ctypes.byref(probe)))
+    try:
+        return lib.ebm_net_arch_json(probe).decode()
+    finally:
+        lib.ebm_net_free(probe)
+
+
 def _config_record(cfg):
     text = lib.ebm_train_config_json(cfg)
     if not text:
@@ -275,7 +285,8 @@ def _config_record(cfg):
 
 
 def train(data, arch, out, iters=1000, preset="auto", progress=None, resume=False, force=False, save_every=1000,
-          sample_every=500, log_every=1, sample_count=64, width=0, depth=None, report=False, **settings):
+          sample_every=500, log_every=1, sample_count=64, width=0, depth=None, report=False, init_from=None,
+          **settings):
     """Trains in this process into the run directory `out` (the layout of `ebm train`: config.json,
     metrics.jsonl, samples/, ckpt/last.safetensors). data: a spec as for the CLI (toy:8gaussians,
     fashion-mnist, mnist, npy:FILE). arch: mlp | uva-cnn | igebm-mnist | igebm-cifar or JSON text.
@@ -286,7 +297,11 @@ def train(data, arch, out, iters=1000, preset="auto", progress=None, resume=Fals
     mcmc_accept, ...); raising StopIteration in it stops the run after that step (saved; ebm.Error
     "interrupted" is not raised then). force=True lets a new run use a non-empty folder that is not
     a run. report=True rewrites out/report.html every sample_every
-    steps. Returns the final step's stats (a dict)."""
+    steps. init_from=CKPT (with arch=None) starts a new run from that checkpoint's network, its
+    architecture and weights, with a new optimiser, buffer and step count (`ebm train --init-from`).
+    Returns the final step's stats (a dict)."""
+    if init_from and arch is not None and not resume:
+        raise Error(-5, "arch and init_from both given; the network comes from the checkpoint")
     cfg = lib.ebm_train_config_new(b"igebm" if preset == "auto" else preset.encode())
     if not cfg:
         _check(-5)
@@ -305,12 +320,17 @@ def train(data, arch, out, iters=1000, preset="auto", progress=None, resume=Fals
         _set_all(lib.ebm_train_config_set, cfg, dict(settings, iters=iters))
         _check(lib.ebm_train_config_check(cfg))
         ds = _Dataset.from_address(dataset.value)
-        arch_json = None if resume else _arch_json(arch, ds, settings.get("conditional", False), lo, hi,
-                                                   width, depth)
+        if resume:
+            arch_json = None
+        elif init_from:
+            arch_json = _checkpoint_arch(init_from)
+        else:
+            arch_json = _arch_json(arch, ds, settings.get("conditional", False), lo, hi, width, depth)
         record = _config_record(cfg)  # every setting under its `ebm train` flag name
         record.update(data=str(data), arch=arch, preset=preset, iters=iters, resolved_iters=iters, width=width,
                       depth=-1 if depth is None else depth,
                       version=version())
+        record["init-from"] = os.fsdecode(init_from) if init_from else None
         if arch_json:
             record["arch_json"] = json.loads(arch_json)
         stop = ctypes.c_int(0)
@@ -335,6 +355,7 @@ def train(data, arch, out, iters=1000, preset="auto", progress=None, resume=Fals
 
         callback = _lib.ON_STEP(on_step)
         opts = _lib.RunOpts(run_dir=os.fsencode(out), arch_json=arch_json.encode() if arch_json else None,
+                            init_from=os.fsencode(init_from) if init_from and not resume else None,
                             config_json=json.dumps(record, indent=2).encode(), resume=int(resume), force=int(force),
                             save_every=save_every, sample_every=sample_every, log_every=log_every,
                             sample_count=sample_count, stop=ctypes.pointer(stop), on_step=callback)

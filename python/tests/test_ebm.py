@@ -58,6 +58,18 @@ class TrainedToy(unittest.TestCase):
             x = self.grid()
             np.testing.assert_array_equal(m.energy(x), self.model.energy(x))
 
+    def test_init_from_starts_a_run_at_a_checkpoints_weights(self):
+        ckpt = os.path.join(self.run_dir, "ckpt", "last.safetensors")
+        started = os.path.join(self.tmp.name, "started")
+        ebm.train(data=DATA, arch=None, out=started, iters=0, init_from=ckpt, **TOY)
+        with ebm.load(os.path.join(started, "ckpt", "last.safetensors")) as m:
+            x = self.grid()
+            np.testing.assert_array_equal(m.energy(x), self.model.energy(x))
+        with open(os.path.join(started, "config.json")) as f:
+            self.assertEqual(json.load(f)["init-from"], ckpt)
+        with self.assertRaisesRegex(ebm.Error, "both given"):
+            ebm.train(data=DATA, arch="mlp", out=os.path.join(self.tmp.name, "both"), iters=1, init_from=ckpt, **TOY)
+
     def test_grad_matches_finite_differences_of_energy(self):
         x = self.grid()[:10]
         e, dx = self.model.grad(x)
