@@ -110,7 +110,7 @@ static int parse_flags(int argc, char **argv, char **rest, compose_flags *f, ter
   const char *dummy = NULL;
   int nrest, rc;
   cli_opt opts[] = {
-      {"term", OPT_STRING, &dummy, "SPEC", "a term (repeat): CKPT | toy:NAME | gaussian:D, then [:class=Y][:weight=W][:temp=T] (gaussian: [:mean=M][:std=S])"},
+      {"term", OPT_STRING, &dummy, "SPEC", "a term (repeat): CKPT | toy:NAME | gaussian:D, then [:class=Y][:weight=W][:temp=T][:range=LO,HI] (gaussian: [:mean=M][:std=S])"},
       {"or", OPT_FLAG, &f->or_flag, NULL, "combine the terms by OR (mixture, -logsumexp) instead of AND (sum)"},
       {"not", OPT_STRING, &dummy, "SPEC", "a term to negate (repeat): E - alpha * E_not"},
       {"alpha", OPT_DOUBLE, &f->alpha, "A", "weight of the --not terms"},
@@ -238,8 +238,10 @@ CLI_COMMAND(compose, VERB,
             "range (the toys' box [-4, 4] for analytic energies). A term is a checkpoint CKPT,\n"
             "toy:NAME or gaussian:D, followed by options :class=Y (fix the class of a\n"
             "conditional model: the same CKPT with two classes is E(x,y1) + E(x,y2)),\n"
-            ":weight=W and :temp=T (the term is W*E/T); gaussian:D also takes :mean=M (one\n"
-            "value or D comma-separated) and :std=S. By default the terms are ANDed:\n"
+            ":weight=W and :temp=T (the term is W*E/T) and :range=LO,HI (a checkpoint trained\n"
+            "on another data range, seen on [LO, HI] through the affine map onto its own);\n"
+            "gaussian:D also takes :mean=M (one value or D comma-separated) and :std=S.\n"
+            "The composition's range is the intersection of its terms'. By default the terms are ANDed:\n"
             "E = sum W*E/T, the product of the experts. --or gives the mixture\n"
             "E = -log sum W*exp(-E/T) (weights are mixture weights: normalised terms with\n"
             "weights summing to 1 give exactly sum W*p). Each --not term is subtracted:\n"

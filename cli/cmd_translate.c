@@ -26,7 +26,7 @@ static void on_step(void *ctx, int step, const float *x, int64_t n, const ebm_sa
 }
 
 typedef struct {
-  const char *ckpt, *input, *out, *png;
+  const char *ckpt, *input, *out, *png, *prior;
   int to_class, every;
   int64_t seed;
   use_sampler_flags sf;
@@ -38,6 +38,8 @@ static int parse_flags(int argc, char **argv, translate_flags *f, ebm_sampler_co
       {"ckpt", OPT_ENERGY_IN, &f->ckpt, "CKPT", "a conditional model (required)"},
       {"input", OPT_PATH_IN, &f->input, "X.npy", "the images to start from (float32, in the model's range) (required)"},
       {"to-class", OPT_INT, &f->to_class, "Y", "the class to map them to (required)"},
+      {"prior", OPT_ENERGY_IN, &f->prior, "SPEC",
+       "an unconditional model of the same data added to E(x, Y), as CKPT[:weight=W][:temp=T][:range=LO,HI]"},
       {"out", OPT_PATH_OUT, &f->out, "Y.npy", "the translated images (required)"},
       USE_SAMPLER_OPTS(f->sf),
       {"seed", OPT_INT64, &f->seed, "S", "random seed"},
@@ -57,6 +59,38 @@ static int check_model(const translate_flags *f, const ebm_energy *en) {
     return cli_usage_error(VERB, "%s is unconditional: translation needs a class-conditional model", en->name);
   int rc = use_check_class(VERB, "to-class", f->to_class, en);
   return rc ? rc : use_check_png(VERB, f->png, en);
+}
+
+/* --prior: the energy sampled is E(x, Y) + W·E_prior(x)/T (compose.h's
+ * AND; labels reach the conditional model only), e.g. a generative EBM of
+ * the same images that keeps the chains on images while a classifier's
+ * E(x, Y) moves the class. Its range must be the model's (range= maps a
+ * model trained on another); the store owns what is opened. */
+typedef struct {
+  ebm_energy_source source;
+  ebm_energy *sum;
+} prior_store;
+
+static int add_prior(const translate_flags *f, int64_t n, const ebm_energy *model, prior_store *p,
+                     const ebm_energy **out) {
+  ebm_energy_spec spec;
+  int rc = use_energy_open(VERB, "prior", f->prior, EBM_SPEC_TERM, n, &p->source, &spec);
+  const ebm_energy *prior = p->source.energy;
+  if (!rc && prior->num_classes > 0)
+    rc = cli_usage_error(VERB, "--prior %s is conditional: give an unconditional model (or fix :class=Y)",
+                         prior->name);
+  if (!rc && (prior->range_lo != model->range_lo || prior->range_hi != model->range_hi))
+    rc = cli_usage_error(VERB, "--prior %s works on [%g, %g] but %s on [%g, %g]: add :range=%g,%g", prior->name,
+                         prior->range_lo, prior->range_hi, model->name, model->range_lo, model->range_hi,
+                         model->range_lo, model->range_hi);
+  if (!rc) {
+    ebm_compose_term terms[2] = {ebm_compose_term_of(model), {prior, spec.weight, spec.temperature}};
+    ebm_status st = ebm_compose_and_new(terms, 2, &p->sum);
+    if (st != EBM_OK) rc = cli_runtime_error(st);
+  }
+  ebm_energy_spec_free(&spec);
+  *out = p->sum;
+  return rc;
 }
 
 /* --png: the trajectory's first snapshot (x), or nothing. 0 or an exit code. */
@@ -92,10 +126,12 @@ static int run_translate(int argc, char **argv) {
   int32_t *y = NULL;
   ebm_sampler *s = NULL;
   ebm_status st = EBM_OK;
+  prior_store prior = {0};
   if ((rc = use_open_items(VERB, f.ckpt, "input", f.input, &x, &model)) || (rc = check_model(&f, model.energy)))
     goto done;
   const int64_t n = x.shape[0];
   const ebm_energy *en = model.energy;
+  if (f.prior && (rc = add_prior(&f, n, model.energy, &prior, &en))) goto done;
   const int64_t item = ebm_energy_item_size(en), count = n * item;
   result = malloc((size_t)count * sizeof *result);
   e = malloc((size_t)n * 2 * sizeof *e);
@@ -128,6 +164,8 @@ done:
   free(result);
   free(e);
   free(y);
+  ebm_energy_free(prior.sum);
+  ebm_energy_source_close(&prior.source);
   use_model_close(&model);
   ebm_npy_free(&x);
   return rc;
@@ -139,5 +177,8 @@ CLI_COMMAND(translate, VERB, "--ckpt COND_CKPT --input X.npy --to-class Y --out 
             "class-conditional model's energy E(x, Y) for the target class Y (Du & Mordatch,\n"
             "cross-class mapping): the images move toward class Y while often keeping some\n"
             "attributes of the start. --png shows the trajectory (rows = the first 8 images,\n"
-            "columns every M steps, the start first). Score the result with a classifier.",
+            "columns every M steps, the start first). Score the result with a classifier.\n"
+            "A classifier read as E(x, y) = -f(x)[y] moves images by adversarial texture;\n"
+            "--prior adds an unconditional generative model of the same data (E(x, Y) +\n"
+            "W*E_prior(x)), whose energy keeps the chains on images while the class moves.",
             run_translate)

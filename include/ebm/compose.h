@@ -77,6 +77,15 @@ ebm_status ebm_compose_and_not_new(const ebm_compose_term *a, const ebm_compose_
  * [0, num_classes) else EBM_ERR_ARG. */
 ebm_status ebm_label_energy_new(const ebm_energy *cond, int32_t label, ebm_energy **out);
 
+/* The same energy on data stored in another range: E'(x) = E(m(x)) with m
+ * the affine map of [lo, hi] onto en's own range [a, b], m(x) = a + s·(x −
+ * lo), s = (b − a)/(hi − lo), and ∇E' = s·∇E(m(x)); the result's range is
+ * [lo, hi]. Lets models of the same data trained in different ranges be
+ * composed (a [0, 1] classifier with a [−1, 1] generator). Labels and noise
+ * levels pass through. `en` (borrowed) must have a range (lo < hi), else
+ * EBM_ERR_ARG; so must [lo, hi]. */
+ebm_status ebm_range_energy_new(const ebm_energy *en, float lo, float hi, ebm_energy **out);
+
 /* ------------------------------------------------------------ inpainting */
 
 /* The energy of the pixels to fill. For n items x (n × item floats) and a
@@ -161,7 +170,8 @@ ebm_status ebm_mask_pattern(const char *name, int item_ndim, const int64_t *item
  *                                           2-D toy (data.h; not checkerboard)
  *   gaussian:D[:mean=M|M1,...,MD][:std=S]   N(mean, S²·I) in D ≤ 4096 dims
  * and, where flags has EBM_SPEC_TERM (composition terms), [:weight=W]
- * [:temp=T]. Options are peeled off the right end while the last ':'
+ * [:temp=T] and [:range=LO,HI] (the checkpoint's energy seen on data in
+ * [LO, HI] instead of its own range: ebm_range_energy_new). Options are peeled off the right end while the last ':'
  * segment is key=value, so a path may itself contain ':'. */
 typedef enum { EBM_SOURCE_CKPT = 0, EBM_SOURCE_TOY, EBM_SOURCE_GAUSSIAN } ebm_source_kind;
 
@@ -178,6 +188,7 @@ typedef struct {
   int label;             /* class=Y; −1 when not given */
   double weight;         /* term weight W (1) */
   double temperature;    /* term temperature T (1) */
+  float range_lo, range_hi; /* range=LO,HI; lo == hi when not given */
   char *name;            /* what the energy is called in messages: the path,
                             "toy:NAME" or "gaussian:D[:mean=..][:std=S]" (malloc'd) */
 } ebm_energy_spec;
@@ -196,13 +207,14 @@ typedef struct {
   ebm_source_kind kind;
   int64_t dim;           /* internal: the analytic law, for log Z */
   double std, *mean;
-  ebm_energy *owned[2];  /* internal: what close frees, in reverse order */
+  ebm_energy *owned[3];  /* internal: what close frees, in reverse order */
   char *name;            /* internal */
 } ebm_energy_source;
 
 /* Opens a parsed spec: loads a checkpoint for batches of up to max_batch
  * items, builds a toy or Gaussian energy, fixes the class. A conditional
- * model without class= stays conditional (energy->num_classes > 0).
+ * model without class= stays conditional (energy->num_classes > 0);
+ * range= wraps the result in ebm_range_energy_new.
  * class= on an unconditional model or out of range → EBM_ERR_ARG; file
  * problems → the loader's error naming the file. Close with
  * ebm_energy_source_close (also after a failed open). */

@@ -49,6 +49,18 @@ static ebm_status parse_mean(const char *text, const char *val, int64_t dim, dou
   return EBM_OK;
 }
 
+/* range=LO,HI: two finite numbers, LO < HI. */
+static ebm_status parse_range(const char *text, const char *val, ebm_energy_spec *s) {
+  char *mid = NULL, *end = NULL;
+  double lo = strtod(val, &mid), hi = *mid == ',' ? strtod(mid + 1, &end) : NAN;
+  if (mid == val || *mid != ',' || end == mid + 1 || *end || !isfinite(lo) || !isfinite(hi) || !(lo < hi))
+    return ebm_set_error(EBM_ERR_ARG, "%s: range= expects LO,HI with LO < HI (e.g. range=-1,1), got '%s'", text,
+                         val);
+  s->range_lo = (float)lo;
+  s->range_hi = (float)hi;
+  return EBM_OK;
+}
+
 /* One key=value option peeled off the end; mean= is kept as text until the
  * dimension is known. */
 static ebm_status parse_option(const char *text, unsigned flags, const char *key, const char *val,
@@ -66,6 +78,7 @@ static ebm_status parse_option(const char *text, unsigned flags, const char *key
     *mean_text = val;
     return EBM_OK;
   }
+  if (strcmp(key, "range") == 0 && (flags & EBM_SPEC_TERM)) return parse_range(text, val, s);
   int is_term_key = strcmp(key, "weight") == 0 || strcmp(key, "temp") == 0;
   if (strcmp(key, "std") == 0 || (is_term_key && (flags & EBM_SPEC_TERM))) {
     double v = 0.0;
@@ -75,7 +88,7 @@ static ebm_status parse_option(const char *text, unsigned flags, const char *key
     return EBM_OK;
   }
   return ebm_set_error(EBM_ERR_ARG, "%s: unknown option '%s' (%s; mean, std for gaussian:D)", text, key,
-                       flags & EBM_SPEC_TERM ? "class, weight, temp" : "class");
+                       flags & EBM_SPEC_TERM ? "class, weight, temp, range" : "class");
 }
 
 /* The energy's name: two Gaussians with different means must not both read
@@ -143,6 +156,11 @@ ebm_status ebm_energy_spec_parse(const char *text, unsigned flags, ebm_energy_sp
   }
   if (out->kind != EBM_SOURCE_GAUSSIAN && (mean_text || out->std != 1.0)) {
     st = ebm_set_error(EBM_ERR_ARG, "%s: mean= and std= are options of gaussian:D energies", text);
+    goto done;
+  }
+  if (out->kind != EBM_SOURCE_CKPT && out->range_lo < out->range_hi) {
+    st = ebm_set_error(EBM_ERR_ARG, "%s: range= maps a checkpoint's data range; %s has none", text,
+                       out->kind == EBM_SOURCE_TOY ? "a toy" : "a Gaussian");
     goto done;
   }
   if (out->kind != EBM_SOURCE_CKPT && out->label >= 0) {
@@ -220,12 +238,18 @@ ebm_status ebm_energy_source_open(const ebm_energy_spec *spec, int64_t max_batch
     if ((st = ebm_label_energy_new(en, spec->label, &out->owned[1])) != EBM_OK) return st;
     out->energy = out->owned[1];
   }
+  if (spec->range_lo < spec->range_hi) {
+    if ((st = ebm_range_energy_new(out->energy, spec->range_lo, spec->range_hi, &out->owned[2])) != EBM_OK)
+      return st;
+    out->energy = out->owned[2];
+  }
   return EBM_OK;
 }
 
 void ebm_energy_source_close(ebm_energy_source *src) {
   if (!src) return;
-  ebm_energy_free(src->owned[1]); /* wrappers before what they wrap, the net last */
+  ebm_energy_free(src->owned[2]); /* wrappers before what they wrap, the net last */
+  ebm_energy_free(src->owned[1]);
   ebm_energy_free(src->owned[0]);
   ebm_net_free(src->net);
   free(src->name);

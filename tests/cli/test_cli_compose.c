@@ -356,6 +356,60 @@ TEST(cli_translate_needs_a_conditional_model_and_a_valid_class) {
          2, "at most 64");
 }
 
+/* --prior adds an unconditional model of the same images to E(x, Y): the
+ * start energy printed is the mean of E_c(x, 2) + W·E_u(2x − 1) (the prior
+ * trained on [−1, 1], mapped by :range=0,1), and its pull changes the
+ * result. A prior on another range without :range=, or a conditional one,
+ * is refused in one line saying what to add. */
+TEST(cli_translate_adds_a_prior_mapped_to_the_models_range) {
+  const char *c = test_path("c.safetensors"), *u = test_path("u.safetensors"), *x = test_path("x.npy");
+  const char *out = test_path("t.npy"), *plain = test_path("plain.npy");
+  char prior_arch[512], spec[600];
+  snprintf(prior_arch, sizeof prior_arch, "%s", image_arch(0));
+  char *r = strstr(prior_arch, "\"range\": [0, 1]");
+  REQUIRE(r);
+  memcpy(r, "\"range\": [-1,1]", 15); /* same length: [0, 1] -> [-1,1] */
+  save_model(c, image_arch(3), 11);
+  save_model(u, prior_arch, 13);
+  save_images(x, 3, 0, 12);
+  expect(run_cli("translate --ckpt %s --input %s --to-class 1 --out %s --prior %s", c, x, out, u), 2,
+         "works on [-1, 1] but");
+  expect(run_cli("translate --ckpt %s --input %s --to-class 1 --out %s --prior %s", c, x, out, c), 2,
+         "is conditional");
+  snprintf(spec, sizeof spec, "%s:range=0,1:weight=3", u);
+  cli_result res = run_cli("translate --ckpt %s --input %s --to-class 2 --out %s --steps 10 --prior %s", c, x, out,
+                           spec);
+  REQUIRE(res.code == 0);
+  const char *at = strstr(res.out, "mean E(x, 2) ");
+  REQUIRE(at);
+  double printed = strtod(at + strlen("mean E(x, 2) "), NULL);
+  cli_result_free(&res);
+  ebm_net *cn = NULL, *un = NULL;
+  REQUIRE_OK(ebm_net_load(c, 3, &cn));
+  REQUIRE_OK(ebm_net_load(u, 3, &un));
+  ebm_npy a;
+  test_load_f32(x, &a);
+  float mapped[3 * 64], ec[3], eu[3];
+  const float *xa = a.data;
+  for (int k = 0; k < 3 * 64; k++) mapped[k] = 2.0f * xa[k] - 1.0f;
+  int32_t y[3] = {2, 2, 2};
+  REQUIRE_OK(ebm_net_energy(cn, xa, &(ebm_cond){.labels = y}, 3, ec));
+  REQUIRE_OK(ebm_net_energy(un, mapped, NULL, 3, eu));
+  double want = 0.0;
+  for (int i = 0; i < 3; i++) want += ((double)ec[i] + 3.0 * eu[i]) / 3.0;
+  CHECK_NEAR(printed, want, 1e-5 * (1.0 + fabs(want))); /* printed with %.6g */
+  expect(run_cli("translate --ckpt %s --input %s --to-class 2 --out %s --steps 10", c, x, plain), 0, NULL);
+  ebm_npy b, p;
+  test_load_f32(out, &b);
+  test_load_f32(plain, &p);
+  CHECK(memcmp(b.data, p.data, sizeof(float) * 3 * 64) != 0);
+  ebm_npy_free(&a);
+  ebm_npy_free(&b);
+  ebm_npy_free(&p);
+  ebm_net_free(cn);
+  ebm_net_free(un);
+}
+
 /* Named masks: bottom-half and center fill 32 / 16 of 64 pixels per 8×8
  * image, and the rows above the bottom half come back unchanged. */
 TEST(cli_inpaint_pattern_masks_select_the_named_regions) {

@@ -357,3 +357,52 @@ TEST(compose_rejects_bad_terms_with_messages_naming_them) {
   ebm_energy_free(g3);
   ebm_energy_free(gauss);
 }
+
+/* ------------------------------------------------------- range mapping */
+
+/* cond_eval's energy at u = (x + 1)/2, in double. */
+static double mapped_cond_e(const double *x, int32_t y) {
+  const double a = (x[0] + 1.0) / 2.0 - y, b = (x[1] + 1.0) / 2.0 + y;
+  return 0.5 * (a * a + b * b);
+}
+
+/* The conditional test energy seen as trained on [0, 1] and used on
+ * [−1, 1]: E'(x, y) = E((x + 1)/2, y) and ∇E' = ½·∇E((x + 1)/2, y), in
+ * chunks of its batch, labels passed through; the double-precision
+ * reference and a central difference of it agree with the wrapper. */
+TEST(range_energy_maps_the_data_and_scales_the_gradient) {
+  cond_state s;
+  ebm_energy *cond = cond_energy(&s, 4), *mapped = NULL;
+  cond->range_lo = 0.0f, cond->range_hi = 1.0f;
+  REQUIRE_OK(ebm_range_energy_new(cond, -1.0f, 1.0f, &mapped));
+  CHECK(mapped->range_lo == -1.0f && mapped->range_hi == 1.0f);
+  CHECK_EQ_INT(mapped->num_classes, 3);
+  CHECK_CONTAINS(mapped->name, "cond[range=-1,1]");
+  enum { N = 9 };
+  float x[N * 2], e[N], g[N * 2];
+  int32_t y[N];
+  for (int i = 0; i < N; i++) {
+    x[2 * i] = -1.0f + 0.25f * (float)i;
+    x[2 * i + 1] = 0.8f - 0.2f * (float)i;
+    y[i] = i % 3;
+  }
+  REQUIRE_OK(ebm_energy_eval(mapped, x, &(ebm_cond){.labels = y}, N, e, g)); /* chunks 4 + 4 + 1 */
+  CHECK_EQ_INT(s.seen[0], 2); /* the last chunk's first label: item 8 */
+  for (int i = 0; i < N; i++) {
+    const double xi[2] = {x[2 * i], x[2 * i + 1]};
+    CHECK_NEAR(e[i], mapped_cond_e(xi, y[i]), 1e-5);
+    for (int d = 0; d < 2; d++) {
+      double up[2] = {xi[0], xi[1]}, dn[2] = {xi[0], xi[1]};
+      up[d] += FD_H, dn[d] -= FD_H;
+      CHECK_NEAR(g[2 * i + d], (mapped_cond_e(up, y[i]) - mapped_cond_e(dn, y[i])) / (2.0 * FD_H), 1e-5);
+    }
+  }
+  ebm_energy_free(mapped);
+  /* an energy without a range has nothing to map from; the new range must be a range */
+  ebm_energy *gauss = test_gaussian();
+  CHECK_FAILS_WITH(ebm_range_energy_new(gauss, 0.0f, 1.0f, &mapped), EBM_ERR_ARG, "has no data range");
+  CHECK_FAILS_WITH(ebm_range_energy_new(cond, 1.0f, 1.0f, &mapped), EBM_ERR_ARG, "lo < hi");
+  CHECK_FAILS_WITH(ebm_range_energy_new(cond, -INFINITY, 1.0f, &mapped), EBM_ERR_ARG, "finite");
+  ebm_energy_free(gauss);
+  ebm_energy_free(cond);
+}

@@ -35,6 +35,14 @@ TEST(energy_spec_parses_sources_and_peels_options_from_the_right) {
   CHECK_NEAR(s.temperature, 0.5, 0);
   ebm_energy_spec_free(&s);
 
+  REQUIRE_OK(ebm_energy_spec_parse("m.safetensors:range=-1,1:weight=0.5", EBM_SPEC_TERM, &s));
+  CHECK(s.range_lo == -1.0f && s.range_hi == 1.0f);
+  CHECK_NEAR(s.weight, 0.5, 0);
+  ebm_energy_spec_free(&s);
+  REQUIRE_OK(ebm_energy_spec_parse("m.safetensors", EBM_SPEC_TERM, &s));
+  CHECK(s.range_lo == s.range_hi); /* not given: the model's own */
+  ebm_energy_spec_free(&s);
+
   REQUIRE_OK(ebm_energy_spec_parse("toy:rings", 0, &s));
   CHECK_EQ_INT(s.kind, EBM_SOURCE_TOY);
   CHECK_EQ_INT(s.toy, EBM_TOY_RINGS);
@@ -57,6 +65,12 @@ TEST(energy_spec_errors_quote_the_spec_and_say_what_is_accepted) {
   CHECK_PARSE_FAILS("m.safetensors:std=2", 0, "options of gaussian:D energies");
   CHECK_PARSE_FAILS("toy:moons:class=1", EBM_SPEC_TERM, "a toy has none");
   CHECK_PARSE_FAILS(":class=1", 0, "no checkpoint or energy before the options");
+  CHECK_PARSE_FAILS("m.safetensors:range=0,1", 0, "unknown option 'range'");
+  CHECK_PARSE_FAILS("m.safetensors:range=1,0", EBM_SPEC_TERM, "range= expects LO,HI with LO < HI");
+  CHECK_PARSE_FAILS("m.safetensors:range=0", EBM_SPEC_TERM, "range= expects LO,HI");
+  CHECK_PARSE_FAILS("m.safetensors:range=0,x", EBM_SPEC_TERM, "range= expects LO,HI");
+  CHECK_PARSE_FAILS("m.safetensors:range=0,inf", EBM_SPEC_TERM, "range= expects LO,HI");
+  CHECK_PARSE_FAILS("gaussian:2:range=0,1", EBM_SPEC_TERM, "a Gaussian has none");
 }
 
 /* The opened Gaussian is N(mean, S²): its energy at a point, its gradient
