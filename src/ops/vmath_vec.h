@@ -1,8 +1,7 @@
 /* ops/vmath_vec.h — internal: vmath.h's e^x (x ≤ 0), sigmoid, swish and
  * swish' on a vector of floats at a time, written once with GCC / Clang vector
- * extensions and no intrinsics, so the same source compiles to SSE2 on
- * baseline x86-64, to AVX2 under -march=native or target("avx2"), and to
- * NEON on ARM.
+ * extensions (core/vec.h) and no intrinsics, so the same source compiles to
+ * SSE2 on baseline x86-64, to AVX2 under -march=native, and to NEON on ARM.
  *
  * Why: gcc does not vectorise vmath.h's branch-free scalar code below
  * AVX-512 (it cannot if-convert the selects without mask registers), so
@@ -12,52 +11,16 @@
  * Same bits: every lane performs vmath.h's sequence of IEEE operations
  * (mul, add, sub, div; the selects are bitwise and / or on the comparison
  * masks, the float → int step is a truncation as the scalar cast), and
- * VEC_MADD fuses exactly where OPS_MADD does — per lane fmaf when the build
+ * vec_madd fuses exactly where OPS_MADD does — per lane fmaf when the build
  * has FP_FAST_FMAF, else an unfused mul + add (ISO C mode does not
  * contract them). So a lane gives the bits of the scalar function for every
- * input, NaN included (tests/ops/test_swish_vec.c sweeps the float bit
+ * input, NaN included (tests/ops/test_swish_sweep.c sweeps the float bit
  * patterns). */
 #ifndef EBM_OPS_VMATH_VEC_H
 #define EBM_OPS_VMATH_VEC_H
 
-#include <stdint.h>
-#include <string.h>
-
+#include "core/vec.h"
 #include "ops/vmath.h"
-
-/* The target's own vector width: 8 lanes where AVX is enabled (-march=native
- * on x86-64 since Sandy Bridge), else 4 (SSE2, NEON). A wider vector on a
- * narrower target would work but pass through memory between the helpers
- * at -O0 and change the helpers' ABI (gcc's -Wpsabi). */
-#ifdef __AVX__
-#define VEC_LANES 8
-#else
-#define VEC_LANES 4
-#endif
-typedef float vec_f __attribute__((vector_size(4 * VEC_LANES)));
-typedef int32_t vec_i __attribute__((vector_size(4 * VEC_LANES)));
-
-/* gcc left vec_sigmoid a call in one of three loops (a third slower). */
-#define VEC_INLINE static inline __attribute__((always_inline))
-
-VEC_INLINE vec_f vec_load(const float *p) {
-  vec_f v;
-  memcpy(&v, p, sizeof v); /* unaligned */
-  return v;
-}
-
-VEC_INLINE void vec_store(float *p, vec_f v) { memcpy(p, &v, sizeof v); }
-
-VEC_INLINE vec_f vec_splat(float a) {
-  vec_f v;
-  for (int k = 0; k < VEC_LANES; k++) v[k] = a;
-  return v;
-}
-
-/* mask ? a : b lane by lane, for a comparison's mask (all ones or zero). */
-VEC_INLINE vec_f vec_select(vec_i mask, vec_f a, vec_f b) {
-  return (vec_f)((mask & (vec_i)a) | (~mask & (vec_i)b));
-}
 
 #ifdef FP_FAST_FMAF /* as OPS_MADD: gcc turns the lane loop into vector FMAs */
 VEC_INLINE vec_f vec_madd(vec_f a, vec_f b, vec_f c) {
