@@ -93,12 +93,23 @@ typedef struct {
   }
 
 /* Philox blocks VEC_LANES at a time in portable vector C (core/vec.h; the
- * generic path): the high word of each 32 × 32-bit product from 64-bit
- * lanes, the same integer arithmetic as rng_block. */
+ * generic path): the same integer arithmetic as rng_block. The high word of
+ * each 32 × 32-bit product: on little-endian targets from the even and the
+ * odd lanes seen as 64-bit lanes, masked to 32 bits so that gcc uses the
+ * widening multiply (pmuludq, umull) — one per pair of lanes, where 64-bit
+ * lanes converted from 32 made it a full 64-bit multiply (three). */
 VEC_INLINE vec_u mulhi_vec(vec_u a, vec_u m) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  typedef uint64_t vec_u64 __attribute__((vector_size(4 * VEC_LANES)));
+  const uint64_t low = 0xffffffffu;
+  const vec_u64 a64 = (vec_u64)a, m64 = (vec_u64)m;
+  const vec_u64 even = (a64 & low) * (m64 & low), odd = (a64 >> 32) * (m64 >> 32);
+  return (vec_u)((even >> 32) | (odd & ~(vec_u64){0} << 32));
+#else
   typedef uint64_t vec_u64 __attribute__((vector_size(8 * VEC_LANES)));
   const vec_u64 p = __builtin_convertvector(a, vec_u64) * __builtin_convertvector(m, vec_u64);
   return __builtin_convertvector(p >> 32, vec_u);
+#endif
 }
 #define MULLO_VEC(a, m) ((a) * (m))
 #define XOR_VEC(a, b) ((a) ^ (b))
@@ -284,11 +295,8 @@ static void normal_blocks_vec(const fill_job *job, int64_t blk) {
   vec_f z[4];
   bm_pair_vec(r[0], r[1], &z[0], &z[1]);
   bm_pair_vec(r[2], r[3], &z[2], &z[3]);
-  float *out = job->out + blk * 4;
-  for (int w = 0; w < 4; w++) {
-    const vec_f y = job->a + job->b * z[w];
-    for (int j = 0; j < VEC_LANES; j++) out[4 * j + w] = y[j]; /* lane j is block blk + j */
-  }
+  for (int w = 0; w < 4; w++) z[w] = job->a + job->b * z[w];
+  vec_store_interleaved4(job->out + blk * 4, z); /* lane j is block blk + j */
 }
 
 static void normal_blocks(void *ctx, int64_t begin, int64_t end, int tid) {

@@ -54,4 +54,35 @@ VEC_INLINE vec_u vec_splat_u(uint32_t a) {
   return v;
 }
 
+/* out[4·j + w] = z[w][j] for the 4 vectors z[0..3] and every lane j: four
+ * vectors of lanes into VEC_LANES runs of 4 (a 4 × VEC_LANES transpose),
+ * by two rounds of zips where the compiler has __builtin_shufflevector. */
+VEC_INLINE void vec_store_interleaved4(float *out, const vec_f z[4]) {
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_shufflevector)
+#define VEC_HAVE_SHUFFLE 1
+#endif
+#endif
+#ifdef VEC_HAVE_SHUFFLE
+#if VEC_LANES == 8
+#define VEC_ZIP_LO(a, b) __builtin_shufflevector(a, b, 0, 8, 1, 9, 2, 10, 3, 11)
+#define VEC_ZIP_HI(a, b) __builtin_shufflevector(a, b, 4, 12, 5, 13, 6, 14, 7, 15)
+#else
+#define VEC_ZIP_LO(a, b) __builtin_shufflevector(a, b, 0, 4, 1, 5)
+#define VEC_ZIP_HI(a, b) __builtin_shufflevector(a, b, 2, 6, 3, 7)
+#endif
+  const vec_f t0 = VEC_ZIP_LO(z[0], z[2]), t1 = VEC_ZIP_HI(z[0], z[2]);
+  const vec_f t2 = VEC_ZIP_LO(z[1], z[3]), t3 = VEC_ZIP_HI(z[1], z[3]);
+  vec_store(out, VEC_ZIP_LO(t0, t2));                 /* lanes 0, 1 (or lane 0) */
+  vec_store(out + VEC_LANES, VEC_ZIP_HI(t0, t2));
+  vec_store(out + 2 * VEC_LANES, VEC_ZIP_LO(t1, t3));
+  vec_store(out + 3 * VEC_LANES, VEC_ZIP_HI(t1, t3));
+#undef VEC_ZIP_LO
+#undef VEC_ZIP_HI
+#else
+  for (int w = 0; w < 4; w++)
+    for (int j = 0; j < VEC_LANES; j++) out[4 * j + w] = z[w][j];
+#endif
+}
+
 #endif
