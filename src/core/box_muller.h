@@ -1,6 +1,7 @@
 /* core/box_muller.h — internal: the Box–Muller transform of the normal
- * fills (rng.c), once in scalar C and once with AVX2, the same IEEE
- * operations in the same order, so both give the same bits for every input.
+ * fills (rng.c), in scalar C, in portable vector C (core/vec.h: the generic
+ * path) and with AVX2, the same IEEE operations in the same order, so all
+ * three give the same bits for every input.
  *
  * Why not libm: logf and sincosf are scalar calls, and they were ~5 % of a
  * Langevin step at 1 thread (the noise of 100 000 pixels per step). Here the
@@ -17,6 +18,8 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+
+#include "core/vec.h"
 
 #define BM_SQRT_HALF 0.70710678118654752440f
 #define BM_LN2_HI 0.693359375f     /* ln 2 in two parts: e·LN2_HI is exact */
@@ -80,6 +83,65 @@ static inline void bm_pair(uint32_t r1, uint32_t r2, float *z_cos, float *z_sin)
   const float radius = sqrtf(-2.0f * bm_log(u1));
   float s, c;
   bm_sincos(r2 >> 8, &s, &c);
+  *z_cos = radius * c;
+  *z_sin = radius * s;
+}
+
+/* bm_log, lane by lane (portable vector C). */
+VEC_INLINE vec_f bm_log_vec(vec_f u) {
+  const vec_u bits = (vec_u)u;
+  vec_i e = (vec_i)(bits >> 23) - 126;
+  const vec_f m = (vec_f)((bits & 0x007fffffu) | 0x3f000000u);
+  const vec_i small = m < vec_splat(BM_SQRT_HALF);
+  vec_f x = vec_select(small, (m + m) - 1.0f, m - 1.0f);
+  e += small; /* the mask is −1 where small */
+  const vec_f fe = __builtin_convertvector(e, vec_f), z = x * x;
+  vec_f y = vec_splat(7.0376836292e-2f);
+  y = y * x + -1.1514610310e-1f;
+  y = y * x + 1.1676998740e-1f;
+  y = y * x + -1.2420140846e-1f;
+  y = y * x + 1.4249322787e-1f;
+  y = y * x + -1.6668057665e-1f;
+  y = y * x + 2.0000714765e-1f;
+  y = y * x + -2.4999993993e-1f;
+  y = y * x + 3.3333331174e-1f;
+  y = (y * x) * z;
+  y = y + fe * BM_LN2_LO;
+  y = y - 0.5f * z;
+  x = x + y;
+  return x + fe * BM_LN2_HI;
+}
+
+/* bm_sincos, lane by lane (portable vector C). */
+VEC_INLINE void bm_sincos_vec(vec_u v, vec_f *sin_out, vec_f *cos_out) {
+  const vec_u t = v + (1u << 21), q = (t >> 22) & 3u;
+  const vec_i d = (vec_i)(t & ((1u << 22) - 1u)) - (1 << 21);
+  const vec_f x = __builtin_convertvector(d, vec_f) * BM_ANGLE_STEP, z = x * x;
+  vec_f ps = vec_splat(-1.9515295891e-4f);
+  ps = ps * z + 8.3321608736e-3f;
+  ps = ps * z + -1.6666654611e-1f;
+  const vec_f s = (ps * z) * x + x;
+  vec_f pc = vec_splat(2.443315711809948e-5f);
+  pc = pc * z + -1.388731625493765e-3f;
+  pc = pc * z + 4.166664568298827e-2f;
+  const vec_f c = ((pc * z) * z - 0.5f * z) + 1.0f;
+  const vec_i swap = (vec_i)((q & 1u) != 0u);
+  const vec_f cq = vec_select(swap, s, c), sq = vec_select(swap, c, s);
+  /* the negations as sign flips: bit 1 of q + 1 for the cosine, of q for the sine */
+  *cos_out = (vec_f)((vec_u)cq ^ (((q + 1u) & 2u) << 30));
+  *sin_out = (vec_f)((vec_u)sq ^ ((q & 2u) << 30));
+}
+
+/* bm_pair, lane by lane (portable vector C). sqrtf per lane: rng.c is built
+ * with -fno-math-errno (CMakeLists.txt), so gcc makes it one vector square
+ * root — correctly rounded, as sqrtf. */
+VEC_INLINE void bm_pair_vec(vec_u r1, vec_u r2, vec_f *z_cos, vec_f *z_sin) {
+  const vec_f u1 = (__builtin_convertvector((vec_i)(r1 >> 8), vec_f) + 1.0f) * (1.0f / 16777216.0f);
+  const vec_f l = -2.0f * bm_log_vec(u1);
+  vec_f radius;
+  for (int k = 0; k < VEC_LANES; k++) radius[k] = sqrtf(l[k]);
+  vec_f s, c;
+  bm_sincos_vec(r2 >> 8, &s, &c);
   *z_cos = radius * c;
   *z_sin = radius * s;
 }

@@ -75,14 +75,6 @@ typedef struct {
   float a, b; /* uniform: lo, hi - lo; normal: mean, std */
 } fill_job;
 
-/* Philox blocks 16 at a time with AVX-512 (the Langevin noise fill is ~10 %
- * of a training iteration, most of it the scalar Philox rounds): the same
- * integer arithmetic per lane, so the same bits as rng_block. The 32×32 →
- * 64-bit products come from _mm512_mul_epu32 on the even and the odd lanes. */
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#define RNG_WIDE 16
-
 /* The ten Philox rounds of rng_block on vectors of counters c0..c3, key
  * words k0, k1 (updated), multipliers m0, m1 — one definition for every
  * width, so every path computes exactly the scalar rounds. */
@@ -99,6 +91,52 @@ typedef struct {
     k0 += PHILOX_W0;                                                                            \
     k1 += PHILOX_W1;                                                                            \
   }
+
+/* Philox blocks VEC_LANES at a time in portable vector C (core/vec.h; the
+ * generic path): the same integer arithmetic as rng_block. The high word of
+ * each 32 × 32-bit product: on little-endian targets from the even and the
+ * odd lanes seen as 64-bit lanes, masked to 32 bits so that gcc uses the
+ * widening multiply (pmuludq, umull) — one per pair of lanes, where 64-bit
+ * lanes converted from 32 made it a full 64-bit multiply (three). */
+VEC_INLINE vec_u mulhi_vec(vec_u a, vec_u m) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  typedef uint64_t vec_u64 __attribute__((vector_size(4 * VEC_LANES)));
+  const uint64_t low = 0xffffffffu;
+  const vec_u64 a64 = (vec_u64)a, m64 = (vec_u64)m;
+  const vec_u64 even = (a64 & low) * (m64 & low), odd = (a64 >> 32) * (m64 >> 32);
+  return (vec_u)((even >> 32) | (odd & ~(vec_u64){0} << 32));
+#else
+  typedef uint64_t vec_u64 __attribute__((vector_size(8 * VEC_LANES)));
+  const vec_u64 p = __builtin_convertvector(a, vec_u64) * __builtin_convertvector(m, vec_u64);
+  return __builtin_convertvector(p >> 32, vec_u);
+#endif
+}
+#define MULLO_VEC(a, m) ((a) * (m))
+#define XOR_VEC(a, b) ((a) ^ (b))
+#define SET1_VEC(k) vec_splat_u((uint32_t)(k))
+
+// r[w][lane] = word w of block first + lane, for VEC_LANES consecutive blocks.
+VEC_INLINE void rng_blocks_vec(const ebm_rng *rng, uint64_t first, vec_u r[4]) {
+  vec_u lane;
+  for (int k = 0; k < VEC_LANES; k++) lane[k] = (uint32_t)k;
+  /* block = first + lane as 64 bits: low words, carry into the high words */
+  const vec_u lo0 = vec_splat_u((uint32_t)first);
+  vec_u c0 = lo0 + lane;
+  vec_u c1 = vec_splat_u((uint32_t)(first >> 32)) - (vec_u)(c0 < lo0); /* the mask is −1 */
+  vec_u c2 = vec_splat_u(0), c3 = vec_splat_u(0);
+  const vec_u m0 = vec_splat_u(PHILOX_M0), m1 = vec_splat_u(PHILOX_M1);
+  uint32_t k0 = (uint32_t)rng->seed, k1 = (uint32_t)(rng->seed >> 32);
+  PHILOX_ROUNDS(vec_u, mulhi_vec, MULLO_VEC, XOR_VEC, SET1_VEC);
+  r[0] = c0, r[1] = c1, r[2] = c2, r[3] = c3;
+}
+
+/* Philox blocks 16 at a time with AVX-512 (the Langevin noise fill is ~10 %
+ * of a training iteration, most of it the scalar Philox rounds): the same
+ * integer arithmetic per lane, so the same bits as rng_block. The 32×32 →
+ * 64-bit products come from _mm512_mul_epu32 on the even and the odd lanes. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define RNG_WIDE 16
 
 __attribute__((target("avx512f"))) static inline __m512i mulhi32(__m512i a, __m512i m) {
   __m512i even = _mm512_srli_epi64(_mm512_mul_epu32(a, m), 32);
@@ -249,6 +287,18 @@ __attribute__((target("avx2"))) static void normal_blocks8_avx2(const fill_job *
 }
 #endif
 
+/* Blocks [blk, blk + VEC_LANES) in portable vector C: the same bm_pair
+ * arithmetic per lane, then a + b·z, stored back in block order. */
+static void normal_blocks_vec(const fill_job *job, int64_t blk) {
+  vec_u r[4];
+  rng_blocks_vec(job->rng, job->base + (uint64_t)blk, r);
+  vec_f z[4];
+  bm_pair_vec(r[0], r[1], &z[0], &z[1]);
+  bm_pair_vec(r[2], r[3], &z[2], &z[3]);
+  for (int w = 0; w < 4; w++) z[w] = job->a + job->b * z[w];
+  vec_store_interleaved4(job->out + blk * 4, z); /* lane j is block blk + j */
+}
+
 static void normal_blocks(void *ctx, int64_t begin, int64_t end, int tid) {
   (void)tid;
   const fill_job *job = ctx;
@@ -263,6 +313,9 @@ static void normal_blocks(void *ctx, int64_t begin, int64_t end, int tid) {
         normal_blocks8_avx2(job, blk + half, r[0] + half, r[1] + half, r[2] + half, r[3] + half);
     }
 #endif
+  if (ebm_isa_active() == EBM_ISA_GENERIC)
+    for (; blk + VEC_LANES <= end && (blk + VEC_LANES) * 4 <= job->n; blk += VEC_LANES)
+      normal_blocks_vec(job, blk);
   for (; blk < end; blk++) normal_block_scalar(job, blk);
 }
 

@@ -98,11 +98,14 @@ static void im2col_group(const ebm_conv2d_shape *s, const float *restrict xt, in
           float *restrict out = row + oh * wo * g;
           const float *restrict in = xt + ((c * s->h_in + oh * st - pad + ki) * s->w_in + kj - pad) * g;
           memset(out, 0, (size_t)(ow0 * g) * sizeof *out);
-          for (int64_t ow = ow0; ow < ow1; ow++) {
-            const float *restrict src = in + ow * st * g;
-            float *restrict dst = out + ow * g;
-            for (int64_t t = 0; t < g; t++) dst[t] = src[t];
-          }
+          if (st == 1) /* one run (one item per group on large images: a float per pixel) */
+            memcpy(out + ow0 * g, in + ow0 * g, (size_t)((ow1 - ow0) * g) * sizeof *out);
+          else
+            for (int64_t ow = ow0; ow < ow1; ow++) {
+              const float *restrict src = in + ow * st * g;
+              float *restrict dst = out + ow * g;
+              for (int64_t t = 0; t < g; t++) dst[t] = src[t];
+            }
           memset(out + ow1 * g, 0, (size_t)((wo - ow1) * g) * sizeof *out);
         }
         memset(row + oh1 * wo * g, 0, (size_t)((ho - oh1) * wo * g) * sizeof *row);
@@ -128,6 +131,10 @@ static void col2im_group(const ebm_conv2d_shape *s, const float *restrict col, i
         for (int64_t oh = oh0; oh < oh1; oh++) {
           const float *restrict in = row + oh * wo * g;
           float *restrict out = dxt + ((c * s->h_in + oh * st - pad + ki) * s->w_in + kj - pad) * g;
+          if (st == 1) { /* one run; each element still gets one addition per row */
+            for (int64_t q = ow0 * g; q < ow1 * g; q++) out[q] += in[q];
+            continue;
+          }
           for (int64_t ow = ow0; ow < ow1; ow++) {
             const float *restrict src = in + ow * g;
             float *restrict dst = out + ow * st * g;

@@ -8,7 +8,6 @@
 #include "ebm/core.h"
 #include "ops/cpu_kernels.h"
 #include "ops/swish_simd.h"
-#include "ops/vmath.h"
 
 /* Below 4 blocks (~30–60 µs of work) a trip through the pool (~10–20 µs to
  * wake a worker) costs more than it saves. */
@@ -50,18 +49,6 @@ static void tanh_grad_range(int64_t count, const float *restrict x, const float 
   }
 }
 
-static void sigmoid_range(int64_t count, const float *restrict x, float *restrict y) {
-  for (int64_t i = 0; i < count; i++) y[i] = ops_sigmoid(x[i]);
-}
-
-/* σ' = σ(1 − σ). dx may alias dy. */
-static void sigmoid_grad_range(int64_t count, const float *restrict x, const float *dy, float *dx) {
-  for (int64_t i = 0; i < count; i++) {
-    const float s = ops_sigmoid(x[i]);
-    dx[i] = dy[i] * s * (1.0f - s);
-  }
-}
-
 /* y may alias a or b. */
 static void add_range(int64_t count, const float *a, const float *b, float *y) {
   for (int64_t i = 0; i < count; i++) y[i] = a[i] + b[i];
@@ -91,8 +78,8 @@ static void ew_range(const ew_job *j, int64_t i0, int64_t i1) {
   case EW_LEAKY_GRAD: leaky_grad_range(n, j->alpha, a, b, y); break;
   case EW_TANH: tanh_range(n, a, y); break;
   case EW_TANH_GRAD: tanh_grad_range(n, a, b, y); break;
-  case EW_SIGMOID: sigmoid_range(n, a, y); break;
-  case EW_SIGMOID_GRAD: sigmoid_grad_range(n, a, b, y); break;
+  case EW_SIGMOID: ops_sigmoid_array(n, a, y); break;
+  case EW_SIGMOID_GRAD: ops_sigmoid_grad_array(n, a, b, y); break;
   case EW_ADD: add_range(n, a, b, y); break;
   case EW_AXPY: axpy_range(n, j->alpha, a, y); break;
   case EW_SCALE: scale_range(n, j->alpha, a, y); break;

@@ -1,15 +1,65 @@
-/* Swish and its gradient over arrays — the activation of every uva-cnn and
- * IGEBM layer, so a large share of a Langevin step. gcc does not vectorise
- * vmath.h's branch-free scalar code for AVX2 (it can only if-convert the
- * selects with AVX-512 masks), and the scalar loop ran at ~12 ns an element
- * on a Zen 3; so the avx2 path has the same sequence of IEEE operations
- * written with AVX2 intrinsics, 8 lanes at a time: the same bits as
- * ops_swish / ops_swish_grad for every input (tested; a NaN stays a NaN,
- * its sign may differ), vector body and tail alike. Other paths keep the scalar loop (vectorised by gcc on
- * AVX-512 targets). */
+/* Swish, sigmoid and their gradients over arrays — swish is the activation
+ * of every uva-cnn and IGEBM layer, so a large share of a Langevin step. gcc does not vectorise
+ * vmath.h's branch-free scalar code below AVX-512 (it can only if-convert
+ * the selects with AVX-512 masks), and the scalar loop ran at ~12 ns an
+ * element on a Zen 3. So the same sequence of IEEE operations runs a vector
+ * at a time: on the generic path in portable vector C (vmath_vec.h: SSE2,
+ * NEON or AVX2, whatever the build targets), on the avx2 path with AVX2
+ * intrinsics. Both give the same bits as ops_swish / ops_swish_grad for
+ * every input (tested; a NaN stays a NaN, its sign may differ), vector body
+ * and tail alike. The avx512 path keeps the scalar loop, which gcc
+ * vectorises with AVX-512 masks. The sigmoid has no intrinsics version: it
+ * takes the portable one on the avx2 path too. */
 #include "ebm/core.h"
 #include "ops/swish_simd.h"
 #include "ops/vmath.h"
+#include "ops/vmath_vec.h"
+
+/* The portable kernels: whole vectors of x; the callers finish the tail
+ * with the scalar functions. Return the elements done. */
+static int64_t swish_vec(int64_t count, const float *x, float *y) {
+  int64_t i = 0;
+  for (; i + VEC_LANES <= count; i += VEC_LANES) {
+    const vec_f v = vec_load(x + i);
+    vec_store(y + i, v * vec_sigmoid(v));
+  }
+  return i;
+}
+
+static int64_t swish_grad_vec(int64_t count, const float *x, const float *dy, float *dx) {
+  int64_t i = 0;
+  for (; i + VEC_LANES <= count; i += VEC_LANES) {
+    const vec_f v = vec_load(x + i);
+    vec_store(dx + i, vec_load(dy + i) * vec_swish_grad_of(v, vec_sigmoid(v)));
+  }
+  return i;
+}
+
+static int64_t swish_gate_vec(int64_t count, const float *x, float *y, float *gate) {
+  int64_t i = 0;
+  for (; i + VEC_LANES <= count; i += VEC_LANES) {
+    const vec_f v = vec_load(x + i), s = vec_sigmoid(v);
+    vec_store(y + i, v * s);
+    vec_store(gate + i, vec_swish_grad_of(v, s));
+  }
+  return i;
+}
+
+static int64_t sigmoid_vec(int64_t count, const float *x, float *y) {
+  int64_t i = 0;
+  for (; i + VEC_LANES <= count; i += VEC_LANES) vec_store(y + i, vec_sigmoid(vec_load(x + i)));
+  return i;
+}
+
+/* σ' = σ(1 − σ), multiplied in eltwise_cpu.c's order: (dy·σ)·(1 − σ). */
+static int64_t sigmoid_grad_vec(int64_t count, const float *x, const float *dy, float *dx) {
+  int64_t i = 0;
+  for (; i + VEC_LANES <= count; i += VEC_LANES) {
+    const vec_f s = vec_sigmoid(vec_load(x + i));
+    vec_store(dx + i, (vec_load(dy + i) * s) * (1.0f - s));
+  }
+  return i;
+}
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -91,29 +141,45 @@ __attribute__((target("avx2,fma"))) static int64_t swish_gate_avx2(int64_t count
 #endif
 
 void ops_swish_array(int64_t count, const float *x, float *y) {
-  int64_t i = 0;
+  const ebm_isa isa = ebm_isa_active();
+  int64_t i = isa == EBM_ISA_GENERIC ? swish_vec(count, x, y) : 0;
 #ifdef HAVE_AVX2_SWISH
-  if (ebm_isa_active() == EBM_ISA_AVX2) i = swish_avx2(count, x, y);
+  if (isa == EBM_ISA_AVX2) i = swish_avx2(count, x, y);
 #endif
   for (; i < count; i++) y[i] = ops_swish(x[i]);
 }
 
 void ops_swish_grad_array(int64_t count, const float *x, const float *dy, float *dx) {
-  int64_t i = 0;
+  const ebm_isa isa = ebm_isa_active();
+  int64_t i = isa == EBM_ISA_GENERIC ? swish_grad_vec(count, x, dy, dx) : 0;
 #ifdef HAVE_AVX2_SWISH
-  if (ebm_isa_active() == EBM_ISA_AVX2) i = swish_grad_avx2(count, x, dy, dx);
+  if (isa == EBM_ISA_AVX2) i = swish_grad_avx2(count, x, dy, dx);
 #endif
   for (; i < count; i++) dx[i] = dy[i] * ops_swish_grad(x[i]);
 }
 
 void ops_swish_gate_array(int64_t count, const float *x, float *y, float *gate) {
-  int64_t i = 0;
+  const ebm_isa isa = ebm_isa_active();
+  int64_t i = isa == EBM_ISA_GENERIC ? swish_gate_vec(count, x, y, gate) : 0;
 #ifdef HAVE_AVX2_SWISH
-  if (ebm_isa_active() == EBM_ISA_AVX2) i = swish_gate_avx2(count, x, y, gate);
+  if (isa == EBM_ISA_AVX2) i = swish_gate_avx2(count, x, y, gate);
 #endif
   for (; i < count; i++) {
     float xi = x[i]; /* y may alias x */
     y[i] = ops_swish(xi);
     gate[i] = ops_swish_grad(xi);
+  }
+}
+
+void ops_sigmoid_array(int64_t count, const float *x, float *y) {
+  int64_t i = ebm_isa_active() != EBM_ISA_AVX512 ? sigmoid_vec(count, x, y) : 0;
+  for (; i < count; i++) y[i] = ops_sigmoid(x[i]);
+}
+
+void ops_sigmoid_grad_array(int64_t count, const float *x, const float *dy, float *dx) {
+  int64_t i = ebm_isa_active() != EBM_ISA_AVX512 ? sigmoid_grad_vec(count, x, dy, dx) : 0;
+  for (; i < count; i++) {
+    const float s = ops_sigmoid(x[i]);
+    dx[i] = dy[i] * s * (1.0f - s);
   }
 }

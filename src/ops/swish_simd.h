@@ -1,6 +1,7 @@
-/* ops/swish_simd.h — internal: swish and its gradient over arrays, with
- * AVX2 intrinsics on the avx2 path (swish_simd.c), bit-identical to
- * vmath.h's ops_swish / ops_swish_grad element by element. */
+/* ops/swish_simd.h — internal: swish, sigmoid and their gradients over
+ * arrays, a vector at a time (swish_simd.c: portable vector C, AVX2
+ * intrinsics for the swish on the avx2 path), bit-identical to vmath.h's
+ * scalar functions element by element. */
 #ifndef EBM_OPS_SWISH_SIMD_H
 #define EBM_OPS_SWISH_SIMD_H
 
@@ -17,5 +18,10 @@ void ops_swish_grad_array(int64_t count, const float *x, const float *dy, float 
  * ops_swish_grad_array (whose last operation is that multiply). y may
  * alias x; gate may not. */
 void ops_swish_gate_array(int64_t count, const float *x, float *y, float *gate);
+
+/* y[i] = σ(x[i]) for i < count (y may alias x). */
+void ops_sigmoid_array(int64_t count, const float *x, float *y);
+/* dx[i] = dy[i]·σ(x[i])·(1 − σ(x[i])), in that order (dx may alias dy). */
+void ops_sigmoid_grad_array(int64_t count, const float *x, const float *dy, float *dx);
 
 #endif

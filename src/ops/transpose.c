@@ -3,6 +3,8 @@
  * cycle; 8×8 tiles transposed in AVX registers (8 loads, 24 shuffles, 8
  * stores) run ~4× faster. The AVX path is chosen at run time, so builds
  * without -march (the test build) run and test the same code. */
+#include <string.h>
+
 #include "ops/transpose.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -84,8 +86,23 @@ __attribute__((target("avx"))) static void transpose_avx(int64_t rows, int64_t c
 }
 #endif
 
+/* A single row or column with unit stride on both sides is a copy (the
+ * conv paths' groups of one item, on large images): one contiguous loop
+ * instead of the tiles' element-by-element walk. */
+static int transpose_is_copy(int64_t rows, int64_t cols, int64_t lds, int64_t ldd) {
+  return (rows == 1 && ldd == 1) || (cols == 1 && lds == 1);
+}
+
 static void transpose_any(int64_t rows, int64_t cols, const float *src, const float *src2,
                           int64_t lds, float *dst, int64_t ldd) {
+  if (transpose_is_copy(rows, cols, lds, ldd)) {
+    const int64_t n = rows * cols;
+    if (src2)
+      for (int64_t i = 0; i < n; i++) dst[i] = src[i] * src2[i];
+    else
+      memcpy(dst, src, (size_t)n * sizeof *dst);
+    return;
+  }
 #ifdef HAVE_AVX_PATH
   if (rows >= 8 && cols >= 8 && __builtin_cpu_supports("avx")) {
     transpose_avx(rows, cols, src, src2, lds, dst, ldd);

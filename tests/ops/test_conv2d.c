@@ -44,6 +44,7 @@ static const int64_t fixed_shapes[][9] = {
     {2, 16, 4, 4, 8, 3, 3, 2, 1},   /* deep, tiny spatial */
     {37, 2, 6, 5, 3, 3, 3, 2, 1},   /* several item groups per slot, plus a remainder */
     {20, 3, 9, 9, 4, 3, 3, 1, 1},
+    {2, 4, 44, 44, 1, 3, 3, 1, 1}, /* K·P over half the col budget: groups of one item (copies) */
 };
 #define FIXED_COUNT ((int)(sizeof fixed_shapes / sizeof fixed_shapes[0]))
 #define RANDOM_COUNT 6

@@ -11,6 +11,8 @@ TEST(transpose_moves_every_element_for_odd_sizes_and_strides) {
   for (int trial = 0; trial < 40; trial++) {
     int64_t rows = 1 + ebm_rng_below(&rng, 40), cols = 1 + ebm_rng_below(&rng, 40);
     int64_t lds = cols + ebm_rng_below(&rng, 3), ldd = rows + ebm_rng_below(&rng, 3);
+    if (trial < 2) rows = 1, ldd = 1; /* a row into a unit-stride column: a copy */
+    else if (trial < 4) cols = 1, lds = 1; /* and back */
     float *src = rand_floats(rows * lds, 100 + trial, -1, 1), *gate = rand_floats(rows * lds, 300 + trial, -2, 2);
     float *dst = nan_floats(cols * ldd), *prod = nan_floats(cols * ldd);
     ops_transpose(rows, cols, src, lds, dst, ldd);
