@@ -143,7 +143,7 @@ ebm_status ebm_curves_png(const char *path, const char *title, const char *x_lab
                           int nseries, const ebm_curve_series *series, int log_x) {
   if (nseries < 1 || nseries > EBM_CURVES_MAX_SERIES || !series)
     return ebm_set_error(EBM_ERR_ARG, "curves: need 1..%d series, got %d", EBM_CURVES_MAX_SERIES, nseries);
-  frame f;
+  frame f = {0}; /* set by frame_of; zeroed so gcc -O3 sees no path without it */
   ebm_status st = frame_of(nseries, series, log_x, &f);
   if (st != EBM_OK) return st;
   plot_canvas c = {WIDTH, HEIGHT, malloc((size_t)WIDTH * HEIGHT * 3)};
