@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ebm/sample.h"
+#include "sample/gaussian_internal.h"
 
 #define LOG_2PI 1.8378770664093454836
 
@@ -201,6 +201,10 @@ fail:
 }
 
 ebm_status ebm_gaussian_energy_sample(const ebm_energy *en, ebm_rng *rng, int64_t n, float *x) {
+  if (gaussian_lowrank_is(en)) {
+    gaussian_lowrank_sample(en, rng, n, x);
+    return EBM_OK;
+  }
   if (!en || en->destroy != gaussian_destroy)
     return ebm_set_error(EBM_ERR_ARG, "%s is not a gaussian energy", en ? en->name : "(null)");
   const gaussian_energy *g = en->self;
@@ -221,6 +225,10 @@ ebm_status ebm_gaussian_energy_sample(const ebm_energy *en, ebm_rng *rng, int64_
 }
 
 ebm_status ebm_gaussian_energy_log_z(const ebm_energy *en, double *log_z) {
+  if (gaussian_lowrank_is(en)) {
+    *log_z = gaussian_lowrank_log_z(en);
+    return EBM_OK;
+  }
   if (!en || en->destroy != gaussian_destroy)
     return ebm_set_error(EBM_ERR_ARG, "%s is not a gaussian energy", en ? en->name : "(null)");
   *log_z = ((const gaussian_energy *)en->self)->log_z;
@@ -319,6 +327,11 @@ done:
 
 ebm_status ebm_gaussian_energy_sample_given(const ebm_energy *en, ebm_rng *rng, int64_t n, const float *known,
                                             const float *mask, float spread, float *x) {
+  if (gaussian_lowrank_is(en)) /* its Σ_oo is D×D: the dense factors below do not fit */
+    return ebm_set_error(EBM_ERR_UNSUPPORTED,
+                         "%s: drawing given known values (the inpainting start) is only done for a full-covariance "
+                         "gaussian, of at most %d values per item",
+                         en->name, EBM_GAUSSIAN_FULL_MAX_DIM);
   if (!en || en->destroy != gaussian_destroy)
     return ebm_set_error(EBM_ERR_ARG, "%s is not a gaussian energy", en ? en->name : "(null)");
   const gaussian_energy *g = en->self;
