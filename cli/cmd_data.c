@@ -163,8 +163,11 @@ done:
   return st;
 }
 
-/* n items chosen at random (without repetition) as an image grid. */
-static ebm_status write_images_png(const char *path, const ebm_dataset *ds, int64_t n, uint64_t seed) {
+/* n items as an image grid of `cols` columns (0: square): chosen at random
+ * (without repetition), or the first n in file order when `first` (a grid
+ * the user arranged, e.g. sources and their translations). */
+static ebm_status write_images_png(const char *path, const ebm_dataset *ds, int64_t n, uint64_t seed, int first,
+                                   int cols) {
   const ebm_tensor *x = ds->x;
   if (x->shape[1] != 1 && x->shape[1] != 3)
     return ebm_set_error(EBM_ERR_UNSUPPORTED, "%s: images have %lld channels; can show 1 (gray) or 3 (RGB)",
@@ -180,13 +183,14 @@ static ebm_status write_images_png(const char *path, const ebm_dataset *ds, int6
   ebm_rng rng;
   ebm_rng_init(&rng, seed);
   for (int64_t i = 0; i < total; i++) order[i] = i;
-  ebm_rng_shuffle(&rng, order, total);
+  if (!first) ebm_rng_shuffle(&rng, order, total);
   for (int64_t i = 0; i < n; i++)
     memcpy(grid->data + i * item, x->data + order[i] * item, (size_t)item * sizeof(float));
   ebm_grid_opts opts = ebm_grid_defaults();
   opts.lo = ds->range_lo;
   opts.hi = ds->range_hi;
   opts.scale = x->shape[2] <= 64 ? 2 : 1;
+  opts.ncols = cols;
   st = ebm_png_write_grid(path, grid, &opts);
 done:
   free(order);
@@ -208,8 +212,11 @@ static int spec_toy(const char *spec) {
 static int run_show(int argc, char **argv) {
   const char *out = NULL, *range = "0,1";
   int64_t n = 0, seed = 0;
+  int first = 0, cols = 0;
   cli_opt opts[] = {
       {"out", OPT_PATH_OUT, &out, "FILE.png", "where to write the picture (required)"},
+      {"first", OPT_FLAG, &first, NULL, "images: the first N in file order instead of N at random"},
+      {"cols", OPT_INT, &cols, "C", "images: C per row (0: a square grid)"},
       {"n", OPT_INT64, &n, "N", "images to show (0: 64, or all when fewer), or points for 2-D data (0: 20000 fresh toy samples, or all points)"},
       {"seed", OPT_INT64, &seed, "S", "picks the images / draws the toy samples"},
       {"range", OPT_STRING, &range, "LO,HI", "map image bytes 0..255 to [LO,HI]"},
@@ -223,6 +230,8 @@ static int run_show(int argc, char **argv) {
   cli_path spec = {"data", pos[0], OPT_SPEC_IN};
   if ((rc = cli_check_paths("data show", opts, CLI_NOPTS(opts), &spec, 1))) return rc;
   if (n < 0) return cli_usage_error("data show", "--n must be at least 1 (or 0 for the default), got %lld", (long long)n);
+  if (cols < 0 || cols > IMAGES_MAX)
+    return cli_usage_error("data show", "--cols must be in 1..%d (or 0 for a square grid), got %d", IMAGES_MAX, cols);
   float lo, hi;
   if ((rc = cli_parse_range("data show", range, &lo, &hi))) return rc;
   ebm_dataset *ds;
@@ -240,7 +249,7 @@ static int run_show(int argc, char **argv) {
                              (long long)(have < IMAGES_MAX ? have : IMAGES_MAX),
                              have < IMAGES_MAX ? "in the data set" : "a grid may hold");
     }
-    st = write_images_png(out, ds, n, (uint64_t)seed);
+    st = write_images_png(out, ds, n, (uint64_t)seed, first, cols);
     if (st == EBM_OK) printf("wrote %s: %lld images of %s\n", out, (long long)n, ds->spec);
   } else if (x->ndim == 2 && x->shape[1] == 2) {
     if (n > POINTS_MAX) {
@@ -275,7 +284,8 @@ static int run_show(int argc, char **argv) {
 
 CLI_COMMAND(data_show, "data show", "SPEC --out FILE.png [--n N] [--seed S] [--range LO,HI]",
             "draw a data set: an image grid, or a 2-D histogram beside the exact density",
-            "Images: a grid of N items picked at random (--seed), in the --range they were\n"
+            "Images: a grid of N items picked at random (--seed; --first: the first N in\n"
+            "file order, --cols C per row, for a grid you arranged), in the --range they were\n"
             "loaded with. 2-D toys (toy:NAME): a histogram of N fresh samples (default\n"
             "20000) over [-4,4]^2 on the left and the toy's exact density p(x) on the\n"
             "right, on the same colour scale (dark = 0, bright = max p). Other 2-D data\n"

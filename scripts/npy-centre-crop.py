@@ -8,33 +8,9 @@ video model, with C = 1); OUT is float32 (N·T)×SIDE×SIDE (default 28, the
 Fashion-MNIST classifier's input): the SIDE×SIDE square at the centre of
 each frame. Standard library only (no numpy on the build machines)."""
 import array
-import ast
-import struct
 import sys
 
-
-def read_npy(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    if data[:6] != b"\x93NUMPY":
-        sys.exit(f"{path}: not a .npy file")
-    major = data[6]
-    hlen = struct.unpack("<H", data[8:10])[0] if major == 1 else struct.unpack("<I", data[8:12])[0]
-    start = 10 if major == 1 else 12
-    header = ast.literal_eval(data[start:start + hlen].decode("latin1"))
-    if header["descr"] != "<f4" or header["fortran_order"]:
-        sys.exit(f"{path}: need little-endian float32 in C order, got {header['descr']}")
-    values = array.array("f")
-    values.frombytes(data[start + hlen:])
-    return tuple(header["shape"]), values
-
-
-def write_npy(path, shape, values):
-    header = "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }" % "".join(f"{d}, " for d in shape)
-    header += " " * ((64 - (10 + len(header) + 1) % 64) % 64) + "\n"
-    with open(path, "wb") as f:
-        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode("latin1"))
-        values.tofile(f)
+from npy_stdlib import read_npy, write_npy
 
 
 def main():

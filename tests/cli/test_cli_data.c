@@ -55,6 +55,33 @@ TEST(cli_data_show_writes_an_image_grid_png) {
   free(px);
 }
 
+/* --first draws the first N images in file order, --cols C per row: image i
+ * (constant value i·20) sits in cell (i / C, i % C). */
+TEST(cli_data_show_first_keeps_file_order_in_cols_per_row) {
+  enum { N = 6, S = 4 };
+  uint8_t img[N * S * S];
+  for (int i = 0; i < N * S * S; i++) img[i] = (uint8_t)(20 * (i / (S * S)));
+  REQUIRE_OK(ebm_npy_save(test_path("o.npy"), EBM_DTYPE_U8, 3, (int64_t[]){N, S, S}, img));
+  cli_result r = run_cli("data show npy:%s --n 5 --first --cols 3 --out %s", test_path("o.npy"), test_path("o.png"));
+  CHECK_EQ_INT(r.code, 0);
+  cli_result_free(&r);
+  int w, h, c;
+  uint8_t *px = NULL;
+  REQUIRE_OK(ebm_png_read(test_path("o.png"), &w, &h, &c, &px));
+  const int cell = S * 2 + 2; /* scale 2, pad 2 */
+  CHECK_EQ_INT(w, 3 * cell + 2);
+  CHECK_EQ_INT(h, 2 * cell + 2);
+  for (int i = 0; i < 5; i++) {
+    const int y = 2 + (i / 3) * cell + 1, x = 2 + (i % 3) * cell + 1;
+    CHECK_EQ_INT(px[y * w + x], 20 * i);
+  }
+  free(px);
+  r = run_cli("data show npy:%s --cols -1 --out %s", test_path("o.npy"), test_path("o.png"));
+  CHECK_EQ_INT(r.code, 2);
+  CHECK_CONTAINS(r.err, "--cols must be in 1..");
+  cli_result_free(&r);
+}
+
 /* The density panel is bright at a mode of 8gaussians and dark between
  * modes; both panels share the colour scale. */
 TEST(cli_data_show_toy_draws_histogram_beside_exact_density) {

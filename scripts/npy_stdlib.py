@@ -1,0 +1,39 @@
+"""Reading and writing .npy files with the standard library alone (the
+build machines have no numpy): little-endian float32 / int32, C order.
+Imported by the scripts beside it."""
+import array
+import ast
+import struct
+import sys
+
+_DESCR = {"f": "<f4", "i": "<i4"}
+
+
+def read_npy(path):
+    """(shape, array.array('f')) of a float32 .npy; exits naming the file otherwise."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:6] != b"\x93NUMPY":
+        sys.exit(f"{path}: not a .npy file")
+    major = data[6]
+    hlen = struct.unpack("<H", data[8:10])[0] if major == 1 else struct.unpack("<I", data[8:12])[0]
+    start = 10 if major == 1 else 12
+    header = ast.literal_eval(data[start:start + hlen].decode("latin1"))
+    if header["descr"] != "<f4" or header["fortran_order"]:
+        sys.exit(f"{path}: need little-endian float32 in C order, got {header['descr']}")
+    values = array.array("f")
+    values.frombytes(data[start + hlen:])
+    return tuple(header["shape"]), values
+
+
+def write_npy(path, shape, values, typecode="f"):
+    """Writes values (any iterable of numbers, or an array.array) as a version-1 .npy of
+    float32 (typecode 'f') or int32 ('i'), header padded to 64 bytes as numpy does."""
+    header = "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }" % (
+        _DESCR[typecode], "".join(f"{d}, " for d in shape))
+    header += " " * ((64 - (10 + len(header) + 1) % 64) % 64) + "\n"
+    if not isinstance(values, array.array) or values.typecode != typecode:
+        values = array.array(typecode, values)
+    with open(path, "wb") as f:
+        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode("latin1"))
+        f.write(values.tobytes())
