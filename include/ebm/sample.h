@@ -303,8 +303,9 @@ ebm_status ebm_gaussian_energy_sample(const ebm_energy *en, ebm_rng *rng, int64_
  * spread 1 is the exact conditional, 0 its mean (rng unused, may be NULL). The
  * factors are O(D³) per distinct mask (consecutive items with the same
  * mask share them). x may be `known`. For an energy made by
- * ebm_gaussian_energy_new (EBM_ERR_UNSUPPORTED for a low-rank one,
- * EBM_ERR_ARG for any other). */
+ * ebm_gaussian_energy_new, or a low-rank one (then O(D·K²) per distinct
+ * mask and O(D·K) per item, through K×K solves; EBM_ERR_UNSUPPORTED if
+ * some λ_k < σ², which no fit makes); EBM_ERR_ARG for any other. */
 ebm_status ebm_gaussian_energy_sample_given(const ebm_energy *en, ebm_rng *rng, int64_t n, const float *known,
                                             const float *mask, float spread, float *x);
 
@@ -317,8 +318,7 @@ ebm_status ebm_gaussian_energy_sample_given(const ebm_energy *en, ebm_rng *rng, 
  * it is the low-rank fit below with rank EBM_GAUSSIAN_LOWRANK_MAX_RANK,
  * since the full one needs three D×D double matrices (384 MiB at 4096) and
  * O(D³) work to factor — a 32³ voxel grid would need 24 GiB. Either kind
- * works with every ebm_gaussian_energy_* call except sample_given, which a
- * low-rank one refuses (EBM_ERR_UNSUPPORTED). */
+ * works with every ebm_gaussian_energy_* call. */
 #define EBM_GAUSSIAN_FULL_MAX_DIM 4096
 ebm_status ebm_gaussian_energy_fit(const float *x, int64_t n, int64_t dim, int64_t max_items, ebm_energy **out);
 

@@ -12,6 +12,13 @@ int gaussian_lowrank_is(const ebm_energy *en);
 /* n exact draws into x (n×D); en must be low-rank. */
 void gaussian_lowrank_sample(const ebm_energy *en, ebm_rng *rng, int64_t n, float *x);
 double gaussian_lowrank_log_z(const ebm_energy *en);
+/* ebm_gaussian_energy_sample_given for a low-rank en. */
+ebm_status gaussian_lowrank_sample_given(const ebm_energy *en, ebm_rng *rng, int64_t n, const float *known,
+                                         const float *mask, float spread, float *x);
+/* In-place Cholesky Σ = LLᵀ (lower triangle of the row-major D×D a).
+ * Returns the failing pivot (≥ 0) if Σ is not positive definite, −1 on
+ * success. */
+int64_t gaussian_cholesky(double *a, int64_t D);
 
 /* The fits' shared rules (gaussian_fit.c). Of n items, the m fitted are
  * items j·n/m, j < m: evenly spread over the set, so a sorted set is still
