@@ -114,8 +114,9 @@ typedef enum { EBM_EBC_TASK = 0, EBM_EBC_SEEN, EBM_EBC_ALL } ebm_ebc_negatives;
 /* NCE, flow-contrastive estimation and flows (method_nce.c, method_fce.c,
  * method_flow.c). */
 typedef struct {
-  /* nce (method_nce.c): the noise is a full-covariance Gaussian fitted to
-   * the data, or a trained flow; log Z is the energy network's own output
+  /* nce (method_nce.c): the noise is a Gaussian fitted to the data
+   * (ebm_gaussian_energy_fit: full covariance, or low-rank for large
+   * items), or a trained flow; log Z is the energy network's own output
    * offset. */
   float noise_ratio;          /* ν noise samples per data item (> 0), 1 */
   char noise_ckpt[EBM_TRAIN_TEXT_SIZE]; /* nce: a flow checkpoint as the noise (exact samples and
@@ -162,8 +163,9 @@ typedef struct {
   float reinit;               /* fresh-noise fraction of the buffer draws, 0.05 */
   /* Where fresh chains start (the buffer's first fill and its reinit
    * draws, pcd / jem; every chain of short-run): EBM_START_UNIFORM, noise
-   * over the range (IGEBM), or EBM_START_GAUSSIAN, a full-covariance
-   * Gaussian fitted to the training data (ebm_chain_start_draw). */
+   * over the range (IGEBM), or EBM_START_GAUSSIAN, a Gaussian fitted to
+   * the training data (ebm_gaussian_energy_fit: full covariance up to
+   * 4096 values per item, low-rank above; ebm_chain_start_draw). */
   ebm_chain_start chain_start;
   float alpha;                /* the energy L2 coefficient α, 1 (A.11) */
   float pos_noise;            /* σ of the noise added to positives, 0.005 */

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ebm/sample.h"
+#include "sample/gaussian_internal.h"
 
 #define LOG_2PI 1.8378770664093454836
 
@@ -72,9 +72,7 @@ static void gaussian_destroy(void *self) {
   free(g);
 }
 
-/* In-place Cholesky Σ = LLᵀ (lower triangle of a). Returns the failing
- * pivot (≥ 0) if Σ is not positive definite, −1 on success. */
-static int64_t cholesky(double *a, int64_t D) {
+int64_t gaussian_cholesky(double *a, int64_t D) {
   for (int64_t j = 0; j < D; j++) {
     double d = a[j * D + j];
     for (int64_t k = 0; k < j; k++) d -= a[j * D + k] * a[j * D + k];
@@ -161,7 +159,7 @@ ebm_status ebm_gaussian_energy_new(int64_t dim, const double *mean, const double
       goto fail;
     }
     memcpy(l, cov, D * D * sizeof *l);
-    int64_t bad = cholesky(l, dim);
+    int64_t bad = gaussian_cholesky(l, dim);
     if (bad >= 0) {
       st = ebm_set_error(EBM_ERR_ARG,
                          "gaussian energy: cov is not positive definite (Cholesky pivot %lld)",
@@ -201,6 +199,10 @@ fail:
 }
 
 ebm_status ebm_gaussian_energy_sample(const ebm_energy *en, ebm_rng *rng, int64_t n, float *x) {
+  if (gaussian_lowrank_is(en)) {
+    gaussian_lowrank_sample(en, rng, n, x);
+    return EBM_OK;
+  }
   if (!en || en->destroy != gaussian_destroy)
     return ebm_set_error(EBM_ERR_ARG, "%s is not a gaussian energy", en ? en->name : "(null)");
   const gaussian_energy *g = en->self;
@@ -221,6 +223,10 @@ ebm_status ebm_gaussian_energy_sample(const ebm_energy *en, ebm_rng *rng, int64_
 }
 
 ebm_status ebm_gaussian_energy_log_z(const ebm_energy *en, double *log_z) {
+  if (gaussian_lowrank_is(en)) {
+    *log_z = gaussian_lowrank_log_z(en);
+    return EBM_OK;
+  }
   if (!en || en->destroy != gaussian_destroy)
     return ebm_set_error(EBM_ERR_ARG, "%s is not a gaussian energy", en ? en->name : "(null)");
   *log_z = ((const gaussian_energy *)en->self)->log_z;
@@ -280,7 +286,7 @@ static ebm_status given_build(const gaussian_energy *g, const float *mask, int n
   }
   for (int64_t r = 0; r < no; r++)
     for (int64_t c = 0; c <= r; c++) soo[r * no + c] = soo[c * no + r] = cov_at(g, gv->oi[r], gv->oi[c]);
-  if (no > 0 && cholesky(soo, no) >= 0) {
+  if (no > 0 && gaussian_cholesky(soo, no) >= 0) {
     st = ebm_set_error(EBM_ERR_ARG, "gaussian energy: the known values' covariance is not positive definite");
     goto done;
   }
@@ -308,7 +314,7 @@ static ebm_status given_build(const gaussian_energy *g, const float *mask, int n
       for (int64_t k = 0; k < no; k++) s -= gv->a[i * no + k] * som[j * no + k];
       gv->c[i * nm + j] = gv->c[j * nm + i] = s;
     }
-  if (nm > 0 && cholesky(gv->c, nm) >= 0)
+  if (nm > 0 && gaussian_cholesky(gv->c, nm) >= 0)
     st = ebm_set_error(EBM_ERR_ARG, "gaussian energy: the conditional covariance is not positive definite");
 done:
   free(soo);
@@ -319,6 +325,7 @@ done:
 
 ebm_status ebm_gaussian_energy_sample_given(const ebm_energy *en, ebm_rng *rng, int64_t n, const float *known,
                                             const float *mask, float spread, float *x) {
+  if (gaussian_lowrank_is(en)) return gaussian_lowrank_sample_given(en, rng, n, known, mask, spread, x);
   if (!en || en->destroy != gaussian_destroy)
     return ebm_set_error(EBM_ERR_ARG, "%s is not a gaussian energy", en ? en->name : "(null)");
   const gaussian_energy *g = en->self;

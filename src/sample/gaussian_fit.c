@@ -3,32 +3,48 @@
  * image and its pixel correlations (a blurred garment, not salt and
  * pepper), so a short chain spends its steps on detail: JEM++'s
  * "informative initialisation" (Yang & Ji 2021) without classes. The same
- * fit is NCE's noise (method_nce.c). */
+ * fit is NCE's noise (method_nce.c). Items of more than
+ * EBM_GAUSSIAN_FULL_MAX_DIM values get the low-rank fit instead
+ * (gaussian_fit_lowrank.c). */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
-#include "ebm/sample.h"
+#include "sample/gaussian_internal.h"
 
-ebm_status ebm_gaussian_energy_fit(const float *x, int64_t n, int64_t dim, int64_t max_items, ebm_energy **out) {
-  *out = NULL;
+void gaussian_fit_mean(const float *x, int64_t n, int64_t m, int64_t D, double *mean) {
+  memset(mean, 0, (size_t)D * sizeof *mean);
+  for (int64_t j = 0; j < m; j++) {
+    const float *xj = x + gaussian_fit_item(j, n, m) * D;
+    for (int64_t k = 0; k < D; k++) mean[k] += xj[k];
+  }
+  for (int64_t k = 0; k < D; k++) mean[k] /= (double)m;
+}
+
+double gaussian_fit_ridge(double trace, int64_t D) { return trace > 0 ? 1e-4 * trace / (double)D : 1e-4; }
+
+ebm_status gaussian_fit_check(int64_t n, int64_t dim, int64_t max_items) {
   if (n < 2 || dim < 1 || max_items < 2)
     return ebm_set_error(EBM_ERR_ARG, "gaussian fit: needs at least 2 items of dimension >= 1, got %lld of %lld",
                          (long long)n, (long long)dim);
+  return EBM_OK;
+}
+
+ebm_status ebm_gaussian_energy_fit(const float *x, int64_t n, int64_t dim, int64_t max_items, ebm_energy **out) {
+  *out = NULL;
+  ebm_status st = gaussian_fit_check(n, dim, max_items);
+  if (st != EBM_OK) return st;
+  if (dim > EBM_GAUSSIAN_FULL_MAX_DIM)
+    return ebm_gaussian_energy_fit_lowrank(x, n, dim, max_items, EBM_GAUSSIAN_LOWRANK_MAX_RANK, out);
   const int64_t m = n < max_items ? n : max_items, D = dim;
   double *mean = calloc((size_t)D, sizeof *mean), *cov = calloc((size_t)(D * D), sizeof *cov);
-  ebm_status st = EBM_OK;
   if (!mean || !cov) {
     st = ebm_set_error(EBM_ERR_NOMEM, "out of memory fitting a %lld-dimensional Gaussian", (long long)D);
     goto done;
   }
-  /* items j·n/m: evenly spread over the set, so a sorted set is still covered */
+  gaussian_fit_mean(x, n, m, D, mean);
   for (int64_t j = 0; j < m; j++) {
-    const float *xj = x + (j * n / m) * D;
-    for (int64_t k = 0; k < D; k++) mean[k] += xj[k];
-  }
-  for (int64_t k = 0; k < D; k++) mean[k] /= (double)m;
-  for (int64_t j = 0; j < m; j++) {
-    const float *xj = x + (j * n / m) * D;
+    const float *xj = x + gaussian_fit_item(j, n, m) * D;
     for (int64_t r = 0; r < D; r++) {
       const double dr = xj[r] - mean[r];
       for (int64_t c = 0; c <= r; c++) cov[r * D + c] += dr * (xj[c] - mean[c]);
@@ -41,9 +57,7 @@ ebm_status ebm_gaussian_energy_fit(const float *x, int64_t n, int64_t dim, int64
       cov[c * D + r] = cov[r * D + c];
       if (r == c) trace += cov[r * D + r];
     }
-  /* Pixels that never vary (an image's border) have zero variance: a ridge
-   * of 1e-4 × the mean variance keeps Σ positive definite. */
-  const double ridge = trace > 0 ? 1e-4 * trace / (double)D : 1e-4;
+  const double ridge = gaussian_fit_ridge(trace, D);
   for (int64_t r = 0; r < D; r++) cov[r * D + r] += ridge;
   st = ebm_gaussian_energy_new(D, mean, cov, out);
 done:

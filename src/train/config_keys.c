@@ -136,8 +136,8 @@ static const ebm_train_setting common[] = {
     ROW("buffer", EBM_SETTING_INT64, buffer_size, "N", "replay buffer capacity (pcd)", ID),
     ROW("reinit", EBM_SETTING_FLOAT, reinit, "P", "fraction of buffer draws replaced by fresh noise (pcd)", 0),
     SPECIAL_ROW("init", chain_start, "KIND", "where fresh chains start (pcd/jem buffer noise, short-run chains, recovery's "
-                "noisiest level when sampled): uniform noise on the range | gaussian (a full-covariance Gaussian "
-                "fitted to the data, clamped)", 0),
+                "noisiest level when sampled): uniform noise on the range | gaussian (a Gaussian fitted to the "
+                "data, clamped: full covariance up to 4096 values per item, low-rank above)", 0),
     SPECIAL_ROW("buffer-policy", policy, "P", "how chains return to the buffer: random (in place) | reservoir | fifo", ID),
     SPECIAL_ROW("augment", augment, "LIST", "transform chains restarted from the buffer: flip,shift,noise | none", 0),
     SPECIAL_ROW("data-augment", data_augment, "LIST", "transform each data item a step draws (a random mirror, a shift of "

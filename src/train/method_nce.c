@@ -12,7 +12,9 @@
  * (mean and covariance of up to NCE_FIT_ITEMS items spread evenly over the
  * data set, plus a ridge of 1e-4 × the mean variance on the diagonal so
  * that constant pixels keep q proper), sampled exactly through its
- * Cholesky factor (ebm_gaussian_energy_sample). It is recomputed from the
+ * Cholesky factor (ebm_gaussian_energy_sample); above
+ * EBM_GAUSSIAN_FULL_MAX_DIM values per item, the low-rank Gaussian that
+ * ebm_gaussian_energy_fit picks instead. It is recomputed from the
  * data at every start, so a resume sees the same q without storing it.
  * Or a trained normalising flow (--noise-ckpt FLOW.safetensors, from
  * `ebm train --method flow`): its exact samples and exact log q replace
@@ -258,8 +260,8 @@ static const ebm_train_setting nce_settings[] = {
 
 const train_method train_method_nce = {
     .name = "nce",
-    .summary = "noise-contrastive estimation against a full-covariance Gaussian fitted to the data, or a "
-               "trained flow (--noise-ckpt)",
+    .summary = "noise-contrastive estimation against a Gaussian fitted to the data (full covariance; "
+               "low-rank above 4096 values per item), or a trained flow (--noise-ckpt)",
     .needs = TRAIN_ENERGY_NET,
     .settings = nce_settings,
     .nsettings = (int)(sizeof nce_settings / sizeof *nce_settings),
