@@ -12,7 +12,9 @@
 # Environment: DATA (fashion-mnist), ARCH (jem-cnn), SAVE_EVERY (10), EXTRA
 # (more `ebm train` flags, e.g. "--lr 1e-3 --batch 32"), INJECT=N (the test
 # hook EBM_TEST_INJECT_NAN_AT: every run meets a NaN energy at step N, to
-# show the guard at work).
+# show the guard at work), STOP=N (interrupt each run once its metrics reach
+# step N — it saves and exits — so a long schedule, e.g. a cosine decay over
+# ITERS, is tested over its first N steps; such a run counts as finished).
 set -u
 
 if [ $# -lt 1 ] || [ ! -x "$1" ]; then
@@ -39,10 +41,22 @@ while [ "$seed" -le "$seeds" ]; do
   rm -rf "$run"
   # shellcheck disable=SC2086 # EXTRA is a list of flags
   EBM_TEST_INJECT_NAN_AT=${INJECT:-} "$ebm" train --method jem --data "$data" --arch "$arch" --iters "$iters" \
-    --seed "$seed" --save-every "$save_every" ${EXTRA:-} --out "$run" >"$run.log" 2>&1
+    --seed "$seed" --save-every "$save_every" ${EXTRA:-} --out "$run" >"$run.log" 2>&1 &
+  pid=$!
+  if [ -n "${STOP:-}" ]; then
+    while kill -0 "$pid" 2>/dev/null; do
+      sleep 2
+      step=$(tail -n 1 "$run/metrics.jsonl" 2>/dev/null | sed -n 's/^{"step":\([0-9]*\),.*/\1/p')
+      if [ -n "$step" ] && [ "$step" -ge "$STOP" ]; then kill -INT "$pid" 2>/dev/null; break; fi
+    done
+  fi
+  wait "$pid"
   rc=$?
+  stopped=$(sed -n 's/.*interrupted at step \([0-9]*\).*/\1/p' "$run.log" | head -n 1)
   if [ "$rc" -eq 0 ]; then
     echo "| $seed | finished $iters steps | - |"
+  elif [ -n "${STOP:-}" ] && [ -n "$stopped" ]; then
+    echo "| $seed | stopped at step $stopped (STOP=$STOP), no divergence | - |"
   elif step=$(sed -n 's/.*diverged at step \([0-9]*\).*/\1/p' "$run.log" | head -n 1) && [ -n "$step" ]; then
     diverged=$((diverged + 1))
     ckpt_step=$("$ebm" info "$run/ckpt/last.safetensors" 2>/dev/null | sed -n 's/^step: \([0-9]*\)$/\1/p')
