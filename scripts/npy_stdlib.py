@@ -9,8 +9,9 @@ import sys
 _DESCR = {"f": "<f4", "i": "<i4"}
 
 
-def read_npy(path):
-    """(shape, array.array('f')) of a float32 .npy; exits naming the file otherwise."""
+def read_npy(path, typecode="f"):
+    """(shape, array.array(typecode)) of a float32 ('f') or int32 ('i') .npy; exits
+    naming the file otherwise."""
     with open(path, "rb") as f:
         data = f.read()
     if data[:6] != b"\x93NUMPY":
@@ -19,9 +20,9 @@ def read_npy(path):
     hlen = struct.unpack("<H", data[8:10])[0] if major == 1 else struct.unpack("<I", data[8:12])[0]
     start = 10 if major == 1 else 12
     header = ast.literal_eval(data[start:start + hlen].decode("latin1"))
-    if header["descr"] != "<f4" or header["fortran_order"]:
-        sys.exit(f"{path}: need little-endian float32 in C order, got {header['descr']}")
-    values = array.array("f")
+    if header["descr"] != _DESCR[typecode] or header["fortran_order"]:
+        sys.exit(f"{path}: need {_DESCR[typecode]} in C order, got {header['descr']}")
+    values = array.array(typecode)
     values.frombytes(data[start + hlen:])
     return tuple(header["shape"]), values
 

@@ -41,6 +41,22 @@ ebm_net *nt_build(const char *json, int64_t batch, uint64_t seed) {
   return net;
 }
 
+ebm_net *nt_build_file(const char *path, int64_t batch, uint64_t seed) {
+  char full[1024];
+  snprintf(full, sizeof full, "%s/%s", EBM_SOURCE_DIR, path);
+  uint8_t *text = NULL;
+  size_t size = 0;
+  REQUIRE_OK(ebm_read_file(full, 1 << 20, &text, &size));
+  char *json = malloc(size + 1);
+  REQUIRE(json);
+  memcpy(json, text, size);
+  json[size] = '\0';
+  ebm_net *net = nt_build(json, batch, seed);
+  free(json);
+  free(text);
+  return net;
+}
+
 static double rms(const float *p, int64_t count) {
   double s = 0;
   for (int64_t i = 0; i < count; i++) s += (double)p[i] * p[i];

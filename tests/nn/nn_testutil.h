@@ -9,6 +9,11 @@
  * (REQUIREs success). */
 ebm_net *nt_build(const char *json, int64_t batch, uint64_t seed);
 
+/* nt_build on the architecture file `path` (relative to the source tree,
+ * e.g. "examples/arch/voxelnet-stride1.json"), the file a user passes as
+ * --arch @FILE. */
+ebm_net *nt_build_file(const char *path, int64_t batch, uint64_t seed);
+
 /* Adds N(0, (rel·rms)²) noise to every parameter (rms of that parameter,
  * or 0.1 when it is below 1e-3), then refreshes W/σ: makes class tables and
  * the tiny second convs of residual blocks (A.10) non-trivial, so the FD

@@ -75,20 +75,9 @@ TEST(conv_generator_param_and_input_grads_match_fd) {
 /* examples/arch/conv-generator-fashion-mnist.json, the file a user copies,
  * is the preset the generator methods pick for Fashion-MNIST in [0, 1]. */
 TEST(conv_generator_example_file_is_the_fashion_mnist_preset) {
-  char path[1024];
-  snprintf(path, sizeof path, "%s/examples/arch/conv-generator-fashion-mnist.json", EBM_SOURCE_DIR);
-  uint8_t *text = NULL;
-  size_t size = 0;
-  REQUIRE_OK(ebm_read_file(path, 1 << 20, &text, &size));
-  char *json = malloc(size + 1);
-  REQUIRE(json);
-  memcpy(json, text, size);
-  json[size] = '\0';
-  ebm_net *file = nt_build(json, 2, 8);
+  ebm_net *file = nt_build_file("examples/arch/conv-generator-fashion-mnist.json", 2, 8);
   ebm_net *preset = nt_build("{\"preset\": \"conv-generator\", \"shape\": [1, 28, 28], \"range\": [0, 1]}", 2, 8);
   CHECK_EQ_STR(ebm_net_arch_json(file), ebm_net_arch_json(preset));
   ebm_net_free(file);
   ebm_net_free(preset);
-  free(json);
-  free(text);
 }
