@@ -26,6 +26,48 @@
 #define BM_LN2_LO -2.12194440e-4f
 #define BM_ANGLE_STEP (1.57079632679489661923f / 4194304.0f) /* (π/2) / 2^22 */
 
+/* The polynomials, written once for float and for vec_f (T; SPLAT(c)
+ * makes a T of c, and the vector extensions broadcast the other scalar
+ * constants), so the scalar and the portable vector paths run the same
+ * operations in the same order by construction.
+ * log: ln m = x + (x³·P(x) + e·LN2_LO − x²/2) + e·LN2_HI, for x = m − 1 and
+ * z = x², fe = e as a float. */
+#define BM_DEFINE_LOG_POLY(QUAL, T, NAME, SPLAT)                \
+  QUAL T NAME(T x, T z, T fe) {                                 \
+    T y = SPLAT(7.0376836292e-2f);                              \
+    y = y * x + -1.1514610310e-1f;                              \
+    y = y * x + 1.1676998740e-1f;                               \
+    y = y * x + -1.2420140846e-1f;                              \
+    y = y * x + 1.4249322787e-1f;                               \
+    y = y * x + -1.6668057665e-1f;                              \
+    y = y * x + 2.0000714765e-1f;                               \
+    y = y * x + -2.4999993993e-1f;                              \
+    y = y * x + 3.3333331174e-1f;                               \
+    y = (y * x) * z;                                            \
+    y = y + fe * BM_LN2_LO;                                     \
+    y = y - 0.5f * z;                                           \
+    x = x + y;                                                  \
+    return x + fe * BM_LN2_HI;                                  \
+  }
+/* sin and cos of an offset x in [−π/4, π/4) (Cephes sinf / cosf), z = x². */
+#define BM_DEFINE_SINCOS_POLY(QUAL, T, NAME, SPLAT)             \
+  QUAL void NAME(T x, T z, T *s, T *c) {                        \
+    T ps = SPLAT(-1.9515295891e-4f);                            \
+    ps = ps * z + 8.3321608736e-3f;                             \
+    ps = ps * z + -1.6666654611e-1f;                            \
+    *s = (ps * z) * x + x;                                      \
+    T pc = SPLAT(2.443315711809948e-5f);                        \
+    pc = pc * z + -1.388731625493765e-3f;                       \
+    pc = pc * z + 4.166664568298827e-2f;                        \
+    *c = ((pc * z) * z - 0.5f * z) + 1.0f;                      \
+  }
+#define BM_FLOAT(c) (c)
+BM_DEFINE_LOG_POLY(static inline, float, bm_log_poly, BM_FLOAT)
+BM_DEFINE_SINCOS_POLY(static inline, float, bm_sincos_poly, BM_FLOAT)
+BM_DEFINE_LOG_POLY(VEC_INLINE, vec_f, bm_log_poly_vec, vec_splat)
+BM_DEFINE_SINCOS_POLY(VEC_INLINE, vec_f, bm_sincos_poly_vec, vec_splat)
+#undef BM_FLOAT
+
 /* ln u for a positive normal float u (Cephes logf: u = m·2^e with m in
  * [√½, √2), ln m = x − x²/2 + x³·P(x), x = m − 1). */
 static inline float bm_log(float u) {
@@ -38,21 +80,7 @@ static inline float bm_log(float u) {
   const int small = m < BM_SQRT_HALF;
   float x = small ? (m + m) - 1.0f : m - 1.0f;
   e -= small;
-  const float fe = (float)e, z = x * x;
-  float y = 7.0376836292e-2f;
-  y = y * x + -1.1514610310e-1f;
-  y = y * x + 1.1676998740e-1f;
-  y = y * x + -1.2420140846e-1f;
-  y = y * x + 1.4249322787e-1f;
-  y = y * x + -1.6668057665e-1f;
-  y = y * x + 2.0000714765e-1f;
-  y = y * x + -2.4999993993e-1f;
-  y = y * x + 3.3333331174e-1f;
-  y = (y * x) * z;
-  y = y + fe * BM_LN2_LO;
-  y = y - 0.5f * z;
-  x = x + y;
-  return x + fe * BM_LN2_HI;
+  return bm_log_poly(x, x * x, (float)e);
 }
 
 /* sin and cos of 2π·v/2^24 for a 24-bit v: quadrant q = round(v / 2^22)
@@ -60,15 +88,9 @@ static inline float bm_log(float u) {
 static inline void bm_sincos(uint32_t v, float *sin_out, float *cos_out) {
   const uint32_t t = v + (1u << 21), q = (t >> 22) & 3u;
   const int32_t d = (int32_t)(t & ((1u << 22) - 1u)) - (1 << 21);
-  const float x = (float)d * BM_ANGLE_STEP, z = x * x;
-  float ps = -1.9515295891e-4f;
-  ps = ps * z + 8.3321608736e-3f;
-  ps = ps * z + -1.6666654611e-1f;
-  const float s = (ps * z) * x + x;
-  float pc = 2.443315711809948e-5f;
-  pc = pc * z + -1.388731625493765e-3f;
-  pc = pc * z + 4.166664568298827e-2f;
-  const float c = ((pc * z) * z - 0.5f * z) + 1.0f;
+  const float x = (float)d * BM_ANGLE_STEP;
+  float s, c;
+  bm_sincos_poly(x, x * x, &s, &c);
   /* rotate by q quarter turns: (cos, sin) = (c, s), (−s, c), (−c, −s), (s, −c) */
   float cq = (q & 1u) ? s : c, sq = (q & 1u) ? c : s;
   *cos_out = ((q + 1u) & 2u) ? -cq : cq;
@@ -95,36 +117,16 @@ VEC_INLINE vec_f bm_log_vec(vec_f u) {
   const vec_i small = m < vec_splat(BM_SQRT_HALF);
   vec_f x = vec_select(small, (m + m) - 1.0f, m - 1.0f);
   e += small; /* the mask is −1 where small */
-  const vec_f fe = __builtin_convertvector(e, vec_f), z = x * x;
-  vec_f y = vec_splat(7.0376836292e-2f);
-  y = y * x + -1.1514610310e-1f;
-  y = y * x + 1.1676998740e-1f;
-  y = y * x + -1.2420140846e-1f;
-  y = y * x + 1.4249322787e-1f;
-  y = y * x + -1.6668057665e-1f;
-  y = y * x + 2.0000714765e-1f;
-  y = y * x + -2.4999993993e-1f;
-  y = y * x + 3.3333331174e-1f;
-  y = (y * x) * z;
-  y = y + fe * BM_LN2_LO;
-  y = y - 0.5f * z;
-  x = x + y;
-  return x + fe * BM_LN2_HI;
+  return bm_log_poly_vec(x, x * x, __builtin_convertvector(e, vec_f));
 }
 
 /* bm_sincos, lane by lane (portable vector C). */
 VEC_INLINE void bm_sincos_vec(vec_u v, vec_f *sin_out, vec_f *cos_out) {
   const vec_u t = v + (1u << 21), q = (t >> 22) & 3u;
   const vec_i d = (vec_i)(t & ((1u << 22) - 1u)) - (1 << 21);
-  const vec_f x = __builtin_convertvector(d, vec_f) * BM_ANGLE_STEP, z = x * x;
-  vec_f ps = vec_splat(-1.9515295891e-4f);
-  ps = ps * z + 8.3321608736e-3f;
-  ps = ps * z + -1.6666654611e-1f;
-  const vec_f s = (ps * z) * x + x;
-  vec_f pc = vec_splat(2.443315711809948e-5f);
-  pc = pc * z + -1.388731625493765e-3f;
-  pc = pc * z + 4.166664568298827e-2f;
-  const vec_f c = ((pc * z) * z - 0.5f * z) + 1.0f;
+  const vec_f x = __builtin_convertvector(d, vec_f) * BM_ANGLE_STEP;
+  vec_f s, c;
+  bm_sincos_poly_vec(x, x * x, &s, &c);
   const vec_i swap = (vec_i)((q & 1u) != 0u);
   const vec_f cq = vec_select(swap, s, c), sq = vec_select(swap, c, s);
   /* the negations as sign flips: bit 1 of q + 1 for the cosine, of q for the sine */
