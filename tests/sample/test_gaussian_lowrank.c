@@ -60,6 +60,26 @@ static float *low_rank_items(int64_t n, int64_t d, int64_t k, const double *mu, 
   return x;
 }
 
+/* a and b give the same energies and gradients at the n points x (n×dim,
+ * relative 1e-5) and the same log Z (relative 1e-9). */
+static void check_same_gaussian(const ebm_energy *a, const ebm_energy *b, const float *x, int n, int dim) {
+  float *ea = malloc(sizeof(float) * (size_t)n), *eb = malloc(sizeof(float) * (size_t)n);
+  float *ga = malloc(sizeof(float) * (size_t)(n * dim)), *gb = malloc(sizeof(float) * (size_t)(n * dim));
+  REQUIRE(ea && eb && ga && gb);
+  REQUIRE_OK(ebm_energy_eval(a, x, NULL, n, ea, ga));
+  REQUIRE_OK(ebm_energy_eval(b, x, NULL, n, eb, gb));
+  for (int i = 0; i < n; i++) CHECK_NEAR(eb[i], ea[i], 1e-5 * (1 + fabs(ea[i])));
+  for (int k = 0; k < n * dim; k++) CHECK_NEAR(gb[k], ga[k], 1e-5 * (1 + fabs(ga[k])));
+  double za, zb;
+  REQUIRE_OK(ebm_gaussian_energy_log_z(a, &za));
+  REQUIRE_OK(ebm_gaussian_energy_log_z(b, &zb));
+  CHECK_NEAR(zb, za, 1e-9 * fabs(za));
+  free(ea);
+  free(eb);
+  free(ga);
+  free(gb);
+}
+
 TEST(lowrank_fit_recovers_a_known_low_rank_covariance) {
   enum { D = 40, K = 3, N = 1000 };
   double mu[D], u[D * K];
@@ -100,15 +120,7 @@ TEST(lowrank_fit_of_full_rank_equals_the_full_fit) {
   REQUIRE_OK(ebm_gaussian_energy_fit(x, N, D, 200, &full));
   REQUIRE_OK(ebm_gaussian_energy_fit_lowrank(x, N, D, 200, D - 1, &low));
   CHECK(strstr(low->name, "rank 5") != NULL);
-  float e1[4], e2[4], g1[4 * D], g2[4 * D];
-  REQUIRE_OK(ebm_energy_eval(full, x, NULL, 4, e1, g1));
-  REQUIRE_OK(ebm_energy_eval(low, x, NULL, 4, e2, g2));
-  for (int i = 0; i < 4; i++) CHECK_NEAR(e2[i], e1[i], 1e-5 * (1 + fabs(e1[i])));
-  for (int k = 0; k < 4 * D; k++) CHECK_NEAR(g2[k], g1[k], 1e-5 * (1 + fabs(g1[k])));
-  double z1, z2;
-  REQUIRE_OK(ebm_gaussian_energy_log_z(full, &z1));
-  REQUIRE_OK(ebm_gaussian_energy_log_z(low, &z2));
-  CHECK_NEAR(z2, z1, 1e-9 * fabs(z1));
+  check_same_gaussian(full, low, x, 4, D);
   ebm_energy_free(full);
   ebm_energy_free(low);
   free(x);
@@ -132,18 +144,11 @@ TEST(lowrank_energy_gradient_and_log_z_match_the_dense_gaussian_of_the_same_sigm
   for (int k = 1; k < K; k++) CHECK(fl[k] <= fl[k - 1] && fl[k] > fs2);
   dense_sigma(D, K, fu, fl, fs2, cov);
   REQUIRE_OK(ebm_gaussian_energy_new(D, fm, cov, &dense));
-  float p[P * D], e1[P], e2[P], g1[P * D], g2[P * D];
+  float p[P * D];
   ebm_rng rng;
   ebm_rng_init(&rng, 33);
   ebm_rng_normal(&rng, p, P * D, 0.0f, 2.0f);
-  REQUIRE_OK(ebm_energy_eval(dense, p, NULL, P, e1, g1));
-  REQUIRE_OK(ebm_energy_eval(low, p, NULL, P, e2, g2));
-  for (int i = 0; i < P; i++) CHECK_NEAR(e2[i], e1[i], 1e-5 * (1 + fabs(e1[i])));
-  for (int k = 0; k < P * D; k++) CHECK_NEAR(g2[k], g1[k], 1e-5 * (1 + fabs(g1[k])));
-  double z1, z2;
-  REQUIRE_OK(ebm_gaussian_energy_log_z(dense, &z1));
-  REQUIRE_OK(ebm_gaussian_energy_log_z(low, &z2));
-  CHECK_NEAR(z2, z1, 1e-9 * fabs(z1));
+  check_same_gaussian(dense, low, p, P, D);
   ebm_energy_free(low);
   ebm_energy_free(dense);
   free(x);
