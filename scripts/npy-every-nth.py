@@ -6,29 +6,24 @@
     scripts/npy-every-nth.py IN.npy OUT.npy K M
 
 OUT holds items K, K + M, K + 2M, ... of IN, the same shape otherwise.
-Standard library only; reads and writes .npy with npy-centre-crop.py's code."""
-import importlib.util
-import os
+Standard library only (scripts/npy_stdlib.py)."""
 import sys
 
-_spec = importlib.util.spec_from_file_location(
-    "npy_centre_crop", os.path.join(os.path.dirname(os.path.abspath(__file__)), "npy-centre-crop.py"))
-npy = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(npy)
+from npy_stdlib import read_npy, write_npy
 
 
 def main():
     if len(sys.argv) != 5:
         sys.exit(__doc__)
     k, m = int(sys.argv[3]), int(sys.argv[4])
-    shape, v = npy.read_npy(sys.argv[1])
+    shape, v = read_npy(sys.argv[1])
     if m < 1 or not 0 <= k < m or k >= shape[0]:
         sys.exit(f"{sys.argv[1]}: need 0 <= K < M and K < {shape[0]} items, got K {k}, M {m}")
     size = len(v) // shape[0]
     out = v[0:0]
     for i in range(k, shape[0], m):
         out.extend(v[i * size:(i + 1) * size])
-    npy.write_npy(sys.argv[2], (len(out) // size,) + tuple(shape[1:]), out)
+    write_npy(sys.argv[2], (len(out) // size,) + tuple(shape[1:]), out)
 
 
 if __name__ == "__main__":
