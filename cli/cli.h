@@ -89,6 +89,16 @@ typedef struct {
  * cli_parse calls it with no extras. */
 int cli_check_paths(const char *verb, const cli_opt *opts, int nopts, const cli_path *extra, int nextra);
 
+/* Refuses (usage error, returns 2) an output that would destroy a file
+ * which is not an earlier output of the same kind, judged by its first
+ * bytes: anything that is not a .npy array, PNG, safetensors, JSON or HTML
+ * file; a file of another kind than the option writes (by its metavar's or
+ * the path's extension: an array over a checkpoint); and a checkpoint
+ * unless the verb has a --force flag and it was given. Missing and empty
+ * files and non-regular ones (/dev/null) pass. cli_check_paths calls it
+ * after the same-file check. */
+int cli_check_overwrites(const char *verb, const cli_opt *opts, int nopts, const cli_path *extra, int nextra);
+
 /* Parses a value range "LO,HI" (finite, LO < HI, representable as float);
  * otherwise prints a usage error naming --range and returns 2. */
 int cli_parse_range(const char *verb, const char *text, float *lo, float *hi);

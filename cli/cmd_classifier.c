@@ -72,7 +72,7 @@ static void on_step(void *ctx, int64_t step, int64_t steps, double loss, double 
 static int run_train(int argc, char **argv) {
   const char *verb = "classifier train", *data = "fashion-mnist:train", *out = NULL, *test = NULL, *range = "0,1";
   ebm_classifier_train_config defaults = ebm_classifier_train_defaults();
-  int epochs = defaults.epochs, width = 32, features = 128;
+  int epochs = defaults.epochs, width = 32, features = 128, force = 0;
   int64_t batch = defaults.batch, n = 0, seed = 0;
   float lr = defaults.lr, beta1 = defaults.beta1, beta2 = defaults.beta2;
   cli_opt opts[] = {
@@ -89,6 +89,7 @@ static int run_train(int argc, char **argv) {
       {"range", OPT_STRING, &range, "LO,HI", "pixel range the classifier is trained in"},
       {"n", OPT_INT64, &n, "N", "train on a random subset of N items (0: all)"},
       {"seed", OPT_INT64, &seed, "S", "random seed (initialisation, shuffling)"},
+      {"force", OPT_FLAG, &force, NULL, "replace an existing classifier at --out"},
   };
   int rc = cli_parse(verb, opts, CLI_NOPTS(opts), argc, argv, NULL, 0, NULL);
   if (rc) return rc < 0 ? CLI_EXIT_OK : rc;

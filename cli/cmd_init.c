@@ -23,7 +23,7 @@ static ebm_status read_text(const char *path, char **text) {
 
 static int run_init(int argc, char **argv) {
   const char *arch = NULL, *arch_json = NULL, *out = NULL;
-  int classes = 0, in_dim = 0, width = 0, depth = -1;
+  int classes = 0, in_dim = 0, width = 0, depth = -1, force = 0;
   int64_t seed = 0;
   cli_opt opts[] = {
       {"arch", OPT_STRING, &arch, "PRESET", "mlp, uva-cnn, igebm-mnist, igebm-cifar, pointnet, video-convnet, voxelnet or jem-cnn"},
@@ -33,7 +33,8 @@ static int run_init(int argc, char **argv) {
       {"width", OPT_INT, &width, "W", "base width of the preset (0 = the preset's)"},
       {"depth", OPT_INT, &depth, "L", "hidden layers of 'mlp' (-1 = 2)"},
       {"seed", OPT_INT64, &seed, "S", "random seed of the initialisation"},
-      {"out", OPT_PATH_OUT, &out, "FILE", "checkpoint to write (.safetensors)"},
+      {"out", OPT_PATH_OUT, &out, "MODEL.safetensors", "checkpoint to write"},
+      {"force", OPT_FLAG, &force, NULL, "replace an existing checkpoint at --out"},
   };
   int rc = cli_parse("init", opts, CLI_NOPTS(opts), argc, argv, NULL, 0, NULL);
   if (rc) return rc;

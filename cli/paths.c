@@ -129,5 +129,5 @@ int cli_check_paths(const char *verb, const cli_opt *opts, int nopts, const cli_
       return cli_usage_error(verb, "--%s '%s' and --%s '%s' are the same file (writing --%s would overwrite "
                              "it); give another name", in->flag, in->path, out->flag, out->path, out->flag);
     }
-  return 0;
+  return cli_check_overwrites(verb, opts, nopts, extra, nextra);
 }

@@ -26,11 +26,18 @@ static const char previous[] = "the previous file, which a failed write must kee
 
 /* Runs `args` with every file the command writes capped at `limit` bytes
  * (the soft limit only, restored afterwards; SIGXFSZ stays ignored, so the
- * write fails instead of killing the process), over an `out` that holds
- * `previous`: the command must fail with one line naming `out`, and leave
- * it as it was and no temp file next to it. */
-static void check_full_disk_keeps(const char *args, const char *out, rlim_t limit) {
-  test_write_file(out, previous, sizeof previous - 1);
+ * write fails instead of killing the process), over an `out` that holds an
+ * earlier output of its kind (`head`, the kind's first bytes, then
+ * `previous`; cli/overwrite_guard.c refuses to write over anything else):
+ * the command must fail with one line naming `out`, and leave it as it was
+ * and no temp file next to it. */
+static void check_full_disk_keeps(const char *args, const char *out, rlim_t limit, const void *head, size_t head_len) {
+  char before[256];
+  REQUIRE(head_len + sizeof previous <= sizeof before);
+  memcpy(before, head, head_len);
+  memcpy(before + head_len, previous, sizeof previous - 1);
+  test_write_file(out, before, head_len + sizeof previous - 1);
+  keep_copy(out, "previous.copy");
   const int entries = io_test_count_entries(".");
   signal(SIGXFSZ, SIG_IGN);
   struct rlimit old, capped;
@@ -45,9 +52,7 @@ static void check_full_disk_keeps(const char *args, const char *out, rlim_t limi
   CHECK_CONTAINS(r.err, out);
   CHECK_CONTAINS(r.err, "cannot write");
   cli_result_free(&r);
-  char *now = test_read_text(out);
-  CHECK(now && strcmp(now, previous) == 0);
-  free(now);
+  CHECK(test_same_file(out, "previous.copy"));
   CHECK_EQ_INT(io_test_count_entries("."), entries); /* no temp file left */
 }
 
@@ -60,11 +65,15 @@ TEST(cli_a_full_disk_keeps_the_previous_output_of_every_kind_of_file) {
   int64_t shape[2] = {N, 2};
   REQUIRE_OK(ebm_npy_save("x.npy", EBM_DTYPE_F32, 2, shape, v));
   /* .npy, safetensors, PNG, a JSON results file (JSON Lines and cJSON writers) */
-  check_full_disk_keeps("energy --ckpt m.safetensors --input x.npy --out e.npy", "e.npy", 256);
-  check_full_disk_keeps("init --arch mlp --in-dim 2 --width 32 --out m2.safetensors", "m2.safetensors", 256);
-  check_full_disk_keeps("data show toy:rings --out p.png", "p.png", 256);
-  check_full_disk_keeps("eval ais --energy gaussian:2 --chains 8 --steps 4 --json r.json", "r.json", 256);
-  check_full_disk_keeps("eval ood --ckpt m.safetensors --in npy:x.npy --n 50 --json o.json", "o.json", 256);
+  static const unsigned char npy[] = {0x93, 'N', 'U', 'M', 'P', 'Y'}, png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'},
+                             safetensors[] = {2, 0, 0, 0, 0, 0, 0, 0, '{', '}'}, json[] = {'{'};
+  check_full_disk_keeps("energy --ckpt m.safetensors --input x.npy --out e.npy", "e.npy", 256, npy, sizeof npy);
+  check_full_disk_keeps("init --arch mlp --in-dim 2 --width 32 --out m2.safetensors --force", "m2.safetensors", 256,
+                        safetensors, sizeof safetensors);
+  check_full_disk_keeps("data show toy:rings --out p.png", "p.png", 256, png, sizeof png);
+  check_full_disk_keeps("eval ais --energy gaussian:2 --chains 8 --steps 4 --json r.json", "r.json", 256, json, sizeof json);
+  check_full_disk_keeps("eval ood --ckpt m.safetensors --in npy:x.npy --n 50 --json o.json", "o.json", 256, json,
+                        sizeof json);
 }
 
 /* A checkpoint save that fails leaves the last good checkpoint: a resume
@@ -126,10 +135,11 @@ TEST(cli_more_verbs_refuse_an_output_over_an_input) {
   CLI_EXPECT(run_cli("eval points --samples x.npy --ref x.npy --png x.npy"), 2, "and --png 'x.npy'");
   CLI_EXPECT(run_cli("data make texture --out x.npy --png ./x.npy"), 2, "--out 'x.npy' and --png './x.npy'");
   REQUIRE(mkdir("run", 0755) == 0);
-  test_write_file("run/metrics.jsonl", previous, sizeof previous - 1);
+  static const char metrics[] = "{\"step\":1,\"loss\":0.5}\n"; /* JSON Lines: past the overwrite guard */
+  test_write_file("run/metrics.jsonl", metrics, sizeof metrics - 1);
   CLI_EXPECT(run_cli("report run --out run/metrics.jsonl"), 2, "are the same file");
   char *text = test_read_text("run/metrics.jsonl");
-  CHECK(text && strcmp(text, previous) == 0);
+  CHECK(text && strcmp(text, metrics) == 0);
   free(text);
   text = test_read_text("t.png");
   CHECK(text && strcmp(text, previous) == 0);

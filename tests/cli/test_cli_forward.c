@@ -44,7 +44,7 @@ TEST(cli_forward_runs_a_classifier_a_generator_and_a_noise_energy) {
   expect(run_cli("forward --ckpt %s --input %s --out %s --batch 2", m, x, o), 0, "[5,10] outputs", NULL);
   read_shape(o, 2, (int64_t[]){5, 10});
   /* generator: 64-d z → 1×28×28 */
-  expect(run_cli("init --arch-json %s/examples/arch/dcgan-generator.json --seed 2 --out %s", EBM_SOURCE_DIR, m),
+  expect(run_cli("init --arch-json %s/examples/arch/dcgan-generator.json --seed 2 --force --out %s", EBM_SOURCE_DIR, m),
          0, NULL, NULL);
   expect(run_cli("info %s", m), 0, "batchnorm2d", NULL);
   int64_t z[2] = {3, 64};
@@ -53,7 +53,7 @@ TEST(cli_forward_runs_a_classifier_a_generator_and_a_noise_energy) {
   read_shape(o, 4, (int64_t[]){3, 1, 28, 28});
   expect(run_cli("forward --ckpt %s --input %s --out %s --train-mode", m, x, o), 0, NULL, NULL);
   /* noise-conditioned energy: needs --sigma */
-  expect(run_cli("init --arch-json %s/examples/arch/noise-conditioned-energy.json --out %s", EBM_SOURCE_DIR, m),
+  expect(run_cli("init --arch-json %s/examples/arch/noise-conditioned-energy.json --force --out %s", EBM_SOURCE_DIR, m),
          0, NULL, NULL);
   expect(run_cli("info %s", m), 0, "noise-conditioned", NULL);
   write_inputs(x, 4, img);

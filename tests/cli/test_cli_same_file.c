@@ -77,12 +77,17 @@ TEST(cli_every_writing_verb_refuses_two_paths_to_one_file) {
   CLI_EXPECT(run_cli("sample --energy m.safetensors --n 4 --out m.safetensors"), 2, "--energy 'm.safetensors'");
   CLI_EXPECT(run_cli("sample --ckpt ./m.safetensors:class=1 --n 4 --out m.safetensors"), 2,
          "--ckpt './m.safetensors' and --out 'm.safetensors' are the same file");
-  CLI_EXPECT(run_cli("compose --term m.safetensors --n 4 --out m.safetensors"), 2, "--term 'm.safetensors'");
+  /* an array over a checkpoint is refused by its kind first (cli/overwrite_guard.c) */
+  CLI_EXPECT(run_cli("compose --term m.safetensors --n 4 --out m.safetensors"), 2, "holds a safetensors checkpoint");
   CLI_EXPECT(run_cli("compose --term toy:rings --not m.safetensors:weight=2 --n 4 --out m.safetensors"), 2,
-         "--not 'm.safetensors'");
-  CLI_EXPECT(run_cli("data show npy:x.npy --out x.npy"), 2, "--data 'x.npy' and --out 'x.npy'");
-  CLI_EXPECT(run_cli("data show toy:rings --out m.safetensors"), 0, NULL); /* toy:… names no file */
-  CLI_EXPECT(run_cli("init --arch mlp --in-dim 2 --out m.safetensors"), 0, NULL);
+         "holds a safetensors checkpoint");
+  CLI_EXPECT(run_cli("compose --term toy:rings --not m.safetensors:weight=2 --n 4 --out ./m.safetensors"), 2,
+         "holds a safetensors checkpoint");
+  CLI_EXPECT(run_cli("data show npy:x.npy --out x.npy"), 2, "holds a .npy array; writing a PNG picture there");
+  CLI_EXPECT(run_cli("data show toy:rings --out m.safetensors"), 2, "holds a safetensors checkpoint");
+  CLI_EXPECT(run_cli("data show npy:x.npy --out x.png"), 0, NULL);
+  CLI_EXPECT(run_cli("data show npy:x.npy --out x.png --first"), 0, NULL); /* its own earlier picture */
+  CLI_EXPECT(run_cli("init --arch mlp --in-dim 2 --out m.safetensors --force"), 0, NULL);
   test_write_file("arch.json", "{\"layers\":[]}", 13);
   CLI_EXPECT(run_cli("init --arch-json arch.json --out arch.json"), 2, "--arch-json 'arch.json' and --out");
   CLI_EXPECT(run_cli("eval ood --ckpt m.safetensors --in npy:x.npy --json r.json --png r.json"), 2,
