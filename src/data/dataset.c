@@ -259,7 +259,7 @@ ebm_status ebm_dataset_load(const char *spec, float range_lo, float range_hi, eb
   ds->range_lo = range_lo;
   ds->range_hi = range_hi;
   ebm_status st;
-  int test;
+  int test = 0; /* set by parse_split; the initialiser quiets a false maybe-uninitialized of aarch64 gcc -O3 */
   if (strncmp(spec, "fashion-mnist", 13) == 0 && (spec[13] == '\0' || spec[13] == ':')) {
     st = parse_split(spec + 13, "fashion-mnist", &test);
     if (st == EBM_OK)
