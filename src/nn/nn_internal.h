@@ -169,8 +169,11 @@ void layer_kind_list(char *buf, size_t size);
 /* Whether any kind takes the JSON key (for "does not take" vs "unknown"). */
 int layer_key_known(const char *key);
 /* The fused conv2d + swish pair (not a JSON type: build.c rewrites the
- * layer list into it). */
+ * layer list into it). A forward pass with net->drop_pre set does not keep
+ * its pre-activation l->out; conv2d_swish_restore recomputes it (the plain
+ * conv of the stored input l->in, the same bits) for n items. */
 extern const layer_kind layer_conv2d_swish;
+void conv2d_swish_restore(ebm_net *net, layer *l, int64_t n);
 
 /* ------------------------------------------------------------- helpers */
 
@@ -277,6 +280,9 @@ struct ebm_net {
   double work_bytes;          /* activations, gradients, workspaces for max_batch */
 
   /* The last forward pass, for ebm_net_backward. */
+  int drop_pre;               /* it kept no pre-activations of fused conv2d +
+                                 swish steps (ebm_net_grad_input): net_restore
+                                 recomputes them before anyone reads them */
   int64_t fwd_n;              /* −1: none since build */
   ebm_cond fwd_cond;
   const float *fwd_out;       /* the last layer's output */
@@ -381,6 +387,10 @@ int detail_bias_sn(const layer_spec *ls, char *buf, size_t size);
 /* passes.c: the plain loops over net->run. forward leaves every layer's
  * input and output in place; backward takes dL/d(output) [n, K]. */
 void net_forward(ebm_net *net, const float *x, const ebm_cond *cond, int64_t n);
+/* Everything the last forward pass would have kept with drop_pre = 0
+ * (conv2d_swish_restore, from the stored inputs, which must still hold
+ * the pass's values: the caller's x for the first layer). */
+void net_restore(ebm_net *net);
 void net_backward(ebm_net *net, const ebm_cond *cond, int64_t n, const float *dout, float *dx,
                   int want_params);
 

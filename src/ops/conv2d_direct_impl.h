@@ -61,7 +61,9 @@
  * group's input or input gradient), mat (C_out·P·LANES, the
  * output group / output gradients in CHWN, times the swish gate in the
  * fused backward), pdw (C_out × K) and pdb (C_out), the weight gradient's
- * partial sums of the slot, and vdw, vdb (the same × LANES: per lane).
+ * partial sums of the slot, vdw, vdb (the same × LANES: per lane), and zt
+ * (C_out·P·LANES), the group's pre-activation in NCHW when the fused
+ * forward's caller keeps none (pre NULL: it stays in L2 for the swish).
  *
  * Before including: DIRECT_TARGET (the target attribute string), LANES,
  * TILE_M (≥ 4), TILE_P (3), VEC, VZERO(), VLOAD(p), VSTORE(p, v), VSET1(f),
@@ -80,7 +82,7 @@
 #define MAX_K 4096 /* taps per output (C_in·kh·kw): the offset table lives on the stack */
 
 typedef struct {
-  size_t wp, worker, xp, mat, pdw, pdb, vdw, vdb; /* offsets: shared part, first worker, parts in a worker */
+  size_t wp, worker, xp, mat, pdw, pdb, vdw, vdb, zt; /* offsets: shared part, first worker, parts in a worker */
   size_t worker_size, total;
 } direct_layout;
 
@@ -98,7 +100,8 @@ static direct_layout direct_layout_of(const ebm_conv2d_shape *s) {
   l.pdb = l.pdw + conv_round_up((size_t)(s->c_out * conv_k(s)));
   l.vdw = l.pdb + conv_round_up((size_t)s->c_out);
   l.vdb = l.vdw + (size_t)(s->c_out * conv_k(s) * LANES);
-  l.worker_size = l.vdb + conv_round_up((size_t)(s->c_out * LANES));
+  l.zt = l.vdb + conv_round_up((size_t)(s->c_out * LANES));
+  l.worker_size = l.zt + conv_round_up((size_t)(conv_f_out(s) * LANES));
   l.total = l.worker + (size_t)conv_slots(s) * l.worker_size;
   return l;
 }
@@ -289,7 +292,7 @@ __attribute__((target(DIRECT_TARGET))) static void forward_groups(void *ctx, int
       TILE_ROWS(FWD, m0, co_n);
 #undef FWD
     }
-    float *z = j->z + a * fo;
+    float *z = j->z ? j->z + a * fo : scratch + l.zt; /* no pre wanted: the group's, in L2 */
     ops_transpose(fo, gn, mat, LANES, z, fo);
     ops_conv2d_bias_swish(s, gn, NULL, z, j->act ? j->act + a * fo : NULL, /* bias: in the tiles */
                           j->gate ? j->gate + a * fo : NULL);

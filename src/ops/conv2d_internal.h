@@ -46,7 +46,8 @@ void ops_conv2d_bias_swish(const ebm_conv2d_shape *s, int64_t gn, const float *b
                            float *act, float *gate);
 
 /* The portable path. forward: z = conv(x, w) + b, and act = swish(z) when
- * act is not NULL (gate = swish'(z) when gate is not NULL either).
+ * act is not NULL (gate = swish'(z) when gate is not NULL either); z may be
+ * NULL when act and gate are given (the pre-activation is not kept).
  * backward_input: dx = conv_transpose(dy ⊙ gate, w), or of dy itself when
  * gate is NULL. */
 size_t ops_conv2d_gemm_workspace(const ebm_conv2d_shape *s);

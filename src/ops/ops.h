@@ -150,6 +150,9 @@ typedef struct ebm_ops {
    * forward_swish: pre = conv2d_forward(x, w, b), y = swish(pre) and, when
    * gate is not NULL, gate = swish'(pre) from the same sigmoid — the same
    * bits as conv2d_forward then swish_forward (and swish_backward of ones).
+   * pre may be NULL when gate is given: the pre-activation then stays in
+   * the workspace (the Langevin pass needs only y and gate; not writing
+   * pre saves a third of the pass's stores to memory).
    * backward_input_swish: dx = conv2d_backward_input(dy ⊙ gate, w), where
    * dy is the gradient at the swish output and gate the forward's — the
    * same bits as swish_backward(pre, dy) then conv2d_backward_input (dy is

@@ -328,6 +328,15 @@ TEST(conv2d_fused_swish_kernels_equal_conv_then_swish_bitwise) {
       CHECK(memcmp(pre, pre2, (size_t)ny * sizeof(float)) == 0);
       CHECK(memcmp(y, y2, (size_t)ny * sizeof(float)) == 0);
       CHECK(memcmp(gate, gate2, (size_t)ny * sizeof(float)) == 0);
+      /* keeping no pre-activation (the Langevin pass) changes neither y nor gate */
+      float *y3 = nan_floats(ny), *gate3 = nan_floats(ny);
+      if (path == 0)
+        ops->conv2d_forward_swish(&s, x, w, b, NULL, y3, gate3, ws);
+      else
+        ops_conv2d_gemm_forward(&s, x, w, b, NULL, y3, gate3, ws);
+      CHECK(memcmp(y3, y, (size_t)ny * sizeof(float)) == 0);
+      CHECK(memcmp(gate3, gate, (size_t)ny * sizeof(float)) == 0);
+      free(y3), free(gate3);
       if (path == 0)
         ops->conv2d_backward_input_swish(&s, gate, dy, w, dx, ws);
       else
