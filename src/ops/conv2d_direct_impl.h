@@ -122,6 +122,30 @@ static void tap_offsets(const ebm_conv2d_shape *s, int32_t *off) {
       for (int64_t j = 0; j < s->kw; j++) off[k++] = (int32_t)(((c * hp + i) * wp + j) * LANES);
 }
 
+/* The taps of the forward tiles whose pixels lie in output rows
+ * [row0, row1]: those whose kernel row i reads an input row of some pixel,
+ * in increasing k = (c, i, j) order, as `count` runs of `len` consecutive
+ * taps, `stride` apart from `first` (one run of K when every row is read).
+ * A tap that falls in the zero padding
+ * for every pixel of the tile only adds products w·0 = ±0 to its sums,
+ * which leave any sum that is not −0 unchanged, and the sums start at +0
+ * and can never become −0 (x + y rounds to −0 only for −0 + −0): skipping
+ * those taps gives the same bits with finite weights (an infinite or NaN
+ * weight would have made the product NaN) and saves the border rows'
+ * multiply-adds, 8–17 % of uva-cnn's deeper layers'. Returns the count. */
+typedef struct {
+  int64_t first, len, stride, count;
+} tap_runs;
+
+static tap_runs row_taps(const ebm_conv2d_shape *s, int64_t row0, int64_t row1) {
+  int64_t lo = s->pad - row1 * s->stride, hi = s->h_in + s->pad - row0 * s->stride;
+  if (lo < 0) lo = 0;
+  if (hi > s->kh) hi = s->kh;
+  if (hi < lo) hi = lo;
+  if (lo == 0 && hi == s->kh) return (tap_runs){0, conv_k(s), conv_k(s), 1};
+  return (tap_runs){lo * s->kw, (hi - lo) * s->kw, s->kh * s->kw, s->c_in};
+}
+
 /* base offset of output pixel p (row-major over H_out × W_out). */
 static int64_t pixel_base(const ebm_conv2d_shape *s, int64_t p) {
   const int64_t wp = s->w_in + 2 * s->pad, oh = p / s->w_out, ow = p % s->w_out;
@@ -129,19 +153,21 @@ static int64_t pixel_base(const ebm_conv2d_shape *s, int64_t p) {
 }
 
 // Forward tile: c[r·ldc + j·LANES ..] = Σ_k a[k·lda + r] · b[base_j + off[k] ..]
-// (+ bias[r] when bias is not NULL, added to the finished sum: the same bits as
-// adding it to the stored output afterwards) for r < mr output channels,
-// j < np pixels. mr, np are constants after inlining, so acc lives in registers.
+// over the taps k of the runs (tap_runs) in increasing order (+ bias[r] when bias
+// is not NULL, added to the finished sum: the same bits as adding it to the
+// stored output afterwards) for r < mr output channels, j < np pixels. mr, np
+// are constants after inlining, so acc lives in registers.
 __attribute__((target(DIRECT_TARGET), always_inline)) static inline void
-forward_tile(const int mr, const int np, int64_t k_count, const int32_t *off, const float *a,
-             int64_t lda, const float *b, const int64_t *base, const float *bias, float *c,
-             int64_t ldc) {
+forward_tile(const int mr, const int np, const tap_runs *runs, const int32_t *off,
+             const float *a, int64_t lda, const float *b, const int64_t *base, const float *bias,
+             float *c, int64_t ldc) {
   VEC acc[TILE_M][TILE_P];
   for (int r = 0; r < mr; r++)
     for (int j = 0; j < np; j++) acc[r][j] = VZERO();
   const float *bj[TILE_P];
   for (int j = 0; j < np; j++) bj[j] = b + base[j];
-  for (int64_t k = 0; k < k_count; k++) {
+  for (int64_t run = 0, k0 = runs->first; run < runs->count; run++, k0 += runs->stride)
+  for (int64_t k = k0; k < k0 + runs->len; k++) {
     VEC bv[TILE_P];
     for (int j = 0; j < np; j++) bv[j] = VLOAD(bj[j] + off[k]);
     const float *ak = a + k * lda;
@@ -281,14 +307,15 @@ __attribute__((target(DIRECT_TARGET))) static void forward_groups(void *ctx, int
     load_padded(s, j->x + a * fi, gn, xp);
     for (int64_t p0 = 0, np; p0 < p_count; p0 += np) {
       np = tile_pixels(p0, p_count);
+      const tap_runs runs = row_taps(s, p0 / s->w_out, (p0 + np - 1) / s->w_out);
       int64_t base[TILE_P];
       for (int q = 0; q < np; q++) base[q] = pixel_base(s, p0 + q);
       int64_t m0 = 0;
       float *c = mat + p0 * LANES;
       const int64_t ldc = p_count * LANES;
 #define FWD(mr_, np_)                                                                            \
-  forward_tile(mr_, np_, k_count, off, wp + m0 * k_count, mr_, xp, base, j->b ? j->b + m0 : NULL, \
-               c + m0 * ldc, ldc)
+  forward_tile(mr_, np_, &runs, off, wp + m0 * k_count, mr_, xp, base,                           \
+               j->b ? j->b + m0 : NULL, c + m0 * ldc, ldc)
       TILE_ROWS(FWD, m0, co_n);
 #undef FWD
     }
