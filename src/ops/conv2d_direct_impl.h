@@ -137,13 +137,39 @@ typedef struct {
   int64_t first, len, stride, count;
 } tap_runs;
 
+/* The kernel rows [*lo, *hi) that read an input row for some output row in
+ * [row0, row1]. */
+static void kernel_rows(const ebm_conv2d_shape *s, int64_t row0, int64_t row1, int64_t *lo,
+                        int64_t *hi) {
+  *lo = s->pad - row1 * s->stride, *hi = s->h_in + s->pad - row0 * s->stride;
+  if (*lo < 0) *lo = 0;
+  if (*hi > s->kh) *hi = s->kh;
+  if (*hi < *lo) *hi = *lo;
+}
+
 static tap_runs row_taps(const ebm_conv2d_shape *s, int64_t row0, int64_t row1) {
-  int64_t lo = s->pad - row1 * s->stride, hi = s->h_in + s->pad - row0 * s->stride;
-  if (lo < 0) lo = 0;
-  if (hi > s->kh) hi = s->kh;
-  if (hi < lo) hi = lo;
+  int64_t lo, hi;
+  kernel_rows(s, row0, row1, &lo, &hi);
   if (lo == 0 && hi == s->kh) return (tap_runs){0, conv_k(s), conv_k(s), 1};
   return (tap_runs){lo * s->kw, (hi - lo) * s->kw, s->kh * s->kw, s->c_in};
+}
+
+/* The input gradient takes its taps kernel row first, kk = (i·C_in + c)·kw + j:
+ * k_of[kk] = (c·kh + i)·kw + j is the weight's tap, off[kk] its offset. So
+ * the taps whose kernel row falls in the padding for a whole border tile are
+ * one run at the start or the end, whose blocks of tiles are skipped: their
+ * sums would only have gone to the padding border of the block, which is
+ * never read. The order changes no bit: every sum runs over c_out as
+ * before, and the sums that meet at one input pixel all have the same
+ * channel c, whose taps keep their (i, j) order. */
+static void row_major_taps(const ebm_conv2d_shape *s, int32_t *k_of, int32_t *off) {
+  const int64_t hp = s->h_in + 2 * s->pad, wp = s->w_in + 2 * s->pad;
+  for (int64_t i = 0, kk = 0; i < s->kh; i++)
+    for (int64_t c = 0; c < s->c_in; c++)
+      for (int64_t j = 0; j < s->kw; j++, kk++) {
+        if (k_of) k_of[kk] = (int32_t)((c * s->kh + i) * s->kw + j);
+        if (off) off[kk] = (int32_t)(((c * hp + i) * wp + j) * LANES);
+      }
 }
 
 /* base offset of output pixel p (row-major over H_out × W_out). */
@@ -238,12 +264,13 @@ static int64_t block_rows(int64_t r0, int64_t count) {
  * r < mr, where A(i, c) = a[i·si + c·sc]. Forward: A = wᵀ (K × C_out);
  * input gradient: A = w (C_out × K). */
 static void pack_weights(int64_t rows, int64_t cols, const float *a, int64_t si, int64_t sc,
-                         float *packed) {
+                         const int32_t *col_of, float *packed) {
   for (int64_t c0 = 0, mr; c0 < cols; c0 += mr) {
     mr = block_rows(c0, cols);
     float *dst = packed + c0 * rows;
     for (int64_t i = 0; i < rows; i++)
-      for (int64_t r = 0; r < mr; r++) dst[i * mr + r] = a[i * si + (c0 + r) * sc];
+      for (int64_t r = 0; r < mr; r++)
+        dst[i * mr + r] = a[i * si + (col_of ? col_of[c0 + r] : c0 + r) * sc];
   }
 }
 
@@ -329,7 +356,7 @@ __attribute__((target(DIRECT_TARGET))) static void forward_groups(void *ctx, int
 void DIRECT_FN(ops_conv2d_direct_forward)(const ebm_conv2d_shape *s, const float *x,
                                           const float *w, const float *b, float *z, float *act,
                                           float *gate, float *ws) {
-  pack_weights(conv_k(s), s->c_out, w, 1, conv_k(s), ws + direct_layout_of(s).wp);
+  pack_weights(conv_k(s), s->c_out, w, 1, conv_k(s), NULL, ws + direct_layout_of(s).wp);
   direct_job j = {.s = s, .x = x, .w = w, .b = b, .z = z, .act = act, .gate = gate, .ws = ws};
   ebm_parallel_for_workers(group_count(s), 1, (int)conv_slots(s), forward_groups, &j);
 }
@@ -347,7 +374,8 @@ __attribute__((target(DIRECT_TARGET))) static void backward_input_groups(void *c
   float *xp = scratch + l.xp, *mat = scratch + l.mat;
   const float *wp = j->ws + l.wp;
   int32_t off[MAX_K];
-  tap_offsets(s, off);
+  row_major_taps(s, NULL, off);
+  const int64_t row_taps_count = s->c_in * s->kw; /* taps per kernel row */
   for (int64_t group = begin; group < end; group++) {
     const int64_t a = group * LANES, gn = a + LANES < s->n ? LANES : s->n - a;
     if (gn < LANES) memset(mat, 0, (size_t)(fo * LANES) * sizeof *mat);
@@ -362,8 +390,12 @@ __attribute__((target(DIRECT_TARGET))) static void backward_input_groups(void *c
       for (int q = 0; q < np; q++) base[q] = pixel_base(s, p0 + q);
       const float *b = mat + p0 * LANES;
       const int64_t ldb = p_count * LANES;
-      int64_t k0 = 0;
-#define BWD(mr_, np_) backward_tile(mr_, np_, co_n, wp + k0 * co_n, mr_, b, ldb, off + k0, xp, base)
+      int64_t lo, hi, k0 = 0;
+      kernel_rows(s, p0 / s->w_out, (p0 + np - 1) / s->w_out, &lo, &hi);
+      lo *= row_taps_count, hi *= row_taps_count; /* the taps [lo, hi) read some input */
+#define BWD(mr_, np_)                                                                              \
+  if (k0 + (mr_) > lo && k0 < hi)                                                                  \
+  backward_tile(mr_, np_, co_n, wp + k0 * co_n, mr_, b, ldb, off + k0, xp, base)
       TILE_ROWS(BWD, k0, k_count);
 #undef BWD
     }
@@ -374,7 +406,9 @@ __attribute__((target(DIRECT_TARGET))) static void backward_input_groups(void *c
 void DIRECT_FN(ops_conv2d_direct_backward_input)(const ebm_conv2d_shape *s, const float *gate,
                                                  const float *dy, const float *w, float *dx,
                                                  float *ws) {
-  pack_weights(s->c_out, conv_k(s), w, conv_k(s), 1, ws + direct_layout_of(s).wp);
+  int32_t k_of[MAX_K];
+  row_major_taps(s, k_of, NULL);
+  pack_weights(s->c_out, conv_k(s), w, conv_k(s), 1, k_of, ws + direct_layout_of(s).wp);
   direct_job j = {.s = s, .gate_in = gate, .dy = dy, .w = w, .dx = dx, .ws = ws};
   ebm_parallel_for_workers(group_count(s), 1, (int)conv_slots(s), backward_input_groups, &j);
 }

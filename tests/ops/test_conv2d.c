@@ -355,12 +355,12 @@ TEST(conv2d_fused_swish_kernels_equal_conv_then_swish_bitwise) {
   }
 }
 
-/* The direct forward skips the taps that fall in the zero padding for a
- * whole tile (border rows); that must give the bits of the full sum, which
- * the same conv computes on an input padded by hand (padding 0: no tap to
- * skip). Odd shapes: batch 1 and a remainder group, channels 3, 5, 7,
+/* The direct forward and input gradient skip the taps that fall in the
+ * zero padding for a whole tile (border rows); that must give the bits of
+ * the full sums, which the same conv computes on an input padded by hand
+ * (padding 0: no tap to skip). Odd shapes: batch 1 and a remainder group, channels 3, 5, 7,
  * stride 1 and 2, padding 1, 2 and 4, kernels 3 and 5, h ≠ w. */
-TEST(conv2d_forward_with_padding_equals_the_hand_padded_input_bitwise) {
+TEST(conv2d_with_padding_equals_the_hand_padded_input_bitwise) {
   REQUIRE_OK(ebm_threads_init(2));
   const ebm_ops *ops = ebm_ops_cpu();
   /* n, c_in, h_in, w_in, c_out, k, stride, pad */
@@ -392,6 +392,19 @@ TEST(conv2d_forward_with_padding_equals_the_hand_padded_input_bitwise) {
       describe(&s);
       CHECK(0);
     }
-    free(x), free(w), free(b), free(xpad), free(ws), free(y), free(y0);
+    /* the input gradient skips the taps that land in the padding: the interior
+     * of the hand-padded input's gradient, bit for bit */
+    float *dy = rand_floats(y_count(&s), 330 + i, -1, 1);
+    float *dx = nan_floats(x_count(&s)), *dx0 = nan_floats(x_count(&s0));
+    ops->conv2d_backward_input(&s, dy, w, dx, ws);
+    ops->conv2d_backward_input(&s0, dy, w, dx0, ws);
+    int64_t differ = 0;
+    for (int64_t q = 0; q < s.n * s.c_in; q++)
+      for (int64_t r = 0; r < s.h_in; r++)
+        differ += memcmp(dx + (q * s.h_in + r) * s.w_in, dx0 + (q * s0.h_in + r + p) * s0.w_in + p,
+                         (size_t)s.w_in * sizeof(float)) != 0;
+    if (differ) describe(&s);
+    CHECK_EQ_INT(differ, 0);
+    free(x), free(w), free(b), free(xpad), free(ws), free(y), free(y0), free(dy), free(dx), free(dx0);
   }
 }
