@@ -40,6 +40,7 @@ static void conv2d_swish_forward(ebm_net *net, layer *l, int64_t n, const ebm_co
   (void)cond;
   layer *act = l + 1;
   act->in = l->out;
+  if (chain_forward(net, l, n, x)) return;
   act->y_out = act->out;
   wop_forward_swish(net, &l->op, n, x, net->drop_pre ? NULL : l->out, act->out, l->gate);
   l->y_out = act->out;
@@ -52,6 +53,7 @@ static const float *conv2d_swish_backward(ebm_net *net, layer *l, int64_t n, con
                                           const float *dy, float *dx, int need_dx,
                                           int want_params) {
   (void)cond;
+  if (!want_params && net->fwd_chained && l->link) return need_dx ? chain_backward(net, l, n, dy, dx) : dx;
   if (!want_params) {
     if (need_dx) wop_backward_input_swish(net, &l->op, n, l->gate, dy, dx);
     return dx;

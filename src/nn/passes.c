@@ -43,6 +43,7 @@ static ebm_status check_call(const ebm_net *net, const float *x, const ebm_cond 
 }
 
 void net_restore(ebm_net *net) {
+  net_chain_unblock(net);
   if (!net->drop_pre) return;
   net->drop_pre = 0;
   for (int i = 0; i < net->nrun; i++)
@@ -110,12 +111,13 @@ static ebm_status check_finite_output(ebm_net *net, int64_t n) {
 static ebm_status forward_kept(ebm_net *net, const float *x, const ebm_cond *cond, int64_t n,
                                int drop_pre) {
   net->drop_pre = drop_pre;
+  net->fwd_chained = drop_pre && net_chain_ready(net); /* chain.c */
   net->fwd_n = n;
   net_forward(net, x, cond, n);
   ebm_status st = check_finite_output(net, n);
   if (st) {
     net->fwd_n = -1;
-    net->drop_pre = 0;
+    net->drop_pre = net->fwd_chained = 0;
     return st;
   }
   net->fwd_cond = cond ? *cond : (ebm_cond){0};

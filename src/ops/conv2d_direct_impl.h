@@ -28,6 +28,15 @@
  * bitwise identical at any thread count. Remainder groups (< LANES items)
  * run with zero lanes.
  *
+ * Chained passes (ebm_conv2d_chain, ops.h): consecutive fused conv + swish
+ * steps of the Langevin pass keep their activations and gradients blocked
+ * by LANES items — the layout of a group's CHWN rows — so the forward
+ * copies a group's input rows into its padded block (no load_padded
+ * transpose) and runs swish straight over the tiles' output (no transpose
+ * back), and the backward multiplies dy by the gate row by row and copies
+ * the interior of its padded input gradient out as rows (no store_padded).
+ * Only data movement differs from the plain passes: the same bits.
+ *
  * Work split. The unit of work is one group of LANES items (fixed by n), so
  * a call has n / LANES units, handed out dynamically by the pool: a thread
  * that the OS descheduled holds up one group, not half the batch. Each
@@ -67,7 +76,7 @@
  *
  * Before including: DIRECT_TARGET (the target attribute string), LANES,
  * TILE_M (≥ 4), TILE_P (3), VEC, VZERO(), VLOAD(p), VSTORE(p, v), VSET1(f),
- * VFMA(a, b, c) = a·b + c, VADD(a, b), and DIRECT_FN(name) (the ISA suffix);
+ * VFMA(a, b, c) = a·b + c, VADD(a, b), VMUL(a, b), and DIRECT_FN(name) (the ISA suffix);
  * optionally VKEEP(v): pins a loaded vector to a register (see the AVX2 file). */
 #include <string.h>
 
@@ -77,6 +86,7 @@
 #ifndef VKEEP
 #define VKEEP(v) ((void)0)
 #endif
+#include "ops/swish_simd.h"
 #include "ops/transpose.h"
 
 #define MAX_K 4096 /* taps per output (C_in·kh·kw): the offset table lives on the stack */
@@ -108,6 +118,10 @@ static direct_layout direct_layout_of(const ebm_conv2d_shape *s) {
 
 int DIRECT_FN(ops_conv2d_direct_usable)(const ebm_conv2d_shape *s) {
   return conv_k(s) <= MAX_K && padded_floats(s) < INT32_MAX;
+}
+
+int64_t DIRECT_FN(ops_conv2d_direct_lanes)(const ebm_conv2d_shape *s) {
+  return DIRECT_FN(ops_conv2d_direct_usable)(s) ? LANES : 0;
 }
 
 size_t DIRECT_FN(ops_conv2d_direct_workspace)(const ebm_conv2d_shape *s) {
@@ -283,9 +297,33 @@ static int tile_pixels(int64_t p0, int64_t p_count) {
 
 typedef struct {
   const ebm_conv2d_shape *s;
+  ebm_conv2d_chain chain; /* which operands are blocked (ops.h); all zero: none */
   const float *x, *w, *b, *dy, *gate_in;
   float *z, *act, *gate, *dx, *ws;
 } direct_job;
+
+/* Moves the interior rows of a padded block (C_in × Hp × Wp × LANES) to or
+ * from a blocked group (C_in × H_in × W_in × LANES): W_in·LANES contiguous
+ * floats per row, vector by vector. */
+__attribute__((target(DIRECT_TARGET))) static void move_interior(const ebm_conv2d_shape *s,
+                                                                 float *blocked, float *xp,
+                                                                 int to_padded) {
+  const int64_t hp = s->h_in + 2 * s->pad, wp = s->w_in + 2 * s->pad, row = s->w_in * LANES;
+  for (int64_t c = 0; c < s->c_in; c++)
+    for (int64_t y = 0; y < s->h_in; y++) {
+      float *b = blocked + (c * s->h_in + y) * row, *p = xp + ((c * hp + y + s->pad) * wp + s->pad) * LANES;
+      float *dst = to_padded ? p : b;
+      const float *src = to_padded ? b : p;
+      for (int64_t q = 0; q < row; q += LANES) VSTORE(dst + q, VLOAD(src + q));
+    }
+}
+
+/* Chained backward: mat = dy ⊙ gate over the group's blocked rows, one
+ * IEEE multiply per value as ops_transpose_product does. */
+__attribute__((target(DIRECT_TARGET))) static void gate_times_dy(int64_t count, const float *dy,
+                                                                 const float *gate, float *mat) {
+  for (int64_t q = 0; q < count; q += LANES) VSTORE(mat + q, VMUL(VLOAD(dy + q), VLOAD(gate + q)));
+}
 
 /* The padded CHWN block of the conv's input (the layout above). */
 static ops_padded_block input_block(const ebm_conv2d_shape *s) {
@@ -331,7 +369,10 @@ __attribute__((target(DIRECT_TARGET))) static void forward_groups(void *ctx, int
   memset(xp, 0, (size_t)padded_floats(s) * sizeof *xp); /* the padding border */
   for (int64_t group = begin; group < end; group++) {
     const int64_t a = group * LANES, gn = a + LANES < s->n ? LANES : s->n - a;
-    load_padded(s, j->x + a * fi, gn, xp);
+    if (j->chain.in_blocked)
+      move_interior(s, (float *)j->x + a * fi, xp, 1);
+    else
+      load_padded(s, j->x + a * fi, gn, xp);
     for (int64_t p0 = 0, np; p0 < p_count; p0 += np) {
       np = tile_pixels(p0, p_count);
       const tap_runs runs = row_taps(s, p0 / s->w_out, (p0 + np - 1) / s->w_out);
@@ -346,6 +387,10 @@ __attribute__((target(DIRECT_TARGET))) static void forward_groups(void *ctx, int
       TILE_ROWS(FWD, m0, co_n);
 #undef FWD
     }
+    if (j->chain.out_blocked) { /* swish over the tiles' own layout */
+      ops_swish_gate_array(fo * LANES, mat, j->act + a * fo, j->gate + a * fo);
+      continue;
+    }
     float *z = j->z ? j->z + a * fo : scratch + l.zt; /* no pre wanted: the group's, in L2 */
     ops_transpose(fo, gn, mat, LANES, z, fo);
     ops_conv2d_bias_swish(s, gn, NULL, z, j->act ? j->act + a * fo : NULL, /* bias: in the tiles */
@@ -353,11 +398,12 @@ __attribute__((target(DIRECT_TARGET))) static void forward_groups(void *ctx, int
   }
 }
 
-void DIRECT_FN(ops_conv2d_direct_forward)(const ebm_conv2d_shape *s, const float *x,
-                                          const float *w, const float *b, float *z, float *act,
-                                          float *gate, float *ws) {
+void DIRECT_FN(ops_conv2d_direct_forward)(const ebm_conv2d_shape *s, const ebm_conv2d_chain *chain,
+                                          const float *x, const float *w, const float *b, float *z,
+                                          float *act, float *gate, float *ws) {
   pack_weights(conv_k(s), s->c_out, w, 1, conv_k(s), NULL, ws + direct_layout_of(s).wp);
   direct_job j = {.s = s, .x = x, .w = w, .b = b, .z = z, .act = act, .gate = gate, .ws = ws};
+  if (chain) j.chain = *chain;
   ebm_parallel_for_workers(group_count(s), 1, (int)conv_slots(s), forward_groups, &j);
 }
 
@@ -378,11 +424,15 @@ __attribute__((target(DIRECT_TARGET))) static void backward_input_groups(void *c
   const int64_t row_taps_count = s->c_in * s->kw; /* taps per kernel row */
   for (int64_t group = begin; group < end; group++) {
     const int64_t a = group * LANES, gn = a + LANES < s->n ? LANES : s->n - a;
-    if (gn < LANES) memset(mat, 0, (size_t)(fo * LANES) * sizeof *mat);
-    if (j->gate_in)
-      ops_transpose_product(gn, fo, j->dy + a * fo, j->gate_in + a * fo, fo, mat, LANES);
-    else
-      ops_transpose(gn, fo, j->dy + a * fo, fo, mat, LANES);
+    if (j->chain.out_blocked) {
+      gate_times_dy(fo * LANES, j->dy + a * fo, j->gate_in + a * fo, mat);
+    } else {
+      if (gn < LANES) memset(mat, 0, (size_t)(fo * LANES) * sizeof *mat);
+      if (j->gate_in)
+        ops_transpose_product(gn, fo, j->dy + a * fo, j->gate_in + a * fo, fo, mat, LANES);
+      else
+        ops_transpose(gn, fo, j->dy + a * fo, fo, mat, LANES);
+    }
     memset(xp, 0, (size_t)padded_floats(s) * sizeof *xp);
     for (int64_t p0 = 0, np; p0 < p_count; p0 += np) {
       np = tile_pixels(p0, p_count);
@@ -399,17 +449,22 @@ __attribute__((target(DIRECT_TARGET))) static void backward_input_groups(void *c
       TILE_ROWS(BWD, k0, k_count);
 #undef BWD
     }
-    store_padded(s, xp, gn, j->dx + a * fi);
+    if (j->chain.in_blocked)
+      move_interior(s, j->dx + a * fi, xp, 0);
+    else
+      store_padded(s, xp, gn, j->dx + a * fi);
   }
 }
 
-void DIRECT_FN(ops_conv2d_direct_backward_input)(const ebm_conv2d_shape *s, const float *gate,
+void DIRECT_FN(ops_conv2d_direct_backward_input)(const ebm_conv2d_shape *s,
+                                                 const ebm_conv2d_chain *chain, const float *gate,
                                                  const float *dy, const float *w, float *dx,
                                                  float *ws) {
   int32_t k_of[MAX_K];
   row_major_taps(s, k_of, NULL);
   pack_weights(s->c_out, conv_k(s), w, conv_k(s), 1, k_of, ws + direct_layout_of(s).wp);
   direct_job j = {.s = s, .gate_in = gate, .dy = dy, .w = w, .dx = dx, .ws = ws};
+  if (chain) j.chain = *chain;
   ebm_parallel_for_workers(group_count(s), 1, (int)conv_slots(s), backward_input_groups, &j);
 }
 

@@ -217,3 +217,8 @@ void ops_transpose_from_padded(const ops_padded_block *b, int64_t rows, const fl
                                float *dst, int64_t ldd) {
   move_padded(b, rows, dst, ldd, (float *)src, 0);
 }
+
+void ops_blocked_to_nchw(int64_t n, int64_t f, int64_t lanes, const float *src, float *dst) {
+  for (int64_t a = 0; a < n; a += lanes, src += f * lanes)
+    ops_transpose(f, n - a < lanes ? n - a : lanes, src, lanes, dst + a * f, f);
+}
