@@ -180,7 +180,11 @@ ebm_status ebm_net_backward(ebm_net *net, const float *dout, float *dx, int want
  * [n, layer output shape] (not owned; valid until the next pass). The
  * penultimate layer of a classifier gives its features (`ebm eval fid`).
  * EBM_ERR_ARG for an index out of range or when no forward pass has run
- * since the network was built (or the last one failed). */
+ * since the network was built (or the last one failed). ebm_net_grad_input
+ * keeps no pre-activation of a conv2d followed by swish (the Langevin pass
+ * does not need it): the first read after it (this, or ebm_net_backward)
+ * recomputes it from the conv's input — the same bits, provided the x given
+ * to the pass still holds its values. */
 ebm_status ebm_net_layer_output(const ebm_net *net, int index, ebm_tensor *view);
 
 /* Per-item output shape and size K (product of the shape). */

@@ -167,7 +167,7 @@ static ebm_status build_run_list(ebm_net *net) {
     }
     net->run[net->nrun++] = l;
   }
-  return EBM_OK;
+  return net_chain_build(net);
 }
 
 ebm_status net_build_layers(ebm_net *net) {

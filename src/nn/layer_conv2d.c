@@ -40,8 +40,9 @@ static void conv2d_swish_forward(ebm_net *net, layer *l, int64_t n, const ebm_co
   (void)cond;
   layer *act = l + 1;
   act->in = l->out;
+  if (chain_forward(net, l, n, x)) return;
   act->y_out = act->out;
-  wop_forward_swish(net, &l->op, n, x, l->out, act->out, l->gate);
+  wop_forward_swish(net, &l->op, n, x, net->drop_pre ? NULL : l->out, act->out, l->gate);
   l->y_out = act->out;
 }
 
@@ -52,6 +53,7 @@ static const float *conv2d_swish_backward(ebm_net *net, layer *l, int64_t n, con
                                           const float *dy, float *dx, int need_dx,
                                           int want_params) {
   (void)cond;
+  if (!want_params && net->fwd_chained && l->link) return need_dx ? chain_backward(net, l, n, dy, dx) : dx;
   if (!want_params) {
     if (need_dx) wop_backward_input_swish(net, &l->op, n, l->gate, dy, dx);
     return dx;
@@ -59,6 +61,12 @@ static const float *conv2d_swish_backward(ebm_net *net, layer *l, int64_t n, con
   ebm_ops_current()->swish_backward(n * l->out_size, l->out, dy, net->grad_c);
   wop_backward(net, &l->op, n, l->in, net->grad_c, need_dx ? dx : NULL, 1);
   return dx;
+}
+
+/* The pre-activation a forward pass with net->drop_pre left out: the plain
+ * conv of the stored input (the fused forward's pre, bit for bit). */
+void conv2d_swish_restore(ebm_net *net, layer *l, int64_t n) {
+  wop_forward(net, &l->op, n, l->in, l->out);
 }
 
 const layer_kind layer_conv2d_swish = {"conv2d+swish", conv2d_keys, 1, 0, conv2d_build,

@@ -26,6 +26,7 @@ typedef enum { ACT_SWISH, ACT_LEAKY_RELU } act_kind;
 
 typedef struct layer layer;
 typedef struct layer_kind layer_kind;
+typedef struct conv_link conv_link; /* chain.c */
 
 /* ------------------------------------------------ parsed architecture */
 
@@ -169,8 +170,11 @@ void layer_kind_list(char *buf, size_t size);
 /* Whether any kind takes the JSON key (for "does not take" vs "unknown"). */
 int layer_key_known(const char *key);
 /* The fused conv2d + swish pair (not a JSON type: build.c rewrites the
- * layer list into it). */
+ * layer list into it). A forward pass with net->drop_pre set does not keep
+ * its pre-activation l->out; conv2d_swish_restore recomputes it (the plain
+ * conv of the stored input l->in, the same bits) for n items. */
 extern const layer_kind layer_conv2d_swish;
+void conv2d_swish_restore(ebm_net *net, layer *l, int64_t n);
 
 /* ------------------------------------------------------------- helpers */
 
@@ -215,6 +219,8 @@ struct layer {
   const float *y_out;         /* output of the last forward pass */
   double flops;               /* multiply-adds per item of its forward */
   wop op;                     /* conv2d, linear, conv_transpose2d */
+  conv_link *link;            /* conv2d + swish step chained with a neighbour
+                                 in the blocked layout (chain.c), else NULL */
   void *priv;                 /* the kind's own state (net_alloc'd) */
 };
 
@@ -277,6 +283,12 @@ struct ebm_net {
   double work_bytes;          /* activations, gradients, workspaces for max_batch */
 
   /* The last forward pass, for ebm_net_backward. */
+  int chain_links;            /* pairs of fused steps chained (chain.c) */
+  int fwd_chained;            /* the last forward ran chained: what it kept
+                                 is blocked until net_chain_unblock */
+  int drop_pre;               /* it kept no pre-activations of fused conv2d +
+                                 swish steps (ebm_net_grad_input): net_restore
+                                 recomputes them before anyone reads them */
   int64_t fwd_n;              /* −1: none since build */
   ebm_cond fwd_cond;
   const float *fwd_out;       /* the last layer's output */
@@ -381,6 +393,25 @@ int detail_bias_sn(const layer_spec *ls, char *buf, size_t size);
 /* passes.c: the plain loops over net->run. forward leaves every layer's
  * input and output in place; backward takes dL/d(output) [n, K]. */
 void net_forward(ebm_net *net, const float *x, const ebm_cond *cond, int64_t n);
+/* chain.c: consecutive fused conv2d + swish steps in the blocked layout.
+ * build: links them (after the run list; allocates their blocked buffers).
+ * ready: the active ops table has the chained passes the links were built
+ * for. chain_forward: runs step l chained and returns 1 when
+ * net->fwd_chained and l is linked, else 0 (run it plain). chain_backward:
+ * its input gradient (no parameter work; dy as the next step left it),
+ * returning where it is (blocked when l's input is). unblock: what the
+ * last (chained) forward kept, as NCHW where the plain pass keeps it. */
+ebm_status net_chain_build(ebm_net *net);
+int net_chain_ready(const ebm_net *net);
+int chain_forward(ebm_net *net, layer *l, int64_t n, const float *x);
+const float *chain_backward(ebm_net *net, layer *l, int64_t n, const float *dy, float *dx);
+void net_chain_unblock(ebm_net *net);
+
+/* Everything the last forward pass would have kept with drop_pre = 0 and
+ * unchained (net_chain_unblock, then conv2d_swish_restore from the stored
+ * inputs, which must still hold the pass's values: the caller's x for the
+ * first layer). */
+void net_restore(ebm_net *net);
 void net_backward(ebm_net *net, const ebm_cond *cond, int64_t n, const float *dout, float *dx,
                   int want_params);
 

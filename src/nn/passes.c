@@ -42,6 +42,14 @@ static ebm_status check_call(const ebm_net *net, const float *x, const ebm_cond 
   return EBM_OK;
 }
 
+void net_restore(ebm_net *net) {
+  net_chain_unblock(net);
+  if (!net->drop_pre) return;
+  net->drop_pre = 0;
+  for (int i = 0; i < net->nrun; i++)
+    if (net->run[i]->kind == &layer_conv2d_swish) conv2d_swish_restore(net, net->run[i], net->fwd_n);
+}
+
 void net_forward(ebm_net *net, const float *x, const ebm_cond *cond, int64_t n) {
   const float *cur = x;
   for (int i = 0; i < net->nrun; i++) {
@@ -81,8 +89,9 @@ static int64_t first_non_finite(const float *p, int64_t count) {
  * naming the first layer that did. The good path checks only the n×K
  * outputs; the layers' stored outputs (each layer keeps its own, views
  * excepted) are scanned in order only once the output is bad. */
-static ebm_status check_finite_output(const ebm_net *net, int64_t n) {
+static ebm_status check_finite_output(ebm_net *net, int64_t n) {
   if (first_non_finite(net->fwd_out, n * out_size(net)) < 0) return EBM_OK;
+  net_restore(net);
   for (int i = 0; i < net->nlayers; i++) {
     const layer *l = &net->layers[i];
     if (l->spec->kind->view || !l->out) continue;
@@ -96,13 +105,21 @@ static ebm_status check_finite_output(const ebm_net *net, int64_t n) {
   return ebm_set_error(EBM_ERR_NUMERIC, "the network's output is not finite");
 }
 
-/* Runs and remembers a forward pass (what ebm_net_backward reuses); a
- * non-finite output leaves nothing to go back through. */
-static ebm_status forward_kept(ebm_net *net, const float *x, const ebm_cond *cond, int64_t n) {
+/* Runs and remembers a forward pass (what ebm_net_backward reuses), all
+ * of it or without the pre-activations (drop_pre); a non-finite output
+ * leaves nothing to go back through. */
+static ebm_status forward_kept(ebm_net *net, const float *x, const ebm_cond *cond, int64_t n,
+                               int drop_pre) {
+  net->drop_pre = drop_pre;
+  net->fwd_chained = drop_pre && net_chain_ready(net); /* chain.c */
+  net->fwd_n = n;
   net_forward(net, x, cond, n);
   ebm_status st = check_finite_output(net, n);
-  if (st) return st;
-  net->fwd_n = n;
+  if (st) {
+    net->fwd_n = -1;
+    net->drop_pre = net->fwd_chained = 0;
+    return st;
+  }
   net->fwd_cond = cond ? *cond : (ebm_cond){0};
   return EBM_OK;
 }
@@ -113,7 +130,7 @@ ebm_status ebm_net_forward(ebm_net *net, const float *x, const ebm_cond *cond, i
   if (st) return st;
   net->fwd_n = -1;
   if (n == 0) return EBM_OK;
-  if ((st = forward_kept(net, x, cond, n))) return st;
+  if ((st = forward_kept(net, x, cond, n, 0))) return st;
   if (out) memcpy(out, net->fwd_out, (size_t)(n * out_size(net)) * sizeof(float));
   return EBM_OK;
 }
@@ -124,6 +141,7 @@ ebm_status ebm_net_backward(ebm_net *net, const float *dout, float *dx, int want
                                       "(call ebm_net_forward first)");
   if (net->fwd_n == 0) return EBM_OK;
   if (!dout) return ebm_set_error(EBM_ERR_ARG, "backward: no output gradient given");
+  net_restore(net);
   net_backward(net, &net->fwd_cond, net->fwd_n, dout, dx, want_params);
   return EBM_OK;
 }
@@ -137,6 +155,7 @@ ebm_status ebm_net_layer_output(const ebm_net *net, int index, ebm_tensor *view)
   if (net->fwd_n < 0)
     return ebm_set_error(EBM_ERR_ARG, "layer output: no forward pass to read (call ebm_net_forward "
                                       "first)");
+  net_restore((ebm_net *)net); /* the values of the same pass: only computed now */
   const layer *l = &net->layers[index];
   int64_t shape[EBM_MAX_DIMS] = {net->fwd_n};
   memcpy(shape + 1, l->out_shape, (size_t)l->out_ndim * sizeof *shape);
@@ -164,7 +183,9 @@ static ebm_status energy_pass(ebm_net *net, const float *x, const ebm_cond *cond
   ebm_status st = check_energy(net, x, cond, n, pass);
   net->fwd_n = -1;
   if (st || n == 0) return st;
-  if ((st = forward_kept(net, x, cond, n))) return st;
+  /* The gradient to the input is the Langevin hot path: it keeps no
+   * pre-activations (nothing in it reads them; net_restore on demand). */
+  if ((st = forward_kept(net, x, cond, n, de && !want_params))) return st;
   if (e) memcpy(e, net->fwd_out, (size_t)n * sizeof(float));
   if (de) net_backward(net, cond, n, de, dx, want_params);
   return EBM_OK;

@@ -29,7 +29,9 @@
  *   mat  C_out·P × g    output group in CHWN / its output gradients
  *                       (times the swish gate in the fused backward)
  *   pdw  C_out × K      partial weight gradient (backward_weight)
- *   pdb  C_out          partial bias gradient */
+ *   pdb  C_out          partial bias gradient
+ *   zt   C_out·P × g    the group's pre-activation when the caller keeps
+ *                       none (fused forward with pre NULL) */
 #include <cblas.h>
 #include <string.h>
 
@@ -59,7 +61,7 @@ static int64_t group_items(const ebm_conv2d_shape *s) {
 }
 
 typedef struct {
-  size_t xt, col, mat, pdw, pdb, total; /* offsets in a slot's slice, and its size */
+  size_t xt, col, mat, pdw, pdb, zt, total; /* offsets in a slot's slice, and its size */
 } slot_layout;
 
 static slot_layout layout_of(const ebm_conv2d_shape *s) {
@@ -70,7 +72,8 @@ static slot_layout layout_of(const ebm_conv2d_shape *s) {
   l.mat = l.col + conv_round_up((size_t)conv_k(s) * cols);
   l.pdw = l.mat + conv_round_up(co * cols);
   l.pdb = l.pdw + conv_round_up(co * (size_t)conv_k(s));
-  l.total = l.pdb + conv_round_up(co);
+  l.zt = l.pdb + conv_round_up(co);
+  l.total = l.zt + conv_round_up(co * cols);
   return l;
 }
 
@@ -188,7 +191,7 @@ static void forward_groups(void *ctx, int64_t begin, int64_t end, int tid) {
     /* mat (C_out × P·g) = w (C_out × K) · col (K × P·g) */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)s->c_out, (int)cols, (int)k, 1.0f,
                 j->w, (int)k, col, (int)cols, 0.0f, mat, (int)cols);
-    float *z = j->pre + a * fo;
+    float *z = j->pre ? j->pre + a * fo : base + l.zt; /* no pre kept: the group's own */
     ops_transpose(fo, gn, mat, gn, z, fo);
     ops_conv2d_bias_swish(s, gn, j->b, z, j->y ? j->y + a * fo : NULL,
                           j->gate ? j->gate + a * fo : NULL);

@@ -18,6 +18,7 @@
 #define VSET1(f) _mm256_set1_ps(f)
 #define VFMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
 #define VADD(a, b) _mm256_add_ps((a), (b))
+#define VMUL(a, b) _mm256_mul_ps((a), (b))
 /* With all 16 ymm registers taken, gcc folds the input-gradient tile's 3
  * output-gradient loads into its 12 FMAs (12 loads instead of 3 per step,
  * plus 4 broadcasts: the load ports, not the FMAs, set the pace). An empty

@@ -17,6 +17,7 @@
 #define VSET1(f) _mm512_set1_ps(f)
 #define VFMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
 #define VADD(a, b) _mm512_add_ps((a), (b))
+#define VMUL(a, b) _mm512_mul_ps((a), (b))
 #include "ops/conv2d_direct_impl.h"
 
 #else /* not x86-64: ops_table.c never selects this path */

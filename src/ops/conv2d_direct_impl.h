@@ -28,6 +28,15 @@
  * bitwise identical at any thread count. Remainder groups (< LANES items)
  * run with zero lanes.
  *
+ * Chained passes (ebm_conv2d_chain, ops.h): consecutive fused conv + swish
+ * steps of the Langevin pass keep their activations and gradients blocked
+ * by LANES items — the layout of a group's CHWN rows — so the forward
+ * copies a group's input rows into its padded block (no load_padded
+ * transpose) and runs swish straight over the tiles' output (no transpose
+ * back), and the backward multiplies dy by the gate row by row and copies
+ * the interior of its padded input gradient out as rows (no store_padded).
+ * Only data movement differs from the plain passes: the same bits.
+ *
  * Work split. The unit of work is one group of LANES items (fixed by n), so
  * a call has n / LANES units, handed out dynamically by the pool: a thread
  * that the OS descheduled holds up one group, not half the batch. Each
@@ -61,11 +70,13 @@
  * group's input or input gradient), mat (C_out·P·LANES, the
  * output group / output gradients in CHWN, times the swish gate in the
  * fused backward), pdw (C_out × K) and pdb (C_out), the weight gradient's
- * partial sums of the slot, and vdw, vdb (the same × LANES: per lane).
+ * partial sums of the slot, vdw, vdb (the same × LANES: per lane), and zt
+ * (C_out·P·LANES), the group's pre-activation in NCHW when the fused
+ * forward's caller keeps none (pre NULL: it stays in L2 for the swish).
  *
  * Before including: DIRECT_TARGET (the target attribute string), LANES,
  * TILE_M (≥ 4), TILE_P (3), VEC, VZERO(), VLOAD(p), VSTORE(p, v), VSET1(f),
- * VFMA(a, b, c) = a·b + c, VADD(a, b), and DIRECT_FN(name) (the ISA suffix);
+ * VFMA(a, b, c) = a·b + c, VADD(a, b), VMUL(a, b), and DIRECT_FN(name) (the ISA suffix);
  * optionally VKEEP(v): pins a loaded vector to a register (see the AVX2 file). */
 #include <string.h>
 
@@ -75,12 +86,13 @@
 #ifndef VKEEP
 #define VKEEP(v) ((void)0)
 #endif
+#include "ops/swish_simd.h"
 #include "ops/transpose.h"
 
 #define MAX_K 4096 /* taps per output (C_in·kh·kw): the offset table lives on the stack */
 
 typedef struct {
-  size_t wp, worker, xp, mat, pdw, pdb, vdw, vdb; /* offsets: shared part, first worker, parts in a worker */
+  size_t wp, worker, xp, mat, pdw, pdb, vdw, vdb, zt; /* offsets: shared part, first worker, parts in a worker */
   size_t worker_size, total;
 } direct_layout;
 
@@ -98,13 +110,18 @@ static direct_layout direct_layout_of(const ebm_conv2d_shape *s) {
   l.pdb = l.pdw + conv_round_up((size_t)(s->c_out * conv_k(s)));
   l.vdw = l.pdb + conv_round_up((size_t)s->c_out);
   l.vdb = l.vdw + (size_t)(s->c_out * conv_k(s) * LANES);
-  l.worker_size = l.vdb + conv_round_up((size_t)(s->c_out * LANES));
+  l.zt = l.vdb + conv_round_up((size_t)(s->c_out * LANES));
+  l.worker_size = l.zt + conv_round_up((size_t)(conv_f_out(s) * LANES));
   l.total = l.worker + (size_t)conv_slots(s) * l.worker_size;
   return l;
 }
 
 int DIRECT_FN(ops_conv2d_direct_usable)(const ebm_conv2d_shape *s) {
   return conv_k(s) <= MAX_K && padded_floats(s) < INT32_MAX;
+}
+
+int64_t DIRECT_FN(ops_conv2d_direct_lanes)(const ebm_conv2d_shape *s) {
+  return DIRECT_FN(ops_conv2d_direct_usable)(s) ? LANES : 0;
 }
 
 size_t DIRECT_FN(ops_conv2d_direct_workspace)(const ebm_conv2d_shape *s) {
@@ -119,6 +136,56 @@ static void tap_offsets(const ebm_conv2d_shape *s, int32_t *off) {
       for (int64_t j = 0; j < s->kw; j++) off[k++] = (int32_t)(((c * hp + i) * wp + j) * LANES);
 }
 
+/* The taps of the forward tiles whose pixels lie in output rows
+ * [row0, row1]: those whose kernel row i reads an input row of some pixel,
+ * in increasing k = (c, i, j) order, as `count` runs of `len` consecutive
+ * taps, `stride` apart from `first` (one run of K when every row is read).
+ * A tap that falls in the zero padding
+ * for every pixel of the tile only adds products w·0 = ±0 to its sums,
+ * which leave any sum that is not −0 unchanged, and the sums start at +0
+ * and can never become −0 (x + y rounds to −0 only for −0 + −0): skipping
+ * those taps gives the same bits with finite weights (an infinite or NaN
+ * weight would have made the product NaN) and saves the border rows'
+ * multiply-adds, 8–17 % of uva-cnn's deeper layers'. Returns the count. */
+typedef struct {
+  int64_t first, len, stride, count;
+} tap_runs;
+
+/* The kernel rows [*lo, *hi) that read an input row for some output row in
+ * [row0, row1]. */
+static void kernel_rows(const ebm_conv2d_shape *s, int64_t row0, int64_t row1, int64_t *lo,
+                        int64_t *hi) {
+  *lo = s->pad - row1 * s->stride, *hi = s->h_in + s->pad - row0 * s->stride;
+  if (*lo < 0) *lo = 0;
+  if (*hi > s->kh) *hi = s->kh;
+  if (*hi < *lo) *hi = *lo;
+}
+
+static tap_runs row_taps(const ebm_conv2d_shape *s, int64_t row0, int64_t row1) {
+  int64_t lo, hi;
+  kernel_rows(s, row0, row1, &lo, &hi);
+  if (lo == 0 && hi == s->kh) return (tap_runs){0, conv_k(s), conv_k(s), 1};
+  return (tap_runs){lo * s->kw, (hi - lo) * s->kw, s->kh * s->kw, s->c_in};
+}
+
+/* The input gradient takes its taps kernel row first, kk = (i·C_in + c)·kw + j:
+ * k_of[kk] = (c·kh + i)·kw + j is the weight's tap, off[kk] its offset. So
+ * the taps whose kernel row falls in the padding for a whole border tile are
+ * one run at the start or the end, whose blocks of tiles are skipped: their
+ * sums would only have gone to the padding border of the block, which is
+ * never read. The order changes no bit: every sum runs over c_out as
+ * before, and the sums that meet at one input pixel all have the same
+ * channel c, whose taps keep their (i, j) order. */
+static void row_major_taps(const ebm_conv2d_shape *s, int32_t *k_of, int32_t *off) {
+  const int64_t hp = s->h_in + 2 * s->pad, wp = s->w_in + 2 * s->pad;
+  for (int64_t i = 0, kk = 0; i < s->kh; i++)
+    for (int64_t c = 0; c < s->c_in; c++)
+      for (int64_t j = 0; j < s->kw; j++, kk++) {
+        if (k_of) k_of[kk] = (int32_t)((c * s->kh + i) * s->kw + j);
+        if (off) off[kk] = (int32_t)(((c * hp + i) * wp + j) * LANES);
+      }
+}
+
 /* base offset of output pixel p (row-major over H_out × W_out). */
 static int64_t pixel_base(const ebm_conv2d_shape *s, int64_t p) {
   const int64_t wp = s->w_in + 2 * s->pad, oh = p / s->w_out, ow = p % s->w_out;
@@ -126,19 +193,21 @@ static int64_t pixel_base(const ebm_conv2d_shape *s, int64_t p) {
 }
 
 // Forward tile: c[r·ldc + j·LANES ..] = Σ_k a[k·lda + r] · b[base_j + off[k] ..]
-// (+ bias[r] when bias is not NULL, added to the finished sum: the same bits as
-// adding it to the stored output afterwards) for r < mr output channels,
-// j < np pixels. mr, np are constants after inlining, so acc lives in registers.
+// over the taps k of the runs (tap_runs) in increasing order (+ bias[r] when bias
+// is not NULL, added to the finished sum: the same bits as adding it to the
+// stored output afterwards) for r < mr output channels, j < np pixels. mr, np
+// are constants after inlining, so acc lives in registers.
 __attribute__((target(DIRECT_TARGET), always_inline)) static inline void
-forward_tile(const int mr, const int np, int64_t k_count, const int32_t *off, const float *a,
-             int64_t lda, const float *b, const int64_t *base, const float *bias, float *c,
-             int64_t ldc) {
+forward_tile(const int mr, const int np, const tap_runs *runs, const int32_t *off,
+             const float *a, int64_t lda, const float *b, const int64_t *base, const float *bias,
+             float *c, int64_t ldc) {
   VEC acc[TILE_M][TILE_P];
   for (int r = 0; r < mr; r++)
     for (int j = 0; j < np; j++) acc[r][j] = VZERO();
   const float *bj[TILE_P];
   for (int j = 0; j < np; j++) bj[j] = b + base[j];
-  for (int64_t k = 0; k < k_count; k++) {
+  for (int64_t run = 0, k0 = runs->first; run < runs->count; run++, k0 += runs->stride)
+  for (int64_t k = k0; k < k0 + runs->len; k++) {
     VEC bv[TILE_P];
     for (int j = 0; j < np; j++) bv[j] = VLOAD(bj[j] + off[k]);
     const float *ak = a + k * lda;
@@ -209,12 +278,13 @@ static int64_t block_rows(int64_t r0, int64_t count) {
  * r < mr, where A(i, c) = a[i·si + c·sc]. Forward: A = wᵀ (K × C_out);
  * input gradient: A = w (C_out × K). */
 static void pack_weights(int64_t rows, int64_t cols, const float *a, int64_t si, int64_t sc,
-                         float *packed) {
+                         const int32_t *col_of, float *packed) {
   for (int64_t c0 = 0, mr; c0 < cols; c0 += mr) {
     mr = block_rows(c0, cols);
     float *dst = packed + c0 * rows;
     for (int64_t i = 0; i < rows; i++)
-      for (int64_t r = 0; r < mr; r++) dst[i * mr + r] = a[i * si + (c0 + r) * sc];
+      for (int64_t r = 0; r < mr; r++)
+        dst[i * mr + r] = a[i * si + (col_of ? col_of[c0 + r] : c0 + r) * sc];
   }
 }
 
@@ -227,9 +297,33 @@ static int tile_pixels(int64_t p0, int64_t p_count) {
 
 typedef struct {
   const ebm_conv2d_shape *s;
+  ebm_conv2d_chain chain; /* which operands are blocked (ops.h); all zero: none */
   const float *x, *w, *b, *dy, *gate_in;
   float *z, *act, *gate, *dx, *ws;
 } direct_job;
+
+/* Moves the interior rows of a padded block (C_in × Hp × Wp × LANES) to or
+ * from a blocked group (C_in × H_in × W_in × LANES): W_in·LANES contiguous
+ * floats per row, vector by vector. */
+__attribute__((target(DIRECT_TARGET))) static void move_interior(const ebm_conv2d_shape *s,
+                                                                 float *blocked, float *xp,
+                                                                 int to_padded) {
+  const int64_t hp = s->h_in + 2 * s->pad, wp = s->w_in + 2 * s->pad, row = s->w_in * LANES;
+  for (int64_t c = 0; c < s->c_in; c++)
+    for (int64_t y = 0; y < s->h_in; y++) {
+      float *b = blocked + (c * s->h_in + y) * row, *p = xp + ((c * hp + y + s->pad) * wp + s->pad) * LANES;
+      float *dst = to_padded ? p : b;
+      const float *src = to_padded ? b : p;
+      for (int64_t q = 0; q < row; q += LANES) VSTORE(dst + q, VLOAD(src + q));
+    }
+}
+
+/* Chained backward: mat = dy ⊙ gate over the group's blocked rows, one
+ * IEEE multiply per value as ops_transpose_product does. */
+__attribute__((target(DIRECT_TARGET))) static void gate_times_dy(int64_t count, const float *dy,
+                                                                 const float *gate, float *mat) {
+  for (int64_t q = 0; q < count; q += LANES) VSTORE(mat + q, VMUL(VLOAD(dy + q), VLOAD(gate + q)));
+}
 
 /* The padded CHWN block of the conv's input (the layout above). */
 static ops_padded_block input_block(const ebm_conv2d_shape *s) {
@@ -275,32 +369,41 @@ __attribute__((target(DIRECT_TARGET))) static void forward_groups(void *ctx, int
   memset(xp, 0, (size_t)padded_floats(s) * sizeof *xp); /* the padding border */
   for (int64_t group = begin; group < end; group++) {
     const int64_t a = group * LANES, gn = a + LANES < s->n ? LANES : s->n - a;
-    load_padded(s, j->x + a * fi, gn, xp);
+    if (j->chain.in_blocked)
+      move_interior(s, (float *)j->x + a * fi, xp, 1);
+    else
+      load_padded(s, j->x + a * fi, gn, xp);
     for (int64_t p0 = 0, np; p0 < p_count; p0 += np) {
       np = tile_pixels(p0, p_count);
+      const tap_runs runs = row_taps(s, p0 / s->w_out, (p0 + np - 1) / s->w_out);
       int64_t base[TILE_P];
       for (int q = 0; q < np; q++) base[q] = pixel_base(s, p0 + q);
       int64_t m0 = 0;
       float *c = mat + p0 * LANES;
       const int64_t ldc = p_count * LANES;
 #define FWD(mr_, np_)                                                                            \
-  forward_tile(mr_, np_, k_count, off, wp + m0 * k_count, mr_, xp, base, j->b ? j->b + m0 : NULL, \
-               c + m0 * ldc, ldc)
+  forward_tile(mr_, np_, &runs, off, wp + m0 * k_count, mr_, xp, base,                           \
+               j->b ? j->b + m0 : NULL, c + m0 * ldc, ldc)
       TILE_ROWS(FWD, m0, co_n);
 #undef FWD
     }
-    float *z = j->z + a * fo;
+    if (j->chain.out_blocked) { /* swish over the tiles' own layout */
+      ops_swish_gate_array(fo * LANES, mat, j->act + a * fo, j->gate + a * fo);
+      continue;
+    }
+    float *z = j->z ? j->z + a * fo : scratch + l.zt; /* no pre wanted: the group's, in L2 */
     ops_transpose(fo, gn, mat, LANES, z, fo);
     ops_conv2d_bias_swish(s, gn, NULL, z, j->act ? j->act + a * fo : NULL, /* bias: in the tiles */
                           j->gate ? j->gate + a * fo : NULL);
   }
 }
 
-void DIRECT_FN(ops_conv2d_direct_forward)(const ebm_conv2d_shape *s, const float *x,
-                                          const float *w, const float *b, float *z, float *act,
-                                          float *gate, float *ws) {
-  pack_weights(conv_k(s), s->c_out, w, 1, conv_k(s), ws + direct_layout_of(s).wp);
+void DIRECT_FN(ops_conv2d_direct_forward)(const ebm_conv2d_shape *s, const ebm_conv2d_chain *chain,
+                                          const float *x, const float *w, const float *b, float *z,
+                                          float *act, float *gate, float *ws) {
+  pack_weights(conv_k(s), s->c_out, w, 1, conv_k(s), NULL, ws + direct_layout_of(s).wp);
   direct_job j = {.s = s, .x = x, .w = w, .b = b, .z = z, .act = act, .gate = gate, .ws = ws};
+  if (chain) j.chain = *chain;
   ebm_parallel_for_workers(group_count(s), 1, (int)conv_slots(s), forward_groups, &j);
 }
 
@@ -317,14 +420,19 @@ __attribute__((target(DIRECT_TARGET))) static void backward_input_groups(void *c
   float *xp = scratch + l.xp, *mat = scratch + l.mat;
   const float *wp = j->ws + l.wp;
   int32_t off[MAX_K];
-  tap_offsets(s, off);
+  row_major_taps(s, NULL, off);
+  const int64_t row_taps_count = s->c_in * s->kw; /* taps per kernel row */
   for (int64_t group = begin; group < end; group++) {
     const int64_t a = group * LANES, gn = a + LANES < s->n ? LANES : s->n - a;
-    if (gn < LANES) memset(mat, 0, (size_t)(fo * LANES) * sizeof *mat);
-    if (j->gate_in)
-      ops_transpose_product(gn, fo, j->dy + a * fo, j->gate_in + a * fo, fo, mat, LANES);
-    else
-      ops_transpose(gn, fo, j->dy + a * fo, fo, mat, LANES);
+    if (j->chain.out_blocked) {
+      gate_times_dy(fo * LANES, j->dy + a * fo, j->gate_in + a * fo, mat);
+    } else {
+      if (gn < LANES) memset(mat, 0, (size_t)(fo * LANES) * sizeof *mat);
+      if (j->gate_in)
+        ops_transpose_product(gn, fo, j->dy + a * fo, j->gate_in + a * fo, fo, mat, LANES);
+      else
+        ops_transpose(gn, fo, j->dy + a * fo, fo, mat, LANES);
+    }
     memset(xp, 0, (size_t)padded_floats(s) * sizeof *xp);
     for (int64_t p0 = 0, np; p0 < p_count; p0 += np) {
       np = tile_pixels(p0, p_count);
@@ -332,20 +440,31 @@ __attribute__((target(DIRECT_TARGET))) static void backward_input_groups(void *c
       for (int q = 0; q < np; q++) base[q] = pixel_base(s, p0 + q);
       const float *b = mat + p0 * LANES;
       const int64_t ldb = p_count * LANES;
-      int64_t k0 = 0;
-#define BWD(mr_, np_) backward_tile(mr_, np_, co_n, wp + k0 * co_n, mr_, b, ldb, off + k0, xp, base)
+      int64_t lo, hi, k0 = 0;
+      kernel_rows(s, p0 / s->w_out, (p0 + np - 1) / s->w_out, &lo, &hi);
+      lo *= row_taps_count, hi *= row_taps_count; /* the taps [lo, hi) read some input */
+#define BWD(mr_, np_)                                                                              \
+  if (k0 + (mr_) > lo && k0 < hi)                                                                  \
+  backward_tile(mr_, np_, co_n, wp + k0 * co_n, mr_, b, ldb, off + k0, xp, base)
       TILE_ROWS(BWD, k0, k_count);
 #undef BWD
     }
-    store_padded(s, xp, gn, j->dx + a * fi);
+    if (j->chain.in_blocked)
+      move_interior(s, j->dx + a * fi, xp, 0);
+    else
+      store_padded(s, xp, gn, j->dx + a * fi);
   }
 }
 
-void DIRECT_FN(ops_conv2d_direct_backward_input)(const ebm_conv2d_shape *s, const float *gate,
+void DIRECT_FN(ops_conv2d_direct_backward_input)(const ebm_conv2d_shape *s,
+                                                 const ebm_conv2d_chain *chain, const float *gate,
                                                  const float *dy, const float *w, float *dx,
                                                  float *ws) {
-  pack_weights(s->c_out, conv_k(s), w, conv_k(s), 1, ws + direct_layout_of(s).wp);
+  int32_t k_of[MAX_K];
+  row_major_taps(s, k_of, NULL);
+  pack_weights(s->c_out, conv_k(s), w, conv_k(s), 1, k_of, ws + direct_layout_of(s).wp);
   direct_job j = {.s = s, .gate_in = gate, .dy = dy, .w = w, .dx = dx, .ws = ws};
+  if (chain) j.chain = *chain;
   ebm_parallel_for_workers(group_count(s), 1, (int)conv_slots(s), backward_input_groups, &j);
 }
 

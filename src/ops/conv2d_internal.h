@@ -46,7 +46,8 @@ void ops_conv2d_bias_swish(const ebm_conv2d_shape *s, int64_t gn, const float *b
                            float *act, float *gate);
 
 /* The portable path. forward: z = conv(x, w) + b, and act = swish(z) when
- * act is not NULL (gate = swish'(z) when gate is not NULL either).
+ * act is not NULL (gate = swish'(z) when gate is not NULL either); z may be
+ * NULL when act and gate are given (the pre-activation is not kept).
  * backward_input: dx = conv_transpose(dy ⊙ gate, w), or of dy itself when
  * gate is NULL. */
 size_t ops_conv2d_gemm_workspace(const ebm_conv2d_shape *s);
@@ -65,14 +66,18 @@ void ops_conv2d_add_slot_partials(const ebm_conv2d_shape *s, const float *first,
 
 /* The direct paths (conv2d_direct_impl.h), same contracts, one set per ISA
  * suffix (avx512, avx2; x86-64 builds only). usable: the shape fits their
- * limits (the caller checks the CPU); workspace is 0 when not usable. */
+ * limits (the caller checks the CPU); workspace is 0 when not usable;
+ * lanes: the items per block of their layout, 0 when not usable. forward
+ * and backward_input take a chain (ops.h; NULL: plain NCHW operands). */
 #define OPS_CONV2D_DIRECT_DECLARE(isa)                                                          \
   int ops_conv2d_direct_usable_##isa(const ebm_conv2d_shape *s);                               \
+  int64_t ops_conv2d_direct_lanes_##isa(const ebm_conv2d_shape *s);                            \
   size_t ops_conv2d_direct_workspace_##isa(const ebm_conv2d_shape *s);                         \
-  void ops_conv2d_direct_forward_##isa(const ebm_conv2d_shape *s, const float *x,              \
-                                       const float *w, const float *b, float *z, float *act,   \
-                                       float *gate, float *ws);                                \
-  void ops_conv2d_direct_backward_input_##isa(const ebm_conv2d_shape *s, const float *gate,    \
+  void ops_conv2d_direct_forward_##isa(const ebm_conv2d_shape *s, const ebm_conv2d_chain *c,   \
+                                       const float *x, const float *w, const float *b,         \
+                                       float *z, float *act, float *gate, float *ws);          \
+  void ops_conv2d_direct_backward_input_##isa(const ebm_conv2d_shape *s,                       \
+                                              const ebm_conv2d_chain *c, const float *gate,    \
                                               const float *dy, const float *w, float *dx,      \
                                               float *ws);                                      \
   void ops_conv2d_direct_backward_weight_##isa(const ebm_conv2d_shape *s, const float *x,      \

@@ -17,8 +17,12 @@ static int weight_direct(int (*usable)(const ebm_conv2d_shape *), const ebm_conv
   return s->h_out * s->w_out >= WEIGHT_DIRECT_MIN_PIXELS && usable(s);
 }
 
-/* The generic path has no direct convolution. */
+/* The generic path has no direct convolution, hence no blocked layout. */
 static int direct_never(const ebm_conv2d_shape *s) {
+  (void)s;
+  return 0;
+}
+static int64_t no_lanes(const ebm_conv2d_shape *s) {
   (void)s;
   return 0;
 }
@@ -26,10 +30,25 @@ static size_t no_direct_workspace(const ebm_conv2d_shape *s) {
   (void)s;
   return 0;
 }
+/* The portable passes under the direct ones' signature; never called with
+ * a chain (no_lanes). */
+static void gemm_forward(const ebm_conv2d_shape *s, const ebm_conv2d_chain *c, const float *x,
+                         const float *w, const float *b, float *z, float *act, float *gate,
+                         float *ws) {
+  (void)c;
+  ops_conv2d_gemm_forward(s, x, w, b, z, act, gate, ws);
+}
+static void gemm_backward_input(const ebm_conv2d_shape *s, const ebm_conv2d_chain *c,
+                                const float *gate, const float *dy, const float *w, float *dx,
+                                float *ws) {
+  (void)c;
+  ops_conv2d_gemm_backward_input(s, gate, dy, w, dx, ws);
+}
 
-/* The six entry points of path `isa`, whose direct path is `usable`,
- * `workspace`, `forward`, `backward_input`, `backward_weight`. */
-#define CONV2D_PATH(isa, usable, workspace, forward, backward_input, backward_weight)            \
+/* The entry points of path `isa`, whose direct path is `usable`, `lanes`,
+ * `workspace`, `forward`, `backward_input`, `backward_weight`; the chained
+ * passes exist where lanes > 0 (ops.h), which are direct ones. */
+#define CONV2D_PATH(isa, usable, lanes, workspace, forward, backward_input, backward_weight)     \
   size_t ops_cpu_conv2d_workspace_##isa(const ebm_conv2d_shape *s) {                            \
     size_t gemm = ops_conv2d_gemm_workspace(s), direct = workspace(s);                          \
     return gemm > direct ? gemm : direct;                                                       \
@@ -37,7 +56,7 @@ static size_t no_direct_workspace(const ebm_conv2d_shape *s) {
   void ops_cpu_conv2d_forward_##isa(const ebm_conv2d_shape *s, const float *x, const float *w,  \
                                     const float *b, float *y, float *ws) {                      \
     if (usable(s))                                                                              \
-      forward(s, x, w, b, y, NULL, NULL, ws);                                                   \
+      forward(s, NULL, x, w, b, y, NULL, NULL, ws);                                             \
     else                                                                                        \
       ops_conv2d_gemm_forward(s, x, w, b, y, NULL, NULL, ws);                                   \
   }                                                                                             \
@@ -45,14 +64,14 @@ static size_t no_direct_workspace(const ebm_conv2d_shape *s) {
                                           const float *w, const float *b, float *pre, float *y, \
                                           float *gate, float *ws) {                             \
     if (usable(s))                                                                              \
-      forward(s, x, w, b, pre, y, gate, ws);                                                    \
+      forward(s, NULL, x, w, b, pre, y, gate, ws);                                              \
     else                                                                                        \
       ops_conv2d_gemm_forward(s, x, w, b, pre, y, gate, ws);                                    \
   }                                                                                             \
   void ops_cpu_conv2d_backward_input_##isa(const ebm_conv2d_shape *s, const float *dy,          \
                                            const float *w, float *dx, float *ws) {              \
     if (usable(s))                                                                              \
-      backward_input(s, NULL, dy, w, dx, ws);                                                   \
+      backward_input(s, NULL, NULL, dy, w, dx, ws);                                             \
     else                                                                                        \
       ops_conv2d_gemm_backward_input(s, NULL, dy, w, dx, ws);                                   \
   }                                                                                             \
@@ -60,7 +79,7 @@ static size_t no_direct_workspace(const ebm_conv2d_shape *s) {
                                                  const float *dy, const float *w, float *dx,    \
                                                  float *ws) {                                   \
     if (usable(s))                                                                              \
-      backward_input(s, gate, dy, w, dx, ws);                                                   \
+      backward_input(s, NULL, gate, dy, w, dx, ws);                                             \
     else                                                                                        \
       ops_conv2d_gemm_backward_input(s, gate, dy, w, dx, ws);                                   \
   }                                                                                             \
@@ -70,15 +89,29 @@ static size_t no_direct_workspace(const ebm_conv2d_shape *s) {
       backward_weight(s, x, dy, dw, db, ws);                                                    \
     else                                                                                        \
       ops_conv2d_gemm_backward_weight(s, x, dy, dw, db, ws);                                    \
+  }                                                                                             \
+  int64_t ops_cpu_conv2d_chain_lanes_##isa(const ebm_conv2d_shape *s) { return lanes(s); }      \
+  void ops_cpu_conv2d_forward_swish_chained_##isa(const ebm_conv2d_shape *s,                    \
+                                                  const ebm_conv2d_chain *c, const float *x,    \
+                                                  const float *w, const float *b, float *y,     \
+                                                  float *gate, float *ws) {                     \
+    forward(s, c, x, w, b, NULL, y, gate, ws);                                                  \
+  }                                                                                             \
+  void ops_cpu_conv2d_backward_input_swish_chained_##isa(                                       \
+      const ebm_conv2d_shape *s, const ebm_conv2d_chain *c, const float *gate, const float *dy, \
+      const float *w, float *dx, float *ws) {                                                   \
+    backward_input(s, c, gate, dy, w, dx, ws);                                                  \
   }
 
-CONV2D_PATH(generic, direct_never, no_direct_workspace, ops_conv2d_gemm_forward,
-            ops_conv2d_gemm_backward_input, ops_conv2d_gemm_backward_weight)
+CONV2D_PATH(generic, direct_never, no_lanes, no_direct_workspace, gemm_forward,
+            gemm_backward_input, ops_conv2d_gemm_backward_weight)
 #if defined(__x86_64__) && defined(__GNUC__)
-CONV2D_PATH(avx2, ops_conv2d_direct_usable_avx2, ops_conv2d_direct_workspace_avx2,
+CONV2D_PATH(avx2, ops_conv2d_direct_usable_avx2, ops_conv2d_direct_lanes_avx2,
+            ops_conv2d_direct_workspace_avx2,
             ops_conv2d_direct_forward_avx2, ops_conv2d_direct_backward_input_avx2,
             ops_conv2d_direct_backward_weight_avx2)
-CONV2D_PATH(avx512, ops_conv2d_direct_usable_avx512, ops_conv2d_direct_workspace_avx512,
+CONV2D_PATH(avx512, ops_conv2d_direct_usable_avx512, ops_conv2d_direct_lanes_avx512,
+            ops_conv2d_direct_workspace_avx512,
             ops_conv2d_direct_forward_avx512, ops_conv2d_direct_backward_input_avx512,
             ops_conv2d_direct_backward_weight_avx512)
 #endif

@@ -21,7 +21,15 @@
                                                  const float *dy, const float *w, float *dx,    \
                                                  float *ws);                                    \
   void ops_cpu_conv2d_backward_weight_##isa(const ebm_conv2d_shape *s, const float *x,          \
-                                            const float *dy, float *dw, float *db, float *ws);
+                                            const float *dy, float *dw, float *db, float *ws);  \
+  int64_t ops_cpu_conv2d_chain_lanes_##isa(const ebm_conv2d_shape *s);                          \
+  void ops_cpu_conv2d_forward_swish_chained_##isa(const ebm_conv2d_shape *s,                    \
+                                                  const ebm_conv2d_chain *c, const float *x,    \
+                                                  const float *w, const float *b, float *y,     \
+                                                  float *gate, float *ws);                      \
+  void ops_cpu_conv2d_backward_input_swish_chained_##isa(                                       \
+      const ebm_conv2d_shape *s, const ebm_conv2d_chain *c, const float *gate, const float *dy, \
+      const float *w, float *dx, float *ws);
 OPS_CPU_CONV2D_PATH_DECLARE(generic)
 OPS_CPU_CONV2D_PATH_DECLARE(avx2)
 OPS_CPU_CONV2D_PATH_DECLARE(avx512)

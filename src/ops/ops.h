@@ -37,6 +37,26 @@ typedef struct {
  * current pool size. */
 void ebm_conv2d_shape_finish(ebm_conv2d_shape *s);
 
+/* The direct kernels' own layout ("blocked"), which consecutive fused conv
+ * + swish steps of the Langevin pass keep between them instead of NCHW:
+ * items in blocks of `lanes` (the last block's unused lanes hold values no
+ * result reads), each block C × H × W × lanes, so value (c, y, x) of item
+ * b·lanes + t is at b·C·H·W·lanes + ((c·H + y)·W + x)·lanes + t. A block is
+ * one contiguous run, and so is each of its rows: the kernels move it with
+ * plain copies where NCHW takes an 8×8 transpose per tile and 8 streams a
+ * power of two apart (the same L1 set). A chained pass computes the same
+ * values with the same operations: the same bits. */
+typedef struct {
+  int in_blocked;  /* forward x and backward dx are blocked (C_in × H_in × W_in) */
+  int out_blocked; /* y, gate and backward dy are blocked (C_out × H_out × W_out) */
+} ebm_conv2d_chain;
+
+/* Floats of n items of a c × h × w tensor blocked by `lanes`. */
+static inline int64_t ebm_blocked_floats(int64_t n, int64_t c, int64_t h, int64_t w,
+                                         int64_t lanes) {
+  return (n + lanes - 1) / lanes * lanes * c * h * w;
+}
+
 typedef struct ebm_ops {
   const char *name; /* "cpu" */
 
@@ -150,6 +170,9 @@ typedef struct ebm_ops {
    * forward_swish: pre = conv2d_forward(x, w, b), y = swish(pre) and, when
    * gate is not NULL, gate = swish'(pre) from the same sigmoid — the same
    * bits as conv2d_forward then swish_forward (and swish_backward of ones).
+   * pre may be NULL when gate is given: the pre-activation then stays in
+   * the workspace (the Langevin pass needs only y and gate; not writing
+   * pre saves a third of the pass's stores to memory).
    * backward_input_swish: dx = conv2d_backward_input(dy ⊙ gate, w), where
    * dy is the gradient at the swish output and gate the forward's — the
    * same bits as swish_backward(pre, dy) then conv2d_backward_input (dy is
@@ -159,6 +182,24 @@ typedef struct ebm_ops {
                                const float *b, float *pre, float *y, float *gate, float *ws);
   void (*conv2d_backward_input_swish)(const ebm_conv2d_shape *s, const float *gate,
                                       const float *dy, const float *w, float *dx, float *ws);
+
+  /* The fused passes above with operands blocked as `c` says
+   * (ebm_conv2d_chain), keeping no pre-activation; gate is required.
+   * conv2d_chain_lanes gives the lanes of this table's blocked layout for
+   * the shape, or 0 when it has none (the generic table; shapes beyond the
+   * direct kernels): then the chained entries must not be called. The same
+   * workspace as the plain passes. */
+  int64_t (*conv2d_chain_lanes)(const ebm_conv2d_shape *s);
+  void (*conv2d_forward_swish_chained)(const ebm_conv2d_shape *s, const ebm_conv2d_chain *c,
+                                       const float *x, const float *w, const float *b, float *y,
+                                       float *gate, float *ws);
+  void (*conv2d_backward_input_swish_chained)(const ebm_conv2d_shape *s, const ebm_conv2d_chain *c,
+                                              const float *gate, const float *dy, const float *w,
+                                              float *dx, float *ws);
+  /* dst (n items of f floats, NCHW; overwritten) = src blocked by `lanes`:
+   * what the plain pass would have written, for whoever reads a chained
+   * pass's tensors. */
+  void (*blocked_to_nchw)(int64_t n, int64_t f, int64_t lanes, const float *src, float *dst);
 } ebm_ops;
 
 /* The CPU table of the active ISA path (ebm_isa_active(): the best the CPU

@@ -6,6 +6,7 @@
 
 #include "ebm/core.h"
 #include "ops/cpu_kernels.h"
+#include "ops/transpose.h"
 
 void ebm_conv2d_shape_finish(ebm_conv2d_shape *s) {
   s->h_out = (s->h_in + 2 * s->pad - s->kh) / s->stride + 1;
@@ -57,6 +58,10 @@ void ebm_conv2d_shape_finish(ebm_conv2d_shape *s) {
     .sum = ops_cpu_sum,                                                                         \
     .conv2d_forward_swish = ops_cpu_conv2d_forward_swish_##isa,                                 \
     .conv2d_backward_input_swish = ops_cpu_conv2d_backward_input_swish_##isa,                   \
+    .conv2d_chain_lanes = ops_cpu_conv2d_chain_lanes_##isa,                                     \
+    .conv2d_forward_swish_chained = ops_cpu_conv2d_forward_swish_chained_##isa,                 \
+    .conv2d_backward_input_swish_chained = ops_cpu_conv2d_backward_input_swish_chained_##isa,   \
+    .blocked_to_nchw = ops_blocked_to_nchw,                                                     \
   }
 
 /* Indexed by ebm_isa. */

@@ -154,18 +154,36 @@ static inline int64_t walk_next(const ops_padded_block *b, pixel_walk *p) {
 /* 8 pixels at a time, whatever the row and channel boundaries between them:
  * one 8×8 tile transposed in registers, its 8 columns stored to (or loaded
  * from) the 8 pixels' own places. Returns the pixels done. */
+__attribute__((target("avx"), always_inline)) static inline void
+move8(float *flat, int64_t ld, float *const pix[8], int to_block) {
+  __m256 r[8];
+  for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(to_block ? flat + i * ld : pix[i]);
+  transpose8_regs(r);
+  for (int i = 0; i < 8; i++) _mm256_storeu_ps(to_block ? pix[i] : flat + i * ld, r[i]);
+}
+
 __attribute__((target("avx"))) static int64_t move_padded_avx(const ops_padded_block *b,
                                                                pixel_walk *p, float *flat,
                                                                int64_t ld, float *block,
                                                                int to_block) {
   const int64_t q8 = b->c * b->h * b->w / 8 * 8;
+  if (b->w % 8 == 0) { /* whole rows of 8 pixels: the 8 pixels of a tile are consecutive, no walk */
+    const int64_t wp = b->w + 2 * b->pad, hp = b->h + 2 * b->pad;
+    for (int64_t c = 0, q = 0; c < b->c; c++)
+      for (int64_t y = 0; y < b->h; y++) {
+        float *row = block + ((c * hp + y + b->pad) * wp + b->pad) * b->lanes;
+        for (int64_t x = 0; x < b->w; x += 8, q += 8) {
+          float *pix[8];
+          for (int i = 0; i < 8; i++) pix[i] = row + (x + i) * b->lanes;
+          move8(flat + q, ld, pix, to_block);
+        }
+      }
+    return q8;
+  }
   for (int64_t q = 0; q < q8; q += 8) {
     float *pix[8];
     for (int i = 0; i < 8; i++) pix[i] = block + walk_next(b, p);
-    __m256 r[8];
-    for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(to_block ? flat + i * ld + q : pix[i]);
-    transpose8_regs(r);
-    for (int i = 0; i < 8; i++) _mm256_storeu_ps(to_block ? pix[i] : flat + i * ld + q, r[i]);
+    move8(flat + q, ld, pix, to_block);
   }
   return q8;
 }
@@ -198,4 +216,9 @@ void ops_transpose_to_padded(const ops_padded_block *b, int64_t rows, const floa
 void ops_transpose_from_padded(const ops_padded_block *b, int64_t rows, const float *src,
                                float *dst, int64_t ldd) {
   move_padded(b, rows, dst, ldd, (float *)src, 0);
+}
+
+void ops_blocked_to_nchw(int64_t n, int64_t f, int64_t lanes, const float *src, float *dst) {
+  for (int64_t a = 0; a < n; a += lanes, src += f * lanes)
+    ops_transpose(f, n - a < lanes ? n - a : lanes, src, lanes, dst + a * f, f);
 }

@@ -38,4 +38,8 @@ void ops_transpose_to_padded(const ops_padded_block *b, int64_t rows, const floa
 void ops_transpose_from_padded(const ops_padded_block *b, int64_t rows, const float *src,
                                float *dst, int64_t ldd);
 
+// dst (n items of f floats, NCHW) = src blocked by `lanes` (ops.h): block b
+// holds items b·lanes.. as f rows of `lanes` floats.
+void ops_blocked_to_nchw(int64_t n, int64_t f, int64_t lanes, const float *src, float *dst);
+
 #endif

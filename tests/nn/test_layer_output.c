@@ -1,5 +1,6 @@
 /* ebm_net_layer_output: every layer's output of the last forward pass,
  * including both halves of a fused conv2d + swish step and a view. */
+#include "nn/nn_internal.h"
 #include "nn/nn_testutil.h"
 
 /* conv2d + swish (fused in the run list), avgpool2d, flatten (a view),
@@ -70,4 +71,72 @@ TEST(layer_output_of_an_energy_pass_and_after_a_failed_pass) {
   CHECK_FAILS_WITH(ebm_net_energy(net, inf, NULL, 2, e), EBM_ERR_NUMERIC, "produced");
   CHECK_FAILS_WITH(ebm_net_layer_output(net, 0, &v), EBM_ERR_ARG, "no forward pass");
   ebm_net_free(net);
+}
+
+/* ebm_net_grad_input (the Langevin pass) writes no pre-activation of a
+ * fused conv2d + swish step; reading it afterwards recomputes it: the same
+ * bits as ebm_net_forward's, and ebm_net_backward after it the same
+ * parameter gradients. Odd shapes: stride 2, padding, 5 and 3 channels,
+ * batch 1 and 11 (a remainder group on the direct paths). */
+static const char *two_convs =
+    "{\"input\":[3,9,7],\"layers\":[{\"type\":\"conv2d\",\"name\":\"a\",\"out\":5,\"kernel\":3,"
+    "\"stride\":2,\"pad\":1},{\"type\":\"swish\"},{\"type\":\"conv2d\",\"name\":\"b\",\"out\":3,"
+    "\"kernel\":3,\"pad\":1},{\"type\":\"swish\"},{\"type\":\"flatten\"},"
+    "{\"type\":\"linear\",\"name\":\"fc\",\"out\":1}]}";
+
+static float *grads_copy(ebm_net *net, int64_t *count) {
+  int64_t total = 0;
+  for (int i = 0; i < ebm_net_param_count(net); i++) total += ebm_tensor_numel(ebm_net_param(net, i)->grad);
+  float *g = malloc((size_t)total * sizeof *g), *p = g;
+  REQUIRE(g != NULL);
+  for (int i = 0; i < ebm_net_param_count(net); i++) {
+    const ebm_tensor *t = ebm_net_param(net, i)->grad;
+    memcpy(p, t->data, (size_t)ebm_tensor_numel(t) * sizeof *p);
+    p += ebm_tensor_numel(t);
+  }
+  *count = total;
+  return g;
+}
+
+TEST(grad_input_keeps_no_pre_activation_and_a_later_read_recomputes_its_bits) {
+  const int64_t sizes[] = {1, 11};
+  for (int k = 0; k < 2; k++) {
+    const int64_t n = sizes[k], d = 3 * 9 * 7;
+    ebm_net *net = nt_build(two_convs, 11, 21);
+    float *x = nt_inputs(net, n, 22), *de = malloc((size_t)n * sizeof *de);
+    float *e = malloc((size_t)n * sizeof *e), *dx = malloc((size_t)(n * d) * sizeof *dx);
+    REQUIRE(de && e && dx);
+    for (int64_t i = 0; i < n; i++) de[i] = 0.5f + (float)i;
+    ebm_tensor v;
+    float *plain[4];
+    REQUIRE_OK(ebm_net_forward(net, x, NULL, n, NULL));
+    for (int i = 0; i < 4; i++) {
+      REQUIRE_OK(ebm_net_layer_output(net, i, &v));
+      plain[i] = malloc((size_t)ebm_tensor_numel(&v) * sizeof(float));
+      memcpy(plain[i], v.data, (size_t)ebm_tensor_numel(&v) * sizeof(float));
+    }
+    ebm_net_zero_grad(net);
+    REQUIRE_OK(ebm_net_backward(net, de, NULL, 1));
+    int64_t count;
+    float *g_plain = grads_copy(net, &count);
+    /* the conv outputs are poisoned: the pass must not write them, the read must */
+    for (int i = 0; i < 4; i += 2)
+      for (int64_t q = 0; q < n * net->layers[i].out_size; q++) net->layers[i].out[q] = NAN;
+    REQUIRE_OK(ebm_net_grad_input(net, x, NULL, n, e, dx));
+    CHECK(isnan(net->layers[0].out[0]) && isnan(net->layers[2].out[n * net->layers[2].out_size - 1]));
+    for (int i = 0; i < 4; i++) {
+      REQUIRE_OK(ebm_net_layer_output(net, i, &v));
+      CHECK(memcmp(plain[i], v.data, (size_t)ebm_tensor_numel(&v) * sizeof(float)) == 0);
+    }
+    /* the parameter backward after it, from poisoned pre-activations again */
+    REQUIRE_OK(ebm_net_grad_input(net, x, NULL, n, e, dx));
+    net->layers[0].out[0] = NAN;
+    ebm_net_zero_grad(net);
+    REQUIRE_OK(ebm_net_backward(net, de, NULL, 1));
+    float *g_after = grads_copy(net, &count);
+    CHECK(memcmp(g_plain, g_after, (size_t)count * sizeof(float)) == 0);
+    for (int i = 0; i < 4; i++) free(plain[i]);
+    free(g_plain), free(g_after), free(x), free(de), free(e), free(dx);
+    ebm_net_free(net);
+  }
 }

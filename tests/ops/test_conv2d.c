@@ -328,6 +328,15 @@ TEST(conv2d_fused_swish_kernels_equal_conv_then_swish_bitwise) {
       CHECK(memcmp(pre, pre2, (size_t)ny * sizeof(float)) == 0);
       CHECK(memcmp(y, y2, (size_t)ny * sizeof(float)) == 0);
       CHECK(memcmp(gate, gate2, (size_t)ny * sizeof(float)) == 0);
+      /* keeping no pre-activation (the Langevin pass) changes neither y nor gate */
+      float *y3 = nan_floats(ny), *gate3 = nan_floats(ny);
+      if (path == 0)
+        ops->conv2d_forward_swish(&s, x, w, b, NULL, y3, gate3, ws);
+      else
+        ops_conv2d_gemm_forward(&s, x, w, b, NULL, y3, gate3, ws);
+      CHECK(memcmp(y3, y, (size_t)ny * sizeof(float)) == 0);
+      CHECK(memcmp(gate3, gate, (size_t)ny * sizeof(float)) == 0);
+      free(y3), free(gate3);
       if (path == 0)
         ops->conv2d_backward_input_swish(&s, gate, dy, w, dx, ws);
       else
@@ -343,5 +352,59 @@ TEST(conv2d_fused_swish_kernels_equal_conv_then_swish_bitwise) {
     CHECK(isnan(gate[0]) && isnan(gate[ny - 1]));
     free(x), free(w), free(b), free(dy), free(ws), free(ones), free(pre), free(y), free(gate);
     free(pre2), free(y2), free(gate2), free(dy_copy), free(dx), free(dx2), free(dz);
+  }
+}
+
+/* The direct forward and input gradient skip the taps that fall in the
+ * zero padding for a whole tile (border rows); that must give the bits of
+ * the full sums, which the same conv computes on an input padded by hand
+ * (padding 0: no tap to skip). Odd shapes: batch 1 and a remainder group, channels 3, 5, 7,
+ * stride 1 and 2, padding 1, 2 and 4, kernels 3 and 5, h ≠ w. */
+TEST(conv2d_with_padding_equals_the_hand_padded_input_bitwise) {
+  REQUIRE_OK(ebm_threads_init(2));
+  const ebm_ops *ops = ebm_ops_cpu();
+  /* n, c_in, h_in, w_in, c_out, k, stride, pad */
+  static const int64_t shapes[][8] = {{1, 3, 9, 7, 5, 3, 2, 1}, {13, 5, 6, 11, 7, 5, 1, 2},
+                                      {9, 1, 28, 28, 16, 5, 2, 4}, {3, 7, 4, 4, 9, 3, 2, 1},
+                                      {17, 2, 8, 5, 3, 3, 1, 1}};
+  for (int i = 0; i < (int)(sizeof shapes / sizeof shapes[0]); i++) {
+    const int64_t *v = shapes[i], p = v[7];
+    ebm_conv2d_shape s = {.n = v[0], .c_in = v[1], .h_in = v[2], .w_in = v[3], .c_out = v[4],
+                          .kh = v[5], .kw = v[5], .stride = v[6], .pad = p, .slots = 2};
+    ebm_conv2d_shape_finish(&s);
+    ebm_conv2d_shape s0 = s;
+    s0.h_in += 2 * p, s0.w_in += 2 * p, s0.pad = 0;
+    ebm_conv2d_shape_finish(&s0);
+    REQUIRE(s0.h_out == s.h_out && s0.w_out == s.w_out);
+    float *x = rand_floats(x_count(&s), 300 + i, -2, 2), *w = rand_floats(w_count(&s), 310 + i, -1, 1);
+    float *b = rand_floats(s.c_out, 320 + i, -1, 1), *xpad = calloc((size_t)x_count(&s0), sizeof(float));
+    REQUIRE(xpad != NULL);
+    for (int64_t q = 0; q < s.n * s.c_in; q++)
+      for (int64_t r = 0; r < s.h_in; r++)
+        memcpy(xpad + (q * s0.h_in + r + p) * s0.w_in + p, x + (q * s.h_in + r) * s.w_in,
+               (size_t)s.w_in * sizeof(float));
+    size_t ws_count = ops->conv2d_workspace(&s) > ops->conv2d_workspace(&s0) ? ops->conv2d_workspace(&s)
+                                                                             : ops->conv2d_workspace(&s0);
+    float *ws = nan_floats((int64_t)ws_count), *y = nan_floats(y_count(&s)), *y0 = nan_floats(y_count(&s));
+    ops->conv2d_forward(&s, x, w, b, y, ws);
+    ops->conv2d_forward(&s0, xpad, w, b, y0, ws);
+    if (memcmp(y, y0, (size_t)y_count(&s) * sizeof(float)) != 0) {
+      describe(&s);
+      CHECK(0);
+    }
+    /* the input gradient skips the taps that land in the padding: the interior
+     * of the hand-padded input's gradient, bit for bit */
+    float *dy = rand_floats(y_count(&s), 330 + i, -1, 1);
+    float *dx = nan_floats(x_count(&s)), *dx0 = nan_floats(x_count(&s0));
+    ops->conv2d_backward_input(&s, dy, w, dx, ws);
+    ops->conv2d_backward_input(&s0, dy, w, dx0, ws);
+    int64_t differ = 0;
+    for (int64_t q = 0; q < s.n * s.c_in; q++)
+      for (int64_t r = 0; r < s.h_in; r++)
+        differ += memcmp(dx + (q * s.h_in + r) * s.w_in, dx0 + (q * s0.h_in + r + p) * s0.w_in + p,
+                         (size_t)s.w_in * sizeof(float)) != 0;
+    if (differ) describe(&s);
+    CHECK_EQ_INT(differ, 0);
+    free(x), free(w), free(b), free(xpad), free(ws), free(y), free(y0), free(dy), free(dx), free(dx0);
   }
 }

@@ -35,8 +35,8 @@ TEST(transpose_moves_every_element_for_odd_sizes_and_strides) {
 
 /* Into a padded CHWN block and back: every item lands in its lane of its
  * pixel, nothing else is written, and the way back restores the rows. Sizes
- * whose pixel count is and is not a multiple of 8, rows 1..8, lanes 8 and
- * 16 (the second half of 16 lanes as the AVX-512 path uses it). */
+ * whose pixel count is and is not a multiple of 8, widths that are (rows
+ * of whole 8-pixel tiles) and are not, rows 1..8, lanes 8 and 16 (the second half of 16 lanes as the AVX-512 path uses it). */
 TEST(transpose_to_and_from_a_padded_block_moves_every_item_to_its_lane) {
   ebm_rng rng;
   ebm_rng_init(&rng, 8);
@@ -44,6 +44,7 @@ TEST(transpose_to_and_from_a_padded_block_moves_every_item_to_its_lane) {
     ops_padded_block b = {1 + ebm_rng_below(&rng, 5), 1 + ebm_rng_below(&rng, 9),
                           1 + ebm_rng_below(&rng, 30), ebm_rng_below(&rng, 3),
                           trial % 2 ? 16 : 8};
+    if (trial < 4) b.w = 8 + 8 * (trial / 2); /* whole rows of 8 pixels (the path without a walk) */
     int64_t rows = trial < 8 ? 8 : 1 + ebm_rng_below(&rng, 8), lane0 = b.lanes == 16 ? 8 : 0;
     int64_t q_count = b.c * b.h * b.w, lds = q_count + ebm_rng_below(&rng, 3);
     int64_t hp = b.h + 2 * b.pad, wp = b.w + 2 * b.pad, block = b.c * hp * wp * b.lanes;
