@@ -44,4 +44,5 @@ if [ -e "$BINFMT/qemu-aarch64" ]; then RUN=; else
   RUN=qemu-aarch64
 fi
 $RUN "$BUILD/ebm" version
-exec $RUN "$BUILD/ebm_tests" "$@"
+# emulation is 5-30x slower than the host: a larger per-test limit than 300 s
+EBM_TEST_TIMEOUT=${EBM_TEST_TIMEOUT:-3000} exec $RUN "$BUILD/ebm_tests" "$@"

@@ -163,8 +163,17 @@ static int matches(const test_case *t, int argc, char **argv) {
   return 0;
 }
 
+/* EBM_TEST_TIMEOUT=SECONDS raises the per-test limit for slow hosts (the
+ * suite under qemu-user, scripts/test-arm64.sh). */
+static unsigned test_timeout_seconds(void) {
+  const char *env = getenv("EBM_TEST_TIMEOUT");
+  long v = env ? strtol(env, NULL, 10) : 0;
+  return v > 0 && v < 86400 ? (unsigned)v : TEST_TIMEOUT_SECONDS;
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
+  const unsigned timeout = test_timeout_seconds();
   int passed = 0, failed = 0;
   double suite_start = ebm_now_seconds();
   for (int i = 0; i < test_count; i++) {
@@ -179,7 +188,7 @@ int main(int argc, char **argv) {
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
-      alarm(TEST_TIMEOUT_SECONDS);
+      alarm(timeout);
       failures_in_this_test = 0;
       t->fn();
       ebm_threads_shutdown();
