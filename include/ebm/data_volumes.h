@@ -67,6 +67,10 @@ typedef struct {
 ebm_status ebm_voxels_compare(const float *samples, int64_t ns, const float *ref, int64_t nr, int64_t v,
                               float lo, float hi, uint64_t seed, ebm_voxel_scores *out);
 
+/* The noise baseline of ebm_voxels_compare: n grids of v voxels uniform in
+ * [lo, hi], drawn from `seed` (the same seed gives the grids it scored). */
+void ebm_voxels_noise(int64_t n, int64_t v, float lo, float hi, uint64_t seed, float *noise);
+
 /* ------------------------------------------------------------- pictures */
 
 /* A frame strip: n videos (each c×t×h×w, c 1 or 3, values in [lo, hi])

@@ -101,6 +101,12 @@ static ebm_status mean_iou(const float *grids, int64_t ns, const float *ref, int
   return st;
 }
 
+void ebm_voxels_noise(int64_t n, int64_t v, float lo, float hi, uint64_t seed, float *noise) {
+  ebm_rng rng;
+  ebm_rng_init(&rng, seed);
+  ebm_rng_uniform(&rng, noise, n * v, lo, hi);
+}
+
 ebm_status ebm_voxels_compare(const float *samples, int64_t ns, const float *ref, int64_t nr, int64_t v,
                               float lo, float hi, uint64_t seed, ebm_voxel_scores *out) {
   if (!(lo < hi)) return ebm_set_error(EBM_ERR_ARG, "voxel grids: empty range [%g, %g]", (double)lo, (double)hi);
@@ -110,9 +116,7 @@ ebm_status ebm_voxels_compare(const float *samples, int64_t ns, const float *ref
   const float level = lo + 0.5f * (hi - lo);
   float *noise = malloc((size_t)(ns * v) * sizeof *noise);
   if (!noise) return ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld noise grids", (long long)ns);
-  ebm_rng rng;
-  ebm_rng_init(&rng, seed);
-  ebm_rng_uniform(&rng, noise, ns * v, lo, hi);
+  ebm_voxels_noise(ns, v, lo, hi, seed, noise);
   *out = (ebm_voxel_scores){.n = ns, .occupancy = occupancy(samples, ns, v, level),
                             .ref_occupancy = occupancy(ref, nr, v, level)};
   st = mean_iou(samples, ns, ref, nr, v, level, &out->iou);
