@@ -91,7 +91,7 @@ static int run_eval_voxels(int argc, char **argv) {
   if (st == EBM_OK && asked_spec && !(asked = malloc((size_t)ns * sizeof *asked)))
     st = ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld labels", (long long)ns);
   for (int64_t i = 0; asked && i < ns; i++) asked[i] = asked_class < 0 ? (int32_t)(i % EBM_SHAPE_COUNT) : asked_class;
-  if (st == EBM_OK) st = ebm_voxels_compare(s.data, ns, r.data, nr, ds[0] * ds[1] * ds[2], lo, hi, (uint64_t)seed, &sc);
+  if (st == EBM_OK) st = ebm_voxels_compare(s.data, ns, r.data, nr, ds, lo, hi, (uint64_t)seed, &sc);
   if (st == EBM_OK && clf) st = classify(clf, &s, &r, ds, lo, hi, (uint64_t)seed, asked, classes);
   if (st == EBM_OK && png) st = ebm_png_write_voxels(png, s.data, ns < 8 ? ns : 8, (int)ds[0], (int)ds[1], (int)ds[2]);
   if (st != EBM_OK) {
@@ -102,6 +102,11 @@ static int run_eval_voxels(int argc, char **argv) {
     printf("  %-8s nearest-reference IoU %.4f  occupied %.4f (references %.4f)\n", "samples", sc.iou,
            sc.occupancy, sc.ref_occupancy);
     printf("  %-8s nearest-reference IoU %.4f\n", "noise", sc.noise_iou);
+    for (int k = 0; k < 2; k++) {
+      printf("  %-8s nearest-reference surface Chamfer %.5f", k ? "noise" : "samples", k ? sc.noise_chamfer : sc.chamfer);
+      if (k ? sc.noise_empty : sc.empty) printf(" (%lld empty grids left out)", (long long)(k ? sc.noise_empty : sc.empty));
+      printf("\n");
+    }
     for (int k = 0; clf && k < 3; k++) cli_print_class_shares((const char *[]){"samples", "refs", "noise"}[k], &classes[k]);
     rc = CLI_EXIT_OK;
   }
@@ -113,11 +118,13 @@ static int run_eval_voxels(int argc, char **argv) {
 
 CLI_COMMAND(eval_voxels, VERB,
             "--samples S.npy --ref R.npy [--range LO,HI] [--png FILE] [--classifier CLF [--asked cycle|Y]]",
-            "IoU of generated voxel grids with their nearest reference grid",
+            "IoU and surface Chamfer of generated voxel grids to their nearest reference grid",
             "Thresholds every grid at the midpoint of --range (default 0,1: occupancy), finds for\n"
             "each sample the reference grid with the highest intersection over union and prints the\n"
             "mean, the fraction of occupied voxels, and the same IoU for as many grids of uniform\n"
-            "noise in the range: a model should beat noise by far. --classifier CLF runs a\n"
+            "noise in the range: a model should beat noise by far; then the same for the surface\n"
+            "Chamfer distance (occupied voxels with an empty neighbour as points, the longest side\n"
+            "spanning 2 as in eval points; empty grids left out). --classifier CLF runs a\n"
             "classifier of the three shapes (sphere, box, torus: 3 logits on a grid of the same size)\n"
             "on the samples, the references and the noise grids, and prints the share given to each\n"
             "class, the mean top-class probability and the fraction classified with p >= 0.9; with\n"

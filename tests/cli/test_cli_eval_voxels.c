@@ -15,6 +15,8 @@ TEST(cli_eval_voxels_scores_the_references_against_themselves_and_noise) {
   CHECK_EQ_INT(r.code, 0);
   CHECK_CONTAINS(r.out, "4 sample grids of 32x32x32 against 4 references (occupied above 0.5)");
   CHECK_CONTAINS(r.out, "samples  nearest-reference IoU 1.0000");
+  CHECK_CONTAINS(r.out, "samples  nearest-reference surface Chamfer 0.00000\n");
+  CHECK_CONTAINS(r.out, "noise    nearest-reference surface Chamfer ");
   double iou = -1;
   const char *noise = strstr(r.out, "noise");
   REQUIRE(noise && sscanf(noise, "noise nearest-reference IoU %lf", &iou) == 1);
