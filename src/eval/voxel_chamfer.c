@@ -44,6 +44,11 @@ static void edt_line(const double *f, int64_t n, double *d, int64_t *v, double *
   }
 }
 
+static int64_t longest_side(const int64_t dims[3]) {
+  const int64_t hw = dims[1] > dims[2] ? dims[1] : dims[2];
+  return dims[0] > hw ? dims[0] : hw;
+}
+
 static int occupied(const float *g, const int64_t dims[3], int64_t z, int64_t y, int64_t x, float level) {
   if (z < 0 || y < 0 || x < 0 || z >= dims[0] || y >= dims[1] || x >= dims[2]) return 0;
   return g[(z * dims[1] + y) * dims[2] + x] > level;
@@ -51,8 +56,7 @@ static int occupied(const float *g, const int64_t dims[3], int64_t z, int64_t y,
 
 /* The surface of one grid and its distance transform. */
 static ebm_status surface_of(const float *g, const int64_t dims[3], float level, grid_surface *s) {
-  const int64_t v = dims[0] * dims[1] * dims[2], longest = dims[0] > dims[1] ? (dims[0] > dims[2] ? dims[0] : dims[2])
-                                                                             : (dims[1] > dims[2] ? dims[1] : dims[2]);
+  const int64_t v = dims[0] * dims[1] * dims[2], longest = longest_side(dims);
   double *f = malloc((size_t)v * sizeof *f), *line = malloc((size_t)(2 * longest) * sizeof *line);
   double *z = malloc((size_t)(longest + 1) * sizeof *z);
   int64_t *vtx = malloc((size_t)longest * sizeof *vtx);
@@ -166,8 +170,7 @@ ebm_status ebm_voxels_chamfer_nearest(const float *samples, int64_t ns, const fl
   for (int64_t i = 0; i < n && st == EBM_OK; i++) st = status[i];
   if (st != EBM_OK) goto done;
   /* coordinates in [-1, 1] along the longest side, as ebm/points.h's clouds */
-  const int64_t longest = dims[0] > dims[1] ? (dims[0] > dims[2] ? dims[0] : dims[2]) : (dims[1] > dims[2] ? dims[1] : dims[2]);
-  const double scale = 2.0 / (double)longest;
+  const double scale = 2.0 / (double)longest_side(dims);
   ebm_parallel_for(ns, 1, nearest_range, &(nearest_job){surf, surf + ns, nr, scale * scale, chamfer, nearest});
 done:
   for (int64_t i = 0; surf && i < n; i++) surface_free(&surf[i]);
