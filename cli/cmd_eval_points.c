@@ -4,39 +4,21 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "cli.h"
+#include "class_shares.h"
 
 #define VERB "eval points"
 
-/* One line of class shares: "sphere 0.33 box 0.34 torus 0.33" for the
- * three shapes, "class 0 …" for another classifier. */
-static void print_classes(const char *who, const ebm_points_classes *c) {
-  printf("  %-8s classified as", who);
-  for (int k = 0; k < c->classes; k++) {
-    if (c->classes == EBM_SHAPE_COUNT) printf(" %s %.3f", ebm_shape_name((ebm_shape_kind)k), c->share[k]);
-    else printf(" class %d %.3f", k, c->share[k]);
-  }
-  printf("; mean p(top class) %.3f, p >= 0.9 for %.3f\n", c->confidence, c->sure);
-}
-
 /* --classifier: the samples, the references and the noise baseline's clouds
- * through a shape classifier (ebm_points_classify): c[0], c[1], c[2]. */
+ * through a shape classifier (ebm_classify_shares): c[0], c[1], c[2]. */
 static ebm_status classify(const char *ckpt, const float *s, int64_t ns, const float *r, int64_t nr, int64_t p,
-                           uint64_t seed, ebm_points_classes c[3]) {
-  ebm_net *net = NULL;
-  ebm_energy *en = NULL;
+                           uint64_t seed, ebm_class_shares c[3]) {
   float *cloud = malloc((size_t)(ns * p * 3) * sizeof *cloud);
-  ebm_status st = cloud ? ebm_model_energy_load(ckpt, 256, &net, &en)
-                        : ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld noise clouds", (long long)ns);
-  if (st == EBM_OK && ebm_energy_item_size(en) != p * 3)
-    st = ebm_set_error(EBM_ERR_SHAPE, "%s: the classifier takes %lld floats per item, clouds of %lld points are %lld",
-                       ckpt, (long long)ebm_energy_item_size(en), (long long)p, (long long)(p * 3));
-  if (st == EBM_OK) st = ebm_points_classify(en, s, ns, &c[0]);
-  if (st == EBM_OK) st = ebm_points_classify(en, r, nr, &c[1]);
-  if (st == EBM_OK) ebm_points_noise(r, nr, p, ns, seed, cloud);
-  if (st == EBM_OK) st = ebm_points_classify(en, cloud, ns, &c[2]);
-  ebm_energy_free(en);
-  ebm_net_free(net);
+  if (!cloud) return ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld noise clouds", (long long)ns);
+  ebm_points_noise(r, nr, p, ns, seed, cloud);
+  char what[96];
+  snprintf(what, sizeof what, "clouds of %lld points are %lld", (long long)p, (long long)(p * 3));
+  const cli_class_set sets[3] = {{s, ns, NULL}, {r, nr, NULL}, {cloud, ns, NULL}};
+  ebm_status st = cli_classify_sets(ckpt, p * 3, what, 0, NULL, sets, 3, c);
   free(cloud);
   return st;
 }
@@ -58,7 +40,7 @@ static int run_eval_points(int argc, char **argv) {
   float *s = NULL, *r = NULL;
   int64_t ns = 0, nr = 0, ps = 0, pr = 0;
   ebm_points_scores sc;
-  ebm_points_classes classes[3];
+  ebm_class_shares classes[3];
   ebm_status st = ebm_points_load(samples_path, &s, &ns, &ps);
   if (st == EBM_OK) st = ebm_points_load(ref_path, &r, &nr, &pr);
   if (st == EBM_OK && ps != pr)
@@ -74,7 +56,7 @@ static int run_eval_points(int argc, char **argv) {
            (long long)nr);
     printf("  %-8s nearest-reference Chamfer %.5f  EMD %.5f\n", "samples", sc.chamfer, sc.emd);
     printf("  %-8s nearest-reference Chamfer %.5f  EMD %.5f\n", "noise", sc.noise_chamfer, sc.noise_emd);
-    for (int k = 0; clf && k < 3; k++) print_classes((const char *[]){"samples", "refs", "noise"}[k], &classes[k]);
+    for (int k = 0; clf && k < 3; k++) cli_print_class_shares((const char *[]){"samples", "refs", "noise"}[k], &classes[k]);
     rc = CLI_EXIT_OK;
   }
   free(s);

@@ -1,9 +1,11 @@
 /* `ebm eval voxels`: generated voxel grids against a reference set — the
  * mean IoU with the nearest reference grid, next to the same for uniform
- * noise (ebm/data_volumes.h). */
+ * noise (ebm/data_volumes.h) — and, with a shape classifier, what it calls
+ * them (ebm_classify_shares). */
 #include <stdlib.h>
+#include <string.h>
 
-#include "cli.h"
+#include "class_shares.h"
 
 #define VERB "eval voxels"
 
@@ -22,8 +24,39 @@ static ebm_status load_grids(const char *path, ebm_npy *a, int64_t dhw[3]) {
   return ebm_voxels_check_finite(a->data, a->shape[0], dhw[0] * dhw[1] * dhw[2], path);
 }
 
+/* --asked: "cycle" (sample i asked for class i mod 3, what `ebm sample`
+ * gives a conditional model without --class: *y = -1) or one class Y for
+ * all. 0 or a usage error's exit code. */
+static int parse_asked(const char *spec, int *y) {
+  char *end = NULL;
+  const long v = strcmp(spec, "cycle") == 0 ? -1 : strtol(spec, &end, 10);
+  if (v == -1 ? strcmp(spec, "cycle") != 0 : (end == spec || *end || v < 0 || v >= EBM_SHAPE_COUNT))
+    return cli_usage_error(VERB, "--asked must be 'cycle' or a class 0..%d (sphere, box, torus), got '%s'",
+                           EBM_SHAPE_COUNT - 1, spec);
+  *y = (int)v;
+  return 0;
+}
+
+/* --classifier: the samples (with the classes they were asked for), the
+ * references and the noise baseline's grids through a classifier of the
+ * three shapes: c[0], c[1], c[2]. */
+static ebm_status classify(const char *ckpt, const ebm_npy *s, const ebm_npy *r, const int64_t dhw[3], float lo,
+                           float hi, uint64_t seed, const int32_t *asked, ebm_class_shares c[3]) {
+  const int64_t ns = s->shape[0], v = dhw[0] * dhw[1] * dhw[2];
+  float *noise = malloc((size_t)(ns * v) * sizeof *noise);
+  if (!noise) return ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld noise grids", (long long)ns);
+  ebm_voxels_noise(ns, v, lo, hi, seed, noise);
+  char what[96];
+  snprintf(what, sizeof what, "grids of %lldx%lldx%lld are %lld", (long long)dhw[0], (long long)dhw[1],
+           (long long)dhw[2], (long long)v);
+  const cli_class_set sets[3] = {{s->data, ns, asked}, {r->data, r->shape[0], NULL}, {noise, ns, NULL}};
+  ebm_status st = cli_classify_sets(ckpt, v, what, EBM_SHAPE_COUNT, "sphere, box, torus", sets, 3, c);
+  free(noise);
+  return st;
+}
+
 static int run_eval_voxels(int argc, char **argv) {
-  const char *samples_path = NULL, *ref_path = NULL, *png = NULL, *range = "0,1";
+  const char *samples_path = NULL, *ref_path = NULL, *png = NULL, *range = "0,1", *clf = NULL, *asked_spec = NULL;
   int64_t seed = 1;
   cli_opt opts[] = {
       {"samples", OPT_PATH_IN, &samples_path, "S.npy", "generated grids, (n, 1, D, H, W) (required)"},
@@ -31,16 +64,23 @@ static int run_eval_voxels(int argc, char **argv) {
       {"range", OPT_STRING, &range, "LO,HI", "the grids' value range; a voxel is occupied above its midpoint"},
       {"png", OPT_PATH_OUT, &png, "FILE", "draw the first samples (up to 8) as three views"},
       {"seed", OPT_INT64, &seed, "S", "seed of the noise baseline"},
+      {"classifier", OPT_PATH_IN, &clf, "CLF", "a classifier of the three shapes (3 logits on a grid, e.g. examples/arch/voxel-classifier.json trained by ebm train --method jem --px-weight 0): class shares and confidence of the samples, references and noise"},
+      {"asked", OPT_STRING, &asked_spec, "cycle|Y", "with --classifier: the class each sample was asked for (cycle: sample i for i mod 3, as ebm sample cycles a conditional model's classes; Y: all for class Y): the share landing on it"},
   };
   int rc = cli_parse(VERB, opts, CLI_NOPTS(opts), argc, argv, NULL, 0, NULL);
   if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
   if (!samples_path) return cli_usage_error(VERB, "--samples S.npy is required");
   if (!ref_path) return cli_usage_error(VERB, "--ref R.npy is required");
+  if (asked_spec && !clf) return cli_usage_error(VERB, "--asked needs --classifier CLF");
+  int asked_class = 0;
+  if (asked_spec && (rc = parse_asked(asked_spec, &asked_class))) return rc;
   float lo = 0, hi = 1;
   if ((rc = cli_parse_range(VERB, range, &lo, &hi))) return rc;
   ebm_npy s = {0}, r = {0};
   int64_t ds[3], dr[3];
   ebm_voxel_scores sc;
+  ebm_class_shares classes[3];
+  int32_t *asked = NULL;
   ebm_status st = load_grids(samples_path, &s, ds);
   if (st == EBM_OK) st = load_grids(ref_path, &r, dr);
   if (st == EBM_OK && (ds[0] != dr[0] || ds[1] != dr[1] || ds[2] != dr[2]))
@@ -48,7 +88,11 @@ static int run_eval_voxels(int argc, char **argv) {
                        samples_path, (long long)ds[0], (long long)ds[1], (long long)ds[2], ref_path,
                        (long long)dr[0], (long long)dr[1], (long long)dr[2]);
   const int64_t ns = st == EBM_OK ? s.shape[0] : 0, nr = st == EBM_OK ? r.shape[0] : 0;
-  if (st == EBM_OK) st = ebm_voxels_compare(s.data, ns, r.data, nr, ds[0] * ds[1] * ds[2], lo, hi, (uint64_t)seed, &sc);
+  if (st == EBM_OK && asked_spec && !(asked = malloc((size_t)ns * sizeof *asked)))
+    st = ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld labels", (long long)ns);
+  for (int64_t i = 0; asked && i < ns; i++) asked[i] = asked_class < 0 ? (int32_t)(i % EBM_SHAPE_COUNT) : asked_class;
+  if (st == EBM_OK) st = ebm_voxels_compare(s.data, ns, r.data, nr, ds, lo, hi, (uint64_t)seed, &sc);
+  if (st == EBM_OK && clf) st = classify(clf, &s, &r, ds, lo, hi, (uint64_t)seed, asked, classes);
   if (st == EBM_OK && png) st = ebm_png_write_voxels(png, s.data, ns < 8 ? ns : 8, (int)ds[0], (int)ds[1], (int)ds[2]);
   if (st != EBM_OK) {
     rc = cli_runtime_error(st);
@@ -58,18 +102,32 @@ static int run_eval_voxels(int argc, char **argv) {
     printf("  %-8s nearest-reference IoU %.4f  occupied %.4f (references %.4f)\n", "samples", sc.iou,
            sc.occupancy, sc.ref_occupancy);
     printf("  %-8s nearest-reference IoU %.4f\n", "noise", sc.noise_iou);
+    for (int k = 0; k < 2; k++) {
+      printf("  %-8s nearest-reference surface Chamfer %.5f", k ? "noise" : "samples", k ? sc.noise_chamfer : sc.chamfer);
+      if (k ? sc.noise_empty : sc.empty) printf(" (%lld empty grids left out)", (long long)(k ? sc.noise_empty : sc.empty));
+      printf("\n");
+    }
+    for (int k = 0; clf && k < 3; k++) cli_print_class_shares((const char *[]){"samples", "refs", "noise"}[k], &classes[k]);
     rc = CLI_EXIT_OK;
   }
+  free(asked);
   ebm_npy_free(&s);
   ebm_npy_free(&r);
   return rc;
 }
 
-CLI_COMMAND(eval_voxels, VERB, "--samples S.npy --ref R.npy [--range LO,HI] [--png FILE]",
-            "IoU of generated voxel grids with their nearest reference grid",
+CLI_COMMAND(eval_voxels, VERB,
+            "--samples S.npy --ref R.npy [--range LO,HI] [--png FILE] [--classifier CLF [--asked cycle|Y]]",
+            "IoU and surface Chamfer of generated voxel grids to their nearest reference grid",
             "Thresholds every grid at the midpoint of --range (default 0,1: occupancy), finds for\n"
             "each sample the reference grid with the highest intersection over union and prints the\n"
             "mean, the fraction of occupied voxels, and the same IoU for as many grids of uniform\n"
-            "noise in the range: a model should beat noise by far. Grids with NaN or Inf are\n"
-            "refused, naming the grid and the voxel.",
+            "noise in the range: a model should beat noise by far; then the same for the surface\n"
+            "Chamfer distance (occupied voxels with an empty neighbour as points, the longest side\n"
+            "spanning 2 as in eval points; empty grids left out). --classifier CLF runs a\n"
+            "classifier of the three shapes (sphere, box, torus: 3 logits on a grid of the same size)\n"
+            "on the samples, the references and the noise grids, and prints the share given to each\n"
+            "class, the mean top-class probability and the fraction classified with p >= 0.9; with\n"
+            "--asked, also the share of samples classified as the class they were asked for. Grids\n"
+            "with NaN or Inf are refused, naming the grid and the voxel.",
             run_eval_voxels)

@@ -61,11 +61,16 @@ static int run_reconstruct(int argc, char **argv) {
   if ((rc = load_model(ckpt, steps, step_size, batch, &prior, &g, &sigma, &cfg))) goto done;
   if ((st = ebm_npy_load(input, &x)) != EBM_OK) goto fail;
   const int ndim = ebm_net_out_ndim(g);
+  /* volumes N×C×D×H×W are N×(C·D)×H×W to a network, as ebm_dataset_load folds them */
+  const int five = x.ndim == 5;
+  const int64_t folded[4] = {x.shape[0], x.shape[1] * x.shape[2], x.shape[3], x.shape[4]};
+  const int64_t *xs = five ? folded : x.shape;
+  const int xd = five ? 4 : x.ndim;
   char want[64], got[64];
   ebm_shape_str(ndim, ebm_net_out_shape(g), want, sizeof want);
   ebm_shape_str(x.ndim > 0 ? x.ndim - 1 : 0, x.shape + 1, got, sizeof got);
-  if (x.dtype != EBM_DTYPE_F32 || x.ndim != ndim + 1 || x.shape[0] < 1 ||
-      memcmp(x.shape + 1, ebm_net_out_shape(g), (size_t)ndim * sizeof *x.shape) != 0) {
+  if (x.dtype != EBM_DTYPE_F32 || xd != ndim + 1 || xs[0] < 1 ||
+      memcmp(xs + 1, ebm_net_out_shape(g), (size_t)ndim * sizeof *xs) != 0) {
     st = ebm_set_error(EBM_ERR_SHAPE, "%s: items of shape %s%s, the generator of %s makes %s", input, got,
                        x.dtype != EBM_DTYPE_F32 ? " (not float32)" : "", ckpt, want);
     goto fail;

@@ -131,6 +131,7 @@ typedef struct {
   int32_t *labels;        /* N labels, or NULL */
   int num_classes;        /* 0 if unlabelled, else max label + 1 */
   float range_lo, range_hi;
+  int64_t depth;          /* volumes from a 5-D .npy (N×C×D×H×W, held as N×(C·D)×H×W): D; else 0 */
 } ebm_dataset;
 
 /* Loads `spec`, mapping image bytes 0..255 to lo + (hi − lo)·b/255 with

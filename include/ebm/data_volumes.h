@@ -59,13 +59,33 @@ typedef struct {
   double iou;       /* mean over samples of the IoU with the nearest reference */
   double noise_iou; /* the same for n grids of uniform noise from the seed */
   double occupancy, ref_occupancy; /* mean fraction of occupied voxels: samples, references */
+  double chamfer, noise_chamfer;    /* mean surface Chamfer to the nearest reference (ebm_voxels_chamfer_nearest)
+                                       over the grids with a surface: samples, noise */
+  int64_t empty, noise_empty;       /* grids left out of those means for having no occupied voxel */
 } ebm_voxel_scores;
 
-/* Scores ns sample grids against nr references (v voxels each, values in
- * [lo, hi], occupied above the midpoint). Values outside the range count as
- * they are; NaN or Inf → EBM_ERR_NUMERIC (ebm_voxels_check_finite). */
-ebm_status ebm_voxels_compare(const float *samples, int64_t ns, const float *ref, int64_t nr, int64_t v,
+/* Scores ns sample grids against nr references (each d×h×w = dims, values
+ * in [lo, hi], occupied above the midpoint). Values outside the range count
+ * as they are; NaN or Inf → EBM_ERR_NUMERIC (ebm_voxels_check_finite). */
+ebm_status ebm_voxels_compare(const float *samples, int64_t ns, const float *ref, int64_t nr, const int64_t dims[3],
                               float lo, float hi, uint64_t seed, ebm_voxel_scores *out);
+
+/* The noise baseline of ebm_voxels_compare: n grids of v voxels uniform in
+ * [lo, hi], drawn from `seed` (the same seed gives the grids it scored). */
+void ebm_voxels_noise(int64_t n, int64_t v, float lo, float hi, uint64_t seed, float *noise);
+
+/* For each of the ns sample grids (all d×h×w = dims, occupied above
+ * `level`), the surface Chamfer distance to its nearest reference grid
+ * (the smallest among the nr) into chamfer[ns], that grid's index into
+ * nearest[ns] (may be NULL). A surface is the occupied voxels with an
+ * empty 6-neighbour (outside the grid is empty), voxel centres scaled so
+ * the longest side spans 2 (the units of ebm/points.h's clouds); Chamfer
+ * is the mean squared distance from each surface point to the other
+ * surface, both ways summed. A sample with no occupied voxel gets NaN and
+ * index -1; references without one are skipped. Runs on the pool; the
+ * result does not depend on the threads. */
+ebm_status ebm_voxels_chamfer_nearest(const float *samples, int64_t ns, const float *ref, int64_t nr,
+                                      const int64_t dims[3], float level, double *chamfer, int64_t *nearest);
 
 /* ------------------------------------------------------------- pictures */
 

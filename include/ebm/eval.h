@@ -415,6 +415,32 @@ typedef struct {
 ebm_status ebm_classify_eval(const ebm_energy *en, const ebm_dataset *ds, int64_t n, ebm_rng *rng, int bins,
                              const char *reliability_png, ebm_classify_result *out);
 
+/* Most classes ebm_classify_shares reports. */
+#define EBM_SHARES_MAX_CLASSES 16
+
+/* How a classifier sees a batch of generated items (point clouds, voxel
+ * grids): the share given to each class and how sure it is. A model's
+ * samples should be spread over the classes like its data and be
+ * classified as surely as real items; noise is not. */
+typedef struct {
+  int64_t n;                             /* items classified */
+  int classes;                           /* the classifier's K */
+  double share[EBM_SHARES_MAX_CLASSES];  /* fraction of items whose top class is k */
+  double confidence;                     /* mean top-class probability p(ŷ | x) */
+  double sure;                           /* fraction of items with p(ŷ | x) >= 0.9 */
+  double on_asked;                       /* fraction whose top class is the one asked for; NaN without asked */
+} ebm_class_shares;
+
+/* Classifies n items (n·item floats, item = the classifier's input) with a
+ * classifier or class-conditional energy: p(y | x) = softmax_y(−E(x, y))
+ * (ebm_energy_class_logits; for `--method jem` checkpoints, the softmax of
+ * the logits). asked (may be NULL) holds the class each item was sampled
+ * for (a conditional model's label), scored into on_asked; a label outside
+ * 0..K−1 → EBM_ERR_ARG. EBM_ERR_ARG also for an unconditional energy, more
+ * than EBM_SHARES_MAX_CLASSES classes or n < 1. */
+ebm_status ebm_classify_shares(const ebm_energy *clf, const float *items, int64_t n, const int32_t *asked,
+                               ebm_class_shares *out);
+
 /* ------------------------------------------------------------- pictures */
 
 #define EBM_HIST_MAX_SERIES 4

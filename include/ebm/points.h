@@ -10,6 +10,7 @@
 
 #include "ebm/core.h"
 #include "ebm/energy.h"
+#include "ebm/eval.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -72,26 +73,10 @@ ebm_status ebm_points_compare(const float *samples, int64_t ns, const float *ref
  * seed gives the clouds ebm_points_compare scored). noise holds n·p·3. */
 void ebm_points_noise(const float *ref, int64_t nr, int64_t p, int64_t n, uint64_t seed, float *noise);
 
-/* Most classes ebm_points_classify reports. */
-#define EBM_POINTS_MAX_CLASSES 16
-
-/* How a shape classifier sees a batch of clouds: the share given to each
- * class and how sure it is. A model's samples should be spread over the
- * classes like its data and be classified as surely as real clouds; noise
- * clouds are not. */
-typedef struct {
-  int64_t n;                             /* clouds classified */
-  int classes;                           /* the classifier's K */
-  double share[EBM_POINTS_MAX_CLASSES];  /* fraction of clouds whose top class is k */
-  double confidence;                     /* mean top-class probability p(ŷ | x) */
-  double sure;                           /* fraction of clouds with p(ŷ | x) >= 0.9 */
-} ebm_points_classes;
-
-/* Classifies n clouds (n·item floats, item = the classifier's input) with a
- * classifier or class-conditional energy: p(y | x) = softmax_y(−E(x, y))
- * (ebm_energy_class_logits; for `--method jem` checkpoints, the softmax of
- * the logits). EBM_ERR_ARG for an unconditional energy, more than
- * EBM_POINTS_MAX_CLASSES classes or n < 1. */
+/* Clouds through a shape classifier: ebm_classify_shares (ebm/eval.h) on
+ * n clouds (n·item floats), nothing asked for. */
+#define EBM_POINTS_MAX_CLASSES EBM_SHARES_MAX_CLASSES
+typedef ebm_class_shares ebm_points_classes;
 ebm_status ebm_points_classify(const ebm_energy *clf, const float *clouds, int64_t n, ebm_points_classes *out);
 
 /* A batch of clouds from an .npy: float32 of shape (n, p, 3) or (n, 1, p, 3)

@@ -152,7 +152,8 @@ static ebm_status load_npy(ebm_dataset *ds, const char *arg) {
   if (a.ndim == 1) ndim = 2;
   else if (a.ndim == 2) shape[1] = a.shape[1];
   else if (a.ndim == 3) ndim = 4, shape[2] = a.shape[1], shape[3] = a.shape[2];
-  else if (a.ndim == 5) ndim = 4, shape[1] = a.shape[1] * a.shape[2], shape[2] = a.shape[3], shape[3] = a.shape[4];
+  else if (a.ndim == 5)
+    ndim = 4, shape[1] = a.shape[1] * a.shape[2], shape[2] = a.shape[3], shape[3] = a.shape[4], ds->depth = a.shape[2];
   else memcpy(shape, a.shape, sizeof shape);
   ds->x = ebm_tensor_new(ndim, shape);
   if (!ds->x) {

@@ -101,22 +101,44 @@ static ebm_status mean_iou(const float *grids, int64_t ns, const float *ref, int
   return st;
 }
 
-ebm_status ebm_voxels_compare(const float *samples, int64_t ns, const float *ref, int64_t nr, int64_t v,
+void ebm_voxels_noise(int64_t n, int64_t v, float lo, float hi, uint64_t seed, float *noise) {
+  ebm_rng rng;
+  ebm_rng_init(&rng, seed);
+  ebm_rng_uniform(&rng, noise, n * v, lo, hi);
+}
+
+/* The mean nearest-reference surface Chamfer of ns grids over those with a
+ * surface; *empty counts the rest. */
+static ebm_status mean_chamfer(const float *grids, int64_t ns, const float *ref, int64_t nr, const int64_t dims[3],
+                               float level, double *mean, int64_t *empty) {
+  double *chamfer = malloc((size_t)ns * sizeof *chamfer);
+  if (!chamfer) return ebm_set_error(EBM_ERR_NOMEM, "out of memory scoring %lld grids", (long long)ns);
+  ebm_status st = ebm_voxels_chamfer_nearest(grids, ns, ref, nr, dims, level, chamfer, NULL);
+  double sum = 0;
+  *empty = 0;
+  for (int64_t i = 0; st == EBM_OK && i < ns; i++) isnan(chamfer[i]) ? (void)(*empty)++ : (void)(sum += chamfer[i]);
+  *mean = *empty < ns ? sum / (double)(ns - *empty) : NAN;
+  free(chamfer);
+  return st;
+}
+
+ebm_status ebm_voxels_compare(const float *samples, int64_t ns, const float *ref, int64_t nr, const int64_t dims[3],
                               float lo, float hi, uint64_t seed, ebm_voxel_scores *out) {
   if (!(lo < hi)) return ebm_set_error(EBM_ERR_ARG, "voxel grids: empty range [%g, %g]", (double)lo, (double)hi);
+  const int64_t v = dims[0] * dims[1] * dims[2];
   ebm_status st = ebm_voxels_check_finite(samples, ns, v, "samples");
   if (st == EBM_OK) st = ebm_voxels_check_finite(ref, nr, v, "references");
   if (st != EBM_OK) return st;
   const float level = lo + 0.5f * (hi - lo);
   float *noise = malloc((size_t)(ns * v) * sizeof *noise);
   if (!noise) return ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld noise grids", (long long)ns);
-  ebm_rng rng;
-  ebm_rng_init(&rng, seed);
-  ebm_rng_uniform(&rng, noise, ns * v, lo, hi);
+  ebm_voxels_noise(ns, v, lo, hi, seed, noise);
   *out = (ebm_voxel_scores){.n = ns, .occupancy = occupancy(samples, ns, v, level),
                             .ref_occupancy = occupancy(ref, nr, v, level)};
   st = mean_iou(samples, ns, ref, nr, v, level, &out->iou);
   if (st == EBM_OK) st = mean_iou(noise, ns, ref, nr, v, level, &out->noise_iou);
+  if (st == EBM_OK) st = mean_chamfer(samples, ns, ref, nr, dims, level, &out->chamfer, &out->empty);
+  if (st == EBM_OK) st = mean_chamfer(noise, ns, ref, nr, dims, level, &out->noise_chamfer, &out->noise_empty);
   free(noise);
   return st;
 }

@@ -21,6 +21,17 @@
  *                net.6  tanh for "range" [-1, 1] (the default), sigmoid
  *                       for [0, 1]: the output lies in the data's range.
  *              ≈ 7 M multiply-adds per 28×28 image at W = 32.
+ * voxel-generator  the conv-generator's form in 3-D, for 1×32³ voxel grids
+ *              in [0, 1] (cooperative learning's generator on the voxelnet
+ *              energy): z of D = in_dim (64), W = width (16):
+ *                net.0  linear D→4W·4³
+ *                net.1  reshape 4W×4×4×4 (as [4W·4, 4, 4]), net.2 swish
+ *                net.3  conv_transpose3d 4W→2W k4 s2 p1     2W×8³
+ *                net.5  conv_transpose3d 2W→W k4 s2 p1      W×16³
+ *                net.7  conv_transpose3d W→1 k4 s2 p1       1×32³
+ *                       (swish after each but the last)
+ *                net.8  sigmoid: occupancies in [0, 1]
+ *              ≈ 29 M multiply-adds per grid at W = 16.
  * uva-cnn      exactly CNNModel of bench/torch_reference.py (the PyTorch
  *              MNIST EBM tutorial), same parameter names: Conv(0) Swish(1)
  *              Conv(2) Swish(3) Conv(4) Swish(5) Conv(6) Swish(7) Flatten(8)
@@ -177,6 +188,27 @@ static ebm_status build_conv_generator(preset_builder *b, const preset_opts *o, 
   return EBM_OK;
 }
 
+/* voxel-generator (the header above). */
+static void build_voxel_generator(preset_builder *b, int latent, int64_t w) {
+  enum { SIDE = 32, START = 4 };
+  b->spec.input_ndim = 1;
+  b->spec.input[0] = latent;
+  push_seq(b, "linear")->out = 4 * w * START * START * START;
+  layer_spec *ls = push_seq(b, "reshape");
+  ls->shape_ndim = 3;
+  ls->shape[0] = 4 * w * START, ls->shape[1] = ls->shape[2] = START;
+  int64_t depth = START, channels = 4 * w;
+  while (depth < SIDE) {
+    push_seq(b, "swish");
+    channels = depth * 2 == SIDE ? 1 : channels / 2;
+    ls = push_seq(b, "conv_transpose3d");
+    conv(ls, channels, 4, 2, 1);
+    ls->depth = depth;
+    depth *= 2;
+  }
+  push_seq(b, "sigmoid");
+}
+
 /* Du & Mordatch A.10: residual network, spectral norm on all weights. */
 static void build_igebm(preset_builder *b, int64_t c, int64_t h, const int64_t *widths,
                         const int *down, int nblocks, int64_t base) {
@@ -270,7 +302,7 @@ static void build_volume_convnet(preset_builder *b, int64_t depth, int64_t side,
   push_seq(b, "linear")->out = 1;
 }
 
-static const char *const preset_names = "mlp, mlp-generator, conv-generator, uva-cnn, igebm-mnist, igebm-cifar, "
+static const char *const preset_names = "mlp, mlp-generator, conv-generator, voxel-generator, uva-cnn, igebm-mnist, igebm-cifar, "
                                         "pointnet, video-convnet, voxelnet, jem-cnn";
 
 ebm_status arch_preset_json(const char *name, const preset_opts *opts, char **json) {
@@ -284,12 +316,13 @@ ebm_status arch_preset_json(const char *name, const preset_opts *opts, char **js
   int is_generator = strcmp(name, "mlp-generator") == 0;
   int is_mlp = strcmp(name, "mlp") == 0 || is_generator, is_pointnet = strcmp(name, "pointnet") == 0;
   const int is_conv_generator = strcmp(name, "conv-generator") == 0;
+  const int is_voxel_generator = strcmp(name, "voxel-generator") == 0;
   const int takes_shape = is_conv_generator || strcmp(name, "uva-cnn") == 0;
   b->spec.layers = b->layers;
   snprintf(b->spec.preset, sizeof b->spec.preset, "%s", name);
-  if (!is_mlp && !is_pointnet && !is_conv_generator && in_dim > 0) {
-    st = ebm_set_error(EBM_ERR_ARG, "preset '%s' takes images; in_dim is only for 'mlp' and "
-                                    "'pointnet' (points per cloud)", name);
+  if (!is_mlp && !is_pointnet && !is_conv_generator && !is_voxel_generator && in_dim > 0) {
+    st = ebm_set_error(EBM_ERR_ARG, "preset '%s' takes images; in_dim is only for 'mlp', the generators' latent "
+                                    "and 'pointnet' (points per cloud)", name);
     goto done;
   }
   if (!takes_shape && (opts->shape_ndim || opts->has_range)) {
@@ -332,6 +365,12 @@ ebm_status arch_preset_json(const char *name, const preset_opts *opts, char **js
       goto done;
     }
     if ((st = build_conv_generator(b, opts, in_dim > 0 ? in_dim : 64, width > 0 ? width : 32)) != EBM_OK) goto done;
+  } else if (is_voxel_generator) {
+    if (classes > 0) {
+      st = ebm_set_error(EBM_ERR_ARG, "preset 'voxel-generator' takes no classes");
+      goto done;
+    }
+    build_voxel_generator(b, in_dim > 0 ? in_dim : 64, width > 0 ? width : 16);
   } else if (strcmp(name, "igebm-mnist") == 0) {
     int64_t w = width > 0 ? width : 32;
     const int64_t widths[] = {w, 2 * w, 2 * w};

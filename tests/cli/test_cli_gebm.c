@@ -233,6 +233,58 @@ TEST(cli_gebm_coop_latent_ebm_train_on_images_with_the_image_presets) {
   two_image_steps("gebm", image_data("rgb.npy", 8, 3, 32, 32), cifar);
 }
 
+/* 1×32³ voxel grids (a 5-D .npy): coop picks the voxelnet energy and the
+ * voxel-generator, whose output is the grid; volumes of another size have
+ * no preset generator and say so. */
+TEST(cli_coop_trains_on_voxel_grids_with_the_voxel_presets) {
+  char data[512];
+  snprintf(data, sizeof data, "%s", test_path("vox.npy"));
+  cli_result r = run_cli("data make shapes3d --n 4 --out %s", data);
+  CHECK_EQ_INT(r.code, 0);
+  cli_result_free(&r);
+  const char *run = test_path("coop-vox");
+  r = run_cli("train --method coop --data npy:%s --iters 2 --batch 2 --steps 1 --seed 1 --out %s", data, run);
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.err, "presets for npy:");
+  CHECK_CONTAINS(r.err, "energy {\"preset\": \"voxelnet\"}, generator {\"preset\": \"voxel-generator\", \"in_dim\": 64}");
+  CHECK_CONTAINS(r.out, "step 2 of 2");
+  cli_result_free(&r);
+  ebm_net *g = run_generator(run);
+  REQUIRE(ebm_net_out_ndim(g) == 3);
+  for (int d = 0; d < 3; d++) CHECK_EQ_INT((int)ebm_net_out_shape(g)[d], 32);
+  ebm_net_free(g);
+  float x[2 * 512] = {0};
+  REQUIRE_OK(ebm_npy_save(test_path("small.npy"), EBM_DTYPE_F32, 5, (int64_t[]){2, 1, 8, 8, 8}, x));
+  r = run_cli("train --method coop --data npy:%s --iters 1 --batch 2 --out %s", test_path("small.npy"),
+              test_path("run"));
+  CHECK_EQ_INT(r.code, 2);
+  CHECK_CONTAINS(r.err, "no preset generator for items of shape [8,8,8] (a volume)");
+  cli_result_free(&r);
+}
+
+/* latent-ebm with the voxel generator; `ebm reconstruct` takes the grids as
+ * `ebm data make` writes them (N×1×D×H×W) and writes that shape back. */
+TEST(cli_latent_ebm_reconstructs_voxel_grids_from_a_5d_npy) {
+  char data[512], run[512];
+  snprintf(data, sizeof data, "%s", test_path("vox.npy"));
+  snprintf(run, sizeof run, "%s", test_path("lat-vox"));
+  cli_result r = run_cli("data make shapes3d --n 4 --out %s", data);
+  cli_result_free(&r);
+  r = run_cli("train --method latent-ebm --data npy:%s --generator '{\"preset\": \"voxel-generator\", \"width\": 2}' "
+              "--iters 1 --batch 2 --steps 1 --seed 1 --out %s", data, run);
+  CHECK_EQ_INT(r.code, 0);
+  cli_result_free(&r);
+  const char *out = test_path("rec.npy");
+  r = run_cli("reconstruct --ckpt %s/ckpt/last.safetensors --input %s --out %s --steps 1", run, data, out);
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.out, "4 reconstructions, MSE ");
+  cli_result_free(&r);
+  ebm_npy a;
+  test_load_f32(out, &a);
+  CHECK(a.ndim == 5 && a.shape[0] == 4 && a.shape[1] == 1 && a.shape[2] == 32 && a.shape[3] == 32 && a.shape[4] == 32);
+  ebm_npy_free(&a);
+}
+
 TEST(cli_gebm_refuses_data_without_a_preset_generator_in_one_line) {
   const char *path = test_path("v5.npy");
   const int64_t shape[2] = {8, 5};

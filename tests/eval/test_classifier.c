@@ -215,7 +215,7 @@ TEST(classifier_trained_on_a_toy_set_reaches_high_accuracy) {
   ebm_tensor train = *x, test;
   train.shape[0] = n_train;
   REQUIRE_OK(ebm_tensor_view_rows(x, n_train, n_test, &test));
-  ebm_dataset ds = {"toy quadrants", &train, y, 4, 0.0f, 1.0f};
+  ebm_dataset ds = {"toy quadrants", &train, y, 4, 0.0f, 1.0f, 0};
   ebm_classifier_arch a = ebm_classifier_arch_for(1, 8, 8, 4, 0.0f, 1.0f);
   a.conv_width = 4;
   a.features = 8;
@@ -281,7 +281,7 @@ TEST(classifier_training_rejects_unlabelled_data_bad_labels_and_bad_betas) {
   REQUIRE_OK(ebm_classifier_new(&a, 4, &c));
   ebm_tensor *x = ebm_tensor_new4(4, 1, 4, 4);
   int32_t labels[4] = {0, 1, 2, 0};
-  ebm_dataset ds = {"fake", x, NULL, 0, 0.0f, 1.0f};
+  ebm_dataset ds = {"fake", x, NULL, 0, 0.0f, 1.0f, 0};
   ebm_classifier_train_config cfg = ebm_classifier_train_defaults();
   cfg.batch = 4;
   CHECK_FAILS_WITH(ebm_classifier_train(c, &ds, &cfg, NULL, NULL), EBM_ERR_ARG, "has no labels");

@@ -64,7 +64,7 @@ static ebm_classifier *bottom_half_classifier(ebm_rng *rng) {
   int32_t *y = malloc((size_t)n * sizeof *y);
   REQUIRE(x && y);
   make_items(rng, n, 0, x->data, y);
-  ebm_dataset ds = {"bottom-half classes", x, y, 2, 0.0f, 1.0f};
+  ebm_dataset ds = {"bottom-half classes", x, y, 2, 0.0f, 1.0f, 0};
   ebm_classifier_arch a = ebm_classifier_arch_for(1, SIDE, SIDE, 2, 0.0f, 1.0f);
   a.conv_width = 4;
   a.features = 8;
@@ -102,7 +102,7 @@ static void tied_fixture_open(tied_fixture *f) {
   f->filled = malloc((size_t)(TIED_DRAWN * ITEM) * sizeof *f->filled);
   REQUIRE(f->x && f->y && f->drawn && f->filled);
   make_items(&rng, TIED_N, 1, f->x->data, f->y);
-  f->ds = (ebm_dataset){"tied halves", f->x, f->y, 2, 0.0f, 1.0f};
+  f->ds = (ebm_dataset){"tied halves", f->x, f->y, 2, 0.0f, 1.0f, 0};
 }
 
 static void tied_fixture_close(tied_fixture *f) {
@@ -194,7 +194,7 @@ TEST(inpaint_score_refuses_conditional_models_unlabelled_data_and_other_shapes) 
   int32_t y[4] = {0, 1, 0, 1};
   REQUIRE(x);
   ebm_rng_uniform(&rng, x->data, 4 * ITEM, 0.0f, 1.0f);
-  ebm_dataset ds = {"four", x, y, 2, 0.0f, 1.0f}, bare = {"bare", x, NULL, 0, 0.0f, 1.0f};
+  ebm_dataset ds = {"four", x, y, 2, 0.0f, 1.0f, 0}, bare = {"bare", x, NULL, 0, 0.0f, 1.0f, 0};
   ebm_sampler_config cfg = ebm_sampler_defaults(EBM_SAMPLER_LANGEVIN);
   cfg.steps = 2;
   ebm_inpaint_score r;
@@ -208,11 +208,11 @@ TEST(inpaint_score_refuses_conditional_models_unlabelled_data_and_other_shapes) 
   ebm_tensor flat = *x;
   flat.ndim = 2;
   flat.shape[1] = ITEM;
-  ebm_dataset vectors = {"vectors", &flat, y, 2, 0.0f, 1.0f};
+  ebm_dataset vectors = {"vectors", &flat, y, 2, 0.0f, 1.0f, 0};
   CHECK_FAILS_WITH(ebm_inpaint_score_run(en, &cfg, &vectors, 0, "bottom-half", clf, 0, 1, NULL, &rng, NULL, NULL, &r),
                    EBM_ERR_SHAPE, "the classifier takes 1x8x8");
   int32_t bad[4] = {0, 1, 2, 1};
-  ebm_dataset three = {"three classes", x, bad, 3, 0.0f, 1.0f};
+  ebm_dataset three = {"three classes", x, bad, 3, 0.0f, 1.0f, 0};
   CHECK_FAILS_WITH(ebm_inpaint_score_run(en, &cfg, &three, 0, "bottom-half", clf, 0, 1, NULL, &rng, NULL, NULL, &r),
                    EBM_ERR_ARG, "label 2 of item 2");
   ebm_energy_free(cond);

@@ -40,19 +40,25 @@ TEST(voxels_nearest_matches_brute_force_on_a_side_that_is_not_whole_words) {
 
 TEST(voxels_compare_puts_noise_far_below_the_references_themselves) {
   enum { N = 6, SIDE = 16, V = SIDE * SIDE * SIDE };
+  const int64_t DIMS[3] = {SIDE, SIDE, SIDE};
   float *ref = malloc(sizeof(float) * N * V);
   REQUIRE_OK(ebm_make_shapes3d(N, SIDE, 8, ref, NULL));
   ebm_voxel_scores sc;
-  REQUIRE_OK(ebm_voxels_compare(ref, N, ref, N, V, 0, 1, 1, &sc));
+  REQUIRE_OK(ebm_voxels_compare(ref, N, ref, N, DIMS, 0, 1, 1, &sc));
   CHECK_EQ_INT(sc.n, N);
   CHECK_NEAR(sc.iou, 1.0, 0.0);
   CHECK_NEAR(sc.occupancy, sc.ref_occupancy, 0.0);
   CHECK(sc.ref_occupancy > 0.01 && sc.ref_occupancy < 0.5);
   /* Half the noise voxels are on: IoU with a shape of occupancy f is about f/(1 + f). */
   CHECK(sc.noise_iou > 0.0 && sc.noise_iou < 0.4);
+  /* Every reference is its own nearest surface; a noise grid's surface
+   * fills the whole grid, far from any shape's. */
+  CHECK_NEAR(sc.chamfer, 0.0, 0.0);
+  CHECK(sc.noise_chamfer > 0.01);
+  CHECK_EQ_INT(sc.empty + sc.noise_empty, 0);
   ref[2 * V + 17] = NAN;
-  CHECK_FAILS_WITH(ebm_voxels_compare(ref, 1, ref, N, V, 0, 1, 1, &sc), EBM_ERR_NUMERIC,
+  CHECK_FAILS_WITH(ebm_voxels_compare(ref, 1, ref, N, DIMS, 0, 1, 1, &sc), EBM_ERR_NUMERIC,
                    "references: grid 2, voxel 17 is NaN");
-  CHECK_FAILS_WITH(ebm_voxels_compare(ref, N, ref, N, V, 1, 1, 1, &sc), EBM_ERR_ARG, "empty range [1, 1]");
+  CHECK_FAILS_WITH(ebm_voxels_compare(ref, N, ref, N, DIMS, 1, 1, 1, &sc), EBM_ERR_ARG, "empty range [1, 1]");
   free(ref);
 }

@@ -1,4 +1,4 @@
-/* Clouds through a shape classifier (ebm_points_classify): class shares,
+/* Items through a shape classifier (ebm_classify_shares, ebm_points_classify): class shares,
  * mean top-class probability and the sure fraction, on a classifier whose
  * logits are the first three coordinates of a cloud. */
 #include "test.h"
@@ -41,4 +41,20 @@ TEST(points_classify_refuses_an_unconditional_energy) {
   ebm_points_classes c;
   CHECK_FAILS_WITH(ebm_points_classify(&en, clouds, 1, &c), EBM_ERR_ARG,
                    "plain has 0 classes; a shape classifier needs 2..16");
+}
+
+TEST(classify_shares_scores_the_class_each_item_was_asked_for) {
+  ebm_energy clf = {.name = "first-floats", .item_ndim = 3, .item_shape = {1, P, 3}, .num_classes = 3,
+                    .eval = first_floats_energy};
+  float items[3 * P * 3] = {0};
+  items[0 * P * 3 + 0] = 2; /* class 0 */
+  items[1 * P * 3 + 2] = 2; /* class 2 */
+  items[2 * P * 3 + 1] = 2; /* class 1 */
+  ebm_class_shares c;
+  REQUIRE_OK(ebm_classify_shares(&clf, items, 3, (const int32_t[]){0, 1, 1}, &c));
+  CHECK_NEAR(c.on_asked, 2.0 / 3, 1e-12); /* items 0 and 2 land on their class, item 1 does not */
+  REQUIRE_OK(ebm_classify_shares(&clf, items, 3, NULL, &c));
+  CHECK(isnan(c.on_asked));
+  CHECK_FAILS_WITH(ebm_classify_shares(&clf, items, 3, (const int32_t[]){0, 3, 1}, &c), EBM_ERR_ARG,
+                   "item 1 was asked for class 3; first-floats has classes 0..2");
 }
