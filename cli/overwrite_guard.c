@@ -5,9 +5,14 @@
  * model with a fresh one. Re-running a command over its own earlier output
  * (an array over an array, a picture over a picture) stays as easy as
  * before; everything else is refused before any work, saying what the
- * file holds. Files are recognised by their first bytes, not their names. */
+ * file holds. Files are recognised by their first bytes, not their names;
+ * JSON further by its content, because ebm reads JSON too: an architecture,
+ * a run's config.json or its metrics/events JSON Lines under `--json` would
+ * lose the run or the network, while a results object may be replaced. */
+#include <cjson/cJSON.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -68,6 +73,43 @@ static file_kind kind_on_disk(const char *path) {
   return n ? kind_of_bytes(head, n) : KIND_ANY;
 }
 
+/* Why an existing JSON file must not be replaced by a results object, or
+ * NULL when it is one (or cannot be told apart from one). ebm's results
+ * objects are small and one value; what ebm reads back is an architecture
+ * ("layers"), a run's config.json ("arch" and "method") or its JSON Lines
+ * (several values, or one line so far: an object with "step"). */
+static const char *json_not_replaceable(const char *path) {
+  enum { LIMIT = 4 << 20 };
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  char *buf = malloc((size_t)LIMIT + 1);
+  size_t n = buf ? fread(buf, 1, LIMIT + 1, f) : 0;
+  fclose(f);
+  if (!buf) return NULL;
+  const char *why = NULL;
+  if (n > LIMIT) {
+    why = "a JSON document of more than 4 MiB, not a results object ebm writes";
+  } else {
+    buf[n] = 0;
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithOpts(buf, &end, 0);
+    if (root && end) {
+      while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n') end++;
+      if (*end || (cJSON_IsObject(root) && cJSON_GetObjectItemCaseSensitive(root, "step"))) {
+        why = "a run's metrics or events (JSON Lines)";
+      } else if (cJSON_IsObject(root) && cJSON_GetObjectItemCaseSensitive(root, "layers")) {
+        why = "a network architecture";
+      } else if (cJSON_IsObject(root) && cJSON_GetObjectItemCaseSensitive(root, "arch") &&
+                 cJSON_GetObjectItemCaseSensitive(root, "method")) {
+        why = "a training run's configuration";
+      }
+    }
+    cJSON_Delete(root);
+  }
+  free(buf);
+  return why;
+}
+
 /* 1 when the verb's options hold a --force flag that was given. */
 static int forced(const cli_opt *opts, int nopts) {
   for (int i = 0; i < nopts; i++)
@@ -87,6 +129,10 @@ static int check_one(const char *verb, const char *flag, const char *metavar, co
   if (want != KIND_ANY && want != there)
     return cli_usage_error(verb, "--%s '%s' exists and holds %s; writing %s there would destroy it: give another "
                            "name", flag, path, kind_name(there), kind_name(want));
+  const char *why = there == KIND_JSON ? json_not_replaceable(path) : NULL;
+  if (why)
+    return cli_usage_error(verb, "--%s '%s' exists and holds %s; writing results there would destroy it: give "
+                           "another name", flag, path, why);
   if (there == KIND_SAFETENSORS && !force)
     return cli_usage_error(verb, "--%s '%s' holds a checkpoint already; pass --force to replace it, or give "
                            "another name", flag, path);

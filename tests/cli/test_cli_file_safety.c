@@ -135,9 +135,14 @@ TEST(cli_more_verbs_refuse_an_output_over_an_input) {
   CLI_EXPECT(run_cli("eval points --samples x.npy --ref x.npy --png x.npy"), 2, "and --png 'x.npy'");
   CLI_EXPECT(run_cli("data make texture --out x.npy --png ./x.npy"), 2, "--out 'x.npy' and --png './x.npy'");
   REQUIRE(mkdir("run", 0755) == 0);
-  static const char metrics[] = "{\"step\":1,\"loss\":0.5}\n"; /* JSON Lines: past the overwrite guard */
-  test_write_file("run/metrics.jsonl", metrics, sizeof metrics - 1);
+  /* the report's own same-file check, reached with an empty metrics file
+   * (nothing for the overwrite guard to protect) */
+  test_write_file("run/metrics.jsonl", "", 0);
   CLI_EXPECT(run_cli("report run --out run/metrics.jsonl"), 2, "are the same file");
+  /* with lines in it, the overwrite guard names what the file holds */
+  static const char metrics[] = "{\"step\":1,\"loss\":0.5}\n";
+  test_write_file("run/metrics.jsonl", metrics, sizeof metrics - 1);
+  CLI_EXPECT(run_cli("report run --out run/metrics.jsonl"), 2, "holds a run's metrics or events");
   char *text = test_read_text("run/metrics.jsonl");
   CHECK(text && strcmp(text, metrics) == 0);
   free(text);

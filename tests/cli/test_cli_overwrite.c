@@ -62,6 +62,33 @@ TEST(cli_a_checkpoint_is_replaced_only_with_force) {
   CHECK(!test_same_file("m.safetensors", "kept.copy")); /* seed 2's weights replaced seed 1's */
 }
 
+/* ebm reads JSON too: a results object (--json) must not replace an
+ * architecture, a run's config.json or its metrics/events (JSON Lines, even
+ * a run's first line), while another results object is fine. */
+TEST(cli_results_json_never_replaces_json_that_ebm_reads) {
+  make_inputs();
+  static const char arch[] = "{\"input\": [2], \"layers\": [{\"type\": \"linear\", \"out\": 1}]}\n";
+  test_write_file("arch.json", arch, sizeof arch - 1);
+  check_refused_and_kept("eval ais --energy gaussian:2 --chains 8 --steps 4 --json arch.json", "arch.json",
+                         "holds a network architecture");
+  CLI_EXPECT(run_cli("train --data toy:8gaussians --arch mlp --iters 2 --batch 8 --buffer 16 --steps 2 --seed 1 "
+                     "--out run"),
+             0, NULL);
+  check_refused_and_kept("eval ais --energy gaussian:2 --chains 8 --steps 4 --json run/config.json", "run/config.json",
+                         "holds a training run's configuration");
+  check_refused_and_kept("eval ais --energy gaussian:2 --chains 8 --steps 4 --json run/metrics.jsonl",
+                         "run/metrics.jsonl", "holds a run's metrics or events");
+  static const char one_line[] = "{\"step\": 0, \"event\": \"start\", \"detail\": null}\n";
+  test_write_file("events.jsonl", one_line, sizeof one_line - 1);
+  check_refused_and_kept("eval ais --energy gaussian:2 --chains 8 --steps 4 --json events.jsonl", "events.jsonl",
+                         "holds a run's metrics or events");
+  /* a results object of another verb may be replaced */
+  static const char fid[] = "{\"samples\": \"s.npy\", \"fd\": 12.5}\n";
+  test_write_file("r.json", fid, sizeof fid - 1);
+  CLI_EXPECT(run_cli("eval ais --energy gaussian:2 --chains 8 --steps 4 --json r.json"), 0, NULL);
+  CHECK(!test_same_file("r.json", "kept.copy"));
+}
+
 TEST(cli_an_output_still_replaces_its_own_earlier_output) {
   make_inputs();
   CLI_EXPECT(run_cli("energy --ckpt m.safetensors --input x.npy --out e.npy"), 0, NULL);
