@@ -43,7 +43,7 @@ demo: release
 
 # Composition / inpainting / denoising pictures; uses the demo's Fashion-MNIST
 # model when `make demo` has run (CKPT= and COND_CKPT= override).
-CKPT ?= $(wildcard demo/out/train/fashion-mnist-uva/ckpt/last.safetensors)
+CKPT ?= $(wildcard demo/out/train/fashion-mnist-fresh/ckpt/last.safetensors)
 COND_CKPT ?=
 examples: release
 	@scripts/examples.sh $(RELEASE_DIR)/ebm $(CKPT) $(COND_CKPT)
