@@ -286,6 +286,10 @@ struct ebm_net {
   int chain_links;            /* pairs of fused steps chained (chain.c) */
   int fwd_chained;            /* the last forward ran chained: what it kept
                                  is blocked until net_chain_unblock */
+  int chain_runs;             /* runs of chained steps taken group by group */
+  int chain_grouped;          /* take them so (1 from build; 0: step by step) */
+  int fwd_grouped;            /* the last forward did: the runs' swish outputs
+                                 but the last are computed by net_chain_unblock */
   int drop_pre;               /* it kept no pre-activations of fused conv2d +
                                  swish steps (ebm_net_grad_input): net_restore
                                  recomputes them before anyone reads them */

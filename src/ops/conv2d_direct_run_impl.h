@@ -1,0 +1,186 @@
+/* ops/conv2d_direct_run_impl.h — internal: a run of fused conv + swish
+ * steps (ebm_conv2d_run_step, ops.h) taken one group of LANES items at a
+ * time through every step, forward and back; included by
+ * conv2d_direct_avx512.c / _avx2.c right after conv2d_direct_impl.h, whose
+ * tiles, layout and helpers it uses.
+ *
+ * Why: step by step over the whole batch, every swish output and every
+ * input gradient between two steps is a batch-sized array (uva-cnn: 1.6 MB
+ * for the first conv's output at batch 128), written by one step and read
+ * back by the next from L3 or memory. Group by group, the forward's swish
+ * writes each row of a step's output straight into the interior of the
+ * next step's padded input block, and the backward multiplies each row of a
+ * step's input gradient by the previous step's gate straight into that
+ * step's output-gradient block: both stay in the worker's scratch (L2).
+ * Only the gates (which the backward needs) go to batch-sized arrays. The
+ * values are computed by the same operations as the chained step-by-step
+ * passes: the same bits.
+ *
+ * Workspace (floats, parts 64-byte aligned): per step its packed weights;
+ * then per worker, per step, xp (the step's padded input block) and mat
+ * (its C_out·P·LANES output block), and zt (the last step's output in NCHW
+ * for its swish). */
+
+typedef struct {
+  size_t wp[EBM_CONV2D_RUN_MAX], xp[EBM_CONV2D_RUN_MAX], mat[EBM_CONV2D_RUN_MAX], zt;
+  size_t worker, worker_size, total;
+} run_layout;
+
+static run_layout run_layout_of(int count, const ebm_conv2d_run_step *steps) {
+  run_layout l;
+  size_t at = 0;
+  for (int i = 0; i < count; i++) {
+    const ebm_conv2d_shape *s = &steps[i].s;
+    l.wp[i] = at;
+    at += conv_round_up((size_t)(conv_k(s) * s->c_out));
+  }
+  l.worker = at;
+  at = 0;
+  for (int i = 0; i < count; i++) {
+    const ebm_conv2d_shape *s = &steps[i].s;
+    l.xp[i] = at;
+    at += conv_round_up((size_t)padded_floats(s));
+    l.mat[i] = at;
+    at += conv_round_up((size_t)(conv_f_out(s) * LANES));
+  }
+  l.zt = at;
+  at += conv_round_up((size_t)(conv_f_out(&steps[count - 1].s) * LANES));
+  l.worker_size = at;
+  l.total = l.worker + (size_t)conv_slots(&steps[0].s) * l.worker_size;
+  return l;
+}
+
+size_t DIRECT_FN(ops_conv2d_direct_run_workspace)(int count, const ebm_conv2d_run_step *steps) {
+  for (int i = 0; i < count; i++)
+    if (!DIRECT_FN(ops_conv2d_direct_usable)(&steps[i].s)) return 0;
+  return count > 0 && count <= EBM_CONV2D_RUN_MAX ? run_layout_of(count, steps).total : 0;
+}
+
+typedef struct {
+  int count;
+  const ebm_conv2d_run_step *steps;
+  const float *x, *dy; /* NCHW: the first step's input, the last step's output gradient */
+  float *y, *dx;       /* NCHW: the last step's swish output, the first step's input gradient */
+  float *ws;
+} run_job;
+
+/* The interior row y of channel c of a padded block (the layout of
+ * conv2d_direct_impl.h), W_in·LANES floats. */
+static float *padded_row(const ebm_conv2d_shape *s, float *xp, int64_t c, int64_t y) {
+  const int64_t hp = s->h_in + 2 * s->pad, wp = s->w_in + 2 * s->pad;
+  return xp + ((c * hp + y + s->pad) * wp + s->pad) * LANES;
+}
+
+/* Forward of groups [begin, end): step i's tiles read xp[i] and fill
+ * mat[i]; its swish goes row by row into the interior of xp[i + 1] (the
+ * same values as the chained pass's blocked act, which move_interior would
+ * copy there) and its gate to steps[i].gate (blocked); the last step
+ * finishes as the plain fused pass (NCHW y and gate). */
+__attribute__((target(DIRECT_TARGET))) static void run_forward_groups(void *ctx, int64_t begin,
+                                                                      int64_t end, int tid) {
+  const run_job *j = ctx;
+  const ebm_conv2d_run_step *st = j->steps;
+  const int last = j->count - 1;
+  const run_layout l = run_layout_of(j->count, st);
+  float *scratch = j->ws + l.worker + (size_t)tid * l.worker_size;
+  int32_t off[MAX_K];
+  for (int i = 0; i <= last; i++) /* the padding borders */
+    memset(scratch + l.xp[i], 0, (size_t)padded_floats(&st[i].s) * sizeof(float));
+  const int64_t n = st[0].s.n;
+  for (int64_t group = begin; group < end; group++) {
+    const int64_t a = group * LANES, gn = a + LANES < n ? LANES : n - a;
+    load_padded(&st[0].s, j->x + a * conv_f_in(&st[0].s), gn, scratch + l.xp[0]);
+    for (int i = 0; i <= last; i++) {
+      const ebm_conv2d_shape *s = &st[i].s;
+      const int64_t fo = conv_f_out(s), row = s->w_out * LANES;
+      float *mat = scratch + l.mat[i];
+      tap_offsets(s, off);
+      forward_tiles(s, off, j->ws + l.wp[i], st[i].b, scratch + l.xp[i], mat);
+      if (i == last) {
+        float *z = scratch + l.zt;
+        ops_transpose(fo, gn, mat, LANES, z, fo);
+        ops_conv2d_bias_swish(s, gn, NULL, z, j->y + a * fo, st[i].gate + a * fo);
+        break;
+      }
+      const ebm_conv2d_shape *next = &st[i + 1].s;
+      float *gate = st[i].gate + a * fo, *xp_next = scratch + l.xp[i + 1];
+      for (int64_t c = 0; c < s->c_out; c++)
+        for (int64_t y = 0; y < s->h_out; y++) {
+          const int64_t at = (c * s->h_out + y) * row;
+          ops_swish_gate_array(row, mat + at, padded_row(next, xp_next, c, y), gate + at);
+        }
+    }
+  }
+}
+
+/* Backward of groups [begin, end): the last step's output gradient is dy ⊙
+ * gate (NCHW, as the plain pass); step i's tiles fill xp[i] from mat[i];
+ * the interior of xp[i] times steps[i − 1].gate goes row by row into
+ * mat[i − 1] (gate_times_dy's multiply, on the rows move_interior would
+ * have copied out); the first step's input gradient leaves as NCHW. */
+__attribute__((target(DIRECT_TARGET))) static void run_backward_groups(void *ctx, int64_t begin,
+                                                                       int64_t end, int tid) {
+  const run_job *j = ctx;
+  const ebm_conv2d_run_step *st = j->steps;
+  const int last = j->count - 1;
+  const run_layout l = run_layout_of(j->count, st);
+  float *scratch = j->ws + l.worker + (size_t)tid * l.worker_size;
+  int32_t off[MAX_K];
+  const int64_t n = st[0].s.n;
+  for (int64_t group = begin; group < end; group++) {
+    const int64_t a = group * LANES, gn = a + LANES < n ? LANES : n - a;
+    {
+      const ebm_conv2d_shape *s = &st[last].s;
+      const int64_t fo = conv_f_out(s);
+      float *mat = scratch + l.mat[last];
+      if (gn < LANES) memset(mat, 0, (size_t)(fo * LANES) * sizeof *mat);
+      ops_transpose_product(gn, fo, j->dy + a * fo, st[last].gate + a * fo, fo, mat, LANES);
+    }
+    for (int i = last; i >= 0; i--) {
+      const ebm_conv2d_shape *s = &st[i].s;
+      float *xp = scratch + l.xp[i];
+      memset(xp, 0, (size_t)padded_floats(s) * sizeof *xp);
+      row_major_taps(s, NULL, off);
+      backward_tiles(s, off, j->ws + l.wp[i], scratch + l.mat[i], xp);
+      if (i == 0) {
+        store_padded(s, xp, gn, j->dx + a * conv_f_in(s));
+        break;
+      }
+      const ebm_conv2d_shape *prev = &st[i - 1].s;
+      const int64_t row = prev->w_out * LANES;
+      const float *gate = st[i - 1].gate + a * conv_f_out(prev);
+      float *mat = scratch + l.mat[i - 1];
+      for (int64_t c = 0; c < prev->c_out; c++)
+        for (int64_t y = 0; y < prev->h_out; y++) {
+          const int64_t at = (c * prev->h_out + y) * row;
+          gate_times_dy(row, padded_row(s, xp, c, y), gate + at, mat + at);
+        }
+    }
+  }
+}
+
+void DIRECT_FN(ops_conv2d_direct_run_forward)(int count, const ebm_conv2d_run_step *steps,
+                                              const float *x, float *y, float *ws) {
+  const run_layout l = run_layout_of(count, steps);
+  for (int i = 0; i < count; i++) {
+    const ebm_conv2d_shape *s = &steps[i].s;
+    pack_weights(conv_k(s), s->c_out, steps[i].w, 1, conv_k(s), NULL, ws + l.wp[i]);
+  }
+  run_job j = {.count = count, .steps = steps, .x = x, .y = y, .ws = ws};
+  ebm_parallel_for_workers(group_count(&steps[0].s), 1, (int)conv_slots(&steps[0].s),
+                           run_forward_groups, &j);
+}
+
+void DIRECT_FN(ops_conv2d_direct_run_backward_input)(int count, const ebm_conv2d_run_step *steps,
+                                                     const float *dy, float *dx, float *ws) {
+  const run_layout l = run_layout_of(count, steps);
+  int32_t k_of[MAX_K];
+  for (int i = 0; i < count; i++) {
+    const ebm_conv2d_shape *s = &steps[i].s;
+    row_major_taps(s, k_of, NULL);
+    pack_weights(s->c_out, conv_k(s), steps[i].w, conv_k(s), 1, k_of, ws + l.wp[i]);
+  }
+  run_job j = {.count = count, .steps = steps, .dy = dy, .dx = dx, .ws = ws};
+  ebm_parallel_for_workers(group_count(&steps[0].s), 1, (int)conv_slots(&steps[0].s),
+                           run_backward_groups, &j);
+}
