@@ -104,11 +104,12 @@ __attribute__((target(DIRECT_TARGET))) static void run_forward_groups(void *ctx,
       }
       const ebm_conv2d_shape *next = &st[i + 1].s;
       float *gate = st[i].gate + a * fo, *xp_next = scratch + l.xp[i + 1];
-      for (int64_t c = 0; c < s->c_out; c++)
-        for (int64_t y = 0; y < s->h_out; y++) {
-          const int64_t at = (c * s->h_out + y) * row;
-          ops_swish_gate_array(row, mat + at, padded_row(next, xp_next, c, y), gate + at);
-        }
+      const int64_t ld_next = (next->w_in + 2 * next->pad) * LANES;
+      for (int64_t c = 0; c < s->c_out; c++) {
+        const int64_t at = c * s->h_out * row;
+        ops_swish_gate_rows(s->h_out, row, mat + at, row, padded_row(next, xp_next, c, 0), ld_next,
+                            gate + at, row);
+      }
     }
   }
 }

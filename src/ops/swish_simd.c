@@ -158,8 +158,7 @@ void ops_swish_grad_array(int64_t count, const float *x, const float *dy, float 
   for (; i < count; i++) dx[i] = dy[i] * ops_swish_grad(x[i]);
 }
 
-void ops_swish_gate_array(int64_t count, const float *x, float *y, float *gate) {
-  const ebm_isa isa = ebm_isa_active();
+static void swish_gate_isa(ebm_isa isa, int64_t count, const float *x, float *y, float *gate) {
   int64_t i = isa == EBM_ISA_GENERIC ? swish_gate_vec(count, x, y, gate) : 0;
 #ifdef HAVE_AVX2_SWISH
   if (isa == EBM_ISA_AVX2) i = swish_gate_avx2(count, x, y, gate);
@@ -169,6 +168,16 @@ void ops_swish_gate_array(int64_t count, const float *x, float *y, float *gate) 
     y[i] = ops_swish(xi);
     gate[i] = ops_swish_grad(xi);
   }
+}
+
+void ops_swish_gate_array(int64_t count, const float *x, float *y, float *gate) {
+  swish_gate_isa(ebm_isa_active(), count, x, y, gate);
+}
+
+void ops_swish_gate_rows(int64_t rows, int64_t len, const float *x, int64_t ldx, float *y,
+                         int64_t ldy, float *gate, int64_t ldg) {
+  const ebm_isa isa = ebm_isa_active();
+  for (int64_t r = 0; r < rows; r++) swish_gate_isa(isa, len, x + r * ldx, y + r * ldy, gate + r * ldg);
 }
 
 void ops_sigmoid_array(int64_t count, const float *x, float *y) {
