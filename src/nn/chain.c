@@ -16,7 +16,14 @@
  * (EBM_ISA may change after a build). What such a pass keeps (the swish
  * outputs, gates, the layers' inputs) stays blocked until someone reads it
  * — ebm_net_layer_output, ebm_net_backward, the non-finite report — which
- * first calls net_restore (net_chain_unblock, then the pre-activations). */
+ * first calls net_restore (net_chain_unblock, then the pre-activations).
+ *
+ * Runs: a whole chain (uva-cnn: its four convs) goes through the ops in one
+ * call per pass, group of items by group (conv2d_run_forward / _backward_input),
+ * so a group's activations and gradients between the steps stay in the
+ * worker's L2 and only the gates are batch-sized. Such a pass keeps no
+ * swish output but the last step's; net_chain_unblock recomputes the others
+ * (the plain fused forward, the same bits) when someone reads them. */
 #include "nn/nn_internal.h"
 
 struct conv_link {

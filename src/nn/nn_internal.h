@@ -403,8 +403,10 @@ void net_forward(ebm_net *net, const float *x, const ebm_cond *cond, int64_t n);
  * for. chain_forward: runs step l chained and returns 1 when
  * net->fwd_chained and l is linked, else 0 (run it plain). chain_backward:
  * its input gradient (no parameter work; dy as the next step left it),
- * returning where it is (blocked when l's input is). unblock: what the
- * last (chained) forward kept, as NCHW where the plain pass keeps it. */
+ * returning where it is (blocked when l's input is). A run's steps go
+ * in one ops call at its first step (forward and backward alike; the others
+ * hand their pointers on). unblock: what the last (chained) forward kept,
+ * as NCHW where the plain pass keeps it (recomputed for a run's steps). */
 ebm_status net_chain_build(ebm_net *net);
 int net_chain_ready(const ebm_net *net);
 int chain_forward(ebm_net *net, layer *l, int64_t n, const float *x);

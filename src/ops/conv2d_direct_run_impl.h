@@ -17,37 +17,59 @@
  * passes: the same bits.
  *
  * Workspace (floats, parts 64-byte aligned): per step its packed weights;
- * then per worker, per step, xp (the step's padded input block) and mat
- * (its C_out·P·LANES output block), and zt (the last step's output in NCHW
- * for its swish). */
+ * then per worker two blocks that the steps take in turn — pad (the
+ * largest padded input block) and mat (the largest C_out·P·LANES output
+ * block): step i's tiles read pad and fill mat, whose swish refills pad as
+ * step i + 1's input (forward); step i's tiles read mat and fill pad, whose
+ * rows times the gate refill mat for step i − 1 (backward). Two blocks
+ * rather than two per step keep a group's working set, with the weights,
+ * within a 512 KiB L2 on the avx2 path (uva-cnn: 128 + 100 KiB of blocks,
+ * 240 KiB of weights). Last, zt (the last step's output in NCHW for its
+ * swish). */
 
 typedef struct {
-  size_t wp[EBM_CONV2D_RUN_MAX], xp[EBM_CONV2D_RUN_MAX], mat[EBM_CONV2D_RUN_MAX], zt;
+  size_t wp[EBM_CONV2D_RUN_MAX], pad, mat, zt;
   size_t worker, worker_size, total;
 } run_layout;
 
 static run_layout run_layout_of(int count, const ebm_conv2d_run_step *steps) {
   run_layout l;
-  size_t at = 0;
+  size_t at = 0, pad_max = 0, mat_max = 0;
   for (int i = 0; i < count; i++) {
     const ebm_conv2d_shape *s = &steps[i].s;
     l.wp[i] = at;
     at += conv_round_up((size_t)(conv_k(s) * s->c_out));
+    const size_t pad = conv_round_up((size_t)padded_floats(s));
+    const size_t mat = conv_round_up((size_t)(conv_f_out(s) * LANES));
+    if (pad > pad_max) pad_max = pad;
+    if (mat > mat_max) mat_max = mat;
   }
   l.worker = at;
-  at = 0;
-  for (int i = 0; i < count; i++) {
-    const ebm_conv2d_shape *s = &steps[i].s;
-    l.xp[i] = at;
-    at += conv_round_up((size_t)padded_floats(s));
-    l.mat[i] = at;
-    at += conv_round_up((size_t)(conv_f_out(s) * LANES));
-  }
-  l.zt = at;
-  at += conv_round_up((size_t)(conv_f_out(&steps[count - 1].s) * LANES));
-  l.worker_size = at;
+  l.pad = 0;
+  l.mat = pad_max;
+  l.zt = pad_max + mat_max;
+  l.worker_size = l.zt + conv_round_up((size_t)(conv_f_out(&steps[count - 1].s) * LANES));
   l.total = l.worker + (size_t)conv_slots(&steps[0].s) * l.worker_size;
   return l;
+}
+
+/* Zeroes the padding border of a padded block (its interior is written
+ * next): the rows above and below the image, and the columns left and
+ * right of each image row. */
+static void zero_border(const ebm_conv2d_shape *s, float *xp) {
+  const int64_t hp = s->h_in + 2 * s->pad, wp = s->w_in + 2 * s->pad;
+  if (s->pad == 0) return;
+  const size_t band = (size_t)(s->pad * wp * LANES), side = (size_t)(s->pad * LANES);
+  for (int64_t c = 0; c < s->c_in; c++) {
+    float *plane = xp + c * hp * wp * LANES;
+    memset(plane, 0, band * sizeof *plane);
+    memset(plane + (hp - s->pad) * wp * LANES, 0, band * sizeof *plane);
+    for (int64_t y = s->pad; y < hp - s->pad; y++) {
+      float *r = plane + y * wp * LANES;
+      memset(r, 0, side * sizeof *r);
+      memset(r + (wp - s->pad) * LANES, 0, side * sizeof *r);
+    }
+  }
 }
 
 size_t DIRECT_FN(ops_conv2d_direct_run_workspace)(int count, const ebm_conv2d_run_step *steps) {
@@ -71,8 +93,8 @@ static float *padded_row(const ebm_conv2d_shape *s, float *xp, int64_t c, int64_
   return xp + ((c * hp + y + s->pad) * wp + s->pad) * LANES;
 }
 
-/* Forward of groups [begin, end): step i's tiles read xp[i] and fill
- * mat[i]; its swish goes row by row into the interior of xp[i + 1] (the
+/* Forward of groups [begin, end): step i's tiles read pad and fill mat;
+ * its swish goes row by row into the interior of pad, now step i + 1's (the
  * same values as the chained pass's blocked act, which move_interior would
  * copy there) and its gate to steps[i].gate (blocked); the last step
  * finishes as the plain fused pass (NCHW y and gate). */
@@ -83,19 +105,18 @@ __attribute__((target(DIRECT_TARGET))) static void run_forward_groups(void *ctx,
   const int last = j->count - 1;
   const run_layout l = run_layout_of(j->count, st);
   float *scratch = j->ws + l.worker + (size_t)tid * l.worker_size;
+  float *pad = scratch + l.pad, *mat = scratch + l.mat;
   int32_t off[MAX_K];
-  for (int i = 0; i <= last; i++) /* the padding borders */
-    memset(scratch + l.xp[i], 0, (size_t)padded_floats(&st[i].s) * sizeof(float));
   const int64_t n = st[0].s.n;
   for (int64_t group = begin; group < end; group++) {
     const int64_t a = group * LANES, gn = a + LANES < n ? LANES : n - a;
-    load_padded(&st[0].s, j->x + a * conv_f_in(&st[0].s), gn, scratch + l.xp[0]);
+    zero_border(&st[0].s, pad);
+    load_padded(&st[0].s, j->x + a * conv_f_in(&st[0].s), gn, pad);
     for (int i = 0; i <= last; i++) {
       const ebm_conv2d_shape *s = &st[i].s;
       const int64_t fo = conv_f_out(s), row = s->w_out * LANES;
-      float *mat = scratch + l.mat[i];
       tap_offsets(s, off);
-      forward_tiles(s, off, j->ws + l.wp[i], st[i].b, scratch + l.xp[i], mat);
+      forward_tiles(s, off, j->ws + l.wp[i], st[i].b, pad, mat);
       if (i == last) {
         float *z = scratch + l.zt;
         ops_transpose(fo, gn, mat, LANES, z, fo);
@@ -103,11 +124,12 @@ __attribute__((target(DIRECT_TARGET))) static void run_forward_groups(void *ctx,
         break;
       }
       const ebm_conv2d_shape *next = &st[i + 1].s;
-      float *gate = st[i].gate + a * fo, *xp_next = scratch + l.xp[i + 1];
       const int64_t ld_next = (next->w_in + 2 * next->pad) * LANES;
+      float *gate = st[i].gate + a * fo;
+      zero_border(next, pad);
       for (int64_t c = 0; c < s->c_out; c++) {
         const int64_t at = c * s->h_out * row;
-        ops_swish_gate_rows(s->h_out, row, mat + at, row, padded_row(next, xp_next, c, 0), ld_next,
+        ops_swish_gate_rows(s->h_out, row, mat + at, row, padded_row(next, pad, c, 0), ld_next,
                             gate + at, row);
       }
     }
@@ -115,9 +137,9 @@ __attribute__((target(DIRECT_TARGET))) static void run_forward_groups(void *ctx,
 }
 
 /* Backward of groups [begin, end): the last step's output gradient is dy ⊙
- * gate (NCHW, as the plain pass); step i's tiles fill xp[i] from mat[i];
- * the interior of xp[i] times steps[i − 1].gate goes row by row into
- * mat[i − 1] (gate_times_dy's multiply, on the rows move_interior would
+ * gate (NCHW, as the plain pass); step i's tiles fill pad from mat; the
+ * interior of pad times steps[i − 1].gate goes row by row into mat, now
+ * step i − 1's (gate_times_dy's multiply, on the rows move_interior would
  * have copied out); the first step's input gradient leaves as NCHW. */
 __attribute__((target(DIRECT_TARGET))) static void run_backward_groups(void *ctx, int64_t begin,
                                                                        int64_t end, int tid) {
@@ -126,35 +148,31 @@ __attribute__((target(DIRECT_TARGET))) static void run_backward_groups(void *ctx
   const int last = j->count - 1;
   const run_layout l = run_layout_of(j->count, st);
   float *scratch = j->ws + l.worker + (size_t)tid * l.worker_size;
+  float *pad = scratch + l.pad, *mat = scratch + l.mat;
   int32_t off[MAX_K];
   const int64_t n = st[0].s.n;
   for (int64_t group = begin; group < end; group++) {
     const int64_t a = group * LANES, gn = a + LANES < n ? LANES : n - a;
-    {
-      const ebm_conv2d_shape *s = &st[last].s;
-      const int64_t fo = conv_f_out(s);
-      float *mat = scratch + l.mat[last];
-      if (gn < LANES) memset(mat, 0, (size_t)(fo * LANES) * sizeof *mat);
-      ops_transpose_product(gn, fo, j->dy + a * fo, st[last].gate + a * fo, fo, mat, LANES);
-    }
+    const int64_t fo_last = conv_f_out(&st[last].s);
+    if (gn < LANES) memset(mat, 0, (size_t)(fo_last * LANES) * sizeof *mat);
+    ops_transpose_product(gn, fo_last, j->dy + a * fo_last, st[last].gate + a * fo_last, fo_last,
+                          mat, LANES);
     for (int i = last; i >= 0; i--) {
       const ebm_conv2d_shape *s = &st[i].s;
-      float *xp = scratch + l.xp[i];
-      memset(xp, 0, (size_t)padded_floats(s) * sizeof *xp);
+      memset(pad, 0, (size_t)padded_floats(s) * sizeof *pad);
       row_major_taps(s, NULL, off);
-      backward_tiles(s, off, j->ws + l.wp[i], scratch + l.mat[i], xp);
+      backward_tiles(s, off, j->ws + l.wp[i], mat, pad);
       if (i == 0) {
-        store_padded(s, xp, gn, j->dx + a * conv_f_in(s));
+        store_padded(s, pad, gn, j->dx + a * conv_f_in(s));
         break;
       }
       const ebm_conv2d_shape *prev = &st[i - 1].s;
       const int64_t row = prev->w_out * LANES;
       const float *gate = st[i - 1].gate + a * conv_f_out(prev);
-      float *mat = scratch + l.mat[i - 1];
       for (int64_t c = 0; c < prev->c_out; c++)
         for (int64_t y = 0; y < prev->h_out; y++) {
           const int64_t at = (c * prev->h_out + y) * row;
-          gate_times_dy(row, padded_row(s, xp, c, y), gate + at, mat + at);
+          gate_times_dy(row, padded_row(s, pad, c, y), gate + at, mat + at);
         }
     }
   }
