@@ -22,10 +22,11 @@
  * block): step i's tiles read pad and fill mat, whose swish refills pad as
  * step i + 1's input (forward); step i's tiles read mat and fill pad, whose
  * rows times the gate refill mat for step i − 1 (backward). Two blocks
- * rather than two per step keep a group's working set, with the weights,
- * within a 512 KiB L2 on the avx2 path (uva-cnn: 128 + 100 KiB of blocks,
- * 240 KiB of weights). Last, zt (the last step's output in NCHW for its
- * swish). */
+ * rather than two per step shrink a group's working set with all the
+ * weights (uva-cnn: 236 KiB of them) from 842 to 526 KiB on the avx2 path
+ * (blocks 162 + 128 KiB; a 512 KiB L2 on Zen 3) and from 1448 to 816 KiB
+ * on the avx512 path (1 MiB on Zen 5). Last, zt (the last step's output
+ * in NCHW for its swish). */
 
 typedef struct {
   size_t wp[EBM_CONV2D_RUN_MAX], pad, mat, zt;
