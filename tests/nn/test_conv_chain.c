@@ -178,3 +178,35 @@ TEST(grouped_conv_run_gives_the_step_by_step_chain_bits) {
   REQUIRE_OK(ebm_threads_init(1));
   REQUIRE_OK(ebm_isa_select(ebm_isa_best()));
 }
+
+/* A chain longer than a run may be (EBM_CONV2D_RUN_MAX steps) goes step by
+ * step, chained, and still gives the plain passes' bits. */
+TEST(chain_longer_than_a_run_goes_step_by_step) {
+  if (!ebm_isa_supported(EBM_ISA_AVX2)) return;
+  REQUIRE_OK(ebm_isa_select(EBM_ISA_AVX2));
+  char arch[2048] = "{\"input\":[1,6,5],\"layers\":[";
+  for (int i = 0; i <= EBM_CONV2D_RUN_MAX; i++) { /* one step more than a run */
+    char step[160];
+    snprintf(step, sizeof step, "{\"type\":\"conv2d\",\"name\":\"c%d\",\"out\":3,\"kernel\":3,"
+             "\"stride\":1,\"pad\":1},{\"type\":\"swish\"},", i);
+    strcat(arch, step);
+  }
+  strcat(arch, "{\"type\":\"flatten\"},{\"type\":\"linear\",\"name\":\"fc\",\"out\":1}]}");
+  ebm_net *net = nt_build(arch, 11, 12);
+  nt_jitter(net, 0.3f, 13);
+  CHECK_EQ_INT(net->chain_links, EBM_CONV2D_RUN_MAX);
+  CHECK_EQ_INT(net->chain_runs, 0);
+  const int64_t n = 11, d = 6 * 5;
+  float *x = nt_inputs(net, n, 14), e[11], e2[11], ones[11], dx[11 * 30], dx2[11 * 30];
+  for (int i = 0; i < n; i++) ones[i] = 1.0f;
+  REQUIRE_OK(ebm_net_forward(net, x, NULL, n, e2));
+  REQUIRE_OK(ebm_net_backward(net, ones, dx2, 0));
+  REQUIRE_OK(ebm_net_grad_input(net, x, NULL, n, e, dx));
+  CHECK_EQ_INT(net->fwd_chained, 1);
+  CHECK_EQ_INT(net->fwd_grouped, 0);
+  CHECK(memcmp(e, e2, sizeof e) == 0);
+  CHECK(memcmp(dx, dx2, (size_t)(n * d) * sizeof(float)) == 0);
+  free(x);
+  ebm_net_free(net);
+  REQUIRE_OK(ebm_isa_select(ebm_isa_best()));
+}
