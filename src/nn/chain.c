@@ -16,7 +16,14 @@
  * (EBM_ISA may change after a build). What such a pass keeps (the swish
  * outputs, gates, the layers' inputs) stays blocked until someone reads it
  * — ebm_net_layer_output, ebm_net_backward, the non-finite report — which
- * first calls net_restore (net_chain_unblock, then the pre-activations). */
+ * first calls net_restore (net_chain_unblock, then the pre-activations).
+ *
+ * Runs: a whole chain (uva-cnn: its four convs) goes through the ops in one
+ * call per pass, group of items by group (conv2d_run_forward / _backward_input),
+ * so a group's activations and gradients between the steps stay in the
+ * worker's L2 and only the gates are batch-sized. Such a pass keeps no
+ * swish output but the last step's; net_chain_unblock recomputes the others
+ * (the plain fused forward, the same bits) when someone reads them. */
 #include "nn/nn_internal.h"
 
 struct conv_link {
@@ -24,6 +31,11 @@ struct conv_link {
   int64_t lanes;
   float *act, *gate; /* out_blocked: swish and swish' of the output, blocked */
   float *dx;         /* in_blocked: dL/d(input), blocked */
+  layer *head;       /* a step of a run (below): the run's first step, else NULL */
+  int run_len;       /* the first step of a run: its steps, else 0 */
+  layer **steps;     /* ... and their conv2d layers, in order */
+  ebm_conv2d_run_step *run; /* ... the ops' view of them (filled per pass) */
+  float *run_ws;     /* ... and their workspace (conv2d_run_workspace) */
 };
 
 static int is_fused_conv(const layer *l) { return l->kind == &layer_conv2d_swish; }
@@ -36,8 +48,57 @@ static conv_link *link_of(ebm_net *net, layer *l, int64_t lanes) {
   return l->link;
 }
 
+/* Runs: the linked steps run[i0..i1) (each chained to the next, at most
+ * EBM_CONV2D_RUN_MAX) that the ops table can take group by group
+ * (conv2d_run_forward): the Langevin pass then keeps the gates alone
+ * between them, and the swish outputs only when someone reads them
+ * (net_chain_unblock recomputes them). */
+static ebm_status build_run(ebm_net *net, int i0, int i1) {
+  const int count = i1 - i0;
+  conv_link *k = net->run[i0]->link;
+  k->steps = net_alloc(net, (size_t)count, sizeof *k->steps, "a conv run");
+  k->run = net_alloc(net, (size_t)count, sizeof *k->run, "a conv run");
+  if (!k->steps || !k->run) return EBM_ERR_NOMEM;
+  for (int i = 0; i < count; i++) {
+    layer *l = net->run[i0 + i];
+    k->steps[i] = l;
+    k->run[i] = (ebm_conv2d_run_step){.s = l->op.cs};
+    k->run[i].s.n = net->max_batch;
+  }
+  const size_t ws = ebm_ops_current()->conv2d_run_workspace(count, k->run);
+  if (ws == 0) return EBM_OK; /* not this shape: the steps run chained one by one */
+  char what[NN_NAME_MAX + 64];
+  snprintf(what, sizeof what, "the run workspace of layer %s", net->run[i0]->name);
+  ebm_status st = net_alloc_floats(net, &k->run_ws, (int64_t)ws, what);
+  if (st) return st;
+  k->run_len = count;
+  for (int i = 0; i < count; i++) net->run[i0 + i]->link->head = net->run[i0];
+  net->chain_runs++;
+  return EBM_OK;
+}
+
+static ebm_status build_runs(ebm_net *net) {
+  for (int i0 = 0; i0 < net->nrun;) {
+    const conv_link *k = net->run[i0]->link;
+    if (!k || !k->c.out_blocked || k->c.in_blocked) {
+      i0++;
+      continue;
+    }
+    int i1 = i0 + 1; /* run[i0] is chained to run[i0 + 1], which is linked */
+    while (net->run[i1]->link->c.out_blocked) i1++;
+    i1++; /* the chain's end, back to NCHW */
+    if (i1 - i0 <= EBM_CONV2D_RUN_MAX) { /* longer chains: step by step */
+      ebm_status st = build_run(net, i0, i1);
+      if (st) return st;
+    }
+    i0 = i1;
+  }
+  return EBM_OK;
+}
+
 ebm_status net_chain_build(ebm_net *net) {
   const ebm_ops *ops = ebm_ops_current();
+  net->chain_grouped = 1;
   for (int i = 0; i + 1 < net->nrun; i++) {
     layer *l = net->run[i], *next = net->run[i + 1];
     if (!is_fused_conv(l) || !is_fused_conv(next)) continue;
@@ -58,7 +119,7 @@ ebm_status net_chain_build(ebm_net *net) {
     in->c.in_blocked = 1;
     net->chain_links++;
   }
-  return EBM_OK;
+  return build_runs(net);
 }
 
 int net_chain_ready(const ebm_net *net) {
@@ -71,11 +132,34 @@ int net_chain_ready(const ebm_net *net) {
   return 1;
 }
 
+/* The run headed by k for n items: weights, biases and gates of this pass. */
+static ebm_conv2d_run_step *run_steps(ebm_net *net, const conv_link *k, int64_t n) {
+  for (int i = 0; i < k->run_len; i++) {
+    layer *m = k->steps[i];
+    ebm_conv2d_run_step *st = &k->run[i];
+    st->s.n = n;
+    st->w = wop_weight(net, &m->op);
+    st->b = m->op.bias >= 0 ? net_param_data(net, m->op.bias) : NULL;
+    st->gate = i + 1 < k->run_len ? m->link->gate : m->gate;
+  }
+  return k->run;
+}
+
 /* l is the conv2d of a fused step, l + 1 its swish. */
 int chain_forward(ebm_net *net, layer *l, int64_t n, const float *x) {
   const conv_link *k = l->link;
   if (!net->fwd_chained || !k) return 0;
   layer *act = l + 1;
+  if (net->fwd_grouped && k->head) {
+    /* the whole run at its first step; the others only hand on pointers
+     * (their outputs are NCHW once net_chain_unblock has computed them) */
+    if (k->run_len)
+      ebm_ops_current()->conv2d_run_forward(k->run_len, run_steps(net, k, n), x,
+                                            (k->steps[k->run_len - 1] + 1)->out, k->run_ws);
+    act->y_out = act->out;
+    l->y_out = act->out;
+    return 1;
+  }
   float *y = k->c.out_blocked ? k->act : act->out, *gate = k->c.out_blocked ? k->gate : l->gate;
   ebm_conv2d_shape s = l->op.cs;
   s.n = n;
@@ -89,6 +173,12 @@ int chain_forward(ebm_net *net, layer *l, int64_t n, const float *x) {
 
 const float *chain_backward(ebm_net *net, layer *l, int64_t n, const float *dy, float *dx) {
   const conv_link *k = l->link;
+  if (net->fwd_grouped && k->head) {
+    if (!k->run_len) return dy; /* the run goes back in one call at its first step */
+    ebm_ops_current()->conv2d_run_backward_input(k->run_len, run_steps(net, k, n), dy, dx,
+                                                 k->run_ws);
+    return dx;
+  }
   float *into = k->c.in_blocked ? k->dx : dx;
   ebm_conv2d_shape s = l->op.cs;
   s.n = n;
@@ -97,15 +187,32 @@ const float *chain_backward(ebm_net *net, layer *l, int64_t n, const float *dy, 
   return into;
 }
 
+/* A grouped pass kept the gates of a run's steps but their outputs, the
+ * first to last but one: the plain fused forward of each step from the
+ * previous one's output recomputes both in NCHW (the same bits). */
+static void run_recompute(ebm_net *net, const conv_link *k, int64_t n) {
+  for (int i = 0; i + 1 < k->run_len; i++) {
+    layer *m = k->steps[i];
+    wop_forward_swish(net, &m->op, n, m->in, NULL, (m + 1)->out, m->gate);
+  }
+}
+
 void net_chain_unblock(ebm_net *net) {
   if (!net->fwd_chained) return;
   net->fwd_chained = 0;
   const ebm_ops *ops = ebm_ops_current();
   const int64_t n = net->fwd_n;
+  const int grouped = net->fwd_grouped;
+  net->fwd_grouped = 0;
   for (int i = 0; i < net->nrun; i++) {
     layer *l = net->run[i], *act = l + 1;
-    if (!l->link || !l->link->c.out_blocked) continue;
+    if (!l->link) continue;
     const conv_link *k = l->link;
+    if (grouped && k->head) {
+      if (k->run_len && n > 0) run_recompute(net, k, n);
+      continue;
+    }
+    if (!k->c.out_blocked) continue;
     if (n > 0) {
       ops->blocked_to_nchw(n, l->out_size, k->lanes, k->act, act->out);
       ops->blocked_to_nchw(n, l->out_size, k->lanes, k->gate, l->gate);

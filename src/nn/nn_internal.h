@@ -286,6 +286,10 @@ struct ebm_net {
   int chain_links;            /* pairs of fused steps chained (chain.c) */
   int fwd_chained;            /* the last forward ran chained: what it kept
                                  is blocked until net_chain_unblock */
+  int chain_runs;             /* runs of chained steps taken group by group */
+  int chain_grouped;          /* take them so (1 from build; 0: step by step) */
+  int fwd_grouped;            /* the last forward did: the runs' swish outputs
+                                 but the last are computed by net_chain_unblock */
   int drop_pre;               /* it kept no pre-activations of fused conv2d +
                                  swish steps (ebm_net_grad_input): net_restore
                                  recomputes them before anyone reads them */
@@ -399,8 +403,10 @@ void net_forward(ebm_net *net, const float *x, const ebm_cond *cond, int64_t n);
  * for. chain_forward: runs step l chained and returns 1 when
  * net->fwd_chained and l is linked, else 0 (run it plain). chain_backward:
  * its input gradient (no parameter work; dy as the next step left it),
- * returning where it is (blocked when l's input is). unblock: what the
- * last (chained) forward kept, as NCHW where the plain pass keeps it. */
+ * returning where it is (blocked when l's input is). A run's steps go
+ * in one ops call at its first step (forward and backward alike; the others
+ * hand their pointers on). unblock: what the last (chained) forward kept,
+ * as NCHW where the plain pass keeps it (recomputed for a run's steps). */
 ebm_status net_chain_build(ebm_net *net);
 int net_chain_ready(const ebm_net *net);
 int chain_forward(ebm_net *net, layer *l, int64_t n, const float *x);

@@ -112,12 +112,13 @@ static ebm_status forward_kept(ebm_net *net, const float *x, const ebm_cond *con
                                int drop_pre) {
   net->drop_pre = drop_pre;
   net->fwd_chained = drop_pre && net_chain_ready(net); /* chain.c */
+  net->fwd_grouped = net->fwd_chained && net->chain_grouped && net->chain_runs > 0;
   net->fwd_n = n;
   net_forward(net, x, cond, n);
   ebm_status st = check_finite_output(net, n);
   if (st) {
     net->fwd_n = -1;
-    net->drop_pre = net->fwd_chained = 0;
+    net->drop_pre = net->fwd_chained = net->fwd_grouped = 0;
     return st;
   }
   net->fwd_cond = cond ? *cond : (ebm_cond){0};

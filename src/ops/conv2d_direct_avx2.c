@@ -25,6 +25,7 @@
  * asm that takes the vector in a register keeps each load a separate one. */
 #define VKEEP(v) __asm__("" : "+x"(v))
 #include "ops/conv2d_direct_impl.h"
+#include "ops/conv2d_direct_run_impl.h"
 
 #else /* not x86-64: ops_table.c never selects this path */
 typedef int conv2d_direct_avx2_absent; /* ISO C: no empty translation unit */

@@ -19,6 +19,7 @@
 #define VADD(a, b) _mm512_add_ps((a), (b))
 #define VMUL(a, b) _mm512_mul_ps((a), (b))
 #include "ops/conv2d_direct_impl.h"
+#include "ops/conv2d_direct_run_impl.h"
 
 #else /* not x86-64: ops_table.c never selects this path */
 typedef int conv2d_direct_avx512_absent; /* ISO C: no empty translation unit */

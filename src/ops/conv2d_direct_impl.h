@@ -352,6 +352,55 @@ static void store_padded(const ebm_conv2d_shape *s, const float *xp, int64_t gn,
 /* Groups of LANES items in the batch: the units of work. */
 static int64_t group_count(const ebm_conv2d_shape *s) { return (s->n + LANES - 1) / LANES; }
 
+/* One group's forward tiles: mat (C_out × P × LANES) = conv(xp) (+ b), from
+ * the packed weights wp and the offsets of tap_offsets. */
+__attribute__((target(DIRECT_TARGET))) static void forward_tiles(const ebm_conv2d_shape *s,
+                                                                 const int32_t *off,
+                                                                 const float *wp, const float *bias,
+                                                                 const float *xp, float *mat) {
+  const int64_t k_count = conv_k(s), p_count = conv_p(s), co_n = s->c_out;
+  for (int64_t p0 = 0, np; p0 < p_count; p0 += np) {
+    np = tile_pixels(p0, p_count);
+    const tap_runs runs = row_taps(s, p0 / s->w_out, (p0 + np - 1) / s->w_out);
+    int64_t base[TILE_P];
+    for (int q = 0; q < np; q++) base[q] = pixel_base(s, p0 + q);
+    int64_t m0 = 0;
+    float *c = mat + p0 * LANES;
+    const int64_t ldc = p_count * LANES;
+#define FWD(mr_, np_)                                                                            \
+  forward_tile(mr_, np_, &runs, off, wp + m0 * k_count, mr_, xp, base,                           \
+               bias ? bias + m0 : NULL, c + m0 * ldc, ldc)
+    TILE_ROWS(FWD, m0, co_n);
+#undef FWD
+  }
+}
+
+/* One group's input-gradient tiles: xp (padded, zeroed by the caller) +=
+ * conv_transpose(mat), from the packed weights wp and the offsets of
+ * row_major_taps. */
+__attribute__((target(DIRECT_TARGET))) static void backward_tiles(const ebm_conv2d_shape *s,
+                                                                  const int32_t *off,
+                                                                  const float *wp,
+                                                                  const float *mat, float *xp) {
+  const int64_t k_count = conv_k(s), p_count = conv_p(s), co_n = s->c_out;
+  const int64_t row_taps_count = s->c_in * s->kw; /* taps per kernel row */
+  for (int64_t p0 = 0, np; p0 < p_count; p0 += np) {
+    np = tile_pixels(p0, p_count);
+    int64_t base[TILE_P];
+    for (int q = 0; q < np; q++) base[q] = pixel_base(s, p0 + q);
+    const float *b = mat + p0 * LANES;
+    const int64_t ldb = p_count * LANES;
+    int64_t lo, hi, k0 = 0;
+    kernel_rows(s, p0 / s->w_out, (p0 + np - 1) / s->w_out, &lo, &hi);
+    lo *= row_taps_count, hi *= row_taps_count; /* the taps [lo, hi) read some input */
+#define BWD(mr_, np_)                                                                              \
+  if (k0 + (mr_) > lo && k0 < hi)                                                                  \
+  backward_tile(mr_, np_, co_n, wp + k0 * co_n, mr_, b, ldb, off + k0, xp, base)
+    TILE_ROWS(BWD, k0, k_count);
+#undef BWD
+  }
+}
+
 // x is (N,C_in,H_in,W_in), wp is w packed (pack_weights of wᵀ), z and act are
 // (N,C_out,H_out,W_out). Groups [begin, end), in worker tid's scratch.
 __attribute__((target(DIRECT_TARGET))) static void forward_groups(void *ctx, int64_t begin,
@@ -359,7 +408,6 @@ __attribute__((target(DIRECT_TARGET))) static void forward_groups(void *ctx, int
   const direct_job *j = ctx;
   const ebm_conv2d_shape *s = j->s;
   const direct_layout l = direct_layout_of(s);
-  const int64_t k_count = conv_k(s), p_count = conv_p(s), co_n = s->c_out;
   const int64_t fi = conv_f_in(s), fo = conv_f_out(s);
   const float *wp = j->ws + l.wp;
   float *scratch = j->ws + l.worker + (size_t)tid * l.worker_size;
@@ -373,20 +421,7 @@ __attribute__((target(DIRECT_TARGET))) static void forward_groups(void *ctx, int
       move_interior(s, (float *)j->x + a * fi, xp, 1);
     else
       load_padded(s, j->x + a * fi, gn, xp);
-    for (int64_t p0 = 0, np; p0 < p_count; p0 += np) {
-      np = tile_pixels(p0, p_count);
-      const tap_runs runs = row_taps(s, p0 / s->w_out, (p0 + np - 1) / s->w_out);
-      int64_t base[TILE_P];
-      for (int q = 0; q < np; q++) base[q] = pixel_base(s, p0 + q);
-      int64_t m0 = 0;
-      float *c = mat + p0 * LANES;
-      const int64_t ldc = p_count * LANES;
-#define FWD(mr_, np_)                                                                            \
-  forward_tile(mr_, np_, &runs, off, wp + m0 * k_count, mr_, xp, base,                           \
-               j->b ? j->b + m0 : NULL, c + m0 * ldc, ldc)
-      TILE_ROWS(FWD, m0, co_n);
-#undef FWD
-    }
+    forward_tiles(s, off, wp, j->b, xp, mat);
     if (j->chain.out_blocked) { /* swish over the tiles' own layout */
       ops_swish_gate_array(fo * LANES, mat, j->act + a * fo, j->gate + a * fo);
       continue;
@@ -414,14 +449,12 @@ __attribute__((target(DIRECT_TARGET))) static void backward_input_groups(void *c
   const direct_job *j = ctx;
   const ebm_conv2d_shape *s = j->s;
   const direct_layout l = direct_layout_of(s);
-  const int64_t k_count = conv_k(s), p_count = conv_p(s), co_n = s->c_out;
   const int64_t fi = conv_f_in(s), fo = conv_f_out(s);
   float *scratch = j->ws + l.worker + (size_t)tid * l.worker_size;
   float *xp = scratch + l.xp, *mat = scratch + l.mat;
   const float *wp = j->ws + l.wp;
   int32_t off[MAX_K];
   row_major_taps(s, NULL, off);
-  const int64_t row_taps_count = s->c_in * s->kw; /* taps per kernel row */
   for (int64_t group = begin; group < end; group++) {
     const int64_t a = group * LANES, gn = a + LANES < s->n ? LANES : s->n - a;
     if (j->chain.out_blocked) {
@@ -434,21 +467,7 @@ __attribute__((target(DIRECT_TARGET))) static void backward_input_groups(void *c
         ops_transpose(gn, fo, j->dy + a * fo, fo, mat, LANES);
     }
     memset(xp, 0, (size_t)padded_floats(s) * sizeof *xp);
-    for (int64_t p0 = 0, np; p0 < p_count; p0 += np) {
-      np = tile_pixels(p0, p_count);
-      int64_t base[TILE_P];
-      for (int q = 0; q < np; q++) base[q] = pixel_base(s, p0 + q);
-      const float *b = mat + p0 * LANES;
-      const int64_t ldb = p_count * LANES;
-      int64_t lo, hi, k0 = 0;
-      kernel_rows(s, p0 / s->w_out, (p0 + np - 1) / s->w_out, &lo, &hi);
-      lo *= row_taps_count, hi *= row_taps_count; /* the taps [lo, hi) read some input */
-#define BWD(mr_, np_)                                                                              \
-  if (k0 + (mr_) > lo && k0 < hi)                                                                  \
-  backward_tile(mr_, np_, co_n, wp + k0 * co_n, mr_, b, ldb, off + k0, xp, base)
-      TILE_ROWS(BWD, k0, k_count);
-#undef BWD
-    }
+    backward_tiles(s, off, wp, mat, xp);
     if (j->chain.in_blocked)
       move_interior(s, j->dx + a * fi, xp, 0);
     else

@@ -82,7 +82,12 @@ void ops_conv2d_add_slot_partials(const ebm_conv2d_shape *s, const float *first,
                                               float *ws);                                      \
   void ops_conv2d_direct_backward_weight_##isa(const ebm_conv2d_shape *s, const float *x,      \
                                                const float *dy, float *dw, float *db,          \
-                                               float *ws);
+                                               float *ws);                                     \
+  size_t ops_conv2d_direct_run_workspace_##isa(int count, const ebm_conv2d_run_step *steps);   \
+  void ops_conv2d_direct_run_forward_##isa(int count, const ebm_conv2d_run_step *steps,        \
+                                           const float *x, float *y, float *ws);               \
+  void ops_conv2d_direct_run_backward_input_##isa(int count, const ebm_conv2d_run_step *steps, \
+                                                  const float *dy, float *dx, float *ws);
 OPS_CONV2D_DIRECT_DECLARE(avx512)
 OPS_CONV2D_DIRECT_DECLARE(avx2)
 

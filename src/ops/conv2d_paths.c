@@ -45,10 +45,25 @@ static void gemm_backward_input(const ebm_conv2d_shape *s, const ebm_conv2d_chai
   ops_conv2d_gemm_backward_input(s, gate, dy, w, dx, ws);
 }
 
+/* No runs without a direct path (never called: run_workspace is 0). */
+static size_t no_run_workspace(int count, const ebm_conv2d_run_step *steps) {
+  (void)count, (void)steps;
+  return 0;
+}
+static void no_run_forward(int count, const ebm_conv2d_run_step *steps, const float *x, float *y,
+                           float *ws) {
+  (void)count, (void)steps, (void)x, (void)y, (void)ws;
+}
+static void no_run_backward_input(int count, const ebm_conv2d_run_step *steps, const float *dy,
+                                  float *dx, float *ws) {
+  (void)count, (void)steps, (void)dy, (void)dx, (void)ws;
+}
+
 /* The entry points of path `isa`, whose direct path is `usable`, `lanes`,
  * `workspace`, `forward`, `backward_input`, `backward_weight`; the chained
  * passes exist where lanes > 0 (ops.h), which are direct ones. */
-#define CONV2D_PATH(isa, usable, lanes, workspace, forward, backward_input, backward_weight)     \
+#define CONV2D_PATH(isa, usable, lanes, workspace, forward, backward_input, backward_weight,      \
+                    run_workspace, run_forward, run_backward_input)                             \
   size_t ops_cpu_conv2d_workspace_##isa(const ebm_conv2d_shape *s) {                            \
     size_t gemm = ops_conv2d_gemm_workspace(s), direct = workspace(s);                          \
     return gemm > direct ? gemm : direct;                                                       \
@@ -101,17 +116,31 @@ static void gemm_backward_input(const ebm_conv2d_shape *s, const ebm_conv2d_chai
       const ebm_conv2d_shape *s, const ebm_conv2d_chain *c, const float *gate, const float *dy, \
       const float *w, float *dx, float *ws) {                                                   \
     backward_input(s, c, gate, dy, w, dx, ws);                                                  \
+  }                                                                                             \
+  size_t ops_cpu_conv2d_run_workspace_##isa(int count, const ebm_conv2d_run_step *steps) {      \
+    return run_workspace(count, steps);                                                         \
+  }                                                                                             \
+  void ops_cpu_conv2d_run_forward_##isa(int count, const ebm_conv2d_run_step *steps,            \
+                                        const float *x, float *y, float *ws) {                  \
+    run_forward(count, steps, x, y, ws);                                                        \
+  }                                                                                             \
+  void ops_cpu_conv2d_run_backward_input_##isa(int count, const ebm_conv2d_run_step *steps,     \
+                                               const float *dy, float *dx, float *ws) {         \
+    run_backward_input(count, steps, dy, dx, ws);                                               \
   }
 
 CONV2D_PATH(generic, direct_never, no_lanes, no_direct_workspace, gemm_forward,
-            gemm_backward_input, ops_conv2d_gemm_backward_weight)
+            gemm_backward_input, ops_conv2d_gemm_backward_weight, no_run_workspace, no_run_forward,
+            no_run_backward_input)
 #if defined(__x86_64__) && defined(__GNUC__)
 CONV2D_PATH(avx2, ops_conv2d_direct_usable_avx2, ops_conv2d_direct_lanes_avx2,
             ops_conv2d_direct_workspace_avx2,
             ops_conv2d_direct_forward_avx2, ops_conv2d_direct_backward_input_avx2,
-            ops_conv2d_direct_backward_weight_avx2)
+            ops_conv2d_direct_backward_weight_avx2, ops_conv2d_direct_run_workspace_avx2,
+            ops_conv2d_direct_run_forward_avx2, ops_conv2d_direct_run_backward_input_avx2)
 CONV2D_PATH(avx512, ops_conv2d_direct_usable_avx512, ops_conv2d_direct_lanes_avx512,
             ops_conv2d_direct_workspace_avx512,
             ops_conv2d_direct_forward_avx512, ops_conv2d_direct_backward_input_avx512,
-            ops_conv2d_direct_backward_weight_avx512)
+            ops_conv2d_direct_backward_weight_avx512, ops_conv2d_direct_run_workspace_avx512,
+            ops_conv2d_direct_run_forward_avx512, ops_conv2d_direct_run_backward_input_avx512)
 #endif

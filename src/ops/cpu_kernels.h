@@ -29,7 +29,12 @@
                                                   float *gate, float *ws);                      \
   void ops_cpu_conv2d_backward_input_swish_chained_##isa(                                       \
       const ebm_conv2d_shape *s, const ebm_conv2d_chain *c, const float *gate, const float *dy, \
-      const float *w, float *dx, float *ws);
+      const float *w, float *dx, float *ws);                                                    \
+  size_t ops_cpu_conv2d_run_workspace_##isa(int count, const ebm_conv2d_run_step *steps);       \
+  void ops_cpu_conv2d_run_forward_##isa(int count, const ebm_conv2d_run_step *steps,            \
+                                        const float *x, float *y, float *ws);                   \
+  void ops_cpu_conv2d_run_backward_input_##isa(int count, const ebm_conv2d_run_step *steps,     \
+                                               const float *dy, float *dx, float *ws);
 OPS_CPU_CONV2D_PATH_DECLARE(generic)
 OPS_CPU_CONV2D_PATH_DECLARE(avx2)
 OPS_CPU_CONV2D_PATH_DECLARE(avx512)

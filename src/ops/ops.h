@@ -51,6 +51,19 @@ typedef struct {
   int out_blocked; /* y, gate and backward dy are blocked (C_out × H_out × W_out) */
 } ebm_conv2d_chain;
 
+/* A run of consecutive fused conv + bias + swish steps (each step's swish
+ * output is the next one's input) that the chained passes below can take
+ * one group of items at a time through every step, so what lies between
+ * two steps stays in the worker's cache instead of batch-sized arrays. */
+#define EBM_CONV2D_RUN_MAX 8 /* steps per run */
+typedef struct {
+  ebm_conv2d_shape s;   /* s.n: the batch, the same for every step */
+  const float *w, *b;   /* OIHW weights; bias (may be NULL) */
+  float *gate;          /* swish'(pre), written forward, read backward: blocked
+                           (ebm_conv2d_chain) for every step but the last, NCHW
+                           for the last */
+} ebm_conv2d_run_step;
+
 /* Floats of n items of a c × h × w tensor blocked by `lanes`. */
 static inline int64_t ebm_blocked_floats(int64_t n, int64_t c, int64_t h, int64_t w,
                                          int64_t lanes) {
@@ -196,6 +209,21 @@ typedef struct ebm_ops {
   void (*conv2d_backward_input_swish_chained)(const ebm_conv2d_shape *s, const ebm_conv2d_chain *c,
                                               const float *gate, const float *dy, const float *w,
                                               float *dx, float *ws);
+  /* A run of `count` steps (ebm_conv2d_run_step; count ≤ EBM_CONV2D_RUN_MAX,
+   * every step with conv2d_chain_lanes > 0) group by group. run_forward:
+   * y (NCHW, the last step's swish output) from x (NCHW, the first step's
+   * input), writing every step's gate — the same bits as the chained
+   * step-by-step forward; the steps' own swish outputs are not kept.
+   * run_backward_input: dx (NCHW) = the input gradient of the whole run
+   * for dy (NCHW, the gradient at y), from the gates of the last
+   * run_forward — the same bits as the chained backward steps. Workspace:
+   * conv2d_run_workspace floats (0: the run cannot be taken this way; the
+   * generic table has no runs). */
+  size_t (*conv2d_run_workspace)(int count, const ebm_conv2d_run_step *steps);
+  void (*conv2d_run_forward)(int count, const ebm_conv2d_run_step *steps, const float *x,
+                             float *y, float *ws);
+  void (*conv2d_run_backward_input)(int count, const ebm_conv2d_run_step *steps, const float *dy,
+                                    float *dx, float *ws);
   /* dst (n items of f floats, NCHW; overwritten) = src blocked by `lanes`:
    * what the plain pass would have written, for whoever reads a chained
    * pass's tensors. */

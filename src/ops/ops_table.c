@@ -61,6 +61,9 @@ void ebm_conv2d_shape_finish(ebm_conv2d_shape *s) {
     .conv2d_chain_lanes = ops_cpu_conv2d_chain_lanes_##isa,                                     \
     .conv2d_forward_swish_chained = ops_cpu_conv2d_forward_swish_chained_##isa,                 \
     .conv2d_backward_input_swish_chained = ops_cpu_conv2d_backward_input_swish_chained_##isa,   \
+    .conv2d_run_workspace = ops_cpu_conv2d_run_workspace_##isa,                                 \
+    .conv2d_run_forward = ops_cpu_conv2d_run_forward_##isa,                                     \
+    .conv2d_run_backward_input = ops_cpu_conv2d_run_backward_input_##isa,                       \
     .blocked_to_nchw = ops_blocked_to_nchw,                                                     \
   }
 

@@ -8,7 +8,8 @@
  * intrinsics. Both give the same bits as ops_swish / ops_swish_grad for
  * every input (tested; a NaN stays a NaN, its sign may differ), vector body
  * and tail alike. The avx512 path keeps the scalar loop, which gcc
- * vectorises with AVX-512 masks. The sigmoid has no intrinsics version: it
+ * vectorises with AVX-512 masks, but for the swish + gate of the fused
+ * conv (AVX-512 intrinsics: one division per vector instead of gcc's two). The sigmoid has no intrinsics version: it
  * takes the portable one on the avx2 path too. */
 #include "ebm/core.h"
 #include "ops/swish_simd.h"
@@ -138,6 +139,56 @@ __attribute__((target("avx2,fma"))) static int64_t swish_gate_avx2(int64_t count
   }
   return i;
 }
+
+#ifdef FP_FAST_FMAF
+#define MADD16(a, b, c) _mm512_fmadd_ps((a), (b), (c))
+#else
+#define MADD16(a, b, c) _mm512_add_ps(_mm512_mul_ps((a), (b)), (c))
+#endif
+
+/* The same operations 16 lanes at a time with AVX-512 masks, for the
+ * fused conv's swish + gate on the avx512 path: gcc's vectorisation of the
+ * scalar loop if-converts the sigmoid's two branches into two divisions
+ * per vector; here each lane takes one (mask_blend(k, a, b) = k ? b : a). */
+__attribute__((target("avx512f"))) static inline __m512 exp_nonpositive16(__m512 x) {
+  const __m512 lo = _mm512_set1_ps(-87.3f), magic = _mm512_set1_ps(12582912.0f);
+  const __mmask16 below = _mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ);
+  const __m512 xc = _mm512_mask_blend_ps(below, x, lo);
+  const __m512 n = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(xc, _mm512_set1_ps(1.44269504088896341f)), magic), magic);
+  __m512 r = MADD16(n, _mm512_set1_ps(-0.693359375f), xc);
+  r = MADD16(n, _mm512_set1_ps(2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  p = MADD16(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = MADD16(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = MADD16(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = MADD16(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = MADD16(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  p = _mm512_add_ps(MADD16(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
+  const __m512i bits = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvttps_epi32(n), _mm512_set1_epi32(127)), 23);
+  return _mm512_mask_blend_ps(below, _mm512_mul_ps(p, _mm512_castsi512_ps(bits)), _mm512_setzero_ps());
+}
+
+__attribute__((target("avx512f"))) static inline __m512 sigmoid16(__m512 x) {
+  const __mmask16 negative = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
+  const __m512 minus_x = _mm512_castsi512_ps(
+      _mm512_xor_si512(_mm512_castps_si512(x), _mm512_set1_epi32((int)0x80000000u)));
+  const __m512 t = exp_nonpositive16(_mm512_mask_blend_ps(negative, minus_x, x));
+  const __m512 one = _mm512_set1_ps(1.0f);
+  const __m512 inv = _mm512_div_ps(one, _mm512_add_ps(one, t));
+  return _mm512_mask_blend_ps(negative, inv, _mm512_mul_ps(t, inv));
+}
+
+__attribute__((target("avx512f"))) static int64_t swish_gate_avx512(int64_t count, const float *x,
+                                                                    float *y, float *gate) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  int64_t i = 0;
+  for (; i + 16 <= count; i += 16) {
+    const __m512 v = _mm512_loadu_ps(x + i), s = sigmoid16(v);
+    _mm512_storeu_ps(y + i, _mm512_mul_ps(v, s));
+    _mm512_storeu_ps(gate + i, _mm512_mul_ps(s, _mm512_add_ps(one, _mm512_mul_ps(v, _mm512_sub_ps(one, s)))));
+  }
+  return i;
+}
 #endif
 
 void ops_swish_array(int64_t count, const float *x, float *y) {
@@ -158,17 +209,27 @@ void ops_swish_grad_array(int64_t count, const float *x, const float *dy, float 
   for (; i < count; i++) dx[i] = dy[i] * ops_swish_grad(x[i]);
 }
 
-void ops_swish_gate_array(int64_t count, const float *x, float *y, float *gate) {
-  const ebm_isa isa = ebm_isa_active();
+static void swish_gate_isa(ebm_isa isa, int64_t count, const float *x, float *y, float *gate) {
   int64_t i = isa == EBM_ISA_GENERIC ? swish_gate_vec(count, x, y, gate) : 0;
 #ifdef HAVE_AVX2_SWISH
   if (isa == EBM_ISA_AVX2) i = swish_gate_avx2(count, x, y, gate);
+  if (isa == EBM_ISA_AVX512) i = swish_gate_avx512(count, x, y, gate);
 #endif
   for (; i < count; i++) {
     float xi = x[i]; /* y may alias x */
     y[i] = ops_swish(xi);
     gate[i] = ops_swish_grad(xi);
   }
+}
+
+void ops_swish_gate_array(int64_t count, const float *x, float *y, float *gate) {
+  swish_gate_isa(ebm_isa_active(), count, x, y, gate);
+}
+
+void ops_swish_gate_rows(int64_t rows, int64_t len, const float *x, int64_t ldx, float *y,
+                         int64_t ldy, float *gate, int64_t ldg) {
+  const ebm_isa isa = ebm_isa_active();
+  for (int64_t r = 0; r < rows; r++) swish_gate_isa(isa, len, x + r * ldx, y + r * ldy, gate + r * ldg);
 }
 
 void ops_sigmoid_array(int64_t count, const float *x, float *y) {

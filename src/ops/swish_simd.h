@@ -18,6 +18,10 @@ void ops_swish_grad_array(int64_t count, const float *x, const float *dy, float 
  * ops_swish_grad_array (whose last operation is that multiply). y may
  * alias x; gate may not. */
 void ops_swish_gate_array(int64_t count, const float *x, float *y, float *gate);
+/* The same over `rows` rows of `len` values, row r at x + r·ldx, y + r·ldy
+ * and gate + r·ldg (e.g. into the interior rows of a padded block). */
+void ops_swish_gate_rows(int64_t rows, int64_t len, const float *x, int64_t ldx, float *y,
+                         int64_t ldy, float *gate, int64_t ldg);
 
 /* y[i] = σ(x[i]) for i < count (y may alias x). */
 void ops_sigmoid_array(int64_t count, const float *x, float *y);

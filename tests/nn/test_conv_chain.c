@@ -70,6 +70,7 @@ static void check_chained_equals_plain(ebm_net *net, int64_t n, uint64_t seed) {
   poison_kept(net, n); /* what the chained pass keeps must come from it, not from the plain one */
   REQUIRE_OK(ebm_net_grad_input(net, x, NULL, n, e, dx));
   CHECK_EQ_INT(net->fwd_chained, net_chain_ready(net));
+  CHECK_EQ_INT(net->fwd_grouped, net->fwd_chained && net->chain_grouped && net->chain_runs > 0);
   float **chained = layer_outputs(net, n); /* read back as NCHW */
   CHECK(memcmp(e, e2, (size_t)n * sizeof *e) == 0);
   CHECK(memcmp(dx, dx2, (size_t)(n * d) * sizeof *dx) == 0);
@@ -102,10 +103,15 @@ TEST(chained_fused_convs_give_the_plain_passes_bits_on_every_path) {
       ebm_net *net = nt_build(chain_cnn, 21, 5);
       nt_jitter(net, 0.3f, 6);
       CHECK_EQ_INT(net->chain_links, i == EBM_ISA_GENERIC ? 0 : 3);
+      CHECK_EQ_INT(net->chain_runs, i == EBM_ISA_GENERIC ? 0 : 1); /* all four steps, grouped */
       chained_paths += net->chain_links > 0;
-      /* a full block, a remainder, one item, several blocks + a remainder */
+      /* a full block, a remainder, one item, several blocks + a remainder,
+       * group by group and step by step */
       const int64_t sizes[] = {8, 5, 1, 21};
-      for (int k = 0; k < 4; k++) check_chained_equals_plain(net, sizes[k], 40 + (uint64_t)k);
+      for (int grouped = 1; grouped >= 0; grouped--) {
+        net->chain_grouped = grouped;
+        for (int k = 0; k < 4; k++) check_chained_equals_plain(net, sizes[k], 40 + (uint64_t)k);
+      }
       ebm_net_free(net);
     }
   }
@@ -123,6 +129,84 @@ TEST(chain_falls_back_to_plain_passes_when_the_path_changes) {
   REQUIRE_OK(ebm_isa_select(EBM_ISA_GENERIC));
   CHECK_EQ_INT(net_chain_ready(net), 0);
   check_chained_equals_plain(net, 8, 50);
+  ebm_net_free(net);
+  REQUIRE_OK(ebm_isa_select(ebm_isa_best()));
+}
+
+/* The same run group by group (chain.c's runs: all four steps in one ops
+ * call per pass) and step by step: the same energies and dE/dx, bit for
+ * bit, for odd batch sizes, a batch below one group (avx512: 16 items) and
+ * several groups plus a remainder, at 1 and 2 threads; and a read of the
+ * layers' outputs after a grouped pass (recomputed then) gives the step-by-
+ * step pass's. */
+TEST(grouped_conv_run_gives_the_step_by_step_chain_bits) {
+  for (int i = EBM_ISA_AVX2; i <= EBM_ISA_AVX512; i++) {
+    if (!ebm_isa_supported((ebm_isa)i)) continue;
+    REQUIRE_OK(ebm_isa_select((ebm_isa)i));
+    for (int threads = 1; threads <= 2; threads++) {
+      REQUIRE_OK(ebm_threads_init(threads));
+      ebm_net *net = nt_build(chain_cnn, 37, 9);
+      nt_jitter(net, 0.3f, 10);
+      CHECK_EQ_INT(net->chain_runs, 1);
+      const int64_t d = 3 * 13 * 11, sizes[] = {3, 7, 15, 17, 37};
+      for (int k = 0; k < 5; k++) {
+        const int64_t n = sizes[k];
+        float *x = nt_inputs(net, n, 60 + (uint64_t)k);
+        float *e[2], *dx[2], **outs[2];
+        for (int g = 0; g < 2; g++) {
+          e[g] = malloc((size_t)n * sizeof(float));
+          dx[g] = malloc((size_t)(n * d) * sizeof(float));
+          REQUIRE(e[g] && dx[g]);
+          net->chain_grouped = g;
+          REQUIRE_OK(ebm_net_grad_input(net, x, NULL, n, e[g], dx[g]));
+          CHECK_EQ_INT(net->fwd_grouped, g);
+          outs[g] = layer_outputs(net, n);
+        }
+        CHECK(memcmp(e[0], e[1], (size_t)n * sizeof(float)) == 0);
+        CHECK(memcmp(dx[0], dx[1], (size_t)(n * d) * sizeof(float)) == 0);
+        for (int l = 0; l < ebm_net_layer_count(net); l++) {
+          ebm_tensor v;
+          REQUIRE_OK(ebm_net_layer_output(net, l, &v));
+          CHECK(memcmp(outs[0][l], outs[1][l], (size_t)ebm_tensor_numel(&v) * sizeof(float)) == 0);
+        }
+        for (int g = 0; g < 2; g++) free(e[g]), free(dx[g]), free_outputs(net, outs[g]);
+        free(x);
+      }
+      ebm_net_free(net);
+    }
+  }
+  REQUIRE_OK(ebm_threads_init(1));
+  REQUIRE_OK(ebm_isa_select(ebm_isa_best()));
+}
+
+/* A chain longer than a run may be (EBM_CONV2D_RUN_MAX steps) goes step by
+ * step, chained, and still gives the plain passes' bits. */
+TEST(chain_longer_than_a_run_goes_step_by_step) {
+  if (!ebm_isa_supported(EBM_ISA_AVX2)) return;
+  REQUIRE_OK(ebm_isa_select(EBM_ISA_AVX2));
+  char arch[2048] = "{\"input\":[1,6,5],\"layers\":[";
+  for (int i = 0; i <= EBM_CONV2D_RUN_MAX; i++) { /* one step more than a run */
+    char step[160];
+    snprintf(step, sizeof step, "{\"type\":\"conv2d\",\"name\":\"c%d\",\"out\":3,\"kernel\":3,"
+             "\"stride\":1,\"pad\":1},{\"type\":\"swish\"},", i);
+    strcat(arch, step);
+  }
+  strcat(arch, "{\"type\":\"flatten\"},{\"type\":\"linear\",\"name\":\"fc\",\"out\":1}]}");
+  ebm_net *net = nt_build(arch, 11, 12);
+  nt_jitter(net, 0.3f, 13);
+  CHECK_EQ_INT(net->chain_links, EBM_CONV2D_RUN_MAX);
+  CHECK_EQ_INT(net->chain_runs, 0);
+  const int64_t n = 11, d = 6 * 5;
+  float *x = nt_inputs(net, n, 14), e[11], e2[11], ones[11], dx[11 * 30], dx2[11 * 30];
+  for (int i = 0; i < n; i++) ones[i] = 1.0f;
+  REQUIRE_OK(ebm_net_forward(net, x, NULL, n, e2));
+  REQUIRE_OK(ebm_net_backward(net, ones, dx2, 0));
+  REQUIRE_OK(ebm_net_grad_input(net, x, NULL, n, e, dx));
+  CHECK_EQ_INT(net->fwd_chained, 1);
+  CHECK_EQ_INT(net->fwd_grouped, 0);
+  CHECK(memcmp(e, e2, sizeof e) == 0);
+  CHECK(memcmp(dx, dx2, (size_t)(n * d) * sizeof(float)) == 0);
+  free(x);
   ebm_net_free(net);
   REQUIRE_OK(ebm_isa_select(ebm_isa_best()));
 }
