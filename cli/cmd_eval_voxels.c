@@ -41,17 +41,38 @@ static int parse_asked(const char *spec, int *y) {
  * references and the noise baseline's grids through a classifier of the
  * three shapes: c[0], c[1], c[2]. */
 static ebm_status classify(const char *ckpt, const ebm_npy *s, const ebm_npy *r, const int64_t dhw[3], float lo,
-                           float hi, uint64_t seed, const int32_t *asked, ebm_class_shares c[3]) {
+                           float hi, uint64_t seed, const int32_t *asked, ebm_class_shares c[4], int64_t *kept) {
   const int64_t ns = s->shape[0], v = dhw[0] * dhw[1] * dhw[2];
-  float *noise = malloc((size_t)(ns * v) * sizeof *noise);
-  if (!noise) return ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld noise grids", (long long)ns);
+  float *noise = malloc((size_t)(ns * v) * sizeof *noise), *full = malloc((size_t)(ns * v) * sizeof *full);
+  int32_t *full_asked = asked ? malloc((size_t)ns * sizeof *full_asked) : NULL;
+  ebm_status st = EBM_OK;
+  if (!noise || !full || (asked && !full_asked)) {
+    st = ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld noise grids", (long long)ns);
+    goto done;
+  }
   ebm_voxels_noise(ns, v, lo, hi, seed, noise);
+  /* the samples with at least one occupied voxel: a classifier calls an empty grid something too */
+  const float mid = lo + 0.5f * (hi - lo);
+  *kept = 0;
+  for (int64_t i = 0; i < ns; i++) {
+    const float *g = (const float *)s->data + i * v;
+    int64_t k = 0;
+    while (k < v && !(g[k] > mid)) k++;
+    if (k == v) continue;
+    memcpy(full + *kept * v, g, (size_t)v * sizeof *g);
+    if (asked) full_asked[*kept] = asked[i];
+    (*kept)++;
+  }
   char what[96];
   snprintf(what, sizeof what, "grids of %lldx%lldx%lld are %lld", (long long)dhw[0], (long long)dhw[1],
            (long long)dhw[2], (long long)v);
-  const cli_class_set sets[3] = {{s->data, ns, asked}, {r->data, r->shape[0], NULL}, {noise, ns, NULL}};
-  ebm_status st = cli_classify_sets(ckpt, v, what, EBM_SHAPE_COUNT, "sphere, box, torus", sets, 3, c);
+  const cli_class_set sets[4] = {{s->data, ns, asked}, {r->data, r->shape[0], NULL}, {noise, ns, NULL},
+                                 {full, *kept, full_asked}};
+  st = cli_classify_sets(ckpt, v, what, EBM_SHAPE_COUNT, "sphere, box, torus", sets, *kept > 0 && *kept < ns ? 4 : 3, c);
+done:
   free(noise);
+  free(full);
+  free(full_asked);
   return st;
 }
 
@@ -79,7 +100,8 @@ static int run_eval_voxels(int argc, char **argv) {
   ebm_npy s = {0}, r = {0};
   int64_t ds[3], dr[3];
   ebm_voxel_scores sc;
-  ebm_class_shares classes[3];
+  ebm_class_shares classes[4];
+  int64_t kept = 0;
   int32_t *asked = NULL;
   ebm_status st = load_grids(samples_path, &s, ds);
   if (st == EBM_OK) st = load_grids(ref_path, &r, dr);
@@ -92,7 +114,7 @@ static int run_eval_voxels(int argc, char **argv) {
     st = ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld labels", (long long)ns);
   for (int64_t i = 0; asked && i < ns; i++) asked[i] = asked_class < 0 ? (int32_t)(i % EBM_SHAPE_COUNT) : asked_class;
   if (st == EBM_OK) st = ebm_voxels_compare(s.data, ns, r.data, nr, ds, lo, hi, (uint64_t)seed, &sc);
-  if (st == EBM_OK && clf) st = classify(clf, &s, &r, ds, lo, hi, (uint64_t)seed, asked, classes);
+  if (st == EBM_OK && clf) st = classify(clf, &s, &r, ds, lo, hi, (uint64_t)seed, asked, classes, &kept);
   if (st == EBM_OK && png) st = ebm_png_write_voxels(png, s.data, ns < 8 ? ns : 8, (int)ds[0], (int)ds[1], (int)ds[2]);
   if (st != EBM_OK) {
     rc = cli_runtime_error(st);
@@ -108,6 +130,10 @@ static int run_eval_voxels(int argc, char **argv) {
       printf("\n");
     }
     for (int k = 0; clf && k < 3; k++) cli_print_class_shares((const char *[]){"samples", "refs", "noise"}[k], &classes[k]);
+    if (clf && kept > 0 && kept < ns) {
+      printf("  (the %lld samples that are not empty:)\n", (long long)kept);
+      cli_print_class_shares("nonempty", &classes[3]);
+    }
     rc = CLI_EXIT_OK;
   }
   free(asked);
@@ -128,6 +154,8 @@ CLI_COMMAND(eval_voxels, VERB,
             "classifier of the three shapes (sphere, box, torus: 3 logits on a grid of the same size)\n"
             "on the samples, the references and the noise grids, and prints the share given to each\n"
             "class, the mean top-class probability and the fraction classified with p >= 0.9; with\n"
-            "--asked, also the share of samples classified as the class they were asked for. Grids\n"
+            "--asked, also the share of samples classified as the class they were asked for. When some\n"
+            "samples are empty, the same line follows for the others alone (an empty grid gets a class\n"
+            "too). Grids\n"
             "with NaN or Inf are refused, naming the grid and the voxel.",
             run_eval_voxels)

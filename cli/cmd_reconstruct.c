@@ -33,7 +33,7 @@ static int load_model(const char *ckpt, int steps, float step_size, int64_t batc
 }
 
 static int run_reconstruct(int argc, char **argv) {
-  const char *ckpt = NULL, *input = NULL, *out = NULL;
+  const char *ckpt = NULL, *input = NULL, *out = NULL, *latents_out = NULL;
   int steps = -1;
   float step_size = 0;
   int64_t seed = 0, batch = 256;
@@ -41,6 +41,8 @@ static int run_reconstruct(int argc, char **argv) {
       {"ckpt", OPT_PATH_IN, &ckpt, "CKPT", "a latent-ebm checkpoint (ebm train --method latent-ebm)"},
       {"input", OPT_PATH_IN, &input, "X.npy", "the items to reconstruct, float32 (N, the generator's output shape)"},
       {"out", OPT_PATH_OUT, &out, "R.npy", "their reconstructions G(z), float32, the same shape"},
+      {"latents-out", OPT_PATH_OUT, &latents_out, "Z.npy", "also write the posterior latents z, float32 (N, latent dim): "
+       "what ebm sample --latents fits a density to"},
       {"steps", OPT_INT, &steps, "K", "posterior MCMC steps (default: the model's training sampler)"},
       {"step-size", OPT_FLOAT, &step_size, "EPS", "the sampler's step size (default: the model's)"},
       {"batch", OPT_INT64, &batch, "B", "chains per sampler run"},
@@ -55,7 +57,7 @@ static int run_reconstruct(int argc, char **argv) {
 
   ebm_net *prior = NULL, *g = NULL;
   ebm_npy x = {0};
-  float *r = NULL, sigma = 0;
+  float *r = NULL, *z = NULL, sigma = 0;
   ebm_sampler_config cfg;
   ebm_status st = EBM_OK;
   if ((rc = load_model(ckpt, steps, step_size, batch, &prior, &g, &sigma, &cfg))) goto done;
@@ -80,11 +82,19 @@ static int run_reconstruct(int argc, char **argv) {
     st = ebm_set_error(EBM_ERR_NOMEM, "%s: out of memory for %lld reconstructions", out, (long long)n);
     goto fail;
   }
+  int64_t latent = 1;
+  for (int d = 0; d < ebm_net_item_ndim(g); d++) latent *= ebm_net_item_shape(g)[d];
+  if (latents_out && !(z = ebm_alloc((size_t)(n * latent), sizeof *z))) {
+    st = ebm_set_error(EBM_ERR_NOMEM, "%s: out of memory for %lld latents", latents_out, (long long)n);
+    goto fail;
+  }
   ebm_rng rng;
   ebm_rng_init(&rng, (uint64_t)seed);
   double mse = 0;
-  if ((st = ebm_latent_reconstruct(prior, g, sigma, &cfg, x.data, n, &rng, NULL, r, &mse)) != EBM_OK ||
-      (st = ebm_npy_save(out, EBM_DTYPE_F32, x.ndim, x.shape, r)) != EBM_OK)
+  const int64_t zshape[2] = {n, latent};
+  if ((st = ebm_latent_reconstruct(prior, g, sigma, &cfg, x.data, n, &rng, z, r, &mse)) != EBM_OK ||
+      (st = ebm_npy_save(out, EBM_DTYPE_F32, x.ndim, x.shape, r)) != EBM_OK ||
+      (latents_out && (st = ebm_npy_save(latents_out, EBM_DTYPE_F32, 2, zshape, z)) != EBM_OK))
     goto fail;
   printf("wrote %s: %lld reconstructions, MSE %.6g (posterior %s, %d steps, eps %g, sigma %g)\n", out, (long long)n,
          mse, ebm_sampler_name(cfg.kind), cfg.steps, (double)cfg.step_size, (double)sigma);
@@ -94,17 +104,20 @@ fail:
   rc = cli_runtime_error(st);
 done:
   ebm_free(r);
+  ebm_free(z);
   ebm_npy_free(&x);
   ebm_net_free(prior);
   ebm_net_free(g);
   return rc;
 }
 
-CLI_COMMAND(reconstruct, "reconstruct", "--ckpt CKPT --input X.npy --out R.npy [--steps K] [--step-size EPS]",
+CLI_COMMAND(reconstruct, "reconstruct", "--ckpt CKPT --input X.npy --out R.npy [--latents-out Z.npy] [--steps K] [--step-size EPS]",
             "a latent-space EBM's reconstructions of inputs, with their MSE",
             "For a model of `ebm train --method latent-ebm`: each item x of X.npy gets z from\n"
             "short-run MCMC on the posterior p(z|x) ∝ exp(-E(z))·N(z; 0, I)·N(x; G(z), σ²I),\n"
             "started at N(0, I), with the sampler the model was trained with (--steps and\n"
             "--step-size override it), and its reconstruction G(z). Writes them to R.npy and\n"
-            "prints the mean squared error over every value.",
+            "prints the mean squared error over every value. --latents-out writes the\n"
+            "latents z too, one row per item: `ebm sample --ckpt CKPT --latents Z.npy` then\n"
+            "draws z from a Gaussian mixture fitted to them (ex-post density estimation).",
             run_reconstruct)

@@ -18,8 +18,8 @@
 /* --------------------------------------------------------------- flags */
 
 typedef struct {
-  const char *ckpt, *energy, *init, *out, *png, *chain, *levels_png, *from_buffer, *data, *space;
-  int cls, every, from_generator;
+  const char *ckpt, *energy, *init, *out, *png, *chain, *levels_png, *from_buffer, *data, *space, *latents;
+  int cls, every, from_generator, mixture;
   int64_t n, seed;
   double anneal;
   use_sampler_flags sf;
@@ -70,6 +70,8 @@ static int parse_flags(int argc, char **argv, sample_flags *f, int64_t *n) {
       {"levels-png", OPT_PATH_OUT, &f->levels_png, "FILE.png", "recovery likelihood: the samples at every level, noise to data (2-D: a scatter per level; images: a row per level)"},
       {"space", OPT_STRING, &f->space, "latent|data", "a model with a generator: sample z in latent space (then G(z)) or x from G(z) on E (default: latent for gebm / latent-ebm, data for coop)"},
       {"from-generator", OPT_FLAG, &f->from_generator, NULL, "a model with a generator: G(z), z ~ N(0, I), the generator alone"},
+      {"latents", OPT_PATH_IN, &f->latents, "Z.npy", "a model with a generator: G(z), z from a Gaussian mixture fitted to these latents (N, latent dim), e.g. ebm reconstruct --latents-out"},
+      {"mixture", OPT_INT, &f->mixture, "K", "--latents: the mixture's components (default 1: one full-covariance Gaussian)"},
   };
   int rc = cli_parse(VERB, opts, CLI_NOPTS(opts), argc, argv, NULL, 0, NULL);
   if (rc) return rc;
@@ -83,6 +85,9 @@ static int parse_flags(int argc, char **argv, sample_flags *f, int64_t *n) {
   if (f->every < 0) return cli_usage_error(VERB, "--every must be >= 1 (0: automatic), got %d", f->every);
   if (!(f->anneal >= 1.0 && f->anneal <= 1e6))
     return cli_usage_error(VERB, "--anneal must be in [1, 1e6] (1 = off), got %g", f->anneal);
+  if (f->mixture < 0 || f->mixture > 256 || (f->mixture && !f->latents))
+    return cli_usage_error(VERB, f->latents ? "--mixture must be in 1..256, got %d" : "--mixture %d needs --latents Z.npy",
+                           f->mixture);
   if (f->from_buffer && f->init)
     return cli_usage_error(VERB, "--from-buffer and --init %s both say where chains start: give one", f->init);
   *n = f->n;
@@ -456,7 +461,8 @@ static int sample_generator(const sample_flags *f, int64_t n) {
                       : f->data ? "--data" : f->rec.levels > 0 ? "--levels" : f->levels_png ? "--levels-png" : NULL;
   if (clash) return cli_usage_error(VERB, "%s: %s is a model with a generator, whose samples start at G(z)", clash, f->ckpt);
   sample_generator_args a = {.ckpt = f->ckpt, .out = f->out, .png = f->png, .space = f->space,
-                             .from_generator = f->from_generator, .sf = &f->sf, .n = n, .seed = f->seed};
+                             .from_generator = f->from_generator, .sf = &f->sf, .n = n, .seed = f->seed,
+                             .latents = f->latents, .mixture = f->mixture ? f->mixture : 1};
   return sample_generator_run(VERB, &a);
 }
 
@@ -466,10 +472,10 @@ static int run_sample(int argc, char **argv) {
   int64_t n = 0;
   int rc = parse_flags(argc, argv, &f, &n);
   if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
-  if (f.ckpt && (f.space || f.from_generator || ebm_gen_model_probe(f.ckpt))) return sample_generator(&f, n);
-  if (f.space || f.from_generator)
+  if (f.ckpt && (f.space || f.from_generator || f.latents || ebm_gen_model_probe(f.ckpt))) return sample_generator(&f, n);
+  if (f.space || f.from_generator || f.latents)
     return cli_usage_error(VERB, "--%s needs a model with a generator (--ckpt of ebm train --method gebm|coop|latent-ebm)",
-                           f.space ? "space" : "from-generator");
+                           f.space ? "space" : f.latents ? "latents" : "from-generator");
   target t = {0};
   ebm_sampler_config cfg;
   float *x = NULL, *fe = NULL;
@@ -549,5 +555,9 @@ CLI_COMMAND(sample, VERB,
             "N(z; 0, I)·exp(-E(G(z))/T); latent-ebm: the prior exp(-E(z)/T)·N(z; 0, I)) and writes\n"
             "G(z); --space data runs it on E(x) from G(z); --from-generator writes G(z) alone.\n"
             "Default: latent for gebm (MALA, 100 steps) and latent-ebm (its trained sampler), data for coop\n"
-            "(its trained sampler). --temperature T tempers the energy alone, never N(0, I).",
+            "(its trained sampler). --temperature T tempers the energy alone, never N(0, I).\n"
+            "--latents Z.npy [--mixture K] draws z from a K-component Gaussian mixture fitted\n"
+            "by EM to the latents of Z.npy instead (ex-post density estimation, Ghosh et al. 2020;\n"
+            "`ebm reconstruct --latents-out Z.npy` writes a latent-ebm's posterior z of its data)\n"
+            "and writes G(z).",
             run_sample)

@@ -1,6 +1,7 @@
 /* `ebm sample --ckpt M` on a model with a generator (gebm, coop,
  * latent-ebm): the flags become an ebm_gen_model_sample call (sample.h),
  * whose samples go to --out and --png. */
+#include <stdio.h>
 #include <string.h>
 
 #include "sample_generator.h"
@@ -40,10 +41,42 @@ static void generator_range(const ebm_net *g, ebm_energy *shape) {
   if (strcmp(last.type, "tanh") == 0) shape->range_lo = -1.0f, shape->range_hi = 1.0f;
 }
 
+/* --latents Z.npy: a->mixture components fitted to its rows, which must be
+ * z's of m's generator. 0 or an exit code. */
+static int fit_latents(const char *verb, const sample_generator_args *a, ebm_gen_model *m, ebm_gmm **density,
+                       int64_t *count) {
+  ebm_npy z = {0};
+  int64_t latent = 1;
+  for (int d = 0; d < ebm_net_item_ndim(m->generator); d++) latent *= ebm_net_item_shape(m->generator)[d];
+  ebm_status st = ebm_npy_load(a->latents, &z);
+  if (st != EBM_OK) return cli_runtime_error(st);
+  int rc = 0;
+  if (z.dtype != EBM_DTYPE_F32 || z.ndim != 2 || z.shape[1] != latent) {
+    char got[64];
+    ebm_shape_str(z.ndim, z.shape, got, sizeof got);
+    rc = cli_usage_error(verb, "--latents %s: holds %s%s; %s's generator takes z of %lld, so (N, %lld) float32", a->latents,
+                         got, z.dtype != EBM_DTYPE_F32 ? " (not float32)" : "", a->ckpt, (long long)latent,
+                         (long long)latent);
+    goto done;
+  }
+  ebm_gmm_config cfg = {.components = a->mixture, .max_iters = 200, .reg = 1e-3f, .seed = (uint64_t)a->seed};
+  if ((st = ebm_gmm_fit(z.data, z.shape[0], latent, &cfg, density)) != EBM_OK) {
+    char detail[512];
+    snprintf(detail, sizeof detail, "%s", ebm_last_error());
+    rc = st == EBM_ERR_ARG ? cli_usage_error(verb, "--latents %s: %s", a->latents, detail)
+                           : cli_runtime_error(ebm_set_error(st, "--latents %s: %s", a->latents, detail));
+  }
+  *count = z.shape[0];
+done:
+  ebm_npy_free(&z);
+  return rc;
+}
+
 int sample_generator_run(const char *verb, const sample_generator_args *a) {
   ebm_gen_model m;
   ebm_sampler_config cfg;
   float *x = NULL, *e = NULL;
+  ebm_gmm *density = NULL;
   int rc = 0;
   ebm_status st = ebm_gen_model_open(a->ckpt, USE_MAX_NET_BATCH, &m);
   if (st == EBM_ERR_ARG) {
@@ -52,6 +85,11 @@ int sample_generator_run(const char *verb, const sample_generator_args *a) {
   }
   if (st != EBM_OK) goto fail;
   ebm_gen_space space = a->from_generator ? EBM_GEN_SPACE_GENERATOR : EBM_GEN_SPACE_DEFAULT;
+  if (a->latents && (a->space || a->from_generator)) {
+    rc = cli_usage_error(verb, "--latents and --%s both say where z comes from: give one",
+                         a->space ? "space" : "from-generator");
+    goto done;
+  }
   if (a->space) {
     const int k = ebm_gen_space_from_name(a->space);
     if (k != EBM_GEN_SPACE_LATENT && k != EBM_GEN_SPACE_DATA) {
@@ -92,7 +130,17 @@ int sample_generator_run(const char *verb, const sample_generator_args *a) {
   }
   ebm_rng rng;
   ebm_rng_init(&rng, (uint64_t)a->seed);
-  if ((st = ebm_gen_model_sample(&m, space, &cfg, a->n, &rng, x)) != EBM_OK) goto fail;
+  char fitted[512] = "";
+  if (a->latents) {
+    int64_t count = 0;
+    if ((rc = fit_latents(verb, a, &m, &density, &count))) goto done;
+    if ((st = ebm_gen_model_sample_fitted(&m, density, a->n, &rng, NULL, x)) != EBM_OK) goto fail;
+    snprintf(fitted, sizeof fitted, "G(z), z from a %lld-component Gaussian mixture fitted to the %lld latents of %s: "
+             "log-likelihood %.4g per latent, %d EM steps", (long long)ebm_gmm_components(density), (long long)count,
+             a->latents, ebm_gmm_log_likelihood(density), ebm_gmm_iterations(density));
+  } else if ((st = ebm_gen_model_sample(&m, space, &cfg, a->n, &rng, x)) != EBM_OK) {
+    goto fail;
+  }
   float lo, hi;
   use_range(items, -(float)EBM_TOY_EXTENT, (float)EBM_TOY_EXTENT, &lo, &hi);
   if ((st = use_save_items(a->out, items, x, a->n)) != EBM_OK ||
@@ -104,6 +152,10 @@ int sample_generator_run(const char *verb, const sample_generator_args *a) {
     snprintf(energy_text, sizeof energy_text, ", mean energy %.6g", use_mean(e, a->n));
   }
   char how[96] = "";
+  if (a->latents) {
+    printf("%s fitted: %lld samples (%s)%s -> %s\n", m.method, (long long)a->n, fitted, energy_text, a->out);
+    goto done;
+  }
   if (space != EBM_GEN_SPACE_GENERATOR)
     snprintf(how, sizeof how, "%s %d steps, eps %g, T %g; ", ebm_sampler_name(cfg.kind), cfg.steps,
              (double)cfg.step_size, (double)cfg.temperature);
@@ -115,6 +167,7 @@ fail:
 done:
   ebm_free(x);
   ebm_free(e);
+  ebm_gmm_free(density);
   ebm_gen_model_close(&m);
   return rc;
 }

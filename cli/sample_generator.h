@@ -10,6 +10,8 @@ typedef struct {
   int from_generator;           /* --from-generator: G(z) alone */
   const use_sampler_flags *sf;  /* --sampler, --steps, --temperature, --friction, ... */
   int64_t n, seed;
+  const char *latents;          /* --latents Z.npy: z from a mixture fitted to these, or NULL */
+  int mixture;                  /* --mixture K */
 } sample_generator_args;
 
 /* Samples the model of a->ckpt as the flags say and writes them: 0 or an

@@ -282,6 +282,53 @@ ebm_gen_space ebm_gen_model_default_space(const ebm_gen_model *m);
 ebm_status ebm_gen_model_sample(ebm_gen_model *m, ebm_gen_space space, const ebm_sampler_config *cfg, int64_t n,
                                 ebm_rng *rng, float *x);
 
+/* x = G(z) for n given latents z (n × G's input size) into x (n × G's
+ * output size), in chunks of the generator's batch: the decoder half of
+ * every space above, for latents drawn elsewhere (ebm_gmm_sample). */
+ebm_status ebm_gen_model_decode(ebm_gen_model *m, const float *z, int64_t n, float *x);
+
+struct ebm_gmm;
+/* n samples G(z) with z drawn from a density fitted to latents (ebm_gmm_fit
+ * below) instead of N(0, I); z (may be NULL) gets the latents. A density
+ * of another dimension than G's input → EBM_ERR_ARG naming both. */
+ebm_status ebm_gen_model_sample_fitted(ebm_gen_model *m, const struct ebm_gmm *density, int64_t n, ebm_rng *rng,
+                                       float *z, float *x);
+
+/* ------------------------------------------- a density fitted to latents */
+
+/* A Gaussian mixture with full covariances fitted by EM (gauss_mixture_fit.c):
+ * ex-post density estimation (Ghosh et al. 2020) — fitted to the latents a
+ * model inferred for its training data (`ebm reconstruct --latents-out`),
+ * it is a prior the generator was trained to decode, where N(0, I) may not
+ * be. K-means++ start from `seed`, a ridge of reg × the data's mean
+ * variance on every covariance's diagonal, at most max_iters EM steps
+ * (stops earlier once the mean log-likelihood gains < 1e-7 relative).
+ * The same data and config give the same mixture bit for bit. */
+typedef struct {
+  int components;  /* K, 1 = one full Gaussian */
+  int max_iters;   /* EM steps, 200 */
+  float reg;       /* relative ridge, 1e-3 */
+  uint64_t seed;   /* k-means++ seeding */
+} ebm_gmm_config;
+typedef struct ebm_gmm ebm_gmm;
+
+/* Fits cfg's mixture to n items of x (n×dim, float). n < 2K, dim outside
+ * 1..4096, reg ≤ 0 or a value that is not finite → EBM_ERR_ARG naming it;
+ * a covariance that loses positive definiteness → EBM_ERR_NUMERIC. The
+ * caller frees *out with ebm_gmm_free (accepts NULL). */
+ebm_status ebm_gmm_fit(const float *x, int64_t n, int64_t dim, const ebm_gmm_config *cfg, ebm_gmm **out);
+void ebm_gmm_free(ebm_gmm *g);
+/* n exact draws into x (n×dim): a component by its weight, then μ + Lε. */
+ebm_status ebm_gmm_sample(const ebm_gmm *g, ebm_rng *rng, int64_t n, float *x);
+int64_t ebm_gmm_components(const ebm_gmm *g);
+int64_t ebm_gmm_dim(const ebm_gmm *g);
+/* The fitted data's mean log-likelihood per item, and the EM steps taken. */
+double ebm_gmm_log_likelihood(const ebm_gmm *g);
+int ebm_gmm_iterations(const ebm_gmm *g);
+/* Component j's weight, mean (dim) and covariance (dim×dim, ridge
+ * included); any output may be NULL. j out of range → EBM_ERR_ARG. */
+ebm_status ebm_gmm_component(const ebm_gmm *g, int64_t j, double *weight, double *mean, double *cov);
+
 /* --------------------------------------------------------- analytic energies */
 
 /* A Gaussian N(mean, cov) in D dimensions as an energy, E = ½(x−μ)ᵀΣ⁻¹(x−μ)

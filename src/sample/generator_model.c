@@ -130,3 +130,32 @@ ebm_status ebm_gen_model_sample(ebm_gen_model *m, ebm_gen_space space, const ebm
     return ebm_set_error(EBM_ERR_ARG, "unknown sampling space %d", (int)space);
   }
 }
+
+static int64_t generator_latent(const ebm_gen_model *m) {
+  int64_t latent = 1;
+  for (int d = 0; d < ebm_net_item_ndim(m->generator); d++) latent *= ebm_net_item_shape(m->generator)[d];
+  return latent;
+}
+
+ebm_status ebm_gen_model_decode(ebm_gen_model *m, const float *z, int64_t n, float *x) {
+  const int64_t chunk = ebm_net_max_batch(m->generator), item = ebm_net_out_size(m->generator);
+  const int64_t latent = generator_latent(m);
+  ebm_status st = EBM_OK;
+  for (int64_t i = 0; i < n && st == EBM_OK; i += chunk)
+    st = ebm_net_forward(m->generator, z + i * latent, NULL, n - i < chunk ? n - i : chunk, x + i * item);
+  return st;
+}
+
+ebm_status ebm_gen_model_sample_fitted(ebm_gen_model *m, const ebm_gmm *density, int64_t n, ebm_rng *rng, float *z,
+                                       float *x) {
+  const int64_t latent = generator_latent(m);
+  if (ebm_gmm_dim(density) != latent)
+    return ebm_set_error(EBM_ERR_ARG, "the fitted density is of %lld-dimensional latents, the generator takes z of %lld",
+                         (long long)ebm_gmm_dim(density), (long long)latent);
+  float *zw = z ? z : malloc((size_t)(n * latent) * sizeof *zw);
+  if (!zw) return ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld latents", (long long)n);
+  ebm_status st = ebm_gmm_sample(density, rng, n, zw);
+  if (st == EBM_OK) st = ebm_gen_model_decode(m, zw, n, x);
+  if (!z) free(zw);
+  return st;
+}

@@ -94,6 +94,23 @@ TEST(cli_eval_voxels_classifier_shares_are_the_hand_computed_ones) {
            "p >= 0.9 for 0.750\n", p);
   CHECK_CONTAINS(r.out, want);
   CHECK_CONTAINS(r.out, "noise    classified as");
+  CHECK(!strstr(r.out, "nonempty")); /* no empty sample: no second line */
+  cli_result_free(&r);
+  /* a fifth grid, empty (logits 0, 0, 0: "sphere", p 1/3), asked for a box: the samples' line counts
+   * it, the non-empty line is the four above exactly */
+  float g5[5 * 64] = {0};
+  memcpy(g5, g, sizeof g);
+  REQUIRE_OK(ebm_npy_save(test_path("g5.npy"), EBM_DTYPE_F32, 5, (int64_t[]){5, 1, 4, 4, 4}, g5));
+  r = run_cli("eval voxels --samples %s --ref %s --classifier %s --asked cycle", test_path("g5.npy"),
+              test_path("g.npy"), test_path("clf.safetensors"));
+  CHECK_EQ_INT(r.code, 0);
+  snprintf(want, sizeof want, "samples  classified as sphere 0.400 box 0.400 torus 0.200; mean p(top class) %.3f, "
+           "p >= 0.9 for 0.600; on the asked class 0.600\n", (4 * p + 1.0 / 3) / 5);
+  CHECK_CONTAINS(r.out, want);
+  CHECK_CONTAINS(r.out, "(the 4 samples that are not empty:)\n");
+  snprintf(want, sizeof want, "nonempty classified as sphere 0.250 box 0.500 torus 0.250; mean p(top class) %.3f, "
+           "p >= 0.9 for 0.750; on the asked class 0.750\n", p);
+  CHECK_CONTAINS(r.out, want);
   cli_result_free(&r);
   r = run_cli("eval voxels --samples %s --ref %s --classifier %s --asked 1", test_path("g.npy"), test_path("g.npy"),
               test_path("clf.safetensors"));
