@@ -14,7 +14,8 @@
 # hook EBM_TEST_INJECT_NAN_AT: every run meets a NaN energy at step N, to
 # show the guard at work), STOP=N (interrupt each run once its metrics reach
 # step N — it saves and exits — so a long schedule, e.g. a cosine decay over
-# ITERS, is tested over its first N steps; such a run counts as finished).
+# ITERS, is tested over its first N steps; such a run counts as finished),
+# START=S (run seeds S..SEEDS only: two streams of seeds side by side).
 set -u
 
 if [ $# -lt 1 ] || [ ! -x "$1" ]; then
@@ -35,7 +36,7 @@ kept=0
 lost=0
 echo "| seed | end | checkpoint kept at step |"
 echo "|--:|---|--:|"
-seed=1
+seed=${START:-1}
 while [ "$seed" -le "$seeds" ]; do
   run="$out/seed$seed"
   rm -rf "$run"
@@ -75,5 +76,5 @@ while [ "$seed" -le "$seeds" ]; do
   seed=$((seed + 1))
 done
 echo
-echo "$diverged of $seeds seeds diverged; the guard kept an earlier checkpoint in $kept of them ($lost lost)"
+echo "$diverged of $((seeds - ${START:-1} + 1)) seeds diverged; the guard kept an earlier checkpoint in $kept of them ($lost lost)"
 [ "$lost" -eq 0 ]
