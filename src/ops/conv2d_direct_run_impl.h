@@ -82,10 +82,19 @@ size_t DIRECT_FN(ops_conv2d_direct_run_workspace)(int count, const ebm_conv2d_ru
 typedef struct {
   int count;
   const ebm_conv2d_run_step *steps;
+  run_layout l; /* of ws, computed once by the caller */
   const float *x, *dy; /* NCHW: the first step's input, the last step's output gradient */
   float *y, *dx;       /* NCHW: the last step's swish output, the first step's input gradient */
   float *ws;
 } run_job;
+
+/* Worker tid's scratch: its padded block and its tile output block. */
+static float *run_scratch(const run_job *j, int tid, float **pad, float **mat) {
+  float *scratch = j->ws + j->l.worker + (size_t)tid * j->l.worker_size;
+  *pad = scratch + j->l.pad;
+  *mat = scratch + j->l.mat;
+  return scratch;
+}
 
 /* The interior row y of channel c of a padded block (the layout of
  * conv2d_direct_impl.h), W_in·LANES floats. */
@@ -104,9 +113,9 @@ __attribute__((target(DIRECT_TARGET))) static void run_forward_groups(void *ctx,
   const run_job *j = ctx;
   const ebm_conv2d_run_step *st = j->steps;
   const int last = j->count - 1;
-  const run_layout l = run_layout_of(j->count, st);
-  float *scratch = j->ws + l.worker + (size_t)tid * l.worker_size;
-  float *pad = scratch + l.pad, *mat = scratch + l.mat;
+  const run_layout l = j->l;
+  float *pad, *mat;
+  float *scratch = run_scratch(j, tid, &pad, &mat);
   int32_t off[MAX_K];
   const int64_t n = st[0].s.n;
   for (int64_t group = begin; group < end; group++) {
@@ -147,9 +156,9 @@ __attribute__((target(DIRECT_TARGET))) static void run_backward_groups(void *ctx
   const run_job *j = ctx;
   const ebm_conv2d_run_step *st = j->steps;
   const int last = j->count - 1;
-  const run_layout l = run_layout_of(j->count, st);
-  float *scratch = j->ws + l.worker + (size_t)tid * l.worker_size;
-  float *pad = scratch + l.pad, *mat = scratch + l.mat;
+  const run_layout l = j->l;
+  float *pad, *mat;
+  run_scratch(j, tid, &pad, &mat);
   int32_t off[MAX_K];
   const int64_t n = st[0].s.n;
   for (int64_t group = begin; group < end; group++) {
@@ -186,7 +195,7 @@ void DIRECT_FN(ops_conv2d_direct_run_forward)(int count, const ebm_conv2d_run_st
     const ebm_conv2d_shape *s = &steps[i].s;
     pack_weights(conv_k(s), s->c_out, steps[i].w, 1, conv_k(s), NULL, ws + l.wp[i]);
   }
-  run_job j = {.count = count, .steps = steps, .x = x, .y = y, .ws = ws};
+  run_job j = {.count = count, .steps = steps, .l = l, .x = x, .y = y, .ws = ws};
   ebm_parallel_for_workers(group_count(&steps[0].s), 1, (int)conv_slots(&steps[0].s),
                            run_forward_groups, &j);
 }
@@ -200,7 +209,7 @@ void DIRECT_FN(ops_conv2d_direct_run_backward_input)(int count, const ebm_conv2d
     row_major_taps(s, k_of, NULL);
     pack_weights(s->c_out, conv_k(s), steps[i].w, conv_k(s), 1, k_of, ws + l.wp[i]);
   }
-  run_job j = {.count = count, .steps = steps, .dy = dy, .dx = dx, .ws = ws};
+  run_job j = {.count = count, .steps = steps, .l = l, .dy = dy, .dx = dx, .ws = ws};
   ebm_parallel_for_workers(group_count(&steps[0].s), 1, (int)conv_slots(&steps[0].s),
                            run_backward_groups, &j);
 }
