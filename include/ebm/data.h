@@ -141,7 +141,13 @@ typedef struct {
  * naming the element; toys keep their own coordinates (range [-4, 4]).
  * Errors: unknown spec → EBM_ERR_ARG listing the valid forms; missing
  * files → EBM_ERR_IO saying what to install or run; labels whose count
- * differs from the items → EBM_ERR_SHAPE. */
+ * differs from the items → EBM_ERR_SHAPE.
+ * Any spec may end in `:class=K[,K...]` (fashion-mnist:train:class=3,
+ * npy:x.npy,y.npy:class=0,2, toy:8gaussians:class=5): only the items of
+ * those classes, in their order, with the labels and num_classes kept as
+ * they were — e.g. the per-class Gaussian start `--init
+ * gaussian:fashion-mnist:class=3`. A spec without labels, a class ≥
+ * num_classes or no item left → EBM_ERR_ARG. */
 ebm_status ebm_dataset_load(const char *spec, float range_lo, float range_hi, ebm_dataset **out);
 void ebm_dataset_free(ebm_dataset *ds);
 

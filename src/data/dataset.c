@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "data/class_filter.h"
 #include "data/toys.h"
 
 #define FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
@@ -23,7 +24,7 @@
 #define SPEC_FORMS                                                                            \
   "fashion-mnist[:train|:test], mnist[:train|:test], npy:PATH[,LABELS.npy] or "              \
   "toy:NAME[:train|:test][:N] with NAME one of 8gaussians, 2spirals, checkerboard, rings, " \
-  "moons, pinwheel"
+  "moons, pinwheel; any of them + :class=K[,K...] keeps those classes"
 
 const char *ebm_dataset_spec_forms(void) { return SPEC_FORMS; }
 
@@ -254,6 +255,19 @@ ebm_status ebm_dataset_load(const char *spec, float range_lo, float range_hi, eb
   if (!isfinite(range_lo) || !isfinite(range_hi) || !(range_lo < range_hi))
     return ebm_set_error(EBM_ERR_ARG, "%s: value range [%g, %g] must be finite with lo < hi", spec,
                          (double)range_lo, (double)range_hi);
+  const char *filter = ebm_class_filter_find(spec);
+  if (filter) { /* load what the suffix filters, then keep the classes asked for */
+    char base[sizeof((ebm_dataset *)0)->spec];
+    snprintf(base, sizeof base, "%.*s", (int)(filter - spec), spec);
+    ebm_status st = ebm_dataset_load(base, range_lo, range_hi, out);
+    if (st != EBM_OK) return st;
+    snprintf((*out)->spec, sizeof (*out)->spec, "%s", spec);
+    if ((st = ebm_class_filter_apply(*out, filter + strlen(CLASS_FILTER_TAG))) != EBM_OK) {
+      ebm_dataset_free(*out);
+      *out = NULL;
+    }
+    return st;
+  }
   ebm_dataset *ds = calloc(1, sizeof *ds);
   if (!ds) return ebm_set_error(EBM_ERR_NOMEM, "%s: out of memory", spec);
   snprintf(ds->spec, sizeof ds->spec, "%s", spec);

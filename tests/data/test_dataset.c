@@ -196,3 +196,55 @@ TEST(bad_specs_and_ranges_are_argument_errors_listing_the_forms) {
   CHECK_FAILS_WITH(ebm_dataset_load("toy:rings", 0, INFINITY, &ds), EBM_ERR_ARG, "finite");
   CHECK(ds == NULL);
 }
+
+/* The :class= suffix keeps exactly the items of the listed classes, in
+ * order, bit for bit, on every spec form; bad lists are one clear error. */
+TEST(class_suffix_keeps_the_listed_classes_in_order) {
+  ebm_dataset *all, *some;
+  REQUIRE_OK(ebm_dataset_load("fashion-mnist:test", 0.0f, 1.0f, &all));
+  REQUIRE_OK(ebm_dataset_load("fashion-mnist:test:class=7,3", 0.0f, 1.0f, &some));
+  CHECK_EQ_INT(some->x->shape[0], 2000);
+  CHECK_EQ_INT(some->num_classes, 10);
+  CHECK(strcmp(some->spec, "fashion-mnist:test:class=7,3") == 0);
+  const int64_t row = ebm_tensor_row_size(all->x);
+  int64_t j = 0, mismatched = 0;
+  for (int64_t i = 0; i < all->x->shape[0]; i++) {
+    if (all->labels[i] != 3 && all->labels[i] != 7) continue;
+    mismatched += some->labels[j] != all->labels[i] ||
+                  memcmp(some->x->data + j * row, all->x->data + i * row, (size_t)row * sizeof(float)) != 0;
+    j++;
+  }
+  CHECK_EQ_INT(j, 2000);
+  CHECK_EQ_INT(mismatched, 0);
+  ebm_dataset_free(all);
+  ebm_dataset_free(some);
+
+  const float x[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  const int64_t lab[4] = {2, 0, 2, 1};
+  REQUIRE_OK(ebm_npy_save(test_path("cx.npy"), EBM_DTYPE_F32, 2, (int64_t[]){4, 2}, x));
+  REQUIRE_OK(ebm_npy_save(test_path("cy.npy"), EBM_DTYPE_I64, 1, (int64_t[]){4}, lab));
+  char spec[512];
+  snprintf(spec, sizeof spec, "npy:%s,%s:class=2", test_path("cx.npy"), test_path("cy.npy"));
+  REQUIRE_OK(ebm_dataset_load(spec, 0, 1, &some));
+  CHECK_EQ_INT(some->x->shape[0], 2);
+  CHECK(some->x->data[0] == 1.0f && some->x->data[1] == 2.0f && some->x->data[2] == 5.0f && some->x->data[3] == 6.0f);
+  CHECK(some->labels[0] == 2 && some->labels[1] == 2);
+  ebm_dataset_free(some);
+
+  ebm_dataset *ds = NULL;
+  snprintf(spec, sizeof spec, "npy:%s,%s:class=3", test_path("cx.npy"), test_path("cy.npy"));
+  CHECK_FAILS_WITH(ebm_dataset_load(spec, 0, 1, &ds), EBM_ERR_ARG, "class 3 is not a class of this data set");
+  snprintf(spec, sizeof spec, "npy:%s:class=0", test_path("cx.npy"));
+  CHECK_FAILS_WITH(ebm_dataset_load(spec, 0, 1, &ds), EBM_ERR_ARG, "needs labels");
+  CHECK_FAILS_WITH(ebm_dataset_load("toy:8gaussians:class=1,x", 0, 1, &ds), EBM_ERR_ARG, "expected class=K[,K...]");
+  CHECK_FAILS_WITH(ebm_dataset_load("toy:8gaussians:class=", 0, 1, &ds), EBM_ERR_ARG, "expected class=K[,K...]");
+  CHECK_FAILS_WITH(ebm_dataset_load("toy:8gaussians:class=-1", 0, 1, &ds), EBM_ERR_ARG, "expected class=K[,K...]");
+  CHECK_FAILS_WITH(ebm_dataset_load(":class=1", 0, 1, &ds), EBM_ERR_ARG, "empty data set spec");
+  CHECK(ds == NULL);
+  REQUIRE_OK(ebm_dataset_load("toy:8gaussians:class=5", 0, 1, &ds));
+  int others = 0;
+  for (int64_t i = 0; i < ds->x->shape[0]; i++) others += ds->labels[i] != 5;
+  CHECK_EQ_INT(others, 0);
+  CHECK(ds->x->shape[0] > 1000 && ds->x->shape[0] < 1500); /* ~1/8 of 10 000 */
+  ebm_dataset_free(ds);
+}
