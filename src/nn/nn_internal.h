@@ -161,6 +161,14 @@ struct layer_kind {
   const float *(*backward)(ebm_net *net, layer *l, int64_t n, const ebm_cond *cond,
                            const float *dy, float *dx, int need_dx, int want_params);
   void (*detail)(const ebm_net *net, const layer *l, char *buf, size_t size);
+  /* Whether each item's values in this layer's passes (forward, input
+   * gradient) come from that item alone, by the same operations whatever
+   * the batch around it (its size, the item's place in it, as long as the
+   * item's block of EBM_ENERGY_FORK_ITEMS starts at the same item), on the
+   * current ops table: what ebm_net_fork needs. NULL: never (batch
+   * statistics, an initialisation from the data, sgemm calls whose blocks
+   * of items depend on the batch size). */
+  int (*per_item)(const ebm_net *net, const layer *l);
 };
 
 /* registry.c: the table. NULL when unknown. */
@@ -293,6 +301,8 @@ struct ebm_net {
   int drop_pre;               /* it kept no pre-activations of fused conv2d +
                                  swish steps (ebm_net_grad_input): net_restore
                                  recomputes them before anyone reads them */
+  const ebm_net *fork_of;     /* ebm_net_fork: the network whose parameters, buffers
+                                 and normalised weights this one reads (owns none) */
   int64_t fwd_n;              /* −1: none since build */
   ebm_cond fwd_cond;
   const float *fwd_out;       /* the last layer's output */
@@ -363,6 +373,15 @@ const float *wop_weight(ebm_net *net, const wop *op);
 void init_wop(ebm_net *net, const wop *op, ebm_rng *rng);
 void init_cond(ebm_net *net, const cond_op *c);
 void fill_floats(float *p, int64_t count, float value);
+
+/* layers.c: layer_kind.per_item of a layer computed item by item (1), and
+ * of a weighted op: a linear one computes blocks of items that start at
+ * multiples of EBM_ENERGY_FORK_ITEMS (ops/dense_cpu.c), a conv one item by
+ * item only on a direct path (ops conv2d_chain_lanes > 0; the im2col +
+ * sgemm path groups items by the batch size). */
+int layer_per_item(const ebm_net *net, const layer *l);
+int wop_per_item(const wop *op);
+int layer_wop_per_item(const ebm_net *net, const layer *l); /* wop_per_item of l->op */
 
 /* layers.c: the pieces layers are made of. `x` is the layer input (n items). */
 void wop_forward(ebm_net *net, const wop *op, int64_t n, const float *x, float *y);
