@@ -65,6 +65,10 @@ typedef struct ebm_energy {
    * ebm_energy_free. A sampler runs groups of chains through forks
    * (ebm_chain_schedule, ebm/sample.h). */
   ebm_status (*fork)(void *self, int64_t max_n, struct ebm_energy **out);
+  /* Optional (NULL: nothing to keep). held = 1: the caller will not change
+   * the parameters until hold(self, 0), so evaluations may keep what they
+   * derive from them (a network: ebm_net_hold_params). The same bits. */
+  void (*hold)(void *self, int held);
 } ebm_energy;
 
 /* The block of items a fork keeps the bits of (above): the row block of the

@@ -89,6 +89,12 @@ void ebm_net_free(ebm_net *net);
  * (batchnorm2d, actnorm). */
 ebm_status ebm_net_fork(ebm_net *net, int64_t max_batch, ebm_net **out);
 
+/* held = 1: the caller promises not to change the parameters until it calls
+ * this again with 0, so passes may keep what they derive from them (the
+ * packed weights of the convs run group by group) instead of redoing it
+ * each pass. Either call forgets what was kept. The same bits either way. */
+void ebm_net_hold_params(ebm_net *net, int held);
+
 /* What an architecture may make a network allocate (checked while building,
  * before each allocation; beyond a limit → EBM_ERR_NOMEM naming the layer):
  *   working memory — activations, gradients and workspaces for max_batch

@@ -169,6 +169,10 @@ static ebm_status net_energy_eval(void *self, const float *x, const ebm_cond *co
   return grad ? ebm_net_grad_input(net, x, cond, n, e, grad) : ebm_net_energy(net, x, cond, n, e);
 }
 
+void ebm_net_hold_params(ebm_net *net, int held) { net_chain_hold(net, held != 0); }
+
+static void net_energy_hold(void *self, int held) { ebm_net_hold_params(self, held); }
+
 static void net_energy_destroy(void *self) { ebm_net_free(self); }
 
 /* ebm_energy.fork of a network's energy: an energy of its ebm_net_fork. */
@@ -324,6 +328,7 @@ ebm_energy *ebm_net_as_energy(ebm_net *net) {
   en->destroy = NULL; /* the energy borrows the network: freeing it leaves the network */
   en->self = net;
   en->fork = ebm_net_is_classifier(net) ? NULL : net_energy_fork; /* the logit energy offers none */
+  en->hold = ebm_net_is_classifier(net) ? NULL : net_energy_hold;
   if (ebm_net_is_classifier(net) && net_make_logit_energy(net, en) != EBM_OK) { /* JEM: logit_energy.c */
     free(en);
     return NULL;

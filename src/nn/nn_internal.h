@@ -301,6 +301,8 @@ struct ebm_net {
   int drop_pre;               /* it kept no pre-activations of fused conv2d +
                                  swish steps (ebm_net_grad_input): net_restore
                                  recomputes them before anyone reads them */
+  int params_held;            /* ebm_net_hold_params: the parameters do not change,
+                                 so passes may keep what they derive from them */
   const ebm_net *fork_of;     /* ebm_net_fork: the network whose parameters, buffers
                                  and normalised weights this one reads (owns none) */
   int64_t fwd_n;              /* −1: none since build */
@@ -428,6 +430,8 @@ void net_forward(ebm_net *net, const float *x, const ebm_cond *cond, int64_t n);
  * as NCHW where the plain pass keeps it (recomputed for a run's steps). */
 ebm_status net_chain_build(ebm_net *net);
 int net_chain_ready(const ebm_net *net);
+/* ebm_net_hold_params: sets net->params_held and forgets what the runs packed. */
+void net_chain_hold(ebm_net *net, int held);
 int chain_forward(ebm_net *net, layer *l, int64_t n, const float *x);
 const float *chain_backward(ebm_net *net, layer *l, int64_t n, const float *dy, float *dx);
 void net_chain_unblock(ebm_net *net);

@@ -130,7 +130,13 @@ ebm_status sampler_run_grouped(ebm_sampler *s, float *x, const ebm_cond *cond, i
     return EBM_OK;
   memcpy(s->x_start, x, (size_t)(n * D) * sizeof *x);
   groups_job j = {s, x, cond, n, rng, rng->counter, (uint64_t)((n * D + 3) / 4), 0};
+  /* the parameters stay as they are for the whole run: a fork packs its
+   * weights once, not once per group and step */
+  for (int t = 0; t < threads; t++)
+    if (s->forks[t]->hold) s->forks[t]->hold(s->forks[t]->self, 1);
   ebm_parallel_for(groups, 1, run_groups, &j);
+  for (int t = 0; t < threads; t++)
+    if (s->forks[t]->hold) s->forks[t]->hold(s->forks[t]->self, 0);
   int finite = !atomic_load(&j.failed);
   for (int k = 0; finite && k < c->steps; k++) {
     sampler_step_result r;

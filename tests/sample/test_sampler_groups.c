@@ -175,3 +175,50 @@ TEST(net_fork_refuses_sgemm_convs) {
   REQUIRE_OK(ebm_isa_select(was));
   ebm_net_free(net);
 }
+
+/* A sampler keeps its forks from run to run; they must follow the network's
+ * parameters (the packed weights they hold during a run are dropped after
+ * it): a grouped run after the parameters changed gives the step-by-step
+ * bits of the new parameters. */
+TEST(grouped_chains_follow_parameter_changes) {
+  ebm_net *net = NULL;
+  REQUIRE_OK(ebm_net_new("{\"preset\": \"uva-cnn\"}", 40, &net));
+  ebm_rng init;
+  ebm_rng_init(&init, 11);
+  REQUIRE_OK(ebm_net_init(net, &init));
+  REQUIRE_OK(ebm_threads_init(2));
+  const int64_t n = 40, d = 28 * 28;
+  ebm_energy *en = ebm_net_as_energy(net);
+  REQUIRE(en);
+  ebm_sampler_config cfg = ebm_sampler_defaults(EBM_SAMPLER_LANGEVIN);
+  cfg.steps = 3;
+  ebm_sampler *grouped = NULL, *stepwise = NULL;
+  REQUIRE_OK(ebm_sampler_new(en, &cfg, n, &grouped));
+  REQUIRE_OK(ebm_sampler_new(en, &cfg, n, &stepwise));
+  ebm_sampler_set_schedule(grouped, EBM_CHAINS_GROUPED);
+  ebm_sampler_set_schedule(stepwise, EBM_CHAINS_STEPWISE);
+  float *a = malloc((size_t)(n * d) * sizeof(float)), *b = malloc((size_t)(n * d) * sizeof(float));
+  REQUIRE(a && b);
+  for (int round = 0; round < 2; round++) {
+    ebm_rng ra, rb;
+    ebm_rng_init(&ra, 3);
+    ebm_rng_uniform(&ra, a, n * d, -1.0f, 1.0f);
+    memcpy(b, a, (size_t)(n * d) * sizeof(float));
+    rb = ra;
+    REQUIRE_OK(ebm_sampler_run(grouped, a, NULL, n, &ra, NULL, NULL));
+    REQUIRE_OK(ebm_sampler_run(stepwise, b, NULL, n, &rb, NULL, NULL));
+    CHECK(ebm_sampler_ran_grouped(grouped) == (ebm_isa_active() != EBM_ISA_GENERIC));
+    CHECK(memcmp(a, b, (size_t)(n * d) * sizeof(float)) == 0);
+    /* new parameters for the next round: every conv weight scaled */
+    for (int p = 0; p < ebm_net_param_count(net); p++) {
+      ebm_tensor *v = ebm_net_param(net, p)->value;
+      for (int64_t k = 0; k < ebm_tensor_numel(v); k++) v->data[k] *= 1.5f;
+    }
+  }
+  free(a);
+  free(b);
+  ebm_sampler_free(grouped);
+  ebm_sampler_free(stepwise);
+  ebm_energy_free(en);
+  ebm_net_free(net);
+}
