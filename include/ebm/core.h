@@ -141,6 +141,14 @@ ebm_rng ebm_rng_split(const ebm_rng *rng, uint64_t stream);
 void ebm_rng_uniform(ebm_rng *rng, float *out, int64_t n, float lo, float hi);
 void ebm_rng_normal(ebm_rng *rng, float *out, int64_t n, float mean, float std);
 
+/* The normals that ebm_rng_normal would write to out[first .. first + n)
+ * if it were called with the generator's counter at `counter` (4 floats
+ * per counter step): a part of a fill computed on its own, on the calling
+ * thread, with the same bits. first must be a multiple of 4. Does not
+ * advance rng. */
+void ebm_rng_normal_part(const ebm_rng *rng, uint64_t counter, int64_t first, float *out, int64_t n,
+                         float mean, float std);
+
 /* Single draws: a uniform 32-bit integer, an integer in [0, bound) without
  * modulo bias (bound > 0), a double uniform in [0, 1), a standard normal. */
 uint32_t ebm_rng_u32(ebm_rng *rng);

@@ -55,7 +55,25 @@ typedef struct ebm_energy {
   ebm_energy_eval_fn eval;
   void (*destroy)(void *self);  /* frees self; may be NULL */
   void *self;
+  /* Optional (NULL: not offered). A second energy for up to max_n items at
+   * a time that may evaluate on another thread while this one and its other
+   * forks do: it reads this energy's parameters (the caller must not change
+   * them while it runs) and owns its buffers. Items [a, a + m) of a batch,
+   * with a a multiple of EBM_ENERGY_FORK_ITEMS and m <= that, get the same
+   * bits from the fork as from this energy. EBM_ERR_ARG when this energy
+   * cannot promise that (a network: ebm_net_fork). Free it with
+   * ebm_energy_free. A sampler runs groups of chains through forks
+   * (ebm_chain_schedule, ebm/sample.h). */
+  ebm_status (*fork)(void *self, int64_t max_n, struct ebm_energy **out);
+  /* Optional (NULL: nothing to keep). held = 1: the caller will not change
+   * the parameters until hold(self, 0), so evaluations may keep what they
+   * derive from them (a network: ebm_net_hold_params). The same bits. */
+  void (*hold)(void *self, int held);
 } ebm_energy;
+
+/* The block of items a fork keeps the bits of (above): the row block of the
+ * linear layers' sgemm calls, a multiple of every conv path's lanes. */
+#define EBM_ENERGY_FORK_ITEMS 32
 
 /* Floats per item: the product of item_shape. */
 int64_t ebm_energy_item_size(const ebm_energy *en);

@@ -80,6 +80,21 @@ ebm_status ebm_arch_preset(const char *name, int num_classes, int in_dim, char *
 ebm_status ebm_net_new(const char *arch_json, int64_t max_batch, ebm_net **out);
 void ebm_net_free(ebm_net *net);
 
+/* A second network of net's architecture for up to max_batch items that
+ * computes with net's parameters, buffers and normalised weights (it reads
+ * them at each pass, so it follows net's updates; free it before net) in
+ * its own activations and workspaces, so the two may run passes on
+ * different threads at once and give every item the same bits. Refused
+ * (EBM_ERR_ARG naming the layer) when a layer mixes the items of a batch
+ * (batchnorm2d, actnorm). */
+ebm_status ebm_net_fork(ebm_net *net, int64_t max_batch, ebm_net **out);
+
+/* held = 1: the caller promises not to change the parameters until it calls
+ * this again with 0, so passes may keep what they derive from them (the
+ * packed weights of the convs run group by group) instead of redoing it
+ * each pass. Either call forgets what was kept. The same bits either way. */
+void ebm_net_hold_params(ebm_net *net, int held);
+
 /* What an architecture may make a network allocate (checked while building,
  * before each allocation; beyond a limit → EBM_ERR_NOMEM naming the layer):
  *   working memory — activations, gradients and workspaces for max_batch

@@ -123,6 +123,25 @@ typedef struct {
  * or before a run. */
 ebm_status ebm_sampler_last_step(const ebm_sampler *s, ebm_last_step *out);
 
+/* How a LANGEVIN run without a callback goes through its chains. STEPWISE:
+ * step by step, each step's energy on the whole batch (split over the
+ * thread pool conv by conv). GROUPED: the chains in groups of
+ * EBM_ENERGY_FORK_ITEMS (32) items, each group through all its steps at once
+ * on one thread (an ebm_energy fork per thread), the groups handed out to
+ * the threads as they come free: one hand-off per run instead of several
+ * per step, so a thread the OS preempts holds up only its own groups (a
+ * machine with more runnable threads than cores). Items are independent
+ * and the noise of each is a fixed part of each step's fill, so both give
+ * the same bits. AUTO (the default; EBM_CHAINS=stepwise|grouped|auto sets
+ * it for new samplers): grouped with more than one thread. An energy
+ * without forks (or whose fork fails: a network with batch norm, convs off
+ * the direct paths, e.g. EBM_ISA=generic), other kinds, runs with a
+ * callback and items whose size is not a multiple of 4 go step by step. */
+typedef enum { EBM_CHAINS_AUTO, EBM_CHAINS_STEPWISE, EBM_CHAINS_GROUPED } ebm_chain_schedule;
+void ebm_sampler_set_schedule(ebm_sampler *s, ebm_chain_schedule schedule);
+/* 1 when the last run went group by group, else 0. */
+int ebm_sampler_ran_grouped(const ebm_sampler *s);
+
 /* The current step size: cfg.step_size, or the adapted one once a run with
  * adapt_steps > 0 has finished its warm-up. The adapted value is kept for
  * later runs (their warm-up starts from it). */

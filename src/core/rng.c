@@ -327,6 +327,14 @@ static void run_fill(ebm_rng *rng, float *out, int64_t n, float a, float b, ebm_
   rng->counter += (uint64_t)blocks;
 }
 
+void ebm_rng_normal_part(const ebm_rng *rng, uint64_t counter, int64_t first, float *out, int64_t n,
+                         float mean, float std) {
+  if (n <= 0) return;
+  /* the fill's block first / 4 is this part's block 0 (first % 4 == 0) */
+  fill_job job = {rng, counter + (uint64_t)(first / 4), out, n, mean, std};
+  normal_blocks(&job, 0, (n + 3) / 4, 0);
+}
+
 void ebm_rng_uniform(ebm_rng *rng, float *out, int64_t n, float lo, float hi) {
   run_fill(rng, out, n, lo, hi - lo, uniform_blocks);
 }

@@ -36,6 +36,8 @@ struct conv_link {
   layer **steps;     /* ... and their conv2d layers, in order */
   ebm_conv2d_run_step *run; /* ... the ops' view of them (filled per pass) */
   float *run_ws;     /* ... and their workspace (conv2d_run_workspace) */
+  int packed_fwd, packed_bwd; /* ... which holds their weights packed for that
+                                 pass (only while net->params_held) */
 };
 
 static int is_fused_conv(const layer *l) { return l->kind == &layer_conv2d_swish; }
@@ -132,8 +134,9 @@ int net_chain_ready(const ebm_net *net) {
   return 1;
 }
 
-/* The run headed by k for n items: weights, biases and gates of this pass. */
-static ebm_conv2d_run_step *run_steps(ebm_net *net, const conv_link *k, int64_t n) {
+/* The run headed by k for n items: weights, biases and gates of this pass,
+ * whose packed weights the workspace holds when `packed`. */
+static ebm_conv2d_run_step *run_steps(ebm_net *net, const conv_link *k, int64_t n, int packed) {
   for (int i = 0; i < k->run_len; i++) {
     layer *m = k->steps[i];
     ebm_conv2d_run_step *st = &k->run[i];
@@ -141,8 +144,15 @@ static ebm_conv2d_run_step *run_steps(ebm_net *net, const conv_link *k, int64_t 
     st->w = wop_weight(net, &m->op);
     st->b = m->op.bias >= 0 ? net_param_data(net, m->op.bias) : NULL;
     st->gate = i + 1 < k->run_len ? m->link->gate : m->gate;
+    st->packed = packed;
   }
   return k->run;
+}
+
+void net_chain_hold(ebm_net *net, int held) {
+  net->params_held = held;
+  for (int i = 0; i < net->nrun; i++)
+    if (net->run[i]->link) net->run[i]->link->packed_fwd = net->run[i]->link->packed_bwd = 0;
 }
 
 /* l is the conv2d of a fused step, l + 1 its swish. */
@@ -153,9 +163,11 @@ int chain_forward(ebm_net *net, layer *l, int64_t n, const float *x) {
   if (net->fwd_grouped && k->head) {
     /* the whole run at its first step; the others only hand on pointers
      * (their outputs are NCHW once net_chain_unblock has computed them) */
-    if (k->run_len)
-      ebm_ops_current()->conv2d_run_forward(k->run_len, run_steps(net, k, n), x,
+    if (k->run_len) {
+      ebm_ops_current()->conv2d_run_forward(k->run_len, run_steps(net, k, n, k->packed_fwd), x,
                                             (k->steps[k->run_len - 1] + 1)->out, k->run_ws);
+      l->link->packed_fwd = net->params_held;
+    }
     act->y_out = act->out;
     l->y_out = act->out;
     return 1;
@@ -175,8 +187,9 @@ const float *chain_backward(ebm_net *net, layer *l, int64_t n, const float *dy, 
   const conv_link *k = l->link;
   if (net->fwd_grouped && k->head) {
     if (!k->run_len) return dy; /* the run goes back in one call at its first step */
-    ebm_ops_current()->conv2d_run_backward_input(k->run_len, run_steps(net, k, n), dy, dx,
+    ebm_ops_current()->conv2d_run_backward_input(k->run_len, run_steps(net, k, n, k->packed_bwd), dy, dx,
                                                  k->run_ws);
+    l->link->packed_bwd = net->params_held;
     return dx;
   }
   float *into = k->c.in_blocked ? k->dx : dx;

@@ -30,7 +30,7 @@ static void conv2d_detail(const ebm_net *net, const layer *l, char *buf, size_t 
 }
 
 const layer_kind layer_conv2d = {"conv2d", conv2d_keys, 1, 0, conv2d_build, layer_wop_init,
-                                 layer_wop_forward, layer_wop_backward, conv2d_detail};
+                                 layer_wop_forward, layer_wop_backward, conv2d_detail, layer_wop_per_item};
 
 /* ---------------------------------------------- conv2d + swish, fused */
 
@@ -71,4 +71,4 @@ void conv2d_swish_restore(ebm_net *net, layer *l, int64_t n) {
 
 const layer_kind layer_conv2d_swish = {"conv2d+swish", conv2d_keys, 1, 0, conv2d_build,
                                        layer_wop_init, conv2d_swish_forward, conv2d_swish_backward,
-                                       conv2d_detail};
+                                       conv2d_detail, layer_wop_per_item};

@@ -126,3 +126,17 @@ const float *layer_wop_backward(ebm_net *net, layer *l, int64_t n, const ebm_con
   wop_backward(net, &l->op, n, l->in, dy, need_dx ? dx : NULL, want_params);
   return dx;
 }
+
+int layer_per_item(const ebm_net *net, const layer *l) {
+  (void)net, (void)l;
+  return 1;
+}
+
+int wop_per_item(const wop *op) {
+  return !op->is_conv || ebm_ops_current()->conv2d_chain_lanes(&op->cs) > 0;
+}
+
+int layer_wop_per_item(const ebm_net *net, const layer *l) {
+  (void)net;
+  return wop_per_item(&l->op);
+}

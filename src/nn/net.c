@@ -148,11 +148,11 @@ void ebm_net_free(ebm_net *net) {
   free(net->params);
   for (int i = 0; i < net->nbuffers; i++) {
     free(net->buffers[i].name);
-    ebm_free(net->buffers[i].data);
+    if (!net->fork_of) ebm_free(net->buffers[i].data);
   }
   free(net->buffers);
   for (int i = 0; i < net->nsn; i++) {
-    ebm_free(net->sns[i]->w);
+    if (!net->fork_of) ebm_free(net->sns[i]->w);
     free(net->sns[i]);
   }
   free(net->sns);
@@ -167,6 +167,28 @@ static ebm_status net_energy_eval(void *self, const float *x, const ebm_cond *co
                                   float *grad) {
   ebm_net *net = self;
   return grad ? ebm_net_grad_input(net, x, cond, n, e, grad) : ebm_net_energy(net, x, cond, n, e);
+}
+
+void ebm_net_hold_params(ebm_net *net, int held) { net_chain_hold(net, held != 0); }
+
+static void net_energy_hold(void *self, int held) { ebm_net_hold_params(self, held); }
+
+static void net_energy_destroy(void *self) { ebm_net_free(self); }
+
+/* ebm_energy.fork of a network's energy: an energy of its ebm_net_fork. */
+static ebm_status net_energy_fork(void *self, int64_t max_n, ebm_energy **out) {
+  *out = NULL;
+  ebm_net *f = NULL;
+  ebm_status st = ebm_net_fork(self, max_n, &f);
+  if (st) return st;
+  ebm_energy *en = ebm_net_as_energy(f);
+  if (!en) {
+    ebm_net_free(f);
+    return EBM_ERR_NOMEM;
+  }
+  en->destroy = net_energy_destroy; /* the energy owns its fork */
+  *out = en;
+  return EBM_OK;
 }
 
 ebm_status net_new(const char *arch_json, int64_t max_batch, int plan, ebm_net **out) {
@@ -196,6 +218,49 @@ fail:
 
 ebm_status ebm_net_new(const char *arch_json, int64_t max_batch, ebm_net **out) {
   return net_new(arch_json, max_batch, 0, out);
+}
+
+/* Refused unless every layer computes item by item (layer_kind.per_item).
+ * The same build for max_batch items, then every parameter, buffer and
+ * normalised weight swapped for a view of net's (ebm_tensor with owns_data
+ * 0; ebm_net_free of a fork leaves the others): the layers read them
+ * through net_param_data / wop_weight at each pass, so the fork computes
+ * with net's current values, in its own activations and workspaces. */
+ebm_status ebm_net_fork(ebm_net *net, int64_t max_batch, ebm_net **out) {
+  *out = NULL;
+  if (net->plan) return ebm_set_error(EBM_ERR_ARG, "network fork: a plan has no parameters to share");
+  for (int i = 0; i < net->nlayers; i++) {
+    const layer *l = &net->layers[i];
+    if (!l->kind->per_item || !l->kind->per_item(net, l))
+      return ebm_set_error(EBM_ERR_ARG, "network fork: layer '%s' (%s) does not compute each item on its own "
+                           "whatever the batch (on the %s kernel path), so a fork on part of a batch would "
+                           "not give the same values", l->name, l->spec->kind->name, ebm_isa_name(ebm_isa_active()));
+  }
+  ebm_net *f = NULL;
+  ebm_status st = net_new(net->arch_json, max_batch, 0, &f);
+  if (st) return st;
+  if (f->nparams != net->nparams || f->nbuffers != net->nbuffers || f->nsn != net->nsn) {
+    ebm_net_free(f);
+    return ebm_set_error(EBM_ERR_INTERNAL, "network fork: the same architecture built differently");
+  }
+  for (int i = 0; i < f->nparams; i++) {
+    ebm_tensor *v = f->params[i].value;
+    if (v->owns_data) ebm_free(v->data);
+    v->data = net->params[i].value->data;
+    v->owns_data = 0;
+  }
+  for (int i = 0; i < f->nbuffers; i++) {
+    ebm_free(f->buffers[i].data);
+    f->buffers[i].data = net->buffers[i].data;
+  }
+  for (int i = 0; i < f->nsn; i++) {
+    ebm_free(f->sns[i]->w);
+    f->sns[i]->w = net->sns[i]->w;
+  }
+  f->fork_of = net;
+  f->training = net->training;
+  *out = f;
+  return EBM_OK;
 }
 
 ebm_status ebm_net_plan(const char *arch_json, int64_t max_batch, ebm_net_memory *mem) {
@@ -262,6 +327,8 @@ ebm_energy *ebm_net_as_energy(ebm_net *net) {
   en->eval = net_energy_eval;
   en->destroy = NULL; /* the energy borrows the network: freeing it leaves the network */
   en->self = net;
+  en->fork = ebm_net_is_classifier(net) ? NULL : net_energy_fork; /* the logit energy offers none */
+  en->hold = ebm_net_is_classifier(net) ? NULL : net_energy_hold;
   if (ebm_net_is_classifier(net) && net_make_logit_energy(net, en) != EBM_OK) { /* JEM: logit_energy.c */
     free(en);
     return NULL;

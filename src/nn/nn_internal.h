@@ -161,6 +161,14 @@ struct layer_kind {
   const float *(*backward)(ebm_net *net, layer *l, int64_t n, const ebm_cond *cond,
                            const float *dy, float *dx, int need_dx, int want_params);
   void (*detail)(const ebm_net *net, const layer *l, char *buf, size_t size);
+  /* Whether each item's values in this layer's passes (forward, input
+   * gradient) come from that item alone, by the same operations whatever
+   * the batch around it (its size, the item's place in it, as long as the
+   * item's block of EBM_ENERGY_FORK_ITEMS starts at the same item), on the
+   * current ops table: what ebm_net_fork needs. NULL: never (batch
+   * statistics, an initialisation from the data, sgemm calls whose blocks
+   * of items depend on the batch size). */
+  int (*per_item)(const ebm_net *net, const layer *l);
 };
 
 /* registry.c: the table. NULL when unknown. */
@@ -293,6 +301,10 @@ struct ebm_net {
   int drop_pre;               /* it kept no pre-activations of fused conv2d +
                                  swish steps (ebm_net_grad_input): net_restore
                                  recomputes them before anyone reads them */
+  int params_held;            /* ebm_net_hold_params: the parameters do not change,
+                                 so passes may keep what they derive from them */
+  const ebm_net *fork_of;     /* ebm_net_fork: the network whose parameters, buffers
+                                 and normalised weights this one reads (owns none) */
   int64_t fwd_n;              /* −1: none since build */
   ebm_cond fwd_cond;
   const float *fwd_out;       /* the last layer's output */
@@ -364,6 +376,15 @@ void init_wop(ebm_net *net, const wop *op, ebm_rng *rng);
 void init_cond(ebm_net *net, const cond_op *c);
 void fill_floats(float *p, int64_t count, float value);
 
+/* layers.c: layer_kind.per_item of a layer computed item by item (1), and
+ * of a weighted op: a linear one computes blocks of items that start at
+ * multiples of EBM_ENERGY_FORK_ITEMS (ops/dense_cpu.c), a conv one item by
+ * item only on a direct path (ops conv2d_chain_lanes > 0; the im2col +
+ * sgemm path groups items by the batch size). */
+int layer_per_item(const ebm_net *net, const layer *l);
+int wop_per_item(const wop *op);
+int layer_wop_per_item(const ebm_net *net, const layer *l); /* wop_per_item of l->op */
+
 /* layers.c: the pieces layers are made of. `x` is the layer input (n items). */
 void wop_forward(ebm_net *net, const wop *op, int64_t n, const float *x, float *y);
 /* dx may be NULL (skip), want_params = 0 skips all weight-gradient work. */
@@ -409,6 +430,8 @@ void net_forward(ebm_net *net, const float *x, const ebm_cond *cond, int64_t n);
  * as NCHW where the plain pass keeps it (recomputed for a run's steps). */
 ebm_status net_chain_build(ebm_net *net);
 int net_chain_ready(const ebm_net *net);
+/* ebm_net_hold_params: sets net->params_held and forgets what the runs packed. */
+void net_chain_hold(ebm_net *net, int held);
 int chain_forward(ebm_net *net, layer *l, int64_t n, const float *x);
 const float *chain_backward(ebm_net *net, layer *l, int64_t n, const float *dy, float *dx);
 void net_chain_unblock(ebm_net *net);

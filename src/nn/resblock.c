@@ -192,6 +192,12 @@ static void resblock_detail(const ebm_net *net, const layer *l, char *buf, size_
            rb->has_cond ? " cond" : "", l->spec->spectral_norm ? " sn" : "");
 }
 
+static int resblock_per_item(const ebm_net *net, const layer *l) {
+  (void)net;
+  const resblock *rb = l->priv;
+  return wop_per_item(&rb->conv1) && wop_per_item(&rb->conv2) && (!rb->has_shortcut || wop_per_item(&rb->shortcut));
+}
+
 const layer_kind layer_resblock = {"resblock", resblock_keys, 1, 0, resblock_build,
                                    resblock_init, resblock_forward, resblock_backward,
-                                   resblock_detail};
+                                   resblock_detail, resblock_per_item};

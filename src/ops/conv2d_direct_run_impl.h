@@ -16,7 +16,9 @@
  * values are computed by the same operations as the chained step-by-step
  * passes: the same bits.
  *
- * Workspace (floats, parts 64-byte aligned): per step its packed weights;
+ * Workspace (floats, parts 64-byte aligned): per step its packed weights,
+ * once for the forward and once for the backward (so a caller whose weights
+ * stay fixed over many passes packs each once: ebm_conv2d_run_step.packed);
  * then per worker two blocks that the steps take in turn — pad (the
  * largest padded input block) and mat (the largest C_out·P·LANES output
  * block): step i's tiles read pad and fill mat, whose swish refills pad as
@@ -29,7 +31,7 @@
  * in NCHW for its swish). */
 
 typedef struct {
-  size_t wp[EBM_CONV2D_RUN_MAX], pad, mat, zt;
+  size_t wp[EBM_CONV2D_RUN_MAX], wpb[EBM_CONV2D_RUN_MAX], pad, mat, zt;
   size_t worker, worker_size, total;
 } run_layout;
 
@@ -39,6 +41,8 @@ static run_layout run_layout_of(int count, const ebm_conv2d_run_step *steps) {
   for (int i = 0; i < count; i++) {
     const ebm_conv2d_shape *s = &steps[i].s;
     l.wp[i] = at;
+    at += conv_round_up((size_t)(conv_k(s) * s->c_out));
+    l.wpb[i] = at;
     at += conv_round_up((size_t)(conv_k(s) * s->c_out));
     const size_t pad = conv_round_up((size_t)padded_floats(s));
     const size_t mat = conv_round_up((size_t)(conv_f_out(s) * LANES));
@@ -171,7 +175,7 @@ __attribute__((target(DIRECT_TARGET))) static void run_backward_groups(void *ctx
       const ebm_conv2d_shape *s = &st[i].s;
       memset(pad, 0, (size_t)padded_floats(s) * sizeof *pad);
       row_major_taps(s, NULL, off);
-      backward_tiles(s, off, j->ws + l.wp[i], mat, pad);
+      backward_tiles(s, off, j->ws + l.wpb[i], mat, pad);
       if (i == 0) {
         store_padded(s, pad, gn, j->dx + a * conv_f_in(s));
         break;
@@ -193,7 +197,7 @@ void DIRECT_FN(ops_conv2d_direct_run_forward)(int count, const ebm_conv2d_run_st
   const run_layout l = run_layout_of(count, steps);
   for (int i = 0; i < count; i++) {
     const ebm_conv2d_shape *s = &steps[i].s;
-    pack_weights(conv_k(s), s->c_out, steps[i].w, 1, conv_k(s), NULL, ws + l.wp[i]);
+    if (!steps[i].packed) pack_weights(conv_k(s), s->c_out, steps[i].w, 1, conv_k(s), NULL, ws + l.wp[i]);
   }
   run_job j = {.count = count, .steps = steps, .l = l, .x = x, .y = y, .ws = ws};
   ebm_parallel_for_workers(group_count(&steps[0].s), 1, (int)conv_slots(&steps[0].s),
@@ -206,8 +210,9 @@ void DIRECT_FN(ops_conv2d_direct_run_backward_input)(int count, const ebm_conv2d
   int32_t k_of[MAX_K];
   for (int i = 0; i < count; i++) {
     const ebm_conv2d_shape *s = &steps[i].s;
+    if (steps[i].packed) continue;
     row_major_taps(s, k_of, NULL);
-    pack_weights(s->c_out, conv_k(s), steps[i].w, conv_k(s), 1, k_of, ws + l.wp[i]);
+    pack_weights(s->c_out, conv_k(s), steps[i].w, conv_k(s), 1, k_of, ws + l.wpb[i]);
   }
   run_job j = {.count = count, .steps = steps, .l = l, .dy = dy, .dx = dx, .ws = ws};
   ebm_parallel_for_workers(group_count(&steps[0].s), 1, (int)conv_slots(&steps[0].s),

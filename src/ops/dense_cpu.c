@@ -8,9 +8,12 @@
 #include <string.h>
 
 #include "ebm/core.h"
+#include "ebm/energy.h"
 #include "ops/cpu_kernels.h"
 
-#define LINEAR_ROWS 32
+/* The sgemm's N blocking makes a row's bits depend on the block it is in,
+ * so the blocks are what a network fork must reproduce (energy.h). */
+#define LINEAR_ROWS EBM_ENERGY_FORK_ITEMS
 /* Below this many multiply-adds a trip through the pool (~10–20 µs to wake
  * a worker) costs more than the second core saves. */
 #define LINEAR_PARALLEL_MACS (4 << 20)

@@ -62,6 +62,10 @@ typedef struct {
   float *gate;          /* swish'(pre), written forward, read backward: blocked
                            (ebm_conv2d_chain) for every step but the last, NCHW
                            for the last */
+  int packed;           /* 1: the workspace already holds w packed for this
+                           pass (forward or backward), by an earlier call of the
+                           same pass on the same workspace with the same w, which
+                           has not changed since; 0: pack it (then it does) */
 } ebm_conv2d_run_step;
 
 /* Floats of n items of a c × h × w tensor blocked by `lanes`. */

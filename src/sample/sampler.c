@@ -109,6 +109,7 @@ void ebm_sampler_free(ebm_sampler *s) {
   ebm_free(s->log_alpha);
   ebm_free(s->gnorm);
   ebm_free(s->accepted);
+  sampler_groups_free(s);
   free(s);
 }
 
@@ -136,6 +137,10 @@ ebm_status ebm_sampler_new(const ebm_energy *en, const ebm_sampler_config *cfg, 
   s->hi = cfg->clamp && has_range ? en->range_hi : INFINITY;
   s->clip = cfg->grad_clip > 0.0f ? cfg->grad_clip : INFINITY;
   s->eps = cfg->step_size;
+  const char *chains = getenv("EBM_CHAINS");
+  s->schedule = chains && strcmp(chains, "stepwise") == 0  ? EBM_CHAINS_STEPWISE
+                : chains && strcmp(chains, "grouped") == 0 ? EBM_CHAINS_GROUPED
+                                                           : EBM_CHAINS_AUTO;
   size_t big = (size_t)(max_n * dim), small = (size_t)max_n;
   s->grad = ebm_alloc(big, sizeof(float));
   s->prop = ebm_alloc(big, sizeof(float));
@@ -260,6 +265,14 @@ ebm_status ebm_sampler_run_cb(ebm_sampler *s, float *x, const ebm_cond *cond, in
     ebm_rng_normal(rng, s->mom, n * s->dim, 0.0f, 1.0f);
 
   s->last_n = 0;
+  if (c->kind == EBM_SAMPLER_LANGEVIN && !cb) {
+    int ran = 0;
+    if ((st = sampler_run_grouped(s, x, cond, n, rng, stats, &ran)) != EBM_OK) return st;
+    if (ran) {
+      s->last_n = n;
+      return final_energy ? ebm_energy_eval(s->en, x, cond, n, final_energy, NULL) : EBM_OK;
+    }
+  }
   int adapting = c->adapt_steps > 0;
   dual_averaging da;
   dual_averaging_init(&da, s->eps);

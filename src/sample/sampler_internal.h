@@ -41,6 +41,17 @@ struct ebm_sampler {
   double *log_alpha;    /* per-chain log acceptance ratio */
   double *gnorm;        /* per-chain ‖∇E‖₂ of this step */
   unsigned char *accepted;
+
+  /* LANGEVIN chains run group by group (sampler_groups.c) */
+  ebm_chain_schedule schedule;
+  int nforks;           /* forks[t]: worker t's fork of en (made on first use) */
+  ebm_energy **forks;
+  int no_forks;         /* en offers none, or making one failed: step by step */
+  int forks_isa;        /* the kernel path (ebm_isa) the forks were made on */
+  int ran_grouped;      /* the last run went group by group */
+  float *x_start;       /* n×dim: x when the run began, for a step-by-step rerun */
+  float *steps_e;       /* steps×n: each step's energies */
+  double *steps_gnorm;  /* steps×n: each step's ‖∇E‖₂ */
 };
 
 /* x limited to [lo, hi]; NaN stays NaN (fminf/fmaxf would hide it). */
@@ -71,6 +82,21 @@ static inline void sampler_mh_accept(ebm_sampler *s, int64_t i, double la, float
   for (int64_t k = 0; k < D; k++) g2 += (double)g[k] * g[k];
   s->gnorm[i] = sqrt(g2);
 }
+
+/* The two halves of a LANGEVIN step on chains [begin, end) (ebm_range_fn,
+ * ctx a sampler_job with a = λ, b = 1/T; steps_langevin.c): x ← clamp(x +
+ * s->noise) and x ← clamp(x − λ·clip(s->grad/T, c)) with s->gnorm. */
+void sampler_langevin_add_noise(void *ctx, int64_t begin, int64_t end, int tid);
+void sampler_langevin_descend(void *ctx, int64_t begin, int64_t end, int tid);
+
+/* Runs a LANGEVIN run's steps group by group when s's schedule, the energy
+ * and n allow (sampler_groups.c): *ran = 1 with x, rng, stats (when not
+ * NULL), s->e, s->grad and s->last_x as the step-by-step loop leaves them,
+ * the same bits. *ran = 0 (x and rng untouched) when it did not, or when a
+ * step met a non-finite value: the loop then runs and reports it. */
+ebm_status sampler_run_grouped(ebm_sampler *s, float *x, const ebm_cond *cond, int64_t n, ebm_rng *rng,
+                               ebm_sample_stats *stats, int *ran);
+void sampler_groups_free(ebm_sampler *s);
 
 /* A per-chain kernel's arguments: the sampler, the chains and two
  * coefficients whose meaning each kernel states. */

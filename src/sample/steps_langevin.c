@@ -13,7 +13,7 @@
 
 /* x ← clamp(x + σξ), the first half of a Du & Mordatch step (noise already
  * scaled by σ). x, noise are (n, D). */
-static void langevin_add_noise(void *ctx, int64_t begin, int64_t end, int tid) {
+void sampler_langevin_add_noise(void *ctx, int64_t begin, int64_t end, int tid) {
   (void)tid;
   sampler_job *j = ctx;
   const ebm_sampler *s = j->s;
@@ -25,7 +25,7 @@ static void langevin_add_noise(void *ctx, int64_t begin, int64_t end, int tid) {
 
 /* x ← clamp(x − λ·clip(∇E/T, c)), the second half; also ‖∇E‖ per chain.
  * a = λ, b = 1/T. x, grad are (n, D). */
-static void langevin_descend(void *ctx, int64_t begin, int64_t end, int tid) {
+void sampler_langevin_descend(void *ctx, int64_t begin, int64_t end, int tid) {
   (void)tid;
   sampler_job *j = ctx;
   ebm_sampler *s = j->s;
@@ -50,11 +50,11 @@ ebm_status sampler_step_langevin(ebm_sampler *s, float *x, const ebm_cond *cond,
   const ebm_sampler_config *c = &s->cfg;
   sampler_job job = {s, x, c->step_size, 1.0 / c->temperature};
   ebm_rng_normal(rng, s->noise, n * s->dim, 0.0f, c->noise);
-  sampler_run_chains(s, n, langevin_add_noise, &job);
+  sampler_run_chains(s, n, sampler_langevin_add_noise, &job);
   if (s->record_last) memcpy(s->last_x, x, (size_t)(n * s->dim) * sizeof *x); /* ebm_sampler_last_step */
   ebm_status st = ebm_energy_eval(s->en, x, cond, n, s->e, s->grad);
   if (st != EBM_OK) return st;
-  sampler_run_chains(s, n, langevin_descend, &job);
+  sampler_run_chains(s, n, sampler_langevin_descend, &job);
   sampler_summarise(s, s->e, n, 0, r);
   return EBM_OK;
 }
