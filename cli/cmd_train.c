@@ -178,7 +178,7 @@ static ebm_status train_cli_build(train_cli *c) {
       {"width", OPT_INT, &f->width, "W", "preset width (0: the preset's)"},
       {"depth", OPT_INT, &f->depth, "D", "mlp hidden layers (-1: the preset's)"},
       {"preset", OPT_STRING, &f->preset, "NAME", "recipe for the settings not given: auto (fits the data: toy-2d, "
-                                                 "vectors or images = igebm; --arch pointnet: its own) | igebm (Du & Mordatch) | uva "
+                                                 "vectors or images = igebm; --arch pointnet or voxelnet: its own) | igebm (Du & Mordatch) | uva "
                                                  "(bench/torch_reference.py) | fresh (uva with short-run chains "
                                                  "from the data's Gaussian, lr 5e-4: best fresh samples measured)"},
       {"epochs", OPT_DOUBLE, &f->epochs, "E", "train this many passes over the data instead of --iters"},
@@ -596,7 +596,7 @@ static int resolve_run(const train_cli *c, const cJSON *saved, ebm_train_config 
   ebm_status st = ebm_dataset_load(f->data, probe.range_lo, probe.range_hi, ds);
   if (st == EBM_ERR_ARG) return cli_usage_error(VERB, "--data: %s", ebm_last_error());
   if (st != EBM_OK) return cli_runtime_error(st);
-  if (auto_recipe) { /* the data decide (2-D toys, vectors, images), or the preset (pointnet) */
+  if (auto_recipe) { /* the data decide (2-D toys, vectors, images), or the preset (pointnet, voxelnet) */
     cfg->method = probe.method; /* the method may adjust the data's recipe */
     *recipe = ebm_train_recipe_for_arch(*ds, f->arch, cfg);
     char what[160];

@@ -319,7 +319,7 @@ ebm_status ebm_gen_model_sample_fitted(ebm_gen_model *m, const struct ebm_gmm *d
  * ex-post density estimation (Ghosh et al. 2020) — fitted to the latents a
  * model inferred for its training data (`ebm reconstruct --latents-out`),
  * it is a prior the generator was trained to decode, where N(0, I) may not
- * be. K-means++ start from `seed`, a ridge of reg × the data's mean
+ * be. K-means++ start from `seed` (then kmeans_iters Lloyd steps), a ridge of reg × the data's mean
  * variance on every covariance's diagonal, at most max_iters EM steps
  * (stops earlier once the mean log-likelihood gains < 1e-7 relative).
  * The same data and config give the same mixture bit for bit. */
@@ -328,6 +328,13 @@ typedef struct {
   int max_iters;   /* EM steps, 200 */
   float reg;       /* relative ridge, 1e-3 */
   uint64_t seed;   /* k-means++ seeding */
+  /* Lloyd (k-means) steps after the seeding, 0 = none: then the hard
+   * clusters give the first weights, means and covariances, instead of
+   * weights 1/K and every covariance the data's. In many dimensions with
+   * few items per component the data's covariance lets distances along
+   * noise directions decide the first E step, and EM stays where that
+   * left it; Euclidean clusters do not. */
+  int kmeans_iters;
 } ebm_gmm_config;
 typedef struct ebm_gmm ebm_gmm;
 
@@ -416,6 +423,25 @@ ebm_status ebm_gaussian_lowrank_factors(const ebm_energy *en, int64_t *rank, con
 ebm_status ebm_gaussian_energy_fit_lowrank(const float *x, int64_t n, int64_t dim, int64_t max_items,
                                            int64_t max_rank, ebm_energy **out);
 
+/* A Gaussian mixture in the data's principal subspace, for fresh chains of
+ * data with many modes in many places (voxel shapes at every position): the
+ * low-rank fit above with rank r gives μ, U and σ²; a `components`-component
+ * mixture (ebm_gmm_fit, seed 1, ridge 1e-3) is fitted to the items'
+ * coordinates c = Uᵀ(x − μ); the rest of x − μ is N(0, σ²) off the subspace.
+ * Its energy is −log p(x) exactly (log Z 0; gradient too), and
+ * ebm_gaussian_energy_sample / ebm_chain_start_draw draw from it:
+ * μ + Uc + σ(ε − UUᵀε), c from one component — a blurred member of one
+ * cluster of the data, where one Gaussian draws a blur of all of them.
+ * The same items give the same mixture bit for bit. No draws given known
+ * values (EBM_ERR_ARG). Errors: those of the two fits, named. */
+#define EBM_SUBSPACE_MIXTURE_RANK 64
+ebm_status ebm_subspace_mixture_fit(const float *x, int64_t n, int64_t dim, int64_t max_items, int64_t rank,
+                                    int components, ebm_energy **out);
+/* The fitted parts of a subspace mixture (pointers into it): the low-rank
+ * Gaussian whose factors are μ, U, σ² (ebm_gaussian_lowrank_factors) and
+ * the mixture on c. EBM_ERR_ARG for any other energy. */
+ebm_status ebm_subspace_mixture_parts(const ebm_energy *en, const ebm_energy **subspace, const ebm_gmm **mixture);
+
 /* n fresh chain starts (n×dim) into x. start NULL: uniform over [lo, hi)
  * per value (IGEBM, JEM). Otherwise exact draws from the Gaussian energy
  * `start` (ebm_gaussian_energy_fit on the training data), clamped to
@@ -427,7 +453,9 @@ ebm_status ebm_chain_start_draw(const ebm_energy *start, ebm_rng *rng, int64_t n
 
 /* Chain starts by name (`ebm sample --init`, checkpoint metadata):
  * "uniform", or "gaussian:SPEC", the Gaussian fitted (as above, on up to
- * EBM_CHAIN_START_FIT_ITEMS items) to data set SPEC loaded in [lo, hi].
+ * EBM_CHAIN_START_FIT_ITEMS items) to data set SPEC loaded in [lo, hi], or
+ * "mixture:K:SPEC", the K-component subspace mixture fitted to the same
+ * items (rank EBM_SUBSPACE_MIXTURE_RANK; --init mixture:K records it).
  * A run trained with --init gaussian records "gaussian:<its data>" under
  * EBM_CHAIN_START_META_KEY, and fits the same items, so sampling its
  * checkpoint starts where training did. open gives *out NULL for
@@ -435,6 +463,7 @@ ebm_status ebm_chain_start_draw(const ebm_energy *start, ebm_rng *rng, int64_t n
 #define EBM_CHAIN_START_META_KEY "chain_start"
 #define EBM_CHAIN_START_FIT_ITEMS 10000
 #define EBM_CHAIN_START_TEXT_MAX 512
+#define EBM_CHAIN_START_MAX_COMPONENTS 1024
 ebm_status ebm_chain_start_open(const char *text, float lo, float hi, int64_t item, ebm_energy **out);
 /* The checkpoint's recorded chain start into text; *found 0 if none. */
 ebm_status ebm_chain_start_from_checkpoint(const char *path, char text[EBM_CHAIN_START_TEXT_MAX], int *found);

@@ -152,7 +152,7 @@ typedef struct {
 } ebm_generator_config;
 
 /* Fresh chains' starting distribution (ebm_train_config.chain_start). */
-typedef enum { EBM_START_UNIFORM = 0, EBM_START_GAUSSIAN } ebm_chain_start;
+typedef enum { EBM_START_UNIFORM = 0, EBM_START_GAUSSIAN, EBM_START_MIXTURE } ebm_chain_start;
 
 typedef struct {
   ebm_train_method method;
@@ -165,8 +165,12 @@ typedef struct {
    * draws, pcd / jem; every chain of short-run): EBM_START_UNIFORM, noise
    * over the range (IGEBM), or EBM_START_GAUSSIAN, a Gaussian fitted to
    * the training data (ebm_gaussian_energy_fit: full covariance up to
-   * 4096 values per item, low-rank above; ebm_chain_start_draw). */
+   * 4096 values per item, low-rank above; ebm_chain_start_draw), or
+   * EBM_START_MIXTURE, a mixture of start_components Gaussians in the
+   * data's principal subspace (ebm_subspace_mixture_fit): draws near one
+   * cluster of the data each, for data of many separate modes. */
   ebm_chain_start chain_start;
+  int start_components;       /* EBM_START_MIXTURE's K (--init mixture:K) */
   float alpha;                /* the energy L2 coefficient α, 1 (A.11) */
   float pos_noise;            /* σ of the noise added to positives, 0.005 */
   float range_lo, range_hi;   /* data range: clamps, noise, buffer; [0, 1] */

@@ -2,6 +2,7 @@
  * to data set SPEC, and the name a checkpoint records when its model was
  * trained from such starts, so that sampling it later starts the same way. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ebm/data.h"
@@ -24,14 +25,27 @@ ebm_status ebm_chain_start_from_checkpoint(const char *path, char text[EBM_CHAIN
 ebm_status ebm_chain_start_open(const char *text, float lo, float hi, int64_t item, ebm_energy **out) {
   *out = NULL;
   if (strcmp(text, "uniform") == 0) return EBM_OK;
-  if (strncmp(text, "gaussian:", 9) != 0 || !text[9])
-    return ebm_set_error(EBM_ERR_ARG, "chain start must be uniform or gaussian:SPEC, got '%s'", text);
+  const char *spec = NULL;
+  long components = 0;
+  if (strncmp(text, "gaussian:", 9) == 0) spec = text + 9;
+  if (strncmp(text, "mixture:", 8) == 0) {
+    char *end = NULL;
+    components = strtol(text + 8, &end, 10);
+    if (end != text + 8 && *end == ':' && components >= 1 && components <= EBM_CHAIN_START_MAX_COMPONENTS)
+      spec = end + 1;
+  }
+  if (!spec || !*spec)
+    return ebm_set_error(EBM_ERR_ARG, "chain start must be uniform, gaussian:SPEC or mixture:K:SPEC (K in 1..%d), "
+                         "got '%s'", EBM_CHAIN_START_MAX_COMPONENTS, text);
   ebm_dataset *ds = NULL;
-  ebm_status st = ebm_dataset_load(text + 9, lo, hi, &ds);
+  ebm_status st = ebm_dataset_load(spec, lo, hi, &ds);
   if (st == EBM_OK && ebm_tensor_row_size(ds->x) != item)
     st = ebm_set_error(EBM_ERR_SHAPE, "chain start %s: the data's items have %lld values, the chains %lld", text,
                        (long long)ebm_tensor_row_size(ds->x), (long long)item);
-  if (st == EBM_OK)
+  if (st == EBM_OK && components > 0)
+    st = ebm_subspace_mixture_fit(ds->x->data, ds->x->shape[0], item, EBM_CHAIN_START_FIT_ITEMS,
+                                  EBM_SUBSPACE_MIXTURE_RANK, (int)components, out);
+  else if (st == EBM_OK)
     st = ebm_gaussian_energy_fit(ds->x->data, ds->x->shape[0], item, EBM_CHAIN_START_FIT_ITEMS, out);
   ebm_dataset_free(ds);
   return st;

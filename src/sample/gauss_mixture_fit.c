@@ -10,6 +10,9 @@
  * The fit (Bishop, PRML §9.2.2):
  *   start   k-means++ seeding (Arthur & Vassilvitskii 2007) of the means from
  *           the seed's rng, every covariance the data's own, weights 1/K;
+ *           or, with kmeans_iters > 0, that many Lloyd steps from the seeds
+ *           and then one M step on the hard clusters (PRML §9.3.2: k-means
+ *           is EM's usual start);
  *   E step  r_ij ∝ w_j N(x_i; μ_j, Σ_j), by log-sum-exp over j, with
  *           log N from the Cholesky factor (solve L y = x − μ);
  *   M step  N_j = Σ_i r_ij, w_j = N_j/n, μ_j = Σ_i r_ij x_i / N_j,
@@ -136,6 +139,47 @@ static void seed_means(ebm_gmm *g, const float *x, int64_t n, ebm_rng *rng, doub
   }
 }
 
+/* Lloyd's k-means from the seeded means, at most `iters` steps (it stops
+ * when no item changes cluster), then resp (n, K) set to the hard
+ * clusters, for an M step. An emptied cluster keeps its mean. */
+static void kmeans(ebm_gmm *g, const float *x, int64_t n, int iters, double *resp) {
+  const int64_t K = g->k, D = g->dim;
+  memset(resp, 0, (size_t)(n * K) * sizeof *resp);
+  for (int it = 0; it < iters; it++) {
+    int changed = 0;
+    for (int64_t i = 0; i < n; i++) {
+      int64_t best = 0, was = -1;
+      double best_d = INFINITY;
+      for (int64_t j = 0; j < K; j++) {
+        if (resp[i * K + j] != 0) was = j;
+        double s = 0;
+        for (int64_t c = 0; c < D; c++) {
+          const double d = (double)x[i * D + c] - g->mean[j * D + c];
+          s += d * d;
+        }
+        if (s < best_d) best_d = s, best = j;
+      }
+      if (was != best) {
+        changed = 1;
+        if (was >= 0) resp[i * K + was] = 0;
+        resp[i * K + best] = 1;
+      }
+    }
+    if (!changed) break;
+    for (int64_t j = 0; j < K; j++) {
+      double nj = 0;
+      for (int64_t i = 0; i < n; i++) nj += resp[i * K + j];
+      if (nj == 0) continue;
+      double *mu = g->mean + j * D;
+      memset(mu, 0, (size_t)D * sizeof *mu);
+      for (int64_t i = 0; i < n; i++)
+        if (resp[i * K + j] != 0)
+          for (int64_t c = 0; c < D; c++) mu[c] += x[i * D + c];
+      for (int64_t c = 0; c < D; c++) mu[c] /= nj;
+    }
+  }
+}
+
 /* E step: resp (n, K) and the mean log-likelihood. y is D scratch. */
 static double e_step(const ebm_gmm *g, const float *x, int64_t n, double *resp, double *y) {
   const int64_t K = g->k, D = g->dim;
@@ -189,11 +233,11 @@ static ebm_status m_step(ebm_gmm *g, const float *x, int64_t n, const double *re
 ebm_status ebm_gmm_fit(const float *x, int64_t n, int64_t dim, const ebm_gmm_config *cfg, ebm_gmm **out) {
   *out = NULL;
   const int64_t K = cfg->components;
-  if (K < 1 || dim < 1 || n < 2 * K || cfg->max_iters < 1 || !(cfg->reg > 0) || dim > 4096)
+  if (K < 1 || dim < 1 || n < 2 * K || cfg->max_iters < 1 || !(cfg->reg > 0) || dim > 4096 || cfg->kmeans_iters < 0)
     return ebm_set_error(EBM_ERR_ARG, "gaussian mixture: needs 1 <= K, at least 2 items per component, dimension "
-                         "1..4096, max_iters >= 1 and reg > 0; got K %lld, %lld items of dimension %lld, "
-                         "max_iters %d, reg %g", (long long)K, (long long)n, (long long)dim, cfg->max_iters,
-                         (double)cfg->reg);
+                         "1..4096, max_iters >= 1, reg > 0 and kmeans_iters >= 0; got K %lld, %lld items of "
+                         "dimension %lld, max_iters %d, reg %g, kmeans_iters %d", (long long)K, (long long)n,
+                         (long long)dim, cfg->max_iters, (double)cfg->reg, cfg->kmeans_iters);
   for (int64_t i = 0; i < n * dim; i++)
     if (!isfinite(x[i]))
       return ebm_set_error(EBM_ERR_ARG, "gaussian mixture: item %lld, value %lld is %g; the data must be finite",
@@ -241,6 +285,10 @@ ebm_status ebm_gmm_fit(const float *x, int64_t n, int64_t dim, const ebm_gmm_con
   ebm_rng rng;
   ebm_rng_init(&rng, cfg->seed);
   seed_means(g, x, n, &rng, d2);
+  if (cfg->kmeans_iters > 0) {
+    kmeans(g, x, n, cfg->kmeans_iters, resp);
+    if ((st = m_step(g, x, n, resp, ridge)) != EBM_OK) goto fail;
+  }
 
   double prev = -INFINITY;
   for (g->iters = 0; g->iters < cfg->max_iters; g->iters++) {
@@ -287,4 +335,40 @@ ebm_status ebm_gmm_sample(const ebm_gmm *g, ebm_rng *rng, int64_t n, float *x) {
   }
   free(e);
   return EBM_OK;
+}
+
+/* log p(c) and ∂log p/∂c = −Σ_j r_j Σ_j⁻¹(c − μ_j), r_j the responsibilities,
+ * from each component's factor: y = L⁻¹(c − μ_j) forward, then Lᵀs = y back
+ * for s = Σ_j⁻¹(c − μ_j). scratch: K·(D + 1) doubles. */
+double gmm_log_density_grad(const ebm_gmm *g, const double *c, double *grad, double *scratch) {
+  const int64_t K = g->k, D = g->dim;
+  double *logp = scratch, *solved = scratch + K, top = -INFINITY;
+  for (int64_t j = 0; j < K; j++) {
+    const double *l = g->chol + j * D * D, *mu = g->mean + j * D;
+    double *y = solved + j * D, q = 0;
+    for (int64_t r = 0; r < D; r++) {
+      double s = c[r] - mu[r];
+      for (int64_t t = 0; t < r; t++) s -= l[r * D + t] * y[t];
+      y[r] = s / l[r * D + r];
+      q += y[r] * y[r];
+    }
+    for (int64_t r = D - 1; grad && r >= 0; r--) { /* in place: y becomes Σ_j⁻¹(c − μ_j) */
+      double s = y[r];
+      for (int64_t t = r + 1; t < D; t++) s -= l[t * D + r] * y[t];
+      y[r] = s / l[r * D + r];
+    }
+    logp[j] = g->weight[j] > 0 ? log(g->weight[j]) + g->log_norm[j] - 0.5 * q : -INFINITY;
+    if (logp[j] > top) top = logp[j];
+  }
+  double sum = 0;
+  for (int64_t j = 0; j < K; j++) sum += exp(logp[j] - top);
+  const double log_p = top + log(sum);
+  if (grad) {
+    memset(grad, 0, (size_t)D * sizeof *grad);
+    for (int64_t j = 0; j < K; j++) {
+      const double r = exp(logp[j] - log_p);
+      for (int64_t t = 0; t < D; t++) grad[t] -= r * solved[j * D + t];
+    }
+  }
+  return log_p;
 }

@@ -199,6 +199,7 @@ fail:
 }
 
 ebm_status ebm_gaussian_energy_sample(const ebm_energy *en, ebm_rng *rng, int64_t n, float *x) {
+  if (subspace_mixture_is(en)) return subspace_mixture_sample(en, rng, n, x);
   if (gaussian_lowrank_is(en)) {
     gaussian_lowrank_sample(en, rng, n, x);
     return EBM_OK;
@@ -223,6 +224,10 @@ ebm_status ebm_gaussian_energy_sample(const ebm_energy *en, ebm_rng *rng, int64_
 }
 
 ebm_status ebm_gaussian_energy_log_z(const ebm_energy *en, double *log_z) {
+  if (subspace_mixture_is(en)) { /* its E is −log p itself */
+    *log_z = 0.0;
+    return EBM_OK;
+  }
   if (gaussian_lowrank_is(en)) {
     *log_z = gaussian_lowrank_log_z(en);
     return EBM_OK;
@@ -326,6 +331,9 @@ done:
 ebm_status ebm_gaussian_energy_sample_given(const ebm_energy *en, ebm_rng *rng, int64_t n, const float *known,
                                             const float *mask, float spread, float *x) {
   if (gaussian_lowrank_is(en)) return gaussian_lowrank_sample_given(en, rng, n, known, mask, spread, x);
+  if (subspace_mixture_is(en))
+    return ebm_set_error(EBM_ERR_ARG, "%s has no draws given known values; start the holes another way (--init "
+                         "uniform or gaussian:SPEC)", en->name);
   if (!en || en->destroy != gaussian_destroy)
     return ebm_set_error(EBM_ERR_ARG, "%s is not a gaussian energy", en ? en->name : "(null)");
   const gaussian_energy *g = en->self;

@@ -15,6 +15,12 @@ double gaussian_lowrank_log_z(const ebm_energy *en);
 /* ebm_gaussian_energy_sample_given for a low-rank en. */
 ebm_status gaussian_lowrank_sample_given(const ebm_energy *en, ebm_rng *rng, int64_t n, const float *known,
                                          const float *mask, float spread, float *x);
+/* 1 when en was made by ebm_subspace_mixture_fit; its draws into x (n×D). */
+int subspace_mixture_is(const ebm_energy *en);
+ebm_status subspace_mixture_sample(const ebm_energy *en, ebm_rng *rng, int64_t n, float *x);
+/* The mixture's log density at c (its dim doubles) and, if grad is not NULL,
+ * its gradient there; scratch holds K·(dim + 1) doubles. */
+double gmm_log_density_grad(const struct ebm_gmm *g, const double *c, double *grad, double *scratch);
 /* In-place Cholesky Σ = LLᵀ (lower triangle of the row-major D×D a).
  * Returns the failing pivot (≥ 0) if Σ is not positive definite, −1 on
  * success. */

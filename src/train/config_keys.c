@@ -81,10 +81,21 @@ static ebm_status parse_chain_start(ebm_train_config *c, const char *v) {
     c->chain_start = v[0] == 'u' ? EBM_START_UNIFORM : EBM_START_GAUSSIAN;
     return EBM_OK;
   }
-  return ebm_set_error(EBM_ERR_ARG, "init must be uniform or gaussian, got '%s'", v);
+  if (strncmp(v, "mixture:", 8) == 0) {
+    char *end = NULL;
+    const long k = strtol(v + 8, &end, 10);
+    if (end != v + 8 && !*end && k >= 1 && k <= EBM_CHAIN_START_MAX_COMPONENTS) {
+      c->chain_start = EBM_START_MIXTURE;
+      c->start_components = (int)k;
+      return EBM_OK;
+    }
+  }
+  return ebm_set_error(EBM_ERR_ARG, "init must be uniform, gaussian or mixture:K (K components, 1..%d), got '%s'",
+                       EBM_CHAIN_START_MAX_COMPONENTS, v);
 }
 static void format_chain_start(const ebm_train_config *c, char *buf, size_t size) {
-  snprintf(buf, size, "%s", c->chain_start == EBM_START_GAUSSIAN ? "gaussian" : "uniform");
+  if (c->chain_start == EBM_START_MIXTURE) snprintf(buf, size, "mixture:%d", c->start_components);
+  else snprintf(buf, size, "%s", c->chain_start == EBM_START_GAUSSIAN ? "gaussian" : "uniform");
 }
 
 /* The shortest text that reads back as the same float. */
@@ -137,7 +148,8 @@ static const ebm_train_setting common[] = {
     ROW("reinit", EBM_SETTING_FLOAT, reinit, "P", "fraction of buffer draws replaced by fresh noise (pcd)", 0),
     SPECIAL_ROW("init", chain_start, "KIND", "where fresh chains start (pcd/jem buffer noise, short-run chains, recovery's "
                 "noisiest level when sampled): uniform noise on the range | gaussian (a Gaussian fitted to the "
-                "data, clamped: full covariance up to 4096 values per item, low-rank above)", 0),
+                "data, clamped: full covariance up to 4096 values per item, low-rank above) | mixture:K (K Gaussians "
+                "in the data's top-64 principal subspace: each draw near one cluster of the data)", 0),
     SPECIAL_ROW("buffer-policy", policy, "P", "how chains return to the buffer: random (in place) | reservoir | fifo", ID),
     SPECIAL_ROW("augment", augment, "LIST", "transform chains restarted from the buffer: flip,shift,noise | none", 0),
     SPECIAL_ROW("data-augment", data_augment, "LIST", "transform each data item a step draws (a random mirror, a shift of "

@@ -261,8 +261,11 @@ static ebm_status save_checkpoint(const ebm_trainer *t, const ebm_run_opts *o, c
   }
   /* where its fresh chains started: `ebm sample --ckpt` starts there too */
   char start[EBM_CHAIN_START_TEXT_MAX];
-  if (t->cfg.chain_start == EBM_START_GAUSSIAN && snprintf(start, sizeof start, "gaussian:%s", t->ds->spec) <
-                                                      (int)sizeof start) {
+  int told = -1;
+  if (t->cfg.chain_start == EBM_START_GAUSSIAN) told = snprintf(start, sizeof start, "gaussian:%s", t->ds->spec);
+  if (t->cfg.chain_start == EBM_START_MIXTURE)
+    told = snprintf(start, sizeof start, "mixture:%d:%s", t->cfg.start_components, t->ds->spec);
+  if (told >= 0 && told < (int)sizeof start) {
     keys[n] = EBM_CHAIN_START_META_KEY;
     values[n++] = start;
   }

@@ -114,13 +114,17 @@ static ebm_status fill_replay(ebm_trainer *t) {
  * data gives the same Gaussian, so a resumed run refits it exactly), and
  * hands it to every replay store. */
 static ebm_status set_chain_start(ebm_trainer *t) {
-  if (t->cfg.chain_start != EBM_START_GAUSSIAN) return EBM_OK;
+  if (t->cfg.chain_start == EBM_START_UNIFORM) return EBM_OK;
   const ebm_dataset *ds = t->batch_data;
   ebm_energy *fitted = NULL;
-  ebm_status st = ebm_gaussian_energy_fit(ds->x->data, ds->x->shape[0], t->item, EBM_CHAIN_START_FIT_ITEMS, &fitted);
+  const int mixture = t->cfg.chain_start == EBM_START_MIXTURE;
+  ebm_status st = mixture ? ebm_subspace_mixture_fit(ds->x->data, ds->x->shape[0], t->item, EBM_CHAIN_START_FIT_ITEMS,
+                                                     EBM_SUBSPACE_MIXTURE_RANK, t->cfg.start_components, &fitted)
+                          : ebm_gaussian_energy_fit(ds->x->data, ds->x->shape[0], t->item, EBM_CHAIN_START_FIT_ITEMS,
+                                                    &fitted);
   if (st != EBM_OK) {
     char what[320];
-    snprintf(what, sizeof what, "init gaussian fitted to %s", ds->spec);
+    snprintf(what, sizeof what, "init %s fitted to %s", mixture ? "mixture" : "gaussian", ds->spec);
     return ebm_error_prefix(st, what);
   }
   ebm_energy_free(t->start);

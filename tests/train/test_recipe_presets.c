@@ -46,3 +46,32 @@ TEST(presets_without_a_recipe_get_the_datas) {
   CHECK(a.method == EBM_TRAIN_PCD && a.sampler.steps == 60 && b.sampler.steps == 60 && c.adam.lr == 1e-4f);
   ebm_dataset_free(ds);
 }
+
+/* `--arch voxelnet` on 32³ grids: short-run chains from the subspace
+ * mixture (--init mixture:30), 15 steps of λ 100, α 0, batch 16. */
+TEST(voxelnet_preset_starts_short_run_chains_from_a_subspace_mixture) {
+  enum { N = 3, S = 8 };
+  float grids[N * S * S * S];
+  REQUIRE_OK(ebm_make_shapes3d(N, S, 1, grids, NULL));
+  const char *path = test_path("vox.npy");
+  const int64_t shape[5] = {N, 1, S, S, S};
+  REQUIRE_OK(ebm_npy_save(path, EBM_DTYPE_F32, 5, shape, grids));
+  char spec[600];
+  snprintf(spec, sizeof spec, "npy:%s", path);
+  ebm_dataset *ds = NULL;
+  REQUIRE_OK(ebm_dataset_load(spec, 0, 1, &ds));
+  ebm_train_config cfg = ebm_train_defaults();
+  CHECK_EQ_STR(ebm_train_recipe_for_arch(ds, "voxelnet", &cfg), "voxelnet");
+  CHECK(cfg.method == EBM_TRAIN_SHORT_RUN);
+  CHECK(cfg.chain_start == EBM_START_MIXTURE && cfg.start_components == 30);
+  CHECK(cfg.sampler.kind == EBM_SAMPLER_LANGEVIN && cfg.sampler.steps == 15 && cfg.sampler.step_size == 100.0f);
+  CHECK(cfg.batch == 16 && cfg.alpha == 0.0f && cfg.adam.lr == 1e-3f);
+  CHECK(cfg.range_lo == 0.0f && cfg.range_hi == 1.0f);
+  CHECK(ebm_train_config_check(&cfg) == EBM_OK);
+  ebm_train_config cd = ebm_train_defaults(); /* cd has no fresh chains: it keeps its start, and stays valid */
+  cd.method = EBM_TRAIN_CD;
+  CHECK_EQ_STR(ebm_train_recipe_for_arch(ds, "voxelnet", &cd), "voxelnet");
+  CHECK(cd.method == EBM_TRAIN_CD && cd.chain_start == EBM_START_UNIFORM && cd.sampler.steps == 15);
+  CHECK(ebm_train_config_check(&cd) == EBM_OK);
+  ebm_dataset_free(ds);
+}

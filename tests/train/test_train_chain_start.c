@@ -53,8 +53,8 @@ TEST(gaussian_starts_are_refused_by_methods_without_fresh_chains) {
   ebm_train_config c = tt_toy_config(16, 5, 6);
   c.method = EBM_TRAIN_CD;
   c.chain_start = EBM_START_GAUSSIAN;
-  CHECK_FAILS_WITH(ebm_train_config_check(&c), EBM_ERR_ARG, "init gaussian sets where fresh chains start");
+  CHECK_FAILS_WITH(ebm_train_config_check(&c), EBM_ERR_ARG, "init gaussian or mixture sets where fresh chains start");
   CHECK_OK(ebm_train_config_set(&c, "init", "uniform"));
   CHECK_OK(ebm_train_config_check(&c));
-  CHECK_FAILS_WITH(ebm_train_config_set(&c, "init", "normal"), EBM_ERR_ARG, "init must be uniform or gaussian");
+  CHECK_FAILS_WITH(ebm_train_config_set(&c, "init", "normal"), EBM_ERR_ARG, "init must be uniform, gaussian or mixture:K");
 }

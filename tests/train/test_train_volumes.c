@@ -62,3 +62,37 @@ TEST(gaussian_starts_and_nce_noise_work_on_items_above_the_full_fit_size) {
   CHECK_CONTAINS(r.out, "steps from gaussian:npy:");
   CLI_EXPECT(r, 0, NULL);
 }
+
+/* --init mixture:K on grids of 17³: short-run chains start from the
+ * subspace mixture, the checkpoint records it and `ebm sample` starts
+ * there too; inpainting, which needs draws given known values, refuses it
+ * in one line. */
+TEST(mixture_starts_train_and_sample_on_voxel_grids) {
+  const int side = 17, n = 12;
+  float *grids = malloc(sizeof(float) * n * side * side * side);
+  REQUIRE(grids);
+  REQUIRE_OK(ebm_make_shapes3d(n, side, 3, grids, NULL));
+  const char *data = test_path("vox.npy");
+  int64_t shape[5] = {n, 1, side, side, side}, four[4] = {2, side, side, side};
+  REQUIRE_OK(ebm_npy_save(data, EBM_DTYPE_F32, 5, shape, grids));
+  REQUIRE_OK(ebm_npy_save(test_path("two.npy"), EBM_DTYPE_F32, 4, four, grids));
+  free(grids);
+  const char *arch = "'{\"input\":[17,17,17],\"layers\":[{\"type\":\"conv3d\",\"name\":\"net.0\",\"out\":2,\"kernel\":3,"
+                     "\"stride\":2,\"pad\":1,\"depth\":17},{\"type\":\"swish\"},{\"type\":\"global_sum_pool\"},"
+                     "{\"type\":\"linear\",\"name\":\"net.3\",\"out\":1}]}'";
+  CLI_EXPECT(run_cli("train --data npy:%s --arch %s --method short-run --init mixture:3 --iters 2 --batch 3 --steps 2 "
+                     "--out %s",
+                     data, arch, test_path("mx")),
+             0, NULL);
+  char ckpt[600], want[700];
+  snprintf(ckpt, sizeof ckpt, "%s", test_path("mx/ckpt/last.safetensors"));
+  snprintf(want, sizeof want, "chains start from mixture:3:npy:%s, as in training", data);
+  CLI_EXPECT(run_cli("sample --ckpt %s --n 2 --steps 1 --out %s", ckpt, test_path("s.npy")), 0, want);
+  CLI_EXPECT(run_cli("train --data npy:%s --arch %s --method short-run --init mixture:7 --iters 2 --batch 3 --steps 2 "
+                     "--out %s",
+                     data, arch, test_path("mx7")),
+             1, "at least 2 items per component");
+  CLI_EXPECT(run_cli("inpaint --ckpt %s --input %s --mask pattern:right-half --steps 2 --out %s", ckpt,
+                     test_path("two.npy"), test_path("in.npy")),
+             1, "no draws given known values");
+}
