@@ -14,20 +14,17 @@ const char *ebm_class_filter_find(const char *spec) {
 
 /* keep[k] = 1 for each class listed in `list` ("3" or "1,7,9"). */
 static ebm_status parse_classes(const char *spec, const char *list, int num_classes, unsigned char *keep) {
-  const char *p = list;
-  for (;;) {
+  for (const char *p = list;; p++) { /* p: the start of a number */
     char *end;
-    if (*p < '0' || *p > '9')
+    const long k = *p >= '0' && *p <= '9' ? strtol(p, &end, 10) : -1;
+    if (k < 0 || (*end != '\0' && *end != ','))
       return ebm_set_error(EBM_ERR_ARG, "%s: expected class=K[,K...] with class numbers K, got '%s'", spec, list);
-    const long k = strtol(p, &end, 10);
     if (k >= num_classes)
       return ebm_set_error(EBM_ERR_ARG, "%s: class %ld is not a class of this data set (it has %d: 0..%d)", spec, k,
                            num_classes, num_classes - 1);
     keep[k] = 1;
     if (*end == '\0') return EBM_OK;
-    if (*end != ',')
-      return ebm_set_error(EBM_ERR_ARG, "%s: expected class=K[,K...] with class numbers K, got '%s'", spec, list);
-    p = end + 1;
+    p = end;
   }
 }
 
