@@ -83,6 +83,8 @@ typedef struct {
   float sgld_noise;           /* SGLD noise σ, 0.01 (JEM) */
   int64_t warmup;             /* jem: the learning rate ramps up linearly over this many steps, 1000 (JEM's
                                  --warmup_iters); 0 = none */
+  int64_t px_batch;           /* jem: SGLD negatives of the log p(x) term per step, 0 = the batch; fewer
+                                 make a step cheaper (the chains are most of its cost) */
   float px_alpha;             /* jem: α of the energy regulariser α·(mean E(x⁺)² + mean E(x⁻)²) added to the
                                  log p(x) term (IGEBM's; it keeps the energies bounded), 0.1; 0 = JEM's plain term */
   float pxy_alpha;            /* jem: α of the same regulariser on the log p(x|y) term, α·(mean E(x⁺, y)² +

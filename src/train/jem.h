@@ -43,12 +43,12 @@ void jem_work_free(jem_work *w);
               + α_y·(mean E(x⁺ᵢ, yᵢ)² + mean E(x⁻ʸᵢ, yᵢ)²))
  * with E(x) = −logsumexp_y f(x)[y] and E(x, y) = −f(x)[y]. x_pos: n items,
  * y: their labels (< 0 = unlabelled: only the px term sees the item);
- * x_neg: n SGLD negatives of E(x) (NULL when px = 0); x_neg_y: one
+ * x_neg: n_neg SGLD negatives of E(x) (NULL when px = 0; n_neg ≤ n); x_neg_y: one
  * negative of E(·, yᵢ) per labelled item, in order (NULL when pxy = 0).
  * want_grad = 1 ACCUMULATES dL/dθ into the parameters' gradients. One
  * forward pass per batch given. Labels must be in [0, K) or negative. */
 ebm_status jem_loss(ebm_net *net, const float *x_pos, const int32_t *y, const float *x_neg,
-                    const float *x_neg_y, int64_t n, jem_weights w, int want_grad, jem_work *work,
+                    int64_t n_neg, const float *x_neg_y, int64_t n, jem_weights w, int want_grad, jem_work *work,
                     jem_values *v);
 
 /* The learning rate of a jem step after `done` steps: the run's schedule

@@ -64,12 +64,14 @@ static double marginal_energy(jem_work *w, int64_t n, float sign, jem_weights wt
 }
 
 ebm_status jem_loss(ebm_net *net, const float *x_pos, const int32_t *y, const float *x_neg,
-                    const float *x_neg_y, int64_t n, jem_weights wt, int want_grad, jem_work *w,
+                    int64_t n_neg, const float *x_neg_y, int64_t n, jem_weights wt, int want_grad, jem_work *w,
                     jem_values *v) {
   const int64_t K = w->k;
   memset(v, 0, sizeof *v);
   if (n > w->n) return ebm_set_error(EBM_ERR_ARG, "jem: batch of %lld, work arrays for %lld", (long long)n,
                                      (long long)w->n);
+  if (x_neg && (n_neg < 1 || n_neg > n))
+    return ebm_set_error(EBM_ERR_ARG, "jem: %lld negatives for a batch of %lld", (long long)n_neg, (long long)n);
   // the labelled items, packed: lab_idx (rows), lab_y (labels)
   int64_t m = 0;
   for (int64_t i = 0; i < n; i++)
@@ -105,11 +107,11 @@ ebm_status jem_loss(ebm_net *net, const float *x_pos, const int32_t *y, const fl
   }
   if (want_grad && (st = ebm_net_backward(net, w->dlogits, NULL, 1)) != EBM_OK) return st;
 
-  /* the log p(x) negatives: dL/dE(x⁻ⱼ) = px·(−1 + 2α·E(x⁻ⱼ))/n */
+  /* the log p(x) negatives: dL/dE(x⁻ⱼ) = px·(−1 + 2α·E(x⁻ⱼ))/n_neg */
   if (x_neg && wt.px != 0.0f) {
-    if ((st = ebm_net_forward(net, x_neg, NULL, n, w->logits)) != EBM_OK) return st;
-    memset(w->dlogits, 0, (size_t)(n * K) * sizeof(float));
-    v->e_neg = marginal_energy(w, n, -1.0f, wt, w->dlogits, &sq_neg);
+    if ((st = ebm_net_forward(net, x_neg, NULL, n_neg, w->logits)) != EBM_OK) return st;
+    memset(w->dlogits, 0, (size_t)(n_neg * K) * sizeof(float));
+    v->e_neg = marginal_energy(w, n_neg, -1.0f, wt, w->dlogits, &sq_neg);
     if (want_grad && (st = ebm_net_backward(net, w->dlogits, NULL, 1)) != EBM_OK) return st;
   }
 

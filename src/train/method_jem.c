@@ -4,7 +4,7 @@
  * each step maximises log p(y|x) (cross-entropy on the labelled items) and
  * log p(x) by PCD: SGLD negatives of E(x) from the replay buffer (JEM's
  * defaults: buffer 10 000, 5 % fresh noise, 20 steps of size 1, noise
- * 0.01), and optionally log p(x|y) (--pxy) with negatives of E(·, y). The
+ * 0.01; --px-batch N of them per step, the batch by default), and optionally log p(x|y) (--pxy) with negatives of E(·, y). The
  * objective itself is jem_loss (jem_loss.c). Two things keep the default
  * recipe from diverging (JEM at lr 1e-3 without them diverged at step 1451
  * on Fashion-MNIST): a linear warm-up of the learning rate over --warmup
@@ -64,6 +64,9 @@ static ebm_status jem_check(const ebm_train_config *cfg) {
   if (j->sgld_steps < 1) return ebm_set_error(EBM_ERR_ARG, "sgld-steps must be >= 1, got %d", j->sgld_steps);
   if (!(j->sgld_step > 0)) return ebm_set_error(EBM_ERR_ARG, "sgld-step must be > 0, got %g", (double)j->sgld_step);
   if (!(j->sgld_noise >= 0)) return ebm_set_error(EBM_ERR_ARG, "sgld-noise must be >= 0, got %g", (double)j->sgld_noise);
+  if (j->px_batch < 0 || j->px_batch > cfg->batch)
+    return ebm_set_error(EBM_ERR_ARG, "px-batch must be in [0, batch %lld] (0 = the batch), got %lld",
+                         (long long)cfg->batch, (long long)j->px_batch);
   if (!(j->labels_fraction >= 0 && j->labels_fraction <= 1))
     return ebm_set_error(EBM_ERR_ARG, "labels-fraction must be in [0, 1], got %g", (double)j->labels_fraction);
   if (j->warmup < 0) return ebm_set_error(EBM_ERR_ARG, "warmup must be >= 0, got %lld", (long long)j->warmup);
@@ -148,7 +151,7 @@ static ebm_status jem_step(ebm_trainer *t, void *state, ebm_train_stats *stats) 
   jem_state *s = state;
   const ebm_train_config *c = &t->cfg;
   const ebm_jem_config *j = &c->jem;
-  const int64_t B = c->batch, step = t->step + 1;
+  const int64_t B = c->batch, step = t->step + 1, n_neg = j->px_batch > 0 ? j->px_batch : B;
   const jem_weights w = {j->px_weight, j->pyx_weight, j->pxy_weight, j->px_alpha, j->pxy_alpha};
   int k = 0; /* the task (continual: its items only, so the log p(x|y) chains get its labels only) */
   ebm_status st = task_schedule_begin_step(&s->tasks, t, &k);
@@ -157,7 +160,7 @@ static ebm_status jem_step(ebm_trainer *t, void *state, ebm_train_stats *stats) 
   train_make_positives(t); /* y_data: −1 for a hidden label */
   ebm_net_spectral_update(t->net, c->spectral_iters);
   if (w.px > 0) {
-    if ((st = sgld_negatives(t, s, t->x_neg, NULL, B, t->slots)) != EBM_OK) return st;
+    if ((st = sgld_negatives(t, s, t->x_neg, NULL, n_neg, t->slots)) != EBM_OK) return st;
     t->has_negatives = 1;
   }
   int64_t m = 0; /* the labelled items' labels, packed: one log p(x|y) chain each */
@@ -168,8 +171,8 @@ static ebm_status jem_step(ebm_trainer *t, void *state, ebm_train_stats *stats) 
 
   jem_values v;
   ebm_net_zero_grad(t->net);
-  st = jem_loss(t->net, t->x_pos, t->y_data, w.px > 0 ? t->x_neg : NULL, w.pxy > 0 ? s->x_neg_y : NULL, B, w, 1,
-                &s->work, &v);
+  st = jem_loss(t->net, t->x_pos, t->y_data, w.px > 0 ? t->x_neg : NULL, n_neg, w.pxy > 0 ? s->x_neg_y : NULL, B,
+                w, 1, &s->work, &v);
   if (st != EBM_OK) return train_divergence(st, step, "the logits are not finite");
   if (c->inject_nan_at == step) v.e_neg = NAN; /* the divergence test hook */
   if ((st = train_check_finite(v.e_pos, c->max_energy, step, "e_pos")) != EBM_OK ||
@@ -224,6 +227,7 @@ static const ebm_train_setting jem_settings[] = {
     JEM_ROW("sgld-noise", EBM_SETTING_FLOAT, sgld_noise, "S", "jem: SGLD noise sigma", "0.01", 0),
     /* added after JEM runs were recorded without them: those resume with neither (legacy "0") */
     JEM_ROW_SINCE("warmup", EBM_SETTING_INT64, warmup, "N", "jem: ramp the learning rate up linearly over the first N steps (0 = none)", "1000", 0, "0"),
+    JEM_ROW_SINCE("px-batch", EBM_SETTING_INT64, px_batch, "N", "jem: SGLD negatives of log p(x) per step (0 = the batch; fewer make a step cheaper)", "0", 0, "0"),
     JEM_ROW_SINCE("px-alpha", EBM_SETTING_FLOAT, px_alpha, "A", "jem: weight of the energy regulariser A*(mean E(x+)^2 + mean E(x-)^2) in the log p(x) term (0 = JEM's plain term)", "0.1", 0, "0"),
     JEM_ROW_SINCE("pxy-alpha", EBM_SETTING_FLOAT, pxy_alpha, "A", "jem: weight of the energy regulariser A*(mean E(x+,y)^2 + mean E(x-,y)^2) in the log p(x|y) term (Du & Mordatch's for a conditional energy)", "0", 0, "0"),
     JEM_ROW("labels-fraction", EBM_SETTING_FLOAT, labels_fraction, "F", "jem: fraction of each class whose labels are used (the rest enter log p(x) only)", "1", EBM_SETTING_IDENTITY),

@@ -94,7 +94,7 @@ TEST(jem_loss_matches_hand_values_on_an_identity_classifier) {
   REQUIRE_OK(jem_work_init(&w, 2, 2));
   jem_values v;
   const jem_weights weights = {1.0f, 1.0f, 0.5f, 0.0f, 0.0f};
-  REQUIRE_OK(jem_loss(net, x_pos, y, x_neg, x_neg_y, 2, weights, 0, &w, &v));
+  REQUIRE_OK(jem_loss(net, x_pos, y, x_neg, 2, x_neg_y, 2, weights, 0, &w, &v));
   /* CE = log(e + 1) − 1; E(x⁺) = −(log(e + 1) + log(1 + e²))/2; E(x⁻) =
    * −(log 2 + 3 + log(1 + e⁻²))/2; log p(x|y): 0.5·(E(x⁺, 0) − E(x⁻ʸ, 0)) =
    * 0.5·(−1 − (−2)) */
@@ -107,7 +107,7 @@ TEST(jem_loss_matches_hand_values_on_an_identity_classifier) {
   /* α 0.5 adds px·α·(mean E(x⁺)² + mean E(x⁻)²): E(x⁺) = −log(e + 1) and
    * −log(1 + e²), E(x⁻) = −log 2 and −(3 + log(1 + e⁻²)) */
   const jem_weights regularised = {1.0f, 1.0f, 0.5f, 0.5f, 0.0f};
-  REQUIRE_OK(jem_loss(net, x_pos, y, x_neg, x_neg_y, 2, regularised, 0, &w, &v));
+  REQUIRE_OK(jem_loss(net, x_pos, y, x_neg, 2, x_neg_y, 2, regularised, 0, &w, &v));
   const double p0 = log(exp(1.0) + 1), p1 = log(1 + exp(2.0)), n0 = log(2.0), n1 = 3 + log(1 + exp(-2.0));
   const double reg = 0.5 * ((p0 * p0 + p1 * p1) / 2 + (n0 * n0 + n1 * n1) / 2);
   CHECK_NEAR(v.loss, 1.003204434039084 + reg, 1e-5);
@@ -115,23 +115,29 @@ TEST(jem_loss_matches_hand_values_on_an_identity_classifier) {
   /* α_y 0.25 adds pxy·α_y·(E(x⁺, 0)² + E(x⁻ʸ, 0)²) over the one labelled
    * item: 0.5·0.25·((−1)² + (−2)²) */
   const jem_weights conditional = {1.0f, 1.0f, 0.5f, 0.0f, 0.25f};
-  REQUIRE_OK(jem_loss(net, x_pos, y, x_neg, x_neg_y, 2, conditional, 0, &w, &v));
+  REQUIRE_OK(jem_loss(net, x_pos, y, x_neg, 2, x_neg_y, 2, conditional, 0, &w, &v));
   CHECK_NEAR(v.loss, 1.003204434039084 + 0.5 * 0.25 * (1.0 + 4.0), 1e-6);
+  /* --px-batch 1: the first negative alone, E(x⁻₀) = −log 2 (logits 0, 0) */
+  REQUIRE_OK(jem_loss(net, x_pos, y, x_neg, 1, x_neg_y, 2, weights, 0, &w, &v));
+  CHECK_NEAR(v.e_neg, -log(2.0), 1e-6);
+  CHECK_NEAR(v.loss, 1.003204434039084 - 1.910037595801459 + log(2.0), 1e-5);
+  CHECK(jem_loss(net, x_pos, y, x_neg, 3, x_neg_y, 2, weights, 0, &w, &v) == EBM_ERR_ARG); /* more negatives than items */
   jem_work_free(&w);
   ebm_net_free(net);
 }
 
-static double loss_at(ebm_net *net, const float *xp, const int32_t *y, const float *xn, const float *xny, int64_t n,
-                      jem_weights wt, jem_work *w) {
+static double loss_at(ebm_net *net, const float *xp, const int32_t *y, const float *xn, int64_t n_neg,
+                      const float *xny, int64_t n, jem_weights wt, jem_work *w) {
   jem_values v;
-  REQUIRE_OK(jem_loss(net, xp, y, xn, xny, n, wt, 0, w, &v));
+  REQUIRE_OK(jem_loss(net, xp, y, xn, n_neg, xny, n, wt, 0, w, &v));
   return v.loss;
 }
 
 /* dL/dθ of all three terms (labelled and unlabelled items) against
  * (L(θ + h·d) − L(θ − h·d)) / 2h along random directions d, and per
- * coordinate for the first parameters of every tensor. */
-static void check_jem_gradient(jem_weights wt) {
+ * coordinate for the first parameters of every tensor; n_neg of the N
+ * negatives enter log p(x) (--px-batch). */
+static void check_jem_gradient(jem_weights wt, int64_t n_neg) {
   enum { N = 6 };
   ebm_net *net = nt_build(mlp3, N, 31);
   float *xp = nt_inputs(net, N, 32), *xn = nt_inputs(net, N, 33), *xny = nt_inputs(net, N, 34);
@@ -140,7 +146,7 @@ static void check_jem_gradient(jem_weights wt) {
   REQUIRE_OK(jem_work_init(&w, N, 3));
   jem_values v;
   ebm_net_zero_grad(net);
-  REQUIRE_OK(jem_loss(net, xp, y, xn, xny, N, wt, 1, &w, &v));
+  REQUIRE_OK(jem_loss(net, xp, y, xn, n_neg, xny, N, wt, 1, &w, &v));
   CHECK_EQ_INT(v.labelled, 4);
   const int np = ebm_net_param_count(net);
   ebm_rng rng;
@@ -163,7 +169,7 @@ static void check_jem_gradient(jem_weights wt) {
         ebm_param *pr = ebm_net_param(net, p);
         for (int64_t j = 0; j < ebm_tensor_numel(pr->value); j++) pr->value->data[j] += (float)((s ? -2 : 1) * h) * dirs[p][j];
       }
-      side[s] = loss_at(net, xp, y, xn, xny, N, wt, &w);
+      side[s] = loss_at(net, xp, y, xn, n_neg, xny, N, wt, &w);
     }
     for (int p = 0; p < np; p++) { /* back to θ */
       ebm_param *pr = ebm_net_param(net, p);
@@ -179,9 +185,9 @@ static void check_jem_gradient(jem_weights wt) {
     for (int64_t j = 0; j < 3 && j < ebm_tensor_numel(pr->value); j++) {
       const float keep = pr->value->data[j];
       pr->value->data[j] = keep + (float)h;
-      double lp = loss_at(net, xp, y, xn, xny, N, wt, &w);
+      double lp = loss_at(net, xp, y, xn, n_neg, xny, N, wt, &w);
       pr->value->data[j] = keep - (float)h;
-      double lm = loss_at(net, xp, y, xn, xny, N, wt, &w);
+      double lm = loss_at(net, xp, y, xn, n_neg, xny, N, wt, &w);
       pr->value->data[j] = keep;
       CHECK_NEAR(pr->grad->data[j], (lp - lm) / (2 * h), 3e-3 * fabs(pr->grad->data[j]) + 2e-4);
     }
@@ -193,18 +199,23 @@ static void check_jem_gradient(jem_weights wt) {
   ebm_net_free(net);
 }
 
-TEST(jem_loss_gradient_matches_fd_with_the_negatives_fixed) { check_jem_gradient((jem_weights){1.0f, 0.7f, 0.3f, 0.0f, 0.0f}); }
+TEST(jem_loss_gradient_matches_fd_with_the_negatives_fixed) { check_jem_gradient((jem_weights){1.0f, 0.7f, 0.3f, 0.0f, 0.0f}, 6); }
+
+/* --px-batch: fewer negatives than items (the mean over those alone). */
+TEST(jem_loss_gradient_with_fewer_negatives_matches_fd) {
+  check_jem_gradient((jem_weights){1.0f, 0.7f, 0.3f, 0.5f, 0.0f}, 2);
+}
 
 /* The energy regulariser's gradient (2·px·α·E/n through logsumexp). */
 TEST(jem_loss_gradient_with_the_energy_regulariser_matches_fd) {
-  check_jem_gradient((jem_weights){0.8f, 0.7f, 0.3f, 0.6f, 0.0f});
+  check_jem_gradient((jem_weights){0.8f, 0.7f, 0.3f, 0.6f, 0.0f}, 6);
 }
 
 /* The log p(x|y) term's regulariser (2·pxy·α_y·E(x, y)/m on the label's
  * logit, positives and negatives), alone and with the others. */
 TEST(jem_loss_gradient_with_the_conditional_regulariser_matches_fd) {
-  check_jem_gradient((jem_weights){0.0f, 0.0f, 1.0f, 0.0f, 0.7f});
-  check_jem_gradient((jem_weights){0.8f, 0.7f, 0.3f, 0.6f, 0.4f});
+  check_jem_gradient((jem_weights){0.0f, 0.0f, 1.0f, 0.0f, 0.7f}, 6);
+  check_jem_gradient((jem_weights){0.8f, 0.7f, 0.3f, 0.6f, 0.4f}, 6);
 }
 
 /* The warm-up ramp: lr·(done + 1)/N for the first N steps, then the run's
@@ -337,6 +348,18 @@ TEST(jem_resume_is_bit_exact) {
   ebm_dataset_free(ds);
 }
 
+/* The same with --px-batch: fewer log p(x) chains than items (the buffer
+ * slots and the RNG draws of a step change with their number). */
+TEST(jem_resume_with_fewer_negatives_is_bit_exact) {
+  ebm_dataset *ds = NULL;
+  REQUIRE_OK(ebm_dataset_load("toy:8gaussians:train:200", -4, 4, &ds));
+  ebm_train_config c = toy_jem_config(6);
+  c.jem.px_batch = c.batch / 4;
+  c.jem.px_alpha = 0.1f;
+  tt_check_resume_bit_exact(ds, c, mlp8, NULL, 0);
+  ebm_dataset_free(ds);
+}
+
 /* 40 items, labels i % 2 (20 per class), one batch = the whole epoch:
  * labels-fraction 0.25 keeps 5 of each class, the first ones in the data. */
 TEST(labels_fraction_keeps_that_share_of_each_class) {
@@ -395,6 +418,9 @@ TEST(jem_refuses_data_without_labels_other_classes_and_energy_networks) {
   c.jem.warmup = 0;
   c.jem.px_alpha = -0.5f;
   CHECK_FAILS_WITH(ebm_trainer_new(k8, toy, &c, &t), EBM_ERR_ARG, "px-alpha must be >= 0, got -0.5");
+  c.jem.px_alpha = 0;
+  c.jem.px_batch = c.batch + 1;
+  CHECK_FAILS_WITH(ebm_trainer_new(k8, toy, &c, &t), EBM_ERR_ARG, "px-batch must be in [0, batch");
   CHECK(t == NULL);
   ebm_net_free(k8);
   ebm_net_free(k3);
