@@ -178,12 +178,17 @@ static void pack_taps_flipped(const ebm_conv2d_shape *s, const float *restrict w
 static void shifted_group(const ebm_conv2d_shape *s, const float *restrict xt, int64_t gn,
                           const float *taps, float *restrict buf, float *restrict out) {
   const int64_t wp = s->w_in + 2 * s->pad, plane = shifted_plane(s, gn), cols = shifted_cols(s, gn);
-  const int64_t row = s->w_in * gn;
-  memset(buf, 0, (size_t)(s->c_in * plane) * sizeof *buf);
-  for (int64_t c = 0; c < s->c_in; c++)
-    for (int64_t h = 0; h < s->h_in; h++)
-      memcpy(buf + c * plane + ((h + s->pad) * wp + s->pad) * gn, xt + (c * s->h_in + h) * row,
-             (size_t)row * sizeof *buf);
+  const int64_t row = s->w_in * gn, edge = s->pad * gn, band = s->pad * wp * gn;
+  for (int64_t c = 0; c < s->c_in; c++) { /* the interior, and zeros around it */
+    float *restrict plane_c = buf + c * plane;
+    memset(plane_c, 0, (size_t)band * sizeof *buf);
+    for (int64_t h = 0; h < s->h_in; h++) {
+      float *restrict dst = plane_c + band + h * wp * gn;
+      for (int64_t q = 0; q < edge; q++) dst[q] = 0.0f, dst[edge + row + q] = 0.0f;
+      memcpy(dst + edge, xt + (c * s->h_in + h) * row, (size_t)row * sizeof *buf);
+    }
+    memset(plane_c + plane - band, 0, (size_t)band * sizeof *buf);
+  }
   for (int64_t i = 0; i < s->kh; i++)
     for (int64_t j = 0; j < s->kw; j++) {
       const int64_t tap = i * s->kw + j;
@@ -200,7 +205,10 @@ static void shifted_to_nchw(const ebm_conv2d_shape *s, const float *out, int64_t
   const int64_t wp = s->w_in + 2 * s->pad, cols = shifted_cols(s, gn), p = conv_p(s);
   for (int64_t c = 0; c < s->c_out; c++)
     for (int64_t y = 0; y < s->h_out; y++)
-      ops_transpose(s->w_out, gn, out + c * cols + y * wp * gn, gn, dst + c * p + y * s->w_out, ld);
+      if (gn == 1) /* a copy */
+        memcpy(dst + c * p + y * s->w_out, out + c * cols + y * wp, (size_t)s->w_out * sizeof *dst);
+      else
+        ops_transpose(s->w_out, gn, out + c * cols + y * wp * gn, gn, dst + c * p + y * s->w_out, ld);
 }
 
 
@@ -310,12 +318,13 @@ static void forward_groups(void *ctx, int64_t begin, int64_t end, int tid) {
   for (int64_t a = begin * g; a < end * g && a < s->n; a += g) {
     const int64_t gn = a + g < s->n ? g : s->n - a, cols = gn * p;
     float *z = j->pre ? j->pre + a * fo : base + l.zt; /* no pre kept: the group's own */
-    ops_transpose(gn, fi, j->x + a * fi, fi, xt, gn);
-    if (shift) {
+    if (shift) { /* one item: its NCHW is its CHWN */
       float *out = col + conv_round_up((size_t)(s->c_in * shifted_plane(s, gn)));
-      shifted_group(s, xt, gn, j->ws + l.taps, col, out);
+      if (gn > 1) ops_transpose(gn, fi, j->x + a * fi, fi, xt, gn);
+      shifted_group(s, gn > 1 ? xt : j->x + a * fi, gn, j->ws + l.taps, col, out);
       shifted_to_nchw(s, out, gn, z, fo);
     } else {
+      ops_transpose(gn, fi, j->x + a * fi, fi, xt, gn);
       im2col_group(s, xt, gn, col);
       /* mat (C_out × P·g) = w (C_out × K) · col (K × P·g) */
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)s->c_out, (int)cols, (int)k, 1.0f,
