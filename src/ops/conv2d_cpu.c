@@ -31,7 +31,30 @@
  *   pdw  C_out × K      partial weight gradient (backward_weight)
  *   pdb  C_out          partial bias gradient
  *   zt   C_out·P × g    the group's pre-activation when the caller keeps
- *                       none (fused forward with pre NULL) */
+ *                       none (fused forward with pre NULL)
+ * and, after the slots, one part shared by all of them:
+ *   taps kh·kw × C_out × C_in  the weights one tap at a time (shifted form)
+ *
+ * The shifted form (stride 1, both sides of the conv at least
+ * SHIFTED_MIN_CHANNELS channels). im2col writes every input pixel kh·kw
+ * times, and sgemm then packs that col matrix once more. Instead the group
+ * is copied once into a zero-padded CHWN buffer of width Wp = W_in + 2·pad,
+ * and the output is computed on the same width: output pixel (oh, ow) is
+ * column (oh·Wp + ow)·g + t, and the input pixel of tap (i, j) under it is
+ * the same column of the buffer shifted by (i·Wp + j)·g. So tap (i, j)'s
+ * contribution is one sgemm, out (C_out × cols) += w_ij (C_out × C_in) ·
+ * buffer + (i·Wp + j)·g (C_in × cols, row stride the padded plane), the kh·kw
+ * sgemms summing in tap order (β = 0 for the first); sgemm's packing is the
+ * only gather. The last kh − 1 columns of each row are junk (they straddle
+ * two rows) and the epilogue skips them; cols = ((H_out − 1)·Wp + W_out)·g
+ * keeps every read inside the buffer.
+ * The input gradient of a stride-1 conv is itself a forward conv: with
+ * w'[ci][co][kh−1−i][kw−1−j] = w[co][ci][i][j] and pad' = kh − 1 − pad,
+ * dx[ci, y, x] = Σ_{co,i,j} w'[ci, co, i, j] · dy[co, y − pad' + i, x − pad'
+ * + j] (zero outside), so it takes the shifted form too (transposed_shape),
+ * where col2im would write and add up a K × P·g matrix. Which form a pass
+ * takes depends on the shape only, so results stay the same at any thread
+ * count. */
 #include <cblas.h>
 #include <string.h>
 
@@ -60,25 +83,132 @@ static int64_t group_items(const ebm_conv2d_shape *s) {
   return g > 0 ? g : 1;
 }
 
+/* Fewer channels than this on either side make the shifted form's sgemms
+ * too thin (igebm-mnist's conv_in, 1 → 32, has an inner dimension of 1):
+ * such shapes keep im2col / col2im. */
+#define SHIFTED_MIN_CHANNELS 16
+
+static int shifted(const ebm_conv2d_shape *s) {
+  return s->stride == 1 && s->c_in >= SHIFTED_MIN_CHANNELS && s->c_out >= SHIFTED_MIN_CHANNELS;
+}
+
+/* The forward conv whose output is the input gradient of s (stride 1,
+ * kh = kw, pad ≤ kh − 1): C_out → C_in channels over the H_out × W_out
+ * output gradient, pad kh − 1 − pad; its output is H_in × W_in. */
+static ebm_conv2d_shape transposed_shape(const ebm_conv2d_shape *s) {
+  ebm_conv2d_shape t = *s;
+  t.c_in = s->c_out, t.h_in = s->h_out, t.w_in = s->w_out;
+  t.c_out = s->c_in, t.h_out = s->h_in, t.w_out = s->w_in;
+  t.pad = s->kh - 1 - s->pad;
+  return t;
+}
+
+static int shifted_input_grad(const ebm_conv2d_shape *s) {
+  return s->stride == 1 && s->kh == s->kw && s->pad <= s->kh - 1 && s->c_in >= SHIFTED_MIN_CHANNELS &&
+         s->c_out >= SHIFTED_MIN_CHANNELS;
+}
+
+/* Shifted form of s: the padded buffer's plane (floats per channel), the
+ * output columns and its row width, for a group of g items. */
+static int64_t shifted_plane(const ebm_conv2d_shape *s, int64_t g) {
+  return (s->h_in + 2 * s->pad) * (s->w_in + 2 * s->pad) * g;
+}
+static int64_t shifted_cols(const ebm_conv2d_shape *s, int64_t g) {
+  return ((s->h_out - 1) * (s->w_in + 2 * s->pad) + s->w_out) * g;
+}
+/* Floats of its padded buffer + output (both in the col part). */
+static size_t shifted_floats(const ebm_conv2d_shape *s, int64_t g) {
+  return conv_round_up((size_t)(s->c_in * shifted_plane(s, g))) +
+         conv_round_up((size_t)(s->c_out * shifted_cols(s, g)));
+}
+
 typedef struct {
   size_t xt, col, mat, pdw, pdb, zt, total; /* offsets in a slot's slice, and its size */
+  size_t taps;                              /* shared part after every slot's slice */
 } slot_layout;
 
 static slot_layout layout_of(const ebm_conv2d_shape *s) {
   size_t g = (size_t)group_items(s), cols = g * (size_t)conv_p(s), co = (size_t)s->c_out;
+  size_t col = (size_t)conv_k(s) * cols;
+  if (shifted(s) && shifted_floats(s, (int64_t)g) > col) col = shifted_floats(s, (int64_t)g);
+  if (shifted_input_grad(s)) {
+    ebm_conv2d_shape t = transposed_shape(s);
+    if (shifted_floats(&t, (int64_t)g) > col) col = shifted_floats(&t, (int64_t)g);
+  }
   slot_layout l;
   l.xt = 0;
   l.col = l.xt + conv_round_up((size_t)conv_f_in(s) * g);
-  l.mat = l.col + conv_round_up((size_t)conv_k(s) * cols);
+  l.mat = l.col + conv_round_up(col);
   l.pdw = l.mat + conv_round_up(co * cols);
   l.pdb = l.pdw + conv_round_up(co * (size_t)conv_k(s));
   l.zt = l.pdb + conv_round_up(co);
   l.total = l.zt + conv_round_up(co * cols);
+  l.taps = (size_t)conv_slots(s) * l.total;
   return l;
 }
 
 size_t ops_conv2d_gemm_workspace(const ebm_conv2d_shape *s) {
-  return (size_t)conv_slots(s) * layout_of(s).total;
+  int any = shifted(s) || shifted_input_grad(s);
+  return layout_of(s).taps + (any ? conv_round_up((size_t)(conv_k(s) * s->c_out)) : 0);
+}
+
+/* taps[(tap·C_out + co)·C_in + ci] = w[co][ci][tap] with tap = i·kw + j:
+ * the weights of s for its shifted form, one C_out × C_in matrix per tap.
+ * Exact (data movement). */
+static void pack_taps(const ebm_conv2d_shape *s, const float *restrict w, float *restrict taps) {
+  const int64_t kk = s->kh * s->kw;
+  for (int64_t co = 0; co < s->c_out; co++)
+    for (int64_t ci = 0; ci < s->c_in; ci++)
+      for (int64_t q = 0; q < kk; q++) taps[(q * s->c_out + co) * s->c_in + ci] = w[(co * s->c_in + ci) * kk + q];
+}
+
+/* The same for transposed_shape(s): taps[(tap'·C_in + ci)·C_out + co] =
+ * w[co][ci][tap] with tap' = kh·kw − 1 − tap (both axes flipped). */
+static void pack_taps_flipped(const ebm_conv2d_shape *s, const float *restrict w, float *restrict taps) {
+  const int64_t kk = s->kh * s->kw;
+  for (int64_t co = 0; co < s->c_out; co++)
+    for (int64_t ci = 0; ci < s->c_in; ci++)
+      for (int64_t q = 0; q < kk; q++)
+        taps[((kk - 1 - q) * s->c_in + ci) * s->c_out + co] = w[(co * s->c_in + ci) * kk + q];
+}
+
+// The shifted form (top of the file) of conv s on a group of gn items: xt
+// is the group in CHWN (C_in·H_in·W_in × gn), buf gets it zero-padded, out
+// (C_out × shifted_cols) the sums of every tap, the junk columns included.
+static void shifted_group(const ebm_conv2d_shape *s, const float *restrict xt, int64_t gn,
+                          const float *taps, float *restrict buf, float *restrict out) {
+  const int64_t wp = s->w_in + 2 * s->pad, plane = shifted_plane(s, gn), cols = shifted_cols(s, gn);
+  const int64_t row = s->w_in * gn, edge = s->pad * gn, band = s->pad * wp * gn;
+  for (int64_t c = 0; c < s->c_in; c++) { /* the interior, and zeros around it */
+    float *restrict plane_c = buf + c * plane;
+    memset(plane_c, 0, (size_t)band * sizeof *buf);
+    for (int64_t h = 0; h < s->h_in; h++) {
+      float *restrict dst = plane_c + band + h * wp * gn;
+      for (int64_t q = 0; q < edge; q++) dst[q] = 0.0f, dst[edge + row + q] = 0.0f;
+      memcpy(dst + edge, xt + (c * s->h_in + h) * row, (size_t)row * sizeof *buf);
+    }
+    memset(plane_c + plane - band, 0, (size_t)band * sizeof *buf);
+  }
+  for (int64_t i = 0; i < s->kh; i++)
+    for (int64_t j = 0; j < s->kw; j++) {
+      const int64_t tap = i * s->kw + j;
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)s->c_out, (int)cols, (int)s->c_in,
+                  1.0f, taps + tap * s->c_out * s->c_in, (int)s->c_in, buf + (i * wp + j) * gn,
+                  (int)plane, tap == 0 ? 0.0f : 1.0f, out, (int)cols);
+    }
+}
+
+// dst (gn items, NCHW with item stride ld) = the valid columns of out (as
+// shifted_group left it for shape s): channel c, row y of item t.
+static void shifted_to_nchw(const ebm_conv2d_shape *s, const float *out, int64_t gn, float *dst,
+                            int64_t ld) {
+  const int64_t wp = s->w_in + 2 * s->pad, cols = shifted_cols(s, gn), p = conv_p(s);
+  for (int64_t c = 0; c < s->c_out; c++)
+    for (int64_t y = 0; y < s->h_out; y++)
+      if (gn == 1) /* a copy */
+        memcpy(dst + c * p + y * s->w_out, out + c * cols + y * wp, (size_t)s->w_out * sizeof *dst);
+      else
+        ops_transpose(s->w_out, gn, out + c * cols + y * wp * gn, gn, dst + c * p + y * s->w_out, ld);
 }
 
 
@@ -184,15 +314,23 @@ static void forward_groups(void *ctx, int64_t begin, int64_t end, int tid) {
   const slot_layout l = layout_of(s);
   float *base = j->ws + (size_t)tid * l.total;
   float *xt = base + l.xt, *col = base + l.col, *mat = base + l.mat;
+  const int shift = shifted(s);
   for (int64_t a = begin * g; a < end * g && a < s->n; a += g) {
     const int64_t gn = a + g < s->n ? g : s->n - a, cols = gn * p;
-    ops_transpose(gn, fi, j->x + a * fi, fi, xt, gn);
-    im2col_group(s, xt, gn, col);
-    /* mat (C_out × P·g) = w (C_out × K) · col (K × P·g) */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)s->c_out, (int)cols, (int)k, 1.0f,
-                j->w, (int)k, col, (int)cols, 0.0f, mat, (int)cols);
     float *z = j->pre ? j->pre + a * fo : base + l.zt; /* no pre kept: the group's own */
-    ops_transpose(fo, gn, mat, gn, z, fo);
+    if (shift) { /* one item: its NCHW is its CHWN */
+      float *out = col + conv_round_up((size_t)(s->c_in * shifted_plane(s, gn)));
+      if (gn > 1) ops_transpose(gn, fi, j->x + a * fi, fi, xt, gn);
+      shifted_group(s, gn > 1 ? xt : j->x + a * fi, gn, j->ws + l.taps, col, out);
+      shifted_to_nchw(s, out, gn, z, fo);
+    } else {
+      ops_transpose(gn, fi, j->x + a * fi, fi, xt, gn);
+      im2col_group(s, xt, gn, col);
+      /* mat (C_out × P·g) = w (C_out × K) · col (K × P·g) */
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)s->c_out, (int)cols, (int)k, 1.0f,
+                  j->w, (int)k, col, (int)cols, 0.0f, mat, (int)cols);
+      ops_transpose(fo, gn, mat, gn, z, fo);
+    }
     ops_conv2d_bias_swish(s, gn, j->b, z, j->y ? j->y + a * fo : NULL,
                           j->gate ? j->gate + a * fo : NULL);
   }
@@ -201,6 +339,7 @@ static void forward_groups(void *ctx, int64_t begin, int64_t end, int tid) {
 void ops_conv2d_gemm_forward(const ebm_conv2d_shape *s, const float *x, const float *w,
                              const float *b, float *z, float *act, float *gate, float *ws) {
   conv_job j = {.s = s, .x = x, .w = w, .b = b, .pre = z, .y = act, .gate = gate, .ws = ws};
+  if (shifted(s)) pack_taps(s, w, ws + layout_of(s).taps);
   ebm_parallel_for_workers(group_count(s), 1, (int)conv_slots(s), forward_groups, &j);
 }
 
@@ -224,9 +363,17 @@ static void backward_input_groups(void *ctx, int64_t begin, int64_t end, int tid
   const slot_layout l = layout_of(s);
   float *base = j->ws + (size_t)tid * l.total;
   float *xt = base + l.xt, *col = base + l.col, *mat = base + l.mat;
+  const int shift = shifted_input_grad(s);
+  const ebm_conv2d_shape t = transposed_shape(s);
   for (int64_t a = begin * g; a < end * g && a < s->n; a += g) {
     const int64_t gn = a + g < s->n ? g : s->n - a, cols = gn * p;
     gather_dy(s, j->dy, j->gate_in, a, gn, mat);
+    if (shift) { /* the forward conv of dy with the flipped weights, shifted */
+      float *out = col + conv_round_up((size_t)(t.c_in * shifted_plane(&t, gn)));
+      shifted_group(&t, mat, gn, j->ws + l.taps, col, out);
+      shifted_to_nchw(&t, out, gn, j->dx + a * fi, fi);
+      continue;
+    }
     /* dcol (K × P·g) = wᵀ (K × C_out) · mat (C_out × P·g) */
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)cols, (int)s->c_out, 1.0f,
                 j->w, (int)k, mat, (int)cols, 0.0f, col, (int)cols);
@@ -238,6 +385,7 @@ static void backward_input_groups(void *ctx, int64_t begin, int64_t end, int tid
 void ops_conv2d_gemm_backward_input(const ebm_conv2d_shape *s, const float *gate, const float *dy,
                                     const float *w, float *dx, float *ws) {
   conv_job j = {.s = s, .gate_in = gate, .dy = dy, .w = w, .dx = dx, .ws = ws};
+  if (shifted_input_grad(s)) pack_taps_flipped(s, w, ws + layout_of(s).taps);
   ebm_parallel_for_workers(group_count(s), 1, (int)conv_slots(s), backward_input_groups, &j);
 }
 

@@ -45,6 +45,13 @@ static const int64_t fixed_shapes[][9] = {
     {37, 2, 6, 5, 3, 3, 3, 2, 1},   /* several item groups per slot, plus a remainder */
     {20, 3, 9, 9, 4, 3, 3, 1, 1},
     {2, 4, 44, 44, 1, 3, 3, 1, 1}, /* K·P over half the col budget: groups of one item (copies) */
+    /* stride 1, ≥ 16 channels in and out: the shifted form of the portable path */
+    {2, 16, 7, 6, 16, 3, 3, 1, 1},  {1, 17, 6, 6, 16, 3, 3, 1, 2}, /* pad' = 0 */
+    {1, 16, 6, 7, 16, 5, 5, 1, 4},  {2, 20, 4, 4, 16, 1, 1, 1, 0}, /* 1×1 */
+    {37, 16, 4, 4, 16, 3, 3, 1, 1}, /* groups of 16 items, and a remainder */
+    {1, 16, 22, 22, 16, 3, 3, 1, 1}, /* K·P over half the col budget: groups of one item */
+    {1, 16, 6, 6, 16, 3, 5, 1, 1},  /* kh ≠ kw: shifted forward, col2im input gradient */
+    {3, 16, 9, 8, 4, 3, 3, 1, 1},   /* 4 output channels: im2col and col2im */
 };
 #define FIXED_COUNT ((int)(sizeof fixed_shapes / sizeof fixed_shapes[0]))
 #define RANDOM_COUNT 6
