@@ -26,7 +26,7 @@ static int run_init(int argc, char **argv) {
   int classes = 0, in_dim = 0, width = 0, depth = -1, force = 0;
   int64_t seed = 0;
   cli_opt opts[] = {
-      {"arch", OPT_STRING, &arch, "PRESET", "mlp, uva-cnn, igebm-mnist, igebm-cifar, pointnet, video-convnet, voxelnet or jem-cnn"},
+      {"arch", OPT_STRING, &arch, "PRESET", "mlp, uva-cnn, igebm-mnist, igebm-cifar, pointnet, video-convnet, video-st, voxelnet or jem-cnn"},
       {"arch-json", OPT_PATH_IN, &arch_json, "FILE", "architecture JSON instead of a preset"},
       {"classes", OPT_INT, &classes, "K", "class-conditional with K classes (igebm-*, mlp, pointnet)"},
       {"in-dim", OPT_INT, &in_dim, "D", "input size of 'mlp' (0 = 2), points per cloud of 'pointnet' (0 = 128)"},
@@ -88,7 +88,7 @@ fail:
 CLI_COMMAND(init, "init", "(--arch PRESET | --arch-json FILE) --out MODEL.safetensors [options]",
             "write a freshly initialised energy network",
             "Builds a network from a preset (mlp, uva-cnn, igebm-mnist, igebm-cifar, pointnet,\n"
-            "video-convnet, voxelnet, jem-cnn) or an\n"
+            "video-convnet, video-st, voxelnet, jem-cnn) or an\n"
             "architecture JSON, initialises it as PyTorch does (kaiming-uniform weights,\n"
             "uniform biases) from --seed, and writes it as a safetensors checkpoint with\n"
             "PyTorch parameter names and the architecture in its metadata.",

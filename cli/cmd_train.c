@@ -171,14 +171,14 @@ static ebm_status train_cli_build(train_cli *c) {
   f->sample_count = 64;
   const cli_opt verb[] = {
       {"data", OPT_SPEC_IN, &f->data, "SPEC", "training data (fashion-mnist, mnist, npy:FILE, toy:NAME)"},
-      {"arch", OPT_STRING, &f->arch, "ARCH", "mlp | uva-cnn | igebm-mnist | igebm-cifar | pointnet | video-convnet | voxelnet | jem-cnn, JSON or @FILE"},
+      {"arch", OPT_STRING, &f->arch, "ARCH", "mlp | uva-cnn | igebm-mnist | igebm-cifar | pointnet | video-convnet | video-st | voxelnet | jem-cnn, JSON or @FILE"},
       {"init-from", OPT_PATH_IN, &f->init_from, "CKPT", "start from this network checkpoint's weights and "
                                                          "architecture instead of --arch (fine-tuning: new optimiser, "
                                                          "buffer and step count)"},
       {"width", OPT_INT, &f->width, "W", "preset width (0: the preset's)"},
       {"depth", OPT_INT, &f->depth, "D", "mlp hidden layers (-1: the preset's)"},
       {"preset", OPT_STRING, &f->preset, "NAME", "recipe for the settings not given: auto (fits the data: toy-2d, "
-                                                 "vectors or images = igebm; --arch pointnet or voxelnet: its own) | igebm (Du & Mordatch) | uva "
+                                                 "vectors or images = igebm; --arch pointnet, voxelnet or video-st: its own) | igebm (Du & Mordatch) | uva "
                                                  "(bench/torch_reference.py) | fresh (uva with short-run chains "
                                                  "from the data's Gaussian, lr 5e-4: best fresh samples measured)"},
       {"epochs", OPT_DOUBLE, &f->epochs, "E", "train this many passes over the data instead of --iters"},
@@ -592,11 +592,11 @@ static int resolve_run(const train_cli *c, const cJSON *saved, ebm_train_config 
   if (f->arch && !c->arch_defaulted && f->init_from && !f->resume)
     return cli_usage_error(VERB, "--arch and --init-from both given; the network comes from the checkpoint");
   if (!f->arch && !f->init_from && !f->resume && !ebm_train_method_owns_model(probe.method)) /* a flow needs none */
-    return cli_usage_error(VERB, "--arch is required (mlp, uva-cnn, igebm-mnist, igebm-cifar, pointnet, video-convnet, voxelnet, JSON or @FILE)");
+    return cli_usage_error(VERB, "--arch is required (mlp, uva-cnn, igebm-mnist, igebm-cifar, pointnet, video-convnet, video-st, voxelnet, JSON or @FILE)");
   ebm_status st = ebm_dataset_load(f->data, probe.range_lo, probe.range_hi, ds);
   if (st == EBM_ERR_ARG) return cli_usage_error(VERB, "--data: %s", ebm_last_error());
   if (st != EBM_OK) return cli_runtime_error(st);
-  if (auto_recipe) { /* the data decide (2-D toys, vectors, images), or the preset (pointnet, voxelnet) */
+  if (auto_recipe) { /* the data decide (2-D toys, vectors, images), or the preset (pointnet, voxelnet, video-st) */
     cfg->method = probe.method; /* the method may adjust the data's recipe */
     *recipe = ebm_train_recipe_for_arch(*ds, f->arch, cfg);
     char what[160];

@@ -37,8 +37,9 @@ typedef struct {
 /* ------------------------------------------------------------ building */
 
 /* The architecture JSON of a preset: "mlp", "uva-cnn", "igebm-mnist",
- * "igebm-cifar", "video-convnet", "voxelnet" (1×16×64×64 videos and 1×32³
- * voxels, folded to [C·D, H, W]: see conv3d), and the generators "mlp-generator" (z → 2-D
+ * "igebm-cifar", "video-convnet", "video-st", "voxelnet" (1×16×64×64 videos
+ * and 1×32³ voxels, folded to [C·D, H, W]: see conv3d; video-st's per-frame
+ * convs use conv3d's "kernel_depth": 1, then two temporal convs), and the generators "mlp-generator" (z → 2-D
  * points), "voxel-generator" (z → 1×32³ voxel grids in [0, 1]) and "conv-generator" (z → 1×28×28 images; the compact JSON form {"preset":
  * "conv-generator", "in_dim": D, "shape": [C, H, W], "range": [0, 1]} fits it to other
  * images, and "shape" / "range" do the same for uva-cnn's input). `num_classes` > 0 adds class

@@ -1,7 +1,11 @@
-/* conv3d: nn.Conv3d(C, out, k, stride, pad) (dilation 1, groups 1, a cubic
- * kernel, the same stride and padding on every axis) for videos (C×T×H×W)
- * and voxel grids (C×D×H×W): weight "<name>.weight" [out, C, k, k, k] and
- * "<name>.bias" [out], as PyTorch names and lays them out.
+/* conv3d: nn.Conv3d(C, out, k, stride, pad) (dilation 1, groups 1) for
+ * videos (C×T×H×W) and voxel grids (C×D×H×W): weight "<name>.weight"
+ * [out, C, kd, k, k] and "<name>.bias" [out], as PyTorch names and lays
+ * them out. The kernel is cubic unless "kernel_depth", "stride_depth" or
+ * "pad_depth" give the depth (time) axis its own: nn.Conv3d(kernel_size=
+ * (kd, k, k), stride=(sd, s, s), padding=(pd, p, p)). "kernel_depth": 1 is
+ * a 2-D convolution of every frame with the same weights (a video energy's
+ * per-frame features); a later layer with kernel_depth > 1 ties frames.
  *
  * Networks pass C×H×W items, so a volume travels as [C·D, H, W] — the same
  * floats in the same order as C×D×H×W — and the layer is told the depth:
@@ -13,10 +17,25 @@
 #include "nn/nn_internal.h"
 #include "ops/conv3d.h"
 
+static int kernel_d_written(const layer_spec *ls) { return ls->kernel_d > 0; }
+static int stride_d_written(const layer_spec *ls) { return ls->stride_d > 0; }
+static int pad_d_written(const layer_spec *ls) { return ls->pad_d >= 0; }
+
 static const layer_key conv3d_keys[] = {
     LK_OUT, LK_INT("kernel", kernel, 1, 16, 3), LK_INT("stride", stride, 1, 16, 1),
     LK_INT("pad", pad, 0, 16, 0), LK_INT_REQUIRED("depth", depth, 1, 1 << 16),
-    LK_BOOL("bias", bias, 1), LK_END};
+    LK_BOOL("bias", bias, 1),
+    /* written only when given, so a cubic conv3d's JSON is what it was */
+    {"kernel_depth", KEY_INT, offsetof(layer_spec, kernel_d), 0, 16, 0, 0, kernel_d_written},
+    {"stride_depth", KEY_INT, offsetof(layer_spec, stride_d), 0, 16, 0, 0, stride_d_written},
+    {"pad_depth", KEY_INT, offsetof(layer_spec, pad_d), -1, 16, -1, 0, pad_d_written},
+    LK_END};
+
+/* The depth axis's kernel, stride and padding: the given ones, or the
+ * height and width's. */
+static int64_t kernel_d_of(const layer_spec *ls) { return ls->kernel_d > 0 ? ls->kernel_d : ls->kernel; }
+static int64_t stride_d_of(const layer_spec *ls) { return ls->stride_d > 0 ? ls->stride_d : ls->stride; }
+static int64_t pad_d_of(const layer_spec *ls) { return ls->pad_d >= 0 ? ls->pad_d : ls->pad; }
 
 typedef struct {
   ebm_conv3d_shape cs;  /* n = max_batch (replaced per pass) */
@@ -37,7 +56,7 @@ ebm_status conv3d_add_params(ebm_net *net, const layer *l, const layer_spec *ls,
                              int *bias) {
   if (workspace > sz->ws) sz->ws = workspace;
   char name[NN_NAME_MAX + 16];
-  const int64_t k = ls->kernel, wshape[5] = {w0, w1, k, k, k};
+  const int64_t k = ls->kernel, wshape[5] = {w0, w1, kernel_d_of(ls), k, k};
   snprintf(name, sizeof name, "%s.weight", l->name);
   if ((*weight = net_add_param(net, name, 5, wshape)) < 0) return EBM_ERR_NOMEM;
   *bias = -1;
@@ -57,11 +76,19 @@ static ebm_status conv3d_build(ebm_net *net, layer *l, const layer_spec *ls, scr
   l->priv = cv;
   cv->cs = (ebm_conv3d_shape){.n = net->max_batch, .c_in = l->in_shape[0] / ls->depth,
                               .d_in = ls->depth, .h_in = l->in_shape[1], .w_in = l->in_shape[2],
-                              .c_out = ls->out, .k = ls->kernel, .stride = ls->stride, .pad = ls->pad};
-  if (ebm_conv3d_shape_finish(&cv->cs))
-    return ebm_set_error(EBM_ERR_ARG, "architecture: %s: kernel %lld does not fit a %lldx%lldx%lld "
-                         "input with padding %lld", where, (long long)ls->kernel, (long long)ls->depth,
-                         (long long)l->in_shape[1], (long long)l->in_shape[2], (long long)ls->pad);
+                              .c_out = ls->out, .k = ls->kernel, .stride = ls->stride, .pad = ls->pad,
+                              .kd = kernel_d_of(ls), .sd = stride_d_of(ls), .pd = pad_d_of(ls)};
+  if (ebm_conv3d_shape_finish(&cv->cs)) {
+    if (cv->cs.kd == cv->cs.k && cv->cs.pd == cv->cs.pad)
+      return ebm_set_error(EBM_ERR_ARG, "architecture: %s: kernel %lld does not fit a %lldx%lldx%lld "
+                           "input with padding %lld", where, (long long)ls->kernel, (long long)ls->depth,
+                           (long long)l->in_shape[1], (long long)l->in_shape[2], (long long)ls->pad);
+    return ebm_set_error(EBM_ERR_ARG, "architecture: %s: kernel %lldx%lldx%lld does not fit a "
+                         "%lldx%lldx%lld input with padding %lld (depth) and %lld (height, width)", where,
+                         (long long)cv->cs.kd, (long long)ls->kernel, (long long)ls->kernel,
+                         (long long)ls->depth, (long long)l->in_shape[1], (long long)l->in_shape[2],
+                         (long long)cv->cs.pd, (long long)ls->pad);
+  }
   if ((st = conv3d_add_params(net, l, ls, ls->out, cv->cs.c_in, ebm_conv3d_workspace(&cv->cs), sz,
                               &cv->weight, &cv->bias)))
     return st;
@@ -73,7 +100,7 @@ static ebm_status conv3d_build(ebm_net *net, layer *l, const layer_spec *ls, scr
 }
 
 double conv3d_flops(const ebm_conv3d_shape *s) {
-  return (double)(s->c_out * s->d_out * s->h_out * s->w_out) * (double)(s->c_in * s->k * s->k * s->k);
+  return (double)(s->c_out * s->d_out * s->h_out * s->w_out) * (double)(s->c_in * s->kd * s->k * s->k);
 }
 
 void conv3d_init_params(ebm_net *net, int weight, int bias, int64_t fan_in, ebm_rng *rng) {
@@ -86,10 +113,10 @@ void conv3d_init_params(ebm_net *net, int weight, int bias, int64_t fan_in, ebm_
   }
 }
 
-/* PyTorch's default: U(±1/√fan_in), fan_in = C·k³, for weight and bias. */
+/* PyTorch's default: U(±1/√fan_in), fan_in = C·kd·k², for weight and bias. */
 static void conv3d_init(ebm_net *net, layer *l, ebm_rng *rng) {
   const conv3d *cv = l->priv;
-  conv3d_init_params(net, cv->weight, cv->bias, cv->cs.c_in * cv->cs.k * cv->cs.k * cv->cs.k, rng);
+  conv3d_init_params(net, cv->weight, cv->bias, cv->cs.c_in * cv->cs.kd * cv->cs.k * cv->cs.k, rng);
 }
 
 // x is (n, c_in, d, h, w); l->out is (n, out, d_out, h_out, w_out)
@@ -118,8 +145,12 @@ static const float *conv3d_backward(ebm_net *net, layer *l, int64_t n, const ebm
 static void conv3d_detail(const ebm_net *net, const layer *l, char *buf, size_t size) {
   (void)net;
   const conv3d *cv = l->priv;
-  snprintf(buf, size, "k%lld s%lld p%lld %lldx%lldx%lld->%lldx%lldx%lld%s", (long long)cv->cs.k,
-           (long long)cv->cs.stride, (long long)cv->cs.pad, (long long)cv->cs.d_in,
+  char depth[64] = "";
+  if (cv->cs.kd != cv->cs.k || cv->cs.sd != cv->cs.stride || cv->cs.pd != cv->cs.pad)
+    snprintf(depth, sizeof depth, " depth k%lld s%lld p%lld", (long long)cv->cs.kd, (long long)cv->cs.sd,
+             (long long)cv->cs.pd);
+  snprintf(buf, size, "k%lld s%lld p%lld%s %lldx%lldx%lld->%lldx%lldx%lld%s", (long long)cv->cs.k,
+           (long long)cv->cs.stride, (long long)cv->cs.pad, depth, (long long)cv->cs.d_in,
            (long long)cv->cs.h_in, (long long)cv->cs.w_in, (long long)cv->cs.d_out,
            (long long)cv->cs.h_out, (long long)cv->cs.w_out, cv->bias >= 0 ? "" : " no-bias");
 }

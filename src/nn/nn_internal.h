@@ -40,6 +40,7 @@ typedef struct {
   int64_t scale;           /* upsample factor */
   int64_t freqs;           /* cond_affine: sinusoidal frequencies of log σ */
   int64_t depth;           /* conv3d: depth D of the input, seen as C×D×H×W */
+  int64_t kernel_d, stride_d, pad_d; /* conv3d along depth; 0, 0, −1: as kernel, stride, pad */
   int bias;                /* conv/linear: has a bias */
   int spectral_norm;       /* conv/linear/resblock: normalise the weights */
   int down;                /* resblock: 2×2 average pooling after the sum */

@@ -302,8 +302,47 @@ static void build_volume_convnet(preset_builder *b, int64_t depth, int64_t side,
   push_seq(b, "linear")->out = 1;
 }
 
+/* video-st: a spatial-temporal energy for 1×16×64×64 videos in [0, 1]
+ * whose features see a whole 28×28 item (issue 15; video-convnet's three
+ * cubic k3 s2 convs see ~15 px and have 14 k parameters). Frames first,
+ * each on its own with shared weights (conv3d with kernel_depth 1: a
+ * conv2d of every frame), then frames tied in time:
+ *   net.0  conv3d 1→w    k4 s2 p1, depth k1 s1 p0    w×16×32×32
+ *   net.2  conv3d w→2w   k3 s2 p1, depth k1 s1 p0    2w×16×16×16
+ *   net.4  conv3d 2w→4w  k3 s2 p1, depth k1 s1 p0    4w×16×8×8   (44 px seen)
+ *   net.6  conv3d 4w→4w  k3 s2 p1, depth k3 s2 p1    4w×8×4×4    (3 frames)
+ *   net.8  conv3d 4w→4w  k3 s1 p1, depth k3 s2 p1    4w×4×4×4    (7 frames)
+ *   net.10 flatten, net.11 linear → 1
+ * with swish after every conv (w = 16: ≈ 63 M multiply-adds per video,
+ * 9× video-convnet's). The flatten keeps where and when a part is, as
+ * uva-cnn's linear does for images. */
+static void build_video_st(preset_builder *b, int64_t w) {
+  b->spec.input_ndim = 3;
+  b->spec.input[0] = 16;
+  b->spec.input[1] = b->spec.input[2] = 64;
+  b->spec.has_range = 1;
+  b->spec.range_lo = 0;
+  b->spec.range_hi = 1;
+  static const struct {
+    int64_t mult, k, stride, kd, sd, pd;
+  } convs[] = {{1, 4, 2, 1, 1, 0}, {2, 3, 2, 1, 1, 0}, {4, 3, 2, 1, 1, 0}, {4, 3, 2, 3, 2, 1}, {4, 3, 1, 3, 2, 1}};
+  int64_t depth = 16;
+  for (int i = 0; i < 5; i++) {
+    layer_spec *ls = push_seq(b, "conv3d");
+    conv(ls, convs[i].mult * w, convs[i].k, convs[i].stride, 1);
+    ls->depth = depth;
+    ls->kernel_d = convs[i].kd;
+    ls->stride_d = convs[i].sd;
+    ls->pad_d = convs[i].pd;
+    depth = (depth + 2 * convs[i].pd - convs[i].kd) / convs[i].sd + 1;
+    push_seq(b, "swish");
+  }
+  push_seq(b, "flatten");
+  push_seq(b, "linear")->out = 1;
+}
+
 static const char *const preset_names = "mlp, mlp-generator, conv-generator, voxel-generator, uva-cnn, igebm-mnist, igebm-cifar, "
-                                        "pointnet, video-convnet, voxelnet, jem-cnn";
+                                        "pointnet, video-convnet, video-st, voxelnet, jem-cnn";
 
 ebm_status arch_preset_json(const char *name, const preset_opts *opts, char **json) {
   const int classes = opts->classes, in_dim = opts->in_dim, width = opts->width, depth = opts->depth;
@@ -390,6 +429,12 @@ ebm_status arch_preset_json(const char *name, const preset_opts *opts, char **js
     }
     int video = name[1] == 'i';
     build_volume_convnet(b, video ? 16 : 32, video ? 64 : 32, width > 0 ? width : 8);
+  } else if (strcmp(name, "video-st") == 0) {
+    if (classes > 0) {
+      st = ebm_set_error(EBM_ERR_ARG, "preset 'video-st' takes no classes");
+      goto done;
+    }
+    build_video_st(b, width > 0 ? width : 16);
   } else if (strcmp(name, "jem-cnn") == 0) {
     if (classes > 0) {
       st = ebm_set_error(EBM_ERR_ARG, "preset 'jem-cnn' is a classifier: its 10 logits are the classes, "

@@ -1,10 +1,15 @@
-/* ops/conv3d.h — 3-D convolution (PyTorch Conv3d: dilation 1, groups 1, a
- * cubic kernel k×k×k, the same stride and zero padding on every axis) for
- * videos (C×T×H×W) and voxel grids (C×D×H×W).
+/* ops/conv3d.h — 3-D convolution (PyTorch Conv3d: dilation 1, groups 1)
+ * for videos (C×T×H×W) and voxel grids (C×D×H×W). The kernel is k×k in
+ * height and width with one stride and padding for both; along depth it is
+ * kd with its own stride sd and padding pd — nn.Conv3d(kernel_size=(kd, k,
+ * k), stride=(sd, s, s), padding=(pd, p, p)). kd = 1, sd = 1, pd = 0 is a
+ * 2-D convolution of every frame on its own; kd = 0 (the zero value) means
+ * a cubic kernel: ebm_conv3d_shape_finish sets kd, sd, pd to k, stride, pad.
  *
- * Layout: x is (n, c_in, d_in, h_in, w_in), w is (c_out, c_in, k, k, k),
+ * Layout: x is (n, c_in, d_in, h_in, w_in), w is (c_out, c_in, kd, k, k),
  * y is (n, c_out, d_out, h_out, w_out), contiguous, with
- * d_out = (d_in + 2·pad − k) / stride + 1 (the same for h, w).
+ * d_out = (d_in + 2·pd − kd) / sd + 1, h_out = (h_in + 2·pad − k) / stride
+ * + 1 (the same for w).
  *
  * Forward and backward_input overwrite their output; backward_weight
  * ACCUMULATES into dw and db (db may be NULL), like the 2-D kernels
@@ -28,12 +33,13 @@
 typedef struct {
   int64_t n, c_in, d_in, h_in, w_in;
   int64_t c_out, k, stride, pad;
+  int64_t kd, sd, pd;           /* depth's kernel, stride, padding; kd 0 = k, stride, pad */
   int64_t d_out, h_out, w_out;  /* set by ebm_conv3d_shape_finish */
   int64_t slots;                /* workers at once; 0 = the pool size at finish */
 } ebm_conv3d_shape;
 
-/* Fills d_out, h_out, w_out, and slots (if 0) from the current pool size;
- * 0 if every output size is ≥ 1, else −1. */
+/* Fills kd, sd, pd (if kd is 0), d_out, h_out, w_out, and slots (if 0)
+ * from the current pool size; 0 if every output size is ≥ 1, else −1. */
 int ebm_conv3d_shape_finish(ebm_conv3d_shape *s);
 
 /* Floats of workspace any pass of this shape needs (also valid for the

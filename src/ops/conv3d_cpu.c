@@ -5,7 +5,7 @@
  * packing on its own, so items are not grouped as conv2d's small images
  * are, and stay NCHW: the sgemm writes the output item in place.
  *
- * Per item, with K = C_in·k³ and P = D_out·H_out·W_out:
+ * Per item, with K = C_in·kd·k² and P = D_out·H_out·W_out:
  *   forward          y (C_out × P)  = w (C_out × K) · col (K × P)
  *   input gradient   col (K × P)    = wᵀ · dy (C_out × P), then col2vol
  *   weight gradient  dw (C_out × K) += dy · colᵀ
@@ -22,17 +22,18 @@
 #include "ops/conv3d.h"
 
 int ebm_conv3d_shape_finish(ebm_conv3d_shape *s) {
-  if (s->stride < 1 || s->k < 1 || s->pad < 0) return -1;
-  s->d_out = (s->d_in + 2 * s->pad - s->k) / s->stride + 1;
+  if (s->kd == 0) s->kd = s->k, s->sd = s->stride, s->pd = s->pad;
+  if (s->stride < 1 || s->k < 1 || s->pad < 0 || s->sd < 1 || s->kd < 1 || s->pd < 0) return -1;
+  s->d_out = (s->d_in + 2 * s->pd - s->kd) / s->sd + 1;
   s->h_out = (s->h_in + 2 * s->pad - s->k) / s->stride + 1;
   s->w_out = (s->w_in + 2 * s->pad - s->k) / s->stride + 1;
   if (s->slots == 0) s->slots = ebm_threads_count();
-  int fits = s->d_in + 2 * s->pad >= s->k && s->h_in + 2 * s->pad >= s->k && s->w_in + 2 * s->pad >= s->k;
+  int fits = s->d_in + 2 * s->pd >= s->kd && s->h_in + 2 * s->pad >= s->k && s->w_in + 2 * s->pad >= s->k;
   return fits && s->d_out >= 1 && s->h_out >= 1 && s->w_out >= 1 ? 0 : -1;
 }
 
 static int64_t slots_of(const ebm_conv3d_shape *s) { return s->slots > 0 ? s->slots : 1; }
-static int64_t k_of(const ebm_conv3d_shape *s) { return s->c_in * s->k * s->k * s->k; }
+static int64_t k_of(const ebm_conv3d_shape *s) { return s->c_in * s->kd * s->k * s->k; }
 static int64_t p_of(const ebm_conv3d_shape *s) { return s->d_out * s->h_out * s->w_out; }
 static int64_t f_in(const ebm_conv3d_shape *s) { return s->c_in * s->d_in * s->h_in * s->w_in; }
 static int64_t f_out(const ebm_conv3d_shape *s) { return s->c_out * p_of(s); }
@@ -63,22 +64,23 @@ size_t ebm_conv3d_workspace(const ebm_conv3d_shape *s) {
 #define FOR_COL_ROWS(s, col, body)                                                               \
   do {                                                                                           \
     const int64_t k_ = (s)->k, st_ = (s)->stride, pad_ = (s)->pad, p_ = p_of(s);                 \
+    const int64_t kd_ = (s)->kd, sd_ = (s)->sd, pd_ = (s)->pd;                                   \
     for (int64_t c = 0; c < (s)->c_in; c++)                                                      \
-      for (int64_t kd = 0; kd < k_; kd++) {                                                      \
+      for (int64_t kd = 0; kd < kd_; kd++) {                                                     \
         int64_t od0, od1;                                                                        \
-        conv_valid_range((s)->d_in, (s)->d_out, st_, pad_, kd, &od0, &od1);                      \
+        conv_valid_range((s)->d_in, (s)->d_out, sd_, pd_, kd, &od0, &od1);                       \
         for (int64_t kh = 0; kh < k_; kh++) {                                                    \
           int64_t oh0, oh1;                                                                      \
           conv_valid_range((s)->h_in, (s)->h_out, st_, pad_, kh, &oh0, &oh1);                    \
           for (int64_t kw = 0; kw < k_; kw++) {                                                  \
             int64_t ow0, ow1;                                                                    \
             conv_valid_range((s)->w_in, (s)->w_out, st_, pad_, kw, &ow0, &ow1);                  \
-            float *const row_ = (col) + (((c * k_ + kd) * k_ + kh) * k_ + kw) * p_;              \
+            float *const row_ = (col) + (((c * kd_ + kd) * k_ + kh) * k_ + kw) * p_;             \
             for (int64_t od = 0; od < (s)->d_out; od++)                                          \
               for (int64_t oh = 0; oh < (s)->h_out; oh++) {                                      \
                 float *restrict out = row_ + (od * (s)->h_out + oh) * (s)->w_out;                \
                 const int inside = od >= od0 && od < od1 && oh >= oh0 && oh < oh1;               \
-                const int64_t id = od * st_ - pad_ + kd, ih = oh * st_ - pad_ + kh;              \
+                const int64_t id = od * sd_ - pd_ + kd, ih = oh * st_ - pad_ + kh;               \
                 const int64_t at = inside ? ((c * (s)->d_in + id) * (s)->h_in + ih) * (s)->w_in  \
                                                 + kw - pad_ : 0;                                 \
                 body                                                                             \
@@ -89,7 +91,7 @@ size_t ebm_conv3d_workspace(const ebm_conv3d_shape *s) {
   } while (0)
 
 // x is one item (C_in, D_in, H_in, W_in); col (K × P) is overwritten:
-// col[(c,kd,kh,kw)][(od,oh,ow)] = x[c, od·s − p + kd, oh·s − p + kh, ow·s − p + kw], 0 outside.
+// col[(c,kd,kh,kw)][(od,oh,ow)] = x[c, od·sd − pd + kd, oh·s − p + kh, ow·s − p + kw], 0 outside.
 static void vol2col(const ebm_conv3d_shape *s, const float *restrict x, float *restrict col) {
   FOR_COL_ROWS(s, col, {
     if (!inside) {

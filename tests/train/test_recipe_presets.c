@@ -75,3 +75,27 @@ TEST(voxelnet_preset_starts_short_run_chains_from_a_subspace_mixture) {
   CHECK(ebm_train_config_check(&cd) == EBM_OK);
   ebm_dataset_free(ds);
 }
+
+/* `--arch video-st` on videos: voxelnet's start and sampler with 10 steps,
+ * batch 8. */
+TEST(video_st_preset_starts_short_run_chains_from_a_subspace_mixture) {
+  enum { N = 3, T = 4, S = 8 };
+  float videos[N * T * S * S];
+  for (int i = 0; i < N * T * S * S; i++) videos[i] = (float)((i * 7) % 11) / 10.0f;
+  const char *path = test_path("videos.npy");
+  const int64_t shape[5] = {N, 1, T, S, S};
+  REQUIRE_OK(ebm_npy_save(path, EBM_DTYPE_F32, 5, shape, videos));
+  char spec[600];
+  snprintf(spec, sizeof spec, "npy:%s", path);
+  ebm_dataset *ds = NULL;
+  REQUIRE_OK(ebm_dataset_load(spec, 0, 1, &ds));
+  ebm_train_config cfg = ebm_train_defaults();
+  CHECK_EQ_STR(ebm_train_recipe_for_arch(ds, "video-st", &cfg), "video-st");
+  CHECK(cfg.method == EBM_TRAIN_SHORT_RUN);
+  CHECK(cfg.chain_start == EBM_START_MIXTURE && cfg.start_components == 30);
+  CHECK(cfg.sampler.kind == EBM_SAMPLER_LANGEVIN && cfg.sampler.steps == 10 && cfg.sampler.step_size == 100.0f);
+  CHECK(cfg.batch == 8 && cfg.alpha == 0.0f && cfg.adam.lr == 1e-3f);
+  CHECK(cfg.range_lo == 0.0f && cfg.range_hi == 1.0f);
+  CHECK(ebm_train_config_check(&cfg) == EBM_OK);
+  ebm_dataset_free(ds);
+}
