@@ -25,11 +25,10 @@ TEST(train_on_voxels_draws_three_view_samples) {
   free(px);
 }
 
-/* Grids of 17³ = 4913 values, above the full fit's 4096: --init gaussian
- * (short-run chains), the checkpoint's recorded start in `ebm sample`, and
- * NCE's noise and the inpainting start (the holes' mean given the known
- * values) all run on the low-rank Gaussian. */
-TEST(gaussian_starts_and_nce_noise_work_on_items_above_the_full_fit_size) {
+/* 12 shapes3d grids of 17³ = 4913 values (above the full Gaussian fit's
+ * 4096) as vox.npy, the first two as two.npy (4-D: items to inpaint);
+ * returns vox.npy's path. */
+static const char *save_voxel_grids(void) {
   const int side = 17, n = 12;
   float *grids = malloc(sizeof(float) * n * side * side * side);
   REQUIRE(grids);
@@ -39,9 +38,21 @@ TEST(gaussian_starts_and_nce_noise_work_on_items_above_the_full_fit_size) {
   REQUIRE_OK(ebm_npy_save(data, EBM_DTYPE_F32, 5, shape, grids));
   REQUIRE_OK(ebm_npy_save(test_path("two.npy"), EBM_DTYPE_F32, 4, four, grids));
   free(grids);
-  const char *arch = "'{\"input\":[17,17,17],\"layers\":[{\"type\":\"conv3d\",\"name\":\"net.0\",\"out\":2,\"kernel\":3,"
-                     "\"stride\":2,\"pad\":1,\"depth\":17},{\"type\":\"swish\"},{\"type\":\"global_sum_pool\"},"
-                     "{\"type\":\"linear\",\"name\":\"net.3\",\"out\":1}]}'";
+  return data;
+}
+
+/* A one-conv3d energy on those grids (shell-quoted for run_cli). */
+static const char *const voxel_arch =
+    "'{\"input\":[17,17,17],\"layers\":[{\"type\":\"conv3d\",\"name\":\"net.0\",\"out\":2,\"kernel\":3,"
+    "\"stride\":2,\"pad\":1,\"depth\":17},{\"type\":\"swish\"},{\"type\":\"global_sum_pool\"},"
+    "{\"type\":\"linear\",\"name\":\"net.3\",\"out\":1}]}'";
+
+/* Grids of 17³ = 4913 values, above the full fit's 4096: --init gaussian
+ * (short-run chains), the checkpoint's recorded start in `ebm sample`, and
+ * NCE's noise and the inpainting start (the holes' mean given the known
+ * values) all run on the low-rank Gaussian. */
+TEST(gaussian_starts_and_nce_noise_work_on_items_above_the_full_fit_size) {
+  const char *data = save_voxel_grids(), *arch = voxel_arch;
   CLI_EXPECT(run_cli("train --data npy:%s --arch %s --method short-run --init gaussian --iters 2 --batch 3 --steps 2 "
                      "--out %s",
                      data, arch, test_path("sr")),
@@ -68,18 +79,7 @@ TEST(gaussian_starts_and_nce_noise_work_on_items_above_the_full_fit_size) {
  * there too; inpainting, which needs draws given known values, refuses it
  * in one line. */
 TEST(mixture_starts_train_and_sample_on_voxel_grids) {
-  const int side = 17, n = 12;
-  float *grids = malloc(sizeof(float) * n * side * side * side);
-  REQUIRE(grids);
-  REQUIRE_OK(ebm_make_shapes3d(n, side, 3, grids, NULL));
-  const char *data = test_path("vox.npy");
-  int64_t shape[5] = {n, 1, side, side, side}, four[4] = {2, side, side, side};
-  REQUIRE_OK(ebm_npy_save(data, EBM_DTYPE_F32, 5, shape, grids));
-  REQUIRE_OK(ebm_npy_save(test_path("two.npy"), EBM_DTYPE_F32, 4, four, grids));
-  free(grids);
-  const char *arch = "'{\"input\":[17,17,17],\"layers\":[{\"type\":\"conv3d\",\"name\":\"net.0\",\"out\":2,\"kernel\":3,"
-                     "\"stride\":2,\"pad\":1,\"depth\":17},{\"type\":\"swish\"},{\"type\":\"global_sum_pool\"},"
-                     "{\"type\":\"linear\",\"name\":\"net.3\",\"out\":1}]}'";
+  const char *data = save_voxel_grids(), *arch = voxel_arch;
   CLI_EXPECT(run_cli("train --data npy:%s --arch %s --method short-run --init mixture:3 --iters 2 --batch 3 --steps 2 "
                      "--out %s",
                      data, arch, test_path("mx")),
