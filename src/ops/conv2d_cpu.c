@@ -104,8 +104,7 @@ static ebm_conv2d_shape transposed_shape(const ebm_conv2d_shape *s) {
 }
 
 static int shifted_input_grad(const ebm_conv2d_shape *s) {
-  return s->stride == 1 && s->kh == s->kw && s->pad <= s->kh - 1 && s->c_in >= SHIFTED_MIN_CHANNELS &&
-         s->c_out >= SHIFTED_MIN_CHANNELS;
+  return shifted(s) && s->kh == s->kw && s->pad <= s->kh - 1;
 }
 
 /* Shifted form of s: the padded buffer's plane (floats per channel), the
