@@ -465,6 +465,11 @@ ebm_status ebm_chain_start_draw(const ebm_energy *start, ebm_rng *rng, int64_t n
 #define EBM_CHAIN_START_TEXT_MAX 512
 #define EBM_CHAIN_START_MAX_COMPONENTS 1024
 ebm_status ebm_chain_start_open(const char *text, float lo, float hi, int64_t item, ebm_energy **out);
+/* The start both of those fit to n items x (n × item): components 0 the
+ * Gaussian (ebm_gaussian_energy_fit), K ≥ 1 the K-component subspace
+ * mixture (ebm_subspace_mixture_fit), each on up to
+ * EBM_CHAIN_START_FIT_ITEMS of the items. */
+ebm_status ebm_chain_start_fit(const float *x, int64_t n, int64_t item, int components, ebm_energy **out);
 /* The checkpoint's recorded chain start into text; *found 0 if none. */
 ebm_status ebm_chain_start_from_checkpoint(const char *path, char text[EBM_CHAIN_START_TEXT_MAX], int *found);
 

@@ -42,11 +42,14 @@ ebm_status ebm_chain_start_open(const char *text, float lo, float hi, int64_t it
   if (st == EBM_OK && ebm_tensor_row_size(ds->x) != item)
     st = ebm_set_error(EBM_ERR_SHAPE, "chain start %s: the data's items have %lld values, the chains %lld", text,
                        (long long)ebm_tensor_row_size(ds->x), (long long)item);
-  if (st == EBM_OK && components > 0)
-    st = ebm_subspace_mixture_fit(ds->x->data, ds->x->shape[0], item, EBM_CHAIN_START_FIT_ITEMS,
-                                  EBM_SUBSPACE_MIXTURE_RANK, (int)components, out);
-  else if (st == EBM_OK)
-    st = ebm_gaussian_energy_fit(ds->x->data, ds->x->shape[0], item, EBM_CHAIN_START_FIT_ITEMS, out);
+  if (st == EBM_OK) st = ebm_chain_start_fit(ds->x->data, ds->x->shape[0], item, (int)components, out);
   ebm_dataset_free(ds);
   return st;
+}
+
+ebm_status ebm_chain_start_fit(const float *x, int64_t n, int64_t item, int components, ebm_energy **out) {
+  if (components > 0)
+    return ebm_subspace_mixture_fit(x, n, item, EBM_CHAIN_START_FIT_ITEMS, EBM_SUBSPACE_MIXTURE_RANK, components,
+                                    out);
+  return ebm_gaussian_energy_fit(x, n, item, EBM_CHAIN_START_FIT_ITEMS, out);
 }

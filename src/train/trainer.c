@@ -118,10 +118,8 @@ static ebm_status set_chain_start(ebm_trainer *t) {
   const ebm_dataset *ds = t->batch_data;
   ebm_energy *fitted = NULL;
   const int mixture = t->cfg.chain_start == EBM_START_MIXTURE;
-  ebm_status st = mixture ? ebm_subspace_mixture_fit(ds->x->data, ds->x->shape[0], t->item, EBM_CHAIN_START_FIT_ITEMS,
-                                                     EBM_SUBSPACE_MIXTURE_RANK, t->cfg.start_components, &fitted)
-                          : ebm_gaussian_energy_fit(ds->x->data, ds->x->shape[0], t->item, EBM_CHAIN_START_FIT_ITEMS,
-                                                    &fitted);
+  ebm_status st =
+      ebm_chain_start_fit(ds->x->data, ds->x->shape[0], t->item, mixture ? t->cfg.start_components : 0, &fitted);
   if (st != EBM_OK) {
     char what[320];
     snprintf(what, sizeof what, "init %s fitted to %s", mixture ? "mixture" : "gaussian", ds->spec);
