@@ -55,7 +55,7 @@ static int parse_flags(int argc, char **argv, sample_flags *f, int64_t *n) {
       {"anneal", OPT_DOUBLE, &f->anneal, "T0", "start hot: 4 phases from T0 down to 1 (langevin: noise ×√T, others exp(-E/T)); 1 = off"},
       {"n", OPT_INT64, &f->n, "N", "chains (0: 64, or every item of --init npy:FILE)"},
       {"class", OPT_INT, &f->cls, "Y", "class label for a conditional model (-1: cycle through all)"},
-      {"init", OPT_SPEC_IN, &f->init, "INIT", "uniform | gaussian:SPEC (a Gaussian fitted to data SPEC) | mixture:K:SPEC (K Gaussians in SPEC's principal subspace) | data:SPEC | npy:FILE (default: the checkpoint's training start, else uniform; recovery likelihood's noisiest level: uniform or gaussian:SPEC)"},
+      {"init", OPT_SPEC_IN, &f->init, "INIT", "uniform | gaussian:SPEC (a Gaussian fitted to data SPEC) | mixture:K:SPEC (K Gaussians in SPEC's principal subspace) | per-class:gaussian:SPEC or per-class:mixture:K:SPEC (a conditional model's chains of class c from the start fitted to SPEC:class=c) | data:SPEC | npy:FILE (default: the checkpoint's training start, else uniform; recovery likelihood's noisiest level: uniform or gaussian:SPEC)"},
       {"from-buffer", OPT_PATH_IN, &f->from_buffer, "RUN", "start from the replay buffer of a training run (RUN/ckpt/last.state.safetensors; --ckpt defaults to the run's model)"},
       {"data", OPT_SPEC_IN, &f->data, "SPEC", "also report the mean energy of N items of this data set"},
       {"seed", OPT_INT64, &f->seed, "S", "random seed"},
@@ -249,6 +249,28 @@ static int start_chains(const char *init, const target *t, int64_t n, ebm_rng *r
   return rc ? rc : st == EBM_OK ? 0 : cli_runtime_error(st);
 }
 
+/* Fresh chains of a conditional model from per-class starts
+ * (per-class:START, what a conditional run trained from a fitted start
+ * records): chain i from the start of its class y[i], fitted to that
+ * class's items; only the classes asked for are fitted. */
+static int start_chains_per_class(const char *init, const target *t, int64_t n, const int32_t *y, ebm_rng *rng,
+                                  float *x) {
+  const ebm_energy *en = t->en;
+  if (!y) return cli_usage_error(VERB, "--init %s: one start per class needs a class-conditional model; %s is not", init,
+                                 en->name);
+  const int64_t item = ebm_energy_item_size(en);
+  ebm_energy **starts = calloc((size_t)en->num_classes, sizeof *starts);
+  if (!starts) return cli_runtime_error(ebm_set_error(EBM_ERR_NOMEM, "out of memory for %d chain starts", en->num_classes));
+  ebm_status st = EBM_OK;
+  for (int64_t i = 0; st == EBM_OK && i < n; i++)
+    if (!starts[y[i]]) st = ebm_chain_start_open_class(init, y[i], t->lo, t->hi, item, &starts[y[i]]);
+  if (st == EBM_OK) st = ebm_chain_start_draw_classes(starts, en->num_classes, y, rng, n, item, t->lo, t->hi, x);
+  for (int c = 0; c < en->num_classes; c++) ebm_energy_free(starts[c]);
+  free(starts);
+  if (st == EBM_ERR_ARG) return cli_usage_error(VERB, "--init %s: %s", init, ebm_last_error());
+  return st == EBM_OK ? 0 : cli_runtime_error(st);
+}
+
 /* Fills x (n items) and the labels y of a conditional energy: --class, else
  * chain i gets class i mod C, or the labels of --init data:SPEC items. */
 static int init_chains(const sample_flags *f, const target *t, int64_t n, ebm_rng *rng, float *x, int32_t *y) {
@@ -258,6 +280,7 @@ static int init_chains(const sample_flags *f, const target *t, int64_t n, ebm_rn
   for (int64_t i = 0; y && i < n; i++) y[i] = f->cls >= 0 ? f->cls : (int32_t)(i % en->num_classes);
   if (f->from_buffer) return load_buffer_init(f->from_buffer, en, n, rng, x, y);
   const char *init = f->init ? f->init : t->start;
+  if (ebm_chain_start_is_per_class(init)) return start_chains_per_class(init, t, n, y, rng, x);
   if (strcmp(init, "uniform") == 0 || strncmp(init, "gaussian:", 9) == 0 || strncmp(init, "mixture:", 8) == 0)
     return start_chains(init, t, n, rng, x);
   if (strncmp(init, "npy:", 4) == 0) return load_npy_init(init, t, n, x);

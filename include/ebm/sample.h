@@ -473,6 +473,33 @@ ebm_status ebm_chain_start_fit(const float *x, int64_t n, int64_t item, int comp
 /* The checkpoint's recorded chain start into text; *found 0 if none. */
 ebm_status ebm_chain_start_from_checkpoint(const char *path, char text[EBM_CHAIN_START_TEXT_MAX], int *found);
 
+/* Per-class chain starts, for a class-conditional model E(x, y): chains
+ * asked for class c start from the start fitted to class c's items only (a
+ * mixture of boxes alone, not of every shape). Text "per-class:START"
+ * (START one of the fitted forms above, e.g. per-class:mixture:30:SPEC)
+ * means: class c's start is START with ":class=c" appended to its data
+ * spec, so it refits exactly the items ebm_chain_start_fit_classes used.
+ * A conditional run trained with --init gaussian or mixture:K records it. */
+#define EBM_CHAIN_START_PER_CLASS "per-class:"
+/* 1 if text names per-class starts. */
+int ebm_chain_start_is_per_class(const char *text);
+/* Class cls's start of a per-class text (EBM_ERR_ARG for cls < 0 or a text
+ * that is not per-class; the data's own errors when cls is not one of its
+ * classes), as ebm_chain_start_open. */
+ebm_status ebm_chain_start_open_class(const char *text, int cls, float lo, float hi, int64_t item, ebm_energy **out);
+/* Fits starts[c] for c in 0..classes−1 with ebm_chain_start_fit on the
+ * items x (n × item) whose label is c, kept in their order. On failure
+ * (EBM_ERR_ARG naming the class: no items, too few for the components) no
+ * start is left allocated. The caller frees each starts[c]. */
+ebm_status ebm_chain_start_fit_classes(const float *x, const int32_t *labels, int64_t n, int64_t item, int classes,
+                                       int components, ebm_energy **starts);
+/* n fresh starts into x: item i drawn from starts[y[i]] (ebm_chain_start_draw,
+ * one item at a time, so when every y[i] is c the draws are the bits of one
+ * ebm_chain_start_draw of n from starts[c]). EBM_ERR_ARG for a label outside
+ * 0..classes−1 or a class without a start. */
+ebm_status ebm_chain_start_draw_classes(ebm_energy *const *starts, int classes, const int32_t *y, ebm_rng *rng,
+                                        int64_t n, int64_t dim, float lo, float hi, float *x);
+
 /* ------------------------------------------ diffusion recovery likelihood */
 
 /* Noise levels, geometric: level 0 is sigma_max, level levels−1 sigma_min
@@ -569,6 +596,11 @@ int64_t ebm_replay_size(const ebm_replay *rb, int y);
  * NULL (the default) uniform over [lo, hi), else draws from this Gaussian
  * energy, borrowed for the buffer's life. The items' size must match. */
 ebm_status ebm_replay_set_start(ebm_replay *rb, const ebm_energy *start);
+/* A class-conditional buffer's fresh items of class c from starts[c]
+ * (ebm_chain_start_fit_classes; a NULL entry falls back to the start
+ * above), borrowed for the buffer's life; starts NULL turns it off.
+ * EBM_ERR_SHAPE when classes is not the buffer's or an item size differs. */
+ebm_status ebm_replay_set_class_starts(ebm_replay *rb, ebm_energy *const *starts, int classes);
 /* Save/restore: tensors "replay.<class>" and metadata (with the policy's
  * counters), byte-exact. */
 ebm_status ebm_replay_save(const ebm_replay *rb, ebm_st_writer *w);

@@ -283,8 +283,12 @@ static void build_pointnet(preset_builder *b, int points, int width, int classes
  *                  2017) at Moving-MNIST size: 1×16×64×64, w = 8
  *   voxelnet       the generative VoxelNet (Xie et al. 2018) at 1×32³, w = 8
  * Names follow nn.Sequential: net.0, net.2, net.4 the convolutions, net.6
- * the pool, net.7 the linear. */
-static void build_volume_convnet(preset_builder *b, int64_t depth, int64_t side, int64_t w) {
+ * the pool, net.7 the linear. With classes, E(x, y): a class_affine (a
+ * gain and bias per class and channel, tables [classes, C·D] on the folded
+ * output) after every conv3d, as voxelnet-4layer-cond.json, so the class
+ * reaches every scale of the features (net.0, net.3, net.6 the convs,
+ * net.1, net.4, net.7 the tables, net.9 the pool, net.10 the linear). */
+static void build_volume_convnet(preset_builder *b, int64_t depth, int64_t side, int64_t w, int classes) {
   b->spec.input_ndim = 3;
   b->spec.input[0] = depth;  /* C = 1 */
   b->spec.input[1] = b->spec.input[2] = side;
@@ -296,6 +300,7 @@ static void build_volume_convnet(preset_builder *b, int64_t depth, int64_t side,
     conv(ls, w << i, 3, 2, 1);
     ls->depth = depth;
     depth = (depth + 2 - 3) / 2 + 1;
+    if (classes > 0) push_seq(b, "class_affine");
     push_seq(b, "swish");
   }
   push_seq(b, "global_sum_pool");
@@ -423,12 +428,8 @@ ebm_status arch_preset_json(const char *name, const preset_opts *opts, char **js
   } else if (is_pointnet) {
     build_pointnet(b, in_dim > 0 ? in_dim : 128, width > 0 ? width : 64, classes);
   } else if (strcmp(name, "video-convnet") == 0 || strcmp(name, "voxelnet") == 0) {
-    if (classes > 0) {
-      st = ebm_set_error(EBM_ERR_ARG, "preset '%s' takes no classes", name);
-      goto done;
-    }
     int video = name[1] == 'i';
-    build_volume_convnet(b, video ? 16 : 32, video ? 64 : 32, width > 0 ? width : 8);
+    build_volume_convnet(b, video ? 16 : 32, video ? 64 : 32, width > 0 ? width : 8, classes);
   } else if (strcmp(name, "video-st") == 0) {
     if (classes > 0) {
       st = ebm_set_error(EBM_ERR_ARG, "preset 'video-st' takes no classes");

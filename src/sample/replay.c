@@ -120,7 +120,8 @@ ebm_status ebm_replay_get(ebm_replay *rb, float *x, const int32_t *y, int64_t n,
     int fresh = ebm_rng_double(rng) < (double)reinit || rb->size[b] == 0;
     int64_t slot = -1;
     if (fresh) {
-      if ((st = ebm_chain_start_draw(rb->start, rng, 1, rb->item_size, rb->lo, rb->hi, xi)) != EBM_OK) return st;
+      const ebm_energy *start = rb->class_starts && rb->class_starts[b] ? rb->class_starts[b] : rb->start;
+      if ((st = ebm_chain_start_draw(start, rng, 1, rb->item_size, rb->lo, rb->hi, xi)) != EBM_OK) return st;
     } else {
       slot = (int64_t)ebm_rng_below(rng, (uint32_t)rb->size[b]);
       memcpy(xi, replay_slot(rb, b, slot), item_bytes);
@@ -135,6 +136,18 @@ ebm_status ebm_replay_set_start(ebm_replay *rb, const ebm_energy *start) {
     return ebm_set_error(EBM_ERR_SHAPE, "replay buffer: chain start %s has %lld values per item, the buffer %lld",
                          start->name, (long long)ebm_energy_item_size(start), (long long)rb->item_size);
   rb->start = start;
+  return EBM_OK;
+}
+
+ebm_status ebm_replay_set_class_starts(ebm_replay *rb, ebm_energy *const *starts, int classes) {
+  if (starts && classes != rb->num_classes)
+    return ebm_set_error(EBM_ERR_SHAPE, "replay buffer: %d per-class chain starts for a buffer of %d classes", classes,
+                         rb->num_classes);
+  for (int c = 0; starts && c < classes; c++)
+    if (starts[c] && ebm_energy_item_size(starts[c]) != rb->item_size)
+      return ebm_set_error(EBM_ERR_SHAPE, "replay buffer: class %d's chain start has %lld values per item, the buffer %lld",
+                           c, (long long)ebm_energy_item_size(starts[c]), (long long)rb->item_size);
+  rb->class_starts = starts;
   return EBM_OK;
 }
 

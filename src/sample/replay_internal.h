@@ -15,6 +15,7 @@ struct ebm_replay {
   int64_t item_size;      /* floats per item */
   float lo, hi;           /* fresh items lie in [lo, hi] */
   const ebm_energy *start; /* fresh items: NULL uniform, else this Gaussian (borrowed) */
+  ebm_energy *const *class_starts; /* or NULL; else store b's fresh items from [b] when not NULL (borrowed) */
   ebm_replay_policy policy;
   int64_t *size;          /* items stored, per store */
   int64_t *seen;          /* items offered as new, per store (reservoir) */

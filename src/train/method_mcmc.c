@@ -104,6 +104,9 @@ static ebm_status init_negatives(ebm_trainer *t, int64_t s) {
       return st;
     }
     case EBM_TRAIN_SHORT_RUN:
+      if (t->class_starts) /* each chain from its class's start */
+        return ebm_chain_start_draw_classes(t->class_starts, t->n_class_starts, y_neg, rng, B, t->item,
+                                            t->cfg.range_lo, t->cfg.range_hi, x_neg);
       return ebm_chain_start_draw(t->start, rng, B, t->item, t->cfg.range_lo, t->cfg.range_hi, x_neg);
     case EBM_TRAIN_CD:
       memcpy(x_neg, t->x_pos + first * t->item, (size_t)(B * t->item) * sizeof(float));

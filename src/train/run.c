@@ -262,9 +262,11 @@ static ebm_status save_checkpoint(const ebm_trainer *t, const ebm_run_opts *o, c
   /* where its fresh chains started: `ebm sample --ckpt` starts there too */
   char start[EBM_CHAIN_START_TEXT_MAX];
   int told = -1;
-  if (t->cfg.chain_start == EBM_START_GAUSSIAN) told = snprintf(start, sizeof start, "gaussian:%s", t->ds->spec);
+  const char *per_class = t->class_starts ? EBM_CHAIN_START_PER_CLASS : "";
+  if (t->cfg.chain_start == EBM_START_GAUSSIAN)
+    told = snprintf(start, sizeof start, "%sgaussian:%s", per_class, t->ds->spec);
   if (t->cfg.chain_start == EBM_START_MIXTURE)
-    told = snprintf(start, sizeof start, "mixture:%d:%s", t->cfg.start_components, t->ds->spec);
+    told = snprintf(start, sizeof start, "%smixture:%d:%s", per_class, t->cfg.start_components, t->ds->spec);
   if (told >= 0 && told < (int)sizeof start) {
     keys[n] = EBM_CHAIN_START_META_KEY;
     values[n++] = start;

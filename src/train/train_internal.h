@@ -18,6 +18,9 @@ struct ebm_trainer {
   ebm_sampler *sampler;      /* TRAIN_NEEDS_SAMPLER */
   ebm_replay *replay;        /* TRAIN_NEEDS_REPLAY with one slice (more: each slice's own, slices.c) */
   ebm_energy *start;         /* fresh chains' Gaussian (cfg.chain_start gaussian), or NULL: uniform */
+  ebm_energy **class_starts; /* conditional with a fitted start: class c's chains start from [c] (fitted to
+                              * class c's items; NULL for a class the data lacks), and start stays NULL */
+  int n_class_starts;        /* the network's classes when class_starts is set, else 0 */
   ebm_batcher *batcher;
   const ebm_dataset *batch_data; /* what the batcher draws from (ds, or a method's view: train_use_data) */
   ebm_adam *adam;
@@ -42,6 +45,9 @@ struct ebm_trainer {
   int64_t icd_n_refs;        /* 0 when the entropy term is off */
   train_slices sl;           /* the batch's fixed slices and this rank's share (slices.c) */
 };
+
+/* Frees n per-class starts and their array (NULL: nothing). */
+void train_free_class_starts(ebm_energy **starts, int n);
 
 /* Buffer items the entropy term compares each chain with (Du et al.'s 100). */
 #define TRAIN_ENTROPY_REFS 100

@@ -43,6 +43,7 @@ void ebm_trainer_free(ebm_trainer *t) {
   ebm_energy_free(t->energy);
   ebm_replay_free(t->replay);
   ebm_energy_free(t->start);
+  train_free_class_starts(t->class_starts, t->n_class_starts);
   ebm_batcher_free(t->batcher);
   ebm_adam_free(t->adam);
   ebm_free(t->x_pos);
@@ -100,7 +101,8 @@ static ebm_status fill_replay(ebm_trainer *t) {
     for (int64_t c = 0; c < (classes > 0 ? classes : 1); c++)
       for (int64_t done = 0; done < per_store; done += B) {
         int64_t m = per_store - done < B ? per_store - done : B;
-        ebm_status st = ebm_chain_start_draw(t->start, rng, m, t->item, t->cfg.range_lo, t->cfg.range_hi, t->x_neg);
+        const ebm_energy *start = t->class_starts && t->class_starts[c] ? t->class_starts[c] : t->start;
+        ebm_status st = ebm_chain_start_draw(start, rng, m, t->item, t->cfg.range_lo, t->cfg.range_hi, t->x_neg);
         for (int64_t i = 0; t->y_neg && i < m; i++) t->y_neg[i] = (int32_t)c;
         if (st == EBM_OK) st = ebm_replay_put(train_slice_replay(t, s), t->x_neg, t->y_neg, m, NULL, rng);
         if (st != EBM_OK) return st;
@@ -109,27 +111,59 @@ static ebm_status fill_replay(ebm_trainer *t) {
   return EBM_OK;
 }
 
+void train_free_class_starts(ebm_energy **starts, int n) {
+  for (int c = 0; starts && c < n; c++) ebm_energy_free(starts[c]);
+  free(starts);
+}
+
+/* A conditional run's starts: one per class of the data, each fitted to
+ * that class's items only (ebm_chain_start_fit_classes), so that a chain
+ * asked for class c starts near class c's items; the network's classes
+ * beyond the data's get none. */
+static ebm_status fit_class_starts(ebm_trainer *t, int components, ebm_energy ***out) {
+  const ebm_dataset *ds = t->batch_data;
+  const int classes = ebm_net_num_classes(t->net), have = ds->num_classes < classes ? ds->num_classes : classes;
+  ebm_energy **starts = calloc((size_t)classes, sizeof *starts);
+  if (!starts) return ebm_set_error(EBM_ERR_NOMEM, "out of memory for %d chain starts", classes);
+  ebm_status st = ebm_chain_start_fit_classes(ds->x->data, ds->labels, ds->x->shape[0], t->item, have, components,
+                                              starts);
+  if (st != EBM_OK) {
+    free(starts);
+    return st;
+  }
+  *out = starts;
+  return EBM_OK;
+}
+
 /* Fits the fresh chains' Gaussian to the data the batches come from, as
  * ebm_chain_start_open does for the checkpoint's recorded start (the same
  * data gives the same Gaussian, so a resumed run refits it exactly), and
- * hands it to every replay store. */
+ * hands it to every replay store; a conditional run fits one per class. */
 static ebm_status set_chain_start(ebm_trainer *t) {
   if (t->cfg.chain_start == EBM_START_UNIFORM) return EBM_OK;
   const ebm_dataset *ds = t->batch_data;
-  ebm_energy *fitted = NULL;
-  const int mixture = t->cfg.chain_start == EBM_START_MIXTURE;
-  ebm_status st =
-      ebm_chain_start_fit(ds->x->data, ds->x->shape[0], t->item, mixture ? t->cfg.start_components : 0, &fitted);
+  ebm_energy *fitted = NULL, **per_class = NULL;
+  const int mixture = t->cfg.chain_start == EBM_START_MIXTURE, components = mixture ? t->cfg.start_components : 0;
+  ebm_status st = t->y_neg ? fit_class_starts(t, components, &per_class)
+                           : ebm_chain_start_fit(ds->x->data, ds->x->shape[0], t->item, components, &fitted);
   if (st != EBM_OK) {
     char what[320];
-    snprintf(what, sizeof what, "init %s fitted to %s", mixture ? "mixture" : "gaussian", ds->spec);
+    snprintf(what, sizeof what, "init %s%s fitted to %s", t->y_neg ? "per-class " : "", mixture ? "mixture" : "gaussian",
+             ds->spec);
     return ebm_error_prefix(st, what);
   }
   ebm_energy_free(t->start);
+  train_free_class_starts(t->class_starts, t->n_class_starts);
   t->start = fitted;
-  if (t->replay) st = ebm_replay_set_start(t->replay, t->start);
-  for (int64_t s = 0; st == EBM_OK && t->sl.count > 1 && s < t->sl.count; s++)
-    if (t->sl.replay[s]) st = ebm_replay_set_start(t->sl.replay[s], t->start);
+  t->class_starts = per_class;
+  t->n_class_starts = per_class ? ebm_net_num_classes(t->net) : 0;
+  ebm_replay *stores[1] = {t->replay};
+  for (int64_t s = -1; st == EBM_OK && s < (t->sl.count > 1 ? t->sl.count : 0); s++) {
+    ebm_replay *rb = s < 0 ? stores[0] : t->sl.replay[s];
+    if (!rb) continue;
+    st = ebm_replay_set_start(rb, t->start);
+    if (st == EBM_OK && per_class) st = ebm_replay_set_class_starts(rb, t->class_starts, t->n_class_starts);
+  }
   return st;
 }
 
@@ -146,7 +180,7 @@ ebm_status train_use_data(ebm_trainer *t, const ebm_dataset *ds) {
   ebm_batcher_free(t->batcher);
   t->batcher = b;
   t->batch_data = ds;
-  return t->start ? set_chain_start(t) : EBM_OK; /* a switch after the trainer's own fit refits */
+  return t->start || t->class_starts ? set_chain_start(t) : EBM_OK; /* a switch after the trainer's own fit refits */
 }
 
 ebm_status ebm_trainer_new(ebm_net *net, const ebm_dataset *ds, const ebm_train_config *cfg,
