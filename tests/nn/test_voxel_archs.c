@@ -72,3 +72,60 @@ TEST(voxelnet_4layer_cond_file_has_its_shapes_and_grads) {
   CHECK(nt_check_param_grad(net, 2, 6) < NT_FD_TOL);
   ebm_net_free(net);
 }
+
+/* The voxelnet preset asked for classes (what `ebm train --conditional
+ * --arch voxelnet` builds): a class_affine after each of the three conv3d,
+ * tables [classes, C·D] on the folded output; FD of the input and of every
+ * parameter (class tables included) with items of different classes; the
+ * class is an input that matters: the same grid gets a different energy
+ * under each class, and the gradient of a class's tables comes only from
+ * the items of that class. Without classes the preset is as before. */
+TEST(voxelnet_preset_with_classes_is_e_of_x_and_y_with_fd_grads) {
+  ebm_net *plain = nt_build("{\"preset\":\"voxelnet\",\"width\":2}", 2, 1);
+  CHECK_EQ_INT(ebm_net_num_classes(plain), 0);
+  CHECK_EQ_INT(ebm_net_layer_count(plain), 8);
+  ebm_net_free(plain);
+
+  ebm_net *net = nt_build("{\"preset\":\"voxelnet\",\"width\":2,\"classes\":3}", 3, 2);
+  CHECK_EQ_INT(ebm_net_num_classes(net), 3);
+  CHECK(ebm_net_needs_labels(net));
+  const conv_row want[] = {{2, 16, 56}, {4, 8, 220}, {8, 4, 872}};
+  const int64_t tables = 2 * 3 * (2 * 16 + 4 * 8 + 8 * 4);
+  check_convs(net, want, 3, 56 + 220 + 872 + 33 + tables); /* the sum pool leaves C·D = 32 features */
+  nt_jitter(net, 0.3f, 4);
+  CHECK(nt_check_input_grad(net, 3, 5) < NT_FD_TOL);
+  CHECK(nt_check_param_grad(net, 3, 6) < NT_FD_TOL);
+
+  float *x = nt_inputs(net, 3, 7);
+  memcpy(x + 32768, x, 32768 * sizeof *x); /* one grid three times */
+  memcpy(x + 2 * 32768, x, 32768 * sizeof *x);
+  int32_t y[3] = {0, 1, 2};
+  const ebm_cond cond = ebm_cond_labels(y);
+  float e[3];
+  REQUIRE_OK(ebm_net_energy(net, x, &cond, 3, e));
+  CHECK(fabsf(e[0] - e[1]) > 1e-4f && fabsf(e[1] - e[2]) > 1e-4f && fabsf(e[0] - e[2]) > 1e-4f);
+
+  /* items of classes 0 and 2 only: class 1's tables get no gradient */
+  int32_t y02[3] = {0, 2, 0};
+  const ebm_cond cond02 = ebm_cond_labels(y02);
+  const float de[3] = {1.0f, 1.0f, 1.0f};
+  ebm_net_zero_grad(net);
+  REQUIRE_OK(ebm_net_backward_params(net, x, &cond02, 3, de, e));
+  int tables_seen = 0;
+  for (int i = 0; i < ebm_net_param_count(net); i++) {
+    const ebm_param *p = ebm_net_param(net, i);
+    /* the class tables: net.1, net.4, net.7 (gain and bias, [3, C·D]) */
+    if (!strstr(p->name, "net.1.") && !strstr(p->name, "net.4.") && !strstr(p->name, "net.7.")) continue;
+    tables_seen++;
+    REQUIRE(p->grad->shape[0] == 3);
+    const int64_t row = ebm_tensor_numel(p->grad) / 3;
+    const float *g = p->grad->data;
+    double r0 = 0, r1 = 0, r2 = 0;
+    for (int64_t k = 0; k < row; k++) r0 += fabs(g[k]), r1 += fabs(g[row + k]), r2 += fabs(g[2 * row + k]);
+    CHECK(r0 > 0 && r2 > 0);
+    CHECK(r1 == 0);
+  }
+  CHECK_EQ_INT(tables_seen, 6);
+  free(x);
+  ebm_net_free(net);
+}

@@ -96,3 +96,70 @@ TEST(mixture_starts_train_and_sample_on_voxel_grids) {
                      test_path("two.npy"), test_path("in.npy")),
              1, "no draws given known values");
 }
+
+/* A conditional run on labelled 17³ grids with --init mixture:K fits one
+ * mixture per class and records per-class:mixture:K:SPEC; `ebm sample
+ * --ckpt M --class c` starts there again: with no Langevin step its chains
+ * are the bits of class c's mixture (the same draws as --init
+ * mixture:K:SPEC:class=c), not another class's. --class out of range, a
+ * labels file of the wrong length and a per-class start for an
+ * unconditional model are refused in one line. */
+TEST(conditional_mixture_starts_are_per_class_and_sample_class_c_reuses_them) {
+  const int side = 17, n = 12;
+  float *grids = malloc(sizeof(float) * n * side * side * side);
+  int32_t labels[12];
+  REQUIRE(grids);
+  REQUIRE_OK(ebm_make_shapes3d(n, side, 3, grids, labels));
+  char data[512], lab[512], bad[512]; /* test_path's buffers are reused: keep copies */
+  snprintf(data, sizeof data, "%s", test_path("cv.npy"));
+  snprintf(lab, sizeof lab, "%s", test_path("cv-labels.npy"));
+  snprintf(bad, sizeof bad, "%s", test_path("bad-labels.npy"));
+  int64_t shape[5] = {n, 1, side, side, side}, lshape[1] = {n}, bshape[1] = {n - 1};
+  REQUIRE_OK(ebm_npy_save(data, EBM_DTYPE_F32, 5, shape, grids));
+  REQUIRE_OK(ebm_npy_save(lab, EBM_DTYPE_I32, 1, lshape, labels));
+  REQUIRE_OK(ebm_npy_save(bad, EBM_DTYPE_I32, 1, bshape, labels));
+  free(grids);
+  const char *arch =
+      "'{\"input\":[17,17,17],\"classes\":3,\"layers\":[{\"type\":\"conv3d\",\"name\":\"net.0\",\"out\":2,"
+      "\"kernel\":3,\"stride\":2,\"pad\":1,\"depth\":17},{\"type\":\"class_affine\",\"name\":\"net.1\"},"
+      "{\"type\":\"swish\"},{\"type\":\"global_sum_pool\"},{\"type\":\"linear\",\"name\":\"net.4\",\"out\":1}]}'";
+  CLI_EXPECT(run_cli("train --data npy:%s,%s --conditional --arch %s --method short-run --init mixture:2 --iters 2 "
+                     "--batch 3 --steps 2 --out %s",
+                     data, lab, arch, test_path("cm")),
+             0, NULL);
+  char ckpt[600], want[1400], init[1400];
+  snprintf(ckpt, sizeof ckpt, "%s", test_path("cm/ckpt/last.safetensors"));
+  snprintf(want, sizeof want, "chains start from per-class:mixture:2:npy:%s,%s, as in training", data, lab);
+  CLI_EXPECT(run_cli("sample --ckpt %s --class 1 --n 3 --steps 0 --seed 5 --out %s", ckpt, test_path("s1.npy")), 0,
+             want);
+  snprintf(init, sizeof init, "mixture:2:npy:%s,%s:class=1", data, lab);
+  CLI_EXPECT(run_cli("sample --ckpt %s --init %s --class 1 --n 3 --steps 0 --seed 5 --out %s", ckpt, init,
+                     test_path("d1.npy")),
+             0, NULL);
+  CHECK(test_same_file(test_path("s1.npy"), test_path("d1.npy")));
+  snprintf(init, sizeof init, "mixture:2:npy:%s,%s:class=2", data, lab);
+  CLI_EXPECT(run_cli("sample --ckpt %s --init %s --class 1 --n 3 --steps 0 --seed 5 --out %s", ckpt, init,
+                     test_path("d2.npy")),
+             0, NULL);
+  CHECK(!test_same_file(test_path("s1.npy"), test_path("d2.npy")));
+  /* all classes in turn (chain i asks for class i mod 3): each from its own start */
+  CLI_EXPECT(run_cli("sample --ckpt %s --n 6 --steps 0 --seed 5 --out %s", ckpt, test_path("all.npy")), 0, NULL);
+
+  CLI_EXPECT(run_cli("sample --ckpt %s --class 3 --n 3 --out %s", ckpt, test_path("s3.npy")), 2,
+             "--class must be in 0..2");
+  cli_result r = run_cli("train --data npy:%s,%s --conditional --arch %s --method short-run --init mixture:2 --iters 1 "
+                         "--batch 3 --steps 1 --out %s",
+                         data, bad, arch, test_path("bad"));
+  CHECK_CONTAINS(r.err, "bad-labels.npy: labels have shape [11] but");
+  int lines = 0;
+  for (const char *c = r.err; *c; c++) lines += *c == '\n';
+  CHECK_EQ_INT(lines, 1);
+  CLI_EXPECT(r, 1, NULL);
+  CLI_EXPECT(run_cli("train --data npy:%s --arch %s --method short-run --iters 1 --batch 3 --steps 1 --out %s", data,
+                     voxel_arch, test_path("u")),
+             0, NULL);
+  snprintf(init, sizeof init, "per-class:mixture:2:npy:%s,%s", data, lab);
+  CLI_EXPECT(run_cli("sample --ckpt %s --init %s --n 2 --steps 0 --out %s", test_path("u/ckpt/last.safetensors"), init,
+                     test_path("u.npy")),
+             2, "needs a class-conditional model");
+}
