@@ -1,5 +1,7 @@
 /* Shape classifiers on generated items (class_shares.h). */
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "class_shares.h"
 
@@ -31,4 +33,18 @@ void cli_print_class_shares(const char *who, const ebm_class_shares *c) {
   printf("; mean p(top class) %.3f, p >= 0.9 for %.3f", c->confidence, c->sure);
   if (!isnan(c->on_asked)) printf("; on the asked class %.3f", c->on_asked);
   printf("\n");
+}
+
+int cli_parse_asked(const char *verb, const char *spec, int *y) {
+  char *end = NULL;
+  const long v = strcmp(spec, "cycle") == 0 ? -1 : strtol(spec, &end, 10);
+  if (v == -1 ? strcmp(spec, "cycle") != 0 : (end == spec || *end || v < 0 || v >= EBM_SHAPE_COUNT))
+    return cli_usage_error(verb, "--asked must be 'cycle' or a class 0..%d (sphere, box, torus), got '%s'",
+                           EBM_SHAPE_COUNT - 1, spec);
+  *y = (int)v;
+  return 0;
+}
+
+void cli_fill_asked(int32_t *asked, int64_t n, int y) {
+  for (int64_t i = 0; asked && i < n; i++) asked[i] = y < 0 ? (int32_t)(i % EBM_SHAPE_COUNT) : y;
 }

@@ -27,4 +27,12 @@ ebm_status cli_classify_sets(const char *ckpt, int64_t item, const char *items_w
  * and "; on the asked class 0.500" when the set was asked for classes. */
 void cli_print_class_shares(const char *who, const ebm_class_shares *c);
 
+/* --asked of `ebm eval voxels` and `ebm eval points`: "cycle" (sample i
+ * asked for class i mod 3, what `ebm sample` gives a conditional model
+ * without --class: *y = -1) or one class Y of the three shapes for all.
+ * 0 or a usage error's exit code (verb names the command). */
+int cli_parse_asked(const char *verb, const char *spec, int *y);
+/* asked[i] for n samples from cli_parse_asked's y (NULL asked: nothing). */
+void cli_fill_asked(int32_t *asked, int64_t n, int y);
+
 #endif

@@ -11,20 +11,20 @@
 /* --classifier: the samples, the references and the noise baseline's clouds
  * through a shape classifier (ebm_classify_shares): c[0], c[1], c[2]. */
 static ebm_status classify(const char *ckpt, const float *s, int64_t ns, const float *r, int64_t nr, int64_t p,
-                           uint64_t seed, ebm_class_shares c[3]) {
+                           uint64_t seed, const int32_t *asked, ebm_class_shares c[3]) {
   float *cloud = malloc((size_t)(ns * p * 3) * sizeof *cloud);
   if (!cloud) return ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld noise clouds", (long long)ns);
   ebm_points_noise(r, nr, p, ns, seed, cloud);
   char what[96];
   snprintf(what, sizeof what, "clouds of %lld points are %lld", (long long)p, (long long)(p * 3));
-  const cli_class_set sets[3] = {{s, ns, NULL}, {r, nr, NULL}, {cloud, ns, NULL}};
+  const cli_class_set sets[3] = {{s, ns, asked}, {r, nr, NULL}, {cloud, ns, NULL}};
   ebm_status st = cli_classify_sets(ckpt, p * 3, what, 0, NULL, sets, 3, c);
   free(cloud);
   return st;
 }
 
 static int run_eval_points(int argc, char **argv) {
-  const char *samples_path = NULL, *ref_path = NULL, *png = NULL, *clf = NULL;
+  const char *samples_path = NULL, *ref_path = NULL, *png = NULL, *clf = NULL, *asked_spec = NULL;
   int64_t seed = 1;
   cli_opt opts[] = {
       {"samples", OPT_PATH_IN, &samples_path, "A.npy", "generated clouds, (n, P, 3) or (n, 1, P, 3) (required)"},
@@ -32,12 +32,17 @@ static int run_eval_points(int argc, char **argv) {
       {"png", OPT_PATH_OUT, &png, "FILE", "draw the first samples (up to 8) as projections"},
       {"seed", OPT_INT64, &seed, "S", "seed of the noise baseline"},
       {"classifier", OPT_PATH_IN, &clf, "CLF", "a shape classifier (K logits, e.g. ebm train --method jem --px-weight 0): the class shares and confidence of the samples and the noise"},
+      {"asked", OPT_STRING, &asked_spec, "cycle|Y", "with --classifier: the class each sample was asked for (cycle: sample i for i mod 3, as ebm sample cycles a conditional model's classes; Y: all for class Y of points:shapes' sphere, box, torus): the share landing on it"},
   };
   int rc = cli_parse(VERB, opts, CLI_NOPTS(opts), argc, argv, NULL, 0, NULL);
   if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
   if (!samples_path) return cli_usage_error(VERB, "--samples A.npy is required");
   if (!ref_path) return cli_usage_error(VERB, "--ref B.npy is required");
+  if (asked_spec && !clf) return cli_usage_error(VERB, "--asked needs --classifier CLF");
+  int asked_class = 0;
+  if (asked_spec && (rc = cli_parse_asked(VERB, asked_spec, &asked_class))) return rc;
   float *s = NULL, *r = NULL;
+  int32_t *asked = NULL;
   int64_t ns = 0, nr = 0, ps = 0, pr = 0;
   ebm_points_scores sc;
   ebm_class_shares classes[3];
@@ -47,7 +52,10 @@ static int run_eval_points(int argc, char **argv) {
     st = ebm_set_error(EBM_ERR_SHAPE, "%s: clouds of %lld points, %s has %lld; both need the same", samples_path,
                        (long long)ps, ref_path, (long long)pr);
   if (st == EBM_OK) st = ebm_points_compare(s, ns, r, nr, ps, (uint64_t)seed, &sc);
-  if (st == EBM_OK && clf) st = classify(clf, s, ns, r, nr, ps, (uint64_t)seed, classes);
+  if (st == EBM_OK && asked_spec && !(asked = malloc((size_t)ns * sizeof *asked)))
+    st = ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld classes asked", (long long)ns);
+  cli_fill_asked(asked, ns, asked_class);
+  if (st == EBM_OK && clf) st = classify(clf, s, ns, r, nr, ps, (uint64_t)seed, asked, classes);
   if (st == EBM_OK && png) st = ebm_points_png(png, s, ns < 8 ? ns : 8, ps, -1.0f, 1.0f);
   if (st != EBM_OK) {
     rc = cli_runtime_error(st);
@@ -61,10 +69,11 @@ static int run_eval_points(int argc, char **argv) {
   }
   free(s);
   free(r);
+  free(asked);
   return rc;
 }
 
-CLI_COMMAND(eval_points, "eval points", "--samples A.npy --ref B.npy [--png FILE] [--classifier CLF]",
+CLI_COMMAND(eval_points, "eval points", "--samples A.npy --ref B.npy [--png FILE] [--classifier CLF [--asked cycle|Y]]",
             "Chamfer distance and exact EMD of point clouds to a reference set",
             "For every sample cloud, finds the reference cloud with the smallest Chamfer distance (mean\n"
             "squared distance to the nearest point, both ways) and computes the exact earth mover's\n"
@@ -75,6 +84,7 @@ CLI_COMMAND(eval_points, "eval points", "--samples A.npy --ref B.npy [--png FILE
             "clouds, e.g. examples/arch/pointnet-classifier.json trained by `ebm train --method jem\n"
             "--px-weight 0` on the data and its labels): for the samples, the references and the\n"
             "noise, the share of clouds given to each class, the mean top-class probability and\n"
-            "the fraction classified with p >= 0.9. Clouds with\n"
+            "the fraction classified with p >= 0.9; with --asked, also the share of samples\n"
+            "classified as the class they were asked for. Clouds with\n"
             "NaN or Inf are refused, naming the cloud and the point.",
             run_eval_points)

@@ -24,19 +24,6 @@ static ebm_status load_grids(const char *path, ebm_npy *a, int64_t dhw[3]) {
   return ebm_voxels_check_finite(a->data, a->shape[0], dhw[0] * dhw[1] * dhw[2], path);
 }
 
-/* --asked: "cycle" (sample i asked for class i mod 3, what `ebm sample`
- * gives a conditional model without --class: *y = -1) or one class Y for
- * all. 0 or a usage error's exit code. */
-static int parse_asked(const char *spec, int *y) {
-  char *end = NULL;
-  const long v = strcmp(spec, "cycle") == 0 ? -1 : strtol(spec, &end, 10);
-  if (v == -1 ? strcmp(spec, "cycle") != 0 : (end == spec || *end || v < 0 || v >= EBM_SHAPE_COUNT))
-    return cli_usage_error(VERB, "--asked must be 'cycle' or a class 0..%d (sphere, box, torus), got '%s'",
-                           EBM_SHAPE_COUNT - 1, spec);
-  *y = (int)v;
-  return 0;
-}
-
 /* --classifier: the samples (with the classes they were asked for), the
  * references and the noise baseline's grids through a classifier of the
  * three shapes: c[0], c[1], c[2]. */
@@ -94,7 +81,7 @@ static int run_eval_voxels(int argc, char **argv) {
   if (!ref_path) return cli_usage_error(VERB, "--ref R.npy is required");
   if (asked_spec && !clf) return cli_usage_error(VERB, "--asked needs --classifier CLF");
   int asked_class = 0;
-  if (asked_spec && (rc = parse_asked(asked_spec, &asked_class))) return rc;
+  if (asked_spec && (rc = cli_parse_asked(VERB, asked_spec, &asked_class))) return rc;
   float lo = 0, hi = 1;
   if ((rc = cli_parse_range(VERB, range, &lo, &hi))) return rc;
   ebm_npy s = {0}, r = {0};
@@ -112,7 +99,7 @@ static int run_eval_voxels(int argc, char **argv) {
   const int64_t ns = st == EBM_OK ? s.shape[0] : 0, nr = st == EBM_OK ? r.shape[0] : 0;
   if (st == EBM_OK && asked_spec && !(asked = malloc((size_t)ns * sizeof *asked)))
     st = ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld labels", (long long)ns);
-  for (int64_t i = 0; asked && i < ns; i++) asked[i] = asked_class < 0 ? (int32_t)(i % EBM_SHAPE_COUNT) : asked_class;
+  cli_fill_asked(asked, ns, asked_class);
   if (st == EBM_OK) st = ebm_voxels_compare(s.data, ns, r.data, nr, ds, lo, hi, (uint64_t)seed, &sc);
   if (st == EBM_OK && clf) st = classify(clf, &s, &r, ds, lo, hi, (uint64_t)seed, asked, classes, &kept);
   if (st == EBM_OK && png) st = ebm_png_write_voxels(png, s.data, ns < 8 ? ns : 8, (int)ds[0], (int)ds[1], (int)ds[2]);

@@ -155,6 +155,24 @@ TEST(cli_eval_points_classifies_samples_references_and_noise) {
     CHECK(conf >= 1.0 / 3 - 1e-3 && conf <= 1.0 + 1e-9 && sure >= 0 && sure <= 1);
   }
   cli_result_free(&r);
+  /* --asked Y: every sample asked for class Y, so the share on the asked
+   * class is the samples' class-Y share; a class beyond the three, or
+   * --asked without a classifier, is refused in one line */
+  for (int y = 0; y < 3; y++) {
+    r = run_cli("eval points --samples %s --ref %s --classifier %s --asked %d", data, data, clf, y);
+    CHECK_EQ_INT(r.code, 0);
+    const char *who = "samples  classified as sphere ", *line = strstr(r.out, who);
+    double share[3], conf, sure, on_asked;
+    REQUIRE(line && sscanf(line + strlen(who),
+                           "%lf box %lf torus %lf; mean p(top class) %lf, p >= 0.9 for %lf; on the asked class %lf",
+                           &share[0], &share[1], &share[2], &conf, &sure, &on_asked) == 6);
+    CHECK_NEAR(on_asked, share[y], 1e-9);
+    CHECK(!strstr(strstr(r.out, "refs "), "asked")); /* only the samples were asked for a class */
+    cli_result_free(&r);
+  }
+  CLI_EXPECT(run_cli("eval points --samples %s --ref %s --classifier %s --asked 3", data, data, clf), 2,
+             "--asked must be 'cycle' or a class 0..2");
+  CLI_EXPECT(run_cli("eval points --samples %s --ref %s --asked cycle", data, data), 2, "--asked needs --classifier");
   /* An energy without classes is not a classifier; clouds of another size do not fit. */
   r = run_cli("train --data npy:%s --arch '{\"preset\":\"pointnet\",\"in_dim\":16,\"width\":4}' --range -1,1 "
               "--batch 4 --steps 1 --iters 1 --buffer 8 --out %s", data, test_path("plain"));
