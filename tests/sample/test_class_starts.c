@@ -149,3 +149,30 @@ TEST(per_class_text_refits_the_same_starts_and_refuses_what_it_cannot_be) {
   for (int c = 0; c < 4; c++) CHECK(four[c] == NULL);
   free(x), free(a), free(b);
 }
+
+/* A class-conditional replay buffer (PCD's) with per-class starts: every
+ * fresh item of class c lies nearest class c; a start list of the wrong
+ * length is refused. */
+TEST(replay_fresh_items_come_from_their_class_start) {
+  float *x = malloc(sizeof(float) * N * DIM), *got = malloc(sizeof(float) * 30 * DIM);
+  int32_t labels[N], y[30];
+  REQUIRE(x && got);
+  class_grids(x, labels, 13);
+  ebm_energy *starts[CLASSES];
+  REQUIRE_OK(ebm_chain_start_fit_classes(x, labels, N, DIM, CLASSES, 2, starts));
+  ebm_replay *rb = NULL;
+  const int64_t shape[3] = {SIDE, SIDE, SIDE};
+  REQUIRE_OK(ebm_replay_new(30, 3, shape, CLASSES, -1.0f, 2.0f, &rb));
+  CHECK(ebm_replay_set_class_starts(rb, starts, 2) == EBM_ERR_SHAPE);
+  REQUIRE_OK(ebm_replay_set_class_starts(rb, starts, CLASSES));
+  for (int i = 0; i < 30; i++) y[i] = (i * 7) % CLASSES;
+  ebm_rng rng;
+  ebm_rng_init(&rng, 2);
+  REQUIRE_OK(ebm_replay_get(rb, got, y, 30, 1.0f, &rng, NULL));
+  int own = 0;
+  for (int i = 0; i < 30; i++) own += nearest_class(got + i * DIM, x, labels) == y[i];
+  CHECK_EQ_INT(own, 30);
+  ebm_replay_free(rb);
+  for (int c = 0; c < CLASSES; c++) ebm_energy_free(starts[c]);
+  free(x), free(got);
+}
