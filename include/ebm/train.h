@@ -170,7 +170,11 @@ typedef struct {
    * 4096 values per item, low-rank above; ebm_chain_start_draw), or
    * EBM_START_MIXTURE, a mixture of start_components Gaussians in the
    * data's principal subspace (ebm_subspace_mixture_fit): draws near one
-   * cluster of the data each, for data of many separate modes. */
+   * cluster of the data each, for data of many separate modes. A
+   * conditional run fits a Gaussian or mixture per class instead
+   * (ebm_chain_start_fit_classes): a chain asked for class c starts from
+   * class c's, and the checkpoint records "per-class:..." so that
+   * `ebm sample --class c` starts there too. */
   ebm_chain_start chain_start;
   int start_components;       /* EBM_START_MIXTURE's K (--init mixture:K) */
   float alpha;                /* the energy L2 coefficient α, 1 (A.11) */

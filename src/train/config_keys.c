@@ -149,7 +149,8 @@ static const ebm_train_setting common[] = {
     SPECIAL_ROW("init", chain_start, "KIND", "where fresh chains start (pcd/jem buffer noise, short-run chains, recovery's "
                 "noisiest level when sampled): uniform noise on the range | gaussian (a Gaussian fitted to the "
                 "data, clamped: full covariance up to 4096 values per item, low-rank above) | mixture:K (K Gaussians "
-                "in the data's top-64 principal subspace: each draw near one cluster of the data)", 0),
+                "in the data's top-64 principal subspace: each draw near one cluster of the data); with --conditional "
+                "a fitted start is fitted per class, and a chain of class c starts from class c's", 0),
     SPECIAL_ROW("buffer-policy", policy, "P", "how chains return to the buffer: random (in place) | reservoir | fifo", ID),
     SPECIAL_ROW("augment", augment, "LIST", "transform chains restarted from the buffer: flip,shift,noise | none", 0),
     SPECIAL_ROW("data-augment", data_augment, "LIST", "transform each data item a step draws (a random mirror, a shift of "
