@@ -135,6 +135,12 @@ static ebm_status fit_class_starts(ebm_trainer *t, int components, ebm_energy **
   return EBM_OK;
 }
 
+/* A replay store's fresh items: the trainer's start, or its class's. */
+static ebm_status give_starts(const ebm_trainer *t, ebm_replay *rb) {
+  ebm_status st = ebm_replay_set_start(rb, t->start);
+  return st == EBM_OK ? ebm_replay_set_class_starts(rb, t->class_starts, t->n_class_starts) : st;
+}
+
 /* Fits the fresh chains' Gaussian to the data the batches come from, as
  * ebm_chain_start_open does for the checkpoint's recorded start (the same
  * data gives the same Gaussian, so a resumed run refits it exactly), and
@@ -157,13 +163,9 @@ static ebm_status set_chain_start(ebm_trainer *t) {
   t->start = fitted;
   t->class_starts = per_class;
   t->n_class_starts = per_class ? ebm_net_num_classes(t->net) : 0;
-  ebm_replay *stores[1] = {t->replay};
-  for (int64_t s = -1; st == EBM_OK && s < (t->sl.count > 1 ? t->sl.count : 0); s++) {
-    ebm_replay *rb = s < 0 ? stores[0] : t->sl.replay[s];
-    if (!rb) continue;
-    st = ebm_replay_set_start(rb, t->start);
-    if (st == EBM_OK && per_class) st = ebm_replay_set_class_starts(rb, t->class_starts, t->n_class_starts);
-  }
+  if (t->replay) st = give_starts(t, t->replay);
+  for (int64_t s = 0; st == EBM_OK && t->sl.count > 1 && s < t->sl.count; s++)
+    if (t->sl.replay[s]) st = give_starts(t, t->sl.replay[s]);
   return st;
 }
 
