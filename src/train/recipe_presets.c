@@ -37,7 +37,9 @@ static void pointnet_recipe(ebm_train_config *cfg) {
  * README "Textures, videos and voxels": on 900 shapes3d grids, 1000
  * samples classified 0.388 / 0.300 / 0.312 sphere / box / torus, surface
  * Chamfer 0.0168, against the latent-EBM mixture's 0.0286). λ 10 does not
- * move chains of 32 768 voxels (the gradient per voxel is ~1e-4). */
+ * move chains of 32 768 voxels (the gradient per voxel is ~1e-4). With
+ * --conditional the mixture is fitted per class (trainer.c): 30 components
+ * per class drew the class asked for 0.927 / 0.813 / 0.960 of the time. */
 static void voxelnet_recipe(ebm_train_config *cfg) {
   if (cfg->method == EBM_TRAIN_PCD) cfg->method = EBM_TRAIN_SHORT_RUN; /* the default; a given --method wins */
   cfg->sampler = ebm_sampler_defaults(EBM_SAMPLER_LANGEVIN);
