@@ -38,16 +38,22 @@
  * The shifted form (stride 1, both sides of the conv at least
  * SHIFTED_MIN_CHANNELS channels). im2col writes every input pixel kh·kw
  * times, and sgemm then packs that col matrix once more. Instead the group
- * is copied once into a zero-padded CHWN buffer of width Wp = W_in + 2·pad,
- * and the output is computed on the same width: output pixel (oh, ow) is
- * column (oh·Wp + ow)·g + t, and the input pixel of tap (i, j) under it is
- * the same column of the buffer shifted by (i·Wp + j)·g. So tap (i, j)'s
- * contribution is one sgemm, out (C_out × cols) += w_ij (C_out × C_in) ·
- * buffer + (i·Wp + j)·g (C_in × cols, row stride the padded plane), the kh·kw
- * sgemms summing in tap order (β = 0 for the first); sgemm's packing is the
- * only gather. The last kh − 1 columns of each row are junk (they straddle
- * two rows) and the epilogue skips them; cols = ((H_out − 1)·Wp + W_out)·g
- * keeps every read inside the buffer.
+ * is copied once into a zero-padded CHWN buffer whose rows are Wq = W_in +
+ * pad pixels apart: pad zero pixels, then the row (input pixel (h, w) at ((h + pad)·Wq + pad + w)·g),
+ * so the zeros right of one row are the zeros left of the next (zero rows
+ * above and below the image). The output is computed on the same width: output
+ * pixel (oh, ow) is column (oh·Wq + ow)·g + t, and the input pixel of tap
+ * (i, j) under it is the same column of the buffer shifted by (i·Wq + j)·g
+ * (a column left of the row, ow + j < pad, or right of it, ow + j ≥ pad +
+ * W_in, lands in a gap). So tap (i, j)'s contribution is one sgemm, out
+ * (C_out × cols) += w_ij (C_out × C_in) · buffer + (i·Wq + j)·g (C_in ×
+ * cols, row stride the padded plane), the kh·kw sgemms summing in tap order
+ * (β = 0 for the first); sgemm's packing is the only gather. The last Wq −
+ * W_out = kw − 1 − pad columns of each output row are junk (they straddle
+ * two rows) and the epilogue skips them — pad of them, where a gap of 2·pad
+ * per row (each row padded on its own) computed kw − 1: 811 columns
+ * instead of 838 per item for a 28×28 3×3 conv, 55 instead of 61 at 7×7.
+ * cols = ((H_out − 1)·Wq + W_out)·g keeps every read inside the buffer.
  * The input gradient of a stride-1 conv is itself a forward conv: with
  * w'[ci][co][kh−1−i][kw−1−j] = w[co][ci][i][j] and pad' = kh − 1 − pad,
  * dx[ci, y, x] = Σ_{co,i,j} w'[ci, co, i, j] · dy[co, y − pad' + i, x − pad'
@@ -107,13 +113,19 @@ static int shifted_input_grad(const ebm_conv2d_shape *s) {
   return shifted(s) && s->kh == s->kw && s->pad <= s->kh - 1;
 }
 
-/* Shifted form of s: the padded buffer's plane (floats per channel), the
- * output columns and its row width, for a group of g items. */
+/* Shifted form of s: the row width Wq (pixels), the padded buffer's plane
+ * (floats per channel: the last pixel read is (H_in + 2·pad − 1)·Wq + W_in
+ * + 2·pad − 1) and the output columns, for a group of g items. When pad >
+ * kw − 1 an output row (W_in + 2·pad − kw + 1 pixels) is longer than Wq and
+ * its last pixels share columns with the first of the next row; both read
+ * only zeros (input columns ≥ W_in and < 0), so the shared column holds the
+ * right value, 0, for both. */
+static int64_t shifted_wq(const ebm_conv2d_shape *s) { return s->w_in + s->pad; }
 static int64_t shifted_plane(const ebm_conv2d_shape *s, int64_t g) {
-  return (s->h_in + 2 * s->pad) * (s->w_in + 2 * s->pad) * g;
+  return ((s->h_in + 2 * s->pad) * shifted_wq(s) + s->pad) * g;
 }
 static int64_t shifted_cols(const ebm_conv2d_shape *s, int64_t g) {
-  return ((s->h_out - 1) * (s->w_in + 2 * s->pad) + s->w_out) * g;
+  return ((s->h_out - 1) * shifted_wq(s) + s->w_out) * g;
 }
 /* Floats of its padded buffer + output (both in the col part). */
 static size_t shifted_floats(const ebm_conv2d_shape *s, int64_t g) {
@@ -176,23 +188,25 @@ static void pack_taps_flipped(const ebm_conv2d_shape *s, const float *restrict w
 // (C_out × shifted_cols) the sums of every tap, the junk columns included.
 static void shifted_group(const ebm_conv2d_shape *s, const float *restrict xt, int64_t gn,
                           const float *taps, float *restrict buf, float *restrict out) {
-  const int64_t wp = s->w_in + 2 * s->pad, plane = shifted_plane(s, gn), cols = shifted_cols(s, gn);
-  const int64_t row = s->w_in * gn, edge = s->pad * gn, band = s->pad * wp * gn;
-  for (int64_t c = 0; c < s->c_in; c++) { /* the interior, and zeros around it */
+  const int64_t wq = shifted_wq(s), plane = shifted_plane(s, gn), cols = shifted_cols(s, gn);
+  const int64_t row = s->w_in * gn, gap = s->pad * gn;
+  const int64_t first = (s->pad * wq + s->pad) * gn, end = first + (s->h_in - 1) * wq * gn + row;
+  for (int64_t c = 0; c < s->c_in; c++) { /* the rows, each after its gap; zeros above and below */
     float *restrict plane_c = buf + c * plane;
-    memset(plane_c, 0, (size_t)band * sizeof *buf);
+    memset(plane_c, 0, (size_t)first * sizeof *buf);
     for (int64_t h = 0; h < s->h_in; h++) {
-      float *restrict dst = plane_c + band + h * wp * gn;
-      for (int64_t q = 0; q < edge; q++) dst[q] = 0.0f, dst[edge + row + q] = 0.0f;
-      memcpy(dst + edge, xt + (c * s->h_in + h) * row, (size_t)row * sizeof *buf);
+      float *restrict dst = plane_c + first + h * wq * gn;
+      if (h > 0)
+        for (int64_t q = 1; q <= gap; q++) dst[-q] = 0.0f;
+      memcpy(dst, xt + (c * s->h_in + h) * row, (size_t)row * sizeof *buf);
     }
-    memset(plane_c + plane - band, 0, (size_t)band * sizeof *buf);
+    memset(plane_c + end, 0, (size_t)(plane - end) * sizeof *buf);
   }
   for (int64_t i = 0; i < s->kh; i++)
     for (int64_t j = 0; j < s->kw; j++) {
       const int64_t tap = i * s->kw + j;
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)s->c_out, (int)cols, (int)s->c_in,
-                  1.0f, taps + tap * s->c_out * s->c_in, (int)s->c_in, buf + (i * wp + j) * gn,
+                  1.0f, taps + tap * s->c_out * s->c_in, (int)s->c_in, buf + (i * wq + j) * gn,
                   (int)plane, tap == 0 ? 0.0f : 1.0f, out, (int)cols);
     }
 }
@@ -201,13 +215,13 @@ static void shifted_group(const ebm_conv2d_shape *s, const float *restrict xt, i
 // shifted_group left it for shape s): channel c, row y of item t.
 static void shifted_to_nchw(const ebm_conv2d_shape *s, const float *out, int64_t gn, float *dst,
                             int64_t ld) {
-  const int64_t wp = s->w_in + 2 * s->pad, cols = shifted_cols(s, gn), p = conv_p(s);
+  const int64_t wq = shifted_wq(s), cols = shifted_cols(s, gn), p = conv_p(s);
   for (int64_t c = 0; c < s->c_out; c++)
     for (int64_t y = 0; y < s->h_out; y++)
       if (gn == 1) /* a copy */
-        memcpy(dst + c * p + y * s->w_out, out + c * cols + y * wp, (size_t)s->w_out * sizeof *dst);
+        memcpy(dst + c * p + y * s->w_out, out + c * cols + y * wq, (size_t)s->w_out * sizeof *dst);
       else
-        ops_transpose(s->w_out, gn, out + c * cols + y * wp * gn, gn, dst + c * p + y * s->w_out, ld);
+        ops_transpose(s->w_out, gn, out + c * cols + y * wq * gn, gn, dst + c * p + y * s->w_out, ld);
 }
 
 
