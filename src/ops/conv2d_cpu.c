@@ -183,25 +183,58 @@ static void pack_taps_flipped(const ebm_conv2d_shape *s, const float *restrict w
         taps[((kk - 1 - q) * s->c_in + ci) * s->c_out + co] = w[(co * s->c_in + ci) * kk + q];
 }
 
-// The shifted form (top of the file) of conv s on a group of gn items: xt
-// is the group in CHWN (C_in·H_in·W_in × gn), buf gets it zero-padded, out
-// (C_out × shifted_cols) the sums of every tap, the junk columns included.
-static void shifted_group(const ebm_conv2d_shape *s, const float *restrict xt, int64_t gn,
-                          const float *taps, float *restrict buf, float *restrict out) {
-  const int64_t wq = shifted_wq(s), plane = shifted_plane(s, gn), cols = shifted_cols(s, gn);
+/* Groups of fewer items than this move between NCHW and the shifted form's
+ * CHWN buffer row by row with plain loops (ops_transpose's 8×8 register
+ * tiles do not fit them, and its plain loop, tiled for large matrices,
+ * costs more than the rows it moves); larger ones go through an
+ * ops_transpose of the whole group into xt first. */
+#define SHIFTED_TILE_ITEMS 8
+
+// buf (C_in planes of shifted_plane floats) = the group zero-padded (top
+// of the file): gn items of (C_in, H_in, W_in) at x with item stride ld,
+// times gate (same layout) when gate is not NULL; xt (C_in·H_in·W_in × gn)
+// is scratch.
+static void shifted_fill(const ebm_conv2d_shape *s, const float *x, const float *gate, int64_t ld,
+                         int64_t gn, float *restrict xt, float *restrict buf) {
+  const int64_t wq = shifted_wq(s), plane = shifted_plane(s, gn), hw = s->h_in * s->w_in;
   const int64_t row = s->w_in * gn, gap = s->pad * gn;
   const int64_t first = (s->pad * wq + s->pad) * gn, end = first + (s->h_in - 1) * wq * gn + row;
+  const int tiled = gn >= SHIFTED_TILE_ITEMS;
+  if (tiled && gate)
+    ops_transpose_product(gn, conv_f_in(s), x, gate, ld, xt, gn);
+  else if (tiled)
+    ops_transpose(gn, conv_f_in(s), x, ld, xt, gn);
   for (int64_t c = 0; c < s->c_in; c++) { /* the rows, each after its gap; zeros above and below */
     float *restrict plane_c = buf + c * plane;
     memset(plane_c, 0, (size_t)first * sizeof *buf);
     for (int64_t h = 0; h < s->h_in; h++) {
       float *restrict dst = plane_c + first + h * wq * gn;
+      const int64_t at = c * hw + h * s->w_in; /* the row in an item */
       if (h > 0)
         for (int64_t q = 1; q <= gap; q++) dst[-q] = 0.0f;
-      memcpy(dst, xt + (c * s->h_in + h) * row, (size_t)row * sizeof *buf);
+      if (tiled) {
+        memcpy(dst, xt + at * gn, (size_t)row * sizeof *buf);
+      } else if (gate) {
+        for (int64_t t = 0; t < gn; t++) {
+          const float *restrict xr = x + t * ld + at, *restrict gr = gate + t * ld + at;
+          for (int64_t w = 0; w < s->w_in; w++) dst[w * gn + t] = xr[w] * gr[w];
+        }
+      } else {
+        for (int64_t t = 0; t < gn; t++) {
+          const float *restrict xr = x + t * ld + at;
+          for (int64_t w = 0; w < s->w_in; w++) dst[w * gn + t] = xr[w];
+        }
+      }
     }
     memset(plane_c + end, 0, (size_t)(plane - end) * sizeof *buf);
   }
+}
+
+// out (C_out × shifted_cols, the junk columns included) = the sums of every
+// tap of conv s over buf, as shifted_fill left it for a group of gn items.
+static void shifted_taps(const ebm_conv2d_shape *s, int64_t gn, const float *taps,
+                         const float *buf, float *out) {
+  const int64_t wq = shifted_wq(s), plane = shifted_plane(s, gn), cols = shifted_cols(s, gn);
   for (int64_t i = 0; i < s->kh; i++)
     for (int64_t j = 0; j < s->kw; j++) {
       const int64_t tap = i * s->kw + j;
@@ -212,18 +245,23 @@ static void shifted_group(const ebm_conv2d_shape *s, const float *restrict xt, i
 }
 
 // dst (gn items, NCHW with item stride ld) = the valid columns of out (as
-// shifted_group left it for shape s): channel c, row y of item t.
+// shifted_taps left it for shape s): channel c, row y of item t.
 static void shifted_to_nchw(const ebm_conv2d_shape *s, const float *out, int64_t gn, float *dst,
                             int64_t ld) {
   const int64_t wq = shifted_wq(s), cols = shifted_cols(s, gn), p = conv_p(s);
   for (int64_t c = 0; c < s->c_out; c++)
-    for (int64_t y = 0; y < s->h_out; y++)
+    for (int64_t y = 0; y < s->h_out; y++) {
+      const float *restrict src = out + c * cols + y * wq * gn;
+      float *restrict d = dst + c * p + y * s->w_out;
       if (gn == 1) /* a copy */
-        memcpy(dst + c * p + y * s->w_out, out + c * cols + y * wq, (size_t)s->w_out * sizeof *dst);
+        memcpy(d, src, (size_t)s->w_out * sizeof *dst);
+      else if (gn >= SHIFTED_TILE_ITEMS)
+        ops_transpose(s->w_out, gn, src, gn, d, ld);
       else
-        ops_transpose(s->w_out, gn, out + c * cols + y * wq * gn, gn, dst + c * p + y * s->w_out, ld);
+        for (int64_t t = 0; t < gn; t++)
+          for (int64_t x = 0; x < s->w_out; x++) d[t * ld + x] = src[x * gn + t];
+    }
 }
-
 
 // xt is a group of g items in CHWN (F × g); col is (C_in·kh·kw) × (P·g),
 // column (p, t): col[(c,i,j)][(oh·W_out + ow)·g + t] = x_t[c, oh·s − pad + i, ow·s − pad + j].
@@ -331,10 +369,10 @@ static void forward_groups(void *ctx, int64_t begin, int64_t end, int tid) {
   for (int64_t a = begin * g; a < end * g && a < s->n; a += g) {
     const int64_t gn = a + g < s->n ? g : s->n - a, cols = gn * p;
     float *z = j->pre ? j->pre + a * fo : base + l.zt; /* no pre kept: the group's own */
-    if (shift) { /* one item: its NCHW is its CHWN */
+    if (shift) {
       float *out = col + conv_round_up((size_t)(s->c_in * shifted_plane(s, gn)));
-      if (gn > 1) ops_transpose(gn, fi, j->x + a * fi, fi, xt, gn);
-      shifted_group(s, gn > 1 ? xt : j->x + a * fi, gn, j->ws + l.taps, col, out);
+      shifted_fill(s, j->x + a * fi, NULL, fi, gn, xt, col);
+      shifted_taps(s, gn, j->ws + l.taps, col, out);
       shifted_to_nchw(s, out, gn, z, fo);
     } else {
       ops_transpose(gn, fi, j->x + a * fi, fi, xt, gn);
@@ -380,13 +418,15 @@ static void backward_input_groups(void *ctx, int64_t begin, int64_t end, int tid
   const ebm_conv2d_shape t = transposed_shape(s);
   for (int64_t a = begin * g; a < end * g && a < s->n; a += g) {
     const int64_t gn = a + g < s->n ? g : s->n - a, cols = gn * p;
-    gather_dy(s, j->dy, j->gate_in, a, gn, mat);
-    if (shift) { /* the forward conv of dy with the flipped weights, shifted */
+    if (shift) { /* the forward conv of dy (⊙ gate) with the flipped weights, shifted */
+      const int64_t fo = conv_f_out(s);
       float *out = col + conv_round_up((size_t)(t.c_in * shifted_plane(&t, gn)));
-      shifted_group(&t, mat, gn, j->ws + l.taps, col, out);
+      shifted_fill(&t, j->dy + a * fo, j->gate_in ? j->gate_in + a * fo : NULL, fo, gn, mat, col);
+      shifted_taps(&t, gn, j->ws + l.taps, col, out);
       shifted_to_nchw(&t, out, gn, j->dx + a * fi, fi);
       continue;
     }
+    gather_dy(s, j->dy, j->gate_in, a, gn, mat);
     /* dcol (K × P·g) = wᵀ (K × C_out) · mat (C_out × P·g) */
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)cols, (int)s->c_out, 1.0f,
                 j->w, (int)k, mat, (int)cols, 0.0f, col, (int)cols);
