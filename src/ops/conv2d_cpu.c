@@ -190,6 +190,41 @@ static void pack_taps_flipped(const ebm_conv2d_shape *s, const float *restrict w
  * ops_transpose of the whole group into xt first. */
 #define SHIFTED_TILE_ITEMS 8
 
+// dst[w·gn + t] = x[t·ld + w] (· gate[t·ld + w] when gate is not NULL)
+// for w < len, t < gn: one row of gn NCHW items into CHWN. Inlined with gn a
+// constant (rows_to_chwn) so that the compiler vectorises the interleave.
+static inline __attribute__((always_inline)) void row_to_chwn(const float *restrict x,
+                                                              const float *restrict gate,
+                                                              int64_t ld, int64_t len, int64_t gn,
+                                                              float *restrict dst) {
+  for (int64_t w = 0; w < len; w++)
+    for (int64_t t = 0; t < gn; t++) dst[w * gn + t] = gate ? x[t * ld + w] * gate[t * ld + w] : x[t * ld + w];
+}
+static void rows_to_chwn(const float *x, const float *gate, int64_t ld, int64_t len, int64_t gn,
+                         float *dst) {
+  switch (gn) {
+  case 1: row_to_chwn(x, gate, ld, len, 1, dst); break;
+  case 2: row_to_chwn(x, gate, ld, len, 2, dst); break;
+  case 4: row_to_chwn(x, gate, ld, len, 4, dst); break;
+  default: row_to_chwn(x, gate, ld, len, gn, dst);
+  }
+}
+
+// The inverse for output rows: dst[t·ld + x] = src[x·gn + t].
+static inline __attribute__((always_inline)) void row_from_chwn(const float *restrict src,
+                                                                int64_t len, int64_t gn,
+                                                                float *restrict dst, int64_t ld) {
+  for (int64_t x = 0; x < len; x++)
+    for (int64_t t = 0; t < gn; t++) dst[t * ld + x] = src[x * gn + t];
+}
+static void rows_from_chwn(const float *src, int64_t len, int64_t gn, float *dst, int64_t ld) {
+  switch (gn) {
+  case 2: row_from_chwn(src, len, 2, dst, ld); break;
+  case 4: row_from_chwn(src, len, 4, dst, ld); break;
+  default: row_from_chwn(src, len, gn, dst, ld);
+  }
+}
+
 // buf (C_in planes of shifted_plane floats) = the group zero-padded (top
 // of the file): gn items of (C_in, H_in, W_in) at x with item stride ld,
 // times gate (same layout) when gate is not NULL; xt (C_in·H_in·W_in × gn)
@@ -212,19 +247,14 @@ static void shifted_fill(const ebm_conv2d_shape *s, const float *x, const float 
       const int64_t at = c * hw + h * s->w_in; /* the row in an item */
       if (h > 0)
         for (int64_t q = 1; q <= gap; q++) dst[-q] = 0.0f;
-      if (tiled) {
+      if (tiled)
         memcpy(dst, xt + at * gn, (size_t)row * sizeof *buf);
-      } else if (gate) {
-        for (int64_t t = 0; t < gn; t++) {
-          const float *restrict xr = x + t * ld + at, *restrict gr = gate + t * ld + at;
-          for (int64_t w = 0; w < s->w_in; w++) dst[w * gn + t] = xr[w] * gr[w];
-        }
-      } else {
-        for (int64_t t = 0; t < gn; t++) {
-          const float *restrict xr = x + t * ld + at;
-          for (int64_t w = 0; w < s->w_in; w++) dst[w * gn + t] = xr[w];
-        }
-      }
+      else if (gate)
+        rows_to_chwn(x + at, gate + at, ld, s->w_in, gn, dst);
+      else if (gn == 1)
+        memcpy(dst, x + at, (size_t)row * sizeof *buf);
+      else
+        rows_to_chwn(x + at, NULL, ld, s->w_in, gn, dst);
     }
     memset(plane_c + end, 0, (size_t)(plane - end) * sizeof *buf);
   }
@@ -258,8 +288,7 @@ static void shifted_to_nchw(const ebm_conv2d_shape *s, const float *out, int64_t
       else if (gn >= SHIFTED_TILE_ITEMS)
         ops_transpose(s->w_out, gn, src, gn, d, ld);
       else
-        for (int64_t t = 0; t < gn; t++)
-          for (int64_t x = 0; x < s->w_out; x++) d[t * ld + x] = src[x * gn + t];
+        rows_from_chwn(src, s->w_out, gn, d, ld);
     }
 }
 
