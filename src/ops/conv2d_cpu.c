@@ -274,6 +274,30 @@ static void shifted_taps(const ebm_conv2d_shape *s, int64_t gn, const float *tap
     }
 }
 
+/* A 1×1 conv without padding needs no buffer: its one tap multiplies each
+ * item's NCHW planes as they are (C_in × H·W), one sgemm per item straight
+ * into the output. */
+static int pointwise(const ebm_conv2d_shape *s) { return s->kh == 1 && s->kw == 1 && s->pad == 0; }
+
+// Items t < gn of a pointwise s: out + t·ldo (C_out × P) = taps (C_out ×
+// C_in) · (in ⊙ gate) + t·ldi (C_in × P; the product, when gate is not
+// NULL, in scratch, C_in·P floats).
+static void pointwise_items(const ebm_conv2d_shape *s, int64_t gn, const float *taps, const float *in,
+                            const float *gate, int64_t ldi, float *restrict scratch, float *out,
+                            int64_t ldo) {
+  const int64_t p = conv_p(s), f = s->c_in * p;
+  for (int64_t t = 0; t < gn; t++) {
+    const float *b = in + t * ldi;
+    if (gate) {
+      const float *restrict x = b, *restrict gt = gate + t * ldi;
+      for (int64_t q = 0; q < f; q++) scratch[q] = x[q] * gt[q];
+      b = scratch;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)s->c_out, (int)p, (int)s->c_in, 1.0f,
+                taps, (int)s->c_in, b, (int)p, 0.0f, out + t * ldo, (int)p);
+  }
+}
+
 // dst (gn items, NCHW with item stride ld) = the valid columns of out (as
 // shifted_taps left it for shape s): channel c, row y of item t.
 static void shifted_to_nchw(const ebm_conv2d_shape *s, const float *out, int64_t gn, float *dst,
@@ -398,7 +422,9 @@ static void forward_groups(void *ctx, int64_t begin, int64_t end, int tid) {
   for (int64_t a = begin * g; a < end * g && a < s->n; a += g) {
     const int64_t gn = a + g < s->n ? g : s->n - a, cols = gn * p;
     float *z = j->pre ? j->pre + a * fo : base + l.zt; /* no pre kept: the group's own */
-    if (shift) {
+    if (shift && pointwise(s)) {
+      pointwise_items(s, gn, j->ws + l.taps, j->x + a * fi, NULL, fi, NULL, z, fo);
+    } else if (shift) {
       float *out = col + conv_round_up((size_t)(s->c_in * shifted_plane(s, gn)));
       shifted_fill(s, j->x + a * fi, NULL, fi, gn, xt, col);
       shifted_taps(s, gn, j->ws + l.taps, col, out);
@@ -447,8 +473,13 @@ static void backward_input_groups(void *ctx, int64_t begin, int64_t end, int tid
   const ebm_conv2d_shape t = transposed_shape(s);
   for (int64_t a = begin * g; a < end * g && a < s->n; a += g) {
     const int64_t gn = a + g < s->n ? g : s->n - a, cols = gn * p;
+    const int64_t fo = conv_f_out(s);
+    if (shift && pointwise(s)) {
+      pointwise_items(&t, gn, j->ws + l.taps, j->dy + a * fo, j->gate_in ? j->gate_in + a * fo : NULL,
+                      fo, mat, j->dx + a * fi, fi);
+      continue;
+    }
     if (shift) { /* the forward conv of dy (⊙ gate) with the flipped weights, shifted */
-      const int64_t fo = conv_f_out(s);
       float *out = col + conv_round_up((size_t)(t.c_in * shifted_plane(&t, gn)));
       shifted_fill(&t, j->dy + a * fo, j->gate_in ? j->gate_in + a * fo : NULL, fo, gn, mat, col);
       shifted_taps(&t, gn, j->ws + l.taps, col, out);
