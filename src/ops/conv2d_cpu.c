@@ -39,9 +39,10 @@
  * SHIFTED_MIN_CHANNELS channels). im2col writes every input pixel kh·kw
  * times, and sgemm then packs that col matrix once more. Instead the group
  * is copied once into a zero-padded CHWN buffer whose rows are Wq = W_in +
- * pad pixels apart: pad zero pixels, then the row (input pixel (h, w) at ((h + pad)·Wq + pad + w)·g),
- * so the zeros right of one row are the zeros left of the next (zero rows
- * above and below the image). The output is computed on the same width: output
+ * pad pixels apart: pad zero pixels, then the row (input pixel (h, w) at
+ * ((h + pad)·Wq + pad + w)·g), so the zeros right of one row are the zeros
+ * left of the next (zero rows above and below the image; a 1×1 conv without
+ * padding skips the buffer, pointwise). The output is computed on the same width: output
  * pixel (oh, ow) is column (oh·Wq + ow)·g + t, and the input pixel of tap
  * (i, j) under it is the same column of the buffer shifted by (i·Wq + j)·g
  * (a column left of the row, ow + j < pad, or right of it, ow + j ≥ pad +
