@@ -605,7 +605,7 @@ static int resolve_run(const train_cli *c, const cJSON *saved, ebm_train_config 
              (double)cfg->sampler.step_size, cfg->sampler.steps, (double)cfg->alpha, (double)cfg->adam.lr,
              (double)cfg->adam.beta1, cfg->lr_decay == EBM_LR_COSINE ? ", cosine decay" : "");
     if (ebm_dist_rank(c->dist) == 0)
-      fprintf(stderr, "ebm train: recipe %s for %s (%s; --preset igebm|uva|fresh or flags override)\n", *recipe, f->data,
+      fprintf(stderr, "ebm train: recipe %s for %s (%s; --preset igebm|uva|fresh|icd or flags override)\n", *recipe, f->data,
               what);
   }
   if ((rc = apply_given(c, cfg, saved != NULL)) || (rc = apply_epochs(c, *ds, cfg)) || (rc = check_settings(cfg)))
@@ -775,7 +775,8 @@ CLI_COMMAND(train, "train", "--data SPEC (--arch ARCH | --method flow) --out RUN
             "bench/torch_reference.py) choose one; --preset fresh is uva's with short-run chains from a\n"
             "Gaussian fitted to the data and lr 5e-4, the recipe measured best for fresh samples. Improved contrastive divergence (Du, Li, Tenenbaum,\n"
             "Mordatch 2021): --kl-weight,\n"
-            "--entropy-weight, --augment and --buffer-policy reservoir. RUN_DIR receives config.json,\n"
+            "--entropy-weight, --augment and --buffer-policy reservoir; --preset icd is uva's with lr 5e-4,\n"
+            "--kl-weight 1 --entropy-weight 0.3 --augment flip,shift,noise (the ablation's best, README). RUN_DIR receives config.json,\n"
             "metrics.jsonl, samples/ and ckpt/last.safetensors (+ last.state.safetensors); --resume\n"
             "continues bit-exactly. A run that diverges (NaN, or |E| > --max-energy) stops with exit 1 and\n"
             "keeps its last good checkpoint; Ctrl-C (SIGINT), SIGTERM or SIGHUP finishes the step, saves\n"

@@ -1,8 +1,10 @@
 /* Test runner: forks one process per registered test, prints one line per
  * test and the closing "N passed, N failed". Arguments filter tests by
  * substring of the name (or of the source path, for one with a '/');
- * EBM_TEST_KEEP=1 keeps the temp directories. */
+ * EBM_TEST_KEEP=1 keeps the temp directories; EBM_TEST_JOBS=N sets how
+ * many run at once. */
 #define _XOPEN_SOURCE 700
+#include <fcntl.h>
 #include <ftw.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -171,52 +173,132 @@ static unsigned test_timeout_seconds(void) {
   return v > 0 && v < 86400 ? (unsigned)v : TEST_TIMEOUT_SECONDS;
 }
 
+/* EBM_TEST_JOBS=N runs N tests at a time; the default is one per online
+ * CPU (at most MAX_JOBS). Every test is its own process with its own
+ * directory and its own output file, so running them side by side changes
+ * nothing a test can see but the machine's load. */
+#define MAX_JOBS 16
+static int test_jobs(void) {
+  const char *env = getenv("EBM_TEST_JOBS");
+  long v = env ? strtol(env, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
+  return v < 1 ? 1 : v > MAX_JOBS ? MAX_JOBS : (int)v;
+}
+
+/* A test's output goes beside its directory, not in it: tests count the
+ * entries of their directory. */
+static void output_path(const char *dir, char *path, size_t size) { snprintf(path, size, "%s.log", dir); }
+
+typedef struct {
+  pid_t pid; /* 0: the slot is free */
+  int test;
+  double start;
+  char dir[256];
+} job_slot;
+
+/* Forks test `index` into `slot`: the child's stdout and stderr go to the
+ * test's own file, which the parent prints when the test ends. */
+static int start_test(job_slot *slot, int index, unsigned timeout) {
+  snprintf(tmpdir, sizeof tmpdir, "/tmp/ebm-test-XXXXXX");
+  if (!mkdtemp(tmpdir)) {
+    perror("mkdtemp");
+    return -1;
+  }
+  snprintf(slot->dir, sizeof slot->dir, "%s", tmpdir);
+  slot->test = index;
+  slot->start = ebm_now_seconds();
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid < 0) {
+    perror("fork");
+    return -1;
+  }
+  if (pid == 0) {
+    char path[512];
+    output_path(tmpdir, path, sizeof path);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+      dup2(fd, STDOUT_FILENO);
+      dup2(fd, STDERR_FILENO);
+      close(fd);
+    }
+    alarm(timeout);
+    failures_in_this_test = 0;
+    tests[index].fn();
+    ebm_threads_shutdown();
+    exit(failures_in_this_test ? 1 : 0);
+  }
+  slot->pid = pid;
+  return 0;
+}
+
+static char *slot_file(const job_slot *slot, const char *name) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s", slot->dir, name);
+  return slurp(path);
+}
+
+/* Prints what the test wrote, then its one result line; counts it. */
+static void finish_test(const job_slot *slot, int status, int *passed, int *failed) {
+  const test_case *t = &tests[slot->test];
+  double secs = ebm_now_seconds() - slot->start;
+  char log[512];
+  output_path(slot->dir, log, sizeof log);
+  char *output = slurp(log);
+  fputs(output, stdout);
+  if (output[0] && output[strlen(output) - 1] != '\n') putchar('\n');
+  free(output);
+  remove(log);
+  int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  if (WIFEXITED(status) && WEXITSTATUS(status) == SKIP_EXIT) {
+    char *why = slot_file(slot, SKIP_FILE);
+    (*passed)++;
+    ok = 1;
+    printf("skip %-52s %s\n", t->name, why);
+    free(why);
+  } else if (ok) {
+    (*passed)++;
+    printf("ok   %-52s %6.2fs\n", t->name, secs);
+  } else {
+    (*failed)++;
+    if (WIFSIGNALED(status))
+      printf("FAIL %-52s killed by signal %d (%s)\n", t->name, WTERMSIG(status), t->file);
+    else
+      printf("FAIL %-52s exit %d (%s)\n", t->name, WEXITSTATUS(status), t->file);
+  }
+  if (ok && !getenv("EBM_TEST_KEEP")) nftw(slot->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   const unsigned timeout = test_timeout_seconds();
-  int passed = 0, failed = 0;
+  const int jobs = test_jobs();
+  job_slot slots[MAX_JOBS] = {0};
+  int passed = 0, failed = 0, running = 0, next = 0;
   double suite_start = ebm_now_seconds();
-  for (int i = 0; i < test_count; i++) {
-    test_case *t = &tests[i];
-    if (!matches(t, argc, argv)) continue;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/ebm-test-XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-      perror("mkdtemp");
+  for (;;) {
+    while (running < jobs) {
+      while (next < test_count && !matches(&tests[next], argc, argv)) next++;
+      if (next >= test_count) break;
+      int s = 0;
+      while (slots[s].pid) s++;
+      if (start_test(&slots[s], next++, timeout) != 0) return 1;
+      running++;
+    }
+    if (running == 0) break;
+    int status = 0;
+    pid_t pid = waitpid(-1, &status, 0);
+    if (pid < 0) {
+      perror("waitpid");
       return 1;
     }
-    double start = ebm_now_seconds();
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-      alarm(timeout);
-      failures_in_this_test = 0;
-      t->fn();
-      ebm_threads_shutdown();
-      exit(failures_in_this_test ? 1 : 0);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    double secs = ebm_now_seconds() - start;
-    int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    if (WIFEXITED(status) && WEXITSTATUS(status) == SKIP_EXIT) {
-      char *why = slurp(test_path(SKIP_FILE));
-      passed++;
-      ok = 1;
-      printf("skip %-52s %s\n", t->name, why);
-      free(why);
-    } else if (ok) {
-      passed++;
-      printf("ok   %-52s %6.2fs\n", t->name, secs);
-    } else {
-      failed++;
-      if (WIFSIGNALED(status))
-        printf("FAIL %-52s killed by signal %d (%s)\n", t->name, WTERMSIG(status), t->file);
-      else
-        printf("FAIL %-52s exit %d (%s)\n", t->name, WEXITSTATUS(status), t->file);
-    }
-    if (ok && !getenv("EBM_TEST_KEEP")) nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    for (int s = 0; s < jobs; s++)
+      if (slots[s].pid == pid) {
+        finish_test(&slots[s], status, &passed, &failed);
+        slots[s].pid = 0;
+        running--;
+      }
   }
-  printf("suite time %.1fs\n", ebm_now_seconds() - suite_start);
+  printf("suite time %.1fs (%d at a time)\n", ebm_now_seconds() - suite_start, jobs);
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }

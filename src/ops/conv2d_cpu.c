@@ -38,16 +38,23 @@
  * The shifted form (stride 1, both sides of the conv at least
  * SHIFTED_MIN_CHANNELS channels). im2col writes every input pixel kh·kw
  * times, and sgemm then packs that col matrix once more. Instead the group
- * is copied once into a zero-padded CHWN buffer of width Wp = W_in + 2·pad,
- * and the output is computed on the same width: output pixel (oh, ow) is
- * column (oh·Wp + ow)·g + t, and the input pixel of tap (i, j) under it is
- * the same column of the buffer shifted by (i·Wp + j)·g. So tap (i, j)'s
- * contribution is one sgemm, out (C_out × cols) += w_ij (C_out × C_in) ·
- * buffer + (i·Wp + j)·g (C_in × cols, row stride the padded plane), the kh·kw
- * sgemms summing in tap order (β = 0 for the first); sgemm's packing is the
- * only gather. The last kh − 1 columns of each row are junk (they straddle
- * two rows) and the epilogue skips them; cols = ((H_out − 1)·Wp + W_out)·g
- * keeps every read inside the buffer.
+ * is copied once into a zero-padded CHWN buffer whose rows are Wq = W_in +
+ * pad pixels apart: pad zero pixels, then the row (input pixel (h, w) at
+ * ((h + pad)·Wq + pad + w)·g), so the zeros right of one row are the zeros
+ * left of the next (zero rows above and below the image; a 1×1 conv without
+ * padding skips the buffer, pointwise). The output is computed on the same width: output
+ * pixel (oh, ow) is column (oh·Wq + ow)·g + t, and the input pixel of tap
+ * (i, j) under it is the same column of the buffer shifted by (i·Wq + j)·g
+ * (a column left of the row, ow + j < pad, or right of it, ow + j ≥ pad +
+ * W_in, lands in a gap). So tap (i, j)'s contribution is one sgemm, out
+ * (C_out × cols) += w_ij (C_out × C_in) · buffer + (i·Wq + j)·g (C_in ×
+ * cols, row stride the padded plane), the kh·kw sgemms summing in tap order
+ * (β = 0 for the first); sgemm's packing is the only gather. The last Wq −
+ * W_out = kw − 1 − pad columns of each output row are junk (they straddle
+ * two rows) and the epilogue skips them — pad of them, where a gap of 2·pad
+ * per row (each row padded on its own) computed kw − 1: 811 columns
+ * instead of 838 per item for a 28×28 3×3 conv, 55 instead of 61 at 7×7.
+ * cols = ((H_out − 1)·Wq + W_out)·g keeps every read inside the buffer.
  * The input gradient of a stride-1 conv is itself a forward conv: with
  * w'[ci][co][kh−1−i][kw−1−j] = w[co][ci][i][j] and pad' = kh − 1 − pad,
  * dx[ci, y, x] = Σ_{co,i,j} w'[ci, co, i, j] · dy[co, y − pad' + i, x − pad'
@@ -107,13 +114,19 @@ static int shifted_input_grad(const ebm_conv2d_shape *s) {
   return shifted(s) && s->kh == s->kw && s->pad <= s->kh - 1;
 }
 
-/* Shifted form of s: the padded buffer's plane (floats per channel), the
- * output columns and its row width, for a group of g items. */
+/* Shifted form of s: the row width Wq (pixels), the padded buffer's plane
+ * (floats per channel: the last pixel read is (H_in + 2·pad − 1)·Wq + W_in
+ * + 2·pad − 1) and the output columns, for a group of g items. When pad >
+ * kw − 1 an output row (W_in + 2·pad − kw + 1 pixels) is longer than Wq and
+ * its last pixels share columns with the first of the next row; both read
+ * only zeros (input columns ≥ W_in and < 0), so the shared column holds the
+ * right value, 0, for both. */
+static int64_t shifted_wq(const ebm_conv2d_shape *s) { return s->w_in + s->pad; }
 static int64_t shifted_plane(const ebm_conv2d_shape *s, int64_t g) {
-  return (s->h_in + 2 * s->pad) * (s->w_in + 2 * s->pad) * g;
+  return ((s->h_in + 2 * s->pad) * shifted_wq(s) + s->pad) * g;
 }
 static int64_t shifted_cols(const ebm_conv2d_shape *s, int64_t g) {
-  return ((s->h_out - 1) * (s->w_in + 2 * s->pad) + s->w_out) * g;
+  return ((s->h_out - 1) * shifted_wq(s) + s->w_out) * g;
 }
 /* Floats of its padded buffer + output (both in the col part). */
 static size_t shifted_floats(const ebm_conv2d_shape *s, int64_t g) {
@@ -171,45 +184,138 @@ static void pack_taps_flipped(const ebm_conv2d_shape *s, const float *restrict w
         taps[((kk - 1 - q) * s->c_in + ci) * s->c_out + co] = w[(co * s->c_in + ci) * kk + q];
 }
 
-// The shifted form (top of the file) of conv s on a group of gn items: xt
-// is the group in CHWN (C_in·H_in·W_in × gn), buf gets it zero-padded, out
-// (C_out × shifted_cols) the sums of every tap, the junk columns included.
-static void shifted_group(const ebm_conv2d_shape *s, const float *restrict xt, int64_t gn,
-                          const float *taps, float *restrict buf, float *restrict out) {
-  const int64_t wp = s->w_in + 2 * s->pad, plane = shifted_plane(s, gn), cols = shifted_cols(s, gn);
-  const int64_t row = s->w_in * gn, edge = s->pad * gn, band = s->pad * wp * gn;
-  for (int64_t c = 0; c < s->c_in; c++) { /* the interior, and zeros around it */
-    float *restrict plane_c = buf + c * plane;
-    memset(plane_c, 0, (size_t)band * sizeof *buf);
-    for (int64_t h = 0; h < s->h_in; h++) {
-      float *restrict dst = plane_c + band + h * wp * gn;
-      for (int64_t q = 0; q < edge; q++) dst[q] = 0.0f, dst[edge + row + q] = 0.0f;
-      memcpy(dst + edge, xt + (c * s->h_in + h) * row, (size_t)row * sizeof *buf);
-    }
-    memset(plane_c + plane - band, 0, (size_t)band * sizeof *buf);
+/* Groups of fewer items than this move between NCHW and the shifted form's
+ * CHWN buffer row by row with plain loops (ops_transpose's 8×8 register
+ * tiles do not fit them, and its plain loop, tiled for large matrices,
+ * costs more than the rows it moves); larger ones go through an
+ * ops_transpose of the whole group into xt first. */
+#define SHIFTED_TILE_ITEMS 8
+
+// dst[w·gn + t] = x[t·ld + w] (· gate[t·ld + w] when gate is not NULL)
+// for w < len, t < gn: one row of gn NCHW items into CHWN. Inlined with gn a
+// constant (rows_to_chwn) so that the compiler vectorises the interleave.
+static inline __attribute__((always_inline)) void row_to_chwn(const float *restrict x,
+                                                              const float *restrict gate,
+                                                              int64_t ld, int64_t len, int64_t gn,
+                                                              float *restrict dst) {
+  for (int64_t w = 0; w < len; w++)
+    for (int64_t t = 0; t < gn; t++) dst[w * gn + t] = gate ? x[t * ld + w] * gate[t * ld + w] : x[t * ld + w];
+}
+static void rows_to_chwn(const float *x, const float *gate, int64_t ld, int64_t len, int64_t gn,
+                         float *dst) {
+  switch (gn) {
+  case 1: row_to_chwn(x, gate, ld, len, 1, dst); break;
+  case 2: row_to_chwn(x, gate, ld, len, 2, dst); break;
+  case 4: row_to_chwn(x, gate, ld, len, 4, dst); break;
+  default: row_to_chwn(x, gate, ld, len, gn, dst);
   }
+}
+
+// The inverse for output rows: dst[t·ld + x] = src[x·gn + t].
+static inline __attribute__((always_inline)) void row_from_chwn(const float *restrict src,
+                                                                int64_t len, int64_t gn,
+                                                                float *restrict dst, int64_t ld) {
+  for (int64_t x = 0; x < len; x++)
+    for (int64_t t = 0; t < gn; t++) dst[t * ld + x] = src[x * gn + t];
+}
+static void rows_from_chwn(const float *src, int64_t len, int64_t gn, float *dst, int64_t ld) {
+  switch (gn) {
+  case 2: row_from_chwn(src, len, 2, dst, ld); break;
+  case 4: row_from_chwn(src, len, 4, dst, ld); break;
+  default: row_from_chwn(src, len, gn, dst, ld);
+  }
+}
+
+// buf (C_in planes of shifted_plane floats) = the group zero-padded (top
+// of the file): gn items of (C_in, H_in, W_in) at x with item stride ld,
+// times gate (same layout) when gate is not NULL; xt (C_in·H_in·W_in × gn)
+// is scratch.
+static void shifted_fill(const ebm_conv2d_shape *s, const float *x, const float *gate, int64_t ld,
+                         int64_t gn, float *restrict xt, float *restrict buf) {
+  const int64_t wq = shifted_wq(s), plane = shifted_plane(s, gn), hw = s->h_in * s->w_in;
+  const int64_t row = s->w_in * gn, gap = s->pad * gn;
+  const int64_t first = (s->pad * wq + s->pad) * gn, end = first + (s->h_in - 1) * wq * gn + row;
+  const int tiled = gn >= SHIFTED_TILE_ITEMS;
+  if (tiled && gate)
+    ops_transpose_product(gn, conv_f_in(s), x, gate, ld, xt, gn);
+  else if (tiled)
+    ops_transpose(gn, conv_f_in(s), x, ld, xt, gn);
+  for (int64_t c = 0; c < s->c_in; c++) { /* the rows, each after its gap; zeros above and below */
+    float *restrict plane_c = buf + c * plane;
+    memset(plane_c, 0, (size_t)first * sizeof *buf);
+    for (int64_t h = 0; h < s->h_in; h++) {
+      float *restrict dst = plane_c + first + h * wq * gn;
+      const int64_t at = c * hw + h * s->w_in; /* the row in an item */
+      if (h > 0)
+        for (int64_t q = 1; q <= gap; q++) dst[-q] = 0.0f;
+      if (tiled)
+        memcpy(dst, xt + at * gn, (size_t)row * sizeof *buf);
+      else if (gate)
+        rows_to_chwn(x + at, gate + at, ld, s->w_in, gn, dst);
+      else if (gn == 1)
+        memcpy(dst, x + at, (size_t)row * sizeof *buf);
+      else
+        rows_to_chwn(x + at, NULL, ld, s->w_in, gn, dst);
+    }
+    memset(plane_c + end, 0, (size_t)(plane - end) * sizeof *buf);
+  }
+}
+
+// out (C_out × shifted_cols, the junk columns included) = the sums of every
+// tap of conv s over buf, as shifted_fill left it for a group of gn items.
+static void shifted_taps(const ebm_conv2d_shape *s, int64_t gn, const float *taps,
+                         const float *buf, float *out) {
+  const int64_t wq = shifted_wq(s), plane = shifted_plane(s, gn), cols = shifted_cols(s, gn);
   for (int64_t i = 0; i < s->kh; i++)
     for (int64_t j = 0; j < s->kw; j++) {
       const int64_t tap = i * s->kw + j;
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)s->c_out, (int)cols, (int)s->c_in,
-                  1.0f, taps + tap * s->c_out * s->c_in, (int)s->c_in, buf + (i * wp + j) * gn,
+                  1.0f, taps + tap * s->c_out * s->c_in, (int)s->c_in, buf + (i * wq + j) * gn,
                   (int)plane, tap == 0 ? 0.0f : 1.0f, out, (int)cols);
     }
 }
 
-// dst (gn items, NCHW with item stride ld) = the valid columns of out (as
-// shifted_group left it for shape s): channel c, row y of item t.
-static void shifted_to_nchw(const ebm_conv2d_shape *s, const float *out, int64_t gn, float *dst,
-                            int64_t ld) {
-  const int64_t wp = s->w_in + 2 * s->pad, cols = shifted_cols(s, gn), p = conv_p(s);
-  for (int64_t c = 0; c < s->c_out; c++)
-    for (int64_t y = 0; y < s->h_out; y++)
-      if (gn == 1) /* a copy */
-        memcpy(dst + c * p + y * s->w_out, out + c * cols + y * wp, (size_t)s->w_out * sizeof *dst);
-      else
-        ops_transpose(s->w_out, gn, out + c * cols + y * wp * gn, gn, dst + c * p + y * s->w_out, ld);
+/* A 1×1 conv without padding needs no buffer: its one tap multiplies each
+ * item's NCHW planes as they are (C_in × H·W), one sgemm per item straight
+ * into the output. */
+static int pointwise(const ebm_conv2d_shape *s) { return s->kh == 1 && s->kw == 1 && s->pad == 0; }
+
+// Items t < gn of a pointwise s: out + t·ldo (C_out × P) = taps (C_out ×
+// C_in) · (in ⊙ gate) + t·ldi (C_in × P; the product, when gate is not
+// NULL, in scratch, C_in·P floats).
+static void pointwise_items(const ebm_conv2d_shape *s, int64_t gn, const float *taps, const float *in,
+                            const float *gate, int64_t ldi, float *restrict scratch, float *out,
+                            int64_t ldo) {
+  const int64_t p = conv_p(s), f = s->c_in * p;
+  for (int64_t t = 0; t < gn; t++) {
+    const float *b = in + t * ldi;
+    if (gate) {
+      const float *restrict x = b, *restrict gt = gate + t * ldi;
+      for (int64_t q = 0; q < f; q++) scratch[q] = x[q] * gt[q];
+      b = scratch;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)s->c_out, (int)p, (int)s->c_in, 1.0f,
+                taps, (int)s->c_in, b, (int)p, 0.0f, out + t * ldo, (int)p);
+  }
 }
 
+// dst (gn items, NCHW with item stride ld) = the valid columns of out (as
+// shifted_taps left it for shape s): channel c, row y of item t.
+static void shifted_to_nchw(const ebm_conv2d_shape *s, const float *out, int64_t gn, float *dst,
+                            int64_t ld) {
+  const int64_t wq = shifted_wq(s), cols = shifted_cols(s, gn), p = conv_p(s);
+  for (int64_t c = 0; c < s->c_out; c++)
+    for (int64_t y = 0; y < s->h_out; y++) {
+      const float *restrict src = out + c * cols + y * wq * gn;
+      float *restrict d = dst + c * p + y * s->w_out;
+      if (gn == 1) /* a copy */
+        memcpy(d, src, (size_t)s->w_out * sizeof *dst);
+      else if (gn >= SHIFTED_TILE_ITEMS)
+        ops_transpose(s->w_out, gn, src, gn, d, ld);
+      else
+        rows_from_chwn(src, s->w_out, gn, d, ld);
+    }
+}
 
 // xt is a group of g items in CHWN (F × g); col is (C_in·kh·kw) × (P·g),
 // column (p, t): col[(c,i,j)][(oh·W_out + ow)·g + t] = x_t[c, oh·s − pad + i, ow·s − pad + j].
@@ -317,10 +423,12 @@ static void forward_groups(void *ctx, int64_t begin, int64_t end, int tid) {
   for (int64_t a = begin * g; a < end * g && a < s->n; a += g) {
     const int64_t gn = a + g < s->n ? g : s->n - a, cols = gn * p;
     float *z = j->pre ? j->pre + a * fo : base + l.zt; /* no pre kept: the group's own */
-    if (shift) { /* one item: its NCHW is its CHWN */
+    if (shift && pointwise(s)) {
+      pointwise_items(s, gn, j->ws + l.taps, j->x + a * fi, NULL, fi, NULL, z, fo);
+    } else if (shift) {
       float *out = col + conv_round_up((size_t)(s->c_in * shifted_plane(s, gn)));
-      if (gn > 1) ops_transpose(gn, fi, j->x + a * fi, fi, xt, gn);
-      shifted_group(s, gn > 1 ? xt : j->x + a * fi, gn, j->ws + l.taps, col, out);
+      shifted_fill(s, j->x + a * fi, NULL, fi, gn, xt, col);
+      shifted_taps(s, gn, j->ws + l.taps, col, out);
       shifted_to_nchw(s, out, gn, z, fo);
     } else {
       ops_transpose(gn, fi, j->x + a * fi, fi, xt, gn);
@@ -366,13 +474,20 @@ static void backward_input_groups(void *ctx, int64_t begin, int64_t end, int tid
   const ebm_conv2d_shape t = transposed_shape(s);
   for (int64_t a = begin * g; a < end * g && a < s->n; a += g) {
     const int64_t gn = a + g < s->n ? g : s->n - a, cols = gn * p;
-    gather_dy(s, j->dy, j->gate_in, a, gn, mat);
-    if (shift) { /* the forward conv of dy with the flipped weights, shifted */
+    const int64_t fo = conv_f_out(s);
+    if (shift && pointwise(s)) {
+      pointwise_items(&t, gn, j->ws + l.taps, j->dy + a * fo, j->gate_in ? j->gate_in + a * fo : NULL,
+                      fo, mat, j->dx + a * fi, fi);
+      continue;
+    }
+    if (shift) { /* the forward conv of dy (⊙ gate) with the flipped weights, shifted */
       float *out = col + conv_round_up((size_t)(t.c_in * shifted_plane(&t, gn)));
-      shifted_group(&t, mat, gn, j->ws + l.taps, col, out);
+      shifted_fill(&t, j->dy + a * fo, j->gate_in ? j->gate_in + a * fo : NULL, fo, gn, mat, col);
+      shifted_taps(&t, gn, j->ws + l.taps, col, out);
       shifted_to_nchw(&t, out, gn, j->dx + a * fi, fi);
       continue;
     }
+    gather_dy(s, j->dy, j->gate_in, a, gn, mat);
     /* dcol (K × P·g) = wᵀ (K × C_out) · mat (C_out × P·g) */
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)cols, (int)s->c_out, 1.0f,
                 j->w, (int)k, mat, (int)cols, 0.0f, col, (int)cols);

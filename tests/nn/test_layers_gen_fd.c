@@ -323,7 +323,9 @@ TEST(batchnorm_checkpoint_round_trips_byte_exactly_with_an_i64_counter) {
   ebm_net_set_training(net, 1);
   float *x, *y = forward_of(net, 3, NULL, &x);
   REQUIRE_OK(ebm_net_forward(net, x, NULL, 3, y));
-  const char *a = "/tmp/ebm_test_bn_a.safetensors", *b = "/tmp/ebm_test_bn_b.safetensors";
+  char a[512], b[512];
+  snprintf(a, sizeof a, "%s", test_path("bn_a.safetensors"));
+  snprintf(b, sizeof b, "%s", test_path("bn_b.safetensors"));
   REQUIRE_OK(ebm_net_save(net, a, 0, NULL, NULL));
   ebm_safetensors *st = NULL;
   REQUIRE_OK(ebm_safetensors_load(a, &st));

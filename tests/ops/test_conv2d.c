@@ -52,6 +52,8 @@ static const int64_t fixed_shapes[][9] = {
     {1, 16, 22, 22, 16, 3, 3, 1, 1}, /* K·P over half the col budget: groups of one item */
     {1, 16, 6, 6, 16, 3, 5, 1, 1},  /* kh ≠ kw: shifted forward, col2im input gradient */
     {3, 16, 9, 8, 4, 3, 3, 1, 1},   /* 4 output channels: im2col and col2im */
+    {2, 16, 5, 6, 16, 3, 3, 1, 3},  /* pad > kw − 1: output rows longer than the buffer's */
+    {3, 16, 4, 5, 16, 1, 1, 1, 1},  /* 1×1 with pad 1: the same, the output larger than the input */
 };
 #define FIXED_COUNT ((int)(sizeof fixed_shapes / sizeof fixed_shapes[0]))
 #define RANDOM_COUNT 6

@@ -115,7 +115,14 @@ TEST(train_defaults_are_the_igebm_recipe_and_uva_the_reference) {
   CHECK(c.buffer_size == uva.buffer_size && c.alpha == uva.alpha && c.range_lo == uva.range_lo &&
         c.sampler.grad_clip == uva.sampler.grad_clip && c.adam.clip_norm == uva.adam.clip_norm);
   CHECK_OK(ebm_train_config_check(&c));
-  CHECK_FAILS_WITH(ebm_train_preset("cifar", &c), EBM_ERR_ARG, "igebm, uva, fresh");
+  CHECK_OK(ebm_train_preset("icd", &c)); /* uva's settings, lr 5e-4, the three improved-CD terms */
+  CHECK(c.method == EBM_TRAIN_PCD && c.chain_start == uva.chain_start && c.buffer_policy == EBM_REPLAY_RANDOM);
+  CHECK_NEAR(c.adam.lr, 5e-4, 1e-10);
+  CHECK(c.kl_weight == 1.0f && c.entropy_weight == 0.3f && c.augment == EBM_AUGMENT_ALL);
+  CHECK(c.buffer_size == uva.buffer_size && c.alpha == uva.alpha && c.range_lo == uva.range_lo &&
+        c.sampler.grad_clip == uva.sampler.grad_clip && c.adam.clip_norm == uva.adam.clip_norm);
+  CHECK_OK(ebm_train_config_check(&c));
+  CHECK_FAILS_WITH(ebm_train_preset("cifar", &c), EBM_ERR_ARG, "igebm, uva, fresh, icd");
   c = ebm_train_defaults();
   c.batch = 0;
   CHECK_FAILS_WITH(ebm_train_config_check(&c), EBM_ERR_ARG, "batch");
