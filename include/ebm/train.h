@@ -177,6 +177,8 @@ typedef struct {
    * `ebm sample --class c` starts there too. */
   ebm_chain_start chain_start;
   int start_components;       /* EBM_START_MIXTURE's K (--init mixture:K) */
+  int shared_start;           /* a conditional run: 1 = one fitted start for every class instead of one
+                                 per class (above); how a run recorded before per-class starts resumes */
   float alpha;                /* the energy L2 coefficient α, 1 (A.11) */
   float pos_noise;            /* σ of the noise added to positives, 0.005 */
   float range_lo, range_hi;   /* data range: clamps, noise, buffer; [0, 1] */

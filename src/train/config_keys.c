@@ -132,6 +132,12 @@ static void format_range(const ebm_train_config *c, char *buf, size_t size) {
   {.name = name_, .type = EBM_SETTING_SPECIAL, .metavar = metavar_, .help = help_, .flags = flags_, \
    .parse = parse_##fn, .format = format_##fn}
 #define ID EBM_SETTING_IDENTITY
+/* A common setting added after runs were recorded without it: those resume
+ * with legacy_ (ebm_train_setting.legacy). */
+#define ROW_SINCE(name_, type_, field, metavar_, help_, flags_, legacy_)                           \
+  {.name = name_, .type = type_, .offset = offsetof(ebm_train_config, field),                      \
+   .size = sizeof(((ebm_train_config *)0)->field), .metavar = metavar_, .help = help_,             \
+   .flags = flags_, .legacy = legacy_}
 static const ebm_train_setting common[] = {
     SPECIAL_ROW("method", method, "M", "the estimator (list below)", ID),
     ROW("batch", EBM_SETTING_INT64, batch, "B", "positives (and negatives) per step", ID),
@@ -151,6 +157,9 @@ static const ebm_train_setting common[] = {
                 "data, clamped: full covariance up to 4096 values per item, low-rank above) | mixture:K (K Gaussians "
                 "in the data's top-64 principal subspace: each draw near one cluster of the data); with --conditional "
                 "a fitted start is fitted per class, and a chain of class c starts from class c's", 0),
+    ROW_SINCE("shared-start", EBM_SETTING_BOOL, shared_start, NULL, "with --conditional and a fitted --init: one "
+              "start fitted to every class instead of one per class (how runs recorded before per-class starts "
+              "resume)", 0, "true"),
     SPECIAL_ROW("buffer-policy", policy, "P", "how chains return to the buffer: random (in place) | reservoir | fifo", ID),
     SPECIAL_ROW("augment", augment, "LIST", "transform chains restarted from the buffer: flip,shift,noise | none", 0),
     SPECIAL_ROW("data-augment", data_augment, "LIST", "transform each data item a step draws (a random mirror, a shift of "

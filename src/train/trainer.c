@@ -150,7 +150,7 @@ static ebm_status set_chain_start(ebm_trainer *t) {
   const ebm_dataset *ds = t->batch_data;
   ebm_energy *fitted = NULL, **per_class = NULL;
   const int mixture = t->cfg.chain_start == EBM_START_MIXTURE, components = mixture ? t->cfg.start_components : 0;
-  ebm_status st = t->y_neg ? fit_class_starts(t, components, &per_class)
+  ebm_status st = t->y_neg && !t->cfg.shared_start ? fit_class_starts(t, components, &per_class)
                            : ebm_chain_start_fit(ds->x->data, ds->x->shape[0], t->item, components, &fitted);
   if (st != EBM_OK) {
     char what[320];

@@ -163,3 +163,26 @@ TEST(conditional_mixture_starts_are_per_class_and_sample_class_c_reuses_them) {
                      test_path("u.npy")),
              2, "needs a class-conditional model");
 }
+
+/* --shared-start keeps a conditional run on one start fitted to every class
+ * (what it recorded before per-class starts, so a run whose config.json
+ * lacks the key resumes with it: the setting's legacy value). */
+TEST(shared_start_fits_one_start_for_all_classes_and_is_what_older_runs_resume_with) {
+  const ebm_train_setting *s = ebm_train_setting_find("shared-start");
+  REQUIRE(s != NULL);
+  CHECK(s->legacy && strcmp(s->legacy, "true") == 0);
+  CHECK_EQ_INT(ebm_train_defaults().shared_start, 0);
+  const char *run = "train --data toy:8gaussians:train:400 --arch mlp --conditional --init gaussian --method short-run "
+                    "--iters 1 --batch 16 --steps 2 --out %s";
+  char per[512], one[512], want[700];
+  snprintf(per, sizeof per, "%s", test_path("per"));
+  snprintf(one, sizeof one, "%s", test_path("one"));
+  CLI_EXPECT(run_cli(run, per), 0, NULL);
+  char cmd[1200];
+  snprintf(cmd, sizeof cmd, "%s --shared-start", run);
+  CLI_EXPECT(run_cli(cmd, one), 0, NULL);
+  snprintf(want, sizeof want, "chains start from per-class:gaussian:toy:8gaussians:train:400, as in training");
+  CLI_EXPECT(run_cli("sample --ckpt %s/ckpt/last.safetensors --n 2 --out %s", per, test_path("p.npy")), 0, want);
+  snprintf(want, sizeof want, "chains start from gaussian:toy:8gaussians:train:400, as in training");
+  CLI_EXPECT(run_cli("sample --ckpt %s/ckpt/last.safetensors --n 2 --out %s", one, test_path("o.npy")), 0, want);
+}
