@@ -2,19 +2,25 @@
  * `ebm train --arch pointnet` gets with no recipe flag. */
 #include "test_util.h"
 
+/* data (float32 of the given shape) saved as NAME in the test's directory
+ * and loaded back as npy:PATH on the range [lo, 1]. */
+static ebm_dataset *load_saved(const char *name, int ndim, const int64_t *shape, const float *data, float lo) {
+  const char *path = test_path(name);
+  REQUIRE_OK(ebm_npy_save(path, EBM_DTYPE_F32, ndim, shape, data));
+  char spec[600];
+  snprintf(spec, sizeof spec, "npy:%s", path);
+  ebm_dataset *ds = NULL;
+  REQUIRE_OK(ebm_dataset_load(spec, lo, 1, &ds));
+  return ds;
+}
+
 /* A few clouds of the tool's shapes, saved as an (n, P, 3) .npy. */
 static ebm_dataset *load_clouds(void) {
   enum { N = 6, P = 16 };
   float xyz[N * P * 3];
   ebm_points_shapes(2, N, P, xyz, NULL);
-  const char *path = test_path("clouds.npy");
   const int64_t shape[3] = {N, P, 3};
-  REQUIRE_OK(ebm_npy_save(path, EBM_DTYPE_F32, 3, shape, xyz));
-  char spec[600];
-  snprintf(spec, sizeof spec, "npy:%s", path);
-  ebm_dataset *ds = NULL;
-  REQUIRE_OK(ebm_dataset_load(spec, -1, 1, &ds));
-  return ds;
+  return load_saved("clouds.npy", 3, shape, xyz, -1.0f);
 }
 
 TEST(pointnet_preset_picks_short_run_chains_and_its_own_sampler) {
@@ -53,13 +59,8 @@ TEST(voxelnet_preset_starts_short_run_chains_from_a_subspace_mixture) {
   enum { N = 3, S = 8 };
   float grids[N * S * S * S];
   REQUIRE_OK(ebm_make_shapes3d(N, S, 1, grids, NULL));
-  const char *path = test_path("vox.npy");
   const int64_t shape[5] = {N, 1, S, S, S};
-  REQUIRE_OK(ebm_npy_save(path, EBM_DTYPE_F32, 5, shape, grids));
-  char spec[600];
-  snprintf(spec, sizeof spec, "npy:%s", path);
-  ebm_dataset *ds = NULL;
-  REQUIRE_OK(ebm_dataset_load(spec, 0, 1, &ds));
+  ebm_dataset *ds = load_saved("vox.npy", 5, shape, grids, 0.0f);
   ebm_train_config cfg = ebm_train_defaults();
   CHECK_EQ_STR(ebm_train_recipe_for_arch(ds, "voxelnet", &cfg), "voxelnet");
   CHECK(cfg.method == EBM_TRAIN_SHORT_RUN);
@@ -82,13 +83,8 @@ TEST(video_st_preset_starts_short_run_chains_from_a_subspace_mixture) {
   enum { N = 3, T = 4, S = 8 };
   float videos[N * T * S * S];
   for (int i = 0; i < N * T * S * S; i++) videos[i] = (float)((i * 7) % 11) / 10.0f;
-  const char *path = test_path("videos.npy");
   const int64_t shape[5] = {N, 1, T, S, S};
-  REQUIRE_OK(ebm_npy_save(path, EBM_DTYPE_F32, 5, shape, videos));
-  char spec[600];
-  snprintf(spec, sizeof spec, "npy:%s", path);
-  ebm_dataset *ds = NULL;
-  REQUIRE_OK(ebm_dataset_load(spec, 0, 1, &ds));
+  ebm_dataset *ds = load_saved("videos.npy", 5, shape, videos, 0.0f);
   ebm_train_config cfg = ebm_train_defaults();
   CHECK_EQ_STR(ebm_train_recipe_for_arch(ds, "video-st", &cfg), "video-st");
   CHECK(cfg.method == EBM_TRAIN_SHORT_RUN);
