@@ -18,7 +18,13 @@
  *               activations, one point_pool and a linear head is too.
  * point_cat_pool  each point's features followed by the cloud's pooled
  *               ones (keys as point_pool): 1×P×C → 1×P×(C + k·C), PointNet's
- *               segmentation head; exactly order-free as well. */
+ *               segmentation head; exactly order-free as well.
+ * point_class_affine  the class where the per-point features are made: a
+ *               gain and a bias per class and feature, the same for every
+ *               point of a cloud of that class: 1×P×C → 1×P×C,
+ *               "<name>.gain" / "<name>.bias" [classes, C] (class_affine's
+ *               names; class_affine itself would take the leading 1 as the
+ *               channel axis and give all C features one gain). */
 #include "nn/nn_internal.h"
 #include "ops/points.h"
 
@@ -207,6 +213,69 @@ static void point_cat_pool_detail(const ebm_net *net, const layer *l, char *buf,
 const layer_kind layer_point_cat_pool = {"point_cat_pool", point_pool_keys, 0, 0, point_cat_pool_build,
                                          NULL, point_cat_pool_forward, point_cat_pool_backward,
                                          point_cat_pool_detail, NULL};
+
+/* ------------------------------------------------- point_class_affine */
+
+/* E(x, y) with the class in the per-point MLP (the voxelnet preset puts a
+ * class_affine after every conv3d the same way; Du & Mordatch A.10's
+ * per-class gain and bias). PyTorch: x * gain[y][:, None, None, :] +
+ * bias[y][:, None, None, :] on x (B, 1, P, C), the tables nn.Parameter of
+ * shape (classes, C), starting at gain 1, bias 0 (the identity). */
+
+static const layer_key point_class_affine_keys[] = {LK_END};
+
+static ebm_status point_class_affine_build(ebm_net *net, layer *l, const layer_spec *ls,
+                                           scratch_sizes *sz, const char *where) {
+  (void)ls;
+  ebm_status st = need_cloud(l, where);
+  if (st) return st;
+  if (net->num_classes < 1)
+    return ebm_set_error(EBM_ERR_ARG, "architecture: %s needs \"classes\" > 0", where);
+  cond_op *c = net_alloc(net, 1, sizeof *c, where);
+  if (!c) return EBM_ERR_NOMEM;
+  l->priv = c;
+  return cond_create(net, c, l->name, l->in_shape[2], l->in_shape[1], sz);
+}
+
+static void point_class_affine_init(ebm_net *net, layer *l, ebm_rng *rng) {
+  (void)rng;
+  init_cond(net, l->priv);
+}
+
+// x and l->out are (n, 1, P, C); the tables are (classes, C)
+static void point_class_affine_forward(ebm_net *net, layer *l, int64_t n, const ebm_cond *cond,
+                                       const float *x) {
+  const cond_op *c = l->priv;
+  gather_rows(net_param_data(net, c->gain), c->c, n, cond->labels, net->cond_g);
+  gather_rows(net_param_data(net, c->bias), c->c, n, cond->labels, net->cond_b);
+  ebm_point_affine_forward(n, c->hw, c->c, x, net->cond_g, net->cond_b, l->out);
+}
+
+/* dx is always written (cheap), as class_affine's. */
+static const float *point_class_affine_backward(ebm_net *net, layer *l, int64_t n,
+                                                const ebm_cond *cond, const float *dy, float *dx,
+                                                int need_dx, int want_params) {
+  (void)need_dx;
+  const cond_op *c = l->priv;
+  gather_rows(net_param_data(net, c->gain), c->c, n, cond->labels, net->cond_g);
+  ebm_point_affine_backward(n, c->hw, c->c, l->in, net->cond_g, dy, dx,
+                            want_params ? net->cond_dg : NULL, want_params ? net->cond_db : NULL);
+  if (want_params) {
+    scatter_add_rows(net_param_grad(net, c->gain), c->c, n, cond->labels, net->cond_dg);
+    scatter_add_rows(net_param_grad(net, c->bias), c->c, n, cond->labels, net->cond_db);
+  }
+  return dx;
+}
+
+static void point_class_affine_detail(const ebm_net *net, const layer *l, char *buf, size_t size) {
+  snprintf(buf, size, "%d classes x %lld features, %lld points", net->num_classes,
+           (long long)l->in_shape[2], (long long)l->in_shape[1]);
+}
+
+const layer_kind layer_point_class_affine = {"point_class_affine", point_class_affine_keys, 1, 0,
+                                             point_class_affine_build, point_class_affine_init,
+                                             point_class_affine_forward, point_class_affine_backward,
+                                             point_class_affine_detail, layer_per_item};
 
 int64_t ebm_net_cloud_points(const ebm_net *net) {
   if (net->nlayers < 1 || net->layers[0].spec->kind != &layer_point_linear || net->layers[0].in_shape[2] != 3) return 0;

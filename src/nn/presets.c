@@ -63,10 +63,16 @@
  *              segmentation head), point_linear 3W→W, W→2W (each + swish),
  *              point_pool (max and mean over the points, 4W), linear 4W→W,
  *              swish, W→1. Names as nn.Sequential: net.0 … net.12 (net.4
- *              and net.9 the pools). With classes, a class_affine (net.11)
- *              after the linear 4W→W makes it E(x, y), so each class is
- *              sampled on its own (the swish and last linear become net.12,
- *              net.13).
+ *              and net.9 the pools). With classes it is E(x, y): a
+ *              point_class_affine (a gain and bias per class and feature)
+ *              after each of the four point_linear, so the class reaches
+ *              the per-point field (as voxelnet's class_affine after each
+ *              conv3d), and a class_affine after the linear 4W→W: net.0
+ *              point_linear, net.1 its table, net.2 swish, net.3, net.4,
+ *              net.5, net.6 point_cat_pool, net.7–9, net.10–12, net.13
+ *              point_pool, net.14 linear, net.15 class_affine, net.16
+ *              swish, net.17 linear. Without classes the names and bits
+ *              are the unconditional preset's (net.0 … net.12).
  * jem-cnn      a 10-class classifier for JEM (Grathwohl et al. 2020) at
  *              MNIST size, a small wide-ResNet-style stack without spectral
  *              norm (JEM's WRN has none), swish, input 1×28×28 in [0, 1]:
@@ -266,6 +272,7 @@ static void build_pointnet(preset_builder *b, int points, int width, int classes
       continue;
     }
     push_seq(b, "point_linear")->out = widths[i];
+    if (classes > 0) push_seq(b, "point_class_affine");
     push_seq(b, "swish");
   }
   push_seq(b, "point_pool");

@@ -12,7 +12,8 @@ extern const layer_kind layer_conv2d, layer_linear, layer_avgpool2d, layer_globa
 /* Glow's flow layers (issue 14). */
 extern const layer_kind layer_actnorm;
 /* Point clouds (issue 15 item 3). */
-extern const layer_kind layer_point_linear, layer_point_pool, layer_point_cat_pool;
+extern const layer_kind layer_point_linear, layer_point_pool, layer_point_cat_pool,
+    layer_point_class_affine;
 /* Videos and voxels (issue 15 item 2). */
 extern const layer_kind layer_conv3d, layer_conv_transpose3d;
 
@@ -39,6 +40,7 @@ static const layer_kind *const kinds[] = {
     &layer_point_linear,    /* layer_points.c */
     &layer_point_pool,      /* layer_points.c */
     &layer_point_cat_pool,  /* layer_points.c */
+    &layer_point_class_affine, /* layer_points.c */
     /* videos and voxels */
     &layer_conv3d,          /* layer_conv3d.c */
     &layer_conv_transpose3d,/* layer_conv_transpose3d.c */

@@ -59,4 +59,17 @@ void ebm_point_cat_pool_forward(int64_t n, int64_t p, int64_t c, int use_max, in
 void ebm_point_cat_pool_backward(int64_t n, int64_t p, int64_t c, int use_max, int use_mean, int use_sum,
                                  const float *x, const float *dy, float *g, float *dx);
 
+/* Per-feature affine of every point with a gain and bias per item (the
+ * item's class row of a table): x (n, p, c), g and b (n, c),
+ * y[i,j,f] = g[i,f]·x[i,j,f] + b[i,f]. Every point goes through the same
+ * row loop, so a point's output does not depend on where it sits: exactly
+ * order-free. Forward overwrites y. Backward overwrites dx = dy·g and, when
+ * not NULL, dg[i,f] = Σ_j dy·x and db[i,f] = Σ_j dy (summed in float in
+ * the points' order: a parameter gradient, outside the order-free promise,
+ * as point_linear's weight gradient). */
+void ebm_point_affine_forward(int64_t n, int64_t p, int64_t c, const float *x, const float *g,
+                              const float *b, float *y);
+void ebm_point_affine_backward(int64_t n, int64_t p, int64_t c, const float *x, const float *g,
+                               const float *dy, float *dx, float *dg, float *db);
+
 #endif

@@ -1,5 +1,5 @@
-/* The per-point linear map and max / mean pooling over the points of a
- * cloud (ops/points.h). */
+/* The per-point linear map, max / mean pooling over the points of a cloud
+ * and the per-item affine of every point (ops/points.h). */
 #include <math.h>
 #include <string.h>
 
@@ -174,5 +174,50 @@ void ebm_point_cat_pool_backward(int64_t n, int64_t p, int64_t c, int use_max, i
     ebm_point_pool_backward(1, p, c, use_max, use_mean, use_sum, xi, g, dxi);
     for (int64_t j = 0; j < p; j++)
       for (int64_t f = 0; f < c; f++) dxi[j * c + f] += dyi[j * width + f];
+  }
+}
+
+/* One point: y = g·x + b feature by feature. noinline, as point_row_forward:
+ * every point runs this very code whatever its position. */
+__attribute__((noinline)) static void point_row_affine(int64_t c, const float *restrict x,
+                                                       const float *restrict g,
+                                                       const float *restrict b,
+                                                       float *restrict y) {
+  for (int64_t f = 0; f < c; f++) y[f] = g[f] * x[f] + b[f];
+}
+
+// x is (n, p, c); g, b are (n, c); y is (n, p, c)
+void ebm_point_affine_forward(int64_t n, int64_t p, int64_t c, const float *x, const float *g,
+                              const float *b, float *y) {
+  for (int64_t i = 0; i < n; i++)
+    for (int64_t j = 0; j < p; j++)
+      point_row_affine(c, x + (i * p + j) * c, g + i * c, b + i * c, y + (i * p + j) * c);
+}
+
+/* One point: dx = dy·g feature by feature. */
+__attribute__((noinline)) static void point_row_scale(int64_t c, const float *restrict dy,
+                                                      const float *restrict g,
+                                                      float *restrict dx) {
+  for (int64_t f = 0; f < c; f++) dx[f] = dy[f] * g[f];
+}
+
+// x, dy, dx are (n, p, c); g, dg, db are (n, c)
+void ebm_point_affine_backward(int64_t n, int64_t p, int64_t c, const float *x, const float *g,
+                               const float *dy, float *dx, float *dg, float *db) {
+  for (int64_t i = 0; i < n; i++) {
+    const float *xi = x + i * p * c, *dyi = dy + i * p * c;
+    for (int64_t j = 0; j < p; j++) point_row_scale(c, dyi + j * c, g + i * c, dx + (i * p + j) * c);
+    if (dg) {
+      float *dgi = dg + i * c;
+      for (int64_t f = 0; f < c; f++) dgi[f] = 0.0f;
+      for (int64_t j = 0; j < p; j++)
+        for (int64_t f = 0; f < c; f++) dgi[f] += dyi[j * c + f] * xi[j * c + f];
+    }
+    if (db) {
+      float *dbi = db + i * c;
+      for (int64_t f = 0; f < c; f++) dbi[f] = 0.0f;
+      for (int64_t j = 0; j < p; j++)
+        for (int64_t f = 0; f < c; f++) dbi[f] += dyi[j * c + f];
+    }
   }
 }

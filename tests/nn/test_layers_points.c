@@ -1,4 +1,5 @@
-/* The point-cloud layers (point_linear, point_pool, point_cat_pool) and the pointnet preset:
+/* The point-cloud layers (point_linear, point_pool, point_cat_pool,
+ * point_class_affine) and the pointnet preset:
  * gradients against finite differences, the forward pass against a hand
  * computation with nn.Linear-on-the-last-dimension semantics, and exact
  * invariance of the energy to the order of the points. */
@@ -84,10 +85,69 @@ TEST(point_pool_with_sum_writes_its_key_and_sizes_its_output) {
   ebm_net_free(net);
 }
 
+/* A per-point class table between the per-point maps: 3 classes. */
+#define CLASS_NET(points)                                                                   \
+  "{\"input\":[1," #points ",3],\"classes\":3,\"layers\":[{\"type\":\"point_linear\","     \
+  "\"name\":\"a\",\"out\":4},{\"type\":\"point_class_affine\",\"name\":\"ca\"},"              \
+  "{\"type\":\"swish\"},{\"type\":\"point_cat_pool\",\"max\":false},{\"type\":\"point_linear\"," \
+  "\"name\":\"b\",\"out\":5},{\"type\":\"point_class_affine\",\"name\":\"cb\"},"               \
+  "{\"type\":\"swish\"},{\"type\":\"point_pool\",\"max\":false},{\"type\":\"linear\",\"name\":\"l\",\"out\":1}]}"
+
+TEST(point_class_affine_grads_match_fd) {
+  /* Input, gains and biases in double (nn_testutil.c), items of different
+   * classes in one batch (nt_inputs draws labels; nt_jitter makes the
+   * tables differ from the identity). */
+  check_fd(CLASS_NET(7), 4, 4190, 2e-2);
+}
+
+TEST(point_class_affine_scales_each_feature_of_every_point_by_its_class) {
+  enum { N = 2, P = 5, C = 4, K = 3 };
+  ebm_net *net = nt_build("{\"input\":[1,5,4],\"classes\":3,\"layers\":[{\"type\":"
+                          "\"point_class_affine\",\"name\":\"c\"}]}", N, 4191);
+  REQUIRE(ebm_net_param_count(net) == 2);
+  CHECK_EQ_STR(ebm_net_param(net, 0)->name, "c.gain");
+  CHECK_EQ_STR(ebm_net_param(net, 1)->name, "c.bias");
+  CHECK(ebm_net_param(net, 0)->value->shape[0] == K && ebm_net_param(net, 0)->value->shape[1] == C);
+  nt_jitter(net, 0.5f, 4192);
+  const float *g = ebm_net_param(net, 0)->value->data, *b = ebm_net_param(net, 1)->value->data;
+  float *x = nt_inputs(net, N, 4193), y[N * P * C];
+  int32_t labels[N] = {2, 0};
+  const ebm_cond cond = {.labels = labels};
+  REQUIRE_OK(ebm_net_forward(net, x, &cond, N, y));
+  for (int i = 0; i < N; i++)
+    for (int p = 0; p < P; p++)
+      for (int f = 0; f < C; f++) {
+        const int at = (i * P + p) * C + f;
+        CHECK_NEAR(y[at], (double)g[labels[i] * C + f] * x[at] + b[labels[i] * C + f], 1e-6);
+      }
+  ebm_layer_info info;
+  REQUIRE_OK(ebm_net_layer_info(net, 0, &info));
+  CHECK_CONTAINS(info.detail, "3 classes x 4 features, 5 points");
+  free(x);
+  ebm_net_free(net);
+}
+
+TEST(point_class_affine_rejects_a_net_without_classes_and_inputs_that_are_not_clouds) {
+  ebm_net *net = NULL;
+  CHECK_FAILS_WITH(ebm_net_new("{\"input\":[1,4,3],\"layers\":[{\"type\":\"point_class_affine\","
+                               "\"name\":\"c\"}]}", 1, &net), EBM_ERR_ARG, "needs \"classes\" > 0");
+  CHECK_FAILS_WITH(ebm_net_new("{\"input\":[2,4,3],\"classes\":2,\"layers\":[{\"type\":"
+                               "\"point_class_affine\",\"name\":\"c\"}]}", 1, &net), EBM_ERR_ARG,
+                   "needs a point cloud 1×P×C, got [2,4,3]");
+  CHECK(net == NULL);
+}
+
 TEST(preset_pointnet_with_classes_is_an_energy_of_the_cloud_and_its_class) {
   char *json = NULL;
   REQUIRE_OK(ebm_arch_preset("pointnet", 3, 0, &json));
-  CHECK_CONTAINS(json, "\"type\":\"class_affine\",\"name\":\"net.11\"");
+  /* the class after each of the four per-point maps, and after the hidden linear */
+  CHECK_CONTAINS(json, "\"type\":\"point_linear\",\"name\":\"net.0\"");
+  CHECK_CONTAINS(json, "\"type\":\"point_class_affine\",\"name\":\"net.1\"");
+  CHECK_CONTAINS(json, "\"type\":\"point_class_affine\",\"name\":\"net.4\"");
+  CHECK_CONTAINS(json, "\"type\":\"point_class_affine\",\"name\":\"net.8\"");
+  CHECK_CONTAINS(json, "\"type\":\"point_class_affine\",\"name\":\"net.11\"");
+  CHECK_CONTAINS(json, "\"type\":\"class_affine\",\"name\":\"net.15\"");
+  CHECK_CONTAINS(json, "\"type\":\"linear\",\"name\":\"net.17\"");
   ebm_net *net = nt_build(json, 2, 4170);
   free(json);
   CHECK_EQ_INT(ebm_net_num_classes(net), 3);
@@ -104,6 +164,26 @@ TEST(preset_pointnet_with_classes_is_an_energy_of_the_cloud_and_its_class) {
 
 TEST(preset_pointnet_grads_match_fd) {
   check_fd("{\"preset\":\"pointnet\",\"in_dim\":9,\"width\":4}", 2, 4300, 2e-3);
+}
+
+TEST(preset_pointnet_with_classes_grads_match_fd) {
+  check_fd("{\"preset\":\"pointnet\",\"in_dim\":9,\"width\":4,\"classes\":3}", 3, 4310, 2e-3);
+}
+
+TEST(preset_pointnet_without_classes_keeps_its_layers_and_names) {
+  /* Unconditional checkpoints written before point_class_affine load as
+   * they were: the same 13 modules under the same names. */
+  char *json = NULL;
+  REQUIRE_OK(ebm_arch_preset("pointnet", 0, 0, &json));
+  CHECK(strstr(json, "class_affine") == NULL);
+  ebm_net *net = nt_build(json, 1, 4320);
+  free(json);
+  static const char *const names[] = {"net.0.weight", "net.0.bias", "net.2.weight", "net.2.bias",
+                                      "net.5.weight", "net.5.bias", "net.7.weight", "net.7.bias",
+                                      "net.10.weight", "net.10.bias", "net.12.weight", "net.12.bias"};
+  REQUIRE(ebm_net_param_count(net) == 12);
+  for (int i = 0; i < 12; i++) CHECK_EQ_STR(ebm_net_param(net, i)->name, names[i]);
+  ebm_net_free(net);
 }
 
 TEST(point_linear_is_nn_linear_on_the_last_dimension) {
@@ -159,7 +239,10 @@ static void check_exactly_invariant_to_point_order(const char *json, uint64_t se
   ebm_rng rng;
   ebm_rng_init(&rng, seed + 3);
   float e[N], ep[N];
-  REQUIRE_OK(ebm_net_grad_input(net, x, NULL, N, e, g));
+  int32_t *labels = nt_labels(net, N, seed + 4); /* NULL for an unconditional net */
+  for (int i = 0; labels && i < N; i++) labels[i] = i % ebm_net_num_classes(net); /* every class */
+  const ebm_cond cond = {.labels = labels}, *cp = labels ? &cond : NULL;
+  REQUIRE_OK(ebm_net_grad_input(net, x, cp, N, e, g));
   for (int trial = 0; trial < 2; trial++) {
     for (int j = 0; j < P; j++) perm[j] = trial == 0 ? P - 1 - j : j;
     for (int j = P - 1; trial == 1 && j > 0; j--) { /* Fisher–Yates */
@@ -168,12 +251,12 @@ static void check_exactly_invariant_to_point_order(const char *json, uint64_t se
       perm[k] = t;
     }
     permute_points(x, N, P, perm, xp);
-    REQUIRE_OK(ebm_net_grad_input(net, xp, NULL, N, ep, gp));
+    REQUIRE_OK(ebm_net_grad_input(net, xp, cp, N, ep, gp));
     for (int i = 0; i < N; i++) CHECK(memcmp(&e[i], &ep[i], sizeof(float)) == 0);
     permute_points(g, N, P, perm, g_back);
     CHECK(memcmp(g_back, gp, sizeof(float) * N * P * 3) == 0);
   }
-  free(x), free(xp), free(g), free(gp), free(g_back);
+  free(x), free(xp), free(g), free(gp), free(g_back), free(labels);
   ebm_net_free(net);
 }
 
@@ -181,6 +264,15 @@ TEST(pointnet_energy_is_exactly_invariant_to_point_order) {
   char *json = NULL;
   REQUIRE_OK(ebm_arch_preset("pointnet", 0, 0, &json));
   check_exactly_invariant_to_point_order(json, 4500);
+  free(json);
+}
+
+TEST(conditional_pointnet_energy_is_exactly_invariant_to_point_order) {
+  /* the per-point class tables after every point_linear, three classes in the batch */
+  char *json = NULL;
+  REQUIRE_OK(ebm_arch_preset("pointnet", 3, 0, &json));
+  CHECK_CONTAINS(json, "point_class_affine");
+  check_exactly_invariant_to_point_order(json, 4520);
   free(json);
 }
 
