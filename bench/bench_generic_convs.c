@@ -6,8 +6,9 @@
  * portable path, which the generic table runs), and, for the shapes that
  * take the shifted form, the OpenBLAS sgemm of one kernel tap alone as the
  * unstacked form calls it (C_out × cols × C_in, the group's padded buffer
- * as B) and, for k > 1, the sgemm of one kernel row as the stacked form
- * calls it (C_out × cols × k·C_in, the k shifted copies as B); the group
+ * as B) and, for k > 1, the sgemm of one kernel row as a stacked form
+ * would call it (C_out × cols × k·C_in, k shifted copies of the buffer as
+ * B: tried at cb5d44d, faster alone, not in place, so not kept); the group
  * size is the one conv2d_cpu.c picks at batch 128, written out below.
  * Each figure is GFLOP/s (2 FLOP per multiply-add, junk columns not counted
  * for the passes) and its share of a single-threaded 1024³ sgemm timed the

@@ -128,29 +128,10 @@ static int64_t shifted_plane(const ebm_conv2d_shape *s, int64_t g) {
 static int64_t shifted_cols(const ebm_conv2d_shape *s, int64_t g) {
   return ((s->h_out - 1) * shifted_wq(s) + s->w_out) * g;
 }
-/* Row stacking: the kw taps of kernel row i read the buffer shifted by
- * (i·Wq + j)·g for j < kw. With kw copies of the buffer one after another,
- * copy j shifted left by j·g floats (a (kw·C_in) × plane matrix: row
- * j·C_in + c is channel c's plane from j·g on), the kw sgemms of kernel
- * row i become one with an inner dimension of kw·C_in: out += w_i (C_out ×
- * kw·C_in) · stack + i·Wq·g. Fewer, deeper sgemms read and write the
- * output kh times instead of kh·kw and run the sgemm kernel longer per
- * output tile, at the price of kw − 1 copies of an L2-resident buffer.
- * Copy j is one memcpy of the whole buffer from j·g on, so each copied
- * plane ends with j·g floats of the next one; no tap reads them: kernel row
- * i reads columns i·Wq·g + [0, cols) of a plane, at most plane − (kw − 1)·g
- * (tap (kh − 1, kw − 1) reads up to the buffer plane's last float). The
- * inner order within a kernel row, (j, c), is part of the result's bits. */
-static int shifted_stacked(const ebm_conv2d_shape *s) { return s->kw > 1; }
-
-/* Where the output starts in the col part, after the padded buffer (kw
- * copies of it when stacked), and the floats of both. */
-static size_t shifted_out_at(const ebm_conv2d_shape *s, int64_t g) {
-  const int64_t copies = shifted_stacked(s) ? s->kw : 1;
-  return conv_round_up((size_t)(copies * s->c_in * shifted_plane(s, g)));
-}
+/* Floats of its padded buffer + output (both in the col part). */
 static size_t shifted_floats(const ebm_conv2d_shape *s, int64_t g) {
-  return shifted_out_at(s, g) + conv_round_up((size_t)(s->c_out * shifted_cols(s, g)));
+  return conv_round_up((size_t)(s->c_in * shifted_plane(s, g))) +
+         conv_round_up((size_t)(s->c_out * shifted_cols(s, g)));
 }
 
 typedef struct {
@@ -183,35 +164,24 @@ size_t ops_conv2d_gemm_workspace(const ebm_conv2d_shape *s) {
   return layout_of(s).taps + (any ? conv_round_up((size_t)(conv_k(s) * s->c_out)) : 0);
 }
 
-/* Where tap (i, j)'s weight of output channel co and input channel ci of
- * r (the conv the shifted form runs: s itself, or transposed_shape(s))
- * goes: one C_out × C_in matrix per tap, taps in order, or, stacked, one
- * C_out × (kw·C_in) matrix per kernel row with column j·C_in + ci. */
-static int64_t tap_at(const ebm_conv2d_shape *r, int64_t i, int64_t j, int64_t co, int64_t ci) {
-  if (shifted_stacked(r)) return ((i * r->c_out + co) * r->kw + j) * r->c_in + ci;
-  return ((i * r->kw + j) * r->c_out + co) * r->c_in + ci;
-}
-
-/* The weights of s for its shifted form (tap_at). Exact (data movement). */
+/* taps[(tap·C_out + co)·C_in + ci] = w[co][ci][tap] with tap = i·kw + j:
+ * the weights of s for its shifted form, one C_out × C_in matrix per tap.
+ * Exact (data movement). */
 static void pack_taps(const ebm_conv2d_shape *s, const float *restrict w, float *restrict taps) {
+  const int64_t kk = s->kh * s->kw;
   for (int64_t co = 0; co < s->c_out; co++)
     for (int64_t ci = 0; ci < s->c_in; ci++)
-      for (int64_t i = 0; i < s->kh; i++)
-        for (int64_t j = 0; j < s->kw; j++)
-          taps[tap_at(s, i, j, co, ci)] = w[((co * s->c_in + ci) * s->kh + i) * s->kw + j];
+      for (int64_t q = 0; q < kk; q++) taps[(q * s->c_out + co) * s->c_in + ci] = w[(co * s->c_in + ci) * kk + q];
 }
 
-/* The same for t = transposed_shape(s): w[co][ci][i][j] is t's weight of
- * output channel ci, input channel co at tap (kh − 1 − i, kw − 1 − j)
- * (both axes flipped). */
+/* The same for transposed_shape(s): taps[(tap'·C_in + ci)·C_out + co] =
+ * w[co][ci][tap] with tap' = kh·kw − 1 − tap (both axes flipped). */
 static void pack_taps_flipped(const ebm_conv2d_shape *s, const float *restrict w, float *restrict taps) {
-  const ebm_conv2d_shape t = transposed_shape(s);
+  const int64_t kk = s->kh * s->kw;
   for (int64_t co = 0; co < s->c_out; co++)
     for (int64_t ci = 0; ci < s->c_in; ci++)
-      for (int64_t i = 0; i < s->kh; i++)
-        for (int64_t j = 0; j < s->kw; j++)
-          taps[tap_at(&t, s->kh - 1 - i, s->kw - 1 - j, ci, co)] =
-              w[((co * s->c_in + ci) * s->kh + i) * s->kw + j];
+      for (int64_t q = 0; q < kk; q++)
+        taps[((kk - 1 - q) * s->c_in + ci) * s->c_out + co] = w[(co * s->c_in + ci) * kk + q];
 }
 
 /* Groups of fewer items than this move between NCHW and the shifted form's
@@ -292,21 +262,10 @@ static void shifted_fill(const ebm_conv2d_shape *s, const float *x, const float 
 }
 
 // out (C_out × shifted_cols, the junk columns included) = the sums of every
-// tap of conv s over buf, as shifted_fill left it for a group of gn items
-// (copy 0 of the stack when stacked: this makes the others first).
-static void shifted_taps(const ebm_conv2d_shape *s, int64_t gn, const float *taps, float *buf,
-                         float *out) {
+// tap of conv s over buf, as shifted_fill left it for a group of gn items.
+static void shifted_taps(const ebm_conv2d_shape *s, int64_t gn, const float *taps,
+                         const float *buf, float *out) {
   const int64_t wq = shifted_wq(s), plane = shifted_plane(s, gn), cols = shifted_cols(s, gn);
-  if (shifted_stacked(s)) {
-    const int64_t block = s->c_in * plane, k = s->kw * s->c_in;
-    for (int64_t j = 1; j < s->kw; j++)
-      memcpy(buf + j * block, buf + j * gn, (size_t)(block - j * gn) * sizeof *buf);
-    for (int64_t i = 0; i < s->kh; i++)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)s->c_out, (int)cols, (int)k, 1.0f,
-                  taps + i * s->c_out * k, (int)k, buf + i * wq * gn, (int)plane, i == 0 ? 0.0f : 1.0f,
-                  out, (int)cols);
-    return;
-  }
   for (int64_t i = 0; i < s->kh; i++)
     for (int64_t j = 0; j < s->kw; j++) {
       const int64_t tap = i * s->kw + j;
@@ -467,7 +426,7 @@ static void forward_groups(void *ctx, int64_t begin, int64_t end, int tid) {
     if (shift && pointwise(s)) {
       pointwise_items(s, gn, j->ws + l.taps, j->x + a * fi, NULL, fi, NULL, z, fo);
     } else if (shift) {
-      float *out = col + shifted_out_at(s, gn);
+      float *out = col + conv_round_up((size_t)(s->c_in * shifted_plane(s, gn)));
       shifted_fill(s, j->x + a * fi, NULL, fi, gn, xt, col);
       shifted_taps(s, gn, j->ws + l.taps, col, out);
       shifted_to_nchw(s, out, gn, z, fo);
@@ -522,7 +481,7 @@ static void backward_input_groups(void *ctx, int64_t begin, int64_t end, int tid
       continue;
     }
     if (shift) { /* the forward conv of dy (⊙ gate) with the flipped weights, shifted */
-      float *out = col + shifted_out_at(&t, gn);
+      float *out = col + conv_round_up((size_t)(t.c_in * shifted_plane(&t, gn)));
       shifted_fill(&t, j->dy + a * fo, j->gate_in ? j->gate_in + a * fo : NULL, fo, gn, mat, col);
       shifted_taps(&t, gn, j->ws + l.taps, col, out);
       shifted_to_nchw(&t, out, gn, j->dx + a * fi, fi);
