@@ -12,6 +12,10 @@
  * cols × k·C_in over k shifted copies of the buffer, made once outside the
  * timing: tried at cb5d44d and not kept); the group size is the one
  * conv2d_cpu.c picks at batch 128, written out below.
+ * The forward pass is also timed as the fused conv + swish of the
+ * Langevin path, keeping the pre-activation (a plain pass) and without it
+ * (what ebm_net_grad_input asks for: the pre-activation stays in the
+ * workspace, one output stream fewer).
  * Each figure is GFLOP/s (2 FLOP per multiply-add, junk columns not counted
  * for the passes) and its share of a single-threaded 1024³ sgemm timed the
  * same way; best of R alternating rounds.
@@ -109,8 +113,9 @@ int main(int argc, char **argv) {
   }
   ebm_rng rng;
   ebm_rng_init(&rng, 1);
-  double fwd[CASES], bwd[CASES], tap[CASES], seq[CASES], row[CASES], peak = 1e30;
-  for (int i = 0; i < CASES; i++) fwd[i] = bwd[i] = tap[i] = seq[i] = row[i] = 1e30;
+  double fwd[CASES], bwd[CASES], tap[CASES], seq[CASES], row[CASES], kept[CASES], dropped[CASES];
+  double peak = 1e30;
+  for (int i = 0; i < CASES; i++) fwd[i] = bwd[i] = tap[i] = seq[i] = row[i] = kept[i] = dropped[i] = 1e30;
   for (int r = 0; r < rounds; r++) {
     double p = sgemm_seconds(1024, 1024, 1024, 1024, 1, &rng);
     if (p < peak) peak = p;
@@ -131,6 +136,16 @@ int main(int argc, char **argv) {
       ops_conv2d_gemm_backward_input(&s, NULL, y, w, x, ws);
       t = cpu_seconds() - t;
       if (t < bwd[i]) bwd[i] = t;
+      float *act = filled(ny, &rng), *gate = filled(ny, &rng);
+      t = cpu_seconds();
+      ops_conv2d_gemm_forward(&s, x, w, b, y, act, gate, ws);
+      t = cpu_seconds() - t;
+      if (t < kept[i]) kept[i] = t;
+      t = cpu_seconds();
+      ops_conv2d_gemm_forward(&s, x, w, b, NULL, act, gate, ws);
+      t = cpu_seconds() - t;
+      if (t < dropped[i]) dropped[i] = t;
+      ebm_free(act), ebm_free(gate);
       ebm_free(x), ebm_free(w), ebm_free(b), ebm_free(y), ebm_free(ws);
       if (cc->group) { /* conv2d_cpu.c's shifted form: rows W + pad apart */
         const int64_t g = cc->group, wq = cc->hw + cc->pad;
@@ -153,8 +168,9 @@ int main(int argc, char **argv) {
   printf("igebm-mnist convs, generic path (im2col + sgemm / shifted form), batch %d, 1 thread, "
          "CPU time, best of %d; sgemm 1024^3: %.1f GFLOP/s\n\n",
          BATCH, rounds, 1e-9 * peak_rate);
-  printf("| conv | forward ms | GFLOP/s | %% of peak | input-grad ms | GFLOP/s | %% of peak | one tap's sgemm GFLOP/s | %% of peak | taps in sequence GFLOP/s | %% of peak | kernel rows stacked, in sequence | %% of peak |\n");
-  printf("|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+  printf("| conv | forward ms | GFLOP/s | %% of peak | input-grad ms | GFLOP/s | %% of peak | one tap's sgemm GFLOP/s | %% of peak | taps in sequence GFLOP/s | %% of peak | kernel rows stacked, in sequence | %% of peak | "
+         "forward + swish ms, pre-activation kept / not |\n");
+  printf("|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--|\n");
   for (int i = 0; i < CASES; i++) {
     const conv_case *cc = &cases[i];
     const double flop = 2.0 * BATCH * (double)(cc->c_out * cc->c_in * cc->k * cc->k * cc->hw * cc->hw);
@@ -166,10 +182,11 @@ int main(int argc, char **argv) {
     else
       printf(" (im2col) | |");
     if (cc->group && cc->k > 1)
-      printf(" %.1f | %.0f %% | %.1f | %.0f %% |\n", 1e-9 / seq[i], 100.0 / seq[i] / peak_rate, 1e-9 / row[i],
+      printf(" %.1f | %.0f %% | %.1f | %.0f %% |", 1e-9 / seq[i], 100.0 / seq[i] / peak_rate, 1e-9 / row[i],
              100.0 / row[i] / peak_rate);
     else
-      printf(" | | | |\n");
+      printf(" | | | |");
+    printf(" %.2f / %.2f |\n", 1e3 * kept[i], 1e3 * dropped[i]);
   }
   return 0;
 }
