@@ -4,9 +4,18 @@
  * shared machine cost less than in wall-clock figures. For each shape: the
  * forward pass and the input-gradient pass of ops_conv2d_gemm_* (the
  * portable path, which the generic table runs), and, for the shapes that
- * take the shifted form, the OpenBLAS sgemm of one kernel tap alone as that
- * form calls it (C_out × cols × C_in, the group's padded buffer as B; the
- * group size is the one conv2d_cpu.c picks at batch 128, written out below).
+ * take the shifted form, the OpenBLAS sgemm of one kernel tap alone as the
+ * unstacked form calls it (C_out × cols × C_in, the group's padded buffer
+ * as B); then, for k > 1, the sgemms of a whole batch in sequence as the
+ * form calls them (k² taps per group of items, β = 0 for the first), and
+ * the same with the k taps of a kernel row stacked into one sgemm (C_out ×
+ * cols × k·C_in over k shifted copies of the buffer, made once outside the
+ * timing: tried at cb5d44d and not kept); the group size is the one
+ * conv2d_cpu.c picks at batch 128, written out below.
+ * The forward pass is also timed as the fused conv + swish of the
+ * Langevin path, keeping the pre-activation (a plain pass) and without it
+ * (what ebm_net_grad_input asks for: the pre-activation stays in the
+ * workspace, one output stream fewer).
  * Each figure is GFLOP/s (2 FLOP per multiply-add, junk columns not counted
  * for the passes) and its share of a single-threaded 1024³ sgemm timed the
  * same way; best of R alternating rounds.
@@ -70,6 +79,31 @@ static double sgemm_seconds(int m, int n, int k, int ldb, int reps, ebm_rng *rng
   return best;
 }
 
+/* Seconds of CPU of the sgemms of a batch of BATCH items in groups of g,
+ * k × k taps each over a buffer of c_in planes (plane floats apart, rows
+ * wq·g apart) into C_out × cols: k² sgemms of depth c_in per group, or,
+ * stacked, k of depth k·c_in over k copies of the buffer. */
+static double sequence_seconds(const ebm_conv2d_shape *s, int64_t g, int64_t wq, int64_t cols,
+                               int64_t plane, int stacked, ebm_rng *rng) {
+  const int64_t k = s->kw, copies = stacked ? k : 1, depth = copies * s->c_in;
+  float *buf = filled(copies * s->c_in * plane, rng), *w = filled(k * k * s->c_out * s->c_in, rng);
+  float *out = filled(s->c_out * cols, rng);
+  double best = 1e30;
+  for (int r = 0; r < 3; r++) {
+    double t = cpu_seconds();
+    for (int64_t a = 0; a < BATCH; a += g)
+      for (int64_t i = 0; i < k; i++)
+        for (int64_t j = 0; j < (stacked ? 1 : k); j++)
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)s->c_out, (int)cols, (int)depth, 1.0f,
+                      w + (i * k + j) * s->c_out * s->c_in, (int)depth, buf + (i * wq + j) * g, (int)plane,
+                      i + j == 0 ? 0.0f : 1.0f, out, (int)cols);
+    t = cpu_seconds() - t;
+    if (t < best) best = t;
+  }
+  ebm_free(buf), ebm_free(w), ebm_free(out);
+  return best;
+}
+
 int main(int argc, char **argv) {
   int rounds = argc > 1 ? atoi(argv[1]) : 5;
   if (rounds < 1) rounds = 1;
@@ -79,8 +113,9 @@ int main(int argc, char **argv) {
   }
   ebm_rng rng;
   ebm_rng_init(&rng, 1);
-  double fwd[CASES], bwd[CASES], tap[CASES], peak = 1e30;
-  for (int i = 0; i < CASES; i++) fwd[i] = bwd[i] = tap[i] = 1e30;
+  double fwd[CASES], bwd[CASES], tap[CASES], seq[CASES], row[CASES], kept[CASES], dropped[CASES];
+  double peak = 1e30;
+  for (int i = 0; i < CASES; i++) fwd[i] = bwd[i] = tap[i] = seq[i] = row[i] = kept[i] = dropped[i] = 1e30;
   for (int r = 0; r < rounds; r++) {
     double p = sgemm_seconds(1024, 1024, 1024, 1024, 1, &rng);
     if (p < peak) peak = p;
@@ -101,6 +136,16 @@ int main(int argc, char **argv) {
       ops_conv2d_gemm_backward_input(&s, NULL, y, w, x, ws);
       t = cpu_seconds() - t;
       if (t < bwd[i]) bwd[i] = t;
+      float *act = filled(ny, &rng), *gate = filled(ny, &rng);
+      t = cpu_seconds();
+      ops_conv2d_gemm_forward(&s, x, w, b, y, act, gate, ws);
+      t = cpu_seconds() - t;
+      if (t < kept[i]) kept[i] = t;
+      t = cpu_seconds();
+      ops_conv2d_gemm_forward(&s, x, w, b, NULL, act, gate, ws);
+      t = cpu_seconds() - t;
+      if (t < dropped[i]) dropped[i] = t;
+      ebm_free(act), ebm_free(gate);
       ebm_free(x), ebm_free(w), ebm_free(b), ebm_free(y), ebm_free(ws);
       if (cc->group) { /* conv2d_cpu.c's shifted form: rows W + pad apart */
         const int64_t g = cc->group, wq = cc->hw + cc->pad;
@@ -109,6 +154,13 @@ int main(int argc, char **argv) {
         t = sgemm_seconds((int)s.c_out, (int)cols, (int)s.c_in, (int)plane, 20, &rng);
         const double rate = 2.0 * (double)(s.c_out * cols * s.c_in) / t;
         if (1.0 / rate < tap[i]) tap[i] = 1.0 / rate; /* stored as s/FLOP */
+        if (cc->k > 1) { /* the batch's sgemms in sequence, per tap and stacked by kernel row */
+          const double flop = 2.0 * (double)(BATCH / g * s.c_out * cols * s.c_in * cc->k * cc->k);
+          t = sequence_seconds(&s, g, wq, cols, plane, 0, &rng);
+          if (t / flop < seq[i]) seq[i] = t / flop;
+          t = sequence_seconds(&s, g, wq, cols, plane, 1, &rng);
+          if (t / flop < row[i]) row[i] = t / flop;
+        }
       }
     }
   }
@@ -116,8 +168,9 @@ int main(int argc, char **argv) {
   printf("igebm-mnist convs, generic path (im2col + sgemm / shifted form), batch %d, 1 thread, "
          "CPU time, best of %d; sgemm 1024^3: %.1f GFLOP/s\n\n",
          BATCH, rounds, 1e-9 * peak_rate);
-  printf("| conv | forward ms | GFLOP/s | %% of peak | input-grad ms | GFLOP/s | %% of peak | one tap's sgemm GFLOP/s | %% of peak |\n");
-  printf("|:--|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+  printf("| conv | forward ms | GFLOP/s | %% of peak | input-grad ms | GFLOP/s | %% of peak | one tap's sgemm GFLOP/s | %% of peak | taps in sequence GFLOP/s | %% of peak | kernel rows stacked, in sequence | %% of peak | "
+         "forward + swish ms, pre-activation kept / not |\n");
+  printf("|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--|\n");
   for (int i = 0; i < CASES; i++) {
     const conv_case *cc = &cases[i];
     const double flop = 2.0 * BATCH * (double)(cc->c_out * cc->c_in * cc->k * cc->k * cc->hw * cc->hw);
@@ -125,9 +178,15 @@ int main(int argc, char **argv) {
            1e-9 * flop / fwd[i], 100.0 * flop / fwd[i] / peak_rate, 1e3 * bwd[i], 1e-9 * flop / bwd[i],
            100.0 * flop / bwd[i] / peak_rate);
     if (cc->group)
-      printf(" %.1f | %.0f %% |\n", 1e-9 / tap[i], 100.0 / tap[i] / peak_rate);
+      printf(" %.1f | %.0f %% |", 1e-9 / tap[i], 100.0 / tap[i] / peak_rate);
     else
-      printf(" (im2col) | |\n");
+      printf(" (im2col) | |");
+    if (cc->group && cc->k > 1)
+      printf(" %.1f | %.0f %% | %.1f | %.0f %% |", 1e-9 / seq[i], 100.0 / seq[i] / peak_rate, 1e-9 / row[i],
+             100.0 / row[i] / peak_rate);
+    else
+      printf(" | | | |");
+    printf(" %.2f / %.2f |\n", 1e3 * kept[i], 1e3 * dropped[i]);
   }
   return 0;
 }

@@ -23,7 +23,7 @@
 
 /* The verb's own flags (not training settings). */
 typedef struct {
-  const char *data, *arch, *preset, *out, *budget, *init_from;
+  const char *data, *arch, *preset, *out, *budget, *budget_clock, *init_from;
   int width, depth, resume, force, report;
   double epochs;
   int64_t save_every, sample_every, log_every, sample_count;
@@ -31,7 +31,7 @@ typedef struct {
 
 /* Verb flags a resume may not change, and flags that are not recorded. */
 static const char *const identity_flags[] = {"data", "arch", "width", "depth", "init-from", NULL};
-static const char *const transient_flags[] = {"resume", "out", "force", "report", "budget", NULL};
+static const char *const transient_flags[] = {"resume", "out", "force", "report", "budget", "budget-clock", NULL};
 
 static int in_list(const char *const *list, const char *name) {
   for (int i = 0; list[i]; i++)
@@ -190,9 +190,13 @@ static ebm_status train_cli_build(train_cli *c) {
       {"sample-count", OPT_INT64, &f->sample_count, "N", "negatives drawn in a sample picture"},
       {"log-every", OPT_INT64, &f->log_every, "N", "metrics.jsonl period (0: never)"},
       {"report", OPT_FLAG, &f->report, NULL, "rewrite RUN_DIR/report.html (ebm report) every --sample-every steps"},
-      {"budget", OPT_STRING, &f->budget, "TIME", "stop cleanly (saved, resumable) before this much wall time: "
+      {"budget", OPT_STRING, &f->budget, "TIME", "stop cleanly (saved, resumable) before this much time (wall time unless --budget-clock cpu): "
                                                  "90s, 10m, 1.5h; without --iters or --epochs the run's length "
                                                  "is fitted to it from the first steps' time"},
+      {"budget-clock", OPT_STRING, &f->budget_clock, "CLOCK", "what --budget counts: wall (the default) or cpu, "
+                                                              "this process's CPU time over all its threads (the "
+                                                              "same work on a busy machine; 1 h of 2 cores = "
+                                                              "--budget 2h --budget-clock cpu)"},
   };
   const int nverb = CLI_NOPTS(verb), nset = ebm_train_setting_count();
   c->nverb = nverb;
@@ -534,6 +538,9 @@ static int check_flags(const train_flags *f) {
   if (f->sample_count < 1) return cli_usage_error(VERB, "--sample-count must be >= 1, got %lld", (long long)f->sample_count);
   if (f->budget && parse_duration(f->budget) < 0)
     return cli_usage_error(VERB, "--budget expects a positive time such as 90s, 10m or 1.5h, got '%s'", f->budget);
+  if (f->budget_clock && strcmp(f->budget_clock, "wall") != 0 && strcmp(f->budget_clock, "cpu") != 0)
+    return cli_usage_error(VERB, "--budget-clock expects wall or cpu, got '%s'", f->budget_clock);
+  if (f->budget_clock && !f->budget) return cli_usage_error(VERB, "--budget-clock needs a --budget to count");
   return 0;
 }
 
@@ -638,6 +645,7 @@ static int train_and_report(const train_cli *c, const ebm_dataset *ds, const ebm
                     .sample_count = f->sample_count, .meta_keys = keys, .meta_values = values, .n_meta = 4,
                     .config_json = config, .stop = &stop_requested, .ctx = &w, .dist = c->dist,
                     .budget_seconds = f->budget ? parse_duration(f->budget) : 0,
+                    .budget_cpu = f->budget_clock && strcmp(f->budget_clock, "cpu") == 0,
                     /* no length asked for: the budget sets it */
                     .budget_fits_iters = f->budget && !f->resume && !c->given[opt_index(c, "iters")] &&
                                          !c->given[opt_index(c, "epochs")]};
@@ -678,11 +686,11 @@ static int train_and_report(const train_cli *c, const ebm_dataset *ds, const ebm
   if (st != EBM_OK) return cli_runtime_error(st);
   if (!root) return CLI_EXIT_OK;
   if (done_steps < w.iters)
-    fprintf(stderr, "ebm train: the --budget %s ran out at step %lld of %lld; saved (continue with --resume)\n",
-            f->budget, (long long)done_steps, (long long)w.iters);
+    fprintf(stderr, "ebm train: the --budget %s%s ran out at step %lld of %lld; saved (continue with --resume)\n",
+            f->budget, o.budget_cpu ? " of CPU time" : "", (long long)done_steps, (long long)w.iters);
   else if (w.iters != cfg->iters)
-    fprintf(stderr, "ebm train: --budget %s fitted the run to %lld steps after timing %d (config.json records it)\n",
-            f->budget, (long long)w.iters, 1 + EBM_RUN_FIT_STEPS);
+    fprintf(stderr, "ebm train: --budget %s%s fitted the run to %lld steps after timing %d (config.json records it)\n",
+            f->budget, o.budget_cpu ? " of CPU time" : "", (long long)w.iters, 1 + EBM_RUN_FIT_STEPS);
   printf("trained %s on %s: step %lld of %lld in %.1f s; ", ebm_train_method_name(cfg->method), f->data,
          (long long)done_steps, (long long)w.iters, ebm_now_seconds() - t0);
   if (w.steps_run) printf("loss %.4g e_pos %.4g e_neg %.4g; ", w.last.loss, w.last.e_pos, w.last.e_neg);

@@ -243,6 +243,10 @@ void ebm_progress_finish(ebm_progress *p);
 
 /* Monotonic wall-clock seconds. */
 double ebm_now_seconds(void);
+/* CPU seconds this process has used so far, all its threads, user and
+ * system time together (CLOCK_PROCESS_CPUTIME_ID): the clock of a budget
+ * that should mean the same work on a machine other jobs share. */
+double ebm_cpu_seconds(void);
 
 #ifdef __cplusplus
 }

@@ -400,11 +400,17 @@ typedef struct {
   /* Called after every step (may be NULL). */
   void (*on_step)(void *ctx, const ebm_train_stats *stats);
   void *ctx;
-  /* Wall-clock budget of this call in seconds (0 = none): the run stops
-   * after the step past which one more step (at this call's mean step
-   * time) would overshoot it, saves, and returns EBM_OK with *final_step
-   * below cfg->iters; --resume continues it bit-exactly. */
+  /* Budget of this call in seconds (0 = none): the run stops after the
+   * step past which one more step (at this call's mean step time) would
+   * overshoot it, saves, and returns EBM_OK with *final_step below
+   * cfg->iters; --resume continues it bit-exactly. Wall-clock seconds
+   * unless budget_cpu. */
   double budget_seconds;
+  /* 1: budget_seconds counts this process's CPU time (ebm_cpu_seconds, all
+   * threads) instead of wall time, so a budget buys the same work whether
+   * or not other jobs share the machine: "one hour of two cores" is 7200
+   * CPU-seconds at --threads 2, or at --threads 1 on a busy machine. */
+  int budget_cpu;
   /* With budget_seconds on a fresh run: the run's length is fitted to the
    * budget instead of taken from cfg->iters. After EBM_RUN_FIT_STEPS steps
    * past the first (whose time includes warm-up), the length becomes the

@@ -26,6 +26,12 @@ double ebm_now_seconds(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+double ebm_cpu_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 ebm_progress *ebm_progress_new(FILE *out, const char *label, int64_t total) {
   ebm_progress *p = calloc(1, sizeof *p);
   if (!p) return NULL;

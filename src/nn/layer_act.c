@@ -27,7 +27,7 @@ static const float *swish_backward(ebm_net *net, layer *l, int64_t n, const ebm_
 }
 
 const layer_kind layer_swish = {"swish", no_keys, 0, 0, same_shape_build, NULL, swish_forward,
-                                swish_backward, NULL, layer_per_item};
+                                swish_backward, NULL, layer_per_item, NULL};
 
 /* relu has no "slope" key, so its spec keeps slope = 0. */
 static void leaky_relu_forward(ebm_net *net, layer *l, int64_t n, const ebm_cond *cond,
@@ -50,9 +50,9 @@ static void leaky_relu_detail(const ebm_net *net, const layer *l, char *buf, siz
 }
 
 const layer_kind layer_leaky_relu = {"leaky_relu", leaky_relu_keys, 0, 0, same_shape_build, NULL,
-                                     leaky_relu_forward, leaky_relu_backward, leaky_relu_detail, layer_per_item};
+                                     leaky_relu_forward, leaky_relu_backward, leaky_relu_detail, layer_per_item, NULL};
 const layer_kind layer_relu = {"relu", no_keys, 0, 0, same_shape_build, NULL,
-                               leaky_relu_forward, leaky_relu_backward, NULL, layer_per_item};
+                               leaky_relu_forward, leaky_relu_backward, NULL, layer_per_item, NULL};
 
 static void tanh_forward(ebm_net *net, layer *l, int64_t n, const ebm_cond *cond, const float *x) {
   (void)net, (void)cond;
@@ -67,7 +67,7 @@ static const float *tanh_backward(ebm_net *net, layer *l, int64_t n, const ebm_c
 }
 
 const layer_kind layer_tanh = {"tanh", no_keys, 0, 0, same_shape_build, NULL, tanh_forward,
-                               tanh_backward, NULL, layer_per_item};
+                               tanh_backward, NULL, layer_per_item, NULL};
 
 static void sigmoid_forward(ebm_net *net, layer *l, int64_t n, const ebm_cond *cond,
                             const float *x) {
@@ -83,4 +83,4 @@ static const float *sigmoid_backward(ebm_net *net, layer *l, int64_t n, const eb
 }
 
 const layer_kind layer_sigmoid = {"sigmoid", no_keys, 0, 0, same_shape_build, NULL,
-                                  sigmoid_forward, sigmoid_backward, NULL, layer_per_item};
+                                  sigmoid_forward, sigmoid_backward, NULL, layer_per_item, NULL};

@@ -88,4 +88,4 @@ static void actnorm_detail(const ebm_net *net, const layer *l, char *buf, size_t
 }
 
 const layer_kind layer_actnorm = {"actnorm", actnorm_keys, 1, 0, actnorm_build, actnorm_init,
-                                  actnorm_forward, actnorm_backward, actnorm_detail, NULL};
+                                  actnorm_forward, actnorm_backward, actnorm_detail, NULL, NULL};

@@ -111,4 +111,4 @@ static void batchnorm2d_detail(const ebm_net *net, const layer *l, char *buf, si
 
 const layer_kind layer_batchnorm2d = {"batchnorm2d", batchnorm2d_keys, 1, 0, batchnorm2d_build,
                                       batchnorm2d_init, batchnorm2d_forward, batchnorm2d_backward,
-                                      batchnorm2d_detail, NULL};
+                                      batchnorm2d_detail, NULL, NULL};

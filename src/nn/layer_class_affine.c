@@ -44,4 +44,4 @@ static void class_affine_detail(const ebm_net *net, const layer *l, char *buf, s
 
 const layer_kind layer_class_affine = {"class_affine", class_affine_keys, 1, 0,
                                        class_affine_build, class_affine_init, class_affine_forward,
-                                       class_affine_backward, class_affine_detail, layer_per_item};
+                                       class_affine_backward, class_affine_detail, layer_per_item, NULL};

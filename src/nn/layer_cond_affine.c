@@ -139,4 +139,4 @@ static void cond_affine_detail(const ebm_net *net, const layer *l, char *buf, si
 
 const layer_kind layer_cond_affine = {"cond_affine", cond_affine_keys, 1, 0, cond_affine_build,
                                       cond_affine_init, cond_affine_forward, cond_affine_backward,
-                                      cond_affine_detail, layer_per_item};
+                                      cond_affine_detail, layer_per_item, NULL};

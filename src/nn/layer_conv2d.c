@@ -30,7 +30,7 @@ static void conv2d_detail(const ebm_net *net, const layer *l, char *buf, size_t 
 }
 
 const layer_kind layer_conv2d = {"conv2d", conv2d_keys, 1, 0, conv2d_build, layer_wop_init,
-                                 layer_wop_forward, layer_wop_backward, conv2d_detail, layer_wop_per_item};
+                                 layer_wop_forward, layer_wop_backward, conv2d_detail, layer_wop_per_item, NULL};
 
 /* ---------------------------------------------- conv2d + swish, fused */
 
@@ -65,10 +65,10 @@ static const float *conv2d_swish_backward(ebm_net *net, layer *l, int64_t n, con
 
 /* The pre-activation a forward pass with net->drop_pre left out: the plain
  * conv of the stored input (the fused forward's pre, bit for bit). */
-void conv2d_swish_restore(ebm_net *net, layer *l, int64_t n) {
+static void conv2d_swish_restore(ebm_net *net, layer *l, int64_t n) {
   wop_forward(net, &l->op, n, l->in, l->out);
 }
 
 const layer_kind layer_conv2d_swish = {"conv2d+swish", conv2d_keys, 1, 0, conv2d_build,
                                        layer_wop_init, conv2d_swish_forward, conv2d_swish_backward,
-                                       conv2d_detail, layer_wop_per_item};
+                                       conv2d_detail, layer_wop_per_item, conv2d_swish_restore};

@@ -156,7 +156,7 @@ static void conv3d_detail(const ebm_net *net, const layer *l, char *buf, size_t 
 }
 
 const layer_kind layer_conv3d = {"conv3d", conv3d_keys, 1, 0, conv3d_build, conv3d_init,
-                                 conv3d_forward, conv3d_backward, conv3d_detail, NULL};
+                                 conv3d_forward, conv3d_backward, conv3d_detail, NULL, NULL};
 
 int64_t ebm_net_volume_depth(const ebm_net *net) {
   if (net->nlayers < 1 || net->layers[0].spec->kind != &layer_conv3d) return 0;

@@ -105,4 +105,4 @@ static void conv_transpose2d_detail(const ebm_net *net, const layer *l, char *bu
 const layer_kind layer_conv_transpose2d = {
     "conv_transpose2d", conv_transpose2d_keys, 1, 0, conv_transpose2d_build,
     conv_transpose2d_init, conv_transpose2d_forward, conv_transpose2d_backward,
-    conv_transpose2d_detail, NULL};
+    conv_transpose2d_detail, NULL, NULL};

@@ -108,4 +108,4 @@ static void conv_transpose3d_detail(const ebm_net *net, const layer *l, char *bu
 const layer_kind layer_conv_transpose3d = {
     "conv_transpose3d", conv_transpose3d_keys, 1, 0, conv_transpose3d_build,
     conv_transpose3d_init, conv_transpose3d_forward, conv_transpose3d_backward,
-    conv_transpose3d_detail, NULL};
+    conv_transpose3d_detail, NULL, NULL};

@@ -36,7 +36,7 @@ static void head_detail(const ebm_net *net, const layer *l, char *buf, size_t si
 }
 
 const layer_kind layer_logsumexp = {"logsumexp", no_keys, 0, 0, head_build, NULL,
-                                    logsumexp_forward, logsumexp_backward, head_detail, layer_per_item};
+                                    logsumexp_forward, logsumexp_backward, head_detail, layer_per_item, NULL};
 
 static ebm_status select_build(ebm_net *net, layer *l, const layer_spec *ls, scratch_sizes *sz,
                                const char *where) {
@@ -63,4 +63,4 @@ static const float *select_backward(ebm_net *net, layer *l, int64_t n, const ebm
 }
 
 const layer_kind layer_select = {"select", no_keys, 0, 0, select_build, NULL, select_forward,
-                                 select_backward, head_detail, layer_per_item};
+                                 select_backward, head_detail, layer_per_item, NULL};

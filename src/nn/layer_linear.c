@@ -24,4 +24,4 @@ static void linear_detail(const ebm_net *net, const layer *l, char *buf, size_t 
 }
 
 const layer_kind layer_linear = {"linear", linear_keys, 1, 0, linear_build, layer_wop_init,
-                                 layer_wop_forward, layer_wop_backward, linear_detail, layer_wop_per_item};
+                                 layer_wop_forward, layer_wop_backward, linear_detail, layer_wop_per_item, NULL};

@@ -96,7 +96,7 @@ static void point_linear_detail(const ebm_net *net, const layer *l, char *buf, s
 
 const layer_kind layer_point_linear = {"point_linear", point_linear_keys, 1, 0,
                                        point_linear_build, layer_wop_init, point_linear_forward,
-                                       point_linear_backward, point_linear_detail, NULL};
+                                       point_linear_backward, point_linear_detail, NULL, NULL};
 
 /* --------------------------------------------------------- point_pool */
 
@@ -160,7 +160,7 @@ static void point_pool_detail(const ebm_net *net, const layer *l, char *buf, siz
 
 const layer_kind layer_point_pool = {"point_pool", point_pool_keys, 0, 0, point_pool_build,
                                      NULL, point_pool_forward, point_pool_backward,
-                                     point_pool_detail, NULL};
+                                     point_pool_detail, NULL, NULL};
 
 /* ----------------------------------------------------- point_cat_pool */
 
@@ -212,7 +212,7 @@ static void point_cat_pool_detail(const ebm_net *net, const layer *l, char *buf,
 
 const layer_kind layer_point_cat_pool = {"point_cat_pool", point_pool_keys, 0, 0, point_cat_pool_build,
                                          NULL, point_cat_pool_forward, point_cat_pool_backward,
-                                         point_cat_pool_detail, NULL};
+                                         point_cat_pool_detail, NULL, NULL};
 
 /* ------------------------------------------------- point_class_affine */
 

@@ -39,7 +39,7 @@ static void avgpool2d_detail(const ebm_net *net, const layer *l, char *buf, size
 }
 
 const layer_kind layer_avgpool2d = {"avgpool2d", avgpool2d_keys, 0, 0, avgpool2d_build, NULL,
-                                    avgpool2d_forward, avgpool2d_backward, avgpool2d_detail, layer_per_item};
+                                    avgpool2d_forward, avgpool2d_backward, avgpool2d_detail, layer_per_item, NULL};
 
 static const layer_key no_keys[] = {LK_END};
 
@@ -70,4 +70,4 @@ static const float *global_sum_pool_backward(ebm_net *net, layer *l, int64_t n,
 
 const layer_kind layer_global_sum_pool = {"global_sum_pool", no_keys, 0, 0, global_sum_pool_build,
                                           NULL, global_sum_pool_forward, global_sum_pool_backward,
-                                          NULL, layer_per_item};
+                                          NULL, layer_per_item, NULL};

@@ -26,7 +26,7 @@ static const float *view_backward(ebm_net *net, layer *l, int64_t n, const ebm_c
 }
 
 const layer_kind layer_flatten = {"flatten", flatten_keys, 0, 1, flatten_build, NULL,
-                                  view_forward, view_backward, NULL, layer_per_item};
+                                  view_forward, view_backward, NULL, layer_per_item, NULL};
 
 static const layer_key reshape_keys[] = {
     {"shape", KEY_SHAPE, offsetof(layer_spec, shape), 1, 1 << 24, 0, 1, NULL}, LK_END};
@@ -49,4 +49,4 @@ static ebm_status reshape_build(ebm_net *net, layer *l, const layer_spec *ls, sc
 }
 
 const layer_kind layer_reshape = {"reshape", reshape_keys, 0, 1, reshape_build, NULL,
-                                  view_forward, view_backward, NULL, layer_per_item};
+                                  view_forward, view_backward, NULL, layer_per_item, NULL};

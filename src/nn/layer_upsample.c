@@ -36,4 +36,4 @@ static void upsample_detail(const ebm_net *net, const layer *l, char *buf, size_
 }
 
 const layer_kind layer_upsample = {"upsample", upsample_keys, 0, 0, upsample_build, NULL,
-                                   upsample_forward, upsample_backward, upsample_detail, layer_per_item};
+                                   upsample_forward, upsample_backward, upsample_detail, layer_per_item, NULL};

@@ -170,6 +170,11 @@ struct layer_kind {
    * statistics, an initialisation from the data, sgemm calls whose blocks
    * of items depend on the batch size). */
   int (*per_item)(const ebm_net *net, const layer *l);
+  /* What a forward pass with net->drop_pre set left out (a pre-activation
+   * nothing on the Langevin path reads), recomputed for n items from the
+   * layer's stored input, bit for bit as a pass without drop_pre keeps it
+   * (net_restore). NULL: the layer leaves nothing out. */
+  void (*restore)(ebm_net *net, layer *l, int64_t n);
 };
 
 /* registry.c: the table. NULL when unknown. */
@@ -180,10 +185,9 @@ void layer_kind_list(char *buf, size_t size);
 int layer_key_known(const char *key);
 /* The fused conv2d + swish pair (not a JSON type: build.c rewrites the
  * layer list into it). A forward pass with net->drop_pre set does not keep
- * its pre-activation l->out; conv2d_swish_restore recomputes it (the plain
- * conv of the stored input l->in, the same bits) for n items. */
+ * its pre-activation l->out; its restore recomputes it (the plain conv of
+ * the stored input l->in, the same bits). */
 extern const layer_kind layer_conv2d_swish;
-void conv2d_swish_restore(ebm_net *net, layer *l, int64_t n);
 
 /* ------------------------------------------------------------- helpers */
 
@@ -300,8 +304,9 @@ struct ebm_net {
   int fwd_grouped;            /* the last forward did: the runs' swish outputs
                                  but the last are computed by net_chain_unblock */
   int drop_pre;               /* it kept no pre-activations of fused conv2d +
-                                 swish steps (ebm_net_grad_input): net_restore
-                                 recomputes them before anyone reads them */
+                                 swish steps and resblock conv1s
+                                 (ebm_net_grad_input): net_restore recomputes
+                                 them before anyone reads them */
   int params_held;            /* ebm_net_hold_params: the parameters do not change,
                                  so passes may keep what they derive from them */
   const ebm_net *fork_of;     /* ebm_net_fork: the network whose parameters, buffers
@@ -438,9 +443,9 @@ const float *chain_backward(ebm_net *net, layer *l, int64_t n, const float *dy, 
 void net_chain_unblock(ebm_net *net);
 
 /* Everything the last forward pass would have kept with drop_pre = 0 and
- * unchained (net_chain_unblock, then conv2d_swish_restore from the stored
- * inputs, which must still hold the pass's values: the caller's x for the
- * first layer). */
+ * unchained (net_chain_unblock, then each layer kind's restore from the
+ * stored inputs, which must still hold the pass's values: the caller's x
+ * for the first layer). */
 void net_restore(ebm_net *net);
 void net_backward(ebm_net *net, const ebm_cond *cond, int64_t n, const float *dout, float *dx,
                   int want_params);

@@ -47,7 +47,7 @@ void net_restore(ebm_net *net) {
   if (!net->drop_pre) return;
   net->drop_pre = 0;
   for (int i = 0; i < net->nrun; i++)
-    if (net->run[i]->kind == &layer_conv2d_swish) conv2d_swish_restore(net, net->run[i], net->fwd_n);
+    if (net->run[i]->kind->restore) net->run[i]->kind->restore(net, net->run[i], net->fwd_n);
 }
 
 void net_forward(ebm_net *net, const float *x, const ebm_cond *cond, int64_t n) {

@@ -119,8 +119,8 @@ static void resblock_forward(ebm_net *net, layer *l, int64_t n, const ebm_cond *
   resblock *rb = l->priv;
   const int32_t *y = cond ? cond->labels : NULL;
   int64_t count = n * rb->c * rb->h * rb->w;
-  if (fused_conv1(rb)) {
-    wop_forward_swish(net, &rb->conv1, n, x, rb->h1, rb->a1, rb->g1);
+  if (fused_conv1(rb)) { /* the Langevin path (drop_pre) reads g1, not h1: resblock_restore */
+    wop_forward_swish(net, &rb->conv1, n, x, net->drop_pre ? NULL : rb->h1, rb->a1, rb->g1);
   } else {
     wop_forward(net, &rb->conv1, n, x, rb->h1);
     if (rb->has_cond) cond_forward(net, &rb->cond, n, y, rb->h1, rb->h1a);
@@ -198,6 +198,14 @@ static int resblock_per_item(const ebm_net *net, const layer *l) {
   return wop_per_item(&rb->conv1) && wop_per_item(&rb->conv2) && (!rb->has_shortcut || wop_per_item(&rb->shortcut));
 }
 
+/* conv1's pre-activation, which a fused forward with drop_pre left out:
+ * the plain conv of the stored input (the fused forward's h1, bit for bit,
+ * as for conv2d + swish). */
+static void resblock_restore(ebm_net *net, layer *l, int64_t n) {
+  resblock *rb = l->priv;
+  if (fused_conv1(rb)) wop_forward(net, &rb->conv1, n, l->in, rb->h1);
+}
+
 const layer_kind layer_resblock = {"resblock", resblock_keys, 1, 0, resblock_build,
                                    resblock_init, resblock_forward, resblock_backward,
-                                   resblock_detail, resblock_per_item};
+                                   resblock_detail, resblock_per_item, resblock_restore};

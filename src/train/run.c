@@ -458,6 +458,9 @@ ebm_status ebm_train_run(const ebm_dataset *ds, const ebm_train_config *cfg, con
   if ((st = ebm_dist_agree(o->dist, st)) != EBM_OK) goto fail;
 
   const double t0 = ebm_now_seconds();
+  /* the budget's clock, which also times the steps the length is fitted from */
+  double (*const budget_clock)(void) = o->budget_cpu ? ebm_cpu_seconds : ebm_now_seconds;
+  const double budget_t0 = budget_clock();
   fit_length = o->budget_seconds > 0 && o->budget_fits_iters && !o->resume;
   while (t->step < t->cfg.iters) {
     if (stop_asked(o)) {
@@ -473,14 +476,15 @@ ebm_status ebm_train_run(const ebm_dataset *ds, const ebm_train_config *cfg, con
       goto fail;
     }
     const int64_t k = t->step;
-    if (fit_length && k == 1) fit_t0 = ebm_now_seconds(); /* the first step's time includes warm-up */
+    if (fit_length && k == 1) fit_t0 = budget_clock(); /* the first step's time includes warm-up */
     if (fit_length && k == 1 + EBM_RUN_FIT_STEPS) {
-      const double now = ebm_now_seconds();
+      const double now = budget_clock();
       fit_length = 0;
-      s.iters = t->cfg.iters = run_fitted_iters(o->dist, o->budget_seconds, now - t0, (now - fit_t0) / EBM_RUN_FIT_STEPS, k);
+      s.iters = t->cfg.iters = run_fitted_iters(o->dist, o->budget_seconds, now - budget_t0, (now - fit_t0) / EBM_RUN_FIT_STEPS, k);
       if (root) {
         char detail[96];
-        snprintf(detail, sizeof detail, "iters %lld (%.4g s per step)", (long long)t->cfg.iters, (now - fit_t0) / EBM_RUN_FIT_STEPS);
+        snprintf(detail, sizeof detail, "iters %lld (%.4g %ss per step)", (long long)t->cfg.iters,
+                 (now - fit_t0) / EBM_RUN_FIT_STEPS, o->budget_cpu ? "CPU-" : "");
         log_event(o->run_dir, k, "budget-iters", detail);
         st = run_record_iters(o->run_dir, o->config_json, t->cfg.iters);
       }
@@ -506,7 +510,7 @@ ebm_status ebm_train_run(const ebm_dataset *ds, const ebm_train_config *cfg, con
     }
     /* every rank stops when one's clock says so */
     if (o->budget_seconds > 0 && t->step < t->cfg.iters &&
-        ebm_dist_any(o->dist, run_out_of_budget(o->budget_seconds, ebm_now_seconds() - t0, ++budget_steps))) {
+        ebm_dist_any(o->dist, run_out_of_budget(o->budget_seconds, budget_clock() - budget_t0, ++budget_steps))) {
       out_of_time = 1;
       break;
     }

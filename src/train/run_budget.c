@@ -1,4 +1,4 @@
-/* A run's wall-time budget: stopping before it runs out, and fitting the
+/* A run's time budget (wall or CPU): stopping before it runs out, and fitting the
  * run's length to it so a learning-rate schedule ends on time. */
 #include <math.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
-/* A run's wall-time budget (ebm_run_opts.budget_seconds): when to stop,
- * and fitting the run's length to it (budget_fits_iters). */
+/* A run's time budget (ebm_run_opts.budget_seconds, of wall or CPU time):
+ * when to stop, and fitting the run's length to it (budget_fits_iters). */
 #ifndef EBM_TRAIN_RUN_BUDGET_H
 #define EBM_TRAIN_RUN_BUDGET_H
 

@@ -375,6 +375,48 @@ TEST(cli_train_budget_stops_saved_and_resumes_bit_exactly) {
   cli_result_free(&r);
 }
 
+/* --budget-clock cpu counts the process's CPU time: the run stops and
+ * saves as with wall time (a budget far below one step stops after the
+ * first), the message says which clock ran out, a fitted length times its
+ * steps in CPU-seconds, and the flag is not recorded (a resume may count
+ * either clock). Bad values and a clock without a budget are refused. */
+TEST(cli_train_budget_of_cpu_time_stops_saved_and_fits_the_length) {
+  char a[512], path[600];
+  snprintf(a, sizeof a, "%s", test_path("cpu"));
+  cli_result r = run_cli(TOY_RUN " --iters 4 --budget 0.000001s --budget-clock cpu --out %s", a);
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.err, "the --budget 0.000001s of CPU time ran out at step 1 of 4; saved (continue with --resume)");
+  cli_result_free(&r);
+  CHECK_EQ_INT(strtoll(ckpt_step(a), NULL, 10), 1);
+  snprintf(path, sizeof path, "%s/config.json", a);
+  char *cfg_text = test_read_text(path);
+  CHECK(strstr(cfg_text, "budget") == NULL);
+  free(cfg_text);
+  r = run_cli("train --out %s --resume --budget 1h --budget-clock wall", a);
+  CHECK_EQ_INT(r.code, 0);
+  cli_result_free(&r);
+  CHECK_EQ_INT(strtoll(ckpt_step(a), NULL, 10), 4);
+
+  snprintf(a, sizeof a, "%s", test_path("cpu-fitted"));
+  r = run_cli(TOY_RUN " --budget 0.3s --budget-clock cpu --sample-every 0 --out %s", a);
+  CHECK_EQ_INT(r.code, 0);
+  cli_result_free(&r);
+  snprintf(path, sizeof path, "%s/events.jsonl", a);
+  char *events = test_read_text(path);
+  CHECK_CONTAINS(events, "\"event\":\"budget-iters\",\"detail\":\"iters ");
+  CHECK_CONTAINS(events, "CPU-s per step)");
+  free(events);
+
+  r = run_cli(TOY_RUN " --budget 1m --budget-clock gpu --out %s", test_path("bad"));
+  CHECK_EQ_INT(r.code, 2);
+  CHECK_CONTAINS(r.err, "--budget-clock expects wall or cpu, got 'gpu'");
+  cli_result_free(&r);
+  r = run_cli(TOY_RUN " --budget-clock cpu --out %s", test_path("bad"));
+  CHECK_EQ_INT(r.code, 2);
+  CHECK_CONTAINS(r.err, "--budget-clock needs a --budget to count");
+  cli_result_free(&r);
+}
+
 /* Occurrences of `needle` in `text`. */
 static int count_of(const char *text, const char *needle) {
   int n = 0;

@@ -140,3 +140,36 @@ TEST(grad_input_keeps_no_pre_activation_and_a_later_read_recomputes_its_bits) {
     ebm_net_free(net);
   }
 }
+
+/* The same for a resblock's conv1 + swish (igebm-mnist's blocks): the
+ * Langevin pass keeps no conv1 pre-activation, and a parameter backward
+ * after it recomputes it from the pass's input. A plain pass at another
+ * input first leaves that input's pre-activation behind, so a backward
+ * that read it instead would give other gradients. Down-sampling with a
+ * 1×1 shortcut (3 → 5 channels), odd width, batch 7. */
+static const char *one_resblock =
+    "{\"input\":[3,8,6],\"layers\":[{\"type\":\"resblock\",\"name\":\"b\",\"out\":5,\"down\":true},"
+    "{\"type\":\"global_sum_pool\"},{\"type\":\"linear\",\"name\":\"fc\",\"out\":1}]}";
+
+TEST(grad_input_keeps_no_resblock_pre_activation_and_a_parameter_backward_recomputes_it) {
+  const int64_t n = 7, d = 3 * 8 * 6;
+  ebm_net *net = nt_build(one_resblock, n, 31);
+  float *x1 = nt_inputs(net, n, 32), *x2 = nt_inputs(net, n, 33);
+  float *de = malloc((size_t)n * sizeof *de), *e = malloc((size_t)n * sizeof *e);
+  float *dx = malloc((size_t)(n * d) * sizeof *dx);
+  REQUIRE(de && e && dx);
+  for (int64_t i = 0; i < n; i++) de[i] = 0.25f + (float)i;
+  int64_t count;
+  REQUIRE_OK(ebm_net_forward(net, x1, NULL, n, NULL));
+  ebm_net_zero_grad(net);
+  REQUIRE_OK(ebm_net_backward(net, de, NULL, 1));
+  float *g_plain = grads_copy(net, &count);
+  REQUIRE_OK(ebm_net_forward(net, x2, NULL, n, NULL));
+  REQUIRE_OK(ebm_net_grad_input(net, x1, NULL, n, e, dx));
+  ebm_net_zero_grad(net);
+  REQUIRE_OK(ebm_net_backward(net, de, NULL, 1));
+  float *g_after = grads_copy(net, &count);
+  CHECK(memcmp(g_plain, g_after, (size_t)count * sizeof(float)) == 0);
+  free(g_plain), free(g_after), free(x1), free(x2), free(de), free(e), free(dx);
+  ebm_net_free(net);
+}
