@@ -275,7 +275,7 @@ static void point_class_affine_detail(const ebm_net *net, const layer *l, char *
 const layer_kind layer_point_class_affine = {"point_class_affine", point_class_affine_keys, 1, 0,
                                              point_class_affine_build, point_class_affine_init,
                                              point_class_affine_forward, point_class_affine_backward,
-                                             point_class_affine_detail, layer_per_item};
+                                             point_class_affine_detail, layer_per_item, NULL};
 
 int64_t ebm_net_cloud_points(const ebm_net *net) {
   if (net->nlayers < 1 || net->layers[0].spec->kind != &layer_point_linear || net->layers[0].in_shape[2] != 3) return 0;
