@@ -46,14 +46,20 @@ static void shape_text(int ndim, const int64_t *shape, char *buf, size_t size) {
 
 static void print_layers(ebm_net *net) {
   char shape[64];
-  printf("  %-3s %-18s %-16s %-12s %10s  %s\n", "#", "layer", "type", "output", "params", "detail");
+  int type_width = 16; /* the widest type name, so the columns stay aligned */
+  for (int i = 0; i < ebm_net_layer_count(net); i++) {
+    ebm_layer_info info;
+    if (ebm_net_layer_info(net, i, &info) == 0 && (int)strlen(info.type) > type_width)
+      type_width = (int)strlen(info.type);
+  }
+  printf("  %-3s %-18s %-*s %-12s %10s  %s\n", "#", "layer", type_width, "type", "output", "params", "detail");
   shape_text(ebm_net_item_ndim(net), ebm_net_item_shape(net), shape, sizeof shape);
-  printf("  %-3s %-18s %-16s %-12s %10s\n", "", "(input)", "", shape, "");
+  printf("  %-3s %-18s %-*s %-12s %10s\n", "", "(input)", type_width, "", shape, "");
   for (int i = 0; i < ebm_net_layer_count(net); i++) {
     ebm_layer_info info;
     if (ebm_net_layer_info(net, i, &info)) continue;
     shape_text(info.out_ndim, info.out_shape, shape, sizeof shape);
-    printf("  %-3d %-18s %-16s %-12s %10lld  %s\n", i, info.name[0] ? info.name : "-", info.type, shape,
+    printf("  %-3d %-18s %-*s %-12s %10lld  %s\n", i, info.name[0] ? info.name : "-", type_width, info.type, shape,
            (long long)info.num_params, info.detail);
   }
 }

@@ -28,7 +28,7 @@ static int run_init(int argc, char **argv) {
   cli_opt opts[] = {
       {"arch", OPT_STRING, &arch, "PRESET", "mlp, uva-cnn, igebm-mnist, igebm-cifar, pointnet, video-convnet, video-st, voxelnet or jem-cnn"},
       {"arch-json", OPT_PATH_IN, &arch_json, "FILE", "architecture JSON instead of a preset"},
-      {"classes", OPT_INT, &classes, "K", "class-conditional with K classes (igebm-*, mlp, pointnet)"},
+      {"classes", OPT_INT, &classes, "K", "class-conditional with K classes (igebm-*, mlp, pointnet, voxelnet, video-convnet)"},
       {"in-dim", OPT_INT, &in_dim, "D", "input size of 'mlp' (0 = 2), points per cloud of 'pointnet' (0 = 128)"},
       {"width", OPT_INT, &width, "W", "base width of the preset (0 = the preset's)"},
       {"depth", OPT_INT, &depth, "L", "hidden layers of 'mlp' (-1 = 2)"},
