@@ -57,21 +57,34 @@ static int make_texture(const char *name, const make_flags *f) {
 }
 
 /* moving:fashion-mnist → N×1×16×64×64 float32 .npy (ebm_make_moving),
- * one Fashion-MNIST item per video moving and bouncing. */
+ * one Fashion-MNIST item per video moving and bouncing. moving:npy:FILE
+ * takes the items from FILE instead (M×1×H×W grey images in [0, 1], H and
+ * W at most 64, e.g. an image model's samples): the same motion, other
+ * items — a video made of an item and a path. */
 static int make_moving(const char *source, const make_flags *f) {
-  if (strcmp(source, "fashion-mnist") != 0 && strcmp(source, "mnist") != 0)
-    return cli_usage_error(VERB, "moving: items come from fashion-mnist or mnist, got '%s'", source);
+  const int from_file = strncmp(source, "npy:", 4) == 0;
+  if (!from_file && strcmp(source, "fashion-mnist") != 0 && strcmp(source, "mnist") != 0)
+    return cli_usage_error(VERB, "moving: items come from fashion-mnist, mnist or npy:FILE, got '%s'", source);
   const int64_t item = (int64_t)MOVING_FRAMES * MOVING_SIDE * MOVING_SIDE;
   int64_t n;
   int rc = check_n(f, MOVING_DEFAULT_N, item, &n);
   if (rc) return rc;
-  char spec[64];
-  snprintf(spec, sizeof spec, "%s:train", source);
+  char spec[4200];
+  snprintf(spec, sizeof spec, from_file ? "%s" : "%s:train", source);
   ebm_dataset *ds = NULL;
   float *videos = NULL;
   ebm_status st = ebm_dataset_load(spec, 0.0f, 1.0f, &ds);
+  if (st == EBM_ERR_ARG && from_file) return cli_usage_error(VERB, "moving:%s", ebm_last_error());
   if (st) return cli_runtime_error(st);
   const ebm_tensor *x = ds->x;
+  if (from_file && (x->ndim != 4 || x->shape[1] != 1 || x->shape[2] > MOVING_SIDE || x->shape[3] > MOVING_SIDE)) {
+    char shape[64];
+    ebm_shape_str(x->ndim - 1, x->shape + 1, shape, sizeof shape);
+    rc = cli_usage_error(VERB, "moving:%s: items of shape %s; moving items must be 1xHxW grey images of at most "
+                         "%dx%d", source, shape, MOVING_SIDE, MOVING_SIDE);
+    ebm_dataset_free(ds);
+    return rc;
+  }
   if (!(videos = malloc((size_t)(n * item) * sizeof *videos))) {
     st = ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld videos", (long long)n);
     goto done;
@@ -227,6 +240,8 @@ CLI_COMMAND(data_make, VERB, "NAME --out FILE [options]",
             "  texture:NAME           a PNG texture: checks, stripes or blobs (--size WxH, --channels)\n"
             "  moving:fashion-mnist   videos N x 1 x 16 x 64 x 64 (.npy): a Fashion-MNIST item\n"
             "                         moving across the canvas, bouncing off its edges\n"
+            "  moving:npy:FILE        the same motion for the items of FILE (M x 1 x H x W grey\n"
+            "                         images in [0, 1], H, W <= 64; one drawn at random per video)\n"
             "  shapes3d               voxel grids N x 1 x 32 x 32 x 32 (.npy): spheres, boxes, tori\n"
             "  points:shapes          clouds of P points (--points, 128) on the surfaces of spheres,\n"
             "                         boxes and tori of random size and orientation in [-1,1]^3:\n"

@@ -195,6 +195,10 @@ static int load_npy_init(const char *init, const target *t, int64_t n, float *x)
   if (st != EBM_OK) return cli_runtime_error(st);
   int ok = a.dtype == EBM_DTYPE_F32 && a.ndim == 1 + en->item_ndim &&
            memcmp(a.shape + 1, en->item_shape, (size_t)en->item_ndim * sizeof(int64_t)) == 0;
+  /* volumes as `ebm data make` writes them, N×C×D×H×W: the same floats as N×(C·D)×H×W */
+  ok |= a.dtype == EBM_DTYPE_F32 && a.ndim == 5 && en->item_ndim == 3 &&
+        a.shape[1] * a.shape[2] == en->item_shape[0] && a.shape[3] == en->item_shape[1] &&
+        a.shape[4] == en->item_shape[2];
   if (!ok || a.shape[0] < n) {
     ebm_shape_str(a.ndim, a.shape, got, sizeof got);
     ebm_shape_str(en->item_ndim, en->item_shape, want, sizeof want);

@@ -800,5 +800,6 @@ CLI_COMMAND(train, "train", "--data SPEC (--arch ARCH | --method flow) --out RUN
             "likelihood instead (no --arch); ebm sample / energy / eval nll use its checkpoint exactly.\n"
             "--method gebm|coop|latent-ebm need no --arch or --generator: 2-D points get the mlp energy and\n"
             "mlp-generator, C×H×W images uva-cnn and conv-generator on the data's shape and range, 1×32³\n"
-            "voxel grids (a 5-D .npy) voxelnet and voxel-generator (one line says which).",
+            "voxel grids (a 5-D .npy) voxelnet and voxel-generator, 1×16×64×64 videos video-st and\n"
+            "video-generator (one line says which).",
             run_train)

@@ -266,6 +266,8 @@ const char *ebm_train_recipe_for_arch(const ebm_dataset *ds, const char *arch, e
  *                     range [-1, 1], sigmoid for [0, 1]; H, W multiples of 4)
  *   1×32³ voxel grids  (from a 5-D .npy, ds->depth 32) voxelnet and
  *                     voxel-generator (z of 64), range [0, 1]
+ *   1×16×64×64 videos (ds->depth 16) video-st and video-generator (z of
+ *                     64), range [0, 1]
  * (latent-ebm builds no energy network on the data). energy and generator
  * (either may be NULL) get the JSON; other items → EBM_ERR_ARG naming their
  * shape and asking for --generator. */

@@ -32,6 +32,20 @@
  *                       (swish after each but the last)
  *                net.8  sigmoid: occupancies in [0, 1]
  *              ≈ 29 M multiply-adds per grid at W = 16.
+ * video-generator  the same for 1×16×64×64 videos in [0, 1] (cooperative
+ *              learning's generator on the video-st energy, issue 15): z of
+ *              D = in_dim (64), W = width (16), a start of 2 frames × 8×8:
+ *                net.0  linear D→4W·2·8·8
+ *                net.1  reshape 4W×2×8×8 (as [4W·2, 8, 8]), net.2 swish
+ *                net.3  conv_transpose3d 4W→2W k4 s2 p1     2W×4×16×16
+ *                net.5  conv_transpose3d 2W→W k4 s2 p1      W×8×32×32
+ *                net.7  conv_transpose3d W→1 k4 s2 p1       1×16×64×64
+ *                       (swish after each but the last)
+ *                net.8  sigmoid: grey levels in [0, 1]
+ *              Every output voxel is a function of all of z (the linear),
+ *              so one draw can hold one item through all 16 frames; the
+ *              cubic kernels tie 2 frames of each scale to the next.
+ *              ≈ 59 M multiply-adds per video at W = 16.
  * uva-cnn      exactly CNNModel of bench/torch_reference.py (the PyTorch
  *              MNIST EBM tutorial), same parameter names: Conv(0) Swish(1)
  *              Conv(2) Swish(3) Conv(4) Swish(5) Conv(6) Swish(7) Flatten(8)
@@ -194,19 +208,21 @@ static ebm_status build_conv_generator(preset_builder *b, const preset_opts *o, 
   return EBM_OK;
 }
 
-/* voxel-generator (the header above). */
-static void build_voxel_generator(preset_builder *b, int latent, int64_t w) {
-  enum { SIDE = 32, START = 4 };
+/* voxel-generator and video-generator (the header above): a linear to
+ * 4W channels on a start volume, then conv_transpose3d k4 s2 p1 doubling
+ * depth, height and width until the output's, the last to one channel. */
+static void build_volume_generator(preset_builder *b, int latent, int64_t w, int64_t depth, int64_t side,
+                                   int64_t out_depth) {
   b->spec.input_ndim = 1;
   b->spec.input[0] = latent;
-  push_seq(b, "linear")->out = 4 * w * START * START * START;
+  push_seq(b, "linear")->out = 4 * w * depth * side * side;
   layer_spec *ls = push_seq(b, "reshape");
   ls->shape_ndim = 3;
-  ls->shape[0] = 4 * w * START, ls->shape[1] = ls->shape[2] = START;
-  int64_t depth = START, channels = 4 * w;
-  while (depth < SIDE) {
+  ls->shape[0] = 4 * w * depth, ls->shape[1] = ls->shape[2] = side;
+  int64_t channels = 4 * w;
+  while (depth < out_depth) {
     push_seq(b, "swish");
-    channels = depth * 2 == SIDE ? 1 : channels / 2;
+    channels = depth * 2 == out_depth ? 1 : channels / 2;
     ls = push_seq(b, "conv_transpose3d");
     conv(ls, channels, 4, 2, 1);
     ls->depth = depth;
@@ -353,7 +369,7 @@ static void build_video_st(preset_builder *b, int64_t w) {
   push_seq(b, "linear")->out = 1;
 }
 
-static const char *const preset_names = "mlp, mlp-generator, conv-generator, voxel-generator, uva-cnn, igebm-mnist, igebm-cifar, "
+static const char *const preset_names = "mlp, mlp-generator, conv-generator, voxel-generator, video-generator, uva-cnn, igebm-mnist, igebm-cifar, "
                                         "pointnet, video-convnet, video-st, voxelnet, jem-cnn";
 
 ebm_status arch_preset_json(const char *name, const preset_opts *opts, char **json) {
@@ -368,10 +384,11 @@ ebm_status arch_preset_json(const char *name, const preset_opts *opts, char **js
   int is_mlp = strcmp(name, "mlp") == 0 || is_generator, is_pointnet = strcmp(name, "pointnet") == 0;
   const int is_conv_generator = strcmp(name, "conv-generator") == 0;
   const int is_voxel_generator = strcmp(name, "voxel-generator") == 0;
+  const int is_video_generator = strcmp(name, "video-generator") == 0;
   const int takes_shape = is_conv_generator || strcmp(name, "uva-cnn") == 0;
   b->spec.layers = b->layers;
   snprintf(b->spec.preset, sizeof b->spec.preset, "%s", name);
-  if (!is_mlp && !is_pointnet && !is_conv_generator && !is_voxel_generator && in_dim > 0) {
+  if (!is_mlp && !is_pointnet && !is_conv_generator && !is_voxel_generator && !is_video_generator && in_dim > 0) {
     st = ebm_set_error(EBM_ERR_ARG, "preset '%s' takes images; in_dim is only for 'mlp', the generators' latent "
                                     "and 'pointnet' (points per cloud)", name);
     goto done;
@@ -421,7 +438,13 @@ ebm_status arch_preset_json(const char *name, const preset_opts *opts, char **js
       st = ebm_set_error(EBM_ERR_ARG, "preset 'voxel-generator' takes no classes");
       goto done;
     }
-    build_voxel_generator(b, in_dim > 0 ? in_dim : 64, width > 0 ? width : 16);
+    build_volume_generator(b, in_dim > 0 ? in_dim : 64, width > 0 ? width : 16, 4, 4, 32);
+  } else if (is_video_generator) {
+    if (classes > 0) {
+      st = ebm_set_error(EBM_ERR_ARG, "preset 'video-generator' takes no classes");
+      goto done;
+    }
+    build_volume_generator(b, in_dim > 0 ? in_dim : 64, width > 0 ? width : 16, 2, 8, 16);
   } else if (strcmp(name, "igebm-mnist") == 0) {
     int64_t w = width > 0 ? width : 32;
     const int64_t widths[] = {w, 2 * w, 2 * w};

@@ -34,6 +34,15 @@ ebm_status ebm_train_generator_presets(const ebm_dataset *ds, const ebm_train_co
       snprintf(generator, generator_size, "{\"preset\": \"voxel-generator\", \"in_dim\": %d}", latent > 0 ? latent : 64);
     return EBM_OK;
   }
+  if (item_ndim == 3 && ds->depth == 16 && s[0] == 16 && s[1] == 64 && s[2] == 64) { /* 1×16×64×64 videos */
+    if (!(cfg->range_lo == 0 && cfg->range_hi == 1))
+      return ebm_set_error(EBM_ERR_ARG, "%s: the video presets model grey levels in [0, 1], not [%g, %g]", ds->spec,
+                           (double)cfg->range_lo, (double)cfg->range_hi);
+    if (energy) snprintf(energy, energy_size, "{\"preset\": \"video-st\"}");
+    if (generator)
+      snprintf(generator, generator_size, "{\"preset\": \"video-generator\", \"in_dim\": %d}", latent > 0 ? latent : 64);
+    return EBM_OK;
+  }
   if (item_ndim == 3 && !ds->depth) {
     char shape_range[128];
     snprintf(shape_range, sizeof shape_range, "\"shape\": [%lld, %lld, %lld], \"range\": [%.9g, %.9g]", (long long)s[0],
@@ -47,7 +56,7 @@ ebm_status ebm_train_generator_presets(const ebm_dataset *ds, const ebm_train_co
   char shape[64];
   ebm_shape_str(item_ndim, s, shape, sizeof shape);
   return ebm_set_error(EBM_ERR_ARG, "%s: no preset generator for items of shape %s%s (presets: 2-D points, C×H×W "
-                       "images, 1×32³ voxel grids); give --generator", ds->spec, shape, ds->depth ? " (a volume)" : "");
+                       "images, 1×32³ voxel grids, 1×16×64×64 videos); give --generator", ds->spec, shape, ds->depth ? " (a volume)" : "");
 }
 
 /* The generator of --generator, or the data's preset. */

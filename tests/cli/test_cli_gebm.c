@@ -294,6 +294,50 @@ TEST(cli_coop_trains_on_voxel_grids_with_the_voxel_presets) {
   cli_result_free(&r);
 }
 
+/* 1×16×64×64 videos (a 5-D .npy): coop picks the video-st energy and the
+ * video-generator, whose output is the video; a range other than [0, 1]
+ * is refused in one line. */
+TEST(cli_coop_trains_on_videos_with_the_video_presets) {
+  enum { ITEM = 16 * 64 * 64 };
+  float *x = calloc(2 * ITEM, sizeof *x);
+  REQUIRE(x);
+  for (int k = 0; k < 2 * ITEM; k++) x[k] = (float)(k % 7) / 7.0f;
+  char data[512];
+  snprintf(data, sizeof data, "%s", test_path("videos.npy"));
+  REQUIRE_OK(ebm_npy_save(data, EBM_DTYPE_F32, 5, (int64_t[]){2, 1, 16, 64, 64}, x));
+  free(x);
+  const char *run = test_path("coop-video");
+  cli_result r = run_cli("train --method coop --data npy:%s --iters 1 --batch 2 --steps 1 --seed 1 --out %s", data, run);
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.err, "energy {\"preset\": \"video-st\"}, generator {\"preset\": \"video-generator\", \"in_dim\": 64}");
+  CHECK_CONTAINS(r.out, "step 1 of 1");
+  cli_result_free(&r);
+  ebm_net *g = run_generator(run);
+  REQUIRE(ebm_net_out_ndim(g) == 3);
+  CHECK_EQ_INT((int)ebm_net_out_shape(g)[0], 16);
+  CHECK_EQ_INT((int)ebm_net_out_shape(g)[1], 64);
+  CHECK_EQ_INT((int)ebm_net_out_shape(g)[2], 64);
+  ebm_net_free(g);
+  /* `ebm sample --init npy:FILE` takes the videos as `ebm data make` writes them (N×1×D×H×W); the
+   * trained energy alone (--energy), since a coop model samples from G(z) */
+  const char *out = test_path("same.npy");
+  r = run_cli("sample --energy %s/ckpt/last.safetensors --init npy:%s --n 2 --steps 0 --out %s", run, data, out);
+  CHECK_EQ_INT(r.code, 0);
+  cli_result_free(&r);
+  ebm_npy in, same;
+  test_load_f32(data, &in);
+  test_load_f32(out, &same);
+  int64_t numel = 1;
+  for (int d = 0; d < same.ndim; d++) numel *= same.shape[d];
+  CHECK(numel == 2 * ITEM && memcmp(in.data, same.data, (size_t)(2 * ITEM) * sizeof(float)) == 0);
+  ebm_npy_free(&in);
+  ebm_npy_free(&same);
+  r = run_cli("train --method coop --data npy:%s --range -1,1 --iters 1 --batch 2 --out %s", data, test_path("run"));
+  CHECK_EQ_INT(r.code, 2);
+  CHECK_CONTAINS(r.err, "the video presets model grey levels in [0, 1], not [-1, 1]");
+  cli_result_free(&r);
+}
+
 /* latent-ebm with the voxel generator; `ebm reconstruct` takes the grids as
  * `ebm data make` writes them (N×1×D×H×W) and writes that shape back. */
 TEST(cli_latent_ebm_reconstructs_voxel_grids_from_a_5d_npy) {

@@ -135,3 +135,57 @@ TEST(cli_data_make_volumes_same_seed_same_bytes_and_loadable) {
   CHECK_CONTAINS(r.err, "--n must be");
   cli_result_free(&r);
 }
+
+/* moving:npy:FILE — the motion of moving:fashion-mnist for other items
+ * (an image model's samples): 3 items of 1×8×8, each a 4×4 square of its
+ * own grey level. Every frame holds one whole item, the same item in all
+ * 16 frames, and it moves; the same seed gives the same bytes; items of
+ * another shape are refused in one line naming the file. */
+TEST(cli_data_make_moving_from_npy_items_pastes_one_item_per_video) {
+  static float items[3 * 64];
+  for (int i = 0; i < 3; i++)
+    for (int r = 2; r < 6; r++)
+      for (int c = 2; c < 6; c++) items[i * 64 + r * 8 + c] = 0.25f * (float)(i + 1);
+  char in[512], a[512], b[512];
+  snprintf(in, sizeof in, "%s", test_path("items.npy"));
+  snprintf(a, sizeof a, "%s", test_path("va.npy"));
+  snprintf(b, sizeof b, "%s", test_path("vb.npy"));
+  REQUIRE_OK(ebm_npy_save(in, EBM_DTYPE_F32, 4, (int64_t[]){3, 1, 8, 8}, items));
+  cli_result r = run_cli("data make moving:npy:%s --n 6 --seed 2 --out %s", in, a);
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.out, "6 videos of 16 frames 64x64");
+  cli_result_free(&r);
+  r = run_cli("data make moving:npy:%s --n 6 --seed 2 --out %s", in, b);
+  cli_result_free(&r);
+  ebm_npy va, vb;
+  test_load_f32(a, &va);
+  test_load_f32(b, &vb);
+  REQUIRE(va.ndim == 5 && va.shape[0] == 6 && va.shape[1] == 1 && va.shape[2] == 16 && va.shape[3] == 64 &&
+          va.shape[4] == 64);
+  CHECK(memcmp(va.data, vb.data, (size_t)(6 * 16 * 4096) * sizeof(float)) == 0);
+  const float *vd = va.data;
+  for (int v = 0; v < 6; v++) {
+    float level = -1;
+    for (int t = 0; t < 16; t++) {
+      const float *frame = vd + (v * 16 + t) * 4096;
+      double mass = 0;
+      float top = 0;
+      for (int p = 0; p < 4096; p++) mass += frame[p], top = frame[p] > top ? frame[p] : top;
+      if (t == 0) level = top;
+      CHECK(level == 0.25f || level == 0.5f || level == 0.75f);
+      CHECK_EQ_INT((int)(top * 4), (int)(level * 4)); /* the same item throughout */
+      CHECK_NEAR(mass, 16.0 * level, 1e-4);            /* all of it, inside the canvas */
+    }
+    CHECK(memcmp(vd + v * 16 * 4096, vd + (v * 16 + 15) * 4096, 4096 * sizeof(float)) != 0);
+  }
+  ebm_npy_free(&va);
+  ebm_npy_free(&vb);
+  r = run_cli("data make moving:npy:%s --n 2 --out %s", a, b); /* videos are not items */
+  CHECK_EQ_INT(r.code, 2);
+  CHECK_CONTAINS(r.err, "items of shape [16,64,64]; moving items must be 1xHxW grey images of at most 64x64");
+  cli_result_free(&r);
+  r = run_cli("data make moving:cifar --n 2 --out %s", b);
+  CHECK_EQ_INT(r.code, 2);
+  CHECK_CONTAINS(r.err, "moving: items come from fashion-mnist, mnist or npy:FILE, got 'cifar'");
+  cli_result_free(&r);
+}

@@ -169,3 +169,99 @@ TEST(tiny_coop_on_8gaussians_teaches_its_generator) {
   ebm_net_free(initial);
   ebm_dataset_free(ds);
 }
+
+/* Every parameter tensor's values, in order, as one copy. */
+static float *param_copy(ebm_net *net, int64_t *total) {
+  int64_t n = 0;
+  for (int i = 0; i < ebm_net_param_count(net); i++) n += ebm_tensor_numel(ebm_net_param(net, i)->value);
+  float *copy = malloc((size_t)n * sizeof *copy);
+  REQUIRE(copy);
+  int64_t at = 0;
+  for (int i = 0; i < ebm_net_param_count(net); i++) {
+    const ebm_tensor *v = ebm_net_param(net, i)->value;
+    memcpy(copy + at, v->data, (size_t)ebm_tensor_numel(v) * sizeof *copy);
+    at += ebm_tensor_numel(v);
+  }
+  *total = n;
+  return copy;
+}
+
+/* How many of the network's parameter tensors differ from `before`. */
+static int params_changed(ebm_net *net, const float *before) {
+  int changed = 0;
+  int64_t at = 0;
+  for (int i = 0; i < ebm_net_param_count(net); i++) {
+    const ebm_tensor *v = ebm_net_param(net, i)->value;
+    const int64_t n = ebm_tensor_numel(v);
+    changed += memcmp(v->data, before + at, (size_t)n * sizeof *before) != 0;
+    at += n;
+  }
+  return changed;
+}
+
+/* Videos (issue 15): 2 videos of 1×4×8×8 (a 5-D .npy, so the data keep
+ * their depth 4), a conv3d energy and a conv_transpose3d generator onto the
+ * same folded shape [4, 8, 8], Langevin revisions on [0, 1]. One coop step
+ * runs and every
+ * parameter tensor of both networks moves (α > 0, so the energy's last bias
+ * has a gradient too). */
+TEST(coop_step_on_tiny_videos_changes_both_networks) {
+  enum { V = 2, T = 4, S = 8, ITEM = T * S * S };
+  float x[V * ITEM];
+  for (int k = 0; k < V * ITEM; k++) x[k] = (float)((k * 37) % 101) / 100.0f;
+  const char *path = test_path("videos.npy");
+  REQUIRE_OK(ebm_npy_save(path, EBM_DTYPE_F32, 5, (int64_t[]){V, 1, T, S, S}, x));
+  char spec[600];
+  snprintf(spec, sizeof spec, "npy:%s", path);
+  ebm_dataset *ds = NULL;
+  REQUIRE_OK(ebm_dataset_load(spec, 0, 1, &ds));
+  CHECK_EQ_INT((int)ds->depth, T);
+  ebm_train_config c = coop_config(V, 2, 1);
+  c.range_lo = 0.0f;
+  c.range_hi = 1.0f;
+  c.sampler = ebm_sampler_defaults(EBM_SAMPLER_LANGEVIN);
+  c.sampler.steps = 2;
+  c.sampler.step_size = 100.0f;
+  c.sampler.clamp = 1;
+  c.alpha = 0.1f;
+  /* the generator as a file: its JSON is longer than the setting's text */
+  const char *generator_path = test_path("video-generator.json");
+  FILE *f = fopen(generator_path, "w");
+  REQUIRE(f);
+  fputs("{\"input\": [3], \"layers\": [{\"type\": \"linear\", \"name\": \"net.0\", \"out\": 64}, "
+        "{\"type\": \"reshape\", \"shape\": [4, 4, 4]}, {\"type\": \"swish\"}, "
+        "{\"type\": \"conv_transpose3d\", \"name\": \"net.3\", \"out\": 1, \"kernel\": 4, \"stride\": 2, "
+        "\"pad\": 1, \"depth\": 2}, {\"type\": \"sigmoid\"}]}",
+        f);
+  REQUIRE(fclose(f) == 0);
+  snprintf(c.generator.arch, sizeof c.generator.arch, "@%s", generator_path);
+  const char *energy_json =
+      "{\"input\": [4, 8, 8], \"range\": [0, 1], \"layers\": [{\"type\": \"conv3d\", \"name\": \"net.0\", \"out\": 2, "
+      "\"kernel\": 3, \"stride\": 2, \"pad\": 1, \"depth\": 4}, {\"type\": \"swish\"}, {\"type\": \"flatten\"}, "
+      "{\"type\": \"linear\", \"name\": \"net.3\", \"out\": 1}]}";
+  ebm_rng rng;
+  ebm_rng_init(&rng, 41);
+  ebm_net *e = NULL;
+  REQUIRE_OK(train_build_net(energy_json, V, &rng, "energy", &e));
+  ebm_trainer *t = NULL;
+  REQUIRE_OK(ebm_trainer_new(e, ds, &c, &t));
+  const ebm_net *parts[4];
+  const char *names[4];
+  REQUIRE(t->method->parts(t->method_state, parts, names, 4) == 1);
+  ebm_net *g = (ebm_net *)parts[0];
+  CHECK_EQ_INT((int)ebm_net_out_size(g), ITEM);
+  CHECK_EQ_INT((int)ebm_net_volume_depth(e), T);
+  int64_t ne = 0, ng = 0;
+  float *e_before = param_copy(e, &ne), *g_before = param_copy(g, &ng);
+  ebm_train_stats stats;
+  REQUIRE_OK(ebm_trainer_step(t, &stats));
+  CHECK_EQ_INT((int)ebm_trainer_step_count(t), 1);
+  CHECK(isfinite(stats.loss));
+  CHECK_EQ_INT(params_changed(e, e_before), ebm_net_param_count(e));
+  CHECK_EQ_INT(params_changed(g, g_before), ebm_net_param_count(g));
+  free(e_before);
+  free(g_before);
+  ebm_trainer_free(t);
+  ebm_net_free(e);
+  ebm_dataset_free(ds);
+}
