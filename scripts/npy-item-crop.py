@@ -18,19 +18,12 @@ Standard library only (no numpy on the build machines)."""
 import array
 import sys
 
-from npy_stdlib import read_npy, write_npy
+from npy_stdlib import brightness_centre, read_npy, write_npy
 
 
 def item_crop(v, base, h, w, side):
     """The side×side square of frame v[base:base+h*w] centred on its centre of brightness."""
-    total = sy = sx = 0.0
-    for y in range(h):
-        row = v[base + y * w:base + (y + 1) * w]
-        s = sum(row)
-        total += s
-        sy += y * s
-        sx += sum(x * p for x, p in enumerate(row))
-    cy, cx = (sy / total, sx / total) if total > 0 else ((h - 1) / 2, (w - 1) / 2)
+    cy, cx, _ = brightness_centre(v, base, h, w)
     y0 = min(max(int(round(cy - (side - 1) / 2)), 0), h - side)
     x0 = min(max(int(round(cx - (side - 1) / 2)), 0), w - side)
     out = array.array("f")

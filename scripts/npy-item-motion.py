@@ -12,18 +12,7 @@ px a frame, bouncing).
 VIDEOS is float32 N×C×T×H×W (or N×(C·T)×H×W, C = 1). Standard library only."""
 import sys
 
-from npy_stdlib import read_npy
-
-
-def centre(v, base, h, w):
-    total = sy = sx = 0.0
-    for y in range(h):
-        row = v[base + y * w:base + (y + 1) * w]
-        s = sum(row)
-        total += s
-        sy += y * s
-        sx += sum(x * p for x, p in enumerate(row))
-    return (sy / total, sx / total, total) if total > 0 else ((h - 1) / 2, (w - 1) / 2, 0.0)
+from npy_stdlib import brightness_centre, read_npy
 
 
 def main():
@@ -37,7 +26,7 @@ def main():
     count = min(n, int(sys.argv[2])) if len(sys.argv) == 3 else n
     speeds, kept = [], []
     for k in range(count):
-        cs = [centre(v, (k * t + f) * h * w, h, w) for f in range(t)]
+        cs = [brightness_centre(v, (k * t + f) * h * w, h, w) for f in range(t)]
         steps = [((cs[f][0] - cs[f - 1][0]) ** 2 + (cs[f][1] - cs[f - 1][1]) ** 2) ** 0.5 for f in range(1, t)]
         speeds.append(sum(steps) / len(steps))
         masses = sorted(c[2] for c in cs)

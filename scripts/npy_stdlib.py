@@ -38,3 +38,17 @@ def write_npy(path, shape, values, typecode="f"):
     with open(path, "wb") as f:
         f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode("latin1"))
         f.write(values.tobytes())
+
+
+def brightness_centre(v, base, h, w):
+    """(row, column, total brightness) of the centre of brightness of the h×w
+    frame v[base:base+h*w]; an all-dark frame's centre is the frame's middle."""
+    total = sy = sx = 0.0
+    for y in range(h):
+        row = v[base + y * w:base + (y + 1) * w]
+        s = sum(row)
+        total += s
+        sy += y * s
+        sx += sum(x * p for x, p in enumerate(row))
+    return (sy / total, sx / total, total) if total > 0 else ((h - 1) / 2, (w - 1) / 2, 0.0)
+

@@ -386,3 +386,17 @@ void nt_check_pass_consistency(ebm_net *net, int64_t n, uint64_t seed) {
   free(y);
   free(sigma);
 }
+
+void nt_check_layer(const ebm_net *net, int index, const char *type, int64_t a, int64_t b, int64_t c,
+                    int64_t params) {
+  ebm_layer_info info;
+  REQUIRE_OK(ebm_net_layer_info(net, index, &info));
+  CHECK(strcmp(info.type, type) == 0);
+  CHECK_EQ_INT(info.out_ndim, c ? 3 : 1);
+  CHECK_EQ_INT((int)info.out_shape[0], (int)a);
+  if (c) {
+    CHECK_EQ_INT((int)info.out_shape[1], (int)b);
+    CHECK_EQ_INT((int)info.out_shape[2], (int)c);
+  }
+  CHECK_EQ_INT((int)info.num_params, (int)params);
+}

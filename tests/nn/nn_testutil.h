@@ -40,6 +40,10 @@ float *nt_sigmas(const ebm_net *net, int64_t n, uint64_t seed);
 /* energy, grad_input and backward_params agree on E; grad_input leaves
  * param grads untouched; backward_params accumulates. */
 void nt_check_pass_consistency(ebm_net *net, int64_t n, uint64_t seed);
+/* Layer `index` has this type, folded output shape [a, b, c] (c = 0: [a])
+ * and parameter count. */
+void nt_check_layer(const ebm_net *net, int index, const char *type, int64_t a, int64_t b, int64_t c,
+                    int64_t params);
 
 /* Default tolerance of the FD checks (relative). */
 #define NT_FD_TOL 2e-3

@@ -4,21 +4,6 @@
  * video-st's input, so the two can be trained as a pair. */
 #include "nn/nn_testutil.h"
 
-/* A layer's type, folded output shape [a, b, c] (or [a]) and parameter count. */
-static void check_layer(const ebm_net *net, int index, const char *type, int64_t a, int64_t b, int64_t c,
-                        int64_t params) {
-  ebm_layer_info info;
-  REQUIRE_OK(ebm_net_layer_info(net, index, &info));
-  CHECK(strcmp(info.type, type) == 0);
-  CHECK_EQ_INT(info.out_ndim, c ? 3 : 1);
-  CHECK_EQ_INT((int)info.out_shape[0], (int)a);
-  if (c) {
-    CHECK_EQ_INT((int)info.out_shape[1], (int)b);
-    CHECK_EQ_INT((int)info.out_shape[2], (int)c);
-  }
-  CHECK_EQ_INT((int)info.num_params, (int)params);
-}
-
 /* z of 64 → linear 64→64·2·8·8 → 64×2×8×8 → 32×4×16×16 → 16×8×32×32 →
  * 1×16×64×64 (k4 s2 p1, W = 16), each output folded to [C·D, H, W];
  * weights [C_in, C_out, 4, 4, 4] + C_out. */
@@ -30,12 +15,12 @@ TEST(video_generator_preset_maps_a_latent_to_a_16_frame_64x64_video) {
   REQUIRE(ebm_net_item_ndim(net) == 1);
   CHECK_EQ_INT((int)ebm_net_item_shape(net)[0], 64);
   CHECK_EQ_INT(ebm_net_layer_count(net), 9);
-  check_layer(net, 0, "linear", 64 * 128, 0, 0, 64 * 8192 + 8192);
-  check_layer(net, 1, "reshape", 64 * 2, 8, 8, 0);
-  check_layer(net, 3, "conv_transpose3d", 32 * 4, 16, 16, 64 * 32 * 64 + 32);
-  check_layer(net, 5, "conv_transpose3d", 16 * 8, 32, 32, 32 * 16 * 64 + 16);
-  check_layer(net, 7, "conv_transpose3d", 16, 64, 64, 16 * 1 * 64 + 1);
-  check_layer(net, 8, "sigmoid", 16, 64, 64, 0);
+  nt_check_layer(net, 0, "linear", 64 * 128, 0, 0, 64 * 8192 + 8192);
+  nt_check_layer(net, 1, "reshape", 64 * 2, 8, 8, 0);
+  nt_check_layer(net, 3, "conv_transpose3d", 32 * 4, 16, 16, 64 * 32 * 64 + 32);
+  nt_check_layer(net, 5, "conv_transpose3d", 16 * 8, 32, 32, 32 * 16 * 64 + 16);
+  nt_check_layer(net, 7, "conv_transpose3d", 16, 64, 64, 16 * 1 * 64 + 1);
+  nt_check_layer(net, 8, "sigmoid", 16, 64, 64, 0);
   enum { ITEM = 16 * 64 * 64 };
   float *z = nt_inputs(net, 2, 2), *videos = malloc(2 * ITEM * sizeof *videos);
   REQUIRE(videos);
@@ -61,9 +46,9 @@ TEST(video_generator_preset_maps_a_latent_to_a_16_frame_64x64_video) {
 TEST(video_generator_preset_takes_width_and_latent) {
   ebm_net *net = nt_build("{\"preset\": \"video-generator\", \"in_dim\": 8, \"width\": 2}", 1, 4);
   CHECK_EQ_INT((int)ebm_net_item_shape(net)[0], 8);
-  check_layer(net, 0, "linear", 8 * 128, 0, 0, 8 * 1024 + 1024);
-  check_layer(net, 3, "conv_transpose3d", 4 * 4, 16, 16, 8 * 4 * 64 + 4);
-  check_layer(net, 7, "conv_transpose3d", 16, 64, 64, 2 * 1 * 64 + 1);
+  nt_check_layer(net, 0, "linear", 8 * 128, 0, 0, 8 * 1024 + 1024);
+  nt_check_layer(net, 3, "conv_transpose3d", 4 * 4, 16, 16, 8 * 4 * 64 + 4);
+  nt_check_layer(net, 7, "conv_transpose3d", 16, 64, 64, 2 * 1 * 64 + 1);
   ebm_net_free(net);
 }
 

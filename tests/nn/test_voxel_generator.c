@@ -3,21 +3,6 @@
  * layer shapes and parameter counts presets.c and the README state. */
 #include "nn/nn_testutil.h"
 
-/* A layer's output shape [a, b, c] and parameter count. */
-static void check_layer(const ebm_net *net, int index, const char *type, int64_t a, int64_t b, int64_t c,
-                        int64_t params) {
-  ebm_layer_info info;
-  REQUIRE_OK(ebm_net_layer_info(net, index, &info));
-  CHECK(strcmp(info.type, type) == 0);
-  CHECK_EQ_INT(info.out_ndim, c ? 3 : 1);
-  CHECK_EQ_INT((int)info.out_shape[0], (int)a);
-  if (c) {
-    CHECK_EQ_INT((int)info.out_shape[1], (int)b);
-    CHECK_EQ_INT((int)info.out_shape[2], (int)c);
-  }
-  CHECK_EQ_INT((int)info.num_params, (int)params);
-}
-
 /* z of 64 → linear 64→64·4³ → 64×4³ → 32×8³ → 16×16³ → 1×32³ (k4 s2 p1,
  * W = 16), each conv_transpose3d's output folded to [C·D, H, W]; weights
  * [C_in, C_out, 4, 4, 4] + C_out; occupancies strictly inside (0, 1). */
@@ -29,12 +14,12 @@ TEST(voxel_generator_preset_maps_a_latent_to_a_32_cubed_grid) {
   REQUIRE(ebm_net_item_ndim(net) == 1);
   CHECK_EQ_INT((int)ebm_net_item_shape(net)[0], 64);
   CHECK_EQ_INT(ebm_net_layer_count(net), 9);
-  check_layer(net, 0, "linear", 64 * 64, 0, 0, 64 * 4096 + 4096);
-  check_layer(net, 1, "reshape", 64 * 4, 4, 4, 0);
-  check_layer(net, 3, "conv_transpose3d", 32 * 8, 8, 8, 64 * 32 * 64 + 32);
-  check_layer(net, 5, "conv_transpose3d", 16 * 16, 16, 16, 32 * 16 * 64 + 16);
-  check_layer(net, 7, "conv_transpose3d", 32, 32, 32, 16 * 1 * 64 + 1);
-  check_layer(net, 8, "sigmoid", 32, 32, 32, 0);
+  nt_check_layer(net, 0, "linear", 64 * 64, 0, 0, 64 * 4096 + 4096);
+  nt_check_layer(net, 1, "reshape", 64 * 4, 4, 4, 0);
+  nt_check_layer(net, 3, "conv_transpose3d", 32 * 8, 8, 8, 64 * 32 * 64 + 32);
+  nt_check_layer(net, 5, "conv_transpose3d", 16 * 16, 16, 16, 32 * 16 * 64 + 16);
+  nt_check_layer(net, 7, "conv_transpose3d", 32, 32, 32, 16 * 1 * 64 + 1);
+  nt_check_layer(net, 8, "sigmoid", 32, 32, 32, 0);
   CHECK_EQ_INT((int)ebm_net_out_size(net), 32 * 32 * 32);
   float *z = nt_inputs(net, 2, 2), *grids = malloc(2 * 32768 * sizeof *grids);
   REQUIRE(grids);
@@ -60,11 +45,11 @@ TEST(voxel_generator_preset_refuses_classes) {
 TEST(voxel_classifier_file_gives_three_logits_per_grid) {
   ebm_net *net = nt_build_file("examples/arch/voxel-classifier.json", 2, 1);
   CHECK_EQ_INT((int)ebm_net_volume_depth(net), 32);
-  check_layer(net, 0, "conv3d", 8 * 16, 16, 16, 224);
-  check_layer(net, 2, "conv3d", 16 * 8, 8, 8, 3472);
-  check_layer(net, 4, "conv3d", 32 * 4, 4, 4, 13856);
-  check_layer(net, 6, "conv3d", 64 * 2, 2, 2, 55360);
-  check_layer(net, 9, "linear", 3, 0, 0, 512 * 3 + 3);
+  nt_check_layer(net, 0, "conv3d", 8 * 16, 16, 16, 224);
+  nt_check_layer(net, 2, "conv3d", 16 * 8, 8, 8, 3472);
+  nt_check_layer(net, 4, "conv3d", 32 * 4, 4, 4, 13856);
+  nt_check_layer(net, 6, "conv3d", 64 * 2, 2, 2, 55360);
+  nt_check_layer(net, 9, "linear", 3, 0, 0, 512 * 3 + 3);
   CHECK(ebm_net_is_classifier(net));
   ebm_net_free(net);
 }
