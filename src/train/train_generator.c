@@ -14,6 +14,17 @@ ebm_status train_generator_check(const ebm_train_config *cfg) {
   return EBM_OK;
 }
 
+/* The volumes with a preset pair (C = 1, D×side×side, values in [0, 1]). */
+typedef struct {
+  int64_t depth, side;
+  const char *what, *values, *energy, *generator;
+} volume_preset;
+
+static const volume_preset volume_presets[] = {
+    {32, 32, "voxel", "occupancies", "voxelnet", "voxel-generator"},  /* 1×32³ voxel grids */
+    {16, 64, "video", "grey levels", "video-st", "video-generator"},  /* 1×16×64×64 videos */
+};
+
 ebm_status ebm_train_generator_presets(const ebm_dataset *ds, const ebm_train_config *cfg, char *energy,
                                        size_t energy_size, char *generator, size_t generator_size) {
   const int item_ndim = ds->x->ndim - 1;
@@ -25,22 +36,16 @@ ebm_status ebm_train_generator_presets(const ebm_dataset *ds, const ebm_train_co
       snprintf(generator, generator_size, "{\"preset\": \"mlp-generator\", \"in_dim\": %d}", latent > 0 ? latent : 2);
     return EBM_OK;
   }
-  if (item_ndim == 3 && ds->depth == 32 && s[0] == 32 && s[1] == 32 && s[2] == 32) { /* 1×32³ voxel grids */
+  for (size_t i = 0; i < sizeof volume_presets / sizeof *volume_presets; i++) {
+    const volume_preset *v = &volume_presets[i];
+    if (!(item_ndim == 3 && ds->depth == v->depth && s[0] == v->depth && s[1] == v->side && s[2] == v->side))
+      continue;
     if (!(cfg->range_lo == 0 && cfg->range_hi == 1))
-      return ebm_set_error(EBM_ERR_ARG, "%s: the voxel presets model occupancies in [0, 1], not [%g, %g]", ds->spec,
-                           (double)cfg->range_lo, (double)cfg->range_hi);
-    if (energy) snprintf(energy, energy_size, "{\"preset\": \"voxelnet\"}");
+      return ebm_set_error(EBM_ERR_ARG, "%s: the %s presets model %s in [0, 1], not [%g, %g]", ds->spec, v->what,
+                           v->values, (double)cfg->range_lo, (double)cfg->range_hi);
+    if (energy) snprintf(energy, energy_size, "{\"preset\": \"%s\"}", v->energy);
     if (generator)
-      snprintf(generator, generator_size, "{\"preset\": \"voxel-generator\", \"in_dim\": %d}", latent > 0 ? latent : 64);
-    return EBM_OK;
-  }
-  if (item_ndim == 3 && ds->depth == 16 && s[0] == 16 && s[1] == 64 && s[2] == 64) { /* 1×16×64×64 videos */
-    if (!(cfg->range_lo == 0 && cfg->range_hi == 1))
-      return ebm_set_error(EBM_ERR_ARG, "%s: the video presets model grey levels in [0, 1], not [%g, %g]", ds->spec,
-                           (double)cfg->range_lo, (double)cfg->range_hi);
-    if (energy) snprintf(energy, energy_size, "{\"preset\": \"video-st\"}");
-    if (generator)
-      snprintf(generator, generator_size, "{\"preset\": \"video-generator\", \"in_dim\": %d}", latent > 0 ? latent : 64);
+      snprintf(generator, generator_size, "{\"preset\": \"%s\", \"in_dim\": %d}", v->generator, latent > 0 ? latent : 64);
     return EBM_OK;
   }
   if (item_ndim == 3 && !ds->depth) {
