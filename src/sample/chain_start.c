@@ -51,6 +51,13 @@ ebm_status ebm_chain_start_open(const char *text, float lo, float hi, int64_t it
 }
 
 ebm_status ebm_chain_start_fit(const float *x, int64_t n, int64_t item, int components, ebm_energy **out) {
+  *out = NULL;
+  /* Said here in the user's terms: the mixture fit's own check names its
+   * internal limits (subspace dimension, EM settings), not the fix. */
+  if (components > 0 && n < 2 * (int64_t)components)
+    return ebm_set_error(EBM_ERR_ARG, "a mixture start of %d components needs at least %lld items (2 per component), "
+                         "there are %lld: use mixture:K with K <= %lld, or gaussian", components,
+                         2 * (long long)components, (long long)n, (long long)(n / 2));
   if (components > 0)
     return ebm_subspace_mixture_fit(x, n, item, EBM_CHAIN_START_FIT_ITEMS, EBM_SUBSPACE_MIXTURE_RANK, components,
                                     out);

@@ -224,3 +224,16 @@ TEST(chain_start_by_name_fits_the_data_set_and_refuses_bad_names) {
   CHECK_FAILS_WITH(ebm_chain_start_open("normal", -4, 4, 2, &g), EBM_ERR_ARG, "uniform, gaussian:SPEC or mixture:K:SPEC");
   CHECK_FAILS_WITH(ebm_chain_start_open("gaussian:", -4, 4, 2, &g), EBM_ERR_ARG, "uniform, gaussian:SPEC or mixture:K:SPEC");
 }
+
+TEST(chain_start_mixture_on_too_few_items_says_how_many_it_needs) {
+  float x[2 * 7];
+  for (int k = 0; k < 14; k++) x[k] = (float)(k % 5) - 2.0f;
+  ebm_energy *g = NULL;
+  CHECK_FAILS_WITH(ebm_chain_start_fit(x, 7, 2, 4, &g), EBM_ERR_ARG,
+                   "mixture start of 4 components needs at least 8 items (2 per component), there are 7: use "
+                   "mixture:K with K <= 3, or gaussian");
+  CHECK(g == NULL);
+  REQUIRE_OK(ebm_chain_start_fit(x, 7, 2, 3, &g)); /* 2 per component is enough */
+  REQUIRE(g != NULL);
+  ebm_energy_free(g);
+}
