@@ -8,8 +8,9 @@
 #include "cli.h"
 
 /* A file `ebm info` cannot describe, named by what it is: "ebm info x.npy"
- * deserves "an .npy array" rather than a safetensors parse error. Returns
- * the exit code after printing, or 0 when the file is none of these. */
+ * deserves the verb that describes an array (the loader's own error names a
+ * PNG, a zip or JSON). Returns the exit code after printing, or 0 when the
+ * file is none of these. */
 static int other_kind(const char *path, const ebm_safetensors *st) {
   const char *format = st ? ebm_safetensors_meta(st, "format") : NULL;
   const char *what = NULL;
@@ -25,12 +26,8 @@ static int other_kind(const char *path, const ebm_safetensors *st) {
     FILE *f = fopen(path, "rb");
     size_t got = f ? fread(head, 1, sizeof head, f) : 0;
     if (f) fclose(f);
-    if (got >= 6 && memcmp(head, "\x93NUMPY", 6) == 0)
+    if (got >= 6 && memcmp(head, "\x93NUMPY", 6) == 0) /* the loader names other kinds itself */
       what = "an .npy array, not a checkpoint; 'ebm data stats npy:FILE' describes it";
-    else if (got >= 8 && memcmp(head, "\x89PNG\r\n\x1a\n", 8) == 0)
-      what = "a PNG image, not a checkpoint";
-    else if (got >= 2 && head[0] == 0x1f && head[1] == 0x8b)
-      what = "a gzip file (idx data?), not a checkpoint";
   }
   if (!what) return 0;
   fprintf(stderr, "ebm: %s: is %s\n", path, what);

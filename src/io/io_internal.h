@@ -50,6 +50,11 @@ int io_utf8_valid(const uint8_t *s, size_t n);
 typedef ebm_status (*io_prefix_check)(const uint8_t *prefix, size_t len, uint64_t file_size, const char *path);
 #define IO_MAX_PREFIX 16
 
+/* "a PNG image", "an .npy array", ... when the first bytes p[0..len) are a
+ * format's magic (len up to IO_MAX_PREFIX helps), NULL when none is known:
+ * for a reader's error on a file of another kind (file_kind.c). */
+const char *io_file_kind(const uint8_t *p, size_t len);
+
 /* ebm_read_file, but reads `prefix_len` (<= IO_MAX_PREFIX) bytes first and
  * gives them to `check` (NULL: no check) before reading on. */
 ebm_status io_read_file_checked(const char *path, size_t max_size, size_t prefix_len, io_prefix_check check,

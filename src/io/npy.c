@@ -189,8 +189,11 @@ static ebm_status parse_header_dict(cursor *c, npy_header *h) {
  * the rest of a file to be an array (io_prefix_check). */
 static ebm_status check_magic(const uint8_t *buf, size_t size, uint64_t file_size, const char *origin) {
   (void)file_size;
-  if (size < NPY_MAGIC_LEN + 4 || memcmp(buf, NPY_MAGIC, NPY_MAGIC_LEN) != 0)
+  if (size < NPY_MAGIC_LEN + 4 || memcmp(buf, NPY_MAGIC, NPY_MAGIC_LEN) != 0) {
+    const char *kind = io_file_kind(buf, size);
+    if (kind) return ebm_set_error(EBM_ERR_FORMAT, "%s: not a .npy file: it is %s", origin, kind);
     return ebm_set_error(EBM_ERR_FORMAT, "%s: not a .npy file (no \\x93NUMPY magic)", origin);
+  }
   return EBM_OK;
 }
 

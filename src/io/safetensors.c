@@ -291,13 +291,18 @@ static ebm_status place_data(st_parse *p, const uint8_t *base) {
  * rest (io_prefix_check), so /dev/zero or a huge file of another kind is
  * refused after 8 bytes. */
 static ebm_status check_header_length(const uint8_t *file, size_t len, uint64_t file_size, const char *origin) {
+  uint64_t n = len >= 8 ? io_load_le64(file) : 0;
+  int bad = len < 8 || n > ST_MAX_HEADER || (file_size != UINT64_MAX && n > file_size - 8);
+  /* Only once the length is impossible is a file of another kind named: a
+   * real header of 379 bytes starts with '{' too. */
+  const char *kind = bad ? io_file_kind(file, len) : NULL;
+  if (kind) return ebm_set_error(EBM_ERR_FORMAT, "%s: not a safetensors file: it is %s", origin, kind);
   if (len < 8)
     return ebm_set_error(EBM_ERR_FORMAT, "%s: file is %zu bytes, too short for a safetensors header", origin, len);
-  uint64_t n = io_load_le64(file);
   if (n > ST_MAX_HEADER)
     return ebm_set_error(EBM_ERR_FORMAT, "%s: header length %llu is more than the 100 MB limit", origin,
                          (unsigned long long)n);
-  if (file_size != UINT64_MAX && n > file_size - 8)
+  if (bad)
     return ebm_set_error(EBM_ERR_FORMAT, "%s: header length %llu is larger than the file (%llu bytes)", origin,
                          (unsigned long long)n, (unsigned long long)file_size);
   return EBM_OK;

@@ -129,7 +129,19 @@ TEST(cli_info_says_what_kind_of_file_it_was_given) {
   REQUIRE_OK(ebm_npy_save("a.npy", EBM_DTYPE_F32, 1, shape, v));
   CLI_EXPECT(run_cli("info a.npy"), 1, "a.npy: is an .npy array, not a checkpoint");
   CLI_EXPECT(run_cli("data show toy:rings --out p.png"), 0, NULL);
-  CLI_EXPECT(run_cli("info p.png"), 1, "p.png: is a PNG image, not a checkpoint");
+  CLI_EXPECT(run_cli("info p.png"), 1, "p.png: not a safetensors file: it is a PNG image");
+  /* Every reader names a file of another kind, not the bytes it misread. */
+  CLI_EXPECT(run_cli("sample --ckpt p.png --out s.npy"), 1, "p.png: not a safetensors file: it is a PNG image");
+  CLI_EXPECT(run_cli("train --data npy:p.png --arch mlp --out r2"), 1, "p.png: not a .npy file: it is a PNG image");
+  FILE *f = fopen("m.pt", "wb");
+  REQUIRE(f);
+  fputs("PK\x03\x04 a zip archive's first bytes", f);
+  fclose(f);
+  CLI_EXPECT(run_cli("info m.pt"), 1, "m.pt: not a safetensors file: it is a zip archive (a PyTorch .pt file?");
+  REQUIRE((f = fopen("c.json", "wb")) != NULL);
+  fputs("\n  {\"step\": 1}\n", f);
+  fclose(f);
+  CLI_EXPECT(run_cli("sample --ckpt c.json --out s.npy"), 1, "c.json: not a safetensors file: it is JSON text");
   CLI_EXPECT(run_cli("train --data toy:rings:train:100 --arch mlp --width 8 --batch 8 --steps 1 --iters 1 --out run"), 0,
          NULL);
   CLI_EXPECT(run_cli("info run/ckpt/last.state.safetensors"), 1, "is a training state file");
