@@ -247,12 +247,16 @@ ebm_status ebm_train_preset(const char *name, ebm_train_config *cfg);
  * Returns the recipe's name (static). */
 const char *ebm_train_recipe_for_data(const ebm_dataset *ds, ebm_train_config *cfg);
 
-/* The same, for a network built from architecture preset `arch` (NULL or
- * a name without a recipe of its own: ebm_train_recipe_for_data). A
- * preset whose items are not images has its own recipe over the data's:
- *   "pointnet"  short-run chains from uniform noise (when cfg->method is
- *               the default pcd; another method is kept), Langevin λ 10,
- *               σ 0.005, clip 0.01, 30 steps, range [-1, 1], Adam lr 1e-3
+/* The same, for a network built from architecture preset `arch` (a name,
+ * or JSON whose "preset" names one; NULL or a preset without a recipe of
+ * its own: ebm_train_recipe_for_data). A preset whose items are not images
+ * has its own recipe over the data's (when cfg->method is the default pcd
+ * it becomes short-run; another method is kept, with the preset's sampler):
+ *   "pointnet"  chains from uniform noise, Langevin λ 10, σ 0.005, clip
+ *               0.01, 30 steps, range [-1, 1], α 0, Adam lr 1e-3
+ *   "voxelnet"  short-run chains from --init mixture:30, 15 steps of λ 100,
+ *               range [0, 1], α 0, Adam 1e-3, batch 16
+ *   "video-st"  voxelnet's, with 10 steps and batch 8
  * then the method's adjustment as above. Returns the recipe's name (static):
  * the preset's, or the data's. */
 const char *ebm_train_recipe_for_arch(const ebm_dataset *ds, const char *arch, ebm_train_config *cfg);

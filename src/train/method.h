@@ -88,8 +88,9 @@ void train_apply_setting_defaults(ebm_train_config *cfg);
 
 /* The registered methods (methods.c), by index = ebm_train_method. */
 int train_method_count(void);
-/* The recipe of architecture preset `arch` over *cfg (recipe_presets.c):
- * its name, or NULL (cfg untouched) when the preset has none. */
+/* The recipe of architecture preset `arch` (a name, or JSON with a
+ * "preset" key) over *cfg (recipe_presets.c): its name, or NULL (cfg
+ * untouched) when the preset has none. */
 const char *train_preset_recipe(const char *arch, ebm_train_config *cfg);
 const train_method *train_method_at(int index);
 

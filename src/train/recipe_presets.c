@@ -5,6 +5,8 @@
  * planning" has the numbers and commands. */
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "ebm/train.h"
 
 /* pointnet: the generative PointNet's short-run chains from uniform noise
@@ -79,9 +81,28 @@ static const struct {
     {"video-st", video_st_recipe},
 };
 
+/* The preset an --arch names: the name itself, or the "preset" of a JSON
+ * description ({"preset": "pointnet", "in_dim": 256} is still a pointnet,
+ * and its clouds want the pointnet recipe). Copied into buf; NULL if none. */
+static const char *preset_name(const char *arch, char *buf, size_t size) {
+  if (!arch) return NULL;
+  if (arch[0] != '{') return arch;
+  cJSON *tree = cJSON_Parse(arch);
+  const cJSON *preset = cJSON_GetObjectItemCaseSensitive(tree, "preset");
+  const char *name = NULL;
+  if (cJSON_IsString(preset) && strlen(preset->valuestring) < size) {
+    memcpy(buf, preset->valuestring, strlen(preset->valuestring) + 1);
+    name = buf;
+  }
+  cJSON_Delete(tree);
+  return name;
+}
+
 const char *train_preset_recipe(const char *arch, ebm_train_config *cfg) {
-  for (size_t i = 0; arch && i < sizeof preset_recipes / sizeof *preset_recipes; i++)
-    if (strcmp(arch, preset_recipes[i].preset) == 0) {
+  char buf[64];
+  const char *name = preset_name(arch, buf, sizeof buf);
+  for (size_t i = 0; name && i < sizeof preset_recipes / sizeof *preset_recipes; i++)
+    if (strcmp(name, preset_recipes[i].preset) == 0) {
       preset_recipes[i].apply(cfg);
       return preset_recipes[i].preset;
     }

@@ -278,6 +278,9 @@ TEST(cli_coop_trains_on_voxel_grids_with_the_voxel_presets) {
   r = run_cli("train --method coop --data npy:%s --iters 2 --batch 2 --steps 1 --seed 1 --out %s", data, run);
   CHECK_EQ_INT(r.code, 0);
   CHECK_CONTAINS(r.err, "presets for npy:");
+  /* the recipe is the energy's (voxelnet's λ 100, 15 steps), not the image recipe of the placeholder */
+  CHECK_CONTAINS(r.err, "recipe voxelnet for npy:");
+  CHECK_CONTAINS(r.err, "(coop, langevin ε 100 x 15, α 0, Adam 0.001");
   CHECK_CONTAINS(r.err, "energy {\"preset\": \"voxelnet\"}, generator {\"preset\": \"voxel-generator\", \"in_dim\": 64}");
   CHECK_CONTAINS(r.out, "step 2 of 2");
   cli_result_free(&r);
@@ -309,6 +312,7 @@ TEST(cli_coop_trains_on_videos_with_the_video_presets) {
   const char *run = test_path("coop-video");
   cli_result r = run_cli("train --method coop --data npy:%s --iters 1 --batch 2 --steps 1 --seed 1 --out %s", data, run);
   CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.err, "recipe video-st for npy:");
   CHECK_CONTAINS(r.err, "energy {\"preset\": \"video-st\"}, generator {\"preset\": \"video-generator\", \"in_dim\": 64}");
   CHECK_CONTAINS(r.out, "step 1 of 1");
   cli_result_free(&r);

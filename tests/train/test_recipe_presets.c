@@ -40,6 +40,12 @@ TEST(pointnet_preset_picks_short_run_chains_and_its_own_sampler) {
   cd.method = EBM_TRAIN_CD;
   CHECK_EQ_STR(ebm_train_recipe_for_arch(ds, "pointnet", &cd), "pointnet");
   CHECK(cd.method == EBM_TRAIN_CD && cd.sampler.steps == 30);
+  /* a JSON description naming the preset (other cloud sizes) gets its recipe too */
+  ebm_train_config json = ebm_train_defaults();
+  CHECK_EQ_STR(ebm_train_recipe_for_arch(ds, "{\"preset\": \"pointnet\", \"in_dim\": 256}", &json), "pointnet");
+  CHECK(json.method == EBM_TRAIN_SHORT_RUN && json.sampler.steps == 30 && json.alpha == 0.0f);
+  ebm_train_config plain = ebm_train_defaults();
+  CHECK_EQ_STR(ebm_train_recipe_for_arch(ds, "{\"layers\": []}", &plain), "images");
   ebm_dataset_free(ds);
 }
 
