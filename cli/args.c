@@ -100,7 +100,9 @@ static int parse_value(const char *verb, const cli_opt *o, const char *text) {
     case OPT_PATH_IN:
     case OPT_PATH_OUT:
     case OPT_SPEC_IN:
-    case OPT_ENERGY_IN: *(const char **)o->dst = text; return 0;
+    case OPT_ENERGY_IN:
+      *(const char **)o->dst = o->metavar && strcmp(o->metavar, "CKPT") == 0 ? cli_run_checkpoint(text) : text;
+      return 0;
     case OPT_INT:
     case OPT_INT64: {
       long long v = strtoll(text, &end, 10);

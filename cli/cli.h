@@ -72,6 +72,13 @@ int cli_parse(const char *verb, const cli_opt *opts, int nopts, int argc, char *
 int cli_parse_given(const char *verb, const cli_opt *opts, int nopts, int argc, char **argv, char **pos,
                     int max_pos, int *npos, unsigned char *given);
 
+/* A checkpoint argument as given, or, when it names a run directory that
+ * holds ckpt/last.safetensors (what `ebm train --out RUN` writes), that
+ * file: `ebm sample --ckpt RUN` means the run's latest model. cli_parse
+ * applies it to every option whose metavar is CKPT. The result lives until
+ * the process ends. */
+const char *cli_run_checkpoint(const char *path);
+
 /* A file a verb reads or writes that is not in its options table (a
  * --term's checkpoint, a positional data set); `flag` names it in
  * messages, kind is OPT_PATH_IN, OPT_PATH_OUT or OPT_SPEC_IN. */

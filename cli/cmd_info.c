@@ -105,7 +105,7 @@ static int run_info(int argc, char **argv) {
   int rc = cli_parse("info", NULL, 0, argc, argv, pos, 1, &npos);
   if (rc) return rc;
   if (npos != 1) return cli_usage_error("info", "give one checkpoint");
-  const char *path = pos[0];
+  const char *path = cli_run_checkpoint(pos[0]); /* a run directory: its latest model */
   ebm_safetensors *st = NULL;
   ebm_net *net = NULL;
   ebm_status s = ebm_safetensors_load(path, &st);

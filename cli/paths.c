@@ -131,3 +131,19 @@ int cli_check_paths(const char *verb, const cli_opt *opts, int nopts, const cli_
     }
   return cli_check_overwrites(verb, opts, nopts, extra, nextra);
 }
+
+const char *cli_run_checkpoint(const char *path) {
+  enum { KEPT = 8 }; /* a command names a few checkpoints at most */
+  static char kept[KEPT][4096];
+  static int next;
+  struct stat st;
+  if (!path || stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) return path;
+  char *buf = kept[next];
+  const size_t len = strlen(path);
+  const int slash = len > 0 && path[len - 1] == '/';
+  if ((size_t)snprintf(buf, sizeof kept[0], "%s%sckpt/last.safetensors", path, slash ? "" : "/") >= sizeof kept[0] ||
+      stat(buf, &st) != 0 || !S_ISREG(st.st_mode))
+    return path; /* not a run: the reader says it is a directory */
+  next = (next + 1) % KEPT;
+  return buf;
+}

@@ -145,6 +145,19 @@ TEST(cli_info_says_what_kind_of_file_it_was_given) {
   CLI_EXPECT(run_cli("train --data toy:rings:train:100 --arch mlp --width 8 --batch 8 --steps 1 --iters 1 --out run"), 0,
          NULL);
   CLI_EXPECT(run_cli("info run/ckpt/last.state.safetensors"), 1, "is a training state file");
+  /* a run directory stands for its latest model, wherever a checkpoint is asked for */
+  cli_result r = run_cli("info run");
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.out, "run/ckpt/last.safetensors: mlp");
+  cli_result_free(&r);
+  r = run_cli("sample --ckpt run/ --n 2 --steps 1 --out two.npy");
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.out, "of run/ckpt/last.safetensors");
+  cli_result_free(&r);
+  CLI_EXPECT(run_cli("sample --ckpt run --n 2 --out run/ckpt/last.safetensors"), 2,
+             "--ckpt 'run/ckpt/last.safetensors' and --out 'run/ckpt/last.safetensors' are the same file");
+  REQUIRE(mkdir("notarun", 0755) == 0);
+  CLI_EXPECT(run_cli("info notarun"), 1, "notarun: is a directory, not a file");
   ebm_st_writer *w = ebm_st_writer_new();
   REQUIRE(w);
   float x = 1;
