@@ -181,7 +181,15 @@ int cli_parse_given(const char *verb, const cli_opt *opts, int nopts, int argc, 
     for (int k = 0; k < nopts && !o; k++)
       if (strlen(opts[k].name) == len && strncmp(opts[k].name, name, len) == 0) o = &opts[k];
     if (!o && len == 7 && strncmp(name, "threads", 7) == 0) o = &threads_opt, threads_given = 1;
-    if (!o) return cli_usage_error(verb, "unknown option '--%.*s'", (int)len, name);
+    if (!o) {
+      const char *names[256];
+      int count = 0;
+      for (int k = 0; k < nopts && count < 255; k++) names[count++] = opts[k].name;
+      names[count++] = "threads";
+      const char *near = cli_suggest(name, len, names, count);
+      if (near) return cli_usage_error(verb, "unknown option '--%.*s'; did you mean '--%s'?", (int)len, name, near);
+      return cli_usage_error(verb, "unknown option '--%.*s'", (int)len, name);
+    }
     const char *value;
     if (o->kind == OPT_FLAG) {
       if (eq) return cli_usage_error(verb, "--%s takes no value", o->name);

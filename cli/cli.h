@@ -72,6 +72,10 @@ int cli_parse(const char *verb, const cli_opt *opts, int nopts, int argc, char *
 int cli_parse_given(const char *verb, const cli_opt *opts, int nopts, int argc, char **argv, char **pos,
                     int max_pos, int *npos, unsigned char *given);
 
+/* The candidate a mistyped name given[0..len) most likely meant (one or two
+ * edits or a swapped pair, by the name's length), or NULL (suggest.c). */
+const char *cli_suggest(const char *given, size_t len, const char *const *candidates, int n);
+
 /* A checkpoint argument as given, or, when it names a run directory that
  * holds ckpt/last.safetensors (what `ebm train --out RUN` writes), that
  * file: `ebm sample --ckpt RUN` means the run's latest model. cli_parse

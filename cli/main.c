@@ -64,6 +64,27 @@ static int has_subcommands(const char *word) {
   return 0;
 }
 
+/* The word a mistyped `word` most likely meant among the words that follow
+ * `prefix` ("" for commands, "eval " for eval's subcommands), or NULL. */
+static const char *near_word(const char *word, const char *prefix) {
+  static char words[128][32];
+  const char *cands[128];
+  int n = 0;
+  const size_t plen = strlen(prefix);
+  for (int i = 0; i < cli_command_count() && n < 128; i++) {
+    const char *verb = cli_command_at(i)->verb;
+    if (strncmp(verb, prefix, plen) != 0) continue;
+    const char *w = verb + plen;
+    const size_t wlen = strcspn(w, " ");
+    if (wlen == 0 || wlen >= sizeof words[0]) continue;
+    memcpy(words[n], w, wlen);
+    words[n][wlen] = '\0';
+    cands[n] = words[n];
+    n++;
+  }
+  return cli_suggest(word, strlen(word), cands, n);
+}
+
 static int help_for(int argc, char **argv) {
   if (argc < 1) {
     print_main_help(stdout);
@@ -84,7 +105,9 @@ static int help_for(int argc, char **argv) {
     list_commands(stdout, prefix);
     return CLI_EXIT_OK;
   }
-  fprintf(stderr, "ebm: unknown command '%s'\n", argv[0]);
+  const char *near = near_word(argv[0], "");
+  if (near) fprintf(stderr, "ebm: unknown command '%s'; did you mean '%s'?\n", argv[0], near);
+  else fprintf(stderr, "ebm: unknown command '%s'\n", argv[0]);
   return CLI_EXIT_USAGE;
 }
 
@@ -111,12 +134,26 @@ int main(int argc, char **argv) {
   const cli_command *cmd = resolve(argc, argv, &consumed);
   if (!cmd) {
     if (has_subcommands(argv[1])) {
-      if (argc >= 3 && strncmp(argv[2], "-", 1) != 0)
+      if (argc >= 3 && strncmp(argv[2], "-", 1) != 0) {
+        char prefix[128];
+        snprintf(prefix, sizeof prefix, "%s ", argv[1]);
+        const char *near = near_word(argv[2], prefix);
+        if (near) {
+          fprintf(stderr, "ebm: unknown subcommand '%s %s'; did you mean '%s %s'?\n", argv[1], argv[2], argv[1], near);
+          return CLI_EXIT_USAGE;
+        }
         fprintf(stderr, "ebm: unknown subcommand '%s %s'\n", argv[1], argv[2]);
+      }
       else if (argc >= 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0))
         return help_for(1, argv + 1);
       char *sub[] = {argv[1]};
       help_for(1, sub);
+      return CLI_EXIT_USAGE;
+    }
+    const char *near = near_word(argv[1], "");
+    if (near) {
+      fprintf(stderr, "ebm: unknown command '%s'; did you mean '%s'? ('ebm --help' lists the commands)\n", argv[1],
+              near);
       return CLI_EXIT_USAGE;
     }
     fprintf(stderr, "ebm: unknown command '%s'\n", argv[1]);

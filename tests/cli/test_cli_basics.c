@@ -42,6 +42,35 @@ TEST(cli_unknown_verb_or_flag_is_usage_error) {
   cli_result_free(&r);
 }
 
+/* A typo gets the name it most likely meant (git's "did you mean"); a name
+ * far from every candidate gets none. */
+TEST(cli_typos_get_the_nearest_command_or_option) {
+  static const struct {
+    const char *args, *says;
+  } cases[] = {
+      {"smaple", "unknown command 'smaple'; did you mean 'sample'?"},
+      {"trian --data toy:8gaussians", "unknown command 'trian'; did you mean 'train'?"},
+      {"help smaple", "unknown command 'smaple'; did you mean 'sample'?"},
+      {"eval fdi", "unknown subcommand 'eval fdi'; did you mean 'eval fid'?"},
+      {"sample --ckp m.safetensors", "unknown option '--ckp'; did you mean '--ckpt'?"},
+      {"train --dat toy:8gaussians", "unknown option '--dat'; did you mean '--data'?"},
+      {"version --thread 2", "unknown option '--thread'; did you mean '--threads'?"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    cli_result r = run_cli("%s", cases[i].args);
+    CHECK_EQ_INT(r.code, 2);
+    CHECK_CONTAINS(r.err, cases[i].says);
+    cli_result_free(&r);
+  }
+  cli_result r = run_cli("version --zzzzzz");
+  CHECK_CONTAINS(r.err, "unknown option '--zzzzzz'");
+  CHECK(!strstr(r.err, "did you mean"));
+  cli_result_free(&r);
+  r = run_cli("frobnicate");
+  CHECK(!strstr(r.err, "did you mean"));
+  cli_result_free(&r);
+}
+
 TEST(cli_threads_flag_sets_the_pool) {
   cli_result r = run_cli("version --threads 3");
   CHECK_EQ_INT(r.code, 0);
