@@ -47,6 +47,7 @@
 #include <unistd.h>
 
 #include "core/pool_adapt.h"
+#include "core/pool_trace.h"
 #include "ebm/core.h"
 
 void openblas_set_num_threads(int num_threads); /* from libopenblas */
@@ -101,6 +102,10 @@ static thread_pool pool = {
 static pthread_once_t pool_default_once = PTHREAD_ONCE_INIT;
 static _Thread_local int inside_parallel_region;
 static _Thread_local int64_t thread_spin_ns = -1; /* this thread's adaptive limit */
+/* The trace being recorded (core/pool_trace.h), NULL when off, and the
+ * record of the current job, NULL when it is not traced. */
+static pool_trace *trace;
+static pool_trace_record *trace_job;
 
 static void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -156,6 +161,41 @@ static int job_finished(uint64_t chunks) {
   return atomic_load_explicit(&pool.done, memory_order_acquire) == (int)chunks;
 }
 
+/* Adds a chunk's time to thread tid's share of the traced job rec (each
+ * thread writes its own entries; the caller reads them after the done
+ * count, whose release and acquire order them). */
+static void trace_chunk(pool_trace_record *rec, int tid, int64_t ns) {
+  const int k = tid < POOL_TRACE_THREADS ? tid : POOL_TRACE_THREADS - 1;
+  rec->busy_ns[k] += ns;
+  rec->ran[k]++;
+}
+
+/* A new record in the trace (NULL when it is full: the record is counted,
+ * not kept). Under the submit lock or from the thread that started it. */
+static pool_trace_record *trace_add(void) {
+  pool_trace *t = trace;
+  const int i = t->count++;
+  if (i >= t->cap) return NULL;
+  pool_trace_record *r = &t->records[i];
+  *r = (pool_trace_record){0};
+  return r;
+}
+
+void pool_trace_start(pool_trace *t) {
+  if (t) t->count = 0;
+  trace = t;
+}
+
+int64_t pool_trace_now_ns(void) { return now_ns(); }
+
+void pool_trace_label(const char *label, const char *pass) {
+  if (!trace || inside_parallel_region) return;
+  pool_trace_record *r = trace_add();
+  if (!r) return;
+  r->label = label, r->pass = pass;
+  r->t_post = r->t_end = now_ns();
+}
+
 /* Claims and runs chunks of the job of generation gen until none is left;
  * returns how many it ran. tid: this thread's worker index (it takes part
  * only if tid < workers). */
@@ -172,7 +212,10 @@ static int run_chunks(uint32_t gen, int tid) {
     const int c = claim_next(w), chunks = claim_chunks(w);
     const int64_t begin = pool.chunk_size * c;
     const int64_t end = begin + pool.chunk_size < pool.n ? begin + pool.chunk_size : pool.n;
+    pool_trace_record *rec = trace_job; /* read under the claim: the job's own */
+    const int64_t t0 = rec ? now_ns() : 0;
     pool.fn(pool.ctx, begin, end, tid);
+    if (rec) trace_chunk(rec, tid, now_ns() - t0);
     ran++;
     if (atomic_fetch_add_explicit(&pool.done, 1, memory_order_acq_rel) + 1 == chunks) {
       pthread_mutex_lock(&pool.lock);
@@ -309,8 +352,13 @@ void ebm_parallel_for_workers(int64_t n, int64_t min_chunk, int max_workers, ebm
   int workers = inside_parallel_region ? 1 : ebm_threads_count();
   if (workers > max_workers) workers = max_workers;
   if (workers > chunks) workers = chunks;
+  pool_trace_record *rec = trace && !inside_parallel_region ? trace_add() : NULL;
   if (workers <= 1) {
+    const int64_t t0 = rec ? now_ns() : 0;
     fn(ctx, 0, n, 0); /* the same results as chunk by chunk (see core.h) */
+    const int64_t t1 = rec ? now_ns() : 0;
+    if (rec) *rec = (pool_trace_record){.fn = fn, .t_post = t0, .t_end = t1, .workers = 1,
+                                        .chunks = chunks, .busy_ns = {t1 - t0}, .ran = {chunks}};
     return;
   }
   pthread_mutex_lock(&pool.submit);
@@ -319,10 +367,15 @@ void ebm_parallel_for_workers(int64_t n, int64_t min_chunk, int max_workers, ebm
     inside_parallel_region = 1; /* nested calls run serially, as inside a chunk */
     fn(ctx, 0, n, 0);
     inside_parallel_region = 0;
-    pool.window.own_ns += now_ns() - t_post;
+    const int64_t t_end = now_ns();
+    pool.window.own_ns += t_end - t_post;
+    if (rec) *rec = (pool_trace_record){.fn = fn, .t_post = t_post, .t_end = t_end, .workers = 1,
+                                        .chunks = chunks, .busy_ns = {t_end - t_post}, .ran = {chunks}};
     pthread_mutex_unlock(&pool.submit);
     return;
   }
+  if (rec) rec->fn = fn, rec->t_post = t_post, rec->workers = workers, rec->chunks = chunks;
+  trace_job = rec;
   pool.fn = fn;
   pool.ctx = ctx;
   pool.n = n;
@@ -348,8 +401,11 @@ void ebm_parallel_for_workers(int64_t n, int64_t min_chunk, int max_workers, ebm
     while (atomic_load(&pool.done) < chunks) pthread_cond_wait(&pool.work_done, &pool.lock);
     pthread_mutex_unlock(&pool.lock);
   }
+  const int64_t t_end = now_ns();
+  if (rec) rec->t_end = t_end;
+  trace_job = NULL;
   pool.window.own_ns += t_own - t_post;
-  pool.window.wait_ns += now_ns() - t_own;
+  pool.window.wait_ns += t_end - t_own;
   pool.window.own_chunks += own_chunks;
   pool.window.chunks += chunks;
   pthread_mutex_unlock(&pool.submit);
