@@ -7,7 +7,10 @@
  * time the threads spent inside the op's chunks (summed over threads) and
  * the idle time, T · wall − busy: what the other threads lose while the op
  * runs (a job's last chunk, a job too small for more than one thread, the
- * caller's serial code, the post and wake-up of a job). Rows in step order,
+ * caller's serial code, the post and wake-up of a job), and of it the
+ * time threads joined a job late (from its post to their first chunk, or
+ * the whole job when they ran none) and the tail (from a thread's last
+ * chunk to the end of the job; the rest is gaps between chunks). Rows in step order,
  * then the totals and each thread's busy time; process CPU per step next to
  * it shows the spinning of waiting threads (CPU, not busy).
  *
@@ -85,6 +88,7 @@ static const char *fn_name(ebm_range_fn fn, char *buf, size_t size) {
 typedef struct {
   char label[64], pass[16], what[48];
   double calls, wall, busy, idle; /* sums over the timed steps, ns */
+  double late, tail;              /* of idle: threads not yet in a job, and done before its end */
   int workers, chunks;           /* of the last call (jobs) */
 } row;
 
@@ -195,6 +199,10 @@ int main(int argc, char **argv) {
       for (int t = 0; t < POOL_TRACE_THREADS; t++) busy += (double)r->busy_ns[t], per_thread[t] += (double)r->busy_ns[t];
       const double wall = (double)(r->t_end - r->t_post);
       j->calls += 1, j->wall += wall, j->busy += busy, j->idle += threads * wall - busy;
+      for (int t = 0; t < threads && t < POOL_TRACE_THREADS && r->workers > 1; t++) {
+        j->late += (double)((r->ran[t] ? r->first_ns[t] : r->t_end) - r->t_post);
+        if (r->ran[t]) j->tail += (double)(r->t_end - r->last_ns[t]);
+      }
       j->workers = r->workers, j->chunks = r->chunks;
     }
   }
@@ -203,21 +211,22 @@ int main(int argc, char **argv) {
          "%.2f ms/step process CPU\n",
          arch, ebm_isa_name(ebm_isa_active()), (long long)batch, threads, iters, step_wall * k,
          1e3 * step_cpu / iters);
-  printf("| layer | pass | op (chunk function, or the caller alone) | calls | workers | chunks | wall ms | busy ms | idle ms |\n");
-  printf("|:--|:--|:--|--:|--:|--:|--:|--:|--:|\n");
+  printf("| layer | pass | op (chunk function, or the caller alone) | calls | workers | chunks | wall ms | busy ms | idle ms | of it: late | tail |\n");
+  printf("|:--|:--|:--|--:|--:|--:|--:|--:|--:|--:|--:|\n");
   double wall = 0.0, busy = 0.0, idle = 0.0;
   for (int i = 0; i < nrows; i++) {
     const row *r = &rows[i];
     if (r->wall * k < 0.005 && r->idle * k < 0.005) continue;
     if (r->calls > 0)
-      printf("| %s | %s | %s | %.0f | %d | %d | %.2f | %.2f | %.2f |\n", r->label, r->pass, r->what,
-             r->calls / iters, r->workers, r->chunks, r->wall * k, r->busy * k, r->idle * k);
+      printf("| %s | %s | %s | %.0f | %d | %d | %.2f | %.2f | %.2f | %.2f | %.2f |\n", r->label, r->pass,
+             r->what, r->calls / iters, r->workers, r->chunks, r->wall * k, r->busy * k, r->idle * k,
+             r->late * k, r->tail * k);
     else
-      printf("| %s | %s | %s | | 1 | | %.2f | %.2f | %.2f |\n", r->label, r->pass, r->what, r->wall * k,
+      printf("| %s | %s | %s | | 1 | | %.2f | %.2f | %.2f | | |\n", r->label, r->pass, r->what, r->wall * k,
              r->busy * k, r->idle * k);
     wall += r->wall, busy += r->busy, idle += r->idle;
   }
-  printf("| all | | | | | | %.2f | %.2f | %.2f |\n", wall * k, busy * k, idle * k);
+  printf("| all | | | | | | %.2f | %.2f | %.2f | | |\n", wall * k, busy * k, idle * k);
   printf("busy ms/step per thread:");
   for (int t = 0; t < threads && t < POOL_TRACE_THREADS; t++) printf(" %.2f", per_thread[t] * k);
   printf("\n");

@@ -33,6 +33,7 @@ typedef struct {
   int workers, chunks;      /* threads that could take part; chunks of the job */
   int64_t busy_ns[POOL_TRACE_THREADS]; /* per thread: time inside fn */
   int ran[POOL_TRACE_THREADS];         /* per thread: chunks run */
+  int64_t first_ns[POOL_TRACE_THREADS], last_ns[POOL_TRACE_THREADS]; /* its first chunk began, its last ended */
 } pool_trace_record;
 
 typedef struct {

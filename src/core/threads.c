@@ -164,10 +164,11 @@ static int job_finished(uint64_t chunks) {
 /* Adds a chunk's time to thread tid's share of the traced job rec (each
  * thread writes its own entries; the caller reads them after the done
  * count, whose release and acquire order them). */
-static void trace_chunk(pool_trace_record *rec, int tid, int64_t ns) {
+static void trace_chunk(pool_trace_record *rec, int tid, int64_t t0, int64_t t1) {
   const int k = tid < POOL_TRACE_THREADS ? tid : POOL_TRACE_THREADS - 1;
-  rec->busy_ns[k] += ns;
-  rec->ran[k]++;
+  rec->busy_ns[k] += t1 - t0;
+  if (!rec->ran[k]++) rec->first_ns[k] = t0;
+  rec->last_ns[k] = t1;
 }
 
 /* A new record in the trace (NULL when it is full: the record is counted,
@@ -215,7 +216,7 @@ static int run_chunks(uint32_t gen, int tid) {
     pool_trace_record *rec = trace_job; /* read under the claim: the job's own */
     const int64_t t0 = rec ? now_ns() : 0;
     pool.fn(pool.ctx, begin, end, tid);
-    if (rec) trace_chunk(rec, tid, now_ns() - t0);
+    if (rec) trace_chunk(rec, tid, t0, now_ns());
     ran++;
     if (atomic_fetch_add_explicit(&pool.done, 1, memory_order_acq_rel) + 1 == chunks) {
       pthread_mutex_lock(&pool.lock);
