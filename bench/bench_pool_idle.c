@@ -150,9 +150,11 @@ int main(int argc, char **argv) {
   const ebm_ops *ops = ebm_ops_current();
   pool_trace trace = {.records = recs, .cap = MAX_RECORDS};
   double step_wall = 0.0, step_cpu = 0.0, per_thread[POOL_TRACE_THREADS] = {0};
+  long sleeps = 0;
   for (int it = 0; it < 1 + iters; it++) {
     const int timed = it >= 1;
     if (timed) pool_trace_start(&trace);
+    const long sleeps0 = pool_trace_sleeps();
     const double c0 = cpu_seconds();
     const int64_t t0 = pool_trace_now_ns();
     pool_trace_label("langevin", "noise");
@@ -171,6 +173,7 @@ int main(int argc, char **argv) {
     const double c1 = cpu_seconds();
     if (!timed) continue;
     pool_trace_start(NULL);
+    sleeps += pool_trace_sleeps() - sleeps0;
     if (trace.count > trace.cap) {
       fprintf(stderr, "bench_pool_idle: %d records, only %d kept\n", trace.count, trace.cap);
       return 1;
@@ -229,7 +232,7 @@ int main(int argc, char **argv) {
   printf("| all | | | | | | %.2f | %.2f | %.2f | | |\n", wall * k, busy * k, idle * k);
   printf("busy ms/step per thread:");
   for (int t = 0; t < threads && t < POOL_TRACE_THREADS; t++) printf(" %.2f", per_thread[t] * k);
-  printf("\n");
+  printf("; a worker slept until a job came %.1f times per step\n", (double)sleeps / iters);
   free(recs);
   ebm_free(x), ebm_free(g), ebm_free(noise), ebm_free(e);
   ebm_energy_free(en);

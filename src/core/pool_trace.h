@@ -49,6 +49,10 @@ void pool_trace_start(pool_trace *t);
  * trace. No effect without a trace. */
 void pool_trace_label(const char *label, const char *pass);
 
+/* How many times a worker, waiting for a job, slept (its spin ran out)
+ * and was woken, counted while a trace runs. */
+long pool_trace_sleeps(void);
+
 /* The clock of the records, in ns. */
 int64_t pool_trace_now_ns(void);
 

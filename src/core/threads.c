@@ -21,8 +21,10 @@
  *
  * Hand-off. A Langevin step is a dozen parallel_for calls a few hundred µs
  * apart; waking a sleeping worker through the condition variable costs
- * 10–20 µs each time (futex wake + scheduler). So both sides first SPIN on
- * the atomics for a while and only then sleep on a condition variable. The
+ * 10–20 µs each time (futex wake + scheduler), milliseconds when a
+ * low-priority process got the core meanwhile. So both sides first SPIN on
+ * the atomics (pause, never yielding the core) for a while and only then
+ * sleep on a condition variable. The
  * spin limit adapts per thread: it halves each time a spin runs out (the
  * other threads are slow to come: on a machine with more runnable threads
  * than cores they are waiting for a core, and spinning only takes the core
@@ -40,7 +42,6 @@
  * is the same fn(ctx, 0, n, 0) call as a one-thread pool, so results do not
  * change. */
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
@@ -106,6 +107,7 @@ static _Thread_local int64_t thread_spin_ns = -1; /* this thread's adaptive limi
  * record of the current job, NULL when it is not traced. */
 static pool_trace *trace;
 static pool_trace_record *trace_job;
+static atomic_long trace_sleeps; /* workers that slept until a job came (while tracing) */
 
 static void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -143,9 +145,13 @@ static int spin_until(int (*ready)(uint64_t), uint64_t arg) {
         thread_spin_ns = thread_spin_ns / 2 > SPIN_MIN_NS ? thread_spin_ns / 2 : SPIN_MIN_NS;
         return 0;
       }
-      /* let a runnable thread of another process (or our own caller) have
-       * the core; costs nothing when the core is free */
-      sched_yield();
+      /* No sched_yield here (there was one until issue 18's round 15): on a
+       * machine with a nice-19 background run, each yield handed the core
+       * to it for a time slice, so the waiting worker joined the next job
+       * 1–2 ms late (bench/bench_pool_idle.c: 10–25 ms of "late" per
+       * igebm-mnist step at 2 threads, 2–5 ms without the yield). The spin
+       * limit above already bounds what spinning takes from a competitor
+       * of equal priority. */
     }
   }
 }
@@ -186,6 +192,8 @@ void pool_trace_start(pool_trace *t) {
   if (t) t->count = 0;
   trace = t;
 }
+
+long pool_trace_sleeps(void) { return atomic_load(&trace_sleeps); }
 
 int64_t pool_trace_now_ns(void) { return now_ns(); }
 
@@ -238,9 +246,13 @@ static void *worker_main(void *arg) {
   for (;;) {
     if (!spin_until(job_posted, seen)) {
       pthread_mutex_lock(&pool.lock);
-      while (!pool.shutting_down && claim_generation(atomic_load(&pool.claim)) == seen)
+      int slept = 0;
+      while (!pool.shutting_down && claim_generation(atomic_load(&pool.claim)) == seen) {
         pthread_cond_wait(&pool.work_ready, &pool.lock);
+        slept = 1;
+      }
       pthread_mutex_unlock(&pool.lock);
+      if (slept && trace) atomic_fetch_add_explicit(&trace_sleeps, 1, memory_order_relaxed);
     }
     if (atomic_load(&pool.shutting_down_flag)) break;
     seen = claim_generation(atomic_load_explicit(&pool.claim, memory_order_acquire));
