@@ -55,9 +55,13 @@ void openblas_set_num_threads(int num_threads); /* from libopenblas */
 
 #define POOL_MAX_THREADS 256
 /* Chunks a job is cut into, at most (fits the claim word's 12 bits). Enough
- * that a thread late by a few chunks costs little; few enough that a
- * chunk's fixed costs (a claim, a call) stay small. */
-#define TARGET_CHUNKS 64
+ * that a thread late by a few chunks costs little, and that the thread done
+ * first waits little for the other's last chunk; few enough that a chunk's
+ * fixed costs (a claim, a call) stay small. 128 since round 15 (64 before):
+ * igebm-mnist's 3×3 convs then hand out one item at a time instead of two,
+ * and bench/bench_pool_idle.c measured 2–8 ms of idle per Langevin step at 2
+ * threads where it measured 8–23 with 64. */
+#define TARGET_CHUNKS 128
 /* How long a waiting thread spins before it sleeps, at most: longer than
  * the serial gaps between the parallel calls of a training iteration (tens
  * of µs), short enough that an idle pool gives its core back at once. */
