@@ -10,7 +10,9 @@
  * caller's serial code, the post and wake-up of a job), and of it the
  * time threads joined a job late (from its post to their first chunk, or
  * the whole job when they ran none) and the tail (from a thread's last
- * chunk to the end of the job; the rest is gaps between chunks). Rows in step order,
+ * chunk to the end of the job; the rest is gaps between chunks), and of
+ * the busy time the part on the CPU (thread CPU time; the rest the thread
+ * was preempted inside a chunk, by another process). Rows in step order,
  * then the totals and each thread's busy time; process CPU per step next to
  * it shows the spinning of waiting threads (CPU, not busy).
  *
@@ -89,6 +91,7 @@ typedef struct {
   char label[64], pass[16], what[48];
   double calls, wall, busy, idle; /* sums over the timed steps, ns */
   double late, tail;              /* of idle: threads not yet in a job, and done before its end */
+  double cpu;                     /* of busy: on the CPU (the rest preempted) */
   int workers, chunks;           /* of the last call (jobs) */
 } row;
 
@@ -150,6 +153,7 @@ int main(int argc, char **argv) {
   const ebm_ops *ops = ebm_ops_current();
   pool_trace trace = {.records = recs, .cap = MAX_RECORDS};
   double step_wall = 0.0, step_cpu = 0.0, per_thread[POOL_TRACE_THREADS] = {0};
+  double per_thread_cpu[POOL_TRACE_THREADS] = {0};
   long sleeps = 0;
   for (int it = 0; it < 1 + iters; it++) {
     const int timed = it >= 1;
@@ -199,7 +203,10 @@ int main(int argc, char **argv) {
       snprintf(what, sizeof what, "%s #%d", fn_name(r->fn, buf, sizeof buf), kth);
       row *j = row_of(label, pass, what);
       double busy = 0.0;
-      for (int t = 0; t < POOL_TRACE_THREADS; t++) busy += (double)r->busy_ns[t], per_thread[t] += (double)r->busy_ns[t];
+      for (int t = 0; t < POOL_TRACE_THREADS; t++) {
+        busy += (double)r->busy_ns[t], per_thread[t] += (double)r->busy_ns[t];
+        j->cpu += (double)r->cpu_ns[t], per_thread_cpu[t] += (double)r->cpu_ns[t];
+      }
       const double wall = (double)(r->t_end - r->t_post);
       j->calls += 1, j->wall += wall, j->busy += busy, j->idle += threads * wall - busy;
       for (int t = 0; t < threads && t < POOL_TRACE_THREADS && r->workers > 1; t++) {
@@ -214,24 +221,27 @@ int main(int argc, char **argv) {
          "%.2f ms/step process CPU\n",
          arch, ebm_isa_name(ebm_isa_active()), (long long)batch, threads, iters, step_wall * k,
          1e3 * step_cpu / iters);
-  printf("| layer | pass | op (chunk function, or the caller alone) | calls | workers | chunks | wall ms | busy ms | idle ms | of it: late | tail |\n");
-  printf("|:--|:--|:--|--:|--:|--:|--:|--:|--:|--:|--:|\n");
-  double wall = 0.0, busy = 0.0, idle = 0.0;
+  printf("| layer | pass | op (chunk function, or the caller alone) | calls | workers | chunks | wall ms | busy ms | of it on CPU | idle ms | of it: late | tail |\n");
+  printf("|:--|:--|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+  double wall = 0.0, busy = 0.0, idle = 0.0, cpu = 0.0, late = 0.0, tail = 0.0;
   for (int i = 0; i < nrows; i++) {
     const row *r = &rows[i];
     if (r->wall * k < 0.005 && r->idle * k < 0.005) continue;
     if (r->calls > 0)
-      printf("| %s | %s | %s | %.0f | %d | %d | %.2f | %.2f | %.2f | %.2f | %.2f |\n", r->label, r->pass,
-             r->what, r->calls / iters, r->workers, r->chunks, r->wall * k, r->busy * k, r->idle * k,
-             r->late * k, r->tail * k);
+      printf("| %s | %s | %s | %.0f | %d | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |\n", r->label,
+             r->pass, r->what, r->calls / iters, r->workers, r->chunks, r->wall * k, r->busy * k,
+             r->cpu * k, r->idle * k, r->late * k, r->tail * k);
     else
-      printf("| %s | %s | %s | | 1 | | %.2f | %.2f | %.2f | | |\n", r->label, r->pass, r->what, r->wall * k,
-             r->busy * k, r->idle * k);
-    wall += r->wall, busy += r->busy, idle += r->idle;
+      printf("| %s | %s | %s | | 1 | | %.2f | %.2f | | %.2f | | |\n", r->label, r->pass, r->what,
+             r->wall * k, r->busy * k, r->idle * k);
+    wall += r->wall, busy += r->busy, idle += r->idle, cpu += r->cpu, late += r->late, tail += r->tail;
   }
-  printf("| all | | | | | | %.2f | %.2f | %.2f | | |\n", wall * k, busy * k, idle * k);
+  printf("| all | | | | | | %.2f | %.2f | %.2f (jobs) | %.2f | %.2f | %.2f |\n", wall * k, busy * k, cpu * k,
+         idle * k, late * k, tail * k);
   printf("busy ms/step per thread:");
   for (int t = 0; t < threads && t < POOL_TRACE_THREADS; t++) printf(" %.2f", per_thread[t] * k);
+  printf("; of it on the CPU in jobs:");
+  for (int t = 0; t < threads && t < POOL_TRACE_THREADS; t++) printf(" %.2f", per_thread_cpu[t] * k);
   printf("; a worker slept until a job came %.1f times per step\n", (double)sleeps / iters);
   free(recs);
   ebm_free(x), ebm_free(g), ebm_free(noise), ebm_free(e);

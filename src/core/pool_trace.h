@@ -32,6 +32,8 @@ typedef struct {
   int64_t t_post, t_end;    /* ns: the job posted (or the label set) and finished */
   int workers, chunks;      /* threads that could take part; chunks of the job */
   int64_t busy_ns[POOL_TRACE_THREADS]; /* per thread: time inside fn */
+  int64_t cpu_ns[POOL_TRACE_THREADS];  /* of it on the CPU (thread CPU time): the rest the
+                                          thread was preempted */
   int ran[POOL_TRACE_THREADS];         /* per thread: chunks run */
   int64_t first_ns[POOL_TRACE_THREADS], last_ns[POOL_TRACE_THREADS]; /* its first chunk began, its last ended */
 } pool_trace_record;

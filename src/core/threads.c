@@ -125,6 +125,12 @@ static int64_t now_ns(void) {
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+static int64_t thread_cpu_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static uint32_t claim_generation(uint64_t w) { return (uint32_t)(w >> 32); }
 static int claim_workers(uint64_t w) { return (int)((w >> 24) & 0xff) + 1; }
 static int claim_chunks(uint64_t w) { return (int)((w >> CLAIM_NEXT_BITS) & CLAIM_FIELD_MASK); }
@@ -174,9 +180,10 @@ static int job_finished(uint64_t chunks) {
 /* Adds a chunk's time to thread tid's share of the traced job rec (each
  * thread writes its own entries; the caller reads them after the done
  * count, whose release and acquire order them). */
-static void trace_chunk(pool_trace_record *rec, int tid, int64_t t0, int64_t t1) {
+static void trace_chunk(pool_trace_record *rec, int tid, int64_t t0, int64_t t1, int64_t cpu) {
   const int k = tid < POOL_TRACE_THREADS ? tid : POOL_TRACE_THREADS - 1;
   rec->busy_ns[k] += t1 - t0;
+  rec->cpu_ns[k] += cpu;
   if (!rec->ran[k]++) rec->first_ns[k] = t0;
   rec->last_ns[k] = t1;
 }
@@ -226,9 +233,9 @@ static int run_chunks(uint32_t gen, int tid) {
     const int64_t begin = pool.chunk_size * c;
     const int64_t end = begin + pool.chunk_size < pool.n ? begin + pool.chunk_size : pool.n;
     pool_trace_record *rec = trace_job; /* read under the claim: the job's own */
-    const int64_t t0 = rec ? now_ns() : 0;
+    const int64_t t0 = rec ? now_ns() : 0, c0 = rec ? thread_cpu_ns() : 0;
     pool.fn(pool.ctx, begin, end, tid);
-    if (rec) trace_chunk(rec, tid, t0, now_ns());
+    if (rec) trace_chunk(rec, tid, t0, now_ns(), thread_cpu_ns() - c0);
     ran++;
     if (atomic_fetch_add_explicit(&pool.done, 1, memory_order_acq_rel) + 1 == chunks) {
       pthread_mutex_lock(&pool.lock);
@@ -371,23 +378,24 @@ void ebm_parallel_for_workers(int64_t n, int64_t min_chunk, int max_workers, ebm
   if (workers > chunks) workers = chunks;
   pool_trace_record *rec = trace && !inside_parallel_region ? trace_add() : NULL;
   if (workers <= 1) {
-    const int64_t t0 = rec ? now_ns() : 0;
+    const int64_t t0 = rec ? now_ns() : 0, c0 = rec ? thread_cpu_ns() : 0;
     fn(ctx, 0, n, 0); /* the same results as chunk by chunk (see core.h) */
-    const int64_t t1 = rec ? now_ns() : 0;
-    if (rec) *rec = (pool_trace_record){.fn = fn, .t_post = t0, .t_end = t1, .workers = 1,
-                                        .chunks = chunks, .busy_ns = {t1 - t0}, .ran = {chunks}};
+    const int64_t t1 = rec ? now_ns() : 0, c1 = rec ? thread_cpu_ns() : 0;
+    if (rec) *rec = (pool_trace_record){.fn = fn, .t_post = t0, .t_end = t1, .workers = 1, .chunks = chunks,
+                                        .busy_ns = {t1 - t0}, .cpu_ns = {c1 - c0}, .ran = {chunks}};
     return;
   }
   pthread_mutex_lock(&pool.submit);
   const int64_t t_post = now_ns();
   if (window_add_job(t_post) == POOL_RUN_ALONE) {
+    const int64_t c0 = rec ? thread_cpu_ns() : 0;
     inside_parallel_region = 1; /* nested calls run serially, as inside a chunk */
     fn(ctx, 0, n, 0);
     inside_parallel_region = 0;
-    const int64_t t_end = now_ns();
+    const int64_t t_end = now_ns(), c1 = rec ? thread_cpu_ns() : 0;
     pool.window.own_ns += t_end - t_post;
-    if (rec) *rec = (pool_trace_record){.fn = fn, .t_post = t_post, .t_end = t_end, .workers = 1,
-                                        .chunks = chunks, .busy_ns = {t_end - t_post}, .ran = {chunks}};
+    if (rec) *rec = (pool_trace_record){.fn = fn, .t_post = t_post, .t_end = t_end, .workers = 1, .chunks = chunks,
+                                        .busy_ns = {t_end - t_post}, .cpu_ns = {c1 - c0}, .ran = {chunks}};
     pthread_mutex_unlock(&pool.submit);
     return;
   }
