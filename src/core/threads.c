@@ -59,8 +59,9 @@ void openblas_set_num_threads(int num_threads); /* from libopenblas */
  * first waits little for the other's last chunk; few enough that a chunk's
  * fixed costs (a claim, a call) stay small. 128 since round 15 (64 before):
  * igebm-mnist's 3×3 convs then hand out one item at a time instead of two,
- * and bench/bench_pool_idle.c measured 2–8 ms of idle per Langevin step at 2
- * threads where it measured 8–23 with 64. */
+ * and bench/bench_pool_idle.c measured 5–12 ms of idle per Langevin step at 2
+ * threads where it measured 8–23 with 64 (three rounds each, both without
+ * the yield below). */
 #define TARGET_CHUNKS 128
 /* How long a waiting thread spins before it sleeps, at most: longer than
  * the serial gaps between the parallel calls of a training iteration (tens
@@ -158,8 +159,9 @@ static int spin_until(int (*ready)(uint64_t), uint64_t arg) {
       /* No sched_yield here (there was one until issue 18's round 15): on a
        * machine with a nice-19 background run, each yield handed the core
        * to it for a time slice, so the waiting worker joined the next job
-       * 1–2 ms late (bench/bench_pool_idle.c: 10–25 ms of "late" per
-       * igebm-mnist step at 2 threads, 2–5 ms without the yield). The spin
+       * 1–2 ms late (bench/bench_pool_idle.c: 15–25 ms of "late" per
+       * igebm-mnist step at 2 threads, 2–5 ms in two rounds of three without
+       * the yield). The spin
        * limit above already bounds what spinning takes from a competitor
        * of equal priority. */
     }
