@@ -4,7 +4,9 @@
  * generic table's conv (the AVX2 / AVX-512 tables take the direct paths
  * where the shape fits: conv2d_paths.c).
  *
- * Work split. Items go through the GEMMs in groups of g (group_items): deep
+ * Work split. Items go through the GEMMs in groups of g (group_items; the
+ * forward and input-gradient passes of some shapes in smaller ones,
+ * pass_group_items, to give the pool's threads more pieces): deep
  * layers have few output pixels per item (4 for a 4×4 → 2×2 conv), so one
  * sgemm per item would be all overhead; the g items of a group share one
  * sgemm. Forward and input gradient hand the groups out dynamically to at
@@ -413,8 +415,10 @@ void ops_conv2d_bias_swish(const ebm_conv2d_shape *s, int64_t gn, const float *b
  *   its groups are single items: the same sgemms, the same bits;
  * - an im2col pass halves g, down to whole 8×8 transpose tiles and while a
  *   group keeps at least GROUP_COLS sgemm columns, until the batch makes
- *   PASS_MIN_GROUPS groups. The sgemm of a group computes each output
- *   column alone, so only how many columns one call takes changes.
+ *   PASS_MIN_GROUPS groups. Only how many columns one sgemm call takes
+ *   changes, but OpenBLAS does not always give a column the same bits in a
+ *   narrower call: this changed the generic path's bits of such convs
+ *   (igebm-mnist's conv_in at batch 128).
  * Both depend on the shape only (never on the thread count). */
 #define PASS_MIN_GROUPS 16
 static int64_t pass_group_items(const ebm_conv2d_shape *s) {
