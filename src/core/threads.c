@@ -21,8 +21,10 @@
  *
  * Hand-off. A Langevin step is a dozen parallel_for calls a few hundred µs
  * apart; waking a sleeping worker through the condition variable costs
- * 10–20 µs each time (futex wake + scheduler). So both sides first SPIN on
- * the atomics for a while and only then sleep on a condition variable. The
+ * 10–20 µs each time (futex wake + scheduler), milliseconds when a
+ * low-priority process got the core meanwhile. So both sides first SPIN on
+ * the atomics (pause, never yielding the core) for a while and only then
+ * sleep on a condition variable. The
  * spin limit adapts per thread: it halves each time a spin runs out (the
  * other threads are slow to come: on a machine with more runnable threads
  * than cores they are waiting for a core, and spinning only takes the core
@@ -40,22 +42,27 @@
  * is the same fn(ctx, 0, n, 0) call as a one-thread pool, so results do not
  * change. */
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/pool_adapt.h"
+#include "core/pool_trace.h"
 #include "ebm/core.h"
 
 void openblas_set_num_threads(int num_threads); /* from libopenblas */
 
 #define POOL_MAX_THREADS 256
 /* Chunks a job is cut into, at most (fits the claim word's 12 bits). Enough
- * that a thread late by a few chunks costs little; few enough that a
- * chunk's fixed costs (a claim, a call) stay small. */
-#define TARGET_CHUNKS 64
+ * that a thread late by a few chunks costs little, and that the thread done
+ * first waits little for the other's last chunk; few enough that a chunk's
+ * fixed costs (a claim, a call) stay small. 128 since round 15 (64 before):
+ * igebm-mnist's 3×3 convs then hand out one item at a time instead of two,
+ * and bench/bench_pool_idle.c measured 5–12 ms of idle per Langevin step at 2
+ * threads where it measured 8–23 with 64 (three rounds each, both without
+ * the yield below). */
+#define TARGET_CHUNKS 128
 /* How long a waiting thread spins before it sleeps, at most: longer than
  * the serial gaps between the parallel calls of a training iteration (tens
  * of µs), short enough that an idle pool gives its core back at once. */
@@ -101,6 +108,11 @@ static thread_pool pool = {
 static pthread_once_t pool_default_once = PTHREAD_ONCE_INIT;
 static _Thread_local int inside_parallel_region;
 static _Thread_local int64_t thread_spin_ns = -1; /* this thread's adaptive limit */
+/* The trace being recorded (core/pool_trace.h), NULL when off, and the
+ * record of the current job, NULL when it is not traced. */
+static pool_trace *trace;
+static pool_trace_record *trace_job;
+static atomic_long trace_sleeps; /* workers that slept until a job came (while tracing) */
 
 static void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -111,6 +123,12 @@ static void cpu_relax(void) {
 static int64_t now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t thread_cpu_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
@@ -138,9 +156,14 @@ static int spin_until(int (*ready)(uint64_t), uint64_t arg) {
         thread_spin_ns = thread_spin_ns / 2 > SPIN_MIN_NS ? thread_spin_ns / 2 : SPIN_MIN_NS;
         return 0;
       }
-      /* let a runnable thread of another process (or our own caller) have
-       * the core; costs nothing when the core is free */
-      sched_yield();
+      /* No sched_yield here (there was one until issue 18's round 15): on a
+       * machine with a nice-19 background run, each yield handed the core
+       * to it for a time slice, so the waiting worker joined the next job
+       * 1–2 ms late (bench/bench_pool_idle.c: 15–25 ms of "late" per
+       * igebm-mnist step at 2 threads, 2–5 ms in two rounds of three without
+       * the yield). The spin
+       * limit above already bounds what spinning takes from a competitor
+       * of equal priority. */
     }
   }
 }
@@ -154,6 +177,45 @@ static int job_posted(uint64_t seen) {
 /* Every chunk of the current job (`chunks` of them) is finished. */
 static int job_finished(uint64_t chunks) {
   return atomic_load_explicit(&pool.done, memory_order_acquire) == (int)chunks;
+}
+
+/* Adds a chunk's time to thread tid's share of the traced job rec (each
+ * thread writes its own entries; the caller reads them after the done
+ * count, whose release and acquire order them). */
+static void trace_chunk(pool_trace_record *rec, int tid, int64_t t0, int64_t t1, int64_t cpu) {
+  const int k = tid < POOL_TRACE_THREADS ? tid : POOL_TRACE_THREADS - 1;
+  rec->busy_ns[k] += t1 - t0;
+  rec->cpu_ns[k] += cpu;
+  if (!rec->ran[k]++) rec->first_ns[k] = t0;
+  rec->last_ns[k] = t1;
+}
+
+/* A new record in the trace (NULL when it is full: the record is counted,
+ * not kept). Under the submit lock or from the thread that started it. */
+static pool_trace_record *trace_add(void) {
+  pool_trace *t = trace;
+  const int i = t->count++;
+  if (i >= t->cap) return NULL;
+  pool_trace_record *r = &t->records[i];
+  *r = (pool_trace_record){0};
+  return r;
+}
+
+void pool_trace_start(pool_trace *t) {
+  if (t) t->count = 0;
+  trace = t;
+}
+
+long pool_trace_sleeps(void) { return atomic_load(&trace_sleeps); }
+
+int64_t pool_trace_now_ns(void) { return now_ns(); }
+
+void pool_trace_label(const char *label, const char *pass) {
+  if (!trace || inside_parallel_region) return;
+  pool_trace_record *r = trace_add();
+  if (!r) return;
+  r->label = label, r->pass = pass;
+  r->t_post = r->t_end = now_ns();
 }
 
 /* Claims and runs chunks of the job of generation gen until none is left;
@@ -172,7 +234,10 @@ static int run_chunks(uint32_t gen, int tid) {
     const int c = claim_next(w), chunks = claim_chunks(w);
     const int64_t begin = pool.chunk_size * c;
     const int64_t end = begin + pool.chunk_size < pool.n ? begin + pool.chunk_size : pool.n;
+    pool_trace_record *rec = trace_job; /* read under the claim: the job's own */
+    const int64_t t0 = rec ? now_ns() : 0, c0 = rec ? thread_cpu_ns() : 0;
     pool.fn(pool.ctx, begin, end, tid);
+    if (rec) trace_chunk(rec, tid, t0, now_ns(), thread_cpu_ns() - c0);
     ran++;
     if (atomic_fetch_add_explicit(&pool.done, 1, memory_order_acq_rel) + 1 == chunks) {
       pthread_mutex_lock(&pool.lock);
@@ -194,9 +259,13 @@ static void *worker_main(void *arg) {
   for (;;) {
     if (!spin_until(job_posted, seen)) {
       pthread_mutex_lock(&pool.lock);
-      while (!pool.shutting_down && claim_generation(atomic_load(&pool.claim)) == seen)
+      int slept = 0;
+      while (!pool.shutting_down && claim_generation(atomic_load(&pool.claim)) == seen) {
         pthread_cond_wait(&pool.work_ready, &pool.lock);
+        slept = 1;
+      }
       pthread_mutex_unlock(&pool.lock);
+      if (slept && trace) atomic_fetch_add_explicit(&trace_sleeps, 1, memory_order_relaxed);
     }
     if (atomic_load(&pool.shutting_down_flag)) break;
     seen = claim_generation(atomic_load_explicit(&pool.claim, memory_order_acquire));
@@ -309,20 +378,31 @@ void ebm_parallel_for_workers(int64_t n, int64_t min_chunk, int max_workers, ebm
   int workers = inside_parallel_region ? 1 : ebm_threads_count();
   if (workers > max_workers) workers = max_workers;
   if (workers > chunks) workers = chunks;
+  pool_trace_record *rec = trace && !inside_parallel_region ? trace_add() : NULL;
   if (workers <= 1) {
+    const int64_t t0 = rec ? now_ns() : 0, c0 = rec ? thread_cpu_ns() : 0;
     fn(ctx, 0, n, 0); /* the same results as chunk by chunk (see core.h) */
+    const int64_t t1 = rec ? now_ns() : 0, c1 = rec ? thread_cpu_ns() : 0;
+    if (rec) *rec = (pool_trace_record){.fn = fn, .t_post = t0, .t_end = t1, .workers = 1, .chunks = chunks,
+                                        .busy_ns = {t1 - t0}, .cpu_ns = {c1 - c0}, .ran = {chunks}};
     return;
   }
   pthread_mutex_lock(&pool.submit);
   const int64_t t_post = now_ns();
   if (window_add_job(t_post) == POOL_RUN_ALONE) {
+    const int64_t c0 = rec ? thread_cpu_ns() : 0;
     inside_parallel_region = 1; /* nested calls run serially, as inside a chunk */
     fn(ctx, 0, n, 0);
     inside_parallel_region = 0;
-    pool.window.own_ns += now_ns() - t_post;
+    const int64_t t_end = now_ns(), c1 = rec ? thread_cpu_ns() : 0;
+    pool.window.own_ns += t_end - t_post;
+    if (rec) *rec = (pool_trace_record){.fn = fn, .t_post = t_post, .t_end = t_end, .workers = 1, .chunks = chunks,
+                                        .busy_ns = {t_end - t_post}, .cpu_ns = {c1 - c0}, .ran = {chunks}};
     pthread_mutex_unlock(&pool.submit);
     return;
   }
+  if (rec) rec->fn = fn, rec->t_post = t_post, rec->workers = workers, rec->chunks = chunks;
+  trace_job = rec;
   pool.fn = fn;
   pool.ctx = ctx;
   pool.n = n;
@@ -348,8 +428,11 @@ void ebm_parallel_for_workers(int64_t n, int64_t min_chunk, int max_workers, ebm
     while (atomic_load(&pool.done) < chunks) pthread_cond_wait(&pool.work_done, &pool.lock);
     pthread_mutex_unlock(&pool.lock);
   }
+  const int64_t t_end = now_ns();
+  if (rec) rec->t_end = t_end;
+  trace_job = NULL;
   pool.window.own_ns += t_own - t_post;
-  pool.window.wait_ns += now_ns() - t_own;
+  pool.window.wait_ns += t_end - t_own;
   pool.window.own_chunks += own_chunks;
   pool.window.chunks += chunks;
   pthread_mutex_unlock(&pool.submit);

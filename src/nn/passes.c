@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/pool_trace.h"
 #include "nn/nn_internal.h"
 
 /* Checks n, x and the conditioning against what the network reads, so no
@@ -56,6 +57,7 @@ void net_forward(ebm_net *net, const float *x, const ebm_cond *cond, int64_t n) 
     layer *l = net->run[i];
     l->in = cur;
     l->y_out = l->out;
+    pool_trace_label(l->name, "forward"); /* bench/bench_pool_idle.c */
     l->kind->forward(net, l, n, cond, cur);
     cur = l->y_out;
   }
@@ -71,6 +73,7 @@ void net_backward(ebm_net *net, const ebm_cond *cond, int64_t n, const float *do
   for (int i = net->nrun - 1; i >= 0; i--) {
     layer *l = net->run[i];
     float *dst = (i == 0 && dx) ? dx : (g == net->grad_a ? net->grad_b : net->grad_a);
+    pool_trace_label(l->name, "backward");
     g = l->kind->backward(net, l, n, cond, g, dst, i > 0 || dx != NULL, want_params);
   }
   if (dx && g != dx) memcpy(dx, g, (size_t)(n * net->layers[0].in_size) * sizeof(float));

@@ -4,7 +4,9 @@
  * generic table's conv (the AVX2 / AVX-512 tables take the direct paths
  * where the shape fits: conv2d_paths.c).
  *
- * Work split. Items go through the GEMMs in groups of g (group_items): deep
+ * Work split. Items go through the GEMMs in groups of g (group_items; the
+ * forward and input-gradient passes of some shapes in smaller ones,
+ * pass_group_items, to give the pool's threads more pieces): deep
  * layers have few output pixels per item (4 for a 4×4 → 2×2 conv), so one
  * sgemm per item would be all overhead; the g items of a group share one
  * sgemm. Forward and input gradient hand the groups out dynamically to at
@@ -403,9 +405,36 @@ void ops_conv2d_bias_swish(const ebm_conv2d_shape *s, int64_t gn, const float *b
   else if (act) ops_swish_array(gn * conv_f_out(s), out, act);
 }
 
-/* Groups of g items in the batch: the units of forward and input gradient. */
-static int64_t group_count(const ebm_conv2d_shape *s) {
+/* Forward and input gradient hand their groups to the pool's threads one
+ * chunk at a time, so a pass of few groups leaves a thread idle while the
+ * other runs the last one (bench/bench_pool_idle.c: igebm-mnist's conv_in,
+ * 8 groups of 16 items, and blocks.1's 1×1 shortcut, 8 groups, each kept
+ * one thread of two idle for about its whole time). Their groups are
+ * therefore smaller than the weight gradient's (group_items, unchanged):
+ * - a pointwise conv multiplies item by item anyway (pointwise_items), so
+ *   its groups are single items: the same sgemms, the same bits;
+ * - an im2col pass halves g, down to whole 8×8 transpose tiles and while a
+ *   group keeps at least GROUP_COLS sgemm columns, until the batch makes
+ *   PASS_MIN_GROUPS groups. Only how many columns one sgemm call takes
+ *   changes, but OpenBLAS does not always give a column the same bits in a
+ *   narrower call: this changed the generic path's bits of such convs
+ *   (igebm-mnist's conv_in at batch 128).
+ * Both depend on the shape only (never on the thread count). */
+#define PASS_MIN_GROUPS 16
+static int64_t pass_group_items(const ebm_conv2d_shape *s) {
+  if (shifted(s) && pointwise(s)) return 1;
   int64_t g = group_items(s);
+  if (shifted(s)) return g;
+  while ((s->n + g - 1) / g < PASS_MIN_GROUPS && g / 2 >= SHIFTED_TILE_ITEMS &&
+         g / 2 * conv_p(s) >= GROUP_COLS)
+    g /= 2;
+  return g;
+}
+
+/* Groups of pass_group_items in the batch: the units of forward and input
+ * gradient. */
+static int64_t group_count(const ebm_conv2d_shape *s) {
+  int64_t g = pass_group_items(s);
   return (s->n + g - 1) / g;
 }
 
@@ -415,7 +444,7 @@ static int64_t group_count(const ebm_conv2d_shape *s) {
 static void forward_groups(void *ctx, int64_t begin, int64_t end, int tid) {
   const conv_job *j = ctx;
   const ebm_conv2d_shape *s = j->s;
-  const int64_t k = conv_k(s), p = conv_p(s), g = group_items(s), fi = conv_f_in(s), fo = conv_f_out(s);
+  const int64_t k = conv_k(s), p = conv_p(s), g = pass_group_items(s), fi = conv_f_in(s), fo = conv_f_out(s);
   const slot_layout l = layout_of(s);
   float *base = j->ws + (size_t)tid * l.total;
   float *xt = base + l.xt, *col = base + l.col, *mat = base + l.mat;
@@ -466,7 +495,7 @@ static void gather_dy(const ebm_conv2d_shape *s, const float *dy, const float *g
 static void backward_input_groups(void *ctx, int64_t begin, int64_t end, int tid) {
   const conv_job *j = ctx;
   const ebm_conv2d_shape *s = j->s;
-  const int64_t k = conv_k(s), p = conv_p(s), g = group_items(s), fi = conv_f_in(s);
+  const int64_t k = conv_k(s), p = conv_p(s), g = pass_group_items(s), fi = conv_f_in(s);
   const slot_layout l = layout_of(s);
   float *base = j->ws + (size_t)tid * l.total;
   float *xt = base + l.xt, *col = base + l.col, *mat = base + l.mat;

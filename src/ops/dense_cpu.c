@@ -98,6 +98,7 @@ void ops_cpu_linear_backward_weight(int64_t n, int64_t in, int64_t out, const fl
 typedef struct {
   int64_t planes, h, w, k;
   int backward; /* in is dy, out is dx */
+  int global;   /* global sum pooling: each plane (h·w floats) to one value */
   const float *in;
   float *out;
 } pool_job;
@@ -143,11 +144,24 @@ __attribute__((always_inline)) static inline void pool_backward_planes(const int
   }
 }
 
+// Global sum pooling of planes [p0, p1): forward out[p] = Σ in[p] (in
+// double, in order), backward out[p·hw + q] = in[p].
+static void global_sum_planes(const pool_job *j, int64_t p0, int64_t p1) {
+  const int64_t hw = j->h * j->w;
+  for (int64_t p = p0; p < p1; p++)
+    if (j->backward)
+      for (int64_t q = 0; q < hw; q++) j->out[p * hw + q] = j->in[p];
+    else
+      j->out[p] = (float)ops_cpu_sum(hw, j->in + p * hw);
+}
+
 static void pool_blocks(void *ctx, int64_t begin, int64_t end, int tid) {
   (void)tid;
   const pool_job *j = ctx;
   int64_t p0 = begin * POOL_PLANES, p1 = end * POOL_PLANES < j->planes ? end * POOL_PLANES : j->planes;
-  if (j->backward && j->k == 2)
+  if (j->global)
+    global_sum_planes(j, p0, p1);
+  else if (j->backward && j->k == 2)
     pool_backward_planes(2, j, p0, p1);
   else if (j->backward)
     pool_backward_planes(j->k, j, p0, p1);
@@ -179,14 +193,17 @@ void ops_cpu_avgpool2d_backward(int64_t n, int64_t c, int64_t h, int64_t w, int6
   pool_run(&j);
 }
 
-// x is (N,C,HW), y is (N,C).
+// x is (N,C,HW), y is (N,C). Shared by the threads as average pooling is
+// (on one thread it was 0.3 ms of an igebm-mnist Langevin step at 2 threads
+// that left the other idle: bench/bench_pool_idle.c).
 void ops_cpu_global_sum_pool_forward(int64_t n, int64_t c, int64_t hw, const float *x, float *y) {
-  for (int64_t p = 0; p < n * c; p++) y[p] = (float)ops_cpu_sum(hw, x + p * hw);
+  pool_job j = {.planes = n * c, .h = hw, .w = 1, .global = 1, .in = x, .out = y};
+  pool_run(&j);
 }
 
 // dy is (N,C), dx is (N,C,HW).
 void ops_cpu_global_sum_pool_backward(int64_t n, int64_t c, int64_t hw, const float *dy,
                                       float *dx) {
-  for (int64_t p = 0; p < n * c; p++)
-    for (int64_t q = 0; q < hw; q++) dx[p * hw + q] = dy[p];
+  pool_job j = {.planes = n * c, .h = hw, .w = 1, .global = 1, .backward = 1, .in = dy, .out = dx};
+  pool_run(&j);
 }

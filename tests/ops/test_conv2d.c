@@ -54,6 +54,8 @@ static const int64_t fixed_shapes[][9] = {
     {3, 16, 9, 8, 4, 3, 3, 1, 1},   /* 4 output channels: im2col and col2im */
     {2, 16, 5, 6, 16, 3, 3, 1, 3},  /* pad > kw − 1: output rows longer than the buffer's */
     {3, 16, 4, 5, 16, 1, 1, 1, 1},  /* 1×1 with pad 1: the same, the output larger than the input */
+    {43, 1, 12, 12, 8, 3, 3, 1, 1}, /* im2col passes in groups of 8 (the weight gradient's: 16), and a remainder */
+    {19, 16, 5, 5, 16, 1, 1, 1, 0}, /* 1×1: passes item by item, the weight gradient in groups */
 };
 #define FIXED_COUNT ((int)(sizeof fixed_shapes / sizeof fixed_shapes[0]))
 #define RANDOM_COUNT 6

@@ -145,18 +145,30 @@ TEST(avgpool2d_results_are_bitwise_identical_at_1_and_2_threads) {
   }
 }
 
-TEST(global_sum_pool_sums_each_channel_and_broadcasts_the_gradient) {
+/* The second shape is above the pool's parallel threshold (3150 planes:
+ * 49 whole blocks of 64 and a part), so the threads share it. */
+TEST(global_sum_pool_sums_each_channel_and_broadcasts_the_gradient_at_1_and_2_threads) {
   const ebm_ops *ops = ebm_ops_cpu();
-  int64_t n = 3, c = 4, hw = 37;
-  float *x = rand_floats(n * c * hw, 5, -1, 1), *y = nan_floats(n * c);
-  float *dy = rand_floats(n * c, 6, -1, 1), *dx = nan_floats(n * c * hw);
-  ops->global_sum_pool_forward(n, c, hw, x, y);
-  ops->global_sum_pool_backward(n, c, hw, dy, dx);
-  for (int64_t p = 0; p < n * c; p++) {
-    double acc = 0;
-    for (int64_t q = 0; q < hw; q++) acc += x[p * hw + q];
-    CHECK_NEAR(y[p], acc, 1e-5);
-    for (int64_t q = 0; q < hw; q++) CHECK(dx[p * hw + q] == dy[p]);
+  const int64_t shapes[][3] = {{3, 4, 37}, {50, 63, 49}};
+  for (int t = 0; t < 2; t++) {
+    const int64_t n = shapes[t][0], c = shapes[t][1], hw = shapes[t][2];
+    float *x = rand_floats(n * c * hw, 5 + t, -1, 1), *dy = rand_floats(n * c, 6 + t, -1, 1);
+    float *y[2], *dx[2];
+    for (int threads = 1; threads <= 2; threads++) {
+      REQUIRE_OK(ebm_threads_init(threads));
+      y[threads - 1] = nan_floats(n * c), dx[threads - 1] = nan_floats(n * c * hw);
+      ops->global_sum_pool_forward(n, c, hw, x, y[threads - 1]);
+      ops->global_sum_pool_backward(n, c, hw, dy, dx[threads - 1]);
+    }
+    for (int64_t p = 0; p < n * c; p++) {
+      double acc = 0;
+      for (int64_t q = 0; q < hw; q++) acc += x[p * hw + q];
+      CHECK_NEAR(y[1][p], acc, 1e-5);
+      for (int64_t q = 0; q < hw; q++) CHECK(dx[1][p * hw + q] == dy[p]);
+    }
+    CHECK(memcmp(y[0], y[1], (size_t)(n * c) * sizeof(float)) == 0);
+    CHECK(memcmp(dx[0], dx[1], (size_t)(n * c * hw) * sizeof(float)) == 0);
+    free(x), free(dy);
+    for (int i = 0; i < 2; i++) free(y[i]), free(dx[i]);
   }
-  free(x), free(y), free(dy), free(dx);
 }
