@@ -14,6 +14,7 @@ typedef struct {
   const char *out;
   const char *size;
   const char *png;     /* a picture of the first items */
+  const char *apng;    /* moving: the first videos as an animated PNG */
   const char *labels;  /* shapes3d: the labels .npy */
   const char *paths;   /* moving: npy:FILE, the items' paths (ebm_make_moving_along) */
   int channels;
@@ -135,6 +136,9 @@ static int make_moving(const char *source, const make_flags *f) {
   if (st || (st = ebm_npy_save(f->out, EBM_DTYPE_F32, 5, shape, videos))) goto done;
   if (f->png && (st = ebm_png_write_frames(f->png, videos, n < PNG_ITEMS ? n : PNG_ITEMS, 1, MOVING_FRAMES,
                                            MOVING_SIDE, MOVING_SIDE, 0.0f, 1.0f)))
+    goto done;
+  if (f->apng && (st = ebm_apng_write_videos(f->apng, videos, n < 2 * PNG_ITEMS ? n : 2 * PNG_ITEMS, 1, MOVING_FRAMES,
+                                             MOVING_SIDE, MOVING_SIDE, 0.0f, 1.0f, EBM_APNG_FRAME_MS)))
     goto done;
   printf("%s: %lld videos of %d frames %dx%d (moving %s%s%s), shape [%lld,1,%d,%d,%d]\n", f->out, (long long)n,
          MOVING_FRAMES, MOVING_SIDE, MOVING_SIDE, source, paths.data ? " along " : "", paths.data ? f->paths : "",
@@ -284,13 +288,14 @@ static const struct {
 };
 
 static int run_data_make(int argc, char **argv) {
-  make_flags f = {NULL, NULL, NULL, NULL, NULL, 3, 1, 0, 128, 50};
+  make_flags f = {NULL, NULL, NULL, NULL, NULL, NULL, 3, 1, 0, 128, 50};
   cli_opt opts[] = {
       {"out", OPT_PATH_OUT, &f.out, "FILE", "where to write (required)"},
       {"size", OPT_STRING, &f.size, "WxH", "texture: image size (default 64x64)"},
       {"channels", OPT_INT, &f.channels, "C", "texture: 1 (grey) or 3 (RGB)"},
       {"n", OPT_INT64, &f.n, "N", "items of a data set (default: moving 200, shapes3d 300)"},
       {"png", OPT_PATH_OUT, &f.png, "P.png", "also draw the first 8 items (frame strips, three-view projections)"},
+      {"apng", OPT_PATH_OUT, &f.apng, "A.png", "moving: also write the first 16 videos as an animated PNG (8 a row)"},
       {"labels", OPT_PATH_OUT, &f.labels, "L.npy", "shapes3d: write the classes (0 sphere, 1 box, 2 torus)"},
       {"paths", OPT_SPEC_IN, &f.paths, "npy:P.npy", "moving: move video i's item along path i of P (float32 P x 32 or P x 16 x 2, "
        "x, y of its centre per frame, as paths:npy: writes them) instead of the random bouncing one"},

@@ -270,8 +270,26 @@ TEST(cli_data_make_paths_round_trip_and_bad_paths_refused) {
   CHECK_EQ_INT(r.code, 0);
   CHECK_CONTAINS(r.out, "the paths of 5 videos");
   cli_result_free(&r);
-  r = run_cli("data make moving:npy:%s --paths npy:%s --seed 4 --out %s", items, p, w);
+  char anim[512];
+  snprintf(anim, sizeof anim, "%s", test_path("w.apng"));
+  r = run_cli("data make moving:npy:%s --paths npy:%s --seed 4 --out %s --apng %s", items, p, w, anim);
   CHECK_EQ_INT(r.code, 0);
+  int aw, ah, ac; /* the still frame: the 5 videos' first frames in one row, each 64 px drawn at 2x, 2 px apart */
+  uint8_t *px = NULL;
+  REQUIRE_OK(ebm_png_read(anim, &aw, &ah, &ac, &px));
+  CHECK_EQ_INT(aw, 5 * 128 + 6 * 2);
+  CHECK_EQ_INT(ah, 128 + 2 * 2);
+  free(px);
+  FILE *fa = fopen(anim, "rb"); /* acTL: 16 animation frames, one per video frame */
+  REQUIRE(fa);
+  uint8_t head[64];
+  REQUIRE(fread(head, 1, sizeof head, fa) == sizeof head);
+  fclose(fa);
+  const uint8_t *actl = NULL;
+  for (int k = 0; k + 8 <= (int)sizeof head; k++)
+    if (memcmp(head + k, "acTL", 4) == 0) actl = head + k + 4;
+  REQUIRE(actl);
+  CHECK_EQ_INT((actl[0] << 24) | (actl[1] << 16) | (actl[2] << 8) | actl[3], 16);
   CHECK_CONTAINS(r.out, "5 videos of 16 frames 64x64");
   cli_result_free(&r);
   r = run_cli("data make paths:npy:%s --out %s", w, q);
