@@ -137,7 +137,7 @@ static int make_moving(const char *source, const make_flags *f) {
   if (f->png && (st = ebm_png_write_frames(f->png, videos, n < PNG_ITEMS ? n : PNG_ITEMS, 1, MOVING_FRAMES,
                                            MOVING_SIDE, MOVING_SIDE, 0.0f, 1.0f)))
     goto done;
-  if (f->apng && (st = ebm_apng_write_videos(f->apng, videos, n < 2 * PNG_ITEMS ? n : 2 * PNG_ITEMS, 1, MOVING_FRAMES,
+  if (f->apng && (st = ebm_apng_write_videos(f->apng, videos, n < PNG_ITEMS ? n : PNG_ITEMS, 1, MOVING_FRAMES,
                                              MOVING_SIDE, MOVING_SIDE, 0.0f, 1.0f, EBM_APNG_FRAME_MS)))
     goto done;
   printf("%s: %lld videos of %d frames %dx%d (moving %s%s%s), shape [%lld,1,%d,%d,%d]\n", f->out, (long long)n,
@@ -295,7 +295,7 @@ static int run_data_make(int argc, char **argv) {
       {"channels", OPT_INT, &f.channels, "C", "texture: 1 (grey) or 3 (RGB)"},
       {"n", OPT_INT64, &f.n, "N", "items of a data set (default: moving 200, shapes3d 300)"},
       {"png", OPT_PATH_OUT, &f.png, "P.png", "also draw the first 8 items (frame strips, three-view projections)"},
-      {"apng", OPT_PATH_OUT, &f.apng, "A.png", "moving: also write the first 16 videos as an animated PNG (8 a row)"},
+      {"apng", OPT_PATH_OUT, &f.apng, "A.png", "moving: also write the first 8 videos as an animated PNG (one row)"},
       {"labels", OPT_PATH_OUT, &f.labels, "L.npy", "shapes3d: write the classes (0 sphere, 1 box, 2 torus)"},
       {"paths", OPT_SPEC_IN, &f.paths, "npy:P.npy", "moving: move video i's item along path i of P (float32 P x 32 or P x 16 x 2, "
        "x, y of its centre per frame, as paths:npy: writes them) instead of the random bouncing one"},

@@ -12,7 +12,7 @@
 # PATHS  a path model's checkpoint (32-D vectors x0 y0 x1 y1 ... in canvas
 #        pixels: trained on `ebm data make paths:npy:VIDEOS`)
 # OUT    a folder for items.npy, paths.npy, videos.npy, strip.png (the first
-#        8 videos, a row each) and anim.png (the first 16, animated)
+#        8 videos, a row each) and anim.png (the same 8, animated)
 # N      videos (64), SEED (1)
 # VIDEO K  a video energy and its steps: refined.npy and refined.png too
 #
