@@ -14,7 +14,9 @@ typedef struct {
   const char *out;
   const char *size;
   const char *png;     /* a picture of the first items */
+  const char *apng;    /* moving: the first videos as an animated PNG */
   const char *labels;  /* shapes3d: the labels .npy */
+  const char *paths;   /* moving: npy:FILE, the items' paths (ebm_make_moving_along) */
   int channels;
   int64_t seed, n;
   int64_t points, steps; /* points:shapes: points per cloud; particle: transitions per trajectory */
@@ -56,6 +58,30 @@ static int make_texture(const char *name, const make_flags *f) {
   return rc;
 }
 
+/* --paths npy:FILE: float32 P×16×2 (or P×32, the same floats: what a
+ * vector model samples) of (x, y) points on the canvas; *n is P unless
+ * --n asks for fewer. The points themselves are checked by
+ * ebm_make_moving_along. 0 or an exit code. */
+static int load_paths(const make_flags *f, ebm_npy *a, int64_t *n) {
+  if (strncmp(f->paths, "npy:", 4) != 0)
+    return cli_usage_error(VERB, "--paths expects npy:FILE (float32 P x %d x 2), got '%s'", MOVING_FRAMES, f->paths);
+  ebm_status st = ebm_npy_load(f->paths + 4, a);
+  if (st) return cli_runtime_error(st);
+  const int ok = a->dtype == EBM_DTYPE_F32 && a->shape[0] >= 1 &&
+                 ((a->ndim == 3 && a->shape[1] == MOVING_FRAMES && a->shape[2] == 2) ||
+                  (a->ndim == 2 && a->shape[1] == 2 * MOVING_FRAMES));
+  char shape[64];
+  if (!ok)
+    return cli_usage_error(VERB, "--paths %s: holds %s %s; paths must be float32 P x %d x 2 (or P x %d): (x, y) "
+                           "of the item's centre in each frame", f->paths, ebm_dtype_name(a->dtype),
+                           ebm_shape_str(a->ndim, a->shape, shape, sizeof shape), MOVING_FRAMES, 2 * MOVING_FRAMES);
+  if (f->n > a->shape[0])
+    return cli_usage_error(VERB, "--n %lld: --paths %s holds only %lld paths", (long long)f->n, f->paths,
+                           (long long)a->shape[0]);
+  *n = f->n ? f->n : a->shape[0];
+  return 0;
+}
+
 /* moving:fashion-mnist → N×1×16×64×64 float32 .npy (ebm_make_moving),
  * one Fashion-MNIST item per video moving and bouncing. moving:npy:FILE
  * takes the items from FILE instead (M×1×H×W grey images in [0, 1], H and
@@ -67,15 +93,22 @@ static int make_moving(const char *source, const make_flags *f) {
     return cli_usage_error(VERB, "moving: items come from fashion-mnist, mnist or npy:FILE, got '%s'", source);
   const int64_t item = (int64_t)MOVING_FRAMES * MOVING_SIDE * MOVING_SIDE;
   int64_t n;
+  ebm_npy paths = {0};
   int rc = check_n(f, MOVING_DEFAULT_N, item, &n);
-  if (rc) return rc;
+  if (!rc && f->paths) rc = load_paths(f, &paths, &n);
+  if (rc) {
+    ebm_npy_free(&paths);
+    return rc;
+  }
   char spec[4200];
   snprintf(spec, sizeof spec, from_file ? "%s" : "%s:train", source);
   ebm_dataset *ds = NULL;
   float *videos = NULL;
   ebm_status st = ebm_dataset_load(spec, 0.0f, 1.0f, &ds);
-  if (st == EBM_ERR_ARG && from_file) return cli_usage_error(VERB, "moving:%s", ebm_last_error());
-  if (st) return cli_runtime_error(st);
+  if (st) {
+    ebm_npy_free(&paths);
+    return st == EBM_ERR_ARG && from_file ? cli_usage_error(VERB, "moving:%s", ebm_last_error()) : cli_runtime_error(st);
+  }
   const ebm_tensor *x = ds->x;
   if (from_file && (x->ndim != 4 || x->shape[1] != 1 || x->shape[2] > MOVING_SIDE || x->shape[3] > MOVING_SIDE)) {
     char shape[64];
@@ -83,6 +116,7 @@ static int make_moving(const char *source, const make_flags *f) {
     rc = cli_usage_error(VERB, "moving:%s: items of shape %s; moving items must be 1xHxW grey images of at most "
                          "%dx%d", source, shape, MOVING_SIDE, MOVING_SIDE);
     ebm_dataset_free(ds);
+    ebm_npy_free(&paths);
     return rc;
   }
   if (!(videos = malloc((size_t)(n * item) * sizeof *videos))) {
@@ -90,19 +124,65 @@ static int make_moving(const char *source, const make_flags *f) {
     goto done;
   }
   int64_t shape[5] = {n, 1, MOVING_FRAMES, MOVING_SIDE, MOVING_SIDE};
-  if ((st = ebm_make_moving(x->data, x->shape[0], (int)x->shape[2], (int)x->shape[3], n, MOVING_FRAMES,
-                            MOVING_SIDE, 1, (uint64_t)f->seed, videos)) ||
-      (st = ebm_npy_save(f->out, EBM_DTYPE_F32, 5, shape, videos)))
+  st = paths.data ? ebm_make_moving_along(x->data, x->shape[0], (int)x->shape[2], (int)x->shape[3], paths.data, n,
+                                          MOVING_FRAMES, MOVING_SIDE, (uint64_t)f->seed, videos)
+                  : ebm_make_moving(x->data, x->shape[0], (int)x->shape[2], (int)x->shape[3], n, MOVING_FRAMES,
+                                    MOVING_SIDE, 1, (uint64_t)f->seed, videos);
+  if (st == EBM_ERR_ARG && paths.data) {
+    rc = cli_usage_error(VERB, "--paths %s: %s", f->paths, ebm_last_error());
+    st = EBM_OK;
     goto done;
+  }
+  if (st || (st = ebm_npy_save(f->out, EBM_DTYPE_F32, 5, shape, videos))) goto done;
   if (f->png && (st = ebm_png_write_frames(f->png, videos, n < PNG_ITEMS ? n : PNG_ITEMS, 1, MOVING_FRAMES,
                                            MOVING_SIDE, MOVING_SIDE, 0.0f, 1.0f)))
     goto done;
-  printf("%s: %lld videos of %d frames %dx%d (moving %s), shape [%lld,1,%d,%d,%d]\n", f->out, (long long)n,
-         MOVING_FRAMES, MOVING_SIDE, MOVING_SIDE, source, (long long)n, MOVING_FRAMES, MOVING_SIDE, MOVING_SIDE);
+  if (f->apng && (st = ebm_apng_write_videos(f->apng, videos, n < PNG_ITEMS ? n : PNG_ITEMS, 1, MOVING_FRAMES,
+                                             MOVING_SIDE, MOVING_SIDE, 0.0f, 1.0f, EBM_APNG_FRAME_MS)))
+    goto done;
+  printf("%s: %lld videos of %d frames %dx%d (moving %s%s%s), shape [%lld,1,%d,%d,%d]\n", f->out, (long long)n,
+         MOVING_FRAMES, MOVING_SIDE, MOVING_SIDE, source, paths.data ? " along " : "", paths.data ? f->paths : "",
+         (long long)n, MOVING_FRAMES, MOVING_SIDE, MOVING_SIDE);
 done:
   free(videos);
   ebm_dataset_free(ds);
-  return st ? cli_runtime_error(st) : CLI_EXIT_OK;
+  ebm_npy_free(&paths);
+  return st ? cli_runtime_error(st) : rc;
+}
+
+/* paths:npy:VIDEOS → float32 N×32 (T = 16 frames): x0, y0, x1, y1, ... of
+ * the centre of brightness of each frame of each video (ebm_track_centres),
+ * the item's path, as vectors a vector model trains on; what `moving:...
+ * --paths` takes back. */
+static int make_paths(const char *source, const make_flags *f) {
+  if (strncmp(source, "npy:", 4) != 0)
+    return cli_usage_error(VERB, "paths: videos come from npy:FILE (N x 1 x T x H x W), got '%s'", source);
+  ebm_npy a = {0};
+  ebm_status st = ebm_npy_load(source + 4, &a);
+  if (st) return cli_runtime_error(st);
+  int rc = CLI_EXIT_OK;
+  float *paths = NULL;
+  char shape[64];
+  if (a.dtype != EBM_DTYPE_F32 || a.ndim != 5 || a.shape[1] != 1 || a.shape[0] < 1) {
+    rc = cli_usage_error(VERB, "paths:%s: holds %s %s; need float32 videos N x 1 x T x H x W", source,
+                         ebm_dtype_name(a.dtype), ebm_shape_str(a.ndim, a.shape, shape, sizeof shape));
+    goto done;
+  }
+  const int64_t n = f->n && f->n < a.shape[0] ? f->n : a.shape[0], frames = a.shape[2];
+  if (!(paths = malloc((size_t)(n * frames * 2) * sizeof *paths))) {
+    st = ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld paths", (long long)n);
+    goto done;
+  }
+  const int64_t out_shape[2] = {n, frames * 2}; /* vectors x0, y0, x1, y1, ...: data for a vector model */
+  if ((st = ebm_track_centres(a.data, n, (int)frames, (int)a.shape[3], (int)a.shape[4], paths)) ||
+      (st = ebm_npy_save(f->out, EBM_DTYPE_F32, 2, out_shape, paths)))
+    goto done;
+  printf("%s: the paths of %lld videos (centre of brightness per frame, x0 y0 x1 y1 ...), shape [%lld,%lld]\n",
+         f->out, (long long)n, (long long)n, (long long)(frames * 2));
+done:
+  free(paths);
+  ebm_npy_free(&a);
+  return st ? cli_runtime_error(st) : rc;
 }
 
 /* shapes3d → N×1×32×32×32 float32 occupancy .npy (ebm_make_shapes3d),
@@ -200,6 +280,7 @@ static const struct {
 } makers[] = {
     {"texture:", make_texture},
     {"moving:", make_moving},
+    {"paths:", make_paths},
     {"shapes3d", make_shapes3d},
     {"points:shapes", make_points_data},
     {"points:shapes-aligned", make_points_data},
@@ -207,14 +288,17 @@ static const struct {
 };
 
 static int run_data_make(int argc, char **argv) {
-  make_flags f = {NULL, NULL, NULL, NULL, 3, 1, 0, 128, 50};
+  make_flags f = {NULL, NULL, NULL, NULL, NULL, NULL, 3, 1, 0, 128, 50};
   cli_opt opts[] = {
       {"out", OPT_PATH_OUT, &f.out, "FILE", "where to write (required)"},
       {"size", OPT_STRING, &f.size, "WxH", "texture: image size (default 64x64)"},
       {"channels", OPT_INT, &f.channels, "C", "texture: 1 (grey) or 3 (RGB)"},
       {"n", OPT_INT64, &f.n, "N", "items of a data set (default: moving 200, shapes3d 300)"},
       {"png", OPT_PATH_OUT, &f.png, "P.png", "also draw the first 8 items (frame strips, three-view projections)"},
+      {"apng", OPT_PATH_OUT, &f.apng, "A.png", "moving: also write the first 8 videos as an animated PNG (one row)"},
       {"labels", OPT_PATH_OUT, &f.labels, "L.npy", "shapes3d: write the classes (0 sphere, 1 box, 2 torus)"},
+      {"paths", OPT_SPEC_IN, &f.paths, "npy:P.npy", "moving: move video i's item along path i of P (float32 P x 32 or P x 16 x 2, "
+       "x, y of its centre per frame, as paths:npy: writes them) instead of the random bouncing one"},
       {"points", OPT_INT64, &f.points, "P", "points:shapes: points per cloud"},
       {"steps", OPT_INT64, &f.steps, "T", "particle: transitions per trajectory"},
       {"seed", OPT_INT64, &f.seed, "S", "random seed (the same seed gives the same bytes)"},
@@ -231,7 +315,8 @@ static int run_data_make(int argc, char **argv) {
       return makers[i].make(pos[0] + (takes_arg ? len : 0), &f);
   }
   return cli_usage_error(VERB, "unknown generator '%s' (known: texture:NAME, moving:fashion-mnist, "
-                         "shapes3d, points:shapes, points:shapes-aligned, particle)", pos[0]);
+                         "moving:npy:FILE, paths:npy:FILE, shapes3d, points:shapes, points:shapes-aligned, particle)",
+                         pos[0]);
 }
 
 CLI_COMMAND(data_make, VERB, "NAME --out FILE [options]",
@@ -241,7 +326,11 @@ CLI_COMMAND(data_make, VERB, "NAME --out FILE [options]",
             "  moving:fashion-mnist   videos N x 1 x 16 x 64 x 64 (.npy): a Fashion-MNIST item\n"
             "                         moving across the canvas, bouncing off its edges\n"
             "  moving:npy:FILE        the same motion for the items of FILE (M x 1 x H x W grey\n"
-            "                         images in [0, 1], H, W <= 64; one drawn at random per video)\n"
+            "                         images in [0, 1], H, W <= 64; one drawn at random per video);\n"
+            "                         with --paths npy:P.npy, video i follows path i of P (its\n"
+            "                         item's centre on the path's point in every frame)\n"
+            "  paths:npy:FILE         the paths of FILE's videos: float32 N x 32 (x0 y0 x1 y1 ...),\n"
+            "                         the centre of brightness of each of 16 frames, in pixels\n"
             "  shapes3d               voxel grids N x 1 x 32 x 32 x 32 (.npy): spheres, boxes, tori\n"
             "  points:shapes          clouds of P points (--points, 128) on the surfaces of spheres,\n"
             "                         boxes and tori of random size and orientation in [-1,1]^3:\n"

@@ -55,7 +55,7 @@ static int parse_flags(int argc, char **argv, sample_flags *f, int64_t *n) {
       {"anneal", OPT_DOUBLE, &f->anneal, "T0", "start hot: 4 phases from T0 down to 1 (langevin: noise ×√T, others exp(-E/T)); 1 = off"},
       {"n", OPT_INT64, &f->n, "N", "chains (0: 64, or every item of --init npy:FILE)"},
       {"class", OPT_INT, &f->cls, "Y", "class label for a conditional model (-1: cycle through all)"},
-      {"init", OPT_SPEC_IN, &f->init, "INIT", "uniform | gaussian:SPEC (a Gaussian fitted to data SPEC) | mixture:K:SPEC (K Gaussians in SPEC's principal subspace) | per-class:gaussian:SPEC or per-class:mixture:K:SPEC (a conditional model's chains of class c from the start fitted to SPEC:class=c) | data:SPEC | npy:FILE (default: the checkpoint's training start, else uniform; recovery likelihood's noisiest level: uniform or gaussian:SPEC)"},
+      {"init", OPT_SPEC_IN, &f->init, "INIT", "uniform | gaussian:SPEC (a Gaussian fitted to data SPEC) | mixture:K:SPEC (K Gaussians in SPEC's principal subspace) | per-class:gaussian:SPEC or per-class:mixture:K:SPEC (a conditional model's chains of class c from the start fitted to SPEC:class=c) | data:SPEC | npy:FILE (its first N items, in order) | items:SPEC (SPEC's items, one drawn at random per chain) (default: the checkpoint's training start, else uniform; recovery likelihood's noisiest level: uniform or gaussian:SPEC)"},
       {"from-buffer", OPT_PATH_IN, &f->from_buffer, "RUN", "start from the replay buffer of a training run (RUN/ckpt/last.state.safetensors; --ckpt defaults to the run's model)"},
       {"data", OPT_SPEC_IN, &f->data, "SPEC", "also report the mean energy of N items of this data set"},
       {"seed", OPT_INT64, &f->seed, "S", "random seed"},
@@ -285,11 +285,12 @@ static int init_chains(const sample_flags *f, const target *t, int64_t n, ebm_rn
   if (f->from_buffer) return load_buffer_init(f->from_buffer, en, n, rng, x, y);
   const char *init = f->init ? f->init : t->start;
   if (ebm_chain_start_is_per_class(init)) return start_chains_per_class(init, t, n, y, rng, x);
-  if (strcmp(init, "uniform") == 0 || strncmp(init, "gaussian:", 9) == 0 || strncmp(init, "mixture:", 8) == 0)
+  if (strcmp(init, "uniform") == 0 || strncmp(init, "gaussian:", 9) == 0 || strncmp(init, "mixture:", 8) == 0 ||
+      strncmp(init, EBM_CHAIN_START_ITEMS, strlen(EBM_CHAIN_START_ITEMS)) == 0)
     return start_chains(init, t, n, rng, x);
   if (strncmp(init, "npy:", 4) == 0) return load_npy_init(init, t, n, x);
   if (strncmp(init, "data:", 5) != 0)
-    return cli_usage_error(VERB, "--init expects uniform, gaussian:SPEC, mixture:K:SPEC, data:SPEC or npy:FILE, got '%s'",
+    return cli_usage_error(VERB, "--init expects uniform, gaussian:SPEC, mixture:K:SPEC, items:SPEC, data:SPEC or npy:FILE, got '%s'",
                            init);
   snprintf(what, sizeof what, "--init %s", init);
   if ((rc = draw_data(what, init + 5, en, n, rng, x, y, &data_labels))) return rc;

@@ -25,6 +25,27 @@ extern "C" {
 ebm_status ebm_make_moving(const float *items, int64_t m, int ih, int iw, int64_t n, int frames,
                            int side, int per_video, uint64_t seed, float *out);
 
+/* The path of each video's item: for video v and frame t, the centre of
+ * brightness (x, y) = Σ v·(col, row) / Σ v over the frame's positive
+ * values, in pixels (pixel (row r, col c) sits at (c, r)), into
+ * paths[(v·frames + t)·2 + {0, 1}]. A frame with nothing positive keeps
+ * the previous frame's point (the canvas centre for frame 0). videos:
+ * n·frames·h·w floats (one item per video: with several, the point is
+ * their common centre). EBM_ERR_ARG for sizes < 1. */
+ebm_status ebm_track_centres(const float *videos, int64_t n, int frames, int h, int w, float *paths);
+
+/* Moving items along given paths: n videos of `frames` side×side frames;
+ * video v shows one item drawn from `items` (m images ih×iw in [0, 1], at
+ * random from `seed`) placed in frame t so that its own centre of
+ * brightness falls on paths[(v·frames + t)·2 + {0, 1}] (x, y in pixels, as
+ * ebm_track_centres measures them; rounded to whole pixels); the item's
+ * pixels beyond the canvas are cut. So ebm_track_centres of the result
+ * gives the paths back, to rounding, wherever the item is whole. A
+ * non-finite point or one off the canvas (outside [0, side − 1]) →
+ * EBM_ERR_ARG naming the video and frame; sizes as ebm_make_moving. */
+ebm_status ebm_make_moving_along(const float *items, int64_t m, int ih, int iw, const float *paths, int64_t n,
+                                 int frames, int side, uint64_t seed, float *out);
+
 /* Voxel shapes: n occupancy grids side³ (1 inside, 0 outside, sampled at
  * voxel centres), each a sphere (label 0), an axis-aligned box (1) or a
  * torus about a random axis (2), classes in turn, with random size and

@@ -452,7 +452,7 @@ ebm_status ebm_chain_start_draw(const ebm_energy *start, ebm_rng *rng, int64_t n
                                 float *x);
 
 /* Chain starts by name (`ebm sample --init`, checkpoint metadata):
- * "uniform", or "gaussian:SPEC", the Gaussian fitted (as above, on up to
+ * "uniform", "items:SPEC" (SPEC's items themselves, below), or "gaussian:SPEC", the Gaussian fitted (as above, on up to
  * EBM_CHAIN_START_FIT_ITEMS items) to data set SPEC loaded in [lo, hi], or
  * "mixture:K:SPEC", the K-component subspace mixture fitted to the same
  * items (rank EBM_SUBSPACE_MIXTURE_RANK; --init mixture:K records it).
@@ -472,6 +472,21 @@ ebm_status ebm_chain_start_open(const char *text, float lo, float hi, int64_t it
 ebm_status ebm_chain_start_fit(const float *x, int64_t n, int64_t item, int components, ebm_energy **out);
 /* The checkpoint's recorded chain start into text; *found 0 if none. */
 ebm_status ebm_chain_start_from_checkpoint(const char *path, char text[EBM_CHAIN_START_TEXT_MAX], int *found);
+
+/* A chain start that is a set of items (n × dim, copied): each draw is one
+ * of them, chosen uniformly with replacement from the caller's stream
+ * (ebm_chain_start_draw dispatches here), so draws are fixed by the seed
+ * and a resumed run continues them. It has no energy to evaluate (eval
+ * gives EBM_ERR_ARG). EBM_ERR_ARG for no items or a non-finite value,
+ * naming the item. Text "items:SPEC" in ebm_chain_start_open loads SPEC's
+ * items (`ebm train --init npy:FILE` records it, so `ebm sample --ckpt`
+ * starts there too). */
+#define EBM_CHAIN_START_ITEMS "items:"
+ebm_status ebm_items_start_new(const float *x, int64_t n, int64_t dim, ebm_energy **out);
+/* 1 if en is an items start. */
+int ebm_items_start_is(const ebm_energy *en);
+/* n draws (n × dim) into x; EBM_ERR_ARG when en is not an items start. */
+ebm_status ebm_items_start_sample(const ebm_energy *en, ebm_rng *rng, int64_t n, float *x);
 
 /* Per-class chain starts, for a class-conditional model E(x, y): chains
  * asked for class c start from the start fitted to class c's items only (a

@@ -154,7 +154,7 @@ typedef struct {
 } ebm_generator_config;
 
 /* Fresh chains' starting distribution (ebm_train_config.chain_start). */
-typedef enum { EBM_START_UNIFORM = 0, EBM_START_GAUSSIAN, EBM_START_MIXTURE } ebm_chain_start;
+typedef enum { EBM_START_UNIFORM = 0, EBM_START_GAUSSIAN, EBM_START_MIXTURE, EBM_START_ITEMS } ebm_chain_start;
 
 typedef struct {
   ebm_train_method method;
@@ -170,13 +170,17 @@ typedef struct {
    * 4096 values per item, low-rank above; ebm_chain_start_draw), or
    * EBM_START_MIXTURE, a mixture of start_components Gaussians in the
    * data's principal subspace (ebm_subspace_mixture_fit): draws near one
-   * cluster of the data each, for data of many separate modes. A
+   * cluster of the data each, for data of many separate modes, or
+   * EBM_START_ITEMS, the items of the data set start_items (e.g.
+   * "npy:FILE", --init npy:FILE), one drawn at random per chain
+   * (ebm_items_start_new): starts another model made. A
    * conditional run fits a Gaussian or mixture per class instead
    * (ebm_chain_start_fit_classes): a chain asked for class c starts from
    * class c's, and the checkpoint records "per-class:..." so that
    * `ebm sample --class c` starts there too. */
   ebm_chain_start chain_start;
   int start_components;       /* EBM_START_MIXTURE's K (--init mixture:K) */
+  char start_items[EBM_TRAIN_TEXT_SIZE]; /* EBM_START_ITEMS's data spec (--init npy:FILE), "" otherwise */
   int shared_start;           /* a conditional run: 1 = one fitted start for every class instead of one
                                  per class (above); how a run recorded before per-class starts resumes */
   float alpha;                /* the energy L2 coefficient α, 1 (A.11) */

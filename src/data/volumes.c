@@ -52,6 +52,72 @@ ebm_status ebm_make_moving(const float *items, int64_t m, int ih, int iw, int64_
   return EBM_OK;
 }
 
+/* The centre of brightness of one h×w frame over its positive values;
+ * 0 when there are none. */
+static int frame_centre(const float *f, int h, int w, double *x, double *y) {
+  double mass = 0, sx = 0, sy = 0;
+  for (int r = 0; r < h; r++)
+    for (int c = 0; c < w; c++) {
+      const double v = f[(int64_t)r * w + c];
+      if (v > 0) mass += v, sx += v * c, sy += v * r;
+    }
+  if (!(mass > 0)) return 0;
+  *x = sx / mass, *y = sy / mass;
+  return 1;
+}
+
+ebm_status ebm_track_centres(const float *videos, int64_t n, int frames, int h, int w, float *paths) {
+  if (n < 0 || frames < 1 || h < 1 || w < 1)
+    return ebm_set_error(EBM_ERR_ARG, "track centres: need frames >= 1 (got %d) of at least 1x1 (got %dx%d)", frames,
+                         w, h);
+  const int64_t plane = (int64_t)h * w;
+  for (int64_t v = 0; v < n; v++) {
+    double x = (w - 1) / 2.0, y = (h - 1) / 2.0; /* an empty first frame: the canvas centre */
+    for (int t = 0; t < frames; t++) {
+      frame_centre(videos + (v * frames + t) * plane, h, w, &x, &y); /* empty: keeps the last point */
+      paths[(v * frames + t) * 2] = (float)x;
+      paths[(v * frames + t) * 2 + 1] = (float)y;
+    }
+  }
+  return EBM_OK;
+}
+
+ebm_status ebm_make_moving_along(const float *items, int64_t m, int ih, int iw, const float *paths, int64_t n,
+                                 int frames, int side, uint64_t seed, float *out) {
+  if (m < 1 || ih < 1 || iw < 1 || ih > side || iw > side || frames < 1 || n < 0)
+    return ebm_set_error(EBM_ERR_ARG, "moving items along paths: need items (got %lld of %dx%d) no larger than the "
+                         "%dx%d canvas, frames >= 1 (got %d)", (long long)m, iw, ih, side, side, frames);
+  for (int64_t k = 0; k < n * frames; k++) {
+    const float px = paths[2 * k], py = paths[2 * k + 1];
+    if (!isfinite(px) || !isfinite(py) || px < 0 || py < 0 || px > side - 1 || py > side - 1)
+      return ebm_set_error(EBM_ERR_ARG, "path of video %lld, frame %lld: point (%g, %g) is %s the %dx%d canvas "
+                           "(x and y in [0, %d])", (long long)(k / frames), (long long)(k % frames), (double)px,
+                           (double)py, isfinite(px) && isfinite(py) ? "off" : "not a number on", side, side, side - 1);
+  }
+  const int64_t plane = (int64_t)side * side;
+  ebm_rng base;
+  ebm_rng_init(&base, seed);
+  memset(out, 0, (size_t)(n * frames * plane) * sizeof *out);
+  for (int64_t v = 0; v < n; v++) {
+    ebm_rng rng = ebm_rng_split(&base, (uint64_t)v);
+    const float *item = items + (int64_t)ebm_rng_below(&rng, (uint32_t)(m > 0xffffffffLL ? 0xffffffffLL : m)) * ih * iw;
+    double cx = (iw - 1) / 2.0, cy = (ih - 1) / 2.0; /* a blank item: its box's centre */
+    frame_centre(item, ih, iw, &cx, &cy);
+    for (int t = 0; t < frames; t++) {
+      const float *p = paths + (v * frames + t) * 2;
+      const int x = (int)lround(p[0] - cx), y = (int)lround(p[1] - cy);
+      float *frame = out + (v * frames + t) * plane;
+      // item is (ih, iw) at (y, x) of the frame (side, side), cut at the edges
+      for (int r = 0; r < ih; r++) {
+        if (y + r < 0 || y + r >= side) continue;
+        for (int c = 0; c < iw; c++)
+          if (x + c >= 0 && x + c < side) frame[(int64_t)(y + r) * side + x + c] = item[r * iw + c];
+      }
+    }
+  }
+  return EBM_OK;
+}
+
 /* ------------------------------------------------------------ voxels */
 
 static const char *const shape_names[] = {"sphere", "box", "torus"};

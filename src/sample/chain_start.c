@@ -30,6 +30,8 @@ ebm_status ebm_chain_start_open(const char *text, float lo, float hi, int64_t it
                          "chains, each with its class, can start there", text);
   const char *spec = NULL;
   long components = 0;
+  const int items = strncmp(text, EBM_CHAIN_START_ITEMS, strlen(EBM_CHAIN_START_ITEMS)) == 0;
+  if (items) spec = text + strlen(EBM_CHAIN_START_ITEMS);
   if (strncmp(text, "gaussian:", 9) == 0) spec = text + 9;
   if (strncmp(text, "mixture:", 8) == 0) {
     char *end = NULL;
@@ -38,14 +40,18 @@ ebm_status ebm_chain_start_open(const char *text, float lo, float hi, int64_t it
       spec = end + 1;
   }
   if (!spec || !*spec)
-    return ebm_set_error(EBM_ERR_ARG, "chain start must be uniform, gaussian:SPEC or mixture:K:SPEC (K in 1..%d), "
-                         "got '%s'", EBM_CHAIN_START_MAX_COMPONENTS, text);
+    return ebm_set_error(EBM_ERR_ARG, "chain start must be uniform, items:SPEC, gaussian:SPEC or mixture:K:SPEC "
+                         "(K in 1..%d), got '%s'", EBM_CHAIN_START_MAX_COMPONENTS, text);
   ebm_dataset *ds = NULL;
   ebm_status st = ebm_dataset_load(spec, lo, hi, &ds);
+  if (st != EBM_OK && items) st = ebm_error_prefix(st, text);
   if (st == EBM_OK && ebm_tensor_row_size(ds->x) != item)
     st = ebm_set_error(EBM_ERR_SHAPE, "chain start %s: the data's items have %lld values, the chains %lld", text,
                        (long long)ebm_tensor_row_size(ds->x), (long long)item);
-  if (st == EBM_OK) st = ebm_chain_start_fit(ds->x->data, ds->x->shape[0], item, (int)components, out);
+  if (st == EBM_OK && items && (st = ebm_items_start_new(ds->x->data, ds->x->shape[0], item, out)) != EBM_OK)
+    st = ebm_error_prefix(st, text);
+  else if (st == EBM_OK && !items)
+    st = ebm_chain_start_fit(ds->x->data, ds->x->shape[0], item, (int)components, out);
   ebm_dataset_free(ds);
   return st;
 }

@@ -75,7 +75,8 @@ ebm_status ebm_chain_start_draw(const ebm_energy *start, ebm_rng *rng, int64_t n
   if (ebm_energy_item_size(start) != dim)
     return ebm_set_error(EBM_ERR_SHAPE, "chain start %s has %lld values per item, the chains %lld", start->name,
                          (long long)ebm_energy_item_size(start), (long long)dim);
-  ebm_status st = ebm_gaussian_energy_sample(start, rng, n, x);
+  ebm_status st = ebm_items_start_is(start) ? ebm_items_start_sample(start, rng, n, x)
+                                            : ebm_gaussian_energy_sample(start, rng, n, x);
   for (int64_t k = 0; st == EBM_OK && k < n * dim; k++) x[k] = x[k] < lo ? lo : (x[k] > hi ? hi : x[k]);
   return st;
 }

@@ -248,8 +248,11 @@ ebm_status ebm_train_config_check(const ebm_train_config *c) {
     return ebm_set_error(EBM_ERR_ARG, "data_augment has unknown bits %#x", c->data_augment);
   if (c->augment && c->method != EBM_TRAIN_PCD)
     return ebm_set_error(EBM_ERR_ARG, "augment transforms chains restarted from the buffer: it needs method pcd");
-  if (c->chain_start != EBM_START_UNIFORM && c->chain_start != EBM_START_GAUSSIAN && c->chain_start != EBM_START_MIXTURE)
-    return ebm_set_error(EBM_ERR_ARG, "init must be uniform, gaussian or mixture:K");
+  if (c->chain_start != EBM_START_UNIFORM && c->chain_start != EBM_START_GAUSSIAN && c->chain_start != EBM_START_MIXTURE &&
+      c->chain_start != EBM_START_ITEMS)
+    return ebm_set_error(EBM_ERR_ARG, "init must be uniform, gaussian, mixture:K or npy:FILE");
+  if (c->chain_start == EBM_START_ITEMS && strncmp(c->start_items, "npy:", 4) != 0)
+    return ebm_set_error(EBM_ERR_ARG, "init npy:FILE needs the file (start_items \"%.40s\")", c->start_items);
   if (c->chain_start == EBM_START_MIXTURE &&
       (c->start_components < 1 || c->start_components > EBM_CHAIN_START_MAX_COMPONENTS))
     return ebm_set_error(EBM_ERR_ARG, "init mixture:K needs K in 1..%d, got %d", EBM_CHAIN_START_MAX_COMPONENTS,
@@ -258,7 +261,7 @@ ebm_status ebm_train_config_check(const ebm_train_config *c) {
    * is that of its sampler's chain of levels, which the checkpoint records */
   if (c->chain_start != EBM_START_UNIFORM && !(method->needs & TRAIN_NEEDS_REPLAY) &&
       c->method != EBM_TRAIN_SHORT_RUN && strcmp(method->name, "recovery") != 0)
-    return ebm_set_error(EBM_ERR_ARG, "init gaussian or mixture sets where fresh chains start: it needs a method with a replay "
+    return ebm_set_error(EBM_ERR_ARG, "init gaussian, mixture or npy sets where fresh chains start: it needs a method with a replay "
                          "buffer (pcd, jem), short-run or recovery, not %s", method->name);
   if (c->buffer_policy < 0 || c->buffer_policy >= EBM_REPLAY_POLICY_COUNT)
     return ebm_set_error(EBM_ERR_ARG, "buffer-policy must be random, reservoir or fifo");

@@ -81,6 +81,14 @@ static ebm_status parse_chain_start(ebm_train_config *c, const char *v) {
     c->chain_start = v[0] == 'u' ? EBM_START_UNIFORM : EBM_START_GAUSSIAN;
     return EBM_OK;
   }
+  if (strncmp(v, "npy:", 4) == 0 && v[4]) {
+    if (strlen(v) >= sizeof c->start_items)
+      return ebm_set_error(EBM_ERR_ARG, "init npy:FILE: the path is longer than %d bytes",
+                           (int)sizeof c->start_items - 5);
+    c->chain_start = EBM_START_ITEMS;
+    snprintf(c->start_items, sizeof c->start_items, "%s", v);
+    return EBM_OK;
+  }
   if (strncmp(v, "mixture:", 8) == 0) {
     char *end = NULL;
     const long k = strtol(v + 8, &end, 10);
@@ -90,11 +98,12 @@ static ebm_status parse_chain_start(ebm_train_config *c, const char *v) {
       return EBM_OK;
     }
   }
-  return ebm_set_error(EBM_ERR_ARG, "init must be uniform, gaussian or mixture:K (K components, 1..%d), got '%s'",
-                       EBM_CHAIN_START_MAX_COMPONENTS, v);
+  return ebm_set_error(EBM_ERR_ARG, "init must be uniform, gaussian, mixture:K (K components, 1..%d) or npy:FILE, "
+                       "got '%s'", EBM_CHAIN_START_MAX_COMPONENTS, v);
 }
 static void format_chain_start(const ebm_train_config *c, char *buf, size_t size) {
-  if (c->chain_start == EBM_START_MIXTURE) snprintf(buf, size, "mixture:%d", c->start_components);
+  if (c->chain_start == EBM_START_ITEMS) snprintf(buf, size, "%s", c->start_items);
+  else if (c->chain_start == EBM_START_MIXTURE) snprintf(buf, size, "mixture:%d", c->start_components);
   else snprintf(buf, size, "%s", c->chain_start == EBM_START_GAUSSIAN ? "gaussian" : "uniform");
 }
 
@@ -155,7 +164,8 @@ static const ebm_train_setting common[] = {
     SPECIAL_ROW("init", chain_start, "KIND", "where fresh chains start (pcd/jem buffer noise, short-run chains, recovery's "
                 "noisiest level when sampled): uniform noise on the range | gaussian (a Gaussian fitted to the "
                 "data, clamped: full covariance up to 4096 values per item, low-rank above) | mixture:K (K Gaussians "
-                "in the data's top-64 principal subspace: each draw near one cluster of the data); with --conditional "
+                "in the data's top-64 principal subspace: each draw near one cluster of the data) | npy:FILE (the items "
+                "of FILE, one drawn at random per chain: starts another model made); with --conditional "
                 "a fitted start is fitted per class, and a chain of class c starts from class c's", 0),
     ROW_SINCE("shared-start", EBM_SETTING_BOOL, shared_start, NULL, "with --conditional and a fitted --init: one "
               "start fitted to every class instead of one per class (how runs recorded before per-class starts "

@@ -267,6 +267,8 @@ static ebm_status save_checkpoint(const ebm_trainer *t, const ebm_run_opts *o, c
     told = snprintf(start, sizeof start, "%sgaussian:%s", per_class, t->ds->spec);
   if (t->cfg.chain_start == EBM_START_MIXTURE)
     told = snprintf(start, sizeof start, "%smixture:%d:%s", per_class, t->cfg.start_components, t->ds->spec);
+  if (t->cfg.chain_start == EBM_START_ITEMS)
+    told = snprintf(start, sizeof start, "%s%s", EBM_CHAIN_START_ITEMS, t->cfg.start_items);
   if (told >= 0 && told < (int)sizeof start) {
     keys[n] = EBM_CHAIN_START_META_KEY;
     values[n++] = start;

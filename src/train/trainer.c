@@ -150,8 +150,15 @@ static ebm_status set_chain_start(ebm_trainer *t) {
   const ebm_dataset *ds = t->batch_data;
   ebm_energy *fitted = NULL, **per_class = NULL;
   const int mixture = t->cfg.chain_start == EBM_START_MIXTURE, components = mixture ? t->cfg.start_components : 0;
-  ebm_status st = t->y_neg && !t->cfg.shared_start ? fit_class_starts(t, components, &per_class)
-                           : ebm_chain_start_fit(ds->x->data, ds->x->shape[0], t->item, components, &fitted);
+  ebm_status st;
+  if (t->cfg.chain_start == EBM_START_ITEMS) { /* a file's items, the same for every class */
+    char text[EBM_CHAIN_START_TEXT_MAX];
+    snprintf(text, sizeof text, "%s%s", EBM_CHAIN_START_ITEMS, t->cfg.start_items);
+    if ((st = ebm_chain_start_open(text, t->cfg.range_lo, t->cfg.range_hi, t->item, &fitted)) != EBM_OK)
+      return ebm_error_prefix(st, "init");
+  } else
+    st = t->y_neg && !t->cfg.shared_start ? fit_class_starts(t, components, &per_class)
+                 : ebm_chain_start_fit(ds->x->data, ds->x->shape[0], t->item, components, &fitted);
   if (st != EBM_OK) {
     char what[320];
     snprintf(what, sizeof what, "init %s%s fitted to %s", t->y_neg ? "per-class " : "", mixture ? "mixture" : "gaussian",

@@ -25,7 +25,7 @@ TEST(cli_data_make_points_shapes_is_byte_identical_for_a_seed) {
   ebm_npy_free(&x);
   r = run_cli("data make points:blobs --out %s", test_path("c.npy"));
   CHECK_EQ_INT(r.code, 2);
-  CHECK_CONTAINS(r.err, "unknown generator 'points:blobs' (known: texture:NAME, moving:fashion-mnist, shapes3d, points:shapes, points:shapes-aligned, particle)");
+  CHECK_CONTAINS(r.err, "unknown generator 'points:blobs' (known: texture:NAME, moving:fashion-mnist, moving:npy:FILE, paths:npy:FILE, shapes3d, points:shapes, points:shapes-aligned, particle)");
   cli_result_free(&r);
 }
 

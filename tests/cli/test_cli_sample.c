@@ -196,7 +196,7 @@ TEST(cli_sample_bad_flags_are_usage_errors_naming_the_flag) {
       {"--energy gaussian:2 --n -5", "--n must be in 1.."},
       {"--energy gaussian:2 --class 1", "--class 1: gaussian:2 is unconditional"},
       {"--energy gaussian:2 --every -1", "--every must be >= 1"},
-      {"--energy gaussian:2 --init zeros", "--init expects uniform, gaussian:SPEC, mixture:K:SPEC, data:SPEC or npy:FILE"},
+      {"--energy gaussian:2 --init zeros", "--init expects uniform, gaussian:SPEC, mixture:K:SPEC, items:SPEC, data:SPEC or npy:FILE"},
       {"--energy gaussian:2 --init gaussian:nope", "--init gaussian:nope: unknown data set 'nope'"},
       {"--energy gaussian:3 --png p.png", "--png draws images"},
       {"--energy gaussian:0", "--energy gaussian:0: gaussian:D needs a dimension"},

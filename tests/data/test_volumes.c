@@ -189,3 +189,135 @@ TEST(cli_data_make_moving_from_npy_items_pastes_one_item_per_video) {
   CHECK_CONTAINS(r.err, "moving: items come from fashion-mnist, mnist or npy:FILE, got 'cifar'");
   cli_result_free(&r);
 }
+
+/* A path known by construction: a 3×3 item (its centre of brightness at
+ * (1, 1) of its box) moved along a straight line that stays whole on the
+ * canvas; the tracker gives each point back to the placement's rounding. */
+TEST(track_centres_gives_back_a_known_path_and_keeps_the_last_point_over_an_empty_frame) {
+  const float item[9] = {0, 1, 0, 1, 2, 1, 0, 1, 0};
+  float path[FRAMES * 2], back[FRAMES * 2];
+  float *v = calloc(FRAMES * SIDE * SIDE, sizeof *v);
+  REQUIRE(v);
+  for (int t = 0; t < FRAMES; t++) path[2 * t] = 3.0f + 2.5f * (float)t, path[2 * t + 1] = 20.0f - 1.2f * (float)t;
+  REQUIRE_OK(ebm_make_moving_along(item, 1, 3, 3, path, 1, FRAMES, SIDE, 1, v));
+  REQUIRE_OK(ebm_track_centres(v, 1, FRAMES, SIDE, SIDE, back));
+  for (int k = 0; k < FRAMES * 2; k++) CHECK(fabsf(back[k] - path[k]) <= 0.5f);
+  for (int t = 0; t < FRAMES; t++) { /* whole items: the mass of one item in every frame */
+    double mass = 0;
+    for (int p = 0; p < SIDE * SIDE; p++) mass += v[t * SIDE * SIDE + p];
+    CHECK_NEAR(mass, 6.0, 1e-6);
+  }
+  /* by hand: one bright pixel at (x 7, y 4), then an empty frame */
+  memset(v, 0, FRAMES * SIDE * SIDE * sizeof *v);
+  v[4 * SIDE + 7] = 0.5f;
+  v[SIDE * SIDE + 4 * SIDE + 9] = 1.0f, v[SIDE * SIDE + 5 * SIDE + 9] = 3.0f;
+  REQUIRE_OK(ebm_track_centres(v, 1, 3, SIDE, SIDE, back));
+  CHECK(back[0] == 7.0f && back[1] == 4.0f);
+  CHECK(back[2] == 9.0f && back[3] == 4.75f);
+  CHECK(back[4] == 9.0f && back[5] == 4.75f); /* frame 2 is empty: the last point */
+  free(v);
+}
+
+/* The item of video v is the one ebm_make_moving draws for v with the same
+ * seed (so a path model's videos and the bouncing law's show the same
+ * items), items are cut at the canvas edges, and bad points are refused
+ * naming the video and frame. */
+TEST(moving_along_paths_draws_moving_items_and_refuses_points_off_the_canvas) {
+  float it[40], path[2 * FRAMES * 2];
+  items(it);
+  float *a = malloc(2 * FRAMES * SIDE * SIDE * sizeof *a), *b = malloc(2 * FRAMES * SIDE * SIDE * sizeof *b);
+  REQUIRE(a && b);
+  REQUIRE_OK(ebm_make_moving(it, 2, 5, 4, 2, FRAMES, SIDE, 1, 9, a));
+  for (int k = 0; k < 2 * FRAMES; k++) path[2 * k] = 0.0f, path[2 * k + 1] = (float)(SIDE - 1); /* a corner */
+  REQUIRE_OK(ebm_make_moving_along(it, 2, 5, 4, path, 2, FRAMES, SIDE, 9, b));
+  for (int v = 0; v < 2; v++) {
+    double ma = 0, mb = 0;
+    for (int p = 0; p < SIDE * SIDE; p++) ma += a[v * FRAMES * SIDE * SIDE + p], mb += b[v * FRAMES * SIDE * SIDE + p];
+    CHECK(mb > 0 && mb < ma); /* the same item, cut at the corner */
+    const int block = fabs(ma - 20.0) < 1e-4;
+    if (block) CHECK_NEAR(mb, 6.0, 1e-4); /* the solid 5x4 block, centre (1.5, 2): 2 x 3 pixels left */
+  }
+  path[2 * 7 + 1] = (float)SIDE; /* video 1, frame 1 */
+  CHECK_FAILS_WITH(ebm_make_moving_along(it, 2, 5, 4, path, 2, FRAMES, SIDE, 9, b), EBM_ERR_ARG,
+                   "path of video 1, frame 1: point (0, 24) is off the 24x24 canvas (x and y in [0, 23])");
+  path[2 * 7 + 1] = NAN;
+  CHECK_FAILS_WITH(ebm_make_moving_along(it, 2, 5, 4, path, 2, FRAMES, SIDE, 9, b), EBM_ERR_ARG,
+                   "point (0, nan) is not a number on the 24x24 canvas");
+  free(a);
+  free(b);
+}
+
+/* `ebm data make paths:npy:V` writes N×32 paths, and `moving:npy:ITEMS
+ * --paths npy:P` moves items along them: tracking those videos gives the
+ * paths back wherever the item is whole; a file of the wrong shape or with
+ * a point off the canvas is refused in one line. */
+TEST(cli_data_make_paths_round_trip_and_bad_paths_refused) {
+  char items[512], v[512], p[512], w[512], q[512], bad[512];
+  snprintf(items, sizeof items, "%s", test_path("items.npy"));
+  snprintf(v, sizeof v, "%s", test_path("v.npy"));
+  snprintf(p, sizeof p, "%s", test_path("p.npy"));
+  snprintf(w, sizeof w, "%s", test_path("w.npy"));
+  snprintf(q, sizeof q, "%s", test_path("q.npy"));
+  snprintf(bad, sizeof bad, "%s", test_path("bad.npy"));
+  static float it[2 * 100];
+  for (int r = 3; r < 7; r++)
+    for (int c = 2; c < 8; c++) it[r * 10 + c] = 1.0f, it[100 + r * 10 + c] = 0.5f;
+  REQUIRE_OK(ebm_npy_save(items, EBM_DTYPE_F32, 4, (int64_t[]){2, 1, 10, 10}, it));
+  cli_result r = run_cli("data make moving:npy:%s --n 5 --seed 4 --out %s", items, v);
+  CHECK_EQ_INT(r.code, 0);
+  cli_result_free(&r);
+  r = run_cli("data make paths:npy:%s --out %s", v, p);
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.out, "the paths of 5 videos");
+  cli_result_free(&r);
+  char anim[512];
+  snprintf(anim, sizeof anim, "%s", test_path("w.apng"));
+  r = run_cli("data make moving:npy:%s --paths npy:%s --seed 4 --out %s --apng %s", items, p, w, anim);
+  CHECK_EQ_INT(r.code, 0);
+  int aw, ah, ac; /* the still frame: the 5 videos' first frames in one row, each 64 px drawn at 2x, 2 px apart */
+  uint8_t *px = NULL;
+  REQUIRE_OK(ebm_png_read(anim, &aw, &ah, &ac, &px));
+  CHECK_EQ_INT(aw, 5 * 128 + 6 * 2);
+  CHECK_EQ_INT(ah, 128 + 2 * 2);
+  free(px);
+  FILE *fa = fopen(anim, "rb"); /* acTL: 16 animation frames, one per video frame */
+  REQUIRE(fa);
+  uint8_t head[64];
+  REQUIRE(fread(head, 1, sizeof head, fa) == sizeof head);
+  fclose(fa);
+  const uint8_t *actl = NULL;
+  for (int k = 0; k + 8 <= (int)sizeof head; k++)
+    if (memcmp(head + k, "acTL", 4) == 0) actl = head + k + 4;
+  REQUIRE(actl);
+  CHECK_EQ_INT((actl[0] << 24) | (actl[1] << 16) | (actl[2] << 8) | actl[3], 16);
+  CHECK_CONTAINS(r.out, "5 videos of 16 frames 64x64");
+  cli_result_free(&r);
+  r = run_cli("data make paths:npy:%s --out %s", w, q);
+  cli_result_free(&r);
+  ebm_npy pa, qa, va, wa;
+  test_load_f32(p, &pa);
+  test_load_f32(q, &qa);
+  REQUIRE(pa.ndim == 2 && pa.shape[0] == 5 && pa.shape[1] == 32);
+  /* these items lie wholly inside the canvas on a bouncing path: the same videos and paths */
+  test_load_f32(v, &va);
+  test_load_f32(w, &wa);
+  CHECK(memcmp(va.data, wa.data, (size_t)(5 * 16 * 4096) * sizeof(float)) == 0);
+  for (int k = 0; k < 5 * 32; k++) CHECK(fabsf(((float *)pa.data)[k] - ((float *)qa.data)[k]) <= 1e-4f);
+  /* a point off the canvas, and a file of videos as paths */
+  ((float *)pa.data)[3 * 32 + 5] = 70.0f;
+  REQUIRE_OK(ebm_npy_save(bad, EBM_DTYPE_F32, 2, pa.shape, pa.data));
+  r = run_cli("data make moving:npy:%s --paths npy:%s --out %s", items, bad, q);
+  CHECK_EQ_INT(r.code, 2);
+  CHECK_CONTAINS(r.err, "path of video 3, frame 2: point");
+  CHECK_CONTAINS(r.err, "is off the 64x64 canvas");
+  cli_result_free(&r);
+  r = run_cli("data make moving:npy:%s --paths npy:%s --out %s", items, v, q);
+  CHECK_EQ_INT(r.code, 2);
+  CHECK_CONTAINS(r.err, "paths must be float32 P x 16 x 2 (or P x 32)");
+  cli_result_free(&r);
+  r = run_cli("data make moving:npy:%s --paths npy:%s --n 9 --out %s", items, p, q);
+  CHECK_EQ_INT(r.code, 2);
+  CHECK_CONTAINS(r.err, "holds only 5 paths");
+  cli_result_free(&r);
+  ebm_npy_free(&pa), ebm_npy_free(&qa), ebm_npy_free(&va), ebm_npy_free(&wa);
+}

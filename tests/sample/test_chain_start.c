@@ -221,8 +221,8 @@ TEST(chain_start_by_name_fits_the_data_set_and_refuses_bad_names) {
   CHECK_NEAR(e[1], 1 / (2 * 3.1875), 0.03);
   ebm_energy_free(g);
   CHECK_FAILS_WITH(ebm_chain_start_open("gaussian:toy:8gaussians", -4, 4, 3, &g), EBM_ERR_SHAPE, "the chains 3");
-  CHECK_FAILS_WITH(ebm_chain_start_open("normal", -4, 4, 2, &g), EBM_ERR_ARG, "uniform, gaussian:SPEC or mixture:K:SPEC");
-  CHECK_FAILS_WITH(ebm_chain_start_open("gaussian:", -4, 4, 2, &g), EBM_ERR_ARG, "uniform, gaussian:SPEC or mixture:K:SPEC");
+  CHECK_FAILS_WITH(ebm_chain_start_open("normal", -4, 4, 2, &g), EBM_ERR_ARG, "uniform, items:SPEC, gaussian:SPEC or mixture:K:SPEC");
+  CHECK_FAILS_WITH(ebm_chain_start_open("gaussian:", -4, 4, 2, &g), EBM_ERR_ARG, "uniform, items:SPEC, gaussian:SPEC or mixture:K:SPEC");
 }
 
 TEST(chain_start_mixture_on_too_few_items_says_how_many_it_needs) {
