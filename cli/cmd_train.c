@@ -605,7 +605,9 @@ static int resolve_run(const train_cli *c, const cJSON *saved, ebm_train_config 
   if (st != EBM_OK) return cli_runtime_error(st);
   if (auto_recipe) { /* the data decide (2-D toys, vectors, images), or the preset (pointnet, voxelnet, video-st) */
     cfg->method = probe.method; /* the method may adjust the data's recipe */
-    *recipe = ebm_train_recipe_for_arch(*ds, f->arch, cfg);
+    /* a generator method given no --arch: the data's preset energy brings its recipe (point clouds: pointnet's) */
+    const int energy_by_data = c->generator_method && (c->arch_defaulted || !f->arch);
+    *recipe = ebm_train_recipe_for_arch(*ds, energy_by_data ? ebm_train_generator_energy_recipe(*ds) : f->arch, cfg);
     char what[160];
     snprintf(what, sizeof what, "%s, %s ε %g x %d, α %g, Adam %g β1 %g%s", ebm_train_method_name(cfg->method),
              ebm_sampler_name(cfg->sampler.kind),
@@ -801,5 +803,6 @@ CLI_COMMAND(train, "train", "--data SPEC (--arch ARCH | --method flow) --out RUN
             "--method gebm|coop|latent-ebm need no --arch or --generator: 2-D points get the mlp energy and\n"
             "mlp-generator, C×H×W images uva-cnn and conv-generator on the data's shape and range, 1×32³\n"
             "voxel grids (a 5-D .npy) voxelnet and voxel-generator, 1×16×64×64 videos video-st and\n"
-            "video-generator (one line says which).",
+            "video-generator, 1×P×3 point clouds (an (n, P, 3) .npy) pointnet and point-generator with the\n"
+            "pointnet recipe (one line says which).",
             run_train)
