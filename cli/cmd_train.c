@@ -605,12 +605,10 @@ static int resolve_run(const train_cli *c, const cJSON *saved, ebm_train_config 
   if (st != EBM_OK) return cli_runtime_error(st);
   if (auto_recipe) { /* the data decide (2-D toys, vectors, images), or the preset (pointnet, voxelnet, video-st) */
     cfg->method = probe.method; /* the method may adjust the data's recipe */
-    /* a generator method with no --arch: the energy the data will get
-     * (pick_generator_presets) chooses the recipe, not the placeholder mlp */
-    char energy[EBM_TRAIN_TEXT_SIZE];
-    const int energy_known = c->arch_defaulted &&
-                             ebm_train_generator_presets(*ds, &probe, energy, sizeof energy, NULL, 0) == EBM_OK;
-    *recipe = ebm_train_recipe_for_arch(*ds, energy_known ? energy : f->arch, cfg);
+    /* a generator method given no --arch: the data's preset energy brings its recipe (clouds: pointnet's,
+     * voxel grids: voxelnet's, videos: video-st's), not the placeholder mlp */
+    const int energy_by_data = c->generator_method && (c->arch_defaulted || !f->arch);
+    *recipe = ebm_train_recipe_for_arch(*ds, energy_by_data ? ebm_train_generator_energy_recipe(*ds) : f->arch, cfg);
     char what[160];
     snprintf(what, sizeof what, "%s, %s ε %g x %d, α %g, Adam %g β1 %g%s", ebm_train_method_name(cfg->method),
              ebm_sampler_name(cfg->sampler.kind),
@@ -806,5 +804,6 @@ CLI_COMMAND(train, "train", "--data SPEC (--arch ARCH | --method flow) --out RUN
             "--method gebm|coop|latent-ebm need no --arch or --generator: 2-D points get the mlp energy and\n"
             "mlp-generator, C×H×W images uva-cnn and conv-generator on the data's shape and range, 1×32³\n"
             "voxel grids (a 5-D .npy) voxelnet and voxel-generator, 1×16×64×64 videos video-st and\n"
-            "video-generator (one line says which), with the energy preset's recipe (voxelnet's λ 100 ...).",
+            "video-generator, 1×P×3 point clouds (an (n, P, 3) .npy) pointnet and point-generator (one\n"
+            "line says which), each with its energy preset's recipe (pointnet's, voxelnet's λ 100, ...).",
             run_train)

@@ -276,11 +276,22 @@ const char *ebm_train_recipe_for_arch(const ebm_dataset *ds, const char *arch, e
  *                     voxel-generator (z of 64), range [0, 1]
  *   1×16×64×64 videos (ds->depth 16) video-st and video-generator (z of
  *                     64), range [0, 1]
+ *   1×P×3 point clouds (an (n, P, 3) .npy) pointnet on P points and
+ *                     point-generator onto 1×P×3 (z of 64; tanh), range
+ *                     [-1, 1]
  * (latent-ebm builds no energy network on the data). energy and generator
  * (either may be NULL) get the JSON; other items → EBM_ERR_ARG naming their
  * shape and asking for --generator. */
 ebm_status ebm_train_generator_presets(const ebm_dataset *ds, const ebm_train_config *cfg, char *energy,
                                        size_t energy_size, char *generator, size_t generator_size);
+
+/* The recipe the preset energy of ebm_train_generator_presets brings when
+ * `ebm train --method coop|gebm` is given no --arch: "pointnet" for point
+ * clouds (range [-1, 1], 30 Langevin steps of λ 10, Adam 1e-3, α 0),
+ * "voxelnet" for 1×32³ grids and "video-st" for 1×16×64×64 videos (λ 100;
+ * the generator's chains keep their own start), NULL for other data (the
+ * data's recipe). Pass it as ebm_train_recipe_for_arch's arch. */
+const char *ebm_train_generator_energy_recipe(const ebm_dataset *ds);
 
 /* Checks every field; EBM_ERR_ARG naming it ("batch must be >= 1, got 0"). */
 ebm_status ebm_train_config_check(const ebm_train_config *cfg);

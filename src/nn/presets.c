@@ -46,6 +46,19 @@
  *              so one draw can hold one item through all 16 frames; the
  *              cubic kernels tie 2 frames of each scale to the next.
  *              ≈ 59 M multiply-adds per video at W = 16.
+ * point-generator  a generator for point clouds (cooperative learning's
+ *              generator on the pointnet energy, issue 15): z of D = in_dim
+ *              (64) → 1×P×3 = "shape" ([1, 128, 3]) in [-1, 1], W = width
+ *              (256):
+ *                net.0  linear D→W, net.1 swish
+ *                net.2  linear W→W, net.3 swish
+ *                net.4  linear W→3P
+ *                net.5  reshape 1×P×3, net.6 tanh
+ *              Every output point has its own rows of net.4's weight, so
+ *              one draw can put point i on one face and point j on another:
+ *              what a start fitted to the clouds cannot, since their points
+ *              are drawn independently and in random order (the same blob
+ *              at every index). ≈ 0.18 M multiply-adds per cloud at W 256.
  * uva-cnn      exactly CNNModel of bench/torch_reference.py (the PyTorch
  *              MNIST EBM tutorial), same parameter names: Conv(0) Swish(1)
  *              Conv(2) Swish(3) Conv(4) Swish(5) Conv(6) Swish(7) Flatten(8)
@@ -231,6 +244,31 @@ static void build_volume_generator(preset_builder *b, int latent, int64_t w, int
   push_seq(b, "sigmoid");
 }
 
+/* point-generator (the header above): an MLP onto the cloud's 3P numbers. */
+static ebm_status build_point_generator(preset_builder *b, const preset_opts *o, int latent, int width) {
+  const int64_t points = o->shape_ndim ? o->shape[1] : 128;
+  if (o->shape_ndim && (o->shape_ndim != 3 || o->shape[0] != 1 || o->shape[2] != 3)) {
+    char given[64];
+    return ebm_set_error(EBM_ERR_ARG, "preset 'point-generator': shape must be a cloud [1, P, 3], got %s",
+                         ebm_shape_str(o->shape_ndim, o->shape, given, sizeof given));
+  }
+  if (o->has_range && !(o->range_lo == -1 && o->range_hi == 1))
+    return ebm_set_error(EBM_ERR_ARG, "preset 'point-generator': range must be [-1, 1] (tanh), got [%g, %g]",
+                         o->range_lo, o->range_hi);
+  b->spec.input_ndim = 1;
+  b->spec.input[0] = latent;
+  for (int i = 0; i < 2; i++) {
+    push_seq(b, "linear")->out = width;
+    push_seq(b, "swish");
+  }
+  push_seq(b, "linear")->out = 3 * points;
+  layer_spec *ls = push_seq(b, "reshape");
+  ls->shape_ndim = 3;
+  ls->shape[0] = 1, ls->shape[1] = points, ls->shape[2] = 3;
+  push_seq(b, "tanh");
+  return EBM_OK;
+}
+
 /* Du & Mordatch A.10: residual network, spectral norm on all weights. */
 static void build_igebm(preset_builder *b, int64_t c, int64_t h, const int64_t *widths,
                         const int *down, int nblocks, int64_t base) {
@@ -369,7 +407,7 @@ static void build_video_st(preset_builder *b, int64_t w) {
   push_seq(b, "linear")->out = 1;
 }
 
-static const char *const preset_names = "mlp, mlp-generator, conv-generator, voxel-generator, video-generator, uva-cnn, igebm-mnist, igebm-cifar, "
+static const char *const preset_names = "mlp, mlp-generator, conv-generator, voxel-generator, video-generator, point-generator, uva-cnn, igebm-mnist, igebm-cifar, "
                                         "pointnet, video-convnet, video-st, voxelnet, jem-cnn";
 
 ebm_status arch_preset_json(const char *name, const preset_opts *opts, char **json) {
@@ -385,20 +423,22 @@ ebm_status arch_preset_json(const char *name, const preset_opts *opts, char **js
   const int is_conv_generator = strcmp(name, "conv-generator") == 0;
   const int is_voxel_generator = strcmp(name, "voxel-generator") == 0;
   const int is_video_generator = strcmp(name, "video-generator") == 0;
-  const int takes_shape = is_conv_generator || strcmp(name, "uva-cnn") == 0;
+  const int is_point_generator = strcmp(name, "point-generator") == 0;
+  const int takes_shape = is_conv_generator || is_point_generator || strcmp(name, "uva-cnn") == 0;
   b->spec.layers = b->layers;
   snprintf(b->spec.preset, sizeof b->spec.preset, "%s", name);
-  if (!is_mlp && !is_pointnet && !is_conv_generator && !is_voxel_generator && !is_video_generator && in_dim > 0) {
+  if (!is_mlp && !is_pointnet && !is_conv_generator && !is_voxel_generator && !is_video_generator &&
+      !is_point_generator && in_dim > 0) {
     st = ebm_set_error(EBM_ERR_ARG, "preset '%s' takes images; in_dim is only for 'mlp', the generators' latent "
                                     "and 'pointnet' (points per cloud)", name);
     goto done;
   }
   if (!takes_shape && (opts->shape_ndim || opts->has_range)) {
-    st = ebm_set_error(EBM_ERR_ARG, "preset '%s' has a fixed input; shape and range are only for 'uva-cnn' and "
-                                    "'conv-generator'", name);
+    st = ebm_set_error(EBM_ERR_ARG, "preset '%s' has a fixed input; shape and range are only for 'uva-cnn', "
+                                    "'conv-generator' and 'point-generator'", name);
     goto done;
   }
-  if (takes_shape && opts->shape_ndim && opts->shape_ndim != 3) {
+  if (takes_shape && !is_point_generator && opts->shape_ndim && opts->shape_ndim != 3) {
     st = ebm_set_error(EBM_ERR_ARG, "preset '%s': shape must be [C, H, W], got %d numbers", name, opts->shape_ndim);
     goto done;
   }
@@ -445,6 +485,12 @@ ebm_status arch_preset_json(const char *name, const preset_opts *opts, char **js
       goto done;
     }
     build_volume_generator(b, in_dim > 0 ? in_dim : 64, width > 0 ? width : 16, 2, 8, 16);
+  } else if (is_point_generator) {
+    if (classes > 0) {
+      st = ebm_set_error(EBM_ERR_ARG, "preset 'point-generator' takes no classes");
+      goto done;
+    }
+    if ((st = build_point_generator(b, opts, in_dim > 0 ? in_dim : 64, width > 0 ? width : 256)) != EBM_OK) goto done;
   } else if (strcmp(name, "igebm-mnist") == 0) {
     int64_t w = width > 0 ? width : 32;
     const int64_t widths[] = {w, 2 * w, 2 * w};

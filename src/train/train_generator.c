@@ -14,6 +14,14 @@ ebm_status train_generator_check(const ebm_train_config *cfg) {
   return EBM_OK;
 }
 
+/* A point cloud: items 1×P×3 (an (n, P, 3) .npy), not a volume. A
+ * 1-channel image 3 pixels wide is read as one too: no image preset takes
+ * a width of 3 (conv-generator needs multiples of 4). */
+static int train_data_is_cloud(const ebm_dataset *ds) {
+  const int64_t *s = ds->x->shape + 1;
+  return ds->x->ndim == 4 && !ds->depth && s[0] == 1 && s[2] == 3;
+}
+
 /* The volumes with a preset pair (C = 1, D×side×side, values in [0, 1]). */
 typedef struct {
   int64_t depth, side;
@@ -24,6 +32,22 @@ static const volume_preset volume_presets[] = {
     {32, 32, "voxel", "occupancies", "voxelnet", "voxel-generator"},  /* 1×32³ voxel grids */
     {16, 64, "video", "grey levels", "video-st", "video-generator"},  /* 1×16×64×64 videos */
 };
+
+/* The volume preset whose shape the data's items have, or NULL. */
+static const volume_preset *volume_of(const ebm_dataset *ds) {
+  const int64_t *s = ds->x->shape + 1;
+  for (size_t i = 0; i < sizeof volume_presets / sizeof *volume_presets; i++) {
+    const volume_preset *v = &volume_presets[i];
+    if (ds->x->ndim == 4 && ds->depth == v->depth && s[0] == v->depth && s[1] == v->side && s[2] == v->side) return v;
+  }
+  return NULL;
+}
+
+const char *ebm_train_generator_energy_recipe(const ebm_dataset *ds) {
+  if (train_data_is_cloud(ds)) return "pointnet";
+  const volume_preset *v = volume_of(ds);
+  return v ? v->energy : NULL;
+}
 
 ebm_status ebm_train_generator_presets(const ebm_dataset *ds, const ebm_train_config *cfg, char *energy,
                                        size_t energy_size, char *generator, size_t generator_size) {
@@ -36,10 +60,18 @@ ebm_status ebm_train_generator_presets(const ebm_dataset *ds, const ebm_train_co
       snprintf(generator, generator_size, "{\"preset\": \"mlp-generator\", \"in_dim\": %d}", latent > 0 ? latent : 2);
     return EBM_OK;
   }
-  for (size_t i = 0; i < sizeof volume_presets / sizeof *volume_presets; i++) {
-    const volume_preset *v = &volume_presets[i];
-    if (!(item_ndim == 3 && ds->depth == v->depth && s[0] == v->depth && s[1] == v->side && s[2] == v->side))
-      continue;
+  if (train_data_is_cloud(ds)) {
+    if (!(cfg->range_lo == -1 && cfg->range_hi == 1))
+      return ebm_set_error(EBM_ERR_ARG, "%s: the point-cloud presets model coordinates in [-1, 1], not [%g, %g]",
+                           ds->spec, (double)cfg->range_lo, (double)cfg->range_hi);
+    if (energy) snprintf(energy, energy_size, "{\"preset\": \"pointnet\", \"in_dim\": %lld}", (long long)s[1]);
+    if (generator)
+      snprintf(generator, generator_size, "{\"preset\": \"point-generator\", \"in_dim\": %d, \"shape\": [1, %lld, 3]}",
+               latent > 0 ? latent : 64, (long long)s[1]);
+    return EBM_OK;
+  }
+  const volume_preset *v = volume_of(ds);
+  if (v) {
     if (!(cfg->range_lo == 0 && cfg->range_hi == 1))
       return ebm_set_error(EBM_ERR_ARG, "%s: the %s presets model %s in [0, 1], not [%g, %g]", ds->spec, v->what,
                            v->values, (double)cfg->range_lo, (double)cfg->range_hi);
@@ -61,7 +93,7 @@ ebm_status ebm_train_generator_presets(const ebm_dataset *ds, const ebm_train_co
   char shape[64];
   ebm_shape_str(item_ndim, s, shape, sizeof shape);
   return ebm_set_error(EBM_ERR_ARG, "%s: no preset generator for items of shape %s%s (presets: 2-D points, C×H×W "
-                       "images, 1×32³ voxel grids, 1×16×64×64 videos); give --generator", ds->spec, shape, ds->depth ? " (a volume)" : "");
+                       "images, 1×P×3 point clouds, 1×32³ voxel grids, 1×16×64×64 videos); give --generator", ds->spec, shape, ds->depth ? " (a volume)" : "");
 }
 
 /* The generator of --generator, or the data's preset. */

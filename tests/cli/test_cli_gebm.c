@@ -342,6 +342,58 @@ TEST(cli_coop_trains_on_videos_with_the_video_presets) {
   cli_result_free(&r);
 }
 
+/* 1×P×3 point clouds (an (n, P, 3) .npy): coop, given no --arch, picks the
+ * pointnet energy on P points, the point-generator onto 1×P×3 and the
+ * pointnet recipe (range [-1, 1]); `ebm sample` draws clouds from the
+ * checkpoint, revised (the default) or G(z) alone. A range other than
+ * [-1, 1] is refused in one line. */
+TEST(cli_coop_trains_on_point_clouds_with_the_point_presets) {
+  char data[512], run[512];
+  snprintf(data, sizeof data, "%s", test_path("clouds.npy"));
+  snprintf(run, sizeof run, "%s", test_path("coop-points"));
+  cli_result r = run_cli("data make points:shapes --n 4 --points 32 --out %s", data);
+  CHECK_EQ_INT(r.code, 0);
+  cli_result_free(&r);
+  r = run_cli("train --method coop --data npy:%s --iters 2 --batch 2 --steps 1 --seed 1 --out %s", data, run);
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.err, "recipe pointnet for npy:");
+  CHECK_CONTAINS(r.err, "energy {\"preset\": \"pointnet\", \"in_dim\": 32}, generator {\"preset\": "
+                        "\"point-generator\", \"in_dim\": 64, \"shape\": [1, 32, 3]}");
+  CHECK_CONTAINS(r.out, "step 2 of 2");
+  cli_result_free(&r);
+  ebm_net *g = run_generator(run);
+  REQUIRE(ebm_net_out_ndim(g) == 3);
+  CHECK_EQ_INT((int)ebm_net_out_shape(g)[0], 1);
+  CHECK_EQ_INT((int)ebm_net_out_shape(g)[1], 32);
+  CHECK_EQ_INT((int)ebm_net_out_shape(g)[2], 3);
+  ebm_net_free(g);
+  for (int alone = 0; alone < 2; alone++) {
+    const char *out = test_path(alone ? "g.npy" : "s.npy");
+    r = run_cli("sample --ckpt %s/ckpt/last.safetensors --n 3 --seed 1 --out %s%s", run, out,
+                alone ? " --from-generator" : "");
+    CHECK_EQ_INT(r.code, 0);
+    cli_result_free(&r);
+    ebm_npy s = {0};
+    REQUIRE_OK(ebm_npy_load(out, &s));
+    CHECK(s.dtype == EBM_DTYPE_F32 && s.shape[0] == 3);
+    int64_t numel = 1;
+    for (int d = 0; d < s.ndim; d++) numel *= s.shape[d];
+    CHECK(numel == 3 * 32 * 3);
+    int inside = 1;
+    for (int64_t k = 0; k < numel; k++) inside &= ((const float *)s.data)[k] >= -1 && ((const float *)s.data)[k] <= 1;
+    CHECK(inside);
+    ebm_npy_free(&s);
+    r = run_cli("eval points --samples %s --ref %s", out, data);
+    CHECK_EQ_INT(r.code, 0);
+    CHECK_CONTAINS(r.out, "3 sample clouds of 32 points against 4 references");
+    cli_result_free(&r);
+  }
+  r = run_cli("train --method coop --data npy:%s --range 0,1 --iters 1 --batch 2 --out %s", data, test_path("run"));
+  CHECK_EQ_INT(r.code, 2);
+  CHECK_CONTAINS(r.err, "the point-cloud presets model coordinates in [-1, 1], not [0, 1]");
+  cli_result_free(&r);
+}
+
 /* latent-ebm with the voxel generator; `ebm reconstruct` takes the grids as
  * `ebm data make` writes them (N×1×D×H×W) and writes that shape back. */
 TEST(cli_latent_ebm_reconstructs_voxel_grids_from_a_5d_npy) {
