@@ -204,7 +204,7 @@ TEST(subspace_mixture_chain_start_by_name_and_its_refusals) {
   CHECK_FAILS_WITH(ebm_chain_start_open(text, 0.0f, 1.0f, D, &bad), EBM_ERR_ARG, "mixture:K:SPEC");
   CHECK_FAILS_WITH(ebm_chain_start_open("mixture:3", 0.0f, 1.0f, D, &bad), EBM_ERR_ARG, "mixture:K:SPEC");
   snprintf(text, sizeof text, "mixture:30:npy:%s", path); /* 40 items cannot hold 30 components of 2 */
-  CHECK_FAILS_WITH(ebm_chain_start_open(text, 0.0f, 1.0f, D, &bad), EBM_ERR_ARG, "at least 2 items per component");
+  CHECK_FAILS_WITH(ebm_chain_start_open(text, 0.0f, 1.0f, D, &bad), EBM_ERR_ARG, "needs at least 60 items (2 per component), there are 40");
   CHECK(bad == NULL);
   ebm_train_config *cfg = ebm_train_config_new("fresh");
   REQUIRE(cfg);

@@ -91,7 +91,7 @@ TEST(mixture_starts_train_and_sample_on_voxel_grids) {
   CLI_EXPECT(run_cli("train --data npy:%s --arch %s --method short-run --init mixture:7 --iters 2 --batch 3 --steps 2 "
                      "--out %s",
                      data, arch, test_path("mx7")),
-             1, "at least 2 items per component");
+             1, "a mixture start of 7 components needs at least 14 items (2 per component), there are 12");
   CLI_EXPECT(run_cli("inpaint --ckpt %s --input %s --mask pattern:right-half --steps 2 --out %s", ckpt,
                      test_path("two.npy"), test_path("in.npy")),
              1, "no draws given known values");
