@@ -17,6 +17,13 @@ static double bounce(double p0, double v, int t, double span) {
   return p > span ? 2 * span - p : p;
 }
 
+/* One of the m items of `size` values, drawn from rng: both kinds of moving
+ * video draw video v's item first from its own stream, so a video moved
+ * along a given path holds the item the bouncing law would move. */
+static const float *draw_item(const float *items, int64_t m, int64_t size, ebm_rng *rng) {
+  return items + (int64_t)ebm_rng_below(rng, (uint32_t)(m > 0xffffffffLL ? 0xffffffffLL : m)) * size;
+}
+
 ebm_status ebm_make_moving(const float *items, int64_t m, int ih, int iw, int64_t n, int frames,
                            int side, int per_video, uint64_t seed, float *out) {
   if (m < 1 || ih < 1 || iw < 1 || ih > side || iw > side || frames < 1 || n < 0 || per_video < 1)
@@ -31,7 +38,7 @@ ebm_status ebm_make_moving(const float *items, int64_t m, int ih, int iw, int64_
     ebm_rng rng = ebm_rng_split(&base, (uint64_t)v);
     float *video = out + v * frames * plane;
     for (int k = 0; k < per_video; k++) {
-      const float *item = items + (int64_t)ebm_rng_below(&rng, (uint32_t)(m > 0xffffffffLL ? 0xffffffffLL : m)) * ih * iw;
+      const float *item = draw_item(items, m, ih * iw, &rng);
       double spanx = side - iw, spany = side - ih;
       double x0 = spanx * ebm_rng_double(&rng), y0 = spany * ebm_rng_double(&rng);
       double speed = 1 + 2 * ebm_rng_double(&rng), angle = 2 * 3.14159265358979323846 * ebm_rng_double(&rng);
@@ -100,7 +107,7 @@ ebm_status ebm_make_moving_along(const float *items, int64_t m, int ih, int iw, 
   memset(out, 0, (size_t)(n * frames * plane) * sizeof *out);
   for (int64_t v = 0; v < n; v++) {
     ebm_rng rng = ebm_rng_split(&base, (uint64_t)v);
-    const float *item = items + (int64_t)ebm_rng_below(&rng, (uint32_t)(m > 0xffffffffLL ? 0xffffffffLL : m)) * ih * iw;
+    const float *item = draw_item(items, m, ih * iw, &rng);
     double cx = (iw - 1) / 2.0, cy = (ih - 1) / 2.0; /* a blank item: its box's centre */
     frame_centre(item, ih, iw, &cx, &cy);
     for (int t = 0; t < frames; t++) {
