@@ -407,127 +407,173 @@ static void build_video_st(preset_builder *b, int64_t w) {
   push_seq(b, "linear")->out = 1;
 }
 
-static const char *const preset_names = "mlp, mlp-generator, conv-generator, voxel-generator, video-generator, point-generator, uva-cnn, igebm-mnist, igebm-cifar, "
-                                        "pointnet, video-convnet, video-st, voxelnet, jem-cnn";
+/* ------------------------------------------------------------ the table */
+
+/* What a preset takes besides "width" (every preset takes one), checked
+ * before it is built so that every preset refuses the same way. */
+enum {
+  TAKES_IN_DIM = 1,      /* mlp's inputs, a generator's latent, pointnet's points per cloud */
+  TAKES_SHAPE = 2,       /* "shape" [C, H, W] and "range" of an image */
+  TAKES_CLOUD_SHAPE = 4, /* "shape" [1, P, 3] and "range" of a cloud */
+  TAKES_DEPTH = 8,       /* mlp's hidden layers */
+  TAKES_CLASSES = 16,
+};
+
+static int width_or(const preset_opts *o, int def) { return o->width > 0 ? o->width : def; }
+static int latent_or(const preset_opts *o) { return o->in_dim > 0 ? o->in_dim : 64; }
+
+static ebm_status mlp_depth(const preset_opts *o, int *depth) {
+  *depth = o->depth >= 0 ? o->depth : 2;
+  if (*depth > PRESET_MAX_LAYERS / 3 - 1)
+    return ebm_set_error(EBM_ERR_ARG, "preset 'mlp': depth %d is more than %d", *depth, PRESET_MAX_LAYERS / 3 - 1);
+  return EBM_OK;
+}
+
+static ebm_status make_mlp(preset_builder *b, const preset_opts *o) {
+  int depth;
+  ebm_status st = mlp_depth(o, &depth);
+  if (st == EBM_OK) build_mlp(b, o->classes, o->in_dim, width_or(o, 128), depth);
+  return st;
+}
+
+static ebm_status make_mlp_generator(preset_builder *b, const preset_opts *o) {
+  int depth;
+  ebm_status st = mlp_depth(o, &depth);
+  if (st == EBM_OK) build_mlp_generator(b, o->in_dim, width_or(o, 128), depth);
+  return st;
+}
+
+static ebm_status make_conv_generator(preset_builder *b, const preset_opts *o) {
+  return build_conv_generator(b, o, latent_or(o), width_or(o, 32));
+}
+
+static ebm_status make_voxel_generator(preset_builder *b, const preset_opts *o) {
+  build_volume_generator(b, latent_or(o), width_or(o, 16), 4, 4, 32);
+  return EBM_OK;
+}
+
+static ebm_status make_video_generator(preset_builder *b, const preset_opts *o) {
+  build_volume_generator(b, latent_or(o), width_or(o, 16), 2, 8, 16);
+  return EBM_OK;
+}
+
+static ebm_status make_point_generator(preset_builder *b, const preset_opts *o) {
+  return build_point_generator(b, o, latent_or(o), width_or(o, 256));
+}
+
+static ebm_status make_uva_cnn(preset_builder *b, const preset_opts *o) {
+  build_uva_cnn(b, o, width_or(o, 32));
+  return EBM_OK;
+}
+
+static ebm_status make_igebm_mnist(preset_builder *b, const preset_opts *o) {
+  const int64_t w = width_or(o, 32), widths[] = {w, 2 * w, 2 * w};
+  const int down[] = {1, 1, 0};
+  build_igebm(b, 1, 28, widths, down, 3, w);
+  return EBM_OK;
+}
+
+static ebm_status make_igebm_cifar(preset_builder *b, const preset_opts *o) {
+  const int64_t w = width_or(o, 128), widths[] = {w, w, 2 * w, 2 * w, 2 * w, 2 * w};
+  const int down[] = {1, 0, 1, 0, 1, 0};
+  build_igebm(b, 3, 32, widths, down, 6, w);
+  return EBM_OK;
+}
+
+static ebm_status make_pointnet(preset_builder *b, const preset_opts *o) {
+  build_pointnet(b, o->in_dim > 0 ? o->in_dim : 128, width_or(o, 64), o->classes);
+  return EBM_OK;
+}
+
+static ebm_status make_video_convnet(preset_builder *b, const preset_opts *o) {
+  build_volume_convnet(b, 16, 64, width_or(o, 8), o->classes);
+  return EBM_OK;
+}
+
+static ebm_status make_voxelnet(preset_builder *b, const preset_opts *o) {
+  build_volume_convnet(b, 32, 32, width_or(o, 8), o->classes);
+  return EBM_OK;
+}
+
+static ebm_status make_video_st(preset_builder *b, const preset_opts *o) {
+  build_video_st(b, width_or(o, 16));
+  return EBM_OK;
+}
+
+static ebm_status make_jem_cnn(preset_builder *b, const preset_opts *o) {
+  build_jem_cnn(b, width_or(o, 16));
+  return EBM_OK;
+}
+
+/* Every preset: a new one is one row (and its builder above). */
+static const struct {
+  const char *name;
+  int takes;
+  const char *no_classes; /* why it refuses classes, when more than "takes no classes" */
+  ebm_status (*make)(preset_builder *b, const preset_opts *o);
+} presets[] = {
+    {"mlp", TAKES_IN_DIM | TAKES_DEPTH | TAKES_CLASSES, NULL, make_mlp},
+    {"mlp-generator", TAKES_IN_DIM | TAKES_DEPTH, NULL, make_mlp_generator},
+    {"conv-generator", TAKES_IN_DIM | TAKES_SHAPE, NULL, make_conv_generator},
+    {"voxel-generator", TAKES_IN_DIM, NULL, make_voxel_generator},
+    {"video-generator", TAKES_IN_DIM, NULL, make_video_generator},
+    {"point-generator", TAKES_IN_DIM | TAKES_CLOUD_SHAPE, NULL, make_point_generator},
+    {"uva-cnn", TAKES_SHAPE, "is the unconditional CNNModel of the PyTorch reference; it takes no classes",
+     make_uva_cnn},
+    {"igebm-mnist", TAKES_CLASSES, NULL, make_igebm_mnist},
+    {"igebm-cifar", TAKES_CLASSES, NULL, make_igebm_cifar},
+    {"pointnet", TAKES_IN_DIM | TAKES_CLASSES, NULL, make_pointnet},
+    {"video-convnet", TAKES_CLASSES, NULL, make_video_convnet},
+    {"video-st", 0, NULL, make_video_st},
+    {"voxelnet", TAKES_CLASSES, NULL, make_voxelnet},
+    {"jem-cnn", 0, "is a classifier: its 10 logits are the classes, so it takes no \"classes\"", make_jem_cnn},
+};
+
+/* "mlp, mlp-generator, ...": the names of the table, for messages. */
+static const char *preset_names(void) {
+  static char names[512];
+  if (!names[0])
+    for (size_t i = 0, used = 0; i < sizeof presets / sizeof *presets; i++)
+      used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "", presets[i].name);
+  return names;
+}
+
+/* The options the preset does not take, refused in one line naming them. */
+static ebm_status check_takes(const char *name, int takes, const char *no_classes, const preset_opts *o) {
+  if (!(takes & TAKES_IN_DIM) && o->in_dim > 0)
+    return ebm_set_error(EBM_ERR_ARG, "preset '%s' takes images; in_dim is only for 'mlp', the generators' latent "
+                                      "and 'pointnet' (points per cloud)", name);
+  if (!(takes & (TAKES_SHAPE | TAKES_CLOUD_SHAPE)) && (o->shape_ndim || o->has_range))
+    return ebm_set_error(EBM_ERR_ARG, "preset '%s' has a fixed input; shape and range are only for 'uva-cnn', "
+                                      "'conv-generator' and 'point-generator'", name);
+  if ((takes & TAKES_SHAPE) && o->shape_ndim && o->shape_ndim != 3)
+    return ebm_set_error(EBM_ERR_ARG, "preset '%s': shape must be [C, H, W], got %d numbers", name, o->shape_ndim);
+  if (!(takes & TAKES_DEPTH) && o->depth >= 0)
+    return ebm_set_error(EBM_ERR_ARG, "preset '%s' has a fixed depth; depth is only for 'mlp'", name);
+  if (!(takes & TAKES_CLASSES) && o->classes > 0)
+    return ebm_set_error(EBM_ERR_ARG, "preset '%s' %s", name, no_classes ? no_classes : "takes no classes");
+  return EBM_OK;
+}
 
 ebm_status arch_preset_json(const char *name, const preset_opts *opts, char **json) {
-  const int classes = opts->classes, in_dim = opts->in_dim, width = opts->width, depth = opts->depth;
   *json = NULL;
-  if (!name) return ebm_set_error(EBM_ERR_ARG, "no preset name given (%s)", preset_names);
-  if (classes < 0) return ebm_set_error(EBM_ERR_ARG, "preset '%s': classes must be >= 0", name);
+  if (!name) return ebm_set_error(EBM_ERR_ARG, "no preset name given (%s)", preset_names());
+  if (opts->classes < 0) return ebm_set_error(EBM_ERR_ARG, "preset '%s': classes must be >= 0", name);
+  size_t k = 0;
+  while (k < sizeof presets / sizeof *presets && strcmp(presets[k].name, name) != 0) k++;
+  if (k == sizeof presets / sizeof *presets)
+    return ebm_set_error(EBM_ERR_ARG, "unknown architecture preset '%s' (presets: %s)", name, preset_names());
+  ebm_status st = check_takes(name, presets[k].takes, presets[k].no_classes, opts);
+  if (st != EBM_OK) return st;
   preset_builder *b = calloc(1, sizeof *b);
   if (!b) return ebm_set_error(EBM_ERR_NOMEM, "out of memory building preset '%s'", name);
-  ebm_status st = EBM_OK;
-  int is_generator = strcmp(name, "mlp-generator") == 0;
-  int is_mlp = strcmp(name, "mlp") == 0 || is_generator, is_pointnet = strcmp(name, "pointnet") == 0;
-  const int is_conv_generator = strcmp(name, "conv-generator") == 0;
-  const int is_voxel_generator = strcmp(name, "voxel-generator") == 0;
-  const int is_video_generator = strcmp(name, "video-generator") == 0;
-  const int is_point_generator = strcmp(name, "point-generator") == 0;
-  const int takes_shape = is_conv_generator || is_point_generator || strcmp(name, "uva-cnn") == 0;
   b->spec.layers = b->layers;
   snprintf(b->spec.preset, sizeof b->spec.preset, "%s", name);
-  if (!is_mlp && !is_pointnet && !is_conv_generator && !is_voxel_generator && !is_video_generator &&
-      !is_point_generator && in_dim > 0) {
-    st = ebm_set_error(EBM_ERR_ARG, "preset '%s' takes images; in_dim is only for 'mlp', the generators' latent "
-                                    "and 'pointnet' (points per cloud)", name);
-    goto done;
+  if ((st = presets[k].make(b, opts)) == EBM_OK) {
+    b->spec.classes = opts->classes;
+    *json = arch_spec_to_json(&b->spec);
+    if (!*json) st = ebm_set_error(EBM_ERR_NOMEM, "out of memory writing preset '%s'", name);
   }
-  if (!takes_shape && (opts->shape_ndim || opts->has_range)) {
-    st = ebm_set_error(EBM_ERR_ARG, "preset '%s' has a fixed input; shape and range are only for 'uva-cnn', "
-                                    "'conv-generator' and 'point-generator'", name);
-    goto done;
-  }
-  if (takes_shape && !is_point_generator && opts->shape_ndim && opts->shape_ndim != 3) {
-    st = ebm_set_error(EBM_ERR_ARG, "preset '%s': shape must be [C, H, W], got %d numbers", name, opts->shape_ndim);
-    goto done;
-  }
-  if (!is_mlp && depth >= 0) {
-    st = ebm_set_error(EBM_ERR_ARG, "preset '%s' has a fixed depth; depth is only for 'mlp'", name);
-    goto done;
-  }
-  if (is_mlp) {
-    if (depth > PRESET_MAX_LAYERS / 3 - 1) {
-      st = ebm_set_error(EBM_ERR_ARG, "preset 'mlp': depth %d is more than %d", depth,
-                         PRESET_MAX_LAYERS / 3 - 1);
-      goto done;
-    }
-    if (is_generator && classes > 0) {
-      st = ebm_set_error(EBM_ERR_ARG, "preset 'mlp-generator' takes no classes");
-      goto done;
-    }
-    if (is_generator)
-      build_mlp_generator(b, in_dim, width > 0 ? width : 128, depth >= 0 ? depth : 2);
-    else
-      build_mlp(b, classes, in_dim, width > 0 ? width : 128, depth >= 0 ? depth : 2);
-  } else if (strcmp(name, "uva-cnn") == 0) {
-    if (classes > 0) {
-      st = ebm_set_error(EBM_ERR_ARG, "preset 'uva-cnn' is the unconditional CNNModel of the "
-                                      "PyTorch reference; it takes no classes");
-      goto done;
-    }
-    build_uva_cnn(b, opts, width > 0 ? width : 32);
-  } else if (is_conv_generator) {
-    if (classes > 0) {
-      st = ebm_set_error(EBM_ERR_ARG, "preset 'conv-generator' takes no classes");
-      goto done;
-    }
-    if ((st = build_conv_generator(b, opts, in_dim > 0 ? in_dim : 64, width > 0 ? width : 32)) != EBM_OK) goto done;
-  } else if (is_voxel_generator) {
-    if (classes > 0) {
-      st = ebm_set_error(EBM_ERR_ARG, "preset 'voxel-generator' takes no classes");
-      goto done;
-    }
-    build_volume_generator(b, in_dim > 0 ? in_dim : 64, width > 0 ? width : 16, 4, 4, 32);
-  } else if (is_video_generator) {
-    if (classes > 0) {
-      st = ebm_set_error(EBM_ERR_ARG, "preset 'video-generator' takes no classes");
-      goto done;
-    }
-    build_volume_generator(b, in_dim > 0 ? in_dim : 64, width > 0 ? width : 16, 2, 8, 16);
-  } else if (is_point_generator) {
-    if (classes > 0) {
-      st = ebm_set_error(EBM_ERR_ARG, "preset 'point-generator' takes no classes");
-      goto done;
-    }
-    if ((st = build_point_generator(b, opts, in_dim > 0 ? in_dim : 64, width > 0 ? width : 256)) != EBM_OK) goto done;
-  } else if (strcmp(name, "igebm-mnist") == 0) {
-    int64_t w = width > 0 ? width : 32;
-    const int64_t widths[] = {w, 2 * w, 2 * w};
-    const int down[] = {1, 1, 0};
-    build_igebm(b, 1, 28, widths, down, 3, w);
-  } else if (strcmp(name, "igebm-cifar") == 0) {
-    int64_t w = width > 0 ? width : 128;
-    const int64_t widths[] = {w, w, 2 * w, 2 * w, 2 * w, 2 * w};
-    const int down[] = {1, 0, 1, 0, 1, 0};
-    build_igebm(b, 3, 32, widths, down, 6, w);
-  } else if (is_pointnet) {
-    build_pointnet(b, in_dim > 0 ? in_dim : 128, width > 0 ? width : 64, classes);
-  } else if (strcmp(name, "video-convnet") == 0 || strcmp(name, "voxelnet") == 0) {
-    int video = name[1] == 'i';
-    build_volume_convnet(b, video ? 16 : 32, video ? 64 : 32, width > 0 ? width : 8, classes);
-  } else if (strcmp(name, "video-st") == 0) {
-    if (classes > 0) {
-      st = ebm_set_error(EBM_ERR_ARG, "preset 'video-st' takes no classes");
-      goto done;
-    }
-    build_video_st(b, width > 0 ? width : 16);
-  } else if (strcmp(name, "jem-cnn") == 0) {
-    if (classes > 0) {
-      st = ebm_set_error(EBM_ERR_ARG, "preset 'jem-cnn' is a classifier: its 10 logits are the classes, "
-                                      "so it takes no \"classes\"");
-      goto done;
-    }
-    build_jem_cnn(b, width > 0 ? width : 16);
-  } else {
-    st = ebm_set_error(EBM_ERR_ARG, "unknown architecture preset '%s' (presets: %s)", name,
-                       preset_names);
-    goto done;
-  }
-  b->spec.classes = classes;
-  *json = arch_spec_to_json(&b->spec);
-  if (!*json) st = ebm_set_error(EBM_ERR_NOMEM, "out of memory writing preset '%s'", name);
-done:
   free(b);
   return st;
 }

@@ -31,6 +31,10 @@ TEST(arch_errors_name_the_layer_and_the_problem) {
                     "\"down\":true}]}", "cannot down-sample a 1x1 input");
   expect_arch_error("{\"input\":[0],\"layers\":[]}", "'input' entries must be positive");
   expect_arch_error("{\"preset\":\"resnet\"}", "unknown architecture preset 'resnet'");
+  /* an unknown name is named as unknown before any of its options is judged */
+  expect_arch_error("{\"preset\":\"resnet\",\"in_dim\":3}", "unknown architecture preset 'resnet' (presets: mlp, "
+                    "mlp-generator, conv-generator");
+  expect_arch_error("{\"preset\":\"video-st\",\"classes\":2}", "preset 'video-st' takes no classes");
   expect_arch_error("{\"preset\":\"uva-cnn\",\"depth\":3}", "depth is only for 'mlp'");
 }
 
