@@ -11,6 +11,11 @@
  * Measured once per process. */
 double bench_sgemm_peak(void);
 
+/* One round of the peak's sgemms (one per pool thread, side by side) as
+ * GFLOP/s; 0 when out of memory. Run right after a timed run, it gives the
+ * peak of the machine as that run found it. */
+double bench_sgemm_round_gflops(void);
+
 /* Summary of n per-run times in seconds (sorted in place). */
 typedef struct {
   double mean_ms, median_ms, min_ms;
@@ -24,6 +29,12 @@ typedef struct {
   double gflops, peak, pct;
 } bench_rate;
 bench_rate bench_rate_of(double *t, int n, double flop);
+
+/* The median over n runs of each run's GFLOP/s (flop / t[i]) as a share (%)
+ * of the sgemm round run right after it (round_gflops[i]): the efficiency
+ * of the run against the machine as it was at that moment, which a VM's
+ * drifting speed does not skew the way one peak taken up front does. */
+double bench_paired_share(const double *t, const double *round_gflops, int n, double flop);
 
 /* A network for --arch PRESET (with --classes K) or --ckpt CKPT, built for
  * `batch` items and initialised with seed 0; exit code in *rc on failure

@@ -69,6 +69,12 @@ typedef struct ebm_energy {
    * the parameters until hold(self, 0), so evaluations may keep what they
    * derive from them (a network: ebm_net_hold_params). The same bits. */
   void (*hold)(void *self, int held);
+  /* Optional (NULL: none). Draws n independent items exactly (no MCMC) from
+   * the density this energy stands for, into x (n · item size floats),
+   * from rng's stream: what a chain start offers — a fitted Gaussian, a
+   * subspace mixture, a set of items (ebm_chain_start_draw, ebm/sample.h).
+   * A network has none. */
+  ebm_status (*draw)(void *self, ebm_rng *rng, int64_t n, float *x);
 } ebm_energy;
 
 /* The block of items a fork keeps the bits of (above): the row block of the
@@ -87,6 +93,13 @@ void ebm_energy_free(ebm_energy *en);
 
 /* Allocates a zeroed ebm_energy for constructors to fill in. */
 ebm_energy *ebm_energy_alloc(void);
+
+/* For an energy that wraps another: copies what describes `inner`'s items
+ * (name, item shape, max_batch, num_classes, needs_sigma, range) into en,
+ * and nothing of its behaviour — eval, destroy, self, fork, hold and draw
+ * stay en's own (a fork or draw of inner's, called with the wrapper's self,
+ * would read the wrong struct). The wrapper then sets what it changes. */
+void ebm_energy_describe_like(ebm_energy *en, const ebm_energy *inner);
 
 #ifdef __cplusplus
 }

@@ -59,7 +59,7 @@ ebm_status ebm_label_energy_new(const ebm_energy *cond, int32_t label, ebm_energ
   }
   for (int64_t i = 0; i < l->max_batch; i++) l->labels[i] = label;
   snprintf(l->name, sizeof l->name, "%s[class=%d]", cond->name, (int)label);
-  *en = *cond;
+  ebm_energy_describe_like(en, cond);
   en->name = l->name;
   en->num_classes = 0;
   en->max_batch = l->max_batch;

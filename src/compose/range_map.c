@@ -66,7 +66,7 @@ ebm_status ebm_range_energy_new(const ebm_energy *en, float lo, float hi, ebm_en
     goto fail;
   }
   snprintf(r->name, sizeof r->name, "%s[range=%g,%g]", en->name, lo, hi);
-  *wrapped = *en;
+  ebm_energy_describe_like(wrapped, en);
   wrapped->name = r->name;
   wrapped->max_batch = r->max_batch;
   wrapped->range_lo = lo;

@@ -1,5 +1,6 @@
 /* The energy interface's shared helpers: chunked evaluation and freeing. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "ebm/energy.h"
 
@@ -52,6 +53,17 @@ ebm_status ebm_energy_eval(const ebm_energy *en, const float *x, const ebm_cond 
     if (st != EBM_OK) return st;
   }
   return EBM_OK;
+}
+
+void ebm_energy_describe_like(ebm_energy *en, const ebm_energy *inner) {
+  en->name = inner->name;
+  en->item_ndim = inner->item_ndim;
+  memcpy(en->item_shape, inner->item_shape, sizeof en->item_shape);
+  en->max_batch = inner->max_batch;
+  en->num_classes = inner->num_classes;
+  en->needs_sigma = inner->needs_sigma;
+  en->range_lo = inner->range_lo;
+  en->range_hi = inner->range_hi;
 }
 
 ebm_energy *ebm_energy_alloc(void) {

@@ -36,7 +36,7 @@ ebm_status eval_scaled_energy_new(const ebm_energy *inner, double temperature, e
   s->inv_t = (float)(1.0 / temperature);
   s->dim = ebm_energy_item_size(inner);
   snprintf(s->name, sizeof s->name, "%s/T=%g", inner->name, temperature);
-  *en = *inner;
+  ebm_energy_describe_like(en, inner);
   en->name = s->name;
   en->eval = scaled_eval;
   en->destroy = scaled_destroy;

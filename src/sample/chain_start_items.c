@@ -37,6 +37,16 @@ static ebm_status items_eval(void *self, const float *x, const ebm_cond *cond, i
 
 int ebm_items_start_is(const ebm_energy *en) { return en && en->destroy == items_destroy; }
 
+/* The draw (ebm_energy.draw): n of the items, each uniformly at random. */
+static ebm_status items_draw(void *self, ebm_rng *rng, int64_t n, float *x) {
+  const items_start *s = self;
+  for (int64_t i = 0; i < n; i++) {
+    const int64_t r = (int64_t)(ebm_rng_double(rng) * (double)s->n);
+    memcpy(x + i * s->dim, s->x + (r < s->n ? r : s->n - 1) * s->dim, (size_t)s->dim * sizeof *x);
+  }
+  return EBM_OK;
+}
+
 ebm_status ebm_items_start_new(const float *x, int64_t n, int64_t dim, ebm_energy **out) {
   *out = NULL;
   if (n < 1 || dim < 1)
@@ -62,6 +72,7 @@ ebm_status ebm_items_start_new(const float *x, int64_t n, int64_t dim, ebm_energ
   en->item_shape[0] = dim;
   en->eval = items_eval;
   en->destroy = items_destroy;
+  en->draw = items_draw;
   en->self = s;
   *out = en;
   return EBM_OK;
@@ -70,10 +81,6 @@ ebm_status ebm_items_start_new(const float *x, int64_t n, int64_t dim, ebm_energ
 ebm_status ebm_items_start_sample(const ebm_energy *en, ebm_rng *rng, int64_t n, float *x) {
   if (!ebm_items_start_is(en))
     return ebm_set_error(EBM_ERR_ARG, "%s is not an items start", en ? en->name : "(null)");
-  const items_start *s = en->self;
-  for (int64_t i = 0; i < n; i++) {
-    const int64_t r = (int64_t)(ebm_rng_double(rng) * (double)s->n);
-    memcpy(x + i * s->dim, s->x + (r < s->n ? r : s->n - 1) * s->dim, (size_t)s->dim * sizeof *x);
-  }
-  return EBM_OK;
+  return en->draw(en->self, rng, n, x);
 }
+

@@ -72,6 +72,25 @@ static void gaussian_destroy(void *self) {
   free(g);
 }
 
+/* The full-covariance Gaussian's draw (ebm_energy.draw). */
+static ebm_status gaussian_draw(void *self, ebm_rng *rng, int64_t n, float *x) {
+  const gaussian_energy *g = self;
+  const int64_t D = g->dim;
+  for (int64_t i = 0; i < n; i++) {
+    float *xi = x + i * D;
+    ebm_rng_normal(rng, xi, D, 0.0f, 1.0f); /* z, then x = μ + Lz from the last row up */
+    for (int64_t r = D - 1; r >= 0; r--) {
+      double v = g->mean[r];
+      if (g->chol)
+        for (int64_t c = 0; c <= r; c++) v += g->chol[r * D + c] * xi[c];
+      else
+        v += xi[r];
+      xi[r] = (float)v;
+    }
+  }
+  return EBM_OK;
+}
+
 int64_t gaussian_cholesky(double *a, int64_t D) {
   for (int64_t j = 0; j < D; j++) {
     double d = a[j * D + j];
@@ -186,6 +205,7 @@ ebm_status ebm_gaussian_energy_new(int64_t dim, const double *mean, const double
   en->item_shape[0] = dim;
   en->eval = gaussian_eval;
   en->destroy = gaussian_destroy;
+  en->draw = gaussian_draw;
   en->self = g;
   *out = en;
   free(l);
@@ -199,28 +219,9 @@ fail:
 }
 
 ebm_status ebm_gaussian_energy_sample(const ebm_energy *en, ebm_rng *rng, int64_t n, float *x) {
-  if (subspace_mixture_is(en)) return subspace_mixture_sample(en, rng, n, x);
-  if (gaussian_lowrank_is(en)) {
-    gaussian_lowrank_sample(en, rng, n, x);
-    return EBM_OK;
-  }
-  if (!en || en->destroy != gaussian_destroy)
+  if (!subspace_mixture_is(en) && !gaussian_lowrank_is(en) && (!en || en->destroy != gaussian_destroy))
     return ebm_set_error(EBM_ERR_ARG, "%s is not a gaussian energy", en ? en->name : "(null)");
-  const gaussian_energy *g = en->self;
-  const int64_t D = g->dim;
-  for (int64_t i = 0; i < n; i++) {
-    float *xi = x + i * D;
-    ebm_rng_normal(rng, xi, D, 0.0f, 1.0f); /* z, then x = μ + Lz from the last row up */
-    for (int64_t r = D - 1; r >= 0; r--) {
-      double v = g->mean[r];
-      if (g->chol)
-        for (int64_t c = 0; c <= r; c++) v += g->chol[r * D + c] * xi[c];
-      else
-        v += xi[r];
-      xi[r] = (float)v;
-    }
-  }
-  return EBM_OK;
+  return en->draw(en->self, rng, n, x);
 }
 
 ebm_status ebm_gaussian_energy_log_z(const ebm_energy *en, double *log_z) {

@@ -75,8 +75,10 @@ ebm_status ebm_chain_start_draw(const ebm_energy *start, ebm_rng *rng, int64_t n
   if (ebm_energy_item_size(start) != dim)
     return ebm_set_error(EBM_ERR_SHAPE, "chain start %s has %lld values per item, the chains %lld", start->name,
                          (long long)ebm_energy_item_size(start), (long long)dim);
-  ebm_status st = ebm_items_start_is(start) ? ebm_items_start_sample(start, rng, n, x)
-                                            : ebm_gaussian_energy_sample(start, rng, n, x);
+  if (!start->draw)
+    return ebm_set_error(EBM_ERR_ARG, "chain start %s cannot be drawn from (it is not a fitted start or a set of "
+                         "items)", start->name);
+  ebm_status st = start->draw(start->self, rng, n, x);
   for (int64_t k = 0; st == EBM_OK && k < n * dim; k++) x[k] = x[k] < lo ? lo : (x[k] > hi ? hi : x[k]);
   return st;
 }

@@ -1,4 +1,4 @@
-/* What gaussian.c's public entry points (sample, log Z, conditional draws)
+/* What gaussian.c's public entry points (log Z, conditional draws)
  * need to know about the low-rank Gaussian of gaussian_lowrank.c, so that
  * every caller of ebm_gaussian_energy_* works on either kind; and the rules
  * the full and the low-rank fit share. Not public. */
@@ -9,15 +9,12 @@
 
 /* 1 when en was made by ebm_gaussian_lowrank_new. */
 int gaussian_lowrank_is(const ebm_energy *en);
-/* n exact draws into x (n×D); en must be low-rank. */
-void gaussian_lowrank_sample(const ebm_energy *en, ebm_rng *rng, int64_t n, float *x);
 double gaussian_lowrank_log_z(const ebm_energy *en);
 /* ebm_gaussian_energy_sample_given for a low-rank en. */
 ebm_status gaussian_lowrank_sample_given(const ebm_energy *en, ebm_rng *rng, int64_t n, const float *known,
                                          const float *mask, float spread, float *x);
-/* 1 when en was made by ebm_subspace_mixture_fit; its draws into x (n×D). */
+/* 1 when en was made by ebm_subspace_mixture_fit. */
 int subspace_mixture_is(const ebm_energy *en);
-ebm_status subspace_mixture_sample(const ebm_energy *en, ebm_rng *rng, int64_t n, float *x);
 /* The mixture's log density at c (its dim doubles) and, if grad is not NULL,
  * its gradient there; scratch holds K·(dim + 1) doubles. */
 double gmm_log_density_grad(const struct ebm_gmm *g, const double *c, double *grad, double *scratch);

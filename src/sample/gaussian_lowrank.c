@@ -118,6 +118,33 @@ static ebm_status check_factors(int64_t D, const double *mean, int64_t K, const 
   return EBM_OK;
 }
 
+/* The draw (ebm_energy.draw): x = μ + σε + U·(lift∘Uᵀε), ε ~ N(0, I_D):
+ * its covariance is σ²(I − UUᵀ) + U·diag((σ + lift)²)·Uᵀ = Σ, from D normals
+ * per item. */
+static ebm_status lowrank_draw(void *self, ebm_rng *rng, int64_t n, float *x) {
+  const lowrank_gaussian *g = self;
+  const int64_t D = g->dim, K = g->rank;
+  const double sigma = sqrt(g->sigma2);
+  double q[EBM_GAUSSIAN_LOWRANK_MAX_RANK];
+  for (int64_t i = 0; i < n; i++) {
+    float *xi = x + i * D;
+    ebm_rng_normal(rng, xi, D, 0.0f, 1.0f);
+    memset(q, 0, (size_t)K * sizeof *q);
+    for (int64_t r = 0; r < D; r++) {
+      const double *ur = g->u + r * K, eps = xi[r];
+      for (int64_t k = 0; k < K; k++) q[k] += eps * ur[k];
+    }
+    for (int64_t k = 0; k < K; k++) q[k] *= g->lift[k];
+    for (int64_t r = 0; r < D; r++) {
+      const double *ur = g->u + r * K;
+      double v = g->mean[r] + sigma * xi[r];
+      for (int64_t k = 0; k < K; k++) v += ur[k] * q[k];
+      xi[r] = (float)v;
+    }
+  }
+  return EBM_OK;
+}
+
 ebm_status ebm_gaussian_lowrank_new(int64_t dim, const double *mean, int64_t rank, const double *u,
                                     const double *lambda, double sigma2, ebm_energy **out) {
   *out = NULL;
@@ -151,6 +178,7 @@ ebm_status ebm_gaussian_lowrank_new(int64_t dim, const double *mean, int64_t ran
   en->item_shape[0] = dim;
   en->eval = lowrank_eval;
   en->destroy = lowrank_destroy;
+  en->draw = lowrank_draw;
   en->self = g;
   *out = en;
   return EBM_OK;
@@ -173,29 +201,5 @@ ebm_status ebm_gaussian_lowrank_factors(const ebm_energy *en, int64_t *rank, con
   return EBM_OK;
 }
 
-/* x = μ + σε + U·(lift∘Uᵀε), ε ~ N(0, I_D): its covariance is
- * σ²(I − UUᵀ) + U·diag((σ + lift)²)·Uᵀ = Σ, from D normals per item. */
-void gaussian_lowrank_sample(const ebm_energy *en, ebm_rng *rng, int64_t n, float *x) {
-  const lowrank_gaussian *g = en->self;
-  const int64_t D = g->dim, K = g->rank;
-  const double sigma = sqrt(g->sigma2);
-  double q[EBM_GAUSSIAN_LOWRANK_MAX_RANK];
-  for (int64_t i = 0; i < n; i++) {
-    float *xi = x + i * D;
-    ebm_rng_normal(rng, xi, D, 0.0f, 1.0f);
-    memset(q, 0, (size_t)K * sizeof *q);
-    for (int64_t r = 0; r < D; r++) {
-      const double *ur = g->u + r * K, eps = xi[r];
-      for (int64_t k = 0; k < K; k++) q[k] += eps * ur[k];
-    }
-    for (int64_t k = 0; k < K; k++) q[k] *= g->lift[k];
-    for (int64_t r = 0; r < D; r++) {
-      const double *ur = g->u + r * K;
-      double v = g->mean[r] + sigma * xi[r];
-      for (int64_t k = 0; k < K; k++) v += ur[k] * q[k];
-      xi[r] = (float)v;
-    }
-  }
-}
 
 double gaussian_lowrank_log_z(const ebm_energy *en) { return ((const lowrank_gaussian *)en->self)->log_z; }

@@ -93,8 +93,10 @@ static ebm_status subspace_mixture_eval(void *self, const float *x, const ebm_co
   return EBM_OK;
 }
 
-ebm_status subspace_mixture_sample(const ebm_energy *en, ebm_rng *rng, int64_t n, float *x) {
-  const subspace_mixture *s = en->self;
+/* The draw (ebm_energy.draw): a component, its coordinates c in the
+ * subspace, then x = μ + σε + U(c − σUᵀε). */
+static ebm_status subspace_mixture_draw(void *self, ebm_rng *rng, int64_t n, float *x) {
+  const subspace_mixture *s = self;
   const int64_t D = s->dim, r = s->rank;
   const double sigma = sqrt(s->sigma2);
   float *c = malloc((size_t)r * sizeof *c);
@@ -167,6 +169,7 @@ ebm_status ebm_subspace_mixture_fit(const float *x, int64_t n, int64_t dim, int6
   en->item_shape[0] = dim;
   en->eval = subspace_mixture_eval;
   en->destroy = subspace_mixture_destroy;
+  en->draw = subspace_mixture_draw;
   en->self = s;
   *out = en;
   free(coords), free(d), free(c);

@@ -94,7 +94,7 @@ ebm_status ebm_recovery_level0_energy(const ebm_energy *inner, const ebm_recover
   l->inner = inner;
   const float s1 = ebm_recovery_sigma(cfg, 1);
   for (int64_t i = 0; i < batch; i++) l->sigma[i] = s1;
-  *en = *inner;
+  ebm_energy_describe_like(en, inner);
   en->max_batch = batch;
   en->needs_sigma = 0;
   en->eval = level0_eval;

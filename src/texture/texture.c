@@ -123,7 +123,7 @@ static ebm_status sampler_energy(const ebm_texture_config *cfg, ebm_net *net, eb
     return EBM_OK;
   }
   if (!(r = calloc(1, sizeof *r)) || !(wrap = ebm_energy_alloc())) goto nomem;
-  *wrap = *en;  /* shape, range, batch limit */
+  ebm_energy_describe_like(wrap, en); /* shape, range, batch limit */
   r->net = en;
   r->inv_var = 1.0 / ((double)cfg->ref_std * cfg->ref_std);
   r->item = ebm_energy_item_size(en);

@@ -173,6 +173,22 @@ TEST(cli_bench_langevin_reports_time_and_gflops) {
   CHECK_EQ_INT(r.code, 0);
   CHECK_CONTAINS(r.out, "\"langevin_step_ms\":");
   CHECK_CONTAINS(r.out, "\"forward_madds_per_item\":856128");
+  CHECK_CONTAINS(r.out, "\"paired_peak_pct\":null"); /* no rounds without --paired-peak */
+  cli_result_free(&r);
+  /* --paired-peak: a share of the sgemm round after each step, a positive number */
+  r = run_cli("bench langevin --arch uva-cnn --batch 2 --iters 3 --warmup 0 --paired-peak --json");
+  CHECK_EQ_INT(r.code, 0);
+  const char *p = strstr(r.out, "\"paired_peak_pct\":");
+  CHECK(p != NULL);
+  if (p) {
+    double share = strtod(p + strlen("\"paired_peak_pct\":"), NULL);
+    CHECK(share > 0.0 && share < 1000.0);
+  }
+  cli_result_free(&r);
+  r = run_cli("bench langevin --arch uva-cnn --batch 2 --iters 2 --warmup 0 --paired-peak");
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.out, "against the sgemm round run right after it");
+  CHECK_CONTAINS(r.out, "(median of 2)");
   cli_result_free(&r);
   expect(run_cli("bench langevin --iters 0"), 2, "--iters must be at least 1");
   expect(run_cli("bench langevin --arch nope"), 2, "unknown architecture preset 'nope'");
