@@ -21,6 +21,8 @@ static const layer_key edge_keys[] = {LK_OUT, LK_INT("k", neighbours, 1, EBM_POI
                                       LK_BOOL("bias", bias, 1), LK_END};
 
 typedef struct {
+  float *wt;              /* 2·C·out: the weight's halves transposed */
+  float *xt;              /* (max_batch, P, C + 1): clouds transposed, distances */
   float *a, *bw, *g;      /* (max_batch, P, out) each */
   int32_t *arg, *order;   /* (max_batch, P, out) and (max_batch, P) */
 } edge_state;
@@ -46,7 +48,9 @@ static ebm_status edge_build(ebm_net *net, layer *l, const layer_spec *ls, scrat
   if (!e) return EBM_ERR_NOMEM;
   const int64_t per = net->max_batch * p * out;
   float *arg = NULL, *order = NULL; /* int32 arrays in float-sized slots */
-  if ((st = net_alloc_floats(net, &e->a, per, where)) || (st = net_alloc_floats(net, &e->bw, per, where)) ||
+  if ((st = net_alloc_floats(net, &e->wt, 2 * c * out, where)) ||
+      (st = net_alloc_floats(net, &e->xt, net->max_batch * p * (c + 1), where)) ||
+      (st = net_alloc_floats(net, &e->a, per, where)) || (st = net_alloc_floats(net, &e->bw, per, where)) ||
       (st = net_alloc_floats(net, &e->g, per, where)) || (st = net_alloc_floats(net, &arg, per, where)) ||
       (st = net_alloc_floats(net, &order, net->max_batch * p, where)))
     return st;
@@ -66,7 +70,7 @@ static void edge_forward(ebm_net *net, layer *l, int64_t n, const ebm_cond *cond
   edge_state *e = l->priv;
   const float *b = l->op.bias >= 0 ? net_param_data(net, l->op.bias) : NULL;
   ebm_point_edge_forward(n, l->in_shape[1], l->in_shape[2], l->op.out, l->spec->neighbours, x,
-                         net_param_data(net, l->op.weight), b, e->a, e->bw, e->arg, e->order, l->out);
+                         net_param_data(net, l->op.weight), b, e->wt, e->xt, e->a, e->bw, e->arg, e->order, l->out);
 }
 
 // dy is (n, 1, P, out); dx is (n, 1, P, C)

@@ -89,7 +89,9 @@ void ebm_point_affine_backward(int64_t n, int64_t p, int64_t c, const float *x, 
  * are exact duplicates aside: the pull goes to one of them). The max's
  * gradient goes to the first neighbour in that value order holding it.
  *
- * Forward overwrites y (n, p, out), a and bw scratch (n, p, out: A and B), arg
+ * Forward overwrites y (n, p, out), wt scratch (2·c·out: the halves of w
+ * transposed), xt scratch (n·p·(c + 1): each cloud transposed, and its
+ * distances), a and bw scratch (n, p, out: A and B), arg
  * (n, p, out: the point giving each max) and order (n, p). Backward
  * overwrites dx (n, p, c), uses g (n, p, out) as scratch, and ACCUMULATES
  * dw (out, 2c) and db (out) when not NULL (parameter gradients, summed in
@@ -98,8 +100,8 @@ void ebm_point_affine_backward(int64_t n, int64_t p, int64_t c, const float *x, 
  * threads, each computed alone: identical at any thread count. */
 #define EBM_POINT_EDGE_MAX_K 64
 void ebm_point_edge_forward(int64_t n, int64_t p, int64_t c, int64_t out, int64_t k, const float *x,
-                            const float *w, const float *b, float *a, float *bw, int32_t *arg,
-                            int32_t *order, float *y);
+                            const float *w, const float *b, float *wt, float *xt, float *a, float *bw,
+                            int32_t *arg, int32_t *order, float *y);
 void ebm_point_edge_backward(int64_t n, int64_t p, int64_t c, int64_t out, const float *x, const float *w,
                              const int32_t *arg, const int32_t *order, const float *dy, float *g, float *dx,
                              float *dw, float *db);

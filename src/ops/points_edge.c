@@ -12,6 +12,8 @@
 typedef struct {
   int64_t p, c, out, k;
   const float *x, *w, *b, *dy;
+  const float *wdt, *w2t;   /* (W₁ − W₂)ᵀ and W₂ᵀ, c × out */
+  float *xt, *dist;         /* per item: its features transposed (c × p), distances (p) */
   float *a, *bw, *y, *g, *dx;
   int32_t *arg, *order;
   const int32_t *carg, *corder;
@@ -30,33 +32,42 @@ static void run_items(edge_job *j, int64_t n, ebm_range_fn fn) {
   else ebm_parallel_for(n, 1, fn, j);
 }
 
-/* One cloud: A, B per point; each point's neighbours; y = A + max B. */
+/* One cloud: A, B per point; each point's neighbours; y = A + max B. Every
+ * point runs the same loops (sums in feature order, lanes across outputs
+ * or candidates), so its values do not depend on its position. */
 static void forward_item(const edge_job *j, int64_t t) {
-  const int64_t p = j->p, c = j->c, out = j->out, k = j->k, c2 = 2 * c;
+  const int64_t p = j->p, c = j->c, out = j->out, k = j->k;
   const float *x = j->x + t * p * c;
   float *a = j->a + t * p * out, *bw = j->bw + t * p * out, *y = j->y + t * p * out;
+  float *xt = j->xt + t * p * c, *dist = j->dist + t * p;
   int32_t *arg = j->arg + t * p * out, *order = j->order + t * p;
-  for (int64_t i = 0; i < p; i++)
-    for (int64_t o = 0; o < out; o++) {
-      const float *w1 = j->w + o * c2, *w2 = w1 + c;
-      float av = j->b ? j->b[o] : 0.0f, bv = 0.0f;
-      for (int64_t q = 0; q < c; q++) {
-        av += (w1[q] - w2[q]) * x[i * c + q];
-        bv += w2[q] * x[i * c + q];
-      }
-      a[i * out + o] = av;
-      bw[i * out + o] = bv;
+  for (int64_t i = 0; i < p; i++) {
+    float *restrict ai = a + i * out, *restrict bi = bw + i * out;
+    for (int64_t o = 0; o < out; o++) ai[o] = j->b ? j->b[o] : 0.0f, bi[o] = 0.0f;
+    for (int64_t q = 0; q < c; q++) {
+      const float xq = x[i * c + q];
+      const float *restrict wd = j->wdt + q * out, *restrict w2 = j->w2t + q * out;
+      for (int64_t o = 0; o < out; o++) ai[o] += wd[o] * xq, bi[o] += w2[o] * xq;
     }
+  }
+  for (int64_t q = 0; q < c; q++)
+    for (int64_t s = 0; s < p; s++) xt[q * p + s] = x[s * c + q];
   float nd[EBM_POINT_EDGE_MAX_K];
   int32_t ni[EBM_POINT_EDGE_MAX_K];
   for (int64_t i = 0; i < p; i++) {
+    for (int64_t s = 0; s < p; s++) dist[s] = 0.0f;
+    for (int64_t q = 0; q < c; q++) {
+      const float xi = x[i * c + q];
+      const float *restrict row = xt + q * p;
+      for (int64_t s = 0; s < p; s++) {
+        const float e = row[s] - xi;
+        dist[s] += e * e;
+      }
+    }
     int64_t m = 0;
     for (int64_t s = 0; s < p; s++) {
-      float d = 0.0f;
-      for (int64_t q = 0; q < c; q++) {
-        const float e = x[s * c + q] - x[i * c + q];
-        d += e * e;
-      }
+      const float d = dist[s];
+      if (m == k && d > nd[k - 1]) continue; /* the common case: farther than the k-th */
       /* insert (d, s) into the sorted list: by distance, then by value */
       int64_t at = m;
       while (at > 0 && (d < nd[at - 1] || (d == nd[at - 1] && compare_values(x + s * c, x + ni[at - 1] * c, c) < 0)))
@@ -67,14 +78,18 @@ static void forward_item(const edge_job *j, int64_t t) {
       nd[at] = d, ni[at] = (int32_t)s;
       if (m < k) m++;
     }
-    for (int64_t o = 0; o < out; o++) {
-      float best = bw[ni[0] * out + o];
-      int32_t who = ni[0];
-      for (int64_t r = 1; r < m; r++)
-        if (bw[ni[r] * out + o] > best) best = bw[ni[r] * out + o], who = ni[r];
-      y[i * out + o] = a[i * out + o] + best;
-      arg[i * out + o] = who;
+    /* the max over the list in its order: the first holding it wins */
+    float *restrict yi = y + i * out;
+    int32_t *restrict gi = arg + i * out;
+    const float *restrict b0 = bw + ni[0] * out;
+    for (int64_t o = 0; o < out; o++) yi[o] = b0[o], gi[o] = ni[0];
+    for (int64_t r = 1; r < m; r++) {
+      const float *restrict br = bw + ni[r] * out;
+      const int32_t who = ni[r];
+      for (int64_t o = 0; o < out; o++)
+        if (br[o] > yi[o]) yi[o] = br[o], gi[o] = who;
     }
+    for (int64_t o = 0; o < out; o++) yi[o] += a[i * out + o];
   }
   /* the points in the order of their values, for the backward sums */
   for (int64_t i = 0; i < p; i++) {
@@ -93,10 +108,16 @@ static void forward_items(void *ctx, int64_t begin, int64_t end, int tid) {
 }
 
 void ebm_point_edge_forward(int64_t n, int64_t p, int64_t c, int64_t out, int64_t k, const float *x,
-                            const float *w, const float *b, float *a, float *bw, int32_t *arg,
-                            int32_t *order, float *y) {
-  edge_job j = {.p = p, .c = c, .out = out, .k = k, .x = x, .w = w, .b = b, .a = a, .bw = bw, .y = y,
-                .arg = arg, .order = order};
+                            const float *w, const float *b, float *wt, float *xt, float *a, float *bw,
+                            int32_t *arg, int32_t *order, float *y) {
+  float *wdt = wt, *w2t = wt + c * out;
+  for (int64_t o = 0; o < out; o++)
+    for (int64_t q = 0; q < c; q++) {
+      wdt[q * out + o] = w[o * 2 * c + q] - w[o * 2 * c + c + q];
+      w2t[q * out + o] = w[o * 2 * c + c + q];
+    }
+  edge_job j = {.p = p, .c = c, .out = out, .k = k, .x = x, .w = w, .b = b, .wdt = wdt, .w2t = w2t, .xt = xt,
+                .dist = xt + n * p * c, .a = a, .bw = bw, .y = y, .arg = arg, .order = order};
   run_items(&j, n, forward_items);
 }
 
