@@ -11,14 +11,15 @@
  * it is monotone (a ReLU), so the layer stops at the max and the preset's
  * swish follows it. A point's features now say how its neighbourhood lies
  * — a face is flat, a ring bends — where point_linear sees the point alone.
- * Keys: "out", "k" (16; at most P and 64), "bias". Exactly invariant to the
+ * Keys: "out", "k" (16; at most P and 64), "bias", "spectral_norm" (the
+ * [out, 2C] weight normalised as a linear's). Exactly invariant to the
  * order of the points (ops/points.h: neighbours chosen by distance, then by
  * value), so pooled energies are too. */
 #include "nn/nn_internal.h"
 #include "ops/points.h"
 
 static const layer_key edge_keys[] = {LK_OUT, LK_INT("k", neighbours, 1, EBM_POINT_EDGE_MAX_K, 16),
-                                      LK_BOOL("bias", bias, 1), LK_END};
+                                      LK_BIAS_SN, LK_END};
 
 typedef struct {
   float *wt;              /* 2·C·out: the weight's halves transposed */
@@ -41,7 +42,7 @@ static ebm_status edge_build(ebm_net *net, layer *l, const layer_spec *ls, scrat
   memset(&l->op, 0, sizeof l->op);
   l->op.in = 2 * c;
   l->op.out = out;
-  if ((st = wop_create(net, l, &l->op, l->name, 0, ls->bias, sz))) return st;
+  if ((st = wop_create(net, l, &l->op, l->name, ls->spectral_norm, ls->bias, sz))) return st;
   /* per point: A and B (2C·out), the max over k, the distances to all P */
   l->flops = (double)p * (double)(2 * c * out + ls->neighbours * out + p * c);
   edge_state *e = net_alloc(net, 1, sizeof *e, where);
@@ -70,7 +71,7 @@ static void edge_forward(ebm_net *net, layer *l, int64_t n, const ebm_cond *cond
   edge_state *e = l->priv;
   const float *b = l->op.bias >= 0 ? net_param_data(net, l->op.bias) : NULL;
   ebm_point_edge_forward(n, l->in_shape[1], l->in_shape[2], l->op.out, l->spec->neighbours, x,
-                         net_param_data(net, l->op.weight), b, e->wt, e->xt, e->a, e->bw, e->arg, e->order, l->out);
+                         wop_weight(net, &l->op), b, e->wt, e->xt, e->a, e->bw, e->arg, e->order, l->out);
 }
 
 // dy is (n, 1, P, out); dx is (n, 1, P, C)
@@ -78,18 +79,22 @@ static const float *edge_backward(ebm_net *net, layer *l, int64_t n, const ebm_c
                                   float *dx, int need_dx, int want_params) {
   (void)cond, (void)need_dx;
   edge_state *e = l->priv;
-  float *dw = want_params ? net_param_grad(net, l->op.weight) : NULL;
+  /* Under spectral norm dL/dW goes to scratch, which sn_backward maps to
+   * dL/dW_orig (as wop_backward does). */
+  float *dw = !want_params ? NULL : l->op.sn ? net->dw : net_param_grad(net, l->op.weight);
   float *db = want_params && l->op.bias >= 0 ? net_param_grad(net, l->op.bias) : NULL;
-  ebm_point_edge_backward(n, l->in_shape[1], l->in_shape[2], l->op.out, l->in, net_param_data(net, l->op.weight),
+  if (dw && l->op.sn) memset(dw, 0, (size_t)(l->op.in * l->op.out) * sizeof(float));
+  ebm_point_edge_backward(n, l->in_shape[1], l->in_shape[2], l->op.out, l->in, wop_weight(net, &l->op),
                           e->arg, e->order, dy, e->g, dx, dw, db);
+  if (dw && l->op.sn) sn_backward(net, &l->op);
   return dx;
 }
 
 static void edge_detail(const ebm_net *net, const layer *l, char *buf, size_t size) {
   (void)net;
-  snprintf(buf, size, "%lld points, k %lld, [x, xj-x] %lld->%lld, max%s", (long long)l->in_shape[1],
-           (long long)l->spec->neighbours, (long long)(2 * l->in_shape[2]), (long long)l->spec->out,
-           l->spec->bias ? "" : ", no bias");
+  int k = snprintf(buf, size, "%lld points, k %lld, [x, xj-x] %lld->%lld, max", (long long)l->in_shape[1],
+                   (long long)l->spec->neighbours, (long long)(2 * l->in_shape[2]), (long long)l->spec->out);
+  if (k > 0 && (size_t)k < size) detail_bias_sn(l->spec, buf + k, size - (size_t)k);
 }
 
 const layer_kind layer_point_edge_conv = {"point_edge_conv", edge_keys, 1, 0, edge_build, layer_wop_init,

@@ -31,6 +31,20 @@ TEST(point_edge_conv_grads_match_fd) {
   check_fd(EDGE_NET(6, 6, ",\"max\":false"), 2, 5102); /* k = P: every point */
 }
 
+TEST(point_edge_conv_with_spectral_norm_grads_match_fd) {
+  /* W = W_orig / σ: the weight gradient goes through sn_backward */
+  const char *json = "{\"input\":[1,8,3],\"spectral_norm\":true,\"layers\":[{\"type\":\"point_edge_conv\","
+                     "\"name\":\"a\",\"out\":4,\"k\":3},{\"type\":\"swish\"},{\"type\":\"point_pool\"},"
+                     "{\"type\":\"linear\",\"name\":\"l\",\"out\":1,\"spectral_norm\":false}]}";
+  ebm_net *net = nt_build(json, 1, 5105);
+  CHECK_EQ_STR(ebm_net_param(net, 0)->name, "a.weight_orig");
+  ebm_layer_info info;
+  REQUIRE_OK(ebm_net_layer_info(net, 0, &info));
+  CHECK_CONTAINS(info.detail, "max sn");
+  ebm_net_free(net);
+  check_fd(json, 2, 5106);
+}
+
 TEST(preset_dgcnn_grads_match_fd) {
   check_fd("{\"preset\":\"dgcnn\",\"in_dim\":10,\"width\":4,\"k\":4}", 2, 5110);
   check_fd("{\"preset\":\"dgcnn\",\"in_dim\":10,\"width\":4,\"k\":3,\"classes\":3}", 3, 5111);
