@@ -26,10 +26,10 @@ static int run_init(int argc, char **argv) {
   int classes = 0, in_dim = 0, width = 0, depth = -1, force = 0;
   int64_t seed = 0;
   cli_opt opts[] = {
-      {"arch", OPT_STRING, &arch, "PRESET", "mlp, uva-cnn, igebm-mnist, igebm-cifar, pointnet, video-convnet, video-st, voxelnet or jem-cnn"},
+      {"arch", OPT_STRING, &arch, "PRESET", "mlp, uva-cnn, igebm-mnist, igebm-cifar, pointnet, dgcnn, video-convnet, video-st, voxelnet or jem-cnn"},
       {"arch-json", OPT_PATH_IN, &arch_json, "FILE", "architecture JSON instead of a preset"},
-      {"classes", OPT_INT, &classes, "K", "class-conditional with K classes (igebm-*, mlp, pointnet, voxelnet, video-convnet)"},
-      {"in-dim", OPT_INT, &in_dim, "D", "input size of 'mlp' (0 = 2), points per cloud of 'pointnet' (0 = 128)"},
+      {"classes", OPT_INT, &classes, "K", "class-conditional with K classes (igebm-*, mlp, pointnet, dgcnn, voxelnet, video-convnet)"},
+      {"in-dim", OPT_INT, &in_dim, "D", "input size of 'mlp' (0 = 2), points per cloud of 'pointnet' / 'dgcnn' (0 = 128)"},
       {"width", OPT_INT, &width, "W", "base width of the preset (0 = the preset's)"},
       {"depth", OPT_INT, &depth, "L", "hidden layers of 'mlp' (-1 = 2)"},
       {"seed", OPT_INT64, &seed, "S", "random seed of the initialisation"},
@@ -88,7 +88,7 @@ fail:
 CLI_COMMAND(init, "init", "(--arch PRESET | --arch-json FILE) --out MODEL.safetensors [options]",
             "write a freshly initialised energy network",
             "Builds a network from a preset (mlp, uva-cnn, igebm-mnist, igebm-cifar, pointnet,\n"
-            "video-convnet, video-st, voxelnet, jem-cnn) or an\n"
+            "dgcnn, video-convnet, video-st, voxelnet, jem-cnn) or an\n"
             "architecture JSON, initialises it as PyTorch does (kaiming-uniform weights,\n"
             "uniform biases) from --seed, and writes it as a safetensors checkpoint with\n"
             "PyTorch parameter names and the architecture in its metadata.",

@@ -171,14 +171,14 @@ static ebm_status train_cli_build(train_cli *c) {
   f->sample_count = 64;
   const cli_opt verb[] = {
       {"data", OPT_SPEC_IN, &f->data, "SPEC", "training data (fashion-mnist, mnist, npy:FILE, toy:NAME)"},
-      {"arch", OPT_STRING, &f->arch, "ARCH", "mlp | uva-cnn | igebm-mnist | igebm-cifar | pointnet | video-convnet | video-st | voxelnet | jem-cnn, JSON or @FILE"},
+      {"arch", OPT_STRING, &f->arch, "ARCH", "mlp | uva-cnn | igebm-mnist | igebm-cifar | pointnet | dgcnn | video-convnet | video-st | voxelnet | jem-cnn, JSON or @FILE"},
       {"init-from", OPT_PATH_IN, &f->init_from, "CKPT", "start from this network checkpoint's weights and "
                                                          "architecture instead of --arch (fine-tuning: new optimiser, "
                                                          "buffer and step count)"},
       {"width", OPT_INT, &f->width, "W", "preset width (0: the preset's)"},
       {"depth", OPT_INT, &f->depth, "D", "mlp hidden layers (-1: the preset's)"},
       {"preset", OPT_STRING, &f->preset, "NAME", "recipe for the settings not given: auto (fits the data: toy-2d, "
-                                                 "vectors or images = igebm; --arch pointnet, voxelnet or video-st: its own) | igebm (Du & Mordatch) | uva "
+                                                 "vectors or images = igebm; --arch pointnet, dgcnn, voxelnet or video-st: its own) | igebm (Du & Mordatch) | uva "
                                                  "(bench/torch_reference.py) | fresh (uva with short-run chains "
                                                  "from the data's Gaussian, lr 5e-4: best fresh samples measured)"},
       {"epochs", OPT_DOUBLE, &f->epochs, "E", "train this many passes over the data instead of --iters"},
@@ -402,7 +402,7 @@ static ebm_status resolve_arch(const train_flags *f, const ebm_dataset *ds, cons
     cJSON_AddStringToObject(c, "preset", f->arch);
     if (cfg->conditional) cJSON_AddNumberToObject(c, "classes", ds->num_classes);
     if (strcmp(f->arch, "mlp") == 0) cJSON_AddNumberToObject(c, "in_dim", (double)ebm_tensor_row_size(ds->x));
-    if (strcmp(f->arch, "pointnet") == 0 && ds->x->ndim >= 3) /* clouds of P points: items [1,] P, 3 */
+    if ((strcmp(f->arch, "pointnet") == 0 || strcmp(f->arch, "dgcnn") == 0) && ds->x->ndim >= 3) /* clouds of P points: items [1,] P, 3 */
       cJSON_AddNumberToObject(c, "in_dim", (double)ds->x->shape[ds->x->ndim - 2]);
     if (f->width > 0) cJSON_AddNumberToObject(c, "width", f->width);
     if (f->depth >= 0) cJSON_AddNumberToObject(c, "depth", f->depth);
@@ -805,5 +805,8 @@ CLI_COMMAND(train, "train", "--data SPEC (--arch ARCH | --method flow) --out RUN
             "mlp-generator, C×H×W images uva-cnn and conv-generator on the data's shape and range, 1×32³\n"
             "voxel grids (a 5-D .npy) voxelnet and voxel-generator, 1×16×64×64 videos video-st and\n"
             "video-generator, 1×P×3 point clouds (an (n, P, 3) .npy) pointnet and point-generator (one\n"
-            "line says which), each with its energy preset's recipe (pointnet's, voxelnet's λ 100, ...).",
+            "line says which), each with its energy preset's recipe (pointnet's, voxelnet's λ 100, ...).\n"
+            "For clouds, --arch dgcnn (edge convolutions over each point's k nearest neighbours) and\n"
+            "--generator '{\"preset\":\"point-folding-generator\",\"shape\":[1,P,3]}' (one shared map of z and\n"
+            "a fixed 2-D grid point: a folded surface) are the neighbourhood-aware alternatives.",
             run_train)

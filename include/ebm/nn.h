@@ -37,12 +37,16 @@ typedef struct {
 /* ------------------------------------------------------------ building */
 
 /* The architecture JSON of a preset: "mlp", "uva-cnn", "igebm-mnist",
- * "igebm-cifar", "video-convnet", "video-st", "voxelnet" (1×16×64×64 videos
+ * "igebm-cifar", "pointnet" and "dgcnn" (point-cloud energies on 1×P×3, P = in_dim or 128;
+ * dgcnn's first two per-point maps are edge convolutions over each point's k nearest
+ * neighbours, {"preset": "dgcnn", "k": K}, 16 by default), "video-convnet", "video-st", "voxelnet" (1×16×64×64 videos
  * and 1×32³ voxels, folded to [C·D, H, W]: see conv3d; video-st's per-frame
  * convs use conv3d's "kernel_depth": 1, then two temporal convs), and the generators "mlp-generator" (z → 2-D
  * points), "voxel-generator" (z → 1×32³ voxel grids in [0, 1]),
  * "video-generator" (z → 1×16×64×64 videos in [0, 1]), "point-generator" (z → a cloud 1×P×3 in [-1, 1]
- * by an MLP; {"preset": "point-generator", "shape": [1, P, 3]} sets P, 128 by default) and "conv-generator" (z → 1×28×28 images; the compact JSON form {"preset":
+ * by an MLP; {"preset": "point-generator", "shape": [1, P, 3]} sets P, 128 by default),
+ * "point-folding-generator" (the same cloud as one shared map of z and a fixed 2-D grid point per
+ * output point: FoldingNet's folded surface) and "conv-generator" (z → 1×28×28 images; the compact JSON form {"preset":
  * "conv-generator", "in_dim": D, "shape": [C, H, W], "range": [0, 1]} fits it to other
  * images, and "shape" / "range" do the same for uva-cnn's input). `num_classes` > 0 adds class
  * conditioning (where the preset supports it). `in_dim` is the vector size for "mlp" (0 = 2),

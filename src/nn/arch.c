@@ -302,18 +302,20 @@ static ebm_status get_numbers(const cJSON *obj, const char *key, int max, double
 
 /* The compact {"preset": ...} form → full JSON text. */
 static ebm_status expand_compact(const cJSON *root, char **full) {
-  static const char *const allowed[] = {"preset", "classes", "in_dim", "width", "depth", "shape", "range", NULL};
+  static const char *const allowed[] = {"preset", "classes", "in_dim", "width", "depth", "k", "shape", "range", NULL};
   ebm_status st = check_keys(root, allowed, "top level");
   if (st) return st;
   const cJSON *preset = cJSON_GetObjectItemCaseSensitive(root, "preset");
   if (!cJSON_IsString(preset)) return ebm_set_error(EBM_ERR_ARG, "architecture: 'preset' must be a string");
-  int64_t classes = 0, in_dim = 0, width = 0, depth = -1;
+  int64_t classes = 0, in_dim = 0, width = 0, depth = -1, k = 0;
   if ((st = get_int(root, "classes", 0, 1 << 20, &classes, "top level"))) return st;
   /* 0 (in_dim, width) and -1 (depth) mean "the preset's default". */
   if ((st = get_int(root, "in_dim", 0, 1 << 24, &in_dim, "top level"))) return st;
   if ((st = get_int(root, "width", 0, 1 << 16, &width, "top level"))) return st;
   if ((st = get_int(root, "depth", -1, 64, &depth, "top level"))) return st;
-  preset_opts o = {.classes = (int)classes, .in_dim = (int)in_dim, .width = (int)width, .depth = (int)depth};
+  if ((st = get_int(root, "k", 0, 64, &k, "top level"))) return st;
+  preset_opts o = {.classes = (int)classes, .in_dim = (int)in_dim, .width = (int)width, .depth = (int)depth,
+                   .k = (int)k};
   double shape[3], range[2];
   int nrange = 0;
   if ((st = get_numbers(root, "shape", 3, shape, &o.shape_ndim))) return st;

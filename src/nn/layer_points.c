@@ -24,7 +24,15 @@
  *               point of a cloud of that class: 1×P×C → 1×P×C,
  *               "<name>.gain" / "<name>.bias" [classes, C] (class_affine's
  *               names; class_affine itself would take the leading 1 as the
- *               channel axis and give all C features one gain). */
+ *               channel axis and give all C features one gain).
+ * point_grid    FoldingNet's grid (Yang et al. 2018), the generator side: a
+ *               vector of C features (a cloud's code) → 1×P×(C + 2), point i
+ *               the code followed by u_i, the i-th point of a fixed r×(P/r)
+ *               grid on [-1, 1]² (r the largest divisor of P ≤ √P: 8×16 at
+ *               P = 128), row-major. The point_linear layers after it are
+ *               then one shared map (code, u) → point: the cloud is a
+ *               continuous image of a square, a 2-D surface. No parameters;
+ *               the code's gradient is the sum over the points. */
 #include "nn/nn_internal.h"
 #include "ops/points.h"
 
@@ -277,7 +285,78 @@ const layer_kind layer_point_class_affine = {"point_class_affine", point_class_a
                                              point_class_affine_forward, point_class_affine_backward,
                                              point_class_affine_detail, layer_per_item, NULL};
 
+/* --------------------------------------------------------- point_grid */
+
+static const layer_key point_grid_keys[] = {LK_INT_REQUIRED("points", points, 1, 1 << 16), LK_END};
+
+/* The grid's rows: the largest divisor of p not above √p. */
+static int64_t grid_rows(int64_t p) {
+  int64_t r = 1;
+  for (int64_t d = 1; d * d <= p; d++)
+    if (p % d == 0) r = d;
+  return r;
+}
+
+/* A coordinate of the grid: index a of m evenly spaced on [-1, 1] (0 when m = 1). */
+static float grid_coord(int64_t a, int64_t m) { return m > 1 ? (float)(-1.0 + 2.0 * (double)a / (double)(m - 1)) : 0.0f; }
+
+static ebm_status point_grid_build(ebm_net *net, layer *l, const layer_spec *ls, scratch_sizes *sz,
+                                   const char *where) {
+  (void)net, (void)sz;
+  ebm_status st = layer_need_ndim(l, 1, where, " (point_grid takes a vector: a cloud's code)");
+  if (st) return st;
+  l->out_ndim = 3;
+  l->out_shape[0] = 1;
+  l->out_shape[1] = ls->points;
+  l->out_shape[2] = l->in_shape[0] + 2;
+  return EBM_OK;
+}
+
+// x is (n, C); l->out is (n, 1, P, C + 2)
+static void point_grid_forward(ebm_net *net, layer *l, int64_t n, const ebm_cond *cond, const float *x) {
+  (void)net, (void)cond;
+  const int64_t c = l->in_shape[0], p = l->out_shape[1], rows = grid_rows(p), cols = p / rows;
+  for (int64_t i = 0; i < n; i++)
+    for (int64_t j = 0; j < p; j++) {
+      float *y = l->out + (i * p + j) * (c + 2);
+      memcpy(y, x + i * c, (size_t)c * sizeof *y);
+      y[c] = grid_coord(j / cols, rows);
+      y[c + 1] = grid_coord(j % cols, cols);
+    }
+}
+
+// dy is (n, 1, P, C + 2); dx is (n, C): the sum over the points, in their order
+static const float *point_grid_backward(ebm_net *net, layer *l, int64_t n, const ebm_cond *cond,
+                                        const float *dy, float *dx, int need_dx, int want_params) {
+  (void)net, (void)cond, (void)want_params;
+  if (!need_dx) return dx;
+  const int64_t c = l->in_shape[0], p = l->out_shape[1];
+  for (int64_t i = 0; i < n; i++) {
+    float *d = dx + i * c;
+    memset(d, 0, (size_t)c * sizeof *d);
+    for (int64_t j = 0; j < p; j++) {
+      const float *g = dy + (i * p + j) * (c + 2);
+      for (int64_t k = 0; k < c; k++) d[k] += g[k];
+    }
+  }
+  return dx;
+}
+
+static void point_grid_detail(const ebm_net *net, const layer *l, char *buf, size_t size) {
+  (void)net;
+  const int64_t p = l->out_shape[1], r = grid_rows(p);
+  snprintf(buf, size, "%lld features + a %lldx%lld grid on [-1,1]^2", (long long)l->in_shape[0], (long long)r,
+           (long long)(p / r));
+}
+
+const layer_kind layer_point_grid = {"point_grid", point_grid_keys, 0, 0, point_grid_build, NULL,
+                                     point_grid_forward, point_grid_backward, point_grid_detail,
+                                     layer_per_item, NULL};
+
+extern const layer_kind layer_point_edge_conv;
+
 int64_t ebm_net_cloud_points(const ebm_net *net) {
-  if (net->nlayers < 1 || net->layers[0].spec->kind != &layer_point_linear || net->layers[0].in_shape[2] != 3) return 0;
+  if (net->nlayers < 1 || net->layers[0].in_shape[2] != 3) return 0;
+  if (net->layers[0].spec->kind != &layer_point_linear && net->layers[0].spec->kind != &layer_point_edge_conv) return 0;
   return net->layers[0].in_shape[1];
 }

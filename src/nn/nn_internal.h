@@ -47,6 +47,8 @@ typedef struct {
   int act;                 /* act_kind: resblock activation */
   int classes, sigma;      /* cond_affine: use the class / the noise-level embedding */
   int pool_max, pool_mean, pool_sum; /* point_pool: which reductions over the points */
+  int64_t points;          /* point_grid: points of the grid (P) */
+  int64_t neighbours;      /* point_edge_conv: k nearest neighbours */
   double slope;            /* leaky ReLU slope */
   double conv2_init_std;   /* resblock: std of conv2's initial weights */
   int shape_ndim;          /* reshape target */
@@ -77,6 +79,7 @@ char *arch_spec_to_json(const arch_spec *spec);
  * image energy (uva-cnn), the output of conv-generator. */
 typedef struct {
   int classes, in_dim, width, depth;
+  int k;                   /* dgcnn: neighbours of its edge convolutions; 0 = 16 */
   int shape_ndim;
   int64_t shape[3];
   int has_range;

@@ -59,6 +59,21 @@
  *              what a start fitted to the clouds cannot, since their points
  *              are drawn independently and in random order (the same blob
  *              at every index). ≈ 0.18 M multiply-adds per cloud at W 256.
+ * point-folding-generator  the generator side of FoldingNet (Yang et al.
+ *              2018): z of D = in_dim (64) → 1×P×3 = "shape" ([1, 128, 3])
+ *              in [-1, 1], W = width (128):
+ *                net.0  linear D→W (the cloud's code), net.1 swish
+ *                net.2  point_grid: each of the P points gets the code and
+ *                       its own u_i of a fixed 8×16 grid on [-1, 1]²
+ *                net.3  point_linear W+2→W, net.4 swish
+ *                net.5  point_linear W→W, net.6 swish
+ *                net.7  point_linear W→3, net.8 tanh
+ *              Every point is the SAME map of (z, u_i), so a cloud is a
+ *              continuous image of a square: a surface (a box's faces, a
+ *              torus — a square with its edges glued), where
+ *              point-generator's rows per point can put each point
+ *              anywhere. One fold (FoldingNet's second, on (z, first fold),
+ *              is not built). ≈ 4.2 M multiply-adds per cloud at W 128.
  * uva-cnn      exactly CNNModel of bench/torch_reference.py (the PyTorch
  *              MNIST EBM tutorial), same parameter names: Conv(0) Swish(1)
  *              Conv(2) Swish(3) Conv(4) Swish(5) Conv(6) Swish(7) Flatten(8)
@@ -100,6 +115,15 @@
  *              point_pool, net.14 linear, net.15 class_affine, net.16
  *              swish, net.17 linear. Without classes the names and bits
  *              are the unconditional preset's (net.0 … net.12).
+ * dgcnn        the pointnet energy with its first two per-point maps made
+ *              edge convolutions (DGCNN, Wang et al. 2019): point_edge_conv
+ *              3→W and W→W over each point's k nearest neighbours (k =
+ *              "k", 16; the first in coordinates, the second in its
+ *              features), the rest and the names as pointnet's (net.0 and
+ *              net.2 the edge convolutions). A point's features then say
+ *              how its neighbourhood lies — flat on a face, bent on a ring —
+ *              under any rotation, where pointnet's see each point alone.
+ *              Takes classes as pointnet does.
  * jem-cnn      a 10-class classifier for JEM (Grathwohl et al. 2020) at
  *              MNIST size, a small wide-ResNet-style stack without spectral
  *              norm (JEM's WRN has none), swish, input 1×28×28 in [0, 1]:
@@ -244,17 +268,26 @@ static void build_volume_generator(preset_builder *b, int latent, int64_t w, int
   push_seq(b, "sigmoid");
 }
 
-/* point-generator (the header above): an MLP onto the cloud's 3P numbers. */
-static ebm_status build_point_generator(preset_builder *b, const preset_opts *o, int latent, int width) {
-  const int64_t points = o->shape_ndim ? o->shape[1] : 128;
+/* The points P of a cloud generator's "shape" [1, P, 3] (128 when not
+ * given), refusing other shapes and a range other than tanh's [-1, 1]. */
+static ebm_status cloud_generator_points(const char *preset, const preset_opts *o, int64_t *points) {
+  *points = o->shape_ndim ? o->shape[1] : 128;
   if (o->shape_ndim && (o->shape_ndim != 3 || o->shape[0] != 1 || o->shape[2] != 3)) {
     char given[64];
-    return ebm_set_error(EBM_ERR_ARG, "preset 'point-generator': shape must be a cloud [1, P, 3], got %s",
+    return ebm_set_error(EBM_ERR_ARG, "preset '%s': shape must be a cloud [1, P, 3], got %s", preset,
                          ebm_shape_str(o->shape_ndim, o->shape, given, sizeof given));
   }
   if (o->has_range && !(o->range_lo == -1 && o->range_hi == 1))
-    return ebm_set_error(EBM_ERR_ARG, "preset 'point-generator': range must be [-1, 1] (tanh), got [%g, %g]",
+    return ebm_set_error(EBM_ERR_ARG, "preset '%s': range must be [-1, 1] (tanh), got [%g, %g]", preset,
                          o->range_lo, o->range_hi);
+  return EBM_OK;
+}
+
+/* point-generator (the header above): an MLP onto the cloud's 3P numbers. */
+static ebm_status build_point_generator(preset_builder *b, const preset_opts *o, int latent, int width) {
+  int64_t points;
+  ebm_status st = cloud_generator_points("point-generator", o, &points);
+  if (st) return st;
   b->spec.input_ndim = 1;
   b->spec.input[0] = latent;
   for (int i = 0; i < 2; i++) {
@@ -265,6 +298,25 @@ static ebm_status build_point_generator(preset_builder *b, const preset_opts *o,
   layer_spec *ls = push_seq(b, "reshape");
   ls->shape_ndim = 3;
   ls->shape[0] = 1, ls->shape[1] = points, ls->shape[2] = 3;
+  push_seq(b, "tanh");
+  return EBM_OK;
+}
+
+/* point-folding-generator (the header above): one shared map (code, u) → point. */
+static ebm_status build_point_folding_generator(preset_builder *b, const preset_opts *o, int latent, int width) {
+  int64_t points;
+  ebm_status st = cloud_generator_points("point-folding-generator", o, &points);
+  if (st) return st;
+  b->spec.input_ndim = 1;
+  b->spec.input[0] = latent;
+  push_seq(b, "linear")->out = width;
+  push_seq(b, "swish");
+  push_seq(b, "point_grid")->points = points;
+  for (int i = 0; i < 2; i++) {
+    push_seq(b, "point_linear")->out = width;
+    push_seq(b, "swish");
+  }
+  push_seq(b, "point_linear")->out = 3;
   push_seq(b, "tanh");
   return EBM_OK;
 }
@@ -308,7 +360,9 @@ static void build_jem_cnn(preset_builder *b, int64_t w) {
   push(b, "linear", "dense")->out = 10;
 }
 
-static void build_pointnet(preset_builder *b, int points, int width, int classes) {
+/* pointnet, and dgcnn (edge_k > 0): its first two per-point maps are edge
+ * convolutions over each point's edge_k nearest neighbours. */
+static void build_pointnet(preset_builder *b, int points, int width, int classes, int edge_k) {
   b->spec.input_ndim = 3;
   b->spec.input[0] = 1;
   b->spec.input[1] = points;
@@ -325,7 +379,9 @@ static void build_pointnet(preset_builder *b, int points, int width, int classes
       push_seq(b, "point_cat_pool");
       continue;
     }
-    push_seq(b, "point_linear")->out = widths[i];
+    layer_spec *ls = push_seq(b, edge_k > 0 && i < 2 ? "point_edge_conv" : "point_linear");
+    ls->out = widths[i];
+    if (edge_k > 0 && i < 2) ls->neighbours = edge_k;
     if (classes > 0) push_seq(b, "point_class_affine");
     push_seq(b, "swish");
   }
@@ -417,6 +473,7 @@ enum {
   TAKES_CLOUD_SHAPE = 4, /* "shape" [1, P, 3] and "range" of a cloud */
   TAKES_DEPTH = 8,       /* mlp's hidden layers */
   TAKES_CLASSES = 16,
+  TAKES_K = 32,          /* dgcnn's neighbours */
 };
 
 static int width_or(const preset_opts *o, int def) { return o->width > 0 ? o->width : def; }
@@ -461,6 +518,10 @@ static ebm_status make_point_generator(preset_builder *b, const preset_opts *o) 
   return build_point_generator(b, o, latent_or(o), width_or(o, 256));
 }
 
+static ebm_status make_point_folding_generator(preset_builder *b, const preset_opts *o) {
+  return build_point_folding_generator(b, o, latent_or(o), width_or(o, 128));
+}
+
 static ebm_status make_uva_cnn(preset_builder *b, const preset_opts *o) {
   build_uva_cnn(b, o, width_or(o, 32));
   return EBM_OK;
@@ -481,7 +542,15 @@ static ebm_status make_igebm_cifar(preset_builder *b, const preset_opts *o) {
 }
 
 static ebm_status make_pointnet(preset_builder *b, const preset_opts *o) {
-  build_pointnet(b, o->in_dim > 0 ? o->in_dim : 128, width_or(o, 64), o->classes);
+  build_pointnet(b, o->in_dim > 0 ? o->in_dim : 128, width_or(o, 64), o->classes, 0);
+  return EBM_OK;
+}
+
+static ebm_status make_dgcnn(preset_builder *b, const preset_opts *o) {
+  const int points = o->in_dim > 0 ? o->in_dim : 128, k = o->k > 0 ? o->k : 16;
+  if (k > points)
+    return ebm_set_error(EBM_ERR_ARG, "preset 'dgcnn': k = %d neighbours is more than the cloud's %d points", k, points);
+  build_pointnet(b, points, width_or(o, 64), o->classes, k);
   return EBM_OK;
 }
 
@@ -518,11 +587,13 @@ static const struct {
     {"voxel-generator", TAKES_IN_DIM, NULL, make_voxel_generator},
     {"video-generator", TAKES_IN_DIM, NULL, make_video_generator},
     {"point-generator", TAKES_IN_DIM | TAKES_CLOUD_SHAPE, NULL, make_point_generator},
+    {"point-folding-generator", TAKES_IN_DIM | TAKES_CLOUD_SHAPE, NULL, make_point_folding_generator},
     {"uva-cnn", TAKES_SHAPE, "is the unconditional CNNModel of the PyTorch reference; it takes no classes",
      make_uva_cnn},
     {"igebm-mnist", TAKES_CLASSES, NULL, make_igebm_mnist},
     {"igebm-cifar", TAKES_CLASSES, NULL, make_igebm_cifar},
     {"pointnet", TAKES_IN_DIM | TAKES_CLASSES, NULL, make_pointnet},
+    {"dgcnn", TAKES_IN_DIM | TAKES_CLASSES | TAKES_K, NULL, make_dgcnn},
     {"video-convnet", TAKES_CLASSES, NULL, make_video_convnet},
     {"video-st", 0, NULL, make_video_st},
     {"voxelnet", TAKES_CLASSES, NULL, make_voxelnet},
@@ -542,14 +613,16 @@ static const char *preset_names(void) {
 static ebm_status check_takes(const char *name, int takes, const char *no_classes, const preset_opts *o) {
   if (!(takes & TAKES_IN_DIM) && o->in_dim > 0)
     return ebm_set_error(EBM_ERR_ARG, "preset '%s' takes images; in_dim is only for 'mlp', the generators' latent "
-                                      "and 'pointnet' (points per cloud)", name);
+                                      "and 'pointnet' / 'dgcnn' (points per cloud)", name);
   if (!(takes & (TAKES_SHAPE | TAKES_CLOUD_SHAPE)) && (o->shape_ndim || o->has_range))
     return ebm_set_error(EBM_ERR_ARG, "preset '%s' has a fixed input; shape and range are only for 'uva-cnn', "
-                                      "'conv-generator' and 'point-generator'", name);
+                                      "'conv-generator' and the point generators", name);
   if ((takes & TAKES_SHAPE) && o->shape_ndim && o->shape_ndim != 3)
     return ebm_set_error(EBM_ERR_ARG, "preset '%s': shape must be [C, H, W], got %d numbers", name, o->shape_ndim);
   if (!(takes & TAKES_DEPTH) && o->depth >= 0)
     return ebm_set_error(EBM_ERR_ARG, "preset '%s' has a fixed depth; depth is only for 'mlp'", name);
+  if (!(takes & TAKES_K) && o->k > 0)
+    return ebm_set_error(EBM_ERR_ARG, "preset '%s' takes no k; k (neighbours) is only for 'dgcnn'", name);
   if (!(takes & TAKES_CLASSES) && o->classes > 0)
     return ebm_set_error(EBM_ERR_ARG, "preset '%s' %s", name, no_classes ? no_classes : "takes no classes");
   return EBM_OK;

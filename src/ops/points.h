@@ -72,4 +72,38 @@ void ebm_point_affine_forward(int64_t n, int64_t p, int64_t c, const float *x, c
 void ebm_point_affine_backward(int64_t n, int64_t p, int64_t c, const float *x, const float *g,
                                const float *dy, float *dx, float *dg, float *db);
 
+/* EdgeConv (DGCNN, Wang et al. 2019) on clouds x (n, p, c): for point i,
+ * N(i) its k nearest points by Euclidean distance in the c features (itself
+ * included), and y_i[o] = max_{j ∈ N(i)} (W [x_i, x_j − x_i] + b)[o] — a
+ * Linear(2c, out) on each edge, max over the k edges; w is (out, 2c). It is
+ * computed as A_i + max_j B_j with A = (W₁ − W₂) x + b and B = W₂ x (W₁, W₂
+ * the halves of w), p·(2c·out + k·out + p·c) multiply-adds per cloud.
+ *
+ * Exact order invariance: distances are summed feature by feature in a fixed
+ * order; ties in distance are broken by the neighbours' VALUES
+ * (lexicographically), never by their index, so the chosen neighbours'
+ * values — and the max — do not depend on where the points sit. The
+ * backward pass sums each point's pull from the points whose max it holds
+ * in the order of their values (`order`, filled by the forward pass), so
+ * the input gradient too moves bit for bit with a permutation (points that
+ * are exact duplicates aside: the pull goes to one of them). The max's
+ * gradient goes to the first neighbour in that value order holding it.
+ *
+ * Forward overwrites y (n, p, out), wt scratch (2·c·out: the halves of w
+ * transposed), xt scratch (n·p·(c + 1): each cloud transposed, and its
+ * distances), a and bw scratch (n, p, out: A and B), arg
+ * (n, p, out: the point giving each max) and order (n, p). Backward
+ * overwrites dx (n, p, c), uses g (n, p, out) as scratch, and ACCUMULATES
+ * dw (out, 2c) and db (out) when not NULL (parameter gradients, summed in
+ * the points' order: outside the order-free promise, as point_linear's).
+ * k ≤ EBM_POINT_EDGE_MAX_K and k ≤ p. Items are shared by the pool's
+ * threads, each computed alone: identical at any thread count. */
+#define EBM_POINT_EDGE_MAX_K 64
+void ebm_point_edge_forward(int64_t n, int64_t p, int64_t c, int64_t out, int64_t k, const float *x,
+                            const float *w, const float *b, float *wt, float *xt, float *a, float *bw,
+                            int32_t *arg, int32_t *order, float *y);
+void ebm_point_edge_backward(int64_t n, int64_t p, int64_t c, int64_t out, const float *x, const float *w,
+                             const int32_t *arg, const int32_t *order, const float *dy, float *g, float *dx,
+                             float *dw, float *db);
+
 #endif

@@ -77,6 +77,7 @@ static const struct {
   void (*apply)(ebm_train_config *cfg);
 } preset_recipes[] = {
     {"pointnet", pointnet_recipe},
+    {"dgcnn", pointnet_recipe},
     {"voxelnet", voxelnet_recipe},
     {"video-st", video_st_recipe},
 };

@@ -394,6 +394,44 @@ TEST(cli_coop_trains_on_point_clouds_with_the_point_presets) {
   cli_result_free(&r);
 }
 
+/* The neighbourhood-aware pair: --arch dgcnn (edge convolutions) brings the
+ * pointnet recipe and --generator the folding generator; the checkpoint's
+ * generator folds a grid into 1×32×3 clouds and ebm sample draws them. */
+TEST(cli_coop_trains_on_point_clouds_with_dgcnn_and_the_folding_generator) {
+  char data[512], run[512];
+  snprintf(data, sizeof data, "%s", test_path("clouds.npy"));
+  snprintf(run, sizeof run, "%s", test_path("coop-fold"));
+  cli_result r = run_cli("data make points:shapes --n 4 --points 32 --out %s", data);
+  CHECK_EQ_INT(r.code, 0);
+  cli_result_free(&r);
+  r = run_cli("train --method coop --data npy:%s --arch dgcnn --width 4 --generator "
+              "'{\"preset\":\"point-folding-generator\",\"width\":8,\"shape\":[1,32,3]}' "
+              "--iters 2 --batch 2 --steps 1 --seed 1 --out %s", data, run);
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.err, "recipe dgcnn for npy:");
+  CHECK_CONTAINS(r.out, "step 2 of 2");
+  cli_result_free(&r);
+  ebm_net *g = run_generator(run);
+  ebm_layer_info info;
+  REQUIRE_OK(ebm_net_layer_info(g, 2, &info));
+  CHECK_EQ_STR(info.type, "point_grid");
+  CHECK_EQ_INT((int)ebm_net_out_shape(g)[1], 32);
+  ebm_net_free(g);
+  r = run_cli("sample --ckpt %s/ckpt/last.safetensors --n 3 --seed 1 --out %s --from-generator", run,
+              test_path("g.npy"));
+  CHECK_EQ_INT(r.code, 0);
+  cli_result_free(&r);
+  r = run_cli("eval points --samples %s --ref %s", test_path("g.npy"), data);
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.out, "3 sample clouds of 32 points against 4 references");
+  cli_result_free(&r);
+  r = run_cli("train --method coop --data npy:%s --arch '{\"preset\":\"dgcnn\",\"in_dim\":32,\"k\":40}' "
+              "--iters 1 --batch 2 --out %s", data, test_path("run"));
+  CHECK_EQ_INT(r.code, 2);
+  CHECK_CONTAINS(r.err, "preset 'dgcnn': k = 40 neighbours is more than the cloud's 32 points");
+  cli_result_free(&r);
+}
+
 /* latent-ebm with the voxel generator; `ebm reconstruct` takes the grids as
  * `ebm data make` writes them (N×1×D×H×W) and writes that shape back. */
 TEST(cli_latent_ebm_reconstructs_voxel_grids_from_a_5d_npy) {

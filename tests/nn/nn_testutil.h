@@ -45,6 +45,12 @@ void nt_check_pass_consistency(ebm_net *net, int64_t n, uint64_t seed);
 void nt_check_layer(const ebm_net *net, int index, const char *type, int64_t a, int64_t b, int64_t c,
                     int64_t params);
 
+/* A point-cloud energy `json` on 3 clouds of 128 points (labels of every
+ * class when it has classes): energies bit-identical and input gradients
+ * moving bit for bit with their points under a reversal and a random
+ * shuffle of the points. */
+void nt_check_exactly_invariant_to_point_order(const char *json, uint64_t seed);
+
 /* Default tolerance of the FD checks (relative). */
 #define NT_FD_TOL 2e-3
 /* The step h of the checks (2e-2 unless a test sets it). */

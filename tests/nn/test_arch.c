@@ -54,7 +54,8 @@ TEST(image_preset_shape_and_range_errors_say_what_would_be_accepted) {
 TEST(preset_errors_list_the_presets_and_refuse_classes_on_uva_cnn) {
   char *json = NULL;
   CHECK_FAILS_WITH(ebm_arch_preset("vgg", 0, 0, &json), EBM_ERR_ARG,
-                   "presets: mlp, mlp-generator, conv-generator, voxel-generator, video-generator, point-generator, uva-cnn, igebm-mnist, igebm-cifar, pointnet, video-convnet, "
+                   "presets: mlp, mlp-generator, conv-generator, voxel-generator, video-generator, point-generator, "
+                   "point-folding-generator, uva-cnn, igebm-mnist, igebm-cifar, pointnet, dgcnn, video-convnet, "
                    "video-st, voxelnet, jem-cnn");
   CHECK_FAILS_WITH(ebm_arch_preset("uva-cnn", 10, 0, &json), EBM_ERR_ARG, "takes no classes");
   CHECK_FAILS_WITH(ebm_arch_preset("igebm-mnist", 0, 3, &json), EBM_ERR_ARG, "in_dim is only for 'mlp'");

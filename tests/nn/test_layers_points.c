@@ -220,50 +220,10 @@ TEST(point_linear_is_nn_linear_on_the_last_dimension) {
   ebm_net_free(net);
 }
 
-/* Item i's points in the order perm (the same permutation for each item). */
-static void permute_points(const float *x, int64_t n, int64_t p, const int64_t *perm, float *out) {
-  for (int64_t i = 0; i < n; i++)
-    for (int64_t j = 0; j < p; j++) memcpy(out + (i * p + j) * 3, x + (i * p + perm[j]) * 3, 3 * sizeof(float));
-}
-
-/* Bit-identical energies and gradients that move with their points, for a
- * reversal and a random shuffle of clouds of P = 128 points. */
-static void check_exactly_invariant_to_point_order(const char *json, uint64_t seed) {
-  enum { N = 3, P = 128 };
-  ebm_net *net = nt_build(json, N, seed);
-  nt_jitter(net, 0.3f, seed + 1);
-  float *x = nt_inputs(net, N, seed + 2), *xp = malloc(sizeof(float) * N * P * 3);
-  float *g = malloc(sizeof(float) * N * P * 3), *gp = malloc(sizeof(float) * N * P * 3);
-  float *g_back = malloc(sizeof(float) * N * P * 3);
-  int64_t perm[P];
-  ebm_rng rng;
-  ebm_rng_init(&rng, seed + 3);
-  float e[N], ep[N];
-  int32_t *labels = nt_labels(net, N, seed + 4); /* NULL for an unconditional net */
-  for (int i = 0; labels && i < N; i++) labels[i] = i % ebm_net_num_classes(net); /* every class */
-  const ebm_cond cond = {.labels = labels}, *cp = labels ? &cond : NULL;
-  REQUIRE_OK(ebm_net_grad_input(net, x, cp, N, e, g));
-  for (int trial = 0; trial < 2; trial++) {
-    for (int j = 0; j < P; j++) perm[j] = trial == 0 ? P - 1 - j : j;
-    for (int j = P - 1; trial == 1 && j > 0; j--) { /* Fisher–Yates */
-      int64_t k = ebm_rng_below(&rng, (uint32_t)j + 1), t = perm[j];
-      perm[j] = perm[k];
-      perm[k] = t;
-    }
-    permute_points(x, N, P, perm, xp);
-    REQUIRE_OK(ebm_net_grad_input(net, xp, cp, N, ep, gp));
-    for (int i = 0; i < N; i++) CHECK(memcmp(&e[i], &ep[i], sizeof(float)) == 0);
-    permute_points(g, N, P, perm, g_back);
-    CHECK(memcmp(g_back, gp, sizeof(float) * N * P * 3) == 0);
-  }
-  free(x), free(xp), free(g), free(gp), free(g_back), free(labels);
-  ebm_net_free(net);
-}
-
 TEST(pointnet_energy_is_exactly_invariant_to_point_order) {
   char *json = NULL;
   REQUIRE_OK(ebm_arch_preset("pointnet", 0, 0, &json));
-  check_exactly_invariant_to_point_order(json, 4500);
+  nt_check_exactly_invariant_to_point_order(json, 4500);
   free(json);
 }
 
@@ -272,12 +232,12 @@ TEST(conditional_pointnet_energy_is_exactly_invariant_to_point_order) {
   char *json = NULL;
   REQUIRE_OK(ebm_arch_preset("pointnet", 3, 0, &json));
   CHECK_CONTAINS(json, "point_class_affine");
-  check_exactly_invariant_to_point_order(json, 4520);
+  nt_check_exactly_invariant_to_point_order(json, 4520);
   free(json);
 }
 
 TEST(point_cat_pool_network_is_exactly_invariant_to_point_order) {
-  check_exactly_invariant_to_point_order(CAT_NET(128, ""), 4510);
+  nt_check_exactly_invariant_to_point_order(CAT_NET(128, ""), 4510);
 }
 
 TEST(point_layers_reject_inputs_that_are_not_clouds) {
