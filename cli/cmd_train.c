@@ -609,17 +609,18 @@ static int resolve_run(const train_cli *c, const cJSON *saved, ebm_train_config 
      * voxel grids: voxelnet's, videos: video-st's), not the placeholder mlp */
     const int energy_by_data = c->generator_method && (c->arch_defaulted || !f->arch);
     *recipe = ebm_train_recipe_for_arch(*ds, energy_by_data ? ebm_train_generator_energy_recipe(*ds) : f->arch, cfg);
+  }
+  if ((rc = apply_given(c, cfg, saved != NULL)) || (rc = apply_epochs(c, *ds, cfg)) || (rc = check_settings(cfg)))
+    return rc;
+  if (auto_recipe && ebm_dist_rank(c->dist) == 0) { /* the settings as they run: the flags given are in them */
     char what[160];
     snprintf(what, sizeof what, "%s, %s ε %g x %d, α %g, Adam %g β1 %g%s", ebm_train_method_name(cfg->method),
              ebm_sampler_name(cfg->sampler.kind),
              (double)cfg->sampler.step_size, cfg->sampler.steps, (double)cfg->alpha, (double)cfg->adam.lr,
              (double)cfg->adam.beta1, cfg->lr_decay == EBM_LR_COSINE ? ", cosine decay" : "");
-    if (ebm_dist_rank(c->dist) == 0)
-      fprintf(stderr, "ebm train: recipe %s for %s (%s; --preset igebm|uva|fresh|icd or flags override)\n", *recipe, f->data,
-              what);
+    fprintf(stderr, "ebm train: recipe %s for %s (%s, with the flags given; --preset igebm|uva|fresh|icd picks "
+            "another)\n", *recipe, f->data, what);
   }
-  if ((rc = apply_given(c, cfg, saved != NULL)) || (rc = apply_epochs(c, *ds, cfg)) || (rc = check_settings(cfg)))
-    return rc;
   if (!saved && !named_setting_given(c, "slices")) cfg->slices = ebm_dist_size(c->dist); /* one per rank */
   if (ebm_augment_check(cfg->augment, (*ds)->x->ndim - 1) != EBM_OK)
     return cli_usage_error(VERB, "--%s", ebm_last_error());

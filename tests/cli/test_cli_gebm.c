@@ -280,7 +280,7 @@ TEST(cli_coop_trains_on_voxel_grids_with_the_voxel_presets) {
   CHECK_CONTAINS(r.err, "presets for npy:");
   /* the recipe is the energy's (voxelnet's λ 100, 15 steps), not the image recipe of the placeholder */
   CHECK_CONTAINS(r.err, "recipe voxelnet for npy:");
-  CHECK_CONTAINS(r.err, "(coop, langevin ε 100 x 15, α 0, Adam 0.001");
+  CHECK_CONTAINS(r.err, "(coop, langevin ε 100 x 1, α 0, Adam 0.001"); /* λ 100 the recipe's, 1 step the flag's */
   CHECK_CONTAINS(r.err, "energy {\"preset\": \"voxelnet\"}, generator {\"preset\": \"voxel-generator\", \"in_dim\": 64}");
   CHECK_CONTAINS(r.out, "step 2 of 2");
   cli_result_free(&r);

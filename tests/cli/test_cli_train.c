@@ -117,6 +117,7 @@ TEST(cli_train_picks_the_recipe_that_fits_the_data) {
                          "--step-size 0.07 --out %s", run);
   CHECK_EQ_INT(r.code, 0);
   CHECK_CONTAINS(r.err, "ebm train: recipe toy-2d for toy:8gaussians:train:300");
+  CHECK_CONTAINS(r.err, "ula ε 0.07 x 30"); /* the line shows the settings as they run: the flag's step size */
   cli_result_free(&r);
   snprintf(path, sizeof path, "%s/config.json", run);
   char *cfg = test_read_text(path);
