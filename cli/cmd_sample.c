@@ -123,6 +123,11 @@ static int sampler_for(const sample_flags *f, const ebm_energy_spec *spec, targe
     int start_found = 0;
     if (st == EBM_OK) st = ebm_chain_start_from_checkpoint(spec->path, t->start, &start_found);
     if (st != EBM_OK) return cli_runtime_error(st);
+    /* the recorded start draws the model's own items, a window= sum's are sequences of them */
+    if (start_found && !f->init && spec->window_count > 0)
+      return cli_usage_error(VERB, "--ckpt %s:window=%lld,%lld: the checkpoint's chain start (%s) draws its windows, "
+                             "not whole sequences; give --init (e.g. gaussian:SPEC of the sequences)", spec->path,
+                             (long long)spec->window_stride, (long long)spec->window_count, t->start);
     if (start_found && !f->init)
       fprintf(stderr, "ebm %s: chains start from %s, as in training (--init overrides)\n", VERB, t->start);
   }

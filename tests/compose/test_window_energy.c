@@ -147,3 +147,27 @@ TEST(cli_sample_takes_a_window_sum) {
   CHECK_CONTAINS(r.err, "--energy gaussian:6: window=7,14: the stride must be in 1..6");
   cli_result_free(&r);
 }
+
+/* A checkpoint trained from a fitted start records it for its own items; a
+ * window= sum of it asks for --init rather than failing on the sizes. */
+TEST(cli_sample_window_sum_of_a_checkpoint_needs_its_own_start) {
+  const char *run = test_path("run");
+  cli_result r = run_cli("train --data toy:8gaussians:train:500 --arch mlp --width 8 --iters 2 --batch 16 --buffer 64 "
+                         "--init gaussian --out %s --threads 1", run);
+  REQUIRE(r.code == 0);
+  cli_result_free(&r);
+  const char *out = test_path("w.npy");
+  r = run_cli("sample --ckpt %s/ckpt/last.safetensors:window=1,3 --n 4 --steps 2 --out %s --threads 1", run, out);
+  CHECK_EQ_INT(r.code, 2);
+  CHECK_CONTAINS(r.err, ":window=1,3: the checkpoint's chain start (gaussian:toy:8gaussians");
+  CHECK_CONTAINS(r.err, "give --init");
+  cli_result_free(&r);
+  r = run_cli("sample --ckpt %s/ckpt/last.safetensors:window=1,3 --init uniform --n 4 --steps 2 --out %s --threads 1",
+              run, out);
+  CHECK_EQ_INT(r.code, 0);
+  cli_result_free(&r);
+  ebm_npy a;
+  REQUIRE_OK(ebm_npy_load(out, &a));
+  CHECK(a.ndim == 2 && a.shape[0] == 4 && a.shape[1] == 4); /* 2 + 2·1 values */
+  ebm_npy_free(&a);
+}
