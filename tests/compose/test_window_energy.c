@@ -171,3 +171,40 @@ TEST(cli_sample_window_sum_of_a_checkpoint_needs_its_own_start) {
   CHECK(a.ndim == 2 && a.shape[0] == 4 && a.shape[1] == 4); /* 2 + 2·1 values */
   ebm_npy_free(&a);
 }
+
+/* scripts/npy-path-windows.py cuts paths into the windows the sum scores:
+ * the energies of its windows add up to the window sum of the whole path. */
+TEST(path_windows_script_cuts_the_windows_the_sum_scores) {
+  const float paths[2][10] = {{10, 20, 12, 21, 14, 22, 16, 23, 18, 24}, {50, 50, 48, 47, 46, 44, 44, 41, 42, 38}};
+  const int64_t shape[2] = {2, 10};
+  const char *in = test_path("p.npy"), *out = test_path("w.npy");
+  REQUIRE_OK(ebm_npy_save(in, EBM_DTYPE_F32, 2, shape, paths));
+  char cmd[1200];
+  snprintf(cmd, sizeof cmd, "python3 '%s/scripts/npy-path-windows.py' '%s' 3 '%s' >/dev/null", EBM_SOURCE_DIR, in, out);
+  REQUIRE(system(cmd) == 0);
+  ebm_npy w;
+  REQUIRE_OK(ebm_npy_load(out, &w));
+  REQUIRE(w.ndim == 2 && w.shape[0] == 6 && w.shape[1] == 6); /* 2 paths × 3 windows of 3 points */
+  const float *v = (const float *)w.data;
+  CHECK(v[0] == 10 && v[5] == 22);               /* path 0, window 0: points 0..2 */
+  CHECK(v[6] == 12 && v[11] == 23);              /* window 1 starts one point later */
+  CHECK(v[3 * 6] == 50 && v[5 * 6 + 5] == 38);   /* path 1, first and last value */
+  ebm_energy_spec spec, inner_spec;
+  ebm_energy_source src, inner;
+  open_windowed("gaussian:6:mean=30:std=5:window=2,3", &spec, &src);
+  open_windowed("gaussian:6:mean=30:std=5", &inner_spec, &inner);
+  float e_paths[2], e_windows[6];
+  REQUIRE_OK(ebm_energy_eval(src.energy, &paths[0][0], NULL, 2, e_paths, NULL));
+  REQUIRE_OK(ebm_energy_eval(inner.energy, v, NULL, 6, e_windows, NULL));
+  for (int i = 0; i < 2; i++)
+    CHECK_NEAR(e_paths[i], e_windows[3 * i] + e_windows[3 * i + 1] + e_windows[3 * i + 2], 1e-4);
+  ebm_npy_free(&w);
+  ebm_energy_source_close(&src);
+  ebm_energy_spec_free(&spec);
+  ebm_energy_source_close(&inner);
+  ebm_energy_spec_free(&inner_spec);
+  /* a window longer than the paths is one line */
+  snprintf(cmd, sizeof cmd, "python3 '%s/scripts/npy-path-windows.py' '%s' 6 '%s' 2>&1 | grep -q 'does not fit paths of 5'",
+           EBM_SOURCE_DIR, in, out);
+  CHECK(system(cmd) == 0);
+}
