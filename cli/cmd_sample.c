@@ -123,6 +123,11 @@ static int sampler_for(const sample_flags *f, const ebm_energy_spec *spec, targe
     int start_found = 0;
     if (st == EBM_OK) st = ebm_chain_start_from_checkpoint(spec->path, t->start, &start_found);
     if (st != EBM_OK) return cli_runtime_error(st);
+    /* the recorded start draws the model's own items, a window= sum's are sequences of them */
+    if (start_found && !f->init && spec->window_count > 0)
+      return cli_usage_error(VERB, "--ckpt %s:window=%lld,%lld: the checkpoint's chain start (%s) draws its windows, "
+                             "not whole sequences; give --init (e.g. gaussian:SPEC of the sequences)", spec->path,
+                             (long long)spec->window_stride, (long long)spec->window_count, t->start);
     if (start_found && !f->init)
       fprintf(stderr, "ebm %s: chains start from %s, as in training (--init overrides)\n", VERB, t->start);
   }
@@ -569,7 +574,9 @@ CLI_COMMAND(sample, VERB,
             "--chain writes chains over time (rows = chains, columns every M steps).\n"
             "Conditional models take --class (default: chain i gets class i mod C, or\n"
             "the labels of the items drawn by --init data:SPEC). Energy specs (also for\n"
-            "--ckpt): CKPT[:class=Y], toy:NAME, gaussian:D[:mean=M|M1,...,MD][:std=S].\n"
+            "--ckpt): CKPT[:class=Y], toy:NAME, gaussian:D[:mean=M|M1,...,MD][:std=S];\n"
+            "any of them on vectors [:window=S,C]: a sequence scored as the sum of the\n"
+            "energy over C windows S values apart (a path by an energy on 3 points).\n"
             "A checkpoint that records its sampler (metadata \"sampler\", written by training)\n"
             "is sampled with those settings unless flags say otherwise. --anneal T0 runs the\n"
             "steps in 4 phases cooling from T0 to 1; --from-buffer RUN starts the chains from\n"

@@ -86,6 +86,16 @@ ebm_status ebm_label_energy_new(const ebm_energy *cond, int32_t label, ebm_energ
  * EBM_ERR_ARG; so must [lo, hi]. */
 ebm_status ebm_range_energy_new(const ebm_energy *en, float lo, float hi, ebm_energy **out);
 
+/* A sequence scored by one energy over its sliding windows: E'(x) = Σ_j
+ * E(x[j·stride .. j·stride + d)) for j in [0, count), with d the values of
+ * `en` and x of d + (count − 1)·stride values; ∇E' adds up each window's
+ * gradient. A path of T points (x, y) scored by an energy on three
+ * consecutive points (d 6) is stride 2, count T − 2: the local law of a
+ * path summed over it, as `ebm plan` sums a transition energy. `en`
+ * (borrowed) must be an unconditional energy on vectors; stride in 1..d,
+ * count in 1..4096, else EBM_ERR_ARG naming the energy. The range is en's. */
+ebm_status ebm_window_energy_new(const ebm_energy *en, int64_t stride, int64_t count, ebm_energy **out);
+
 /* ------------------------------------------------------------ inpainting */
 
 /* The energy of the pixels to fill. For n items x (n × item floats) and a
@@ -171,7 +181,9 @@ ebm_status ebm_mask_pattern(const char *name, int item_ndim, const int64_t *item
  *   gaussian:D[:mean=M|M1,...,MD][:std=S]   N(mean, S²·I) in D ≤ 4096 dims
  * and, where flags has EBM_SPEC_TERM (composition terms), [:weight=W]
  * [:temp=T] and [:range=LO,HI] (the checkpoint's energy seen on data in
- * [LO, HI] instead of its own range: ebm_range_energy_new). Options are peeled off the right end while the last ':'
+ * [LO, HI] instead of its own range: ebm_range_energy_new); always
+ * [:window=S,C] (an energy on D values scoring sequences of D + (C−1)·S
+ * values as the sum over C windows S apart: ebm_window_energy_new). Options are peeled off the right end while the last ':'
  * segment is key=value, so a path may itself contain ':'. */
 typedef enum { EBM_SOURCE_CKPT = 0, EBM_SOURCE_TOY, EBM_SOURCE_GAUSSIAN } ebm_source_kind;
 
@@ -189,6 +201,7 @@ typedef struct {
   double weight;         /* term weight W (1) */
   double temperature;    /* term temperature T (1) */
   float range_lo, range_hi; /* range=LO,HI; lo == hi when not given */
+  int64_t window_stride, window_count; /* window=S,C; 0 when not given */
   char *name;            /* what the energy is called in messages: the path,
                             "toy:NAME" or "gaussian:D[:mean=..][:std=S]" (malloc'd) */
 } ebm_energy_spec;
@@ -207,14 +220,15 @@ typedef struct {
   ebm_source_kind kind;
   int64_t dim;           /* internal: the analytic law, for log Z */
   double std, *mean;
-  ebm_energy *owned[3];  /* internal: what close frees, in reverse order */
+  ebm_energy *owned[4];  /* internal: what close frees, in reverse order */
   char *name;            /* internal */
 } ebm_energy_source;
 
 /* Opens a parsed spec: loads a checkpoint for batches of up to max_batch
  * items, builds a toy or Gaussian energy, fixes the class. A conditional
  * model without class= stays conditional (energy->num_classes > 0);
- * range= wraps the result in ebm_range_energy_new.
+ * range= wraps the result in ebm_range_energy_new, then window= in
+ * ebm_window_energy_new.
  * class= on an unconditional model or out of range → EBM_ERR_ARG; file
  * problems → the loader's error naming the file. Close with
  * ebm_energy_source_close (also after a failed open). */
@@ -226,7 +240,8 @@ void ebm_energy_source_close(ebm_energy_source *src);
  * for gaussian:D a product of D truncated normal masses at std S·√T, for a
  * toy 0 at T = 1 on R² or a box holding [−4, 4]² (the toys are normalised;
  * < 1e-9 of their mass lies outside it). *known = 0 (and *log_z NaN) when it
- * is not known exactly: checkpoints, toys at T ≠ 1 or on a smaller box. */
+ * is not known exactly: checkpoints, toys at T ≠ 1 or on a smaller box,
+ * window= sums. */
 void ebm_energy_source_log_z(const ebm_energy_source *src, double temperature, double lo, double hi, int *known,
                              double *log_z);
 

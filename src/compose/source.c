@@ -61,6 +61,20 @@ static ebm_status parse_range(const char *text, const char *val, ebm_energy_spec
   return EBM_OK;
 }
 
+/* window=S,C: two whole numbers, S >= 1, C in 1..4096 (the energy's size is
+ * checked when it is opened). */
+static ebm_status parse_window(const char *text, const char *val, ebm_energy_spec *s) {
+  char *mid = NULL, *end = NULL;
+  long stride = strtol(val, &mid, 10), count = *mid == ',' ? strtol(mid + 1, &end, 10) : 0;
+  if (mid == val || *mid != ',' || end == mid + 1 || *end || stride < 1 || stride > 4096 || count < 1 ||
+      count > 4096)
+    return ebm_set_error(EBM_ERR_ARG, "%s: window= expects STRIDE,COUNT, two whole numbers in 1..4096 "
+                         "(e.g. window=2,14), got '%s'", text, val);
+  s->window_stride = stride;
+  s->window_count = count;
+  return EBM_OK;
+}
+
 /* One key=value option peeled off the end; mean= is kept as text until the
  * dimension is known. */
 static ebm_status parse_option(const char *text, unsigned flags, const char *key, const char *val,
@@ -79,6 +93,7 @@ static ebm_status parse_option(const char *text, unsigned flags, const char *key
     return EBM_OK;
   }
   if (strcmp(key, "range") == 0 && (flags & EBM_SPEC_TERM)) return parse_range(text, val, s);
+  if (strcmp(key, "window") == 0) return parse_window(text, val, s);
   int is_term_key = strcmp(key, "weight") == 0 || strcmp(key, "temp") == 0;
   if (strcmp(key, "std") == 0 || (is_term_key && (flags & EBM_SPEC_TERM))) {
     double v = 0.0;
@@ -88,7 +103,7 @@ static ebm_status parse_option(const char *text, unsigned flags, const char *key
     return EBM_OK;
   }
   return ebm_set_error(EBM_ERR_ARG, "%s: unknown option '%s' (%s; mean, std for gaussian:D)", text, key,
-                       flags & EBM_SPEC_TERM ? "class, weight, temp, range" : "class");
+                       flags & EBM_SPEC_TERM ? "class, weight, temp, range, window" : "class, window");
 }
 
 /* The energy's name: two Gaussians with different means must not both read
@@ -243,11 +258,17 @@ ebm_status ebm_energy_source_open(const ebm_energy_spec *spec, int64_t max_batch
       return st;
     out->energy = out->owned[2];
   }
+  if (spec->window_count > 0) {
+    if ((st = ebm_window_energy_new(out->energy, spec->window_stride, spec->window_count, &out->owned[3])) != EBM_OK)
+      return st;
+    out->energy = out->owned[3];
+  }
   return EBM_OK;
 }
 
 void ebm_energy_source_close(ebm_energy_source *src) {
   if (!src) return;
+  ebm_energy_free(src->owned[3]);
   ebm_energy_free(src->owned[2]); /* wrappers before what they wrap, the net last */
   ebm_energy_free(src->owned[1]);
   ebm_energy_free(src->owned[0]);
@@ -271,7 +292,7 @@ void ebm_energy_source_log_z(const ebm_energy_source *src, double temperature, d
                              double *log_z) {
   *known = 0;
   *log_z = NAN;
-  if (!src || !(temperature > 0.0)) return;
+  if (!src || !(temperature > 0.0) || src->owned[3]) return; /* a window sum: not the law's own log Z */
   const int boxed = lo < hi;
   if (src->kind == EBM_SOURCE_TOY) {
     if (temperature != 1.0 || (boxed && (lo > -EBM_TOY_EXTENT || hi < EBM_TOY_EXTENT))) return;
