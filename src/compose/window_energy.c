@@ -97,14 +97,12 @@ ebm_status ebm_window_energy_new(const ebm_energy *en, int64_t stride, int64_t c
     goto fail;
   }
   snprintf(w->name, sizeof w->name, "%s[window=%lld,%lld]", en->name, (long long)stride, (long long)count);
-  *wrapped = *en;
+  ebm_energy_describe_like(wrapped, en); /* no fork: its buffers are its own, one evaluation at a time */
   wrapped->name = w->name;
   wrapped->item_shape[0] = w->dim;
   wrapped->max_batch = w->max_batch;
   wrapped->eval = window_eval;
   wrapped->destroy = window_destroy;
-  wrapped->fork = NULL; /* its buffers are its own: one evaluation at a time */
-  wrapped->hold = NULL;
   wrapped->self = w;
   *out = wrapped;
   return EBM_OK;
