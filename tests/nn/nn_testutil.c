@@ -440,3 +440,13 @@ void nt_check_exactly_invariant_to_point_order(const char *json, uint64_t seed) 
   free(x), free(xp), free(g), free(gp), free(g_back), free(labels);
   ebm_net_free(net);
 }
+
+void nt_check_energy_fd(const char *json, int64_t n, uint64_t seed, double step) {
+  nt_fd_step = step;
+  ebm_net *net = nt_build(json, n, seed);
+  nt_jitter(net, 0.3f, seed + 11);
+  nt_check_pass_consistency(net, n, seed);
+  nt_check_input_grad(net, n, seed);
+  nt_check_param_grad(net, n, seed);
+  ebm_net_free(net);
+}

@@ -40,6 +40,11 @@ float *nt_sigmas(const ebm_net *net, int64_t n, uint64_t seed);
 /* energy, grad_input and backward_params agree on E; grad_input leaves
  * param grads untouched; backward_params accumulates. */
 void nt_check_pass_consistency(ebm_net *net, int64_t n, uint64_t seed);
+/* The energy checks on the architecture `json` for n items at FD step
+ * `step`: built with `seed`, parameters jittered (so no weight sits at its
+ * initial symmetric value), then pass consistency, the input gradient and
+ * the parameter gradient against finite differences. */
+void nt_check_energy_fd(const char *json, int64_t n, uint64_t seed, double step);
 /* Layer `index` has this type, folded output shape [a, b, c] (c = 0: [a])
  * and parameter count. */
 void nt_check_layer(const ebm_net *net, int index, const char *type, int64_t a, int64_t b, int64_t c,

@@ -7,15 +7,7 @@
 static void check_all_kinked(const char *json, int64_t n, uint64_t seed);
 
 /* The three checks on one architecture, for n items. */
-static void check_all(const char *json, int64_t n, uint64_t seed) {
-  nt_fd_step = 2e-2;
-  ebm_net *net = nt_build(json, n, seed);
-  nt_jitter(net, 0.3f, seed + 11);
-  nt_check_pass_consistency(net, n, seed);
-  nt_check_input_grad(net, n, seed);
-  nt_check_param_grad(net, n, seed);
-  ebm_net_free(net);
-}
+static void check_all(const char *json, int64_t n, uint64_t seed) { nt_check_energy_fd(json, n, seed, 2e-2); }
 
 TEST(conv2d_grads_match_fd_on_strided_padded_odd_shapes) {
   static const char *const archs[] = {
@@ -105,13 +97,7 @@ TEST(spectral_norm_conv_and_linear_grads_match_fd) {
  * across 0 breaks the difference, so the step is 10× smaller (crossings
  * become rare), and Richardson is exact between kinks. */
 static void check_all_kinked(const char *json, int64_t n, uint64_t seed) {
-  ebm_net *net = nt_build(json, n, seed);
-  nt_fd_step = 2e-3;
-  nt_jitter(net, 0.3f, seed + 11);
-  nt_check_pass_consistency(net, n, seed);
-  nt_check_input_grad(net, n, seed);
-  nt_check_param_grad(net, n, seed);
-  ebm_net_free(net);
+  nt_check_energy_fd(json, n, seed, 2e-3);
 }
 
 static void check_preset(const char *name, int classes, int64_t n, uint64_t seed) {

@@ -6,13 +6,7 @@
 #include "nn/nn_testutil.h"
 
 static void check_fd(const char *json, int64_t n, uint64_t seed, double step) {
-  nt_fd_step = step;
-  ebm_net *net = nt_build(json, n, seed);
-  nt_jitter(net, 0.3f, seed + 11);
-  nt_check_pass_consistency(net, n, seed);
-  nt_check_input_grad(net, n, seed);
-  nt_check_param_grad(net, n, seed);
-  ebm_net_free(net);
+  nt_check_energy_fd(json, n, seed, step);
 }
 
 #define CLOUD_NET(points, pool)                                                             \

@@ -9,13 +9,7 @@ static void check_fd(const char *json, int64_t n, uint64_t seed) {
    * neighbour set and argmax in place at these random points (at 1e-4 a
    * neighbour or max changes within the step for some seeds — relative
    * errors of 0.2 to 2 — at 1e-5 and 1e-6 none does). */
-  nt_fd_step = 1e-5;
-  ebm_net *net = nt_build(json, n, seed);
-  nt_jitter(net, 0.3f, seed + 11);
-  nt_check_pass_consistency(net, n, seed);
-  nt_check_input_grad(net, n, seed);
-  nt_check_param_grad(net, n, seed);
-  ebm_net_free(net);
+  nt_check_energy_fd(json, n, seed, 1e-5);
 }
 
 /* edge conv in coordinates, a second in features, mean pool, linear. */
