@@ -475,7 +475,7 @@ ebm_status ebm_chain_start_from_checkpoint(const char *path, char text[EBM_CHAIN
 
 /* A chain start that is a set of items (n × dim, copied): each draw is one
  * of them, chosen uniformly with replacement from the caller's stream
- * (ebm_chain_start_draw dispatches here), so draws are fixed by the seed
+ * (drawn by ebm_chain_start_draw through its draw hook), so draws are fixed by the seed
  * and a resumed run continues them. It has no energy to evaluate (eval
  * gives EBM_ERR_ARG). EBM_ERR_ARG for no items or a non-finite value,
  * naming the item. Text "items:SPEC" in ebm_chain_start_open loads SPEC's
@@ -485,8 +485,6 @@ ebm_status ebm_chain_start_from_checkpoint(const char *path, char text[EBM_CHAIN
 ebm_status ebm_items_start_new(const float *x, int64_t n, int64_t dim, ebm_energy **out);
 /* 1 if en is an items start. */
 int ebm_items_start_is(const ebm_energy *en);
-/* n draws (n × dim) into x; EBM_ERR_ARG when en is not an items start. */
-ebm_status ebm_items_start_sample(const ebm_energy *en, ebm_rng *rng, int64_t n, float *x);
 
 /* Per-class chain starts, for a class-conditional model E(x, y): chains
  * asked for class c start from the start fitted to class c's items only (a

@@ -78,9 +78,3 @@ ebm_status ebm_items_start_new(const float *x, int64_t n, int64_t dim, ebm_energ
   return EBM_OK;
 }
 
-ebm_status ebm_items_start_sample(const ebm_energy *en, ebm_rng *rng, int64_t n, float *x) {
-  if (!ebm_items_start_is(en))
-    return ebm_set_error(EBM_ERR_ARG, "%s is not an items start", en ? en->name : "(null)");
-  return en->draw(en->self, rng, n, x);
-}
-
