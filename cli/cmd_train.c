@@ -24,14 +24,15 @@
 /* The verb's own flags (not training settings). */
 typedef struct {
   const char *data, *arch, *preset, *out, *budget, *budget_clock, *init_from;
-  int width, depth, resume, force, report;
+  int width, depth, resume, force, report, budget_total;
   double epochs;
   int64_t save_every, sample_every, log_every, sample_count;
 } train_flags;
 
 /* Verb flags a resume may not change, and flags that are not recorded. */
 static const char *const identity_flags[] = {"data", "arch", "width", "depth", "init-from", NULL};
-static const char *const transient_flags[] = {"resume", "out", "force", "report", "budget", "budget-clock", NULL};
+static const char *const transient_flags[] = {"resume", "out", "force", "report", "budget", "budget-clock",
+                                              "budget-total", NULL};
 
 static int in_list(const char *const *list, const char *name) {
   for (int i = 0; list[i]; i++)
@@ -197,6 +198,9 @@ static ebm_status train_cli_build(train_cli *c) {
                                                               "this process's CPU time over all its threads (the "
                                                               "same work on a busy machine; 1 h of 2 cores = "
                                                               "--budget 2h --budget-clock cpu)"},
+      {"budget-total", OPT_FLAG, &f->budget_total, NULL, "--budget is the whole run's, over every part "
+                                                         "(resumes) so far (RUN_DIR/ckpt/last.clock.json), not this "
+                                                         "call's: a run killed and resumed with the same command gets it once"},
   };
   const int nverb = CLI_NOPTS(verb), nset = ebm_train_setting_count();
   c->nverb = nverb;
@@ -541,6 +545,7 @@ static int check_flags(const train_flags *f) {
   if (f->budget_clock && strcmp(f->budget_clock, "wall") != 0 && strcmp(f->budget_clock, "cpu") != 0)
     return cli_usage_error(VERB, "--budget-clock expects wall or cpu, got '%s'", f->budget_clock);
   if (f->budget_clock && !f->budget) return cli_usage_error(VERB, "--budget-clock needs a --budget to count");
+  if (f->budget_total && !f->budget) return cli_usage_error(VERB, "--budget-total needs a --budget to count");
   return 0;
 }
 
@@ -634,6 +639,20 @@ static int resolve_run(const train_cli *c, const cJSON *saved, ebm_train_config 
   return 0;
 }
 
+/* One line with the run's time over all its parts (ckpt/last.clock.json),
+ * after a resume or a budget: what a budgeted run's record needs. */
+static void print_run_clock(const char *run_dir, int64_t step) {
+  ebm_run_clock clock;
+  char since[96] = "";
+  if (ebm_run_clock_read(run_dir, &clock) != EBM_OK || clock.step != step) return;
+  if (clock.since_step)
+    snprintf(since, sizeof since, " since step %lld (the time before it is not recorded)", (long long)clock.since_step);
+  const long long steps = (long long)(clock.step - clock.since_step);
+  fprintf(stderr, "ebm train: %s has trained %lld step%s%s in %.1f CPU-s (%.1f s wall) over %lld part%s\n", run_dir,
+          steps, steps == 1 ? "" : "s", since, clock.cpu_seconds, clock.wall_seconds, (long long)clock.parts,
+          clock.parts == 1 ? "" : "s");
+}
+
 /* Trains with the signal handlers in place; prints the summary line. */
 static int train_and_report(const train_cli *c, const ebm_dataset *ds, const ebm_train_config *cfg,
                             const char *arch, const char *config) {
@@ -650,6 +669,7 @@ static int train_and_report(const train_cli *c, const ebm_dataset *ds, const ebm
                     .config_json = config, .stop = &stop_requested, .ctx = &w, .dist = c->dist,
                     .budget_seconds = f->budget ? parse_duration(f->budget) : 0,
                     .budget_cpu = f->budget_clock && strcmp(f->budget_clock, "cpu") == 0,
+                    .budget_of_run = f->budget_total,
                     /* no length asked for: the budget sets it */
                     .budget_fits_iters = f->budget && !f->resume && !c->given[opt_index(c, "iters")] &&
                                          !c->given[opt_index(c, "epochs")]};
@@ -690,11 +710,13 @@ static int train_and_report(const train_cli *c, const ebm_dataset *ds, const ebm
   if (st != EBM_OK) return cli_runtime_error(st);
   if (!root) return CLI_EXIT_OK;
   if (done_steps < w.iters)
-    fprintf(stderr, "ebm train: the --budget %s%s ran out at step %lld of %lld; saved (continue with --resume)\n",
-            f->budget, o.budget_cpu ? " of CPU time" : "", (long long)done_steps, (long long)w.iters);
+    fprintf(stderr, "ebm train: the %s--budget %s%s ran out at step %lld of %lld; saved (continue with --resume)\n",
+            f->budget_total ? "run's " : "", f->budget, o.budget_cpu ? " of CPU time" : "", (long long)done_steps,
+            (long long)w.iters);
   else if (w.iters != cfg->iters)
     fprintf(stderr, "ebm train: --budget %s%s fitted the run to %lld steps after timing %d (config.json records it)\n",
             f->budget, o.budget_cpu ? " of CPU time" : "", (long long)w.iters, 1 + EBM_RUN_FIT_STEPS);
+  if (f->resume || f->budget) print_run_clock(f->out, done_steps);
   printf("trained %s on %s: step %lld of %lld in %.1f s; ", ebm_train_method_name(cfg->method), f->data,
          (long long)done_steps, (long long)w.iters, ebm_now_seconds() - t0);
   if (w.steps_run) printf("loss %.4g e_pos %.4g e_neg %.4g; ", w.last.loss, w.last.e_pos, w.last.e_neg);

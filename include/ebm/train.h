@@ -393,9 +393,11 @@ ebm_status ebm_trainer_restore(ebm_trainer *t, const char *path);
  *   samples/step_NNNNNN.png       negatives every sample_every steps
  *   ckpt/last.safetensors         the network (ebm_net_save; metadata "step")
  *   ckpt/last.state.safetensors   ebm_trainer_save_state
+ *   ckpt/last.clock.json          the time the run had used at that save,
+ *                                 over all its parts (ebm_run_clock)
  *   .lock                         flock'd while a run trains; holds its PID
- * Both checkpoint files are rewritten atomically every save_every steps and
- * at the end. */
+ * The checkpoint files are rewritten atomically every save_every steps and
+ * at the end, the clock last. */
 typedef struct {
   const char *run_dir;
   const char *arch_json;      /* a fresh run's architecture (ignored on resume) */
@@ -441,6 +443,14 @@ typedef struct {
    * fitted length ("iters"), events.jsonl the event "budget-iters", and a
    * --resume continues to it bit-exactly. Ignored on resume. */
   int budget_fits_iters;
+  /* 1: budget_seconds is the whole run's, over all its parts: a resumed run
+   * stops when its earlier parts' time (ckpt/last.clock.json) plus this
+   * call's reaches it, and one whose budget is already spent is EBM_ERR_ARG
+   * "has used ... of its budget". So a run killed and resumed any number of
+   * times with the same command gets the budget once. When the clock file
+   * is missing or belongs to another step, the earlier parts count as 0
+   * (events.jsonl says "clock"). */
+  int budget_of_run;
   /* Data-parallel training (ebm/dist.h; NULL: one process): every rank
    * calls ebm_train_run with the same settings; rank 0 alone writes the run
    * directory (lock, config, metrics, events, samples of its slices,
@@ -534,6 +544,27 @@ void ebm_train_config_json_free(char *json);
  * copy of the layout at load time. */
 size_t ebm_run_opts_size(void);
 size_t ebm_train_stats_size(void);
+
+/* The time a run had used when it last saved, over all its parts (a run
+ * resumed after a kill or a budget is one more part): CPU seconds of the
+ * training process (rank 0's under MPI; from ebm_train_run's start, so
+ * loading the data before it is not counted) and wall seconds, both summed
+ * over the parts up to the saved step. The time a part spent past its
+ * last save is lost with those steps, and not counted. */
+typedef struct {
+  int64_t step;        /* the saved step this clock belongs to */
+  double cpu_seconds;
+  double wall_seconds;
+  int64_t parts;       /* calls of ebm_train_run that trained this run */
+  /* 0, or the step the count starts at when an earlier part's time was
+   * not recorded (a run saved before clocks were kept, or a clock file
+   * lost): the time of the steps before it is then not in the sums. */
+  int64_t since_step;
+} ebm_run_clock;
+
+/* Reads run_dir/ckpt/last.clock.json. EBM_ERR_IO when it is absent (a run
+ * saved before clocks were kept), EBM_ERR_FORMAT when it is not a clock. */
+ebm_status ebm_run_clock_read(const char *run_dir, ebm_run_clock *clock);
 
 /* The checkpoint paths of a run directory (into buf). */
 const char *ebm_run_ckpt_path(const char *run_dir, char *buf, size_t size);

@@ -74,7 +74,8 @@ class RunOpts(ctypes.Structure):  # ebm_run_opts (train.h)
                 ("log_every", ctypes.c_int64), ("sample_count", ctypes.c_int64),
                 ("meta_keys", c_void_p), ("meta_values", c_void_p), ("n_meta", ctypes.c_int),
                 ("stop", ctypes.POINTER(ctypes.c_int)), ("on_step", ON_STEP), ("ctx", c_void_p),
-                ("budget_seconds", ctypes.c_double), ("budget_fits_iters", ctypes.c_int), ("dist", c_void_p)]
+                ("budget_seconds", ctypes.c_double), ("budget_cpu", ctypes.c_int), ("budget_fits_iters", ctypes.c_int),
+                ("budget_of_run", ctypes.c_int), ("dist", c_void_p)]
 
 
 def _proto(name, restype, *argtypes):

@@ -245,7 +245,7 @@ static ebm_status save_model(const ebm_trainer *t, const char *ckpt, int n, int 
 }
 
 static ebm_status save_checkpoint(const ebm_trainer *t, const ebm_run_opts *o, const char *ckpt,
-                                  const char *state) {
+                                  const char *state, const ebm_run_clock *clock) {
   enum { MAX_META = 32 };
   const char *keys[MAX_META], *values[MAX_META];
   char step[32];
@@ -281,10 +281,12 @@ static ebm_status save_checkpoint(const ebm_trainer *t, const ebm_run_opts *o, c
    * its slices; rank 0 the rest, and then all learn how that went. */
   ebm_status st = ebm_trainer_save_state(t, state);
   if (st == EBM_OK && ebm_dist_rank(o->dist) == 0) st = save_model(t, ckpt, n, MAX_META, keys, values);
+  /* the clock last: one that names another step than the state's is ignored */
+  if (st == EBM_OK && ebm_dist_rank(o->dist) == 0) st = run_clock_write(o->run_dir, clock);
   return ebm_dist_agree(o->dist, st);
 }
 
-static void log_metrics(ebm_jsonl *j, const ebm_train_stats *s, double seconds) {
+static void log_metrics(ebm_jsonl *j, const ebm_train_stats *s, double seconds, double run_cpu_seconds) {
   ebm_jsonl_begin(j);
   ebm_jsonl_int(j, "step", s->step);
   ebm_jsonl_num(j, "loss", s->loss);
@@ -306,6 +308,7 @@ static void log_metrics(ebm_jsonl *j, const ebm_train_stats *s, double seconds) 
   }
   ebm_jsonl_num(j, "step_seconds", s->seconds);
   ebm_jsonl_num(j, "seconds", seconds);
+  ebm_jsonl_num(j, "cpu_seconds", run_cpu_seconds);
 }
 
 /* Appends one line to RUN/events.jsonl ({"step", "event", "detail"}): what
@@ -391,6 +394,43 @@ static ebm_status start_files(const ebm_run_opts *o, const char *metrics, int64_
   return o->log_every > 0 ? ebm_jsonl_open(metrics, !o->resume, jl) : EBM_OK;
 }
 
+/* The run's time: what its earlier parts had used at the state's step
+ * (ckpt/last.clock.json) and where this call's clocks started. */
+typedef struct {
+  ebm_run_clock before;
+  double cpu0, wall0;
+  char unknown[600]; /* why the earlier parts' time is unknown ("": it is known) */
+} run_time;
+
+static ebm_run_clock run_time_now(const run_time *rt, int64_t step) {
+  ebm_run_clock c = rt->before;
+  c.step = step;
+  c.cpu_seconds += ebm_cpu_seconds() - rt->cpu0;
+  c.wall_seconds += ebm_now_seconds() - rt->wall0;
+  c.parts += 1;
+  return c;
+}
+
+/* On resume, the earlier parts' time: the clock saved with the state, or
+ * nothing (a run from before clocks, or a save cut between the state and
+ * the clock) — then the clock counts from this step, and rt->unknown says
+ * why (for events.jsonl). */
+static void read_earlier_parts(const ebm_run_opts *o, int64_t step, run_time *rt) {
+  ebm_run_clock c;
+  const ebm_status st = ebm_run_clock_read(o->run_dir, &c);
+  if (st == EBM_OK && c.step == step) {
+    rt->before = c;
+    return;
+  }
+  memset(&rt->before, 0, sizeof rt->before);
+  rt->before.since_step = step;
+  if (st == EBM_OK)
+    snprintf(rt->unknown, sizeof rt->unknown, "the clock is of step %lld, the state of %lld: the time before this "
+             "part is not counted", (long long)c.step, (long long)step);
+  else
+    snprintf(rt->unknown, sizeof rt->unknown, "%s: the time before this part is not counted", ebm_last_error());
+}
+
 /* A stop asked for (a signal) on any rank stops every rank after the same step. */
 static int stop_asked(const ebm_run_opts *o) { return ebm_dist_any(o->dist, o->stop && *o->stop); }
 
@@ -429,6 +469,7 @@ ebm_status ebm_train_run(const ebm_dataset *ds, const ebm_train_config *cfg, con
   int interrupted = 0, out_of_time = 0, lock_fd = -1, created = 0, stepped = 0;
   int64_t budget_steps = 0;
   int64_t saved_step = -1;
+  run_time rt = {.cpu0 = ebm_cpu_seconds(), .wall0 = ebm_now_seconds()};
   int fit_length = 0;
   double fit_t0 = 0;
   const int root = ebm_dist_rank(o->dist) == 0; /* writes the run directory */
@@ -455,14 +496,24 @@ ebm_status ebm_train_run(const ebm_dataset *ds, const ebm_train_config *cfg, con
       goto fail;
     }
     saved_step = t->step;
+    read_earlier_parts(o, t->step, &rt);
+  }
+  /* the budget's clock, which also times the steps the length is fitted from;
+   * it counts this call from its start, and a run's budget its earlier parts too */
+  double (*const budget_clock)(void) = o->budget_cpu ? ebm_cpu_seconds : ebm_now_seconds;
+  const double budget_t0 = o->budget_cpu ? rt.cpu0 : rt.wall0;
+  const double spent_before = !o->budget_of_run ? 0 : o->budget_cpu ? rt.before.cpu_seconds : rt.before.wall_seconds;
+  if (o->budget_seconds > 0 && spent_before >= o->budget_seconds) {
+    st = ebm_set_error(EBM_ERR_ARG, "%s: the run has used %.4g of its budget of %.4g %sseconds over %lld parts (ckpt/"
+                       "last.clock.json): nothing to do (give a larger --budget)", o->run_dir, spent_before,
+                       o->budget_seconds, o->budget_cpu ? "CPU-" : "", (long long)rt.before.parts);
+    goto fail;
   }
   if (root) st = start_files(o, metrics, t->step, &jl);
+  if (root && rt.unknown[0]) log_event(o->run_dir, t->step, "clock", rt.unknown);
   if ((st = ebm_dist_agree(o->dist, st)) != EBM_OK) goto fail;
 
   const double t0 = ebm_now_seconds();
-  /* the budget's clock, which also times the steps the length is fitted from */
-  double (*const budget_clock)(void) = o->budget_cpu ? ebm_cpu_seconds : ebm_now_seconds;
-  const double budget_t0 = budget_clock();
   fit_length = o->budget_seconds > 0 && o->budget_fits_iters && !o->resume;
   while (t->step < t->cfg.iters) {
     if (stop_asked(o)) {
@@ -493,7 +544,7 @@ ebm_status ebm_train_run(const ebm_dataset *ds, const ebm_train_config *cfg, con
       if ((st = ebm_dist_agree(o->dist, st)) != EBM_OK) goto fail;
     }
     if (jl && (k % o->log_every == 0 || k == t->cfg.iters)) {
-      log_metrics(jl, &s, ebm_now_seconds() - t0);
+      log_metrics(jl, &s, ebm_now_seconds() - t0, run_time_now(&rt, k).cpu_seconds);
       st = ebm_jsonl_end(jl);
     }
     if (st == EBM_OK && root && o->sample_every > 0 && (k % o->sample_every == 0 || k == t->cfg.iters)) {
@@ -502,7 +553,8 @@ ebm_status ebm_train_run(const ebm_dataset *ds, const ebm_train_config *cfg, con
     }
     if ((st = ebm_dist_agree(o->dist, st)) != EBM_OK) goto fail;
     if (o->save_every > 0 && k % o->save_every == 0 && k < t->cfg.iters) {
-      if ((st = save_checkpoint(t, o, ckpt, state)) != EBM_OK) goto fail;
+      const ebm_run_clock now = run_time_now(&rt, k);
+      if ((st = save_checkpoint(t, o, ckpt, state, &now)) != EBM_OK) goto fail;
       saved_step = k;
     }
     if (o->on_step) o->on_step(o->ctx, &s);
@@ -512,12 +564,13 @@ ebm_status ebm_train_run(const ebm_dataset *ds, const ebm_train_config *cfg, con
     }
     /* every rank stops when one's clock says so */
     if (o->budget_seconds > 0 && t->step < t->cfg.iters &&
-        ebm_dist_any(o->dist, run_out_of_budget(o->budget_seconds, budget_clock() - budget_t0, ++budget_steps))) {
+        ebm_dist_any(o->dist, run_out_of_budget(o->budget_seconds, spent_before, budget_clock() - budget_t0, ++budget_steps))) {
       out_of_time = 1;
       break;
     }
   }
-  if (saved_step != t->step && (st = save_checkpoint(t, o, ckpt, state)) != EBM_OK) goto fail;
+  const ebm_run_clock end = run_time_now(&rt, t->step);
+  if (saved_step != t->step && (st = save_checkpoint(t, o, ckpt, state, &end)) != EBM_OK) goto fail;
   if (final_step) *final_step = t->step;
   if (interrupted && root) log_event(o->run_dir, t->step, "interrupted", NULL);
   if (out_of_time && root) log_event(o->run_dir, t->step, "budget", NULL);

@@ -11,8 +11,8 @@
 #include "ebm/io.h"
 #include "train/run_budget.h"
 
-int run_out_of_budget(double budget, double elapsed, int64_t steps) {
-  return elapsed + elapsed / (double)steps > budget;
+int run_out_of_budget(double budget, double spent, double elapsed, int64_t steps) {
+  return spent + elapsed + elapsed / (double)steps > budget;
 }
 
 int64_t run_fitted_iters(ebm_dist *d, double budget, double elapsed, double per_step, int64_t step) {

@@ -9,9 +9,10 @@
  * rest absorbs saves, sample pictures and a machine that slows down. */
 #define RUN_FIT_SHARE 0.97
 
-/* 1 when one more step, at the mean step time so far, would end past the
- * budget: the run then stops within one step of its limit. */
-int run_out_of_budget(double budget, double elapsed, int64_t steps);
+/* 1 when one more step, at the mean step time of this call's `steps`,
+ * would end past the budget, `spent` before this call and `elapsed` in it:
+ * the run then stops within one step of its limit. */
+int run_out_of_budget(double budget, double spent, double elapsed, int64_t steps);
 
 /* The length that fits: `step` steps done, `elapsed` seconds of `budget`
  * spent, `per_step` seconds a step; at least step + 1. Every rank gets the
@@ -22,5 +23,9 @@ int64_t run_fitted_iters(ebm_dist *d, double budget, double elapsed, double per_
  * set to `iters`, rewritten atomically; `config_json` is the text the run
  * started with (NULL: no config.json, nothing to do). */
 ebm_status run_record_iters(const char *run_dir, const char *config_json, int64_t iters);
+
+/* Writes run_dir/ckpt/last.clock.json (ebm_run_clock_read reads it back),
+ * atomically. */
+ebm_status run_clock_write(const char *run_dir, const ebm_run_clock *clock);
 
 #endif

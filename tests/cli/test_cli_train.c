@@ -467,3 +467,88 @@ TEST(cli_train_budget_without_iters_fits_the_length) {
   CHECK_EQ_INT(count_of(events, "budget-iters"), 1);
   free(events);
 }
+
+/* The CPU-seconds of every metrics line, in order; returns how many. */
+static int metrics_cpu_seconds(const char *run, double *cpu, int max) {
+  char path[600];
+  snprintf(path, sizeof path, "%s/metrics.jsonl", run);
+  char *text = test_read_text(path);
+  int n = 0;
+  for (const char *p = text; n < max && (p = strstr(p, "\"cpu_seconds\":")) != NULL; p++)
+    cpu[n++] = strtod(p + 14, NULL);
+  free(text);
+  return n;
+}
+
+/* ckpt/last.clock.json keeps the run's time over all its parts, and
+ * --budget-total makes --budget the run's: a resume with the same command
+ * gets only what is left, and one whose budget is spent changes nothing.
+ * No assertion on time: budgets of an hour or a microsecond. */
+TEST(cli_train_budget_total_counts_every_part_of_the_run) {
+  char a[512], path[600];
+  snprintf(a, sizeof a, "%s", test_path("total"));
+  cli_result r = run_cli(TOY_RUN " --iters 6 --save-every 2 --out %s", a);
+  CHECK_EQ_INT(r.code, 0);
+  CHECK(strstr(r.err, "has trained") == NULL); /* said after a resume or a budget only */
+  cli_result_free(&r);
+  ebm_run_clock first, c;
+  REQUIRE_OK(ebm_run_clock_read(a, &first));
+  CHECK_EQ_INT(first.step, 6);
+  CHECK_EQ_INT(first.parts, 1);
+  CHECK_EQ_INT(first.since_step, 0);
+  CHECK(first.cpu_seconds > 0 && first.wall_seconds > 0);
+
+  r = run_cli("train --out %s --resume --iters 10 --budget 1h --budget-total", a);
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.err, "has trained 10 steps in ");
+  CHECK_CONTAINS(r.err, "over 2 parts");
+  cli_result_free(&r);
+  REQUIRE_OK(ebm_run_clock_read(a, &c));
+  CHECK_EQ_INT(c.step, 10);
+  CHECK_EQ_INT(c.parts, 2);
+  CHECK(c.cpu_seconds >= first.cpu_seconds && c.wall_seconds > first.wall_seconds);
+  double cpu[64];
+  const int n = metrics_cpu_seconds(a, cpu, 64);
+  CHECK_EQ_INT(n, 10); /* one line a step, both parts */
+  for (int i = 1; i < n; i++) CHECK(cpu[i] >= cpu[i - 1]);
+
+  /* spent: refused before anything is touched */
+  snprintf(path, sizeof path, "%s/metrics.jsonl", a);
+  char *before = test_read_text(path);
+  r = run_cli("train --out %s --resume --iters 20 --budget 0.000001s --budget-total", a);
+  CHECK_EQ_INT(r.code, 1);
+  CHECK_CONTAINS(r.err, "the run has used ");
+  CHECK_CONTAINS(r.err, "over 2 parts (ckpt/last.clock.json): nothing to do (give a larger --budget)");
+  cli_result_free(&r);
+  char *after = test_read_text(path);
+  CHECK(strcmp(before, after) == 0);
+  free(before);
+  free(after);
+  CHECK(strcmp(ckpt_step(a), "10") == 0);
+  /* the same budget of this call alone: one step */
+  r = run_cli("train --out %s --resume --iters 20 --budget 0.000001s", a);
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.err, "the --budget 0.000001s ran out at step 11 of 20");
+  cli_result_free(&r);
+
+  /* a lost clock: this part counts from its step, and says so */
+  snprintf(path, sizeof path, "%s/ckpt/last.clock.json", a);
+  REQUIRE(remove(path) == 0);
+  r = run_cli("train --out %s --resume --iters 12", a);
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.err, "has trained 1 step since step 11 (the time before it is not recorded)");
+  cli_result_free(&r);
+  REQUIRE_OK(ebm_run_clock_read(a, &c));
+  CHECK_EQ_INT(c.since_step, 11);
+  CHECK_EQ_INT(c.parts, 1);
+  snprintf(path, sizeof path, "%s/events.jsonl", a);
+  char *events = test_read_text(path);
+  CHECK_CONTAINS(events, "\"event\":\"clock\",\"detail\":\"");
+  CHECK_CONTAINS(events, "last.clock.json: cannot open");
+  free(events);
+
+  r = run_cli(TOY_RUN " --budget-total --out %s", test_path("bad"));
+  CHECK_EQ_INT(r.code, 2);
+  CHECK_CONTAINS(r.err, "--budget-total needs a --budget to count");
+  cli_result_free(&r);
+}
