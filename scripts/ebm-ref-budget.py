@@ -16,6 +16,10 @@ numpy's random states and the CPU used so far, so a resumed run continues
 bit for bit (`--check` proves it against the reference itself). At the end,
 as ebm_ref.py --out: RUN/samples.npy (the first 1024 buffer items) and
 RUN/model.safetensors, and a summary line with the iterations and the CPU.
+--keep-at 1200,7200 also writes those two files into RUN/at-1200s/ (and
+RUN/at-7200s/) after the first iteration at or past that much CPU time, with
+info.json saying the iteration and the CPU: the points of a curve over time
+from one run.
 
   /usr/bin/python3 scripts/ebm-ref-budget.py --check     # loop == ebm_ref.py, and resume is exact
 """
@@ -77,6 +81,14 @@ def train(ref, a):
                 "model": model.state_dict(), "opt": opt.state_dict(), "buf": buf,
                 "torch_rng": torch.get_rng_state(), "numpy_rng": np.random.get_state()}
 
+    def keep(it):  # addition: the samples and weights at the first iteration past each --keep-at
+        for mark in a.keep_at:
+            folder = os.path.join(a.out, f"at-{mark:g}s")
+            if cpu_used() >= mark and not os.path.exists(os.path.join(folder, "info.json")):
+                write_outputs(ref, folder, model, buf)
+                with open(os.path.join(folder, "info.json"), "w") as f:
+                    json.dump({"iter": it, "cpu_seconds": round(cpu_used(), 2)}, f)
+
     it = start
     while it < a.iters and (a.budget_cpu <= 0 or cpu_used() < a.budget_cpu):
         it += 1
@@ -106,16 +118,23 @@ def train(ref, a):
                               "e_pos": round(e_pos.mean().item(), 5),
                               "e_neg": round(e_neg.mean().item(), 5),
                               "sec": round(t_all, 3), "cpu": round(cpu_used(), 1)}), flush=True)
+        keep(it)
         if a.save_every > 0 and it % a.save_every == 0:
             save_state(torch, state_path, snapshot(it))
 
     save_state(torch, state_path, snapshot(it))
-    np.save(os.path.join(a.out, "samples.npy"), buf[:1024].numpy())
-    ref.save_safetensors(os.path.join(a.out, "model.safetensors"), dict(model.state_dict()),
-                         {"arch": "uva-cnn", "range": "-1,1"})
+    write_outputs(ref, a.out, model, buf)
     print(json.dumps({"iters": it, "threads": a.threads, "batch": a.batch, "cpu_seconds": round(cpu_used(), 2),
                       "sec_per_iter": t_all / max(it, 1),
                       "langevin_step_ms": 1000 * t_lang / max(it * a.steps, 1)}), flush=True)
+
+
+def write_outputs(ref, folder, model, buf):
+    """What ebm_ref.py --out writes."""
+    os.makedirs(folder, exist_ok=True)
+    np.save(os.path.join(folder, "samples.npy"), buf[:1024].numpy())
+    ref.save_safetensors(os.path.join(folder, "model.safetensors"), dict(model.state_dict()),
+                         {"arch": "uva-cnn", "range": "-1,1"})
 
 
 def run_args(a):
@@ -157,6 +176,7 @@ def main():
     ap.add_argument("--iters", type=int, default=10**9, help="at most this many iterations (default: the budget decides)")
     ap.add_argument("--budget-cpu", type=float, default=0, help="stop when the whole run has used this many CPU seconds")
     ap.add_argument("--save-every", type=int, default=250)
+    ap.add_argument("--keep-at", default="", help="CPU seconds, comma-separated: keep the outputs at each")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--check", action="store_true")
     ap.add_argument("--batch", type=int, default=128)
@@ -171,6 +191,10 @@ def main():
     ap.add_argument("--out", default="")
     a = ap.parse_args()
     a.ref = os.path.abspath(a.ref)
+    try:
+        a.keep_at = sorted(float(v) for v in a.keep_at.split(",") if v.strip())
+    except ValueError:
+        sys.exit(f"ebm-ref-budget: --keep-at expects CPU seconds such as 1200,7200, got '{a.keep_at}'")
     if not os.path.exists(a.ref):
         sys.exit(f"ebm-ref-budget: {a.ref}: no such reference script (--ref)")
     if a.check:
