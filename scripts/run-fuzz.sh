@@ -26,6 +26,7 @@ seeds() {
     fuzz_checkpoint) ls "$FIX"/seeds/checkpoint/* "$FIX"/ref_model.safetensors ;;
     fuzz_classifier) ls "$FIX"/seeds/classifier/* ;;
     fuzz_curves_table) ls "$ROOT"/docs/*.tsv ;;
+    fuzz_run_clock) ls "$FIX"/seeds/run_clock/* ;;
   esac 2>/dev/null
 }
 

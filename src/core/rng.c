@@ -62,11 +62,6 @@ ebm_rng ebm_rng_split(const ebm_rng *rng, uint64_t stream) {
 
 static inline float u32_to_unit(uint32_t u) { return (float)(u >> 8) * (1.0f / 16777216.0f); }
 
-/* (0, 1]: safe for log. */
-static inline float u32_to_unit_open(uint32_t u) {
-  return ((float)(u >> 8) + 1.0f) * (1.0f / 16777216.0f);
-}
-
 typedef struct {
   const ebm_rng *rng;
   uint64_t base;
