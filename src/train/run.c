@@ -503,12 +503,11 @@ ebm_status ebm_train_run(const ebm_dataset *ds, const ebm_train_config *cfg, con
   double (*const budget_clock)(void) = o->budget_cpu ? ebm_cpu_seconds : ebm_now_seconds;
   const double budget_t0 = o->budget_cpu ? rt.cpu0 : rt.wall0;
   const double spent_before = !o->budget_of_run ? 0 : o->budget_cpu ? rt.before.cpu_seconds : rt.before.wall_seconds;
-  if (o->budget_seconds > 0 && spent_before >= o->budget_seconds) {
+  if (o->budget_seconds > 0 && spent_before >= o->budget_seconds)
     st = ebm_set_error(EBM_ERR_ARG, "%s: the run has used %.4g of its budget of %.4g %sseconds over %lld parts (ckpt/"
                        "last.clock.json): nothing to do (give a larger --budget)", o->run_dir, spent_before,
                        o->budget_seconds, o->budget_cpu ? "CPU-" : "", (long long)rt.before.parts);
-    goto fail;
-  }
+  if ((st = ebm_dist_agree(o->dist, st)) != EBM_OK) goto fail; /* the ranks read one clock; agree all the same */
   if (root) st = start_files(o, metrics, t->step, &jl);
   if (root && rt.unknown[0]) log_event(o->run_dir, t->step, "clock", rt.unknown);
   if ((st = ebm_dist_agree(o->dist, st)) != EBM_OK) goto fail;
