@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "ebm/io.h"
+#include "ebm/train.h" /* the run clock: a run directory is what train writes */
 #include "report/report_internal.h"
 
 #define PATH_SIZE 4096
@@ -228,6 +229,12 @@ static void write_summary(io_buf *b, const char *run_dir, const run_data *r) {
       io_buf_printf(b, "; %s %.4g", plots[shown[k] / 2].keys[shown[k] % 2], r->col[shown[k]][last]);
   } else {
     io_buf_puts(b, "no steps logged yet");
+  }
+  ebm_run_clock c; /* the run's time at its last save, over all its parts */
+  if (ebm_run_clock_read(run_dir, &c) == EBM_OK) {
+    io_buf_printf(b, ". Saved at step %lld after %.1f CPU-s (%.1f s wall) over %lld part%s", (long long)c.step,
+                  c.cpu_seconds, c.wall_seconds, (long long)c.parts, c.parts == 1 ? "" : "s");
+    if (c.since_step) io_buf_printf(b, " since step %lld (the time before it not recorded)", (long long)c.since_step);
   }
   io_buf_puts(b, ". The page reloads itself every 30 s.</p>\n");
 }

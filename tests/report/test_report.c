@@ -87,6 +87,8 @@ TEST(report_of_a_real_run_has_plots_samples_config_and_events) {
   REQUIRE(page);
   CHECK_CONTAINS(page, "<!DOCTYPE html>");
   CHECK_CONTAINS(page, "step 6 of 6");
+  CHECK_CONTAINS(page, "Saved at step 6 after "); /* ckpt/last.clock.json */
+  CHECK_CONTAINS(page, "over 2 parts.");
   static const char *const titles[] = {">loss<", ">mean energies<", ">learning rate<",
                                        ">parameter gradient norm (before clipping)<", ">sampler acceptance<",
                                        ">sampler step size<"};
