@@ -122,9 +122,11 @@ static int run_plan(int argc, char **argv) {
 CLI_COMMAND(plan, "plan", "--ckpt CKPT (--start X,Y --goal X,Y | --eval N) [--horizon T] [--steps K]",
             "plan a particle trajectory by Langevin on a transition energy",
             "Samples a plan s_1..s_T by Langevin dynamics on sum_t E(s_t, s_t+1) + W*||s_T - goal||^2\n"
-            "(s_0 = start), starting from the straight line, every state clamped to the world [-1,1]^2.\n"
+            "(s_0 = start), from --candidates starts per task (the straight line and lines bent\n"
+            "sideways), the plan of lowest energy kept; every state clamped to the world [-1,1]^2.\n"
             "CKPT is an energy on transitions (x, y, x', y'), e.g. `ebm train --data npy:P.npy --arch\n"
-            "mlp` on `ebm data make particle --out P.npy`. A plan succeeds when it ends within\n"
+            "mlp --iters 30000` on `ebm data make particle --out P.npy` (at 6000 steps it has learned\n"
+            "the obstacles too weakly to rank the candidates). A plan succeeds when it ends within\n"
             "--goal-tol of the goal, no segment touches an obstacle and no step is longer than 1.25x\n"
             "the world's top speed (0.08). --eval N scores N random start/goal pairs (at least 0.8\n"
             "apart) against the straight line from start to goal: success rate, and the mean path\n"
