@@ -100,6 +100,14 @@ ebm_status ebm_plan_run(ebm_net *transition, const ebm_particle_world *w, const 
                         int horizon, const float *start, const float *goal, int64_t n, ebm_rng *rng,
                         float *plans);
 
+/* What ebm_plan_run chooses from: every task's cfg->candidates chains
+ * after their Langevin steps (chains: n × K × horizon × 2, task-major) and
+ * each one's E_plan (energies: n × K). ebm_plan_run is this and the lowest
+ * energy per task, with the same random draws. */
+ebm_status ebm_plan_candidates(ebm_net *transition, const ebm_particle_world *w, const ebm_plan_config *cfg,
+                               int horizon, const float *start, const float *goal, int64_t n, ebm_rng *rng,
+                               float *chains, float *energies);
+
 /* How one plan did: it succeeds when it ends within `goal_tol` of the goal,
  * no segment (start included) touches an obstacle, and no step is longer
  * than 1.25 × the world's max_speed. */
@@ -120,6 +128,10 @@ typedef struct {
   int64_t n, successes;
   double success_rate, mean_length;
   int64_t collided, missed, too_fast; /* plans failing each rule (a plan may fail several) */
+  /* Tasks where at least one candidate chain succeeded: what choosing by
+   * the energy could at best have scored (ebm_plan_evaluate; -1 when not
+   * known, as from ebm_plan_score). */
+  int64_t covered;
 } ebm_plan_scores;
 
 void ebm_plan_score(const ebm_particle_world *w, const float *start, const float *goal,
@@ -132,6 +144,15 @@ void ebm_plan_score(const ebm_particle_world *w, const float *start, const float
 ebm_status ebm_plan_evaluate(ebm_net *transition, const ebm_particle_world *w, const ebm_plan_config *cfg,
                              int horizon, int64_t n, uint64_t seed, float goal_tol, ebm_plan_scores *ebm,
                              ebm_plan_scores *line, float *start, float *goal, float *plans, float *straight);
+
+/* How strongly a transition energy marks the obstacles: the mean energy
+ * of the transitions (s, s + (step, 0)) from the points s of a 101 × 101
+ * grid over the bounds that lie inside an obstacle (*inside), and from the
+ * free points 0.1 to 0.3 beyond the nearest obstacle's edge (*around).
+ * inside − around is in nats; near 0, the energy cannot tell a plan
+ * through an obstacle from one around it. */
+ebm_status ebm_plan_obstacle_contrast(ebm_net *transition, const ebm_particle_world *w, float step,
+                                      double *inside, double *around);
 
 /* A picture of the world (bounds, obstacles) with n plans (n × horizon × 2)
  * drawn from their starts (green) to their goals (red); straight (may be

@@ -47,16 +47,14 @@ static void candidate_start(const ebm_particle_world *w, const ebm_plan_config *
   }
 }
 
-ebm_status ebm_plan_run(ebm_net *transition, const ebm_particle_world *w, const ebm_plan_config *cfg,
-                        int horizon, const float *start, const float *goal, int64_t n, ebm_rng *rng,
-                        float *plans) {
+ebm_status ebm_plan_candidates(ebm_net *transition, const ebm_particle_world *w, const ebm_plan_config *cfg,
+                               int horizon, const float *start, const float *goal, int64_t n, ebm_rng *rng,
+                               float *x, float *e) {
   ebm_energy *en = NULL;
   ebm_sampler *s = NULL;
   const int64_t k = cfg->candidates > 1 ? cfg->candidates : 1, chains = n * k, item = 2 * (int64_t)horizon;
   int32_t *task = malloc((size_t)(chains > 0 ? chains : 1) * sizeof *task);
-  float *x = k > 1 ? malloc((size_t)(chains > 0 ? chains : 1) * (size_t)item * sizeof *x) : plans;
-  float *e = malloc((size_t)(chains > 0 ? chains : 1) * sizeof *e);
-  ebm_status st = task && x && e ? EBM_OK : ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld plans", (long long)chains);
+  ebm_status st = task ? EBM_OK : ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld plans", (long long)chains);
   if (st || (st = ebm_plan_energy_new(transition, w, horizon, cfg->goal_weight, start, goal, n, &en)))
     goto done;
   ebm_sampler_config sc = ebm_sampler_defaults(EBM_SAMPLER_LANGEVIN);
@@ -72,19 +70,44 @@ ebm_status ebm_plan_run(ebm_net *transition, const ebm_particle_world *w, const 
     candidate_start(w, cfg, start + 2 * (c / k), goal + 2 * (c / k), horizon, (int)(c % k), rng, x + c * item);
   }
   ebm_cond cond = ebm_cond_labels(task);
-  if ((st = ebm_sampler_run(s, x, &cond, chains, rng, NULL, NULL)) || k == 1) goto done;
-  if ((st = ebm_energy_eval(en, x, &cond, chains, e, NULL))) goto done;
+  if ((st = ebm_sampler_run(s, x, &cond, chains, rng, NULL, NULL))) goto done;
+  st = ebm_energy_eval(en, x, &cond, chains, e, NULL);
+done:
+  ebm_sampler_free(s);
+  ebm_energy_free(en);
+  free(task);
+  return st;
+}
+
+/* Each task's candidate of lowest energy, into plans (n × horizon × 2). */
+static void pick_lowest(const float *x, const float *e, int64_t n, int64_t k, int64_t item, float *plans) {
   for (int64_t i = 0; i < n; i++) {
     int64_t best = i * k;
     for (int64_t c = i * k + 1; c < (i + 1) * k; c++)
       if (e[c] < e[best]) best = c;
     memcpy(plans + i * item, x + best * item, (size_t)item * sizeof *x);
   }
-done:
-  ebm_sampler_free(s);
-  ebm_energy_free(en);
-  if (x != plans) free(x);
-  free(task);
+}
+
+/* Both ebm_plan_candidates' arrays for n tasks (NULL and an error when out of memory). */
+static ebm_status candidate_arrays(const ebm_plan_config *cfg, int horizon, int64_t n, float **x, float **e) {
+  const int64_t chains = n * (cfg->candidates > 1 ? cfg->candidates : 1);
+  *x = malloc((size_t)(chains > 0 ? chains : 1) * 2 * (size_t)horizon * sizeof **x);
+  *e = malloc((size_t)(chains > 0 ? chains : 1) * sizeof **e);
+  if (*x && *e) return EBM_OK;
+  free(*x), free(*e);
+  *x = *e = NULL;
+  return ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld plans", (long long)chains);
+}
+
+ebm_status ebm_plan_run(ebm_net *transition, const ebm_particle_world *w, const ebm_plan_config *cfg,
+                        int horizon, const float *start, const float *goal, int64_t n, ebm_rng *rng,
+                        float *plans) {
+  float *x = NULL, *e = NULL;
+  ebm_status st = candidate_arrays(cfg, horizon, n, &x, &e);
+  if (st == EBM_OK) st = ebm_plan_candidates(transition, w, cfg, horizon, start, goal, n, rng, x, e);
+  if (st == EBM_OK) pick_lowest(x, e, n, cfg->candidates > 1 ? cfg->candidates : 1, 2 * (int64_t)horizon, plans);
+  free(x);
   free(e);
   return st;
 }
@@ -110,6 +133,7 @@ void ebm_plan_score(const ebm_particle_world *w, const float *start, const float
   double length = 0;
   out->n = n;
   out->successes = out->collided = out->missed = out->too_fast = 0;
+  out->covered = -1;
   for (int64_t i = 0; i < n; i++) {
     ebm_plan_outcome o = ebm_plan_judge(w, start + 2 * i, goal + 2 * i, plans + i * 2 * horizon, horizon, goal_tol);
     out->collided += o.collisions > 0;
@@ -129,6 +153,7 @@ ebm_status ebm_plan_evaluate(ebm_net *transition, const ebm_particle_world *w, c
   const size_t plan_floats = (size_t)n * 2 * (size_t)horizon;
   float *s = start ? start : malloc((size_t)n * 2 * sizeof *s), *g = goal ? goal : malloc((size_t)n * 2 * sizeof *g);
   float *p = plans ? plans : malloc(plan_floats * sizeof *p), *l = straight ? straight : malloc(plan_floats * sizeof *l);
+  float *cx = NULL, *ce = NULL;
   ebm_status st = EBM_OK;
   if (n < 1 || horizon < 1) {
     st = ebm_set_error(EBM_ERR_ARG, "planning needs at least one task and one step");
@@ -142,13 +167,25 @@ ebm_status ebm_plan_evaluate(ebm_net *transition, const ebm_particle_world *w, c
   for (int64_t i = 0; i < n; i++) ebm_plan_straight(s + 2 * i, g + 2 * i, horizon, l + (size_t)i * 2 * horizon);
   ebm_rng rng; /* the Langevin noise: a stream apart from the tasks' */
   ebm_rng_init(&rng, seed ^ UINT64_C(0x9E3779B97F4A7C15));
-  if ((st = ebm_plan_run(transition, w, cfg, horizon, s, g, n, &rng, p))) goto done;
+  if ((st = candidate_arrays(cfg, horizon, n, &cx, &ce))) goto done;
+  if ((st = ebm_plan_candidates(transition, w, cfg, horizon, s, g, n, &rng, cx, ce))) goto done;
+  const int64_t k = cfg->candidates > 1 ? cfg->candidates : 1, item = 2 * (int64_t)horizon;
+  pick_lowest(cx, ce, n, k, item, p);
   ebm_plan_score(w, s, g, p, n, horizon, goal_tol, ebm);
   ebm_plan_score(w, s, g, l, n, horizon, goal_tol, line);
+  ebm->covered = 0;
+  for (int64_t i = 0; i < n; i++) {
+    int any = 0;
+    for (int64_t c = i * k; c < (i + 1) * k && !any; c++)
+      any = ebm_plan_judge(w, s + 2 * i, g + 2 * i, cx + c * item, horizon, goal_tol).success;
+    ebm->covered += any;
+  }
 done:
   if (!start) free(s);
   if (!goal) free(g);
   if (!plans) free(p);
   if (!straight) free(l);
+  free(cx);
+  free(ce);
   return st;
 }

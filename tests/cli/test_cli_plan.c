@@ -42,6 +42,9 @@ TEST(cli_plan_writes_a_plan_inside_the_world_and_a_picture) {
   CHECK_CONTAINS(r.out, "6 plans, horizon 30, 3 Langevin steps");
   CHECK_CONTAINS(r.out, "  EBM           success ");
   CHECK_CONTAINS(r.out, "/6 = ");
+  CHECK_CONTAINS(r.out, "  candidates    a success among the 16 in ");
+  CHECK_CONTAINS(r.out, "/6 tasks (what choosing by the energy could score)");
+  CHECK_CONTAINS(r.out, "  energy        transitions (s, s + (0.03, 0)) inside the obstacles ");
   cli_result_free(&r);
 }
 

@@ -199,3 +199,73 @@ TEST(plan_energy_refuses_bad_networks_and_horizons) {
   ebm_net_free(two);
   ebm_net_free(net);
 }
+
+/* ebm_plan_run is ebm_plan_candidates and the lowest energy per task, with
+ * the same random draws: the chosen plans are the candidates' bytes. */
+TEST(plan_run_picks_from_the_candidates_with_the_same_draws) {
+  ebm_net *net = transition_net(4 * NT * T, 11);
+  const ebm_particle_world w = ebm_particle_world_default();
+  ebm_plan_config cfg = ebm_plan_defaults();
+  cfg.candidates = 4, cfg.init_noise = 0.05f; /* draws before the chains too */
+  float plans[NT * 2 * T], chains[NT * 4 * 2 * T], e[NT * 4];
+  ebm_rng a, b;
+  ebm_rng_init(&a, 12);
+  ebm_rng_init(&b, 12);
+  REQUIRE_OK(ebm_plan_run(net, &w, &cfg, T, starts, goals, NT, &a, plans));
+  REQUIRE_OK(ebm_plan_candidates(net, &w, &cfg, T, starts, goals, NT, &b, chains, e));
+  for (int i = 0; i < NT; i++) {
+    int best = 4 * i;
+    for (int c = 4 * i + 1; c < 4 * i + 4; c++)
+      if (e[c] < e[best]) best = c;
+    CHECK(memcmp(plans + i * 2 * T, chains + best * 2 * T, 2 * T * sizeof(float)) == 0);
+  }
+  ebm_net_free(net);
+}
+
+/* --eval's "candidates" line: the tasks where some candidate succeeded,
+ * at least the tasks the chosen plan succeeded in; with one candidate,
+ * exactly those. */
+TEST(plan_evaluate_counts_the_tasks_some_candidate_solves) {
+  enum { H = 30, N = 20 };
+  ebm_net *net = transition_net(H * N, 13);
+  const ebm_particle_world w = ebm_particle_world_default();
+  ebm_plan_config cfg = ebm_plan_defaults();
+  ebm_plan_scores se, sl;
+  REQUIRE_OK(ebm_plan_evaluate(net, &w, &cfg, H, N, 5, 0.1f, &se, &sl, NULL, NULL, NULL, NULL));
+  CHECK(se.covered >= se.successes && se.covered <= N);
+  CHECK(se.covered > se.successes); /* a random energy chooses badly among 16 */
+  CHECK_EQ_INT(sl.covered, -1);
+  cfg.candidates = 1;
+  REQUIRE_OK(ebm_plan_evaluate(net, &w, &cfg, H, N, 5, 0.1f, &se, &sl, NULL, NULL, NULL, NULL));
+  CHECK_EQ_INT(se.covered, se.successes);
+  ebm_net_free(net);
+}
+
+/* The obstacle contrast of E = a·x + b·y + c (a linear network): the means
+ * over the grid points the header names, computed here by brute force. */
+TEST(plan_obstacle_contrast_averages_inside_and_around_the_obstacles) {
+  ebm_net *net = NULL;
+  REQUIRE_OK(ebm_net_new("{\"input\":[4],\"layers\":[{\"type\":\"linear\",\"name\":\"a\",\"out\":1}]}", 1000, &net));
+  const float wts[4] = {0.7f, -1.3f, 0.25f, 0.0f}, bias = 0.5f;
+  memcpy(ebm_net_param(net, 0)->value->data, wts, sizeof wts);
+  ebm_net_param(net, 1)->value->data[0] = bias;
+  const ebm_particle_world w = ebm_particle_world_default();
+  double inside, around, want[2] = {0, 0};
+  int64_t count[2] = {0, 0};
+  for (int i = 0; i < 101; i++)
+    for (int j = 0; j < 101; j++) {
+      const double x = -1 + 2.0 * j / 100, y = -1 + 2.0 * i / 100;
+      double d = 1e9;
+      for (int k = 0; k < w.nobstacles; k++)
+        d = fmin(d, hypot(x - w.obstacles[k].x, y - w.obstacles[k].y) - w.obstacles[k].r);
+      const int where = d < 0 ? 1 : d >= 0.1 && d <= 0.3 && x + 0.03 <= 1 ? 0 : -1;
+      if (where < 0) continue;
+      want[where] += wts[0] * x + wts[1] * y + wts[2] * (x + 0.03) + wts[3] * y + bias;
+      count[where]++;
+    }
+  REQUIRE_OK(ebm_plan_obstacle_contrast(net, &w, 0.03f, &inside, &around));
+  CHECK(count[0] > 500 && count[1] > 500);
+  CHECK_NEAR(inside, want[1] / count[1], 1e-4);
+  CHECK_NEAR(around, want[0] / count[0], 1e-4);
+  ebm_net_free(net);
+}
