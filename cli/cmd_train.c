@@ -831,5 +831,8 @@ CLI_COMMAND(train, "train", "--data SPEC (--arch ARCH | --method flow) --out RUN
             "line says which), each with its energy preset's recipe (pointnet's, voxelnet's λ 100, ...).\n"
             "For clouds, --arch dgcnn (edge convolutions over each point's k nearest neighbours) and\n"
             "--generator '{\"preset\":\"point-folding-generator\",\"shape\":[1,P,3]}' (one shared map of z and\n"
-            "a fixed 2-D grid point: a folded surface) are the neighbourhood-aware alternatives.",
+            "a fixed 2-D grid point: a folded surface) are the neighbourhood-aware alternatives; on either\n"
+            "generator \"rotate\":true ends in point_rotate (z sets the orientation: the draft times the\n"
+            "Gram-Schmidt rotation of two predicted vectors), and the folding generator's \"template\":\n"
+            "\"sphere\" or \"torus\" folds a closed surface instead of the square.",
             run_train)

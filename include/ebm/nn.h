@@ -46,7 +46,8 @@ typedef struct {
  * "video-generator" (z → 1×16×64×64 videos in [0, 1]), "point-generator" (z → a cloud 1×P×3 in [-1, 1]
  * by an MLP; {"preset": "point-generator", "shape": [1, P, 3]} sets P, 128 by default),
  * "point-folding-generator" (the same cloud as one shared map of z and a fixed 2-D grid point per
- * output point: FoldingNet's folded surface) and "conv-generator" (z → 1×28×28 images; the compact JSON form {"preset":
+ * output point: FoldingNet's folded surface; "template": "sphere" | "torus" folds a closed one; on
+ * both point generators "rotate": true ends in point_rotate, so z sets the orientation) and "conv-generator" (z → 1×28×28 images; the compact JSON form {"preset":
  * "conv-generator", "in_dim": D, "shape": [C, H, W], "range": [0, 1]} fits it to other
  * images, and "shape" / "range" do the same for uva-cnn's input). `num_classes` > 0 adds class
  * conditioning (where the preset supports it). `in_dim` is the vector size for "mlp" (0 = 2),

@@ -101,7 +101,7 @@ void layer_spec_defaults(layer_spec *ls, const layer_kind *kind, int default_sn)
     switch (k->type) {
       case KEY_INT: *FIELD(ls, k, int64_t) = (int64_t)k->def; break;
       case KEY_BOOL: *FIELD(ls, k, int) = k->def < 0 ? default_sn : (int)k->def; break;
-      case KEY_ACT: *FIELD(ls, k, int) = (int)k->def; break;
+      case KEY_ENUM: *FIELD(ls, k, int) = (int)k->def; break;
       case KEY_FLOAT: *FIELD(ls, k, double) = k->def; break;
       case KEY_SHAPE: break;
     }
@@ -123,6 +123,27 @@ static ebm_status check_layer_keys(const cJSON *obj, const layer_kind *kind, con
   return EBM_OK;
 }
 
+const char *const act_names[] = {"swish", "leaky_relu", NULL};
+
+/* A KEY_ENUM value: one of k->names, its index into *out; else one line
+ * listing them ('act' must be "swish" or "leaky_relu"). */
+static ebm_status get_enum(const cJSON *it, const layer_key *k, int *out, const char *where) {
+  int n = 0;
+  while (k->names[n]) n++;
+  for (int i = 0; i < n; i++)
+    if (cJSON_IsString(it) && strcmp(it->valuestring, k->names[i]) == 0) {
+      *out = i;
+      return EBM_OK;
+    }
+  char list[256];
+  size_t used = 0;
+  list[0] = 0;
+  for (int i = 0; i < n && used < sizeof list; i++)
+    used += (size_t)snprintf(list + used, sizeof list - used, "%s\"%s\"", i == 0 ? "" : i == n - 1 ? " or " : ", ",
+                             k->names[i]);
+  return ebm_set_error(EBM_ERR_ARG, "architecture: %s: '%s' must be %s", where, k->key, list);
+}
+
 static ebm_status parse_key(const cJSON *obj, const layer_key *k, layer_spec *ls, const char *where) {
   const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, k->key);
   if (!it) {
@@ -134,13 +155,7 @@ static ebm_status parse_key(const cJSON *obj, const layer_key *k, layer_spec *ls
     case KEY_BOOL: return get_bool(obj, k->key, FIELD(ls, k, int), where);
     case KEY_FLOAT: return get_float(obj, k->key, k->lo, k->hi, FIELD(ls, k, double), where);
     case KEY_SHAPE: return get_shape(obj, k, ls, where);
-    case KEY_ACT:
-      if (cJSON_IsString(it) && strcmp(it->valuestring, "swish") == 0) *FIELD(ls, k, int) = ACT_SWISH;
-      else if (cJSON_IsString(it) && strcmp(it->valuestring, "leaky_relu") == 0)
-        *FIELD(ls, k, int) = ACT_LEAKY_RELU;
-      else
-        return ebm_set_error(EBM_ERR_ARG, "architecture: %s: '%s' must be \"swish\" or \"leaky_relu\"",
-                             where, k->key);
+    case KEY_ENUM: return get_enum(it, k, FIELD(ls, k, int), where);
       return EBM_OK;
   }
   return EBM_OK;
@@ -266,9 +281,7 @@ static cJSON *spec_to_json(const arch_spec *spec) {
         case KEY_INT: cJSON_AddNumberToObject(o, k->key, (double)*FIELD(ls, k, int64_t)); break;
         case KEY_BOOL: cJSON_AddBoolToObject(o, k->key, *FIELD(ls, k, int)); break;
         case KEY_FLOAT: cJSON_AddNumberToObject(o, k->key, *FIELD(ls, k, double)); break;
-        case KEY_ACT:
-          cJSON_AddStringToObject(o, k->key, *FIELD(ls, k, int) == ACT_SWISH ? "swish" : "leaky_relu");
-          break;
+        case KEY_ENUM: cJSON_AddStringToObject(o, k->key, k->names[*FIELD(ls, k, int)]); break;
         case KEY_SHAPE: {
           cJSON *shape = cJSON_AddArrayToObject(o, k->key);
           for (int d = 0; shape && d < ls->shape_ndim; d++)
@@ -302,7 +315,8 @@ static ebm_status get_numbers(const cJSON *obj, const char *key, int max, double
 
 /* The compact {"preset": ...} form → full JSON text. */
 static ebm_status expand_compact(const cJSON *root, char **full) {
-  static const char *const allowed[] = {"preset", "classes", "in_dim", "width", "depth", "k", "shape", "range", NULL};
+  static const char *const allowed[] = {"preset", "classes", "in_dim", "width", "depth", "k", "shape", "range",
+                                        "template", "rotate", NULL};
   ebm_status st = check_keys(root, allowed, "top level");
   if (st) return st;
   const cJSON *preset = cJSON_GetObjectItemCaseSensitive(root, "preset");
@@ -315,7 +329,14 @@ static ebm_status expand_compact(const cJSON *root, char **full) {
   if ((st = get_int(root, "depth", -1, 64, &depth, "top level"))) return st;
   if ((st = get_int(root, "k", 0, 64, &k, "top level"))) return st;
   preset_opts o = {.classes = (int)classes, .in_dim = (int)in_dim, .width = (int)width, .depth = (int)depth,
-                   .k = (int)k};
+                   .k = (int)k, .grid_template = -1};
+  if ((st = get_bool(root, "rotate", &o.rotate, "top level"))) return st;
+  const cJSON *tmpl = cJSON_GetObjectItemCaseSensitive(root, "template");
+  if (tmpl) {
+    static const char *const names[] = {"square", "sphere", "torus", NULL};
+    const layer_key key = {"template", KEY_ENUM, 0, 0, 0, 0, 0, NULL, names};
+    if ((st = get_enum(tmpl, &key, &o.grid_template, "top level"))) return st;
+  }
   double shape[3], range[2];
   int nrange = 0;
   if ((st = get_numbers(root, "shape", 3, shape, &o.shape_ndim))) return st;

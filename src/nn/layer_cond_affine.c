@@ -20,7 +20,7 @@ static int sigma_on(const layer_spec *ls) { return ls->sigma; }
 static const layer_key cond_affine_keys[] = {
     LK_BOOL("class", classes, 0),
     LK_BOOL("sigma", sigma, 1),
-    {"frequencies", KEY_INT, offsetof(layer_spec, freqs), 1, 32, 8, 0, sigma_on},
+    {"frequencies", KEY_INT, offsetof(layer_spec, freqs), 1, 32, 8, 0, sigma_on, NULL},
     LK_END};
 
 typedef struct {

@@ -26,9 +26,9 @@ static const layer_key conv3d_keys[] = {
     LK_INT("pad", pad, 0, 16, 0), LK_INT_REQUIRED("depth", depth, 1, 1 << 16),
     LK_BOOL("bias", bias, 1),
     /* written only when given, so a cubic conv3d's JSON is what it was */
-    {"kernel_depth", KEY_INT, offsetof(layer_spec, kernel_d), 0, 16, 0, 0, kernel_d_written},
-    {"stride_depth", KEY_INT, offsetof(layer_spec, stride_d), 0, 16, 0, 0, stride_d_written},
-    {"pad_depth", KEY_INT, offsetof(layer_spec, pad_d), -1, 16, -1, 0, pad_d_written},
+    {"kernel_depth", KEY_INT, offsetof(layer_spec, kernel_d), 0, 16, 0, 0, kernel_d_written, NULL},
+    {"stride_depth", KEY_INT, offsetof(layer_spec, stride_d), 0, 16, 0, 0, stride_d_written, NULL},
+    {"pad_depth", KEY_INT, offsetof(layer_spec, pad_d), -1, 16, -1, 0, pad_d_written, NULL},
     LK_END};
 
 /* The depth axis's kernel, stride and padding: the given ones, or the

@@ -26,15 +26,29 @@
  *               names; class_affine itself would take the leading 1 as the
  *               channel axis and give all C features one gain).
  * point_grid    FoldingNet's grid (Yang et al. 2018), the generator side: a
- *               vector of C features (a cloud's code) → 1×P×(C + 2), point i
- *               the code followed by u_i, the i-th point of a fixed r×(P/r)
- *               grid on [-1, 1]² (r the largest divisor of P ≤ √P: 8×16 at
- *               P = 128), row-major. The point_linear layers after it are
- *               then one shared map (code, u) → point: the cloud is a
- *               continuous image of a square, a 2-D surface. No parameters;
- *               the code's gradient is the sum over the points. */
+ *               vector of C features (a cloud's code) → 1×P×(C + t), point i
+ *               the code followed by u_i, the i-th point of a fixed template
+ *               of t numbers a point ("template"): "square" (t = 2, the
+ *               default) an r×(P/r) grid on [-1, 1]² (r the largest divisor
+ *               of P ≤ √P: 8×16 at P = 128), row-major; "sphere" (t = 3) P
+ *               points spread over the unit sphere; "torus" (t = 4) the
+ *               r×(P/r) grid of angles (u, v) as (cos u, sin u, cos v,
+ *               sin v). The point_linear layers after it are then one shared
+ *               map (code, u) → point: the cloud is a continuous image of
+ *               the template — a square is open, a sphere and a torus are
+ *               closed surfaces (a box's surface is a sphere's image).
+ *               "heads": H (0–8, default 0) puts H rows before the template's,
+ *               each the code, t zeros and a one-hot of its index (every row
+ *               then has C + t + H numbers, the template rows H zeros at the
+ *               end): the same shared map gives H per-cloud outputs, e.g.
+ *               the two vectors point_rotate takes its rotation from. No
+ *               parameters; the code's gradient is the sum over the rows. */
+#include <math.h>
+
 #include "nn/nn_internal.h"
 #include "ops/points.h"
+
+#define GRID_PI 3.14159265358979323846
 
 /* A 1×P×C input; `where` names the layer in the message. */
 static ebm_status need_cloud(const layer *l, const char *where) {
@@ -287,7 +301,19 @@ const layer_kind layer_point_class_affine = {"point_class_affine", point_class_a
 
 /* --------------------------------------------------------- point_grid */
 
-static const layer_key point_grid_keys[] = {LK_INT_REQUIRED("points", points, 1, 1 << 16), LK_END};
+static const char *const template_names[] = {"square", "sphere", "torus", NULL};
+static int template_written(const layer_spec *ls) { return ls->grid_template != TEMPLATE_SQUARE; }
+static int heads_written(const layer_spec *ls) { return ls->heads > 0; }
+
+static const layer_key point_grid_keys[] = {
+    LK_INT_REQUIRED("points", points, 1, 1 << 16),
+    {"template", KEY_ENUM, offsetof(layer_spec, grid_template), 0, 0, TEMPLATE_SQUARE, 0, template_written,
+     template_names},
+    {"heads", KEY_INT, offsetof(layer_spec, heads), 0, 8, 0, 0, heads_written, NULL},
+    LK_END};
+
+/* The numbers a template gives each point: 2, 3 or 4. */
+static int64_t template_dims(int t) { return t == TEMPLATE_SQUARE ? 2 : t == TEMPLATE_SPHERE ? 3 : 4; }
 
 /* The grid's rows: the largest divisor of p not above √p. */
 static int64_t grid_rows(int64_t p) {
@@ -300,42 +326,82 @@ static int64_t grid_rows(int64_t p) {
 /* A coordinate of the grid: index a of m evenly spaced on [-1, 1] (0 when m = 1). */
 static float grid_coord(int64_t a, int64_t m) { return m > 1 ? (float)(-1.0 + 2.0 * (double)a / (double)(m - 1)) : 0.0f; }
 
+/* Point j of p of a template, into u (template_dims numbers).
+ *   square  u_j of the r×(p/r) grid on [-1, 1]², row-major
+ *   sphere  the Fibonacci (golden-angle) sphere: z_j = 1 − (2j+1)/p,
+ *           φ_j = j·π(3 − √5), (√(1−z²) cos φ, √(1−z²) sin φ, z) — p points
+ *           spread evenly over the unit sphere, the surface a box's is
+ *           the continuous image of
+ *   torus   the r×(p/r) grid of angles u = 2π·row/r, v = 2π·col/(p/r) as
+ *           (cos u, sin u, cos v, sin v): a closed ring in both directions,
+ *           so the shared MLP sees no seam (a square's edges are far apart). */
+static void template_point(int t, int64_t j, int64_t p, float *u) {
+  const int64_t rows = grid_rows(p), cols = p / rows;
+  if (t == TEMPLATE_SQUARE) {
+    u[0] = grid_coord(j / cols, rows);
+    u[1] = grid_coord(j % cols, cols);
+  } else if (t == TEMPLATE_SPHERE) {
+    const double z = 1.0 - (2.0 * (double)j + 1.0) / (double)p, r = sqrt(1.0 - z * z);
+    const double phi = (double)j * GRID_PI * (3.0 - sqrt(5.0));
+    u[0] = (float)(r * cos(phi));
+    u[1] = (float)(r * sin(phi));
+    u[2] = (float)z;
+  } else {
+    const double a = 2.0 * GRID_PI * (double)(j / cols) / (double)rows, b = 2.0 * GRID_PI * (double)(j % cols) / (double)cols;
+    u[0] = (float)cos(a);
+    u[1] = (float)sin(a);
+    u[2] = (float)cos(b);
+    u[3] = (float)sin(b);
+  }
+}
+
 static ebm_status point_grid_build(ebm_net *net, layer *l, const layer_spec *ls, scratch_sizes *sz,
                                    const char *where) {
-  (void)net, (void)sz;
+  (void)sz;
   ebm_status st = layer_need_ndim(l, 1, where, " (point_grid takes a vector: a cloud's code)");
   if (st) return st;
+  const int64_t t = template_dims(ls->grid_template), p = ls->points, h = ls->heads;
+  /* The template is fixed: computed once, (p, t). */
+  float *u = NULL;
+  if ((st = net_alloc_floats(net, &u, p * t, where))) return st;
+  for (int64_t j = 0; u && j < p; j++) template_point(ls->grid_template, j, p, u + j * t);
+  l->priv = u;
   l->out_ndim = 3;
   l->out_shape[0] = 1;
-  l->out_shape[1] = ls->points;
-  l->out_shape[2] = l->in_shape[0] + 2;
+  l->out_shape[1] = h + p;
+  l->out_shape[2] = l->in_shape[0] + t + h;
   return EBM_OK;
 }
 
-// x is (n, C); l->out is (n, 1, P, C + 2)
+/* Row j of an item: the code, then for a head row (j < H) t zeros and the
+ * one-hot of j over H, for a template row its point and H zeros. */
+// x is (n, C); l->out is (n, 1, H + P, C + t + H)
 static void point_grid_forward(ebm_net *net, layer *l, int64_t n, const ebm_cond *cond, const float *x) {
   (void)net, (void)cond;
-  const int64_t c = l->in_shape[0], p = l->out_shape[1], rows = grid_rows(p), cols = p / rows;
+  const int64_t c = l->in_shape[0], h = l->spec->heads, rows = l->out_shape[1], f = l->out_shape[2];
+  const int64_t t = f - c - h;
+  const float *u = l->priv;
   for (int64_t i = 0; i < n; i++)
-    for (int64_t j = 0; j < p; j++) {
-      float *y = l->out + (i * p + j) * (c + 2);
+    for (int64_t j = 0; j < rows; j++) {
+      float *y = l->out + (i * rows + j) * f;
       memcpy(y, x + i * c, (size_t)c * sizeof *y);
-      y[c] = grid_coord(j / cols, rows);
-      y[c + 1] = grid_coord(j % cols, cols);
+      memset(y + c, 0, (size_t)(t + h) * sizeof *y);
+      if (j < h) y[c + t + j] = 1.0f;
+      else memcpy(y + c, u + (j - h) * t, (size_t)t * sizeof *y);
     }
 }
 
-// dy is (n, 1, P, C + 2); dx is (n, C): the sum over the points, in their order
+// dy is (n, 1, H + P, C + t + H); dx is (n, C): the sum over the rows, in their order
 static const float *point_grid_backward(ebm_net *net, layer *l, int64_t n, const ebm_cond *cond,
                                         const float *dy, float *dx, int need_dx, int want_params) {
   (void)net, (void)cond, (void)want_params;
   if (!need_dx) return dx;
-  const int64_t c = l->in_shape[0], p = l->out_shape[1];
+  const int64_t c = l->in_shape[0], rows = l->out_shape[1], f = l->out_shape[2];
   for (int64_t i = 0; i < n; i++) {
     float *d = dx + i * c;
     memset(d, 0, (size_t)c * sizeof *d);
-    for (int64_t j = 0; j < p; j++) {
-      const float *g = dy + (i * p + j) * (c + 2);
+    for (int64_t j = 0; j < rows; j++) {
+      const float *g = dy + (i * rows + j) * f;
       for (int64_t k = 0; k < c; k++) d[k] += g[k];
     }
   }
@@ -344,9 +410,19 @@ static const float *point_grid_backward(ebm_net *net, layer *l, int64_t n, const
 
 static void point_grid_detail(const ebm_net *net, const layer *l, char *buf, size_t size) {
   (void)net;
-  const int64_t p = l->out_shape[1], r = grid_rows(p);
-  snprintf(buf, size, "%lld features + a %lldx%lld grid on [-1,1]^2", (long long)l->in_shape[0], (long long)r,
-           (long long)(p / r));
+  const layer_spec *s = l->spec;
+  const int64_t p = s->points, r = grid_rows(p);
+  int k;
+  if (s->grid_template == TEMPLATE_SQUARE)
+    k = snprintf(buf, size, "%lld features + a %lldx%lld grid on [-1,1]^2", (long long)l->in_shape[0], (long long)r,
+                 (long long)(p / r));
+  else if (s->grid_template == TEMPLATE_SPHERE)
+    k = snprintf(buf, size, "%lld features + %lld points on the unit sphere", (long long)l->in_shape[0], (long long)p);
+  else
+    k = snprintf(buf, size, "%lld features + a %lldx%lld torus (cos u, sin u, cos v, sin v)", (long long)l->in_shape[0],
+                 (long long)r, (long long)(p / r));
+  if (s->heads > 0 && k > 0 && (size_t)k < size)
+    snprintf(buf + k, size - (size_t)k, ", %lld head rows first", (long long)s->heads);
 }
 
 const layer_kind layer_point_grid = {"point_grid", point_grid_keys, 0, 0, point_grid_build, NULL,

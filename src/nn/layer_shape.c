@@ -29,7 +29,7 @@ const layer_kind layer_flatten = {"flatten", flatten_keys, 0, 1, flatten_build, 
                                   view_forward, view_backward, NULL, layer_per_item, NULL};
 
 static const layer_key reshape_keys[] = {
-    {"shape", KEY_SHAPE, offsetof(layer_spec, shape), 1, 1 << 24, 0, 1, NULL}, LK_END};
+    {"shape", KEY_SHAPE, offsetof(layer_spec, shape), 1, 1 << 24, 0, 1, NULL, NULL}, LK_END};
 
 static ebm_status reshape_build(ebm_net *net, layer *l, const layer_spec *ls, scratch_sizes *sz,
                                 const char *where) {

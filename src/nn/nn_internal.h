@@ -21,6 +21,10 @@
 #include "ops/ops.h"
 
 typedef enum { ACT_SWISH, ACT_LEAKY_RELU } act_kind;
+/* point_grid's fixed template (the points the folding MLP maps onto the
+ * cloud): a square grid (2 numbers a point), the unit sphere (3), a torus
+ * as (cos u, sin u, cos v, sin v) (4). */
+typedef enum { TEMPLATE_SQUARE, TEMPLATE_SPHERE, TEMPLATE_TORUS } grid_template;
 
 #define NN_NAME_MAX 64
 
@@ -48,6 +52,8 @@ typedef struct {
   int classes, sigma;      /* cond_affine: use the class / the noise-level embedding */
   int pool_max, pool_mean, pool_sum; /* point_pool: which reductions over the points */
   int64_t points;          /* point_grid: points of the grid (P) */
+  int grid_template;       /* point_grid: grid_template */
+  int64_t heads;           /* point_grid: code-only rows before the template's */
   int64_t neighbours;      /* point_edge_conv: k nearest neighbours */
   double slope;            /* leaky ReLU slope */
   double conv2_init_std;   /* resblock: std of conv2's initial weights */
@@ -80,6 +86,8 @@ char *arch_spec_to_json(const arch_spec *spec);
 typedef struct {
   int classes, in_dim, width, depth;
   int k;                   /* dgcnn: neighbours of its edge convolutions; 0 = 16 */
+  int grid_template;       /* point-folding-generator: grid_template of its point_grid; -1 = not given */
+  int rotate;              /* the point generators: end in point_rotate (z sets the orientation) */
   int shape_ndim;
   int64_t shape[3];
   int has_range;
@@ -95,19 +103,20 @@ void layer_spec_defaults(layer_spec *ls, const layer_kind *kind, int default_sn)
 /* ----------------------------------------------------- the registry */
 
 #define LK_INT(key, field, lo, hi, def) \
-  {key, KEY_INT, offsetof(layer_spec, field), lo, hi, def, 0, NULL}
+  {key, KEY_INT, offsetof(layer_spec, field), lo, hi, def, 0, NULL, NULL}
 #define LK_INT_REQUIRED(key, field, lo, hi) \
-  {key, KEY_INT, offsetof(layer_spec, field), lo, hi, 0, 1, NULL}
-#define LK_BOOL(key, field, def) {key, KEY_BOOL, offsetof(layer_spec, field), 0, 1, def, 0, NULL}
+  {key, KEY_INT, offsetof(layer_spec, field), lo, hi, 0, 1, NULL, NULL}
+#define LK_BOOL(key, field, def) {key, KEY_BOOL, offsetof(layer_spec, field), 0, 1, def, 0, NULL, NULL}
 #define LK_FLOAT(key, field, lo, hi, def) \
-  {key, KEY_FLOAT, offsetof(layer_spec, field), lo, hi, def, 0, NULL}
-#define LK_END {NULL, KEY_INT, 0, 0, 0, 0, 0, NULL}
+  {key, KEY_FLOAT, offsetof(layer_spec, field), lo, hi, def, 0, NULL, NULL}
+#define LK_END {NULL, KEY_INT, 0, 0, 0, 0, 0, NULL, NULL}
 /* "out" (required), "bias" and "spectral_norm" of a weighted map. */
 #define LK_OUT LK_INT_REQUIRED("out", out, 1, 1 << 20)
 #define LK_BIAS_SN LK_BOOL("bias", bias, 1), LK_BOOL("spectral_norm", spectral_norm, -1)
 
-/* One JSON key of a layer kind: where it goes in layer_spec and its check. */
-typedef enum { KEY_INT, KEY_BOOL, KEY_FLOAT, KEY_ACT, KEY_SHAPE } key_type;
+/* One JSON key of a layer kind: where it goes in layer_spec and its check.
+ * KEY_ENUM: a string, one of `names`; the int field gets its index. */
+typedef enum { KEY_INT, KEY_BOOL, KEY_FLOAT, KEY_ENUM, KEY_SHAPE } key_type;
 typedef struct {
   const char *key;
   key_type type;
@@ -118,7 +127,10 @@ typedef struct {
   /* Written back into the canonical JSON only when this says so (NULL:
    * always), e.g. a resblock's slope only with act = leaky_relu. */
   int (*written)(const layer_spec *ls);
+  const char *const *names; /* KEY_ENUM: the accepted strings, NULL-terminated */
 } layer_key;
+/* The names of act_kind, for a KEY_ENUM "act". */
+extern const char *const act_names[];
 
 /* Running maxima of the scratch sizes a build collects (floats per item,
  * or absolute), so the network allocates each scratch buffer once. */

@@ -59,6 +59,11 @@
  *              what a start fitted to the clouds cannot, since their points
  *              are drawn independently and in random order (the same blob
  *              at every index). ≈ 0.18 M multiply-adds per cloud at W 256.
+ *              "rotate": true — z sets the orientation: net.4 gives P + 2
+ *              rows, net.5 reshapes to 1×(P+2)×3, and net.7 point_rotate
+ *              turns the draft (rows 2…) by the rotation of rows 0 and 1
+ *              (Gram–Schmidt, Zhou et al. 2019), so the drafts can be one
+ *              shape and the clouds come in every orientation.
  * point-folding-generator  the generator side of FoldingNet (Yang et al.
  *              2018): z of D = in_dim (64) → 1×P×3 = "shape" ([1, 128, 3])
  *              in [-1, 1], W = width (128):
@@ -74,6 +79,15 @@
  *              point-generator's rows per point can put each point
  *              anywhere. One fold (FoldingNet's second, on (z, first fold),
  *              is not built). ≈ 4.2 M multiply-adds per cloud at W 128.
+ *              "template": "sphere" | "torus" folds a closed template
+ *              instead of the square (point_grid's keys: P points on the
+ *              unit sphere, or (cos u, sin u, cos v, sin v) on an 8×16 grid
+ *              of angles): a box's surface is a sphere's image, a torus the
+ *              torus's, where a square can cover one face. "rotate": true
+ *              — the grid gets 2 head rows (the code and a one-hot, no
+ *              template point), the shared map turns them into a and b,
+ *              and net.9 point_rotate turns the folded draft by their
+ *              rotation: z sets the orientation.
  * uva-cnn      exactly CNNModel of bench/torch_reference.py (the PyTorch
  *              MNIST EBM tutorial), same parameter names: Conv(0) Swish(1)
  *              Conv(2) Swish(3) Conv(4) Swish(5) Conv(6) Swish(7) Flatten(8)
@@ -294,11 +308,13 @@ static ebm_status build_point_generator(preset_builder *b, const preset_opts *o,
     push_seq(b, "linear")->out = width;
     push_seq(b, "swish");
   }
-  push_seq(b, "linear")->out = 3 * points;
+  const int64_t rows = points + (o->rotate ? 2 : 0); /* a, b first: point_rotate */
+  push_seq(b, "linear")->out = 3 * rows;
   layer_spec *ls = push_seq(b, "reshape");
   ls->shape_ndim = 3;
-  ls->shape[0] = 1, ls->shape[1] = points, ls->shape[2] = 3;
+  ls->shape[0] = 1, ls->shape[1] = rows, ls->shape[2] = 3;
   push_seq(b, "tanh");
+  if (o->rotate) push_seq(b, "point_rotate");
   return EBM_OK;
 }
 
@@ -311,13 +327,17 @@ static ebm_status build_point_folding_generator(preset_builder *b, const preset_
   b->spec.input[0] = latent;
   push_seq(b, "linear")->out = width;
   push_seq(b, "swish");
-  push_seq(b, "point_grid")->points = points;
+  layer_spec *grid = push_seq(b, "point_grid");
+  grid->points = points;
+  grid->grid_template = o->grid_template >= 0 ? o->grid_template : TEMPLATE_SQUARE;
+  grid->heads = o->rotate ? 2 : 0; /* a and b for point_rotate, from the same shared map */
   for (int i = 0; i < 2; i++) {
     push_seq(b, "point_linear")->out = width;
     push_seq(b, "swish");
   }
   push_seq(b, "point_linear")->out = 3;
   push_seq(b, "tanh");
+  if (o->rotate) push_seq(b, "point_rotate");
   return EBM_OK;
 }
 
@@ -474,6 +494,8 @@ enum {
   TAKES_DEPTH = 8,       /* mlp's hidden layers */
   TAKES_CLASSES = 16,
   TAKES_K = 32,          /* dgcnn's neighbours */
+  TAKES_ROTATE = 64,     /* the point generators' "rotate" */
+  TAKES_TEMPLATE = 128,  /* the folding generator's "template" */
 };
 
 static int width_or(const preset_opts *o, int def) { return o->width > 0 ? o->width : def; }
@@ -586,8 +608,9 @@ static const struct {
     {"conv-generator", TAKES_IN_DIM | TAKES_SHAPE, NULL, make_conv_generator},
     {"voxel-generator", TAKES_IN_DIM, NULL, make_voxel_generator},
     {"video-generator", TAKES_IN_DIM, NULL, make_video_generator},
-    {"point-generator", TAKES_IN_DIM | TAKES_CLOUD_SHAPE, NULL, make_point_generator},
-    {"point-folding-generator", TAKES_IN_DIM | TAKES_CLOUD_SHAPE, NULL, make_point_folding_generator},
+    {"point-generator", TAKES_IN_DIM | TAKES_CLOUD_SHAPE | TAKES_ROTATE, NULL, make_point_generator},
+    {"point-folding-generator", TAKES_IN_DIM | TAKES_CLOUD_SHAPE | TAKES_ROTATE | TAKES_TEMPLATE, NULL,
+     make_point_folding_generator},
     {"uva-cnn", TAKES_SHAPE, "is the unconditional CNNModel of the PyTorch reference; it takes no classes",
      make_uva_cnn},
     {"igebm-mnist", TAKES_CLASSES, NULL, make_igebm_mnist},
@@ -623,6 +646,12 @@ static ebm_status check_takes(const char *name, int takes, const char *no_classe
     return ebm_set_error(EBM_ERR_ARG, "preset '%s' has a fixed depth; depth is only for 'mlp'", name);
   if (!(takes & TAKES_K) && o->k > 0)
     return ebm_set_error(EBM_ERR_ARG, "preset '%s' takes no k; k (neighbours) is only for 'dgcnn'", name);
+  if (!(takes & TAKES_ROTATE) && o->rotate)
+    return ebm_set_error(EBM_ERR_ARG, "preset '%s' takes no rotate; rotate is only for 'point-generator' and "
+                                      "'point-folding-generator'", name);
+  if (!(takes & TAKES_TEMPLATE) && o->grid_template >= 0)
+    return ebm_set_error(EBM_ERR_ARG, "preset '%s' takes no template; template is only for 'point-folding-generator'",
+                         name);
   if (!(takes & TAKES_CLASSES) && o->classes > 0)
     return ebm_set_error(EBM_ERR_ARG, "preset '%s' %s", name, no_classes ? no_classes : "takes no classes");
   return EBM_OK;
@@ -652,6 +681,6 @@ ebm_status arch_preset_json(const char *name, const preset_opts *opts, char **js
 }
 
 ebm_status ebm_arch_preset(const char *name, int num_classes, int in_dim, char **json) {
-  const preset_opts opts = {.classes = num_classes, .in_dim = in_dim, .depth = -1};
+  const preset_opts opts = {.classes = num_classes, .in_dim = in_dim, .depth = -1, .grid_template = -1};
   return arch_preset_json(name, &opts, json);
 }

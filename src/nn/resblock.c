@@ -35,8 +35,8 @@ static int slope_written(const layer_spec *ls) { return ls->act == ACT_LEAKY_REL
 static const layer_key resblock_keys[] = {
     LK_INT_REQUIRED("out", out, 1, 1 << 20),
     LK_BOOL("down", down, 0),
-    {"act", KEY_ACT, offsetof(layer_spec, act), 0, 0, ACT_SWISH, 0, NULL},
-    {"slope", KEY_FLOAT, offsetof(layer_spec, slope), 0.0, 1.0, 0.2, 0, slope_written},
+    {"act", KEY_ENUM, offsetof(layer_spec, act), 0, 0, ACT_SWISH, 0, NULL, act_names},
+    {"slope", KEY_FLOAT, offsetof(layer_spec, slope), 0.0, 1.0, 0.2, 0, slope_written, NULL},
     LK_BOOL("spectral_norm", spectral_norm, -1),
     LK_FLOAT("conv2_init_std", conv2_init_std, 0.0, 10.0, 1e-10),
     LK_END};

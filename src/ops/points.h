@@ -106,4 +106,22 @@ void ebm_point_edge_backward(int64_t n, int64_t p, int64_t c, int64_t out, const
                              const int32_t *arg, const int32_t *order, const float *dy, float *g, float *dx,
                              float *dw, float *db);
 
+/* A rotation from two 3-vectors (Zhou et al. 2019, "On the Continuity of
+ * Rotation Representations in Neural Networks": the 6-D representation,
+ * continuous where Euler angles and quaternions are not): Gram–Schmidt,
+ * e1 = a/|a|, e2 = (b − (e1·b) e1)/|…|, e3 = e1 × e2; r (row-major 3×3)
+ * gets the rows e1, e2, e3, so R is orthonormal with det +1. Norms below
+ * 1e-30 are taken as 1e-30 (a = 0 or a ∥ b: finite, not a rotation). */
+void ebm_rotation_from_two_vectors(const double a[3], const double b[3], double r[9]);
+
+/* Clouds turned by a rotation each item carries: x (n, p + 2, 3), rows 0
+ * and 1 the a and b above, rows 2… the p points of a draft; y (n, p, 3),
+ * y_j = x_j R = Σ_m x_j[m] e_m (the draft's axes go to e1, e2, e3). R is
+ * computed in double, each output rounded once, every point by the same
+ * loop (exactly order-free in the points). Forward overwrites y; backward
+ * overwrites dx (n, p + 2, 3): the points' dy Rᵀ and, in rows 0 and 1, the
+ * gradients of a and b back through the Gram–Schmidt (in double). */
+void ebm_point_rotate_forward(int64_t n, int64_t p, const float *x, float *y);
+void ebm_point_rotate_backward(int64_t n, int64_t p, const float *x, const float *dy, float *dx);
+
 #endif

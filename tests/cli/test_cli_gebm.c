@@ -432,6 +432,45 @@ TEST(cli_coop_trains_on_point_clouds_with_dgcnn_and_the_folding_generator) {
   cli_result_free(&r);
 }
 
+/* Coop with a generator whose z sets the orientation (point_rotate) over a
+ * folded closed template: the checkpoint keeps the template and the head
+ * rows, ebm sample draws 3 clouds from it, and a bad template is one line. */
+TEST(cli_coop_trains_on_point_clouds_with_the_rotating_sphere_fold) {
+  char data[512], run[512];
+  snprintf(data, sizeof data, "%s", test_path("clouds.npy"));
+  snprintf(run, sizeof run, "%s", test_path("coop-rot"));
+  cli_result r = run_cli("data make points:shapes --n 4 --points 32 --out %s", data);
+  CHECK_EQ_INT(r.code, 0);
+  cli_result_free(&r);
+  r = run_cli("train --method coop --data npy:%s --arch '{\"preset\":\"pointnet\",\"width\":4,\"in_dim\":32}' "
+              "--generator '{\"preset\":\"point-folding-generator\",\"width\":8,\"shape\":[1,32,3],"
+              "\"template\":\"sphere\",\"rotate\":true}' --iters 2 --batch 2 --steps 1 --seed 1 --out %s", data, run);
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.out, "step 2 of 2");
+  cli_result_free(&r);
+  ebm_net *g = run_generator(run);
+  CHECK_CONTAINS(ebm_net_arch_json(g), "\"template\":\"sphere\"");
+  ebm_layer_info info;
+  REQUIRE_OK(ebm_net_layer_info(g, 2, &info));
+  CHECK_CONTAINS(info.detail, "32 points on the unit sphere, 2 head rows first");
+  REQUIRE_OK(ebm_net_layer_info(g, ebm_net_layer_count(g) - 1, &info));
+  CHECK_EQ_STR(info.type, "point_rotate");
+  CHECK_EQ_INT((int)ebm_net_out_shape(g)[1], 32);
+  ebm_net_free(g);
+  r = run_cli("sample --ckpt %s/ckpt/last.safetensors --n 3 --seed 1 --out %s", run, test_path("s.npy"));
+  CHECK_EQ_INT(r.code, 0);
+  cli_result_free(&r);
+  ebm_npy s;
+  REQUIRE_OK(ebm_npy_load(test_path("s.npy"), &s));
+  CHECK(s.ndim == 4 && s.shape[0] == 3 && s.shape[1] == 1 && s.shape[2] == 32 && s.shape[3] == 3);
+  ebm_npy_free(&s);
+  r = run_cli("train --method coop --data npy:%s --generator '{\"preset\":\"point-folding-generator\","
+              "\"shape\":[1,32,3],\"template\":\"klein\"}' --iters 1 --batch 2 --out %s", data, test_path("run"));
+  CHECK_EQ_INT(r.code, 1); /* as every --generator architecture error */
+  CHECK_CONTAINS(r.err, "--generator: architecture: top level: 'template' must be \"square\", \"sphere\" or \"torus\"");
+  cli_result_free(&r);
+}
+
 /* latent-ebm with the voxel generator; `ebm reconstruct` takes the grids as
  * `ebm data make` writes them (N×1×D×H×W) and writes that shape back. */
 TEST(cli_latent_ebm_reconstructs_voxel_grids_from_a_5d_npy) {
