@@ -3,7 +3,7 @@
 
     scripts/npy-path-stats.py PATHS.npy [N] [--box LO,HI] [--side S]
 
-PATHS is float32 P×(2T) or P×T×2: (x, y) per frame, as `ebm data make
+PATHS is float32 P×(2T), P×T×2 or P×1×T×2: (x, y) per frame, as `ebm data make
 paths:npy:VIDEOS` writes them (the centre of brightness of each frame) and a
 vector model of them samples them. Over the first N paths it prints
 
@@ -48,10 +48,12 @@ def main():
     shape, v = read_npy(path)
     if len(shape) == 3 and shape[2] == 2:
         t = shape[1]
+    elif len(shape) == 4 and shape[1] == 1 and shape[3] == 2:
+        t = shape[2]
     elif len(shape) == 2 and shape[1] % 2 == 0:
         t = shape[1] // 2
     else:
-        sys.exit(f"{path}: need P x 2T or P x T x 2 float32 paths, got {list(shape)}")
+        sys.exit(f"{path}: need P x 2T, P x T x 2 or P x 1 x T x 2 float32 paths, got {list(shape)}")
     n = shape[0] if count is None else min(shape[0], count)
     speeds, turns, changes, bounces, on, inbox = [], [], [], [], 0, 0
     first, middle, last = 0.0, 0.0, 0.0
