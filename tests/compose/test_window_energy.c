@@ -272,7 +272,9 @@ TEST(path_windows_script_cuts_the_windows_the_sum_scores) {
 }
 
 /* scripts/npy-path-stats.py's end steps: a path whose first step is 5 px, its
- * middle ones 1 px and its last 2 px reads back as 5.00 1.00 2.00. */
+ * middle ones 1 px and its last 2 px reads back as 5.00 1.00 2.00 — also as
+ * a 1x5x2 image made by scripts/npy-reshape.py (a path energy convolving over
+ * time samples such); a shape of other size is one line. */
 TEST(path_stats_script_reports_end_and_middle_steps) {
   const float paths[1][10] = {{10, 20, 13, 24, 14, 24, 15, 24, 15, 26}};
   const int64_t shape[2] = {1, 10};
@@ -285,4 +287,20 @@ TEST(path_stats_script_reports_end_and_middle_steps) {
   REQUIRE(text);
   CHECK_CONTAINS(text, "steps first/middle/last 5.00 1.00 2.00 px");
   free(text);
+  const char *img = test_path("p-img.npy");
+  snprintf(cmd, sizeof cmd, "python3 '%s/scripts/npy-reshape.py' '%s' '%s' 1,5,2 && python3 '%s/scripts/npy-path-stats.py' "
+           "'%s' > '%s'", EBM_SOURCE_DIR, in, img, EBM_SOURCE_DIR, img, log);
+  REQUIRE(system(cmd) == 0);
+  ebm_npy a;
+  REQUIRE_OK(ebm_npy_load(img, &a));
+  CHECK(a.ndim == 4 && a.shape[1] == 1 && a.shape[2] == 5 && a.shape[3] == 2);
+  CHECK(memcmp(a.data, paths, sizeof paths) == 0);
+  ebm_npy_free(&a);
+  text = test_read_text(log);
+  REQUIRE(text);
+  CHECK_CONTAINS(text, "steps first/middle/last 5.00 1.00 2.00 px");
+  free(text);
+  snprintf(cmd, sizeof cmd, "python3 '%s/scripts/npy-reshape.py' '%s' '%s' 1,16,2 2>&1 | grep -q 'items of 10 values "
+           "cannot be 1x16x2'", EBM_SOURCE_DIR, in, img);
+  CHECK(system(cmd) == 0);
 }
