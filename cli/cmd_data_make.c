@@ -69,12 +69,15 @@ static int load_paths(const make_flags *f, ebm_npy *a, int64_t *n) {
   if (st) return cli_runtime_error(st);
   const int ok = a->dtype == EBM_DTYPE_F32 && a->shape[0] >= 1 &&
                  ((a->ndim == 3 && a->shape[1] == MOVING_FRAMES && a->shape[2] == 2) ||
-                  (a->ndim == 2 && a->shape[1] == 2 * MOVING_FRAMES));
+                  (a->ndim == 2 && a->shape[1] == 2 * MOVING_FRAMES) ||
+                  /* a path energy that convolves over time samples 1 x T x 2 images */
+                  (a->ndim == 4 && a->shape[1] == 1 && a->shape[2] == MOVING_FRAMES && a->shape[3] == 2));
   char shape[64];
   if (!ok)
-    return cli_usage_error(VERB, "--paths %s: holds %s %s; paths must be float32 P x %d x 2 (or P x %d): (x, y) "
-                           "of the item's centre in each frame", f->paths, ebm_dtype_name(a->dtype),
-                           ebm_shape_str(a->ndim, a->shape, shape, sizeof shape), MOVING_FRAMES, 2 * MOVING_FRAMES);
+    return cli_usage_error(VERB, "--paths %s: holds %s %s; paths must be float32 P x %d x 2 (or P x %d, P x 1 x %d x 2): "
+                           "(x, y) of the item's centre in each frame", f->paths, ebm_dtype_name(a->dtype),
+                           ebm_shape_str(a->ndim, a->shape, shape, sizeof shape), MOVING_FRAMES, 2 * MOVING_FRAMES,
+                           MOVING_FRAMES);
   if (f->n > a->shape[0])
     return cli_usage_error(VERB, "--n %lld: --paths %s holds only %lld paths", (long long)f->n, f->paths,
                            (long long)a->shape[0]);

@@ -93,8 +93,15 @@ ebm_status ebm_range_energy_new(const ebm_energy *en, float lo, float hi, ebm_en
  * consecutive points (d 6) is stride 2, count T − 2: the local law of a
  * path summed over it, as `ebm plan` sums a transition energy. `en`
  * (borrowed) must be an unconditional energy on vectors; stride in 1..d,
- * count in 1..4096, else EBM_ERR_ARG naming the energy. The range is en's. */
-ebm_status ebm_window_energy_new(const ebm_energy *en, int64_t stride, int64_t count, ebm_energy **out);
+ * count in 1..4096, else EBM_ERR_ARG naming the energy. The range is en's.
+ * End weights: `ends` (n_ends values, 0..EBM_WINDOW_MAX_ENDS; NULL with 0)
+ * count window j and window count−1−j ends[j] times instead of once, so the
+ * first and last steps of a path, each in one window where a middle step is
+ * in two, can be held as much; each weight finite and > 0, 2·n_ends ≤ count,
+ * else EBM_ERR_ARG. */
+#define EBM_WINDOW_MAX_ENDS 8
+ebm_status ebm_window_energy_new(const ebm_energy *en, int64_t stride, int64_t count, const double *ends,
+                                 int n_ends, ebm_energy **out);
 
 /* ------------------------------------------------------------ inpainting */
 
@@ -183,7 +190,8 @@ ebm_status ebm_mask_pattern(const char *name, int item_ndim, const int64_t *item
  * [:temp=T] and [:range=LO,HI] (the checkpoint's energy seen on data in
  * [LO, HI] instead of its own range: ebm_range_energy_new); always
  * [:window=S,C] (an energy on D values scoring sequences of D + (C−1)·S
- * values as the sum over C windows S apart: ebm_window_energy_new). Options are peeled off the right end while the last ':'
+ * values as the sum over C windows S apart: ebm_window_energy_new) and with
+ * it [:ends=W1,..,Wk] (the first and last k windows weighted W1..Wk). Options are peeled off the right end while the last ':'
  * segment is key=value, so a path may itself contain ':'. */
 typedef enum { EBM_SOURCE_CKPT = 0, EBM_SOURCE_TOY, EBM_SOURCE_GAUSSIAN } ebm_source_kind;
 
@@ -202,6 +210,8 @@ typedef struct {
   double temperature;    /* term temperature T (1) */
   float range_lo, range_hi; /* range=LO,HI; lo == hi when not given */
   int64_t window_stride, window_count; /* window=S,C; 0 when not given */
+  double window_ends[EBM_WINDOW_MAX_ENDS]; /* ends=W1,..,Wk: the end windows' weights */
+  int window_n_ends;                       /* k; 0 when not given */
   char *name;            /* what the energy is called in messages: the path,
                             "toy:NAME" or "gaussian:D[:mean=..][:std=S]" (malloc'd) */
 } ebm_energy_spec;

@@ -75,6 +75,25 @@ static ebm_status parse_window(const char *text, const char *val, ebm_energy_spe
   return EBM_OK;
 }
 
+/* ends=W1,..,Wk: 1..EBM_WINDOW_MAX_ENDS numbers > 0 (their count against
+ * the windows is checked when the window sum is built). */
+static ebm_status parse_ends(const char *text, const char *val, ebm_energy_spec *s) {
+  const char *p = val;
+  int k = 0;
+  for (;;) {
+    char *end = NULL;
+    double v = strtod(p, &end);
+    if (end == p || (*end && *end != ',') || !isfinite(v) || !(v > 0.0) || k == EBM_WINDOW_MAX_ENDS)
+      return ebm_set_error(EBM_ERR_ARG, "%s: ends= expects 1..%d weights > 0 for the first and last windows "
+                           "(e.g. ends=2 or ends=2,1.5), got '%s'", text, EBM_WINDOW_MAX_ENDS, val);
+    s->window_ends[k++] = v;
+    if (!*end) break;
+    p = end + 1;
+  }
+  s->window_n_ends = k;
+  return EBM_OK;
+}
+
 /* One key=value option peeled off the end; mean= is kept as text until the
  * dimension is known. */
 static ebm_status parse_option(const char *text, unsigned flags, const char *key, const char *val,
@@ -94,6 +113,7 @@ static ebm_status parse_option(const char *text, unsigned flags, const char *key
   }
   if (strcmp(key, "range") == 0 && (flags & EBM_SPEC_TERM)) return parse_range(text, val, s);
   if (strcmp(key, "window") == 0) return parse_window(text, val, s);
+  if (strcmp(key, "ends") == 0) return parse_ends(text, val, s);
   int is_term_key = strcmp(key, "weight") == 0 || strcmp(key, "temp") == 0;
   if (strcmp(key, "std") == 0 || (is_term_key && (flags & EBM_SPEC_TERM))) {
     double v = 0.0;
@@ -103,7 +123,7 @@ static ebm_status parse_option(const char *text, unsigned flags, const char *key
     return EBM_OK;
   }
   return ebm_set_error(EBM_ERR_ARG, "%s: unknown option '%s' (%s; mean, std for gaussian:D)", text, key,
-                       flags & EBM_SPEC_TERM ? "class, weight, temp, range, window" : "class, window");
+                       flags & EBM_SPEC_TERM ? "class, weight, temp, range, window, ends" : "class, window, ends");
 }
 
 /* The energy's name: two Gaussians with different means must not both read
@@ -183,6 +203,10 @@ ebm_status ebm_energy_spec_parse(const char *text, unsigned flags, ebm_energy_sp
                        out->kind == EBM_SOURCE_TOY ? "a toy" : "a Gaussian");
     goto done;
   }
+  if (out->window_n_ends > 0 && out->window_count == 0) {
+    st = ebm_set_error(EBM_ERR_ARG, "%s: ends= weights the end windows of a window sum; give window=S,C too", text);
+    goto done;
+  }
   st = name_spec(text, out, source, mean_text);
 done:
   free(source);
@@ -259,7 +283,8 @@ ebm_status ebm_energy_source_open(const ebm_energy_spec *spec, int64_t max_batch
     out->energy = out->owned[2];
   }
   if (spec->window_count > 0) {
-    if ((st = ebm_window_energy_new(out->energy, spec->window_stride, spec->window_count, &out->owned[3])) != EBM_OK)
+    if ((st = ebm_window_energy_new(out->energy, spec->window_stride, spec->window_count, spec->window_ends,
+                                    spec->window_n_ends, &out->owned[3])) != EBM_OK)
       return st;
     out->energy = out->owned[3];
   }

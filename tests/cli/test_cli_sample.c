@@ -205,7 +205,7 @@ TEST(cli_sample_bad_flags_are_usage_errors_naming_the_flag) {
       {"--energy gaussian:2:std=0", "--energy gaussian:2:std=0: std= must be > 0"},
       {"--energy toy:rings:mean=1", "mean= and std= are options of gaussian:D energies"},
       {"--energy gaussian:2:class=1", "class= fixes the class of a conditional checkpoint; a Gaussian has none"},
-      {"--energy gaussian:2:colour=red", "unknown option 'colour' (class, window; mean, std for gaussian:D)"},
+      {"--energy gaussian:2:colour=red", "unknown option 'colour' (class, window, ends; mean, std for gaussian:D)"},
       {"--energy gaussian:2 --ckpt m.safetensors", "exactly one of --ckpt CKPT or --energy SPEC"},
       {"--steps 5", "exactly one of --ckpt CKPT or --energy SPEC"},
       {"--energy gaussian:2 --chain c.png --steps 1000 --every 1", "--every 1 gives 1001 columns"},

@@ -60,7 +60,7 @@ TEST(energy_spec_errors_quote_the_spec_and_say_what_is_accepted) {
   CHECK_PARSE_FAILS("gaussian:2:mean=1,x", 0, "mean= expects 1 or 2 comma-separated numbers");
   CHECK_PARSE_FAILS("gaussian:2:std=-1", 0, "std= must be > 0");
   CHECK_PARSE_FAILS("gaussian:2:std=nan", 0, "std= expects a finite number");
-  CHECK_PARSE_FAILS("m.safetensors:weight=2", 0, "unknown option 'weight' (class, window; mean, std");
+  CHECK_PARSE_FAILS("m.safetensors:weight=2", 0, "unknown option 'weight' (class, window, ends; mean, std");
   CHECK_PARSE_FAILS("m.safetensors:class=-1", 0, "class= expects a label >= 0");
   CHECK_PARSE_FAILS("m.safetensors:std=2", 0, "options of gaussian:D energies");
   CHECK_PARSE_FAILS("toy:moons:class=1", EBM_SPEC_TERM, "a toy has none");

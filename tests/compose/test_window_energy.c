@@ -1,7 +1,8 @@
 /* The window sum (compose.h, ebm_window_energy_new): a sequence scored by one
  * energy over its sliding windows — the energy against the sum computed by
  * hand, the gradient against finite differences in double, the spec option
- * window=S,C, and every refusal in one line. */
+ * window=S,C with its end weights ends=W1,..,Wk, and every refusal in one
+ * line. */
 #include "test.h"
 #include "test_util.h"
 
@@ -66,6 +67,47 @@ TEST(window_energy_is_the_sum_over_the_windows) {
   ebm_energy_spec_free(&inner_spec);
 }
 
+/* ends=2,1.5 over 5 windows: windows 0 and 4 count twice, 1 and 3 one and a
+ * half times, the middle one once — by hand, and the gradient by central
+ * differences (a value in an end window gets its weight times its gradient). */
+TEST(window_energy_weights_the_end_windows) {
+  ebm_energy_spec spec, inner_spec;
+  ebm_energy_source src, inner;
+  open_windowed("gaussian:4:mean=1,-2,0.5,3:window=2,5:ends=2,1.5", &spec, &src);
+  open_windowed("gaussian:4:mean=1,-2,0.5,3", &inner_spec, &inner);
+  CHECK(spec.window_n_ends == 2 && spec.window_ends[0] == 2.0 && spec.window_ends[1] == 1.5);
+  CHECK_EQ_INT(src.energy->item_shape[0], 12); /* 4 + 4·2 */
+  CHECK_CONTAINS(src.energy->name, "[window=2,5,ends=2,1.5]");
+  float x[12] = {0.3f, -1.0f, 2.0f, 0.7f, -0.4f, 1.5f, 2.5f, -3.0f, 1.0f, 0.2f, -0.6f, 2.2f}, e, g[12];
+  REQUIRE_OK(ebm_energy_eval(src.energy, x, NULL, 1, &e, g));
+  const double w[5] = {2.0, 1.5, 1.0, 1.5, 2.0};
+  double sum = 0.0, plain = 0.0;
+  for (int j = 0; j < 5; j++) {
+    float ej;
+    REQUIRE_OK(ebm_energy_eval(inner.energy, x + 2 * j, NULL, 1, &ej, NULL));
+    CHECK(ej > 0.1f); /* every window off the mean: each weight shows */
+    sum += w[j] * ej;
+    plain += ej;
+  }
+  CHECK_NEAR(e, sum, 1e-4);
+  CHECK(fabs(e - plain) > 1.0); /* not the unweighted sum */
+  for (int k = 0; k < 12; k++) {
+    const float h = 1e-2f;
+    float xp[12], xm[12], ep, em;
+    memcpy(xp, x, sizeof xp);
+    memcpy(xm, x, sizeof xm);
+    xp[k] += h;
+    xm[k] -= h;
+    REQUIRE_OK(ebm_energy_eval(src.energy, xp, NULL, 1, &ep, NULL));
+    REQUIRE_OK(ebm_energy_eval(src.energy, xm, NULL, 1, &em, NULL));
+    CHECK_NEAR(g[k], ((double)ep - (double)em) / (2.0 * h), 5e-3);
+  }
+  ebm_energy_source_close(&src);
+  ebm_energy_spec_free(&spec);
+  ebm_energy_source_close(&inner);
+  ebm_energy_spec_free(&inner_spec);
+}
+
 /* Batches above the wrapper's own block go through ebm_energy_eval's chunks:
  * 600 sequences (three chunks of 256) score as each one alone. */
 TEST(window_energy_scores_large_batches_as_single_items) {
@@ -113,18 +155,30 @@ TEST(window_energy_refuses_bad_windows_and_energies_in_one_line) {
     ebm_energy_spec_free(&s);
   }
   check_open_fails("gaussian:4:window=5,2", "the stride must be in 1..4");
+  const char *bad_ends[] = {"m.safetensors:window=2,14:ends=0", "m.safetensors:window=2,14:ends=-1",
+                            "m.safetensors:window=2,14:ends=a", "m.safetensors:window=2,14:ends=2,",
+                            "m.safetensors:window=2,14:ends=inf", "m.safetensors:window=2,14:ends=1,1,1,1,1,1,1,1,1"};
+  for (size_t k = 0; k < sizeof bad_ends / sizeof bad_ends[0]; k++) {
+    CHECK(ebm_energy_spec_parse(bad_ends[k], 0, &s) == EBM_ERR_ARG);
+    CHECK_CONTAINS(ebm_last_error(), "ends= expects 1..8 weights > 0 for the first and last windows");
+    ebm_energy_spec_free(&s);
+  }
+  CHECK(ebm_energy_spec_parse("m.safetensors:ends=2", 0, &s) == EBM_ERR_ARG);
+  CHECK_CONTAINS(ebm_last_error(), "m.safetensors:ends=2: ends= weights the end windows of a window sum; give window=S,C");
+  ebm_energy_spec_free(&s);
+  check_open_fails("gaussian:4:window=2,3:ends=2,2", "ends= gives 2 weights at each end, more than half of the 3 windows");
   /* an energy on images or with labels has no windows */
   ebm_energy *img = ebm_energy_alloc(), *out = NULL;
   REQUIRE(img);
   img->name = "img";
   img->item_ndim = 3;
   img->item_shape[0] = 1, img->item_shape[1] = 4, img->item_shape[2] = 4;
-  CHECK(ebm_window_energy_new(img, 1, 2, &out) == EBM_ERR_ARG && !out);
+  CHECK(ebm_window_energy_new(img, 1, 2, NULL, 0, &out) == EBM_ERR_ARG && !out);
   CHECK_CONTAINS(ebm_last_error(), "img: window= needs an energy on vectors");
   img->item_ndim = 1;
   img->item_shape[0] = 4;
   img->num_classes = 3;
-  CHECK(ebm_window_energy_new(img, 1, 2, &out) == EBM_ERR_ARG && !out);
+  CHECK(ebm_window_energy_new(img, 1, 2, NULL, 0, &out) == EBM_ERR_ARG && !out);
   CHECK_CONTAINS(ebm_last_error(), "needs an unconditional energy");
   ebm_energy_free(img);
 }
@@ -145,6 +199,14 @@ TEST(cli_sample_takes_a_window_sum) {
   r = run_cli("sample --energy gaussian:6:window=7,14 --out %s", out);
   CHECK_EQ_INT(r.code, 2);
   CHECK_CONTAINS(r.err, "--energy gaussian:6: window=7,14: the stride must be in 1..6");
+  cli_result_free(&r);
+  r = run_cli("sample --energy gaussian:6:mean=30:std=2:window=2,14:ends=2 --init uniform --n 5 --steps 3 --seed 1 "
+              "--out %s --threads 1", out);
+  CHECK_EQ_INT(r.code, 0);
+  cli_result_free(&r);
+  r = run_cli("sample --energy gaussian:6:window=2,14:ends=0.5,x --out %s", out);
+  CHECK_EQ_INT(r.code, 2);
+  CHECK_CONTAINS(r.err, "ends= expects 1..8 weights > 0");
   cli_result_free(&r);
 }
 
@@ -206,5 +268,39 @@ TEST(path_windows_script_cuts_the_windows_the_sum_scores) {
   /* a window longer than the paths is one line */
   snprintf(cmd, sizeof cmd, "python3 '%s/scripts/npy-path-windows.py' '%s' 6 '%s' 2>&1 | grep -q 'does not fit paths of 5'",
            EBM_SOURCE_DIR, in, out);
+  CHECK(system(cmd) == 0);
+}
+
+/* scripts/npy-path-stats.py's end steps: a path whose first step is 5 px, its
+ * middle ones 1 px and its last 2 px reads back as 5.00 1.00 2.00 — also as
+ * a 1x5x2 image made by scripts/npy-reshape.py (a path energy convolving over
+ * time samples such); a shape of other size is one line. */
+TEST(path_stats_script_reports_end_and_middle_steps) {
+  const float paths[1][10] = {{10, 20, 13, 24, 14, 24, 15, 24, 15, 26}};
+  const int64_t shape[2] = {1, 10};
+  const char *in = test_path("p.npy"), *log = test_path("stats.txt");
+  REQUIRE_OK(ebm_npy_save(in, EBM_DTYPE_F32, 2, shape, paths));
+  char cmd[1200];
+  snprintf(cmd, sizeof cmd, "python3 '%s/scripts/npy-path-stats.py' '%s' > '%s'", EBM_SOURCE_DIR, in, log);
+  REQUIRE(system(cmd) == 0);
+  char *text = test_read_text(log);
+  REQUIRE(text);
+  CHECK_CONTAINS(text, "steps first/middle/last 5.00 1.00 2.00 px");
+  free(text);
+  const char *img = test_path("p-img.npy");
+  snprintf(cmd, sizeof cmd, "python3 '%s/scripts/npy-reshape.py' '%s' '%s' 1,5,2 && python3 '%s/scripts/npy-path-stats.py' "
+           "'%s' > '%s'", EBM_SOURCE_DIR, in, img, EBM_SOURCE_DIR, img, log);
+  REQUIRE(system(cmd) == 0);
+  ebm_npy a;
+  REQUIRE_OK(ebm_npy_load(img, &a));
+  CHECK(a.ndim == 4 && a.shape[1] == 1 && a.shape[2] == 5 && a.shape[3] == 2);
+  CHECK(memcmp(a.data, paths, sizeof paths) == 0);
+  ebm_npy_free(&a);
+  text = test_read_text(log);
+  REQUIRE(text);
+  CHECK_CONTAINS(text, "steps first/middle/last 5.00 1.00 2.00 px");
+  free(text);
+  snprintf(cmd, sizeof cmd, "python3 '%s/scripts/npy-reshape.py' '%s' '%s' 1,16,2 2>&1 | grep -q 'items of 10 values "
+           "cannot be 1x16x2'", EBM_SOURCE_DIR, in, img);
   CHECK(system(cmd) == 0);
 }

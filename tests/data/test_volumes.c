@@ -303,6 +303,13 @@ TEST(cli_data_make_paths_round_trip_and_bad_paths_refused) {
   test_load_f32(w, &wa);
   CHECK(memcmp(va.data, wa.data, (size_t)(5 * 16 * 4096) * sizeof(float)) == 0);
   for (int k = 0; k < 5 * 32; k++) CHECK(fabsf(((float *)pa.data)[k] - ((float *)qa.data)[k]) <= 1e-4f);
+  /* the same paths as 1 x 16 x 2 images (a path energy convolving over time samples them so): the same videos */
+  const int64_t img_shape[4] = {5, 1, 16, 2};
+  REQUIRE_OK(ebm_npy_save(bad, EBM_DTYPE_F32, 4, img_shape, pa.data));
+  r = run_cli("data make moving:npy:%s --paths npy:%s --seed 4 --out %s", items, bad, q);
+  CHECK_EQ_INT(r.code, 0);
+  cli_result_free(&r);
+  CHECK(test_same_file(q, w));
   /* a point off the canvas, and a file of videos as paths */
   ((float *)pa.data)[3 * 32 + 5] = 70.0f;
   REQUIRE_OK(ebm_npy_save(bad, EBM_DTYPE_F32, 2, pa.shape, pa.data));
@@ -313,7 +320,7 @@ TEST(cli_data_make_paths_round_trip_and_bad_paths_refused) {
   cli_result_free(&r);
   r = run_cli("data make moving:npy:%s --paths npy:%s --out %s", items, v, q);
   CHECK_EQ_INT(r.code, 2);
-  CHECK_CONTAINS(r.err, "paths must be float32 P x 16 x 2 (or P x 32)");
+  CHECK_CONTAINS(r.err, "paths must be float32 P x 16 x 2 (or P x 32, P x 1 x 16 x 2)");
   cli_result_free(&r);
   r = run_cli("data make moving:npy:%s --paths npy:%s --n 9 --out %s", items, p, q);
   CHECK_EQ_INT(r.code, 2);
