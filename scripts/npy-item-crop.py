@@ -18,7 +18,7 @@ Standard library only (no numpy on the build machines)."""
 import array
 import sys
 
-from npy_stdlib import brightness_centre, read_npy, write_npy
+from npy_stdlib import brightness_centre, read_videos, write_npy
 
 
 def item_crop(v, base, h, w, side):
@@ -37,11 +37,7 @@ def main():
         sys.exit(__doc__)
     first, count = (int(sys.argv[4]), int(sys.argv[5])) if len(sys.argv) >= 6 else (0, 10)
     side = int(sys.argv[6]) if len(sys.argv) == 7 else 28
-    shape, v = read_npy(sys.argv[1])
-    if len(shape) < 4:
-        sys.exit(f"{sys.argv[1]}: need N×C×T×H×W or N×T×H×W, got {shape}")
-    n, h, w = shape[0], shape[-2], shape[-1]
-    t = len(v) // (n * h * w)
+    n, t, h, w, v = read_videos(sys.argv[1])
     if side > h or side > w:
         sys.exit(f"{sys.argv[1]}: frames of {h}x{w} are smaller than the crop {side}")
     if not (1 <= count <= 10) or first < 0 or first + count > n:

@@ -12,17 +12,13 @@ px a frame, bouncing).
 VIDEOS is float32 N×C×T×H×W (or N×(C·T)×H×W, C = 1). Standard library only."""
 import sys
 
-from npy_stdlib import brightness_centre, read_npy
+from npy_stdlib import brightness_centre, read_videos
 
 
 def main():
     if len(sys.argv) not in (2, 3):
         sys.exit(__doc__)
-    shape, v = read_npy(sys.argv[1])
-    if len(shape) < 4:
-        sys.exit(f"{sys.argv[1]}: need N×C×T×H×W or N×T×H×W, got {shape}")
-    n, h, w = shape[0], shape[-2], shape[-1]
-    t = len(v) // (n * h * w)
+    n, t, h, w, v = read_videos(sys.argv[1])
     count = min(n, int(sys.argv[2])) if len(sys.argv) == 3 else n
     speeds, kept = [], []
     for k in range(count):

@@ -14,7 +14,7 @@
 VIDEOS is float32 N×C×T×H×W or N×T×H×W in [0, 1]. Standard library only."""
 import sys
 
-from npy_stdlib import read_npy
+from npy_stdlib import read_videos
 
 
 def border_frames(v, i, t, h, w):
@@ -30,11 +30,7 @@ def border_frames(v, i, t, h, w):
 def main():
     if len(sys.argv) not in (2, 3):
         sys.exit(__doc__)
-    shape, v = read_npy(sys.argv[1])
-    if len(shape) < 4:
-        sys.exit(f"{sys.argv[1]}: need N×C×T×H×W or N×T×H×W videos, got {shape}")
-    n, h, w = shape[0], shape[-2], shape[-1]
-    t = len(v) // (n * h * w)
+    n, t, h, w, v = read_videos(sys.argv[1])
     first = min(n, int(sys.argv[2])) if len(sys.argv) == 3 else min(n, 16)
     m = min(n, 64)
     x = v[:m * t * h * w]

@@ -27,6 +27,16 @@ def read_npy(path, typecode="f"):
     return tuple(header["shape"]), values
 
 
+def read_videos(path):
+    """(n, t, h, w, values) of float32 videos N×C×T×H×W or N×T×H×W (C·T frames of
+    h×w each per video); exits naming the file when it has fewer than 4 axes."""
+    shape, v = read_npy(path)
+    if len(shape) < 4:
+        sys.exit(f"{path}: need N×C×T×H×W or N×T×H×W videos, got {shape}")
+    n, h, w = shape[0], shape[-2], shape[-1]
+    return n, len(v) // (n * h * w), h, w, v
+
+
 def write_npy(path, shape, values, typecode="f"):
     """Writes values (any iterable of numbers, or an array.array) as a version-1 .npy of
     float32 (typecode 'f') or int32 ('i'), header padded to 64 bytes as numpy does."""
