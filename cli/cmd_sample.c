@@ -459,8 +459,14 @@ static int sample_levels(sample_flags *f, const target *t, int64_t n, int steps,
   r.range_lo = t->lo;
   r.range_hi = t->hi;
   if (ebm_recovery_config_check(&r) != EBM_OK) return cli_usage_error(VERB, "%s", ebm_last_error());
-  if ((f->png || f->chain) && !use_is_image(en))
-    return cli_usage_error(VERB, "--png / --chain of a model sampled by levels draw images; %s is not one", en->name);
+  const int volumes = t->src.net && ebm_net_volume_depth(t->src.net) > 0,
+            clouds = t->src.net && ebm_net_cloud_points(t->src.net) > 0;
+  if (f->png && !use_is_image(en) && !volumes && !clouds)
+    return cli_usage_error(VERB, "--png of a model sampled by levels draws images, videos, voxels or point clouds; "
+                           "%s has items of %lld values (--levels-png draws 2-D levels)", en->name,
+                           (long long)ebm_energy_item_size(en));
+  if (f->chain && !use_is_image(en))
+    return cli_usage_error(VERB, "--chain of a model sampled by levels draws images; %s is not one", en->name);
   if (f->levels_png && !use_is_image(en) && !use_is_plane(en))
     return cli_usage_error(VERB, "--levels-png draws images or 2-D points; %s has items of %lld values", en->name,
                            (long long)ebm_energy_item_size(en));
@@ -479,7 +485,14 @@ static int sample_levels(sample_flags *f, const target *t, int64_t n, int steps,
   int64_t shape[4] = {n};
   memcpy(shape + 1, en->item_shape, (size_t)en->item_ndim * sizeof *shape);
   if (st == EBM_OK) st = ebm_npy_save(f->out, EBM_DTYPE_F32, 1 + en->item_ndim, shape, x);
-  if (st == EBM_OK && f->png) st = use_write_images(f->png, en, t->lo, t->hi, x, n, 0);
+  if (st == EBM_OK && f->png && volumes) { /* as write_outputs: three views, or an animated PNG of videos */
+    st = ebm_png_write_volume_samples(f->png, t->src.net, x, n < 64 ? n : 64, t->lo, t->hi);
+    if (st == EBM_OK) st = ebm_apng_write_volume_samples(f->png, t->src.net, x, n < 64 ? n : 64, t->lo, t->hi);
+  } else if (st == EBM_OK && f->png && clouds) {
+    st = ebm_points_png(f->png, x, n < 64 ? n : 64, ebm_net_cloud_points(t->src.net), t->lo, t->hi);
+  } else if (st == EBM_OK && f->png) {
+    st = use_write_images(f->png, en, t->lo, t->hi, x, n, 0);
+  }
   for (int64_t i = 0; st == EBM_OK && f->chain && i < rows; i++)
     for (int c = 0; c <= r.levels; c++) /* column c: level T − c of chain i */
       memcpy(grid + (i * (r.levels + 1) + c) * item, levels + ((int64_t)(r.levels - c) * n + i) * item,

@@ -181,3 +181,58 @@ TEST(dsm_with_levels_records_annealed_langevin_and_sample_runs_it) {
   CHECK_EQ_INT(found, 0);
   ebm_dataset_free(ds);
 }
+
+/* Point clouds through the chain of levels: a dsm model of 32-point clouds
+ * whose pooled features take σ draws its samples with --png like any cloud
+ * model; a 2-D model's --png is refused pointing to --levels-png. */
+TEST(annealed_langevin_draws_point_clouds_and_refuses_a_plane_png) {
+  char data[600], arch[600], run[600], out[600], png[600];
+  snprintf(data, sizeof data, "%s", test_path("clouds.npy"));
+  snprintf(arch, sizeof arch, "%s", test_path("sigma-points.json"));
+  snprintf(run, sizeof run, "%s", test_path("pdsm"));
+  snprintf(out, sizeof out, "%s", test_path("pdsm.npy"));
+  snprintf(png, sizeof png, "%s", test_path("pdsm.png"));
+  FILE *fp = fopen(arch, "w");
+  REQUIRE(fp);
+  fputs("{\"input\": [1, 32, 3], \"layers\": [{\"type\": \"point_linear\", \"name\": \"p0\", \"out\": 8}, "
+        "{\"type\": \"swish\"}, {\"type\": \"point_pool\"}, "
+        "{\"type\": \"cond_affine\", \"name\": \"film\", \"sigma\": true}, "
+        "{\"type\": \"linear\", \"name\": \"out\", \"out\": 1}]}",
+        fp);
+  fclose(fp);
+  cli_result r = run_cli("data make points:shapes --n 8 --points 32 --out %s", data);
+  CHECK_EQ_INT(r.code, 0);
+  cli_result_free(&r);
+  r = run_cli("train --data npy:%s --method dsm --arch @%s --levels 2 --sigma-min 0.05 --sigma-max 0.5 --steps 2 "
+              "--batch 4 --iters 2 --range -1,1 --threads 1 --out %s",
+              data, arch, run);
+  CHECK_EQ_INT(r.code, 0);
+  cli_result_free(&r);
+  r = run_cli("sample --ckpt %s/ckpt/last.safetensors --n 4 --out %s --png %s", run, out, png);
+  CHECK_EQ_INT(r.code, 0);
+  CHECK_CONTAINS(r.out, "annealed Langevin: 2 levels");
+  cli_result_free(&r);
+  ebm_npy a;
+  test_load_f32(out, &a);
+  CHECK(a.ndim == 4 && a.shape[0] == 4 && a.shape[2] == 32 && a.shape[3] == 3);
+  ebm_npy_free(&a);
+  FILE *pf = fopen(png, "rb");
+  unsigned char sig[8] = {0};
+  CHECK(pf && fread(sig, 1, 8, pf) == 8 && memcmp(sig, "\x89PNG", 4) == 0);
+  if (pf) fclose(pf);
+
+  snprintf(run, sizeof run, "%s", test_path("dsm2d"));
+  fp = fopen(arch, "w");
+  REQUIRE(fp);
+  fputs(sigma_mlp, fp);
+  fclose(fp);
+  r = run_cli("train --data toy:8gaussians:train:64 --method dsm --arch @%s --levels 2 --iters 1 --batch 8 --threads 1 "
+              "--out %s",
+              arch, run);
+  CHECK_EQ_INT(r.code, 0);
+  cli_result_free(&r);
+  r = run_cli("sample --ckpt %s/ckpt/last.safetensors --n 4 --out %s --png %s", run, out, png);
+  CHECK_EQ_INT(r.code, 2);
+  CHECK_CONTAINS(r.err, "has items of 2 values (--levels-png draws 2-D levels)");
+  cli_result_free(&r);
+}
