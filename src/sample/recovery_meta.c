@@ -4,6 +4,7 @@
  * "annealed-langevin", with denoise=0|1), so `ebm sample`
  * and `ebm eval nll` need no flags, and the model's level-0 marginal
  * energy E(x, σ = s_1): the one `ebm eval nll` scores. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,10 @@ static ebm_status parse_pair(const char *key, const char *value, ebm_recovery_co
   char *end = NULL;
   const double v = strtod(value, &end);
   if (!value[0] || *end) return ebm_set_error(EBM_ERR_FORMAT, "recovery: %s expects a number, got '%s'", key, value);
+  const int is_count = !strcmp(key, "levels") || !strcmp(key, "steps");
+  if (is_count && !(v >= 0 && v <= 1e6 && v == floor(v))) /* a cast of anything else to int is undefined */
+    return ebm_set_error(EBM_ERR_FORMAT, "recovery: %s expects a whole number in 0..1000000, got '%s'", key, value);
+  if (!is_count && !isfinite(v)) return ebm_set_error(EBM_ERR_FORMAT, "recovery: %s is not finite: '%s'", key, value);
   if (!strcmp(key, "levels")) cfg->levels = (int)v;
   else if (!strcmp(key, "sigma-min")) cfg->sigma_min = (float)v;
   else if (!strcmp(key, "sigma-max")) cfg->sigma_max = (float)v;

@@ -101,6 +101,11 @@ TEST(annealed_langevin_schedule_text_round_trips) {
   r.kind = EBM_LEVELS_RECOVERY;
   CHECK(strstr(ebm_recovery_config_format(&r, text, sizeof text), "denoise") == NULL);
   CHECK_FAILS_WITH(ebm_recovery_config_parse("denoise=2", &back), EBM_ERR_FORMAT, "denoise is 0 or 1, got '2'");
+  /* counts beyond an int (undefined to cast; found by fuzz_level_schedule) and non-finite σ's are refused */
+  CHECK_FAILS_WITH(ebm_recovery_config_parse("levels=1.1e10", &back), EBM_ERR_FORMAT,
+                   "levels expects a whole number in 0..1000000, got '1.1e10'");
+  CHECK_FAILS_WITH(ebm_recovery_config_parse("steps=2.5", &back), EBM_ERR_FORMAT, "steps expects a whole number");
+  CHECK_FAILS_WITH(ebm_recovery_config_parse("sigma-min=inf", &back), EBM_ERR_FORMAT, "sigma-min is not finite");
 }
 
 static const char *const sigma_mlp =
