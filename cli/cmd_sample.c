@@ -542,17 +542,17 @@ static int run_sample(int argc, char **argv) {
   run_watch w = {0};
   char data_text[64] = "";
   if ((rc = target_open(&f, n, &t, &cfg))) goto done;
-  if (t.from_ckpt) fprintf(stderr, "ebm %s: the checkpoint's sampler settings (%s, %d steps; flags override)\n", VERB,
-                           ebm_sampler_name(cfg.kind), cfg.steps);
   const ebm_energy *en = t.en;
   if (en->needs_sigma || f.rec.levels > 0 || t.rec_found || f.level_sampler) {
-    if (t.rec_found)
-      fprintf(stderr, "ebm %s: the checkpoint's %s schedule (%d levels, sigma %g..%g; flags override)\n", VERB,
-              t.rec.kind == EBM_LEVELS_ANNEALED ? "annealed Langevin" : "recovery", t.rec.levels,
-              (double)t.rec.sigma_min, (double)t.rec.sigma_max);
+    if (t.rec_found) /* the steps per level are the recorded sampler's */
+      fprintf(stderr, "ebm %s: the checkpoint's %s schedule (%d levels, sigma %g..%g, %d steps a level; flags override)\n",
+              VERB, t.rec.kind == EBM_LEVELS_ANNEALED ? "annealed Langevin" : "recovery", t.rec.levels,
+              (double)t.rec.sigma_min, (double)t.rec.sigma_max, cfg.steps);
     rc = sample_levels(&f, &t, n, cfg.steps, &t.rec);
     goto done;
   }
+  if (t.from_ckpt) fprintf(stderr, "ebm %s: the checkpoint's sampler settings (%s, %d steps; flags override)\n", VERB,
+                           ebm_sampler_name(cfg.kind), cfg.steps);
   if (f.levels_png || f.no_denoise) {
     rc = cli_usage_error(VERB, "--%s is for a model sampled by noise levels: %s is not one (give --levels T to sample "
                          "it by levels)", f.levels_png ? "levels-png" : "no-denoise", en->name);

@@ -147,7 +147,8 @@ TEST(dsm_with_levels_records_annealed_langevin_and_sample_runs_it) {
   cli_result res = run_cli("sample --ckpt %s --out %s --n 16 --seed 3", ckpt, out);
   CHECK_EQ_INT(res.code, 0);
   CHECK_CONTAINS(res.out, "annealed Langevin: 3 levels (sigma 0.1..2) x 7 steps + denoising step on 16 chains");
-  CHECK_CONTAINS(res.err, "the checkpoint's annealed Langevin schedule (3 levels");
+  CHECK_CONTAINS(res.err, "the checkpoint's annealed Langevin schedule (3 levels, sigma 0.1..2, 7 steps a level");
+  CHECK(strstr(res.err, "sampler settings") == NULL); /* the levels sampler only takes its steps */
   cli_result_free(&res);
   ebm_npy a;
   test_load_f32(out, &a);
