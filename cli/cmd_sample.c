@@ -19,7 +19,8 @@
 
 typedef struct {
   const char *ckpt, *energy, *init, *out, *png, *chain, *levels_png, *from_buffer, *data, *space, *latents;
-  int cls, every, from_generator, mixture;
+  int cls, every, from_generator, mixture, no_denoise;
+  const char *level_sampler; /* --level-sampler recovery|annealed (NULL: the checkpoint's) */
   int64_t n, seed;
   double anneal;
   use_sampler_flags sf;
@@ -66,7 +67,9 @@ static int parse_flags(int argc, char **argv, sample_flags *f, int64_t *n) {
       {"levels", OPT_INT, &f->rec.levels, "T", "recovery likelihood: noise levels (default: the checkpoint's schedule, else 1; a model that takes σ always samples by levels)"},
       {"sigma-min", OPT_FLOAT, &f->rec.sigma_min, "S", "recovery likelihood: the smallest level's σ (the checkpoint's, else 0.1)"},
       {"sigma-max", OPT_FLOAT, &f->rec.sigma_max, "S", "recovery likelihood: the largest level's σ (the checkpoint's, else 1)"},
-      {"recovery-step", OPT_FLOAT, &f->rec.step, "B", "recovery likelihood: Langevin step b·s² (the checkpoint's, else 0.1)"},
+      {"recovery-step", OPT_FLOAT, &f->rec.step, "B", "chain of levels: Langevin step b·s² (the checkpoint's, else 0.1)"},
+      {"level-sampler", OPT_STRING, &f->level_sampler, "NAME", "chain of levels: recovery (recovery likelihood's conditionals) or annealed (annealed Langevin on E(x, s), for a dsm model; default: what the checkpoint records, else recovery)"},
+      {"no-denoise", OPT_FLAG, &f->no_denoise, NULL, "annealed Langevin: end without the last denoising step x - s_min^2 * grad E"},
       {"levels-png", OPT_PATH_OUT, &f->levels_png, "FILE.png", "recovery likelihood: the samples at every level, noise to data (2-D: a scatter per level; images: a row per level)"},
       {"space", OPT_STRING, &f->space, "latent|data", "a model with a generator: sample z in latent space (then G(z)) or x from G(z) on E (default: latent for gebm / latent-ebm, data for coop)"},
       {"from-generator", OPT_FLAG, &f->from_generator, NULL, "a model with a generator: G(z), z ~ N(0, I), the generator alone"},
@@ -437,10 +440,17 @@ static int sample_levels(sample_flags *f, const target *t, int64_t n, int steps,
   const ebm_energy *en = t->en;
   const char *init = f->init ? f->init : t->start;
   if (f->from_buffer || (strcmp(init, "uniform") != 0 && strncmp(init, "gaussian:", 9) != 0))
-    return cli_usage_error(VERB, "%s%s: recovery likelihood's chain of levels starts from noise: --init uniform or "
+    return cli_usage_error(VERB, "%s%s: a chain of noise levels starts from noise: --init uniform or "
                            "gaussian:SPEC", f->from_buffer ? "--from-buffer " : "--init ",
                            f->from_buffer ? f->from_buffer : init);
   ebm_recovery_config r = *base; /* the checkpoint's schedule or ebm train's defaults; set flags override */
+  if (f->level_sampler && strcmp(f->level_sampler, "recovery") == 0) r.kind = EBM_LEVELS_RECOVERY;
+  else if (f->level_sampler && strcmp(f->level_sampler, "annealed") == 0) r.kind = EBM_LEVELS_ANNEALED, r.denoise = 1;
+  else if (f->level_sampler)
+    return cli_usage_error(VERB, "--level-sampler expects recovery or annealed, got '%s'", f->level_sampler);
+  if (f->no_denoise && r.kind != EBM_LEVELS_ANNEALED)
+    return cli_usage_error(VERB, "--no-denoise is for annealed Langevin (--level-sampler annealed or a dsm model)");
+  if (f->no_denoise) r.denoise = 0;
   if (f->rec.levels > 0) r.levels = f->rec.levels;
   if (f->rec.sigma_min != 0) r.sigma_min = f->rec.sigma_min;
   if (f->rec.sigma_max != 0) r.sigma_max = f->rec.sigma_max;
@@ -449,8 +459,14 @@ static int sample_levels(sample_flags *f, const target *t, int64_t n, int steps,
   r.range_lo = t->lo;
   r.range_hi = t->hi;
   if (ebm_recovery_config_check(&r) != EBM_OK) return cli_usage_error(VERB, "%s", ebm_last_error());
-  if ((f->png || f->chain) && !use_is_image(en))
-    return cli_usage_error(VERB, "--png / --chain of a recovery-likelihood model draw images; %s is not one", en->name);
+  const int volumes = t->src.net && ebm_net_volume_depth(t->src.net) > 0,
+            clouds = t->src.net && ebm_net_cloud_points(t->src.net) > 0;
+  if (f->png && !use_is_image(en) && !volumes && !clouds)
+    return cli_usage_error(VERB, "--png of a model sampled by levels draws images, videos, voxels or point clouds; "
+                           "%s has items of %lld values (--levels-png draws 2-D levels)", en->name,
+                           (long long)ebm_energy_item_size(en));
+  if (f->chain && !use_is_image(en))
+    return cli_usage_error(VERB, "--chain of a model sampled by levels draws images; %s is not one", en->name);
   if (f->levels_png && !use_is_image(en) && !use_is_plane(en))
     return cli_usage_error(VERB, "--levels-png draws images or 2-D points; %s has items of %lld values", en->name,
                            (long long)ebm_energy_item_size(en));
@@ -469,7 +485,14 @@ static int sample_levels(sample_flags *f, const target *t, int64_t n, int steps,
   int64_t shape[4] = {n};
   memcpy(shape + 1, en->item_shape, (size_t)en->item_ndim * sizeof *shape);
   if (st == EBM_OK) st = ebm_npy_save(f->out, EBM_DTYPE_F32, 1 + en->item_ndim, shape, x);
-  if (st == EBM_OK && f->png) st = use_write_images(f->png, en, t->lo, t->hi, x, n, 0);
+  if (st == EBM_OK && f->png && volumes) { /* as write_outputs: three views, or an animated PNG of videos */
+    st = ebm_png_write_volume_samples(f->png, t->src.net, x, n < 64 ? n : 64, t->lo, t->hi);
+    if (st == EBM_OK) st = ebm_apng_write_volume_samples(f->png, t->src.net, x, n < 64 ? n : 64, t->lo, t->hi);
+  } else if (st == EBM_OK && f->png && clouds) {
+    st = ebm_points_png(f->png, x, n < 64 ? n : 64, ebm_net_cloud_points(t->src.net), t->lo, t->hi);
+  } else if (st == EBM_OK && f->png) {
+    st = use_write_images(f->png, en, t->lo, t->hi, x, n, 0);
+  }
   for (int64_t i = 0; st == EBM_OK && f->chain && i < rows; i++)
     for (int c = 0; c <= r.levels; c++) /* column c: level T − c of chain i */
       memcpy(grid + (i * (r.levels + 1) + c) * item, levels + ((int64_t)(r.levels - c) * n + i) * item,
@@ -478,9 +501,10 @@ static int sample_levels(sample_flags *f, const target *t, int64_t n, int steps,
   if (st == EBM_OK && f->levels_png)
     st = ebm_levels_png(f->levels_png, levels, r.levels + 1, n, en->item_ndim, en->item_shape, t->lo, t->hi);
   if (st == EBM_OK)
-    printf("recovery: %d levels (sigma %g..%g) x %d steps on %lld chains of %s from %s noise -> %s\n", r.levels,
-           (double)r.sigma_min, (double)r.sigma_max, r.steps, (long long)n, en->name, start ? "gaussian" : "uniform",
-           f->out);
+    printf("%s: %d levels (sigma %g..%g) x %d steps%s on %lld chains of %s from %s noise -> %s\n",
+           r.kind == EBM_LEVELS_ANNEALED ? "annealed Langevin" : "recovery", r.levels, (double)r.sigma_min,
+           (double)r.sigma_max, r.steps, r.kind == EBM_LEVELS_ANNEALED && r.denoise ? " + denoising step" : "",
+           (long long)n, en->name, start ? "gaussian" : "uniform", f->out);
   ebm_energy_free(start);
   free(x);
   free(levels);
@@ -518,18 +542,20 @@ static int run_sample(int argc, char **argv) {
   run_watch w = {0};
   char data_text[64] = "";
   if ((rc = target_open(&f, n, &t, &cfg))) goto done;
-  if (t.from_ckpt) fprintf(stderr, "ebm %s: the checkpoint's sampler settings (%s, %d steps; flags override)\n", VERB,
-                           ebm_sampler_name(cfg.kind), cfg.steps);
   const ebm_energy *en = t.en;
-  if (en->needs_sigma || f.rec.levels > 0 || t.rec_found) {
-    if (t.rec_found) fprintf(stderr, "ebm %s: the checkpoint's recovery schedule (%d levels, sigma %g..%g; flags override)\n",
-                             VERB, t.rec.levels, (double)t.rec.sigma_min, (double)t.rec.sigma_max);
+  if (en->needs_sigma || f.rec.levels > 0 || t.rec_found || f.level_sampler) {
+    if (t.rec_found) /* the steps per level are the recorded sampler's */
+      fprintf(stderr, "ebm %s: the checkpoint's %s schedule (%d levels, sigma %g..%g, %d steps a level; flags override)\n",
+              VERB, t.rec.kind == EBM_LEVELS_ANNEALED ? "annealed Langevin" : "recovery", t.rec.levels,
+              (double)t.rec.sigma_min, (double)t.rec.sigma_max, cfg.steps);
     rc = sample_levels(&f, &t, n, cfg.steps, &t.rec);
     goto done;
   }
-  if (f.levels_png) {
-    rc = cli_usage_error(VERB, "--levels-png draws recovery likelihood's levels: %s is not a recovery-likelihood "
-                         "model (give --levels T to sample it by levels)", en->name);
+  if (t.from_ckpt) fprintf(stderr, "ebm %s: the checkpoint's sampler settings (%s, %d steps; flags override)\n", VERB,
+                           ebm_sampler_name(cfg.kind), cfg.steps);
+  if (f.levels_png || f.no_denoise) {
+    rc = cli_usage_error(VERB, "--%s is for a model sampled by noise levels: %s is not one (give --levels T to sample "
+                         "it by levels)", f.levels_png ? "levels-png" : "no-denoise", en->name);
     goto done;
   }
   x = malloc((size_t)(n * ebm_energy_item_size(en)) * sizeof *x);
@@ -588,6 +614,11 @@ CLI_COMMAND(sample, VERB,
             "--chain P.png draws every level of the first chains (rows: chains, columns: levels);\n"
             "--levels-png P.png draws the samples at every level from noise to data (2-D: one\n"
             "scatter panel per level; images: one row per level, the first 8 chains).\n"
+            "A model trained by denoising score matching at several levels (ebm train --method dsm\n"
+            "--levels T) samples by annealed Langevin dynamics (Song & Ermon 2019) over those levels,\n"
+            "--steps per level at step --recovery-step b times sigma^2, then one denoising step\n"
+            "(--no-denoise: none); --level-sampler recovery|annealed picks either for any model\n"
+            "that takes sigma.\n"
             "A model with a generator (ebm train --method gebm|coop|latent-ebm) samples from z ~ N(0, I):\n"
             "--space latent runs the sampler on z (gebm / coop: the latent posterior\n"
             "N(z; 0, I)·exp(-E(G(z))/T); latent-ebm: the prior exp(-E(z)/T)·N(z; 0, I)) and writes\n"

@@ -27,6 +27,7 @@ seeds() {
     fuzz_classifier) ls "$FIX"/seeds/classifier/* ;;
     fuzz_curves_table) ls "$ROOT"/docs/*.tsv ;;
     fuzz_run_clock) ls "$FIX"/seeds/run_clock/* ;;
+    fuzz_level_schedule) ls "$FIX"/seeds/level_schedule/* ;;
   esac 2>/dev/null
 }
 

@@ -16,6 +16,10 @@ extern "C" {
 #endif
 
 #define EBM_RECOVERY_META_KEY "recovery"
+/* `ebm train --method dsm --levels T` (T > 1) writes its levels the same
+ * way under this key, with ",denoise=1": the model is sampled by annealed
+ * Langevin dynamics (kind EBM_LEVELS_ANNEALED). */
+#define EBM_ANNEALED_META_KEY "annealed-langevin"
 
 /* The text form of a schedule (into buf). */
 const char *ebm_recovery_config_format(const ebm_recovery_config *cfg, char *buf, size_t size);
@@ -23,7 +27,9 @@ const char *ebm_recovery_config_format(const ebm_recovery_config *cfg, char *buf
  * *cfg untouched then. */
 ebm_status ebm_recovery_config_parse(const char *text, ebm_recovery_config *cfg);
 /* The schedule of the checkpoint at path over *cfg (its range kept) and
- * *found = 1; a checkpoint without one leaves *cfg with *found = 0. A bad
+ * *found = 1, kind EBM_LEVELS_RECOVERY under EBM_RECOVERY_META_KEY or
+ * EBM_LEVELS_ANNEALED under EBM_ANNEALED_META_KEY (denoise 1 unless the
+ * text says 0); a checkpoint without one leaves *cfg with *found = 0. A bad
  * schedule is an error naming the file. */
 ebm_status ebm_recovery_config_from_checkpoint(const char *path, ebm_recovery_config *cfg, int *found);
 /* The level-0 marginal of a recovery model: E0(x) = E(x, σ = s_1), the

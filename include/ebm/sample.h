@@ -527,12 +527,28 @@ ebm_status ebm_noise_schedule_check(int levels, float sigma_min, float sigma_max
  * and a noise-conditioned energy E(x, σ = s_{t+1}) models level t:
  *   p(x_t | x_{t+1}) ∝ exp(−E(x_t, s_{t+1}) − ‖x_{t+1} − x_t‖²/(2s_{t+1}²)).
  * An energy without a noise level models one level (T = 1). */
+/* The same chain of levels, two ways to step through a level:
+ *   EBM_LEVELS_RECOVERY  the conditional above, started at x_{t+1};
+ *   EBM_LEVELS_ANNEALED  annealed Langevin dynamics (Song & Ermon 2019,
+ *                        NCSN's sampler) on E(x, σ) alone, for a model
+ *                        trained by denoising score matching at these
+ *                        levels (E(·, σ) is then the data noised by σ):
+ *                        the same σ's from sigma_max down, the same step
+ *                        b·σ² (b = 0.1 is NCSN's ε = 2e-5 at σ_min = 0.01),
+ *                        x_T = start + N(0, sigma_max²), and with denoise
+ *                        one last step x ← x − σ_min²·∇E(x, σ_min) (Tweedie's
+ *                        estimate of the clean x; Jolicoeur-Martineau et
+ *                        al. 2021) that takes the σ_min noise back out. */
+typedef enum { EBM_LEVELS_RECOVERY = 0, EBM_LEVELS_ANNEALED = 1 } ebm_levels_kind;
+
 typedef struct {
   int levels;                 /* T */
   float sigma_min, sigma_max; /* s_1 and s_T */
   int steps;                  /* Langevin steps per level */
   float step;                 /* b: each chain's step size is b·s², in (0, 2) */
   float range_lo, range_hi;   /* the data box x_T's start is drawn on (or clamped to) */
+  ebm_levels_kind kind;       /* recovery (0, the zero value) or annealed */
+  int denoise;                /* annealed: end with the Tweedie step */
 } ebm_recovery_config;
 
 /* s_t for t = 1..T. */
@@ -550,7 +566,9 @@ ebm_status ebm_recovery_conditional(const ebm_energy *en, const float *y, const 
 
 /* n samples into x (n × item) by the chain of levels from noise to data:
  * x_T = a start + N(0, Σ_t s_t²), then each x_t from x_{t+1} by
- * ebm_recovery_conditional. The start is ebm_chain_start_draw's: start NULL
+ * ebm_recovery_conditional (kind EBM_LEVELS_ANNEALED: x_T = a start +
+ * N(0, sigma_max²), then `steps` Langevin steps on E(x, s_{t+1}) alone,
+ * and the Tweedie step after level 0 when cfg->denoise). The start is ebm_chain_start_draw's: start NULL
  * uniform on [range_lo, range_hi], else draws of that Gaussian energy (the
  * data's, ebm_chain_start_open) clamped to the box — the noisiest
  * marginal, data + N(0, σ̄_T²), has the data's mean and covariance plus

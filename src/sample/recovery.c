@@ -11,7 +11,10 @@
  * (what the noising chain gives from a data set spread over the box;
  * σ̄_T² = Σ_t s_t²) — or the data's Gaussian + N(0, σ̄_T²), which has the
  * noisiest marginal's mean and covariance exactly — then x_{t} from x_{t+1}
- * for t = T−1..0. */
+ * for t = T−1..0. The same chain of σ's serves annealed Langevin dynamics
+ * (Song & Ermon 2019) for a model trained by denoising score matching:
+ * there E(x, σ) is the data noised by σ, so each level runs Langevin on it
+ * alone, from x_T = start + N(0, σ_max²). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +47,8 @@ ebm_status ebm_recovery_config_check(const ebm_recovery_config *cfg) {
   if (cfg->steps < 1) return ebm_set_error(EBM_ERR_ARG, "recovery steps must be >= 1, got %d", cfg->steps);
   if (!(cfg->step > 0.0f && cfg->step < 2.0f))
     return ebm_set_error(EBM_ERR_ARG, "recovery-step must be in (0, 2) (× s²), got %g", (double)cfg->step);
+  if (cfg->kind != EBM_LEVELS_RECOVERY && cfg->kind != EBM_LEVELS_ANNEALED)
+    return ebm_set_error(EBM_ERR_ARG, "unknown kind of chain of levels %d", (int)cfg->kind);
   if (!(cfg->range_lo <= cfg->range_hi))
     return ebm_set_error(EBM_ERR_ARG, "the recovery range must be lo <= hi, got %g,%g", (double)cfg->range_lo,
                          (double)cfg->range_hi);
@@ -69,6 +74,35 @@ ebm_status ebm_recovery_conditional(const ebm_energy *en, const float *y, const 
   return EBM_OK;
 }
 
+/* `steps` Langevin steps on E(x, s_i) alone at step b·s_i² (annealed
+ * Langevin's level; no pull toward a start), x in place. */
+static ebm_status annealed_level(const ebm_energy *en, const float *s, int64_t n, int steps, float b, ebm_rng *rng,
+                                 float *x, float *e, float *grad, float *z) {
+  const int64_t D = ebm_energy_item_size(en);
+  const ebm_cond cond = {NULL, s};
+  for (int k = 0; k < steps; k++) {
+    ebm_status st = ebm_energy_eval(en, x, en->needs_sigma ? &cond : NULL, n, e, grad);
+    if (st != EBM_OK) return st;
+    ebm_rng_normal(rng, z, n * D, 0.0f, 1.0f);
+    for (int64_t i = 0; i < n; i++) {
+      const double eps = b * (double)s[i] * s[i], noise = sqrt(2.0 * eps);
+      for (int64_t j = i * D; j < (i + 1) * D; j++) x[j] = (float)(x[j] - eps * grad[j] + noise * z[j]);
+    }
+  }
+  return EBM_OK;
+}
+
+/* Tweedie: E[x_0 | x] = x + σ²·∇log p_σ(x) = x − σ²·∇E(x, σ). */
+static ebm_status tweedie_step(const ebm_energy *en, const float *s, int64_t n, float *x, float *e, float *grad) {
+  const int64_t D = ebm_energy_item_size(en);
+  const ebm_cond cond = {NULL, s};
+  ebm_status st = ebm_energy_eval(en, x, en->needs_sigma ? &cond : NULL, n, e, grad);
+  if (st != EBM_OK) return st;
+  for (int64_t i = 0; i < n; i++)
+    for (int64_t j = i * D; j < (i + 1) * D; j++) x[j] = (float)(x[j] - (double)s[i] * s[i] * grad[j]);
+  return EBM_OK;
+}
+
 ebm_status ebm_recovery_sample(const ebm_energy *en, const ebm_recovery_config *cfg, const ebm_energy *start,
                                ebm_rng *rng, int64_t n, float *x, float *levels) {
   ebm_status st = ebm_recovery_config_check(cfg);
@@ -84,8 +118,10 @@ ebm_status ebm_recovery_sample(const ebm_energy *en, const ebm_recovery_config *
     st = ebm_set_error(EBM_ERR_NOMEM, "out of memory for %lld recovery chains", (long long)n);
     goto done;
   }
-  double var = 0.0;
-  for (int t = 1; t <= cfg->levels; t++) var += (double)ebm_recovery_sigma(cfg, t) * ebm_recovery_sigma(cfg, t);
+  const int annealed = cfg->kind == EBM_LEVELS_ANNEALED;
+  double var = annealed ? (double)cfg->sigma_max * cfg->sigma_max : 0.0;
+  for (int t = 1; !annealed && t <= cfg->levels; t++)
+    var += (double)ebm_recovery_sigma(cfg, t) * ebm_recovery_sigma(cfg, t);
   if ((st = ebm_chain_start_draw(start, rng, n, D, cfg->range_lo, cfg->range_hi, x)) != EBM_OK) goto done;
   ebm_rng_normal(rng, z, m, 0.0f, (float)sqrt(var));
   for (int64_t j = 0; j < m; j++) x[j] += z[j];
@@ -93,8 +129,14 @@ ebm_status ebm_recovery_sample(const ebm_energy *en, const ebm_recovery_config *
   for (int t = cfg->levels - 1; t >= 0; t--) {
     const float st_next = ebm_recovery_sigma(cfg, t + 1);
     for (int64_t i = 0; i < n; i++) s[i] = st_next;
-    memcpy(y, x, sizeof(float) * (size_t)m); /* the chain starts at x_{t+1} */
-    if ((st = ebm_recovery_conditional(en, y, s, n, cfg->steps, cfg->step, rng, x, e, grad, z)) != EBM_OK) goto done;
+    if (annealed) {
+      st = annealed_level(en, s, n, cfg->steps, cfg->step, rng, x, e, grad, z);
+      if (st == EBM_OK && t == 0 && cfg->denoise) st = tweedie_step(en, s, n, x, e, grad);
+    } else {
+      memcpy(y, x, sizeof(float) * (size_t)m); /* the chain starts at x_{t+1} */
+      st = ebm_recovery_conditional(en, y, s, n, cfg->steps, cfg->step, rng, x, e, grad, z);
+    }
+    if (st != EBM_OK) goto done;
     if (levels) memcpy(levels + (size_t)t * (size_t)m, x, sizeof(float) * (size_t)m);
   }
 done:

@@ -1,7 +1,10 @@
 /* A recovery-likelihood model's schedule in its checkpoint (metadata
- * "recovery", written by `ebm train --method recovery`), so `ebm sample`
+ * "recovery", written by `ebm train --method recovery`; a multi-level dsm
+ * model's annealed Langevin schedule is the same text under
+ * "annealed-langevin", with denoise=0|1), so `ebm sample`
  * and `ebm eval nll` need no flags, and the model's level-0 marginal
  * energy E(x, σ = s_1): the one `ebm eval nll` scores. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,8 +13,10 @@
 #include "sample/sampler_internal.h"
 
 const char *ebm_recovery_config_format(const ebm_recovery_config *cfg, char *buf, size_t size) {
-  snprintf(buf, size, "levels=%d,sigma-min=%.9g,sigma-max=%.9g,steps=%d,step=%.9g", cfg->levels,
-           (double)cfg->sigma_min, (double)cfg->sigma_max, cfg->steps, (double)cfg->step);
+  int k = snprintf(buf, size, "levels=%d,sigma-min=%.9g,sigma-max=%.9g,steps=%d,step=%.9g", cfg->levels,
+                   (double)cfg->sigma_min, (double)cfg->sigma_max, cfg->steps, (double)cfg->step);
+  if (cfg->kind == EBM_LEVELS_ANNEALED && k > 0 && (size_t)k < size)
+    snprintf(buf + k, size - (size_t)k, ",denoise=%d", cfg->denoise);
   return buf;
 }
 
@@ -20,11 +25,17 @@ static ebm_status parse_pair(const char *key, const char *value, ebm_recovery_co
   char *end = NULL;
   const double v = strtod(value, &end);
   if (!value[0] || *end) return ebm_set_error(EBM_ERR_FORMAT, "recovery: %s expects a number, got '%s'", key, value);
+  const int is_count = !strcmp(key, "levels") || !strcmp(key, "steps");
+  if (is_count && !(v >= 0 && v <= 1e6 && v == floor(v))) /* a cast of anything else to int is undefined */
+    return ebm_set_error(EBM_ERR_FORMAT, "recovery: %s expects a whole number in 0..1000000, got '%s'", key, value);
+  if (!is_count && !isfinite(v)) return ebm_set_error(EBM_ERR_FORMAT, "recovery: %s is not finite: '%s'", key, value);
   if (!strcmp(key, "levels")) cfg->levels = (int)v;
   else if (!strcmp(key, "sigma-min")) cfg->sigma_min = (float)v;
   else if (!strcmp(key, "sigma-max")) cfg->sigma_max = (float)v;
   else if (!strcmp(key, "steps")) cfg->steps = (int)v;
   else if (!strcmp(key, "step")) cfg->step = (float)v;
+  else if (!strcmp(key, "denoise") && (v == 0 || v == 1)) cfg->denoise = (int)v;
+  else if (!strcmp(key, "denoise")) return ebm_set_error(EBM_ERR_FORMAT, "recovery: denoise is 0 or 1, got '%s'", value);
   else return ebm_set_error(EBM_ERR_FORMAT, "recovery: unknown key '%s'", key);
   return EBM_OK;
 }
@@ -57,7 +68,16 @@ static ebm_status parse_schedule(const char *text, const char *path, void *out) 
 }
 
 ebm_status ebm_recovery_config_from_checkpoint(const char *path, ebm_recovery_config *cfg, int *found) {
-  return sample_checkpoint_meta(path, EBM_RECOVERY_META_KEY, parse_schedule, cfg, found);
+  ebm_recovery_config c = *cfg;
+  c.kind = EBM_LEVELS_RECOVERY;
+  ebm_status st = sample_checkpoint_meta(path, EBM_RECOVERY_META_KEY, parse_schedule, &c, found);
+  if (st == EBM_OK && !*found) {
+    c.kind = EBM_LEVELS_ANNEALED;
+    c.denoise = 1;
+    st = sample_checkpoint_meta(path, EBM_ANNEALED_META_KEY, parse_schedule, &c, found);
+  }
+  if (st == EBM_OK && *found) *cfg = c;
+  return st;
 }
 
 /* ---------------------------------------------- the level-0 marginal */

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ebm/recovery_meta.h"
 #include "train/train_internal.h"
 
 typedef struct {
@@ -38,6 +39,7 @@ typedef struct {
   float *x_noisy;       /* (B, D) dsm's x̃ */
   float *sigma;         /* (B) dsm's per-item σ */
   ebm_cond cond;        /* σ for a noise-conditioned network */
+  char schedule[192];   /* multi-level dsm: its annealed Langevin sampler, for the checkpoint ("" otherwise) */
 } score_state;
 
 float train_sigma_at(const ebm_noise_config *nc, int level) {
@@ -175,6 +177,13 @@ static ebm_status score_init(ebm_trainer *t, void **state) {
   s->sigma = ebm_alloc((size_t)B, sizeof(float));
   if (!s->x_noisy || !s->sigma) return ebm_set_error(EBM_ERR_NOMEM, "out of memory for a dsm batch");
   if (takes_sigma) s->cond.sigma = s->sigma;
+  if (is_dsm && takes_sigma) { /* sampled by annealed Langevin over the levels it was trained at */
+    const ebm_noise_config *nc = &t->cfg.noise_levels;
+    const ebm_recovery_config r = {.levels = nc->levels, .sigma_min = nc->sigma_min, .sigma_max = nc->sigma_max,
+                                   .steps = t->cfg.sampler.steps, .step = nc->recovery_step,
+                                   .kind = EBM_LEVELS_ANNEALED, .denoise = 1};
+    ebm_recovery_config_format(&r, s->schedule, sizeof s->schedule);
+  }
   return train_score_work_alloc(&s->w, B, D);
 }
 
@@ -251,6 +260,14 @@ static const float *score_samples(const ebm_trainer *t, const void *state, int64
   return strcmp(t->method->name, "dsm") == 0 ? s->x_noisy : t->x_pos;
 }
 
+static int score_meta(const void *state, const char **keys, const char **values, int max) {
+  const score_state *s = state;
+  if (max < 1 || !s->schedule[0]) return 0;
+  keys[0] = EBM_ANNEALED_META_KEY;
+  values[0] = s->schedule;
+  return 1;
+}
+
 #define NOISE_ROW(name_, type_, field, metavar_, help_, def_)                                       \
   {.name = name_, .type = type_, .offset = offsetof(ebm_train_config, noise_levels.field),          \
    .size = sizeof(((ebm_train_config *)0)->noise_levels.field), .metavar = metavar_, .help = help_, \
@@ -273,6 +290,7 @@ const train_method train_method_dsm = {
     .init = score_init,
     .step = dsm_step,
     .samples = score_samples,
+    .meta = score_meta,
     .free = score_free,
 };
 

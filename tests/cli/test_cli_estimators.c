@@ -81,6 +81,6 @@ TEST(cli_sample_of_a_recovery_model_runs_its_levels_from_noise_to_data) {
   cli_result_free(&r);
   r = run_cli("sample --energy toy:rings --levels-png %s --out %s", png, out);
   CHECK_EQ_INT(r.code, 2);
-  CHECK_CONTAINS(r.err, "ebm sample: --levels-png draws recovery likelihood's levels: ");
+  CHECK_CONTAINS(r.err, "ebm sample: --levels-png is for a model sampled by noise levels: ");
   cli_result_free(&r);
 }

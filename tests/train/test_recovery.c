@@ -207,7 +207,7 @@ TEST(recovery_with_gaussian_init_records_it_and_sample_starts_its_levels_there) 
   cli_result_free(&res);
   res = run_cli("sample --ckpt %s --out %s --n 16 --init data:toy:8gaussians:test:16", ckpt, out);
   CHECK_EQ_INT(res.code, 2);
-  CHECK_CONTAINS(res.err, "--init data:toy:8gaussians:test:16: recovery likelihood's chain of levels starts from "
+  CHECK_CONTAINS(res.err, "--init data:toy:8gaussians:test:16: a chain of noise levels starts from "
                           "noise: --init uniform or gaussian:SPEC");
   cli_result_free(&res);
   ebm_dataset_free(ds);
