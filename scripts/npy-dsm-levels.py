@@ -11,7 +11,11 @@ and prints, per level: the denoising score-matching loss per coordinate
 perfect score), and the denoiser's error ‖x̂ − x‖/‖x̃ − x‖ with Tweedie's
 x̂ = x̃ − σ²∇E (1 = leaves the noise; below 1 = removes part of it; for
 points on a surface the best possible keeps the noise along the surface, so
-about √(2/3) for noise small next to the shape). Standard library only."""
+about √(2/3) for noise small next to the shape). The last two columns are
+the same two numbers for a yardstick that knows no shape: the exact score
+of N(m, v·I) blurred by σ, −(x̃ − m)/(v + σ²), m and v the mean and
+variance of all the data's numbers (for a cloud: a round blob of the data's
+spread; ½·v/(v + σ²) on average). Standard library only."""
 import math
 import os
 import random
@@ -34,11 +38,13 @@ def main():
     n = min(n, shape[0])
     d = len(v) // shape[0]
     x = v[: n * d]
+    mean = sum(v) / len(v)
+    var = sum((a - mean) ** 2 for a in v) / len(v)
     item = tuple(shape[1:]) if len(shape) != 3 else (1,) + tuple(shape[1:])  # clouds as 1×P×3 items
     sigmas = [smax * (smin / smax) ** (t / (levels - 1)) if levels > 1 else smin for t in range(levels)]
     with tempfile.TemporaryDirectory() as tmp:
         xin, sin, eout, gout = (os.path.join(tmp, f) for f in ("x.npy", "s.npy", "e.npy", "g.npy"))
-        print("level  sigma     dsm loss / coord   denoiser error   (0.5 and 1: learned nothing)")
+        print("level  sigma     dsm loss / coord   denoiser error   blob: loss  error   (0.5 and 1: learned nothing)")
         for t, s in enumerate(sigmas):
             z = [rng.gauss(0.0, 1.0) for _ in range(n * d)]
             xt = [x[k] + s * z[k] for k in range(n * d)]
@@ -50,7 +56,10 @@ def main():
             loss = sum((s * g[k] - z[k]) ** 2 for k in range(n * d)) / (2.0 * n * d)
             err = math.sqrt(sum((xt[k] - s * s * g[k] - x[k]) ** 2 for k in range(n * d)))
             noise = math.sqrt(sum((s * z[k]) ** 2 for k in range(n * d)))
-            print(f"{t:5d}  {s:.4f}   {loss:16.4f}   {err / noise:14.4f}")
+            gb = [(xt[k] - mean) / (var + s * s) for k in range(n * d)]  # the blob's ∇E
+            loss_b = sum((s * gb[k] - z[k]) ** 2 for k in range(n * d)) / (2.0 * n * d)
+            err_b = math.sqrt(sum((xt[k] - s * s * gb[k] - x[k]) ** 2 for k in range(n * d)))
+            print(f"{t:5d}  {s:.4f}   {loss:16.4f}   {err / noise:14.4f}   {loss_b:10.4f}  {err_b / noise:6.4f}")
 
 
 if __name__ == "__main__":
