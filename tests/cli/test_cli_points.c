@@ -212,7 +212,7 @@ TEST(cli_train_dsm_levels_with_the_noise_conditioned_pointnet) {
   CHECK_EQ_INT(r.code, 0);
   CHECK_CONTAINS(r.out, "noise-conditioned");
   CHECK_CONTAINS(r.out, "sigma (8 freqs), channels last");
-  CHECK_CONTAINS(r.out, "levels=4,sigma-min=0.01,sigma-max=1,steps=2");
+  CHECK_CONTAINS(r.out, "annealed-langevin: levels=4,sigma-min=0.00999999978,sigma-max=1,steps=2,"); /* float σ */
   cli_result_free(&r);
   r = run_cli("sample --ckpt %s/ckpt/last.safetensors --n 3 --seed 2 --out %s --threads 1", run, out);
   CHECK_EQ_INT(r.code, 0);
