@@ -76,7 +76,8 @@ ebm_status ebm_arch_preset(const char *name, int num_classes, int in_dim, char *
  *      {"type": "batchnorm2d", "name": "bn"},
  *      {"type": "class_affine", "name": "cond"},
  *      {"type": "cond_affine", "name": "film", "class": false, "sigma": true,
- *       "frequencies": 8},
+ *       "frequencies": 8, "channels": "first"},   ("last": 1×P×C point features)
+ *      {"type": "sigma_scale", "power": -2},      (× σ^power, per item)
  *      {"type": "resblock", "name": "blocks.0", "out": 64, "down": true, "act": "swish"},
  *      {"type": "logsumexp"}, {"type": "select"}]}
  * (names are the PyTorch parameter prefixes; the last layer may give any

@@ -12,20 +12,34 @@
  *                   the bias;
  * both summed when both are on. The gain is 1 + the sigma part without the
  * class tables (so a fresh layer is near the identity); class tables start
- * at gain 1, bias 0. σ gets no gradient: it is conditioning, not input. */
+ * at gain 1, bias 0. σ gets no gradient: it is conditioning, not input.
+ *
+ * "channels": "first" (the default) takes the channel from the input's
+ * first axis (C×H×W images, C×D×H×W volumes, a D vector); "last" from its
+ * last axis, for point clouds 1×P×C whose per-point features are
+ * contiguous: y[i,p,c] = g_i[c]·x[i,p,c] + b_i[c], PyTorch's
+ * x * g[:, None, None, :] + b[:, None, None, :]. Every point then goes
+ * through the same row kernel (ebm_point_affine_*), so a σ-conditioned
+ * PointNet stays exactly invariant to the order of its points. */
 #include "nn/nn_internal.h"
+#include "ops/points.h"
 
 static int sigma_on(const layer_spec *ls) { return ls->sigma; }
+static int last_on(const layer_spec *ls) { return ls->channels_last; }
+static const char *const channel_axis_names[] = {"first", "last", NULL};
 
 static const layer_key cond_affine_keys[] = {
     LK_BOOL("class", classes, 0),
     LK_BOOL("sigma", sigma, 1),
     {"frequencies", KEY_INT, offsetof(layer_spec, freqs), 1, 32, 8, 0, sigma_on, NULL},
+    /* written only when "last", so every earlier checkpoint's JSON stays as it was */
+    {"channels", KEY_ENUM, offsetof(layer_spec, channels_last), 0, 0, 0, 0, last_on, channel_axis_names},
     LK_END};
 
 typedef struct {
   cond_op table;       /* class part (classes: tables [K, C]) */
   int by_class, by_sigma;
+  int last;            /* channels on the last axis: x is (n, hw, c) */
   wop embed;           /* sigma part: linear 2F → 2C */
   int64_t freqs, c, hw;
   float *phi;          /* [max_batch, 2F] features of the last pass */
@@ -44,7 +58,8 @@ static ebm_status cond_affine_build(ebm_net *net, layer *l, const layer_spec *ls
   l->priv = ca;
   ca->by_class = ls->classes;
   ca->by_sigma = ls->sigma;
-  ca->c = l->in_shape[0];
+  ca->last = ls->channels_last;
+  ca->c = l->in_shape[ca->last ? l->in_ndim - 1 : 0];
   ca->hw = l->in_size / ca->c;
   ca->freqs = ls->freqs;
   ebm_status st;
@@ -92,12 +107,15 @@ static void item_gains(ebm_net *net, const cond_affine *ca, int64_t n, const ebm
   }
 }
 
-// x and l->out are (n, c, hw)
+// x and l->out are (n, c, hw), or (n, hw, c) with the channels last
 static void cond_affine_forward(ebm_net *net, layer *l, int64_t n, const ebm_cond *cond,
                                 const float *x) {
   const cond_affine *ca = l->priv;
   item_gains(net, ca, n, cond);
-  ebm_ops_current()->channel_affine_forward(n, ca->c, ca->hw, x, net->cond_g, net->cond_b, l->out);
+  if (ca->last)
+    ebm_point_affine_forward(n, ca->hw, ca->c, x, net->cond_g, net->cond_b, l->out);
+  else
+    ebm_ops_current()->channel_affine_forward(n, ca->c, ca->hw, x, net->cond_g, net->cond_b, l->out);
 }
 
 /* dx is always written (the kernel gives it with the gain gradients). */
@@ -107,9 +125,11 @@ static const float *cond_affine_backward(ebm_net *net, layer *l, int64_t n, cons
   (void)need_dx;
   const cond_affine *ca = l->priv;
   item_gains(net, ca, n, cond);
-  ebm_ops_current()->channel_affine_backward(n, ca->c, ca->hw, l->in, net->cond_g, dy, dx,
-                                             want_params ? net->cond_dg : NULL,
-                                             want_params ? net->cond_db : NULL);
+  float *dg = want_params ? net->cond_dg : NULL, *db = want_params ? net->cond_db : NULL;
+  if (ca->last)
+    ebm_point_affine_backward(n, ca->hw, ca->c, l->in, net->cond_g, dy, dx, dg, db);
+  else
+    ebm_ops_current()->channel_affine_backward(n, ca->c, ca->hw, l->in, net->cond_g, dy, dx, dg, db);
   if (!want_params) return dx;
   if (ca->by_class) {
     scatter_add_rows(net_param_grad(net, ca->table.gain), ca->c, n, cond->labels, net->cond_dg);
@@ -129,12 +149,13 @@ static const float *cond_affine_backward(ebm_net *net, layer *l, int64_t n, cons
 
 static void cond_affine_detail(const ebm_net *net, const layer *l, char *buf, size_t size) {
   const cond_affine *ca = l->priv;
+  const char *axis = ca->last ? ", channels last" : "";
   if (ca->by_class && ca->by_sigma)
-    snprintf(buf, size, "%d classes + sigma (%lld freqs)", net->num_classes, (long long)ca->freqs);
+    snprintf(buf, size, "%d classes + sigma (%lld freqs)%s", net->num_classes, (long long)ca->freqs, axis);
   else if (ca->by_class)
-    snprintf(buf, size, "%d classes", net->num_classes);
+    snprintf(buf, size, "%d classes%s", net->num_classes, axis);
   else
-    snprintf(buf, size, "sigma (%lld freqs)", (long long)ca->freqs);
+    snprintf(buf, size, "sigma (%lld freqs)%s", (long long)ca->freqs, axis);
 }
 
 const layer_kind layer_cond_affine = {"cond_affine", cond_affine_keys, 1, 0, cond_affine_build,

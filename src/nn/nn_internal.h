@@ -50,12 +50,14 @@ typedef struct {
   int down;                /* resblock: 2×2 average pooling after the sum */
   int act;                 /* act_kind: resblock activation */
   int classes, sigma;      /* cond_affine: use the class / the noise-level embedding */
+  int channels_last;       /* cond_affine: the channel is the input's last axis (point features) */
   int pool_max, pool_mean, pool_sum; /* point_pool: which reductions over the points */
   int64_t points;          /* point_grid: points of the grid (P) */
   int grid_template;       /* point_grid: grid_template */
   int64_t heads;           /* point_grid: code-only rows before the template's */
   int64_t neighbours;      /* point_edge_conv: k nearest neighbours */
   double slope;            /* leaky ReLU slope */
+  double power;            /* sigma_scale: the output is σ^power × the input */
   double conv2_init_std;   /* resblock: std of conv2's initial weights */
   int shape_ndim;          /* reshape target */
   int64_t shape[3];

@@ -8,7 +8,7 @@
 extern const layer_kind layer_conv2d, layer_linear, layer_avgpool2d, layer_global_sum_pool,
     layer_swish, layer_leaky_relu, layer_relu, layer_tanh, layer_sigmoid, layer_flatten,
     layer_reshape, layer_class_affine, layer_resblock, layer_conv_transpose2d, layer_upsample,
-    layer_batchnorm2d, layer_logsumexp, layer_select, layer_cond_affine;
+    layer_batchnorm2d, layer_logsumexp, layer_select, layer_cond_affine, layer_sigma_scale;
 /* Glow's flow layers (issue 14). */
 extern const layer_kind layer_actnorm;
 /* Point clouds (issue 15 item 3). */
@@ -37,6 +37,7 @@ static const layer_kind *const kinds[] = {
     &layer_logsumexp,       /* layer_heads.c */
     &layer_select,          /* layer_heads.c */
     &layer_cond_affine,     /* layer_cond_affine.c */
+    &layer_sigma_scale,     /* layer_sigma_scale.c */
     &layer_point_linear,    /* layer_points.c */
     &layer_point_pool,      /* layer_points.c */
     &layer_point_cat_pool,  /* layer_points.c */

@@ -69,30 +69,39 @@ ebm_status train_backprop_last_step(ebm_net *net, const ebm_cond *cond, const eb
     const int live = gt >= -ls->clip && gt <= ls->clip && x_k[k] > ls->lo && x_k[k] < ls->hi;
     work_u[k] = live ? v[k] : 0.0f;
   }
-  return train_param_grad_along(net, cond, ls->x, work_u, n, dim, h, -(double)ls->lambda * ls->inv_temperature,
+  return train_param_grad_along(net, cond, ls->x, work_u, n, dim, h, -(double)ls->lambda * ls->inv_temperature, 0,
                                 work_x, work_de, work_e);
 }
 
+static double item_norm(const float *u, int64_t i, int64_t dim) {
+  double u2 = 0.0;
+  for (int64_t k = i * dim; k < (i + 1) * dim; k++) u2 += (double)u[k] * u[k];
+  return sqrt(u2);
+}
+
 ebm_status train_param_grad_along(ebm_net *net, const ebm_cond *cond, const float *x, const float *u, int64_t n,
-                                  int64_t dim, double h, double scale, float *work_x, float *work_de,
+                                  int64_t dim, double h, double scale, int per_item, float *work_x, float *work_de,
                                   float *work_e) {
-  const int64_t m = n * dim;
-  double s = 0.0; /* max_i ‖u_i‖: every item steps at most h */
+  /* Item i steps h·u_i/s_i with one s = max_i ‖u_i‖ for all (every item
+   * steps at most h; improved CD's directions are alike), or per_item its
+   * own s_i = ‖u_i‖ (every item steps exactly h): dsm at many levels weights
+   * item i's direction by σ_i², so with one s an item at σ 0.01 beside one
+   * at σ 1 would step 10⁴ times less than h, into float32's last bits. */
+  double s = 0.0;
   for (int64_t i = 0; i < n; i++) {
-    double u2 = 0.0;
-    for (int64_t k = i * dim; k < (i + 1) * dim; k++) u2 += (double)u[k] * u[k];
-    if (u2 > s || isnan(u2)) s = u2;
+    const double ui = item_norm(u, i, dim);
+    if (isnan(ui)) return ebm_set_error(EBM_ERR_NUMERIC, "the direction of a second derivative is NaN");
+    if (ui > s) s = ui;
   }
-  s = sqrt(s);
-  if (isnan(s)) return ebm_set_error(EBM_ERR_NUMERIC, "the direction of a second derivative is NaN");
   if (s == 0.0) return EBM_OK;
-  /* scale·Σ_i u_iᵀ∂(∇ₓE)/∂θ ≈ scale·s/(2h)·[∇θΣE(x + h·u/s) − ∇θΣE(x − h·u/s)] */
-  const double c = scale * s / (2.0 * h);
-  const double step = h / s;
+  /* scale·Σ_i u_iᵀ∂(∇ₓE_i)/∂θ ≈ Σ_i scale·s_i/(2h)·[∇θE_i(x_i + h·u_i/s_i) − ∇θE_i(x_i − h·u_i/s_i)] */
   for (int side = 0; side < 2; side++) {
     const double sign = side ? -1.0 : 1.0;
-    for (int64_t i = 0; i < n; i++) work_de[i] = (float)(sign * c);
-    for (int64_t k = 0; k < m; k++) work_x[k] = (float)(x[k] + sign * step * u[k]);
+    for (int64_t i = 0; i < n; i++) {
+      const double si = per_item ? item_norm(u, i, dim) : s, step = si > 0.0 ? h / si : 0.0;
+      work_de[i] = (float)(sign * scale * si / (2.0 * h));
+      for (int64_t k = i * dim; k < (i + 1) * dim; k++) work_x[k] = (float)(x[k] + sign * step * u[k]);
+    }
     ebm_status st = ebm_net_backward_params(net, work_x, cond, n, work_de, work_e);
     if (st != EBM_OK) return st;
   }

@@ -93,7 +93,7 @@ ebm_status train_dsm_gradient(ebm_net *net, const ebm_cond *cond, const float *x
   ebm_status st = ebm_net_grad_input(net, x_noisy, cond, n, w->e, w->g);
   if (st != EBM_OK) return st;
   *loss = train_dsm_loss(w->g, x_noisy, x, sigma, n, dim, w->v);
-  return train_param_grad_along(net, cond, x_noisy, w->v, n, dim, h, 1.0, w->x, w->de, w->e_plus);
+  return train_param_grad_along(net, cond, x_noisy, w->v, n, dim, h, 1.0, 1, w->x, w->de, w->e_plus);
 }
 
 /* x ± h·v̂ into out (side +1 or −1). */

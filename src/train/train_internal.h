@@ -90,9 +90,11 @@ double train_nce_loss(const float *e, const float *logq, int64_t n, int is_data,
 /* Accumulates scale·Σ_i u_iᵀ·∂(∇ₓE(x_i))/∂θ into the network's parameter
  * gradients: the derivative of ∇θE along u, as a central difference of two
  * ebm_net_backward_params passes at x ± h·u/max_i‖u_i‖ (icd.c; improved CD
- * and score matching use it). Work arrays: x (n×dim), de, e (n). */
+ * uses it), or with per_item at x_i ± h·u_i/‖u_i‖, each item its own step
+ * (score matching: its items' directions differ by σ² between levels).
+ * Work arrays: x (n×dim), de, e (n). */
 ebm_status train_param_grad_along(ebm_net *net, const ebm_cond *cond, const float *x, const float *u, int64_t n,
-                                  int64_t dim, double h, double scale, float *work_x, float *work_de,
+                                  int64_t dim, double h, double scale, int per_item, float *work_x, float *work_de,
                                   float *work_e);
 
 /* Score matching (method_score.c). Work arrays for n items of dim floats:

@@ -422,7 +422,8 @@ void nt_check_exactly_invariant_to_point_order(const char *json, uint64_t seed) 
   float e[N], ep[N];
   int32_t *labels = nt_labels(net, N, seed + 4); /* NULL for an unconditional net */
   for (int i = 0; labels && i < N; i++) labels[i] = i % ebm_net_num_classes(net); /* every class */
-  const ebm_cond cond = {.labels = labels}, *cp = labels ? &cond : NULL;
+  float *sigma = nt_sigmas(net, N, seed + 5);     /* NULL unless the net takes noise levels */
+  const ebm_cond cond = {.labels = labels, .sigma = sigma}, *cp = labels || sigma ? &cond : NULL;
   REQUIRE_OK(ebm_net_grad_input(net, x, cp, N, e, g));
   for (int trial = 0; trial < 2; trial++) {
     for (int j = 0; j < P; j++) perm[j] = trial == 0 ? P - 1 - j : j;
@@ -437,7 +438,7 @@ void nt_check_exactly_invariant_to_point_order(const char *json, uint64_t seed) 
     permute_points(g, N, P, perm, g_back);
     CHECK(memcmp(g_back, gp, sizeof(float) * N * P * 3) == 0);
   }
-  free(x), free(xp), free(g), free(gp), free(g_back), free(labels);
+  free(x), free(xp), free(g), free(gp), free(g_back), free(labels), free(sigma);
   ebm_net_free(net);
 }
 

@@ -51,7 +51,7 @@ void nt_check_layer(const ebm_net *net, int index, const char *type, int64_t a, 
                     int64_t params);
 
 /* A point-cloud energy `json` on 3 clouds of 128 points (labels of every
- * class when it has classes): energies bit-identical and input gradients
+ * class when it has classes, noise levels when it takes them): energies bit-identical and input gradients
  * moving bit for bit with their points under a reversal and a random
  * shuffle of the points. */
 void nt_check_exactly_invariant_to_point_order(const char *json, uint64_t seed);
