@@ -13,7 +13,7 @@ extern const layer_kind layer_conv2d, layer_linear, layer_avgpool2d, layer_globa
 extern const layer_kind layer_actnorm;
 /* Point clouds (issue 15 item 3). */
 extern const layer_kind layer_point_linear, layer_point_pool, layer_point_cat_pool,
-    layer_point_class_affine, layer_point_grid, layer_point_edge_conv, layer_point_rotate;
+    layer_point_class_affine, layer_point_grid, layer_point_edge_conv, layer_point_rotate, layer_point_fourier;
 /* Videos and voxels (issue 15 item 2). */
 extern const layer_kind layer_conv3d, layer_conv_transpose3d;
 
@@ -45,6 +45,7 @@ static const layer_kind *const kinds[] = {
     &layer_point_grid,      /* layer_points.c */
     &layer_point_edge_conv, /* layer_point_edge.c */
     &layer_point_rotate,    /* layer_point_rotate.c */
+    &layer_point_fourier,   /* layer_point_fourier.c */
     /* videos and voxels */
     &layer_conv3d,          /* layer_conv3d.c */
     &layer_conv_transpose3d,/* layer_conv_transpose3d.c */
