@@ -3,6 +3,7 @@ build machines have no numpy): little-endian float32 / int32, C order.
 Imported by the scripts beside it."""
 import array
 import ast
+import math
 import struct
 import sys
 
@@ -62,3 +63,42 @@ def brightness_centre(v, base, h, w):
         sx += sum(x * p for x, p in enumerate(row))
     return (sy / total, sx / total, total) if total > 0 else ((h - 1) / 2, (w - 1) / 2, 0.0)
 
+
+def jacobi3(a):
+    """Eigenvalues and eigenvectors (columns of v) of a symmetric 3×3 matrix."""
+    a = [row[:] for row in a]
+    v = [[1.0 if i == j else 0.0 for j in range(3)] for i in range(3)]
+    for _ in range(100):
+        off = max(abs(a[0][1]), abs(a[0][2]), abs(a[1][2]))
+        if off < 1e-15:
+            break
+        for p, q in ((0, 1), (0, 2), (1, 2)):
+            if abs(a[p][q]) < 1e-300:
+                continue
+            theta = (a[q][q] - a[p][p]) / (2 * a[p][q])
+            t = (1 if theta >= 0 else -1) / (abs(theta) + math.sqrt(theta * theta + 1))
+            c = 1 / math.sqrt(t * t + 1)
+            s = t * c
+            for k in range(3):
+                akp, akq = a[k][p], a[k][q]
+                a[k][p], a[k][q] = c * akp - s * akq, s * akp + c * akq
+            for k in range(3):
+                apk, aqk = a[p][k], a[q][k]
+                a[p][k], a[q][k] = c * apk - s * aqk, s * apk + c * aqk
+            for k in range(3):
+                vkp, vkq = v[k][p], v[k][q]
+                v[k][p], v[k][q] = c * vkp - s * vkq, s * vkp + c * vkq
+    return [a[i][i] for i in range(3)], v
+
+
+def cloud_axes(p):
+    """The principal axes of a cloud of points (flat list x0, y0, z0, x1, ...):
+    the variances about its mean, largest first, and the unit axes in that
+    order (three lists of 3)."""
+    m = len(p) // 3
+    mean = [sum(p[3 * j + k] for j in range(m)) / m for k in range(3)]
+    cov = [[sum((p[3 * j + a] - mean[a]) * (p[3 * j + b] - mean[b]) for j in range(m)) / m for b in range(3)]
+           for a in range(3)]
+    w, v = jacobi3(cov)
+    order = sorted(range(3), key=lambda k: -w[k])
+    return [w[k] for k in order], [[v[r][k] for r in range(3)] for k in order]
