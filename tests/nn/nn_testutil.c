@@ -41,7 +41,7 @@ ebm_net *nt_build(const char *json, int64_t batch, uint64_t seed) {
   return net;
 }
 
-ebm_net *nt_build_file(const char *path, int64_t batch, uint64_t seed) {
+char *nt_read_source_file(const char *path) {
   char full[1024];
   snprintf(full, sizeof full, "%s/%s", EBM_SOURCE_DIR, path);
   uint8_t *text = NULL;
@@ -51,9 +51,14 @@ ebm_net *nt_build_file(const char *path, int64_t batch, uint64_t seed) {
   REQUIRE(json);
   memcpy(json, text, size);
   json[size] = '\0';
+  free(text);
+  return json;
+}
+
+ebm_net *nt_build_file(const char *path, int64_t batch, uint64_t seed) {
+  char *json = nt_read_source_file(path);
   ebm_net *net = nt_build(json, batch, seed);
   free(json);
-  free(text);
   return net;
 }
 

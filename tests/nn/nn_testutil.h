@@ -12,6 +12,8 @@ ebm_net *nt_build(const char *json, int64_t batch, uint64_t seed);
 /* nt_build on the architecture file `path` (relative to the source tree,
  * e.g. "examples/arch/voxelnet-stride1.json"), the file a user passes as
  * --arch @FILE. */
+/* The text of a file of the source tree (path relative to it), NUL-ended; free() it. */
+char *nt_read_source_file(const char *path);
 ebm_net *nt_build_file(const char *path, int64_t batch, uint64_t seed);
 
 /* Adds N(0, (rel·rms)²) noise to every parameter (rms of that parameter,

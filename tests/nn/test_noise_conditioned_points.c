@@ -140,24 +140,10 @@ TEST(sigma_scale_multiplies_the_energy_by_a_power_of_sigma_and_grads_match_fd) {
   CHECK(net == NULL);
 }
 
-static char *read_example(const char *path) {
-  char full[1024];
-  snprintf(full, sizeof full, "%s/%s", EBM_SOURCE_DIR, path);
-  uint8_t *text = NULL;
-  size_t size = 0;
-  REQUIRE_OK(ebm_read_file(full, 1 << 20, &text, &size));
-  char *json = malloc(size + 1);
-  REQUIRE(json);
-  memcpy(json, text, size);
-  json[size] = '\0';
-  free(text);
-  return json;
-}
-
 TEST(noise_conditioned_pointnet_is_exactly_invariant_to_point_order) {
   /* every point through the same row kernels, σ's gains included; three
    * different noise levels in the batch */
-  char *json = read_example("examples/arch/noise-conditioned-pointnet.json");
+  char *json = nt_read_source_file("examples/arch/noise-conditioned-pointnet.json");
   ebm_net *net = nt_build(json, 1, 7500);
   CHECK(ebm_net_needs_sigma(net));
   CHECK_EQ_INT(ebm_net_cloud_points(net), 128);
