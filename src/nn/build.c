@@ -117,6 +117,15 @@ ebm_status layer_need_ndim(const layer *l, int ndim, const char *where, const ch
                        hint);
 }
 
+ebm_status layer_need_cloud(const layer *l, const char *where) {
+  ebm_status st = layer_need_ndim(l, 3, where, " (a point cloud is 1×P×C)");
+  if (st) return st;
+  if (l->in_shape[0] == 1) return EBM_OK;
+  char buf[64];
+  return ebm_set_error(EBM_ERR_ARG, "architecture: %s needs a point cloud 1×P×C, got %s", where,
+                       ebm_shape_str(l->in_ndim, l->in_shape, buf, sizeof buf));
+}
+
 static ebm_status build_layer(ebm_net *net, int index, scratch_sizes *sz) {
   layer *l = &net->layers[index];
   const layer_spec *ls = &net->spec.layers[index];

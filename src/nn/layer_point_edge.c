@@ -29,12 +29,8 @@ typedef struct {
 } edge_state;
 
 static ebm_status edge_build(ebm_net *net, layer *l, const layer_spec *ls, scratch_sizes *sz, const char *where) {
-  ebm_status st = layer_need_ndim(l, 3, where, " (a point cloud is 1×P×C)");
+  ebm_status st = layer_need_cloud(l, where);
   if (st) return st;
-  char buf[64];
-  if (l->in_shape[0] != 1)
-    return ebm_set_error(EBM_ERR_ARG, "architecture: %s needs a point cloud 1×P×C, got %s", where,
-                         ebm_shape_str(l->in_ndim, l->in_shape, buf, sizeof buf));
   const int64_t p = l->in_shape[1], c = l->in_shape[2], out = ls->out;
   if (ls->neighbours > p)
     return ebm_set_error(EBM_ERR_ARG, "architecture: %s: k = %lld neighbours is more than the cloud's %lld points",

@@ -31,13 +31,8 @@ static const layer_key point_fourier_keys[] = {LK_INT("frequencies", freqs, 1, 1
 static ebm_status point_fourier_build(ebm_net *net, layer *l, const layer_spec *ls, scratch_sizes *sz,
                                       const char *where) {
   (void)net, (void)sz;
-  ebm_status st = layer_need_ndim(l, 3, where, " (a point cloud is 1×P×C)");
+  ebm_status st = layer_need_cloud(l, where);
   if (st) return st;
-  if (l->in_shape[0] != 1) {
-    char buf[64];
-    return ebm_set_error(EBM_ERR_ARG, "architecture: %s needs a point cloud 1×P×C, got %s", where,
-                         ebm_shape_str(l->in_ndim, l->in_shape, buf, sizeof buf));
-  }
   l->out_ndim = 3;
   l->out_shape[0] = 1;
   l->out_shape[1] = l->in_shape[1];

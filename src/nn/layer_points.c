@@ -50,25 +50,13 @@
 
 #define GRID_PI 3.14159265358979323846
 
-/* A 1×P×C input; `where` names the layer in the message. */
-static ebm_status need_cloud(const layer *l, const char *where) {
-  ebm_status st = layer_need_ndim(l, 3, where, " (a point cloud is 1×P×C)");
-  if (st) return st;
-  if (l->in_shape[0] != 1) {
-    char buf[64];
-    return ebm_set_error(EBM_ERR_ARG, "architecture: %s needs a point cloud 1×P×C, got %s", where,
-                         ebm_shape_str(l->in_ndim, l->in_shape, buf, sizeof buf));
-  }
-  return EBM_OK;
-}
-
 /* ------------------------------------------------------- point_linear */
 
 static const layer_key point_linear_keys[] = {LK_OUT, LK_BIAS_SN, LK_END};
 
 static ebm_status point_linear_build(ebm_net *net, layer *l, const layer_spec *ls,
                                      scratch_sizes *sz, const char *where) {
-  ebm_status st = need_cloud(l, where);
+  ebm_status st = layer_need_cloud(l, where);
   if (st) return st;
   memset(&l->op, 0, sizeof l->op);
   l->op.in = l->in_shape[2];
@@ -129,7 +117,7 @@ static const layer_key point_pool_keys[] = {LK_BOOL("max", pool_max, 1),
 
 /* A cloud and at least one of the pool's reductions. */
 static ebm_status need_cloud_and_pool(const layer *l, const layer_spec *ls, const char *where) {
-  ebm_status st = need_cloud(l, where);
+  ebm_status st = layer_need_cloud(l, where);
   if (st) return st;
   if (!ls->pool_max && !ls->pool_mean && !ls->pool_sum)
     return ebm_set_error(EBM_ERR_ARG, "architecture: %s: 'max', 'mean' and 'sum' are all false; "
@@ -249,7 +237,7 @@ static const layer_key point_class_affine_keys[] = {LK_END};
 static ebm_status point_class_affine_build(ebm_net *net, layer *l, const layer_spec *ls,
                                            scratch_sizes *sz, const char *where) {
   (void)ls;
-  ebm_status st = need_cloud(l, where);
+  ebm_status st = layer_need_cloud(l, where);
   if (st) return st;
   if (net->num_classes < 1)
     return ebm_set_error(EBM_ERR_ARG, "architecture: %s needs \"classes\" > 0", where);

@@ -362,6 +362,8 @@ void net_free_layers(ebm_net *net);
 ebm_status net_make_logit_energy(ebm_net *net, ebm_energy *en);
 /* EBM_ERR_ARG "<where> needs a C×H×W input, got [..]<hint>" unless l->in_ndim == ndim. */
 ebm_status layer_need_ndim(const layer *l, int ndim, const char *where, const char *hint);
+/* The input is a point cloud 1×P×C, or EBM_ERR_ARG naming the layer. */
+ebm_status layer_need_cloud(const layer *l, const char *where);
 /* Per-layer helpers the kinds' build functions share (build.c): a conv or
  * linear map registered as "<prefix>.weight" (or weight_orig + u, v) and
  * "<prefix>.bias"; class tables "<prefix>.gain" / ".bias" [classes, c]. */
