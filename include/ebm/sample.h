@@ -560,7 +560,9 @@ ebm_status ebm_recovery_config_check(const ebm_recovery_config *cfg);
  *   E(x, s_i) + ‖y_i − x‖²/(2s_i²),
  * at step size b·s_i² (x ← x − ε∇ + √(2ε)·ξ), moving x (n items; the
  * caller starts it, usually at y) in place. s is also the energy's noise
- * level when en->needs_sigma. Work arrays: e (n), grad and z (n × item). */
+ * level when en->needs_sigma. y NULL drops the quadratic term: Langevin on
+ * E(x, s_i) alone, annealed Langevin's level (same step b·s_i²).
+ * Work arrays: e (n), grad and z (n × item). */
 ebm_status ebm_recovery_conditional(const ebm_energy *en, const float *y, const float *s, int64_t n, int steps,
                                     float b, ebm_rng *rng, float *x, float *e, float *grad, float *z);
 

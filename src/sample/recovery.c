@@ -66,27 +66,10 @@ ebm_status ebm_recovery_conditional(const ebm_energy *en, const float *y, const 
     for (int64_t i = 0; i < n; i++) {
       const double s2 = (double)s[i] * s[i], eps = b * s2, noise = sqrt(2.0 * eps);
       for (int64_t j = i * D; j < (i + 1) * D; j++) {
-        const double drift = grad[j] + (x[j] - (double)y[j]) / s2; /* ∇ of the conditional's energy */
+        /* ∇ of the conditional's energy; without y, of E alone (annealed Langevin's level) */
+        const double drift = y ? grad[j] + (x[j] - (double)y[j]) / s2 : grad[j];
         x[j] = (float)(x[j] - eps * drift + noise * z[j]);
       }
-    }
-  }
-  return EBM_OK;
-}
-
-/* `steps` Langevin steps on E(x, s_i) alone at step b·s_i² (annealed
- * Langevin's level; no pull toward a start), x in place. */
-static ebm_status annealed_level(const ebm_energy *en, const float *s, int64_t n, int steps, float b, ebm_rng *rng,
-                                 float *x, float *e, float *grad, float *z) {
-  const int64_t D = ebm_energy_item_size(en);
-  const ebm_cond cond = {NULL, s};
-  for (int k = 0; k < steps; k++) {
-    ebm_status st = ebm_energy_eval(en, x, en->needs_sigma ? &cond : NULL, n, e, grad);
-    if (st != EBM_OK) return st;
-    ebm_rng_normal(rng, z, n * D, 0.0f, 1.0f);
-    for (int64_t i = 0; i < n; i++) {
-      const double eps = b * (double)s[i] * s[i], noise = sqrt(2.0 * eps);
-      for (int64_t j = i * D; j < (i + 1) * D; j++) x[j] = (float)(x[j] - eps * grad[j] + noise * z[j]);
     }
   }
   return EBM_OK;
@@ -130,7 +113,7 @@ ebm_status ebm_recovery_sample(const ebm_energy *en, const ebm_recovery_config *
     const float st_next = ebm_recovery_sigma(cfg, t + 1);
     for (int64_t i = 0; i < n; i++) s[i] = st_next;
     if (annealed) {
-      st = annealed_level(en, s, n, cfg->steps, cfg->step, rng, x, e, grad, z);
+      st = ebm_recovery_conditional(en, NULL, s, n, cfg->steps, cfg->step, rng, x, e, grad, z);
       if (st == EBM_OK && t == 0 && cfg->denoise) st = tweedie_step(en, s, n, x, e, grad);
     } else {
       memcpy(y, x, sizeof(float) * (size_t)m); /* the chain starts at x_{t+1} */
