@@ -28,6 +28,8 @@ seeds() {
     fuzz_curves_table) ls "$ROOT"/docs/*.tsv ;;
     fuzz_run_clock) ls "$FIX"/seeds/run_clock/* ;;
     fuzz_level_schedule) ls "$FIX"/seeds/level_schedule/* ;;
+    fuzz_sampler_meta) ls "$FIX"/seeds/sampler_meta/* ;;
+    fuzz_run_report) ls "$FIX"/seeds/run_report/* ;;
   esac 2>/dev/null
 }
 

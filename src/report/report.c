@@ -124,6 +124,8 @@ static ebm_status add_event_line(run_data *r, const cJSON *obj, const char *path
   double step = number_or_nan(obj, "step");
   if (!cJSON_IsString(event) || !isfinite(step))
     return ebm_set_error(EBM_ERR_FORMAT, "%s:%d: an event needs \"step\" and \"event\"", path, line);
+  if (fabs(step) > 9007199254740992.0) /* 2^53: past it a double holds no step exactly, and int64 overflows */
+    return ebm_set_error(EBM_ERR_FORMAT, "%s:%d: \"step\" %g is not a step number", path, line, step);
   report_event *grown = realloc(r->events, (size_t)(r->nevents + 1) * sizeof *grown);
   if (!grown) return ebm_set_error(EBM_ERR_NOMEM, "%s: out of memory", path);
   r->events = grown;

@@ -21,26 +21,40 @@ static double nice_step(double span, int count) {
   return (f < 1.5 ? 1.0 : f < 3.5 ? 2.0 : f < 7.5 ? 5.0 : 10.0) * mag;
 }
 
-/* Widens [*lo, *hi] when it is empty so a constant curve sits mid-plot. */
+/* Widens [*lo, *hi] when it is empty, or too narrow for a double to step
+ * through at its magnitude (1e17 and 1e17 + 2), so that a constant curve
+ * sits mid-plot and the tick loop advances. */
 static void widen(double *lo, double *hi) {
-  if (*hi > *lo) return;
+  if (*hi - *lo > 1e-9 * fmax(fabs(*lo), fabs(*hi))) return;
   double pad = fabs(*lo) > 0 ? fabs(*lo) * 0.1 : 1.0;
   *lo -= pad;
   *hi += pad;
 }
 
+/* The values first, first + step, ... up to hi: at most MAX_TICKS of them,
+ * so that a range a file made absurd (a span of 1e308, a step below the
+ * magnitude's resolution) still ends. */
+enum { MAX_TICKS = 24 };
+static int ticks(double lo, double hi, double step, double *v) {
+  int n = 0;
+  const double first = ceil(lo / step) * step;
+  for (; n < MAX_TICKS && isfinite(first + n * step) && first + n * step <= hi + step * 1e-9; n++)
+    v[n] = first + n * step;
+  return n;
+}
+
 static void axes(io_buf *b, const plot_box *p) {
   io_buf_printf(b, "<rect class=\"area\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\"/>\n", LEFT, TOP,
                 WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM);
-  double ys = nice_step(p->y1 - p->y0, 4), xs = nice_step(p->x1 - p->x0, 5);
-  for (double v = ceil(p->y0 / ys) * ys; v <= p->y1 + ys * 1e-9; v += ys) {
-    double y = py(p, v);
+  double ys = nice_step(p->y1 - p->y0, 4), xs = nice_step(p->x1 - p->x0, 5), at[MAX_TICKS];
+  for (int i = 0, n = ticks(p->y0, p->y1, ys, at); i < n; i++) {
+    double v = at[i], y = py(p, v);
     io_buf_printf(b, "<line class=\"grid\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>", LEFT, y, WIDTH - RIGHT, y);
     io_buf_printf(b, "<text class=\"tick\" x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.4g</text>\n", LEFT - 4,
                   y + 4, fabs(v) < ys * 1e-9 ? 0.0 : v);
   }
-  for (double v = ceil(p->x0 / xs) * xs; v <= p->x1 + xs * 1e-9; v += xs) {
-    double x = px(p, v);
+  for (int i = 0, n = ticks(p->x0, p->x1, xs, at); i < n; i++) {
+    double v = at[i], x = px(p, v);
     io_buf_printf(b, "<line class=\"grid\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>", x, TOP, x,
                   HEIGHT - BOTTOM);
     io_buf_printf(b, "<text class=\"tick\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%.6g</text>\n", x,
@@ -97,7 +111,11 @@ static void event_marks(io_buf *b, const plot_box *p, const report_event *events
 
 void report_svg_plot(io_buf *b, const char *title, const double *x, int64_t n, const report_series *series,
                      int nseries, const report_event *events, int nevents) {
-  plot_box p = {x[0], x[n - 1], INFINITY, -INFINITY};
+  plot_box p = {INFINITY, -INFINITY, INFINITY, -INFINITY};
+  for (int64_t i = 0; i < n; i++) { /* a hand-edited file need not keep its steps in order */
+    p.x0 = fmin(p.x0, x[i]);
+    p.x1 = fmax(p.x1, x[i]);
+  }
   for (int s = 0; s < nseries; s++)
     for (int64_t i = 0; i < n; i++)
       if (isfinite(series[s].y[i])) {

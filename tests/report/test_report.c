@@ -169,6 +169,32 @@ TEST(report_errors_name_the_file_and_line) {
   free(kept);
 }
 
+/* Numbers a hand-edited or damaged file can hold: a loss whose span is below
+ * a double's resolution at its magnitude (the tick loop once added a step
+ * smaller than one ulp forever; fuzz_run_report found it), steps out of
+ * order, and an event step past 2^53 (refused: it has no int64 value). */
+TEST(report_survives_absurd_numbers) {
+  char run[512], path[600], html[600];
+  snprintf(run, sizeof run, "%s", test_path("run"));
+  mkdir(run, 0777);
+  snprintf(path, sizeof path, "%s/metrics.jsonl", run);
+  const char *lines = "{\"step\": 30, \"loss\": 1e20}\n{\"step\": 10, \"loss\": 1.00000000000000016384e20}\n"
+                      "{\"step\": 1e17, \"loss\": 1e20}\n{\"step\": 1.00000000000000016e17, \"loss\": 1e20, \"grad_norm\": -1e308}\n";
+  test_write_file(path, lines, strlen(lines));
+  CHECK_OK(ebm_report_write(run, NULL));
+  snprintf(html, sizeof html, "%s/report.html", run);
+  char *page = test_read_text(html);
+  REQUIRE(page);
+  CHECK_CONTAINS(page, "<svg class=\"plot\"");
+  CHECK(count(page, "<line class=\"grid\"") <= 2 * 24 * 8); /* at most 24 ticks an axis */
+  free(page);
+  snprintf(path, sizeof path, "%s/events.jsonl", run);
+  lines = "{\"step\": 20, \"event\": \"resume\"}\n{\"step\": 1e300, \"event\": \"diverged\"}\n";
+  test_write_file(path, lines, strlen(lines));
+  CHECK_EQ_INT(ebm_report_write(run, NULL), EBM_ERR_FORMAT);
+  CHECK_CONTAINS(ebm_last_error(), "events.jsonl:2: \"step\" 1e+300 is not a step number");
+}
+
 /* Headless Chromium (Debian `chromium`, from scripts/install-deps.sh) draws
  * the page: no console errors, and the curves' and the resume mark's colours
  * appear in the screenshot. */
