@@ -8,6 +8,7 @@
  * the flags given, in table order. The few flags that are not settings of
  * the training (data, architecture, run directory, periods) are the verb's
  * own, below. */
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -105,9 +106,14 @@ static int opt_from_json(const cli_opt *o, const cJSON *v) {
     return 0;
   }
   if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) return 1;
+  const double d = v->valuedouble;
+  /* a whole number the type holds: casting 1e20 to int is undefined behaviour */
+  if ((o->kind == OPT_INT && !(d == floor(d) && d >= INT_MIN && d <= INT_MAX)) ||
+      (o->kind == OPT_INT64 && !(d == floor(d) && fabs(d) < 9223372036854775808.0)))
+    return 1;
   switch (o->kind) {
-    case OPT_INT: *(int *)o->dst = (int)v->valuedouble; break;
-    case OPT_INT64: *(int64_t *)o->dst = (int64_t)v->valuedouble; break;
+    case OPT_INT: *(int *)o->dst = (int)d; break;
+    case OPT_INT64: *(int64_t *)o->dst = (int64_t)d; break;
     case OPT_FLOAT: *(float *)o->dst = (float)v->valuedouble; break;
     case OPT_DOUBLE: *(double *)o->dst = v->valuedouble; break;
     default: break;
@@ -301,7 +307,7 @@ static int load_saved(train_cli *c, cJSON **tree) {
       continue;
     }
     if (opt_from_json(o, v))
-      return cli_runtime_error(ebm_set_error(EBM_ERR_FORMAT, "%s: '%s' has the wrong type", path, o->name));
+      return cli_runtime_error(ebm_set_error(EBM_ERR_FORMAT, "%s: '%s' has the wrong type (or is a number out of its range)", path, o->name));
   }
   return 0;
 }

@@ -195,6 +195,27 @@ TEST(cli_resume_of_a_state_with_a_negative_step_names_the_value) {
   CLI_EXPECT(run_cli("train --out run --resume --iters 5"), 1, "metadata 'step' is not a count: '-3'");
 }
 
+/* A hand-edited config.json with a count no integer holds is refused on
+ * resume, naming the file and the setting (it was cast to int64: undefined). */
+TEST(cli_resume_of_a_config_with_a_count_out_of_range_names_it) {
+  REQUIRE(chdir(test_tmpdir()) == 0);
+  CLI_EXPECT(run_cli("train --data toy:rings:train:100 --arch mlp --width 8 --batch 8 --steps 1 --iters 2 --out run"), 0,
+             NULL);
+  char *text = test_read_text("run/config.json");
+  REQUIRE(text);
+  const char *key = "\"log-every\":";
+  char *at = strstr(text, key), edited[1 << 16];
+  REQUIRE(at && strlen(text) + 16 < sizeof edited);
+  at += strlen(key);
+  const char *rest = strchr(at, ',');
+  REQUIRE(rest);
+  snprintf(edited, sizeof edited, "%.*s 1e30%s", (int)(at - text), text, rest);
+  test_write_file("run/config.json", edited, strlen(edited));
+  CLI_EXPECT(run_cli("train --out run --resume --iters 5"), 1,
+             "run/config.json: 'log-every' has the wrong type (or is a number out of its range)");
+  free(text);
+}
+
 /* A path longer than the error line: the reason survives, the path is cut. */
 TEST(cli_error_with_a_very_long_path_keeps_its_reason) {
   char path[1500];
