@@ -30,6 +30,7 @@ seeds() {
     fuzz_level_schedule) ls "$FIX"/seeds/level_schedule/* ;;
     fuzz_sampler_meta) ls "$FIX"/seeds/sampler_meta/* ;;
     fuzz_run_report) ls "$FIX"/seeds/run_report/* ;;
+    fuzz_train_config) ls "$FIX"/seeds/train_config/* ;;
   esac 2>/dev/null
 }
 
