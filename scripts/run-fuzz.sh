@@ -31,6 +31,7 @@ seeds() {
     fuzz_sampler_meta) ls "$FIX"/seeds/sampler_meta/* ;;
     fuzz_run_report) ls "$FIX"/seeds/run_report/* ;;
     fuzz_train_config) ls "$FIX"/seeds/train_config/* ;;
+    fuzz_spec_text) ls "$FIX"/seeds/spec_text/* ;;
   esac 2>/dev/null
 }
 

@@ -30,10 +30,21 @@ const char *ebm_last_error(void) { return error_detail; }
 
 void ebm_clear_error(void) { error_detail[0] = '\0'; }
 
+static int continuation(char c) { return ((unsigned char)c & 0xC0) == 0x80; }
+
 /* Start of the UTF-8 character holding byte i (never splits a character). */
 static size_t char_start(const char *s, size_t i) {
-  while (i > 0 && ((unsigned char)s[i] & 0xC0) == 0x80) i--;
+  while (i > 0 && continuation(s[i])) i--;
   return i;
+}
+
+/* The first character start at or after byte i (len at the end). Moving the
+ * cut's end forward must always advance: text that is not UTF-8 (a Latin-1
+ * file name) can hold a run of continuation bytes longer than any
+ * character, and stepping back to its start made the cut loop forever. */
+static size_t char_next(const char *s, size_t i, size_t len) {
+  while (i < len && continuation(s[i])) i++;
+  return i < len ? i : len;
 }
 
 /* Stores msg (len bytes) as the detail. A message longer than the buffer
@@ -63,8 +74,8 @@ static void store_detail(const char *msg, size_t len) {
     from = (len - cut) / 4;
   }
   from = char_start(msg, from);
-  to = char_start(msg, from + cut + 3 < len ? from + cut + 3 : len);
-  while (to < len && from + mark + (len - to) > room) to = char_start(msg, to + 4);
+  to = char_next(msg, from + cut + 3 < len ? from + cut + 3 : len, len);
+  while (to < len && from + mark + (len - to) > room) to = char_next(msg, to + 1, len);
   size_t tail = len - to;
   if (from + mark + tail > room) tail = 0; /* cannot happen with the bounds above */
   memcpy(error_detail, msg, from);

@@ -57,3 +57,19 @@ TEST(error_cut_never_splits_a_utf8_character) {
     if (e[i] == 0xa9) CHECK(i > 0 && e[i - 1] == 0xc3);
   }
 }
+
+/* Bytes that are not UTF-8 (a Latin-1 path: a run of continuation bytes
+ * longer than any character) are cut too, in bounded time: the cut's end
+ * once stepped back to the run's start and never got past it. fuzz_spec_text
+ * found it through an energy spec's message. */
+TEST(error_cut_of_text_that_is_not_utf8_ends) {
+  char path[1601];
+  for (int i = 0; i < 1600; i++) path[i] = i >= 900 && i < 1400 ? (char)0x83 : (char)('a' + i % 26);
+  path[1600] = '\0';
+  ebm_set_error(EBM_ERR_IO, "%s: cannot open", path);
+  const char *e = ebm_last_error();
+  CHECK(strlen(e) < 1024);
+  CHECK(strlen(e) > 600); /* the cut may take the whole run of stray bytes with it */
+  CHECK_CONTAINS(e, ": cannot open");
+  CHECK(strncmp(e, path, 100) == 0);
+}
