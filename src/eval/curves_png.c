@@ -74,8 +74,10 @@ static void tick_label(char *text, size_t size, double v) {
 
 static void draw_axes(plot_canvas *c, const frame *f, const char *title, const char *x_label, const char *y_label) {
   char text[32];
-  const double ystep = plot_nice_step(f->y1 - f->y0, 6);
-  for (double v = ceil(f->y0 / ystep) * ystep; v <= f->y1; v += ystep) {
+  double at[AXIS_MAX_TICKS];
+  const double ystep = axis_nice_step(f->y1 - f->y0, 6);
+  for (int i = 0, n = axis_ticks(f->y0, f->y1, ystep, at); i < n; i++) {
+    const double v = at[i];
     const int y = (int)lround(px_y(f, v));
     plot_rect(c, LEFT, y, LEFT + PLOT_W, y + 1, grid_ink, 1.0);
     tick_label(text, sizeof text, v);
@@ -91,8 +93,9 @@ static void draw_axes(plot_canvas *c, const frame *f, const char *title, const c
       tick_label(text, sizeof text, v);
       plot_text(c, x - plot_text_width(text, 1) / 2, TOP + PLOT_H + 6, 1, text, ink);
     }
-  const double xstep = f->log_x ? 0 : plot_nice_step(f->x1 - f->x0, 6);
-  for (double v = f->log_x ? 0 : ceil(f->x0 / xstep) * xstep; !f->log_x && v <= f->x1; v += xstep) {
+  const double xstep = axis_nice_step(f->x1 - f->x0, 6);
+  for (int i = 0, n = f->log_x ? 0 : axis_ticks(f->x0, f->x1, xstep, at); i < n; i++) {
+    const double v = at[i];
     const int x = (int)lround(px_x(f, v));
     plot_rect(c, x, TOP, x + 1, TOP + PLOT_H, grid_ink, 1.0);
     tick_label(text, sizeof text, v);

@@ -44,11 +44,6 @@ void plot_text(plot_canvas *c, int x, int y, int scale, const char *text, const 
   }
 }
 
-double plot_nice_step(double span, int target) {
-  double raw = span / target, mag = pow(10.0, floor(log10(raw))), f = raw / mag;
-  return (f < 1.5 ? 1.0 : f < 3.5 ? 2.0 : f < 7.5 ? 5.0 : 10.0) * mag;
-}
-
 /* The finite range of every series of a panel, widened when degenerate. */
 static int panel_range(const ebm_hist_panel *p, double *lo, double *hi) {
   double a = INFINITY, b = -INFINITY;
@@ -104,8 +99,9 @@ static void draw_panel(plot_canvas *c, int top, const ebm_hist_panel *p, int bin
     }
   }
   /* ticks and vertical grid lines */
-  double step = plot_nice_step(hi - lo, 5);
-  for (double t = ceil(lo / step) * step; t <= hi; t += step) {
+  double step = axis_nice_step(hi - lo, 5), at[AXIS_MAX_TICKS];
+  for (int i = 0, n = axis_ticks(lo, hi, step, at); i < n; i++) {
+    const double t = at[i];
     int x = x0 + (int)lround((t - lo) / (hi - lo) * pw);
     plot_rect(c, x, y0, x + 1, y1, grid_ink, 1.0);
     plot_rect(c, x, y1, x + 1, y1 + 4, ink, 1.0);

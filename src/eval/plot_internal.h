@@ -4,6 +4,8 @@
 
 #include <stdint.h>
 
+#include "core/axis_ticks.h" /* axis_nice_step, axis_ticks: shared with the run report */
+
 /* The 7 rows (5 bits each, bit 4 leftmost) of a character, or NULL. */
 const uint8_t *plot_glyph(char ch);
 
@@ -23,7 +25,5 @@ void plot_rect(plot_canvas *c, int x0, int y0, int x1, int y1, const uint8_t rgb
 void plot_text(plot_canvas *c, int x, int y, int scale, const char *text, const uint8_t rgb[3]);
 /* Width in pixels of text at a scale. */
 int plot_text_width(const char *text, int scale);
-/* A "nice" tick spacing (1, 2 or 5 × 10^k) giving about `target` ticks over span. */
-double plot_nice_step(double span, int target);
 
 #endif

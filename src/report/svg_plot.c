@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/axis_ticks.h"
 #include "report/report_internal.h"
 
 enum { WIDTH = 520, HEIGHT = 220, LEFT = 64, RIGHT = 12, TOP = 28, BOTTOM = 34, MAX_POINTS = 2000 };
@@ -15,12 +16,6 @@ typedef struct {
 static double px(const plot_box *p, double x) { return LEFT + (x - p->x0) / (p->x1 - p->x0) * (WIDTH - LEFT - RIGHT); }
 static double py(const plot_box *p, double y) { return HEIGHT - BOTTOM - (y - p->y0) / (p->y1 - p->y0) * (HEIGHT - TOP - BOTTOM); }
 
-/* A tick spacing of 1, 2 or 5 × 10^k giving about `count` ticks over span. */
-static double nice_step(double span, int count) {
-  double raw = span / count, mag = pow(10.0, floor(log10(raw))), f = raw / mag;
-  return (f < 1.5 ? 1.0 : f < 3.5 ? 2.0 : f < 7.5 ? 5.0 : 10.0) * mag;
-}
-
 /* Widens [*lo, *hi] when it is empty, or too narrow for a double to step
  * through at its magnitude (1e17 and 1e17 + 2), so that a constant curve
  * sits mid-plot and the tick loop advances. */
@@ -31,29 +26,17 @@ static void widen(double *lo, double *hi) {
   *hi += pad;
 }
 
-/* The values first, first + step, ... up to hi: at most MAX_TICKS of them,
- * so that a range a file made absurd (a span of 1e308, a step below the
- * magnitude's resolution) still ends. */
-enum { MAX_TICKS = 24 };
-static int ticks(double lo, double hi, double step, double *v) {
-  int n = 0;
-  const double first = ceil(lo / step) * step;
-  for (; n < MAX_TICKS && isfinite(first + n * step) && first + n * step <= hi + step * 1e-9; n++)
-    v[n] = first + n * step;
-  return n;
-}
-
 static void axes(io_buf *b, const plot_box *p) {
   io_buf_printf(b, "<rect class=\"area\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\"/>\n", LEFT, TOP,
                 WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM);
-  double ys = nice_step(p->y1 - p->y0, 4), xs = nice_step(p->x1 - p->x0, 5), at[MAX_TICKS];
-  for (int i = 0, n = ticks(p->y0, p->y1, ys, at); i < n; i++) {
+  double ys = axis_nice_step(p->y1 - p->y0, 4), xs = axis_nice_step(p->x1 - p->x0, 5), at[AXIS_MAX_TICKS];
+  for (int i = 0, n = axis_ticks(p->y0, p->y1, ys, at); i < n; i++) {
     double v = at[i], y = py(p, v);
     io_buf_printf(b, "<line class=\"grid\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>", LEFT, y, WIDTH - RIGHT, y);
     io_buf_printf(b, "<text class=\"tick\" x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.4g</text>\n", LEFT - 4,
                   y + 4, fabs(v) < ys * 1e-9 ? 0.0 : v);
   }
-  for (int i = 0, n = ticks(p->x0, p->x1, xs, at); i < n; i++) {
+  for (int i = 0, n = axis_ticks(p->x0, p->x1, xs, at); i < n; i++) {
     double v = at[i], x = px(p, v);
     io_buf_printf(b, "<line class=\"grid\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>", x, TOP, x,
                   HEIGHT - BOTTOM);

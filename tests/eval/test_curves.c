@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/axis_ticks.h"
 #include "ebm.h"
 #include "test.h"
 
@@ -87,4 +88,34 @@ TEST(a_missing_cell_is_left_out_and_the_line_joins_its_neighbours) {
   /* the two points sit at about (95, 336) and (595, 54); halfway between them is on the line */
   CHECK(blue_near(px, w, h, 345, 195, 3));
   free(px);
+}
+
+/* Values a file can hold that no axis resolves: a curve at 1e20 that moves
+ * by 1.6e4 (below one step of a double there) and a histogram of energies
+ * like it. The tick loops once added a step below one ulp forever; both
+ * pictures are now drawn, with at most AXIS_MAX_TICKS ticks an axis. */
+TEST(pictures_of_values_a_double_cannot_step_through_are_drawn) {
+  const double x[2] = {1, 2}, y[2] = {1e20, 1.00000000000000016384e20};
+  const ebm_curve_series s = {"flat", x, y, 2};
+  CHECK_OK(ebm_curves_png(test_path("flat.png"), NULL, NULL, NULL, 1, &s, 0));
+  const double wide[2] = {-1e308, 1e308};
+  const ebm_curve_series w = {"wide", x, wide, 2};
+  CHECK_OK(ebm_curves_png(test_path("wide.png"), NULL, NULL, NULL, 1, &w, 0));
+  const double energies[3] = {1e20, 1.00000000000000016384e20, 1e20};
+  const ebm_hist_series hs = {energies, 3, "energies", {31, 119, 180}};
+  const ebm_hist_panel panel = {"E", 1, &hs, NAN};
+  CHECK_OK(ebm_hist_png(test_path("hist.png"), 1, &panel, 20));
+}
+
+/* The ticks themselves: multiples of the step inside the range, in order,
+ * bounded, and none when the step is not a number. */
+TEST(axis_ticks_are_the_steps_multiples_inside_the_range) {
+  double at[AXIS_MAX_TICKS];
+  CHECK_EQ_INT(axis_ticks(0.5, 3.2, 1.0, at), 3);
+  CHECK(at[0] == 1.0 && at[1] == 2.0 && at[2] == 3.0);
+  CHECK_EQ_INT(axis_ticks(0, 1e9, 1.0, at), AXIS_MAX_TICKS);
+  CHECK_EQ_INT(axis_ticks(1e20, 1e20 + 16384, 5000.0, at), 1);
+  CHECK_EQ_INT(axis_ticks(-1e308, 1e308, INFINITY, at), 0);
+  CHECK_EQ_INT(axis_ticks(0, 1, NAN, at), 0);
+  CHECK(axis_nice_step(10, 5) == 2.0 && axis_nice_step(0.07, 7) == 0.01);
 }
