@@ -16,9 +16,9 @@ typedef struct {
 static double px(const plot_box *p, double x) { return LEFT + (x - p->x0) / (p->x1 - p->x0) * (WIDTH - LEFT - RIGHT); }
 static double py(const plot_box *p, double y) { return HEIGHT - BOTTOM - (y - p->y0) / (p->y1 - p->y0) * (HEIGHT - TOP - BOTTOM); }
 
-/* Widens [*lo, *hi] when it is empty, or too narrow for a double to step
- * through at its magnitude (1e17 and 1e17 + 2), so that a constant curve
- * sits mid-plot and the tick loop advances. */
+/* Widens [*lo, *hi] when it is empty, or narrower than ticks can tell
+ * apart at its magnitude (1e17 and 1e17 + 2), so that a constant curve sits
+ * mid-plot between distinct ticks. */
 static void widen(double *lo, double *hi) {
   if (*hi - *lo > 1e-9 * fmax(fabs(*lo), fabs(*hi))) return;
   double pad = fabs(*lo) > 0 ? fabs(*lo) * 0.1 : 1.0;
