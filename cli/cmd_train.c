@@ -307,7 +307,8 @@ static int load_saved(train_cli *c, cJSON **tree) {
       continue;
     }
     if (opt_from_json(o, v))
-      return cli_runtime_error(ebm_set_error(EBM_ERR_FORMAT, "%s: '%s' has the wrong type (or is a number out of its range)", path, o->name));
+      return cli_runtime_error(ebm_set_error(
+          EBM_ERR_FORMAT, "%s: '%s' has the wrong type (or is a number out of its range)", path, o->name));
   }
   return 0;
 }
