@@ -264,15 +264,6 @@ static const char *setting_arg(const train_cli *c, int k) {
 
 /* ------------------------------------------------ presets and config.json */
 
-/* A config.json value as the text a setting reads. */
-static int json_text(const cJSON *v, char *buf, size_t size) {
-  if (cJSON_IsString(v)) snprintf(buf, size, "%s", v->valuestring);
-  else if (cJSON_IsBool(v)) snprintf(buf, size, "%s", cJSON_IsTrue(v) ? "true" : "false");
-  else if (cJSON_IsNumber(v) && isfinite(v->valuedouble)) snprintf(buf, size, "%.17g", v->valuedouble);
-  else return 1;
-  return 0;
-}
-
 /* Reads RUN/config.json into *tree, and the verb flags not given from it;
  * refuses changes to the flags that shape the run. */
 static int load_saved(train_cli *c, cJSON **tree) {
@@ -313,26 +304,15 @@ static int load_saved(train_cli *c, cJSON **tree) {
   return 0;
 }
 
-/* The saved run's settings into *cfg (on the defaults, or a setting's
- * legacy value, for keys a run of an older version did not record: it
- * resumes as it was trained). */
+/* The saved run's settings into *cfg (ebm_train_config_from_json: a key a
+ * run of an older version did not record resumes as it was trained). */
 static int settings_from_saved(const train_cli *c, const cJSON *saved, ebm_train_config *cfg) {
-  char text[EBM_TRAIN_TEXT_SIZE + 64];
-  *cfg = ebm_train_defaults();
-  for (int k = 0, n = ebm_train_setting_count(); k < n; k++) {
-    const ebm_train_setting *s = ebm_train_setting_at(k);
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(saved, s->name);
-    if (!v || cJSON_IsNull(v)) {
-      if (s->legacy && ebm_train_config_set(cfg, s->name, s->legacy) != EBM_OK)
-        return cli_runtime_error(ebm_set_error(EBM_ERR_FORMAT, "%s/config.json: '%s': %s", c->f.out, s->name,
-                                               ebm_last_error()));
-      continue;
-    }
-    if (json_text(v, text, sizeof text) || ebm_train_config_set(cfg, s->name, text) != EBM_OK)
-      return cli_runtime_error(ebm_set_error(EBM_ERR_FORMAT, "%s/config.json: '%s': %s", c->f.out, s->name,
-                                             ebm_last_error()));
-  }
-  return 0;
+  char path[4096], *text = cJSON_PrintUnformatted(saved);
+  if (!text) return cli_runtime_error(ebm_set_error(EBM_ERR_NOMEM, "out of memory"));
+  snprintf(path, sizeof path, "%s/config.json", c->f.out);
+  ebm_status st = ebm_train_config_from_json(text, path, cfg);
+  cJSON_free(text);
+  return st == EBM_OK ? 0 : cli_runtime_error(st);
 }
 
 /* The settings given on the command line, in table order, over *cfg. On a

@@ -539,6 +539,15 @@ ebm_status ebm_train_config_set(ebm_train_config *cfg, const char *name, const c
  * binding). Free with ebm_train_config_json_free; NULL when out of memory. */
 char *ebm_train_config_json(const ebm_train_config *cfg);
 void ebm_train_config_json_free(char *json);
+/* Reads that JSON back (a run's config.json; `ebm train --resume`): the
+ * defaults, then every setting in table order from its key — a key that a
+ * run of an older version did not record gets the setting's legacy value,
+ * so the run resumes as it was trained; keys that are not settings (the
+ * verb's own flags) are ignored. A value of the wrong type or refused by
+ * ebm_train_config_set → EBM_ERR_FORMAT naming `origin` (the file; may be
+ * NULL) and the setting; *out is then untouched. from_json(json(cfg))
+ * gives cfg's JSON again, byte for byte. */
+ebm_status ebm_train_config_from_json(const char *json, const char *origin, ebm_train_config *out);
 
 /* The sizes of the structs bindings do mirror, so they can check their
  * copy of the layout at load time. */

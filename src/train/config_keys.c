@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -368,6 +369,43 @@ char *ebm_train_config_json(const ebm_train_config *cfg) {
 }
 
 void ebm_train_config_json_free(char *json) { cJSON_free(json); }
+
+/* A config.json value as the text a setting reads. */
+static int json_value_text(const cJSON *v, char *buf, size_t size) {
+  if (cJSON_IsString(v)) snprintf(buf, size, "%s", v->valuestring);
+  else if (cJSON_IsBool(v)) snprintf(buf, size, "%s", cJSON_IsTrue(v) ? "true" : "false");
+  else if (cJSON_IsNumber(v) && isfinite(v->valuedouble)) snprintf(buf, size, "%.17g", v->valuedouble);
+  else return 0;
+  return 1;
+}
+
+ebm_status ebm_train_config_from_json(const char *json, const char *origin, ebm_train_config *out) {
+  char text[EBM_TRAIN_TEXT_SIZE + 64];
+  ebm_status st = EBM_OK;
+  if (!origin) origin = "training settings";
+  cJSON *root = json ? cJSON_Parse(json) : NULL;
+  if (!cJSON_IsObject(root)) {
+    cJSON_Delete(root);
+    return ebm_set_error(EBM_ERR_FORMAT, "%s: not a JSON object", origin);
+  }
+  ebm_train_config cfg = ebm_train_defaults();
+  /* in table order, not the file's: "sampler" resets the sampler's settings, so it goes first */
+  for (int k = 0, n = ebm_train_setting_count(); st == EBM_OK && k < n; k++) {
+    const ebm_train_setting *s = ebm_train_setting_at(k);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, s->name);
+    if (!v || cJSON_IsNull(v)) { /* a run of an older version: resume it as it was trained */
+      if (s->legacy && ebm_train_config_set(&cfg, s->name, s->legacy) != EBM_OK)
+        st = ebm_set_error(EBM_ERR_FORMAT, "%s: '%s': %s", origin, s->name, ebm_last_error());
+    } else if (!json_value_text(v, text, sizeof text)) {
+      st = ebm_set_error(EBM_ERR_FORMAT, "%s: '%s' is not a string, a finite number or a boolean", origin, s->name);
+    } else if (ebm_train_config_set(&cfg, s->name, text) != EBM_OK) {
+      st = ebm_set_error(EBM_ERR_FORMAT, "%s: '%s': %s", origin, s->name, ebm_last_error());
+    }
+  }
+  cJSON_Delete(root);
+  if (st == EBM_OK) *out = cfg;
+  return st;
+}
 
 size_t ebm_run_opts_size(void) { return sizeof(ebm_run_opts); }
 size_t ebm_train_stats_size(void) { return sizeof(ebm_train_stats); }
