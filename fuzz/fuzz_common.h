@@ -25,6 +25,17 @@ static inline void fuzz_touch(const void *p, size_t n) {
   (void)sink;
 }
 
+/* The input as a NUL-terminated string (malloc'd; NULL when out of memory),
+ * for parsers of text. */
+static inline char *fuzz_text(const uint8_t *data, size_t size) {
+  char *text = malloc(size + 1);
+  if (text) {
+    memcpy(text, data, size);
+    text[size] = '\0';
+  }
+  return text;
+}
+
 /* A failing call must leave a message. */
 static inline void fuzz_check_message(ebm_status s) {
   if (s != EBM_OK) FUZZ_CHECK(ebm_last_error()[0] != '\0');

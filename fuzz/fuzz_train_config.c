@@ -7,10 +7,8 @@
 #include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  char *text = malloc(size + 1);
+  char *text = fuzz_text(data, size);
   if (!text) return 0;
-  memcpy(text, data, size);
-  text[size] = '\0';
   ebm_train_config cfg = ebm_train_defaults_for(EBM_TRAIN_CD), before = cfg;
   ebm_status s = ebm_train_config_from_json(text, "fuzz/config.json", &cfg);
   fuzz_check_message(s);
